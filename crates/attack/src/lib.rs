@@ -1,0 +1,1 @@
+//! MITRE ATT&CK knowledge base, actor profiles and explained attribution

@@ -1,0 +1,1 @@
+//! The kahu case store (SQLite + FTS5)

@@ -1,0 +1,4 @@
+//! The `kahu` command line.
+fn main() {
+    println!("kahu");
+}

@@ -1,0 +1,1 @@
+//! Deterministic generator of kahu's demonstration intrusion case

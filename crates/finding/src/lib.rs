@@ -1,0 +1,290 @@
+//! Findings: the output of every detector and the input of reconstruction
+//! and attribution.
+//!
+//! A [`Finding`] is one detector firing on one piece of evidence (an event,
+//! a group of events for correlations, a file for YARA). It carries what the
+//! analyst needs to judge it (rule, level, ATT&CK ids, key fields) and where
+//! it came from ([`Provenance`]), never a reference back into the detector.
+
+use kahu_event::{Event, Provenance, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// Severity, in Sigma's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Context only, not suspicious by itself.
+    #[default]
+    Informational,
+    /// Worth a look when something else points here.
+    Low,
+    /// Suspicious.
+    Medium,
+    /// Likely malicious.
+    High,
+    /// Malicious with high certainty.
+    Critical,
+}
+
+impl Level {
+    /// All levels from lowest to highest.
+    pub const ALL: [Level; 5] = [
+        Level::Informational,
+        Level::Low,
+        Level::Medium,
+        Level::High,
+        Level::Critical,
+    ];
+
+    /// Sigma's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Informational => "informational",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "informational" | "info" => Ok(Level::Informational),
+            "low" => Ok(Level::Low),
+            "medium" | "med" => Ok(Level::Medium),
+            "high" => Ok(Level::High),
+            "critical" | "crit" => Ok(Level::Critical),
+            other => Err(format!(
+                "unknown level `{other}` (expected informational, low, medium, high or critical)"
+            )),
+        }
+    }
+}
+
+/// Which detector produced a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A Sigma detection rule matched one event.
+    Sigma,
+    /// A Sigma correlation rule matched a group of events.
+    Correlation,
+    /// An indicator of compromise matched a field value.
+    Ioc,
+    /// A YARA rule matched a file.
+    Yara,
+    /// A built-in analytic (brute force, lateral movement…).
+    Analytic,
+}
+
+/// One detector firing on one piece of evidence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
+    /// Which detector produced this.
+    pub kind: FindingKind,
+    /// Rule, indicator or analytic identifier (Sigma `id`, STIX indicator id…).
+    pub rule_id: Arc<str>,
+    /// Human title of the rule or indicator.
+    pub title: Arc<str>,
+    /// Severity.
+    pub level: Level,
+    /// ATT&CK technique ids (`T1059.001`), upper-case.
+    pub techniques: Vec<Arc<str>>,
+    /// ATT&CK software ids (`S0002`) and other attribution hints.
+    pub software: Vec<Arc<str>>,
+    /// ATT&CK group ids named by the rule (`G0065`); a hint, never proof.
+    #[serde(default)]
+    pub groups: Vec<Arc<str>>,
+    /// When the evidence happened.
+    pub timestamp: Option<Timestamp>,
+    /// Host of the evidence.
+    pub host: Option<Arc<str>>,
+    /// Channel of the evidence.
+    pub channel: Option<Arc<str>>,
+    /// Windows event id of the evidence.
+    pub event_id: Option<u32>,
+    /// The matched event's most telling fields (command line, user, IPs…).
+    pub fields: Vec<(Arc<str>, String)>,
+    /// Where the evidence is.
+    pub provenance: Provenance,
+    /// Other records that contributed (correlation members), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Provenance>,
+}
+
+/// Field names worth showing in a finding, in display order. The first
+/// ones present on the event are copied into [`Finding::fields`].
+pub const KEY_FIELDS: &[&str] = &[
+    "CommandLine",
+    "Image",
+    "ParentImage",
+    "ParentCommandLine",
+    "NewProcessName",
+    "ParentProcessName",
+    "ProcessCommandLine",
+    "TargetFilename",
+    "TargetObject",
+    "Details",
+    "ImageLoaded",
+    "ScriptBlockText",
+    "ServiceName",
+    "ImagePath",
+    "TaskName",
+    "User",
+    "SubjectUserName",
+    "TargetUserName",
+    "TargetDomainName",
+    "LogonType",
+    "IpAddress",
+    "SourceIp",
+    "DestinationIp",
+    "DestinationPort",
+    "DestinationHostname",
+    "QueryName",
+    "ServiceFileName",
+    "Hashes",
+    "c-ip",
+    "cs-method",
+    "cs-uri-stem",
+    "cs-uri-query",
+    "sc-status",
+    "cs-user-agent",
+    "id.orig_h",
+    "id.resp_h",
+    "id.resp_p",
+    "query",
+    "uri",
+    "host",
+    "exe",
+    "comm",
+    "proctitle",
+    "type",
+    "msg",
+    "message",
+];
+
+/// Pick the key fields of an event for display (at most `max`).
+pub fn key_fields(event: &Event, max: usize) -> Vec<(Arc<str>, String)> {
+    let mut out = Vec::new();
+    for name in KEY_FIELDS {
+        if out.len() >= max {
+            break;
+        }
+        if let Some(v) = event.fields.get(name) {
+            if let Some(t) = v.as_text() {
+                if !t.is_empty() && t != "-" {
+                    out.push((Arc::from(*name), truncate(&t, 2048)));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// ATT&CK ids named by Sigma-style tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttackTags {
+    /// Technique ids, upper-case (`T1003.001`).
+    pub techniques: Vec<Arc<str>>,
+    /// Software ids (`S0002`).
+    pub software: Vec<Arc<str>>,
+    /// Group ids (`G0065`).
+    pub groups: Vec<Arc<str>>,
+}
+
+/// Extract ATT&CK ids from tags such as `attack.t1003.001`, `attack.s0002`,
+/// `attack.g0065`; tactic names and other namespaces are ignored.
+pub fn attack_tags<'a, I: IntoIterator<Item = &'a str>>(tags: I) -> AttackTags {
+    let mut out = AttackTags::default();
+    for tag in tags {
+        let Some(rest) = tag.trim().strip_prefix("attack.") else {
+            continue;
+        };
+        let upper = rest.to_ascii_uppercase();
+        let bytes = upper.as_bytes();
+        if bytes.len() < 5 || !bytes[1..5].iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        let list = match bytes[0] {
+            b'T' => {
+                let valid = upper.len() == 5
+                    || (upper.len() == 9
+                        && bytes[5] == b'.'
+                        && bytes[6..9].iter().all(u8::is_ascii_digit));
+                if !valid {
+                    continue;
+                }
+                &mut out.techniques
+            }
+            b'S' if upper.len() == 5 => &mut out.software,
+            b'G' if upper.len() == 5 => &mut out.groups,
+            _ => continue,
+        };
+        if !list.iter().any(|x| **x == *upper) {
+            list.push(Arc::from(upper));
+        }
+    }
+    out
+}
+
+/// A value in a finding's key fields, for code that wants typed access.
+pub fn field<'a>(finding: &'a Finding, name: &str) -> Option<&'a str> {
+    finding
+        .fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_yield_attack_ids_only() {
+        let t = attack_tags([
+            "attack.execution",
+            "attack.t1059.001",
+            "attack.T1003",
+            "attack.s0002",
+            "attack.g0065",
+            "cve.2021-44228",
+            "attack.t1059.001",
+            "attack.t10",
+            "attack.t1003.01",
+        ]);
+        assert_eq!(t.techniques, vec![Arc::from("T1059.001"), Arc::from("T1003")]);
+        assert_eq!(t.software, vec![Arc::from("S0002")]);
+        assert_eq!(t.groups, vec![Arc::from("G0065")]);
+    }
+
+    #[test]
+    fn levels_order_and_parse() {
+        assert!(Level::Critical > Level::High);
+        assert_eq!("High".parse::<Level>().unwrap(), Level::High);
+        assert!("severe".parse::<Level>().is_err());
+    }
+}

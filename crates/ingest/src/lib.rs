@@ -1,0 +1,121 @@
+//! Evidence readers: turn files collected from a breached network into
+//! [`Event`]s.
+//!
+//! Each evidence format implements [`Format`]. [`detect`] picks the format
+//! from the first bytes of a file (content, not extension, decides: evidence
+//! is renamed all the time), and [`walk`] recurses through directories and
+//! archives. Readers never fail a whole file for one bad record: they report
+//! a [`Warning`] with the position and carry on.
+
+use kahu_event::{Event, Location};
+use std::io::{BufRead, BufReader, Cursor};
+use std::path::Path;
+use std::sync::Arc;
+
+/// How many bytes of a file [`Format::detect`] is shown.
+pub const SNIFF_LEN: usize = 8192;
+
+/// A problem with part of the evidence that did not stop the rest being read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Warning {
+    /// The evidence file.
+    pub file: Arc<str>,
+    /// Member path inside an archive, if the problem is inside one.
+    pub member: Option<Arc<str>>,
+    /// Where in the file, if known.
+    pub location: Option<Location>,
+    /// What went wrong, in words an analyst can act on.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(m) = &self.member {
+            write!(f, "!{m}")?;
+        }
+        match self.location {
+            Some(Location::Record(r)) => write!(f, " record {r}")?,
+            Some(Location::Line(l)) => write!(f, " line {l}")?,
+            Some(Location::Offset(o)) => write!(f, " offset {o}")?,
+            Some(Location::File) | None => {}
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// Receives what a reader produces.
+pub trait Sink {
+    /// One event. Returning `false` asks the reader to stop early.
+    fn event(&mut self, event: Event) -> bool;
+    /// One problem with the input.
+    fn warning(&mut self, warning: Warning);
+}
+
+/// Where a reader gets its bytes: a file on disk or an archive member
+/// already held in memory.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A file on disk.
+    File(&'a Path),
+    /// Bytes in memory (an extracted archive member).
+    Memory(&'a [u8]),
+}
+
+impl Input<'_> {
+    /// A buffered reader over the input.
+    pub fn open(&self) -> std::io::Result<Box<dyn BufRead + Send + '_>> {
+        Ok(match *self {
+            Input::File(p) => Box::new(BufReader::with_capacity(
+                256 * 1024,
+                std::fs::File::open(p)?,
+            )),
+            Input::Memory(b) => Box::new(Cursor::new(b)),
+        })
+    }
+}
+
+/// Identity of the file being read, used to build provenance and warnings.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The evidence file path (the archive's path for members).
+    pub file: Arc<str>,
+    /// Member path inside an archive.
+    pub member: Option<Arc<str>>,
+    /// Host name inferred from the collection layout, used when events lack one.
+    pub host_hint: Option<Arc<str>>,
+}
+
+impl Origin {
+    /// Provenance for a record at `location`.
+    pub fn provenance(&self, location: Location) -> kahu_event::Provenance {
+        kahu_event::Provenance {
+            file: self.file.clone(),
+            member: self.member.clone(),
+            location,
+        }
+    }
+
+    /// A warning about this file.
+    pub fn warning(&self, location: Option<Location>, reason: impl Into<String>) -> Warning {
+        Warning {
+            file: self.file.clone(),
+            member: self.member.clone(),
+            location,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One evidence format.
+pub trait Format: Send + Sync {
+    /// Short stable name (`evtx`, `jsonl`, `iis`, `zeek-tsv`…), shown to users.
+    fn name(&self) -> &'static str;
+    /// Whether the file looks like this format, judged from up to
+    /// [`SNIFF_LEN`] leading bytes and the file name (a hint only).
+    fn detect(&self, head: &[u8], file_name: &str) -> bool;
+    /// Read every record, sending events and warnings to `sink`.
+    /// An `Err` means nothing more could be read (the file could not be
+    /// opened, say); records already sent stay valid.
+    fn read(&self, input: Input<'_>, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()>;
+}

@@ -1,0 +1,1 @@
+//! Reconstruction: timeline, scope, incidents and built-in analytics

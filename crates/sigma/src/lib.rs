@@ -1,0 +1,1 @@
+//! Sigma rules for kahu: parse, compile to a matcher, evaluate; correlation rules

@@ -1,0 +1,1 @@
+//! kahu serve: the local analyst web UI
