@@ -1,4 +1,59 @@
-//! The `kahu` command line.
-fn main() {
-    println!("kahu");
+//! The `kahu` command line: argument parsing and wiring only. Each
+//! subcommand lives in its own module under `cmd/`.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// kahu — from raw evidence of a breached network to an explained attribution.
+///
+/// Typical flow: `kahu assess EVIDENCE_DIR --rules SIGMA_DIR` reads every
+/// evidence file (EVTX, JSON/JSONL exports, web/Linux/Zeek logs, archives),
+/// runs Sigma rules and IOCs, reconstructs the intrusion, ranks candidate
+/// threat actors and writes a report. `kahu hunt` stops after detection.
+#[derive(Parser)]
+#[command(name = "kahu", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Log more (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// No progress bars or colours (also when stderr is not a terminal).
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run Sigma rules (and IOCs) over evidence and write a detection timeline.
+    Hunt(cmd::hunt::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KAHU_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let global = cmd::Global { quiet: cli.quiet };
+    let result = match cli.command {
+        Command::Hunt(args) => cmd::hunt::run(args, &global),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -119,3 +119,6 @@ pub trait Format: Send + Sync {
     /// opened, say); records already sent stay valid.
     fn read(&self, input: Input<'_>, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()>;
 }
+
+mod formats;
+pub use formats::all_formats;

@@ -1,0 +1,9 @@
+//! One module per subcommand.
+
+pub mod hunt;
+
+/// Options shared by every subcommand.
+pub struct Global {
+    /// Suppress progress bars and colour.
+    pub quiet: bool,
+}
