@@ -80,6 +80,14 @@ pub struct Event {
     pub event_id: Option<u32>,
     /// Log-source attributes known from the format itself.
     pub logsource: LogSource,
+    /// Further log sources the same record also belongs to. One record can
+    /// legitimately answer to several Sigma log sources: an sshd line in
+    /// `auth.log` is `linux/auth`, `linux/sshd` and `linux/syslog`; a Zeek
+    /// `http.log` entry is `zeek/http` and `category: proxy`. A rule's
+    /// log source matches the event when it matches [`Event::logsource`]
+    /// or any entry here. Empty for most formats.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alt_logsources: Vec<LogSource>,
     /// Every field of the record, addressable by Sigma field name.
     pub fields: Fields,
     /// Where the record came from.
@@ -96,9 +104,16 @@ impl Event {
             provider: None,
             event_id: None,
             logsource: LogSource::default(),
+            alt_logsources: Vec::new(),
             fields: Fields::default(),
             provenance,
         }
+    }
+
+    /// Every log source of the event: [`Event::logsource`] first, then
+    /// [`Event::alt_logsources`].
+    pub fn logsources(&self) -> impl Iterator<Item = &LogSource> {
+        std::iter::once(&self.logsource).chain(self.alt_logsources.iter())
     }
 
     /// Look a field up by Sigma name; dotted names descend into objects.
