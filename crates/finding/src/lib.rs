@@ -15,6 +15,7 @@ use std::sync::Arc;
 /// Severity, in Sigma's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Level {
     /// Context only, not suspicious by itself.
     #[default]
@@ -204,6 +205,38 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
+/// Field names that link findings to each other (process lineage, logon
+/// sessions) without being worth displaying. Detectors append them to
+/// [`Finding::fields`] with [`correlation_fields`] so reconstruction can
+/// chain findings into incidents.
+pub const CORRELATION_FIELDS: &[&str] = &[
+    "ProcessGuid",
+    "ParentProcessGuid",
+    "SourceProcessGUID",
+    "TargetProcessGUID",
+    "ProcessId",
+    "ParentProcessId",
+    "NewProcessId",
+    "SubjectLogonId",
+    "TargetLogonId",
+    "LogonId",
+];
+
+/// The correlation fields present on an event (see [`CORRELATION_FIELDS`]),
+/// for appending to [`Finding::fields`] after [`key_fields`].
+pub fn correlation_fields(event: &Event) -> Vec<(Arc<str>, String)> {
+    let mut out = Vec::new();
+    for name in CORRELATION_FIELDS {
+        if let Some(t) = event.fields.get(name).and_then(|v| v.as_text()) {
+            let t = t.trim();
+            if !t.is_empty() && t != "-" && t.len() <= 128 {
+                out.push((Arc::from(*name), t.to_string()));
+            }
+        }
+    }
+    out
+}
+
 /// ATT&CK ids named by Sigma-style tags.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AttackTags {
@@ -279,6 +312,23 @@ mod tests {
         assert_eq!(t.techniques, vec![Arc::from("T1059.001"), Arc::from("T1003")]);
         assert_eq!(t.software, vec![Arc::from("S0002")]);
         assert_eq!(t.groups, vec![Arc::from("G0065")]);
+    }
+
+    #[test]
+    fn correlation_fields_pick_lineage_and_sessions() {
+        let mut e = Event::new(Provenance::new(Arc::from("f"), kahu_event::Location::Record(1)));
+        e.fields.insert("ProcessGuid", kahu_event::Value::str("{A}"));
+        e.fields.insert("TargetLogonId", kahu_event::Value::str("0x3e7"));
+        e.fields.insert("ParentProcessId", kahu_event::Value::str("-"));
+        e.fields.insert("CommandLine", kahu_event::Value::str("cmd"));
+        let got = correlation_fields(&e);
+        assert_eq!(
+            got,
+            vec![
+                (Arc::from("ProcessGuid"), "{A}".to_string()),
+                (Arc::from("TargetLogonId"), "0x3e7".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -1,1 +1,10 @@
-//! Assessment outputs: HTML report, JSON, STIX 2.1 bundle, Navigator layer, containment lists
+//! Assessment outputs: the self-contained HTML report, `assessment.json`,
+//! the STIX 2.1 bundle, the ATT&CK Navigator layer and containment lists.
+
+pub mod assessment;
+pub mod containment;
+pub mod html;
+pub mod navigator;
+pub mod stix;
+
+pub use assessment::{Assessment, SCHEMA_VERSION};

@@ -1,0 +1,166 @@
+//! Containment and eradication material: block lists and the accounts,
+//! hosts and files to act on, as plain text (one value per line, for
+//! firewalls and EDR consoles) and CSV (with reasons, for people).
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// One value to act on and why.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema, PartialEq, Eq)]
+pub struct Item {
+    /// The IP, domain, account, host or path.
+    pub value: String,
+    /// Why (rule titles, indicator names), short.
+    pub reason: String,
+    /// First time seen in the evidence (RFC 3339), if known.
+    pub first_seen: Option<String>,
+    /// Last time seen.
+    pub last_seen: Option<String>,
+    /// Number of detections behind it.
+    pub detections: u64,
+}
+
+/// What to block, reset, isolate and remove.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Containment {
+    /// External IP addresses to block.
+    pub ips: Vec<Item>,
+    /// CIDR ranges to block.
+    pub cidrs: Vec<Item>,
+    /// Domains to block or sinkhole.
+    pub domains: Vec<Item>,
+    /// URLs to block at the proxy.
+    pub urls: Vec<Item>,
+    /// File hashes to block (EDR).
+    pub hashes: Vec<Item>,
+    /// Accounts whose credentials must be reset.
+    pub accounts: Vec<Item>,
+    /// Hosts to isolate and image.
+    pub hosts: Vec<Item>,
+    /// Files (web shells, tools) to collect and remove.
+    pub files: Vec<Item>,
+}
+
+impl Containment {
+    /// `true` when there is nothing to act on.
+    pub fn is_empty(&self) -> bool {
+        self.lists().iter().all(|(_, _, l)| l.is_empty())
+    }
+
+    fn lists(&self) -> [(&'static str, &'static str, &Vec<Item>); 8] {
+        [
+            ("blocklist-ips", "ip", &self.ips),
+            ("blocklist-cidrs", "cidr", &self.cidrs),
+            ("blocklist-domains", "domain", &self.domains),
+            ("blocklist-urls", "url", &self.urls),
+            ("blocklist-hashes", "hash", &self.hashes),
+            ("accounts-to-reset", "account", &self.accounts),
+            ("hosts-to-isolate", "host", &self.hosts),
+            ("files-to-remove", "file", &self.files),
+        ]
+    }
+
+    /// Write `<name>.txt` and `<name>.csv` per list, plus `blocklist.csv`
+    /// combining every network/hash indicator, into `dir`.
+    pub fn write(&self, dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut combined = csv::Writer::from_path(dir.join("blocklist.csv"))?;
+        combined.write_record(["type", "value", "reason", "first_seen", "last_seen", "detections"])?;
+        for (name, kind, list) in self.lists() {
+            let mut txt = io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.txt")))?);
+            writeln!(txt, "# kahu containment list: {name} ({} entries)", list.len())?;
+            let mut w = csv::Writer::from_path(dir.join(format!("{name}.csv")))?;
+            w.write_record(["value", "reason", "first_seen", "last_seen", "detections"])?;
+            for item in list {
+                writeln!(txt, "{}", item.value)?;
+                let row = [
+                    item.value.as_str(),
+                    item.reason.as_str(),
+                    item.first_seen.as_deref().unwrap_or(""),
+                    item.last_seen.as_deref().unwrap_or(""),
+                    &item.detections.to_string(),
+                ];
+                w.write_record(row)?;
+                if name.starts_with("blocklist") {
+                    let mut r = vec![kind];
+                    r.extend(row.iter().copied());
+                    combined.write_record(&r)?;
+                }
+            }
+            w.flush()?;
+            txt.flush()?;
+        }
+        combined.flush()?;
+        Ok(())
+    }
+}
+
+/// Collects items by value, merging reasons and time ranges.
+#[derive(Debug, Default)]
+pub struct ItemSet {
+    items: BTreeMap<String, (Vec<String>, Option<String>, Option<String>, u64)>,
+}
+
+impl ItemSet {
+    /// Add a sighting of `value` for `reason` at `time` (RFC 3339 strings
+    /// compare correctly as text).
+    pub fn add(&mut self, value: &str, reason: &str, time: Option<&str>) {
+        let e = self.items.entry(value.to_string()).or_default();
+        if !e.0.iter().any(|r| r == reason) && e.0.len() < 5 {
+            e.0.push(reason.to_string());
+        }
+        if let Some(t) = time {
+            if e.1.as_deref().is_none_or(|f| t < f) {
+                e.1 = Some(t.to_string());
+            }
+            if e.2.as_deref().is_none_or(|l| t > l) {
+                e.2 = Some(t.to_string());
+            }
+        }
+        e.3 += 1;
+    }
+
+    /// The items, most detections first.
+    pub fn into_items(self) -> Vec<Item> {
+        let mut v: Vec<Item> = self
+            .items
+            .into_iter()
+            .map(|(value, (reasons, first, last, n))| Item {
+                value,
+                reason: reasons.join("; "),
+                first_seen: first,
+                last_seen: last,
+                detections: n,
+            })
+            .collect();
+        v.sort_by(|a, b| b.detections.cmp(&a.detections).then(a.value.cmp(&b.value)));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_text_and_csv_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ips = ItemSet::default();
+        ips.add("203.0.113.7", "C2", Some("2021-05-02T00:00:00Z"));
+        ips.add("203.0.113.7", "Exfil", Some("2021-05-01T00:00:00Z"));
+        let c = Containment {
+            ips: ips.into_items(),
+            ..Default::default()
+        };
+        assert_eq!(c.ips[0].first_seen.as_deref(), Some("2021-05-01T00:00:00Z"));
+        assert_eq!(c.ips[0].detections, 2);
+        c.write(dir.path()).unwrap();
+        let txt = std::fs::read_to_string(dir.path().join("blocklist-ips.txt")).unwrap();
+        assert!(txt.lines().any(|l| l == "203.0.113.7"));
+        let all = std::fs::read_to_string(dir.path().join("blocklist.csv")).unwrap();
+        assert!(all.contains("ip,203.0.113.7,C2; Exfil"));
+        assert!(dir.path().join("accounts-to-reset.csv").exists());
+    }
+}

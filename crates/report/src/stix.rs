@@ -1,0 +1,521 @@
+//! A STIX 2.1 bundle of the assessment, for partners (OpenCTI, MISP…).
+//!
+//! What goes in: the producer's `identity`, the victim `identity`, an
+//! `indicator` per detection rule that fired (`pattern_type: sigma`) and per
+//! IOC that matched (`pattern_type: stix`), a `sighting` of each with the
+//! `observed-data` behind it, the `attack-pattern`s observed, a `campaign`
+//! standing for the intrusion that `uses` them, the candidate
+//! `intrusion-set`s with `attributed-to` relationships carrying the
+//! confidence (0–100, by the DNI scale of STIX 2.1 Appendix A), and a
+//! `report` that refers to all of it.
+//!
+//! Identifiers are deterministic (UUIDv5): SCOs by the specification's
+//! ID-contributing properties and namespace, SDOs from a kahu namespace and
+//! their defining content, so two runs over the same evidence produce the
+//! same bundle and partners can de-duplicate.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The STIX 2.1 namespace for SCO identifiers (specification §2.9).
+const SCO_NAMESPACE: Uuid = Uuid::from_bytes([
+    0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c, 0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7,
+]);
+/// kahu's own namespace for SDO/SRO identifiers.
+const KAHU_NAMESPACE: Uuid = Uuid::from_bytes([
+    0x6b, 0x61, 0x68, 0x75, 0x2d, 0x73, 0x74, 0x69, 0x78, 0x2d, 0x6e, 0x73, 0x2d, 0x76, 0x31, 0x00,
+]);
+
+/// An observable value attached to a sighting.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Observable {
+    /// An IPv4 address.
+    Ipv4(String),
+    /// An IPv6 address.
+    Ipv6(String),
+    /// A domain name.
+    Domain(String),
+    /// A URL.
+    Url(String),
+    /// A user account (login name).
+    Account(String),
+    /// A file by name and optional SHA-256.
+    File {
+        /// File name (no directory).
+        name: String,
+        /// SHA-256, lower-case hex.
+        sha256: Option<String>,
+    },
+}
+
+/// A detection rule that fired.
+#[derive(Debug, Clone)]
+pub struct RuleIndicator {
+    /// Sigma rule id.
+    pub rule_id: String,
+    /// Rule title.
+    pub title: String,
+    /// Rule description, if any.
+    pub description: Option<String>,
+    /// The rule's Sigma YAML (the indicator's pattern).
+    pub pattern: String,
+    /// `sigma` for rules, `stix` for IOC patterns.
+    pub pattern_type: &'static str,
+    /// ATT&CK techniques the rule names.
+    pub techniques: Vec<String>,
+    /// Validity start; defaults to the first sighting.
+    pub valid_from: Option<DateTime<Utc>>,
+}
+
+/// Repeated detections of one rule, summarised.
+#[derive(Debug, Clone)]
+pub struct Sighting {
+    /// The rule or indicator that fired (matches [`RuleIndicator::rule_id`]).
+    pub rule_id: String,
+    /// First detection.
+    pub first_seen: DateTime<Utc>,
+    /// Last detection.
+    pub last_seen: DateTime<Utc>,
+    /// Number of detections.
+    pub count: u64,
+    /// Values seen in the detected events.
+    pub observables: Vec<Observable>,
+}
+
+/// A candidate threat actor.
+#[derive(Debug, Clone)]
+pub struct CandidateActor {
+    /// ATT&CK group id (`G0065`).
+    pub group_id: String,
+    /// Group name.
+    pub name: String,
+    /// Aliases.
+    pub aliases: Vec<String>,
+    /// Likelihood in ICD 203 words.
+    pub likelihood: String,
+    /// Analytic confidence (low/moderate/high).
+    pub confidence: String,
+    /// The numeric probability behind the likelihood words (0–1).
+    pub probability: f64,
+}
+
+/// Everything the bundle is built from.
+#[derive(Debug, Clone)]
+pub struct BundleInput {
+    /// Who produced the assessment (the CERT).
+    pub producer: String,
+    /// The affected organisation, if it may be named.
+    pub victim: Option<String>,
+    /// Case name (report and campaign titles).
+    pub case_name: String,
+    /// Summary text for the report.
+    pub summary: String,
+    /// Production time.
+    pub created: DateTime<Utc>,
+    /// Rules and IOCs that fired.
+    pub indicators: Vec<RuleIndicator>,
+    /// Their sightings.
+    pub sightings: Vec<Sighting>,
+    /// Observed ATT&CK techniques: (id, name).
+    pub techniques: Vec<(String, String)>,
+    /// Candidate actors, most likely first.
+    pub candidates: Vec<CandidateActor>,
+    /// First and last activity of the intrusion.
+    pub first_seen: Option<DateTime<Utc>>,
+    /// Last activity.
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// STIX confidence (0–100) for ICD 203 likelihood words, by the DNI scale
+/// of STIX 2.1 Appendix A (“Almost No Chance / Remote” → 5 … “Almost
+/// Certain / Nearly Certain” → 95). Unknown words map to `None`.
+pub fn dni_confidence(likelihood: &str) -> Option<u8> {
+    let l = likelihood.trim().to_ascii_lowercase().replace(['-', '_'], " ");
+    Some(match l.as_str() {
+        "almost no chance" | "remote" => 5,
+        "very unlikely" | "highly improbable" => 15,
+        "unlikely" | "improbable" => 30,
+        "roughly even chance" | "roughly even odds" | "even chance" => 50,
+        "likely" | "probable" => 70,
+        "very likely" | "highly probable" => 85,
+        "almost certain" | "nearly certain" => 95,
+        _ => return None,
+    })
+}
+
+/// STIX timestamp with millisecond precision, as the specification requires.
+pub fn stix_time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn sdo_id(kind: &str, key: &str) -> String {
+    format!("{kind}--{}", Uuid::new_v5(&KAHU_NAMESPACE, format!("{kind}|{key}").as_bytes()))
+}
+
+/// SCO id per STIX 2.1 §2.9: UUIDv5 over the canonical JSON of the
+/// ID-contributing properties.
+fn sco_id(kind: &str, contributing: &Value) -> String {
+    let canonical = canonical_json(contributing);
+    format!("{kind}--{}", Uuid::new_v5(&SCO_NAMESPACE, canonical.as_bytes()))
+}
+
+/// JSON with object keys sorted (RFC 8785 for the string/object values we use).
+fn canonical_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let sorted: BTreeMap<&String, &Value> = m.iter().collect();
+            let parts: Vec<String> = sorted
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical_json(v)))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
+
+fn sco(o: &Observable) -> Value {
+    match o {
+        Observable::Ipv4(v) => {
+            json!({"type": "ipv4-addr", "spec_version": "2.1", "id": sco_id("ipv4-addr", &json!({"value": v})), "value": v})
+        }
+        Observable::Ipv6(v) => {
+            json!({"type": "ipv6-addr", "spec_version": "2.1", "id": sco_id("ipv6-addr", &json!({"value": v})), "value": v})
+        }
+        Observable::Domain(v) => {
+            json!({"type": "domain-name", "spec_version": "2.1", "id": sco_id("domain-name", &json!({"value": v})), "value": v})
+        }
+        Observable::Url(v) => {
+            json!({"type": "url", "spec_version": "2.1", "id": sco_id("url", &json!({"value": v})), "value": v})
+        }
+        Observable::Account(v) => json!({
+            "type": "user-account", "spec_version": "2.1",
+            "id": sco_id("user-account", &json!({"account_login": v})),
+            "account_login": v
+        }),
+        Observable::File { name, sha256 } => {
+            let mut contributing = Map::new();
+            let mut obj = Map::new();
+            if let Some(h) = sha256 {
+                contributing.insert("hashes".into(), json!({"SHA-256": h}));
+                obj.insert("hashes".into(), json!({"SHA-256": h}));
+            }
+            contributing.insert("name".into(), json!(name));
+            obj.insert("type".into(), json!("file"));
+            obj.insert("spec_version".into(), json!("2.1"));
+            obj.insert("id".into(), json!(sco_id("file", &Value::Object(contributing))));
+            obj.insert("name".into(), json!(name));
+            Value::Object(obj)
+        }
+    }
+}
+
+fn attack_ref(id: &str) -> Value {
+    let url = if id.starts_with('T') {
+        format!("https://attack.mitre.org/techniques/{}", id.replace('.', "/"))
+    } else {
+        format!("https://attack.mitre.org/groups/{id}")
+    };
+    json!([{"source_name": "mitre-attack", "external_id": id, "url": url}])
+}
+
+/// Build the bundle.
+pub fn build_bundle(input: &BundleInput) -> Value {
+    let now = stix_time(&input.created);
+    let producer_id = sdo_id("identity", &format!("producer|{}", input.producer));
+    let mut objects: Vec<Value> = Vec::new();
+    let mut report_refs: Vec<String> = Vec::new();
+    let push = |objects: &mut Vec<Value>, refs: &mut Vec<String>, v: Value| {
+        if let Some(id) = v["id"].as_str() {
+            if !refs.iter().any(|r| r == id) {
+                refs.push(id.to_string());
+                objects.push(v);
+            }
+        }
+    };
+
+    let common = |v: &mut Value| {
+        v["spec_version"] = json!("2.1");
+        v["created"] = json!(now);
+        v["modified"] = json!(now);
+        v["created_by_ref"] = json!(producer_id);
+    };
+
+    push(
+        &mut objects,
+        &mut report_refs,
+        json!({
+            "type": "identity", "spec_version": "2.1", "id": producer_id,
+            "created": now, "modified": now,
+            "name": input.producer, "identity_class": "organization",
+            "description": "Producer of this compromise assessment (generated by kahu)."
+        }),
+    );
+    let victim_id = input.victim.as_ref().map(|v| {
+        let id = sdo_id("identity", &format!("victim|{v}"));
+        let mut o = json!({"type": "identity", "id": id, "name": v, "identity_class": "organization"});
+        common(&mut o);
+        push(&mut objects, &mut report_refs, o);
+        id
+    });
+
+    // Campaign standing for this intrusion.
+    let campaign_id = sdo_id("campaign", &format!("{}|{}", input.producer, input.case_name));
+    let mut campaign = json!({
+        "type": "campaign", "id": campaign_id,
+        "name": format!("Intrusion: {}", input.case_name),
+        "description": input.summary,
+    });
+    if let Some(f) = input.first_seen {
+        campaign["first_seen"] = json!(stix_time(&f));
+    }
+    if let Some(l) = input.last_seen {
+        campaign["last_seen"] = json!(stix_time(&l));
+    }
+    common(&mut campaign);
+    push(&mut objects, &mut report_refs, campaign);
+
+    // Techniques.
+    let mut technique_ids = BTreeMap::new();
+    for (tid, name) in &input.techniques {
+        let id = sdo_id("attack-pattern", tid);
+        let mut o = json!({"type": "attack-pattern", "id": id, "name": if name.is_empty() { tid.as_str() } else { name.as_str() }, "external_references": attack_ref(tid)});
+        common(&mut o);
+        push(&mut objects, &mut report_refs, o);
+        let mut rel = json!({
+            "type": "relationship", "id": sdo_id("relationship", &format!("{campaign_id}|uses|{id}")),
+            "relationship_type": "uses", "source_ref": campaign_id, "target_ref": id
+        });
+        common(&mut rel);
+        push(&mut objects, &mut report_refs, rel);
+        technique_ids.insert(tid.clone(), id);
+    }
+
+    // Indicators and their sightings.
+    let first_sighting: BTreeMap<&str, DateTime<Utc>> = input
+        .sightings
+        .iter()
+        .fold(BTreeMap::new(), |mut m, s| {
+            let e = m.entry(s.rule_id.as_str()).or_insert(s.first_seen);
+            if s.first_seen < *e {
+                *e = s.first_seen;
+            }
+            m
+        });
+    let mut indicator_ids = BTreeMap::new();
+    for ind in &input.indicators {
+        let id = sdo_id("indicator", &format!("{}|{}", ind.pattern_type, ind.rule_id));
+        let valid_from = ind
+            .valid_from
+            .or_else(|| first_sighting.get(ind.rule_id.as_str()).copied())
+            .unwrap_or(input.created);
+        let mut o = json!({
+            "type": "indicator", "id": id, "name": ind.title,
+            "indicator_types": ["malicious-activity"],
+            "pattern": ind.pattern, "pattern_type": ind.pattern_type,
+            "valid_from": stix_time(&valid_from),
+        });
+        if let Some(d) = &ind.description {
+            o["description"] = json!(d);
+        }
+        if ind.pattern_type == "sigma" {
+            o["external_references"] = json!([{"source_name": "sigma", "external_id": ind.rule_id}]);
+        }
+        common(&mut o);
+        push(&mut objects, &mut report_refs, o);
+        for t in &ind.techniques {
+            if let Some(ap) = technique_ids.get(t) {
+                let mut rel = json!({
+                    "type": "relationship", "id": sdo_id("relationship", &format!("{id}|indicates|{ap}")),
+                    "relationship_type": "indicates", "source_ref": id, "target_ref": ap
+                });
+                common(&mut rel);
+                push(&mut objects, &mut report_refs, rel);
+            }
+        }
+        let mut rel = json!({
+            "type": "relationship", "id": sdo_id("relationship", &format!("{id}|indicates|{campaign_id}")),
+            "relationship_type": "indicates", "source_ref": id, "target_ref": campaign_id
+        });
+        common(&mut rel);
+        push(&mut objects, &mut report_refs, rel);
+        indicator_ids.insert(ind.rule_id.clone(), id);
+    }
+
+    for s in &input.sightings {
+        let Some(ind_id) = indicator_ids.get(&s.rule_id) else {
+            continue;
+        };
+        let mut observed_refs = Vec::new();
+        if !s.observables.is_empty() {
+            let mut sco_refs = Vec::new();
+            for o in &s.observables {
+                let v = sco(o);
+                sco_refs.push(v["id"].as_str().unwrap_or_default().to_string());
+                push(&mut objects, &mut report_refs, v);
+            }
+            sco_refs.sort();
+            sco_refs.dedup();
+            let od_id = sdo_id(
+                "observed-data",
+                &format!("{}|{}|{}", s.rule_id, stix_time(&s.first_seen), sco_refs.join(",")),
+            );
+            let mut od = json!({
+                "type": "observed-data", "id": od_id,
+                "first_observed": stix_time(&s.first_seen),
+                "last_observed": stix_time(&s.last_seen),
+                "number_observed": s.count.clamp(1, 999_999_999),
+                "object_refs": sco_refs,
+            });
+            common(&mut od);
+            push(&mut objects, &mut report_refs, od);
+            observed_refs.push(od_id);
+        }
+        let mut sighting = json!({
+            "type": "sighting",
+            "id": sdo_id("sighting", &format!("{ind_id}|{}|{}", stix_time(&s.first_seen), observed_refs.join(","))),
+            "sighting_of_ref": ind_id,
+            "first_seen": stix_time(&s.first_seen),
+            "last_seen": stix_time(&s.last_seen),
+            "count": s.count.min(999_999_999),
+        });
+        if !observed_refs.is_empty() {
+            sighting["observed_data_refs"] = json!(observed_refs);
+        }
+        if let Some(v) = &victim_id {
+            sighting["where_sighted_refs"] = json!([v]);
+        }
+        common(&mut sighting);
+        push(&mut objects, &mut report_refs, sighting);
+    }
+
+    // Attribution hypotheses.
+    for c in &input.candidates {
+        let is_id = sdo_id("intrusion-set", &c.group_id);
+        let mut o = json!({
+            "type": "intrusion-set", "id": is_id, "name": c.name,
+            "external_references": attack_ref(&c.group_id),
+        });
+        if !c.aliases.is_empty() {
+            o["aliases"] = json!(c.aliases);
+        }
+        common(&mut o);
+        push(&mut objects, &mut report_refs, o);
+        let confidence = dni_confidence(&c.likelihood)
+            .unwrap_or_else(|| (c.probability * 100.0).round().clamp(0.0, 100.0) as u8);
+        let mut rel = json!({
+            "type": "relationship",
+            "id": sdo_id("relationship", &format!("{campaign_id}|attributed-to|{is_id}")),
+            "relationship_type": "attributed-to", "source_ref": campaign_id, "target_ref": is_id,
+            "confidence": confidence,
+            "description": format!(
+                "It is {} ({:.0}%) that this intrusion was conducted by {} ({}); analytic confidence: {}.",
+                c.likelihood, c.probability * 100.0, c.name, c.group_id, c.confidence
+            ),
+        });
+        common(&mut rel);
+        push(&mut objects, &mut report_refs, rel);
+    }
+
+    let report_id = sdo_id("report", &format!("{}|{}|{now}", input.producer, input.case_name));
+    let mut refs: Vec<String> = report_refs.iter().filter(|r| !r.starts_with("identity--") || **r != producer_id).cloned().collect();
+    if refs.is_empty() {
+        refs.push(producer_id.clone());
+    }
+    let mut report = json!({
+        "type": "report", "id": report_id,
+        "name": format!("Compromise assessment: {}", input.case_name),
+        "description": input.summary,
+        "report_types": ["threat-report", "campaign", "attack-pattern", "indicator", "observed-data"],
+        "published": now,
+        "object_refs": refs,
+    });
+    common(&mut report);
+    objects.push(report);
+
+    json!({
+        "type": "bundle",
+        "id": format!("bundle--{}", Uuid::new_v5(&KAHU_NAMESPACE, report_id.as_bytes())),
+        "objects": objects,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dni_scale_matches_stix_appendix() {
+        assert_eq!(dni_confidence("almost no chance"), Some(5));
+        assert_eq!(dni_confidence("Very likely"), Some(85));
+        assert_eq!(dni_confidence("almost-certain"), Some(95));
+        assert_eq!(dni_confidence("roughly even chance"), Some(50));
+        assert_eq!(dni_confidence("perhaps"), None);
+    }
+
+    #[test]
+    fn sco_ids_follow_the_specification() {
+        // Example from STIX 2.1 §2.9 style: ipv4-addr ids are UUIDv5 of
+        // {"value":"..."} in the SCO namespace; recompute independently.
+        let v = sco(&Observable::Ipv4("198.51.100.3".into()));
+        let expected = Uuid::new_v5(&SCO_NAMESPACE, br#"{"value":"198.51.100.3"}"#);
+        assert_eq!(v["id"], json!(format!("ipv4-addr--{expected}")));
+    }
+
+    #[test]
+    fn bundle_links_sightings_and_attribution() {
+        let t = Utc::now();
+        let b = build_bundle(&BundleInput {
+            producer: "Test CERT".into(),
+            victim: Some("Victim".into()),
+            case_name: "case".into(),
+            summary: "s".into(),
+            created: t,
+            indicators: vec![RuleIndicator {
+                rule_id: "r1".into(),
+                title: "Rule".into(),
+                description: None,
+                pattern: "title: Rule".into(),
+                pattern_type: "sigma",
+                techniques: vec!["T1190".into()],
+                valid_from: None,
+            }],
+            sightings: vec![Sighting {
+                rule_id: "r1".into(),
+                first_seen: t,
+                last_seen: t,
+                count: 2,
+                observables: vec![Observable::Ipv4("203.0.113.9".into())],
+            }],
+            techniques: vec![("T1190".into(), "Exploit Public-Facing Application".into())],
+            candidates: vec![CandidateActor {
+                group_id: "G0065".into(),
+                name: "Leviathan".into(),
+                aliases: vec!["APT40".into()],
+                likelihood: "likely".into(),
+                confidence: "moderate".into(),
+                probability: 0.7,
+            }],
+            first_seen: Some(t),
+            last_seen: Some(t),
+        });
+        let objs = b["objects"].as_array().unwrap();
+        let rel = objs
+            .iter()
+            .find(|o| o["relationship_type"] == "attributed-to")
+            .unwrap();
+        assert_eq!(rel["confidence"], 70);
+        let sighting = objs.iter().find(|o| o["type"] == "sighting").unwrap();
+        let ind = objs.iter().find(|o| o["type"] == "indicator").unwrap();
+        assert_eq!(sighting["sighting_of_ref"], ind["id"]);
+        assert_eq!(ind["pattern_type"], "sigma");
+        let report = objs.iter().find(|o| o["type"] == "report").unwrap();
+        let refs = report["object_refs"].as_array().unwrap();
+        for o in objs.iter().filter(|o| o["type"] != "report" && o["id"] != report["created_by_ref"]) {
+            assert!(refs.contains(&o["id"]), "{} not referenced by the report", o["id"]);
+        }
+    }
+}
