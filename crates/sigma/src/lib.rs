@@ -1,1 +1,39 @@
-//! Sigma rules for kahu: parse, compile to a matcher, evaluate; correlation rules
+//! Sigma detection rules for kahu: parse, compile once, evaluate fast.
+//!
+//! ```text
+//! YAML ──parse──▶ SigmaRule (rule.rs, detection.rs, condition.rs)
+//!      ──compile per field mapping──▶ matcher tree (compile.rs, pattern.rs, matcher.rs)
+//!      ──index by log source──▶ RuleSet::matches(event) (ruleset.rs, logsource.rs, eval.rs)
+//! ```
+//!
+//! Normative reference: the Sigma specification v2 (rules, modifiers
+//! appendix, taxonomy appendix, filters). Windows events are routed to rules
+//! by channel and event id; `process_creation`, `network_connection`,
+//! `registry_*` and `file_access` rules also run on their Security-log
+//! equivalents (4688, 5156, 4657, 4663) through documented field mappings
+//! ([`logsource::Mapping`]). Correlation rules are parsed and returned in
+//! [`LoadReport::correlations`] for a later stage.
+
+mod compile;
+pub mod condition;
+pub mod corpus;
+pub mod detection;
+mod error;
+mod eval;
+pub mod logsource;
+mod matcher;
+pub mod pattern;
+pub mod rule;
+mod ruleset;
+
+pub use error::RuleError;
+pub use rule::{CorrelationRule, Document, FilterRule, RuleLogSource, SigmaRule, Status};
+pub use ruleset::{LoadOptions, LoadReport, RuleIdx, RuleSet, rule_files};
+
+/// The shared data directory: `$KAHU_SHARED`, else `<workspace>/../shared`.
+pub fn shared_dir() -> std::path::PathBuf {
+    match std::env::var_os("KAHU_SHARED") {
+        Some(p) => p.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    }
+}

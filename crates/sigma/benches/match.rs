@@ -1,0 +1,1 @@
+fn main() {} // placeholder: the Sigma engineer replaces this with the real benchmark

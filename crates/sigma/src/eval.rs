@@ -1,0 +1,327 @@
+//! Evaluation of compiled rules against one event.
+//!
+//! A per-thread [`Ctx`] caches, for the event being evaluated, each field's
+//! text and lower-cased text the first time a rule asks for it; later rules
+//! reuse it. Buffers are reused across events, so steady-state matching
+//! does not allocate.
+
+use crate::compile::{Accessor, Check, Node, Op, TimePart, ValueTest};
+use crate::logsource::{Transform, transform_value};
+use crate::pattern::lower_into;
+use chrono::Datelike as _;
+use chrono::Timelike as _;
+use kahu_event::{Event, Value};
+use std::fmt::Write as _;
+
+#[derive(Default)]
+pub(crate) struct SlotVal {
+    orig: String,
+    lower: String,
+    num: Option<f64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+enum State {
+    #[default]
+    Absent,
+    Null,
+    Present,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u32,
+    state: State,
+    n: usize,
+    vals: Vec<SlotVal>,
+}
+
+/// Per-thread evaluation scratch space.
+#[derive(Default)]
+pub(crate) struct Ctx {
+    set_id: u64,
+    generation: u32,
+    slots: Vec<Slot>,
+    kw_generation: u32,
+    kw_n: usize,
+    kw: Vec<SlotVal>,
+}
+
+impl Ctx {
+    /// Start a new event for rule set `set_id` with `n` accessors.
+    pub(crate) fn begin(&mut self, set_id: u64, n: usize) {
+        if self.set_id != set_id || self.slots.len() < n {
+            self.set_id = set_id;
+            self.slots.clear();
+            self.slots.resize_with(n, Slot::default);
+            self.generation = 0;
+            self.kw_generation = 0;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Wrapped: make every slot stale explicitly.
+            for s in &mut self.slots {
+                s.generation = 0;
+            }
+            self.kw_generation = 0;
+            self.generation = 1;
+        }
+    }
+}
+
+fn set_val(v: &mut SlotVal, value: &Value) {
+    v.orig.clear();
+    v.num = None;
+    match value {
+        Value::Str(s) => {
+            v.orig.push_str(s);
+            let b = s.as_bytes();
+            if b.first().is_some_and(|c| c.is_ascii_digit() || *c == b'-') {
+                v.num = value.as_f64();
+            }
+        }
+        Value::Int(i) => {
+            let _ = write!(v.orig, "{i}");
+            v.num = Some(*i as f64);
+        }
+        Value::UInt(u) => {
+            let _ = write!(v.orig, "{u}");
+            v.num = Some(*u as f64);
+        }
+        Value::Float(f) => {
+            let _ = write!(v.orig, "{f}");
+            v.num = Some(*f);
+        }
+        Value::Bool(b) => v.orig.push_str(if *b { "true" } else { "false" }),
+        Value::Null | Value::Array(_) | Value::Object(_) => {}
+    }
+    lower_into(&v.orig, &mut v.lower);
+}
+
+fn push_val(vals: &mut Vec<SlotVal>, n: &mut usize, value: &Value) {
+    if *n == vals.len() {
+        vals.push(SlotVal::default());
+    }
+    set_val(&mut vals[*n], value);
+    *n += 1;
+}
+
+/// Typed members stand in for their Windows field names when absent.
+fn typed_fallback(e: &Event, name: &str) -> Option<Value> {
+    if name.eq_ignore_ascii_case("EventID") {
+        e.event_id.map(|i| Value::Int(i64::from(i)))
+    } else if name.eq_ignore_ascii_case("Channel") {
+        e.channel.clone().map(Value::Str)
+    } else if name.eq_ignore_ascii_case("Provider_Name") {
+        e.provider.clone().map(Value::Str)
+    } else if name.eq_ignore_ascii_case("Computer") {
+        e.host.clone().map(Value::Str)
+    } else {
+        None
+    }
+}
+
+fn fill(slot: &mut Slot, acc: &Accessor, e: &Event) {
+    slot.n = 0;
+    slot.state = State::Absent;
+    if acc.transform != Transform::None {
+        if slot.vals.is_empty() {
+            slot.vals.push(SlotVal::default());
+        }
+        let v = &mut slot.vals[0];
+        if transform_value(acc.transform, e, &acc.name, &mut v.orig) {
+            v.num = None;
+            lower_into(&v.orig, &mut v.lower);
+            slot.n = 1;
+            slot.state = State::Present;
+        }
+        return;
+    }
+    let owned;
+    let value = match e.fields.get_path(&acc.name) {
+        Some(v) => v,
+        None => match typed_fallback(e, &acc.name) {
+            Some(v) => {
+                owned = v;
+                &owned
+            }
+            None => return,
+        },
+    };
+    match value {
+        Value::Null => slot.state = State::Null,
+        Value::Array(items) => {
+            slot.state = State::Present;
+            for it in items {
+                if !matches!(it, Value::Array(_) | Value::Object(_)) {
+                    push_val(&mut slot.vals, &mut slot.n, it);
+                }
+            }
+        }
+        Value::Object(_) => slot.state = State::Present,
+        scalar => {
+            slot.state = State::Present;
+            push_val(&mut slot.vals, &mut slot.n, scalar);
+        }
+    }
+}
+
+fn leaves(v: &Value, vals: &mut Vec<SlotVal>, n: &mut usize, depth: usize) {
+    match v {
+        Value::Object(f) if depth < 32 => {
+            for (_, x) in f.iter() {
+                leaves(x, vals, n, depth + 1);
+            }
+        }
+        Value::Array(a) if depth < 32 => {
+            for x in a {
+                leaves(x, vals, n, depth + 1);
+            }
+        }
+        Value::Null | Value::Object(_) | Value::Array(_) => {}
+        scalar => push_val(vals, n, scalar),
+    }
+}
+
+/// Evaluates rules of one rule set for one event.
+pub(crate) struct Evaluator<'a> {
+    pub ctx: &'a mut Ctx,
+    pub accessors: &'a [Accessor],
+    pub event: &'a Event,
+}
+
+impl Evaluator<'_> {
+    fn slot(&mut self, acc: u32) -> &Slot {
+        let generation = self.ctx.generation;
+        let slot = &mut self.ctx.slots[acc as usize];
+        if slot.generation != generation {
+            fill(slot, &self.accessors[acc as usize], self.event);
+            slot.generation = generation;
+        }
+        slot
+    }
+
+    fn keywords(&mut self) {
+        if self.ctx.kw_generation != self.ctx.generation {
+            let mut n = 0;
+            for (_, v) in self.event.fields.iter() {
+                leaves(v, &mut self.ctx.kw, &mut n, 0);
+            }
+            self.ctx.kw_n = n;
+            self.ctx.kw_generation = self.ctx.generation;
+        }
+    }
+
+    pub(crate) fn node(&mut self, n: &Node, checks: &[Check]) -> bool {
+        match n {
+            Node::Const(b) => *b,
+            Node::Check(i) => self.check(&checks[*i as usize]),
+            Node::And(items) => items.iter().all(|x| self.node(x, checks)),
+            Node::Or(items) => items.iter().any(|x| self.node(x, checks)),
+            Node::Not(x) => !self.node(x, checks),
+            Node::AtLeast(k, items) => {
+                let mut hits = 0;
+                for x in items {
+                    if self.node(x, checks) {
+                        hits += 1;
+                        if hits >= *k {
+                            return true;
+                        }
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    fn check(&mut self, c: &Check) -> bool {
+        match c {
+            Check::Exists { acc, want } => (self.slot(*acc).state != State::Absent) == *want,
+            Check::Null { acc } => self.slot(*acc).state != State::Present,
+            Check::Field {
+                acc,
+                tests,
+                all,
+                neq,
+            } => {
+                let state = self.slot(*acc).state;
+                if state == State::Absent {
+                    return false;
+                }
+                let hit = if *all {
+                    tests.iter().all(|t| self.field_test(*acc, t))
+                } else {
+                    tests.iter().any(|t| self.field_test(*acc, t))
+                };
+                hit != *neq
+            }
+            Check::Keywords { tests, all } => {
+                self.keywords();
+                let vals = &self.ctx.kw[..self.ctx.kw_n];
+                let one = |t: &ValueTest| vals.iter().any(|v| value_test(t, v, None));
+                if *all {
+                    tests.iter().all(one)
+                } else {
+                    tests.iter().any(one)
+                }
+            }
+        }
+    }
+
+    fn field_test(&mut self, acc: u32, t: &ValueTest) -> bool {
+        if let ValueTest::FieldRef(other) = t {
+            // Fill the other slot first; then both are read immutably.
+            self.slot(*other);
+            let a = &self.ctx.slots[acc as usize];
+            let b = &self.ctx.slots[*other as usize];
+            return a.vals[..a.n]
+                .iter()
+                .any(|x| b.vals[..b.n].iter().any(|y| x.lower == y.lower));
+        }
+        let slot = &self.ctx.slots[acc as usize];
+        if slot.state == State::Null {
+            // An empty XML element reads as null: it matches the empty string.
+            return value_test(t, &SlotVal::default(), None);
+        }
+        slot.vals[..slot.n].iter().any(|v| value_test(t, v, None))
+    }
+}
+
+fn value_test(t: &ValueTest, v: &SlotVal, _: Option<()>) -> bool {
+    match t {
+        ValueTest::Str(set) => set.is_match(v.lower.as_bytes()),
+        ValueTest::StrCased(set) => set.is_match(v.orig.as_bytes()),
+        ValueTest::Num { op, v: want, text } => match v.num {
+            Some(n) => op.test(n, *want),
+            None => *op == Op::Eq && v.lower.as_bytes() == text.as_slice(),
+        },
+        ValueTest::Regex(re) => re.is_match(v.orig.as_bytes()),
+        ValueTest::Cidr(nets) => {
+            let t = v.orig.trim().trim_start_matches('[').trim_end_matches(']');
+            let Ok(mut ip) = t.parse::<std::net::IpAddr>() else {
+                return false;
+            };
+            if let std::net::IpAddr::V6(v6) = ip {
+                if let Some(v4) = v6.to_ipv4_mapped() {
+                    ip = std::net::IpAddr::V4(v4);
+                }
+            }
+            nets.iter().any(|n| n.contains(&ip))
+        }
+        ValueTest::FieldRef(_) => false,
+        ValueTest::Time { part, op, v: want } => {
+            let Some(ts) = kahu_event::parse_timestamp(&v.orig) else {
+                return false;
+            };
+            let got = match part {
+                TimePart::Minute => ts.minute(),
+                TimePart::Hour => ts.hour(),
+                TimePart::Day => ts.day(),
+                TimePart::Week => ts.iso_week().week(),
+                TimePart::Month => ts.month(),
+                TimePart::Year => ts.year() as u32,
+            };
+            op.test(f64::from(got), *want)
+        }
+    }
+}

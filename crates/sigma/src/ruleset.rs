@@ -1,0 +1,513 @@
+//! [`RuleSet`]: rules loaded, compiled once per applicable field mapping,
+//! indexed by log source, and evaluated per event.
+
+use crate::compile::{self, Accessor, Compiled, Env};
+use crate::error::{Problem, RuleError};
+use crate::eval::{Ctx, Evaluator};
+use crate::logsource::{Mapping, applies, event_sources, mappings_for};
+use crate::rule::{self, CorrelationRule, Document, FilterRule, SigmaRule, Status};
+use kahu_event::Event;
+use kahu_finding::{Finding, FindingKind, Level};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// Index of a rule in a [`RuleSet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleIdx(pub u32);
+
+/// What to load.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Skip rules below this level.
+    pub min_level: Level,
+    /// Statuses to load; rules without a status are always loaded.
+    pub statuses: Vec<Status>,
+    /// Values for `%name%` placeholders used with `|expand`.
+    pub placeholders: HashMap<String, Vec<String>>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            min_level: Level::Informational,
+            statuses: vec![Status::Stable, Status::Test, Status::Experimental],
+            placeholders: HashMap::new(),
+        }
+    }
+}
+
+/// The outcome of loading rules.
+#[derive(Debug)]
+pub struct LoadReport {
+    /// The compiled rules.
+    pub ruleset: RuleSet,
+    /// Rules (or files) that could not be loaded, with the reason.
+    pub errors: Vec<RuleError>,
+    /// Rule files read.
+    pub files: usize,
+    /// Detection rules parsed.
+    pub parsed: usize,
+    /// Detection rules compiled into the set.
+    pub compiled: usize,
+    /// Rules skipped by level or status filter.
+    pub skipped: usize,
+    /// Correlation rules, deferred to the correlation stage.
+    pub correlations: Vec<CorrelationRule>,
+    /// Global filters found (applied to the rules they name).
+    pub filters: Vec<FilterRule>,
+}
+
+struct Variant {
+    rule: u32,
+    compiled: Compiled,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct CacheKey {
+    product: Option<Arc<str>>,
+    service: Option<Arc<str>>,
+    category: Option<Arc<str>>,
+    channel: Option<Arc<str>>,
+    event_id: Option<u32>,
+}
+
+impl CacheKey {
+    fn borrowed_eq(&self, e: &Event) -> bool {
+        self.product == e.logsource.product
+            && self.service == e.logsource.service
+            && self.category == e.logsource.category
+            && self.channel == e.channel
+            && self.event_id == e.event_id
+    }
+}
+
+fn key_hash(e: &Event) -> u64 {
+    let mut h = DefaultHasher::new();
+    e.logsource.product.hash(&mut h);
+    e.logsource.service.hash(&mut h);
+    e.logsource.category.hash(&mut h);
+    e.channel.hash(&mut h);
+    e.event_id.hash(&mut h);
+    h.finish()
+}
+
+type Candidates = Arc<[u32]>;
+
+/// Compiled Sigma detection rules. `Send + Sync`: share one across threads.
+pub struct RuleSet {
+    id: u64,
+    rules: Vec<SigmaRule>,
+    variants: Vec<Variant>,
+    /// Variant index per (rule, mapping).
+    by_rule: Vec<Vec<(Mapping, u32)>>,
+    accessors: Vec<Accessor>,
+    cache: RwLock<HashMap<u64, Vec<(CacheKey, Candidates)>>>,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.rules.len())
+            .field("variants", &self.variants.len())
+            .field("accessors", &self.accessors.len())
+            .finish()
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static CTX: RefCell<Ctx> = RefCell::new(Ctx::default());
+}
+
+/// A parsed document with its origin, before compilation.
+struct Parsed {
+    origin: Arc<str>,
+    index: usize,
+    result: Result<Document, (Option<String>, Option<String>, Problem)>,
+}
+
+fn parse_text(origin: &Arc<str>, text: &str) -> Result<Vec<Parsed>, RuleError> {
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(text).map_err(|e| RuleError {
+            origin: origin.clone(),
+            document: 0,
+            rule_id: None,
+            title: None,
+            construct: String::new(),
+            reason: format!("YAML: {e}"),
+        })?;
+    Ok(docs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.is_null())
+        .map(|(index, d)| Parsed {
+            origin: origin.clone(),
+            index,
+            result: rule::parse_document(d, origin).map_err(|p| {
+                let (id, title) = rule::identity(d);
+                (id, title, p)
+            }),
+        })
+        .collect())
+}
+
+/// Rule files under `paths` (files as given; directories walked for `.yml`/`.yaml`), sorted.
+pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<RuleError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p.is_file() {
+            files.push(p.clone());
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(p).follow_links(true) {
+            match entry {
+                Ok(e) => {
+                    let ext = e.path().extension().and_then(|x| x.to_str()).unwrap_or("");
+                    if e.file_type().is_file()
+                        && (ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml"))
+                    {
+                        files.push(e.into_path());
+                    }
+                }
+                Err(err) => errors.push(RuleError {
+                    origin: Arc::from(p.display().to_string()),
+                    document: 0,
+                    rule_id: None,
+                    title: None,
+                    construct: String::new(),
+                    reason: format!("cannot walk: {err}"),
+                }),
+            }
+        }
+    }
+    files.sort();
+    (files, errors)
+}
+
+/// Rule files larger than this are rejected: rules are small text files.
+const MAX_RULE_FILE: u64 = 16 << 20;
+
+impl RuleSet {
+    /// Read, parse and compile rule files and directories, in parallel.
+    pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> LoadReport {
+        let (files, mut errors) = rule_files(paths);
+        let results: Vec<Result<Vec<Parsed>, RuleError>> = files
+            .par_iter()
+            .map(|f| {
+                let origin: Arc<str> = Arc::from(f.display().to_string());
+                let text = read_rule_file(f).map_err(|reason| RuleError {
+                    origin: origin.clone(),
+                    document: 0,
+                    rule_id: None,
+                    title: None,
+                    construct: String::new(),
+                    reason,
+                })?;
+                parse_text(&origin, &text)
+            })
+            .collect();
+        let mut parsed = Vec::new();
+        for r in results {
+            match r {
+                Ok(p) => parsed.extend(p),
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut report = Self::build(parsed, opts);
+        report.files = files.len();
+        errors.append(&mut report.errors);
+        report.errors = errors;
+        report
+    }
+
+    /// Parse and compile rules given as text (`(origin name, yaml)`), e.g. embedded rule sets.
+    pub fn from_yaml(docs: &[(&str, &str)], opts: &LoadOptions) -> LoadReport {
+        let mut parsed = Vec::new();
+        let mut errors = Vec::new();
+        for (name, text) in docs {
+            match parse_text(&Arc::from(*name), text) {
+                Ok(p) => parsed.extend(p),
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut report = Self::build(parsed, opts);
+        report.files = docs.len();
+        errors.append(&mut report.errors);
+        report.errors = errors;
+        report
+    }
+
+    fn build(parsed: Vec<Parsed>, opts: &LoadOptions) -> LoadReport {
+        let mut errors = Vec::new();
+        let mut rules = Vec::new();
+        let mut correlations = Vec::new();
+        let mut filters = Vec::new();
+        let mut skipped = 0;
+        let mut n_parsed = 0;
+        for p in parsed {
+            match p.result {
+                Ok(Document::Rule(r)) => {
+                    n_parsed += 1;
+                    let status_ok = r.status.is_none_or(|s| opts.statuses.contains(&s));
+                    if r.level < opts.min_level || !status_ok {
+                        skipped += 1;
+                    } else {
+                        rules.push((p.index, *r));
+                    }
+                }
+                Ok(Document::Correlation(c)) => correlations.push(*c),
+                Ok(Document::Filter(f)) => filters.push(*f),
+                Err((rule_id, title, prob)) => {
+                    n_parsed += 1;
+                    errors.push(RuleError {
+                        origin: p.origin,
+                        document: p.index,
+                        rule_id,
+                        title,
+                        construct: prob.construct,
+                        reason: prob.reason,
+                    })
+                }
+            }
+        }
+        let env_ph = &opts.placeholders;
+        let compiled: Vec<Result<Vec<(Mapping, Compiled)>, RuleError>> = rules
+            .par_iter()
+            .map(|(index, r)| {
+                let fs: Vec<&rule::Detection> = filters
+                    .iter()
+                    .filter(|f| {
+                        f.rules.iter().any(|x| {
+                            (!r.id.is_empty() && **x == *r.id)
+                                || r.name.as_deref() == Some(x.as_str())
+                        })
+                    })
+                    .map(|f| &f.detection)
+                    .collect();
+                mappings_for(&r.logsource)
+                    .into_iter()
+                    .map(|mapping| {
+                        let env = Env {
+                            mapping,
+                            placeholders: env_ph,
+                        };
+                        compile::compile(&r.detection, &fs, &env).map(|c| (mapping, c))
+                    })
+                    .collect::<Result<Vec<_>, Problem>>()
+                    .map_err(|p| RuleError {
+                        origin: r.origin.clone(),
+                        document: *index,
+                        rule_id: (!r.id.is_empty()).then(|| r.id.to_string()),
+                        title: Some(r.title.to_string()),
+                        construct: p.construct,
+                        reason: p.reason,
+                    })
+            })
+            .collect();
+        let mut set = RuleSet {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            rules: Vec::new(),
+            variants: Vec::new(),
+            by_rule: Vec::new(),
+            accessors: Vec::new(),
+            cache: RwLock::new(HashMap::new()),
+        };
+        let mut acc_index: HashMap<Accessor, u32> = HashMap::new();
+        for ((_, r), c) in rules.into_iter().zip(compiled) {
+            match c {
+                Err(e) => errors.push(e),
+                Ok(variants) => {
+                    let ridx = set.rules.len() as u32;
+                    let mut by = Vec::new();
+                    for (mapping, mut comp) in variants {
+                        let map: Vec<u32> = comp
+                            .accessors
+                            .iter()
+                            .map(|a| {
+                                *acc_index.entry(a.clone()).or_insert_with(|| {
+                                    set.accessors.push(a.clone());
+                                    set.accessors.len() as u32 - 1
+                                })
+                            })
+                            .collect();
+                        comp.remap(&map);
+                        by.push((mapping, set.variants.len() as u32));
+                        set.variants.push(Variant {
+                            rule: ridx,
+                            compiled: comp,
+                        });
+                    }
+                    set.rules.push(r);
+                    set.by_rule.push(by);
+                }
+            }
+        }
+        LoadReport {
+            compiled: set.rules.len(),
+            ruleset: set,
+            errors,
+            files: 0,
+            parsed: n_parsed,
+            skipped,
+            correlations,
+            filters,
+        }
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// `true` when no rule loaded.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// A rule by index.
+    pub fn rule(&self, idx: RuleIdx) -> &SigmaRule {
+        &self.rules[idx.0 as usize]
+    }
+
+    /// All rules with their indices.
+    pub fn rules(&self) -> impl Iterator<Item = (RuleIdx, &SigmaRule)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (RuleIdx(i as u32), r))
+    }
+
+    /// Find a rule by `id` or `name`.
+    pub fn find(&self, id_or_name: &str) -> Option<RuleIdx> {
+        self.rules
+            .iter()
+            .position(|r| &*r.id == id_or_name || r.name.as_deref() == Some(id_or_name))
+            .map(|i| RuleIdx(i as u32))
+    }
+
+    fn candidates(&self, e: &Event) -> Candidates {
+        let h = key_hash(e);
+        if let Ok(cache) = self.cache.read() {
+            if let Some(list) = cache.get(&h) {
+                if let Some((_, c)) = list.iter().find(|(k, _)| k.borrowed_eq(e)) {
+                    return c.clone();
+                }
+            }
+        }
+        let sources = event_sources(e);
+        let mut cands = Vec::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            if let Some(m) = applies(&r.logsource, &sources) {
+                if let Some((_, v)) = self.by_rule[i].iter().find(|(mm, _)| *mm == m) {
+                    cands.push(*v);
+                }
+            }
+        }
+        let cands: Candidates = Arc::from(cands);
+        let key = CacheKey {
+            product: e.logsource.product.clone(),
+            service: e.logsource.service.clone(),
+            category: e.logsource.category.clone(),
+            channel: e.channel.clone(),
+            event_id: e.event_id,
+        };
+        if let Ok(mut cache) = self.cache.write() {
+            let list = cache.entry(h).or_default();
+            if !list.iter().any(|(k, _)| *k == key) {
+                list.push((key, cands.clone()));
+            }
+        }
+        cands
+    }
+
+    /// Append the rules matching `event` to `out` (in rule order).
+    pub fn matches(&self, event: &Event, out: &mut Vec<RuleIdx>) {
+        let cands = self.candidates(event);
+        if cands.is_empty() {
+            return;
+        }
+        CTX.with(|c| {
+            let Ok(mut ctx) = c.try_borrow_mut() else {
+                return;
+            };
+            ctx.begin(self.id, self.accessors.len());
+            let mut ev = Evaluator {
+                ctx: &mut ctx,
+                accessors: &self.accessors,
+                event,
+            };
+            for &v in cands.iter() {
+                let var = &self.variants[v as usize];
+                if ev.node(&var.compiled.root, &var.compiled.checks) {
+                    out.push(RuleIdx(var.rule));
+                }
+            }
+        });
+    }
+
+    /// Whether one rule matches, ignoring its log source (for tests and tools).
+    pub fn rule_matches(&self, idx: RuleIdx, event: &Event) -> bool {
+        let sources = event_sources(event);
+        let m = applies(&self.rules[idx.0 as usize].logsource, &sources).unwrap_or(Mapping::Native);
+        let by = &self.by_rule[idx.0 as usize];
+        let Some((_, v)) = by.iter().find(|(mm, _)| *mm == m).or(by.first()) else {
+            return false;
+        };
+        CTX.with(|c| {
+            let Ok(mut ctx) = c.try_borrow_mut() else {
+                return false;
+            };
+            ctx.begin(self.id, self.accessors.len());
+            let var = &self.variants[*v as usize];
+            Evaluator {
+                ctx: &mut ctx,
+                accessors: &self.accessors,
+                event,
+            }
+            .node(&var.compiled.root, &var.compiled.checks)
+        })
+    }
+
+    /// A finding for a match of rule `idx` on `event`.
+    pub fn finding(&self, idx: RuleIdx, event: &Event) -> Finding {
+        let r = self.rule(idx);
+        let tags = kahu_finding::attack_tags(r.tags.iter().map(|t| &**t));
+        Finding {
+            kind: FindingKind::Sigma,
+            rule_id: if r.id.is_empty() {
+                r.title.clone()
+            } else {
+                r.id.clone()
+            },
+            title: r.title.clone(),
+            level: r.level,
+            techniques: tags.techniques,
+            software: tags.software,
+            groups: tags.groups,
+            timestamp: event.timestamp,
+            host: event.host.clone(),
+            channel: event.channel.clone(),
+            event_id: event.event_id,
+            fields: kahu_finding::key_fields(event, 8),
+            provenance: event.provenance.clone(),
+            related: Vec::new(),
+        }
+    }
+}
+
+fn read_rule_file(p: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(p).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.len() > MAX_RULE_FILE {
+        return Err(format!("{} bytes: too large for a rule file", meta.len()));
+    }
+    let bytes = std::fs::read(p).map_err(|e| format!("cannot read: {e}"))?;
+    String::from_utf8(bytes)
+        .map_err(|e| format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+}
