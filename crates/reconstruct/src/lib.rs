@@ -1,1 +1,38 @@
-//! Reconstruction: timeline, scope, incidents and built-in analytics
+//! Reconstruction: built-in analytics, incidents, deduplication, scope and
+//! timeline.
+//!
+//! Detection produces thousands of single-event findings; an intrusion is a
+//! sequence. This crate turns `Event` streams and `Finding`s into the views
+//! an incident responder works from:
+//!
+//! - [`Analytics`]: streaming, mergeable, bounded-memory analytics over
+//!   events (logon summaries, brute force, spraying, Kerberoasting, new
+//!   services and tasks, process stacking, lateral-movement graph), with
+//!   [`AnalyticsReport::findings`] turning what is suspicious into findings.
+//! - [`dedup`]: collapse the same rule firing on the same thing.
+//! - [`build_incidents`]: chain findings by process lineage, logon session,
+//!   host and account within a time gap, ordered by kill-chain phase.
+//! - [`Scope`] and [`Timeline`]: what is compromised, and when.
+//!
+//! Inputs may arrive in any order (files are read in parallel); every
+//! result is sorted deterministically.
+
+pub mod analytics;
+pub mod classify;
+mod dedup;
+mod incident;
+pub mod keys;
+mod scope;
+pub mod tactic;
+mod tactic_map;
+mod timeline;
+mod util;
+
+pub use analytics::{Analytics, AnalyticsConfig, AnalyticsReport};
+pub use dedup::{DedupedFinding, dedup, dedup_key};
+pub use incident::{Incident, IncidentConfig, build_incidents};
+pub use keys::CorrelationKeys;
+pub use scope::{Scope, ScopeBuilder, ScopeEntity};
+pub use tactic::{Tactic, TacticLookup, tactics_of};
+pub use timeline::{Timeline, TimelineEntry, TimelinePhase};
+pub use util::Span;

@@ -1,0 +1,339 @@
+//! Turning analytic results into [`Finding`]s (kind `Analytic`) so they
+//! join Sigma and IOC findings in incidents, scope and timeline.
+
+use super::{AnalyticsReport, Protocol};
+use crate::classify::AccountClass;
+use kahu_event::{Location, Provenance, Timestamp};
+use kahu_finding::{Finding, FindingKind, Level};
+use std::sync::Arc;
+
+struct Draft<'a> {
+    rule: &'static str,
+    title: String,
+    level: Level,
+    techniques: &'a [&'a str],
+    host: Option<&'a str>,
+    timestamp: Option<Timestamp>,
+    event_id: Option<u32>,
+    fields: Vec<(&'static str, String)>,
+    samples: &'a [Provenance],
+}
+
+fn build(d: Draft<'_>) -> Finding {
+    let provenance = d
+        .samples
+        .first()
+        .cloned()
+        .unwrap_or_else(|| Provenance::new(Arc::from("<analytics>"), Location::File));
+    Finding {
+        kind: FindingKind::Analytic,
+        rule_id: Arc::from(d.rule),
+        title: Arc::from(d.title),
+        level: d.level,
+        techniques: d.techniques.iter().map(|t| Arc::from(*t)).collect(),
+        software: Vec::new(),
+        groups: Vec::new(),
+        timestamp: d.timestamp,
+        host: d.host.filter(|h| !h.is_empty()).map(Arc::from),
+        channel: None,
+        event_id: d.event_id,
+        fields: d
+            .fields
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (Arc::from(k), v))
+            .collect(),
+        provenance,
+        related: d.samples.iter().skip(1).cloned().collect(),
+    }
+}
+
+fn source_field(source: &str) -> (&'static str, String) {
+    if crate::classify::parse_ip(source).is_some() {
+        ("IpAddress", source.to_string())
+    } else {
+        ("WorkstationName", source.to_string())
+    }
+}
+
+fn minutes(a: Option<Timestamp>, b: Option<Timestamp>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let s = (b - a).num_seconds().max(0);
+            if s < 120 {
+                format!("{s} s")
+            } else {
+                format!("{} min", s / 60)
+            }
+        }
+        _ => "unknown time".to_string(),
+    }
+}
+
+impl AnalyticsReport {
+    /// Findings for what is suspicious in the report: brute force,
+    /// spraying, Kerberoasting, suspicious or new services and tasks,
+    /// lateral hops by user accounts, tunnelled RDP and pass-the-hash.
+    /// Rule ids are stable (`kahu.analytic.<name>`).
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for b in &self.brute_force {
+            let success = b.succeeded_after.is_some();
+            let mut level = if success { Level::High } else { Level::Medium };
+            if b.account_class != AccountClass::User && !success {
+                level = Level::Low;
+            }
+            let mut fields = vec![
+                ("TargetUserName", b.account.clone()),
+                source_field(&b.source),
+                ("FailureCount", b.failures_in_window.to_string()),
+                ("TotalFailures", b.total_failures.to_string()),
+            ];
+            if let Some(r) = b.failure_reasons.first() {
+                fields.push(("FailureReason", r.value.clone()));
+            }
+            if let Some(t) = b.succeeded_after {
+                fields.push(("SucceededAt", t.to_rfc3339()));
+            }
+            out.push(build(Draft {
+                rule: "kahu.analytic.brute_force",
+                title: format!(
+                    "Brute force{} against {} from {} ({} {} failures in {})",
+                    if success { " followed by success" } else { "" },
+                    b.account,
+                    b.source,
+                    b.failures_in_window,
+                    b.kind.label(),
+                    minutes(b.window_start, b.window_end)
+                ),
+                level,
+                techniques: if success {
+                    &["T1110.001", "T1078"]
+                } else {
+                    &["T1110.001"]
+                },
+                host: b.target_hosts.first().map(String::as_str),
+                timestamp: b.window_start,
+                event_id: None,
+                fields,
+                samples: &b.samples,
+            }));
+        }
+        for s in &self.spraying {
+            let hit = !s.compromised.is_empty();
+            let mut fields = vec![
+                source_field(&s.source),
+                ("AccountCount", s.accounts_in_window.to_string()),
+                ("FailureCount", s.attempts_in_window.to_string()),
+                ("Accounts", s.accounts.join(", ")),
+            ];
+            if hit {
+                fields.push(("TargetUserName", s.compromised.join(", ")));
+            }
+            out.push(build(Draft {
+                rule: "kahu.analytic.password_spray",
+                title: format!(
+                    "Password spraying from {} against {} accounts ({}){}",
+                    s.source,
+                    s.accounts_in_window,
+                    s.kind.label(),
+                    if hit {
+                        format!(", {} logged on afterwards", s.compromised.len())
+                    } else {
+                        String::new()
+                    }
+                ),
+                level: if hit { Level::High } else { Level::Medium },
+                techniques: if hit {
+                    &["T1110.003", "T1078"]
+                } else {
+                    &["T1110.003"]
+                },
+                host: None,
+                timestamp: s.window_start,
+                event_id: None,
+                fields,
+                samples: &s.samples,
+            }));
+        }
+        for k in &self.kerberoasting {
+            out.push(build(Draft {
+                rule: "kahu.analytic.kerberoasting",
+                title: format!(
+                    "RC4 service tickets for {} service account{} requested by {}",
+                    k.distinct_services,
+                    if k.distinct_services == 1 { "" } else { "s" },
+                    k.account
+                ),
+                level: if k.many_services {
+                    Level::High
+                } else {
+                    Level::Low
+                },
+                techniques: &["T1558.003"],
+                host: None,
+                timestamp: k.first_seen,
+                event_id: Some(4769),
+                fields: vec![
+                    ("TargetUserName", k.account.clone()),
+                    source_field(&k.source),
+                    ("ServiceName", k.services.join(", ")),
+                    ("TicketEncryptionType", "0x17".to_string()),
+                ],
+                samples: &k.samples,
+            }));
+        }
+        for s in &self.services {
+            let (level, techs): (Level, &[&str]) = match s.suspicious {
+                Some(_) => (Level::High, &["T1543.003", "T1569.002"]),
+                None => (Level::Informational, &["T1543.003"]),
+            };
+            let mut fields = vec![
+                ("ServiceName", s.name.clone()),
+                ("ImagePath", s.command.clone()),
+                ("SubjectUserName", s.account.clone().unwrap_or_default()),
+            ];
+            if let Some(why) = s.suspicious {
+                fields.push(("Reason", why.to_string()));
+            }
+            out.push(build(Draft {
+                rule: "kahu.analytic.new_service",
+                title: format!(
+                    "{}ervice {} installed on {}",
+                    if s.suspicious.is_some() {
+                        "Suspicious s"
+                    } else {
+                        "S"
+                    },
+                    s.name,
+                    s.host
+                ),
+                level,
+                techniques: techs,
+                host: Some(&s.host),
+                timestamp: s.first_seen,
+                event_id: Some(s.event_id),
+                fields,
+                samples: &s.samples,
+            }));
+        }
+        for t in &self.tasks {
+            let level = match (t.suspicious, t.action) {
+                (Some(_), _) => Level::High,
+                (None, "created" | "registered" | "updated") => Level::Informational,
+                (None, _) => continue,
+            };
+            let mut fields = vec![
+                ("TaskName", t.name.clone()),
+                ("CommandLine", t.command.clone()),
+                ("SubjectUserName", t.account.clone().unwrap_or_default()),
+            ];
+            if let Some(why) = t.suspicious {
+                fields.push(("Reason", why.to_string()));
+            }
+            out.push(build(Draft {
+                rule: "kahu.analytic.scheduled_task",
+                title: format!(
+                    "{}cheduled task {} {} on {}",
+                    if t.suspicious.is_some() {
+                        "Suspicious s"
+                    } else {
+                        "S"
+                    },
+                    t.name,
+                    t.action,
+                    t.host
+                ),
+                level,
+                techniques: &["T1053.005"],
+                host: Some(&t.host),
+                timestamp: t.first_seen,
+                event_id: Some(t.event_id),
+                fields,
+                samples: &t.samples,
+            }));
+        }
+        for e in &self.lateral.edges {
+            if e.account.is_empty() && !e.tunnelled {
+                continue;
+            }
+            let one = [e.protocol.technique()];
+            let (level, techs): (Level, &[&str]) = if e.tunnelled {
+                (Level::High, &["T1021.001", "T1572"])
+            } else {
+                let l = match e.protocol {
+                    Protocol::NetworkLogon | Protocol::Smb | Protocol::Rpc => Level::Informational,
+                    _ => Level::Low,
+                };
+                (l, &one)
+            };
+            let label = |id: &str| {
+                id.split_once(':')
+                    .map(|(_, l)| l.to_string())
+                    .unwrap_or_default()
+            };
+            let (src, dst) = (label(&e.source), label(&e.target));
+            let mut fields = vec![("TargetUserName", e.account.clone())];
+            fields.push(if e.source.starts_with("ip:") {
+                ("IpAddress", src.clone())
+            } else {
+                ("WorkstationName", src.clone())
+            });
+            fields.push(if e.target.starts_with("ip:") {
+                ("DestinationIp", dst.clone())
+            } else {
+                ("DestinationHostname", dst.clone())
+            });
+            fields.push(("Protocol", e.protocol.label().to_string()));
+            fields.push(("Count", e.count.to_string()));
+            out.push(build(Draft {
+                rule: "kahu.analytic.lateral_movement",
+                title: format!(
+                    "{}{} from {} to {}{}",
+                    if e.tunnelled { "Tunnelled " } else { "" },
+                    e.protocol.label(),
+                    src,
+                    dst,
+                    if e.account.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" as {}", e.account)
+                    }
+                ),
+                level,
+                techniques: techs,
+                // The host that recorded a logon is the destination.
+                host: Some(if e.target.starts_with("host:") {
+                    &dst
+                } else {
+                    &src
+                }),
+                timestamp: e.first_seen,
+                event_id: None,
+                fields,
+                samples: &e.samples,
+            }));
+        }
+        for p in &self.pass_the_hash {
+            out.push(build(Draft {
+                rule: "kahu.analytic.pass_the_hash",
+                title: format!(
+                    "Pass-the-hash style logon (type 9, seclogo) by {} on {}",
+                    p.subject_account, p.host
+                ),
+                level: Level::High,
+                techniques: &["T1550.002"],
+                host: Some(&p.host),
+                timestamp: p.first_seen,
+                event_id: Some(4624),
+                fields: vec![
+                    ("SubjectUserName", p.subject_account.clone()),
+                    ("TargetUserName", p.target_account.clone()),
+                    ("LogonType", "9".to_string()),
+                ],
+                samples: &p.samples,
+            }));
+        }
+        out
+    }
+}

@@ -1,0 +1,369 @@
+//! Incidents: findings chained by process lineage, logon session, host and
+//! account within a time gap (union-find), each ordered by kill-chain
+//! phase, with a severity and a title an analyst can triage from.
+
+use crate::classify::{AccountClass, classify_account};
+use crate::dedup::{DedupedFinding, dedup};
+use crate::keys::CorrelationKeys;
+use crate::tactic::{Tactic, TacticLookup, resolve};
+use crate::util::{Span, ms};
+use hashbrown::HashMap;
+use kahu_event::Timestamp;
+use kahu_finding::{Finding, Level};
+use serde::{Deserialize, Serialize};
+
+/// How findings are linked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IncidentConfig {
+    /// Findings on the same host (or by the same account, or the same
+    /// process id on a host) at most this far apart are linked. Default
+    /// 7,200 s (2 h).
+    pub gap_secs: u64,
+    /// Findings below this level are left out of incidents (they stay in
+    /// the timeline). Default `low`.
+    pub min_level: Level,
+    /// Link findings on the same host within the gap. Default true.
+    pub link_hosts: bool,
+    /// Link findings naming the same user account (not machine or built-in
+    /// accounts) within the gap, across hosts. Default true.
+    pub link_accounts: bool,
+}
+
+impl Default for IncidentConfig {
+    fn default() -> Self {
+        IncidentConfig {
+            gap_secs: 7200,
+            min_level: Level::Low,
+            link_hosts: true,
+            link_accounts: true,
+        }
+    }
+}
+
+/// One piece of an incident's evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentEvidence {
+    /// Earliest kill-chain phase of the finding's techniques.
+    pub phase: Option<Tactic>,
+    /// All tactics of its techniques.
+    pub tactics: Vec<Tactic>,
+    /// The (deduplicated) finding.
+    #[serde(flatten)]
+    pub finding: DedupedFinding,
+}
+
+/// A chain of related findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Incident {
+    /// `INC-0001`…, numbered by severity then time.
+    pub id: String,
+    /// One-line summary.
+    pub title: String,
+    /// Highest finding level, raised one step for 3+ tactics and one for 3+ hosts.
+    pub severity: Level,
+    /// Highest finding level.
+    pub max_level: Level,
+    /// Hosts involved, most findings first.
+    pub hosts: Vec<String>,
+    /// User accounts involved, most findings first.
+    pub accounts: Vec<String>,
+    /// Earliest evidence.
+    pub first_seen: Option<Timestamp>,
+    /// Latest evidence.
+    pub last_seen: Option<Timestamp>,
+    /// Tactics in kill-chain order.
+    pub tactics: Vec<Tactic>,
+    /// Technique ids, sorted.
+    pub techniques: Vec<String>,
+    /// Findings before deduplication.
+    pub finding_count: usize,
+    /// Indices into the findings slice, ascending.
+    pub finding_ids: Vec<usize>,
+    /// Evidence in kill-chain order, then time.
+    pub evidence: Vec<IncidentEvidence>,
+}
+
+struct UnionFind(Vec<usize>);
+
+impl UnionFind {
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.0[x] != x {
+            self.0[x] = self.0[self.0[x]];
+            x = self.0[x];
+        }
+        x
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            // Smaller root wins, so results do not depend on link order.
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            self.0[hi] = lo;
+        }
+    }
+}
+
+/// Union consecutive members of each group that are within `gap` ms.
+fn link_by_time(uf: &mut UnionFind, mut items: Vec<(String, i64, usize)>, gap: i64) {
+    items.sort_unstable();
+    for w in items.windows(2) {
+        if w[0].0 == w[1].0 && w[1].1 - w[0].1 <= gap {
+            uf.union(w[0].2, w[1].2);
+        }
+    }
+}
+
+/// Chain findings into incidents. `lookup` maps a technique to tactics
+/// (for example from `kahu-attack`); the committed ATT&CK map is the
+/// fallback. Finding ids in the result are indices into `findings`.
+pub fn build_incidents(
+    findings: &[Finding],
+    config: &IncidentConfig,
+    lookup: Option<TacticLookup<'_>>,
+) -> Vec<Incident> {
+    let selected: Vec<usize> = (0..findings.len())
+        .filter(|&i| findings[i].level >= config.min_level)
+        .collect();
+    let n = selected.len();
+    let mut uf = UnionFind((0..n).collect());
+    let gap = (config.gap_secs as i64).saturating_mul(1000);
+    let keys: Vec<CorrelationKeys> = selected
+        .iter()
+        .map(|&i| CorrelationKeys::extract(&findings[i]))
+        .collect();
+
+    let mut exact: HashMap<String, usize> = HashMap::new();
+    let mut timed: Vec<(String, i64, usize)> = Vec::new();
+    for (s, k) in keys.iter().enumerate() {
+        let f = &findings[selected[s]];
+        let host = f.host.as_deref().unwrap_or("").to_lowercase();
+        let mut exact_keys: Vec<String> = Vec::new();
+        for g in [&k.process_guid, &k.parent_guid].into_iter().flatten() {
+            exact_keys.push(format!("guid:{g}"));
+        }
+        for l in &k.logon_ids {
+            exact_keys.push(format!("luid:{host}:{l:x}"));
+        }
+        for key in exact_keys {
+            match exact.get(&key) {
+                Some(&other) => uf.union(s, other),
+                None => {
+                    exact.insert(key, s);
+                }
+            }
+        }
+        let Some(t) = f.timestamp.as_ref().map(ms) else {
+            continue;
+        };
+        // Process ids are reused, so they only link within the gap.
+        for p in [k.pid, k.parent_pid].into_iter().flatten() {
+            if p != 0 && p != 4 {
+                timed.push((format!("pid:{host}:{p}"), t, s));
+            }
+        }
+        if config.link_hosts && !host.is_empty() {
+            timed.push((format!("host:{host}"), t, s));
+        }
+        if config.link_accounts {
+            for a in &k.accounts {
+                timed.push((format!("acct:{a}"), t, s));
+            }
+        }
+    }
+    link_by_time(&mut uf, timed, gap);
+
+    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (s, &i) in selected.iter().enumerate() {
+        let root = uf.find(s);
+        groups.entry(root).or_default().push(i);
+    }
+    let mut incidents: Vec<Incident> = groups
+        .into_values()
+        .map(|ids| make_incident(findings, ids, lookup))
+        .collect();
+    incidents.sort_by(|a, b| {
+        (
+            b.severity,
+            a.first_seen.is_none(),
+            a.first_seen,
+            a.finding_ids[0],
+        )
+            .cmp(&(
+                a.severity,
+                b.first_seen.is_none(),
+                b.first_seen,
+                b.finding_ids[0],
+            ))
+    });
+    for (i, inc) in incidents.iter_mut().enumerate() {
+        inc.id = format!("INC-{:04}", i + 1);
+    }
+    incidents
+}
+
+fn finding_tactics(f: &Finding, lookup: Option<TacticLookup<'_>>) -> Vec<Tactic> {
+    let mut t: Vec<Tactic> = f
+        .techniques
+        .iter()
+        .flat_map(|x| resolve(x, lookup))
+        .collect();
+    t.sort();
+    t.dedup();
+    t
+}
+
+fn ranked(counts: HashMap<String, usize>) -> Vec<String> {
+    let mut v: Vec<(String, usize)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.into_iter().map(|(k, _)| k).collect()
+}
+
+fn bump(l: Level) -> Level {
+    match l {
+        Level::Informational => Level::Informational,
+        Level::Low => Level::Medium,
+        Level::Medium => Level::High,
+        Level::High | Level::Critical => Level::Critical,
+    }
+}
+
+fn make_incident(
+    findings: &[Finding],
+    mut ids: Vec<usize>,
+    lookup: Option<TacticLookup<'_>>,
+) -> Incident {
+    ids.sort_unstable();
+    let members: Vec<Finding> = ids.iter().map(|&i| findings[i].clone()).collect();
+    let mut span = Span::default();
+    let mut hosts: HashMap<String, usize> = HashMap::new();
+    let mut accounts: HashMap<String, usize> = HashMap::new();
+    let mut techniques: Vec<String> = Vec::new();
+    let mut tactic_level: HashMap<Tactic, Level> = HashMap::new();
+    let mut max_level = Level::Informational;
+    for f in &members {
+        span.observe(f.timestamp);
+        max_level = max_level.max(f.level);
+        if let Some(h) = f.host.as_deref().filter(|h| !h.is_empty()) {
+            *hosts.entry(h.to_string()).or_default() += 1;
+        }
+        for a in CorrelationKeys::extract(f).accounts {
+            if classify_account(&a) == AccountClass::User {
+                *accounts.entry(a).or_default() += 1;
+            }
+        }
+        for t in &f.techniques {
+            if !techniques.iter().any(|x| x == &**t) {
+                techniques.push(t.to_string());
+            }
+        }
+        for t in finding_tactics(f, lookup) {
+            let e = tactic_level.entry(t).or_insert(f.level);
+            *e = (*e).max(f.level);
+        }
+    }
+    techniques.sort();
+    let mut tactics: Vec<Tactic> = tactic_level.keys().copied().collect();
+    tactics.sort();
+    let hosts = ranked(hosts);
+    let accounts = ranked(accounts);
+
+    let mut evidence: Vec<IncidentEvidence> = dedup(&members)
+        .into_iter()
+        .map(|mut d| {
+            d.ids = d.ids.iter().map(|&j| ids[j]).collect();
+            let tactics = finding_tactics(&d.finding, lookup);
+            IncidentEvidence {
+                phase: tactics.first().copied(),
+                tactics,
+                finding: d,
+            }
+        })
+        .collect();
+    evidence.sort_by(|a, b| {
+        let ka = (
+            a.phase.is_none(),
+            a.phase,
+            a.finding.first_seen.is_none(),
+            a.finding.first_seen,
+            a.finding.ids[0],
+        );
+        let kb = (
+            b.phase.is_none(),
+            b.phase,
+            b.finding.first_seen.is_none(),
+            b.finding.first_seen,
+            b.finding.ids[0],
+        );
+        ka.cmp(&kb)
+    });
+
+    let mut severity = max_level;
+    if max_level >= Level::Low {
+        if tactics.len() >= 3 {
+            severity = bump(severity);
+        }
+        if hosts.len() >= 3 {
+            severity = bump(severity);
+        }
+    }
+    let title = title(&tactic_level, &hosts, &accounts, &members, max_level);
+    Incident {
+        id: String::new(),
+        title,
+        severity,
+        max_level,
+        hosts,
+        accounts,
+        first_seen: span.first_seen,
+        last_seen: span.last_seen,
+        tactics,
+        techniques,
+        finding_count: ids.len(),
+        finding_ids: ids,
+        evidence,
+    }
+}
+
+/// "Credential access and lateral movement on WS01 (4 hosts, 2 accounts)":
+/// the two most severe tactics (later phase wins ties, as it says more
+/// about how far the intruder got), in kill-chain order.
+fn title(
+    tactic_level: &HashMap<Tactic, Level>,
+    hosts: &[String],
+    accounts: &[String],
+    members: &[Finding],
+    max_level: Level,
+) -> String {
+    let mut t: Vec<(Tactic, Level)> = tactic_level.iter().map(|(t, l)| (*t, *l)).collect();
+    t.sort_by_key(|&(t, l)| std::cmp::Reverse((l, t)));
+    t.truncate(2);
+    t.sort();
+    let what = match t.as_slice() {
+        [] => members
+            .iter()
+            .find(|f| f.level == max_level)
+            .map(|f| f.title.to_string())
+            .unwrap_or_else(|| "Activity".to_string()),
+        [(a, _)] => a.label().to_string(),
+        [(a, _), (b, _), ..] => format!("{} and {}", a.label(), b.label().to_lowercase()),
+    };
+    let mut s = what;
+    if let Some(h) = hosts.first() {
+        s.push_str(" on ");
+        s.push_str(h);
+    }
+    let mut extra = Vec::new();
+    if hosts.len() > 1 {
+        extra.push(format!("{} hosts", hosts.len()));
+    }
+    match accounts.len() {
+        0 => {}
+        1 => extra.push(format!("account {}", accounts[0])),
+        n => extra.push(format!("{n} accounts")),
+    }
+    if !extra.is_empty() {
+        s.push_str(&format!(" ({})", extra.join(", ")));
+    }
+    s
+}

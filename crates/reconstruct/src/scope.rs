@@ -1,0 +1,298 @@
+//! Scope: which hosts, accounts, addresses and files the findings
+//! implicate, each with when it was involved and by which findings.
+
+use crate::classify::{
+    IpClass, classify_account, classify_file, classify_ip, normalize_account, parse_ip,
+};
+use crate::keys::{ACCOUNT_FIELDS, FieldSource};
+use crate::util::{MAX_TEXT, Span, clip};
+use hashbrown::HashMap;
+use kahu_event::{Event, Timestamp};
+use kahu_finding::{Finding, Level};
+use serde::Serialize;
+
+/// Fields naming where traffic or a logon came from.
+const SOURCE_IP_FIELDS: &[&str] = &[
+    "IpAddress",
+    "SourceIp",
+    "c-ip",
+    "src_ip",
+    "id.orig_h",
+    "ClientAddress",
+    "SourceAddress",
+    "source.ip",
+    "ClientIP",
+];
+/// Fields naming where traffic went.
+const DEST_IP_FIELDS: &[&str] = &[
+    "DestinationIp",
+    "id.resp_h",
+    "dst_ip",
+    "DestAddress",
+    "destination.ip",
+    "s-ip",
+];
+/// Fields naming other hosts.
+const HOST_FIELDS: &[&str] = &[
+    "WorkstationName",
+    "Workstation",
+    "DestinationHostname",
+    "TargetServerName",
+];
+/// Fields naming written files.
+const FILE_FIELDS: &[&str] = &["TargetFilename", "file.path"];
+/// How many finding ids an entity lists.
+pub const MAX_IDS: usize = 1000;
+
+/// One implicated entity.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScopeEntity {
+    /// The host name, account, address or path as first seen.
+    pub value: String,
+    /// Class: `user`/`machine`/`built_in` for accounts, `internal`/
+    /// `external`/`link_local` for addresses, `web_shell`/`executable`/
+    /// `script`/`other` for files, `host` for hosts.
+    pub class: String,
+    /// For addresses and hosts: `source`, `destination`, `recorder` (the
+    /// host that logged the evidence), or several joined by `+`.
+    pub roles: Vec<&'static str>,
+    /// Earliest implicating evidence.
+    pub first_seen: Option<Timestamp>,
+    /// Latest implicating evidence.
+    pub last_seen: Option<Timestamp>,
+    /// Highest level of an implicating finding.
+    pub max_level: Level,
+    /// Implicating findings.
+    pub finding_count: u64,
+    /// Their ids (first [`MAX_IDS`], ascending as added).
+    pub finding_ids: Vec<usize>,
+}
+
+/// Everything the assessment implicates.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Scope {
+    /// Hosts, highest level then most findings first.
+    pub hosts: Vec<ScopeEntity>,
+    /// Accounts (machine and built-in accounts included but classed).
+    pub accounts: Vec<ScopeEntity>,
+    /// Addresses (loopback and unspecified left out).
+    pub ips: Vec<ScopeEntity>,
+    /// Files written.
+    pub files: Vec<ScopeEntity>,
+}
+
+#[derive(Debug, Clone)]
+struct Acc {
+    value: String,
+    class: String,
+    roles: Vec<&'static str>,
+    span: Span,
+    max_level: Level,
+    count: u64,
+    ids: Vec<usize>,
+}
+
+/// Collects scope from findings (and optionally their events).
+#[derive(Debug, Clone)]
+pub struct ScopeBuilder {
+    min_level: Level,
+    tables: [HashMap<String, Acc>; 4],
+}
+
+const HOSTS: usize = 0;
+const ACCOUNTS: usize = 1;
+const IPS: usize = 2;
+const FILES: usize = 3;
+
+impl ScopeBuilder {
+    /// A builder ignoring findings below `min_level` (informational
+    /// findings describe context, they do not implicate).
+    pub fn new(min_level: Level) -> Self {
+        ScopeBuilder {
+            min_level,
+            tables: Default::default(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        table: usize,
+        key: String,
+        value: &str,
+        class: String,
+        role: Option<&'static str>,
+        id: usize,
+        f: &Finding,
+    ) {
+        let a = self.tables[table].entry(key).or_insert_with(|| Acc {
+            value: clip(value, MAX_TEXT),
+            class,
+            roles: Vec::new(),
+            span: Span::default(),
+            max_level: f.level,
+            count: 0,
+            ids: Vec::new(),
+        });
+        if let Some(r) = role
+            && !a.roles.contains(&r)
+        {
+            a.roles.push(r);
+        }
+        if a.ids.last() != Some(&id) {
+            a.count += 1;
+            if a.ids.len() < MAX_IDS {
+                a.ids.push(id);
+            }
+        }
+        a.span.observe(f.timestamp);
+        a.max_level = a.max_level.max(f.level);
+    }
+
+    /// Add finding `id` using its own fields.
+    pub fn add_finding(&mut self, id: usize, f: &Finding) {
+        self.extract(id, f, f);
+    }
+
+    /// Add finding `id` using the full event it fired on (more fields
+    /// than the finding keeps).
+    pub fn add_event(&mut self, id: usize, f: &Finding, e: &Event) {
+        self.extract(id, f, f);
+        self.extract(id, f, e);
+    }
+
+    fn extract<S: FieldSource>(&mut self, id: usize, f: &Finding, src: &S) {
+        if f.level < self.min_level {
+            return;
+        }
+        if let Some(h) = f.host.as_deref().filter(|h| !h.is_empty()) {
+            self.add(
+                HOSTS,
+                h.to_lowercase(),
+                h,
+                "host".into(),
+                Some("recorder"),
+                id,
+                f,
+            );
+        }
+        for (i, name) in HOST_FIELDS.iter().enumerate() {
+            if let Some(h) = src.field_text(name) {
+                let h = h.trim();
+                if h.is_empty()
+                    || h == "-"
+                    || parse_ip(h).is_some()
+                    || h.eq_ignore_ascii_case("localhost")
+                {
+                    continue;
+                }
+                let role = if i < 2 { "source" } else { "destination" };
+                self.add(HOSTS, h.to_lowercase(), h, "host".into(), Some(role), id, f);
+            }
+        }
+        for name in ACCOUNT_FIELDS {
+            let Some(v) = src.field_text(name) else {
+                continue;
+            };
+            // Analytic findings list several accounts comma-separated;
+            // commas are not valid in Windows or POSIX account names.
+            for part in v.split(',') {
+                if let Some(n) = normalize_account(part) {
+                    let class = serde_json::to_value(classify_account(&n))
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    self.add(ACCOUNTS, n, part.trim(), class, None, id, f);
+                }
+            }
+        }
+        for (fields, role) in [
+            (SOURCE_IP_FIELDS, "source"),
+            (DEST_IP_FIELDS, "destination"),
+        ] {
+            for name in fields {
+                let Some(v) = src.field_text(name) else {
+                    continue;
+                };
+                let Some(ip) = parse_ip(&v) else { continue };
+                let class = classify_ip(ip);
+                if matches!(class, IpClass::Loopback | IpClass::Special) {
+                    continue;
+                }
+                let class = serde_json::to_value(class)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                self.add(
+                    IPS,
+                    ip.to_string(),
+                    &ip.to_string(),
+                    class,
+                    Some(role),
+                    id,
+                    f,
+                );
+            }
+        }
+        let writer = src.field_text("Image");
+        for name in FILE_FIELDS {
+            let Some(p) = src.field_text(name) else {
+                continue;
+            };
+            let p = p.trim();
+            if p.is_empty() || p == "-" {
+                continue;
+            }
+            let class = serde_json::to_value(classify_file(p, writer.as_deref()))
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            self.add(FILES, p.to_lowercase(), p, class, None, id, f);
+        }
+    }
+
+    /// The scope, each list ordered by highest level, then finding count,
+    /// then value.
+    pub fn finish(self) -> Scope {
+        let [hosts, accounts, ips, files] = self.tables.map(|t| {
+            let mut v: Vec<ScopeEntity> = t
+                .into_values()
+                .map(|a| ScopeEntity {
+                    value: a.value,
+                    class: a.class,
+                    roles: a.roles,
+                    first_seen: a.span.first_seen,
+                    last_seen: a.span.last_seen,
+                    max_level: a.max_level,
+                    finding_count: a.count,
+                    finding_ids: a.ids,
+                })
+                .collect();
+            v.sort_by(|a, b| {
+                (b.max_level, b.finding_count, &a.value).cmp(&(
+                    a.max_level,
+                    a.finding_count,
+                    &b.value,
+                ))
+            });
+            v
+        });
+        Scope {
+            hosts,
+            accounts,
+            ips,
+            files,
+        }
+    }
+}
+
+impl Scope {
+    /// Scope from findings alone; ids are indices into `findings`.
+    pub fn from_findings(findings: &[Finding], min_level: Level) -> Scope {
+        let mut b = ScopeBuilder::new(min_level);
+        for (i, f) in findings.iter().enumerate() {
+            b.add_finding(i, f);
+        }
+        b.finish()
+    }
+}
