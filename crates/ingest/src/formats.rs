@@ -8,6 +8,15 @@ use crate::Format;
 pub fn all_formats() -> Vec<Box<dyn Format>> {
     vec![
         // Binary and structured formats (kahu-ingest core).
-        // Text log formats (web, linux, zeek) register here too.
+        // Text logs. Zeek JSON must precede the generic JSON reader; the
+        // header-driven formats (Zeek TSV, W3C) are unambiguous; auditd
+        // lines (`type=… msg=audit(`) are checked before syslog, and the
+        // access-log shape before syslog's looser date-then-words shape.
+        Box::new(crate::zeek::ZeekJson),
+        Box::new(crate::zeek::ZeekTsv),
+        Box::new(crate::web::IisW3c),
+        Box::new(crate::linux::Auditd),
+        Box::new(crate::web::AccessLog),
+        Box::new(crate::linux::Syslog::default()),
     ]
 }

@@ -121,4 +121,9 @@ pub trait Format: Send + Sync {
 }
 
 mod formats;
+// Text-log readers (web servers, Linux, Zeek) and their line helpers.
+pub mod linux;
+mod text;
+pub mod web;
+pub mod zeek;
 pub use formats::all_formats;
