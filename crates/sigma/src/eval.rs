@@ -121,6 +121,29 @@ fn typed_fallback(e: &Event, name: &str) -> Option<Value> {
     }
 }
 
+/// Rules specification, "Field Usage" 2: Sigma names are the log's field
+/// names with spaces stripped (`Threat Name` → `ThreatName`, as in Windows
+/// Defender events). Only consulted when the exact name is absent.
+fn spaced_field<'e>(e: &'e Event, name: &str) -> Option<&'e Value> {
+    if name.contains('.') {
+        return None;
+    }
+    e.fields.iter().find_map(|(k, v)| {
+        if !k.contains(' ') {
+            return None;
+        }
+        let mut a = k.bytes().filter(|b| *b != b' ');
+        let mut b = name.bytes();
+        loop {
+            match (a.next(), b.next()) {
+                (None, None) => return Some(v),
+                (Some(x), Some(y)) if x.eq_ignore_ascii_case(&y) => {}
+                _ => return None,
+            }
+        }
+    })
+}
+
 fn fill(slot: &mut Slot, acc: &Accessor, e: &Event) {
     slot.n = 0;
     slot.state = State::Absent;
@@ -145,7 +168,10 @@ fn fill(slot: &mut Slot, acc: &Accessor, e: &Event) {
                 owned = v;
                 &owned
             }
-            None => return,
+            None => match spaced_field(e, &acc.name) {
+                Some(v) => v,
+                None => return,
+            },
         },
     };
     match value {

@@ -341,9 +341,31 @@ fn is_windows_event(e: &Event) -> bool {
     }
 }
 
-/// Derive an event's log sources: from the reader's [`kahu_event::LogSource`]
-/// and, for Windows, from channel and event id.
-pub fn event_sources(e: &Event) -> EventSources {
+/// Derive an event's log sources: the primary one from the reader's
+/// [`Event::logsource`] and, for Windows, from channel and event id; then
+/// one per [`Event::alt_logsources`] entry.
+pub fn event_sources(e: &Event) -> Vec<EventSources> {
+    let mut out = vec![primary_sources(e)];
+    for l in &e.alt_logsources {
+        out.push(EventSources {
+            product: l.product.as_ref().map(|p| p.to_ascii_lowercase()),
+            services: l.service.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            categories: l
+                .category
+                .iter()
+                .map(|c| (c.to_ascii_lowercase(), Mapping::Native))
+                .collect(),
+        });
+    }
+    out
+}
+
+/// The first source that a rule's log source applies to, with its mapping.
+pub fn applies_any(rule: &RuleLogSource, sources: &[EventSources]) -> Option<Mapping> {
+    sources.iter().find_map(|s| applies(rule, s))
+}
+
+fn primary_sources(e: &Event) -> EventSources {
     let mut s = EventSources {
         product: e.logsource.product.as_ref().map(|p| p.to_ascii_lowercase()),
         ..Default::default()
@@ -553,22 +575,25 @@ mod tests {
     fn sysmon_and_security_process_creation() {
         let rule = ls(Some("windows"), None, Some("process_creation"));
         assert_eq!(
-            applies(&rule, &event_sources(&win(SYSMON, 1))),
+            applies_any(&rule, &event_sources(&win(SYSMON, 1))),
             Some(Mapping::Native)
         );
         assert_eq!(
-            applies(&rule, &event_sources(&win("Security", 4688))),
+            applies_any(&rule, &event_sources(&win("Security", 4688))),
             Some(Mapping::Security4688)
         );
-        assert_eq!(applies(&rule, &event_sources(&win(SYSMON, 3))), None);
-        assert_eq!(applies(&rule, &event_sources(&win("Security", 4624))), None);
+        assert_eq!(applies_any(&rule, &event_sources(&win(SYSMON, 3))), None);
+        assert_eq!(
+            applies_any(&rule, &event_sources(&win("Security", 4624))),
+            None
+        );
     }
 
     #[test]
     fn services_map_to_channels() {
         let sec = ls(Some("windows"), Some("security"), None);
-        assert!(applies(&sec, &event_sources(&win("Security", 4624))).is_some());
-        assert!(applies(&sec, &event_sources(&win("System", 7045))).is_none());
+        assert!(applies_any(&sec, &event_sources(&win("Security", 4624))).is_some());
+        assert!(applies_any(&sec, &event_sources(&win("System", 7045))).is_none());
         let ps = ls(Some("windows"), None, Some("ps_script"));
         assert!(
             applies(
@@ -585,9 +610,9 @@ mod tests {
             .is_none()
         );
         let reg = ls(Some("windows"), None, Some("registry_set"));
-        assert!(applies(&reg, &event_sources(&win(SYSMON, 13))).is_some());
-        assert!(applies(&reg, &event_sources(&win(SYSMON, 12))).is_none());
+        assert!(applies_any(&reg, &event_sources(&win(SYSMON, 13))).is_some());
+        assert!(applies_any(&reg, &event_sources(&win(SYSMON, 12))).is_none());
         let linux = ls(Some("linux"), None, Some("process_creation"));
-        assert!(applies(&linux, &event_sources(&win(SYSMON, 1))).is_none());
+        assert!(applies_any(&linux, &event_sources(&win(SYSMON, 1))).is_none());
     }
 }

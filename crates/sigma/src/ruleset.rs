@@ -4,7 +4,7 @@
 use crate::compile::{self, Accessor, Compiled, Env};
 use crate::error::{Problem, RuleError};
 use crate::eval::{Ctx, Evaluator};
-use crate::logsource::{Mapping, applies, event_sources, mappings_for};
+use crate::logsource::{Mapping, applies_any, event_sources, mappings_for};
 use crate::rule::{self, CorrelationRule, Document, FilterRule, SigmaRule, Status};
 use kahu_event::Event;
 use kahu_finding::{Finding, FindingKind, Level};
@@ -74,6 +74,7 @@ struct CacheKey {
     category: Option<Arc<str>>,
     channel: Option<Arc<str>>,
     event_id: Option<u32>,
+    alt: Vec<kahu_event::LogSource>,
 }
 
 impl CacheKey {
@@ -83,6 +84,7 @@ impl CacheKey {
             && self.category == e.logsource.category
             && self.channel == e.channel
             && self.event_id == e.event_id
+            && self.alt == e.alt_logsources
     }
 }
 
@@ -93,6 +95,7 @@ fn key_hash(e: &Event) -> u64 {
     e.logsource.category.hash(&mut h);
     e.channel.hash(&mut h);
     e.event_id.hash(&mut h);
+    e.alt_logsources.hash(&mut h);
     h.finish()
 }
 
@@ -404,7 +407,7 @@ impl RuleSet {
         let sources = event_sources(e);
         let mut cands = Vec::new();
         for (i, r) in self.rules.iter().enumerate() {
-            if let Some(m) = applies(&r.logsource, &sources) {
+            if let Some(m) = applies_any(&r.logsource, &sources) {
                 if let Some((_, v)) = self.by_rule[i].iter().find(|(mm, _)| *mm == m) {
                     cands.push(*v);
                 }
@@ -417,6 +420,7 @@ impl RuleSet {
             category: e.logsource.category.clone(),
             channel: e.channel.clone(),
             event_id: e.event_id,
+            alt: e.alt_logsources.clone(),
         };
         if let Ok(mut cache) = self.cache.write() {
             let list = cache.entry(h).or_default();
@@ -455,7 +459,8 @@ impl RuleSet {
     /// Whether one rule matches, ignoring its log source (for tests and tools).
     pub fn rule_matches(&self, idx: RuleIdx, event: &Event) -> bool {
         let sources = event_sources(event);
-        let m = applies(&self.rules[idx.0 as usize].logsource, &sources).unwrap_or(Mapping::Native);
+        let m =
+            applies_any(&self.rules[idx.0 as usize].logsource, &sources).unwrap_or(Mapping::Native);
         let by = &self.by_rule[idx.0 as usize];
         let Some((_, v)) = by.iter().find(|(mm, _)| *mm == m).or(by.first()) else {
             return false;
