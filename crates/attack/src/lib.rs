@@ -1,1 +1,27 @@
-//! MITRE ATT&CK knowledge base, actor profiles and explained attribution
+//! MITRE ATT&CK knowledge base, actor profiles and explained attribution.
+//!
+//! Start with [`KnowledgeBase::embedded`] (ATT&CK Enterprise v18.1 compiled
+//! into the binary) or [`KnowledgeBase::from_stix_bundle`] for a newer
+//! release, collect a [`CaseEvidence`], then call [`Attribution::rank`].
+
+pub mod attribution;
+pub mod eval;
+pub mod evidence;
+pub mod kb;
+pub mod likelihood;
+pub mod navigator;
+pub mod profile;
+pub mod score;
+pub mod stix;
+
+pub use attribution::{
+    Attribution, Candidate, EvidenceItem, EvidenceKind, HuntItem, Outcome, RankOptions,
+};
+pub use evidence::CaseEvidence;
+pub use kb::{
+    Campaign, CompiledKb, Group, KbError, KnowledgeBase, RelKind, Relation, Software, Technique,
+};
+pub use likelihood::{Confidence, ConfidenceLevel, Likelihood};
+pub use navigator::{navigator_layer, techniques_from_layer};
+pub use profile::{ActorProfile, ProfileError, embedded_profiles};
+pub use score::{Attributor, Exclusions, Params};

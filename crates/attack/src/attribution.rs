@@ -1,0 +1,409 @@
+//! Ranked, explained attribution results.
+
+use crate::evidence::CaseEvidence;
+use crate::kb::KnowledgeBase;
+use crate::likelihood::{Confidence, Likelihood};
+use crate::profile::ActorProfile;
+use crate::score::{Attributor, Exclusions, Params};
+use serde::Serialize;
+
+/// Kind of an evidence item in an explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// Technique in the actor's ATT&CK profile.
+    Technique,
+    /// Parent or sibling sub-technique in the profile.
+    RelatedTechnique,
+    /// Technique implemented by the actor's software.
+    SoftwareImpliedTechnique,
+    /// ATT&CK software.
+    Software,
+    /// Exploited CVE.
+    Cve,
+    /// Infrastructure indicator or kind.
+    Infrastructure,
+    /// Tool name from a profile.
+    Tooling,
+    /// Victim sector.
+    Sector,
+    /// Victim country.
+    Region,
+    /// Port of note.
+    Port,
+    /// Activity period.
+    Time,
+}
+
+impl EvidenceKind {
+    /// Coarse evidence type for diversity counting.
+    pub fn family(self) -> &'static str {
+        match self {
+            EvidenceKind::Technique
+            | EvidenceKind::RelatedTechnique
+            | EvidenceKind::SoftwareImpliedTechnique => "technique",
+            EvidenceKind::Software | EvidenceKind::Tooling => "software",
+            EvidenceKind::Cve => "vulnerability",
+            EvidenceKind::Infrastructure | EvidenceKind::Port => "infrastructure",
+            EvidenceKind::Sector | EvidenceKind::Region => "victimology",
+            EvidenceKind::Time => "time",
+        }
+    }
+}
+
+/// One piece of evidence for or against a candidate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvidenceItem {
+    /// Kind.
+    pub kind: EvidenceKind,
+    /// The observed value (`T1505.003`, `S0020`, `CVE-2021-44228`).
+    pub id: String,
+    /// Explanation with exclusivity (`… used by 23/172 groups`).
+    pub detail: String,
+    /// Contribution to the score (negative when against).
+    pub weight: f64,
+}
+
+impl EvidenceItem {
+    pub(crate) fn new(kind: EvidenceKind, id: &str, detail: String, weight: f64) -> EvidenceItem {
+        EvidenceItem {
+            kind,
+            id: id.to_string(),
+            detail,
+            weight: (weight * 1000.0).round() / 1000.0,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Explain {
+    pub supporting: Vec<EvidenceItem>,
+    pub contradicting: Vec<EvidenceItem>,
+    pub unexplained: Vec<String>,
+    pub absent_penalty: f64,
+}
+
+/// A technique to hunt for next.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HuntItem {
+    /// Technique id.
+    pub technique: String,
+    /// Name.
+    pub name: String,
+    /// Tactics.
+    pub tactics: Vec<String>,
+    /// How many groups use it (fewer = more telling if found).
+    pub groups_using: u32,
+}
+
+/// A ranked candidate actor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// 1-based rank.
+    pub rank: usize,
+    /// ATT&CK group id (or a profile's local id).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Aliases.
+    pub aliases: Vec<String>,
+    /// Raw score (sum of evidence weights).
+    pub score: f64,
+    /// Calibrated probability that this actor is responsible.
+    pub likelihood: f64,
+    /// ICD 203 expression of `likelihood`.
+    pub likelihood_words: Likelihood,
+    /// Whether an analyst profile contributed.
+    pub profiled: bool,
+    /// Evidence for, strongest first.
+    pub supporting: Vec<EvidenceItem>,
+    /// Evidence against.
+    pub contradicting: Vec<EvidenceItem>,
+    /// Observed techniques/software this actor does not explain.
+    pub unexplained: Vec<String>,
+    /// Score subtracted for expected techniques not observed.
+    pub absent_penalty: f64,
+    /// The actor's techniques not yet observed, most exclusive first: a hunting checklist.
+    pub hunt_next: Vec<HuntItem>,
+}
+
+/// Overall judgment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The leading candidate is more likely than "unknown".
+    Attributed {
+        /// Group id.
+        id: String,
+        /// Group name.
+        name: String,
+    },
+    /// No known actor fits better than an unknown / new cluster.
+    UnknownCluster,
+    /// Nothing scoreable was observed.
+    InsufficientEvidence,
+}
+
+/// Below this likelihood the leader is not named even when it beats the
+/// unknown hypothesis: it is one of many near-ties (ICD 203 "very
+/// unlikely" band ends at 20 %).
+pub const MIN_ATTRIBUTION: f64 = 0.20;
+
+/// Options for a ranking.
+#[derive(Debug, Clone)]
+pub struct RankOptions {
+    /// Candidates to return (with full explanations).
+    pub top: usize,
+    /// Hunting checklist length per candidate.
+    pub hunt_len: usize,
+    /// Model parameters.
+    pub params: Params,
+    /// What to leave out of the model.
+    pub exclusions: Exclusions,
+}
+
+impl Default for RankOptions {
+    fn default() -> Self {
+        RankOptions {
+            top: 5,
+            hunt_len: 15,
+            params: Params::default(),
+            exclusions: Exclusions::default(),
+        }
+    }
+}
+
+/// Summary of what was scored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvidenceSummary {
+    /// Known techniques scored.
+    pub techniques: usize,
+    /// Known software scored.
+    pub software: usize,
+    /// CVEs, IPs, domains given.
+    pub cves: usize,
+    /// Infrastructure items given.
+    pub infrastructure: usize,
+    /// Ids not in this ATT&CK release (ignored).
+    pub unknown_ids: Vec<String>,
+    /// Revoked ids mapped to their replacements.
+    pub remapped: Vec<(String, String)>,
+    /// Groups named by detection rules (not scored).
+    pub group_hints: Vec<String>,
+}
+
+/// The result of ranking candidate actors for one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attribution {
+    /// ATT&CK release used.
+    pub attack_version: String,
+    /// Overall judgment.
+    pub outcome: Outcome,
+    /// Likelihood that the actor is none of the candidates (unknown / new cluster).
+    pub likelihood_unknown: f64,
+    /// ICD 203 expression of `likelihood_unknown`.
+    pub likelihood_unknown_words: Likelihood,
+    /// Analytic confidence in the outcome.
+    pub confidence: Confidence,
+    /// Top candidates, best first.
+    pub candidates: Vec<Candidate>,
+    /// What was scored.
+    pub evidence: EvidenceSummary,
+    /// Number of actors ranked.
+    pub actors_ranked: usize,
+}
+
+impl Attribution {
+    /// Build the model and rank once (convenience; reuse an [`Attributor`] for many cases).
+    pub fn rank(
+        kb: &KnowledgeBase,
+        profiles: &[ActorProfile],
+        evidence: &CaseEvidence,
+        opts: &RankOptions,
+    ) -> Attribution {
+        Attributor::new(kb, profiles, &opts.exclusions, &opts.params).rank(evidence, opts)
+    }
+}
+
+/// Raw scores of every actor (ids and scores, unsorted) and the unknown hypothesis score.
+#[derive(Debug, Clone)]
+pub struct RawScores {
+    /// (actor id, score).
+    pub scores: Vec<(String, f64)>,
+    /// Score of "unknown".
+    pub unknown: f64,
+}
+
+/// Softmax over actor scores plus the unknown hypothesis; returns
+/// (likelihood per actor, likelihood of unknown).
+pub fn likelihoods(scores: &[f64], unknown: f64, temperature: f64) -> (Vec<f64>, f64) {
+    let t = if temperature.is_finite() && temperature > 1e-6 {
+        temperature
+    } else {
+        1.0
+    };
+    let m = scores.iter().copied().fold(unknown, f64::max);
+    let e: Vec<f64> = scores.iter().map(|s| ((s - m) / t).exp()).collect();
+    let eu = ((unknown - m) / t).exp();
+    let z: f64 = e.iter().sum::<f64>() + eu;
+    (e.iter().map(|x| x / z).collect(), eu / z)
+}
+
+impl Attributor<'_> {
+    /// Scores of every actor for `ev` without explanations (fast path for evaluation).
+    pub fn raw_scores(&self, ev: &CaseEvidence, p: &Params) -> RawScores {
+        let r = self.resolve(ev, p);
+        let scores = self
+            .actors
+            .iter()
+            .map(|a| {
+                (
+                    a.id.clone(),
+                    self.attack_score(a, &r, p, None) + self.profile_score(a, ev, &r, p, None),
+                )
+            })
+            .collect();
+        RawScores {
+            scores,
+            unknown: p.unknown_fraction * r.max_attack,
+        }
+    }
+
+    /// Rank all actors for `ev` and explain the top ones.
+    pub fn rank(&self, ev: &CaseEvidence, opts: &RankOptions) -> Attribution {
+        let p = &opts.params;
+        let r = self.resolve(ev, p);
+        let scores: Vec<f64> = self
+            .actors
+            .iter()
+            .map(|a| self.attack_score(a, &r, p, None) + self.profile_score(a, ev, &r, p, None))
+            .collect();
+        let unknown = p.unknown_fraction * r.max_attack;
+        let (lik, lik_unknown) = likelihoods(&scores, unknown, p.temperature);
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| {
+            scores[b]
+                .total_cmp(&scores[a])
+                .then_with(|| self.actors[a].id.cmp(&self.actors[b].id))
+        });
+        let d = self.kb.data();
+        let candidates: Vec<Candidate> = order
+            .iter()
+            .take(opts.top)
+            .enumerate()
+            .map(|(rank, &ai)| {
+                let a = &self.actors[ai];
+                let mut ex = Explain::default();
+                self.attack_score(a, &r, p, Some(&mut ex));
+                self.profile_score(a, ev, &r, p, Some(&mut ex));
+                ex.supporting.sort_by(|x, y| y.weight.total_cmp(&x.weight));
+                let mut hunt: Vec<HuntItem> = a
+                    .model
+                    .direct
+                    .keys()
+                    .filter(|&&t| !r.observed_fam[self.parent[t as usize] as usize])
+                    .map(|&t| {
+                        let te = &d.techniques[t as usize];
+                        HuntItem {
+                            technique: te.id.clone(),
+                            name: te.name.clone(),
+                            tactics: te.tactics.clone(),
+                            groups_using: self.df[t as usize],
+                        }
+                    })
+                    .collect();
+                hunt.sort_by(|x, y| {
+                    x.groups_using
+                        .cmp(&y.groups_using)
+                        .then_with(|| x.technique.cmp(&y.technique))
+                });
+                hunt.truncate(opts.hunt_len);
+                Candidate {
+                    rank: rank + 1,
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    aliases: a.aliases.clone(),
+                    score: (scores[ai] * 1000.0).round() / 1000.0,
+                    likelihood: lik[ai],
+                    likelihood_words: Likelihood::from_probability(lik[ai]),
+                    profiled: a.profile.is_some(),
+                    supporting: ex.supporting,
+                    contradicting: ex.contradicting,
+                    unexplained: ex.unexplained,
+                    absent_penalty: (ex.absent_penalty * 1000.0).round() / 1000.0,
+                    hunt_next: hunt,
+                }
+            })
+            .collect();
+        let empty = r.techs.is_empty() && r.sws.is_empty() && !ev_has_profile_evidence(ev);
+        let top = candidates.first();
+        let outcome = match top {
+            _ if empty => Outcome::InsufficientEvidence,
+            Some(c)
+                if c.likelihood > lik_unknown
+                    && c.likelihood >= MIN_ATTRIBUTION
+                    && c.score > 0.0 =>
+            {
+                Outcome::Attributed {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                }
+            }
+            _ => Outcome::UnknownCluster,
+        };
+        let confidence = match (&outcome, top) {
+            (Outcome::Attributed { .. }, Some(c)) => {
+                let second = candidates
+                    .get(1)
+                    .map_or(0.0, |c| c.likelihood)
+                    .max(lik_unknown);
+                let items = c.supporting.iter().filter(|i| i.weight > 0.0).count();
+                let mut types: Vec<&str> = c
+                    .supporting
+                    .iter()
+                    .filter(|i| i.weight > 0.0)
+                    .map(|i| i.kind.family())
+                    .collect();
+                types.sort_unstable();
+                types.dedup();
+                Confidence::assess(items, types.len(), c.likelihood - second)
+            }
+            _ => {
+                let mut c = Confidence::assess(0, 0, 0.0);
+                c.reasons
+                    .insert(0, "no actor fits better than an unknown cluster".into());
+                c
+            }
+        };
+        Attribution {
+            attack_version: self.kb.version().to_string(),
+            outcome,
+            likelihood_unknown: lik_unknown,
+            likelihood_unknown_words: Likelihood::from_probability(lik_unknown),
+            confidence,
+            candidates,
+            evidence: EvidenceSummary {
+                techniques: r.techs.len(),
+                software: r.sws.len(),
+                cves: ev.cves.len(),
+                infrastructure: ev.ips.len()
+                    + ev.domains.len()
+                    + ev.asns.len()
+                    + ev.infrastructure_kinds.len(),
+                unknown_ids: r.unknown.clone(),
+                remapped: r.remapped.clone(),
+                group_hints: ev.group_hints.iter().cloned().collect(),
+            },
+            actors_ranked: self.actors.len(),
+        }
+    }
+}
+
+fn ev_has_profile_evidence(ev: &CaseEvidence) -> bool {
+    !(ev.cves.is_empty()
+        && ev.ips.is_empty()
+        && ev.domains.is_empty()
+        && ev.asns.is_empty()
+        && ev.infrastructure_kinds.is_empty()
+        && ev.tools.is_empty())
+}

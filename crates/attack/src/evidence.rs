@@ -1,0 +1,130 @@
+//! What the analyst observed in the case, in attribution terms.
+
+use chrono::NaiveDate;
+use kahu_finding::Finding;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// Evidence from one case. Build it from findings with
+/// [`CaseEvidence::from_findings`], then add what detections cannot see
+/// (exploited CVEs from patch/vuln triage, attacker infrastructure from
+/// network logs, the victim's sector and country) with the `add_*`
+/// methods or by setting the public fields directly. Ids are normalised on
+/// the way in (upper-case ATT&CK ids and CVE ids, lower-case domains).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CaseEvidence {
+    /// ATT&CK technique ids observed (`T1505.003`).
+    pub techniques: BTreeSet<String>,
+    /// ATT&CK software ids observed (`S0020`).
+    pub software: BTreeSet<String>,
+    /// Tool or malware names without an ATT&CK id (`Fast Reverse Proxy`).
+    pub tools: BTreeSet<String>,
+    /// Exploited vulnerabilities (`CVE-2021-44228`).
+    pub cves: BTreeSet<String>,
+    /// Attacker IP addresses (sources of exploitation, C2, exfiltration).
+    pub ips: BTreeSet<IpAddr>,
+    /// Attacker domains.
+    pub domains: BTreeSet<String>,
+    /// Autonomous systems of attacker infrastructure.
+    pub asns: BTreeSet<u32>,
+    /// Kinds of attacker infrastructure (`soho-router`, `vps`).
+    pub infrastructure_kinds: BTreeSet<String>,
+    /// Attacker ports of note (C2 listeners, opened firewall ports).
+    pub ports: BTreeSet<u16>,
+    /// Victim sectors (`government`).
+    pub sectors: BTreeSet<String>,
+    /// Victim countries as ISO 3166 alpha-2 codes (`NZ`).
+    pub regions: BTreeSet<String>,
+    /// Earliest attacker activity.
+    pub first_seen: Option<NaiveDate>,
+    /// Latest attacker activity.
+    pub last_seen: Option<NaiveDate>,
+    /// Groups named by detection rules: shown to the analyst, never scored.
+    pub group_hints: BTreeSet<String>,
+}
+
+impl CaseEvidence {
+    /// Collect techniques, software, group hints and the activity period
+    /// from detection findings (informational findings included: a
+    /// technique is evidence of behaviour even when benign-looking).
+    pub fn from_findings(findings: &[Finding]) -> CaseEvidence {
+        let mut ev = CaseEvidence::default();
+        for f in findings {
+            for t in &f.techniques {
+                ev.add_technique(t);
+            }
+            for s in &f.software {
+                ev.add_software(s);
+            }
+            for g in &f.groups {
+                ev.group_hints.insert(g.trim().to_ascii_uppercase());
+            }
+            if let Some(ts) = f.timestamp {
+                ev.observe_date(ts.date_naive());
+            }
+        }
+        ev
+    }
+
+    /// Add a technique id (`t1505.003` is accepted).
+    pub fn add_technique(&mut self, id: &str) {
+        let id = id.trim().to_ascii_uppercase();
+        if !id.is_empty() {
+            self.techniques.insert(id);
+        }
+    }
+    /// Add a software id (`S0020`).
+    pub fn add_software(&mut self, id: &str) {
+        let id = id.trim().to_ascii_uppercase();
+        if !id.is_empty() {
+            self.software.insert(id);
+        }
+    }
+    /// Add an exploited CVE (`cve-2021-44228` is accepted).
+    pub fn add_cve(&mut self, id: &str) {
+        let id = id.trim().to_ascii_uppercase();
+        if !id.is_empty() {
+            self.cves.insert(id);
+        }
+    }
+    /// Add an attacker domain (lower-cased, trailing dot removed).
+    pub fn add_domain(&mut self, d: &str) {
+        let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
+        if !d.is_empty() {
+            self.domains.insert(d);
+        }
+    }
+    /// Add a victim sector (lower-cased).
+    pub fn add_sector(&mut self, s: &str) {
+        let s = s.trim().to_lowercase();
+        if !s.is_empty() {
+            self.sectors.insert(s);
+        }
+    }
+    /// Add a victim country: an ISO code (`NZ`) or a common English name
+    /// (`New Zealand`); unknown names are kept upper-cased as given.
+    pub fn add_region(&mut self, r: &str) {
+        let code = crate::profile::country_code(r);
+        if !code.is_empty() {
+            self.regions.insert(code);
+        }
+    }
+    /// Widen the activity period to include `d`.
+    pub fn observe_date(&mut self, d: NaiveDate) {
+        self.first_seen = Some(self.first_seen.map_or(d, |f| f.min(d)));
+        self.last_seen = Some(self.last_seen.map_or(d, |l| l.max(d)));
+    }
+    /// True when nothing scoreable was observed.
+    pub fn is_empty(&self) -> bool {
+        self.techniques.is_empty()
+            && self.software.is_empty()
+            && self.tools.is_empty()
+            && self.cves.is_empty()
+            && self.ips.is_empty()
+            && self.domains.is_empty()
+            && self.asns.is_empty()
+            && self.infrastructure_kinds.is_empty()
+    }
+}

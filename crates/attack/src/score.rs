@@ -1,0 +1,822 @@
+//! The attribution model: per-actor behaviour sets built from ATT&CK (and
+//! optional analyst profiles), exclusivity weights, and the ranking.
+//!
+//! Score of an actor = Σ over observed techniques of the credit the actor
+//! earns for it (full IDF weight for a technique in its profile, a partial
+//! weight when only a parent/sibling sub-technique is, a small weight when
+//! only its software implies it) + Σ over observed software it uses (IDF over
+//! software users) + profile evidence (CVE, infrastructure, victimology,
+//! time) − a weak penalty for the actor's expected techniques that were not
+//! observed − a penalty for software exclusive to other actors. Scores are
+//! turned into likelihoods by a softmax with a fitted temperature that also
+//! includes an "unknown / new cluster" hypothesis (see `docs/benchmarks`).
+
+use crate::evidence::CaseEvidence;
+use crate::kb::{KnowledgeBase, RelKind, parent_of};
+use crate::profile::{ActorProfile, parse_asn};
+use ipnet::IpNet;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+/// Tunable weights. Defaults are the values selected by the evaluation
+/// (`kahu-attack-eval`, leave-one-campaign-out); see `docs/benchmarks/attribution.md`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Params {
+    /// Fraction of the family weight credited when only a parent or sibling
+    /// sub-technique is in the actor's profile.
+    pub sub_credit: f64,
+    /// Fraction of the technique weight credited when only the actor's
+    /// software is known to implement it.
+    pub software_implied: f64,
+    /// Multiplier of a shared software's IDF weight.
+    pub software_weight: f64,
+    /// Fraction of each expected-but-unobserved technique's weight
+    /// subtracted (profiles are incomplete, so this is small).
+    pub absent_penalty: f64,
+    /// Fraction of a software's weight subtracted when it is used by at
+    /// most two other actors and not by this one.
+    pub foreign_software_penalty: f64,
+    /// BM25-style length normalisation of the technique credit (0 = none,
+    /// 1 = full): actors with very large profiles match many techniques by
+    /// chance, so their technique credit is divided by
+    /// `1 - b + b * profile_weight / mean_profile_weight`.
+    pub length_norm: f64,
+    /// Whether technique exclusivity counts actors whose software (not
+    /// the actor itself) implements it.
+    pub idf_counts_software: bool,
+    /// Softmax temperature turning scores into likelihoods.
+    pub temperature: f64,
+    /// Score of the "unknown / new cluster" hypothesis as a fraction of the
+    /// highest ATT&CK score any actor could reach on this evidence.
+    pub unknown_fraction: f64,
+    /// Weight of an exploited CVE listed in an actor profile.
+    pub cve_weight: f64,
+    /// Weight of a concrete infrastructure match (IP, domain).
+    pub infra_weight: f64,
+    /// Weight of a victim sector or region match (and half of it against on mismatch).
+    pub victim_weight: f64,
+    /// Weight against activity outside the actor's active period.
+    pub time_weight: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            sub_credit: 0.75,
+            software_implied: 0.15,
+            software_weight: 1.0,
+            absent_penalty: 0.01,
+            foreign_software_penalty: 0.0,
+            length_norm: 0.0,
+            idf_counts_software: true,
+            temperature: 3.0,
+            unknown_fraction: 0.55,
+            cve_weight: 1.5,
+            infra_weight: 3.0,
+            victim_weight: 0.5,
+            time_weight: 1.0,
+        }
+    }
+}
+
+/// What to leave out of the model (leakage-free evaluation, or an analyst
+/// testing "would we still say X without report Y?").
+#[derive(Debug, Clone, Default)]
+pub struct Exclusions {
+    /// Campaign ids whose relations are ignored entirely.
+    pub campaigns: HashSet<String>,
+    /// Group ids removed from the candidate set (open-set evaluation).
+    pub groups: HashSet<String>,
+    /// Citation source names: a group or campaign relation whose every
+    /// cited source is in this set is ignored; profile items likewise.
+    pub sources: HashSet<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GroupModel {
+    /// Technique → campaign through which it is known (None: group-level).
+    pub direct: HashMap<u32, Option<u32>>,
+    /// Families (parent technique index) of direct techniques.
+    pub families: HashSet<u32>,
+    /// Technique → software implementing it (not direct).
+    pub implied: HashMap<u32, u32>,
+    /// Software → campaign through which it is known.
+    pub software: HashMap<u32, Option<u32>>,
+    /// Sum of IDF weights of direct techniques.
+    pub total_weight: f64,
+}
+
+/// One candidate actor in the model.
+#[derive(Debug, Clone)]
+pub(crate) struct Actor {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub model: GroupModel,
+    pub profile: Option<usize>,
+}
+
+/// The prepared model: build once per knowledge base, profile set and
+/// exclusion set, then rank any number of cases.
+#[derive(Debug, Clone)]
+pub struct Attributor<'a> {
+    pub(crate) kb: &'a KnowledgeBase,
+    pub(crate) profiles: &'a [ActorProfile],
+    pub(crate) actors: Vec<Actor>,
+    /// Live ATT&CK groups in the model (denominator of exclusivity).
+    pub(crate) n_groups: u32,
+    pub(crate) df: Vec<u32>,
+    pub(crate) df_fam: Vec<u32>,
+    pub(crate) df_sw: Vec<u32>,
+    pub(crate) sw_users: Vec<Vec<u32>>,
+    pub(crate) parent: Vec<u32>,
+    pub(crate) excluded_sources: Vec<String>,
+    pub(crate) mean_weight: f64,
+}
+
+impl<'a> Attributor<'a> {
+    /// Build the model. `params.idf_counts_software` is read here.
+    pub fn new(
+        kb: &'a KnowledgeBase,
+        profiles: &'a [ActorProfile],
+        excl: &Exclusions,
+        params: &Params,
+    ) -> Attributor<'a> {
+        let d = kb.data();
+        let nt = d.techniques.len();
+        let parent: Vec<u32> = d
+            .techniques
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                parent_of(&t.id)
+                    .and_then(|p| kb.technique_index(p))
+                    .unwrap_or(i) as u32
+            })
+            .collect();
+        let excl_src: HashSet<u32> = excl
+            .sources
+            .iter()
+            .filter_map(|s| kb.source_index(s))
+            .collect();
+        let leaked = |srcs: &[u32]| !srcs.is_empty() && srcs.iter().all(|s| excl_src.contains(s));
+
+        let mut actors: Vec<Actor> = d
+            .groups
+            .iter()
+            .map(|g| Actor {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                aliases: g.aliases.clone(),
+                model: GroupModel::default(),
+                profile: None,
+            })
+            .collect();
+        let mut camp_groups: HashMap<usize, Vec<usize>> = HashMap::new();
+        for r in &d.relations {
+            if r.kind == RelKind::AttributedTo
+                && !excl.campaigns.contains(&r.from)
+                && !leaked(&r.sources)
+            {
+                if let (Some(c), Some(g)) = (kb.campaign_index(&r.from), kb.group_index(&r.to)) {
+                    camp_groups.entry(c).or_default().push(g);
+                }
+            }
+        }
+        let mut sw_techs: Vec<Vec<u32>> = vec![Vec::new(); d.software.len()];
+        for r in &d.relations {
+            if r.kind != RelKind::Uses {
+                continue;
+            }
+            if let Some(s) = kb.software_index(&r.from) {
+                if let Some(t) = kb.technique_index(&r.to) {
+                    sw_techs[s].push(t as u32);
+                }
+                continue;
+            }
+            if leaked(&r.sources) {
+                continue;
+            }
+            let (owners, via): (Vec<usize>, Option<u32>) = if let Some(g) = kb.group_index(&r.from)
+            {
+                (vec![g], None)
+            } else if let Some(c) = kb.campaign_index(&r.from) {
+                if excl.campaigns.contains(&r.from) {
+                    continue;
+                }
+                (
+                    camp_groups.get(&c).cloned().unwrap_or_default(),
+                    Some(c as u32),
+                )
+            } else {
+                continue;
+            };
+            for g in owners {
+                let m = &mut actors[g].model;
+                if let Some(t) = kb.technique_index(&r.to) {
+                    let e = m.direct.entry(t as u32).or_insert(via);
+                    if via.is_none() {
+                        *e = None;
+                    }
+                } else if let Some(s) = kb.software_index(&r.to) {
+                    let e = m.software.entry(s as u32).or_insert(via);
+                    if via.is_none() {
+                        *e = None;
+                    }
+                }
+            }
+        }
+        // Drop excluded groups after building so campaign bookkeeping stays simple.
+        let mut keep = vec![true; actors.len()];
+        for (i, a) in actors.iter().enumerate() {
+            if excl.groups.contains(&a.id) {
+                keep[i] = false;
+            }
+        }
+        let mut idx = 0;
+        actors.retain(|_| {
+            idx += 1;
+            keep[idx - 1]
+        });
+        let n_groups = actors.len() as u32;
+
+        let mut df = vec![0u32; nt];
+        let mut df_fam = vec![0u32; nt];
+        let mut df_sw = vec![0u32; d.software.len()];
+        let mut sw_users: Vec<Vec<u32>> = vec![Vec::new(); d.software.len()];
+        for (ai, a) in actors.iter_mut().enumerate() {
+            let m = &mut a.model;
+            for &s in m.software.keys() {
+                for &t in &sw_techs[s as usize] {
+                    if !m.direct.contains_key(&t) {
+                        m.implied.entry(t).or_insert(s);
+                    }
+                }
+                df_sw[s as usize] += 1;
+                sw_users[s as usize].push(ai as u32);
+            }
+            m.families = m.direct.keys().map(|&t| parent[t as usize]).collect();
+            for &t in m.direct.keys() {
+                df[t as usize] += 1;
+            }
+            if params.idf_counts_software {
+                for &t in m.implied.keys() {
+                    df[t as usize] += 1;
+                }
+            }
+            for &f in &m.families {
+                df_fam[f as usize] += 1;
+            }
+        }
+        let mut this = Attributor {
+            kb,
+            profiles,
+            actors,
+            n_groups,
+            df,
+            df_fam,
+            df_sw,
+            sw_users,
+            parent,
+            excluded_sources: excl.sources.iter().cloned().collect(),
+            mean_weight: 1.0,
+        };
+        for a in 0..this.actors.len() {
+            let total: f64 = this.actors[a]
+                .model
+                .direct
+                .keys()
+                .map(|&t| this.idf(this.df[t as usize]))
+                .sum();
+            this.actors[a].model.total_weight = total;
+        }
+        let with: Vec<f64> = this
+            .actors
+            .iter()
+            .map(|a| a.model.total_weight)
+            .filter(|&w| w > 0.0)
+            .collect();
+        this.mean_weight = if with.is_empty() {
+            1.0
+        } else {
+            with.iter().sum::<f64>() / with.len() as f64
+        };
+        // Attach profiles; profiles of actors unknown to ATT&CK become actors of their own.
+        for (pi, p) in profiles.iter().enumerate() {
+            if excl.groups.contains(&p.id) {
+                continue;
+            }
+            let resolved = kb.resolve(&p.id);
+            match this.actors.iter_mut().find(|a| a.id == resolved) {
+                Some(a) => a.profile = Some(pi),
+                None => this.actors.push(Actor {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    aliases: p.aliases.clone(),
+                    model: GroupModel::default(),
+                    profile: Some(pi),
+                }),
+            }
+        }
+        this
+    }
+
+    /// Exclusivity weight of something used by `df` of the model's groups.
+    pub(crate) fn idf(&self, df: u32) -> f64 {
+        let n = f64::from(self.n_groups.max(1));
+        (n / f64::from(df.max(1))).ln().max(0.0)
+    }
+
+    /// Number of ATT&CK groups in the model.
+    pub fn group_count(&self) -> u32 {
+        self.n_groups
+    }
+
+    /// Groups whose profile contains technique `id` (exclusivity numerator).
+    pub fn technique_users(&self, id: &str) -> Option<u32> {
+        self.kb.technique_index(id).map(|t| self.df[t])
+    }
+
+    /// Groups using software `id`.
+    pub fn software_users(&self, id: &str) -> Option<u32> {
+        self.kb.software_index(id).map(|s| self.df_sw[s])
+    }
+}
+
+/// Evidence mapped onto the model's dense indices.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Resolved {
+    pub techs: Vec<u32>,
+    pub sws: Vec<u32>,
+    pub observed: Vec<bool>,
+    pub observed_fam: Vec<bool>,
+    pub unknown: Vec<String>,
+    pub remapped: Vec<(String, String)>,
+    pub max_attack: f64,
+}
+
+impl Attributor<'_> {
+    pub(crate) fn resolve(&self, ev: &CaseEvidence, p: &Params) -> Resolved {
+        let nt = self.kb.data().techniques.len();
+        let mut r = Resolved {
+            observed: vec![false; nt],
+            observed_fam: vec![false; nt],
+            ..Default::default()
+        };
+        for t in &ev.techniques {
+            let live = self.kb.resolve(t);
+            if live != *t {
+                r.remapped.push((t.clone(), live.clone()));
+            }
+            match self.kb.technique_index(&live) {
+                Some(i) if !r.observed[i] => {
+                    r.observed[i] = true;
+                    r.observed_fam[self.parent[i] as usize] = true;
+                    r.techs.push(i as u32);
+                    r.max_attack += self.idf(self.df[i]);
+                }
+                Some(_) => {}
+                None => r.unknown.push(t.clone()),
+            }
+        }
+        for s in &ev.software {
+            let live = self.kb.resolve(s);
+            if live != *s {
+                r.remapped.push((s.clone(), live.clone()));
+            }
+            match self.kb.software_index(&live) {
+                Some(i) if !r.sws.contains(&(i as u32)) => {
+                    r.sws.push(i as u32);
+                    r.max_attack += p.software_weight * self.idf(self.df_sw[i]);
+                }
+                Some(_) => {}
+                None => r.unknown.push(s.clone()),
+            }
+        }
+        r
+    }
+
+    /// ATT&CK part of an actor's score; `out` receives explanation items when given.
+    pub(crate) fn attack_score(
+        &self,
+        a: &Actor,
+        r: &Resolved,
+        p: &Params,
+        mut out: Option<&mut crate::attribution::Explain>,
+    ) -> f64 {
+        use crate::attribution::{EvidenceItem, EvidenceKind};
+        let m = &a.model;
+        let d = self.kb.data();
+        let n = self.n_groups;
+        let norm = {
+            let b = p.length_norm.clamp(0.0, 1.0);
+            let f = 1.0 - b + b * m.total_weight / self.mean_weight;
+            if f > 1e-6 { 1.0 / f } else { 1.0 }
+        };
+        let mut s = 0.0;
+        for &t in &r.techs {
+            let ti = t as usize;
+            let tid = &d.techniques[ti].id;
+            let fam = self.parent[ti];
+            if let Some(via) = m.direct.get(&t) {
+                let w = norm * self.idf(self.df[ti]);
+                s += w;
+                if let Some(o) = out.as_deref_mut() {
+                    let via = via
+                        .map(|c| format!(", via campaign {}", d.campaigns[c as usize].id))
+                        .unwrap_or_default();
+                    o.supporting.push(EvidenceItem::new(
+                        EvidenceKind::Technique,
+                        tid,
+                        format!(
+                            "{tid} {} used by {}/{n} groups{via}",
+                            d.techniques[ti].name, self.df[ti]
+                        ),
+                        w,
+                    ));
+                }
+            } else if m.families.contains(&fam) {
+                let w = norm * p.sub_credit * self.idf(self.df_fam[fam as usize]);
+                s += w;
+                if let Some(o) = out.as_deref_mut() {
+                    let fid = &d.techniques[fam as usize].id;
+                    o.supporting.push(EvidenceItem::new(
+                        EvidenceKind::RelatedTechnique,
+                        tid,
+                        format!(
+                            "{tid} not in profile, but the {fid} family is (family used by {}/{n} groups; partial credit)",
+                            self.df_fam[fam as usize]
+                        ),
+                        w,
+                    ));
+                }
+            } else if let Some(&sw) = m.implied.get(&t) {
+                let w = norm * p.software_implied * self.idf(self.df[ti]);
+                s += w;
+                if let Some(o) = out.as_deref_mut() {
+                    let swo = &d.software[sw as usize];
+                    o.supporting.push(EvidenceItem::new(
+                        EvidenceKind::SoftwareImpliedTechnique,
+                        tid,
+                        format!(
+                            "{tid} implemented by the actor's software {} {} (weak)",
+                            swo.id, swo.name
+                        ),
+                        w,
+                    ));
+                }
+            } else if let Some(o) = out.as_deref_mut() {
+                o.unexplained
+                    .push(format!("{tid} {}", d.techniques[ti].name));
+            }
+        }
+        for &sw in &r.sws {
+            let si = sw as usize;
+            let w = self.idf(self.df_sw[si]);
+            let swo = &d.software[si];
+            if let Some(via) = m.software.get(&sw) {
+                s += p.software_weight * w;
+                if let Some(o) = out.as_deref_mut() {
+                    let via = via
+                        .map(|c| format!(", via campaign {}", d.campaigns[c as usize].id))
+                        .unwrap_or_default();
+                    o.supporting.push(EvidenceItem::new(
+                        EvidenceKind::Software,
+                        &swo.id,
+                        format!(
+                            "{} {} used by {}/{n} groups{via}",
+                            swo.id, swo.name, self.df_sw[si]
+                        ),
+                        p.software_weight * w,
+                    ));
+                }
+            } else if (1..=2).contains(&self.df_sw[si]) {
+                s -= p.foreign_software_penalty * w;
+                if let Some(o) = out.as_deref_mut() {
+                    let users: Vec<&str> = self.sw_users[si]
+                        .iter()
+                        .map(|&u| self.actors[u as usize].id.as_str())
+                        .collect();
+                    o.contradicting.push(EvidenceItem::new(
+                        EvidenceKind::Software,
+                        &swo.id,
+                        format!(
+                            "{} {} is known only from {}",
+                            swo.id,
+                            swo.name,
+                            users.join(", ")
+                        ),
+                        -p.foreign_software_penalty * w,
+                    ));
+                }
+            } else if let Some(o) = out.as_deref_mut() {
+                o.unexplained.push(format!("{} {}", swo.id, swo.name));
+            }
+        }
+        // Expected but absent: techniques of the profile whose family was not observed at all.
+        if p.absent_penalty > 0.0 && !m.direct.is_empty() {
+            let mut absent = m.total_weight;
+            for &t in m.direct.keys() {
+                if r.observed_fam[self.parent[t as usize] as usize] {
+                    absent -= self.idf(self.df[t as usize]);
+                }
+            }
+            s -= p.absent_penalty * absent.max(0.0);
+            if let Some(o) = out.as_deref_mut() {
+                o.absent_penalty = p.absent_penalty * absent.max(0.0);
+            }
+        }
+        s
+    }
+
+    /// Profile part of an actor's score (CVE, infrastructure, tooling,
+    /// victimology, time). Zero for actors without a profile.
+    pub(crate) fn profile_score(
+        &self,
+        a: &Actor,
+        ev: &CaseEvidence,
+        r: &Resolved,
+        p: &Params,
+        mut out: Option<&mut crate::attribution::Explain>,
+    ) -> f64 {
+        use crate::attribution::{EvidenceItem, EvidenceKind};
+        let Some(pi) = a.profile else { return 0.0 };
+        let prof = &self.profiles[pi];
+        let ex = &self.excluded_sources;
+        let ok = |srcs: &[String]| prof.item_allowed(srcs, ex);
+        let mut s = 0.0;
+        let push = |out: &mut Option<&mut crate::attribution::Explain>,
+                    support: bool,
+                    item: EvidenceItem| {
+            if let Some(o) = out.as_deref_mut() {
+                if support {
+                    o.supporting.push(item)
+                } else {
+                    o.contradicting.push(item)
+                }
+            }
+        };
+        let cite = |srcs: &[String]| {
+            if srcs.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", srcs.join(", "))
+            }
+        };
+        for cve in &ev.cves {
+            if let Some(c) = prof.cves.iter().find(|c| &c.value == cve && ok(&c.sources)) {
+                let listed = self
+                    .profiles
+                    .iter()
+                    .filter(|q| q.cves.iter().any(|x| &x.value == cve))
+                    .count()
+                    .max(1);
+                let w = p.cve_weight / listed as f64;
+                s += w;
+                let note = c
+                    .note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
+                push(
+                    &mut out,
+                    true,
+                    EvidenceItem::new(
+                        EvidenceKind::Cve,
+                        cve,
+                        format!(
+                            "{cve}{note} exploited by this actor per profile{}",
+                            cite(&c.sources)
+                        ),
+                        w,
+                    ),
+                );
+            }
+        }
+        for inf in prof.infrastructure.iter().filter(|i| ok(&i.sources)) {
+            let v = inf.value.as_deref().unwrap_or("");
+            let hit: Option<(String, f64)> = match inf.kind.as_str() {
+                "ip" => v
+                    .parse::<IpAddr>()
+                    .ok()
+                    .filter(|ip| ev.ips.contains(ip))
+                    .map(|ip| (ip.to_string(), p.infra_weight)),
+                "cidr" => v.parse::<IpNet>().ok().and_then(|net| {
+                    ev.ips
+                        .iter()
+                        .find(|ip| net.contains(*ip))
+                        .map(|ip| (format!("{ip} in {net}"), p.infra_weight / 2.0))
+                }),
+                "domain" => ev
+                    .domains
+                    .iter()
+                    .find(|d| *d == v || d.ends_with(&format!(".{v}")))
+                    .map(|d| (d.clone(), p.infra_weight)),
+                "asn" => parse_asn(v)
+                    .filter(|n| ev.asns.contains(n))
+                    .map(|n| (format!("AS{n}"), p.infra_weight / 2.0)),
+                kind => ev
+                    .infrastructure_kinds
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(kind))
+                    .then(|| (kind.to_string(), p.victim_weight)),
+            };
+            if let Some((what, w)) = hit {
+                s += w;
+                let note = inf
+                    .note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default();
+                push(
+                    &mut out,
+                    true,
+                    EvidenceItem::new(
+                        EvidenceKind::Infrastructure,
+                        &what,
+                        format!(
+                            "infrastructure {what} matches profile ({}){note}{}",
+                            inf.kind,
+                            cite(&inf.sources)
+                        ),
+                        w,
+                    ),
+                );
+            }
+        }
+        // Tool names: free-text tools and observed software the ATT&CK part did not already credit.
+        let d = self.kb.data();
+        let mut names: Vec<(String, String)> = ev
+            .tools
+            .iter()
+            .map(|t| (t.to_lowercase(), t.clone()))
+            .collect();
+        for &sw in &r.sws {
+            if !a.model.software.contains_key(&sw) {
+                let so = &d.software[sw as usize];
+                for n in std::iter::once(&so.name).chain(&so.aliases) {
+                    names.push((n.to_lowercase(), so.id.clone()));
+                }
+            }
+        }
+        let mut credited = HashSet::new();
+        for t in prof.tooling.iter().filter(|t| ok(&t.sources)) {
+            let tl = t.value.to_lowercase();
+            if let Some((_, shown)) = names.iter().find(|(n, _)| *n == tl) {
+                if credited.insert(shown.clone()) {
+                    s += 1.0;
+                    push(
+                        &mut out,
+                        true,
+                        EvidenceItem::new(
+                            EvidenceKind::Tooling,
+                            shown,
+                            format!("tool {} listed in profile{}", t.value, cite(&t.sources)),
+                            1.0,
+                        ),
+                    );
+                }
+            }
+        }
+        let victim = |out: &mut Option<&mut crate::attribution::Explain>,
+                      s: &mut f64,
+                      kind: EvidenceKind,
+                      what: &str,
+                      observed: &std::collections::BTreeSet<String>,
+                      known: &[crate::profile::Sourced]| {
+            let known: Vec<&crate::profile::Sourced> =
+                known.iter().filter(|x| ok(&x.sources)).collect();
+            if observed.is_empty() || known.is_empty() {
+                return;
+            }
+            let hits: Vec<&&crate::profile::Sourced> = known
+                .iter()
+                .filter(|k| {
+                    observed.iter().any(|o| {
+                        o == &k.value || o.contains(&k.value) || k.value.contains(o.as_str())
+                    })
+                })
+                .collect();
+            if let Some(h) = hits.first() {
+                *s += p.victim_weight;
+                let vals: Vec<&str> = hits.iter().map(|h| h.value.as_str()).collect();
+                push(
+                    out,
+                    true,
+                    EvidenceItem::new(
+                        kind,
+                        &vals.join(","),
+                        format!(
+                            "victim {what} {} within known victimology{}",
+                            vals.join(", "),
+                            cite(&h.sources)
+                        ),
+                        p.victim_weight,
+                    ),
+                );
+            } else {
+                *s -= p.victim_weight / 2.0;
+                let obs: Vec<&str> = observed.iter().map(String::as_str).collect();
+                push(
+                    out,
+                    false,
+                    EvidenceItem::new(
+                        kind,
+                        &obs.join(","),
+                        format!(
+                            "victim {what} {} outside the actor's known victimology",
+                            obs.join(", ")
+                        ),
+                        -p.victim_weight / 2.0,
+                    ),
+                );
+            }
+        };
+        victim(
+            &mut out,
+            &mut s,
+            EvidenceKind::Sector,
+            "sector",
+            &ev.sectors,
+            &prof.sectors,
+        );
+        victim(
+            &mut out,
+            &mut s,
+            EvidenceKind::Region,
+            "region",
+            &ev.regions,
+            &prof.regions,
+        );
+        let mut port_w = 0.0;
+        for port in prof.ports.iter().filter(|x| ok(&x.sources)) {
+            if ev.ports.contains(&port.port) && port_w < p.victim_weight * 2.0 {
+                port_w += p.victim_weight;
+                let note = port
+                    .note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
+                push(
+                    &mut out,
+                    true,
+                    EvidenceItem::new(
+                        EvidenceKind::Port,
+                        &port.port.to_string(),
+                        format!(
+                            "port {}{note} listed in profile{}",
+                            port.port,
+                            cite(&port.sources)
+                        ),
+                        p.victim_weight,
+                    ),
+                );
+            }
+        }
+        s += port_w;
+        if let (Some(act), Some(first), Some(last)) = (
+            prof.active.as_ref().filter(|a| ok(&a.sources)),
+            ev.first_seen,
+            ev.last_seen,
+        ) {
+            let before = act.from.is_some_and(|f| last < f);
+            let after = act.to.is_some_and(|t| first > t);
+            let period = format!(
+                "{}–{}",
+                act.from.map(|d| d.to_string()).unwrap_or_default(),
+                act.to
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "present".into())
+            );
+            if before || after {
+                s -= p.time_weight;
+                push(
+                    &mut out,
+                    false,
+                    EvidenceItem::new(
+                        EvidenceKind::Time,
+                        &format!("{first}/{last}"),
+                        format!(
+                            "activity {first}–{last} outside the actor's active period {period}"
+                        ),
+                        -p.time_weight,
+                    ),
+                );
+            } else {
+                push(
+                    &mut out,
+                    true,
+                    EvidenceItem::new(
+                        EvidenceKind::Time,
+                        &format!("{first}/{last}"),
+                        format!(
+                            "activity {first}–{last} within the actor's active period {period} (not scored: most actors are active now)"
+                        ),
+                        0.0,
+                    ),
+                );
+            }
+        }
+        s
+    }
+}

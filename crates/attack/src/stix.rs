@@ -1,0 +1,337 @@
+//! Compile a STIX 2.1 bundle as MITRE publishes it into a [`CompiledKb`]:
+//! live objects only, revoked ids mapped to replacements, deprecated
+//! objects and everything without an ATT&CK id dropped, prose discarded.
+
+use crate::kb::{
+    Campaign, CompiledKb, Group, KB_FORMAT, KbError, RelKind, Relation, Software, Technique,
+};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+/// Terms under which MITRE publishes ATT&CK; kept with the compiled data.
+pub const ATTACK_TERMS: &str = "MITRE ATT&CK(R) content: The MITRE Corporation grants a royalty-free, non-exclusive, irrevocable license to reproduce, prepare derivative works of, and distribute ATT&CK, provided this copyright notice and the terms of use (https://attack.mitre.org/resources/legal-and-branding/terms-of-use/) are kept with every copy. This file is a derivative work: facts (identifiers, names, aliases, tactics, relationships with citation source names, campaign dates) extracted by kahu-attack-compile, without description text.";
+
+#[derive(Deserialize)]
+struct Bundle {
+    #[serde(default)]
+    objects: Vec<Obj>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Obj {
+    #[serde(rename = "type")]
+    ty: String,
+    id: String,
+    name: Option<String>,
+    aliases: Vec<String>,
+    x_mitre_aliases: Vec<String>,
+    revoked: bool,
+    x_mitre_deprecated: bool,
+    external_references: Vec<ExtRef>,
+    kill_chain_phases: Vec<Phase>,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
+    relationship_type: Option<String>,
+    source_ref: Option<String>,
+    target_ref: Option<String>,
+    modified: Option<String>,
+    definition: Option<Definition>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ExtRef {
+    source_name: String,
+    external_id: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Phase {
+    kill_chain_name: String,
+    phase_name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Definition {
+    statement: Option<String>,
+}
+
+impl Obj {
+    fn attack_id(&self) -> Option<String> {
+        self.external_references
+            .iter()
+            .find(|r| r.source_name == "mitre-attack")
+            .and_then(|r| r.external_id.clone())
+    }
+    fn live(&self) -> bool {
+        !self.revoked && !self.x_mitre_deprecated
+    }
+}
+
+/// Guess the ATT&CK release from a file name such as `enterprise-attack-18.1.json`.
+pub fn version_from_file_name(path: &Path) -> Option<String> {
+    let stem = path.file_stem()?.to_str()?;
+    let tail = stem.rsplit(['-', '_', 'v']).next()?;
+    let ok = tail.contains('.')
+        && tail
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    ok.then(|| tail.to_string())
+}
+
+/// Read and compile a bundle file.
+pub fn compile_file(path: &Path, attack_version: &str) -> Result<CompiledKb, KbError> {
+    let p = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| KbError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    compile_bytes(&bytes, attack_version).map_err(|e| match e {
+        CompileError::Json(source) => KbError::Json {
+            path: p.clone(),
+            source,
+        },
+        CompileError::Invalid(msg) => KbError::Invalid { path: p, msg },
+    })
+}
+
+/// Why a bundle could not be compiled.
+#[derive(Debug)]
+pub enum CompileError {
+    /// Not JSON of bundle shape.
+    Json(serde_json::Error),
+    /// JSON but not an ATT&CK bundle.
+    Invalid(String),
+}
+
+/// Compile bundle bytes.
+pub fn compile_bytes(bytes: &[u8], attack_version: &str) -> Result<CompiledKb, CompileError> {
+    let bundle: Bundle = serde_json::from_slice(bytes).map_err(CompileError::Json)?;
+    let objs = bundle.objects;
+
+    // STIX id → ATT&CK id for every object that has one, live or not.
+    let mut ext: HashMap<&str, String> = HashMap::new();
+    let mut live: HashMap<&str, bool> = HashMap::new();
+    for o in &objs {
+        if let Some(id) = o.attack_id() {
+            ext.insert(o.id.as_str(), id);
+            live.insert(o.id.as_str(), o.live());
+        }
+    }
+
+    // Revocations: old ATT&CK id → new, following chains (bounded).
+    let mut revoked_stix: HashMap<&str, &str> = HashMap::new();
+    for o in &objs {
+        if o.ty == "relationship" && o.relationship_type.as_deref() == Some("revoked-by") {
+            if let (Some(s), Some(t)) = (&o.source_ref, &o.target_ref) {
+                revoked_stix.insert(s.as_str(), t.as_str());
+            }
+        }
+    }
+    fn follow<'a>(
+        revoked: &HashMap<&'a str, &'a str>,
+        live: &HashMap<&str, bool>,
+        mut s: &'a str,
+    ) -> Option<&'a str> {
+        // Bounded: a malformed bundle could contain a revocation cycle.
+        for _ in 0..16 {
+            match revoked.get(s) {
+                Some(t) => s = t,
+                None => return live.get(s).copied().unwrap_or(false).then_some(s),
+            }
+        }
+        None
+    }
+    let mut revoked = BTreeMap::new();
+    for (&old, _) in revoked_stix.iter() {
+        if let (Some(old_id), Some(new)) = (ext.get(old), follow(&revoked_stix, &live, old)) {
+            if let Some(new_id) = ext.get(new) {
+                if old_id != new_id {
+                    revoked.insert(old_id.clone(), new_id.clone());
+                }
+            }
+        }
+    }
+    // A STIX ref of a live object (after revocation mapping) → ATT&CK id.
+    let live_id = |stix: &str| -> Option<String> {
+        let s = if revoked_stix.contains_key(stix) {
+            follow(&revoked_stix, &live, stix)?
+        } else {
+            stix
+        };
+        if live.get(s).copied().unwrap_or(false) {
+            ext.get(s).cloned()
+        } else {
+            None
+        }
+    };
+
+    let mut copyright = String::new();
+    let mut bundle_modified: Option<String> = None;
+    let mut techniques = Vec::new();
+    let mut groups = Vec::new();
+    let mut software = Vec::new();
+    let mut campaigns_raw = Vec::new();
+    let mut source_set: BTreeSet<String> = BTreeSet::new();
+    for o in &objs {
+        if let Some(m) = &o.modified {
+            if bundle_modified.as_ref().is_none_or(|b| m > b) {
+                bundle_modified = Some(m.clone());
+            }
+        }
+        if o.ty == "marking-definition" {
+            if let Some(st) = o.definition.as_ref().and_then(|d| d.statement.as_ref()) {
+                if st.contains("MITRE") {
+                    copyright = st.clone();
+                }
+            }
+            continue;
+        }
+        if !o.live() {
+            continue;
+        }
+        let Some(id) = o.attack_id() else { continue };
+        let name = o.name.clone().unwrap_or_default();
+        match o.ty.as_str() {
+            "attack-pattern" => {
+                let mut tactics: Vec<String> = o
+                    .kill_chain_phases
+                    .iter()
+                    .filter(|p| p.kill_chain_name == "mitre-attack")
+                    .map(|p| p.phase_name.clone())
+                    .collect();
+                tactics.dedup();
+                techniques.push(Technique { id, name, tactics });
+            }
+            "intrusion-set" => groups.push(Group {
+                id,
+                name,
+                aliases: o.aliases.clone(),
+            }),
+            "malware" | "tool" => software.push(Software {
+                id,
+                name,
+                kind: o.ty.clone(),
+                aliases: o.x_mitre_aliases.clone(),
+            }),
+            "campaign" => {
+                // Alias entries also live in external_references; they are not citations.
+                let names: Vec<String> = o
+                    .external_references
+                    .iter()
+                    .filter(|r| {
+                        r.source_name != "mitre-attack"
+                            && r.url.is_some()
+                            && !o.aliases.contains(&r.source_name)
+                    })
+                    .map(|r| r.source_name.clone())
+                    .collect();
+                source_set.extend(names.iter().cloned());
+                let day =
+                    |d: &Option<String>| d.as_ref().map(|s| s.chars().take(10).collect::<String>());
+                campaigns_raw.push((
+                    Campaign {
+                        id,
+                        name,
+                        aliases: o.aliases.clone(),
+                        first_seen: day(&o.first_seen),
+                        last_seen: day(&o.last_seen),
+                        sources: Vec::new(),
+                    },
+                    names,
+                ));
+            }
+            _ => {}
+        }
+    }
+    if techniques.is_empty() || groups.is_empty() {
+        return Err(CompileError::Invalid(
+            "no live ATT&CK techniques or groups: not an ATT&CK bundle".into(),
+        ));
+    }
+
+    // Relations, remapped through revocations and merged when duplicates result.
+    let mut rels: BTreeMap<(String, RelKind, String), BTreeSet<String>> = BTreeMap::new();
+    for o in &objs {
+        if o.ty != "relationship" || !o.live() {
+            continue;
+        }
+        let kind = match o.relationship_type.as_deref() {
+            Some("uses") => RelKind::Uses,
+            Some("attributed-to") => RelKind::AttributedTo,
+            Some("subtechnique-of") => RelKind::SubtechniqueOf,
+            _ => continue,
+        };
+        let (Some(s), Some(t)) = (&o.source_ref, &o.target_ref) else {
+            continue;
+        };
+        let (Some(from), Some(to)) = (live_id(s), live_id(t)) else {
+            continue;
+        };
+        if from == to {
+            continue;
+        }
+        let names: BTreeSet<String> = o
+            .external_references
+            .iter()
+            .filter(|r| r.source_name != "mitre-attack")
+            .map(|r| r.source_name.clone())
+            .collect();
+        source_set.extend(names.iter().cloned());
+        rels.entry((from, kind, to)).or_default().extend(names);
+    }
+    let sources: Vec<String> = source_set.into_iter().collect();
+    let sidx: HashMap<&str, u32> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
+    let relations = rels
+        .into_iter()
+        .map(|((from, kind, to), names)| Relation {
+            kind,
+            from,
+            to,
+            sources: names
+                .iter()
+                .filter_map(|n| sidx.get(n.as_str()).copied())
+                .collect(),
+        })
+        .collect();
+    let mut campaigns: Vec<Campaign> = campaigns_raw
+        .into_iter()
+        .map(|(mut c, names)| {
+            c.sources = names
+                .iter()
+                .filter_map(|n| sidx.get(n.as_str()).copied())
+                .collect();
+            c.sources.sort_unstable();
+            c.sources.dedup();
+            c
+        })
+        .collect();
+    techniques.sort_by(|a, b| a.id.cmp(&b.id));
+    groups.sort_by(|a, b| a.id.cmp(&b.id));
+    software.sort_by(|a, b| a.id.cmp(&b.id));
+    campaigns.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(CompiledKb {
+        format: KB_FORMAT.into(),
+        domain: "enterprise-attack".into(),
+        attack_version: attack_version.into(),
+        copyright,
+        terms: ATTACK_TERMS.into(),
+        bundle_modified,
+        sources,
+        techniques,
+        groups,
+        software,
+        campaigns,
+        relations,
+        revoked,
+    })
+}

@@ -1,0 +1,331 @@
+//! Behavioural tests of the knowledge base and attribution engine; they run
+//! on the embedded knowledge base, without `/work/shared`.
+
+use kahu_attack::*;
+
+fn kb() -> &'static KnowledgeBase {
+    KnowledgeBase::embedded()
+}
+
+fn ev(techs: &[&str], sw: &[&str]) -> CaseEvidence {
+    let mut e = CaseEvidence::default();
+    techs.iter().for_each(|t| e.add_technique(t));
+    sw.iter().for_each(|s| e.add_software(s));
+    e
+}
+
+#[test]
+fn embedded_kb_has_attack_18_1_facts() {
+    let kb = kb();
+    assert_eq!(kb.version(), "18.1");
+    assert_eq!(kb.data().groups.len(), 172);
+    assert_eq!(kb.data().techniques.len(), 691);
+    assert!(kb.data().copyright.contains("The MITRE Corporation"));
+    let g = kb.group("G0065").expect("Leviathan");
+    assert!(g.aliases.iter().any(|a| a == "APT40"));
+    assert_eq!(
+        kb.group_by_name("apt40").map(|g| g.id.as_str()),
+        Some("G0065")
+    );
+    assert_eq!(
+        kb.technique("T1505.003").map(|t| t.name.as_str()),
+        Some("Web Shell")
+    );
+    let c = kb.campaign("C0049").expect("C0049");
+    assert!(c.first_seen.is_some());
+}
+
+#[test]
+fn revoked_ids_map_to_replacements() {
+    // T1086 (PowerShell) was revoked by T1059.001; G0074 by G0035 in ATT&CK.
+    assert_eq!(kb().resolve("t1086"), "T1059.001");
+    assert_eq!(kb().resolve("T1100"), "T1505.003");
+    assert_eq!(kb().resolve("T1190"), "T1190");
+    let res = Attribution::rank(kb(), &[], &ev(&["T1086"], &[]), &RankOptions::default());
+    assert_eq!(
+        res.evidence.remapped,
+        vec![("T1086".to_string(), "T1059.001".to_string())]
+    );
+    assert_eq!(res.evidence.techniques, 1);
+}
+
+#[test]
+fn exclusivity_weights_rare_techniques_higher() {
+    let a = Attributor::new(kb(), &[], &Exclusions::default(), &Params::default());
+    let n = a.group_count();
+    let common = a.technique_users("T1059.001").unwrap();
+    let rare = a.technique_users("T1584.008").unwrap();
+    assert!(
+        common > 5 * rare.max(1),
+        "PowerShell {common} vs SOHO routers {rare}"
+    );
+    // The explanation states the exclusivity as x/N groups.
+    let res = a.rank(&ev(&["T1059.001"], &[]), &RankOptions::default());
+    let item = &res.candidates[0].supporting[0];
+    assert!(
+        item.detail
+            .contains(&format!("used by {common}/{n} groups")),
+        "{}",
+        item.detail
+    );
+    let res_rare = a.rank(&ev(&["T1584.008"], &[]), &RankOptions::default());
+    assert!(res_rare.candidates[0].supporting[0].weight > item.weight);
+}
+
+#[test]
+fn sub_technique_credits_parent_partially() {
+    // Find a group that has T1505.003 but no other T1505 member, then observe a sibling.
+    let kb = kb();
+    let p = Params::default();
+    let a = Attributor::new(kb, &[], &Exclusions::default(), &p);
+    let res_exact = a.rank(
+        &ev(&["T1505.003"], &[]),
+        &RankOptions {
+            top: 200,
+            ..Default::default()
+        },
+    );
+    let res_sib = a.rank(
+        &ev(&["T1505.001"], &[]),
+        &RankOptions {
+            top: 200,
+            ..Default::default()
+        },
+    );
+    let g = "G0065";
+    let exact = res_exact.candidates.iter().find(|c| c.id == g).unwrap();
+    let sib = res_sib.candidates.iter().find(|c| c.id == g).unwrap();
+    assert_eq!(exact.supporting[0].kind, EvidenceKind::Technique);
+    assert_eq!(sib.supporting[0].kind, EvidenceKind::RelatedTechnique);
+    assert!(
+        sib.supporting[0].weight > 0.0
+            && sib.supporting[0].weight < exact.supporting[0].weight * 1.5
+    );
+    assert!(sib.supporting[0].detail.contains("T1505 family"));
+}
+
+#[test]
+fn unknown_outcome_when_nothing_fits() {
+    // One ubiquitous technique: no actor stands out against an unknown cluster.
+    let res = Attribution::rank(kb(), &[], &ev(&["T1059.001"], &[]), &RankOptions::default());
+    assert_eq!(res.outcome, Outcome::UnknownCluster);
+    assert!(
+        res.candidates[0].likelihood < kahu_attack::attribution::MIN_ATTRIBUTION,
+        "{}",
+        res.candidates[0].likelihood
+    );
+    let empty = Attribution::rank(kb(), &[], &CaseEvidence::default(), &RankOptions::default());
+    assert_eq!(empty.outcome, Outcome::InsufficientEvidence);
+}
+
+#[test]
+fn distinctive_evidence_attributes_with_explanation() {
+    // C0049's own techniques with the full KB (leaky on purpose): G0065 must lead and explain.
+    let mut e = CaseEvidence::default();
+    for r in kb()
+        .data()
+        .relations
+        .iter()
+        .filter(|r| r.from == "C0049" && r.kind == RelKind::Uses)
+    {
+        e.add_technique(&r.to);
+    }
+    let res = Attribution::rank(kb(), &embedded_profiles(), &e, &RankOptions::default());
+    let top = &res.candidates[0];
+    assert_eq!(top.id, "G0065");
+    assert!(matches!(&res.outcome, Outcome::Attributed { id, .. } if id == "G0065"));
+    assert!(
+        top.supporting
+            .iter()
+            .any(|i| i.detail.contains("via campaign C0049"))
+    );
+    assert!(!top.hunt_next.is_empty());
+    // hunting list is sorted most exclusive first
+    assert!(
+        top.hunt_next
+            .windows(2)
+            .all(|w| w[0].groups_using <= w[1].groups_using)
+    );
+    let json = serde_json::to_value(&res).unwrap();
+    assert_eq!(json["outcome"]["kind"], "attributed");
+}
+
+#[test]
+fn profile_evidence_and_contradictions() {
+    let profiles = embedded_profiles();
+    let mut e = ev(&["T1190", "T1505.003"], &[]);
+    e.add_cve("cve-2021-44228");
+    e.add_region("Brazil");
+    e.add_sector("government");
+    let a = Attributor::new(kb(), &profiles, &Exclusions::default(), &Params::default());
+    let res = a.rank(
+        &e,
+        &RankOptions {
+            top: 200,
+            ..Default::default()
+        },
+    );
+    let c = res.candidates.iter().find(|c| c.id == "G0065").unwrap();
+    assert!(c.profiled);
+    assert!(
+        c.supporting
+            .iter()
+            .any(|i| i.kind == EvidenceKind::Cve && i.detail.contains("AA24-190A"))
+    );
+    assert!(
+        c.contradicting
+            .iter()
+            .any(|i| i.kind == EvidenceKind::Region && i.detail.contains("BR"))
+    );
+    // Excluding the advisory removes its CVE from the profile evidence.
+    let ex = Exclusions {
+        sources: ["CISA Leviathan 2024".to_string()].into(),
+        ..Default::default()
+    };
+    let a2 = Attributor::new(kb(), &profiles, &ex, &Params::default());
+    let res2 = a2.rank(
+        &e,
+        &RankOptions {
+            top: 200,
+            ..Default::default()
+        },
+    );
+    let c2 = res2.candidates.iter().find(|c| c.id == "G0065").unwrap();
+    assert!(!c2.supporting.iter().any(|i| i.kind == EvidenceKind::Cve));
+}
+
+#[test]
+fn icd203_words_and_bands() {
+    assert_eq!(
+        Likelihood::from_probability(0.02),
+        Likelihood::AlmostNoChance
+    );
+    assert_eq!(Likelihood::from_probability(0.10), Likelihood::VeryUnlikely);
+    assert_eq!(Likelihood::from_probability(0.30), Likelihood::Unlikely);
+    assert_eq!(
+        Likelihood::from_probability(0.50),
+        Likelihood::RoughlyEvenChance
+    );
+    assert_eq!(
+        Likelihood::from_probability(0.55),
+        Likelihood::RoughlyEvenChance
+    );
+    assert_eq!(Likelihood::from_probability(0.70), Likelihood::Likely);
+    assert_eq!(Likelihood::from_probability(0.90), Likelihood::VeryLikely);
+    assert_eq!(
+        Likelihood::from_probability(0.999),
+        Likelihood::AlmostCertain
+    );
+    assert_eq!(
+        Likelihood::from_probability(f64::NAN),
+        Likelihood::AlmostNoChance
+    );
+    assert_eq!(Likelihood::VeryLikely.band(), (0.80, 0.95));
+    assert_eq!(Likelihood::Likely.to_string(), "likely (55–80%)");
+    assert_eq!(Confidence::assess(12, 3, 0.5).level, ConfidenceLevel::High);
+    assert_eq!(Confidence::assess(12, 1, 0.5).level, ConfidenceLevel::Low);
+    assert_eq!(
+        Confidence::assess(6, 2, 0.2).level,
+        ConfidenceLevel::Moderate
+    );
+}
+
+#[test]
+fn likelihoods_sum_to_one_and_respect_temperature() {
+    let (l, u) = kahu_attack::attribution::likelihoods(&[3.0, 1.0], 0.0, 1.0);
+    assert!((l.iter().sum::<f64>() + u - 1.0).abs() < 1e-9);
+    let (l_hot, _) = kahu_attack::attribution::likelihoods(&[3.0, 1.0], 0.0, 10.0);
+    assert!(l_hot[0] < l[0]);
+}
+
+#[test]
+fn navigator_layer_round_trip() {
+    let e = ev(&["T1190", "T1505.003", "T1059.001"], &[]);
+    let res = Attribution::rank(kb(), &[], &e, &RankOptions::default());
+    let layer = navigator_layer(kb(), &e, &res.candidates[0]);
+    assert_eq!(layer["domain"], "enterprise-attack");
+    assert_eq!(layer["versions"]["layer"], "4.5");
+    let techs = techniques_from_layer(&layer).unwrap();
+    assert_eq!(techs.len(), 3);
+    assert!(layer["techniques"][0]["comment"].as_str().is_some());
+    assert!(techniques_from_layer(&serde_json::json!({"x": 1})).is_err());
+}
+
+#[test]
+fn profile_validation_rejects_bad_input() {
+    let bad = "id: X-1\nname: t\ncves:\n  - {value: CVE-1, sources: [NOPE]}\n";
+    assert!(
+        ActorProfile::parse(bad, "t.yaml")
+            .unwrap_err()
+            .to_string()
+            .contains("NOPE")
+    );
+    let bad_ip = "id: X-1\nname: t\ninfrastructure:\n  - {kind: ip, value: 999.1.1.1}\n";
+    assert!(ActorProfile::parse(bad_ip, "t.yaml").is_err());
+    assert!(ActorProfile::parse("{{{", "t.yaml").is_err());
+    let p = &embedded_profiles()[0];
+    assert_eq!(p.id, "G0065");
+    assert!(p.cves.iter().any(|c| c.value == "CVE-2021-44228"));
+}
+
+#[test]
+fn findings_feed_evidence() {
+    use std::sync::Arc;
+    let f = kahu_finding::Finding {
+        kind: kahu_finding::FindingKind::Sigma,
+        rule_id: Arc::from("r1"),
+        title: Arc::from("web shell"),
+        level: kahu_finding::Level::High,
+        techniques: vec![Arc::from("T1505.003")],
+        software: vec![Arc::from("S0020")],
+        groups: vec![Arc::from("G0065")],
+        timestamp: kahu_event::parse_timestamp("2021-05-01T00:00:00Z"),
+        host: None,
+        channel: None,
+        event_id: None,
+        fields: vec![],
+        provenance: kahu_event::Provenance::new(
+            Arc::from("x.evtx"),
+            kahu_event::Location::Record(1),
+        ),
+        related: vec![],
+    };
+    let e = CaseEvidence::from_findings(&[f]);
+    assert!(e.techniques.contains("T1505.003"));
+    assert!(e.software.contains("S0020"));
+    assert!(e.group_hints.contains("G0065"));
+    assert_eq!(
+        e.first_seen.map(|d| d.to_string()).as_deref(),
+        Some("2021-05-01")
+    );
+}
+
+#[test]
+fn compiled_file_matches_shared_bundle() {
+    let base = std::env::var("KAHU_SHARED")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").into());
+    let path = std::path::Path::new(&base).join("attack/enterprise-attack.json");
+    if !path.exists() {
+        eprintln!("SKIP: ATT&CK bundle not found at {}", path.display());
+        return;
+    }
+    let compiled = kahu_attack::stix::compile_file(&path, "18.1").unwrap();
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/attack/enterprise-attack-v18.1.kb.json"
+    ))
+    .unwrap();
+    assert!(
+        compiled.to_json_lines() == committed,
+        "committed KB differs from compiler output: rerun kahu-attack-compile"
+    );
+}
+
+#[test]
+fn garbage_bundles_are_errors_not_panics() {
+    assert!(kahu_attack::stix::compile_bytes(b"not json", "x").is_err());
+    assert!(
+        kahu_attack::stix::compile_bytes(b"{\"type\":\"bundle\",\"objects\":[]}", "x").is_err()
+    );
+    assert!(kahu_attack::stix::compile_bytes(b"{\"objects\":[{\"type\":1}]}", "x").is_err());
+}
