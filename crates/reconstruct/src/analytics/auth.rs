@@ -242,6 +242,14 @@ fn ssh(e: &Event) -> Option<Auth> {
             return None;
         }
     }
+    // The Linux reader labels sshd logins `action: ssh_login`; PAM and
+    // session lines from sshd repeat the same attempt and must not count.
+    if text(e, &["action"]).is_some_and(|a| !a.eq_ignore_ascii_case("ssh_login")) {
+        return None;
+    }
+    if message.as_deref().is_some_and(is_repeat_line) {
+        return None;
+    }
     let from_msg = message.as_deref().and_then(parse_sshd_message);
     let outcome = text(e, OUTCOME).map(|o| o.to_ascii_lowercase());
     let success = match (&outcome, &from_msg) {
@@ -282,6 +290,19 @@ fn ssh(e: &Event) -> Option<Auth> {
         }),
         status: None,
     })
+}
+
+/// sshd lines that restate an attempt already logged as `Failed …`:
+/// `Invalid user X from IP` precedes it and `maximum authentication
+/// attempts exceeded` closes a series of them. Counting them would double
+/// brute-force counts. (Public-key-only scanners that never reach a
+/// `Failed` line are therefore not counted.)
+fn is_repeat_line(m: &str) -> bool {
+    let m = m.trim_start();
+    let m = m.split_once("]: ").map_or(m, |(_, r)| r);
+    m.starts_with("Invalid user ")
+        || m.starts_with("invalid user ")
+        || m.contains("maximum authentication attempts exceeded")
 }
 
 /// What an sshd authentication message says.

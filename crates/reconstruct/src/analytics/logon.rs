@@ -508,36 +508,47 @@ fn spraying(pairs: &HashMap<PairKey, PairAcc>, c: &AnalyticsConfig) -> Vec<Spray
             pts.extend(p.fails.points().iter().map(|&(t, n)| (t, n, i)));
         }
         pts.sort_unstable();
-        // Sliding window tracking attempts per account; keep the window
-        // with the most distinct accounts.
+        // Sliding window tracking attempts per account. Only maximal
+        // windows (that cannot extend further right) are judged, so a
+        // round-robin of many passwords is not mistaken for a single round.
+        // `light` counts accounts tried at most `k` times in the window.
+        let k = c.spray_max_attempts_per_account.max(1);
         let mut in_win: HashMap<usize, u64> = HashMap::new();
         let mut attempts = 0u64;
+        let mut light = 0usize;
         let mut lo = 0;
-        let mut best: Option<(usize, u64, usize, usize)> = None;
+        let mut best: Option<(usize, usize, u64, usize, usize)> = None;
         for hi in 0..pts.len() {
-            *in_win.entry(pts[hi].2).or_default() += pts[hi].1 as u64;
-            attempts += pts[hi].1 as u64;
+            let (_, n, i) = pts[hi];
+            let c0 = in_win.get(&i).copied().unwrap_or(0);
+            let c1 = c0 + n as u64;
+            in_win.insert(i, c1);
+            light += usize::from(c0 == 0 && c1 <= k);
+            light -= usize::from(c0 > 0 && c0 <= k && c1 > k);
+            attempts += n as u64;
             while pts[hi].0 - pts[lo].0 > window {
                 let (_, n, i) = pts[lo];
                 attempts -= n as u64;
-                if let Some(c) = in_win.get_mut(&i) {
-                    *c -= n as u64;
-                    if *c == 0 {
-                        in_win.remove(&i);
-                    }
+                let c0 = in_win.get(&i).copied().unwrap_or(0);
+                let c1 = c0.saturating_sub(n as u64);
+                light += usize::from(c0 > k && c1 <= k && c1 > 0);
+                light -= usize::from(c0 <= k && c1 == 0);
+                if c1 == 0 {
+                    in_win.remove(&i);
+                } else {
+                    in_win.insert(i, c1);
                 }
                 lo += 1;
             }
-            if best.is_none_or(|b| in_win.len() > b.0) {
-                best = Some((in_win.len(), attempts, lo, hi));
+            let maximal = hi + 1 == pts.len() || pts[hi + 1].0 - pts[lo].0 > window;
+            if maximal && best.is_none_or(|b| light > b.0) {
+                best = Some((light, in_win.len(), attempts, lo, hi));
             }
         }
-        let Some((distinct, attempts, lo, hi)) = best else {
+        let Some((light, distinct, attempts, lo, hi)) = best else {
             continue;
         };
-        if distinct < c.spray_min_accounts
-            || attempts as f64 > distinct as f64 * c.spray_max_attempts_per_account
-        {
+        if light < c.spray_min_accounts {
             continue;
         }
         let (start, end) = (pts[lo].0, pts[hi].0);
@@ -569,6 +580,7 @@ fn spraying(pairs: &HashMap<PairKey, PairAcc>, c: &AnalyticsConfig) -> Vec<Spray
             source: source.to_string(),
             source_class: source_class(source),
             accounts_in_window: distinct,
+            sprayed_accounts: light,
             attempts_in_window: attempts,
             window_start: from_ms(start),
             window_end: from_ms(end),
@@ -687,8 +699,11 @@ pub struct Spraying {
     pub source: String,
     /// Class of the source when it is an IP.
     pub source_class: Option<IpClass>,
-    /// Distinct accounts failed in the densest window.
+    /// Distinct accounts failed in the window.
     pub accounts_in_window: usize,
+    /// Of those, accounts tried at most `spray_max_attempts_per_account`
+    /// times (the sprayed ones; at least `spray_min_accounts`).
+    pub sprayed_accounts: usize,
     /// Failed attempts in that window.
     pub attempts_in_window: u64,
     /// Start of the window.

@@ -56,14 +56,15 @@ pub struct AnalyticsConfig {
     /// How long after a brute force or spray a success from the same source
     /// still counts as "followed by success". Default 3,600.
     pub success_lookahead_secs: u64,
-    /// Distinct accounts one source must fail against within the spray
-    /// window. Default 10.
+    /// Sprayed accounts (see `spray_max_attempts_per_account`) one source
+    /// must fail against within the spray window. Default 10.
     pub spray_min_accounts: usize,
     /// Spray window in seconds. Default 3,600.
     pub spray_window_secs: u64,
-    /// Upper bound on average failed attempts per account in the spray
-    /// window (spraying tries few passwords per account). Default 3.0.
-    pub spray_max_attempts_per_account: f64,
+    /// An account counts as sprayed when it failed at most this many times
+    /// in the window (spraying tries few passwords per account; an account
+    /// hammered more is brute force). Default 3.
+    pub spray_max_attempts_per_account: u64,
     /// Distinct RC4 service tickets from one account that make Kerberoasting
     /// high severity (fewer are reported as low). Default 5.
     pub kerberoast_min_services: usize,
@@ -86,7 +87,7 @@ impl Default for AnalyticsConfig {
             success_lookahead_secs: 3600,
             spray_min_accounts: 10,
             spray_window_secs: 3600,
-            spray_max_attempts_per_account: 3.0,
+            spray_max_attempts_per_account: 3,
             kerberoast_min_services: 5,
             stack_top: 100,
             host_stack_top: 20,

@@ -1,0 +1,648 @@
+//! Analytics on synthetic events built here: thresholds at and just past
+//! their boundaries, out-of-order arrival, missing fields, merging, caps.
+
+mod common;
+use common::*;
+use kahu_finding::Level;
+use kahu_reconstruct::analytics::{AuthKind, Protocol};
+use kahu_reconstruct::classify::IpClass;
+use kahu_reconstruct::{Analytics, AnalyticsConfig};
+
+fn run(events: &[kahu_event::Event]) -> kahu_reconstruct::AnalyticsReport {
+    let mut a = Analytics::default();
+    for e in events {
+        a.observe(e);
+    }
+    a.finish()
+}
+
+/// `n` failures for one account spread evenly over `span` seconds.
+fn burst(n: i64, span: i64, user: &str, ip: &str) -> Vec<kahu_event::Event> {
+    (0..n)
+        .map(|i| fail_4625("DC01", i * span / (n - 1), user, ip))
+        .collect()
+}
+
+#[test]
+fn brute_force_fires_exactly_at_threshold_and_window() {
+    // Default: 10 failures with first and last at most 600 s apart.
+    let r = run(&burst(10, 600, "alice", "10.0.0.66"));
+    assert_eq!(r.brute_force.len(), 1);
+    let b = &r.brute_force[0];
+    assert_eq!(
+        (b.account.as_str(), b.source.as_str()),
+        ("alice", "10.0.0.66")
+    );
+    assert_eq!(b.failures_in_window, 10);
+    assert_eq!(b.kind, AuthKind::Logon);
+    assert!(b.succeeded_after.is_none());
+    assert_eq!(b.failure_reasons[0].value, "bad password");
+    assert!(!b.approximate);
+
+    // One second wider: the densest window holds only 9.
+    let r = run(&burst(10, 601, "alice", "10.0.0.66"));
+    assert!(r.brute_force.is_empty(), "{:?}", r.brute_force);
+    // One fewer failure.
+    assert!(
+        run(&burst(9, 60, "alice", "10.0.0.66"))
+            .brute_force
+            .is_empty()
+    );
+}
+
+#[test]
+fn brute_force_is_order_independent_and_success_raises_severity() {
+    let mut events = burst(12, 300, "bob", "203.0.113.9");
+    events.push(ok_4624("DC01", 900, "bob", "203.0.113.9", "3"));
+    events.reverse();
+    events.swap(2, 9);
+    let r = run(&events);
+    assert_eq!(r.brute_force.len(), 1);
+    let b = &r.brute_force[0];
+    assert_eq!(b.failures_in_window, 12);
+    assert_eq!(b.succeeded_after, ts(900));
+    assert_eq!(b.window_start, ts(0));
+    assert_eq!(b.source_class, Some(IpClass::External));
+    let f = r.findings();
+    let bf = f
+        .iter()
+        .find(|f| &*f.rule_id == "kahu.analytic.brute_force")
+        .unwrap();
+    assert_eq!(bf.level, Level::High);
+    assert!(bf.techniques.iter().any(|t| &**t == "T1110.001"));
+    assert_eq!(bf.timestamp, ts(0));
+
+    // Success more than the look-ahead (1 h) after the burst does not count.
+    let mut late = burst(12, 300, "bob", "203.0.113.9");
+    late.push(ok_4624("DC01", 300 + 3601, "bob", "203.0.113.9", "3"));
+    assert!(run(&late).brute_force[0].succeeded_after.is_none());
+}
+
+#[test]
+fn spraying_needs_many_accounts_few_attempts() {
+    let spray: Vec<_> = (0..12)
+        .map(|i| fail_4625("DC01", i * 30, &format!("user{i}"), "10.9.9.9"))
+        .collect();
+    let mut with_hit = spray.clone();
+    with_hit.push(ok_4624("DC01", 500, "user3", "10.9.9.9", "3"));
+    let r = run(&with_hit);
+    assert_eq!(r.spraying.len(), 1);
+    let s = &r.spraying[0];
+    assert_eq!(s.accounts_in_window, 12);
+    assert_eq!(s.attempts_in_window, 12);
+    assert_eq!(s.compromised, vec!["user3".to_string()]);
+    assert!(r.brute_force.is_empty());
+    let f = r.findings();
+    let sf = f
+        .iter()
+        .find(|f| &*f.rule_id == "kahu.analytic.password_spray")
+        .unwrap();
+    assert_eq!(sf.level, Level::High);
+    assert_eq!(&*sf.techniques[0], "T1110.003");
+
+    // Nine accounts: below the default 10.
+    assert!(run(&spray[..9]).spraying.is_empty());
+    // Exactly ten.
+    assert_eq!(run(&spray[..10]).spraying.len(), 1);
+    // Ten accounts, four tries each: too many per account for a spray.
+    let heavy: Vec<_> = (0..40)
+        .map(|i| fail_4625("DC01", i, &format!("user{}", i % 10), "10.9.9.9"))
+        .collect();
+    assert!(run(&heavy).spraying.is_empty());
+    // A stale password hammering one account does not hide the spray.
+    let mut mixed = spray.clone();
+    mixed.extend((0..20).map(|i| fail_4625("DC01", i * 10, "svc_old", "10.9.9.9")));
+    let r = run(&mixed);
+    assert_eq!(
+        (
+            r.spraying.len(),
+            r.spraying[0].sprayed_accounts,
+            r.spraying[0].accounts_in_window
+        ),
+        (1, 12, 13)
+    );
+    assert_eq!(r.brute_force.len(), 1);
+    // Ten accounts but spread beyond the 1 h window.
+    let slow: Vec<_> = (0..10)
+        .map(|i| fail_4625("DC01", i * 401, &format!("u{i}"), "10.9.9.9"))
+        .collect();
+    assert!(run(&slow).spraying.is_empty());
+}
+
+#[test]
+fn kerberos_preauth_spray_and_reason() {
+    let events: Vec<_> = (0..15)
+        .map(|i| {
+            ev(
+                "DC01",
+                "Security",
+                4771,
+                i,
+                &[
+                    ("TargetUserName", &format!("svc{i}")),
+                    ("IpAddress", "::ffff:10.0.0.12"),
+                    ("Status", "0x18"),
+                ],
+            )
+        })
+        .collect();
+    let r = run(&events);
+    assert_eq!(r.spraying.len(), 1);
+    assert_eq!(r.spraying[0].kind, AuthKind::Kerberos);
+    assert_eq!(
+        r.spraying[0].source, "10.0.0.12",
+        "IPv4-mapped address is unwrapped"
+    );
+    let l = r.logons.iter().find(|l| l.account == "svc0").unwrap();
+    assert_eq!(
+        l.failure_reasons[0].value,
+        "bad password (pre-authentication failed)"
+    );
+}
+
+#[test]
+fn ssh_from_reader_fields_and_from_message_text() {
+    let mut events = Vec::new();
+    for i in 0..10 {
+        // Shape produced by kahu-ingest's syslog reader.
+        let mut e = ev(
+            "web01",
+            "auth",
+            0,
+            i,
+            &[
+                ("user", "root"),
+                ("src_ip", "198.51.100.4"),
+                ("outcome", "failure"),
+                ("action", "ssh_login"),
+            ],
+        );
+        e.event_id = None;
+        e.provider = Some("sshd".into());
+        events.push(e);
+        // The preceding "Invalid user" line must not count twice.
+        let mut inv = ev(
+            "web01",
+            "auth",
+            0,
+            i,
+            &[("message", "Invalid user root from 198.51.100.4 port 22")],
+        );
+        inv.event_id = None;
+        inv.provider = Some("sshd".into());
+        events.push(inv);
+    }
+    // A reader that only kept the raw text.
+    let mut raw = ev(
+        "web01",
+        "syslog",
+        0,
+        20,
+        &[(
+            "message",
+            "sshd[42]: Accepted password for root from 198.51.100.4 port 5555 ssh2",
+        )],
+    );
+    raw.event_id = None;
+    events.push(raw);
+    // A sudo line with an outcome is not sshd.
+    let mut sudo = ev(
+        "web01",
+        "auth",
+        0,
+        21,
+        &[("user", "root"), ("outcome", "failure")],
+    );
+    sudo.event_id = None;
+    sudo.provider = Some("sudo".into());
+    events.push(sudo);
+    let r = run(&events);
+    assert_eq!(r.brute_force.len(), 1);
+    let b = &r.brute_force[0];
+    assert_eq!(
+        (b.kind, b.total_failures, b.failures_in_window),
+        (AuthKind::Ssh, 10, 10)
+    );
+    assert_eq!(b.succeeded_after, ts(20));
+    let edge = r
+        .lateral
+        .edges
+        .iter()
+        .find(|e| e.protocol == Protocol::Ssh)
+        .unwrap();
+    assert_eq!(
+        (edge.source.as_str(), edge.target.as_str()),
+        ("ip:198.51.100.4", "host:web01")
+    );
+}
+
+#[test]
+fn missing_fields_are_tolerated() {
+    let r = run(&[
+        ev("DC01", "Security", 4625, 0, &[("IpAddress", "10.0.0.1")]),
+        ev(
+            "DC01",
+            "Security",
+            4625,
+            1,
+            &[("TargetUserName", "-"), ("IpAddress", "10.0.0.1")],
+        ),
+        ev(
+            "DC01",
+            "Security",
+            4625,
+            2,
+            &[
+                ("TargetUserName", "carol"),
+                ("IpAddress", "-"),
+                ("WorkstationName", "KALI"),
+            ],
+        ),
+        ev("DC01", "Security", 4625, 3, &[("TargetUserName", "dave")]),
+        ev("DC01", "Security", 4769, 4, &[]),
+        ev("DC01", "System", 7045, 5, &[]),
+        ev("DC01", "Microsoft-Windows-Sysmon/Operational", 1, 6, &[]),
+        ev(
+            "DC01",
+            "Microsoft-Windows-Sysmon/Operational",
+            3,
+            7,
+            &[("SourceIp", "x"), ("DestinationPort", "445")],
+        ),
+    ]);
+    assert_eq!(r.logons.len(), 2);
+    assert!(
+        r.logons
+            .iter()
+            .any(|l| l.account == "carol" && l.source == "kali")
+    );
+    assert!(
+        r.logons
+            .iter()
+            .any(|l| l.account == "dave" && l.source == "local")
+    );
+    assert_eq!(
+        r.services.len(),
+        1,
+        "a 7045 without fields is still a service install"
+    );
+    assert!(r.process_stacks.rarest.is_empty());
+}
+
+#[test]
+fn kerberoasting_counts_rc4_user_services_only() {
+    let mut events = Vec::new();
+    for (i, svc) in [
+        "MSSQLSvc",
+        "http_svc",
+        "backup",
+        "sap",
+        "sharepoint",
+        "WS01$",
+        "krbtgt",
+    ]
+    .iter()
+    .enumerate()
+    {
+        events.push(ev(
+            "DC01",
+            "Security",
+            4769,
+            i as i64,
+            &[
+                ("TargetUserName", "eve@CORP.LOCAL"),
+                ("ServiceName", svc),
+                ("TicketEncryptionType", "0x17"),
+                ("IpAddress", "::ffff:10.0.0.50"),
+                ("Status", "0x0"),
+            ],
+        ));
+    }
+    // AES ticket: normal.
+    events.push(ev(
+        "DC01",
+        "Security",
+        4769,
+        9,
+        &[
+            ("TargetUserName", "frank"),
+            ("ServiceName", "MSSQLSvc"),
+            ("TicketEncryptionType", "0x12"),
+            ("Status", "0x0"),
+        ],
+    ));
+    let r = run(&events);
+    assert_eq!(r.kerberoasting.len(), 1);
+    let k = &r.kerberoasting[0];
+    assert_eq!(
+        (k.account.as_str(), k.distinct_services, k.many_services),
+        ("eve", 5, true)
+    );
+    let f = r.findings();
+    let kf = f
+        .iter()
+        .find(|f| &*f.rule_id == "kahu.analytic.kerberoasting")
+        .unwrap();
+    assert_eq!((kf.level, &*kf.techniques[0]), (Level::High, "T1558.003"));
+}
+
+#[test]
+fn services_and_tasks_listed_with_commands() {
+    let xml = "<Task><Actions Context=\"Author\"><Exec><Command>C:\\Users\\Public\\u.exe</Command><Arguments>-k run</Arguments></Exec></Actions></Task>";
+    let r = run(&[
+        ev(
+            "WS01",
+            "System",
+            7045,
+            0,
+            &[
+                ("ServiceName", "BTOBTO"),
+                (
+                    "ImagePath",
+                    "%COMSPEC% /Q /c echo dir > \\\\127.0.0.1\\C$\\__output",
+                ),
+                ("AccountName", "LocalSystem"),
+            ],
+        ),
+        ev(
+            "WS01",
+            "System",
+            7045,
+            1,
+            &[
+                ("ServiceName", "Updater"),
+                ("ImagePath", "C:\\Program Files\\Vendor\\upd.exe"),
+            ],
+        ),
+        ev(
+            "WS01",
+            "Security",
+            4698,
+            2,
+            &[
+                ("TaskName", "\\Evil"),
+                ("TaskContent", xml),
+                ("SubjectUserName", "alice"),
+            ],
+        ),
+        ev(
+            "WS01",
+            "Microsoft-Windows-TaskScheduler/Operational",
+            200,
+            3,
+            &[
+                ("TaskName", "\\Evil"),
+                ("ActionName", "C:\\Users\\Public\\u.exe"),
+            ],
+        ),
+    ]);
+    assert_eq!(r.services.len(), 2);
+    let evil = r.services.iter().find(|s| s.name == "BTOBTO").unwrap();
+    assert!(evil.suspicious.is_some());
+    assert_eq!(evil.account.as_deref(), Some("LocalSystem"));
+    assert!(
+        r.services
+            .iter()
+            .any(|s| s.name == "Updater" && s.suspicious.is_none())
+    );
+    assert_eq!(r.tasks.len(), 2);
+    let created = r.tasks.iter().find(|t| t.action == "created").unwrap();
+    assert_eq!(created.command, "C:\\Users\\Public\\u.exe -k run");
+    assert_eq!(created.account.as_deref(), Some("alice"));
+    let f = r.findings();
+    assert_eq!(
+        f.iter()
+            .filter(|f| &*f.rule_id == "kahu.analytic.new_service" && f.level == Level::High)
+            .count(),
+        1
+    );
+    assert!(
+        f.iter()
+            .any(|f| &*f.rule_id == "kahu.analytic.scheduled_task" && f.level == Level::High)
+    );
+}
+
+#[test]
+fn stacking_puts_rare_images_first() {
+    let sysmon = "Microsoft-Windows-Sysmon/Operational";
+    let mut events = Vec::new();
+    for (i, h) in ["WS01", "WS02", "WS03"].iter().enumerate() {
+        for j in 0..5 {
+            events.push(ev(
+                h,
+                sysmon,
+                1,
+                (i * 10 + j) as i64,
+                &[("Image", "C:\\Windows\\System32\\svchost.exe")],
+            ));
+        }
+    }
+    events.push(ev(
+        "WS02",
+        sysmon,
+        1,
+        100,
+        &[
+            ("Image", "C:\\Users\\Public\\rc.exe"),
+            ("CommandLine", "rc.exe -connect 1.2.3.4"),
+            ("ParentImage", "C:\\Windows\\System32\\cmd.exe"),
+        ],
+    ));
+    events.push(ev(
+        "WS02",
+        "Security",
+        4688,
+        99,
+        &[("NewProcessName", "C:\\USERS\\PUBLIC\\RC.EXE")],
+    ));
+    let r = run(&events);
+    let s = &r.process_stacks;
+    assert_eq!(s.distinct_images, 2);
+    assert_eq!(s.rarest[0].image, "c:\\users\\public\\rc.exe");
+    assert_eq!((s.rarest[0].host_count, s.rarest[0].executions), (1, 2));
+    assert_eq!(s.rarest[1].host_count, 3);
+    let ws02 = s.hosts.iter().find(|h| h.host == "ws02").unwrap();
+    assert_eq!(ws02.rarest[0].image, "c:\\users\\public\\rc.exe");
+    assert_eq!(ws02.rarest[0].first_seen, ts(99));
+    assert_eq!(ws02.rarest[0].fleet_hosts, 1);
+}
+
+#[test]
+fn lateral_graph_edges_and_ip_resolution() {
+    let sysmon = "Microsoft-Windows-Sysmon/Operational";
+    let r = run(&[
+        ok_4624("SRV01", 10, "alice", "10.0.0.21", "10"),
+        ok_4624("SRV01", 11, "alice", "10.0.0.21", "10"),
+        ok_4624("SRV01", 12, "SRV01$", "10.0.0.21", "3"),
+        ok_4624("SRV01", 13, "ANONYMOUS LOGON", "10.0.0.21", "3"),
+        ok_4624("SRV02", 14, "alice", "127.0.0.1", "10"),
+        ev(
+            "WS01",
+            "Security",
+            4648,
+            15,
+            &[
+                ("SubjectUserName", "alice"),
+                ("TargetUserName", "admin"),
+                ("TargetServerName", "DC01.corp.local"),
+            ],
+        ),
+        // WS01 connects to SRV01 over SMB; this also tells us WS01 is 10.0.0.21.
+        ev(
+            "WS01",
+            sysmon,
+            3,
+            16,
+            &[
+                ("SourceIp", "10.0.0.21"),
+                ("DestinationIp", "10.0.0.30"),
+                ("DestinationPort", "445"),
+                ("Initiated", "true"),
+                ("User", "CORP\\alice"),
+            ],
+        ),
+        ev(
+            "WS01",
+            sysmon,
+            3,
+            17,
+            &[
+                ("SourceIp", "10.0.0.21"),
+                ("DestinationIp", "8.8.8.8"),
+                ("DestinationPort", "445"),
+                ("Initiated", "true"),
+            ],
+        ),
+    ]);
+    let g = &r.lateral;
+    let rdp = g
+        .edges
+        .iter()
+        .find(|e| e.protocol == Protocol::Rdp && !e.tunnelled)
+        .unwrap();
+    assert_eq!(
+        (rdp.source.as_str(), rdp.target.as_str(), rdp.count),
+        ("host:ws01", "host:srv01", 2)
+    );
+    assert!(
+        g.edges
+            .iter()
+            .any(|e| e.tunnelled && e.target == "host:srv02")
+    );
+    assert!(
+        g.edges
+            .iter()
+            .any(|e| e.protocol == Protocol::ExplicitCredentials
+                && e.target == "host:dc01"
+                && e.account == "admin")
+    );
+    assert!(
+        g.edges
+            .iter()
+            .any(|e| e.protocol == Protocol::Smb && e.target == "ip:10.0.0.30")
+    );
+    assert!(
+        !g.edges.iter().any(|e| e.target.contains("8.8.8.8")),
+        "external destinations are not lateral"
+    );
+    assert!(
+        !g.edges
+            .iter()
+            .any(|e| e.account.ends_with('$') || e.account.contains("anonymous"))
+    );
+    assert!(
+        g.nodes
+            .iter()
+            .any(|n| n.id == "host:ws01" && n.out_edges >= 3)
+    );
+    let json = serde_json::to_value(g).unwrap();
+    assert!(json["edges"][0]["source"].is_string());
+    let f = r.findings();
+    assert!(
+        f.iter()
+            .any(|f| f.title.starts_with("Tunnelled RDP") && f.level == Level::High)
+    );
+}
+
+#[test]
+fn pass_the_hash_logon_type_9() {
+    let r = run(&[ev(
+        "WS01",
+        "Security",
+        4624,
+        0,
+        &[
+            ("TargetUserName", "alice"),
+            ("SubjectUserName", "alice"),
+            ("LogonType", "9"),
+            ("LogonProcessName", "seclogo  "),
+        ],
+    )]);
+    assert_eq!(r.pass_the_hash.len(), 1);
+    assert!(
+        r.findings()
+            .iter()
+            .any(|f| &*f.techniques[0] == "T1550.002")
+    );
+}
+
+#[test]
+fn merging_split_streams_equals_one_stream() {
+    let mut events = burst(12, 300, "bob", "10.1.1.1");
+    events.extend((0..12).map(|i| fail_4625("DC02", i * 7, &format!("sp{i}"), "10.2.2.2")));
+    events.push(ok_4624("DC01", 400, "bob", "10.1.1.1", "3"));
+    let whole = run(&events);
+    let parts: Vec<Analytics> = events
+        .chunks(5)
+        .map(|c| {
+            let mut a = Analytics::default();
+            c.iter().rev().for_each(|e| a.observe(e));
+            a
+        })
+        .collect();
+    let merged = parts
+        .into_iter()
+        .rev()
+        .reduce(Analytics::merge)
+        .unwrap()
+        .finish();
+    let j = |r: &kahu_reconstruct::AnalyticsReport| {
+        (
+            serde_json::to_string(&r.brute_force).unwrap(),
+            serde_json::to_string(&r.spraying).unwrap(),
+            serde_json::to_string(&r.logons).unwrap(),
+        )
+    };
+    assert_eq!(j(&whole), j(&merged));
+    assert_eq!(merged.events, events.len() as u64);
+}
+
+#[test]
+fn caps_bound_tables_and_report_drops() {
+    let cfg = AnalyticsConfig {
+        max_keys: 10,
+        max_series_keys: 5,
+        series_points: 4,
+        ..Default::default()
+    };
+    let mut a = Analytics::new(cfg);
+    for i in 0..100 {
+        a.observe(&fail_4625("DC01", i, &format!("u{i}"), "10.0.0.1"));
+    }
+    // One key with many points gets coarsened but keeps counting.
+    for i in 0..1000 {
+        a.observe(&fail_4625("DC01", i * 3, "u0", "10.0.0.1"));
+    }
+    let r = a.finish();
+    assert_eq!(r.logons.len(), 10);
+    assert_eq!(r.accounts.len(), 10);
+    assert!(r.dropped.iter().any(|(t, n)| t == "logons" && *n == 90));
+    assert!(
+        r.dropped
+            .iter()
+            .any(|(t, n)| t == "auth_series" && *n == 95)
+    );
+    let b = r.brute_force.iter().find(|b| b.account == "u0").unwrap();
+    assert_eq!(b.total_failures, 1001);
+    assert!(b.approximate);
+}
