@@ -1,0 +1,473 @@
+//! Incidents, dedup, scope and timeline on synthetic findings.
+
+mod common;
+use common::*;
+use kahu_finding::Level;
+use kahu_reconstruct::{IncidentConfig, Scope, Tactic, Timeline, build_incidents, dedup};
+
+fn only_exact() -> IncidentConfig {
+    IncidentConfig {
+        link_hosts: false,
+        link_accounts: false,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn lineage_links_across_time() {
+    let fs = vec![
+        finding(
+            "a",
+            Level::High,
+            "WS01",
+            0,
+            &["T1059.001"],
+            &[
+                ("Image", "powershell.exe"),
+                ("ProcessGuid", "{P2}"),
+                ("ParentProcessGuid", "{P1}"),
+            ],
+        ),
+        finding(
+            "b",
+            Level::Medium,
+            "WS01",
+            20_000,
+            &["T1003.001"],
+            &[
+                ("Image", "rundll32.exe"),
+                ("ProcessGuid", "{P3}"),
+                ("ParentProcessGuid", "{p2}"),
+            ],
+        ),
+        finding(
+            "c",
+            Level::Medium,
+            "WS01",
+            40_000,
+            &["T1082"],
+            &[
+                ("Image", "systeminfo.exe"),
+                ("ProcessGuid", "{P9}"),
+                ("ParentProcessGuid", "{P8}"),
+            ],
+        ),
+    ];
+    let inc = build_incidents(&fs, &only_exact(), None);
+    assert_eq!(inc.len(), 2);
+    let big = inc.iter().find(|i| i.finding_count == 2).unwrap();
+    assert_eq!(big.finding_ids, vec![0, 1]);
+    // Same host within the gap links even without lineage; 20 000 s apart does not.
+    let inc = build_incidents(&fs, &IncidentConfig::default(), None);
+    assert_eq!(inc.len(), 2);
+}
+
+#[test]
+fn security_pids_link_only_within_gap() {
+    let mut a = finding(
+        "a",
+        Level::High,
+        "WS01",
+        0,
+        &["T1059"],
+        &[("NewProcessId", "0x100"), ("ProcessId", "0x50")],
+    );
+    a.event_id = Some(4688);
+    let mut b = finding(
+        "b",
+        Level::High,
+        "WS01",
+        60,
+        &["T1059"],
+        &[("NewProcessId", "0x200"), ("ProcessId", "0x100")],
+    );
+    b.event_id = Some(4688);
+    let mut c = finding(
+        "c",
+        Level::High,
+        "WS01",
+        60 + 7201,
+        &["T1059"],
+        &[("NewProcessId", "0x300"), ("ProcessId", "0x200")],
+    );
+    c.event_id = Some(4688);
+    let inc = build_incidents(&[a, b, c], &only_exact(), None);
+    let sizes: Vec<usize> = inc.iter().map(|i| i.finding_count).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 3);
+    assert!(
+        sizes.contains(&2) && sizes.contains(&1),
+        "pid reuse after the gap must not link: {sizes:?}"
+    );
+}
+
+#[test]
+fn logon_id_links_same_host_only() {
+    let fs = vec![
+        finding(
+            "logon",
+            Level::Medium,
+            "SRV01",
+            0,
+            &["T1021.001"],
+            &[("TargetUserName", "alice"), ("TargetLogonId", "0x1A2B3")],
+        ),
+        finding(
+            "exec",
+            Level::High,
+            "SRV01",
+            5 * 3600,
+            &["T1059.003"],
+            &[
+                ("CommandLine", "cmd /c whoami"),
+                ("SubjectLogonId", "0x1a2b3"),
+            ],
+        ),
+        finding(
+            "other",
+            Level::High,
+            "SRV02",
+            10,
+            &["T1059.003"],
+            &[("CommandLine", "cmd"), ("SubjectLogonId", "0x1a2b3")],
+        ),
+        finding(
+            "sys",
+            Level::High,
+            "SRV01",
+            20,
+            &["T1059.003"],
+            &[("CommandLine", "x"), ("SubjectLogonId", "0x3e7")],
+        ),
+    ];
+    let inc = build_incidents(&fs, &only_exact(), None);
+    assert_eq!(inc.len(), 3);
+    assert!(inc.iter().any(|i| i.finding_ids == vec![0, 1]));
+}
+
+#[test]
+fn time_gap_boundary_on_host_and_account() {
+    let cfg = IncidentConfig::default();
+    let at = |secs| {
+        finding(
+            "r",
+            Level::Medium,
+            "WS01",
+            secs,
+            &["T1059"],
+            &[("CommandLine", &format!("c{secs}"))],
+        )
+    };
+    assert_eq!(build_incidents(&[at(0), at(7200)], &cfg, None).len(), 1);
+    assert_eq!(build_incidents(&[at(0), at(7201)], &cfg, None).len(), 2);
+    // Same user on two hosts an hour apart: one incident; a machine account would not link.
+    let u = |h, s, acct| {
+        finding(
+            "r",
+            Level::Medium,
+            h,
+            s,
+            &["T1021"],
+            &[("TargetUserName", acct)],
+        )
+    };
+    assert_eq!(
+        build_incidents(
+            &[u("A", 0, "CORP\\alice"), u("B", 3600, "alice")],
+            &cfg,
+            None
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        build_incidents(&[u("A", 0, "A$"), u("B", 3600, "A$")], &cfg, None).len(),
+        2
+    );
+    // Informational findings stay out.
+    let info = finding("i", Level::Informational, "WS01", 0, &[], &[]);
+    assert!(build_incidents(&[info], &cfg, None).is_empty());
+}
+
+#[test]
+fn evidence_in_kill_chain_order_with_severity_and_title() {
+    // Arrive in reverse kill-chain order and reverse time.
+    let fs = vec![
+        finding(
+            "lm",
+            Level::High,
+            "SRV01",
+            300,
+            &["T1021.002"],
+            &[("TargetUserName", "alice")],
+        ),
+        finding(
+            "ca",
+            Level::High,
+            "WS01",
+            200,
+            &["T1003.001"],
+            &[("TargetUserName", "alice")],
+        ),
+        finding(
+            "ex",
+            Level::Medium,
+            "WS01",
+            100,
+            &["T1059.001"],
+            &[("User", "CORP\\alice")],
+        ),
+        finding(
+            "ia",
+            Level::Medium,
+            "WEB01",
+            400,
+            &["T1190"],
+            &[("TargetUserName", "bob")],
+        ),
+        finding(
+            "ia2",
+            Level::Medium,
+            "WEB01",
+            0,
+            &["T1190"],
+            &[("TargetUserName", "alice")],
+        ),
+    ];
+    let inc = build_incidents(&fs, &IncidentConfig::default(), None);
+    assert_eq!(inc.len(), 1);
+    let i = &inc[0];
+    let phases: Vec<Option<Tactic>> = i.evidence.iter().map(|e| e.phase).collect();
+    assert_eq!(
+        phases,
+        vec![
+            Some(Tactic::InitialAccess),
+            Some(Tactic::InitialAccess),
+            Some(Tactic::Execution),
+            Some(Tactic::CredentialAccess),
+            Some(Tactic::LateralMovement)
+        ]
+    );
+    assert_eq!(
+        i.evidence[0].finding.finding.rule_id.as_ref(),
+        "ia2",
+        "earlier first within a phase"
+    );
+    // High, +1 for 4 tactics, +1 for 3 hosts.
+    assert_eq!((i.max_level, i.severity), (Level::High, Level::Critical));
+    assert_eq!(i.hosts.len(), 3);
+    assert_eq!(i.accounts, vec!["alice".to_string(), "bob".to_string()]);
+    assert_eq!(
+        i.title,
+        "Credential access and lateral movement on WEB01 (3 hosts, 2 accounts)"
+    );
+    assert_eq!(i.id, "INC-0001");
+    assert_eq!(i.first_seen, ts(0));
+    assert_eq!(i.last_seen, ts(400));
+    // A caller lookup overrides the committed map.
+    let lookup = |t: &str| {
+        if t.starts_with("T1190") {
+            vec![Tactic::Impact]
+        } else {
+            vec![]
+        }
+    };
+    let inc = build_incidents(&fs, &IncidentConfig::default(), Some(&lookup));
+    assert_eq!(inc[0].evidence.last().unwrap().phase, Some(Tactic::Impact));
+}
+
+#[test]
+fn dedup_collapses_same_rule_host_and_value() {
+    let mut fs: Vec<_> = (0..5)
+        .map(|i| {
+            finding(
+                "beacon",
+                Level::High,
+                "WS01",
+                50 - i * 10,
+                &[],
+                &[
+                    ("DestinationIp", "1.2.3.4"),
+                    ("ProcessGuid", &format!("{{{i}}}")),
+                ],
+            )
+        })
+        .collect();
+    fs.push(finding(
+        "beacon",
+        Level::High,
+        "ws01",
+        5,
+        &[],
+        &[("DestinationIp", "5.6.7.8")],
+    ));
+    fs.push(finding(
+        "beacon",
+        Level::High,
+        "WS02",
+        5,
+        &[],
+        &[("DestinationIp", "1.2.3.4")],
+    ));
+    let d = dedup(&fs);
+    assert_eq!(d.len(), 3);
+    let b = d.iter().find(|d| d.count == 5).unwrap();
+    assert_eq!((b.first_seen, b.last_seen), (ts(10), ts(50)));
+    assert_eq!(
+        b.finding.timestamp,
+        ts(10),
+        "earliest instance represents the group"
+    );
+    assert_eq!(b.ids, vec![0, 1, 2, 3, 4]);
+    assert_eq!(d[0].first_seen, ts(5), "ordered by first seen");
+}
+
+#[test]
+fn scope_classifies_entities() {
+    let fs = vec![
+        finding(
+            "web",
+            Level::High,
+            "WEB01",
+            0,
+            &["T1505.003"],
+            &[
+                (
+                    "TargetFilename",
+                    "C:\\inetpub\\wwwroot\\aspnet_client\\s.aspx",
+                ),
+                ("Image", "c:\\windows\\system32\\inetsrv\\w3wp.exe"),
+                ("c-ip", "203.0.113.5"),
+            ],
+        ),
+        finding(
+            "lm",
+            Level::Medium,
+            "SRV01",
+            10,
+            &["T1021"],
+            &[
+                ("TargetUserName", "WEB01$"),
+                ("IpAddress", "::ffff:10.0.0.7"),
+                ("WorkstationName", "WEB01"),
+            ],
+        ),
+        finding(
+            "noise",
+            Level::Medium,
+            "SRV01",
+            20,
+            &[],
+            &[
+                ("IpAddress", "127.0.0.1"),
+                ("SubjectUserName", "-"),
+                ("DestinationIp", "::1"),
+            ],
+        ),
+        finding(
+            "info",
+            Level::Informational,
+            "OTHER",
+            30,
+            &[],
+            &[("IpAddress", "8.8.8.8")],
+        ),
+        finding(
+            "drop",
+            Level::High,
+            "SRV01",
+            40,
+            &[],
+            &[
+                ("TargetFilename", "C:\\Users\\Public\\svc.exe"),
+                ("User", "NT AUTHORITY\\SYSTEM"),
+            ],
+        ),
+    ];
+    let s = Scope::from_findings(&fs, Level::Low);
+    let ip = |v: &str| s.ips.iter().find(|e| e.value == v);
+    assert_eq!(ip("203.0.113.5").unwrap().class, "external");
+    assert_eq!(ip("203.0.113.5").unwrap().roles, vec!["source"]);
+    assert_eq!(ip("10.0.0.7").unwrap().class, "internal");
+    assert!(ip("127.0.0.1").is_none() && ip("::1").is_none() && ip("8.8.8.8").is_none());
+    let acct = |v: &str| s.accounts.iter().find(|e| e.value.eq_ignore_ascii_case(v));
+    assert_eq!(acct("WEB01$").unwrap().class, "machine");
+    assert_eq!(acct("NT AUTHORITY\\SYSTEM").unwrap().class, "built_in");
+    let file = |c: &str| {
+        s.files
+            .iter()
+            .find(|e| e.class == c)
+            .map(|e| e.value.clone())
+    };
+    assert_eq!(
+        file("web_shell").as_deref(),
+        Some("C:\\inetpub\\wwwroot\\aspnet_client\\s.aspx")
+    );
+    assert_eq!(
+        file("executable").as_deref(),
+        Some("C:\\Users\\Public\\svc.exe")
+    );
+    let web01 = s
+        .hosts
+        .iter()
+        .find(|h| h.value.eq_ignore_ascii_case("web01"))
+        .unwrap();
+    assert_eq!(web01.finding_ids, vec![0, 1]);
+    assert!(web01.roles.contains(&"recorder") && web01.roles.contains(&"source"));
+    assert_eq!(s.hosts[0].max_level, Level::High);
+    assert!(!s.hosts.iter().any(|h| h.value == "OTHER"));
+}
+
+#[test]
+fn timeline_orders_and_groups() {
+    let fs = vec![
+        finding(
+            "late",
+            Level::High,
+            "A",
+            100,
+            &["T1021.001"],
+            &[("CommandLine", "x")],
+        ),
+        finding(
+            "early",
+            Level::High,
+            "A",
+            0,
+            &["T1078"],
+            &[("CommandLine", "y")],
+        ),
+        finding(
+            "early",
+            Level::High,
+            "A",
+            50,
+            &["T1078"],
+            &[("CommandLine", "y")],
+        ),
+        finding("none", Level::Low, "A", 10, &[], &[]),
+        finding("quiet", Level::Informational, "A", 5, &["T1082"], &[]),
+    ];
+    let t = Timeline::build(&fs, Level::Low, None);
+    let rules: Vec<&str> = t
+        .entries
+        .iter()
+        .map(|e| e.finding.finding.rule_id.as_ref())
+        .collect();
+    assert_eq!(rules, vec!["early", "none", "late"]);
+    assert_eq!(t.entries[0].finding.count, 2);
+    assert_eq!(t.entries[0].finding.ids, vec![1, 2]);
+    let tactics: Vec<Option<Tactic>> = t.phases.iter().map(|p| p.tactic).collect();
+    // T1078 spans initial access, persistence, privilege escalation, defense evasion.
+    assert_eq!(
+        tactics,
+        vec![
+            Some(Tactic::InitialAccess),
+            Some(Tactic::Persistence),
+            Some(Tactic::PrivilegeEscalation),
+            Some(Tactic::DefenseEvasion),
+            Some(Tactic::LateralMovement),
+            None
+        ]
+    );
+    assert_eq!(t.phases.last().unwrap().entries, vec![1]);
+}
