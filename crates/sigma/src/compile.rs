@@ -319,7 +319,15 @@ impl Builder<'_> {
                 .iter()
                 .map(|p| StrPat::compile(p, !cased))
                 .collect();
-            if all && compiled.len() > 1 {
+            if all && s.field.is_none() {
+                // Keywords with `|all`: each value may sit in a different field.
+                let set = StrSet::new(compiled, false);
+                out.push(if cased {
+                    ValueTest::StrCased(set)
+                } else {
+                    ValueTest::Str(set)
+                });
+            } else if all && compiled.len() > 1 {
                 // One written value, several encodings: any encoding satisfies that value.
                 let set = StrSet::new(compiled, false);
                 out.push(if cased {

@@ -25,6 +25,8 @@ mod matcher;
 pub mod pattern;
 pub mod rule;
 mod ruleset;
+#[cfg(test)]
+mod semantics_tests;
 
 pub use error::RuleError;
 pub use rule::{CorrelationRule, Document, FilterRule, RuleLogSource, SigmaRule, Status};

@@ -596,14 +596,14 @@ mod tests {
         assert!(applies_any(&sec, &event_sources(&win("System", 7045))).is_none());
         let ps = ls(Some("windows"), None, Some("ps_script"));
         assert!(
-            applies(
+            applies_any(
                 &ps,
                 &event_sources(&win("Microsoft-Windows-PowerShell/Operational", 4104))
             )
             .is_some()
         );
         assert!(
-            applies(
+            applies_any(
                 &ps,
                 &event_sources(&win("Microsoft-Windows-PowerShell/Operational", 4103))
             )
