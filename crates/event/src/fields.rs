@@ -53,12 +53,39 @@ impl Fields {
         Some(self.entries.remove(i).1)
     }
 
+    /// A top-level field by exact name only (readers use this while
+    /// normalising, where a case-insensitive hit would be wrong).
+    pub fn get_exact(&self, name: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Mutable access to a top-level field by exact name.
+    pub fn get_mut_exact(&mut self, name: &str) -> Option<&mut Value> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Consume the list, yielding the fields in insertion order (readers
+    /// move values out of parsed records without cloning them).
+    pub fn into_entries(self) -> impl Iterator<Item = (Arc<str>, Value)> {
+        self.entries.into_iter()
+    }
+
     /// A top-level field by name (exact, then case-insensitive).
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.entries
             .iter()
             .find(|(k, _)| &**k == name)
-            .or_else(|| self.entries.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                self.entries
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            })
             .map(|(_, v)| v)
     }
 

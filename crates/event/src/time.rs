@@ -30,7 +30,7 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     }
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         let secs: f64 = s.parse().ok()?;
-        if secs.is_finite() && secs >= 0.0 && secs < 1e11 {
+        if secs.is_finite() && (0.0..1e11).contains(&secs) {
             let whole = secs.trunc() as i64;
             let nanos = ((secs - secs.trunc()) * 1e9) as u32;
             return Utc.timestamp_opt(whole, nanos).single();

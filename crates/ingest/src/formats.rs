@@ -8,6 +8,7 @@ use crate::Format;
 pub fn all_formats() -> Vec<Box<dyn Format>> {
     vec![
         // Binary and structured formats (kahu-ingest core).
+        Box::new(crate::evtx::Evtx),
         // Text logs. Zeek JSON must precede the generic JSON reader; the
         // header-driven formats (Zeek TSV, W3C) are unambiguous; auditd
         // lines (`type=… msg=audit(`) are checked before syslog, and the
@@ -18,5 +19,7 @@ pub fn all_formats() -> Vec<Box<dyn Format>> {
         Box::new(crate::linux::Auditd),
         Box::new(crate::web::AccessLog),
         Box::new(crate::linux::Syslog::default()),
+        // Generic JSON accepts any `{`/`[` file: keep it last.
+        Box::new(crate::json::Json),
     ]
 }

@@ -120,10 +120,22 @@ pub trait Format: Send + Sync {
     fn read(&self, input: Input<'_>, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()>;
 }
 
+mod archive;
+pub mod evtx;
 mod formats;
+mod hostname;
+pub mod json;
+mod jsonvalue;
+mod shapes;
+mod walk;
+mod winevent;
 // Text-log readers (web servers, Linux, Zeek) and their line helpers.
 pub mod linux;
 mod text;
 pub mod web;
 pub mod zeek;
+
+pub use archive::Limits;
 pub use formats::all_formats;
+pub use hostname::infer_host;
+pub use walk::{FileEntry, ParallelRead, Reader, read_path, read_paths_parallel};

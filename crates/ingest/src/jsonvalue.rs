@@ -1,0 +1,167 @@
+//! JSON text straight into [`kahu_event::Value`], without a `serde_json::Value`
+//! in between.
+//!
+//! Field names repeat on every record of a log, so they are interned: each
+//! distinct key is allocated once per reader and shared by reference count.
+//! That removes most of the allocations of building an event.
+
+use kahu_event::{Fields, Value};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Distinct keys a cache keeps before it stops growing. Logs have a few
+/// hundred field names; hostile input with unique keys on every line must not
+/// grow the cache without bound.
+const MAX_INTERNED: usize = 16 * 1024;
+
+/// Longest key worth interning; longer keys are allocated each time.
+const MAX_INTERNED_KEY: usize = 128;
+
+/// Shared field names for one reader.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    keys: HashMap<Box<str>, Arc<str>>,
+}
+
+impl KeyCache {
+    /// The shared copy of `key`.
+    pub(crate) fn get(&mut self, key: &str) -> Arc<str> {
+        if let Some(k) = self.keys.get(key) {
+            return k.clone();
+        }
+        let arc: Arc<str> = Arc::from(key);
+        if self.keys.len() < MAX_INTERNED && key.len() <= MAX_INTERNED_KEY {
+            self.keys.insert(Box::from(key), arc.clone());
+        }
+        arc
+    }
+}
+
+/// Parse one complete JSON value from `bytes` (surrounding whitespace allowed).
+pub(crate) fn parse(bytes: &[u8], keys: &mut KeyCache) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = ValueSeed { keys }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+/// Builds a [`Value`] using a [`KeyCache`] for object keys.
+pub(crate) struct ValueSeed<'k> {
+    pub(crate) keys: &'k mut KeyCache,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(match i64::try_from(v) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::UInt(v),
+        })
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(Arc::from(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element_seed(ValueSeed {
+            keys: &mut *self.keys,
+        })? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Fields::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        while let Some(k) = map.next_key_seed(KeySeed {
+            keys: &mut *self.keys,
+        })? {
+            let v = map.next_value_seed(ValueSeed {
+                keys: &mut *self.keys,
+            })?;
+            // `push`, not `insert`: a duplicate key is kept twice (lookups
+            // find the first) rather than paying a quadratic scan on objects
+            // with thousands of keys.
+            out.push(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+struct KeySeed<'k> {
+    keys: &'k mut KeyCache,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Arc<str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Arc<str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Arc<str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Arc<str>, E> {
+        Ok(self.keys.get(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_like_serde_json() {
+        let text = br#"{"a": [1, -2, 18446744073709551615, 1.5, "x", null, true], "b": {"c": {}}}"#;
+        let mut keys = KeyCache::default();
+        let ours = parse(text, &mut keys).unwrap();
+        let theirs = Value::from_json(serde_json::from_slice(text).unwrap());
+        assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn rejects_trailing_garbage_and_deep_nesting() {
+        let mut keys = KeyCache::default();
+        assert!(parse(b"{} x", &mut keys).is_err());
+        let deep = "[".repeat(100_000);
+        assert!(parse(deep.as_bytes(), &mut keys).is_err());
+    }
+
+    #[test]
+    fn keys_are_shared() {
+        let mut keys = KeyCache::default();
+        let a = keys.get("Image");
+        let b = keys.get("Image");
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+}

@@ -1,0 +1,256 @@
+//! Normalisers for the JSON record shapes other than the EVTX rendering:
+//! Winlogbeat/ECS, NXLog-flattened Windows events and generic objects.
+//!
+//! Each keeps every original field and adds the Sigma/Hayabusa names
+//! (`EventID`, `Channel`, `Computer`, `Provider_Name`…) so Windows rules
+//! match regardless of which shipper produced the export.
+
+use kahu_event::{Event, Fields, Provenance, Timestamp, Value, parse_timestamp};
+use std::sync::Arc;
+
+/// The JSON record shapes kahu recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// `{"Event": {"System": …}}`, as rendered by `evtx_dump`.
+    EvtxJson,
+    /// Winlogbeat / Elastic Common Schema (`winlog.*`).
+    Winlogbeat,
+    /// NXLog `im_msvistalog` flattened (`Hostname`, `SourceName`, `EventID`…).
+    Nxlog,
+    /// Any other object.
+    Generic,
+}
+
+/// Decide the shape of one parsed object.
+pub(crate) fn classify(o: &Fields) -> Shape {
+    if crate::winevent::is_evtx_json(o) {
+        Shape::EvtxJson
+    } else if matches!(o.get_exact("winlog"), Some(Value::Object(_))) {
+        Shape::Winlogbeat
+    } else if o.get_exact("EventID").is_some()
+        && ["SourceModuleType", "Hostname", "SourceName", "Channel"]
+            .iter()
+            .any(|k| o.get_exact(k).is_some())
+    {
+        Shape::Nxlog
+    } else {
+        Shape::Generic
+    }
+}
+
+/// Winlogbeat: `winlog.event_data` and `winlog.user_data` flattened to the top
+/// level, `winlog.*` system values under Sigma names, everything else kept
+/// nested and reachable by dotted name (`host.name`, `winlog.opcode`).
+pub(crate) fn winlogbeat(o: Fields, prov: Provenance) -> Event {
+    let mut ev = Event::new(prov);
+    let mut canon = Fields::with_capacity(48);
+    let mut data = Vec::new();
+    let mut rest = Fields::with_capacity(o.len());
+    for (k, v) in o.into_entries() {
+        if &*k != "winlog" {
+            rest.push(k, v);
+            continue;
+        }
+        let Value::Object(w) = v else {
+            rest.push(k, v);
+            continue;
+        };
+        let mut kept = Fields::with_capacity(w.len());
+        for (wk, wv) in w.into_entries() {
+            match &*wk {
+                "event_data" | "user_data" => data.push(wv),
+                "channel" => {
+                    ev.channel = text(&wv);
+                    canon.push(Arc::from("Channel"), wv.clone());
+                    kept.push(wk, wv);
+                }
+                "event_id" => {
+                    ev.event_id = wv.as_i64().and_then(|i| u32::try_from(i).ok());
+                    canon.push(
+                        Arc::from("EventID"),
+                        ev.event_id.map_or(wv.clone(), |i| Value::Int(i.into())),
+                    );
+                    kept.push(wk, wv);
+                }
+                "computer_name" => {
+                    ev.host = text(&wv);
+                    canon.push(Arc::from("Computer"), wv.clone());
+                    kept.push(wk, wv);
+                }
+                "provider_name" => {
+                    ev.provider = text(&wv);
+                    canon.push(Arc::from("Provider_Name"), wv.clone());
+                    kept.push(wk, wv);
+                }
+                "record_id" => {
+                    canon.push(Arc::from("EventRecordID"), wv.clone());
+                    kept.push(wk, wv);
+                }
+                "process" => {
+                    if let Some(pid) = path(&wv, &["pid"]) {
+                        canon.push(Arc::from("ProcessID"), pid.clone());
+                    }
+                    if let Some(tid) = path(&wv, &["thread", "id"]) {
+                        canon.push(Arc::from("ThreadID"), tid.clone());
+                    }
+                    kept.push(wk, wv);
+                }
+                "user" => {
+                    if let Some(sid) = path(&wv, &["identifier"]) {
+                        canon.push(Arc::from("SecurityUserID"), sid.clone());
+                    }
+                    kept.push(wk, wv);
+                }
+                _ => kept.push(wk, wv),
+            }
+        }
+        rest.push(k, Value::Object(kept));
+    }
+    if ev.host.is_none() {
+        ev.host = rest.get_path("host.name").and_then(text);
+    }
+    ev.timestamp = rest.get_exact("@timestamp").and_then(timestamp_of);
+    let n_canon = canon.len();
+    for d in data {
+        if let Value::Object(d) = d {
+            for (k, v) in d.into_entries() {
+                push_unique(&mut canon, n_canon, k, v);
+            }
+        }
+    }
+    for (k, v) in rest.into_entries() {
+        canon.push(k, v);
+    }
+    ev.fields = canon;
+    ev
+}
+
+/// NXLog-flattened: every field is already at the top level; add the
+/// Sigma names that NXLog spells differently.
+pub(crate) fn nxlog(mut o: Fields, prov: Provenance) -> Event {
+    let mut ev = Event::new(prov);
+    ev.host = o.get_exact("Hostname").and_then(text);
+    ev.channel = o.get_exact("Channel").and_then(text);
+    ev.provider = o.get_exact("SourceName").and_then(text);
+    ev.event_id = o
+        .get_exact("EventID")
+        .and_then(Value::as_i64)
+        .and_then(|i| u32::try_from(i).ok());
+    // `TimeCreated` (when the shipper kept it) is the event's own UTC time;
+    // `@timestamp` is when Logstash received it; `EventTime` is in the
+    // collector's local zone, so it is the last resort.
+    ev.timestamp = ["TimeCreated", "@timestamp", "EventTime"]
+        .iter()
+        .find_map(|k| o.get_exact(k).and_then(timestamp_of));
+    for (alias, from) in [
+        ("Computer", "Hostname"),
+        ("Provider_Name", "SourceName"),
+        ("EventRecordID", "RecordNumber"),
+        ("SecurityUserID", "UserID"),
+        ("ProcessID", "ExecutionProcessID"),
+    ] {
+        if o.get_exact(alias).is_none()
+            && let Some(v) = o.get_exact(from).cloned()
+        {
+            o.push(Arc::from(alias), v);
+        }
+    }
+    if let Some(id) = ev.event_id
+        && let Some(v) = o.get_mut_exact("EventID")
+    {
+        // NXLog writes it as text in some pipelines; rules compare numbers.
+        *v = Value::Int(id.into());
+    }
+    ev.fields = o;
+    ev
+}
+
+/// Keys tried, in order, for the time of a generic record.
+const TIME_KEYS: &[&str] = &[
+    "@timestamp",
+    "timestamp",
+    "ts",
+    "time",
+    "EventTime",
+    "UtcTime",
+    "TimeCreated",
+    "eventTime",
+    "date",
+];
+
+/// Any other object: fields kept as they are; time, host and event id found
+/// under their usual names.
+pub(crate) fn generic(o: Fields, prov: Provenance) -> Event {
+    let mut ev = Event::new(prov);
+    ev.timestamp = TIME_KEYS
+        .iter()
+        .find_map(|k| o.get_exact(k).and_then(timestamp_of));
+    ev.host = [
+        "host.name",
+        "hostname",
+        "Hostname",
+        "host",
+        "computer_name",
+        "Computer",
+    ]
+    .iter()
+    .find_map(|k| o.get_path(k).and_then(text));
+    ev.event_id = ["EventID", "event_id"]
+        .iter()
+        .find_map(|k| o.get_exact(k).and_then(Value::as_i64))
+        .and_then(|i| u32::try_from(i).ok());
+    ev.channel = ["Channel", "_path"]
+        .iter()
+        .find_map(|k| o.get_exact(k).and_then(text));
+    ev.fields = o;
+    ev
+}
+
+/// A time value: text in any form [`parse_timestamp`] knows, or epoch
+/// seconds / milliseconds as a number.
+pub(crate) fn timestamp_of(v: &Value) -> Option<Timestamp> {
+    match v {
+        Value::Str(s) => parse_timestamp(s),
+        Value::Int(_) | Value::UInt(_) | Value::Float(_) => {
+            let n = v.as_f64()?;
+            // Below 1e11 the number is seconds (until year 5138); above, ms.
+            let secs = if n < 1e11 { n } else { n / 1000.0 };
+            if !(0.0..1e11).contains(&secs) {
+                return None;
+            }
+            let whole = secs.trunc() as i64;
+            let nanos = ((secs - secs.trunc()) * 1e9) as u32;
+            chrono::DateTime::from_timestamp(whole, nanos)
+        }
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> Option<Arc<str>> {
+    match v {
+        Value::Str(s) if !s.is_empty() => Some(s.clone()),
+        Value::Str(_) => None,
+        other => other.as_text().map(|s| Arc::from(&*s)),
+    }
+}
+
+fn path<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    let mut cur = v;
+    for k in keys {
+        match cur {
+            Value::Object(o) => cur = o.get_exact(k)?,
+            _ => return None,
+        }
+    }
+    Some(cur)
+}
+
+/// Push a data field; one that collides with the first `n` (system) names
+/// replaces it, as in [`crate::winevent`].
+fn push_unique(out: &mut Fields, n: usize, k: Arc<str>, v: Value) {
+    if out.iter().take(n).any(|(name, _)| name == &*k) {
+        out.insert(&k, v);
+    } else {
+        out.push(k, v);
+    }
+}

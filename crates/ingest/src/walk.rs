@@ -1,0 +1,461 @@
+//! Reading evidence paths: directories, archives and plain files, one file
+//! at a time or many in parallel, with a per-file inventory.
+
+use crate::archive::{self, Budget, Container, Item, Limits};
+use crate::{Format, Input, Origin, SNIFF_LEN, Sink, Warning, all_formats, hostname};
+use kahu_event::Event;
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::cell::Cell;
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One evidence file (or archive member) as read: what the inventory of a
+/// case lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileEntry {
+    /// The file on disk.
+    pub path: Arc<str>,
+    /// Member path inside an archive (nested members joined with `!`).
+    pub member: Option<Arc<str>>,
+    /// Size in bytes (decompressed size for members).
+    pub size: u64,
+    /// SHA-256 of the content, when hashing was asked for.
+    pub sha256: Option<String>,
+    /// Format name (`evtx`, `json`…), container kind (`zip`, `tar`,
+    /// `gzip`), or `None` when no reader recognised it.
+    pub format: Option<&'static str>,
+    /// Events read from it.
+    pub events: u64,
+    /// Warnings raised while reading it.
+    pub warnings: u64,
+    /// Host name inferred from the collection layout.
+    pub host_hint: Option<Arc<str>>,
+}
+
+/// What [`Reader::read_paths_parallel`] returns.
+#[derive(Debug)]
+pub struct ParallelRead<S> {
+    /// The sinks made by the caller's factory, each having received the
+    /// events of some of the files.
+    pub sinks: Vec<S>,
+    /// Every file and member read, sorted by path and member.
+    pub inventory: Vec<FileEntry>,
+}
+
+/// Reads evidence with a fixed set of formats and limits. Cheap to share
+/// between threads.
+pub struct Reader {
+    formats: Vec<Box<dyn Format>>,
+    limits: Limits,
+    sha256: bool,
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Reader::new()
+    }
+}
+
+impl Reader {
+    /// A reader with every registered format and default limits, no hashing.
+    pub fn new() -> Self {
+        Reader {
+            formats: all_formats(),
+            limits: Limits::default(),
+            sha256: false,
+        }
+    }
+
+    /// Use these archive limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Compute a SHA-256 for every file and member (costs a second pass
+    /// over the bytes; off by default).
+    pub fn with_sha256(mut self, on: bool) -> Self {
+        self.sha256 = on;
+        self
+    }
+
+    /// Use only these formats (tests, or a `--format` option).
+    pub fn with_formats(mut self, formats: Vec<Box<dyn Format>>) -> Self {
+        self.formats = formats;
+        self
+    }
+
+    /// Every regular file under `paths` (directories recursed, symbolic
+    /// links inside them not followed), sorted. Problems become warnings.
+    pub fn files(&self, paths: &[PathBuf], sink: &mut dyn Sink) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for p in paths {
+            for entry in walkdir::WalkDir::new(p)
+                .follow_links(false)
+                .sort_by_file_name()
+            {
+                match entry {
+                    Ok(e) if e.file_type().is_file() => out.push(e.into_path()),
+                    Ok(e) if e.path_is_symlink() && e.depth() > 0 => sink.warning(Warning {
+                        file: path_str(e.path()),
+                        member: None,
+                        location: None,
+                        reason: "symbolic link not followed".into(),
+                    }),
+                    Ok(_) => {}
+                    Err(e) => sink.warning(Warning {
+                        file: path_str(e.path().unwrap_or(p)),
+                        member: None,
+                        location: None,
+                        reason: format!(
+                            "cannot read: {}",
+                            e.io_error().map_or(e.to_string(), |io| io.to_string())
+                        ),
+                    }),
+                }
+            }
+        }
+        out
+    }
+
+    /// Read a file or a directory tree into `sink`; returns the inventory.
+    /// `Err` only when `path` itself does not exist or cannot be read.
+    pub fn read_path(&self, path: &Path, sink: &mut dyn Sink) -> std::io::Result<Vec<FileEntry>> {
+        std::fs::symlink_metadata(path)?;
+        let mut inventory = Vec::new();
+        for f in self.files(&[path.to_path_buf()], sink) {
+            if !self.read_file(&f, sink, &mut inventory) {
+                break;
+            }
+        }
+        Ok(inventory)
+    }
+
+    /// Read many paths on the rayon pool, one file per task (largest
+    /// first, for balance). Each task feeds a sink from `make_sink`; events
+    /// of one file always go to one sink, in file order.
+    pub fn read_paths_parallel<S, F>(&self, paths: &[PathBuf], make_sink: F) -> ParallelRead<S>
+    where
+        S: Sink + Send,
+        F: Fn() -> S + Sync + Send,
+    {
+        let mut first = make_sink();
+        let mut files: Vec<(u64, PathBuf)> = self
+            .files(paths, &mut first)
+            .into_iter()
+            .map(|p| (std::fs::metadata(&p).map_or(0, |m| m.len()), p))
+            .collect();
+        files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let parts: Vec<(S, Vec<FileEntry>)> = files
+            .par_iter()
+            .fold(
+                || (make_sink(), Vec::new()),
+                |(mut sink, mut inv), (_, p)| {
+                    self.read_file(p, &mut sink, &mut inv);
+                    (sink, inv)
+                },
+            )
+            .collect();
+        let mut sinks = vec![first];
+        let mut inventory = Vec::new();
+        for (s, inv) in parts {
+            sinks.push(s);
+            inventory.extend(inv);
+        }
+        inventory.sort_by(|a, b| (&a.path, &a.member).cmp(&(&b.path, &b.member)));
+        ParallelRead { sinks, inventory }
+    }
+
+    /// Read one file on disk (plain or archive). Returns `false` if the
+    /// sink asked to stop.
+    pub fn read_file(
+        &self,
+        path: &Path,
+        sink: &mut dyn Sink,
+        inventory: &mut Vec<FileEntry>,
+    ) -> bool {
+        let file = path_str(path);
+        let comps: Vec<String> = path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let budget = Budget {
+            bytes: Cell::new(self.limits.max_total),
+            members: Cell::new(self.limits.max_members),
+        };
+        let mut ctx = Ctx {
+            file,
+            budget: &budget,
+            sink,
+            inventory,
+            stopped: false,
+        };
+        self.dispatch(Input::File(path), &comps, None, 1, &mut ctx);
+        !ctx.stopped
+    }
+
+    /// Read one input: open containers, or hand it to the first format
+    /// that recognises it.
+    fn dispatch(
+        &self,
+        input: Input<'_>,
+        comps: &[String],
+        member: Option<Arc<str>>,
+        depth: u32,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let host_hint = hostname::infer_host(comps).map(|h| Arc::<str>::from(h.as_str()));
+        let origin = Origin {
+            file: ctx.file.clone(),
+            member: member.clone(),
+            host_hint: host_hint.clone(),
+        };
+        let mut entry = FileEntry {
+            path: ctx.file.clone(),
+            member,
+            size: 0,
+            sha256: None,
+            format: None,
+            events: 0,
+            warnings: 0,
+            host_hint: host_hint.clone(),
+        };
+        let (head, size) = match head_and_size(input) {
+            Ok(x) => x,
+            Err(e) => {
+                ctx.sink
+                    .warning(origin.warning(None, format!("cannot read: {e}")));
+                entry.warnings = 1;
+                ctx.inventory.push(entry);
+                return;
+            }
+        };
+        entry.size = size;
+        if self.sha256 {
+            entry.sha256 = sha256(input).ok();
+        }
+        let name = comps.last().map_or("", String::as_str);
+
+        if let Some(kind) = archive::detect(&head) {
+            entry.format = Some(kind.name());
+            if depth > self.limits.max_depth {
+                ctx.sink.warning(origin.warning(
+                    None,
+                    format!(
+                        "{} archive nested deeper than {} levels; not opened",
+                        kind.name(),
+                        self.limits.max_depth
+                    ),
+                ));
+                entry.warnings = 1;
+                ctx.inventory.push(entry);
+                return;
+            }
+            let at = ctx.inventory.len();
+            ctx.inventory.push(entry);
+            let warnings = self.open_container(kind, input, comps, &origin, depth, ctx);
+            ctx.inventory[at].warnings = warnings;
+            return;
+        }
+
+        let Some(format) = self.formats.iter().find(|f| f.detect(&head, name)) else {
+            if size > 0 {
+                ctx.sink.warning(
+                    origin.warning(None, "no reader recognises this file's format; skipped"),
+                );
+                entry.warnings = 1;
+            }
+            ctx.inventory.push(entry);
+            return;
+        };
+        entry.format = Some(format.name());
+        let mut tally = Tally {
+            inner: &mut *ctx.sink,
+            host: host_hint,
+            events: 0,
+            warnings: 0,
+            stopped: false,
+        };
+        if let Err(e) = format.read(input, &origin, &mut tally) {
+            tally.warning(origin.warning(None, format!("{} reader stopped: {e}", format.name())));
+        }
+        entry.events = tally.events;
+        entry.warnings = tally.warnings;
+        ctx.stopped |= tally.stopped;
+        ctx.inventory.push(entry);
+    }
+
+    /// Read every member of a container; returns the warnings about the
+    /// container itself.
+    fn open_container(
+        &self,
+        kind: Container,
+        input: Input<'_>,
+        comps: &[String],
+        origin: &Origin,
+        depth: u32,
+        ctx: &mut Ctx<'_>,
+    ) -> u64 {
+        let mut warnings = 0u64;
+        let limits = self.limits;
+        // Shared (cells) so nested archives draw from the same allowance.
+        let budget = ctx.budget;
+        {
+            let mut on_item = |item: Item<'_>| -> bool {
+                match item {
+                    Item::Problem { name, reason } => {
+                        warnings += 1;
+                        let mut o = origin.clone();
+                        if let Some(n) = name {
+                            o.member = Some(join_member(origin.member.as_deref(), n));
+                        }
+                        ctx.sink.warning(o.warning(None, reason));
+                    }
+                    Item::Member { name, data } => {
+                        let mut c = comps.to_vec();
+                        c.extend(
+                            name.split(['/', '\\'])
+                                .filter(|s| !s.is_empty())
+                                .map(str::to_string),
+                        );
+                        let member = join_member(origin.member.as_deref(), name);
+                        self.dispatch(Input::Memory(data), &c, Some(member), depth + 1, ctx);
+                    }
+                }
+                !ctx.stopped
+            };
+            let result = match (kind, input) {
+                (Container::Zip, Input::File(p)) => {
+                    std::fs::File::open(p).map(|f| archive::zip(f, &limits, budget, &mut on_item))
+                }
+                (Container::Zip, Input::Memory(b)) => {
+                    archive::zip(Cursor::new(b), &limits, budget, &mut on_item);
+                    Ok(())
+                }
+                (Container::Tar, _) => input
+                    .open()
+                    .map(|mut r| archive::tar(&mut r, &limits, budget, &mut on_item)),
+                (Container::Gzip, _) => {
+                    let inner = gunzipped_name(comps.last().map_or("", String::as_str));
+                    input
+                        .open()
+                        .map(|mut r| archive::gunzip(&mut r, &inner, &limits, budget, &mut on_item))
+                }
+            };
+            if let Err(e) = result {
+                on_item(Item::Problem {
+                    name: None,
+                    reason: format!("cannot open archive: {e}"),
+                });
+            }
+        }
+        warnings
+    }
+}
+
+/// State of reading one top-level file.
+struct Ctx<'a> {
+    file: Arc<str>,
+    budget: &'a Budget,
+    sink: &'a mut dyn Sink,
+    inventory: &'a mut Vec<FileEntry>,
+    stopped: bool,
+}
+
+/// Counts what a reader sends and fills in the inferred host.
+struct Tally<'a> {
+    inner: &'a mut dyn Sink,
+    host: Option<Arc<str>>,
+    events: u64,
+    warnings: u64,
+    stopped: bool,
+}
+
+impl Sink for Tally<'_> {
+    fn event(&mut self, mut event: Event) -> bool {
+        if event.host.is_none() {
+            event.host = self.host.clone();
+        }
+        self.events += 1;
+        let go = self.inner.event(event);
+        self.stopped |= !go;
+        go
+    }
+    fn warning(&mut self, warning: Warning) {
+        self.warnings += 1;
+        self.inner.warning(warning);
+    }
+}
+
+/// Read `path` (file or directory) with default settings.
+pub fn read_path(path: &Path, sink: &mut dyn Sink) -> std::io::Result<()> {
+    Reader::new().read_path(path, sink).map(|_| ())
+}
+
+/// Read many paths in parallel with default settings; see
+/// [`Reader::read_paths_parallel`].
+pub fn read_paths_parallel<S, F>(paths: &[PathBuf], make_sink: F) -> Vec<S>
+where
+    S: Sink + Send,
+    F: Fn() -> S + Sync + Send,
+{
+    Reader::new().read_paths_parallel(paths, make_sink).sinks
+}
+
+fn path_str(p: &Path) -> Arc<str> {
+    Arc::from(p.to_string_lossy().as_ref())
+}
+
+fn join_member(parent: Option<&str>, name: &str) -> Arc<str> {
+    match parent {
+        Some(p) => Arc::from(format!("{p}!{name}")),
+        None => Arc::from(name),
+    }
+}
+
+/// `x.json.gz` → `x.json`; `x.tgz` → `x.tar`.
+fn gunzipped_name(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".tgz") {
+        format!("{}.tar", &name[..name.len() - 4])
+    } else if lower.ends_with(".gz") {
+        name[..name.len() - 3].to_string()
+    } else {
+        format!("{name}.gunzipped")
+    }
+}
+
+fn head_and_size(input: Input<'_>) -> std::io::Result<(Vec<u8>, u64)> {
+    match input {
+        Input::Memory(b) => Ok((b[..b.len().min(SNIFF_LEN)].to_vec(), b.len() as u64)),
+        Input::File(p) => {
+            let f = std::fs::File::open(p)?;
+            let size = f.metadata()?.len();
+            let mut head = Vec::with_capacity(SNIFF_LEN);
+            f.take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+            Ok((head, size))
+        }
+    }
+}
+
+fn sha256(input: Input<'_>) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    match input {
+        Input::Memory(b) => h.update(b),
+        Input::File(p) => {
+            let mut f = std::fs::File::open(p)?;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
