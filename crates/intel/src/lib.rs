@@ -1,1 +1,90 @@
-//! Threat intelligence for kahu: IOC feeds (STIX 2.1, MISP, CSV) and YARA
+//! Threat intelligence for kahu: indicators of compromise from partner
+//! feeds (STIX 2.1, MISP, CSV, plain lists) matched against every event,
+//! YARA on evidence files, and malware/tool names mapped to ATT&CK
+//! software ids for attribution.
+//!
+//! ```no_run
+//! # use kahu_intel::IocSet;
+//! let mut iocs = IocSet::new();
+//! let report = iocs.load_path(std::path::Path::new("partner-bundle.json"))?;
+//! for issue in &report.issues {
+//!     eprintln!("{issue}"); // unsupported patterns, downgrades, bad lines
+//! }
+//! # let event: kahu_event::Event = unimplemented!();
+//! let mut matches = Vec::new();
+//! iocs.match_event(&event, &mut matches);
+//! let findings: Vec<_> = matches.iter().map(|m| iocs.to_finding(m, &event)).collect();
+//! # Ok::<(), kahu_intel::IntelError>(())
+//! ```
+
+mod compile;
+mod extract;
+mod indicator;
+mod matcher;
+mod misp;
+pub mod normalize;
+pub mod pattern;
+mod set;
+mod software;
+mod stix;
+mod text;
+mod yara;
+
+pub use indicator::{FeedFormat, Indicator, IndicatorMeta, IocType};
+pub use matcher::{IocMatch, level_of};
+pub use normalize::HashAlg;
+pub use set::{IntelError, IocSet, IssueKind, LoadIssue, LoadReport};
+pub use software::software_ids_in;
+pub use text::{infer_type, type_from_name};
+pub use yara::{DEFAULT_MAX_FILE_SIZE, ScanWarning, YaraScanner};
+
+/// ATT&CK ids written in free text (`T1505.003`, `T1505_003`, `S0020`,
+/// `G0065`), as (kind letter, canonical id), whole tokens only.
+pub fn attack_ids_in(text: &str) -> Vec<(char, String)> {
+    let b = text.as_bytes();
+    let mut out: Vec<(char, String)> = Vec::new();
+    let mut i = 0;
+    while i + 5 <= b.len() {
+        let c = b[i].to_ascii_uppercase();
+        let boundary = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        if boundary
+            && matches!(c, b'T' | b'S' | b'G')
+            && b[i + 1..i + 5].iter().all(u8::is_ascii_digit)
+        {
+            let mut end = i + 5;
+            let mut id = format!("{}{}", c as char, &text[i + 1..i + 5]);
+            if c == b'T'
+                && b.len() >= i + 9
+                && matches!(b[i + 5], b'.' | b'_')
+                && b[i + 6..i + 9].iter().all(u8::is_ascii_digit)
+            {
+                id.push('.');
+                id.push_str(&text[i + 6..i + 9]);
+                end = i + 9;
+            }
+            if b.get(end).is_none_or(|x| !x.is_ascii_alphanumeric()) {
+                if !out.iter().any(|(_, x)| *x == id) {
+                    out.push((c as char, id));
+                }
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attack_ids_from_text() {
+        let ids = attack_ids_in(
+            "misp-galaxy:mitre-attack-pattern=\"Web Shell - T1505.003\" T1505_003 s0020, G0065 T12345 xT1059",
+        );
+        let ids: Vec<_> = ids.into_iter().map(|(_, s)| s).collect();
+        assert_eq!(ids, vec!["T1505.003", "S0020", "G0065"]);
+    }
+}

@@ -1,0 +1,408 @@
+//! YARA on evidence files (web roots, dropped binaries), with the
+//! pure-Rust `boreal` engine.
+//!
+//! Rules compile once; every file is read (never written, never mapped:
+//! a file that shrinks under a memory map would crash the process) up to
+//! a size cap and scanned in memory with a per-file timeout. Only regular
+//! files are scanned and symbolic links are not followed.
+
+use crate::set::IntelError;
+use crate::software::{push_unique, software_ids_in};
+use boreal::scanner::ScanParams;
+use boreal::{Compiler, MetadataValue, Scanner};
+use kahu_event::{Location, Provenance, Timestamp};
+use kahu_finding::{Finding, FindingKind, Level};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Default largest file scanned (64 MiB); larger files are skipped with a warning.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Something that stopped one file from being scanned.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScanWarning {
+    /// The file.
+    pub path: String,
+    /// Why it was skipped or only partly scanned.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ScanWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+/// Compiled YARA rules.
+pub struct YaraScanner {
+    scanner: Scanner,
+    max_file_size: u64,
+    rules: usize,
+    warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for YaraScanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("YaraScanner")
+            .field("rules", &self.rules)
+            .field("max_file_size", &self.max_file_size)
+            .finish()
+    }
+}
+
+fn rule_files(p: &Path) -> Vec<PathBuf> {
+    if p.is_dir() {
+        let mut v: Vec<PathBuf> = walkdir::WalkDir::new(p)
+            .follow_links(false)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .filter(|p| {
+                p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    matches!(
+                        e.to_ascii_lowercase().as_str(),
+                        "yar" | "yara" | "rule" | "rules"
+                    )
+                })
+            })
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![p.to_path_buf()]
+    }
+}
+
+fn new_compiler() -> Compiler {
+    Compiler::new()
+}
+
+fn finish(compiler: Compiler, warnings: Vec<String>) -> YaraScanner {
+    let mut scanner = compiler.finalize();
+    let rules = scanner.rules().count();
+    scanner.set_scan_params(
+        ScanParams::default()
+            .timeout_duration(Some(Duration::from_secs(30)))
+            .string_max_nb_matches(100)
+            .match_max_length(256),
+    );
+    YaraScanner {
+        scanner,
+        max_file_size: DEFAULT_MAX_FILE_SIZE,
+        rules,
+        warnings,
+    }
+}
+
+impl YaraScanner {
+    /// Compile rule files; a directory contributes every `.yar`/`.yara`
+    /// file below it. Each file gets its own namespace (its file stem) so
+    /// rule names from different sources cannot clash.
+    pub fn compile<P: AsRef<Path>>(rule_paths: &[P]) -> Result<Self, IntelError> {
+        let mut compiler = new_compiler();
+        let mut warnings = Vec::new();
+        for root in rule_paths {
+            for file in rule_files(root.as_ref()) {
+                let ns = file
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("default")
+                    .to_string();
+                let status = compiler
+                    .add_rules_file_in_namespace(&file, &ns)
+                    .map_err(|e| IntelError::Yara {
+                        file: file.display().to_string(),
+                        message: e.to_string(),
+                    })?;
+                warnings.extend(
+                    status
+                        .warnings()
+                        .map(|w| format!("{}: {w}", file.display())),
+                );
+            }
+        }
+        Ok(finish(compiler, warnings))
+    }
+
+    /// Compile rules from text, in `namespace`.
+    pub fn compile_str(source: &str, namespace: &str) -> Result<Self, IntelError> {
+        let mut compiler = new_compiler();
+        let status = compiler
+            .add_rules_str_in_namespace(source, namespace)
+            .map_err(|e| IntelError::Yara {
+                file: format!("<{namespace}>"),
+                message: e.to_string(),
+            })?;
+        let warnings = status.warnings().map(|w| w.to_string()).collect();
+        Ok(finish(compiler, warnings))
+    }
+
+    /// Change the size cap (bytes) above which files are skipped.
+    pub fn with_max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
+        self
+    }
+
+    /// Number of compiled rules.
+    pub fn rule_count(&self) -> usize {
+        self.rules
+    }
+
+    /// Compiler warnings (slow strings and the like).
+    pub fn compile_warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Scan a file, or every regular file below a directory; skipped
+    /// files are dropped silently (use [`YaraScanner::scan_path_with`] to
+    /// see why).
+    pub fn scan_path(&self, path: &Path) -> Vec<Finding> {
+        self.scan_path_with(path, &mut Vec::new())
+    }
+
+    /// Like [`YaraScanner::scan_path`], reporting skipped files.
+    pub fn scan_path_with(&self, path: &Path, warnings: &mut Vec<ScanWarning>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                warnings.push(warn(path, format!("cannot stat: {e}")));
+                return out;
+            }
+        };
+        if meta.is_dir() {
+            for e in walkdir::WalkDir::new(path)
+                .follow_links(false)
+                .sort_by_file_name()
+            {
+                match e {
+                    Ok(e) if e.file_type().is_file() => {
+                        self.scan_file(e.path(), &mut out, warnings)
+                    }
+                    Ok(_) => {}
+                    Err(err) => warnings.push(warn(path, format!("cannot walk: {err}"))),
+                }
+            }
+        } else if meta.is_file() {
+            self.scan_file(path, &mut out, warnings);
+        } else {
+            warnings.push(warn(path, "not a regular file; not scanned".into()));
+        }
+        out
+    }
+
+    fn scan_file(&self, path: &Path, out: &mut Vec<Finding>, warnings: &mut Vec<ScanWarning>) {
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                warnings.push(warn(path, format!("cannot open: {e}")));
+                return;
+            }
+        };
+        let meta = file.metadata().ok();
+        let len = meta.as_ref().map_or(0, |m| m.len());
+        if len > self.max_file_size {
+            warnings.push(warn(
+                path,
+                format!(
+                    "{len} bytes is over the {} byte cap; not scanned",
+                    self.max_file_size
+                ),
+            ));
+            return;
+        }
+        let mut data = Vec::with_capacity(len as usize);
+        // Read at most cap+1 bytes: the file may grow after the stat.
+        if let Err(e) = file.take(self.max_file_size + 1).read_to_end(&mut data) {
+            warnings.push(warn(path, format!("cannot read: {e}")));
+            return;
+        }
+        if data.len() as u64 > self.max_file_size {
+            warnings.push(warn(
+                path,
+                "grew over the size cap while being read; not scanned".into(),
+            ));
+            return;
+        }
+        let mtime: Option<Timestamp> = meta.and_then(|m| m.modified().ok()).map(Timestamp::from);
+        let result = match self.scanner.scan_mem(&data) {
+            Ok(r) => r,
+            Err((e, partial)) => {
+                warnings.push(warn(path, format!("scan incomplete: {e:?}")));
+                partial
+            }
+        };
+        if result.rules.is_empty() {
+            return;
+        }
+        let sha256: String = Sha256::digest(&data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let file_name: Arc<str> = Arc::from(path.display().to_string());
+        for rule in result.rules.iter().filter(|r| r.matched) {
+            out.push(self.finding(rule, &file_name, &sha256, mtime));
+        }
+    }
+
+    fn finding(
+        &self,
+        rule: &boreal::scanner::EvaluatedRule<'_>,
+        file: &Arc<str>,
+        sha256: &str,
+        mtime: Option<Timestamp>,
+    ) -> Finding {
+        let s = &self.scanner;
+        let tags: Vec<&str> = rule.tags.iter().map(|t| s.get_string_symbol(*t)).collect();
+        let mut metas: Vec<(String, String)> = Vec::new();
+        for m in rule.metadatas {
+            let name = s.get_string_symbol(m.name).to_string();
+            let value = match m.value {
+                MetadataValue::Bytes(b) => {
+                    String::from_utf8_lossy(s.get_bytes_symbol(b)).into_owned()
+                }
+                MetadataValue::Integer(i) => i.to_string(),
+                MetadataValue::Boolean(b) => b.to_string(),
+            };
+            metas.push((name, value));
+        }
+        let meta = |keys: &[&str]| {
+            metas
+                .iter()
+                .find(|(k, _)| keys.iter().any(|x| k.eq_ignore_ascii_case(x)))
+                .map(|(_, v)| v.as_str())
+        };
+        let (mut techniques, mut software, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        let mut add = |text: &str| {
+            for (k, id) in crate::attack_ids_in(text) {
+                let list = match k {
+                    'T' => &mut techniques,
+                    'S' => &mut software,
+                    'G' => &mut groups,
+                    _ => continue,
+                };
+                push_unique(list, &id);
+            }
+        };
+        for t in &tags {
+            add(t);
+        }
+        for (k, v) in &metas {
+            let k = k.to_ascii_lowercase();
+            if k.contains("att&ck")
+                || k.contains("attack")
+                || k.contains("mitre")
+                || k.contains("technique")
+                || k.contains("software")
+                || k.contains("actor")
+                || k.contains("group")
+            {
+                add(v);
+            }
+        }
+        let mut family_text = format!("{} {}", rule.name, tags.join(" "));
+        for (k, v) in &metas {
+            let k = k.to_ascii_lowercase();
+            if matches!(
+                k.as_str(),
+                "software" | "malware" | "family" | "malware_family" | "tool" | "description"
+            ) {
+                family_text.push(' ');
+                family_text.push_str(v);
+            }
+        }
+        for id in software_ids_in(&family_text) {
+            push_unique(&mut software, &id);
+        }
+        let level = meta(&["severity", "level", "threat_level"])
+            .and_then(|v| v.parse::<Level>().ok())
+            .or_else(|| {
+                meta(&["score"])
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .map(score_level)
+            })
+            .unwrap_or(Level::High);
+        let mut fields: Vec<(Arc<str>, String)> = vec![
+            (Arc::from("file"), file.to_string()),
+            (Arc::from("sha256"), sha256.to_string()),
+            (
+                Arc::from("yara_rule"),
+                format!("{}:{}", rule.namespace, rule.name),
+            ),
+        ];
+        if !tags.is_empty() {
+            fields.push((Arc::from("yara_tags"), tags.join(" ")));
+        }
+        let strings: Vec<String> = rule
+            .matches
+            .iter()
+            .filter_map(|m| {
+                m.matches
+                    .first()
+                    .map(|x| format!("{}@{}", m.name, x.base + x.offset))
+            })
+            .take(16)
+            .collect();
+        if !strings.is_empty() {
+            fields.push((Arc::from("yara_strings"), strings.join(" ")));
+        }
+        for k in ["description", "author", "reference", "date"] {
+            if let Some(v) = meta(&[k]) {
+                fields.push((
+                    Arc::from(format!("yara_{k}")),
+                    v.chars().take(1024).collect(),
+                ));
+            }
+        }
+        if mtime.is_some() {
+            fields.push((
+                Arc::from("timestamp_source"),
+                "file modification time".into(),
+            ));
+        }
+        let title = match meta(&["description"]) {
+            Some(d) => format!(
+                "YARA {}: {}",
+                rule.name,
+                d.chars().take(200).collect::<String>()
+            ),
+            None => format!("YARA {}", rule.name),
+        };
+        Finding {
+            kind: FindingKind::Yara,
+            rule_id: Arc::from(format!("{}:{}", rule.namespace, rule.name)),
+            title: Arc::from(title),
+            level,
+            techniques,
+            software,
+            groups,
+            timestamp: mtime,
+            host: None,
+            channel: None,
+            event_id: None,
+            fields,
+            provenance: Provenance::new(file.clone(), Location::File),
+            related: Vec::new(),
+        }
+    }
+}
+
+fn score_level(score: u32) -> Level {
+    match score {
+        0..=39 => Level::Low,
+        40..=69 => Level::Medium,
+        70..=89 => Level::High,
+        _ => Level::Critical,
+    }
+}
+
+fn warn(p: &Path, reason: String) -> ScanWarning {
+    ScanWarning {
+        path: p.display().to_string(),
+        reason,
+    }
+}
