@@ -177,10 +177,9 @@ impl<'a> Attributor<'a> {
             if r.kind == RelKind::AttributedTo
                 && !excl.campaigns.contains(&r.from)
                 && !leaked(&r.sources)
+                && let (Some(c), Some(g)) = (kb.campaign_index(&r.from), kb.group_index(&r.to))
             {
-                if let (Some(c), Some(g)) = (kb.campaign_index(&r.from), kb.group_index(&r.to)) {
-                    camp_groups.entry(c).or_default().push(g);
-                }
+                camp_groups.entry(c).or_default().push(g);
             }
         }
         let mut sw_techs: Vec<Vec<u32>> = vec![Vec::new(); d.software.len()];
@@ -522,7 +521,7 @@ impl Attributor<'_> {
                 }
             }
             s -= p.absent_penalty * absent.max(0.0);
-            if let Some(o) = out.as_deref_mut() {
+            if let Some(o) = out {
                 o.absent_penalty = p.absent_penalty * absent.max(0.0);
             }
         }
@@ -662,20 +661,20 @@ impl Attributor<'_> {
         let mut credited = HashSet::new();
         for t in prof.tooling.iter().filter(|t| ok(&t.sources)) {
             let tl = t.value.to_lowercase();
-            if let Some((_, shown)) = names.iter().find(|(n, _)| *n == tl) {
-                if credited.insert(shown.clone()) {
-                    s += 1.0;
-                    push(
-                        &mut out,
-                        true,
-                        EvidenceItem::new(
-                            EvidenceKind::Tooling,
-                            shown,
-                            format!("tool {} listed in profile{}", t.value, cite(&t.sources)),
-                            1.0,
-                        ),
-                    );
-                }
+            if let Some((_, shown)) = names.iter().find(|(n, _)| *n == tl)
+                && credited.insert(shown.clone())
+            {
+                s += 1.0;
+                push(
+                    &mut out,
+                    true,
+                    EvidenceItem::new(
+                        EvidenceKind::Tooling,
+                        shown,
+                        format!("tool {} listed in profile{}", t.value, cite(&t.sources)),
+                        1.0,
+                    ),
+                );
             }
         }
         let victim = |out: &mut Option<&mut crate::attribution::Explain>,

@@ -127,10 +127,11 @@ pub fn compile_bytes(bytes: &[u8], attack_version: &str) -> Result<CompiledKb, C
     // Revocations: old ATT&CK id → new, following chains (bounded).
     let mut revoked_stix: HashMap<&str, &str> = HashMap::new();
     for o in &objs {
-        if o.ty == "relationship" && o.relationship_type.as_deref() == Some("revoked-by") {
-            if let (Some(s), Some(t)) = (&o.source_ref, &o.target_ref) {
-                revoked_stix.insert(s.as_str(), t.as_str());
-            }
+        if o.ty == "relationship"
+            && o.relationship_type.as_deref() == Some("revoked-by")
+            && let (Some(s), Some(t)) = (&o.source_ref, &o.target_ref)
+        {
+            revoked_stix.insert(s.as_str(), t.as_str());
         }
     }
     fn follow<'a>(
@@ -149,12 +150,11 @@ pub fn compile_bytes(bytes: &[u8], attack_version: &str) -> Result<CompiledKb, C
     }
     let mut revoked = BTreeMap::new();
     for (&old, _) in revoked_stix.iter() {
-        if let (Some(old_id), Some(new)) = (ext.get(old), follow(&revoked_stix, &live, old)) {
-            if let Some(new_id) = ext.get(new) {
-                if old_id != new_id {
-                    revoked.insert(old_id.clone(), new_id.clone());
-                }
-            }
+        if let (Some(old_id), Some(new)) = (ext.get(old), follow(&revoked_stix, &live, old))
+            && let Some(new_id) = ext.get(new)
+            && old_id != new_id
+        {
+            revoked.insert(old_id.clone(), new_id.clone());
         }
     }
     // A STIX ref of a live object (after revocation mapping) → ATT&CK id.
@@ -179,16 +179,16 @@ pub fn compile_bytes(bytes: &[u8], attack_version: &str) -> Result<CompiledKb, C
     let mut campaigns_raw = Vec::new();
     let mut source_set: BTreeSet<String> = BTreeSet::new();
     for o in &objs {
-        if let Some(m) = &o.modified {
-            if bundle_modified.as_ref().is_none_or(|b| m > b) {
-                bundle_modified = Some(m.clone());
-            }
+        if let Some(m) = &o.modified
+            && bundle_modified.as_ref().is_none_or(|b| m > b)
+        {
+            bundle_modified = Some(m.clone());
         }
         if o.ty == "marking-definition" {
-            if let Some(st) = o.definition.as_ref().and_then(|d| d.statement.as_ref()) {
-                if st.contains("MITRE") {
-                    copyright = st.clone();
-                }
+            if let Some(st) = o.definition.as_ref().and_then(|d| d.statement.as_ref())
+                && st.contains("MITRE")
+            {
+                copyright = st.clone();
             }
             continue;
         }

@@ -1,0 +1,312 @@
+//! `kahu attribute`: rank candidate threat actors for observed evidence and
+//! explain the judgment (ICD 203 likelihood + analytic confidence).
+
+use anyhow::{Context, Result, bail};
+use kahu_attack::{
+    ActorProfile, Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions, embedded_profiles,
+};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Rank ATT&CK groups (and profiled actors) for the evidence of a case.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Observed techniques, comma-separated (`T1190,T1505.003`).
+    #[arg(long, value_delimiter = ',')]
+    pub techniques: Vec<String>,
+    /// Observed ATT&CK software ids or names (`S0020`, `China Chopper`).
+    #[arg(long, value_delimiter = ',')]
+    pub software: Vec<String>,
+    /// Exploited CVEs.
+    #[arg(long = "cve", value_delimiter = ',')]
+    pub cves: Vec<String>,
+    /// Attacker IP addresses.
+    #[arg(long = "ip", value_delimiter = ',')]
+    pub ips: Vec<std::net::IpAddr>,
+    /// Attacker domains.
+    #[arg(long = "domain", value_delimiter = ',')]
+    pub domains: Vec<String>,
+    /// Kinds of attacker infrastructure (`soho-router`, `web-shell`, `tor`).
+    #[arg(long = "infra", value_delimiter = ',')]
+    pub infra: Vec<String>,
+    /// Ports of note (C2 listeners, opened firewall ports).
+    #[arg(long = "port", value_delimiter = ',')]
+    pub ports: Vec<u16>,
+    /// Victim sectors (`government`).
+    #[arg(long = "sector", value_delimiter = ',')]
+    pub sectors: Vec<String>,
+    /// Victim countries (ISO code or name: `NZ`, `New Zealand`).
+    #[arg(long = "region", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Earliest attacker activity (YYYY-MM-DD).
+    #[arg(long)]
+    pub first_seen: Option<chrono::NaiveDate>,
+    /// Latest attacker activity (YYYY-MM-DD).
+    #[arg(long)]
+    pub last_seen: Option<chrono::NaiveDate>,
+    /// Findings from `kahu hunt` (JSON lines, or a JSON array of findings).
+    #[arg(long)]
+    pub findings: Vec<PathBuf>,
+    /// An ATT&CK Navigator layer whose techniques are the observations.
+    #[arg(long)]
+    pub layer: Vec<PathBuf>,
+    /// ATT&CK STIX 2.1 bundle to use instead of the embedded v18.1.
+    #[arg(long)]
+    pub attack: Option<PathBuf>,
+    /// Extra actor profile (YAML); repeatable.
+    #[arg(long)]
+    pub profile: Vec<PathBuf>,
+    /// Do not load the shipped actor profiles (APT40).
+    #[arg(long)]
+    pub no_default_profiles: bool,
+    /// Write the case ∩ leading-candidate ATT&CK Navigator layer here.
+    #[arg(long)]
+    pub navigator_out: Option<PathBuf>,
+    /// Candidates to show.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run `kahu attribute`. Exit code 0 when an actor is named, 1 for an
+/// unknown cluster or insufficient evidence.
+pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
+    let owned;
+    let kb: &KnowledgeBase = match &args.attack {
+        Some(p) => {
+            owned = KnowledgeBase::from_stix_bundle(p)
+                .with_context(|| format!("loading ATT&CK bundle {}", p.display()))?;
+            &owned
+        }
+        None => KnowledgeBase::embedded(),
+    };
+    let mut profiles = if args.no_default_profiles {
+        Vec::new()
+    } else {
+        embedded_profiles()
+    };
+    for p in &args.profile {
+        profiles.push(ActorProfile::load(p)?);
+    }
+    let ev = collect_evidence(&args, kb)?;
+    if ev.is_empty() {
+        bail!("no evidence: give --techniques/--software/--cve/…, --findings FILE or --layer FILE");
+    }
+    let opts = RankOptions {
+        top: args.top.max(1),
+        ..Default::default()
+    };
+    let res = Attribution::rank(kb, &profiles, &ev, &opts);
+    if let (Some(out), Some(lead)) = (&args.navigator_out, res.candidates.first()) {
+        let layer = kahu_attack::navigator_layer(kb, &ev, lead);
+        std::fs::write(out, serde_json::to_string_pretty(&layer)?)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&res)?);
+    } else {
+        print_human(&res);
+    }
+    Ok(match res.outcome {
+        Outcome::Attributed { .. } => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    })
+}
+
+fn collect_evidence(args: &Args, kb: &KnowledgeBase) -> Result<CaseEvidence> {
+    let mut findings = Vec::new();
+    for path in &args.findings {
+        findings.extend(read_findings(path)?);
+    }
+    let mut ev = CaseEvidence::from_findings(&findings);
+    args.techniques.iter().for_each(|t| ev.add_technique(t));
+    for s in &args.software {
+        match kb.software_by_name(s) {
+            Some(sw)
+                if !s.trim().to_ascii_uppercase().starts_with('S')
+                    || kb.software(&s.trim().to_ascii_uppercase()).is_none() =>
+            {
+                ev.add_software(&sw.id)
+            }
+            _ if kb.software(&kb.resolve(s)).is_some() => ev.add_software(s),
+            _ => {
+                ev.tools.insert(s.trim().to_string());
+            }
+        }
+    }
+    args.cves.iter().for_each(|c| ev.add_cve(c));
+    ev.ips.extend(args.ips.iter().copied());
+    args.domains.iter().for_each(|d| ev.add_domain(d));
+    ev.infrastructure_kinds
+        .extend(args.infra.iter().map(|s| s.trim().to_lowercase()));
+    ev.ports.extend(args.ports.iter().copied());
+    args.sectors.iter().for_each(|s| ev.add_sector(s));
+    args.regions.iter().for_each(|r| ev.add_region(r));
+    if let Some(d) = args.first_seen {
+        ev.observe_date(d);
+    }
+    if let Some(d) = args.last_seen {
+        ev.observe_date(d);
+    }
+    for path in &args.layer {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let techs = kahu_attack::techniques_from_layer(&v)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        techs.iter().for_each(|t| ev.add_technique(t));
+    }
+    Ok(ev)
+}
+
+/// JSON lines of findings, or one JSON array.
+fn read_findings(path: &PathBuf) -> Result<Vec<kahu_finding::Finding>> {
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let first = reader
+        .fill_buf()?
+        .iter()
+        .copied()
+        .find(|b| !b.is_ascii_whitespace());
+    if first == Some(b'[') {
+        return serde_json::from_reader(reader)
+            .with_context(|| format!("parsing {} as a JSON array of findings", path.display()));
+    }
+    let mut out = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {} line {}", path.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(
+            serde_json::from_str(&line)
+                .with_context(|| format!("{} line {}: not a finding", path.display(), i + 1))?,
+        );
+    }
+    Ok(out)
+}
+
+fn print_human(res: &Attribution) {
+    let e = &res.evidence;
+    println!(
+        "ATT&CK {} · {} actors ranked · evidence: {} techniques, {} software, {} CVEs, {} infrastructure",
+        res.attack_version, res.actors_ranked, e.techniques, e.software, e.cves, e.infrastructure
+    );
+    if !e.remapped.is_empty() {
+        println!(
+            "revoked ids mapped: {}",
+            e.remapped
+                .iter()
+                .map(|(a, b)| format!("{a}→{b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !e.unknown_ids.is_empty() {
+        println!(
+            "ignored (not in this ATT&CK release): {}",
+            e.unknown_ids.join(", ")
+        );
+    }
+    if !e.group_hints.is_empty() {
+        println!(
+            "groups named by detection rules (hints, not scored): {}",
+            e.group_hints.join(", ")
+        );
+    }
+    println!();
+    match &res.outcome {
+        Outcome::Attributed { id, name } => {
+            let c = &res.candidates[0];
+            println!(
+                "JUDGMENT: it is {} ({:.0}%) that {id} {name} is responsible; analytic confidence {:?}.",
+                c.likelihood_words.words(),
+                c.likelihood * 100.0,
+                res.confidence.level
+            );
+        }
+        Outcome::UnknownCluster => println!(
+            "JUDGMENT: no known actor fits better than an unknown / new cluster ({:.0}%, {}).",
+            res.likelihood_unknown * 100.0,
+            res.likelihood_unknown_words.words()
+        ),
+        Outcome::InsufficientEvidence => println!("JUDGMENT: insufficient evidence to attribute."),
+    }
+    println!("confidence basis: {}", res.confidence.reasons.join("; "));
+    println!();
+    println!(
+        "{:>3}  {:<7} {:<28} {:>7} {:>6}  {}",
+        "#", "id", "name", "score", "p", "likelihood (ICD 203)"
+    );
+    for c in &res.candidates {
+        let name: String = c.name.chars().take(28).collect();
+        println!(
+            "{:>3}  {:<7} {:<28} {:>7.2} {:>5.1}%  {}{}",
+            c.rank,
+            c.id,
+            name,
+            c.score,
+            c.likelihood * 100.0,
+            c.likelihood_words,
+            if c.profiled { "  [profile]" } else { "" }
+        );
+    }
+    println!(
+        "{:>3}  {:<7} {:<28} {:>7} {:>5.1}%  {}",
+        "-",
+        "unknown",
+        "(new cluster)",
+        "",
+        res.likelihood_unknown * 100.0,
+        res.likelihood_unknown_words
+    );
+    for c in res.candidates.iter().take(3) {
+        println!(
+            "\n── {} {} ({})",
+            c.id,
+            c.name,
+            c.aliases
+                .iter()
+                .filter(|a| **a != c.name)
+                .take(4)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!("   supporting:");
+        for i in c.supporting.iter().take(12) {
+            println!("     +{:<5.2} {}", i.weight, i.detail);
+        }
+        if c.supporting.len() > 12 {
+            println!("     … {} more", c.supporting.len() - 12);
+        }
+        if !c.contradicting.is_empty() {
+            println!("   contradicting:");
+            for i in &c.contradicting {
+                println!("     {:<6.2} {}", i.weight, i.detail);
+            }
+        }
+        if !c.unexplained.is_empty() {
+            println!(
+                "   not explained by this actor: {}",
+                c.unexplained.join(", ")
+            );
+        }
+        if !c.hunt_next.is_empty() {
+            println!("   hunt next (actor techniques not yet observed, most exclusive first):");
+            for h in c.hunt_next.iter().take(8) {
+                println!(
+                    "     {} {} [{}] used by {} groups",
+                    h.technique,
+                    h.name,
+                    h.tactics.join(","),
+                    h.groups_using
+                );
+            }
+        }
+    }
+}
