@@ -1,1 +1,237 @@
-//! The kahu case store (SQLite + FTS5)
+//! The kahu case store: one SQLite database (`case.sqlite`, WAL, FTS5) in
+//! the case directory that `kahu assess --out` writes.
+//!
+//! It keeps everything an analyst pivots through after an assessment: the
+//! evidence inventory, every normalised event (full-text indexed), every
+//! finding, the reconstruction and attribution documents (stored as
+//! versioned JSON so this crate does not depend on the crates that make
+//! them), and the analyst's own judgement — notes, verdicts, disputed
+//! evidence — with an audit trail of who changed what.
+//!
+//! * [`Case::create`] / [`Case::open`] / [`Case::open_read_only`]
+//! * [`CaseWriter`] for bulk ingest, incremental by file hash
+//! * [`Case::query_events`] with keyset pagination, [`Case::histogram`],
+//!   [`Case::facets`], [`Case::event`], [`Case::process_tree`]
+//! * [`Case::document`] / [`Case::set_document`], notes, verdicts,
+//!   disputes and [`Case::audit_log`]
+
+mod analyst;
+mod query;
+mod schema;
+pub mod synth;
+mod tree;
+mod writer;
+
+pub use analyst::{AuditEntry, DisputedEvidence, Document, Note, Verdict, VerdictKind};
+pub use query::{
+    CaseSummary, Cursor, EventDetail, EventPage, EventQuery, EventRow, Facet, Facets, FindingQuery,
+    FindingRow, Histogram, MAX_LIMIT, ProvenanceOut, RuleSummary,
+};
+pub use schema::SCHEMA_VERSION;
+pub use tree::ProcessNode;
+pub use writer::{CaseWriter, EvidenceInfo, IngestStats, sha256_file};
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// File name of the database inside a case directory.
+pub const DB_FILE: &str = "case.sqlite";
+
+/// Timestamp stored for events without a usable time. It sorts before
+/// every real time, so such events lead the timeline instead of vanishing.
+pub const NO_TIME: i64 = i64::MIN;
+
+/// Errors of the case store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// SQLite failed.
+    #[error("case database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The case was written by a newer kahu.
+    #[error(
+        "case schema version {found} is newer than this kahu supports ({supported}); upgrade kahu"
+    )]
+    TooNew {
+        /// Version found in the file.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// A migration step failed; the case is left at its previous version.
+    #[error("upgrading case schema to version {version}: {source}")]
+    Migration {
+        /// The version being migrated to.
+        version: u32,
+        /// The SQLite error.
+        source: rusqlite::Error,
+    },
+    /// No case database in the directory.
+    #[error("{0}: not a kahu case (no {DB_FILE})")]
+    NotACase(PathBuf),
+    /// A caller-supplied value was rejected.
+    #[error("{0}")]
+    Invalid(String),
+    /// JSON (de)serialisation failed.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// An open case. Not `Sync`: give each thread its own (opening is cheap,
+/// and WAL lets readers run beside one writer).
+pub struct Case {
+    pub(crate) conn: Connection,
+    dir: PathBuf,
+}
+
+impl Case {
+    /// Create the case directory (if needed) and its database, or open and
+    /// upgrade an existing one.
+    pub fn create(dir: impl AsRef<Path>) -> Result<Case> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Self::open_rw(dir, schema::SCHEMA_VERSION, true)
+    }
+
+    /// Open an existing case for reading and writing, upgrading its schema.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Case> {
+        Self::open_rw(dir.as_ref(), schema::SCHEMA_VERSION, false)
+    }
+
+    /// Open an existing case without write access (no upgrade either: an
+    /// old case must be opened read-write once).
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Case> {
+        let dir = dir.as_ref();
+        let path = dir.join(DB_FILE);
+        if !path.is_file() {
+            return Err(Error::NotACase(dir.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        Self::tune(&conn)?;
+        let v: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if v != schema::SCHEMA_VERSION {
+            return Err(Error::Invalid(format!(
+                "{}: case schema version {v}, expected {}; open it read-write once to upgrade",
+                path.display(),
+                schema::SCHEMA_VERSION
+            )));
+        }
+        Ok(Case {
+            conn,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Open at a given schema version; tests use this to build old cases.
+    #[doc(hidden)]
+    pub fn open_at_version(dir: impl AsRef<Path>, version: u32) -> Result<Case> {
+        Self::open_rw(dir.as_ref(), version, true)
+    }
+
+    fn open_rw(dir: &Path, version: u32, create: bool) -> Result<Case> {
+        let path = dir.join(DB_FILE);
+        if !create && !path.is_file() {
+            return Err(Error::NotACase(dir.to_path_buf()));
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let mut conn = Connection::open_with_flags(&path, flags)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Self::tune(&conn)?;
+        schema::migrate(&mut conn, version)?;
+        Ok(Case {
+            conn,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn tune(conn: &Connection) -> Result<()> {
+        // A busy writer must not fail a reader outright.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "cache_size", -65536)?; // 64 MiB
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+        Ok(())
+    }
+
+    /// The case directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Start a bulk ingest. Everything written through the writer is
+    /// committed by [`CaseWriter::finish`]; dropping it rolls back.
+    pub fn writer(&mut self) -> Result<CaseWriter<'_>> {
+        CaseWriter::new(&mut self.conn)
+    }
+
+    /// Direct access for callers that need a query this API lacks.
+    /// Prefer adding a method here.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Current UTC time as RFC 3339, for `created_at` columns.
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Render stored µs as RFC 3339, `None` for [`NO_TIME`].
+pub fn format_micros(us: i64) -> Option<String> {
+    if us == NO_TIME {
+        return None;
+    }
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+/// Encode a location for the `loc_kind`/`loc` columns.
+pub(crate) fn loc_parts(l: &kahu_event::Location) -> (i64, Option<i64>) {
+    use kahu_event::Location::*;
+    match *l {
+        File => (0, None),
+        Record(r) => (1, Some(r as i64)),
+        Line(n) => (2, Some(n as i64)),
+        Offset(o) => (3, Some(o as i64)),
+    }
+}
+
+/// Decode the `loc_kind`/`loc` columns.
+pub(crate) fn loc_from(kind: i64, loc: Option<i64>) -> kahu_event::Location {
+    use kahu_event::Location::*;
+    let v = loc.unwrap_or(0) as u64;
+    match kind {
+        1 => Record(v),
+        2 => Line(v),
+        3 => Offset(v),
+        _ => File,
+    }
+}

@@ -1,0 +1,431 @@
+//! Bulk ingest: one transaction, cached prepared statements, interned
+//! names. Incremental: evidence whose SHA-256 is already in the case is
+//! skipped by the caller after [`CaseWriter::begin_evidence`] says so.
+
+use crate::{Error, Result, loc_parts, now};
+use kahu_event::{Event, Value};
+use kahu_finding::Finding;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+/// Fields naming the account an event is about, in order of preference:
+/// the logon/target account before the acting subject.
+pub(crate) const ACCOUNT_FIELDS: &[&str] = &[
+    "TargetUserName",
+    "User",
+    "SubjectUserName",
+    "user.name",
+    "AccountName",
+    "UserName",
+    "user",
+];
+
+/// Kinds of interned names.
+#[derive(Clone, Copy)]
+pub(crate) enum NameKind {
+    Host = 0,
+    Channel = 1,
+    Provider = 2,
+    Account = 3,
+}
+
+pub(crate) const NAME_KINDS: [&str; 4] = ["host", "channel", "provider", "account"];
+
+/// Longest text indexed for one event; attacker-controlled fields must not
+/// blow up the full-text index (the full value is still stored).
+const MAX_FTS_TEXT: usize = 64 * 1024;
+
+/// One evidence file (or archive member) about to be ingested.
+#[derive(Debug, Clone, Default)]
+pub struct EvidenceInfo {
+    /// Path as given by the user or found by the walk.
+    pub path: String,
+    /// Member path inside an archive.
+    pub member: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// Lower-case hex SHA-256 of the content; drives incremental skipping.
+    pub sha256: Option<String>,
+    /// Reader name (`evtx`, `jsonl`…).
+    pub format: Option<String>,
+}
+
+/// Counts of one ingest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IngestStats {
+    /// Evidence files registered.
+    pub evidence: u64,
+    /// Evidence files skipped because their hash was already in the case.
+    pub skipped: u64,
+    /// Events written.
+    pub events: u64,
+    /// Findings written.
+    pub findings: u64,
+}
+
+/// Writes events and findings into a case in one transaction.
+pub struct CaseWriter<'c> {
+    tx: Transaction<'c>,
+    names: [HashMap<String, i64>; 4],
+    name_counts: HashMap<i64, i64>,
+    evidence: HashMap<(String, Option<String>), i64>,
+    evidence_counts: HashMap<i64, i64>,
+    warnings: HashMap<i64, Vec<serde_json::Value>>,
+    stats: IngestStats,
+    text: String,
+    last_evidence: Option<(String, Option<String>, i64)>,
+    event_id_counts: HashMap<u32, i64>,
+}
+
+impl<'c> CaseWriter<'c> {
+    pub(crate) fn new(conn: &'c mut Connection) -> Result<Self> {
+        let tx = conn.transaction()?;
+        let mut names: [HashMap<String, i64>; 4] = Default::default();
+        {
+            let mut st = tx.prepare("SELECT id, kind, value FROM names")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let kind: String = r.get(1)?;
+                if let Some(k) = NAME_KINDS.iter().position(|n| *n == kind) {
+                    names[k].insert(r.get(2)?, r.get(0)?);
+                }
+            }
+        }
+        let mut evidence = HashMap::new();
+        {
+            let mut st = tx.prepare("SELECT id, path, member FROM evidence")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                evidence.insert((r.get(1)?, r.get(2)?), r.get(0)?);
+            }
+        }
+        Ok(CaseWriter {
+            tx,
+            names,
+            name_counts: HashMap::new(),
+            evidence,
+            evidence_counts: HashMap::new(),
+            warnings: HashMap::new(),
+            stats: IngestStats::default(),
+            text: String::new(),
+            last_evidence: None,
+            event_id_counts: HashMap::new(),
+        })
+    }
+
+    /// Whether evidence with this SHA-256 is already in the case.
+    pub fn is_ingested(&self, sha256: &str) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM evidence WHERE sha256 = ?1 LIMIT 1")?
+            .query_row([sha256.to_ascii_lowercase()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Register an evidence file. Returns `None` — and registers nothing —
+    /// when its hash is already in the case: the caller skips the file.
+    pub fn begin_evidence(&mut self, info: &EvidenceInfo) -> Result<Option<i64>> {
+        if let Some(h) = &info.sha256
+            && self.is_ingested(h)?
+        {
+            self.stats.skipped += 1;
+            return Ok(None);
+        }
+        let id = self.insert_evidence(info)?;
+        self.stats.evidence += 1;
+        Ok(Some(id))
+    }
+
+    fn insert_evidence(&mut self, info: &EvidenceInfo) -> Result<i64> {
+        let size = info.size.map(|s| s.min(i64::MAX as u64) as i64);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO evidence(path, member, size, sha256, format, ingested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                info.path,
+                info.member,
+                size,
+                info.sha256.as_ref().map(|s| s.to_ascii_lowercase()),
+                info.format,
+                now()
+            ])?;
+        let id = self.tx.last_insert_rowid();
+        self.evidence
+            .insert((info.path.clone(), info.member.clone()), id);
+        self.last_evidence = None;
+        Ok(id)
+    }
+
+    fn evidence_id(&mut self, file: &str, member: Option<&str>) -> Result<i64> {
+        // Readers emit runs of events from one file: remember the last hit
+        // so the hot path does not allocate a key.
+        if let Some((p, m, id)) = &self.last_evidence
+            && p == file
+            && m.as_deref() == member
+        {
+            return Ok(*id);
+        }
+        let key = (file.to_string(), member.map(str::to_string));
+        let id = match self.evidence.get(&key) {
+            Some(id) => *id,
+            None => self.insert_evidence(&EvidenceInfo {
+                path: file.to_string(),
+                member: member.map(str::to_string),
+                ..Default::default()
+            })?,
+        };
+        self.last_evidence = Some((key.0, key.1, id));
+        Ok(id)
+    }
+
+    fn intern(&mut self, kind: NameKind, value: &str) -> Result<i64> {
+        let map = &mut self.names[kind as usize];
+        let id = match map.get(value) {
+            Some(id) => *id,
+            None => {
+                self.tx
+                    .prepare_cached("INSERT INTO names(kind, value) VALUES (?1, ?2)")?
+                    .execute(params![NAME_KINDS[kind as usize], value])?;
+                let id = self.tx.last_insert_rowid();
+                map.insert(value.to_string(), id);
+                id
+            }
+        };
+        *self.name_counts.entry(id).or_default() += 1;
+        Ok(id)
+    }
+
+    /// Write one event; returns its id in the case.
+    pub fn add_event(&mut self, ev: &Event) -> Result<i64> {
+        let evidence_id = self.evidence_id(&ev.provenance.file, ev.provenance.member.as_deref())?;
+        let ts = ev
+            .timestamp
+            .map(|t| t.timestamp_micros())
+            .unwrap_or(crate::NO_TIME);
+        let host = opt_id(self, NameKind::Host, ev.host.as_deref())?;
+        let channel = opt_id(self, NameKind::Channel, ev.channel.as_deref())?;
+        let provider = opt_id(self, NameKind::Provider, ev.provider.as_deref())?;
+        let account = match account_of(ev) {
+            Some(a) => Some(self.intern(NameKind::Account, &a)?),
+            None => None,
+        };
+        let (loc_kind, loc) = loc_parts(&ev.provenance.location);
+        let fields = serde_json::to_string(&ev.fields)?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO events(ts, host_id, channel_id, provider_id, event_id, evidence_id, loc_kind, loc, fields, account_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                ts,
+                host,
+                channel,
+                provider,
+                ev.event_id,
+                evidence_id,
+                loc_kind,
+                loc,
+                fields,
+                account
+            ])?;
+        let id = self.tx.last_insert_rowid();
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        flatten_text(ev, &mut text);
+        self.tx
+            .prepare_cached("INSERT INTO events_fts(rowid, text) VALUES (?1, ?2)")?
+            .execute(params![id, text])?;
+        self.text = text;
+        *self.evidence_counts.entry(evidence_id).or_default() += 1;
+        if let Some(eid) = ev.event_id {
+            *self.event_id_counts.entry(eid).or_default() += 1;
+        }
+        self.stats.events += 1;
+        Ok(id)
+    }
+
+    /// Write one finding. `event` is the id [`CaseWriter::add_event`]
+    /// returned for its evidence; when `None` the event is looked up by
+    /// provenance (file, member, record/line/offset).
+    pub fn add_finding(&mut self, f: &Finding, event: Option<i64>) -> Result<i64> {
+        let (loc_kind, loc) = loc_parts(&f.provenance.location);
+        let event = match event {
+            Some(id) => Some(id),
+            None if loc_kind != 0 => {
+                let key = (
+                    f.provenance.file.to_string(),
+                    f.provenance.member.as_ref().map(|m| m.to_string()),
+                );
+                match self.evidence.get(&key) {
+                    Some(eid) => self
+                        .tx
+                        .prepare_cached(
+                            "SELECT id FROM events WHERE evidence_id = ?1 AND loc = ?2 AND loc_kind = ?3 LIMIT 1",
+                        )?
+                        .query_row(params![eid, loc, loc_kind], |r| r.get(0))
+                        .optional()?,
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        let ts = f
+            .timestamp
+            .map(|t| t.timestamp_micros())
+            .unwrap_or(crate::NO_TIME);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO findings(kind, rule_id, title, level, techniques, software, groups_, ts, host, channel,
+                   event_id, event_rowid, file, member, loc_kind, loc, fields, related)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            )?
+            .execute(params![
+                serde_json::to_value(f.kind)?.as_str().unwrap_or("unknown"),
+                &*f.rule_id,
+                &*f.title,
+                f.level as i64,
+                serde_json::to_string(&f.techniques)?,
+                serde_json::to_string(&f.software)?,
+                serde_json::to_string(&f.groups)?,
+                ts,
+                f.host.as_deref(),
+                f.channel.as_deref(),
+                f.event_id,
+                event,
+                &*f.provenance.file,
+                f.provenance.member.as_deref(),
+                loc_kind,
+                loc,
+                serde_json::to_string(&f.fields)?,
+                serde_json::to_string(&f.related)?,
+            ])?;
+        self.stats.findings += 1;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Record a reader warning against its evidence file (any serialisable
+    /// shape; `kahu_ingest::Warning` serialises to a JSON object).
+    pub fn add_warning(
+        &mut self,
+        file: &str,
+        member: Option<&str>,
+        warning: serde_json::Value,
+    ) -> Result<()> {
+        let id = self.evidence_id(file, member)?;
+        let list = self.warnings.entry(id).or_default();
+        // Bound per file: a corrupt log can warn on every line.
+        if list.len() < 1000 {
+            list.push(warning);
+        }
+        Ok(())
+    }
+
+    /// Commit everything written.
+    pub fn finish(self) -> Result<IngestStats> {
+        {
+            let mut st = self
+                .tx
+                .prepare("UPDATE names SET n = n + ?2 WHERE id = ?1")?;
+            for (id, n) in &self.name_counts {
+                st.execute(params![id, n])?;
+            }
+            // Event-id counts live beside the interned names so the
+            // unfiltered facets never scan the events table.
+            let mut st = self.tx.prepare(
+                "INSERT INTO names(kind, value, n) VALUES ('event_id', ?1, ?2)
+                 ON CONFLICT(kind, value) DO UPDATE SET n = n + excluded.n",
+            )?;
+            for (eid, n) in &self.event_id_counts {
+                st.execute(params![eid.to_string(), n])?;
+            }
+            let mut st = self
+                .tx
+                .prepare("UPDATE evidence SET event_count = event_count + ?2 WHERE id = ?1")?;
+            for (id, n) in &self.evidence_counts {
+                st.execute(params![id, n])?;
+            }
+            let mut get = self
+                .tx
+                .prepare("SELECT warnings FROM evidence WHERE id = ?1")?;
+            let mut set = self
+                .tx
+                .prepare("UPDATE evidence SET warnings = ?2 WHERE id = ?1")?;
+            for (id, new) in &self.warnings {
+                let old: String = get.query_row([id], |r| r.get(0))?;
+                let mut list: Vec<serde_json::Value> =
+                    serde_json::from_str(&old).unwrap_or_default();
+                list.extend(new.iter().cloned());
+                set.execute(params![id, serde_json::to_string(&list)?])?;
+            }
+        }
+        self.tx.commit()?;
+        Ok(self.stats)
+    }
+}
+
+fn opt_id(w: &mut CaseWriter<'_>, kind: NameKind, v: Option<&str>) -> Result<Option<i64>> {
+    match v {
+        Some(s) if !s.is_empty() => Ok(Some(w.intern(kind, s)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The account an event is about, if any field names one.
+pub(crate) fn account_of(ev: &Event) -> Option<String> {
+    ACCOUNT_FIELDS.iter().find_map(|name| {
+        let v = ev.fields.get_path(name)?;
+        let t = v.as_text()?;
+        let t = t.trim();
+        (!t.is_empty() && t != "-").then(|| t.to_string())
+    })
+}
+
+/// Every scalar value of the event, space separated, for the FTS index.
+/// Field names are left out: they repeat on every row and would make the
+/// index much larger while adding nothing a field filter can't do.
+fn flatten_text(ev: &Event, out: &mut String) {
+    ev.fields.for_each_leaf(|_, v| {
+        if out.len() >= MAX_FTS_TEXT {
+            return;
+        }
+        let t = match v {
+            Value::Null => return,
+            other => other.as_text(),
+        };
+        if let Some(t) = t {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            let room = MAX_FTS_TEXT.saturating_sub(out.len());
+            let mut end = t.len().min(room);
+            while !t.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.push_str(&t[..end]);
+        }
+    });
+}
+
+/// Lower-case hex SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}

@@ -1,0 +1,671 @@
+//! Case store behaviour: round trip, migrations, incremental ingest,
+//! keyset pagination, search, histogram, process trees, audit trail.
+
+use kahu_case::{Case, Cursor, EventQuery, EvidenceInfo, FindingQuery, VerdictKind};
+use kahu_event::{Event, Location, Provenance, Value};
+use kahu_finding::{Finding, FindingKind, Level};
+use std::sync::Arc;
+
+const T0: i64 = 1_600_000_000_000_000; // 2020-09-13T12:26:40Z
+
+fn ev(
+    file: &str,
+    rec: u64,
+    us: i64,
+    host: &str,
+    channel: &str,
+    eid: u32,
+    fields: &[(&str, &str)],
+) -> Event {
+    let mut e = Event::new(Provenance::new(Arc::from(file), Location::Record(rec)));
+    e.timestamp = chrono::DateTime::from_timestamp_micros(us);
+    e.host = Some(Arc::from(host));
+    e.channel = Some(Arc::from(channel));
+    e.event_id = Some(eid);
+    for (k, v) in fields {
+        e.fields.insert(k, Value::str(v));
+    }
+    e
+}
+
+fn finding(e: &Event, rule: &str, level: Level, techs: &[&str]) -> Finding {
+    Finding {
+        kind: FindingKind::Sigma,
+        rule_id: Arc::from(rule),
+        title: Arc::from(format!("title of {rule}")),
+        level,
+        techniques: techs.iter().map(|t| Arc::from(*t)).collect(),
+        software: vec![],
+        groups: vec![],
+        timestamp: e.timestamp,
+        host: e.host.clone(),
+        channel: e.channel.clone(),
+        event_id: e.event_id,
+        fields: vec![(Arc::from("CommandLine"), "x".to_string())],
+        provenance: e.provenance.clone(),
+        related: vec![],
+    }
+}
+
+#[test]
+fn round_trip_events_findings_and_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let mut w = case.writer().unwrap();
+    let id = w
+        .begin_evidence(&EvidenceInfo {
+            path: "a.evtx".into(),
+            size: Some(10),
+            sha256: Some("AB".repeat(32)),
+            format: Some("evtx".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(id.is_some());
+    let mut e1 = ev(
+        "a.evtx",
+        7,
+        T0,
+        "WS1",
+        "Security",
+        4624,
+        &[("TargetUserName", "bob"), ("IpAddress", "10.0.0.5")],
+    );
+    let mut nested = kahu_event::Fields::default();
+    nested.insert("name", Value::str("cmd.exe"));
+    e1.fields.insert("process", Value::Object(nested));
+    let e1_id = w.add_event(&e1).unwrap();
+    let e2 = ev(
+        "a.evtx",
+        8,
+        T0 + 5,
+        "WS1",
+        "Security",
+        4688,
+        &[("CommandLine", "whoami /all")],
+    );
+    w.add_event(&e2).unwrap();
+    // Linked by provenance lookup, not by a passed id.
+    w.add_finding(&finding(&e2, "r-whoami", Level::Medium, &["T1033"]), None)
+        .unwrap();
+    w.add_warning(
+        "a.evtx",
+        None,
+        serde_json::json!({"reason": "record 9: bad chunk"}),
+    )
+    .unwrap();
+    let stats = w.finish().unwrap();
+    assert_eq!((stats.events, stats.findings, stats.evidence), (2, 1, 1));
+    drop(case);
+
+    let case = Case::open_read_only(dir.path()).unwrap();
+    let page = case.query_events(&EventQuery::default()).unwrap();
+    assert_eq!(page.events.len(), 2);
+    assert!(page.next.is_none());
+    let r = &page.events[0];
+    assert_eq!(r.id, e1_id);
+    assert_eq!(r.time.as_deref(), Some("2020-09-13T12:26:40Z"));
+    assert_eq!(r.host.as_deref(), Some("WS1"));
+    assert_eq!(r.account.as_deref(), Some("bob"));
+    assert_eq!(r.provenance.location, Location::Record(7));
+    let d = case.event(e1_id).unwrap().unwrap();
+    assert_eq!(d.fields["process"]["name"], "cmd.exe");
+    assert_eq!(d.fields["IpAddress"], "10.0.0.5");
+    assert!(d.findings.is_empty());
+    let d2 = case.event(page.events[1].id).unwrap().unwrap();
+    assert_eq!(d2.findings.len(), 1);
+    assert_eq!(d2.findings[0].rule_id, "r-whoami");
+    assert_eq!(d2.findings[0].techniques, vec!["T1033"]);
+    assert_eq!(page.events[1].level, Some(Level::Medium));
+    let inv = case.evidence().unwrap();
+    assert_eq!(inv.len(), 1);
+    assert_eq!(inv[0]["event_count"], 2);
+    assert_eq!(inv[0]["sha256"], "ab".repeat(32));
+    assert_eq!(inv[0]["warnings"][0]["reason"], "record 9: bad chunk");
+    let s = case.summary().unwrap();
+    assert_eq!((s.events, s.findings, s.hosts), (2, 1, 1));
+    assert!(case.event(999).unwrap().is_none());
+}
+
+#[test]
+fn incremental_ingest_skips_known_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = EvidenceInfo {
+        path: "x.log".into(),
+        sha256: Some("00ff".repeat(16)),
+        ..Default::default()
+    };
+    {
+        let mut case = Case::create(dir.path()).unwrap();
+        let mut w = case.writer().unwrap();
+        assert!(w.begin_evidence(&info).unwrap().is_some());
+        w.add_event(&ev("x.log", 1, T0, "H", "auth", 0, &[]))
+            .unwrap();
+        w.finish().unwrap();
+    }
+    let mut case = Case::open(dir.path()).unwrap();
+    let mut w = case.writer().unwrap();
+    assert!(w.is_ingested(&"00FF".repeat(16)).unwrap());
+    // Same content under another name is still the same evidence.
+    let renamed = EvidenceInfo {
+        path: "copy/x.log".into(),
+        ..info.clone()
+    };
+    assert!(w.begin_evidence(&renamed).unwrap().is_none());
+    let other = EvidenceInfo {
+        path: "y.log".into(),
+        sha256: Some("11".repeat(32)),
+        ..Default::default()
+    };
+    assert!(w.begin_evidence(&other).unwrap().is_some());
+    let s = w.finish().unwrap();
+    assert_eq!((s.skipped, s.evidence), (1, 1));
+    assert_eq!(case.evidence().unwrap().len(), 2);
+}
+
+#[test]
+fn keyset_pages_cover_every_row_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let mut w = case.writer().unwrap();
+    let mut expect = Vec::new();
+    let mut x: u64 = 12345;
+    for i in 0..1000u64 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        // Few distinct times: many ties that only the id breaks.
+        let us = T0 + ((x >> 33) % 50) as i64;
+        let host = if i % 3 == 0 { "A" } else { "B" };
+        let id = w
+            .add_event(&ev("f", i, us, host, "Security", 4624, &[]))
+            .unwrap();
+        expect.push((us, id, host));
+    }
+    // One untimed event leads the timeline.
+    let mut untimed = ev("f", 5000, 0, "A", "Security", 4624, &[]);
+    untimed.timestamp = None;
+    let untimed_id = w.add_event(&untimed).unwrap();
+    w.finish().unwrap();
+    expect.sort();
+
+    let walk = |q: EventQuery| {
+        let mut got = Vec::new();
+        let mut q = q;
+        q.limit = 37;
+        loop {
+            let page = case.query_events(&q).unwrap();
+            assert!(page.events.len() <= 37);
+            got.extend(page.events.iter().map(|e| e.id));
+            match page.next {
+                Some(c) => q.after = Some(Cursor::decode(&c).unwrap()),
+                None => break,
+            }
+        }
+        got
+    };
+    let all = walk(EventQuery::default());
+    let mut want: Vec<i64> = vec![untimed_id];
+    want.extend(expect.iter().map(|e| e.1));
+    assert_eq!(all, want);
+    let only_a = walk(EventQuery {
+        hosts: vec!["a".into()],
+        from: Some(T0),
+        ..Default::default()
+    });
+    let want_a: Vec<i64> = expect.iter().filter(|e| e.2 == "A").map(|e| e.1).collect();
+    assert_eq!(only_a, want_a);
+    let range = walk(EventQuery {
+        from: Some(T0 + 10),
+        to: Some(T0 + 20),
+        ..Default::default()
+    });
+    let want_r: Vec<i64> = expect
+        .iter()
+        .filter(|e| e.0 >= T0 + 10 && e.0 < T0 + 20)
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(range, want_r);
+    assert!(
+        walk(EventQuery {
+            hosts: vec!["nope".into()],
+            ..Default::default()
+        })
+        .is_empty()
+    );
+
+    let h = case.histogram(&EventQuery::default(), 10).unwrap();
+    assert_eq!(h.total, 1000, "untimed events are not in the histogram");
+    assert_eq!(h.from, T0);
+    assert_eq!(h.bucket_us, 5);
+    let first_bucket = expect.iter().filter(|e| e.0 < T0 + 5).count() as u64;
+    assert_eq!(h.counts[0], first_bucket);
+    let f = case.facets(&EventQuery::default(), 10).unwrap();
+    assert_eq!(f.hosts[0].value, "B");
+    assert_eq!(
+        f.hosts[0].count,
+        expect.iter().filter(|e| e.2 == "B").count() as u64
+    );
+    let fa = case
+        .facets(
+            &EventQuery {
+                from: Some(T0),
+                hosts: vec!["A".into()],
+                ..Default::default()
+            },
+            10,
+        )
+        .unwrap();
+    assert_eq!(fa.hosts.len(), 1);
+    assert_eq!(fa.event_ids[0].value, "4624");
+}
+
+#[test]
+fn full_text_search_and_finding_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let mut w = case.writer().unwrap();
+    let a = ev(
+        "f",
+        1,
+        T0,
+        "H",
+        "Sysmon",
+        1,
+        &[(
+            "CommandLine",
+            r#"C:\t\mimikatz.exe "sekurlsa::logonpasswords" exit"#,
+        )],
+    );
+    let a_id = w.add_event(&a).unwrap();
+    let b_id = w
+        .add_event(&ev(
+            "f",
+            2,
+            T0 + 1,
+            "H",
+            "Sysmon",
+            1,
+            &[("CommandLine", "notepad.exe report.txt")],
+        ))
+        .unwrap();
+    let c_id = w
+        .add_event(&ev(
+            "f",
+            3,
+            T0 + 2,
+            "H",
+            "Security",
+            4688,
+            &[("CommandLine", "mimikatz.dll loaded by rundll32")],
+        ))
+        .unwrap();
+    w.add_finding(
+        &finding(&a, "r-mimi", Level::Critical, &["T1003.001"]),
+        Some(a_id),
+    )
+    .unwrap();
+    w.finish().unwrap();
+    let ids = |text: &str| -> Vec<i64> {
+        case.query_events(&EventQuery {
+            text: Some(text.into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| e.id)
+        .collect()
+    };
+    assert_eq!(ids("sekurlsa"), vec![a_id]);
+    assert_eq!(ids("mimikatz"), vec![a_id, c_id]);
+    assert_eq!(ids("mimikatz.exe"), vec![a_id]);
+    assert_eq!(ids("MIMIKATZ -rundll32"), vec![a_id]);
+    assert_eq!(ids("logonpass*"), vec![a_id]);
+    assert_eq!(ids("\"report.txt\""), vec![b_id]);
+    // FTS5 syntax in user input must not be an error.
+    for hostile in ["\"", "(", "NEAR(", "a:b", "*", "--", "AND OR NOT", "é\"'"] {
+        case.query_events(&EventQuery {
+            text: Some(hostile.into()),
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    let q = EventQuery {
+        levels: vec![Level::Critical],
+        ..Default::default()
+    };
+    assert_eq!(case.query_events(&q).unwrap().events.len(), 1);
+    let q = EventQuery {
+        rule_ids: vec!["r-none".into()],
+        ..Default::default()
+    };
+    assert!(case.query_events(&q).unwrap().events.is_empty());
+    let q = EventQuery {
+        channels: vec!["security".into()],
+        event_ids: vec![4688],
+        ..Default::default()
+    };
+    assert_eq!(case.query_events(&q).unwrap().events[0].id, c_id);
+    let (f, _) = case
+        .query_findings(&FindingQuery {
+            technique: Some("t1003.001".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        case.technique_counts().unwrap(),
+        vec![("T1003.001".to_string(), 1, 1)]
+    );
+}
+
+#[test]
+fn process_tree_from_sysmon_guids_and_4688_pids() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let mut w = case.writer().unwrap();
+    let s = "Microsoft-Windows-Sysmon/Operational";
+    w.add_event(&ev(
+        "s",
+        1,
+        T0,
+        "WS1",
+        s,
+        1,
+        &[
+            ("ProcessGuid", "{G1}"),
+            ("ParentProcessGuid", "{G0}"),
+            ("ParentImage", r"C:\explorer.exe"),
+            ("Image", r"C:\winword.exe"),
+        ],
+    ))
+    .unwrap();
+    w.add_event(&ev(
+        "s",
+        2,
+        T0 + 1,
+        "WS1",
+        s,
+        1,
+        &[
+            ("ProcessGuid", "{G2}"),
+            ("ParentProcessGuid", "{G1}"),
+            ("Image", r"C:\powershell.exe"),
+        ],
+    ))
+    .unwrap();
+    w.add_event(&ev(
+        "s",
+        3,
+        T0 + 2,
+        "WS1",
+        s,
+        1,
+        &[
+            ("ProcessGuid", "{G3}"),
+            ("ParentProcessGuid", "{g2}"),
+            ("Image", r"C:\m.exe"),
+        ],
+    ))
+    .unwrap();
+    // 4688: pid 0x10 is reused; the child at T0+30 belongs to the second one.
+    let sec = "Security";
+    w.add_event(&ev(
+        "x",
+        1,
+        T0 + 10,
+        "WS1",
+        sec,
+        4688,
+        &[
+            ("NewProcessId", "0x10"),
+            ("ProcessId", "0x4"),
+            ("NewProcessName", "first.exe"),
+        ],
+    ))
+    .unwrap();
+    w.add_event(&ev(
+        "x",
+        2,
+        T0 + 20,
+        "WS1",
+        sec,
+        4688,
+        &[
+            ("NewProcessId", "0x10"),
+            ("ProcessId", "0x4"),
+            ("NewProcessName", "second.exe"),
+        ],
+    ))
+    .unwrap();
+    w.add_event(&ev(
+        "x",
+        3,
+        T0 + 30,
+        "WS1",
+        sec,
+        4688,
+        &[
+            ("NewProcessId", "0x20"),
+            ("ProcessId", "0x10"),
+            ("NewProcessName", "child.exe"),
+        ],
+    ))
+    .unwrap();
+    w.add_event(&ev(
+        "x",
+        4,
+        T0 + 30,
+        "OTHER",
+        sec,
+        4688,
+        &[
+            ("NewProcessId", "0x30"),
+            ("ProcessId", "0x10"),
+            ("NewProcessName", "elsewhere.exe"),
+        ],
+    ))
+    .unwrap();
+    w.finish().unwrap();
+    let trees = case.process_tree("ws1", None).unwrap();
+    // explorer (inferred) > winword > powershell > m.exe; first.exe; second.exe > child.exe
+    assert_eq!(trees.len(), 3, "{trees:#?}");
+    let ex = &trees[0];
+    assert_eq!(ex.source, "inferred");
+    assert_eq!(ex.image.as_deref(), Some(r"C:\explorer.exe"));
+    let m = &ex.children[0].children[0].children[0];
+    assert_eq!(m.image.as_deref(), Some(r"C:\m.exe"));
+    assert_eq!(trees[1].image.as_deref(), Some("first.exe"));
+    assert!(trees[1].children.is_empty());
+    assert_eq!(trees[2].image.as_deref(), Some("second.exe"));
+    assert_eq!(trees[2].children[0].image.as_deref(), Some("child.exe"));
+    let sub = case.process_tree("WS1", Some("{G2}")).unwrap();
+    assert_eq!(sub.len(), 1);
+    assert_eq!(sub[0].children.len(), 1);
+    assert!(case.process_tree("nohost", None).unwrap().is_empty());
+}
+
+#[test]
+fn forged_guid_cycles_terminate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let mut w = case.writer().unwrap();
+    w.add_event(&ev(
+        "s",
+        1,
+        T0,
+        "H",
+        "S",
+        1,
+        &[("ProcessGuid", "{A}"), ("ParentProcessGuid", "{B}")],
+    ))
+    .unwrap();
+    w.add_event(&ev(
+        "s",
+        2,
+        T0,
+        "H",
+        "S",
+        1,
+        &[("ProcessGuid", "{B}"), ("ParentProcessGuid", "{A}")],
+    ))
+    .unwrap();
+    w.finish().unwrap();
+    let t = case.process_tree("H", None).unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].children.len(), 1);
+    assert!(t[0].children[0].children.is_empty());
+}
+
+#[test]
+fn analyst_actions_are_persisted_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut case = Case::create(dir.path()).unwrap();
+        case.set_document(
+            "attribution",
+            3,
+            &serde_json::json!({"candidates": [{"id": "G0065"}]}),
+            "kahu",
+        )
+        .unwrap();
+        case.add_note(
+            "candidate",
+            "G0065",
+            "check the web shell timeline",
+            "alice",
+        )
+        .unwrap();
+        case.set_verdict(
+            "candidate",
+            "G0065",
+            VerdictKind::Agree,
+            "TTPs match",
+            "alice",
+        )
+        .unwrap();
+        case.set_verdict(
+            "candidate",
+            "G0065",
+            VerdictKind::Disagree,
+            "tooling is commodity",
+            "alice",
+        )
+        .unwrap();
+        let d = case
+            .add_dispute("technique", "T1003.001", "benign admin tool", "bob")
+            .unwrap();
+        case.withdraw_dispute(d.id, "bob").unwrap();
+        assert!(case.withdraw_dispute(d.id, "bob").is_err());
+        assert!(case.add_note("event", "1", "  ", "alice").is_err());
+        assert!(case.add_note("event", "1", "x", "").is_err());
+    }
+    let case = Case::open(dir.path()).unwrap();
+    let doc = case.document("attribution").unwrap().unwrap();
+    assert_eq!((doc.version, doc.author.as_str()), (3, "kahu"));
+    assert_eq!(doc.body["candidates"][0]["id"], "G0065");
+    let v = case.verdicts(Some(("candidate", "G0065"))).unwrap();
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[0].verdict, VerdictKind::Disagree);
+    assert_eq!(
+        case.notes(Some(("candidate", "G0065"))).unwrap()[0].body,
+        "check the web shell timeline"
+    );
+    assert!(case.disputes(true).unwrap().is_empty());
+    assert_eq!(case.disputes(false).unwrap().len(), 1);
+    let log = case.audit_log(100).unwrap();
+    let actions: Vec<(&str, &str)> = log
+        .iter()
+        .rev()
+        .map(|a| (a.action.as_str(), a.who.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("document.set", "kahu"),
+            ("note.add", "alice"),
+            ("verdict.set", "alice"),
+            ("verdict.set", "alice"),
+            ("dispute.add", "bob"),
+            ("dispute.withdraw", "bob"),
+        ]
+    );
+    // The second verdict's "before" is the first verdict.
+    assert_eq!(log[2].before.as_ref().unwrap()["verdict"], "agree");
+    assert_eq!(log[2].after.as_ref().unwrap()["verdict"], "disagree");
+    assert!(log[0].after.as_ref().unwrap()["withdrawn_at"].is_string());
+    assert!(log[0].before.as_ref().unwrap()["withdrawn_at"].is_null());
+}
+
+#[test]
+fn v1_case_is_upgraded_with_account_backfill() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let case = Case::open_at_version(dir.path(), 1).unwrap();
+        assert_eq!(case.schema_version().unwrap(), 1);
+        let c = case.connection();
+        c.execute(
+            "INSERT INTO evidence(path, ingested_at, event_count) VALUES ('old.evtx', 'then', 2)",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO events(ts, evidence_id, loc_kind, loc, fields) VALUES (?1, 1, 1, 1, ?2), (?1 + 1, 1, 1, 2, ?3)",
+            rusqlite_params(T0),
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO events_fts(rowid, text) VALUES (1, 'bob 4624'), (2, 'nobody')",
+            [],
+        )
+        .unwrap();
+    }
+    let mut case = Case::open(dir.path()).unwrap();
+    assert_eq!(case.schema_version().unwrap(), kahu_case::SCHEMA_VERSION);
+    let q = EventQuery {
+        accounts: vec!["BOB".into()],
+        ..Default::default()
+    };
+    let page = case.query_events(&q).unwrap();
+    assert_eq!(page.events.len(), 1);
+    assert_eq!(page.events[0].account.as_deref(), Some("bob"));
+    let f = case.facets(&EventQuery::default(), 5).unwrap();
+    assert_eq!(
+        f.accounts,
+        vec![kahu_case::Facet {
+            value: "bob".into(),
+            count: 1
+        }]
+    );
+    // v2 tables work on the upgraded case.
+    case.add_note("event", "1", "seen before", "carol").unwrap();
+    // Opening again is a no-op.
+    drop(case);
+    assert_eq!(
+        Case::open(dir.path()).unwrap().schema_version().unwrap(),
+        kahu_case::SCHEMA_VERSION
+    );
+}
+
+fn rusqlite_params(t: i64) -> impl rusqlite::Params {
+    (
+        t,
+        r#"{"TargetUserName":"bob","SubjectUserName":"WS1$"}"#,
+        r#"{"TargetUserName":"-"}"#,
+    )
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let case = Case::create(dir.path()).unwrap();
+        case.connection()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+    }
+    let err = Case::open(dir.path()).err().unwrap().to_string();
+    assert!(err.contains("newer"), "{err}");
+    assert!(Case::open(dir.path().join("missing")).is_err());
+}
