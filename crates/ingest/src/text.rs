@@ -72,7 +72,11 @@ impl<R: BufRead> LineReader<R> {
                 None => (chunk.len(), false),
             };
             // Keep bytes only while under the limit; past it, just count.
-            let content = if done { &chunk[..take - 1] } else { &chunk[..take] };
+            let content = if done {
+                &chunk[..take - 1]
+            } else {
+                &chunk[..take]
+            };
             if !over && self.buf.len() + content.len() <= self.max {
                 self.buf.extend_from_slice(content);
             } else if !over {
@@ -95,7 +99,10 @@ impl<R: BufRead> LineReader<R> {
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
-        Ok(Some((self.line_no, Line::Text(String::from_utf8_lossy(&self.buf)))))
+        Ok(Some((
+            self.line_no,
+            Line::Text(String::from_utf8_lossy(&self.buf)),
+        )))
     }
 }
 
@@ -109,10 +116,12 @@ pub(crate) fn head_lines(head: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
     })
 }
 
-/// Whether a sniff buffer is plausibly text: no NUL bytes in it (UTF-16 and
-/// binary formats have plenty).
+/// Whether a sniff buffer is plausibly 8-bit text: under 1% NUL bytes.
+/// UTF-16 and binary formats have far more; a few stray NULs are normal in
+/// real logs (a TLS handshake logged as a request line, syslog after a
+/// crash) and must not hide the file from its reader.
 pub(crate) fn is_texty(head: &[u8]) -> bool {
-    !head.is_empty() && memchr::memchr(0, head).is_none()
+    !head.is_empty() && memchr::memchr_iter(0, head).count() * 100 < head.len()
 }
 
 /// The last path component of a file name, lower-cased.
@@ -151,18 +160,23 @@ pub(crate) fn set_host(ev: &mut Event, host: Option<&str>, origin: &Origin) {
 pub(crate) fn num_or_str(s: &str) -> Value {
     if !s.is_empty()
         && s.len() < 19
-        && s.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-' && s.len() > 1))
+        && s.bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-' && s.len() > 1))
         && !(s.len() > 1 && s.starts_with('0'))
+        && let Ok(i) = s.parse::<i64>()
     {
-        if let Ok(i) = s.parse::<i64>() {
-            return Value::Int(i);
-        }
+        return Value::Int(i);
     }
     Value::str(s)
 }
 
 /// A warning for a line, by number.
-pub(crate) fn line_warning(origin: &Origin, line: u64, reason: impl Into<String>) -> crate::Warning {
+pub(crate) fn line_warning(
+    origin: &Origin,
+    line: u64,
+    reason: impl Into<String>,
+) -> crate::Warning {
     origin.warning(Some(Location::Line(line)), reason)
 }
 

@@ -9,8 +9,8 @@
 //! asking for a field then sees it as absent, as Sigma intends.
 
 use crate::text::{
-    Line, LineReader, head_lines, is_texty, line_warning, month_from_abbr, num_or_str,
-    set_host, too_long_warning,
+    Line, LineReader, head_lines, is_texty, line_warning, month_from_abbr, num_or_str, set_host,
+    too_long_warning,
 };
 use crate::{Format, Input, Origin, Sink};
 use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};
@@ -219,7 +219,9 @@ fn is_w3c_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 /// Apache httpd and Nginx access logs in the common (`%h %l %u %t "%r" %>s
@@ -260,7 +262,12 @@ impl Format for AccessLog {
             lines.len().saturating_sub(1)
         };
         let (mut good, mut total) = (0, 0);
-        for l in lines.iter().take(complete).filter(|l| !l.trim().is_empty()).take(20) {
+        for l in lines
+            .iter()
+            .take(complete)
+            .filter(|l| !l.trim().is_empty())
+            .take(20)
+        {
             total += 1;
             if parse_access(l).is_some() {
                 good += 1;
@@ -386,7 +393,12 @@ impl AccessRecord<'_> {
 /// `METHOD TARGET [HTTP/x.y]`, if the request line looks like HTTP.
 fn split_request(req: &str) -> Option<(&str, &str, Option<&str>)> {
     let (method, rest) = req.split_once(' ')?;
-    if method.is_empty() || method.len() > 32 || !method.bytes().all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_') {
+    if method.is_empty()
+        || method.len() > 32
+        || !method
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
+    {
         return None;
     }
     // Targets can contain spaces in hostile requests: the version, if any,
@@ -542,7 +554,13 @@ mod tests {
         let r = parse_access(l).unwrap();
         assert_eq!(r.user, "bob");
         assert_eq!(r.request, "GET /a.php?x=1 HTTP/1.1");
-        assert_eq!(r.quoted, vec!["http://r/".to_string(), "Mozilla \"quoted\" agent".to_string()]);
+        assert_eq!(
+            r.quoted,
+            vec![
+                "http://r/".to_string(),
+                "Mozilla \"quoted\" agent".to_string()
+            ]
+        );
         let f = r.into_fields();
         assert_eq!(f.get("cs-uri-stem"), Some(&Value::str("/a.php")));
         assert_eq!(f.get("cs-uri-query"), Some(&Value::str("x=1")));

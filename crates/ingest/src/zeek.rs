@@ -22,7 +22,10 @@
 //! `id.*` fields for IOC matching across formats. The host of the events is
 //! the collection layout's hint (Zeek sensors log traffic of many hosts).
 
-use crate::text::{Line, LineReader, base_name, head_lines, is_texty, line_warning, num_or_str, set_host, too_long_warning};
+use crate::text::{
+    Line, LineReader, base_name, head_lines, is_texty, line_warning, num_or_str, set_host,
+    too_long_warning,
+};
 use crate::{Format, Input, Origin, Sink};
 use kahu_event::{Event, Fields, Location, LogSource, Value};
 use std::borrow::Cow;
@@ -34,7 +37,11 @@ use std::sync::Arc;
 fn path_from_name(file_name: &str) -> String {
     let b = base_name(file_name);
     let stem = b.split('.').next().unwrap_or("");
-    if stem.is_empty() || !stem.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+    if stem.is_empty()
+        || !stem
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    {
         "zeek".to_owned()
     } else {
         stem.to_owned()
@@ -85,10 +92,10 @@ fn enrich(ev: &mut Event, path: &str) {
         };
     }
     let copy = |f: &mut Fields, from: &str, to: &str| {
-        if f.get(to).is_none() {
-            if let Some(v) = f.get_path(from).cloned() {
-                f.insert(to, v);
-            }
+        if f.get(to).is_none()
+            && let Some(v) = f.get_path(from).cloned()
+        {
+            f.insert(to, v);
         }
     };
     copy(f, "id.orig_h", "src_ip");
@@ -103,7 +110,10 @@ fn enrich(ev: &mut Event, path: &str) {
                     None => (uri.clone(), None),
                 };
                 let last = stem.rsplit('/').next().unwrap_or("");
-                let ext = last.rsplit_once('.').map(|(_, e)| e.to_owned()).filter(|e| !e.is_empty());
+                let ext = last
+                    .rsplit_once('.')
+                    .map(|(_, e)| e.to_owned())
+                    .filter(|e| !e.is_empty());
                 f.insert("c-uri", Value::str(&uri));
                 f.insert("cs-uri", Value::str(&uri));
                 f.insert("c-uri-stem", Value::str(&stem));
@@ -179,7 +189,11 @@ impl Format for ZeekTsv {
                 if let Some(v) = h.strip_prefix("separator ") {
                     let s = unescape(v.trim_end_matches('\r'));
                     if s.is_empty() {
-                        sink.warning(line_warning(origin, n, "empty #separator; keeping the previous one"));
+                        sink.warning(line_warning(
+                            origin,
+                            n,
+                            "empty #separator; keeping the previous one",
+                        ));
                     } else {
                         sep = s.into_owned();
                     }
@@ -203,7 +217,11 @@ impl Format for ZeekTsv {
                 continue;
             }
             if names.is_empty() {
-                sink.warning(line_warning(origin, n, "record before any #fields header; skipped"));
+                sink.warning(line_warning(
+                    origin,
+                    n,
+                    "record before any #fields header; skipped",
+                ));
                 continue;
             }
             let values: Vec<&str> = line.split(sep.as_str()).collect();
@@ -211,7 +229,11 @@ impl Format for ZeekTsv {
                 sink.warning(line_warning(
                     origin,
                     n,
-                    format!("{} values for {} #fields names; skipped", values.len(), names.len()),
+                    format!(
+                        "{} values for {} #fields names; skipped",
+                        values.len(),
+                        names.len()
+                    ),
                 ));
                 continue;
             }
@@ -253,11 +275,18 @@ fn typed(raw: &str, ty: &str, set_sep: &str) -> Value {
         .or_else(|| ty.strip_prefix("vector["))
         .and_then(|t| t.strip_suffix(']'))
     {
-        return Value::Array(raw.split(set_sep).map(|e| typed(e, inner, set_sep)).collect());
+        return Value::Array(
+            raw.split(set_sep)
+                .map(|e| typed(e, inner, set_sep))
+                .collect(),
+        );
     }
     match ty {
         "count" | "int" | "port" => num_or_str(raw),
-        "double" | "interval" => raw.parse().map(Value::Float).unwrap_or_else(|_| Value::str(raw)),
+        "double" | "interval" => raw
+            .parse()
+            .map(Value::Float)
+            .unwrap_or_else(|_| Value::str(raw)),
         "bool" => match raw {
             "T" => Value::Bool(true),
             "F" => Value::Bool(false),
@@ -279,7 +308,10 @@ fn unescape(s: &str) -> Cow<'_, str> {
     while i < b.len() {
         if b[i] == b'\\' {
             if b.get(i + 1) == Some(&b'x') {
-                if let Some(h) = s.get(i + 2..i + 4).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                if let Some(h) = s
+                    .get(i + 2..i + 4)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
                     out.push(h);
                     i += 4;
                     continue;
@@ -322,8 +354,11 @@ impl Format for ZeekJson {
         }
         // Zeek writes `ts` first; `uid` + `id.orig_h` (or `_path`) are
         // specific enough to leave other JSON to the generic reader.
-        (first.starts_with("{\"ts\":") || first.starts_with("{\"_path\":"))
-            && (first.contains("\"id.orig_h\":") || first.contains("\"uid\":") || first.contains("\"_path\":"))
+        let key = first[1..].trim_start();
+        (key.starts_with("\"ts\"") || key.starts_with("\"_path\""))
+            && (first.contains("\"id.orig_h\"")
+                || first.contains("\"uid\"")
+                || first.contains("\"_path\""))
     }
 
     fn read(&self, input: Input<'_>, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()> {
@@ -345,26 +380,36 @@ impl Format for ZeekJson {
             let obj = match serde_json::from_str::<serde_json::Value>(&line) {
                 Ok(serde_json::Value::Object(o)) => o,
                 Ok(_) => {
-                    sink.warning(line_warning(origin, n, "JSON value is not an object; skipped"));
+                    sink.warning(line_warning(
+                        origin,
+                        n,
+                        "JSON value is not an object; skipped",
+                    ));
                     continue;
                 }
                 Err(e) => {
-                    sink.warning(line_warning(origin, n, format!("invalid JSON: {e}; skipped")));
+                    sink.warning(line_warning(
+                        origin,
+                        n,
+                        format!("invalid JSON: {e}; skipped"),
+                    ));
                     continue;
                 }
             };
             let path = obj.get("_path").and_then(|p| p.as_str()).map(str::to_owned);
             let kind = match path {
-                Some(p) if !p.is_empty() && p.len() < 64 => match kinds.iter().position(|k| *k.path == *p) {
-                    Some(i) => &kinds[i],
-                    None => {
-                        if kinds.len() > 64 {
-                            kinds.clear();
+                Some(p) if !p.is_empty() && p.len() < 64 => {
+                    match kinds.iter().position(|k| *k.path == *p) {
+                        Some(i) => &kinds[i],
+                        None => {
+                            if kinds.len() > 64 {
+                                kinds.clear();
+                            }
+                            kinds.push(Kind::new(&p));
+                            kinds.last().expect("just pushed")
                         }
-                        kinds.push(Kind::new(&p));
-                        kinds.last().expect("just pushed")
                     }
-                },
+                }
                 _ => &default_kind,
             };
             let mut ev = kind.event(origin, n);

@@ -1,7 +1,9 @@
 //! Raw Linux audit logs (`/var/log/audit/audit.log`):
 //! `type=SYSCALL msg=audit(1605004000.123:456): key=value …`.
 
-use crate::text::{Line, LineReader, head_lines, is_texty, line_warning, num_or_str, set_host, too_long_warning};
+use crate::text::{
+    Line, LineReader, head_lines, is_texty, line_warning, num_or_str, set_host, too_long_warning,
+};
 use crate::{Format, Input, Origin, Sink};
 use kahu_event::{Event, Fields, Location, LogSource, Timestamp, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -95,11 +97,19 @@ impl Format for Auditd {
                 continue;
             }
             let Some(rec) = parse_record(&line) else {
-                sink.warning(line_warning(origin, n, "not an auditd record (expected `type=… msg=audit(…)`); skipped"));
+                sink.warning(line_warning(
+                    origin,
+                    n,
+                    "not an auditd record (expected `type=… msg=audit(…)`); skipped",
+                ));
                 continue;
             };
             if rec.rtype == "EOE" {
-                if let Some(i) = st.pending.iter().position(|p| p.serial == rec.serial && p.time_key == rec.time) {
+                if let Some(i) = st
+                    .pending
+                    .iter()
+                    .position(|p| p.serial == rec.serial && p.time_key == rec.time)
+                {
                     let p = st.pending.remove(i).expect("index from position");
                     if !st.emit(p, origin, sink) {
                         return Ok(());
@@ -107,7 +117,11 @@ impl Format for Auditd {
                 }
                 continue;
             }
-            let idx = match st.pending.iter().position(|p| p.serial == rec.serial && p.time_key == rec.time) {
+            let idx = match st
+                .pending
+                .iter()
+                .position(|p| p.serial == rec.serial && p.time_key == rec.time)
+            {
                 Some(i) => i,
                 None => {
                     if st.pending.len() >= MAX_PENDING {
@@ -187,7 +201,9 @@ fn parse_record(line: &str) -> Option<Record<'_>> {
         return None;
     }
     let serial = serial.parse().ok()?;
-    let body = rest[close + 1..].strip_prefix(':').unwrap_or(&rest[close + 1..]);
+    let body = rest[close + 1..]
+        .strip_prefix(':')
+        .unwrap_or(&rest[close + 1..]);
     Some(Record {
         node,
         rtype,
@@ -252,16 +268,16 @@ impl Pending {
                 }
                 continue;
             }
-            if execve {
-                if let Some(i) = arg_index(k) {
-                    let text = decode_text(v, false);
-                    if self.args_bytes + text.len() > MAX_ARG_BYTES || (self.args.len() >= MAX_ARGS && !self.args.contains_key(&i)) {
-                        continue;
-                    }
-                    self.args_bytes += text.len();
-                    self.args.entry(i).or_default().push_str(&text);
+            if execve && let Some(i) = arg_index(k) {
+                let text = decode_text(v, false);
+                if self.args_bytes + text.len() > MAX_ARG_BYTES
+                    || (self.args.len() >= MAX_ARGS && !self.args.contains_key(&i))
+                {
                     continue;
                 }
+                self.args_bytes += text.len();
+                self.args.entry(i).or_default().push_str(&text);
+                continue;
             }
             let val = decode(k, v);
             self.merge(k, val);
@@ -289,7 +305,11 @@ impl Pending {
         self.fields.insert(k, merged);
     }
 
-    fn finish(mut self, origin: &Origin, processes: &mut HashMap<i64, (Arc<str>, Arc<str>)>) -> Event {
+    fn finish(
+        mut self,
+        origin: &Origin,
+        processes: &mut HashMap<i64, (Arc<str>, Arc<str>)>,
+    ) -> Event {
         let mut ev = Event::new(origin.provenance(Location::Line(self.first_line)));
         ev.timestamp = self.time;
         ev.channel = Some(Arc::from("auditd"));
@@ -300,16 +320,25 @@ impl Pending {
         let mut f = Fields::with_capacity(self.fields.len() + 12);
         f.insert(
             "type",
-            if types.len() == 1 { types.into_iter().next().unwrap_or_default() } else { Value::Array(types) },
+            if types.len() == 1 {
+                types.into_iter().next().unwrap_or_default()
+            } else {
+                Value::Array(types)
+            },
         );
         f.insert("serial", Value::UInt(self.serial));
-        if self.fields.get("SYSCALL").is_none() {
-            let arch = self.fields.get("arch").and_then(Value::as_text).map(|c| c.into_owned());
+        // Exact name: `get` would fall back to the raw `syscall` number.
+        if !self.fields.iter().any(|(k, _)| k == "SYSCALL") {
+            let arch = self
+                .fields
+                .get("arch")
+                .and_then(Value::as_text)
+                .map(|c| c.into_owned());
             let nr = self.fields.get("syscall").and_then(Value::as_i64);
-            if let (Some("c000003e"), Some(nr)) = (arch.as_deref(), nr) {
-                if let Some(name) = x86_64_syscall(nr) {
-                    f.insert("SYSCALL", Value::str(name));
-                }
+            if let (Some("c000003e"), Some(nr)) = (arch.as_deref(), nr)
+                && let Some(name) = x86_64_syscall(nr)
+            {
+                f.insert("SYSCALL", Value::str(name));
             }
         }
         for (k, v) in self.fields.iter() {
@@ -333,7 +362,13 @@ impl Pending {
                     Some(old) => f.insert(&name, Value::Array(vec![old, Value::str(a)])),
                 }
             }
-            let cmd: Arc<str> = Arc::from(self.args.values().map(String::as_str).collect::<Vec<_>>().join(" "));
+            let cmd: Arc<str> = Arc::from(
+                self.args
+                    .values()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
             let image: Option<Arc<str>> = first_text(&f, "exe").map(Arc::from);
             if let Some(img) = &image {
                 f.insert("Image", Value::Str(img.clone()));
@@ -370,7 +405,8 @@ impl Pending {
                 }
                 processes.insert(p, (img, cmd));
             }
-            ev.alt_logsources.push(LogSource::product("linux").with_category("process_creation"));
+            ev.alt_logsources
+                .push(LogSource::product("linux").with_category("process_creation"));
         }
         ev.fields = f;
         ev
@@ -391,7 +427,8 @@ fn arg_index(k: &str) -> Option<usize> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    if rest.len() != digits.len() && !(rest[digits.len()..].starts_with('[') && rest.ends_with(']')) {
+    if rest.len() != digits.len() && !(rest[digits.len()..].starts_with('[') && rest.ends_with(']'))
+    {
         return None;
     }
     digits.parse().ok().filter(|i| *i < 100_000)
@@ -453,14 +490,31 @@ fn kv_pairs(mut s: &str) -> impl Iterator<Item = (&str, RawValue<'_>)> {
 fn is_encoded_field(k: &str) -> bool {
     matches!(
         k,
-        "proctitle" | "name" | "cwd" | "exe" | "comm" | "ocomm" | "path" | "dir" | "cmd" | "acct" | "data" | "key" | "old" | "new" | "root_dir" | "cgroup" | "grp" | "new_group" | "id" | "vm"
+        "proctitle"
+            | "name"
+            | "cwd"
+            | "exe"
+            | "comm"
+            | "ocomm"
+            | "path"
+            | "dir"
+            | "cmd"
+            | "acct"
+            | "data"
+            | "key"
+            | "root_dir"
+            | "cgroup"
+            | "grp"
+            | "new_group"
     )
 }
 
 fn decode(k: &str, v: RawValue<'_>) -> Value {
     match v {
         RawValue::Quoted(s) | RawValue::Single(s) => Value::str(s),
-        RawValue::Bare(_) if is_encoded_field(k) => Value::from(decode_text(v, k == "proctitle").into_owned()),
+        RawValue::Bare(_) if is_encoded_field(k) => {
+            Value::from(decode_text(v, k == "proctitle").into_owned())
+        }
         RawValue::Bare(s) => num_or_str(s),
     }
 }
@@ -472,13 +526,18 @@ fn decode_text(v: RawValue<'_>, nul_space: bool) -> std::borrow::Cow<'_, str> {
         RawValue::Quoted(s) | RawValue::Single(s) => return s.into(),
         RawValue::Bare(s) => s,
     };
-    if s.len() < 2 || s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) || s == "(null)" {
+    if s.len() < 2 || s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) || s == "(null)"
+    {
         return s.into();
     }
     let mut bytes: Vec<u8> = s
         .as_bytes()
         .chunks_exact(2)
-        .filter_map(|c| std::str::from_utf8(c).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .filter_map(|c| {
+            std::str::from_utf8(c)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect();
     while bytes.last() == Some(&0) {
         bytes.pop();
@@ -585,7 +644,9 @@ mod tests {
 
     #[test]
     fn record_header() {
-        let r = parse_record("node=srv1 type=EXECVE msg=audit(1604996384.965:93777): argc=2 a0=\"dd\"").unwrap();
+        let r =
+            parse_record("node=srv1 type=EXECVE msg=audit(1604996384.965:93777): argc=2 a0=\"dd\"")
+                .unwrap();
         assert_eq!(r.node, Some("srv1"));
         assert_eq!(r.rtype, "EXECVE");
         assert_eq!(r.serial, 93777);
@@ -596,7 +657,10 @@ mod tests {
     #[test]
     fn hex_decoding() {
         // "dd\0if=/dev/zero\0bs=1\0count=1" from the Mordor dd sample.
-        let v = decode_text(RawValue::Bare("64640069663D2F6465762F7A65726F0062733D3100636F756E743D31"), true);
+        let v = decode_text(
+            RawValue::Bare("64640069663D2F6465762F7A65726F0062733D3100636F756E743D31"),
+            true,
+        );
         assert_eq!(v, "dd if=/dev/zero bs=1 count=1");
         assert_eq!(decode_text(RawValue::Bare("(null)"), false), "(null)");
         assert_eq!(arg_index("a12"), Some(12));
@@ -607,9 +671,17 @@ mod tests {
 
     #[test]
     fn kv_with_nested_msg() {
-        let pairs: Vec<_> = kv_pairs("pid=1 uid=0 msg='op=PAM:session_open acct=\"root\" res=success' x")
-            .map(|(k, v)| (k.to_owned(), matches!(v, RawValue::Single(_))))
-            .collect();
-        assert_eq!(pairs, vec![("pid".into(), false), ("uid".into(), false), ("msg".into(), true)]);
+        let pairs: Vec<_> =
+            kv_pairs("pid=1 uid=0 msg='op=PAM:session_open acct=\"root\" res=success' x")
+                .map(|(k, v)| (k.to_owned(), matches!(v, RawValue::Single(_))))
+                .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("pid".into(), false),
+                ("uid".into(), false),
+                ("msg".into(), true)
+            ]
+        );
     }
 }

@@ -50,24 +50,28 @@ fn re(s: &str) -> Regex {
     Regex::new(s).expect("valid built-in regex")
 }
 
-static SSH_ACCEPTED: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^Accepted (\S+) for (.*?) from (\S+) port (\d+)")
-});
-static SSH_FAILED: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^Failed (\S+) for (invalid user )?(.*?) from (\S+) port (\d+)")
-});
+static SSH_ACCEPTED: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^Accepted (\S+) for (.*?) from (\S+) port (\d+)"));
+static SSH_FAILED: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^Failed (\S+) for (invalid user )?(.*?) from (\S+) port (\d+)"));
 static SSH_INVALID: LazyLock<Regex> =
     LazyLock::new(|| re(r"^[Ii]nvalid user (.*?) from (\S+)(?: port (\d+))?"));
 static SSH_CLOSED: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^(?:Connection closed by|Disconnected from|Connection reset by) (?:(authenticating|invalid) user )?(?:user )?(?:(\S+) )?(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:]*) port (\d+)")
+    re(
+        r"^(?:Connection closed by|Disconnected from|Connection reset by) (?:(authenticating|invalid) user )?(?:user )?(?:(\S+) )?(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:]*) port (\d+)",
+    )
 });
 static SSH_MAXAUTH: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^error: maximum authentication attempts exceeded for (invalid user )?(.*?) from (\S+) port (\d+)")
+    re(
+        r"^error: maximum authentication attempts exceeded for (invalid user )?(.*?) from (\S+) port (\d+)",
+    )
 });
 static SSH_CONN: LazyLock<Regex> =
     LazyLock::new(|| re(r"^Connection from (\S+) port (\d+) on (\S+) port (\d+)"));
 static PAM_SESSION: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"pam_unix\(([^:)]+):session\): session (opened|closed) for user ([^\s(]+)(?:\(uid=\d+\))?(?: by ([^\s(]*))?")
+    re(
+        r"pam_unix\(([^:)]+):session\): session (opened|closed) for user ([^\s(]+)(?:\(uid=\d+\))?(?: by ([^\s(]*))?",
+    )
 });
 static PAM_AUTHFAIL: LazyLock<Regex> =
     LazyLock::new(|| re(r"pam_unix\(([^:)]+):auth\): authentication failure;(.*)"));
@@ -79,13 +83,11 @@ static USERMOD_ADD: LazyLock<Regex> =
     LazyLock::new(|| re(r"^add '([^']*)' to (?:shadow )?group '([^']*)'"));
 static USERDEL: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(?:delete user|removed group|delete '([^']*)' from group) '?([^']*)'?"));
-static PASSWD_CHANGED: LazyLock<Regex> =
-    LazyLock::new(|| re(r"password changed for (\S+)"));
+static PASSWD_CHANGED: LazyLock<Regex> = LazyLock::new(|| re(r"password changed for (\S+)"));
 static SU_DEBIAN: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(Successful|FAILED) su for (\S+) by (\S+)"));
 static SU_RHEL: LazyLock<Regex> = LazyLock::new(|| re(r"^\(to (\S+)\) (\S+) on (\S+)"));
-static LOGIND_NEW: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^New session (\S+) of user (\S+?)\.?$"));
+static LOGIND_NEW: LazyLock<Regex> = LazyLock::new(|| re(r"^New session (\S+) of user (\S+?)\.?$"));
 static CRON_CMD: LazyLock<Regex> = LazyLock::new(|| re(r"^\((\S+)\) CMD \((.*)\)$"));
 
 fn s(f: &mut Fields, k: &str, v: &str) {
@@ -105,13 +107,13 @@ fn port(f: &mut Fields, v: &str) {
 pub(super) fn extract(program: &str, msg: &str, f: &mut Fields) -> bool {
     // rsyslog folds repeats: `message repeated 3 times: [ Failed password …]`.
     let mut msg = msg;
-    if let Some(rest) = msg.strip_prefix("message repeated ") {
-        if let Some((count, inner)) = rest.split_once(" times: [ ") {
-            if let Ok(c) = count.parse::<i64>() {
-                f.insert("repeat_count", Value::Int(c));
-            }
-            msg = inner.strip_suffix(']').unwrap_or(inner);
+    if let Some(rest) = msg.strip_prefix("message repeated ")
+        && let Some((count, inner)) = rest.split_once(" times: [ ")
+    {
+        if let Ok(c) = count.parse::<i64>() {
+            f.insert("repeat_count", Value::Int(c));
         }
+        msg = inner.strip_suffix(']').unwrap_or(inner);
     }
     let prog = program.to_ascii_lowercase();
     if prog.starts_with("sshd") {
@@ -176,34 +178,42 @@ pub(super) fn extract(program: &str, msg: &str, f: &mut Fields) -> bool {
             return true;
         }
     }
-    if prog == "sudo" {
-        if let Some((user, rest)) = msg.split_once(" : ") {
-            s(f, "user", user.trim());
-            let mut failure = None;
-            for (i, part) in rest.split(" ; ").enumerate() {
-                match part.split_once('=') {
-                    Some((k, v)) if k.bytes().all(|b| b.is_ascii_uppercase()) && !k.is_empty() => {
-                        s(f, k, v.trim_end())
-                    }
-                    _ if i == 0 => failure = Some(part.trim()),
-                    _ => {}
+    if prog == "sudo"
+        && let Some((user, rest)) = msg.split_once(" : ")
+    {
+        s(f, "user", user.trim());
+        let mut failure = None;
+        for (i, part) in rest.split(" ; ").enumerate() {
+            match part.split_once('=') {
+                Some((k, v)) if k.bytes().all(|b| b.is_ascii_uppercase()) && !k.is_empty() => {
+                    s(f, k, v.trim_end())
                 }
+                _ if i == 0 => failure = Some(part.trim()),
+                _ => {}
             }
-            s(f, "action", "sudo");
-            match failure {
-                Some(reason) => {
-                    s(f, "outcome", "failure");
-                    s(f, "reason", reason);
-                }
-                None => s(f, "outcome", "success"),
-            }
-            return true;
         }
+        s(f, "action", "sudo");
+        match failure {
+            Some(reason) => {
+                s(f, "outcome", "failure");
+                s(f, "reason", reason);
+            }
+            None => s(f, "outcome", "success"),
+        }
+        return true;
     }
     if prog == "su" {
         if let Some(c) = SU_DEBIAN.captures(msg) {
             s(f, "action", "su");
-            s(f, "outcome", if &c[1] == "FAILED" { "failure" } else { "success" });
+            s(
+                f,
+                "outcome",
+                if &c[1] == "FAILED" {
+                    "failure"
+                } else {
+                    "success"
+                },
+            );
             s(f, "user", &c[3]);
             s(f, "target_user", &c[2]);
             return true;
@@ -219,7 +229,15 @@ pub(super) fn extract(program: &str, msg: &str, f: &mut Fields) -> bool {
     }
     if let Some(c) = PAM_SESSION.captures(msg) {
         s(f, "pam_service", &c[1]);
-        s(f, "action", if &c[2] == "opened" { "session_open" } else { "session_close" });
+        s(
+            f,
+            "action",
+            if &c[2] == "opened" {
+                "session_open"
+            } else {
+                "session_close"
+            },
+        );
         s(f, "user", &c[3]);
         if let Some(by) = c.get(4).filter(|m| !m.as_str().is_empty()) {
             s(f, "by_user", by.as_str());
@@ -274,7 +292,15 @@ pub(super) fn extract(program: &str, msg: &str, f: &mut Fields) -> bool {
         }
         "userdel" | "groupdel" => {
             if let Some(c) = USERDEL.captures(msg) {
-                s(f, "action", if prog == "userdel" { "user_delete" } else { "group_delete" });
+                s(
+                    f,
+                    "action",
+                    if prog == "userdel" {
+                        "user_delete"
+                    } else {
+                        "group_delete"
+                    },
+                );
                 s(f, "user", c.get(1).map_or(&c[2], |m| m.as_str()));
                 return true;
             }
@@ -315,11 +341,17 @@ fn account_kvs(s_: &str, f: &mut Fields) {
             let k = k.trim();
             if k == "name" {
                 s(f, "user", v);
-                if f.get("action").and_then(Value::as_text).is_some_and(|a| a == "group_add") {
+                if f.get("action")
+                    .and_then(Value::as_text)
+                    .is_some_and(|a| a == "group_add")
+                {
                     s(f, "group", v);
                 }
             }
-            if !k.is_empty() && k.len() < 32 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            if !k.is_empty()
+                && k.len() < 32
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
                 s(f, k, v);
             }
         }
@@ -337,18 +369,30 @@ mod tests {
     #[test]
     fn sshd_messages() {
         let mut f = Fields::default();
-        assert!(extract("sshd", "Failed password for invalid user admin from 203.0.113.9 port 51234 ssh2", &mut f));
+        assert!(extract(
+            "sshd",
+            "Failed password for invalid user admin from 203.0.113.9 port 51234 ssh2",
+            &mut f
+        ));
         assert_eq!(get(&f, "user").as_deref(), Some("admin"));
         assert_eq!(get(&f, "src_ip").as_deref(), Some("203.0.113.9"));
         assert_eq!(get(&f, "IpAddress").as_deref(), Some("203.0.113.9"));
         assert_eq!(get(&f, "outcome").as_deref(), Some("failure"));
         assert_eq!(f.get("invalid_user"), Some(&Value::Bool(true)));
         let mut f = Fields::default();
-        assert!(extract("sshd", "Accepted publickey for root from 10.1.1.1 port 22 ssh2: RSA SHA256:abc", &mut f));
+        assert!(extract(
+            "sshd",
+            "Accepted publickey for root from 10.1.1.1 port 22 ssh2: RSA SHA256:abc",
+            &mut f
+        ));
         assert_eq!(get(&f, "auth_method").as_deref(), Some("publickey"));
         assert_eq!(f.get("port"), Some(&Value::Int(22)));
         let mut f = Fields::default();
-        assert!(extract("sshd", "message repeated 3 times: [ Failed password for root from 1.2.3.4 port 4 ssh2]", &mut f));
+        assert!(extract(
+            "sshd",
+            "message repeated 3 times: [ Failed password for root from 1.2.3.4 port 4 ssh2]",
+            &mut f
+        ));
         assert_eq!(f.get("repeat_count"), Some(&Value::Int(3)));
         assert_eq!(get(&f, "user").as_deref(), Some("root"));
     }
@@ -356,20 +400,36 @@ mod tests {
     #[test]
     fn sudo_and_accounts() {
         let mut f = Fields::default();
-        assert!(extract("sudo", "    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat /etc/shadow", &mut f));
+        assert!(extract(
+            "sudo",
+            "    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat /etc/shadow",
+            &mut f
+        ));
         assert_eq!(get(&f, "user").as_deref(), Some("alice"));
         assert_eq!(get(&f, "USER").as_deref(), Some("root"));
         assert_eq!(get(&f, "COMMAND").as_deref(), Some("/bin/cat /etc/shadow"));
         assert_eq!(get(&f, "outcome").as_deref(), Some("success"));
         let mut f = Fields::default();
-        assert!(extract("sudo", "eve : user NOT in sudoers ; TTY=pts/1 ; PWD=/ ; USER=root ; COMMAND=/bin/sh", &mut f));
+        assert!(extract(
+            "sudo",
+            "eve : user NOT in sudoers ; TTY=pts/1 ; PWD=/ ; USER=root ; COMMAND=/bin/sh",
+            &mut f
+        ));
         assert_eq!(get(&f, "outcome").as_deref(), Some("failure"));
         let mut f = Fields::default();
-        assert!(extract("useradd", "new user: name=backdoor, UID=0, GID=0, home=/root, shell=/bin/bash, from=/dev/pts/0", &mut f));
+        assert!(extract(
+            "useradd",
+            "new user: name=backdoor, UID=0, GID=0, home=/root, shell=/bin/bash, from=/dev/pts/0",
+            &mut f
+        ));
         assert_eq!(get(&f, "user").as_deref(), Some("backdoor"));
         assert_eq!(get(&f, "UID").as_deref(), Some("0"));
         let mut f = Fields::default();
-        assert!(extract("CRON", "pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)", &mut f));
+        assert!(extract(
+            "CRON",
+            "pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)",
+            &mut f
+        ));
         assert_eq!(get(&f, "action").as_deref(), Some("session_open"));
         assert_eq!(get(&f, "user").as_deref(), Some("root"));
     }

@@ -16,7 +16,10 @@ mod sysmon;
 
 pub use auditd::Auditd;
 
-use crate::text::{Line, LineReader, base_name, head_lines, is_texty, line_warning, month_from_abbr, set_host, too_long_warning};
+use crate::text::{
+    Line, LineReader, base_name, head_lines, is_texty, line_warning, month_from_abbr, set_host,
+    too_long_warning,
+};
 use crate::{Format, Input, Origin, Sink};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use kahu_event::{Event, Location, LogSource, Timestamp, Value};
@@ -99,7 +102,12 @@ impl Format for Syslog {
             lines.len().saturating_sub(1).max(1)
         };
         let (mut good, mut total) = (0, 0);
-        for l in lines.iter().take(complete).filter(|l| !l.trim().is_empty()).take(20) {
+        for l in lines
+            .iter()
+            .take(complete)
+            .filter(|l| !l.trim().is_empty())
+            .take(20)
+        {
             total += 1;
             if let Some(h) = parse_header(l, 2024) {
                 // A program tag is what distinguishes syslog from any other
@@ -123,7 +131,9 @@ impl Format for Syslog {
         .or(self.reference)
         .unwrap_or_else(Utc::now);
         let name = base_name(origin.member.as_deref().unwrap_or(&origin.file));
-        let auth_file = name.starts_with("auth.log") || name.starts_with("secure") || name.starts_with("auth_log");
+        let auth_file = name.starts_with("auth.log")
+            || name.starts_with("secure")
+            || name.starts_with("auth_log");
         let ctx = Ctx::new(auth_file);
         let mut lines = LineReader::new(input.open()?);
         while let Some((n, line)) = lines.next_line()? {
@@ -140,7 +150,11 @@ impl Format for Syslog {
             }
             let mut ev = Event::new(origin.provenance(Location::Line(n)));
             let Some(h) = parse_header(line, reference.year()) else {
-                sink.warning(line_warning(origin, n, "not a syslog line; kept as raw message only"));
+                sink.warning(line_warning(
+                    origin,
+                    n,
+                    "not a syslog line; kept as raw message only",
+                ));
                 ev.logsource = ctx.linux_syslog.clone();
                 ev.channel = Some(ctx.syslog.clone());
                 set_host(&mut ev, None, origin);
@@ -160,7 +174,9 @@ impl Format for Syslog {
                 ev.provider = Some(Arc::from(p));
             }
             // Sysmon for Linux: the XML event replaces the syslog fields.
-            if h.program.is_some_and(|p| p.eq_ignore_ascii_case("sysmon")) && h.msg.trim_start().starts_with("<Event") {
+            if h.program.is_some_and(|p| p.eq_ignore_ascii_case("sysmon"))
+                && h.msg.trim_start().starts_with("<Event")
+            {
                 match sysmon::parse(h.msg) {
                     Some(s) => {
                         s.apply(&mut ev);
@@ -169,7 +185,11 @@ impl Format for Syslog {
                         }
                         continue;
                     }
-                    None => sink.warning(line_warning(origin, n, "malformed Sysmon for Linux event XML; kept as syslog text")),
+                    None => sink.warning(line_warning(
+                        origin,
+                        n,
+                        "malformed Sysmon for Linux event XML; kept as syslog text",
+                    )),
                 }
             }
             let f = &mut ev.fields;
@@ -240,7 +260,8 @@ impl Ctx {
             ev.channel = Some(self.syslog.clone());
         }
         if let Some(svc) = prog.as_deref().and_then(program_service) {
-            ev.alt_logsources.push(LogSource::product("linux").with_service(svc));
+            ev.alt_logsources
+                .push(LogSource::product("linux").with_service(svc));
         }
     }
 }
@@ -284,10 +305,10 @@ impl SyslogTime {
                 // Feb 29 exists only in leap years: walk back to one.
                 let mut year = reference.year();
                 for _ in 0..8 {
-                    if let Some(t) = local(year, mo, d, h, mi, s) {
-                        if t <= limit {
-                            return Some(t);
-                        }
+                    if let Some(t) = local(year, mo, d, h, mi, s)
+                        && t <= limit
+                    {
+                        return Some(t);
                     }
                     year -= 1;
                 }
@@ -378,12 +399,13 @@ fn parse_header(line: &str, _year: i32) -> Option<Header<'_>> {
     let (program, pid, msg) = split_tag(rest);
     // A "host" that is really the tag (`Mar 1 10:00:00 sshd[12]: …`, as
     // some forwarders write) is recognised by its colon.
-    let (host, program, pid, msg) = if program.is_none() && host.ends_with(':') || host.contains('[') {
-        let (p, pid, m) = split_tag(line_after(line, host));
-        (None, p, pid, m)
-    } else {
-        (Some(host).filter(|h| !h.is_empty()), program, pid, msg)
-    };
+    let (host, program, pid, msg) =
+        if program.is_none() && host.ends_with(':') || host.contains('[') {
+            let (p, pid, m) = split_tag(line_after(line, host));
+            (None, p, pid, m)
+        } else {
+            (Some(host).filter(|h| !h.is_empty()), program, pid, msg)
+        };
     Some(Header {
         pri,
         rfc5424: false,
@@ -405,7 +427,10 @@ fn line_after<'a>(line: &'a str, part: &'a str) -> &'a str {
 
 /// `prog[pid]: msg` or `prog: msg`; no tag → (None, None, whole).
 fn split_tag(s: &str) -> (Option<&str>, Option<&str>, &str) {
-    let Some((tag, msg)) = s.split_once(": ").or_else(|| s.strip_suffix(':').map(|t| (t, ""))) else {
+    let Some((tag, msg)) = s
+        .split_once(": ")
+        .or_else(|| s.strip_suffix(':').map(|t| (t, "")))
+    else {
         return (None, None, s);
     };
     if tag.is_empty() || tag.len() > 64 || tag.contains(' ') {
@@ -439,7 +464,10 @@ fn parse_5424(pri: Option<u32>, s: &str) -> Option<Header<'_>> {
     let rest = rest.trim_start_matches(' ');
     let (sd, msg) = if rest.starts_with('[') {
         let end = sd_end(rest)?;
-        (Some(&rest[..end]), rest[end..].strip_prefix(' ').unwrap_or(&rest[end..]))
+        (
+            Some(&rest[..end]),
+            rest[end..].strip_prefix(' ').unwrap_or(&rest[end..]),
+        )
     } else if let Some(r) = rest.strip_prefix('-') {
         (None, r.strip_prefix(' ').unwrap_or(r))
     } else {
@@ -493,7 +521,11 @@ mod tests {
 
     #[test]
     fn bsd_header() {
-        let h = parse_header("Mar  5 06:25:01 web01 sshd[4242]: Accepted password for bob from 1.2.3.4 port 2 ssh2", 2024).unwrap();
+        let h = parse_header(
+            "Mar  5 06:25:01 web01 sshd[4242]: Accepted password for bob from 1.2.3.4 port 2 ssh2",
+            2024,
+        )
+        .unwrap();
         assert_eq!(h.host, Some("web01"));
         assert_eq!(h.program, Some("sshd"));
         assert_eq!(h.pid, Some("4242"));
@@ -522,18 +554,28 @@ mod tests {
     #[test]
     fn year_inference_rolls_back_over_new_year() {
         let reference = ts("2024-01-05T00:00:00Z");
-        let dec = SyslogTime::YearLess(12, 30, 10, 0, 0).resolve(reference, 0).unwrap();
+        let dec = SyslogTime::YearLess(12, 30, 10, 0, 0)
+            .resolve(reference, 0)
+            .unwrap();
         assert_eq!(dec, ts("2023-12-30T10:00:00Z"));
-        let jan = SyslogTime::YearLess(1, 4, 10, 0, 0).resolve(reference, 0).unwrap();
+        let jan = SyslogTime::YearLess(1, 4, 10, 0, 0)
+            .resolve(reference, 0)
+            .unwrap();
         assert_eq!(jan, ts("2024-01-04T10:00:00Z"));
         // Two days of slack for skew.
-        let jan6 = SyslogTime::YearLess(1, 6, 10, 0, 0).resolve(reference, 0).unwrap();
+        let jan6 = SyslogTime::YearLess(1, 6, 10, 0, 0)
+            .resolve(reference, 0)
+            .unwrap();
         assert_eq!(jan6, ts("2024-01-06T10:00:00Z"));
         // Feb 29 goes to the last leap year not after the reference.
-        let leap = SyslogTime::YearLess(2, 29, 0, 0, 0).resolve(ts("2023-06-01T00:00:00Z"), 0).unwrap();
+        let leap = SyslogTime::YearLess(2, 29, 0, 0, 0)
+            .resolve(ts("2023-06-01T00:00:00Z"), 0)
+            .unwrap();
         assert_eq!(leap, ts("2020-02-29T00:00:00Z"));
         // Local time at +10:00 is ten hours ahead of UTC.
-        let off = SyslogTime::YearLess(1, 4, 10, 0, 0).resolve(reference, 36000).unwrap();
+        let off = SyslogTime::YearLess(1, 4, 10, 0, 0)
+            .resolve(reference, 36000)
+            .unwrap();
         assert_eq!(off, ts("2024-01-04T00:00:00Z"));
     }
 }

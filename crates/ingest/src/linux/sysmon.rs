@@ -42,8 +42,14 @@ impl SysmonEvent {
     /// Fill `ev` (which already has provenance and the syslog host).
     pub(super) fn apply(self, ev: &mut Event) {
         ev.event_id = self.event_id;
-        ev.channel = Some(Arc::from(self.channel.as_deref().unwrap_or("Linux-Sysmon/Operational")));
-        ev.provider = Some(Arc::from(self.provider.as_deref().unwrap_or("Linux-Sysmon")));
+        ev.channel = Some(Arc::from(
+            self.channel
+                .as_deref()
+                .unwrap_or("Linux-Sysmon/Operational"),
+        ));
+        ev.provider = Some(Arc::from(
+            self.provider.as_deref().unwrap_or("Linux-Sysmon"),
+        ));
         if let Some(c) = self.computer.as_deref().filter(|c| !c.is_empty()) {
             ev.host = Some(Arc::from(c));
         }
@@ -52,7 +58,8 @@ impl SysmonEvent {
             ls = ls.with_category(c);
         }
         ev.logsource = ls;
-        ev.alt_logsources.push(LogSource::product("linux").with_service("sysmon"));
+        ev.alt_logsources
+            .push(LogSource::product("linux").with_service("sysmon"));
         let mut f = Fields::with_capacity(self.data.len() + 4);
         if let Some(id) = self.event_id {
             f.insert("EventID", Value::Int(i64::from(id)));
@@ -71,7 +78,11 @@ impl SysmonEvent {
             f.insert(&k, Value::from(v));
         }
         ev.timestamp = utc
-            .or_else(|| self.system_time.as_deref().and_then(kahu_event::parse_timestamp))
+            .or_else(|| {
+                self.system_time
+                    .as_deref()
+                    .and_then(kahu_event::parse_timestamp)
+            })
             .or(ev.timestamp);
         ev.fields = f;
     }
@@ -199,7 +210,11 @@ mod tests {
         assert_eq!(e.provider.as_deref(), Some("Linux-Sysmon"));
         let cmd = e.data.iter().find(|(k, _)| k == "CommandLine").unwrap();
         assert_eq!(cmd.1, r#"curl -d "a&b" http://x"#);
-        assert!(e.data.iter().any(|(k, v)| k == "CurrentDirectory" && v.is_empty()));
+        assert!(
+            e.data
+                .iter()
+                .any(|(k, v)| k == "CurrentDirectory" && v.is_empty())
+        );
         assert_eq!(unescape("&#x41;&#66;&bogus;&"), "AB&bogus;&");
     }
 }
