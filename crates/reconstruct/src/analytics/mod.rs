@@ -57,7 +57,9 @@ pub struct AnalyticsConfig {
     /// still counts as "followed by success". Default 3,600.
     pub success_lookahead_secs: u64,
     /// Sprayed accounts (see `spray_max_attempts_per_account`) one source
-    /// must fail against within the spray window. Default 10.
+    /// must fail against within the spray window. Default 5 (the recorded
+    /// sprays in EVTX-ATTACK-SAMPLES `kerberos_pwd_spray_4771` and Mordor
+    /// `purplesharp_ad_playbook_I` cover 9 and 7 accounts).
     pub spray_min_accounts: usize,
     /// Spray window in seconds. Default 3,600.
     pub spray_window_secs: u64,
@@ -85,7 +87,7 @@ impl Default for AnalyticsConfig {
             brute_force_threshold: 10,
             brute_force_window_secs: 600,
             success_lookahead_secs: 3600,
-            spray_min_accounts: 10,
+            spray_min_accounts: 5,
             spray_window_secs: 3600,
             spray_max_attempts_per_account: 3,
             kerberoast_min_services: 5,

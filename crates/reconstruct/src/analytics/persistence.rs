@@ -249,7 +249,7 @@ pub fn suspicious_command(cmd: &str) -> Option<&'static str> {
     const MARKERS: &[(&str, &str)] = &[
         ("powershell", "PowerShell in a service/task command"),
         ("pwsh", "PowerShell in a service/task command"),
-        ("cmd.exe /c", "command shell one-liner"),
+        ("cmd.exe", "command shell as service/task command"),
         ("cmd /c", "command shell one-liner"),
         (
             "%comspec%",
