@@ -254,3 +254,82 @@ fn push_unique(out: &mut Fields, n: usize, k: Arc<str>, v: Value) {
         out.push(k, v);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsonvalue::{parse, KeyCache};
+    use kahu_event::Location;
+
+    fn obj(text: &str) -> Fields {
+        match parse(text.as_bytes(), &mut KeyCache::default()).unwrap() {
+            Value::Object(o) => o,
+            _ => panic!("not an object"),
+        }
+    }
+
+    fn prov() -> Provenance {
+        Provenance::new(Arc::from("t"), Location::Line(1))
+    }
+
+    #[test]
+    fn winlogbeat_is_flattened_with_sigma_names() {
+        let o = obj(
+            r#"{"@timestamp":"2021-06-30T01:02:03.456Z","host":{"name":"ws1.corp"},
+            "winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":"1",
+            "computer_name":"WS1.corp.local","provider_name":"Microsoft-Windows-Sysmon","record_id":42,
+            "process":{"pid":3000,"thread":{"id":7}},"user":{"identifier":"S-1-5-18"},
+            "event_data":{"Image":"C:\\w\\cmd.exe","CommandLine":"cmd /c whoami"},"opcode":"Info"},
+            "message":"Process Create"}"#,
+        );
+        assert_eq!(classify(&o), Shape::Winlogbeat);
+        let e = winlogbeat(o, prov());
+        assert_eq!(e.event_id, Some(1));
+        assert_eq!(e.host.as_deref(), Some("WS1.corp.local"));
+        assert_eq!(e.channel.as_deref(), Some("Microsoft-Windows-Sysmon/Operational"));
+        assert_eq!(e.provider.as_deref(), Some("Microsoft-Windows-Sysmon"));
+        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2021-06-30T01:02:03.456+00:00");
+        assert_eq!(e.get("EventID"), Some(&Value::Int(1)));
+        assert_eq!(e.get_str("Image").as_deref(), Some("C:\\w\\cmd.exe"));
+        assert_eq!(e.get_str("CommandLine").as_deref(), Some("cmd /c whoami"));
+        assert_eq!(e.get("ProcessID"), Some(&Value::Int(3000)));
+        assert_eq!(e.get("ThreadID"), Some(&Value::Int(7)));
+        assert_eq!(e.get_str("SecurityUserID").as_deref(), Some("S-1-5-18"));
+        assert_eq!(e.get("EventRecordID"), Some(&Value::Int(42)));
+        assert_eq!(e.get_str("winlog.opcode").as_deref(), Some("Info"));
+        assert_eq!(e.get_str("host.name").as_deref(), Some("ws1.corp"));
+        assert_eq!(e.get_str("message").as_deref(), Some("Process Create"));
+        // Flattened, not duplicated.
+        assert!(e.get("winlog.event_data.Image").is_none());
+    }
+
+    #[test]
+    fn nxlog_gets_aliases_and_numeric_event_id() {
+        let o = obj(
+            r#"{"EventID":"4688","Hostname":"WS5","SourceName":"Microsoft-Windows-Security-Auditing",
+            "Channel":"Security","EventTime":"2020-10-22 08:21:36","@timestamp":"2020-10-22T12:21:36.601Z",
+            "RecordNumber":9,"NewProcessName":"C:\\x.exe"}"#,
+        );
+        assert_eq!(classify(&o), Shape::Nxlog);
+        let e = nxlog(o, prov());
+        assert_eq!(e.event_id, Some(4688));
+        assert_eq!(e.get("EventID"), Some(&Value::Int(4688)));
+        assert_eq!(e.get_str("Computer").as_deref(), Some("WS5"));
+        assert_eq!(e.get_str("Provider_Name").as_deref(), Some("Microsoft-Windows-Security-Auditing"));
+        assert_eq!(e.get("EventRecordID"), Some(&Value::Int(9)));
+        // `@timestamp` (UTC) beats the collector-local `EventTime`.
+        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2020-10-22T12:21:36.601+00:00");
+    }
+
+    #[test]
+    fn generic_finds_time_and_host() {
+        let o = obj(r#"{"ts":1591757456.5,"host":{"name":"h1"},"x":{"y":1}}"#);
+        assert_eq!(classify(&o), Shape::Generic);
+        let e = generic(o, prov());
+        assert_eq!(e.timestamp.unwrap().timestamp(), 1591757456);
+        assert_eq!(e.host.as_deref(), Some("h1"));
+        assert_eq!(e.get("x.y"), Some(&Value::Int(1)));
+        let e = generic(obj(r#"{"timestamp":1591757456789}"#), prov());
+        assert_eq!(e.timestamp.unwrap().timestamp_millis(), 1591757456789);
+    }
+}

@@ -197,6 +197,35 @@ impl Reader {
         !ctx.stopped
     }
 
+    /// Read bytes already in memory as if they were the file `name`
+    /// (archives included). Returns `false` if the sink asked to stop.
+    pub fn read_memory(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        sink: &mut dyn Sink,
+        inventory: &mut Vec<FileEntry>,
+    ) -> bool {
+        let comps: Vec<String> = name
+            .split(['/', '\\'])
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        let budget = Budget {
+            bytes: Cell::new(self.limits.max_total),
+            members: Cell::new(self.limits.max_members),
+        };
+        let mut ctx = Ctx {
+            file: Arc::from(name),
+            budget: &budget,
+            sink,
+            inventory,
+            stopped: false,
+        };
+        self.dispatch(Input::Memory(bytes), &comps, None, 1, &mut ctx);
+        !ctx.stopped
+    }
+
     /// Read one input: open containers, or hand it to the first format
     /// that recognises it.
     fn dispatch(

@@ -270,3 +270,52 @@ fn attributes(v: Value) -> Vec<(Arc<str>, Value)> {
 fn take(o: Fields, key: &str) -> Option<Value> {
     o.into_entries().find(|(k, _)| &**k == key).map(|(_, v)| v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsonvalue::{parse, KeyCache};
+    use kahu_event::Location;
+
+    fn norm(text: &str) -> Event {
+        let v = parse(text.as_bytes(), &mut KeyCache::default()).unwrap();
+        normalise(v, Provenance::new(Arc::from("t"), Location::File)).unwrap()
+    }
+
+    #[test]
+    fn qualified_event_id_unnamed_data_and_user_data() {
+        let e = norm(
+            r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"PowerShell"}},
+            "EventID":{"#attributes":{"Qualifiers":0},"#text":400},"Channel":"Windows PowerShell",
+            "Computer":"H","TimeCreated":{"#attributes":{"SystemTime":"2021-01-01T00:00:00.1234567Z"}},
+            "Security":null},
+            "EventData":{"Data":{"#text":["Available","None","HostName=ConsoleHost "]},"Binary":null},
+            "UserData":{"LogFileCleared":{"#attributes":{"xmlns":"x"},"SubjectUserName":"bob"}}}}"##,
+        );
+        assert_eq!(e.event_id, Some(400));
+        assert_eq!(e.get("EventID"), Some(&Value::Int(400)));
+        assert_eq!(e.get("Qualifiers"), Some(&Value::Int(0)));
+        assert_eq!(e.provider.as_deref(), Some("PowerShell"));
+        assert_eq!(e.get_str("Provider_Name").as_deref(), Some("PowerShell"));
+        assert_eq!(
+            e.get("Data"),
+            Some(&Value::Array(vec![Value::str("Available"), Value::str("None"), Value::str("HostName=ConsoleHost ")]))
+        );
+        assert_eq!(e.get_str("SubjectUserName").as_deref(), Some("bob"));
+        assert_eq!(e.get_str("SystemTime").as_deref(), Some("2021-01-01T00:00:00.123456Z"));
+        assert_eq!(e.timestamp.unwrap().timestamp_subsec_micros(), 123456);
+    }
+
+    #[test]
+    fn guids_take_event_viewer_form() {
+        assert_eq!(
+            canonical_guid(Value::str("{54849625-5478-4994-a5ba-3e3b0328c30d}")),
+            Value::str("{54849625-5478-4994-A5BA-3E3B0328C30D}")
+        );
+        assert_eq!(
+            canonical_guid(Value::str("54849625-5478-4994-A5BA-3E3B0328C30D")),
+            Value::str("{54849625-5478-4994-A5BA-3E3B0328C30D}")
+        );
+        assert_eq!(canonical_guid(Value::str("not-a-guid")), Value::str("not-a-guid"));
+    }
+}
