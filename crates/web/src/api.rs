@@ -1,0 +1,611 @@
+//! Routes: the JSON API under `/api/`, case files under `/files/`, and
+//! the embedded UI.
+
+use crate::{AppState, assets, security};
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, middleware};
+use kahu_case::{Cursor, EventQuery, FindingQuery, VerdictKind};
+use kahu_finding::Level;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type St = State<Arc<AppState>>;
+
+/// Case files the UI links to when the assessment wrote them.
+pub const CASE_FILES: &[(&str, &str)] = &[
+    ("report.html", "text/html; charset=utf-8"),
+    ("stix-bundle.json", "application/json"),
+    ("navigator-layer.json", "application/json"),
+];
+
+/// ATT&CK Enterprise tactics in matrix order.
+pub const TACTICS: &[(&str, &str)] = &[
+    ("reconnaissance", "Reconnaissance"),
+    ("resource-development", "Resource Development"),
+    ("initial-access", "Initial Access"),
+    ("execution", "Execution"),
+    ("persistence", "Persistence"),
+    ("privilege-escalation", "Privilege Escalation"),
+    ("defense-evasion", "Defense Evasion"),
+    ("credential-access", "Credential Access"),
+    ("discovery", "Discovery"),
+    ("lateral-movement", "Lateral Movement"),
+    ("collection", "Collection"),
+    ("command-and-control", "Command and Control"),
+    ("exfiltration", "Exfiltration"),
+    ("impact", "Impact"),
+];
+
+/// An API error as JSON.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<kahu_case::Error> for ApiError {
+    fn from(e: kahu_case::Error) -> Self {
+        match e {
+            kahu_case::Error::Invalid(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            // FTS5 rejects some inputs at run time; that is the user's query,
+            // not a server fault.
+            kahu_case::Error::Sql(rusqlite_err) if rusqlite_err.to_string().contains("fts5") => {
+                ApiError(StatusCode::BAD_REQUEST, format!("search: {rusqlite_err}"))
+            }
+            other => ApiError(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        }
+    }
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, msg.into())
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+/// Run blocking case work off the async threads.
+async fn blocking<T: Send + 'static>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || f(&s))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+}
+
+/// The router with every route and the security guard.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/static/{name}", get(static_file))
+        .route("/files/{name}", get(case_file))
+        .route("/api/session", get(session))
+        .route("/api/case", get(case_info))
+        .route("/api/events", get(events))
+        .route("/api/events/{id}", get(event))
+        .route("/api/histogram", get(histogram))
+        .route("/api/facets", get(facets))
+        .route("/api/export.csv", get(export_csv))
+        .route("/api/process-tree", get(process_tree))
+        .route("/api/findings", get(findings))
+        .route("/api/rules", get(rules))
+        .route("/api/attack-matrix", get(attack_matrix))
+        .route("/api/documents/{kind}", get(document))
+        .route("/api/attribution", get(attribution))
+        .route("/api/notes", get(notes).post(add_note))
+        .route("/api/verdicts", post(add_verdict))
+        .route("/api/disputes", post(add_dispute))
+        .route("/api/disputes/{id}/withdraw", post(withdraw_dispute))
+        .route("/api/audit", get(audit))
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such page".into()) })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::guard,
+        ))
+        .with_state(state)
+}
+
+async fn index(State(s): St) -> Response {
+    let html = assets::index_html(&s.case_name, s.security.csrf());
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+async fn static_file(Path(name): Path<String>) -> Response {
+    match assets::get(&name) {
+        Some((body, ctype)) => (
+            [
+                (header::CONTENT_TYPE, ctype),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => ApiError(StatusCode::NOT_FOUND, "no such asset".into()).into_response(),
+    }
+}
+
+async fn case_file(State(s): St, Path(name): Path<String>) -> ApiResult {
+    // Only the known names: the path never comes from the request.
+    let Some((fname, ctype)) = CASE_FILES.iter().find(|(n, _)| *n == name) else {
+        return Err(ApiError(StatusCode::NOT_FOUND, "no such file".into()));
+    };
+    let path = s.case_dir.join(fname);
+    let body = tokio::fs::read(&path).await.map_err(|_| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            format!("{fname} is not in this case"),
+        )
+    })?;
+    let mut r = ([(header::CONTENT_TYPE, *ctype)], body).into_response();
+    if fname.ends_with(".html") {
+        // The report is a self-contained page of its own: sandbox it into an
+        // opaque origin so nothing in it can call this API with our cookies.
+        r.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "sandbox allow-scripts allow-popups; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'",
+            ),
+        );
+    } else {
+        let cd = format!("attachment; filename=\"{fname}\"");
+        if let Ok(v) = HeaderValue::from_str(&cd) {
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(r)
+}
+
+/// The analyst name: `X-Kahu-User` header, `kahu_user` cookie, default.
+fn who(s: &AppState, h: &HeaderMap) -> String {
+    let from = h
+        .get("x-kahu-user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| security::cookie(h, "kahu_user").map(percent_decode));
+    from.map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && !v.chars().any(char::is_control))
+        .unwrap_or_else(|| s.default_user.clone())
+}
+
+fn percent_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("v={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+async fn session(State(s): St, h: HeaderMap) -> Json<Value> {
+    Json(json!({ "csrf": s.security.csrf(), "user": who(&s, &h), "default_user": s.default_user }))
+}
+
+async fn case_info(State(s): St) -> ApiResult {
+    let files: Vec<&str> = CASE_FILES
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| s.case_dir.join(n).is_file())
+        .collect();
+    let name = s.case_name.clone();
+    let summary = blocking(&s, |s| Ok(s.read(|c| c.summary())?)).await?;
+    Ok(Json(json!({ "name": name, "summary": summary, "files": files, "recompute": s.reattribute.is_some() })).into_response())
+}
+
+/// Parse `from`/`to`: µs since the epoch, or RFC 3339.
+fn parse_time(v: &str) -> Result<i64, ApiError> {
+    if let Ok(n) = v.trim().parse::<i64>() {
+        return Ok(n);
+    }
+    chrono_parse(v).ok_or_else(|| {
+        bad(format!(
+            "bad time `{v}`: use µs since the epoch or RFC 3339"
+        ))
+    })
+}
+
+fn chrono_parse(v: &str) -> Option<i64> {
+    kahu_event::parse_timestamp(v).map(|t| t.timestamp_micros())
+}
+
+fn pairs(q: &Option<String>) -> Vec<(String, String)> {
+    form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Build an [`EventQuery`] from repeated URL parameters.
+pub fn event_query(q: &Option<String>) -> Result<EventQuery, ApiError> {
+    let mut out = EventQuery::default();
+    for (k, v) in pairs(q) {
+        if v.is_empty() {
+            continue;
+        }
+        match k.as_str() {
+            "from" => out.from = Some(parse_time(&v)?),
+            "to" => out.to = Some(parse_time(&v)?),
+            "host" => out.hosts.push(v),
+            "account" => out.accounts.push(v),
+            "channel" => out.channels.push(v),
+            "event_id" => out.event_ids.push(
+                v.trim()
+                    .parse()
+                    .map_err(|_| bad(format!("bad event_id `{v}`")))?,
+            ),
+            "rule" => out.rule_ids.push(v),
+            "level" => out.levels.push(v.parse::<Level>().map_err(bad)?),
+            "q" => out.text = Some(v),
+            "cursor" => out.after = Some(Cursor::decode(&v).ok_or_else(|| bad("bad cursor"))?),
+            "limit" => out.limit = v.parse().map_err(|_| bad("bad limit"))?,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn param(q: &Option<String>, name: &str) -> Option<String> {
+    pairs(q)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+async fn events(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
+    let eq = event_query(&q)?;
+    let page = blocking(&s, move |s| Ok(s.read(|c| c.query_events(&eq))?)).await?;
+    Ok(Json(page).into_response())
+}
+
+async fn event(State(s): St, Path(id): Path<i64>) -> ApiResult {
+    match blocking(&s, move |s| Ok(s.read(|c| c.event(id))?)).await? {
+        Some(e) => Ok(Json(e).into_response()),
+        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no event {id}"))),
+    }
+}
+
+async fn histogram(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
+    let eq = event_query(&q)?;
+    let buckets = param(&q, "buckets")
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(120);
+    let h = blocking(&s, move |s| Ok(s.read(|c| c.histogram(&eq, buckets))?)).await?;
+    Ok(Json(h).into_response())
+}
+
+async fn facets(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
+    let eq = event_query(&q)?;
+    let k = param(&q, "k").and_then(|b| b.parse().ok()).unwrap_or(50);
+    let f = blocking(&s, move |s| Ok(s.read(|c| c.facets(&eq, k))?)).await?;
+    Ok(Json(f).into_response())
+}
+
+/// One CSV cell: quoted, and defused against spreadsheet formula injection
+/// (evidence text starting with `=`, `+`, `-`, `@` would run in Excel).
+fn csv_cell(out: &mut String, v: &str) {
+    out.push('"');
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        out.push('\'');
+    }
+    out.push_str(&v.replace('"', "\"\""));
+    out.push('"');
+}
+
+async fn export_csv(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
+    let eq = event_query(&q)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+    let st = s.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut buf = String::from(
+            "id,time,host,channel,provider,event_id,account,level,summary,file,member,location,fields\n",
+        );
+        let res = st.read(|c| {
+            c.for_each_event(&eq, |row, fields| {
+                let loc = serde_json::to_string(&row.provenance.location).unwrap_or_default();
+                let cells = [
+                    row.id.to_string(),
+                    row.time.clone().unwrap_or_default(),
+                    row.host.clone().unwrap_or_default(),
+                    row.channel.clone().unwrap_or_default(),
+                    row.provider.clone().unwrap_or_default(),
+                    row.event_id.map(|e| e.to_string()).unwrap_or_default(),
+                    row.account.clone().unwrap_or_default(),
+                    row.level.map(|l| l.to_string()).unwrap_or_default(),
+                    row.summary.clone(),
+                    row.provenance.file.clone(),
+                    row.provenance.member.clone().unwrap_or_default(),
+                    loc,
+                    fields.to_string(),
+                ];
+                for (i, c) in cells.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(',');
+                    }
+                    csv_cell(&mut buf, c);
+                }
+                buf.push('\n');
+                if buf.len() >= 64 * 1024 {
+                    // The client went away: stop reading the case.
+                    if tx
+                        .blocking_send(std::mem::take(&mut buf).into_bytes())
+                        .is_err()
+                    {
+                        return false;
+                    }
+                }
+                true
+            })
+        });
+        if let Err(e) = res {
+            buf.push_str(&format!("# export stopped: {e}\n"));
+        }
+        if !buf.is_empty() {
+            let _ = tx.blocking_send(buf.into_bytes());
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"kahu-timeline.csv\"",
+            ),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+async fn process_tree(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
+    let host = param(&q, "host").ok_or_else(|| bad("host is required"))?;
+    let root = param(&q, "root").filter(|r| !r.is_empty());
+    let t = blocking(&s, move |s| {
+        Ok(s.read(|c| c.process_tree(&host, root.as_deref()))?)
+    })
+    .await?;
+    Ok(Json(t).into_response())
+}
+
+async fn findings(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
+    let mut fq = FindingQuery::default();
+    for (k, v) in pairs(&q) {
+        match k.as_str() {
+            "level" => fq.levels.push(v.parse::<Level>().map_err(bad)?),
+            "rule" => fq.rule_ids.push(v),
+            "host" => fq.hosts.push(v),
+            "technique" => fq.technique = Some(v),
+            "cursor" => fq.after = Some(Cursor::decode(&v).ok_or_else(|| bad("bad cursor"))?),
+            "limit" => fq.limit = v.parse().map_err(|_| bad("bad limit"))?,
+            _ => {}
+        }
+    }
+    let (rows, next) = blocking(&s, move |s| Ok(s.read(|c| c.query_findings(&fq))?)).await?;
+    Ok(Json(json!({ "findings": rows, "next": next })).into_response())
+}
+
+async fn rules(State(s): St) -> ApiResult {
+    let r = blocking(&s, |s| Ok(s.read(|c| c.rule_summary())?)).await?;
+    Ok(Json(r).into_response())
+}
+
+/// Tactics of a technique from the stored `attack-tactics` document
+/// (`{"T1059.001": ["execution"]}`), falling back to the parent technique.
+fn tactics_of<'a>(map: &'a Value, t: &str) -> Vec<&'a str> {
+    let get = |k: &str| {
+        map.get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+    };
+    get(t)
+        .or_else(|| t.split_once('.').and_then(|(p, _)| get(p)))
+        .unwrap_or_default()
+}
+
+async fn attack_matrix(State(s): St) -> ApiResult {
+    let (counts, map) = blocking(&s, |s| {
+        s.read(|c| {
+            let counts = c.technique_counts()?;
+            let map = c
+                .document("attack-tactics")?
+                .map(|d| d.body)
+                .unwrap_or(Value::Null);
+            Ok::<_, kahu_case::Error>((counts, map))
+        })
+        .map_err(ApiError::from)
+    })
+    .await?;
+    let mut columns: Vec<Value> = Vec::new();
+    let mut placed = std::collections::HashSet::new();
+    for (id, name) in TACTICS {
+        let techniques: Vec<Value> = counts
+            .iter()
+            .filter(|(t, _, _)| tactics_of(&map, t).contains(id))
+            .map(|(t, n, h)| {
+                placed.insert(t.clone());
+                json!({ "id": t, "findings": n, "hosts": h })
+            })
+            .collect();
+        columns.push(json!({ "id": id, "name": name, "techniques": techniques }));
+    }
+    let unmapped: Vec<Value> = counts
+        .iter()
+        .filter(|(t, _, _)| !placed.contains(t))
+        .map(|(t, n, h)| json!({ "id": t, "findings": n, "hosts": h }))
+        .collect();
+    Ok(Json(json!({ "tactics": columns, "unmapped": unmapped })).into_response())
+}
+
+async fn document(State(s): St, Path(kind): Path<String>) -> ApiResult {
+    if kind.is_empty()
+        || kind.len() > 64
+        || !kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit())
+    {
+        return Err(bad("document kinds are lower-case words"));
+    }
+    let d = blocking(&s, move |s| Ok(s.read(|c| c.document(&kind))?)).await?;
+    Ok(Json(d).into_response())
+}
+
+async fn attribution(State(s): St) -> ApiResult {
+    let v = blocking(&s, |s| {
+        s.read(|c| {
+            Ok::<_, kahu_case::Error>(json!({
+                "document": c.document("attribution")?,
+                "disputes": c.disputes(false)?,
+                "verdicts": c.verdicts(None)?,
+                "notes": c.notes(None)?,
+            }))
+        })
+        .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+async fn notes(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
+    let kind = param(&q, "target_kind");
+    let id = param(&q, "target_id");
+    let n = blocking(&s, move |s| {
+        let t = kind.as_deref().zip(id.as_deref());
+        Ok(s.read(|c| c.notes(t))?)
+    })
+    .await?;
+    Ok(Json(n).into_response())
+}
+
+/// Body of `POST /api/notes`.
+#[derive(Deserialize)]
+pub struct NoteIn {
+    target_kind: String,
+    target_id: String,
+    body: String,
+}
+
+async fn add_note(State(s): St, h: HeaderMap, Json(n): Json<NoteIn>) -> ApiResult {
+    let user = who(&s, &h);
+    let note = blocking(&s, move |s| {
+        Ok(s.write(|c| c.add_note(&n.target_kind, &n.target_id, &n.body, &user))?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(note)).into_response())
+}
+
+/// Body of `POST /api/verdicts`.
+#[derive(Deserialize)]
+pub struct VerdictIn {
+    #[serde(default = "candidate")]
+    target_kind: String,
+    target_id: String,
+    verdict: VerdictKind,
+    rationale: String,
+}
+
+fn candidate() -> String {
+    "candidate".into()
+}
+
+async fn add_verdict(State(s): St, h: HeaderMap, Json(v): Json<VerdictIn>) -> ApiResult {
+    let user = who(&s, &h);
+    let out = blocking(&s, move |s| {
+        Ok(s.write(|c| {
+            c.set_verdict(&v.target_kind, &v.target_id, v.verdict, &v.rationale, &user)
+        })?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Body of `POST /api/disputes`.
+#[derive(Deserialize)]
+pub struct DisputeIn {
+    target_kind: String,
+    target_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// After a dispute changes, recompute attribution when a hook exists.
+fn recompute(s: &AppState, user: &str) -> Result<bool, ApiError> {
+    let Some(hook) = &s.reattribute else {
+        return Ok(false);
+    };
+    let (doc, version) = s.write(|c| {
+        let disputed = c.disputes(true)?;
+        let version = c.document("attribution")?.map_or(1, |d| d.version);
+        let doc = hook
+            .recompute(c, &disputed)
+            .map_err(|e| kahu_case::Error::Invalid(format!("recomputing attribution: {e:#}")))?;
+        Ok::<_, kahu_case::Error>((doc, version))
+    })?;
+    s.write(|c| {
+        c.set_document(
+            "attribution",
+            version,
+            &doc,
+            &format!("kahu (recomputed for {user})"),
+        )
+    })?;
+    Ok(true)
+}
+
+async fn add_dispute(State(s): St, h: HeaderMap, Json(d): Json<DisputeIn>) -> ApiResult {
+    let user = who(&s, &h);
+    let out = blocking(&s, move |s| {
+        let d = s.write(|c| c.add_dispute(&d.target_kind, &d.target_id, &d.reason, &user))?;
+        let recomputed = recompute(s, &user)?;
+        Ok(json!({ "dispute": d, "recomputed": recomputed }))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+async fn withdraw_dispute(State(s): St, h: HeaderMap, Path(id): Path<i64>) -> ApiResult {
+    let user = who(&s, &h);
+    let out = blocking(&s, move |s| {
+        let d = s.write(|c| c.withdraw_dispute(id, &user))?;
+        let recomputed = recompute(s, &user)?;
+        Ok(json!({ "dispute": d, "recomputed": recomputed }))
+    })
+    .await?;
+    Ok(Json(out).into_response())
+}
+
+async fn audit(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
+    let limit = param(&q, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(500);
+    let a = blocking(&s, move |s| Ok(s.read(|c| c.audit_log(limit))?)).await?;
+    Ok(Json(a).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_parses_to_micros() {
+        // 2020-06-10T02:50:56.537Z = 1591757456.537 s (checked with `date -d ... +%s`).
+        assert_eq!(
+            chrono_parse("2020-06-10T02:50:56.537Z"),
+            Some(1_591_757_456_537_000)
+        );
+        assert_eq!(chrono_parse("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(chrono_parse("yesterday"), None);
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        let mut s = String::new();
+        csv_cell(&mut s, "=HYPERLINK(\"x\")");
+        assert_eq!(s, "\"'=HYPERLINK(\"\"x\"\")\"");
+    }
+}

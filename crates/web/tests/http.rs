@@ -1,0 +1,423 @@
+//! HTTP behaviour of the router: access token, CSRF and cross-site
+//! refusal, security headers, inert evidence, analyst writes.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use kahu_case::{Case, DisputedEvidence, EventQuery};
+use kahu_web::{App, Reattribute, ServeConfig};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+fn make_case() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let opts = kahu_case::synth::SynthOptions {
+        events: 600,
+        hosts: 3,
+        ..Default::default()
+    };
+    kahu_case::synth::build(&mut case, &opts).unwrap();
+    dir
+}
+
+fn app(dir: &std::path::Path, bind: &str) -> App {
+    let mut cfg = ServeConfig::new(dir);
+    cfg.bind = bind.parse::<SocketAddr>().unwrap();
+    cfg.default_user = "tester".into();
+    kahu_web::build(cfg).unwrap()
+}
+
+async fn send(app: &App, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn get(uri: &str) -> axum::http::request::Builder {
+    Request::get(uri).header(header::HOST, "127.0.0.1:8080")
+}
+
+fn csrf_of(html: &str) -> String {
+    let i = html.find("name=\"kahu-csrf\" content=\"").unwrap() + 26;
+    html[i..i + 64].to_string()
+}
+
+#[tokio::test]
+async fn token_is_required_off_loopback() {
+    let dir = make_case();
+    let app = app(dir.path(), "0.0.0.0:0");
+    let token = app
+        .token
+        .clone()
+        .expect("a token is generated for a non-loopback bind");
+    assert_eq!(token.len(), 64);
+    let (s, _, _) = send(&app, get("/api/case").body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = send(&app, get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = send(
+        &app,
+        get("/api/case")
+            .header(header::AUTHORIZATION, "Bearer nope")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, body) = send(
+        &app,
+        get("/api/case")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // ?token= is traded for an HttpOnly cookie and removed from the URL.
+    let (s, h, _) = send(
+        &app,
+        get(&format!("/?token={token}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(h[header::LOCATION], "/");
+    let cookie = h[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let (s, _, html) = send(
+        &app,
+        get("/")
+            .header(header::COOKIE, pair)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("kahu-csrf"));
+    let (s, _, _) = send(&app, get("/?token=wrong").body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn loopback_needs_no_token_but_rejects_foreign_host_names() {
+    let dir = make_case();
+    let app = app(dir.path(), "127.0.0.1:0");
+    assert!(app.token.is_none());
+    let (s, _, _) = send(&app, get("/api/case").body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = send(
+        &app,
+        Request::get("/api/case")
+            .header(header::HOST, "localhost:9")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // DNS rebinding: a hostile name resolved to 127.0.0.1.
+    let (s, _, _) = send(
+        &app,
+        Request::get("/api/case")
+            .header(header::HOST, "evil.example:8080")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn security_headers_are_strict() {
+    let dir = make_case();
+    let app = app(dir.path(), "127.0.0.1:0");
+    for uri in ["/", "/api/events", "/static/app.js", "/no/such/page"] {
+        let (_, h, _) = send(&app, get(uri).body(Body::empty()).unwrap()).await;
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'"), "{uri}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{uri}: {csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{uri}: {csp}"
+        );
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+    }
+    let (_, _, html) = send(&app, get("/").body(Body::empty()).unwrap()).await;
+    assert!(!html.contains("<script>"), "no inline script in the page");
+    assert!(html.contains("<script src=\"/static/app.js\""));
+}
+
+#[tokio::test]
+async fn cross_site_and_tokenless_posts_are_rejected() {
+    let dir = make_case();
+    let app = app(dir.path(), "127.0.0.1:0");
+    let (_, _, html) = send(&app, get("/").body(Body::empty()).unwrap()).await;
+    let csrf = csrf_of(&html);
+    let note = r#"{"target_kind":"event","target_id":"1","body":"pwned"}"#;
+    let post = || {
+        Request::post("/api/notes")
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::CONTENT_TYPE, "application/json")
+    };
+    // A cross-site form/fetch: browsers send Origin and Sec-Fetch-Site.
+    let (s, _, _) = send(
+        &app,
+        post()
+            .header(header::ORIGIN, "http://evil.example")
+            .header("sec-fetch-site", "cross-site")
+            .header("x-csrf-token", &csrf)
+            .body(Body::from(note))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = send(
+        &app,
+        post()
+            .header(header::ORIGIN, "http://evil.example")
+            .header("x-csrf-token", &csrf)
+            .body(Body::from(note))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = send(
+        &app,
+        post()
+            .header(header::ORIGIN, "http://127.0.0.1:8080")
+            .body(Body::from(note))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "no CSRF token");
+    let (s, _, _) = send(
+        &app,
+        post()
+            .header("x-csrf-token", "0".repeat(64))
+            .body(Body::from(note))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "wrong CSRF token");
+    let (s, _, body) = send(
+        &app,
+        post()
+            .header(header::ORIGIN, "http://127.0.0.1:8080")
+            .header("sec-fetch-site", "same-origin")
+            .header("x-csrf-token", &csrf)
+            .header("x-kahu-user", "Dana Scully")
+            .body(Body::from(
+                r#"{"target_kind":"event","target_id":"1","body":"looks like lateral movement"}"#,
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let case = Case::open(dir.path()).unwrap();
+    let notes = case.notes(None).unwrap();
+    assert_eq!(notes.len(), 1, "only the same-origin note was stored");
+    assert_eq!(notes[0].author, "Dana Scully");
+    assert_eq!(case.audit_log(1).unwrap()[0].who, "Dana Scully");
+}
+
+#[tokio::test]
+async fn xss_payloads_come_back_as_inert_data() {
+    let dir = make_case();
+    let id = {
+        let case = Case::open(dir.path()).unwrap();
+        let q = EventQuery {
+            text: Some("kahuxssmarker".into()),
+            ..Default::default()
+        };
+        case.query_events(&q).unwrap().events[0].id
+    };
+    let app = app(dir.path(), "127.0.0.1:0");
+    let (s, h, body) = send(
+        &app,
+        get(&format!("/api/events/{id}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["fields"]["CommandLine"],
+        kahu_case::synth::XSS_PAYLOADS[0]
+    );
+    assert_eq!(v["fields"]["Image"], kahu_case::synth::XSS_PAYLOADS[1]);
+    // The UI inserts data with textContent only.
+    let (_, _, js) = send(&app, get("/static/app.js").body(Body::empty()).unwrap()).await;
+    for sink in [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+    ] {
+        assert!(!js.contains(sink), "app.js uses {sink}");
+    }
+    // The CSV export defuses spreadsheet formulas and keeps the payload as text.
+    let (s, h, csv) = send(
+        &app,
+        get("/api/export.csv?q=kahuxssmarker")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("<script>alert('kahu-xss')</script>"));
+}
+
+#[tokio::test]
+async fn timeline_api_filters_and_pages() {
+    let dir = make_case();
+    let app = app(dir.path(), "127.0.0.1:0");
+    let (s, _, body) = send(
+        &app,
+        get("/api/events?host=DC01.corp.local&limit=10")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let rows = v["events"].as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    assert!(rows.iter().all(|r| r["host"] == "DC01.corp.local"));
+    let next = v["next"].as_str().unwrap();
+    let (_, _, body2) = send(
+        &app,
+        get(&format!(
+            "/api/events?host=DC01.corp.local&limit=10&cursor={next}"
+        ))
+        .body(Body::empty())
+        .unwrap(),
+    )
+    .await;
+    let v2: serde_json::Value = serde_json::from_str(&body2).unwrap();
+    assert!(v2["events"][0]["id"] != rows[9]["id"]);
+    let (s, _, _) = send(
+        &app,
+        get("/api/events?level=severe").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, body) = send(
+        &app,
+        get("/api/histogram?buckets=24&from=2021-03-04T00:00:00Z&to=2021-03-05T00:00:00Z")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let h: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(h["counts"].as_array().unwrap().len(), 24);
+    assert_eq!(h["bucket_us"], 3_600_000_000i64);
+    let (_, _, m) = send(&app, get("/api/attack-matrix").body(Body::empty()).unwrap()).await;
+    let m: serde_json::Value = serde_json::from_str(&m).unwrap();
+    let cred = m["tactics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "credential-access")
+        .unwrap();
+    let ids: Vec<&str> = cred["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["T1003.001", "T1003.002"]);
+}
+
+#[tokio::test]
+async fn case_files_are_whitelisted_and_the_report_is_sandboxed() {
+    let dir = make_case();
+    std::fs::write(
+        dir.path().join("report.html"),
+        "<html><script>1</script></html>",
+    )
+    .unwrap();
+    let app = app(dir.path(), "127.0.0.1:0");
+    let (s, h, _) = send(&app, get("/files/report.html").body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox")
+    );
+    for bad in [
+        "/files/case.sqlite",
+        "/files/..%2Fcase.sqlite",
+        "/files/stix-bundle.json",
+    ] {
+        let (s, _, _) = send(&app, get(bad).body(Body::empty()).unwrap()).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{bad}");
+    }
+}
+
+struct DropDisputed;
+impl Reattribute for DropDisputed {
+    fn recompute(
+        &self,
+        case: &Case,
+        disputed: &[DisputedEvidence],
+    ) -> anyhow::Result<serde_json::Value> {
+        let mut doc = case.document("attribution")?.unwrap().body;
+        doc["recomputed_without"] = disputed.iter().map(|d| d.target_id.clone()).collect();
+        Ok(doc)
+    }
+}
+
+#[tokio::test]
+async fn disputes_trigger_the_recompute_hook() {
+    let dir = make_case();
+    let mut cfg = ServeConfig::new(dir.path());
+    cfg.bind = "127.0.0.1:0".parse().unwrap();
+    cfg.reattribute = Some(Arc::new(DropDisputed));
+    let app = kahu_web::build(cfg).unwrap();
+    let (_, _, html) = send(&app, get("/").body(Body::empty()).unwrap()).await;
+    let (s, _, body) = send(
+        &app,
+        Request::post("/api/disputes")
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-csrf-token", csrf_of(&html))
+            .body(Body::from(
+                r#"{"target_kind":"technique","target_id":"T1003.001","reason":"admin tool"}"#,
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert!(body.contains("\"recomputed\":true"));
+    let (_, _, a) = send(&app, get("/api/attribution").body(Body::empty()).unwrap()).await;
+    let a: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert_eq!(a["document"]["body"]["recomputed_without"][0], "T1003.001");
+    assert_eq!(a["disputes"][0]["target_id"], "T1003.001");
+}
