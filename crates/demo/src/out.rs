@@ -96,6 +96,10 @@ pub struct Out {
     seq: u64,
 }
 
+/// What [`Out::write`] returns: malicious records with line numbers, and
+/// record counts per file.
+pub type Written = (Vec<MaliciousEvent>, Vec<(String, u64)>);
+
 /// Fields of an IIS log line, in `#Fields` order.
 pub const IIS_FIELDS: &str = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken";
 
@@ -149,11 +153,7 @@ impl Out {
     /// Sort, number and write every file under `evidence`. Returns the
     /// malicious records with their 1-based line numbers, and per-file
     /// record counts.
-    pub fn write(
-        mut self,
-        evidence: &Path,
-        rng: &Rng,
-    ) -> std::io::Result<(Vec<MaliciousEvent>, Vec<(String, u64)>)> {
+    pub fn write(mut self, evidence: &Path, rng: &Rng) -> std::io::Result<Written> {
         let mut malicious = Vec::new();
         let mut counts = Vec::new();
         for (rel, buf) in &mut self.files {

@@ -7,7 +7,45 @@ macro_rules! rules {
     };
 }
 
-static RULES: &[(&str, &str)] = rules![];
+static RULES: &[(&str, &str)] = rules![
+    "dns_query_win_staging_folder_root.yml",
+    "file_event_win_dump_in_staging_folder.yml",
+    "file_event_win_executable_dropped_in_staging_folder_root.yml",
+    "file_event_win_executable_written_over_smb.yml",
+    "file_event_win_ntds_dit_outside_ntds.yml",
+    "file_event_win_webshell_written_to_webroot.yml",
+    "lnx_auth_ssh_failed_password.yml",
+    "lnx_auth_sudo_root_shell.yml",
+    "net_connection_win_certutil.yml",
+    "net_connection_win_staging_folder_root_external.yml",
+    "posh_ps_kerberos_service_ticket_request.yml",
+    "proc_access_win_lsass_dump_rights.yml",
+    "proc_creation_win_archiver_password_or_documents.yml",
+    "proc_creation_win_certutil_download.yml",
+    "proc_creation_win_china_chopper_wrapper.yml",
+    "proc_creation_win_comsvcs_minidump.yml",
+    "proc_creation_win_exec_from_staging_folder_root.yml",
+    "proc_creation_win_net_domain_group_enum.yml",
+    "proc_creation_win_net_use_admin_share_with_credentials.yml",
+    "proc_creation_win_netsh_firewall_allow_inbound.yml",
+    "proc_creation_win_nltest_domain_recon.yml",
+    "proc_creation_win_ntdsutil_ifm.yml",
+    "proc_creation_win_powershell_encoded_command.yml",
+    "proc_creation_win_sc_remote_service_create.yml",
+    "proc_creation_win_schtasks_create_susp_location.yml",
+    "proc_creation_win_services_spawns_shell.yml",
+    "proc_creation_win_webserver_spawns_shell.yml",
+    "proc_creation_win_whoami_privilege_enum.yml",
+    "web_ognl_injection_request.yml",
+    "web_post_to_script_in_aspnet_client.yml",
+    "web_scanner_user_agent.yml",
+    "win_firewall_as_any_program_rule_added_by_netsh.yml",
+    "win_security_admin_share_access.yml",
+    "win_security_kerberos_rc4_service_ticket.yml",
+    "win_security_scheduled_task_susp_location.yml",
+    "win_security_service_install_susp_image_path.yml",
+    "win_system_service_install_susp_image_path.yml",
+];
 
 /// The bundled rule set as `(file name, YAML text)` pairs, sorted by file name.
 pub fn bundled_rules() -> &'static [(&'static str, &'static str)] {

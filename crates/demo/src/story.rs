@@ -524,19 +524,19 @@ pub fn generate(
     t = a + 15 * HOUR + 2 * MIN;
     for c in &discovery {
         t += 30 * SEC + w.rng.below(150) as i64 * SEC;
-        if let Some(p) = chopper(&mut w, t, ACCESS_IPS[0], c) {
-            if p.image.ends_with("net.exe") {
-                let sub = p.cmd.trim_start_matches("net ");
-                w.spawn(
-                    web,
-                    t + 260_000,
-                    &p,
-                    "C:\\Windows\\System32\\net1.exe",
-                    &format!("C:\\Windows\\system32\\net1 {sub}"),
-                    SYSTEM,
-                    l("discovery", c.techniques, Sigma),
-                );
-            }
+        if let Some(p) = chopper(&mut w, t, ACCESS_IPS[0], c)
+            && p.image.ends_with("net.exe")
+        {
+            let sub = p.cmd.trim_start_matches("net ");
+            w.spawn(
+                web,
+                t + 260_000,
+                &p,
+                "C:\\Windows\\System32\\net1.exe",
+                &format!("C:\\Windows\\system32\\net1 {sub}"),
+                SYSTEM,
+                l("discovery", c.techniques, Sigma),
+            );
         }
     }
 
