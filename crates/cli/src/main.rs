@@ -2,6 +2,9 @@
 //! subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+mod output;
+mod progress;
+mod rules;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +32,11 @@ struct Cli {
 enum Command {
     /// Run Sigma rules (and IOCs) over evidence and write a detection timeline.
     Hunt(cmd::hunt::Args),
+    /// Rank candidate threat actors from techniques, software, CVEs, infrastructure
+    /// and victimology (flags, a `kahu hunt` findings file, or a Navigator layer).
+    Attribute(cmd::attribute::Args),
+    /// Print the normalised events kahu reads from evidence (JSON-lines).
+    Events(cmd::events::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +56,8 @@ fn main() -> ExitCode {
     let global = cmd::Global { quiet: cli.quiet };
     let result = match cli.command {
         Command::Hunt(args) => cmd::hunt::run(args, &global),
+        Command::Events(args) => cmd::events::run(args, &global),
+        Command::Attribute(args) => cmd::attribute::run(args, &global),
     };
     match result {
         Ok(code) => code,

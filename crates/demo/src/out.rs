@@ -233,6 +233,12 @@ impl Out {
                 )?;
             }
             w.flush()?;
+            // A collected log's modification time is its last write. Readers
+            // use it to place year-less syslog stamps, so set it as a real
+            // collection would have it rather than leaving "now".
+            let last = buf.recs.last().map_or(0, |r| r.t).max(0) as u64;
+            let file = w.into_inner().map_err(|e| e.into_error())?;
+            file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_micros(last))?;
             counts.push((rel.clone(), buf.recs.len() as u64));
         }
         Ok((malicious, counts))

@@ -1,17 +1,119 @@
-//! `kahu hunt`: detection only.
+//! `kahu hunt`: run detection rules over evidence and write a timeline.
 
+use kahu_assess::detect::{self, Detector, NoObserver};
+use crate::output::{self, Style, Summary, TimelineFormat};
+use crate::progress::FileProgress;
+use anyhow::{Context, Result};
+use kahu_finding::Level;
+use std::fs::File;
+use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
-/// Arguments of `kahu hunt`.
+/// Run Sigma rules over evidence and write the detection timeline.
+///
+/// Evidence may be files, directories (walked recursively) or archives; the
+/// format of each file is recognised from its content. Examples:
+///
+///   kahu hunt ./triage --rules ../sigma/rules --output timeline.csv
+///
+///   kahu hunt Security.evtx --rules rules/ --min-level high --json
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Evidence files, directories or archives.
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Sigma rule files or directories (repeatable). Without it, kahu's own
+    /// bundled rule set is used.
+    #[arg(short, long = "rules", value_name = "DIR|FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Write the detection timeline to this file.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Timeline format (default: from the output file's extension, else csv).
+    #[arg(short, long, value_enum)]
+    pub format: Option<TimelineFormat>,
+    /// Only report detections at or above this level
+    /// (informational, low, medium, high, critical).
+    #[arg(long, default_value = "informational", value_name = "LEVEL")]
+    pub min_level: Level,
+    /// Print the summary as JSON on stdout (for scripts) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
-/// Run the hunt.
-pub fn run(_args: Args, _global: &super::Global) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+/// Run the hunt. Exit code 0 when the run completed (with or without
+/// detections); errors (unreadable rules, bad arguments) give 2.
+pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+    let started = Instant::now();
+    for p in &args.paths {
+        if !p.exists() {
+            anyhow::bail!("evidence path {} does not exist", p.display());
+        }
+    }
+    let opts = kahu_sigma::LoadOptions {
+        min_level: args.min_level,
+        ..Default::default()
+    };
+    let (rules, (files, walk_warnings)) = rayon::join(
+        || crate::rules::load(&args.rules, &opts),
+        || detect::list_files(&args.paths),
+    );
+    let rules = rules?;
+    if !global.quiet && !args.json {
+        for e in rules.errors.iter().take(5) {
+            eprintln!("warning: rule rejected: {e}");
+        }
+        if rules.errors.len() > 5 {
+            eprintln!("warning: {} more rules rejected (see `kahu rules check`)", rules.errors.len() - 5);
+        }
+    }
+    let total_bytes = files.iter().map(|f| f.1).sum();
+    let progress = FileProgress::new(files.len() as u64, total_bytes, global.quiet || args.json);
+    let detectors: Vec<&dyn Detector> = vec![&rules.ruleset];
+    let mut out = detect::run(&files, &detectors, || NoObserver, &progress);
+    progress.finish();
+    out.warnings.splice(0..0, walk_warnings);
+
+    let mut findings = out.findings;
+    findings.retain(|f| f.level >= args.min_level);
+    output::sort_timeline(&mut findings);
+
+    if let Some(path) = &args.output {
+        let format = args.format.unwrap_or_else(|| TimelineFormat::from_path(path));
+        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let w = BufWriter::new(file);
+        match format {
+            TimelineFormat::Csv => output::write_csv(w, &findings),
+            TimelineFormat::Jsonl => output::write_jsonl(w, &findings),
+        }
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+
+    let elapsed = started.elapsed().as_secs_f64();
+    let (by_level, top_rules, hosts, techniques) = output::tally(&findings);
+    let summary = Summary {
+        files: out.files.len(),
+        events: out.events,
+        warnings: out.warnings.len(),
+        rules_loaded: rules.ruleset.len(),
+        rules_rejected: rules.errors.len(),
+        findings: findings.len(),
+        by_level,
+        top_rules,
+        hosts,
+        techniques,
+        elapsed_seconds: elapsed,
+        events_per_second: out.events as f64 / elapsed.max(1e-9),
+        output: args.output.as_ref().map(|p| p.display().to_string()),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        let preview: Vec<String> = out.warnings.iter().take(5).map(|w| w.to_string()).collect();
+        output::print_summary(&summary, Style::stdout(global.quiet), &preview);
+    }
+    Ok(ExitCode::SUCCESS)
 }

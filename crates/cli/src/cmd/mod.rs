@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod attribute;
+pub mod events;
 pub mod hunt;
 
 /// Options shared by every subcommand.

@@ -1,0 +1,240 @@
+//! The detection pass shared by `hunt` and `assess`: read evidence in
+//! parallel and run every detector over each event exactly once.
+//!
+//! Files are read on rayon's pool (one file per task, so hundreds of small
+//! EVTX files cost almost nothing each); events travel in batches over a
+//! bounded channel to matcher threads, so a single huge file still uses
+//! every core (one parses while the others match) and memory stays bounded
+//! by the channel depth.
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use kahu_event::Event;
+use kahu_finding::Finding;
+use kahu_ingest::{Sink, Warning};
+use kahu_sigma::RuleSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+const BATCH: usize = 512;
+
+/// Something that looks at every event (Sigma rules, IOC sets, analytics).
+pub trait Detector: Sync {
+    /// Inspect one event, appending findings to `out`.
+    fn inspect(&self, event: &Event, out: &mut Vec<Finding>);
+}
+
+impl Detector for RuleSet {
+    fn inspect(&self, event: &Event, out: &mut Vec<Finding>) {
+        // A per-thread scratch buffer avoids allocating on every event.
+        thread_local! {
+            static HITS: std::cell::RefCell<Vec<kahu_sigma::RuleIdx>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        HITS.with(|h| {
+            let mut hits = h.borrow_mut();
+            hits.clear();
+            self.matches(event, &mut hits);
+            for &idx in hits.iter() {
+                out.push(self.finding(idx, event));
+            }
+        });
+    }
+}
+
+/// Per-event hook that sees every event after detection (analytics, the
+/// case store). Must be cheap: it runs on matcher threads.
+pub trait Observer: Send {
+    /// Look at one event.
+    fn observe(&mut self, event: &Event);
+    /// Combine the state of another matcher thread into this one.
+    fn merge(&mut self, other: Self)
+    where
+        Self: Sized;
+}
+
+/// A no-op observer.
+#[derive(Default)]
+pub struct NoObserver;
+impl Observer for NoObserver {
+    fn observe(&mut self, _: &Event) {}
+    fn merge(&mut self, _: Self) {}
+}
+
+/// What the pass produced.
+pub struct DetectionOutput<O> {
+    /// All findings, in no particular order.
+    pub findings: Vec<Finding>,
+    /// Problems with the evidence that did not stop reading.
+    pub warnings: Vec<Warning>,
+    /// Events read.
+    pub events: u64,
+    /// Files (or archive roots) given to the readers.
+    pub files: Vec<PathBuf>,
+    /// Merged observer state.
+    pub observer: O,
+}
+
+/// Progress callbacks (the CLI drives a progress bar with them).
+pub trait Progress: Sync {
+    /// A file was finished; `bytes` is its size on disk.
+    fn file_done(&self, bytes: u64);
+}
+
+impl Progress for () {
+    fn file_done(&self, _: u64) {}
+}
+
+struct ChannelSink<'a> {
+    batch: Vec<Event>,
+    tx: &'a Sender<Vec<Event>>,
+    warnings: Vec<Warning>,
+    events: u64,
+}
+
+impl Sink for ChannelSink<'_> {
+    fn event(&mut self, event: Event) -> bool {
+        self.events += 1;
+        self.batch.push(event);
+        if self.batch.len() >= BATCH {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            // The receiver only goes away when matching failed; stop reading then.
+            return self.tx.send(full).is_ok();
+        }
+        true
+    }
+
+    fn warning(&mut self, warning: Warning) {
+        // Bound memory on evidence that produces a warning per line.
+        if self.warnings.len() < 10_000 {
+            self.warnings.push(warning);
+        }
+    }
+}
+
+/// Expand the given paths into the files to read (directories recursively,
+/// symlinks not followed). Archives are files here; the readers open them.
+pub fn list_files(paths: &[PathBuf]) -> (Vec<(PathBuf, u64)>, Vec<Warning>) {
+    let mut files = Vec::new();
+    let mut warnings = Vec::new();
+    for p in paths {
+        for entry in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
+            match entry {
+                Ok(e) if e.file_type().is_file() => {
+                    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    files.push((e.into_path(), size));
+                }
+                Ok(_) => {}
+                Err(err) => warnings.push(Warning {
+                    file: err
+                        .path()
+                        .unwrap_or(Path::new("?"))
+                        .display()
+                        .to_string()
+                        .into(),
+                    member: None,
+                    location: None,
+                    reason: format!("cannot read: {err}"),
+                }),
+            }
+        }
+    }
+    // Largest first so a big file does not start last and stretch the run.
+    files.sort_by(|a, b| b.1.cmp(&a.1));
+    (files, warnings)
+}
+
+/// Read every file and run the detectors over every event.
+pub fn run<O, F>(
+    files: &[(PathBuf, u64)],
+    detectors: &[&dyn Detector],
+    make_observer: F,
+    progress: &dyn Progress,
+) -> DetectionOutput<O>
+where
+    O: Observer,
+    F: Fn() -> O + Sync,
+{
+    let threads = rayon::current_num_threads().max(1);
+    let (tx, rx) = bounded::<Vec<Event>>(threads * 4);
+    let warnings = Mutex::new(Vec::new());
+    let events = AtomicU64::new(0);
+
+    let (findings, observer) = std::thread::scope(|scope| {
+        let matchers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx: Receiver<Vec<Event>> = rx.clone();
+                let obs = make_observer();
+                scope.spawn(move || match_loop(rx, detectors, obs))
+            })
+            .collect();
+        drop(rx);
+
+        {
+            use rayon::prelude::*;
+            files.par_iter().for_each(|(path, size)| {
+                let mut sink = ChannelSink {
+                    batch: Vec::with_capacity(BATCH),
+                    tx: &tx,
+                    warnings: Vec::new(),
+                    events: 0,
+                };
+                if let Err(e) = kahu_ingest::read_path(path, &mut sink) {
+                    sink.warnings.push(Warning {
+                        file: path.display().to_string().into(),
+                        member: None,
+                        location: None,
+                        reason: format!("cannot read: {e}"),
+                    });
+                }
+                if !sink.batch.is_empty() {
+                    let _ = tx.send(std::mem::take(&mut sink.batch));
+                }
+                events.fetch_add(sink.events, Ordering::Relaxed);
+                if !sink.warnings.is_empty() {
+                    let mut w = warnings.lock().unwrap_or_else(|e| e.into_inner());
+                    w.extend(sink.warnings);
+                }
+                progress.file_done(*size);
+            });
+        }
+        drop(tx);
+
+        let mut all = Vec::new();
+        let mut merged: Option<O> = None;
+        for m in matchers {
+            // A matcher thread only panics on a bug; surface it rather than hide it.
+            let (f, o) = m.join().expect("matcher thread panicked");
+            all.extend(f);
+            match merged.as_mut() {
+                Some(acc) => acc.merge(o),
+                None => merged = Some(o),
+            }
+        }
+        (all, merged.unwrap_or_else(&make_observer))
+    });
+
+    DetectionOutput {
+        findings,
+        warnings: warnings.into_inner().unwrap_or_else(|e| e.into_inner()),
+        events: events.into_inner(),
+        files: files.iter().map(|(p, _)| p.clone()).collect(),
+        observer,
+    }
+}
+
+fn match_loop<O: Observer>(
+    rx: Receiver<Vec<Event>>,
+    detectors: &[&dyn Detector],
+    mut observer: O,
+) -> (Vec<Finding>, O) {
+    let mut out = Vec::new();
+    for batch in rx {
+        for event in &batch {
+            for d in detectors {
+                d.inspect(event, &mut out);
+            }
+            observer.observe(event);
+        }
+    }
+    (out, observer)
+}

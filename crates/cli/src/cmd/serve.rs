@@ -1,0 +1,56 @@
+//! `kahu serve`: the analyst web UI over a case directory.
+
+use anyhow::Context;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `kahu serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Case directory (what `kahu assess --out` wrote; holds case.sqlite).
+    pub case_dir: PathBuf,
+    /// Address and port to listen on. Anything but loopback requires an
+    /// access token, generated and printed once unless --token is given.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Access token to require (also on loopback). Prefer the generated one.
+    #[arg(long, env = "KAHU_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Analyst name recorded in the audit trail when the browser sets none
+    /// (default: the OS user).
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
+/// Serve until Ctrl-C.
+pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
+    let mut cfg = kahu_web::ServeConfig::new(&args.case_dir);
+    cfg.bind = args.bind;
+    cfg.token = args.token.filter(|t| !t.is_empty());
+    if let Some(u) = args.user {
+        cfg.default_user = u;
+    }
+    // The lead wires the attribution engine in here:
+    // cfg.reattribute = Some(Arc::new(...));
+    let app = kahu_web::build(cfg).with_context(|| format!("serving {}", args.case_dir.display()))?;
+    let quiet = global.quiet;
+    kahu_web::serve_blocking(app, |addr, token| {
+        let mut out = std::io::stdout().lock();
+        match token {
+            // Printed once: the token is not stored anywhere.
+            Some(t) => {
+                let _ = writeln!(out, "kahu serve: http://{addr}/?token={t}");
+                if !addr.ip().is_loopback() && !quiet {
+                    eprintln!("warning: listening on {addr}, reachable from the network; share the URL only over a trusted channel");
+                }
+            }
+            None => {
+                let _ = writeln!(out, "kahu serve: http://{addr}/");
+            }
+        }
+        let _ = out.flush();
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

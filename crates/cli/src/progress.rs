@@ -1,0 +1,44 @@
+//! Progress bars on stderr for long runs.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+
+/// A bar counting evidence bytes read, labelled with files done.
+pub struct FileProgress {
+    bar: ProgressBar,
+    files: u64,
+}
+
+impl FileProgress {
+    /// A bar for `files` files totalling `bytes`; hidden when `quiet` or
+    /// when stderr is not a terminal.
+    pub fn new(files: u64, bytes: u64, quiet: bool) -> Self {
+        let bar = if quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let b = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b
+        };
+        FileProgress { bar, files }
+    }
+
+    /// Remove the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl kahu_assess::detect::Progress for FileProgress {
+    fn file_done(&self, bytes: u64) {
+        self.bar.inc(bytes);
+        let done = self.bar.position();
+        let _ = done;
+        self.bar.set_message(format!("of {} files", self.files));
+    }
+}
