@@ -258,7 +258,7 @@ fn push_unique(out: &mut Fields, n: usize, k: Arc<str>, v: Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jsonvalue::{parse, KeyCache};
+    use crate::jsonvalue::{KeyCache, parse};
     use kahu_event::Location;
 
     fn obj(text: &str) -> Fields {
@@ -286,9 +286,15 @@ mod tests {
         let e = winlogbeat(o, prov());
         assert_eq!(e.event_id, Some(1));
         assert_eq!(e.host.as_deref(), Some("WS1.corp.local"));
-        assert_eq!(e.channel.as_deref(), Some("Microsoft-Windows-Sysmon/Operational"));
+        assert_eq!(
+            e.channel.as_deref(),
+            Some("Microsoft-Windows-Sysmon/Operational")
+        );
         assert_eq!(e.provider.as_deref(), Some("Microsoft-Windows-Sysmon"));
-        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2021-06-30T01:02:03.456+00:00");
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2021-06-30T01:02:03.456+00:00"
+        );
         assert_eq!(e.get("EventID"), Some(&Value::Int(1)));
         assert_eq!(e.get_str("Image").as_deref(), Some("C:\\w\\cmd.exe"));
         assert_eq!(e.get_str("CommandLine").as_deref(), Some("cmd /c whoami"));
@@ -315,10 +321,16 @@ mod tests {
         assert_eq!(e.event_id, Some(4688));
         assert_eq!(e.get("EventID"), Some(&Value::Int(4688)));
         assert_eq!(e.get_str("Computer").as_deref(), Some("WS5"));
-        assert_eq!(e.get_str("Provider_Name").as_deref(), Some("Microsoft-Windows-Security-Auditing"));
+        assert_eq!(
+            e.get_str("Provider_Name").as_deref(),
+            Some("Microsoft-Windows-Security-Auditing")
+        );
         assert_eq!(e.get("EventRecordID"), Some(&Value::Int(9)));
         // `@timestamp` (UTC) beats the collector-local `EventTime`.
-        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2020-10-22T12:21:36.601+00:00");
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2020-10-22T12:21:36.601+00:00"
+        );
     }
 
     #[test]

@@ -274,7 +274,7 @@ fn take(o: Fields, key: &str) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jsonvalue::{parse, KeyCache};
+    use crate::jsonvalue::{KeyCache, parse};
     use kahu_event::Location;
 
     fn norm(text: &str) -> Event {
@@ -299,10 +299,17 @@ mod tests {
         assert_eq!(e.get_str("Provider_Name").as_deref(), Some("PowerShell"));
         assert_eq!(
             e.get("Data"),
-            Some(&Value::Array(vec![Value::str("Available"), Value::str("None"), Value::str("HostName=ConsoleHost ")]))
+            Some(&Value::Array(vec![
+                Value::str("Available"),
+                Value::str("None"),
+                Value::str("HostName=ConsoleHost ")
+            ]))
         );
         assert_eq!(e.get_str("SubjectUserName").as_deref(), Some("bob"));
-        assert_eq!(e.get_str("SystemTime").as_deref(), Some("2021-01-01T00:00:00.123456Z"));
+        assert_eq!(
+            e.get_str("SystemTime").as_deref(),
+            Some("2021-01-01T00:00:00.123456Z")
+        );
         assert_eq!(e.timestamp.unwrap().timestamp_subsec_micros(), 123456);
     }
 
@@ -316,6 +323,9 @@ mod tests {
             canonical_guid(Value::str("54849625-5478-4994-A5BA-3E3B0328C30D")),
             Value::str("{54849625-5478-4994-A5BA-3E3B0328C30D}")
         );
-        assert_eq!(canonical_guid(Value::str("not-a-guid")), Value::str("not-a-guid"));
+        assert_eq!(
+            canonical_guid(Value::str("not-a-guid")),
+            Value::str("not-a-guid")
+        );
     }
 }
