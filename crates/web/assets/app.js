@@ -19,6 +19,8 @@ function el(tag, attrs, ...kids) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'text') e.textContent = String(v);
     else if (k === 'class') e.className = v;
+    // CSSOM, not a style attribute: the CSP forbids inline style attributes.
+    else if (k === 'style') Object.assign(e.style, v);
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v === true ? '' : String(v));
   }
@@ -74,7 +76,7 @@ async function route() {
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.view === view);
   const main = clear(document.getElementById('main'));
   current = view;
-  status('');
+  document.getElementById('detail').hidden = true;
   try { await (views[view] || views.timeline)(main, params); }
   catch (e) { main.append(el('p', { class: 'error', text: 'Error: ' + e.message })); }
 }
@@ -120,7 +122,7 @@ views.timeline = async function (main, params) {
     })));
   }
   const canvas = el('canvas', { id: 'hist', title: 'Drag to narrow the time range; double-click to reset' });
-  const head = el('div', { class: 'trow thead', style: 'position:relative' },
+  const head = el('div', { class: 'trow thead', style: { position: 'relative' } },
     el('span', { text: 'Time (UTC)' }), el('span', { text: 'Host' }), el('span', { text: 'Channel' }),
     el('span', { text: 'ID' }), el('span', { text: 'Account' }), el('span', { text: 'Summary' }));
   const box = el('div', { id: 'timeline' });
@@ -162,7 +164,7 @@ views.timeline = async function (main, params) {
       const r = rows[i];
       const div = el('div', {
         class: 'trow' + (r.level ? ' lvl-' + r.level : '') + (selected === r.id ? ' sel' : ''),
-        style: 'top:' + (i * ROW) + 'px', 'data-id': r.id,
+        style: { top: (i * ROW) + 'px' }, 'data-id': r.id,
         onclick: () => { selected = r.id; openEvent(r.id); render(); },
       },
         el('span', { text: r.time || '(no time)' }), el('span', { text: r.host || '' }),

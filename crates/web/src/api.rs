@@ -86,6 +86,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/static/{name}", get(static_file))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/files/{name}", get(case_file))
         .route("/api/session", get(session))
         .route("/api/case", get(case_info))

@@ -170,3 +170,15 @@ pub async fn serve(
         .await?;
     Ok(())
 }
+
+/// [`serve`] on a runtime of its own, for synchronous callers (the CLI).
+pub fn serve_blocking(
+    app: App,
+    on_ready: impl FnOnce(SocketAddr, Option<&str>),
+) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve(app, on_ready))
+}

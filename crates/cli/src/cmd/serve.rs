@@ -34,7 +34,8 @@ pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
     }
     // The lead wires the attribution engine in here:
     // cfg.reattribute = Some(Arc::new(...));
-    let app = kahu_web::build(cfg).with_context(|| format!("serving {}", args.case_dir.display()))?;
+    let app =
+        kahu_web::build(cfg).with_context(|| format!("serving {}", args.case_dir.display()))?;
     let quiet = global.quiet;
     kahu_web::serve_blocking(app, |addr, token| {
         let mut out = std::io::stdout().lock();
@@ -43,7 +44,9 @@ pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
             Some(t) => {
                 let _ = writeln!(out, "kahu serve: http://{addr}/?token={t}");
                 if !addr.ip().is_loopback() && !quiet {
-                    eprintln!("warning: listening on {addr}, reachable from the network; share the URL only over a trusted channel");
+                    eprintln!(
+                        "warning: listening on {addr}, reachable from the network; share the URL only over a trusted channel"
+                    );
                 }
             }
             None => {
