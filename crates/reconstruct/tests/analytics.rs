@@ -100,10 +100,10 @@ fn spraying_needs_many_accounts_few_attempts() {
     assert_eq!(sf.level, Level::High);
     assert_eq!(&*sf.techniques[0], "T1110.003");
 
-    // Nine accounts: below the default 10.
-    assert!(run(&spray[..9]).spraying.is_empty());
-    // Exactly ten.
-    assert_eq!(run(&spray[..10]).spraying.len(), 1);
+    // Four accounts: below the default 5.
+    assert!(run(&spray[..4]).spraying.is_empty());
+    // Exactly five.
+    assert_eq!(run(&spray[..5]).spraying.len(), 1);
     // Ten accounts, four tries each: too many per account for a spray.
     let heavy: Vec<_> = (0..40)
         .map(|i| fail_4625("DC01", i, &format!("user{}", i % 10), "10.9.9.9"))
@@ -122,9 +122,9 @@ fn spraying_needs_many_accounts_few_attempts() {
         (1, 12, 13)
     );
     assert_eq!(r.brute_force.len(), 1);
-    // Ten accounts but spread beyond the 1 h window.
-    let slow: Vec<_> = (0..10)
-        .map(|i| fail_4625("DC01", i * 401, &format!("u{i}"), "10.9.9.9"))
+    // Five accounts but spread beyond the 1 h window (first to last 3,604 s).
+    let slow: Vec<_> = (0..5)
+        .map(|i| fail_4625("DC01", i * 901, &format!("u{i}"), "10.9.9.9"))
         .collect();
     assert!(run(&slow).spraying.is_empty());
 }
@@ -645,4 +645,38 @@ fn caps_bound_tables_and_report_drops() {
     let b = r.brute_force.iter().find(|b| b.account == "u0").unwrap();
     assert_eq!(b.total_failures, 1001);
     assert!(b.approximate);
+}
+
+#[test]
+fn rayon_fold_reduce_matches_sequential() {
+    use rayon::prelude::*;
+    let events: Vec<_> = (0..2000)
+        .map(|i| {
+            fail_4625(
+                "DC01",
+                (i * 37) % 5000,
+                &format!("u{}", i % 40),
+                &format!("10.0.{}.1", i % 7),
+            )
+        })
+        .collect();
+    let seq = run(&events);
+    let par = events
+        .par_iter()
+        .fold(Analytics::default, |mut a, e| {
+            a.observe(e);
+            a
+        })
+        .reduce(Analytics::default, Analytics::merge)
+        .finish();
+    assert_eq!(
+        serde_json::to_string(&seq.brute_force).unwrap(),
+        serde_json::to_string(&par.brute_force).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_string(&seq.spraying).unwrap(),
+        serde_json::to_string(&par.spraying).unwrap()
+    );
+    assert_eq!(seq.logons.len(), par.logons.len());
+    assert_eq!(par.events, 2000);
 }
