@@ -459,12 +459,14 @@ impl IocSet {
                 "id": id,
                 "created": created,
                 "modified": created,
-                "name": m.name.as_deref().map_or_else(|| ind.title(), str::to_string),
                 "pattern": ind.stix_pattern(),
                 "pattern_type": "stix",
                 "valid_from": m.valid_from.as_ref().map_or_else(|| epoch.clone(), stix_ts),
             });
             let obj = o.as_object_mut().expect("json! object literal");
+            if let Some(n) = &m.name {
+                obj.insert("name".into(), json!(n));
+            }
             if let Some(d) = &m.description {
                 obj.insert("description".into(), json!(d));
             }

@@ -86,6 +86,8 @@ fn finish(compiler: Compiler, warnings: Vec<String>) -> YaraScanner {
     let rules = scanner.rules().count();
     scanner.set_scan_params(
         ScanParams::default()
+            // Offsets of every string are evidence for the analyst.
+            .compute_full_matches(true)
             .timeout_duration(Some(Duration::from_secs(30)))
             .string_max_nb_matches(100)
             .match_max_length(256),
@@ -343,7 +345,7 @@ impl YaraScanner {
             .filter_map(|m| {
                 m.matches
                     .first()
-                    .map(|x| format!("{}@{}", m.name, x.base + x.offset))
+                    .map(|x| format!("${}@{}", m.name.trim_start_matches('$'), x.base + x.offset))
             })
             .take(16)
             .collect();

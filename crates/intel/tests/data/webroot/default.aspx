@@ -1,0 +1,2 @@
+<%@ Page Language="C#" %>
+<html><body>Hello, <%= DateTime.Now %></body></html>
