@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     /// Access token to require (also on loopback). Prefer the generated one.
-    #[arg(long, env = "KAHU_TOKEN", hide_env_values = true)]
+    #[arg(long)]
     pub token: Option<String>,
     /// Analyst name recorded in the audit trail when the browser sets none
     /// (default: the OS user).
