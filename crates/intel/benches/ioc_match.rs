@@ -202,61 +202,91 @@ fn event(r: &mut Rng, hit: Option<(&str, String)>) -> Event {
     e
 }
 
-fn main() {
-    let n: u64 = 1_000_000;
-    let stix_n: u64 = std::env::var("KAHU_BENCH_STIX_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
-    let events: u64 = std::env::var("KAHU_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    println!(
-        "machine: {} cores; kahu-intel ioc_match bench",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-
+fn list_text(n: u64) -> String {
     let mut list = String::with_capacity(60 * n as usize);
+    for i in 0..n {
+        list.push_str(&indicator(i).1);
+        list.push('\n');
+    }
+    list
+}
+
+fn csv_text(n: u64) -> String {
     let mut csv = String::from("indicator,type,description\n");
     for i in 0..n {
         let (ty, v) = indicator(i);
-        list.push_str(&v);
-        list.push('\n');
         writeln!(csv, "{v},{ty},synthetic feed row {}", i % 100).unwrap();
     }
-    drop(load("csv", csv.as_bytes(), n));
-    drop(csv);
-    {
-        let mut stix = String::from(
-            "{\"type\":\"bundle\",\"id\":\"bundle--00000000-0000-4000-8000-000000000000\",\"objects\":[",
-        );
-        for i in 0..stix_n {
-            let (ty, v) = indicator(i);
-            let pattern = match ty {
-                "ip" | "cidr" => format!("[ipv4-addr:value = '{v}']"),
-                "domain" => format!("[domain-name:value = '{v}']"),
-                "url" => format!("[url:value = '{v}']"),
-                "md5" => format!("[file:hashes.MD5 = '{v}']"),
-                "sha1" => format!("[file:hashes.'SHA-1' = '{v}']"),
-                "sha256" => format!("[file:hashes.'SHA-256' = '{v}']"),
-                _ => format!("[file:name = '{v}']"),
-            };
-            if i > 0 {
-                stix.push(',');
-            }
-            write!(
-                stix,
-                "{{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--00000000-0000-4000-8000-{i:012}\",\"created\":\"2024-01-01T00:00:00Z\",\"modified\":\"2024-01-01T00:00:00Z\",\"name\":\"synthetic {ty}\",\"pattern\":\"{pattern}\",\"pattern_type\":\"stix\",\"valid_from\":\"2020-01-01T00:00:00Z\",\"confidence\":70}}"
-            )
-            .unwrap();
-        }
-        stix.push_str("]}");
-        drop(load("stix", stix.as_bytes(), stix_n));
-    }
-    let set = load("list", list.as_bytes(), n);
-    drop(list);
+    csv
+}
 
+fn stix_text(n: u64) -> String {
+    let mut stix = String::from(
+        "{\"type\":\"bundle\",\"id\":\"bundle--00000000-0000-4000-8000-000000000000\",\"objects\":[",
+    );
+    for i in 0..n {
+        let (ty, v) = indicator(i);
+        let pattern = match ty {
+            "ip" | "cidr" => format!("[ipv4-addr:value = '{v}']"),
+            "domain" => format!("[domain-name:value = '{v}']"),
+            "url" => format!("[url:value = '{v}']"),
+            "md5" => format!("[file:hashes.MD5 = '{v}']"),
+            "sha1" => format!("[file:hashes.'SHA-1' = '{v}']"),
+            "sha256" => format!("[file:hashes.'SHA-256' = '{v}']"),
+            _ => format!("[file:name = '{v}']"),
+        };
+        if i > 0 {
+            stix.push(',');
+        }
+        write!(
+            stix,
+            "{{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--00000000-0000-4000-8000-{i:012}\",\"created\":\"2024-01-01T00:00:00Z\",\"modified\":\"2024-01-01T00:00:00Z\",\"name\":\"synthetic {ty}\",\"pattern\":\"{pattern}\",\"pattern_type\":\"stix\",\"valid_from\":\"2020-01-01T00:00:00Z\",\"confidence\":70}}"
+        )
+        .unwrap();
+    }
+    stix.push_str("]}");
+    stix
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Each part runs in its own process so resident-memory growth is
+/// measured from a clean heap.
+fn main() {
+    let n = env_u64("KAHU_BENCH_N", 1_000_000);
+    let Ok(part) = std::env::var("KAHU_BENCH_PART") else {
+        println!(
+            "machine: {} cores; kahu-intel ioc_match bench",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        let exe = std::env::current_exe().expect("own path");
+        for part in ["list", "csv", "stix", "match"] {
+            let ok = std::process::Command::new(&exe)
+                .env("KAHU_BENCH_PART", part)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "bench part {part} failed");
+        }
+        return;
+    };
+    match part.as_str() {
+        "list" => drop(load("list", list_text(n).as_bytes(), n)),
+        "csv" => drop(load("csv", csv_text(n).as_bytes(), n)),
+        "stix" => {
+            let sn = env_u64("KAHU_BENCH_STIX_N", 200_000);
+            drop(load("stix", stix_text(sn).as_bytes(), sn));
+        }
+        _ => run_match(n, env_u64("KAHU_BENCH_EVENTS", 1_000_000)),
+    }
+}
+
+fn run_match(n: u64, events: u64) {
+    let set = load("list", list_text(n).as_bytes(), n);
     // Event pool: 0.5% carry a listed value.
     let mut r = Rng(42);
     let pool: Vec<Event> = (0..20_000u64)

@@ -42,11 +42,18 @@ pub(crate) trait Probe {
     fn obs(&mut self, field: &str, raw: &str, o: Obs<'_>);
 }
 
-/// Port fields by lower-case dotted path (Sysmon, Zeek, ECS, IIS, firewall).
+/// Whether `field` is `name` or ends in `.name`, ignoring ASCII case.
+fn path_ends_with(field: &str, name: &str) -> bool {
+    let (f, n) = (field.as_bytes(), name.as_bytes());
+    f.len() >= n.len()
+        && f[f.len() - n.len()..].eq_ignore_ascii_case(n)
+        && (f.len() == n.len() || f[f.len() - n.len() - 1] == b'.')
+}
+
+/// Port fields by dotted path (Sysmon, Zeek, ECS, IIS, firewall logs):
+/// `Some(true)` for destination, `Some(false)` for source.
 fn port_field(field: &str) -> Option<bool> {
-    let f = field.to_ascii_lowercase();
-    let f = f.as_str();
-    let dst = [
+    const DST: &[&str] = &[
         "destinationport",
         "dst_port",
         "dstport",
@@ -59,7 +66,7 @@ fn port_field(field: &str) -> Option<bool> {
         "s-port",
         "server.port",
     ];
-    let src = [
+    const SRC: &[&str] = &[
         "sourceport",
         "src_port",
         "srcport",
@@ -71,9 +78,9 @@ fn port_field(field: &str) -> Option<bool> {
         "c-port",
         "client.port",
     ];
-    if dst.iter().any(|d| f == *d || f.ends_with(&format!(".{d}"))) {
+    if DST.iter().any(|d| path_ends_with(field, d)) {
         Some(true)
-    } else if src.iter().any(|d| f == *d || f.ends_with(&format!(".{d}"))) {
+    } else if SRC.iter().any(|d| path_ends_with(field, d)) {
         Some(false)
     } else {
         None
@@ -81,12 +88,10 @@ fn port_field(field: &str) -> Option<bool> {
 }
 
 fn asn_field(field: &str) -> bool {
-    let f = field.to_ascii_lowercase();
-    let last = f.rsplit('.').next().unwrap_or(&f);
-    matches!(last, "asn" | "as_number" | "autonomous_system_number")
-        || last.ends_with("_asn")
-        // ECS: `source.as.number`.
-        || (last == "number" && f.ends_with("as.number"))
+    ["asn", "as_number", "autonomous_system_number", "as.number"]
+        .iter()
+        .any(|n| path_ends_with(field, n))
+        || field.len() > 4 && field.as_bytes()[field.len() - 4..].eq_ignore_ascii_case(b"_asn")
 }
 
 /// Extract from a numeric leaf (ports, AS numbers).

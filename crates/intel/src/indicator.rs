@@ -139,7 +139,9 @@ pub struct Indicator {
     /// Shared context.
     pub meta: Arc<IndicatorMeta>,
     /// Compiled tests: the indicator matches when any conjunction holds.
-    pub(crate) conjs: Vec<Conj>,
+    /// Inline for the usual single alternative: one less allocation per
+    /// indicator at feed scale.
+    pub(crate) conjs: smallvec::SmallVec<[Conj; 1]>,
 }
 
 impl Indicator {

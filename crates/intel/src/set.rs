@@ -366,7 +366,7 @@ impl IocSet {
         let Ok(ind) = u32::try_from(self.indicators.len()) else {
             return; // 4 billion indicators: refuse quietly rather than wrap.
         };
-        let mut conjs = Vec::with_capacity(alternatives.len());
+        let mut conjs = SmallVec::with_capacity(alternatives.len());
         for (ci, mut atoms) in alternatives.into_iter().enumerate() {
             let r = Ref {
                 ind,

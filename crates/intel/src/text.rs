@@ -195,10 +195,10 @@ fn header(cells: &[String]) -> Option<Columns> {
     (known > 0 && c.value.is_some()).then_some(c)
 }
 
-struct MetaCache {
-    last_key: Option<(String, Option<u8>, String, String, String)>,
-    last: Option<Arc<IndicatorMeta>>,
-}
+/// Row metadata keyed by its text, so feeds that repeat a description
+/// on every row share one allocation. Bounded: cleared when full.
+type MetaKey = (String, Option<u8>, String, String, String);
+const META_CACHE_MAX: usize = 4096;
 
 /// Load a CSV feed.
 pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport {
@@ -218,10 +218,7 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
         format: Some(FeedFormat::Csv),
         ..Default::default()
     });
-    let mut cache = MetaCache {
-        last_key: None,
-        last: None,
-    };
+    let mut cache: hashbrown::HashMap<MetaKey, Arc<IndicatorMeta>> = hashbrown::HashMap::new();
     for (n, line) in lines {
         let issue = |kind, reason: String| LoadIssue {
             source: src.clone(),
@@ -339,8 +336,8 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
                 vu.to_string(),
                 tags.to_string(),
             );
-            if cache.last_key.as_ref() == Some(&key) {
-                cache.last.clone().unwrap_or_else(|| base.clone())
+            if let Some(m) = cache.get(&key) {
+                m.clone()
             } else {
                 let mut m = (*base).clone();
                 if !desc.is_empty() {
@@ -357,8 +354,10 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
                     .collect();
                 crate::software::tag_meta(&mut m);
                 let m = Arc::new(m);
-                cache.last_key = Some(key);
-                cache.last = Some(m.clone());
+                if cache.len() >= META_CACHE_MAX {
+                    cache.clear();
+                }
+                cache.insert(key, m.clone());
                 m
             }
         };
