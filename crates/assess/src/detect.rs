@@ -35,7 +35,11 @@ impl Detector for RuleSet {
             hits.clear();
             self.matches(event, &mut hits);
             for &idx in hits.iter() {
-                out.push(self.finding(idx, event));
+                let mut f = self.finding(idx, event);
+                // Lineage and logon-session ids let reconstruction chain
+                // findings into incidents.
+                f.fields.extend(kahu_finding::correlation_fields(event));
+                out.push(f);
             }
         });
     }

@@ -30,6 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Assess a compromise end to end: detect, reconstruct, attribute, report.
+    Assess(cmd::assess::Args),
     /// Run Sigma rules (and IOCs) over evidence and write a detection timeline.
     Hunt(cmd::hunt::Args),
     /// Rank candidate threat actors from techniques, software, CVEs, infrastructure
@@ -40,6 +42,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let filter = match cli.verbose {
         0 => "warn",
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         .init();
     let global = cmd::Global { quiet: cli.quiet };
     let result = match cli.command {
+        Command::Assess(args) => cmd::assess::run(args, &global),
         Command::Hunt(args) => cmd::hunt::run(args, &global),
         Command::Events(args) => cmd::events::run(args, &global),
         Command::Attribute(args) => cmd::attribute::run(args, &global),
@@ -65,5 +69,17 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `kahu hunt … --json | head -1` would panic in
+/// `println!` once the reader has gone. Like other Unix filters, die
+/// quietly from the signal instead.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists;
+    // setting a signal disposition to its default has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -183,12 +183,11 @@ pub fn key_fields(event: &Event, max: usize) -> Vec<(Arc<str>, String)> {
         if out.len() >= max {
             break;
         }
-        if let Some(v) = event.fields.get(name) {
-            if let Some(t) = v.as_text() {
-                if !t.is_empty() && t != "-" {
-                    out.push((Arc::from(*name), truncate(&t, 2048)));
-                }
-            }
+        if let Some(t) = event.fields.get(name).and_then(|v| v.as_text())
+            && !t.is_empty()
+            && t != "-"
+        {
+            out.push((Arc::from(*name), truncate(&t, 2048)));
         }
     }
     out

@@ -97,10 +97,13 @@ impl Containment {
     }
 }
 
+/// Reasons, first seen, last seen and count of one value.
+type Tally = (Vec<String>, Option<String>, Option<String>, u64);
+
 /// Collects items by value, merging reasons and time ranges.
 #[derive(Debug, Default)]
 pub struct ItemSet {
-    items: BTreeMap<String, (Vec<String>, Option<String>, Option<String>, u64)>,
+    items: BTreeMap<String, Tally>,
 }
 
 impl ItemSet {

@@ -229,11 +229,11 @@ pub fn build_bundle(input: &BundleInput) -> Value {
     let mut objects: Vec<Value> = Vec::new();
     let mut report_refs: Vec<String> = Vec::new();
     let push = |objects: &mut Vec<Value>, refs: &mut Vec<String>, v: Value| {
-        if let Some(id) = v["id"].as_str() {
-            if !refs.iter().any(|r| r == id) {
-                refs.push(id.to_string());
-                objects.push(v);
-            }
+        if let Some(id) = v["id"].as_str()
+            && !refs.iter().any(|r| r == id)
+        {
+            refs.push(id.to_string());
+            objects.push(v);
         }
     };
 

@@ -1,0 +1,787 @@
+//! Turning findings, reconstruction and attribution into the published
+//! [`Assessment`] (and the inputs of the STIX bundle and Navigator layer).
+
+use chrono::{DateTime, Utc};
+use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions};
+use kahu_finding::{Finding, FindingKind, Level};
+use kahu_ingest::Warning;
+use kahu_intel::IocSet;
+use kahu_reconstruct::{
+    build_incidents, IncidentConfig, Scope, ScopeEntity, Tactic, Timeline,
+};
+use kahu_report::assessment::*;
+use kahu_report::containment::{Containment, ItemSet};
+use kahu_report::navigator::{self, LayerTechnique};
+use kahu_report::stix::{self, BundleInput, CandidateActor, Observable, RuleIndicator, Sighting};
+use kahu_sigma::RuleSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+/// Everything the assessment is built from.
+pub struct Inputs<'a> {
+    /// Case context.
+    pub case: CaseInfo,
+    /// Evidence paths as given.
+    pub evidence_paths: Vec<String>,
+    /// Files read.
+    pub files: u64,
+    /// Events read.
+    pub events: u64,
+    /// Evidence warnings.
+    pub warnings: &'a [Warning],
+    /// Rules used.
+    pub rules_loaded: u64,
+    /// Rules rejected.
+    pub rules_rejected: u64,
+    /// All findings, in timeline order.
+    pub findings: &'a [Finding],
+    /// The rule sets that ran (for rule text and tags).
+    pub rulesets: &'a [RuleSet],
+    /// The IOC set that ran.
+    pub iocs: &'a IocSet,
+    /// ATT&CK.
+    pub kb: &'a KnowledgeBase,
+    /// Actor profiles.
+    pub profiles: &'a [kahu_attack::ActorProfile],
+    /// Appendix cap.
+    pub appendix_limit: usize,
+}
+
+/// The assessment and the partner-sharing documents derived from it.
+pub struct Built {
+    /// The assessment.
+    pub assessment: Assessment,
+    /// The raw attribution (for `kahu serve`'s recomputation and audit).
+    pub attribution: Attribution,
+    /// The STIX bundle.
+    pub stix: serde_json::Value,
+    /// The Navigator layer.
+    pub layer: serde_json::Value,
+}
+
+fn significant(f: &Finding) -> bool {
+    f.level >= Level::Medium
+}
+
+fn tactic_lookup(kb: &KnowledgeBase) -> impl Fn(&str) -> Vec<Tactic> + Sync + '_ {
+    move |id: &str| {
+        kb.technique(&kb.resolve(id))
+            .map(|t| t.tactics.iter().filter_map(|s| Tactic::parse(s)).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn cve_tags(tags: &[std::sync::Arc<str>]) -> impl Iterator<Item = String> + '_ {
+    tags.iter().filter_map(|t| {
+        let rest = t.strip_prefix("cve.")?;
+        Some(format!("CVE-{}", rest.to_ascii_uppercase().trim_start_matches("CVE-")))
+    })
+}
+
+fn rule_tags<'a>(rulesets: &'a [RuleSet]) -> HashMap<&'a str, &'a kahu_sigma::SigmaRule> {
+    let mut m = HashMap::new();
+    for rs in rulesets {
+        for (_, r) in rs.rules() {
+            m.insert(&*r.id, r);
+        }
+    }
+    m
+}
+
+fn port_regex() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"(?i)localport\s*=\s*([0-9][0-9,\- ]*)").expect("valid regex"))
+}
+
+/// Attribution evidence from the case: techniques and software of
+/// significant findings, CVEs named by the rules that fired, public
+/// addresses in scope, ports opened by firewall changes, and the victim
+/// context given by the analyst.
+pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
+    let significant_findings: Vec<Finding> = inputs
+        .findings
+        .iter()
+        .filter(|f| significant(f))
+        .cloned()
+        .collect();
+    let mut ev = CaseEvidence::from_findings(&significant_findings);
+    let rules = rule_tags(inputs.rulesets);
+    let mut seen = BTreeSet::new();
+    for f in &significant_findings {
+        if seen.insert(f.rule_id.clone())
+            && let Some(r) = rules.get(&*f.rule_id)
+        {
+            for cve in cve_tags(&r.tags) {
+                ev.add_cve(&cve);
+            }
+        }
+        for (k, v) in &f.fields {
+            if k.eq_ignore_ascii_case("CommandLine") {
+                for cap in port_regex().captures_iter(v) {
+                    for p in cap[1].split(|c: char| c == ',' || c.is_whitespace()) {
+                        if let Ok(port) = p.trim().parse::<u16>() {
+                            ev.ports.insert(port);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for ip in &scope.ips {
+        if ip.class == "external"
+            && ip.max_level >= Level::Medium
+            && let Ok(addr) = ip.value.parse::<IpAddr>()
+        {
+            ev.ips.insert(addr);
+        }
+    }
+    for s in &inputs.case.sectors {
+        ev.add_sector(s);
+    }
+    for r in &inputs.case.regions {
+        ev.add_region(r);
+    }
+    ev
+}
+
+fn entity_views(list: &[ScopeEntity], findings: &[Finding], min: Level) -> Vec<EntityView> {
+    list.iter()
+        .filter(|e| e.max_level >= min)
+        .map(|e| {
+            let mut rules: Vec<String> = Vec::new();
+            for &i in &e.finding_ids {
+                if let Some(f) = findings.get(i)
+                    && !rules.iter().any(|r| **r == *f.title)
+                {
+                    rules.push(f.title.to_string());
+                    if rules.len() >= 4 {
+                        break;
+                    }
+                }
+            }
+            EntityView {
+                value: e.value.clone(),
+                kind: e.class.clone(),
+                first_seen: e.first_seen,
+                last_seen: e.last_seen,
+                detections: e.finding_count,
+                rules,
+            }
+        })
+        .collect()
+}
+
+fn detail(f: &Finding) -> String {
+    f.fields
+        .iter()
+        .filter(|(k, _)| !kahu_finding::CORRELATION_FIELDS.iter().any(|c| c.eq_ignore_ascii_case(k)))
+        .take(3)
+        .map(|(k, v)| {
+            let v: String = v.chars().take(160).collect();
+            format!("{k}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn time_text(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "?".into())
+}
+
+fn containment(scope: &Scope, findings: &[Finding]) -> Containment {
+    let rfc = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
+    let mut c = Containment::default();
+    let mut hosts = ItemSet::default();
+    let mut accounts = ItemSet::default();
+    let mut ips = ItemSet::default();
+    let mut files = ItemSet::default();
+    let mut hashes = ItemSet::default();
+    let mut domains = ItemSet::default();
+    let mut urls = ItemSet::default();
+    let reason = |e: &ScopeEntity| {
+        e.finding_ids
+            .iter()
+            .filter_map(|&i| findings.get(i))
+            .map(|f| f.title.to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    for e in &scope.hosts {
+        if e.max_level >= Level::High {
+            for _ in 0..e.finding_count.min(1) {
+                hosts.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
+            }
+        }
+    }
+    for e in &scope.accounts {
+        if e.max_level >= Level::High && e.class != "built_in" {
+            accounts.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
+        }
+    }
+    for e in &scope.ips {
+        if e.max_level >= Level::Medium && e.class == "external" {
+            ips.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
+        }
+    }
+    for e in &scope.files {
+        if e.max_level >= Level::High && e.class != "other" {
+            files.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
+        }
+    }
+    for f in findings.iter().filter(|f| f.level >= Level::High) {
+        let t = rfc(f.timestamp);
+        for (k, v) in &f.fields {
+            if k.eq_ignore_ascii_case("Hashes") {
+                for part in v.split(',') {
+                    if let Some((alg, h)) = part.split_once('=')
+                        && alg.eq_ignore_ascii_case("SHA256")
+                    {
+                        hashes.add(&h.to_ascii_lowercase(), &f.title, t.as_deref());
+                    }
+                }
+            }
+            if (k.eq_ignore_ascii_case("QueryName") || &**k == "query")
+                && v.contains('.')
+                && !v.ends_with(".local")
+            {
+                domains.add(&v.to_ascii_lowercase(), &f.title, t.as_deref());
+            }
+        }
+        if f.kind == FindingKind::Ioc {
+            for (k, v) in &f.fields {
+                if k.to_ascii_lowercase().contains("url") {
+                    urls.add(v, &f.title, t.as_deref());
+                }
+            }
+        }
+    }
+    c.hosts = hosts.into_items();
+    c.accounts = accounts.into_items();
+    c.ips = ips.into_items();
+    c.files = files.into_items();
+    c.hashes = hashes.into_items();
+    c.domains = domains.into_items();
+    c.urls = urls.into_items();
+    c
+}
+
+fn candidate_views(a: &Attribution) -> Vec<CandidateView> {
+    a.candidates
+        .iter()
+        .map(|c| CandidateView {
+            rank: c.rank as u32,
+            group_id: c.id.clone(),
+            name: c.name.clone(),
+            aliases: c.aliases.clone(),
+            score: c.score,
+            probability: c.likelihood,
+            likelihood: c.likelihood_words.words().to_string(),
+            confidence: format!("{:?}", a.confidence.level).to_ascii_lowercase(),
+            supporting: c
+                .supporting
+                .iter()
+                .map(|e| EvidenceItemView {
+                    kind: format!("{:?}", e.kind).to_ascii_lowercase(),
+                    value: e.id.clone(),
+                    detail: e.detail.clone(),
+                    weight: e.weight,
+                })
+                .collect(),
+            contradicting: c
+                .contradicting
+                .iter()
+                .map(|e| EvidenceItemView {
+                    kind: format!("{:?}", e.kind).to_ascii_lowercase(),
+                    value: e.id.clone(),
+                    detail: e.detail.clone(),
+                    weight: e.weight,
+                })
+                .collect(),
+            not_observed: c
+                .hunt_next
+                .iter()
+                .map(|h| TechniqueRef {
+                    id: h.technique.clone(),
+                    name: h.name.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn judgement(a: &Attribution) -> (String, String) {
+    let conf = format!("{:?}", a.confidence.level).to_ascii_lowercase();
+    let reasons = a.confidence.reasons.join("; ");
+    match &a.outcome {
+        Outcome::Attributed { id, name } => {
+            let lead = &a.candidates[0];
+            let (lo, hi) = lead.likelihood_words.band();
+            let aka: Vec<&str> = lead.aliases.iter().take(4).map(String::as_str).collect();
+            let aka = if aka.is_empty() { String::new() } else { format!(", also known as {}", aka.join(", ")) };
+            let runner = a
+                .candidates
+                .get(1)
+                .map(|c| format!(" The next candidate, {} ({}), is {}.", c.name, c.id, c.likelihood_words.words()))
+                .unwrap_or_default();
+            (
+                "candidate".into(),
+                format!(
+                    "We assess that it is {} ({:.0}–{:.0}%) that this intrusion was conducted by {name} ({id}{aka}).{runner} \
+                     We hold this judgement with {conf} confidence: {reasons}.",
+                    lead.likelihood_words.words(),
+                    lo * 100.0,
+                    hi * 100.0
+                ),
+            )
+        }
+        Outcome::UnknownCluster => (
+            "unknown".into(),
+            format!(
+                "No known actor fits the observed activity well: it is {} that it belongs to an actor not described in ATT&CK or to a new cluster{}. \
+                 We hold this judgement with {conf} confidence: {reasons}.",
+                a.likelihood_unknown_words.words(),
+                a.candidates
+                    .first()
+                    .map(|c| format!(" (closest: {} ({}), {})", c.name, c.id, c.likelihood_words.words()))
+                    .unwrap_or_default()
+            ),
+        ),
+        Outcome::InsufficientEvidence => (
+            "insufficient_evidence".into(),
+            "Insufficient evidence for attribution: no ATT&CK technique, software, CVE or infrastructure evidence was observed at medium level or above. No actor is named.".into(),
+        ),
+    }
+}
+
+/// Build the assessment.
+pub fn build(inputs: &Inputs<'_>) -> Built {
+    let findings = inputs.findings;
+    let kb = inputs.kb;
+    let lookup = tactic_lookup(kb);
+    let timeline = Timeline::build(findings, Level::Low, Some(&lookup));
+    let incidents = build_incidents(
+        findings,
+        &IncidentConfig {
+            min_level: Level::Medium,
+            ..IncidentConfig::default()
+        },
+        Some(&lookup),
+    );
+    let scope = Scope::from_findings(findings, Level::Low);
+    let evidence = case_evidence(inputs, &scope);
+    let attribution = Attribution::rank(kb, inputs.profiles, &evidence, &RankOptions::default());
+
+    // Techniques observed.
+    struct Acc {
+        count: u64,
+        hosts: BTreeSet<String>,
+        rules: BTreeSet<String>,
+        first: Option<DateTime<Utc>>,
+        last: Option<DateTime<Utc>>,
+        evidence: Vec<String>,
+    }
+    let mut techniques: BTreeMap<String, Acc> = BTreeMap::new();
+    for f in findings.iter().filter(|f| significant(f)) {
+        for t in &f.techniques {
+            let id = kb.resolve(t);
+            let a = techniques.entry(id).or_insert(Acc {
+                count: 0,
+                hosts: BTreeSet::new(),
+                rules: BTreeSet::new(),
+                first: None,
+                last: None,
+                evidence: Vec::new(),
+            });
+            a.count += 1;
+            if let Some(h) = &f.host
+                && a.hosts.len() < 20
+            {
+                a.hosts.insert(h.to_string());
+            }
+            if a.rules.len() < 10 {
+                a.rules.insert(f.title.to_string());
+            }
+            if let Some(t) = f.timestamp {
+                a.first = Some(a.first.map_or(t, |x| x.min(t)));
+                a.last = Some(a.last.map_or(t, |x| x.max(t)));
+            }
+            if a.evidence.len() < 3 {
+                a.evidence.push(f.provenance.to_string());
+            }
+        }
+    }
+    let technique_views: Vec<TechniqueView> = techniques
+        .into_iter()
+        .map(|(id, a)| {
+            let tech = kb.technique(&id);
+            TechniqueView {
+                name: tech.map(|t| t.name.clone()).unwrap_or_default(),
+                tactics: tech.map(|t| t.tactics.clone()).unwrap_or_default(),
+                id,
+                detections: a.count,
+                hosts: a.hosts.into_iter().collect(),
+                rules: a.rules.into_iter().collect(),
+                first_seen: a.first,
+                last_seen: a.last,
+                evidence: a.evidence,
+            }
+        })
+        .collect();
+
+    let timeline_views: Vec<TimelineEntry> = timeline
+        .entries
+        .iter()
+        .map(|e| TimelineEntry {
+            phase: e.tactics.first().map(|t| t.short_name().to_string()).unwrap_or_else(|| "unclassified".into()),
+            first_seen: e.finding.first_seen,
+            last_seen: e.finding.last_seen,
+            count: e.finding.count,
+            title: e.finding.finding.title.to_string(),
+            rule_id: e.finding.finding.rule_id.to_string(),
+            level: e.finding.finding.level,
+            host: e.finding.finding.host.as_deref().map(str::to_string),
+            techniques: e.finding.finding.techniques.iter().map(|t| t.to_string()).collect(),
+            detail: detail(&e.finding.finding),
+            provenance: e.finding.finding.provenance.to_string(),
+        })
+        .collect();
+
+    let incident_views: Vec<IncidentView> = incidents
+        .iter()
+        .map(|i| IncidentView {
+            id: i.id.clone(),
+            title: i.title.clone(),
+            severity: i.severity,
+            hosts: i.hosts.clone(),
+            accounts: i.accounts.clone(),
+            first_seen: i.first_seen,
+            last_seen: i.last_seen,
+            phases: i.tactics.iter().map(|t| t.short_name().to_string()).collect(),
+            techniques: i.techniques.clone(),
+            evidence: i
+                .evidence
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} [{}] {} on {} (×{}) — {}",
+                        time_text(e.finding.first_seen),
+                        e.phase.map(|p| p.short_name()).unwrap_or("unclassified"),
+                        e.finding.finding.title,
+                        e.finding.finding.host.as_deref().unwrap_or("?"),
+                        e.finding.count,
+                        e.finding.finding.provenance
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+
+    let scope_view = ScopeView {
+        hosts: entity_views(&scope.hosts, findings, Level::Medium),
+        accounts: entity_views(&scope.accounts, findings, Level::Medium),
+        ips: entity_views(&scope.ips, findings, Level::Medium),
+        files: entity_views(&scope.files, findings, Level::Medium),
+    };
+    let containment = containment(&scope, findings);
+
+    let candidates = candidate_views(&attribution);
+    let (outcome, judgement) = judgement(&attribution);
+    let hunts: Vec<HuntView> = match (&attribution.outcome, attribution.candidates.first()) {
+        (Outcome::Attributed { .. }, Some(lead)) => lead
+            .hunt_next
+            .iter()
+            .map(|h| HuntView {
+                technique_id: h.technique.clone(),
+                name: h.name.clone(),
+                tactics: h.tactics.clone(),
+                reason: format!(
+                    "Known for {} ({}) and used by only {} of {} groups; not observed in this case.",
+                    lead.name, lead.id, h.groups_using, attribution.actors_ranked
+                ),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+
+    // Summary.
+    let mut by_level: BTreeMap<String, u64> = BTreeMap::new();
+    for f in findings {
+        *by_level.entry(f.level.as_str().to_string()).or_insert(0) += 1;
+    }
+    let sig: Vec<&Finding> = findings.iter().filter(|f| significant(f)).collect();
+    let first = sig.iter().filter_map(|f| f.timestamp).min();
+    let last = sig.iter().filter_map(|f| f.timestamp).max();
+    let max_level = findings.iter().map(|f| f.level).max();
+    let verdict = if inputs.events == 0 {
+        Verdict::InsufficientEvidence
+    } else if max_level >= Some(Level::High) {
+        Verdict::CompromiseDetected
+    } else if max_level >= Some(Level::Medium) {
+        Verdict::SuspiciousActivity
+    } else {
+        Verdict::NoDetections
+    };
+    let tactics_seen: BTreeSet<&str> = technique_views.iter().flat_map(|t| t.tactics.iter().map(String::as_str)).collect();
+    let ordered_tactics: Vec<&str> = kahu_report::html::TACTICS.iter().copied().filter(|t| tactics_seen.contains(t)).collect();
+    let lead = match &attribution.outcome {
+        Outcome::Attributed { id, name } => format!(
+            " Leading attribution hypothesis: {name} ({id}), {}.",
+            attribution.candidates[0].likelihood_words.words()
+        ),
+        Outcome::UnknownCluster => " No known actor fits well (possible new cluster).".into(),
+        Outcome::InsufficientEvidence => " Insufficient evidence for attribution.".into(),
+    };
+    let headline = match verdict {
+        Verdict::InsufficientEvidence => format!(
+            "No events could be read from the {} evidence file(s) given; nothing can be concluded about compromise or attribution.",
+            inputs.files
+        ),
+        Verdict::NoDetections => format!(
+            "{} events from {} files were examined and no rule, indicator or analytic fired at medium level or above. This does not prove the absence of compromise: coverage is limited to the evidence and rules used.",
+            inputs.events, inputs.files
+        ),
+        _ => format!(
+            "Malicious activity on {} host(s) between {} and {}: {} ATT&CK techniques across {} tactics ({}).{lead}",
+            scope_view.hosts.len(),
+            time_text(first),
+            time_text(last),
+            technique_views.len(),
+            ordered_tactics.len(),
+            ordered_tactics.iter().map(|t| t.replace('-', " ")).collect::<Vec<_>>().join(" → "),
+        ),
+    };
+    let mut key_points = Vec::new();
+    for i in incident_views.iter().take(5) {
+        key_points.push(format!(
+            "{} ({}): {} to {}",
+            i.title,
+            i.severity,
+            time_text(i.first_seen),
+            time_text(i.last_seen)
+        ));
+    }
+    if !containment.is_empty() {
+        key_points.push(format!(
+            "Act now: isolate {} host(s), reset {} account(s), block {} address(es), remove {} file(s) — see Containment.",
+            containment.hosts.len(),
+            containment.accounts.len(),
+            containment.ips.len(),
+            containment.files.len()
+        ));
+    }
+    if inputs.warnings.len() as u64 > 0 {
+        key_points.push(format!(
+            "{} evidence problems (corrupt records, unknown formats) were reported and skipped; see Evidence.",
+            inputs.warnings.len()
+        ));
+    }
+
+    let mut appendix: Vec<&Finding> = findings.iter().filter(|f| f.level >= Level::Low).collect();
+    let total = appendix.len() as u64;
+    appendix.sort_by(|a, b| b.level.cmp(&a.level).then(a.timestamp.cmp(&b.timestamp)));
+    appendix.truncate(inputs.appendix_limit);
+    appendix.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+
+    let low_plus: Vec<Finding> = findings.iter().filter(|f| f.level >= Level::Low).cloned().collect();
+    let assessment = Assessment {
+        schema_version: kahu_report::SCHEMA_VERSION.into(),
+        generator: Generator {
+            name: "kahu".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        generated_at: Utc::now(),
+        case: inputs.case.clone(),
+        evidence: EvidenceSummary {
+            paths: inputs.evidence_paths.clone(),
+            files: inputs.files,
+            events: inputs.events,
+            warnings: inputs.warnings.len() as u64,
+            warning_samples: inputs.warnings.iter().take(50).map(|w| w.to_string()).collect(),
+            rules_loaded: inputs.rules_loaded,
+            rules_rejected: inputs.rules_rejected,
+        },
+        summary: ExecutiveSummary {
+            verdict,
+            headline,
+            key_points,
+            first_activity: first,
+            last_activity: last,
+            hosts_affected: scope_view.hosts.len() as u64,
+            accounts_affected: scope_view.accounts.iter().filter(|a| a.kind == "user").count() as u64,
+            detections_by_level: by_level,
+        },
+        attribution: AttributionSection {
+            outcome,
+            judgement,
+            candidates,
+            method: "Each observed ATT&CK technique, software, CVE, infrastructure and victim-context item is weighted by how exclusive it is among the 172 ATT&CK groups (inverse frequency; sub-techniques credit parents), expected-but-unobserved techniques count weakly against, and scores are turned into likelihoods by a softmax with an explicit 'unknown actor' option, fitted on held-out ATT&CK campaigns (see BENCHMARKS.md). Likelihood words follow ICD 203; analytic confidence reflects quantity and diversity of evidence and the margin over the runner-up. Attribution from behaviour alone is fallible: corroborate with infrastructure and intelligence.".into(),
+            attack_version: attribution.attack_version.clone(),
+        },
+        techniques: technique_views,
+        timeline: timeline_views,
+        scope: scope_view,
+        incidents: incident_views,
+        containment,
+        hunts,
+        activity: activity(&low_plus, 120),
+        detections: appendix.into_iter().map(DetectionView::from).collect(),
+        detections_total: total,
+    };
+
+    let stix = bundle(inputs, &assessment);
+    let layer_techniques: Vec<LayerTechnique> = assessment
+        .techniques
+        .iter()
+        .map(|t| LayerTechnique {
+            id: t.id.clone(),
+            count: t.detections,
+            comment: format!("{} detection(s): {}", t.detections, t.rules.join("; ")),
+        })
+        .collect();
+    let lead_known: Option<(String, String, Vec<String>)> = match (&attribution.outcome, attribution.candidates.first()) {
+        (Outcome::Attributed { .. }, Some(c)) => {
+            let mut known: Vec<String> = c.supporting.iter().filter(|e| e.id.starts_with('T')).map(|e| e.id.clone()).collect();
+            known.extend(c.hunt_next.iter().map(|h| h.technique.clone()));
+            Some((c.id.clone(), c.name.clone(), known))
+        }
+        _ => None,
+    };
+    let layer = navigator::case_layer(
+        &format!("kahu: {}", inputs.case.name),
+        attribution.attack_version.split('.').next().unwrap_or("18"),
+        &layer_techniques,
+        lead_known.as_ref().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_slice())),
+    );
+    Built {
+        assessment,
+        attribution,
+        stix,
+        layer,
+    }
+}
+
+fn rule_source(rule: &kahu_sigma::SigmaRule) -> String {
+    if let Some((_, yaml)) = kahu_demo::bundled_rules().iter().find(|(name, _)| **name == *rule.origin) {
+        return yaml.to_string();
+    }
+    match std::fs::metadata(&*rule.origin) {
+        Ok(m) if m.len() < 256 * 1024 => std::fs::read_to_string(&*rule.origin).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn observables(f: &Finding, out: &mut BTreeSet<Observable>) {
+    for (k, v) in &f.fields {
+        let k = k.to_ascii_lowercase();
+        if (k.ends_with("ip") || k == "c-ip" || k.contains("address") || k.starts_with("id.") && k.ends_with("_h"))
+            && let Ok(ip) = v.parse::<IpAddr>()
+            && kahu_reconstruct::classify::classify_ip(ip) == kahu_reconstruct::classify::IpClass::External
+        {
+            out.insert(match ip {
+                IpAddr::V4(_) => Observable::Ipv4(ip.to_string()),
+                IpAddr::V6(_) => Observable::Ipv6(ip.to_string()),
+            });
+        }
+        if (k == "targetusername" || k == "user" || k == "subjectusername")
+            && !v.is_empty()
+            && !v.ends_with('$')
+            && v != "-"
+        {
+            out.insert(Observable::Account(v.clone()));
+        }
+        if k == "targetfilename" {
+            let name = v.rsplit(['\\', '/']).next().unwrap_or(v).to_string();
+            if !name.is_empty() {
+                out.insert(Observable::File { name, sha256: None });
+            }
+        }
+    }
+}
+
+fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
+    let rules = rule_tags(inputs.rulesets);
+    let mut indicators: BTreeMap<String, RuleIndicator> = BTreeMap::new();
+    let mut sightings: BTreeMap<String, (Sighting, BTreeSet<Observable>)> = BTreeMap::new();
+    for f in inputs.findings.iter().filter(|f| significant(f)) {
+        let Some(t) = f.timestamp else { continue };
+        let (pattern_type, pattern) = match f.kind {
+            FindingKind::Sigma => match rules.get(&*f.rule_id) {
+                Some(r) => {
+                    let src = rule_source(r);
+                    ("sigma", if src.is_empty() { format!("title: {}\nid: {}\n", r.title, r.id) } else { src })
+                }
+                None => continue,
+            },
+            FindingKind::Ioc => match inputs.iocs.indicators().iter().find(|i| *i.id() == *f.rule_id) {
+                Some(i) => ("stix", i.stix_pattern()),
+                None => continue,
+            },
+            _ => continue,
+        };
+        indicators.entry(f.rule_id.to_string()).or_insert_with(|| RuleIndicator {
+            rule_id: f.rule_id.to_string(),
+            title: f.title.to_string(),
+            description: None,
+            pattern,
+            pattern_type,
+            techniques: f.techniques.iter().map(|t| inputs.kb.resolve(t)).collect(),
+            valid_from: None,
+        });
+        let e = sightings.entry(f.rule_id.to_string()).or_insert_with(|| {
+            (
+                Sighting {
+                    rule_id: f.rule_id.to_string(),
+                    first_seen: t,
+                    last_seen: t,
+                    count: 0,
+                    observables: Vec::new(),
+                },
+                BTreeSet::new(),
+            )
+        });
+        e.0.first_seen = e.0.first_seen.min(t);
+        e.0.last_seen = e.0.last_seen.max(t);
+        e.0.count += 1;
+        if e.1.len() < 10 {
+            observables(f, &mut e.1);
+        }
+    }
+    let candidates: Vec<CandidateActor> = a
+        .attribution
+        .candidates
+        .iter()
+        .filter(|c| a.attribution.outcome == "candidate" || c.rank == 1 && c.probability >= 0.2)
+        .take(3)
+        .map(|c| CandidateActor {
+            group_id: c.group_id.clone(),
+            name: c.name.clone(),
+            aliases: c.aliases.clone(),
+            likelihood: c.likelihood.clone(),
+            confidence: c.confidence.clone(),
+            probability: c.probability,
+        })
+        .collect();
+    stix::build_bundle(&BundleInput {
+        producer: a.case.producer.clone(),
+        victim: a.case.victim.clone(),
+        case_name: a.case.name.clone(),
+        summary: a.summary.headline.clone(),
+        created: a.generated_at,
+        indicators: indicators.into_values().collect(),
+        sightings: sightings
+            .into_values()
+            .map(|(mut s, o)| {
+                s.observables = o.into_iter().collect();
+                s
+            })
+            .collect(),
+        techniques: a.techniques.iter().map(|t| (t.id.clone(), t.name.clone())).collect(),
+        candidates,
+        first_seen: a.summary.first_activity,
+        last_seen: a.summary.last_activity,
+    })
+}

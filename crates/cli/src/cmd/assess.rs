@@ -1,0 +1,214 @@
+//! `kahu assess`: the main job — evidence in, assessment out.
+
+use crate::output::Style;
+use crate::progress::FileProgress;
+use anyhow::Result;
+use kahu_assess::{AssessConfig, demo_config};
+use kahu_finding::Level;
+use kahu_report::assessment::Verdict;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Assess a compromise: read evidence, detect, reconstruct, attribute, and
+/// write the report, STIX bundle, Navigator layer and containment lists.
+///
+///   kahu assess --demo                                  (bundled demonstration case)
+///
+///   kahu assess ./triage --rules ../sigma/rules --ioc partner.stix.json \
+///       --sector government --region NZ --out ./report
+///
+/// Outputs in --out: report.html, assessment.json (+ its JSON Schema),
+/// stix-bundle.json, navigator-layer.json, attribution.json, analytics.json,
+/// findings.jsonl and containment/ (block lists, accounts, hosts, files).
+///
+/// Exit status: 0 when the assessment completed (whatever it found), 1 with
+/// --fail-on LEVEL when a detection at or above LEVEL was made, 2 on error.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Evidence files, directories or archives.
+    #[arg(value_name = "PATH", required_unless_present = "demo")]
+    pub paths: Vec<PathBuf>,
+    /// Assess the bundled demonstration case (generated deterministically:
+    /// a fictional parliamentary network compromised with APT40 tradecraft).
+    #[arg(long, conflicts_with = "paths")]
+    pub demo: bool,
+    /// Sigma rule files or directories, added to kahu's bundled rules (repeatable).
+    #[arg(short, long = "rules", value_name = "DIR|FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Do not use kahu's bundled rules.
+    #[arg(long)]
+    pub no_bundled_rules: bool,
+    /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list (repeatable).
+    #[arg(long = "ioc", value_name = "FILE")]
+    pub iocs: Vec<PathBuf>,
+    /// YARA rules to run over the evidence files (repeatable).
+    #[arg(long = "yara", value_name = "DIR|FILE")]
+    pub yara: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(short, long, default_value = "kahu-report", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Case name shown in the report.
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
+    /// Affected organisation (omit to keep it out of shared outputs).
+    #[arg(long, value_name = "TEXT")]
+    pub victim: Option<String>,
+    /// Who produces the assessment (your CERT/SOC).
+    #[arg(long, value_name = "TEXT")]
+    pub producer: Option<String>,
+    /// Victim sector, for victimology evidence (repeatable): government, defence…
+    #[arg(long = "sector", value_name = "SECTOR")]
+    pub sectors: Vec<String>,
+    /// Victim country or region, for victimology evidence (repeatable): NZ, Oceania…
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Traffic Light Protocol marking of the report.
+    #[arg(long, default_value = "TLP:AMBER")]
+    pub tlp: String,
+    /// A newer MITRE ATT&CK STIX bundle (default: embedded v18.1).
+    #[arg(long, value_name = "FILE")]
+    pub attack: Option<PathBuf>,
+    /// Extra actor profile (YAML; repeatable).
+    #[arg(long = "profile", value_name = "FILE")]
+    pub profiles: Vec<PathBuf>,
+    /// Exit with status 1 when a detection at or above this level was made.
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_on: Option<Level>,
+    /// Print a JSON summary on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run the assessment.
+pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+    let mut cfg = if args.demo {
+        demo_config(&args.out)?
+    } else {
+        AssessConfig::new(args.paths.clone(), args.out.clone())
+    };
+    cfg.rules = args.rules.clone();
+    cfg.no_bundled_rules = args.no_bundled_rules;
+    cfg.iocs = args.iocs.clone();
+    cfg.yara = args.yara.clone();
+    cfg.attack_bundle = args.attack.clone();
+    cfg.profiles = args.profiles.clone();
+    if let Some(n) = &args.name {
+        cfg.case.name = n.clone();
+    } else if !args.demo {
+        cfg.case.name = args
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    if args.victim.is_some() {
+        cfg.case.victim = args.victim.clone();
+    }
+    if let Some(p) = &args.producer {
+        cfg.case.producer = p.clone();
+    }
+    cfg.case.sectors.extend(args.sectors.iter().cloned());
+    cfg.case.regions.extend(args.regions.iter().cloned());
+    if !args.demo || args.tlp != "TLP:AMBER" {
+        cfg.case.tlp = args.tlp.clone();
+    }
+
+    let (files, _) = kahu_assess::detect::list_files(&cfg.evidence);
+    let bytes = files.iter().map(|f| f.1).sum();
+    let progress = FileProgress::new(files.len() as u64, bytes, global.quiet || args.json);
+    let run = kahu_assess::run(&cfg, &progress)?;
+    progress.finish();
+    let a = &run.assessment;
+
+    if args.json {
+        let summary = serde_json::json!({
+            "out": cfg.out,
+            "verdict": a.summary.verdict,
+            "headline": a.summary.headline,
+            "attribution": {
+                "outcome": a.attribution.outcome,
+                "judgement": a.attribution.judgement,
+                "leading": a.attribution.candidates.first().map(|c| serde_json::json!({
+                    "group_id": c.group_id, "name": c.name, "likelihood": c.likelihood,
+                    "probability": c.probability, "confidence": c.confidence,
+                })),
+            },
+            "files": a.evidence.files,
+            "events": a.evidence.events,
+            "warnings": a.evidence.warnings,
+            "detections_by_level": a.summary.detections_by_level,
+            "techniques": a.techniques.iter().map(|t| &t.id).collect::<Vec<_>>(),
+            "incidents": a.incidents.len(),
+            "elapsed_seconds": run.elapsed_seconds,
+            "written": run.written,
+        });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        let s = Style::stdout(global.quiet);
+        let verdict_level = match a.summary.verdict {
+            Verdict::CompromiseDetected => Level::High,
+            Verdict::SuspiciousActivity => Level::Medium,
+            _ => Level::Informational,
+        };
+        println!(
+            "{}  {}  ({} files, {} events, {:.1}s)",
+            s.bold("kahu assess"),
+            cfg.case.name,
+            a.evidence.files,
+            a.evidence.events,
+            run.elapsed_seconds
+        );
+        println!();
+        let verdict = serde_json::to_value(a.summary.verdict)?
+            .as_str()
+            .unwrap_or("")
+            .replace('_', " ")
+            .to_uppercase();
+        println!("{}  {}", s.level(verdict_level, &verdict), a.summary.headline);
+        println!();
+        println!("{} {}", s.bold("Attribution:"), a.attribution.judgement);
+        for c in a.attribution.candidates.iter().take(3) {
+            println!(
+                "  {}. {:<28} {:>5.1}%  {:<20} supporting {:>2}, contradicting {}",
+                c.rank,
+                format!("{} ({})", c.name, c.group_id),
+                c.probability * 100.0,
+                c.likelihood,
+                c.supporting.len(),
+                c.contradicting.len()
+            );
+        }
+        if !a.incidents.is_empty() {
+            println!();
+            println!("{}", s.bold("Incidents:"));
+            for i in a.incidents.iter().take(5) {
+                println!("  {} {}  {}", s.level(i.severity, i.severity.as_str()), i.id, i.title);
+            }
+        }
+        let c = &a.containment;
+        println!();
+        println!(
+            "{} isolate {} host(s), reset {} account(s), block {} IP(s) / {} domain(s), remove {} file(s)",
+            s.bold("Containment:"),
+            c.hosts.len(),
+            c.accounts.len(),
+            c.ips.len(),
+            c.domains.len(),
+            c.files.len()
+        );
+        if a.evidence.warnings > 0 {
+            println!("{} {} (see the report's Evidence section)", s.bold("Evidence warnings:"), a.evidence.warnings);
+        }
+        println!();
+        println!("Report: {}", cfg.out.join("report.html").display());
+        println!("Also:   assessment.json, stix-bundle.json, navigator-layer.json, containment/ in {}", cfg.out.display());
+    }
+    if let Some(level) = args.fail_on
+        && run.findings.iter().any(|f| f.level >= level)
+    {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

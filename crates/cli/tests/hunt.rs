@@ -1,0 +1,456 @@
+//! `kahu hunt` end to end: the real binary on small evidence and rule sets
+//! written to a temporary directory.
+//!
+//! Fixture: three events in the EVTX JSON rendering (two Sysmon process
+//! creations, one Security logon) and three rules — `high` on a mimikatz
+//! command line, `low` on cmd.exe, `informational` on any Sysmon event 1.
+//! Expected findings, by reading the fixture: event 1 (cmd.exe running
+//! mimikatz) fires all three rules, event 2 (powershell) only the
+//! informational one, event 3 (Security 4624) none: 4 findings.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const KAHU: &str = env!("CARGO_BIN_EXE_kahu");
+
+const HIGH_ID: &str = "00000000-0000-4000-8000-000000000001";
+const LOW_ID: &str = "00000000-0000-4000-8000-000000000002";
+const INFO_ID: &str = "00000000-0000-4000-8000-000000000003";
+
+const RULE_HIGH: &str = r"title: Test Mimikatz Command Line
+id: 00000000-0000-4000-8000-000000000001
+status: test
+level: high
+tags:
+    - attack.credential-access
+    - attack.t1003.001
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        CommandLine|contains: mimikatz
+    condition: selection
+";
+
+const RULE_LOW: &str = r"title: Test Cmd Shell
+id: 00000000-0000-4000-8000-000000000002
+status: test
+level: low
+tags:
+    - attack.execution
+    - attack.t1059.003
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        Image|endswith: '\cmd.exe'
+    condition: selection
+";
+
+const RULE_INFO: &str = r"title: Test Any Sysmon Process
+id: 00000000-0000-4000-8000-000000000003
+status: test
+level: informational
+logsource:
+    product: windows
+    service: sysmon
+detection:
+    selection:
+        EventID: 1
+    condition: selection
+";
+
+const EVENTS: &str = concat!(
+    r#"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"EventRecordID":11,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:00:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd.exe /c mimikatz.exe sekurlsa::logonpasswords","User":"CORP\\bob"}}}"#,
+    "\n",
+    r#"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"EventRecordID":12,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:05:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe","CommandLine":"powershell Get-Process","User":"CORP\\bob"}}}"#,
+    "\n",
+    r#"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},"EventID":4624,"EventRecordID":13,"Channel":"Security","Computer":"DC1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:06:00Z"}}},"EventData":{"TargetUserName":"bob","LogonType":3,"IpAddress":"10.0.0.9"}}}"#,
+    "\n",
+);
+
+/// A temp dir with `rules/` (the three rules) and `evidence/events.jsonl`.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rules = dir.path().join("rules");
+        std::fs::create_dir_all(&rules).unwrap();
+        std::fs::write(rules.join("high.yml"), RULE_HIGH).unwrap();
+        std::fs::write(rules.join("low.yml"), RULE_LOW).unwrap();
+        std::fs::write(rules.join("info.yml"), RULE_INFO).unwrap();
+        let ev = dir.path().join("evidence");
+        std::fs::create_dir_all(&ev).unwrap();
+        std::fs::write(ev.join("events.jsonl"), EVENTS).unwrap();
+        Fixture { dir }
+    }
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+    fn rules(&self) -> String {
+        self.path("rules").display().to_string()
+    }
+    fn evidence(&self) -> String {
+        self.path("evidence").display().to_string()
+    }
+}
+
+fn kahu(args: &[&str]) -> Output {
+    Command::new(KAHU)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kahu")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "kahu failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+fn summary(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("--json output is not JSON ({e}):\n{}", text(&out.stdout)))
+}
+
+fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(p).expect("csv readable");
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.expect("csv record").iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+fn read_jsonl(p: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(p)
+        .expect("jsonl readable")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn csv_timeline_has_the_columns_and_values() {
+    let fx = Fixture::new();
+    let csv_path = fx.path("out.csv");
+    let out = kahu(&["hunt", "-q", &fx.evidence(), "--rules", &fx.rules(), "-o", csv_path.to_str().unwrap()]);
+    assert_ok(&out);
+    let (header, rows) = read_csv(&csv_path);
+    assert_eq!(
+        header,
+        [
+            "timestamp", "level", "kind", "rule_id", "title", "techniques", "host", "channel", "event_id", "fields",
+            "file", "member", "location"
+        ]
+    );
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    // Timeline order: time, then rule id.
+    let ids: Vec<&str> = rows.iter().map(|r| r[col("rule_id")].as_str()).collect();
+    assert_eq!(ids, [HIGH_ID, LOW_ID, INFO_ID, INFO_ID]);
+    let high = &rows[0];
+    assert_eq!(high[col("timestamp")], "2024-05-01T10:00:00+00:00");
+    assert_eq!(high[col("level")], "high");
+    assert_eq!(high[col("kind")], "sigma");
+    assert_eq!(high[col("title")], "Test Mimikatz Command Line");
+    assert_eq!(high[col("techniques")], "T1003.001");
+    assert_eq!(high[col("host")], "WS1.corp.local");
+    assert_eq!(high[col("channel")], "Microsoft-Windows-Sysmon/Operational");
+    assert_eq!(high[col("event_id")], "1");
+    assert!(
+        high[col("fields")].contains("CommandLine=cmd.exe /c mimikatz.exe sekurlsa::logonpasswords"),
+        "key fields: {}",
+        high[col("fields")]
+    );
+    assert!(high[col("file")].ends_with("events.jsonl"), "{}", high[col("file")]);
+    assert_eq!(high[col("member")], "");
+    assert_eq!(high[col("location")], "line 1");
+    assert_eq!(rows[1][col("techniques")], "T1059.003");
+    assert_eq!(rows[3][col("timestamp")], "2024-05-01T10:05:00+00:00");
+    assert_eq!(rows[3][col("location")], "line 2");
+}
+
+#[test]
+fn jsonl_timeline_has_the_fields() {
+    let fx = Fixture::new();
+    let p = fx.path("out.jsonl");
+    assert_ok(&kahu(&["hunt", "-q", &fx.evidence(), "--rules", &fx.rules(), "-o", p.to_str().unwrap()]));
+    let lines = read_jsonl(&p);
+    assert_eq!(lines.len(), 4);
+    let f = &lines[0];
+    assert_eq!(f["kind"], "sigma");
+    assert_eq!(f["rule_id"], HIGH_ID);
+    assert_eq!(f["title"], "Test Mimikatz Command Line");
+    assert_eq!(f["level"], "high");
+    assert_eq!(f["techniques"], serde_json::json!(["T1003.001"]));
+    assert_eq!(f["host"], "WS1.corp.local");
+    assert_eq!(f["channel"], "Microsoft-Windows-Sysmon/Operational");
+    assert_eq!(f["event_id"], 1);
+    let ts = f["timestamp"].as_str().expect("timestamp string");
+    assert!(ts.starts_with("2024-05-01T10:00:00"), "{ts}");
+    let fields = f["fields"].as_array().expect("fields array");
+    assert!(
+        fields.iter().any(|kv| kv[0] == "CommandLine" && kv[1] == "cmd.exe /c mimikatz.exe sekurlsa::logonpasswords"),
+        "{fields:?}"
+    );
+    assert!(f["provenance"]["file"].as_str().unwrap().ends_with("events.jsonl"));
+    assert_eq!(f["provenance"]["location"], serde_json::json!({"kind": "line", "value": 1}));
+}
+
+#[test]
+fn format_flag_beats_extension() {
+    let fx = Fixture::new();
+    let is_csv = |p: &Path| std::fs::read_to_string(p).unwrap().starts_with("timestamp,level,");
+    let is_jsonl = |p: &Path| std::fs::read_to_string(p).unwrap().starts_with('{');
+    for (name, flag, want_jsonl) in [
+        ("a.jsonl", None, true),
+        ("b.json", None, true),
+        ("c.txt", None, false),
+        ("d.csv", None, false),
+        ("e.txt", Some("jsonl"), true),
+        ("f.jsonl", Some("csv"), false),
+    ] {
+        let p = fx.path(name);
+        let mut args = vec!["hunt", "-q", "--rules"];
+        let rules = fx.rules();
+        let ev = fx.evidence();
+        args.extend([rules.as_str(), ev.as_str(), "-o", p.to_str().unwrap()]);
+        if let Some(f) = flag {
+            args.extend(["--format", f]);
+        }
+        assert_ok(&kahu(&args));
+        if want_jsonl {
+            assert!(is_jsonl(&p), "{name} {flag:?} should be JSONL");
+            assert_eq!(read_jsonl(&p).len(), 4);
+        } else {
+            assert!(is_csv(&p), "{name} {flag:?} should be CSV");
+        }
+    }
+}
+
+#[test]
+fn min_level_filters_output_and_summary() {
+    let fx = Fixture::new();
+    for (level, want) in [("informational", 4), ("low", 2), ("medium", 1), ("high", 1), ("critical", 0)] {
+        let p = fx.path(&format!("{level}.csv"));
+        let out = kahu(&[
+            "hunt", &fx.evidence(), "--rules", &fx.rules(), "--min-level", level, "--json", "-o", p.to_str().unwrap(),
+        ]);
+        assert_ok(&out);
+        let s = summary(&out);
+        let (_, rows) = read_csv(&p);
+        assert_eq!(rows.len(), want, "--min-level {level}");
+        assert_eq!(s["findings"], want, "--min-level {level}");
+        assert!(
+            rows.iter().all(|r| level_rank(&r[1]) >= level_rank(level)),
+            "--min-level {level}: {rows:?}"
+        );
+    }
+    let out = kahu(&["hunt", &fx.evidence(), "--rules", &fx.rules(), "--min-level", "severe"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown level is a usage error");
+}
+
+fn level_rank(l: &str) -> u8 {
+    match l {
+        "informational" => 0,
+        "low" => 1,
+        "medium" => 2,
+        "high" => 3,
+        "critical" => 4,
+        other => panic!("unknown level {other}"),
+    }
+}
+
+#[test]
+fn json_summary_agrees_with_the_timeline() {
+    let fx = Fixture::new();
+    let p = fx.path("t.jsonl");
+    let out = kahu(&["hunt", &fx.evidence(), "--rules", &fx.rules(), "--json", "-o", p.to_str().unwrap()]);
+    assert_ok(&out);
+    let s = summary(&out);
+    let lines = read_jsonl(&p);
+    assert_eq!(s["files"], 1);
+    assert_eq!(s["events"], 3);
+    assert_eq!(s["warnings"], 0);
+    assert_eq!(s["rules_loaded"], 3);
+    assert_eq!(s["rules_rejected"], 0);
+    assert_eq!(s["findings"], lines.len());
+    assert_eq!(s["output"], p.display().to_string());
+    // Per level, rule and host, the summary counts what the file holds.
+    for (level, n) in s["by_level"].as_object().unwrap() {
+        let in_file = lines.iter().filter(|l| l["level"] == *level).count();
+        assert_eq!(n.as_u64().unwrap() as usize, in_file, "level {level}");
+    }
+    assert_eq!(s["by_level"], serde_json::json!({"high": 1, "informational": 2, "low": 1}));
+    for r in s["top_rules"].as_array().unwrap() {
+        let in_file = lines.iter().filter(|l| l["rule_id"] == r["rule_id"]).count();
+        assert_eq!(r["count"].as_u64().unwrap() as usize, in_file, "{r}");
+    }
+    // Highest level first.
+    assert_eq!(s["top_rules"][0]["rule_id"], HIGH_ID);
+    assert_eq!(s["hosts"], serde_json::json!([["WS1.corp.local", 4]]));
+    let tech = s["techniques"].as_array().unwrap();
+    assert!(tech.contains(&serde_json::json!(["T1003.001", 1])), "{tech:?}");
+    // Nothing but the JSON document on stdout.
+    assert!(text(&out.stdout).trim_end().ends_with('}'));
+}
+
+#[test]
+fn missing_evidence_path_is_exit_2() {
+    let fx = Fixture::new();
+    let missing = fx.path("no-such-dir");
+    let out = kahu(&["hunt", missing.to_str().unwrap(), "--rules", &fx.rules()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("evidence path") && err.contains("does not exist"), "{err}");
+    assert!(err.contains(missing.to_str().unwrap()), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn missing_rules_path_is_exit_2() {
+    let fx = Fixture::new();
+    let missing = fx.path("no-rules-here");
+    let out = kahu(&["hunt", &fx.evidence(), "--rules", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("rule path") && err.contains(missing.to_str().unwrap()), "{err}");
+}
+
+#[test]
+fn rules_dir_without_usable_rules_is_exit_2() {
+    let fx = Fixture::new();
+    let bad = fx.path("bad-rules");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("broken.yml"), "title: [unclosed\ndetection: {").unwrap();
+    std::fs::write(
+        bad.join("nodetect.yml"),
+        "title: No detection\nid: 00000000-0000-4000-8000-0000000000ff\nlogsource:\n    product: windows\n",
+    )
+    .unwrap();
+    let out = kahu(&["hunt", &fx.evidence(), "--rules", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("no usable Sigma rules"), "{err}");
+    assert!(err.contains("2 rejected"), "{err}");
+    assert!(err.contains("broken.yml") || err.contains("nodetect.yml"), "names a rejected file: {err}");
+
+    let empty = fx.path("empty-rules");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = kahu(&["hunt", &fx.evidence(), "--rules", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no usable Sigma rules"));
+}
+
+#[test]
+fn hostile_evidence_is_reported_and_good_records_still_detected() {
+    let fx = Fixture::new();
+    let ev = fx.path("evidence");
+    std::fs::write(ev.join("empty.evtx"), b"").unwrap();
+    std::fs::write(ev.join("garbage.bin"), (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<_>>()).unwrap();
+    // EVTX magic then junk: recognised as EVTX, unreadable.
+    let mut fake = b"ElfFile\0".to_vec();
+    fake.extend(std::iter::repeat_n(0xA5u8, 9000));
+    std::fs::write(ev.join("fake.evtx"), fake).unwrap();
+    // A malformed line between two good ones.
+    let mixed = EVENTS.lines().take(1).collect::<Vec<_>>().join("\n")
+        + "\n{\"Event\": {\"System\": garbage\n"
+        + EVENTS.lines().nth(1).unwrap()
+        + "\n";
+    std::fs::write(ev.join("mixed.jsonl"), mixed).unwrap();
+
+    let p = fx.path("t.csv");
+    let out = kahu(&["hunt", ev.to_str().unwrap(), "--rules", &fx.rules(), "-o", p.to_str().unwrap()]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    // Text summary: the warnings, each with the file and where in it.
+    assert!(stdout.contains("Evidence warnings"), "{stdout}");
+    assert!(stdout.contains("mixed.jsonl line 2"), "{stdout}");
+    assert!(stdout.contains("garbage.bin"), "{stdout}");
+    assert!(stdout.contains("fake.evtx"), "{stdout}");
+    // Good records of events.jsonl and of mixed.jsonl (lines 1 and 3).
+    let (_, rows) = read_csv(&p);
+    let from = |f: &str, loc: &str| rows.iter().filter(|r| r[10].ends_with(f) && r[12] == loc).count();
+    assert_eq!(from("mixed.jsonl", "line 1"), 3);
+    assert_eq!(from("mixed.jsonl", "line 3"), 1);
+    assert_eq!(from("events.jsonl", "line 1"), 3);
+    assert_eq!(rows.len(), 8);
+}
+
+#[test]
+fn truncated_evtx_keeps_its_complete_chunks() {
+    let shared = match std::env::var_os("KAHU_SHARED") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
+    };
+    let src = shared.join("evtx/EVTX-ATTACK-SAMPLES/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx");
+    let Ok(bytes) = std::fs::read(&src) else {
+        eprintln!("SKIP: shared EVTX sample not found at {}", src.display());
+        return;
+    };
+    let fx = Fixture::new();
+    let ev = fx.path("evtx");
+    std::fs::create_dir_all(&ev).unwrap();
+    // File header (4 KiB) + 4 complete 64 KiB chunks + part of the fifth.
+    let cut = 4096 + 4 * 65536 + 30_000;
+    assert!(bytes.len() > cut);
+    std::fs::write(ev.join("trunc.evtx"), &bytes[..cut]).unwrap();
+    let full = summary(&kahu(&["hunt", src.to_str().unwrap(), "--rules", &fx.rules(), "--json"]));
+    let out = kahu(&["hunt", ev.to_str().unwrap(), "--rules", &fx.rules(), "--json"]);
+    assert_ok(&out);
+    let s = summary(&out);
+    let (got, all) = (s["events"].as_u64().unwrap(), full["events"].as_u64().unwrap());
+    assert_eq!(all, 565, "records in the sample (labels.csv)");
+    assert!(got > 100 && got < all, "records from the complete chunks: {got}");
+    // Every Sysmon record fires the informational rule.
+    assert!(s["findings"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    let fx = Fixture::new();
+    // Close the read end before kahu writes its summary: the write fails
+    // with EPIPE. The process must end quietly (SIGPIPE or exit 0), not
+    // panic with "failed printing to stdout".
+    for extra in [&["--json"][..], &[][..]] {
+        let mut child = Command::new(KAHU)
+            .args(["hunt", &fx.evidence(), "--rules", &fx.rules()])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kahu");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait kahu");
+        let err = text(&out.stderr);
+        assert!(!err.contains("panicked"), "{extra:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{extra:?}: {err}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert!(
+                out.status.success() || out.status.signal() == Some(13),
+                "{extra:?}: {:?} {err}",
+                out.status
+            );
+        }
+    }
+}
