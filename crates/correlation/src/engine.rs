@@ -7,7 +7,6 @@ use crate::set::BoundCorrelations;
 use kahu_event::{Event, Location};
 use kahu_sigma::RuleIdx;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Caps that keep memory bounded on hostile or huge evidence. When a cap
@@ -159,7 +158,7 @@ impl Src<'_> {
 pub struct CorrelationEngine {
     pub(crate) bound: BoundCorrelations,
     pub(crate) limits: Limits,
-    origin_ids: HashMap<Origin, u32>,
+    origin_ids: hashbrown::HashMap<Origin, u32>,
     pub(crate) origins: Vec<Origin>,
     pub(crate) states: Vec<CorrState>,
     pub(crate) stats: Stats,
@@ -184,7 +183,7 @@ impl CorrelationEngine {
         CorrelationEngine {
             bound,
             limits,
-            origin_ids: HashMap::new(),
+            origin_ids: hashbrown::HashMap::new(),
             origins: Vec::new(),
             states: (0..n).map(|_| CorrState::default()).collect(),
             stats: Stats::default(),
