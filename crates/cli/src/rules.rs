@@ -19,9 +19,10 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadReport> {
     };
     if report.ruleset.len() == 0 {
         anyhow::bail!(
-            "no usable Sigma rules in {} ({} rejected{})",
+            "no usable Sigma rules in {} ({} rejected, {} skipped by --min-level or status{})",
             paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
             report.errors.len(),
+            report.skipped,
             report.errors.first().map(|e| format!("; first: {e}")).unwrap_or_default()
         );
     }

@@ -63,11 +63,11 @@ detection:
 ";
 
 const EVENTS: &str = concat!(
-    r#"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"EventRecordID":11,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:00:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd.exe /c mimikatz.exe sekurlsa::logonpasswords","User":"CORP\\bob"}}}"#,
+    r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"EventRecordID":11,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:00:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd.exe /c mimikatz.exe sekurlsa::logonpasswords","User":"CORP\\bob"}}}"##,
     "\n",
-    r#"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"EventRecordID":12,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:05:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe","CommandLine":"powershell Get-Process","User":"CORP\\bob"}}}"#,
+    r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"EventRecordID":12,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:05:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe","CommandLine":"powershell Get-Process","User":"CORP\\bob"}}}"##,
     "\n",
-    r#"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},"EventID":4624,"EventRecordID":13,"Channel":"Security","Computer":"DC1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:06:00Z"}}},"EventData":{"TargetUserName":"bob","LogonType":3,"IpAddress":"10.0.0.9"}}}"#,
+    r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},"EventID":4624,"EventRecordID":13,"Channel":"Security","Computer":"DC1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:06:00Z"}}},"EventData":{"TargetUserName":"bob","LogonType":3,"IpAddress":"10.0.0.9"}}}"##,
     "\n",
 );
 
@@ -150,14 +150,33 @@ fn read_jsonl(p: &Path) -> Vec<serde_json::Value> {
 fn csv_timeline_has_the_columns_and_values() {
     let fx = Fixture::new();
     let csv_path = fx.path("out.csv");
-    let out = kahu(&["hunt", "-q", &fx.evidence(), "--rules", &fx.rules(), "-o", csv_path.to_str().unwrap()]);
+    let out = kahu(&[
+        "hunt",
+        "-q",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "-o",
+        csv_path.to_str().unwrap(),
+    ]);
     assert_ok(&out);
     let (header, rows) = read_csv(&csv_path);
     assert_eq!(
         header,
         [
-            "timestamp", "level", "kind", "rule_id", "title", "techniques", "host", "channel", "event_id", "fields",
-            "file", "member", "location"
+            "timestamp",
+            "level",
+            "kind",
+            "rule_id",
+            "title",
+            "techniques",
+            "host",
+            "channel",
+            "event_id",
+            "fields",
+            "file",
+            "member",
+            "location"
         ]
     );
     assert_eq!(rows.len(), 4, "{rows:?}");
@@ -175,11 +194,16 @@ fn csv_timeline_has_the_columns_and_values() {
     assert_eq!(high[col("channel")], "Microsoft-Windows-Sysmon/Operational");
     assert_eq!(high[col("event_id")], "1");
     assert!(
-        high[col("fields")].contains("CommandLine=cmd.exe /c mimikatz.exe sekurlsa::logonpasswords"),
+        high[col("fields")]
+            .contains("CommandLine=cmd.exe /c mimikatz.exe sekurlsa::logonpasswords"),
         "key fields: {}",
         high[col("fields")]
     );
-    assert!(high[col("file")].ends_with("events.jsonl"), "{}", high[col("file")]);
+    assert!(
+        high[col("file")].ends_with("events.jsonl"),
+        "{}",
+        high[col("file")]
+    );
     assert_eq!(high[col("member")], "");
     assert_eq!(high[col("location")], "line 1");
     assert_eq!(rows[1][col("techniques")], "T1059.003");
@@ -191,7 +215,15 @@ fn csv_timeline_has_the_columns_and_values() {
 fn jsonl_timeline_has_the_fields() {
     let fx = Fixture::new();
     let p = fx.path("out.jsonl");
-    assert_ok(&kahu(&["hunt", "-q", &fx.evidence(), "--rules", &fx.rules(), "-o", p.to_str().unwrap()]));
+    assert_ok(&kahu(&[
+        "hunt",
+        "-q",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "-o",
+        p.to_str().unwrap(),
+    ]));
     let lines = read_jsonl(&p);
     assert_eq!(lines.len(), 4);
     let f = &lines[0];
@@ -207,17 +239,30 @@ fn jsonl_timeline_has_the_fields() {
     assert!(ts.starts_with("2024-05-01T10:00:00"), "{ts}");
     let fields = f["fields"].as_array().expect("fields array");
     assert!(
-        fields.iter().any(|kv| kv[0] == "CommandLine" && kv[1] == "cmd.exe /c mimikatz.exe sekurlsa::logonpasswords"),
+        fields.iter().any(|kv| kv[0] == "CommandLine"
+            && kv[1] == "cmd.exe /c mimikatz.exe sekurlsa::logonpasswords"),
         "{fields:?}"
     );
-    assert!(f["provenance"]["file"].as_str().unwrap().ends_with("events.jsonl"));
-    assert_eq!(f["provenance"]["location"], serde_json::json!({"kind": "line", "value": 1}));
+    assert!(
+        f["provenance"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("events.jsonl")
+    );
+    assert_eq!(
+        f["provenance"]["location"],
+        serde_json::json!({"kind": "line", "value": 1})
+    );
 }
 
 #[test]
 fn format_flag_beats_extension() {
     let fx = Fixture::new();
-    let is_csv = |p: &Path| std::fs::read_to_string(p).unwrap().starts_with("timestamp,level,");
+    let is_csv = |p: &Path| {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .starts_with("timestamp,level,")
+    };
     let is_jsonl = |p: &Path| std::fs::read_to_string(p).unwrap().starts_with('{');
     for (name, flag, want_jsonl) in [
         ("a.jsonl", None, true),
@@ -248,10 +293,18 @@ fn format_flag_beats_extension() {
 #[test]
 fn min_level_filters_output_and_summary() {
     let fx = Fixture::new();
-    for (level, want) in [("informational", 4), ("low", 2), ("medium", 1), ("high", 1), ("critical", 0)] {
+    for (level, want) in [("informational", 4), ("low", 2), ("medium", 1), ("high", 1)] {
         let p = fx.path(&format!("{level}.csv"));
         let out = kahu(&[
-            "hunt", &fx.evidence(), "--rules", &fx.rules(), "--min-level", level, "--json", "-o", p.to_str().unwrap(),
+            "hunt",
+            &fx.evidence(),
+            "--rules",
+            &fx.rules(),
+            "--min-level",
+            level,
+            "--json",
+            "-o",
+            p.to_str().unwrap(),
         ]);
         assert_ok(&out);
         let s = summary(&out);
@@ -263,8 +316,31 @@ fn min_level_filters_output_and_summary() {
             "--min-level {level}: {rows:?}"
         );
     }
-    let out = kahu(&["hunt", &fx.evidence(), "--rules", &fx.rules(), "--min-level", "severe"]);
-    assert_eq!(out.status.code(), Some(2), "an unknown level is a usage error");
+    // No rule at or above critical: nothing to run, and the message says why.
+    let out = kahu(&[
+        "hunt",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "--min-level",
+        "critical",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("3 skipped by --min-level"), "{err}");
+    let out = kahu(&[
+        "hunt",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "--min-level",
+        "severe",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown level is a usage error"
+    );
 }
 
 fn level_rank(l: &str) -> u8 {
@@ -282,7 +358,15 @@ fn level_rank(l: &str) -> u8 {
 fn json_summary_agrees_with_the_timeline() {
     let fx = Fixture::new();
     let p = fx.path("t.jsonl");
-    let out = kahu(&["hunt", &fx.evidence(), "--rules", &fx.rules(), "--json", "-o", p.to_str().unwrap()]);
+    let out = kahu(&[
+        "hunt",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "--json",
+        "-o",
+        p.to_str().unwrap(),
+    ]);
     assert_ok(&out);
     let s = summary(&out);
     let lines = read_jsonl(&p);
@@ -298,16 +382,25 @@ fn json_summary_agrees_with_the_timeline() {
         let in_file = lines.iter().filter(|l| l["level"] == *level).count();
         assert_eq!(n.as_u64().unwrap() as usize, in_file, "level {level}");
     }
-    assert_eq!(s["by_level"], serde_json::json!({"high": 1, "informational": 2, "low": 1}));
+    assert_eq!(
+        s["by_level"],
+        serde_json::json!({"high": 1, "informational": 2, "low": 1})
+    );
     for r in s["top_rules"].as_array().unwrap() {
-        let in_file = lines.iter().filter(|l| l["rule_id"] == r["rule_id"]).count();
+        let in_file = lines
+            .iter()
+            .filter(|l| l["rule_id"] == r["rule_id"])
+            .count();
         assert_eq!(r["count"].as_u64().unwrap() as usize, in_file, "{r}");
     }
     // Highest level first.
     assert_eq!(s["top_rules"][0]["rule_id"], HIGH_ID);
     assert_eq!(s["hosts"], serde_json::json!([["WS1.corp.local", 4]]));
     let tech = s["techniques"].as_array().unwrap();
-    assert!(tech.contains(&serde_json::json!(["T1003.001", 1])), "{tech:?}");
+    assert!(
+        tech.contains(&serde_json::json!(["T1003.001", 1])),
+        "{tech:?}"
+    );
     // Nothing but the JSON document on stdout.
     assert!(text(&out.stdout).trim_end().ends_with('}'));
 }
@@ -319,7 +412,10 @@ fn missing_evidence_path_is_exit_2() {
     let out = kahu(&["hunt", missing.to_str().unwrap(), "--rules", &fx.rules()]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("evidence path") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("evidence path") && err.contains("does not exist"),
+        "{err}"
+    );
     assert!(err.contains(missing.to_str().unwrap()), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
@@ -331,7 +427,10 @@ fn missing_rules_path_is_exit_2() {
     let out = kahu(&["hunt", &fx.evidence(), "--rules", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("rule path") && err.contains(missing.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains("rule path") && err.contains(missing.to_str().unwrap()),
+        "{err}"
+    );
 }
 
 #[test]
@@ -349,8 +448,11 @@ fn rules_dir_without_usable_rules_is_exit_2() {
     assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(err.contains("no usable Sigma rules"), "{err}");
-    assert!(err.contains("2 rejected"), "{err}");
-    assert!(err.contains("broken.yml") || err.contains("nodetect.yml"), "names a rejected file: {err}");
+    assert!(err.contains("2 rejected, 0 skipped"), "{err}");
+    assert!(
+        err.contains("broken.yml") || err.contains("nodetect.yml"),
+        "names a rejected file: {err}"
+    );
 
     let empty = fx.path("empty-rules");
     std::fs::create_dir_all(&empty).unwrap();
@@ -364,7 +466,13 @@ fn hostile_evidence_is_reported_and_good_records_still_detected() {
     let fx = Fixture::new();
     let ev = fx.path("evidence");
     std::fs::write(ev.join("empty.evtx"), b"").unwrap();
-    std::fs::write(ev.join("garbage.bin"), (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(
+        ev.join("garbage.bin"),
+        (0..5000u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     // EVTX magic then junk: recognised as EVTX, unreadable.
     let mut fake = b"ElfFile\0".to_vec();
     fake.extend(std::iter::repeat_n(0xA5u8, 9000));
@@ -377,7 +485,14 @@ fn hostile_evidence_is_reported_and_good_records_still_detected() {
     std::fs::write(ev.join("mixed.jsonl"), mixed).unwrap();
 
     let p = fx.path("t.csv");
-    let out = kahu(&["hunt", ev.to_str().unwrap(), "--rules", &fx.rules(), "-o", p.to_str().unwrap()]);
+    let out = kahu(&[
+        "hunt",
+        ev.to_str().unwrap(),
+        "--rules",
+        &fx.rules(),
+        "-o",
+        p.to_str().unwrap(),
+    ]);
     assert_ok(&out);
     let stdout = text(&out.stdout);
     // Text summary: the warnings, each with the file and where in it.
@@ -387,7 +502,11 @@ fn hostile_evidence_is_reported_and_good_records_still_detected() {
     assert!(stdout.contains("fake.evtx"), "{stdout}");
     // Good records of events.jsonl and of mixed.jsonl (lines 1 and 3).
     let (_, rows) = read_csv(&p);
-    let from = |f: &str, loc: &str| rows.iter().filter(|r| r[10].ends_with(f) && r[12] == loc).count();
+    let from = |f: &str, loc: &str| {
+        rows.iter()
+            .filter(|r| r[10].ends_with(f) && r[12] == loc)
+            .count()
+    };
     assert_eq!(from("mixed.jsonl", "line 1"), 3);
     assert_eq!(from("mixed.jsonl", "line 3"), 1);
     assert_eq!(from("events.jsonl", "line 1"), 3);
@@ -400,7 +519,9 @@ fn truncated_evtx_keeps_its_complete_chunks() {
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
     };
-    let src = shared.join("evtx/EVTX-ATTACK-SAMPLES/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx");
+    let src = shared.join(
+        "evtx/EVTX-ATTACK-SAMPLES/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx",
+    );
     let Ok(bytes) = std::fs::read(&src) else {
         eprintln!("SKIP: shared EVTX sample not found at {}", src.display());
         return;
@@ -412,13 +533,31 @@ fn truncated_evtx_keeps_its_complete_chunks() {
     let cut = 4096 + 4 * 65536 + 30_000;
     assert!(bytes.len() > cut);
     std::fs::write(ev.join("trunc.evtx"), &bytes[..cut]).unwrap();
-    let full = summary(&kahu(&["hunt", src.to_str().unwrap(), "--rules", &fx.rules(), "--json"]));
-    let out = kahu(&["hunt", ev.to_str().unwrap(), "--rules", &fx.rules(), "--json"]);
+    let full = summary(&kahu(&[
+        "hunt",
+        src.to_str().unwrap(),
+        "--rules",
+        &fx.rules(),
+        "--json",
+    ]));
+    let out = kahu(&[
+        "hunt",
+        ev.to_str().unwrap(),
+        "--rules",
+        &fx.rules(),
+        "--json",
+    ]);
     assert_ok(&out);
     let s = summary(&out);
-    let (got, all) = (s["events"].as_u64().unwrap(), full["events"].as_u64().unwrap());
+    let (got, all) = (
+        s["events"].as_u64().unwrap(),
+        full["events"].as_u64().unwrap(),
+    );
     assert_eq!(all, 565, "records in the sample (labels.csv)");
-    assert!(got > 100 && got < all, "records from the complete chunks: {got}");
+    assert!(
+        got > 100 && got < all,
+        "records from the complete chunks: {got}"
+    );
     // Every Sysmon record fires the informational rule.
     assert!(s["findings"].as_u64().unwrap() > 0);
 }
