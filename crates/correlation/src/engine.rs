@@ -129,7 +129,7 @@ pub(crate) enum Src<'a> {
 impl Src<'_> {
     fn text(&self, name: &str) -> Option<Cow<'_, str>> {
         match self {
-            Src::Event(e) => e.get_str(name),
+            Src::Event(e) => e.get_str(name).or_else(|| typed_member(e, name)),
             Src::Hit(f) => f
                 .iter()
                 .find(|(k, _)| &**k == name)
@@ -144,6 +144,23 @@ impl Src<'_> {
             Src::Hit(_) => self.text(name).and_then(|t| t.trim().parse().ok()),
         }
         .filter(|x: &f64| x.is_finite())
+    }
+}
+
+/// The event's typed members under the names correlation rules use for
+/// them when the record has no such field: SigmaHQ correlations group by
+/// `ComputerName`, which Windows events carry as `Computer` (hoisted to
+/// [`Event::host`]).
+fn typed_member<'a>(e: &'a Event, name: &str) -> Option<Cow<'a, str>> {
+    let n = name.to_ascii_lowercase();
+    match n.as_str() {
+        "computer" | "computername" | "hostname" | "host.name" | "host.hostname" => {
+            e.host.as_deref().map(Cow::Borrowed)
+        }
+        "channel" => e.channel.as_deref().map(Cow::Borrowed),
+        "provider_name" => e.provider.as_deref().map(Cow::Borrowed),
+        "eventid" => e.event_id.map(|i| Cow::Owned(i.to_string())),
+        _ => None,
     }
 }
 

@@ -34,6 +34,9 @@
 //! * **group-by**: values are compared as text; a match lacking any
 //!   group-by field is not grouped (counted in [`Stats::missing_group_field`]),
 //!   like a SIEM's `stats … by` drops null keys. No `group-by` = one group.
+//!   An absent `ComputerName`/`Computer`/`Hostname`/`host.name`, `Channel`,
+//!   `Provider_Name` or `EventID` falls back to the event's typed member
+//!   (Windows events carry `Computer`, SigmaHQ correlations say `ComputerName`).
 //! * **aliases**: a `group-by` (or `condition.field`) name that is an alias
 //!   reads, for each referenced rule, the field the alias gives for that
 //!   rule (by the rule's `name`, `id`, or the reference as written).

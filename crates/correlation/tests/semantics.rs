@@ -527,3 +527,71 @@ fn per_thread_engines_merge_to_the_same_result() {
     }
     assert_eq!(summary(&first.finish()), want);
 }
+
+#[test]
+fn computer_name_falls_back_to_the_event_host_and_no_group_by_is_one_group() {
+    let yaml = format!(
+        "{}---\ntitle: by host\nid: by-host\ncorrelation:\n  type: event_count\n  rules: [failed]\n  group-by: [ComputerName]\n  timespan: 1m\n  condition:\n    gte: 2\n---\ntitle: global\nid: global\ncorrelation:\n  type: event_count\n  rules: [failed]\n  timespan: 1m\n  condition:\n    gte: 3\n",
+        rule("failed", "fail")
+    );
+    let s = setup(&yaml);
+    let mut a = ev("a", 1, 0, "fail", &[]);
+    let mut b = ev("a", 2, 1, "fail", &[]);
+    let mut c = ev("a", 3, 2, "fail", &[]);
+    a.host = Some("WS1".into());
+    b.host = Some("WS2".into());
+    c.host = Some("WS1".into());
+    let f = run(&s, &[a, b, c]);
+    let ids: Vec<&str> = f.iter().map(|x| &*x.rule_id).collect();
+    assert_eq!(ids, vec!["by-host", "global"], "{f:#?}");
+    assert_eq!(field(&f[0], "ComputerName"), Some("WS1"));
+    assert_eq!(field(&f[1], "event_count"), Some("3"));
+}
+
+#[test]
+fn timestamp_ties_across_files_are_ordered_the_same_after_shuffling() {
+    let s = setup(&count_rule("gte: 2", "1m"));
+    let mut evs: Vec<_> = (0..12u64)
+        .map(|i| {
+            ev(
+                ["x.evtx", "y.evtx", "z.evtx"][(i % 3) as usize],
+                i,
+                (i / 4) as i64 * 200,
+                "fail",
+                &[("User", "bob")],
+            )
+        })
+        .collect();
+    let want = summary(&run(&s, &evs));
+    assert_eq!(want.len(), 3);
+    for seed in [5, 99] {
+        shuffle(&mut evs, seed);
+        assert_eq!(summary(&run(&s, &evs)), want);
+    }
+}
+
+#[test]
+fn events_without_time_are_counted_and_reported() {
+    let s = setup(&count_rule("gte: 1", "1m"));
+    let mut e = ev("a", 1, 0, "fail", &[("User", "bob")]);
+    e.timestamp = None;
+    let (f, warnings) = run_with(&s, &[e], Limits::default());
+    assert!(f.is_empty());
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("1 matched events without a timestamp")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn level_defaults_to_the_highest_referenced_rule() {
+    let yaml = format!(
+        "{}---\ntitle: nolevel\nid: nolevel\ncorrelation:\n  type: event_count\n  rules: [failed]\n  timespan: 1m\n  condition:\n    gte: 1\n",
+        rule("failed", "fail")
+    );
+    let s = setup(&yaml);
+    let f = run(&s, &[ev("a", 1, 0, "fail", &[])]);
+    assert_eq!(f[0].level, Level::Low);
+}
