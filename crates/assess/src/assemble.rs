@@ -320,7 +320,13 @@ fn judgement(a: &Attribution) -> (String, String) {
         Outcome::Attributed { id, name } => {
             let lead = &a.candidates[0];
             let (lo, hi) = lead.likelihood_words.band();
-            let aka: Vec<&str> = lead.aliases.iter().take(4).map(String::as_str).collect();
+            let aka: Vec<&str> = lead
+                .aliases
+                .iter()
+                .filter(|x| **x != lead.name)
+                .take(4)
+                .map(String::as_str)
+                .collect();
             let aka = if aka.is_empty() { String::new() } else { format!(", also known as {}", aka.join(", ")) };
             let runner = a
                 .candidates
@@ -335,6 +341,33 @@ fn judgement(a: &Attribution) -> (String, String) {
                     lead.likelihood_words.words(),
                     lo * 100.0,
                     hi * 100.0
+                ),
+            )
+        }
+        Outcome::UnknownCluster
+            if a
+                .candidates
+                .first()
+                .is_some_and(|c| c.likelihood > a.likelihood_unknown) =>
+        {
+            let others: Vec<String> = a
+                .candidates
+                .iter()
+                .skip(1)
+                .take(2)
+                .map(|c| format!("{} ({}, {:.0}%)", c.name, c.id, c.likelihood * 100.0))
+                .collect();
+            let lead = &a.candidates[0];
+            (
+                "unknown".into(),
+                format!(
+                    "No single known actor stands out: the leading candidate, {} ({}), is only {} ({:.0}%), with {} close behind. \
+                     We do not attribute this activity on the evidence available. We hold this judgement with {conf} confidence: {reasons}.",
+                    lead.name,
+                    lead.id,
+                    lead.likelihood_words.words(),
+                    lead.likelihood * 100.0,
+                    if others.is_empty() { "no other candidate".to_string() } else { others.join(" and ") }
                 ),
             )
         }

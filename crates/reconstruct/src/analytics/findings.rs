@@ -2,6 +2,7 @@
 //! join Sigma and IOC findings in incidents, scope and timeline.
 
 use super::{AnalyticsReport, Protocol};
+use super::persistence::PersistenceEntry;
 use crate::classify::AccountClass;
 use kahu_event::{Location, Provenance, Timestamp};
 use kahu_finding::{Finding, FindingKind, Level};
@@ -69,6 +70,10 @@ fn minutes(a: Option<Timestamp>, b: Option<Timestamp>) -> String {
         _ => "unknown time".to_string(),
     }
 }
+
+/// A service installed on at least this many hosts with the same image
+/// path is treated as a fleet deployment.
+pub const FLEET_HOSTS: usize = 5;
 
 impl AnalyticsReport {
     /// Findings for what is suspicious in the report: brute force,
@@ -183,10 +188,31 @@ impl AnalyticsReport {
                 samples: &k.samples,
             }));
         }
+        // Fleet prevalence: the same service (name and image) installed on
+        // many hosts is a software deployment far more often than an
+        // intrusion, so a "suspicious" marker alone (a ProgramData path, say)
+        // is not enough to call it high there. Mass deployment by an
+        // intruder (ransomware via PsExec) still shows in the rules that
+        // see the deployment tool; these entries stay listed at low.
+        // Keyed on the image's file name, not its full path: deployments
+        // often unpack into per-host folders (GUIDs, version numbers).
+        let key = |s: &PersistenceEntry| {
+            let image = s.command.trim().trim_start_matches('"');
+            let image = image.split('"').next().unwrap_or(image);
+            let base = image.rsplit(['\\', '/']).next().unwrap_or(image);
+            (s.name.to_lowercase(), base.to_lowercase())
+        };
+        let mut prevalence: hashbrown::HashMap<(String, String), usize> = hashbrown::HashMap::new();
         for s in &self.services {
-            let (level, techs): (Level, &[&str]) = match s.suspicious {
-                Some(_) => (Level::High, &["T1543.003", "T1569.002"]),
-                None => (Level::Informational, &["T1543.003"]),
+            *prevalence.entry(key(s)).or_insert(0) += 1;
+        }
+        for s in &self.services {
+            let hosts = prevalence.get(&key(s)).copied().unwrap_or(1);
+            let fleet = hosts >= FLEET_HOSTS;
+            let (level, techs): (Level, &[&str]) = match (s.suspicious, fleet) {
+                (Some(_), false) => (Level::High, &["T1543.003", "T1569.002"]),
+                (Some(_), true) => (Level::Low, &["T1543.003"]),
+                (None, _) => (Level::Informational, &["T1543.003"]),
             };
             let mut fields = vec![
                 ("ServiceName", s.name.clone()),
@@ -194,13 +220,18 @@ impl AnalyticsReport {
                 ("SubjectUserName", s.account.clone().unwrap_or_default()),
             ];
             if let Some(why) = s.suspicious {
-                fields.push(("Reason", why.to_string()));
+                let why = if fleet {
+                    format!("{why}; but the same service was installed on {hosts} hosts (likely a software deployment)")
+                } else {
+                    why.to_string()
+                };
+                fields.push(("Reason", why));
             }
             out.push(build(Draft {
                 rule: "kahu.analytic.new_service",
                 title: format!(
                     "{}ervice {} installed on {}",
-                    if s.suspicious.is_some() {
+                    if s.suspicious.is_some() && !fleet {
                         "Suspicious s"
                     } else {
                         "S"
