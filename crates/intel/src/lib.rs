@@ -79,6 +79,14 @@ pub fn attack_ids_in(text: &str) -> Vec<(char, String)> {
 mod tests {
     use super::*;
 
+    /// Sets and scanners are shared across reader threads.
+    #[test]
+    fn shareable_across_threads() {
+        fn sync<T: Send + Sync>() {}
+        sync::<IocSet>();
+        sync::<YaraScanner>();
+    }
+
     #[test]
     fn attack_ids_from_text() {
         let ids = attack_ids_in(

@@ -627,3 +627,66 @@ mod props {
         }
     }
 }
+
+/// The committed alias table agrees with ATT&CK: every id is live
+/// software there, and the names the brief lists map to their ids.
+#[test]
+fn software_aliases_agree_with_attack() {
+    let shared = std::env::var("KAHU_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
+    let path = shared.join("attack/enterprise-attack.json");
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!("SKIP: ATT&CK bundle not found at {}", path.display());
+        return;
+    };
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let mut live = std::collections::HashMap::new();
+    for o in v["objects"].as_array().unwrap() {
+        let ty = o["type"].as_str().unwrap_or("");
+        if !matches!(ty, "malware" | "tool")
+            || o["revoked"] == true
+            || o["x_mitre_deprecated"] == true
+        {
+            continue;
+        }
+        for r in o["external_references"].as_array().into_iter().flatten() {
+            if r["source_name"] == "mitre-attack"
+                && let Some(id) = r["external_id"].as_str()
+            {
+                live.insert(id.to_string(), o["name"].as_str().unwrap_or("").to_string());
+            }
+        }
+    }
+    let table = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/software-aliases.tsv"
+    ))
+    .unwrap();
+    let mut rows = 0;
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let (_, id) = line.split_once('\t').expect("name<TAB>id");
+        assert!(live.contains_key(id), "{line}: not live ATT&CK software");
+        rows += 1;
+    }
+    assert!(rows > 500, "{rows} rows");
+    for (name, id) in [
+        ("China Chopper", "S0020"),
+        ("Mimikatz", "S0002"),
+        ("Cobalt Strike", "S0154"),
+        ("PlugX", "S0013"),
+        ("Impacket", "S0357"),
+        ("PsExec", "S0029"),
+    ] {
+        assert_eq!(
+            live.get(id).map(String::as_str),
+            Some(name),
+            "ATT&CK names {id}"
+        );
+        assert_eq!(
+            kahu_intel::software_ids_in(name),
+            vec![Arc::<str>::from(id)],
+            "{name}"
+        );
+    }
+}
