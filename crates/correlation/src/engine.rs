@@ -53,6 +53,9 @@ pub struct Stats {
     /// Records skipped because the `condition.field` value is absent (or,
     /// for `value_sum`/`value_avg`, not a finite number).
     pub missing_value: u64,
+    /// `merge` calls with an engine of different [`BoundCorrelations`]
+    /// (ignored: its group keys would not line up).
+    pub mismatched_merges: u64,
     /// Records dropped by [`Limits::max_records`].
     pub dropped_record_cap: u64,
     /// Records dropped by [`Limits::max_groups`].
@@ -71,6 +74,7 @@ impl Stats {
         self.dropped_record_cap += o.dropped_record_cap;
         self.dropped_group_cap += o.dropped_group_cap;
         self.dropped_findings += o.dropped_findings;
+        self.mismatched_merges += o.mismatched_merges;
     }
 }
 
@@ -109,6 +113,15 @@ pub(crate) struct Origin {
     pub host: Option<Arc<str>>,
     pub channel: Option<Arc<str>>,
     pub event_id: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn records_stay_small() {
+        // The memory budget in the docs and benchmarks assumes this.
+        assert!(std::mem::size_of::<super::Rec>() <= 48);
+    }
 }
 
 #[derive(Default)]
@@ -377,10 +390,15 @@ impl CorrelationEngine {
         self.stats.recorded += 1;
     }
 
-    /// Fold another engine (same [`BoundCorrelations`]) into this one, e.g.
-    /// per-thread engines at the end of a parallel scan. Caps apply to the
-    /// merged total.
+    /// Fold another engine into this one, e.g. per-thread engines at the
+    /// end of a parallel scan. Both must come from the same
+    /// [`BoundCorrelations`] (or a clone of it); otherwise nothing is merged
+    /// and `finish` reports it. Caps apply to the merged total.
     pub fn merge(&mut self, other: CorrelationEngine) {
+        if !Arc::ptr_eq(&self.bound.inner, &other.bound.inner) {
+            self.stats.mismatched_merges += 1;
+            return;
+        }
         let CorrelationEngine {
             origins,
             states,

@@ -336,6 +336,12 @@ pub(crate) fn finish(mut eng: CorrelationEngine) -> Outcome {
             eng.stats.dropped_findings, eng.limits.max_findings
         ));
     }
+    if eng.stats.mismatched_merges > 0 {
+        warnings.push(format!(
+            "{} engines bound to other correlation sets were not merged",
+            eng.stats.mismatched_merges
+        ));
+    }
     if eng.stats.no_timestamp > 0 {
         warnings.push(format!(
             "{} matched events without a timestamp could not be correlated",
