@@ -12,6 +12,10 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, params_from_iter};
 use serde::{Deserialize, Serialize};
 
+/// Search terms with at least this many matches are "dense" (see
+/// `event_where`).
+const DENSE_MATCHES: i64 = 20_000;
+
 /// Largest page a caller may ask for.
 pub const MAX_LIMIT: usize = 5000;
 
@@ -344,11 +348,17 @@ impl Case {
 
     /// Build the WHERE clause of `q` (cursor excluded). `false` means the
     /// query can match nothing (a filter value that does not exist).
+    ///
+    /// `order_driven`: the caller walks rows in `(ts, id)` order and stops
+    /// at a page. For a search term matching many events it is then far
+    /// cheaper to scan in time order and test membership in the match set
+    /// than to fetch every match and sort; for rare terms the opposite holds.
     fn event_where(
         &self,
         q: &EventQuery,
         w: &mut Vec<String>,
         args: &mut Vec<Sql>,
+        order_driven: bool,
     ) -> Result<bool> {
         if let Some(f) = q.from {
             w.push("e.ts >= ?".into());
@@ -395,15 +405,27 @@ impl Case {
         if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
             match fts_query(text) {
                 Some(m) => {
-                    w.push(
-                        "e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)".into(),
-                    );
+                    // `+e.id` keeps SQLite from driving the query by the
+                    // match list, so it walks the time index instead.
+                    let dense = order_driven && self.fts_matches_at_least(&m, DENSE_MATCHES)?;
+                    let col = if dense { "+e.id" } else { "e.id" };
+                    w.push(format!(
+                        "{col} IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)"
+                    ));
                     args.push(Sql::Text(m));
                 }
                 None => return Ok(false),
             }
         }
         Ok(true)
+    }
+
+    fn fts_matches_at_least(&self, m: &str, n: i64) -> Result<bool> {
+        let c: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1 LIMIT ?2)")?
+            .query_row(rusqlite::params![m, n], |r| r.get(0))?;
+        Ok(c >= n)
     }
 
     /// One page of the timeline.
@@ -414,7 +436,7 @@ impl Case {
         };
         let mut w = Vec::new();
         let mut args = Vec::new();
-        if !self.event_where(q, &mut w, &mut args)? {
+        if !self.event_where(q, &mut w, &mut args, true)? {
             return Ok(EventPage {
                 events: Vec::new(),
                 next: None,
@@ -461,7 +483,7 @@ impl Case {
     ) -> Result<()> {
         let mut w = Vec::new();
         let mut args = Vec::new();
-        if !self.event_where(q, &mut w, &mut args)? {
+        if !self.event_where(q, &mut w, &mut args, false)? {
             return Ok(());
         }
         let sql = format!("{} {} ORDER BY e.ts, e.id", ROW_SELECT, where_sql(&w));
@@ -508,9 +530,16 @@ impl Case {
         })
     }
 
-    /// Event counts in `buckets` equal slices of the query's time range
-    /// (the case's whole range where the query leaves it open).
+    /// Event counts in at most `buckets` equal slices of the query's time
+    /// range (the case's whole range where the query leaves it open).
+    ///
+    /// Filters on time, host, channel and event id alone are answered from
+    /// the minute/hour rollups when the buckets are at least that wide
+    /// (bucket edges are then aligned to whole minutes/hours); anything else
+    /// counts the matching events.
     pub fn histogram(&self, q: &EventQuery, buckets: usize) -> Result<Histogram> {
+        const MIN: i64 = crate::writer::MINUTE_US;
+        const HOUR: i64 = crate::writer::HOUR_US;
         let buckets = buckets.clamp(1, 2000) as i64;
         let Some((lo, hi)) = self.time_bounds()? else {
             return Ok(Histogram {
@@ -521,38 +550,84 @@ impl Case {
                 total: 0,
             });
         };
-        let from = q.from.unwrap_or(lo).max(lo.min(q.to.unwrap_or(lo)));
+        let mut from = q.from.unwrap_or(lo).max(lo.min(q.to.unwrap_or(lo)));
         let to =
             q.to.unwrap_or(hi.saturating_add(1))
                 .max(from.saturating_add(1));
         let span = (to as i128 - from as i128).max(1);
-        let bucket_us = ((span + buckets as i128 - 1) / buckets as i128).max(1) as i64;
-        let mut q2 = q.clone();
-        q2.from = Some(from);
-        q2.to = Some(to);
-        q2.after = None;
+        let mut bucket_us =
+            ((span + buckets as i128 - 1) / buckets as i128).clamp(1, i64::MAX as i128) as i64;
+        let dims_only = q.accounts.is_empty()
+            && q.rule_ids.is_empty()
+            && q.levels.is_empty()
+            && q.text.as_deref().is_none_or(|t| t.trim().is_empty());
+        let no_dims = q.hosts.is_empty() && q.channels.is_empty() && q.event_ids.is_empty();
+        let rollup = match () {
+            _ if dims_only && no_dims && bucket_us >= MIN => Some((MIN, "hist_minute", "minute")),
+            _ if dims_only && bucket_us >= HOUR => Some((HOUR, "hist_hour", "hour")),
+            _ => None,
+        };
         let mut w = Vec::new();
-        let mut args = vec![Sql::Integer(from), Sql::Integer(bucket_us)];
-        let mut counts = vec![0u64; buckets as usize];
-        if self.event_where(&q2, &mut w, &mut args)? {
-            let sql = format!(
-                "SELECT (e.ts - ?) / ? AS b, count(*) FROM events e {} GROUP BY b",
-                where_sql(&w)
-            );
-            let mut st = self.conn.prepare_cached(&sql)?;
-            let mut rows = st.query(params_from_iter(args))?;
-            while let Some(r) = rows.next()? {
-                let b: i64 = r.get(0)?;
-                let n: i64 = r.get(1)?;
-                if let Some(c) = counts.get_mut(b as usize) {
-                    *c += n as u64;
+        let mut args = Vec::new();
+        let sql = if let Some((unit, table, col)) = rollup {
+            from = from.div_euclid(unit) * unit;
+            bucket_us =
+                bucket_us.div_euclid(unit) * unit + if bucket_us % unit == 0 { 0 } else { unit };
+            let first = from / unit;
+            let end = to.div_euclid(unit) + i64::from(to.rem_euclid(unit) != 0);
+            w.push(format!("{col} >= ? AND {col} < ?"));
+            args.extend([Sql::Integer(first), Sql::Integer(end)]);
+            for (kind, column, values) in [
+                ("host", "host_id", &q.hosts),
+                ("channel", "channel_id", &q.channels),
+            ] {
+                if values.is_empty() {
+                    continue;
                 }
+                let ids = self.name_ids(kind, values)?;
+                if ids.is_empty() {
+                    w.push("0".into());
+                }
+                w.push(in_list(column, ids.len()));
+                args.extend(ids.into_iter().map(Sql::Integer));
+            }
+            if !q.event_ids.is_empty() {
+                w.push(in_list("event_id", q.event_ids.len()));
+                args.extend(q.event_ids.iter().map(|&i| Sql::Integer(i.into())));
+            }
+            format!(
+                "SELECT ({col} * {unit} - {from}) / {bucket_us} AS b, sum(n) FROM {table} {} GROUP BY b",
+                where_sql(&w)
+            )
+        } else {
+            let mut q2 = q.clone();
+            q2.from = Some(from);
+            q2.to = Some(to);
+            q2.after = None;
+            if !self.event_where(&q2, &mut w, &mut args, false)? {
+                w.push("0".into());
+            }
+            format!(
+                "SELECT (e.ts - {from}) / {bucket_us} AS b, count(*) FROM events e {} GROUP BY b",
+                where_sql(&w)
+            )
+        };
+        let n_buckets = ((to as i128 - from as i128 + bucket_us as i128 - 1) / bucket_us as i128)
+            .clamp(1, buckets as i128) as usize;
+        let mut counts = vec![0u64; n_buckets];
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query(params_from_iter(args))?;
+        while let Some(r) = rows.next()? {
+            let b: i64 = r.get(0)?;
+            let n: i64 = r.get(1)?;
+            if let Some(c) = usize::try_from(b).ok().and_then(|b| counts.get_mut(b)) {
+                *c += n as u64;
             }
         }
         let total = counts.iter().sum();
         Ok(Histogram {
             from,
-            to: from + bucket_us * buckets,
+            to: from.saturating_add(bucket_us.saturating_mul(n_buckets as i64)),
             bucket_us,
             counts,
             total,
@@ -598,7 +673,7 @@ impl Case {
         }
         let mut w = Vec::new();
         let mut base = Vec::new();
-        if !self.event_where(q, &mut w, &mut base)? {
+        if !self.event_where(q, &mut w, &mut base, false)? {
             return Ok(out);
         }
         for (expr, list) in [

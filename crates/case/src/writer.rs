@@ -23,6 +23,13 @@ pub(crate) const ACCOUNT_FIELDS: &[&str] = &[
     "user",
 ];
 
+/// Rollup units, µs.
+pub(crate) const MINUTE_US: i64 = 60_000_000;
+pub(crate) const HOUR_US: i64 = 3_600_000_000;
+/// Rollup entries held in memory before they are flushed mid-ingest;
+/// bounds memory when forged timestamps spread over centuries.
+const MAX_ROLLUP: usize = 500_000;
+
 /// Kinds of interned names.
 #[derive(Clone, Copy)]
 pub(crate) enum NameKind {
@@ -78,6 +85,8 @@ pub struct CaseWriter<'c> {
     text: String,
     last_evidence: Option<(String, Option<String>, i64)>,
     event_id_counts: HashMap<u32, i64>,
+    per_minute: HashMap<i64, i64>,
+    per_hour: HashMap<(i64, i64, i64, i64), i64>,
 }
 
 impl<'c> CaseWriter<'c> {
@@ -113,6 +122,8 @@ impl<'c> CaseWriter<'c> {
             text: String::new(),
             last_evidence: None,
             event_id_counts: HashMap::new(),
+            per_minute: HashMap::new(),
+            per_hour: HashMap::new(),
         })
     }
 
@@ -245,6 +256,19 @@ impl<'c> CaseWriter<'c> {
         if let Some(eid) = ev.event_id {
             *self.event_id_counts.entry(eid).or_default() += 1;
         }
+        if ts != crate::NO_TIME {
+            *self.per_minute.entry(ts.div_euclid(MINUTE_US)).or_default() += 1;
+            let key = (
+                ts.div_euclid(HOUR_US),
+                host.unwrap_or(0),
+                channel.unwrap_or(0),
+                ev.event_id.map_or(-1, i64::from),
+            );
+            *self.per_hour.entry(key).or_default() += 1;
+            if self.per_minute.len() > MAX_ROLLUP || self.per_hour.len() > MAX_ROLLUP {
+                self.flush_rollups()?;
+            }
+        }
         self.stats.events += 1;
         Ok(id)
     }
@@ -325,8 +349,26 @@ impl<'c> CaseWriter<'c> {
         Ok(())
     }
 
+    fn flush_rollups(&mut self) -> Result<()> {
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO hist_minute(minute, n) VALUES (?1, ?2) ON CONFLICT(minute) DO UPDATE SET n = n + excluded.n",
+        )?;
+        for (m, n) in self.per_minute.drain() {
+            st.execute(params![m, n])?;
+        }
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO hist_hour(hour, host_id, channel_id, event_id, n) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(hour, host_id, channel_id, event_id) DO UPDATE SET n = n + excluded.n",
+        )?;
+        for ((h, host, ch, eid), n) in self.per_hour.drain() {
+            st.execute(params![h, host, ch, eid, n])?;
+        }
+        Ok(())
+    }
+
     /// Commit everything written.
-    pub fn finish(self) -> Result<IngestStats> {
+    pub fn finish(mut self) -> Result<IngestStats> {
+        self.flush_rollups()?;
         {
             let mut st = self
                 .tx

@@ -638,6 +638,19 @@ fn v1_case_is_upgraded_with_account_backfill() {
             count: 1
         }]
     );
+    // v3 rollups were back-filled: a 2-hour histogram uses them.
+    let h = case
+        .histogram(
+            &EventQuery {
+                from: Some(T0 - 3_600_000_000),
+                to: Some(T0 + 3_600_000_000),
+                ..Default::default()
+            },
+            10,
+        )
+        .unwrap();
+    assert_eq!(h.bucket_us % 60_000_000, 0);
+    assert_eq!(h.total, 2);
     // v2 tables work on the upgraded case.
     case.add_note("event", "1", "seen before", "carol").unwrap();
     // Opening again is a no-op.
@@ -668,4 +681,129 @@ fn newer_schema_is_refused() {
     let err = Case::open(dir.path()).err().unwrap().to_string();
     assert!(err.contains("newer"), "{err}");
     assert!(Case::open(dir.path().join("missing")).is_err());
+}
+
+/// (µs, host, event id, account) of an inserted event.
+type Row = (i64, &'static str, u32, &'static str);
+
+#[test]
+fn histogram_rollups_match_raw_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let mut w = case.writer().unwrap();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut x: u64 = 99;
+    for i in 0..3000u64 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        // Three days, µs resolution, out of order.
+        let us = T0 + ((x >> 20) % (3 * 86_400_000_000)) as i64;
+        let host = ["A", "B", "C"][(i % 3) as usize];
+        let user = if i % 5 == 0 { "eve" } else { "bob" };
+        w.add_event(&ev(
+            "f",
+            i,
+            us,
+            host,
+            "Security",
+            4624 + (i % 2) as u32,
+            &[("TargetUserName", user)],
+        ))
+        .unwrap();
+        rows.push((us, host, 4624 + (i % 2) as u32, user));
+    }
+    w.finish().unwrap();
+    let check = |q: EventQuery, keep: &dyn Fn(&Row) -> bool| {
+        let h = case.histogram(&q, 50).unwrap();
+        assert!(h.counts.len() <= 50);
+        let mut want = vec![0u64; h.counts.len()];
+        for r in rows.iter().filter(|r| keep(r)) {
+            if r.0 >= h.from && r.0 < h.to {
+                want[((r.0 - h.from) / h.bucket_us) as usize] += 1;
+            }
+        }
+        assert_eq!(h.counts, want, "{q:?}");
+        h
+    };
+    // Whole case: minute rollup, buckets aligned to whole minutes.
+    let h = check(EventQuery::default(), &|_| true);
+    assert_eq!(h.from % 60_000_000, 0);
+    assert_eq!(h.bucket_us % 60_000_000, 0);
+    assert_eq!(h.total, 3000);
+    // Host + event id: hour rollup.
+    let q = EventQuery {
+        hosts: vec!["b".into()],
+        event_ids: vec![4625],
+        ..Default::default()
+    };
+    let h = check(q, &|r| r.1 == "B" && r.2 == 4625);
+    assert_eq!(h.bucket_us % 3_600_000_000, 0);
+    // Account filter: counted from the events themselves.
+    let q = EventQuery {
+        accounts: vec!["eve".into()],
+        ..Default::default()
+    };
+    let h = check(q, &|r| r.3 == "eve");
+    assert_eq!(h.total, 600);
+    // A narrow window is counted exactly, without alignment.
+    let q = EventQuery {
+        from: Some(T0 + 1000),
+        to: Some(T0 + 3_600_000_000),
+        ..Default::default()
+    };
+    let h = case.histogram(&q, 100).unwrap();
+    assert!(h.from >= T0 + 1000 && h.bucket_us < 60_000_000);
+    let want = rows
+        .iter()
+        .filter(|r| r.0 >= T0 + 1000 && r.0 < T0 + 3_600_000_000)
+        .count() as u64;
+    assert_eq!(h.total, want);
+}
+
+#[test]
+fn dense_search_terms_page_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let mut w = case.writer().unwrap();
+    let mut all = Vec::new();
+    let mut x: u64 = 5;
+    for i in 0..21_000u64 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let us = T0 + ((x >> 30) % 1_000_000) as i64;
+        let text = if i % 7 == 0 {
+            "common seventh"
+        } else {
+            "common"
+        };
+        let id = w
+            .add_event(&ev("f", i, us, "H", "S", 1, &[("msg", text)]))
+            .unwrap();
+        all.push((us, id, i % 7 == 0));
+    }
+    w.finish().unwrap();
+    all.sort();
+    for (term, keep_all) in [("common", true), ("seventh", false)] {
+        let want: Vec<i64> = all
+            .iter()
+            .filter(|r| keep_all || r.2)
+            .take(250)
+            .map(|r| r.1)
+            .collect();
+        let mut q = EventQuery {
+            text: Some(term.into()),
+            limit: 100,
+            ..Default::default()
+        };
+        let mut got = Vec::new();
+        while got.len() < 250 {
+            let page = case.query_events(&q).unwrap();
+            got.extend(page.events.iter().map(|e| e.id));
+            q.after = Some(Cursor::decode(&page.next.unwrap()).unwrap());
+        }
+        got.truncate(250);
+        assert_eq!(got, want, "{term}");
+    }
 }
