@@ -270,10 +270,21 @@ impl IocSet {
         }
         hits.sort_by_key(|h| h.r);
         let mut slow: Option<Vec<Owned>> = None;
+        // The slow path extracts only the categories its atoms test:
+        // copying every value as a user agent or command line is costly.
+        let mut slow_mask = self.idx.scan_mask;
+        for h in &hits {
+            for a in self.indicators[h.r.ind as usize].conjs[h.r.conj as usize]
+                .rest
+                .iter()
+            {
+                slow_mask |= crate::set::cat_of(a.target);
+            }
+        }
         let observe = |slow: &mut Option<Vec<Owned>>| {
             if slow.is_none() {
                 let mut c = Collect::default();
-                visit(event, u32::MAX, &mut c);
+                visit(event, slow_mask, &mut c);
                 *slow = Some(c.0);
             }
         };
@@ -435,6 +446,13 @@ pub fn level_of(ind: &Indicator) -> Level {
         IocType::Cidr | IocType::FileName | IocType::Asn | IocType::DstPort | IocType::SrcPort => {
             Level::Low
         }
+    };
+    // A pattern matched more loosely than written (FOLLOWEDBY, WITHIN…
+    // evaluated per event) is weaker evidence.
+    let base = match (base, &ind.meta.downgrade) {
+        (Level::High, Some(_)) => Level::Medium,
+        (Level::Medium, Some(_)) => Level::Low,
+        (l, _) => l,
     };
     match ind.meta.confidence {
         Some(c) if c >= 85 => match base {

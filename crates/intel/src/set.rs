@@ -280,18 +280,53 @@ impl IocSet {
 
     /// Load a feed file, choosing the reader from its content: JSON with
     /// `"type": "bundle"` → STIX, JSON with `Event` → MISP, a directory
-    /// with `manifest.json` → MISP feed, `.csv`/`.tsv` or a delimited
-    /// header → CSV, anything else → plain list.
+    /// with `manifest.json` → MISP feed, another directory → each file in
+    /// it, `.csv`/`.tsv` or a delimited header → CSV, anything else →
+    /// plain list.
     pub fn load_path(&mut self, path: &Path) -> Result<LoadReport, IntelError> {
         let file = path.display().to_string();
         if path.is_dir() {
-            return crate::misp::load_feed_dir(self, path);
+            if path.join("manifest.json").is_file() {
+                return crate::misp::load_feed_dir(self, path);
+            }
+            return self.load_dir(path);
         }
         let bytes = std::fs::read(path).map_err(|source| IntelError::Io {
             file: file.clone(),
             source,
         })?;
         self.load_bytes(&bytes, &file)
+    }
+
+    /// Every regular file directly in `dir` (sorted, hidden files
+    /// skipped); a file that fails to load becomes an issue, not an error.
+    fn load_dir(&mut self, dir: &Path) -> Result<LoadReport, IntelError> {
+        let file = dir.display().to_string();
+        let rd = std::fs::read_dir(dir).map_err(|source| IntelError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        let mut paths: Vec<_> = rd
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .collect();
+        paths.sort();
+        let mut report = LoadReport::default();
+        for p in paths {
+            match self.load_path(&p) {
+                Ok(r) => report.merge(r),
+                Err(e) => report.issues.push(LoadIssue {
+                    source: Arc::from(p.display().to_string()),
+                    indicator: None,
+                    line: None,
+                    kind: IssueKind::Invalid,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        Ok(report)
     }
 
     /// Load feed content already in memory; `source` names it in

@@ -453,6 +453,26 @@ fn misp_feed_directory() {
 }
 
 #[test]
+fn directory_of_feeds_and_downgraded_level() {
+    let mut set = IocSet::new();
+    let r = set.load_path(&data("")).unwrap();
+    assert_eq!(
+        r.loaded,
+        22 + 17,
+        "bundle.json + misp_event.json: {:#?}",
+        r.issues
+    );
+    // FOLLOWEDBY evaluated per event: one level below a plain pattern.
+    let f = set.findings_for(&ev(&[("CommandLine", "whoami /all")]));
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].level, Level::Medium);
+    assert!(
+        f.iter()
+            .all(|f| f.fields.iter().any(|(k, _)| &**k == "ioc_downgrade"))
+    );
+}
+
+#[test]
 fn plain_lists_with_comments_and_defanging() {
     let text = "# partner list\n\
                 hxxp://evil[.]example/a/  # phishing\n\
