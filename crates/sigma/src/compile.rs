@@ -174,7 +174,7 @@ impl Builder<'_> {
         let all = has(Modifier::All);
         let neq = has(Modifier::Neq);
         let mut nodes = Vec::new();
-        if s.values.iter().any(|v| *v == RuleValue::Null) {
+        if s.values.contains(&RuleValue::Null) {
             let Some(field) = &s.field else {
                 return Err(err("`null` is not a keyword".into()));
             };
@@ -369,33 +369,33 @@ impl Builder<'_> {
                 lit_start = i;
                 continue;
             }
-            if b[i] == b'%' {
-                if let Some(end) = v[i + 1..].find('%') {
-                    let name = &v[i + 1..i + 1 + end];
-                    let Some(vals) = self.env.placeholders.get(name) else {
-                        return Err(format!(
-                            "placeholder `%{name}%` has no value (set it in the load options' placeholders)"
-                        ));
-                    };
-                    if vals.is_empty() || results.len() * vals.len() > 10_000 {
-                        return Err(format!(
-                            "placeholder `%{name}%` expands to no or too many values"
-                        ));
-                    }
-                    let mut next = Vec::with_capacity(results.len() * vals.len());
-                    for r in &results {
-                        for val in vals {
-                            let mut x = r.clone();
-                            x.push_str(&v[lit_start..i]);
-                            x.push_str(val);
-                            next.push(x);
-                        }
-                    }
-                    results = next;
-                    i += end + 2;
-                    lit_start = i;
-                    continue;
+            if b[i] == b'%'
+                && let Some(end) = v[i + 1..].find('%')
+            {
+                let name = &v[i + 1..i + 1 + end];
+                let Some(vals) = self.env.placeholders.get(name) else {
+                    return Err(format!(
+                        "placeholder `%{name}%` has no value (set it in the load options' placeholders)"
+                    ));
+                };
+                if vals.is_empty() || results.len() * vals.len() > 10_000 {
+                    return Err(format!(
+                        "placeholder `%{name}%` expands to no or too many values"
+                    ));
                 }
+                let mut next = Vec::with_capacity(results.len() * vals.len());
+                for r in &results {
+                    for val in vals {
+                        let mut x = r.clone();
+                        x.push_str(&v[lit_start..i]);
+                        x.push_str(val);
+                        next.push(x);
+                    }
+                }
+                results = next;
+                i += end + 2;
+                lit_start = i;
+                continue;
             }
             i += 1;
         }

@@ -45,15 +45,23 @@ pub(crate) struct Ctx {
     kw_generation: u32,
     kw_n: usize,
     kw: Vec<SlotVal>,
+    /// Per global substring needle: generation in which it was found.
+    hits: Vec<u32>,
+    /// Per accessor: generation in which its value was scanned for needles.
+    scanned: Vec<u32>,
 }
 
 impl Ctx {
     /// Start a new event for rule set `set_id` with `n` accessors.
-    pub(crate) fn begin(&mut self, set_id: u64, n: usize) {
-        if self.set_id != set_id || self.slots.len() < n {
+    pub(crate) fn begin(&mut self, set_id: u64, n: usize, needles: usize) {
+        if self.set_id != set_id || self.slots.len() < n || self.hits.len() < needles {
             self.set_id = set_id;
             self.slots.clear();
             self.slots.resize_with(n, Slot::default);
+            self.hits.clear();
+            self.hits.resize(needles, 0);
+            self.scanned.clear();
+            self.scanned.resize(n, 0);
             self.generation = 0;
             self.kw_generation = 0;
         }
@@ -63,6 +71,8 @@ impl Ctx {
             for s in &mut self.slots {
                 s.generation = 0;
             }
+            self.hits.iter_mut().for_each(|h| *h = 0);
+            self.scanned.iter_mut().for_each(|h| *h = 0);
             self.kw_generation = 0;
             self.generation = 1;
         }
@@ -213,7 +223,16 @@ fn leaves(v: &Value, vals: &mut Vec<SlotVal>, n: &mut usize, depth: usize) {
 pub(crate) struct Evaluator<'a> {
     pub ctx: &'a mut Ctx,
     pub accessors: &'a [Accessor],
+    pub scanners: &'a [Option<Scanner>],
     pub event: &'a Event,
+}
+
+/// One automaton over every substring needle rules test on a field, so a
+/// field value is scanned once per event however many rules look in it.
+pub(crate) struct Scanner {
+    pub ac: aho_corasick::AhoCorasick,
+    /// Automaton pattern index → global needle id.
+    pub ids: Vec<u32>,
 }
 
 impl Evaluator<'_> {
@@ -225,6 +244,27 @@ impl Evaluator<'_> {
             slot.generation = generation;
         }
         slot
+    }
+
+    /// Find every needle of `acc`'s scanner in the field's lower-cased
+    /// value(s), once per event. With several values (arrays) hits are
+    /// pooled across them.
+    fn scan(&mut self, acc: u32) {
+        let g = self.ctx.generation;
+        if self.ctx.scanned[acc as usize] == g {
+            return;
+        }
+        self.ctx.scanned[acc as usize] = g;
+        let Some(Some(sc)) = self.scanners.get(acc as usize) else {
+            return;
+        };
+        let ctx = &mut *self.ctx;
+        let slot = &ctx.slots[acc as usize];
+        for v in &slot.vals[..slot.n] {
+            for m in sc.ac.find_overlapping_iter(v.lower.as_bytes()) {
+                ctx.hits[sc.ids[m.pattern().as_usize()] as usize] = g;
+            }
+        }
     }
 
     fn keywords(&mut self) {
@@ -304,6 +344,21 @@ impl Evaluator<'_> {
                 .iter()
                 .any(|x| b.vals[..b.n].iter().any(|y| x.lower == y.lower));
         }
+        if let ValueTest::Str(set) = t
+            && !set.ids.is_empty()
+        {
+            self.scan(acc);
+            let g = self.ctx.generation;
+            let hits = &self.ctx.hits;
+            let slot = &self.ctx.slots[acc as usize];
+            let hit = |i: u32| hits[i as usize] == g;
+            if slot.state == State::Null {
+                return set.is_match_with(b"", hit);
+            }
+            return slot.vals[..slot.n]
+                .iter()
+                .any(|v| set.is_match_with(v.lower.as_bytes(), hit));
+        }
         let slot = &self.ctx.slots[acc as usize];
         if slot.state == State::Null {
             // An empty XML element reads as null: it matches the empty string.
@@ -327,10 +382,10 @@ fn value_test(t: &ValueTest, v: &SlotVal, _: Option<()>) -> bool {
             let Ok(mut ip) = t.parse::<std::net::IpAddr>() else {
                 return false;
             };
-            if let std::net::IpAddr::V6(v6) = ip {
-                if let Some(v4) = v6.to_ipv4_mapped() {
-                    ip = std::net::IpAddr::V4(v4);
-                }
+            if let std::net::IpAddr::V6(v6) = ip
+                && let Some(v4) = v6.to_ipv4_mapped()
+            {
+                ip = std::net::IpAddr::V4(v4);
             }
             nets.iter().any(|n| n.contains(&ip))
         }

@@ -427,15 +427,15 @@ fn primary_sources(e: &Event) -> EventSources {
 /// Whether a rule's log source applies to an event with these sources, and
 /// under which mapping.
 pub fn applies(rule: &RuleLogSource, ev: &EventSources) -> Option<Mapping> {
-    if let Some(p) = &rule.product {
-        if ev.product.as_deref() != Some(&**p) {
-            return None;
-        }
+    if let Some(p) = &rule.product
+        && ev.product.as_deref() != Some(&**p)
+    {
+        return None;
     }
-    if let Some(svc) = &rule.service {
-        if !ev.services.iter().any(|s| s == &**svc) {
-            return None;
-        }
+    if let Some(svc) = &rule.service
+        && !ev.services.iter().any(|s| s == &**svc)
+    {
+        return None;
     }
     match &rule.category {
         Some(c) => ev
@@ -461,13 +461,14 @@ pub fn mappings_for(rule: &RuleLogSource) -> Vec<Mapping> {
     let mut out = vec![Mapping::Native];
     let windows_ok = rule.product.as_deref().is_none_or(|p| p == "windows");
     let service_ok = rule.service.as_deref().is_none_or(|s| s == "security");
-    if windows_ok && service_ok {
-        if let Some(c) = rule.category.as_deref() {
-            for eid in [4688, 5156, 4657, 4663] {
-                for (cat, m) in security_categories(eid) {
-                    if *cat == c && !out.contains(m) {
-                        out.push(*m);
-                    }
+    if windows_ok
+        && service_ok
+        && let Some(c) = rule.category.as_deref()
+    {
+        for eid in [4688, 5156, 4657, 4663] {
+            for (cat, m) in security_categories(eid) {
+                if *cat == c && !out.contains(m) {
+                    out.push(*m);
                 }
             }
         }
@@ -504,11 +505,12 @@ pub fn transform_value(tr: Transform, e: &Event, name: &str, out: &mut String) -
             let Some(user) = e.get_str(name) else {
                 return false;
             };
-            if let Some(dom) = e.get_str("SubjectDomainName") {
-                if !dom.is_empty() && dom != "-" {
-                    out.push_str(&dom);
-                    out.push('\\');
-                }
+            if let Some(dom) = e.get_str("SubjectDomainName")
+                && !dom.is_empty()
+                && dom != "-"
+            {
+                out.push_str(&dom);
+                out.push('\\');
             }
             out.push_str(&user);
             true
@@ -539,11 +541,12 @@ pub fn transform_value(tr: Transform, e: &Event, name: &str, out: &mut String) -
                 &obj[..]
             };
             out.push_str(rest);
-            if let Some(v) = e.get_str("ObjectValueName") {
-                if !v.is_empty() && v != "-" {
-                    out.push('\\');
-                    out.push_str(&v);
-                }
+            if let Some(v) = e.get_str("ObjectValueName")
+                && !v.is_empty()
+                && v != "-"
+            {
+                out.push('\\');
+                out.push_str(&v);
             }
             true
         }

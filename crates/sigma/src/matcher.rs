@@ -3,8 +3,10 @@
 //! so matching an event is a handful of `memchr`/`memmem` calls.
 
 use crate::pattern::{Pattern, Piece};
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, Anchored, Input, StartKind};
 use memchr::memmem;
+use std::cell::RefCell;
+use std::collections::HashSet;
 
 /// One compiled string pattern, matched against a whole field value.
 #[derive(Debug, Clone)]
@@ -18,7 +20,7 @@ pub(crate) enum StrPat {
     /// Value ends with.
     Suffix(Vec<u8>),
     /// Value contains.
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     /// Literal segments separated by `*` only.
     Segments(Segments),
     /// General glob with `?`.
@@ -43,7 +45,7 @@ impl StrPat {
                 other => other.clone(),
             })
             .collect();
-        if p.iter().any(|x| *x == Piece::One) {
+        if p.contains(&Piece::One) {
             return StrPat::Glob(p);
         }
         let starts_star = p.first() == Some(&Piece::Star);
@@ -58,7 +60,9 @@ impl StrPat {
             (1, false, false) => StrPat::Exact(lits[0].clone()),
             (1, false, true) => StrPat::Prefix(lits[0].clone()),
             (1, true, false) => StrPat::Suffix(lits[0].clone()),
-            (1, true, true) => StrPat::Contains(memmem::Finder::new(lits[0]).into_owned()),
+            (1, true, true) => {
+                StrPat::Contains(Box::new(memmem::Finder::new(lits[0]).into_owned()))
+            }
             _ => {
                 let head = (!starts_star).then(|| lits[0].clone());
                 let tail = (!ends_star).then(|| lits[lits.len() - 1].clone());
@@ -78,9 +82,10 @@ impl StrPat {
     pub(crate) fn is_match(&self, h: &[u8]) -> bool {
         match self {
             StrPat::Any => true,
-            StrPat::Exact(n) => h == n.as_slice(),
-            StrPat::Prefix(n) => h.starts_with(n),
-            StrPat::Suffix(n) => h.ends_with(n),
+            StrPat::Exact(n) => h.len() == n.len() && h == n.as_slice(),
+            // Compare one byte before calling memcmp: most candidates differ there.
+            StrPat::Prefix(n) => h.len() >= n.len() && h.first() == n.first() && h.starts_with(n),
+            StrPat::Suffix(n) => h.len() >= n.len() && h.last() == n.last() && h.ends_with(n),
             StrPat::Contains(f) => f.find(h).is_some(),
             StrPat::Segments(s) => s.is_match(h),
             StrPat::Glob(p) => glob(p, h),
@@ -200,38 +205,140 @@ pub(crate) fn simple_glob(p: &[u8], h: &[u8]) -> bool {
 }
 
 /// A set of patterns for one field, OR-ed or AND-ed (`|all`).
+///
+/// OR-ed sets with many needles of one shape (SigmaHQ rules often list
+/// dozens of `endswith` image names) are grouped so one pass answers for
+/// the group: a hash set for exact values, anchored automata for prefixes
+/// and (over the reversed value) suffixes, one automaton for substrings.
 #[derive(Debug, Clone)]
 pub(crate) struct StrSet {
     pats: Vec<StrPat>,
-    /// When OR-ing many `contains` needles, one automaton pass replaces them.
+    exact: Option<HashSet<Vec<u8>>>,
+    prefix: Option<AhoCorasick>,
+    suffix: Option<AhoCorasick>,
     bulk: Option<AhoCorasick>,
+    bulk_needles: Vec<Vec<u8>>,
+    /// Substring needles answered by the rule set's per-field scan
+    /// (global needle ids), see [`StrSet::extract_contains`].
+    pub(crate) ids: Vec<u32>,
     all: bool,
 }
 
-/// Use an automaton from this many `contains` needles up.
-const BULK_MIN: usize = 8;
+/// Group needles of one shape from this many up.
+const BULK_MIN: usize = 4;
+
+fn anchored(needles: &[Vec<u8>]) -> Option<AhoCorasick> {
+    AhoCorasick::builder()
+        .start_kind(StartKind::Anchored)
+        .build(needles)
+        .ok()
+}
+
+thread_local! {
+    static REVERSED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 impl StrSet {
     pub(crate) fn new(pats: Vec<StrPat>, all: bool) -> StrSet {
         let mut set = StrSet {
             pats,
+            exact: None,
+            prefix: None,
+            suffix: None,
             bulk: None,
+            bulk_needles: Vec::new(),
+            ids: Vec::new(),
             all,
         };
-        if !all {
-            let needles: Vec<&[u8]> = set
-                .pats
-                .iter()
-                .filter_map(StrPat::contains_needle)
-                .collect();
-            if needles.len() >= BULK_MIN {
-                if let Ok(ac) = AhoCorasick::new(&needles) {
-                    set.bulk = Some(ac);
-                    set.pats.retain(|p| p.contains_needle().is_none());
+        if all {
+            return set;
+        }
+        let exact: Vec<Vec<u8>> = set
+            .pats
+            .iter()
+            .filter_map(|p| {
+                if let StrPat::Exact(n) = p {
+                    Some(n.clone())
+                } else {
+                    None
                 }
-            }
+            })
+            .collect();
+        if exact.len() >= BULK_MIN {
+            set.exact = Some(exact.into_iter().collect());
+            set.pats.retain(|p| !matches!(p, StrPat::Exact(_)));
+        }
+        let prefixes: Vec<Vec<u8>> = set
+            .pats
+            .iter()
+            .filter_map(|p| {
+                if let StrPat::Prefix(n) = p {
+                    Some(n.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if prefixes.len() >= BULK_MIN
+            && let Some(ac) = anchored(&prefixes)
+        {
+            set.prefix = Some(ac);
+            set.pats.retain(|p| !matches!(p, StrPat::Prefix(_)));
+        }
+        let suffixes: Vec<Vec<u8>> = set
+            .pats
+            .iter()
+            .filter_map(|p| {
+                if let StrPat::Suffix(n) = p {
+                    Some(n.iter().rev().copied().collect())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if suffixes.len() >= BULK_MIN
+            && let Some(ac) = anchored(&suffixes)
+        {
+            set.suffix = Some(ac);
+            set.pats.retain(|p| !matches!(p, StrPat::Suffix(_)));
+        }
+        let needles: Vec<&[u8]> = set
+            .pats
+            .iter()
+            .filter_map(StrPat::contains_needle)
+            .collect();
+        if needles.len() >= BULK_MIN
+            && let Ok(ac) = AhoCorasick::new(&needles)
+        {
+            set.bulk = Some(ac);
+            set.bulk_needles = needles.iter().map(|n| n.to_vec()).collect();
+            set.pats.retain(|p| p.contains_needle().is_none());
         }
         set
+    }
+
+    /// Remove the substring needles so the rule set can answer them all
+    /// with one scan per field; the caller stores their ids in `ids`.
+    pub(crate) fn extract_contains(&mut self) -> Vec<Vec<u8>> {
+        let mut out = std::mem::take(&mut self.bulk_needles);
+        self.bulk = None;
+        self.pats.retain(|p| match p.contains_needle() {
+            Some(n) => {
+                out.push(n.to_vec());
+                false
+            }
+            None => true,
+        });
+        out
+    }
+
+    /// Match, with substring needles answered by `hit(id)`.
+    #[inline]
+    pub(crate) fn is_match_with(&self, h: &[u8], hit: impl Fn(u32) -> bool) -> bool {
+        if self.all {
+            return self.ids.iter().all(|&i| hit(i)) && self.pats.iter().all(|p| p.is_match(h));
+        }
+        self.ids.iter().any(|&i| hit(i)) || self.is_match(h)
     }
 
     #[inline]
@@ -239,10 +346,33 @@ impl StrSet {
         if self.all {
             return self.pats.iter().all(|p| p.is_match(h));
         }
-        if let Some(ac) = &self.bulk {
-            if ac.is_match(h) {
+        if let Some(ex) = &self.exact
+            && ex.contains(h)
+        {
+            return true;
+        }
+        if let Some(ac) = &self.prefix
+            && ac.is_match(Input::new(h).anchored(Anchored::Yes))
+        {
+            return true;
+        }
+        if let Some(ac) = &self.suffix {
+            let hit = REVERSED.with(|r| {
+                let Ok(mut r) = r.try_borrow_mut() else {
+                    return false;
+                };
+                r.clear();
+                r.extend(h.iter().rev());
+                ac.is_match(Input::new(&r[..]).anchored(Anchored::Yes))
+            });
+            if hit {
                 return true;
             }
+        }
+        if let Some(ac) = &self.bulk
+            && ac.is_match(h)
+        {
+            return true;
         }
         self.pats.iter().any(|p| p.is_match(h))
     }
@@ -281,6 +411,36 @@ mod tests {
         assert!(!m(r"what\?", "whatx"));
         assert!(m(r"a\*b", "a*b"));
         assert!(!m(r"a\*b", "axxb"));
+    }
+
+    #[test]
+    fn grouped_sets_equal_linear_or() {
+        let vals = [
+            "\\cmd.exe",
+            "\\powershell.exe",
+            "\\pwsh.exe",
+            "\\wscript.exe",
+            "\\x.exe",
+        ];
+        for (shape, wrap) in [("suffix", "*{}"), ("prefix", "{}*"), ("exact", "{}")] {
+            let pats: Vec<StrPat> = vals
+                .iter()
+                .map(|v| StrPat::compile(&parse_wildcards(&wrap.replace("{}", v)), true))
+                .collect();
+            let grouped = StrSet::new(pats.clone(), false);
+            assert!(grouped.pats.is_empty(), "{shape} not grouped");
+            for h in [
+                "c:\\windows\\cmd.exe",
+                "\\pwsh.exe",
+                "\\pwsh.exe.bak",
+                "x\\x.exe",
+                "",
+                "\\x.ex",
+            ] {
+                let linear = pats.iter().any(|p| p.is_match(h.as_bytes()));
+                assert_eq!(grouped.is_match(h.as_bytes()), linear, "{shape} on {h}");
+            }
+        }
     }
 
     #[test]

@@ -307,20 +307,20 @@ pub(crate) fn parse_document(doc: &J, origin: &Arc<str>) -> Result<Document, Pro
             document: doc.clone(),
         })));
     }
-    if let Some(filter) = doc.get("filter") {
-        if doc.get("detection").is_none() {
-            let rules = str_list(filter, "rules")
-                .map_err(|p| Problem::new(format!("filter.{}", p.construct), p.reason))?;
-            let detection = parse_detection(filter, "filter")?;
-            return Ok(Document::Filter(Box::new(FilterRule {
-                id,
-                title,
-                logsource: logsource(doc)?,
-                rules,
-                detection,
-                origin: origin.clone(),
-            })));
-        }
+    if let Some(filter) = doc.get("filter")
+        && doc.get("detection").is_none()
+    {
+        let rules = str_list(filter, "rules")
+            .map_err(|p| Problem::new(format!("filter.{}", p.construct), p.reason))?;
+        let detection = parse_detection(filter, "filter")?;
+        return Ok(Document::Filter(Box::new(FilterRule {
+            id,
+            title,
+            logsource: logsource(doc)?,
+            rules,
+            detection,
+            origin: origin.clone(),
+        })));
     }
     let detection = match doc.get("detection") {
         Some(d) => parse_detection(d, "detection")?,

@@ -1,9 +1,9 @@
 //! [`RuleSet`]: rules loaded, compiled once per applicable field mapping,
 //! indexed by log source, and evaluated per event.
 
-use crate::compile::{self, Accessor, Compiled, Env};
+use crate::compile::{self, Accessor, Check, Compiled, Env, ValueTest};
 use crate::error::{Problem, RuleError};
-use crate::eval::{Ctx, Evaluator};
+use crate::eval::{Ctx, Evaluator, Scanner};
 use crate::logsource::{Mapping, applies_any, event_sources, mappings_for};
 use crate::rule::{self, CorrelationRule, Document, FilterRule, SigmaRule, Status};
 use kahu_event::Event;
@@ -109,6 +109,9 @@ pub struct RuleSet {
     /// Variant index per (rule, mapping).
     by_rule: Vec<Vec<(Mapping, u32)>>,
     accessors: Vec<Accessor>,
+    /// Per accessor: the shared substring scan (see [`Scanner`]).
+    scanners: Vec<Option<Scanner>>,
+    needles: usize,
     cache: RwLock<HashMap<u64, Vec<(CacheKey, Candidates)>>>,
 }
 
@@ -320,6 +323,8 @@ impl RuleSet {
             variants: Vec::new(),
             by_rule: Vec::new(),
             accessors: Vec::new(),
+            scanners: Vec::new(),
+            needles: 0,
             cache: RwLock::new(HashMap::new()),
         };
         let mut acc_index: HashMap<Accessor, u32> = HashMap::new();
@@ -352,6 +357,7 @@ impl RuleSet {
                 }
             }
         }
+        set.build_scanners();
         LoadReport {
             compiled: set.rules.len(),
             ruleset: set,
@@ -362,6 +368,51 @@ impl RuleSet {
             correlations,
             filters,
         }
+    }
+
+    /// Move every case-insensitive substring needle into one automaton per
+    /// field; string sets keep only the needles' global ids.
+    fn build_scanners(&mut self) {
+        let mut per_acc: Vec<Vec<Vec<u8>>> = vec![Vec::new(); self.accessors.len()];
+        let mut per_acc_ids: Vec<Vec<u32>> = vec![Vec::new(); self.accessors.len()];
+        let mut index: HashMap<(u32, Vec<u8>), u32> = HashMap::new();
+        let mut next = 0u32;
+        for v in &mut self.variants {
+            for c in &mut v.compiled.checks {
+                let Check::Field { acc, tests, .. } = c else {
+                    continue;
+                };
+                for t in tests {
+                    let ValueTest::Str(set) = t else { continue };
+                    let needles = set.extract_contains();
+                    set.ids = needles
+                        .into_iter()
+                        .map(|n| {
+                            *index.entry((*acc, n.clone())).or_insert_with(|| {
+                                per_acc[*acc as usize].push(n);
+                                per_acc_ids[*acc as usize].push(next);
+                                next += 1;
+                                next - 1
+                            })
+                        })
+                        .collect();
+                }
+            }
+        }
+        self.needles = next as usize;
+        self.scanners = per_acc
+            .into_iter()
+            .zip(per_acc_ids)
+            .map(|(needles, ids)| {
+                if needles.is_empty() {
+                    return None;
+                }
+                // Building can only fail on absurd sizes; needles are bounded by the rule files.
+                aho_corasick::AhoCorasick::new(&needles)
+                    .ok()
+                    .map(|ac| Scanner { ac, ids })
+            })
+            .collect();
     }
 
     /// Number of rules.
@@ -397,20 +448,19 @@ impl RuleSet {
 
     fn candidates(&self, e: &Event) -> Candidates {
         let h = key_hash(e);
-        if let Ok(cache) = self.cache.read() {
-            if let Some(list) = cache.get(&h) {
-                if let Some((_, c)) = list.iter().find(|(k, _)| k.borrowed_eq(e)) {
-                    return c.clone();
-                }
-            }
+        if let Ok(cache) = self.cache.read()
+            && let Some(list) = cache.get(&h)
+            && let Some((_, c)) = list.iter().find(|(k, _)| k.borrowed_eq(e))
+        {
+            return c.clone();
         }
         let sources = event_sources(e);
         let mut cands = Vec::new();
         for (i, r) in self.rules.iter().enumerate() {
-            if let Some(m) = applies_any(&r.logsource, &sources) {
-                if let Some((_, v)) = self.by_rule[i].iter().find(|(mm, _)| *mm == m) {
-                    cands.push(*v);
-                }
+            if let Some(m) = applies_any(&r.logsource, &sources)
+                && let Some((_, v)) = self.by_rule[i].iter().find(|(mm, _)| *mm == m)
+            {
+                cands.push(*v);
             }
         }
         let cands: Candidates = Arc::from(cands);
@@ -431,6 +481,11 @@ impl RuleSet {
         cands
     }
 
+    /// How many rules can apply to `event` by log source (diagnostics).
+    pub fn applicable(&self, event: &Event) -> usize {
+        self.candidates(event).len()
+    }
+
     /// Append the rules matching `event` to `out` (in rule order).
     pub fn matches(&self, event: &Event, out: &mut Vec<RuleIdx>) {
         let cands = self.candidates(event);
@@ -441,10 +496,11 @@ impl RuleSet {
             let Ok(mut ctx) = c.try_borrow_mut() else {
                 return;
             };
-            ctx.begin(self.id, self.accessors.len());
+            ctx.begin(self.id, self.accessors.len(), self.needles);
             let mut ev = Evaluator {
                 ctx: &mut ctx,
                 accessors: &self.accessors,
+                scanners: &self.scanners,
                 event,
             };
             for &v in cands.iter() {
@@ -469,11 +525,12 @@ impl RuleSet {
             let Ok(mut ctx) = c.try_borrow_mut() else {
                 return false;
             };
-            ctx.begin(self.id, self.accessors.len());
+            ctx.begin(self.id, self.accessors.len(), self.needles);
             let var = &self.variants[*v as usize];
             Evaluator {
                 ctx: &mut ctx,
                 accessors: &self.accessors,
+                scanners: &self.scanners,
                 event,
             }
             .node(&var.compiled.root, &var.compiled.checks)

@@ -397,3 +397,14 @@ fn finding_carries_attack_ids() {
     assert_eq!(f.groups, vec![std::sync::Arc::from("G0065")]);
     assert_eq!(kahu_finding::field(&f, "CommandLine"), Some("run evil"));
 }
+
+#[test]
+fn substring_lists_via_shared_scan() {
+    let s = set(
+        "  sel:\n    CommandLine|contains:\n      - 'aa'\n      - 'bb'\n      - 'cc'\n      - 'dd'\n  condition: sel",
+    );
+    assert!(hit(&s, &j!({"CommandLine": "x BB y"})));
+    assert!(!hit(&s, &j!({"CommandLine": "x b b y"})));
+    let s = set("  sel:\n    CommandLine|contains: 'aa'\n  condition: sel");
+    assert!(hit(&s, &j!({"CommandLine": "x aa y"})), "single");
+}
