@@ -184,6 +184,14 @@ pub(crate) fn string<P: Probe>(mask: u32, field: &str, s: &str, lower_buf: &mut 
             url(mask, field, tok, lower_buf, p);
             continue;
         }
+        // A request path inside a log line (`"GET /shell.jsp?x HTTP/1.1"`).
+        if mask & cat::URI != 0
+            && tok.starts_with('/')
+            && tok.len() != trimmed.len()
+            && let Some(path) = crate::compile::canonical_path(tok)
+        {
+            p.obs(field, tok, Obs::Uri(&path));
+        }
         for piece in tok.split('=') {
             piece_obs(mask, field, piece, lower_buf, p);
         }
