@@ -37,7 +37,7 @@ pub struct Inputs<'a> {
     /// All findings, in timeline order.
     pub findings: &'a [Finding],
     /// The rule sets that ran (for rule text and tags).
-    pub rulesets: &'a [RuleSet],
+    pub rulesets: &'a [&'a RuleSet],
     /// The IOC set that ran.
     pub iocs: &'a IocSet,
     /// ATT&CK.
@@ -79,7 +79,7 @@ fn cve_tags(tags: &[std::sync::Arc<str>]) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-fn rule_tags<'a>(rulesets: &'a [RuleSet]) -> HashMap<&'a str, &'a kahu_sigma::SigmaRule> {
+fn rule_tags<'a>(rulesets: &'a [&'a RuleSet]) -> HashMap<&'a str, &'a kahu_sigma::SigmaRule> {
     let mut m = HashMap::new();
     for rs in rulesets {
         for (_, r) in rs.rules() {
@@ -134,6 +134,24 @@ pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
             && let Ok(addr) = ip.value.parse::<IpAddr>()
         {
             ev.ips.insert(addr);
+        }
+    }
+    // Web shells found in scope are infrastructure of the kind actor
+    // profiles describe ("web shells on exploited public-facing servers").
+    if scope.files.iter().any(|f| f.class == "web_shell" && f.max_level >= Level::Medium) {
+        ev.infrastructure_kinds.insert("web-shell".into());
+    }
+    for note in &inputs.case.infrastructure {
+        match note.split_once('=') {
+            Some((ip, kind)) => {
+                if let Ok(addr) = ip.trim().parse::<IpAddr>() {
+                    ev.ips.insert(addr);
+                }
+                ev.infrastructure_kinds.insert(kind.trim().to_ascii_lowercase());
+            }
+            None => {
+                ev.infrastructure_kinds.insert(note.trim().to_ascii_lowercase());
+            }
         }
     }
     for s in &inputs.case.sectors {

@@ -6,6 +6,7 @@
 pub mod assemble;
 pub mod detect;
 pub mod pipeline;
+pub mod sigma;
 pub mod write;
 
 pub use pipeline::{demo_config, run, AssessConfig, AssessRun};

@@ -10,6 +10,7 @@ use kahu_intel::IocSet;
 use kahu_reconstruct::{Analytics, AnalyticsReport};
 use kahu_report::assessment::CaseInfo;
 use kahu_report::Assessment;
+use crate::sigma::SigmaDetector;
 use kahu_sigma::{LoadOptions, RuleSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -110,14 +111,14 @@ impl Detector for IocDetector {
 }
 
 /// Load kahu's bundled rules and the user's, failing on unusable paths.
-pub fn load_rules(cfg: &AssessConfig) -> Result<(Vec<RuleSet>, Vec<String>)> {
+pub fn load_rules(cfg: &AssessConfig) -> Result<(Vec<SigmaDetector>, Vec<String>)> {
     let opts = LoadOptions::default();
     let mut sets = Vec::new();
     let mut errors = Vec::new();
     if !cfg.no_bundled_rules {
         let r = RuleSet::from_yaml(kahu_demo::bundled_rules(), &opts);
         errors.extend(r.errors.iter().map(|e| e.to_string()));
-        sets.push(r.ruleset);
+        sets.push(SigmaDetector::new(r));
     }
     for p in &cfg.rules {
         if !p.exists() {
@@ -134,7 +135,10 @@ pub fn load_rules(cfg: &AssessConfig) -> Result<(Vec<RuleSet>, Vec<String>)> {
             );
         }
         errors.extend(r.errors.iter().map(|e| e.to_string()));
-        sets.push(r.ruleset);
+        sets.push(SigmaDetector::new(r));
+    }
+    for s in &sets {
+        errors.extend(s.correlation_errors.iter().cloned());
     }
     Ok((sets, errors))
 }
@@ -186,6 +190,16 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     findings.extend(analytics.findings());
     let mut warnings = walk_warnings;
     warnings.extend(out.warnings);
+    for s in &rulesets {
+        let (f, w) = s.finish();
+        findings.extend(f);
+        warnings.extend(w.into_iter().map(|reason| Warning {
+            file: "(correlation)".into(),
+            member: None,
+            location: None,
+            reason,
+        }));
+    }
 
     if !cfg.yara.is_empty() {
         let scanner = kahu_intel::YaraScanner::compile(&cfg.yara).context("cannot compile YARA rules")?;
@@ -195,7 +209,8 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     }
     crate::order_findings(&mut findings);
 
-    let rules_loaded: usize = rulesets.iter().map(|r| r.len()).sum();
+    let rules_loaded: usize = rulesets.iter().map(|r| r.rules.len() + r.correlation_count()).sum();
+    let plain: Vec<&RuleSet> = rulesets.iter().map(|r| &r.rules).collect();
     let inputs = Inputs {
         case: cfg.case.clone(),
         evidence_paths: cfg.evidence.iter().map(|p| p.display().to_string()).collect(),
@@ -205,7 +220,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         rules_loaded: rules_loaded as u64,
         rules_rejected: rule_errors.len() as u64,
         findings: &findings,
-        rulesets: &rulesets,
+        rulesets: &plain,
         iocs: &ioc.0,
         kb,
         profiles: &profiles,
@@ -243,6 +258,15 @@ pub fn demo_config(out: &Path) -> Result<AssessConfig> {
         sectors: vec![truth.case.sector.clone()],
         regions: vec![truth.case.country.clone(), truth.case.region.clone()],
         tlp: "TLP:CLEAR".into(),
+        // What the (fictional) responders established about the exfiltration
+        // destination by scanning it: an end-of-life SOHO router. In a real
+        // case this is the analyst's enrichment, given with `--infra`.
+        infrastructure: truth
+            .infrastructure
+            .c2_ips
+            .iter()
+            .map(|ip| format!("{ip}=soho-router"))
+            .collect(),
     };
     Ok(cfg)
 }

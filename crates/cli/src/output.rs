@@ -53,7 +53,7 @@ pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(w);
     w.write_record([
         "timestamp", "level", "kind", "rule_id", "title", "techniques", "host", "channel",
-        "event_id", "fields", "file", "member", "location",
+        "event_id", "fields", "file", "member", "location", "related",
     ])?;
     for f in findings {
         let fields = f
@@ -77,6 +77,12 @@ pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
             &f.provenance.file,
             f.provenance.member.as_deref().unwrap_or(""),
             &location_text(&f.provenance.location),
+            &f.related
+                .iter()
+                .take(10)
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(" | "),
         ])?;
     }
     w.flush()

@@ -176,7 +176,8 @@ fn csv_timeline_has_the_columns_and_values() {
             "fields",
             "file",
             "member",
-            "location"
+            "location",
+            "related"
         ]
     );
     assert_eq!(rows.len(), 4, "{rows:?}");

@@ -79,6 +79,11 @@ pub struct CaseInfo {
     pub regions: Vec<String>,
     /// Traffic Light Protocol marking of the report.
     pub tlp: String,
+    /// Analyst enrichment of infrastructure, as `KIND` or `IP=KIND`
+    /// (e.g. `203.0.113.7=soho-router`): used as attribution evidence and
+    /// shown in the report as analyst input.
+    #[serde(default)]
+    pub infrastructure: Vec<String>,
 }
 
 /// What was read.

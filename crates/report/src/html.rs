@@ -243,6 +243,15 @@ fn attribution(h: &mut String, a: &Assessment) {
             h.push_str("</p></details>");
         }
     }
+    if !a.case.infrastructure.is_empty() || !a.case.sectors.is_empty() || !a.case.regions.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"mut\"><b>Analyst input used as evidence.</b> Victim sectors: {}; regions: {}; infrastructure enrichment: {}.</p>",
+            esc(&a.case.sectors.join(", ")),
+            esc(&a.case.regions.join(", ")),
+            esc(&a.case.infrastructure.join(", "))
+        );
+    }
     let _ = write!(
         h,
         "<p class=\"mut\"><b>Method.</b> {} Knowledge base: MITRE ATT&amp;CK® v{} (© The MITRE Corporation).</p></section>",

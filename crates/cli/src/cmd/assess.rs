@@ -63,6 +63,10 @@ pub struct Args {
     /// Victim country or region, for victimology evidence (repeatable): NZ, Oceania…
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
+    /// Analyst enrichment of attacker infrastructure (repeatable): `KIND` or
+    /// `IP=KIND`, e.g. `--infra 203.0.113.7=soho-router`, `--infra vps`.
+    #[arg(long = "infra", value_name = "[IP=]KIND")]
+    pub infrastructure: Vec<String>,
     /// Traffic Light Protocol marking of the report.
     #[arg(long, default_value = "TLP:AMBER")]
     pub tlp: String,
@@ -111,6 +115,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
     cfg.case.sectors.extend(args.sectors.iter().cloned());
     cfg.case.regions.extend(args.regions.iter().cloned());
+    cfg.case.infrastructure.extend(args.infrastructure.iter().cloned());
     if !args.demo || args.tlp != "TLP:AMBER" {
         cfg.case.tlp = args.tlp.clone();
     }

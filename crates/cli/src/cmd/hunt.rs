@@ -42,6 +42,9 @@ pub struct Args {
     /// Print the summary as JSON on stdout (for scripts) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list (repeatable).
+    #[arg(long = "ioc", value_name = "FILE")]
+    pub iocs: Vec<PathBuf>,
 }
 
 /// Run the hunt. Exit code 0 when the run completed (with or without
@@ -72,10 +75,44 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
     let total_bytes = files.iter().map(|f| f.1).sum();
     let progress = FileProgress::new(files.len() as u64, total_bytes, global.quiet || args.json);
-    let detectors: Vec<&dyn Detector> = vec![&rules.ruleset];
+    let mut iocs = kahu_intel::IocSet::new();
+    for p in &args.iocs {
+        let report = iocs
+            .load_path(p)
+            .with_context(|| format!("cannot load IOC feed {}", p.display()))?;
+        if !global.quiet && !args.json && !report.issues.is_empty() {
+            eprintln!(
+                "warning: {}: {} indicator(s) loaded, {} problem(s) (first: {:?})",
+                p.display(),
+                report.loaded,
+                report.issues.len(),
+                report.issues.first()
+            );
+        }
+    }
+    let rules_loaded = rules.ruleset.len();
+    let rules_rejected = rules.errors.len();
+    let sigma = kahu_assess::sigma::SigmaDetector::new(rules);
+    if !global.quiet && !args.json {
+        for e in sigma.correlation_errors.iter().take(5) {
+            eprintln!("warning: correlation rule rejected: {e}");
+        }
+    }
+    let ioc = kahu_assess::pipeline::IocDetector(iocs);
+    let detectors: Vec<&dyn Detector> = vec![&sigma, &ioc];
     let mut out = detect::run(&files, &detectors, || NoObserver, &progress);
     progress.finish();
     out.warnings.splice(0..0, walk_warnings);
+    let (correlated, correlation_warnings) = sigma.finish();
+    out.findings.extend(correlated);
+    for reason in correlation_warnings {
+        out.warnings.push(kahu_ingest::Warning {
+            file: "(correlation)".into(),
+            member: None,
+            location: None,
+            reason,
+        });
+    }
 
     let mut findings = out.findings;
     findings.retain(|f| f.level >= args.min_level);
@@ -98,8 +135,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         files: out.files.len(),
         events: out.events,
         warnings: out.warnings.len(),
-        rules_loaded: rules.ruleset.len(),
-        rules_rejected: rules.errors.len(),
+        rules_loaded: rules_loaded + sigma.correlation_count(),
+        rules_rejected: rules_rejected + sigma.correlation_errors.len(),
         findings: findings.len(),
         by_level,
         top_rules,
