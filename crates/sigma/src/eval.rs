@@ -246,6 +246,22 @@ impl Evaluator<'_> {
         slot
     }
 
+    /// Whether any (accessor, needle) pair of a rule's gate occurs.
+    pub(crate) fn gate(&mut self, gate: &[(u32, u32)]) -> bool {
+        let mut last = u32::MAX;
+        for &(acc, id) in gate {
+            if acc != last {
+                self.slot(acc);
+                self.scan(acc);
+                last = acc;
+            }
+            if self.ctx.hits[id as usize] == self.ctx.generation {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Find every needle of `acc`'s scanner in the field's lower-cased
     /// value(s), once per event. With several values (arrays) hits are
     /// pooled across them.

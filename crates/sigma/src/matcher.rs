@@ -92,6 +92,24 @@ impl StrPat {
         }
     }
 
+    /// A literal every matching value contains (the longest one), or `None`
+    /// when the pattern can match values without any literal.
+    pub(crate) fn required_literal(&self) -> Option<&[u8]> {
+        let l: &[u8] = match self {
+            StrPat::Any | StrPat::Glob(_) => return None,
+            StrPat::Exact(n) | StrPat::Prefix(n) | StrPat::Suffix(n) => n,
+            StrPat::Contains(f) => f.needle(),
+            StrPat::Segments(s) => s
+                .head
+                .as_deref()
+                .into_iter()
+                .chain(s.tail.as_deref())
+                .chain(s.middle.iter().map(|f| f.needle()))
+                .max_by_key(|x| x.len())?,
+        };
+        (!l.is_empty()).then_some(l)
+    }
+
     /// The literal a `contains` pattern searches for, for bulk automata.
     pub(crate) fn contains_needle(&self) -> Option<&[u8]> {
         match self {
@@ -218,6 +236,9 @@ pub(crate) struct StrSet {
     suffix: Option<AhoCorasick>,
     bulk: Option<AhoCorasick>,
     bulk_needles: Vec<Vec<u8>>,
+    /// One required literal per pattern (before grouping): a value matching
+    /// the set contains at least one of them. Empty when some pattern has none.
+    pub(crate) gate: Vec<Vec<u8>>,
     /// Substring needles answered by the rule set's per-field scan
     /// (global needle ids), see [`StrSet::extract_contains`].
     pub(crate) ids: Vec<u32>,
@@ -240,7 +261,12 @@ thread_local! {
 
 impl StrSet {
     pub(crate) fn new(pats: Vec<StrPat>, all: bool) -> StrSet {
+        let gate: Option<Vec<Vec<u8>>> = pats
+            .iter()
+            .map(|p| p.required_literal().map(<[u8]>::to_vec))
+            .collect();
         let mut set = StrSet {
+            gate: gate.unwrap_or_default(),
             pats,
             exact: None,
             prefix: None,

@@ -1,7 +1,7 @@
 //! [`RuleSet`]: rules loaded, compiled once per applicable field mapping,
 //! indexed by log source, and evaluated per event.
 
-use crate::compile::{self, Accessor, Check, Compiled, Env, ValueTest};
+use crate::compile::{self, Accessor, Check, Compiled, Env, Node, ValueTest};
 use crate::error::{Problem, RuleError};
 use crate::eval::{Ctx, Evaluator, Scanner};
 use crate::logsource::{Mapping, applies_any, event_sources, mappings_for};
@@ -65,6 +65,48 @@ pub struct LoadReport {
 struct Variant {
     rule: u32,
     compiled: Compiled,
+    /// (accessor, needle id) pairs: the variant can only match when one of
+    /// these needles occurs in its field. Empty: no gate, always evaluate.
+    gate: Vec<(u32, u32)>,
+}
+
+/// Literals of which at least one must occur for `n` to be true, per accessor.
+fn gate_of(n: &Node, checks: &[Check]) -> Option<Vec<(u32, Vec<u8>)>> {
+    match n {
+        Node::Check(i) => match &checks[*i as usize] {
+            Check::Field {
+                acc,
+                tests,
+                neq: false,
+                ..
+            } => {
+                let mut out = Vec::new();
+                for t in tests {
+                    let ValueTest::Str(set) = t else { return None };
+                    if set.gate.is_empty() {
+                        return None;
+                    }
+                    out.extend(set.gate.iter().map(|l| (*acc, l.clone())));
+                }
+                (!out.is_empty()).then_some(out)
+            }
+            _ => None,
+        },
+        // Any necessary operand gates a conjunction; pick the one with fewest literals.
+        Node::And(items) => items
+            .iter()
+            .filter_map(|x| gate_of(x, checks))
+            .min_by_key(Vec::len),
+        // A disjunction needs every operand gated.
+        Node::Or(items) | Node::AtLeast(_, items) => {
+            let mut out = Vec::new();
+            for x in items {
+                out.extend(gate_of(x, checks)?);
+            }
+            Some(out)
+        }
+        Node::Not(_) | Node::Const(_) => None,
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -350,6 +392,7 @@ impl RuleSet {
                         set.variants.push(Variant {
                             rule: ridx,
                             compiled: comp,
+                            gate: Vec::new(),
                         });
                     }
                     set.rules.push(r);
@@ -377,7 +420,28 @@ impl RuleSet {
         let mut per_acc_ids: Vec<Vec<u32>> = vec![Vec::new(); self.accessors.len()];
         let mut index: HashMap<(u32, Vec<u8>), u32> = HashMap::new();
         let mut next = 0u32;
+        let mut intern = |acc: u32,
+                          n: Vec<u8>,
+                          per_acc: &mut Vec<Vec<Vec<u8>>>,
+                          per_acc_ids: &mut Vec<Vec<u32>>|
+         -> u32 {
+            *index.entry((acc, n.clone())).or_insert_with(|| {
+                per_acc[acc as usize].push(n);
+                per_acc_ids[acc as usize].push(next);
+                next += 1;
+                next - 1
+            })
+        };
         for v in &mut self.variants {
+            // Gate literals are lower-case like the scanned values.
+            if let Some(g) = gate_of(&v.compiled.root, &v.compiled.checks)
+                && g.len() <= 4096
+            {
+                v.gate = g
+                    .into_iter()
+                    .map(|(acc, lit)| (acc, intern(acc, lit, &mut per_acc, &mut per_acc_ids)))
+                    .collect();
+            }
             for c in &mut v.compiled.checks {
                 let Check::Field { acc, tests, .. } = c else {
                     continue;
@@ -387,14 +451,7 @@ impl RuleSet {
                     let needles = set.extract_contains();
                     set.ids = needles
                         .into_iter()
-                        .map(|n| {
-                            *index.entry((*acc, n.clone())).or_insert_with(|| {
-                                per_acc[*acc as usize].push(n);
-                                per_acc_ids[*acc as usize].push(next);
-                                next += 1;
-                                next - 1
-                            })
-                        })
+                        .map(|n| intern(*acc, n, &mut per_acc, &mut per_acc_ids))
                         .collect();
                 }
             }
@@ -505,6 +562,9 @@ impl RuleSet {
             };
             for &v in cands.iter() {
                 let var = &self.variants[v as usize];
+                if !var.gate.is_empty() && !ev.gate(&var.gate) {
+                    continue;
+                }
                 if ev.node(&var.compiled.root, &var.compiled.checks) {
                     out.push(RuleIdx(var.rule));
                 }
