@@ -132,7 +132,7 @@ fn main() {
             }),
         ),
         (
-            "FTS term in ~1% of events",
+            "FTS common term (7.5% of events)",
             Box::new(|| {
                 case.query_events(&page(EventQuery {
                     text: Some("\"update.example.org\"".into()),
@@ -144,7 +144,7 @@ fn main() {
             }),
         ),
         (
-            "FTS term + host",
+            "FTS common term (12.5%) + host",
             Box::new(|| {
                 case.query_events(&page(EventQuery {
                     text: Some("svc_sql".into()),
