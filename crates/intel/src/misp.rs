@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// How a MISP attribute type is matched.
-enum Kind {
+pub(crate) enum Kind {
     /// One value of one type.
     One(IocType),
     /// `a|b`: both halves must hold on the same event.
@@ -22,7 +22,7 @@ enum Kind {
     NameAndHash(HashAlg),
 }
 
-fn kind_of(t: &str) -> Option<Kind> {
+pub(crate) fn kind_of(t: &str) -> Option<Kind> {
     use IocType::*;
     Some(match t {
         "ip-src" | "ip-dst" => Kind::One(Ip),
@@ -233,7 +233,14 @@ fn load_one(set: &mut IocSet, e: &J, src: &Arc<str>, report: &mut LoadReport) {
         } else {
             base.clone()
         };
-        let ok = add_attr(set, &id, &kind, value, detect, &meta);
+        let ok = add_attr(
+            set,
+            IdRepr::Named(Arc::from(id.as_str())),
+            &kind,
+            value,
+            detect,
+            &meta,
+        );
         match ok {
             Ok(()) if detect => report.loaded += 1,
             Ok(()) => report.context += 1,
@@ -262,15 +269,15 @@ fn clip(s: &str) -> &str {
     &s[..end]
 }
 
-fn add_attr(
+pub(crate) fn add_attr(
     set: &mut IocSet,
-    id: &str,
+    id: IdRepr,
     kind: &Kind,
     value: &str,
     detect: bool,
     meta: &Arc<IndicatorMeta>,
 ) -> Result<(), String> {
-    let id = || IdRepr::Named(Arc::from(id));
+    let id = || id.clone();
     let atom = |t: IocType, v: &str| -> Result<Atom, String> {
         simple_atom(t, v).ok_or_else(|| format!("`{}` is not a valid {}", clip(v), t.as_str()))
     };

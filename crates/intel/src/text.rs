@@ -290,32 +290,6 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
             continue;
         };
         let value = normalize::refang(value);
-        let t = match ty_name {
-            Some(tn) => match type_from_name(tn, &value) {
-                Some(t) => Some(t),
-                None => match infer_type(&value) {
-                    Some(t) => Some(t),
-                    None => {
-                        report.issues.push(issue(
-                            IssueKind::Unsupported,
-                            format!(
-                                "type `{tn}` is not matched and `{}` could not be classified",
-                                clip(&value)
-                            ),
-                        ));
-                        continue;
-                    }
-                },
-            },
-            None => infer_type(&value),
-        };
-        let Some(t) = t else {
-            report.issues.push(issue(
-                IssueKind::Invalid,
-                format!("cannot tell what kind of indicator `{}` is", clip(&value)),
-            ));
-            continue;
-        };
         let confidence = conf
             .and_then(|c| c.trim().parse::<f64>().ok())
             .map(|c| c.clamp(0.0, 100.0) as u8);
@@ -363,6 +337,45 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
         };
         let detect = to_ids.is_none_or(|v| !matches!(v.trim(), "0" | "false" | "False" | "FALSE"));
         let rid = id.map_or(IdRepr::Line(n), |i| IdRepr::Named(Arc::from(i)));
+        // MISP composite types (`ip-dst|port`, `filename|sha256`…) keep
+        // their MISP meaning.
+        if let Some(kind) = ty_name
+            .filter(|t| t.contains('|'))
+            .and_then(crate::misp::kind_of)
+        {
+            match crate::misp::add_attr(set, rid, &kind, &value, detect, &meta) {
+                Ok(()) if detect => report.loaded += 1,
+                Ok(()) => report.context += 1,
+                Err(e) => report.issues.push(issue(IssueKind::Invalid, e)),
+            }
+            continue;
+        }
+        let t = match ty_name {
+            Some(tn) => match type_from_name(tn, &value) {
+                Some(t) => Some(t),
+                None => match infer_type(&value) {
+                    Some(t) => Some(t),
+                    None => {
+                        report.issues.push(issue(
+                            IssueKind::Unsupported,
+                            format!(
+                                "type `{tn}` is not matched and `{}` could not be classified",
+                                clip(&value)
+                            ),
+                        ));
+                        continue;
+                    }
+                },
+            },
+            None => infer_type(&value),
+        };
+        let Some(t) = t else {
+            report.issues.push(issue(
+                IssueKind::Invalid,
+                format!("cannot tell what kind of indicator `{}` is", clip(&value)),
+            ));
+            continue;
+        };
         if set.add_simple(rid, t, &value, detect, &meta) {
             if detect {
                 report.loaded += 1;

@@ -557,6 +557,34 @@ fn csv_with_header_without_header_and_typed_column() {
     );
 }
 
+/// MISP's own CSV export (`uuid,event_id,category,type,value,comment,to_ids,…`).
+#[test]
+fn misp_csv_export() {
+    let csv = b"uuid,event_id,category,type,value,comment,to_ids,date,object_relation\n\
+        aaaa0000-0000-4000-8000-000000000001,12,Network activity,ip-dst|port,192.0.2.90|8080,C2,1,1700000000,\n\
+        aaaa0000-0000-4000-8000-000000000002,12,Payload delivery,filename|md5,drop.exe|0123456789abcdef0123456789abcdef,,1,1700000000,\n\
+        aaaa0000-0000-4000-8000-000000000003,12,Network activity,domain,misp-csv.example,,0,1700000000,\n";
+    let mut set = IocSet::new();
+    let r = set.load_bytes(csv, "misp-export.csv").unwrap();
+    assert_eq!((r.loaded, r.context), (2, 1), "{:#?}", r.issues);
+    let id = |n: u32| format!("aaaa0000-0000-4000-8000-{n:012}");
+    let e = ev(&[("DestinationIp", "192.0.2.90"), ("DestinationPort", "8080")]);
+    assert_eq!(hits(&set, &e), vec![id(1)]);
+    let e = ev(&[("DestinationIp", "192.0.2.90"), ("DestinationPort", "443")]);
+    assert!(hits(&set, &e).is_empty());
+    assert_eq!(
+        hits(
+            &set,
+            &ev(&[("Hashes", "MD5=0123456789ABCDEF0123456789ABCDEF")])
+        ),
+        vec![id(2)]
+    );
+    assert!(
+        hits(&set, &ev(&[("QueryName", "misp-csv.example")])).is_empty(),
+        "to_ids=0 is context"
+    );
+}
+
 #[test]
 fn hostile_feeds_fail_with_context_never_panic() {
     let mut set = IocSet::new();
