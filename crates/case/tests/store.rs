@@ -807,3 +807,45 @@ fn dense_search_terms_page_in_time_order() {
         assert_eq!(got, want, "{term}");
     }
 }
+
+#[test]
+fn deferred_indexes_are_rebuilt_as_the_schema_defines_them() {
+    let fresh = tempfile::tempdir().unwrap();
+    let schema_of = |c: &Case| -> Vec<(String, String)> {
+        let mut st = c
+            .connection()
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let want = schema_of(&Case::create(fresh.path()).unwrap());
+    assert_eq!(want.len(), 6);
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let mut w = case.writer().unwrap();
+    for i in 0..50_010u64 {
+        w.add_event(&ev(
+            "f",
+            i,
+            T0 + (i as i64 * 7919) % 1_000_000,
+            "H",
+            "S",
+            1,
+            &[],
+        ))
+        .unwrap();
+    }
+    w.finish().unwrap();
+    assert_eq!(schema_of(&case), want);
+    let page = case
+        .query_events(&EventQuery {
+            hosts: vec!["H".into()],
+            limit: 3,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(page.events[0].ts, Some(T0));
+}
