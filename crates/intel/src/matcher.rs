@@ -31,12 +31,18 @@ struct Hit {
 struct Fast<'a> {
     idx: &'a Index,
     hits: Vec<Hit>,
+    /// Conjunctions already hit: a value repeated thousands of times in
+    /// one hostile field yields one hit, not thousands of copies.
+    seen: hashbrown::HashSet<Ref>,
 }
 
 impl Fast<'_> {
     fn add(&mut self, refs: Option<&Refs>, field: &str, raw: &str) {
         if let Some(refs) = refs {
             for r in refs {
+                if !self.seen.insert(*r) {
+                    continue;
+                }
                 self.hits.push(Hit {
                     r: *r,
                     field: field.to_string(),
@@ -260,6 +266,7 @@ impl IocSet {
         let mut fast = Fast {
             idx: &self.idx,
             hits: Vec::new(),
+            seen: hashbrown::HashSet::new(),
         };
         if self.idx.mask != 0 {
             visit(event, self.idx.mask, &mut fast);

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Points at one conjunction of one indicator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Ref {
     pub ind: u32,
     pub conj: u32,

@@ -644,7 +644,14 @@ fn hostile_feeds_fail_with_context_never_panic() {
     let mut set = IocSet::new();
     set.load_bytes(b"evil.example\n", "l.txt").unwrap();
     let big = format!("{} evil.example", "a.".repeat(2_000_000));
-    let _ = hits(&set, &ev(&[("CommandLine", big.as_str())]));
+    assert!(
+        hits(&set, &ev(&[("CommandLine", big.as_str())])).is_empty(),
+        "text past the 1 MiB scan limit is not examined"
+    );
+    let repeated = "evil.example ".repeat(50_000);
+    let mut out = Vec::new();
+    set.match_event(&ev(&[("CommandLine", repeated.as_str())]), &mut out);
+    assert_eq!(out.len(), 1, "one match per indicator per event");
 }
 
 mod props {
