@@ -10,6 +10,11 @@
 #     Windows rules (per-file and rule-loading overhead dominate).
 # (b) >= 1M events of JSON-lines built by replaying ../shared/mordor/atomic
 #     with shifted timestamps (crates/ingest example `replay-mordor`).
+# (c) rule loading alone: `kahu hunt` over an empty directory with the same
+#     rules (parse + compile + process start).
+#
+# The machine is shared: the load average before and after is printed with
+# the table; compare runs only at similar load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${KAHU_SHARED:-$(cd .. && pwd)/shared}"
@@ -43,6 +48,12 @@ measure() {
 events_in() { "$KAHU" events -q --count "$@" | sed -E 's/.*"events":([0-9]+).*/\1/'; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); runs: $RUNS (median)"
+EMPTY=$(mktemp -d)
+trap 'rmdir "$EMPTY"' EXIT
+read -r l lrss < <(measure rules "$KAHU" hunt -q --json "$EMPTY" --rules "$SHARED/sigma/rules/windows")
+nrules=$("$KAHU" hunt -q --json "$EMPTY" --rules "$SHARED/sigma/rules/windows" | sed -nE 's/.*"rules_loaded": ([0-9]+).*/\1/p')
+echo "rule loading ($nrules SigmaHQ Windows rules): $l s, peak RSS $lrss MB"
 echo
 echo "| workload | events | parse-only s | hunt s | hunt/parse | hunt events/s | peak RSS MB |"
 echo "|---|---|---|---|---|---|---|"
@@ -53,3 +64,5 @@ for w in evtx jsonl; do
   read -r h rss < <(measure hunt "$KAHU" hunt -q --json "$IN" --rules "$RULES")
   awk -v w="$w" -v n="$n" -v p="$p" -v h="$h" -v r="$rss" 'BEGIN { printf "| %s | %d | %.2f | %.2f | %.2f | %.0f | %d |\n", w, n, p, h, (p>0?h/p:0), (h>0?n/h:0), r }'
 done
+echo
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
