@@ -6,9 +6,7 @@ use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions
 use kahu_finding::{Finding, FindingKind, Level};
 use kahu_ingest::Warning;
 use kahu_intel::IocSet;
-use kahu_reconstruct::{
-    build_incidents, IncidentConfig, Scope, ScopeEntity, Tactic, Timeline,
-};
+use kahu_reconstruct::{IncidentConfig, Scope, ScopeEntity, Tactic, Timeline, build_incidents};
 use kahu_report::assessment::*;
 use kahu_report::containment::{Containment, ItemSet};
 use kahu_report::navigator::{self, LayerTechnique};
@@ -75,7 +73,10 @@ fn tactic_lookup(kb: &KnowledgeBase) -> impl Fn(&str) -> Vec<Tactic> + Sync + '_
 fn cve_tags(tags: &[std::sync::Arc<str>]) -> impl Iterator<Item = String> + '_ {
     tags.iter().filter_map(|t| {
         let rest = t.strip_prefix("cve.")?;
-        Some(format!("CVE-{}", rest.to_ascii_uppercase().trim_start_matches("CVE-")))
+        Some(format!(
+            "CVE-{}",
+            rest.to_ascii_uppercase().trim_start_matches("CVE-")
+        ))
     })
 }
 
@@ -91,7 +92,9 @@ fn rule_tags<'a>(rulesets: &'a [&'a RuleSet]) -> HashMap<&'a str, &'a kahu_sigma
 
 fn port_regex() -> &'static regex::Regex {
     static RE: OnceLock<regex::Regex> = OnceLock::new();
-    RE.get_or_init(|| regex::Regex::new(r"(?i)localport\s*=\s*([0-9][0-9,\- ]*)").expect("valid regex"))
+    RE.get_or_init(|| {
+        regex::Regex::new(r"(?i)localport\s*=\s*([0-9][0-9,\- ]*)").expect("valid regex")
+    })
 }
 
 /// Attribution evidence from the case: techniques and software of
@@ -138,7 +141,11 @@ pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
     }
     // Web shells found in scope are infrastructure of the kind actor
     // profiles describe ("web shells on exploited public-facing servers").
-    if scope.files.iter().any(|f| f.class == "web_shell" && f.max_level >= Level::Medium) {
+    if scope
+        .files
+        .iter()
+        .any(|f| f.class == "web_shell" && f.max_level >= Level::Medium)
+    {
         ev.infrastructure_kinds.insert("web-shell".into());
     }
     for note in &inputs.case.infrastructure {
@@ -147,10 +154,12 @@ pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
                 if let Ok(addr) = ip.trim().parse::<IpAddr>() {
                     ev.ips.insert(addr);
                 }
-                ev.infrastructure_kinds.insert(kind.trim().to_ascii_lowercase());
+                ev.infrastructure_kinds
+                    .insert(kind.trim().to_ascii_lowercase());
             }
             None => {
-                ev.infrastructure_kinds.insert(note.trim().to_ascii_lowercase());
+                ev.infrastructure_kinds
+                    .insert(note.trim().to_ascii_lowercase());
             }
         }
     }
@@ -193,7 +202,11 @@ fn entity_views(list: &[ScopeEntity], findings: &[Finding], min: Level) -> Vec<E
 fn detail(f: &Finding) -> String {
     f.fields
         .iter()
-        .filter(|(k, _)| !kahu_finding::CORRELATION_FIELDS.iter().any(|c| c.eq_ignore_ascii_case(k)))
+        .filter(|(k, _)| {
+            !kahu_finding::CORRELATION_FIELDS
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(k))
+        })
         .take(3)
         .map(|(k, v)| {
             let v: String = v.chars().take(160).collect();
@@ -204,7 +217,8 @@ fn detail(f: &Finding) -> String {
 }
 
 fn time_text(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "?".into())
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| "?".into())
 }
 
 fn containment(scope: &Scope, findings: &[Finding]) -> Containment {
@@ -487,7 +501,11 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         .entries
         .iter()
         .map(|e| TimelineEntry {
-            phase: e.tactics.first().map(|t| t.short_name().to_string()).unwrap_or_else(|| "unclassified".into()),
+            phase: e
+                .tactics
+                .first()
+                .map(|t| t.short_name().to_string())
+                .unwrap_or_else(|| "unclassified".into()),
             first_seen: e.finding.first_seen,
             last_seen: e.finding.last_seen,
             count: e.finding.count,
@@ -495,7 +513,13 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             rule_id: e.finding.finding.rule_id.to_string(),
             level: e.finding.finding.level,
             host: e.finding.finding.host.as_deref().map(str::to_string),
-            techniques: e.finding.finding.techniques.iter().map(|t| t.to_string()).collect(),
+            techniques: e
+                .finding
+                .finding
+                .techniques
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
             detail: detail(&e.finding.finding),
             provenance: e.finding.finding.provenance.to_string(),
         })
@@ -511,7 +535,11 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             accounts: i.accounts.clone(),
             first_seen: i.first_seen,
             last_seen: i.last_seen,
-            phases: i.tactics.iter().map(|t| t.short_name().to_string()).collect(),
+            phases: i
+                .tactics
+                .iter()
+                .map(|t| t.short_name().to_string())
+                .collect(),
             techniques: i.techniques.clone(),
             evidence: i
                 .evidence
@@ -576,8 +604,15 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     } else {
         Verdict::NoDetections
     };
-    let tactics_seen: BTreeSet<&str> = technique_views.iter().flat_map(|t| t.tactics.iter().map(String::as_str)).collect();
-    let ordered_tactics: Vec<&str> = kahu_report::html::TACTICS.iter().copied().filter(|t| tactics_seen.contains(t)).collect();
+    let tactics_seen: BTreeSet<&str> = technique_views
+        .iter()
+        .flat_map(|t| t.tactics.iter().map(String::as_str))
+        .collect();
+    let ordered_tactics: Vec<&str> = kahu_report::html::TACTICS
+        .iter()
+        .copied()
+        .filter(|t| tactics_seen.contains(t))
+        .collect();
     let lead = match &attribution.outcome {
         Outcome::Attributed { id, name } => format!(
             " Leading attribution hypothesis: {name} ({id}), {}.",
@@ -602,7 +637,11 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             time_text(last),
             technique_views.len(),
             ordered_tactics.len(),
-            ordered_tactics.iter().map(|t| t.replace('-', " ")).collect::<Vec<_>>().join(" → "),
+            ordered_tactics
+                .iter()
+                .map(|t| t.replace('-', " "))
+                .collect::<Vec<_>>()
+                .join(" → "),
         ),
     };
     let mut key_points = Vec::new();
@@ -637,7 +676,11 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     appendix.truncate(inputs.appendix_limit);
     appendix.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
 
-    let low_plus: Vec<Finding> = findings.iter().filter(|f| f.level >= Level::Low).cloned().collect();
+    let low_plus: Vec<Finding> = findings
+        .iter()
+        .filter(|f| f.level >= Level::Low)
+        .cloned()
+        .collect();
     let assessment = Assessment {
         schema_version: kahu_report::SCHEMA_VERSION.into(),
         generator: Generator {
@@ -693,19 +736,27 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             comment: format!("{} detection(s): {}", t.detections, t.rules.join("; ")),
         })
         .collect();
-    let lead_known: Option<(String, String, Vec<String>)> = match (&attribution.outcome, attribution.candidates.first()) {
-        (Outcome::Attributed { .. }, Some(c)) => {
-            let mut known: Vec<String> = c.supporting.iter().filter(|e| e.id.starts_with('T')).map(|e| e.id.clone()).collect();
-            known.extend(c.hunt_next.iter().map(|h| h.technique.clone()));
-            Some((c.id.clone(), c.name.clone(), known))
-        }
-        _ => None,
-    };
+    let lead_known: Option<(String, String, Vec<String>)> =
+        match (&attribution.outcome, attribution.candidates.first()) {
+            (Outcome::Attributed { .. }, Some(c)) => {
+                let mut known: Vec<String> = c
+                    .supporting
+                    .iter()
+                    .filter(|e| e.id.starts_with('T'))
+                    .map(|e| e.id.clone())
+                    .collect();
+                known.extend(c.hunt_next.iter().map(|h| h.technique.clone()));
+                Some((c.id.clone(), c.name.clone(), known))
+            }
+            _ => None,
+        };
     let layer = navigator::case_layer(
         &format!("kahu: {}", inputs.case.name),
         attribution.attack_version.split('.').next().unwrap_or("18"),
         &layer_techniques,
-        lead_known.as_ref().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_slice())),
+        lead_known
+            .as_ref()
+            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_slice())),
     );
     Built {
         assessment,
@@ -716,7 +767,10 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
 }
 
 fn rule_source(rule: &kahu_sigma::SigmaRule) -> String {
-    if let Some((_, yaml)) = kahu_demo::bundled_rules().iter().find(|(name, _)| **name == *rule.origin) {
+    if let Some((_, yaml)) = kahu_demo::bundled_rules()
+        .iter()
+        .find(|(name, _)| **name == *rule.origin)
+    {
         return yaml.to_string();
     }
     match std::fs::metadata(&*rule.origin) {
@@ -728,9 +782,17 @@ fn rule_source(rule: &kahu_sigma::SigmaRule) -> String {
 fn observables(f: &Finding, out: &mut BTreeSet<Observable>) {
     for (k, v) in &f.fields {
         let k = k.to_ascii_lowercase();
-        if (k.ends_with("ip") || k == "c-ip" || k.contains("address") || k.starts_with("id.") && k.ends_with("_h"))
-            && let Ok(ip) = v.parse::<IpAddr>()
-            && kahu_reconstruct::classify::classify_ip(ip) == kahu_reconstruct::classify::IpClass::External
+        if (k.ends_with("ip")
+            || k == "c-ip"
+            || k.contains("address")
+            || k.starts_with("id.") && k.ends_with("_h"))
+            && let Ok(ip) = v.parse::<IpAddr>().map(|ip| match ip {
+                // Windows logs IPv4 peers of dual-stack sockets as ::ffff:a.b.c.d.
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+                v4 => v4,
+            })
+            && kahu_reconstruct::classify::classify_ip(ip)
+                == kahu_reconstruct::classify::IpClass::External
         {
             out.insert(match ip {
                 IpAddr::V4(_) => Observable::Ipv4(ip.to_string()),
@@ -763,25 +825,39 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
             FindingKind::Sigma => match rules.get(&*f.rule_id) {
                 Some(r) => {
                     let src = rule_source(r);
-                    ("sigma", if src.is_empty() { format!("title: {}\nid: {}\n", r.title, r.id) } else { src })
+                    (
+                        "sigma",
+                        if src.is_empty() {
+                            format!("title: {}\nid: {}\n", r.title, r.id)
+                        } else {
+                            src
+                        },
+                    )
                 }
                 None => continue,
             },
-            FindingKind::Ioc => match inputs.iocs.indicators().iter().find(|i| *i.id() == *f.rule_id) {
+            FindingKind::Ioc => match inputs
+                .iocs
+                .indicators()
+                .iter()
+                .find(|i| *i.id() == *f.rule_id)
+            {
                 Some(i) => ("stix", i.stix_pattern()),
                 None => continue,
             },
             _ => continue,
         };
-        indicators.entry(f.rule_id.to_string()).or_insert_with(|| RuleIndicator {
-            rule_id: f.rule_id.to_string(),
-            title: f.title.to_string(),
-            description: None,
-            pattern,
-            pattern_type,
-            techniques: f.techniques.iter().map(|t| inputs.kb.resolve(t)).collect(),
-            valid_from: None,
-        });
+        indicators
+            .entry(f.rule_id.to_string())
+            .or_insert_with(|| RuleIndicator {
+                rule_id: f.rule_id.to_string(),
+                title: f.title.to_string(),
+                description: None,
+                pattern,
+                pattern_type,
+                techniques: f.techniques.iter().map(|t| inputs.kb.resolve(t)).collect(),
+                valid_from: None,
+            });
         let e = sightings.entry(f.rule_id.to_string()).or_insert_with(|| {
             (
                 Sighting {
@@ -830,7 +906,11 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
                 s
             })
             .collect(),
-        techniques: a.techniques.iter().map(|t| (t.id.clone(), t.name.clone())).collect(),
+        techniques: a
+            .techniques
+            .iter()
+            .map(|t| (t.id.clone(), t.name.clone()))
+            .collect(),
         candidates,
         first_seen: a.summary.first_activity,
         last_seen: a.summary.last_activity,

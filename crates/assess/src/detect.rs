@@ -7,14 +7,14 @@
 //! every core (one parses while the others match) and memory stays bounded
 //! by the channel depth.
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use kahu_event::Event;
 use kahu_finding::Finding;
 use kahu_ingest::{Sink, Warning};
 use kahu_sigma::RuleSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const BATCH: usize = 512;
 
@@ -121,7 +121,10 @@ pub fn list_files(paths: &[PathBuf]) -> (Vec<(PathBuf, u64)>, Vec<Warning>) {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
     for p in paths {
-        for entry in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(p)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             match entry {
                 Ok(e) if e.file_type().is_file() => {
                     let size = e.metadata().map(|m| m.len()).unwrap_or(0);

@@ -9,7 +9,7 @@ pub mod pipeline;
 pub mod sigma;
 pub mod write;
 
-pub use pipeline::{demo_config, run, AssessConfig, AssessRun};
+pub use pipeline::{AssessConfig, AssessRun, demo_config, run};
 
 use kahu_event::Location;
 use kahu_finding::Finding;

@@ -2,15 +2,15 @@
 
 use crate::assemble::{self, Inputs};
 use crate::detect::{self, Detector, Observer, Progress};
+use crate::sigma::SigmaDetector;
 use anyhow::{Context, Result};
 use kahu_attack::{ActorProfile, KnowledgeBase};
 use kahu_finding::{Finding, Level};
 use kahu_ingest::Warning;
 use kahu_intel::IocSet;
 use kahu_reconstruct::{Analytics, AnalyticsReport};
-use kahu_report::assessment::CaseInfo;
 use kahu_report::Assessment;
-use crate::sigma::SigmaDetector;
+use kahu_report::assessment::CaseInfo;
 use kahu_sigma::{LoadOptions, RuleSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -130,7 +130,11 @@ pub fn load_rules(cfg: &AssessConfig) -> Result<(Vec<SigmaDetector>, Vec<String>
         if r.ruleset.is_empty() {
             anyhow::bail!(
                 "no usable Sigma rules in {} ({} rejected)",
-                cfg.rules.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                cfg.rules
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 r.errors.len()
             );
         }
@@ -163,14 +167,13 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     let mut profiles = kahu_attack::embedded_profiles();
     for p in &cfg.profiles {
         profiles.push(
-            ActorProfile::load(p).with_context(|| format!("cannot load actor profile {}", p.display()))?,
+            ActorProfile::load(p)
+                .with_context(|| format!("cannot load actor profile {}", p.display()))?,
         );
     }
 
-    let (rules, (files, walk_warnings)) = rayon::join(
-        || load_rules(cfg),
-        || detect::list_files(&cfg.evidence),
-    );
+    let (rules, (files, walk_warnings)) =
+        rayon::join(|| load_rules(cfg), || detect::list_files(&cfg.evidence));
     let (rulesets, rule_errors) = rules?;
     let mut iocs = IocSet::new();
     let mut ioc_issues = Vec::new();
@@ -178,13 +181,23 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         let report = iocs
             .load_path(p)
             .with_context(|| format!("cannot load IOC feed {}", p.display()))?;
-        ioc_issues.extend(report.issues.iter().map(|i| format!("{}: {i:?}", p.display())));
+        ioc_issues.extend(
+            report
+                .issues
+                .iter()
+                .map(|i| format!("{}: {i:?}", p.display())),
+        );
     }
     let ioc = IocDetector(iocs);
     let mut detectors: Vec<&dyn Detector> = rulesets.iter().map(|r| r as &dyn Detector).collect();
     detectors.push(&ioc);
 
-    let out = detect::run(&files, &detectors, || AnalyticsObserver(Some(Analytics::default())), progress);
+    let out = detect::run(
+        &files,
+        &detectors,
+        || AnalyticsObserver(Some(Analytics::default())),
+        progress,
+    );
     let analytics = out.observer.0.unwrap_or_default().finish();
     let mut findings = out.findings;
     findings.extend(analytics.findings());
@@ -202,18 +215,26 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     }
 
     if !cfg.yara.is_empty() {
-        let scanner = kahu_intel::YaraScanner::compile(&cfg.yara).context("cannot compile YARA rules")?;
+        let scanner =
+            kahu_intel::YaraScanner::compile(&cfg.yara).context("cannot compile YARA rules")?;
         for (path, _) in &files {
             findings.extend(scanner.scan_path(path));
         }
     }
     crate::order_findings(&mut findings);
 
-    let rules_loaded: usize = rulesets.iter().map(|r| r.rules.len() + r.correlation_count()).sum();
+    let rules_loaded: usize = rulesets
+        .iter()
+        .map(|r| r.rules.len() + r.correlation_count())
+        .sum();
     let plain: Vec<&RuleSet> = rulesets.iter().map(|r| &r.rules).collect();
     let inputs = Inputs {
         case: cfg.case.clone(),
-        evidence_paths: cfg.evidence.iter().map(|p| p.display().to_string()).collect(),
+        evidence_paths: cfg
+            .evidence
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         files: out.files.len() as u64,
         events: out.events,
         warnings: &warnings,
@@ -248,8 +269,12 @@ pub fn demo_config(out: &Path) -> Result<AssessConfig> {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir)?;
-    let truth = kahu_demo::generate(&dir, kahu_demo::DEFAULT_SEED, &kahu_demo::DemoOptions::default())
-        .with_context(|| format!("cannot generate the demo case in {}", dir.display()))?;
+    let truth = kahu_demo::generate(
+        &dir,
+        kahu_demo::DEFAULT_SEED,
+        &kahu_demo::DemoOptions::default(),
+    )
+    .with_context(|| format!("cannot generate the demo case in {}", dir.display()))?;
     let mut cfg = AssessConfig::new(vec![dir.join(kahu_demo::EVIDENCE_DIR)], out.to_path_buf());
     cfg.case = CaseInfo {
         name: truth.case.name.clone(),

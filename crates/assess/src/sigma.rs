@@ -57,7 +57,9 @@ impl SigmaDetector {
 
     /// Number of correlation rules in use.
     pub fn correlation_count(&self) -> usize {
-        self.correlations.as_ref().map_or(0, |b| b.correlations().len())
+        self.correlations
+            .as_ref()
+            .map_or(0, |b| b.correlations().len())
     }
 
     /// Evaluate the correlation windows: findings and warnings (caps hit).

@@ -23,15 +23,27 @@ pub fn write_outputs(
         written.push(p);
         Ok(())
     };
-    put("report.html", kahu_report::html::render(&built.assessment).as_bytes())?;
-    put("assessment.json", &serde_json::to_vec_pretty(&built.assessment)?)?;
+    put(
+        "report.html",
+        kahu_report::html::render(&built.assessment).as_bytes(),
+    )?;
+    put(
+        "assessment.json",
+        &serde_json::to_vec_pretty(&built.assessment)?,
+    )?;
     put(
         "assessment.schema.json",
         &serde_json::to_vec_pretty(&kahu_report::Assessment::json_schema())?,
     )?;
     put("stix-bundle.json", &serde_json::to_vec_pretty(&built.stix)?)?;
-    put("navigator-layer.json", &serde_json::to_vec_pretty(&built.layer)?)?;
-    put("attribution.json", &serde_json::to_vec_pretty(&built.attribution)?)?;
+    put(
+        "navigator-layer.json",
+        &serde_json::to_vec_pretty(&built.layer)?,
+    )?;
+    put(
+        "attribution.json",
+        &serde_json::to_vec_pretty(&built.attribution)?,
+    )?;
     put("analytics.json", &serde_json::to_vec_pretty(analytics)?)?;
     {
         let p = dir.join("findings.jsonl");

@@ -37,6 +37,8 @@ enum Command {
     /// Rank candidate threat actors from techniques, software, CVEs, infrastructure
     /// and victimology (flags, a `kahu hunt` findings file, or a Navigator layer).
     Attribute(cmd::attribute::Args),
+    /// Check rule sets: what compiles, and precisely why the rest does not.
+    Rules(cmd::rules::Args),
     /// Print the normalised events kahu reads from evidence (JSON-lines).
     Events(cmd::events::Args),
 }
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Assess(args) => cmd::assess::run(args, &global),
         Command::Hunt(args) => cmd::hunt::run(args, &global),
         Command::Events(args) => cmd::events::run(args, &global),
+        Command::Rules(args) => cmd::rules::run(args, &global),
         Command::Attribute(args) => cmd::attribute::run(args, &global),
     };
     match result {

@@ -35,7 +35,9 @@ pub fn sort_timeline(findings: &mut [Finding]) {
             .cmp(&b.timestamp)
             .then_with(|| a.rule_id.cmp(&b.rule_id))
             .then_with(|| a.provenance.file.cmp(&b.provenance.file))
-            .then_with(|| location_key(&a.provenance.location).cmp(&location_key(&b.provenance.location)))
+            .then_with(|| {
+                location_key(&a.provenance.location).cmp(&location_key(&b.provenance.location))
+            })
     });
 }
 
@@ -52,8 +54,20 @@ fn location_key(l: &Location) -> (u8, u64) {
 pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(w);
     w.write_record([
-        "timestamp", "level", "kind", "rule_id", "title", "techniques", "host", "channel",
-        "event_id", "fields", "file", "member", "location", "related",
+        "timestamp",
+        "level",
+        "kind",
+        "rule_id",
+        "title",
+        "techniques",
+        "host",
+        "channel",
+        "event_id",
+        "fields",
+        "file",
+        "member",
+        "location",
+        "related",
     ])?;
     for f in findings {
         let fields = f
@@ -62,9 +76,17 @@ pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" ¦ ");
-        let techniques = f.techniques.iter().map(|t| &**t).collect::<Vec<_>>().join(";");
+        let techniques = f
+            .techniques
+            .iter()
+            .map(|t| &**t)
+            .collect::<Vec<_>>()
+            .join(";");
         w.write_record([
-            f.timestamp.map(|t| t.to_rfc3339()).unwrap_or_default().as_str(),
+            f.timestamp
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default()
+                .as_str(),
             f.level.as_str(),
             kind_name(f),
             &f.rule_id,
@@ -162,7 +184,14 @@ pub struct RuleCount {
 }
 
 /// Count findings by level, rule, host and technique.
-pub fn tally(findings: &[Finding]) -> (BTreeMap<String, usize>, Vec<RuleCount>, Vec<(String, usize)>, Vec<(String, usize)>) {
+pub fn tally(
+    findings: &[Finding],
+) -> (
+    BTreeMap<String, usize>,
+    Vec<RuleCount>,
+    Vec<(String, usize)>,
+    Vec<(String, usize)>,
+) {
     let mut by_level = BTreeMap::new();
     let mut rules: BTreeMap<&str, (usize, &Finding)> = BTreeMap::new();
     let mut hosts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -170,7 +199,9 @@ pub fn tally(findings: &[Finding]) -> (BTreeMap<String, usize>, Vec<RuleCount>, 
     for f in findings {
         *by_level.entry(f.level.as_str().to_string()).or_insert(0) += 1;
         rules.entry(&f.rule_id).or_insert((0, f)).0 += 1;
-        *hosts.entry(f.host.as_deref().unwrap_or("(unknown)")).or_insert(0) += 1;
+        *hosts
+            .entry(f.host.as_deref().unwrap_or("(unknown)"))
+            .or_insert(0) += 1;
         for t in &f.techniques {
             *techniques.entry(t).or_insert(0) += 1;
         }
@@ -184,10 +215,18 @@ pub fn tally(findings: &[Finding]) -> (BTreeMap<String, usize>, Vec<RuleCount>, 
             count,
         })
         .collect();
-    top.sort_by(|a, b| b.level.cmp(&a.level).then(b.count.cmp(&a.count)).then(a.rule_id.cmp(&b.rule_id)));
+    top.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then(b.count.cmp(&a.count))
+            .then(a.rule_id.cmp(&b.rule_id))
+    });
     let mut hosts: Vec<_> = hosts.into_iter().map(|(h, c)| (h.to_string(), c)).collect();
     hosts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut techniques: Vec<_> = techniques.into_iter().map(|(h, c)| (h.to_string(), c)).collect();
+    let mut techniques: Vec<_> = techniques
+        .into_iter()
+        .map(|(h, c)| (h.to_string(), c))
+        .collect();
     techniques.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     (by_level, top, hosts, techniques)
 }
@@ -249,7 +288,10 @@ pub fn print_summary(s: &Summary, style: Style, warnings_preview: &[String]) {
     print!("{}  ", style.bold("Detections by level:"));
     for level in Level::ALL.iter().rev() {
         let n = s.by_level.get(level.as_str()).copied().unwrap_or(0);
-        print!("{}  ", style.level(*level, &format!("{}: {n}", level.as_str())));
+        print!(
+            "{}  ",
+            style.level(*level, &format!("{}: {n}", level.as_str()))
+        );
     }
     println!("(total {})", s.findings);
     if !s.top_rules.is_empty() {
@@ -273,12 +315,21 @@ pub fn print_summary(s: &Summary, style: Style, warnings_preview: &[String]) {
     }
     if !s.techniques.is_empty() {
         println!();
-        let list: Vec<String> = s.techniques.iter().take(20).map(|(t, c)| format!("{t} ({c})")).collect();
+        let list: Vec<String> = s
+            .techniques
+            .iter()
+            .take(20)
+            .map(|(t, c)| format!("{t} ({c})"))
+            .collect();
         println!("{} {}", style.bold("ATT&CK techniques:"), list.join(", "));
     }
     if s.warnings > 0 {
         println!();
-        println!("{} {} (first shown):", style.bold("Evidence warnings:"), s.warnings);
+        println!(
+            "{} {} (first shown):",
+            style.bold("Evidence warnings:"),
+            s.warnings
+        );
         for w in warnings_preview.iter().take(5) {
             println!("  {w}");
         }

@@ -20,10 +20,18 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadReport> {
     if report.ruleset.len() == 0 {
         anyhow::bail!(
             "no usable Sigma rules in {} ({} rejected, {} skipped by --min-level or status{})",
-            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             report.errors.len(),
             report.skipped,
-            report.errors.first().map(|e| format!("; first: {e}")).unwrap_or_default()
+            report
+                .errors
+                .first()
+                .map(|e| format!("; first: {e}"))
+                .unwrap_or_default()
         );
     }
     Ok(report)

@@ -372,7 +372,11 @@ impl From<&Finding> for DetectionView {
             host: f.host.as_deref().map(str::to_string),
             channel: f.channel.as_deref().map(str::to_string),
             event_id: f.event_id,
-            fields: f.fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            fields: f
+                .fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
             provenance: f.provenance.to_string(),
         }
     }
@@ -398,7 +402,15 @@ pub fn activity(findings: &[Finding], max_buckets: usize) -> Vec<ActivityBucket>
     };
     let span = (*max - *min).num_seconds().max(1) as u64;
     let mut size = 3600u64;
-    for candidate in [3600u64, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 7 * 86_400, 30 * 86_400] {
+    for candidate in [
+        3600u64,
+        3 * 3600,
+        6 * 3600,
+        12 * 3600,
+        86_400,
+        7 * 86_400,
+        30 * 86_400,
+    ] {
         size = candidate;
         if span / candidate < max_buckets.max(1) as u64 {
             break;

@@ -67,10 +67,22 @@ impl Containment {
     pub fn write(&self, dir: &Path) -> io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let mut combined = csv::Writer::from_path(dir.join("blocklist.csv"))?;
-        combined.write_record(["type", "value", "reason", "first_seen", "last_seen", "detections"])?;
+        combined.write_record([
+            "type",
+            "value",
+            "reason",
+            "first_seen",
+            "last_seen",
+            "detections",
+        ])?;
         for (name, kind, list) in self.lists() {
-            let mut txt = io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.txt")))?);
-            writeln!(txt, "# kahu containment list: {name} ({} entries)", list.len())?;
+            let mut txt =
+                io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.txt")))?);
+            writeln!(
+                txt,
+                "# kahu containment list: {name} ({} entries)",
+                list.len()
+            )?;
             let mut w = csv::Writer::from_path(dir.join(format!("{name}.csv")))?;
             w.write_record(["value", "reason", "first_seen", "last_seen", "detections"])?;
             for item in list {

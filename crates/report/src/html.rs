@@ -160,7 +160,12 @@ fn summary(h: &mut String, a: &Assessment) {
         ("Detections", total.to_string()),
         ("Events examined", a.evidence.events.to_string()),
     ] {
-        let _ = write!(h, "<div class=\"card\"><b>{}</b>{}</div>", esc(&value), esc(label));
+        let _ = write!(
+            h,
+            "<div class=\"card\"><b>{}</b>{}</div>",
+            esc(&value),
+            esc(label)
+        );
     }
     h.push_str("</div>");
     if !s.key_points.is_empty() {
@@ -213,7 +218,13 @@ fn attribution(h: &mut String, a: &Assessment) {
                 c.rank,
                 esc(&c.name),
                 esc(&c.group_id),
-                esc(&c.aliases.iter().take(6).cloned().collect::<Vec<_>>().join(", ")),
+                esc(&c
+                    .aliases
+                    .iter()
+                    .take(6)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")),
                 esc(&c.likelihood),
                 c.probability * 100.0,
                 esc(&c.confidence),
@@ -236,14 +247,19 @@ fn attribution(h: &mut String, a: &Assessment) {
             evidence_table(h, &c.supporting, "None.");
             h.push_str("<h4>Contradicting evidence</h4>");
             evidence_table(h, &c.contradicting, "None found.");
-            let _ = write!(h, "<h4>Known techniques not yet observed ({})</h4><p>", c.not_observed.len());
+            let _ = write!(
+                h,
+                "<h4>Known techniques not yet observed ({})</h4><p>",
+                c.not_observed.len()
+            );
             for t in c.not_observed.iter().take(60) {
                 let _ = write!(h, "<code>{}</code> {}; ", esc(&t.id), esc(&t.name));
             }
             h.push_str("</p></details>");
         }
     }
-    if !a.case.infrastructure.is_empty() || !a.case.sectors.is_empty() || !a.case.regions.is_empty() {
+    if !a.case.infrastructure.is_empty() || !a.case.sectors.is_empty() || !a.case.regions.is_empty()
+    {
         let _ = write!(
             h,
             "<p class=\"mut\"><b>Analyst input used as evidence.</b> Victim sectors: {}; regions: {}; infrastructure enrichment: {}.</p>",
@@ -279,7 +295,10 @@ fn chart(h: &mut String, buckets: &[ActivityBucket]) {
         "<svg role=\"img\" aria-label=\"Detections over time\" viewBox=\"0 0 {width} {}\" width=\"100%\" preserveAspectRatio=\"none\">",
         height + 30.0
     );
-    let _ = write!(h, "<text x=\"0\" y=\"10\">{max}</text><text x=\"0\" y=\"{height}\">0</text>");
+    let _ = write!(
+        h,
+        "<text x=\"0\" y=\"10\">{max}</text><text x=\"0\" y=\"{height}\">0</text>"
+    );
     for (i, b) in buckets.iter().enumerate() {
         let x = left + i as f64 * bw;
         let mut y = height;
@@ -307,7 +326,12 @@ fn chart(h: &mut String, buckets: &[ActivityBucket]) {
     let step = (buckets.len() / 8).max(1);
     for (i, b) in buckets.iter().enumerate().step_by(step) {
         let x = left + i as f64 * bw;
-        let _ = write!(h, "<text x=\"{x:.1}\" y=\"{}\">{}</text>", height + 14.0, b.start.format("%m-%d %H:%M"));
+        let _ = write!(
+            h,
+            "<text x=\"{x:.1}\" y=\"{}\">{}</text>",
+            height + 14.0,
+            b.start.format("%m-%d %H:%M")
+        );
     }
     h.push_str("</svg>");
 }
@@ -321,12 +345,22 @@ fn timeline(h: &mut String, a: &Assessment) {
     }
     let mut by_phase: BTreeMap<usize, Vec<&TimelineEntry>> = BTreeMap::new();
     for e in &a.timeline {
-        let idx = TACTICS.iter().position(|t| *t == e.phase).unwrap_or(TACTICS.len());
+        let idx = TACTICS
+            .iter()
+            .position(|t| *t == e.phase)
+            .unwrap_or(TACTICS.len());
         by_phase.entry(idx).or_default().push(e);
     }
     for (idx, entries) in by_phase {
-        let name = TACTICS.get(idx).map(|t| title_case(t)).unwrap_or_else(|| "Unclassified".into());
-        let _ = write!(h, "<h3>{}</h3><table><tr><th>First seen</th><th>Last seen</th><th>#</th><th>Level</th><th>Detection</th><th>Host</th><th>Techniques</th><th>Detail</th><th>Evidence</th></tr>", esc(&name));
+        let name = TACTICS
+            .get(idx)
+            .map(|t| title_case(t))
+            .unwrap_or_else(|| "Unclassified".into());
+        let _ = write!(
+            h,
+            "<h3>{}</h3><table><tr><th>First seen</th><th>Last seen</th><th>#</th><th>Level</th><th>Detection</th><th>Host</th><th>Techniques</th><th>Detail</th><th>Evidence</th></tr>",
+            esc(&name)
+        );
         for e in entries.iter().take(200) {
             let _ = write!(
                 h,
@@ -344,7 +378,11 @@ fn timeline(h: &mut String, a: &Assessment) {
         }
         h.push_str("</table>");
         if entries.len() > 200 {
-            let _ = write!(h, "<p class=\"mut\">{} more entries in assessment.json.</p>", entries.len() - 200);
+            let _ = write!(
+                h,
+                "<p class=\"mut\">{} more entries in assessment.json.</p>",
+                entries.len() - 200
+            );
         }
     }
     h.push_str("</section>");
@@ -356,7 +394,13 @@ fn matrix(h: &mut String, a: &Assessment) {
         h.push_str("<p class=\"mut\">No ATT&amp;CK techniques observed.</p></section>");
         return;
     }
-    let max = a.techniques.iter().map(|t| t.detections).max().unwrap_or(1).max(1) as f64;
+    let max = a
+        .techniques
+        .iter()
+        .map(|t| t.detections)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
     let expected: Vec<&TechniqueRef> = a
         .attribution
         .candidates
@@ -365,8 +409,16 @@ fn matrix(h: &mut String, a: &Assessment) {
         .unwrap_or_default();
     h.push_str("<div class=\"matrix\">");
     for tactic in TACTICS {
-        let _ = write!(h, "<div class=\"col\"><h4>{}</h4>", esc(&title_case(tactic)));
-        for t in a.techniques.iter().filter(|t| t.tactics.iter().any(|x| x == tactic)) {
+        let _ = write!(
+            h,
+            "<div class=\"col\"><h4>{}</h4>",
+            esc(&title_case(tactic))
+        );
+        for t in a
+            .techniques
+            .iter()
+            .filter(|t| t.tactics.iter().any(|x| x == tactic))
+        {
             let heat = (t.detections as f64 / max).sqrt();
             let r = 255.0;
             let g = 235.0 - heat * 160.0;
@@ -438,7 +490,11 @@ fn scope(h: &mut String, a: &Assessment) {
 }
 
 fn incidents(h: &mut String, a: &Assessment) {
-    let _ = write!(h, "<section id=\"incidents\"><h2>Incidents ({})</h2>", a.incidents.len());
+    let _ = write!(
+        h,
+        "<section id=\"incidents\"><h2>Incidents ({})</h2>",
+        a.incidents.len()
+    );
     if a.incidents.is_empty() {
         h.push_str("<p class=\"mut\">No incidents.</p>");
     }
@@ -465,11 +521,16 @@ fn incidents(h: &mut String, a: &Assessment) {
 
 fn containment(h: &mut String, a: &Assessment) {
     let c = &a.containment;
-    h.push_str("<section id=\"containment\"><h2>Containment and eradication</h2><ul class=\"check\">");
+    h.push_str(
+        "<section id=\"containment\"><h2>Containment and eradication</h2><ul class=\"check\">",
+    );
     let mut any = false;
     for (what, list) in [
         ("Isolate and image host", &c.hosts),
-        ("Reset credentials (and revoke Kerberos tickets) of account", &c.accounts),
+        (
+            "Reset credentials (and revoke Kerberos tickets) of account",
+            &c.accounts,
+        ),
         ("Collect, then remove file", &c.files),
         ("Block IP address", &c.ips),
         ("Block range", &c.cidrs),
@@ -496,15 +557,23 @@ fn containment(h: &mut String, a: &Assessment) {
                     <li>Patch the exploited public-facing application before restoring service</li>\
                     <li>Keep the evidence and this report; re-run kahu on fresh collections after eradication</li>");
     } else {
-        h.push_str("<li class=\"mut\">Nothing to contain was identified in the evidence examined.</li>");
+        h.push_str(
+            "<li class=\"mut\">Nothing to contain was identified in the evidence examined.</li>",
+        );
     }
     h.push_str("</ul><p class=\"mut\">Machine-readable lists are in <code>containment/</code> (plain text and CSV).</p></section>");
 }
 
 fn hunts(h: &mut String, a: &Assessment) {
-    let _ = write!(h, "<section id=\"hunts\"><h2>Recommended hunts ({})</h2>", a.hunts.len());
+    let _ = write!(
+        h,
+        "<section id=\"hunts\"><h2>Recommended hunts ({})</h2>",
+        a.hunts.len()
+    );
     if a.hunts.is_empty() {
-        h.push_str("<p class=\"mut\">No leading candidate, so no candidate-specific hunts.</p></section>");
+        h.push_str(
+            "<p class=\"mut\">No leading candidate, so no candidate-specific hunts.</p></section>",
+        );
         return;
     }
     h.push_str("<table><tr><th>Technique</th><th>Tactics</th><th>Why</th></tr>");
@@ -585,7 +654,10 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(esc("<script>alert('x')</script>&"), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;");
+        assert_eq!(
+            esc("<script>alert('x')</script>&"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"
+        );
         assert_eq!(esc("a\u{0}b"), "a\u{FFFD}b");
     }
 }

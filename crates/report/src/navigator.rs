@@ -1,6 +1,6 @@
 //! ATT&CK Navigator layers (layer format 4.5).
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// One technique of the case.
@@ -61,10 +61,14 @@ pub fn case_layer(
             });
         }
     }
-    let mut legend = vec![json!({"label": "Observed in the case (score = detections)", "color": "#fcbba1"})];
+    let mut legend =
+        vec![json!({"label": "Observed in the case (score = detections)", "color": "#fcbba1"})];
     if let Some((gid, gname, _)) = candidate {
-        legend.push(json!({"label": format!("Observed and known for {gname} ({gid})"), "color": "#d62728"}));
-        legend.push(json!({"label": format!("Known for {gname}, not observed"), "color": "#9ecae1"}));
+        legend.push(
+            json!({"label": format!("Observed and known for {gname} ({gid})"), "color": "#d62728"}),
+        );
+        legend
+            .push(json!({"label": format!("Known for {gname}, not observed"), "color": "#9ecae1"}));
     }
     json!({
         "name": name,
@@ -92,8 +96,16 @@ mod tests {
         let l = case_layer(
             "case",
             "18",
-            &[LayerTechnique { id: "T1190".into(), count: 3, comment: "x".into() }],
-            Some(("G0065", "Leviathan", &["T1190".to_string(), "T1505.003".to_string()])),
+            &[LayerTechnique {
+                id: "T1190".into(),
+                count: 3,
+                comment: "x".into(),
+            }],
+            Some((
+                "G0065",
+                "Leviathan",
+                &["T1190".to_string(), "T1505.003".to_string()],
+            )),
         );
         assert_eq!(l["domain"], "enterprise-attack");
         assert_eq!(l["versions"]["layer"], "4.5");

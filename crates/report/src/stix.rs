@@ -15,7 +15,7 @@
 //! same bundle and partners can de-duplicate.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -132,7 +132,10 @@ pub struct BundleInput {
 /// of STIX 2.1 Appendix A (“Almost No Chance / Remote” → 5 … “Almost
 /// Certain / Nearly Certain” → 95). Unknown words map to `None`.
 pub fn dni_confidence(likelihood: &str) -> Option<u8> {
-    let l = likelihood.trim().to_ascii_lowercase().replace(['-', '_'], " ");
+    let l = likelihood
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['-', '_'], " ");
     Some(match l.as_str() {
         "almost no chance" | "remote" => 5,
         "very unlikely" | "highly improbable" => 15,
@@ -151,14 +154,20 @@ pub fn stix_time(t: &DateTime<Utc>) -> String {
 }
 
 fn sdo_id(kind: &str, key: &str) -> String {
-    format!("{kind}--{}", Uuid::new_v5(&KAHU_NAMESPACE, format!("{kind}|{key}").as_bytes()))
+    format!(
+        "{kind}--{}",
+        Uuid::new_v5(&KAHU_NAMESPACE, format!("{kind}|{key}").as_bytes())
+    )
 }
 
 /// SCO id per STIX 2.1 §2.9: UUIDv5 over the canonical JSON of the
 /// ID-contributing properties.
 fn sco_id(kind: &str, contributing: &Value) -> String {
     let canonical = canonical_json(contributing);
-    format!("{kind}--{}", Uuid::new_v5(&SCO_NAMESPACE, canonical.as_bytes()))
+    format!(
+        "{kind}--{}",
+        Uuid::new_v5(&SCO_NAMESPACE, canonical.as_bytes())
+    )
 }
 
 /// JSON with object keys sorted (RFC 8785 for the string/object values we use).
@@ -172,7 +181,10 @@ fn canonical_json(v: &Value) -> String {
                 .collect();
             format!("{{{}}}", parts.join(","))
         }
-        Value::Array(a) => format!("[{}]", a.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical_json).collect::<Vec<_>>().join(",")
+        ),
         other => other.to_string(),
     }
 }
@@ -206,7 +218,10 @@ fn sco(o: &Observable) -> Value {
             contributing.insert("name".into(), json!(name));
             obj.insert("type".into(), json!("file"));
             obj.insert("spec_version".into(), json!("2.1"));
-            obj.insert("id".into(), json!(sco_id("file", &Value::Object(contributing))));
+            obj.insert(
+                "id".into(),
+                json!(sco_id("file", &Value::Object(contributing))),
+            );
             obj.insert("name".into(), json!(name));
             Value::Object(obj)
         }
@@ -215,7 +230,10 @@ fn sco(o: &Observable) -> Value {
 
 fn attack_ref(id: &str) -> Value {
     let url = if id.starts_with('T') {
-        format!("https://attack.mitre.org/techniques/{}", id.replace('.', "/"))
+        format!(
+            "https://attack.mitre.org/techniques/{}",
+            id.replace('.', "/")
+        )
     } else {
         format!("https://attack.mitre.org/groups/{id}")
     };
@@ -256,14 +274,18 @@ pub fn build_bundle(input: &BundleInput) -> Value {
     );
     let victim_id = input.victim.as_ref().map(|v| {
         let id = sdo_id("identity", &format!("victim|{v}"));
-        let mut o = json!({"type": "identity", "id": id, "name": v, "identity_class": "organization"});
+        let mut o =
+            json!({"type": "identity", "id": id, "name": v, "identity_class": "organization"});
         common(&mut o);
         push(&mut objects, &mut report_refs, o);
         id
     });
 
     // Campaign standing for this intrusion.
-    let campaign_id = sdo_id("campaign", &format!("{}|{}", input.producer, input.case_name));
+    let campaign_id = sdo_id(
+        "campaign",
+        &format!("{}|{}", input.producer, input.case_name),
+    );
     let mut campaign = json!({
         "type": "campaign", "id": campaign_id,
         "name": format!("Intrusion: {}", input.case_name),
@@ -295,10 +317,8 @@ pub fn build_bundle(input: &BundleInput) -> Value {
     }
 
     // Indicators and their sightings.
-    let first_sighting: BTreeMap<&str, DateTime<Utc>> = input
-        .sightings
-        .iter()
-        .fold(BTreeMap::new(), |mut m, s| {
+    let first_sighting: BTreeMap<&str, DateTime<Utc>> =
+        input.sightings.iter().fold(BTreeMap::new(), |mut m, s| {
             let e = m.entry(s.rule_id.as_str()).or_insert(s.first_seen);
             if s.first_seen < *e {
                 *e = s.first_seen;
@@ -307,7 +327,10 @@ pub fn build_bundle(input: &BundleInput) -> Value {
         });
     let mut indicator_ids = BTreeMap::new();
     for ind in &input.indicators {
-        let id = sdo_id("indicator", &format!("{}|{}", ind.pattern_type, ind.rule_id));
+        let id = sdo_id(
+            "indicator",
+            &format!("{}|{}", ind.pattern_type, ind.rule_id),
+        );
         let valid_from = ind
             .valid_from
             .or_else(|| first_sighting.get(ind.rule_id.as_str()).copied())
@@ -322,7 +345,8 @@ pub fn build_bundle(input: &BundleInput) -> Value {
             o["description"] = json!(d);
         }
         if ind.pattern_type == "sigma" {
-            o["external_references"] = json!([{"source_name": "sigma", "external_id": ind.rule_id}]);
+            o["external_references"] =
+                json!([{"source_name": "sigma", "external_id": ind.rule_id}]);
         }
         common(&mut o);
         push(&mut objects, &mut report_refs, o);
@@ -361,7 +385,12 @@ pub fn build_bundle(input: &BundleInput) -> Value {
             sco_refs.dedup();
             let od_id = sdo_id(
                 "observed-data",
-                &format!("{}|{}|{}", s.rule_id, stix_time(&s.first_seen), sco_refs.join(",")),
+                &format!(
+                    "{}|{}|{}",
+                    s.rule_id,
+                    stix_time(&s.first_seen),
+                    sco_refs.join(",")
+                ),
             );
             let mut od = json!({
                 "type": "observed-data", "id": od_id,
@@ -420,8 +449,15 @@ pub fn build_bundle(input: &BundleInput) -> Value {
         push(&mut objects, &mut report_refs, rel);
     }
 
-    let report_id = sdo_id("report", &format!("{}|{}|{now}", input.producer, input.case_name));
-    let mut refs: Vec<String> = report_refs.iter().filter(|r| !r.starts_with("identity--") || **r != producer_id).cloned().collect();
+    let report_id = sdo_id(
+        "report",
+        &format!("{}|{}|{now}", input.producer, input.case_name),
+    );
+    let mut refs: Vec<String> = report_refs
+        .iter()
+        .filter(|r| !r.starts_with("identity--") || **r != producer_id)
+        .cloned()
+        .collect();
     if refs.is_empty() {
         refs.push(producer_id.clone());
     }
@@ -514,8 +550,15 @@ mod tests {
         assert_eq!(ind["pattern_type"], "sigma");
         let report = objs.iter().find(|o| o["type"] == "report").unwrap();
         let refs = report["object_refs"].as_array().unwrap();
-        for o in objs.iter().filter(|o| o["type"] != "report" && o["id"] != report["created_by_ref"]) {
-            assert!(refs.contains(&o["id"]), "{} not referenced by the report", o["id"]);
+        for o in objs
+            .iter()
+            .filter(|o| o["type"] != "report" && o["id"] != report["created_by_ref"])
+        {
+            assert!(
+                refs.contains(&o["id"]),
+                "{} not referenced by the report",
+                o["id"]
+            );
         }
     }
 }

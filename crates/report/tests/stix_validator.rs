@@ -40,7 +40,9 @@ pub fn validate(bundle: &serde_json::Value) -> Result<(), String> {
 #[test]
 fn bundle_passes_oasis_validator() {
     if validator().is_none() {
-        eprintln!("SKIP: stix2_validator not installed (pip install stix2-validator); STIX bundle NOT validated");
+        eprintln!(
+            "SKIP: stix2_validator not installed (pip install stix2-validator); STIX bundle NOT validated"
+        );
         return;
     }
     let t0 = Utc.with_ymd_and_hms(2021, 5, 3, 1, 2, 3).unwrap();

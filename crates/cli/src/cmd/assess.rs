@@ -115,7 +115,9 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
     cfg.case.sectors.extend(args.sectors.iter().cloned());
     cfg.case.regions.extend(args.regions.iter().cloned());
-    cfg.case.infrastructure.extend(args.infrastructure.iter().cloned());
+    cfg.case
+        .infrastructure
+        .extend(args.infrastructure.iter().cloned());
     if !args.demo || args.tlp != "TLP:AMBER" {
         cfg.case.tlp = args.tlp.clone();
     }
@@ -171,7 +173,11 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             .unwrap_or("")
             .replace('_', " ")
             .to_uppercase();
-        println!("{}  {}", s.level(verdict_level, &verdict), a.summary.headline);
+        println!(
+            "{}  {}",
+            s.level(verdict_level, &verdict),
+            a.summary.headline
+        );
         println!();
         println!("{} {}", s.bold("Attribution:"), a.attribution.judgement);
         for c in a.attribution.candidates.iter().take(3) {
@@ -189,7 +195,12 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             println!();
             println!("{}", s.bold("Incidents:"));
             for i in a.incidents.iter().take(5) {
-                println!("  {} {}  {}", s.level(i.severity, i.severity.as_str()), i.id, i.title);
+                println!(
+                    "  {} {}  {}",
+                    s.level(i.severity, i.severity.as_str()),
+                    i.id,
+                    i.title
+                );
             }
         }
         let c = &a.containment;
@@ -204,11 +215,18 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             c.files.len()
         );
         if a.evidence.warnings > 0 {
-            println!("{} {} (see the report's Evidence section)", s.bold("Evidence warnings:"), a.evidence.warnings);
+            println!(
+                "{} {} (see the report's Evidence section)",
+                s.bold("Evidence warnings:"),
+                a.evidence.warnings
+            );
         }
         println!();
         println!("Report: {}", cfg.out.join("report.html").display());
-        println!("Also:   assessment.json, stix-bundle.json, navigator-layer.json, containment/ in {}", cfg.out.display());
+        println!(
+            "Also:   assessment.json, stix-bundle.json, navigator-layer.json, containment/ in {}",
+            cfg.out.display()
+        );
     }
     if let Some(level) = args.fail_on
         && run.findings.iter().any(|f| f.level >= level)

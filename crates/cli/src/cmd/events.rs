@@ -3,9 +3,9 @@
 //! Useful to see what kahu makes of a file (field names, host, time) before
 //! writing a rule, and as the parse-only baseline of the benchmarks.
 
-use kahu_assess::detect::{self, Detector, NoObserver};
 use crate::progress::FileProgress;
 use anyhow::{Context, Result};
+use kahu_assess::detect::{self, Detector, NoObserver};
 use kahu_event::Event;
 use kahu_finding::Finding;
 use std::io::Write;
@@ -66,13 +66,19 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     } else {
         let sink: Box<dyn Write + Send> = match &args.output {
             Some(p) => Box::new(std::io::BufWriter::new(
-                std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+                std::fs::File::create(p)
+                    .with_context(|| format!("cannot create {}", p.display()))?,
             )),
             None => Box::new(std::io::BufWriter::new(std::io::stdout())),
         };
-        let dump = Dump { out: Mutex::new(sink) };
+        let dump = Dump {
+            out: Mutex::new(sink),
+        };
         let out = detect::run(&files, &[&dump], || NoObserver, &progress);
-        dump.out.into_inner().unwrap_or_else(|e| e.into_inner()).flush()?;
+        dump.out
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush()?;
         out
     };
     progress.finish();

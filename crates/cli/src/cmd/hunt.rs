@@ -1,9 +1,9 @@
 //! `kahu hunt`: run detection rules over evidence and write a timeline.
 
-use kahu_assess::detect::{self, Detector, NoObserver};
 use crate::output::{self, Style, Summary, TimelineFormat};
 use crate::progress::FileProgress;
 use anyhow::{Context, Result};
+use kahu_assess::detect::{self, Detector, NoObserver};
 use kahu_finding::Level;
 use std::fs::File;
 use std::io::BufWriter;
@@ -70,7 +70,10 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             eprintln!("warning: rule rejected: {e}");
         }
         if rules.errors.len() > 5 {
-            eprintln!("warning: {} more rules rejected (see `kahu rules check`)", rules.errors.len() - 5);
+            eprintln!(
+                "warning: {} more rules rejected (see `kahu rules check`)",
+                rules.errors.len() - 5
+            );
         }
     }
     let total_bytes = files.iter().map(|f| f.1).sum();
@@ -119,8 +122,11 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     output::sort_timeline(&mut findings);
 
     if let Some(path) = &args.output {
-        let format = args.format.unwrap_or_else(|| TimelineFormat::from_path(path));
-        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let format = args
+            .format
+            .unwrap_or_else(|| TimelineFormat::from_path(path));
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let w = BufWriter::new(file);
         match format {
             TimelineFormat::Csv => output::write_csv(w, &findings),

@@ -4,6 +4,7 @@ pub mod assess;
 pub mod attribute;
 pub mod events;
 pub mod hunt;
+pub mod rules;
 
 /// Options shared by every subcommand.
 pub struct Global {
