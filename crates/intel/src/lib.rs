@@ -3,6 +3,30 @@
 //! YARA on evidence files, and malware/tool names mapped to ATT&CK
 //! software ids for attribution.
 //!
+//! What is matched, and how:
+//!
+//! | observable | STIX object path | MISP types | matched against |
+//! |---|---|---|---|
+//! | IP | `ipv4-addr:value`, `ipv6-addr:value`, `network-traffic:dst_ref.value`/`src_ref.value` | `ip-src`, `ip-dst` | any value or token that parses as an IP (`ip:port`, `[v6]`, mapped v4) |
+//! | network | `… = 'a.b.c.d/n'`, `ISSUBSET` | `ip-*` with `/n` | IPs, by prefix table |
+//! | domain | `domain-name:value` | `domain`, `hostname` | host names, URL hosts, e-mail domains; subdomains included |
+//! | URL | `url:value` (`=`, `LIKE`, `MATCHES`) | `url` | canonical URLs in any value |
+//! | URL path | — | `uri` | values and log-line tokens starting with `/`, URL paths |
+//! | hash | `file:hashes.*`, `x509-certificate:hashes.*`, `artifact:hashes.*` (MD5, SHA-1, SHA-256, SHA-512) | `md5`, `sha1`, `sha256`, `sha512`, `imphash`, `filename\|hash`, `x509-fingerprint-*`, `ja3-fingerprint-md5` | hex tokens, including Sysmon `Hashes=` lists |
+//! | file name | `file:name`, `process:name` | `filename` | basenames of paths and tokens, case-insensitive |
+//! | e-mail | `email-addr:value`, `email-message:from_ref.value`… | `email`, `email-src`, `email-dst` | address tokens |
+//! | user agent | `network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'` | `user-agent` | whole values (IIS `+` for space too) |
+//! | command line | `process:command_line` | — | whole values |
+//! | registry key | `windows-registry-key:key` | `regkey`, `regkey\|value` | values starting with a hive, hive names normalised |
+//! | port | `network-traffic:dst_port`/`src_port` (`=`, `<`, `>`…) | `ip-dst\|port`, `hostname\|port` | port fields by name (Sysmon, Zeek, ECS, IIS) |
+//! | AS number | `autonomous-system:number` | `AS` | `*.as.number`, `asn` fields |
+//!
+//! STIX `AND`/`OR` inside an observation are exact; `OR` between
+//! observations is exact; `AND`/`FOLLOWEDBY` between observations and the
+//! `WITHIN`/`REPEATS`/`START STOP` qualifiers are downgraded (each
+//! observation matches alone) and reported. Anything else is reported as
+//! unsupported with the indicator id, never dropped silently.
+//!
 //! ```no_run
 //! # use kahu_intel::IocSet;
 //! let mut iocs = IocSet::new();
