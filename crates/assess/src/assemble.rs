@@ -674,7 +674,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     let total = appendix.len() as u64;
     appendix.sort_by(|a, b| b.level.cmp(&a.level).then(a.timestamp.cmp(&b.timestamp)));
     appendix.truncate(inputs.appendix_limit);
-    appendix.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+    appendix.sort_by_key(|f| f.timestamp);
 
     let low_plus: Vec<Finding> = findings
         .iter()

@@ -146,7 +146,7 @@ pub fn list_files(paths: &[PathBuf]) -> (Vec<(PathBuf, u64)>, Vec<Warning>) {
         }
     }
     // Largest first so a big file does not start last and stretch the run.
-    files.sort_by(|a, b| b.1.cmp(&a.1));
+    files.sort_by_key(|f| std::cmp::Reverse(f.1));
     (files, warnings)
 }
 

@@ -183,15 +183,16 @@ pub struct RuleCount {
     pub count: usize,
 }
 
-/// Count findings by level, rule, host and technique.
-pub fn tally(
-    findings: &[Finding],
-) -> (
+/// Findings per level, top rules, hosts and techniques.
+pub type Tally = (
     BTreeMap<String, usize>,
     Vec<RuleCount>,
     Vec<(String, usize)>,
     Vec<(String, usize)>,
-) {
+);
+
+/// Count findings by level, rule, host and technique.
+pub fn tally(findings: &[Finding]) -> Tally {
     let mut by_level = BTreeMap::new();
     let mut rules: BTreeMap<&str, (usize, &Finding)> = BTreeMap::new();
     let mut hosts: BTreeMap<&str, usize> = BTreeMap::new();

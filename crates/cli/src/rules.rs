@@ -17,7 +17,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadReport> {
     } else {
         RuleSet::load(paths, opts)
     };
-    if report.ruleset.len() == 0 {
+    if report.ruleset.is_empty() {
         anyhow::bail!(
             "no usable Sigma rules in {} ({} rejected, {} skipped by --min-level or status{})",
             paths

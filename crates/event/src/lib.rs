@@ -17,7 +17,7 @@ mod value;
 
 pub use fields::Fields;
 pub use provenance::{Location, Provenance};
-pub use time::{parse_timestamp, Timestamp};
+pub use time::{Timestamp, parse_timestamp};
 pub use value::Value;
 
 use serde::Serialize;

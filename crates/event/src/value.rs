@@ -103,7 +103,9 @@ impl Value {
                 }
             }
             serde_json::Value::String(s) => Value::Str(Arc::from(s)),
-            serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from_json).collect()),
+            serde_json::Value::Array(a) => {
+                Value::Array(a.into_iter().map(Value::from_json).collect())
+            }
             serde_json::Value::Object(o) => {
                 let mut f = Fields::with_capacity(o.len());
                 for (k, v) in o {

@@ -13,7 +13,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 /// Severity, in Sigma's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Level {
@@ -308,18 +310,28 @@ mod tests {
             "attack.t10",
             "attack.t1003.01",
         ]);
-        assert_eq!(t.techniques, vec![Arc::from("T1059.001"), Arc::from("T1003")]);
+        assert_eq!(
+            t.techniques,
+            vec![Arc::from("T1059.001"), Arc::from("T1003")]
+        );
         assert_eq!(t.software, vec![Arc::from("S0002")]);
         assert_eq!(t.groups, vec![Arc::from("G0065")]);
     }
 
     #[test]
     fn correlation_fields_pick_lineage_and_sessions() {
-        let mut e = Event::new(Provenance::new(Arc::from("f"), kahu_event::Location::Record(1)));
-        e.fields.insert("ProcessGuid", kahu_event::Value::str("{A}"));
-        e.fields.insert("TargetLogonId", kahu_event::Value::str("0x3e7"));
-        e.fields.insert("ParentProcessId", kahu_event::Value::str("-"));
-        e.fields.insert("CommandLine", kahu_event::Value::str("cmd"));
+        let mut e = Event::new(Provenance::new(
+            Arc::from("f"),
+            kahu_event::Location::Record(1),
+        ));
+        e.fields
+            .insert("ProcessGuid", kahu_event::Value::str("{A}"));
+        e.fields
+            .insert("TargetLogonId", kahu_event::Value::str("0x3e7"));
+        e.fields
+            .insert("ParentProcessId", kahu_event::Value::str("-"));
+        e.fields
+            .insert("CommandLine", kahu_event::Value::str("cmd"));
         let got = correlation_fields(&e);
         assert_eq!(
             got,

@@ -239,8 +239,8 @@ fn print_human(res: &Attribution) {
     println!("confidence basis: {}", res.confidence.reasons.join("; "));
     println!();
     println!(
-        "{:>3}  {:<7} {:<28} {:>7} {:>6}  {}",
-        "#", "id", "name", "score", "p", "likelihood (ICD 203)"
+        "{:>3}  {:<7} {:<28} {:>7} {:>6}  likelihood (ICD 203)",
+        "#", "id", "name", "score", "p"
     );
     for c in &res.candidates {
         let name: String = c.name.chars().take(28).collect();

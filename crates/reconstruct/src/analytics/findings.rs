@@ -1,8 +1,8 @@
 //! Turning analytic results into [`Finding`]s (kind `Analytic`) so they
 //! join Sigma and IOC findings in incidents, scope and timeline.
 
-use super::{AnalyticsReport, Protocol};
 use super::persistence::PersistenceEntry;
+use super::{AnalyticsReport, Protocol};
 use crate::classify::AccountClass;
 use kahu_event::{Location, Provenance, Timestamp};
 use kahu_finding::{Finding, FindingKind, Level};
@@ -221,7 +221,9 @@ impl AnalyticsReport {
             ];
             if let Some(why) = s.suspicious {
                 let why = if fleet {
-                    format!("{why}; but the same service was installed on {hosts} hosts (likely a software deployment)")
+                    format!(
+                        "{why}; but the same service was installed on {hosts} hosts (likely a software deployment)"
+                    )
                 } else {
                     why.to_string()
                 };
