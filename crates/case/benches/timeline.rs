@@ -55,7 +55,10 @@ fn main() {
     // A case built by an older schema is upgraded once (migrations).
     let t = Instant::now();
     drop(Case::open(&dir).expect("open/upgrade case"));
-    println!("open (and upgrade if needed): {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "open (and upgrade if needed): {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     let case = Case::open_read_only(&dir).expect("open case");
     let s = case.summary().expect("summary");
     println!(

@@ -141,8 +141,9 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
                 harden(r.headers_mut());
                 return r;
             }
-            Some(_) => return deny(StatusCode::UNAUTHORIZED, "wrong access token"),
-            None => {}
+            Some(false) => return deny(StatusCode::UNAUTHORIZED, "wrong access token"),
+            // A right token on a non-GET is no redirect; the checks below apply.
+            Some(true) | None => {}
         }
         if !from_header && !from_cookie {
             return deny(
