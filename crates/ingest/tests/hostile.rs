@@ -92,6 +92,16 @@ fn truncated_evtx_keeps_whole_chunks() {
             assert_eq!(c.events.len(), 0);
             assert_eq!(c.warnings.len(), 1, "cut at {cut}: {:?}", c.warnings);
         }
+        // A cut inside a chunk is reported with the chunk's offset.
+        if cut > 4096 && (cut - 4096) % 65536 != 0 {
+            let partial = (4096 + (cut - 4096) / 65536 * 65536) as u64;
+            assert!(
+                c.warnings.iter().any(|w| w.reason.contains("truncated")
+                    && w.location == Some(kahu_event::Location::Offset(partial))),
+                "cut at {cut}: no truncation warning at {partial}: {:?}",
+                c.warnings
+            );
+        }
     }
 }
 
