@@ -49,6 +49,10 @@ pub(crate) struct Ctx {
     hits: Vec<u32>,
     /// Per accessor: generation in which its value was scanned for needles.
     scanned: Vec<u32>,
+    /// Needles first found during this event, in order (for gate postings).
+    pub(crate) new_hits: Vec<u32>,
+    /// Scratch bit set of variants opened by their gates.
+    pub(crate) marks: Vec<u64>,
 }
 
 impl Ctx {
@@ -65,6 +69,7 @@ impl Ctx {
             self.generation = 0;
             self.kw_generation = 0;
         }
+        self.new_hits.clear();
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             // Wrapped: make every slot stale explicitly.
@@ -246,39 +251,42 @@ impl Evaluator<'_> {
         slot
     }
 
-    /// Whether any (accessor, needle) pair of a rule's gate occurs.
-    pub(crate) fn gate(&mut self, gate: &[(u32, u32)]) -> bool {
-        let mut last = u32::MAX;
-        for &(acc, id) in gate {
-            if acc != last {
-                self.slot(acc);
-                self.scan(acc);
-                last = acc;
-            }
-            if self.ctx.hits[id as usize] == self.ctx.generation {
-                return true;
-            }
-        }
-        false
+    /// The values of `acc` for this event, numeric value or lower-cased
+    /// text each (empty when absent or null).
+    pub(crate) fn values(&mut self, acc: u32) -> impl Iterator<Item = (Option<f64>, &[u8])> {
+        let slot = self.slot(acc);
+        let n = if slot.state == State::Present {
+            slot.n
+        } else {
+            0
+        };
+        slot.vals[..n].iter().map(|v| (v.num, v.lower.as_bytes()))
     }
 
     /// Find every needle of `acc`'s scanner in the field's lower-cased
     /// value(s), once per event. With several values (arrays) hits are
     /// pooled across them.
-    fn scan(&mut self, acc: u32) {
+    pub(crate) fn scan(&mut self, acc: u32) {
         let g = self.ctx.generation;
         if self.ctx.scanned[acc as usize] == g {
             return;
         }
         self.ctx.scanned[acc as usize] = g;
-        let Some(Some(sc)) = self.scanners.get(acc as usize) else {
+        let scanners = self.scanners;
+        let Some(Some(sc)) = scanners.get(acc as usize) else {
             return;
         };
+        self.slot(acc);
         let ctx = &mut *self.ctx;
         let slot = &ctx.slots[acc as usize];
         for v in &slot.vals[..slot.n] {
             for m in sc.ac.find_overlapping_iter(v.lower.as_bytes()) {
-                ctx.hits[sc.ids[m.pattern().as_usize()] as usize] = g;
+                let id = sc.ids[m.pattern().as_usize()];
+                let h = &mut ctx.hits[id as usize];
+                if *h != g {
+                    *h = g;
+                    ctx.new_hits.push(id);
+                }
             }
         }
     }

@@ -20,6 +20,7 @@ pub mod corpus;
 pub mod detection;
 mod error;
 mod eval;
+mod gate;
 pub mod logsource;
 mod matcher;
 pub mod pattern;

@@ -1,9 +1,10 @@
 //! [`RuleSet`]: rules loaded, compiled once per applicable field mapping,
 //! indexed by log source, and evaluated per event.
 
-use crate::compile::{self, Accessor, Check, Compiled, Env, Node, ValueTest};
+use crate::compile::{self, Accessor, Check, Compiled, Env, ValueTest};
 use crate::error::{Problem, RuleError};
 use crate::eval::{Ctx, Evaluator, Scanner};
+use crate::gate::{FxHasher, FxMap, GateIndex, gate_of, num_bits, set_bit};
 use crate::logsource::{Mapping, applies_any, event_sources, mappings_for};
 use crate::rule::{self, CorrelationRule, Document, FilterRule, SigmaRule, Status};
 use kahu_event::Event;
@@ -11,7 +12,7 @@ use kahu_finding::{Finding, FindingKind, Level};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -65,48 +66,6 @@ pub struct LoadReport {
 struct Variant {
     rule: u32,
     compiled: Compiled,
-    /// (accessor, needle id) pairs: the variant can only match when one of
-    /// these needles occurs in its field. Empty: no gate, always evaluate.
-    gate: Vec<(u32, u32)>,
-}
-
-/// Literals of which at least one must occur for `n` to be true, per accessor.
-fn gate_of(n: &Node, checks: &[Check]) -> Option<Vec<(u32, Vec<u8>)>> {
-    match n {
-        Node::Check(i) => match &checks[*i as usize] {
-            Check::Field {
-                acc,
-                tests,
-                neq: false,
-                ..
-            } => {
-                let mut out = Vec::new();
-                for t in tests {
-                    let ValueTest::Str(set) = t else { return None };
-                    if set.gate.is_empty() {
-                        return None;
-                    }
-                    out.extend(set.gate.iter().map(|l| (*acc, l.clone())));
-                }
-                (!out.is_empty()).then_some(out)
-            }
-            _ => None,
-        },
-        // Any necessary operand gates a conjunction; pick the one with fewest literals.
-        Node::And(items) => items
-            .iter()
-            .filter_map(|x| gate_of(x, checks))
-            .min_by_key(Vec::len),
-        // A disjunction needs every operand gated.
-        Node::Or(items) | Node::AtLeast(_, items) => {
-            let mut out = Vec::new();
-            for x in items {
-                out.extend(gate_of(x, checks)?);
-            }
-            Some(out)
-        }
-        Node::Not(_) | Node::Const(_) => None,
-    }
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -131,7 +90,7 @@ impl CacheKey {
 }
 
 fn key_hash(e: &Event) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = FxHasher::default();
     e.logsource.product.hash(&mut h);
     e.logsource.service.hash(&mut h);
     e.logsource.category.hash(&mut h);
@@ -141,7 +100,25 @@ fn key_hash(e: &Event) -> u64 {
     h.finish()
 }
 
-type Candidates = Arc<[u32]>;
+/// The rules that apply to one log source, with what it takes to gate them.
+struct Plan {
+    /// Applicable variants in rule order.
+    list: Vec<u32>,
+    /// Bit set of applicable gated variants.
+    gated: Vec<u64>,
+    /// Bit set of applicable variants without a gate (always evaluated).
+    ungated: Vec<u64>,
+    /// Accessors to scan for gate needles.
+    scan_accs: Vec<u32>,
+    /// Exact-value gates to look up.
+    value_gates: Vec<u32>,
+}
+
+type Candidates = Arc<Plan>;
+
+/// Distinct log-source keys cached; evidence with more (hostile event ids)
+/// is still matched, just planned per event.
+const MAX_CACHED_PLANS: usize = 4096;
 
 /// Compiled Sigma detection rules. `Send + Sync`: share one across threads.
 pub struct RuleSet {
@@ -154,7 +131,10 @@ pub struct RuleSet {
     /// Per accessor: the shared substring scan (see [`Scanner`]).
     scanners: Vec<Option<Scanner>>,
     needles: usize,
-    cache: RwLock<HashMap<u64, Vec<(CacheKey, Candidates)>>>,
+    gates: GateIndex,
+    /// Whether matching uses gates (off only for differential testing).
+    gating: bool,
+    cache: RwLock<FxMap<u64, Vec<(CacheKey, Candidates)>>>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -367,7 +347,9 @@ impl RuleSet {
             accessors: Vec::new(),
             scanners: Vec::new(),
             needles: 0,
-            cache: RwLock::new(HashMap::new()),
+            gates: GateIndex::default(),
+            gating: true,
+            cache: RwLock::new(FxMap::default()),
         };
         let mut acc_index: HashMap<Accessor, u32> = HashMap::new();
         for ((_, r), c) in rules.into_iter().zip(compiled) {
@@ -392,7 +374,6 @@ impl RuleSet {
                         set.variants.push(Variant {
                             rule: ridx,
                             compiled: comp,
-                            gate: Vec::new(),
                         });
                     }
                     set.rules.push(r);
@@ -432,15 +413,15 @@ impl RuleSet {
                 next - 1
             })
         };
-        for v in &mut self.variants {
+        let mut gates = GateIndex::default();
+        for (vi, v) in self.variants.iter_mut().enumerate() {
             // Gate literals are lower-case like the scanned values.
             if let Some(g) = gate_of(&v.compiled.root, &v.compiled.checks)
                 && g.len() <= 4096
             {
-                v.gate = g
-                    .into_iter()
-                    .map(|(acc, lit)| (acc, intern(acc, lit, &mut per_acc, &mut per_acc_ids)))
-                    .collect();
+                gates.add(vi as u32, g, |acc, lit| {
+                    intern(acc, lit, &mut per_acc, &mut per_acc_ids)
+                });
             }
             for c in &mut v.compiled.checks {
                 let Check::Field { acc, tests, .. } = c else {
@@ -457,6 +438,8 @@ impl RuleSet {
             }
         }
         self.needles = next as usize;
+        gates.lit_post.resize_with(self.needles, Vec::new);
+        self.gates = gates;
         self.scanners = per_acc
             .into_iter()
             .zip(per_acc_ids)
@@ -520,7 +503,7 @@ impl RuleSet {
                 cands.push(*v);
             }
         }
-        let cands: Candidates = Arc::from(cands);
+        let cands: Candidates = Arc::new(self.plan(cands));
         let key = CacheKey {
             product: e.logsource.product.clone(),
             service: e.logsource.service.clone(),
@@ -529,24 +512,63 @@ impl RuleSet {
             event_id: e.event_id,
             alt: e.alt_logsources.clone(),
         };
-        if let Ok(mut cache) = self.cache.write() {
+        if let Ok(mut cache) = self.cache.write()
+            && (cache.len() < MAX_CACHED_PLANS || cache.contains_key(&h))
+        {
             let list = cache.entry(h).or_default();
-            if !list.iter().any(|(k, _)| *k == key) {
+            if list.len() < 8 && !list.iter().any(|(k, _)| *k == key) {
                 list.push((key, cands.clone()));
             }
         }
         cands
     }
 
+    /// Split applicable variants into gated and ungated bit sets and
+    /// collect the gate inputs they need.
+    fn plan(&self, list: Vec<u32>) -> Plan {
+        let words = self.variants.len().div_ceil(64);
+        let mut plan = Plan {
+            gated: vec![0; words],
+            ungated: vec![0; words],
+            scan_accs: Vec::new(),
+            value_gates: Vec::new(),
+            list: Vec::new(),
+        };
+        for &v in &list {
+            match self.gates.of(v) {
+                Some(g) => {
+                    set_bit(&mut plan.gated, v);
+                    plan.scan_accs.extend(&g.scan_accs);
+                    plan.value_gates.extend(&g.value_gates);
+                }
+                None => set_bit(&mut plan.ungated, v),
+            }
+        }
+        plan.scan_accs.sort_unstable();
+        plan.scan_accs.dedup();
+        plan.value_gates.sort_unstable();
+        plan.value_gates.dedup();
+        plan.list = list;
+        plan
+    }
+
     /// How many rules can apply to `event` by log source (diagnostics).
     pub fn applicable(&self, event: &Event) -> usize {
-        self.candidates(event).len()
+        self.candidates(event).list.len()
+    }
+
+    /// Turn gate evaluation off (`false`) or on: every applicable rule is
+    /// then evaluated in full. Results are identical either way; this
+    /// exists for differential tests and for measuring what gates save.
+    #[doc(hidden)]
+    pub fn set_gating(&mut self, on: bool) {
+        self.gating = on;
     }
 
     /// Append the rules matching `event` to `out` (in rule order).
     pub fn matches(&self, event: &Event, out: &mut Vec<RuleIdx>) {
-        let cands = self.candidates(event);
-        if cands.is_empty() {
+        let plan = self.candidates(event);
+        if plan.list.is_empty() {
             return;
         }
         CTX.with(|c| {
@@ -554,22 +576,66 @@ impl RuleSet {
                 return;
             };
             ctx.begin(self.id, self.accessors.len(), self.needles);
+            let mut marks = std::mem::take(&mut ctx.marks);
             let mut ev = Evaluator {
                 ctx: &mut ctx,
                 accessors: &self.accessors,
                 scanners: &self.scanners,
                 event,
             };
-            for &v in cands.iter() {
-                let var = &self.variants[v as usize];
-                if !var.gate.is_empty() && !ev.gate(&var.gate) {
-                    continue;
+            if self.gating {
+                self.open_gates(&plan, &mut ev, &mut marks);
+                for (w, bits) in marks.iter().enumerate() {
+                    let mut bits = *bits;
+                    while bits != 0 {
+                        let v = (w * 64) as u32 + bits.trailing_zeros();
+                        bits &= bits - 1;
+                        let var = &self.variants[v as usize];
+                        if ev.node(&var.compiled.root, &var.compiled.checks) {
+                            out.push(RuleIdx(var.rule));
+                        }
+                    }
                 }
-                if ev.node(&var.compiled.root, &var.compiled.checks) {
-                    out.push(RuleIdx(var.rule));
+            } else {
+                for &v in &plan.list {
+                    let var = &self.variants[v as usize];
+                    if ev.node(&var.compiled.root, &var.compiled.checks) {
+                        out.push(RuleIdx(var.rule));
+                    }
                 }
             }
+            ctx.marks = marks;
         });
+    }
+
+    /// Fill `marks` with the variants to evaluate: ungated ones, and gated
+    /// ones with a gate key present in the event.
+    fn open_gates(&self, plan: &Plan, ev: &mut Evaluator<'_>, marks: &mut Vec<u64>) {
+        marks.clear();
+        marks.resize(plan.gated.len(), 0);
+        for &acc in &plan.scan_accs {
+            ev.scan(acc);
+        }
+        for &id in &ev.ctx.new_hits {
+            for &v in &self.gates.lit_post[id as usize] {
+                set_bit(marks, v);
+            }
+        }
+        for &g in &plan.value_gates {
+            let vg = &self.gates.values[g as usize];
+            for (num, text) in ev.values(vg.acc) {
+                let post = match num {
+                    Some(n) => vg.nums.get(&num_bits(n)),
+                    None => vg.texts.get(text),
+                };
+                for &v in post.into_iter().flatten() {
+                    set_bit(marks, v);
+                }
+            }
+        }
+        for ((m, g), u) in marks.iter_mut().zip(&plan.gated).zip(&plan.ungated) {
+            *m = (*m & g) | u;
+        }
     }
 
     /// Whether one rule matches, ignoring its log source (for tests and tools).

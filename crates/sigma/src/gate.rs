@@ -1,0 +1,244 @@
+//! Rule gates: which rules are worth evaluating for an event.
+//!
+//! Most Sigma rules have a necessary operand whose truth implies a literal:
+//! `Image|endswith: '\x.exe'` needs the substring `\x.exe` in `Image`,
+//! `EventID: 4624` needs the value 4624. A rule's *gate* is such a set of
+//! keys, at least one of which must be present for the rule to match.
+//!
+//! Gates are inverted: every gate key posts the variants it gates, so an
+//! event costs one substring scan per gated field plus a hash lookup per
+//! gated numeric value, and only variants reached through a posting (or
+//! without any gate) are evaluated. Nothing is evaluated per non-matching
+//! rule, which is what makes thousands of rules cheap.
+
+use crate::compile::{Check, Node, Op, ValueTest};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FxHash (rustc's hasher): a multiply-rotate per word. Only for keys that
+/// are either built from rules or in bounded maps, so hash flooding by
+/// evidence cannot grow any chain without bound.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Hash maps keyed by rule-derived data.
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// One key of a gate, before interning.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Key {
+    /// A lower-case substring of the field's value.
+    Lit(u32, Vec<u8>),
+    /// A numeric field value (normalised `f64` bits).
+    Num(u32, u64),
+    /// A non-numeric field value equal to this lower-case text.
+    Text(u32, Vec<u8>),
+}
+
+/// `f64` bits with `-0.0` folded into `0.0`, so equal numbers hash equal.
+#[inline]
+pub(crate) fn num_bits(v: f64) -> u64 {
+    if v == 0.0 { 0 } else { v.to_bits() }
+}
+
+/// Keys of which at least one must be present for `n` to be true.
+pub(crate) fn gate_of(n: &Node, checks: &[Check]) -> Option<Vec<Key>> {
+    match n {
+        Node::Check(i) => match &checks[*i as usize] {
+            Check::Field {
+                acc,
+                tests,
+                neq: false,
+                ..
+            } => {
+                // With `all`, every test holds, so in particular any one does:
+                // the union of the tests' keys is necessary either way.
+                let mut out = Vec::new();
+                for t in tests {
+                    match t {
+                        ValueTest::Str(set) if !set.gate.is_empty() => {
+                            out.extend(set.gate.iter().map(|l| Key::Lit(*acc, l.clone())));
+                        }
+                        // A numeric field equals `v`; any other value (and an
+                        // empty/null one, as "") equals `text`.
+                        ValueTest::Num {
+                            op: Op::Eq,
+                            v,
+                            text,
+                        } if !text.is_empty() && !v.is_nan() => {
+                            out.push(Key::Num(*acc, num_bits(*v)));
+                            out.push(Key::Text(*acc, text.clone()));
+                        }
+                        _ => return None,
+                    }
+                }
+                (!out.is_empty()).then_some(out)
+            }
+            _ => None,
+        },
+        // Any necessary operand gates a conjunction; pick the one with fewest keys.
+        Node::And(items) => items
+            .iter()
+            .filter_map(|x| gate_of(x, checks))
+            .min_by_key(Vec::len),
+        // A disjunction needs every operand gated.
+        Node::Or(items) | Node::AtLeast(_, items) => {
+            let mut out = Vec::new();
+            for x in items {
+                out.extend(gate_of(x, checks)?);
+            }
+            Some(out)
+        }
+        Node::Not(_) | Node::Const(_) => None,
+    }
+}
+
+/// Postings of exact field values (numbers and texts) for one accessor.
+#[derive(Default)]
+pub(crate) struct ValueGate {
+    pub acc: u32,
+    pub nums: FxMap<u64, Vec<u32>>,
+    pub texts: FxMap<Vec<u8>, Vec<u32>>,
+}
+
+/// Where each variant's gate lives (for per-candidate-set plans).
+#[derive(Default, Clone)]
+pub(crate) struct VariantGate {
+    /// Accessors whose substring scan can open the gate.
+    pub scan_accs: Vec<u32>,
+    /// Indexes into [`GateIndex::values`].
+    pub value_gates: Vec<u32>,
+}
+
+impl VariantGate {
+    pub(crate) fn is_gated(&self) -> bool {
+        !self.scan_accs.is_empty() || !self.value_gates.is_empty()
+    }
+}
+
+/// The inverted gates of a rule set.
+#[derive(Default)]
+pub(crate) struct GateIndex {
+    /// Per global substring needle id: variants it opens.
+    pub lit_post: Vec<Vec<u32>>,
+    /// Exact-value gates, one per accessor that has any.
+    pub values: Vec<ValueGate>,
+    /// Per variant.
+    pub of_variant: Vec<VariantGate>,
+}
+
+impl GateIndex {
+    /// Record that variant `var` is opened by `keys`; `intern` turns a
+    /// substring literal of an accessor into its global needle id.
+    pub(crate) fn add(
+        &mut self,
+        var: u32,
+        keys: Vec<Key>,
+        mut intern: impl FnMut(u32, Vec<u8>) -> u32,
+    ) {
+        let mut g = VariantGate::default();
+        for k in keys {
+            match k {
+                Key::Lit(acc, lit) => {
+                    let id = intern(acc, lit) as usize;
+                    if self.lit_post.len() <= id {
+                        self.lit_post.resize_with(id + 1, Vec::new);
+                    }
+                    push_unique(&mut self.lit_post[id], var);
+                    push_unique(&mut g.scan_accs, acc);
+                }
+                Key::Num(acc, bits) => {
+                    let vg = self.value_gate(acc);
+                    push_unique(self.values[vg].nums.entry(bits).or_default(), var);
+                    push_unique(&mut g.value_gates, vg as u32);
+                }
+                Key::Text(acc, text) => {
+                    let vg = self.value_gate(acc);
+                    push_unique(self.values[vg].texts.entry(text).or_default(), var);
+                    push_unique(&mut g.value_gates, vg as u32);
+                }
+            }
+        }
+        let i = var as usize;
+        if self.of_variant.len() <= i {
+            self.of_variant.resize_with(i + 1, VariantGate::default);
+        }
+        self.of_variant[i] = g;
+    }
+
+    fn value_gate(&mut self, acc: u32) -> usize {
+        if let Some(i) = self.values.iter().position(|v| v.acc == acc) {
+            return i;
+        }
+        self.values.push(ValueGate {
+            acc,
+            ..ValueGate::default()
+        });
+        self.values.len() - 1
+    }
+
+    /// The gate of variant `v` (ungated when it has none).
+    pub(crate) fn of(&self, v: u32) -> Option<&VariantGate> {
+        self.of_variant.get(v as usize).filter(|g| g.is_gated())
+    }
+}
+
+fn push_unique(v: &mut Vec<u32>, x: u32) {
+    if v.last() != Some(&x) && !v.contains(&x) {
+        v.push(x);
+    }
+}
+
+/// A fixed-size bit set over variant indices.
+pub(crate) fn set_bit(bits: &mut [u64], i: u32) {
+    if let Some(w) = bits.get_mut(i as usize / 64) {
+        *w |= 1 << (i % 64);
+    }
+}
