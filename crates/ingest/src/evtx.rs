@@ -40,12 +40,16 @@ impl Format for Evtx {
     }
 }
 
-fn read_from<R: Read + Seek>(mut data: R, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()> {
+fn read_from<R: Read + Seek>(
+    mut data: R,
+    origin: &Origin,
+    sink: &mut dyn Sink,
+) -> std::io::Result<()> {
     // A collection cut short (copy interrupted, disk full) ends inside a
     // chunk; the parser skips that partial chunk without a word, so say so.
     let len = data.seek(std::io::SeekFrom::End(0))?;
     data.seek(std::io::SeekFrom::Start(0))?;
-    if len > HEADER_BLOCK && (len - HEADER_BLOCK) % CHUNK != 0 {
+    if len > HEADER_BLOCK && !(len - HEADER_BLOCK).is_multiple_of(CHUNK) {
         let partial = HEADER_BLOCK + (len - HEADER_BLOCK) / CHUNK * CHUNK;
         sink.warning(origin.warning(
             Some(Location::Offset(partial)),

@@ -7,7 +7,6 @@
 
 use kahu_event::{Fields, Value};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -19,10 +18,26 @@ const MAX_INTERNED: usize = 16 * 1024;
 /// Longest key worth interning; longer keys are allocated each time.
 const MAX_INTERNED_KEY: usize = 128;
 
-/// Shared field names for one reader.
+/// Scratch entries kept between records; a hostile record with millions of
+/// fields must not pin that much memory for the rest of the file.
+const MAX_SCRATCH_KEPT: usize = 4096;
+
+/// Shared field names and reusable scratch space for one reader.
+///
+/// The map uses hashbrown's default (foldhash) hasher: keys come from the
+/// evidence, but the cache is capped at [`MAX_INTERNED`] entries, so a
+/// collision flood costs at most that many probes per lookup, and SipHash
+/// was an eighth of the JSON-lines parse time.
 #[derive(Default)]
 pub(crate) struct KeyCache {
-    keys: HashMap<Box<str>, Arc<str>>,
+    keys: hashbrown::HashMap<Box<str>, Arc<str>>,
+    /// Entries of the objects being built, innermost last. Objects are
+    /// collected here and copied out at their exact size, which saves the
+    /// reallocations of growing each `Fields` from empty (serde_json gives
+    /// no size hint).
+    fields: Vec<(Arc<str>, Value)>,
+    /// The same for arrays.
+    items: Vec<Value>,
 }
 
 impl KeyCache {
@@ -37,14 +52,46 @@ impl KeyCache {
         }
         arc
     }
+
+    fn trim_scratch(&mut self) {
+        if self.fields.capacity() > MAX_SCRATCH_KEPT {
+            self.fields = Vec::new();
+        }
+        if self.items.capacity() > MAX_SCRATCH_KEPT {
+            self.items = Vec::new();
+        }
+    }
 }
+
+/// Room left in every record for the few aliases the normalisers add
+/// (`Computer`, `Provider_Name`…), so adding them does not reallocate.
+const OBJECT_SLACK: usize = 8;
 
 /// Parse one complete JSON value from `bytes` (surrounding whitespace allowed).
 pub(crate) fn parse(bytes: &[u8], keys: &mut KeyCache) -> Result<Value, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let v = ValueSeed { keys }.deserialize(&mut de)?;
-    de.end()?;
-    Ok(v)
+    // serde_json validates UTF-8 string by string when reading bytes, which
+    // costs more than one pass over the whole text; valid text is parsed as
+    // `str` without the per-string check. Invalid text takes the byte path
+    // so the error (and its position) is what it always was.
+    let out = match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            ValueSeed { keys: &mut *keys }
+                .deserialize(&mut de)
+                .and_then(|v| de.end().map(|()| v))
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            ValueSeed { keys: &mut *keys }
+                .deserialize(&mut de)
+                .and_then(|v| de.end().map(|()| v))
+        }
+    };
+    // After an error the scratch stacks still hold the partial record.
+    keys.fields.clear();
+    keys.items.clear();
+    keys.trim_scratch();
+    out
 }
 
 /// Builds a [`Value`] using a [`KeyCache`] for object keys.
@@ -90,25 +137,33 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         Ok(Value::Null)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        let start = self.keys.items.len();
         while let Some(v) = seq.next_element_seed(ValueSeed {
             keys: &mut *self.keys,
         })? {
-            out.push(v);
+            self.keys.items.push(v);
         }
+        let out: Vec<Value> = self.keys.items.drain(start..).collect();
         Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Fields::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        let start = self.keys.fields.len();
         while let Some(k) = map.next_key_seed(KeySeed {
             keys: &mut *self.keys,
         })? {
             let v = map.next_value_seed(ValueSeed {
                 keys: &mut *self.keys,
             })?;
-            // `push`, not `insert`: a duplicate key is kept twice (lookups
-            // find the first) rather than paying a quadratic scan on objects
-            // with thousands of keys.
+            self.keys.fields.push((k, v));
+        }
+        let n = self.keys.fields.len() - start;
+        // Only records (objects not inside another object) get the slack.
+        let slack = if start == 0 { OBJECT_SLACK } else { 0 };
+        let mut out = Fields::with_capacity(n + slack);
+        // `push`, not `insert`: a duplicate key is kept twice (lookups
+        // find the first) rather than paying a quadratic scan on objects
+        // with thousands of keys.
+        for (k, v) in self.keys.fields.drain(start..) {
             out.push(k, v);
         }
         Ok(Value::Object(out))
@@ -155,6 +210,21 @@ mod tests {
         assert!(parse(b"{} x", &mut keys).is_err());
         let deep = "[".repeat(100_000);
         assert!(parse(deep.as_bytes(), &mut keys).is_err());
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_and_the_next_record_is_clean() {
+        let mut keys = KeyCache::default();
+        let err = parse(b"{\"a\": {\"c\": 1, \"b\": \"\xff\"}}", &mut keys).unwrap_err();
+        // Same message and position as serde_json reading the bytes itself.
+        let theirs =
+            serde_json::from_slice::<serde_json::Value>(b"{\"a\": {\"c\": 1, \"b\": \"\xff\"}}").unwrap_err();
+        assert_eq!(err.to_string(), theirs.to_string());
+        // The reader carries on with the next record.
+        let v = parse("{\"k\": [\"é\", {\"x\": 1}]}".as_bytes(), &mut keys).unwrap();
+        let theirs =
+            Value::from_json(serde_json::from_str("{\"k\": [\"é\", {\"x\": 1}]}").unwrap());
+        assert_eq!(v, theirs);
     }
 
     #[test]
