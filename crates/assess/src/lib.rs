@@ -6,7 +6,9 @@
 pub mod assemble;
 pub mod detect;
 pub mod pipeline;
+pub mod reattribute;
 pub mod sigma;
+pub mod store;
 pub mod write;
 
 pub use pipeline::{AssessConfig, AssessRun, demo_config, run};

@@ -1,8 +1,9 @@
 //! `assess`: the whole run, from evidence paths to the written outputs.
 
 use crate::assemble::{self, Inputs};
-use crate::detect::{self, Detector, Observer, Progress};
+use crate::detect::{self, Detector, Progress};
 use crate::sigma::SigmaDetector;
+use crate::store::{CaseStore, PipelineObserver};
 use anyhow::{Context, Result};
 use kahu_attack::{ActorProfile, KnowledgeBase};
 use kahu_finding::{Finding, Level};
@@ -38,6 +39,9 @@ pub struct AssessConfig {
     pub profiles: Vec<PathBuf>,
     /// Most detections listed in the report's appendix.
     pub appendix_limit: usize,
+    /// Persist events, findings and documents in `out/case.sqlite` for
+    /// `kahu serve` (evidence already in the case is not stored twice).
+    pub store_case: bool,
 }
 
 impl AssessConfig {
@@ -59,6 +63,7 @@ impl AssessConfig {
             attack_bundle: None,
             profiles: Vec::new(),
             appendix_limit: 2000,
+            store_case: true,
         }
     }
 }
@@ -77,22 +82,6 @@ pub struct AssessRun {
     pub written: Vec<PathBuf>,
     /// Seconds spent.
     pub elapsed_seconds: f64,
-}
-
-struct AnalyticsObserver(Option<Analytics>);
-
-impl Observer for AnalyticsObserver {
-    fn observe(&mut self, event: &kahu_event::Event) {
-        if let Some(a) = self.0.as_mut() {
-            a.observe(event);
-        }
-    }
-    fn merge(&mut self, other: Self) {
-        self.0 = match (self.0.take(), other.0) {
-            (Some(a), Some(b)) => Some(a.merge(b)),
-            (a, b) => a.or(b),
-        };
-    }
 }
 
 /// IOC sets look at every event too.
@@ -192,13 +181,23 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     let mut detectors: Vec<&dyn Detector> = rulesets.iter().map(|r| r as &dyn Detector).collect();
     detectors.push(&ioc);
 
-    let out = detect::run(
+    let store = if cfg.store_case {
+        Some(CaseStore::open(&cfg.out, &files)?)
+    } else {
+        None
+    };
+    let mut out = detect::run(
         &files,
         &detectors,
-        || AnalyticsObserver(Some(Analytics::default())),
+        || PipelineObserver {
+            analytics: Some(Analytics::default()),
+            case: store.as_ref().map(|s| s.sink()),
+        },
         progress,
     );
-    let analytics = out.observer.0.unwrap_or_default().finish();
+    // Dropping the last handle flushes its batch to the writer.
+    out.observer.case = None;
+    let analytics = out.observer.analytics.take().unwrap_or_default().finish();
     let mut findings = out.findings;
     findings.extend(analytics.findings());
     let mut warnings = walk_warnings;
@@ -248,8 +247,29 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         appendix_limit: cfg.appendix_limit,
     };
     let built = assemble::build(&inputs);
-    let written = crate::write::write_outputs(&cfg.out, &built, &findings, &analytics)
+    let mut written = crate::write::write_outputs(&cfg.out, &built, &findings, &analytics)
         .with_context(|| format!("cannot write outputs to {}", cfg.out.display()))?;
+    if let Some(store) = store {
+        let scope = kahu_reconstruct::Scope::from_findings(&findings, Level::Low);
+        let evidence = assemble::case_evidence(&inputs, &scope);
+        let tactics: serde_json::Map<String, serde_json::Value> = built
+            .assessment
+            .techniques
+            .iter()
+            .map(|t| (t.id.clone(), serde_json::json!(t.tactics)))
+            .collect();
+        let docs = [
+            ("attribution", serde_json::to_value(&built.attribution)?),
+            ("case-evidence", serde_json::to_value(&evidence)?),
+            ("assessment", serde_json::to_value(&built.assessment)?),
+            ("attack-tactics", serde_json::Value::Object(tactics)),
+            ("analytics", serde_json::to_value(&analytics)?),
+        ];
+        store
+            .finish(&findings, &docs, &warnings)
+            .context("cannot write the case store")?;
+        written.push(cfg.out.join("case.sqlite"));
+    }
     let _ = ioc_issues;
     Ok(AssessRun {
         assessment: built.assessment,

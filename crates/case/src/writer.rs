@@ -165,6 +165,12 @@ impl<'c> CaseWriter<'c> {
         })
     }
 
+    /// Remove every finding, before a re-assessment writes the new set
+    /// (findings are recomputed over all evidence each run; events stay).
+    pub fn clear_findings(&mut self) -> Result<usize> {
+        Ok(self.tx.execute("DELETE FROM findings", [])?)
+    }
+
     /// Whether evidence with this SHA-256 is already in the case.
     pub fn is_ingested(&self, sha256: &str) -> Result<bool> {
         Ok(self

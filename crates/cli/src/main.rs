@@ -37,6 +37,8 @@ enum Command {
     /// Rank candidate threat actors from techniques, software, CVEs, infrastructure
     /// and victimology (flags, a `kahu hunt` findings file, or a Navigator layer).
     Attribute(cmd::attribute::Args),
+    /// Open the analyst web UI over a case directory written by `kahu assess`.
+    Serve(cmd::serve::Args),
     /// Check rule sets: what compiles, and precisely why the rest does not.
     Rules(cmd::rules::Args),
     /// Print the normalised events kahu reads from evidence (JSON-lines).
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Hunt(args) => cmd::hunt::run(args, &global),
         Command::Events(args) => cmd::events::run(args, &global),
         Command::Rules(args) => cmd::rules::run(args, &global),
+        Command::Serve(args) => cmd::serve::run(args, &global),
         Command::Attribute(args) => cmd::attribute::run(args, &global),
     };
     match result {

@@ -32,8 +32,10 @@ pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
     if let Some(u) = args.user {
         cfg.default_user = u;
     }
-    // The lead wires the attribution engine in here:
-    // cfg.reattribute = Some(Arc::new(...));
+    // Disputing evidence in the UI re-ranks the actors without it.
+    cfg.reattribute = Some(std::sync::Arc::new(
+        kahu_assess::reattribute::Reattributor::default(),
+    ));
     let app =
         kahu_web::build(cfg).with_context(|| format!("serving {}", args.case_dir.display()))?;
     let quiet = global.quiet;

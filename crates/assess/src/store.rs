@@ -1,0 +1,203 @@
+//! Persisting an assessment as a case (`case.sqlite`) for `kahu serve`.
+//!
+//! Events are written while detection runs: matcher threads hand batches
+//! to one writer thread (SQLite has one writer), so storing costs a clone
+//! per event and no extra pass over the evidence. Evidence files already in
+//! the case (same SHA-256) are not stored again; findings and documents are
+//! replaced by each run, because they are recomputed over all evidence.
+
+use crate::detect::Observer;
+use anyhow::{Context, Result};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use kahu_case::{Case, EvidenceInfo};
+use kahu_event::Event;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+const BATCH: usize = 1024;
+
+/// The event side of a case being written.
+pub struct CaseStore {
+    tx: Option<Sender<Vec<Event>>>,
+    writer: Option<JoinHandle<Result<u64>>>,
+    skip: Arc<HashSet<String>>,
+    dir: PathBuf,
+}
+
+/// A matcher thread's handle on the store.
+pub struct CaseSink {
+    tx: Option<Sender<Vec<Event>>>,
+    batch: Vec<Event>,
+    skip: Arc<HashSet<String>>,
+}
+
+impl CaseSink {
+    fn flush(&mut self) {
+        if !self.batch.is_empty()
+            && let Some(tx) = &self.tx
+        {
+            let _ = tx.send(std::mem::take(&mut self.batch));
+        }
+    }
+}
+
+impl Drop for CaseSink {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+impl CaseSink {
+    /// Queue one event for storage (unless its file is already stored).
+    pub fn push(&mut self, event: &Event) {
+        if self.tx.is_none() || self.skip.contains(&*event.provenance.file) {
+            return;
+        }
+        self.batch.push(event.clone());
+        if self.batch.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Send what another thread's handle still holds.
+    pub fn absorb(&mut self, mut other: CaseSink) {
+        other.flush();
+    }
+}
+
+impl CaseStore {
+    /// Open or create the case in `dir`, register the evidence files
+    /// (hashing them), and start the writer thread.
+    pub fn open(dir: &Path, files: &[(PathBuf, u64)]) -> Result<CaseStore> {
+        std::fs::create_dir_all(dir)?;
+        let mut case = if dir.join("case.sqlite").exists() {
+            Case::open(dir)
+        } else {
+            Case::create(dir)
+        }
+        .with_context(|| format!("cannot open the case store in {}", dir.display()))?;
+        let mut skip = HashSet::new();
+        {
+            let mut w = case.writer()?;
+            for (path, size) in files {
+                let sha = kahu_case::sha256_file(path).ok();
+                let info = EvidenceInfo {
+                    path: path.display().to_string(),
+                    member: None,
+                    size: Some(*size),
+                    sha256: sha,
+                    format: None,
+                };
+                if w.begin_evidence(&info)?.is_none() {
+                    skip.insert(path.display().to_string());
+                }
+            }
+            w.finish()?;
+        }
+        drop(case);
+        let (tx, rx) = bounded::<Vec<Event>>(16);
+        let d = dir.to_path_buf();
+        let writer = std::thread::spawn(move || write_events(&d, rx));
+        Ok(CaseStore {
+            tx: Some(tx),
+            writer: Some(writer),
+            skip: Arc::new(skip),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// A handle for one matcher thread.
+    pub fn sink(&self) -> CaseSink {
+        CaseSink {
+            tx: self.tx.clone(),
+            batch: Vec::with_capacity(BATCH),
+            skip: self.skip.clone(),
+        }
+    }
+
+    /// Files skipped because the case already holds them.
+    pub fn skipped(&self) -> usize {
+        self.skip.len()
+    }
+
+    /// Wait for the events to be written, then replace findings and store
+    /// the documents (`attribution`, `assessment`, `attack-tactics`, `analytics`).
+    pub fn finish(
+        mut self,
+        findings: &[kahu_finding::Finding],
+        documents: &[(&str, serde_json::Value)],
+        warnings: &[kahu_ingest::Warning],
+    ) -> Result<u64> {
+        self.tx = None;
+        let stored = match self.writer.take() {
+            Some(h) => h
+                .join()
+                .map_err(|_| anyhow::anyhow!("case writer thread panicked"))??,
+            None => 0,
+        };
+        let mut case = Case::open(&self.dir)?;
+        {
+            let mut w = case.writer()?;
+            w.clear_findings()?;
+            for f in findings {
+                w.add_finding(f, None)?;
+            }
+            for warn in warnings.iter().take(10_000) {
+                if let Ok(v) = serde_json::to_value(warn) {
+                    w.add_warning(&warn.file, warn.member.as_deref(), v)?;
+                }
+            }
+            w.finish()?;
+        }
+        for (kind, body) in documents {
+            case.set_document(kind, 1, body, "kahu")?;
+        }
+        Ok(stored)
+    }
+}
+
+fn write_events(dir: &Path, rx: Receiver<Vec<Event>>) -> Result<u64> {
+    let mut case = Case::open(dir)?;
+    let mut w = case.writer()?;
+    let mut n = 0;
+    for batch in rx {
+        for e in &batch {
+            w.add_event(e)?;
+            n += 1;
+        }
+    }
+    w.finish()?;
+    Ok(n)
+}
+
+/// Analytics and (optionally) case storage on each matcher thread.
+pub struct PipelineObserver {
+    /// Analytics accumulator.
+    pub analytics: Option<kahu_reconstruct::Analytics>,
+    /// Case store handle.
+    pub case: Option<CaseSink>,
+}
+
+impl Observer for PipelineObserver {
+    fn observe(&mut self, event: &Event) {
+        if let Some(a) = self.analytics.as_mut() {
+            a.observe(event);
+        }
+        if let Some(c) = self.case.as_mut() {
+            c.push(event);
+        }
+    }
+    fn merge(&mut self, other: Self) {
+        self.analytics = match (self.analytics.take(), other.analytics) {
+            (Some(a), Some(b)) => Some(a.merge(b)),
+            (a, b) => a.or(b),
+        };
+        match (self.case.as_mut(), other.case) {
+            (Some(mine), Some(theirs)) => mine.absorb(theirs),
+            (None, Some(theirs)) => self.case = Some(theirs),
+            _ => {}
+        }
+    }
+}
