@@ -20,6 +20,10 @@ impl Sink for Discard {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let origin = Origin { file: Arc::from("fuzz.evtx"), member: None, host_hint: None };
+    let origin = Origin {
+        file: Arc::from("fuzz.evtx"),
+        member: None,
+        host_hint: None,
+    };
     let _ = kahu_ingest::evtx::Evtx.read(Input::Memory(data), &origin, &mut Discard);
 });

@@ -20,7 +20,11 @@ impl Sink for Discard {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let origin = Origin { file: Arc::from("fuzz.json"), member: None, host_hint: None };
+    let origin = Origin {
+        file: Arc::from("fuzz.json"),
+        member: None,
+        host_hint: None,
+    };
     let f = kahu_ingest::json::Json;
     let _ = f.detect(&data[..data.len().min(kahu_ingest::SNIFF_LEN)], "fuzz.json");
     let _ = f.read(Input::Memory(data), &origin, &mut Discard);

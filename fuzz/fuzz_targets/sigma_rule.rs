@@ -13,11 +13,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let report = RuleSet::from_yaml(&[("fuzz", text)], &LoadOptions::default());
     let mut e = Event::new(Provenance::new("fuzz".into(), Location::Line(1)));
-    e.logsource = LogSource::product("test");
+    // A Sysmon process creation, so Windows rules are routed to it and
+    // evaluated, not just parsed.
+    e.logsource = LogSource::product("windows");
     e.channel = Some("Microsoft-Windows-Sysmon/Operational".into());
     e.event_id = Some(1);
     e.fields.insert("CommandLine", Value::from(text));
-    e.fields.insert("Image", Value::from("C:\\Windows\\System32\\cmd.exe"));
+    e.fields
+        .insert("Image", Value::from("C:\\Windows\\System32\\cmd.exe"));
     let mut out = Vec::new();
     report.ruleset.matches(&e, &mut out);
     for idx in out {

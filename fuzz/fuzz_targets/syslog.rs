@@ -20,9 +20,7 @@ impl Sink for Discard {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let formats: Vec<Box<dyn Format>> = vec![
-        Box::new(kahu_ingest::linux::Syslog::default()),
-    ];
+    let formats: Vec<Box<dyn Format>> = vec![Box::new(kahu_ingest::linux::Syslog::default())];
     let origin = Origin {
         file: Arc::from("fuzz.log"),
         member: None,
