@@ -266,7 +266,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
             ("analytics", serde_json::to_value(&analytics)?),
         ];
         store
-            .finish(&findings, &docs, &warnings)
+            .finish(&findings, &docs, &warnings, crate::store::Replace::All)
             .context("cannot write the case store")?;
         written.push(cfg.out.join("case.sqlite"));
     }

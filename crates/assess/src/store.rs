@@ -26,6 +26,14 @@ pub struct CaseStore {
     dir: PathBuf,
 }
 
+/// Which stored findings a run replaces.
+pub enum Replace<'a> {
+    /// All of them (an assessment is recomputed over all evidence).
+    All,
+    /// Those on these files (a hunt over some evidence of the case).
+    Files(&'a [(PathBuf, u64)]),
+}
+
 /// A matcher thread's handle on the store.
 pub struct CaseSink {
     tx: Option<Sender<Vec<Event>>>,
@@ -129,6 +137,7 @@ impl CaseStore {
         findings: &[kahu_finding::Finding],
         documents: &[(&str, serde_json::Value)],
         warnings: &[kahu_ingest::Warning],
+        replace: Replace<'_>,
     ) -> Result<u64> {
         self.tx = None;
         let stored = match self.writer.take() {
@@ -140,7 +149,16 @@ impl CaseStore {
         let mut case = Case::open(&self.dir)?;
         {
             let mut w = case.writer()?;
-            w.clear_findings()?;
+            match replace {
+                Replace::All => {
+                    w.clear_findings()?;
+                }
+                Replace::Files(files) => {
+                    for (p, _) in files {
+                        w.clear_findings_for_file(&p.display().to_string())?;
+                    }
+                }
+            }
             for f in findings {
                 w.add_finding(f, None)?;
             }

@@ -171,6 +171,13 @@ impl<'c> CaseWriter<'c> {
         Ok(self.tx.execute("DELETE FROM findings", [])?)
     }
 
+    /// Remove the findings on one evidence file (before it is hunted again).
+    pub fn clear_findings_for_file(&mut self, file: &str) -> Result<usize> {
+        Ok(self
+            .tx
+            .execute("DELETE FROM findings WHERE file = ?1", [file])?)
+    }
+
     /// Whether evidence with this SHA-256 is already in the case.
     pub fn is_ingested(&self, sha256: &str) -> Result<bool> {
         Ok(self

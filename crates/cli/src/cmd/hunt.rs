@@ -3,7 +3,7 @@
 use crate::output::{self, Style, Summary, TimelineFormat};
 use crate::progress::FileProgress;
 use anyhow::{Context, Result};
-use kahu_assess::detect::{self, Detector, NoObserver};
+use kahu_assess::detect::{self, Detector};
 use kahu_finding::Level;
 use std::fs::File;
 use std::io::BufWriter;
@@ -45,6 +45,11 @@ pub struct Args {
     /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list (repeatable).
     #[arg(long = "ioc", value_name = "FILE")]
     pub iocs: Vec<PathBuf>,
+    /// Also store events and detections in this case directory (created if
+    /// needed; evidence already in the case, by SHA-256, is not stored again)
+    /// for `kahu serve`.
+    #[arg(long, value_name = "DIR")]
+    pub case: Option<PathBuf>,
 }
 
 /// Run the hunt. Exit code 0 when the run completed (with or without
@@ -103,7 +108,21 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
     let ioc = kahu_assess::pipeline::IocDetector(iocs);
     let detectors: Vec<&dyn Detector> = vec![&sigma, &ioc];
-    let mut out = detect::run(&files, &detectors, || NoObserver, &progress);
+    let store = match &args.case {
+        Some(dir) => Some(kahu_assess::store::CaseStore::open(dir, &files)?),
+        None => None,
+    };
+    let mut out = detect::run(
+        &files,
+        &detectors,
+        || kahu_assess::store::PipelineObserver {
+            analytics: None,
+            case: store.as_ref().map(|s| s.sink()),
+        },
+        &progress,
+    );
+    // Dropping the last handle flushes its batch to the case writer.
+    out.observer.case = None;
     progress.finish();
     out.warnings.splice(0..0, walk_warnings);
     let (correlated, correlation_warnings) = sigma.finish();
@@ -120,6 +139,16 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let mut findings = out.findings;
     findings.retain(|f| f.level >= args.min_level);
     output::sort_timeline(&mut findings);
+    if let Some(store) = store {
+        store
+            .finish(
+                &findings,
+                &[],
+                &out.warnings,
+                kahu_assess::store::Replace::Files(&files),
+            )
+            .context("cannot write the case store")?;
+    }
 
     if let Some(path) = &args.output {
         let format = args

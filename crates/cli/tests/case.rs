@@ -1,0 +1,95 @@
+//! `kahu hunt --case DIR` stores events and detections, incrementally.
+
+use std::path::Path;
+use std::process::Command;
+
+fn kahu(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kahu"))
+        .args(args)
+        .output()
+        .expect("run kahu")
+}
+
+fn event(n: u32, cmd: &str) -> String {
+    format!(
+        r##"{{"Event":{{"System":{{"Provider":{{"#attributes":{{"Name":"Microsoft-Windows-Sysmon"}}}},"EventID":1,"TimeCreated":{{"#attributes":{{"SystemTime":"2021-09-07T03:00:{n:02}.000000Z"}}}},"EventRecordID":{n},"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1"}},"EventData":{{"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"{cmd}"}}}}}}"##
+    )
+}
+
+fn count(db: &Path, table: &str) -> i64 {
+    let out = Command::new("python3")
+        .args(["-c", &format!("import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from {table}').fetchone()[0])")])
+        .arg(db)
+        .output()
+        .expect("python3");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
+#[test]
+fn hunt_into_a_case_is_incremental() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("r.yml"),
+        "title: Whoami\nid: 11111111-2222-4333-8444-555555555555\nstatus: test\nlevel: high\n\
+         logsource: {category: process_creation, product: windows}\n\
+         detection: {sel: {CommandLine|contains: whoami}, condition: sel}\n",
+    )
+    .unwrap();
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("b.jsonl");
+    std::fs::write(
+        &a,
+        format!("{}\n{}\n", event(1, "whoami /all"), event(2, "dir")),
+    )
+    .unwrap();
+    std::fs::write(&b, format!("{}\n", event(3, "whoami"))).unwrap();
+    let case = dir.path().join("case");
+    let r = rules.to_str().unwrap();
+    let c = case.to_str().unwrap();
+
+    let out = kahu(&[
+        "hunt",
+        a.to_str().unwrap(),
+        "--rules",
+        r,
+        "--case",
+        c,
+        "-q",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = case.join("case.sqlite");
+    assert_eq!(count(&db, "events"), 2);
+    assert_eq!(count(&db, "findings"), 1);
+
+    // Same file again plus a new one: the old file's events are not stored
+    // twice, its findings are replaced, the new file is added.
+    let out = kahu(&[
+        "hunt",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--rules",
+        r,
+        "--case",
+        c,
+        "-q",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count(&db, "events"), 3);
+    assert_eq!(count(&db, "findings"), 2);
+    assert_eq!(count(&db, "evidence"), 2);
+}
