@@ -216,9 +216,14 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     if !cfg.yara.is_empty() {
         let scanner =
             kahu_intel::YaraScanner::compile(&cfg.yara).context("cannot compile YARA rules")?;
-        for (path, _) in &files {
-            findings.extend(scanner.scan_path(path));
-        }
+        let scanned: Vec<Vec<Finding>> = {
+            use rayon::prelude::*;
+            files
+                .par_iter()
+                .map(|(p, _)| scanner.scan_path(p))
+                .collect()
+        };
+        findings.extend(scanned.into_iter().flatten());
     }
     crate::order_findings(&mut findings);
 

@@ -93,3 +93,33 @@ fn hunt_into_a_case_is_incremental() {
     assert_eq!(count(&db, "findings"), 2);
     assert_eq!(count(&db, "evidence"), 2);
 }
+
+#[test]
+fn hunt_runs_yara_over_evidence_files() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../intel/tests/data");
+    let out = kahu(&[
+        "hunt",
+        &format!("{data}/webroot"),
+        "--yara",
+        &format!("{data}/yara/webshells.yar"),
+        "--json",
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> = v["top_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.iter().any(|r| r.contains("ChinaChopper")),
+        "{rules:?}"
+    );
+    assert!(v["techniques"].to_string().contains("T1505.003"));
+}

@@ -45,6 +45,9 @@ pub struct Args {
     /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list (repeatable).
     #[arg(long = "ioc", value_name = "FILE")]
     pub iocs: Vec<PathBuf>,
+    /// YARA rule files or directories, run over the evidence files (repeatable).
+    #[arg(long = "yara", value_name = "DIR|FILE")]
+    pub yara: Vec<PathBuf>,
     /// Also store events and detections in this case directory (created if
     /// needed; evidence already in the case, by SHA-256, is not stored again)
     /// for `kahu serve`.
@@ -137,6 +140,18 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
 
     let mut findings = out.findings;
+    if !args.yara.is_empty() {
+        let scanner =
+            kahu_intel::YaraScanner::compile(&args.yara).context("cannot compile YARA rules")?;
+        let scanned: Vec<Vec<kahu_finding::Finding>> = {
+            use rayon::prelude::*;
+            files
+                .par_iter()
+                .map(|(p, _)| scanner.scan_path(p))
+                .collect()
+        };
+        findings.extend(scanned.into_iter().flatten());
+    }
     findings.retain(|f| f.level >= args.min_level);
     output::sort_timeline(&mut findings);
     if let Some(store) = store {
