@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
-# End-to-end tests of the kahu web UI in headless Chromium (Debian
-# `chromium` driven by npm `playwright-core`; no browser download).
+# End-to-end tests in headless Chromium (Debian `chromium` driven by npm
+# `playwright-core`; no browser download) on the demonstration case:
+#   e2e.mjs     the `kahu serve` web UI
+#   report.mjs  the offline HTML report (file://), including printing to PDF
 #
-#   tests/e2e/run.sh            # from anywhere
+#   tests/e2e/run.sh            # from anywhere; KAHU_SKIP_E2E=1 skips
 #
-# Installs chromium (apt) and node modules (npm ci) when missing, builds a
-# synthetic case, starts the server on a free loopback port, runs e2e.mjs,
-# and leaves screenshots in target/e2e-screenshots/.
+# Installs chromium (apt) and node modules (npm ci) when missing and fails
+# loudly when it cannot. Builds the case with `kahu assess --demo` plus one
+# hostile evidence file (XSS payloads), serves it on a free loopback port,
+# and leaves screenshots and report.pdf in target/e2e-screenshots/.
 set -euo pipefail
+
+if [ "${KAHU_SKIP_E2E:-}" = 1 ]; then
+  echo "SKIP: e2e tests (KAHU_SKIP_E2E=1)"
+  exit 0
+fi
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+export CHROMIUM
 
-if [ ! -x /usr/bin/chromium ]; then
+die() { echo "e2e: $*" >&2; echo "e2e: set KAHU_SKIP_E2E=1 to skip the browser tests" >&2; exit 1; }
+
+if [ ! -x "$CHROMIUM" ]; then
   echo "e2e: installing chromium" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  command -v apt-get >/dev/null || die "no $CHROMIUM and no apt-get to install it"
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null || die "apt-get install chromium failed"
 fi
+command -v node >/dev/null || die "node is not installed (Debian: apt-get install nodejs npm)"
 if [ ! -d "$HERE/node_modules/playwright-core" ]; then
-  (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
+  command -v npm >/dev/null || die "npm is not installed"
+  (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
 fi
 
 WORK=$(mktemp -d)
@@ -31,29 +47,36 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$ROOT"
-CASE="$WORK/case"
-# TODO(lead): switch to `kahu assess --demo --out "$CASE"` once it exists.
-cargo run -q -p kahu-case --example make-case -- "$CASE" 20000
+cargo build -q -p kahu
+KAHU="$TARGET/debug/kahu"
+SHOTS="$TARGET/e2e-screenshots"
+rm -rf "$SHOTS" && mkdir -p "$SHOTS"
 
-# Prefer the real CLI when `kahu serve` is wired in; else the example server.
-SERVER=()
-if cargo build -q -p kahu 2>/dev/null && "$TARGET/debug/kahu" serve --help >/dev/null 2>&1; then
-  SERVER=("$TARGET/debug/kahu" serve "$CASE" --bind 127.0.0.1:0)
-else
-  cargo build -q -p kahu-web --example serve
-  SERVER=("$TARGET/debug/examples/serve" "$CASE" 127.0.0.1:0)
-fi
-"${SERVER[@]}" >"$WORK/server.log" 2>&1 &
+# The demo evidence and ground truth, then the case: demo evidence plus one
+# hostile file, assessed as an analyst would with the case's context.
+"$KAHU" assess --demo --out "$WORK/demo-gen" -q >/dev/null
+node "$HERE/hostile.mjs" "$WORK/xss.jsonl"
+"$KAHU" assess "$WORK/demo-gen/demo/evidence" "$WORK/xss.jsonl" --out "$WORK/case" \
+  --sector government --region NZ --infra 203.0.113.77=soho-router -q >/dev/null
+
+export KAHU_DEMO="$WORK/demo-gen" KAHU_HOSTILE="$WORK/xss.jsonl" KAHU_CASE="$WORK/case" SCREENSHOTS="$SHOTS"
+status=0
+
+echo "== e2e: report.html"
+node "$HERE/report.mjs" || status=1
+
+"$KAHU" serve "$WORK/case" --bind 127.0.0.1:0 >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 URL=
-for _ in $(seq 1 100); do
+for _ in $(seq 1 200); do
   URL=$(grep -o 'http://[^ ]*' "$WORK/server.log" | head -1 || true)
   [ -n "$URL" ] && break
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then cat "$WORK/server.log" >&2; exit 1; fi
   sleep 0.1
 done
 [ -n "$URL" ] || { echo "e2e: server did not start" >&2; cat "$WORK/server.log" >&2; exit 1; }
-echo "e2e: server at $URL (${SERVER[0]##*/})"
+echo "== e2e: web UI at $URL"
+KAHU_URL="$URL" node "$HERE/e2e.mjs" || status=1
 
-mkdir -p "$TARGET/e2e-screenshots"
-KAHU_URL="$URL" SCREENSHOTS="$TARGET/e2e-screenshots" node "$HERE/e2e.mjs"
+echo "e2e: screenshots in $SHOTS"
+exit $status

@@ -324,8 +324,16 @@ function renderJson(v, depth) {
   return el('table', {}, Object.entries(v).map(([k, x]) => el('tr', {}, el('th', { text: k }), el('td', {}, renderJson(x, depth + 1)))));
 }
 views.incidents = async function (main) {
+  // `kahu assess` stores incidents and scope inside its `assessment`
+  // document; stand-alone documents of their own kind take precedence.
+  let assessment;
   for (const kind of ['incidents', 'scope']) {
-    const d = await api('/api/documents/' + kind);
+    let d = await api('/api/documents/' + kind);
+    if (!d) {
+      if (assessment === undefined) assessment = await api('/api/documents/assessment');
+      const b = assessment && assessment.body && assessment.body[kind];
+      if (b !== undefined && b !== null) d = Object.assign({}, assessment, { body: b, author: assessment.author + ' (assessment)' });
+    }
     main.append(el('h2', { text: kind === 'incidents' ? 'Incidents' : 'Scope' }));
     if (!d) { main.append(el('p', { class: 'muted', text: 'No ' + kind + ' document in this case.' })); continue; }
     main.append(el('p', { class: 'muted', text: 'version ' + d.version + ', ' + d.created_at + ' by ' + d.author }), renderJson(d.body));
@@ -353,8 +361,21 @@ function candidatesOf(body) {
   return [];
 }
 function pick(o, keys) { for (const k of keys) if (o && o[k] !== undefined && o[k] !== null) return o[k]; return undefined; }
+// Lists of evidence an analyst can dispute; others (aliases, hunt_next) are
+// descriptive and get no dispute button.
+const EVIDENCE_LISTS = new Set(['supporting', 'contradicting', 'unexplained', 'evidence']);
+// The dispute target of an evidence item. Re-attribution removes disputed
+// items by id, so the id must be the bare item id (T1505.003, S0020, a CVE,
+// an IP), never a display string.
 function itemRef(item, candId, key, i) {
-  if (typeof item === 'string') return /^T\d{4}/.test(item) ? { kind: 'technique', id: item } : { kind: 'evidence', id: candId + '/' + key + '/' + i };
+  if (typeof item === 'string') {
+    const m = /^(T\d{4}(?:\.\d{3})?)\b/.exec(item);
+    return m ? { kind: 'technique', id: m[1] } : { kind: 'evidence', id: candId + '/' + key + '/' + i };
+  }
+  if (item && typeof item.kind === 'string' && (typeof item.id === 'string' || typeof item.id === 'number')) {
+    // related / implied techniques are the same technique to dispute.
+    return { kind: /technique/.test(item.kind) ? 'technique' : item.kind, id: String(item.id) };
+  }
   const f = pick(item, ['finding_id', 'finding']);
   if (f !== undefined && typeof f !== 'object') return { kind: 'finding', id: String(f) };
   const t = pick(item, ['technique', 'technique_id', 'id']);
@@ -367,7 +388,11 @@ function itemText(item) {
   if (item === null || typeof item !== 'object') return String(item);
   const parts = [];
   for (const k of ['technique', 'technique_id', 'id', 'name', 'title', 'description', 'reason', 'detail', 'weight', 'source']) {
-    if (item[k] !== undefined && typeof item[k] !== 'object') parts.push((k === 'weight' ? 'weight ' : '') + item[k]);
+    if (item[k] === undefined || typeof item[k] === 'object') continue;
+    const v = String(item[k]);
+    // Details usually restate the id: "S0020 China Chopper used by …".
+    if (k === 'detail' && parts.length === 1 && v.startsWith(parts[0] + ' ')) parts.pop();
+    parts.push((k === 'weight' ? 'weight ' : '') + v);
   }
   return parts.length ? parts.join(' — ') : JSON.stringify(item).slice(0, 500);
 }
@@ -379,6 +404,16 @@ views.attribution = async function (main) {
   main.append(el('p', { class: 'muted', text: 'Document version ' + doc.version + ', ' + doc.created_at + ' by ' + doc.author }));
   const active = new Map();
   for (const d of a.disputes) if (!d.withdrawn_at) active.set(d.target_kind + '\u0000' + d.target_id, d);
+  // A recomputed attribution drops disputed evidence from the candidates,
+  // so list every active dispute here: otherwise it could not be seen or
+  // withdrawn any more.
+  if (active.size) {
+    main.append(el('section', { class: 'disputes' }, el('h3', { text: 'Disputed evidence (' + active.size + ')' }),
+      el('ul', {}, [...active.values()].map(d => el('li', { 'data-ref': d.target_kind + ':' + d.target_id },
+        el('span', { class: 'disputed', text: d.target_kind + ' ' + d.target_id }), ' ',
+        el('span', { class: 'muted', text: 'disputed by ' + d.author + ' at ' + d.created_at + (d.reason ? ': ' + d.reason : '') }), ' ',
+        el('button', { class: 'pivot withdraw', text: 'withdraw', onclick: () => act(() => api('/api/disputes/' + d.id + '/withdraw', { method: 'POST' })) }))))));
+  }
   const cands = candidatesOf(doc.body);
   if (!cands.length) main.append(renderJson(doc.body));
   cands.forEach((c, idx) => {
@@ -397,6 +432,7 @@ views.attribution = async function (main) {
         const ref = itemRef(item, id, key, i);
         const d = active.get(ref.kind + '\u0000' + ref.id);
         const li = el('li', { 'data-ref': ref.kind + ':' + ref.id }, el('span', { class: d ? 'disputed' : '', text: itemText(item) }));
+        if (!EVIDENCE_LISTS.has(key)) return li;
         if (d) {
           li.append(' ', el('span', { class: 'muted', text: 'disputed by ' + d.author + (d.reason ? ': ' + d.reason : '') }), ' ',
             el('button', { class: 'pivot', text: 'withdraw', onclick: async () => { await act(() => api('/api/disputes/' + d.id + '/withdraw', { method: 'POST' })); } }));
