@@ -12,3 +12,11 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# Headless-Chromium end-to-end tests of the web UI and the HTML report on
+# the demo case. Installs chromium/node modules when missing and fails when
+# it cannot; KAHU_SKIP_E2E=1 skips them (prints SKIP:).
+if [ "${KAHU_SKIP_E2E:-}" = 1 ]; then
+  echo "SKIP: e2e browser tests (KAHU_SKIP_E2E=1)"
+else
+  tests/e2e/run.sh
+fi
