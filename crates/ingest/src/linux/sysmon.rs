@@ -163,7 +163,12 @@ pub(super) fn unescape(s: &str) -> Cow<'_, str> {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let Some(semi) = rest[..rest.len().min(12)].find(';') else {
+        // Search bytes, not `str`: 12 bytes in may fall inside a multi-byte
+        // character, and `;` is ASCII so its index is a char boundary.
+        let Some(semi) = rest.as_bytes()[..rest.len().min(12)]
+            .iter()
+            .position(|&b| b == b';')
+        else {
             out.push('&');
             rest = &rest[1..];
             continue;
@@ -216,5 +221,18 @@ mod tests {
                 .any(|(k, v)| k == "CurrentDirectory" && v.is_empty())
         );
         assert_eq!(unescape("&#x41;&#66;&bogus;&"), "AB&bogus;&");
+    }
+
+    /// Found by fuzzing (syslog target): a multi-byte character straddling
+    /// the 12-byte entity window made `unescape` slice inside it and panic.
+    #[test]
+    fn unescape_multibyte_after_ampersand() {
+        let s = "&amp\u{FFFD}\u{FFFD}\u{FFFD}; persist";
+        assert_eq!(unescape(s), s);
+        assert_eq!(
+            unescape("&am\u{E9}\u{E9}\u{E9}\u{E9}\u{E9};x"),
+            "&am\u{E9}\u{E9}\u{E9}\u{E9}\u{E9};x"
+        );
+        assert_eq!(unescape("&\u{1F600}&lt;"), "&\u{1F600}<");
     }
 }
