@@ -1,26 +1,45 @@
-//! Per-case diagnostic for the evaluation.
-use kahu_attack::eval::{campaign_cases, rank_of};
-use kahu_attack::{Attributor, KnowledgeBase, Params};
+//! Per-case diagnostic for the evaluation (issue protocol, default params):
+//! `cargo run --release -p kahu-attack --example cases`.
+use kahu_attack::eval::{Protocol, campaign_cases, rank_of};
+use kahu_attack::{Attributor, KnowledgeBase, Params, RankOptions};
 fn main() {
     let kb = KnowledgeBase::embedded();
+    let p = Params::default();
     for c in campaign_cases(kb) {
-        let p = Params::default();
-        let a = Attributor::new(kb, &[], &c.exclusions(false), &p);
-        let n_direct = a.technique_users("T1059").unwrap_or(0);
+        let a = Attributor::new(kb, &[], &c.exclusions(false, Protocol::Issue), &p);
         let s = a.raw_scores(&c.evidence, &p);
-        let mut v = s.scores.clone();
-        v.sort_by(|x, y| y.1.total_cmp(&x.1));
-        let full = Attributor::new(kb, &[], &Default::default(), &p).raw_scores(&c.evidence, &p);
+        let res = a.rank(
+            &c.evidence,
+            &RankOptions {
+                top: 400,
+                hunt_len: 0,
+                params: p,
+                ..Default::default()
+            },
+        );
+        let show = |id: &str| {
+            res.candidates
+                .iter()
+                .find(|x| x.id == id)
+                .map(|x| {
+                    let items: Vec<String> = x
+                        .supporting
+                        .iter()
+                        .map(|i| format!("{}:{:.1}", i.id, i.weight))
+                        .collect();
+                    format!("{} {:.2} [{}]", x.id, x.score, items.join(" "))
+                })
+                .unwrap_or_default()
+        };
         println!(
-            "{} {} techs={} sw={} srcs={} rank={:?} rank_with_leak={:?} top={:?} {n_direct}",
+            "{} true={} techs={} sw={} rank={:?}\n  true: {}\n  lead: {}",
             c.campaign,
             c.group,
             c.evidence.techniques.len(),
             c.evidence.software.len(),
-            c.sources.len(),
             rank_of(&s.scores, &c.group),
-            rank_of(&full.scores, &c.group),
-            &v[0]
+            show(&c.group),
+            show(&res.candidates[0].id),
         );
     }
 }

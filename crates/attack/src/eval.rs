@@ -8,6 +8,31 @@ use crate::kb::{KnowledgeBase, RelKind};
 use crate::score::Exclusions;
 use std::collections::{BTreeSet, HashSet};
 
+/// Which relations the leakage filter removes besides the campaign's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// The issue's protocol, exactly: every *group* relation whose cited
+    /// sources are all among the campaign's sources is dropped; other
+    /// campaigns' relations are kept.
+    Issue,
+    /// Stricter: other campaigns' relations (uses and attributed-to)
+    /// citing only the campaign's sources are dropped too.
+    Strict,
+}
+
+impl Protocol {
+    /// Both protocols, primary first.
+    pub const ALL: [Protocol; 2] = [Protocol::Issue, Protocol::Strict];
+
+    /// Label used in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Protocol::Issue => "issue protocol (group relations filtered)",
+            Protocol::Strict => "strict protocol (group and campaign relations filtered)",
+        }
+    }
+}
+
 /// One evaluation case.
 #[derive(Debug, Clone)]
 pub struct EvalCase {
@@ -30,12 +55,13 @@ impl EvalCase {
         }
     }
 
-    /// Model exclusions for this case; `open_set` also removes the true
-    /// group (the right answer is then "unknown").
-    pub fn exclusions(&self, open_set: bool) -> Exclusions {
+    /// Model exclusions for this case under `protocol`; `open_set` also
+    /// removes the true group (the right answer is then "unknown").
+    pub fn exclusions(&self, open_set: bool, protocol: Protocol) -> Exclusions {
         let mut e = Exclusions {
             campaigns: HashSet::from([self.campaign.clone()]),
             sources: self.sources.iter().cloned().collect(),
+            group_relations_only: protocol == Protocol::Issue,
             ..Default::default()
         };
         if open_set {

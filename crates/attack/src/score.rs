@@ -33,6 +33,11 @@ pub struct Params {
     /// Fraction of each expected-but-unobserved technique's weight
     /// subtracted (profiles are incomplete, so this is small).
     pub absent_penalty: f64,
+    /// Extra multiple of a shared software's weight when at most two groups
+    /// use it: a tool known from one or two actors is near-decisive, while
+    /// the IDF of common tools (Mimikatz, PsExec) is already small.
+    #[serde(default)]
+    pub rare_software_bonus: f64,
     /// Fraction of a software's weight subtracted when it is used by at
     /// most two other actors and not by this one.
     pub foreign_software_penalty: f64,
@@ -65,6 +70,7 @@ impl Default for Params {
             sub_credit: 0.75,
             software_implied: 0.15,
             software_weight: 1.0,
+            rare_software_bonus: 0.0,
             absent_penalty: 0.01,
             foreign_software_penalty: 0.0,
             length_norm: 0.0,
@@ -90,6 +96,12 @@ pub struct Exclusions {
     /// Citation source names: a group or campaign relation whose every
     /// cited source is in this set is ignored; profile items likewise.
     pub sources: HashSet<String>,
+    /// Apply the `sources` filter to relations *from groups* only, keeping
+    /// other campaigns' relations (uses, attributed-to) whatever they cite.
+    /// This is the evaluation protocol of the attribution issue; the default
+    /// (`false`) is stricter and also drops campaign relations citing only
+    /// excluded sources.
+    pub group_relations_only: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -176,7 +188,7 @@ impl<'a> Attributor<'a> {
         for r in &d.relations {
             if r.kind == RelKind::AttributedTo
                 && !excl.campaigns.contains(&r.from)
-                && !leaked(&r.sources)
+                && (excl.group_relations_only || !leaked(&r.sources))
                 && let (Some(c), Some(g)) = (kb.campaign_index(&r.from), kb.group_index(&r.to))
             {
                 camp_groups.entry(c).or_default().push(g);
@@ -193,14 +205,16 @@ impl<'a> Attributor<'a> {
                 }
                 continue;
             }
-            if leaked(&r.sources) {
-                continue;
-            }
             let (owners, via): (Vec<usize>, Option<u32>) = if let Some(g) = kb.group_index(&r.from)
             {
+                if leaked(&r.sources) {
+                    continue;
+                }
                 (vec![g], None)
             } else if let Some(c) = kb.campaign_index(&r.from) {
-                if excl.campaigns.contains(&r.from) {
+                if excl.campaigns.contains(&r.from)
+                    || (!excl.group_relations_only && leaked(&r.sources))
+                {
                     continue;
                 }
                 (
@@ -326,6 +340,16 @@ impl<'a> Attributor<'a> {
         (n / f64::from(df.max(1))).ln().max(0.0)
     }
 
+    /// Credit for a shared software used by `df` groups.
+    pub(crate) fn software_credit(&self, df: u32, p: &Params) -> f64 {
+        let bonus = if (1..=2).contains(&df) {
+            1.0 + p.rare_software_bonus
+        } else {
+            1.0
+        };
+        p.software_weight * bonus * self.idf(df)
+    }
+
     /// Number of ATT&CK groups in the model.
     pub fn group_count(&self) -> u32 {
         self.n_groups
@@ -386,7 +410,7 @@ impl Attributor<'_> {
             match self.kb.software_index(&live) {
                 Some(i) if !r.sws.contains(&(i as u32)) => {
                     r.sws.push(i as u32);
-                    r.max_attack += p.software_weight * self.idf(self.df_sw[i]);
+                    r.max_attack += self.software_credit(self.df_sw[i], p);
                 }
                 Some(_) => {}
                 None => r.unknown.push(s.clone()),
@@ -472,9 +496,10 @@ impl Attributor<'_> {
         for &sw in &r.sws {
             let si = sw as usize;
             let w = self.idf(self.df_sw[si]);
+            let credit = self.software_credit(self.df_sw[si], p);
             let swo = &d.software[si];
             if let Some(via) = m.software.get(&sw) {
-                s += p.software_weight * w;
+                s += credit;
                 if let Some(o) = out.as_deref_mut() {
                     let via = via
                         .map(|c| format!(", via campaign {}", d.campaigns[c as usize].id))
@@ -486,7 +511,7 @@ impl Attributor<'_> {
                             "{} {} used by {}/{n} groups{via}",
                             swo.id, swo.name, self.df_sw[si]
                         ),
-                        p.software_weight * w,
+                        credit,
                     ));
                 }
             } else if (1..=2).contains(&self.df_sw[si]) {

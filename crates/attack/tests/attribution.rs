@@ -329,3 +329,37 @@ fn garbage_bundles_are_errors_not_panics() {
     );
     assert!(kahu_attack::stix::compile_bytes(b"{\"objects\":[{\"type\":1}]}", "x").is_err());
 }
+
+#[test]
+fn issue_protocol_keeps_other_campaigns_relations() {
+    use kahu_attack::eval::{Protocol, campaign_cases};
+    let kb = kb();
+    let cases = campaign_cases(kb);
+    assert_eq!(cases.len(), 22, "ATT&CK 18.1 single-group campaigns");
+    assert!(
+        cases
+            .iter()
+            .any(|c| c.campaign == "C0049" && c.group == "G0065")
+    );
+    let p = Params::default();
+    let users = |a: &Attributor| -> u32 {
+        kb.data()
+            .techniques
+            .iter()
+            .filter_map(|t| a.technique_users(&t.id))
+            .sum()
+    };
+    let mut looser = 0;
+    for c in &cases {
+        let issue = Attributor::new(kb, &[], &c.exclusions(false, Protocol::Issue), &p);
+        let strict = Attributor::new(kb, &[], &c.exclusions(false, Protocol::Strict), &p);
+        let full = Attributor::new(kb, &[], &Exclusions::default(), &p);
+        let (ui, us, uf) = (users(&issue), users(&strict), users(&full));
+        // The strict filter removes a superset of what the issue's protocol removes.
+        assert!(us <= ui && ui <= uf, "{}: {us} {ui} {uf}", c.campaign);
+        if us < ui {
+            looser += 1;
+        }
+    }
+    assert!(looser > 0, "the two protocols never differ");
+}

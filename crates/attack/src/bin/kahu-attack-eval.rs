@@ -3,9 +3,9 @@
 //!
 //! `cargo run --release -p kahu-attack --bin kahu-attack-eval`
 
-use kahu_attack::eval::{EvalCase, RankMetrics, calibration, campaign_cases, rank_of};
+use kahu_attack::eval::{EvalCase, Protocol, RankMetrics, calibration, campaign_cases, rank_of};
 use kahu_attack::{
-    Attributor, CaseEvidence, KnowledgeBase, Params, RankOptions, embedded_profiles,
+    Attributor, CaseEvidence, EvidenceKind, KnowledgeBase, Params, RankOptions, embedded_profiles,
 };
 use std::time::Instant;
 
@@ -18,7 +18,7 @@ fn grid() -> Vec<Params> {
             for imp in [0.0, 0.15, 0.3] {
                 for sw in [1.0, 2.0, 3.0] {
                     for absent in [0.0, 0.01, 0.03] {
-                        for foreign in [0.0, 0.25] {
+                        for rare in [0.0, 1.0] {
                             for norm in [0.0, 0.25, 0.5, 0.75] {
                                 out.push(Params {
                                     idf_counts_software: idf_sw,
@@ -26,7 +26,7 @@ fn grid() -> Vec<Params> {
                                     software_implied: imp,
                                     software_weight: sw,
                                     absent_penalty: absent,
-                                    foreign_software_penalty: foreign,
+                                    rare_software_bonus: rare,
                                     length_norm: norm,
                                     ..Params::default()
                                 });
@@ -47,27 +47,32 @@ struct Scored {
     max_attack: f64,
 }
 
+fn evidence(c: &EvalCase, techniques_only: bool) -> CaseEvidence {
+    if techniques_only {
+        c.techniques_only()
+    } else {
+        c.evidence.clone()
+    }
+}
+
 fn score_all(
     kb: &KnowledgeBase,
     cases: &[EvalCase],
     grid: &[Params],
     techniques_only: bool,
+    protocol: Protocol,
 ) -> Vec<Vec<Scored>> {
     // models depend only on idf_counts_software and the case
     let mut out: Vec<Vec<Scored>> = (0..grid.len()).map(|_| Vec::new()).collect();
     for c in cases {
-        let ev = if techniques_only {
-            c.techniques_only()
-        } else {
-            c.evidence.clone()
-        };
+        let ev = evidence(c, techniques_only);
         for idf_sw in [false, true] {
             let base = Params {
                 idf_counts_software: idf_sw,
                 ..Params::default()
             };
-            let closed = Attributor::new(kb, &[], &c.exclusions(false), &base);
-            let open = Attributor::new(kb, &[], &c.exclusions(true), &base);
+            let closed = Attributor::new(kb, &[], &c.exclusions(false, protocol), &base);
+            let open = Attributor::new(kb, &[], &c.exclusions(true, protocol), &base);
             for (gi, p) in grid.iter().enumerate() {
                 if p.idf_counts_software != idf_sw {
                     continue;
@@ -96,6 +101,56 @@ fn mrr(scored: &[Scored], cases: &[EvalCase], skip: Option<usize>) -> f64 {
         s += 1.0 / rank_of(&sc.closed, &c.group).unwrap_or(1000) as f64;
     }
     s
+}
+
+/// Per parameter set, temperature and case: −log P(true group) under a
+/// closed-set softmax of the scores (a proper scoring rule, smoother than MRR
+/// for model selection on 21 cases).
+fn nll_table(scored: &[Vec<Scored>], cases: &[EvalCase]) -> Vec<Vec<Vec<f64>>> {
+    scored
+        .iter()
+        .map(|per_case| {
+            TEMPS
+                .iter()
+                .map(|&t| {
+                    per_case
+                        .iter()
+                        .zip(cases)
+                        .map(|(sc, c)| {
+                            let m = sc.closed.iter().map(|x| x.1).fold(f64::MIN, f64::max);
+                            let z: f64 = sc.closed.iter().map(|x| ((x.1 - m) / t).exp()).sum();
+                            let s = sc
+                                .closed
+                                .iter()
+                                .find(|x| x.0 == c.group)
+                                .map_or(f64::MIN, |x| x.1);
+                            -((s - m) / t - z.ln()).max(-30.0)
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Parameter set with the lowest held-out-excluded NLL (best temperature each).
+fn select_nll(table: &[Vec<Vec<f64>>], skip: Option<usize>) -> usize {
+    let obj = |g: usize| {
+        table[g]
+            .iter()
+            .map(|per_case| {
+                per_case
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| Some(*i) != skip)
+                    .map(|(_, v)| v)
+                    .sum::<f64>()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    (0..table.len())
+        .min_by(|&a, &b| obj(a).total_cmp(&obj(b)).then(a.cmp(&b)))
+        .unwrap_or(0)
 }
 
 fn softmax_target(
@@ -155,37 +210,53 @@ fn row(name: &str, m: RankMetrics) -> String {
     )
 }
 
-fn overlap_baseline(kb: &KnowledgeBase, cases: &[EvalCase], techniques_only: bool) -> RankMetrics {
-    // Plain count of shared techniques (+ software), no weighting.
+/// Baseline ranks: `count` = number of shared techniques (+ software),
+/// otherwise the plain IDF sum of shared items (no partial credit of any kind).
+fn baseline(
+    kb: &KnowledgeBase,
+    cases: &[EvalCase],
+    techniques_only: bool,
+    protocol: Protocol,
+    count: bool,
+) -> RankMetrics {
     let p = Params {
         sub_credit: 0.0,
         software_implied: 0.0,
         software_weight: 1.0,
         absent_penalty: 0.0,
         foreign_software_penalty: 0.0,
+        length_norm: 0.0,
+        idf_counts_software: false,
         ..Params::default()
     };
     let mut ranks = Vec::new();
     for c in cases {
-        let ev = if techniques_only {
-            c.techniques_only()
+        let ev = evidence(c, techniques_only);
+        let a = Attributor::new(kb, &[], &c.exclusions(false, protocol), &p);
+        let scores: Vec<(String, f64)> = if count {
+            let opts = RankOptions {
+                top: usize::MAX,
+                hunt_len: 0,
+                params: p,
+                ..Default::default()
+            };
+            a.rank(&ev, &opts)
+                .candidates
+                .iter()
+                .map(|c| {
+                    let n = c
+                        .supporting
+                        .iter()
+                        .filter(|i| {
+                            matches!(i.kind, EvidenceKind::Technique | EvidenceKind::Software)
+                        })
+                        .count();
+                    (c.id.clone(), n as f64)
+                })
+                .collect()
         } else {
-            c.evidence.clone()
+            a.raw_scores(&ev, &p).scores
         };
-        let a = Attributor::new(kb, &[], &c.exclusions(false), &p);
-        // count overlap via explanation of all actors: rank with top = all
-        let opts = RankOptions {
-            top: usize::MAX,
-            hunt_len: 0,
-            params: p,
-            ..Default::default()
-        };
-        let res = a.rank(&ev, &opts);
-        let scores: Vec<(String, f64)> = res
-            .candidates
-            .iter()
-            .map(|c| (c.id.clone(), c.supporting.len() as f64))
-            .collect();
         ranks.push(rank_of(&scores, &c.group).unwrap_or(1000));
     }
     RankMetrics::from_ranks(&ranks)
@@ -203,10 +274,11 @@ fn main() {
         }
     });
     println!(
-        "## Evaluation (ATT&CK {}; {} campaigns attributed to exactly one group; {} parameter sets)\n",
+        "## Evaluation (ATT&CK {}; {} campaigns attributed to exactly one group; {} parameter sets; default in grid: {})\n",
         kb.version(),
         cases.len(),
-        grid.len()
+        grid.len(),
+        default_idx.is_some()
     );
     println!(
         "Cases: {}\n",
@@ -217,116 +289,179 @@ fn main() {
             .join(", ")
     );
     let t0 = Instant::now();
-    let mut tables = Vec::new();
     let mut shipped = None;
-    for techniques_only in [true, false] {
-        let label = if techniques_only {
-            "techniques only"
-        } else {
-            "techniques + software"
-        };
-        let scored = score_all(kb, &cases, &grid, techniques_only);
-        tables.push(row(
-            &format!("baseline: shared-item count, {label}"),
-            overlap_baseline(kb, &cases, techniques_only),
-        ));
-        let idf_p = grid
-            .iter()
-            .position(|p| {
-                !p.idf_counts_software
-                    && p.sub_credit == 0.25
-                    && p.software_implied == 0.0
-                    && p.software_weight == 1.0
-                    && p.absent_penalty == 0.0
-                    && p.foreign_software_penalty == 0.0
-                    && p.length_norm == 0.0
-            })
-            .unwrap_or(0);
-        // plain IDF: sub_credit 0.25 is the smallest in the grid; report it as "IDF sum (+ small sub credit)"
-        let ranks = |gi: usize| -> Vec<usize> {
-            scored[gi]
-                .iter()
-                .zip(&cases)
-                .map(|(s, c)| rank_of(&s.closed, &c.group).unwrap_or(1000))
-                .collect()
-        };
-        tables.push(row(
-            &format!("baseline: IDF sum, {label}"),
-            RankMetrics::from_ranks(&ranks(idf_p)),
-        ));
-        if let Some(d) = default_idx {
+    for protocol in Protocol::ALL {
+        let mut tables = Vec::new();
+        for techniques_only in [true, false] {
+            let label = if techniques_only {
+                "techniques only"
+            } else {
+                "techniques + software"
+            };
+            let scored = score_all(kb, &cases, &grid, techniques_only, protocol);
             tables.push(row(
-                &format!("kahu defaults (in-sample), {label}"),
-                RankMetrics::from_ranks(&ranks(d)),
+                &format!("baseline: shared-item count, {label}"),
+                baseline(kb, &cases, techniques_only, protocol, true),
             ));
-        }
-        // nested leave-one-campaign-out: tune on the other cases, test on the held-out one
-        let mut loo_ranks = Vec::new();
-        let mut pairs = Vec::new();
-        for i in 0..cases.len() {
-            let best = (0..grid.len())
-                .max_by(|&a, &b| {
-                    mrr(&scored[a], &cases, Some(i))
-                        .total_cmp(&mrr(&scored[b], &cases, Some(i)))
-                        .then(b.cmp(&a))
+            tables.push(row(
+                &format!("baseline: IDF sum, {label}"),
+                baseline(kb, &cases, techniques_only, protocol, false),
+            ));
+            let ranks = |gi: usize| -> Vec<usize> {
+                scored[gi]
+                    .iter()
+                    .zip(&cases)
+                    .map(|(s, c)| rank_of(&s.closed, &c.group).unwrap_or(1000))
+                    .collect()
+            };
+            if let Some(d) = default_idx {
+                tables.push(row(
+                    &format!("kahu defaults (in-sample), {label}"),
+                    RankMetrics::from_ranks(&ranks(d)),
+                ));
+            }
+            if std::env::var_os("KAHU_EVAL_DUMP").is_some() && protocol == Protocol::Issue {
+                let mut v: Vec<(f64, usize)> = (0..grid.len())
+                    .map(|g| (mrr(&scored[g], &cases, None), g))
+                    .collect();
+                v.sort_by(|a, b| b.0.total_cmp(&a.0));
+                for (m, g) in v.iter().take(25) {
+                    let r = RankMetrics::from_ranks(&ranks(*g));
+                    eprintln!(
+                        "{label} {:.3} top1 {:.2} top5 {:.2} {:?}",
+                        m / cases.len() as f64,
+                        r.top1,
+                        r.top5,
+                        grid[*g]
+                    );
+                }
+            }
+            // nested leave-one-campaign-out: tune on the other cases, test on the held-out one
+            let mut loo_ranks = Vec::new();
+            let mut pairs = Vec::new();
+            let mut misses = Vec::new();
+            for i in 0..cases.len() {
+                let best = (0..grid.len())
+                    .max_by(|&a, &b| {
+                        mrr(&scored[a], &cases, Some(i))
+                            .total_cmp(&mrr(&scored[b], &cases, Some(i)))
+                            .then(b.cmp(&a))
+                    })
+                    .unwrap_or(0);
+                let sc = &scored[best][i];
+                let rank = rank_of(&sc.closed, &cases[i].group).unwrap_or(1000);
+                loo_ranks.push(rank);
+                let (t, u) = fit_calibration(&scored[best], &cases, Some(i));
+                let (_, pc, cc) =
+                    softmax_target(&sc.closed, u * sc.max_attack, t, Some(&cases[i].group));
+                let (_, po, co) = softmax_target(&sc.open, u * sc.max_attack, t, None);
+                pairs.push((pc, cc));
+                pairs.push((po, co));
+                if rank > 1 {
+                    let lead = sc
+                        .closed
+                        .iter()
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                        .map(|x| x.0.clone())
+                        .unwrap_or_default();
+                    let c = &cases[i];
+                    misses.push(format!(
+                        "| {} | {} {} | {} | {} | {} | {} |",
+                        c.campaign,
+                        c.group,
+                        kb.group(&c.group).map_or("", |g| g.name.as_str()),
+                        rank,
+                        lead,
+                        c.evidence.techniques.len(),
+                        if techniques_only {
+                            0
+                        } else {
+                            c.evidence.software.len()
+                        }
+                    ));
+                }
+            }
+            tables.push(row(
+                &format!("kahu, nested leave-one-out tuned (MRR selection), {label}"),
+                RankMetrics::from_ranks(&loo_ranks),
+            ));
+            let table = nll_table(&scored, &cases);
+            let nll_ranks: Vec<usize> = (0..cases.len())
+                .map(|i| {
+                    let g = select_nll(&table, Some(i));
+                    rank_of(&scored[g][i].closed, &cases[i].group).unwrap_or(1000)
                 })
-                .unwrap_or(0);
-            loo_ranks.push(rank_of(&scored[best][i].closed, &cases[i].group).unwrap_or(1000));
-            let (t, u) = fit_calibration(&scored[best], &cases, Some(i));
-            let sc = &scored[best][i];
-            let (_, pc, cc) =
-                softmax_target(&sc.closed, u * sc.max_attack, t, Some(&cases[i].group));
-            let (_, po, co) = softmax_target(&sc.open, u * sc.max_attack, t, None);
-            pairs.push((pc, cc));
-            pairs.push((po, co));
+                .collect();
+            tables.push(row(
+                &format!("kahu, nested leave-one-out tuned (NLL selection), {label}"),
+                RankMetrics::from_ranks(&nll_ranks),
+            ));
+            if std::env::var_os("KAHU_EVAL_DUMP").is_some() {
+                let g = select_nll(&table, None);
+                eprintln!(
+                    "NLL-selected on all, {label}: {:?} {:?}",
+                    grid[g],
+                    RankMetrics::from_ranks(&ranks(g))
+                );
+            }
+            let (ece, bins) = calibration(&pairs);
+            let correct = pairs.iter().filter(|p| p.1).count();
+            println!(
+                "### Calibration, {label}, {} (leave-one-out: parameters, temperature and unknown threshold fitted without the held-out campaign)\n",
+                protocol.label()
+            );
+            println!(
+                "{} predictions (each campaign closed-set, and open-set with its group removed so the right answer is \"unknown\"); argmax correct {}/{}; ECE {:.3}\n",
+                pairs.len(),
+                correct,
+                pairs.len(),
+                ece
+            );
+            println!("| ICD 203 band | n | mean likelihood | accuracy |\n|---|---|---|---|");
+            for (w, n, c, a) in bins {
+                println!("| {w} | {n} | {c:.2} | {a:.2} |");
+            }
+            println!();
+            println!(
+                "### Held-out misses, {label}, {} (nested leave-one-out)\n",
+                protocol.label()
+            );
+            println!(
+                "| campaign | true group | held-out rank | leader | techniques | software |\n|---|---|---|---|---|---|"
+            );
+            for m in &misses {
+                println!("{m}");
+            }
+            println!();
+            if !techniques_only && protocol == Protocol::Issue {
+                let best = (0..grid.len())
+                    .max_by(|&a, &b| {
+                        mrr(&scored[a], &cases, None)
+                            .total_cmp(&mrr(&scored[b], &cases, None))
+                            .then(b.cmp(&a))
+                    })
+                    .unwrap_or(0);
+                let (t, u) = fit_calibration(&scored[best], &cases, None);
+                shipped = Some(Params {
+                    temperature: t,
+                    unknown_fraction: u,
+                    ..grid[best]
+                });
+            }
         }
-        tables.push(row(
-            &format!("kahu, nested leave-one-out tuned, {label}"),
-            RankMetrics::from_ranks(&loo_ranks),
-        ));
-        let (ece, bins) = calibration(&pairs);
-        let correct = pairs.iter().filter(|p| p.1).count();
         println!(
-            "### Calibration, {label} (leave-one-out: parameters, temperature and unknown threshold fitted without the held-out campaign)\n"
+            "### Ranking, {} (rank of the true group among {} live groups)\n",
+            protocol.label(),
+            kb.data().groups.len()
         );
-        println!(
-            "{} predictions (each campaign closed-set, and open-set with its group removed so the right answer is \"unknown\"); argmax correct {}/{}; ECE {:.3}\n",
-            pairs.len(),
-            correct,
-            pairs.len(),
-            ece
-        );
-        println!("| ICD 203 band | n | mean likelihood | accuracy |\n|---|---|---|---|");
-        for (w, n, c, a) in bins {
-            println!("| {w} | {n} | {c:.2} | {a:.2} |");
+        println!("| scorer | n | top-1 | top-3 | top-5 | MRR |\n|---|---|---|---|---|---|");
+        for r in &tables {
+            println!("{r}");
         }
         println!();
-        if !techniques_only {
-            let best = (0..grid.len())
-                .max_by(|&a, &b| {
-                    mrr(&scored[a], &cases, None)
-                        .total_cmp(&mrr(&scored[b], &cases, None))
-                        .then(b.cmp(&a))
-                })
-                .unwrap_or(0);
-            let (t, u) = fit_calibration(&scored[best], &cases, None);
-            shipped = Some(Params {
-                temperature: t,
-                unknown_fraction: u,
-                ..grid[best]
-            });
-        }
     }
     println!(
-        "### Ranking (rank of the true group among {} live groups)\n",
-        kb.data().groups.len()
-    );
-    println!("| scorer | n | top-1 | top-3 | top-5 | MRR |\n|---|---|---|---|---|---|");
-    for r in &tables {
-        println!("{r}");
-    }
-    println!(
-        "\nParameters fitted on all cases (what ships as `Params::default()` after review): {shipped:?}\n"
+        "Parameters fitted on all cases, issue protocol, techniques + software (candidate for `Params::default()`): {shipped:?}\n"
     );
     eprintln!("evaluation took {:.1}s", t0.elapsed().as_secs_f64());
     apt40(kb);
