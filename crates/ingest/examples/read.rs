@@ -2,8 +2,11 @@
 //! print events/s. `--dump N` prints the first N events as JSON instead.
 //!
 //! ```text
-//! cargo run --release -p kahu-ingest --example read -- PATH... [--dump N] [--threads N]
+//! cargo run --release -p kahu-ingest --example read -- PATH... [--dump N] [--threads N] [--split-lines]
 //! ```
+//!
+//! `--split-lines` parses each large JSON-lines file on the whole pool
+//! (`kahu_ingest::json::set_parallel_lines`).
 
 use kahu_event::Event;
 use kahu_ingest::{Reader, Sink, Warning};
@@ -42,6 +45,7 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--dump" => dump = args.next().and_then(|n| n.parse().ok()).unwrap_or(1),
+            "--split-lines" => kahu_ingest::json::set_parallel_lines(Some(0)),
             "--threads" => {
                 let n = args.next().and_then(|n| n.parse().ok()).unwrap_or(0);
                 rayon::ThreadPoolBuilder::new()

@@ -8,6 +8,7 @@
 use kahu_event::{Fields, Value};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// Distinct keys a cache keeps before it stops growing. Logs have a few
@@ -38,7 +39,18 @@ pub(crate) struct KeyCache {
     fields: Vec<(Arc<str>, Value)>,
     /// The same for arrays.
     items: Vec<Value>,
+    /// Recently seen short string values, see [`KeyCache::value`].
+    values: Vec<Option<Arc<str>>>,
+    hasher: hashbrown::DefaultHashBuilder,
 }
+
+/// Slots of the string value cache (a power of two).
+const VALUE_SLOTS: usize = 4096;
+
+/// Longest string value worth sharing. Short values repeat across records
+/// (`Security`, `0x0`, `-`, `%%1833`, host and user names); long ones
+/// (command lines, messages) rarely do.
+const MAX_SHARED_VALUE: usize = 40;
 
 impl KeyCache {
     /// The shared copy of `key`.
@@ -51,6 +63,31 @@ impl KeyCache {
             self.keys.insert(Box::from(key), arc.clone());
         }
         arc
+    }
+
+    /// A string value, shared with an earlier identical one if the cache
+    /// still holds it. The cache is direct-mapped: a fixed number of slots,
+    /// each keeping the last value that hashed to it, so memory stays
+    /// bounded and hostile input with unique values only costs the hash.
+    /// Sharing saves an allocation per repeated value and the memory of
+    /// every copy in events kept for the rest of a run.
+    pub(crate) fn value(&mut self, v: &str) -> Arc<str> {
+        if v.len() > MAX_SHARED_VALUE {
+            return Arc::from(v);
+        }
+        if self.values.is_empty() {
+            self.values = vec![None; VALUE_SLOTS];
+        }
+        let h = self.hasher.hash_one(v) as usize;
+        let slot = &mut self.values[h & (VALUE_SLOTS - 1)];
+        if let Some(a) = slot
+            && **a == *v
+        {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(v);
+        *slot = Some(a.clone());
+        a
     }
 
     fn trim_scratch(&mut self) {
@@ -128,7 +165,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         Ok(Value::Float(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(Arc::from(v)))
+        Ok(Value::Str(self.keys.value(v)))
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
@@ -218,7 +255,8 @@ mod tests {
         let err = parse(b"{\"a\": {\"c\": 1, \"b\": \"\xff\"}}", &mut keys).unwrap_err();
         // Same message and position as serde_json reading the bytes itself.
         let theirs =
-            serde_json::from_slice::<serde_json::Value>(b"{\"a\": {\"c\": 1, \"b\": \"\xff\"}}").unwrap_err();
+            serde_json::from_slice::<serde_json::Value>(b"{\"a\": {\"c\": 1, \"b\": \"\xff\"}}")
+                .unwrap_err();
         assert_eq!(err.to_string(), theirs.to_string());
         // The reader carries on with the next record.
         let v = parse("{\"k\": [\"é\", {\"x\": 1}]}".as_bytes(), &mut keys).unwrap();

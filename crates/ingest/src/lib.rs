@@ -125,6 +125,7 @@ pub mod evtx;
 mod formats;
 mod hostname;
 pub mod json;
+mod json_lines;
 mod jsonvalue;
 mod shapes;
 mod walk;
