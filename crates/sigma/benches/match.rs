@@ -1,6 +1,9 @@
 //! Rule loading and matching throughput (harness = false).
 //!
 //! Run: `cargo bench -p kahu-sigma --bench match`
+//! `KAHU_BENCH_PROFILE=1`: cost and gate statistics per (channel, event id).
+//! `KAHU_BENCH_PASSES=1`: exactly one pass per input instead of ~3 s, e.g.
+//! under `valgrind --tool=callgrind --toggle-collect='*RuleSet::matches*'`.
 //! Inputs: all rules under `../shared/sigma/rules/windows` (plus the
 //! emerging-threats and threat-hunting Windows folders), and every event of
 //! `../shared/sigma/regression_data` (Sysmon EVTX) and
@@ -99,11 +102,25 @@ fn main() {
                 }
             }
             let us = t.elapsed().as_secs_f64() * 1e6 / (3 * evs.len()) as f64;
+            let (mut ung, mut evald) = (0, 0);
+            for e in evs {
+                let (_, u, n) = set.gate_profile(e);
+                ung += u;
+                evald += n;
+            }
             println!(
-                "  {ch} {id}: {} events, {} applicable rules, {us:.1} µs/event",
+                "  {ch} {id}: {} events, {} applicable rules ({:.0} ungated), {:.1} evaluated/event, {us:.1} µs/event",
                 evs.len(),
-                set.applicable(evs[0])
+                set.applicable(evs[0]),
+                ung as f64 / evs.len() as f64,
+                evald as f64 / evs.len() as f64,
             );
+        }
+        let ung = set.ungated_rules();
+        println!("ungated rules: {}", ung.len());
+        for i in &ung {
+            let r = set.rule(*i);
+            println!("  ungated: {} {} ({:?})", r.id, r.title, r.logsource);
         }
         // Per-rule cost, to find outliers.
         let sys: Vec<&Event> = events
@@ -141,7 +158,14 @@ fn main() {
         let mut n = 0u64;
         let mut hits = 0u64;
         let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(3) {
+        // A fixed number of passes (for callgrind), else ~3 s of passes.
+        let passes: Option<u64> = std::env::var("KAHU_BENCH_PASSES")
+            .ok()
+            .and_then(|p| p.parse().ok());
+        while match passes {
+            Some(p) => n < p * evs.len() as u64,
+            None => t.elapsed() < Duration::from_secs(3),
+        } {
             for e in &evs {
                 out.clear();
                 set.matches(e, &mut out);

@@ -53,6 +53,12 @@ pub(crate) struct Ctx {
     pub(crate) new_hits: Vec<u32>,
     /// Scratch bit set of variants opened by their gates.
     pub(crate) marks: Vec<u64>,
+    /// Whether the event has a field name with a space (see [`spaced_field`]):
+    /// 0 not known yet, 1 no, 2 yes. Absent fields are common, and this saves
+    /// scanning every name for spaces on each miss.
+    spaced: u8,
+    /// Scratch text for keyword scanning of non-ASCII and non-string leaves.
+    kw_buf: String,
 }
 
 impl Ctx {
@@ -70,6 +76,7 @@ impl Ctx {
             self.kw_generation = 0;
         }
         self.new_hits.clear();
+        self.spaced = 0;
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             // Wrapped: make every slot stale explicitly.
@@ -159,7 +166,23 @@ fn spaced_field<'e>(e: &'e Event, name: &str) -> Option<&'e Value> {
     })
 }
 
-fn fill(slot: &mut Slot, acc: &Accessor, e: &Event) {
+/// [`spaced_field`], skipped when the event has no spaced name at all.
+fn spaced_lookup<'e>(e: &'e Event, name: &str, spaced: &mut u8) -> Option<&'e Value> {
+    if *spaced == 0 {
+        *spaced = if e.fields.iter().any(|(k, _)| k.contains(' ')) {
+            2
+        } else {
+            1
+        };
+    }
+    if *spaced == 2 {
+        spaced_field(e, name)
+    } else {
+        None
+    }
+}
+
+fn fill(slot: &mut Slot, acc: &Accessor, e: &Event, spaced: &mut u8) {
     slot.n = 0;
     slot.state = State::Absent;
     if acc.transform != Transform::None {
@@ -183,7 +206,7 @@ fn fill(slot: &mut Slot, acc: &Accessor, e: &Event) {
                 owned = v;
                 &owned
             }
-            None => match spaced_field(e, &acc.name) {
+            None => match spaced_lookup(e, &acc.name, spaced) {
                 Some(v) => v,
                 None => return,
             },
@@ -224,6 +247,82 @@ fn leaves(v: &Value, vals: &mut Vec<SlotVal>, n: &mut usize, depth: usize) {
     }
 }
 
+struct KwScan<'a> {
+    sc: &'a Scanner,
+    g: u32,
+    hits: &'a mut Vec<u32>,
+    new_hits: &'a mut Vec<u32>,
+    buf: &'a mut String,
+    tmp: String,
+}
+
+impl KwScan<'_> {
+    /// Mirrors [`leaves`] and [`set_val`]: same leaves, same text.
+    fn leaf(&mut self, v: &Value, depth: usize) {
+        match v {
+            Value::Object(f) if depth < 32 => {
+                for (_, x) in f.iter() {
+                    self.leaf(x, depth + 1);
+                }
+                return;
+            }
+            Value::Array(a) if depth < 32 => {
+                for x in a {
+                    self.leaf(x, depth + 1);
+                }
+                return;
+            }
+            Value::Null | Value::Object(_) | Value::Array(_) => return,
+            Value::Str(s) if s.is_ascii() => {
+                Self::find(self.sc, s.as_bytes(), self.g, self.hits, self.new_hits);
+                return;
+            }
+            Value::Str(s) => lower_into(s, self.buf),
+            Value::Int(i) => {
+                self.buf.clear();
+                let _ = write!(self.buf, "{i}");
+            }
+            Value::UInt(u) => {
+                self.buf.clear();
+                let _ = write!(self.buf, "{u}");
+            }
+            Value::Float(f) => {
+                // Rendered then lower-cased, as `set_val` does (`inf`, `NaN`).
+                self.tmp.clear();
+                let _ = write!(self.tmp, "{f}");
+                lower_into(&self.tmp, self.buf);
+            }
+            Value::Bool(b) => {
+                self.buf.clear();
+                self.buf.push_str(if *b { "true" } else { "false" });
+            }
+        }
+        Self::find(
+            self.sc,
+            self.buf.as_bytes(),
+            self.g,
+            self.hits,
+            self.new_hits,
+        );
+    }
+
+    fn find(sc: &Scanner, h: &[u8], g: u32, hits: &mut [u32], new_hits: &mut Vec<u32>) {
+        // Most leaves contain no keyword at all; a plain search (which can
+        // use the automaton's prefilter) rejects them before the overlapping one.
+        if !sc.ac.is_match(h) {
+            return;
+        }
+        for m in sc.ac.find_overlapping_iter(h) {
+            let id = sc.ids[m.pattern().as_usize()];
+            let slot = &mut hits[id as usize];
+            if *slot != g {
+                *slot = g;
+                new_hits.push(id);
+            }
+        }
+    }
+}
+
 /// Evaluates rules of one rule set for one event.
 pub(crate) struct Evaluator<'a> {
     pub ctx: &'a mut Ctx,
@@ -243,9 +342,15 @@ pub(crate) struct Scanner {
 impl Evaluator<'_> {
     fn slot(&mut self, acc: u32) -> &Slot {
         let generation = self.ctx.generation;
-        let slot = &mut self.ctx.slots[acc as usize];
+        let ctx = &mut *self.ctx;
+        let slot = &mut ctx.slots[acc as usize];
         if slot.generation != generation {
-            fill(slot, &self.accessors[acc as usize], self.event);
+            fill(
+                slot,
+                &self.accessors[acc as usize],
+                self.event,
+                &mut ctx.spaced,
+            );
             slot.generation = generation;
         }
         slot
@@ -289,6 +394,26 @@ impl Evaluator<'_> {
                 }
             }
         }
+    }
+
+    /// Scan every leaf value for keyword gate literals (`sc` matches ASCII
+    /// case-insensitively, so ASCII text is scanned as is; other leaves are
+    /// rendered and lower-cased exactly as [`Evaluator::keywords`] does).
+    pub(crate) fn scan_keywords(&mut self, sc: &Scanner) {
+        let ctx = &mut *self.ctx;
+        let mut buf = std::mem::take(&mut ctx.kw_buf);
+        let mut k = KwScan {
+            sc,
+            g: ctx.generation,
+            hits: &mut ctx.hits,
+            new_hits: &mut ctx.new_hits,
+            buf: &mut buf,
+            tmp: String::new(),
+        };
+        for (_, v) in self.event.fields.iter() {
+            k.leaf(v, 0);
+        }
+        ctx.kw_buf = buf;
     }
 
     fn keywords(&mut self) {

@@ -88,10 +88,24 @@ pub(crate) fn num_bits(v: f64) -> u64 {
     if v == 0.0 { 0 } else { v.to_bits() }
 }
 
-/// Keys of which at least one must be present for `n` to be true.
-pub(crate) fn gate_of(n: &Node, checks: &[Check]) -> Option<Vec<Key>> {
+/// Keys of which at least one must be present for `n` to be true. Keyword
+/// literals are keys of the pseudo-accessor `kw`.
+pub(crate) fn gate_of(n: &Node, checks: &[Check], kw: u32) -> Option<Vec<Key>> {
     match n {
         Node::Check(i) => match &checks[*i as usize] {
+            // A keyword matches some leaf value; any of its literals must occur in one.
+            Check::Keywords { tests, .. } => {
+                let mut out = Vec::new();
+                for t in tests {
+                    match t {
+                        ValueTest::Str(set) if !set.gate.is_empty() => {
+                            out.extend(set.gate.iter().map(|l| Key::Lit(kw, l.clone())));
+                        }
+                        _ => return None,
+                    }
+                }
+                (!out.is_empty()).then_some(out)
+            }
             Check::Field {
                 acc,
                 tests,
@@ -126,19 +140,45 @@ pub(crate) fn gate_of(n: &Node, checks: &[Check]) -> Option<Vec<Key>> {
         // Any necessary operand gates a conjunction; pick the one with fewest keys.
         Node::And(items) => items
             .iter()
-            .filter_map(|x| gate_of(x, checks))
+            .filter_map(|x| gate_of(x, checks, kw))
             .min_by_key(Vec::len),
         // A disjunction needs every operand gated.
         Node::Or(items) | Node::AtLeast(_, items) => {
             let mut out = Vec::new();
             for x in items {
-                out.extend(gate_of(x, checks)?);
+                out.extend(gate_of(x, checks, kw)?);
             }
             Some(out)
         }
         Node::Not(_) | Node::Const(_) => None,
     }
 }
+
+/// Up to two independent necessary gates of `n`, fewest keys first: a
+/// conjunction's operands (flattened through nested conjunctions) are each
+/// necessary, so a variant can require a hit in both of two of them.
+pub(crate) fn gates_of(n: &Node, checks: &[Check], kw: u32) -> Vec<Vec<Key>> {
+    fn necessary(n: &Node, checks: &[Check], kw: u32, out: &mut Vec<Vec<Key>>) {
+        match n {
+            Node::And(items) => {
+                for x in items {
+                    necessary(x, checks, kw, out);
+                }
+            }
+            other => out.extend(gate_of(other, checks, kw)),
+        }
+    }
+    let mut all = Vec::new();
+    necessary(n, checks, kw, &mut all);
+    all.sort_by_key(Vec::len);
+    // Two gates on the same field and keys would be redundant; keep distinct ones.
+    all.dedup();
+    all.truncate(2);
+    all
+}
+
+/// Marks a posting for the second of a variant's two gates.
+pub(crate) const SECOND: u32 = 1 << 31;
 
 /// Postings of exact field values (numbers and texts) for one accessor.
 #[derive(Default)]
@@ -155,11 +195,15 @@ pub(crate) struct VariantGate {
     pub scan_accs: Vec<u32>,
     /// Indexes into [`GateIndex::values`].
     pub value_gates: Vec<u32>,
+    /// Whether the variant has a second gate that must open too.
+    pub two: bool,
+    /// Whether a gate has keyword literals.
+    pub kw: bool,
 }
 
 impl VariantGate {
     pub(crate) fn is_gated(&self) -> bool {
-        !self.scan_accs.is_empty() || !self.value_gates.is_empty()
+        !self.scan_accs.is_empty() || !self.value_gates.is_empty() || self.kw
     }
 }
 
@@ -180,10 +224,33 @@ impl GateIndex {
     pub(crate) fn add(
         &mut self,
         var: u32,
-        keys: Vec<Key>,
+        kw: u32,
+        groups: Vec<Vec<Key>>,
         mut intern: impl FnMut(u32, Vec<u8>) -> u32,
     ) {
-        let mut g = VariantGate::default();
+        let mut g = VariantGate {
+            two: groups.len() > 1,
+            ..VariantGate::default()
+        };
+        for (gi, keys) in groups.into_iter().take(2).enumerate() {
+            let var = if gi == 0 { var } else { var | SECOND };
+            self.add_keys(var, kw, keys, &mut g, &mut intern);
+        }
+        let i = (var & !SECOND) as usize;
+        if self.of_variant.len() <= i {
+            self.of_variant.resize_with(i + 1, VariantGate::default);
+        }
+        self.of_variant[i] = g;
+    }
+
+    fn add_keys(
+        &mut self,
+        var: u32,
+        kw: u32,
+        keys: Vec<Key>,
+        g: &mut VariantGate,
+        intern: &mut impl FnMut(u32, Vec<u8>) -> u32,
+    ) {
         for k in keys {
             match k {
                 Key::Lit(acc, lit) => {
@@ -192,7 +259,11 @@ impl GateIndex {
                         self.lit_post.resize_with(id + 1, Vec::new);
                     }
                     push_unique(&mut self.lit_post[id], var);
-                    push_unique(&mut g.scan_accs, acc);
+                    if acc == kw {
+                        g.kw = true;
+                    } else {
+                        push_unique(&mut g.scan_accs, acc);
+                    }
                 }
                 Key::Num(acc, bits) => {
                     let vg = self.value_gate(acc);
@@ -206,11 +277,6 @@ impl GateIndex {
                 }
             }
         }
-        let i = var as usize;
-        if self.of_variant.len() <= i {
-            self.of_variant.resize_with(i + 1, VariantGate::default);
-        }
-        self.of_variant[i] = g;
     }
 
     fn value_gate(&mut self, acc: u32) -> usize {
@@ -240,5 +306,111 @@ fn push_unique(v: &mut Vec<u32>, x: u32) {
 pub(crate) fn set_bit(bits: &mut [u64], i: u32) {
     if let Some(w) = bits.get_mut(i as usize / 64) {
         *w |= 1 << (i % 64);
+    }
+}
+
+/// Record a posting in `marks`: two bit sets of `words` words each, one per
+/// gate of a variant.
+#[inline]
+pub(crate) fn mark(marks: &mut [u64], words: usize, posting: u32) {
+    let (v, off) = if posting & SECOND != 0 {
+        (posting & !SECOND, words)
+    } else {
+        (posting, 0)
+    };
+    if let Some(w) = marks.get_mut(off + v as usize / 64) {
+        *w |= 1 << (v % 64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{LoadOptions, RuleIdx, RuleSet};
+    use kahu_event::{Event, Location, LogSource, Provenance, Value};
+
+    fn set(detection: &str) -> (RuleSet, RuleSet) {
+        let yaml = format!(
+            "title: t\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n  product: test\ndetection:\n{detection}\n"
+        );
+        let load = || {
+            let r = RuleSet::from_yaml(&[("inline", &yaml)], &LoadOptions::default());
+            assert!(r.errors.is_empty(), "{:?}", r.errors);
+            r.ruleset
+        };
+        let mut ungated = load();
+        ungated.set_gating(false);
+        (load(), ungated)
+    }
+
+    fn ev(fields: &[(&str, Value)]) -> Event {
+        let mut e = Event::new(Provenance::new("t".into(), Location::Line(1)));
+        e.logsource = LogSource::product("test");
+        for (k, v) in fields {
+            e.fields.insert(k, v.clone());
+        }
+        e
+    }
+
+    /// Gated and ungated agree, and both give `want`.
+    fn check(sets: &(RuleSet, RuleSet), e: &Event, want: bool) {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        sets.0.matches(e, &mut a);
+        sets.1.matches(e, &mut b);
+        assert_eq!(b == vec![RuleIdx(0)], want, "ungated on {e:?}");
+        assert_eq!(a, b, "gated differs on {e:?}");
+    }
+
+    // Rules spec: numbers match numerically on numeric fields, as text otherwise.
+    #[test]
+    fn numeric_value_gates_follow_number_semantics() {
+        let s = set("  sel:\n    EventID: 4624\n    Logon: x\n  condition: sel");
+        let x = ("Logon", Value::str("x"));
+        for (v, want) in [
+            (Value::Int(4624), true),
+            (Value::str("4624"), true),
+            (Value::str("04624"), true),
+            (Value::str("0x1210"), true),
+            (Value::Float(4624.0), true),
+            (Value::str("4625"), false),
+            (Value::str("a4624"), false),
+            (Value::Null, false),
+        ] {
+            check(&s, &ev(&[("EventID", v), x.clone()]), want);
+        }
+        check(&s, &ev(&[x]), false);
+    }
+
+    // Two necessary selections: both gates must open.
+    #[test]
+    fn conjunction_needs_both_gates() {
+        let s = set(
+            "  a:\n    Image|endswith: '\\x.exe'\n  b:\n    CommandLine|contains: ' -y '\n  f:\n    User: z\n  condition: a and b and not f",
+        );
+        let img = ("Image", Value::str("C:\\X.EXE"));
+        let cli = ("CommandLine", Value::str("x -Y 1"));
+        check(&s, &ev(&[img.clone(), cli.clone()]), true);
+        check(&s, &ev(&[img.clone()]), false);
+        check(&s, &ev(&[cli.clone()]), false);
+        check(&s, &ev(&[img, cli, ("User", Value::str("Z"))]), false);
+    }
+
+    // Keywords match any leaf, case-insensitively, including nested and
+    // non-ASCII values (the Kelvin sign lower-cases to ASCII `k`).
+    #[test]
+    fn keyword_gates_see_every_leaf() {
+        let s = set("  kw:\n    - 'mimikatz'\n    - '31337'\n  condition: kw");
+        check(&s, &ev(&[("a", Value::str("run MimiKatz now"))]), true);
+        check(&s, &ev(&[("a", Value::str("run MIMI\u{212A}ATZ now"))]), true);
+        check(&s, &ev(&[("a", Value::Int(9931337))]), true);
+        check(
+            &s,
+            &ev(&[(
+                "a",
+                Value::Array(vec![Value::Null, Value::str("é mimikatz")]),
+            )]),
+            true,
+        );
+        check(&s, &ev(&[("a", Value::str("mimi katz"))]), false);
+        check(&s, &ev(&[]), false);
     }
 }

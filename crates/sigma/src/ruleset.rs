@@ -4,7 +4,7 @@
 use crate::compile::{self, Accessor, Check, Compiled, Env, ValueTest};
 use crate::error::{Problem, RuleError};
 use crate::eval::{Ctx, Evaluator, Scanner};
-use crate::gate::{FxHasher, FxMap, GateIndex, gate_of, num_bits, set_bit};
+use crate::gate::{FxHasher, FxMap, GateIndex, gates_of, mark, num_bits, set_bit};
 use crate::logsource::{Mapping, applies_any, event_sources, mappings_for};
 use crate::rule::{self, CorrelationRule, Document, FilterRule, SigmaRule, Status};
 use kahu_event::Event;
@@ -108,10 +108,14 @@ struct Plan {
     gated: Vec<u64>,
     /// Bit set of applicable variants without a gate (always evaluated).
     ungated: Vec<u64>,
+    /// Bit set of applicable gated variants with a single gate.
+    single: Vec<u64>,
     /// Accessors to scan for gate needles.
     scan_accs: Vec<u32>,
     /// Exact-value gates to look up.
     value_gates: Vec<u32>,
+    /// Whether some gate has keyword literals.
+    kw_scan: bool,
 }
 
 type Candidates = Arc<Plan>;
@@ -130,6 +134,8 @@ pub struct RuleSet {
     accessors: Vec<Accessor>,
     /// Per accessor: the shared substring scan (see [`Scanner`]).
     scanners: Vec<Option<Scanner>>,
+    /// Keyword gate literals, scanned over every leaf value.
+    kw_scanner: Option<Scanner>,
     needles: usize,
     gates: GateIndex,
     /// Whether matching uses gates (off only for differential testing).
@@ -346,6 +352,7 @@ impl RuleSet {
             by_rule: Vec::new(),
             accessors: Vec::new(),
             scanners: Vec::new(),
+            kw_scanner: None,
             needles: 0,
             gates: GateIndex::default(),
             gating: true,
@@ -397,8 +404,10 @@ impl RuleSet {
     /// Move every case-insensitive substring needle into one automaton per
     /// field; string sets keep only the needles' global ids.
     fn build_scanners(&mut self) {
-        let mut per_acc: Vec<Vec<Vec<u8>>> = vec![Vec::new(); self.accessors.len()];
-        let mut per_acc_ids: Vec<Vec<u32>> = vec![Vec::new(); self.accessors.len()];
+        // One more needle list than accessors: keyword gate literals.
+        let kw = self.accessors.len() as u32;
+        let mut per_acc: Vec<Vec<Vec<u8>>> = vec![Vec::new(); self.accessors.len() + 1];
+        let mut per_acc_ids: Vec<Vec<u32>> = vec![Vec::new(); self.accessors.len() + 1];
         let mut index: HashMap<(u32, Vec<u8>), u32> = HashMap::new();
         let mut next = 0u32;
         let mut intern = |acc: u32,
@@ -416,10 +425,10 @@ impl RuleSet {
         let mut gates = GateIndex::default();
         for (vi, v) in self.variants.iter_mut().enumerate() {
             // Gate literals are lower-case like the scanned values.
-            if let Some(g) = gate_of(&v.compiled.root, &v.compiled.checks)
-                && g.len() <= 4096
-            {
-                gates.add(vi as u32, g, |acc, lit| {
+            let mut g = gates_of(&v.compiled.root, &v.compiled.checks, kw);
+            g.retain(|keys| keys.len() <= 4096);
+            if !g.is_empty() {
+                gates.add(vi as u32, kw, g, |acc, lit| {
                     intern(acc, lit, &mut per_acc, &mut per_acc_ids)
                 });
             }
@@ -440,6 +449,22 @@ impl RuleSet {
         self.needles = next as usize;
         gates.lit_post.resize_with(self.needles, Vec::new);
         self.gates = gates;
+        // Keyword literals are matched ASCII-case-insensitively on the raw
+        // leaf values, so ASCII leaves need no lower-cased copy.
+        let (kw_needles, kw_ids) = (
+            per_acc.pop().unwrap_or_default(),
+            per_acc_ids.pop().unwrap_or_default(),
+        );
+        self.kw_scanner = if kw_needles.is_empty() {
+            None
+        } else {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&kw_needles)
+                .ok()
+                .map(|ac| Scanner { ac, ids: kw_ids })
+        };
         self.scanners = per_acc
             .into_iter()
             .zip(per_acc_ids)
@@ -530,16 +555,22 @@ impl RuleSet {
         let mut plan = Plan {
             gated: vec![0; words],
             ungated: vec![0; words],
+            single: vec![0; words],
             scan_accs: Vec::new(),
             value_gates: Vec::new(),
+            kw_scan: false,
             list: Vec::new(),
         };
         for &v in &list {
             match self.gates.of(v) {
                 Some(g) => {
                     set_bit(&mut plan.gated, v);
+                    if !g.two {
+                        set_bit(&mut plan.single, v);
+                    }
                     plan.scan_accs.extend(&g.scan_accs);
                     plan.value_gates.extend(&g.value_gates);
+                    plan.kw_scan |= g.kw;
                 }
                 None => set_bit(&mut plan.ungated, v),
             }
@@ -608,17 +639,61 @@ impl RuleSet {
         });
     }
 
+    /// Rules with a variant that has no gate, evaluated on every applicable
+    /// event (diagnostics).
+    #[doc(hidden)]
+    pub fn ungated_rules(&self) -> Vec<RuleIdx> {
+        let mut out: Vec<RuleIdx> = (0..self.variants.len() as u32)
+            .filter(|&v| self.gates.of(v).is_none())
+            .map(|v| RuleIdx(self.variants[v as usize].rule))
+            .collect();
+        out.dedup();
+        out
+    }
+
+    /// Gate diagnostics for one event: (applicable rules, of which ungated,
+    /// rules evaluated in full after gating).
+    #[doc(hidden)]
+    pub fn gate_profile(&self, event: &Event) -> (usize, usize, usize) {
+        let plan = self.candidates(event);
+        let ungated = plan.ungated.iter().map(|w| w.count_ones() as usize).sum();
+        let evaluated = CTX.with(|c| {
+            let Ok(mut ctx) = c.try_borrow_mut() else {
+                return 0;
+            };
+            ctx.begin(self.id, self.accessors.len(), self.needles);
+            let mut marks = std::mem::take(&mut ctx.marks);
+            let mut ev = Evaluator {
+                ctx: &mut ctx,
+                accessors: &self.accessors,
+                scanners: &self.scanners,
+                event,
+            };
+            self.open_gates(&plan, &mut ev, &mut marks);
+            let n = marks.iter().map(|w| w.count_ones() as usize).sum();
+            ctx.marks = marks;
+            n
+        });
+        (plan.list.len(), ungated, evaluated)
+    }
+
     /// Fill `marks` with the variants to evaluate: ungated ones, and gated
     /// ones with a gate key present in the event.
     fn open_gates(&self, plan: &Plan, ev: &mut Evaluator<'_>, marks: &mut Vec<u64>) {
+        let words = plan.gated.len();
         marks.clear();
-        marks.resize(plan.gated.len(), 0);
+        marks.resize(2 * words, 0);
         for &acc in &plan.scan_accs {
             ev.scan(acc);
         }
+        if plan.kw_scan
+            && let Some(sc) = &self.kw_scanner
+        {
+            ev.scan_keywords(sc);
+        }
         for &id in &ev.ctx.new_hits {
-            for &v in &self.gates.lit_post[id as usize] {
-                set_bit(marks, v);
+            for &p in &self.gates.lit_post[id as usize] {
+                mark(marks, words, p);
             }
         }
         for &g in &plan.value_gates {
@@ -628,14 +703,16 @@ impl RuleSet {
                     Some(n) => vg.nums.get(&num_bits(n)),
                     None => vg.texts.get(text),
                 };
-                for &v in post.into_iter().flatten() {
-                    set_bit(marks, v);
+                for &p in post.into_iter().flatten() {
+                    mark(marks, words, p);
                 }
             }
         }
-        for ((m, g), u) in marks.iter_mut().zip(&plan.gated).zip(&plan.ungated) {
-            *m = (*m & g) | u;
+        let (first, second) = marks.split_at_mut(words);
+        for (i, m) in first.iter_mut().enumerate() {
+            *m = (*m & (second[i] | plan.single[i]) & plan.gated[i]) | plan.ungated[i];
         }
+        marks.truncate(words);
     }
 
     /// Whether one rule matches, ignoring its log source (for tests and tools).
