@@ -243,14 +243,40 @@ fn containment(scope: &Scope, findings: &[Finding]) -> Containment {
             .join("; ")
     };
     for e in &scope.hosts {
-        if e.max_level >= Level::High {
-            for _ in 0..e.finding_count.min(1) {
-                hosts.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
-            }
+        if e.max_level < Level::High {
+            continue;
+        }
+        // Hosts that recorded the evidence or acted as a source are ours to
+        // isolate; a name seen only as a destination (a C2 domain in a
+        // Sysmon network event) is something to block instead.
+        if e.roles.iter().any(|r| *r == "recorder" || *r == "source") || !e.value.contains('.') {
+            hosts.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
+        } else {
+            domains.add(
+                &e.value.to_ascii_lowercase(),
+                &reason(e),
+                rfc(e.first_seen).as_deref(),
+            );
         }
     }
     for e in &scope.accounts {
-        if e.max_level >= Level::High && e.class != "built_in" {
+        // Only real user accounts get a password reset; service identities
+        // that evidence names in user fields are not accounts to reset.
+        let builtin = matches!(
+            e.value
+                .to_ascii_lowercase()
+                .rsplit('\\')
+                .next()
+                .unwrap_or(""),
+            "localsystem"
+                | "system"
+                | "local service"
+                | "network service"
+                | "anonymous logon"
+                | "-"
+                | ""
+        );
+        if e.max_level >= Level::Medium && e.class == "user" && !builtin {
             accounts.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
         }
     }
@@ -262,6 +288,25 @@ fn containment(scope: &Scope, findings: &[Finding]) -> Containment {
     for e in &scope.files {
         if e.max_level >= Level::High && e.class != "other" {
             files.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
+        }
+    }
+    // Service accounts whose tickets were requested for offline cracking
+    // (Kerberoasting) must get new passwords even though no logon of theirs
+    // was seen.
+    for f in findings
+        .iter()
+        .filter(|f| f.level >= Level::Medium && f.techniques.iter().any(|t| &**t == "T1558.003"))
+    {
+        let t = rfc(f.timestamp);
+        for (k, v) in &f.fields {
+            if k.eq_ignore_ascii_case("ServiceName") {
+                for name in v.split(',').map(str::trim) {
+                    let lower = name.to_ascii_lowercase();
+                    if !name.is_empty() && !name.ends_with('$') && lower != "krbtgt" {
+                        accounts.add(name, "service ticket requested with RC4 (Kerberoasting): password crackable offline", t.as_deref());
+                    }
+                }
+            }
         }
     }
     for f in findings.iter().filter(|f| f.level >= Level::High) {

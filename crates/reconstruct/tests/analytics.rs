@@ -680,3 +680,42 @@ fn rayon_fold_reduce_matches_sequential() {
     assert_eq!(seq.logons.len(), par.logons.len());
     assert_eq!(par.events, 2000);
 }
+
+#[test]
+fn guessing_across_accounts_from_one_source_is_brute_force() {
+    // 8 accounts × 4 failures in 5 minutes from one source: under the
+    // per-account threshold (10) and over spraying's 3 tries per account,
+    // yet 32 failures in the window (threshold 2 × 10) — then a success.
+    let mut events = Vec::new();
+    for i in 0..32 {
+        events.push(fail_4625(
+            "LNX",
+            i * 9,
+            &format!("acct{}", i % 8),
+            "10.20.5.10",
+        ));
+    }
+    events.push(ok_4624("LNX", 300, "acct3", "10.20.5.10", "3"));
+    let r = run(&events);
+    assert!(r.spraying.is_empty(), "{:?}", r.spraying);
+    let b = r
+        .brute_force
+        .iter()
+        .find(|b| b.source == "10.20.5.10")
+        .expect("guessing from one source reported");
+    assert_eq!(b.accounts_tried.len(), 8);
+    assert_eq!(b.account, "acct3", "the account that logged on afterwards");
+    assert!(b.succeeded_after.is_some());
+    assert_eq!(b.failures_in_window, 32);
+    let f = r.findings();
+    assert!(
+        f.iter()
+            .any(|f| f.rule_id.as_ref() == "kahu.analytic.brute_force" && f.level == Level::High)
+    );
+
+    // Just under the threshold: 19 failures across accounts is not reported.
+    let few: Vec<_> = (0..19)
+        .map(|i| fail_4625("LNX", i * 9, &format!("acct{}", i % 5), "10.20.5.11"))
+        .collect();
+    assert!(run(&few).brute_force.is_empty());
+}

@@ -100,12 +100,26 @@ impl AnalyticsReport {
             if let Some(t) = b.succeeded_after {
                 fields.push(("SucceededAt", t.to_rfc3339()));
             }
+            let target = if b.accounts_tried.is_empty() {
+                b.account.clone()
+            } else {
+                fields.push(("AccountsTried", b.accounts_tried.join(", ")));
+                if success {
+                    format!(
+                        "{} accounts (logged on as {})",
+                        b.accounts_tried.len(),
+                        b.account
+                    )
+                } else {
+                    format!("{} accounts", b.accounts_tried.len())
+                }
+            };
             out.push(build(Draft {
                 rule: "kahu.analytic.brute_force",
                 title: format!(
                     "Brute force{} against {} from {} ({} {} failures in {})",
                     if success { " followed by success" } else { "" },
-                    b.account,
+                    target,
                     b.source,
                     b.failures_in_window,
                     b.kind.label(),

@@ -8,6 +8,7 @@ use crate::util::{CappedMap, Samples, Span, TimeSeries, densest_window, from_ms,
 use hashbrown::HashMap;
 use kahu_event::{Event, Provenance, Timestamp};
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// Small bounded list of distinct values with counts (failure reasons,
 /// hosts). Values past `cap` are counted in `other`.
@@ -467,6 +468,101 @@ fn brute_force(pairs: &HashMap<PairKey, PairAcc>, c: &AnalyticsConfig) -> Vec<Br
             failure_reasons: p.reasons.counts(),
             approximate: p.fails.resolution_ms > 0,
             samples: p.samples.provenances().cloned().collect(),
+            accounts_tried: Vec::new(),
+        });
+    }
+    // Guessing across accounts: one source failing many times against
+    // several accounts (SSH bots try root, admin, oracle…), too many tries per
+    // account for spraying and too few per account for the per-account
+    // threshold. Judged per source on all its failures; reported once, with
+    // the accounts, unless a per-account burst from the source was found.
+    let covered: HashSet<(AuthKind, String)> =
+        out.iter().map(|b| (b.kind, b.source.clone())).collect();
+    let mut by_source: HashMap<(AuthKind, &str), Vec<(&str, &PairAcc)>> = HashMap::new();
+    for (k, p) in pairs {
+        if p.fail_total > 0 {
+            by_source
+                .entry((k.kind, &*k.source))
+                .or_default()
+                .push((&k.account, p));
+        }
+    }
+    for ((kind, source), accts) in by_source {
+        if accts.len() < 2 || covered.contains(&(kind, source.to_string())) {
+            continue;
+        }
+        let mut pts: Vec<(i64, u32)> = accts
+            .iter()
+            .flat_map(|(_, p)| p.fails.points().iter().copied())
+            .collect();
+        pts.sort_unstable();
+        let Some((n, start, end)) = densest_window(&pts, window) else {
+            continue;
+        };
+        if n < c.brute_force_threshold * 2 {
+            continue;
+        }
+        let mut compromised: Vec<(i64, &str)> = accts
+            .iter()
+            .filter_map(|(a, p)| {
+                p.succs
+                    .points()
+                    .iter()
+                    .find(|(t, _)| *t >= start && *t <= end.saturating_add(lookahead))
+                    .map(|(t, _)| (*t, *a))
+            })
+            .collect();
+        compromised.sort_unstable();
+        let mut names: Vec<&str> = accts.iter().map(|(a, _)| *a).collect();
+        names.sort_unstable();
+        let mut samples = Samples::default();
+        let mut hosts = Vec::new();
+        let mut reasons = Vec::new();
+        for (_, p) in &accts {
+            samples.merge(p.samples.clone());
+            hosts.extend(p.hosts.values());
+            reasons.extend(p.reasons.counts());
+        }
+        hosts.sort();
+        hosts.dedup();
+        let account = match compromised.first() {
+            Some((_, a)) => a.to_string(),
+            None => names.first().map(|a| a.to_string()).unwrap_or_default(),
+        };
+        out.push(BruteForce {
+            kind,
+            account_class: classify_account(&account),
+            account,
+            source: source.to_string(),
+            source_class: source_class(source),
+            failures_in_window: n,
+            total_failures: accts.iter().map(|(_, p)| p.fail_total).sum(),
+            window_start: from_ms(start),
+            window_end: from_ms(end),
+            succeeded_after: compromised.first().and_then(|(t, _)| from_ms(*t)),
+            target_hosts: hosts,
+            failure_reasons: {
+                // Summed per reason and ordered, so the result does not
+                // depend on hash-map iteration order.
+                let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+                for r in reasons {
+                    *by.entry(r.value).or_default() += r.count;
+                }
+                let mut v: Vec<Count> = by
+                    .into_iter()
+                    .map(|(value, count)| Count { value, count })
+                    .collect();
+                v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+                v.truncate(5);
+                v
+            },
+            approximate: accts.iter().any(|(_, p)| p.fails.resolution_ms > 0),
+            samples: samples.provenances().cloned().collect(),
+            accounts_tried: names
+                .iter()
+                .take(SPRAY_ACCOUNTS_SHOWN)
+                .map(|a| a.to_string())
+                .collect(),
         });
     }
     out.sort_by(|a, b| {
@@ -688,6 +784,10 @@ pub struct BruteForce {
     pub approximate: bool,
     /// Earliest failure records.
     pub samples: Vec<Provenance>,
+    /// For guessing across accounts from one source: every account tried
+    /// (then `account` is the one that logged on afterwards, or the first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts_tried: Vec<String>,
 }
 
 /// One source failing against many accounts, a few attempts each.
