@@ -36,9 +36,11 @@ pub(crate) struct KeyCache {
     /// collected here and copied out at their exact size, which saves the
     /// reallocations of growing each `Fields` from empty (serde_json gives
     /// no size hint).
-    fields: Vec<(Arc<str>, Value)>,
+    pub(crate) fields: Vec<(Arc<str>, Value)>,
     /// The same for arrays.
-    items: Vec<Value>,
+    pub(crate) items: Vec<Value>,
+    /// Escape-decoding buffer of the fast path, kept between records.
+    pub(crate) unescaped: String,
     /// Recently seen short string values, see [`KeyCache::value`].
     values: Vec<Option<Arc<str>>>,
     hasher: hashbrown::DefaultHashBuilder,
@@ -97,12 +99,15 @@ impl KeyCache {
         if self.items.capacity() > MAX_SCRATCH_KEPT {
             self.items = Vec::new();
         }
+        if self.unescaped.capacity() > 64 * MAX_SCRATCH_KEPT {
+            self.unescaped = String::new();
+        }
     }
 }
 
 /// Room left in every record for the few aliases the normalisers add
 /// (`Computer`, `Provider_Name`…), so adding them does not reallocate.
-const OBJECT_SLACK: usize = 8;
+pub(crate) const OBJECT_SLACK: usize = 8;
 
 /// Parse one complete JSON value from `bytes` (surrounding whitespace allowed).
 pub(crate) fn parse(bytes: &[u8], keys: &mut KeyCache) -> Result<Value, serde_json::Error> {
@@ -112,6 +117,12 @@ pub(crate) fn parse(bytes: &[u8], keys: &mut KeyCache) -> Result<Value, serde_js
     // so the error (and its position) is what it always was.
     let out = match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => {
+            if let Some(v) = crate::jsonfast::parse(text, keys) {
+                return Ok(v);
+            }
+            // Not in the fast subset: start over with serde_json.
+            keys.fields.clear();
+            keys.items.clear();
             let mut de = serde_json::Deserializer::from_str(text);
             ValueSeed { keys: &mut *keys }
                 .deserialize(&mut de)
@@ -128,6 +139,18 @@ pub(crate) fn parse(bytes: &[u8], keys: &mut KeyCache) -> Result<Value, serde_js
     keys.fields.clear();
     keys.items.clear();
     keys.trim_scratch();
+    out
+}
+
+/// serde_json alone, for checking the fast path against it.
+#[cfg(test)]
+pub(crate) fn parse_serde(bytes: &[u8], keys: &mut KeyCache) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let out = ValueSeed { keys: &mut *keys }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v));
+    keys.fields.clear();
+    keys.items.clear();
     out
 }
 

@@ -126,6 +126,7 @@ mod formats;
 mod hostname;
 pub mod json;
 mod json_lines;
+mod jsonfast;
 mod jsonvalue;
 mod shapes;
 mod walk;
