@@ -279,7 +279,8 @@ impl Attributor<'_> {
             .map(|a| self.attack_score(a, &r, p, None) + self.profile_score(a, ev, &r, p, None))
             .collect();
         let unknown = p.unknown_fraction * r.max_attack;
-        let (lik, lik_unknown) = likelihoods(&scores, unknown, p.temperature);
+        let t = Attributor::effective_temperature(p, r.max_attack);
+        let (lik, lik_unknown) = likelihoods(&scores, unknown, t);
         let mut order: Vec<usize> = (0..scores.len()).collect();
         order.sort_by(|&a, &b| {
             scores[b]

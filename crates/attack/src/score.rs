@@ -51,6 +51,16 @@ pub struct Params {
     pub idf_counts_software: bool,
     /// Softmax temperature turning scores into likelihoods.
     pub temperature: f64,
+    /// Scale-free calibration: when > 0, the effective softmax temperature
+    /// is `temperature × max(A, 10) / temperature_scale`, where A is the
+    /// highest ATT&CK score any actor could reach on this evidence. Scores
+    /// are sums over the evidence, so a fixed temperature makes large cases
+    /// near-certain and small ones flat; scaling by A fixed that in the
+    /// held-out calibration (ECE 0.194 → see `docs/benchmarks`). The floor of
+    /// 10 (about two rare techniques) keeps profile-only evidence (a CVE, no
+    /// techniques) from turning into certainty. 0 = absolute temperature.
+    #[serde(default)]
+    pub temperature_scale: f64,
     /// Score of the "unknown / new cluster" hypothesis as a fraction of the
     /// highest ATT&CK score any actor could reach on this evidence.
     pub unknown_fraction: f64,
@@ -76,7 +86,8 @@ impl Default for Params {
             length_norm: 0.0,
             idf_counts_software: true,
             temperature: 3.0,
-            unknown_fraction: 0.55,
+            temperature_scale: 40.0,
+            unknown_fraction: 0.6,
             cve_weight: 1.5,
             infra_weight: 3.0,
             victim_weight: 0.5,
@@ -332,6 +343,16 @@ impl<'a> Attributor<'a> {
             }
         }
         this
+    }
+
+    /// Softmax temperature for evidence whose best attainable ATT&CK score
+    /// is `max_attack` (see [`Params::temperature_scale`]).
+    pub fn effective_temperature(p: &Params, max_attack: f64) -> f64 {
+        if p.temperature_scale > 0.0 && max_attack.is_finite() {
+            p.temperature * max_attack.max(10.0) / p.temperature_scale
+        } else {
+            p.temperature
+        }
     }
 
     /// Exclusivity weight of something used by `df` of the model's groups.

@@ -363,3 +363,20 @@ fn issue_protocol_keeps_other_campaigns_relations() {
     }
     assert!(looser > 0, "the two protocols never differ");
 }
+
+#[test]
+fn temperature_scales_with_attainable_score() {
+    let p = Params {
+        temperature: 3.0,
+        temperature_scale: 40.0,
+        ..Params::default()
+    };
+    assert!((Attributor::effective_temperature(&p, 80.0) - 6.0).abs() < 1e-9);
+    // Floor: profile-only evidence (no ATT&CK score attainable) is not sharpened to certainty.
+    assert!((Attributor::effective_temperature(&p, 0.0) - 0.75).abs() < 1e-9);
+    let abs = Params {
+        temperature_scale: 0.0,
+        ..p
+    };
+    assert_eq!(Attributor::effective_temperature(&abs, 80.0), 3.0);
+}

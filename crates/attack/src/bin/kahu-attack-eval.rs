@@ -181,6 +181,24 @@ fn softmax_target(
     (p_target, best, correct)
 }
 
+/// Effective temperature as shipped (`Params::temperature_scale` of the
+/// defaults; `KAHU_EVAL_ABSOLUTE_T=1` evaluates the old fixed temperature).
+fn teff(t: f64, sc: &Scored) -> f64 {
+    let scale = if std::env::var_os("KAHU_EVAL_ABSOLUTE_T").is_some() {
+        0.0
+    } else {
+        Params::default().temperature_scale
+    };
+    Attributor::effective_temperature(
+        &Params {
+            temperature: t,
+            temperature_scale: scale,
+            ..Params::default()
+        },
+        sc.max_attack,
+    )
+}
+
 fn fit_calibration(scored: &[Scored], cases: &[EvalCase], skip: Option<usize>) -> (f64, f64) {
     let mut best = (f64::INFINITY, 1.0, 0.3);
     for &t in &TEMPS {
@@ -191,8 +209,9 @@ fn fit_calibration(scored: &[Scored], cases: &[EvalCase], skip: Option<usize>) -
                 if Some(i) == skip {
                     continue;
                 }
-                let (pc, _, _) = softmax_target(&sc.closed, u * sc.max_attack, t, Some(&c.group));
-                let (po, _, _) = softmax_target(&sc.open, u * sc.max_attack, t, None);
+                let te = teff(t, sc);
+                let (pc, _, _) = softmax_target(&sc.closed, u * sc.max_attack, te, Some(&c.group));
+                let (po, _, _) = softmax_target(&sc.open, u * sc.max_attack, te, None);
                 nll -= pc.max(1e-9).ln() + po.max(1e-9).ln();
             }
             if nll < best.0 {
@@ -352,9 +371,10 @@ fn main() {
                 let rank = rank_of(&sc.closed, &cases[i].group).unwrap_or(1000);
                 loo_ranks.push(rank);
                 let (t, u) = fit_calibration(&scored[best], &cases, Some(i));
+                let te = teff(t, sc);
                 let (_, pc, cc) =
-                    softmax_target(&sc.closed, u * sc.max_attack, t, Some(&cases[i].group));
-                let (_, po, co) = softmax_target(&sc.open, u * sc.max_attack, t, None);
+                    softmax_target(&sc.closed, u * sc.max_attack, te, Some(&cases[i].group));
+                let (_, po, co) = softmax_target(&sc.open, u * sc.max_attack, te, None);
                 pairs.push((pc, cc));
                 pairs.push((po, co));
                 if rank > 1 {
