@@ -389,8 +389,8 @@ mod tests {
         let img = ("Image", Value::str("C:\\X.EXE"));
         let cli = ("CommandLine", Value::str("x -Y 1"));
         check(&s, &ev(&[img.clone(), cli.clone()]), true);
-        check(&s, &ev(&[img.clone()]), false);
-        check(&s, &ev(&[cli.clone()]), false);
+        check(&s, &ev(std::slice::from_ref(&img)), false);
+        check(&s, &ev(std::slice::from_ref(&cli)), false);
         check(&s, &ev(&[img, cli, ("User", Value::str("Z"))]), false);
     }
 
@@ -400,7 +400,11 @@ mod tests {
     fn keyword_gates_see_every_leaf() {
         let s = set("  kw:\n    - 'mimikatz'\n    - '31337'\n  condition: kw");
         check(&s, &ev(&[("a", Value::str("run MimiKatz now"))]), true);
-        check(&s, &ev(&[("a", Value::str("run MIMI\u{212A}ATZ now"))]), true);
+        check(
+            &s,
+            &ev(&[("a", Value::str("run MIMI\u{212A}ATZ now"))]),
+            true,
+        );
         check(&s, &ev(&[("a", Value::Int(9931337))]), true);
         check(
             &s,
