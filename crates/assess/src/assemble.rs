@@ -346,6 +346,14 @@ fn containment(scope: &Scope, findings: &[Finding]) -> Containment {
     c
 }
 
+/// The evidence kind as it is serialised (`related_technique`, `cve`…).
+fn kind_name<T: serde::Serialize + std::fmt::Debug>(k: &T) -> String {
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{k:?}").to_ascii_lowercase())
+}
+
 fn candidate_views(a: &Attribution) -> Vec<CandidateView> {
     a.candidates
         .iter()
@@ -362,7 +370,7 @@ fn candidate_views(a: &Attribution) -> Vec<CandidateView> {
                 .supporting
                 .iter()
                 .map(|e| EvidenceItemView {
-                    kind: format!("{:?}", e.kind).to_ascii_lowercase(),
+                    kind: kind_name(&e.kind),
                     value: e.id.clone(),
                     detail: e.detail.clone(),
                     weight: e.weight,
@@ -372,7 +380,7 @@ fn candidate_views(a: &Attribution) -> Vec<CandidateView> {
                 .contradicting
                 .iter()
                 .map(|e| EvidenceItemView {
-                    kind: format!("{:?}", e.kind).to_ascii_lowercase(),
+                    kind: kind_name(&e.kind),
                     value: e.id.clone(),
                     detail: e.detail.clone(),
                     weight: e.weight,
