@@ -308,3 +308,43 @@ fn benign_evidence_gives_no_detections_and_no_attribution() {
         "no attribution may be invented"
     );
 }
+
+#[test]
+fn real_attack_samples_give_a_complete_report() {
+    let shared = std::env::var("KAHU_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let samples = shared.join("evtx/EVTX-ATTACK-SAMPLES");
+    let rules = shared.join("sigma/rules/windows");
+    if !samples.exists() || !rules.exists() {
+        eprintln!(
+            "SKIP: {} not found; real-data assessment NOT tested",
+            samples.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = kahu_assess::AssessConfig::new(vec![samples], dir.path().join("out"));
+    cfg.rules = vec![rules];
+    let r = run(&cfg, &()).unwrap();
+    let a = &r.assessment;
+    // Counted independently by the ingest tests: 277 EVTX files hold 8,255 records.
+    assert!(a.evidence.events >= 8_255, "{} events", a.evidence.events);
+    assert_eq!(
+        a.summary.verdict,
+        kahu_report::assessment::Verdict::CompromiseDetected
+    );
+    assert!(a.techniques.len() > 50, "{} techniques", a.techniques.len());
+    assert!(!a.incidents.is_empty());
+    // A mixed collection of unrelated attacks must not be pinned on one actor.
+    assert_ne!(
+        a.attribution.outcome, "candidate",
+        "{}",
+        a.attribution.judgement
+    );
+    validate_stix(&dir.path().join("out/stix-bundle.json"));
+    validate_schema(
+        &dir.path().join("out/assessment.schema.json"),
+        &dir.path().join("out/assessment.json"),
+    );
+}
