@@ -51,6 +51,7 @@ pub fn classify_account(name: &str) -> AccountClass {
         "anonymous",
         "nt authority",
         "local system",
+        "localsystem",
         "iusr",
         "defaultapppool",
     ];
