@@ -2,6 +2,12 @@
 //! subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+
+/// Readers and matchers allocate and free many small values on different
+/// threads; mimalloc's thread-local free lists make that markedly cheaper
+/// than glibc malloc (measured in BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod output;
 mod progress;
 mod rules;
