@@ -285,8 +285,12 @@ fn containment(scope: &Scope, findings: &[Finding]) -> Containment {
             ips.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
         }
     }
+    // Attacker tools and web shells at medium and up; anything else (dumps,
+    // copied NTDS.dit, archives) when a high-level detection names it —
+    // those hold stolen credentials or data and must be collected and wiped.
     for e in &scope.files {
-        if e.max_level >= Level::High && e.class != "other" {
+        let tool = matches!(e.class.as_str(), "web_shell" | "executable" | "script");
+        if (tool && e.max_level >= Level::Medium) || e.max_level >= Level::High {
             files.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
         }
     }

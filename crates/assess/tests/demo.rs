@@ -130,6 +130,29 @@ fn demo_assessment_end_to_end() {
         );
     }
 
+    // Containment names the attacker's files and infrastructure from the ground truth.
+    let remove = std::fs::read_to_string(out.join("containment/files-to-remove.txt")).unwrap();
+    let block = std::fs::read_to_string(out.join("containment/blocklist-ips.txt")).unwrap();
+    let infra = &truth["infrastructure"];
+    for f in infra["webshells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(infra["tools"].as_array().unwrap())
+    {
+        let f = f.as_str().unwrap();
+        assert!(
+            remove.lines().any(|l| l.eq_ignore_ascii_case(f)),
+            "{f} not in files-to-remove"
+        );
+    }
+    for ip in infra["c2_ips"].as_array().unwrap() {
+        assert!(
+            block.lines().any(|l| l == ip.as_str().unwrap()),
+            "{ip} not blocked"
+        );
+    }
+
     // Attribution names G0065 first, with supporting and hunt lists.
     let lead = &a.attribution.candidates[0];
     assert_eq!(
