@@ -421,7 +421,15 @@ views.attribution = async function (main) {
     const name = pick(c, ['name', 'group_name', 'title']) ?? id;
     const box = el('section', { class: 'cand', 'data-candidate': id });
     const head = [];
-    for (const k of ['rank', 'score', 'likelihood', 'confidence', 'probability']) if (c[k] !== undefined && typeof c[k] !== 'object') head.push(k + ': ' + c[k]);
+    for (const k of ['rank', 'score', 'likelihood', 'confidence', 'probability']) {
+      if (c[k] === undefined || typeof c[k] === 'object') continue;
+      // Probabilities read as percentages, scores with two decimals.
+      const v = c[k];
+      const shown = typeof v !== 'number' ? String(v)
+        : (k === 'likelihood' || k === 'probability') && v >= 0 && v <= 1 ? (v * 100).toFixed(1) + '%'
+        : Number.isInteger(v) ? String(v) : v.toFixed(2);
+      head.push(k + ': ' + shown);
+    }
     box.append(el('h3', { text: '#' + (c.rank ?? idx + 1) + ' ' + name + (name !== id ? ' (' + id + ')' : '') }), el('div', { class: 'muted', text: head.join(' · ') }));
     const other = Object.entries(c).filter(([k, v]) => v !== null && typeof v !== 'object' && !['rank', 'score', 'likelihood', 'confidence', 'probability', 'name', 'id'].includes(k));
     if (other.length) box.append(el('table', {}, other.map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { text: String(v) })))));
