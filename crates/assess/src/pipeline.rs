@@ -39,6 +39,8 @@ pub struct AssessConfig {
     pub profiles: Vec<PathBuf>,
     /// Most detections listed in the report's appendix.
     pub appendix_limit: usize,
+    /// Values for Sigma `|expand` placeholders (`%name%`).
+    pub placeholders: std::collections::HashMap<String, Vec<String>>,
     /// Persist events, findings and documents in `out/case.sqlite` for
     /// `kahu serve` (evidence already in the case is not stored twice).
     pub store_case: bool,
@@ -64,6 +66,7 @@ impl AssessConfig {
             profiles: Vec::new(),
             appendix_limit: 2000,
             store_case: true,
+            placeholders: Default::default(),
         }
     }
 }
@@ -101,7 +104,10 @@ impl Detector for IocDetector {
 
 /// Load kahu's bundled rules and the user's, failing on unusable paths.
 pub fn load_rules(cfg: &AssessConfig) -> Result<(Vec<SigmaDetector>, Vec<String>)> {
-    let opts = LoadOptions::default();
+    let opts = LoadOptions {
+        placeholders: cfg.placeholders.clone(),
+        ..LoadOptions::default()
+    };
     let mut sets = Vec::new();
     let mut errors = Vec::new();
     if !cfg.no_bundled_rules {

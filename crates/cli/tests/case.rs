@@ -123,3 +123,37 @@ fn hunt_runs_yara_over_evidence_files() {
     );
     assert!(v["techniques"].to_string().contains("T1505.003"));
 }
+
+#[test]
+fn placeholders_make_expand_rules_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.yml"),
+        "title: Admin logon from elsewhere\nid: 21111111-2222-4333-8444-555555555555\nstatus: test\nlevel: medium\n\
+         logsource: {product: windows, service: security}\n\
+         detection: {sel: {EventID: 4624}, filter: {WorkstationName|expand: '%Admins_Workstations%'}, condition: sel and not filter}\n",
+    )
+    .unwrap();
+    let p = dir.path().to_str().unwrap();
+    let without = kahu(&["rules", "check", p, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&without.stdout).unwrap();
+    assert_eq!(v["compiled"], 0);
+    assert!(
+        v["rejected"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--placeholder Admins_Workstations=")
+    );
+    let with = kahu(&[
+        "rules",
+        "check",
+        p,
+        "--json",
+        "--placeholder",
+        "Admins_Workstations=ADM-PC01",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&with.stdout).unwrap();
+    assert_eq!(v["compiled"], 1, "{v}");
+    let bad = kahu(&["rules", "check", p, "--placeholder", "novalue"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -375,7 +375,7 @@ impl Builder<'_> {
                 let name = &v[i + 1..i + 1 + end];
                 let Some(vals) = self.env.placeholders.get(name) else {
                     return Err(format!(
-                        "placeholder `%{name}%` has no value (set it in the load options' placeholders)"
+                        "placeholder `%{name}%` has no value (give one with --placeholder {name}=VALUE)"
                     ));
                 };
                 if vals.is_empty() || results.len() * vals.len() > 10_000 {

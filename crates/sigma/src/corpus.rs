@@ -8,7 +8,12 @@ use std::path::PathBuf;
 /// Load every rule under `paths` with all statuses and levels included, so
 /// the report covers the whole corpus.
 pub fn check(paths: &[PathBuf]) -> LoadReport {
-    let opts = LoadOptions {
+    RuleSet::load(paths, &check_options())
+}
+
+/// The options [`check`] uses: every status, every level, no placeholders.
+pub fn check_options() -> LoadOptions {
+    LoadOptions {
         statuses: vec![
             crate::Status::Stable,
             crate::Status::Test,
@@ -17,8 +22,7 @@ pub fn check(paths: &[PathBuf]) -> LoadReport {
             crate::Status::Unsupported,
         ],
         ..LoadOptions::default()
-    };
-    RuleSet::load(paths, &opts)
+    }
 }
 
 /// Human-readable summary: counts, compile rate, then each rejection.

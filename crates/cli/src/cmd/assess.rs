@@ -36,6 +36,9 @@ pub struct Args {
     /// Sigma rule files or directories, added to kahu's bundled rules (repeatable).
     #[arg(short, long = "rules", value_name = "DIR|FILE")]
     pub rules: Vec<PathBuf>,
+    /// Value for a Sigma `|expand` placeholder (repeatable): NAME=VALUE.
+    #[arg(long = "placeholder", value_name = "NAME=VALUE")]
+    pub placeholders: Vec<String>,
     /// Do not use kahu's bundled rules.
     #[arg(long)]
     pub no_bundled_rules: bool,
@@ -93,6 +96,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     };
     cfg.rules = args.rules.clone();
     cfg.no_bundled_rules = args.no_bundled_rules;
+    cfg.placeholders = crate::rules::placeholders(&args.placeholders)?;
     cfg.iocs = args.iocs.clone();
     cfg.yara = args.yara.clone();
     cfg.attack_bundle = args.attack.clone();

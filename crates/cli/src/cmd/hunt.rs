@@ -45,6 +45,10 @@ pub struct Args {
     /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list (repeatable).
     #[arg(long = "ioc", value_name = "FILE")]
     pub iocs: Vec<PathBuf>,
+    /// Value for a Sigma `|expand` placeholder (repeatable; several values
+    /// for one name are ORed): `--placeholder Admins_Workstations=ADM-PC01`.
+    #[arg(long = "placeholder", value_name = "NAME=VALUE")]
+    pub placeholders: Vec<String>,
     /// YARA rule files or directories, run over the evidence files (repeatable).
     #[arg(long = "yara", value_name = "DIR|FILE")]
     pub yara: Vec<PathBuf>,
@@ -66,6 +70,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
     let opts = kahu_sigma::LoadOptions {
         min_level: args.min_level,
+        placeholders: crate::rules::placeholders(&args.placeholders)?,
         ..Default::default()
     };
     let (rules, (files, walk_warnings)) = rayon::join(

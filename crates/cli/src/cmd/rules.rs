@@ -30,6 +30,9 @@ pub enum RulesCommand {
         /// Exit with status 1 when any rule is rejected.
         #[arg(long)]
         strict: bool,
+        /// Value for an `|expand` placeholder (repeatable): NAME=VALUE.
+        #[arg(long = "placeholder", value_name = "NAME=VALUE")]
+        placeholders: Vec<String>,
     },
 }
 
@@ -40,7 +43,9 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
             paths,
             json,
             strict,
+            placeholders,
         } => {
+            let placeholders = crate::rules::placeholders(&placeholders)?;
             for p in &paths {
                 if !p.exists() {
                     anyhow::bail!("rule path {} does not exist", p.display());
@@ -51,8 +56,12 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
                     kahu_demo::bundled_rules(),
                     &kahu_sigma::LoadOptions::default(),
                 )
-            } else {
+            } else if placeholders.is_empty() {
                 kahu_sigma::corpus::check(&paths)
+            } else {
+                let mut opts = kahu_sigma::corpus::check_options();
+                opts.placeholders = placeholders;
+                kahu_sigma::RuleSet::load(&paths, &opts)
             };
             let correlations = kahu_correlation::CorrelationSet::from_rules(&report.correlations);
             let mut correlation_errors: Vec<String> =
