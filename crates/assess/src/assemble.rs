@@ -56,6 +56,8 @@ pub struct Built {
     pub stix: serde_json::Value,
     /// The Navigator layer.
     pub layer: serde_json::Value,
+    /// The attribution evidence the ranking used (stored for re-attribution).
+    pub evidence: CaseEvidence,
 }
 
 fn significant(f: &Finding) -> bool {
@@ -820,6 +822,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         attribution,
         stix,
         layer,
+        evidence,
     }
 }
 
@@ -843,11 +846,8 @@ fn observables(f: &Finding, out: &mut BTreeSet<Observable>) {
             || k == "c-ip"
             || k.contains("address")
             || k.starts_with("id.") && k.ends_with("_h"))
-            && let Ok(ip) = v.parse::<IpAddr>().map(|ip| match ip {
-                // Windows logs IPv4 peers of dual-stack sockets as ::ffff:a.b.c.d.
-                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-                v4 => v4,
-            })
+            // parse_ip maps ::ffff:a.b.c.d (dual-stack peers) to IPv4.
+            && let Some(ip) = kahu_reconstruct::classify::parse_ip(v)
             && kahu_reconstruct::classify::classify_ip(ip)
                 == kahu_reconstruct::classify::IpClass::External
         {

@@ -261,8 +261,6 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     let mut written = crate::write::write_outputs(&cfg.out, &built, &findings, &analytics)
         .with_context(|| format!("cannot write outputs to {}", cfg.out.display()))?;
     if let Some(store) = store {
-        let scope = kahu_reconstruct::Scope::from_findings(&findings, Level::Low);
-        let evidence = assemble::case_evidence(&inputs, &scope);
         let tactics: serde_json::Map<String, serde_json::Value> = built
             .assessment
             .techniques
@@ -271,7 +269,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
             .collect();
         let docs = [
             ("attribution", serde_json::to_value(&built.attribution)?),
-            ("case-evidence", serde_json::to_value(&evidence)?),
+            ("case-evidence", serde_json::to_value(&built.evidence)?),
             ("assessment", serde_json::to_value(&built.assessment)?),
             ("attack-tactics", serde_json::Value::Object(tactics)),
             ("analytics", serde_json::to_value(&analytics)?),

@@ -27,29 +27,6 @@ impl TimelineFormat {
     }
 }
 
-/// Sort findings into timeline order (time, then rule, then provenance) so
-/// output is stable across runs whatever the thread scheduling.
-pub fn sort_timeline(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        a.timestamp
-            .cmp(&b.timestamp)
-            .then_with(|| a.rule_id.cmp(&b.rule_id))
-            .then_with(|| a.provenance.file.cmp(&b.provenance.file))
-            .then_with(|| {
-                location_key(&a.provenance.location).cmp(&location_key(&b.provenance.location))
-            })
-    });
-}
-
-fn location_key(l: &Location) -> (u8, u64) {
-    match *l {
-        Location::Record(r) => (0, r),
-        Location::Line(n) => (1, n),
-        Location::Offset(o) => (2, o),
-        Location::File => (3, 0),
-    }
-}
-
 /// Write findings as CSV.
 pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(w);

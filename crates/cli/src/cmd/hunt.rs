@@ -158,7 +158,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         findings.extend(scanned.into_iter().flatten());
     }
     findings.retain(|f| f.level >= args.min_level);
-    output::sort_timeline(&mut findings);
+    kahu_assess::order_findings(&mut findings);
     if let Some(store) = store {
         store
             .finish(
