@@ -232,6 +232,9 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         findings.extend(scanned.into_iter().flatten());
     }
     crate::order_findings(&mut findings);
+    // Remote logons out of a host with significant detections are the
+    // intruder's next hop: count them as evidence, not as admin noise.
+    kahu_reconstruct::escalate_lateral_movement(&mut findings, SIGNIFICANT);
 
     let rules_loaded: usize = rulesets
         .iter()
@@ -305,6 +308,8 @@ pub fn demo_config(out: &Path) -> Result<AssessConfig> {
     )
     .with_context(|| format!("cannot generate the demo case in {}", dir.display()))?;
     let mut cfg = AssessConfig::new(vec![dir.join(kahu_demo::EVIDENCE_DIR)], out.to_path_buf());
+    // The partner CERT's indicators, as a responder would load them with --ioc.
+    cfg.iocs.push(dir.join(kahu_demo::INTEL_FILE));
     cfg.case = CaseInfo {
         name: truth.case.name.clone(),
         producer: "kahu demonstration (fictional national CERT)".into(),

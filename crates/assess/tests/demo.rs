@@ -167,7 +167,43 @@ fn demo_assessment_end_to_end() {
             .any(|e| e.kind == "cve" && e.value == "CVE-2021-26084")
     );
     assert!(lead.supporting.iter().any(|e| e.value == "T1505.003"));
+    // The partner CERT's indicators for the C2 server are the decisive
+    // infrastructure overlap, and they are shown as such.
+    for ip in infra["c2_ips"].as_array().unwrap() {
+        let ip = ip.as_str().unwrap();
+        assert!(
+            lead.supporting
+                .iter()
+                .any(|e| e.kind == "infrastructure" && e.value.contains(ip)),
+            "partner indicator {ip} not among the supporting evidence"
+        );
+    }
+    let runner_up = &a.attribution.candidates[1];
+    assert!(
+        lead.probability > runner_up.probability && runner_up.probability < 0.5,
+        "{} {} vs {} {}",
+        lead.group_id,
+        lead.probability,
+        runner_up.group_id,
+        runner_up.probability
+    );
     assert!(!a.hunts.is_empty());
+
+    // Every technique of the ground-truth story is among the case's techniques.
+    let case_techniques: BTreeSet<&str> = a.techniques.iter().map(|t| t.id.as_str()).collect();
+    let mut missing = Vec::new();
+    for step in truth["steps"].as_array().unwrap() {
+        for t in step["techniques"].as_array().unwrap() {
+            let t = t.as_str().unwrap();
+            if !case_techniques.contains(t) {
+                missing.push(format!("{t} ({})", step["id"].as_str().unwrap()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ground-truth techniques not detected: {missing:?}"
+    );
     assert!(a.attribution.judgement.contains("Leviathan"));
 
     // Report sections and escaping.

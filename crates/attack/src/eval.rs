@@ -18,6 +18,11 @@ pub enum Protocol {
     /// Stricter: other campaigns' relations (uses and attributed-to)
     /// citing only the campaign's sources are dropped too.
     Strict,
+    /// Not leakage-free: only the campaign's own relations are removed and
+    /// every group relation is kept, whatever it cites. An upper bound on
+    /// what the issue protocol can reach (the reports describing the
+    /// campaign stay in the group's profile), reported for that reason only.
+    CampaignOnly,
 }
 
 impl Protocol {
@@ -29,6 +34,7 @@ impl Protocol {
         match self {
             Protocol::Issue => "issue protocol (group relations filtered)",
             Protocol::Strict => "strict protocol (group and campaign relations filtered)",
+            Protocol::CampaignOnly => "upper bound (campaign removed, no source filtering; leaks)",
         }
     }
 }
@@ -60,7 +66,11 @@ impl EvalCase {
     pub fn exclusions(&self, open_set: bool, protocol: Protocol) -> Exclusions {
         let mut e = Exclusions {
             campaigns: HashSet::from([self.campaign.clone()]),
-            sources: self.sources.iter().cloned().collect(),
+            sources: if protocol == Protocol::CampaignOnly {
+                HashSet::new()
+            } else {
+                self.sources.iter().cloned().collect()
+            },
             group_relations_only: protocol == Protocol::Issue,
             ..Default::default()
         };

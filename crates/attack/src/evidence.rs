@@ -1,9 +1,9 @@
 //! What the analyst observed in the case, in attribution terms.
 
 use chrono::NaiveDate;
-use kahu_finding::Finding;
+use kahu_finding::{Finding, FindingKind};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// Evidence from one case. Build it from findings with
@@ -43,6 +43,11 @@ pub struct CaseEvidence {
     pub last_seen: Option<NaiveDate>,
     /// Groups named by detection rules: shown to the analyst, never scored.
     pub group_hints: BTreeSet<String>,
+    /// Matched threat-intelligence indicators (`ipv4 203.0.113.77 (partner.json)`)
+    /// → the groups the intelligence attributes them to (ATT&CK ids or
+    /// names). Unlike rule tags these are scored: a hit on infrastructure a
+    /// partner attributes to an actor is infrastructure overlap.
+    pub attributed_indicators: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl CaseEvidence {
@@ -60,6 +65,17 @@ impl CaseEvidence {
             }
             for g in &f.groups {
                 ev.group_hints.insert(g.trim().to_ascii_uppercase());
+            }
+            if f.kind == FindingKind::Ioc && !f.groups.is_empty() {
+                let ioc = kahu_finding::field(f, "ioc").unwrap_or(&f.rule_id);
+                let label = match kahu_finding::field(f, "ioc_source") {
+                    Some(src) => format!("{ioc} ({src})"),
+                    None => ioc.to_string(),
+                };
+                ev.attributed_indicators
+                    .entry(label)
+                    .or_default()
+                    .extend(f.groups.iter().map(|g| g.trim().to_string()));
             }
             if let Some(ts) = f.timestamp {
                 ev.observe_date(ts.date_naive());
@@ -126,5 +142,6 @@ impl CaseEvidence {
             && self.domains.is_empty()
             && self.asns.is_empty()
             && self.infrastructure_kinds.is_empty()
+            && self.attributed_indicators.is_empty()
     }
 }

@@ -10,7 +10,28 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-const APT40: &str = include_str!("../../../data/attack/profiles/apt40.yaml");
+/// The shipped profiles: APT40 (the case kahu was built for) and the PRC
+/// actors most easily confused with it on technique evidence alone. Shipping
+/// only APT40's would hand it every CVE, router and sector match (profile
+/// bias); profile items shared between actors are split among them.
+const SHIPPED: [(&str, &str); 4] = [
+    (
+        "data/attack/profiles/apt40.yaml",
+        include_str!("../../../data/attack/profiles/apt40.yaml"),
+    ),
+    (
+        "data/attack/profiles/apt41.yaml",
+        include_str!("../../../data/attack/profiles/apt41.yaml"),
+    ),
+    (
+        "data/attack/profiles/volt-typhoon.yaml",
+        include_str!("../../../data/attack/profiles/volt-typhoon.yaml"),
+    ),
+    (
+        "data/attack/profiles/apt31.yaml",
+        include_str!("../../../data/attack/profiles/apt31.yaml"),
+    ),
+];
 
 /// Errors loading a profile.
 #[derive(Debug, thiserror::Error)]
@@ -279,12 +300,14 @@ impl ActorProfile {
     }
 }
 
-/// Profiles shipped with kahu (APT40 / G0065).
+/// Profiles shipped with kahu: APT40 (G0065), APT41 (G0096), Volt Typhoon (G1017), APT31 (G0128).
 pub fn embedded_profiles() -> Vec<ActorProfile> {
-    vec![
-        ActorProfile::parse(APT40, "data/attack/profiles/apt40.yaml")
-            .expect("embedded APT40 profile is valid (checked by tests)"),
-    ]
+    SHIPPED
+        .iter()
+        .map(|(path, text)| {
+            ActorProfile::parse(text, path).expect("shipped profiles are valid (checked by tests)")
+        })
+        .collect()
 }
 
 /// `AS4134`, `as4134` or `4134` → 4134.

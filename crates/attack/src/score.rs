@@ -558,8 +558,11 @@ impl Attributor<'_> {
                 o.unexplained.push(format!("{} {}", swo.id, swo.name));
             }
         }
-        // Expected but absent: techniques of the profile whose family was not observed at all.
-        if p.absent_penalty > 0.0 && !m.direct.is_empty() {
+        // Expected but absent: techniques of the profile whose family was not
+        // observed at all. Only when techniques were observed: with none (a
+        // CVE or an IP alone) there was no technique telemetry, so nothing
+        // is "absent", and the penalty would rank actors by profile size.
+        if p.absent_penalty > 0.0 && !m.direct.is_empty() && !r.techs.is_empty() {
             let mut absent = m.total_weight;
             for &t in m.direct.keys() {
                 if r.observed_fam[self.parent[t as usize] as usize] {
@@ -569,6 +572,67 @@ impl Attributor<'_> {
             s -= p.absent_penalty * absent.max(0.0);
             if let Some(o) = out {
                 o.absent_penalty = p.absent_penalty * absent.max(0.0);
+            }
+        }
+        s
+    }
+
+    /// Number of loaded profiles (at least 1) with an item satisfying
+    /// `has`: a profile item's weight is shared among the actors listing it,
+    /// as IDF does for techniques, so an exploit or a router botnet used by
+    /// several profiled actors does not count fully for each.
+    fn listed(&self, has: impl Fn(&ActorProfile) -> bool) -> f64 {
+        self.profiles.iter().filter(|q| has(q)).count().max(1) as f64
+    }
+
+    /// Does an intelligence attribution (`G0065`, `APT40`, `Leviathan`) name actor `a`?
+    fn names_actor(&self, a: &Actor, who: &str) -> bool {
+        let who = who.trim();
+        if who.eq_ignore_ascii_case(&a.id) || self.kb.resolve(who) == a.id {
+            return true;
+        }
+        who.eq_ignore_ascii_case(&a.name) || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(who))
+    }
+
+    /// Matched indicators that intelligence attributes to `a`: infrastructure
+    /// overlap, for any actor (profiled or not). Each indicator's weight is
+    /// split among the actors it is attributed to, and the total is capped at
+    /// two indicators' worth so a feed with many hits on one server cannot
+    /// decide the ranking alone.
+    fn intel_score(
+        &self,
+        a: &Actor,
+        ev: &CaseEvidence,
+        p: &Params,
+        out: &mut Option<&mut crate::attribution::Explain>,
+    ) -> f64 {
+        use crate::attribution::{EvidenceItem, EvidenceKind};
+        let mut s = 0.0;
+        for (ioc, groups) in &ev.attributed_indicators {
+            if !groups.iter().any(|g| self.names_actor(a, g)) {
+                continue;
+            }
+            let others = self
+                .actors
+                .iter()
+                .filter(|b| groups.iter().any(|g| self.names_actor(b, g)))
+                .count()
+                .max(1);
+            let w = (p.infra_weight / others as f64).min(2.0 * p.infra_weight - s);
+            if w <= 0.0 {
+                break;
+            }
+            s += w;
+            if let Some(o) = out.as_deref_mut() {
+                o.supporting.push(EvidenceItem::new(
+                    EvidenceKind::Infrastructure,
+                    ioc,
+                    format!(
+                        "indicator {ioc} matched the evidence; the intelligence attributes it to {}",
+                        groups.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    w,
+                ));
             }
         }
         s
@@ -585,11 +649,12 @@ impl Attributor<'_> {
         mut out: Option<&mut crate::attribution::Explain>,
     ) -> f64 {
         use crate::attribution::{EvidenceItem, EvidenceKind};
-        let Some(pi) = a.profile else { return 0.0 };
+        let intel = self.intel_score(a, ev, p, &mut out);
+        let Some(pi) = a.profile else { return intel };
         let prof = &self.profiles[pi];
         let ex = &self.excluded_sources;
         let ok = |srcs: &[String]| prof.item_allowed(srcs, ex);
-        let mut s = 0.0;
+        let mut s = intel;
         let push = |out: &mut Option<&mut crate::attribution::Explain>,
                     support: bool,
                     item: EvidenceItem| {
@@ -610,13 +675,7 @@ impl Attributor<'_> {
         };
         for cve in &ev.cves {
             if let Some(c) = prof.cves.iter().find(|c| &c.value == cve && ok(&c.sources)) {
-                let listed = self
-                    .profiles
-                    .iter()
-                    .filter(|q| q.cves.iter().any(|x| &x.value == cve))
-                    .count()
-                    .max(1);
-                let w = p.cve_weight / listed as f64;
+                let w = p.cve_weight / self.listed(|q| q.cves.iter().any(|x| &x.value == cve));
                 s += w;
                 let note = c
                     .note
@@ -664,7 +723,14 @@ impl Attributor<'_> {
                     .infrastructure_kinds
                     .iter()
                     .any(|k| k.eq_ignore_ascii_case(kind))
-                    .then(|| (kind.to_string(), p.victim_weight)),
+                    .then(|| {
+                        let shared = self.listed(|q| {
+                            q.infrastructure
+                                .iter()
+                                .any(|i| i.kind.eq_ignore_ascii_case(kind))
+                        });
+                        (kind.to_string(), p.victim_weight / shared)
+                    }),
             };
             if let Some((what, w)) = hit {
                 s += w;
@@ -710,7 +776,9 @@ impl Attributor<'_> {
             if let Some((_, shown)) = names.iter().find(|(n, _)| *n == tl)
                 && credited.insert(shown.clone())
             {
-                s += 1.0;
+                let w = 1.0
+                    / self.listed(|q| q.tooling.iter().any(|x| x.value.eq_ignore_ascii_case(&tl)));
+                s += w;
                 push(
                     &mut out,
                     true,
@@ -718,7 +786,7 @@ impl Attributor<'_> {
                         EvidenceKind::Tooling,
                         shown,
                         format!("tool {} listed in profile{}", t.value, cite(&t.sources)),
-                        1.0,
+                        w,
                     ),
                 );
             }
@@ -728,7 +796,8 @@ impl Attributor<'_> {
                       kind: EvidenceKind,
                       what: &str,
                       observed: &std::collections::BTreeSet<String>,
-                      known: &[crate::profile::Sourced]| {
+                      known: &[crate::profile::Sourced],
+                      shared: f64| {
             let known: Vec<&crate::profile::Sourced> =
                 known.iter().filter(|x| ok(&x.sources)).collect();
             if observed.is_empty() || known.is_empty() {
@@ -736,14 +805,11 @@ impl Attributor<'_> {
             }
             let hits: Vec<&&crate::profile::Sourced> = known
                 .iter()
-                .filter(|k| {
-                    observed.iter().any(|o| {
-                        o == &k.value || o.contains(&k.value) || k.value.contains(o.as_str())
-                    })
-                })
+                .filter(|k| victim_matches(observed, &k.value))
                 .collect();
             if let Some(h) = hits.first() {
-                *s += p.victim_weight;
+                let w = p.victim_weight / shared;
+                *s += w;
                 let vals: Vec<&str> = hits.iter().map(|h| h.value.as_str()).collect();
                 push(
                     out,
@@ -756,7 +822,7 @@ impl Attributor<'_> {
                             vals.join(", "),
                             cite(&h.sources)
                         ),
-                        p.victim_weight,
+                        w,
                     ),
                 );
             } else {
@@ -784,6 +850,11 @@ impl Attributor<'_> {
             "sector",
             &ev.sectors,
             &prof.sectors,
+            self.listed(|q| {
+                q.sectors
+                    .iter()
+                    .any(|k| victim_matches(&ev.sectors, &k.value))
+            }),
         );
         victim(
             &mut out,
@@ -792,11 +863,18 @@ impl Attributor<'_> {
             "region",
             &ev.regions,
             &prof.regions,
+            self.listed(|q| {
+                q.regions
+                    .iter()
+                    .any(|k| victim_matches(&ev.regions, &k.value))
+            }),
         );
         let mut port_w = 0.0;
         for port in prof.ports.iter().filter(|x| ok(&x.sources)) {
             if ev.ports.contains(&port.port) && port_w < p.victim_weight * 2.0 {
-                port_w += p.victim_weight;
+                let w =
+                    p.victim_weight / self.listed(|q| q.ports.iter().any(|x| x.port == port.port));
+                port_w += w;
                 let note = port
                     .note
                     .as_deref()
@@ -813,7 +891,7 @@ impl Attributor<'_> {
                             port.port,
                             cite(&port.sources)
                         ),
-                        p.victim_weight,
+                        w,
                     ),
                 );
             }
@@ -864,4 +942,12 @@ impl Attributor<'_> {
         }
         s
     }
+}
+
+/// Does an observed victim sector/region set match a profile value? Loose on
+/// purpose (`government` matches `local government`), as analysts type them.
+fn victim_matches(observed: &std::collections::BTreeSet<String>, value: &str) -> bool {
+    observed
+        .iter()
+        .any(|o| o == value || o.contains(value) || value.contains(o.as_str()))
 }

@@ -380,3 +380,155 @@ fn temperature_scales_with_attainable_score() {
     };
     assert_eq!(Attributor::effective_temperature(&abs, 80.0), 3.0);
 }
+
+#[test]
+fn shipped_profiles_extend_live_groups_and_cite_attack_sources() {
+    let kb = kb();
+    let profiles = embedded_profiles();
+    assert!(profiles.len() >= 4, "APT40 plus its competing hypotheses");
+    for p in &profiles {
+        assert!(
+            kb.group(&p.id).is_some(),
+            "{} ({}) is not a live ATT&CK group",
+            p.id,
+            p.name
+        );
+        // A citation name that ATT&CK does not know would silently defeat
+        // the leakage filter of the evaluation.
+        for (key, s) in &p.sources {
+            for c in &s.attack_citations {
+                assert!(
+                    kb.source_index(c).is_some(),
+                    "{}: source {key} cites {c:?}, unknown to ATT&CK",
+                    p.name
+                );
+            }
+        }
+    }
+    assert!(
+        profiles.iter().any(|p| p.id == "G0065"),
+        "APT40 profile shipped"
+    );
+}
+
+#[test]
+fn profile_items_shared_between_actors_are_split() {
+    let profiles = embedded_profiles();
+    let listing = |cve: &str| {
+        profiles
+            .iter()
+            .filter(|p| p.cves.iter().any(|c| c.value == cve))
+            .count()
+    };
+    // Log4Shell is exploited by several profiled actors; the Confluence OGNL
+    // bug is listed for APT40 alone (counts read from the profile data).
+    let shared = "CVE-2021-44228";
+    let exclusive = "CVE-2021-26084";
+    assert!(listing(shared) >= 2);
+    assert_eq!(listing(exclusive), 1);
+    let p = Params::default();
+    let a = Attributor::new(kb(), &profiles, &Exclusions::default(), &p);
+    let weight_for = |cve: &str, actor: &str| {
+        let mut e = CaseEvidence::default();
+        e.add_cve(cve);
+        let res = a.rank(
+            &e,
+            &RankOptions {
+                top: 200,
+                ..Default::default()
+            },
+        );
+        let c = res.candidates.iter().find(|c| c.id == actor).unwrap();
+        // No technique telemetry: nothing is "absent", so the score is the CVE alone.
+        assert_eq!(
+            c.absent_penalty, 0.0,
+            "{actor} penalised without techniques"
+        );
+        let item = c
+            .supporting
+            .iter()
+            .find(|i| i.kind == EvidenceKind::Cve)
+            .unwrap();
+        assert!((c.score - item.weight).abs() < 1e-3);
+        item.weight
+    };
+    let w_shared = weight_for(shared, "G0065");
+    assert!((w_shared - p.cve_weight / listing(shared) as f64).abs() < 1e-9);
+    assert!((weight_for(shared, "G0096") - w_shared).abs() < 1e-9);
+    assert!((weight_for(exclusive, "G0065") - p.cve_weight).abs() < 1e-9);
+}
+
+#[test]
+fn shared_infrastructure_kind_is_not_exclusive_evidence() {
+    let profiles = embedded_profiles();
+    let with_soho: Vec<&str> = profiles
+        .iter()
+        .filter(|p| p.infrastructure.iter().any(|i| i.kind == "soho-router"))
+        .map(|p| p.id.as_str())
+        .collect();
+    assert!(with_soho.len() >= 2, "{with_soho:?}");
+    let mut e = CaseEvidence::default();
+    e.infrastructure_kinds.insert("soho-router".into());
+    let a = Attributor::new(kb(), &profiles, &Exclusions::default(), &Params::default());
+    let res = a.rank(
+        &e,
+        &RankOptions {
+            top: 200,
+            ..Default::default()
+        },
+    );
+    let scores: Vec<f64> = with_soho
+        .iter()
+        .map(|id| res.candidates.iter().find(|c| &c.id == id).unwrap().score)
+        .collect();
+    let expect = Params::default().victim_weight / with_soho.len() as f64;
+    for (id, s) in with_soho.iter().zip(&scores) {
+        // scores are reported to three decimals
+        assert!((s - expect).abs() < 1e-3, "{id}: {s} vs {expect}");
+    }
+}
+
+#[test]
+fn attributed_indicators_score_as_infrastructure_overlap() {
+    let p = Params::default();
+    let a = Attributor::new(kb(), &[], &Exclusions::default(), &p);
+    let score_of = |e: &CaseEvidence, id: &str| {
+        let res = a.rank(
+            e,
+            &RankOptions {
+                top: 200,
+                ..Default::default()
+            },
+        );
+        res.candidates
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.score)
+            .unwrap()
+    };
+    let mut e = CaseEvidence::default();
+    // Rule tags naming a group are hints only.
+    e.group_hints.insert("G0065".into());
+    assert_eq!(score_of(&e, "G0065"), 0.0);
+    // One indicator attributed by name (alias) to APT40: full weight.
+    e.attributed_indicators
+        .entry("ip 203.0.113.77 (partner.json)".into())
+        .or_default()
+        .insert("APT40".into());
+    assert!((score_of(&e, "G0065") - p.infra_weight).abs() < 1e-3);
+    // A second indicator shared with APT41 counts half for each.
+    e.attributed_indicators
+        .entry("domain c2.example (partner.json)".into())
+        .or_default()
+        .extend(["G0065".to_string(), "G0096".to_string()]);
+    assert!((score_of(&e, "G0065") - 1.5 * p.infra_weight).abs() < 1e-3);
+    assert!((score_of(&e, "G0096") - 0.5 * p.infra_weight).abs() < 1e-3);
+    // Many hits cannot outweigh two indicators' worth.
+    for i in 0..20 {
+        e.attributed_indicators
+            .entry(format!("ip 198.51.100.{i} (feed)"))
+            .or_default()
+            .insert("G0065".into());
+    }
+    assert!((score_of(&e, "G0065") - 2.0 * p.infra_weight).abs() < 1e-3);
+}

@@ -17,6 +17,7 @@
 //! 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) and domains (`example`).
 
 mod benign;
+mod intel;
 mod out;
 mod rng;
 mod rules;
@@ -27,6 +28,7 @@ mod win;
 mod world;
 mod zeek;
 
+pub use intel::{INTEL_FILE, partner_bundle};
 pub use rules::bundled_rules;
 pub use truth::{CaseMeta, Detector, FileInfo, GroundTruth, Infrastructure, MaliciousEvent, Step};
 
@@ -190,6 +192,20 @@ pub fn generate(dir: &Path, seed: u64, opts: &DemoOptions) -> std::io::Result<Gr
         total_records: total,
         malicious,
     };
+    let intel = dir.join(INTEL_FILE);
+    if let Some(parent) = intel.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    write_json(
+        &intel,
+        &partner_bundle(
+            &truth.infrastructure.c2_ips,
+            &truth.infrastructure.domains,
+            // Shared before the intrusion began, so the indicators are valid
+            // for the whole evidence period.
+            "2021-07-19T00:00:00.000Z",
+        ),
+    )?;
     write_json(&dir.join("ground-truth.json"), &truth)?;
     write_json(&dir.join("case.json"), &case)?;
     Ok(truth)

@@ -20,6 +20,7 @@
 pub mod analytics;
 pub mod classify;
 mod dedup;
+mod escalate;
 mod incident;
 pub mod keys;
 mod scope;
@@ -30,6 +31,7 @@ mod util;
 
 pub use analytics::{Analytics, AnalyticsConfig, AnalyticsReport};
 pub use dedup::{DedupedFinding, dedup, dedup_key};
+pub use escalate::{ESCALATION_FIELD, LATERAL_MOVEMENT_RULE, escalate_lateral_movement};
 pub use incident::{Incident, IncidentConfig, build_incidents};
 pub use keys::CorrelationKeys;
 pub use scope::{Scope, ScopeBuilder, ScopeEntity};

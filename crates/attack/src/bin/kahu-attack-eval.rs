@@ -14,12 +14,12 @@ const TEMPS: [f64; 10] = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0];
 fn grid() -> Vec<Params> {
     let mut out = Vec::new();
     for idf_sw in [false, true] {
-        for sub in [0.25, 0.5, 0.75] {
-            for imp in [0.0, 0.15, 0.3] {
+        for sub in [0.0, 0.25, 0.5, 0.75] {
+            for imp in [0.0, 0.15, 0.3, 0.5, 0.75] {
                 for sw in [1.0, 2.0, 3.0] {
                     for absent in [0.0, 0.01, 0.03] {
-                        for rare in [0.0, 1.0] {
-                            for norm in [0.0, 0.25, 0.5, 0.75] {
+                        for rare in [0.0] {
+                            for norm in [0.0, 0.5] {
                                 out.push(Params {
                                     idf_counts_software: idf_sw,
                                     sub_credit: sub,
@@ -326,6 +326,14 @@ fn main() {
                 &format!("baseline: IDF sum, {label}"),
                 baseline(kb, &cases, techniques_only, protocol, false),
             ));
+            if protocol == Protocol::Issue {
+                // Ceiling: the same IDF sum when only the campaign itself is
+                // removed (its reports stay in the group's profile).
+                tables.push(row(
+                    &format!("upper bound, not leakage-free: IDF sum with only the campaign removed, {label}"),
+                    baseline(kb, &cases, techniques_only, Protocol::CampaignOnly, false),
+                ));
+            }
             let ranks = |gi: usize| -> Vec<usize> {
                 scored[gi]
                     .iter()

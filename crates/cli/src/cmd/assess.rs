@@ -97,7 +97,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.rules = args.rules.clone();
     cfg.no_bundled_rules = args.no_bundled_rules;
     cfg.placeholders = crate::rules::placeholders(&args.placeholders)?;
-    cfg.iocs = args.iocs.clone();
+    cfg.iocs.extend(args.iocs.iter().cloned());
     cfg.yara = args.yara.clone();
     cfg.attack_bundle = args.attack.clone();
     cfg.profiles = args.profiles.clone();

@@ -57,7 +57,7 @@ pub struct Args {
     /// Extra actor profile (YAML); repeatable.
     #[arg(long)]
     pub profile: Vec<PathBuf>,
-    /// Do not load the shipped actor profiles (APT40).
+    /// Do not load the shipped actor profiles (APT40, APT41, Volt Typhoon, APT31).
     #[arg(long)]
     pub no_default_profiles: bool,
     /// Write the case ∩ leading-candidate ATT&CK Navigator layer here.
