@@ -53,10 +53,12 @@ SHOTS="$TARGET/e2e-screenshots"
 rm -rf "$SHOTS" && mkdir -p "$SHOTS"
 
 # The demo evidence and ground truth, then the case: demo evidence plus one
-# hostile file, assessed as an analyst would with the case's context.
+# hostile file, assessed as an analyst would with the case's context and the
+# partner CERT's indicators.
 "$KAHU" assess --demo --out "$WORK/demo-gen" -q >/dev/null
 node "$HERE/hostile.mjs" "$WORK/xss.jsonl"
 "$KAHU" assess "$WORK/demo-gen/demo/evidence" "$WORK/xss.jsonl" --out "$WORK/case" \
+  --ioc "$WORK/demo-gen/demo/intel/partner-indicators.json" \
   --sector government --region NZ --infra 203.0.113.77=soho-router -q >/dev/null
 
 export KAHU_DEMO="$WORK/demo-gen" KAHU_HOSTILE="$WORK/xss.jsonl" KAHU_CASE="$WORK/case" SCREENSHOTS="$SHOTS"
