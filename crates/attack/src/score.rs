@@ -397,6 +397,9 @@ pub(crate) struct Resolved {
     pub unknown: Vec<String>,
     pub remapped: Vec<(String, String)>,
     pub max_attack: f64,
+    /// Matched attributed indicators per actor id: (indicator, share of one
+    /// indicator's weight, the groups the intelligence names), best first.
+    pub intel: HashMap<String, Vec<(String, f64, String)>>,
 }
 
 impl Attributor<'_> {
@@ -422,6 +425,37 @@ impl Attributor<'_> {
                 Some(_) => {}
                 None => r.unknown.push(t.clone()),
             }
+        }
+        // Which actors each attributed indicator names, computed once per
+        // distinct group name (a feed can match thousands of indicators).
+        let mut by_group: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (ioc, groups) in &ev.attributed_indicators {
+            let mut who: Vec<usize> = Vec::new();
+            for g in groups {
+                let v = by_group.entry(g.as_str()).or_insert_with(|| {
+                    (0..self.actors.len())
+                        .filter(|&i| self.names_actor(&self.actors[i], g))
+                        .collect()
+                });
+                who.extend(v.iter().copied());
+            }
+            who.sort_unstable();
+            who.dedup();
+            let share = 1.0 / who.len().max(1) as f64;
+            let named = groups.iter().cloned().collect::<Vec<_>>().join(", ");
+            for i in who {
+                r.intel.entry(self.actors[i].id.clone()).or_default().push((
+                    ioc.clone(),
+                    share,
+                    named.clone(),
+                ));
+            }
+        }
+        for v in r.intel.values_mut() {
+            // Strongest first; the score is capped at two indicators' worth,
+            // so a handful of items explains it.
+            v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(16);
         }
         for s in &ev.software {
             let live = self.kb.resolve(s);
@@ -602,24 +636,15 @@ impl Attributor<'_> {
     fn intel_score(
         &self,
         a: &Actor,
-        ev: &CaseEvidence,
+        r: &Resolved,
         p: &Params,
         out: &mut Option<&mut crate::attribution::Explain>,
     ) -> f64 {
         use crate::attribution::{EvidenceItem, EvidenceKind};
         let mut s = 0.0;
-        for (ioc, groups) in &ev.attributed_indicators {
-            if !groups.iter().any(|g| self.names_actor(a, g)) {
-                continue;
-            }
-            let others = self
-                .actors
-                .iter()
-                .filter(|b| groups.iter().any(|g| self.names_actor(b, g)))
-                .count()
-                .max(1);
-            let w = (p.infra_weight / others as f64).min(2.0 * p.infra_weight - s);
-            if w <= 0.0 {
+        for (ioc, share, named) in r.intel.get(&a.id).into_iter().flatten() {
+            let w = (p.infra_weight * share).min(2.0 * p.infra_weight - s);
+            if w <= 1e-12 {
                 break;
             }
             s += w;
@@ -628,8 +653,7 @@ impl Attributor<'_> {
                     EvidenceKind::Infrastructure,
                     ioc,
                     format!(
-                        "indicator {ioc} matched the evidence; the intelligence attributes it to {}",
-                        groups.iter().cloned().collect::<Vec<_>>().join(", ")
+                        "indicator {ioc} matched the evidence; the intelligence attributes it to {named}"
                     ),
                     w,
                 ));
@@ -649,7 +673,7 @@ impl Attributor<'_> {
         mut out: Option<&mut crate::attribution::Explain>,
     ) -> f64 {
         use crate::attribution::{EvidenceItem, EvidenceKind};
-        let intel = self.intel_score(a, ev, p, &mut out);
+        let intel = self.intel_score(a, r, p, &mut out);
         let Some(pi) = a.profile else { return intel };
         let prof = &self.profiles[pi];
         let ex = &self.excluded_sources;
