@@ -771,7 +771,12 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             outcome,
             judgement,
             candidates,
-            method: "Each observed ATT&CK technique, software, CVE, infrastructure and victim-context item is weighted by how exclusive it is among the 172 ATT&CK groups (inverse frequency; sub-techniques credit parents), expected-but-unobserved techniques count weakly against, and scores are turned into likelihoods by a softmax with an explicit 'unknown actor' option, fitted on held-out ATT&CK campaigns (see BENCHMARKS.md). Likelihood words follow ICD 203; analytic confidence reflects quantity and diversity of evidence and the margin over the runner-up. Attribution from behaviour alone is fallible: corroborate with infrastructure and intelligence.".into(),
+            method: "Each observed ATT&CK technique, software, CVE, infrastructure and victim-context item is weighted by how exclusive it is among the 172 ATT&CK groups (inverse frequency; sub-techniques credit parents), expected-but-unobserved techniques count weakly against, and scores are turned into likelihoods by a softmax with an explicit 'unknown actor' option, fitted on held-out ATT&CK campaigns (see BENCHMARKS.md). Likelihood words follow ICD 203; analytic confidence reflects quantity and diversity of evidence and the margin over the runner-up. Attribution from behaviour alone is fallible: corroborate with infrastructure and intelligence.".to_string()
+                + &attribution
+                    .caveats
+                    .iter()
+                    .map(|c| format!(" {c}"))
+                    .collect::<String>(),
             attack_version: attribution.attack_version.clone(),
         },
         techniques: technique_views,

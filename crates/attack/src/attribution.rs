@@ -211,6 +211,9 @@ pub struct Attribution {
     pub evidence: EvidenceSummary,
     /// Number of actors ranked.
     pub actors_ranked: usize,
+    /// What the reader must keep in mind about this ranking (profile
+    /// coverage, intelligence-based evidence), in plain words.
+    pub caveats: Vec<String>,
 }
 
 impl Attribution {
@@ -371,8 +374,17 @@ impl Attributor<'_> {
             }
             _ => {
                 let mut c = Confidence::assess(0, 0, 0.0);
-                c.reasons
-                    .insert(0, "no actor fits better than an unknown cluster".into());
+                let why = match top {
+                    Some(c) if c.likelihood > lik_unknown && c.score > 0.0 => format!(
+                        "no actor stands out: the leader, {} {}, is at {:.0} %, below the {:.0} % needed to name one",
+                        c.id,
+                        c.name,
+                        c.likelihood * 100.0,
+                        MIN_ATTRIBUTION * 100.0
+                    ),
+                    _ => "no actor fits better than an unknown cluster".into(),
+                };
+                c.reasons.insert(0, why);
                 c
             }
         };
@@ -396,7 +408,41 @@ impl Attributor<'_> {
                 group_hints: ev.group_hints.iter().cloned().collect(),
             },
             actors_ranked: self.actors.len(),
+            caveats: self.caveats(ev, &r),
         }
+    }
+
+    fn caveats(&self, ev: &CaseEvidence, r: &crate::score::Resolved) -> Vec<String> {
+        let mut out = Vec::new();
+        let profile_evidence = !(ev.cves.is_empty()
+            && ev.ips.is_empty()
+            && ev.domains.is_empty()
+            && ev.asns.is_empty()
+            && ev.infrastructure_kinds.is_empty()
+            && ev.tools.is_empty()
+            && ev.sectors.is_empty()
+            && ev.regions.is_empty()
+            && ev.ports.is_empty());
+        let profiled: Vec<String> = self
+            .actors
+            .iter()
+            .filter(|a| a.profile.is_some())
+            .map(|a| format!("{} {}", a.id, a.name))
+            .collect();
+        if profile_evidence && !profiled.is_empty() {
+            out.push(format!(
+                "CVE, infrastructure, tooling, victim and port evidence can only be credited to the {} actor(s) with a loaded profile ({}); the other {} are scored on ATT&CK techniques and software alone. Load profiles for other hypotheses (--profile) to test them on the same footing.",
+                profiled.len(),
+                profiled.join(", "),
+                self.actors.len() - profiled.len()
+            ));
+        }
+        if !r.intel.is_empty() {
+            out.push(
+                "Indicators attributed to actors by an intelligence feed count as infrastructure overlap; the attribution is only as good as the feed's own.".into(),
+            );
+        }
+        out
     }
 }
 

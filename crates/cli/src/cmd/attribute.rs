@@ -230,13 +230,20 @@ fn print_human(res: &Attribution) {
             );
         }
         Outcome::UnknownCluster => println!(
-            "JUDGMENT: no known actor fits better than an unknown / new cluster ({:.0}%, {}).",
+            "JUDGMENT: unknown / possibly a new cluster: {} (unknown hypothesis {:.0}%, {}).",
+            res.confidence
+                .reasons
+                .first()
+                .map_or("no actor fits", String::as_str),
             res.likelihood_unknown * 100.0,
             res.likelihood_unknown_words.words()
         ),
         Outcome::InsufficientEvidence => println!("JUDGMENT: insufficient evidence to attribute."),
     }
     println!("confidence basis: {}", res.confidence.reasons.join("; "));
+    for c in &res.caveats {
+        println!("caveat: {c}");
+    }
     println!();
     println!(
         "{:>3}  {:<7} {:<28} {:>7} {:>6}  likelihood (ICD 203)",
