@@ -23,5 +23,5 @@ pub use kb::{
 };
 pub use likelihood::{Confidence, ConfidenceLevel, Likelihood};
 pub use navigator::{navigator_layer, techniques_from_layer};
-pub use profile::{ActorProfile, ProfileError, embedded_profiles};
+pub use profile::{ActorProfile, ProfileError, embedded_profiles, item_reliability};
 pub use score::{Attributor, Exclusions, Params};

@@ -325,6 +325,21 @@ pub fn embedded_profiles() -> Vec<ActorProfile> {
         .collect()
 }
 
+/// How much a profile item counts, from the convention that an item's
+/// `note` starts with `weak:` (the source is second-hand or the attribution
+/// hedged: half) or `unverified:` (the supporting text was not found: a
+/// quarter). Everything else is confirmed (full weight).
+pub fn item_reliability(note: Option<&str>) -> f64 {
+    let n = note.unwrap_or("").trim_start().to_ascii_lowercase();
+    if n.starts_with("unverified") {
+        0.25
+    } else if n.starts_with("weak") {
+        0.5
+    } else {
+        1.0
+    }
+}
+
 /// `AS4134`, `as4134` or `4134` → 4134.
 pub fn parse_asn(s: &str) -> Option<u32> {
     let s = s.trim();

@@ -13,7 +13,7 @@
 
 use crate::evidence::CaseEvidence;
 use crate::kb::{KnowledgeBase, RelKind, parent_of};
-use crate::profile::{ActorProfile, parse_asn};
+use crate::profile::{ActorProfile, item_reliability, parse_asn};
 use ipnet::IpNet;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -699,7 +699,8 @@ impl Attributor<'_> {
         };
         for cve in &ev.cves {
             if let Some(c) = prof.cves.iter().find(|c| &c.value == cve && ok(&c.sources)) {
-                let w = p.cve_weight / self.listed(|q| q.cves.iter().any(|x| &x.value == cve));
+                let w = p.cve_weight * item_reliability(c.note.as_deref())
+                    / self.listed(|q| q.cves.iter().any(|x| &x.value == cve));
                 s += w;
                 let note = c
                     .note
@@ -757,6 +758,7 @@ impl Attributor<'_> {
                     }),
             };
             if let Some((what, w)) = hit {
+                let w = w * item_reliability(inf.note.as_deref());
                 s += w;
                 let note = inf
                     .note
@@ -800,7 +802,7 @@ impl Attributor<'_> {
             if let Some((_, shown)) = names.iter().find(|(n, _)| *n == tl)
                 && credited.insert(shown.clone())
             {
-                let w = 1.0
+                let w = item_reliability(t.note.as_deref())
                     / self.listed(|q| q.tooling.iter().any(|x| x.value.eq_ignore_ascii_case(&tl)));
                 s += w;
                 push(
@@ -809,7 +811,15 @@ impl Attributor<'_> {
                     EvidenceItem::new(
                         EvidenceKind::Tooling,
                         shown,
-                        format!("tool {} listed in profile{}", t.value, cite(&t.sources)),
+                        format!(
+                            "tool {} listed in profile{}{}",
+                            t.value,
+                            t.note
+                                .as_deref()
+                                .map(|n| format!(" ({n})"))
+                                .unwrap_or_default(),
+                            cite(&t.sources)
+                        ),
                         w,
                     ),
                 );
@@ -832,7 +842,11 @@ impl Attributor<'_> {
                 .filter(|k| victim_matches(observed, &k.value))
                 .collect();
             if let Some(h) = hits.first() {
-                let w = p.victim_weight / shared;
+                let best = hits
+                    .iter()
+                    .map(|h| item_reliability(h.note.as_deref()))
+                    .fold(0.0, f64::max);
+                let w = p.victim_weight * best / shared;
                 *s += w;
                 let vals: Vec<&str> = hits.iter().map(|h| h.value.as_str()).collect();
                 push(
@@ -842,8 +856,9 @@ impl Attributor<'_> {
                         kind,
                         &vals.join(","),
                         format!(
-                            "victim {what} {} within known victimology{}",
+                            "victim {what} {} within known victimology{}{}",
                             vals.join(", "),
+                            if best < 1.0 { " (weak source)" } else { "" },
                             cite(&h.sources)
                         ),
                         w,
@@ -896,8 +911,8 @@ impl Attributor<'_> {
         let mut port_w = 0.0;
         for port in prof.ports.iter().filter(|x| ok(&x.sources)) {
             if ev.ports.contains(&port.port) && port_w < p.victim_weight * 2.0 {
-                let w =
-                    p.victim_weight / self.listed(|q| q.ports.iter().any(|x| x.port == port.port));
+                let w = p.victim_weight * item_reliability(port.note.as_deref())
+                    / self.listed(|q| q.ports.iter().any(|x| x.port == port.port));
                 port_w += w;
                 let note = port
                     .note

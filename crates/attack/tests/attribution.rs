@@ -461,10 +461,14 @@ fn profile_items_shared_between_actors_are_split() {
 #[test]
 fn shared_infrastructure_kind_is_not_exclusive_evidence() {
     let profiles = embedded_profiles();
-    let with_soho: Vec<&str> = profiles
+    let with_soho: Vec<(&str, f64)> = profiles
         .iter()
-        .filter(|p| p.infrastructure.iter().any(|i| i.kind == "soho-router"))
-        .map(|p| p.id.as_str())
+        .filter_map(|p| {
+            p.infrastructure
+                .iter()
+                .find(|i| i.kind == "soho-router")
+                .map(|i| (p.id.as_str(), item_reliability(i.note.as_deref())))
+        })
         .collect();
     assert!(with_soho.len() >= 2, "{with_soho:?}");
     let mut e = CaseEvidence::default();
@@ -477,12 +481,9 @@ fn shared_infrastructure_kind_is_not_exclusive_evidence() {
             ..Default::default()
         },
     );
-    let scores: Vec<f64> = with_soho
-        .iter()
-        .map(|id| res.candidates.iter().find(|c| &c.id == id).unwrap().score)
-        .collect();
-    let expect = Params::default().victim_weight / with_soho.len() as f64;
-    for (id, s) in with_soho.iter().zip(&scores) {
+    for (id, reliability) in &with_soho {
+        let s = res.candidates.iter().find(|c| &c.id == id).unwrap().score;
+        let expect = Params::default().victim_weight * reliability / with_soho.len() as f64;
         // scores are reported to three decimals
         assert!((s - expect).abs() < 1e-3, "{id}: {s} vs {expect}");
     }
@@ -531,4 +532,57 @@ fn attributed_indicators_score_as_infrastructure_overlap() {
             .insert("G0065".into());
     }
     assert!((score_of(&e, "G0065") - 2.0 * p.infra_weight).abs() < 1e-3);
+}
+
+#[test]
+fn weak_and_unverified_profile_items_count_less() {
+    assert_eq!(item_reliability(None), 1.0);
+    assert_eq!(item_reliability(Some("Atlassian Confluence")), 1.0);
+    assert_eq!(
+        item_reliability(Some("weak: vendor says 'very likely'")),
+        0.5
+    );
+    assert_eq!(
+        item_reliability(Some("Unverified: advisory text not found")),
+        0.25
+    );
+    // Find a CVE listed by exactly one shipped profile with a weak note and
+    // check its credited weight (from the profile data, not hard-coded).
+    let profiles = embedded_profiles();
+    let (actor, cve, note) = profiles
+        .iter()
+        .flat_map(|p| p.cves.iter().map(move |c| (p, c)))
+        .filter(|(_, c)| item_reliability(c.note.as_deref()) < 1.0)
+        .find(|(_, c)| {
+            profiles
+                .iter()
+                .filter(|q| q.cves.iter().any(|x| x.value == c.value))
+                .count()
+                == 1
+        })
+        .map(|(p, c)| (p.id.clone(), c.value.clone(), c.note.clone()))
+        .expect("a shipped profile has a weak or unverified CVE of its own");
+    let mut e = CaseEvidence::default();
+    e.add_cve(&cve);
+    let p = Params::default();
+    let a = Attributor::new(kb(), &profiles, &Exclusions::default(), &p);
+    let res = a.rank(
+        &e,
+        &RankOptions {
+            top: 200,
+            ..Default::default()
+        },
+    );
+    let c = res.candidates.iter().find(|c| c.id == actor).unwrap();
+    let item = c
+        .supporting
+        .iter()
+        .find(|i| i.kind == EvidenceKind::Cve)
+        .unwrap();
+    let expect = p.cve_weight * item_reliability(note.as_deref());
+    assert!(
+        (item.weight - expect).abs() < 1e-3,
+        "{cve}: {}",
+        item.weight
+    );
 }
