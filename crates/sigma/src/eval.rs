@@ -273,11 +273,11 @@ impl KwScan<'_> {
                 return;
             }
             Value::Null | Value::Object(_) | Value::Array(_) => return,
-            Value::Str(s) if s.is_ascii() => {
-                Self::find(self.sc, s.as_bytes(), self.g, self.hits, self.new_hits);
-                return;
-            }
+            // Lower-casing keeps an ASCII text's length: too short for
+            // every needle means no hit.
+            Value::Str(s) if s.len() < self.sc.min_len && s.is_ascii() => return,
             Value::Str(s) => lower_into(s, self.buf),
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) if !self.sc.numeric => return,
             Value::Int(i) => {
                 self.buf.clear();
                 let _ = write!(self.buf, "{i}");
@@ -309,7 +309,11 @@ impl KwScan<'_> {
     fn find(sc: &Scanner, h: &[u8], g: u32, hits: &mut [u32], new_hits: &mut Vec<u32>) {
         // Most leaves contain no keyword at all; a plain search (which can
         // use the automaton's prefilter) rejects them before the overlapping one.
-        if !sc.ac.is_match(h) {
+        if h.len() < sc.min_len {
+            return;
+        }
+        let pre = sc.pre.as_ref().unwrap_or(&sc.ac);
+        if !pre.is_match(h) {
             return;
         }
         for m in sc.ac.find_overlapping_iter(h) {
@@ -337,6 +341,34 @@ pub(crate) struct Scanner {
     pub ac: aho_corasick::AhoCorasick,
     /// Automaton pattern index → global needle id.
     pub ids: Vec<u32>,
+    /// The same needles with leftmost semantics, whose `is_match` can use
+    /// a vectorised prefilter (overlapping search cannot): a cheap test
+    /// for values that contain no needle at all.
+    pub pre: Option<aho_corasick::AhoCorasick>,
+    /// Length of the shortest needle.
+    pub min_len: usize,
+    /// Whether some needle can occur in a rendered number (digits, sign,
+    /// point, `inf`, `nan`); if not, numeric values cannot hit.
+    pub numeric: bool,
+}
+
+impl Scanner {
+    pub(crate) fn new(
+        ac: aho_corasick::AhoCorasick,
+        needles: &[&[u8]],
+        ids: Vec<u32>,
+        pre: Option<aho_corasick::AhoCorasick>,
+    ) -> Scanner {
+        Scanner {
+            ac,
+            ids,
+            pre,
+            min_len: needles.iter().map(|n| n.len()).min().unwrap_or(0),
+            numeric: needles
+                .iter()
+                .any(|n| n.iter().all(|b| b"0123456789+-.einfa".contains(b))),
+        }
+    }
 }
 
 impl Evaluator<'_> {

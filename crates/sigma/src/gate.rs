@@ -199,6 +199,8 @@ pub(crate) struct VariantGate {
     pub two: bool,
     /// Whether a gate has keyword literals.
     pub kw: bool,
+    /// Global needle ids of the keyword literals (sorted, unique).
+    pub kw_lits: Vec<u32>,
 }
 
 impl VariantGate {
@@ -261,6 +263,9 @@ impl GateIndex {
                     push_unique(&mut self.lit_post[id], var);
                     if acc == kw {
                         g.kw = true;
+                        if let Err(i) = g.kw_lits.binary_search(&(id as u32)) {
+                            g.kw_lits.insert(i, id as u32);
+                        }
                     } else {
                         push_unique(&mut g.scan_accs, acc);
                     }
@@ -416,5 +421,25 @@ mod tests {
         );
         check(&s, &ev(&[("a", Value::str("mimi katz"))]), false);
         check(&s, &ev(&[]), false);
+    }
+
+    // The keyword scan skips values too short for every literal and numbers
+    // when no literal can occur in a rendered number; neither may lose a hit.
+    #[test]
+    fn keyword_scan_shortcuts_keep_hits() {
+        let s = set("  kw:\n    - 'kali'\n    - 'lsadump::'\n  condition: kw");
+        check(&s, &ev(&[("a", Value::str("KALI"))]), true);
+        check(&s, &ev(&[("a", Value::str("kal"))]), false);
+        // Kelvin sign: 6 bytes that lower-case to the 4 bytes of `kali`.
+        check(&s, &ev(&[("a", Value::str("\u{212A}ali"))]), true);
+        check(
+            &s,
+            &ev(&[("a", Value::Int(4242)), ("b", Value::Bool(true))]),
+            false,
+        );
+        let n = set("  kw:\n    - '-1'\n  condition: kw");
+        check(&n, &ev(&[("a", Value::Int(-1))]), true);
+        check(&n, &ev(&[("a", Value::Float(-1.5))]), true);
+        check(&n, &ev(&[("a", Value::Int(1))]), false);
     }
 }

@@ -114,8 +114,10 @@ struct Plan {
     scan_accs: Vec<u32>,
     /// Exact-value gates to look up.
     value_gates: Vec<u32>,
-    /// Whether some gate has keyword literals.
-    kw_scan: bool,
+    /// Keyword literals of the applicable variants' gates, in one
+    /// automaton (shared between plans with the same literals), or `None`
+    /// when no applicable gate has keyword literals.
+    kw_scanner: Option<Arc<Scanner>>,
 }
 
 type Candidates = Arc<Plan>;
@@ -123,6 +125,29 @@ type Candidates = Arc<Plan>;
 /// Distinct log-source keys cached; evidence with more (hostile event ids)
 /// is still matched, just planned per event.
 const MAX_CACHED_PLANS: usize = 4096;
+
+/// Distinct keyword-literal sets with their own scanner.
+const MAX_KW_SCANNERS: usize = 64;
+
+/// Keyword literals are matched ASCII-case-insensitively on the raw leaf
+/// values, so ASCII leaves need no lower-cased copy.
+fn kw_scanner(needles: &[(u32, Vec<u8>)]) -> Option<Scanner> {
+    if needles.is_empty() {
+        return None;
+    }
+    let pre = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(needles.iter().map(|(_, n)| n))
+        .ok();
+    aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(needles.iter().map(|(_, n)| n))
+        .ok()
+        .map(|ac| {
+            let texts: Vec<&[u8]> = needles.iter().map(|(_, n)| n.as_slice()).collect();
+            Scanner::new(ac, &texts, needles.iter().map(|(id, _)| *id).collect(), pre)
+        })
+}
 
 /// Compiled Sigma detection rules. `Send + Sync`: share one across threads.
 pub struct RuleSet {
@@ -134,8 +159,12 @@ pub struct RuleSet {
     accessors: Vec<Accessor>,
     /// Per accessor: the shared substring scan (see [`Scanner`]).
     scanners: Vec<Option<Scanner>>,
-    /// Keyword gate literals, scanned over every leaf value.
-    kw_scanner: Option<Scanner>,
+    /// Keyword gate literals (global needle id → lower-case text), sorted by id.
+    kw_needles: Vec<(u32, Vec<u8>)>,
+    /// Keyword scanners by the set of needle ids they find (bounded).
+    kw_scanners: RwLock<FxMap<Vec<u32>, Arc<Scanner>>>,
+    /// Every keyword literal, for plans beyond the scanner cache.
+    kw_all: Option<Arc<Scanner>>,
     needles: usize,
     gates: GateIndex,
     /// Whether matching uses gates (off only for differential testing).
@@ -352,7 +381,9 @@ impl RuleSet {
             by_rule: Vec::new(),
             accessors: Vec::new(),
             scanners: Vec::new(),
-            kw_scanner: None,
+            kw_needles: Vec::new(),
+            kw_scanners: RwLock::new(FxMap::default()),
+            kw_all: None,
             needles: 0,
             gates: GateIndex::default(),
             gating: true,
@@ -455,16 +486,10 @@ impl RuleSet {
             per_acc.pop().unwrap_or_default(),
             per_acc_ids.pop().unwrap_or_default(),
         );
-        self.kw_scanner = if kw_needles.is_empty() {
-            None
-        } else {
-            aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&kw_needles)
-                .ok()
-                .map(|ac| Scanner { ac, ids: kw_ids })
-        };
+        let mut kw: Vec<(u32, Vec<u8>)> = kw_ids.into_iter().zip(kw_needles).collect();
+        kw.sort_unstable();
+        self.kw_all = kw_scanner(&kw).map(Arc::new);
+        self.kw_needles = kw;
         self.scanners = per_acc
             .into_iter()
             .zip(per_acc_ids)
@@ -473,9 +498,10 @@ impl RuleSet {
                     return None;
                 }
                 // Building can only fail on absurd sizes; needles are bounded by the rule files.
-                aho_corasick::AhoCorasick::new(&needles)
-                    .ok()
-                    .map(|ac| Scanner { ac, ids })
+                aho_corasick::AhoCorasick::new(&needles).ok().map(|ac| {
+                    let texts: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
+                    Scanner::new(ac, &texts, ids, None)
+                })
             })
             .collect();
     }
@@ -558,9 +584,10 @@ impl RuleSet {
             single: vec![0; words],
             scan_accs: Vec::new(),
             value_gates: Vec::new(),
-            kw_scan: false,
+            kw_scanner: None,
             list: Vec::new(),
         };
+        let mut kw_lits = Vec::new();
         for &v in &list {
             match self.gates.of(v) {
                 Some(g) => {
@@ -570,7 +597,7 @@ impl RuleSet {
                     }
                     plan.scan_accs.extend(&g.scan_accs);
                     plan.value_gates.extend(&g.value_gates);
-                    plan.kw_scan |= g.kw;
+                    kw_lits.extend(&g.kw_lits);
                 }
                 None => set_bit(&mut plan.ungated, v),
             }
@@ -579,8 +606,48 @@ impl RuleSet {
         plan.scan_accs.dedup();
         plan.value_gates.sort_unstable();
         plan.value_gates.dedup();
+        kw_lits.sort_unstable();
+        kw_lits.dedup();
+        plan.kw_scanner = self.kw_scanner_for(kw_lits);
         plan.list = list;
         plan
+    }
+
+    /// The keyword scanner for exactly these needle ids, built once per
+    /// distinct set; past [`MAX_KW_SCANNERS`] sets, the scanner over every
+    /// keyword literal (its extra hits only open inapplicable variants,
+    /// which the plan's bit sets mask out).
+    fn kw_scanner_for(&self, ids: Vec<u32>) -> Option<Arc<Scanner>> {
+        if ids.is_empty() {
+            return None;
+        }
+        if let Ok(m) = self.kw_scanners.read()
+            && let Some(s) = m.get(&ids)
+        {
+            return Some(s.clone());
+        }
+        if self
+            .kw_scanners
+            .read()
+            .map_or(true, |m| m.len() >= MAX_KW_SCANNERS)
+        {
+            return self.kw_all.clone();
+        }
+        let needles: Vec<(u32, Vec<u8>)> = self
+            .kw_needles
+            .iter()
+            .filter(|(id, _)| ids.binary_search(id).is_ok())
+            .cloned()
+            .collect();
+        let Some(sc) = kw_scanner(&needles).map(Arc::new) else {
+            return self.kw_all.clone();
+        };
+        if let Ok(mut m) = self.kw_scanners.write()
+            && m.len() < MAX_KW_SCANNERS
+        {
+            m.insert(ids, sc.clone());
+        }
+        Some(sc)
     }
 
     /// How many rules can apply to `event` by log source (diagnostics).
@@ -686,9 +753,7 @@ impl RuleSet {
         for &acc in &plan.scan_accs {
             ev.scan(acc);
         }
-        if plan.kw_scan
-            && let Some(sc) = &self.kw_scanner
-        {
+        if let Some(sc) = &plan.kw_scanner {
             ev.scan_keywords(sc);
         }
         for &id in &ev.ctx.new_hits {
