@@ -881,8 +881,20 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
     let rules = rule_tags(inputs.rulesets);
     let mut indicators: BTreeMap<String, RuleIndicator> = BTreeMap::new();
     let mut sightings: BTreeMap<String, (Sighting, BTreeSet<Observable>)> = BTreeMap::new();
+    // Intelligence received under a stricter TLP than this product's stays
+    // out of the bundle (an unknown product TLP is treated as CLEAR).
+    let product_tlp = kahu_intel::Tlp::parse(&a.case.tlp).unwrap_or(kahu_intel::Tlp::Clear);
+    let mut withheld: BTreeSet<&str> = BTreeSet::new();
     for f in inputs.findings.iter().filter(|f| significant(f)) {
         let Some(t) = f.timestamp else { continue };
+        if f.kind == FindingKind::Ioc
+            && kahu_finding::field(f, "ioc_tlp")
+                .and_then(kahu_intel::Tlp::parse)
+                .is_some_and(|tlp| !tlp.may_share_in(product_tlp))
+        {
+            withheld.insert(&f.rule_id);
+            continue;
+        }
         let (pattern_type, pattern) = match f.kind {
             FindingKind::Sigma => match rules.get(&*f.rule_id) {
                 Some(r) => {
@@ -976,5 +988,7 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
         candidates,
         first_seen: a.summary.first_activity,
         last_seen: a.summary.last_activity,
+        tlp: Some(a.case.tlp.clone()),
+        withheld: withheld.len(),
     })
 }

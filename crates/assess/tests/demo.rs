@@ -189,6 +189,37 @@ fn demo_assessment_end_to_end() {
     );
     assert!(!a.hunts.is_empty());
 
+    // The partner's TLP:AMBER indicators are used for the assessment but not
+    // passed on in the demo's TLP:CLEAR STIX bundle.
+    let stix: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("stix-bundle.json")).unwrap())
+            .unwrap();
+    let objects = stix["objects"].as_array().unwrap();
+    for o in objects.iter().filter(|o| o["type"] == "indicator") {
+        let pattern = o["pattern"].as_str().unwrap_or("");
+        assert!(
+            !pattern.contains("[ipv4-addr:value") && !pattern.contains("[domain-name:value"),
+            "partner indicator re-shared: {pattern}"
+        );
+    }
+    let report = objects.iter().find(|o| o["type"] == "report").unwrap();
+    assert!(
+        report["description"]
+            .as_str()
+            .unwrap()
+            .contains("received under a stricter TLP"),
+        "{}",
+        report["description"]
+    );
+    assert!(
+        objects
+            .iter()
+            .filter(|o| o["type"] != "marking-definition")
+            .all(|o| o["object_marking_refs"]
+                == serde_json::json!(["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"])),
+        "every object of the TLP:CLEAR bundle is marked"
+    );
+
     // Every technique of the ground-truth story is among the case's techniques.
     let case_techniques: BTreeSet<&str> = a.techniques.iter().map(|t| t.id.as_str()).collect();
     let mut missing = Vec::new();

@@ -1,8 +1,8 @@
 //! The demo's partner intelligence: a STIX 2.1 bundle, as a partner CERT
 //! would share it, attributing the case's command-and-control server (a
 //! compromised SOHO router) and its domain to APT40 from the partner's own
-//! investigations. Real attributions rest on exactly this kind of
-//! infrastructure overlap; the demo's is invented like everything else in it.
+//! investigations, marked TLP:AMBER. Real attributions rest on exactly this
+//! kind of infrastructure overlap; the demo's is invented like everything else.
 
 use serde_json::{Value, json};
 
@@ -31,7 +31,15 @@ fn stable_id(kind: &str, name: &str) -> String {
 pub fn partner_bundle(c2_ips: &[String], domains: &[String], created: &str) -> Value {
     let identity = stable_id("identity", "partner-cert");
     let actor = stable_id("intrusion-set", "apt40");
+    // Shared TLP:AMBER, as partner attributions usually are: kahu may use it
+    // for the victim's assessment but must not pass it on in a TLP:CLEAR bundle.
+    let amber = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82";
     let mut objects = vec![
+        json!({
+            "type": "marking-definition", "spec_version": "2.1", "id": amber,
+            "created": "2017-01-20T00:00:00.000Z", "definition_type": "tlp",
+            "name": "TLP:AMBER", "definition": {"tlp": "amber"}
+        }),
         json!({
             "type": "identity", "spec_version": "2.1", "id": identity,
             "created": created, "modified": created,
@@ -53,14 +61,15 @@ pub fn partner_bundle(c2_ips: &[String], domains: &[String], created: &str) -> V
             "created": created, "modified": created, "created_by_ref": identity,
             "name": name, "pattern": pattern, "pattern_type": "stix",
             "valid_from": created, "indicator_types": ["malicious-activity", "attribution"],
-            "confidence": 70,
+            "confidence": 70, "object_marking_refs": [amber],
             "description": "Seen by the partner as APT40 operational infrastructure in its own investigations (fictional)."
         }));
         objects.push(json!({
             "type": "relationship", "spec_version": "2.1",
             "id": stable_id("relationship", &format!("{ind}->{actor}")),
             "created": created, "modified": created, "created_by_ref": identity,
-            "relationship_type": "indicates", "source_ref": ind, "target_ref": actor
+            "relationship_type": "indicates", "source_ref": ind, "target_ref": actor,
+            "object_marking_refs": [amber]
         }));
     };
     for ip in c2_ips {

@@ -112,6 +112,8 @@ pub struct IndicatorMeta {
     pub groups: Vec<Arc<str>>,
     /// Why the indicator matches more loosely than its feed says, if it does.
     pub downgrade: Option<Arc<str>>,
+    /// The strictest TLP marking the feed gave it (STIX marking, MISP tag).
+    pub tlp: Option<crate::Tlp>,
 }
 
 /// How an indicator is identified.

@@ -52,6 +52,7 @@ mod set;
 mod software;
 mod stix;
 mod text;
+mod tlp;
 mod yara;
 
 pub use indicator::{FeedFormat, Indicator, IndicatorMeta, IocType};
@@ -60,6 +61,7 @@ pub use normalize::HashAlg;
 pub use set::{IntelError, IocSet, IssueKind, LoadIssue, LoadReport};
 pub use software::software_ids_in;
 pub use text::{infer_type, type_from_name};
+pub use tlp::Tlp;
 pub use yara::{DEFAULT_MAX_FILE_SIZE, ScanWarning, YaraScanner};
 
 /// ATT&CK ids written in free text (`T1505.003`, `T1505_003`, `S0020`,

@@ -380,6 +380,9 @@ impl IocSet {
         if let Some(c) = meta.confidence {
             fields.push((Arc::from("ioc_confidence"), c.to_string()));
         }
+        if let Some(t) = meta.tlp {
+            fields.push((Arc::from("ioc_tlp"), t.label().to_string()));
+        }
         if let Some(n) = &m.note {
             fields.push((Arc::from("ioc_note"), n.clone()));
         }

@@ -91,6 +91,14 @@ pub(crate) fn push_unique(list: &mut Vec<Arc<str>>, id: &str) {
 /// Tag an indicator's metadata with the software its name, description
 /// and labels mention, and with ATT&CK ids written as labels.
 pub(crate) fn tag_meta(meta: &mut crate::indicator::IndicatorMeta) {
+    // TLP tags (MISP `tlp:amber`, STIX labels) tighten the marking, never loosen it.
+    let tagged = meta
+        .labels
+        .iter()
+        .filter(|l| l.trim_start().to_ascii_lowercase().starts_with("tlp"))
+        .filter_map(|l| crate::Tlp::parse(l))
+        .max();
+    meta.tlp = meta.tlp.max(tagged);
     let mut text = String::new();
     for s in meta
         .name

@@ -1,6 +1,7 @@
 //! STIX 2.1 bundles: loading indicators (with their ATT&CK context) and
 //! writing an [`IocSet`] back out as a bundle.
 
+use crate::Tlp;
 use crate::compile::compile_comparison;
 use crate::indicator::{FeedFormat, IdRepr, IndicatorMeta, IocType};
 use crate::set::{IntelError, IocSet, IssueKind, LoadIssue, LoadReport};
@@ -53,6 +54,9 @@ struct Obj {
     value: Option<J>,
     hashes: Option<BTreeMap<String, String>>,
     x_kahu_detect: Option<bool>,
+    object_marking_refs: Vec<String>,
+    definition_type: Option<String>,
+    definition: Option<J>,
 }
 
 #[derive(Deserialize, Default)]
@@ -175,6 +179,21 @@ pub(crate) fn load_bundle(
         }
         attack.insert(o.id.as_str(), ids);
     }
+    // TLP levels of the marking definitions the bundle carries (well-known
+    // ids are also recognised without their definition object).
+    let mut markings: HashMap<&str, Tlp> = HashMap::new();
+    for o in objs.iter().filter(|o| o.ty == "marking-definition") {
+        let from_def = o
+            .definition
+            .as_ref()
+            .and_then(|d| d.get("tlp"))
+            .and_then(J::as_str)
+            .filter(|_| o.definition_type.as_deref().is_none_or(|t| t == "tlp"))
+            .and_then(Tlp::parse);
+        if let Some(t) = from_def.or_else(|| o.name.as_deref().and_then(Tlp::parse)) {
+            markings.insert(o.id.as_str(), t);
+        }
+    }
     let mut indicates: HashMap<&str, Vec<&str>> = HashMap::new();
     for o in &objs {
         if o.ty == "relationship"
@@ -190,7 +209,9 @@ pub(crate) fn load_bundle(
             continue;
         }
         match o.ty.as_str() {
-            "indicator" => load_indicator(set, o, &src, &attack, &indicates, &mut report),
+            "indicator" => {
+                load_indicator(set, o, &src, &attack, &indicates, &markings, &mut report)
+            }
             "ipv4-addr" | "ipv6-addr" | "domain-name" | "url" | "email-addr" | "file" => {
                 scos += load_sco(set, o, &src);
             }
@@ -214,6 +235,7 @@ fn load_indicator(
     src: &Arc<str>,
     attack: &HashMap<&str, Vec<(char, String)>>,
     indicates: &HashMap<&str, Vec<&str>>,
+    markings: &HashMap<&str, Tlp>,
     report: &mut LoadReport,
 ) {
     let mut issue = |kind, reason: String| {
@@ -307,6 +329,16 @@ fn load_indicator(
         labels: text_list(&o.labels),
         indicator_types: text_list(&o.indicator_types),
         downgrade,
+        tlp: o
+            .object_marking_refs
+            .iter()
+            .filter_map(|m| {
+                markings
+                    .get(m.as_str())
+                    .copied()
+                    .or_else(|| Tlp::from_marking_id(m))
+            })
+            .max(),
         ..Default::default()
     };
     for target in indicates.get(o.id.as_str()).into_iter().flatten() {

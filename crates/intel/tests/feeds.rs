@@ -745,3 +745,56 @@ fn software_aliases_agree_with_attack() {
         );
     }
 }
+
+#[test]
+fn tlp_markings_follow_each_indicator() {
+    // A marking defined in the bundle, a well-known id without its
+    // definition, an unmarked indicator, and a MISP-style label.
+    let bundle = r#"{"type":"bundle","id":"bundle--1","objects":[
+      {"type":"marking-definition","spec_version":"2.1","id":"marking-definition--aaaaaaaa-0000-4000-8000-000000000001",
+       "created":"2022-10-01T00:00:00.000Z","name":"TLP:AMBER+STRICT","extensions":{}},
+      {"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-000000000001",
+       "created":"2021-01-01T00:00:00Z","modified":"2021-01-01T00:00:00Z","valid_from":"2021-01-01T00:00:00Z",
+       "pattern":"[ipv4-addr:value = '203.0.113.1']","pattern_type":"stix",
+       "object_marking_refs":["marking-definition--aaaaaaaa-0000-4000-8000-000000000001",
+                              "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]},
+      {"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-000000000002",
+       "created":"2021-01-01T00:00:00Z","modified":"2021-01-01T00:00:00Z","valid_from":"2021-01-01T00:00:00Z",
+       "pattern":"[ipv4-addr:value = '203.0.113.2']","pattern_type":"stix",
+       "object_marking_refs":["marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"]},
+      {"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-000000000003",
+       "created":"2021-01-01T00:00:00Z","modified":"2021-01-01T00:00:00Z","valid_from":"2021-01-01T00:00:00Z",
+       "pattern":"[ipv4-addr:value = '203.0.113.3']","pattern_type":"stix"},
+      {"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-000000000004",
+       "created":"2021-01-01T00:00:00Z","modified":"2021-01-01T00:00:00Z","valid_from":"2021-01-01T00:00:00Z",
+       "pattern":"[ipv4-addr:value = '203.0.113.4']","pattern_type":"stix","labels":["tlp:red"]}
+    ]}"#;
+    let mut set = IocSet::new();
+    set.load_bytes(bundle.as_bytes(), "partner.json").unwrap();
+    let tlp_of = |n: u32| {
+        set.indicators()
+            .iter()
+            .find(|i| i.id().ends_with(&format!("{n:012}")))
+            .unwrap()
+            .meta
+            .tlp
+    };
+    use kahu_intel::Tlp;
+    assert_eq!(
+        tlp_of(1),
+        Some(Tlp::AmberStrict),
+        "strictest of two markings"
+    );
+    assert_eq!(tlp_of(2), Some(Tlp::Amber));
+    assert_eq!(tlp_of(3), None);
+    assert_eq!(tlp_of(4), Some(Tlp::Red));
+    // The marking travels with the finding.
+    let e = ev(&[("DestinationIp", "203.0.113.2")]);
+    let f = set.findings_for(&e);
+    assert_eq!(f.len(), 1);
+    assert!(
+        f[0].fields
+            .iter()
+            .any(|(k, v)| &**k == "ioc_tlp" && v == "TLP:AMBER")
+    );
+}

@@ -126,6 +126,61 @@ pub struct BundleInput {
     pub first_seen: Option<DateTime<Utc>>,
     /// Last activity.
     pub last_seen: Option<DateTime<Utc>>,
+    /// TLP of the product (`TLP:CLEAR`, `TLP:AMBER+STRICT`…): every object
+    /// is marked with it. `None` or an unknown label: unmarked.
+    pub tlp: Option<String>,
+    /// Indicators left out because their source's TLP is stricter than the
+    /// product's (said in the report object, so the recipient knows).
+    pub withheld: usize,
+}
+
+/// STIX 2.1 §7.2.1.4 TLP marking definition for a product TLP label. STIX
+/// 2.1 defines TLP 1.0 markings only: CLEAR is WHITE, and AMBER+STRICT is
+/// marked AMBER with the restriction stated in the report description.
+fn tlp_marking(label: &str) -> Option<(Value, bool)> {
+    let l = label.trim().to_ascii_uppercase();
+    let (id, name, tlp, strict) = match l.trim_start_matches("TLP:").trim() {
+        "CLEAR" | "WHITE" => (
+            "613f2e26-407d-48c7-9eca-b8e91df99dc9",
+            "TLP:WHITE",
+            "white",
+            false,
+        ),
+        "GREEN" => (
+            "34098fce-860f-48ae-8e50-ebd3cc5e41da",
+            "TLP:GREEN",
+            "green",
+            false,
+        ),
+        "AMBER" => (
+            "f88d31f6-486f-44da-b317-01333bde0b82",
+            "TLP:AMBER",
+            "amber",
+            false,
+        ),
+        "AMBER+STRICT" => (
+            "f88d31f6-486f-44da-b317-01333bde0b82",
+            "TLP:AMBER",
+            "amber",
+            true,
+        ),
+        "RED" => (
+            "5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+            "TLP:RED",
+            "red",
+            false,
+        ),
+        _ => return None,
+    };
+    Some((
+        json!({
+            "type": "marking-definition", "spec_version": "2.1",
+            "id": format!("marking-definition--{id}"),
+            "created": "2017-01-20T00:00:00.000Z",
+            "definition_type": "tlp", "name": name, "definition": {"tlp": tlp}
+        }),
+        strict,
+    ))
 }
 
 /// STIX confidence (0–100) for ICD 203 likelihood words, by the DNI scale
@@ -461,16 +516,34 @@ pub fn build_bundle(input: &BundleInput) -> Value {
     if refs.is_empty() {
         refs.push(producer_id.clone());
     }
+    let marking = input.tlp.as_deref().and_then(tlp_marking);
+    let mut description = input.summary.clone();
+    if marking.as_ref().is_some_and(|(_, strict)| *strict) {
+        description.push_str(" Shared as TLP:AMBER+STRICT: the recipient's organisation only.");
+    }
+    if input.withheld > 0 {
+        description.push_str(&format!(
+            " {} indicator(s) received under a stricter TLP than this bundle's were withheld.",
+            input.withheld
+        ));
+    }
     let mut report = json!({
         "type": "report", "id": report_id,
         "name": format!("Compromise assessment: {}", input.case_name),
-        "description": input.summary,
+        "description": description,
         "report_types": ["threat-report", "campaign", "attack-pattern", "indicator", "observed-data"],
         "published": now,
         "object_refs": refs,
     });
     common(&mut report);
     objects.push(report);
+    if let Some((def, _)) = marking {
+        let id = def["id"].clone();
+        for o in &mut objects {
+            o["object_marking_refs"] = json!([id.clone()]);
+        }
+        objects.insert(0, def);
+    }
 
     json!({
         "type": "bundle",
@@ -537,8 +610,26 @@ mod tests {
             }],
             first_seen: Some(t),
             last_seen: Some(t),
+            tlp: Some("TLP:CLEAR".into()),
+            withheld: 2,
         });
         let objs = b["objects"].as_array().unwrap();
+        // Marked TLP:CLEAR with STIX's TLP:WHITE definition, every object.
+        let white = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9";
+        assert_eq!(objs[0]["id"], white);
+        assert_eq!(objs[0]["definition"]["tlp"], "white");
+        assert!(
+            objs[1..]
+                .iter()
+                .all(|o| o["object_marking_refs"] == json!([white]))
+        );
+        let report = objs.iter().find(|o| o["type"] == "report").unwrap();
+        assert!(
+            report["description"]
+                .as_str()
+                .unwrap()
+                .contains("2 indicator(s) received under a stricter TLP")
+        );
         let rel = objs
             .iter()
             .find(|o| o["relationship_type"] == "attributed-to")
@@ -550,10 +641,11 @@ mod tests {
         assert_eq!(ind["pattern_type"], "sigma");
         let report = objs.iter().find(|o| o["type"] == "report").unwrap();
         let refs = report["object_refs"].as_array().unwrap();
-        for o in objs
-            .iter()
-            .filter(|o| o["type"] != "report" && o["id"] != report["created_by_ref"])
-        {
+        for o in objs.iter().filter(|o| {
+            o["type"] != "report"
+                && o["type"] != "marking-definition"
+                && o["id"] != report["created_by_ref"]
+        }) {
             assert!(
                 refs.contains(&o["id"]),
                 "{} not referenced by the report",

@@ -106,7 +106,14 @@ fn bundle_passes_oasis_validator() {
         }],
         first_seen: Some(t0),
         last_seen: Some(t1),
+        tlp: Some("TLP:AMBER+STRICT".into()),
+        withheld: 1,
     });
+    let objs = bundle["objects"].as_array().unwrap();
+    assert_eq!(
+        objs[0]["id"], "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+        "AMBER+STRICT is marked with STIX's TLP:AMBER definition"
+    );
     if let Err(out) = validate(&bundle) {
         panic!("stix2_validator rejected the bundle:\n{out}");
     }

@@ -1,0 +1,130 @@
+//! Traffic Light Protocol levels of shared intelligence. Partners mark what
+//! they share; kahu must not pass a TLP:AMBER indicator on in a TLP:CLEAR
+//! bundle, so each indicator keeps the strictest marking its feed gave it.
+
+use serde::{Deserialize, Serialize};
+
+/// A TLP 2.0 level (TLP 1.0 WHITE is read as CLEAR). Ordered from least to
+/// most restrictive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Tlp {
+    /// TLP:CLEAR (1.0: WHITE) — no limit on disclosure.
+    Clear,
+    /// TLP:GREEN — the recipient's community.
+    Green,
+    /// TLP:AMBER — the recipient's organisation and its clients.
+    Amber,
+    /// TLP:AMBER+STRICT — the recipient's organisation only.
+    AmberStrict,
+    /// TLP:RED — the named recipients only.
+    Red,
+}
+
+/// STIX 2.1 §7.2.1.4 TLP 1.0 marking definitions, and the TLP 2.0
+/// marking-definition ids used by OpenCTI and MISP exports.
+const MARKING_IDS: [(&str, Tlp); 9] = [
+    (
+        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+        Tlp::Clear,
+    ),
+    (
+        "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+        Tlp::Green,
+    ),
+    (
+        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+        Tlp::Amber,
+    ),
+    (
+        "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+        Tlp::Red,
+    ),
+    (
+        "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+        Tlp::Clear,
+    ),
+    (
+        "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+        Tlp::Green,
+    ),
+    (
+        "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+        Tlp::Amber,
+    ),
+    (
+        "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+        Tlp::AmberStrict,
+    ),
+    (
+        "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+        Tlp::Red,
+    ),
+];
+
+impl Tlp {
+    /// `TLP:AMBER`, `tlp:amber+strict`, `amber`, `white`, `TLP: RED` …
+    pub fn parse(s: &str) -> Option<Tlp> {
+        let s = s.trim().to_ascii_lowercase();
+        let s = s.strip_prefix("tlp").map_or(s.as_str(), |r| {
+            r.trim_start_matches([':', ' ', '-', '_']).trim()
+        });
+        Some(match s {
+            "clear" | "white" => Tlp::Clear,
+            "green" => Tlp::Green,
+            "amber" => Tlp::Amber,
+            "amber+strict" | "amber strict" | "amber-strict" => Tlp::AmberStrict,
+            "red" => Tlp::Red,
+            _ => return None,
+        })
+    }
+
+    /// The level of a well-known STIX marking-definition id.
+    pub fn from_marking_id(id: &str) -> Option<Tlp> {
+        MARKING_IDS
+            .iter()
+            .find(|(m, _)| m.eq_ignore_ascii_case(id.trim()))
+            .map(|(_, t)| *t)
+    }
+
+    /// `TLP:AMBER+STRICT`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tlp::Clear => "TLP:CLEAR",
+            Tlp::Green => "TLP:GREEN",
+            Tlp::Amber => "TLP:AMBER",
+            Tlp::AmberStrict => "TLP:AMBER+STRICT",
+            Tlp::Red => "TLP:RED",
+        }
+    }
+
+    /// May information marked `self` go out in a product marked `product`?
+    pub fn may_share_in(self, product: Tlp) -> bool {
+        self <= product
+    }
+}
+
+impl std::fmt::Display for Tlp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_labels_tags_and_marking_ids() {
+        assert_eq!(Tlp::parse("TLP:AMBER"), Some(Tlp::Amber));
+        assert_eq!(Tlp::parse("tlp:amber+strict"), Some(Tlp::AmberStrict));
+        assert_eq!(Tlp::parse("tlp:white"), Some(Tlp::Clear));
+        assert_eq!(Tlp::parse("TLP: RED"), Some(Tlp::Red));
+        assert_eq!(Tlp::parse("amber-ish"), None);
+        assert_eq!(
+            Tlp::from_marking_id("marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"),
+            Some(Tlp::Amber)
+        );
+        assert!(Tlp::Green.may_share_in(Tlp::Amber));
+        assert!(!Tlp::Amber.may_share_in(Tlp::Clear));
+    }
+}
