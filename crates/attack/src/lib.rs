@@ -11,6 +11,7 @@ pub mod kb;
 pub mod likelihood;
 pub mod navigator;
 pub mod profile;
+mod profile_score;
 pub mod score;
 pub mod stix;
 

@@ -1,0 +1,392 @@
+//! The profile and intelligence part of an actor's score: CVEs,
+//! infrastructure, tooling, victimology, ports and activity period from the
+//! analyst's actor profiles, and indicators an intelligence feed attributes
+//! to an actor. ATT&CK evidence is scored in `score.rs`.
+
+use crate::evidence::CaseEvidence;
+use crate::profile::{ActorProfile, item_reliability, parse_asn};
+use crate::score::{Actor, Attributor, Params, Resolved};
+use ipnet::IpNet;
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+impl Attributor<'_> {
+    /// Number of loaded profiles (at least 1) with an item satisfying
+    /// `has`: a profile item's weight is shared among the actors listing it,
+    /// as IDF does for techniques, so an exploit or a router botnet used by
+    /// several profiled actors does not count fully for each.
+    fn listed(&self, has: impl Fn(&ActorProfile) -> bool) -> f64 {
+        self.profiles.iter().filter(|q| has(q)).count().max(1) as f64
+    }
+
+    /// Does an intelligence attribution (`G0065`, `APT40`, `Leviathan`) name actor `a`?
+    pub(crate) fn names_actor(&self, a: &Actor, who: &str) -> bool {
+        let who = who.trim();
+        if who.eq_ignore_ascii_case(&a.id) || self.kb.resolve(who) == a.id {
+            return true;
+        }
+        who.eq_ignore_ascii_case(&a.name) || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(who))
+    }
+
+    /// Matched indicators that intelligence attributes to `a`: infrastructure
+    /// overlap, for any actor (profiled or not). Each indicator's weight is
+    /// split among the actors it is attributed to, and the total is capped at
+    /// two indicators' worth so a feed with many hits on one server cannot
+    /// decide the ranking alone.
+    fn intel_score(
+        &self,
+        a: &Actor,
+        r: &Resolved,
+        p: &Params,
+        out: &mut Option<&mut crate::attribution::Explain>,
+    ) -> f64 {
+        use crate::attribution::{EvidenceItem, EvidenceKind};
+        let mut s = 0.0;
+        for (ioc, share, named) in r.intel.get(&a.id).into_iter().flatten() {
+            let w = (p.infra_weight * share).min(2.0 * p.infra_weight - s);
+            if w <= 1e-12 {
+                break;
+            }
+            s += w;
+            if let Some(o) = out.as_deref_mut() {
+                o.supporting.push(EvidenceItem::new(
+                    EvidenceKind::Infrastructure,
+                    ioc,
+                    format!(
+                        "indicator {ioc} matched the evidence; the intelligence attributes it to {named}"
+                    ),
+                    w,
+                ));
+            }
+        }
+        s
+    }
+
+    /// Profile part of an actor's score (CVE, infrastructure, tooling,
+    /// victimology, time). Zero for actors without a profile.
+    pub(crate) fn profile_score(
+        &self,
+        a: &Actor,
+        ev: &CaseEvidence,
+        r: &Resolved,
+        p: &Params,
+        mut out: Option<&mut crate::attribution::Explain>,
+    ) -> f64 {
+        use crate::attribution::{EvidenceItem, EvidenceKind};
+        let intel = self.intel_score(a, r, p, &mut out);
+        let Some(pi) = a.profile else { return intel };
+        let prof = &self.profiles[pi];
+        let ex = &self.excluded_sources;
+        let ok = |srcs: &[String]| prof.item_allowed(srcs, ex);
+        let mut s = intel;
+        let push = |out: &mut Option<&mut crate::attribution::Explain>,
+                    support: bool,
+                    item: EvidenceItem| {
+            if let Some(o) = out.as_deref_mut() {
+                if support {
+                    o.supporting.push(item)
+                } else {
+                    o.contradicting.push(item)
+                }
+            }
+        };
+        let cite = |srcs: &[String]| {
+            if srcs.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", srcs.join(", "))
+            }
+        };
+        for cve in &ev.cves {
+            if let Some(c) = prof.cves.iter().find(|c| &c.value == cve && ok(&c.sources)) {
+                let w = p.cve_weight * item_reliability(c.note.as_deref())
+                    / self.listed(|q| q.cves.iter().any(|x| &x.value == cve));
+                s += w;
+                let note = c
+                    .note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
+                push(
+                    &mut out,
+                    true,
+                    EvidenceItem::new(
+                        EvidenceKind::Cve,
+                        cve,
+                        format!(
+                            "{cve}{note} exploited by this actor per profile{}",
+                            cite(&c.sources)
+                        ),
+                        w,
+                    ),
+                );
+            }
+        }
+        for inf in prof.infrastructure.iter().filter(|i| ok(&i.sources)) {
+            let v = inf.value.as_deref().unwrap_or("");
+            let hit: Option<(String, f64)> = match inf.kind.as_str() {
+                "ip" => v
+                    .parse::<IpAddr>()
+                    .ok()
+                    .filter(|ip| ev.ips.contains(ip))
+                    .map(|ip| (ip.to_string(), p.infra_weight)),
+                "cidr" => v.parse::<IpNet>().ok().and_then(|net| {
+                    ev.ips
+                        .iter()
+                        .find(|ip| net.contains(*ip))
+                        .map(|ip| (format!("{ip} in {net}"), p.infra_weight / 2.0))
+                }),
+                "domain" => ev
+                    .domains
+                    .iter()
+                    .find(|d| *d == v || d.ends_with(&format!(".{v}")))
+                    .map(|d| (d.clone(), p.infra_weight)),
+                "asn" => parse_asn(v)
+                    .filter(|n| ev.asns.contains(n))
+                    .map(|n| (format!("AS{n}"), p.infra_weight / 2.0)),
+                kind => ev
+                    .infrastructure_kinds
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(kind))
+                    .then(|| {
+                        let shared = self.listed(|q| {
+                            q.infrastructure
+                                .iter()
+                                .any(|i| i.kind.eq_ignore_ascii_case(kind))
+                        });
+                        (kind.to_string(), p.victim_weight / shared)
+                    }),
+            };
+            if let Some((what, w)) = hit {
+                let w = w * item_reliability(inf.note.as_deref());
+                s += w;
+                let note = inf
+                    .note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default();
+                push(
+                    &mut out,
+                    true,
+                    EvidenceItem::new(
+                        EvidenceKind::Infrastructure,
+                        &what,
+                        format!(
+                            "infrastructure {what} matches profile ({}){note}{}",
+                            inf.kind,
+                            cite(&inf.sources)
+                        ),
+                        w,
+                    ),
+                );
+            }
+        }
+        // Tool names: free-text tools and observed software the ATT&CK part did not already credit.
+        let d = self.kb.data();
+        let mut names: Vec<(String, String)> = ev
+            .tools
+            .iter()
+            .map(|t| (t.to_lowercase(), t.clone()))
+            .collect();
+        for &sw in &r.sws {
+            if !a.model.software.contains_key(&sw) {
+                let so = &d.software[sw as usize];
+                for n in std::iter::once(&so.name).chain(&so.aliases) {
+                    names.push((n.to_lowercase(), so.id.clone()));
+                }
+            }
+        }
+        let mut credited = HashSet::new();
+        for t in prof.tooling.iter().filter(|t| ok(&t.sources)) {
+            let tl = t.value.to_lowercase();
+            if let Some((_, shown)) = names.iter().find(|(n, _)| *n == tl)
+                && credited.insert(shown.clone())
+            {
+                let w = item_reliability(t.note.as_deref())
+                    / self.listed(|q| q.tooling.iter().any(|x| x.value.eq_ignore_ascii_case(&tl)));
+                s += w;
+                push(
+                    &mut out,
+                    true,
+                    EvidenceItem::new(
+                        EvidenceKind::Tooling,
+                        shown,
+                        format!(
+                            "tool {} listed in profile{}{}",
+                            t.value,
+                            t.note
+                                .as_deref()
+                                .map(|n| format!(" ({n})"))
+                                .unwrap_or_default(),
+                            cite(&t.sources)
+                        ),
+                        w,
+                    ),
+                );
+            }
+        }
+        let victim = |out: &mut Option<&mut crate::attribution::Explain>,
+                      s: &mut f64,
+                      kind: EvidenceKind,
+                      what: &str,
+                      observed: &std::collections::BTreeSet<String>,
+                      known: &[crate::profile::Sourced],
+                      shared: f64| {
+            let known: Vec<&crate::profile::Sourced> =
+                known.iter().filter(|x| ok(&x.sources)).collect();
+            if observed.is_empty() || known.is_empty() {
+                return;
+            }
+            let hits: Vec<&&crate::profile::Sourced> = known
+                .iter()
+                .filter(|k| victim_matches(observed, &k.value))
+                .collect();
+            if let Some(h) = hits.first() {
+                let best = hits
+                    .iter()
+                    .map(|h| item_reliability(h.note.as_deref()))
+                    .fold(0.0, f64::max);
+                let w = p.victim_weight * best / shared;
+                *s += w;
+                let vals: Vec<&str> = hits.iter().map(|h| h.value.as_str()).collect();
+                push(
+                    out,
+                    true,
+                    EvidenceItem::new(
+                        kind,
+                        &vals.join(","),
+                        format!(
+                            "victim {what} {} within known victimology{}{}",
+                            vals.join(", "),
+                            if best < 1.0 { " (weak source)" } else { "" },
+                            cite(&h.sources)
+                        ),
+                        w,
+                    ),
+                );
+            } else {
+                *s -= p.victim_weight / 2.0;
+                let obs: Vec<&str> = observed.iter().map(String::as_str).collect();
+                push(
+                    out,
+                    false,
+                    EvidenceItem::new(
+                        kind,
+                        &obs.join(","),
+                        format!(
+                            "victim {what} {} outside the actor's known victimology",
+                            obs.join(", ")
+                        ),
+                        -p.victim_weight / 2.0,
+                    ),
+                );
+            }
+        };
+        victim(
+            &mut out,
+            &mut s,
+            EvidenceKind::Sector,
+            "sector",
+            &ev.sectors,
+            &prof.sectors,
+            self.listed(|q| {
+                q.sectors
+                    .iter()
+                    .any(|k| victim_matches(&ev.sectors, &k.value))
+            }),
+        );
+        victim(
+            &mut out,
+            &mut s,
+            EvidenceKind::Region,
+            "region",
+            &ev.regions,
+            &prof.regions,
+            self.listed(|q| {
+                q.regions
+                    .iter()
+                    .any(|k| victim_matches(&ev.regions, &k.value))
+            }),
+        );
+        let mut port_w = 0.0;
+        for port in prof.ports.iter().filter(|x| ok(&x.sources)) {
+            if ev.ports.contains(&port.port) && port_w < p.victim_weight * 2.0 {
+                let w = p.victim_weight * item_reliability(port.note.as_deref())
+                    / self.listed(|q| q.ports.iter().any(|x| x.port == port.port));
+                port_w += w;
+                let note = port
+                    .note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
+                push(
+                    &mut out,
+                    true,
+                    EvidenceItem::new(
+                        EvidenceKind::Port,
+                        &port.port.to_string(),
+                        format!(
+                            "port {}{note} listed in profile{}",
+                            port.port,
+                            cite(&port.sources)
+                        ),
+                        w,
+                    ),
+                );
+            }
+        }
+        s += port_w;
+        if let (Some(act), Some(first), Some(last)) = (
+            prof.active.as_ref().filter(|a| ok(&a.sources)),
+            ev.first_seen,
+            ev.last_seen,
+        ) {
+            let before = act.from.is_some_and(|f| last < f);
+            let after = act.to.is_some_and(|t| first > t);
+            let period = format!(
+                "{}–{}",
+                act.from.map(|d| d.to_string()).unwrap_or_default(),
+                act.to
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "present".into())
+            );
+            if before || after {
+                s -= p.time_weight;
+                push(
+                    &mut out,
+                    false,
+                    EvidenceItem::new(
+                        EvidenceKind::Time,
+                        &format!("{first}/{last}"),
+                        format!(
+                            "activity {first}–{last} outside the actor's active period {period}"
+                        ),
+                        -p.time_weight,
+                    ),
+                );
+            } else {
+                push(
+                    &mut out,
+                    true,
+                    EvidenceItem::new(
+                        EvidenceKind::Time,
+                        &format!("{first}/{last}"),
+                        format!(
+                            "activity {first}–{last} within the actor's active period {period} (not scored: most actors are active now)"
+                        ),
+                        0.0,
+                    ),
+                );
+            }
+        }
+        s
+    }
+}
+
+/// Does an observed victim sector/region set match a profile value? Loose on
+/// purpose (`government` matches `local government`), as analysts type them.
+fn victim_matches(observed: &std::collections::BTreeSet<String>, value: &str) -> bool {
+    observed
+        .iter()
+        .any(|o| o == value || o.contains(value) || value.contains(o.as_str()))
+}
