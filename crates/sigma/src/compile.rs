@@ -62,8 +62,9 @@ pub(crate) enum ValueTest {
     StrCased(StrSet),
     /// A number: numeric comparison when the field is numeric, else text equality.
     Num { op: Op, v: f64, text: Vec<u8> },
-    /// `re`.
-    Regex(regex::bytes::Regex),
+    /// `re`, with lower-case literals of which every match contains one
+    /// (empty when none is known; see [`crate::pattern::regex_literals`]).
+    Regex(regex::bytes::Regex, Vec<Vec<u8>>),
     /// `cidr`.
     Cidr(Vec<IpNet>),
     /// `fieldref`: equal to another field (case-insensitive).
@@ -229,7 +230,9 @@ impl Builder<'_> {
                     .size_limit(REGEX_SIZE_LIMIT)
                     .build()
                     .map_err(|e| format!("invalid regular expression: {e}"))?;
-                out.push(ValueTest::Regex(re));
+                let lits = crate::pattern::regex_literals(&text(v), has(Modifier::ReInsensitive))
+                    .unwrap_or_default();
+                out.push(ValueTest::Regex(re, lits));
             }
             return Ok(out);
         }

@@ -557,7 +557,7 @@ fn value_test(t: &ValueTest, v: &SlotVal, _: Option<()>) -> bool {
             Some(n) => op.test(n, *want),
             None => *op == Op::Eq && v.lower.as_bytes() == text.as_slice(),
         },
-        ValueTest::Regex(re) => re.is_match(v.orig.as_bytes()),
+        ValueTest::Regex(re, _) => re.is_match(v.orig.as_bytes()),
         ValueTest::Cidr(nets) => {
             let t = v.orig.trim().trim_start_matches('[').trim_end_matches(']');
             let Ok(mut ip) = t.parse::<std::net::IpAddr>() else {

@@ -120,6 +120,11 @@ pub(crate) fn gate_of(n: &Node, checks: &[Check], kw: u32) -> Option<Vec<Key>> {
                         ValueTest::Str(set) if !set.gate.is_empty() => {
                             out.extend(set.gate.iter().map(|l| Key::Lit(*acc, l.clone())));
                         }
+                        // Matched on the original text; the literals are
+                        // lower-case and the scan sees the lower-cased text.
+                        ValueTest::Regex(_, lits) if !lits.is_empty() => {
+                            out.extend(lits.iter().map(|l| Key::Lit(*acc, l.clone())));
+                        }
                         // A numeric field equals `v`; any other value (and an
                         // empty/null one, as "") equals `text`.
                         ValueTest::Num {
@@ -421,6 +426,49 @@ mod tests {
         );
         check(&s, &ev(&[("a", Value::str("mimi katz"))]), false);
         check(&s, &ev(&[]), false);
+    }
+
+    // Regexes are gated by a literal every match contains (lower-cased;
+    // `s` is left out of case-insensitive literals because of `ſ`); globs
+    // with `?` by their longest literal piece.
+    #[test]
+    fn regex_and_glob_gates() {
+        let s = set("  sel:\n    CommandLine|re: 'ipconfig\\s+/all'\n  condition: sel");
+        check(
+            &s,
+            &ev(&[("CommandLine", Value::str("x ipconfig  /all"))]),
+            true,
+        );
+        check(
+            &s,
+            &ev(&[("CommandLine", Value::str("IPCONFIG /all"))]),
+            false,
+        );
+        check(&s, &ev(&[("CommandLine", Value::str("ipconfig"))]), false);
+        let s = set("  sel:\n    CommandLine|re|i: 'net\\s+stop'\n  condition: sel");
+        check(&s, &ev(&[("CommandLine", Value::str("NET  STOP x"))]), true);
+        check(
+            &s,
+            &ev(&[("CommandLine", Value::str("net \u{17F}top x"))]),
+            true,
+        );
+        check(&s, &ev(&[("CommandLine", Value::str("net start"))]), false);
+        let s = set("  sel:\n    CommandLine|contains: 'ms-app://?source='\n  condition: sel");
+        check(
+            &s,
+            &ev(&[("CommandLine", Value::str("MS-APP://?SOURCE=x"))]),
+            true,
+        );
+        check(
+            &s,
+            &ev(&[("CommandLine", Value::str("ms-app://Xsource=x"))]),
+            true,
+        );
+        check(
+            &s,
+            &ev(&[("CommandLine", Value::str("ms-app:/source=x"))]),
+            false,
+        );
     }
 
     // The keyword scan skips values too short for every literal and numbers

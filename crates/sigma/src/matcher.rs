@@ -96,7 +96,15 @@ impl StrPat {
     /// when the pattern can match values without any literal.
     pub(crate) fn required_literal(&self) -> Option<&[u8]> {
         let l: &[u8] = match self {
-            StrPat::Any | StrPat::Glob(_) => return None,
+            StrPat::Any => return None,
+            // Each literal piece of a glob occurs in every match as is.
+            StrPat::Glob(p) => p
+                .iter()
+                .filter_map(|x| match x {
+                    Piece::Lit(l) => Some(l.as_slice()),
+                    _ => None,
+                })
+                .max_by_key(|x| x.len())?,
             StrPat::Exact(n) | StrPat::Prefix(n) | StrPat::Suffix(n) => n,
             StrPat::Contains(f) => f.needle(),
             StrPat::Segments(s) => s

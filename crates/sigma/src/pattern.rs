@@ -208,6 +208,163 @@ pub fn lower_into(s: &str, out: &mut String) {
     }
 }
 
+/// Lower-case literals of which every match of regex `pattern` contains
+/// at least one (for rule gates), or `None` when none can be told safely.
+///
+/// A conservative reading of the pattern text: top-level alternatives
+/// (split at `|` outside groups and classes) each contribute their longest
+/// run of plain characters outside groups and classes, minus a last
+/// character made optional by `?`, `*` or `{`. Anything unusual (inline
+/// flags other than a leading `(?i)`/`(?m)`/`(?s)`, escapes other than
+/// punctuation and `\d\s\w\b`-style classes, nested classes) gives `None`.
+/// Case-insensitive patterns keep ASCII letters only, and never `s`: its
+/// case-insensitive match `ſ` (U+017F) is not changed by lower-casing.
+pub fn regex_literals(pattern: &str, case_insensitive: bool) -> Option<Vec<Vec<u8>>> {
+    let b = pattern.as_bytes();
+    let mut ci = case_insensitive;
+    let mut i = 0;
+    if b.starts_with(b"(?") {
+        let end = b.iter().position(|&c| c == b')')?;
+        let flags = &b[2..end];
+        if flags.is_empty() || !flags.iter().all(|c| b"ims".contains(c)) {
+            return None;
+        }
+        ci |= flags.contains(&b'i');
+        i = end + 1;
+    }
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut best: Vec<u8> = Vec::new();
+    let mut run: Vec<u8> = Vec::new();
+    // Whether the last token was a plain character appended to `run`.
+    let mut last_lit = false;
+    let mut depth = 0usize;
+    let end_run = |run: &mut Vec<u8>, best: &mut Vec<u8>| {
+        if run.len() > best.len() {
+            *best = std::mem::take(run);
+        }
+        run.clear();
+    };
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\\' => {
+                let n = *b.get(i + 1)?;
+                i += 2;
+                if n.is_ascii_punctuation() {
+                    if depth == 0 && (!ci || !n.is_ascii_alphabetic()) {
+                        run.push(n);
+                        last_lit = true;
+                    } else {
+                        last_lit = false;
+                    }
+                    continue;
+                }
+                if !b"dDsSwWbBAz".contains(&n) {
+                    return None;
+                }
+                if depth == 0 {
+                    end_run(&mut run, &mut best);
+                }
+                last_lit = false;
+            }
+            b'[' => {
+                // Skip the class: `]` first (or after `^`) is literal.
+                let mut j = i + 1;
+                if b.get(j) == Some(&b'^') {
+                    j += 1;
+                }
+                if b.get(j) == Some(&b']') {
+                    j += 1;
+                }
+                loop {
+                    match *b.get(j)? {
+                        b'\\' => j += 2,
+                        b'[' => return None,
+                        b']' => break,
+                        _ => j += 1,
+                    }
+                }
+                i = j + 1;
+                if depth == 0 {
+                    end_run(&mut run, &mut best);
+                }
+                last_lit = false;
+            }
+            b'(' => {
+                if b.get(i + 1) == Some(&b'?') && b.get(i + 2) != Some(&b':') {
+                    return None;
+                }
+                if depth == 0 {
+                    end_run(&mut run, &mut best);
+                }
+                depth += 1;
+                i += 1;
+                last_lit = false;
+            }
+            b')' => {
+                depth = depth.checked_sub(1)?;
+                i += 1;
+                last_lit = false;
+            }
+            b'?' | b'*' | b'{' => {
+                if depth == 0 {
+                    if last_lit {
+                        run.pop();
+                    }
+                    end_run(&mut run, &mut best);
+                }
+                if c == b'{' {
+                    i += b[i..].iter().position(|&x| x == b'}')?;
+                }
+                i += 1;
+                last_lit = false;
+            }
+            b'+' | b'.' | b'^' | b'$' => {
+                if depth == 0 {
+                    end_run(&mut run, &mut best);
+                }
+                i += 1;
+                last_lit = false;
+            }
+            b'|' if depth == 0 => {
+                end_run(&mut run, &mut best);
+                if best.is_empty() {
+                    return None;
+                }
+                out.push(std::mem::take(&mut best));
+                i += 1;
+                last_lit = false;
+            }
+            _ => {
+                i += 1;
+                if depth > 0 {
+                    last_lit = false;
+                    continue;
+                }
+                let plain = c.is_ascii() && !(ci && matches!(c, b's' | b'S'));
+                if plain && (c.is_ascii_graphic() || c == b' ') {
+                    run.push(c.to_ascii_lowercase());
+                    last_lit = true;
+                } else {
+                    // Non-ASCII or control characters end the run (a
+                    // multi-byte character's other bytes land here too).
+                    end_run(&mut run, &mut best);
+                    last_lit = false;
+                }
+            }
+        }
+    }
+    if depth != 0 {
+        return None;
+    }
+    end_run(&mut run, &mut best);
+    if best.is_empty() {
+        return None;
+    }
+    out.push(best);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +449,108 @@ mod tests {
         // Two flags: 25 combinations.
         assert_eq!(windash(&parse_wildcards("-a -b")).unwrap().len(), 25);
         assert!(windash(&parse_wildcards("-a -b -c -d -e")).is_err());
+    }
+
+    #[test]
+    fn regex_literals_are_necessary_substrings() {
+        let l = |p: &str, ci: bool| {
+            regex_literals(p, ci).map(|v| {
+                v.into_iter()
+                    .map(|x| String::from_utf8(x).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(l(r"ipconfig\s+/all", false), Some(vec!["ipconfig".into()]));
+        assert_eq!(
+            l(r"\$PSHome\[\s*\d{1,3}\s*\]", false),
+            Some(vec!["$pshome[".into()])
+        );
+        assert_eq!(l("abc?d", false), Some(vec!["ab".into()]));
+        assert_eq!(l("ab{0,3}", false), Some(vec!["a".into()]));
+        assert_eq!(
+            l("net|route", false),
+            Some(vec!["net".into(), "route".into()])
+        );
+        assert_eq!(l("net|.*", false), None);
+        assert_eq!(l(r"(?i)echo.*clip", false), Some(vec!["echo".into()]));
+        // `s` matches `ſ` case-insensitively, which lower-casing keeps.
+        assert_eq!(l("(?i)set", false), Some(vec!["et".into()]));
+        assert_eq!(l("set", true), Some(vec!["et".into()]));
+        assert_eq!(
+            l(r"\w+`(?:\w+|-|.)`[\w+|\s]", false),
+            Some(vec!["`".into()])
+        );
+        assert_eq!(l("(?x)a b", false), None);
+        assert_eq!(l(r"\x41bc", false), None);
+        assert_eq!(l(r"\p{L}+", false), None);
+        assert_eq!(l("[[:alpha:]]x", false), None);
+        assert_eq!(l("a(b|c)d", false), Some(vec!["a".into()]));
+        assert_eq!(l("(ab)", false), None);
+    }
+
+    // Every match of each pattern contains one of its literals (checked by
+    // the regex engine itself on generated texts).
+    #[test]
+    fn regex_literals_hold_on_matches() {
+        let pats = [
+            r"cmd.{0,5}(?:/c|/r).+powershell",
+            r"(?i)(?:set).*&&\s?set",
+            r"\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ ]",
+            r"shutdown\s+/r /f|net\s+stop",
+            r"(?i)\.exe[\x22']?\s+x",
+            r"ab+c?d*",
+        ];
+        let texts = [
+            "CMD /c PowerShell",
+            "SET a && set b",
+            "ſET a && ſet b",
+            r"x\abc.de. y",
+            "SHUTDOWN  /r /f",
+            "NET STOP x",
+            "a.EXE' x",
+            "abbb",
+            "ab",
+        ];
+        for p in pats {
+            let re = regex::RegexBuilder::new(p).build().unwrap();
+            let lits = regex_literals(p, false);
+            for t in texts {
+                if re.is_match(t) {
+                    let lower = t.to_lowercase();
+                    let lits = lits.as_ref().unwrap();
+                    assert!(
+                        lits.iter()
+                            .any(|l| lower.contains(std::str::from_utf8(l).unwrap())),
+                        "{p} on {t}: {lits:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2048, ..Default::default() })]
+
+        // Never panics; when the pattern compiles, every match found in a
+        // random text contains one of the literals (after lower-casing).
+        #[test]
+        fn regex_literals_never_wrong(
+            p in r"(\(\?[imsx:]\)?|[a-cS\\.?*+|()\[\]{}^$ ]|\{1,2\}|\\[dsw.$]){0,12}",
+            t in r"[a-cA-CsSſ .\\$\[\](){}]{0,24}",
+            ci in proptest::bool::ANY,
+        ) {
+            let lits = regex_literals(&p, ci);
+            if let Ok(re) = regex::bytes::RegexBuilder::new(&p).case_insensitive(ci).build()
+                && let Some(lits) = lits
+                && re.is_match(t.as_bytes())
+            {
+                let mut lower = String::new();
+                lower_into(&t, &mut lower);
+                proptest::prop_assert!(
+                    lits.iter().any(|l| memchr::memmem::find(lower.as_bytes(), l).is_some()),
+                    "{p:?} matches {t:?} without any of {lits:?}"
+                );
+            }
+        }
     }
 }
