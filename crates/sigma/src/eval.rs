@@ -59,6 +59,43 @@ pub(crate) struct Ctx {
     spaced: u8,
     /// Scratch text for keyword scanning of non-ASCII and non-string leaves.
     kw_buf: String,
+    /// Bloom filter of the event's top-level field names (see [`NameBloom`]).
+    names: NameBloom,
+}
+
+/// A 256-bit Bloom filter over an event's top-level field names, keyed by
+/// length and ASCII-lower-cased first and last byte: names equal under
+/// ASCII case folding (how [`kahu_event::Fields::get`] compares) set the same
+/// bit, so a clear bit proves a name absent without scanning the fields
+/// (twice: exact, then case-insensitive). Built on the event's first lookup.
+#[derive(Default)]
+struct NameBloom {
+    built: bool,
+    bits: [u64; 4],
+}
+
+impl NameBloom {
+    #[inline]
+    fn bit(name: &str) -> usize {
+        let b = name.as_bytes();
+        let first = b.first().map_or(0, u8::to_ascii_lowercase) as usize;
+        let last = b.last().map_or(0, u8::to_ascii_lowercase) as usize;
+        (b.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.wrapping_mul(131)) & 255
+    }
+
+    /// Whether a top-level field may be named `name` (ASCII case-insensitively).
+    fn may_contain(&mut self, e: &Event, name: &str) -> bool {
+        if !self.built {
+            self.bits = [0; 4];
+            for (k, _) in e.fields.iter() {
+                let i = Self::bit(k);
+                self.bits[i / 64] |= 1 << (i % 64);
+            }
+            self.built = true;
+        }
+        let i = Self::bit(name);
+        self.bits[i / 64] & (1 << (i % 64)) != 0
+    }
 }
 
 impl Ctx {
@@ -77,6 +114,7 @@ impl Ctx {
         }
         self.new_hits.clear();
         self.spaced = 0;
+        self.names.built = false;
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             // Wrapped: make every slot stale explicitly.
@@ -182,7 +220,7 @@ fn spaced_lookup<'e>(e: &'e Event, name: &str, spaced: &mut u8) -> Option<&'e Va
     }
 }
 
-fn fill(slot: &mut Slot, acc: &Accessor, e: &Event, spaced: &mut u8) {
+fn fill(slot: &mut Slot, acc: &Accessor, e: &Event, spaced: &mut u8, names: &mut NameBloom) {
     slot.n = 0;
     slot.state = State::Absent;
     if acc.transform != Transform::None {
@@ -199,7 +237,14 @@ fn fill(slot: &mut Slot, acc: &Accessor, e: &Event, spaced: &mut u8) {
         return;
     }
     let owned;
-    let value = match e.fields.get_path(&acc.name) {
+    // A dotted name may also be a path into nested objects; others are
+    // top-level names only, which the Bloom filter can rule out.
+    let lookup = if acc.name.contains('.') || names.may_contain(e, &acc.name) {
+        e.fields.get_path(&acc.name)
+    } else {
+        None
+    };
+    let value = match lookup {
         Some(v) => v,
         None => match typed_fallback(e, &acc.name) {
             Some(v) => {
@@ -382,6 +427,7 @@ impl Evaluator<'_> {
                 &self.accessors[acc as usize],
                 self.event,
                 &mut ctx.spaced,
+                &mut ctx.names,
             );
             slot.generation = generation;
         }

@@ -408,3 +408,22 @@ fn substring_lists_via_shared_scan() {
     let s = set("  sel:\n    CommandLine|contains: 'aa'\n  condition: sel");
     assert!(hit(&s, &j!({"CommandLine": "x aa y"})), "single");
 }
+
+// Field names compare exactly first, then ASCII case-insensitively (the
+// Bloom filter over names must agree), dotted names also descend into
+// objects, and typed members stand in for absent Windows names.
+#[test]
+fn field_name_lookup() {
+    let s = set("  sel:\n    CommandLine|contains: 'x'\n  condition: sel");
+    assert!(hit(&s, &j!({"commandline": "axb"})));
+    assert!(hit(&s, &j!({"a": 1, "COMMANDLINE": "x", "b": 2})));
+    assert!(!hit(&s, &j!({"CommandLin": "x", "CommandLinf": "x"})));
+    assert!(!hit(&s, &j!({})));
+    let s = set("  sel:\n    process.name: 'x'\n  condition: sel");
+    assert!(hit(&s, &j!({"process": {"name": "X"}})));
+    assert!(hit(&s, &j!({"process.name": "x"})));
+    let s = set("  sel:\n    EventID: 4624\n  condition: sel");
+    let mut e = j!({"a": 1});
+    e.event_id = Some(4624);
+    assert!(hit(&s, &e));
+}
