@@ -7,7 +7,7 @@
 
 use crate::compile::{Accessor, Check, Node, Op, TimePart, ValueTest};
 use crate::logsource::{Transform, transform_value};
-use crate::pattern::lower_into;
+use crate::pattern::lower_bytes_into;
 use chrono::Datelike as _;
 use chrono::Timelike as _;
 use kahu_event::{Event, Value};
@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 #[derive(Default)]
 pub(crate) struct SlotVal {
     orig: String,
-    lower: String,
+    lower: Vec<u8>,
     num: Option<f64>,
 }
 
@@ -58,7 +58,7 @@ pub(crate) struct Ctx {
     /// scanning every name for spaces on each miss.
     spaced: u8,
     /// Scratch text for keyword scanning of non-ASCII and non-string leaves.
-    kw_buf: String,
+    kw_buf: Vec<u8>,
     /// Bloom filter of the event's top-level field names (see [`NameBloom`]).
     names: NameBloom,
 }
@@ -155,7 +155,7 @@ fn set_val(v: &mut SlotVal, value: &Value) {
         Value::Bool(b) => v.orig.push_str(if *b { "true" } else { "false" }),
         Value::Null | Value::Array(_) | Value::Object(_) => {}
     }
-    lower_into(&v.orig, &mut v.lower);
+    lower_bytes_into(&v.orig, &mut v.lower);
 }
 
 fn push_val(vals: &mut Vec<SlotVal>, n: &mut usize, value: &Value) {
@@ -230,7 +230,7 @@ fn fill(slot: &mut Slot, acc: &Accessor, e: &Event, spaced: &mut u8, names: &mut
         let v = &mut slot.vals[0];
         if transform_value(acc.transform, e, &acc.name, &mut v.orig) {
             v.num = None;
-            lower_into(&v.orig, &mut v.lower);
+            lower_bytes_into(&v.orig, &mut v.lower);
             slot.n = 1;
             slot.state = State::Present;
         }
@@ -297,7 +297,7 @@ struct KwScan<'a> {
     g: u32,
     hits: &'a mut Vec<u32>,
     new_hits: &'a mut Vec<u32>,
-    buf: &'a mut String,
+    buf: &'a mut Vec<u8>,
     tmp: String,
 }
 
@@ -321,30 +321,35 @@ impl KwScan<'_> {
             // Lower-casing keeps an ASCII text's length: too short for
             // every needle means no hit.
             Value::Str(s) if s.len() < self.sc.min_len && s.is_ascii() => return,
-            Value::Str(s) => lower_into(s, self.buf),
+            Value::Str(s) => lower_bytes_into(s, self.buf),
             Value::Int(_) | Value::UInt(_) | Value::Float(_) if !self.sc.numeric => return,
             Value::Int(i) => {
+                self.tmp.clear();
+                let _ = write!(self.tmp, "{i}");
                 self.buf.clear();
-                let _ = write!(self.buf, "{i}");
+                self.buf.extend_from_slice(self.tmp.as_bytes());
             }
             Value::UInt(u) => {
+                self.tmp.clear();
+                let _ = write!(self.tmp, "{u}");
                 self.buf.clear();
-                let _ = write!(self.buf, "{u}");
+                self.buf.extend_from_slice(self.tmp.as_bytes());
             }
             Value::Float(f) => {
                 // Rendered then lower-cased, as `set_val` does (`inf`, `NaN`).
                 self.tmp.clear();
                 let _ = write!(self.tmp, "{f}");
-                lower_into(&self.tmp, self.buf);
+                lower_bytes_into(&self.tmp, self.buf);
             }
             Value::Bool(b) => {
                 self.buf.clear();
-                self.buf.push_str(if *b { "true" } else { "false" });
+                self.buf
+                    .extend_from_slice(if *b { b"true" } else { b"false" });
             }
         }
         Self::find(
             self.sc,
-            self.buf.as_bytes(),
+            self.buf.as_slice(),
             self.g,
             self.hits,
             self.new_hits,
@@ -443,7 +448,7 @@ impl Evaluator<'_> {
         } else {
             0
         };
-        slot.vals[..n].iter().map(|v| (v.num, v.lower.as_bytes()))
+        slot.vals[..n].iter().map(|v| (v.num, v.lower.as_slice()))
     }
 
     /// Find every needle of `acc`'s scanner in the field's lower-cased
@@ -463,7 +468,7 @@ impl Evaluator<'_> {
         let ctx = &mut *self.ctx;
         let slot = &ctx.slots[acc as usize];
         for v in &slot.vals[..slot.n] {
-            for m in sc.ac.find_overlapping_iter(v.lower.as_bytes()) {
+            for m in sc.ac.find_overlapping_iter(v.lower.as_slice()) {
                 let id = sc.ids[m.pattern().as_usize()];
                 let h = &mut ctx.hits[id as usize];
                 if *h != g {
@@ -584,7 +589,7 @@ impl Evaluator<'_> {
             }
             return slot.vals[..slot.n]
                 .iter()
-                .any(|v| set.is_match_with(v.lower.as_bytes(), hit));
+                .any(|v| set.is_match_with(v.lower.as_slice(), hit));
         }
         let slot = &self.ctx.slots[acc as usize];
         if slot.state == State::Null {
@@ -597,11 +602,11 @@ impl Evaluator<'_> {
 
 fn value_test(t: &ValueTest, v: &SlotVal, _: Option<()>) -> bool {
     match t {
-        ValueTest::Str(set) => set.is_match(v.lower.as_bytes()),
+        ValueTest::Str(set) => set.is_match(v.lower.as_slice()),
         ValueTest::StrCased(set) => set.is_match(v.orig.as_bytes()),
         ValueTest::Num { op, v: want, text } => match v.num {
             Some(n) => op.test(n, *want),
-            None => *op == Op::Eq && v.lower.as_bytes() == text.as_slice(),
+            None => *op == Op::Eq && v.lower.as_slice() == text.as_slice(),
         },
         ValueTest::Regex(re, _) => re.is_match(v.orig.as_bytes()),
         ValueTest::Cidr(nets) => {

@@ -208,6 +208,49 @@ pub fn lower_into(s: &str, out: &mut String) {
     }
 }
 
+/// [`lower_into`] as bytes (the same output): ASCII text is copied and
+/// lower-cased eight bytes at a time, the rest from the first non-ASCII
+/// byte on character by character.
+pub fn lower_bytes_into(s: &str, out: &mut Vec<u8>) {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    out.clear();
+    out.extend_from_slice(s.as_bytes());
+    let mut done = 0;
+    for chunk in out.chunks_exact_mut(8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        if w & HI != 0 {
+            break;
+        }
+        // High bit of each byte: >= b'A' and not >= b'Z' + 1 (no carries:
+        // every byte is below 0x80).
+        let upper =
+            w.wrapping_add(0x3f3f_3f3f_3f3f_3f3f) & !w.wrapping_add(0x2525_2525_2525_2525) & HI;
+        chunk.copy_from_slice(&(w | (upper >> 2)).to_le_bytes());
+        done += 8;
+    }
+    while done < out.len() && out[done].is_ascii() {
+        out[done] = out[done].to_ascii_lowercase();
+        done += 1;
+    }
+    if done == out.len() {
+        return;
+    }
+    // `done` follows ASCII bytes only, so it is a character boundary.
+    out.truncate(done);
+    let mut buf = [0u8; 4];
+    for c in s[done..].chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase() as u8);
+        } else {
+            for l in c.to_lowercase() {
+                out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+}
+
 /// Lower-case literals of which every match of regex `pattern` contains
 /// at least one (for rule gates), or `None` when none can be told safely.
 ///
@@ -551,6 +594,18 @@ mod tests {
                     "{p:?} matches {t:?} without any of {lits:?}"
                 );
             }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lower_bytes_into_equals_lower_into(
+            s in r"(\PC|[A-Za-z0-9 \\]{0,20}){0,24}",
+        ) {
+            let (mut a, mut b) = (String::new(), Vec::new());
+            lower_into(&s, &mut a);
+            lower_bytes_into(&s, &mut b);
+            proptest::prop_assert_eq!(a.as_bytes(), b.as_slice());
         }
     }
 }
