@@ -214,7 +214,7 @@ fn print_human(res: &Attribution) {
     }
     if !e.group_hints.is_empty() {
         println!(
-            "groups named by detection rules (hints, not scored): {}",
+            "groups named by rules or feeds: {} (rule tags are hints; matched feed indicators score as infrastructure)",
             e.group_hints.join(", ")
         );
     }
