@@ -530,6 +530,302 @@ seed("archive_reader", "evtx-header-in-zip.zip", zip_bytes([("Security.evtx", ev
 seed("archive_reader", "garbage.bin", bytes((i * 7 + 3) & 0xFF for i in range(700)))
 seed("archive_reader", "empty.bin", b"")
 
+# ---------------------------------------------------------------- ioc_feed
+# Threat-intelligence feeds for kahu_intel::IocSet::load_bytes (source name
+# "fuzz", so the format is sniffed from content only). The values match the
+# fixed event in fuzz/fuzz_targets/ioc_feed.rs, so valid seeds reach the
+# matcher and the finding builder, not just the loaders.
+import json as _json
+
+
+def stix_obj(ty, n, **kw):
+    o = {"type": ty, "spec_version": "2.1", "id": f"{ty}--00000000-0000-4000-8000-{n:012d}",
+         "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z"}
+    o.update(kw)
+    return o
+
+
+def stix_ind(n, pattern, **kw):
+    kw.setdefault("valid_from", "2024-01-01T00:00:00Z")
+    return stix_obj("indicator", n, pattern=pattern, pattern_type="stix", **kw)
+
+
+def bundle(objs, compact=True):
+    b = {"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", "objects": objs}
+    return _json.dumps(b, separators=(",", ":") if compact else None)
+
+
+TLP_AMBER_ID = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"
+MARKING = stix_obj("marking-definition", 1, name="TLP:AMBER+STRICT",
+                   definition_type="tlp", definition={"tlp": "amber+strict"})
+ATTACK_PATTERN = stix_obj("attack-pattern", 2, name="Exploit Public-Facing Application",
+                          external_references=[{"source_name": "mitre-attack", "external_id": "T1190"}])
+INTRUSION_SET = stix_obj("intrusion-set", 3, name="APT40",
+                         external_references=[{"source_name": "mitre-attack", "external_id": "G0065"}])
+MALWARE = stix_obj("malware", 4, name="China Chopper", is_family=True)
+IND_IP = stix_ind(10, "[ipv4-addr:value = '203.0.113.10']", name="C2 server",
+                  confidence=90, labels=["malicious-activity"],
+                  object_marking_refs=[MARKING["id"], TLP_AMBER_ID])
+IND_DOMAIN = stix_ind(11, "[domain-name:value = 'evil.example']",
+                      valid_until="2030-01-01T00:00:00Z", indicator_types=["malicious-activity"])
+
+
+def rel(n, src, dst):
+    return stix_obj("relationship", n, relationship_type="indicates", source_ref=src["id"], target_ref=dst["id"])
+
+
+seed("ioc_feed", "stix-bundle.json", bundle([
+    MARKING, ATTACK_PATTERN, INTRUSION_SET, MALWARE, IND_IP, IND_DOMAIN,
+    rel(20, IND_IP, ATTACK_PATTERN), rel(21, IND_IP, INTRUSION_SET), rel(22, IND_DOMAIN, MALWARE),
+], compact=False))
+seed("ioc_feed", "stix-patterns.json", bundle([
+    stix_ind(30, "[network-traffic:dst_ref.value = '203.0.113.10' AND network-traffic:dst_port = 8443]"),
+    stix_ind(31, "[ipv6-addr:value = '2001:db8::bad'] OR [ipv4-addr:value ISSUBSET '198.51.100.0/24']"),
+    stix_ind(32, "[url:value LIKE '%/gate.php%']"),
+    stix_ind(33, "[process:command_line MATCHES '(?i)powershell.+-enc ']"),
+    stix_ind(34, "[file:hashes.'SHA-256' = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' OR file:hashes.MD5 = '098f6bcd4621d373cade4e832627b4f6']"),
+    stix_ind(35, "[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\\\Software\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\Run\\\\updater']"),
+    stix_ind(36, "[autonomous-system:number = 64500]"),
+    stix_ind(37, "[email-addr:value = 'phish@bad.example'] FOLLOWEDBY [file:name = 'shell.aspx'] WITHIN 600 SECONDS"),
+    stix_ind(38, "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = 'Mozilla/5.0 (kahu-fuzz)']"),
+    stix_ind(39, "[domain-name:value IN ('a.bad.example', 'evil.example') AND domain-name:value != 'good.example']"),
+    stix_ind(40, "[network-traffic:dst_port > 8000 AND network-traffic:dst_port <= 9000] REPEATS 3 TIMES"),
+]))
+seed("ioc_feed", "stix-array.json", _json.dumps([IND_IP, stix_obj("ipv4-addr", 41, value="203.0.113.10")]))
+seed("ioc_feed", "stix-scos.json", bundle([
+    stix_obj("ipv4-addr", 50, value="203.0.113.10"),
+    stix_obj("domain-name", 51, value="evil.example"),
+    stix_obj("url", 52, value="https://evil.example/gate.php?id=1"),
+    stix_obj("email-addr", 53, value="phish@bad.example"),
+    stix_obj("file", 54, hashes={"MD5": "098f6bcd4621d373cade4e832627b4f6", "SHA-999": "00"}),
+    stix_obj("ipv4-addr", 55, value=["not", "a", "string"]),
+]))
+seed("ioc_feed", "stix-bad-objects.json", bundle([
+    {"type": "indicator"},
+    {"id": "indicator--x"},
+    {"type": "indicator", "id": "indicator--bad-json-type", "pattern": 5, "labels": "x"},
+    stix_ind(60, "[ipv4-addr:value = ]"),
+    stix_ind(61, "[ipv4-addr:value = '203.0.113.10'", name=None),
+    stix_ind(62, "[mutex:name = 'Global\\\\kahu']"),
+    stix_ind(63, "[ipv4-addr:value = '203.0.113.10']", valid_from="yesterday"),
+    stix_ind(64, "[ipv4-addr:value = '203.0.113.10']", valid_until="2020-01-01T00:00:00Z"),
+    stix_obj("indicator", 65, pattern="title: x", pattern_type="sigma"),
+    stix_obj("indicator", 66),
+    stix_ind(67, "[ipv4-addr:value = '999.1.1.1'] OR [domain-name:value = '']"),
+    stix_ind(68, "[url:value MATCHES '((((((a']"),
+    stix_ind(69, "[ipv4-addr:value = '203.0.113.10']", revoked=True),
+    stix_ind(70, "[ipv4-addr:value = '203.0.113.10']", confidence=-1e308, object_marking_refs=["marking-definition--nope"]),
+]))
+seed("ioc_feed", "stix-wrong-type.json", '{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = \'1.2.3.4\']"}')
+seed("ioc_feed", "stix-truncated.json", bundle([IND_IP, IND_DOMAIN])[:300])
+seed("ioc_feed", "stix-huge-numbers.json", bundle([
+    stix_ind(80, "[network-traffic:dst_port = 99999999999999999999999]", confidence="HUGE"),
+    stix_ind(81, "[autonomous-system:number = -1]", confidence=18446744073709551616),
+    stix_ind(82, "[network-traffic:dst_port < -99999999999999999999]", confidence=-5),
+    stix_ind(83, "[autonomous-system:number = 1e400]", valid_from="99999-12-31T23:59:59Z"),
+]).replace('"HUGE"', "18446744073709551615"))
+seed("ioc_feed", "json-number-out-of-range.json", bundle([stix_ind(84, "[x:y = 1]", confidence="HUGE")]).replace('"HUGE"', "1e400"))
+seed("ioc_feed", "stix-pattern-nesting.json", bundle([
+    stix_ind(90, "(" * 200 + "[ipv4-addr:value = '203.0.113.10']" + ")" * 200),
+    stix_ind(91, "[" + "(" * 200 + "ipv4-addr:value = '203.0.113.10'" + ")" * 200 + "]"),
+    stix_ind(92, "(" * 30 + "[" + "(" * 30 + "ipv4-addr:value = '203.0.113.10'" + ")" * 30 + "]" + ")" * 30),
+    stix_ind(93, "[" + " AND ".join("(" + " OR ".join(f"domain-name:value = 'd{i}{j}.example'" for j in range(4)) + ")"
+                                     for i in range(5)) + "]"),
+]))
+seed("ioc_feed", "json-deep-unknown-field.json",
+     '{"type":"bundle","objects":[{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = \'203.0.113.10\']",'
+     '"x_deep":' + '{"a":[' * 60 + "1" + "]}" * 60 + "}]}")
+seed("ioc_feed", "json-deep-nesting.json", "[" * 1000 + "]" * 1000)
+seed("ioc_feed", "json-deep-object.json", '{"objects":' + '{"a":' * 400 + "1" + "}" * 401)
+seed("ioc_feed", "json-empty-object.json", "{}")
+seed("ioc_feed", "json-scalar-array.json", "[1, \"x\", null, true, []]")
+
+MISP_EVENT = {"Event": {
+    "uuid": "5e1f0000-0000-4000-8000-000000000000", "info": "PlugX campaign", "threat_level_id": "1",
+    "Tag": [{"name": "tlp:amber"}, {"name": 'misp-galaxy:mitre-intrusion-set="APT40 - G0065"'},
+            {"name": 'misp-galaxy:mitre-attack-pattern="Web Shell - T1505.003"'}],
+    "Galaxy": [{"GalaxyCluster": [{"value": "PlugX", "meta": {"external_id": ["S0013"]}}]}],
+    "Attribute": [
+        {"uuid": "a1", "type": "ip-dst", "value": "203.0.113.10", "to_ids": True},
+        {"uuid": "a2", "type": "ip-dst|port", "value": "203.0.113.10|8443", "to_ids": "1"},
+        {"uuid": "a3", "type": "domain|ip", "value": "evil.example|198.18.0.5", "to_ids": 1},
+        {"uuid": "a4", "type": "hostname", "value": "c2.evil.example", "to_ids": False},
+        {"uuid": "a5", "type": "url", "value": "https://evil.example/gate.php?id=1"},
+        {"uuid": "a6", "type": "uri", "value": "/owa/auth/errorEE.aspx"},
+        {"uuid": "a7", "type": "filename|md5", "value": "shell.aspx|098f6bcd4621d373cade4e832627b4f6",
+         "comment": "web shell", "Tag": [{"name": "tlp:red"}]},
+        {"uuid": "a8", "type": "regkey|value", "value": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\updater|x"},
+        {"uuid": "a9", "type": "user-agent", "value": "Mozilla/5.0 (kahu-fuzz)"},
+        {"uuid": "a10", "type": "AS", "value": "AS64500"},
+        {"uuid": "a11", "type": "email-src", "value": "phish@bad.example", "deleted": True},
+        {"uuid": "a12", "type": "mutex", "value": "Global\\kahu"},
+    ],
+    "Object": [{"name": "file", "Attribute": [
+        {"type": "sha256", "value": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]}],
+}}
+seed("ioc_feed", "misp-event.json", _json.dumps(MISP_EVENT, indent=1))
+seed("ioc_feed", "misp-response.json", _json.dumps({"response": [MISP_EVENT, {"Event": {"Attribute": []}}, 5]}))
+seed("ioc_feed", "misp-attribute-only.json", '{"Attribute":[{"type":"ip-src","value":"203.0.113.10"}]}')
+seed("ioc_feed", "misp-bad-types.json", _json.dumps({"Event": {
+    "uuid": 7, "info": ["x"], "Tag": "tlp:red", "Galaxy": [{"GalaxyCluster": {"meta": 1}}],
+    "Attribute": [
+        {"type": "ip-dst", "value": "999.999.0.1"}, {"type": "ip-dst|port", "value": "203.0.113.10|99999"},
+        {"type": "ip-dst|port", "value": "|"}, {"type": "md5", "value": "zz"}, {"type": "AS", "value": "AS99999999999"},
+        {"type": "domain", "value": ""}, {"type": 5, "value": None}, {"value": "x"}, 42,
+        {"type": "url", "value": "http://[::1"}, {"type": "filename|sha256", "value": "nohash"},
+        {"type": "regkey", "value": "HKXX\\nothing"}, {"type": "ip-src", "value": "10.0.0.0/33"},
+    ],
+    "Object": [{"Attribute": 1}, 2]}}))
+seed("ioc_feed", "misp-truncated.json", _json.dumps(MISP_EVENT)[:500])
+seed("ioc_feed", "misp-attribute-not-array.json", '{"Event": {"Attribute": 5}}')
+
+seed("ioc_feed", "feed.csv",
+     "indicator,type,description,confidence,first_seen\n"
+     "203.0.113.10,ip-dst,Cobalt Strike team server,90,2024-01-01\n"
+     "\"evil,comma.example\",domain,bad value,50,\n"
+     "evil.example,hostname,PlugX C2,,\n"
+     "098f6bcd4621d373cade4e832627b4f6,md5,\"quoted \"\"note\"\"\",101,not-a-date\n"
+     "C:\\x,unknown-type,?,,\n"
+     "\"unterminated,quote\n"
+     ",,,,\n")
+seed("ioc_feed", "headerless.csv",
+     "2024-01-02,evil.example,c2\n2024-01-03,203.0.113.10,scanner\n2024-01-04;phish@bad.example;x\n")
+seed("ioc_feed", "feed.tsv", "type\tvalue\tcomment\nsha256\t9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\tx\n"
+     "cidr\t203.0.113.0/24\t\nuser-agent\tMozilla/5.0 (kahu-fuzz)\t\ncommand-line\tpowershell.exe -nop -enc SQBFAFgA\t\n"
+     "asn\tAS64500\t\nregistry\tHKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\updater\t\n")
+seed("ioc_feed", "misp-export.csv",
+     "uuid,event_id,category,type,value,comment,to_ids,date,object_relation\n"
+     "aaaa0000-0000-4000-8000-000000000001,12,Network activity,ip-dst,203.0.113.10,c2,1,1700000000,\n"
+     "aaaa0000-0000-4000-8000-000000000002,12,Payload delivery,filename|md5,shell.aspx|098f6bcd4621d373cade4e832627b4f6,,1,1700000000,\n"
+     "aaaa0000-0000-4000-8000-000000000003,12,Network activity,domain,evil.example,,0,99999999999999999999,\n")
+seed("ioc_feed", "list.txt",
+     "# partner list\n"
+     "hxxps://evil[.]example/gate.php?id=1  # phishing\n"
+     "203.0.113.10\n"
+     "203[.]0[.]113[.]0/24\n"
+     "2001:db8::bad\n"
+     "\n"
+     "c2(.)evil(.)example\n"
+     "this is not an indicator\n"
+     "// other comment\n"
+     "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08\n"
+     "shell.aspx\n"
+     "phish[@]bad.example\n"
+     "/owa/auth/errorEE.aspx\n"
+     "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\updater\n"
+     "AS64500\n")
+seed("ioc_feed", "list-crlf-bom.txt", "\ufeffevil.example\r\n203.0.113.10\r\n\r\n")
+seed("ioc_feed", "list-garbage.txt", "\x00\x01\x02 ::: [[ ]] ..\n" + "a" * 300 + ".example\n" + "1." * 40 + "\n" + "%" * 50 + "\n")
+seed("ioc_feed", "list-bad-values.txt",
+     "999.1.1.1\n10.0.0.0/129\n::g\nAS\nAS99999999999999\nhttp://\nhxxp://[::1\n" + "0" * 127 + "\n" + "f" * 129 + "\n"
+     "xn--80ak6aa92e.com\n\u00e9vil.example\nHKCU\\\nuser@\n@host\n")
+seed("ioc_feed", "invalid-utf8.txt", b"evil.example\n\xff\xfe\xfd\n203.0.113.\xc3\n")
+seed("ioc_feed", "invalid-utf8.json", b'{"type":"bundle","objects":[{"type":"indicator","id":"indicator--\xff","pattern":"[x]"}]}')
+seed("ioc_feed", "empty.txt", "")
+seed("ioc_feed", "whitespace.txt", " \n\t\n   ")
+seed("ioc_feed", "garbage.bin", bytes((i * 13 + 5) & 0xFF for i in range(600)))
+
+# ---------------------------------------------------------------- actor_profile
+# Actor profiles (YAML) for kahu_attack::ActorProfile::parse, modelled on
+# data/attack/profiles/apt40.yaml; valid ones are then ranked against the
+# embedded ATT&CK knowledge base on the fixed case in
+# fuzz/fuzz_targets/actor_profile.rs.
+
+PROFILE = """id: G0065
+name: APT40
+aliases: [Leviathan, TEMP.Periscope]
+sources:
+  AA24-190A:
+    title: "APT40 Tradecraft in Action"
+    url: https://www.cisa.gov/news-events/cybersecurity-advisories/aa24-190a
+    date: 2024-07-08
+    attack_citations: ["CISA Leviathan 2024"]
+  NCSC-NZ-2024:
+    title: "NCSC NZ statement"
+active:
+  from: 2009-01-01
+  sources: [AA24-190A]
+cves:
+  - {value: cve-2021-44228, note: "Log4Shell", sources: [AA24-190A]}
+  - {value: CVE-2021-26084, note: "unverified: Confluence", sources: [AA24-190A]}
+infrastructure:
+  - kind: soho-router
+    note: "weak: compromised SOHO devices"
+    sources: [AA24-190A]
+  - {kind: ip, value: 203.0.113.10, sources: [AA24-190A]}
+  - {kind: cidr, value: 198.51.100.0/24}
+  - {kind: Domain, value: "C2.Evil.Example."}
+  - {kind: asn, value: AS64500}
+tooling:
+  - {value: China Chopper, sources: [AA24-190A]}
+sectors:
+  - {value: Government, sources: [AA24-190A, NCSC-NZ-2024]}
+regions:
+  - {value: New Zealand, sources: [NCSC-NZ-2024]}
+  - {value: AU}
+ports:
+  - {port: 9998, note: "firewall port", sources: [AA24-190A]}
+notes:
+  - value: "Weaponises public exploits quickly."
+    sources: [AA24-190A]
+"""
+seed("actor_profile", "apt40-minimal.yaml", PROFILE)
+seed("actor_profile", "id-name-only.yaml", "id: X-LOCAL-1\nname: Local cluster\n")
+seed("actor_profile", "unknown-group-id.yaml", "id: G9999\nname: Nobody\nregions: [{value: NZ}]\ncves: [{value: CVE-2021-44228}]\n")
+seed("actor_profile", "flow-style.yaml",
+     '{id: g0096, name: APT41, sources: {S: {title: t}}, cves: [{value: CVE-2019-19781, sources: [S]}], '
+     'ports: [{port: 443}], active: {from: 2012-01-01, to: 2024-12-31}}\n')
+seed("actor_profile", "unknown-keys.yaml", PROFILE + "colour: red\n")
+seed("actor_profile", "unknown-nested-key.yaml",
+     "id: G0065\nname: x\ncves:\n  - {value: CVE-2021-44228, severity: high}\n")
+seed("actor_profile", "bad-cidr.yaml",
+     "id: G0065\nname: x\ninfrastructure:\n  - {kind: cidr, value: 10.0.0.0/33}\n")
+seed("actor_profile", "bad-ip.yaml", "id: G0065\nname: x\ninfrastructure:\n  - {kind: ip, value: 999.1.1.1}\n")
+seed("actor_profile", "bad-asn.yaml", "id: G0065\nname: x\ninfrastructure:\n  - {kind: asn, value: AS99999999999}\n")
+seed("actor_profile", "missing-value.yaml", "id: G0065\nname: x\ninfrastructure:\n  - {kind: domain}\n")
+seed("actor_profile", "undefined-source.yaml", "id: G0065\nname: x\nregions:\n  - {value: NZ, sources: [NOPE]}\n")
+seed("actor_profile", "empty-id.yaml", "id: '   '\nname: x\n")
+seed("actor_profile", "missing-name.yaml", "id: G0065\n")
+seed("actor_profile", "bad-date.yaml", "id: G0065\nname: x\nactive: {from: 2024-02-30}\n")
+seed("actor_profile", "active-reversed.yaml", "id: G0065\nname: x\nactive: {from: 2030-01-01, to: 1970-01-01}\n")
+seed("actor_profile", "huge-numbers.yaml",
+     "id: G0065\nname: x\nports:\n  - {port: 99999999999999999999999999}\n  - {port: -1}\n  - {port: 1e400}\n")
+seed("actor_profile", "huge-port.yaml", "id: G0065\nname: x\nports:\n  - {port: 65536}\n")
+seed("actor_profile", "port-zero.yaml", "id: G0065\nname: x\nports:\n  - {port: 0}\n")
+seed("actor_profile", "wrong-types.yaml",
+     "id: [G0065]\nname: {a: 1}\naliases: 5\nsources: [1, 2]\ncves: {value: x}\n")
+seed("actor_profile", "deep-nesting.yaml", "id: G0065\nname: x\naliases: " + "[" * 2000 + "]" * 2000 + "\n")
+seed("actor_profile", "deep-block-nesting.yaml",
+     "id: G0065\nname: x\nnotes:\n  - " + "- " * 600 + "x\n" + "".join("  " * i + "- \n" for i in range(2, 40)))
+seed("actor_profile", "billion-laughs.yaml",
+     "a: &a [x, x, x, x, x, x, x, x, x]\n"
+     "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+     "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+     "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+     "id: G0065\nname: x\naliases: *f\n")
+seed("actor_profile", "billion-laughs-typed.yaml",
+     "id: G0065\nname: x\nsources:\n  A: {title: t, attack_citations: &a [x, x, x, x, x, x, x, x, x]}\n"
+     "aliases: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "notes: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n")
+seed("actor_profile", "anchors-merge.yaml",
+     "id: G0065\nname: &n APT40\naliases: [*n, &al Leviathan, *al]\n"
+     "sources:\n  A: &s {title: t, attack_citations: [x, y]}\n  B: *s\n  C: {<<: *s, url: u}\n"
+     "regions:\n  - &r {value: NZ, sources: [A]}\n  - *r\n")
+seed("actor_profile", "yaml-tags.yaml", "id: !!str 65\nname: !custom x\naliases: !!set {a, b}\n")
+seed("actor_profile", "multi-doc.yaml", "id: G0065\nname: a\n---\nid: G0096\nname: b\n")
+seed("actor_profile", "duplicate-keys.yaml", "id: G0065\nid: G0096\nname: x\n")
+seed("actor_profile", "truncated.yaml", PROFILE[:700])
+seed("actor_profile", "tabs-and-bad-indent.yaml", "id: G0065\n\tname: x\n  aliases:\n - a\n")
+seed("actor_profile", "empty.yaml", "")
+seed("actor_profile", "null.yaml", "~\n")
+seed("actor_profile", "scalar.yaml", "just a string\n")
+seed("actor_profile", "unicode.yaml",
+     "id: \"\\u0000G\u00e9\"\nname: \"\U0001F600\"\nregions: [{value: \"\u00c5land\"}, {value: \"\"}]\n"
+     "sectors: [{value: \"\u0130STANBUL\"}]\ninfrastructure: [{kind: \"DOMAIN\", value: \"\u00c9VIL.example...\"}]\n")
+seed("actor_profile", "long-values.yaml", "id: G0065\nname: " + "x" * 3000 + "\n")
+
 
 def main():
     for target, files in SEEDS.items():

@@ -1,0 +1,184 @@
+//! Replays the committed `actor_profile` fuzz seeds
+//! (`fuzz/corpus-seed/actor_profile/`) through the same code path as
+//! `fuzz/fuzz_targets/actor_profile.rs` (parse and validate the YAML, then
+//! rank the profile against the embedded ATT&CK knowledge base on a small
+//! fixed case), so every `cargo test` re-checks them without cargo-fuzz.
+
+use kahu_attack::{
+    ActorProfile, Attribution, CaseEvidence, EvidenceKind, KnowledgeBase, ProfileError, RankOptions,
+};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+fn seed_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus-seed/actor_profile")
+}
+
+/// Mirror of the fuzz target's case; keep the two in step.
+fn evidence() -> CaseEvidence {
+    let mut ev = CaseEvidence::default();
+    ev.add_technique("T1190");
+    ev.add_cve("CVE-2021-44228");
+    ev.add_region("NZ");
+    ev.add_sector("government");
+    ev.add_domain("c2.evil.example");
+    ev.ips.insert("203.0.113.10".parse().expect("IP literal"));
+    ev.asns.insert(64500);
+    ev.ports.insert(9998);
+    ev.tools.insert("China Chopper".into());
+    ev.observe_date(chrono::NaiveDate::from_ymd_opt(2024, 3, 1).expect("date literal"));
+    ev
+}
+
+/// What one seed produced: `None` for non-UTF-8 input (skipped).
+type Outcome = Option<Result<(ActorProfile, Attribution), ProfileError>>;
+
+/// Mirror of the fuzz target body; keep the two in step.
+fn run(data: &[u8]) -> Outcome {
+    let text = std::str::from_utf8(data).ok()?;
+    Some(ActorProfile::parse(text, "fuzz").map(|profile| {
+        let ranked = Attribution::rank(
+            KnowledgeBase::embedded(),
+            std::slice::from_ref(&profile),
+            &evidence(),
+            &RankOptions::default(),
+        );
+        (profile, ranked)
+    }))
+}
+
+fn replay() -> Vec<(String, Outcome)> {
+    let dir = seed_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("seed corpus {} missing: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 8,
+        "only {} seeds in {}",
+        files.len(),
+        dir.display()
+    );
+    let mut panicked = Vec::new();
+    let mut out = Vec::new();
+    for p in files {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let data = std::fs::read(&p).unwrap();
+        assert!(data.len() < 4096, "{name}: seeds must stay < 4 KiB");
+        match catch_unwind(AssertUnwindSafe(|| run(&data))) {
+            Ok(o) => out.push((name, o)),
+            Err(_) => panicked.push(name),
+        }
+    }
+    assert!(
+        panicked.is_empty(),
+        "actor_profile: panicked on {panicked:?}"
+    );
+    out
+}
+
+fn outcome<'a>(
+    all: &'a [(String, Outcome)],
+    name: &str,
+) -> &'a Result<(ActorProfile, Attribution), ProfileError> {
+    all.iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("seed {name} missing"))
+        .1
+        .as_ref()
+        .unwrap_or_else(|| panic!("seed {name} is not UTF-8"))
+}
+
+#[test]
+fn actor_profile_seeds() {
+    let all = replay();
+
+    // Expected values come from the seed texts written by fuzz/make-seeds.py.
+    for good in [
+        "apt40-minimal.yaml",
+        "id-name-only.yaml",
+        "flow-style.yaml",
+        "unknown-group-id.yaml",
+        "anchors-merge.yaml",
+        "port-zero.yaml",
+        "active-reversed.yaml",
+        "long-values.yaml",
+        "unicode.yaml",
+    ] {
+        let (_, ranked) = outcome(&all, good)
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{good} did not parse: {e}"));
+        assert!(ranked.actors_ranked > 100, "{good}: ranked against ATT&CK");
+    }
+
+    // The minimal APT40 profile is normalised and, on a case built to fit
+    // it, ranked first with its profile evidence in the explanation.
+    let (p, ranked) = outcome(&all, "apt40-minimal.yaml").as_ref().unwrap();
+    assert_eq!(p.cves[0].value, "CVE-2021-44228");
+    assert_eq!(p.regions[0].value, "NZ");
+    assert_eq!(p.infrastructure[2].kind, "cidr");
+    assert_eq!(
+        p.infrastructure[3].value.as_deref(),
+        Some("c2.evil.example")
+    );
+    let top = &ranked.candidates[0];
+    assert_eq!(top.id, "G0065");
+    assert!(top.profiled);
+    for kind in [
+        EvidenceKind::Cve,
+        EvidenceKind::Infrastructure,
+        EvidenceKind::Region,
+        EvidenceKind::Sector,
+        EvidenceKind::Port,
+    ] {
+        assert!(
+            top.supporting.iter().any(|e| e.kind == kind),
+            "no {kind:?} in {:#?}",
+            top.supporting
+        );
+    }
+
+    // Well-formed YAML with wrong content is rejected by validation.
+    for bad in [
+        "bad-cidr.yaml",
+        "bad-ip.yaml",
+        "bad-asn.yaml",
+        "missing-value.yaml",
+        "undefined-source.yaml",
+        "empty-id.yaml",
+    ] {
+        assert!(
+            matches!(outcome(&all, bad), Err(ProfileError::Invalid { .. })),
+            "{bad}: {:?}",
+            outcome(&all, bad).as_ref().err()
+        );
+    }
+    // Malformed YAML, the wrong shape, and resource attacks are parse errors.
+    for bad in [
+        "unknown-keys.yaml",
+        "unknown-nested-key.yaml",
+        "missing-name.yaml",
+        "huge-numbers.yaml",
+        "huge-port.yaml",
+        "bad-date.yaml",
+        "wrong-types.yaml",
+        "deep-nesting.yaml",
+        "deep-block-nesting.yaml",
+        "billion-laughs.yaml",
+        "billion-laughs-typed.yaml",
+        "duplicate-keys.yaml",
+        "multi-doc.yaml",
+        "truncated.yaml",
+        "tabs-and-bad-indent.yaml",
+        "empty.yaml",
+        "null.yaml",
+        "scalar.yaml",
+    ] {
+        assert!(
+            matches!(outcome(&all, bad), Err(ProfileError::Yaml { .. })),
+            "{bad}: {:?}",
+            outcome(&all, bad).as_ref().err()
+        );
+    }
+}
