@@ -225,6 +225,9 @@ impl ActorProfile {
         if self.id.trim().is_empty() {
             return Err("`id` is empty".into());
         }
+        if self.id.chars().any(char::is_control) || self.name.chars().any(char::is_control) {
+            return Err("`id` and `name` must not contain control characters".into());
+        }
         let check = |what: &str, srcs: &[String]| -> Result<(), String> {
             match srcs.iter().find(|s| !self.sources.contains_key(*s)) {
                 Some(s) => Err(format!(
@@ -268,6 +271,11 @@ impl ActorProfile {
         }
         if let Some(a) = &self.active {
             check("active", &a.sources)?;
+            if let (Some(from), Some(to)) = (a.from, a.to)
+                && from > to
+            {
+                return Err(format!("active: `from` {from} is after `to` {to}"));
+            }
         }
         Ok(())
     }

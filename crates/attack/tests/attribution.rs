@@ -263,6 +263,14 @@ fn profile_validation_rejects_bad_input() {
     let bad_ip = "id: X-1\nname: t\ninfrastructure:\n  - {kind: ip, value: 999.1.1.1}\n";
     assert!(ActorProfile::parse(bad_ip, "t.yaml").is_err());
     assert!(ActorProfile::parse("{{{", "t.yaml").is_err());
+    let reversed = "id: X-1\nname: t\nactive: {from: 2020-01-01, to: 2019-01-01}\n";
+    assert!(
+        ActorProfile::parse(reversed, "t.yaml")
+            .unwrap_err()
+            .to_string()
+            .contains("after")
+    );
+    assert!(ActorProfile::parse("id: \"X-\\u0000a\"\nname: t\n", "t.yaml").is_err());
     let p = &embedded_profiles()[0];
     assert_eq!(p.id, "G0065");
     assert!(p.cves.iter().any(|c| c.value == "CVE-2021-44228"));

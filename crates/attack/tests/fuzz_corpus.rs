@@ -102,9 +102,7 @@ fn actor_profile_seeds() {
         "unknown-group-id.yaml",
         "anchors-merge.yaml",
         "port-zero.yaml",
-        "active-reversed.yaml",
         "long-values.yaml",
-        "unicode.yaml",
     ] {
         let (_, ranked) = outcome(&all, good)
             .as_ref()
@@ -147,6 +145,9 @@ fn actor_profile_seeds() {
         "missing-value.yaml",
         "undefined-source.yaml",
         "empty-id.yaml",
+        "active-reversed.yaml",
+        // a NUL in the id (the seed's other Unicode values are fine)
+        "unicode.yaml",
     ] {
         assert!(
             matches!(outcome(&all, bad), Err(ProfileError::Invalid { .. })),
