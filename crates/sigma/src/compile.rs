@@ -127,6 +127,29 @@ struct Builder<'a> {
 /// Regexes in rules are small; this caps hostile ones.
 const REGEX_SIZE_LIMIT: usize = 16 << 20;
 
+/// Lazy DFA cache per regex and thread (the `regex` crate's default).
+const REGEX_DFA_LIMIT: usize = 2 << 20;
+
+/// Lazy DFA cache for regexes with a large counted repetition
+/// (`.{1000,}`): their states are large, and with the default cache the
+/// DFA gives up on long values and falls back to a backtracker that costs
+/// ~0.5 ms per value.
+const REGEX_LARGE_DFA_LIMIT: usize = 4 << 20;
+
+/// Whether `pattern` has a counted repetition `{n}`, `{n,}` or `{m,n}`
+/// with `n >= 32` (a textual check; a wrong answer only changes the
+/// cache size).
+fn large_repetition(pattern: &str) -> bool {
+    pattern.split('{').skip(1).any(|rest| {
+        let body = rest.split('}').next().unwrap_or("");
+        body.split(',').any(|n| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n.len() > 2 || n.parse::<u32>().is_ok_and(|n| n >= 32))
+        })
+    })
+}
+
 impl Builder<'_> {
     fn accessor(&mut self, field: &str) -> u32 {
         let acc = match map_field(self.env.mapping, field) {
@@ -228,6 +251,11 @@ impl Builder<'_> {
                     .multi_line(has(Modifier::ReMultiline))
                     .dot_matches_new_line(has(Modifier::ReDotAll))
                     .size_limit(REGEX_SIZE_LIMIT)
+                    .dfa_size_limit(if large_repetition(&text(v)) {
+                        REGEX_LARGE_DFA_LIMIT
+                    } else {
+                        REGEX_DFA_LIMIT
+                    })
                     .build()
                     .map_err(|e| format!("invalid regular expression: {e}"))?;
                 let lits = crate::pattern::regex_literals(&text(v), has(Modifier::ReInsensitive))
@@ -599,5 +627,20 @@ impl Compiled {
             }
         }
         self.accessors.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::large_repetition;
+
+    #[test]
+    fn large_repetitions_are_recognised() {
+        assert!(large_repetition(".{1000,}"));
+        assert!(large_repetition(r"\s[a-f0-9]{64}\s"));
+        assert!(large_repetition(r"-k\s\w{1,64}"));
+        assert!(!large_repetition(r"\d{1,3}\.\d{2}"));
+        assert!(!large_repetition(r#""(?:\{\d\})+"\s*-f"#));
+        assert!(!large_repetition("{"));
     }
 }
