@@ -18,6 +18,8 @@ use std::sync::Arc;
 pub(crate) struct Accessor {
     pub name: Arc<str>,
     pub transform: Transform,
+    /// Whether `name` contains a dot (a path into nested objects, too).
+    pub dotted: bool,
 }
 
 /// Numeric comparison.
@@ -156,10 +158,12 @@ impl Builder<'_> {
             Some(m) => Accessor {
                 name: Arc::from(m.name),
                 transform: m.transform,
+                dotted: m.name.contains('.'),
             },
             None => Accessor {
                 name: Arc::from(field),
                 transform: Transform::None,
+                dotted: field.contains('.'),
             },
         };
         if let Some(&i) = self.index.get(&acc) {

@@ -239,7 +239,7 @@ fn fill(slot: &mut Slot, acc: &Accessor, e: &Event, spaced: &mut u8, names: &mut
     let owned;
     // A dotted name may also be a path into nested objects; others are
     // top-level names only, which the Bloom filter can rule out.
-    let lookup = if acc.name.contains('.') || names.may_contain(e, &acc.name) {
+    let lookup = if acc.dotted || names.may_contain(e, &acc.name) {
         e.fields.get_path(&acc.name)
     } else {
         None
