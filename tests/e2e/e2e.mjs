@@ -198,6 +198,9 @@ await step('attribution: disagree and dispute, persisted after reload', async ()
   assert(head.startsWith('#1 '), 'ground-truth actor ranked first: ' + head);
   const aliases = truth.modelled_actor.match(/[A-Za-z0-9]+/g);
   assert(aliases.some(a => head.includes(a)), `candidate ${head} is not ${truth.modelled_actor}`);
+  // The ranking says what it cannot see: profile coverage and feed evidence.
+  const caveats = await page.locator('section.caveats').textContent();
+  assert(caveats.includes('loaded profile') && caveats.includes('intelligence feed'), 'caveats missing: ' + caveats);
   const rationale = 'Commodity credential theft; web shell tooling is shared across many groups';
   await cand.locator('select.verdict').selectOption('disagree');
   await cand.locator('textarea.rationale').fill(rationale);

@@ -414,6 +414,12 @@ views.attribution = async function (main) {
         el('span', { class: 'muted', text: 'disputed by ' + d.author + ' at ' + d.created_at + (d.reason ? ': ' + d.reason : '') }), ' ',
         el('button', { class: 'pivot withdraw', text: 'withdraw', onclick: () => act(() => api('/api/disputes/' + d.id + '/withdraw', { method: 'POST' })) }))))));
   }
+  // What the ranking cannot see (profile coverage, feed-based evidence).
+  const caveats = Array.isArray(doc.body?.caveats) ? doc.body.caveats : [];
+  if (caveats.length) {
+    main.append(el('section', { class: 'caveats' }, el('h3', { text: 'Caveats' }),
+      el('ul', {}, caveats.map(c => el('li', { text: String(c) })))));
+  }
   const cands = candidatesOf(doc.body);
   if (!cands.length) main.append(renderJson(doc.body));
   cands.forEach((c, idx) => {
