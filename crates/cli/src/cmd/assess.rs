@@ -70,7 +70,8 @@ pub struct Args {
     /// `IP=KIND`, e.g. `--infra 203.0.113.7=soho-router`, `--infra vps`.
     #[arg(long = "infra", value_name = "[IP=]KIND")]
     pub infrastructure: Vec<String>,
-    /// Traffic Light Protocol marking of the report.
+    /// Traffic Light Protocol marking of the report and the STIX bundle;
+    /// indicators received under a stricter TLP stay out of the bundle.
     #[arg(long, default_value = "TLP:AMBER")]
     pub tlp: String,
     /// A newer MITRE ATT&CK STIX bundle (default: embedded v18.1).
