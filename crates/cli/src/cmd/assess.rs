@@ -123,8 +123,14 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.case
         .infrastructure
         .extend(args.infrastructure.iter().cloned());
+    let Some(tlp) = kahu_intel::Tlp::parse(&args.tlp) else {
+        anyhow::bail!(
+            "--tlp {:?} is not a TLP level (TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)",
+            args.tlp
+        );
+    };
     if !args.demo || args.tlp != "TLP:AMBER" {
-        cfg.case.tlp = args.tlp.clone();
+        cfg.case.tlp = tlp.label().to_string();
     }
 
     let (files, _) = kahu_assess::detect::list_files(&cfg.evidence);
