@@ -362,18 +362,19 @@ impl KwScan<'_> {
         if h.len() < sc.min_len {
             return;
         }
-        let pre = sc.pre.as_ref().unwrap_or(&sc.ac);
-        if !pre.is_match(h) {
+        if let Some(pre) = &sc.pre
+            && !pre.is_match(h)
+        {
             return;
         }
-        for m in sc.ac.find_overlapping_iter(h) {
-            let id = sc.ids[m.pattern().as_usize()];
+        sc.ac.each(h, |pid| {
+            let id = sc.ids[pid];
             let slot = &mut hits[id as usize];
             if *slot != g {
                 *slot = g;
                 new_hits.push(id);
             }
-        }
+        });
     }
 }
 
@@ -385,10 +386,86 @@ pub(crate) struct Evaluator<'a> {
     pub event: &'a Event,
 }
 
+/// An overlapping (every occurrence of every needle) Aho-Corasick search,
+/// driven byte by byte through `aho-corasick`'s automaton API instead of
+/// `find_overlapping_iter`: the iterator re-enters the search through
+/// dynamic dispatch for every match, and field values such as command lines
+/// hit dozens of short needles each (`\\`, `.exe`, ` -`), so that call per
+/// match cost more than the byte transitions. Same automaton choice as
+/// `AhoCorasick::new`: a DFA for at most 100 needles (or when asked),
+/// otherwise a contiguous NFA, else the noncontiguous one.
+pub(crate) enum Overlapping {
+    Dfa(aho_corasick::dfa::DFA),
+    Contiguous(aho_corasick::nfa::contiguous::NFA),
+    Noncontiguous(aho_corasick::nfa::noncontiguous::NFA),
+}
+
+impl Overlapping {
+    /// `None` only when the needles are too large to build an automaton.
+    pub(crate) fn new(needles: &[&[u8]], dfa: bool) -> Option<Overlapping> {
+        use aho_corasick::{dfa, nfa};
+        let nfa = nfa::noncontiguous::NFA::builder()
+            .prefilter(false)
+            .build(needles)
+            .ok()?;
+        if (dfa || needles.len() <= 100)
+            && let Ok(d) = dfa::DFA::builder().build_from_noncontiguous(&nfa)
+        {
+            return Some(Overlapping::Dfa(d));
+        }
+        match nfa::contiguous::NFA::builder().build_from_noncontiguous(&nfa) {
+            Ok(c) => Some(Overlapping::Contiguous(c)),
+            Err(_) => Some(Overlapping::Noncontiguous(nfa)),
+        }
+    }
+
+    /// Call `f` with the pattern index of every occurrence in `h`.
+    #[inline]
+    pub(crate) fn each(&self, h: &[u8], f: impl FnMut(usize)) {
+        match self {
+            Overlapping::Dfa(a) => each_overlapping(a, h, f),
+            Overlapping::Contiguous(a) => each_overlapping(a, h, f),
+            Overlapping::Noncontiguous(a) => each_overlapping(a, h, f),
+        }
+    }
+}
+
+/// The loop of `aho-corasick`'s `try_find_overlapping_fwd` without a
+/// prefilter, reporting pattern ids instead of returning one match per call.
+#[inline]
+fn each_overlapping<A: aho_corasick::automaton::Automaton>(
+    aut: &A,
+    h: &[u8],
+    mut f: impl FnMut(usize),
+) {
+    let Ok(mut sid) = aut.start_state(aho_corasick::Anchored::No) else {
+        return;
+    };
+    // An empty needle matches at the start.
+    if aut.is_match(sid) {
+        for i in 0..aut.match_len(sid) {
+            f(aut.match_pattern(sid, i).as_usize());
+        }
+    }
+    for &b in h {
+        sid = aut.next_state(aho_corasick::Anchored::No, sid, b);
+        if aut.is_special(sid) {
+            if aut.is_dead(sid) {
+                return;
+            }
+            if aut.is_match(sid) {
+                for i in 0..aut.match_len(sid) {
+                    f(aut.match_pattern(sid, i).as_usize());
+                }
+            }
+        }
+    }
+}
+
 /// One automaton over every substring needle rules test on a field, so a
 /// field value is scanned once per event however many rules look in it.
 pub(crate) struct Scanner {
-    pub ac: aho_corasick::AhoCorasick,
+    pub ac: Overlapping,
     /// Automaton pattern index → global needle id.
     pub ids: Vec<u32>,
     /// The same needles with leftmost semantics, whose `is_match` can use
@@ -404,7 +481,7 @@ pub(crate) struct Scanner {
 
 impl Scanner {
     pub(crate) fn new(
-        ac: aho_corasick::AhoCorasick,
+        ac: Overlapping,
         needles: &[&[u8]],
         ids: Vec<u32>,
         pre: Option<aho_corasick::AhoCorasick>,
@@ -467,15 +544,16 @@ impl Evaluator<'_> {
         self.slot(acc);
         let ctx = &mut *self.ctx;
         let slot = &ctx.slots[acc as usize];
+        let (hits, new_hits) = (&mut ctx.hits, &mut ctx.new_hits);
         for v in &slot.vals[..slot.n] {
-            for m in sc.ac.find_overlapping_iter(v.lower.as_slice()) {
-                let id = sc.ids[m.pattern().as_usize()];
-                let h = &mut ctx.hits[id as usize];
+            sc.ac.each(v.lower.as_slice(), |pid| {
+                let id = sc.ids[pid];
+                let h = &mut hits[id as usize];
                 if *h != g {
                     *h = g;
-                    ctx.new_hits.push(id);
+                    new_hits.push(id);
                 }
-            }
+            });
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::compile::{self, Accessor, Check, Compiled, Env, ValueTest};
 use crate::error::{Problem, RuleError};
-use crate::eval::{Ctx, Evaluator, Scanner};
+use crate::eval::{Ctx, Evaluator, Overlapping, Scanner};
 use crate::gate::{FxHasher, FxMap, GateIndex, gates_of, mark, num_bits, set_bit};
 use crate::logsource::{Mapping, applies_any, event_sources, mappings_for};
 use crate::rule::{self, CorrelationRule, Document, FilterRule, SigmaRule, Status};
@@ -139,14 +139,9 @@ fn kw_scanner(needles: &[(u32, Vec<u8>)]) -> Option<Scanner> {
         .match_kind(aho_corasick::MatchKind::LeftmostFirst)
         .build(needles.iter().map(|(_, n)| n))
         .ok();
-    aho_corasick::AhoCorasick::builder()
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(needles.iter().map(|(_, n)| n))
-        .ok()
-        .map(|ac| {
-            let texts: Vec<&[u8]> = needles.iter().map(|(_, n)| n.as_slice()).collect();
-            Scanner::new(ac, &texts, needles.iter().map(|(id, _)| *id).collect(), pre)
-        })
+    let texts: Vec<&[u8]> = needles.iter().map(|(_, n)| n.as_slice()).collect();
+    Overlapping::new(&texts, true)
+        .map(|ac| Scanner::new(ac, &texts, needles.iter().map(|(id, _)| *id).collect(), pre))
 }
 
 /// Compiled Sigma detection rules. `Send + Sync`: share one across threads.
@@ -498,10 +493,8 @@ impl RuleSet {
                     return None;
                 }
                 // Building can only fail on absurd sizes; needles are bounded by the rule files.
-                aho_corasick::AhoCorasick::new(&needles).ok().map(|ac| {
-                    let texts: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
-                    Scanner::new(ac, &texts, ids, None)
-                })
+                let texts: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
+                Overlapping::new(&texts, false).map(|ac| Scanner::new(ac, &texts, ids, None))
             })
             .collect();
     }
