@@ -462,6 +462,39 @@ fn each_overlapping<A: aho_corasick::automaton::Automaton>(
     }
 }
 
+/// An existence test for any of a few needles, for texts that mostly
+/// contain none: `aho-corasick`'s packed (Teddy, vectorised) searcher called
+/// directly where it can be built (up to 64 needles or so), which skips the
+/// per-call layers of `AhoCorasick::is_match` (most keyword leaves are
+/// short, so those dominated); else a leftmost-first automaton, whose
+/// search uses the same prefilter when it has one.
+pub(crate) enum Prefilter {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(aho_corasick::AhoCorasick),
+}
+
+impl Prefilter {
+    pub(crate) fn new(needles: &[&[u8]]) -> Option<Prefilter> {
+        if let Some(s) = aho_corasick::packed::Searcher::new(needles) {
+            return Some(Prefilter::Packed(s));
+        }
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(needles)
+            .ok()
+            .map(Prefilter::Automaton)
+    }
+
+    /// Whether some needle occurs in `h`.
+    #[inline]
+    pub(crate) fn is_match(&self, h: &[u8]) -> bool {
+        match self {
+            Prefilter::Packed(s) => s.find(h).is_some(),
+            Prefilter::Automaton(a) => a.is_match(h),
+        }
+    }
+}
+
 /// One automaton over every substring needle rules test on a field, so a
 /// field value is scanned once per event however many rules look in it.
 pub(crate) struct Scanner {
@@ -471,7 +504,7 @@ pub(crate) struct Scanner {
     /// The same needles with leftmost semantics, whose `is_match` can use
     /// a vectorised prefilter (overlapping search cannot): a cheap test
     /// for values that contain no needle at all.
-    pub pre: Option<aho_corasick::AhoCorasick>,
+    pub pre: Option<Prefilter>,
     /// Length of the shortest needle.
     pub min_len: usize,
     /// Whether some needle can occur in a rendered number (digits, sign,
@@ -484,7 +517,7 @@ impl Scanner {
         ac: Overlapping,
         needles: &[&[u8]],
         ids: Vec<u32>,
-        pre: Option<aho_corasick::AhoCorasick>,
+        pre: Option<Prefilter>,
     ) -> Scanner {
         Scanner {
             ac,

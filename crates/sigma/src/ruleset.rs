@@ -3,7 +3,7 @@
 
 use crate::compile::{self, Accessor, Check, Compiled, Env, ValueTest};
 use crate::error::{Problem, RuleError};
-use crate::eval::{Ctx, Evaluator, Overlapping, Scanner};
+use crate::eval::{Ctx, Evaluator, Overlapping, Prefilter, Scanner};
 use crate::gate::{FxHasher, FxMap, GateIndex, gates_of, mark, num_bits, set_bit};
 use crate::logsource::{Mapping, applies_any, event_sources, mappings_for};
 use crate::rule::{self, CorrelationRule, Document, FilterRule, SigmaRule, Status};
@@ -129,17 +129,15 @@ const MAX_CACHED_PLANS: usize = 4096;
 /// Distinct keyword-literal sets with their own scanner.
 const MAX_KW_SCANNERS: usize = 64;
 
-/// Keyword literals are matched ASCII-case-insensitively on the raw leaf
-/// values, so ASCII leaves need no lower-cased copy.
+/// The scanner for keyword literals (lower-case), searched in lower-cased
+/// leaf values: an existence test first (most leaves hold no keyword), then
+/// the overlapping search.
 fn kw_scanner(needles: &[(u32, Vec<u8>)]) -> Option<Scanner> {
     if needles.is_empty() {
         return None;
     }
-    let pre = aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(needles.iter().map(|(_, n)| n))
-        .ok();
     let texts: Vec<&[u8]> = needles.iter().map(|(_, n)| n.as_slice()).collect();
+    let pre = Prefilter::new(&texts);
     Overlapping::new(&texts, true)
         .map(|ac| Scanner::new(ac, &texts, needles.iter().map(|(id, _)| *id).collect(), pre))
 }
