@@ -68,8 +68,13 @@ impl CaseEvidence {
             }
             if f.kind == FindingKind::Ioc && !f.groups.is_empty() {
                 let ioc = kahu_finding::field(f, "ioc").unwrap_or(&f.rule_id);
+                // The feed's file name, not its path on the analyst's machine
+                // (labels end up in reports shared with others).
                 let label = match kahu_finding::field(f, "ioc_source") {
-                    Some(src) => format!("{ioc} ({src})"),
+                    Some(src) => {
+                        let name = src.rsplit(['/', '\\']).next().unwrap_or(src);
+                        format!("{ioc} ({name})")
+                    }
                     None => ioc.to_string(),
                 };
                 ev.attributed_indicators

@@ -298,10 +298,32 @@ fn findings_feed_evidence() {
         ),
         related: vec![],
     };
-    let e = CaseEvidence::from_findings(&[f]);
+    // An IOC hit whose feed ties it to a group becomes an attributed
+    // indicator, labelled with the feed's file name (not its local path).
+    let mut ioc = f.clone();
+    ioc.kind = kahu_finding::FindingKind::Ioc;
+    ioc.fields = vec![
+        (Arc::from("ioc"), "ip 203.0.113.77".to_string()),
+        (
+            Arc::from("ioc_source"),
+            "/home/analyst/intel/partner.json".to_string(),
+        ),
+    ];
+    let e = CaseEvidence::from_findings(&[f, ioc]);
     assert!(e.techniques.contains("T1505.003"));
     assert!(e.software.contains("S0020"));
     assert!(e.group_hints.contains("G0065"));
+    assert_eq!(
+        e.attributed_indicators
+            .get("ip 203.0.113.77 (partner.json)")
+            .map(|g| g.iter().cloned().collect::<Vec<_>>()),
+        Some(vec!["G0065".to_string()])
+    );
+    assert_eq!(
+        e.attributed_indicators.len(),
+        1,
+        "Sigma findings are not indicators"
+    );
     assert_eq!(
         e.first_seen.map(|d| d.to_string()).as_deref(),
         Some("2021-05-01")
