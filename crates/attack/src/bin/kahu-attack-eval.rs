@@ -12,25 +12,23 @@ use std::time::Instant;
 const TEMPS: [f64; 10] = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0];
 
 fn grid() -> Vec<Params> {
+    // The rare-software bonus stays at its default (0): it was never selected.
     let mut out = Vec::new();
     for idf_sw in [false, true] {
         for sub in [0.0, 0.25, 0.5, 0.75] {
             for imp in [0.0, 0.15, 0.3, 0.5, 0.75] {
                 for sw in [1.0, 2.0, 3.0] {
                     for absent in [0.0, 0.01, 0.03] {
-                        for rare in [0.0] {
-                            for norm in [0.0, 0.5] {
-                                out.push(Params {
-                                    idf_counts_software: idf_sw,
-                                    sub_credit: sub,
-                                    software_implied: imp,
-                                    software_weight: sw,
-                                    absent_penalty: absent,
-                                    rare_software_bonus: rare,
-                                    length_norm: norm,
-                                    ..Params::default()
-                                });
-                            }
+                        for norm in [0.0, 0.5] {
+                            out.push(Params {
+                                idf_counts_software: idf_sw,
+                                sub_credit: sub,
+                                software_implied: imp,
+                                software_weight: sw,
+                                absent_penalty: absent,
+                                length_norm: norm,
+                                ..Params::default()
+                            });
                         }
                     }
                 }
