@@ -6,11 +6,11 @@
 //! the case (same SHA-256) are not stored again; findings and documents are
 //! replaced by each run, because they are recomputed over all evidence.
 
-use crate::detect::Observer;
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use kahu_case::{Case, EvidenceInfo};
 use kahu_event::Event;
+use kahu_finding::Observer;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

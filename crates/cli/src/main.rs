@@ -10,6 +10,7 @@ mod cmd;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod output;
 mod progress;
+mod reattribute;
 mod rules;
 
 use clap::{Parser, Subcommand};
