@@ -5,6 +5,7 @@
 //! and order the same way.
 
 use crate::detect::{self, Progress};
+use crate::file_hashes::FileHashes;
 use crate::store::{CaseStore, PipelineObserver};
 use anyhow::{Context, Result};
 use kahu_correlation::SigmaRules;
@@ -94,6 +95,8 @@ pub struct DetectionRun {
     pub feeds: Vec<FeedLoad>,
     /// Event analytics, when asked for.
     pub analytics: Option<AnalyticsReport>,
+    /// Hashes of non-system files (collected with the analytics).
+    pub file_hashes: FileHashes,
     /// The case store, events written; the caller stores findings and
     /// documents with [`CaseStore::finish`].
     pub case: Option<CaseStore>,
@@ -215,12 +218,14 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         || PipelineObserver {
             analytics: cfg.analytics.then(Analytics::default),
             case: case.as_ref().map(|s| s.sink()),
+            file_hashes: cfg.analytics.then(FileHashes::default),
         },
         progress,
     );
     // Dropping the last handle flushes its batch to the case writer.
     out.observer.case = None;
     let analytics = out.observer.analytics.take().map(|a| a.finish());
+    let file_hashes = out.observer.file_hashes.take().unwrap_or_default();
 
     let mut findings = out.findings;
     let mut warnings = walk_warnings;
@@ -264,6 +269,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         iocs,
         feeds,
         analytics,
+        file_hashes,
         case,
     })
 }

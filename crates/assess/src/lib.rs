@@ -4,14 +4,19 @@
 //! directly.
 
 pub mod assemble;
+pub mod containment;
 pub mod detect;
 pub mod detection;
+pub mod file_hashes;
+pub mod paths;
 pub mod pipeline;
+pub mod policy;
 pub mod store;
 pub mod write;
 
 pub use detection::{DetectConfig, DetectionRun, SIGNIFICANT, detect};
 pub use pipeline::{AssessConfig, AssessRun, demo_config, run};
+pub use policy::Policy;
 
 use kahu_finding::Finding;
 

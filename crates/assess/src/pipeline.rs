@@ -159,6 +159,8 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         kb,
         profiles: &profiles,
         appendix_limit: cfg.appendix_limit,
+        file_hashes: &det.file_hashes,
+        policy: crate::Policy::default(),
     };
     let built = assemble::build(&inputs);
     let mut written = crate::write::write_outputs(&cfg.out, &built, &findings, &analytics)
