@@ -154,6 +154,13 @@ where
                 if !sink.batch.is_empty() {
                     let _ = tx.send(std::mem::take(&mut sink.batch));
                 }
+                tracing::debug!(
+                    file = ?path,
+                    bytes = size,
+                    events = sink.events,
+                    warnings = sink.warnings.len(),
+                    "file read"
+                );
                 events.fetch_add(sink.events, Ordering::Relaxed);
                 if !sink.warnings.is_empty() {
                     let mut w = warnings.lock().unwrap_or_else(|e| e.into_inner());

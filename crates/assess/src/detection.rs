@@ -143,8 +143,23 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
                     .unwrap_or_default()
             );
         }
+        tracing::info!(
+            source = %source.map_or("bundled".to_string(), |ps| format!("{} path(s)", ps.len())),
+            files = report.files,
+            compiled = report.compiled,
+            rejected = report.errors.len(),
+            skipped = report.skipped,
+            correlations = report.correlations.len(),
+            "rules loaded"
+        );
+        for e in &report.errors {
+            tracing::debug!(error = ?e.to_string(), "rule rejected");
+        }
         errors.extend(report.errors.iter().map(|e| e.to_string()));
         let set = SigmaRules::new(report);
+        for e in &set.correlation_errors {
+            tracing::debug!(error = ?e, "correlation rule rejected");
+        }
         errors.extend(set.correlation_errors.iter().cloned());
         sets.push(set);
     }
@@ -159,6 +174,7 @@ pub fn load_iocs(paths: &[PathBuf]) -> Result<(IocSet, Vec<FeedLoad>)> {
         let report = iocs
             .load_path(p)
             .with_context(|| format!("cannot load IOC feed {}", p.display()))?;
+        tracing::info!(feed = ?p, loaded = report.loaded, issues = report.issues.len(), "IOC feed loaded");
         feeds.push(FeedLoad {
             path: p.clone(),
             loaded: report.loaded,
@@ -198,6 +214,12 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         || detect::list_files(&cfg.evidence),
     );
     let rules = rules?;
+    tracing::info!(
+        files = files.len(),
+        bytes = files.iter().map(|f| f.1).sum::<u64>(),
+        unreadable = walk_warnings.len(),
+        "evidence listed"
+    );
     let (iocs, feeds) = load_iocs(&cfg.iocs)?;
     let yara = if cfg.yara.is_empty() {
         None
@@ -242,11 +264,24 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
             reason,
         }));
     }
+    tracing::info!(
+        events = out.events,
+        findings = findings.len(),
+        warnings = warnings.len(),
+        "detection pass done"
+    );
+    for w in warnings
+        .iter()
+        .filter(|w| &*w.file == CORRELATION_WARNING_SOURCE)
+    {
+        tracing::warn!(reason = ?w.reason, "correlation cap hit");
+    }
     if let Some(a) = &analytics {
         findings.extend(a.findings());
     }
     if let Some(scanner) = &yara {
         use rayon::prelude::*;
+        tracing::info!(files = files.len(), "YARA scan");
         let scanned: Vec<Vec<Finding>> = files
             .par_iter()
             .map(|(p, _)| scanner.scan_path(p))

@@ -163,6 +163,11 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         policy: crate::Policy::default(),
     };
     let built = assemble::build(&inputs);
+    tracing::info!(
+        incidents = built.assessment.incidents.len(),
+        techniques = built.assessment.techniques.len(),
+        "assessment assembled"
+    );
     let mut written = crate::write::write_outputs(&cfg.out, &built, &findings, &analytics)
         .with_context(|| format!("cannot write outputs to {}", cfg.out.display()))?;
     if let Some(store) = det.case {
@@ -184,6 +189,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
             .context("cannot write the case store")?;
         written.push(cfg.out.join("case.sqlite"));
     }
+    tracing::info!(out = %cfg.out.display(), files = written.len(), "outputs written");
     Ok(AssessRun {
         assessment: built.assessment,
         findings,
