@@ -42,7 +42,7 @@ impl TimeAgreement {
             return;
         };
         self.candidates += 1;
-        if self.candidates > CHECK_ALL && self.candidates % SAMPLE_EVERY != 0 {
+        if self.candidates > CHECK_ALL && !self.candidates.is_multiple_of(SAMPLE_EVERY) {
             return;
         }
         let Some(own) = parse_timestamp(s) else {
