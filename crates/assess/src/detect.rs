@@ -10,7 +10,7 @@
 use crossbeam_channel::{Receiver, Sender, bounded};
 use kahu_event::Event;
 use kahu_finding::Finding;
-use kahu_ingest::{Sink, Warning};
+use kahu_ingest::{EvidenceCoverage, Sink, Warning};
 use kahu_sigma::RuleSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -72,6 +72,8 @@ pub struct DetectionOutput<O> {
     pub warnings: Vec<Warning>,
     /// Events read.
     pub events: u64,
+    /// Of those, how many had no time, host or log source.
+    pub coverage: EvidenceCoverage,
     /// Files (or archive roots) given to the readers.
     pub files: Vec<PathBuf>,
     /// Merged observer state.
@@ -93,6 +95,7 @@ struct ChannelSink<'a> {
     tx: &'a Sender<Vec<Event>>,
     warnings: Vec<Warning>,
     events: u64,
+    coverage: EvidenceCoverage,
 }
 
 impl Sink for ChannelSink<'_> {
@@ -112,6 +115,10 @@ impl Sink for ChannelSink<'_> {
         if self.warnings.len() < 10_000 {
             self.warnings.push(warning);
         }
+    }
+
+    fn file_read(&mut self, entry: &kahu_ingest::FileEntry) {
+        self.coverage.merge(&entry.coverage);
     }
 }
 
@@ -165,6 +172,7 @@ where
     let (tx, rx) = bounded::<Vec<Event>>(threads * 4);
     let warnings = Mutex::new(Vec::new());
     let events = AtomicU64::new(0);
+    let coverage = Mutex::new(EvidenceCoverage::default());
 
     let (findings, observer) = std::thread::scope(|scope| {
         let matchers: Vec<_> = (0..threads)
@@ -184,6 +192,7 @@ where
                     tx: &tx,
                     warnings: Vec::new(),
                     events: 0,
+                    coverage: EvidenceCoverage::default(),
                 };
                 if let Err(e) = kahu_ingest::read_path(path, &mut sink) {
                     sink.warnings.push(Warning {
@@ -197,6 +206,10 @@ where
                     let _ = tx.send(std::mem::take(&mut sink.batch));
                 }
                 events.fetch_add(sink.events, Ordering::Relaxed);
+                coverage
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .merge(&sink.coverage);
                 if !sink.warnings.is_empty() {
                     let mut w = warnings.lock().unwrap_or_else(|e| e.into_inner());
                     w.extend(sink.warnings);
@@ -224,6 +237,7 @@ where
         findings,
         warnings: warnings.into_inner().unwrap_or_else(|e| e.into_inner()),
         events: events.into_inner(),
+        coverage: coverage.into_inner().unwrap_or_else(|e| e.into_inner()),
         files: files.iter().map(|(p, _)| p.clone()).collect(),
         observer,
     }

@@ -251,6 +251,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         files: out.files.len() as u64,
         events: out.events,
         warnings: &warnings,
+        coverage: out.coverage,
         rules_loaded: rules_loaded as u64,
         rules_rejected: rule_errors.len() as u64,
         findings: &findings,
