@@ -27,6 +27,8 @@ pub struct Inputs<'a> {
     pub events: u64,
     /// Evidence warnings.
     pub warnings: &'a [Warning],
+    /// Events without time, host or log source, over all files.
+    pub coverage: kahu_ingest::EvidenceCoverage,
     /// Rules used.
     pub rules_loaded: u64,
     /// Rules rejected.
@@ -535,6 +537,9 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         Verdict::CompromiseDetected
     } else if max_level >= Some(Level::Medium) {
         Verdict::SuspiciousActivity
+    } else if inputs.coverage.mostly_unclassified() {
+        // Rules never ran on most of it: that is not "no detections".
+        Verdict::InsufficientEvidence
     } else {
         Verdict::NoDetections
     };
@@ -556,6 +561,10 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         Outcome::InsufficientEvidence => " Insufficient evidence for attribution.".into(),
     };
     let headline = match verdict {
+        Verdict::InsufficientEvidence if inputs.events > 0 => format!(
+            "Evidence not understood: {} of {} events could not be classified (no channel or log source), so no rule for a log source ran on them. Nothing can be concluded about compromise from these events; see Evidence for the files concerned.",
+            inputs.coverage.no_logsource, inputs.events
+        ),
         Verdict::InsufficientEvidence => format!(
             "No events could be read from the {} evidence file(s) given; nothing can be concluded about compromise or attribution.",
             inputs.files
@@ -565,10 +574,16 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             inputs.events, inputs.files
         ),
         _ => format!(
-            "Malicious activity on {} host(s) between {} and {}: {} ATT&CK techniques across {} tactics ({}).{lead}",
-            scope_view.hosts.len(),
-            time_text(first),
-            time_text(last),
+            "Malicious activity on {} {}: {} ATT&CK techniques across {} tactics ({}).{lead}",
+            match scope_view.hosts.len() {
+                0 => "unknown hosts".to_string(),
+                n => format!("{n} host(s)"),
+            },
+            match (first, last) {
+                (Some(_), Some(_)) =>
+                    format!("between {} and {}", time_text(first), time_text(last)),
+                _ => "at unknown times".to_string(),
+            },
             technique_views.len(),
             ordered_tactics.len(),
             ordered_tactics
@@ -596,6 +611,9 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             containment.ips.len(),
             containment.files.len()
         ));
+    }
+    for gap in inputs.coverage.gaps() {
+        key_points.push(format!("Evidence coverage: {gap}; see Evidence."));
     }
     if inputs.warnings.len() as u64 > 0 {
         key_points.push(format!(

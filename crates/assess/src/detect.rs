@@ -10,7 +10,7 @@
 use crossbeam_channel::{Receiver, Sender, bounded};
 use kahu_event::Event;
 use kahu_finding::{Detector, Finding, Observer};
-use kahu_ingest::{Sink, Warning};
+use kahu_ingest::{EvidenceCoverage, Sink, Warning};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +25,8 @@ pub struct DetectionOutput<O> {
     pub warnings: Vec<Warning>,
     /// Events read.
     pub events: u64,
+    /// Of those, how many had no time, host or log source.
+    pub coverage: EvidenceCoverage,
     /// Files (or archive roots) given to the readers.
     pub files: Vec<PathBuf>,
     /// Merged observer state.
@@ -50,6 +52,7 @@ struct ChannelSink<'a> {
     tx: &'a Sender<Vec<Event>>,
     warnings: Vec<Warning>,
     events: u64,
+    coverage: EvidenceCoverage,
 }
 
 impl Sink for ChannelSink<'_> {
@@ -69,6 +72,10 @@ impl Sink for ChannelSink<'_> {
         if self.warnings.len() < 10_000 {
             self.warnings.push(warning);
         }
+    }
+
+    fn file_read(&mut self, entry: &kahu_ingest::FileEntry) {
+        self.coverage.merge(&entry.coverage);
     }
 }
 
@@ -123,6 +130,7 @@ where
     let (tx, rx) = bounded::<Vec<Event>>(threads * 4);
     let warnings = Mutex::new(Vec::new());
     let events = AtomicU64::new(0);
+    let coverage = Mutex::new(EvidenceCoverage::default());
 
     let (findings, observer) = std::thread::scope(|scope| {
         let matchers: Vec<_> = (0..threads)
@@ -142,6 +150,7 @@ where
                     tx: &tx,
                     warnings: Vec::new(),
                     events: 0,
+                    coverage: EvidenceCoverage::default(),
                 };
                 if let Err(e) = kahu_ingest::read_path(path, &mut sink) {
                     sink.warnings.push(Warning {
@@ -162,6 +171,10 @@ where
                     "file read"
                 );
                 events.fetch_add(sink.events, Ordering::Relaxed);
+                coverage
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .merge(&sink.coverage);
                 if !sink.warnings.is_empty() {
                     let mut w = warnings.lock().unwrap_or_else(|e| e.into_inner());
                     w.extend(sink.warnings);
@@ -189,6 +202,7 @@ where
         findings,
         warnings: warnings.into_inner().unwrap_or_else(|e| e.into_inner()),
         events: events.into_inner(),
+        coverage: coverage.into_inner().unwrap_or_else(|e| e.into_inner()),
         files: files.iter().map(|(p, _)| p.clone()).collect(),
         observer,
     }

@@ -97,6 +97,8 @@ pub struct DetectionRun {
     pub analytics: Option<AnalyticsReport>,
     /// Hashes of non-system files (collected with the analytics).
     pub file_hashes: FileHashes,
+    /// Events without time, host or log source, over all files.
+    pub coverage: kahu_ingest::EvidenceCoverage,
     /// The case store, events written; the caller stores findings and
     /// documents with [`CaseStore::finish`].
     pub case: Option<CaseStore>,
@@ -305,6 +307,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         feeds,
         analytics,
         file_hashes,
+        coverage: out.coverage,
         case,
     })
 }

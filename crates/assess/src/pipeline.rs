@@ -151,6 +151,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         files: det.files.len() as u64,
         events: det.events,
         warnings: &warnings,
+        coverage: det.coverage,
         rules_loaded: det.rules.count() as u64,
         rules_rejected: det.rules.errors.len() as u64,
         findings: &findings,

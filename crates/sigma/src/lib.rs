@@ -29,6 +29,7 @@ pub mod rule;
 mod ruleset;
 #[cfg(test)]
 mod semantics_tests;
+mod transform;
 
 pub use error::RuleError;
 pub use rule::{CorrelationRule, Document, FilterRule, RuleLogSource, SigmaRule, Status};
