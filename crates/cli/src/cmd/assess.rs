@@ -204,7 +204,18 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         }
         if !a.incidents.is_empty() {
             println!();
-            println!("{}", s.bold("Incidents:"));
+            println!(
+                "{} {}",
+                s.bold("Incidents:"),
+                if a.incidents.len() > 5 {
+                    format!(
+                        "{} (the 5 most severe shown; all in report.html)",
+                        a.incidents.len()
+                    )
+                } else {
+                    a.incidents.len().to_string()
+                }
+            );
             for i in a.incidents.iter().take(5) {
                 println!(
                     "  {} {}  {}",
