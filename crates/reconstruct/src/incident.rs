@@ -6,6 +6,7 @@ use crate::classify::{AccountClass, classify_account};
 use crate::dedup::{DedupedFinding, dedup};
 use crate::host::HostNames;
 use crate::keys::CorrelationKeys;
+use crate::repeats::{last_seen, repeat_count};
 use crate::tactic::{Tactic, TacticLookup, resolve};
 use crate::util::{Span, ms};
 use hashbrown::HashMap;
@@ -83,7 +84,8 @@ pub struct Incident {
     pub tactics: Vec<Tactic>,
     /// Technique ids, sorted.
     pub techniques: Vec<String>,
-    /// Findings before deduplication.
+    /// Detections before deduplication (a collapsed repeat counts its
+    /// [`repeat_count`](crate::repeat_count)).
     pub finding_count: usize,
     /// Indices into the findings slice, ascending.
     pub finding_ids: Vec<usize>,
@@ -341,8 +343,11 @@ fn make_incident(
     let mut techniques: Vec<String> = Vec::new();
     let mut tactic_level: HashMap<Tactic, Level> = HashMap::new();
     let mut max_level = Level::Informational;
+    let mut detections = 0;
     for (f, (_, host)) in members.iter().zip(&members_hosts) {
         span.observe(f.timestamp);
+        span.observe(last_seen(f));
+        detections += repeat_count(f);
         max_level = max_level.max(f.level);
         match host {
             Some(h) => {
@@ -430,7 +435,7 @@ fn make_incident(
         log_dir: log_dirs.first().map(String::as_str),
         accounts: &accounts,
     };
-    let title = title(&tactic_level, &where_, &members, max_level);
+    let title = title(&tactic_level, &where_, &members, max_level, detections);
     Incident {
         id: String::new(),
         title,
@@ -444,7 +449,7 @@ fn make_incident(
         last_seen: span.last_seen,
         tactics,
         techniques,
-        finding_count: ids.len(),
+        finding_count: detections as usize,
         finding_ids: ids,
         evidence,
     }
@@ -479,6 +484,7 @@ fn title(
     at: &Where<'_>,
     members: &[Finding],
     max_level: Level,
+    detections: u64,
 ) -> String {
     let mut t: Vec<(Tactic, Level)> = tactic_level.iter().map(|(t, l)| (*t, *l)).collect();
     t.sort_by_key(|&(t, l)| std::cmp::Reverse((l, t)));
@@ -516,8 +522,8 @@ fn title(
         1 => extra.push(format!("account {}", at.accounts[0])),
         n => extra.push(format!("{n} accounts")),
     }
-    if members.len() > 1 {
-        extra.push(format!("{} findings", members.len()));
+    if detections > 1 {
+        extra.push(format!("{detections} findings"));
     }
     if !extra.is_empty() {
         s.push_str(&format!(" ({})", extra.join(", ")));

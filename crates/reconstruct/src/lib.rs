@@ -9,7 +9,8 @@
 //!   events (logon summaries, brute force, spraying, Kerberoasting, new
 //!   services and tasks, process stacking, lateral-movement graph), with
 //!   [`AnalyticsReport::findings`] turning what is suspicious into findings.
-//! - [`dedup`]: collapse the same rule firing on the same thing.
+//! - [`dedup`]: collapse the same rule firing on the same thing;
+//!   [`collapse_repeats`]: bursts of it become one finding with a count.
 //! - [`build_incidents`]: chain findings by process lineage, logon session,
 //!   host and account within a time gap, ordered by kill-chain phase.
 //! - [`Scope`] and [`Timeline`]: what is compromised, and when.
@@ -24,6 +25,7 @@ mod escalate;
 pub mod host;
 mod incident;
 pub mod keys;
+mod repeats;
 mod scope;
 pub mod tactic;
 mod tactic_map;
@@ -36,6 +38,10 @@ pub use escalate::{ESCALATION_FIELD, LATERAL_MOVEMENT_RULE, escalate_lateral_mov
 pub use host::{HostNames, host_key};
 pub use incident::{Incident, IncidentConfig, build_incidents, build_incidents_with_hosts};
 pub use keys::CorrelationKeys;
+pub use repeats::{
+    FIRST_SEEN_FIELD, LAST_SEEN_FIELD, MAX_RELATED, REPEAT_COUNT_FIELD, RepeatConfig,
+    collapse_repeats, last_seen, repeat_count,
+};
 pub use scope::{Scope, ScopeBuilder, ScopeEntity};
 pub use tactic::{Tactic, TacticLookup, tactics_of};
 pub use timeline::{Timeline, TimelineEntry, TimelinePhase};
