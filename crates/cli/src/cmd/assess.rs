@@ -204,21 +204,26 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             );
         }
         if !a.incidents.is_empty() {
-            println!();
-            println!("{}", s.bold("Incidents:"));
             const SHOWN: usize = 5;
+            println!();
+            println!(
+                "{} {}",
+                s.bold("Incidents:"),
+                if a.incidents.len() > SHOWN {
+                    format!(
+                        "{} (the {SHOWN} most severe shown; all in report.html)",
+                        a.incidents.len()
+                    )
+                } else {
+                    a.incidents.len().to_string()
+                }
+            );
             for i in a.incidents.iter().take(SHOWN) {
                 println!(
                     "  {} {}  {}",
                     s.level(i.severity, i.severity.as_str()),
                     i.id,
                     crate::output::terminal_safe(&i.title)
-                );
-            }
-            if a.incidents.len() > SHOWN {
-                println!(
-                    "  … and {} more (see the report's Incidents section)",
-                    a.incidents.len() - SHOWN
                 );
             }
         }
