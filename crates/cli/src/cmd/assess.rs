@@ -90,6 +90,14 @@ pub struct Args {
 
 /// Run the assessment.
 pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+    // Arguments are checked before any work (the demo writes files).
+    let Some(tlp) = kahu_intel::Tlp::parse(&args.tlp) else {
+        anyhow::bail!(
+            "--tlp {:?} is not a TLP level (TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)",
+            args.tlp
+        );
+    };
+    let placeholders = crate::rules::placeholders(&args.placeholders)?;
     let mut cfg = if args.demo {
         demo_config(&args.out)?
     } else {
@@ -97,7 +105,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     };
     cfg.rules = args.rules.clone();
     cfg.no_bundled_rules = args.no_bundled_rules;
-    cfg.placeholders = crate::rules::placeholders(&args.placeholders)?;
+    cfg.placeholders = placeholders;
     cfg.iocs.extend(args.iocs.iter().cloned());
     cfg.yara = args.yara.clone();
     cfg.attack_bundle = args.attack.clone();
@@ -123,12 +131,6 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.case
         .infrastructure
         .extend(args.infrastructure.iter().cloned());
-    let Some(tlp) = kahu_intel::Tlp::parse(&args.tlp) else {
-        anyhow::bail!(
-            "--tlp {:?} is not a TLP level (TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)",
-            args.tlp
-        );
-    };
     if !args.demo || args.tlp != "TLP:AMBER" {
         cfg.case.tlp = tlp.label().to_string();
     }
