@@ -149,6 +149,10 @@ pub struct Summary {
     pub events_per_second: f64,
     /// Where the timeline was written.
     pub output: Option<String>,
+    /// The warnings themselves (first 1,000), for scripts.
+    pub warning_details: Vec<kahu_ingest::Warning>,
+    /// Rules and correlation rules rejected, with the reason (first 1,000).
+    pub rule_problems: Vec<String>,
 }
 
 /// One line of the top-rules table.

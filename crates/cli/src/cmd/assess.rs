@@ -86,6 +86,10 @@ pub struct Args {
     /// Print a JSON summary on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Do not store events in `OUT/case.sqlite` (no `kahu serve` on this
+    /// output; saves the store's disk space and time on large evidence).
+    #[arg(long)]
+    pub no_case: bool,
 }
 
 /// Run the assessment.
@@ -108,6 +112,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.placeholders = placeholders;
     cfg.iocs.extend(args.iocs.iter().cloned());
     cfg.yara = args.yara.clone();
+    cfg.store_case = !args.no_case;
     cfg.attack_bundle = args.attack.clone();
     cfg.profiles = args.profiles.clone();
     if let Some(n) = &args.name {
@@ -159,6 +164,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             "files": a.evidence.files,
             "events": a.evidence.events,
             "warnings": a.evidence.warnings,
+            "warning_details": run.warnings.iter().take(1000).collect::<Vec<_>>(),
+            "rule_problems": run.rule_errors.iter().take(1000).collect::<Vec<_>>(),
             "detections_by_level": a.summary.detections_by_level,
             "techniques": a.techniques.iter().map(|t| &t.id).collect::<Vec<_>>(),
             "incidents": a.incidents.len(),
@@ -249,6 +256,17 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         }
         println!();
         println!("Report: {}", cfg.out.join("report.html").display());
+        let store = cfg.out.join("case.sqlite");
+        if cfg.store_case
+            && let Ok(m) = std::fs::metadata(&store)
+        {
+            println!(
+                "Case:   {} ({:.1} MB; open with `kahu serve {}`, skip with --no-case)",
+                store.display(),
+                m.len() as f64 / 1e6,
+                cfg.out.display()
+            );
+        }
         println!(
             "Also:   assessment.json, stix-bundle.json, navigator-layer.json, containment/ in {}",
             cfg.out.display()

@@ -134,6 +134,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         elapsed_seconds: elapsed,
         events_per_second: run.events as f64 / elapsed.max(1e-9),
         output: args.output.as_ref().map(|p| p.display().to_string()),
+        warning_details: run.warnings.iter().take(1000).cloned().collect(),
+        rule_problems: run.rules.errors.iter().take(1000).cloned().collect(),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
