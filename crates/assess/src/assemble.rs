@@ -109,13 +109,9 @@ fn port_regex() -> &'static regex::Regex {
 /// addresses in scope, ports opened by firewall changes, and the victim
 /// context given by the analyst.
 pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
-    let significant_findings: Vec<Finding> = inputs
-        .findings
-        .iter()
-        .filter(|f| significant(f))
-        .cloned()
-        .collect();
-    let mut ev = CaseEvidence::from_findings(&significant_findings);
+    let mut ev = CaseEvidence::from_detections(inputs.findings, inputs.kb);
+    let significant_findings: Vec<&Finding> =
+        inputs.findings.iter().filter(|f| significant(f)).collect();
     let rules = rule_tags(inputs.rulesets);
     let mut seen = BTreeSet::new();
     for f in &significant_findings {
@@ -143,6 +139,13 @@ pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
             && ip.max_level >= Level::Medium
             && let Ok(addr) = ip.value.parse::<IpAddr>()
         {
+            // A CDN edge serves everyone: it says nothing about who attacked.
+            if crate::containment::shared_infrastructure(addr).is_some() {
+                ev.discounted.push(format!(
+                    "{addr}: shared infrastructure, not attacker-specific"
+                ));
+                continue;
+            }
             ev.ips.insert(addr);
         }
     }

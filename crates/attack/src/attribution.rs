@@ -190,6 +190,9 @@ pub struct EvidenceSummary {
     pub remapped: Vec<(String, String)>,
     /// Groups named by detection rules (not scored).
     pub group_hints: Vec<String>,
+    /// Tags and findings left out before scoring, with the reason.
+    #[serde(default)]
+    pub discounted: Vec<String>,
 }
 
 /// The result of ranking candidate actors for one case.
@@ -235,6 +238,15 @@ pub struct RawScores {
     pub scores: Vec<(String, f64)>,
     /// Score of "unknown".
     pub unknown: f64,
+}
+
+/// How much a ranking on `items` scored evidence items may say (0–1).
+pub fn evidence_weight(items: usize, full: f64) -> f64 {
+    if full > 0.0 {
+        (items as f64 / full).min(1.0)
+    } else {
+        1.0
+    }
 }
 
 /// Softmax over actor scores plus the unknown hypothesis; returns
@@ -283,7 +295,14 @@ impl Attributor<'_> {
             .collect();
         let unknown = p.unknown_fraction * r.max_attack;
         let t = Attributor::effective_temperature(p, r.max_attack);
-        let (lik, lik_unknown) = likelihoods(&scores, unknown, t);
+        let (mut lik, mut lik_unknown) = likelihoods(&scores, unknown, t);
+        let items = r.techs.len() + r.sws.len() + ev.cves.len() + ev.attributed_indicators.len();
+        let weight = evidence_weight(items, p.full_evidence_items);
+        if weight < 1.0 {
+            let named: f64 = lik.iter().sum();
+            lik.iter_mut().for_each(|l| *l *= weight);
+            lik_unknown += named * (1.0 - weight);
+        }
         let mut order: Vec<usize> = (0..scores.len()).collect();
         order.sort_by(|&a, &b| {
             scores[b]
@@ -388,6 +407,13 @@ impl Attributor<'_> {
                 c
             }
         };
+        let mut confidence = confidence;
+        if weight < 1.0 {
+            confidence.reasons.push(format!(
+                "only {items} scored evidence item(s): {:.0} % of the weight stays on an unknown actor until more evidence is found",
+                (1.0 - weight) * 100.0
+            ));
+        }
         Attribution {
             attack_version: self.kb.version().to_string(),
             outcome,
@@ -406,6 +432,7 @@ impl Attributor<'_> {
                 unknown_ids: r.unknown.clone(),
                 remapped: r.remapped.clone(),
                 group_hints: ev.group_hints.iter().cloned().collect(),
+                discounted: ev.discounted.clone(),
             },
             actors_ranked: self.actors.len(),
             caveats: self.caveats(ev, &r),

@@ -48,6 +48,10 @@ pub struct CaseEvidence {
     /// names). Unlike rule tags these are scored: a hit on infrastructure a
     /// partner attributes to an actor is infrastructure overlap.
     pub attributed_indicators: BTreeMap<String, BTreeSet<String>>,
+    /// Tags and findings left out of the evidence, each with the reason
+    /// (a generic rule's software tag, a broad rule's blanket technique
+    /// tags, findings below medium): shown to the analyst, never scored.
+    pub discounted: Vec<String>,
 }
 
 impl CaseEvidence {

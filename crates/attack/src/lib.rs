@@ -13,6 +13,7 @@ pub mod likelihood;
 pub mod navigator;
 pub mod profile;
 mod profile_score;
+pub mod quality;
 pub mod score;
 pub mod stix;
 

@@ -71,6 +71,14 @@ pub struct Params {
     pub victim_weight: f64,
     /// Weight against activity outside the actor's active period.
     pub time_weight: f64,
+    /// Scored evidence items (techniques, software, CVEs, attributed
+    /// indicators) a case needs before its ranking speaks with full weight.
+    /// With fewer, the likelihood of every named actor is scaled by
+    /// `items / full_evidence_items` and the rest stays on "unknown": two
+    /// techniques can make one actor the best fit, but not a likely author.
+    /// 0 turns this off.
+    #[serde(default)]
+    pub full_evidence_items: f64,
 }
 
 impl Default for Params {
@@ -91,6 +99,7 @@ impl Default for Params {
             infra_weight: 3.0,
             victim_weight: 0.5,
             time_weight: 1.0,
+            full_evidence_items: 8.0,
         }
     }
 }
