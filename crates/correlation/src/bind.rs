@@ -7,6 +7,9 @@ use kahu_sigma::RuleSet;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Outer correlations that consume a correlation: (consumer index, slot).
+type Consumers = Vec<Vec<(u32, u16)>>;
+
 fn err(c: &crate::Correlation, construct: &str, reason: String) -> CorrelationError {
     CorrelationError::new(
         &c.origin,
@@ -23,6 +26,32 @@ pub(crate) fn bind(
 ) -> Result<BoundCorrelations, Vec<CorrelationError>> {
     let corrs = &set.correlations;
     let mut errors = Vec::new();
+    let by_ref = index_by_reference(corrs, &mut errors);
+    let sources = resolve_references(corrs, rules, &by_ref, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let (order, consumers) = order_chains(corrs, &sources)?;
+    let mut bound = bind_in_order(corrs, rules, &sources, &order, &consumers)?;
+    push_down_carried_fields(&mut bound, &order, &consumers);
+    let (routes, suppressed) = route_rules(&bound, rules.len());
+    Ok(BoundCorrelations {
+        inner: Arc::new(Inner {
+            corrs: bound,
+            order,
+            routes,
+            suppressed,
+            consumers,
+        }),
+    })
+}
+
+/// Maps every correlation id and name to its index; a key used by two
+/// correlations is an error (the first keeps it).
+fn index_by_reference<'a>(
+    corrs: &'a [crate::Correlation],
+    errors: &mut Vec<CorrelationError>,
+) -> HashMap<&'a str, usize> {
     let mut by_ref: HashMap<&str, usize> = HashMap::new();
     for (i, c) in corrs.iter().enumerate() {
         for key in [c.id.as_deref(), c.name.as_deref()].into_iter().flatten() {
@@ -42,8 +71,17 @@ pub(crate) fn bind(
             }
         }
     }
+    by_ref
+}
 
-    // Resolve references.
+/// Resolves each correlation's `rules:` entries to a detection rule or an
+/// inner correlation; ambiguous and unresolved references are errors.
+fn resolve_references(
+    corrs: &[crate::Correlation],
+    rules: &RuleSet,
+    by_ref: &HashMap<&str, usize>,
+    errors: &mut Vec<CorrelationError>,
+) -> Vec<Vec<Source>> {
     let mut sources: Vec<Vec<Source>> = Vec::with_capacity(corrs.len());
     for c in corrs {
         let mut list = Vec::with_capacity(c.rules.len());
@@ -70,13 +108,16 @@ pub(crate) fn bind(
         }
         sources.push(list);
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    sources
+}
 
-    // Order chains (Kahn); whatever is left is on a cycle.
+/// Orders chains inner-first (Kahn); whatever is left is on a cycle.
+fn order_chains(
+    corrs: &[crate::Correlation],
+    sources: &[Vec<Source>],
+) -> Result<(Vec<usize>, Consumers), Vec<CorrelationError>> {
     let n = corrs.len();
-    let mut consumers: Vec<Vec<(u32, u16)>> = vec![Vec::new(); n];
+    let mut consumers: Consumers = vec![Vec::new(); n];
     let mut pending = vec![0usize; n];
     for (i, list) in sources.iter().enumerate() {
         for (slot, s) in list.iter().enumerate() {
@@ -99,119 +140,94 @@ pub(crate) fn bind(
         k += 1;
     }
     if order.len() < n {
-        for (i, c) in corrs.iter().enumerate() {
-            if pending[i] > 0 {
-                errors.push(err(
+        let errors = corrs
+            .iter()
+            .zip(&pending)
+            .filter(|&(_, &p)| p > 0)
+            .map(|(c, _)| {
+                err(
                     c,
                     "correlation.rules",
                     "correlation chain is cyclic (refers to itself directly or through other correlations)".into(),
-                ));
-            }
-        }
+                )
+            })
+            .collect();
         return Err(errors);
     }
+    Ok((order, consumers))
+}
 
-    // Names a slot answers to in `aliases`: the reference as written and
-    // the referenced rule's id and name.
-    let slot_names = |s: &Source, written: &str| -> Vec<String> {
-        let mut v = vec![written.to_string()];
-        match s {
-            Source::Rule(idx) => {
-                let r = rules.rule(*idx);
-                if !r.id.is_empty() {
-                    v.push(r.id.to_string());
-                }
-                if let Some(nm) = &r.name {
-                    v.push(nm.to_string());
-                }
+/// Names a slot answers to in `aliases`: the reference as written and the
+/// referenced rule's or correlation's id and name.
+fn slot_names(
+    s: &Source,
+    written: &str,
+    corrs: &[crate::Correlation],
+    rules: &RuleSet,
+) -> Vec<String> {
+    let mut v = vec![written.to_string()];
+    match s {
+        Source::Rule(idx) => {
+            let r = rules.rule(*idx);
+            if !r.id.is_empty() {
+                v.push(r.id.to_string());
             }
-            Source::Correlation(j) => {
-                let c = &corrs[*j];
-                v.extend(c.id.iter().map(|x| x.to_string()));
-                v.extend(c.name.iter().map(|x| x.to_string()));
+            if let Some(nm) = &r.name {
+                v.push(nm.to_string());
             }
         }
-        v
-    };
+        Source::Correlation(j) => {
+            let c = &corrs[*j];
+            v.extend(c.id.iter().map(|x| x.to_string()));
+            v.extend(c.name.iter().map(|x| x.to_string()));
+        }
+    }
+    v
+}
 
-    let mut bound: Vec<Option<BoundCorrelation>> = vec![None; n];
-    for &i in &order {
+/// Binds each correlation after the ones it consumes, so an inner
+/// correlation's level and ATT&CK tags are known when its consumer is bound.
+fn bind_in_order(
+    corrs: &[crate::Correlation],
+    rules: &RuleSet,
+    sources: &[Vec<Source>],
+    order: &[usize],
+    consumers: &Consumers,
+) -> Result<Vec<BoundCorrelation>, Vec<CorrelationError>> {
+    let mut errors = Vec::new();
+    let mut bound: Vec<Option<BoundCorrelation>> = vec![None; corrs.len()];
+    for &i in order {
         let c = &corrs[i];
         let names: Vec<Vec<String>> = sources[i]
             .iter()
             .zip(&c.rules)
-            .map(|(s, w)| slot_names(s, w))
+            .map(|(s, w)| slot_names(s, w, corrs, rules))
             .collect();
-        for a in &c.aliases {
-            for (rule_name, _) in &a.fields {
-                if !names.iter().any(|ns| ns.contains(rule_name)) {
-                    errors.push(err(
-                        c,
-                        &format!("correlation.aliases.{}.{rule_name}", a.name),
-                        format!("`{rule_name}` is not one of the rules this correlation refers to"),
-                    ));
-                }
-            }
-        }
-        let resolve = |field: &str, slot: usize| -> String {
-            c.aliases
-                .iter()
-                .find(|a| a.name == field)
-                .and_then(|a| {
-                    a.fields
-                        .iter()
-                        .find(|(r, _)| names[slot].contains(r))
-                        .map(|(_, f)| f.clone())
-                })
-                .unwrap_or_else(|| field.to_string())
-        };
+        check_aliases(c, &names, &mut errors);
         let slots = c.rules.len();
         let group_fields: Vec<Vec<String>> = (0..slots)
-            .map(|s| c.group_by.iter().map(|g| resolve(g, s)).collect())
+            .map(|s| {
+                c.group_by
+                    .iter()
+                    .map(|g| alias_field(c, &names, g, s))
+                    .collect()
+            })
             .collect();
         let value_fields: Vec<Vec<String>> = (0..slots)
-            .map(|s| c.fields.iter().map(|g| resolve(g, s)).collect())
+            .map(|s| {
+                c.fields
+                    .iter()
+                    .map(|g| alias_field(c, &names, g, s))
+                    .collect()
+            })
             .collect();
-        let mut level = Level::Informational;
-        let mut tags: Vec<Arc<str>> = Vec::new();
-        for s in &sources[i] {
-            match s {
-                Source::Rule(idx) => {
-                    let r = rules.rule(*idx);
-                    level = level.max(r.level);
-                    tags.extend(r.tags.iter().cloned());
-                }
-                Source::Correlation(j) => {
-                    let b = bound[*j]
-                        .as_ref()
-                        .expect("topological order: inner bound first");
-                    level = level.max(b.level);
-                    tags.extend(
-                        b.attack
-                            .techniques
-                            .iter()
-                            .map(|t| Arc::from(format!("attack.{t}"))),
-                    );
-                    tags.extend(
-                        b.attack
-                            .software
-                            .iter()
-                            .map(|t| Arc::from(format!("attack.{t}"))),
-                    );
-                    tags.extend(
-                        b.attack
-                            .groups
-                            .iter()
-                            .map(|t| Arc::from(format!("attack.{t}"))),
-                    );
-                }
-            }
-        }
+        let (level, tags) = inherited_level_and_tags(&sources[i], rules, &bound);
         let attack = if c.tags.is_empty() {
             attack_tags(tags.iter().map(|t| &**t))
         } else {
             attack_tags(c.tags.iter().map(|t| &**t))
         };
+        // An inner correlation reports only when some consumer asks for it.
         let suppressed = !consumers[i].is_empty()
             && !consumers[i]
                 .iter()
@@ -230,32 +246,112 @@ pub(crate) fn bind(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut corrs_b: Vec<BoundCorrelation> = bound
+    Ok(bound
         .into_iter()
         .map(|b| b.expect("every correlation is in the order"))
-        .collect();
+        .collect())
+}
 
-    // Fields chained correlations need, pushed down from the outermost.
+/// Every rule named under an alias must be one this correlation refers to.
+fn check_aliases(
+    c: &crate::Correlation,
+    names: &[Vec<String>],
+    errors: &mut Vec<CorrelationError>,
+) {
+    for a in &c.aliases {
+        for (rule_name, _) in &a.fields {
+            if !names.iter().any(|ns| ns.contains(rule_name)) {
+                errors.push(err(
+                    c,
+                    &format!("correlation.aliases.{}.{rule_name}", a.name),
+                    format!("`{rule_name}` is not one of the rules this correlation refers to"),
+                ));
+            }
+        }
+    }
+}
+
+/// The event field `field` means in slot `slot`: its alias for that slot's
+/// rule, or the field itself.
+fn alias_field(c: &crate::Correlation, names: &[Vec<String>], field: &str, slot: usize) -> String {
+    c.aliases
+        .iter()
+        .find(|a| a.name == field)
+        .and_then(|a| {
+            a.fields
+                .iter()
+                .find(|(r, _)| names[slot].contains(r))
+                .map(|(_, f)| f.clone())
+        })
+        .unwrap_or_else(|| field.to_string())
+}
+
+/// The highest level and all ATT&CK tags of a correlation's sources.
+fn inherited_level_and_tags(
+    sources: &[Source],
+    rules: &RuleSet,
+    bound: &[Option<BoundCorrelation>],
+) -> (Level, Vec<Arc<str>>) {
+    let mut level = Level::Informational;
+    let mut tags: Vec<Arc<str>> = Vec::new();
+    for s in sources {
+        match s {
+            Source::Rule(idx) => {
+                let r = rules.rule(*idx);
+                level = level.max(r.level);
+                tags.extend(r.tags.iter().cloned());
+            }
+            Source::Correlation(j) => {
+                let b = bound[*j]
+                    .as_ref()
+                    .expect("topological order: inner bound first");
+                level = level.max(b.level);
+                let attack = &b.attack;
+                tags.extend(
+                    attack
+                        .techniques
+                        .iter()
+                        .chain(&attack.software)
+                        .chain(&attack.groups)
+                        .map(|t| Arc::from(format!("attack.{t}"))),
+                );
+            }
+        }
+    }
+    (level, tags)
+}
+
+/// Fields chained correlations need, pushed down from the outermost.
+fn push_down_carried_fields(
+    bound: &mut [BoundCorrelation],
+    order: &[usize],
+    consumers: &Consumers,
+) {
     for &i in order.iter().rev() {
         let mut carry: Vec<String> = Vec::new();
         for &(o, slot) in &consumers[i] {
-            let outer = &corrs_b[o as usize];
+            let outer = &bound[o as usize];
             for f in outer.group_fields[slot as usize]
                 .iter()
                 .chain(&outer.value_fields[slot as usize])
                 .chain(&outer.carry)
             {
-                if !corrs_b[i].def.group_by.contains(f) && !carry.contains(f) {
+                if !bound[i].def.group_by.contains(f) && !carry.contains(f) {
                     carry.push(f.clone());
                 }
             }
         }
-        corrs_b[i].carry = carry;
+        bound[i].carry = carry;
     }
+}
 
-    let mut routes: Vec<Vec<(u32, u16)>> = vec![Vec::new(); rules.len()];
-    let mut generate = vec![false; rules.len()];
-    for (i, b) in corrs_b.iter().enumerate() {
+/// For each detection rule: the (correlation, slot) pairs its matches feed,
+/// and whether its own findings are suppressed (every consumer has
+/// `generate: false`).
+fn route_rules(bound: &[BoundCorrelation], rule_count: usize) -> (Consumers, Vec<bool>) {
+    let mut routes: Consumers = vec![Vec::new(); rule_count];
+    let mut generate = vec![false; rule_count];
+    for (i, b) in bound.iter().enumerate() {
         for (slot, s) in b.sources.iter().enumerate() {
             if let Source::Rule(idx) = s {
                 routes[idx.0 as usize].push((i as u32, slot as u16));
@@ -268,13 +364,5 @@ pub(crate) fn bind(
         .zip(&generate)
         .map(|(r, g)| !r.is_empty() && !g)
         .collect();
-    Ok(BoundCorrelations {
-        inner: Arc::new(Inner {
-            corrs: corrs_b,
-            order,
-            routes,
-            suppressed,
-            consumers,
-        }),
-    })
+    (routes, suppressed)
 }
