@@ -13,8 +13,10 @@ use super::auditd::{decode, kv_pairs};
 use kahu_event::{Event, Fields, LogSource, Value};
 use std::sync::Arc;
 
-/// Fields kept per record; a hostile line with thousands of pairs stops there.
+/// Fields kept per record, and pairs read per record: a hostile line of
+/// millions of pairs stops there instead of costing a lookup each.
 const MAX_FIELDS: usize = 256;
+const MAX_PAIRS: usize = 4 * MAX_FIELDS;
 
 /// Whether a syslog message is an auoms record.
 pub(super) fn is_auoms(msg: &str) -> bool {
@@ -48,7 +50,7 @@ pub(super) fn apply(msg: &str, ev: &mut Event) -> bool {
     if let Ok(s) = serial.parse::<u64>() {
         f.insert("serial", Value::UInt(s));
     }
-    for (k, v) in kv_pairs(body) {
+    for (k, v) in kv_pairs(body).take(MAX_PAIRS) {
         if f.len() >= MAX_FIELDS {
             break;
         }
