@@ -9,9 +9,10 @@
 //! Apache access log and IIS log of `EVTX-ATTACK-SAMPLES/Command and Control`
 //! and the Mordor Linux auditd zips.
 
-use kahu_assess::detect::{self, Detector, NoObserver};
+use kahu_assess::detect;
 use kahu_event::Location;
 use kahu_finding::Finding;
+use kahu_finding::{Detector, NoObserver};
 use kahu_sigma::{LoadOptions, RuleSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -18,6 +18,7 @@ mod compile;
 pub mod condition;
 pub mod corpus;
 pub mod detection;
+mod detector;
 mod error;
 mod eval;
 mod gate;

@@ -133,11 +133,12 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         cfg.case.tlp = tlp.label().to_string();
     }
 
-    let (files, _) = kahu_assess::detect::list_files(&cfg.evidence);
-    let bytes = files.iter().map(|f| f.1).sum();
-    let progress = FileProgress::new(files.len() as u64, bytes, global.quiet || args.json);
+    let progress = FileProgress::new(global.quiet || args.json);
     let run = kahu_assess::run(&cfg, &progress)?;
     progress.finish();
+    if !global.quiet && !args.json {
+        crate::output::print_load_problems(&run.rule_errors, &run.feeds);
+    }
     let a = &run.assessment;
 
     if args.json {
@@ -205,12 +206,19 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         if !a.incidents.is_empty() {
             println!();
             println!("{}", s.bold("Incidents:"));
-            for i in a.incidents.iter().take(5) {
+            const SHOWN: usize = 5;
+            for i in a.incidents.iter().take(SHOWN) {
                 println!(
                     "  {} {}  {}",
                     s.level(i.severity, i.severity.as_str()),
                     i.id,
-                    i.title
+                    crate::output::terminal_safe(&i.title)
+                );
+            }
+            if a.incidents.len() > SHOWN {
+                println!(
+                    "  … and {} more (see the report's Incidents section)",
+                    a.incidents.len() - SHOWN
                 );
             }
         }
