@@ -615,10 +615,14 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     for gap in inputs.coverage.gaps() {
         key_points.push(format!("Evidence coverage: {gap}; see Evidence."));
     }
-    if inputs.warnings.len() as u64 > 0 {
+    let problems = inputs
+        .warnings
+        .iter()
+        .filter(|w| !w.is_coverage_note())
+        .count();
+    if problems > 0 {
         key_points.push(format!(
-            "{} evidence problems (corrupt records, unknown formats) were reported and skipped; see Evidence.",
-            inputs.warnings.len()
+            "{problems} evidence problems (corrupt records, unknown formats) were reported and skipped; see Evidence."
         ));
     }
 

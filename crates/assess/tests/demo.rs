@@ -434,7 +434,8 @@ fn unclassifiable_evidence_is_reported_as_not_understood() {
         "{}",
         a.summary.headline
     );
-    let per_file = format!("unknown.jsonl: {unknown} of {unknown} events could not be classified");
+    let per_file =
+        format!("unknown.jsonl: coverage: {unknown} of {unknown} events could not be classified");
     assert!(
         r.warnings.iter().any(|w| w.to_string().contains(&per_file)),
         "{:?}",
