@@ -293,7 +293,10 @@ pub(crate) fn nxlog(mut o: Fields, prov: Provenance) -> Event {
     ev
 }
 
-/// Keys tried, in order, for the time of a generic record.
+/// Keys tried, in order, for the time of a generic record. After the
+/// common ones: Azure Monitor / Sentinel exports (`TimeGenerated`),
+/// Defender advanced hunting (`Timestamp`), Splunk (`_time`), and last
+/// NXLog's receipt time.
 const TIME_KEYS: &[&str] = &[
     "@timestamp",
     "timestamp",
@@ -303,7 +306,11 @@ const TIME_KEYS: &[&str] = &[
     "UtcTime",
     "TimeCreated",
     "eventTime",
+    "TimeGenerated",
+    "Timestamp",
+    "_time",
     "date",
+    "EventReceivedTime",
 ];
 
 /// Any other object: fields kept as they are; time, host and event id found
@@ -320,6 +327,9 @@ pub(crate) fn generic(o: Fields, prov: Provenance) -> Event {
         "host",
         "computer_name",
         "Computer",
+        "HostName",
+        "DeviceName",
+        "ComputerName",
     ]
     .iter()
     .find_map(|k| o.get_path(k).and_then(text));
@@ -471,6 +481,26 @@ mod tests {
         assert_eq!(e.get("x.y"), Some(&Value::Int(1)));
         let e = generic(obj(r#"{"timestamp":1591757456789}"#), prov());
         assert_eq!(e.timestamp.unwrap().timestamp_millis(), 1591757456789);
+        // Sentinel / Log Analytics and Defender exports.
+        let e = generic(
+            obj(
+                r#"{"TimeGenerated":"2021-12-14T19:26:40.123Z","Computer":"web01","SyslogMessage":"x"}"#,
+            ),
+            prov(),
+        );
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2021-12-14T19:26:40.123+00:00"
+        );
+        assert_eq!(e.host.as_deref(), Some("web01"));
+        let e = generic(
+            obj(
+                r#"{"Timestamp":"2021-12-14T19:26:41Z","DeviceName":"ws7.corp","ActionType":"ProcessCreated"}"#,
+            ),
+            prov(),
+        );
+        assert_eq!(e.timestamp.unwrap().timestamp(), 1639510001);
+        assert_eq!(e.host.as_deref(), Some("ws7.corp"));
     }
 
     #[test]
