@@ -284,7 +284,7 @@ const SEC4657: &[(&str, MappedField)] = &[
     ("Image", t("ProcessName", Transform::DevicePath)),
     ("ProcessId", f("ProcessId")),
     ("TargetObject", t("ObjectName", Transform::RegistryPath)),
-    ("Details", f("NewValue")),
+    ("Details", t("NewValue", Transform::RegistryDetails)),
 ];
 const SEC4663: &[(&str, MappedField)] = &[
     ("Image", t("ProcessName", Transform::DevicePath)),

@@ -31,6 +31,11 @@ pub enum Transform {
     RegistryPath,
     /// Kernel device path → drive path, see [`drive_path`].
     DevicePath,
+    /// 4657 `NewValue` as Sysmon writes `Details`: `DWORD (0x00000001)`
+    /// for `REG_DWORD` (`%%1876`, logged in decimal), `QWORD
+    /// (0xHIGH-0xLOW)` for `REG_QWORD` (`%%1883`), `Binary Data` for
+    /// `REG_BINARY` (`%%1875`); strings as they are.
+    RegistryDetails,
     /// WFP protocol number (`6`) → Sysmon's name (`tcp`).
     IpProtocol,
     /// IPv4-mapped IPv6 (`::ffff:10.0.0.5`) → the IPv4 address Sysmon writes.
@@ -143,6 +148,25 @@ pub fn transform_value(tr: Transform, e: &Event, name: &str, out: &mut String) -
             Some(p) => out.push_str(&p),
             None => out.push_str(&v),
         },
+        Transform::RegistryDetails => {
+            let number = || {
+                let t = v.trim();
+                match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                    Some(h) => u64::from_str_radix(h, 16).ok(),
+                    None => t.parse::<u64>().ok(),
+                }
+            };
+            match e.get_str("NewValueType").as_deref().map(str::trim) {
+                Some("%%1876") if let Some(n) = number() => {
+                    out.push_str(&format!("DWORD (0x{:08x})", n as u32));
+                }
+                Some("%%1883") if let Some(n) = number() => {
+                    out.push_str(&format!("QWORD (0x{:08x}-0x{:08x})", n >> 32, n as u32));
+                }
+                Some("%%1875") => out.push_str("Binary Data"),
+                _ => out.push_str(&v),
+            }
+        }
         Transform::IpProtocol => out.push_str(match v.trim() {
             // IANA protocol numbers Sysmon names; others stay numbers.
             "6" => "tcp",
@@ -340,6 +364,30 @@ mod tests {
         assert_eq!(
             apply(Transform::DomainUser, &e, "SubjectUserName").as_deref(),
             Some("CORP\\bob")
+        );
+    }
+
+    #[test]
+    fn registry_values_read_as_sysmon_details() {
+        let dword = event(&[("NewValue", "1"), ("NewValueType", "%%1876")]);
+        assert_eq!(
+            apply(Transform::RegistryDetails, &dword, "NewValue").as_deref(),
+            Some("DWORD (0x00000001)")
+        );
+        let qword = event(&[("NewValue", "0x100000002"), ("NewValueType", "%%1883")]);
+        assert_eq!(
+            apply(Transform::RegistryDetails, &qword, "NewValue").as_deref(),
+            Some("QWORD (0x00000001-0x00000002)")
+        );
+        let sz = event(&[("NewValue", "C:\\x.exe"), ("NewValueType", "%%1873")]);
+        assert_eq!(
+            apply(Transform::RegistryDetails, &sz, "NewValue").as_deref(),
+            Some("C:\\x.exe")
+        );
+        let odd = event(&[("NewValue", "n/a"), ("NewValueType", "%%1876")]);
+        assert_eq!(
+            apply(Transform::RegistryDetails, &odd, "NewValue").as_deref(),
+            Some("n/a")
         );
     }
 }
