@@ -225,7 +225,7 @@ fn detail(f: &Finding) -> String {
 
 fn time_text(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| "?".into())
+        .unwrap_or_else(|| "unknown time".into())
 }
 
 /// The evidence kind as it is serialised (`related_technique`, `cve`…).
@@ -485,7 +485,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                         time_text(e.finding.first_seen),
                         e.phase.map(|p| p.short_name()).unwrap_or("unclassified"),
                         e.finding.finding.title,
-                        e.finding.finding.host.as_deref().unwrap_or("?"),
+                        e.finding.finding.host.as_deref().unwrap_or("unknown host"),
                         e.finding.count,
                         e.finding.finding.provenance
                     )
