@@ -266,6 +266,16 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
             reason,
         }));
     }
+    // Files finish in a different order on every run: sort, so reports
+    // and tests see the same list each time.
+    warnings.sort_by(|a, b| {
+        (&a.file, &a.member, &a.location, &a.reason).cmp(&(
+            &b.file,
+            &b.member,
+            &b.location,
+            &b.reason,
+        ))
+    });
     tracing::info!(
         events = out.events,
         findings = findings.len(),

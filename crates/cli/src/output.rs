@@ -59,11 +59,18 @@ pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
             .map(|t| &**t)
             .collect::<Vec<_>>()
             .join(";");
-        w.write_record([
-            f.timestamp
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default()
-                .as_str(),
+        let time = f.timestamp.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let event_id = f.event_id.map(|e| e.to_string()).unwrap_or_default();
+        let location = location_text(&f.provenance.location);
+        let related = f
+            .related
+            .iter()
+            .take(10)
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let row = [
+            time.as_str(),
             f.level.as_str(),
             kind_name(f),
             &f.rule_id,
@@ -71,18 +78,15 @@ pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
             &techniques,
             f.host.as_deref().unwrap_or(""),
             f.channel.as_deref().unwrap_or(""),
-            &f.event_id.map(|e| e.to_string()).unwrap_or_default(),
+            &event_id,
             &fields,
             &f.provenance.file,
             f.provenance.member.as_deref().unwrap_or(""),
-            &location_text(&f.provenance.location),
-            &f.related
-                .iter()
-                .take(10)
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(" | "),
-        ])?;
+            &location,
+            &related,
+        ];
+        // Evidence values reach these cells: never let a spreadsheet run them.
+        w.write_record(row.iter().map(|c| kahu_report::safe::spreadsheet_cell(c)))?;
     }
     w.flush()
 }
@@ -145,6 +149,10 @@ pub struct Summary {
     pub events_per_second: f64,
     /// Where the timeline was written.
     pub output: Option<String>,
+    /// The warnings themselves (first 1,000), for scripts.
+    pub warning_details: Vec<kahu_ingest::Warning>,
+    /// Rules and correlation rules rejected, with the reason (first 1,000).
+    pub rule_problems: Vec<String>,
 }
 
 /// One line of the top-rules table.
@@ -348,13 +356,48 @@ pub fn print_load_problems(rule_errors: &[String], feeds: &[kahu_assess::detecti
 /// Evidence- and rule-controlled text made safe for a terminal: control
 /// characters (escape sequences, newlines) shown escaped.
 pub fn terminal_safe(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    kahu_report::safe::single_line(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kahu_event::{Location, Provenance};
+    use kahu_finding::{FindingKind, Level};
+    use std::sync::Arc;
+
+    #[test]
+    fn timeline_csv_cells_never_run_as_formulas() {
+        let f = Finding {
+            kind: FindingKind::Sigma,
+            rule_id: Arc::from("r1"),
+            title: Arc::from("=HYPERLINK(\"http://evil\",\"x\")"),
+            level: Level::High,
+            techniques: Vec::new(),
+            software: Vec::new(),
+            groups: Vec::new(),
+            timestamp: None,
+            host: Some(Arc::from("@WS01\nwarning: forged")),
+            channel: None,
+            event_id: Some(1),
+            fields: vec![(Arc::from("CommandLine"), "-x".into())],
+            provenance: Provenance::new(Arc::from("+a.evtx"), Location::Record(1)),
+            related: Vec::new(),
+        };
+        let mut out = Vec::new();
+        write_csv(&mut out, &[f]).expect("write");
+        let mut r = csv::Reader::from_reader(out.as_slice());
+        let rec = r.records().next().expect("one row").expect("csv");
+        for cell in rec.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "formula cell {cell:?}"
+            );
+            assert!(!cell.contains('\n'), "line break in {cell:?}");
+        }
+        assert!(
+            rec.iter()
+                .any(|c| c == "'=HYPERLINK(\"http://evil\",\"x\")")
+        );
+    }
 }

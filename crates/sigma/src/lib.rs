@@ -30,10 +30,12 @@ mod ruleset;
 #[cfg(test)]
 mod semantics_tests;
 mod transform;
+pub mod tuning;
 
 pub use error::RuleError;
 pub use rule::{CorrelationRule, Document, FilterRule, RuleLogSource, SigmaRule, Status};
 pub use ruleset::{LoadOptions, LoadReport, RuleIdx, RuleSet, rule_files};
+pub use tuning::Tuning;
 
 /// The shared data directory: `$KAHU_SHARED`, else `<workspace>/../shared`.
 pub fn shared_dir() -> std::path::PathBuf {

@@ -5,7 +5,6 @@ use crate::progress::FileProgress;
 use anyhow::{Context, Result};
 use kahu_assess::DetectConfig;
 use kahu_finding::Level;
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +78,13 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         case_dir: args.case.clone(),
         analytics: false,
     };
+    let outputs: Vec<&std::path::Path> = args
+        .output
+        .iter()
+        .chain(args.case.iter())
+        .map(PathBuf::as_path)
+        .collect();
+    kahu_assess::guard::refuse_outputs_on_evidence(&outputs, &args.paths)?;
     let chatty = !global.quiet && !args.json;
     let progress = FileProgress::new(global.quiet || args.json);
     let mut run = kahu_assess::detect(&cfg, &progress)?;
@@ -102,8 +108,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         let format = args
             .format
             .unwrap_or_else(|| TimelineFormat::from_path(path));
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = kahu_report::safe::create_output_file(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
         let w = BufWriter::new(file);
         match format {
             TimelineFormat::Csv => output::write_csv(w, &findings),
@@ -128,6 +134,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         elapsed_seconds: elapsed,
         events_per_second: run.events as f64 / elapsed.max(1e-9),
         output: args.output.as_ref().map(|p| p.display().to_string()),
+        warning_details: run.warnings.iter().take(1000).cloned().collect(),
+        rule_problems: run.rules.errors.iter().take(1000).cloned().collect(),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
