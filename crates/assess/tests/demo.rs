@@ -434,7 +434,8 @@ fn unclassifiable_evidence_is_reported_as_not_understood() {
         "{}",
         a.summary.headline
     );
-    let per_file = format!("unknown.jsonl: {unknown} of {unknown} events could not be classified");
+    let per_file =
+        format!("unknown.jsonl: coverage: {unknown} of {unknown} events could not be classified");
     assert!(
         r.warnings.iter().any(|w| w.to_string().contains(&per_file)),
         "{:?}",
@@ -442,6 +443,57 @@ fn unclassifiable_evidence_is_reported_as_not_understood() {
     );
     let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
     assert!(!html.contains("No detections in the evidence examined"));
+}
+
+/// Findings on events without time or host: the report says "unknown",
+/// never "0 host(s) between ? and ?".
+#[test]
+fn findings_without_host_or_time_are_reported_as_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&ev).unwrap();
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("mimikatz.yml"),
+        "title: Mimikatz logonpasswords\nid: 00000000-0000-0000-0000-0000000000aa\n\
+         logsource: {product: windows, category: process_creation}\n\
+         detection:\n    sel: {CommandLine|contains: 'sekurlsa::logonpasswords'}\n    condition: sel\nlevel: high\n",
+    )
+    .unwrap();
+    // A Sysmon export keyed `EventLog`, with neither time nor computer.
+    std::fs::write(
+        ev.join("export.jsonl"),
+        concat!(
+            r#"{"EventID":1,"EventLog":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\t\\m.exe","CommandLine":"m.exe sekurlsa::logonpasswords exit"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let mut cfg = kahu_assess::AssessConfig::new(vec![ev], dir.path().join("out"));
+    cfg.rules = vec![rules];
+    let r = run(&cfg, &()).unwrap();
+    let a = &r.assessment;
+    assert_eq!(
+        a.summary.verdict,
+        kahu_report::assessment::Verdict::CompromiseDetected,
+        "{}",
+        a.summary.headline
+    );
+    let h = &a.summary.headline;
+    assert!(!h.contains('?'), "{h}");
+    assert!(h.contains("at unknown times"), "{h}");
+    if a.summary.hosts_affected == 0 {
+        assert!(h.contains("unknown hosts"), "{h}");
+    }
+    assert!(
+        a.summary
+            .key_points
+            .iter()
+            .any(|k| k.contains("1 of 1 events have no timestamp")),
+        "{:?}",
+        a.summary.key_points
+    );
 }
 
 #[test]

@@ -29,12 +29,23 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
         }
     }
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        let secs: f64 = s.parse().ok()?;
-        if secs.is_finite() && (0.0..1e11).contains(&secs) {
-            let whole = secs.trunc() as i64;
-            let nanos = ((secs - secs.trunc()) * 1e9) as u32;
-            return Utc.timestamp_opt(whole, nanos).single();
+        // Whole and fractional parts as integers: through f64, `.123`
+        // after ten digits of seconds comes back as `.122999…`.
+        let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+        if whole.is_empty() || whole.len() > 11 || frac.contains('.') {
+            return None;
         }
+        let secs: i64 = whole.parse().ok()?;
+        if secs >= 100_000_000_000 {
+            return None;
+        }
+        let digits = &frac[..frac.len().min(9)];
+        let nanos = if digits.is_empty() {
+            0
+        } else {
+            digits.parse::<u32>().ok()? * 10u32.pow(9 - digits.len() as u32)
+        };
+        return Utc.timestamp_opt(secs, nanos).single();
     }
     None
 }
@@ -52,6 +63,22 @@ mod tests {
         assert_eq!(a, c);
         let z = parse_timestamp("1591757456.537").unwrap();
         assert_eq!(z.timestamp(), 1591757456);
+        // Exact to the digit written (not through a float).
+        assert_eq!(z.timestamp_subsec_millis(), 537);
+        assert_eq!(
+            parse_timestamp("1639510000.123")
+                .unwrap()
+                .timestamp_millis(),
+            1_639_510_000_123
+        );
+        assert_eq!(
+            parse_timestamp("1605004000.123456789123")
+                .unwrap()
+                .timestamp_subsec_nanos(),
+            123_456_789
+        );
+        assert!(parse_timestamp("1.2.3").is_none());
+        assert!(parse_timestamp(".5").is_none());
         assert!(parse_timestamp("yesterday").is_none());
         assert!(parse_timestamp("").is_none());
         assert!(parse_timestamp("99999999999999999999").is_none());

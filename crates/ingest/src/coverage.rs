@@ -7,6 +7,10 @@
 use kahu_event::Event;
 use serde::Serialize;
 
+/// How coverage notes (this module's per-file gaps and the time
+/// disagreement note) begin, so they can be told from reading problems.
+pub const NOTE_PREFIX: &str = "coverage: ";
+
 /// Share of unclassified events above which the evidence as a whole counts
 /// as not understood (see [`EvidenceCoverage::mostly_unclassified`]).
 const MOSTLY: f64 = 0.5;
@@ -49,7 +53,8 @@ impl EvidenceCoverage {
     }
 
     /// One sentence per kind of gap, e.g. "531 of 674 events have no
-    /// timestamp"; empty when every event was placed.
+    /// timestamp"; empty when every event was placed. (Warnings made from
+    /// them start with [`NOTE_PREFIX`].)
     pub fn gaps(&self) -> Vec<String> {
         let m = self.events;
         let mut out = Vec::new();

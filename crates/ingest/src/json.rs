@@ -127,6 +127,7 @@ pub(crate) fn to_event(
                 Shape::Winlogbeat => shapes::winlogbeat(o, prov),
                 Shape::WinlogbeatLegacy => shapes::winlogbeat_legacy(o, prov),
                 Shape::Nxlog => shapes::nxlog(o, prov),
+                Shape::CloudTrail => shapes::cloudtrail(o, prov),
                 _ => shapes::generic(o, prov),
             }
         }

@@ -28,6 +28,15 @@ pub struct Warning {
     pub reason: String,
 }
 
+impl Warning {
+    /// Whether this is a coverage note (events without time, host or log
+    /// source; record times disagreeing with event times) rather than a
+    /// record or file that could not be read.
+    pub fn is_coverage_note(&self) -> bool {
+        self.reason.starts_with(coverage::NOTE_PREFIX)
+    }
+}
+
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.file)?;
@@ -146,7 +155,7 @@ pub mod web;
 pub mod zeek;
 
 pub use archive::Limits;
-pub use coverage::EvidenceCoverage;
+pub use coverage::{EvidenceCoverage, NOTE_PREFIX};
 pub use formats::all_formats;
 pub use hostname::infer_host;
 pub use walk::{FileEntry, ParallelRead, Reader, read_path, read_paths_parallel};

@@ -20,6 +20,8 @@ pub(crate) enum Shape {
     WinlogbeatLegacy,
     /// NXLog `im_msvistalog` flattened (`Hostname`, `SourceName`, `EventID`…).
     Nxlog,
+    /// An AWS CloudTrail record (`eventSource`, `eventName`, `awsRegion`…).
+    CloudTrail,
     /// Any other object.
     Generic,
 }
@@ -42,9 +44,33 @@ pub(crate) fn classify(o: &Fields) -> Shape {
             .any(|k| o.get_exact(k).is_some())
     {
         Shape::Nxlog
+    } else if o.get_exact("eventSource").is_some()
+        && o.get_exact("eventName").is_some()
+        && ["eventVersion", "awsRegion", "userIdentity"]
+            .iter()
+            .any(|k| o.get_exact(k).is_some())
+    {
+        Shape::CloudTrail
     } else {
         Shape::Generic
     }
+}
+
+/// AWS CloudTrail: fields kept under CloudTrail's names (what SigmaHQ's
+/// `aws/cloudtrail` rules use), time from `eventTime`, log source
+/// `product: aws, service: cloudtrail`, channel the API's service
+/// (`ec2.amazonaws.com`). No host: the events are about an account.
+pub(crate) fn cloudtrail(o: Fields, prov: Provenance) -> Event {
+    let mut ev = generic(o, prov);
+    if let Some(t) = ev.fields.get_exact("eventTime").and_then(timestamp_of) {
+        ev.timestamp = Some(t);
+    }
+    ev.logsource = kahu_event::LogSource::product("aws").with_service("cloudtrail");
+    ev.channel = ev.fields.get_exact("eventSource").and_then(text);
+    ev.provider = Some(Arc::from("cloudtrail"));
+    // `host`/`hostname` keys in CloudTrail are request data, not a computer.
+    ev.host = None;
+    ev
 }
 
 /// Winlogbeat: `winlog.event_data` and `winlog.user_data` flattened to the top
@@ -267,7 +293,10 @@ pub(crate) fn nxlog(mut o: Fields, prov: Provenance) -> Event {
     ev
 }
 
-/// Keys tried, in order, for the time of a generic record.
+/// Keys tried, in order, for the time of a generic record. After the
+/// common ones: Azure Monitor / Sentinel exports (`TimeGenerated`),
+/// Defender advanced hunting (`Timestamp`), Splunk (`_time`), and last
+/// NXLog's receipt time.
 const TIME_KEYS: &[&str] = &[
     "@timestamp",
     "timestamp",
@@ -277,7 +306,11 @@ const TIME_KEYS: &[&str] = &[
     "UtcTime",
     "TimeCreated",
     "eventTime",
+    "TimeGenerated",
+    "Timestamp",
+    "_time",
     "date",
+    "EventReceivedTime",
 ];
 
 /// Any other object: fields kept as they are; time, host and event id found
@@ -294,6 +327,9 @@ pub(crate) fn generic(o: Fields, prov: Provenance) -> Event {
         "host",
         "computer_name",
         "Computer",
+        "HostName",
+        "DeviceName",
+        "ComputerName",
     ]
     .iter()
     .find_map(|k| o.get_path(k).and_then(text));
@@ -445,6 +481,26 @@ mod tests {
         assert_eq!(e.get("x.y"), Some(&Value::Int(1)));
         let e = generic(obj(r#"{"timestamp":1591757456789}"#), prov());
         assert_eq!(e.timestamp.unwrap().timestamp_millis(), 1591757456789);
+        // Sentinel / Log Analytics and Defender exports.
+        let e = generic(
+            obj(
+                r#"{"TimeGenerated":"2021-12-14T19:26:40.123Z","Computer":"web01","SyslogMessage":"x"}"#,
+            ),
+            prov(),
+        );
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2021-12-14T19:26:40.123+00:00"
+        );
+        assert_eq!(e.host.as_deref(), Some("web01"));
+        let e = generic(
+            obj(
+                r#"{"Timestamp":"2021-12-14T19:26:41Z","DeviceName":"ws7.corp","ActionType":"ProcessCreated"}"#,
+            ),
+            prov(),
+        );
+        assert_eq!(e.timestamp.unwrap().timestamp(), 1639510001);
+        assert_eq!(e.host.as_deref(), Some("ws7.corp"));
     }
 
     #[test]
@@ -507,5 +563,27 @@ mod tests {
             assert_eq!(e.host.as_deref(), Some("WS1"));
             assert_eq!(e.event_id, Some(1));
         }
+    }
+
+    #[test]
+    fn cloudtrail_records_get_the_aws_log_source() {
+        let o = obj(
+            r#"{"eventVersion":"1.05","eventTime":"2020-09-14T00:44:23Z","eventSource":"s3.amazonaws.com",
+            "eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4",
+            "userIdentity":{"type":"IAMUser","userName":"pedro"},"requestParameters":{"host":"b.s3.amazonaws.com"},
+            "@timestamp":"2020-09-14T00:50:00.000Z"}"#,
+        );
+        assert_eq!(classify(&o), Shape::CloudTrail);
+        let e = cloudtrail(o, prov());
+        assert_eq!(e.logsource.product.as_deref(), Some("aws"));
+        assert_eq!(e.logsource.service.as_deref(), Some("cloudtrail"));
+        assert_eq!(e.channel.as_deref(), Some("s3.amazonaws.com"));
+        // The API's own time, not the shipper's.
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2020-09-14T00:44:23+00:00"
+        );
+        assert_eq!(e.host, None);
+        assert_eq!(e.get_str("userIdentity.type").as_deref(), Some("IAMUser"));
     }
 }

@@ -65,7 +65,8 @@ impl TimeAgreement {
         Some(origin.warning(
             Some(at),
             format!(
-                "record times disagree with event times: {field} differs from the event timestamp by more than {TOLERANCE_SECS} s in {} of {} records checked (largest: {field} is {} {} the event time); kahu used the event timestamp, so times from this file may be off by that much (check the export's time zone)",
+                "{}record times disagree with event times: {field} differs from the event timestamp by more than {TOLERANCE_SECS} s in {} of {} records checked (largest: {field} is {} {} the event time); kahu used the event timestamp, so times from this file may be off by that much (check the export's time zone)",
+                crate::NOTE_PREFIX,
                 self.disagree,
                 self.checked,
                 duration_text(diff.unsigned_abs()),

@@ -4,7 +4,8 @@
 use crate::archive::{self, Budget, Container, Item, Limits};
 use crate::timecheck::TimeAgreement;
 use crate::{
-    EvidenceCoverage, Format, Input, Origin, SNIFF_LEN, Sink, Warning, all_formats, hostname,
+    EvidenceCoverage, Format, Input, NOTE_PREFIX, Origin, SNIFF_LEN, Sink, Warning, all_formats,
+    hostname,
 };
 use kahu_event::Event;
 use rayon::prelude::*;
@@ -322,7 +323,7 @@ impl Reader {
         // What was not understood is said per file, so an analyst knows
         // which evidence the absence of detections covers.
         for gap in tally.coverage.gaps() {
-            tally.warning(origin.warning(None, gap));
+            tally.warning(origin.warning(None, format!("{NOTE_PREFIX}{gap}")));
         }
         if let Some(w) = tally.times.warning(&origin) {
             tally.warning(w);

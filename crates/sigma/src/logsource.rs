@@ -267,7 +267,7 @@ const SEC4688: &[(&str, MappedField)] = &[
         "IntegrityLevel",
         t("MandatoryLabel", Transform::IntegrityLabel),
     ),
-    ("LogonId", f("SubjectLogonId")),
+    ("LogonId", t("SubjectLogonId", Transform::ProcessLogonId)),
 ];
 // WFP names the program by its kernel path (`\device\harddiskvolume2\…`)
 // and the protocol by IANA number; Sysmon uses `C:\…` and `tcp`/`udp`.
@@ -284,7 +284,7 @@ const SEC4657: &[(&str, MappedField)] = &[
     ("Image", t("ProcessName", Transform::DevicePath)),
     ("ProcessId", f("ProcessId")),
     ("TargetObject", t("ObjectName", Transform::RegistryPath)),
-    ("Details", f("NewValue")),
+    ("Details", t("NewValue", Transform::RegistryDetails)),
 ];
 const SEC4663: &[(&str, MappedField)] = &[
     ("Image", t("ProcessName", Transform::DevicePath)),

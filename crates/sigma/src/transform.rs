@@ -15,14 +15,27 @@ pub enum Transform {
     None,
     /// `MandatoryLabel` SID (`S-1-16-12288`) → Sysmon's `High` etc.
     IntegrityLabel,
-    /// `SubjectDomainName` + `\` + `SubjectUserName` as Sysmon's `User`.
+    /// 4688's account of the new process as Sysmon's `User`: the `Target*`
+    /// account when the event names one (Windows 10+ logs the creator as
+    /// `Subject*` and the new process's account as `Target*` when they
+    /// differ), else the `Subject*` one; `DOMAIN\name`, with the
+    /// well-known service SIDs spelled as Sysmon does (`NT AUTHORITY\SYSTEM`
+    /// rather than `WORKGROUP\HOST$`).
     DomainUser,
+    /// 4688's logon id of the new process: `TargetLogonId` when set, else
+    /// `SubjectLogonId`.
+    ProcessLogonId,
     /// WFP `Direction` (`%%14593` outbound) → Sysmon's `Initiated` (`true`).
     Direction,
     /// `\REGISTRY\MACHINE\…` → `HKLM\…` and `ObjectName\ObjectValueName`.
     RegistryPath,
     /// Kernel device path → drive path, see [`drive_path`].
     DevicePath,
+    /// 4657 `NewValue` as Sysmon writes `Details`: `DWORD (0x00000001)`
+    /// for `REG_DWORD` (`%%1876`, logged in decimal), `QWORD
+    /// (0xHIGH-0xLOW)` for `REG_QWORD` (`%%1883`), `Binary Data` for
+    /// `REG_BINARY` (`%%1875`); strings as they are.
+    RegistryDetails,
     /// WFP protocol number (`6`) → Sysmon's name (`tcp`).
     IpProtocol,
     /// IPv4-mapped IPv6 (`::ffff:10.0.0.5`) → the IPv4 address Sysmon writes.
@@ -95,15 +108,27 @@ pub fn transform_value(tr: Transform, e: &Event, name: &str, out: &mut String) -
         Transform::None => return false,
         Transform::IntegrityLabel => out.push_str(integrity_label(&v).unwrap_or(&v)),
         Transform::DomainUser => {
-            if let Some(dom) = e.get_str("SubjectDomainName")
-                && !dom.is_empty()
-                && dom != "-"
-            {
-                out.push_str(&dom);
-                out.push('\\');
+            let (domain, user, sid) = match e.get_str("TargetUserName") {
+                Some(t) if !t.is_empty() && t != "-" => ("TargetDomainName", t, "TargetUserSid"),
+                _ => ("SubjectDomainName", v, "SubjectUserSid"),
+            };
+            if let Some(name) = e.get_str(sid).and_then(|s| well_known_account(&s)) {
+                out.push_str(name);
+            } else {
+                if let Some(dom) = e.get_str(domain)
+                    && !dom.is_empty()
+                    && dom != "-"
+                {
+                    out.push_str(&dom);
+                    out.push('\\');
+                }
+                out.push_str(&user);
             }
-            out.push_str(&v);
         }
+        Transform::ProcessLogonId => match e.get_str("TargetLogonId") {
+            Some(t) if !t.is_empty() && t != "-" && t != "0x0" => out.push_str(&t),
+            _ => out.push_str(&v),
+        },
         Transform::Direction => out.push_str(match v.trim() {
             "%%14593" | "Outbound" => "true",
             "%%14592" | "Inbound" => "false",
@@ -123,6 +148,25 @@ pub fn transform_value(tr: Transform, e: &Event, name: &str, out: &mut String) -
             Some(p) => out.push_str(&p),
             None => out.push_str(&v),
         },
+        Transform::RegistryDetails => {
+            let number = || {
+                let t = v.trim();
+                match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                    Some(h) => u64::from_str_radix(h, 16).ok(),
+                    None => t.parse::<u64>().ok(),
+                }
+            };
+            match e.get_str("NewValueType").as_deref().map(str::trim) {
+                Some("%%1876") if let Some(n) = number() => {
+                    out.push_str(&format!("DWORD (0x{:08x})", n as u32));
+                }
+                Some("%%1883") if let Some(n) = number() => {
+                    out.push_str(&format!("QWORD (0x{:08x}-0x{:08x})", n >> 32, n as u32));
+                }
+                Some("%%1875") => out.push_str("Binary Data"),
+                _ => out.push_str(&v),
+            }
+        }
         Transform::IpProtocol => out.push_str(match v.trim() {
             // IANA protocol numbers Sysmon names; others stay numbers.
             "6" => "tcp",
@@ -142,6 +186,17 @@ pub fn transform_value(tr: Transform, e: &Event, name: &str, out: &mut String) -
         }
     }
     true
+}
+
+/// Sysmon's name for the service accounts Security logs as the host's
+/// machine account (`HOST$` in `WORKGROUP`/the domain) plus a SID.
+fn well_known_account(sid: &str) -> Option<&'static str> {
+    Some(match sid.trim() {
+        "S-1-5-18" => "NT AUTHORITY\\SYSTEM",
+        "S-1-5-19" => "NT AUTHORITY\\LOCAL SERVICE",
+        "S-1-5-20" => "NT AUTHORITY\\NETWORK SERVICE",
+        _ => return None,
+    })
 }
 
 fn integrity_label(sid: &str) -> Option<&'static str> {
@@ -260,5 +315,79 @@ mod tests {
             Some("true")
         );
         assert_eq!(apply(Transform::DevicePath, &e, "Missing"), None);
+    }
+
+    #[test]
+    fn process_user_is_the_new_process_account() {
+        // Windows 10 4688: created by SYSTEM (the machine account as
+        // subject) for IEUser (target).
+        let e = event(&[
+            ("SubjectUserSid", "S-1-5-18"),
+            ("SubjectUserName", "MSEDGEWIN10$"),
+            ("SubjectDomainName", "WORKGROUP"),
+            ("SubjectLogonId", "0x3e7"),
+            ("TargetUserSid", "S-1-5-21-1-2-3-1000"),
+            ("TargetUserName", "IEUser"),
+            ("TargetDomainName", "MSEDGEWIN10"),
+            ("TargetLogonId", "0x2a1b3"),
+        ]);
+        assert_eq!(
+            apply(Transform::DomainUser, &e, "SubjectUserName").as_deref(),
+            Some("MSEDGEWIN10\\IEUser")
+        );
+        assert_eq!(
+            apply(Transform::ProcessLogonId, &e, "SubjectLogonId").as_deref(),
+            Some("0x2a1b3")
+        );
+        // Older 4688 (no target) by SYSTEM: Sysmon's spelling of SYSTEM.
+        let e = event(&[
+            ("SubjectUserSid", "S-1-5-18"),
+            ("SubjectUserName", "PC01$"),
+            ("SubjectDomainName", "EXAMPLE"),
+            ("SubjectLogonId", "0x3e7"),
+            ("TargetUserName", "-"),
+            ("TargetLogonId", "0x0"),
+        ]);
+        assert_eq!(
+            apply(Transform::DomainUser, &e, "SubjectUserName").as_deref(),
+            Some("NT AUTHORITY\\SYSTEM")
+        );
+        assert_eq!(
+            apply(Transform::ProcessLogonId, &e, "SubjectLogonId").as_deref(),
+            Some("0x3e7")
+        );
+        let e = event(&[
+            ("SubjectUserSid", "S-1-5-21-9"),
+            ("SubjectUserName", "bob"),
+            ("SubjectDomainName", "CORP"),
+        ]);
+        assert_eq!(
+            apply(Transform::DomainUser, &e, "SubjectUserName").as_deref(),
+            Some("CORP\\bob")
+        );
+    }
+
+    #[test]
+    fn registry_values_read_as_sysmon_details() {
+        let dword = event(&[("NewValue", "1"), ("NewValueType", "%%1876")]);
+        assert_eq!(
+            apply(Transform::RegistryDetails, &dword, "NewValue").as_deref(),
+            Some("DWORD (0x00000001)")
+        );
+        let qword = event(&[("NewValue", "0x100000002"), ("NewValueType", "%%1883")]);
+        assert_eq!(
+            apply(Transform::RegistryDetails, &qword, "NewValue").as_deref(),
+            Some("QWORD (0x00000001-0x00000002)")
+        );
+        let sz = event(&[("NewValue", "C:\\x.exe"), ("NewValueType", "%%1873")]);
+        assert_eq!(
+            apply(Transform::RegistryDetails, &sz, "NewValue").as_deref(),
+            Some("C:\\x.exe")
+        );
+        let odd = event(&[("NewValue", "n/a"), ("NewValueType", "%%1876")]);
+        assert_eq!(
+            apply(Transform::RegistryDetails, &odd, "NewValue").as_deref(),
+            Some("n/a")
+        );
     }
 }

@@ -175,3 +175,56 @@ level: high
     );
     assert_eq!(hits(&rules, &f), ["file"]);
 }
+
+/// Real 4657s from the Mordor set that switches command-line auditing
+/// off (a REG_DWORD the Security log writes as `0`) read by a Sysmon-style
+/// `registry_set` rule written the way SigmaHQ writes `Details`.
+#[test]
+fn registry_set_details_match_on_real_4657() {
+    let zip = shared().join(
+        "mordor/atomic/windows/defense_evasion/host/reg_cmd_process_commandline_logging_disabled.zip",
+    );
+    if !zip.is_file() {
+        eprintln!("SKIP: {} not found", zip.display());
+        return;
+    }
+    let mut events = Collect(Vec::new());
+    kahu_ingest::read_path(&zip, &mut events).expect("readable");
+    let target: Vec<&Event> = events
+        .0
+        .iter()
+        .filter(|e| e.event_id == Some(4657))
+        .filter(|e| {
+            e.get_str("ObjectValueName").as_deref() == Some("ProcessCreationIncludeCmdLine_Enabled")
+                && e.get_str("NewValueType").as_deref() == Some("%%1876")
+                && e.get_str("NewValue").as_deref() == Some("0")
+        })
+        .collect();
+    assert!(!target.is_empty(), "expected the audit-policy 4657 events");
+    let rules = RuleSet::from_yaml(
+        &[(
+            "fixture.yml",
+            r#"
+title: cmdline auditing off
+id: 00000000-0000-0000-0000-000000000004
+logsource: {product: windows, category: registry_set}
+detection:
+    sel:
+        TargetObject|endswith: '\Policies\System\Audit\ProcessCreationIncludeCmdLine_Enabled'
+        Details: 'DWORD (0x00000000)'
+    condition: sel
+level: high
+"#,
+        )],
+        &LoadOptions::default(),
+    );
+    assert_eq!(rules.compiled, 1, "{:?}", rules.errors);
+    for e in target {
+        assert_eq!(
+            hits(&rules.ruleset, e),
+            ["cmdline auditing off"],
+            "{}",
+            e.provenance
+        );
+    }
+}

@@ -436,7 +436,7 @@ fn arg_index(k: &str) -> Option<usize> {
 
 /// A value as written in the record.
 #[derive(Clone, Copy)]
-enum RawValue<'a> {
+pub(super) enum RawValue<'a> {
     /// `"…"`: a plain string.
     Quoted(&'a str),
     /// `'…'`: a nested list of pairs (`USER_*` records' `msg`).
@@ -447,7 +447,7 @@ enum RawValue<'a> {
 
 /// Iterate `key=value` pairs separated by spaces (or the enriched format's
 /// 0x1d separator).
-fn kv_pairs(mut s: &str) -> impl Iterator<Item = (&str, RawValue<'_>)> {
+pub(super) fn kv_pairs(mut s: &str) -> impl Iterator<Item = (&str, RawValue<'_>)> {
     std::iter::from_fn(move || {
         loop {
             s = s.trim_start_matches([' ', '\u{1d}', '\t']);
@@ -509,7 +509,7 @@ fn is_encoded_field(k: &str) -> bool {
     )
 }
 
-fn decode(k: &str, v: RawValue<'_>) -> Value {
+pub(super) fn decode(k: &str, v: RawValue<'_>) -> Value {
     match v {
         RawValue::Quoted(s) | RawValue::Single(s) => Value::str(s),
         RawValue::Bare(_) if is_encoded_field(k) => {

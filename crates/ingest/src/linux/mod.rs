@@ -11,6 +11,7 @@
 //! [`kahu_event::Event::alt_logsources`].
 
 mod auditd;
+mod auoms;
 mod auth;
 mod sysmon;
 
@@ -59,8 +60,10 @@ use std::sync::Arc;
 /// `structured_data`. Authentication messages add `user`, `src_ip`
 /// (also `IpAddress`), `port`, `auth_method`, `outcome`
 /// (`success`/`failure`), `action` and, for sudo, `USER`, `COMMAND`, `TTY`,
-/// `PWD`. Sysmon for Linux lines (`<Event>…</Event>` from program `sysmon`)
-/// become Sysmon events (see the `sysmon` module).
+/// `PWD`. Sysmon for Linux lines (`<Event>…</Event>` from program `sysmon`
+/// or naming `Linux-Sysmon`) become Sysmon events (see the `sysmon`
+/// module); auoms records (`type=AUOMS_…`) become audit events (see the
+/// `auoms` module).
 ///
 /// Channel: `auth` for authentication logs (by file name `auth.log*`,
 /// `secure*`, or by program), else `syslog`.
@@ -173,9 +176,21 @@ impl Format for Syslog {
             if let Some(p) = h.program {
                 ev.provider = Some(Arc::from(p));
             }
+            // auoms (Azure Monitor's audit daemon): one joined audit event.
+            if auoms::is_auoms(h.msg) && auoms::apply(h.msg, &mut ev) {
+                if !sink.event(ev) {
+                    return Ok(());
+                }
+                continue;
+            }
             // Sysmon for Linux: the XML event replaces the syslog fields.
-            if h.program.is_some_and(|p| p.eq_ignore_ascii_case("sysmon"))
-                && h.msg.trim_start().starts_with("<Event")
+            // Forwarders retag it (`Linux-Sysmon`, `sysmon-for-linux`), so
+            // the XML itself also identifies it.
+            if h.msg.trim_start().starts_with("<Event")
+                && (h
+                    .program
+                    .is_some_and(|p| p.to_ascii_lowercase().contains("sysmon"))
+                    || h.msg.contains("Linux-Sysmon"))
             {
                 match sysmon::parse(h.msg) {
                     Some(s) => {

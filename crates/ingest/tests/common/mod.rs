@@ -22,13 +22,13 @@ pub fn shared(sub: &str) -> Option<PathBuf> {
 /// Whether a warning is a file's coverage summary ("N of M events have no
 /// timestamp") rather than a problem with one record or the file.
 pub fn is_coverage(w: &Warning) -> bool {
-    w.location.is_none() && w.reason.contains(" events ")
+    w.is_coverage_note() && !is_time_note(w)
 }
 
 /// Whether a warning is a file's note that record times disagree with
 /// event times (a fact about the evidence, not a reading problem).
 pub fn is_time_note(w: &Warning) -> bool {
-    w.reason.starts_with("record times disagree")
+    w.is_coverage_note() && w.reason.contains("record times disagree")
 }
 
 /// Collects everything a reader sends; coverage summaries apart.
