@@ -520,7 +520,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                 last: None,
                 evidence: Vec::new(),
             });
-            a.count += 1;
+            a.count += kahu_reconstruct::repeat_count(f);
             if let Some(h) = &f.host
                 && a.hosts.len() < 20
             {
@@ -531,6 +531,8 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             }
             if let Some(t) = f.timestamp {
                 a.first = Some(a.first.map_or(t, |x| x.min(t)));
+            }
+            if let Some(t) = kahu_reconstruct::last_seen(f) {
                 a.last = Some(a.last.map_or(t, |x| x.max(t)));
             }
             if a.evidence.len() < 3 {
@@ -652,7 +654,11 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     }
     let sig: Vec<&Finding> = findings.iter().filter(|f| significant(f)).collect();
     let first = sig.iter().filter_map(|f| f.timestamp).min();
-    let last = sig.iter().filter_map(|f| f.timestamp).max();
+    // A collapsed burst of repeats lasts until its last instance.
+    let last = sig
+        .iter()
+        .filter_map(|f| kahu_reconstruct::last_seen(f))
+        .max();
     let max_level = findings.iter().map(|f| f.level).max();
     let verdict = if inputs.events == 0 {
         Verdict::InsufficientEvidence

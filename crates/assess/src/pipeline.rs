@@ -44,6 +44,11 @@ pub struct AssessConfig {
     /// Persist events, findings and documents in `out/case.sqlite` for
     /// `kahu serve` (evidence already in the case is not stored twice).
     pub store_case: bool,
+    /// Rules left out or releveled (default: kahu's shipped list of
+    /// known-noisy rules).
+    pub tuning: kahu_sigma::Tuning,
+    /// How bursts of repeats are collapsed into one finding with a count.
+    pub repeats: kahu_reconstruct::RepeatConfig,
 }
 
 impl AssessConfig {
@@ -67,6 +72,8 @@ impl AssessConfig {
             appendix_limit: 2000,
             store_case: true,
             placeholders: Default::default(),
+            tuning: kahu_sigma::Tuning::shipped(),
+            repeats: Default::default(),
         }
     }
 }
@@ -106,6 +113,7 @@ impl Detector for IocDetector {
 pub fn load_rules(cfg: &AssessConfig) -> Result<(Vec<SigmaDetector>, Vec<String>)> {
     let opts = LoadOptions {
         placeholders: cfg.placeholders.clone(),
+        tuning: cfg.tuning.clone(),
         ..LoadOptions::default()
     };
     let mut sets = Vec::new();
@@ -231,10 +239,14 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         };
         findings.extend(scanned.into_iter().flatten());
     }
+    // Analytic, correlation and indicator ids are tuned here; Sigma rules
+    // were tuned at load.
+    cfg.tuning.apply(&mut findings);
     crate::order_findings(&mut findings);
     // Remote logons out of a host with significant detections are the
     // intruder's next hop: count them as evidence, not as admin noise.
     kahu_reconstruct::escalate_lateral_movement(&mut findings, SIGNIFICANT);
+    let findings = kahu_reconstruct::collapse_repeats(findings, &cfg.repeats);
 
     let rules_loaded: usize = rulesets
         .iter()

@@ -11,6 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod output;
 mod progress;
 mod rules;
+mod tuning;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

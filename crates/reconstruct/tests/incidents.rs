@@ -577,3 +577,18 @@ fn a_host_less_finding_takes_the_only_host_of_its_file() {
         assert_eq!(i.hosts, vec!["DC01.corp.local".to_string()]);
     }
 }
+
+#[test]
+fn an_internet_destination_name_is_not_a_host_in_scope() {
+    let fs = vec![finding(
+        "beacon",
+        Level::High,
+        "ws01.corp.local",
+        0,
+        &["T1071"],
+        &[("DestinationHostname", "sync.cdn-example.com")],
+    )];
+    let scope = Scope::from_findings(&fs, Level::Low);
+    let hosts: Vec<&str> = scope.hosts.iter().map(|h| h.value.as_str()).collect();
+    assert_eq!(hosts, vec!["ws01.corp.local"]);
+}

@@ -86,6 +86,8 @@ pub struct Args {
     /// Print a JSON summary on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub noise: crate::tuning::NoiseArgs,
 }
 
 /// Run the assessment.
@@ -102,6 +104,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.yara = args.yara.clone();
     cfg.attack_bundle = args.attack.clone();
     cfg.profiles = args.profiles.clone();
+    cfg.tuning = args.noise.tuning()?;
+    cfg.repeats = args.noise.repeats();
     if let Some(n) = &args.name {
         cfg.case.name = n.clone();
     } else if !args.demo {

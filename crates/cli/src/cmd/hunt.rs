@@ -57,6 +57,8 @@ pub struct Args {
     /// for `kahu serve`.
     #[arg(long, value_name = "DIR")]
     pub case: Option<PathBuf>,
+    #[command(flatten)]
+    pub noise: crate::tuning::NoiseArgs,
 }
 
 /// Run the hunt. Exit code 0 when the run completed (with or without
@@ -71,6 +73,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let opts = kahu_sigma::LoadOptions {
         min_level: args.min_level,
         placeholders: crate::rules::placeholders(&args.placeholders)?,
+        tuning: args.noise.tuning()?,
         ..Default::default()
     };
     let (rules, (files, walk_warnings)) = rayon::join(
@@ -157,8 +160,10 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         };
         findings.extend(scanned.into_iter().flatten());
     }
+    opts.tuning.apply(&mut findings);
     findings.retain(|f| f.level >= args.min_level);
     kahu_assess::order_findings(&mut findings);
+    let findings = kahu_reconstruct::collapse_repeats(findings, &args.noise.repeats());
     if let Some(store) = store {
         store
             .finish(
