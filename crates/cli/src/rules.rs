@@ -19,7 +19,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadReport> {
     };
     if report.ruleset.is_empty() {
         anyhow::bail!(
-            "no usable Sigma rules in {} ({} rejected, {} skipped by --min-level or status{})",
+            "no usable Sigma rules in {} ({} rejected, {} skipped by --min-level or status, {} excluded by tuning{})",
             paths
                 .iter()
                 .map(|p| p.display().to_string())
@@ -27,6 +27,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadReport> {
                 .join(", "),
             report.errors.len(),
             report.skipped,
+            report.excluded,
             report
                 .errors
                 .first()

@@ -95,6 +95,8 @@ pub(crate) struct Lateral {
     /// nodes into host nodes.
     ip_hosts: CappedMap<IpAddr, Box<str>>,
     pth: CappedMap<PthKey, EdgeAcc>,
+    /// What shows that a hop's target ran something for the source.
+    remote_exec: super::remote_exec::RemoteExec,
 }
 
 fn host_node(h: &str) -> Box<str> {
@@ -112,6 +114,7 @@ impl Lateral {
             edges: CappedMap::new(cap),
             ip_hosts: CappedMap::new(cap),
             pth: CappedMap::new(cap),
+            remote_exec: super::remote_exec::RemoteExec::new(cap),
         }
     }
 
@@ -158,6 +161,7 @@ impl Lateral {
     }
 
     pub(crate) fn observe(&mut self, e: &Event) {
+        self.remote_exec.observe(e, short_host);
         match e.event_id {
             Some(4648) if super::auth::is_security(e) => {
                 let Some(host) = e.host.as_deref() else {
@@ -282,6 +286,7 @@ impl Lateral {
         };
         self.edges.merge(o.edges, f);
         self.pth.merge(o.pth, f);
+        self.remote_exec.merge(o.remote_exec);
         self.ip_hosts.merge(o.ip_hosts, |a, b| {
             // Deterministic pick when two hosts claimed one address (DHCP churn).
             if b < *a {
@@ -290,15 +295,17 @@ impl Lateral {
         });
     }
 
-    pub(crate) fn dropped(&self) -> [(&'static str, u64); 3] {
+    pub(crate) fn dropped(&self) -> [(&'static str, u64); 4] {
         [
             ("lateral_edges", self.edges.dropped),
             ("ip_hosts", self.ip_hosts.dropped),
             ("pass_the_hash", self.pth.dropped),
+            ("remote_execution", self.remote_exec.dropped()),
         ]
     }
 
-    pub(crate) fn finish(self) -> (LateralGraph, Vec<PassTheHash>) {
+    pub(crate) fn finish(mut self) -> (LateralGraph, Vec<PassTheHash>) {
+        self.remote_exec.finish();
         let resolve = |id: &str| -> String {
             if let Some(ip) = id.strip_prefix("ip:").and_then(parse_ip)
                 && let Some(h) = self.ip_hosts.map.get(&ip)
@@ -338,6 +345,19 @@ impl Lateral {
             if !account.is_empty() {
                 *accounts.entry(account.clone()).or_default() += acc.count;
             }
+            let remote_execution = match (protocol, d.strip_prefix("host:")) {
+                (Protocol::Smb | Protocol::Rpc | Protocol::NetworkLogon, Some(h)) => {
+                    let t = |x: Option<Timestamp>| x.as_ref().map(crate::util::ms);
+                    match (t(acc.span.first_seen), t(acc.span.last_seen)) {
+                        (Some(a), Some(b)) => {
+                            self.remote_exec
+                                .corroborate(h, a, b, protocol != Protocol::Rpc)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
             let tunnelled = protocol == Protocol::Rdp
                 && s.strip_prefix("ip:")
                     .and_then(parse_ip)
@@ -351,6 +371,7 @@ impl Lateral {
                 first_seen: acc.span.first_seen,
                 last_seen: acc.span.last_seen,
                 tunnelled,
+                remote_execution,
                 samples: acc.samples.provenances().cloned().collect(),
             });
         }
@@ -478,6 +499,12 @@ pub struct GraphEdge {
     pub last_seen: Option<Timestamp>,
     /// RDP from a loopback address: tunnelled through a local forwarder.
     pub tunnelled: bool,
+    /// For SMB, RPC and network-logon hops: the remote-execution signal on
+    /// the target that makes the hop lateral movement (a service installed,
+    /// a process started through WMI…) within minutes of it. Without one,
+    /// such a hop is ordinary network traffic (a workstation's Kerberos,
+    /// LDAP and Group Policy traffic to its domain controller).
+    pub remote_execution: Option<&'static str>,
     /// Earliest records.
     pub samples: Vec<Provenance>,
 }

@@ -19,6 +19,7 @@ mod findings;
 mod lateral;
 mod logon;
 mod persistence;
+mod remote_exec;
 mod stacking;
 
 pub use auth::{AuthKind, failure_reason};
