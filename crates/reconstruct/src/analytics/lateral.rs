@@ -83,6 +83,42 @@ pub(crate) struct EdgeAcc {
     count: u64,
     span: Span,
     samples: Samples,
+    /// When the hops happened (ms, the earliest [`HOP_TIMES`]), to match
+    /// each hop with remote execution right after it.
+    times: Vec<i64>,
+}
+
+/// Hop times kept per edge: bounded memory whatever the evidence; a hop
+/// later than the first this many of its edge is not checked for remote
+/// execution.
+const HOP_TIMES: usize = 128;
+
+fn trim_times(v: &mut Vec<i64>) {
+    v.sort_unstable();
+    v.dedup();
+    v.truncate(HOP_TIMES);
+}
+
+impl EdgeAcc {
+    fn observe(&mut self, e: &Event) {
+        self.count += 1;
+        self.span.observe(e.timestamp);
+        self.samples.add(e.timestamp, &e.provenance);
+        if let Some(t) = e.timestamp.as_ref() {
+            self.times.push(crate::util::ms(t));
+            if self.times.len() > 2 * HOP_TIMES {
+                trim_times(&mut self.times);
+            }
+        }
+    }
+
+    fn merge(&mut self, b: EdgeAcc) {
+        self.count += b.count;
+        self.span.merge(&b.span);
+        self.samples.merge(b.samples);
+        self.times.extend(b.times);
+        trim_times(&mut self.times);
+    }
 }
 
 /// (host, subject account, target account).
@@ -129,9 +165,7 @@ impl Lateral {
             account: clip(account, 256).into(),
         };
         if let Some(a) = self.edges.slot(&key, || (key.clone(), EdgeAcc::default())) {
-            a.count += 1;
-            a.span.observe(e.timestamp);
-            a.samples.add(e.timestamp, &e.provenance);
+            a.observe(e);
         }
     }
 
@@ -272,18 +306,12 @@ impl Lateral {
             .into();
         let key = (host, subject, target);
         if let Some(a) = self.pth.slot(&key, || (key.clone(), EdgeAcc::default())) {
-            a.count += 1;
-            a.span.observe(e.timestamp);
-            a.samples.add(e.timestamp, &e.provenance);
+            a.observe(e);
         }
     }
 
     pub(crate) fn merge(&mut self, o: Lateral) {
-        let f = |a: &mut EdgeAcc, b: EdgeAcc| {
-            a.count += b.count;
-            a.span.merge(&b.span);
-            a.samples.merge(b.samples);
-        };
+        let f = |a: &mut EdgeAcc, b: EdgeAcc| a.merge(b);
         self.edges.merge(o.edges, f);
         self.pth.merge(o.pth, f);
         self.remote_exec.merge(o.remote_exec);
@@ -323,9 +351,7 @@ impl Lateral {
             let e = merged
                 .entry((s, d, k.protocol, k.account.clone()))
                 .or_default();
-            e.count += v.count;
-            e.span.merge(&v.span);
-            e.samples.merge(v.samples.clone());
+            e.merge(v.clone());
         }
         let mut nodes: HashMap<String, GraphNode> = HashMap::new();
         let mut accounts: HashMap<Box<str>, u64> = HashMap::new();
@@ -346,16 +372,9 @@ impl Lateral {
                 *accounts.entry(account.clone()).or_default() += acc.count;
             }
             let remote_execution = match (protocol, d.strip_prefix("host:")) {
-                (Protocol::Smb | Protocol::Rpc | Protocol::NetworkLogon, Some(h)) => {
-                    let t = |x: Option<Timestamp>| x.as_ref().map(crate::util::ms);
-                    match (t(acc.span.first_seen), t(acc.span.last_seen)) {
-                        (Some(a), Some(b)) => {
-                            self.remote_exec
-                                .corroborate(h, a, b, protocol != Protocol::Rpc)
-                        }
-                        _ => None,
-                    }
-                }
+                (Protocol::Smb | Protocol::Rpc | Protocol::NetworkLogon, Some(h)) => self
+                    .remote_exec
+                    .corroborate(h, &acc.times, &account, protocol != Protocol::Rpc),
                 _ => None,
             };
             let tunnelled = protocol == Protocol::Rdp

@@ -8,7 +8,8 @@
 //! Policy over SMB, `lsarpc`/`samr`/`ProtectedStorage` endpoints); it
 //! becomes lateral movement when one of these follows it on the target.
 
-use crate::util::{CappedMap, ms, text};
+use crate::classify::normalize_account;
+use crate::util::{CappedMap, clip, ms, text};
 use kahu_event::Event;
 
 /// Signals kept per host (the earliest; enough to corroborate any hop,
@@ -36,10 +37,15 @@ const REMOTE_PIPES: &[(&str, &str)] = &[
     ("psexesvc", "PsExec pipe opened over SMB"),
 ];
 
-/// Per host key (short name): (time ms, what), sorted, earliest kept.
+/// One signal: when (ms), what, and the account that did it when the
+/// record names one (normalised; empty for System 7045, which names only
+/// the service's own account).
+type Signal = (i64, &'static str, Box<str>);
+
+/// Per host key (short name): signals sorted by time, earliest kept.
 #[derive(Debug, Clone)]
 pub(crate) struct RemoteExec {
-    by_host: CappedMap<Box<str>, Vec<(i64, &'static str)>>,
+    by_host: CappedMap<Box<str>, Vec<Signal>>,
 }
 
 fn ends_with_ci(s: &str, suffix: &str) -> bool {
@@ -98,9 +104,18 @@ impl RemoteExec {
         let (Some(host), Some(t)) = (e.host.as_deref(), e.timestamp.as_ref()) else {
             return;
         };
+        let account: Box<str> = if e.event_id == Some(7045) {
+            "".into()
+        } else {
+            text(e, &["SubjectUserName", "User", "AccountName"])
+                .and_then(|a| normalize_account(&a))
+                .map(|a| clip(&a, 256))
+                .unwrap_or_default()
+                .into()
+        };
         let key: Box<str> = host_key(host).into();
         if let Some(v) = self.by_host.slot(&key, || (key.clone(), Vec::new())) {
-            v.push((ms(t), why));
+            v.push((ms(t), why, account));
             if v.len() > 2 * PER_HOST {
                 trim(v);
             }
@@ -118,25 +133,31 @@ impl RemoteExec {
         self.by_host.dropped
     }
 
-    /// The first signal on `host` between `first - BEFORE_MS` and
-    /// `last + AFTER_MS`; with `smb_signals` false, pipe opens over SMB do
-    /// not count (they corroborate SMB hops, not RPC/DCOM ones).
+    /// The first signal on `host` from `BEFORE_MS` before to `AFTER_MS`
+    /// after one of the hop `times`, by the hop's `account` when the signal
+    /// names one; with `smb_signals` false, pipe opens over SMB do not
+    /// count (they corroborate SMB hops, not RPC/DCOM ones).
     pub(crate) fn corroborate(
         &self,
         host: &str,
-        first: i64,
-        last: i64,
+        times: &[i64],
+        account: &str,
         smb_signals: bool,
     ) -> Option<&'static str> {
         let v = self.by_host.map.get(host)?;
-        let lo = first.saturating_sub(BEFORE_MS);
-        let hi = last.saturating_add(AFTER_MS);
-        let start = v.partition_point(|(t, _)| *t < lo);
-        v[start..]
-            .iter()
-            .take_while(|(t, _)| *t <= hi)
-            .map(|(_, why)| *why)
-            .find(|why| smb_signals || !REMOTE_PIPES.iter().any(|(_, w)| w == why))
+        times.iter().find_map(|&t| {
+            let lo = t.saturating_sub(BEFORE_MS);
+            let hi = t.saturating_add(AFTER_MS);
+            let start = v.partition_point(|(s, _, _)| *s < lo);
+            v[start..]
+                .iter()
+                .take_while(|(s, _, _)| *s <= hi)
+                .find(|(_, why, who)| {
+                    (smb_signals || !REMOTE_PIPES.iter().any(|(_, w)| w == why))
+                        && (who.is_empty() || account.is_empty() || **who == *account)
+                })
+                .map(|(_, why, _)| *why)
+        })
     }
 
     /// Sort every host's list (call before [`Self::corroborate`]).
@@ -149,7 +170,7 @@ impl RemoteExec {
 
 /// Sort, deduplicate and keep the earliest [`PER_HOST`]: the same result
 /// whatever the order signals arrived in.
-fn trim(v: &mut Vec<(i64, &'static str)>) {
+fn trim(v: &mut Vec<Signal>) {
     v.sort_unstable();
     v.dedup();
     v.truncate(PER_HOST);
