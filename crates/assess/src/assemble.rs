@@ -502,6 +502,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     // Techniques observed.
     struct Acc {
         count: u64,
+        max_level: Level,
         hosts: BTreeSet<String>,
         rules: BTreeSet<String>,
         first: Option<DateTime<Utc>>,
@@ -509,11 +510,14 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         evidence: Vec<String>,
     }
     let mut techniques: BTreeMap<String, Acc> = BTreeMap::new();
-    for f in findings.iter().filter(|f| significant(f)) {
+    // Low-level detections' techniques are kept (marked by level), not
+    // dropped: weak alone, they still tell the analyst where to look.
+    for f in findings.iter().filter(|f| f.level >= Level::Low) {
         for t in &f.techniques {
             let id = kb.resolve(t);
             let a = techniques.entry(id).or_insert(Acc {
                 count: 0,
+                max_level: f.level,
                 hosts: BTreeSet::new(),
                 rules: BTreeSet::new(),
                 first: None,
@@ -521,6 +525,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                 evidence: Vec::new(),
             });
             a.count += kahu_reconstruct::repeat_count(f);
+            a.max_level = a.max_level.max(f.level);
             if let Some(h) = &f.host
                 && a.hosts.len() < 20
             {
@@ -549,6 +554,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                 tactics: tech.map(|t| t.tactics.clone()).unwrap_or_default(),
                 id,
                 detections: a.count,
+                max_level: a.max_level,
                 hosts: a.hosts.into_iter().collect(),
                 rules: a.rules.into_iter().collect(),
                 first_seen: a.first,
@@ -669,8 +675,13 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     } else {
         Verdict::NoDetections
     };
+    let significant_techniques = technique_views
+        .iter()
+        .filter(|t| t.max_level >= Level::Medium)
+        .count();
     let tactics_seen: BTreeSet<&str> = technique_views
         .iter()
+        .filter(|t| t.max_level >= Level::Medium)
         .flat_map(|t| t.tactics.iter().map(String::as_str))
         .collect();
     let ordered_tactics: Vec<&str> = kahu_report::html::TACTICS
@@ -700,7 +711,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             scope_view.hosts.len(),
             time_text(first),
             time_text(last),
-            technique_views.len(),
+            significant_techniques,
             ordered_tactics.len(),
             ordered_tactics
                 .iter()
@@ -800,6 +811,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     let layer_techniques: Vec<LayerTechnique> = assessment
         .techniques
         .iter()
+        .filter(|t| t.max_level >= Level::Medium)
         .map(|t| LayerTechnique {
             id: t.id.clone(),
             count: t.detections,
@@ -989,6 +1001,7 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
         techniques: a
             .techniques
             .iter()
+            .filter(|t| t.max_level >= Level::Medium)
             .map(|t| (t.id.clone(), t.name.clone()))
             .collect(),
         candidates,
