@@ -317,3 +317,44 @@ pub fn print_summary(s: &Summary, style: Style, warnings_preview: &[String]) {
         println!("Timeline written to {o}");
     }
 }
+
+/// Print, on stderr, the rules that could not be used (first few) and how
+/// each IOC feed loaded when it had problems.
+pub fn print_load_problems(rule_errors: &[String], feeds: &[kahu_assess::detection::FeedLoad]) {
+    const SHOWN: usize = 5;
+    for e in rule_errors.iter().take(SHOWN) {
+        eprintln!("warning: rule rejected: {}", terminal_safe(e));
+    }
+    if rule_errors.len() > SHOWN {
+        eprintln!(
+            "warning: {} more rules rejected (see `kahu rules check`)",
+            rule_errors.len() - SHOWN
+        );
+    }
+    for f in feeds.iter().filter(|f| !f.issues.is_empty()) {
+        eprintln!(
+            "warning: {}: {} indicator(s) loaded, {} problem(s) (first: {})",
+            f.path.display(),
+            f.loaded,
+            f.issues.len(),
+            f.issues
+                .first()
+                .map(|i| terminal_safe(&i.to_string()))
+                .unwrap_or_default()
+        );
+    }
+}
+
+/// Evidence- and rule-controlled text made safe for a terminal: control
+/// characters (escape sequences, newlines) shown escaped.
+pub fn terminal_safe(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}

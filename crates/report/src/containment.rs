@@ -22,6 +22,48 @@ pub struct Item {
     pub detections: u64,
 }
 
+/// The lists that ask for an action (the others inform).
+const ACTIONABLE: &[&str] = &[
+    "blocklist-ips",
+    "blocklist-cidrs",
+    "blocklist-domains",
+    "blocklist-urls",
+    "blocklist-hashes",
+    "accounts-to-reset",
+    "hosts-to-isolate",
+    "files-to-remove",
+    "internal-ips-to-investigate",
+];
+
+/// A CSV cell a spreadsheet will not run: evidence-controlled text that
+/// starts like a formula gets a leading apostrophe, control characters are
+/// shown escaped.
+pub fn spreadsheet_cell(s: &str) -> String {
+    let clean = single_line(s);
+    if clean.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{clean}")
+    } else {
+        clean
+    }
+}
+
+/// Text on one line: control characters (newlines, escapes) shown escaped,
+/// so one value can never become two lines of a block list.
+pub fn single_line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 /// What to block, reset, isolate and remove.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Containment {
@@ -41,15 +83,35 @@ pub struct Containment {
     pub hosts: Vec<Item>,
     /// Files (web shells, tools) to collect and remove.
     pub files: Vec<Item>,
+    /// Internal addresses the evidence shows in an attacker's role (a
+    /// compromised process connecting to it on an unusual port): possible
+    /// internal command and control or pivot. Investigate before blocking.
+    #[serde(default)]
+    pub internal_ips: Vec<Item>,
+    /// External addresses in shared infrastructure (CDNs, large clouds):
+    /// implicated, but blocking them would cut off legitimate services.
+    /// Never part of a block list.
+    #[serde(default)]
+    pub shared_infrastructure: Vec<Item>,
+    /// What was considered and left out of the lists, and why (Windows
+    /// binaries whose hashes were seen, accounts that never authenticated…).
+    #[serde(default)]
+    pub excluded: Vec<Item>,
+    /// Eradication steps the evidence calls for, each with its reason.
+    #[serde(default)]
+    pub actions: Vec<Item>,
 }
 
 impl Containment {
     /// `true` when there is nothing to act on.
     pub fn is_empty(&self) -> bool {
-        self.lists().iter().all(|(_, _, l)| l.is_empty())
+        self.lists()
+            .iter()
+            .filter(|(name, _, _)| ACTIONABLE.contains(name))
+            .all(|(_, _, l)| l.is_empty())
     }
 
-    fn lists(&self) -> [(&'static str, &'static str, &Vec<Item>); 8] {
+    fn lists(&self) -> [(&'static str, &'static str, &Vec<Item>); 11] {
         [
             ("blocklist-ips", "ip", &self.ips),
             ("blocklist-cidrs", "cidr", &self.cidrs),
@@ -59,6 +121,13 @@ impl Containment {
             ("accounts-to-reset", "account", &self.accounts),
             ("hosts-to-isolate", "host", &self.hosts),
             ("files-to-remove", "file", &self.files),
+            ("internal-ips-to-investigate", "ip", &self.internal_ips),
+            (
+                "shared-infrastructure-do-not-block",
+                "ip",
+                &self.shared_infrastructure,
+            ),
+            ("excluded", "value", &self.excluded),
         ]
     }
 
@@ -86,18 +155,23 @@ impl Containment {
             let mut w = csv::Writer::from_path(dir.join(format!("{name}.csv")))?;
             w.write_record(["value", "reason", "first_seen", "last_seen", "detections"])?;
             for item in list {
-                writeln!(txt, "{}", item.value)?;
+                // A value with a line break would smuggle a second entry
+                // into a list a firewall reads line by line: leave it out
+                // of the plain list (the CSV shows it, escaped).
+                if !item.value.chars().any(char::is_control) {
+                    writeln!(txt, "{}", item.value)?;
+                }
                 let row = [
-                    item.value.as_str(),
-                    item.reason.as_str(),
-                    item.first_seen.as_deref().unwrap_or(""),
-                    item.last_seen.as_deref().unwrap_or(""),
-                    &item.detections.to_string(),
+                    spreadsheet_cell(&item.value),
+                    spreadsheet_cell(&item.reason),
+                    spreadsheet_cell(item.first_seen.as_deref().unwrap_or("")),
+                    spreadsheet_cell(item.last_seen.as_deref().unwrap_or("")),
+                    item.detections.to_string(),
                 ];
-                w.write_record(row)?;
+                w.write_record(&row)?;
                 if name.starts_with("blocklist") {
-                    let mut r = vec![kind];
-                    r.extend(row.iter().copied());
+                    let mut r = vec![kind.to_string()];
+                    r.extend(row.iter().cloned());
                     combined.write_record(&r)?;
                 }
             }
@@ -177,5 +251,51 @@ mod tests {
         let all = std::fs::read_to_string(dir.path().join("blocklist.csv")).unwrap();
         assert!(all.contains("ip,203.0.113.7,C2; Exfil"));
         assert!(dir.path().join("accounts-to-reset.csv").exists());
+    }
+
+    #[test]
+    fn evidence_text_cannot_inject_lines_or_formulas() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = ItemSet::default();
+        files.add(
+            "C:\\x.exe\nC:\\Windows",
+            "=HYPERLINK(\"http://evil\")",
+            None,
+        );
+        files.add("C:\\ok.exe", "+cmd|' /C calc'!A0", None);
+        let c = Containment {
+            files: files.into_items(),
+            ..Default::default()
+        };
+        c.write(dir.path()).unwrap();
+        let txt = std::fs::read_to_string(dir.path().join("files-to-remove.txt")).unwrap();
+        let values: Vec<&str> = txt.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            values,
+            ["C:\\ok.exe"],
+            "the value with a line break is not listed raw"
+        );
+        let mut r = csv::Reader::from_path(dir.path().join("files-to-remove.csv")).unwrap();
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            for cell in rec.iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@']),
+                    "formula cell {cell:?}"
+                );
+                assert!(!cell.contains('\n'), "line break in {cell:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn informational_lists_do_not_make_containment_non_empty() {
+        let mut shared = ItemSet::default();
+        shared.add("104.16.1.1", "Cloudflare", None);
+        let c = Containment {
+            shared_infrastructure: shared.into_items(),
+            ..Default::default()
+        };
+        assert!(c.is_empty());
     }
 }

@@ -18,6 +18,7 @@ mod compile;
 pub mod condition;
 pub mod corpus;
 pub mod detection;
+mod detector;
 mod error;
 mod eval;
 mod gate;
@@ -28,6 +29,7 @@ pub mod rule;
 mod ruleset;
 #[cfg(test)]
 mod semantics_tests;
+mod transform;
 pub mod tuning;
 
 pub use error::RuleError;

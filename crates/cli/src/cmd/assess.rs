@@ -137,11 +137,12 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         cfg.case.tlp = tlp.label().to_string();
     }
 
-    let (files, _) = kahu_assess::detect::list_files(&cfg.evidence);
-    let bytes = files.iter().map(|f| f.1).sum();
-    let progress = FileProgress::new(files.len() as u64, bytes, global.quiet || args.json);
+    let progress = FileProgress::new(global.quiet || args.json);
     let run = kahu_assess::run(&cfg, &progress)?;
     progress.finish();
+    if !global.quiet && !args.json {
+        crate::output::print_load_problems(&run.rule_errors, &run.feeds);
+    }
     let a = &run.assessment;
 
     if args.json {
@@ -207,25 +208,26 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             );
         }
         if !a.incidents.is_empty() {
+            const SHOWN: usize = 5;
             println!();
             println!(
                 "{} {}",
                 s.bold("Incidents:"),
-                if a.incidents.len() > 5 {
+                if a.incidents.len() > SHOWN {
                     format!(
-                        "{} (the 5 most severe shown; all in report.html)",
+                        "{} (the {SHOWN} most severe shown; all in report.html)",
                         a.incidents.len()
                     )
                 } else {
                     a.incidents.len().to_string()
                 }
             );
-            for i in a.incidents.iter().take(5) {
+            for i in a.incidents.iter().take(SHOWN) {
                 println!(
                     "  {} {}  {}",
                     s.level(i.severity, i.severity.as_str()),
                     i.id,
-                    i.title
+                    crate::output::terminal_safe(&i.title)
                 );
             }
         }

@@ -5,9 +5,10 @@
 
 use crate::progress::FileProgress;
 use anyhow::{Context, Result};
-use kahu_assess::detect::{self, Detector, NoObserver};
+use kahu_assess::detect;
 use kahu_event::Event;
 use kahu_finding::Finding;
+use kahu_finding::{Detector, NoObserver};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,8 +60,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         }
     }
     let (files, walk_warnings) = detect::list_files(&args.paths);
-    let bytes = files.iter().map(|f| f.1).sum();
-    let progress = FileProgress::new(files.len() as u64, bytes, global.quiet || !args.count);
+    let progress = FileProgress::new(global.quiet || !args.count);
     let out = if args.count {
         detect::run(&files, &[&Nothing], || NoObserver, &progress)
     } else {
