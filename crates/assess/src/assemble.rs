@@ -6,7 +6,9 @@ use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions
 use kahu_finding::{Finding, FindingKind, Level};
 use kahu_ingest::Warning;
 use kahu_intel::IocSet;
-use kahu_reconstruct::{IncidentConfig, Scope, ScopeEntity, Tactic, Timeline, build_incidents};
+use kahu_reconstruct::{
+    HostNames, IncidentConfig, Scope, ScopeEntity, Tactic, Timeline, build_incidents_with_hosts,
+};
 use kahu_report::assessment::*;
 use kahu_report::navigator::{self, LayerTechnique};
 use kahu_report::stix::{self, BundleInput, CandidateActor, Observable, RuleIndicator, Sighting};
@@ -49,6 +51,9 @@ pub struct Inputs<'a> {
     pub file_hashes: &'a crate::file_hashes::FileHashes,
     /// Judgement thresholds.
     pub policy: crate::policy::Policy,
+    /// Addresses the analytics learned for hosts (one host identity for
+    /// name and address in incidents).
+    pub host_addresses: &'a [kahu_reconstruct::analytics::HostAddress],
 }
 
 /// The assessment and the partner-sharing documents derived from it.
@@ -363,13 +368,14 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     let kb = inputs.kb;
     let lookup = tactic_lookup(kb);
     let timeline = Timeline::build(findings, Level::Low, Some(&lookup));
-    let incidents = build_incidents(
+    let incidents = build_incidents_with_hosts(
         findings,
         &IncidentConfig {
             min_level: Level::Medium,
             ..IncidentConfig::default()
         },
         Some(&lookup),
+        &HostNames::from_findings_and_addresses(findings, inputs.host_addresses),
     );
     let scope = Scope::from_findings(findings, Level::Low);
     let evidence = case_evidence(inputs, &scope);

@@ -171,6 +171,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         appendix_limit: cfg.appendix_limit,
         file_hashes: &det.file_hashes,
         policy: crate::Policy::default(),
+        host_addresses: &analytics.lateral.host_addresses,
     };
     let built = assemble::build(&inputs);
     tracing::info!(

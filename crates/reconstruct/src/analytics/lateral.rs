@@ -338,6 +338,16 @@ impl Lateral {
 
     pub(crate) fn finish(mut self) -> (LateralGraph, Vec<PassTheHash>) {
         self.remote_exec.finish();
+        let mut host_addresses: Vec<HostAddress> = self
+            .ip_hosts
+            .map
+            .iter()
+            .map(|(ip, h)| HostAddress {
+                address: *ip,
+                host: h.to_string(),
+            })
+            .collect();
+        host_addresses.sort_by_key(|a| a.address);
         let resolve = |id: &str| -> String {
             if let Some(ip) = id.strip_prefix("ip:").and_then(parse_ip)
                 && let Some(h) = self.ip_hosts.map.get(&ip)
@@ -437,6 +447,7 @@ impl Lateral {
                 nodes,
                 edges,
                 accounts,
+                host_addresses,
             },
             pth,
         )
@@ -454,6 +465,18 @@ pub struct LateralGraph {
     pub edges: Vec<GraphEdge>,
     /// Accounts used for hops, most hops first.
     pub accounts: Vec<GraphAccount>,
+    /// Addresses learned to belong to hosts (from the hosts' own network
+    /// records), by address: one host identity for name and address.
+    pub host_addresses: Vec<HostAddress>,
+}
+
+/// An address a host used, as its own network records show.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostAddress {
+    /// The address.
+    pub address: IpAddr,
+    /// The host's (short) name.
+    pub host: String,
 }
 
 /// A host or an address in the graph.
