@@ -131,6 +131,9 @@ pub struct Summary {
     pub rules_rejected: usize,
     /// Findings at or above `--min-level`.
     pub findings: usize,
+    /// Detections those findings stand for (a burst of repeats collapsed
+    /// into one finding counts each of its records).
+    pub detections: u64,
     /// Findings per level.
     pub by_level: BTreeMap<String, usize>,
     /// Most frequent rules: (rule id, title, level, count).
@@ -271,7 +274,14 @@ pub fn print_summary(s: &Summary, style: Style, warnings_preview: &[String]) {
             style.level(*level, &format!("{}: {n}", level.as_str()))
         );
     }
-    println!("(total {})", s.findings);
+    if s.detections as usize > s.findings {
+        println!(
+            "(total {}, standing for {} detections: repeats collapsed, see RepeatCount; --collapse-window 0 lists each)",
+            s.findings, s.detections
+        );
+    } else {
+        println!("(total {})", s.findings);
+    }
     if !s.top_rules.is_empty() {
         println!();
         println!("{}", style.bold("Top rules:"));

@@ -125,6 +125,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         rules_loaded: run.rules.count(),
         rules_rejected: run.rules.errors.len(),
         findings: findings.len(),
+        detections: findings.iter().map(kahu_reconstruct::repeat_count).sum(),
         by_level,
         top_rules,
         hosts,
