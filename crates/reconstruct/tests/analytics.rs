@@ -866,3 +866,44 @@ fn network_logon_then_service_install_is_lateral_movement() {
     late.push(ev("DC01", "System", 7045, 3600, &[("ServiceName", "upd")]));
     assert!(lateral_findings(&run(&late)).is_empty());
 }
+
+#[test]
+fn one_host_under_two_names_is_one_host_in_persistence_and_stacking() {
+    let sysmon = "Microsoft-Windows-Sysmon/Operational";
+    let svc = |host: &str, secs: i64| {
+        ev(
+            host,
+            "System",
+            7045,
+            secs,
+            &[
+                ("ServiceName", "upd"),
+                ("ImagePath", "C:\\ProgramData\\upd.exe"),
+            ],
+        )
+    };
+    let proc = |host: &str, secs: i64| {
+        ev(
+            host,
+            sysmon,
+            1,
+            secs,
+            &[("Image", "C:\\Users\\Public\\rc.exe")],
+        )
+    };
+    let r = run(&[
+        svc("MKT01.pandalab.com", 0),
+        svc("mkt01", 5),
+        proc("MKT01.pandalab.com", 10),
+        proc("mkt01", 11),
+    ]);
+    assert_eq!(r.services.len(), 1, "{:?}", r.services);
+    assert_eq!(r.services[0].count, 2);
+    let row = r
+        .process_stacks
+        .rarest
+        .iter()
+        .find(|s| s.image.ends_with("rc.exe"))
+        .unwrap();
+    assert_eq!(row.host_count, 1);
+}
