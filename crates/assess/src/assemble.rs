@@ -499,7 +499,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                         time_text(e.finding.first_seen),
                         e.phase.map(|p| p.short_name()).unwrap_or("unclassified"),
                         e.finding.finding.title,
-                        e.finding.finding.host.as_deref().unwrap_or("?"),
+                        e.finding.finding.host.as_deref().unwrap_or("host unknown"),
                         e.finding.count,
                         e.finding.finding.provenance
                     )
