@@ -8,6 +8,7 @@ pub mod containment;
 pub mod detect;
 pub mod detection;
 pub mod file_hashes;
+pub mod guard;
 pub mod paths;
 pub mod pipeline;
 pub mod policy;

@@ -2,6 +2,7 @@
 //! hosts and files to act on, as plain text (one value per line, for
 //! firewalls and EDR consoles) and CSV (with reasons, for people).
 
+use crate::safe::{create_output_file, spreadsheet_cell};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -34,35 +35,6 @@ const ACTIONABLE: &[&str] = &[
     "files-to-remove",
     "internal-ips-to-investigate",
 ];
-
-/// A CSV cell a spreadsheet will not run: evidence-controlled text that
-/// starts like a formula gets a leading apostrophe, control characters are
-/// shown escaped.
-pub fn spreadsheet_cell(s: &str) -> String {
-    let clean = single_line(s);
-    if clean.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{clean}")
-    } else {
-        clean
-    }
-}
-
-/// Text on one line: control characters (newlines, escapes) shown escaped,
-/// so one value can never become two lines of a block list.
-pub fn single_line(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
 
 /// What to block, reset, isolate and remove.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -134,8 +106,9 @@ impl Containment {
     /// Write `<name>.txt` and `<name>.csv` per list, plus `blocklist.csv`
     /// combining every network/hash indicator, into `dir`.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let mut combined = csv::Writer::from_path(dir.join("blocklist.csv"))?;
+        crate::safe::create_output_dir(dir)?;
+        let mut combined =
+            csv::Writer::from_writer(create_output_file(&dir.join("blocklist.csv"))?);
         combined.write_record([
             "type",
             "value",
@@ -145,14 +118,14 @@ impl Containment {
             "detections",
         ])?;
         for (name, kind, list) in self.lists() {
-            let mut txt =
-                io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.txt")))?);
+            let mut txt = io::BufWriter::new(create_output_file(&dir.join(format!("{name}.txt")))?);
             writeln!(
                 txt,
                 "# kahu containment list: {name} ({} entries)",
                 list.len()
             )?;
-            let mut w = csv::Writer::from_path(dir.join(format!("{name}.csv")))?;
+            let mut w =
+                csv::Writer::from_writer(create_output_file(&dir.join(format!("{name}.csv")))?);
             w.write_record(["value", "reason", "first_seen", "last_seen", "detections"])?;
             for item in list {
                 // A value with a line break would smuggle a second entry

@@ -59,6 +59,9 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             anyhow::bail!("evidence path {} does not exist", p.display());
         }
     }
+    if let Some(out) = &args.output {
+        kahu_assess::guard::refuse_outputs_on_evidence(&[out.as_path()], &args.paths)?;
+    }
     let (files, walk_warnings) = detect::list_files(&args.paths);
     let progress = FileProgress::new(global.quiet || !args.count);
     let out = if args.count {
@@ -66,7 +69,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     } else {
         let sink: Box<dyn Write + Send> = match &args.output {
             Some(p) => Box::new(std::io::BufWriter::new(
-                std::fs::File::create(p)
+                kahu_report::safe::create_output_file(p)
                     .with_context(|| format!("cannot create {}", p.display()))?,
             )),
             None => Box::new(std::io::BufWriter::new(std::io::stdout())),

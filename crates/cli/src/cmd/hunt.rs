@@ -5,7 +5,6 @@ use crate::progress::FileProgress;
 use anyhow::{Context, Result};
 use kahu_assess::DetectConfig;
 use kahu_finding::Level;
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +82,14 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         analytics: false,
         repeats: args.noise.repeats(),
     };
+    let outputs: Vec<&std::path::Path> = args
+        .output
+        .iter()
+        .chain(args.case.iter())
+        .map(PathBuf::as_path)
+        .filter(|p| *p != std::path::Path::new("-"))
+        .collect();
+    kahu_assess::guard::refuse_outputs_on_evidence(&outputs, &args.paths)?;
     let chatty = !global.quiet && !args.json;
     let progress = FileProgress::new(global.quiet || args.json);
     let mut run = kahu_assess::detect(&cfg, &progress)?;
@@ -102,18 +109,32 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
     let findings = run.findings;
 
+    // `-o -` writes the timeline to stdout; the summary then goes to stderr.
+    let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
     if let Some(path) = &args.output {
         let format = args
             .format
             .unwrap_or_else(|| TimelineFormat::from_path(path));
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let w = BufWriter::new(file);
-        match format {
-            TimelineFormat::Csv => output::write_csv(w, &findings),
-            TimelineFormat::Jsonl => output::write_jsonl(w, &findings),
+        let w: Box<dyn std::io::Write> = if to_stdout {
+            Box::new(BufWriter::new(std::io::stdout().lock()))
+        } else {
+            let file = kahu_report::safe::create_output_file(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            Box::new(BufWriter::new(file))
+        };
+        let skipped = match format {
+            TimelineFormat::Csv => output::write_csv(w, &findings).map(|()| 0),
+            TimelineFormat::Jsonl => output::write_jsonl(w, &findings).map(|()| 0),
+            TimelineFormat::Timesketch => {
+                output::write_timesketch(w, &findings, TimelineFormat::jsonl_name(path))
+            }
         }
         .with_context(|| format!("cannot write {}", path.display()))?;
+        if skipped > 0 && !global.quiet {
+            eprintln!(
+                "warning: {skipped} finding(s) without a time left out of the Timesketch timeline"
+            );
+        }
     }
 
     let elapsed = started.elapsed().as_secs_f64();
@@ -133,12 +154,33 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         elapsed_seconds: elapsed,
         events_per_second: run.events as f64 / elapsed.max(1e-9),
         output: args.output.as_ref().map(|p| p.display().to_string()),
+        warning_details: run.warnings.iter().take(1000).cloned().collect(),
+        rule_problems: run.rules.errors.iter().take(1000).cloned().collect(),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        let json = serde_json::to_string_pretty(&summary)?;
+        if to_stdout {
+            eprintln!("{json}");
+        } else {
+            println!("{json}");
+        }
     } else {
         let preview: Vec<String> = run.warnings.iter().take(5).map(|w| w.to_string()).collect();
-        output::print_summary(&summary, Style::stdout(global.quiet), &preview);
+        if to_stdout {
+            output::print_summary(
+                &mut std::io::stderr().lock(),
+                &summary,
+                Style::plain(),
+                &preview,
+            );
+        } else {
+            output::print_summary(
+                &mut std::io::stdout().lock(),
+                &summary,
+                Style::stdout(global.quiet),
+                &preview,
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
