@@ -6,7 +6,9 @@ use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions
 use kahu_finding::{Finding, FindingKind, Level};
 use kahu_ingest::Warning;
 use kahu_intel::IocSet;
-use kahu_reconstruct::{IncidentConfig, Scope, ScopeEntity, Tactic, Timeline, build_incidents};
+use kahu_reconstruct::{
+    HostNames, IncidentConfig, Scope, ScopeEntity, Tactic, Timeline, build_incidents_with_hosts,
+};
 use kahu_report::assessment::*;
 use kahu_report::navigator::{self, LayerTechnique};
 use kahu_report::stix::{self, BundleInput, CandidateActor, Observable, RuleIndicator, Sighting};
@@ -49,6 +51,9 @@ pub struct Inputs<'a> {
     pub file_hashes: &'a crate::file_hashes::FileHashes,
     /// Judgement thresholds.
     pub policy: crate::policy::Policy,
+    /// Addresses the analytics learned for hosts (one host identity for
+    /// name and address in incidents).
+    pub host_addresses: &'a [kahu_reconstruct::analytics::HostAddress],
 }
 
 /// The assessment and the partner-sharing documents derived from it.
@@ -366,13 +371,14 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     let kb = inputs.kb;
     let lookup = tactic_lookup(kb);
     let timeline = Timeline::build(findings, Level::Low, Some(&lookup));
-    let incidents = build_incidents(
+    let incidents = build_incidents_with_hosts(
         findings,
         &IncidentConfig {
             min_level: Level::Medium,
             ..IncidentConfig::default()
         },
         Some(&lookup),
+        &HostNames::from_findings_and_addresses(findings, inputs.host_addresses),
     );
     let scope = Scope::from_findings(findings, Level::Low);
     let evidence = case_evidence(inputs, &scope);
@@ -381,6 +387,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     // Techniques observed.
     struct Acc {
         count: u64,
+        max_level: Level,
         hosts: BTreeSet<String>,
         rules: BTreeSet<String>,
         first: Option<DateTime<Utc>>,
@@ -388,18 +395,22 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         evidence: Vec<String>,
     }
     let mut techniques: BTreeMap<String, Acc> = BTreeMap::new();
-    for f in findings.iter().filter(|f| significant(f)) {
+    // Low-level detections' techniques are kept (marked by level), not
+    // dropped: weak alone, they still tell the analyst where to look.
+    for f in findings.iter().filter(|f| f.level >= Level::Low) {
         for t in &f.techniques {
             let id = kb.resolve(t);
             let a = techniques.entry(id).or_insert(Acc {
                 count: 0,
+                max_level: f.level,
                 hosts: BTreeSet::new(),
                 rules: BTreeSet::new(),
                 first: None,
                 last: None,
                 evidence: Vec::new(),
             });
-            a.count += 1;
+            a.count += kahu_reconstruct::repeat_count(f);
+            a.max_level = a.max_level.max(f.level);
             if let Some(h) = &f.host
                 && a.hosts.len() < 20
             {
@@ -410,6 +421,8 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             }
             if let Some(t) = f.timestamp {
                 a.first = Some(a.first.map_or(t, |x| x.min(t)));
+            }
+            if let Some(t) = kahu_reconstruct::last_seen(f) {
                 a.last = Some(a.last.map_or(t, |x| x.max(t)));
             }
             if a.evidence.len() < 3 {
@@ -426,6 +439,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                 tactics: tech.map(|t| t.tactics.clone()).unwrap_or_default(),
                 id,
                 detections: a.count,
+                max_level: a.max_level,
                 hosts: a.hosts.into_iter().collect(),
                 rules: a.rules.into_iter().collect(),
                 first_seen: a.first,
@@ -488,7 +502,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                         time_text(e.finding.first_seen),
                         e.phase.map(|p| p.short_name()).unwrap_or("unclassified"),
                         e.finding.finding.title,
-                        e.finding.finding.host.as_deref().unwrap_or("unknown host"),
+                        e.finding.finding.host.as_deref().unwrap_or("host unknown"),
                         e.finding.count,
                         e.finding.finding.provenance
                     )
@@ -532,7 +546,11 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     }
     let sig: Vec<&Finding> = findings.iter().filter(|f| significant(f)).collect();
     let first = sig.iter().filter_map(|f| f.timestamp).min();
-    let last = sig.iter().filter_map(|f| f.timestamp).max();
+    // A collapsed burst of repeats lasts until its last instance.
+    let last = sig
+        .iter()
+        .filter_map(|f| kahu_reconstruct::last_seen(f))
+        .max();
     let max_level = findings.iter().map(|f| f.level).max();
     let verdict = if inputs.events == 0 {
         Verdict::InsufficientEvidence
@@ -546,8 +564,13 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     } else {
         Verdict::NoDetections
     };
+    let significant_techniques = technique_views
+        .iter()
+        .filter(|t| t.max_level >= Level::Medium)
+        .count();
     let tactics_seen: BTreeSet<&str> = technique_views
         .iter()
+        .filter(|t| t.max_level >= Level::Medium)
         .flat_map(|t| t.tactics.iter().map(String::as_str))
         .collect();
     let ordered_tactics: Vec<&str> = kahu_report::html::TACTICS
@@ -587,7 +610,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                     format!("between {} and {}", time_text(first), time_text(last)),
                 _ => "at unknown times".to_string(),
             },
-            technique_views.len(),
+            significant_techniques,
             ordered_tactics.len(),
             ordered_tactics
                 .iter()
@@ -694,6 +717,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     let layer_techniques: Vec<LayerTechnique> = assessment
         .techniques
         .iter()
+        .filter(|t| t.max_level >= Level::Medium)
         .map(|t| LayerTechnique {
             id: t.id.clone(),
             count: t.detections,
@@ -883,6 +907,7 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
         techniques: a
             .techniques
             .iter()
+            .filter(|t| t.max_level >= Level::Medium)
             .map(|t| (t.id.clone(), t.name.clone()))
             .collect(),
         candidates,

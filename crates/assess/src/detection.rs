@@ -40,6 +40,8 @@ pub struct DetectConfig {
     pub case_dir: Option<PathBuf>,
     /// Run the event analytics (logons, lateral movement) as well.
     pub analytics: bool,
+    /// Bursts of repeats become one finding with a count (window 0: off).
+    pub repeats: kahu_reconstruct::RepeatConfig,
 }
 
 /// How one IOC feed loaded.
@@ -135,9 +137,10 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
                 None => "kahu's bundled rule set".to_string(),
             };
             anyhow::bail!(
-                "no usable Sigma rules in {from} ({} rejected, {} skipped by --min-level or status{})",
+                "no usable Sigma rules in {from} ({} rejected, {} skipped by --min-level or status, {} excluded by tuning{})",
                 report.errors.len(),
                 report.skipped,
+                report.excluded,
                 report
                     .errors
                     .first()
@@ -300,6 +303,9 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
             .collect();
         findings.extend(scanned.into_iter().flatten());
     }
+    // Analytic, correlation and indicator ids are tuned here; Sigma rules
+    // were tuned at load (so `--min-level` saw the tuned level).
+    cfg.load.tuning.apply(&mut findings);
     findings.retain(|f| f.level >= cfg.load.min_level);
     crate::order_findings(&mut findings);
     if analytics.is_some() {
@@ -307,6 +313,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         // intruder's next hop: count them as evidence, not as admin noise.
         kahu_reconstruct::escalate_lateral_movement(&mut findings, SIGNIFICANT);
     }
+    let findings = kahu_reconstruct::collapse_repeats(findings, &cfg.repeats);
     Ok(DetectionRun {
         findings,
         warnings,

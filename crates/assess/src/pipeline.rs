@@ -42,6 +42,11 @@ pub struct AssessConfig {
     /// Persist events, findings and documents in `out/case.sqlite` for
     /// `kahu serve` (evidence already in the case is not stored twice).
     pub store_case: bool,
+    /// Rules left out or releveled (default: kahu's shipped list of
+    /// known-noisy rules).
+    pub tuning: kahu_sigma::Tuning,
+    /// How bursts of repeats are collapsed into one finding with a count.
+    pub repeats: kahu_reconstruct::RepeatConfig,
 }
 
 impl AssessConfig {
@@ -65,6 +70,8 @@ impl AssessConfig {
             appendix_limit: 2000,
             store_case: true,
             placeholders: Default::default(),
+            tuning: kahu_sigma::Tuning::shipped(),
+            repeats: Default::default(),
         }
     }
 }
@@ -98,12 +105,14 @@ impl AssessConfig {
             bundled_rules: !self.no_bundled_rules,
             load: LoadOptions {
                 placeholders: self.placeholders.clone(),
+                tuning: self.tuning.clone(),
                 ..LoadOptions::default()
             },
             iocs: self.iocs.clone(),
             yara: self.yara.clone(),
             case_dir: self.store_case.then(|| self.out.clone()),
             analytics: true,
+            repeats: self.repeats,
         }
     }
 
@@ -167,6 +176,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         appendix_limit: cfg.appendix_limit,
         file_hashes: &det.file_hashes,
         policy: crate::Policy::default(),
+        host_addresses: &analytics.lateral.host_addresses,
     };
     let built = assemble::build(&inputs);
     tracing::info!(

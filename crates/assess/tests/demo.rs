@@ -30,10 +30,14 @@ fn flagged(evidence: &Path, findings: &[Finding]) -> BTreeSet<(String, u64)> {
         .iter()
         .filter(|f| f.level >= kahu_finding::Level::Low)
     {
-        if matches!(f.kind, FindingKind::Sigma | FindingKind::Ioc)
-            && let Some(k) = rel_line(evidence, &f.provenance)
-        {
-            out.insert(k);
+        if !matches!(f.kind, FindingKind::Sigma | FindingKind::Ioc) {
+            continue;
+        }
+        // A collapsed burst of repeats lists its other records in `related`.
+        for p in std::iter::once(&f.provenance).chain(&f.related) {
+            if let Some(k) = rel_line(evidence, p) {
+                out.insert(k);
+            }
         }
     }
     out

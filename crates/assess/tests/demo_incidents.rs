@@ -106,3 +106,90 @@ fn demo_incidents_are_few_name_their_hosts_and_hold_every_step() {
     // One C2 address contacted a thousand times is one thread of one incident.
     assert_eq!(c2_incidents.len(), 1, "C2 hits split over {c2_incidents:?}");
 }
+
+/// On the public EVTX-ATTACK-SAMPLES with SigmaHQ's Windows rules:
+/// techniques seen only in low-level detections stay in the technique
+/// summary marked `low` (not counted in the headline); the shipped noisy
+/// list keeps its rules out of the top three; incidents name their hosts.
+#[test]
+fn attack_samples_keep_low_techniques_marked_and_noise_out_of_the_top() {
+    let shared = kahu_sigma::shared_dir();
+    let samples = shared.join("evtx/EVTX-ATTACK-SAMPLES");
+    let rules = shared.join("sigma/rules/windows");
+    if !samples.exists() || !rules.exists() {
+        eprintln!(
+            "SKIP: {} not found; technique levels and noise NOT tested",
+            samples.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = kahu_assess::AssessConfig::new(vec![samples], dir.path().join("out"));
+    cfg.rules = vec![rules];
+    cfg.store_case = false;
+    let r = run(&cfg, &()).unwrap();
+    let a = &r.assessment;
+
+    // Techniques named only by findings below medium, from the findings.
+    let at = |pred: &dyn Fn(Level) -> bool| -> BTreeSet<String> {
+        r.findings
+            .iter()
+            .filter(|f| pred(f.level))
+            .flat_map(|f| f.techniques.iter().map(|t| t.to_string()))
+            .collect()
+    };
+    let strong = at(&|l| l >= Level::Medium);
+    let low_only: BTreeSet<String> = at(&|l| l == Level::Low)
+        .difference(&strong)
+        .cloned()
+        .collect();
+    assert!(!low_only.is_empty(), "the samples have low-only techniques");
+    let listed_low: Vec<&kahu_report::assessment::TechniqueView> = a
+        .techniques
+        .iter()
+        .filter(|t| low_only.contains(&t.id))
+        .collect();
+    assert!(
+        !listed_low.is_empty(),
+        "low-only techniques dropped: {low_only:?}"
+    );
+    for t in &listed_low {
+        assert_eq!(t.max_level, Level::Low, "{}", t.id);
+    }
+    let counted = a
+        .techniques
+        .iter()
+        .filter(|t| t.max_level >= Level::Medium)
+        .count();
+    assert!(
+        a.summary
+            .headline
+            .contains(&format!(" {counted} ATT&CK techniques")),
+        "{}",
+        a.summary.headline
+    );
+
+    // The top three rules by detections are not on the shipped noisy list.
+    let shipped = kahu_sigma::Tuning::shipped();
+    let mut by_rule: BTreeMap<&str, u64> = BTreeMap::new();
+    for f in &r.findings {
+        *by_rule.entry(&f.rule_id).or_default() += kahu_reconstruct::repeat_count(f);
+    }
+    let mut top: Vec<(&str, u64)> = by_rule.into_iter().collect();
+    top.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
+    for (id, n) in top.iter().take(3) {
+        assert!(
+            shipped.get(id).is_none(),
+            "noisy rule {id} in the top three ({n})"
+        );
+    }
+
+    for v in &a.incidents {
+        assert!(
+            v.hosts.iter().any(|h| v.title.contains(h.as_str()))
+                || v.title.contains("host unknown"),
+            "{}",
+            v.title
+        );
+    }
+}

@@ -12,6 +12,7 @@ mod output;
 mod progress;
 mod reattribute;
 mod rules;
+mod tuning;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

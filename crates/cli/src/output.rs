@@ -266,6 +266,9 @@ pub struct Summary {
     pub rules_rejected: usize,
     /// Findings at or above `--min-level`.
     pub findings: usize,
+    /// Detections those findings stand for (a burst of repeats collapsed
+    /// into one finding counts each of its records).
+    pub detections: u64,
     /// Findings per level.
     pub by_level: BTreeMap<String, usize>,
     /// Most frequent rules: (rule id, title, level, count).
@@ -417,7 +420,15 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_pr
             style.level(*level, &format!("{}: {n}", level.as_str()))
         );
     }
-    let _ = writeln!(out, "(total {})", s.findings);
+    if s.detections as usize > s.findings {
+        let _ = writeln!(
+            out,
+            "(total {}, standing for {} detections: repeats collapsed, see RepeatCount; --collapse-window 0 lists each)",
+            s.findings, s.detections
+        );
+    } else {
+        let _ = writeln!(out, "(total {})", s.findings);
+    }
     if !s.top_rules.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(out, "{}", style.bold("Top rules:"));

@@ -16,12 +16,7 @@ pub const LATERAL_MOVEMENT_RULE: &str = "kahu.analytic.lateral_movement";
 /// Field added to an escalated finding, naming why.
 pub const ESCALATION_FIELD: &str = "Escalation";
 
-/// Short, case-insensitive host key: `PCO-WEB01.parl.example.nz` and
-/// `pco-web01` are the same machine in different logs.
-fn host_key(h: &str) -> String {
-    let h = h.trim().trim_start_matches("\\\\");
-    h.split('.').next().unwrap_or(h).to_ascii_lowercase()
-}
+use crate::host::host_key;
 
 fn field<'a>(f: &'a Finding, name: &str) -> Option<&'a str> {
     f.fields
@@ -41,8 +36,10 @@ pub fn escalate_lateral_movement(findings: &mut [Finding], significant: Level) -
         if f.level < significant || &*f.rule_id == LATERAL_MOVEMENT_RULE {
             continue;
         }
-        let Some(h) = f.host.as_deref() else { continue };
-        let e = first_bad.entry(host_key(h)).or_insert(f.timestamp);
+        let Some(h) = f.host.as_deref().and_then(host_key) else {
+            continue;
+        };
+        let e = first_bad.entry(h).or_insert(f.timestamp);
         *e = match (*e, f.timestamp) {
             (Some(a), Some(b)) => Some(a.min(b)),
             // An undated detection cannot be ordered: do not let it
@@ -62,7 +59,7 @@ pub fn escalate_lateral_movement(findings: &mut [Finding], significant: Level) -
         else {
             continue;
         };
-        let key = host_key(&src);
+        let Some(key) = host_key(&src) else { continue };
         let Some(Some(bad)) = first_bad.get(&key) else {
             continue;
         };

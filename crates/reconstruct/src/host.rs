@@ -56,6 +56,19 @@ impl HostNames {
         h
     }
 
+    /// Host names from findings, and the addresses the analytics learned
+    /// for hosts.
+    pub fn from_findings_and_addresses(
+        findings: &[Finding],
+        addresses: &[crate::analytics::HostAddress],
+    ) -> Self {
+        let mut h = HostNames::from_findings(findings);
+        for a in addresses {
+            h.learn_address(a.address, &a.host);
+        }
+        h
+    }
+
     /// Remember a name for its host.
     pub fn observe(&mut self, name: &str) {
         let Some(key) = host_key(name) else { return };

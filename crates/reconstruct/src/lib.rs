@@ -24,6 +24,7 @@ mod dedup;
 mod escalate;
 pub mod host;
 mod incident;
+mod incident_title;
 pub mod keys;
 mod repeats;
 mod scope;

@@ -25,7 +25,7 @@ pub const FIRST_SEEN_FIELD: &str = "FirstSeen";
 pub const LAST_SEEN_FIELD: &str = "LastSeen";
 
 /// Instances' records kept in a collapsed finding's `related` list.
-pub const MAX_RELATED: usize = 20;
+pub const MAX_RELATED: usize = 100;
 
 /// How repeats are collapsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -254,7 +254,14 @@ impl ScopeBuilder {
 
     /// The scope, each list ordered by highest level, then finding count,
     /// then value.
-    pub fn finish(self) -> Scope {
+    ///
+    /// A dotted name seen only as a connection's destination
+    /// (`DestinationHostname`) and never as a host that logged evidence or
+    /// started a logon is left out of the hosts: it is most often a site on
+    /// the Internet (a C2 domain), not a machine of the assessed network.
+    pub fn finish(mut self) -> Scope {
+        self.tables[HOSTS]
+            .retain(|_, a| !(a.roles.iter().all(|r| *r == "destination") && a.value.contains('.')));
         let [hosts, accounts, ips, files] = self.tables.map(|t| {
             let mut v: Vec<ScopeEntity> = t
                 .into_values()

@@ -719,3 +719,191 @@ fn guessing_across_accounts_from_one_source_is_brute_force() {
         .collect();
     assert!(run(&few).brute_force.is_empty());
 }
+
+/// A workstation's ordinary morning with its domain controller: Kerberos,
+/// LDAP, SMB (Group Policy) and RPC (lsarpc, ProtectedStorage) connections
+/// from the user's processes, a network logon on the DC, and the DC's own
+/// `IPC$` pipe opens for those endpoints.
+fn workstation_to_dc(start: i64) -> Vec<kahu_event::Event> {
+    let sysmon = "Microsoft-Windows-Sysmon/Operational";
+    let conn = |secs: i64, port: &str| {
+        ev(
+            "WS01.corp.local",
+            sysmon,
+            3,
+            start + secs,
+            &[
+                ("SourceIp", "10.0.0.21"),
+                ("DestinationIp", "10.0.0.5"),
+                ("DestinationPort", port),
+                ("Initiated", "true"),
+                ("User", "CORP\\alice"),
+            ],
+        )
+    };
+    let dc_own = |secs: i64| {
+        // The DC's own connection tells which host 10.0.0.5 is.
+        ev(
+            "DC01.corp.local",
+            sysmon,
+            3,
+            start + secs,
+            &[
+                ("SourceIp", "10.0.0.5"),
+                ("DestinationIp", "10.0.0.7"),
+                ("DestinationPort", "53"),
+                ("Initiated", "true"),
+                ("User", "NT AUTHORITY\\SYSTEM"),
+            ],
+        )
+    };
+    let pipe = |secs: i64, name: &str| {
+        ev(
+            "DC01.corp.local",
+            "Security",
+            5145,
+            start + secs,
+            &[
+                ("SubjectUserName", "alice"),
+                ("IpAddress", "10.0.0.21"),
+                ("ShareName", "\\\\*\\IPC$"),
+                ("RelativeTargetName", name),
+            ],
+        )
+    };
+    vec![
+        dc_own(0),
+        conn(1, "88"),
+        conn(2, "389"),
+        conn(3, "445"),
+        conn(4, "135"),
+        ok_4624("DC01.corp.local", start + 3, "alice", "10.0.0.21", "3"),
+        pipe(5, "lsarpc"),
+        pipe(6, "protected_storage"),
+        pipe(7, "samr"),
+    ]
+}
+
+fn lateral_findings(r: &kahu_reconstruct::AnalyticsReport) -> Vec<kahu_finding::Finding> {
+    r.findings()
+        .into_iter()
+        .filter(|f| &*f.rule_id == kahu_reconstruct::LATERAL_MOVEMENT_RULE)
+        .collect()
+}
+
+#[test]
+fn ordinary_workstation_to_dc_traffic_is_not_lateral_movement() {
+    let r = run(&workstation_to_dc(0));
+    // The graph still records who talked to whom…
+    assert!(r.lateral.edges.iter().any(|e| e.protocol == Protocol::Smb));
+    assert!(r.lateral.edges.iter().any(|e| e.protocol == Protocol::Rpc));
+    assert!(r.lateral.edges.iter().all(|e| e.remote_execution.is_none()));
+    // …but nothing of it is reported as lateral movement.
+    let lm = lateral_findings(&r);
+    assert!(
+        lm.is_empty(),
+        "{:#?}",
+        lm.iter().map(|f| &f.title).collect::<Vec<_>>()
+    );
+    let f = r.findings();
+    let logon = f
+        .iter()
+        .find(|f| &*f.rule_id == "kahu.analytic.network_logon")
+        .expect("the network logon is listed as such");
+    assert_eq!(logon.level, kahu_finding::Level::Informational);
+    assert!(logon.techniques.is_empty());
+}
+
+#[test]
+fn network_logon_then_service_install_is_lateral_movement() {
+    let mut events = workstation_to_dc(0);
+    // PsExec pattern: network logon, svcctl pipe, PSEXESVC installed.
+    events.push(ev(
+        "DC01.corp.local",
+        "Security",
+        5145,
+        20,
+        &[
+            ("SubjectUserName", "alice"),
+            ("IpAddress", "10.0.0.21"),
+            ("ShareName", "\\\\*\\IPC$"),
+            ("RelativeTargetName", "svcctl"),
+        ],
+    ));
+    events.push(ev(
+        "DC01",
+        "System",
+        7045,
+        21,
+        &[
+            ("ServiceName", "PSEXESVC"),
+            ("ImagePath", "%SystemRoot%\\PSEXESVC.exe"),
+        ],
+    ));
+    let r = run(&events);
+    let lm = lateral_findings(&r);
+    assert!(!lm.is_empty());
+    let logon = lm
+        .iter()
+        .find(|f| {
+            f.title
+                .starts_with("Network logon from ws01 to dc01 as alice, then")
+        })
+        .unwrap_or_else(|| panic!("{:#?}", lm.iter().map(|f| &f.title).collect::<Vec<_>>()));
+    assert_eq!(logon.techniques, vec![std::sync::Arc::from("T1021.002")]);
+    assert_eq!(
+        kahu_finding::field(logon, "RemoteExecution"),
+        Some("service control pipe opened over SMB")
+    );
+    // The SMB connection that carried it is lateral movement too.
+    assert!(
+        lm.iter()
+            .any(|f| f.title.starts_with("SMB from ws01 to dc01"))
+    );
+    // A service installed an hour later does not make the morning's
+    // traffic lateral movement.
+    let mut late = workstation_to_dc(0);
+    late.push(ev("DC01", "System", 7045, 3600, &[("ServiceName", "upd")]));
+    assert!(lateral_findings(&run(&late)).is_empty());
+}
+
+#[test]
+fn one_host_under_two_names_is_one_host_in_persistence_and_stacking() {
+    let sysmon = "Microsoft-Windows-Sysmon/Operational";
+    let svc = |host: &str, secs: i64| {
+        ev(
+            host,
+            "System",
+            7045,
+            secs,
+            &[
+                ("ServiceName", "upd"),
+                ("ImagePath", "C:\\ProgramData\\upd.exe"),
+            ],
+        )
+    };
+    let proc = |host: &str, secs: i64| {
+        ev(
+            host,
+            sysmon,
+            1,
+            secs,
+            &[("Image", "C:\\Users\\Public\\rc.exe")],
+        )
+    };
+    let r = run(&[
+        svc("MKT01.pandalab.com", 0),
+        svc("mkt01", 5),
+        proc("MKT01.pandalab.com", 10),
+        proc("mkt01", 11),
+    ]);
+    assert_eq!(r.services.len(), 1, "{:?}", r.services);
+    assert_eq!(r.services[0].count, 2);
+    let row = r
+        .process_stacks
+        .rarest
+        .iter()
+        .find(|s| s.image.ends_with("rc.exe"))
+        .unwrap();
+    assert_eq!(row.host_count, 1);
+}

@@ -577,3 +577,41 @@ fn a_host_less_finding_takes_the_only_host_of_its_file() {
         assert_eq!(i.hosts, vec!["DC01.corp.local".to_string()]);
     }
 }
+
+#[test]
+fn an_internet_destination_name_is_not_a_host_in_scope() {
+    let fs = vec![finding(
+        "beacon",
+        Level::High,
+        "ws01.corp.local",
+        0,
+        &["T1071"],
+        &[("DestinationHostname", "sync.cdn-example.com")],
+    )];
+    let scope = Scope::from_findings(&fs, Level::Low);
+    let hosts: Vec<&str> = scope.hosts.iter().map(|h| h.value.as_str()).collect();
+    assert_eq!(hosts, vec!["ws01.corp.local"]);
+}
+
+#[test]
+fn a_sensor_record_joins_the_host_that_owns_its_address() {
+    let mut fs: Vec<_> = (0..3).map(beacon).collect();
+    fs.push(finding(
+        "shell",
+        Level::High,
+        "WEB01.corp.local",
+        10,
+        &["T1505.003"],
+        &[],
+    ));
+    let mut names = kahu_reconstruct::HostNames::from_findings(&fs);
+    names.learn_address("10.20.5.10".parse().unwrap(), "web01");
+    let inc =
+        kahu_reconstruct::build_incidents_with_hosts(&fs, &IncidentConfig::default(), None, &names);
+    assert_eq!(
+        inc.len(),
+        1,
+        "the beacon and the web shell are one host's incident"
+    );
+    assert_eq!(inc[0].hosts, vec!["WEB01.corp.local".to_string()]);
+}

@@ -216,6 +216,11 @@ pub struct TechniqueView {
     pub tactics: Vec<String>,
     /// Detections carrying it.
     pub detections: u64,
+    /// Highest level of those detections. Techniques seen only below
+    /// medium are listed for the analyst but are not counted in the
+    /// headline, the STIX bundle or the Navigator layer.
+    #[serde(default)]
+    pub max_level: Level,
     /// Hosts involved.
     pub hosts: Vec<String>,
     /// Rule titles.

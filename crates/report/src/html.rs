@@ -439,15 +439,16 @@ fn matrix(h: &mut String, a: &Assessment) {
         "<p class=\"mut\">Cells are observed techniques, shaded by number of detections. {} techniques known for the leading candidate were not observed: see Hunts.</p>",
         expected.len()
     );
-    h.push_str("<table><tr><th>Technique</th><th>Tactics</th><th>Detections</th><th>Hosts</th><th>First seen</th><th>Last seen</th><th>Rules</th><th>Evidence</th></tr>");
+    h.push_str("<table><tr><th>Technique</th><th>Tactics</th><th>Detections</th><th>Highest level</th><th>Hosts</th><th>First seen</th><th>Last seen</th><th>Rules</th><th>Evidence</th></tr>");
     for t in &a.techniques {
         let _ = write!(
             h,
-            "<tr><td><b>{}</b> {}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+            "<tr><td><b>{}</b> {}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
             esc(&t.id),
             esc(&t.name),
             esc(&t.tactics.join(", ")),
             t.detections,
+            t.max_level,
             esc(&t.hosts.join(", ")),
             time(&t.first_seen),
             time(&t.last_seen),

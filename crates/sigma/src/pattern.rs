@@ -364,6 +364,10 @@ pub fn regex_literals(pattern: &str, case_insensitive: bool) -> Option<Vec<Vec<u
             }
             b'+' | b'.' | b'^' | b'$' => {
                 if depth == 0 {
+                    // `a+*` and `a+{0,}` make `a` optional again.
+                    if c == b'+' && last_lit && matches!(b.get(i + 1), Some(b'*' | b'{')) {
+                        run.pop();
+                    }
                     end_run(&mut run, &mut best);
                 }
                 i += 1;
@@ -529,6 +533,10 @@ mod tests {
         assert_eq!(l("[[:alpha:]]x", false), None);
         assert_eq!(l("a(b|c)d", false), Some(vec!["a".into()]));
         assert_eq!(l("(ab)", false), None);
+        // `+*` repeats a repetition: the character may be absent.
+        assert_eq!(l(" +*", false), None);
+        assert_eq!(l("ab+*c", false), Some(vec!["a".into()]));
+        assert_eq!(l("ab+?c", false), Some(vec!["ab".into()]));
     }
 
     // Every match of each pattern contains one of its literals (checked by

@@ -90,6 +90,8 @@ pub struct Args {
     /// output; saves the store's disk space and time on large evidence).
     #[arg(long)]
     pub no_case: bool,
+    #[command(flatten)]
+    pub noise: crate::tuning::NoiseArgs,
 }
 
 /// Run the assessment.
@@ -115,6 +117,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.store_case = !args.no_case;
     cfg.attack_bundle = args.attack.clone();
     cfg.profiles = args.profiles.clone();
+    cfg.tuning = args.noise.tuning()?;
+    cfg.repeats = args.noise.repeats();
     if let Some(n) = &args.name {
         cfg.case.name = n.clone();
     } else if !args.demo {

@@ -56,6 +56,8 @@ pub struct Args {
     /// for `kahu serve`.
     #[arg(long, value_name = "DIR")]
     pub case: Option<PathBuf>,
+    #[command(flatten)]
+    pub noise: crate::tuning::NoiseArgs,
 }
 
 /// Run the hunt. Exit code 0 when the run completed (with or without
@@ -71,12 +73,14 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         load: kahu_sigma::LoadOptions {
             min_level: args.min_level,
             placeholders: crate::rules::placeholders(&args.placeholders)?,
+            tuning: args.noise.tuning()?,
             ..Default::default()
         },
         iocs: args.iocs.clone(),
         yara: args.yara.clone(),
         case_dir: args.case.clone(),
         analytics: false,
+        repeats: args.noise.repeats(),
     };
     let outputs: Vec<&std::path::Path> = args
         .output
@@ -142,6 +146,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         rules_loaded: run.rules.count(),
         rules_rejected: run.rules.errors.len(),
         findings: findings.len(),
+        detections: findings.iter().map(kahu_reconstruct::repeat_count).sum(),
         by_level,
         top_rules,
         hosts,

@@ -71,6 +71,87 @@ fn minutes(a: Option<Timestamp>, b: Option<Timestamp>) -> String {
     }
 }
 
+/// The finding for one hop; `plain_logon` for a network logon with no
+/// remote execution after it.
+fn lateral_finding(e: &super::GraphEdge, plain_logon: bool) -> Finding {
+    let one = [e.protocol.technique()];
+    let (rule, level, techs): (&str, Level, &[&str]) = if e.tunnelled {
+        (LATERAL, Level::High, &["T1021.001", "T1572"])
+    } else if plain_logon {
+        ("kahu.analytic.network_logon", Level::Informational, &[])
+    } else {
+        (LATERAL, Level::Low, &one)
+    };
+    let label = |id: &str| {
+        id.split_once(':')
+            .map(|(_, l)| l.to_string())
+            .unwrap_or_default()
+    };
+    let (src, dst) = (label(&e.source), label(&e.target));
+    let mut fields = vec![("TargetUserName", e.account.clone())];
+    fields.push(if e.source.starts_with("ip:") {
+        ("IpAddress", src.clone())
+    } else {
+        ("WorkstationName", src.clone())
+    });
+    fields.push(if e.target.starts_with("ip:") {
+        ("DestinationIp", dst.clone())
+    } else {
+        ("DestinationHostname", dst.clone())
+    });
+    fields.push(("Protocol", e.protocol.label().to_string()));
+    fields.push(("Count", e.count.to_string()));
+    if let Some(why) = e.remote_execution {
+        fields.push(("RemoteExecution", why.to_string()));
+    }
+    let account = if e.account.is_empty() {
+        String::new()
+    } else {
+        format!(" as {}", e.account)
+    };
+    let title = match (plain_logon, e.remote_execution) {
+        (true, _) => {
+            format!("Network logon from {src} to {dst}{account} (no remote execution followed)")
+        }
+        (false, Some(why)) => format!(
+            "{} from {src} to {dst}{account}, then {why}",
+            capitalised(e.protocol.label())
+        ),
+        (false, None) => format!(
+            "{}{} from {src} to {dst}{account}",
+            if e.tunnelled { "Tunnelled " } else { "" },
+            e.protocol.label()
+        ),
+    };
+    build(Draft {
+        rule,
+        title,
+        level,
+        techniques: techs,
+        // The host that recorded a logon is the destination.
+        host: Some(if e.target.starts_with("host:") {
+            &dst
+        } else {
+            &src
+        }),
+        timestamp: e.first_seen,
+        event_id: None,
+        fields,
+        samples: &e.samples,
+    })
+}
+
+const LATERAL: &str = crate::escalate::LATERAL_MOVEMENT_RULE;
+
+/// "network logon" → "Network logon" (labels are written for mid-sentence).
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// A service installed on at least this many hosts with the same image
 /// path is treated as a fleet deployment.
 pub const FLEET_HOSTS: usize = 5;
@@ -82,6 +163,18 @@ impl AnalyticsReport {
     /// Rule ids are stable (`kahu.analytic.<name>`).
     pub fn findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
+        self.brute_force_findings(&mut out);
+        self.spray_findings(&mut out);
+        self.kerberoast_findings(&mut out);
+        self.service_findings(&mut out);
+        self.task_findings(&mut out);
+        self.lateral_findings(&mut out);
+        self.pass_the_hash_findings(&mut out);
+        out
+    }
+
+    /// Brute-force bursts: high when a success followed.
+    fn brute_force_findings(&self, out: &mut Vec<Finding>) {
         for b in &self.brute_force {
             let success = b.succeeded_after.is_some();
             let mut level = if success { Level::High } else { Level::Medium };
@@ -138,6 +231,10 @@ impl AnalyticsReport {
                 samples: &b.samples,
             }));
         }
+    }
+
+    /// Password-spraying sources: high when a sprayed account then logged on.
+    fn spray_findings(&self, out: &mut Vec<Finding>) {
         for s in &self.spraying {
             let hit = !s.compromised.is_empty();
             let mut fields = vec![
@@ -175,6 +272,10 @@ impl AnalyticsReport {
                 samples: &s.samples,
             }));
         }
+    }
+
+    /// RC4 service-ticket requesters: high for many services.
+    fn kerberoast_findings(&self, out: &mut Vec<Finding>) {
         for k in &self.kerberoasting {
             out.push(build(Draft {
                 rule: "kahu.analytic.kerberoasting",
@@ -202,6 +303,10 @@ impl AnalyticsReport {
                 samples: &k.samples,
             }));
         }
+    }
+
+    /// Services installed: suspicious ones high unless deployed fleet-wide.
+    fn service_findings(&self, out: &mut Vec<Finding>) {
         // Fleet prevalence: the same service (name and image) installed on
         // many hosts is a software deployment far more often than an
         // intrusion, so a "suspicious" marker alone (a ProgramData path, say)
@@ -264,6 +369,10 @@ impl AnalyticsReport {
                 samples: &s.samples,
             }));
         }
+    }
+
+    /// Scheduled tasks: suspicious ones high, other creations informational.
+    fn task_findings(&self, out: &mut Vec<Finding>) {
         for t in &self.tasks {
             let level = match (t.suspicious, t.action) {
                 (Some(_), _) => Level::High,
@@ -300,67 +409,38 @@ impl AnalyticsReport {
                 samples: &t.samples,
             }));
         }
+    }
+
+    /// Lateral movement: RDP, SSH, WinRM and explicit-credential hops
+    /// (remote logons), tunnelled RDP, and SMB, RPC or network-logon hops
+    /// followed by remote execution on the target. A network logon without
+    /// remote execution is reported as such (informational, no technique);
+    /// a bare SMB or RPC connection is not reported: workstations make
+    /// them to their domain controller all day.
+    fn lateral_findings(&self, out: &mut Vec<Finding>) {
         for e in &self.lateral.edges {
             if e.account.is_empty() && !e.tunnelled {
                 continue;
             }
-            let one = [e.protocol.technique()];
-            let (level, techs): (Level, &[&str]) = if e.tunnelled {
-                (Level::High, &["T1021.001", "T1572"])
-            } else {
-                let l = match e.protocol {
-                    Protocol::NetworkLogon | Protocol::Smb | Protocol::Rpc => Level::Informational,
-                    _ => Level::Low,
-                };
-                (l, &one)
-            };
-            let label = |id: &str| {
-                id.split_once(':')
-                    .map(|(_, l)| l.to_string())
-                    .unwrap_or_default()
-            };
-            let (src, dst) = (label(&e.source), label(&e.target));
-            let mut fields = vec![("TargetUserName", e.account.clone())];
-            fields.push(if e.source.starts_with("ip:") {
-                ("IpAddress", src.clone())
-            } else {
-                ("WorkstationName", src.clone())
-            });
-            fields.push(if e.target.starts_with("ip:") {
-                ("DestinationIp", dst.clone())
-            } else {
-                ("DestinationHostname", dst.clone())
-            });
-            fields.push(("Protocol", e.protocol.label().to_string()));
-            fields.push(("Count", e.count.to_string()));
-            out.push(build(Draft {
-                rule: "kahu.analytic.lateral_movement",
-                title: format!(
-                    "{}{} from {} to {}{}",
-                    if e.tunnelled { "Tunnelled " } else { "" },
-                    e.protocol.label(),
-                    src,
-                    dst,
-                    if e.account.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" as {}", e.account)
-                    }
-                ),
-                level,
-                techniques: techs,
-                // The host that recorded a logon is the destination.
-                host: Some(if e.target.starts_with("host:") {
-                    &dst
-                } else {
-                    &src
-                }),
-                timestamp: e.first_seen,
-                event_id: None,
-                fields,
-                samples: &e.samples,
-            }));
+            let needs_execution = matches!(
+                e.protocol,
+                Protocol::NetworkLogon | Protocol::Smb | Protocol::Rpc
+            );
+            if needs_execution
+                && e.remote_execution.is_none()
+                && e.protocol != Protocol::NetworkLogon
+            {
+                continue;
+            }
+            out.push(lateral_finding(
+                e,
+                needs_execution && e.remote_execution.is_none(),
+            ));
         }
+    }
+
+    /// Pass-the-hash style logons.
+    fn pass_the_hash_findings(&self, out: &mut Vec<Finding>) {
         for p in &self.pass_the_hash {
             out.push(build(Draft {
                 rule: "kahu.analytic.pass_the_hash",
@@ -381,6 +461,5 @@ impl AnalyticsReport {
                 samples: &p.samples,
             }));
         }
-        out
     }
 }

@@ -83,6 +83,42 @@ pub(crate) struct EdgeAcc {
     count: u64,
     span: Span,
     samples: Samples,
+    /// When the hops happened (ms, the earliest [`HOP_TIMES`]), to match
+    /// each hop with remote execution right after it.
+    times: Vec<i64>,
+}
+
+/// Hop times kept per edge: bounded memory whatever the evidence; a hop
+/// later than the first this many of its edge is not checked for remote
+/// execution.
+const HOP_TIMES: usize = 128;
+
+fn trim_times(v: &mut Vec<i64>) {
+    v.sort_unstable();
+    v.dedup();
+    v.truncate(HOP_TIMES);
+}
+
+impl EdgeAcc {
+    fn observe(&mut self, e: &Event) {
+        self.count += 1;
+        self.span.observe(e.timestamp);
+        self.samples.add(e.timestamp, &e.provenance);
+        if let Some(t) = e.timestamp.as_ref() {
+            self.times.push(crate::util::ms(t));
+            if self.times.len() > 2 * HOP_TIMES {
+                trim_times(&mut self.times);
+            }
+        }
+    }
+
+    fn merge(&mut self, b: EdgeAcc) {
+        self.count += b.count;
+        self.span.merge(&b.span);
+        self.samples.merge(b.samples);
+        self.times.extend(b.times);
+        trim_times(&mut self.times);
+    }
 }
 
 /// (host, subject account, target account).
@@ -95,6 +131,8 @@ pub(crate) struct Lateral {
     /// nodes into host nodes.
     ip_hosts: CappedMap<IpAddr, Box<str>>,
     pth: CappedMap<PthKey, EdgeAcc>,
+    /// What shows that a hop's target ran something for the source.
+    remote_exec: super::remote_exec::RemoteExec,
 }
 
 fn host_node(h: &str) -> Box<str> {
@@ -112,6 +150,7 @@ impl Lateral {
             edges: CappedMap::new(cap),
             ip_hosts: CappedMap::new(cap),
             pth: CappedMap::new(cap),
+            remote_exec: super::remote_exec::RemoteExec::new(cap),
         }
     }
 
@@ -126,9 +165,7 @@ impl Lateral {
             account: clip(account, 256).into(),
         };
         if let Some(a) = self.edges.slot(&key, || (key.clone(), EdgeAcc::default())) {
-            a.count += 1;
-            a.span.observe(e.timestamp);
-            a.samples.add(e.timestamp, &e.provenance);
+            a.observe(e);
         }
     }
 
@@ -158,6 +195,7 @@ impl Lateral {
     }
 
     pub(crate) fn observe(&mut self, e: &Event) {
+        self.remote_exec.observe(e, short_host);
         match e.event_id {
             Some(4648) if super::auth::is_security(e) => {
                 let Some(host) = e.host.as_deref() else {
@@ -272,20 +310,15 @@ impl Lateral {
             .into();
         let key = (host, subject, target);
         if let Some(a) = self.pth.slot(&key, || (key.clone(), EdgeAcc::default())) {
-            a.count += 1;
-            a.span.observe(e.timestamp);
-            a.samples.add(e.timestamp, &e.provenance);
+            a.observe(e);
         }
     }
 
     pub(crate) fn merge(&mut self, o: Lateral) {
-        let f = |a: &mut EdgeAcc, b: EdgeAcc| {
-            a.count += b.count;
-            a.span.merge(&b.span);
-            a.samples.merge(b.samples);
-        };
+        let f = |a: &mut EdgeAcc, b: EdgeAcc| a.merge(b);
         self.edges.merge(o.edges, f);
         self.pth.merge(o.pth, f);
+        self.remote_exec.merge(o.remote_exec);
         self.ip_hosts.merge(o.ip_hosts, |a, b| {
             // Deterministic pick when two hosts claimed one address (DHCP churn).
             if b < *a {
@@ -294,15 +327,27 @@ impl Lateral {
         });
     }
 
-    pub(crate) fn dropped(&self) -> [(&'static str, u64); 3] {
+    pub(crate) fn dropped(&self) -> [(&'static str, u64); 4] {
         [
             ("lateral_edges", self.edges.dropped),
             ("ip_hosts", self.ip_hosts.dropped),
             ("pass_the_hash", self.pth.dropped),
+            ("remote_execution", self.remote_exec.dropped()),
         ]
     }
 
-    pub(crate) fn finish(self) -> (LateralGraph, Vec<PassTheHash>) {
+    pub(crate) fn finish(mut self) -> (LateralGraph, Vec<PassTheHash>) {
+        self.remote_exec.finish();
+        let mut host_addresses: Vec<HostAddress> = self
+            .ip_hosts
+            .map
+            .iter()
+            .map(|(ip, h)| HostAddress {
+                address: *ip,
+                host: h.to_string(),
+            })
+            .collect();
+        host_addresses.sort_by_key(|a| a.address);
         let resolve = |id: &str| -> String {
             if let Some(ip) = id.strip_prefix("ip:").and_then(parse_ip)
                 && let Some(h) = self.ip_hosts.map.get(&ip)
@@ -320,9 +365,7 @@ impl Lateral {
             let e = merged
                 .entry((s, d, k.protocol, k.account.clone()))
                 .or_default();
-            e.count += v.count;
-            e.span.merge(&v.span);
-            e.samples.merge(v.samples.clone());
+            e.merge(v.clone());
         }
         let mut nodes: HashMap<String, GraphNode> = HashMap::new();
         let mut accounts: HashMap<Box<str>, u64> = HashMap::new();
@@ -342,6 +385,12 @@ impl Lateral {
             if !account.is_empty() {
                 *accounts.entry(account.clone()).or_default() += acc.count;
             }
+            let remote_execution = match (protocol, d.strip_prefix("host:")) {
+                (Protocol::Smb | Protocol::Rpc | Protocol::NetworkLogon, Some(h)) => self
+                    .remote_exec
+                    .corroborate(h, &acc.times, &account, protocol != Protocol::Rpc),
+                _ => None,
+            };
             let tunnelled = protocol == Protocol::Rdp
                 && s.strip_prefix("ip:")
                     .and_then(parse_ip)
@@ -355,6 +404,7 @@ impl Lateral {
                 first_seen: acc.span.first_seen,
                 last_seen: acc.span.last_seen,
                 tunnelled,
+                remote_execution,
                 samples: acc.samples.provenances().cloned().collect(),
             });
         }
@@ -397,6 +447,7 @@ impl Lateral {
                 nodes,
                 edges,
                 accounts,
+                host_addresses,
             },
             pth,
         )
@@ -414,6 +465,18 @@ pub struct LateralGraph {
     pub edges: Vec<GraphEdge>,
     /// Accounts used for hops, most hops first.
     pub accounts: Vec<GraphAccount>,
+    /// Addresses learned to belong to hosts (from the hosts' own network
+    /// records), by address: one host identity for name and address.
+    pub host_addresses: Vec<HostAddress>,
+}
+
+/// An address a host used, as its own network records show.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostAddress {
+    /// The address.
+    pub address: IpAddr,
+    /// The host's (short) name.
+    pub host: String,
 }
 
 /// A host or an address in the graph.
@@ -482,6 +545,12 @@ pub struct GraphEdge {
     pub last_seen: Option<Timestamp>,
     /// RDP from a loopback address: tunnelled through a local forwarder.
     pub tunnelled: bool,
+    /// For SMB, RPC and network-logon hops: the remote-execution signal on
+    /// the target that makes the hop lateral movement (a service installed,
+    /// a process started through WMI…) within minutes of it. Without one,
+    /// such a hop is ordinary network traffic (a workstation's Kerberos,
+    /// LDAP and Group Policy traffic to its domain controller).
+    pub remote_execution: Option<&'static str>,
     /// Earliest records.
     pub samples: Vec<Provenance>,
 }

@@ -19,10 +19,13 @@ mod findings;
 mod lateral;
 mod logon;
 mod persistence;
+mod remote_exec;
 mod stacking;
 
 pub use auth::{AuthKind, failure_reason};
-pub use lateral::{GraphAccount, GraphEdge, GraphNode, LateralGraph, PassTheHash, Protocol};
+pub use lateral::{
+    GraphAccount, GraphEdge, GraphNode, HostAddress, LateralGraph, PassTheHash, Protocol,
+};
 pub use logon::{
     AccountSummary, BruteForce, Count, Kerberoast, LogonSummary, SPRAY_ACCOUNTS_SHOWN, Spraying,
 };

@@ -126,7 +126,7 @@ impl PersistenceTables {
         detail: Option<String>,
     ) {
         let key = EntryKey {
-            host: e.host.as_deref().unwrap_or("").into(),
+            host: host_identity(e).into(),
             name: clip(name.as_deref().unwrap_or(""), MAX_TEXT).into(),
             command: clip(image.as_deref().unwrap_or(""), 4096).into(),
         };
@@ -151,7 +151,7 @@ impl PersistenceTables {
         account: Option<String>,
     ) {
         let key = EntryKey {
-            host: e.host.as_deref().unwrap_or("").into(),
+            host: host_identity(e).into(),
             name: clip(name.as_deref().unwrap_or(""), MAX_TEXT).into(),
             command: clip(command.as_deref().unwrap_or(""), 4096).into(),
         };
@@ -327,6 +327,16 @@ pub struct PersistenceEntry {
     pub suspicious: Option<&'static str>,
     /// Earliest records.
     pub samples: Vec<Provenance>,
+}
+
+/// The host's identity (short name, see [`crate::host::host_key`]): the
+/// System log's `PCO-DC01.corp.nz` and the Security log's `pco-dc01` must
+/// not count one install twice (fleet prevalence counts hosts).
+fn host_identity(e: &Event) -> String {
+    e.host
+        .as_deref()
+        .and_then(crate::host::host_key)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

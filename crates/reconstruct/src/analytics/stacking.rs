@@ -42,9 +42,14 @@ impl Stacking {
         let Some(image) = text(e, &["Image", "NewProcessName", "exe", "process.executable"]) else {
             return;
         };
-        // Paths differ only in case on Windows; stacking must not split them.
+        // Paths differ only in case on Windows, and one host has several
+        // names (FQDN, short): stacking must not split them.
         let key: (Box<str>, Box<str>) = (
-            e.host.as_deref().unwrap_or("").to_lowercase().into(),
+            e.host
+                .as_deref()
+                .and_then(crate::host::host_key)
+                .unwrap_or_default()
+                .into(),
             clip(&image.to_lowercase(), MAX_TEXT).into(),
         );
         let Some(acc) = self.procs.slot(&key, || (key.clone(), ProcAcc::default())) else {

@@ -1,0 +1,54 @@
+//! Noise options shared by `hunt` and `assess`: rule tuning and collapsing
+//! repeats.
+
+use anyhow::Result;
+use kahu_reconstruct::RepeatConfig;
+use kahu_sigma::Tuning;
+use std::path::PathBuf;
+
+/// Rule tuning and repeat collapsing.
+#[derive(clap::Args, Debug, Clone)]
+pub struct NoiseArgs {
+    /// Leave this rule out (Sigma id, correlation id, indicator id or
+    /// `kahu.analytic.<name>`; repeatable).
+    #[arg(long = "exclude-rule", value_name = "ID")]
+    pub exclude_rules: Vec<String>,
+    /// Tuning file (YAML: `rules: [{id, level: <level>|exclude, reason}]`;
+    /// repeatable, later files win). See data/tuning/noisy-rules.yaml.
+    #[arg(long = "tuning", value_name = "FILE")]
+    pub tuning: Vec<PathBuf>,
+    /// Do not apply kahu's shipped list of known-noisy rules.
+    #[arg(long)]
+    pub no_default_tuning: bool,
+    /// Join repeats of one rule on one host/account/source no more than
+    /// this many seconds apart into one finding with a count (0: keep
+    /// every finding).
+    #[arg(long, default_value_t = RepeatConfig::default().window_secs, value_name = "SECS")]
+    pub collapse_window: u64,
+}
+
+impl NoiseArgs {
+    /// The tuning these options ask for: shipped list, then files, then
+    /// `--exclude-rule`.
+    pub fn tuning(&self) -> Result<Tuning> {
+        let mut t = if self.no_default_tuning {
+            Tuning::new()
+        } else {
+            Tuning::shipped()
+        };
+        for p in &self.tuning {
+            t.merge(Tuning::load(p).map_err(anyhow::Error::msg)?);
+        }
+        for id in &self.exclude_rules {
+            t.exclude(id, "excluded on the command line", "--exclude-rule");
+        }
+        Ok(t)
+    }
+
+    /// The repeat-collapsing configuration.
+    pub fn repeats(&self) -> RepeatConfig {
+        RepeatConfig {
+            window_secs: self.collapse_window,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Incident titles: what happened (the two most severe tactics) and where
+//! (the host, or "host unknown" with the log directory), with counts.
+
+use crate::tactic::Tactic;
+use hashbrown::HashMap;
+use kahu_finding::{Finding, Level};
+
+/// Where an incident happened, for its title.
+pub(crate) struct Where<'a> {
+    pub(crate) hosts: &'a [String],
+    pub(crate) host_unknown: usize,
+    pub(crate) log_dir: Option<&'a str>,
+    pub(crate) accounts: &'a [String],
+}
+
+/// The last `n` components of a path, for a short label.
+fn tail(path: &str, n: usize) -> &str {
+    let mut cut = path.len();
+    for _ in 0..n {
+        match path[..cut].rfind(['/', '\\']) {
+            Some(i) => cut = i,
+            None => return path,
+        }
+    }
+    &path[cut + 1..]
+}
+
+/// "Credential access and lateral movement on WS01 (4 hosts, 2 accounts)":
+/// the two most severe tactics (later phase wins ties, as it says more
+/// about how far the intruder got), in kill-chain order, then where. An
+/// incident with no known host says so and names the log directory.
+pub(crate) fn title(
+    tactic_level: &HashMap<Tactic, Level>,
+    at: &Where<'_>,
+    members: &[Finding],
+    max_level: Level,
+    detections: u64,
+) -> String {
+    let mut t: Vec<(Tactic, Level)> = tactic_level.iter().map(|(t, l)| (*t, *l)).collect();
+    t.sort_by_key(|&(t, l)| std::cmp::Reverse((l, t)));
+    t.truncate(2);
+    t.sort();
+    let what = match t.as_slice() {
+        [] => members
+            .iter()
+            .find(|f| f.level == max_level)
+            .map(|f| f.title.to_string())
+            .unwrap_or_else(|| "Activity".to_string()),
+        [(a, _)] => a.label().to_string(),
+        [(a, _), (b, _), ..] => format!("{} and {}", a.label(), b.label().to_lowercase()),
+    };
+    let mut s = what;
+    match (at.hosts.first(), at.log_dir) {
+        (Some(h), _) => {
+            s.push_str(" on ");
+            s.push_str(h);
+        }
+        (None, Some(dir)) if !dir.is_empty() => {
+            s.push_str(&format!(" on host unknown (logs in {})", tail(dir, 5)));
+        }
+        (None, _) => s.push_str(" on host unknown"),
+    }
+    let mut extra = Vec::new();
+    if at.hosts.len() > 1 {
+        extra.push(format!("{} hosts", at.hosts.len()));
+    }
+    if !at.hosts.is_empty() && at.host_unknown > 0 {
+        extra.push(format!("{} findings with host unknown", at.host_unknown));
+    }
+    match at.accounts.len() {
+        0 => {}
+        1 => extra.push(format!("account {}", at.accounts[0])),
+        n => extra.push(format!("{n} accounts")),
+    }
+    if detections > 1 {
+        extra.push(format!("{detections} findings"));
+    }
+    if !extra.is_empty() {
+        s.push_str(&format!(" ({})", extra.join(", ")));
+    }
+    s
+}
