@@ -110,7 +110,7 @@ pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
         .filter(|f| significant(f))
         .cloned()
         .collect();
-    let mut ev = CaseEvidence::from_findings(&significant_findings);
+    let mut ev = CaseEvidence::from_findings_in(&significant_findings, inputs.kb);
     let rules = rule_tags(inputs.rulesets);
     let mut seen = BTreeSet::new();
     for f in &significant_findings {

@@ -1,5 +1,6 @@
 //! What the analyst observed in the case, in attribution terms.
 
+use crate::kb::KnowledgeBase;
 use chrono::NaiveDate;
 use kahu_finding::{Finding, FindingKind};
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,33 @@ impl CaseEvidence {
         ev
     }
 
+    /// Attribution evidence from findings, the one builder used by both
+    /// `kahu assess` and `kahu attribute --findings`: like
+    /// [`CaseEvidence::from_findings`], but a software id tagged on a Sigma
+    /// or correlation rule counts only when the rule is specific to that
+    /// software, i.e. its title names the software (its ATT&CK name or an
+    /// alias of four or more characters, as a whole word). Generic behaviour
+    /// rules carry software tags of tools that *can* do the behaviour
+    /// ("Hidden Executable In NTFS Alternate Data Stream" is tagged S0139
+    /// PowerDuke and fires on browsers saving downloads); scoring them named
+    /// state actors on plain red-team activity. Software ids from
+    /// indicators, YARA and analytics are kept: those name what they match.
+    pub fn from_findings_in(findings: &[Finding], kb: &KnowledgeBase) -> CaseEvidence {
+        let mut ev = CaseEvidence::from_findings(findings);
+        let mut named = BTreeSet::new();
+        for f in findings {
+            for s in &f.software {
+                let id = s.trim().to_ascii_uppercase();
+                let from_rule = matches!(f.kind, FindingKind::Sigma | FindingKind::Correlation);
+                if !from_rule || title_names_software(&f.title, &id, kb) {
+                    named.insert(id);
+                }
+            }
+        }
+        ev.software.retain(|id| named.contains(id));
+        ev
+    }
+
     /// Add a technique id (`t1505.003` is accepted).
     pub fn add_technique(&mut self, id: &str) {
         let id = id.trim().to_ascii_uppercase();
@@ -148,5 +176,49 @@ impl CaseEvidence {
             && self.asns.is_empty()
             && self.infrastructure_kinds.is_empty()
             && self.attributed_indicators.is_empty()
+    }
+}
+
+/// True when `title` names software `id` (name or alias of at least four
+/// characters, case-insensitive, as a whole word). Short aliases (`Rcs`)
+/// are skipped: they occur inside ordinary words.
+fn title_names_software(title: &str, id: &str, kb: &KnowledgeBase) -> bool {
+    let Some(sw) = kb.software(&kb.resolve(id)) else {
+        return false;
+    };
+    let title = title.to_lowercase();
+    std::iter::once(&sw.name)
+        .chain(&sw.aliases)
+        .filter(|n| n.chars().count() >= 4)
+        .any(|n| contains_word(&title, &n.to_lowercase()))
+}
+
+/// `needle` occurs in `hay` with no letter or digit directly on either side.
+fn contains_word(hay: &str, needle: &str) -> bool {
+    let mut start = 0;
+    while let Some(pos) = hay[start..].find(needle) {
+        let at = start + pos;
+        let end = at + needle.len();
+        let before = hay[..at].chars().next_back();
+        let after = hay[end..].chars().next();
+        if !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric) {
+            return true;
+        }
+        // Step past the first character of this occurrence (char boundary).
+        start = at + hay[at..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_word;
+
+    #[test]
+    fn whole_words_only() {
+        assert!(contains_word("hacktool - mimikatz execution", "mimikatz"));
+        assert!(!contains_word("psexecsvc service", "psexec"));
+        assert!(contains_word("psexec-like service", "psexec"));
+        assert!(!contains_word("", "x"));
     }
 }

@@ -121,7 +121,7 @@ fn collect_evidence(args: &Args, kb: &KnowledgeBase) -> Result<CaseEvidence> {
     for path in &args.findings {
         findings.extend(read_findings(path)?);
     }
-    let mut ev = CaseEvidence::from_findings(&findings);
+    let mut ev = CaseEvidence::from_findings_in(&findings, kb);
     args.techniques.iter().for_each(|t| ev.add_technique(t));
     for s in &args.software {
         match kb.software_by_name(s) {
