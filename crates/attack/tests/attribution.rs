@@ -109,6 +109,15 @@ fn unknown_outcome_when_nothing_fits() {
     // One ubiquitous technique: no actor stands out against an unknown cluster.
     let res = Attribution::rank(kb(), &[], &ev(&["T1059.001"], &[]), &RankOptions::default());
     assert_eq!(res.outcome, Outcome::UnknownCluster);
+    // No judgment made, so no evidence counts that would contradict the
+    // candidates' supporting lists ("0 matching evidence items").
+    assert_eq!(
+        res.confidence.reasons.len(),
+        1,
+        "{:?}",
+        res.confidence.reasons
+    );
+    assert!(!res.confidence.reasons[0].contains("matching evidence"));
     assert!(
         res.candidates[0].likelihood < kahu_attack::attribution::MIN_ATTRIBUTION,
         "{}",
