@@ -121,6 +121,9 @@ fn collect_evidence(args: &Args, kb: &KnowledgeBase) -> Result<CaseEvidence> {
     for path in &args.findings {
         findings.extend(read_findings(path)?);
     }
+    // As `kahu assess` does: low and informational findings are context,
+    // not attribution evidence, so both commands rank the same findings alike.
+    findings.retain(|f| f.level >= kahu_finding::Level::Medium);
     let mut ev = CaseEvidence::from_findings_in(&findings, kb);
     args.techniques.iter().for_each(|t| ev.add_technique(t));
     for s in &args.software {
@@ -239,7 +242,7 @@ fn print_human(res: &Attribution) {
                 .is_some_and(|c| c.likelihood > res.likelihood_unknown) =>
         {
             println!(
-                "JUDGMENT: unknown / no actor stands out: {} (unknown hypothesis {:.0}%).",
+                "JUDGMENT: unknown: {} (unknown hypothesis {:.0}%).",
                 res.confidence
                     .reasons
                     .first()
