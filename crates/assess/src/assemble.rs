@@ -8,7 +8,6 @@ use kahu_ingest::Warning;
 use kahu_intel::IocSet;
 use kahu_reconstruct::{IncidentConfig, Scope, ScopeEntity, Tactic, Timeline, build_incidents};
 use kahu_report::assessment::*;
-use kahu_report::containment::{Containment, ItemSet};
 use kahu_report::navigator::{self, LayerTechnique};
 use kahu_report::stix::{self, BundleInput, CandidateActor, Observable, RuleIndicator, Sighting};
 use kahu_sigma::RuleSet;
@@ -28,6 +27,8 @@ pub struct Inputs<'a> {
     pub events: u64,
     /// Evidence warnings.
     pub warnings: &'a [Warning],
+    /// Events without time, host or log source, over all files.
+    pub coverage: kahu_ingest::EvidenceCoverage,
     /// Rules used.
     pub rules_loaded: u64,
     /// Rules rejected.
@@ -44,6 +45,10 @@ pub struct Inputs<'a> {
     pub profiles: &'a [kahu_attack::ActorProfile],
     /// Appendix cap.
     pub appendix_limit: usize,
+    /// Hashes of non-system files recorded in the evidence.
+    pub file_hashes: &'a crate::file_hashes::FileHashes,
+    /// Judgement thresholds.
+    pub policy: crate::policy::Policy,
 }
 
 /// The assessment and the partner-sharing documents derived from it.
@@ -221,135 +226,6 @@ fn detail(f: &Finding) -> String {
 fn time_text(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| "?".into())
-}
-
-fn containment(scope: &Scope, findings: &[Finding]) -> Containment {
-    let rfc = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
-    let mut c = Containment::default();
-    let mut hosts = ItemSet::default();
-    let mut accounts = ItemSet::default();
-    let mut ips = ItemSet::default();
-    let mut files = ItemSet::default();
-    let mut hashes = ItemSet::default();
-    let mut domains = ItemSet::default();
-    let mut urls = ItemSet::default();
-    let reason = |e: &ScopeEntity| {
-        e.finding_ids
-            .iter()
-            .filter_map(|&i| findings.get(i))
-            .map(|f| f.title.to_string())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    for e in &scope.hosts {
-        if e.max_level < Level::High {
-            continue;
-        }
-        // Hosts that recorded the evidence or acted as a source are ours to
-        // isolate; a name seen only as a destination (a C2 domain in a
-        // Sysmon network event) is something to block instead.
-        if e.roles.iter().any(|r| *r == "recorder" || *r == "source") || !e.value.contains('.') {
-            hosts.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
-        } else {
-            domains.add(
-                &e.value.to_ascii_lowercase(),
-                &reason(e),
-                rfc(e.first_seen).as_deref(),
-            );
-        }
-    }
-    for e in &scope.accounts {
-        // Only real user accounts get a password reset; service identities
-        // that evidence names in user fields are not accounts to reset.
-        let builtin = matches!(
-            e.value
-                .to_ascii_lowercase()
-                .rsplit('\\')
-                .next()
-                .unwrap_or(""),
-            "localsystem"
-                | "system"
-                | "local service"
-                | "network service"
-                | "anonymous logon"
-                | "-"
-                | ""
-        );
-        if e.max_level >= Level::Medium && e.class == "user" && !builtin {
-            accounts.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
-        }
-    }
-    for e in &scope.ips {
-        if e.max_level >= Level::Medium && e.class == "external" {
-            ips.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
-        }
-    }
-    // Attacker tools and web shells at medium and up; anything else (dumps,
-    // copied NTDS.dit, archives) when a high-level detection names it —
-    // those hold stolen credentials or data and must be collected and wiped.
-    for e in &scope.files {
-        let tool = matches!(e.class.as_str(), "web_shell" | "executable" | "script");
-        if (tool && e.max_level >= Level::Medium) || e.max_level >= Level::High {
-            files.add(&e.value, &reason(e), rfc(e.first_seen).as_deref());
-        }
-    }
-    // Service accounts whose tickets were requested for offline cracking
-    // (Kerberoasting) must get new passwords even though no logon of theirs
-    // was seen.
-    for f in findings
-        .iter()
-        .filter(|f| f.level >= Level::Medium && f.techniques.iter().any(|t| &**t == "T1558.003"))
-    {
-        let t = rfc(f.timestamp);
-        for (k, v) in &f.fields {
-            if k.eq_ignore_ascii_case("ServiceName") {
-                for name in v.split(',').map(str::trim) {
-                    let lower = name.to_ascii_lowercase();
-                    if !name.is_empty() && !name.ends_with('$') && lower != "krbtgt" {
-                        accounts.add(name, "service ticket requested with RC4 (Kerberoasting): password crackable offline", t.as_deref());
-                    }
-                }
-            }
-        }
-    }
-    for f in findings.iter().filter(|f| f.level >= Level::High) {
-        let t = rfc(f.timestamp);
-        for (k, v) in &f.fields {
-            if k.eq_ignore_ascii_case("Hashes") {
-                for part in v.split(',') {
-                    if let Some((alg, h)) = part.split_once('=')
-                        && alg.eq_ignore_ascii_case("SHA256")
-                    {
-                        hashes.add(&h.to_ascii_lowercase(), &f.title, t.as_deref());
-                    }
-                }
-            }
-            if (k.eq_ignore_ascii_case("QueryName") || &**k == "query")
-                && v.contains('.')
-                && !v.ends_with(".local")
-            {
-                domains.add(&v.to_ascii_lowercase(), &f.title, t.as_deref());
-            }
-        }
-        if f.kind == FindingKind::Ioc {
-            for (k, v) in &f.fields {
-                if k.to_ascii_lowercase().contains("url") {
-                    urls.add(v, &f.title, t.as_deref());
-                }
-            }
-        }
-    }
-    c.hosts = hosts.into_items();
-    c.accounts = accounts.into_items();
-    c.ips = ips.into_items();
-    c.files = files.into_items();
-    c.hashes = hashes.into_items();
-    c.domains = domains.into_items();
-    c.urls = urls.into_items();
-    c
 }
 
 /// The evidence kind as it is serialised (`related_technique`, `cve`…).
@@ -624,7 +500,8 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         ips: entity_views(&scope.ips, findings, Level::Medium),
         files: entity_views(&scope.files, findings, Level::Medium),
     };
-    let containment = containment(&scope, findings);
+    let containment =
+        crate::containment::containment(&scope, findings, inputs.file_hashes, &inputs.policy);
 
     let candidates = candidate_views(&attribution);
     let (outcome, judgement) = judgement(&attribution);
@@ -660,6 +537,9 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         Verdict::CompromiseDetected
     } else if max_level >= Some(Level::Medium) {
         Verdict::SuspiciousActivity
+    } else if inputs.coverage.mostly_unclassified() {
+        // Rules never ran on most of it: that is not "no detections".
+        Verdict::InsufficientEvidence
     } else {
         Verdict::NoDetections
     };
@@ -681,6 +561,10 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         Outcome::InsufficientEvidence => " Insufficient evidence for attribution.".into(),
     };
     let headline = match verdict {
+        Verdict::InsufficientEvidence if inputs.events > 0 => format!(
+            "Evidence not understood: {} of {} events could not be classified (no channel or log source), so no rule for a log source ran on them. Nothing can be concluded about compromise from these events; see Evidence for the files concerned.",
+            inputs.coverage.no_logsource, inputs.events
+        ),
         Verdict::InsufficientEvidence => format!(
             "No events could be read from the {} evidence file(s) given; nothing can be concluded about compromise or attribution.",
             inputs.files
@@ -690,10 +574,16 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             inputs.events, inputs.files
         ),
         _ => format!(
-            "Malicious activity on {} host(s) between {} and {}: {} ATT&CK techniques across {} tactics ({}).{lead}",
-            scope_view.hosts.len(),
-            time_text(first),
-            time_text(last),
+            "Malicious activity on {} {}: {} ATT&CK techniques across {} tactics ({}).{lead}",
+            match scope_view.hosts.len() {
+                0 => "unknown hosts".to_string(),
+                n => format!("{n} host(s)"),
+            },
+            match (first, last) {
+                (Some(_), Some(_)) =>
+                    format!("between {} and {}", time_text(first), time_text(last)),
+                _ => "at unknown times".to_string(),
+            },
             technique_views.len(),
             ordered_tactics.len(),
             ordered_tactics
@@ -721,6 +611,9 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             containment.ips.len(),
             containment.files.len()
         ));
+    }
+    for gap in inputs.coverage.gaps() {
+        key_points.push(format!("Evidence coverage: {gap}; see Evidence."));
     }
     if inputs.warnings.len() as u64 > 0 {
         key_points.push(format!(

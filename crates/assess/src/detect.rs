@@ -9,60 +9,13 @@
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use kahu_event::Event;
-use kahu_finding::Finding;
-use kahu_ingest::{Sink, Warning};
-use kahu_sigma::RuleSet;
+use kahu_finding::{Detector, Finding, Observer};
+use kahu_ingest::{EvidenceCoverage, Sink, Warning};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const BATCH: usize = 512;
-
-/// Something that looks at every event (Sigma rules, IOC sets, analytics).
-pub trait Detector: Sync {
-    /// Inspect one event, appending findings to `out`.
-    fn inspect(&self, event: &Event, out: &mut Vec<Finding>);
-}
-
-impl Detector for RuleSet {
-    fn inspect(&self, event: &Event, out: &mut Vec<Finding>) {
-        // A per-thread scratch buffer avoids allocating on every event.
-        thread_local! {
-            static HITS: std::cell::RefCell<Vec<kahu_sigma::RuleIdx>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        HITS.with(|h| {
-            let mut hits = h.borrow_mut();
-            hits.clear();
-            self.matches(event, &mut hits);
-            for &idx in hits.iter() {
-                let mut f = self.finding(idx, event);
-                // Lineage and logon-session ids let reconstruction chain
-                // findings into incidents.
-                f.fields.extend(kahu_finding::correlation_fields(event));
-                out.push(f);
-            }
-        });
-    }
-}
-
-/// Per-event hook that sees every event after detection (analytics, the
-/// case store). Must be cheap: it runs on matcher threads.
-pub trait Observer: Send {
-    /// Look at one event.
-    fn observe(&mut self, event: &Event);
-    /// Combine the state of another matcher thread into this one.
-    fn merge(&mut self, other: Self)
-    where
-        Self: Sized;
-}
-
-/// A no-op observer.
-#[derive(Default)]
-pub struct NoObserver;
-impl Observer for NoObserver {
-    fn observe(&mut self, _: &Event) {}
-    fn merge(&mut self, _: Self) {}
-}
 
 /// What the pass produced.
 pub struct DetectionOutput<O> {
@@ -72,6 +25,8 @@ pub struct DetectionOutput<O> {
     pub warnings: Vec<Warning>,
     /// Events read.
     pub events: u64,
+    /// Of those, how many had no time, host or log source.
+    pub coverage: EvidenceCoverage,
     /// Files (or archive roots) given to the readers.
     pub files: Vec<PathBuf>,
     /// Merged observer state.
@@ -80,6 +35,10 @@ pub struct DetectionOutput<O> {
 
 /// Progress callbacks (the CLI drives a progress bar with them).
 pub trait Progress: Sync {
+    /// Reading starts: `files` files totalling `bytes` on disk.
+    fn start(&self, files: u64, bytes: u64) {
+        let _ = (files, bytes);
+    }
     /// A file was finished; `bytes` is its size on disk.
     fn file_done(&self, bytes: u64);
 }
@@ -93,6 +52,7 @@ struct ChannelSink<'a> {
     tx: &'a Sender<Vec<Event>>,
     warnings: Vec<Warning>,
     events: u64,
+    coverage: EvidenceCoverage,
 }
 
 impl Sink for ChannelSink<'_> {
@@ -112,6 +72,10 @@ impl Sink for ChannelSink<'_> {
         if self.warnings.len() < 10_000 {
             self.warnings.push(warning);
         }
+    }
+
+    fn file_read(&mut self, entry: &kahu_ingest::FileEntry) {
+        self.coverage.merge(&entry.coverage);
     }
 }
 
@@ -161,10 +125,12 @@ where
     O: Observer,
     F: Fn() -> O + Sync,
 {
+    progress.start(files.len() as u64, files.iter().map(|f| f.1).sum());
     let threads = rayon::current_num_threads().max(1);
     let (tx, rx) = bounded::<Vec<Event>>(threads * 4);
     let warnings = Mutex::new(Vec::new());
     let events = AtomicU64::new(0);
+    let coverage = Mutex::new(EvidenceCoverage::default());
 
     let (findings, observer) = std::thread::scope(|scope| {
         let matchers: Vec<_> = (0..threads)
@@ -184,6 +150,7 @@ where
                     tx: &tx,
                     warnings: Vec::new(),
                     events: 0,
+                    coverage: EvidenceCoverage::default(),
                 };
                 if let Err(e) = kahu_ingest::read_path(path, &mut sink) {
                     sink.warnings.push(Warning {
@@ -196,7 +163,18 @@ where
                 if !sink.batch.is_empty() {
                     let _ = tx.send(std::mem::take(&mut sink.batch));
                 }
+                tracing::debug!(
+                    file = ?path,
+                    bytes = size,
+                    events = sink.events,
+                    warnings = sink.warnings.len(),
+                    "file read"
+                );
                 events.fetch_add(sink.events, Ordering::Relaxed);
+                coverage
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .merge(&sink.coverage);
                 if !sink.warnings.is_empty() {
                     let mut w = warnings.lock().unwrap_or_else(|e| e.into_inner());
                     w.extend(sink.warnings);
@@ -224,6 +202,7 @@ where
         findings,
         warnings: warnings.into_inner().unwrap_or_else(|e| e.into_inner()),
         events: events.into_inner(),
+        coverage: coverage.into_inner().unwrap_or_else(|e| e.into_inner()),
         files: files.iter().map(|(p, _)| p.clone()).collect(),
         observer,
     }

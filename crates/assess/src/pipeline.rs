@@ -1,18 +1,16 @@
 //! `assess`: the whole run, from evidence paths to the written outputs.
 
 use crate::assemble::{self, Inputs};
-use crate::detect::{self, Detector, Progress};
-use crate::sigma::SigmaDetector;
-use crate::store::{CaseStore, PipelineObserver};
+use crate::detect::Progress;
+use crate::detection::{self, DetectConfig, FeedLoad};
 use anyhow::{Context, Result};
 use kahu_attack::{ActorProfile, KnowledgeBase};
-use kahu_finding::{Finding, Level};
+use kahu_finding::Finding;
 use kahu_ingest::Warning;
-use kahu_intel::IocSet;
-use kahu_reconstruct::{Analytics, AnalyticsReport};
+use kahu_reconstruct::AnalyticsReport;
 use kahu_report::Assessment;
 use kahu_report::assessment::CaseInfo;
-use kahu_sigma::{LoadOptions, RuleSet};
+use kahu_sigma::LoadOptions;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -79,168 +77,75 @@ pub struct AssessRun {
     pub findings: Vec<Finding>,
     /// The analytics report (logons, lateral movement graph…).
     pub analytics: AnalyticsReport,
-    /// Evidence warnings.
+    /// Evidence, feed and correlation warnings.
     pub warnings: Vec<Warning>,
+    /// How each IOC feed loaded.
+    pub feeds: Vec<FeedLoad>,
+    /// Rules and correlation rules that could not be used, with the reason.
+    pub rule_errors: Vec<String>,
     /// Files written.
     pub written: Vec<PathBuf>,
     /// Seconds spent.
     pub elapsed_seconds: f64,
 }
 
-/// IOC sets look at every event too.
-pub struct IocDetector(pub IocSet);
+impl AssessConfig {
+    /// The detection stage of this assessment.
+    pub fn detection(&self) -> DetectConfig {
+        DetectConfig {
+            evidence: self.evidence.clone(),
+            rules: self.rules.clone(),
+            bundled_rules: !self.no_bundled_rules,
+            load: LoadOptions {
+                placeholders: self.placeholders.clone(),
+                ..LoadOptions::default()
+            },
+            iocs: self.iocs.clone(),
+            yara: self.yara.clone(),
+            case_dir: self.store_case.then(|| self.out.clone()),
+            analytics: true,
+        }
+    }
 
-impl Detector for IocDetector {
-    fn inspect(&self, event: &kahu_event::Event, out: &mut Vec<Finding>) {
-        if self.0.is_empty() {
-            return;
-        }
-        for mut f in self.0.findings_for(event) {
-            f.fields.extend(kahu_finding::correlation_fields(event));
-            out.push(f);
-        }
-    }
-}
-
-/// Load kahu's bundled rules and the user's, failing on unusable paths.
-pub fn load_rules(cfg: &AssessConfig) -> Result<(Vec<SigmaDetector>, Vec<String>)> {
-    let opts = LoadOptions {
-        placeholders: cfg.placeholders.clone(),
-        ..LoadOptions::default()
-    };
-    let mut sets = Vec::new();
-    let mut errors = Vec::new();
-    if !cfg.no_bundled_rules {
-        let r = RuleSet::from_yaml(kahu_demo::bundled_rules(), &opts);
-        errors.extend(r.errors.iter().map(|e| e.to_string()));
-        sets.push(SigmaDetector::new(r));
-    }
-    for p in &cfg.rules {
-        if !p.exists() {
-            anyhow::bail!("rule path {} does not exist", p.display());
-        }
-    }
-    if !cfg.rules.is_empty() {
-        let r = RuleSet::load(&cfg.rules, &opts);
-        if r.ruleset.is_empty() {
-            anyhow::bail!(
-                "no usable Sigma rules in {} ({} rejected)",
-                cfg.rules
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                r.errors.len()
+    fn knowledge(&self) -> Result<(Option<KnowledgeBase>, Vec<ActorProfile>)> {
+        let kb = match &self.attack_bundle {
+            Some(p) => Some(
+                KnowledgeBase::from_stix_bundle(p)
+                    .with_context(|| format!("cannot load ATT&CK bundle {}", p.display()))?,
+            ),
+            None => None,
+        };
+        let mut profiles = kahu_attack::embedded_profiles();
+        for p in &self.profiles {
+            profiles.push(
+                ActorProfile::load(p)
+                    .with_context(|| format!("cannot load actor profile {}", p.display()))?,
             );
         }
-        errors.extend(r.errors.iter().map(|e| e.to_string()));
-        sets.push(SigmaDetector::new(r));
+        Ok((kb, profiles))
     }
-    for s in &sets {
-        errors.extend(s.correlation_errors.iter().cloned());
-    }
-    Ok((sets, errors))
 }
 
 /// Run the assessment and write every output into `cfg.out`.
 pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     let started = Instant::now();
-    for p in &cfg.evidence {
-        if !p.exists() {
-            anyhow::bail!("evidence path {} does not exist", p.display());
-        }
-    }
-    let kb_owned;
-    let kb: &KnowledgeBase = match &cfg.attack_bundle {
-        Some(p) => {
-            kb_owned = KnowledgeBase::from_stix_bundle(p)
-                .with_context(|| format!("cannot load ATT&CK bundle {}", p.display()))?;
-            &kb_owned
-        }
-        None => KnowledgeBase::embedded(),
-    };
-    let mut profiles = kahu_attack::embedded_profiles();
-    for p in &cfg.profiles {
-        profiles.push(
-            ActorProfile::load(p)
-                .with_context(|| format!("cannot load actor profile {}", p.display()))?,
-        );
-    }
+    crate::guard::refuse_output_dir_on_evidence(
+        &cfg.out,
+        crate::write::OUTPUT_NAMES,
+        &cfg.evidence,
+    )?;
+    let (kb_owned, profiles) = cfg.knowledge()?;
+    let kb = kb_owned
+        .as_ref()
+        .unwrap_or_else(|| KnowledgeBase::embedded());
+    let det = detection::detect(&cfg.detection(), progress)?;
+    let analytics = det
+        .analytics
+        .unwrap_or_else(|| kahu_reconstruct::Analytics::default().finish());
+    let findings = det.findings;
+    let warnings = det.warnings;
 
-    let (rules, (files, walk_warnings)) =
-        rayon::join(|| load_rules(cfg), || detect::list_files(&cfg.evidence));
-    let (rulesets, rule_errors) = rules?;
-    let mut iocs = IocSet::new();
-    let mut ioc_issues = Vec::new();
-    for p in &cfg.iocs {
-        let report = iocs
-            .load_path(p)
-            .with_context(|| format!("cannot load IOC feed {}", p.display()))?;
-        ioc_issues.extend(
-            report
-                .issues
-                .iter()
-                .map(|i| format!("{}: {i:?}", p.display())),
-        );
-    }
-    let ioc = IocDetector(iocs);
-    let mut detectors: Vec<&dyn Detector> = rulesets.iter().map(|r| r as &dyn Detector).collect();
-    detectors.push(&ioc);
-
-    let store = if cfg.store_case {
-        Some(CaseStore::open(&cfg.out, &files)?)
-    } else {
-        None
-    };
-    let mut out = detect::run(
-        &files,
-        &detectors,
-        || PipelineObserver {
-            analytics: Some(Analytics::default()),
-            case: store.as_ref().map(|s| s.sink()),
-        },
-        progress,
-    );
-    // Dropping the last handle flushes its batch to the writer.
-    out.observer.case = None;
-    let analytics = out.observer.analytics.take().unwrap_or_default().finish();
-    let mut findings = out.findings;
-    findings.extend(analytics.findings());
-    let mut warnings = walk_warnings;
-    warnings.extend(out.warnings);
-    for s in &rulesets {
-        let (f, w) = s.finish();
-        findings.extend(f);
-        warnings.extend(w.into_iter().map(|reason| Warning {
-            file: "(correlation)".into(),
-            member: None,
-            location: None,
-            reason,
-        }));
-    }
-
-    if !cfg.yara.is_empty() {
-        let scanner =
-            kahu_intel::YaraScanner::compile(&cfg.yara).context("cannot compile YARA rules")?;
-        let scanned: Vec<Vec<Finding>> = {
-            use rayon::prelude::*;
-            files
-                .par_iter()
-                .map(|(p, _)| scanner.scan_path(p))
-                .collect()
-        };
-        findings.extend(scanned.into_iter().flatten());
-    }
-    crate::order_findings(&mut findings);
-    // Remote logons out of a host with significant detections are the
-    // intruder's next hop: count them as evidence, not as admin noise.
-    kahu_reconstruct::escalate_lateral_movement(&mut findings, SIGNIFICANT);
-
-    let rules_loaded: usize = rulesets
-        .iter()
-        .map(|r| r.rules.len() + r.correlation_count())
-        .sum();
-    let plain: Vec<&RuleSet> = rulesets.iter().map(|r| &r.rules).collect();
+    let rulesets = det.rules.rule_sets();
     let inputs = Inputs {
         case: cfg.case.clone(),
         evidence_paths: cfg
@@ -248,22 +153,30 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
-        files: out.files.len() as u64,
-        events: out.events,
+        files: det.files.len() as u64,
+        events: det.events,
         warnings: &warnings,
-        rules_loaded: rules_loaded as u64,
-        rules_rejected: rule_errors.len() as u64,
+        coverage: det.coverage,
+        rules_loaded: det.rules.count() as u64,
+        rules_rejected: det.rules.errors.len() as u64,
         findings: &findings,
-        rulesets: &plain,
-        iocs: &ioc.0,
+        rulesets: &rulesets,
+        iocs: &det.iocs,
         kb,
         profiles: &profiles,
         appendix_limit: cfg.appendix_limit,
+        file_hashes: &det.file_hashes,
+        policy: crate::Policy::default(),
     };
     let built = assemble::build(&inputs);
+    tracing::info!(
+        incidents = built.assessment.incidents.len(),
+        techniques = built.assessment.techniques.len(),
+        "assessment assembled"
+    );
     let mut written = crate::write::write_outputs(&cfg.out, &built, &findings, &analytics)
         .with_context(|| format!("cannot write outputs to {}", cfg.out.display()))?;
-    if let Some(store) = store {
+    if let Some(store) = det.case {
         let tactics: serde_json::Map<String, serde_json::Value> = built
             .assessment
             .techniques
@@ -282,25 +195,45 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
             .context("cannot write the case store")?;
         written.push(cfg.out.join("case.sqlite"));
     }
-    let _ = ioc_issues;
+    tracing::info!(out = %cfg.out.display(), files = written.len(), "outputs written");
     Ok(AssessRun {
         assessment: built.assessment,
         findings,
         analytics,
         warnings,
+        feeds: det.feeds,
+        rule_errors: det.rules.errors.clone(),
         written,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     })
 }
 
+/// The file that marks a folder as a kahu-generated demo case.
+pub const DEMO_MARKER: &str = ".kahu-demo";
+
 /// Generate the demonstration case into `out/evidence` and return the
 /// configuration that assesses it.
 pub fn demo_config(out: &Path) -> Result<AssessConfig> {
     let dir = out.join("demo");
-    if dir.exists() {
+    let marker = dir.join(DEMO_MARKER);
+    if std::fs::symlink_metadata(&dir).is_ok() {
+        // Only ever delete a demo case kahu generated itself.
+        // Demo folders written before the marker existed still carry the
+        // generator's ground truth.
+        let generated = marker.is_file() || dir.join("ground-truth.json").is_file();
+        if !generated || std::fs::symlink_metadata(&dir)?.file_type().is_symlink() {
+            anyhow::bail!(
+                "{} exists and was not generated by `kahu assess --demo`; refusing to replace it (choose another --out)",
+                dir.display()
+            );
+        }
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        &marker,
+        "generated by kahu assess --demo; deleted and regenerated by the next demo run\n",
+    )?;
     let truth = kahu_demo::generate(
         &dir,
         kahu_demo::DEFAULT_SEED,
@@ -329,7 +262,3 @@ pub fn demo_config(out: &Path) -> Result<AssessConfig> {
     };
     Ok(cfg)
 }
-
-/// Findings below this level are kept in files but not used as evidence
-/// of compromise in the summary.
-pub const SIGNIFICANT: Level = Level::Medium;

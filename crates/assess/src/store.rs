@@ -6,11 +6,11 @@
 //! the case (same SHA-256) are not stored again; findings and documents are
 //! replaced by each run, because they are recomputed over all evidence.
 
-use crate::detect::Observer;
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use kahu_case::{Case, EvidenceInfo};
 use kahu_event::Event;
+use kahu_finding::Observer;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -196,6 +196,8 @@ pub struct PipelineObserver {
     pub analytics: Option<kahu_reconstruct::Analytics>,
     /// Case store handle.
     pub case: Option<CaseSink>,
+    /// Hashes of non-system files, for containment.
+    pub file_hashes: Option<crate::file_hashes::FileHashes>,
 }
 
 impl Observer for PipelineObserver {
@@ -206,10 +208,20 @@ impl Observer for PipelineObserver {
         if let Some(c) = self.case.as_mut() {
             c.push(event);
         }
+        if let Some(h) = self.file_hashes.as_mut() {
+            h.observe(event);
+        }
     }
     fn merge(&mut self, other: Self) {
         self.analytics = match (self.analytics.take(), other.analytics) {
             (Some(a), Some(b)) => Some(a.merge(b)),
+            (a, b) => a.or(b),
+        };
+        self.file_hashes = match (self.file_hashes.take(), other.file_hashes) {
+            (Some(mut a), Some(b)) => {
+                a.merge(b);
+                Some(a)
+            }
             (a, b) => a.or(b),
         };
         match (self.case.as_mut(), other.case) {

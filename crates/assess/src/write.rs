@@ -3,8 +3,24 @@
 use crate::assemble::Built;
 use kahu_finding::Finding;
 use kahu_reconstruct::AnalyticsReport;
+use kahu_report::safe::{create_output_file, write_output_file};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+/// What [`write_outputs`] writes into the output folder (and `case.sqlite`
+/// beside them when the case is stored).
+pub const OUTPUT_NAMES: &[&str] = &[
+    "report.html",
+    "assessment.json",
+    "assessment.schema.json",
+    "stix-bundle.json",
+    "navigator-layer.json",
+    "attribution.json",
+    "analytics.json",
+    "findings.jsonl",
+    "containment",
+    "case.sqlite",
+];
 
 /// Write `report.html`, `assessment.json`, `assessment.schema.json`,
 /// `stix-bundle.json`, `navigator-layer.json`, `attribution.json`,
@@ -19,7 +35,7 @@ pub fn write_outputs(
     let mut written = Vec::new();
     let mut put = |name: &str, bytes: &[u8]| -> std::io::Result<()> {
         let p = dir.join(name);
-        std::fs::write(&p, bytes)?;
+        write_output_file(&p, bytes)?;
         written.push(p);
         Ok(())
     };
@@ -47,7 +63,7 @@ pub fn write_outputs(
     put("analytics.json", &serde_json::to_vec_pretty(analytics)?)?;
     {
         let p = dir.join("findings.jsonl");
-        let mut w = BufWriter::new(std::fs::File::create(&p)?);
+        let mut w = BufWriter::new(create_output_file(&p)?);
         for f in findings {
             serde_json::to_writer(&mut w, f)?;
             w.write_all(b"\n")?;

@@ -399,6 +399,51 @@ fn benign_evidence_gives_no_detections_and_no_attribution() {
     );
 }
 
+/// Evidence in a shape kahu cannot classify (no channel, no log source)
+/// is not clean evidence: the verdict says it was not understood, with
+/// the counts, and the file gets its own warning.
+#[test]
+fn unclassifiable_evidence_is_reported_as_not_understood() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    std::fs::create_dir_all(&ev).unwrap();
+    let benign = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},"EventID":4634,"TimeCreated":{"#attributes":{"SystemTime":"2021-09-01T01:00:00.000000Z"}},"EventRecordID":1,"Channel":"Security","Computer":"WS1"},"EventData":{"TargetUserName":"alice","LogonType":3}}}"##;
+    let (unknown, known) = (20, 2);
+    let mut text = String::new();
+    for i in 0..unknown {
+        text.push_str(&format!(
+            "{{\"sensor\":\"s1\",\"payload\":{{\"k\":{i}}},\"note\":\"powershell -enc AAAA\"}}\n"
+        ));
+    }
+    std::fs::write(ev.join("unknown.jsonl"), text).unwrap();
+    std::fs::write(ev.join("Security.jsonl"), format!("{benign}\n{benign}\n")).unwrap();
+    let cfg = kahu_assess::AssessConfig::new(vec![ev], dir.path().join("out"));
+    let r = run(&cfg, &()).unwrap();
+    let a = &r.assessment;
+    assert_eq!(a.evidence.events, unknown + known);
+    assert_eq!(
+        a.summary.verdict,
+        kahu_report::assessment::Verdict::InsufficientEvidence
+    );
+    let expected = format!(
+        "Evidence not understood: {unknown} of {} events could not be classified",
+        unknown + known
+    );
+    assert!(
+        a.summary.headline.starts_with(&expected),
+        "{}",
+        a.summary.headline
+    );
+    let per_file = format!("unknown.jsonl: {unknown} of {unknown} events could not be classified");
+    assert!(
+        r.warnings.iter().any(|w| w.to_string().contains(&per_file)),
+        "{:?}",
+        r.warnings
+    );
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(!html.contains("No detections in the evidence examined"));
+}
+
 #[test]
 fn real_attack_samples_give_a_complete_report() {
     let shared = std::env::var("KAHU_SHARED")

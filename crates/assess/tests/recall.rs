@@ -19,7 +19,8 @@
 //! The floors sit a little below the measured values recorded in
 //! `docs/benchmarks/hunt.md`, so a regression fails the test.
 
-use kahu_assess::detect::{self, Detector, NoObserver};
+use kahu_assess::detect;
+use kahu_finding::{Detector, NoObserver};
 use kahu_sigma::{LoadOptions, RuleSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

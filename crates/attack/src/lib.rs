@@ -5,6 +5,7 @@
 //! release, collect a [`CaseEvidence`], then call [`Attribution::rank`].
 
 pub mod attribution;
+mod dispute;
 pub mod eval;
 pub mod evidence;
 pub mod kb;

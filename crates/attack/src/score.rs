@@ -272,7 +272,13 @@ impl<'a> Attributor<'a> {
             for &s in m.software.keys() {
                 for &t in &sw_techs[s as usize] {
                     if !m.direct.contains_key(&t) {
-                        m.implied.entry(t).or_insert(s);
+                        // `software` is a hash map: keep the lowest index so
+                        // the software named in explanations is the same on
+                        // every run.
+                        m.implied
+                            .entry(t)
+                            .and_modify(|cur| *cur = (*cur).min(s))
+                            .or_insert(s);
                     }
                 }
                 df_sw[s as usize] += 1;
@@ -305,12 +311,11 @@ impl<'a> Attributor<'a> {
             mean_weight: 1.0,
         };
         for a in 0..this.actors.len() {
-            let total: f64 = this.actors[a]
-                .model
-                .direct
-                .keys()
-                .map(|&t| this.idf(this.df[t as usize]))
-                .sum();
+            // Summed in technique order: hash-map order would change the
+            // last bits of every score, and so the report, between runs.
+            let mut techs: Vec<u32> = this.actors[a].model.direct.keys().copied().collect();
+            techs.sort_unstable();
+            let total: f64 = techs.iter().map(|&t| this.idf(this.df[t as usize])).sum();
             this.actors[a].model.total_weight = total;
         }
         let with: Vec<f64> = this
@@ -596,12 +601,18 @@ impl Attributor<'_> {
         // CVE or an IP alone) there was no technique telemetry, so nothing
         // is "absent", and the penalty would rank actors by profile size.
         if p.absent_penalty > 0.0 && !m.direct.is_empty() && !r.techs.is_empty() {
-            let mut absent = m.total_weight;
-            for &t in m.direct.keys() {
-                if r.observed_fam[self.parent[t as usize] as usize] {
-                    absent -= self.idf(self.df[t as usize]);
-                }
-            }
+            let mut seen: Vec<u32> = m
+                .direct
+                .keys()
+                .copied()
+                .filter(|&t| r.observed_fam[self.parent[t as usize] as usize])
+                .collect();
+            seen.sort_unstable();
+            let absent = m.total_weight
+                - seen
+                    .iter()
+                    .map(|&t| self.idf(self.df[t as usize]))
+                    .sum::<f64>();
             s -= p.absent_penalty * absent.max(0.0);
             if let Some(o) = out {
                 o.absent_penalty = p.absent_penalty * absent.max(0.0);

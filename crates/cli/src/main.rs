@@ -10,6 +10,7 @@ mod cmd;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod output;
 mod progress;
+mod reattribute;
 mod rules;
 
 use clap::{Parser, Subcommand};
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(!cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let global = cmd::Global { quiet: cli.quiet };
     let result = match cli.command {

@@ -13,9 +13,21 @@ pub enum TimelineFormat {
     Csv,
     /// One JSON object per line (the `kahu attribute --findings` input).
     Jsonl,
+    /// Timesketch's import shape: `message`, `datetime`, `timestamp_desc`
+    /// and one column per attribute; JSON-lines when the output file ends
+    /// in `.jsonl`/`.json`, else CSV. Findings without a time are left out
+    /// (Timesketch cannot place them) and counted on stderr.
+    Timesketch,
 }
 
 impl TimelineFormat {
+    /// `true` when a file of this name should hold JSON-lines.
+    pub fn jsonl_name(path: &std::path::Path) -> bool {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"))
+    }
+
     /// Guess from a file extension, defaulting to CSV.
     pub fn from_path(path: &std::path::Path) -> Self {
         match path.extension().and_then(|e| e.to_str()) {
@@ -25,6 +37,125 @@ impl TimelineFormat {
             _ => TimelineFormat::Csv,
         }
     }
+}
+
+/// Timesketch's fixed attribute columns, after `message`, `datetime` and
+/// `timestamp_desc`.
+const TIMESKETCH_COLUMNS: &[&str] = &[
+    "rule_id",
+    "rule_title",
+    "level",
+    "detector",
+    "techniques",
+    "hostname",
+    "channel",
+    "event_id",
+    "evidence_file",
+    "evidence_member",
+    "evidence_location",
+    "fields",
+];
+
+/// One finding as Timesketch attributes (`None` without a time).
+fn timesketch_record(f: &Finding) -> Option<Vec<(&'static str, String)>> {
+    let t = f.timestamp?;
+    let fields = f
+        .fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ¦ ");
+    let message = format!(
+        "[{}] {}{}{}",
+        f.level.as_str(),
+        f.title,
+        f.host
+            .as_deref()
+            .map(|h| format!(" on {h}"))
+            .unwrap_or_default(),
+        if fields.is_empty() {
+            String::new()
+        } else {
+            format!(": {fields}")
+        }
+    );
+    Some(vec![
+        ("message", message),
+        (
+            "datetime",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        ),
+        ("timestamp_desc", format!("kahu {} detection", kind_name(f))),
+        ("rule_id", f.rule_id.to_string()),
+        ("rule_title", f.title.to_string()),
+        ("level", f.level.as_str().to_string()),
+        ("detector", kind_name(f).to_string()),
+        (
+            "techniques",
+            f.techniques
+                .iter()
+                .map(|t| &**t)
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
+        ("hostname", f.host.as_deref().unwrap_or("").to_string()),
+        ("channel", f.channel.as_deref().unwrap_or("").to_string()),
+        (
+            "event_id",
+            f.event_id.map(|e| e.to_string()).unwrap_or_default(),
+        ),
+        ("evidence_file", f.provenance.file.to_string()),
+        (
+            "evidence_member",
+            f.provenance.member.as_deref().unwrap_or("").to_string(),
+        ),
+        ("evidence_location", location_text(&f.provenance.location)),
+        ("fields", fields),
+    ])
+}
+
+/// Write findings in Timesketch's import shape; returns how many were left
+/// out for having no time.
+pub fn write_timesketch<W: Write>(w: W, findings: &[Finding], jsonl: bool) -> io::Result<usize> {
+    let mut skipped = 0;
+    if jsonl {
+        let mut w = io::BufWriter::new(w);
+        for f in findings {
+            let Some(rec) = timesketch_record(f) else {
+                skipped += 1;
+                continue;
+            };
+            let mut obj: serde_json::Map<String, serde_json::Value> = rec
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.into()))
+                .collect();
+            // Attributes as an object too, so Timesketch can filter on them.
+            for (k, v) in &f.fields {
+                obj.entry(format!("field_{k}"))
+                    .or_insert_with(|| v.clone().into());
+            }
+            serde_json::to_writer(&mut w, &obj)?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()?;
+    } else {
+        let mut w = csv::Writer::from_writer(w);
+        let mut header = vec!["message", "datetime", "timestamp_desc"];
+        header.extend_from_slice(TIMESKETCH_COLUMNS);
+        w.write_record(&header)?;
+        for f in findings {
+            let Some(rec) = timesketch_record(f) else {
+                skipped += 1;
+                continue;
+            };
+            w.write_record(
+                rec.iter()
+                    .map(|(_, v)| kahu_report::safe::spreadsheet_cell(v)),
+            )?;
+        }
+        w.flush()?;
+    }
+    Ok(skipped)
 }
 
 /// Write findings as CSV.
@@ -59,11 +190,18 @@ pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
             .map(|t| &**t)
             .collect::<Vec<_>>()
             .join(";");
-        w.write_record([
-            f.timestamp
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default()
-                .as_str(),
+        let time = f.timestamp.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let event_id = f.event_id.map(|e| e.to_string()).unwrap_or_default();
+        let location = location_text(&f.provenance.location);
+        let related = f
+            .related
+            .iter()
+            .take(10)
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let row = [
+            time.as_str(),
             f.level.as_str(),
             kind_name(f),
             &f.rule_id,
@@ -71,18 +209,15 @@ pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
             &techniques,
             f.host.as_deref().unwrap_or(""),
             f.channel.as_deref().unwrap_or(""),
-            &f.event_id.map(|e| e.to_string()).unwrap_or_default(),
+            &event_id,
             &fields,
             &f.provenance.file,
             f.provenance.member.as_deref().unwrap_or(""),
-            &location_text(&f.provenance.location),
-            &f.related
-                .iter()
-                .take(10)
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(" | "),
-        ])?;
+            &location,
+            &related,
+        ];
+        // Evidence values reach these cells: never let a spreadsheet run them.
+        w.write_record(row.iter().map(|c| kahu_report::safe::spreadsheet_cell(c)))?;
     }
     w.flush()
 }
@@ -145,6 +280,10 @@ pub struct Summary {
     pub events_per_second: f64,
     /// Where the timeline was written.
     pub output: Option<String>,
+    /// The warnings themselves (first 1,000), for scripts.
+    pub warning_details: Vec<kahu_ingest::Warning>,
+    /// Rules and correlation rules rejected, with the reason (first 1,000).
+    pub rule_problems: Vec<String>,
 }
 
 /// One line of the top-rules table.
@@ -224,6 +363,11 @@ impl Style {
         }
     }
 
+    /// No styling (text for a file or another stream).
+    pub fn plain() -> Self {
+        Style { on: false }
+    }
+
     /// Wrap text in a colour for a level.
     pub fn level(&self, level: Level, text: &str) -> String {
         let code = match level {
@@ -251,8 +395,9 @@ impl Style {
 }
 
 /// Print the human summary of a detection run.
-pub fn print_summary(s: &Summary, style: Style, warnings_preview: &[String]) {
-    println!(
+pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_preview: &[String]) {
+    let _ = writeln!(
+        out,
         "{}  {} files, {} events, {} rules ({} rejected), {:.2}s ({:.0} events/s)",
         style.bold("kahu hunt"),
         s.files,
@@ -262,21 +407,23 @@ pub fn print_summary(s: &Summary, style: Style, warnings_preview: &[String]) {
         s.elapsed_seconds,
         s.events_per_second
     );
-    println!();
-    print!("{}  ", style.bold("Detections by level:"));
+    let _ = writeln!(out);
+    let _ = write!(out, "{}  ", style.bold("Detections by level:"));
     for level in Level::ALL.iter().rev() {
         let n = s.by_level.get(level.as_str()).copied().unwrap_or(0);
-        print!(
+        let _ = write!(
+            out,
             "{}  ",
             style.level(*level, &format!("{}: {n}", level.as_str()))
         );
     }
-    println!("(total {})", s.findings);
+    let _ = writeln!(out, "(total {})", s.findings);
     if !s.top_rules.is_empty() {
-        println!();
-        println!("{}", style.bold("Top rules:"));
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", style.bold("Top rules:"));
         for r in s.top_rules.iter().take(15) {
-            println!(
+            let _ = writeln!(
+                out,
                 "  {:>6}  {:<13} {}",
                 r.count,
                 style.level(r.level, r.level.as_str()),
@@ -285,35 +432,117 @@ pub fn print_summary(s: &Summary, style: Style, warnings_preview: &[String]) {
         }
     }
     if !s.hosts.is_empty() {
-        println!();
-        println!("{}", style.bold("Hosts with detections:"));
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", style.bold("Hosts with detections:"));
         for (h, c) in s.hosts.iter().take(10) {
-            println!("  {c:>6}  {h}");
+            let _ = writeln!(out, "  {c:>6}  {h}");
         }
     }
     if !s.techniques.is_empty() {
-        println!();
+        let _ = writeln!(out);
         let list: Vec<String> = s
             .techniques
             .iter()
             .take(20)
             .map(|(t, c)| format!("{t} ({c})"))
             .collect();
-        println!("{} {}", style.bold("ATT&CK techniques:"), list.join(", "));
+        let _ = writeln!(
+            out,
+            "{} {}",
+            style.bold("ATT&CK techniques:"),
+            list.join(", ")
+        );
     }
     if s.warnings > 0 {
-        println!();
-        println!(
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
             "{} {} (first shown):",
             style.bold("Evidence warnings:"),
             s.warnings
         );
         for w in warnings_preview.iter().take(5) {
-            println!("  {w}");
+            let _ = writeln!(out, "  {w}");
         }
     }
     if let Some(o) = &s.output {
-        println!();
-        println!("Timeline written to {o}");
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Timeline written to {o}");
+    }
+}
+
+/// Print, on stderr, the rules that could not be used (first few) and how
+/// each IOC feed loaded when it had problems.
+pub fn print_load_problems(rule_errors: &[String], feeds: &[kahu_assess::detection::FeedLoad]) {
+    const SHOWN: usize = 5;
+    for e in rule_errors.iter().take(SHOWN) {
+        eprintln!("warning: rule rejected: {}", terminal_safe(e));
+    }
+    if rule_errors.len() > SHOWN {
+        eprintln!(
+            "warning: {} more rules rejected (see `kahu rules check`)",
+            rule_errors.len() - SHOWN
+        );
+    }
+    for f in feeds.iter().filter(|f| !f.issues.is_empty()) {
+        eprintln!(
+            "warning: {}: {} indicator(s) loaded, {} problem(s) (first: {})",
+            f.path.display(),
+            f.loaded,
+            f.issues.len(),
+            f.issues
+                .first()
+                .map(|i| terminal_safe(&i.to_string()))
+                .unwrap_or_default()
+        );
+    }
+}
+
+/// Evidence- and rule-controlled text made safe for a terminal: control
+/// characters (escape sequences, newlines) shown escaped.
+pub fn terminal_safe(s: &str) -> String {
+    kahu_report::safe::single_line(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kahu_event::{Location, Provenance};
+    use kahu_finding::{FindingKind, Level};
+    use std::sync::Arc;
+
+    #[test]
+    fn timeline_csv_cells_never_run_as_formulas() {
+        let f = Finding {
+            kind: FindingKind::Sigma,
+            rule_id: Arc::from("r1"),
+            title: Arc::from("=HYPERLINK(\"http://evil\",\"x\")"),
+            level: Level::High,
+            techniques: Vec::new(),
+            software: Vec::new(),
+            groups: Vec::new(),
+            timestamp: None,
+            host: Some(Arc::from("@WS01\nwarning: forged")),
+            channel: None,
+            event_id: Some(1),
+            fields: vec![(Arc::from("CommandLine"), "-x".into())],
+            provenance: Provenance::new(Arc::from("+a.evtx"), Location::Record(1)),
+            related: Vec::new(),
+        };
+        let mut out = Vec::new();
+        write_csv(&mut out, &[f]).expect("write");
+        let mut r = csv::Reader::from_reader(out.as_slice());
+        let rec = r.records().next().expect("one row").expect("csv");
+        for cell in rec.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "formula cell {cell:?}"
+            );
+            assert!(!cell.contains('\n'), "line break in {cell:?}");
+        }
+        assert!(
+            rec.iter()
+                .any(|c| c == "'=HYPERLINK(\"http://evil\",\"x\")")
+        );
     }
 }

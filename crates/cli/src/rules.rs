@@ -1,41 +1,6 @@
-//! Loading rule sets: user-given Sigma rules, or kahu's bundled set.
+//! Rule options given on the command line.
 
 use anyhow::Result;
-use kahu_sigma::{LoadOptions, LoadReport, RuleSet};
-use std::path::PathBuf;
-
-/// Load rules from the given paths, or the bundled set when none are given.
-/// Fails when a path does not exist or nothing compiles.
-pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadReport> {
-    for p in paths {
-        if !p.exists() {
-            anyhow::bail!("rule path {} does not exist", p.display());
-        }
-    }
-    let report = if paths.is_empty() {
-        RuleSet::from_yaml(kahu_demo::bundled_rules(), opts)
-    } else {
-        RuleSet::load(paths, opts)
-    };
-    if report.ruleset.is_empty() {
-        anyhow::bail!(
-            "no usable Sigma rules in {} ({} rejected, {} skipped by --min-level or status{})",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            report.errors.len(),
-            report.skipped,
-            report
-                .errors
-                .first()
-                .map(|e| format!("; first: {e}"))
-                .unwrap_or_default()
-        );
-    }
-    Ok(report)
-}
 
 /// Parse `NAME=VALUE` placeholder arguments (`%NAME%` in rules using
 /// `|expand`); repeated names collect several values.

@@ -594,3 +594,90 @@ fn closed_stdout_is_not_a_panic() {
         }
     }
 }
+
+/// Timesketch imports CSV and JSONL that carry `message`, `datetime` (ISO
+/// 8601) and `timestamp_desc` on every row (its documented import format);
+/// other columns become attributes.
+#[test]
+fn timesketch_timelines_have_the_required_columns() {
+    let fx = Fixture::new();
+    let csv_path = fx.path("ts.csv");
+    assert_ok(&kahu(&[
+        "hunt",
+        "-q",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "--format",
+        "timesketch",
+        "-o",
+        csv_path.to_str().unwrap(),
+    ]));
+    let (header, rows) = read_csv(&csv_path);
+    assert_eq!(&header[..3], ["message", "datetime", "timestamp_desc"]);
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        assert!(!r[0].is_empty(), "message");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(&r[1]).is_ok(),
+            "datetime {}",
+            r[1]
+        );
+        assert!(!r[2].is_empty(), "timestamp_desc");
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r[0].contains("Test Mimikatz Command Line"))
+    );
+
+    let jsonl = fx.path("ts.jsonl");
+    assert_ok(&kahu(&[
+        "hunt",
+        "-q",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "--format",
+        "timesketch",
+        "-o",
+        jsonl.to_str().unwrap(),
+    ]));
+    let lines = read_jsonl(&jsonl);
+    assert_eq!(lines.len(), 4);
+    for l in &lines {
+        for key in ["message", "datetime", "timestamp_desc"] {
+            assert!(l[key].is_string(), "{key} in {l}");
+        }
+    }
+    // Fields are attributes Timesketch can filter on, not an array of pairs.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["field_CommandLine"] == "cmd.exe /c mimikatz.exe sekurlsa::logonpasswords"),
+        "{lines:?}"
+    );
+}
+
+/// `-o -` writes the timeline to stdout and the summary to stderr.
+#[test]
+fn dash_output_is_stdout() {
+    let fx = Fixture::new();
+    let out = kahu(&[
+        "hunt",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "--format",
+        "jsonl",
+        "-o",
+        "-",
+    ]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+    for l in stdout.lines() {
+        serde_json::from_str::<serde_json::Value>(l).expect("a JSON finding per line");
+    }
+    assert!(text(&out.stderr).contains("kahu hunt"));
+    assert!(!fx.path("-").exists() && !std::path::Path::new("-").exists());
+}

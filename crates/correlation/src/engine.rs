@@ -79,7 +79,7 @@ impl Stats {
 }
 
 /// Everything [`CorrelationEngine::finish_report`] produces.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Outcome {
     /// Correlation findings, sorted by time, then rule.
     pub findings: Vec<kahu_finding::Finding>,

@@ -72,12 +72,14 @@ mod engine;
 mod error;
 mod intern;
 mod rule;
+mod scan;
 mod set;
 mod window;
 
 pub use engine::{CorrelationEngine, Limits, Outcome, Stats};
 pub use error::CorrelationError;
 pub use rule::{Alias, Condition, Correlation, CorrelationType, parse_timespan};
+pub use scan::{SigmaRules, SigmaScan};
 pub use set::{BoundCorrelation, BoundCorrelations, CorrelationSet, Source};
 
 #[cfg(test)]

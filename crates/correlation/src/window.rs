@@ -7,7 +7,7 @@ use crate::intern::parts;
 use crate::rule::CorrelationType;
 use crate::set::BoundCorrelation;
 use chrono::{DateTime, SecondsFormat, Utc};
-use kahu_event::{Location, Provenance};
+use kahu_event::Provenance;
 use kahu_finding::{Finding, FindingKind};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -205,16 +205,7 @@ fn cmp_origin(origins: &[Origin], a: &Rec, b: &Rec) -> Ordering {
     oa.file
         .cmp(&ob.file)
         .then_with(|| oa.member.cmp(&ob.member))
-        .then_with(|| loc_key(a.loc).cmp(&loc_key(b.loc)))
-}
-
-fn loc_key(l: Location) -> (u8, u64) {
-    match l {
-        Location::Record(r) => (0, r),
-        Location::Line(r) => (1, r),
-        Location::Offset(r) => (2, r),
-        Location::File => (3, 0),
-    }
+        .then_with(|| a.loc.cmp(&b.loc))
 }
 
 fn provenance(origins: &[Origin], r: &Rec) -> Provenance {

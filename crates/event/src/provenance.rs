@@ -2,8 +2,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
-/// Where inside a file a record was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Where inside a file a record was found. Ordered records, lines, offsets,
+/// whole file (the variant order), then by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Location {
     /// EVTX record number (`EventRecordID`).
@@ -18,7 +19,7 @@ pub enum Location {
 
 /// The origin of an event or a finding: the evidence file, the member inside
 /// an archive if any, and the position of the record.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Provenance {
     /// Path of the evidence file as given on the command line (or found while
     /// walking a directory).

@@ -6,6 +6,10 @@
 //! analyst needs to judge it (rule, level, ATT&CK ids, key fields) and where
 //! it came from ([`Provenance`]), never a reference back into the detector.
 
+pub mod detect;
+
+pub use detect::{Detector, NoObserver, Observer};
+
 use kahu_event::{Event, Provenance, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -109,6 +109,10 @@ pub(crate) fn to_event(
         return Err("not a JSON object");
     };
     let at = |loc| origin.provenance(loc);
+    if crate::zeek::is_zeek_object(&o) {
+        let loc = line.map_or(Location::File, Location::Line);
+        return Ok(crate::zeek::Kinds::new(origin).event(o, origin, loc));
+    }
     Ok(match shapes::classify(&o) {
         Shape::EvtxJson => {
             let loc = match line {
@@ -121,6 +125,7 @@ pub(crate) fn to_event(
             let prov: Provenance = at(line.map_or(Location::File, Location::Line));
             match shape {
                 Shape::Winlogbeat => shapes::winlogbeat(o, prov),
+                Shape::WinlogbeatLegacy => shapes::winlogbeat_legacy(o, prov),
                 Shape::Nxlog => shapes::nxlog(o, prov),
                 _ => shapes::generic(o, prov),
             }

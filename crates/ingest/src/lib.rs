@@ -50,6 +50,12 @@ pub trait Sink {
     fn event(&mut self, event: Event) -> bool;
     /// One problem with the input.
     fn warning(&mut self, warning: Warning);
+    /// A file (or archive member) was read to its end; `entry` says what
+    /// it held, including its [`EvidenceCoverage`]. Called after its events
+    /// and warnings. The default ignores it.
+    fn file_read(&mut self, entry: &FileEntry) {
+        let _ = entry;
+    }
 }
 
 /// Where a reader gets its bytes: a file on disk or an archive member
@@ -121,6 +127,7 @@ pub trait Format: Send + Sync {
 }
 
 mod archive;
+mod coverage;
 pub mod evtx;
 mod formats;
 mod hostname;
@@ -129,6 +136,7 @@ mod json_lines;
 mod jsonfast;
 mod jsonvalue;
 mod shapes;
+mod timecheck;
 mod walk;
 mod winevent;
 // Text-log readers (web servers, Linux, Zeek) and their line helpers.
@@ -138,6 +146,7 @@ pub mod web;
 pub mod zeek;
 
 pub use archive::Limits;
+pub use coverage::EvidenceCoverage;
 pub use formats::all_formats;
 pub use hostname::infer_host;
 pub use walk::{FileEntry, ParallelRead, Reader, read_path, read_paths_parallel};

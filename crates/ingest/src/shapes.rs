@@ -15,6 +15,9 @@ pub(crate) enum Shape {
     EvtxJson,
     /// Winlogbeat / Elastic Common Schema (`winlog.*`).
     Winlogbeat,
+    /// Winlogbeat before 7.0: the same values at the top level
+    /// (`log_name`, `source_name`, `computer_name`, `event_data`…).
+    WinlogbeatLegacy,
     /// NXLog `im_msvistalog` flattened (`Hostname`, `SourceName`, `EventID`…).
     Nxlog,
     /// Any other object.
@@ -27,9 +30,15 @@ pub(crate) fn classify(o: &Fields) -> Shape {
         Shape::EvtxJson
     } else if matches!(o.get_exact("winlog"), Some(Value::Object(_))) {
         Shape::Winlogbeat
+    } else if o.get_exact("log_name").is_some()
+        && o.get_exact("event_id").is_some()
+        && (o.get_exact("source_name").is_some() || o.get_exact("computer_name").is_some())
+    {
+        Shape::WinlogbeatLegacy
     } else if o.get_exact("EventID").is_some()
-        && ["SourceModuleType", "Hostname", "SourceName", "Channel"]
+        && ["SourceModuleType", "Hostname", "SourceName"]
             .iter()
+            .chain(CHANNEL_KEYS)
             .any(|k| o.get_exact(k).is_some())
     {
         Shape::Nxlog
@@ -125,13 +134,99 @@ pub(crate) fn winlogbeat(o: Fields, prov: Provenance) -> Event {
     ev
 }
 
-/// NXLog-flattened: every field is already at the top level; add the
-/// Sigma names that NXLog spells differently.
+/// Winlogbeat before 7.0: system values at the top level under their own
+/// names, `event_data`/`user_data` flattened, Sigma names added. The record's
+/// `host.name` is the collector (a WEC server) in forwarded logs, so the
+/// host is `computer_name`.
+pub(crate) fn winlogbeat_legacy(o: Fields, prov: Provenance) -> Event {
+    let mut ev = Event::new(prov);
+    let mut canon = Fields::with_capacity(48);
+    let mut data = Vec::new();
+    let mut rest = Fields::with_capacity(o.len());
+    for (k, v) in o.into_entries() {
+        let sigma = match &*k {
+            "event_data" | "user_data" => {
+                data.push(v);
+                continue;
+            }
+            "log_name" => {
+                ev.channel = text(&v);
+                "Channel"
+            }
+            "event_id" => {
+                ev.event_id = v.as_i64().and_then(|i| u32::try_from(i).ok());
+                if let Some(id) = ev.event_id {
+                    canon.push(Arc::from("EventID"), Value::Int(id.into()));
+                }
+                rest.push(k, v);
+                continue;
+            }
+            "computer_name" => {
+                ev.host = text(&v);
+                "Computer"
+            }
+            "source_name" => {
+                ev.provider = text(&v);
+                "Provider_Name"
+            }
+            "record_number" => "EventRecordID",
+            "process_id" => "ProcessID",
+            "thread_id" => "ThreadID",
+            "user" => {
+                if let Some(sid) = path(&v, &["identifier"]) {
+                    canon.push(Arc::from("SecurityUserID"), sid.clone());
+                }
+                rest.push(k, v);
+                continue;
+            }
+            _ => {
+                rest.push(k, v);
+                continue;
+            }
+        };
+        canon.push(Arc::from(sigma), v.clone());
+        rest.push(k, v);
+    }
+    if ev.host.is_none() {
+        ev.host = rest.get_path("host.name").and_then(text);
+    }
+    ev.timestamp = rest.get_exact("@timestamp").and_then(timestamp_of);
+    let n_canon = canon.len();
+    for d in data {
+        if let Value::Object(d) = d {
+            for (k, v) in d.into_entries() {
+                push_unique(&mut canon, n_canon, k, v);
+            }
+        }
+    }
+    for (k, v) in rest.into_entries() {
+        if canon.get_exact(&k).is_none() {
+            canon.push(k, v);
+        }
+    }
+    ev.fields = canon;
+    ev
+}
+
+/// Keys exports use for the Windows channel: NXLog and most shippers write
+/// `Channel`; others `EventLog` (some Sysmon JSON exports), `LogName`
+/// (PowerShell's `Get-WinEvent | ConvertTo-Json`) or `log_name`.
+const CHANNEL_KEYS: &[&str] = &["Channel", "EventLog", "LogName", "log_name"];
+
+/// NXLog-flattened (and other flat Windows exports): every field is already
+/// at the top level; add the Sigma names that the export spells
+/// differently.
 pub(crate) fn nxlog(mut o: Fields, prov: Provenance) -> Event {
     let mut ev = Event::new(prov);
-    ev.host = o.get_exact("Hostname").and_then(text);
-    ev.channel = o.get_exact("Channel").and_then(text);
-    ev.provider = o.get_exact("SourceName").and_then(text);
+    ev.host = ["Hostname", "Computer", "MachineName", "computer_name"]
+        .iter()
+        .find_map(|k| o.get_exact(k).and_then(text));
+    ev.channel = CHANNEL_KEYS
+        .iter()
+        .find_map(|k| o.get_exact(k).and_then(text));
+    ev.provider = ["SourceName", "Provider_Name", "ProviderName"]
+        .iter()
+        .find_map(|k| o.get_exact(k).and_then(text));
     ev.event_id = o
         .get_exact("EventID")
         .and_then(Value::as_i64)
@@ -142,9 +237,16 @@ pub(crate) fn nxlog(mut o: Fields, prov: Provenance) -> Event {
     ev.timestamp = ["TimeCreated", "@timestamp", "EventTime"]
         .iter()
         .find_map(|k| o.get_exact(k).and_then(timestamp_of));
+    if let Some(c) = &ev.channel
+        && o.get_exact("Channel").is_none()
+    {
+        o.push(Arc::from("Channel"), Value::Str(c.clone()));
+    }
     for (alias, from) in [
         ("Computer", "Hostname"),
+        ("Computer", "MachineName"),
         ("Provider_Name", "SourceName"),
+        ("Provider_Name", "ProviderName"),
         ("EventRecordID", "RecordNumber"),
         ("SecurityUserID", "UserID"),
         ("ProcessID", "ExecutionProcessID"),
@@ -343,5 +445,67 @@ mod tests {
         assert_eq!(e.get("x.y"), Some(&Value::Int(1)));
         let e = generic(obj(r#"{"timestamp":1591757456789}"#), prov());
         assert_eq!(e.timestamp.unwrap().timestamp_millis(), 1591757456789);
+    }
+
+    #[test]
+    fn winlogbeat_6_top_level_names_get_sigma_names() {
+        // The Winlogbeat 6.x shape of the Mordor Empire datasets: the host
+        // is `computer_name` (`host.name` is the WEC collector).
+        let o = obj(
+            r#"{"@timestamp":"2019-05-18T20:43:36.801Z","computer_name":"HR001.shire.com",
+            "host":{"name":"WECserver"},"process_id":2440,"log_name":"Microsoft-Windows-Sysmon/Operational",
+            "record_number":"2237957","source_name":"Microsoft-Windows-Sysmon","thread_id":3144,
+            "event_id":1,"user":{"identifier":"S-1-5-18"},"level":"Information",
+            "event_data":{"Image":"C:\\Windows\\System32\\wscript.exe","UtcTime":"2019-05-18 20:43:36.728"}}"#,
+        );
+        assert_eq!(classify(&o), Shape::WinlogbeatLegacy);
+        let e = winlogbeat_legacy(o, prov());
+        assert_eq!(e.event_id, Some(1));
+        assert_eq!(
+            e.channel.as_deref(),
+            Some("Microsoft-Windows-Sysmon/Operational")
+        );
+        assert_eq!(e.host.as_deref(), Some("HR001.shire.com"));
+        assert_eq!(e.provider.as_deref(), Some("Microsoft-Windows-Sysmon"));
+        assert_eq!(e.get("EventID"), Some(&Value::Int(1)));
+        assert_eq!(
+            e.get_str("Channel").as_deref(),
+            Some("Microsoft-Windows-Sysmon/Operational")
+        );
+        assert_eq!(e.get_str("Computer").as_deref(), Some("HR001.shire.com"));
+        assert_eq!(
+            e.get_str("Image").as_deref(),
+            Some("C:\\Windows\\System32\\wscript.exe")
+        );
+        assert_eq!(e.get_str("EventRecordID").as_deref(), Some("2237957"));
+        assert_eq!(e.get_str("SecurityUserID").as_deref(), Some("S-1-5-18"));
+        assert!(e.get("event_data.Image").is_none());
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2019-05-18T20:43:36.801+00:00"
+        );
+    }
+
+    #[test]
+    fn flat_exports_with_eventlog_or_logname_get_a_channel() {
+        for key in ["EventLog", "LogName", "log_name"] {
+            let o = obj(&format!(
+                r#"{{"EventID":1,"{key}":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1",
+                "UtcTime":"2020-05-02 03:00:01.000","Image":"C:\\x.exe"}}"#
+            ));
+            assert_eq!(classify(&o), Shape::Nxlog, "{key}");
+            let e = nxlog(o, prov());
+            assert_eq!(
+                e.channel.as_deref(),
+                Some("Microsoft-Windows-Sysmon/Operational"),
+                "{key}"
+            );
+            assert_eq!(
+                e.get_str("Channel").as_deref(),
+                Some("Microsoft-Windows-Sysmon/Operational")
+            );
+            assert_eq!(e.host.as_deref(), Some("WS1"));
+            assert_eq!(e.event_id, Some(1));
+        }
     }
 }

@@ -2,7 +2,10 @@
 //! at a time or many in parallel, with a per-file inventory.
 
 use crate::archive::{self, Budget, Container, Item, Limits};
-use crate::{Format, Input, Origin, SNIFF_LEN, Sink, Warning, all_formats, hostname};
+use crate::timecheck::TimeAgreement;
+use crate::{
+    EvidenceCoverage, Format, Input, Origin, SNIFF_LEN, Sink, Warning, all_formats, hostname,
+};
 use kahu_event::Event;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -33,6 +36,8 @@ pub struct FileEntry {
     pub warnings: u64,
     /// Host name inferred from the collection layout.
     pub host_hint: Option<Arc<str>>,
+    /// Events in it without time, host or log source.
+    pub coverage: EvidenceCoverage,
 }
 
 /// What [`Reader::read_paths_parallel`] returns.
@@ -251,6 +256,7 @@ impl Reader {
             events: 0,
             warnings: 0,
             host_hint: host_hint.clone(),
+            coverage: EvidenceCoverage::default(),
         };
         let (head, size) = match head_and_size(input) {
             Ok(x) => x,
@@ -307,13 +313,25 @@ impl Reader {
             events: 0,
             warnings: 0,
             stopped: false,
+            coverage: EvidenceCoverage::default(),
+            times: TimeAgreement::default(),
         };
         if let Err(e) = format.read(input, &origin, &mut tally) {
             tally.warning(origin.warning(None, format!("{} reader stopped: {e}", format.name())));
         }
+        // What was not understood is said per file, so an analyst knows
+        // which evidence the absence of detections covers.
+        for gap in tally.coverage.gaps() {
+            tally.warning(origin.warning(None, gap));
+        }
+        if let Some(w) = tally.times.warning(&origin) {
+            tally.warning(w);
+        }
         entry.events = tally.events;
         entry.warnings = tally.warnings;
+        entry.coverage = tally.coverage;
         ctx.stopped |= tally.stopped;
+        ctx.sink.file_read(&entry);
         ctx.inventory.push(entry);
     }
 
@@ -394,13 +412,16 @@ struct Ctx<'a> {
     stopped: bool,
 }
 
-/// Counts what a reader sends and fills in the inferred host.
+/// Counts what a reader sends, fills in the inferred host and checks
+/// what was understood of each event.
 struct Tally<'a> {
     inner: &'a mut dyn Sink,
     host: Option<Arc<str>>,
     events: u64,
     warnings: u64,
     stopped: bool,
+    coverage: EvidenceCoverage,
+    times: TimeAgreement,
 }
 
 impl Sink for Tally<'_> {
@@ -409,6 +430,8 @@ impl Sink for Tally<'_> {
             event.host = self.host.clone();
         }
         self.events += 1;
+        self.coverage.observe(&event);
+        self.times.observe(&event);
         let go = self.inner.event(event);
         self.stopped |= !go;
         go

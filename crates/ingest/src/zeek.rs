@@ -70,8 +70,8 @@ impl Kind {
         }
     }
 
-    fn event(&self, origin: &Origin, line: u64) -> Event {
-        let mut ev = Event::new(origin.provenance(Location::Line(line)));
+    fn event(&self, origin: &Origin, at: Location) -> Event {
+        let mut ev = Event::new(origin.provenance(at));
         ev.logsource = self.logsource.clone();
         ev.alt_logsources = self.alt.clone();
         ev.channel = Some(self.path.clone());
@@ -98,6 +98,16 @@ fn enrich(ev: &mut Event, path: &str) {
             f.insert(to, v);
         }
     };
+    // Shippers that cannot store dots in names write `id_orig_h`; rules
+    // use Zeek's `id.orig_h`.
+    for (flat, dotted) in [
+        ("id_orig_h", "id.orig_h"),
+        ("id_orig_p", "id.orig_p"),
+        ("id_resp_h", "id.resp_h"),
+        ("id_resp_p", "id.resp_p"),
+    ] {
+        copy(f, flat, dotted);
+    }
     copy(f, "id.orig_h", "src_ip");
     copy(f, "id.orig_p", "src_port");
     copy(f, "id.resp_h", "dst_ip");
@@ -237,7 +247,7 @@ impl Format for ZeekTsv {
                 ));
                 continue;
             }
-            let mut ev = kind.event(origin, n);
+            let mut ev = kind.event(origin, Location::Line(n));
             let mut f = Fields::with_capacity(names.len() + 8);
             for (i, (name, raw)) in names.iter().zip(values).enumerate() {
                 if raw == unset {
@@ -328,6 +338,83 @@ fn unescape(s: &str) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// Keys naming the log type of a Zeek JSON record: Zeek's own `_path`,
+/// then the stream keys log shippers write (`@path`, `@stream`, as in the
+/// APT29 evaluation's Zeek logs).
+const PATH_KEYS: &[&str] = &["_path", "@path", "@stream"];
+
+/// The log type a record names, normalised: `conn`, `zeek_conn.log` and
+/// `bro-conn` all read as `conn`. `None` when no key names one usably.
+fn record_path(f: &Fields) -> Option<String> {
+    let raw = PATH_KEYS
+        .iter()
+        .find_map(|k| f.get_exact(k).and_then(Value::as_text))?;
+    let lower = raw.trim().to_ascii_lowercase();
+    let stem = lower.split('.').next().unwrap_or("");
+    let stem = ["zeek_", "zeek-", "bro_", "bro-"]
+        .iter()
+        .find_map(|p| stem.strip_prefix(p))
+        .unwrap_or(stem);
+    let ok = !stem.is_empty()
+        && stem.len() < 64
+        && stem
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+    ok.then(|| stem.to_owned())
+}
+
+/// Whether a JSON object is a Zeek record under a shipper's envelope: a
+/// log-type key, `ts` and Zeek's connection keys. Lets the generic JSON
+/// reader hand such records to [`Kinds::event`] when a file mixes them
+/// with other records.
+pub(crate) fn is_zeek_object(f: &Fields) -> bool {
+    PATH_KEYS.iter().any(|k| f.get_exact(k).is_some())
+        && f.get_exact("ts").is_some()
+        && ["uid", "id.orig_h", "id_orig_h", "id"]
+            .iter()
+            .any(|k| f.get_exact(k).is_some())
+}
+
+/// The log types seen in one file, built once each.
+pub(crate) struct Kinds {
+    fallback: Kind,
+    seen: Vec<Kind>,
+}
+
+impl Kinds {
+    /// Log types for a file, with the file name's type as the fallback.
+    pub(crate) fn new(origin: &Origin) -> Self {
+        let fallback = path_from_name(origin.member.as_deref().unwrap_or(&origin.file));
+        Kinds {
+            fallback: Kind::new(&fallback),
+            seen: Vec::new(),
+        }
+    }
+
+    /// The event for one parsed record, its log type from the record's
+    /// path keys or else the file name.
+    pub(crate) fn event(&mut self, f: Fields, origin: &Origin, at: Location) -> Event {
+        let kind = match record_path(&f) {
+            Some(p) => match self.seen.iter().position(|k| *k.path == *p) {
+                Some(i) => &self.seen[i],
+                None => {
+                    if self.seen.len() > 64 {
+                        self.seen.clear();
+                    }
+                    self.seen.push(Kind::new(&p));
+                    &self.seen[self.seen.len() - 1]
+                }
+            },
+            None => &self.fallback,
+        };
+        let mut ev = kind.event(origin, at);
+        ev.fields = f;
+        let path = kind.path.clone();
+        enrich(&mut ev, &path);
+        ev
+    }
+}
+
 /// Zeek JSON logs: one object per line with `ts` and Zeek's connection keys
 /// (`uid`, `id.orig_h`…). Detected by those keys, so it must be registered
 /// before the generic JSON reader. The log type comes from `_path` when
@@ -353,19 +440,24 @@ impl Format for ZeekJson {
             return false;
         }
         // Zeek writes `ts` first; `uid` + `id.orig_h` (or `_path`) are
-        // specific enough to leave other JSON to the generic reader.
+        // specific enough to leave other JSON to the generic reader. Log
+        // shippers put their stream key (`@stream`, `@path`) first.
         let key = first[1..].trim_start();
-        (key.starts_with("\"ts\"") || key.starts_with("\"_path\""))
-            && (first.contains("\"id.orig_h\"")
-                || first.contains("\"uid\"")
-                || first.contains("\"_path\""))
+        let zeek_keys = first.contains("\"id.orig_h\"")
+            || first.contains("\"id_orig_h\"")
+            || first.contains("\"uid\"");
+        ((key.starts_with("\"ts\"") || key.starts_with("\"_path\""))
+            && (zeek_keys || first.contains("\"_path\"")))
+            || (PATH_KEYS[1..]
+                .iter()
+                .any(|k| first.contains(&format!("\"{k}\"")))
+                && first.contains("\"ts\"")
+                && zeek_keys)
     }
 
     fn read(&self, input: Input<'_>, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()> {
         let mut lines = LineReader::new(input.open()?);
-        let fallback = path_from_name(origin.member.as_deref().unwrap_or(&origin.file));
-        let default_kind = Kind::new(&fallback);
-        let mut kinds: Vec<Kind> = Vec::new();
+        let mut kinds = Kinds::new(origin);
         while let Some((n, line)) = lines.next_line()? {
             let line = match line {
                 Line::Text(t) => t,
@@ -396,29 +488,10 @@ impl Format for ZeekJson {
                     continue;
                 }
             };
-            let path = obj.get("_path").and_then(|p| p.as_str()).map(str::to_owned);
-            let kind = match path {
-                Some(p) if !p.is_empty() && p.len() < 64 => {
-                    match kinds.iter().position(|k| *k.path == *p) {
-                        Some(i) => &kinds[i],
-                        None => {
-                            if kinds.len() > 64 {
-                                kinds.clear();
-                            }
-                            kinds.push(Kind::new(&p));
-                            kinds.last().expect("just pushed")
-                        }
-                    }
-                }
-                _ => &default_kind,
-            };
-            let mut ev = kind.event(origin, n);
             let Value::Object(f) = Value::from_json(serde_json::Value::Object(obj)) else {
                 continue;
             };
-            ev.fields = f;
-            let path = kind.path.clone();
-            enrich(&mut ev, &path);
+            let ev = kinds.event(f, origin, Location::Line(n));
             if ev.timestamp.is_none() {
                 sink.warning(line_warning(origin, n, "record without a usable ts"));
             }
@@ -452,5 +525,90 @@ mod tests {
             typed("a,b", "set[string]", ","),
             Value::Array(vec![Value::str("a"), Value::str("b")])
         );
+    }
+
+    fn origin(file: &str) -> Origin {
+        Origin {
+            file: Arc::from(file),
+            member: None,
+            host_hint: None,
+        }
+    }
+
+    #[derive(Default)]
+    struct Collect(Vec<Event>, Vec<crate::Warning>);
+    impl Sink for Collect {
+        fn event(&mut self, e: Event) -> bool {
+            self.0.push(e);
+            true
+        }
+        fn warning(&mut self, w: crate::Warning) {
+            self.1.push(w);
+        }
+    }
+
+    /// The shape of the APT29 evaluation's Zeek logs: one file of many log
+    /// types, each record naming its type under `@stream` (or `@path`),
+    /// the shipper's keys first.
+    #[test]
+    fn stream_keyed_json_reads_as_native_zeek() {
+        let text = concat!(
+            r#"{"@stream":"conn","@system":"sensor1","@proc":"zeek","ts":"2020-05-02T03:00:01.250Z","uid":"C1","id.orig_h":"10.0.1.4","id.orig_p":49700,"id.resp_h":"192.0.2.8","id.resp_p":443,"proto":"tcp"}"#,
+            "
+",
+            r#"{"@stream":"dns","ts":"2020-05-02T03:00:02Z","uid":"C2","id_orig_h":"10.0.1.4","id_orig_p":5353,"id_resp_h":"10.0.1.1","id_resp_p":53,"query":"evil.example","qtype_name":"A"}"#,
+            "
+",
+            r#"{"@path":"zeek_http.log","ts":1588388403.5,"uid":"C3","id.orig_h":"10.0.1.4","id.orig_p":49701,"id.resp_h":"192.0.2.8","id.resp_p":80,"uri":"/a/b.ps1?x=1","method":"GET","host":"evil.example"}"#,
+            "
+",
+            r#"{"@stream":"smb_files","ts":"2020-05-02T03:00:04Z","uid":"C4","id.orig_h":"10.0.1.4","id.orig_p":49702,"id.resp_h":"10.0.1.5","id.resp_p":445,"name":"x.exe"}"#,
+            "
+"
+        );
+        let z = ZeekJson;
+        assert!(z.detect(text.as_bytes(), "zeek.json"));
+        let mut c = Collect::default();
+        z.read(Input::Memory(text.as_bytes()), &origin("zeek.json"), &mut c)
+            .unwrap();
+        assert!(c.1.is_empty(), "{:?}", c.1);
+        let services: Vec<_> = c.0.iter().map(|e| e.logsource.service.as_deref()).collect();
+        assert_eq!(
+            services,
+            [Some("conn"), Some("dns"), Some("http"), Some("smb_files")]
+        );
+        assert!(
+            c.0.iter()
+                .all(|e| e.logsource.product.as_deref() == Some("zeek"))
+        );
+        assert!(c.0.iter().all(|e| e.timestamp.is_some()));
+        assert_eq!(c.0[1].get_str("id.orig_h").as_deref(), Some("10.0.1.4"));
+        assert_eq!(c.0[1].get_str("dst_port").as_deref(), Some("53"));
+        assert_eq!(c.0[1].get_str("record_type").as_deref(), Some("A"));
+        assert_eq!(c.0[2].get_str("c-uri-extension").as_deref(), Some("ps1"));
+        assert_eq!(c.0[2].alt_logsources[0].category.as_deref(), Some("proxy"));
+    }
+
+    /// The generic JSON reader hands Zeek records it meets (a file whose
+    /// first record is something else) to the same normaliser.
+    #[test]
+    fn generic_json_reader_recognises_stream_keyed_zeek_records() {
+        let text = concat!(
+            r#"{"note":"export header","ts":"2020-05-02T03:00:00Z"}"#,
+            "
+",
+            r#"{"@stream":"kerberos","ts":"2020-05-02T03:00:05Z","uid":"C5","id.orig_h":"10.0.1.4","id.orig_p":49703,"id.resp_h":"10.0.1.2","id.resp_p":88,"request_type":"TGS"}"#,
+            "
+"
+        );
+        assert!(!ZeekJson.detect(text.as_bytes(), "x.json"));
+        let mut c = Collect::default();
+        crate::json::Json
+            .read(Input::Memory(text.as_bytes()), &origin("x.json"), &mut c)
+            .unwrap();
+        assert_eq!(c.0.len(), 2);
+        assert_eq!(c.0[1].logsource.service.as_deref(), Some("kerberos"));
+        assert_eq!(c.0[1].channel.as_deref(), Some("kerberos"));
+        assert_eq!(c.0[1].get_str("dst_port").as_deref(), Some("88"));
     }
 }

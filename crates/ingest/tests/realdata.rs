@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Collect, Count, shared};
+use common::{Collect, Count, is_time_note, shared};
 use kahu_event::Event;
 use kahu_event::Value;
 use kahu_ingest::Reader;
@@ -199,6 +199,79 @@ fn mordor_zips_read_every_json_line() {
         })
         .collect();
     assert!(json_warnings.is_empty(), "{json_warnings:?}");
+}
+
+/// The Winlogbeat 6.x Mordor sets (Empire) are classified: every event has
+/// a channel, and the file's coverage says so.
+#[test]
+fn mordor_winlogbeat6_sets_are_classified() {
+    let Some(z) =
+        shared("mordor/atomic/windows/credential_access/host/empire_mimikatz_opth.tar.gz")
+    else {
+        return;
+    };
+    let mut c = Count::default();
+    let inv = Reader::new().read_path(&z, &mut c).unwrap();
+    let json: Vec<_> = inv
+        .iter()
+        .filter(|e| e.member.as_deref().is_some_and(|m| m.ends_with(".json")))
+        .collect();
+    assert_eq!(json.len(), 1, "{inv:?}");
+    let cov = json[0].coverage;
+    assert!(cov.events > 1000, "{cov:?}");
+    assert_eq!(cov.events, json[0].events);
+    assert_eq!(cov.no_logsource, 0, "{cov:?}");
+    assert_eq!(cov.no_host, 0, "{cov:?}");
+    // (The archive itself is truncated; that warning is about the tar.)
+    let on_json: Vec<_> = c
+        .warnings
+        .iter()
+        .filter(|w| w.member.as_deref().is_some_and(|m| m.ends_with(".json")))
+        .collect();
+    assert!(on_json.is_empty(), "{on_json:?}");
+}
+
+/// An NXLog export whose `TimeCreated` is local time marked `Z` (Sysmon's
+/// own `UtcTime` says otherwise) gets one warning naming the offset, which
+/// is computed here from the first record with both fields.
+#[test]
+fn mordor_local_time_marked_utc_is_warned_once() {
+    let Some(z) = shared("mordor/atomic/windows/lateral_movement/host/schtask_modification.zip")
+    else {
+        return;
+    };
+    let mut a = zip::ZipArchive::new(std::fs::File::open(&z).unwrap()).unwrap();
+    let mut text = String::new();
+    for i in 0..a.len() {
+        let mut m = a.by_index(i).unwrap();
+        if m.name().ends_with(".json") {
+            m.read_to_string(&mut text).unwrap();
+        }
+    }
+    let offset_hours = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| {
+            let own = v.get("UtcTime")?.as_str()?;
+            let created = v.get("TimeCreated")?.as_str()?;
+            let own = chrono::NaiveDateTime::parse_from_str(own, "%Y-%m-%d %H:%M:%S%.f").ok()?;
+            let created = chrono::DateTime::parse_from_rfc3339(created)
+                .ok()?
+                .naive_utc();
+            Some((own - created).num_minutes() as f64 / 60.0)
+        })
+        .expect("a record with UtcTime and TimeCreated");
+    assert!(offset_hours.abs() >= 1.0, "data changed: {offset_hours} h");
+    let mut c = Count::default();
+    Reader::new().read_path(&z, &mut c).unwrap();
+    let notes: Vec<_> = c.notes.iter().filter(|w| is_time_note(w)).collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let hours = format!("{}h 00m", offset_hours.abs().round());
+    assert!(
+        notes[0].reason.contains(&hours),
+        "{hours}: {}",
+        notes[0].reason
+    );
 }
 
 /// NXLog-flattened Mordor records come out with Windows names and a host.

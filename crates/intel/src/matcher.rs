@@ -420,6 +420,20 @@ impl IocSet {
     }
 }
 
+impl kahu_finding::Detector for IocSet {
+    fn inspect(&self, event: &Event, out: &mut Vec<Finding>) {
+        if self.is_empty() {
+            return;
+        }
+        for mut f in self.findings_for(event) {
+            // Lineage and logon-session ids let reconstruction chain an
+            // indicator hit into the incident around it.
+            f.fields.extend(kahu_finding::correlation_fields(event));
+            out.push(f);
+        }
+    }
+}
+
 fn join(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
         (Some(a), Some(b)) => Some(format!("{a}; {b}")),

@@ -2,6 +2,7 @@
 //! (a beacon every minute, a service restarting) becomes one row with a
 //! count and a time span.
 
+use crate::repeats::{last_seen, repeat_count};
 use crate::util::Span;
 use hashbrown::HashMap;
 use kahu_event::Timestamp;
@@ -13,7 +14,8 @@ use serde::Serialize;
 pub struct DedupedFinding {
     /// The earliest instance.
     pub finding: Finding,
-    /// How many instances were collapsed.
+    /// How many detections were collapsed (a finding that is itself a
+    /// collapsed burst counts its [`repeat_count`]).
     pub count: u64,
     /// Earliest instance time.
     pub first_seen: Option<Timestamp>,
@@ -58,9 +60,10 @@ pub fn dedup(findings: &[Finding]) -> Vec<DedupedFinding> {
         match index.get(&key) {
             Some(&j) => {
                 let (d, span) = &mut out[j];
-                d.count += 1;
+                d.count += repeat_count(f);
                 d.ids.push(i);
                 span.observe(f.timestamp);
+                span.observe(last_seen(f));
                 if earlier(f.timestamp, d.finding.timestamp) {
                     d.finding = f.clone();
                 }
@@ -69,10 +72,11 @@ pub fn dedup(findings: &[Finding]) -> Vec<DedupedFinding> {
                 index.insert(key, out.len());
                 let mut span = Span::default();
                 span.observe(f.timestamp);
+                span.observe(last_seen(f));
                 out.push((
                     DedupedFinding {
                         finding: f.clone(),
-                        count: 1,
+                        count: repeat_count(f),
                         first_seen: None,
                         last_seen: None,
                         ids: vec![i],

@@ -4,12 +4,14 @@
 
 use crate::classify::{AccountClass, classify_account};
 use crate::dedup::{DedupedFinding, dedup};
+use crate::host::HostNames;
 use crate::keys::CorrelationKeys;
+use crate::repeats::{last_seen, repeat_count};
 use crate::tactic::{Tactic, TacticLookup, resolve};
 use crate::util::{Span, ms};
 use hashbrown::HashMap;
 use kahu_event::Timestamp;
-use kahu_finding::{Finding, Level};
+use kahu_finding::{Finding, FindingKind, Level};
 use serde::{Deserialize, Serialize};
 
 /// How findings are linked.
@@ -64,10 +66,16 @@ pub struct Incident {
     pub severity: Level,
     /// Highest finding level.
     pub max_level: Level,
-    /// Hosts involved, most findings first.
+    /// Hosts involved (one entry per host identity, its most specific
+    /// name), highest level first, then most distinct rules, then most findings.
     pub hosts: Vec<String>,
+    /// Findings whose host is unknown (no host in the record, its file or
+    /// an internal originating address).
+    pub host_unknown_findings: usize,
     /// User accounts involved, most findings first.
     pub accounts: Vec<String>,
+    /// Titles of the rules and indicators that fired, most findings first.
+    pub rules: Vec<String>,
     /// Earliest evidence.
     pub first_seen: Option<Timestamp>,
     /// Latest evidence.
@@ -76,7 +84,8 @@ pub struct Incident {
     pub tactics: Vec<Tactic>,
     /// Technique ids, sorted.
     pub techniques: Vec<String>,
-    /// Findings before deduplication.
+    /// Detections before deduplication (a collapsed repeat counts its
+    /// [`repeat_count`](crate::repeat_count)).
     pub finding_count: usize,
     /// Indices into the findings slice, ascending.
     pub finding_ids: Vec<usize>,
@@ -114,13 +123,93 @@ fn link_by_time(uf: &mut UnionFind, mut items: Vec<(String, i64, usize)>, gap: i
     }
 }
 
+/// Where a record without a host was logged: its file's directory (inside
+/// an archive: the member's directory). Records of one log directory
+/// (an IIS site's daily files, one sensor's Zeek logs) share a recorder.
+fn log_dir(p: &kahu_event::Provenance) -> String {
+    let parent = |s: &str| -> String {
+        match s.rfind(['/', '\\']) {
+            Some(i) => s[..i].to_string(),
+            None => String::new(),
+        }
+    };
+    match &p.member {
+        Some(m) => format!("{}!{}", p.file, parent(m)),
+        None => parent(&p.file),
+    }
+}
+
+/// The host of each selected finding: its own (see
+/// [`HostNames::of_finding`]), else the one host every other finding from
+/// the same file names (a Security log's analytic finding carries no
+/// host, but the log's records do); `None` when unknown or ambiguous.
+fn finding_hosts(
+    findings: &[Finding],
+    selected: &[usize],
+    names: &HostNames,
+) -> Vec<Option<String>> {
+    let own: Vec<Option<String>> = selected
+        .iter()
+        .map(|&i| names.of_finding(&findings[i]))
+        .collect();
+    // File → its only host, or None once two hosts were seen.
+    let mut by_file: HashMap<&str, Option<&str>> = HashMap::new();
+    for (s, &i) in selected.iter().enumerate() {
+        if let Some(h) = own[s].as_deref() {
+            by_file
+                .entry(&*findings[i].provenance.file)
+                .and_modify(|v| {
+                    if *v != Some(h) {
+                        *v = None;
+                    }
+                })
+                .or_insert(Some(h));
+        }
+    }
+    selected
+        .iter()
+        .enumerate()
+        .map(|(s, &i)| {
+            own[s].clone().or_else(|| {
+                by_file
+                    .get(&*findings[i].provenance.file)
+                    .copied()
+                    .flatten()
+                    .map(str::to_string)
+            })
+        })
+        .collect()
+}
+
 /// Chain findings into incidents. `lookup` maps a technique to tactics
 /// (for example from `kahu-attack`); the committed ATT&CK map is the
 /// fallback. Finding ids in the result are indices into `findings`.
+///
+/// Findings are linked when they share a process lineage or logon session,
+/// when they are hits of the same indicator (a beacon logged a thousand
+/// times is one incident), and within the time gap when they share a host
+/// (one identity for FQDN, short name and address, see [`HostNames`]), a
+/// user account, or, for records without a host, a log directory.
 pub fn build_incidents(
     findings: &[Finding],
     config: &IncidentConfig,
     lookup: Option<TacticLookup<'_>>,
+) -> Vec<Incident> {
+    build_incidents_with_hosts(
+        findings,
+        config,
+        lookup,
+        &HostNames::from_findings(findings),
+    )
+}
+
+/// [`build_incidents`] with host names and addresses learned elsewhere
+/// (for example from the events' network records).
+pub fn build_incidents_with_hosts(
+    findings: &[Finding],
+    config: &IncidentConfig,
+    lookup: Option<TacticLookup<'_>>,
+    names: &HostNames,
 ) -> Vec<Incident> {
     let selected: Vec<usize> = (0..findings.len())
         .filter(|&i| findings[i].level >= config.min_level)
@@ -128,22 +217,23 @@ pub fn build_incidents(
     let n = selected.len();
     let mut uf = UnionFind((0..n).collect());
     let gap = (config.gap_secs as i64).saturating_mul(1000);
-    let keys: Vec<CorrelationKeys> = selected
-        .iter()
-        .map(|&i| CorrelationKeys::extract(&findings[i]))
-        .collect();
+    let hosts = finding_hosts(findings, &selected, names);
 
     let mut exact: HashMap<String, usize> = HashMap::new();
     let mut timed: Vec<(String, i64, usize)> = Vec::new();
-    for (s, k) in keys.iter().enumerate() {
-        let f = &findings[selected[s]];
-        let host = f.host.as_deref().unwrap_or("").to_lowercase();
+    for (s, &i) in selected.iter().enumerate() {
+        let f = &findings[i];
+        let k = CorrelationKeys::extract(f);
+        let host = hosts[s].as_deref().unwrap_or("");
         let mut exact_keys: Vec<String> = Vec::new();
         for g in [&k.process_guid, &k.parent_guid].into_iter().flatten() {
             exact_keys.push(format!("guid:{g}"));
         }
         for l in &k.logon_ids {
             exact_keys.push(format!("luid:{host}:{l:x}"));
+        }
+        if f.kind == FindingKind::Ioc {
+            exact_keys.push(format!("ioc:{}", f.rule_id));
         }
         for key in exact_keys {
             match exact.get(&key) {
@@ -162,8 +252,12 @@ pub fn build_incidents(
                 timed.push((format!("pid:{host}:{p}"), t, s));
             }
         }
-        if config.link_hosts && !host.is_empty() {
-            timed.push((format!("host:{host}"), t, s));
+        if config.link_hosts {
+            if host.is_empty() {
+                timed.push((format!("log:{}", log_dir(&f.provenance)), t, s));
+            } else {
+                timed.push((format!("host:{host}"), t, s));
+            }
         }
         if config.link_accounts {
             for a in &k.accounts {
@@ -173,14 +267,14 @@ pub fn build_incidents(
     }
     link_by_time(&mut uf, timed, gap);
 
-    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut groups: HashMap<usize, Vec<(usize, Option<String>)>> = HashMap::new();
     for (s, &i) in selected.iter().enumerate() {
         let root = uf.find(s);
-        groups.entry(root).or_default().push(i);
+        groups.entry(root).or_default().push((i, hosts[s].clone()));
     }
     let mut incidents: Vec<Incident> = groups
         .into_values()
-        .map(|ids| make_incident(findings, ids, lookup))
+        .map(|members| make_incident(findings, members, lookup, names))
         .collect();
     incidents.sort_by(|a, b| {
         (
@@ -230,23 +324,44 @@ fn bump(l: Level) -> Level {
 
 fn make_incident(
     findings: &[Finding],
-    mut ids: Vec<usize>,
+    mut members_hosts: Vec<(usize, Option<String>)>,
     lookup: Option<TacticLookup<'_>>,
+    names: &HostNames,
 ) -> Incident {
-    ids.sort_unstable();
+    members_hosts.sort_unstable();
+    let ids: Vec<usize> = members_hosts.iter().map(|(i, _)| *i).collect();
     let members: Vec<Finding> = ids.iter().map(|&i| findings[i].clone()).collect();
     let mut span = Span::default();
-    let mut hosts: HashMap<String, usize> = HashMap::new();
+    // Per host: highest level, distinct rules, findings. Hosts are ranked
+    // in that order, so a beacon logged a thousand times on one address
+    // does not outrank the host with the web shell.
+    let mut host_rank: HashMap<String, (Level, hashbrown::HashSet<&str>, usize)> = HashMap::new();
+    let mut host_unknown = 0;
+    let mut log_dirs: HashMap<String, usize> = HashMap::new();
+    let mut rules: HashMap<String, usize> = HashMap::new();
     let mut accounts: HashMap<String, usize> = HashMap::new();
     let mut techniques: Vec<String> = Vec::new();
     let mut tactic_level: HashMap<Tactic, Level> = HashMap::new();
     let mut max_level = Level::Informational;
-    for f in &members {
+    let mut detections = 0;
+    for (f, (_, host)) in members.iter().zip(&members_hosts) {
         span.observe(f.timestamp);
+        span.observe(last_seen(f));
+        detections += repeat_count(f);
         max_level = max_level.max(f.level);
-        if let Some(h) = f.host.as_deref().filter(|h| !h.is_empty()) {
-            *hosts.entry(h.to_string()).or_default() += 1;
+        match host {
+            Some(h) => {
+                let e = host_rank.entry(names.display(h)).or_default();
+                e.0 = e.0.max(f.level);
+                e.1.insert(&f.rule_id);
+                e.2 += 1;
+            }
+            None => {
+                host_unknown += 1;
+                *log_dirs.entry(log_dir(&f.provenance)).or_default() += 1;
+            }
         }
+        *rules.entry(f.title.to_string()).or_default() += 1;
         for a in CorrelationKeys::extract(f).accounts {
             if classify_account(&a) == AccountClass::User {
                 *accounts.entry(a).or_default() += 1;
@@ -265,8 +380,15 @@ fn make_incident(
     techniques.sort();
     let mut tactics: Vec<Tactic> = tactic_level.keys().copied().collect();
     tactics.sort();
-    let hosts = ranked(hosts);
+    let mut hosts: Vec<(String, (Level, usize, usize))> = host_rank
+        .into_iter()
+        .map(|(h, (l, r, n))| (h, (l, r.len(), n)))
+        .collect();
+    hosts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let hosts: Vec<String> = hosts.into_iter().map(|(h, _)| h).collect();
     let accounts = ranked(accounts);
+    let rules = ranked(rules);
+    let log_dirs = ranked(log_dirs);
 
     let mut evidence: Vec<IncidentEvidence> = dedup(&members)
         .into_iter()
@@ -307,33 +429,62 @@ fn make_incident(
             severity = bump(severity);
         }
     }
-    let title = title(&tactic_level, &hosts, &accounts, &members, max_level);
+    let where_ = Where {
+        hosts: &hosts,
+        host_unknown,
+        log_dir: log_dirs.first().map(String::as_str),
+        accounts: &accounts,
+    };
+    let title = title(&tactic_level, &where_, &members, max_level, detections);
     Incident {
         id: String::new(),
         title,
         severity,
         max_level,
         hosts,
+        host_unknown_findings: host_unknown,
         accounts,
+        rules,
         first_seen: span.first_seen,
         last_seen: span.last_seen,
         tactics,
         techniques,
-        finding_count: ids.len(),
+        finding_count: detections as usize,
         finding_ids: ids,
         evidence,
     }
 }
 
+/// Where an incident happened, for its title.
+struct Where<'a> {
+    hosts: &'a [String],
+    host_unknown: usize,
+    log_dir: Option<&'a str>,
+    accounts: &'a [String],
+}
+
+/// The last `n` components of a path, for a short label.
+fn tail(path: &str, n: usize) -> &str {
+    let mut cut = path.len();
+    for _ in 0..n {
+        match path[..cut].rfind(['/', '\\']) {
+            Some(i) => cut = i,
+            None => return path,
+        }
+    }
+    &path[cut + 1..]
+}
+
 /// "Credential access and lateral movement on WS01 (4 hosts, 2 accounts)":
 /// the two most severe tactics (later phase wins ties, as it says more
-/// about how far the intruder got), in kill-chain order.
+/// about how far the intruder got), in kill-chain order, then where. An
+/// incident with no known host says so and names the log directory.
 fn title(
     tactic_level: &HashMap<Tactic, Level>,
-    hosts: &[String],
-    accounts: &[String],
+    at: &Where<'_>,
     members: &[Finding],
     max_level: Level,
+    detections: u64,
 ) -> String {
     let mut t: Vec<(Tactic, Level)> = tactic_level.iter().map(|(t, l)| (*t, *l)).collect();
     t.sort_by_key(|&(t, l)| std::cmp::Reverse((l, t)));
@@ -349,18 +500,30 @@ fn title(
         [(a, _), (b, _), ..] => format!("{} and {}", a.label(), b.label().to_lowercase()),
     };
     let mut s = what;
-    if let Some(h) = hosts.first() {
-        s.push_str(" on ");
-        s.push_str(h);
+    match (at.hosts.first(), at.log_dir) {
+        (Some(h), _) => {
+            s.push_str(" on ");
+            s.push_str(h);
+        }
+        (None, Some(dir)) if !dir.is_empty() => {
+            s.push_str(&format!(" on host unknown (logs in {})", tail(dir, 5)));
+        }
+        (None, _) => s.push_str(" on host unknown"),
     }
     let mut extra = Vec::new();
-    if hosts.len() > 1 {
-        extra.push(format!("{} hosts", hosts.len()));
+    if at.hosts.len() > 1 {
+        extra.push(format!("{} hosts", at.hosts.len()));
     }
-    match accounts.len() {
+    if !at.hosts.is_empty() && at.host_unknown > 0 {
+        extra.push(format!("{} findings with host unknown", at.host_unknown));
+    }
+    match at.accounts.len() {
         0 => {}
-        1 => extra.push(format!("account {}", accounts[0])),
+        1 => extra.push(format!("account {}", at.accounts[0])),
         n => extra.push(format!("{n} accounts")),
+    }
+    if detections > 1 {
+        extra.push(format!("{detections} findings"));
     }
     if !extra.is_empty() {
         s.push_str(&format!(" ({})", extra.join(", ")));

@@ -9,7 +9,8 @@
 //!   events (logon summaries, brute force, spraying, Kerberoasting, new
 //!   services and tasks, process stacking, lateral-movement graph), with
 //!   [`AnalyticsReport::findings`] turning what is suspicious into findings.
-//! - [`dedup`]: collapse the same rule firing on the same thing.
+//! - [`dedup`]: collapse the same rule firing on the same thing;
+//!   [`collapse_repeats`]: bursts of it become one finding with a count.
 //! - [`build_incidents`]: chain findings by process lineage, logon session,
 //!   host and account within a time gap, ordered by kill-chain phase.
 //! - [`Scope`] and [`Timeline`]: what is compromised, and when.
@@ -21,8 +22,10 @@ pub mod analytics;
 pub mod classify;
 mod dedup;
 mod escalate;
+pub mod host;
 mod incident;
 pub mod keys;
+mod repeats;
 mod scope;
 pub mod tactic;
 mod tactic_map;
@@ -32,8 +35,13 @@ mod util;
 pub use analytics::{Analytics, AnalyticsConfig, AnalyticsReport};
 pub use dedup::{DedupedFinding, dedup, dedup_key};
 pub use escalate::{ESCALATION_FIELD, LATERAL_MOVEMENT_RULE, escalate_lateral_movement};
-pub use incident::{Incident, IncidentConfig, build_incidents};
+pub use host::{HostNames, host_key};
+pub use incident::{Incident, IncidentConfig, build_incidents, build_incidents_with_hosts};
 pub use keys::CorrelationKeys;
+pub use repeats::{
+    FIRST_SEEN_FIELD, LAST_SEEN_FIELD, MAX_RELATED, REPEAT_COUNT_FIELD, RepeatConfig,
+    collapse_repeats, last_seen, repeat_count,
+};
 pub use scope::{Scope, ScopeBuilder, ScopeEntity};
 pub use tactic::{Tactic, TacticLookup, tactics_of};
 pub use timeline::{Timeline, TimelineEntry, TimelinePhase};

@@ -4,6 +4,7 @@
 use crate::classify::{
     IpClass, classify_account, classify_file, classify_ip, normalize_account, parse_ip,
 };
+use crate::host::host_key;
 use crate::keys::{ACCOUNT_FIELDS, FieldSource};
 use crate::util::{MAX_TEXT, Span, clip};
 use hashbrown::HashMap;
@@ -43,6 +44,10 @@ const HOST_FIELDS: &[&str] = &[
 const FILE_FIELDS: &[&str] = &["TargetFilename", "file.path"];
 /// How many finding ids an entity lists.
 pub const MAX_IDS: usize = 1000;
+
+fn more_specific(new: &str, old: &str) -> bool {
+    (new.len(), std::cmp::Reverse(new)) > (old.len(), std::cmp::Reverse(old))
+}
 
 /// One implicated entity.
 #[derive(Debug, Clone, Serialize)]
@@ -134,6 +139,11 @@ impl ScopeBuilder {
             count: 0,
             ids: Vec::new(),
         });
+        // A host is shown by its most specific name (the FQDN over the
+        // short name), whichever came first.
+        if table == HOSTS && more_specific(value, &a.value) {
+            a.value = clip(value, MAX_TEXT);
+        }
         if let Some(r) = role
             && !a.roles.contains(&r)
         {
@@ -165,29 +175,20 @@ impl ScopeBuilder {
         if f.level < self.min_level {
             return;
         }
-        if let Some(h) = f.host.as_deref().filter(|h| !h.is_empty()) {
-            self.add(
-                HOSTS,
-                h.to_lowercase(),
-                h,
-                "host".into(),
-                Some("recorder"),
-                id,
-                f,
-            );
+        if let Some(h) = f.host.as_deref()
+            && let Some(key) = host_key(h)
+        {
+            self.add(HOSTS, key, h, "host".into(), Some("recorder"), id, f);
         }
         for (i, name) in HOST_FIELDS.iter().enumerate() {
             if let Some(h) = src.field_text(name) {
-                let h = h.trim();
-                if h.is_empty()
-                    || h == "-"
-                    || parse_ip(h).is_some()
-                    || h.eq_ignore_ascii_case("localhost")
-                {
+                let h = h.trim().trim_start_matches('\\');
+                if parse_ip(h).is_some() {
                     continue;
                 }
+                let Some(key) = host_key(h) else { continue };
                 let role = if i < 2 { "source" } else { "destination" };
-                self.add(HOSTS, h.to_lowercase(), h, "host".into(), Some(role), id, f);
+                self.add(HOSTS, key, h, "host".into(), Some(role), id, f);
             }
         }
         for name in ACCOUNT_FIELDS {

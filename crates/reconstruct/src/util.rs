@@ -102,15 +102,19 @@ pub(crate) const SAMPLES: usize = 3;
 
 impl Samples {
     pub(crate) fn add(&mut self, t: Option<Timestamp>, p: &Provenance) {
-        let key = sort_key(t);
+        // Ties in time are broken by provenance: matcher threads see events
+        // in a different order on every run, and the kept samples must not.
+        let key = (sort_key(t), p);
         if self.items.len() >= SAMPLES {
-            let worst = self.items.last().map(|(t, _)| sort_key(*t));
+            let worst = self.items.last().map(|(t, q)| (sort_key(*t), q));
             if worst.is_some_and(|w| key >= w) {
                 return;
             }
             self.items.pop();
         }
-        let at = self.items.partition_point(|(x, _)| sort_key(*x) <= key);
+        let at = self
+            .items
+            .partition_point(|(x, q)| (sort_key(*x), q) <= key);
         self.items.insert(at, (t, p.clone()));
     }
 

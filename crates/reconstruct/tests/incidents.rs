@@ -258,7 +258,7 @@ fn evidence_in_kill_chain_order_with_severity_and_title() {
     assert_eq!(i.accounts, vec!["alice".to_string(), "bob".to_string()]);
     assert_eq!(
         i.title,
-        "Credential access and lateral movement on WEB01 (3 hosts, 2 accounts)"
+        "Credential access and lateral movement on WS01 (3 hosts, 2 accounts, 5 findings)"
     );
     assert_eq!(i.id, "INC-0001");
     assert_eq!(i.first_seen, ts(0));
@@ -470,4 +470,110 @@ fn timeline_orders_and_groups() {
         ]
     );
     assert_eq!(t.phases.last().unwrap().entries, vec![1]);
+}
+
+/// One Zeek `conn.log` line per beacon: no host, the internal originator
+/// in `id.orig_h`, an IOC finding per line, minutes to hours apart.
+fn beacon(i: i64) -> kahu_finding::Finding {
+    let mut f = finding(
+        "indicator--c2",
+        Level::Medium,
+        "",
+        i * 3 * 3600,
+        &[],
+        &[("id.resp_h", "203.0.113.77"), ("id.orig_h", "10.20.5.10")],
+    );
+    f.kind = kahu_finding::FindingKind::Ioc;
+    f.host = None;
+    f.provenance = kahu_event::Provenance::new(
+        "sensor01/zeek/conn.log".into(),
+        kahu_event::Location::Line(i as u64 + 1),
+    );
+    f
+}
+
+#[test]
+fn a_thousand_hits_of_one_indicator_are_one_incident() {
+    // Three hours apart: beyond the linking gap, so only the indicator
+    // holds them together.
+    let fs: Vec<_> = (0..1000).map(beacon).collect();
+    let inc = build_incidents(&fs, &IncidentConfig::default(), None);
+    assert_eq!(inc.len(), 1);
+    assert_eq!(inc[0].finding_count, 1000);
+    assert_eq!(inc[0].evidence.len(), 1, "one evidence row");
+    assert_eq!(inc[0].evidence[0].finding.count, 1000);
+    // The sensor has no host name: the internal originator is the host.
+    assert_eq!(inc[0].hosts, vec!["10.20.5.10".to_string()]);
+    assert!(inc[0].title.contains("on 10.20.5.10"), "{}", inc[0].title);
+    assert!(inc[0].title.contains("1000 findings"), "{}", inc[0].title);
+}
+
+#[test]
+fn fqdn_and_short_name_are_one_host_in_incidents_and_scope() {
+    let fs = vec![
+        finding(
+            "a",
+            Level::High,
+            "MKT01.pandalab.com",
+            0,
+            &["T1059.001"],
+            &[],
+        ),
+        finding("b", Level::High, "mkt01", 600, &["T1003.001"], &[]),
+    ];
+    let inc = build_incidents(&fs, &IncidentConfig::default(), None);
+    assert_eq!(inc.len(), 1, "same host within the gap");
+    assert_eq!(inc[0].hosts, vec!["MKT01.pandalab.com".to_string()]);
+    let scope = Scope::from_findings(&fs, Level::Low);
+    assert_eq!(scope.hosts.len(), 1);
+    assert_eq!(scope.hosts[0].value, "MKT01.pandalab.com");
+    assert_eq!(scope.hosts[0].finding_count, 2);
+}
+
+#[test]
+fn incidents_without_a_host_say_so_and_group_by_log_directory() {
+    let web = |rule: &str, secs: i64, line: u64| {
+        let mut f = finding(
+            rule,
+            Level::Medium,
+            "",
+            secs,
+            &["T1595.002"],
+            &[("c-ip", "198.51.100.23")],
+        );
+        f.host = None;
+        f.provenance = kahu_event::Provenance::new(
+            "case/WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex210906.log".into(),
+            kahu_event::Location::Line(line),
+        );
+        f
+    };
+    // Sixty scanner hits a second apart are one incident, not sixty.
+    let fs: Vec<_> = (0..60).map(|i| web("scan", i, i as u64 + 1)).collect();
+    let inc = build_incidents(&fs, &IncidentConfig::default(), None);
+    assert_eq!(inc.len(), 1);
+    assert!(inc[0].hosts.is_empty());
+    assert_eq!(inc[0].host_unknown_findings, 60);
+    assert!(
+        inc[0].title.contains("host unknown")
+            && inc[0].title.contains("WEB01/inetpub/logs/LogFiles/W3SVC1"),
+        "{}",
+        inc[0].title
+    );
+}
+
+#[test]
+fn a_host_less_finding_takes_the_only_host_of_its_file() {
+    let mut a = finding("a", Level::High, "DC01.corp.local", 0, &["T1558.003"], &[]);
+    a.provenance =
+        kahu_event::Provenance::new("DC01/Security.evtx".into(), kahu_event::Location::Record(1));
+    let mut b = a.clone();
+    b.rule_id = "kahu.analytic.kerberoasting".into();
+    b.host = None;
+    b.timestamp = ts(5 * 3600);
+    let inc = build_incidents(&[a, b], &IncidentConfig::default(), None);
+    assert_eq!(inc.len(), 2, "five hours apart");
+    for i in &inc {
+        assert_eq!(i.hosts, vec!["DC01.corp.local".to_string()]);
+    }
 }

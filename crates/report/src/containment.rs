@@ -2,6 +2,7 @@
 //! hosts and files to act on, as plain text (one value per line, for
 //! firewalls and EDR consoles) and CSV (with reasons, for people).
 
+use crate::safe::{create_output_file, spreadsheet_cell};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -22,6 +23,19 @@ pub struct Item {
     pub detections: u64,
 }
 
+/// The lists that ask for an action (the others inform).
+const ACTIONABLE: &[&str] = &[
+    "blocklist-ips",
+    "blocklist-cidrs",
+    "blocklist-domains",
+    "blocklist-urls",
+    "blocklist-hashes",
+    "accounts-to-reset",
+    "hosts-to-isolate",
+    "files-to-remove",
+    "internal-ips-to-investigate",
+];
+
 /// What to block, reset, isolate and remove.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Containment {
@@ -41,15 +55,35 @@ pub struct Containment {
     pub hosts: Vec<Item>,
     /// Files (web shells, tools) to collect and remove.
     pub files: Vec<Item>,
+    /// Internal addresses the evidence shows in an attacker's role (a
+    /// compromised process connecting to it on an unusual port): possible
+    /// internal command and control or pivot. Investigate before blocking.
+    #[serde(default)]
+    pub internal_ips: Vec<Item>,
+    /// External addresses in shared infrastructure (CDNs, large clouds):
+    /// implicated, but blocking them would cut off legitimate services.
+    /// Never part of a block list.
+    #[serde(default)]
+    pub shared_infrastructure: Vec<Item>,
+    /// What was considered and left out of the lists, and why (Windows
+    /// binaries whose hashes were seen, accounts that never authenticated…).
+    #[serde(default)]
+    pub excluded: Vec<Item>,
+    /// Eradication steps the evidence calls for, each with its reason.
+    #[serde(default)]
+    pub actions: Vec<Item>,
 }
 
 impl Containment {
     /// `true` when there is nothing to act on.
     pub fn is_empty(&self) -> bool {
-        self.lists().iter().all(|(_, _, l)| l.is_empty())
+        self.lists()
+            .iter()
+            .filter(|(name, _, _)| ACTIONABLE.contains(name))
+            .all(|(_, _, l)| l.is_empty())
     }
 
-    fn lists(&self) -> [(&'static str, &'static str, &Vec<Item>); 8] {
+    fn lists(&self) -> [(&'static str, &'static str, &Vec<Item>); 11] {
         [
             ("blocklist-ips", "ip", &self.ips),
             ("blocklist-cidrs", "cidr", &self.cidrs),
@@ -59,14 +93,22 @@ impl Containment {
             ("accounts-to-reset", "account", &self.accounts),
             ("hosts-to-isolate", "host", &self.hosts),
             ("files-to-remove", "file", &self.files),
+            ("internal-ips-to-investigate", "ip", &self.internal_ips),
+            (
+                "shared-infrastructure-do-not-block",
+                "ip",
+                &self.shared_infrastructure,
+            ),
+            ("excluded", "value", &self.excluded),
         ]
     }
 
     /// Write `<name>.txt` and `<name>.csv` per list, plus `blocklist.csv`
     /// combining every network/hash indicator, into `dir`.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let mut combined = csv::Writer::from_path(dir.join("blocklist.csv"))?;
+        crate::safe::create_output_dir(dir)?;
+        let mut combined =
+            csv::Writer::from_writer(create_output_file(&dir.join("blocklist.csv"))?);
         combined.write_record([
             "type",
             "value",
@@ -76,28 +118,33 @@ impl Containment {
             "detections",
         ])?;
         for (name, kind, list) in self.lists() {
-            let mut txt =
-                io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.txt")))?);
+            let mut txt = io::BufWriter::new(create_output_file(&dir.join(format!("{name}.txt")))?);
             writeln!(
                 txt,
                 "# kahu containment list: {name} ({} entries)",
                 list.len()
             )?;
-            let mut w = csv::Writer::from_path(dir.join(format!("{name}.csv")))?;
+            let mut w =
+                csv::Writer::from_writer(create_output_file(&dir.join(format!("{name}.csv")))?);
             w.write_record(["value", "reason", "first_seen", "last_seen", "detections"])?;
             for item in list {
-                writeln!(txt, "{}", item.value)?;
+                // A value with a line break would smuggle a second entry
+                // into a list a firewall reads line by line: leave it out
+                // of the plain list (the CSV shows it, escaped).
+                if !item.value.chars().any(char::is_control) {
+                    writeln!(txt, "{}", item.value)?;
+                }
                 let row = [
-                    item.value.as_str(),
-                    item.reason.as_str(),
-                    item.first_seen.as_deref().unwrap_or(""),
-                    item.last_seen.as_deref().unwrap_or(""),
-                    &item.detections.to_string(),
+                    spreadsheet_cell(&item.value),
+                    spreadsheet_cell(&item.reason),
+                    spreadsheet_cell(item.first_seen.as_deref().unwrap_or("")),
+                    spreadsheet_cell(item.last_seen.as_deref().unwrap_or("")),
+                    item.detections.to_string(),
                 ];
-                w.write_record(row)?;
+                w.write_record(&row)?;
                 if name.starts_with("blocklist") {
-                    let mut r = vec![kind];
-                    r.extend(row.iter().copied());
+                    let mut r = vec![kind.to_string()];
+                    r.extend(row.iter().cloned());
                     combined.write_record(&r)?;
                 }
             }
@@ -177,5 +224,51 @@ mod tests {
         let all = std::fs::read_to_string(dir.path().join("blocklist.csv")).unwrap();
         assert!(all.contains("ip,203.0.113.7,C2; Exfil"));
         assert!(dir.path().join("accounts-to-reset.csv").exists());
+    }
+
+    #[test]
+    fn evidence_text_cannot_inject_lines_or_formulas() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = ItemSet::default();
+        files.add(
+            "C:\\x.exe\nC:\\Windows",
+            "=HYPERLINK(\"http://evil\")",
+            None,
+        );
+        files.add("C:\\ok.exe", "+cmd|' /C calc'!A0", None);
+        let c = Containment {
+            files: files.into_items(),
+            ..Default::default()
+        };
+        c.write(dir.path()).unwrap();
+        let txt = std::fs::read_to_string(dir.path().join("files-to-remove.txt")).unwrap();
+        let values: Vec<&str> = txt.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            values,
+            ["C:\\ok.exe"],
+            "the value with a line break is not listed raw"
+        );
+        let mut r = csv::Reader::from_path(dir.path().join("files-to-remove.csv")).unwrap();
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            for cell in rec.iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@']),
+                    "formula cell {cell:?}"
+                );
+                assert!(!cell.contains('\n'), "line break in {cell:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn informational_lists_do_not_make_containment_non_empty() {
+        let mut shared = ItemSet::default();
+        shared.add("104.16.1.1", "Cloudflare", None);
+        let c = Containment {
+            shared_infrastructure: shared.into_items(),
+            ..Default::default()
+        };
+        assert!(c.is_empty());
     }
 }

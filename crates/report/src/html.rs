@@ -537,6 +537,14 @@ fn containment(h: &mut String, a: &Assessment) {
         ("Block/sinkhole domain", &c.domains),
         ("Block URL", &c.urls),
         ("Block hash", &c.hashes),
+        (
+            "Investigate internal address (possible C2 or pivot)",
+            &c.internal_ips,
+        ),
+        (
+            "Do not block (shared infrastructure)",
+            &c.shared_infrastructure,
+        ),
     ] {
         for item in list.iter().take(100) {
             any = true;
@@ -552,16 +560,40 @@ fn containment(h: &mut String, a: &Assessment) {
             );
         }
     }
+    for item in &c.actions {
+        any = true;
+        let _ = write!(
+            h,
+            "<li>{} <span class=\"mut\">— because of: {}</span></li>",
+            esc(&item.value),
+            esc(&item.reason)
+        );
+    }
     if any {
-        h.push_str("<li>Reset the KRBTGT account password twice (with replication in between) if domain credentials were exposed</li>\
-                    <li>Patch the exploited public-facing application before restoring service</li>\
-                    <li>Keep the evidence and this report; re-run kahu on fresh collections after eradication</li>");
+        h.push_str("<li>Keep the evidence and this report; re-run kahu on fresh collections after eradication</li>");
     } else {
         h.push_str(
             "<li class=\"mut\">Nothing to contain was identified in the evidence examined.</li>",
         );
     }
-    h.push_str("</ul><p class=\"mut\">Machine-readable lists are in <code>containment/</code> (plain text and CSV).</p></section>");
+    h.push_str("</ul>");
+    if !c.excluded.is_empty() {
+        let _ = write!(
+            h,
+            "<details><summary>Considered and left out ({})</summary><ul>",
+            c.excluded.len()
+        );
+        for item in c.excluded.iter().take(200) {
+            let _ = write!(
+                h,
+                "<li><code>{}</code> <span class=\"mut\">— {}</span></li>",
+                esc(&item.value),
+                esc(&item.reason)
+            );
+        }
+        h.push_str("</ul></details>");
+    }
+    h.push_str("<p class=\"mut\">Machine-readable lists are in <code>containment/</code> (plain text and CSV, each entry with its reason; how entries are chosen: docs/containment.md).</p></section>");
 }
 
 fn hunts(h: &mut String, a: &Assessment) {

@@ -5,6 +5,7 @@ pub mod assessment;
 pub mod containment;
 pub mod html;
 pub mod navigator;
+pub mod safe;
 pub mod stix;
 
 pub use assessment::{Assessment, SCHEMA_VERSION};

@@ -18,6 +18,7 @@ mod compile;
 pub mod condition;
 pub mod corpus;
 pub mod detection;
+mod detector;
 mod error;
 mod eval;
 mod gate;
@@ -28,10 +29,13 @@ pub mod rule;
 mod ruleset;
 #[cfg(test)]
 mod semantics_tests;
+mod transform;
+pub mod tuning;
 
 pub use error::RuleError;
 pub use rule::{CorrelationRule, Document, FilterRule, RuleLogSource, SigmaRule, Status};
 pub use ruleset::{LoadOptions, LoadReport, RuleIdx, RuleSet, rule_files};
+pub use tuning::Tuning;
 
 /// The shared data directory: `$KAHU_SHARED`, else `<workspace>/../shared`.
 pub fn shared_dir() -> std::path::PathBuf {

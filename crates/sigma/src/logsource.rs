@@ -4,6 +4,7 @@
 //! Security-log equivalents of Sysmon events.
 
 use crate::rule::RuleLogSource;
+pub use crate::transform::{Transform, transform_value};
 use kahu_event::Event;
 
 /// Windows `service` → channels, transcribed from the taxonomy appendix
@@ -222,21 +223,6 @@ pub enum Mapping {
     Security4663,
 }
 
-/// How a mapped field's value is derived from the event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Transform {
-    /// The field's value as is.
-    None,
-    /// `MandatoryLabel` SID (`S-1-16-12288`) → Sysmon's `High` etc.
-    IntegrityLabel,
-    /// `SubjectDomainName` + `\` + `SubjectUserName` as Sysmon's `User`.
-    DomainUser,
-    /// WFP `Direction` (`%%14593` outbound) → Sysmon's `Initiated` (`true`).
-    Direction,
-    /// `\REGISTRY\MACHINE\…` → `HKLM\…` and `ObjectName\ObjectValueName`.
-    RegistryPath,
-}
-
 /// A rule field as read from an event of a given mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MappedField {
@@ -269,9 +255,11 @@ fn renames(m: Mapping) -> &'static [(&'static str, MappedField)] {
     }
 }
 
+// Process ids are hex in Security (`0x1a4`), decimal in Sysmon; numeric
+// comparison already reads both.
 const SEC4688: &[(&str, MappedField)] = &[
-    ("Image", f("NewProcessName")),
-    ("ParentImage", f("ParentProcessName")),
+    ("Image", t("NewProcessName", Transform::DevicePath)),
+    ("ParentImage", t("ParentProcessName", Transform::DevicePath)),
     ("ProcessId", f("NewProcessId")),
     ("ParentProcessId", f("ProcessId")),
     ("User", t("SubjectUserName", Transform::DomainUser)),
@@ -281,24 +269,28 @@ const SEC4688: &[(&str, MappedField)] = &[
     ),
     ("LogonId", f("SubjectLogonId")),
 ];
+// WFP names the program by its kernel path (`\device\harddiskvolume2\…`)
+// and the protocol by IANA number; Sysmon uses `C:\…` and `tcp`/`udp`.
 const SEC5156: &[(&str, MappedField)] = &[
-    ("Image", f("Application")),
+    ("Image", t("Application", Transform::DevicePath)),
     ("ProcessId", f("ProcessID")),
-    ("SourceIp", f("SourceAddress")),
-    ("DestinationIp", f("DestAddress")),
+    ("SourceIp", t("SourceAddress", Transform::IpAddress)),
+    ("DestinationIp", t("DestAddress", Transform::IpAddress)),
     ("DestinationPort", f("DestPort")),
+    ("Protocol", t("Protocol", Transform::IpProtocol)),
     ("Initiated", t("Direction", Transform::Direction)),
 ];
 const SEC4657: &[(&str, MappedField)] = &[
-    ("Image", f("ProcessName")),
+    ("Image", t("ProcessName", Transform::DevicePath)),
     ("ProcessId", f("ProcessId")),
     ("TargetObject", t("ObjectName", Transform::RegistryPath)),
     ("Details", f("NewValue")),
 ];
 const SEC4663: &[(&str, MappedField)] = &[
-    ("Image", f("ProcessName")),
-    ("FileName", f("ObjectName")),
-    ("TargetFilename", f("ObjectName")),
+    ("Image", t("ProcessName", Transform::DevicePath)),
+    ("ProcessId", f("ProcessId")),
+    ("FileName", t("ObjectName", Transform::DevicePath)),
+    ("TargetFilename", t("ObjectName", Transform::DevicePath)),
 ];
 
 /// The event field a rule field reads under `m`.
@@ -474,83 +466,6 @@ pub fn mappings_for(rule: &RuleLogSource) -> Vec<Mapping> {
         }
     }
     out
-}
-
-/// Apply a value transform; `None` when the event lacks the inputs.
-pub fn transform_value(tr: Transform, e: &Event, name: &str, out: &mut String) -> bool {
-    out.clear();
-    match tr {
-        Transform::None => false,
-        Transform::IntegrityLabel => {
-            let Some(v) = e.get_str(name) else {
-                return false;
-            };
-            let label = match v.trim().to_ascii_uppercase().as_str() {
-                "S-1-16-0" => "Untrusted",
-                "S-1-16-4096" => "Low",
-                "S-1-16-8192" => "Medium",
-                "S-1-16-8448" => "MediumPlus",
-                "S-1-16-12288" => "High",
-                "S-1-16-16384" => "System",
-                "S-1-16-20480" => "ProtectedProcess",
-                _ => {
-                    out.push_str(&v);
-                    return true;
-                }
-            };
-            out.push_str(label);
-            true
-        }
-        Transform::DomainUser => {
-            let Some(user) = e.get_str(name) else {
-                return false;
-            };
-            if let Some(dom) = e.get_str("SubjectDomainName")
-                && !dom.is_empty()
-                && dom != "-"
-            {
-                out.push_str(&dom);
-                out.push('\\');
-            }
-            out.push_str(&user);
-            true
-        }
-        Transform::Direction => {
-            let Some(v) = e.get_str(name) else {
-                return false;
-            };
-            out.push_str(match v.trim() {
-                "%%14593" | "Outbound" => "true",
-                "%%14592" | "Inbound" => "false",
-                other => other,
-            });
-            true
-        }
-        Transform::RegistryPath => {
-            let Some(obj) = e.get_str(name) else {
-                return false;
-            };
-            let upper = obj.to_ascii_uppercase();
-            let rest = if upper.starts_with("\\REGISTRY\\MACHINE") {
-                out.push_str("HKLM");
-                &obj["\\REGISTRY\\MACHINE".len()..]
-            } else if upper.starts_with("\\REGISTRY\\USER") {
-                out.push_str("HKU");
-                &obj["\\REGISTRY\\USER".len()..]
-            } else {
-                &obj[..]
-            };
-            out.push_str(rest);
-            if let Some(v) = e.get_str("ObjectValueName")
-                && !v.is_empty()
-                && v != "-"
-            {
-                out.push('\\');
-                out.push_str(&v);
-            }
-            true
-        }
-    }
 }
 
 #[cfg(test)]

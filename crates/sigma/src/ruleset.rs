@@ -30,6 +30,10 @@ pub struct LoadOptions {
     pub statuses: Vec<Status>,
     /// Values for `%name%` placeholders used with `|expand`.
     pub placeholders: HashMap<String, Vec<String>>,
+    /// Rules to leave out or relevel (applied before the level filter).
+    /// Empty by default; `hunt` and `assess` start from
+    /// [`Tuning::shipped`](crate::tuning::Tuning::shipped).
+    pub tuning: crate::tuning::Tuning,
 }
 
 impl Default for LoadOptions {
@@ -38,6 +42,7 @@ impl Default for LoadOptions {
             min_level: Level::Informational,
             statuses: vec![Status::Stable, Status::Test, Status::Experimental],
             placeholders: HashMap::new(),
+            tuning: crate::tuning::Tuning::default(),
         }
     }
 }
@@ -57,6 +62,10 @@ pub struct LoadReport {
     pub compiled: usize,
     /// Rules skipped by level or status filter.
     pub skipped: usize,
+    /// Rules left out by tuning (`--exclude-rule`, tuning files).
+    pub excluded: usize,
+    /// Rules whose level tuning changed.
+    pub releveled: usize,
     /// Correlation rules, deferred to the correlation stage.
     pub correlations: Vec<CorrelationRule>,
     /// Global filters found (applied to the rules they name).
@@ -306,11 +315,24 @@ impl RuleSet {
         let mut correlations = Vec::new();
         let mut filters = Vec::new();
         let mut skipped = 0;
+        let mut excluded = 0;
+        let mut releveled = 0;
         let mut n_parsed = 0;
         for p in parsed {
             match p.result {
-                Ok(Document::Rule(r)) => {
+                Ok(Document::Rule(mut r)) => {
                     n_parsed += 1;
+                    match opts.tuning.get(&r.id).map(|a| &a.action) {
+                        Some(crate::tuning::Action::Exclude) => {
+                            excluded += 1;
+                            continue;
+                        }
+                        Some(crate::tuning::Action::Level(l)) => {
+                            r.level = *l;
+                            releveled += 1;
+                        }
+                        None => {}
+                    }
                     let status_ok = r.status.is_none_or(|s| opts.statuses.contains(&s));
                     if r.level < opts.min_level || !status_ok {
                         skipped += 1;
@@ -318,7 +340,16 @@ impl RuleSet {
                         rules.push((p.index, *r));
                     }
                 }
-                Ok(Document::Correlation(c)) => correlations.push(*c),
+                Ok(Document::Correlation(c)) => {
+                    if matches!(
+                        opts.tuning.get(&c.id).map(|a| &a.action),
+                        Some(crate::tuning::Action::Exclude)
+                    ) {
+                        excluded += 1;
+                    } else {
+                        correlations.push(*c);
+                    }
+                }
                 Ok(Document::Filter(f)) => filters.push(*f),
                 Err((rule_id, title, prob)) => {
                     n_parsed += 1;
@@ -420,6 +451,8 @@ impl RuleSet {
             files: 0,
             parsed: n_parsed,
             skipped,
+            excluded,
+            releveled,
             correlations,
             filters,
         }

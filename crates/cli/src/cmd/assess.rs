@@ -86,10 +86,22 @@ pub struct Args {
     /// Print a JSON summary on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Do not store events in `OUT/case.sqlite` (no `kahu serve` on this
+    /// output; saves the store's disk space and time on large evidence).
+    #[arg(long)]
+    pub no_case: bool,
 }
 
 /// Run the assessment.
 pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+    // Arguments are checked before any work (the demo writes files).
+    let Some(tlp) = kahu_intel::Tlp::parse(&args.tlp) else {
+        anyhow::bail!(
+            "--tlp {:?} is not a TLP level (TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)",
+            args.tlp
+        );
+    };
+    let placeholders = crate::rules::placeholders(&args.placeholders)?;
     let mut cfg = if args.demo {
         demo_config(&args.out)?
     } else {
@@ -97,9 +109,10 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     };
     cfg.rules = args.rules.clone();
     cfg.no_bundled_rules = args.no_bundled_rules;
-    cfg.placeholders = crate::rules::placeholders(&args.placeholders)?;
+    cfg.placeholders = placeholders;
     cfg.iocs.extend(args.iocs.iter().cloned());
     cfg.yara = args.yara.clone();
+    cfg.store_case = !args.no_case;
     cfg.attack_bundle = args.attack.clone();
     cfg.profiles = args.profiles.clone();
     if let Some(n) = &args.name {
@@ -123,21 +136,16 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.case
         .infrastructure
         .extend(args.infrastructure.iter().cloned());
-    let Some(tlp) = kahu_intel::Tlp::parse(&args.tlp) else {
-        anyhow::bail!(
-            "--tlp {:?} is not a TLP level (TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)",
-            args.tlp
-        );
-    };
     if !args.demo || args.tlp != "TLP:AMBER" {
         cfg.case.tlp = tlp.label().to_string();
     }
 
-    let (files, _) = kahu_assess::detect::list_files(&cfg.evidence);
-    let bytes = files.iter().map(|f| f.1).sum();
-    let progress = FileProgress::new(files.len() as u64, bytes, global.quiet || args.json);
+    let progress = FileProgress::new(global.quiet || args.json);
     let run = kahu_assess::run(&cfg, &progress)?;
     progress.finish();
+    if !global.quiet && !args.json {
+        crate::output::print_load_problems(&run.rule_errors, &run.feeds);
+    }
     let a = &run.assessment;
 
     if args.json {
@@ -156,6 +164,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             "files": a.evidence.files,
             "events": a.evidence.events,
             "warnings": a.evidence.warnings,
+            "warning_details": run.warnings.iter().take(1000).collect::<Vec<_>>(),
+            "rule_problems": run.rule_errors.iter().take(1000).collect::<Vec<_>>(),
             "detections_by_level": a.summary.detections_by_level,
             "techniques": a.techniques.iter().map(|t| &t.id).collect::<Vec<_>>(),
             "incidents": a.incidents.len(),
@@ -203,14 +213,26 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             );
         }
         if !a.incidents.is_empty() {
+            const SHOWN: usize = 5;
             println!();
-            println!("{}", s.bold("Incidents:"));
-            for i in a.incidents.iter().take(5) {
+            println!(
+                "{} {}",
+                s.bold("Incidents:"),
+                if a.incidents.len() > SHOWN {
+                    format!(
+                        "{} (the {SHOWN} most severe shown; all in report.html)",
+                        a.incidents.len()
+                    )
+                } else {
+                    a.incidents.len().to_string()
+                }
+            );
+            for i in a.incidents.iter().take(SHOWN) {
                 println!(
                     "  {} {}  {}",
                     s.level(i.severity, i.severity.as_str()),
                     i.id,
-                    i.title
+                    crate::output::terminal_safe(&i.title)
                 );
             }
         }
@@ -234,6 +256,17 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         }
         println!();
         println!("Report: {}", cfg.out.join("report.html").display());
+        let store = cfg.out.join("case.sqlite");
+        if cfg.store_case
+            && let Ok(m) = std::fs::metadata(&store)
+        {
+            println!(
+                "Case:   {} ({:.1} MB; open with `kahu serve {}`, skip with --no-case)",
+                store.display(),
+                m.len() as f64 / 1e6,
+                cfg.out.display()
+            );
+        }
         println!(
             "Also:   assessment.json, stix-bundle.json, navigator-layer.json, containment/ in {}",
             cfg.out.display()

@@ -5,9 +5,10 @@
 
 use crate::progress::FileProgress;
 use anyhow::{Context, Result};
-use kahu_assess::detect::{self, Detector, NoObserver};
+use kahu_assess::detect;
 use kahu_event::Event;
 use kahu_finding::Finding;
+use kahu_finding::{Detector, NoObserver};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,15 +59,17 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             anyhow::bail!("evidence path {} does not exist", p.display());
         }
     }
+    if let Some(out) = &args.output {
+        kahu_assess::guard::refuse_outputs_on_evidence(&[out.as_path()], &args.paths)?;
+    }
     let (files, walk_warnings) = detect::list_files(&args.paths);
-    let bytes = files.iter().map(|f| f.1).sum();
-    let progress = FileProgress::new(files.len() as u64, bytes, global.quiet || !args.count);
+    let progress = FileProgress::new(global.quiet || !args.count);
     let out = if args.count {
         detect::run(&files, &[&Nothing], || NoObserver, &progress)
     } else {
         let sink: Box<dyn Write + Send> = match &args.output {
             Some(p) => Box::new(std::io::BufWriter::new(
-                std::fs::File::create(p)
+                kahu_report::safe::create_output_file(p)
                     .with_context(|| format!("cannot create {}", p.display()))?,
             )),
             None => Box::new(std::io::BufWriter::new(std::io::stdout())),

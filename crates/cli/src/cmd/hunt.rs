@@ -3,9 +3,8 @@
 use crate::output::{self, Style, Summary, TimelineFormat};
 use crate::progress::FileProgress;
 use anyhow::{Context, Result};
-use kahu_assess::detect::{self, Detector};
+use kahu_assess::DetectConfig;
 use kahu_finding::Level;
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,149 +62,120 @@ pub struct Args {
 /// detections); errors (unreadable rules, bad arguments) give 2.
 pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
-    for p in &args.paths {
-        if !p.exists() {
-            anyhow::bail!("evidence path {} does not exist", p.display());
-        }
-    }
-    let opts = kahu_sigma::LoadOptions {
-        min_level: args.min_level,
-        placeholders: crate::rules::placeholders(&args.placeholders)?,
-        ..Default::default()
-    };
-    let (rules, (files, walk_warnings)) = rayon::join(
-        || crate::rules::load(&args.rules, &opts),
-        || detect::list_files(&args.paths),
-    );
-    let rules = rules?;
-    if !global.quiet && !args.json {
-        for e in rules.errors.iter().take(5) {
-            eprintln!("warning: rule rejected: {e}");
-        }
-        if rules.errors.len() > 5 {
-            eprintln!(
-                "warning: {} more rules rejected (see `kahu rules check`)",
-                rules.errors.len() - 5
-            );
-        }
-    }
-    let total_bytes = files.iter().map(|f| f.1).sum();
-    let progress = FileProgress::new(files.len() as u64, total_bytes, global.quiet || args.json);
-    let mut iocs = kahu_intel::IocSet::new();
-    for p in &args.iocs {
-        let report = iocs
-            .load_path(p)
-            .with_context(|| format!("cannot load IOC feed {}", p.display()))?;
-        if !global.quiet && !args.json && !report.issues.is_empty() {
-            eprintln!(
-                "warning: {}: {} indicator(s) loaded, {} problem(s) (first: {:?})",
-                p.display(),
-                report.loaded,
-                report.issues.len(),
-                report.issues.first()
-            );
-        }
-    }
-    let rules_loaded = rules.ruleset.len();
-    let rules_rejected = rules.errors.len();
-    let sigma = kahu_assess::sigma::SigmaDetector::new(rules);
-    if !global.quiet && !args.json {
-        for e in sigma.correlation_errors.iter().take(5) {
-            eprintln!("warning: correlation rule rejected: {e}");
-        }
-    }
-    let ioc = kahu_assess::pipeline::IocDetector(iocs);
-    let detectors: Vec<&dyn Detector> = vec![&sigma, &ioc];
-    let store = match &args.case {
-        Some(dir) => Some(kahu_assess::store::CaseStore::open(dir, &files)?),
-        None => None,
-    };
-    let mut out = detect::run(
-        &files,
-        &detectors,
-        || kahu_assess::store::PipelineObserver {
-            analytics: None,
-            case: store.as_ref().map(|s| s.sink()),
+    let cfg = DetectConfig {
+        evidence: args.paths.clone(),
+        // `--rules` replaces the bundled set rather than adding to it: a
+        // hunt is often a run of one team's rules alone.
+        bundled_rules: args.rules.is_empty(),
+        rules: args.rules.clone(),
+        load: kahu_sigma::LoadOptions {
+            min_level: args.min_level,
+            placeholders: crate::rules::placeholders(&args.placeholders)?,
+            ..Default::default()
         },
-        &progress,
-    );
-    // Dropping the last handle flushes its batch to the case writer.
-    out.observer.case = None;
+        iocs: args.iocs.clone(),
+        yara: args.yara.clone(),
+        case_dir: args.case.clone(),
+        analytics: false,
+    };
+    let outputs: Vec<&std::path::Path> = args
+        .output
+        .iter()
+        .chain(args.case.iter())
+        .map(PathBuf::as_path)
+        .filter(|p| *p != std::path::Path::new("-"))
+        .collect();
+    kahu_assess::guard::refuse_outputs_on_evidence(&outputs, &args.paths)?;
+    let chatty = !global.quiet && !args.json;
+    let progress = FileProgress::new(global.quiet || args.json);
+    let mut run = kahu_assess::detect(&cfg, &progress)?;
     progress.finish();
-    out.warnings.splice(0..0, walk_warnings);
-    let (correlated, correlation_warnings) = sigma.finish();
-    out.findings.extend(correlated);
-    for reason in correlation_warnings {
-        out.warnings.push(kahu_ingest::Warning {
-            file: "(correlation)".into(),
-            member: None,
-            location: None,
-            reason,
-        });
+    if chatty {
+        output::print_load_problems(&run.rules.errors, &run.feeds);
     }
-
-    let mut findings = out.findings;
-    if !args.yara.is_empty() {
-        let scanner =
-            kahu_intel::YaraScanner::compile(&args.yara).context("cannot compile YARA rules")?;
-        let scanned: Vec<Vec<kahu_finding::Finding>> = {
-            use rayon::prelude::*;
-            files
-                .par_iter()
-                .map(|(p, _)| scanner.scan_path(p))
-                .collect()
-        };
-        findings.extend(scanned.into_iter().flatten());
-    }
-    findings.retain(|f| f.level >= args.min_level);
-    kahu_assess::order_findings(&mut findings);
-    if let Some(store) = store {
+    if let Some(store) = run.case.take() {
         store
             .finish(
-                &findings,
+                &run.findings,
                 &[],
-                &out.warnings,
-                kahu_assess::store::Replace::Files(&files),
+                &run.warnings,
+                kahu_assess::store::Replace::Files(&run.files),
             )
             .context("cannot write the case store")?;
     }
+    let findings = run.findings;
 
+    // `-o -` writes the timeline to stdout; the summary then goes to stderr.
+    let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
     if let Some(path) = &args.output {
         let format = args
             .format
             .unwrap_or_else(|| TimelineFormat::from_path(path));
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let w = BufWriter::new(file);
-        match format {
-            TimelineFormat::Csv => output::write_csv(w, &findings),
-            TimelineFormat::Jsonl => output::write_jsonl(w, &findings),
+        let w: Box<dyn std::io::Write> = if to_stdout {
+            Box::new(BufWriter::new(std::io::stdout().lock()))
+        } else {
+            let file = kahu_report::safe::create_output_file(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            Box::new(BufWriter::new(file))
+        };
+        let skipped = match format {
+            TimelineFormat::Csv => output::write_csv(w, &findings).map(|()| 0),
+            TimelineFormat::Jsonl => output::write_jsonl(w, &findings).map(|()| 0),
+            TimelineFormat::Timesketch => {
+                output::write_timesketch(w, &findings, TimelineFormat::jsonl_name(path))
+            }
         }
         .with_context(|| format!("cannot write {}", path.display()))?;
+        if skipped > 0 && !global.quiet {
+            eprintln!(
+                "warning: {skipped} finding(s) without a time left out of the Timesketch timeline"
+            );
+        }
     }
 
     let elapsed = started.elapsed().as_secs_f64();
     let (by_level, top_rules, hosts, techniques) = output::tally(&findings);
     let summary = Summary {
-        files: out.files.len(),
-        events: out.events,
-        warnings: out.warnings.len(),
-        rules_loaded: rules_loaded + sigma.correlation_count(),
-        rules_rejected: rules_rejected + sigma.correlation_errors.len(),
+        files: run.files.len(),
+        events: run.events,
+        warnings: run.warnings.len(),
+        rules_loaded: run.rules.count(),
+        rules_rejected: run.rules.errors.len(),
         findings: findings.len(),
         by_level,
         top_rules,
         hosts,
         techniques,
         elapsed_seconds: elapsed,
-        events_per_second: out.events as f64 / elapsed.max(1e-9),
+        events_per_second: run.events as f64 / elapsed.max(1e-9),
         output: args.output.as_ref().map(|p| p.display().to_string()),
+        warning_details: run.warnings.iter().take(1000).cloned().collect(),
+        rule_problems: run.rules.errors.iter().take(1000).cloned().collect(),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        let json = serde_json::to_string_pretty(&summary)?;
+        if to_stdout {
+            eprintln!("{json}");
+        } else {
+            println!("{json}");
+        }
     } else {
-        let preview: Vec<String> = out.warnings.iter().take(5).map(|w| w.to_string()).collect();
-        output::print_summary(&summary, Style::stdout(global.quiet), &preview);
+        let preview: Vec<String> = run.warnings.iter().take(5).map(|w| w.to_string()).collect();
+        if to_stdout {
+            output::print_summary(
+                &mut std::io::stderr().lock(),
+                &summary,
+                Style::plain(),
+                &preview,
+            );
+        } else {
+            output::print_summary(
+                &mut std::io::stdout().lock(),
+                &summary,
+                Style::stdout(global.quiet),
+                &preview,
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,5 @@
-//! `kahu rules check`: which rules kahu can use, and precisely why not.
+//! `kahu rules check|list|show`: which rules kahu can use, precisely why
+//! not, and what each rule is (file, author, references, false positives).
 
 use anyhow::Result;
 use std::path::PathBuf;
@@ -34,11 +35,170 @@ pub enum RulesCommand {
         #[arg(long = "placeholder", value_name = "NAME=VALUE")]
         placeholders: Vec<String>,
     },
+    /// List the rules kahu would use: id, level, status, title and file.
+    /// Without paths, kahu's bundled rules.
+    List {
+        /// Rule files or directories.
+        #[arg(value_name = "DIR|FILE")]
+        paths: Vec<PathBuf>,
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one rule (by id or title, as findings name it): its file,
+    /// metadata, ATT&CK tags, references and false positives, and its text.
+    ///
+    ///   kahu rules show 5f65a6a3-... ../sigma/rules
+    #[command(verbatim_doc_comment)]
+    Show {
+        /// The rule id (or title) from a finding's `rule_id`.
+        id: String,
+        /// Rule files or directories (default: the bundled rules).
+        #[arg(value_name = "DIR|FILE")]
+        paths: Vec<PathBuf>,
+        /// Print the rule as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn load_for_listing(paths: &[PathBuf]) -> Result<kahu_sigma::LoadReport> {
+    for p in paths {
+        if !p.exists() {
+            anyhow::bail!("rule path {} does not exist", p.display());
+        }
+    }
+    Ok(if paths.is_empty() {
+        kahu_sigma::RuleSet::from_yaml(
+            kahu_demo::bundled_rules(),
+            &kahu_sigma::LoadOptions::default(),
+        )
+    } else {
+        kahu_sigma::RuleSet::load(paths, &kahu_sigma::corpus::check_options())
+    })
+}
+
+fn rule_json(r: &kahu_sigma::SigmaRule) -> serde_json::Value {
+    serde_json::json!({
+        "id": &*r.id,
+        "title": &*r.title,
+        "level": r.level.as_str(),
+        "status": r.status.map(|s| format!("{s:?}").to_lowercase()),
+        "file": &*r.origin,
+        "author": r.author,
+        "date": r.date,
+        "modified": r.modified,
+        "description": r.description,
+        "tags": r.tags.iter().map(|t| &**t).collect::<Vec<_>>(),
+        "references": r.references,
+        "falsepositives": r.falsepositives,
+    })
+}
+
+fn list(paths: &[PathBuf], json: bool) -> Result<ExitCode> {
+    let report = load_for_listing(paths)?;
+    let rules: Vec<&kahu_sigma::SigmaRule> = report.ruleset.rules().map(|(_, r)| r).collect();
+    if json {
+        let v: Vec<_> = rules.iter().map(|r| rule_json(r)).collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        for r in &rules {
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                crate::output::terminal_safe(&r.id),
+                r.level.as_str(),
+                r.status
+                    .map(|s| format!("{s:?}").to_lowercase())
+                    .unwrap_or_default(),
+                crate::output::terminal_safe(&r.title),
+                crate::output::terminal_safe(&r.origin)
+            );
+        }
+        eprintln!(
+            "{} rules ({} rejected: see `kahu rules check`)",
+            rules.len(),
+            report.errors.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(id: &str, paths: &[PathBuf], json: bool) -> Result<ExitCode> {
+    let report = load_for_listing(paths)?;
+    let found: Vec<&kahu_sigma::SigmaRule> = report
+        .ruleset
+        .rules()
+        .map(|(_, r)| r)
+        .filter(|r| r.id.eq_ignore_ascii_case(id) || (r.id.is_empty() && *r.title == *id))
+        .collect();
+    let Some(r) = found.first() else {
+        anyhow::bail!(
+            "no rule with id {id:?} in {} (give the rule directories the findings came from)",
+            if paths.is_empty() {
+                "kahu's bundled rules".to_string()
+            } else {
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+    };
+    let mut v = rule_json(r);
+    let text = std::fs::read_to_string(&*r.origin).ok().or_else(|| {
+        // Bundled rules are compiled into the binary, named by file name.
+        kahu_demo::bundled_rules()
+            .iter()
+            .find(|(name, _)| **name == *r.origin)
+            .map(|(_, yaml)| yaml.to_string())
+    });
+    if json {
+        v["text"] = serde_json::json!(text);
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let safe = crate::output::terminal_safe;
+    println!("{}  {}", safe(&r.id), safe(&r.title));
+    println!(
+        "level: {}  status: {}",
+        r.level.as_str(),
+        v["status"].as_str().unwrap_or("-")
+    );
+    println!("file: {}", safe(&r.origin));
+    if let Some(a) = &r.author {
+        println!("author: {}", safe(a));
+    }
+    if !r.tags.is_empty() {
+        println!(
+            "tags: {}",
+            safe(&r.tags.iter().map(|t| &**t).collect::<Vec<_>>().join(", "))
+        );
+    }
+    for x in &r.references {
+        println!("reference: {}", safe(x));
+    }
+    for x in &r.falsepositives {
+        println!("false positive: {}", safe(x));
+    }
+    if found.len() > 1 {
+        println!("({} rules share this id; the first is shown)", found.len());
+    }
+    if let Some(t) = text {
+        println!();
+        // Rule text printed as is, but never terminal control sequences.
+        for line in t.lines() {
+            println!("{}", safe(line));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Run.
 pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     match args.command {
+        RulesCommand::List { paths, json } => list(&paths, json),
+        RulesCommand::Show { id, paths, json } => show(&id, &paths, json),
         RulesCommand::Check {
             paths,
             json,

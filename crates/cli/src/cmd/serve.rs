@@ -22,6 +22,14 @@ pub struct Args {
     /// (default: the OS user).
     #[arg(long)]
     pub user: Option<String>,
+    /// ATT&CK STIX bundle to re-rank disputed evidence with (give the one
+    /// `kahu assess --attack` used; default: the embedded v18.1).
+    #[arg(long, value_name = "FILE")]
+    pub attack: Option<PathBuf>,
+    /// Extra actor profile for re-ranking (YAML; repeatable; give the ones
+    /// `kahu assess --profile` used).
+    #[arg(long = "profile", value_name = "FILE")]
+    pub profiles: Vec<PathBuf>,
 }
 
 /// Serve until Ctrl-C.
@@ -33,9 +41,24 @@ pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
         cfg.default_user = u;
     }
     // Disputing evidence in the UI re-ranks the actors without it.
-    cfg.reattribute = Some(std::sync::Arc::new(
-        kahu_assess::reattribute::Reattributor::default(),
-    ));
+    let kb = match &args.attack {
+        Some(p) => Some(
+            kahu_attack::KnowledgeBase::from_stix_bundle(p)
+                .with_context(|| format!("cannot load ATT&CK bundle {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let profiles = args
+        .profiles
+        .iter()
+        .map(|p| {
+            kahu_attack::ActorProfile::load(p)
+                .with_context(|| format!("cannot load actor profile {}", p.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    cfg.reattribute = Some(std::sync::Arc::new(crate::reattribute::Reattributor::new(
+        kb, profiles,
+    )));
     let app =
         kahu_web::build(cfg).with_context(|| format!("serving {}", args.case_dir.display()))?;
     let quiet = global.quiet;

@@ -19,11 +19,24 @@ pub fn shared(sub: &str) -> Option<PathBuf> {
     }
 }
 
-/// Collects everything a reader sends.
+/// Whether a warning is a file's coverage summary ("N of M events have no
+/// timestamp") rather than a problem with one record or the file.
+pub fn is_coverage(w: &Warning) -> bool {
+    w.location.is_none() && w.reason.contains(" events ")
+}
+
+/// Whether a warning is a file's note that record times disagree with
+/// event times (a fact about the evidence, not a reading problem).
+pub fn is_time_note(w: &Warning) -> bool {
+    w.reason.starts_with("record times disagree")
+}
+
+/// Collects everything a reader sends; coverage summaries apart.
 #[derive(Default)]
 pub struct Collect {
     pub events: Vec<Event>,
     pub warnings: Vec<Warning>,
+    pub coverage: Vec<Warning>,
 }
 
 impl Sink for Collect {
@@ -32,15 +45,20 @@ impl Sink for Collect {
         true
     }
     fn warning(&mut self, w: Warning) {
-        self.warnings.push(w);
+        if is_coverage(&w) {
+            self.coverage.push(w);
+        } else {
+            self.warnings.push(w);
+        }
     }
 }
 
-/// Counts without keeping.
+/// Counts without keeping; coverage summaries and time notes apart.
 #[derive(Default)]
 pub struct Count {
     pub events: u64,
     pub warnings: Vec<Warning>,
+    pub notes: Vec<Warning>,
 }
 
 impl Sink for Count {
@@ -49,6 +67,10 @@ impl Sink for Count {
         true
     }
     fn warning(&mut self, w: Warning) {
-        self.warnings.push(w);
+        if is_coverage(&w) || is_time_note(&w) {
+            self.notes.push(w);
+        } else {
+            self.warnings.push(w);
+        }
     }
 }

@@ -217,7 +217,11 @@ impl Lateral {
             let own = if initiated { src_ip } else { dst_ip };
             if classify_ip(own).is_internal() {
                 let h: Box<str> = short_host(h).into();
-                if let Some(slot) = self.ip_hosts.slot(&own, || (own, h.clone())) {
+                if let Some(slot) = self.ip_hosts.slot(&own, || (own, h.clone()))
+                    && h < *slot
+                {
+                    // The same pick as `merge`, whatever order threads saw
+                    // events in (DHCP churn gives one address two hosts).
                     *slot = h;
                 }
             }

@@ -163,12 +163,7 @@ impl PersistenceTables {
             a.count += b.count;
             a.span.merge(&b.span);
             a.samples.merge(b.samples);
-            if a.account.is_none() {
-                a.account = b.account;
-            }
-            if a.detail.is_none() {
-                a.detail = b.detail;
-            }
+            a.represent(b.source_event, b.action, b.account, b.detail);
         };
         self.services.merge(o.services, f);
         self.tasks.merge(o.tasks, f);
@@ -232,12 +227,34 @@ fn add(
         a.count += 1;
         a.span.observe(e.timestamp);
         a.samples.add(e.timestamp, &e.provenance);
-        if a.account.is_none() {
-            a.account = account.map(|s| clip(&s, MAX_TEXT));
+        a.represent(eid, action, account.map(|s| clip(&s, MAX_TEXT)), detail);
+    }
+}
+
+impl EntryAcc {
+    /// Keep one representative event id, action, account and detail. Files
+    /// are read on several threads, so "the first seen" differs between
+    /// runs; the smallest value does not, which keeps outputs identical.
+    fn represent(
+        &mut self,
+        eid: u32,
+        action: &'static str,
+        account: Option<String>,
+        detail: Option<String>,
+    ) {
+        if (eid, action) < (self.source_event, self.action) {
+            self.source_event = eid;
+            self.action = action;
         }
-        if a.detail.is_none() {
-            a.detail = detail;
-        }
+        self.account = smallest(self.account.take(), account);
+        self.detail = smallest(self.detail.take(), detail);
+    }
+}
+
+fn smallest(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

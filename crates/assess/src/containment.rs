@@ -1,0 +1,552 @@
+//! Containment policy: which hosts to isolate, accounts to reset,
+//! addresses to block or investigate, files to remove and hashes to block —
+//! each entry with a reason a responder can check, and nothing that would
+//! do harm when pushed to a firewall or an EDR. The rules are documented in
+//! `docs/containment.md`; thresholds come from [`Policy`].
+
+use crate::file_hashes::{FileHashes, sha256_of};
+use crate::paths;
+use crate::policy::Policy;
+use chrono::{DateTime, Utc};
+use kahu_finding::{Finding, FindingKind};
+use kahu_reconstruct::classify::{AccountClass, classify_account, normalize_account};
+use kahu_reconstruct::{Scope, ScopeEntity};
+use kahu_report::containment::{Containment, Item, ItemSet};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// Windows events whose `TargetUserName` is a name that was tried, not an
+/// account that authenticated (failed logons, failed Kerberos pre-auth).
+const FAILED_AUTHENTICATION: &[u32] = &[4625, 4771, 4776];
+/// Windows group-management events: `TargetUserName` is the group.
+const GROUP_EVENTS: &[u32] = &[
+    4727, 4728, 4729, 4730, 4731, 4732, 4733, 4734, 4735, 4737, 4754, 4755, 4756, 4757, 4758, 4764,
+    4799,
+];
+/// Fields naming an account that acted (ran a process, accessed a share,
+/// made a change): it was authenticated.
+const ACTING_ACCOUNT_FIELDS: &[&str] =
+    &["SubjectUserName", "User", "user", "UserName", "user.name"];
+/// Ports of the services every Windows client uses towards domain
+/// controllers and file servers: an internal address reached on one of
+/// these is infrastructure, not a command-and-control candidate.
+const INFRASTRUCTURE_PORTS: &[u64] = &[
+    53, 67, 68, 88, 123, 135, 137, 138, 139, 389, 445, 464, 636, 3268, 3269, 5985, 5986, 9389,
+];
+
+/// One shared-infrastructure range.
+struct SharedRange {
+    net: ipnet::IpNet,
+    owner: &'static str,
+    source: &'static str,
+}
+
+fn shared_ranges() -> &'static [SharedRange] {
+    static RANGES: std::sync::OnceLock<Vec<SharedRange>> = std::sync::OnceLock::new();
+    RANGES.get_or_init(|| {
+        include_str!("../../../data/containment/shared-infrastructure.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let mut cols = l.split('\t');
+                let net = cols.next()?.trim().parse().ok()?;
+                Some(SharedRange {
+                    net,
+                    owner: cols.next()?.trim(),
+                    source: cols.next().unwrap_or("").trim(),
+                })
+            })
+            .collect()
+    })
+}
+
+/// The shared-infrastructure owner of `ip`, with the list it comes from.
+pub fn shared_infrastructure(ip: IpAddr) -> Option<(&'static str, &'static str)> {
+    shared_ranges()
+        .iter()
+        .find(|r| r.net.contains(&ip))
+        .map(|r| (r.owner, r.source))
+}
+
+fn rfc(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339())
+}
+
+fn field<'a>(f: &'a Finding, name: &str) -> Option<&'a str> {
+    f.fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The findings behind a scope entity.
+fn behind<'a>(e: &'a ScopeEntity, findings: &'a [Finding]) -> impl Iterator<Item = &'a Finding> {
+    e.finding_ids.iter().filter_map(|&i| findings.get(i))
+}
+
+/// Up to three distinct finding titles, as the entry's reason.
+fn titles<'a>(fs: impl Iterator<Item = &'a Finding>) -> String {
+    fs.map(|f| f.title.to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn is_windows_security(f: &Finding) -> bool {
+    f.channel
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case("Security"))
+}
+
+/// Whether finding `f` shows account `name` (normalised) authenticating or
+/// being changed, and how.
+fn account_role(f: &Finding, name: &str) -> Option<&'static str> {
+    let is = |field_name: &str| {
+        field(f, field_name)
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .any(|v| normalize_account(v).as_deref() == Some(name))
+    };
+    if f.kind == FindingKind::Analytic {
+        return match &*f.rule_id {
+            // A brute force names its target; only a success proves a logon.
+            "kahu.analytic.brute_force" => {
+                (field(f, "SucceededAt").is_some() && is("TargetUserName")).then_some("logged on")
+            }
+            "kahu.analytic.password_spray" => None,
+            _ if is("TargetUserName") => Some("logged on"),
+            _ => None,
+        };
+    }
+    let eid = f.event_id.unwrap_or(0);
+    let security = is_windows_security(f);
+    if is("TargetUserName") {
+        let tried_only = security && FAILED_AUTHENTICATION.contains(&eid);
+        let group = security && GROUP_EVENTS.contains(&eid);
+        if !tried_only && !group {
+            return Some(match eid {
+                4720 => "created",
+                4722..=4726 | 4738 | 4740 | 4765 | 4766 | 4767 | 4781 => "changed",
+                _ => "logged on",
+            });
+        }
+    }
+    ACTING_ACCOUNT_FIELDS
+        .iter()
+        .any(|n| is(n))
+        .then_some("acted (ran a process or made a change)")
+}
+
+fn builtin(value: &str) -> bool {
+    matches!(
+        normalize_account(value).as_deref().unwrap_or(""),
+        "localsystem" | "system" | "local service" | "network service" | "anonymous logon" | ""
+    )
+}
+
+/// Build the containment lists.
+pub fn containment(
+    scope: &Scope,
+    findings: &[Finding],
+    hashes: &FileHashes,
+    policy: &Policy,
+) -> Containment {
+    let mut c = Containment::default();
+    let mut excluded = ItemSet::default();
+    hosts_and_domains(scope, findings, policy, &mut c);
+    c.accounts = accounts(scope, findings, policy, &mut excluded);
+    addresses(scope, findings, policy, &mut c);
+    let files = files(scope, findings, policy, &mut excluded);
+    c.hashes = hashes_to_block(&files, findings, hashes, policy, &mut excluded);
+    c.files = files;
+    c.urls = urls(findings, policy);
+    c.actions = actions(findings, policy);
+    c.excluded = excluded.into_items();
+    c
+}
+
+fn hosts_and_domains(scope: &Scope, findings: &[Finding], policy: &Policy, c: &mut Containment) {
+    let mut hosts = ItemSet::default();
+    let mut domains = ItemSet::default();
+    for e in scope
+        .hosts
+        .iter()
+        .filter(|e| e.max_level >= policy.isolate_host)
+    {
+        let reason = titles(behind(e, findings));
+        // Hosts that recorded the evidence or acted as a source are ours to
+        // isolate; a name seen only as a destination (a C2 domain in a
+        // Sysmon network event) is something to block instead.
+        if e.roles.iter().any(|r| *r == "recorder" || *r == "source") || !e.value.contains('.') {
+            hosts.add(&e.value, &reason, rfc(e.first_seen).as_deref());
+        } else {
+            domains.add(
+                &e.value.to_ascii_lowercase(),
+                &reason,
+                rfc(e.first_seen).as_deref(),
+            );
+        }
+    }
+    for f in findings.iter().filter(|f| f.level >= policy.block_hash) {
+        for (k, v) in &f.fields {
+            if (k.eq_ignore_ascii_case("QueryName") || &**k == "query")
+                && v.contains('.')
+                && !v.ends_with(".local")
+            {
+                domains.add(
+                    &v.to_ascii_lowercase(),
+                    &format!("DNS query in: {}", f.title),
+                    rfc(f.timestamp).as_deref(),
+                );
+            }
+        }
+    }
+    c.hosts = hosts.into_items();
+    c.domains = domains.into_items();
+}
+
+fn accounts(
+    scope: &Scope,
+    findings: &[Finding],
+    policy: &Policy,
+    excluded: &mut ItemSet,
+) -> Vec<Item> {
+    let mut out = ItemSet::default();
+    for e in scope
+        .accounts
+        .iter()
+        .filter(|e| e.max_level >= policy.reset_account)
+    {
+        if classify_account(&e.value) != AccountClass::User || builtin(&e.value) {
+            continue;
+        }
+        let Some(name) = normalize_account(&e.value) else {
+            continue;
+        };
+        let proof: Vec<(&Finding, &str)> = behind(e, findings)
+            .filter(|f| f.level >= policy.reset_account)
+            .filter_map(|f| account_role(f, &name).map(|r| (f, r)))
+            .collect();
+        match proof.first() {
+            Some((_, role)) => {
+                let reason = format!("{role}: {}", titles(proof.iter().map(|(f, _)| *f)));
+                out.add(&e.value, &reason, rfc(e.first_seen).as_deref());
+            }
+            None => excluded.add(
+                &e.value,
+                "account: named by detections but never seen authenticating or being changed (a group, or a name a tool tried)",
+                rfc(e.first_seen).as_deref(),
+            ),
+        }
+    }
+    // Service accounts whose tickets were requested for offline cracking
+    // (Kerberoasting) need new passwords though no logon of theirs was seen.
+    for f in findings.iter().filter(|f| {
+        f.level >= policy.reset_account && f.techniques.iter().any(|t| &**t == "T1558.003")
+    }) {
+        for (k, v) in &f.fields {
+            if k.eq_ignore_ascii_case("ServiceName") {
+                for name in v.split(',').map(str::trim) {
+                    let lower = name.to_ascii_lowercase();
+                    if !name.is_empty() && !name.ends_with('$') && lower != "krbtgt" {
+                        out.add(
+                            name,
+                            "service ticket requested with RC4 (Kerberoasting): password crackable offline",
+                            rfc(f.timestamp).as_deref(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out.into_items()
+}
+
+fn addresses(scope: &Scope, findings: &[Finding], policy: &Policy, c: &mut Containment) {
+    let mut block = ItemSet::default();
+    let mut shared = ItemSet::default();
+    let mut internal = ItemSet::default();
+    for e in scope.ips.iter().filter(|e| e.max_level >= policy.block_ip) {
+        let Ok(ip) = e.value.parse::<IpAddr>() else {
+            continue;
+        };
+        let reason = titles(behind(e, findings));
+        let first = rfc(e.first_seen);
+        match e.class.as_str() {
+            "external" => match shared_infrastructure(ip) {
+                Some((owner, source)) => shared.add(
+                    &e.value,
+                    &format!(
+                        "shared infrastructure ({owner}, per {source}) — do not block; block the domain or URL instead. Seen in: {reason}"
+                    ),
+                    first.as_deref(),
+                ),
+                None => block.add(&e.value, &reason, first.as_deref()),
+            },
+            "internal" => {
+                if let Some(why) = internal_c2_reason(e, findings, policy) {
+                    internal.add(&e.value, &why, first.as_deref());
+                }
+            }
+            _ => {}
+        }
+    }
+    c.ips = block.into_items();
+    c.shared_infrastructure = shared.into_items();
+    c.internal_ips = internal.into_items();
+}
+
+/// Why an internal address looks like command and control or a pivot: a
+/// detection shows a process connecting to it on a port that is not one of
+/// the domain's ordinary services, or an indicator names it.
+fn internal_c2_reason(e: &ScopeEntity, findings: &[Finding], policy: &Policy) -> Option<String> {
+    for f in behind(e, findings).filter(|f| f.level >= policy.block_ip) {
+        if f.kind == FindingKind::Ioc {
+            // The indicator must be this address, not another one in the
+            // same event.
+            let named = field(f, "ioc").and_then(|v| v.split_whitespace().nth(1));
+            if named == Some(e.value.as_str()) {
+                return Some(format!("named by indicator: {}", f.title));
+            }
+            continue;
+        }
+        let dst = field(f, "DestinationIp").or_else(|| field(f, "id.resp_h"));
+        if dst != Some(e.value.as_str()) {
+            continue;
+        }
+        let port = field(f, "DestinationPort")
+            .or_else(|| field(f, "id.resp_p"))
+            .and_then(|p| p.trim().parse::<u64>().ok());
+        let Some(port) = port else { continue };
+        if INFRASTRUCTURE_PORTS.contains(&port) {
+            continue;
+        }
+        let who = field(f, "Image")
+            .map(|i| format!(" by {i}"))
+            .unwrap_or_default();
+        return Some(format!(
+            "internal address contacted on port {port}{who} ({}) — possible internal command and control or pivot; investigate before blocking",
+            f.title
+        ));
+    }
+    None
+}
+
+fn files(
+    scope: &Scope,
+    findings: &[Finding],
+    policy: &Policy,
+    excluded: &mut ItemSet,
+) -> Vec<Item> {
+    let mut out = ItemSet::default();
+    for e in &scope.files {
+        let tool = matches!(e.class.as_str(), "web_shell" | "executable" | "script");
+        let strong =
+            (tool && e.max_level >= policy.remove_tool) || e.max_level >= policy.remove_other_file;
+        if !strong {
+            continue;
+        }
+        let first = rfc(e.first_seen);
+        if paths::looks_like_folder(&e.value) {
+            excluded.add(
+                &e.value,
+                "file: a folder, not a file to delete (review its contents)",
+                first.as_deref(),
+            );
+            continue;
+        }
+        // Written by the system (a database a service keeps) and not a
+        // tool: removing it breaks Windows or destroys evidence.
+        if !tool && paths::is_os_data_file(&e.value) {
+            excluded.add(&e.value, "file: a database or log Windows keeps; removing it breaks the system or destroys evidence", first.as_deref());
+            continue;
+        }
+        out.add(&e.value, &titles(behind(e, findings)), first.as_deref());
+    }
+    out.into_items()
+}
+
+/// The file a finding's `Hashes` field describes (Sysmon: the process
+/// image, the loaded module, or the created file).
+fn hashed_file(f: &Finding) -> Option<&str> {
+    match f.event_id {
+        Some(6 | 7) => field(f, "ImageLoaded"),
+        Some(15 | 23 | 26 | 29) => field(f, "TargetFilename"),
+        _ => field(f, "Image").or_else(|| field(f, "NewProcessName")),
+    }
+}
+
+/// Why a file's hash must not be blocked, if it must not.
+fn unblockable(path: &str) -> Option<&'static str> {
+    if paths::is_os_path(path) {
+        Some("hash of a file in a Windows system folder: blocking it would block Windows itself")
+    } else if paths::is_windows_binary_name(path) {
+        Some("hash of a copy of a Windows program: the copy's hash is Windows' own")
+    } else if paths::is_installed_path(path) {
+        Some("hash of installed software under Program Files: not shown to be the intruder's")
+    } else {
+        None
+    }
+}
+
+fn with_dual_use_note(path: &str, reason: String) -> String {
+    if paths::is_dual_use(path) {
+        format!(
+            "{reason} — dual-use tool: blocking its hash also stops legitimate use; confirm first"
+        )
+    } else {
+        reason
+    }
+}
+
+fn hashes_to_block(
+    files: &[Item],
+    findings: &[Finding],
+    hashes: &FileHashes,
+    policy: &Policy,
+    excluded: &mut ItemSet,
+) -> Vec<Item> {
+    let mut out = ItemSet::default();
+    // Files the attacker wrote, hashed where Sysmon recorded them.
+    for file in files {
+        let Some(s) = hashes.get(&file.value) else {
+            continue;
+        };
+        for sha in &s.sha256 {
+            let reason = format!(
+                "SHA-256 of {} (a file to remove: {})",
+                file.value, file.reason
+            );
+            out.add(
+                sha,
+                &with_dual_use_note(&file.value, reason),
+                file.first_seen.as_deref(),
+            );
+        }
+    }
+    for f in findings.iter().filter(|f| f.level >= policy.block_hash) {
+        let t = rfc(f.timestamp);
+        match f.kind {
+            FindingKind::Ioc => {
+                if let Some(v) = field(f, "ioc")
+                    && let Some(h) = v
+                        .strip_prefix("sha256 ")
+                        .or_else(|| v.strip_prefix("md5 "))
+                        .or_else(|| v.strip_prefix("sha1 "))
+                {
+                    out.add(
+                        &h.to_ascii_lowercase(),
+                        &format!("named by indicator: {}", f.title),
+                        t.as_deref(),
+                    );
+                }
+            }
+            FindingKind::Yara => {
+                if let Some(h) = field(f, "sha256") {
+                    let file = field(f, "file").unwrap_or("?");
+                    out.add(
+                        h,
+                        &format!("SHA-256 of {file}, which matched {}", f.title),
+                        t.as_deref(),
+                    );
+                }
+            }
+            _ => {
+                let Some(h) = field(f, "Hashes").and_then(sha256_of) else {
+                    continue;
+                };
+                let Some(path) = hashed_file(f) else { continue };
+                match unblockable(path) {
+                    Some(why) => excluded.add(&h, &format!("{why} ({path})"), t.as_deref()),
+                    None => {
+                        let reason = format!("SHA-256 of {path}, which {}", f.title);
+                        out.add(&h, &with_dual_use_note(path, reason), t.as_deref());
+                    }
+                }
+            }
+        }
+    }
+    // A file with the same content as a Windows program (cmd.exe copied
+    // to C:\program.exe) has Windows' hash: never block it.
+    let seen_windows = windows_hashes_in(findings);
+    let windows_file = |sha: &str| {
+        hashes
+            .system_file(sha)
+            .or_else(|| seen_windows.get(sha).map(String::as_str))
+            .map(str::to_string)
+    };
+    let mut keep = Vec::new();
+    for i in out.into_items() {
+        match windows_file(&i.value) {
+            None => keep.push(i),
+            Some(file) => excluded.add(
+                &i.value,
+                &format!(
+                    "same content as Windows' own {file}: blocking it would block Windows itself (listed for: {})",
+                    i.reason
+                ),
+                i.first_seen.as_deref(),
+            ),
+        }
+    }
+    keep
+}
+
+/// Hashes the findings show for Windows' own files, with the file.
+fn windows_hashes_in(findings: &[Finding]) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    for f in findings {
+        if let (Some(h), Some(path)) = (field(f, "Hashes").and_then(sha256_of), hashed_file(f))
+            && (paths::is_os_path(path) || paths::is_windows_binary_name(path))
+        {
+            out.entry(h).or_insert_with(|| path.to_string());
+        }
+    }
+    out
+}
+
+fn urls(findings: &[Finding], policy: &Policy) -> Vec<Item> {
+    let mut out = ItemSet::default();
+    for f in findings
+        .iter()
+        .filter(|f| f.level >= policy.block_hash && f.kind == FindingKind::Ioc)
+    {
+        for (k, v) in &f.fields {
+            if k.to_ascii_lowercase().contains("url") {
+                out.add(
+                    v,
+                    &format!("named by indicator: {}", f.title),
+                    rfc(f.timestamp).as_deref(),
+                );
+            }
+        }
+    }
+    out.into_items()
+}
+
+/// Eradication steps the evidence calls for, each only with its evidence.
+fn actions(findings: &[Finding], policy: &Policy) -> Vec<Item> {
+    let mut out = ItemSet::default();
+    let mut when = |techniques: &[&str], action: &str| {
+        for f in findings.iter().filter(|f| f.level >= policy.significant) {
+            if f.techniques.iter().any(|t| techniques.contains(&&**t)) {
+                out.add(action, &f.title, rfc(f.timestamp).as_deref());
+            }
+        }
+    };
+    when(
+        &["T1003.003", "T1003.006", "T1558.001", "T1207"],
+        "Reset the KRBTGT account password twice, with replication in between (domain credentials were exposed)",
+    );
+    when(
+        &["T1190"],
+        "Patch the exploited public-facing application before restoring service",
+    );
+    when(
+        &["T1505.003"],
+        "Review every web root for further web shells before restoring service",
+    );
+    out.into_items()
+}

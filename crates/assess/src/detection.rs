@@ -1,0 +1,327 @@
+//! The detection stage shared by `kahu hunt` and `kahu assess`: load rules
+//! and indicators, read the evidence once with every detector, add the
+//! correlation, YARA and (for assessments) analytics findings, and put the
+//! findings in timeline order. One function, so both commands load, warn
+//! and order the same way.
+
+use crate::detect::{self, Progress};
+use crate::file_hashes::FileHashes;
+use crate::store::{CaseStore, PipelineObserver};
+use anyhow::{Context, Result};
+use kahu_correlation::SigmaRules;
+use kahu_event::Location;
+use kahu_finding::{Detector, Finding, Level};
+use kahu_ingest::Warning;
+use kahu_intel::{IocSet, IssueKind};
+use kahu_reconstruct::{Analytics, AnalyticsReport};
+use kahu_sigma::{LoadOptions, RuleSet};
+use std::path::PathBuf;
+
+/// Where a warning that is not about an evidence file comes from; shown in
+/// the `file` column so the analyst knows it is not an evidence problem.
+pub const CORRELATION_WARNING_SOURCE: &str = "(correlation)";
+
+/// What to detect on and with.
+#[derive(Debug, Clone, Default)]
+pub struct DetectConfig {
+    /// Evidence files, directories or archives.
+    pub evidence: Vec<PathBuf>,
+    /// Sigma rule files or directories given by the user.
+    pub rules: Vec<PathBuf>,
+    /// Also use kahu's bundled rule set.
+    pub bundled_rules: bool,
+    /// Rule loading options (placeholders, minimum level, status filter).
+    pub load: LoadOptions,
+    /// IOC feeds (STIX 2.1, MISP, CSV, plain lists).
+    pub iocs: Vec<PathBuf>,
+    /// YARA rule files or directories, run over the evidence files.
+    pub yara: Vec<PathBuf>,
+    /// Persist events in a case store in this directory while reading.
+    pub case_dir: Option<PathBuf>,
+    /// Run the event analytics (logons, lateral movement) as well.
+    pub analytics: bool,
+}
+
+/// How one IOC feed loaded.
+#[derive(Debug, Clone)]
+pub struct FeedLoad {
+    /// The feed file as given.
+    pub path: PathBuf,
+    /// Detection indicators loaded.
+    pub loaded: usize,
+    /// Problems, downgrades and notes.
+    pub issues: Vec<kahu_intel::LoadIssue>,
+}
+
+/// Rules loaded for a run.
+pub struct LoadedRules {
+    /// Compiled rule sets (bundled first, then the user's).
+    pub sets: Vec<SigmaRules>,
+    /// Rules and correlation rules that could not be used, with the reason.
+    pub errors: Vec<String>,
+}
+
+impl LoadedRules {
+    /// Detection plus correlation rules in use.
+    pub fn count(&self) -> usize {
+        self.sets
+            .iter()
+            .map(|s| s.rules.len() + s.correlation_count())
+            .sum()
+    }
+
+    /// The detection rule sets (rule metadata for reports).
+    pub fn rule_sets(&self) -> Vec<&RuleSet> {
+        self.sets.iter().map(|s| &s.rules).collect()
+    }
+}
+
+/// What the detection stage produced.
+pub struct DetectionRun {
+    /// Every finding at or above the minimum level, in timeline order.
+    pub findings: Vec<Finding>,
+    /// Problems with the evidence, the feeds and the correlation windows
+    /// that did not stop the run.
+    pub warnings: Vec<Warning>,
+    /// Events read.
+    pub events: u64,
+    /// Files read, with their sizes.
+    pub files: Vec<(PathBuf, u64)>,
+    /// The rules used.
+    pub rules: LoadedRules,
+    /// The indicators used.
+    pub iocs: IocSet,
+    /// How each IOC feed loaded.
+    pub feeds: Vec<FeedLoad>,
+    /// Event analytics, when asked for.
+    pub analytics: Option<AnalyticsReport>,
+    /// Hashes of non-system files (collected with the analytics).
+    pub file_hashes: FileHashes,
+    /// Events without time, host or log source, over all files.
+    pub coverage: kahu_ingest::EvidenceCoverage,
+    /// The case store, events written; the caller stores findings and
+    /// documents with [`CaseStore::finish`].
+    pub case: Option<CaseStore>,
+}
+
+/// Load kahu's bundled rules and/or the user's. Fails on a path that does
+/// not exist, or when a rule source yields no usable rule.
+pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Result<LoadedRules> {
+    for p in paths {
+        if !p.exists() {
+            anyhow::bail!("rule path {} does not exist", p.display());
+        }
+    }
+    let mut reports = Vec::new();
+    if bundled {
+        reports.push((None, RuleSet::from_yaml(kahu_demo::bundled_rules(), opts)));
+    }
+    if !paths.is_empty() {
+        reports.push((Some(paths), RuleSet::load(paths, opts)));
+    }
+    if reports.is_empty() {
+        anyhow::bail!("no rules: give --rules or use the bundled set");
+    }
+    let mut sets = Vec::new();
+    let mut errors = Vec::new();
+    for (source, report) in reports {
+        if report.ruleset.is_empty() {
+            let from = match source {
+                Some(ps) => ps
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => "kahu's bundled rule set".to_string(),
+            };
+            anyhow::bail!(
+                "no usable Sigma rules in {from} ({} rejected, {} skipped by --min-level or status{})",
+                report.errors.len(),
+                report.skipped,
+                report
+                    .errors
+                    .first()
+                    .map(|e| format!("; first: {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        tracing::info!(
+            source = %source.map_or("bundled".to_string(), |ps| format!("{} path(s)", ps.len())),
+            files = report.files,
+            compiled = report.compiled,
+            rejected = report.errors.len(),
+            skipped = report.skipped,
+            correlations = report.correlations.len(),
+            "rules loaded"
+        );
+        for e in &report.errors {
+            tracing::debug!(error = ?e.to_string(), "rule rejected");
+        }
+        errors.extend(report.errors.iter().map(|e| e.to_string()));
+        let set = SigmaRules::new(report);
+        for e in &set.correlation_errors {
+            tracing::debug!(error = ?e, "correlation rule rejected");
+        }
+        errors.extend(set.correlation_errors.iter().cloned());
+        sets.push(set);
+    }
+    Ok(LoadedRules { sets, errors })
+}
+
+/// Load the IOC feeds; a feed that cannot be read at all is an error.
+pub fn load_iocs(paths: &[PathBuf]) -> Result<(IocSet, Vec<FeedLoad>)> {
+    let mut iocs = IocSet::new();
+    let mut feeds = Vec::new();
+    for p in paths {
+        let report = iocs
+            .load_path(p)
+            .with_context(|| format!("cannot load IOC feed {}", p.display()))?;
+        tracing::info!(feed = ?p, loaded = report.loaded, issues = report.issues.len(), "IOC feed loaded");
+        feeds.push(FeedLoad {
+            path: p.clone(),
+            loaded: report.loaded,
+            issues: report.issues,
+        });
+    }
+    Ok((iocs, feeds))
+}
+
+/// Feed problems that change what kahu can detect, as warnings (notes are
+/// information only and stay in [`FeedLoad::issues`]).
+fn feed_warnings(feeds: &[FeedLoad]) -> impl Iterator<Item = Warning> + '_ {
+    feeds
+        .iter()
+        .flat_map(|f| f.issues.iter())
+        .filter(|i| i.kind != IssueKind::Note)
+        .map(|i| Warning {
+            file: i.source.clone(),
+            member: None,
+            location: i.line.map(Location::Line),
+            reason: match &i.indicator {
+                Some(id) => format!("indicator {id}: {:?}: {}", i.kind, i.reason),
+                None => format!("{:?}: {}", i.kind, i.reason),
+            },
+        })
+}
+
+/// Run the detection stage.
+pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRun> {
+    for p in &cfg.evidence {
+        if !p.exists() {
+            anyhow::bail!("evidence path {} does not exist", p.display());
+        }
+    }
+    let (rules, (files, walk_warnings)) = rayon::join(
+        || load_rules(&cfg.rules, cfg.bundled_rules, &cfg.load),
+        || detect::list_files(&cfg.evidence),
+    );
+    let rules = rules?;
+    tracing::info!(
+        files = files.len(),
+        bytes = files.iter().map(|f| f.1).sum::<u64>(),
+        unreadable = walk_warnings.len(),
+        "evidence listed"
+    );
+    let (iocs, feeds) = load_iocs(&cfg.iocs)?;
+    let yara = if cfg.yara.is_empty() {
+        None
+    } else {
+        Some(kahu_intel::YaraScanner::compile(&cfg.yara).context("cannot compile YARA rules")?)
+    };
+
+    let scans: Vec<_> = rules.sets.iter().map(|s| s.scan()).collect();
+    let mut detectors: Vec<&dyn Detector> = scans.iter().map(|s| s as &dyn Detector).collect();
+    detectors.push(&iocs);
+    let case = match &cfg.case_dir {
+        Some(dir) => Some(CaseStore::open(dir, &files)?),
+        None => None,
+    };
+    let mut out = detect::run(
+        &files,
+        &detectors,
+        || PipelineObserver {
+            analytics: cfg.analytics.then(Analytics::default),
+            case: case.as_ref().map(|s| s.sink()),
+            file_hashes: cfg.analytics.then(FileHashes::default),
+        },
+        progress,
+    );
+    // Dropping the last handle flushes its batch to the case writer.
+    out.observer.case = None;
+    let analytics = out.observer.analytics.take().map(|a| a.finish());
+    let file_hashes = out.observer.file_hashes.take().unwrap_or_default();
+
+    let mut findings = out.findings;
+    let mut warnings = walk_warnings;
+    warnings.extend(out.warnings);
+    warnings.extend(feed_warnings(&feeds));
+    drop(detectors);
+    for scan in scans {
+        let outcome = scan.finish();
+        findings.extend(outcome.findings);
+        warnings.extend(outcome.warnings.into_iter().map(|reason| Warning {
+            file: CORRELATION_WARNING_SOURCE.into(),
+            member: None,
+            location: None,
+            reason,
+        }));
+    }
+    // Files finish in a different order on every run: sort, so reports
+    // and tests see the same list each time.
+    warnings.sort_by(|a, b| {
+        (&a.file, &a.member, &a.location, &a.reason).cmp(&(
+            &b.file,
+            &b.member,
+            &b.location,
+            &b.reason,
+        ))
+    });
+    tracing::info!(
+        events = out.events,
+        findings = findings.len(),
+        warnings = warnings.len(),
+        "detection pass done"
+    );
+    for w in warnings
+        .iter()
+        .filter(|w| &*w.file == CORRELATION_WARNING_SOURCE)
+    {
+        tracing::warn!(reason = ?w.reason, "correlation cap hit");
+    }
+    if let Some(a) = &analytics {
+        findings.extend(a.findings());
+    }
+    if let Some(scanner) = &yara {
+        use rayon::prelude::*;
+        tracing::info!(files = files.len(), "YARA scan");
+        let scanned: Vec<Vec<Finding>> = files
+            .par_iter()
+            .map(|(p, _)| scanner.scan_path(p))
+            .collect();
+        findings.extend(scanned.into_iter().flatten());
+    }
+    findings.retain(|f| f.level >= cfg.load.min_level);
+    crate::order_findings(&mut findings);
+    if analytics.is_some() {
+        // Remote logons out of a host with significant detections are the
+        // intruder's next hop: count them as evidence, not as admin noise.
+        kahu_reconstruct::escalate_lateral_movement(&mut findings, SIGNIFICANT);
+    }
+    Ok(DetectionRun {
+        findings,
+        warnings,
+        events: out.events,
+        files,
+        rules,
+        iocs,
+        feeds,
+        analytics,
+        file_hashes,
+        coverage: out.coverage,
+        case,
+    })
+}
+
+/// Findings below this level are kept in files but not used as evidence
+/// of compromise in the summary.
+pub const SIGNIFICANT: Level = Level::Medium;

@@ -1,0 +1,115 @@
+//! Sigma detection and correlation rules as one engine, compiled once and
+//! scanned many times (the shape of yara-x's `Rules`/`Scanner`).
+//!
+//! [`SigmaRules`] is immutable: the compiled detection rules and the bound
+//! correlations. Each run asks it for a [`SigmaScan`], which owns that
+//! run's correlation windows; finishing the scan consumes it, so a second
+//! run over the same rules starts from empty windows instead of silently
+//! finding none.
+//!
+//! Matches of rules that some correlation references are fed to the scan's
+//! engine, and matches of rules referenced only for correlation
+//! (`generate: false`, the specification's default) are not emitted on
+//! their own. The engine sits behind a mutex: only events that matched a
+//! rule a correlation references reach it, which are few next to all
+//! events, so contention is negligible. The engine sorts at `finish`, so
+//! arrival order does not matter.
+
+use crate::{BoundCorrelations, CorrelationEngine, CorrelationSet, Outcome};
+use kahu_event::Event;
+use kahu_finding::{Detector, Finding};
+use kahu_sigma::{LoadReport, RuleSet};
+use std::sync::Mutex;
+
+/// Compiled Sigma detection rules with their bound correlation rules.
+pub struct SigmaRules {
+    /// The detection rules.
+    pub rules: RuleSet,
+    correlations: Option<BoundCorrelations>,
+    /// Correlation rules that could not be used (parse errors, unresolved
+    /// references), with the reason.
+    pub correlation_errors: Vec<String>,
+}
+
+impl SigmaRules {
+    /// Build from a rule-loading report, binding the correlation rules found
+    /// in the same files.
+    pub fn new(report: LoadReport) -> Self {
+        let mut errors = Vec::new();
+        let set = CorrelationSet::from_rules(&report.correlations);
+        errors.extend(set.errors.iter().map(|e| e.to_string()));
+        let correlations = if set.correlations.is_empty() {
+            None
+        } else {
+            match set.bind(&report.ruleset) {
+                Ok(b) => Some(b),
+                Err(es) => {
+                    errors.extend(es.iter().map(|e| e.to_string()));
+                    None
+                }
+            }
+        };
+        SigmaRules {
+            rules: report.ruleset,
+            correlations,
+            correlation_errors: errors,
+        }
+    }
+
+    /// Number of correlation rules in use.
+    pub fn correlation_count(&self) -> usize {
+        self.correlations
+            .as_ref()
+            .map_or(0, |b| b.correlations().len())
+    }
+
+    /// Start a run: a detector with fresh correlation windows.
+    pub fn scan(&self) -> SigmaScan<'_> {
+        SigmaScan {
+            rules: self,
+            engine: self.correlations.as_ref().map(|b| Mutex::new(b.engine())),
+        }
+    }
+}
+
+/// One run of [`SigmaRules`] over a stream of events.
+pub struct SigmaScan<'r> {
+    rules: &'r SigmaRules,
+    engine: Option<Mutex<CorrelationEngine>>,
+}
+
+impl SigmaScan<'_> {
+    /// Evaluate the correlation windows of this run.
+    pub fn finish(self) -> Outcome {
+        match self.engine {
+            Some(m) => m
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .finish_report(),
+            None => Outcome::default(),
+        }
+    }
+}
+
+impl Detector for SigmaScan<'_> {
+    fn inspect(&self, event: &Event, out: &mut Vec<Finding>) {
+        let set = &self.rules.rules;
+        let Some(bound) = &self.rules.correlations else {
+            set.inspect(event, out);
+            return;
+        };
+        set.for_each_match(event, |idx| {
+            if !bound.suppressed(idx) {
+                out.push(set.detection(idx, event));
+            }
+            if bound.wants(idx)
+                && let Some(engine) = &self.engine
+            {
+                engine
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .observe(idx, event);
+            }
+        });
+    }
+}

@@ -1,0 +1,116 @@
+//! Writing outputs that evidence cannot turn against their readers or the
+//! evidence itself: spreadsheet cells that never run as formulas, list
+//! entries that never split into two lines, and files that are never
+//! written through a link an attacker (or an earlier mistake) left in the
+//! output folder.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::Path;
+
+/// A CSV cell a spreadsheet will not run: evidence-controlled text that
+/// starts like a formula gets a leading apostrophe (OWASP's advice for
+/// CSV injection), control characters are shown escaped.
+pub fn spreadsheet_cell(s: &str) -> String {
+    let clean = single_line(s);
+    if clean.starts_with(['=', '+', '-', '@']) || s.starts_with(['\t', '\r']) {
+        format!("'{clean}")
+    } else {
+        clean
+    }
+}
+
+/// Text on one line: control characters (newlines, escapes) shown escaped,
+/// so one value can never become two lines of a list or rewrite a terminal.
+pub fn single_line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// Create (or replace) an output file without following a link at its
+/// path: an existing file or link of that name is removed first, then the
+/// file is created exclusively, which fails rather than follow a link
+/// planted in between. A hard link to evidence loses only this name.
+pub fn create_output_file(path: &Path) -> io::Result<File> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} is a directory", path.display()),
+            ));
+        }
+        Ok(_) => std::fs::remove_file(path)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// Write `bytes` to a new output file at `path` (see [`create_output_file`]).
+pub fn write_output_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use io::Write;
+    let mut f = create_output_file(path)?;
+    f.write_all(bytes)?;
+    f.flush()
+}
+
+/// Create an output directory; a link at its path is replaced by a real
+/// directory rather than followed.
+pub fn create_output_dir(path: &Path) -> io::Result<()> {
+    if let Ok(m) = std::fs::symlink_metadata(path)
+        && m.file_type().is_symlink()
+    {
+        std::fs::remove_file(path)?;
+    }
+    std::fs::create_dir_all(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_and_line_breaks_are_neutralised() {
+        assert_eq!(spreadsheet_cell("=1+2"), "'=1+2");
+        assert_eq!(spreadsheet_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_cell("\tx"), "'\\tx");
+        assert_eq!(spreadsheet_cell("a\nb"), "a\\nb");
+        assert_eq!(spreadsheet_cell("C:\\x.exe"), "C:\\x.exe");
+        assert_eq!(single_line("\u{1b}[2J"), "\\u{1b}[2J");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_the_output_folder_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let evidence = dir.path().join("Security.evtx");
+        std::fs::write(&evidence, b"evidence").unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::os::unix::fs::symlink(&evidence, out.join("findings.jsonl")).unwrap();
+        write_output_file(&out.join("findings.jsonl"), b"{}\n").unwrap();
+        assert_eq!(std::fs::read(&evidence).unwrap(), b"evidence");
+        assert_eq!(std::fs::read(out.join("findings.jsonl")).unwrap(), b"{}\n");
+        // A linked output directory is replaced too.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, out.join("containment")).unwrap();
+        create_output_dir(&out.join("containment")).unwrap();
+        assert!(
+            !std::fs::symlink_metadata(out.join("containment"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+}

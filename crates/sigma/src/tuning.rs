@@ -1,0 +1,277 @@
+//! Rule tuning: leave a rule out, or give it another level, each with the
+//! reason written down.
+//!
+//! A few rules drown a case: one that fires on every Sysmon event 28
+//! (svchost and SearchIndexer rewriting their databases) was 13–65 % of
+//! all findings on public attack datasets, all "high". kahu ships a list
+//! of such rules ([`Tuning::shipped`], `data/tuning/noisy-rules.yaml`,
+//! measured on EVTX-ATTACK-SAMPLES and Mordor), applied by default; users
+//! add their own (`--tuning FILE`, `--exclude-rule ID`). The file format:
+//!
+//! ```yaml
+//! rules:
+//!   - id: c3e5c1b1-45e9-4632-b242-27939c170239
+//!     title: Sysmon Blocked File Shredding   # for readers; not matched
+//!     level: low            # a new level, or `exclude`
+//!     reason: why this rule is tuned
+//! ```
+//!
+//! Tuning applies at load (a level change is seen by `--min-level`; an
+//! excluded rule is not compiled, so a correlation built on it reports it
+//! as filtered) and to findings (analytic, correlation and indicator ids,
+//! see [`Tuning::apply`]).
+
+use kahu_finding::{Finding, Level};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What tuning does to one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Load the rule but report its findings at this level.
+    Level(Level),
+    /// Do not load the rule; drop its findings.
+    Exclude,
+}
+
+/// One tuned rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjustment {
+    /// What to do.
+    pub action: Action,
+    /// Why, for the analyst reading `rules check` or the report.
+    pub reason: String,
+    /// Where the entry came from (file name, `--exclude-rule`, `shipped`).
+    pub origin: String,
+}
+
+/// Rule id → adjustment. Later entries override earlier ones, so a user's
+/// file can undo a shipped entry (`level: high` for a rule the list lowers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tuning {
+    rules: HashMap<String, Adjustment>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    rules: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    id: String,
+    #[serde(default)]
+    #[allow(dead_code)] // documentation for readers of the file
+    title: Option<String>,
+    level: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// The shipped list of known-noisy rules.
+const SHIPPED: &str = include_str!("../../../data/tuning/noisy-rules.yaml");
+
+impl Tuning {
+    /// No tuning.
+    pub fn new() -> Self {
+        Tuning::default()
+    }
+
+    /// kahu's list of known-noisy rules (`data/tuning/noisy-rules.yaml`).
+    pub fn shipped() -> Self {
+        // The embedded file is parsed by a unit test
+        // (`shipped_list_parses_and_gives_reasons`), so this cannot fail
+        // in a build whose tests passed; an empty list is the safe fallback.
+        Tuning::from_yaml(SHIPPED, "shipped").unwrap_or_default()
+    }
+
+    /// Parse a tuning file's text; `origin` names it in messages.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Self, String> {
+        let file: File = serde_saphyr::from_str(text)
+            .map_err(|e| format!("{origin}: not a tuning file: {e}"))?;
+        let mut t = Tuning::default();
+        for (n, e) in file.rules.into_iter().enumerate() {
+            let id = e.id.trim();
+            if id.is_empty() {
+                return Err(format!("{origin}: entry {}: empty rule id", n + 1));
+            }
+            let action = if e.level.trim().eq_ignore_ascii_case("exclude") {
+                Action::Exclude
+            } else {
+                Action::Level(
+                    e.level
+                        .parse()
+                        .map_err(|m| format!("{origin}: entry {} ({id}): {m}", n + 1))?,
+                )
+            };
+            t.rules.insert(
+                id.to_string(),
+                Adjustment {
+                    action,
+                    reason: e.reason.unwrap_or_default().trim().to_string(),
+                    origin: origin.to_string(),
+                },
+            );
+        }
+        Ok(t)
+    }
+
+    /// Read a tuning file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read tuning file {}: {e}", path.display()))?;
+        Tuning::from_yaml(&text, &path.display().to_string())
+    }
+
+    /// Exclude a rule (`--exclude-rule`).
+    pub fn exclude(&mut self, id: &str, reason: &str, origin: &str) {
+        self.rules.insert(
+            id.trim().to_string(),
+            Adjustment {
+                action: Action::Exclude,
+                reason: reason.to_string(),
+                origin: origin.to_string(),
+            },
+        );
+    }
+
+    /// Add `other`'s entries, replacing ours for the same rule.
+    pub fn merge(&mut self, other: Tuning) {
+        self.rules.extend(other.rules);
+    }
+
+    /// The adjustment for a rule id, if any.
+    pub fn get(&self, rule_id: &str) -> Option<&Adjustment> {
+        self.rules.get(rule_id)
+    }
+
+    /// Whether nothing is tuned.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Number of tuned rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Tuned rules sorted by id, for listing.
+    pub fn entries(&self) -> Vec<(&str, &Adjustment)> {
+        let mut v: Vec<(&str, &Adjustment)> =
+            self.rules.iter().map(|(k, a)| (k.as_str(), a)).collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    /// Drop excluded rules' findings and relevel the others. Returns the
+    /// number dropped.
+    pub fn apply(&self, findings: &mut Vec<Finding>) -> usize {
+        if self.rules.is_empty() {
+            return 0;
+        }
+        let before = findings.len();
+        findings.retain_mut(|f| match self.rules.get(&*f.rule_id).map(|a| &a.action) {
+            Some(Action::Exclude) => false,
+            Some(Action::Level(l)) => {
+                f.level = *l;
+                true
+            }
+            None => true,
+        });
+        before - findings.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_list_parses_and_gives_reasons() {
+        let t = Tuning::from_yaml(SHIPPED, "shipped").unwrap();
+        assert!(!t.is_empty());
+        for (id, a) in t.entries() {
+            assert!(
+                a.reason.len() >= 40,
+                "shipped entry {id} needs a reason an analyst can check"
+            );
+        }
+        assert_eq!(Tuning::shipped(), t);
+    }
+
+    #[test]
+    fn levels_exclusions_and_errors() {
+        let t = Tuning::from_yaml(
+            "rules:\n  - id: a\n    level: low\n    reason: r\n  - id: b\n    level: Exclude\n",
+            "t.yaml",
+        )
+        .unwrap();
+        assert_eq!(t.get("a").unwrap().action, Action::Level(Level::Low));
+        assert_eq!(t.get("b").unwrap().action, Action::Exclude);
+        assert!(t.get("c").is_none());
+        let e = Tuning::from_yaml("rules:\n  - id: a\n    level: loud\n", "t.yaml").unwrap_err();
+        assert!(e.contains("t.yaml") && e.contains("loud"), "{e}");
+        assert!(Tuning::from_yaml("rules: 3\n", "t.yaml").is_err());
+        assert!(Tuning::from_yaml("rules:\n  - id: ''\n    level: low\n", "t").is_err());
+    }
+
+    #[test]
+    fn load_skips_excluded_rules_and_relevels_before_the_level_filter() {
+        let rule = |id: &str, level: &str| {
+            format!(
+                "title: r{id}\nid: {id}\nlogsource:\n  product: windows\ndetection:\n  sel:\n    EventID: 1\n  condition: sel\nlevel: {level}\n"
+            )
+        };
+        let yaml = [rule("a", "low"), rule("b", "high"), rule("c", "high")].join("---\n");
+        let mut tuning = Tuning::from_yaml("rules:\n  - id: a\n    level: high\n", "t").unwrap();
+        tuning.exclude("b", "noisy", "--exclude-rule");
+        let opts = crate::LoadOptions {
+            min_level: Level::Medium,
+            tuning,
+            ..Default::default()
+        };
+        let r = crate::RuleSet::from_yaml(&[("r.yml", &yaml)], &opts);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!((r.compiled, r.excluded, r.releveled), (2, 1, 1));
+        // Without tuning, `a` (low) is filtered by level and `b` loads.
+        let plain = crate::RuleSet::from_yaml(
+            &[("r.yml", &yaml)],
+            &crate::LoadOptions {
+                min_level: Level::Medium,
+                ..Default::default()
+            },
+        );
+        assert_eq!((plain.compiled, plain.skipped, plain.excluded), (2, 1, 0));
+    }
+
+    #[test]
+    fn later_entries_override_and_apply_to_findings() {
+        let mut t = Tuning::from_yaml("rules:\n  - id: a\n    level: exclude\n", "x").unwrap();
+        t.merge(Tuning::from_yaml("rules:\n  - id: a\n    level: high\n", "y").unwrap());
+        t.exclude("b", "too many", "--exclude-rule");
+        let mk = |id: &str| Finding {
+            kind: kahu_finding::FindingKind::Sigma,
+            rule_id: id.into(),
+            title: id.into(),
+            level: Level::Medium,
+            techniques: vec![],
+            software: vec![],
+            groups: vec![],
+            timestamp: None,
+            host: None,
+            channel: None,
+            event_id: None,
+            fields: vec![],
+            provenance: kahu_event::Provenance::new("f".into(), kahu_event::Location::File),
+            related: vec![],
+        };
+        let mut fs = vec![mk("a"), mk("b"), mk("c")];
+        assert_eq!(t.apply(&mut fs), 1);
+        let got: Vec<(&str, Level)> = fs.iter().map(|f| (&*f.rule_id, f.level)).collect();
+        assert_eq!(got, vec![("a", Level::High), ("c", Level::Medium)]);
+    }
+}
