@@ -403,7 +403,10 @@ impl Attributor<'_> {
                     ),
                     _ => "no actor fits better than an unknown cluster".into(),
                 };
-                c.reasons.insert(0, why);
+                // Only the reason: the counts of a judgment not made ("0
+                // matching evidence items") contradicted the candidates'
+                // own supporting lists printed beside them.
+                c.reasons = vec![why];
                 c
             }
         };

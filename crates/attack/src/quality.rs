@@ -53,7 +53,8 @@ const EVIDENCE_FIELDS: &[&str] = &[
 /// `true` when `name` appears in `text` as a word (case-insensitive).
 fn names(text: &str, name: &str) -> bool {
     let (t, n) = (text.to_lowercase(), name.to_lowercase());
-    if n.len() < 3 {
+    // Short aliases (`Rcs`, `at`) occur inside ordinary words.
+    if n.chars().count() < 4 {
         return false;
     }
     let is_word = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
@@ -270,6 +271,8 @@ mod tests {
         assert!(names("C:\\tools\\PsExec.exe -s cmd", "PsExec"));
         assert!(!names("C:\\tools\\mynetwork.exe", "Net"));
         assert!(!names("at", "at"));
+        assert!(!names("psexecsvc service", "psexec"));
+        assert!(names("psexec-like service", "psexec"));
     }
 }
 

@@ -109,6 +109,25 @@ fn unknown_outcome_when_nothing_fits() {
     // One ubiquitous technique: no actor stands out against an unknown cluster.
     let res = Attribution::rank(kb(), &[], &ev(&["T1059.001"], &[]), &RankOptions::default());
     assert_eq!(res.outcome, Outcome::UnknownCluster);
+    // No judgment made, so no evidence counts that would contradict the
+    // candidates' supporting lists ("0 matching evidence items").
+    assert!(
+        res.confidence
+            .reasons
+            .iter()
+            .all(|r| !r.contains("matching evidence")),
+        "{:?}",
+        res.confidence.reasons
+    );
+    // One item is thin evidence, and the basis says so.
+    assert!(
+        res.confidence
+            .reasons
+            .iter()
+            .any(|r| r.contains("only 1 scored evidence item")),
+        "{:?}",
+        res.confidence.reasons
+    );
     assert!(
         res.candidates[0].likelihood < kahu_attack::attribution::MIN_ATTRIBUTION,
         "{}",
@@ -615,4 +634,49 @@ fn weak_and_unverified_profile_items_count_less() {
         "{cve}: {}",
         item.weight
     );
+}
+
+/// The headline false name of issue 12: a generic SigmaHQ behaviour rule
+/// tagged with PowerDuke (S0139) must not put PowerDuke into the scored
+/// evidence; a rule whose title names the tool does.
+#[test]
+fn generic_rule_software_tag_is_not_scored() {
+    use std::sync::Arc;
+    let finding = |title: &str, sw: &str| kahu_finding::Finding {
+        kind: kahu_finding::FindingKind::Sigma,
+        rule_id: Arc::from(title),
+        title: Arc::from(title),
+        level: kahu_finding::Level::High,
+        techniques: vec![Arc::from("T1564.004")],
+        software: vec![Arc::from(sw)],
+        groups: vec![],
+        timestamp: None,
+        host: None,
+        channel: None,
+        event_id: None,
+        fields: vec![],
+        provenance: kahu_event::Provenance::new(
+            Arc::from("x.evtx"),
+            kahu_event::Location::Record(1),
+        ),
+        related: vec![],
+    };
+    let kb = kb();
+    // Expected names come from the knowledge base, not from the code under test.
+    let mimikatz = kb
+        .software_by_name("Mimikatz")
+        .expect("Mimikatz in KB")
+        .id
+        .clone();
+    let generic = finding("Hidden Executable In NTFS Alternate Data Stream", "S0139");
+    let specific = finding("HackTool - Mimikatz Execution", &mimikatz);
+    let e = CaseEvidence::from_detections(&[generic.clone(), specific], kb);
+    assert!(!e.software.contains("S0139"), "{:?}", e.software);
+    assert!(e.software.contains(&mimikatz), "{:?}", e.software);
+    assert!(e.techniques.contains("T1564.004"), "techniques still count");
+    // The same tag from an indicator feed names what it matched: kept.
+    let mut ioc = generic;
+    ioc.kind = kahu_finding::FindingKind::Ioc;
+    let e = CaseEvidence::from_detections(&[ioc], kb);
+    assert!(e.software.contains("S0139"));
 }

@@ -231,6 +231,24 @@ fn print_human(res: &Attribution) {
                 res.confidence.level
             );
         }
+        // "Unknown / new cluster" only when that hypothesis leads; otherwise
+        // the wording says no actor was named (issue 12: "unknown cluster"
+        // was printed beside P(unknown) = 1 %).
+        Outcome::UnknownCluster
+            if res
+                .candidates
+                .first()
+                .is_some_and(|c| c.likelihood > res.likelihood_unknown) =>
+        {
+            println!(
+                "JUDGMENT: unknown: {} (unknown hypothesis {:.0}%).",
+                res.confidence
+                    .reasons
+                    .first()
+                    .map_or("no actor fits", String::as_str),
+                res.likelihood_unknown * 100.0,
+            )
+        }
         Outcome::UnknownCluster => println!(
             "JUDGMENT: unknown / possibly a new cluster: {} (unknown hypothesis {:.0}%, {}).",
             res.confidence
