@@ -1,6 +1,7 @@
 //! Turning findings, reconstruction and attribution into the published
 //! [`Assessment`] (and the inputs of the STIX bundle and Navigator layer).
 
+use crate::prose::Summary;
 use chrono::{DateTime, Utc};
 use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions};
 use kahu_finding::{Finding, FindingKind, Level};
@@ -214,7 +215,7 @@ fn entity_views(list: &[ScopeEntity], findings: &[Finding], min: Level) -> Vec<E
         .collect()
 }
 
-fn detail(f: &Finding) -> String {
+pub(crate) fn detail(f: &Finding) -> String {
     f.fields
         .iter()
         .filter(|(k, _)| {
@@ -231,7 +232,7 @@ fn detail(f: &Finding) -> String {
         .join(" ")
 }
 
-fn time_text(t: Option<DateTime<Utc>>) -> String {
+pub(crate) fn time_text(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| "unknown time".into())
 }
@@ -384,132 +385,9 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     let evidence = case_evidence(inputs, &scope);
     let attribution = Attribution::rank(kb, inputs.profiles, &evidence, &RankOptions::default());
 
-    // Techniques observed.
-    struct Acc {
-        count: u64,
-        max_level: Level,
-        hosts: BTreeSet<String>,
-        rules: BTreeSet<String>,
-        first: Option<DateTime<Utc>>,
-        last: Option<DateTime<Utc>>,
-        evidence: Vec<String>,
-    }
-    let mut techniques: BTreeMap<String, Acc> = BTreeMap::new();
-    // Low-level detections' techniques are kept (marked by level), not
-    // dropped: weak alone, they still tell the analyst where to look.
-    for f in findings.iter().filter(|f| f.level >= Level::Low) {
-        for t in &f.techniques {
-            let id = kb.resolve(t);
-            let a = techniques.entry(id).or_insert(Acc {
-                count: 0,
-                max_level: f.level,
-                hosts: BTreeSet::new(),
-                rules: BTreeSet::new(),
-                first: None,
-                last: None,
-                evidence: Vec::new(),
-            });
-            a.count += kahu_reconstruct::repeat_count(f);
-            a.max_level = a.max_level.max(f.level);
-            if let Some(h) = &f.host
-                && a.hosts.len() < 20
-            {
-                a.hosts.insert(h.to_string());
-            }
-            if a.rules.len() < 10 {
-                a.rules.insert(f.title.to_string());
-            }
-            if let Some(t) = f.timestamp {
-                a.first = Some(a.first.map_or(t, |x| x.min(t)));
-            }
-            if let Some(t) = kahu_reconstruct::last_seen(f) {
-                a.last = Some(a.last.map_or(t, |x| x.max(t)));
-            }
-            if a.evidence.len() < 3 {
-                a.evidence.push(f.provenance.to_string());
-            }
-        }
-    }
-    let technique_views: Vec<TechniqueView> = techniques
-        .into_iter()
-        .map(|(id, a)| {
-            let tech = kb.technique(&id);
-            TechniqueView {
-                name: tech.map(|t| t.name.clone()).unwrap_or_default(),
-                tactics: tech.map(|t| t.tactics.clone()).unwrap_or_default(),
-                id,
-                detections: a.count,
-                max_level: a.max_level,
-                hosts: a.hosts.into_iter().collect(),
-                rules: a.rules.into_iter().collect(),
-                first_seen: a.first,
-                last_seen: a.last,
-                evidence: a.evidence,
-            }
-        })
-        .collect();
-
-    let timeline_views: Vec<TimelineEntry> = timeline
-        .entries
-        .iter()
-        .map(|e| TimelineEntry {
-            phase: e
-                .tactics
-                .first()
-                .map(|t| t.short_name().to_string())
-                .unwrap_or_else(|| "unclassified".into()),
-            first_seen: e.finding.first_seen,
-            last_seen: e.finding.last_seen,
-            count: e.finding.count,
-            title: e.finding.finding.title.to_string(),
-            rule_id: e.finding.finding.rule_id.to_string(),
-            level: e.finding.finding.level,
-            host: e.finding.finding.host.as_deref().map(str::to_string),
-            techniques: e
-                .finding
-                .finding
-                .techniques
-                .iter()
-                .map(|t| t.to_string())
-                .collect(),
-            detail: detail(&e.finding.finding),
-            provenance: e.finding.finding.provenance.to_string(),
-        })
-        .collect();
-
-    let incident_views: Vec<IncidentView> = incidents
-        .iter()
-        .map(|i| IncidentView {
-            id: i.id.clone(),
-            title: i.title.clone(),
-            severity: i.severity,
-            hosts: i.hosts.clone(),
-            accounts: i.accounts.clone(),
-            first_seen: i.first_seen,
-            last_seen: i.last_seen,
-            phases: i
-                .tactics
-                .iter()
-                .map(|t| t.short_name().to_string())
-                .collect(),
-            techniques: i.techniques.clone(),
-            evidence: i
-                .evidence
-                .iter()
-                .map(|e| {
-                    format!(
-                        "{} [{}] {} on {} (×{}) — {}",
-                        time_text(e.finding.first_seen),
-                        e.phase.map(|p| p.short_name()).unwrap_or("unclassified"),
-                        e.finding.finding.title,
-                        e.finding.finding.host.as_deref().unwrap_or("host unknown"),
-                        e.finding.count,
-                        e.finding.finding.provenance
-                    )
-                })
-                .collect(),
-        })
-        .collect();
+    let technique_views = crate::views::techniques(findings, kb);
+    let timeline_views = crate::views::timeline(&timeline);
+    let incident_views = crate::views::incidents(&incidents);
 
     let scope_view = ScopeView {
         hosts: entity_views(&scope.hosts, findings, Level::Medium),
@@ -539,118 +417,21 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         _ => Vec::new(),
     };
 
-    // Summary.
-    let mut by_level: BTreeMap<String, u64> = BTreeMap::new();
-    for f in findings {
-        *by_level.entry(f.level.as_str().to_string()).or_insert(0) += 1;
-    }
-    let sig: Vec<&Finding> = findings.iter().filter(|f| significant(f)).collect();
-    let first = sig.iter().filter_map(|f| f.timestamp).min();
-    // A collapsed burst of repeats lasts until its last instance.
-    let last = sig
-        .iter()
-        .filter_map(|f| kahu_reconstruct::last_seen(f))
-        .max();
-    let max_level = findings.iter().map(|f| f.level).max();
-    let verdict = if inputs.events == 0 {
-        Verdict::InsufficientEvidence
-    } else if max_level >= Some(Level::High) {
-        Verdict::CompromiseDetected
-    } else if max_level >= Some(Level::Medium) {
-        Verdict::SuspiciousActivity
-    } else if inputs.coverage.mostly_unclassified() {
-        // Rules never ran on most of it: that is not "no detections".
-        Verdict::InsufficientEvidence
-    } else {
-        Verdict::NoDetections
-    };
-    let significant_techniques = technique_views
-        .iter()
-        .filter(|t| t.max_level >= Level::Medium)
-        .count();
-    let tactics_seen: BTreeSet<&str> = technique_views
-        .iter()
-        .filter(|t| t.max_level >= Level::Medium)
-        .flat_map(|t| t.tactics.iter().map(String::as_str))
-        .collect();
-    let ordered_tactics: Vec<&str> = kahu_report::html::TACTICS
-        .iter()
-        .copied()
-        .filter(|t| tactics_seen.contains(t))
-        .collect();
-    let lead = match &attribution.outcome {
-        Outcome::Attributed { id, name } => format!(
-            " Leading attribution hypothesis: {name} ({id}), {}.",
-            attribution.candidates[0].likelihood_words.words()
-        ),
-        Outcome::UnknownCluster => " No known actor fits well (possible new cluster).".into(),
-        Outcome::InsufficientEvidence => " Insufficient evidence for attribution.".into(),
-    };
-    let headline = match verdict {
-        Verdict::InsufficientEvidence if inputs.events > 0 => format!(
-            "Evidence not understood: {} of {} events could not be classified (no channel or log source), so no rule for a log source ran on them. Nothing can be concluded about compromise from these events; see Evidence for the files concerned.",
-            inputs.coverage.no_logsource, inputs.events
-        ),
-        Verdict::InsufficientEvidence => format!(
-            "No events could be read from the {} evidence file(s) given; nothing can be concluded about compromise or attribution.",
-            inputs.files
-        ),
-        Verdict::NoDetections => format!(
-            "{} events from {} files were examined and no rule, indicator or analytic fired at medium level or above. This does not prove the absence of compromise: coverage is limited to the evidence and rules used.",
-            inputs.events, inputs.files
-        ),
-        _ => format!(
-            "Malicious activity on {} {}: {} ATT&CK techniques across {} tactics ({}).{lead}",
-            match scope_view.hosts.len() {
-                0 => "unknown hosts".to_string(),
-                n => format!("{n} host(s)"),
-            },
-            match (first, last) {
-                (Some(_), Some(_)) =>
-                    format!("between {} and {}", time_text(first), time_text(last)),
-                _ => "at unknown times".to_string(),
-            },
-            significant_techniques,
-            ordered_tactics.len(),
-            ordered_tactics
-                .iter()
-                .map(|t| t.replace('-', " "))
-                .collect::<Vec<_>>()
-                .join(" → "),
-        ),
-    };
-    let mut key_points = Vec::new();
-    for i in incident_views.iter().take(5) {
-        key_points.push(format!(
-            "{} ({}): {} to {}",
-            i.title,
-            i.severity,
-            time_text(i.first_seen),
-            time_text(i.last_seen)
-        ));
-    }
-    if !containment.is_empty() {
-        key_points.push(format!(
-            "Act now: isolate {} host(s), reset {} account(s), block {} address(es), remove {} file(s) — see Containment.",
-            containment.hosts.len(),
-            containment.accounts.len(),
-            containment.ips.len(),
-            containment.files.len()
-        ));
-    }
-    for gap in inputs.coverage.gaps() {
-        key_points.push(format!("Evidence coverage: {gap}; see Evidence."));
-    }
-    let problems = inputs
-        .warnings
-        .iter()
-        .filter(|w| !w.is_coverage_note())
-        .count();
-    if problems > 0 {
-        key_points.push(format!(
-            "{problems} evidence problems (corrupt records, unknown formats) were reported and skipped; see Evidence."
-        ));
-    }
+    let Summary {
+        by_level,
+        first,
+        last,
+        verdict,
+        headline,
+        key_points,
+    } = crate::prose::summary(
+        inputs,
+        &technique_views,
+        &attribution,
+        scope_view.hosts.len(),
+        &incident_views,
+        &containment,
+    );
 
     let mut appendix: Vec<&Finding> = findings.iter().filter(|f| f.level >= Level::Low).collect();
     let total = appendix.len() as u64;

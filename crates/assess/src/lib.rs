@@ -12,7 +12,9 @@ pub mod guard;
 pub mod paths;
 pub mod pipeline;
 pub mod policy;
+pub mod prose;
 pub mod store;
+pub mod views;
 pub mod write;
 
 pub use detection::{DetectConfig, DetectionRun, SIGNIFICANT, detect};

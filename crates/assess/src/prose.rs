@@ -1,0 +1,163 @@
+//! The prose of an assessment: the verdict, the headline and the key
+//! points, written from the views the assessment already holds. Kept apart
+//! from the data assembly so the wording can be reviewed (and changed) in
+//! one place.
+
+use crate::assemble::{Inputs, time_text};
+use kahu_attack::{Attribution, Outcome};
+use kahu_finding::{Finding, Level};
+use kahu_report::assessment::{IncidentView, TechniqueView, Verdict};
+use kahu_report::containment::Containment;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The summary section of an assessment.
+pub struct Summary {
+    /// Findings per level name.
+    pub by_level: BTreeMap<String, u64>,
+    /// Earliest significant activity.
+    pub first: Option<kahu_event::Timestamp>,
+    /// Latest significant activity (a collapsed burst counts to its end).
+    pub last: Option<kahu_event::Timestamp>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// One paragraph for the reader who reads nothing else.
+    pub headline: String,
+    /// What to look at first.
+    pub key_points: Vec<String>,
+}
+
+fn significant(f: &Finding) -> bool {
+    f.level >= Level::Medium
+}
+
+/// Write the summary: verdict, headline and key points.
+pub fn summary(
+    inputs: &Inputs<'_>,
+    technique_views: &[TechniqueView],
+    attribution: &Attribution,
+    hosts: usize,
+    incident_views: &[IncidentView],
+    containment: &Containment,
+) -> Summary {
+    let findings = inputs.findings;
+    let mut by_level: BTreeMap<String, u64> = BTreeMap::new();
+    for f in findings {
+        *by_level.entry(f.level.as_str().to_string()).or_insert(0) += 1;
+    }
+    let sig: Vec<&Finding> = findings.iter().filter(|f| significant(f)).collect();
+    let first = sig.iter().filter_map(|f| f.timestamp).min();
+    // A collapsed burst of repeats lasts until its last instance.
+    let last = sig
+        .iter()
+        .filter_map(|f| kahu_reconstruct::last_seen(f))
+        .max();
+    let max_level = findings.iter().map(|f| f.level).max();
+    let verdict = if inputs.events == 0 {
+        Verdict::InsufficientEvidence
+    } else if max_level >= Some(Level::High) {
+        Verdict::CompromiseDetected
+    } else if max_level >= Some(Level::Medium) {
+        Verdict::SuspiciousActivity
+    } else if inputs.coverage.mostly_unclassified() {
+        // Rules never ran on most of it: that is not "no detections".
+        Verdict::InsufficientEvidence
+    } else {
+        Verdict::NoDetections
+    };
+    let significant_techniques = technique_views
+        .iter()
+        .filter(|t| t.max_level >= Level::Medium)
+        .count();
+    let tactics_seen: BTreeSet<&str> = technique_views
+        .iter()
+        .filter(|t| t.max_level >= Level::Medium)
+        .flat_map(|t| t.tactics.iter().map(String::as_str))
+        .collect();
+    let ordered_tactics: Vec<&str> = kahu_report::html::TACTICS
+        .iter()
+        .copied()
+        .filter(|t| tactics_seen.contains(t))
+        .collect();
+    let lead = match &attribution.outcome {
+        Outcome::Attributed { id, name } => format!(
+            " Leading attribution hypothesis: {name} ({id}), {}.",
+            attribution.candidates[0].likelihood_words.words()
+        ),
+        Outcome::UnknownCluster => " No known actor fits well (possible new cluster).".into(),
+        Outcome::InsufficientEvidence => " Insufficient evidence for attribution.".into(),
+    };
+    let headline = match verdict {
+        Verdict::InsufficientEvidence if inputs.events > 0 => format!(
+            "Evidence not understood: {} of {} events could not be classified (no channel or log source), so no rule for a log source ran on them. Nothing can be concluded about compromise from these events; see Evidence for the files concerned.",
+            inputs.coverage.no_logsource, inputs.events
+        ),
+        Verdict::InsufficientEvidence => format!(
+            "No events could be read from the {} evidence file(s) given; nothing can be concluded about compromise or attribution.",
+            inputs.files
+        ),
+        Verdict::NoDetections => format!(
+            "{} events from {} files were examined and no rule, indicator or analytic fired at medium level or above. This does not prove the absence of compromise: coverage is limited to the evidence and rules used.",
+            inputs.events, inputs.files
+        ),
+        _ => format!(
+            "Malicious activity on {} {}: {} ATT&CK techniques across {} tactics ({}).{lead}",
+            match hosts {
+                0 => "unknown hosts".to_string(),
+                n => format!("{n} host(s)"),
+            },
+            match (first, last) {
+                (Some(_), Some(_)) =>
+                    format!("between {} and {}", time_text(first), time_text(last)),
+                _ => "at unknown times".to_string(),
+            },
+            significant_techniques,
+            ordered_tactics.len(),
+            ordered_tactics
+                .iter()
+                .map(|t| t.replace('-', " "))
+                .collect::<Vec<_>>()
+                .join(" → "),
+        ),
+    };
+    let mut key_points = Vec::new();
+    for i in incident_views.iter().take(5) {
+        key_points.push(format!(
+            "{} ({}): {} to {}",
+            i.title,
+            i.severity,
+            time_text(i.first_seen),
+            time_text(i.last_seen)
+        ));
+    }
+    if !containment.is_empty() {
+        key_points.push(format!(
+            "Act now: isolate {} host(s), reset {} account(s), block {} address(es), remove {} file(s) — see Containment.",
+            containment.hosts.len(),
+            containment.accounts.len(),
+            containment.ips.len(),
+            containment.files.len()
+        ));
+    }
+    for gap in inputs.coverage.gaps() {
+        key_points.push(format!("Evidence coverage: {gap}; see Evidence."));
+    }
+    let problems = inputs
+        .warnings
+        .iter()
+        .filter(|w| !w.is_coverage_note())
+        .count();
+    if problems > 0 {
+        key_points.push(format!(
+            "{problems} evidence problems (corrupt records, unknown formats) were reported and skipped; see Evidence."
+        ));
+    }
+
+    Summary {
+        by_level,
+        first,
+        last,
+        verdict,
+        headline,
+        key_points,
+    }
+}

@@ -1,0 +1,146 @@
+//! The assessment's views of techniques, the timeline and incidents: what
+//! the report and `assessment.json` show, built from reconstruction's
+//! results.
+
+use crate::assemble::{detail, time_text};
+use chrono::{DateTime, Utc};
+use kahu_attack::KnowledgeBase;
+use kahu_finding::{Finding, Level};
+use kahu_report::assessment::{IncidentView, TechniqueView, TimelineEntry};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every technique detected at low level or above, with its counts,
+/// hosts, rules, time span and sample evidence.
+pub fn techniques(findings: &[Finding], kb: &KnowledgeBase) -> Vec<TechniqueView> {
+    struct Acc {
+        count: u64,
+        max_level: Level,
+        hosts: BTreeSet<String>,
+        rules: BTreeSet<String>,
+        first: Option<DateTime<Utc>>,
+        last: Option<DateTime<Utc>>,
+        evidence: Vec<String>,
+    }
+    let mut techniques: BTreeMap<String, Acc> = BTreeMap::new();
+    // Low-level detections' techniques are kept (marked by level), not
+    // dropped: weak alone, they still tell the analyst where to look.
+    for f in findings.iter().filter(|f| f.level >= Level::Low) {
+        for t in &f.techniques {
+            let id = kb.resolve(t);
+            let a = techniques.entry(id).or_insert(Acc {
+                count: 0,
+                max_level: f.level,
+                hosts: BTreeSet::new(),
+                rules: BTreeSet::new(),
+                first: None,
+                last: None,
+                evidence: Vec::new(),
+            });
+            a.count += kahu_reconstruct::repeat_count(f);
+            a.max_level = a.max_level.max(f.level);
+            if let Some(h) = &f.host
+                && a.hosts.len() < 20
+            {
+                a.hosts.insert(h.to_string());
+            }
+            if a.rules.len() < 10 {
+                a.rules.insert(f.title.to_string());
+            }
+            if let Some(t) = f.timestamp {
+                a.first = Some(a.first.map_or(t, |x| x.min(t)));
+            }
+            if let Some(t) = kahu_reconstruct::last_seen(f) {
+                a.last = Some(a.last.map_or(t, |x| x.max(t)));
+            }
+            if a.evidence.len() < 3 {
+                a.evidence.push(f.provenance.to_string());
+            }
+        }
+    }
+    techniques
+        .into_iter()
+        .map(|(id, a)| {
+            let tech = kb.technique(&id);
+            TechniqueView {
+                name: tech.map(|t| t.name.clone()).unwrap_or_default(),
+                tactics: tech.map(|t| t.tactics.clone()).unwrap_or_default(),
+                id,
+                detections: a.count,
+                max_level: a.max_level,
+                hosts: a.hosts.into_iter().collect(),
+                rules: a.rules.into_iter().collect(),
+                first_seen: a.first,
+                last_seen: a.last,
+                evidence: a.evidence,
+            }
+        })
+        .collect()
+}
+
+/// The timeline entries.
+pub fn timeline(timeline: &kahu_reconstruct::Timeline) -> Vec<TimelineEntry> {
+    timeline
+        .entries
+        .iter()
+        .map(|e| TimelineEntry {
+            phase: e
+                .tactics
+                .first()
+                .map(|t| t.short_name().to_string())
+                .unwrap_or_else(|| "unclassified".into()),
+            first_seen: e.finding.first_seen,
+            last_seen: e.finding.last_seen,
+            count: e.finding.count,
+            title: e.finding.finding.title.to_string(),
+            rule_id: e.finding.finding.rule_id.to_string(),
+            level: e.finding.finding.level,
+            host: e.finding.finding.host.as_deref().map(str::to_string),
+            techniques: e
+                .finding
+                .finding
+                .techniques
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
+            detail: detail(&e.finding.finding),
+            provenance: e.finding.finding.provenance.to_string(),
+        })
+        .collect()
+}
+
+/// The incidents, each with its evidence lines.
+pub fn incidents(incidents: &[kahu_reconstruct::Incident]) -> Vec<IncidentView> {
+    incidents
+        .iter()
+        .map(|i| IncidentView {
+            id: i.id.clone(),
+            title: i.title.clone(),
+            severity: i.severity,
+            hosts: i.hosts.clone(),
+            accounts: i.accounts.clone(),
+            first_seen: i.first_seen,
+            last_seen: i.last_seen,
+            phases: i
+                .tactics
+                .iter()
+                .map(|t| t.short_name().to_string())
+                .collect(),
+            techniques: i.techniques.clone(),
+            evidence: i
+                .evidence
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} [{}] {} on {} (×{}) — {}",
+                        time_text(e.finding.first_seen),
+                        e.phase.map(|p| p.short_name()).unwrap_or("unclassified"),
+                        e.finding.finding.title,
+                        e.finding.finding.host.as_deref().unwrap_or("host unknown"),
+                        e.finding.count,
+                        e.finding.finding.provenance
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
