@@ -7,6 +7,7 @@ use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions
 use kahu_finding::{Finding, FindingKind, Level};
 use kahu_ingest::Warning;
 use kahu_intel::IocSet;
+use kahu_reconstruct::classify::{EntityClass, FileClass, IpClass};
 use kahu_reconstruct::{
     HostNames, IncidentConfig, Scope, ScopeEntity, Tactic, Timeline, build_incidents_with_hosts,
 };
@@ -141,7 +142,7 @@ pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
         }
     }
     for ip in &scope.ips {
-        if ip.class == "external"
+        if ip.class == EntityClass::Address(IpClass::External)
             && ip.max_level >= Level::Medium
             && let Ok(addr) = ip.value.parse::<IpAddr>()
         {
@@ -160,7 +161,7 @@ pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
     if scope
         .files
         .iter()
-        .any(|f| f.class == "web_shell" && f.max_level >= Level::Medium)
+        .any(|f| f.class == EntityClass::File(FileClass::WebShell) && f.max_level >= Level::Medium)
     {
         ev.infrastructure_kinds.insert("web-shell".into());
     }
@@ -205,7 +206,7 @@ fn entity_views(list: &[ScopeEntity], findings: &[Finding], min: Level) -> Vec<E
             }
             EntityView {
                 value: e.value.clone(),
-                kind: e.class.clone(),
+                kind: e.class.to_string(),
                 first_seen: e.first_seen,
                 last_seen: e.last_seen,
                 detections: e.finding_count,

@@ -9,7 +9,9 @@ use crate::paths;
 use crate::policy::Policy;
 use chrono::{DateTime, Utc};
 use kahu_finding::{Finding, FindingKind};
-use kahu_reconstruct::classify::{AccountClass, classify_account, normalize_account};
+use kahu_reconstruct::classify::{
+    AccountClass, EntityClass, IpClass, classify_account, normalize_account,
+};
 use kahu_reconstruct::{Scope, ScopeEntity};
 use kahu_report::containment::{Containment, Item, ItemSet};
 use std::collections::BTreeSet;
@@ -274,8 +276,8 @@ fn addresses(scope: &Scope, findings: &[Finding], policy: &Policy, c: &mut Conta
         };
         let reason = titles(behind(e, findings));
         let first = rfc(e.first_seen);
-        match e.class.as_str() {
-            "external" => match shared_infrastructure(ip) {
+        match e.class {
+            EntityClass::Address(IpClass::External) => match shared_infrastructure(ip) {
                 Some((owner, source)) => shared.add(
                     &e.value,
                     &format!(
@@ -285,7 +287,7 @@ fn addresses(scope: &Scope, findings: &[Finding], policy: &Policy, c: &mut Conta
                 ),
                 None => block.add(&e.value, &reason, first.as_deref()),
             },
-            "internal" => {
+            EntityClass::Address(IpClass::Internal) => {
                 if let Some(why) = internal_c2_reason(e, findings, policy) {
                     internal.add(&e.value, &why, first.as_deref());
                 }
@@ -342,7 +344,7 @@ fn files(
 ) -> Vec<Item> {
     let mut out = ItemSet::default();
     for e in &scope.files {
-        let tool = matches!(e.class.as_str(), "web_shell" | "executable" | "script");
+        let tool = e.class.is_tool();
         let strong =
             (tool && e.max_level >= policy.remove_tool) || e.max_level >= policy.remove_other_file;
         if !strong {

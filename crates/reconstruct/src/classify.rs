@@ -286,3 +286,91 @@ mod tests {
         assert_eq!(classify_file("C:\\notes.txt", None), FileClass::Other);
     }
 }
+
+impl AccountClass {
+    /// The name used in outputs (`user`, `machine`, `built_in`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountClass::User => "user",
+            AccountClass::Machine => "machine",
+            AccountClass::BuiltIn => "built_in",
+        }
+    }
+}
+
+impl IpClass {
+    /// The name used in outputs (`internal`, `external`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpClass::Internal => "internal",
+            IpClass::External => "external",
+            IpClass::Loopback => "loopback",
+            IpClass::LinkLocal => "link_local",
+            IpClass::Special => "special",
+        }
+    }
+}
+
+impl FileClass {
+    /// The name used in outputs (`web_shell`, `executable`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileClass::WebShell => "web_shell",
+            FileClass::Executable => "executable",
+            FileClass::Script => "script",
+            FileClass::Other => "other",
+        }
+    }
+}
+
+/// What kind of thing a scope entity is, typed; serialised as the same
+/// names outputs always used (`host`, `user`, `external`, `web_shell`…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityClass {
+    /// A host.
+    Host,
+    /// An account of this kind.
+    Account(AccountClass),
+    /// An address of this kind.
+    Address(IpClass),
+    /// A written file of this kind.
+    File(FileClass),
+}
+
+impl EntityClass {
+    /// The name used in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityClass::Host => "host",
+            EntityClass::Account(a) => a.as_str(),
+            EntityClass::Address(i) => i.as_str(),
+            EntityClass::File(f) => f.as_str(),
+        }
+    }
+
+    /// `true` for an attacker tool kind of file (web shell, executable, script).
+    pub fn is_tool(self) -> bool {
+        matches!(
+            self,
+            EntityClass::File(FileClass::WebShell | FileClass::Executable | FileClass::Script)
+        )
+    }
+}
+
+impl std::fmt::Display for EntityClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EntityClass {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for EntityClass {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}

@@ -2,7 +2,7 @@
 //! implicate, each with when it was involved and by which findings.
 
 use crate::classify::{
-    IpClass, classify_account, classify_file, classify_ip, normalize_account, parse_ip,
+    EntityClass, IpClass, classify_account, classify_file, classify_ip, normalize_account, parse_ip,
 };
 use crate::host::host_key;
 use crate::keys::{ACCOUNT_FIELDS, FieldSource};
@@ -57,7 +57,7 @@ pub struct ScopeEntity {
     /// Class: `user`/`machine`/`built_in` for accounts, `internal`/
     /// `external`/`link_local` for addresses, `web_shell`/`executable`/
     /// `script`/`other` for files, `host` for hosts.
-    pub class: String,
+    pub class: EntityClass,
     /// For addresses and hosts: `source`, `destination`, `recorder` (the
     /// host that logged the evidence), or several joined by `+`.
     pub roles: Vec<&'static str>,
@@ -89,7 +89,7 @@ pub struct Scope {
 #[derive(Debug, Clone)]
 struct Acc {
     value: String,
-    class: String,
+    class: EntityClass,
     roles: Vec<&'static str>,
     span: Span,
     max_level: Level,
@@ -125,7 +125,7 @@ impl ScopeBuilder {
         table: usize,
         key: String,
         value: &str,
-        class: String,
+        class: EntityClass,
         role: Option<&'static str>,
         id: usize,
         f: &Finding,
@@ -178,7 +178,7 @@ impl ScopeBuilder {
         if let Some(h) = f.host.as_deref()
             && let Some(key) = host_key(h)
         {
-            self.add(HOSTS, key, h, "host".into(), Some("recorder"), id, f);
+            self.add(HOSTS, key, h, EntityClass::Host, Some("recorder"), id, f);
         }
         for (i, name) in HOST_FIELDS.iter().enumerate() {
             if let Some(h) = src.field_text(name) {
@@ -188,7 +188,7 @@ impl ScopeBuilder {
                 }
                 let Some(key) = host_key(h) else { continue };
                 let role = if i < 2 { "source" } else { "destination" };
-                self.add(HOSTS, key, h, "host".into(), Some(role), id, f);
+                self.add(HOSTS, key, h, EntityClass::Host, Some(role), id, f);
             }
         }
         for name in ACCOUNT_FIELDS {
@@ -199,10 +199,7 @@ impl ScopeBuilder {
             // commas are not valid in Windows or POSIX account names.
             for part in v.split(',') {
                 if let Some(n) = normalize_account(part) {
-                    let class = serde_json::to_value(classify_account(&n))
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
+                    let class = EntityClass::Account(classify_account(&n));
                     self.add(ACCOUNTS, n, part.trim(), class, None, id, f);
                 }
             }
@@ -220,10 +217,7 @@ impl ScopeBuilder {
                 if matches!(class, IpClass::Loopback | IpClass::Special) {
                     continue;
                 }
-                let class = serde_json::to_value(class)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let class = EntityClass::Address(class);
                 self.add(
                     IPS,
                     ip.to_string(),
@@ -244,10 +238,7 @@ impl ScopeBuilder {
             if p.is_empty() || p == "-" {
                 continue;
             }
-            let class = serde_json::to_value(classify_file(p, writer.as_deref()))
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let class = EntityClass::File(classify_file(p, writer.as_deref()));
             self.add(FILES, p.to_lowercase(), p, class, None, id, f);
         }
     }
