@@ -1,10 +1,13 @@
 #!/bin/bash
-# Attribution per Mordor atomic dataset: prints likelihood words of the leading candidate.
+# Attribution per Mordor atomic dataset (red-team tooling: no actor should be named):
+# prints outcome, leading candidate, its likelihood words and probability.
+# Usage: K=target/release/kahu KAHU_SHARED=../shared bench/mordor-attribution.sh > mordor.tsv
 K=${K:-target/release/kahu}
 OUT=${OUT:-/tmp/mordor-attr}
 mkdir -p $OUT
 for z in $(find ${KAHU_SHARED:-../shared}/mordor/atomic -name "*.zip" | sort); do
-  n=$(basename $z .zip)
+  # Two sets share a file name (host/ and network/): keep the folder in the name.
+  n=$(basename $(dirname $z))-$(basename $z .zip)
   $K assess "$z" --rules ${KAHU_SHARED:-../shared}/sigma/rules --out $OUT/$n --no-case --json -q > $OUT/$n.json 2>$OUT/$n.err
   python3 - "$OUT/$n.json" "$n" <<'PY'
 import json,sys
