@@ -72,8 +72,8 @@ pub struct Built {
     pub evidence: CaseEvidence,
 }
 
-fn significant(f: &Finding) -> bool {
-    f.level >= Level::Medium
+pub(crate) fn significant(f: &Finding) -> bool {
+    f.level >= crate::SIGNIFICANT
 }
 
 fn tactic_lookup(kb: &KnowledgeBase) -> impl Fn(&str) -> Vec<Tactic> + Sync + '_ {

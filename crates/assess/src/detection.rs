@@ -329,6 +329,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     })
 }
 
-/// Findings below this level are kept in files but not used as evidence
-/// of compromise in the summary.
-pub const SIGNIFICANT: Level = Level::Medium;
+/// Findings below this level are kept in files but are not evidence of
+/// compromise — in the summary, escalation or attribution (one threshold,
+/// shared with `kahu_attack::quality`).
+pub const SIGNIFICANT: Level = kahu_attack::quality::SIGNIFICANT;

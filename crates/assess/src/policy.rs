@@ -34,7 +34,7 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            significant: Level::Medium,
+            significant: crate::SIGNIFICANT,
             reported: Level::Low,
             compromise: Level::High,
             isolate_host: Level::High,

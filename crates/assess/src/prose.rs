@@ -3,7 +3,7 @@
 //! from the data assembly so the wording can be reviewed (and changed) in
 //! one place.
 
-use crate::assemble::{Inputs, time_text};
+use crate::assemble::{Inputs, significant, time_text};
 use kahu_attack::{Attribution, Outcome};
 use kahu_finding::{Finding, Level};
 use kahu_report::assessment::{IncidentView, TechniqueView, Verdict};
@@ -24,10 +24,6 @@ pub struct Summary {
     pub headline: String,
     /// What to look at first.
     pub key_points: Vec<String>,
-}
-
-fn significant(f: &Finding) -> bool {
-    f.level >= Level::Medium
 }
 
 /// Write the summary: verdict, headline and key points.

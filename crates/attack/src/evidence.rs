@@ -59,6 +59,14 @@ impl CaseEvidence {
     /// from detection findings (informational findings included: a
     /// technique is evidence of behaviour even when benign-looking).
     pub fn from_findings(findings: &[Finding]) -> CaseEvidence {
+        Self::from_finding_refs(findings)
+    }
+
+    /// [`CaseEvidence::from_findings`] over borrowed findings (a filtered
+    /// selection need not be cloned).
+    pub(crate) fn from_finding_refs<'a>(
+        findings: impl IntoIterator<Item = &'a Finding>,
+    ) -> CaseEvidence {
         let mut ev = CaseEvidence::default();
         for f in findings {
             for t in &f.techniques {

@@ -89,8 +89,7 @@ impl CaseEvidence {
     pub fn from_detections(findings: &[Finding], kb: &KnowledgeBase) -> CaseEvidence {
         let significant: Vec<&Finding> =
             findings.iter().filter(|f| f.level >= SIGNIFICANT).collect();
-        let owned: Vec<Finding> = significant.iter().map(|f| (*f).clone()).collect();
-        let mut ev = CaseEvidence::from_findings(&owned);
+        let mut ev = CaseEvidence::from_finding_refs(significant.iter().copied());
         ev.software.clear();
         ev.techniques.clear();
 
