@@ -191,6 +191,18 @@ fn hosts_and_domains(scope: &Scope, findings: &[Finding], policy: &Policy, c: &m
             );
         }
     }
+    for f in findings.iter().filter(|f| f.level >= policy.block_ip) {
+        // A domain an indicator names (the C2 domain of a partner's feed).
+        if f.kind == FindingKind::Ioc
+            && let Some(d) = field(f, "ioc").and_then(|v| v.strip_prefix("domain "))
+        {
+            domains.add(
+                &d.trim().trim_end_matches('.').to_ascii_lowercase(),
+                &format!("named by indicator: {}", f.title),
+                rfc(f.timestamp).as_deref(),
+            );
+        }
+    }
     for f in findings.iter().filter(|f| f.level >= policy.block_hash) {
         for (k, v) in &f.fields {
             if (k.eq_ignore_ascii_case("QueryName") || &**k == "query")

@@ -195,6 +195,17 @@ fn demo_containment_keeps_the_attacker_and_drops_windows() {
             "C2 {c2} not in the IP block list: {ips:?}"
         );
     }
+    let domains = column(&dir.path().join("containment/blocklist-domains.csv"));
+    for d in truth["infrastructure"]["domains"]
+        .as_array()
+        .expect("domains")
+    {
+        let d = d.as_str().expect("domain");
+        assert!(
+            domains.iter().any(|x| x == d),
+            "C2 domain {d} not in the domain block list: {domains:?}"
+        );
+    }
     let files: BTreeSet<String> = column(&dir.path().join("containment/files-to-remove.csv"))
         .into_iter()
         .map(|f| f.to_lowercase())
