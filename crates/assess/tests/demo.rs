@@ -239,7 +239,12 @@ fn demo_assessment_end_to_end() {
         missing.is_empty(),
         "ground-truth techniques not detected: {missing:?}"
     );
-    assert!(a.attribution.judgement.contains("Leviathan"));
+    // Best-known name first, MITRE's name right after it.
+    assert!(
+        a.attribution.judgement.contains("APT40 (G0065, also known as Leviathan"),
+        "{}",
+        a.attribution.judgement
+    );
 
     // Report sections and escaping.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();

@@ -297,11 +297,23 @@ impl Attributor<'_> {
         let t = Attributor::effective_temperature(p, r.max_attack);
         let (mut lik, mut lik_unknown) = likelihoods(&scores, unknown, t);
         let items = r.techs.len() + r.sws.len() + ev.cves.len() + ev.attributed_indicators.len();
-        let weight = evidence_weight(items, p.full_evidence_items);
-        if weight < 1.0 {
+        let thin = evidence_weight(items, p.full_evidence_items);
+        if thin < 1.0 {
             let named: f64 = lik.iter().sum();
-            lik.iter_mut().for_each(|l| *l *= weight);
-            lik_unknown += named * (1.0 - weight);
+            lik.iter_mut().for_each(|l| *l *= thin);
+            lik_unknown += named * (1.0 - thin);
+        }
+        // An actor supported by technique overlap alone keeps only part of
+        // its likelihood; the rest moves to "unknown" (Params doc).
+        let lone_share = p.techniques_only_weight.clamp(0.0, 1.0);
+        let corroborated = self.corroborated(ev, &r, p);
+        if lone_share < 1.0 {
+            for (l, &c) in lik.iter_mut().zip(&corroborated) {
+                if !c {
+                    lik_unknown += *l * (1.0 - lone_share);
+                    *l *= lone_share;
+                }
+            }
         }
         let mut order: Vec<usize> = (0..scores.len()).collect();
         order.sort_by(|&a, &b| {
@@ -411,10 +423,17 @@ impl Attributor<'_> {
             }
         };
         let mut confidence = confidence;
-        if weight < 1.0 {
+        let lead_alone = order.first().is_some_and(|&i| !corroborated[i]);
+        if lead_alone && lone_share < 1.0 && !r.techs.is_empty() {
+            confidence.reasons.push(format!(
+                "the leading candidate is supported by ATT&CK techniques alone: technique overlap cannot name an author (held out, the leader on techniques alone was right about one time in five), so {:.0} % of its weight stays on an unknown actor until its software, a CVE it exploits, its infrastructure or an intelligence attribution corroborates it",
+                (1.0 - lone_share) * 100.0
+            ));
+        }
+        if thin < 1.0 {
             confidence.reasons.push(format!(
                 "only {items} scored evidence item(s): {:.0} % of the weight stays on an unknown actor until more evidence is found",
-                (1.0 - weight) * 100.0
+                (1.0 - thin) * 100.0
             ));
         }
         Attribution {
@@ -440,6 +459,30 @@ impl Attributor<'_> {
             actors_ranked: self.actors.len(),
             caveats: self.caveats(ev, &r),
         }
+    }
+
+    /// Per actor: is it supported by more than technique overlap — its own
+    /// rare software (used by at most 5 % of groups: Mimikatz or PsExec,
+    /// used by dozens, says no more than a technique), or profile evidence other than victimology, time or ports
+    /// (a CVE it exploits, its infrastructure, its tools, an intelligence
+    /// attribution)? Victimology fits many actors and is scored as such.
+    fn corroborated(&self, ev: &CaseEvidence, r: &crate::score::Resolved, p: &Params) -> Vec<bool> {
+        let strong = Params {
+            victim_weight: 0.0,
+            time_weight: 0.0,
+            ..p.clone()
+        };
+        let rare_software = (self.n_groups / 20).max(3);
+        self.actors
+            .iter()
+            .map(|a| {
+                r.sws.iter().any(|&sw| {
+                    a.model.software.contains_key(&sw)
+                        && self.df_sw[sw as usize] <= rare_software
+                })
+                    || self.profile_score(a, ev, r, &strong, None) > 0.0
+            })
+            .collect()
     }
 
     fn caveats(&self, ev: &CaseEvidence, r: &crate::score::Resolved) -> Vec<String> {

@@ -63,6 +63,47 @@ pub struct Group {
     pub aliases: Vec<String>,
 }
 
+impl Group {
+    /// The name and alias list to show an analyst: the name most reports
+    /// use first, MITRE's name first among the aliases. ATT&CK names groups
+    /// after the first reporting vendor (`Leviathan`, `ZIRCONIUM`), while
+    /// government advisories and the press use the Mandiant `APT<n>` number
+    /// (APT40, APT31); a reader who knows only "APT40" must find it in the
+    /// headline, not cut off at the end of an alias list.
+    pub fn display_names(&self) -> (String, Vec<String>) {
+        best_known_name(&self.id, &self.name, &self.aliases)
+    }
+}
+
+/// Groups whose `APT<n>` alias names a different or newer cluster than the
+/// one analysts know the group by: Mandiant's APT43 overlaps Kimsuky only in
+/// part, and "Sandworm" is the name in every public attribution of the
+/// Ukrainian grid attacks.
+const KEEP_ATTACK_NAME: &[&str] = &["G0094", "G0034"];
+
+/// See [`Group::display_names`]; also used for profile-only actors.
+pub fn best_known_name(id: &str, name: &str, aliases: &[String]) -> (String, Vec<String>) {
+    let is_apt = |n: &str| {
+        n.len() > 3 && n.starts_with("APT") && n[3..].bytes().all(|b| b.is_ascii_digit())
+    };
+    let best = if is_apt(name) || KEEP_ATTACK_NAME.contains(&id) {
+        name.to_string()
+    } else {
+        aliases
+            .iter()
+            .find(|a| is_apt(a))
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
+    };
+    let mut out: Vec<String> = Vec::with_capacity(aliases.len() + 1);
+    for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
+        if n != best && !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    }
+    (best, out)
+}
+
 /// Malware or tool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Software {

@@ -6,6 +6,7 @@
 
 pub mod attribution;
 mod dispute;
+pub mod enrichment;
 pub mod eval;
 pub mod evidence;
 pub mod kb;

@@ -149,10 +149,28 @@ fn distinctive_evidence_attributes_with_explanation() {
     {
         e.add_technique(&r.to);
     }
+    // Techniques alone: G0065 is the best fit but is not named (technique
+    // overlap cannot name an author), and the basis says why.
+    let alone = Attribution::rank(kb(), &embedded_profiles(), &e, &RankOptions::default());
+    assert_eq!(alone.candidates[0].id, "G0065");
+    assert_eq!(alone.outcome, Outcome::UnknownCluster);
+    assert!(alone.candidates[0].likelihood < 0.45, "{}", alone.candidates[0].likelihood);
+    assert!(
+        alone
+            .confidence
+            .reasons
+            .iter()
+            .any(|r| r.contains("ATT&CK techniques alone")),
+        "{:?}",
+        alone.confidence.reasons
+    );
+    // A CVE from the actor's profile corroborates: now it is named.
+    e.add_cve("CVE-2021-26084");
     let res = Attribution::rank(kb(), &embedded_profiles(), &e, &RankOptions::default());
     let top = &res.candidates[0];
     assert_eq!(top.id, "G0065");
     assert!(matches!(&res.outcome, Outcome::Attributed { id, .. } if id == "G0065"));
+    assert!(top.likelihood > alone.candidates[0].likelihood);
     assert!(
         top.supporting
             .iter()
@@ -679,4 +697,27 @@ fn generic_rule_software_tag_is_not_scored() {
     ioc.kind = kahu_finding::FindingKind::Ioc;
     let e = CaseEvidence::from_detections(&[ioc], kb);
     assert!(e.software.contains("S0139"));
+}
+
+#[test]
+fn actors_are_shown_by_their_best_known_name() {
+    // The names come from the ATT&CK data: G0065's MITRE name is
+    // "Leviathan" with "APT40" among its aliases.
+    let g = kb().group("G0065").expect("G0065 in the KB");
+    assert_eq!(g.name, "Leviathan");
+    assert!(g.aliases.iter().any(|a| a == "APT40"));
+    let (name, aliases) = g.display_names();
+    assert_eq!(name, "APT40");
+    assert_eq!(aliases.first().map(String::as_str), Some("Leviathan"));
+    assert!(!aliases.contains(&name), "{aliases:?}");
+    // Kimsuky keeps its name although ATT&CK lists the partly-overlapping APT43.
+    let k = kb().group("G0094").expect("G0094 in the KB");
+    assert_eq!(k.display_names().0, k.name);
+    // Ranked candidates carry the display name.
+    let mut e = CaseEvidence::default();
+    e.add_software("S0020");
+    e.add_cve("CVE-2021-26084");
+    let res = Attribution::rank(kb(), &embedded_profiles(), &e, &RankOptions::default());
+    let lead = res.candidates.iter().find(|c| c.id == "G0065").expect("G0065 ranked");
+    assert_eq!(lead.name, "APT40");
 }

@@ -2,7 +2,7 @@
 
 use crate::output::Style;
 use crate::progress::FileProgress;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use kahu_assess::{AssessConfig, demo_config};
 use kahu_finding::Level;
 use kahu_report::assessment::Verdict;
@@ -63,7 +63,7 @@ pub struct Args {
     /// Victim sector, for victimology evidence (repeatable): government, defence…
     #[arg(long = "sector", value_name = "SECTOR")]
     pub sectors: Vec<String>,
-    /// Victim country or region, for victimology evidence (repeatable): NZ, Oceania…
+    /// Victim country, for victimology evidence (repeatable): ISO code or name, NZ, Australia…
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
     /// Analyst enrichment of attacker infrastructure (repeatable): `KIND` or
@@ -134,6 +134,21 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
     if let Some(p) = &args.producer {
         cfg.case.producer = p.clone();
+    }
+    {
+        let mut profiles = kahu_attack::embedded_profiles();
+        for p in &args.profiles {
+            profiles.push(
+                kahu_attack::ActorProfile::load(p)
+                    .with_context(|| format!("loading actor profile {}", p.display()))?,
+            );
+        }
+        super::attribute::check_enrichment(
+            &args.regions,
+            &args.sectors,
+            &args.infrastructure,
+            &profiles,
+        )?;
     }
     cfg.case.sectors.extend(args.sectors.iter().cloned());
     cfg.case.regions.extend(args.regions.iter().cloned());

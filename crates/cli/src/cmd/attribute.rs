@@ -71,8 +71,8 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Run `kahu attribute`. Exit code 0 when an actor is named, 1 for an
-/// unknown cluster or insufficient evidence.
+/// Run `kahu attribute`. Exit code 0 for any judgement, "unknown" included
+/// (a run that judged is a run that worked), 2 on errors.
 pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     let owned;
     let kb: &KnowledgeBase = match &args.attack {
@@ -91,7 +91,8 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     for p in &args.profile {
         profiles.push(ActorProfile::load(p)?);
     }
-    let ev = collect_evidence(&args, kb)?;
+    check_enrichment(&args.regions, &args.sectors, &args.infra, &profiles)?;
+    let ev = collect_evidence(&args, kb, &profiles)?;
     if ev.is_empty() {
         bail!("no evidence: give --techniques/--software/--cve/…, --findings FILE or --layer FILE");
     }
@@ -110,13 +111,42 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     } else {
         print_human(&res);
     }
-    Ok(match res.outcome {
-        Outcome::Attributed { .. } => ExitCode::SUCCESS,
-        _ => ExitCode::from(1),
-    })
+    Ok(ExitCode::SUCCESS)
 }
 
-fn collect_evidence(args: &Args, kb: &KnowledgeBase) -> Result<CaseEvidence> {
+/// Refuse a `--region` that is no country (a typo would silently weigh
+/// nothing) and warn about sectors and infrastructure kinds that no loaded
+/// profile lists, since those cannot change a ranking. Shared with `assess`.
+pub fn check_enrichment(
+    regions: &[String],
+    sectors: &[String],
+    infra: &[String],
+    profiles: &[ActorProfile],
+) -> Result<()> {
+    use kahu_attack::enrichment::{check_infrastructure_kind, check_region, check_sector};
+    for r in regions {
+        check_region(r).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    for s in sectors {
+        if let Err(e) = check_sector(s, profiles) {
+            eprintln!("warning: {}", crate::output::terminal_safe(&e));
+        }
+    }
+    for i in infra {
+        // `IP=kind` notes (assess --infra) carry the kind after '='.
+        let kind = i.split_once('=').map_or(i.as_str(), |(_, k)| k);
+        if let Err(e) = check_infrastructure_kind(kind, profiles) {
+            eprintln!("warning: {}", crate::output::terminal_safe(&e));
+        }
+    }
+    Ok(())
+}
+
+fn collect_evidence(
+    args: &Args,
+    kb: &KnowledgeBase,
+    profiles: &[ActorProfile],
+) -> Result<CaseEvidence> {
     let mut findings = Vec::new();
     for path in &args.findings {
         findings.extend(read_findings(path)?);
@@ -142,8 +172,13 @@ fn collect_evidence(args: &Args, kb: &KnowledgeBase) -> Result<CaseEvidence> {
     args.cves.iter().for_each(|c| ev.add_cve(c));
     ev.ips.extend(args.ips.iter().copied());
     args.domains.iter().for_each(|d| ev.add_domain(d));
-    ev.infrastructure_kinds
-        .extend(args.infra.iter().map(|s| s.trim().to_lowercase()));
+    // Kinds no profile lists were warned about and weigh nothing: keep
+    // them out of the evidence count too.
+    ev.infrastructure_kinds.extend(
+        args.infra
+            .iter()
+            .filter_map(|k| kahu_attack::enrichment::check_infrastructure_kind(k, profiles).ok()),
+    );
     ev.ports.extend(args.ports.iter().copied());
     args.sectors.iter().for_each(|s| ev.add_sector(s));
     args.regions.iter().for_each(|r| ev.add_region(r));
