@@ -10,6 +10,9 @@ const KAHU: &str = env!("CARGO_BIN_EXE_kahu");
 /// Red-team tooling datasets nobody here wrote: Mimikatz, PsExec-style
 /// service execution, an LSASS dump with comsvcs.
 const SETS: &[&str] = &[
+    // A purple-team playbook of eleven generic techniques once named APT29
+    // "likely" on technique overlap alone.
+    "windows/lateral_movement/host/purplesharp_ad_playbook_I.zip",
     "windows/credential_access/host/empire_mimikatz_logonpasswords.zip",
     "windows/lateral_movement/host/empire_psexec_dcerpc_tcp_svcctl.zip",
     "windows/credential_access/host/psh_lsass_memory_dump_comsvcs.zip",
@@ -94,4 +97,39 @@ fn red_team_tooling_names_no_actor_and_attribute_agrees_with_assess() {
         );
         let _ = std::fs::remove_dir_all(&out);
     }
+}
+
+#[test]
+fn enrichment_flags_are_checked_and_unknown_is_a_successful_judgement() {
+    let run = |args: &[&str]| {
+        Command::new(KAHU)
+            .arg("attribute")
+            .args(args)
+            .output()
+            .expect("run kahu")
+    };
+    // A region that is no country is refused before any ranking.
+    let bad = run(&["--techniques", "T1190", "--region", "Atlantis"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("Atlantis"));
+    // A known country name is accepted; an unknown sector or infrastructure
+    // kind is named in a warning and kept out of the evidence.
+    let ok = run(&[
+        "--techniques",
+        "T1190",
+        "--region",
+        "New Zealand",
+        "--sector",
+        "basketry",
+        "--infra",
+        "zeppelin",
+        "--json",
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let err = String::from_utf8_lossy(&ok.stderr);
+    assert!(err.contains("basketry") && err.contains("zeppelin"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("json");
+    assert_eq!(v["evidence"]["infrastructure"], 0, "{}", v["evidence"]);
+    // One technique names nobody, and that judgement exits 0.
+    assert_ne!(v["outcome"]["kind"], "attributed");
 }
