@@ -12,7 +12,6 @@ use kahu_reconstruct::{
     HostNames, IncidentConfig, Scope, ScopeEntity, Tactic, Timeline, build_incidents_with_hosts,
 };
 use kahu_report::assessment::*;
-use kahu_report::navigator::{self, LayerTechnique};
 use kahu_report::stix::{self, BundleInput, CandidateActor, Observable, RuleIndicator, Sighting};
 use kahu_sigma::RuleSet;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -496,11 +495,11 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     };
 
     let stix = bundle(inputs, &assessment);
-    let layer_techniques: Vec<LayerTechnique> = assessment
+    let layer_techniques: Vec<kahu_attack::ObservedTechnique> = assessment
         .techniques
         .iter()
         .filter(|t| t.max_level >= Level::Medium)
-        .map(|t| LayerTechnique {
+        .map(|t| kahu_attack::ObservedTechnique {
             id: t.id.clone(),
             count: t.detections,
             comment: format!("{} detection(s): {}", t.detections, t.rules.join("; ")),
@@ -520,9 +519,9 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             }
             _ => None,
         };
-    let layer = navigator::case_layer(
+    let layer = kahu_attack::case_layer(
+        inputs.kb,
         &format!("kahu: {}", inputs.case.name),
-        attribution.attack_version.split('.').next().unwrap_or("18"),
         &layer_techniques,
         lead_known
             .as_ref()

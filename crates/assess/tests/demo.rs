@@ -241,7 +241,9 @@ fn demo_assessment_end_to_end() {
     );
     // Best-known name first, MITRE's name right after it.
     assert!(
-        a.attribution.judgement.contains("APT40 (G0065, also known as Leviathan"),
+        a.attribution
+            .judgement
+            .contains("APT40 (G0065, also known as Leviathan"),
         "{}",
         a.attribution.judgement
     );
@@ -288,6 +290,18 @@ fn demo_assessment_end_to_end() {
             .iter()
             .all(|t| t["techniqueID"].is_string())
     );
+    // Every sub-technique's parent is in the layer (Navigator hides it otherwise).
+    let ids: Vec<&str> = layer["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["techniqueID"].as_str())
+        .collect();
+    for id in &ids {
+        if let Some((parent, _)) = id.split_once('.') {
+            assert!(ids.contains(&parent), "{id} without its parent {parent}");
+        }
+    }
 
     // STIX bundle: attribution relationship with confidence, validator.
     let bundle: serde_json::Value =

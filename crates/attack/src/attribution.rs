@@ -477,10 +477,8 @@ impl Attributor<'_> {
             .iter()
             .map(|a| {
                 r.sws.iter().any(|&sw| {
-                    a.model.software.contains_key(&sw)
-                        && self.df_sw[sw as usize] <= rare_software
-                })
-                    || self.profile_score(a, ev, r, &strong, None) > 0.0
+                    a.model.software.contains_key(&sw) && self.df_sw[sw as usize] <= rare_software
+                }) || self.profile_score(a, ev, r, &strong, None) > 0.0
             })
             .collect()
     }

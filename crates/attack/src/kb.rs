@@ -83,9 +83,8 @@ const KEEP_ATTACK_NAME: &[&str] = &["G0094", "G0034"];
 
 /// See [`Group::display_names`]; also used for profile-only actors.
 pub fn best_known_name(id: &str, name: &str, aliases: &[String]) -> (String, Vec<String>) {
-    let is_apt = |n: &str| {
-        n.len() > 3 && n.starts_with("APT") && n[3..].bytes().all(|b| b.is_ascii_digit())
-    };
+    let is_apt =
+        |n: &str| n.len() > 3 && n.starts_with("APT") && n[3..].bytes().all(|b| b.is_ascii_digit());
     let best = if is_apt(name) || KEEP_ATTACK_NAME.contains(&id) {
         name.to_string()
     } else {

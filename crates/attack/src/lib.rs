@@ -10,6 +10,7 @@ pub mod enrichment;
 pub mod eval;
 pub mod evidence;
 pub mod kb;
+pub mod layer;
 pub mod likelihood;
 pub mod navigator;
 pub mod profile;
@@ -26,6 +27,6 @@ pub use kb::{
     Campaign, CompiledKb, Group, KbError, KnowledgeBase, RelKind, Relation, Software, Technique,
 };
 pub use likelihood::{Confidence, ConfidenceLevel, Likelihood};
-pub use navigator::{navigator_layer, techniques_from_layer};
+pub use navigator::{ObservedTechnique, case_layer, navigator_layer, techniques_from_layer};
 pub use profile::{ActorProfile, ProfileError, embedded_profiles, item_reliability};
 pub use score::{Attributor, Exclusions, Params};

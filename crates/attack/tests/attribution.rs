@@ -154,7 +154,11 @@ fn distinctive_evidence_attributes_with_explanation() {
     let alone = Attribution::rank(kb(), &embedded_profiles(), &e, &RankOptions::default());
     assert_eq!(alone.candidates[0].id, "G0065");
     assert_eq!(alone.outcome, Outcome::UnknownCluster);
-    assert!(alone.candidates[0].likelihood < 0.45, "{}", alone.candidates[0].likelihood);
+    assert!(
+        alone.candidates[0].likelihood < 0.45,
+        "{}",
+        alone.candidates[0].likelihood
+    );
     assert!(
         alone
             .confidence
@@ -718,6 +722,10 @@ fn actors_are_shown_by_their_best_known_name() {
     e.add_software("S0020");
     e.add_cve("CVE-2021-26084");
     let res = Attribution::rank(kb(), &embedded_profiles(), &e, &RankOptions::default());
-    let lead = res.candidates.iter().find(|c| c.id == "G0065").expect("G0065 ranked");
+    let lead = res
+        .candidates
+        .iter()
+        .find(|c| c.id == "G0065")
+        .expect("G0065 ranked");
     assert_eq!(lead.name, "APT40");
 }

@@ -125,9 +125,17 @@ fn enrichment_flags_are_checked_and_unknown_is_a_successful_judgement() {
         "zeppelin",
         "--json",
     ]);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let err = String::from_utf8_lossy(&ok.stderr);
-    assert!(err.contains("basketry") && err.contains("zeppelin"), "{err}");
+    assert!(
+        err.contains("basketry") && err.contains("zeppelin"),
+        "{err}"
+    );
     let v: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("json");
     assert_eq!(v["evidence"]["infrastructure"], 0, "{}", v["evidence"]);
     // One technique names nobody, and that judgement exits 0.

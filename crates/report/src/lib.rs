@@ -4,7 +4,6 @@
 pub mod assessment;
 pub mod containment;
 pub mod html;
-pub mod navigator;
 pub mod safe;
 pub mod stix;
 
