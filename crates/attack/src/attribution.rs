@@ -470,7 +470,7 @@ impl Attributor<'_> {
         let strong = Params {
             victim_weight: 0.0,
             time_weight: 0.0,
-            ..p.clone()
+            ..*p
         };
         let rare_software = (self.n_groups / 20).max(3);
         self.actors
