@@ -22,6 +22,8 @@ use std::sync::OnceLock;
 pub struct Inputs<'a> {
     /// Case context.
     pub case: CaseInfo,
+    /// Analyst limits on the events examined, with what they left out.
+    pub scope_limits: Vec<String>,
     /// Evidence paths as given.
     pub evidence_paths: Vec<String>,
     /// Files read.
@@ -460,6 +462,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             warning_samples: inputs.warnings.iter().take(50).map(|w| w.to_string()).collect(),
             rules_loaded: inputs.rules_loaded,
             rules_rejected: inputs.rules_rejected,
+            scope_limits: inputs.scope_limits.clone(),
         },
         summary: ExecutiveSummary {
             verdict,

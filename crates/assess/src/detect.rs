@@ -8,7 +8,7 @@
 //! by the channel depth.
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use kahu_event::Event;
+use kahu_event::{Event, EventFilter, Excluded};
 use kahu_finding::{Detector, Finding, Observer};
 use kahu_ingest::{EvidenceCoverage, Sink, Warning};
 use std::path::{Path, PathBuf};
@@ -31,6 +31,8 @@ pub struct DetectionOutput<O> {
     pub files: Vec<PathBuf>,
     /// Merged observer state.
     pub observer: O,
+    /// Events read but left out by the filter.
+    pub excluded: ExcludedCounts,
 }
 
 /// Progress callbacks (the CLI drives a progress bar with them).
@@ -53,11 +55,90 @@ struct ChannelSink<'a> {
     warnings: Vec<Warning>,
     events: u64,
     coverage: EvidenceCoverage,
+    filter: &'a EventFilter,
+    excluded: ExcludedCounts,
+}
+
+/// Events read but left out by the analyst's [`EventFilter`], by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExcludedCounts {
+    /// Outside the time window.
+    pub time: u64,
+    /// Without a time while a window was set.
+    pub undated: u64,
+    /// Host, channel or event id not selected.
+    pub selection: u64,
+}
+
+impl ExcludedCounts {
+    /// All events left out.
+    pub fn total(&self) -> u64 {
+        self.time + self.undated + self.selection
+    }
+
+    fn add(&mut self, o: &ExcludedCounts) {
+        self.time += o.time;
+        self.undated += o.undated;
+        self.selection += o.selection;
+    }
+}
+
+/// The analyst's limits in words, with what each left out, for reports
+/// and summaries; empty when nothing was filtered.
+pub fn scope_limits(f: &EventFilter, n: &ExcludedCounts) -> Vec<String> {
+    let mut out = Vec::new();
+    let fmt = |t: &kahu_event::Timestamp| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    if f.from.is_some() || f.to.is_some() {
+        out.push(format!(
+            "time window {} to {}: {} event(s) outside it and {} without a time left out",
+            f.from.as_ref().map_or("the start".into(), fmt),
+            f.to.as_ref().map_or("the end".into(), fmt),
+            n.time,
+            n.undated
+        ));
+    }
+    let mut sel = Vec::new();
+    let list = |v: &[String]| v.join(", ");
+    if !f.hosts.is_empty() {
+        sel.push(format!("hosts {}", list(&f.hosts)));
+    }
+    if !f.exclude_hosts.is_empty() {
+        sel.push(format!("not hosts {}", list(&f.exclude_hosts)));
+    }
+    if !f.channels.is_empty() {
+        sel.push(format!("channels {}", list(&f.channels)));
+    }
+    if !f.exclude_channels.is_empty() {
+        sel.push(format!("not channels {}", list(&f.exclude_channels)));
+    }
+    let ids = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    if !f.event_ids.is_empty() {
+        sel.push(format!("event ids {}", ids(&f.event_ids)));
+    }
+    if !f.exclude_event_ids.is_empty() {
+        sel.push(format!("not event ids {}", ids(&f.exclude_event_ids)));
+    }
+    if !sel.is_empty() {
+        out.push(format!(
+            "only {}: {} event(s) not selected",
+            sel.join("; "),
+            n.selection
+        ));
+    }
+    out
 }
 
 impl Sink for ChannelSink<'_> {
     fn event(&mut self, event: Event) -> bool {
         self.events += 1;
+        if let Some(why) = self.filter.check(&event) {
+            match why {
+                Excluded::Time => self.excluded.time += 1,
+                Excluded::Undated => self.excluded.undated += 1,
+                Excluded::Selection => self.excluded.selection += 1,
+            }
+            return true;
+        }
         self.batch.push(event);
         if self.batch.len() >= BATCH {
             let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
@@ -125,6 +206,29 @@ where
     O: Observer,
     F: Fn() -> O + Sync,
 {
+    run_filtered(
+        files,
+        detectors,
+        &EventFilter::default(),
+        make_observer,
+        progress,
+    )
+}
+
+/// [`run`] over the events `filter` keeps; the others are counted in
+/// [`DetectionOutput::excluded`] and reach neither detectors nor observers.
+pub fn run_filtered<O, F>(
+    files: &[(PathBuf, u64)],
+    detectors: &[&dyn Detector],
+    filter: &EventFilter,
+    make_observer: F,
+    progress: &dyn Progress,
+) -> DetectionOutput<O>
+where
+    O: Observer,
+    F: Fn() -> O + Sync,
+{
+    let excluded = Mutex::new(ExcludedCounts::default());
     progress.start(files.len() as u64, files.iter().map(|f| f.1).sum());
     let threads = rayon::current_num_threads().max(1);
     let (tx, rx) = bounded::<Vec<Event>>(threads * 4);
@@ -151,6 +255,8 @@ where
                     warnings: Vec::new(),
                     events: 0,
                     coverage: EvidenceCoverage::default(),
+                    filter,
+                    excluded: ExcludedCounts::default(),
                 };
                 if let Err(e) = kahu_ingest::read_path(path, &mut sink) {
                     sink.warnings.push(Warning {
@@ -171,6 +277,10 @@ where
                     "file read"
                 );
                 events.fetch_add(sink.events, Ordering::Relaxed);
+                excluded
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .add(&sink.excluded);
                 coverage
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -209,6 +319,7 @@ where
         coverage: coverage.into_inner().unwrap_or_else(|e| e.into_inner()),
         files: files.iter().map(|(p, _)| p.clone()).collect(),
         observer,
+        excluded: excluded.into_inner().unwrap_or_else(|e| e.into_inner()),
     }
 }
 

@@ -42,6 +42,8 @@ pub struct DetectConfig {
     pub analytics: bool,
     /// Bursts of repeats become one finding with a count (window 0: off).
     pub repeats: kahu_reconstruct::RepeatConfig,
+    /// Which events to look at (time window, hosts, channels, event ids).
+    pub filter: kahu_event::EventFilter,
 }
 
 /// How one IOC feed loaded.
@@ -87,6 +89,8 @@ pub struct DetectionRun {
     pub warnings: Vec<Warning>,
     /// Events read.
     pub events: u64,
+    /// Events read but left out by [`DetectConfig::filter`].
+    pub excluded: detect::ExcludedCounts,
     /// Files read, with their sizes.
     pub files: Vec<(PathBuf, u64)>,
     /// The rules used.
@@ -239,9 +243,10 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         Some(dir) => Some(CaseStore::open(dir, &files)?),
         None => None,
     };
-    let mut out = detect::run(
+    let mut out = detect::run_filtered(
         &files,
         &detectors,
+        &cfg.filter,
         || PipelineObserver {
             analytics: cfg.analytics.then(Analytics::default),
             case: case.as_ref().map(|s| s.sink()),
@@ -318,6 +323,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         findings,
         warnings,
         events: out.events,
+        excluded: out.excluded,
         files,
         rules,
         iocs,

@@ -47,6 +47,8 @@ pub struct AssessConfig {
     pub tuning: kahu_sigma::Tuning,
     /// How bursts of repeats are collapsed into one finding with a count.
     pub repeats: kahu_reconstruct::RepeatConfig,
+    /// Which events to assess (time window, hosts, channels, event ids).
+    pub filter: kahu_event::EventFilter,
 }
 
 impl AssessConfig {
@@ -72,6 +74,7 @@ impl AssessConfig {
             placeholders: Default::default(),
             tuning: kahu_sigma::Tuning::shipped(),
             repeats: Default::default(),
+            filter: Default::default(),
         }
     }
 }
@@ -113,6 +116,7 @@ impl AssessConfig {
             case_dir: self.store_case.then(|| self.out.clone()),
             analytics: true,
             repeats: self.repeats,
+            filter: self.filter.clone(),
         }
     }
 
@@ -157,6 +161,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     let rulesets = det.rules.rule_sets();
     let inputs = Inputs {
         case: cfg.case.clone(),
+        scope_limits: crate::detect::scope_limits(&cfg.filter, &det.excluded),
         evidence_paths: cfg
             .evidence
             .iter()

@@ -2,6 +2,7 @@
 //! subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+mod filter;
 
 /// Readers and matchers allocate and free many small values on different
 /// threads; mimalloc's thread-local free lists make that markedly cheaper

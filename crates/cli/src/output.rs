@@ -258,6 +258,10 @@ pub struct Summary {
     pub files: usize,
     /// Events read.
     pub events: u64,
+    /// Events read but left out by `--from/--to/--host/--channel/--event-id`.
+    pub events_excluded: u64,
+    /// Those limits in words, with what each left out.
+    pub scope_limits: Vec<String>,
     /// Evidence warnings (corrupt records, unknown formats…).
     pub warnings: usize,
     /// Rules compiled and used.
@@ -410,6 +414,14 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_pr
         s.elapsed_seconds,
         s.events_per_second
     );
+    for l in &s.scope_limits {
+        let _ = writeln!(
+            out,
+            "{} {}",
+            style.bold("Part of the evidence only:"),
+            terminal_safe(l)
+        );
+    }
     let _ = writeln!(out);
     let _ = write!(out, "{}  ", style.bold("Detections by level:"));
     for level in Level::ALL.iter().rev() {

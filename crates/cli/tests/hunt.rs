@@ -685,3 +685,108 @@ fn dash_output_is_stdout() {
     assert!(text(&out.stderr).contains("kahu hunt"));
     assert!(!fx.path("-").exists() && !std::path::Path::new("-").exists());
 }
+
+/// No `-o` and no `--json`: the timeline goes to stdout, the summary to
+/// stderr (the Hayabusa/Chainsaw habit).
+#[test]
+fn no_output_file_prints_the_timeline() {
+    let fx = Fixture::new();
+    let out = kahu(&[
+        "hunt",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+    assert!(text(&out.stderr).contains("kahu hunt"));
+}
+
+/// `--from/--to/--host/--event-id` keep exactly the findings of the events
+/// they select: the filtered run equals the unfiltered timeline filtered
+/// here by its own host, time and event id columns.
+#[test]
+fn event_filters_select_what_they_say_and_report_the_rest() {
+    let fx = Fixture::new();
+    let all = |extra: &[&str]| -> (Vec<serde_json::Value>, serde_json::Value) {
+        let p = fx.path(&format!(
+            "f{}.jsonl",
+            extra.join("_").replace([':', ' '], "")
+        ));
+        let mut args = vec!["hunt", "-q", "--json", "--collapse-window", "0", "--rules"];
+        let rules = fx.rules();
+        let ev = fx.evidence();
+        let ps = p.to_str().unwrap().to_string();
+        args.extend([rules.as_str(), ev.as_str(), "-o", ps.as_str()]);
+        args.extend(extra);
+        let out = kahu(&args);
+        assert_ok(&out);
+        (read_jsonl(&p), summary(&out))
+    };
+    let (base, s0) = all(&[]);
+    assert_eq!(s0["events_excluded"], 0);
+    let host_of = |f: &serde_json::Value| f["host"].as_str().unwrap_or("").to_ascii_lowercase();
+    let time_of = |f: &serde_json::Value| f["timestamp"].as_str().unwrap_or("").to_string();
+    let key = |f: &serde_json::Value| format!("{}|{}|{}", f["rule_id"], host_of(f), time_of(f));
+    let keys = |v: &[serde_json::Value]| {
+        let mut k: Vec<String> = v.iter().map(key).collect();
+        k.sort();
+        k
+    };
+    // Host, short name matching the FQDN: a host with findings keeps
+    // them, a host without (the DC's logon fires no rule) has none.
+    for (flag, fqdn) in [("ws1", "ws1.corp.local"), ("DC1", "dc1.corp.local")] {
+        let (got, s1) = all(&["--host", flag]);
+        let want: Vec<serde_json::Value> = base
+            .iter()
+            .filter(|f| host_of(f) == fqdn)
+            .cloned()
+            .collect();
+        assert_eq!(keys(&got), keys(&want), "--host {flag}");
+        assert!(s1["events_excluded"].as_u64().unwrap() > 0);
+        assert!(
+            s1["scope_limits"][0]
+                .as_str()
+                .unwrap()
+                .contains(&format!("hosts {flag}"))
+        );
+    }
+    assert!(base.iter().any(|f| host_of(f) == "ws1.corp.local"));
+    // Time window: only findings at or before 10:00:00 on the day.
+    let (early, s2) = all(&["--from", "2024-05-01", "--to", "2024-05-01T10:00:00Z"]);
+    let want: Vec<serde_json::Value> = base
+        .iter()
+        .filter(|f| time_of(f).as_str() <= "2024-05-01T10:00:00Z" && !time_of(f).is_empty())
+        .cloned()
+        .collect();
+    assert!(!want.is_empty() && want.len() < base.len(), "{base:?}");
+    assert_eq!(keys(&early), keys(&want));
+    assert!(
+        s2["scope_limits"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("time window")
+    );
+    // Event id exclusion.
+    let (no4624, _) = all(&["--exclude-event-id", "4624"]);
+    let want: Vec<serde_json::Value> = base
+        .iter()
+        .filter(|f| f["event_id"] != 4624)
+        .cloned()
+        .collect();
+    assert_eq!(keys(&no4624), keys(&want));
+    // A bad bound is an error naming the flag.
+    let out = kahu(&[
+        "hunt",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "--to",
+        "soon",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--to"));
+}

@@ -11,11 +11,13 @@
 //! (`process.parent.name`).
 
 mod fields;
+mod filter;
 mod provenance;
 mod time;
 mod value;
 
 pub use fields::Fields;
+pub use filter::{EventFilter, Excluded, parse_time_bound};
 pub use provenance::{Location, Provenance};
 pub use time::{Timestamp, parse_timestamp};
 pub use value::Value;

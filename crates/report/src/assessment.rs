@@ -103,6 +103,11 @@ pub struct EvidenceSummary {
     pub rules_loaded: u64,
     /// Rules that could not be used.
     pub rules_rejected: u64,
+    /// Limits the analyst put on what was examined (`--from/--to`, hosts,
+    /// channels, event ids), each with the number of events it left out.
+    /// A report on part of the evidence must say so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope_limits: Vec<String>,
 }
 
 /// Overall verdict.

@@ -671,6 +671,13 @@ fn evidence(h: &mut String, a: &Assessment) {
         let _ = write!(h, "<li class=\"mono\">{}</li>", esc(p));
     }
     h.push_str("</ul>");
+    if !e.scope_limits.is_empty() {
+        h.push_str("<p><b>Part of the evidence only:</b></p><ul>");
+        for l in &e.scope_limits {
+            let _ = write!(h, "<li>{}</li>", esc(l));
+        }
+        h.push_str("</ul>");
+    }
     if !e.warning_samples.is_empty() {
         h.push_str("<details><summary>Warnings (first shown)</summary><ul>");
         for w in &e.warning_samples {

@@ -92,6 +92,8 @@ pub struct Args {
     pub no_case: bool,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
+    #[command(flatten)]
+    pub select: crate::filter::FilterArgs,
 }
 
 /// Run the assessment.
@@ -119,6 +121,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.profiles = args.profiles.clone();
     cfg.tuning = args.noise.tuning()?;
     cfg.repeats = args.noise.repeats();
+    cfg.filter = args.select.filter()?;
     if let Some(n) = &args.name {
         cfg.case.name = n.clone();
     } else if !args.demo {
@@ -182,6 +185,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             },
             "files": a.evidence.files,
             "events": a.evidence.events,
+            "scope_limits": a.evidence.scope_limits,
             "warnings": a.evidence.warnings,
             "warning_details": run.warnings.iter().take(1000).collect::<Vec<_>>(),
             "rule_problems": run.rule_errors.iter().take(1000).collect::<Vec<_>>(),
@@ -207,6 +211,13 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             a.evidence.events,
             run.elapsed_seconds
         );
+        for l in &a.evidence.scope_limits {
+            println!(
+                "{} {}",
+                s.bold("Part of the evidence only:"),
+                crate::output::terminal_safe(l)
+            );
+        }
         println!();
         let verdict = serde_json::to_value(a.summary.verdict)?
             .as_str()

@@ -58,6 +58,8 @@ pub struct Args {
     pub case: Option<PathBuf>,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
+    #[command(flatten)]
+    pub select: crate::filter::FilterArgs,
 }
 
 /// Run the hunt. Exit code 0 when the run completed (with or without
@@ -81,6 +83,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         case_dir: args.case.clone(),
         analytics: false,
         repeats: args.noise.repeats(),
+        filter: args.select.filter()?,
     };
     let outputs: Vec<&std::path::Path> = args
         .output
@@ -109,9 +112,13 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
     let findings = run.findings;
 
-    // `-o -` writes the timeline to stdout; the summary then goes to stderr.
-    let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
-    if let Some(path) = &args.output {
+    // `-o -`, or no `-o` without `--json`, writes the timeline to stdout
+    // (as Hayabusa and Chainsaw do); the summary then goes to stderr.
+    let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"))
+        || (args.output.is_none() && !args.json);
+    let stdout_path = PathBuf::from("-");
+    let timeline = args.output.as_ref().or(to_stdout.then_some(&stdout_path));
+    if let Some(path) = timeline {
         let format = args
             .format
             .unwrap_or_else(|| TimelineFormat::from_path(path));
@@ -142,6 +149,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let summary = Summary {
         files: run.files.len(),
         events: run.events,
+        events_excluded: run.excluded.total(),
+        scope_limits: kahu_assess::detect::scope_limits(&cfg.filter, &run.excluded),
         warnings: run.warnings.len(),
         rules_loaded: run.rules.count(),
         rules_rejected: run.rules.errors.len(),
