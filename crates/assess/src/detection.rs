@@ -34,6 +34,9 @@ pub struct DetectConfig {
     pub load: LoadOptions,
     /// IOC feeds (STIX 2.1, MISP, CSV, plain lists).
     pub iocs: Vec<PathBuf>,
+    /// Match indicators only inside their validity window (else hits
+    /// outside it are kept with a note).
+    pub ioc_strict_validity: bool,
     /// YARA rule files or directories, run over the evidence files.
     pub yara: Vec<PathBuf>,
     /// Persist events in a case store in this directory while reading.
@@ -229,7 +232,8 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         unreadable = walk_warnings.len(),
         "evidence listed"
     );
-    let (iocs, feeds) = load_iocs(&cfg.iocs)?;
+    let (mut iocs, feeds) = load_iocs(&cfg.iocs)?;
+    iocs.set_strict_validity(cfg.ioc_strict_validity);
     let yara = if cfg.yara.is_empty() {
         None
     } else {

@@ -49,6 +49,8 @@ pub struct AssessConfig {
     pub repeats: kahu_reconstruct::RepeatConfig,
     /// Which events to assess (time window, hosts, channels, event ids).
     pub filter: kahu_event::EventFilter,
+    /// Match indicators only inside their STIX validity window.
+    pub ioc_strict_validity: bool,
 }
 
 impl AssessConfig {
@@ -75,6 +77,7 @@ impl AssessConfig {
             tuning: kahu_sigma::Tuning::shipped(),
             repeats: Default::default(),
             filter: Default::default(),
+            ioc_strict_validity: false,
         }
     }
 }
@@ -112,6 +115,7 @@ impl AssessConfig {
                 ..LoadOptions::default()
             },
             iocs: self.iocs.clone(),
+            ioc_strict_validity: self.ioc_strict_validity,
             yara: self.yara.clone(),
             case_dir: self.store_case.then(|| self.out.clone()),
             analytics: true,

@@ -351,12 +351,22 @@ impl IocSet {
         if m.valid_from.is_none() && m.valid_until.is_none() {
             return Some(None);
         }
+        let day = |t: &kahu_event::Timestamp| t.format("%Y-%m-%d").to_string();
         match event.timestamp {
             Some(t) => {
-                if m.valid_from.is_some_and(|f| t < f) || m.valid_until.is_some_and(|u| t >= u) {
-                    None
-                } else {
-                    Some(None)
+                let early = m.valid_from.filter(|f| t < *f);
+                let late = m.valid_until.filter(|u| t >= *u);
+                match (early, late) {
+                    (None, None) => Some(None),
+                    _ if self.strict_validity => None,
+                    (Some(f), _) => Some(Some(format!(
+                        "outside the indicator's validity window: the event predates valid_from {} (often the publication date: activity before the indicator was known)",
+                        day(&f)
+                    ))),
+                    (None, Some(u)) => Some(Some(format!(
+                        "outside the indicator's validity window: the event is after valid_until {} (the indicator had expired; infrastructure may have changed hands)",
+                        day(&u)
+                    ))),
                 }
             }
             None => Some(Some(

@@ -215,6 +215,7 @@ pub struct IocSet {
     pub(crate) indicators: Vec<Indicator>,
     pub(crate) idx: Index,
     pub(crate) match_context: bool,
+    pub(crate) strict_validity: bool,
 }
 
 /// A decoded hash key for the hash tables.
@@ -276,6 +277,15 @@ impl IocSet {
     /// STIX observables) too, at informational level. Off by default.
     pub fn set_match_context(&mut self, on: bool) {
         self.match_context = on;
+    }
+
+    /// Match indicators only inside their STIX `valid_from`/`valid_until`
+    /// window. Off by default: OpenCTI and MISP set `valid_from` to the
+    /// publication date, so a strict window makes a new indicator blind to
+    /// the older logs a retro-hunt is for; hits outside the window are
+    /// reported with a note saying so instead.
+    pub fn set_strict_validity(&mut self, on: bool) {
+        self.strict_validity = on;
     }
 
     /// Load a feed file, choosing the reader from its content: JSON with

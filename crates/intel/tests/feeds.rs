@@ -209,6 +209,22 @@ fn stix_unsupported_and_downgrades_are_reported() {
 fn stix_validity_window_and_context() {
     let (mut set, r) = load_stix();
     let f = [("DestinationIp", Value::str("203.0.113.77"))];
+    // Outside the window: matched by default, with a note saying so.
+    for (t, why) in [
+        ("2024-03-01T00:00:00Z", "after valid_until"),
+        ("2020-12-31T23:59:59Z", "predates valid_from"),
+    ] {
+        let mut out = Vec::new();
+        set.match_event(&ev_at(Some(t), &f), &mut out);
+        assert_eq!(out.len(), 1, "{t}");
+        let note = out[0].note.as_deref().unwrap_or("");
+        assert!(
+            note.contains("outside the indicator's validity window") && note.contains(why),
+            "{note}"
+        );
+    }
+    // --ioc-strict-validity: nothing outside the window.
+    set.set_strict_validity(true);
     assert!(
         hits(&set, &ev_at(Some("2024-03-01T00:00:00Z"), &f)).is_empty(),
         "after valid_until"
@@ -217,6 +233,7 @@ fn stix_validity_window_and_context() {
         hits(&set, &ev_at(Some("2020-12-31T23:59:59Z"), &f)).is_empty(),
         "before valid_from"
     );
+    set.set_strict_validity(false);
     assert_eq!(
         hits(&set, &ev_at(Some("2021-03-01T00:00:00Z"), &f)),
         vec![sid(19)]

@@ -122,6 +122,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.tuning = args.noise.tuning()?;
     cfg.repeats = args.noise.repeats();
     cfg.filter = args.select.filter()?;
+    cfg.ioc_strict_validity = args.select.ioc_strict_validity;
     if let Some(n) = &args.name {
         cfg.case.name = n.clone();
     } else if !args.demo {

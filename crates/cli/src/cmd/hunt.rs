@@ -84,6 +84,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         analytics: false,
         repeats: args.noise.repeats(),
         filter: args.select.filter()?,
+        ioc_strict_validity: args.select.ioc_strict_validity,
     };
     let outputs: Vec<&std::path::Path> = args
         .output
