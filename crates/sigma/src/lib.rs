@@ -14,6 +14,7 @@
 //! ([`logsource::Mapping`]). Correlation rules are parsed and returned in
 //! [`LoadReport::correlations`] for a later stage.
 
+pub mod aggregation;
 mod compile;
 pub mod condition;
 pub mod corpus;
