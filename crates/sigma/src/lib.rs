@@ -23,6 +23,7 @@ mod detector;
 mod error;
 mod eval;
 mod gate;
+pub mod hayabusa;
 pub mod logsource;
 mod matcher;
 pub mod pattern;

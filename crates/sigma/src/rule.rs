@@ -133,6 +133,9 @@ pub struct SigmaRule {
     /// the correlation references; the loader moves the correlation into
     /// [`LoadReport::correlations`](crate::LoadReport::correlations).
     pub aggregation: Option<Box<CorrelationRule>>,
+    /// Hayabusa's `details:` template (`User: %TargetUserName%`), rendered
+    /// into each finding's `Summary` field.
+    pub details: Option<String>,
 }
 
 /// A correlation rule, kept as parsed YAML for the correlation stage.
@@ -388,7 +391,11 @@ pub(crate) fn parse_document(doc: &J, origin: &Arc<str>) -> Result<Document, Pro
             origin: origin.clone(),
         })));
     }
+    let hayabusa = crate::hayabusa::is_hayabusa(doc);
     let detection = match doc.get("detection") {
+        Some(d) if hayabusa => {
+            parse_detection(&crate::hayabusa::rewrite_detection(d), "detection")?
+        }
         Some(d) => parse_detection(d, "detection")?,
         None => return Err(Problem::new("detection", "missing (mandatory)")),
     };
@@ -459,5 +466,11 @@ pub(crate) fn parse_document(doc: &J, origin: &Arc<str>) -> Result<Document, Pro
         detection,
         origin: origin.clone(),
         aggregation,
+        // Hayabusa's summary template; other rules' `details` is free text.
+        details: if hayabusa {
+            opt_str(doc, "details").ok().flatten()
+        } else {
+            None
+        },
     })))
 }

@@ -858,6 +858,11 @@ impl RuleSet {
     pub fn finding(&self, idx: RuleIdx, event: &Event) -> Finding {
         let r = self.rule(idx);
         let tags = kahu_finding::attack_tags(r.tags.iter().map(|t| &**t));
+        let mut fields = kahu_finding::key_fields(event, 8);
+        if let Some(template) = &r.details {
+            let summary = crate::hayabusa::render_details(template, event);
+            fields.insert(0, (Arc::from("Summary"), summary));
+        }
         Finding {
             kind: FindingKind::Sigma,
             rule_id: if r.id.is_empty() {
@@ -874,7 +879,7 @@ impl RuleSet {
             host: event.host.clone(),
             channel: event.channel.clone(),
             event_id: event.event_id,
-            fields: kahu_finding::key_fields(event, 8),
+            fields,
             provenance: event.provenance.clone(),
             related: Vec::new(),
         }
