@@ -654,3 +654,91 @@ fn every_pack_rule_is_exercised_by_a_test_above() {
         );
     }
 }
+
+/// Runs the pack over every event the readers produce.
+struct PackSink<'a> {
+    scan: kahu_correlation::SigmaScan<'a>,
+    findings: Vec<Finding>,
+    events: u64,
+}
+
+impl kahu_ingest::Sink for PackSink<'_> {
+    fn event(&mut self, event: Event) -> bool {
+        self.events += 1;
+        self.scan.inspect(&event, &mut self.findings);
+        true
+    }
+    fn warning(&mut self, _: kahu_ingest::Warning) {}
+}
+
+/// `(relative file, line)` of a finding's record and of its correlation members.
+fn records(f: &Finding, evidence: &str) -> Vec<(String, u64)> {
+    std::iter::once(&f.provenance)
+        .chain(&f.related)
+        .filter_map(|p| {
+            let kahu_event::Location::Line(n) = p.location else {
+                return None;
+            };
+            let file = p.file.replace('\\', "/");
+            let rel = file.strip_prefix(evidence).unwrap_or(&file);
+            Some((rel.trim_start_matches('/').to_string(), n))
+        })
+        .collect()
+}
+
+#[test]
+fn no_finding_above_low_on_the_demo_benign_activity() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truth = kahu_demo::generate(
+        dir.path(),
+        kahu_demo::DEFAULT_SEED,
+        &kahu_demo::DemoOptions::default(),
+    )
+    .expect("generate");
+    let malicious: BTreeSet<(String, u64)> = truth
+        .malicious
+        .iter()
+        .map(|m| (m.file.clone(), m.line))
+        .collect();
+    let rules = pack();
+    let evidence_dir = dir.path().join(&truth.evidence_dir);
+    let evidence = evidence_dir.to_string_lossy().replace('\\', "/");
+    let mut sink = PackSink {
+        scan: rules.scan(),
+        findings: Vec::new(),
+        events: 0,
+    };
+    kahu_ingest::read_path(&evidence_dir, &mut sink).expect("read evidence");
+    let PackSink {
+        scan,
+        mut findings,
+        events,
+    } = sink;
+    findings.extend(scan.finish().findings);
+    let benign_events = events - malicious.len() as u64;
+    let benign: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| {
+            !records(f, &evidence)
+                .iter()
+                .any(|r| malicious.contains(r))
+        })
+        .collect();
+    let above_low: Vec<String> = benign
+        .iter()
+        .filter(|f| f.level > kahu_finding::Level::Low)
+        .map(|f| format!("{} {:?} {:?}", f.title, f.provenance.file, f.provenance.location))
+        .collect();
+    eprintln!(
+        "kahu pack on the demo: {} findings ({} on benign records, {:.2} per 10k benign events; {} benign above low) over {events} events",
+        findings.len(),
+        benign.len(),
+        benign.len() as f64 * 10_000.0 / benign_events.max(1) as f64,
+        above_low.len()
+    );
+    for f in &findings {
+        eprintln!("  {} [{}]", f.title, f.level.as_str());
+    }
+    assert!(events > 10_000, "the demo's three weeks were read: {events}");
+    assert!(above_low.is_empty(), "{above_low:#?}");
+}
