@@ -718,16 +718,17 @@ fn no_finding_above_low_on_the_demo_benign_activity() {
     let benign_events = events - malicious.len() as u64;
     let benign: Vec<&Finding> = findings
         .iter()
-        .filter(|f| {
-            !records(f, &evidence)
-                .iter()
-                .any(|r| malicious.contains(r))
-        })
+        .filter(|f| !records(f, &evidence).iter().any(|r| malicious.contains(r)))
         .collect();
     let above_low: Vec<String> = benign
         .iter()
         .filter(|f| f.level > kahu_finding::Level::Low)
-        .map(|f| format!("{} {:?} {:?}", f.title, f.provenance.file, f.provenance.location))
+        .map(|f| {
+            format!(
+                "{} {:?} {:?}",
+                f.title, f.provenance.file, f.provenance.location
+            )
+        })
         .collect();
     eprintln!(
         "kahu pack on the demo: {} findings ({} on benign records, {:.2} per 10k benign events; {} benign above low) over {events} events",
@@ -739,6 +740,230 @@ fn no_finding_above_low_on_the_demo_benign_activity() {
     for f in &findings {
         eprintln!("  {} [{}]", f.title, f.level.as_str());
     }
-    assert!(events > 10_000, "the demo's three weeks were read: {events}");
+    assert!(
+        events > 10_000,
+        "the demo's three weeks were read: {events}"
+    );
     assert!(above_low.is_empty(), "{above_low:#?}");
+}
+
+#[test]
+fn kerberos_enumeration_resets_enumeration_and_pipes() {
+    let r = pack();
+    let unknown = |n: usize, status: &'static str| {
+        burst(n, move |i| {
+            sec(
+                4768,
+                &[
+                    ("TargetUserName", &format!("guess{i}")),
+                    ("Status", status),
+                    ("IpAddress", "::ffff:172.16.66.1"),
+                ],
+            )
+        })
+    };
+    check(
+        &r,
+        "Kerberos TGT Requests For Many Unknown Accounts",
+        &unknown(5, "0x6"),
+        &unknown(9, "0x12"),
+    );
+    check(
+        &r,
+        "Account Password Reset By An Administrator",
+        &[sec(4724, &[("TargetUserName", "DC01$")])],
+        &[sec(4723, &[("TargetUserName", "bob")])],
+    );
+    let enumerated = |caller: &str| {
+        sec(
+            4799,
+            &[
+                ("TargetUserName", "Administrators"),
+                ("CallerProcessName", caller),
+            ],
+        )
+    };
+    check(
+        &r,
+        "Local Group Or User Membership Enumerated By A Non-System Process",
+        &[enumerated("C:\\Windows\\System32\\net1.exe")],
+        &[enumerated("C:\\Windows\\System32\\svchost.exe")],
+    );
+    let pipe =
+        |share: &str, name: &str| sec(5145, &[("ShareName", share), ("RelativeTargetName", name)]);
+    check(
+        &r,
+        "Remote Access To The Service Control Pipe",
+        &[pipe("\\\\*\\IPC$", "svcctl")],
+        &[pipe("\\\\*\\C$", "svcctl"), pipe("\\\\*\\IPC$", "lsarpc")],
+    );
+    check(
+        &r,
+        "Remote Access To The Print Spooler Or Key Backup Pipe",
+        &[
+            pipe("\\\\*\\IPC$", "spoolss"),
+            pipe("\\\\*\\IPC$", "protected_storage"),
+        ],
+        &[pipe("\\\\*\\IPC$", "srvsvc")],
+    );
+    check(
+        &r,
+        "Remote Access To The Event Log Pipe",
+        &[pipe("\\\\*\\IPC$", "eventlog")],
+        &[pipe("\\\\*\\IPC$", "winreg")],
+    );
+}
+
+#[test]
+fn boot_options_services_netlogon_and_privileges() {
+    let r = pack();
+    check(
+        &r,
+        "Boot Configuration With Kernel Debugging Or Test Signing",
+        &[sec(
+            4826,
+            &[("KernelDebug", "%%1842"), ("TestSigning", "%%1843")],
+        )],
+        &[sec(
+            4826,
+            &[("KernelDebug", "%%1843"), ("TestSigning", "%%1843")],
+        )],
+    );
+    let scm = |eid: u32, name: &str| {
+        win(
+            SYSTEM,
+            eid,
+            "Service Control Manager",
+            0,
+            &[("param1", name), ("param2", "stopped")],
+        )
+    };
+    check(
+        &r,
+        "Windows Event Log Service Changed State",
+        &[scm(7036, "Windows Event Log")],
+        &[scm(7036, "Print Spooler")],
+    );
+    check(
+        &r,
+        "New Service Installed",
+        &[win(
+            SYSTEM,
+            7045,
+            "Service Control Manager",
+            0,
+            &[("ImagePath", "cmd.exe")],
+        )],
+        &[scm(7036, "spoolfool")],
+    );
+    check(
+        &r,
+        "Netlogon Secure Channel Authentication Failure Or Vulnerable Connection",
+        &[win(SYSTEM, 5805, "NETLOGON", 0, &[])],
+        &[win(SYSTEM, 5719, "NETLOGON", 0, &[])],
+    );
+    let adjusted = |process: &str| {
+        sec(
+            4703,
+            &[
+                ("EnabledPrivilegeList", "SeDebugPrivilege"),
+                ("ProcessName", process),
+            ],
+        )
+    };
+    check(
+        &r,
+        "Debug Privilege Enabled By A Non-System Process",
+        &[adjusted("C:\\Users\\a\\AppData\\Local\\Temp\\x.exe")],
+        &[adjusted("C:\\Windows\\System32\\svchost.exe")],
+    );
+}
+
+#[test]
+fn obfuscation_bits_rdp_core_lsass_exit_and_sql() {
+    let r = pack();
+    let obfuscated = "$a=(('ne'+'w-')+('it'+'em'))";
+    let block = |text: &str| {
+        win(
+            PS,
+            4104,
+            "Microsoft-Windows-PowerShell",
+            0,
+            &[("ScriptBlockText", text)],
+        )
+    };
+    check(
+        &r,
+        "PowerShell Script Built From Concatenated String Fragments",
+        &[block(obfuscated)],
+        &[block("$path = 'C:\\' + 'Logs'")],
+    );
+    let pipeline = |text: &str| {
+        let mut e = win(PS_CLASSIC, 800, "PowerShell", 0, &[]);
+        e.fields
+            .insert("Data", Value::Array(vec![Value::str(text)]));
+        e
+    };
+    check(
+        &r,
+        "PowerShell Pipeline Built From Concatenated String Fragments",
+        &[pipeline(obfuscated)],
+        &[pipeline("Get-Item C:\\Logs")],
+    );
+    let bits = |url: &str| {
+        win(
+            "Microsoft-Windows-Bits-Client/Operational",
+            59,
+            "Microsoft-Windows-Bits-Client",
+            0,
+            &[("url", url)],
+        )
+    };
+    check(
+        &r,
+        "BITS Transfer Job Started",
+        &[bits("http://203.0.113.9/a.exe")],
+        &[bits(
+            "http://au.download.windowsupdate.com/c/msdownload/x.cab",
+        )],
+    );
+    let core = |eid: u32| {
+        win(
+            "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational",
+            eid,
+            "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS",
+            0,
+            &[("ClientIP", "10.0.2.16:52202")],
+        )
+    };
+    check(&r, "RDP Connection Accepted", &[core(131)], &[core(68)]);
+    let exit = |target: &str| {
+        win(
+            "Application",
+            3001,
+            "Microsoft-Windows-ProcessExitMonitor",
+            0,
+            &[("param1", target)],
+        )
+    };
+    check(
+        &r,
+        "LSASS Exit Monitored By A Silent Process Exit Handler",
+        &[exit("C:\\Windows\\System32\\lsass.exe")],
+        &[exit("C:\\Program Files\\App\\app.exe")],
+    );
+    let sql = |eid: u32, option: &str| {
+        let mut e = win("Application", eid, "MSSQLSERVER", 0, &[]);
+        e.fields.insert(
+            "Data",
+            Value::Array(vec![Value::str(option), Value::str("0"), Value::str("1")]),
+        );
+        e
+    };
+    check(
+        &r,
+        "SQL Server xp_cmdshell Enabled Or Used",
+        &[sql(15457, "xp_cmdshell"), sql(15281, "xp_cmdshell")],
+        &[sql(15457, "show advanced options")],
+    );
 }

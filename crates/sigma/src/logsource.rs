@@ -176,6 +176,10 @@ pub const WINDOWS_SERVICES: &[(&str, &[&str])] = &[
     ),
     ("wmi", &["Microsoft-Windows-WMI-Activity/Operational"]),
     ("winrm", &["Microsoft-Windows-WinRM/Operational"]),
+    (
+        "remotedesktopservices-rdpcorets",
+        &["Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational"],
+    ),
 ];
 
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
