@@ -846,7 +846,7 @@ fn boot_options_services_netlogon_and_privileges() {
     );
     check(
         &r,
-        "New Service Installed",
+        "Service Installed That Runs A Shell Directly",
         &[win(
             SYSTEM,
             7045,
@@ -854,7 +854,13 @@ fn boot_options_services_netlogon_and_privileges() {
             0,
             &[("ImagePath", "cmd.exe")],
         )],
-        &[scm(7036, "spoolfool")],
+        &[win(
+            SYSTEM,
+            7045,
+            "Service Control Manager",
+            0,
+            &[("ImagePath", "C:\\Program Files\\App\\svc.exe")],
+        )],
     );
     check(
         &r,
