@@ -135,7 +135,12 @@ fn attack_samples_keep_low_techniques_marked_and_noise_out_of_the_top() {
         r.findings
             .iter()
             .filter(|f| pred(f.level))
-            .flat_map(|f| f.techniques.iter().map(|t| t.to_string()))
+            // As the technique view does: v19 ids under their v18.1 id.
+            .flat_map(|f| {
+                f.techniques.iter().map(|t| {
+                    kahu_attack::kb::v19_to_v18(t).map_or_else(|| t.to_string(), str::to_string)
+                })
+            })
             .collect()
     };
     let strong = at(&|l| l >= Level::Medium);

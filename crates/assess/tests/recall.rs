@@ -4,7 +4,10 @@
 //! *recalled* when some detection on it carries one of the file's ATT&CK
 //! techniques, or a parent or sub-technique of one (`T1059` ~ `T1059.001`).
 //! The rules are every SigmaHQ rule folder in `shared/sigma/rules*`, loaded
-//! once; the pipeline is the one `kahu hunt` uses (`kahu_assess::detect`).
+//! once; the pipeline is the one `kahu hunt` uses (`kahu_assess::detect`),
+//! correlations included. The all-labels set is also measured with kahu's
+//! bundled rules alone (demo rules + the Windows pack in `rules/`) and with
+//! both, the default when SigmaHQ is installed.
 //!
 //! Three sets are measured and printed, each with its misses:
 //! - strict labels (`label_source` `path`, `filename`, `sigma_rule_tags`)
@@ -20,6 +23,7 @@
 //! `docs/benchmarks/hunt.md`, so a regression fails the test.
 
 use kahu_assess::detect;
+use kahu_correlation::SigmaRules;
 use kahu_finding::{Detector, NoObserver};
 use kahu_sigma::{LoadOptions, RuleSet};
 use std::collections::{BTreeMap, BTreeSet};
@@ -185,6 +189,36 @@ fn report(name: &str, m: &Measure) {
     }
 }
 
+/// Detections per labelled file (relative path) by these rule sets,
+/// correlations included, through the pipeline `kahu hunt` uses.
+fn detections(
+    files: &[(PathBuf, u64)],
+    by_abs: &BTreeMap<String, String>,
+    sets: &[&SigmaRules],
+) -> BTreeMap<String, Detected> {
+    let scans: Vec<_> = sets.iter().map(|s| s.scan()).collect();
+    let detectors: Vec<&dyn Detector> = scans.iter().map(|s| s as &dyn Detector).collect();
+    let out = detect::run(files, &detectors, || NoObserver, &());
+    let mut findings = out.findings;
+    for scan in scans {
+        findings.extend(scan.finish().findings);
+    }
+    let mut det: BTreeMap<String, Detected> = BTreeMap::new();
+    for f in &findings {
+        let Some(rel) = by_abs.get(&*f.provenance.file) else {
+            panic!(
+                "finding on a file that was not given: {}",
+                f.provenance.file
+            );
+        };
+        let d = det.entry(rel.clone()).or_default();
+        d.any = true;
+        d.techniques
+            .extend(f.techniques.iter().map(|t| t.to_string()));
+    }
+    det
+}
+
 #[test]
 fn technique_recall_on_attack_samples() {
     let shared = shared();
@@ -233,22 +267,23 @@ fn technique_recall_on_attack_samples() {
         by_abs.insert(abs.display().to_string(), l.path.clone());
         files.push((abs, meta.len()));
     }
-    let detectors: [&dyn Detector; 1] = [&report_load.ruleset];
-    let out = detect::run(&files, &detectors, || NoObserver, &());
-
-    let mut det: BTreeMap<String, Detected> = BTreeMap::new();
-    for f in &out.findings {
-        let Some(rel) = by_abs.get(&*f.provenance.file) else {
-            panic!(
-                "finding on a file that was not given: {}",
-                f.provenance.file
-            );
-        };
-        let d = det.entry(rel.clone()).or_default();
-        d.any = true;
-        d.techniques
-            .extend(f.techniques.iter().map(|t| t.to_string()));
-    }
+    let sigmahq = SigmaRules::new(report_load);
+    let pack_report = RuleSet::from_yaml(kahu_demo::bundled_rules(), &LoadOptions::default());
+    assert!(pack_report.errors.is_empty(), "{:?}", pack_report.errors);
+    let pack = SigmaRules::new(pack_report);
+    assert!(
+        pack.correlation_errors.is_empty(),
+        "{:?}",
+        pack.correlation_errors
+    );
+    let det = detections(&files, &by_abs, &[&sigmahq]);
+    let det_pack = detections(&files, &by_abs, &[&pack]);
+    let windows_pack = SigmaRules::new(RuleSet::from_yaml(
+        kahu_demo::windows_rule_pack(),
+        &LoadOptions::default(),
+    ));
+    let det_windows_pack = detections(&files, &by_abs, &[&windows_pack]);
+    let det_both = detections(&files, &by_abs, &[&pack, &sigmahq]);
 
     let attack = |l: &&Label| l.path.starts_with("evtx/EVTX-ATTACK-SAMPLES/");
     let strict: Vec<&Label> = labels.iter().filter(attack).filter(|l| l.strict).collect();
@@ -261,12 +296,41 @@ fn technique_recall_on_attack_samples() {
     let m_strict = measure(&strict, &det);
     let m_all = measure(&all, &det);
     let m_reg = measure(&regression, &det);
-    report("EVTX-ATTACK-SAMPLES, strict labels", &m_strict);
+    report("SigmaHQ: EVTX-ATTACK-SAMPLES, strict labels", &m_strict);
     report(
-        "EVTX-ATTACK-SAMPLES, all technique labels (Hayabusa 48%/91%, Chainsaw 40%/71%)",
+        "SigmaHQ: EVTX-ATTACK-SAMPLES, all technique labels (Hayabusa 48%/91%, Chainsaw 40%/71%)",
         &m_all,
     );
-    report("sigma/regression_data, strict labels", &m_reg);
+    report("SigmaHQ: sigma/regression_data, strict labels", &m_reg);
+    let m_pack = measure(&all, &det_pack);
+    let m_both = measure(&all, &det_both);
+    let m_windows_pack = measure(&all, &det_windows_pack);
+    eprintln!(
+        "the Windows pack (rules/) alone: technique recall {}/{} = {:.1}%, any detection {}/{} = {:.1}%",
+        m_windows_pack.technique_hits,
+        m_windows_pack.files,
+        100.0 * m_windows_pack.technique_recall(),
+        m_windows_pack.any_hits,
+        m_windows_pack.files,
+        100.0 * m_windows_pack.any_rate()
+    );
+    report(
+        "kahu's bundled rules only: EVTX-ATTACK-SAMPLES, all technique labels",
+        &m_pack,
+    );
+    report(
+        "kahu's bundled rules + SigmaHQ (the default with SigmaHQ installed): EVTX-ATTACK-SAMPLES, all technique labels",
+        &m_both,
+    );
+    eprintln!(
+        "summary (technique recall / any detection): SigmaHQ {:.1}% / {:.1}%, kahu {:.1}% / {:.1}%, both {:.1}% / {:.1}%",
+        100.0 * m_all.technique_recall(),
+        100.0 * m_all.any_rate(),
+        100.0 * m_pack.technique_recall(),
+        100.0 * m_pack.any_rate(),
+        100.0 * m_both.technique_recall(),
+        100.0 * m_both.any_rate()
+    );
 
     // The shared snapshot pins these counts; a change means the data moved.
     assert_eq!(strict.len(), 3, "strict-labelled EVTX-ATTACK-SAMPLES files");
@@ -293,6 +357,21 @@ fn technique_recall_on_attack_samples() {
         m_all.any_rate() >= 0.77,
         "any-detection rate regressed: {:.3}",
         m_all.any_rate()
+    );
+    // kahu's bundled rules (demo rules + the Windows pack in `rules/`):
+    // measured 55/257 = 21.4 % and 92/257 = 35.8 %; with SigmaHQ (the
+    // default when SigmaHQ is installed) 158/257 = 61.5 % and 227/257 = 88.3 %.
+    assert!(
+        m_pack.technique_recall() >= 0.20 && m_pack.any_rate() >= 0.34,
+        "kahu's rules regressed: {:.3} / {:.3}",
+        m_pack.technique_recall(),
+        m_pack.any_rate()
+    );
+    assert!(
+        m_both.technique_recall() >= 0.60 && m_both.any_rate() >= 0.87,
+        "kahu + SigmaHQ regressed: {:.3} / {:.3}",
+        m_both.technique_recall(),
+        m_both.any_rate()
     );
     // Measured 187/187 (files present in the snapshot).
     assert!(

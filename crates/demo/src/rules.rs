@@ -7,6 +7,16 @@ macro_rules! rules {
     };
 }
 
+/// One file of the top-level `rules/` directory, named `rules/FILE`.
+macro_rules! pack {
+    ($name:literal) => {
+        (
+            concat!("rules/", $name),
+            include_str!(concat!("../../../rules/", $name)),
+        )
+    };
+}
+
 static RULES: &[(&str, &str)] = rules![
     "dns_query_win_staging_folder_root.yml",
     "file_event_win_dump_in_staging_folder.yml",
@@ -51,7 +61,52 @@ static RULES: &[(&str, &str)] = rules![
     "win_system_service_install_susp_image_path.yml",
 ];
 
-/// The bundled rule set as `(file name, YAML text)` pairs, sorted by file name.
+/// kahu's rule pack for Windows' built-in logs (Security, System,
+/// PowerShell, Defender, WinRM, WMI, RDP), from the repository's top-level
+/// `rules/` directory; see `docs/rules.md`.
+static WINDOWS_PACK: &[(&str, &str)] = &[
+    pack!("posh_obfuscated_string_concatenation.yml"),
+    pack!("posh_ps_offensive_script_content.yml"),
+    pack!("win_application_credential_and_sql_abuse.yml"),
+    pack!("win_bits_rdp_core_activity.yml"),
+    pack!("win_defender_detection_and_tampering.yml"),
+    pack!("win_rdp_authentication.yml"),
+    pack!("win_security_account_changed_by_anonymous_or_machine.yml"),
+    pack!("win_security_audit_policy_auditing_removed.yml"),
+    pack!("win_security_boot_debug_or_test_signing.yml"),
+    pack!("win_security_computer_password_changed_by_anonymous.yml"),
+    pack!("win_security_event_log_cleared.yml"),
+    pack!("win_security_explicit_credential_logon_remote.yml"),
+    pack!("win_security_explicit_credential_spray.yml"),
+    pack!("win_security_failed_logon_password_spray.yml"),
+    pack!("win_security_kerberos_asrep_roastable.yml"),
+    pack!("win_security_kerberos_preauth_failure_spray.yml"),
+    pack!("win_security_kerberos_rc4_ticket_burst.yml"),
+    pack!("win_security_kerberos_unknown_account_spray.yml"),
+    pack!("win_security_logon_new_credentials.yml"),
+    pack!("win_security_member_added_to_privileged_group.yml"),
+    pack!("win_security_named_pipe_access.yml"),
+    pack!("win_security_ntlm_validation_failure_spray.yml"),
+    pack!("win_security_password_reset_and_enumeration.yml"),
+    pack!("win_security_privileged_service_called_by_hacktool.yml"),
+    pack!("win_security_scheduled_task_script_host.yml"),
+    pack!("win_security_sedebug_privilege_enabled.yml"),
+    pack!("win_security_user_account_created.yml"),
+    pack!("win_service_install_lolbin.yml"),
+    pack!("win_system_eventlog_service_disabled.yml"),
+    pack!("win_system_service_events.yml"),
+    pack!("win_winrm_wmi_activity.yml"),
+];
+
+/// The bundled rule set (the demonstration rules and the Windows pack) as
+/// `(file name, YAML text)` pairs.
 pub fn bundled_rules() -> &'static [(&'static str, &'static str)] {
-    RULES
+    static ALL: std::sync::LazyLock<Vec<(&str, &str)>> =
+        std::sync::LazyLock::new(|| RULES.iter().chain(WINDOWS_PACK).copied().collect());
+    &ALL
+}
+
+/// Only kahu's rule pack for Windows' built-in logs (`rules/*.yml`).
+pub fn windows_rule_pack() -> &'static [(&'static str, &'static str)] {
+    WINDOWS_PACK
 }

@@ -21,6 +21,8 @@ struct Detect<'a> {
     events: u64,
     warnings: Vec<Warning>,
     scratch: Vec<RuleIdx>,
+    /// Names of the rules correlation rules consume.
+    correlation_inputs: BTreeSet<String>,
 }
 
 impl Sink for Detect<'_> {
@@ -28,6 +30,13 @@ impl Sink for Detect<'_> {
         self.events += 1;
         self.scratch.clear();
         self.rules.matches(&event, &mut self.scratch);
+        // Inputs of correlation rules are not reported on their own
+        // (`generate: false`, the correlation specification's default).
+        let inputs = &self.correlation_inputs;
+        self.scratch.retain(|i| {
+            let r = self.rules.rule(*i);
+            !r.name.as_deref().is_some_and(|n| inputs.contains(n))
+        });
         if !self.scratch.is_empty() {
             let p = &event.provenance;
             let file = p.file.replace('\\', "/");
@@ -69,6 +78,13 @@ fn score(truth: &GroundTruth, dir: &Path) -> (f64, f64, usize) {
         events: 0,
         warnings: Vec::new(),
         scratch: Vec::new(),
+        correlation_inputs: report
+            .correlations
+            .iter()
+            .filter_map(|c| c.document["correlation"]["rules"].as_array())
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
     };
     kahu_ingest::read_path(&evidence, &mut sink).expect("read evidence");
     eprintln!(

@@ -47,5 +47,8 @@ pub fn render(report: &LoadReport) -> String {
     for e in &report.errors {
         let _ = writeln!(s, "  rejected: {e}");
     }
+    for n in &report.notes {
+        let _ = writeln!(s, "  note: {n}");
+    }
     s
 }

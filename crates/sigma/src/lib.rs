@@ -14,6 +14,7 @@
 //! ([`logsource::Mapping`]). Correlation rules are parsed and returned in
 //! [`LoadReport::correlations`] for a later stage.
 
+pub mod aggregation;
 mod compile;
 pub mod condition;
 pub mod corpus;
@@ -22,6 +23,7 @@ mod detector;
 mod error;
 mod eval;
 mod gate;
+pub mod hayabusa;
 pub mod logsource;
 mod matcher;
 pub mod pattern;

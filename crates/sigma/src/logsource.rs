@@ -164,12 +164,22 @@ pub const WINDOWS_SERVICES: &[(&str, &[&str])] = &[
         "terminalservices-localsessionmanager",
         &["Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"],
     ),
+    // Not in SigmaHQ's taxonomy; kahu's rule pack names these two logs so.
+    (
+        "terminalservices-remoteconnectionmanager",
+        &["Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"],
+    ),
     ("vhdmp", &["Microsoft-Windows-VHDMP/Operational"]),
     (
         "windefend",
         &["Microsoft-Windows-Windows Defender/Operational"],
     ),
     ("wmi", &["Microsoft-Windows-WMI-Activity/Operational"]),
+    ("winrm", &["Microsoft-Windows-WinRM/Operational"]),
+    (
+        "remotedesktopservices-rdpcorets",
+        &["Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational"],
+    ),
 ];
 
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";

@@ -6,6 +6,7 @@
 //! (has `filter`). Only detection rules compile into matchers here;
 //! correlations are returned to the caller for a later correlation stage.
 
+use crate::aggregation::{self, Aggregation};
 use crate::condition::{self, Cond};
 use crate::detection::{self, Search};
 use crate::error::Problem;
@@ -81,6 +82,13 @@ pub struct Detection {
     pub searches: Vec<(String, Search)>,
     /// The condition(s); several are OR-ed (rules specification, Condition).
     pub conditions: Vec<Cond>,
+    /// A legacy `| count() …` aggregation after the condition, if any
+    /// (translated into a correlation rule by [`parse_document`]).
+    pub aggregation: Option<Aggregation>,
+    /// The legacy `timeframe` that goes with [`Detection::aggregation`].
+    pub timeframe: Option<String>,
+    /// Accepted deviations from the specification: `(construct, note)`.
+    pub notes: Vec<(String, String)>,
 }
 
 /// A parsed Sigma detection rule.
@@ -120,6 +128,14 @@ pub struct SigmaRule {
     pub detection: Detection,
     /// Where the rule was read from.
     pub origin: Arc<str>,
+    /// The correlation rule a legacy aggregation condition was translated
+    /// into. This rule then holds only the plain condition, under a `name`
+    /// the correlation references; the loader moves the correlation into
+    /// [`LoadReport::correlations`](crate::LoadReport::correlations).
+    pub aggregation: Option<Box<CorrelationRule>>,
+    /// Hayabusa's `details:` template (`User: %TargetUserName%`), rendered
+    /// into each finding's `Summary` field.
+    pub details: Option<String>,
 }
 
 /// A correlation rule, kept as parsed YAML for the correlation stage.
@@ -243,6 +259,9 @@ pub(crate) fn parse_detection(det: &J, path: &str) -> Result<Detection, Problem>
     };
     let mut searches = Vec::new();
     let mut conditions = Vec::new();
+    let mut aggregation = None;
+    let mut timeframe = None;
+    let mut notes = Vec::new();
     for (name, value) in map {
         match name.as_str() {
             "condition" => {
@@ -250,26 +269,34 @@ pub(crate) fn parse_detection(det: &J, path: &str) -> Result<Detection, Problem>
                     J::Array(a) => a.iter().collect(),
                     v => vec![v],
                 };
+                let several = list.len() > 1;
                 for (i, c) in list.into_iter().enumerate() {
-                    let J::String(text) = c else {
-                        return Err(Problem::new(
-                            format!("{path}.condition"),
-                            "expected a string",
-                        ));
+                    let at = if i == 0 {
+                        String::new()
+                    } else {
+                        format!("[{i}]")
                     };
-                    let cond = condition::parse(text).map_err(|r| {
-                        let at = if i == 0 {
-                            String::new()
-                        } else {
-                            format!("[{i}]")
-                        };
-                        Problem::new(format!("{path}.condition{at}"), r)
-                    })?;
+                    let construct = format!("{path}.condition{at}");
+                    let J::String(text) = c else {
+                        return Err(Problem::new(construct, "expected a string"));
+                    };
+                    let (plain, agg) = aggregation::split(text);
+                    if let Some(agg) = agg {
+                        if several {
+                            return Err(Problem::new(
+                                construct,
+                                "a legacy `| …` aggregation is only accepted in a rule with a single condition",
+                            ));
+                        }
+                        aggregation =
+                            Some(aggregation::parse(agg).map_err(|r| Problem::new(&construct, r))?);
+                    }
+                    let cond = condition::parse(plain).map_err(|r| Problem::new(construct, r))?;
                     conditions.push(cond);
                 }
             }
-            // Deprecated aggregation-era keys that carry no search.
-            "timeframe" => {}
+            // The window of a legacy aggregation (Sigma 1).
+            "timeframe" => timeframe = str_of(value),
             _ => {
                 let search = detection::parse_search(value, &format!("{path}.{name}"))?;
                 searches.push((name.clone(), search));
@@ -277,14 +304,50 @@ pub(crate) fn parse_detection(det: &J, path: &str) -> Result<Detection, Problem>
         }
     }
     if conditions.is_empty() {
-        return Err(Problem::new(
+        // Hayabusa accepts a rule whose only search is its condition.
+        let [(only, _)] = searches.as_slice() else {
+            return Err(Problem::new(
+                format!("{path}.condition"),
+                "missing (mandatory)",
+            ));
+        };
+        let cond = condition::parse(only).map_err(|_| {
+            Problem::new(
+                format!("{path}.condition"),
+                "missing (mandatory); the only search's name cannot stand as one",
+            )
+        })?;
+        notes.push((
             format!("{path}.condition"),
-            "missing (mandatory)",
+            format!(
+                "missing: the only search `{only}` is used as the condition (Hayabusa's reading)"
+            ),
+        ));
+        conditions.push(cond);
+    }
+    if let Some(agg) = &aggregation {
+        let window = match &timeframe {
+            Some(t) => format!("timespan {t}"),
+            None => format!(
+                "no timeframe, so timespan {} (the whole evidence)",
+                aggregation::WHOLE_EVIDENCE
+            ),
+        };
+        notes.push((
+            format!("{path}.condition"),
+            format!(
+                "legacy aggregation `| {}` translated into a {} correlation rule ({window})",
+                agg.text,
+                agg.correlation_type()
+            ),
         ));
     }
     Ok(Detection {
         searches,
         conditions,
+        aggregation,
+        timeframe,
+        notes,
     })
 }
 
@@ -313,6 +376,12 @@ pub(crate) fn parse_document(doc: &J, origin: &Arc<str>) -> Result<Document, Pro
         let rules = str_list(filter, "rules")
             .map_err(|p| Problem::new(format!("filter.{}", p.construct), p.reason))?;
         let detection = parse_detection(filter, "filter")?;
+        if detection.aggregation.is_some() {
+            return Err(Problem::new(
+                "filter.condition",
+                "a global filter cannot aggregate",
+            ));
+        }
         return Ok(Document::Filter(Box::new(FilterRule {
             id,
             title,
@@ -322,9 +391,34 @@ pub(crate) fn parse_document(doc: &J, origin: &Arc<str>) -> Result<Document, Pro
             origin: origin.clone(),
         })));
     }
+    let hayabusa = crate::hayabusa::is_hayabusa(doc);
     let detection = match doc.get("detection") {
+        Some(d) if hayabusa => {
+            parse_detection(&crate::hayabusa::rewrite_detection(d), "detection")?
+        }
         Some(d) => parse_detection(d, "detection")?,
         None => return Err(Problem::new("detection", "missing (mandatory)")),
+    };
+    // A legacy aggregation: this rule keeps the plain condition under a
+    // name the equivalent correlation rule references.
+    let (name, aggregation) = match &detection.aggregation {
+        None => (name, None),
+        Some(agg) => {
+            let base: Arc<str> = name.unwrap_or_else(|| {
+                let key = if id.is_empty() { &title } else { &id };
+                Arc::from(format!("{key}#legacy-aggregation"))
+            });
+            let document =
+                aggregation::correlation_document(doc, &base, agg, detection.timeframe.as_deref());
+            let correlation = CorrelationRule {
+                id: id.clone(),
+                name: None,
+                title: title.clone(),
+                origin: origin.clone(),
+                document,
+            };
+            (Some(base), Some(Box::new(correlation)))
+        }
     };
     let status = match opt_str(doc, "status")? {
         None => None,
@@ -371,5 +465,12 @@ pub(crate) fn parse_document(doc: &J, origin: &Arc<str>) -> Result<Document, Pro
         logsource: logsource(doc)?,
         detection,
         origin: origin.clone(),
+        aggregation,
+        // Hayabusa's summary template; other rules' `details` is free text.
+        details: if hayabusa {
+            opt_str(doc, "details").ok().flatten()
+        } else {
+            None
+        },
     })))
 }

@@ -54,6 +54,10 @@ pub struct LoadReport {
     pub ruleset: RuleSet,
     /// Rules (or files) that could not be loaded, with the reason.
     pub errors: Vec<RuleError>,
+    /// Rules loaded with a note: a legacy aggregation translated into a
+    /// correlation rule, a missing condition read as the only search.
+    /// Same shape as [`LoadReport::errors`], but the rule is in use.
+    pub notes: Vec<RuleError>,
     /// Rule files read.
     pub files: usize,
     /// Detection rules parsed.
@@ -311,6 +315,7 @@ impl RuleSet {
 
     fn build(parsed: Vec<Parsed>, opts: &LoadOptions) -> LoadReport {
         let mut errors = Vec::new();
+        let mut notes = Vec::new();
         let mut rules = Vec::new();
         let mut correlations = Vec::new();
         let mut filters = Vec::new();
@@ -337,6 +342,25 @@ impl RuleSet {
                     if r.level < opts.min_level || !status_ok {
                         skipped += 1;
                     } else {
+                        for (construct, reason) in &r.detection.notes {
+                            notes.push(RuleError {
+                                origin: p.origin.clone(),
+                                document: p.index,
+                                rule_id: (!r.id.is_empty()).then(|| r.id.to_string()),
+                                title: Some(r.title.to_string()),
+                                construct: construct.clone(),
+                                reason: reason.clone(),
+                            });
+                        }
+                        if let Some(mut c) = r.aggregation.take() {
+                            // Relevelling applies to the translated rule too.
+                            if let Some(crate::tuning::Action::Level(l)) =
+                                opts.tuning.get(&r.id).map(|a| &a.action)
+                            {
+                                c.document["level"] = serde_json::json!(l.as_str());
+                            }
+                            correlations.push(*c);
+                        }
                         rules.push((p.index, *r));
                     }
                 }
@@ -455,6 +479,7 @@ impl RuleSet {
             releveled,
             correlations,
             filters,
+            notes,
         }
     }
 
@@ -833,6 +858,11 @@ impl RuleSet {
     pub fn finding(&self, idx: RuleIdx, event: &Event) -> Finding {
         let r = self.rule(idx);
         let tags = kahu_finding::attack_tags(r.tags.iter().map(|t| &**t));
+        let mut fields = kahu_finding::key_fields(event, 8);
+        if let Some(template) = &r.details {
+            let summary = crate::hayabusa::render_details(template, event);
+            fields.insert(0, (Arc::from("Summary"), summary));
+        }
         Finding {
             kind: FindingKind::Sigma,
             rule_id: if r.id.is_empty() {
@@ -849,7 +879,7 @@ impl RuleSet {
             host: event.host.clone(),
             channel: event.channel.clone(),
             event_id: event.event_id,
-            fields: kahu_finding::key_fields(event, 8),
+            fields,
             provenance: event.provenance.clone(),
             related: Vec::new(),
         }

@@ -250,6 +250,7 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
                             "message": e.to_string(),
                         })).collect::<Vec<_>>(),
                         "correlation_errors": correlation_errors,
+                        "notes": report.notes.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
                     }))?
                 );
             } else {
