@@ -43,6 +43,16 @@ pub trait Progress: Sync {
     }
     /// A file was finished; `bytes` is its size on disk.
     fn file_done(&self, bytes: u64);
+    /// A later stage starts (`reconstruct and attribute`, `write report`…):
+    /// the run is not stuck at a full bar.
+    fn phase_start(&self, name: &str) {
+        let _ = name;
+    }
+    /// The current stage (reading, or the last `phase_start`) finished;
+    /// `detail` says what it produced (counts).
+    fn phase_done(&self, detail: &str) {
+        let _ = detail;
+    }
 }
 
 impl Progress for () {

@@ -156,6 +156,13 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         .as_ref()
         .unwrap_or_else(|| KnowledgeBase::embedded());
     let det = detection::detect(&cfg.detection(), progress)?;
+    progress.phase_done(&format!(
+        "{} files, {} events, {} findings",
+        det.files.len(),
+        det.events,
+        det.findings.len()
+    ));
+    progress.phase_start("reconstruct and attribute");
     let analytics = det
         .analytics
         .unwrap_or_else(|| kahu_reconstruct::Analytics::default().finish());
@@ -193,9 +200,17 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         techniques = built.assessment.techniques.len(),
         "assessment assembled"
     );
+    progress.phase_done(&format!(
+        "{} incidents, {} techniques",
+        built.assessment.incidents.len(),
+        built.assessment.techniques.len()
+    ));
+    progress.phase_start("write report");
     let mut written = crate::write::write_outputs(&cfg.out, &built, &findings, &analytics)
         .with_context(|| format!("cannot write outputs to {}", cfg.out.display()))?;
+    progress.phase_done(&format!("{} files", written.len()));
     if let Some(store) = det.case {
+        progress.phase_start("write case store");
         let tactics: serde_json::Map<String, serde_json::Value> = built
             .assessment
             .techniques
@@ -212,7 +227,10 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         store
             .finish(&findings, &docs, &warnings, crate::store::Replace::All)
             .context("cannot write the case store")?;
-        written.push(cfg.out.join("case.sqlite"));
+        let db = cfg.out.join("case.sqlite");
+        let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+        progress.phase_done(&format!("case.sqlite {:.1} MB", size as f64 / 1e6));
+        written.push(db);
     }
     tracing::info!(out = %cfg.out.display(), files = written.len(), "outputs written");
     Ok(AssessRun {

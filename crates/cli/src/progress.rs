@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct FileProgress {
     bar: ProgressBar,
     files: AtomicU64,
+    /// The stage under way and when it started.
+    phase: std::sync::Mutex<(String, std::time::Instant)>,
 }
 
 impl FileProgress {
@@ -29,6 +31,7 @@ impl FileProgress {
         FileProgress {
             bar,
             files: AtomicU64::new(0),
+            phase: std::sync::Mutex::new(("read and detect".into(), std::time::Instant::now())),
         }
     }
 
@@ -48,5 +51,33 @@ impl kahu_assess::detect::Progress for FileProgress {
         self.bar.inc(bytes);
         self.bar
             .set_message(format!("of {} files", self.files.load(Ordering::Relaxed)));
+    }
+
+    fn phase_start(&self, name: &str) {
+        let mut p = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        *p = (name.to_string(), std::time::Instant::now());
+        if !self.bar.is_hidden() {
+            self.bar.reset();
+            self.bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            self.bar.set_message(format!("{name}…"));
+            self.bar
+                .enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+    }
+
+    fn phase_done(&self, detail: &str) {
+        let p = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.bar.is_hidden() {
+            // println on the bar keeps the line above the bar, not under it.
+            self.bar.println(format!(
+                "  done: {:<26} {:>7.1}s  {}",
+                p.0,
+                p.1.elapsed().as_secs_f64(),
+                detail
+            ));
+        }
     }
 }
