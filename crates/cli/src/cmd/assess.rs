@@ -45,6 +45,12 @@ pub struct Args {
     /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list (repeatable).
     #[arg(long = "ioc", value_name = "FILE")]
     pub iocs: Vec<PathBuf>,
+    /// TLP of indicators a feed leaves unmarked (CSV and plain lists never
+    /// mark theirs): `LEVEL` for every feed or `FEED=LEVEL` for one
+    /// (repeatable). Unless given, unmarked indicators are TLP:RED: used
+    /// for detection, withheld from every shared output.
+    #[arg(long = "ioc-tlp", value_name = "[FEED=]LEVEL")]
+    pub ioc_tlp: Vec<String>,
     /// YARA rules to run over the evidence files (repeatable).
     #[arg(long = "yara", value_name = "DIR|FILE")]
     pub yara: Vec<PathBuf>,
@@ -104,6 +110,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         );
     };
     let placeholders = crate::rules::placeholders(&args.placeholders)?;
+    let ioc_tlp = kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?;
     let mut cfg = if args.demo {
         demo_config(&args.out)?
     } else {
@@ -113,6 +120,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.no_bundled_rules = args.no_bundled_rules;
     cfg.placeholders = placeholders;
     cfg.iocs.extend(args.iocs.iter().cloned());
+    cfg.ioc_tlp = ioc_tlp;
     cfg.yara = args.yara.clone();
     cfg.store_case = !args.no_case;
     cfg.attack_bundle = args.attack.clone();
