@@ -187,6 +187,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         let s = Style::stdout(global.quiet);
+        // Case names, headlines and titles quote evidence (host names, file names).
+        let safe = crate::output::terminal_safe;
         let verdict_level = match a.summary.verdict {
             Verdict::CompromiseDetected => Level::High,
             Verdict::SuspiciousActivity => Level::Medium,
@@ -195,7 +197,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         println!(
             "{}  {}  ({} files, {} events, {:.1}s)",
             s.bold("kahu assess"),
-            cfg.case.name,
+            safe(&cfg.case.name),
             a.evidence.files,
             a.evidence.events,
             run.elapsed_seconds
@@ -209,10 +211,14 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         println!(
             "{}  {}",
             s.level(verdict_level, &verdict),
-            a.summary.headline
+            safe(&a.summary.headline)
         );
         println!();
-        println!("{} {}", s.bold("Attribution:"), a.attribution.judgement);
+        println!(
+            "{} {}",
+            s.bold("Attribution:"),
+            safe(&a.attribution.judgement)
+        );
         for c in a.attribution.candidates.iter().take(3) {
             println!(
                 "  {}. {:<28} {:>5.1}%  {:<20} supporting {:>2}, contradicting {}",
@@ -259,6 +265,13 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             c.domains.len(),
             c.files.len()
         );
+        let rejected = c.rejected_for_control_characters();
+        if rejected > 0 {
+            println!(
+                "{} {rejected} containment entr(ies) held control characters (an injection attempt?): left out, listed in containment/excluded.csv",
+                s.bold("Rejected:")
+            );
+        }
         if a.evidence.warnings > 0 {
             println!(
                 "{} {} (see the report's Evidence section)",
