@@ -40,6 +40,10 @@ pub struct DetectConfig {
     pub yara: Vec<PathBuf>,
     /// Persist events in a case store in this directory while reading.
     pub case_dir: Option<PathBuf>,
+    /// The evidence is the whole case (`assess`): a case store already
+    /// bound to other evidence is refused rather than mixed with it.
+    /// `hunt --case` adds evidence to a case, so it leaves this off.
+    pub case_is_this_evidence: bool,
     /// Run the event analytics (logons, lateral movement) as well.
     pub analytics: bool,
     /// Bursts of repeats become one finding with a count (window 0: off).
@@ -296,7 +300,12 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     let mut detectors: Vec<&dyn Detector> = scans.iter().map(|s| s as &dyn Detector).collect();
     detectors.push(&iocs);
     let case = match &cfg.case_dir {
-        Some(dir) => Some(CaseStore::open(dir, &files)?),
+        Some(dir) => {
+            let claim = cfg
+                .case_is_this_evidence
+                .then(|| kahu_case::evidence_fingerprint(&cfg.evidence));
+            Some(CaseStore::open(dir, &files, claim.as_ref())?)
+        }
         None => None,
     };
     let mut out = detect::run(

@@ -115,6 +115,7 @@ impl AssessConfig {
             ioc_tlp: self.ioc_tlp.clone(),
             yara: self.yara.clone(),
             case_dir: self.store_case.then(|| self.out.clone()),
+            case_is_this_evidence: true,
             analytics: true,
             repeats: self.repeats,
         }

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, middleware};
-use kahu_case::{Cursor, EventQuery, FindingQuery, VerdictKind};
+use kahu_case::{Case, Cursor, EventQuery, FindingQuery, VerdictKind};
 use kahu_finding::Level;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -534,35 +534,38 @@ pub struct DisputeIn {
     reason: String,
 }
 
-/// After a dispute changes, recompute attribution when a hook exists.
-fn recompute(s: &AppState, user: &str) -> Result<bool, ApiError> {
+/// After a dispute changes, recompute attribution when a hook exists. The
+/// caller holds the write connection from the dispute to here, and the
+/// recompute reads the disputes and stores its document in one write
+/// transaction: two concurrent disputes can never leave a stored
+/// attribution that ignores one of them.
+fn recompute(s: &AppState, c: &mut Case, user: &str) -> Result<bool, kahu_case::Error> {
     let Some(hook) = &s.reattribute else {
         return Ok(false);
     };
-    let (doc, version) = s.write(|c| {
-        let disputed = c.disputes(true)?;
-        let version = c.document("attribution")?.map_or(1, |d| d.version);
-        let doc = hook
-            .recompute(c, &disputed)
-            .map_err(|e| kahu_case::Error::Invalid(format!("recomputing attribution: {e:#}")))?;
-        Ok::<_, kahu_case::Error>((doc, version))
-    })?;
-    s.write(|c| {
-        c.set_document(
-            "attribution",
-            version,
-            &doc,
-            &format!("kahu (recomputed for {user})"),
-        )
-    })?;
+    c.update_document(
+        "attribution",
+        &format!("kahu (recomputed for {user})"),
+        |c, current| {
+            let disputed = c.disputes(true)?;
+            let version = current.map_or(1, |d| d.version);
+            let doc = hook.recompute(c, &disputed).map_err(|e| {
+                kahu_case::Error::Invalid(format!("recomputing attribution: {e:#}"))
+            })?;
+            Ok((version, doc))
+        },
+    )?;
     Ok(true)
 }
 
 async fn add_dispute(State(s): St, h: HeaderMap, Json(d): Json<DisputeIn>) -> ApiResult {
     let user = who(&s, &h);
     let out = blocking(&s, move |s| {
-        let d = s.write(|c| c.add_dispute(&d.target_kind, &d.target_id, &d.reason, &user))?;
-        let recomputed = recompute(s, &user)?;
+        let (d, recomputed) = s.write(|c| {
+            let d = c.add_dispute(&d.target_kind, &d.target_id, &d.reason, &user)?;
+            let recomputed = recompute(s, c, &user)?;
+            Ok::<_, kahu_case::Error>((d, recomputed))
+        })?;
         Ok(json!({ "dispute": d, "recomputed": recomputed }))
     })
     .await?;
@@ -572,8 +575,11 @@ async fn add_dispute(State(s): St, h: HeaderMap, Json(d): Json<DisputeIn>) -> Ap
 async fn withdraw_dispute(State(s): St, h: HeaderMap, Path(id): Path<i64>) -> ApiResult {
     let user = who(&s, &h);
     let out = blocking(&s, move |s| {
-        let d = s.write(|c| c.withdraw_dispute(id, &user))?;
-        let recomputed = recompute(s, &user)?;
+        let (d, recomputed) = s.write(|c| {
+            let d = c.withdraw_dispute(id, &user)?;
+            let recomputed = recompute(s, c, &user)?;
+            Ok::<_, kahu_case::Error>((d, recomputed))
+        })?;
         Ok(json!({ "dispute": d, "recomputed": recomputed }))
     })
     .await?;
