@@ -31,6 +31,9 @@ pub use schema::SCHEMA_VERSION;
 pub use tree::ProcessNode;
 pub use writer::{CaseWriter, EvidenceInfo, IngestStats, sha256_file};
 
+/// Stops a query running on a [`Case`] from another thread
+/// ([`Case::interrupt_handle`]).
+pub use rusqlite::InterruptHandle;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
@@ -272,6 +275,12 @@ impl Case {
     /// committed by [`CaseWriter::finish`]; dropping it rolls back.
     pub fn writer(&mut self) -> Result<CaseWriter<'_>> {
         CaseWriter::new(&mut self.conn)
+    }
+
+    /// A handle another thread can use to stop the statement running on
+    /// this case's connection (it fails with an "interrupted" error).
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.conn.get_interrupt_handle()
     }
 
     /// Direct access for callers that need a query this API lacks.
