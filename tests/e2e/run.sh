@@ -67,7 +67,10 @@ status=0
 echo "== e2e: report.html"
 node "$HERE/report.mjs" || status=1
 
-"$KAHU" serve "$WORK/case" --bind 127.0.0.1:0 >"$WORK/server.log" 2>&1 &
+# The audit author is the server's analyst (--user); the name typed in the
+# UI matches it, so the trail shows it alone (a different one would show
+# "e2e-analyst (as NAME)").
+"$KAHU" serve "$WORK/case" --bind 127.0.0.1:0 --user e2e-analyst >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 URL=
 for _ in $(seq 1 200); do

@@ -166,6 +166,9 @@ pub fn containment(
     c.urls = urls(findings, policy);
     c.actions = actions(findings, policy);
     c.excluded = excluded.into_items();
+    // Evidence decides these values: one with a line break would become
+    // two entries of a list a firewall reads line by line.
+    c.reject_control_characters();
     c
 }
 

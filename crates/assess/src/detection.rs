@@ -12,7 +12,7 @@ use kahu_correlation::SigmaRules;
 use kahu_event::Location;
 use kahu_finding::{Detector, Finding, Level};
 use kahu_ingest::Warning;
-use kahu_intel::{IocSet, IssueKind};
+use kahu_intel::{IocSet, IssueKind, Tlp};
 use kahu_reconstruct::{Analytics, AnalyticsReport};
 use kahu_sigma::{LoadOptions, RuleSet};
 use std::path::PathBuf;
@@ -37,16 +37,66 @@ pub struct DetectConfig {
     /// Match indicators only inside their validity window (else hits
     /// outside it are kept with a note).
     pub ioc_strict_validity: bool,
+    /// The TLP of indicators their feed left unmarked (TLP:RED unless told).
+    pub ioc_tlp: UnmarkedTlp,
     /// YARA rule files or directories, run over the evidence files.
     pub yara: Vec<PathBuf>,
     /// Persist events in a case store in this directory while reading.
     pub case_dir: Option<PathBuf>,
+    /// The evidence is the whole case (`assess`): a case store already
+    /// bound to other evidence is refused rather than mixed with it.
+    /// `hunt --case` adds evidence to a case, so it leaves this off.
+    pub case_is_this_evidence: bool,
     /// Run the event analytics (logons, lateral movement) as well.
     pub analytics: bool,
     /// Bursts of repeats become one finding with a count (window 0: off).
     pub repeats: kahu_reconstruct::RepeatConfig,
     /// Which events to look at (time window, hosts, channels, event ids).
     pub filter: kahu_event::EventFilter,
+}
+
+/// The TLP level kahu gives indicators their feed did not mark (`--ioc-tlp`).
+/// Nothing says an unmarked CSV or plain list may be shared, so unless the
+/// analyst says otherwise it is TLP:RED: used for detection, never passed on.
+#[derive(Debug, Clone, Default)]
+pub struct UnmarkedTlp {
+    /// Level for every feed not named in `per_feed` (`None`: TLP:RED).
+    pub default: Option<Tlp>,
+    /// Level for one feed, by the path as given to `--ioc`.
+    pub per_feed: Vec<(PathBuf, Tlp)>,
+}
+
+impl UnmarkedTlp {
+    /// Parse `--ioc-tlp` values: `LEVEL` (every unmarked feed) or
+    /// `FEED=LEVEL` (that feed).
+    pub fn parse(specs: &[String]) -> Result<UnmarkedTlp> {
+        let mut out = UnmarkedTlp::default();
+        for spec in specs {
+            let (feed, level) = match spec.rsplit_once('=') {
+                Some((f, l)) => (Some(f), l),
+                None => (None, spec.as_str()),
+            };
+            let tlp = Tlp::parse(level).with_context(|| {
+                format!("--ioc-tlp {spec:?}: {level:?} is not a TLP level (TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)")
+            })?;
+            match feed {
+                Some(f) => out.per_feed.push((PathBuf::from(f), tlp)),
+                None => out.default = Some(tlp),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The level unmarked indicators of `feed` get.
+    pub fn for_feed(&self, feed: &std::path::Path) -> Tlp {
+        self.per_feed
+            .iter()
+            .rev()
+            .find(|(f, _)| f == feed)
+            .map(|(_, t)| *t)
+            .or(self.default)
+            .unwrap_or(Tlp::Red)
+    }
 }
 
 /// How one IOC feed loaded.
@@ -179,13 +229,27 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
 }
 
 /// Load the IOC feeds; a feed that cannot be read at all is an error.
-pub fn load_iocs(paths: &[PathBuf]) -> Result<(IocSet, Vec<FeedLoad>)> {
+pub fn load_iocs(paths: &[PathBuf], unmarked: &UnmarkedTlp) -> Result<(IocSet, Vec<FeedLoad>)> {
     let mut iocs = IocSet::new();
     let mut feeds = Vec::new();
     for p in paths {
-        let report = iocs
+        let from = iocs.len();
+        let mut report = iocs
             .load_path(p)
             .with_context(|| format!("cannot load IOC feed {}", p.display()))?;
+        let tlp = unmarked.for_feed(p);
+        let marked = iocs.mark_unmarked(from, tlp);
+        if marked > 0 {
+            report.issues.push(kahu_intel::LoadIssue {
+                source: std::sync::Arc::from(p.display().to_string()),
+                indicator: None,
+                line: None,
+                kind: IssueKind::Note,
+                reason: format!(
+                    "{marked} indicator(s) carry no TLP marking: treated as {tlp} (set with --ioc-tlp)"
+                ),
+            });
+        }
         tracing::info!(feed = ?p, loaded = report.loaded, issues = report.issues.len(), "IOC feed loaded");
         feeds.push(FeedLoad {
             path: p.clone(),
@@ -232,7 +296,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         unreadable = walk_warnings.len(),
         "evidence listed"
     );
-    let (mut iocs, feeds) = load_iocs(&cfg.iocs)?;
+    let (mut iocs, feeds) = load_iocs(&cfg.iocs, &cfg.ioc_tlp)?;
     iocs.set_strict_validity(cfg.ioc_strict_validity);
     let yara = if cfg.yara.is_empty() {
         None
@@ -244,7 +308,12 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     let mut detectors: Vec<&dyn Detector> = scans.iter().map(|s| s as &dyn Detector).collect();
     detectors.push(&iocs);
     let case = match &cfg.case_dir {
-        Some(dir) => Some(CaseStore::open(dir, &files)?),
+        Some(dir) => {
+            let claim = cfg
+                .case_is_this_evidence
+                .then(|| kahu_case::evidence_fingerprint(&cfg.evidence));
+            Some(CaseStore::open(dir, &files, claim.as_ref())?)
+        }
         None => None,
     };
     let mut out = detect::run_filtered(

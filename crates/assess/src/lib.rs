@@ -17,7 +17,7 @@ pub mod store;
 pub mod views;
 pub mod write;
 
-pub use detection::{DetectConfig, DetectionRun, SIGNIFICANT, detect};
+pub use detection::{DetectConfig, DetectionRun, SIGNIFICANT, UnmarkedTlp, detect};
 pub use pipeline::{AssessConfig, AssessRun, demo_config, run};
 pub use policy::Policy;
 

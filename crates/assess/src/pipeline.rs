@@ -25,6 +25,8 @@ pub struct AssessConfig {
     pub no_bundled_rules: bool,
     /// IOC feeds (STIX 2.1, MISP, CSV, plain lists).
     pub iocs: Vec<PathBuf>,
+    /// The TLP of indicators their feed left unmarked (TLP:RED unless told).
+    pub ioc_tlp: crate::UnmarkedTlp,
     /// YARA rule files or directories, run over the evidence files.
     pub yara: Vec<PathBuf>,
     /// Output directory.
@@ -61,6 +63,7 @@ impl AssessConfig {
             rules: Vec::new(),
             no_bundled_rules: false,
             iocs: Vec::new(),
+            ioc_tlp: Default::default(),
             yara: Vec::new(),
             out,
             case: CaseInfo {
@@ -116,8 +119,10 @@ impl AssessConfig {
             },
             iocs: self.iocs.clone(),
             ioc_strict_validity: self.ioc_strict_validity,
+            ioc_tlp: self.ioc_tlp.clone(),
             yara: self.yara.clone(),
             case_dir: self.store_case.then(|| self.out.clone()),
+            case_is_this_evidence: true,
             analytics: true,
             repeats: self.repeats,
             filter: self.filter.clone(),

@@ -78,7 +78,14 @@ impl CaseSink {
 impl CaseStore {
     /// Open or create the case in `dir`, register the evidence files
     /// (hashing them), and start the writer thread.
-    pub fn open(dir: &Path, files: &[(PathBuf, u64)]) -> Result<CaseStore> {
+    ///
+    /// `claim`: the evidence set's fingerprint and description; a case
+    /// bound to another set is refused (see `Case::claim_evidence_set`).
+    pub fn open(
+        dir: &Path,
+        files: &[(PathBuf, u64)],
+        claim: Option<&(String, String)>,
+    ) -> Result<CaseStore> {
         std::fs::create_dir_all(dir)?;
         let mut case = if dir.join("case.sqlite").exists() {
             Case::open(dir)
@@ -86,6 +93,9 @@ impl CaseStore {
             Case::create(dir)
         }
         .with_context(|| format!("cannot open the case store in {}", dir.display()))?;
+        if let Some((fingerprint, described)) = claim {
+            case.claim_evidence_set(fingerprint, described)?;
+        }
         let mut skip = HashSet::new();
         {
             let mut w = case.writer()?;

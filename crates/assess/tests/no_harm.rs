@@ -38,3 +38,38 @@ fn an_output_folder_inside_the_evidence_is_refused() {
         "{\"EventID\": 1}\n"
     );
 }
+
+#[test]
+fn reusing_an_output_folder_for_other_evidence_does_not_mix_cases() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, host: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!("Mar  3 10:00:01 {host} sshd[811]: Accepted password for root from 203.0.113.9 port 50022 ssh2\n"),
+        )
+        .expect("write evidence");
+        p
+    };
+    let first = write("first.log", "web01");
+    let second = write("second.log", "db02");
+    let out = dir.path().join("out");
+    run(&AssessConfig::new(vec![first.clone()], out.clone()), &()).expect("first case");
+    let Err(err) = run(&AssessConfig::new(vec![second], out.clone()), &()) else {
+        panic!("another evidence set went into the same case store");
+    };
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("holds another case") && msg.contains("first.log"),
+        "{msg}"
+    );
+    let case = kahu_case::Case::open_read_only(&out).expect("case");
+    assert_eq!(
+        case.evidence().expect("inventory").len(),
+        1,
+        "the second evidence set was not stored"
+    );
+    drop(case);
+    // The same evidence again is the same case.
+    run(&AssessConfig::new(vec![first], out), &()).expect("re-assessing the same case");
+}

@@ -3,7 +3,7 @@
 //! the same transaction.
 
 use crate::{Case, Error, Result, now};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 /// Longest note, rationale or reason accepted.
@@ -155,7 +155,7 @@ fn check_target(kind: &str, id: &str) -> Result<()> {
 }
 
 fn audit(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     who: &str,
     action: &str,
     target: &str,
@@ -176,6 +176,31 @@ fn audit(
     Ok(())
 }
 
+fn insert_document(
+    conn: &rusqlite::Connection,
+    kind: &str,
+    version: u32,
+    body: &serde_json::Value,
+    author: &str,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO documents(kind, version, body, created_at, author) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![kind, version, body.to_string(), now(), author],
+    )?;
+    let id = conn.last_insert_rowid();
+    // The body can be megabytes: audit the fact, not a copy.
+    let after = serde_json::json!({"document_id": id, "version": version});
+    audit(
+        conn,
+        author,
+        "document.set",
+        &format!("document/{kind}"),
+        None,
+        Some(&after),
+    )?;
+    Ok(id)
+}
+
 impl Case {
     /// Store a new version of a document; the previous one stays as history.
     pub fn set_document(
@@ -187,24 +212,44 @@ impl Case {
     ) -> Result<i64> {
         let author = check_author(author)?;
         check_target(kind, "-")?;
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO documents(kind, version, body, created_at, author) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![kind, version, body.to_string(), now(), author],
-        )?;
-        let id = tx.last_insert_rowid();
-        // The body can be megabytes: audit the fact, not a copy.
-        let after = serde_json::json!({"document_id": id, "version": version});
-        audit(
-            &tx,
-            &author,
-            "document.set",
-            &format!("document/{kind}"),
-            None,
-            Some(&after),
-        )?;
+        let tx = self.write_tx()?;
+        let id = insert_document(&tx, kind, version, body, &author)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Store a new version of a document computed from the case as it
+    /// stands, in one write transaction held from the read to the store:
+    /// no other writer (another dispute, another process) can change what
+    /// `compute` read before its result is stored, so concurrent changes
+    /// never lose an update. `compute` gets the case and the current
+    /// document and returns the version and body to store.
+    pub fn update_document(
+        &mut self,
+        kind: &str,
+        author: &str,
+        compute: impl FnOnce(&Case, Option<&Document>) -> Result<(u32, serde_json::Value)>,
+    ) -> Result<i64> {
+        let author = check_author(author)?;
+        check_target(kind, "-")?;
+        // `compute` reads through `&Case`, so the transaction is begun on
+        // the connection rather than held as a `Transaction` borrow.
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| {
+            let current = self.document(kind)?;
+            let (version, body) = compute(self, current.as_ref())?;
+            insert_document(&self.conn, kind, version, &body, &author)
+        })();
+        match result {
+            Ok(id) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(id)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     /// The current document of a kind.
@@ -238,7 +283,7 @@ impl Case {
         let author = check_author(author)?;
         check_target(target_kind, target_id)?;
         check_text("note", body, false)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let created_at = now();
         tx.execute(
             "INSERT INTO notes(target_kind, target_id, body, author, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -301,7 +346,7 @@ impl Case {
             .verdicts(Some((target_kind, target_id)))?
             .into_iter()
             .find(|v| v.author == author);
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let created_at = now();
         tx.execute(
             "INSERT INTO verdicts(target_kind, target_id, verdict, rationale, author, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -366,7 +411,7 @@ impl Case {
         let author = check_author(author)?;
         check_target(target_kind, target_id)?;
         check_text("reason", reason, true)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let created_at = now();
         tx.execute(
             "INSERT INTO disputes(target_kind, target_id, reason, author, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -404,7 +449,7 @@ impl Case {
         if before.withdrawn_at.is_some() {
             return Err(Error::Invalid(format!("dispute {id} is already withdrawn")));
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let at = now();
         tx.execute(
             "UPDATE disputes SET withdrawn_at = ?2 WHERE id = ?1",

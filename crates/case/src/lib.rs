@@ -31,11 +31,20 @@ pub use schema::SCHEMA_VERSION;
 pub use tree::ProcessNode;
 pub use writer::{CaseWriter, EvidenceInfo, IngestStats, sha256_file};
 
-use rusqlite::{Connection, OpenFlags};
+/// Stops a query running on a [`Case`] from another thread
+/// ([`Case::interrupt_handle`]).
+pub use rusqlite::InterruptHandle;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
 /// File name of the database inside a case directory.
 pub const DB_FILE: &str = "case.sqlite";
+
+/// How long a writer waits for another writer (a second `hunt --case`, a
+/// `kahu serve` note during an ingest) before giving up. An ingest holds
+/// the write lock for its whole load, so this is long: a second writer
+/// waits, it does not abort.
+pub const WRITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// Timestamp stored for events without a usable time. It sorts before
 /// every real time, so such events lead the timeline instead of vanishing.
@@ -72,6 +81,19 @@ pub enum Error {
         version: u32,
         /// The SQLite error.
         source: rusqlite::Error,
+    },
+    /// The case directory holds an assessment of other evidence.
+    #[error(
+        "{}: the case store holds another case (evidence: {before}), not this evidence ({now}); use a new --out directory, or remove {} to start over",
+        dir.display(), dir.join(DB_FILE).display()
+    )]
+    DifferentCase {
+        /// The case directory.
+        dir: PathBuf,
+        /// The evidence the stored case was assessed over.
+        before: String,
+        /// The evidence of this run.
+        now: String,
     },
     /// No case database in the directory.
     #[error("{0}: not a kahu case (no {DB_FILE})")]
@@ -123,7 +145,7 @@ impl Case {
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        Self::tune(&conn)?;
+        Self::tune(&conn, std::time::Duration::from_secs(5))?;
         let v: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if v != schema::SCHEMA_VERSION {
             return Err(Error::Invalid(format!(
@@ -154,10 +176,12 @@ impl Case {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
         let mut conn = Connection::open_with_flags(&path, flags)?;
+        // Before anything that takes a lock (switching to WAL does).
+        conn.busy_timeout(WRITE_BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        Self::tune(&conn)?;
+        Self::tune(&conn, WRITE_BUSY_TIMEOUT)?;
         schema::migrate(&mut conn, version)?;
         Ok(Case {
             conn,
@@ -165,9 +189,9 @@ impl Case {
         })
     }
 
-    fn tune(conn: &Connection) -> Result<()> {
-        // A busy writer must not fail a reader outright.
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    fn tune(conn: &Connection, busy: std::time::Duration) -> Result<()> {
+        // A busy writer must not fail a reader (or another writer) outright.
+        conn.busy_timeout(busy)?;
         conn.pragma_update(None, "cache_size", -65536)?; // 64 MiB
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
@@ -186,10 +210,77 @@ impl Case {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
+    /// A write transaction that takes the database's write lock at once
+    /// (`BEGIN IMMEDIATE`), waiting for another writer up to
+    /// [`WRITE_BUSY_TIMEOUT`]. A deferred transaction that reads first and
+    /// writes later cannot wait: SQLite fails it with "database is locked"
+    /// when another writer committed in between.
+    pub(crate) fn write_tx(&mut self) -> Result<Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    /// The fingerprint of the evidence set this case was assessed over
+    /// (see [`Case::claim_evidence_set`]).
+    pub fn evidence_fingerprint(&self) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'evidence_fingerprint'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Bind the case to an evidence set: the first assessment stores its
+    /// fingerprint; a later one over a different set is refused with
+    /// [`Error::DifferentCase`], so two cases never mix in one store
+    /// (events of both, the first's notes and verdicts shown against the
+    /// second). A case without a fingerprint (written by `hunt --case`, or
+    /// by an older kahu) is claimed.
+    pub fn claim_evidence_set(&mut self, fingerprint: &str, described: &str) -> Result<()> {
+        let dir = self.dir.clone();
+        let tx = self.write_tx()?;
+        let stored: Option<(String, Option<String>)> = {
+            use rusqlite::OptionalExtension;
+            tx.query_row(
+                "SELECT value, (SELECT value FROM meta WHERE key = 'evidence_described') FROM meta WHERE key = 'evidence_fingerprint'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+        };
+        match stored {
+            Some((f, _)) if f == fingerprint => Ok(()),
+            Some((_, before)) => Err(Error::DifferentCase {
+                dir,
+                before: before.unwrap_or_default(),
+                now: described.to_string(),
+            }),
+            None => {
+                tx.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('evidence_fingerprint', ?1), ('evidence_described', ?2)",
+                    [fingerprint, described],
+                )?;
+                tx.commit()?;
+                Ok(())
+            }
+        }
+    }
+
     /// Start a bulk ingest. Everything written through the writer is
     /// committed by [`CaseWriter::finish`]; dropping it rolls back.
     pub fn writer(&mut self) -> Result<CaseWriter<'_>> {
         CaseWriter::new(&mut self.conn)
+    }
+
+    /// A handle another thread can use to stop the statement running on
+    /// this case's connection (it fails with an "interrupted" error).
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.conn.get_interrupt_handle()
     }
 
     /// Direct access for callers that need a query this API lacks.
@@ -197,6 +288,45 @@ impl Case {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// The fingerprint of an evidence set (SHA-256 over the sorted absolute
+/// paths given as evidence) and a short description of it for messages.
+/// Paths, not contents: re-assessing a folder that gained files is the
+/// same case; pointing the same output at another folder is not.
+pub fn evidence_fingerprint(paths: &[PathBuf]) -> (String, String) {
+    use sha2::{Digest, Sha256};
+    let mut abs: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        })
+        .collect();
+    abs.sort();
+    abs.dedup();
+    let mut h = Sha256::new();
+    for p in &abs {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    let fingerprint = h
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    let mut described = abs.join(", ");
+    if described.len() > 300 {
+        let cut = (0..=300)
+            .rev()
+            .find(|i| described.is_char_boundary(*i))
+            .unwrap_or(0);
+        described.truncate(cut);
+        described.push('…');
+    }
+    (fingerprint, described)
 }
 
 /// Current UTC time as RFC 3339, for `created_at` columns.

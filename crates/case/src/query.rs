@@ -130,6 +130,9 @@ pub struct EventDetail {
     pub fields: serde_json::Value,
     /// Findings on this event.
     pub findings: Vec<FindingRow>,
+    /// Other evidence files with the same content as this event's file
+    /// (stored once): the event was read from each of them too.
+    pub also_in: Vec<ProvenanceOut>,
 }
 
 /// Event counts over time.
@@ -510,10 +513,28 @@ impl Case {
             return Ok(None);
         };
         let findings = self.findings_where("f.event_rowid = ?", vec![Sql::Integer(id)], 1000)?;
+        let also_in = self
+            .conn
+            .prepare_cached(
+                "SELECT c.path, c.member FROM events e JOIN evidence c ON c.same_as = e.evidence_id
+                 WHERE e.id = ?1 ORDER BY c.id LIMIT 1000",
+            )?
+            .query_map([id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|(file, member)| ProvenanceOut {
+                file,
+                member,
+                location: row.provenance.location,
+            })
+            .collect();
         Ok(Some(EventDetail {
             row,
             fields,
             findings,
+            also_in,
         }))
     }
 
@@ -874,7 +895,7 @@ impl Case {
     /// The evidence inventory as JSON rows.
     pub fn evidence(&self) -> Result<Vec<serde_json::Value>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT id, path, member, size, sha256, format, event_count, ingested_at, warnings FROM evidence ORDER BY id",
+            "SELECT id, path, member, size, sha256, format, event_count, ingested_at, warnings, same_as FROM evidence ORDER BY id",
         )?;
         let rows = st.query_map([], |r| {
             Ok(serde_json::json!({
@@ -887,6 +908,8 @@ impl Case {
                 "event_count": r.get::<_, i64>(6)?,
                 "ingested_at": r.get::<_, String>(7)?,
                 "warnings": serde_json::from_str::<serde_json::Value>(&r.get::<_, String>(8)?).unwrap_or_default(),
+                // Same content as this evidence id, whose events stand for it.
+                "same_as": r.get::<_, Option<i64>>(9)?,
             }))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

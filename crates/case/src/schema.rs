@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction};
 pub(crate) type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 /// Every migration, oldest first. Never edit a released entry: add one.
-pub(crate) const MIGRATIONS: &[Migration] = &[v1, v2, v3];
+pub(crate) const MIGRATIONS: &[Migration] = &[v1, v2, v3, v4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -184,9 +184,23 @@ fn v3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     ))
 }
 
+/// v4: an evidence file whose content (SHA-256) is already in the case
+/// keeps its own row, pointing at the file whose events stand for it
+/// (`same_as`), so every file read is listed with its own provenance while
+/// its events are stored once.
+fn v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE evidence ADD COLUMN same_as INTEGER REFERENCES evidence(id);
+         CREATE INDEX evidence_same_as ON evidence(same_as);",
+    )
+}
+
 /// Bring `conn` to [`SCHEMA_VERSION`] (or to `target` in tests).
 pub(crate) fn migrate(conn: &mut Connection, target: u32) -> Result<u32, crate::Error> {
-    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version = |c: &Connection| -> rusqlite::Result<u32> {
+        c.query_row("PRAGMA user_version", [], |r| r.get(0))
+    };
+    let current = version(conn)?;
     if current > SCHEMA_VERSION {
         return Err(crate::Error::TooNew {
             found: current,
@@ -196,7 +210,13 @@ pub(crate) fn migrate(conn: &mut Connection, target: u32) -> Result<u32, crate::
     if current >= target {
         return Ok(current);
     }
-    let tx = conn.transaction()?;
+    // Under the write lock, read the version again: another process may
+    // have created or upgraded the case while this one waited.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current = version(&tx)?;
+    if current >= target {
+        return Ok(current);
+    }
     for (i, step) in MIGRATIONS
         .iter()
         .enumerate()

@@ -95,6 +95,9 @@ pub struct IngestStats {
     pub evidence: u64,
     /// Evidence files skipped because their hash was already in the case.
     pub skipped: u64,
+    /// Of those, files at a path new to the case: registered with their
+    /// own provenance as copies of the stored file (`same_as`).
+    pub copies: u64,
     /// Events written.
     pub events: u64,
     /// Findings written.
@@ -124,7 +127,9 @@ impl<'c> CaseWriter<'c> {
     pub(crate) fn new(conn: &'c mut Connection) -> Result<Self> {
         // A bigger page cache for the load (kept for this connection).
         conn.pragma_update(None, "cache_size", -262_144)?; // 256 MiB
-        let tx = conn.transaction()?;
+        // Take the write lock now (waiting for another writer), not at the
+        // first insert, where SQLite could only fail.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let empty_case = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| {
             r.get::<_, bool>(0)
         })?;
@@ -178,6 +183,17 @@ impl<'c> CaseWriter<'c> {
             .execute("DELETE FROM findings WHERE file = ?1", [file])?)
     }
 
+    /// The evidence row whose events stand for this content, if any.
+    fn stored_with_hash(&self, sha256: &str) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT id FROM evidence WHERE sha256 = ?1 AND same_as IS NULL ORDER BY id LIMIT 1",
+            )?
+            .query_row([sha256.to_ascii_lowercase()], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Whether evidence with this SHA-256 is already in the case.
     pub fn is_ingested(&self, sha256: &str) -> Result<bool> {
         Ok(self
@@ -190,11 +206,23 @@ impl<'c> CaseWriter<'c> {
 
     /// Register an evidence file. Returns `None` — and registers nothing —
     /// when its hash is already in the case: the caller skips the file.
+    ///
+    /// A file with the same content as one in the case but at another path
+    /// (or member) is still registered, as a copy (`same_as`) of the stored
+    /// one: its events are not stored twice, but it keeps its provenance.
     pub fn begin_evidence(&mut self, info: &EvidenceInfo) -> Result<Option<i64>> {
         if let Some(h) = &info.sha256
-            && self.is_ingested(h)?
+            && let Some(original) = self.stored_with_hash(h)?
         {
             self.stats.skipped += 1;
+            let key = (info.path.clone(), info.member.clone());
+            if !self.evidence.contains_key(&key) {
+                let id = self.insert_evidence(info)?;
+                self.tx
+                    .prepare_cached("UPDATE evidence SET same_as = ?1 WHERE id = ?2")?
+                    .execute(params![original, id])?;
+                self.stats.copies += 1;
+            }
             return Ok(None);
         }
         let id = self.insert_evidence(info)?;

@@ -159,8 +159,15 @@ fn incremental_ingest_skips_known_hashes() {
     };
     assert!(w.begin_evidence(&other).unwrap().is_some());
     let s = w.finish().unwrap();
-    assert_eq!((s.skipped, s.evidence), (1, 1));
-    assert_eq!(case.evidence().unwrap().len(), 2);
+    assert_eq!((s.skipped, s.evidence, s.copies), (1, 1, 1));
+    // The copy is listed with its own provenance, pointing at the original.
+    let inventory = case.evidence().unwrap();
+    assert_eq!(inventory.len(), 3);
+    let copy = inventory
+        .iter()
+        .find(|e| e["path"] == "copy/x.log")
+        .unwrap();
+    assert_eq!(copy["same_as"], inventory[0]["id"]);
 }
 
 #[test]

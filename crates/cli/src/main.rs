@@ -82,7 +82,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors name evidence files and quote evidence: never raw.
+            eprintln!("error: {}", output::terminal_safe(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

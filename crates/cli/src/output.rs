@@ -139,19 +139,16 @@ pub fn write_timesketch<W: Write>(w: W, findings: &[Finding], jsonl: bool) -> io
         }
         w.flush()?;
     } else {
-        let mut w = csv::Writer::from_writer(w);
+        let mut w = kahu_report::safe::SpreadsheetCsv::new(w);
         let mut header = vec!["message", "datetime", "timestamp_desc"];
         header.extend_from_slice(TIMESKETCH_COLUMNS);
-        w.write_record(&header)?;
+        w.row(&header)?;
         for f in findings {
             let Some(rec) = timesketch_record(f) else {
                 skipped += 1;
                 continue;
             };
-            w.write_record(
-                rec.iter()
-                    .map(|(_, v)| kahu_report::safe::spreadsheet_cell(v)),
-            )?;
+            w.row(rec.iter().map(|(_, v)| v))?;
         }
         w.flush()?;
     }
@@ -160,8 +157,10 @@ pub fn write_timesketch<W: Write>(w: W, findings: &[Finding], jsonl: bool) -> io
 
 /// Write findings as CSV.
 pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(w);
-    w.write_record([
+    // Evidence values reach these cells: the spreadsheet writer never lets
+    // a spreadsheet run them.
+    let mut w = kahu_report::safe::SpreadsheetCsv::new(w);
+    w.row([
         "timestamp",
         "level",
         "kind",
@@ -216,8 +215,7 @@ pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
             &location,
             &related,
         ];
-        // Evidence values reach these cells: never let a spreadsheet run them.
-        w.write_record(row.iter().map(|c| kahu_report::safe::spreadsheet_cell(c)))?;
+        w.row(row)?;
     }
     w.flush()
 }
@@ -450,7 +448,7 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_pr
                 "  {:>6}  {:<13} {}",
                 r.count,
                 style.level(r.level, r.level.as_str()),
-                r.title
+                terminal_safe(&r.title)
             );
         }
     }
@@ -458,7 +456,7 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_pr
         let _ = writeln!(out);
         let _ = writeln!(out, "{}", style.bold("Hosts with detections:"));
         for (h, c) in s.hosts.iter().take(10) {
-            let _ = writeln!(out, "  {c:>6}  {h}");
+            let _ = writeln!(out, "  {c:>6}  {}", terminal_safe(h));
         }
     }
     if !s.techniques.is_empty() {
@@ -467,7 +465,7 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_pr
             .techniques
             .iter()
             .take(20)
-            .map(|(t, c)| format!("{t} ({c})"))
+            .map(|(t, c)| format!("{} ({c})", terminal_safe(t)))
             .collect();
         let _ = writeln!(
             out,
@@ -485,12 +483,12 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_pr
             s.warnings
         );
         for w in warnings_preview.iter().take(5) {
-            let _ = writeln!(out, "  {w}");
+            let _ = writeln!(out, "  {}", terminal_safe(w));
         }
     }
     if let Some(o) = &s.output {
         let _ = writeln!(out);
-        let _ = writeln!(out, "Timeline written to {o}");
+        let _ = writeln!(out, "Timeline written to {}", terminal_safe(o));
     }
 }
 
@@ -510,7 +508,7 @@ pub fn print_load_problems(rule_errors: &[String], feeds: &[kahu_assess::detecti
     for f in feeds.iter().filter(|f| !f.issues.is_empty()) {
         eprintln!(
             "warning: {}: {} indicator(s) loaded, {} problem(s) (first: {})",
-            f.path.display(),
+            terminal_safe(&f.path.display().to_string()),
             f.loaded,
             f.issues.len(),
             f.issues

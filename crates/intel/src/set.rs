@@ -273,6 +273,32 @@ impl IocSet {
         &self.indicators
     }
 
+    /// Give every indicator loaded from index `from` on that its feed left
+    /// unmarked the TLP level `tlp`, and return how many were marked. A
+    /// feed's own markings are never loosened. Indicators sharing one
+    /// context keep sharing it.
+    pub fn mark_unmarked(&mut self, from: usize, tlp: crate::Tlp) -> usize {
+        let mut remarked: HashMap<*const IndicatorMeta, Arc<IndicatorMeta>> = HashMap::new();
+        let mut count = 0;
+        for ind in self.indicators.iter_mut().skip(from) {
+            if ind.meta.tlp.is_some() {
+                continue;
+            }
+            let key = Arc::as_ptr(&ind.meta);
+            let marked = remarked
+                .entry(key)
+                .or_insert_with(|| {
+                    let mut m = (*ind.meta).clone();
+                    m.tlp = Some(tlp);
+                    Arc::new(m)
+                })
+                .clone();
+            ind.meta = marked;
+            count += 1;
+        }
+        count
+    }
+
     /// Report matches of context indicators (MISP `to_ids: false`, bare
     /// STIX observables) too, at informational level. Off by default.
     pub fn set_match_context(&mut self, on: bool) {

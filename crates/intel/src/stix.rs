@@ -55,8 +55,19 @@ struct Obj {
     hashes: Option<BTreeMap<String, String>>,
     x_kahu_detect: Option<bool>,
     object_marking_refs: Vec<String>,
+    granular_markings: Vec<GranularMarking>,
     definition_type: Option<String>,
     definition: Option<J>,
+    extensions: Option<J>,
+}
+
+/// STIX 2.1 §7.2.3: a marking applied to some properties of an object.
+/// kahu cannot share half an indicator, so a marking on any property
+/// marks the whole indicator.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GranularMarking {
+    marking_ref: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -190,7 +201,14 @@ pub(crate) fn load_bundle(
             .and_then(J::as_str)
             .filter(|_| o.definition_type.as_deref().is_none_or(|t| t == "tlp"))
             .and_then(Tlp::parse);
-        if let Some(t) = from_def.or_else(|| o.name.as_deref().and_then(Tlp::parse)) {
+        let from_extension = o.extensions.as_ref().and_then(Tlp::from_stix_extensions);
+        let found = [
+            from_def,
+            from_extension,
+            o.name.as_deref().and_then(Tlp::parse),
+        ];
+        // A definition that says two levels is read at the stricter one.
+        if let Some(t) = found.into_iter().flatten().max() {
             markings.insert(o.id.as_str(), t);
         }
     }
@@ -332,6 +350,11 @@ fn load_indicator(
         tlp: o
             .object_marking_refs
             .iter()
+            .chain(
+                o.granular_markings
+                    .iter()
+                    .filter_map(|g| g.marking_ref.as_ref()),
+            )
             .filter_map(|m| {
                 markings
                     .get(m.as_str())

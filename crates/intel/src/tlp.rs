@@ -20,8 +20,14 @@ pub enum Tlp {
     Red,
 }
 
-/// STIX 2.1 §7.2.1.4 TLP 1.0 marking definitions, and the TLP 2.0
-/// marking-definition ids used by OpenCTI and MISP exports.
+/// The STIX extension definition under which TLP 2.0 marking definitions
+/// carry their level (`"tlp_2_0": "amber+strict"`), published by OASIS in
+/// cti-stix-common-objects (extension-definition-specifications/tlp-2.0).
+pub const TLP2_EXTENSION_ID: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
+
+/// STIX 2.1 §7.2.1.4 TLP 1.0 marking definitions, and the official TLP 2.0
+/// marking definitions (OASIS cti-stix-common-objects, also used by OpenCTI
+/// and MISP exports).
 const MARKING_IDS: [(&str, Tlp); 9] = [
     (
         "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
@@ -86,6 +92,34 @@ impl Tlp {
             .map(|(_, t)| *t)
     }
 
+    /// The level a marking definition's `extensions` give through the TLP
+    /// 2.0 extension, whatever the definition's own id (a partner may mint
+    /// its own id for a TLP 2.0 marking).
+    pub fn from_stix_extensions(extensions: &serde_json::Value) -> Option<Tlp> {
+        let ext = extensions.get(TLP2_EXTENSION_ID)?;
+        Tlp::parse(ext.get("tlp_2_0")?.as_str()?)
+    }
+
+    /// The official TLP 2.0 marking-definition id of this level.
+    pub fn tlp2_marking_id(self) -> &'static str {
+        let (id, _) = MARKING_IDS[4..]
+            .iter()
+            .find(|(_, t)| *t == self)
+            .expect("every level has a TLP 2.0 marking definition");
+        id
+    }
+
+    /// The level's name in the TLP 2.0 extension: `amber+strict`.
+    pub fn tlp2_name(self) -> &'static str {
+        match self {
+            Tlp::Clear => "clear",
+            Tlp::Green => "green",
+            Tlp::Amber => "amber",
+            Tlp::AmberStrict => "amber+strict",
+            Tlp::Red => "red",
+        }
+    }
+
     /// `TLP:AMBER+STRICT`.
     pub fn label(self) -> &'static str {
         match self {
@@ -124,6 +158,16 @@ mod tests {
             Tlp::from_marking_id("marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"),
             Some(Tlp::Amber)
         );
+        assert_eq!(
+            Tlp::AmberStrict.tlp2_marking_id(),
+            "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+        );
+        assert_eq!(
+            Tlp::Red.tlp2_marking_id(),
+            "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+        );
+        let ext = serde_json::json!({TLP2_EXTENSION_ID: {"extension_type": "property-extension", "tlp_2_0": "red"}});
+        assert_eq!(Tlp::from_stix_extensions(&ext), Some(Tlp::Red));
         assert!(Tlp::Green.may_share_in(Tlp::Amber));
         assert!(!Tlp::Amber.may_share_in(Tlp::Clear));
     }

@@ -2,7 +2,7 @@
 //! hosts and files to act on, as plain text (one value per line, for
 //! firewalls and EDR consoles) and CSV (with reasons, for people).
 
-use crate::safe::{create_output_file, spreadsheet_cell};
+use crate::safe::{SpreadsheetCsv, create_output_file, single_line};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -35,6 +35,11 @@ const ACTIONABLE: &[&str] = &[
     "files-to-remove",
     "internal-ips-to-investigate",
 ];
+
+/// The start of the `excluded` reason of an entry left out because its
+/// value holds control characters: a line break in a list a firewall reads
+/// line by line would smuggle in a second entry (`evil.example\nwindowsupdate.com`).
+pub const CONTROL_CHARACTERS_REJECTED: &str = "rejected: the value contains control characters (line breaks, escapes) that could inject entries into a list";
 
 /// What to block, reset, isolate and remove.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -83,6 +88,55 @@ impl Containment {
             .all(|(_, _, l)| l.is_empty())
     }
 
+    /// Move every entry whose value holds control characters out of the
+    /// lists into `excluded` (its value shown escaped), and return how many
+    /// were moved.
+    pub fn reject_control_characters(&mut self) -> usize {
+        let mut rejected = Vec::new();
+        for list in [
+            &mut self.ips,
+            &mut self.cidrs,
+            &mut self.domains,
+            &mut self.urls,
+            &mut self.hashes,
+            &mut self.accounts,
+            &mut self.hosts,
+            &mut self.files,
+            &mut self.internal_ips,
+            &mut self.shared_infrastructure,
+            &mut self.actions,
+        ] {
+            list.retain(|item| {
+                let bad = item.value.chars().any(char::is_control);
+                if bad {
+                    rejected.push(Item {
+                        value: single_line(&item.value),
+                        reason: format!("{CONTROL_CHARACTERS_REJECTED} ({})", item.reason),
+                        ..item.clone()
+                    });
+                }
+                !bad
+            });
+        }
+        for item in &mut self.excluded {
+            if item.value.chars().any(char::is_control) {
+                item.value = single_line(&item.value);
+            }
+        }
+        let n = rejected.len();
+        self.excluded.extend(rejected);
+        n
+    }
+
+    /// How many entries [`Containment::reject_control_characters`] moved
+    /// to `excluded`.
+    pub fn rejected_for_control_characters(&self) -> usize {
+        self.excluded
+            .iter()
+            .filter(|i| i.reason.starts_with(CONTROL_CHARACTERS_REJECTED))
+            .count()
+    }
+
     fn lists(&self) -> [(&'static str, &'static str, &Vec<Item>); 11] {
         [
             ("blocklist-ips", "ip", &self.ips),
@@ -107,9 +161,8 @@ impl Containment {
     /// combining every network/hash indicator, into `dir`.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
         crate::safe::create_output_dir(dir)?;
-        let mut combined =
-            csv::Writer::from_writer(create_output_file(&dir.join("blocklist.csv"))?);
-        combined.write_record([
+        let mut combined = SpreadsheetCsv::new(create_output_file(&dir.join("blocklist.csv"))?);
+        combined.row([
             "type",
             "value",
             "reason",
@@ -117,35 +170,44 @@ impl Containment {
             "last_seen",
             "detections",
         ])?;
+        let rejected = self.rejected_for_control_characters();
         for (name, kind, list) in self.lists() {
             let mut txt = io::BufWriter::new(create_output_file(&dir.join(format!("{name}.txt")))?);
-            writeln!(
+            // Lines that would be entries are never control-character
+            // free by accident: an entry with one is left out (and counted).
+            let clean = list
+                .iter()
+                .filter(|i| !i.value.chars().any(char::is_control));
+            let left_out = list.len() - clean.clone().count();
+            write!(
                 txt,
-                "# kahu containment list: {name} ({} entries)",
-                list.len()
+                "# kahu containment list: {name} ({} entries",
+                list.len() - left_out
             )?;
-            let mut w =
-                csv::Writer::from_writer(create_output_file(&dir.join(format!("{name}.csv")))?);
-            w.write_record(["value", "reason", "first_seen", "last_seen", "detections"])?;
+            if rejected > 0 && name != "excluded" {
+                write!(
+                    txt,
+                    "; {rejected} entr(ies) of all lists rejected for control characters, see excluded.csv"
+                )?;
+            }
+            writeln!(txt, ")")?;
+            let mut w = SpreadsheetCsv::new(create_output_file(&dir.join(format!("{name}.csv")))?);
+            w.row(["value", "reason", "first_seen", "last_seen", "detections"])?;
             for item in list {
-                // A value with a line break would smuggle a second entry
-                // into a list a firewall reads line by line: leave it out
-                // of the plain list (the CSV shows it, escaped).
                 if !item.value.chars().any(char::is_control) {
                     writeln!(txt, "{}", item.value)?;
                 }
+                let detections = item.detections.to_string();
                 let row = [
-                    spreadsheet_cell(&item.value),
-                    spreadsheet_cell(&item.reason),
-                    spreadsheet_cell(item.first_seen.as_deref().unwrap_or("")),
-                    spreadsheet_cell(item.last_seen.as_deref().unwrap_or("")),
-                    item.detections.to_string(),
+                    item.value.as_str(),
+                    &item.reason,
+                    item.first_seen.as_deref().unwrap_or(""),
+                    item.last_seen.as_deref().unwrap_or(""),
+                    &detections,
                 ];
-                w.write_record(&row)?;
+                w.row(row)?;
                 if name.starts_with("blocklist") {
-                    let mut r = vec![kind.to_string()];
-                    r.extend(row.iter().cloned());
-                    combined.write_record(&r)?;
+                    combined.row(std::iter::once(kind).chain(row))?;
                 }
             }
             w.flush()?;
@@ -259,6 +321,36 @@ mod tests {
                 assert!(!cell.contains('\n'), "line break in {cell:?}");
             }
         }
+    }
+
+    #[test]
+    fn entries_with_control_characters_are_rejected_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut domains = ItemSet::default();
+        domains.add("evil.example\nwindowsupdate.com", "DNS query", None);
+        domains.add("c2.example", "DNS query", None);
+        let mut hosts = ItemSet::default();
+        hosts.add("WEB01\u{1b}[2J", "web shell", None);
+        let mut c = Containment {
+            domains: domains.into_items(),
+            hosts: hosts.into_items(),
+            ..Default::default()
+        };
+        assert_eq!(c.reject_control_characters(), 2);
+        assert_eq!(c.rejected_for_control_characters(), 2);
+        assert_eq!(c.domains.len(), 1);
+        assert!(c.hosts.is_empty());
+        assert!(
+            c.excluded
+                .iter()
+                .any(|i| i.value == "evil.example\\nwindowsupdate.com")
+        );
+        c.write(dir.path()).unwrap();
+        let txt = std::fs::read_to_string(dir.path().join("blocklist-domains.txt")).unwrap();
+        assert!(!txt.lines().any(|l| l == "windowsupdate.com"), "{txt}");
+        assert!(txt.contains("2 entr(ies) of all lists rejected"), "{txt}");
+        let excluded = std::fs::read_to_string(dir.path().join("excluded.txt")).unwrap();
+        assert!(!excluded.lines().any(|l| l == "windowsupdate.com"));
     }
 
     #[test]

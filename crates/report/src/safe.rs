@@ -20,6 +20,38 @@ pub fn spreadsheet_cell(s: &str) -> String {
     }
 }
 
+/// The one CSV writer for outputs people open in a spreadsheet (the `hunt`
+/// timeline, the containment lists): every cell goes through
+/// [`spreadsheet_cell`], so no caller can forget to neutralise one.
+pub struct SpreadsheetCsv<W: io::Write> {
+    inner: csv::Writer<W>,
+}
+
+impl<W: io::Write> SpreadsheetCsv<W> {
+    /// A writer over `w`.
+    pub fn new(w: W) -> Self {
+        SpreadsheetCsv {
+            inner: csv::Writer::from_writer(w),
+        }
+    }
+
+    /// Write one row; each cell is neutralised.
+    pub fn row<I, T>(&mut self, cells: I) -> io::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        self.inner
+            .write_record(cells.into_iter().map(|c| spreadsheet_cell(c.as_ref())))
+            .map_err(io::Error::other)
+    }
+
+    /// Flush to the underlying writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Text on one line: control characters (newlines, escapes) shown escaped,
 /// so one value can never become two lines of a list or rewrite a terminal.
 pub fn single_line(s: &str) -> String {
@@ -87,6 +119,24 @@ mod tests {
         assert_eq!(spreadsheet_cell("a\nb"), "a\\nb");
         assert_eq!(spreadsheet_cell("C:\\x.exe"), "C:\\x.exe");
         assert_eq!(single_line("\u{1b}[2J"), "\\u{1b}[2J");
+    }
+
+    #[test]
+    fn the_spreadsheet_writer_neutralises_every_cell() {
+        let mut out = Vec::new();
+        let mut w = SpreadsheetCsv::new(&mut out);
+        w.row(["=cmd|' /C calc'!A0", "+1", "-2", "@x", "\tt", "\rr", "ok"])
+            .unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(out.as_slice());
+        let rec = r.records().next().unwrap().unwrap();
+        for cell in rec.iter().take(6) {
+            assert!(cell.starts_with('\''), "{cell:?} not neutralised");
+        }
+        assert_eq!(&rec[6], "ok");
     }
 
     #[cfg(unix)]

@@ -134,42 +134,40 @@ pub struct BundleInput {
     pub withheld: usize,
 }
 
-/// STIX 2.1 §7.2.1.4 TLP marking definition for a product TLP label. STIX
-/// 2.1 defines TLP 1.0 markings only: CLEAR is WHITE, and AMBER+STRICT is
-/// marked AMBER with the restriction stated in the report description.
+/// The extension under which TLP 2.0 marking definitions carry their level
+/// (OASIS cti-stix-common-objects, extension-definition-specifications/tlp-2.0).
+const TLP2_EXTENSION_ID: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
+
+/// The marking definition for a product TLP label. CLEAR, GREEN, AMBER and
+/// RED use STIX 2.1 §7.2.1.4's predefined TLP 1.0 definitions (CLEAR is
+/// WHITE), which every STIX consumer knows; AMBER+STRICT has no TLP 1.0
+/// equivalent, so it is the official TLP 2.0 definition (id, timestamp and
+/// extension as OASIS publishes them). The flag is `true` for AMBER+STRICT,
+/// whose restriction the report also states in words for TLP 1.0 readers.
 fn tlp_marking(label: &str) -> Option<(Value, bool)> {
     let l = label.trim().to_ascii_uppercase();
-    let (id, name, tlp, strict) = match l.trim_start_matches("TLP:").trim() {
-        "CLEAR" | "WHITE" => (
-            "613f2e26-407d-48c7-9eca-b8e91df99dc9",
-            "TLP:WHITE",
-            "white",
-            false,
-        ),
-        "GREEN" => (
-            "34098fce-860f-48ae-8e50-ebd3cc5e41da",
-            "TLP:GREEN",
-            "green",
-            false,
-        ),
-        "AMBER" => (
-            "f88d31f6-486f-44da-b317-01333bde0b82",
-            "TLP:AMBER",
-            "amber",
-            false,
-        ),
-        "AMBER+STRICT" => (
-            "f88d31f6-486f-44da-b317-01333bde0b82",
-            "TLP:AMBER",
-            "amber",
-            true,
-        ),
-        "RED" => (
-            "5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
-            "TLP:RED",
-            "red",
-            false,
-        ),
+    let (id, name, tlp) = match l.trim_start_matches("TLP:").trim() {
+        "CLEAR" | "WHITE" => ("613f2e26-407d-48c7-9eca-b8e91df99dc9", "TLP:WHITE", "white"),
+        "GREEN" => ("34098fce-860f-48ae-8e50-ebd3cc5e41da", "TLP:GREEN", "green"),
+        "AMBER" => ("f88d31f6-486f-44da-b317-01333bde0b82", "TLP:AMBER", "amber"),
+        "AMBER+STRICT" => {
+            return Some((
+                json!({
+                    "type": "marking-definition", "spec_version": "2.1",
+                    "id": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+                    "created": "2022-10-01T00:00:00.000Z",
+                    "name": "TLP:AMBER+STRICT",
+                    "extensions": {
+                        TLP2_EXTENSION_ID: {
+                            "extension_type": "property-extension",
+                            "tlp_2_0": "amber+strict"
+                        }
+                    }
+                }),
+                true,
+            ));
+        }
+        "RED" => ("5e57c739-391a-4eb3-b6be-7d15ca92d5ed", "TLP:RED", "red"),
         _ => return None,
     };
     Some((
@@ -179,7 +177,7 @@ fn tlp_marking(label: &str) -> Option<(Value, bool)> {
             "created": "2017-01-20T00:00:00.000Z",
             "definition_type": "tlp", "name": name, "definition": {"tlp": tlp}
         }),
-        strict,
+        false,
     ))
 }
 
@@ -614,6 +612,23 @@ fn add_report_and_marking(b: &mut BundleBuilder, input: &BundleInput) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amber_strict_is_marked_with_the_tlp2_definition() {
+        let (def, strict) = tlp_marking("TLP:AMBER+STRICT").unwrap();
+        assert!(strict);
+        assert_eq!(
+            def["id"],
+            "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+        );
+        assert_eq!(
+            def["extensions"][TLP2_EXTENSION_ID]["tlp_2_0"],
+            "amber+strict"
+        );
+        assert!(def.get("definition").is_none(), "not TLP 1.0 AMBER");
+        let (amber, _) = tlp_marking("TLP:AMBER").unwrap();
+        assert_ne!(amber["id"], def["id"]);
+    }
 
     #[test]
     fn dni_scale_matches_stix_appendix() {

@@ -111,8 +111,8 @@ fn bundle_passes_oasis_validator() {
     });
     let objs = bundle["objects"].as_array().unwrap();
     assert_eq!(
-        objs[0]["id"], "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
-        "AMBER+STRICT is marked with STIX's TLP:AMBER definition"
+        objs[0]["id"], "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+        "AMBER+STRICT is marked with the TLP 2.0 AMBER+STRICT definition, not TLP 1.0 AMBER"
     );
     if let Err(out) = validate(&bundle) {
         panic!("stix2_validator rejected the bundle:\n{out}");

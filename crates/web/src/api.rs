@@ -3,12 +3,12 @@
 
 use crate::{AppState, assets, security};
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, middleware};
-use kahu_case::{Cursor, EventQuery, FindingQuery, VerdictKind};
+use kahu_case::{Case, Cursor, EventQuery, FindingQuery, VerdictKind};
 use kahu_finding::Level;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -43,6 +43,13 @@ pub const TACTICS: &[(&str, &str)] = &[
 
 /// An API error as JSON.
 pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    /// 503: the server stopped the work (time limit, client gone).
+    pub(crate) fn unavailable(msg: String) -> Self {
+        ApiError(StatusCode::SERVICE_UNAVAILABLE, msg)
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -79,6 +86,18 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&s))
         .await
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+}
+
+/// Run a timeline query on a read connection under the time limit; it is
+/// stopped when the limit passes or when the client disconnects (axum
+/// drops this future, and with it the guard).
+async fn read_query<T: Send + 'static>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&Case) -> kahu_case::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let budget = Arc::new(crate::QueryBudget::new(state.query_time_limit));
+    let _stop_if_dropped = crate::StopOnDrop(budget.clone());
+    blocking(state, move |s| s.read_budgeted(&budget, f)).await
 }
 
 /// The router with every route and the security guard.
@@ -164,16 +183,23 @@ async fn case_file(State(s): St, Path(name): Path<String>) -> ApiResult {
     Ok(r)
 }
 
-/// The analyst name: `X-Kahu-User` header, `kahu_user` cookie, default.
-fn who(s: &AppState, h: &HeaderMap) -> String {
-    let from = h
+/// The audit author: the analyst the request's token is bound to, else
+/// the server's analyst (`--user`). A name the browser gives
+/// (`X-Kahu-User`, `kahu_user` cookie) cannot replace that identity; when
+/// it differs it is recorded beside it: `alice (as bob)`.
+fn who(s: &AppState, h: &HeaderMap, bound: &security::BoundAnalyst) -> String {
+    let identity = bound.0.clone().unwrap_or_else(|| s.default_user.clone());
+    let claimed = h
         .get("x-kahu-user")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-        .or_else(|| security::cookie(h, "kahu_user").map(percent_decode));
-    from.map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && !v.chars().any(char::is_control))
-        .unwrap_or_else(|| s.default_user.clone())
+        .or_else(|| security::cookie(h, "kahu_user").map(percent_decode))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && !v.chars().any(char::is_control));
+    match claimed {
+        Some(c) if c != identity => format!("{identity} (as {c})"),
+        _ => identity,
+    }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -183,8 +209,14 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn session(State(s): St, h: HeaderMap) -> Json<Value> {
-    Json(json!({ "csrf": s.security.csrf(), "user": who(&s, &h), "default_user": s.default_user }))
+async fn session(
+    State(s): St,
+    Extension(bound): Extension<security::BoundAnalyst>,
+    h: HeaderMap,
+) -> Json<Value> {
+    Json(
+        json!({ "csrf": s.security.csrf(), "user": who(&s, &h, &bound), "default_user": bound.0.as_deref().unwrap_or(&s.default_user) }),
+    )
 }
 
 async fn case_info(State(s): St) -> ApiResult {
@@ -227,6 +259,10 @@ pub fn event_query(q: &Option<String>) -> Result<EventQuery, ApiError> {
         if v.is_empty() {
             continue;
         }
+        // SQLite and FTS5 stop at a NUL: a value with one is malformed.
+        if v.contains('\0') {
+            return Err(bad(format!("parameter `{k}` contains a NUL byte")));
+        }
         match k.as_str() {
             "from" => out.from = Some(parse_time(&v)?),
             "to" => out.to = Some(parse_time(&v)?),
@@ -240,7 +276,16 @@ pub fn event_query(q: &Option<String>) -> Result<EventQuery, ApiError> {
             ),
             "rule" => out.rule_ids.push(v),
             "level" => out.levels.push(v.parse::<Level>().map_err(bad)?),
-            "q" => out.text = Some(v),
+            "q" => {
+                let terms = v.split_whitespace().count();
+                if terms > crate::MAX_SEARCH_TERMS {
+                    return Err(bad(format!(
+                        "search has {terms} words; at most {} are allowed",
+                        crate::MAX_SEARCH_TERMS
+                    )));
+                }
+                out.text = Some(v)
+            }
             "cursor" => out.after = Some(Cursor::decode(&v).ok_or_else(|| bad("bad cursor"))?),
             "limit" => out.limit = v.parse().map_err(|_| bad("bad limit"))?,
             _ => {}
@@ -258,7 +303,7 @@ fn param(q: &Option<String>, name: &str) -> Option<String> {
 
 async fn events(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
     let eq = event_query(&q)?;
-    let page = blocking(&s, move |s| Ok(s.read(|c| c.query_events(&eq))?)).await?;
+    let page = read_query(&s, move |c| c.query_events(&eq)).await?;
     Ok(Json(page).into_response())
 }
 
@@ -274,14 +319,14 @@ async fn histogram(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
     let buckets = param(&q, "buckets")
         .and_then(|b| b.parse().ok())
         .unwrap_or(120);
-    let h = blocking(&s, move |s| Ok(s.read(|c| c.histogram(&eq, buckets))?)).await?;
+    let h = read_query(&s, move |c| c.histogram(&eq, buckets)).await?;
     Ok(Json(h).into_response())
 }
 
 async fn facets(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
     let eq = event_query(&q)?;
     let k = param(&q, "k").and_then(|b| b.parse().ok()).unwrap_or(50);
-    let f = blocking(&s, move |s| Ok(s.read(|c| c.facets(&eq, k))?)).await?;
+    let f = read_query(&s, move |c| c.facets(&eq, k)).await?;
     Ok(Json(f).into_response())
 }
 
@@ -491,8 +536,13 @@ pub struct NoteIn {
     body: String,
 }
 
-async fn add_note(State(s): St, h: HeaderMap, Json(n): Json<NoteIn>) -> ApiResult {
-    let user = who(&s, &h);
+async fn add_note(
+    State(s): St,
+    Extension(bound): Extension<security::BoundAnalyst>,
+    h: HeaderMap,
+    Json(n): Json<NoteIn>,
+) -> ApiResult {
+    let user = who(&s, &h, &bound);
     let note = blocking(&s, move |s| {
         Ok(s.write(|c| c.add_note(&n.target_kind, &n.target_id, &n.body, &user))?)
     })
@@ -514,8 +564,13 @@ fn candidate() -> String {
     "candidate".into()
 }
 
-async fn add_verdict(State(s): St, h: HeaderMap, Json(v): Json<VerdictIn>) -> ApiResult {
-    let user = who(&s, &h);
+async fn add_verdict(
+    State(s): St,
+    Extension(bound): Extension<security::BoundAnalyst>,
+    h: HeaderMap,
+    Json(v): Json<VerdictIn>,
+) -> ApiResult {
+    let user = who(&s, &h, &bound);
     let out = blocking(&s, move |s| {
         Ok(s.write(|c| {
             c.set_verdict(&v.target_kind, &v.target_id, v.verdict, &v.rationale, &user)
@@ -534,46 +589,62 @@ pub struct DisputeIn {
     reason: String,
 }
 
-/// After a dispute changes, recompute attribution when a hook exists.
-fn recompute(s: &AppState, user: &str) -> Result<bool, ApiError> {
+/// After a dispute changes, recompute attribution when a hook exists. The
+/// caller holds the write connection from the dispute to here, and the
+/// recompute reads the disputes and stores its document in one write
+/// transaction: two concurrent disputes can never leave a stored
+/// attribution that ignores one of them.
+fn recompute(s: &AppState, c: &mut Case, user: &str) -> Result<bool, kahu_case::Error> {
     let Some(hook) = &s.reattribute else {
         return Ok(false);
     };
-    let (doc, version) = s.write(|c| {
-        let disputed = c.disputes(true)?;
-        let version = c.document("attribution")?.map_or(1, |d| d.version);
-        let doc = hook
-            .recompute(c, &disputed)
-            .map_err(|e| kahu_case::Error::Invalid(format!("recomputing attribution: {e:#}")))?;
-        Ok::<_, kahu_case::Error>((doc, version))
-    })?;
-    s.write(|c| {
-        c.set_document(
-            "attribution",
-            version,
-            &doc,
-            &format!("kahu (recomputed for {user})"),
-        )
-    })?;
+    c.update_document(
+        "attribution",
+        &format!("kahu (recomputed for {user})"),
+        |c, current| {
+            let disputed = c.disputes(true)?;
+            let version = current.map_or(1, |d| d.version);
+            let doc = hook.recompute(c, &disputed).map_err(|e| {
+                kahu_case::Error::Invalid(format!("recomputing attribution: {e:#}"))
+            })?;
+            Ok((version, doc))
+        },
+    )?;
     Ok(true)
 }
 
-async fn add_dispute(State(s): St, h: HeaderMap, Json(d): Json<DisputeIn>) -> ApiResult {
-    let user = who(&s, &h);
+async fn add_dispute(
+    State(s): St,
+    Extension(bound): Extension<security::BoundAnalyst>,
+    h: HeaderMap,
+    Json(d): Json<DisputeIn>,
+) -> ApiResult {
+    let user = who(&s, &h, &bound);
     let out = blocking(&s, move |s| {
-        let d = s.write(|c| c.add_dispute(&d.target_kind, &d.target_id, &d.reason, &user))?;
-        let recomputed = recompute(s, &user)?;
+        let (d, recomputed) = s.write(|c| {
+            let d = c.add_dispute(&d.target_kind, &d.target_id, &d.reason, &user)?;
+            let recomputed = recompute(s, c, &user)?;
+            Ok::<_, kahu_case::Error>((d, recomputed))
+        })?;
         Ok(json!({ "dispute": d, "recomputed": recomputed }))
     })
     .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-async fn withdraw_dispute(State(s): St, h: HeaderMap, Path(id): Path<i64>) -> ApiResult {
-    let user = who(&s, &h);
+async fn withdraw_dispute(
+    State(s): St,
+    Extension(bound): Extension<security::BoundAnalyst>,
+    h: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let user = who(&s, &h, &bound);
     let out = blocking(&s, move |s| {
-        let d = s.write(|c| c.withdraw_dispute(id, &user))?;
-        let recomputed = recompute(s, &user)?;
+        let (d, recomputed) = s.write(|c| {
+            let d = c.withdraw_dispute(id, &user)?;
+            let recomputed = recompute(s, c, &user)?;
+            Ok::<_, kahu_case::Error>((d, recomputed))
+        })?;
         Ok(json!({ "dispute": d, "recomputed": recomputed }))
     })
     .await?;

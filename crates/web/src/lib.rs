@@ -33,6 +33,57 @@ pub trait Reattribute: Send + Sync {
     ) -> anyhow::Result<serde_json::Value>;
 }
 
+/// Default of [`ServeConfig::query_time_limit`].
+pub const DEFAULT_QUERY_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Most words a search may have: each is an FTS5 term, and thousands of
+/// prefix terms keep a reader busy for minutes.
+pub const MAX_SEARCH_TERMS: usize = 64;
+
+/// One running read that may be stopped: by the time limit (the watchdog
+/// thread) or because the client went away (dropped with the request).
+pub(crate) struct QueryBudget {
+    deadline: std::time::Instant,
+    /// The connection running the query, while it runs.
+    handle: Mutex<Option<kahu_case::InterruptHandle>>,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl QueryBudget {
+    pub(crate) fn new(limit: std::time::Duration) -> Self {
+        QueryBudget {
+            deadline: std::time::Instant::now() + limit,
+            handle: Mutex::new(None),
+            stopped: Default::default(),
+        }
+    }
+
+    /// Stop the query (now, or before it starts).
+    pub(crate) fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        // Under the lock: the handle is cleared (under it too) before its
+        // connection serves another query, which is never interrupted.
+        if let Some(h) = &*self.handle.lock().unwrap_or_else(|p| p.into_inner()) {
+            h.interrupt();
+        }
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Stops a query whose request is dropped: axum drops the handler's future
+/// when the client disconnects.
+pub(crate) struct StopOnDrop(pub(crate) Arc<QueryBudget>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// How to serve a case.
 #[derive(Clone)]
 pub struct ServeConfig {
@@ -43,8 +94,16 @@ pub struct ServeConfig {
     /// Access token. Required (and generated when `None`) for a
     /// non-loopback bind; may be set on loopback to demand one anyway.
     pub token: Option<String>,
-    /// Analyst name used when the browser sends none.
+    /// Further access tokens, each bound to the analyst whose name the
+    /// audit trail records for what is done with it (`--token-file` lines
+    /// `TOKEN NAME`).
+    pub analyst_tokens: Vec<(String, String)>,
+    /// The server's analyst: the audit author for the main token (and
+    /// without a token). A name the browser sends is recorded beside it.
     pub default_user: String,
+    /// Longest a timeline, histogram or facet query may run before it is
+    /// stopped (HTTP 503).
+    pub query_time_limit: std::time::Duration,
     /// Attribution recompute hook.
     pub reattribute: Option<Arc<dyn Reattribute>>,
 }
@@ -56,7 +115,9 @@ impl ServeConfig {
             case_dir: case_dir.into(),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             token: None,
+            analyst_tokens: Vec::new(),
             default_user: os_user(),
+            query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
             reattribute: None,
         }
     }
@@ -80,6 +141,9 @@ pub struct AppState {
     pub(crate) default_user: String,
     pub(crate) security: security::Security,
     pub(crate) reattribute: Option<Arc<dyn Reattribute>>,
+    pub(crate) query_time_limit: std::time::Duration,
+    /// Reads under a budget, for the watchdog.
+    pub(crate) running: Mutex<Vec<std::sync::Weak<QueryBudget>>>,
 }
 
 impl AppState {
@@ -97,6 +161,55 @@ impl AppState {
             % self.readers.len();
         let g = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
         f(&g)
+    }
+
+    /// Run `f` on a read connection under `budget`: it is interrupted when
+    /// the budget is stopped, and then reported as stopped (HTTP 503).
+    pub(crate) fn read_budgeted<T>(
+        &self,
+        budget: &Arc<QueryBudget>,
+        f: impl FnOnce(&Case) -> kahu_case::Result<T>,
+    ) -> Result<T, api::ApiError> {
+        let stopped = || {
+            api::ApiError::unavailable(format!(
+                "the query ran longer than {} s (or its client left) and was stopped: narrow the time range or the search",
+                self.query_time_limit.as_secs()
+            ))
+        };
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::downgrade(budget));
+        let out = self.read(|c| {
+            if budget.is_stopped() || std::time::Instant::now() >= budget.deadline {
+                return None;
+            }
+            *budget.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.interrupt_handle());
+            let out = f(c);
+            *budget.handle.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            Some(out)
+        });
+        match out {
+            None => Err(stopped()),
+            Some(Err(_)) if budget.is_stopped() => Err(stopped()),
+            Some(r) => r.map_err(api::ApiError::from),
+        }
+    }
+
+    /// Stop every budgeted read past its deadline; forget finished ones.
+    fn stop_overdue(&self) {
+        let now = std::time::Instant::now();
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|w| match w.upgrade() {
+                Some(b) if now >= b.deadline => {
+                    b.stop();
+                    false
+                }
+                Some(_) => true,
+                None => false,
+            });
     }
 
     /// Run `f` on the write connection.
@@ -131,6 +244,14 @@ pub fn build(config: ServeConfig) -> anyhow::Result<App> {
     } else {
         Some(config.token.unwrap_or_else(security::random_token))
     };
+    let mut tokens: Vec<(String, Option<String>)> =
+        token.iter().map(|t| (t.clone(), None)).collect();
+    tokens.extend(
+        config
+            .analyst_tokens
+            .iter()
+            .map(|(t, who)| (t.clone(), Some(who.clone()))),
+    );
     let case_name = std::fs::canonicalize(&dir)
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -142,9 +263,23 @@ pub fn build(config: ServeConfig) -> anyhow::Result<App> {
         case_dir: dir,
         case_name,
         default_user: config.default_user,
-        security: security::Security::new(token.clone(), config.bind.ip().is_loopback()),
+        security: security::Security::new(tokens, config.bind.ip().is_loopback()),
         reattribute: config.reattribute,
+        query_time_limit: config.query_time_limit,
+        running: Mutex::new(Vec::new()),
     });
+    // The watchdog stops overdue reads; it ends with the server state.
+    let weak = Arc::downgrade(&state);
+    std::thread::Builder::new()
+        .name("kahu-query-watchdog".into())
+        .spawn(move || {
+            while let Some(s) = weak.upgrade() {
+                s.stop_overdue();
+                drop(s);
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+        .context("starting the query watchdog")?;
     Ok(App {
         router: api::router(state),
         token,

@@ -4,8 +4,15 @@
 //!   must name a loopback address, which defeats DNS rebinding (a hostile
 //!   page resolving its own name to 127.0.0.1).
 //! * **Access token** (required off loopback): `Authorization: Bearer T`, or
-//!   a `kahu_token` cookie (HttpOnly, SameSite=Strict) set when the user
-//!   first opens `/?token=T`.
+//!   a `kahu_token_PORT` cookie (HttpOnly, SameSite=Strict) set when the
+//!   user first opens `/?token=T`. Cookies are scoped to a host, not a
+//!   port: the port in the name keeps two servers on one host (or another
+//!   service on another port) from replacing each other's token.
+//! * **Audit author**: each token may be bound to an analyst (a
+//!   `--token-file` line `TOKEN NAME`); without a name the token is the
+//!   server's analyst (`--user`, default the OS user). What a browser says
+//!   (`X-Kahu-User`, the name typed in the UI) is recorded only beside that
+//!   identity, never instead of it.
 //! * **CSRF**: a request that changes state must carry `X-CSRF-Token` equal
 //!   to the per-process token the page was served with (a cross-site page
 //!   cannot read it), and must not come from another site by `Origin` or
@@ -26,26 +33,57 @@ use std::sync::Arc;
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// Cookie carrying the access token after a `?token=` visit.
+/// Prefix of the cookie carrying the access token after a `?token=`
+/// visit; the full name ends with the port the browser used.
 pub const TOKEN_COOKIE: &str = "kahu_token";
+
+/// The token cookie's name for a request's `Host` header (`kahu_token_8080`).
+pub fn token_cookie_name(host: &str) -> String {
+    let port = host
+        .rsplit_once(':')
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("80");
+    format!("{TOKEN_COOKIE}_{port}")
+}
+
+/// The analyst a request's access token is bound to (a request extension
+/// set by [`guard`]); `None` when the token names no analyst or there is
+/// no token.
+#[derive(Clone, Debug, Default)]
+pub struct BoundAnalyst(pub Option<String>);
 /// Header carrying the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Per-process secrets and policy.
 pub struct Security {
-    token: Option<String>,
+    /// Access tokens, each with the analyst it is bound to (if any).
+    tokens: Vec<(String, Option<String>)>,
     csrf: String,
     loopback: bool,
 }
 
 impl Security {
-    /// `token`: the access token, if one is required.
-    pub fn new(token: Option<String>, loopback: bool) -> Self {
+    /// `tokens`: the access tokens (none: no token required), each with
+    /// the analyst it is bound to.
+    pub fn new(tokens: Vec<(String, Option<String>)>, loopback: bool) -> Self {
         Security {
-            token,
+            tokens,
             csrf: random_token(),
             loopback,
         }
+    }
+
+    /// The analyst bound to `t`, if `t` is one of the tokens (constant
+    /// time per token).
+    fn check(&self, t: &str) -> Option<BoundAnalyst> {
+        let mut found = None;
+        for (token, who) in &self.tokens {
+            if ct_eq(t.trim(), token) && found.is_none() {
+                found = Some(BoundAnalyst(who.clone()));
+            }
+        }
+        found
     }
 
     /// The CSRF token embedded in the page.
@@ -102,57 +140,66 @@ fn host_is_loopback(host: &str) -> bool {
 }
 
 /// The middleware.
-pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let sec = &state.security;
     let headers = req.headers();
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    if sec.token.is_none() && sec.loopback && !host_is_loopback(host) {
+        .unwrap_or("")
+        .to_string();
+    let host = host.as_str();
+    if sec.tokens.is_empty() && sec.loopback && !host_is_loopback(host) {
         return deny(
             StatusCode::FORBIDDEN,
             "unexpected Host header: this server only answers to a loopback name",
         );
     }
     let mut bearer_auth = false;
-    if let Some(token) = &sec.token {
+    let mut bound = BoundAnalyst::default();
+    if !sec.tokens.is_empty() {
+        let cookie_name = token_cookie_name(host);
         let from_header = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|t| ct_eq(t.trim(), token));
-        let from_cookie = cookie(headers, TOKEN_COOKIE).is_some_and(|t| ct_eq(t, token));
+            .and_then(|t| sec.check(t));
+        let from_cookie = cookie(headers, &cookie_name).and_then(|t| sec.check(t));
         let from_query = req.uri().query().and_then(|q| {
             q.split('&')
                 .find_map(|kv| kv.strip_prefix("token="))
-                .map(|t| ct_eq(t, token))
+                .map(|t| (t.to_string(), sec.check(t).is_some()))
         });
         match from_query {
-            Some(true) if req.method() == Method::GET => {
+            Some((token, true)) if req.method() == Method::GET => {
                 // Trade the URL token for a cookie and drop it from the
                 // address bar (and from history and logs).
                 let path = req.uri().path().to_string();
                 let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, path)]).into_response();
-                let c = format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+                let c = format!("{cookie_name}={token}; HttpOnly; SameSite=Strict; Path=/");
                 if let Ok(v) = HeaderValue::from_str(&c) {
                     r.headers_mut().insert(header::SET_COOKIE, v);
                 }
                 harden(r.headers_mut());
                 return r;
             }
-            Some(false) => return deny(StatusCode::UNAUTHORIZED, "wrong access token"),
+            Some((_, false)) => return deny(StatusCode::UNAUTHORIZED, "wrong access token"),
             // A right token on a non-GET is no redirect; the checks below apply.
-            Some(true) | None => {}
+            Some((_, true)) | None => {}
         }
-        if !from_header && !from_cookie {
-            return deny(
-                StatusCode::UNAUTHORIZED,
-                "access token required: open the URL kahu serve printed (…/?token=…) or send Authorization: Bearer",
-            );
+        bearer_auth = from_header.is_some();
+        match from_header.or(from_cookie) {
+            Some(who) => bound = who,
+            None => {
+                return deny(
+                    StatusCode::UNAUTHORIZED,
+                    "access token required: open the URL kahu serve printed (…/?token=…) or send Authorization: Bearer",
+                );
+            }
         }
-        bearer_auth = from_header;
     }
+    req.extensions_mut().insert(bound);
+    let headers = req.headers();
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
         if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())

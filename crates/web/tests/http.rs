@@ -225,8 +225,10 @@ async fn cross_site_and_tokenless_posts_are_rejected() {
     let case = Case::open(dir.path()).unwrap();
     let notes = case.notes(None).unwrap();
     assert_eq!(notes.len(), 1, "only the same-origin note was stored");
-    assert_eq!(notes[0].author, "Dana Scully");
-    assert_eq!(case.audit_log(1).unwrap()[0].who, "Dana Scully");
+    // The browser's name is recorded beside the server's analyst, never
+    // instead of it.
+    assert_eq!(notes[0].author, "tester (as Dana Scully)");
+    assert_eq!(case.audit_log(1).unwrap()[0].who, "tester (as Dana Scully)");
 }
 
 #[tokio::test]

@@ -45,6 +45,12 @@ pub struct Args {
     /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list (repeatable).
     #[arg(long = "ioc", value_name = "FILE")]
     pub iocs: Vec<PathBuf>,
+    /// TLP of indicators a feed leaves unmarked (CSV and plain lists never
+    /// mark theirs): `LEVEL` for every feed or `FEED=LEVEL` for one
+    /// (repeatable). Unless given, unmarked indicators are TLP:RED: used
+    /// for detection, withheld from every shared output.
+    #[arg(long = "ioc-tlp", value_name = "[FEED=]LEVEL")]
+    pub ioc_tlp: Vec<String>,
     /// YARA rules to run over the evidence files (repeatable).
     #[arg(long = "yara", value_name = "DIR|FILE")]
     pub yara: Vec<PathBuf>,
@@ -106,6 +112,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         );
     };
     let placeholders = crate::rules::placeholders(&args.placeholders)?;
+    let ioc_tlp = kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?;
     let mut cfg = if args.demo {
         demo_config(&args.out)?
     } else {
@@ -115,6 +122,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.no_bundled_rules = args.no_bundled_rules;
     cfg.placeholders = placeholders;
     cfg.iocs.extend(args.iocs.iter().cloned());
+    cfg.ioc_tlp = ioc_tlp;
     cfg.yara = args.yara.clone();
     cfg.store_case = !args.no_case;
     cfg.attack_bundle = args.attack.clone();
@@ -199,6 +207,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         let s = Style::stdout(global.quiet);
+        // Case names, headlines and titles quote evidence (host names, file names).
+        let safe = crate::output::terminal_safe;
         let verdict_level = match a.summary.verdict {
             Verdict::CompromiseDetected => Level::High,
             Verdict::SuspiciousActivity => Level::Medium,
@@ -207,7 +217,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         println!(
             "{}  {}  ({} files, {} events, {:.1}s)",
             s.bold("kahu assess"),
-            cfg.case.name,
+            safe(&cfg.case.name),
             a.evidence.files,
             a.evidence.events,
             run.elapsed_seconds
@@ -228,10 +238,14 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         println!(
             "{}  {}",
             s.level(verdict_level, &verdict),
-            a.summary.headline
+            safe(&a.summary.headline)
         );
         println!();
-        println!("{} {}", s.bold("Attribution:"), a.attribution.judgement);
+        println!(
+            "{} {}",
+            s.bold("Attribution:"),
+            safe(&a.attribution.judgement)
+        );
         for c in a.attribution.candidates.iter().take(3) {
             println!(
                 "  {}. {:<28} {:>5.1}%  {:<20} supporting {:>2}, contradicting {}",
@@ -278,6 +292,13 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             c.domains.len(),
             c.files.len()
         );
+        let rejected = c.rejected_for_control_characters();
+        if rejected > 0 {
+            println!(
+                "{} {rejected} containment entr(ies) held control characters (an injection attempt?): left out, listed in containment/excluded.csv",
+                s.bold("Rejected:")
+            );
+        }
         if a.evidence.warnings > 0 {
             println!(
                 "{} {} (see the report's Evidence section)",

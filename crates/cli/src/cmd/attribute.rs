@@ -228,6 +228,8 @@ fn read_findings(path: &PathBuf) -> Result<Vec<kahu_finding::Finding>> {
 }
 
 fn print_human(res: &Attribution) {
+    // Ids and details can come from a findings file (evidence-derived).
+    let safe = crate::output::terminal_safe;
     let e = &res.evidence;
     println!(
         "ATT&CK {} · {} actors ranked · evidence: {} techniques, {} software, {} CVEs, {} infrastructure",
@@ -246,13 +248,13 @@ fn print_human(res: &Attribution) {
     if !e.unknown_ids.is_empty() {
         println!(
             "ignored (not in this ATT&CK release): {}",
-            e.unknown_ids.join(", ")
+            safe(&e.unknown_ids.join(", "))
         );
     }
     if !e.group_hints.is_empty() {
         println!(
             "groups named by rules or feeds: {} (rule tags are hints; matched feed indicators score as infrastructure)",
-            e.group_hints.join(", ")
+            safe(&e.group_hints.join(", "))
         );
     }
     println!();
@@ -297,7 +299,7 @@ fn print_human(res: &Attribution) {
     }
     println!("confidence basis: {}", res.confidence.reasons.join("; "));
     for c in &res.caveats {
-        println!("caveat: {c}");
+        println!("caveat: {}", safe(c));
     }
     println!();
     println!(
@@ -341,7 +343,7 @@ fn print_human(res: &Attribution) {
         );
         println!("   supporting:");
         for i in c.supporting.iter().take(12) {
-            println!("     +{:<5.2} {}", i.weight, i.detail);
+            println!("     +{:<5.2} {}", i.weight, safe(&i.detail));
         }
         if c.supporting.len() > 12 {
             println!("     … {} more", c.supporting.len() - 12);
@@ -349,7 +351,7 @@ fn print_human(res: &Attribution) {
         if !c.contradicting.is_empty() {
             println!("   contradicting:");
             for i in &c.contradicting {
-                println!("     {:<6.2} {}", i.weight, i.detail);
+                println!("     {:<6.2} {}", i.weight, safe(&i.detail));
             }
         }
         if !c.unexplained.is_empty() {

@@ -86,7 +86,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     };
     progress.finish();
     for w in walk_warnings.iter().chain(out.warnings.iter()).take(20) {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::output::terminal_safe(&w.to_string()));
     }
     if args.count {
         let secs = started.elapsed().as_secs_f64();

@@ -44,6 +44,12 @@ pub struct Args {
     /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list (repeatable).
     #[arg(long = "ioc", value_name = "FILE")]
     pub iocs: Vec<PathBuf>,
+    /// TLP of indicators a feed leaves unmarked (CSV and plain lists never
+    /// mark theirs): `LEVEL` for every feed or `FEED=LEVEL` for one
+    /// (repeatable). Unless given, unmarked indicators are TLP:RED: used
+    /// for detection, withheld from every shared output.
+    #[arg(long = "ioc-tlp", value_name = "[FEED=]LEVEL")]
+    pub ioc_tlp: Vec<String>,
     /// Value for a Sigma `|expand` placeholder (repeatable; several values
     /// for one name are ORed): `--placeholder Admins_Workstations=ADM-PC01`.
     #[arg(long = "placeholder", value_name = "NAME=VALUE")]
@@ -79,8 +85,10 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             ..Default::default()
         },
         iocs: args.iocs.clone(),
+        ioc_tlp: kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?,
         yara: args.yara.clone(),
         case_dir: args.case.clone(),
+        case_is_this_evidence: false,
         analytics: false,
         repeats: args.noise.repeats(),
         filter: args.select.filter()?,

@@ -15,9 +15,16 @@ pub struct Args {
     /// access token, generated and printed once unless --token is given.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Access token to require (also on loopback). Prefer the generated one.
+    /// Access token to require (also on loopback). Visible to every local
+    /// user in `ps`: prefer the environment variable KAHU_TOKEN,
+    /// --token-file, or the generated one.
     #[arg(long)]
     pub token: Option<String>,
+    /// File of access tokens, one a line: `TOKEN` (the server's analyst,
+    /// --user) or `TOKEN NAME` (an analyst of that name: the audit trail
+    /// records NAME for what is done with it). `#` starts a comment.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// Analyst name recorded in the audit trail when the browser sets none
     /// (default: the OS user).
     #[arg(long)]
@@ -36,7 +43,18 @@ pub struct Args {
 pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
     let mut cfg = kahu_web::ServeConfig::new(&args.case_dir);
     cfg.bind = args.bind;
-    cfg.token = args.token.filter(|t| !t.is_empty());
+    let tokens = access_tokens(
+        args.token.as_deref(),
+        std::env::var("KAHU_TOKEN").ok().as_deref(),
+        args.token_file.as_deref(),
+    )?;
+    if args.token.is_some() && !global.quiet {
+        eprintln!(
+            "warning: --token is visible to every user of this machine (ps, /proc); set KAHU_TOKEN or use --token-file instead"
+        );
+    }
+    cfg.token = tokens.server;
+    cfg.analyst_tokens = tokens.analysts;
     if let Some(u) = args.user {
         cfg.default_user = u;
     }
@@ -81,4 +99,102 @@ pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
         let _ = out.flush();
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The access tokens `kahu serve` requires.
+#[derive(Debug, Default, PartialEq)]
+pub struct AccessTokens {
+    /// The server analyst's token (the audit author is --user).
+    pub server: Option<String>,
+    /// Tokens bound to named analysts.
+    pub analysts: Vec<(String, String)>,
+}
+
+/// Tokens from `--token`, `KAHU_TOKEN` and `--token-file` (all may be
+/// given; a token must be at least 16 characters of no white space).
+pub fn access_tokens(
+    flag: Option<&str>,
+    env: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<AccessTokens> {
+    let mut out = AccessTokens::default();
+    let mut server = |t: &str, from: &str| -> anyhow::Result<()> {
+        let t = checked_token(t, from)?;
+        if out.server.as_deref().is_some_and(|s| s != t) {
+            anyhow::bail!("{from}: a different server token was already given");
+        }
+        out.server = Some(t);
+        Ok(())
+    };
+    if let Some(t) = flag.filter(|t| !t.is_empty()) {
+        server(t, "--token")?;
+    }
+    if let Some(t) = env.filter(|t| !t.trim().is_empty()) {
+        server(t.trim(), "KAHU_TOKEN")?;
+    }
+    let mut analysts = Vec::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --token-file {}", path.display()))?;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let from = format!("{} line {}", path.display(), i + 1);
+            match line.split_once(char::is_whitespace) {
+                None => server(line, &from)?,
+                Some((t, name)) => {
+                    let name = name.trim();
+                    if name.len() > 64 || name.chars().any(char::is_control) {
+                        anyhow::bail!("{from}: analyst names are 1-64 printable characters");
+                    }
+                    analysts.push((checked_token(t, &from)?, name.to_string()));
+                }
+            }
+        }
+    }
+    out.analysts = analysts;
+    Ok(out)
+}
+
+fn checked_token(t: &str, from: &str) -> anyhow::Result<String> {
+    if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        anyhow::bail!("{from}: an access token is at least 16 characters without spaces");
+    }
+    Ok(t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_come_from_the_environment_and_a_file_with_bound_analysts() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokens");
+        std::fs::write(
+            &file,
+            "# kahu serve tokens\nSERVERTOKEN-0123456789\nALICETOKEN-0123456789 alice\n",
+        )
+        .unwrap();
+        let t = access_tokens(None, Some("SERVERTOKEN-0123456789"), Some(&file)).unwrap();
+        assert_eq!(t.server.as_deref(), Some("SERVERTOKEN-0123456789"));
+        assert_eq!(
+            t.analysts,
+            vec![("ALICETOKEN-0123456789".to_string(), "alice".to_string())]
+        );
+        let env_only = access_tokens(None, Some("ENVTOKEN-0123456789ab"), None).unwrap();
+        assert_eq!(env_only.server.as_deref(), Some("ENVTOKEN-0123456789ab"));
+        assert!(access_tokens(None, Some("short"), None).is_err());
+        assert!(
+            access_tokens(
+                Some("FLAGTOKEN-0123456789"),
+                Some("ENVTOKEN-0123456789ab"),
+                None
+            )
+            .is_err(),
+            "two different server tokens"
+        );
+    }
 }
