@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 /// Version of the `assessment.json` schema. Bump the major part on any
 /// incompatible change.
-pub const SCHEMA_VERSION: &str = "1.1.0";
+pub const SCHEMA_VERSION: &str = "1.2.0";
 
 /// The assessment of one case.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
