@@ -1,7 +1,7 @@
 //! Reading evidence paths: directories, archives and plain files, one file
 //! at a time or many in parallel, with a per-file inventory.
 
-use crate::archive::{self, Budget, Container, Item, Limits};
+use crate::archive::{self, Budget, Container, Item, Limits, MemoryBudget};
 use crate::timecheck::TimeAgreement;
 use crate::{
     EvidenceCoverage, Format, Input, NOTE_PREFIX, Origin, SNIFF_LEN, Sink, Warning, all_formats,
@@ -56,6 +56,8 @@ pub struct ParallelRead<S> {
 pub struct Reader {
     formats: Vec<Box<dyn Format>>,
     limits: Limits,
+    /// Archive member bytes held in memory, shared by every thread.
+    memory: Arc<MemoryBudget>,
     sha256: bool,
 }
 
@@ -71,6 +73,7 @@ impl Reader {
         Reader {
             formats: all_formats(),
             limits: Limits::default(),
+            memory: Arc::new(MemoryBudget::new(Limits::default().max_in_memory)),
             sha256: false,
         }
     }
@@ -78,7 +81,14 @@ impl Reader {
     /// Use these archive limits.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self.memory = Arc::new(MemoryBudget::new(limits.max_in_memory));
         self
+    }
+
+    /// The most bytes of archive members this reader has held in memory
+    /// at once, across threads (bounded by [`Limits::max_in_memory`]).
+    pub fn peak_archive_memory(&self) -> u64 {
+        self.memory.peak()
     }
 
     /// Compute a SHA-256 for every file and member (costs a second pass
@@ -351,6 +361,7 @@ impl Reader {
         let limits = self.limits;
         // Shared (cells) so nested archives draw from the same allowance.
         let budget = ctx.budget;
+        let memory = &*self.memory;
         {
             let mut on_item = |item: Item<'_>| -> bool {
                 match item {
@@ -376,21 +387,20 @@ impl Reader {
                 !ctx.stopped
             };
             let result = match (kind, input) {
-                (Container::Zip, Input::File(p)) => {
-                    std::fs::File::open(p).map(|f| archive::zip(f, &limits, budget, &mut on_item))
-                }
+                (Container::Zip, Input::File(p)) => std::fs::File::open(p)
+                    .map(|f| archive::zip(f, &limits, budget, memory, &mut on_item)),
                 (Container::Zip, Input::Memory(b)) => {
-                    archive::zip(Cursor::new(b), &limits, budget, &mut on_item);
+                    archive::zip(Cursor::new(b), &limits, budget, memory, &mut on_item);
                     Ok(())
                 }
                 (Container::Tar, _) => input
                     .open()
-                    .map(|mut r| archive::tar(&mut r, &limits, budget, &mut on_item)),
+                    .map(|mut r| archive::tar(&mut r, &limits, budget, memory, &mut on_item)),
                 (Container::Gzip, _) => {
                     let inner = gunzipped_name(comps.last().map_or("", String::as_str));
-                    input
-                        .open()
-                        .map(|mut r| archive::gunzip(&mut r, &inner, &limits, budget, &mut on_item))
+                    input.open().map(|mut r| {
+                        archive::gunzip(&mut r, &inner, &limits, budget, memory, &mut on_item)
+                    })
                 }
             };
             if let Err(e) = result {

@@ -1,0 +1,136 @@
+//! Resource limits and evidence coverage: hostile inputs generated here
+//! must stay inside the stated memory budgets, and evidence that used to be
+//! dropped silently is read or reported.
+
+mod common;
+
+use common::Collect;
+use kahu_ingest::{Limits, Reader};
+use std::io::Write;
+use std::path::PathBuf;
+
+fn zip_with(members: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(method)
+            .large_file(true);
+        for (name, data) in members {
+            z.start_file(*name, opts).unwrap();
+            z.write_all(data).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+/// A deflated zip whose one member is `size` zero bytes (ratio ~1000:1).
+fn zip_bomb(size: usize) -> Vec<u8> {
+    zip_with(
+        &[
+            ("bomb.bin", &vec![0u8; size]),
+            ("after.jsonl", b"{\"a\":1}\n"),
+        ],
+        zip::CompressionMethod::Deflated,
+    )
+}
+
+const MIB: u64 = 1 << 20;
+
+#[test]
+fn zip_bomb_is_stopped_by_the_ratio_check_long_before_the_member_cap() {
+    let z = zip_bomb(32 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bomb.zip");
+    std::fs::write(&p, &z).unwrap();
+    // The per-member cap alone would let all 32 MiB in.
+    let limits = Limits {
+        max_member: 64 * MIB,
+        ratio_floor: MIB,
+        ..Limits::default()
+    };
+    let reader = Reader::new().with_limits(limits);
+    let mut c = Collect::default();
+    reader.read_path(&p, &mut c).unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.member.as_deref() == Some("bomb.bin")
+                && w.reason.contains("likely archive bomb")
+                && w.reason.contains("250:1")),
+        "{:?}",
+        c.warnings
+    );
+    assert_eq!(c.events.len(), 1, "the member after the bomb is read");
+    // Stopped a few MiB past the floor (the compressed input is read
+    // ahead in blocks): the buffer never grew to the member.
+    let peak = reader.peak_archive_memory();
+    assert!(peak <= 8 * MIB, "peak {peak}");
+}
+
+#[test]
+fn nested_stored_zips_stay_within_the_memory_budget() {
+    let log = b"{\"a\":1}\n".repeat(400_000); // 3.2 MB
+    let inner2 = zip_with(&[("x.jsonl", &log)], zip::CompressionMethod::Stored);
+    let inner = zip_with(&[("inner2.zip", &inner2)], zip::CompressionMethod::Stored);
+    let outer = zip_with(&[("inner.zip", &inner)], zip::CompressionMethod::Stored);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("nested.zip");
+    std::fs::write(&p, &outer).unwrap();
+    let budget = 8 * MIB;
+    let reader = Reader::new().with_limits(Limits {
+        max_in_memory: budget,
+        ..Limits::default()
+    });
+    let mut c = Collect::default();
+    reader.read_path(&p, &mut c).unwrap();
+    // inner.zip and inner2.zip fit (about 6.4 MB); x.jsonl does not.
+    assert!(
+        c.warnings.iter().any(
+            |w| w.member.as_deref() == Some("inner.zip!inner2.zip!x.jsonl")
+                && w.reason.contains("budget for archive members")
+        ),
+        "{:?}",
+        c.warnings
+    );
+    let peak = reader.peak_archive_memory();
+    assert!(peak <= budget, "peak {peak}");
+    assert!(peak > 4 * MIB, "the two outer levels were held: {peak}");
+}
+
+#[test]
+fn bombs_read_in_parallel_share_one_memory_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    // Stored members: no ratio to catch, only the shared budget bounds them.
+    let member = vec![b'x'; 6 << 20];
+    let z = zip_with(&[("big.log", &member)], zip::CompressionMethod::Stored);
+    let paths: Vec<PathBuf> = (0..6)
+        .map(|i| {
+            let p = dir.path().join(format!("b{i}.zip"));
+            std::fs::write(&p, &z).unwrap();
+            p
+        })
+        .collect();
+    let budget = 10 * MIB;
+    let reader = Reader::new().with_limits(Limits {
+        max_in_memory: budget,
+        ..Limits::default()
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let read = pool.install(|| reader.read_paths_parallel(&paths, Collect::default));
+    let peak = reader.peak_archive_memory();
+    assert!(peak <= budget, "peak {peak} over the budget {budget}");
+    assert!(peak >= 6 * MIB, "members were read: {peak}");
+    // Every member was either read (no reader knows `x…`) or skipped with a reason.
+    let reported = read
+        .sinks
+        .iter()
+        .flat_map(|s| &s.warnings)
+        .filter(|w| w.member.as_deref() == Some("big.log"))
+        .count();
+    assert_eq!(reported, 6, "one warning per member");
+}
