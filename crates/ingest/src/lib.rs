@@ -141,6 +141,7 @@ pub mod evtx;
 mod formats;
 mod hostname;
 pub mod json;
+mod json_document;
 mod json_lines;
 mod jsonfast;
 mod jsonvalue;

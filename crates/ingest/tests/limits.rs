@@ -134,3 +134,54 @@ fn bombs_read_in_parallel_share_one_memory_budget() {
         .count();
     assert_eq!(reported, 6, "one warning per member");
 }
+
+fn read_file(name: &str, bytes: &[u8]) -> Collect {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    let mut c = Collect::default();
+    Reader::new().read_path(&p, &mut c).unwrap();
+    c
+}
+
+#[test]
+fn an_overlong_first_json_line_is_held_to_the_line_cap() {
+    // Too long for format sniffing to see its end, so it is not recognised
+    // as JSON lines; it must still not be read whole.
+    let mut text = String::from("{\"big\":\"");
+    text.push_str(&"x".repeat(kahu_ingest::json::MAX_LINE + 10));
+    text.push_str("\"}\n{\"a\":2}\n{\"a\":3}\n");
+    let c = read_file("first.jsonl", text.as_bytes());
+    assert_eq!(c.events.len(), 2, "{:?}", c.warnings);
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_eq!(c.warnings[0].location, Some(kahu_event::Location::Line(1)));
+    assert!(c.warnings[0].reason.contains("-byte limit"));
+}
+
+#[test]
+fn invalid_utf8_in_a_json_record_keeps_the_record_with_a_warning() {
+    // nginx `escape=json` passes Latin-1 bytes through.
+    let line = b"{\"EventID\":1,\"request\":\"GET /caf\xe9\"}\n";
+    let mut jsonl = b"{\"EventID\":0}\n".to_vec();
+    jsonl.extend_from_slice(line);
+    let mut doc = b"[\n".to_vec();
+    doc.extend_from_slice(&line[..line.len() - 1]);
+    doc.extend_from_slice(b"\n]\n");
+    for (name, bytes, events, line_no) in [("n.jsonl", jsonl, 2, 2), ("n.json", doc, 1, 2)] {
+        let c = read_file(name, &bytes);
+        assert_eq!(c.events.len(), events, "{name}: {:?}", c.warnings);
+        let ev = c.events.last().unwrap();
+        let got = ev
+            .fields
+            .get("request")
+            .and_then(|v| v.as_text())
+            .map(|t| t.into_owned());
+        assert_eq!(got.as_deref(), Some("GET /caf\u{fffd}"), "{name}");
+        assert_eq!(c.warnings.len(), 1, "{name}: {:?}", c.warnings);
+        assert_eq!(
+            c.warnings[0].location,
+            Some(kahu_event::Location::Line(line_no))
+        );
+        assert!(c.warnings[0].reason.contains("invalid UTF-8"), "{name}");
+    }
+}
