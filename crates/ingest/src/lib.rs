@@ -159,4 +159,4 @@ pub use archive::Limits;
 pub use coverage::{EvidenceCoverage, NOTE_PREFIX};
 pub use formats::all_formats;
 pub use hostname::infer_host;
-pub use walk::{FileEntry, ParallelRead, Reader, read_path, read_paths_parallel};
+pub use walk::{FileEntry, ParallelRead, Reader, is_link_to_file, read_path, read_paths_parallel};

@@ -105,10 +105,15 @@ impl Reader {
     }
 
     /// Every regular file under `paths` (directories recursed, symbolic
-    /// links inside them not followed), sorted. Problems become warnings.
+    /// links inside them not followed; a path given is followed even when
+    /// it is a link), sorted. Problems become warnings.
     pub fn files(&self, paths: &[PathBuf], sink: &mut dyn Sink) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for p in paths {
+            if is_link_to_file(p) {
+                out.push(p.clone());
+                continue;
+            }
             for entry in walkdir::WalkDir::new(p)
                 .follow_links(false)
                 .sort_by_file_name()
@@ -451,6 +456,14 @@ impl Sink for Tally<'_> {
         self.warnings += 1;
         self.inner.warning(warning);
     }
+}
+
+/// Whether `path` is a symbolic link to a regular file. A link the analyst
+/// names as evidence is read (walkdir would list it as a link and nothing
+/// would be read); links met inside directories are still not followed.
+pub fn is_link_to_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+        && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// Read `path` (file or directory) with default settings.

@@ -185,3 +185,27 @@ fn invalid_utf8_in_a_json_record_keeps_the_record_with_a_warning() {
         assert!(c.warnings[0].reason.contains("invalid UTF-8"), "{name}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_given_as_the_evidence_path_is_followed_but_links_inside_directories_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::write(real.join("a.jsonl"), "{\"a\":1}\n{\"a\":2}\n").unwrap();
+    let top = dir.path().join("given.jsonl");
+    std::os::unix::fs::symlink(real.join("a.jsonl"), &top).unwrap();
+    let mut c = Collect::default();
+    let inv = Reader::new().read_path(&top, &mut c).unwrap();
+    assert_eq!(c.events.len(), 2, "{:?}", c.warnings);
+    assert_eq!(inv.len(), 1);
+    assert_eq!(&*inv[0].path, top.to_string_lossy());
+    // Inside a directory, a link is still reported and not read.
+    let col = dir.path().join("collection");
+    std::fs::create_dir(&col).unwrap();
+    std::os::unix::fs::symlink(real.join("a.jsonl"), col.join("inner.jsonl")).unwrap();
+    let mut c = Collect::default();
+    Reader::new().read_path(&col, &mut c).unwrap();
+    assert_eq!(c.events.len(), 0);
+    assert!(c.warnings[0].reason.contains("symbolic link not followed"));
+}
