@@ -34,7 +34,11 @@ impl Format for Evtx {
 
     fn read(&self, input: Input<'_>, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()> {
         match input {
-            Input::File(p) => read_from(std::fs::File::open(p)?, origin, sink),
+            // An EVTX file never starts with NUL bytes, so it is never read
+            // from an offset; read it whole either way.
+            Input::File(p) | Input::FileFrom(p, _) => {
+                read_from(std::fs::File::open(p)?, origin, sink)
+            }
             Input::Memory(b) => read_from(Cursor::new(b), origin, sink),
         }
     }

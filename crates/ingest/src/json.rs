@@ -66,6 +66,7 @@ impl Format for Json {
         if looks_like_lines(head) {
             let size = match input {
                 Input::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+                Input::FileFrom(p, at) => std::fs::metadata(p).map_or(0, |m| m.len() - at),
                 Input::Memory(b) => b.len() as u64,
             };
             let min = PARALLEL_MIN.load(Ordering::Relaxed);

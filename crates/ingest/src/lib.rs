@@ -8,7 +8,7 @@
 //! a [`Warning`] with the position and carry on.
 
 use kahu_event::{Event, Location};
-use std::io::{BufRead, BufReader, Cursor};
+use std::io::{BufRead, BufReader, Cursor, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -73,6 +73,10 @@ pub trait Sink {
 pub enum Input<'a> {
     /// A file on disk.
     File(&'a Path),
+    /// A file on disk read from a byte offset: the leading run of NUL
+    /// bytes a log truncated in place (copytruncate rotation) starts with
+    /// is skipped.
+    FileFrom(&'a Path, u64),
     /// Bytes in memory (an extracted archive member).
     Memory(&'a [u8]),
 }
@@ -85,6 +89,11 @@ impl Input<'_> {
                 256 * 1024,
                 std::fs::File::open(p)?,
             )),
+            Input::FileFrom(p, offset) => {
+                let mut f = std::fs::File::open(p)?;
+                f.seek(std::io::SeekFrom::Start(offset))?;
+                Box::new(BufReader::with_capacity(256 * 1024, f))
+            }
             Input::Memory(b) => Box::new(Cursor::new(b)),
         })
     }

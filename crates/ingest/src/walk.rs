@@ -289,6 +289,36 @@ impl Reader {
             entry.sha256 = sha256(input).ok();
         }
         let name = comps.last().map_or("", String::as_str);
+        let mut pre_warnings = 0;
+        let (input, head) = match skip_nul_run(input, &head) {
+            Ok(None) => (input, head),
+            Ok(Some((rest, rest_head, skipped))) => {
+                let reason = if rest_head.is_empty() {
+                    format!("holds only NUL bytes ({skipped}); nothing to read")
+                } else {
+                    format!(
+                        "{skipped} leading NUL bytes skipped (a log truncated in place, as \
+                         copytruncate rotation leaves it); read from offset {skipped}"
+                    )
+                };
+                ctx.sink
+                    .warning(origin.warning(Some(kahu_event::Location::Offset(0)), reason));
+                pre_warnings = 1;
+                if rest_head.is_empty() {
+                    entry.warnings = 1;
+                    ctx.inventory.push(entry);
+                    return;
+                }
+                (rest, rest_head)
+            }
+            Err(e) => {
+                ctx.sink
+                    .warning(origin.warning(None, format!("cannot read: {e}")));
+                entry.warnings = 1;
+                ctx.inventory.push(entry);
+                return;
+            }
+        };
 
         if let Some(kind) = archive::detect(&head) {
             entry.format = Some(kind.name());
@@ -308,7 +338,7 @@ impl Reader {
             let at = ctx.inventory.len();
             ctx.inventory.push(entry);
             let warnings = self.open_container(kind, input, comps, &origin, depth, ctx);
-            ctx.inventory[at].warnings = warnings;
+            ctx.inventory[at].warnings = warnings + pre_warnings;
             return;
         }
 
@@ -317,7 +347,7 @@ impl Reader {
                 ctx.sink.warning(
                     origin.warning(None, "no reader recognises this file's format; skipped"),
                 );
-                entry.warnings = 1;
+                entry.warnings = 1 + pre_warnings;
             }
             ctx.inventory.push(entry);
             return;
@@ -344,7 +374,7 @@ impl Reader {
             tally.warning(w);
         }
         entry.events = tally.events;
-        entry.warnings = tally.warnings;
+        entry.warnings = tally.warnings + pre_warnings;
         entry.coverage = tally.coverage;
         ctx.stopped |= tally.stopped;
         ctx.sink.file_read(&entry);
@@ -392,7 +422,7 @@ impl Reader {
                 !ctx.stopped
             };
             let result = match (kind, input) {
-                (Container::Zip, Input::File(p)) => std::fs::File::open(p)
+                (Container::Zip, Input::File(p) | Input::FileFrom(p, _)) => std::fs::File::open(p)
                     .map(|f| archive::zip(f, &limits, budget, memory, &mut on_item)),
                 (Container::Zip, Input::Memory(b)) => {
                     archive::zip(Cursor::new(b), &limits, budget, memory, &mut on_item);
@@ -507,7 +537,7 @@ fn gunzipped_name(name: &str) -> String {
 fn head_and_size(input: Input<'_>) -> std::io::Result<(Vec<u8>, u64)> {
     match input {
         Input::Memory(b) => Ok((b[..b.len().min(SNIFF_LEN)].to_vec(), b.len() as u64)),
-        Input::File(p) => {
+        Input::File(p) | Input::FileFrom(p, _) => {
             let f = std::fs::File::open(p)?;
             let size = f.metadata()?.len();
             let mut head = Vec::with_capacity(SNIFF_LEN);
@@ -517,11 +547,60 @@ fn head_and_size(input: Input<'_>) -> std::io::Result<(Vec<u8>, u64)> {
     }
 }
 
+/// A leading run of NUL bytes at least this long is skipped before the
+/// format is detected (shorter ones can start a binary header).
+const NUL_RUN_MIN: usize = 16;
+
+/// If `head` starts with a run of NUL bytes (a log truncated in place by
+/// copytruncate rotation, written again from the old offset), where the
+/// content starts and its head; `None` when there is no such run.
+fn skip_nul_run<'a>(
+    input: Input<'a>,
+    head: &[u8],
+) -> std::io::Result<Option<(Input<'a>, Vec<u8>, u64)>> {
+    if head.len() < NUL_RUN_MIN || head[..NUL_RUN_MIN].iter().any(|&b| b != 0) {
+        return Ok(None);
+    }
+    Ok(Some(match input {
+        Input::Memory(b) => {
+            let n = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+            let rest = &b[n..];
+            let head = rest[..rest.len().min(SNIFF_LEN)].to_vec();
+            (Input::Memory(rest), head, n as u64)
+        }
+        Input::File(p) | Input::FileFrom(p, _) => {
+            let mut r = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(p)?);
+            let mut n = 0u64;
+            loop {
+                let chunk = std::io::BufRead::fill_buf(&mut r)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                match chunk.iter().position(|&x| x != 0) {
+                    Some(i) => {
+                        n += i as u64;
+                        break;
+                    }
+                    None => {
+                        let k = chunk.len();
+                        n += k as u64;
+                        std::io::BufRead::consume(&mut r, k);
+                    }
+                }
+            }
+            let rest = Input::FileFrom(p, n);
+            let mut head = Vec::with_capacity(SNIFF_LEN);
+            rest.open()?.take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+            (rest, head, n)
+        }
+    }))
+}
+
 fn sha256(input: Input<'_>) -> std::io::Result<String> {
     let mut h = Sha256::new();
     match input {
         Input::Memory(b) => h.update(b),
-        Input::File(p) => {
+        Input::File(p) | Input::FileFrom(p, _) => {
             let mut f = std::fs::File::open(p)?;
             let mut buf = vec![0u8; 1 << 20];
             loop {

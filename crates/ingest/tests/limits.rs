@@ -209,3 +209,32 @@ fn a_link_given_as_the_evidence_path_is_followed_but_links_inside_directories_ar
     assert_eq!(c.events.len(), 0);
     assert!(c.warnings[0].reason.contains("symbolic link not followed"));
 }
+
+#[test]
+fn a_syslog_file_starting_with_a_nul_run_is_read_after_it() {
+    // copytruncate: the writer's next line lands at its old offset, so the
+    // file starts with as many NUL bytes as the rotated file held.
+    let text = "Mar  3 10:00:01 web1 sshd[811]: Accepted password for root from 203.0.113.9 port 50022 ssh2\n\
+                Mar  3 10:00:02 web1 sshd[811]: pam_unix(sshd:session): session opened for user root\n\
+                Mar  3 10:00:03 web1 CRON[900]: (root) CMD (run-parts /etc/cron.hourly)\n";
+    let mut bytes = vec![0u8; 300_000];
+    bytes.extend_from_slice(text.as_bytes());
+    let on_disk = read_file("auth.log", &bytes);
+    let zipped = zip_with(&[("auth.log", &bytes)], zip::CompressionMethod::Deflated);
+    let in_zip = read_file("logs.zip", &zipped);
+    for (what, c) in [("file", on_disk), ("zip member", in_zip)] {
+        assert_eq!(c.events.len(), 3, "{what}: {:?}", c.warnings);
+        assert_eq!(
+            c.events[0].provenance.location,
+            kahu_event::Location::Line(1)
+        );
+        assert_eq!(c.warnings.len(), 1, "{what}: {:?}", c.warnings);
+        assert!(
+            c.warnings[0]
+                .reason
+                .starts_with("300000 leading NUL bytes skipped"),
+            "{what}: {}",
+            c.warnings[0]
+        );
+    }
+}
