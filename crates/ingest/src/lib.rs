@@ -147,6 +147,7 @@ pub trait Format: Send + Sync {
 mod archive;
 mod coverage;
 pub mod evtx;
+mod evtx_recover;
 mod formats;
 mod hostname;
 pub mod json;

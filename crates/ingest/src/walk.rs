@@ -290,7 +290,14 @@ impl Reader {
         }
         let name = comps.last().map_or("", String::as_str);
         let mut pre_warnings = 0;
-        let (input, head) = match skip_nul_run(input, &head) {
+        let recognised =
+            archive::detect(&head).is_some() || self.formats.iter().any(|f| f.detect(&head, name));
+        let skipped = if recognised {
+            Ok(None)
+        } else {
+            skip_nul_run(input, &head)
+        };
+        let (input, head) = match skipped {
             Ok(None) => (input, head),
             Ok(Some((rest, rest_head, skipped))) => {
                 let reason = if rest_head.is_empty() {

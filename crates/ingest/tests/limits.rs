@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Collect;
+use common::{Collect, shared};
 use kahu_ingest::{Limits, Reader};
 use std::io::Write;
 use std::path::PathBuf;
@@ -237,4 +237,54 @@ fn a_syslog_file_starting_with_a_nul_run_is_read_after_it() {
             c.warnings[0]
         );
     }
+}
+
+/// The largest EVTX sample with more than one chunk, from the shared data.
+fn multi_chunk_evtx() -> Option<Vec<u8>> {
+    let dir = shared("evtx/EVTX-ATTACK-SAMPLES")?;
+    let mut best: Option<(u64, PathBuf)> = None;
+    for e in walkdir::WalkDir::new(&dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if e.path().extension().is_some_and(|x| x == "evtx") {
+            let len = e.metadata().unwrap().len();
+            if best.as_ref().is_none_or(|b| len > b.0) {
+                best = Some((len, e.into_path()));
+            }
+        }
+    }
+    let bytes = std::fs::read(best?.1).unwrap();
+    assert!(bytes.len() > 4096 + 2 * 65536, "sample has several chunks");
+    Some(bytes)
+}
+
+#[test]
+fn an_evtx_with_a_zeroed_file_header_is_read_by_its_chunks() {
+    let Some(bytes) = multi_chunk_evtx() else {
+        return;
+    };
+    let intact = read_file("intact.evtx", &bytes);
+    assert!(intact.events.len() > 100);
+    let mut zeroed = bytes.clone();
+    zeroed[..4096].fill(0);
+    let c = read_file("zeroed.evtx", &zeroed);
+    assert_eq!(c.events.len(), intact.events.len(), "{:?}", c.warnings);
+    let recovered = c
+        .warnings
+        .iter()
+        .filter(|w| {
+            w.reason
+                .contains("chunks recovered by their ElfChnk signature")
+        })
+        .count();
+    assert_eq!(recovered, 1, "{:?}", c.warnings);
+    // Carved from disk: the chunks alone, with no header block at all.
+    let carved = read_file("carved.bin", &bytes[4096..]);
+    assert_eq!(
+        carved.events.len(),
+        intact.events.len(),
+        "{:?}",
+        carved.warnings
+    );
 }
