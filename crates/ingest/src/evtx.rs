@@ -56,17 +56,18 @@ fn read_from<R: Read + Seek>(
 ) -> std::io::Result<()> {
     let mut magic = [0u8; 8];
     let whole = data.read_exact(&mut magic).is_ok();
-    if whole && &magic != MAGIC {
-        if let Some(base) = find_first_chunk(&mut data)? {
-            sink.warning(origin.warning(
-                Some(Location::Offset(0)),
-                format!(
-                    "EVTX file header is zeroed or damaged; chunks recovered by their \
+    if whole
+        && &magic != MAGIC
+        && let Some(base) = find_first_chunk(&mut data)?
+    {
+        sink.warning(origin.warning(
+            Some(Location::Offset(0)),
+            format!(
+                "EVTX file header is zeroed or damaged; chunks recovered by their \
                      ElfChnk signature from offset {base}"
-                ),
-            ));
-            return read_records(Rebased::new(data, base)?, origin, sink);
-        }
+            ),
+        ));
+        return read_records(Rebased::new(data, base)?, origin, sink);
     }
     data.seek(std::io::SeekFrom::Start(0))?;
     read_records(data, origin, sink)
