@@ -9,7 +9,9 @@
 //! [`Limits::ratio_floor`] to more than [`Limits::max_ratio`] times the
 //! compressed bytes consumed is a bomb) and a [`MemoryBudget`] shared by
 //! every thread of one reader, which bounds the bytes of members held in
-//! memory at once (nested archives hold their parent too).
+//! memory at once (nested archives hold their parent too). A `.tar.gz` is
+//! streamed: the tar is read straight out of the decompressor
+//! (`walk.rs`), so only its members are held.
 
 use std::cell::Cell;
 use std::io::{Read, Seek, SeekFrom};
@@ -444,16 +446,20 @@ pub(crate) fn zip<R: Read + Seek>(
     }
 }
 
-/// Walk a tar archive.
+/// Walk a tar archive. `compressed` counts the compressed bytes behind
+/// `r` when the tar is streamed out of a gzip (for the ratio check);
+/// `None` counts `r` itself.
 pub(crate) fn tar(
     r: &mut dyn Read,
+    compressed: Option<&dyn Fn() -> u64>,
     limits: &Limits,
     budget: &Budget,
     memory: &MemoryBudget,
     f: &mut dyn FnMut(Item<'_>) -> bool,
 ) {
-    let (r, consumed) = Counting::new(r);
-    let consumed = move || consumed.get();
+    let (r, own) = Counting::new(r);
+    let own = move || own.get();
+    let consumed: &dyn Fn() -> u64 = compressed.unwrap_or(&own);
     let mut a = tar::Archive::new(r);
     let entries = match a.entries() {
         Ok(e) => e,
@@ -513,7 +519,7 @@ pub(crate) fn tar(
             }
             continue;
         }
-        let buf = match read_member(&mut entry, cap, declared, &consumed, limits, memory) {
+        let buf = match read_member(&mut entry, cap, declared, consumed, limits, memory) {
             Ok(buf) => buf,
             Err(Stop::Io(e, _)) => {
                 f(Item::Problem {

@@ -388,6 +388,138 @@ impl Reader {
         ctx.inventory.push(entry);
     }
 
+    /// Read a `.tar.gz` member by member straight out of the decompressor,
+    /// so the tar is never held whole (a triage collection is often many
+    /// GiB). Its inventory is what reading the tar in memory gave: an entry
+    /// for the inner tar, its members under it. `None` when the gzip does
+    /// not hold a tar (the caller then decompresses it into memory).
+    fn stream_tar_gz(
+        &self,
+        input: Input<'_>,
+        comps: &[String],
+        origin: &Origin,
+        depth: u32,
+        ctx: &mut Ctx<'_>,
+    ) -> std::io::Result<Option<()>> {
+        let (raw, compressed) = archive::Counting::new(input.open()?);
+        let (plain, plain_len) = archive::Counting::new(flate2::read::MultiGzDecoder::new(raw));
+        let mut r = std::io::BufReader::with_capacity(64 * 1024, plain);
+        let mut head = Vec::with_capacity(512);
+        (&mut r).take(512).read_to_end(&mut head).ok();
+        if archive::detect(&head) != Some(Container::Tar) {
+            return Ok(None);
+        }
+        let inner = gunzipped_name(comps.last().map_or("", String::as_str));
+        let mut c = comps.to_vec();
+        c.push(inner.clone());
+        let inner_origin = Origin {
+            file: ctx.file.clone(),
+            member: Some(join_member(origin.member.as_deref(), &inner)),
+            host_hint: hostname::infer_host(&c).map(|h| Arc::<str>::from(h.as_str())),
+        };
+        let mut entry = FileEntry {
+            path: ctx.file.clone(),
+            member: inner_origin.member.clone(),
+            size: 0,
+            sha256: None,
+            format: Some(Container::Tar.name()),
+            events: 0,
+            warnings: 0,
+            host_hint: inner_origin.host_hint.clone(),
+            coverage: EvidenceCoverage::default(),
+        };
+        if depth + 1 > self.limits.max_depth {
+            ctx.sink.warning(inner_origin.warning(
+                None,
+                format!(
+                    "tar archive nested deeper than {} levels; not opened",
+                    self.limits.max_depth
+                ),
+            ));
+            entry.warnings = 1;
+            ctx.inventory.push(entry);
+            return Ok(Some(()));
+        }
+        let at = ctx.inventory.len();
+        ctx.inventory.push(entry);
+        let mut hasher = self.sha256.then(Sha256::new);
+        // The bytes already sniffed, then the rest of the stream, hashed as
+        // they go by when hashes are asked for.
+        let mut tar_stream = Hashing {
+            inner: Cursor::new(head).chain(r),
+            hasher: hasher.as_mut(),
+        };
+        let consumed = move || compressed.get();
+        let limits = self.limits;
+        let memory = &*self.memory;
+        let budget = ctx.budget;
+        let warnings = self.walk_items(&c, &inner_origin, depth + 1, ctx, &mut |on_item| {
+            archive::tar(
+                &mut tar_stream,
+                Some(&consumed),
+                &limits,
+                budget,
+                memory,
+                on_item,
+            );
+            // Past the end-of-archive blocks: the whole stream is hashed and
+            // its size known.
+            std::io::copy(&mut tar_stream, &mut std::io::sink())
+                .map(|_| ())
+                .map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("gzip stream damaged or truncated: {e}"))
+                })
+        });
+        ctx.inventory[at].warnings = warnings;
+        ctx.inventory[at].size = plain_len.get();
+        ctx.inventory[at].sha256 = hasher.map(|h| hex::encode(h.finalize()));
+        Ok(Some(()))
+    }
+
+    /// Hand every item `run` produces to the sink (problems) or to
+    /// [`Self::dispatch`] (members, at `depth + 1`); returns the warnings
+    /// about the container itself.
+    fn walk_items(
+        &self,
+        comps: &[String],
+        origin: &Origin,
+        depth: u32,
+        ctx: &mut Ctx<'_>,
+        run: &mut dyn FnMut(&mut dyn FnMut(Item<'_>) -> bool) -> std::io::Result<()>,
+    ) -> u64 {
+        let mut warnings = 0u64;
+        let mut on_item = |item: Item<'_>| -> bool {
+            match item {
+                Item::Problem { name, reason } => {
+                    warnings += 1;
+                    let mut o = origin.clone();
+                    if let Some(n) = name {
+                        o.member = Some(join_member(origin.member.as_deref(), n));
+                    }
+                    ctx.sink.warning(o.warning(None, reason));
+                }
+                Item::Member { name, data } => {
+                    let mut c = comps.to_vec();
+                    c.extend(
+                        name.split(['/', '\\'])
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string),
+                    );
+                    let member = join_member(origin.member.as_deref(), name);
+                    self.dispatch(Input::Memory(data), &c, Some(member), depth + 1, ctx);
+                }
+            }
+            !ctx.stopped
+        };
+        if let Err(e) = run(&mut on_item) {
+            on_item(Item::Problem {
+                name: None,
+                reason: e.to_string(),
+            });
+        }
+        warnings
+    }
+
     /// Read every member of a container; returns the warnings about the
     /// container itself.
     fn open_container(
@@ -399,60 +531,55 @@ impl Reader {
         depth: u32,
         ctx: &mut Ctx<'_>,
     ) -> u64 {
-        let mut warnings = 0u64;
+        if kind == Container::Gzip {
+            match self.stream_tar_gz(input, comps, origin, depth, ctx) {
+                Ok(Some(())) => return 0,
+                Ok(None) => {}
+                Err(e) => {
+                    ctx.sink
+                        .warning(origin.warning(None, format!("cannot open archive: {e}")));
+                    return 1;
+                }
+            }
+        }
         let limits = self.limits;
         // Shared (cells) so nested archives draw from the same allowance.
         let budget = ctx.budget;
         let memory = &*self.memory;
-        {
-            let mut on_item = |item: Item<'_>| -> bool {
-                match item {
-                    Item::Problem { name, reason } => {
-                        warnings += 1;
-                        let mut o = origin.clone();
-                        if let Some(n) = name {
-                            o.member = Some(join_member(origin.member.as_deref(), n));
-                        }
-                        ctx.sink.warning(o.warning(None, reason));
-                    }
-                    Item::Member { name, data } => {
-                        let mut c = comps.to_vec();
-                        c.extend(
-                            name.split(['/', '\\'])
-                                .filter(|s| !s.is_empty())
-                                .map(str::to_string),
-                        );
-                        let member = join_member(origin.member.as_deref(), name);
-                        self.dispatch(Input::Memory(data), &c, Some(member), depth + 1, ctx);
-                    }
-                }
-                !ctx.stopped
-            };
-            let result = match (kind, input) {
+        let inner = gunzipped_name(comps.last().map_or("", String::as_str));
+        self.walk_items(comps, origin, depth, ctx, &mut |on_item| {
+            match (kind, input) {
                 (Container::Zip, Input::File(p) | Input::FileFrom(p, _)) => std::fs::File::open(p)
-                    .map(|f| archive::zip(f, &limits, budget, memory, &mut on_item)),
+                    .map(|f| archive::zip(f, &limits, budget, memory, on_item)),
                 (Container::Zip, Input::Memory(b)) => {
-                    archive::zip(Cursor::new(b), &limits, budget, memory, &mut on_item);
+                    archive::zip(Cursor::new(b), &limits, budget, memory, on_item);
                     Ok(())
                 }
                 (Container::Tar, _) => input
                     .open()
-                    .map(|mut r| archive::tar(&mut r, &limits, budget, memory, &mut on_item)),
-                (Container::Gzip, _) => {
-                    let inner = gunzipped_name(comps.last().map_or("", String::as_str));
-                    input.open().map(|mut r| {
-                        archive::gunzip(&mut r, &inner, &limits, budget, memory, &mut on_item)
-                    })
-                }
-            };
-            if let Err(e) = result {
-                on_item(Item::Problem {
-                    name: None,
-                    reason: format!("cannot open archive: {e}"),
-                });
+                    .map(|mut r| archive::tar(&mut r, None, &limits, budget, memory, on_item)),
+                (Container::Gzip, _) => input
+                    .open()
+                    .map(|mut r| archive::gunzip(&mut r, &inner, &limits, budget, memory, on_item)),
             }
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot open archive: {e}")))
+        })
+    }
+}
+
+/// A reader that feeds what it reads to a hasher, when there is one.
+struct Hashing<'h, R> {
+    inner: R,
+    hasher: Option<&'h mut Sha256>,
+}
+
+impl<R: Read> Read for Hashing<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        if let Some(h) = self.hasher.as_deref_mut() {
+            h.update(&out[..n]);
         }
-        warnings
+        Ok(n)
     }
 }
 

@@ -288,3 +288,74 @@ fn an_evtx_with_a_zeroed_file_header_is_read_by_its_chunks() {
         carved.warnings
     );
 }
+
+fn tar_gz(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, body) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, *body).unwrap();
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&tar.into_inner().unwrap()).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn a_tar_gz_larger_than_the_memory_budget_is_streamed_member_by_member() {
+    let log = b"{\"a\":1}\n".repeat(400_000); // 3.2 MB a member, 12.8 MB in all
+    let tgz = tar_gz(&[
+        ("a.jsonl", &log),
+        ("b.jsonl", &log),
+        ("c.jsonl", &log),
+        ("d.jsonl", &log),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("triage.tar.gz");
+    std::fs::write(&p, &tgz).unwrap();
+    let reader = Reader::new().with_limits(Limits {
+        max_in_memory: 6 * MIB,
+        ..Limits::default()
+    });
+    let mut c = Collect::default();
+    let inv = reader.read_path(&p, &mut c).unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.events.len(), 1_600_000);
+    // Only one member at a time was held, never the 12.8 MB tar.
+    let peak = reader.peak_archive_memory();
+    assert!(peak <= 6 * MIB, "peak {peak}");
+    let tar_entry = inv
+        .iter()
+        .find(|e| e.member.as_deref() == Some("triage.tar"))
+        .unwrap();
+    assert_eq!(tar_entry.format, Some("tar"));
+    assert!(tar_entry.size > 4 * log.len() as u64);
+}
+
+#[test]
+fn a_bomb_inside_a_tar_gz_is_caught_by_the_ratio_of_the_gzip() {
+    let zeros = vec![0u8; 32 << 20];
+    let tgz = tar_gz(&[("bomb.bin", &zeros), ("after.jsonl", b"{\"a\":1}\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.tgz");
+    std::fs::write(&p, &tgz).unwrap();
+    let reader = Reader::new().with_limits(Limits {
+        ratio_floor: MIB,
+        ..Limits::default()
+    });
+    let mut c = Collect::default();
+    reader.read_path(&p, &mut c).unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.member.as_deref() == Some("x.tar!bomb.bin")
+                && w.reason.contains("likely archive bomb")),
+        "{:?}",
+        c.warnings
+    );
+    assert_eq!(c.events.len(), 1, "the member after the bomb is read");
+    let peak = reader.peak_archive_memory();
+    assert!(peak <= 8 * MIB, "peak {peak}");
+}
