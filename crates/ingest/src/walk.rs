@@ -485,7 +485,7 @@ impl Reader {
         origin: &Origin,
         depth: u32,
         ctx: &mut Ctx<'_>,
-        run: &mut dyn FnMut(&mut dyn FnMut(Item<'_>) -> bool) -> std::io::Result<()>,
+        run: &mut dyn FnMut(&mut OnItem<'_>) -> std::io::Result<()>,
     ) -> u64 {
         let mut warnings = 0u64;
         let mut on_item = |item: Item<'_>| -> bool {
@@ -566,6 +566,9 @@ impl Reader {
         })
     }
 }
+
+/// Receives each item of a container; `false` asks the walk to stop.
+type OnItem<'a> = dyn FnMut(Item<'_>) -> bool + 'a;
 
 /// A reader that feeds what it reads to a hasher, when there is one.
 struct Hashing<'h, R> {
