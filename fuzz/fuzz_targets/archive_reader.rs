@@ -25,6 +25,7 @@ static READER: LazyLock<Reader> = LazyLock::new(|| {
         max_total: 16 << 20,
         max_depth: 4,
         max_members: 10_000,
+        ..Limits::default()
     })
 });
 

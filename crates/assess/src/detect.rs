@@ -171,11 +171,17 @@ impl Sink for ChannelSink<'_> {
 }
 
 /// Expand the given paths into the files to read (directories recursively,
-/// symlinks not followed). Archives are files here; the readers open them.
+/// symlinks inside them not followed, a path given followed even when it is
+/// a link). Archives are files here; the readers open them.
 pub fn list_files(paths: &[PathBuf]) -> (Vec<(PathBuf, u64)>, Vec<Warning>) {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
     for p in paths {
+        if kahu_ingest::is_link_to_file(p) {
+            let size = std::fs::metadata(p).map_or(0, |m| m.len());
+            files.push((p.clone(), size));
+            continue;
+        }
         for entry in walkdir::WalkDir::new(p)
             .follow_links(false)
             .sort_by_file_name()

@@ -347,6 +347,28 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
             reason,
         }));
     }
+    if let Some(scanner) = &yara {
+        use rayon::prelude::*;
+        tracing::info!(files = files.len(), "YARA scan");
+        let scanned: Vec<(Vec<Finding>, Vec<kahu_intel::ScanWarning>)> = files
+            .par_iter()
+            .map(|(p, _)| {
+                let mut skipped = Vec::new();
+                (scanner.scan_path_with(p, &mut skipped), skipped)
+            })
+            .collect();
+        for (found, skipped) in scanned {
+            findings.extend(found);
+            // A file YARA did not (fully) scan is evidence not analysed:
+            // say so, like any reader does.
+            warnings.extend(skipped.into_iter().map(|w| Warning {
+                file: w.path.into(),
+                member: None,
+                location: None,
+                reason: format!("YARA: {}", w.reason),
+            }));
+        }
+    }
     // Files finish in a different order on every run: sort, so reports
     // and tests see the same list each time.
     warnings.sort_by(|a, b| {
@@ -371,15 +393,6 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     }
     if let Some(a) = &analytics {
         findings.extend(a.findings());
-    }
-    if let Some(scanner) = &yara {
-        use rayon::prelude::*;
-        tracing::info!(files = files.len(), "YARA scan");
-        let scanned: Vec<Vec<Finding>> = files
-            .par_iter()
-            .map(|(p, _)| scanner.scan_path(p))
-            .collect();
-        findings.extend(scanned.into_iter().flatten());
     }
     // Analytic, correlation and indicator ids are tuned here; Sigma rules
     // were tuned at load (so `--min-level` saw the tuned level).

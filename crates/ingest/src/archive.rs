@@ -2,12 +2,21 @@
 //!
 //! Nothing is ever extracted to disk, so hostile member names (`../x`,
 //! `/etc/passwd`) cannot write anywhere; they are still reported, because an
-//! archive built that way is itself suspicious. Every member is read through
-//! a hard cap (per member and for the whole top-level file) so a zip bomb
-//! costs at most the cap, whatever sizes its headers declare.
+//! archive built that way is itself suspicious. Every member is read in
+//! chunks through four checks, whatever sizes its headers declare: a
+//! per-member cap, a per-top-level-file expansion allowance, a
+//! decompression-ratio check (a member that has expanded past
+//! [`Limits::ratio_floor`] to more than [`Limits::max_ratio`] times the
+//! compressed bytes consumed is a bomb) and a [`MemoryBudget`] shared by
+//! every thread of one reader, which bounds the bytes of members held in
+//! memory at once (nested archives hold their parent too). A `.tar.gz` is
+//! streamed: the tar is read straight out of the decompressor
+//! (`walk.rs`), so only its members are held.
 
 use std::cell::Cell;
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Container kinds recognised by magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,16 +60,198 @@ pub struct Limits {
     pub max_depth: u32,
     /// Most members read from one top-level file.
     pub max_members: u64,
+    /// Largest accepted ratio of decompressed bytes to compressed bytes
+    /// consumed, checked once a member has expanded past `ratio_floor`.
+    /// Deflate tops out near 1032:1 on a run of one byte; text logs rarely
+    /// pass 100:1, so 250:1 tells a bomb from evidence.
+    pub max_ratio: u64,
+    /// Decompressed size below which the ratio is not checked (small,
+    /// very repetitive members such as mostly empty EVTX chunks are fine).
+    pub ratio_floor: u64,
+    /// Most bytes of archive members held in memory at once, across every
+    /// thread reading with one [`crate::Reader`] (a member of a nested
+    /// archive counts with its parent).
+    pub max_in_memory: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_member: 1 << 30,
+            max_member: 512 << 20,
             max_total: 8 << 30,
             max_depth: 4,
             max_members: 1_000_000,
+            max_ratio: 250,
+            ratio_floor: 32 << 20,
+            max_in_memory: 1 << 30,
         }
+    }
+}
+
+/// Bytes of archive members held in memory by every thread of one reader,
+/// against [`Limits::max_in_memory`].
+#[derive(Debug)]
+pub(crate) struct MemoryBudget {
+    limit: u64,
+    held: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl MemoryBudget {
+    pub(crate) fn new(limit: u64) -> Self {
+        MemoryBudget {
+            limit,
+            held: AtomicU64::new(0),
+            peak: AtomicU64::new(0),
+        }
+    }
+
+    /// Reserve `n` bytes; `false` (nothing reserved) if that would pass the limit.
+    fn try_take(&self, n: u64) -> bool {
+        let taken = self
+            .held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
+                h.checked_add(n).filter(|&t| t <= self.limit)
+            });
+        match taken {
+            Ok(before) => {
+                self.peak.fetch_max(before + n, Ordering::AcqRel);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn give_back(&self, n: u64) {
+        self.held.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Most bytes ever held at once.
+    pub(crate) fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Acquire)
+    }
+}
+
+/// A member's bytes, accounted in the [`MemoryBudget`] until dropped.
+pub(crate) struct MemberBuf<'m> {
+    data: Vec<u8>,
+    held: u64,
+    memory: &'m MemoryBudget,
+}
+
+impl MemberBuf<'_> {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Drop for MemberBuf<'_> {
+    fn drop(&mut self) {
+        self.memory.give_back(self.held);
+    }
+}
+
+/// Why a member was not read whole.
+enum Stop<'m> {
+    /// Longer than the cap.
+    OverCap,
+    /// Expanded past the ratio floor at more than the ratio limit.
+    Ratio { out: u64, consumed: u64 },
+    /// The shared memory budget could not hold more.
+    Memory { wanted: u64 },
+    /// The stream failed; what was read before is kept.
+    Io(std::io::Error, MemberBuf<'m>),
+}
+
+/// Counts the bytes read from (compressed) input, so decompressed sizes
+/// can be compared with what they cost. The count is shared with the
+/// caller, which reads it while the archive library owns the reader.
+pub(crate) struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R> Counting<R> {
+    pub(crate) fn new(inner: R) -> (Self, Rc<Cell<u64>>) {
+        let count = Rc::new(Cell::new(0));
+        (
+            Counting {
+                inner,
+                count: count.clone(),
+            },
+            count,
+        )
+    }
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Counting<R> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// Read one member through every check. `consumed` reports the compressed
+/// bytes read so far (from the archive's [`Counting`] reader).
+fn read_member<'m>(
+    r: &mut dyn Read,
+    cap: u64,
+    size_hint: u64,
+    consumed: &dyn Fn() -> u64,
+    limits: &Limits,
+    memory: &'m MemoryBudget,
+) -> Result<MemberBuf<'m>, Stop<'m>> {
+    const CHUNK: usize = 64 * 1024;
+    let start = consumed();
+    let mut buf = MemberBuf {
+        data: Vec::new(),
+        held: 0,
+        memory,
+    };
+    let mut chunk = vec![0u8; CHUNK];
+    // Start at the declared size, but only up to the ratio floor (headers
+    // lie, and a bomb must be caught before it costs more), then double,
+    // never past `cap + 1`: capacity, not length, is what memory holds.
+    let first = size_hint.min(limits.ratio_floor + CHUNK as u64);
+    let mut next = first.max(CHUNK as u64).min(cap + 1);
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Stop::Io(e, buf)),
+        };
+        let len = (buf.data.len() + n) as u64;
+        if len > cap {
+            return Err(Stop::OverCap);
+        }
+        if len > limits.ratio_floor {
+            let used = consumed().saturating_sub(start).max(1);
+            if len > used.saturating_mul(limits.max_ratio) {
+                return Err(Stop::Ratio {
+                    out: len,
+                    consumed: used,
+                });
+            }
+        }
+        if len > buf.data.capacity() as u64 {
+            let want = next.max(len).min(cap + 1);
+            let extra = want - buf.held;
+            if !memory.try_take(extra) {
+                return Err(Stop::Memory { wanted: want });
+            }
+            buf.held = want;
+            buf.data.reserve_exact(want as usize - buf.data.len());
+            next = want.saturating_mul(2);
+        }
+        buf.data.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -108,19 +299,6 @@ pub(crate) fn is_unsafe_name(name: &str) -> bool {
         || name.split(['/', '\\']).any(|c| c == "..")
 }
 
-/// Read up to `cap` bytes; `Err(n)` (with at least `cap + 1` bytes seen)
-/// if the stream is longer.
-fn read_capped(r: &mut dyn Read, cap: u64, out: &mut Vec<u8>) -> std::io::Result<Result<(), u64>> {
-    out.clear();
-    let n = r.take(cap.saturating_add(1)).read_to_end(out)? as u64;
-    if n > cap {
-        out.clear();
-        out.shrink_to(1 << 20);
-        return Ok(Err(n));
-    }
-    Ok(Ok(()))
-}
-
 /// The budget for the next member, and whether any is left.
 fn member_cap(limits: &Limits, budget: &Budget) -> u64 {
     limits.max_member.min(budget.bytes.get())
@@ -143,13 +321,34 @@ fn over_cap_reason(limits: &Limits, budget: &Budget, declared: Option<u64>) -> S
     }
 }
 
+/// What a member that was not read whole is reported as.
+fn stop_reason(stop: &Stop<'_>, limits: &Limits, budget: &Budget, declared: Option<u64>) -> String {
+    match stop {
+        Stop::OverCap => over_cap_reason(limits, budget, declared),
+        Stop::Ratio { out, consumed } => format!(
+            "expanded to over {out} bytes from {consumed} compressed bytes (more than {}:1); \
+             skipped as a likely archive bomb",
+            limits.max_ratio
+        ),
+        Stop::Memory { wanted } => format!(
+            "needs {wanted} bytes in memory but the {}-byte budget for archive members \
+             (all threads, nested archives included) is in use; skipped",
+            limits.max_in_memory
+        ),
+        Stop::Io(e, _) => format!("could not be decompressed: {e}"),
+    }
+}
+
 /// Walk a zip archive.
 pub(crate) fn zip<R: Read + Seek>(
     r: R,
     limits: &Limits,
     budget: &Budget,
+    memory: &MemoryBudget,
     f: &mut dyn FnMut(Item<'_>) -> bool,
 ) {
+    let (r, consumed) = Counting::new(r);
+    let consumed = move || consumed.get();
     let mut z = match zip::ZipArchive::new(r) {
         Ok(z) => z,
         Err(e) => {
@@ -160,7 +359,6 @@ pub(crate) fn zip<R: Read + Seek>(
             return;
         }
     };
-    let mut buf = Vec::new();
     for i in 0..z.len() {
         if !budget.take_member() {
             f(Item::Problem {
@@ -208,9 +406,14 @@ pub(crate) fn zip<R: Read + Seek>(
             }
             continue;
         }
-        match read_capped(&mut m, cap, &mut buf) {
-            Err(e) => {
-                let reason = format!("zip member could not be decompressed: {e}");
+        let buf = match read_member(&mut m, cap, declared, &consumed, limits, memory) {
+            Ok(buf) => buf,
+            Err(stop) => {
+                let reason = match &stop {
+                    Stop::Io(e, _) => format!("zip member could not be decompressed: {e}"),
+                    other => stop_reason(other, limits, budget, Some(declared)),
+                };
+                drop(stop);
                 if !f(Item::Problem {
                     name: Some(&name),
                     reason,
@@ -219,24 +422,13 @@ pub(crate) fn zip<R: Read + Seek>(
                 }
                 continue;
             }
-            Ok(Err(_)) => {
-                let reason = over_cap_reason(limits, budget, Some(declared));
-                if !f(Item::Problem {
-                    name: Some(&name),
-                    reason,
-                }) {
-                    return;
-                }
-                continue;
-            }
-            Ok(Ok(())) => {}
-        }
-        budget.spend(buf.len());
+        };
+        budget.spend(buf.bytes().len());
         drop(m);
-        if buf.len() as u64 != declared {
+        if buf.bytes().len() as u64 != declared {
             let reason = format!(
                 "declared size {declared} but {} bytes decompressed",
-                buf.len()
+                buf.bytes().len()
             );
             if !f(Item::Problem {
                 name: Some(&name),
@@ -247,20 +439,27 @@ pub(crate) fn zip<R: Read + Seek>(
         }
         if !f(Item::Member {
             name: &name,
-            data: &buf,
+            data: buf.bytes(),
         }) {
             return;
         }
     }
 }
 
-/// Walk a tar archive.
+/// Walk a tar archive. `compressed` counts the compressed bytes behind
+/// `r` when the tar is streamed out of a gzip (for the ratio check);
+/// `None` counts `r` itself.
 pub(crate) fn tar(
     r: &mut dyn Read,
+    compressed: Option<&dyn Fn() -> u64>,
     limits: &Limits,
     budget: &Budget,
+    memory: &MemoryBudget,
     f: &mut dyn FnMut(Item<'_>) -> bool,
 ) {
+    let (r, own) = Counting::new(r);
+    let own = move || own.get();
+    let consumed: &dyn Fn() -> u64 = compressed.unwrap_or(&own);
     let mut a = tar::Archive::new(r);
     let entries = match a.entries() {
         Ok(e) => e,
@@ -272,7 +471,6 @@ pub(crate) fn tar(
             return;
         }
     };
-    let mut buf = Vec::new();
     for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
@@ -321,21 +519,31 @@ pub(crate) fn tar(
             }
             continue;
         }
-        match read_capped(&mut entry, cap, &mut buf) {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => continue, // tar sizes are exact; unreachable in practice
-            Err(e) => {
+        let buf = match read_member(&mut entry, cap, declared, consumed, limits, memory) {
+            Ok(buf) => buf,
+            Err(Stop::Io(e, _)) => {
                 f(Item::Problem {
                     name: Some(&name),
                     reason: format!("tar member truncated: {e}"),
                 });
                 return;
             }
-        }
-        budget.spend(buf.len());
+            Err(stop) => {
+                let reason = stop_reason(&stop, limits, budget, Some(declared));
+                drop(stop);
+                if !f(Item::Problem {
+                    name: Some(&name),
+                    reason,
+                }) {
+                    return;
+                }
+                continue;
+            }
+        };
+        budget.spend(buf.bytes().len());
         if !f(Item::Member {
             name: &name,
-            data: &buf,
+            data: buf.bytes(),
         }) {
             return;
         }
@@ -348,6 +556,7 @@ pub(crate) fn gunzip(
     name: &str,
     limits: &Limits,
     budget: &Budget,
+    memory: &MemoryBudget,
     f: &mut dyn FnMut(Item<'_>) -> bool,
 ) {
     if !budget.take_member() {
@@ -357,33 +566,40 @@ pub(crate) fn gunzip(
         });
         return;
     }
+    let (r, consumed) = Counting::new(r);
+    let consumed = move || consumed.get();
     let mut d = flate2::read::MultiGzDecoder::new(r);
-    let mut buf = Vec::new();
     let cap = member_cap(limits, budget);
-    match read_capped(&mut d, cap, &mut buf) {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => {
-            f(Item::Problem {
-                name: Some(name),
-                reason: over_cap_reason(limits, budget, None),
-            });
-            return;
-        }
-        Err(e) => {
+    let buf = match read_member(&mut d, cap, 0, &consumed, limits, memory) {
+        Ok(buf) => buf,
+        Err(Stop::Io(e, buf)) => {
             // Keep what decompressed before the damage: a truncated
             // `.jsonl.gz` still holds good records.
             f(Item::Problem {
                 name: Some(name),
                 reason: format!(
                     "gzip stream damaged or truncated after {} bytes: {e}",
-                    buf.len()
+                    buf.bytes().len()
                 ),
             });
-            if buf.is_empty() {
+            if buf.bytes().is_empty() {
                 return;
             }
+            buf
         }
-    }
-    budget.spend(buf.len());
-    f(Item::Member { name, data: &buf });
+        Err(stop) => {
+            let reason = stop_reason(&stop, limits, budget, None);
+            drop(stop);
+            f(Item::Problem {
+                name: Some(name),
+                reason,
+            });
+            return;
+        }
+    };
+    budget.spend(buf.bytes().len());
+    f(Item::Member {
+        name,
+        data: buf.bytes(),
+    });
 }

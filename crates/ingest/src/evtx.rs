@@ -5,6 +5,7 @@
 //! produce identical events. A damaged chunk or record becomes a warning
 //! with its position; reading continues with the next one.
 
+use crate::evtx_recover::{CHUNK_MAGIC, Rebased, find_first_chunk};
 use crate::jsonvalue::{self, KeyCache};
 use crate::{Format, Input, Origin, Sink, winevent};
 use evtx::err::EvtxError;
@@ -29,18 +30,50 @@ impl Format for Evtx {
     }
 
     fn detect(&self, head: &[u8], _file_name: &str) -> bool {
+        // A zeroed or damaged file header still leaves the first chunk at
+        // its place (or first, in a file carved from disk).
         head.starts_with(MAGIC)
+            || head.starts_with(CHUNK_MAGIC)
+            || head.get(HEADER_BLOCK as usize..HEADER_BLOCK as usize + 8) == Some(CHUNK_MAGIC)
     }
 
     fn read(&self, input: Input<'_>, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()> {
         match input {
-            Input::File(p) => read_from(std::fs::File::open(p)?, origin, sink),
+            // An EVTX file never starts with NUL bytes, so it is never read
+            // from an offset; read it whole either way.
+            Input::File(p) | Input::FileFrom(p, _) => {
+                read_from(std::fs::File::open(p)?, origin, sink)
+            }
             Input::Memory(b) => read_from(Cursor::new(b), origin, sink),
         }
     }
 }
 
 fn read_from<R: Read + Seek>(
+    mut data: R,
+    origin: &Origin,
+    sink: &mut dyn Sink,
+) -> std::io::Result<()> {
+    let mut magic = [0u8; 8];
+    let whole = data.read_exact(&mut magic).is_ok();
+    if whole
+        && &magic != MAGIC
+        && let Some(base) = find_first_chunk(&mut data)?
+    {
+        sink.warning(origin.warning(
+            Some(Location::Offset(0)),
+            format!(
+                "EVTX file header is zeroed or damaged; chunks recovered by their \
+                     ElfChnk signature from offset {base}"
+            ),
+        ));
+        return read_records(Rebased::new(data, base)?, origin, sink);
+    }
+    data.seek(std::io::SeekFrom::Start(0))?;
+    read_records(data, origin, sink)
+}
+
+fn read_records<R: Read + Seek>(
     mut data: R,
     origin: &Origin,
     sink: &mut dyn Sink,

@@ -5,24 +5,28 @@
 //! several threads (see [`crate::json_lines`]): a malformed line is a
 //! warning naming its line number, a line over [`MAX_LINE`] is skipped with
 //! a warning. Anything else (a pretty-printed
-//! document, several concatenated documents, an array of records) is read
-//! whole, up to [`MAX_DOCUMENT`], and its values streamed.
+//! document, several concatenated documents, an array of records) is
+//! streamed value by value, array elements one at a time, each up to
+//! [`MAX_VALUE`] (see [`crate::json_document`]). A record with invalid
+//! UTF-8 is decoded lossily (U+FFFD) and kept, with a warning.
 //!
 //! Each object is normalised by shape (see [`crate::shapes`]): the EVTX JSON
 //! rendering goes through the same normaliser as `.evtx` files.
 
-use crate::jsonvalue::{self, KeyCache};
+use crate::jsonvalue::KeyCache;
 use crate::shapes::{self, Shape};
-use crate::{Format, Input, Origin, Sink, json_lines, winevent};
+use crate::{Format, Input, Origin, Sink, json_document, json_lines, winevent};
 use kahu_event::{Event, Location, Provenance, Value};
-use serde_json::value::RawValue;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Longest JSON line read; longer lines are skipped with a warning.
 pub const MAX_LINE: usize = 16 * 1024 * 1024;
-/// Largest non-line-delimited JSON document read into memory.
-pub const MAX_DOCUMENT: u64 = 512 * 1024 * 1024;
+/// Largest single value of non-line-delimited JSON (a top-level document,
+/// or one element of a top-level array) held in memory; larger ones are
+/// skipped with a warning. The same as [`MAX_LINE`], so a first JSON-lines
+/// line too long to be recognised as one is held to the line cap too.
+pub const MAX_VALUE: usize = MAX_LINE;
 
 /// Size from which one JSON-lines input is parsed on several threads; 0 is
 /// off. See [`set_parallel_lines`].
@@ -62,6 +66,7 @@ impl Format for Json {
         if looks_like_lines(head) {
             let size = match input {
                 Input::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+                Input::FileFrom(p, at) => std::fs::metadata(p).map_or(0, |m| m.len() - at),
                 Input::Memory(b) => b.len() as u64,
             };
             let min = PARALLEL_MIN.load(Ordering::Relaxed);
@@ -71,7 +76,7 @@ impl Format for Json {
                 json_lines::read_sequential(r, origin, sink, &mut keys)
             }
         } else {
-            read_document(r, origin, sink, &mut keys)
+            json_document::read(r, origin, sink, &mut keys)
         }
     }
 }
@@ -144,123 +149,4 @@ fn record_id(o: &kahu_event::Fields) -> Option<u64> {
     s.get_exact("EventRecordID")?
         .as_i64()
         .and_then(|i| u64::try_from(i).ok())
-}
-
-fn read_document(
-    r: Box<dyn BufRead + Send + '_>,
-    origin: &Origin,
-    sink: &mut dyn Sink,
-    keys: &mut KeyCache,
-) -> std::io::Result<()> {
-    let mut data = Vec::new();
-    r.take(MAX_DOCUMENT + 1).read_to_end(&mut data)?;
-    if data.len() as u64 > MAX_DOCUMENT {
-        data.truncate(MAX_DOCUMENT as usize);
-        sink.warning(origin.warning(
-            Some(Location::Offset(MAX_DOCUMENT)),
-            format!("JSON document over the {MAX_DOCUMENT}-byte limit; only the start was read"),
-        ));
-    }
-    let mut pos = data.strip_prefix(b"\xEF\xBB\xBF").map_or(0, |_| 3);
-    let mut lines = LineCounter::default();
-    while pos < data.len() {
-        let mut stream =
-            serde_json::Deserializer::from_slice(&data[pos..]).into_iter::<&RawValue>();
-        match stream.next() {
-            None => break,
-            Some(Ok(raw)) => {
-                let consumed = stream.byte_offset();
-                let v = match jsonvalue::parse(raw.get().as_bytes(), keys) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        // Valid JSON the value builder refused (nesting too deep).
-                        let line = lines.line_at(&data, pos);
-                        sink.warning(origin.warning(
-                            Some(Location::Line(line)),
-                            format!("unreadable JSON value: {e}"),
-                        ));
-                        pos += consumed.max(1);
-                        continue;
-                    }
-                };
-                let elems = match v {
-                    Value::Array(items) => items,
-                    other => vec![other],
-                };
-                for v in elems {
-                    let ev = match to_event(v, None, origin) {
-                        Ok(ev) => ev,
-                        Err(why) => {
-                            let line = lines.line_at(&data, pos);
-                            sink.warning(origin.warning(Some(Location::Line(line)), why));
-                            continue;
-                        }
-                    };
-                    let ev = with_line_if_unplaced(ev, &mut lines, &data, pos);
-                    if !sink.event(ev) {
-                        return Ok(());
-                    }
-                }
-                pos += consumed.max(1);
-                // Skip whitespace between documents so the end is seen cleanly.
-                while pos < data.len() && data[pos].is_ascii_whitespace() {
-                    pos += 1;
-                }
-            }
-            Some(Err(e)) => {
-                // serde_json counts lines from the start of the slice.
-                let line = lines.line_at(&data, pos) + (e.line() as u64).saturating_sub(1);
-                sink.warning(
-                    origin.warning(Some(Location::Line(line)), format!("malformed JSON: {e}")),
-                );
-                // Resynchronise at the next line that opens a value.
-                match resync(&data, pos) {
-                    Some(next) => pos = next,
-                    None => break,
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Records in a document have no line of their own; give those without a
-/// record id the line their value starts on.
-fn with_line_if_unplaced(mut ev: Event, lines: &mut LineCounter, data: &[u8], pos: usize) -> Event {
-    if ev.provenance.location == Location::File {
-        ev.provenance.location = Location::Line(lines.line_at(data, pos));
-    }
-    ev
-}
-
-/// The next offset after `from` where a line starts with `{` or `[`.
-fn resync(data: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i < data.len() {
-        let nl = memchr::memchr(b'\n', &data[i..])? + i + 1;
-        if matches!(data.get(nl), Some(b'{' | b'[')) {
-            return Some(nl);
-        }
-        i = nl;
-    }
-    None
-}
-
-/// Incremental byte offset → 1-based line number, for forward scans.
-#[derive(Default)]
-struct LineCounter {
-    offset: usize,
-    line: u64,
-}
-
-impl LineCounter {
-    fn line_at(&mut self, data: &[u8], at: usize) -> u64 {
-        if at < self.offset {
-            self.offset = 0;
-            self.line = 0;
-        }
-        self.line += memchr::memchr_iter(b'\n', &data[self.offset..at]).count() as u64;
-        self.offset = at;
-        self.line + 1
-    }
 }

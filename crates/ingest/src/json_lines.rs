@@ -44,7 +44,7 @@ pub(crate) fn read_sequential(
         let out = match append_line(&mut r, &mut buf, MAX_LINE)? {
             Line::Eof => return Ok(()),
             Line::TooLong(n) => Some(Err(too_long(origin, line_no, n))),
-            Line::Text => parse_line(&buf, line_no, origin, keys),
+            Line::Text => parse_line(&buf, line_no, origin, keys, &mut |w| sink.warning(w)),
         };
         if !deliver(out, sink) {
             return Ok(());
@@ -207,20 +207,27 @@ fn deliver(out: Option<Result<Event, Warning>>, sink: &mut dyn Sink) -> bool {
     }
 }
 
-/// Parse one line (without its `\n`); `None` for a blank line.
+/// Parse one line (without its `\n`); `None` for a blank line. A line
+/// with invalid UTF-8 is kept, decoded lossily, and its warning goes to
+/// `lossy` first.
 fn parse_line(
     raw: &[u8],
     line_no: u64,
     origin: &Origin,
     keys: &mut KeyCache,
+    lossy: &mut dyn FnMut(Warning),
 ) -> Option<Result<Event, Warning>> {
     let line = trim(raw);
     if line.is_empty() {
         return None;
     }
     let at = Some(Location::Line(line_no));
-    let v = match jsonvalue::parse(line, keys) {
-        Ok(v) => v,
+    let v = match jsonvalue::parse_lossy(line, keys) {
+        Ok((v, false)) => v,
+        Ok((v, true)) => {
+            lossy(origin.warning(at, jsonvalue::LOSSY_UTF8_WARNING));
+            v
+        }
         Err(e) => return Some(Err(origin.warning(at, format!("malformed JSON: {e}")))),
     };
     Some(to_event(v, Some(line_no), origin).map_err(|why| origin.warning(at, why)))
@@ -263,8 +270,11 @@ fn parse_block(
         let line = &rest[..end];
         if line.len() > cap {
             results.push(Err(too_long(origin, line_no, line.len() as u64)));
-        } else if let Some(p) = parse_line(line, line_no, origin, keys) {
-            results.push(p);
+        } else {
+            let mut lossy = None;
+            let p = parse_line(line, line_no, origin, keys, &mut |w| lossy = Some(w));
+            results.extend(lossy.map(Err));
+            results.extend(p);
         }
         rest = &rest[end + 1..];
     }
@@ -519,7 +529,9 @@ mod tests {
             let out = match append_line(&mut r, &mut buf, cap).unwrap() {
                 Line::Eof => break,
                 Line::TooLong(n) => Some(Err(too_long(&origin(), line_no, n))),
-                Line::Text => parse_line(&buf, line_no, &origin(), &mut keys),
+                Line::Text => parse_line(&buf, line_no, &origin(), &mut keys, &mut |w| {
+                    deliver(Some(Err(w)), &mut log);
+                }),
             };
             deliver(out, &mut log);
         }

@@ -109,6 +109,24 @@ impl KeyCache {
 /// (`Computer`, `Provider_Name`…), so adding them does not reallocate.
 pub(crate) const OBJECT_SLACK: usize = 8;
 
+/// The warning for a record kept after decoding it lossily.
+pub(crate) const LOSSY_UTF8_WARNING: &str =
+    "record holds invalid UTF-8; read with the bad bytes replaced by U+FFFD";
+
+/// [`parse`], but invalid UTF-8 (a Latin-1 byte in an nginx `escape=json`
+/// log, say) is replaced by U+FFFD instead of failing the whole record;
+/// `true` when that happened, so the caller can warn.
+pub(crate) fn parse_lossy(
+    bytes: &[u8],
+    keys: &mut KeyCache,
+) -> Result<(Value, bool), serde_json::Error> {
+    if simdutf8::basic::from_utf8(bytes).is_ok() {
+        return parse(bytes, keys).map(|v| (v, false));
+    }
+    let text = String::from_utf8_lossy(bytes);
+    parse(text.as_bytes(), keys).map(|v| (v, true))
+}
+
 /// Parse one complete JSON value from `bytes` (surrounding whitespace allowed).
 pub(crate) fn parse(bytes: &[u8], keys: &mut KeyCache) -> Result<Value, serde_json::Error> {
     // serde_json validates UTF-8 string by string when reading bytes, which

@@ -8,7 +8,7 @@
 //! a [`Warning`] with the position and carry on.
 
 use kahu_event::{Event, Location};
-use std::io::{BufRead, BufReader, Cursor};
+use std::io::{BufRead, BufReader, Cursor, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -73,6 +73,10 @@ pub trait Sink {
 pub enum Input<'a> {
     /// A file on disk.
     File(&'a Path),
+    /// A file on disk read from a byte offset: the leading run of NUL
+    /// bytes a log truncated in place (copytruncate rotation) starts with
+    /// is skipped.
+    FileFrom(&'a Path, u64),
     /// Bytes in memory (an extracted archive member).
     Memory(&'a [u8]),
 }
@@ -85,6 +89,11 @@ impl Input<'_> {
                 256 * 1024,
                 std::fs::File::open(p)?,
             )),
+            Input::FileFrom(p, offset) => {
+                let mut f = std::fs::File::open(p)?;
+                f.seek(std::io::SeekFrom::Start(offset))?;
+                Box::new(BufReader::with_capacity(256 * 1024, f))
+            }
             Input::Memory(b) => Box::new(Cursor::new(b)),
         })
     }
@@ -138,9 +147,11 @@ pub trait Format: Send + Sync {
 mod archive;
 mod coverage;
 pub mod evtx;
+mod evtx_recover;
 mod formats;
 mod hostname;
 pub mod json;
+mod json_document;
 mod json_lines;
 mod jsonfast;
 mod jsonvalue;
@@ -158,4 +169,4 @@ pub use archive::Limits;
 pub use coverage::{EvidenceCoverage, NOTE_PREFIX};
 pub use formats::all_formats;
 pub use hostname::infer_host;
-pub use walk::{FileEntry, ParallelRead, Reader, read_path, read_paths_parallel};
+pub use walk::{FileEntry, ParallelRead, Reader, is_link_to_file, read_path, read_paths_parallel};

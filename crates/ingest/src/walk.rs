@@ -1,7 +1,7 @@
 //! Reading evidence paths: directories, archives and plain files, one file
 //! at a time or many in parallel, with a per-file inventory.
 
-use crate::archive::{self, Budget, Container, Item, Limits};
+use crate::archive::{self, Budget, Container, Item, Limits, MemoryBudget};
 use crate::timecheck::TimeAgreement;
 use crate::{
     EvidenceCoverage, Format, Input, NOTE_PREFIX, Origin, SNIFF_LEN, Sink, Warning, all_formats,
@@ -56,6 +56,8 @@ pub struct ParallelRead<S> {
 pub struct Reader {
     formats: Vec<Box<dyn Format>>,
     limits: Limits,
+    /// Archive member bytes held in memory, shared by every thread.
+    memory: Arc<MemoryBudget>,
     sha256: bool,
 }
 
@@ -71,6 +73,7 @@ impl Reader {
         Reader {
             formats: all_formats(),
             limits: Limits::default(),
+            memory: Arc::new(MemoryBudget::new(Limits::default().max_in_memory)),
             sha256: false,
         }
     }
@@ -78,7 +81,14 @@ impl Reader {
     /// Use these archive limits.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self.memory = Arc::new(MemoryBudget::new(limits.max_in_memory));
         self
+    }
+
+    /// The most bytes of archive members this reader has held in memory
+    /// at once, across threads (bounded by [`Limits::max_in_memory`]).
+    pub fn peak_archive_memory(&self) -> u64 {
+        self.memory.peak()
     }
 
     /// Compute a SHA-256 for every file and member (costs a second pass
@@ -95,10 +105,15 @@ impl Reader {
     }
 
     /// Every regular file under `paths` (directories recursed, symbolic
-    /// links inside them not followed), sorted. Problems become warnings.
+    /// links inside them not followed; a path given is followed even when
+    /// it is a link), sorted. Problems become warnings.
     pub fn files(&self, paths: &[PathBuf], sink: &mut dyn Sink) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for p in paths {
+            if is_link_to_file(p) {
+                out.push(p.clone());
+                continue;
+            }
             for entry in walkdir::WalkDir::new(p)
                 .follow_links(false)
                 .sort_by_file_name()
@@ -274,6 +289,43 @@ impl Reader {
             entry.sha256 = sha256(input).ok();
         }
         let name = comps.last().map_or("", String::as_str);
+        let mut pre_warnings = 0;
+        let recognised =
+            archive::detect(&head).is_some() || self.formats.iter().any(|f| f.detect(&head, name));
+        let skipped = if recognised {
+            Ok(None)
+        } else {
+            skip_nul_run(input, &head)
+        };
+        let (input, head) = match skipped {
+            Ok(None) => (input, head),
+            Ok(Some((rest, rest_head, skipped))) => {
+                let reason = if rest_head.is_empty() {
+                    format!("holds only NUL bytes ({skipped}); nothing to read")
+                } else {
+                    format!(
+                        "{skipped} leading NUL bytes skipped (a log truncated in place, as \
+                         copytruncate rotation leaves it); read from offset {skipped}"
+                    )
+                };
+                ctx.sink
+                    .warning(origin.warning(Some(kahu_event::Location::Offset(0)), reason));
+                pre_warnings = 1;
+                if rest_head.is_empty() {
+                    entry.warnings = 1;
+                    ctx.inventory.push(entry);
+                    return;
+                }
+                (rest, rest_head)
+            }
+            Err(e) => {
+                ctx.sink
+                    .warning(origin.warning(None, format!("cannot read: {e}")));
+                entry.warnings = 1;
+                ctx.inventory.push(entry);
+                return;
+            }
+        };
 
         if let Some(kind) = archive::detect(&head) {
             entry.format = Some(kind.name());
@@ -293,7 +345,7 @@ impl Reader {
             let at = ctx.inventory.len();
             ctx.inventory.push(entry);
             let warnings = self.open_container(kind, input, comps, &origin, depth, ctx);
-            ctx.inventory[at].warnings = warnings;
+            ctx.inventory[at].warnings = warnings + pre_warnings;
             return;
         }
 
@@ -302,7 +354,7 @@ impl Reader {
                 ctx.sink.warning(
                     origin.warning(None, "no reader recognises this file's format; skipped"),
                 );
-                entry.warnings = 1;
+                entry.warnings = 1 + pre_warnings;
             }
             ctx.inventory.push(entry);
             return;
@@ -329,11 +381,143 @@ impl Reader {
             tally.warning(w);
         }
         entry.events = tally.events;
-        entry.warnings = tally.warnings;
+        entry.warnings = tally.warnings + pre_warnings;
         entry.coverage = tally.coverage;
         ctx.stopped |= tally.stopped;
         ctx.sink.file_read(&entry);
         ctx.inventory.push(entry);
+    }
+
+    /// Read a `.tar.gz` member by member straight out of the decompressor,
+    /// so the tar is never held whole (a triage collection is often many
+    /// GiB). Its inventory is what reading the tar in memory gave: an entry
+    /// for the inner tar, its members under it. `None` when the gzip does
+    /// not hold a tar (the caller then decompresses it into memory).
+    fn stream_tar_gz(
+        &self,
+        input: Input<'_>,
+        comps: &[String],
+        origin: &Origin,
+        depth: u32,
+        ctx: &mut Ctx<'_>,
+    ) -> std::io::Result<Option<()>> {
+        let (raw, compressed) = archive::Counting::new(input.open()?);
+        let (plain, plain_len) = archive::Counting::new(flate2::read::MultiGzDecoder::new(raw));
+        let mut r = std::io::BufReader::with_capacity(64 * 1024, plain);
+        let mut head = Vec::with_capacity(512);
+        (&mut r).take(512).read_to_end(&mut head).ok();
+        if archive::detect(&head) != Some(Container::Tar) {
+            return Ok(None);
+        }
+        let inner = gunzipped_name(comps.last().map_or("", String::as_str));
+        let mut c = comps.to_vec();
+        c.push(inner.clone());
+        let inner_origin = Origin {
+            file: ctx.file.clone(),
+            member: Some(join_member(origin.member.as_deref(), &inner)),
+            host_hint: hostname::infer_host(&c).map(|h| Arc::<str>::from(h.as_str())),
+        };
+        let mut entry = FileEntry {
+            path: ctx.file.clone(),
+            member: inner_origin.member.clone(),
+            size: 0,
+            sha256: None,
+            format: Some(Container::Tar.name()),
+            events: 0,
+            warnings: 0,
+            host_hint: inner_origin.host_hint.clone(),
+            coverage: EvidenceCoverage::default(),
+        };
+        if depth + 1 > self.limits.max_depth {
+            ctx.sink.warning(inner_origin.warning(
+                None,
+                format!(
+                    "tar archive nested deeper than {} levels; not opened",
+                    self.limits.max_depth
+                ),
+            ));
+            entry.warnings = 1;
+            ctx.inventory.push(entry);
+            return Ok(Some(()));
+        }
+        let at = ctx.inventory.len();
+        ctx.inventory.push(entry);
+        let mut hasher = self.sha256.then(Sha256::new);
+        // The bytes already sniffed, then the rest of the stream, hashed as
+        // they go by when hashes are asked for.
+        let mut tar_stream = Hashing {
+            inner: Cursor::new(head).chain(r),
+            hasher: hasher.as_mut(),
+        };
+        let consumed = move || compressed.get();
+        let limits = self.limits;
+        let memory = &*self.memory;
+        let budget = ctx.budget;
+        let warnings = self.walk_items(&c, &inner_origin, depth + 1, ctx, &mut |on_item| {
+            archive::tar(
+                &mut tar_stream,
+                Some(&consumed),
+                &limits,
+                budget,
+                memory,
+                on_item,
+            );
+            // Past the end-of-archive blocks: the whole stream is hashed and
+            // its size known.
+            std::io::copy(&mut tar_stream, &mut std::io::sink())
+                .map(|_| ())
+                .map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("gzip stream damaged or truncated: {e}"))
+                })
+        });
+        ctx.inventory[at].warnings = warnings;
+        ctx.inventory[at].size = plain_len.get();
+        ctx.inventory[at].sha256 = hasher.map(|h| hex::encode(h.finalize()));
+        Ok(Some(()))
+    }
+
+    /// Hand every item `run` produces to the sink (problems) or to
+    /// [`Self::dispatch`] (members, at `depth + 1`); returns the warnings
+    /// about the container itself.
+    fn walk_items(
+        &self,
+        comps: &[String],
+        origin: &Origin,
+        depth: u32,
+        ctx: &mut Ctx<'_>,
+        run: &mut dyn FnMut(&mut OnItem<'_>) -> std::io::Result<()>,
+    ) -> u64 {
+        let mut warnings = 0u64;
+        let mut on_item = |item: Item<'_>| -> bool {
+            match item {
+                Item::Problem { name, reason } => {
+                    warnings += 1;
+                    let mut o = origin.clone();
+                    if let Some(n) = name {
+                        o.member = Some(join_member(origin.member.as_deref(), n));
+                    }
+                    ctx.sink.warning(o.warning(None, reason));
+                }
+                Item::Member { name, data } => {
+                    let mut c = comps.to_vec();
+                    c.extend(
+                        name.split(['/', '\\'])
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string),
+                    );
+                    let member = join_member(origin.member.as_deref(), name);
+                    self.dispatch(Input::Memory(data), &c, Some(member), depth + 1, ctx);
+                }
+            }
+            !ctx.stopped
+        };
+        if let Err(e) = run(&mut on_item) {
+            on_item(Item::Problem {
+                name: None,
+                reason: e.to_string(),
+            });
+        }
+        warnings
     }
 
     /// Read every member of a container; returns the warnings about the
@@ -347,60 +531,58 @@ impl Reader {
         depth: u32,
         ctx: &mut Ctx<'_>,
     ) -> u64 {
-        let mut warnings = 0u64;
+        if kind == Container::Gzip {
+            match self.stream_tar_gz(input, comps, origin, depth, ctx) {
+                Ok(Some(())) => return 0,
+                Ok(None) => {}
+                Err(e) => {
+                    ctx.sink
+                        .warning(origin.warning(None, format!("cannot open archive: {e}")));
+                    return 1;
+                }
+            }
+        }
         let limits = self.limits;
         // Shared (cells) so nested archives draw from the same allowance.
         let budget = ctx.budget;
-        {
-            let mut on_item = |item: Item<'_>| -> bool {
-                match item {
-                    Item::Problem { name, reason } => {
-                        warnings += 1;
-                        let mut o = origin.clone();
-                        if let Some(n) = name {
-                            o.member = Some(join_member(origin.member.as_deref(), n));
-                        }
-                        ctx.sink.warning(o.warning(None, reason));
-                    }
-                    Item::Member { name, data } => {
-                        let mut c = comps.to_vec();
-                        c.extend(
-                            name.split(['/', '\\'])
-                                .filter(|s| !s.is_empty())
-                                .map(str::to_string),
-                        );
-                        let member = join_member(origin.member.as_deref(), name);
-                        self.dispatch(Input::Memory(data), &c, Some(member), depth + 1, ctx);
-                    }
-                }
-                !ctx.stopped
-            };
-            let result = match (kind, input) {
-                (Container::Zip, Input::File(p)) => {
-                    std::fs::File::open(p).map(|f| archive::zip(f, &limits, budget, &mut on_item))
-                }
+        let memory = &*self.memory;
+        let inner = gunzipped_name(comps.last().map_or("", String::as_str));
+        self.walk_items(comps, origin, depth, ctx, &mut |on_item| {
+            match (kind, input) {
+                (Container::Zip, Input::File(p) | Input::FileFrom(p, _)) => std::fs::File::open(p)
+                    .map(|f| archive::zip(f, &limits, budget, memory, on_item)),
                 (Container::Zip, Input::Memory(b)) => {
-                    archive::zip(Cursor::new(b), &limits, budget, &mut on_item);
+                    archive::zip(Cursor::new(b), &limits, budget, memory, on_item);
                     Ok(())
                 }
                 (Container::Tar, _) => input
                     .open()
-                    .map(|mut r| archive::tar(&mut r, &limits, budget, &mut on_item)),
-                (Container::Gzip, _) => {
-                    let inner = gunzipped_name(comps.last().map_or("", String::as_str));
-                    input
-                        .open()
-                        .map(|mut r| archive::gunzip(&mut r, &inner, &limits, budget, &mut on_item))
-                }
-            };
-            if let Err(e) = result {
-                on_item(Item::Problem {
-                    name: None,
-                    reason: format!("cannot open archive: {e}"),
-                });
+                    .map(|mut r| archive::tar(&mut r, None, &limits, budget, memory, on_item)),
+                (Container::Gzip, _) => input
+                    .open()
+                    .map(|mut r| archive::gunzip(&mut r, &inner, &limits, budget, memory, on_item)),
             }
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot open archive: {e}")))
+        })
+    }
+}
+
+/// Receives each item of a container; `false` asks the walk to stop.
+type OnItem<'a> = dyn FnMut(Item<'_>) -> bool + 'a;
+
+/// A reader that feeds what it reads to a hasher, when there is one.
+struct Hashing<'h, R> {
+    inner: R,
+    hasher: Option<&'h mut Sha256>,
+}
+
+impl<R: Read> Read for Hashing<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        if let Some(h) = self.hasher.as_deref_mut() {
+            h.update(&out[..n]);
         }
-        warnings
+        Ok(n)
     }
 }
 
@@ -441,6 +623,14 @@ impl Sink for Tally<'_> {
         self.warnings += 1;
         self.inner.warning(warning);
     }
+}
+
+/// Whether `path` is a symbolic link to a regular file. A link the analyst
+/// names as evidence is read (walkdir would list it as a link and nothing
+/// would be read); links met inside directories are still not followed.
+pub fn is_link_to_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+        && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// Read `path` (file or directory) with default settings.
@@ -484,7 +674,7 @@ fn gunzipped_name(name: &str) -> String {
 fn head_and_size(input: Input<'_>) -> std::io::Result<(Vec<u8>, u64)> {
     match input {
         Input::Memory(b) => Ok((b[..b.len().min(SNIFF_LEN)].to_vec(), b.len() as u64)),
-        Input::File(p) => {
+        Input::File(p) | Input::FileFrom(p, _) => {
             let f = std::fs::File::open(p)?;
             let size = f.metadata()?.len();
             let mut head = Vec::with_capacity(SNIFF_LEN);
@@ -494,11 +684,60 @@ fn head_and_size(input: Input<'_>) -> std::io::Result<(Vec<u8>, u64)> {
     }
 }
 
+/// A leading run of NUL bytes at least this long is skipped before the
+/// format is detected (shorter ones can start a binary header).
+const NUL_RUN_MIN: usize = 16;
+
+/// If `head` starts with a run of NUL bytes (a log truncated in place by
+/// copytruncate rotation, written again from the old offset), where the
+/// content starts and its head; `None` when there is no such run.
+fn skip_nul_run<'a>(
+    input: Input<'a>,
+    head: &[u8],
+) -> std::io::Result<Option<(Input<'a>, Vec<u8>, u64)>> {
+    if head.len() < NUL_RUN_MIN || head[..NUL_RUN_MIN].iter().any(|&b| b != 0) {
+        return Ok(None);
+    }
+    Ok(Some(match input {
+        Input::Memory(b) => {
+            let n = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+            let rest = &b[n..];
+            let head = rest[..rest.len().min(SNIFF_LEN)].to_vec();
+            (Input::Memory(rest), head, n as u64)
+        }
+        Input::File(p) | Input::FileFrom(p, _) => {
+            let mut r = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(p)?);
+            let mut n = 0u64;
+            loop {
+                let chunk = std::io::BufRead::fill_buf(&mut r)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                match chunk.iter().position(|&x| x != 0) {
+                    Some(i) => {
+                        n += i as u64;
+                        break;
+                    }
+                    None => {
+                        let k = chunk.len();
+                        n += k as u64;
+                        std::io::BufRead::consume(&mut r, k);
+                    }
+                }
+            }
+            let rest = Input::FileFrom(p, n);
+            let mut head = Vec::with_capacity(SNIFF_LEN);
+            rest.open()?.take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+            (rest, head, n)
+        }
+    }))
+}
+
 fn sha256(input: Input<'_>) -> std::io::Result<String> {
     let mut h = Sha256::new();
     match input {
         Input::Memory(b) => h.update(b),
-        Input::File(p) => {
+        Input::File(p) | Input::FileFrom(p, _) => {
             let mut f = std::fs::File::open(p)?;
             let mut buf = vec![0u8; 1 << 20];
             loop {

@@ -77,6 +77,7 @@ fn archive_reader(data: &[u8]) -> Collect {
         max_total: 16 << 20,
         max_depth: 4,
         max_members: 10_000,
+        ..Limits::default()
     });
     let mut c = Collect::default();
     let mut inventory = Vec::new();

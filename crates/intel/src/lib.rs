@@ -43,6 +43,7 @@
 
 mod compile;
 mod extract;
+mod feedfile;
 mod indicator;
 mod matcher;
 mod misp;
@@ -55,6 +56,7 @@ mod text;
 mod tlp;
 mod yara;
 
+pub use feedfile::MAX_FEED_BYTES;
 pub use indicator::{FeedFormat, Indicator, IndicatorMeta, IocType};
 pub use matcher::{IocMatch, level_of};
 pub use normalize::HashAlg;

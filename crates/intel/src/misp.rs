@@ -382,10 +382,7 @@ fn apply_tags<'a>(m: &mut IndicatorMeta, tags: impl Iterator<Item = &'a str>) {
 pub(crate) fn load_feed_dir(set: &mut IocSet, dir: &Path) -> Result<LoadReport, IntelError> {
     let manifest_path = dir.join("manifest.json");
     let mfile = manifest_path.display().to_string();
-    let bytes = std::fs::read(&manifest_path).map_err(|source| IntelError::Io {
-        file: mfile.clone(),
-        source,
-    })?;
+    let bytes = crate::feedfile::read_feed(&manifest_path)?;
     let manifest: J = serde_json::from_slice(&bytes).map_err(|e| IntelError::json(&mfile, e))?;
     let Some(entries) = manifest.as_object() else {
         return Err(IntelError::Format {
@@ -408,12 +405,7 @@ pub(crate) fn load_feed_dir(set: &mut IocSet, dir: &Path) -> Result<LoadReport, 
         }
         let p = dir.join(format!("{uuid}.json"));
         let file = p.display().to_string();
-        let res = std::fs::read(&p)
-            .map_err(|source| IntelError::Io {
-                file: file.clone(),
-                source,
-            })
-            .and_then(|b| load_event(set, &b, &file));
+        let res = crate::feedfile::read_feed(&p).and_then(|b| load_event(set, &b, &file));
         match res {
             Ok(r) => report.merge(r),
             Err(e) => report.issues.push(LoadIssue {

@@ -318,7 +318,9 @@ impl IocSet {
     /// `"type": "bundle"` → STIX, JSON with `Event` → MISP, a directory
     /// with `manifest.json` → MISP feed, another directory → each file in
     /// it, `.csv`/`.tsv` or a delimited header → CSV, anything else →
-    /// plain list.
+    /// plain list. Only regular files of at most
+    /// [`MAX_FEED_BYTES`](crate::MAX_FEED_BYTES) are read: a FIFO, a
+    /// device or a larger file is an error saying so.
     pub fn load_path(&mut self, path: &Path) -> Result<LoadReport, IntelError> {
         let file = path.display().to_string();
         if path.is_dir() {
@@ -327,10 +329,7 @@ impl IocSet {
             }
             return self.load_dir(path);
         }
-        let bytes = std::fs::read(path).map_err(|source| IntelError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let bytes = crate::feedfile::read_feed(path)?;
         self.load_bytes(&bytes, &file)
     }
 

@@ -34,6 +34,7 @@ mod semantics_tests;
 mod transform;
 pub mod tuning;
 
+pub use compile::{MAX_REGEX_BYTES_PER_RULE, MAX_REGEX_PER_RULE, MAX_REGEX_TOTAL};
 pub use error::RuleError;
 pub use rule::{CorrelationRule, Document, FilterRule, RuleLogSource, SigmaRule, Status};
 pub use ruleset::{LoadOptions, LoadReport, RuleIdx, RuleSet, rule_files};

@@ -389,19 +389,43 @@ impl RuleSet {
             }
         }
         let env_ph = &opts.placeholders;
+        let filters_for = |r: &SigmaRule| -> Vec<&rule::Detection> {
+            filters
+                .iter()
+                .filter(|f| {
+                    f.rules.iter().any(|x| {
+                        (!r.id.is_empty() && **x == *r.id) || r.name.as_deref() == Some(x.as_str())
+                    })
+                })
+                .map(|f| &f.detection)
+                .collect()
+        };
+        // Costly rules are turned away before compiling, in load order, so
+        // one hostile rule cannot take the memory or time of the rest.
+        let mut regexes = 0usize;
+        let rules: Vec<(usize, SigmaRule)> = rules
+            .into_iter()
+            .filter_map(|(index, r)| {
+                match compile::charge_regexes(&r.detection, &filters_for(&r), &mut regexes) {
+                    Ok(()) => Some((index, r)),
+                    Err(p) => {
+                        errors.push(RuleError {
+                            origin: r.origin.clone(),
+                            document: index,
+                            rule_id: (!r.id.is_empty()).then(|| r.id.to_string()),
+                            title: Some(r.title.to_string()),
+                            construct: p.construct,
+                            reason: p.reason,
+                        });
+                        None
+                    }
+                }
+            })
+            .collect();
         let compiled: Vec<Result<Vec<(Mapping, Compiled)>, RuleError>> = rules
             .par_iter()
             .map(|(index, r)| {
-                let fs: Vec<&rule::Detection> = filters
-                    .iter()
-                    .filter(|f| {
-                        f.rules.iter().any(|x| {
-                            (!r.id.is_empty() && **x == *r.id)
-                                || r.name.as_deref() == Some(x.as_str())
-                        })
-                    })
-                    .map(|f| &f.detection)
-                    .collect();
+                let fs = filters_for(r);
                 mappings_for(&r.logsource)
                     .into_iter()
                     .map(|mapping| {

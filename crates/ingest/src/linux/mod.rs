@@ -125,7 +125,7 @@ impl Format for Syslog {
 
     fn read(&self, input: Input<'_>, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()> {
         let reference = match input {
-            Input::File(p) => std::fs::metadata(p)
+            Input::File(p) | Input::FileFrom(p, _) => std::fs::metadata(p)
                 .and_then(|m| m.modified())
                 .ok()
                 .map(DateTime::<Utc>::from),

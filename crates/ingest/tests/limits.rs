@@ -1,0 +1,361 @@
+//! Resource limits and evidence coverage: hostile inputs generated here
+//! must stay inside the stated memory budgets, and evidence that used to be
+//! dropped silently is read or reported.
+
+mod common;
+
+use common::{Collect, shared};
+use kahu_ingest::{Limits, Reader};
+use std::io::Write;
+use std::path::PathBuf;
+
+fn zip_with(members: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(method)
+            .large_file(true);
+        for (name, data) in members {
+            z.start_file(*name, opts).unwrap();
+            z.write_all(data).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+/// A deflated zip whose one member is `size` zero bytes (ratio ~1000:1).
+fn zip_bomb(size: usize) -> Vec<u8> {
+    zip_with(
+        &[
+            ("bomb.bin", &vec![0u8; size]),
+            ("after.jsonl", b"{\"a\":1}\n"),
+        ],
+        zip::CompressionMethod::Deflated,
+    )
+}
+
+const MIB: u64 = 1 << 20;
+
+#[test]
+fn zip_bomb_is_stopped_by_the_ratio_check_long_before_the_member_cap() {
+    let z = zip_bomb(32 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bomb.zip");
+    std::fs::write(&p, &z).unwrap();
+    // The per-member cap alone would let all 32 MiB in.
+    let limits = Limits {
+        max_member: 64 * MIB,
+        ratio_floor: MIB,
+        ..Limits::default()
+    };
+    let reader = Reader::new().with_limits(limits);
+    let mut c = Collect::default();
+    reader.read_path(&p, &mut c).unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.member.as_deref() == Some("bomb.bin")
+                && w.reason.contains("likely archive bomb")
+                && w.reason.contains("250:1")),
+        "{:?}",
+        c.warnings
+    );
+    assert_eq!(c.events.len(), 1, "the member after the bomb is read");
+    // Stopped a few MiB past the floor (the compressed input is read
+    // ahead in blocks): the buffer never grew to the member.
+    let peak = reader.peak_archive_memory();
+    assert!(peak <= 8 * MIB, "peak {peak}");
+}
+
+#[test]
+fn nested_stored_zips_stay_within_the_memory_budget() {
+    let log = b"{\"a\":1}\n".repeat(400_000); // 3.2 MB
+    let inner2 = zip_with(&[("x.jsonl", &log)], zip::CompressionMethod::Stored);
+    let inner = zip_with(&[("inner2.zip", &inner2)], zip::CompressionMethod::Stored);
+    let outer = zip_with(&[("inner.zip", &inner)], zip::CompressionMethod::Stored);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("nested.zip");
+    std::fs::write(&p, &outer).unwrap();
+    let budget = 8 * MIB;
+    let reader = Reader::new().with_limits(Limits {
+        max_in_memory: budget,
+        ..Limits::default()
+    });
+    let mut c = Collect::default();
+    reader.read_path(&p, &mut c).unwrap();
+    // inner.zip and inner2.zip fit (about 6.4 MB); x.jsonl does not.
+    assert!(
+        c.warnings.iter().any(
+            |w| w.member.as_deref() == Some("inner.zip!inner2.zip!x.jsonl")
+                && w.reason.contains("budget for archive members")
+        ),
+        "{:?}",
+        c.warnings
+    );
+    let peak = reader.peak_archive_memory();
+    assert!(peak <= budget, "peak {peak}");
+    assert!(peak > 4 * MIB, "the two outer levels were held: {peak}");
+}
+
+#[test]
+fn bombs_read_in_parallel_share_one_memory_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    // Stored members: no ratio to catch, only the shared budget bounds them.
+    let member = vec![b'x'; 6 << 20];
+    let z = zip_with(&[("big.log", &member)], zip::CompressionMethod::Stored);
+    let paths: Vec<PathBuf> = (0..6)
+        .map(|i| {
+            let p = dir.path().join(format!("b{i}.zip"));
+            std::fs::write(&p, &z).unwrap();
+            p
+        })
+        .collect();
+    let budget = 10 * MIB;
+    let reader = Reader::new().with_limits(Limits {
+        max_in_memory: budget,
+        ..Limits::default()
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let read = pool.install(|| reader.read_paths_parallel(&paths, Collect::default));
+    let peak = reader.peak_archive_memory();
+    assert!(peak <= budget, "peak {peak} over the budget {budget}");
+    assert!(peak >= 6 * MIB, "members were read: {peak}");
+    // Every member was either read (no reader knows `x…`) or skipped with a reason.
+    let reported = read
+        .sinks
+        .iter()
+        .flat_map(|s| &s.warnings)
+        .filter(|w| w.member.as_deref() == Some("big.log"))
+        .count();
+    assert_eq!(reported, 6, "one warning per member");
+}
+
+fn read_file(name: &str, bytes: &[u8]) -> Collect {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    let mut c = Collect::default();
+    Reader::new().read_path(&p, &mut c).unwrap();
+    c
+}
+
+#[test]
+fn an_overlong_first_json_line_is_held_to_the_line_cap() {
+    // Too long for format sniffing to see its end, so it is not recognised
+    // as JSON lines; it must still not be read whole.
+    let mut text = String::from("{\"big\":\"");
+    text.push_str(&"x".repeat(kahu_ingest::json::MAX_LINE + 10));
+    text.push_str("\"}\n{\"a\":2}\n{\"a\":3}\n");
+    let c = read_file("first.jsonl", text.as_bytes());
+    assert_eq!(c.events.len(), 2, "{:?}", c.warnings);
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_eq!(c.warnings[0].location, Some(kahu_event::Location::Line(1)));
+    assert!(c.warnings[0].reason.contains("-byte limit"));
+}
+
+#[test]
+fn invalid_utf8_in_a_json_record_keeps_the_record_with_a_warning() {
+    // nginx `escape=json` passes Latin-1 bytes through.
+    let line = b"{\"EventID\":1,\"request\":\"GET /caf\xe9\"}\n";
+    let mut jsonl = b"{\"EventID\":0}\n".to_vec();
+    jsonl.extend_from_slice(line);
+    let mut doc = b"[\n".to_vec();
+    doc.extend_from_slice(&line[..line.len() - 1]);
+    doc.extend_from_slice(b"\n]\n");
+    for (name, bytes, events, line_no) in [("n.jsonl", jsonl, 2, 2), ("n.json", doc, 1, 2)] {
+        let c = read_file(name, &bytes);
+        assert_eq!(c.events.len(), events, "{name}: {:?}", c.warnings);
+        let ev = c.events.last().unwrap();
+        let got = ev
+            .fields
+            .get("request")
+            .and_then(|v| v.as_text())
+            .map(|t| t.into_owned());
+        assert_eq!(got.as_deref(), Some("GET /caf\u{fffd}"), "{name}");
+        assert_eq!(c.warnings.len(), 1, "{name}: {:?}", c.warnings);
+        assert_eq!(
+            c.warnings[0].location,
+            Some(kahu_event::Location::Line(line_no))
+        );
+        assert!(c.warnings[0].reason.contains("invalid UTF-8"), "{name}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_given_as_the_evidence_path_is_followed_but_links_inside_directories_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::write(real.join("a.jsonl"), "{\"a\":1}\n{\"a\":2}\n").unwrap();
+    let top = dir.path().join("given.jsonl");
+    std::os::unix::fs::symlink(real.join("a.jsonl"), &top).unwrap();
+    let mut c = Collect::default();
+    let inv = Reader::new().read_path(&top, &mut c).unwrap();
+    assert_eq!(c.events.len(), 2, "{:?}", c.warnings);
+    assert_eq!(inv.len(), 1);
+    assert_eq!(&*inv[0].path, top.to_string_lossy());
+    // Inside a directory, a link is still reported and not read.
+    let col = dir.path().join("collection");
+    std::fs::create_dir(&col).unwrap();
+    std::os::unix::fs::symlink(real.join("a.jsonl"), col.join("inner.jsonl")).unwrap();
+    let mut c = Collect::default();
+    Reader::new().read_path(&col, &mut c).unwrap();
+    assert_eq!(c.events.len(), 0);
+    assert!(c.warnings[0].reason.contains("symbolic link not followed"));
+}
+
+#[test]
+fn a_syslog_file_starting_with_a_nul_run_is_read_after_it() {
+    // copytruncate: the writer's next line lands at its old offset, so the
+    // file starts with as many NUL bytes as the rotated file held.
+    let text = "Mar  3 10:00:01 web1 sshd[811]: Accepted password for root from 203.0.113.9 port 50022 ssh2\n\
+                Mar  3 10:00:02 web1 sshd[811]: pam_unix(sshd:session): session opened for user root\n\
+                Mar  3 10:00:03 web1 CRON[900]: (root) CMD (run-parts /etc/cron.hourly)\n";
+    let mut bytes = vec![0u8; 300_000];
+    bytes.extend_from_slice(text.as_bytes());
+    let on_disk = read_file("auth.log", &bytes);
+    let zipped = zip_with(&[("auth.log", &bytes)], zip::CompressionMethod::Deflated);
+    let in_zip = read_file("logs.zip", &zipped);
+    for (what, c) in [("file", on_disk), ("zip member", in_zip)] {
+        assert_eq!(c.events.len(), 3, "{what}: {:?}", c.warnings);
+        assert_eq!(
+            c.events[0].provenance.location,
+            kahu_event::Location::Line(1)
+        );
+        assert_eq!(c.warnings.len(), 1, "{what}: {:?}", c.warnings);
+        assert!(
+            c.warnings[0]
+                .reason
+                .starts_with("300000 leading NUL bytes skipped"),
+            "{what}: {}",
+            c.warnings[0]
+        );
+    }
+}
+
+/// The largest EVTX sample with more than one chunk, from the shared data.
+fn multi_chunk_evtx() -> Option<Vec<u8>> {
+    let dir = shared("evtx/EVTX-ATTACK-SAMPLES")?;
+    let mut best: Option<(u64, PathBuf)> = None;
+    for e in walkdir::WalkDir::new(&dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if e.path().extension().is_some_and(|x| x == "evtx") {
+            let len = e.metadata().unwrap().len();
+            if best.as_ref().is_none_or(|b| len > b.0) {
+                best = Some((len, e.into_path()));
+            }
+        }
+    }
+    let bytes = std::fs::read(best?.1).unwrap();
+    assert!(bytes.len() > 4096 + 2 * 65536, "sample has several chunks");
+    Some(bytes)
+}
+
+#[test]
+fn an_evtx_with_a_zeroed_file_header_is_read_by_its_chunks() {
+    let Some(bytes) = multi_chunk_evtx() else {
+        return;
+    };
+    let intact = read_file("intact.evtx", &bytes);
+    assert!(intact.events.len() > 100);
+    let mut zeroed = bytes.clone();
+    zeroed[..4096].fill(0);
+    let c = read_file("zeroed.evtx", &zeroed);
+    assert_eq!(c.events.len(), intact.events.len(), "{:?}", c.warnings);
+    let recovered = c
+        .warnings
+        .iter()
+        .filter(|w| {
+            w.reason
+                .contains("chunks recovered by their ElfChnk signature")
+        })
+        .count();
+    assert_eq!(recovered, 1, "{:?}", c.warnings);
+    // Carved from disk: the chunks alone, with no header block at all.
+    let carved = read_file("carved.bin", &bytes[4096..]);
+    assert_eq!(
+        carved.events.len(),
+        intact.events.len(),
+        "{:?}",
+        carved.warnings
+    );
+}
+
+fn tar_gz(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, body) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, *body).unwrap();
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&tar.into_inner().unwrap()).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn a_tar_gz_larger_than_the_memory_budget_is_streamed_member_by_member() {
+    let log = b"{\"a\":1}\n".repeat(400_000); // 3.2 MB a member, 12.8 MB in all
+    let tgz = tar_gz(&[
+        ("a.jsonl", &log),
+        ("b.jsonl", &log),
+        ("c.jsonl", &log),
+        ("d.jsonl", &log),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("triage.tar.gz");
+    std::fs::write(&p, &tgz).unwrap();
+    let reader = Reader::new().with_limits(Limits {
+        max_in_memory: 6 * MIB,
+        ..Limits::default()
+    });
+    let mut c = Collect::default();
+    let inv = reader.read_path(&p, &mut c).unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.events.len(), 1_600_000);
+    // Only one member at a time was held, never the 12.8 MB tar.
+    let peak = reader.peak_archive_memory();
+    assert!(peak <= 6 * MIB, "peak {peak}");
+    let tar_entry = inv
+        .iter()
+        .find(|e| e.member.as_deref() == Some("triage.tar"))
+        .unwrap();
+    assert_eq!(tar_entry.format, Some("tar"));
+    assert!(tar_entry.size > 4 * log.len() as u64);
+}
+
+#[test]
+fn a_bomb_inside_a_tar_gz_is_caught_by_the_ratio_of_the_gzip() {
+    let zeros = vec![0u8; 32 << 20];
+    let tgz = tar_gz(&[("bomb.bin", &zeros), ("after.jsonl", b"{\"a\":1}\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.tgz");
+    std::fs::write(&p, &tgz).unwrap();
+    let reader = Reader::new().with_limits(Limits {
+        ratio_floor: MIB,
+        ..Limits::default()
+    });
+    let mut c = Collect::default();
+    reader.read_path(&p, &mut c).unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.member.as_deref() == Some("x.tar!bomb.bin")
+                && w.reason.contains("likely archive bomb")),
+        "{:?}",
+        c.warnings
+    );
+    assert_eq!(c.events.len(), 1, "the member after the bomb is read");
+    let peak = reader.peak_archive_memory();
+    assert!(peak <= 8 * MIB, "peak {peak}");
+}
