@@ -403,6 +403,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         // Remote logons out of a host with significant detections are the
         // intruder's next hop: count them as evidence, not as admin noise.
         kahu_reconstruct::escalate_lateral_movement(&mut findings, SIGNIFICANT);
+        kahu_reconstruct::escalate_beacons(&mut findings, SIGNIFICANT);
     }
     let findings = kahu_reconstruct::collapse_repeats(findings, &cfg.repeats);
     Ok(DetectionRun {

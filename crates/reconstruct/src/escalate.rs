@@ -77,3 +77,54 @@ pub fn escalate_lateral_movement(findings: &mut [Finding], significant: Level) -
     }
     raised
 }
+
+/// Rule id of the beaconing analytic's findings.
+pub const BEACONING_RULE: &str = "kahu.analytic.beaconing";
+
+/// Raise beaconing findings below `significant` to it when the beacon is
+/// tied to the intrusion: its source host had significant detections, or
+/// its destination address appears in a significant finding (an indicator
+/// hit, a detection naming it). That is how a responder tells an implant's
+/// C2 from a software updater that also polls. Returns how many were raised.
+pub fn escalate_beacons(findings: &mut [Finding], significant: Level) -> usize {
+    let mut bad_hosts: HashMap<String, ()> = HashMap::new();
+    let mut bad_values: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for f in findings.iter() {
+        if f.level < significant || &*f.rule_id == BEACONING_RULE {
+            continue;
+        }
+        if let Some(h) = f.host.as_deref().and_then(host_key) {
+            bad_hosts.insert(h, ());
+        }
+        for (_, v) in &f.fields {
+            if v.len() <= 45 {
+                bad_values.insert(v.trim().to_ascii_lowercase());
+            }
+        }
+    }
+    let mut raised = 0;
+    for f in findings.iter_mut() {
+        if &*f.rule_id != BEACONING_RULE || f.level >= significant {
+            continue;
+        }
+        let src = field(f, "SourceHost").unwrap_or("").to_string();
+        let dst = field(f, "DestinationIp").unwrap_or("").to_string();
+        let why = if host_key(&src).is_some_and(|k| bad_hosts.contains_key(&k)) {
+            Some(format!(
+                "C2 candidate: the polling host {src} had significant detections"
+            ))
+        } else if !dst.is_empty() && bad_values.contains(&dst.to_ascii_lowercase()) {
+            Some(format!(
+                "C2 candidate: the destination {dst} appears in a significant detection"
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            f.level = significant;
+            f.fields.push((ESCALATION_FIELD.into(), why));
+            raised += 1;
+        }
+    }
+    raised
+}

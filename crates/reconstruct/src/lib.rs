@@ -35,7 +35,10 @@ mod util;
 
 pub use analytics::{Analytics, AnalyticsConfig, AnalyticsReport};
 pub use dedup::{DedupedFinding, dedup, dedup_key};
-pub use escalate::{ESCALATION_FIELD, LATERAL_MOVEMENT_RULE, escalate_lateral_movement};
+pub use escalate::{
+    BEACONING_RULE, ESCALATION_FIELD, LATERAL_MOVEMENT_RULE, escalate_beacons,
+    escalate_lateral_movement,
+};
 pub use host::{HostNames, host_key};
 pub use incident::{Incident, IncidentConfig, build_incidents, build_incidents_with_hosts};
 pub use keys::CorrelationKeys;

@@ -142,6 +142,7 @@ fn lateral_finding(e: &super::GraphEdge, plain_logon: bool) -> Finding {
 }
 
 const LATERAL: &str = crate::escalate::LATERAL_MOVEMENT_RULE;
+const BEACONING: &str = crate::escalate::BEACONING_RULE;
 
 /// "network logon" → "Network logon" (labels are written for mid-sentence).
 fn capitalised(s: &str) -> String {
@@ -170,7 +171,46 @@ impl AnalyticsReport {
         self.task_findings(&mut out);
         self.lateral_findings(&mut out);
         self.pass_the_hash_findings(&mut out);
+        self.beacon_findings(&mut out);
         out
+    }
+
+    /// Beacons: low on their own (software updaters poll too); raised to
+    /// the significant level in context by `escalate_beacons`.
+    fn beacon_findings(&self, out: &mut Vec<Finding>) {
+        for b in &self.beacons {
+            // A Zeek source is an address, not a host name.
+            let host = crate::classify::parse_ip(&b.source)
+                .is_none()
+                .then_some(b.source.as_str());
+            let mut fields = vec![
+                ("SourceHost", b.source.clone()),
+                ("DestinationIp", b.destination.clone()),
+                ("DestinationPort", b.port.to_string()),
+                ("Contacts", b.contacts.to_string()),
+                ("IntervalSeconds", format!("{:.0}", b.interval_secs)),
+                ("Regularity", format!("{:.0} %", b.regularity * 100.0)),
+                ("FirstSeen", b.first.to_rfc3339()),
+                ("LastSeen", b.last.to_rfc3339()),
+            ];
+            if let Some(p) = &b.process {
+                fields.push(("Image", p.clone()));
+            }
+            out.push(build(Draft {
+                rule: BEACONING,
+                title: format!(
+                    "Regular connections every ~{:.0} s from {} to {}:{} ({} contacts)",
+                    b.interval_secs, b.source, b.destination, b.port, b.contacts
+                ),
+                level: Level::Low,
+                techniques: &["T1071"],
+                host,
+                timestamp: Some(b.first),
+                event_id: None,
+                fields,
+                samples: &b.samples,
+            }));
+        }
     }
 
     /// Brute-force bursts: high when a success followed.

@@ -15,6 +15,7 @@
 //! first-admitted keys and says how much it missed.
 
 mod auth;
+mod beacon;
 mod findings;
 mod lateral;
 mod logon;
@@ -23,6 +24,7 @@ mod remote_exec;
 mod stacking;
 
 pub use auth::{AuthKind, failure_reason};
+pub use beacon::Beacon;
 pub use lateral::{
     GraphAccount, GraphEdge, GraphNode, HostAddress, LateralGraph, PassTheHash, Protocol,
 };
@@ -110,6 +112,7 @@ pub struct Analytics {
     persistence: persistence::PersistenceTables,
     stacking: stacking::Stacking,
     lateral: lateral::Lateral,
+    beacons: beacon::Beacons,
 }
 
 impl Default for Analytics {
@@ -126,6 +129,7 @@ impl Analytics {
             persistence: persistence::PersistenceTables::new(config.max_keys),
             stacking: stacking::Stacking::new(config.max_keys),
             lateral: lateral::Lateral::new(config.max_keys),
+            beacons: beacon::Beacons::new(),
             events: 0,
             config,
         }
@@ -147,6 +151,7 @@ impl Analytics {
         self.persistence.observe(e);
         self.stacking.observe(e);
         self.lateral.observe(e);
+        self.beacons.observe(e);
     }
 
     /// Combine with another accumulator (from another thread). The result
@@ -158,6 +163,7 @@ impl Analytics {
         self.persistence.merge(other.persistence);
         self.stacking.merge(other.stacking);
         self.lateral.merge(other.lateral);
+        self.beacons.merge(other.beacons);
         self
     }
 
@@ -172,6 +178,7 @@ impl Analytics {
             .chain(self.persistence.dropped())
             .chain([("process_stacks", self.stacking.dropped())])
             .chain(self.lateral.dropped())
+            .chain(self.beacons.dropped())
         {
             if n > 0 {
                 dropped.push((name.to_string(), n));
@@ -183,6 +190,7 @@ impl Analytics {
             .stacking
             .finish(c.stack_top, c.host_stack_top, c.stack_max_hosts);
         let (lateral, pass_the_hash) = self.lateral.finish();
+        let beacons = self.beacons.finish();
         AnalyticsReport {
             events: self.events,
             logons: l.logons,
@@ -195,6 +203,7 @@ impl Analytics {
             process_stacks,
             lateral,
             pass_the_hash,
+            beacons,
             dropped,
             config: self.config,
         }
@@ -227,6 +236,10 @@ pub struct AnalyticsReport {
     pub lateral: LateralGraph,
     /// Pass-the-hash style logons.
     pub pass_the_hash: Vec<PassTheHash>,
+    /// Regular connections from one source to one destination and port
+    /// (implants polling their C2), most contacts first.
+    #[serde(default)]
+    pub beacons: Vec<Beacon>,
     /// Tables that hit their key cap, with the number of observations
     /// turned away. Empty when nothing was lost.
     pub dropped: Vec<(String, u64)>,

@@ -1,0 +1,269 @@
+//! Beaconing: one source contacting one destination and port at a regular
+//! interval, the signature of an implant polling its C2 server. Read from
+//! Sysmon network connections (event 3) and Zeek `conn` records.
+//!
+//! A series is a beacon when it has at least [`MIN_CONTACTS`] contacts
+//! (connections within one second count once), a median interval between
+//! [`MIN_INTERVAL_SECS`] and one day, and at least [`MIN_REGULARITY`] of
+//! its intervals within 20 % (and at least 2 s) of the median. Protocols
+//! that are periodic by design (DNS, NTP, Kerberos, LDAP, NetBIOS, SSDP,
+//! syslog, SNMP, DHCP) are not considered: their regularity says nothing.
+//!
+//! Memory: at most [`MAX_SERIES`] series of at most [`MAX_POINTS`] times
+//! each; series and points turned away are counted.
+
+use crate::classify::{IpClass, classify_ip, parse_ip};
+use crate::util::{CappedMap, int, text};
+use kahu_event::{Event, Provenance, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Contacts a series needs before its regularity means anything.
+pub const MIN_CONTACTS: usize = 10;
+/// Shortest median interval considered (faster is streaming, not polling).
+pub const MIN_INTERVAL_SECS: f64 = 5.0;
+/// Share of intervals near the median that makes a series regular.
+pub const MIN_REGULARITY: f64 = 0.7;
+/// Series kept.
+pub const MAX_SERIES: usize = 10_000;
+/// Times kept per series.
+pub const MAX_POINTS: usize = 1024;
+
+/// Ports whose traffic is periodic by design.
+const PERIODIC_BY_DESIGN: &[i64] = &[
+    53, 67, 68, 88, 123, 137, 138, 161, 162, 389, 514, 636, 1900, 3268, 3269, 5353, 5355,
+];
+
+/// One beaconing series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Beacon {
+    /// The polling side: host name (Sysmon) or address (Zeek).
+    pub source: String,
+    /// Destination address.
+    pub destination: String,
+    /// Destination class (internal C2 relays are as real as external ones).
+    pub destination_class: IpClass,
+    /// Destination port.
+    pub port: u16,
+    /// The process that connected (Sysmon `Image`), when known.
+    pub process: Option<String>,
+    /// Contacts counted (connections within one second count once).
+    pub contacts: u64,
+    /// Median interval between contacts, in seconds.
+    pub interval_secs: f64,
+    /// Share of intervals within 20 % of the median.
+    pub regularity: f64,
+    /// First contact.
+    pub first: Timestamp,
+    /// Last contact.
+    pub last: Timestamp,
+    /// More contacts happened than were kept for timing.
+    pub truncated: bool,
+    /// Records to look at.
+    pub samples: Vec<Provenance>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Series {
+    times: Vec<i64>,
+    seen: u64,
+    process: Option<String>,
+    samples: Vec<Provenance>,
+}
+
+type Key = (String, IpAddr, u16);
+
+/// Accumulator for beacon series.
+#[derive(Debug, Clone)]
+pub(crate) struct Beacons {
+    series: CappedMap<Key, Series>,
+    points_dropped: u64,
+}
+
+impl Beacons {
+    pub(crate) fn new() -> Self {
+        Beacons {
+            series: CappedMap::new(MAX_SERIES),
+            points_dropped: 0,
+        }
+    }
+
+    pub(crate) fn observe(&mut self, e: &Event) {
+        let sysmon =
+            e.event_id == Some(3) && e.channel.as_deref().is_some_and(|c| c.contains("Sysmon"));
+        let zeek = e.logsource.product.as_deref() == Some("zeek")
+            && e.logsource.service.as_deref() == Some("conn");
+        if !(sysmon || zeek) {
+            return;
+        }
+        let Some(t) = e.timestamp else { return };
+        if sysmon
+            && e.get("Initiated")
+                .and_then(|v| v.as_text())
+                .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+        {
+            return;
+        }
+        let Some(dst) =
+            text(e, &["DestinationIp", "id.resp_h", "dst_ip"]).and_then(|s| parse_ip(&s))
+        else {
+            return;
+        };
+        if !matches!(classify_ip(dst), IpClass::Internal | IpClass::External) {
+            return;
+        }
+        let Some(port) = int(e, &["DestinationPort", "id.resp_p", "dst_port"])
+            .filter(|p| (1..=65535).contains(p) && !PERIODIC_BY_DESIGN.contains(p))
+        else {
+            return;
+        };
+        let source = match (sysmon, e.host.as_deref()) {
+            (true, Some(h)) => h.split('.').next().unwrap_or(h).to_lowercase(),
+            _ => match text(e, &["SourceIp", "id.orig_h", "src_ip"]).and_then(|s| parse_ip(&s)) {
+                Some(ip) if ip != dst => ip.to_string(),
+                _ => return,
+            },
+        };
+        let key: Key = (source, dst, port as u16);
+        let Some(s) = self.series.slot(&key, || (key.clone(), Series::default())) else {
+            return;
+        };
+        s.seen += 1;
+        if s.times.len() < MAX_POINTS {
+            s.times.push(t.timestamp_millis());
+        } else {
+            self.points_dropped += 1;
+        }
+        if s.process.is_none() && sysmon {
+            s.process = text(e, &["Image"]).map(|i| i.into_owned());
+        }
+        if s.samples.len() < 3 {
+            s.samples.push(e.provenance.clone());
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: Beacons) {
+        self.points_dropped += other.points_dropped;
+        let mut dropped = 0;
+        self.series.merge(other.series, |a, b| {
+            a.seen += b.seen;
+            for t in b.times {
+                if a.times.len() < MAX_POINTS {
+                    a.times.push(t);
+                } else {
+                    dropped += 1;
+                }
+            }
+            if a.process.is_none() {
+                a.process = b.process;
+            }
+            for s in b.samples {
+                if a.samples.len() < 3 {
+                    a.samples.push(s);
+                }
+            }
+        });
+        self.points_dropped += dropped;
+    }
+
+    pub(crate) fn dropped(&self) -> [(&'static str, u64); 2] {
+        [
+            ("beacon_series", self.series.dropped),
+            ("beacon_times", self.points_dropped),
+        ]
+    }
+
+    pub(crate) fn finish(self) -> Vec<Beacon> {
+        let mut out: Vec<Beacon> = self
+            .series
+            .map
+            .into_iter()
+            .filter_map(|((source, dst, port), s)| {
+                let mut times = s.times;
+                times.sort_unstable();
+                // Several connections in one second are one contact.
+                times.dedup_by(|b, a| *b - *a < 1000);
+                let timing = regularity(&times)?;
+                let first = Timestamp::from_timestamp_millis(*times.first()?)?;
+                let last = Timestamp::from_timestamp_millis(*times.last()?)?;
+                let mut samples = s.samples;
+                samples.sort();
+                Some(Beacon {
+                    source,
+                    destination: dst.to_string(),
+                    destination_class: classify_ip(dst),
+                    port,
+                    process: s.process,
+                    contacts: times.len() as u64,
+                    interval_secs: timing.0,
+                    regularity: timing.1,
+                    first,
+                    last,
+                    truncated: s.seen > MAX_POINTS as u64,
+                    samples,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.contacts.cmp(&a.contacts).then_with(|| {
+                (&a.source, &a.destination, a.port).cmp(&(&b.source, &b.destination, b.port))
+            })
+        });
+        out
+    }
+}
+
+/// (median interval in seconds, share of regular intervals) when `times`
+/// (sorted, ms) is a beacon.
+pub(crate) fn regularity(times: &[i64]) -> Option<(f64, f64)> {
+    if times.len() < MIN_CONTACTS {
+        return None;
+    }
+    let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort_unstable();
+    let median = gaps[gaps.len() / 2] as f64 / 1000.0;
+    if !(MIN_INTERVAL_SECS..=86_400.0).contains(&median) {
+        return None;
+    }
+    let tolerance = (median * 0.2).max(2.0);
+    let near = gaps
+        .iter()
+        .filter(|&&g| (g as f64 / 1000.0 - median).abs() <= tolerance)
+        .count();
+    let share = near as f64 / gaps.len() as f64;
+    (share >= MIN_REGULARITY).then_some((median, share))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(start: i64, step: i64, n: usize, jitter: impl Fn(usize) -> i64) -> Vec<i64> {
+        (0..n)
+            .map(|i| start + step * i as i64 + jitter(i))
+            .collect()
+    }
+
+    #[test]
+    fn a_jittered_poll_is_a_beacon_and_random_traffic_is_not() {
+        // 60 s ± 5 s jitter, 30 contacts.
+        let b = series(0, 60_000, 30, |i| ((i * 7919) % 11) as i64 * 1000 - 5000);
+        let (m, share) = regularity(&b).expect("beacon");
+        assert!(
+            (50.0..=70.0).contains(&m) && share >= MIN_REGULARITY,
+            "{m} {share}"
+        );
+        // Irregular: gaps from a scrambled sequence between 1 s and 10 min.
+        let mut t = 0;
+        let r: Vec<i64> = (0..40)
+            .map(|i| {
+                t += 1000 + ((i * 104_729) % 600) as i64 * 1000;
+                t
+            })
+            .collect();
+        assert!(regularity(&r).is_none());
+        // Too few contacts, too fast.
+        assert!(regularity(&series(0, 60_000, 5, |_| 0)).is_none());
+        assert!(regularity(&series(0, 1000, 100, |_| 0)).is_none());
+    }
+}
