@@ -159,7 +159,7 @@ impl Format for IisW3c {
                 continue;
             }
             let mut f = Fields::with_capacity(fields.len() + 4);
-            let (mut date, mut time, mut host) = (None, None, None);
+            let (mut date, mut time, mut host, mut server_ip) = (None, None, None, None);
             for ((name, alias), raw) in fields.iter().zip(&sigma_alias).zip(&values) {
                 if *raw == "-" || raw.is_empty() {
                     continue;
@@ -175,6 +175,10 @@ impl Format for IisW3c {
                     }
                     "s-computername" => {
                         host = Some(*raw);
+                        Value::str(raw)
+                    }
+                    "s-ip" => {
+                        server_ip = Some(*raw);
                         Value::str(raw)
                     }
                     "cs(User-Agent)" | "cs-user-agent" => Value::from(raw.replace('+', " ")),
@@ -194,6 +198,14 @@ impl Format for IisW3c {
                 (Some(d), Some(t)) => kahu_event::parse_timestamp(&format!("{d} {t}")),
                 _ => None,
             };
+            // IIS logs s-computername only when configured to; the default
+            // field set has s-ip. Without a name or a collection-layout hint,
+            // the server's address ties the web findings to the server
+            // (host identity later joins it to the name, where evidence
+            // links the two) instead of to no host at all.
+            if host.is_none() && origin.host_hint.is_none() {
+                host = server_ip;
+            }
             set_host(&mut ev, host, origin);
             if !sink.event(ev) {
                 return Ok(());

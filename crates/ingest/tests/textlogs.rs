@@ -809,3 +809,25 @@ mod props {
         }
     }
 }
+
+#[test]
+fn iis_without_a_computer_name_is_tied_to_the_server_address() {
+    // IIS's default field set: no s-computername, but s-ip.
+    let data = "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time s-ip cs-method cs-uri-stem s-port c-ip sc-status\r\n\
+2024-05-01 01:02:03 10.20.1.5 POST /aspnet_client/shell.aspx 443 203.0.113.9 200\r\n\
+#Fields: date time s-computername s-ip cs-method cs-uri-stem sc-status\r\n\
+2024-05-01 01:02:04 WEB01 10.20.1.5 GET /ok 200\r\n";
+    let mut c = Collect::default();
+    let mut o = origin("u_ex240501.log");
+    o.host_hint = None;
+    IisW3c
+        .read(Input::Memory(data.as_bytes()), &o, &mut c)
+        .unwrap();
+    assert_eq!(c.events.len(), 2);
+    assert_eq!(c.events[0].host.as_deref(), Some("10.20.1.5"));
+    // A collection-layout hint (the triage folder's host) beats the address.
+    let hinted = read_mem(&IisW3c, "u_ex240501.log", data.as_bytes());
+    assert_eq!(hinted.events[0].host.as_deref(), Some("hint-host"));
+    // The server's name wins when logged.
+    assert_eq!(c.events[1].host.as_deref(), Some("WEB01"));
+}
