@@ -603,10 +603,18 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
             withheld.insert(&f.rule_id);
             continue;
         }
-        let (pattern_type, pattern) = match f.kind {
+        // Every indicator gets a description (STIX best practice {303}):
+        // what it detects, where it came from.
+        let (pattern_type, pattern, description) = match f.kind {
             FindingKind::Sigma => match rules.get(&*f.rule_id) {
                 Some(r) => {
                     let src = rule_source(r);
+                    let what = r
+                        .description
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|d| !d.is_empty())
+                        .map_or_else(|| format!("Detects: {}.", r.title), str::to_string);
                     (
                         "sigma",
                         if src.is_empty() {
@@ -614,6 +622,11 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
                         } else {
                             src
                         },
+                        format!(
+                            "{what} Sigma rule {} (level {}) that fired in this case.",
+                            r.id,
+                            r.level.as_str()
+                        ),
                     )
                 }
                 None => continue,
@@ -624,7 +637,20 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
                 .iter()
                 .find(|i| *i.id() == *f.rule_id)
             {
-                Some(i) => ("stix", i.stix_pattern()),
+                Some(i) => (
+                    "stix",
+                    i.stix_pattern(),
+                    match i.meta.description.as_deref() {
+                        Some(d) if !d.trim().is_empty() => {
+                            format!("{} (indicator from {})", d.trim(), i.meta.source)
+                        }
+                        _ => format!(
+                            "Indicator {} from {} that matched evidence in this case.",
+                            i.title(),
+                            i.meta.source
+                        ),
+                    },
+                ),
                 None => continue,
             },
             _ => continue,
@@ -634,7 +660,7 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
             .or_insert_with(|| RuleIndicator {
                 rule_id: f.rule_id.to_string(),
                 title: f.title.to_string(),
-                description: None,
+                description: Some(description),
                 pattern,
                 pattern_type,
                 techniques: f.techniques.iter().map(|t| inputs.kb.resolve(t)).collect(),

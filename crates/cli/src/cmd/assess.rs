@@ -323,6 +323,21 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             "Also:   assessment.json, stix-bundle.json, navigator-layer.json, containment/ in {}",
             cfg.out.display()
         );
+        // A bundle goes to partners under the producer's name: defaults
+        // must not leave unnoticed.
+        let mut unset = Vec::new();
+        if args.producer.is_none() && !args.demo {
+            unset.push("--producer (the STIX identity is \"kahu user\")");
+        }
+        if args.name.is_none() && !args.demo {
+            unset.push("--name (the report is named after the evidence paths)");
+        }
+        if !unset.is_empty() {
+            println!(
+                "Before sharing the report or the STIX bundle, set {}.",
+                unset.join(" and ")
+            );
+        }
     }
     if let Some(level) = args.fail_on
         && run.findings.iter().any(|f| f.level >= level)
