@@ -33,6 +33,11 @@ struct Cli {
     /// No progress bars or colours (also when stderr is not a terminal).
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Worker threads for reading and matching (default: one per core).
+    /// Reading and matching use this many threads each, so `--threads 1`
+    /// is the gentlest setting on a shared machine.
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,6 +75,19 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(!cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            eprintln!("error: --threads must be at least 1");
+            return ExitCode::from(2);
+        }
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
+            eprintln!("error: cannot set up {n} threads: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let global = cmd::Global { quiet: cli.quiet };
     let result = match cli.command {
         Command::Assess(args) => cmd::assess::run(args, &global),

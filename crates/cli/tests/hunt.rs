@@ -790,3 +790,35 @@ fn event_filters_select_what_they_say_and_report_the_rest() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--to"));
 }
+
+/// `--threads 1` finds exactly what the default thread count finds; 0 is refused.
+#[test]
+fn thread_count_changes_speed_not_results() {
+    let fx = Fixture::new();
+    let run = |extra: &[&str]| {
+        let p = fx.path(&format!("t{}.jsonl", extra.len()));
+        let mut args: Vec<&str> = extra.to_vec();
+        let (ev, rules, ps) = (fx.evidence(), fx.rules(), p.to_str().unwrap().to_string());
+        args.extend([
+            "hunt",
+            "-q",
+            ev.as_str(),
+            "--rules",
+            rules.as_str(),
+            "-o",
+            ps.as_str(),
+        ]);
+        assert_ok(&kahu(&args));
+        let mut lines: Vec<String> = read_jsonl(&p)
+            .iter()
+            .map(|f| format!("{}|{}", f["rule_id"], f["timestamp"]))
+            .collect();
+        lines.sort();
+        lines
+    };
+    let one = run(&["--threads", "1"]);
+    assert!(!one.is_empty());
+    assert_eq!(one, run(&[]));
+    let out = kahu(&["--threads", "0", "hunt", &fx.evidence()]);
+    assert_eq!(out.status.code(), Some(2));
+}
