@@ -4,15 +4,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export KAHU_SHARED="${KAHU_SHARED:-$(cd .. && pwd)/shared}"
 echo "== shared data: $KAHU_SHARED"
-# The OASIS STIX 2.1 validator checks kahu's STIX bundles in the tests.
-if ! command -v stix2_validator >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check stix2-validator==3.3.2 \
-    || echo "WARNING: could not install stix2-validator"
+# The OASIS STIX 2.1 validator checks kahu's STIX bundles in the tests. It
+# goes into a virtual environment under target/ (never the system Python);
+# the tests find it, and `jsonschema` which it brings, through PATH.
+VENV="${KAHU_VENV:-$PWD/target/py-venv}"
+if [ ! -x "$VENV/bin/stix2_validator" ]; then
+  { python3 -m venv "$VENV" \
+      && "$VENV/bin/pip" install --quiet --disable-pip-version-check stix2-validator==3.3.2 jsonschema; } \
+    || echo "WARNING: could not install stix2-validator into $VENV"
 fi
-# pip puts console scripts in the interpreter's scripts dir (pyenv shims need a rehash).
-command -v pyenv >/dev/null 2>&1 && pyenv rehash >/dev/null 2>&1 || true
-PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)"
-export PATH
+[ -x "$VENV/bin/stix2_validator" ] && export PATH="$VENV/bin:$PATH"
 if ! command -v stix2_validator >/dev/null 2>&1; then
   if [ "${KAHU_SKIP_STIX:-}" = 1 ]; then
     echo "SKIP: stix2_validator unavailable (KAHU_SKIP_STIX=1); STIX bundles will not be validated"
