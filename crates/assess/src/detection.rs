@@ -116,6 +116,8 @@ pub struct LoadedRules {
     pub sets: Vec<SigmaRules>,
     /// Rules and correlation rules that could not be used, with the reason.
     pub errors: Vec<String>,
+    /// Where each set came from, with its rule count, for the summary.
+    pub sources: Vec<String>,
 }
 
 impl LoadedRules {
@@ -163,17 +165,51 @@ pub struct DetectionRun {
     pub case: Option<CaseStore>,
 }
 
-/// Load kahu's bundled rules and/or the user's. Fails on a path that does
-/// not exist, or when a rule source yields no usable rule.
+/// The folder `kahu rules update` installs a rule package into:
+/// `$KAHU_RULES_DIR`, else `$XDG_DATA_HOME/kahu/rules`, else
+/// `~/.local/share/kahu/rules`.
+pub fn installed_rules_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("KAHU_RULES_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data.join("kahu/rules"))
+}
+
+/// The installed rule package, when `kahu rules update` has put one there
+/// (its manifest is present).
+pub fn installed_rules() -> Option<PathBuf> {
+    let d = installed_rules_dir()?;
+    (d.join(INSTALLED_MANIFEST).is_file() && d.join("rules").is_dir()).then(|| d.join("rules"))
+}
+
+/// Manifest `kahu rules update` writes beside the installed rules.
+pub const INSTALLED_MANIFEST: &str = "manifest.json";
+
+/// Load kahu's bundled rules and/or the user's. With the bundled set and no
+/// user paths, a package installed by `kahu rules update` is used too.
+/// Fails on a path that does not exist, or when a rule source yields no
+/// usable rule.
 pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Result<LoadedRules> {
     for p in paths {
         if !p.exists() {
             anyhow::bail!("rule path {} does not exist", p.display());
         }
     }
+    let installed: Vec<PathBuf> = if bundled && paths.is_empty() {
+        installed_rules().into_iter().collect()
+    } else {
+        Vec::new()
+    };
     let mut reports = Vec::new();
     if bundled {
         reports.push((None, RuleSet::from_yaml(kahu_demo::bundled_rules(), opts)));
+    }
+    if !installed.is_empty() {
+        reports.push((Some(installed.as_slice()), RuleSet::load(&installed, opts)));
     }
     if !paths.is_empty() {
         reports.push((Some(paths), RuleSet::load(paths, opts)));
@@ -183,7 +219,17 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
     }
     let mut sets = Vec::new();
     let mut errors = Vec::new();
+    let mut sources = Vec::new();
     for (source, report) in reports {
+        sources.push(format!(
+            "{} ({} rules)",
+            source.map_or("kahu's bundled rules".to_string(), |ps| ps
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")),
+            report.compiled
+        ));
         if report.ruleset.is_empty() {
             let from = match source {
                 Some(ps) => ps
@@ -225,7 +271,11 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
         errors.extend(set.correlation_errors.iter().cloned());
         sets.push(set);
     }
-    Ok(LoadedRules { sets, errors })
+    Ok(LoadedRules {
+        sets,
+        errors,
+        sources,
+    })
 }
 
 /// Load the IOC feeds; a feed that cannot be read at all is an error.

@@ -99,6 +99,8 @@ pub struct AssessRun {
     pub feeds: Vec<FeedLoad>,
     /// Rules and correlation rules that could not be used, with the reason.
     pub rule_errors: Vec<String>,
+    /// Where the rules came from, with counts.
+    pub rule_sources: Vec<String>,
     /// Files written.
     pub written: Vec<PathBuf>,
     /// Seconds spent.
@@ -245,6 +247,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         warnings,
         feeds: det.feeds,
         rule_errors: det.rules.errors.clone(),
+        rule_sources: det.rules.sources.clone(),
         written,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     })

@@ -256,6 +256,8 @@ pub struct Summary {
     pub files: usize,
     /// Events read.
     pub events: u64,
+    /// Where the rules came from, with counts.
+    pub rule_sources: Vec<String>,
     /// Events read but left out by `--from/--to/--host/--channel/--event-id`.
     pub events_excluded: u64,
     /// Those limits in words, with what each left out.
@@ -412,6 +414,14 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_pr
         s.elapsed_seconds,
         s.events_per_second
     );
+    if !s.rule_sources.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {}",
+            style.bold("Rules from:"),
+            terminal_safe(&s.rule_sources.join("; "))
+        );
+    }
     for l in &s.scope_limits {
         let _ = writeln!(
             out,

@@ -198,6 +198,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             "warnings": a.evidence.warnings,
             "warning_details": run.warnings.iter().take(1000).collect::<Vec<_>>(),
             "rule_problems": run.rule_errors.iter().take(1000).collect::<Vec<_>>(),
+            "rule_sources": run.rule_sources,
             "detections_by_level": a.summary.detections_by_level,
             "techniques": a.techniques.iter().map(|t| &t.id).collect::<Vec<_>>(),
             "incidents": a.incidents.len(),
@@ -221,6 +222,11 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             a.evidence.files,
             a.evidence.events,
             run.elapsed_seconds
+        );
+        println!(
+            "{} {}",
+            s.bold("Rules from:"),
+            crate::output::terminal_safe(&run.rule_sources.join("; "))
         );
         for l in &a.evidence.scope_limits {
             println!(

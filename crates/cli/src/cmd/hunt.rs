@@ -159,6 +159,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         files: run.files.len(),
         events: run.events,
         events_excluded: run.excluded.total(),
+        rule_sources: run.rules.sources.clone(),
         scope_limits: kahu_assess::detect::scope_limits(&cfg.filter, &run.excluded),
         warnings: run.warnings.len(),
         rules_loaded: run.rules.count(),

@@ -5,6 +5,7 @@ pub mod attribute;
 pub mod events;
 pub mod hunt;
 pub mod rules;
+pub mod rules_update;
 pub mod serve;
 
 /// Options shared by every subcommand.

@@ -60,6 +60,25 @@ pub enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Install a Sigma rule package as the default rule set, used by
+    /// `hunt` and `assess` (with kahu's own rules) whenever no `--rules` is
+    /// given. Offline: download a SigmaHQ release asset (e.g.
+    /// sigma_core.zip from https://github.com/SigmaHQ/sigma/releases) and
+    /// give its path, or a folder of rules.
+    ///
+    ///   kahu rules update --from ~/Downloads/sigma_core.zip
+    #[command(verbatim_doc_comment)]
+    Update {
+        /// The package: a .zip, a .tar.gz or a folder.
+        #[arg(long, value_name = "FILE|DIR")]
+        from: PathBuf,
+        /// Install here instead of $KAHU_RULES_DIR or ~/.local/share/kahu/rules.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn load_for_listing(paths: &[PathBuf]) -> Result<kahu_sigma::LoadReport> {
@@ -199,6 +218,34 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     match args.command {
         RulesCommand::List { paths, json } => list(&paths, json),
         RulesCommand::Show { id, paths, json } => show(&id, &paths, json),
+        RulesCommand::Update { from, dir, json } => {
+            let dir = dir
+                .or_else(kahu_assess::detection::installed_rules_dir)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no rules folder: set KAHU_RULES_DIR or give --dir")
+                })?;
+            let i = super::rules_update::update(&from, &dir)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&i)?);
+            } else {
+                println!(
+                    "Installed {} rule files from {} into {}: {} compiled, {} rejected (see `kahu rules check {}`){}.",
+                    i.files,
+                    crate::output::terminal_safe(&i.source),
+                    crate::output::terminal_safe(&i.dir),
+                    i.compiled,
+                    i.rejected,
+                    crate::output::terminal_safe(&i.dir),
+                    if i.skipped.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {} entries skipped", i.skipped.len())
+                    }
+                );
+                println!("hunt and assess use them whenever no --rules is given.");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         RulesCommand::Check {
             paths,
             json,
