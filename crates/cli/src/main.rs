@@ -57,6 +57,10 @@ enum Command {
     Rules(cmd::rules::Args),
     /// Print the normalised events kahu reads from evidence (JSON-lines).
     Events(cmd::events::Args),
+    /// Events per channel and event id, per computer, and a logon summary.
+    Metrics(cmd::metrics::Args),
+    /// Find events by keyword or regular expression (JSON-lines).
+    Search(cmd::search::Args),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +97,8 @@ fn main() -> ExitCode {
         Command::Assess(args) => cmd::assess::run(args, &global),
         Command::Hunt(args) => cmd::hunt::run(args, &global),
         Command::Events(args) => cmd::events::run(args, &global),
+        Command::Metrics(args) => cmd::metrics::run(args, &global),
+        Command::Search(args) => cmd::search::run(args, &global),
         Command::Rules(args) => cmd::rules::run(args, &global),
         Command::Serve(args) => cmd::serve::run(args, &global),
         Command::Attribute(args) => cmd::attribute::run(args, &global),

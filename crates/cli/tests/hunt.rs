@@ -822,3 +822,71 @@ fn thread_count_changes_speed_not_results() {
     let out = kahu(&["--threads", "0", "hunt", &fx.evidence()]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `kahu metrics` counts what the fixture holds; `kahu search` finds the
+/// events with a keyword and a field-bound regex, and nothing else.
+#[test]
+fn metrics_and_search_agree_with_the_evidence() {
+    let fx = Fixture::new();
+    let out = kahu(&["metrics", &fx.evidence(), "--json", "-q"]);
+    assert_ok(&out);
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Expected counts from the fixture text itself.
+    let text = EVENTS.to_string();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(m["events"].as_u64().unwrap() as usize, lines.len());
+    let ws1 = lines
+        .iter()
+        .filter(|l| l.contains("\"Computer\":\"WS1.corp.local\""))
+        .count();
+    let row = m["computers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["computer"] == "WS1.corp.local")
+        .expect("WS1 row");
+    assert_eq!(row["events"].as_u64().unwrap() as usize, ws1);
+    let sec = lines
+        .iter()
+        .filter(|l| l.contains("\"EventID\":4624"))
+        .count();
+    let eid = m["event_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["event_id"] == 4624)
+        .expect("4624 row");
+    assert_eq!(eid["events"].as_u64().unwrap() as usize, sec);
+
+    let out = kahu(&["search", &fx.evidence(), "-k", "MIMIKATZ", "-q"]);
+    assert_ok(&out);
+    let found = text_lines(&out.stdout);
+    let want = lines
+        .iter()
+        .filter(|l| l.to_lowercase().contains("mimikatz"))
+        .count();
+    assert!(want > 0);
+    assert_eq!(found.len(), want);
+    // A regex bound to a field that does not hold the text finds nothing.
+    let out = kahu(&[
+        "search",
+        &fx.evidence(),
+        "-e",
+        "(?i)mimikatz",
+        "--field",
+        "User",
+        "-q",
+    ]);
+    assert_ok(&out);
+    assert!(text_lines(&out.stdout).is_empty());
+    // Neither keyword nor regex: refused.
+    assert_eq!(kahu(&["search", &fx.evidence()]).status.code(), Some(2));
+}
+
+fn text_lines(b: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(b)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}

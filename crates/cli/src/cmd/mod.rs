@@ -4,8 +4,10 @@ pub mod assess;
 pub mod attribute;
 pub mod events;
 pub mod hunt;
+pub mod metrics;
 pub mod rules;
 pub mod rules_update;
+pub mod search;
 pub mod serve;
 
 /// Options shared by every subcommand.
