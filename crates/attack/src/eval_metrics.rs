@@ -77,7 +77,11 @@ pub fn weights(results: &[CaseResult], draws: &BTreeMap<usize, f64>, macro_avg: 
         .iter()
         .map(|r| {
             let d = draws.get(&r.group).copied().unwrap_or(0.0);
-            if macro_avg { d / per_group[&r.group] } else { d }
+            if macro_avg {
+                d / per_group[&r.group]
+            } else {
+                d
+            }
         })
         .collect()
 }
@@ -139,5 +143,48 @@ impl SplitMix64 {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn r(group: usize, rank: usize, confidence: f64) -> CaseResult {
+        CaseResult {
+            group,
+            rank,
+            confidence,
+        }
+    }
+
+    #[test]
+    fn macro_average_weighs_each_group_once() {
+        // Group 0: three hits; group 1: one miss at rank 4.
+        let res = [r(0, 1, 0.95), r(0, 1, 0.95), r(0, 1, 0.95), r(1, 4, 0.95)];
+        let micro = summarise(&res, &weights(&res, &observed(&res), false));
+        let macro_s = summarise(&res, &weights(&res, &observed(&res), true));
+        assert!((micro.top1 - 0.75).abs() < 1e-12);
+        assert!((macro_s.top1 - 0.5).abs() < 1e-12);
+        assert!((macro_s.top5 - 1.0).abs() < 1e-12);
+        assert!((macro_s.mrr - 0.625).abs() < 1e-12);
+        // One bin at 0.95 confidence, accuracy 0.75 (micro) / 0.5 (macro).
+        assert!((micro.ece - 0.2).abs() < 1e-12);
+        assert!((macro_s.ece - 0.45).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bootstrap_resamples_whole_groups() {
+        let res = [r(0, 1, 0.5), r(0, 1, 0.5), r(1, 9, 0.5)];
+        let draws = group_draws(&res, 200, 7);
+        assert!(draws.iter().all(|d| d.values().sum::<f64>() == 2.0));
+        let (point, reps) = bootstrap(&res, &draws, false);
+        assert!((point.top1 - 2.0 / 3.0).abs() < 1e-12);
+        // A draw holds group 0 twice (1.0), group 1 twice (0.0) or one each (2/3).
+        let seen: BTreeSet<u64> = reps.iter().map(|s| (s.top1 * 1e6).round() as u64).collect();
+        assert_eq!(seen, BTreeSet::from([0, 666_667, 1_000_000]));
+        let (lo, hi) = interval(reps.iter().map(|s| s.top1).collect());
+        assert!(lo == 0.0 && hi == 1.0);
     }
 }

@@ -109,7 +109,10 @@ impl ReportIndex {
             if r.kind == RelKind::AttributedTo
                 && let (Some(c), Some(g)) = (kb.campaign_index(&r.from), kb.group_index(&r.to))
             {
-                attributed.entry(c).or_default().push((g, r.sources.clone()));
+                attributed
+                    .entry(c)
+                    .or_default()
+                    .push((g, r.sources.clone()));
             }
         }
         let mut paths: Vec<Vec<ItemPath>> = vec![Vec::new(); d.groups.len()];
@@ -362,4 +365,171 @@ pub fn softmax_top(scores: &[f64]) -> f64 {
     }
     let z: f64 = scores.iter().map(|&x| (x - m).exp()).sum();
     1.0 / z
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn obj(ty: &str, stix: &str, attack_id: &str) -> Value {
+        json!({"type": ty, "id": stix, "name": attack_id,
+            "external_references": [{"source_name": "mitre-attack", "external_id": attack_id}]})
+    }
+
+    fn rel(kind: &str, from: &str, to: &str, cites: &[(&str, Option<&str>)]) -> Value {
+        let refs: Vec<Value> = cites
+            .iter()
+            .map(|(name, url)| json!({"source_name": name, "url": url}))
+            .collect();
+        json!({"type": "relationship", "id": format!("relationship--{from}-{to}"),
+            "relationship_type": kind, "source_ref": from, "target_ref": to,
+            "external_references": refs})
+    }
+
+    /// Report A is cited under two names whose URLs differ only in case,
+    /// `www.` and a trailing slash; report B is a second, independent one.
+    fn bundle() -> KnowledgeBase {
+        let a1 = ("Vendor 2020", Some("HTTPS://WWW.Example.com/a/"));
+        let a2 = ("Vendor Report", Some("https://example.com/a"));
+        let b = ("Other 2021", Some("https://example.org/b"));
+        let mut objects: Vec<Value> = (1..=6)
+            .map(|i| {
+                obj(
+                    "attack-pattern",
+                    &format!("attack-pattern--{i}"),
+                    &format!("T100{i}"),
+                )
+            })
+            .collect();
+        objects.extend([
+            obj("intrusion-set", "intrusion-set--1", "G0001"),
+            obj("intrusion-set", "intrusion-set--2", "G0002"),
+            obj("tool", "tool--1", "S0001"),
+            obj("campaign", "campaign--1", "C0001"),
+            rel("uses", "intrusion-set--1", "attack-pattern--1", &[a1]),
+            rel("uses", "intrusion-set--1", "attack-pattern--2", &[a1, b]),
+            rel("uses", "intrusion-set--1", "attack-pattern--3", &[a2]),
+            rel("uses", "intrusion-set--2", "attack-pattern--1", &[b]),
+            rel("uses", "tool--1", "attack-pattern--4", &[a2]),
+            rel("uses", "tool--1", "attack-pattern--5", &[a1, b]),
+            rel("uses", "campaign--1", "attack-pattern--6", &[b]),
+            rel("attributed-to", "campaign--1", "intrusion-set--1", &[a1]),
+        ]);
+        let text = json!({"type": "bundle", "objects": objects}).to_string();
+        compile_report_kb(text.as_bytes(), "test").expect("synthetic bundle compiles")
+    }
+
+    fn item(kb: &KnowledgeBase, id: &str) -> u32 {
+        kb.technique_index(id).expect("technique") as u32
+    }
+
+    #[test]
+    fn source_key_normalises_scheme_host_www_and_trailing_slash() {
+        assert_eq!(
+            source_key("x", Some(" HTTPS://WWW.Example.COM/Report/Path/ ")),
+            "https://example.com/Report/Path"
+        );
+        assert_eq!(source_key("x", Some("http://www.a.org")), "http://a.org");
+        assert_eq!(
+            source_key("x", Some("https://a.org/p?q=1")),
+            "https://a.org/p?q=1"
+        );
+        assert_eq!(source_key("Vendor 2020", None), "Vendor 2020");
+        assert_eq!(source_key("Vendor 2020", Some("")), "Vendor 2020");
+        // The two names of report A become one source.
+        let kb = bundle();
+        assert_eq!(kb.data().sources.len(), 2, "{:?}", kb.data().sources);
+    }
+
+    #[test]
+    fn cases_are_group_report_pairs_with_enough_items() {
+        let kb = bundle();
+        let index = ReportIndex::new(&kb);
+        let a = kb.source_index("https://example.com/a").expect("A");
+        let b = kb.source_index("https://example.org/b").expect("B");
+        let g1 = kb.group_index("G0001").expect("G0001");
+        let cases = index.cases(3, false);
+        assert_eq!(cases.len(), 1, "{cases:?}");
+        let want: Vec<u32> = ["T1001", "T1002", "T1003"]
+            .iter()
+            .map(|t| item(&kb, t))
+            .collect();
+        assert_eq!(
+            cases[0],
+            ReportCase {
+                group: g1,
+                source: a,
+                items: want
+            }
+        );
+        // B supports T1002 directly and T1006 through the attributed campaign.
+        let two = index.cases(2, true);
+        assert!(
+            two.iter()
+                .any(|c| c.group == g1 && c.source == b && c.items.len() == 2)
+        );
+    }
+
+    #[test]
+    fn held_out_report_is_removed_everywhere() {
+        let kb = bundle();
+        let index = ReportIndex::new(&kb);
+        let a = kb.source_index("https://example.com/a").expect("A");
+        let (g1, g2) = (
+            kb.group_index("G0001").unwrap(),
+            kb.group_index("G0002").unwrap(),
+        );
+        let [t1, t2, t3, t6] = ["T1001", "T1002", "T1003", "T1006"].map(|t| item(&kb, t));
+        assert_eq!(index.held_out(u32::MAX).df(t1), 2);
+        let held = index.held_out(a);
+        let p = held.profile(g1);
+        // Supported only by A: gone (T1003 was cited under A's other name).
+        assert!(!p.contains_key(&t1) && !p.contains_key(&t3));
+        // Also supported by B: survives, now with one source.
+        assert_eq!(p.get(&t2), Some(&1));
+        // The campaign's attribution cited only A, so its technique goes too.
+        assert!(!p.contains_key(&t6));
+        assert!(held.profile(g2).contains_key(&t1));
+        assert_eq!(held.df(t1), 1, "document statistics follow the removal");
+        let scores = held.idf_scores(&[t1]);
+        assert_eq!(scores[g1], 0.0);
+        assert!(scores[g2] > 0.0);
+
+        // The KB copy used by kahu's scorer: software relations too.
+        let kb2 = held_out_kb(&kb, a);
+        let has = |from: &str, to: &str| {
+            kb2.data()
+                .relations
+                .iter()
+                .find(|r| r.from == from && r.to == to)
+                .map(|r| r.sources.clone())
+        };
+        assert_eq!(has("G0001", "T1001"), None);
+        assert_eq!(has("G0001", "T1002").map(|s| s.contains(&a)), Some(false));
+        assert_eq!(has("S0001", "T1004"), None);
+        assert!(has("S0001", "T1005").is_some());
+        assert_eq!(has("C0001", "G0001"), None);
+        assert!(has("C0001", "T1006").is_some());
+    }
+
+    #[test]
+    fn bm25_counts_independent_sources() {
+        let kb = bundle();
+        let index = ReportIndex::new(&kb);
+        let held = index.held_out(u32::MAX);
+        let (g1, g2) = (
+            kb.group_index("G0001").unwrap(),
+            kb.group_index("G0002").unwrap(),
+        );
+        let t2 = item(&kb, "T1002");
+        assert_eq!(held.profile(g1).get(&t2), Some(&2));
+        assert!(held.profile(g2).get(&t2).is_none());
+        assert!(held.bm25_scores(&[t2])[g1] > 0.0);
+        assert_eq!(
+            rank_in(&[1.0, 1.0, 0.5], 0),
+            2,
+            "ties count against the target"
+        );
+    }
 }

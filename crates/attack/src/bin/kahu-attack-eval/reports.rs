@@ -18,7 +18,11 @@ const REPS: usize = 2000;
 /// Case sizes reported; the first table is for `MAIN_N`.
 const SIZES: [usize; 3] = [3, 5, 8];
 const MAIN_N: usize = 5;
-const SCORERS: [&str; 3] = ["plain IDF overlap", "BM25 (tf = sources)", "kahu (Params::default())"];
+const SCORERS: [&str; 3] = [
+    "plain IDF overlap",
+    "BM25 (tf = sources)",
+    "kahu (Params::default())",
+];
 
 /// One case of one evidence variant with the result of every scorer.
 struct Scored {
@@ -145,28 +149,42 @@ pub fn run(bundle: &Path) {
     let subset = |n: usize, techniques_only: bool| -> Vec<&Scored> {
         scored
             .iter()
-            .filter(|s| s.techniques_only == techniques_only && s.case.items_for(&index, techniques_only) >= n)
+            .filter(|s| {
+                s.techniques_only == techniques_only
+                    && s.case.items_for(&index, techniques_only) >= n
+            })
             .collect()
     };
-    println!("| N (items the report supports) | evidence | cases | groups | reports |\n|---|---|---|---|---|");
+    println!(
+        "| N (items the report supports) | evidence | cases | groups | reports |\n|---|---|---|---|---|"
+    );
     for n in SIZES {
         for t in [false, true] {
             let s = subset(n, t);
             let groups: BTreeSet<usize> = s.iter().map(|x| x.case.group).collect();
             let reports: BTreeSet<u32> = s.iter().map(|x| x.case.source).collect();
-            println!("| {n} | {} | {} | {} | {} |", label(t), s.len(), groups.len(), reports.len());
+            println!(
+                "| {n} | {} | {} | {} | {} |",
+                label(t),
+                s.len(),
+                groups.len(),
+                reports.len()
+            );
         }
     }
     println!();
     println!(
         "### N = {MAIN_N}: micro (each case once) and macro (each group once), 95 % intervals from {REPS} bootstrap draws of groups\n"
     );
-    println!("| scorer | evidence | average | top-1 | top-3 | top-5 | MRR | ECE |\n|---|---|---|---|---|---|---|---|");
+    println!(
+        "| scorer | evidence | average | top-1 | top-3 | top-5 | MRR | ECE |\n|---|---|---|---|---|---|---|---|"
+    );
     let mut diffs = Vec::new();
     for t in [false, true] {
         let s = subset(MAIN_N, t);
-        let per_scorer: Vec<Vec<CaseResult>> =
-            (0..3).map(|k| s.iter().map(|x| x.results[k]).collect()).collect();
+        let per_scorer: Vec<Vec<CaseResult>> = (0..3)
+            .map(|k| s.iter().map(|x| x.results[k]).collect())
+            .collect();
         let draws = group_draws(&per_scorer[0], REPS, 12);
         for macro_avg in [false, true] {
             let boots: Vec<(Summary, Vec<Summary>)> = per_scorer
@@ -210,13 +228,17 @@ pub fn run(bundle: &Path) {
     }
     println!();
     println!("### N = {MAIN_N}: gain over plain IDF (paired: the same bootstrap draws)\n");
-    println!("| difference | evidence | average | metric | value [95 % interval] |\n|---|---|---|---|---|");
+    println!(
+        "| difference | evidence | average | metric | value [95 % interval] |\n|---|---|---|---|---|"
+    );
     for d in diffs {
         println!("{d}");
     }
     println!();
     println!("### All sizes (point estimates; micro unless marked)\n");
-    println!("| N | evidence | scorer | cases | top-1 | top-3 | top-5 | MRR | ECE | macro top-1 |\n|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| N | evidence | scorer | cases | top-1 | top-3 | top-5 | MRR | ECE | macro top-1 |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
     for n in SIZES {
         for t in [false, true] {
             let s = subset(n, t);
