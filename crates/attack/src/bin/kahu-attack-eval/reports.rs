@@ -138,7 +138,10 @@ pub fn run(bundle: &Path) {
     let d = kb.data();
     println!(
         "## Report-level evaluation (leave-one-report-out)\n\nBundle `{}` (modified {}): {} live groups (all candidates), {} techniques, {} software, {} distinct cited reports (normalised URL, else source name). {} rayon threads, {secs:.1} s for all scorers, sizes and variants.\n",
-        bundle.display(),
+        bundle.file_name().map_or_else(
+            || bundle.display().to_string(),
+            |n| n.to_string_lossy().into()
+        ),
         d.bundle_modified.as_deref().unwrap_or("?"),
         d.groups.len(),
         d.techniques.len(),
