@@ -139,9 +139,10 @@ def reports(path):
                 for t in prof[g]:
                     df[t] += 1
             for truth, q in cases:
-                score = {g: sum(math.log(n / df[t]) for t in q if t in prof[g]) for g in groups}
-                s0 = score[truth]
-                rank = 1 + sum(1 for g in groups if g != truth and score[g] >= s0)
+                score = {g: sum(math.log(n / df[t]) for t in sorted(q) if t in prof[g]) for g in groups}
+                # Same tolerance as kahu's rank_in: equal sums in another order tie.
+                floor = score[truth] - 1e-9 * max(abs(score[truth]), 1.0)
+                rank = 1 + sum(1 for g in groups if g != truth and score[g] >= floor)
                 results.append((techniques_only, len(q), truth, rank))
     print(f"\nReport-level (leave-one-report-out), plain IDF overlap, micro, {n} groups:\n")
     print("| N | evidence | cases | groups | top-1 | top-3 | top-5 | MRR |\n|---|---|---|---|---|---|---|---|")

@@ -346,13 +346,18 @@ pub fn case_evidence(kb: &KnowledgeBase, items: &[u32], techniques_only: bool) -
     ev
 }
 
+/// Scores closer than this (relative) are a tie: the same items summed in
+/// another order differ in the last bits, and a tie must not depend on that.
+const TIE_TOLERANCE: f64 = 1e-9;
+
 /// 1-based rank of `target` in `scores` (ties count against the target).
 pub fn rank_in(scores: &[f64], target: usize) -> usize {
     let s = scores[target];
+    let floor = s - TIE_TOLERANCE * s.abs().max(1.0);
     1 + scores
         .iter()
         .enumerate()
-        .filter(|&(g, &x)| g != target && x >= s)
+        .filter(|&(g, &x)| g != target && x >= floor)
         .count()
 }
 
