@@ -8,6 +8,8 @@ pub mod attribution;
 mod dispute;
 pub mod enrichment;
 pub mod eval;
+pub mod eval_metrics;
+pub mod eval_report;
 pub mod evidence;
 pub mod kb;
 pub mod layer;

@@ -111,6 +111,18 @@ pub enum CompileError {
 
 /// Compile bundle bytes.
 pub fn compile_bytes(bytes: &[u8], attack_version: &str) -> Result<CompiledKb, CompileError> {
+    compile_bytes_keyed(bytes, attack_version, &|name, _url| name.to_string())
+}
+
+/// Compile bundle bytes, naming each citation by `source_key(source_name,
+/// url)` instead of its source name. The report-level evaluation
+/// (`eval_report`) keys citations by normalised URL, because ATT&CK cites
+/// the same report under different names.
+pub fn compile_bytes_keyed(
+    bytes: &[u8],
+    attack_version: &str,
+    source_key: &dyn Fn(&str, Option<&str>) -> String,
+) -> Result<CompiledKb, CompileError> {
     let bundle: Bundle = serde_json::from_slice(bytes).map_err(CompileError::Json)?;
     let objs = bundle.objects;
 
@@ -229,7 +241,7 @@ pub fn compile_bytes(bytes: &[u8], attack_version: &str) -> Result<CompiledKb, C
                             && r.url.is_some()
                             && !o.aliases.contains(&r.source_name)
                     })
-                    .map(|r| r.source_name.clone())
+                    .map(|r| source_key(&r.source_name, r.url.as_deref()))
                     .collect();
                 source_set.extend(names.iter().cloned());
                 let day =
@@ -280,7 +292,7 @@ pub fn compile_bytes(bytes: &[u8], attack_version: &str) -> Result<CompiledKb, C
             .external_references
             .iter()
             .filter(|r| r.source_name != "mitre-attack")
-            .map(|r| r.source_name.clone())
+            .map(|r| source_key(&r.source_name, r.url.as_deref()))
             .collect();
         source_set.extend(names.iter().cloned());
         rels.entry((from, kind, to)).or_default().extend(names);

@@ -1,7 +1,13 @@
 //! Leakage-free attribution evaluation, calibration fit, APT40 case and
 //! ranking benchmark. Prints Markdown for `docs/benchmarks/attribution.md`.
 //!
-//! `cargo run --release -p kahu-attack --bin kahu-attack-eval`
+//! `cargo run --release -p kahu-attack --bin kahu-attack-eval [-- --reports-only] [--bundle PATH]`
+//!
+//! The report-level tables come first and read the STIX bundle (default
+//! `$KAHU_SHARED/attack/enterprise-attack.json`, else `../shared/...`);
+//! `--reports-only` stops after them.
+
+mod reports;
 
 use kahu_attack::eval::{EvalCase, Protocol, RankMetrics, calibration, campaign_cases, rank_of};
 use kahu_attack::{
@@ -279,7 +285,27 @@ fn baseline(
     RankMetrics::from_ranks(&ranks)
 }
 
+fn shared_dir() -> std::path::PathBuf {
+    std::env::var_os("KAHU_SHARED").map_or_else(
+        || concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").into(),
+        Into::into,
+    )
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bundle = args
+        .iter()
+        .position(|a| a == "--bundle")
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(
+            || shared_dir().join("attack/enterprise-attack.json"),
+            Into::into,
+        );
+    reports::run(&bundle);
+    if args.iter().any(|a| a == "--reports-only") {
+        return;
+    }
     let kb = KnowledgeBase::embedded();
     let cases = campaign_cases(kb);
     let grid = grid();
