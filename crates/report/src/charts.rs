@@ -196,7 +196,10 @@ pub fn killchain_strip(h: &mut String, techniques: &[TechniqueView], timeline: &
         }
     }
     if per_tactic.values().all(|n| *n == 0) {
-        nodata(h, "No ATT&CK tactics observed: no kill-chain strip to draw.");
+        nodata(
+            h,
+            "No ATT&CK tactics observed: no kill-chain strip to draw.",
+        );
         return;
     }
     let max = per_tactic.values().copied().max().unwrap_or(1).max(1) as f64;
@@ -306,7 +309,7 @@ pub fn lateral_graph(h: &mut String, hops: &[HopView]) {
     let _ = write!(
         h,
         "<figure class=\"chart\" id=\"lateral-graph\"><svg role=\"img\" aria-label=\"Lateral-movement graph\" viewBox=\"0 0 {w} {hgt}\" width=\"100%\" style=\"max-width:900px\">\
-         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#0b4f6c\"></path></marker></defs>"
+         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"12\" markerHeight=\"12\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#0b4f6c\"></path></marker></defs>"
     );
     for ((s, t), e) in &edges {
         let (Some(&si), Some(&ti)) = (index.get(s), index.get(t)) else {
@@ -355,7 +358,13 @@ pub fn lateral_graph(h: &mut String, hops: &[HopView]) {
             "start" => x + 14.0,
             _ => x,
         };
-        let ty = if anchor == "middle" && y < cy { y - 16.0 } else if anchor == "middle" { y + 24.0 } else { y + 4.0 };
+        let ty = if anchor == "middle" && y < cy {
+            y - 16.0
+        } else if anchor == "middle" {
+            y + 24.0
+        } else {
+            y + 4.0
+        };
         let _ = write!(
             h,
             "<g class=\"node\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"10\" fill=\"#eef5f8\" stroke=\"#0b4f6c\" stroke-width=\"2\"><title>{}: {hops} hops</title></circle>\
@@ -483,7 +492,10 @@ pub fn host_day_heatmap(h: &mut String, cells: &[HostDayCount]) {
         *grid.entry((c.host.as_str(), c.day)).or_default() += c.detections;
     }
     if grid.is_empty() {
-        nodata(h, "No detections with a host and a time: no heat map to draw.");
+        nodata(
+            h,
+            "No detections with a host and a time: no heat map to draw.",
+        );
         return;
     }
     let mut hosts: Vec<(&str, u64)> = per_host.into_iter().collect();
@@ -590,7 +602,10 @@ mod tests {
     fn assert_escaped(out: &str) {
         assert!(!out.contains("<script"), "raw script tag in {out}");
         assert!(!out.contains("<svg onload"), "raw svg tag in {out}");
-        assert!(out.contains("&lt;script&gt;"), "escaped name missing in {out}");
+        assert!(
+            out.contains("&lt;script&gt;"),
+            "escaped name missing in {out}"
+        );
     }
 
     #[test]
@@ -627,7 +642,8 @@ mod tests {
 
     #[test]
     fn heatmap_escapes_hosts_and_bounds_rows_and_columns() {
-        let day = |d: u32| NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(d as u64);
+        let day =
+            |d: u32| NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(d as u64);
         let mut cells = vec![HostDayCount {
             host: HOSTILE.into(),
             day: day(0),
@@ -670,10 +686,17 @@ mod tests {
         let mut h = String::new();
         logon_table(&mut h, &[l(3, 1, 5, t(9), t(10)), l(10, 2, 0, t(8), t(12))]);
         assert_escaped(&h);
-        assert_eq!(h.matches("<tr>").count(), 2, "one header and one merged row");
+        assert_eq!(
+            h.matches("<tr>").count(),
+            2,
+            "one header and one merged row"
+        );
         assert!(h.contains("3 network, 10 remote interactive (RDP)"), "{h}");
         assert!(h.contains("2024-03-05 08:00:00 UTC") && h.contains("2024-03-05 12:00:00 UTC"));
-        assert!(h.contains("<td class=\"num\">3</td><td class=\"num\">5</td>"), "{h}");
+        assert!(
+            h.contains("<td class=\"num\">3</td><td class=\"num\">5</td>"),
+            "{h}"
+        );
     }
 
     #[test]

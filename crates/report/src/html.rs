@@ -50,6 +50,43 @@ fn time(t: &Option<chrono::DateTime<chrono::Utc>>) -> String {
     crate::charts::utc(t)
 }
 
+/// An RFC 3339 time from a containment entry, printed as the rest of the
+/// report prints times ("… UTC"); anything else is shown as it is.
+fn utc_text(t: Option<&str>) -> String {
+    match t {
+        None => "?".into(),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| time(&Some(d.with_timezone(&chrono::Utc))))
+            .unwrap_or_else(|_| t.to_string()),
+    }
+}
+
+/// Rows of an executive-part table printed on paper; the rest shows on
+/// screen only (class `print-cut`) so the executive part prints in ≤ 5 pages.
+const PRINT_ROWS: usize = 10;
+/// Containment entries printed per list (hosts, accounts…).
+const CONTAINMENT_PRINT_ITEMS: usize = 12;
+
+/// ` class="print-cut"` for the rows past [`PRINT_ROWS`].
+fn cut(i: usize, keep: usize) -> &'static str {
+    if i >= keep {
+        " class=\"print-cut\""
+    } else {
+        ""
+    }
+}
+
+/// A note printed (only on paper) where rows were cut.
+fn print_note(h: &mut String, shown: usize, total: usize, where_: &str) {
+    if total > shown {
+        let _ = write!(
+            h,
+            "<p class=\"print-only mut\">Printed: {shown} of {total}; all in {}.</p>",
+            esc(where_)
+        );
+    }
+}
+
 fn level_badge(l: Level) -> String {
     format!("<span class=\"lv lv-{0}\">{0}</span>", l.as_str())
 }
@@ -88,10 +125,10 @@ th{background:#f0f3f6}td.num{text-align:right}tr:nth-child(even) td{background:#
 ul.check{list-style:none;padding-left:0}ul.check li:before{content:"☐ ";font-size:16px}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}
 svg text{font-size:10px;fill:var(--mut)}
-figure.chart{margin:8px 0 16px}figure.chart svg{display:block}figcaption{font-size:12px}.part{font-size:13px;text-transform:uppercase;letter-spacing:.08em;color:var(--mut);margin:36px 0 0;border-top:4px double var(--bd);padding-top:8px}
+.print-only{display:none}figure.chart{margin:8px 0 16px}figure.chart svg{display:block}figcaption{font-size:12px}.part{font-size:13px;text-transform:uppercase;letter-spacing:.08em;color:var(--mut);margin:36px 0 0;border-top:4px double var(--bd);padding-top:8px}
 @media print{@page{size:A4;margin:14mm}body{font-size:11px}nav{display:none}header{background:#fff;color:#000;border-bottom:3px solid #000;padding:8px 0}main{padding:0;max-width:none}
 section{page-break-before:auto;margin-top:14px}h2{font-size:16px;margin:8px 0 4px}a{color:inherit;text-decoration:none}table{font-size:9px;margin:4px 0 8px}th,td{padding:2px 4px}
-.exec details:not([open]){display:none}.exec details[open]>summary{list-style:none}.exec .print-cut{display:none}
+.exec details:not([open]){display:none}.exec details[open]>summary{list-style:none}.exec .print-cut{display:none}code,.mono{font-size:9px}td.mono{word-break:normal;overflow-wrap:anywhere;min-width:18ch}ul.check li{margin:0}ul.check li:before{font-size:11px}.exec .why{display:-webkit-box;-webkit-line-clamp:1;-webkit-box-orient:vertical;overflow:hidden}.print-only{display:block}
 #appendix{page-break-before:always}.appendix details{display:block}.appendix details>summary{list-style:none}figure.chart,tr,.card{page-break-inside:avoid}}
 "#;
 
@@ -232,10 +269,11 @@ fn evidence_table(h: &mut String, items: &[EvidenceItemView], empty: &str) {
         return;
     }
     h.push_str("<table><tr><th>Kind</th><th>Item</th><th>Why it matters</th><th>Weight</th></tr>");
-    for e in items {
+    for (i, e) in items.iter().enumerate() {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"num\">{:.2}</td></tr>",
+            "<tr{}><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"num\">{:.2}</td></tr>",
+            cut(i, PRINT_ROWS),
             esc(&e.kind),
             esc(&e.value),
             esc(&e.detail),
@@ -243,6 +281,12 @@ fn evidence_table(h: &mut String, items: &[EvidenceItemView], empty: &str) {
         );
     }
     h.push_str("</table>");
+    print_note(
+        h,
+        PRINT_ROWS,
+        items.len(),
+        "the screen version and attribution.json",
+    );
 }
 
 fn attribution(h: &mut String, a: &Assessment) {
@@ -292,7 +336,7 @@ fn attribution(h: &mut String, a: &Assessment) {
             evidence_table(h, &c.contradicting, "None found.");
             let _ = write!(
                 h,
-                "<h4>Known techniques not yet observed ({})</h4><p>",
+                "<h4>Known techniques not yet observed ({})</h4><p class=\"print-cut\">",
                 c.not_observed.len()
             );
             for t in c.not_observed.iter().take(60) {
@@ -449,10 +493,11 @@ fn entity_table(h: &mut String, title: &str, items: &[EntityView]) {
         return;
     }
     h.push_str("<table><tr><th>Value</th><th>Kind</th><th>First seen (UTC)</th><th>Last seen (UTC)</th><th>Detections</th><th>Implicated by</th></tr>");
-    for e in items.iter().take(300) {
+    for (i, e) in items.iter().take(300).enumerate() {
         let _ = write!(
             h,
-            "<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr{}><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td><span class=\"why\">{}</span></td></tr>",
+            cut(i, PRINT_ROWS),
             esc(&e.value),
             esc(&e.kind),
             time(&e.first_seen),
@@ -462,6 +507,12 @@ fn entity_table(h: &mut String, title: &str, items: &[EntityView]) {
         );
     }
     h.push_str("</table>");
+    print_note(
+        h,
+        PRINT_ROWS,
+        items.len(),
+        "the screen version and assessment.json",
+    );
 }
 
 fn scope(h: &mut String, a: &Assessment) {
@@ -530,17 +581,18 @@ fn containment(h: &mut String, a: &Assessment) {
             &c.shared_infrastructure,
         ),
     ] {
-        for item in list.iter().take(100) {
+        for (i, item) in list.iter().take(100).enumerate() {
             any = true;
             let _ = write!(
                 h,
-                "<li>{} <code>{}</code> <span class=\"mut\">— {} ({} detections, {} to {})</span></li>",
+                "<li{}>{} <code>{}</code> <span class=\"mut why\">— {} ({} detections, {} to {})</span></li>",
+                cut(i, CONTAINMENT_PRINT_ITEMS),
                 esc(what),
                 esc(&item.value),
                 esc(&item.reason),
                 item.detections,
-                esc(item.first_seen.as_deref().unwrap_or("?")),
-                esc(item.last_seen.as_deref().unwrap_or("?"))
+                esc(&utc_text(item.first_seen.as_deref())),
+                esc(&utc_text(item.last_seen.as_deref()))
             );
         }
     }
@@ -561,6 +613,23 @@ fn containment(h: &mut String, a: &Assessment) {
         );
     }
     h.push_str("</ul>");
+    for (what, list) in [
+        ("hosts", &c.hosts),
+        ("accounts", &c.accounts),
+        ("files", &c.files),
+        ("IP addresses", &c.ips),
+        ("domains", &c.domains),
+        ("URLs", &c.urls),
+        ("hashes", &c.hashes),
+        ("internal addresses", &c.internal_ips),
+    ] {
+        print_note(
+            h,
+            CONTAINMENT_PRINT_ITEMS,
+            list.len(),
+            &format!("containment/ (all {what})"),
+        );
+    }
     if !c.excluded.is_empty() {
         let _ = write!(
             h,
