@@ -247,6 +247,7 @@ fn short_tactic(name: &str) -> String {
         "Privilege Escalation" => "Priv. Escalation".into(),
         "Command And Control" => "Command & Ctrl".into(),
         "Credential Access" => "Credential Acc.".into(),
+        "Defense Evasion" => "Def. Evasion".into(),
         "Lateral Movement" => "Lateral Mvmt".into(),
         other => other.into(),
     }
@@ -518,7 +519,7 @@ pub fn host_day_heatmap(h: &mut String, cells: &[HostDayCount]) {
         .unwrap_or(1)
         .max(1) as f64;
     let (label_w, cell, top) = (170.0f64, 26.0f64, 70.0f64);
-    let width = label_w + cell * days.len() as f64 + 10.0;
+    let width = label_w + cell * days.len() as f64 + 70.0;
     let height = top + cell * hosts.len() as f64 + 30.0;
     let _ = write!(
         h,
