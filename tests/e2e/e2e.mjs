@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch, assert, assertQuiet } from './harness.mjs';
+import { checkLayout } from './layout.mjs';
 import { records, eventTime, basename, tacticName } from './evidence.mjs';
 import { MARKER, PAYLOADS, HOST as HOSTILE_HOST } from './hostile.mjs';
 
@@ -58,48 +59,8 @@ console.log(`oracle: ${totalRecords} records; host ${host} (${hostCount}); searc
 const { page, seen, step, finish } = await launch(SHOTS);
 const shot = n => page.screenshot({ path: join(SHOTS, n + '.png'), fullPage: false });
 const rows = () => page.locator('#timeline .trow[data-id]');
-// The page's layout, measured in the browser: header above the view and the
-// detail pane, footer below both, and every table row, list item or
-// timeline row visible in the view drawn on top (not under the header,
-// footer or detail pane). Scrolled to the end of the view first, where a
-// fixed footer used to cover the last rows.
-async function assertLayout(where) {
-  const r = await page.evaluate(() => {
-    const box = e => { if (!e || e.hidden) return null; const b = e.getBoundingClientRect(); return { top: b.top, bottom: b.bottom, left: b.left, right: b.right }; };
-    const main = document.getElementById('main');
-    main.scrollTop = main.scrollHeight;
-    const tl = document.getElementById('timeline');
-    if (tl) tl.scrollTop = 0;
-    const m = box(main);
-    const covered = [];
-    let checked = 0;
-    for (const e of main.querySelectorAll('tr, li, .trow[data-id], h2, h3')) {
-      const b = e.getBoundingClientRect();
-      if (b.height < 4 || b.width < 4) continue;
-      const x = b.left + Math.min(20, b.width / 2), y = b.top + b.height / 2;
-      // Only what is scrolled into the view's visible area.
-      if (y < m.top + 1 || y > m.bottom - 1 || x < m.left || x > m.right) continue;
-      let inTimeline = tl && tl.contains(e);
-      if (inTimeline) { const t = tl.getBoundingClientRect(); if (y < t.top + 1 || y > t.bottom - 1) continue; }
-      checked++;
-      const hit = document.elementFromPoint(x, y);
-      if (!hit || !(e.contains(hit) || hit.contains(e))) covered.push(e.tagName + ' "' + (e.textContent || '').slice(0, 40) + '" under ' + (hit ? hit.tagName + (hit.id ? '#' + hit.id : '') : 'nothing'));
-    }
-    return { header: box(document.querySelector('header')), main: m, footer: box(document.getElementById('status')),
-      aside: box(document.getElementById('detail')), covered, checked, vh: window.innerHeight };
-  });
-  assert(r.checked > 0, where + ': no content rows measured');
-  assert(r.covered.length === 0, where + ': content covered: ' + r.covered.slice(0, 3).join(' | '));
-  assert(r.header.bottom <= r.main.top + 0.5, `${where}: header (bottom ${r.header.bottom}) overlaps the view (top ${r.main.top})`);
-  assert(r.main.bottom <= r.footer.top + 0.5, `${where}: view (bottom ${r.main.bottom}) runs under the footer (top ${r.footer.top})`);
-  assert(r.footer.bottom <= r.vh + 0.5 && r.footer.bottom - r.footer.top > 10, where + ': footer not on screen');
-  if (r.aside) {
-    assert(r.aside.top >= r.header.bottom - 0.5, `${where}: header (bottom ${r.header.bottom}) covers the detail pane (top ${r.aside.top})`);
-    assert(r.aside.bottom <= r.footer.top + 0.5, where + ': detail pane runs under the footer');
-    assert(r.aside.left >= r.main.right - 0.5, where + ': detail pane covers the view');
-  }
-}
-const col = n => page.$$eval(`#timeline .trow[data-id] span:nth-child(${n})`, s => s.map(x => x.textContent));
+const assertLayout = where => checkLayout(page, where);
+const col = n => page.$$eval(`#timeline .trow[data-id] > span:nth-child(${n})`, s => s.map(x => x.textContent));
 const noMarkup = async where => {
   const n = await page.evaluate(() => document.querySelectorAll('img, svg, iframe, #kahu-xss-b, main script, aside script').length);
   assert(n === 0, `payload became markup in ${where}: ${n} elements`);
@@ -239,6 +200,8 @@ await step('incidents and exports views', async () => {
   const hostCells = (await page.$$eval('section.incident td.hosts', t => t.map(x => x.textContent))).join(' ').toLowerCase();
   assert(truth.compromised_hosts.some(h => hostCells.includes(h.toLowerCase())), 'incident hosts name no compromised host: ' + hostCells);
   assert(await page.locator('main table.scope').count() >= 1, 'scope tables');
+  const techLinks = await page.$$eval('section.incident td.techniques a', a => a.map(x => x.textContent));
+  assert(techLinks.length > 0 && techLinks.every(t => /^T\d{4}(\.\d{3})?$/.test(t)), 'technique links: ' + techLinks.slice(0, 3));
   assert(!/"?first_seen"?\s*[:|]/.test(text) && !text.includes('evidence0'), 'raw keys in the incidents view');
   await shot('incidents');
   await assertLayout('incidents');

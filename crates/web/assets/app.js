@@ -348,7 +348,7 @@ function incidentCard(i) {
       el('tr', {}, el('th', { text: 'Accounts' }), el('td', { text: accounts.join(', ') || 'none named' })),
       el('tr', {}, el('th', { text: 'Counts' }), el('td', { class: 'counts', text: steps.length + ' steps · ' + hosts.length + ' hosts · ' + accounts.length + ' accounts · ' + techniques.length + ' techniques' })),
       el('tr', {}, el('th', { text: 'Kill chain' }), el('td', {}, el('div', { class: 'chips' }, phases.map(p => el('span', { class: 'chip', text: p }))))),
-      el('tr', {}, el('th', { text: 'Techniques' }), el('td', {}, techniques.map(t => [el('a', { href: '#/detections?technique=' + encodeURIComponent(t), text: t }), ' '])))),
+      el('tr', {}, el('th', { text: 'Techniques' }), el('td', { class: 'techniques' }, techniques.flatMap(t => [el('a', { href: '#/detections?technique=' + encodeURIComponent(t), text: t }), ' '])))),
     el('h4', { text: 'Steps (' + steps.length + ')' }),
     el('ol', { class: 'steps' }, steps.slice(0, 500).map(s => el('li', { class: 'val', text: String(s) }))));
 }
