@@ -81,3 +81,34 @@ pub fn report_analytics(analytics: &AnalyticsReport, findings: &[Finding]) -> Re
         host_days,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edge(protocol: Protocol, remote_execution: Option<&'static str>) -> GraphEdge {
+        GraphEdge {
+            source: "host:ws1".into(),
+            target: "host:dc01".into(),
+            protocol,
+            account: "bob".into(),
+            count: 1,
+            first_seen: None,
+            last_seen: None,
+            tunnelled: false,
+            remote_execution,
+            samples: vec![],
+        }
+    }
+
+    #[test]
+    fn only_hops_that_move_an_operator_are_drawn() {
+        assert!(!is_lateral_movement(&edge(Protocol::NetworkLogon, None)));
+        assert!(!is_lateral_movement(&edge(Protocol::Smb, None)));
+        assert!(is_lateral_movement(&edge(
+            Protocol::Smb,
+            Some("service installed")
+        )));
+        assert!(is_lateral_movement(&edge(Protocol::Rdp, None)));
+    }
+}
