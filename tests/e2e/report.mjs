@@ -92,6 +92,10 @@ await step('every time says UTC', async () => {
     .filter(t => /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d/.test(t) && !t.includes('UTC')));
   assert(bare.length === 0, bare.length + ' times without UTC, e.g. ' + bare.slice(0, 3));
   assert((await page.textContent('header .meta')).includes('UTC'), 'generation time without UTC');
+  // Prose too: the headline, key points, incident headings and steps.
+  const prose = await page.$$eval('#summary p, #summary li, #incidents summary, #incidents li', e => e.map(x => x.textContent));
+  const bareProse = prose.filter(t => /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?! UTC)/.test(t));
+  assert(bareProse.length === 0, bareProse.length + ' sentences with a time without UTC, e.g. ' + bareProse.slice(0, 2));
 });
 
 await step('attribution names the modelled actor', async () => {
