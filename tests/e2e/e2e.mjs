@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch, assert, assertQuiet } from './harness.mjs';
+import { checkLayout } from './layout.mjs';
 import { records, eventTime, basename, tacticName } from './evidence.mjs';
 import { MARKER, PAYLOADS, HOST as HOSTILE_HOST } from './hostile.mjs';
 
@@ -58,7 +59,8 @@ console.log(`oracle: ${totalRecords} records; host ${host} (${hostCount}); searc
 const { page, seen, step, finish } = await launch(SHOTS);
 const shot = n => page.screenshot({ path: join(SHOTS, n + '.png'), fullPage: false });
 const rows = () => page.locator('#timeline .trow[data-id]');
-const col = n => page.$$eval(`#timeline .trow[data-id] span:nth-child(${n})`, s => s.map(x => x.textContent));
+const assertLayout = where => checkLayout(page, where);
+const col = n => page.$$eval(`#timeline .trow[data-id] > span:nth-child(${n})`, s => s.map(x => x.textContent));
 const noMarkup = async where => {
   const n = await page.evaluate(() => document.querySelectorAll('img, svg, iframe, #kahu-xss-b, main script, aside script').length);
   assert(n === 0, `payload became markup in ${where}: ${n} elements`);
@@ -104,7 +106,7 @@ await step('filter by a compromised host', async () => {
   await apply('host=' + host);
   const total = await countOf();
   assert(total === hostCount, `${host}: ${total} events shown, evidence has ${hostCount}`);
-  const hosts = await col(2);
+  const hosts = await col(3);
   assert(hosts.length > 0 && hosts.every(h => h === host), 'hosts ' + [...new Set(hosts)]);
   assert(await page.locator('.chip', { hasText: 'host = ' + host }).count() === 1, 'filter chip');
   await shot('timeline-filtered');
@@ -119,7 +121,12 @@ await step('search a term of the credential dumping, open the event, pivot', asy
   const times = await col(1);
   const want = termHits.map(r => eventTime(r.ev)).sort();
   assert(JSON.stringify([...times].sort()) === JSON.stringify(want), `times ${times} vs evidence ${want}`);
-  await rows().nth(times.indexOf(eventTime(dumpRec.ev))).click();
+  // Rows say their level: the dumping event carries a finding, so a badge.
+  const dumpRow = rows().nth(times.indexOf(eventTime(dumpRec.ev)));
+  const level = await dumpRow.locator('span.level .badge').textContent();
+  assert(['low', 'medium', 'high', 'critical'].includes(level), 'level of the dumping row: ' + level);
+  assert(/^Level$/.test(await page.textContent('.thead span:nth-child(2)')), 'Level column header');
+  await dumpRow.click();
   await page.waitForSelector('#detail h2');
   const fields = await page.textContent('#detail table.fields');
   assert(fields.includes(dumpCmd), 'command line in detail');
@@ -130,11 +137,12 @@ await step('search a term of the credential dumping, open the event, pivot', asy
   const findings = await page.locator('#detail h3:has-text("Findings") + ul').textContent();
   assert(findings.includes('T1003.001'), 'finding with T1003.001 on the event: ' + findings);
   await shot('event-detail');
+  await assertLayout('event detail');
   // Pivot on the host: the timeline is re-filtered by it.
   await page.locator('#detail table.fields tr', { has: page.locator('th', { hasText: /^Computer$/ }) }).locator('button').click();
   await page.waitForFunction(h => decodeURIComponent(location.hash).includes('host=' + h), winHost(dumpRec));
   await page.waitForSelector('#timeline .trow[data-id]');
-  assert((await col(2)).every(h => h === winHost(dumpRec)), 'pivot did not filter by host');
+  assert((await col(3)).every(h => h === winHost(dumpRec)), 'pivot did not filter by host');
 });
 
 await step('process tree of the web shell worker', async () => {
@@ -176,7 +184,27 @@ await step('incidents and exports views', async () => {
   const text = await page.textContent('main');
   assert(/Incidents/.test(text) && /Scope/.test(text), 'incidents and scope headings');
   assert(text.toLowerCase().includes(shortHost.toLowerCase()), 'incidents name the compromised host ' + shortHost);
+  // A real view, not a JSON dump: one card per incident with its title,
+  // level, hosts, time span (UTC), counts and numbered steps.
+  const cards = page.locator('section.incident');
+  const n = await cards.count();
+  assert(n > 0, 'no incident cards');
+  for (let i = 0; i < n; i++) {
+    const c = cards.nth(i);
+    assert((await c.locator('h3 .badge').count()) === 1, 'incident ' + i + ' has no level badge');
+    const spanText = await c.locator('td.span').textContent();
+    assert(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC → \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/.test(spanText), 'incident time span: ' + spanText);
+    const steps = await c.locator('ol.steps li').count();
+    assert(steps > 0 && (await c.locator('td.counts').textContent()).startsWith(steps + ' steps'), 'incident ' + i + ' steps and counts');
+  }
+  const hostCells = (await page.$$eval('section.incident td.hosts', t => t.map(x => x.textContent))).join(' ').toLowerCase();
+  assert(truth.compromised_hosts.some(h => hostCells.includes(h.toLowerCase())), 'incident hosts name no compromised host: ' + hostCells);
+  assert(await page.locator('main table.scope').count() >= 1, 'scope tables');
+  const techLinks = await page.$$eval('section.incident td.techniques a', a => a.map(x => x.textContent));
+  assert(techLinks.length > 0 && techLinks.every(t => /^T\d{4}(\.\d{3})?$/.test(t)), 'technique links: ' + techLinks.slice(0, 3));
+  assert(!/"?first_seen"?\s*[:|]/.test(text) && !text.includes('evidence0'), 'raw keys in the incidents view');
   await shot('incidents');
+  await assertLayout('incidents');
   await page.goto(URL + '#/exports');
   await page.waitForSelector('main ul');
   const links = await page.$$eval('main a', a => a.map(x => x.getAttribute('href')));
@@ -198,6 +226,12 @@ await step('attribution: disagree and dispute, persisted after reload', async ()
   assert(head.startsWith('#1 '), 'ground-truth actor ranked first: ' + head);
   const aliases = truth.modelled_actor.match(/[A-Za-z0-9]+/g);
   assert(aliases.some(a => head.includes(a)), `candidate ${head} is not ${truth.modelled_actor}`);
+  // Analyst words, not the document's keys.
+  const candText = await cand.textContent();
+  for (const raw of ['likelihood_words', 'absent_penalty', 'hunt_next', 'likelihood:', 'profiled']) assert(!candText.includes(raw), 'raw key shown: ' + raw);
+  assert(/^(Almost certain|Very likely|Likely|Roughly even chance|Unlikely|Very unlikely|Almost no chance)[^.]* \(\d+%\) that this actor is responsible\./i.test(await cand.locator('p.judgement').textContent()), 'estimative judgement: ' + await cand.locator('p.judgement').textContent());
+  assert(/Analytic confidence/.test(await page.textContent('main table.judgement')), 'document-level confidence in words');
+  await assertLayout('attribution');
   // The ranking says what it cannot see: profile coverage and feed evidence.
   const caveats = await page.locator('section.caveats').textContent();
   assert(caveats.includes('loaded profile') && caveats.includes('intelligence feed'), 'caveats missing: ' + caveats);
@@ -262,6 +296,25 @@ await step('XSS payloads in evidence render inert', async () => {
   await page.goto(URL + '#/detections');
   await page.waitForSelector('main table');
   await noMarkup('detections');
+});
+
+await step('every view: screenshot, header and footer never cover content', async () => {
+  const views = { timeline: '.trow[data-id]', detections: 'main table tr', incidents: 'section.incident', attack: '.matrix .tech',
+    attribution: 'section.cand', tree: '.tree li, main p.muted', audit: 'main table tr', exports: 'main li' };
+  for (const [v, sel] of Object.entries(views)) {
+    await page.goto(URL + '#/' + v);
+    await page.waitForSelector(sel);
+    assert(await page.locator('#nav a.active[data-view="' + v + '"]').count() === 1, v + ' not the active view');
+    await page.locator('#main').evaluate(m => { m.scrollTop = m.scrollHeight; });
+    await page.screenshot({ path: join(SHOTS, 'view-' + v + '.png') });
+    await assertLayout(v);
+  }
+  // The detail pane beside a scrolled view: not under the header, not over the rows.
+  await openTimeline();
+  await rows().first().click();
+  await page.waitForSelector('#detail h2');
+  await page.screenshot({ path: join(SHOTS, 'view-timeline-detail.png') });
+  await assertLayout('timeline with detail pane');
 });
 
 await step('no dialogs and no console errors', async () => assertQuiet(seen));

@@ -15,7 +15,10 @@ const SHOTS = process.env.SCREENSHOTS || 'target/e2e-screenshots';
 if (!CASE || !DEMO) { console.error('KAHU_CASE and KAHU_DEMO must be set'); process.exit(2); }
 const REPORT = pathToFileURL(join(CASE, 'report.html')).href;
 const truth = JSON.parse(readFileSync(join(DEMO, 'demo', 'ground-truth.json'), 'utf8'));
-const SECTIONS = ['summary', 'attribution', 'timeline', 'matrix', 'scope', 'incidents', 'containment', 'hunts', 'detections', 'evidence'];
+// In document order: the executive part (what happened, what is affected,
+// what to do, who did it), then the appendix.
+const SECTIONS = ['summary', 'scope', 'containment', 'attribution', 'timeline', 'activity', 'lateral', 'logons', 'matrix', 'incidents', 'hunts', 'detections', 'evidence'];
+const EXECUTIVE = ['summary', 'scope', 'containment', 'attribution'];
 
 const { page, seen, step, finish } = await launch(SHOTS);
 
@@ -28,6 +31,71 @@ await step('report opens offline with every section', async () => {
     const text = (await page.textContent(`section#${id}`)).trim();
     assert(text.length > 0, `section #${id} is empty`);
   }
+  const order = await page.$$eval('section[id]', s => s.map(x => x.id));
+  assert(JSON.stringify(order) === JSON.stringify(SECTIONS), 'section order ' + order);
+  const exec = await page.$$eval('.exec > section', s => s.map(x => x.id));
+  assert(JSON.stringify(exec) === JSON.stringify(EXECUTIVE), 'executive part ' + exec);
+  assert(await page.$eval('#appendix', a => a.closest('.appendix') !== null), 'appendix heading');
+});
+
+// Each chart: present, drawn (an SVG of real size with marks in it), not a
+// "no data" paragraph, screenshotted on its own.
+async function chart(id, marks, min) {
+  const fig = page.locator('figure#' + id);
+  assert(await fig.count() === 1, 'no chart #' + id + (await page.locator('.nodata').count() ? ' (no data shown)' : ''));
+  await fig.scrollIntoViewIfNeeded();
+  const box = await fig.locator('svg').boundingBox();
+  assert(box && box.width > 200 && box.height > 40, `#${id} size ${JSON.stringify(box)}`);
+  const n = await fig.locator(marks).count();
+  assert(n >= min, `#${id}: ${n} ${marks}, want >= ${min}`);
+  await fig.screenshot({ path: join(SHOTS, 'report-' + id + '.png') });
+  return fig;
+}
+
+await step('charts: kill chain, detections over time, heat map, lateral movement, logons', async () => {
+  const strip = await chart('killchain', 'g.tactic', 14);
+  const seen = await strip.locator('g.tactic.seen').count();
+  const phases = new Set(truth.steps.map(s => s.tactic));
+  assert(seen >= Math.min(phases.size, 14) - 2 && seen >= 3, `kill chain marks ${seen} tactics, ground truth has ${phases.size}`);
+  const activity = await chart('activity-chart', 'rect[fill]', 10);
+  assert(await activity.locator('rect.legend').count() === 5, 'activity legend');
+  const labels = await activity.locator('text').allTextContents();
+  assert(labels.some(t => /^\d{4}-\d\d-\d\d \d\d:\d\d$/.test(t)), 'activity axis dates with year: ' + labels.slice(0, 5));
+  assert(labels.some(t => t.includes('UTC')), 'activity axis says UTC');
+  const heat = await chart('heatmap', 'rect.cell', 4);
+  const hosts = (await heat.locator('text.host-label').allTextContents()).map(h => h.toLowerCase());
+  const missing = truth.compromised_hosts.filter(h => !hosts.some(x => x.startsWith(h.toLowerCase())));
+  assert(missing.length === 0, 'heat map lacks compromised hosts ' + missing + ' in ' + hosts);
+  const hot = await heat.locator('rect.cell').evaluateAll(r => r.filter(x => x.getAttribute('fill') !== '#f6f8fa').length);
+  assert(hot > 0, 'heat map has no coloured cell');
+  const graph = await chart('lateral-graph', 'g.node', 2);
+  assert(await graph.locator('g.edge').count() >= 1, 'lateral graph has no edge');
+  const nodes = (await graph.locator('text.node-label').allTextContents()).map(x => x.toLowerCase());
+  assert(truth.compromised_hosts.some(h => nodes.some(n => n.startsWith(h.toLowerCase()))), 'lateral graph names no compromised host: ' + nodes);
+  const edgeLabels = await graph.locator('text.edge-label').allTextContents();
+  assert(edgeLabels.every(l => /^\d+× from \d{4}-\d\d-\d\d \d\d:\d\d UTC$/.test(l)), 'edge labels: ' + edgeLabels.slice(0, 3));
+  // Nodes are drawn inside the graph's box, not clipped away.
+  const outside = await graph.locator('svg').evaluate(svg => {
+    const b = svg.getBoundingClientRect();
+    return [...svg.querySelectorAll('circle')].filter(c => { const r = c.getBoundingClientRect(); return r.left < b.left || r.right > b.right || r.top < b.top || r.bottom > b.bottom; }).length;
+  });
+  assert(outside === 0, outside + ' graph nodes outside the chart');
+  const logons = page.locator('table#logon-table');
+  assert(await logons.locator('tr').count() > 1, 'logon table empty');
+  await logons.scrollIntoViewIfNeeded();
+  await logons.screenshot({ path: join(SHOTS, 'report-logon-table.png') });
+  assert((await page.locator('.nodata').count()) === 0, 'a chart says no data on the demo case');
+});
+
+await step('every time says UTC', async () => {
+  const bare = await page.$$eval('td, .card b, figcaption', cells => cells.map(c => c.textContent.trim())
+    .filter(t => /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d/.test(t) && !t.includes('UTC')));
+  assert(bare.length === 0, bare.length + ' times without UTC, e.g. ' + bare.slice(0, 3));
+  assert((await page.textContent('header .meta')).includes('UTC'), 'generation time without UTC');
+  // Prose too: the headline, key points, incident headings and steps.
+  const prose = await page.$$eval('#summary p, #summary li, #incidents summary, #incidents li', e => e.map(x => x.textContent));
+  const bareProse = prose.filter(t => /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?! UTC)/.test(t));
+  assert(bareProse.length === 0, bareProse.length + ' sentences with a time without UTC, e.g. ' + bareProse.slice(0, 2));
 });
 
 await step('attribution names the modelled actor', async () => {
@@ -60,6 +128,23 @@ await step('hostile evidence renders as text', async () => {
 await step('full-page screenshot', async () => {
   // The report is tens of thousands of pixels tall: a slow capture, not a hang.
   await page.screenshot({ path: join(SHOTS, 'report.png'), fullPage: true, timeout: 120000 });
+});
+
+await step('executive print: summary, scope, containment and attribution in <= 5 pages', async () => {
+  await page.emulateMedia({ media: 'print' });
+  // The appendix starts on a page of its own.
+  assert(await page.$eval('#appendix', a => getComputedStyle(a).breakBefore) === 'page', 'appendix does not start a new page');
+  const pdf = await page.pdf({ format: 'A4', printBackground: true, pageRanges: '1-40' });
+  // Print the executive part alone: the appendix removed, the rest as printed.
+  const appendix = await page.evaluateHandle(() => { const a = document.querySelector('.appendix'); const p = a.parentNode; a.remove(); return { a, p }; });
+  const exec = await page.pdf({ format: 'A4', printBackground: true });
+  await page.evaluate(({ a, p }) => p.appendChild(a), appendix);
+  writeFileSync(join(SHOTS, 'report-executive.pdf'), exec);
+  const pages = (exec.toString('latin1').match(/\/Type\s*\/Page(?!s)/g) || []).length;
+  console.log(`     report-executive.pdf: ${pages} pages`);
+  assert(pages >= 1 && pages <= 5, 'executive part prints in ' + pages + ' pages');
+  assert(pdf.length > exec.length, 'the appendix adds pages');
+  await page.emulateMedia({ media: 'screen' });
 });
 
 await step('prints to PDF', async () => {

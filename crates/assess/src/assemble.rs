@@ -234,8 +234,10 @@ pub(crate) fn detail(f: &Finding) -> String {
         .join(" ")
 }
 
+/// A time in prose (headline, key points, incident steps): says UTC, as
+/// every time in the report does.
 pub(crate) fn time_text(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "unknown time".into())
 }
 

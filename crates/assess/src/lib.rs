@@ -13,6 +13,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod policy;
 pub mod prose;
+pub mod report_view;
 pub mod store;
 pub mod views;
 pub mod write;

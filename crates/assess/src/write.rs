@@ -41,7 +41,11 @@ pub fn write_outputs(
     };
     put(
         "report.html",
-        kahu_report::html::render(&built.assessment).as_bytes(),
+        kahu_report::html::render_with(
+            &built.assessment,
+            &crate::report_view::report_analytics(analytics, findings),
+        )
+        .as_bytes(),
     )?;
     put(
         "assessment.json",

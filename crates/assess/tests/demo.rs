@@ -267,6 +267,31 @@ fn demo_assessment_end_to_end() {
             "section {id} missing"
         );
     }
+    // The executive part (summary, scope, containment, attribution) comes
+    // before the appendix, and the analytics are drawn, not "no data".
+    let at = |id: &str| html.find(&format!("<section id=\"{id}\"")).unwrap();
+    let order = ["summary", "scope", "containment", "attribution"].map(at);
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "executive order {order:?}"
+    );
+    assert!(order[3] < html.find("id=\"appendix\"").unwrap());
+    for chart in [
+        "killchain",
+        "activity-chart",
+        "heatmap",
+        "lateral-graph",
+        "logon-table",
+    ] {
+        assert!(
+            html.contains(&format!("id=\"{chart}\"")),
+            "chart {chart} missing"
+        );
+    }
+    assert!(
+        !html.contains("class=\"mut nodata\""),
+        "a chart has no data on the demo"
+    );
     assert!(
         !html.contains("<script"),
         "the report must not carry scripts"

@@ -5,6 +5,7 @@
 //! is attacker-controlled and a report must never execute it.
 
 use crate::assessment::*;
+use crate::charts::{self, ReportAnalytics};
 use kahu_finding::Level;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -44,16 +45,53 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// Every time in the report says UTC.
 fn time(t: &Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| "—".into())
+    crate::charts::utc(t)
+}
+
+/// An RFC 3339 time from a containment entry, printed as the rest of the
+/// report prints times ("… UTC"); anything else is shown as it is.
+fn utc_text(t: Option<&str>) -> String {
+    match t {
+        None => "?".into(),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| time(&Some(d.with_timezone(&chrono::Utc))))
+            .unwrap_or_else(|_| t.to_string()),
+    }
+}
+
+/// Rows of an executive-part table printed on paper; the rest shows on
+/// screen only (class `print-cut`) so the executive part prints in ≤ 5 pages.
+const PRINT_ROWS: usize = 10;
+/// Containment entries printed per list (hosts, accounts…).
+const CONTAINMENT_PRINT_ITEMS: usize = 12;
+
+/// ` class="print-cut"` for the rows past [`PRINT_ROWS`].
+fn cut(i: usize, keep: usize) -> &'static str {
+    if i >= keep {
+        " class=\"print-cut\""
+    } else {
+        ""
+    }
+}
+
+/// A note printed (only on paper) where rows were cut.
+fn print_note(h: &mut String, shown: usize, total: usize, where_: &str) {
+    if total > shown {
+        let _ = write!(
+            h,
+            "<p class=\"print-only mut\">Printed: {shown} of {total}; all in {}.</p>",
+            esc(where_)
+        );
+    }
 }
 
 fn level_badge(l: Level) -> String {
     format!("<span class=\"lv lv-{0}\">{0}</span>", l.as_str())
 }
 
-fn title_case(tactic: &str) -> String {
+pub(crate) fn title_case(tactic: &str) -> String {
     tactic
         .split('-')
         .map(|w| {
@@ -87,11 +125,24 @@ th{background:#f0f3f6}td.num{text-align:right}tr:nth-child(even) td{background:#
 ul.check{list-style:none;padding-left:0}ul.check li:before{content:"☐ ";font-size:16px}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}
 svg text{font-size:10px;fill:var(--mut)}
-@media print{nav{display:none}header{background:#fff;color:#000;border-bottom:3px solid #000}section{page-break-before:auto}details{display:block}details>summary{list-style:none}a{color:inherit;text-decoration:none}table{font-size:10px}}
+.print-only{display:none}figure.chart{margin:8px 0 16px}figure.chart svg{display:block}figcaption{font-size:12px}.part{font-size:13px;text-transform:uppercase;letter-spacing:.08em;color:var(--mut);margin:36px 0 0;border-top:4px double var(--bd);padding-top:8px}
+@media print{@page{size:A4;margin:14mm}body{font-size:11px}nav{display:none}header{background:#fff;color:#000;border-bottom:3px solid #000;padding:8px 0}main{padding:0;max-width:none}
+section{page-break-before:auto;margin-top:14px}h2{font-size:16px;margin:8px 0 4px}a{color:inherit;text-decoration:none}table{font-size:9px;margin:4px 0 8px}th,td{padding:2px 4px}
+.exec details:not([open]){display:none}.exec details[open]>summary{list-style:none}.exec .print-cut{display:none}code,.mono{font-size:9px}td.mono{word-break:normal;overflow-wrap:anywhere;min-width:18ch}ul.check li{margin:0}ul.check li:before{font-size:11px}.exec .why{display:-webkit-box;-webkit-line-clamp:1;-webkit-box-orient:vertical;overflow:hidden}.print-only{display:block}
+#appendix{page-break-before:always}.appendix details{display:block}.appendix details>summary{list-style:none}figure.chart,tr,.card{page-break-inside:avoid}}
 "#;
 
-/// Render the report.
+/// Render the report from the assessment alone (no analytics charts: their
+/// sections say there is no data).
 pub fn render(a: &Assessment) -> String {
+    render_with(a, &ReportAnalytics::default())
+}
+
+/// Render the report: the executive part (summary with the kill-chain
+/// strip, scope, containment, attribution) first, then the appendix
+/// (timeline, host × day heat map, lateral-movement graph, logons, ATT&CK,
+/// incidents, hunts, detections, evidence).
+pub fn render_with(a: &Assessment, x: &ReportAnalytics) -> String {
     let mut h = String::with_capacity(256 * 1024);
     let _ = write!(
         h,
@@ -114,21 +165,30 @@ pub fn render(a: &Assessment) -> String {
         esc(&a.schema_version)
     );
     h.push_str(
-        "<nav><a href=\"#summary\">Summary</a><a href=\"#attribution\">Attribution</a><a href=\"#timeline\">Timeline</a>\
-         <a href=\"#matrix\">ATT&amp;CK</a><a href=\"#scope\">Scope</a><a href=\"#incidents\">Incidents</a>\
-         <a href=\"#containment\">Containment</a><a href=\"#hunts\">Hunts</a><a href=\"#detections\">Detections</a>\
-         <a href=\"#evidence\">Evidence</a></nav><main>",
+        "<nav><a href=\"#summary\">Summary</a><a href=\"#scope\">Scope</a><a href=\"#containment\">Containment</a>\
+         <a href=\"#attribution\">Attribution</a><a href=\"#appendix\">Appendix:</a><a href=\"#timeline\">Timeline</a>\
+         <a href=\"#activity\">Activity</a><a href=\"#lateral\">Lateral movement</a><a href=\"#logons\">Logons</a>\
+         <a href=\"#matrix\">ATT&amp;CK</a><a href=\"#incidents\">Incidents</a><a href=\"#hunts\">Hunts</a>\
+         <a href=\"#detections\">Detections</a><a href=\"#evidence\">Evidence</a></nav><main>",
     );
+    // What the victim needs first: what happened, what is affected, what to
+    // do; then who did it. The executive part prints on its own (see CSS).
+    h.push_str("<div class=\"exec\">");
     summary(&mut h, a);
-    attribution(&mut h, a);
-    timeline(&mut h, a);
-    matrix(&mut h, a);
     scope(&mut h, a);
-    incidents(&mut h, a);
     containment(&mut h, a);
+    attribution(&mut h, a);
+    h.push_str("</div><div class=\"appendix\"><h2 class=\"part\" id=\"appendix\">Appendix: the detail</h2>");
+    timeline(&mut h, a);
+    activity(&mut h, x);
+    lateral(&mut h, x);
+    logons(&mut h, x);
+    matrix(&mut h, a);
+    incidents(&mut h, a);
     hunts(&mut h, a);
     detections(&mut h, a);
     evidence(&mut h, a);
+    h.push_str("</div>");
     h.push_str("</main></body></html>\n");
     h
 }
@@ -180,7 +240,27 @@ fn summary(h: &mut String, a: &Assessment) {
         let n = s.detections_by_level.get(l.as_str()).copied().unwrap_or(0);
         let _ = write!(h, "{} {n} &nbsp; ", level_badge(*l));
     }
-    h.push_str("</p></section>");
+    h.push_str("</p><h3>Kill chain</h3>");
+    charts::killchain_strip(h, &a.techniques, &a.timeline);
+    h.push_str("</section>");
+}
+
+fn activity(h: &mut String, x: &ReportAnalytics) {
+    h.push_str("<section id=\"activity\"><h2>Activity by host and day (UTC)</h2>");
+    charts::host_day_heatmap(h, &x.host_days);
+    h.push_str("</section>");
+}
+
+fn lateral(h: &mut String, x: &ReportAnalytics) {
+    h.push_str("<section id=\"lateral\"><h2>Lateral movement</h2>");
+    charts::lateral_graph(h, &x.hops);
+    h.push_str("</section>");
+}
+
+fn logons(h: &mut String, x: &ReportAnalytics) {
+    h.push_str("<section id=\"logons\"><h2>Logons by account and host</h2>");
+    charts::logon_table(h, &x.logons);
+    h.push_str("</section>");
 }
 
 fn evidence_table(h: &mut String, items: &[EvidenceItemView], empty: &str) {
@@ -189,10 +269,11 @@ fn evidence_table(h: &mut String, items: &[EvidenceItemView], empty: &str) {
         return;
     }
     h.push_str("<table><tr><th>Kind</th><th>Item</th><th>Why it matters</th><th>Weight</th></tr>");
-    for e in items {
+    for (i, e) in items.iter().enumerate() {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"num\">{:.2}</td></tr>",
+            "<tr{}><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"num\">{:.2}</td></tr>",
+            cut(i, PRINT_ROWS),
             esc(&e.kind),
             esc(&e.value),
             esc(&e.detail),
@@ -200,6 +281,12 @@ fn evidence_table(h: &mut String, items: &[EvidenceItemView], empty: &str) {
         );
     }
     h.push_str("</table>");
+    print_note(
+        h,
+        PRINT_ROWS,
+        items.len(),
+        "the screen version and attribution.json",
+    );
 }
 
 fn attribution(h: &mut String, a: &Assessment) {
@@ -249,7 +336,7 @@ fn attribution(h: &mut String, a: &Assessment) {
             evidence_table(h, &c.contradicting, "None found.");
             let _ = write!(
                 h,
-                "<h4>Known techniques not yet observed ({})</h4><p>",
+                "<h4>Known techniques not yet observed ({})</h4><p class=\"print-cut\">",
                 c.not_observed.len()
             );
             for t in c.not_observed.iter().take(60) {
@@ -276,69 +363,9 @@ fn attribution(h: &mut String, a: &Assessment) {
     );
 }
 
-fn chart(h: &mut String, buckets: &[ActivityBucket]) {
-    if buckets.is_empty() {
-        return;
-    }
-    let width = 1100.0f64;
-    let height = 160.0f64;
-    let left = 40.0;
-    let bw = ((width - left) / buckets.len() as f64).max(1.0);
-    let max = buckets
-        .iter()
-        .map(|b| b.counts.values().sum::<u64>())
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let _ = write!(
-        h,
-        "<svg role=\"img\" aria-label=\"Detections over time\" viewBox=\"0 0 {width} {}\" width=\"100%\" preserveAspectRatio=\"none\">",
-        height + 30.0
-    );
-    let _ = write!(
-        h,
-        "<text x=\"0\" y=\"10\">{max}</text><text x=\"0\" y=\"{height}\">0</text>"
-    );
-    for (i, b) in buckets.iter().enumerate() {
-        let x = left + i as f64 * bw;
-        let mut y = height;
-        for (lvl, color) in [
-            ("informational", "#8a8f98"),
-            ("low", "#2e7d9a"),
-            ("medium", "#e08e0b"),
-            ("high", "#c62828"),
-            ("critical", "#7f0000"),
-        ] {
-            let n = b.counts.get(lvl).copied().unwrap_or(0) as f64;
-            if n > 0.0 {
-                let bh = (n / max * (height - 12.0)).max(1.0);
-                y -= bh;
-                let _ = write!(
-                    h,
-                    "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{color}\"><title>{} {}: {n}</title></rect>",
-                    (bw - 1.0).max(0.5),
-                    b.start.format("%Y-%m-%d %H:%M"),
-                    lvl
-                );
-            }
-        }
-    }
-    let step = (buckets.len() / 8).max(1);
-    for (i, b) in buckets.iter().enumerate().step_by(step) {
-        let x = left + i as f64 * bw;
-        let _ = write!(
-            h,
-            "<text x=\"{x:.1}\" y=\"{}\">{}</text>",
-            height + 14.0,
-            b.start.format("%m-%d %H:%M")
-        );
-    }
-    h.push_str("</svg>");
-}
-
 fn timeline(h: &mut String, a: &Assessment) {
     h.push_str("<section id=\"timeline\"><h2>Intrusion timeline</h2>");
-    chart(h, &a.activity);
+    charts::activity_chart(h, &a.activity);
     if a.timeline.is_empty() {
         h.push_str("<p class=\"mut\">No detections.</p></section>");
         return;
@@ -358,7 +385,7 @@ fn timeline(h: &mut String, a: &Assessment) {
             .unwrap_or_else(|| "Unclassified".into());
         let _ = write!(
             h,
-            "<h3>{}</h3><table><tr><th>First seen</th><th>Last seen</th><th>#</th><th>Level</th><th>Detection</th><th>Host</th><th>Techniques</th><th>Detail</th><th>Evidence</th></tr>",
+            "<h3>{}</h3><table><tr><th>First seen (UTC)</th><th>Last seen (UTC)</th><th>#</th><th>Level</th><th>Detection</th><th>Host</th><th>Techniques</th><th>Detail</th><th>Evidence</th></tr>",
             esc(&name)
         );
         for e in entries.iter().take(200) {
@@ -439,7 +466,7 @@ fn matrix(h: &mut String, a: &Assessment) {
         "<p class=\"mut\">Cells are observed techniques, shaded by number of detections. {} techniques known for the leading candidate were not observed: see Hunts.</p>",
         expected.len()
     );
-    h.push_str("<table><tr><th>Technique</th><th>Tactics</th><th>Detections</th><th>Highest level</th><th>Hosts</th><th>First seen</th><th>Last seen</th><th>Rules</th><th>Evidence</th></tr>");
+    h.push_str("<table><tr><th>Technique</th><th>Tactics</th><th>Detections</th><th>Highest level</th><th>Hosts</th><th>First seen (UTC)</th><th>Last seen (UTC)</th><th>Rules</th><th>Evidence</th></tr>");
     for t in &a.techniques {
         let _ = write!(
             h,
@@ -465,11 +492,12 @@ fn entity_table(h: &mut String, title: &str, items: &[EntityView]) {
         h.push_str("<p class=\"mut\">None.</p>");
         return;
     }
-    h.push_str("<table><tr><th>Value</th><th>Kind</th><th>First seen</th><th>Last seen</th><th>Detections</th><th>Implicated by</th></tr>");
-    for e in items.iter().take(300) {
+    h.push_str("<table><tr><th>Value</th><th>Kind</th><th>First seen (UTC)</th><th>Last seen (UTC)</th><th>Detections</th><th>Implicated by</th></tr>");
+    for (i, e) in items.iter().take(300).enumerate() {
         let _ = write!(
             h,
-            "<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr{}><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td><span class=\"why\">{}</span></td></tr>",
+            cut(i, PRINT_ROWS),
             esc(&e.value),
             esc(&e.kind),
             time(&e.first_seen),
@@ -479,6 +507,12 @@ fn entity_table(h: &mut String, title: &str, items: &[EntityView]) {
         );
     }
     h.push_str("</table>");
+    print_note(
+        h,
+        PRINT_ROWS,
+        items.len(),
+        "the screen version and assessment.json",
+    );
 }
 
 fn scope(h: &mut String, a: &Assessment) {
@@ -547,17 +581,18 @@ fn containment(h: &mut String, a: &Assessment) {
             &c.shared_infrastructure,
         ),
     ] {
-        for item in list.iter().take(100) {
+        for (i, item) in list.iter().take(100).enumerate() {
             any = true;
             let _ = write!(
                 h,
-                "<li>{} <code>{}</code> <span class=\"mut\">— {} ({} detections, {} to {})</span></li>",
+                "<li{}>{} <code>{}</code> <span class=\"mut why\">— {} ({} detections, {} to {})</span></li>",
+                cut(i, CONTAINMENT_PRINT_ITEMS),
                 esc(what),
                 esc(&item.value),
                 esc(&item.reason),
                 item.detections,
-                esc(item.first_seen.as_deref().unwrap_or("?")),
-                esc(item.last_seen.as_deref().unwrap_or("?"))
+                esc(&utc_text(item.first_seen.as_deref())),
+                esc(&utc_text(item.last_seen.as_deref()))
             );
         }
     }
@@ -578,6 +613,23 @@ fn containment(h: &mut String, a: &Assessment) {
         );
     }
     h.push_str("</ul>");
+    for (what, list) in [
+        ("hosts", &c.hosts),
+        ("accounts", &c.accounts),
+        ("files", &c.files),
+        ("IP addresses", &c.ips),
+        ("domains", &c.domains),
+        ("URLs", &c.urls),
+        ("hashes", &c.hashes),
+        ("internal addresses", &c.internal_ips),
+    ] {
+        print_note(
+            h,
+            CONTAINMENT_PRINT_ITEMS,
+            list.len(),
+            &format!("containment/ (all {what})"),
+        );
+    }
     if !c.excluded.is_empty() {
         let _ = write!(
             h,
@@ -634,7 +686,7 @@ fn detections(h: &mut String, a: &Assessment) {
         h.push_str("<p class=\"mut\">None.</p></section>");
         return;
     }
-    h.push_str("<table><tr><th>Time</th><th>Level</th><th>Kind</th><th>Detection</th><th>Host</th><th>Event</th><th>Key fields</th><th>Provenance</th></tr>");
+    h.push_str("<table><tr><th>Time (UTC)</th><th>Level</th><th>Kind</th><th>Detection</th><th>Host</th><th>Event</th><th>Key fields</th><th>Provenance</th></tr>");
     for d in &a.detections {
         let fields = d
             .fields

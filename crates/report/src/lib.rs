@@ -2,6 +2,7 @@
 //! the STIX 2.1 bundle, the ATT&CK Navigator layer and containment lists.
 
 pub mod assessment;
+pub mod charts;
 pub mod containment;
 pub mod html;
 pub mod safe;

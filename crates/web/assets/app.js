@@ -123,7 +123,7 @@ views.timeline = async function (main, params) {
   }
   const canvas = el('canvas', { id: 'hist', title: 'Drag to narrow the time range; double-click to reset' });
   const head = el('div', { class: 'trow thead', style: { position: 'relative' } },
-    el('span', { text: 'Time (UTC)' }), el('span', { text: 'Host' }), el('span', { text: 'Channel' }),
+    el('span', { text: 'Time (UTC)' }), el('span', { text: 'Level' }), el('span', { text: 'Host' }), el('span', { text: 'Channel' }),
     el('span', { text: 'ID' }), el('span', { text: 'Account' }), el('span', { text: 'Summary' }));
   const box = el('div', { id: 'timeline' });
   const spacer = el('div', { class: 'spacer' });
@@ -167,7 +167,7 @@ views.timeline = async function (main, params) {
         style: { top: (i * ROW) + 'px' }, 'data-id': r.id,
         onclick: () => { selected = r.id; openEvent(r.id); render(); },
       },
-        el('span', { text: r.time || '(no time)' }), el('span', { text: r.host || '' }),
+        el('span', { text: r.time || '(no time)' }), el('span', { class: 'level' }, r.level ? badge(r.level) : ''), el('span', { text: r.host || '' }),
         el('span', { text: r.channel || '' }), el('span', { text: r.event_id ?? '' }),
         el('span', { text: r.account || '' }), el('span', { text: r.summary || '' }));
       spacer.append(div);
@@ -323,6 +323,44 @@ function renderJson(v, depth) {
   }
   return el('table', {}, Object.entries(v).map(([k, x]) => el('tr', {}, el('th', { text: k }), el('td', {}, renderJson(x, depth + 1)))));
 }
+// A stored time ("2021-09-06T02:05:01Z") as the UI shows times: UTC, said so.
+function utc(t) {
+  if (!t) return '—';
+  const d = new Date(t);
+  return isNaN(d) ? String(t) : d.toISOString().replace('T', ' ').replace(/\.\d+Z$|Z$/, '') + ' UTC';
+}
+function span(first, last) {
+  if (!first) return '—';
+  const ms = new Date(last || first) - new Date(first);
+  const dur = !isFinite(ms) || ms <= 0 ? '' : ms < 3600e3 ? ' (' + Math.round(ms / 60e3) + ' min)'
+    : ms < 86400e3 ? ' (' + (ms / 3600e3).toFixed(1) + ' h)' : ' (' + (ms / 86400e3).toFixed(1) + ' days)';
+  return utc(first) + ' → ' + utc(last || first) + dur;
+}
+const arr = v => Array.isArray(v) ? v : [];
+function incidentCard(i) {
+  const hosts = arr(i.hosts), accounts = arr(i.accounts), techniques = arr(i.techniques), steps = arr(i.evidence), phases = arr(i.phases);
+  return el('section', { class: 'incident', 'data-incident': String(i.id ?? '') },
+    el('h3', {}, badge(i.severity), ' ', el('span', { class: 'muted', text: String(i.id ?? '') }), ' ', String(i.title ?? '')),
+    el('table', { class: 'facts' },
+      el('tr', {}, el('th', { text: 'Level' }), el('td', {}, badge(i.severity))),
+      el('tr', {}, el('th', { text: 'Time span' }), el('td', { class: 'span', text: span(i.first_seen, i.last_seen) })),
+      el('tr', {}, el('th', { text: 'Hosts' }), el('td', { class: 'hosts', text: hosts.join(', ') || 'none named' })),
+      el('tr', {}, el('th', { text: 'Accounts' }), el('td', { text: accounts.join(', ') || 'none named' })),
+      el('tr', {}, el('th', { text: 'Counts' }), el('td', { class: 'counts', text: steps.length + ' steps · ' + hosts.length + ' hosts · ' + accounts.length + ' accounts · ' + techniques.length + ' techniques' })),
+      el('tr', {}, el('th', { text: 'Kill chain' }), el('td', {}, el('div', { class: 'chips' }, phases.map(p => el('span', { class: 'chip', text: p }))))),
+      el('tr', {}, el('th', { text: 'Techniques' }), el('td', { class: 'techniques' }, techniques.flatMap(t => [el('a', { href: '#/detections?technique=' + encodeURIComponent(t), text: t }), ' '])))),
+    el('h4', { text: 'Steps (' + steps.length + ')' }),
+    el('ol', { class: 'steps' }, steps.slice(0, 500).map(s => el('li', { class: 'val', text: String(s) }))));
+}
+function scopeTable(kind, items) {
+  const rows = arr(items);
+  return [el('h3', { text: kind + ' (' + rows.length + ')' }), rows.length ? el('table', { class: 'scope' },
+    el('tr', {}, ['Value', 'Kind', 'First (UTC)', 'Last (UTC)', 'Detections', 'Implicated by'].map(h => el('th', { text: h }))),
+    rows.slice(0, 1000).map(e => el('tr', {}, el('td', { class: 'val', text: String(e.value ?? '') }), el('td', { text: String(e.kind ?? '') }),
+      el('td', { text: utc(e.first_seen) }), el('td', { text: utc(e.last_seen) }), el('td', { text: fmtNum(e.detections) }),
+      el('td', { text: arr(e.rules).join('; ') }))))
+    : el('p', { class: 'muted', text: 'None.' })];
+}
 views.incidents = async function (main) {
   // `kahu assess` stores incidents and scope inside its `assessment`
   // document; stand-alone documents of their own kind take precedence.
@@ -336,7 +374,17 @@ views.incidents = async function (main) {
     }
     main.append(el('h2', { text: kind === 'incidents' ? 'Incidents' : 'Scope' }));
     if (!d) { main.append(el('p', { class: 'muted', text: 'No ' + kind + ' document in this case.' })); continue; }
-    main.append(el('p', { class: 'muted', text: 'version ' + d.version + ', ' + d.created_at + ' by ' + d.author }), renderJson(d.body));
+    main.append(el('p', { class: 'muted', text: 'version ' + d.version + ', ' + d.created_at + ' by ' + d.author }));
+    const body = d.body;
+    if (kind === 'incidents' && Array.isArray(body)) {
+      if (!body.length) main.append(el('p', { class: 'muted', text: 'No incidents.' }));
+      main.append(...body.slice(0, 200).map(incidentCard));
+    } else if (kind === 'scope' && body && typeof body === 'object' && !Array.isArray(body)) {
+      for (const [k, label] of [['hosts', 'Hosts'], ['accounts', 'Accounts'], ['ips', 'IP addresses'], ['files', 'Files']]) main.append(...scopeTable(label, body[k]));
+    } else {
+      // A document of another shape (written by another tool): shown as data.
+      main.append(renderJson(body));
+    }
   }
 };
 
@@ -396,6 +444,46 @@ function itemText(item) {
   }
   return parts.length ? parts.join(' — ') : JSON.stringify(item).slice(0, 500);
 }
+// Analyst words for the attribution document's keys: the UI never shows
+// a raw key such as `likelihood_words` or `absent_penalty`.
+const LIST_WORDS = {
+  supporting: 'Supporting evidence', contradicting: 'Contradicting evidence',
+  unexplained: 'Observed, not explained by this actor', hunt_next: 'Hunt next: known for this actor, not yet observed',
+  evidence: 'Evidence',
+};
+const pct = v => typeof v === 'number' && v >= 0 && v <= 1 ? Math.round(v * 100) + '%' : String(v);
+// "Likely (58%) that APT40 is responsible" in the estimative words the ranking chose.
+function candidateWords(c) {
+  const words = c.likelihood_words || (typeof c.likelihood === 'string' ? c.likelihood : '');
+  const p = typeof c.likelihood === 'number' ? c.likelihood : c.probability;
+  const w = words ? words.charAt(0).toUpperCase() + words.slice(1) : 'Likelihood';
+  return w + (p !== undefined ? ' (' + pct(p) + ')' : '') + ' that this actor is responsible.';
+}
+function candidateFacts(c) {
+  const out = [];
+  if (Array.isArray(c.aliases) && c.aliases.length) out.push(['Also known as', c.aliases.join(', ')]);
+  if (typeof c.score === 'number') out.push(['Score', c.score.toFixed(2) + ' (sum of the weights of the evidence, less the penalty below)']);
+  if (typeof c.absent_penalty === 'number') out.push(['Not observed', 'known techniques of this actor missing from the evidence lower the score by ' + c.absent_penalty.toFixed(2)]);
+  if (typeof c.profiled === 'boolean') out.push(['Actor profile', c.profiled ? 'used: victims, exploited CVEs and infrastructure count as evidence' : 'none: behaviour (ATT&CK techniques and software) only']);
+  if (c.confidence !== undefined && typeof c.confidence !== 'object') out.push(['Analytic confidence', String(c.confidence)]);
+  const known = new Set(['rank', 'id', 'group_id', 'name', 'aliases', 'score', 'likelihood', 'likelihood_words', 'probability', 'profiled', 'absent_penalty', 'confidence']);
+  for (const [k, v] of Object.entries(c)) {
+    if (known.has(k) || v === null || typeof v === 'object') continue;
+    const words = k.replace(/_/g, ' ');
+    out.push([words.charAt(0).toUpperCase() + words.slice(1), typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v)]);
+  }
+  return out;
+}
+// The document-level judgement: analytic confidence and the chance that
+// an actor outside the knowledge base did it.
+function documentWords(body) {
+  const out = [];
+  const conf = body && body.confidence;
+  if (conf && typeof conf === 'object' && conf.level) out.push(['Analytic confidence', conf.level + (Array.isArray(conf.reasons) && conf.reasons.length ? ': ' + conf.reasons.join('; ') : '')]);
+  if (body && body.likelihood_unknown !== undefined) out.push(['An actor not in the knowledge base', (body.likelihood_unknown_words || '') + ' (' + pct(body.likelihood_unknown) + ')']);
+  if (body && body.outcome && typeof body.outcome === 'object') out.push(['Outcome', [body.outcome.kind, body.outcome.name, body.outcome.id && '(' + body.outcome.id + ')'].filter(Boolean).join(' ')]);
+  return out;
+}
 views.attribution = async function (main) {
   const a = await api('/api/attribution');
   const doc = a.document;
@@ -420,28 +508,21 @@ views.attribution = async function (main) {
     main.append(el('section', { class: 'caveats' }, el('h3', { text: 'Caveats' }),
       el('ul', {}, caveats.map(c => el('li', { text: String(c) })))));
   }
+  const judged = documentWords(doc.body);
+  if (judged.length) main.append(el('table', { class: 'facts judgement' }, judged.map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { text: v })))));
   const cands = candidatesOf(doc.body);
   if (!cands.length) main.append(renderJson(doc.body));
   cands.forEach((c, idx) => {
     const id = String(pick(c, ['id', 'group_id', 'attack_id', 'external_id', 'group']) ?? idx);
     const name = pick(c, ['name', 'group_name', 'title']) ?? id;
     const box = el('section', { class: 'cand', 'data-candidate': id });
-    const head = [];
-    for (const k of ['rank', 'score', 'likelihood', 'confidence', 'probability']) {
-      if (c[k] === undefined || typeof c[k] === 'object') continue;
-      // Probabilities read as percentages, scores with two decimals.
-      const v = c[k];
-      const shown = typeof v !== 'number' ? String(v)
-        : (k === 'likelihood' || k === 'probability') && v >= 0 && v <= 1 ? (v * 100).toFixed(1) + '%'
-        : Number.isInteger(v) ? String(v) : v.toFixed(2);
-      head.push(k + ': ' + shown);
-    }
-    box.append(el('h3', { text: '#' + (c.rank ?? idx + 1) + ' ' + name + (name !== id ? ' (' + id + ')' : '') }), el('div', { class: 'muted', text: head.join(' · ') }));
-    const other = Object.entries(c).filter(([k, v]) => v !== null && typeof v !== 'object' && !['rank', 'score', 'likelihood', 'confidence', 'probability', 'name', 'id'].includes(k));
-    if (other.length) box.append(el('table', {}, other.map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { text: String(v) })))));
+    box.append(el('h3', { text: '#' + (c.rank ?? idx + 1) + ' ' + name + (name !== id ? ' (' + id + ')' : '') }));
+    box.append(el('p', { class: 'judgement', text: candidateWords(c) }));
+    const facts = candidateFacts(c);
+    if (facts.length) box.append(el('table', { class: 'facts' }, facts.map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { text: v })))));
     for (const [key, list] of Object.entries(c)) {
-      if (!Array.isArray(list)) continue;
-      box.append(el('h4', { text: key.replace(/_/g, ' ') + ' (' + list.length + ')' }));
+      if (!Array.isArray(list) || key === 'aliases') continue;
+      box.append(el('h4', { text: (LIST_WORDS[key] || key.replace(/_/g, ' ')) + ' (' + list.length + ')' }));
       box.append(el('ul', { class: 'evlist' }, list.slice(0, 500).map((item, i) => {
         const ref = itemRef(item, id, key, i);
         const d = active.get(ref.kind + '\u0000' + ref.id);

@@ -1,0 +1,736 @@
+//! The report's charts and analytic tables: the lateral-movement graph, the
+//! logon table, the host × day heat map, the kill-chain strip and the
+//! detections-over-time chart. Each builder returns inline SVG or HTML that
+//! needs no script, font or stylesheet from elsewhere.
+//!
+//! Host names, accounts and addresses come from evidence and are
+//! attacker-controlled: every one goes through [`esc`], inside SVG too.
+//! Every builder is bounded (nodes, rows, columns) so hostile evidence
+//! cannot make the report grow without limit, and says so when it cuts.
+//! Empty input gives a "no data" paragraph (class `nodata`), never an empty
+//! or broken chart.
+
+use crate::assessment::{ActivityBucket, TechniqueView, TimelineEntry};
+use crate::html::{TACTICS, esc, title_case};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+/// Most hosts or addresses drawn in the lateral-movement graph.
+pub const MAX_GRAPH_NODES: usize = 30;
+/// Most rows in the logon table.
+pub const MAX_LOGON_ROWS: usize = 200;
+/// Most hosts (rows) in the heat map.
+pub const MAX_HEAT_HOSTS: usize = 30;
+/// Most days (columns) in the heat map.
+pub const MAX_HEAT_DAYS: usize = 60;
+
+/// What the report draws from the event analytics (`analytics.json`) and
+/// from every finding, beyond the assessment itself. Built by the pipeline;
+/// not part of the `assessment.json` contract.
+#[derive(Debug, Clone, Default)]
+pub struct ReportAnalytics {
+    /// Lateral-movement hops.
+    pub hops: Vec<HopView>,
+    /// Logon summaries (one per account, source, host and logon type).
+    pub logons: Vec<LogonView>,
+    /// Detections per host per UTC day.
+    pub host_days: Vec<HostDayCount>,
+}
+
+/// One lateral-movement hop as the analytics saw it.
+#[derive(Debug, Clone)]
+pub struct HopView {
+    /// Host or address the hop came from.
+    pub source: String,
+    /// Host or address the hop went to.
+    pub target: String,
+    /// How (`rdp`, `smb`, `network_logon`…).
+    pub protocol: String,
+    /// Account used (may be empty).
+    pub account: String,
+    /// Times seen.
+    pub count: u64,
+    /// First hop.
+    pub first_seen: Option<DateTime<Utc>>,
+}
+
+/// Logon attempts of one account on one host.
+#[derive(Debug, Clone)]
+pub struct LogonView {
+    /// Account name.
+    pub account: String,
+    /// Host that recorded the logon (the target).
+    pub host: String,
+    /// Windows logon type, when known.
+    pub logon_type: Option<u32>,
+    /// Successful attempts.
+    pub successes: u64,
+    /// Failed attempts.
+    pub failures: u64,
+    /// Earliest attempt.
+    pub first_seen: Option<DateTime<Utc>>,
+    /// Latest attempt.
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// Detections on one host on one UTC day.
+#[derive(Debug, Clone)]
+pub struct HostDayCount {
+    /// Host name.
+    pub host: String,
+    /// The UTC day.
+    pub day: NaiveDate,
+    /// Detections.
+    pub detections: u64,
+}
+
+/// A time as the report prints it: always with the year and "UTC".
+pub fn utc(t: &Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
+fn nodata(h: &mut String, what: &str) {
+    let _ = write!(h, "<p class=\"mut nodata\">{}</p>", esc(what));
+}
+
+/// Level colours, lowest first, shared by the chart and its legend.
+const LEVEL_COLOURS: &[(&str, &str)] = &[
+    ("informational", "#8a8f98"),
+    ("low", "#2e7d9a"),
+    ("medium", "#e08e0b"),
+    ("high", "#c62828"),
+    ("critical", "#7f0000"),
+];
+
+/// Detections over time, stacked by level, with a legend, dates with the
+/// year and a "UTC" axis caption.
+pub fn activity_chart(h: &mut String, buckets: &[ActivityBucket]) {
+    if buckets.is_empty() {
+        nodata(h, "No detections over time to chart.");
+        return;
+    }
+    let width = 1100.0f64;
+    let height = 160.0f64;
+    let left = 40.0;
+    let bw = ((width - left) / buckets.len() as f64).max(1.0);
+    let max = buckets
+        .iter()
+        .map(|b| b.counts.values().sum::<u64>())
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    h.push_str("<figure class=\"chart\" id=\"activity-chart\">");
+    let _ = write!(
+        h,
+        "<svg role=\"img\" aria-label=\"Detections over time (UTC)\" viewBox=\"0 0 {width} {}\" width=\"100%\" preserveAspectRatio=\"none\">",
+        height + 46.0
+    );
+    let _ = write!(
+        h,
+        "<text x=\"0\" y=\"10\">{max}</text><text x=\"0\" y=\"{height}\">0</text>"
+    );
+    for (i, b) in buckets.iter().enumerate() {
+        let x = left + i as f64 * bw;
+        let mut y = height;
+        for (lvl, color) in LEVEL_COLOURS {
+            let n = b.counts.get(*lvl).copied().unwrap_or(0) as f64;
+            if n > 0.0 {
+                let bh = (n / max * (height - 12.0)).max(1.0);
+                y -= bh;
+                let _ = write!(
+                    h,
+                    "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{color}\"><title>{} UTC {}: {n}</title></rect>",
+                    (bw - 1.0).max(0.5),
+                    b.start.format("%Y-%m-%d %H:%M"),
+                    lvl
+                );
+            }
+        }
+    }
+    let step = (buckets.len() / 6).max(1);
+    for (i, b) in buckets.iter().enumerate().step_by(step) {
+        let x = left + i as f64 * bw;
+        let _ = write!(
+            h,
+            "<text x=\"{x:.1}\" y=\"{}\">{}</text>",
+            height + 14.0,
+            b.start.format("%Y-%m-%d %H:%M")
+        );
+    }
+    let _ = write!(
+        h,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">time (UTC)</text>",
+        width,
+        height + 28.0
+    );
+    // The legend: one swatch per level, in the colours above.
+    let mut lx = left;
+    for (lvl, color) in LEVEL_COLOURS.iter().rev() {
+        let _ = write!(
+            h,
+            "<rect class=\"legend\" x=\"{lx}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{color}\"></rect><text x=\"{}\" y=\"{}\">{lvl}</text>",
+            height + 34.0,
+            lx + 14.0,
+            height + 43.0
+        );
+        lx += 110.0;
+    }
+    h.push_str("</svg><figcaption class=\"mut\">Detections per time bucket, stacked by level; times in UTC.</figcaption></figure>");
+}
+
+/// The kill-chain strip: one box per ATT&CK tactic in kill-chain order,
+/// shaded by the detections of techniques in that tactic.
+pub fn killchain_strip(h: &mut String, techniques: &[TechniqueView], timeline: &[TimelineEntry]) {
+    let mut per_tactic: BTreeMap<&str, u64> = BTreeMap::new();
+    for t in techniques {
+        for tactic in &t.tactics {
+            *per_tactic.entry(tactic.as_str()).or_default() += t.detections;
+        }
+    }
+    // Timeline phases count too: a detection without technique still has a phase.
+    if per_tactic.is_empty() {
+        for e in timeline {
+            *per_tactic.entry(e.phase.as_str()).or_default() += e.count;
+        }
+    }
+    if per_tactic.values().all(|n| *n == 0) {
+        nodata(
+            h,
+            "No ATT&CK tactics observed: no kill-chain strip to draw.",
+        );
+        return;
+    }
+    let max = per_tactic.values().copied().max().unwrap_or(1).max(1) as f64;
+    let bw = 80.0;
+    let width = bw * TACTICS.len() as f64;
+    let _ = write!(
+        h,
+        "<figure class=\"chart\" id=\"killchain\"><svg role=\"img\" aria-label=\"Kill chain: tactics observed\" viewBox=\"0 0 {width} 56\" width=\"100%\">"
+    );
+    for (i, tactic) in TACTICS.iter().enumerate() {
+        let n = per_tactic.get(tactic).copied().unwrap_or(0);
+        let x = i as f64 * bw;
+        let fill = if n == 0 {
+            "#f3f4f6".to_string()
+        } else {
+            let heat = (n as f64 / max).sqrt();
+            format!(
+                "rgb(255,{:.0},{:.0})",
+                225.0 - heat * 160.0,
+                215.0 - heat * 180.0
+            )
+        };
+        let name = title_case(tactic);
+        let _ = write!(
+            h,
+            "<g class=\"tactic{}\"><rect x=\"{:.0}\" y=\"2\" width=\"{:.0}\" height=\"50\" fill=\"{fill}\" stroke=\"#b0b8c0\"><title>{}: {n} detections</title></rect>\
+             <text x=\"{:.0}\" y=\"22\" text-anchor=\"middle\">{}</text><text x=\"{:.0}\" y=\"40\" text-anchor=\"middle\">{}</text></g>",
+            if n > 0 { " seen" } else { "" },
+            x + 1.0,
+            bw - 2.0,
+            esc(&name),
+            x + bw / 2.0,
+            esc(&short_tactic(&name)),
+            x + bw / 2.0,
+            if n > 0 { n.to_string() } else { "—".into() }
+        );
+    }
+    h.push_str("</svg><figcaption class=\"mut\">ATT&amp;CK tactics in kill-chain order; the number is detections of techniques in the tactic, grey where none was observed.</figcaption></figure>");
+}
+
+/// Tactic names shortened to fit a strip box.
+fn short_tactic(name: &str) -> String {
+    match name {
+        "Resource Development" => "Resource Dev.".into(),
+        "Privilege Escalation" => "Priv. Escalation".into(),
+        "Command And Control" => "Command & Ctrl".into(),
+        "Credential Access" => "Credential Acc.".into(),
+        "Defense Evasion" => "Def. Evasion".into(),
+        "Lateral Movement" => "Lateral Mvmt".into(),
+        other => other.into(),
+    }
+}
+
+/// One drawn edge: hops between two nodes, summed over protocols and accounts.
+struct Edge {
+    count: u64,
+    first: Option<DateTime<Utc>>,
+    protocols: BTreeSet<String>,
+    accounts: BTreeSet<String>,
+}
+
+/// The lateral-movement graph: hosts and addresses as nodes on a circle,
+/// hops as arrows labelled with their count and first time (UTC).
+pub fn lateral_graph(h: &mut String, hops: &[HopView]) {
+    let mut edges: BTreeMap<(&str, &str), Edge> = BTreeMap::new();
+    for hop in hops {
+        let e = edges
+            .entry((hop.source.as_str(), hop.target.as_str()))
+            .or_insert(Edge {
+                count: 0,
+                first: None,
+                protocols: BTreeSet::new(),
+                accounts: BTreeSet::new(),
+            });
+        e.count = e.count.saturating_add(hop.count);
+        e.first = match (e.first, hop.first_seen) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        e.protocols.insert(hop.protocol.clone());
+        if !hop.account.is_empty() {
+            e.accounts.insert(hop.account.clone());
+        }
+    }
+    if edges.is_empty() {
+        nodata(h, "No lateral movement observed: no graph to draw.");
+        return;
+    }
+    // The busiest nodes, by hops touching them, up to the cap.
+    let mut weight: BTreeMap<&str, u64> = BTreeMap::new();
+    for ((s, t), e) in &edges {
+        *weight.entry(s).or_default() += e.count;
+        *weight.entry(t).or_default() += e.count;
+    }
+    let mut nodes: Vec<(&str, u64)> = weight.into_iter().collect();
+    nodes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let dropped_nodes = nodes.len().saturating_sub(MAX_GRAPH_NODES);
+    nodes.truncate(MAX_GRAPH_NODES);
+    nodes.sort_by(|a, b| a.0.cmp(b.0));
+    let index: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.0, i)).collect();
+    let n = nodes.len() as f64;
+    let (w, hgt) = (900.0f64, 560.0f64);
+    let (cx, cy, r) = (w / 2.0, hgt / 2.0, 210.0f64);
+    let pos = |i: usize| {
+        let a = std::f64::consts::TAU * i as f64 / n - std::f64::consts::FRAC_PI_2;
+        (cx + r * a.cos(), cy + r * a.sin())
+    };
+    let _ = write!(
+        h,
+        "<figure class=\"chart\" id=\"lateral-graph\"><svg role=\"img\" aria-label=\"Lateral-movement graph\" viewBox=\"0 0 {w} {hgt}\" width=\"100%\" style=\"max-width:900px\">\
+         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"12\" markerHeight=\"12\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#0b4f6c\"></path></marker></defs>"
+    );
+    for ((s, t), e) in &edges {
+        let (Some(&si), Some(&ti)) = (index.get(s), index.get(t)) else {
+            continue;
+        };
+        let (x1, y1) = pos(si);
+        let (x2, y2) = pos(ti);
+        // Stop the arrow at the target's circle.
+        let (dx, dy) = (x2 - x1, y2 - y1);
+        let len = (dx * dx + dy * dy).sqrt().max(1.0);
+        let (ex, ey) = (x2 - dx / len * 14.0, y2 - dy / len * 14.0);
+        let label = format!(
+            "{}× from {}",
+            e.count,
+            e.first
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| "?".into())
+        );
+        let detail = format!(
+            "{s} → {t}: {label}; {}; accounts: {}",
+            e.protocols.iter().cloned().collect::<Vec<_>>().join(", "),
+            e.accounts.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+        let _ = write!(
+            h,
+            "<g class=\"edge\"><line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{ex:.1}\" y2=\"{ey:.1}\" stroke=\"#0b4f6c\" stroke-width=\"{:.1}\" marker-end=\"url(#arrow)\"><title>{}</title></line>\
+             <text class=\"edge-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
+            1.0 + (e.count as f64).ln_1p().min(4.0),
+            esc(&detail),
+            (x1 + x2) / 2.0,
+            (y1 + y2) / 2.0 - 3.0,
+            esc(&label)
+        );
+    }
+    for (i, (name, hops)) in nodes.iter().enumerate() {
+        let (x, y) = pos(i);
+        let anchor = if x < cx - 1.0 {
+            "end"
+        } else if x > cx + 1.0 {
+            "start"
+        } else {
+            "middle"
+        };
+        let tx = match anchor {
+            "end" => x - 14.0,
+            "start" => x + 14.0,
+            _ => x,
+        };
+        let ty = if anchor == "middle" && y < cy {
+            y - 16.0
+        } else if anchor == "middle" {
+            y + 24.0
+        } else {
+            y + 4.0
+        };
+        let _ = write!(
+            h,
+            "<g class=\"node\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"10\" fill=\"#eef5f8\" stroke=\"#0b4f6c\" stroke-width=\"2\"><title>{}: {hops} hops</title></circle>\
+             <text class=\"node-label\" x=\"{tx:.1}\" y=\"{ty:.1}\" text-anchor=\"{anchor}\">{}</text></g>",
+            esc(name),
+            esc(&clip(name, 40))
+        );
+    }
+    h.push_str("</svg><figcaption class=\"mut\">Hosts and addresses as nodes, hops as arrows labelled with their count and the first hop (UTC).");
+    if dropped_nodes > 0 {
+        let _ = write!(
+            h,
+            " {dropped_nodes} less active nodes not drawn (all hops are in analytics.json)."
+        );
+    }
+    h.push_str("</figcaption></figure>");
+}
+
+/// At most `n` characters, with an ellipsis when cut.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+/// Logons per account and host: logon types, successes, failures, first
+/// and last (UTC).
+pub fn logon_table(h: &mut String, logons: &[LogonView]) {
+    struct Row {
+        types: BTreeSet<u32>,
+        ok: u64,
+        failed: u64,
+        first: Option<DateTime<Utc>>,
+        last: Option<DateTime<Utc>>,
+    }
+    let mut rows: BTreeMap<(&str, &str), Row> = BTreeMap::new();
+    for l in logons {
+        let r = rows
+            .entry((l.account.as_str(), l.host.as_str()))
+            .or_insert(Row {
+                types: BTreeSet::new(),
+                ok: 0,
+                failed: 0,
+                first: None,
+                last: None,
+            });
+        r.types.extend(l.logon_type);
+        r.ok = r.ok.saturating_add(l.successes);
+        r.failed = r.failed.saturating_add(l.failures);
+        r.first = match (r.first, l.first_seen) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        r.last = match (r.last, l.last_seen) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    if rows.is_empty() {
+        nodata(h, "No logons in the evidence examined.");
+        return;
+    }
+    let mut rows: Vec<_> = rows.into_iter().collect();
+    // Most failures first (guessing, spraying), then most successes.
+    rows.sort_by(|a, b| b.1.failed.cmp(&a.1.failed).then(b.1.ok.cmp(&a.1.ok)));
+    let total = rows.len();
+    h.push_str("<table id=\"logon-table\"><tr><th>Account</th><th>Host</th><th>Logon types</th><th>Successes</th><th>Failures</th><th>First (UTC)</th><th>Last (UTC)</th></tr>");
+    for ((account, host), r) in rows.iter().take(MAX_LOGON_ROWS) {
+        let types = r
+            .types
+            .iter()
+            .map(|t| logon_type_name(*t))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = write!(
+            h,
+            "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+            esc(account),
+            esc(host),
+            esc(&types),
+            r.ok,
+            r.failed,
+            utc(&r.first),
+            utc(&r.last)
+        );
+    }
+    h.push_str("</table>");
+    if total > MAX_LOGON_ROWS {
+        let _ = write!(
+            h,
+            "<p class=\"mut\">{} more account × host rows in analytics.json.</p>",
+            total - MAX_LOGON_ROWS
+        );
+    }
+}
+
+/// A Windows logon type with its meaning.
+fn logon_type_name(t: u32) -> String {
+    let name = match t {
+        2 => "interactive",
+        3 => "network",
+        4 => "batch",
+        5 => "service",
+        7 => "unlock",
+        8 => "network cleartext",
+        9 => "new credentials",
+        10 => "remote interactive (RDP)",
+        11 => "cached interactive",
+        _ => return t.to_string(),
+    };
+    format!("{t} {name}")
+}
+
+/// Host × day heat map of detections: the most active hosts as rows, the
+/// UTC days with detections as columns.
+pub fn host_day_heatmap(h: &mut String, cells: &[HostDayCount]) {
+    let mut per_host: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut per_day: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+    let mut grid: BTreeMap<(&str, NaiveDate), u64> = BTreeMap::new();
+    for c in cells.iter().filter(|c| c.detections > 0) {
+        *per_host.entry(c.host.as_str()).or_default() += c.detections;
+        *per_day.entry(c.day).or_default() += c.detections;
+        *grid.entry((c.host.as_str(), c.day)).or_default() += c.detections;
+    }
+    if grid.is_empty() {
+        nodata(
+            h,
+            "No detections with a host and a time: no heat map to draw.",
+        );
+        return;
+    }
+    let mut hosts: Vec<(&str, u64)> = per_host.into_iter().collect();
+    hosts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let dropped_hosts = hosts.len().saturating_sub(MAX_HEAT_HOSTS);
+    hosts.truncate(MAX_HEAT_HOSTS);
+    let mut days: Vec<(NaiveDate, u64)> = per_day.into_iter().collect();
+    let dropped_days = days.len().saturating_sub(MAX_HEAT_DAYS);
+    if dropped_days > 0 {
+        // Keep the busiest days, shown in date order.
+        days.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        days.truncate(MAX_HEAT_DAYS);
+        days.sort();
+    }
+    let max = hosts
+        .iter()
+        .flat_map(|(host, _)| days.iter().map(move |(d, _)| (*host, *d)))
+        .filter_map(|k| grid.get(&k).copied())
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let (label_w, cell, top) = (170.0f64, 26.0f64, 70.0f64);
+    let width = label_w + cell * days.len() as f64 + 70.0;
+    let height = top + cell * hosts.len() as f64 + 30.0;
+    let _ = write!(
+        h,
+        "<figure class=\"chart\" id=\"heatmap\"><svg role=\"img\" aria-label=\"Detections per host per day (UTC)\" viewBox=\"0 0 {width} {height}\" width=\"{}\" style=\"max-width:100%\">",
+        width.max(320.0)
+    );
+    for (j, (day, _)) in days.iter().enumerate() {
+        let x = label_w + j as f64 * cell + cell / 2.0;
+        let _ = write!(
+            h,
+            "<text x=\"{x:.1}\" y=\"{top}\" transform=\"rotate(-60 {x:.1} {top})\" dx=\"4\">{}</text>",
+            day.format("%Y-%m-%d")
+        );
+    }
+    for (i, (host, _)) in hosts.iter().enumerate() {
+        let y = top + 6.0 + i as f64 * cell;
+        let _ = write!(
+            h,
+            "<text class=\"host-label\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            label_w - 6.0,
+            y + cell / 2.0 + 3.0,
+            esc(&clip(host, 28))
+        );
+        for (j, (day, _)) in days.iter().enumerate() {
+            let n = grid.get(&(*host, *day)).copied().unwrap_or(0);
+            let x = label_w + j as f64 * cell;
+            let fill = if n == 0 {
+                "#f6f8fa".to_string()
+            } else {
+                let heat = (n as f64 / max).sqrt();
+                format!(
+                    "rgb({:.0},{:.0},{:.0})",
+                    255.0 - heat * 60.0,
+                    225.0 - heat * 180.0,
+                    205.0 - heat * 180.0
+                )
+            };
+            let _ = write!(
+                h,
+                "<rect class=\"cell\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{} {} UTC: {n} detections</title></rect>",
+                cell - 2.0,
+                cell - 2.0,
+                esc(host),
+                day.format("%Y-%m-%d")
+            );
+        }
+    }
+    let _ = write!(
+        h,
+        "<text x=\"{label_w}\" y=\"{:.1}\">darker = more detections (busiest cell: {max})</text></svg>",
+        height - 8.0
+    );
+    h.push_str("<figcaption class=\"mut\">Detections per host per UTC day; grey cells had none.");
+    if dropped_hosts > 0 {
+        let _ = write!(h, " {dropped_hosts} less active hosts not shown.");
+    }
+    if dropped_days > 0 {
+        let _ = write!(h, " {dropped_days} less active days not shown.");
+    }
+    h.push_str("</figcaption></figure>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const HOSTILE: &str = "<script>alert(1)</script>\"><svg onload=x>&";
+
+    fn hop(s: &str, t: &str, n: u64) -> HopView {
+        HopView {
+            source: s.into(),
+            target: t.into(),
+            protocol: "rdp".into(),
+            account: "bob".into(),
+            count: n,
+            first_seen: Some(Utc.with_ymd_and_hms(2024, 3, 5, 10, 0, 0).unwrap()),
+        }
+    }
+
+    fn assert_escaped(out: &str) {
+        assert!(!out.contains("<script"), "raw script tag in {out}");
+        assert!(!out.contains("<svg onload"), "raw svg tag in {out}");
+        assert!(
+            out.contains("&lt;script&gt;"),
+            "escaped name missing in {out}"
+        );
+    }
+
+    #[test]
+    fn lateral_graph_escapes_host_names_and_labels_edges() {
+        let mut h = String::new();
+        lateral_graph(&mut h, &[hop(HOSTILE, "dc01", 3), hop("ws1", HOSTILE, 2)]);
+        assert_escaped(&h);
+        assert_eq!(h.matches("class=\"node\"").count(), 3);
+        assert_eq!(h.matches("class=\"edge\"").count(), 2);
+        assert!(h.contains("3× from 2024-03-05 10:00 UTC"), "{h}");
+    }
+
+    #[test]
+    fn lateral_graph_caps_nodes_and_says_so() {
+        let hops: Vec<HopView> = (0..100).map(|i| hop(&format!("h{i}"), "dc01", 1)).collect();
+        let mut h = String::new();
+        lateral_graph(&mut h, &hops);
+        assert_eq!(h.matches("class=\"node\"").count(), MAX_GRAPH_NODES);
+        assert!(h.contains("71 less active nodes not drawn"), "{h}");
+    }
+
+    #[test]
+    fn empty_inputs_give_no_data_not_a_chart() {
+        let mut h = String::new();
+        lateral_graph(&mut h, &[]);
+        logon_table(&mut h, &[]);
+        host_day_heatmap(&mut h, &[]);
+        killchain_strip(&mut h, &[], &[]);
+        activity_chart(&mut h, &[]);
+        assert_eq!(h.matches("class=\"mut nodata\"").count(), 5, "{h}");
+        assert!(!h.contains("<svg"), "{h}");
+        assert!(!h.contains("<table"), "{h}");
+    }
+
+    #[test]
+    fn heatmap_escapes_hosts_and_bounds_rows_and_columns() {
+        let day =
+            |d: u32| NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(d as u64);
+        let mut cells = vec![HostDayCount {
+            host: HOSTILE.into(),
+            day: day(0),
+            detections: 500,
+        }];
+        for i in 0..50u32 {
+            for d in 0..100u32 {
+                cells.push(HostDayCount {
+                    host: format!("host{i}"),
+                    day: day(d),
+                    detections: 1,
+                });
+            }
+        }
+        let mut h = String::new();
+        host_day_heatmap(&mut h, &cells);
+        assert_escaped(&h);
+        assert_eq!(h.matches("class=\"host-label\"").count(), MAX_HEAT_HOSTS);
+        assert_eq!(
+            h.matches("class=\"cell\"").count(),
+            MAX_HEAT_HOSTS * MAX_HEAT_DAYS
+        );
+        assert!(h.contains("21 less active hosts not shown"), "{h}");
+        assert!(h.contains("40 less active days not shown"), "{h}");
+        assert!(h.contains("2024-01-01 UTC: 500 detections"));
+    }
+
+    #[test]
+    fn logon_table_merges_types_per_account_and_host() {
+        let t = |h| Some(Utc.with_ymd_and_hms(2024, 3, 5, h, 0, 0).unwrap());
+        let l = |ty, ok, bad, first, last| LogonView {
+            account: HOSTILE.into(),
+            host: "dc01".into(),
+            logon_type: Some(ty),
+            successes: ok,
+            failures: bad,
+            first_seen: first,
+            last_seen: last,
+        };
+        let mut h = String::new();
+        logon_table(&mut h, &[l(3, 1, 5, t(9), t(10)), l(10, 2, 0, t(8), t(12))]);
+        assert_escaped(&h);
+        assert_eq!(
+            h.matches("<tr>").count(),
+            2,
+            "one header and one merged row"
+        );
+        assert!(h.contains("3 network, 10 remote interactive (RDP)"), "{h}");
+        assert!(h.contains("2024-03-05 08:00:00 UTC") && h.contains("2024-03-05 12:00:00 UTC"));
+        assert!(
+            h.contains("<td class=\"num\">3</td><td class=\"num\">5</td>"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn killchain_strip_marks_observed_tactics() {
+        let t = TechniqueView {
+            id: "T1021.001".into(),
+            name: "RDP".into(),
+            tactics: vec!["lateral-movement".into()],
+            detections: 4,
+            max_level: kahu_finding::Level::High,
+            hosts: vec![],
+            rules: vec![],
+            first_seen: None,
+            last_seen: None,
+            evidence: vec![],
+        };
+        let mut h = String::new();
+        killchain_strip(&mut h, &[t], &[]);
+        assert_eq!(h.matches("class=\"tactic seen\"").count(), 1);
+        assert_eq!(h.matches("class=\"tactic\"").count(), TACTICS.len() - 1);
+    }
+
+    #[test]
+    fn activity_chart_has_legend_year_and_utc() {
+        let b = ActivityBucket {
+            start: Utc.with_ymd_and_hms(2024, 3, 5, 10, 0, 0).unwrap(),
+            seconds: 3600,
+            counts: [("high".to_string(), 2u64)].into_iter().collect(),
+        };
+        let mut h = String::new();
+        activity_chart(&mut h, &[b]);
+        assert_eq!(h.matches("class=\"legend\"").count(), LEVEL_COLOURS.len());
+        assert!(h.contains(">2024-03-05 10:00<"), "{h}");
+        assert!(h.contains("time (UTC)"));
+    }
+}
