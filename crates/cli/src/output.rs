@@ -156,7 +156,11 @@ pub fn write_timesketch<W: Write>(w: W, findings: &[Finding], jsonl: bool) -> io
 }
 
 /// Write findings as CSV.
-pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
+pub fn write_csv<W: Write>(
+    w: W,
+    findings: &[Finding],
+    tz: Option<chrono::FixedOffset>,
+) -> io::Result<()> {
     // Evidence values reach these cells: the spreadsheet writer never lets
     // a spreadsheet run them.
     let mut w = kahu_report::safe::SpreadsheetCsv::new(w);
@@ -189,7 +193,15 @@ pub fn write_csv<W: Write>(w: W, findings: &[Finding]) -> io::Result<()> {
             .map(|t| &**t)
             .collect::<Vec<_>>()
             .join(";");
-        let time = f.timestamp.map(|t| t.to_rfc3339()).unwrap_or_default();
+        // RFC 3339 with its offset either way: a time shifted by --tz
+        // still says which instant it is.
+        let time = f
+            .timestamp
+            .map(|t| match tz {
+                Some(o) => t.with_timezone(&o).to_rfc3339(),
+                None => t.to_rfc3339(),
+            })
+            .unwrap_or_default();
         let event_id = f.event_id.map(|e| e.to_string()).unwrap_or_default();
         let location = location_text(&f.provenance.location);
         let related = f
@@ -561,7 +573,7 @@ mod tests {
             related: Vec::new(),
         };
         let mut out = Vec::new();
-        write_csv(&mut out, &[f]).expect("write");
+        write_csv(&mut out, &[f], None).expect("write");
         let mut r = csv::Reader::from_reader(out.as_slice());
         let rec = r.records().next().expect("one row").expect("csv");
         for cell in rec.iter() {

@@ -890,3 +890,29 @@ fn text_lines(b: &[u8]) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// `--tz +12:00` shows CSV times at that offset (the same instants);
+/// a malformed offset is an error.
+#[test]
+fn tz_shifts_csv_times_but_not_the_instants() {
+    let fx = Fixture::new();
+    let p = fx.path("tz.csv");
+    let out = kahu(&[
+        "hunt",
+        "-q",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "--tz",
+        "+12:00",
+        "-o",
+        p.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let (header, rows) = read_csv(&p);
+    let c = header.iter().position(|h| h == "timestamp").unwrap();
+    // The fixture's first event is at 2024-05-01T10:00:00Z.
+    assert_eq!(rows[0][c], "2024-05-01T22:00:00+12:00");
+    let out = kahu(&["hunt", &fx.evidence(), "--tz", "Pacific/Auckland"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -62,6 +62,10 @@ pub struct Args {
     /// for `kahu serve`.
     #[arg(long, value_name = "DIR")]
     pub case: Option<PathBuf>,
+    /// Show CSV timeline times at this UTC offset (`+12:00`, `-05:00`;
+    /// default UTC). JSON-lines and Timesketch output stay in UTC.
+    #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
+    pub tz: Option<chrono::FixedOffset>,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
@@ -121,6 +125,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
     let findings = run.findings;
 
+    let tz = args.tz;
     // `-o -`, or no `-o` without `--json`, writes the timeline to stdout
     // (as Hayabusa and Chainsaw do); the summary then goes to stderr.
     let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"))
@@ -139,7 +144,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             Box::new(BufWriter::new(file))
         };
         let skipped = match format {
-            TimelineFormat::Csv => output::write_csv(w, &findings).map(|()| 0),
+            TimelineFormat::Csv => output::write_csv(w, &findings, tz).map(|()| 0),
             TimelineFormat::Jsonl => output::write_jsonl(w, &findings).map(|()| 0),
             TimelineFormat::Timesketch => {
                 output::write_timesketch(w, &findings, TimelineFormat::jsonl_name(path))
@@ -202,4 +207,33 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `+12:00`, `-0500`, `Z` or `UTC` as a fixed offset.
+fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("utc") || t == "Z" {
+        return Ok(chrono::FixedOffset::east_opt(0).expect("zero offset"));
+    }
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => return Err(format!("{s:?}: give an offset like +12:00 or -05:00")),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    let (h, m) = match digits.len() {
+        2 => (digits.parse::<i32>().ok(), Some(0)),
+        4 => (
+            digits[..2].parse::<i32>().ok(),
+            digits[2..].parse::<i32>().ok(),
+        ),
+        _ => (None, None),
+    };
+    match (h, m) {
+        (Some(h), Some(m)) if h <= 14 && m < 60 => {
+            chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+                .ok_or_else(|| format!("{s:?}: offset out of range"))
+        }
+        _ => Err(format!("{s:?}: give an offset like +12:00 or -05:00")),
+    }
 }
