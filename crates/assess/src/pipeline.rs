@@ -53,6 +53,8 @@ pub struct AssessConfig {
     pub filter: kahu_event::EventFilter,
     /// Match indicators only inside their STIX validity window.
     pub ioc_strict_validity: bool,
+    /// Rule statuses to load (`None`: stable, test and experimental).
+    pub rule_statuses: Option<Vec<kahu_sigma::Status>>,
 }
 
 impl AssessConfig {
@@ -81,6 +83,7 @@ impl AssessConfig {
             repeats: Default::default(),
             filter: Default::default(),
             ioc_strict_validity: false,
+            rule_statuses: None,
         }
     }
 }
@@ -117,6 +120,10 @@ impl AssessConfig {
             load: LoadOptions {
                 placeholders: self.placeholders.clone(),
                 tuning: self.tuning.clone(),
+                statuses: self
+                    .rule_statuses
+                    .clone()
+                    .unwrap_or_else(|| LoadOptions::default().statuses),
                 ..LoadOptions::default()
             },
             iocs: self.iocs.clone(),

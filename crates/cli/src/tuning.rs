@@ -25,6 +25,16 @@ pub struct NoiseArgs {
     /// every finding).
     #[arg(long, default_value_t = RepeatConfig::default().window_secs, value_name = "SECS")]
     pub collapse_window: u64,
+    /// Load only rules of these statuses (comma-separated; default
+    /// stable,test,experimental; rules without a status always load).
+    #[arg(long = "rule-status", value_name = "STATUS", value_delimiter = ',', value_parser = parse_status)]
+    pub rule_status: Vec<kahu_sigma::Status>,
+}
+
+fn parse_status(s: &str) -> Result<kahu_sigma::Status, String> {
+    kahu_sigma::Status::parse(s).ok_or_else(|| {
+        format!("{s:?} is not a Sigma status (stable, test, experimental, deprecated, unsupported)")
+    })
 }
 
 impl NoiseArgs {
@@ -43,6 +53,11 @@ impl NoiseArgs {
             t.exclude(id, "excluded on the command line", "--exclude-rule");
         }
         Ok(t)
+    }
+
+    /// Rule statuses to load, or `None` for the default set.
+    pub fn statuses(&self) -> Option<Vec<kahu_sigma::Status>> {
+        (!self.rule_status.is_empty()).then(|| self.rule_status.clone())
     }
 
     /// The repeat-collapsing configuration.

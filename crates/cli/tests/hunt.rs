@@ -916,3 +916,40 @@ fn tz_shifts_csv_times_but_not_the_instants() {
     let out = kahu(&["hunt", &fx.evidence(), "--tz", "Pacific/Auckland"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--rule-status` loads only rules of the given statuses.
+#[test]
+fn rule_status_selects_rules() {
+    let fx = Fixture::new();
+    let dir = fx.path("status-rules");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (n, status) in [("a", "stable"), ("b", "experimental")] {
+        std::fs::write(
+            dir.join(format!("{n}.yml")),
+            format!("title: Status {status}\nid: 0a1b2c3d-0000-4000-8000-0000000000b{}\nstatus: {status}\nlevel: low\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel\n", if n == "a" { 1 } else { 2 }),
+        )
+        .unwrap();
+    }
+    let d = dir.to_str().unwrap();
+    let loaded = |extra: &[&str]| {
+        let mut args = vec!["hunt", "-q", "--json"];
+        let ev = fx.evidence();
+        args.extend([ev.as_str(), "--rules", d]);
+        args.extend(extra);
+        let out = kahu(&args);
+        assert_ok(&out);
+        summary(&out)["rules_loaded"].as_u64().unwrap()
+    };
+    assert_eq!(loaded(&[]), 2);
+    assert_eq!(loaded(&["--rule-status", "stable"]), 1);
+    assert_eq!(loaded(&["--rule-status", "stable,experimental"]), 2);
+    let out = kahu(&[
+        "hunt",
+        &fx.evidence(),
+        "--rules",
+        d,
+        "--rule-status",
+        "shiny",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -30,7 +30,9 @@ pub enum Status {
 }
 
 impl Status {
-    fn parse(s: &str) -> Option<Status> {
+    /// Parse a Sigma status (`stable`, `test`, `experimental`,
+    /// `deprecated`, `unsupported`; case-insensitive).
+    pub fn parse(s: &str) -> Option<Status> {
         Some(match s.trim().to_ascii_lowercase().as_str() {
             "stable" => Status::Stable,
             "test" | "testing" => Status::Test,

@@ -129,6 +129,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.profiles = args.profiles.clone();
     cfg.tuning = args.noise.tuning()?;
     cfg.repeats = args.noise.repeats();
+    cfg.rule_statuses = args.noise.statuses();
     cfg.filter = args.select.filter()?;
     cfg.ioc_strict_validity = args.select.ioc_strict_validity;
     if let Some(n) = &args.name {

@@ -86,6 +86,10 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             min_level: args.min_level,
             placeholders: crate::rules::placeholders(&args.placeholders)?,
             tuning: args.noise.tuning()?,
+            statuses: args
+                .noise
+                .statuses()
+                .unwrap_or_else(|| kahu_sigma::LoadOptions::default().statuses),
             ..Default::default()
         },
         iocs: args.iocs.clone(),
