@@ -90,7 +90,6 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
                 .noise
                 .statuses()
                 .unwrap_or_else(|| kahu_sigma::LoadOptions::default().statuses),
-            ..Default::default()
         },
         iocs: args.iocs.clone(),
         ioc_tlp: kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?,
