@@ -7,8 +7,10 @@
 //! it came from ([`Provenance`]), never a reference back into the detector.
 
 pub mod detect;
+pub mod tactic;
 
 pub use detect::{Detector, NoObserver, Observer};
+pub use tactic::Tactic;
 
 use kahu_event::{Event, Provenance, Timestamp};
 use serde::{Deserialize, Serialize};

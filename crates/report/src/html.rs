@@ -10,23 +10,9 @@ use kahu_finding::Level;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Kill-chain order of ATT&CK enterprise tactics.
-pub const TACTICS: &[&str] = &[
-    "reconnaissance",
-    "resource-development",
-    "initial-access",
-    "execution",
-    "persistence",
-    "privilege-escalation",
-    "defense-evasion",
-    "credential-access",
-    "discovery",
-    "lateral-movement",
-    "collection",
-    "command-and-control",
-    "exfiltration",
-    "impact",
-];
+/// Kill-chain order of ATT&CK enterprise tactics (the one table, in
+/// `kahu_finding::tactic`).
+pub const TACTICS: [&str; 14] = kahu_finding::tactic::SHORT_NAMES;
 
 /// Escape text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {

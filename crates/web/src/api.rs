@@ -23,23 +23,9 @@ pub const CASE_FILES: &[(&str, &str)] = &[
     ("navigator-layer.json", "application/json"),
 ];
 
-/// ATT&CK Enterprise tactics in matrix order.
-pub const TACTICS: &[(&str, &str)] = &[
-    ("reconnaissance", "Reconnaissance"),
-    ("resource-development", "Resource Development"),
-    ("initial-access", "Initial Access"),
-    ("execution", "Execution"),
-    ("persistence", "Persistence"),
-    ("privilege-escalation", "Privilege Escalation"),
-    ("defense-evasion", "Defense Evasion"),
-    ("credential-access", "Credential Access"),
-    ("discovery", "Discovery"),
-    ("lateral-movement", "Lateral Movement"),
-    ("collection", "Collection"),
-    ("command-and-control", "Command and Control"),
-    ("exfiltration", "Exfiltration"),
-    ("impact", "Impact"),
-];
+/// ATT&CK Enterprise tactics in matrix order (the one table, in
+/// `kahu_finding::tactic`).
+pub const TACTICS: [(&str, &str); 14] = kahu_finding::tactic::NAMES;
 
 /// An API error as JSON.
 pub struct ApiError(StatusCode, String);
@@ -469,7 +455,7 @@ async fn attack_matrix(State(s): St) -> ApiResult {
     .await?;
     let mut columns: Vec<Value> = Vec::new();
     let mut placed = std::collections::HashSet::new();
-    for (id, name) in TACTICS {
+    for (id, name) in &TACTICS {
         let techniques: Vec<Value> = counts
             .iter()
             .filter(|(t, _, _)| tactics_of(&map, t).contains(id))
