@@ -16,6 +16,10 @@ mod rules;
 mod tuning;
 
 use clap::{Parser, Subcommand};
+
+/// Exit status of `hunt` and `assess` when not one event could be read
+/// from the evidence (outputs are still written; 2 stays "error").
+pub const NO_EVIDENCE_EXIT: u8 = 3;
 use std::process::ExitCode;
 
 /// kahu — from raw evidence of a breached network to an explained attribution.

@@ -953,3 +953,29 @@ fn rule_status_selects_rules() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Evidence that yields not one event: outputs are still written, but the
+/// exit status (3) tells a script that nothing was examined.
+#[test]
+fn nothing_readable_is_exit_3_not_a_clean_result() {
+    let fx = Fixture::new();
+    let ev = fx.path("junk");
+    std::fs::create_dir_all(&ev).unwrap();
+    std::fs::write(ev.join("x.bin"), [0xffu8, 0x00, 0x13, 0x37]).unwrap();
+    let out = kahu(&["hunt", ev.to_str().unwrap(), "--json", "-q"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(summary(&out)["events"], 0);
+    let dir = fx.path("out");
+    let out = kahu(&[
+        "assess",
+        ev.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--no-case",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(dir.join("report.html").is_file());
+    // The fixture's readable evidence is a normal 0.
+    assert_ok(&kahu(&["hunt", &fx.evidence(), "--json", "-q"]));
+}

@@ -346,6 +346,15 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             );
         }
     }
+    // With YARA the files themselves were examined, events or not.
+    if a.evidence.events == 0 && cfg.yara.is_empty() {
+        // A report on nothing must not pass for a clean bill of health in
+        // a script: the outputs are written, the status says why they are empty.
+        eprintln!(
+            "error: no event could be read from the evidence (see the warnings); the report says \"insufficient evidence\""
+        );
+        return Ok(ExitCode::from(crate::NO_EVIDENCE_EXIT));
+    }
     if let Some(level) = args.fail_on
         && run.findings.iter().any(|f| f.level >= level)
     {

@@ -209,6 +209,11 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             );
         }
     }
+    // With YARA the files themselves were examined, events or not.
+    if run.events == 0 && args.yara.is_empty() {
+        eprintln!("error: no event could be read from the evidence (see the warnings)");
+        return Ok(ExitCode::from(crate::NO_EVIDENCE_EXIT));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
