@@ -57,7 +57,7 @@ enum Command {
     Attribute(cmd::attribute::Args),
     /// Open the analyst web UI over a case directory written by `kahu assess`.
     Serve(cmd::serve::Args),
-    /// Check rule sets: what compiles, and precisely why the rest does not.
+    /// Rule sets: check what compiles (and why the rest does not), list, show, install a package.
     Rules(cmd::rules::Args),
     /// Print the normalised events kahu reads from evidence (JSON-lines).
     Events(cmd::events::Args),
