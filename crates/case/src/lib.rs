@@ -16,6 +16,7 @@
 //!   disputes and [`Case::audit_log`]
 
 mod analyst;
+mod fields;
 mod query;
 mod schema;
 pub mod synth;

@@ -577,7 +577,7 @@ pub struct EncodedEvent {
     loc_kind: i64,
     loc: Option<i64>,
     /// The stored `events.fields` column.
-    fields: String,
+    fields: crate::fields::StoredFields,
     /// The full-text index entry ([`flatten_text`]).
     text: String,
 }
@@ -602,7 +602,7 @@ impl EncodedEvent {
             member: ev.provenance.member.clone(),
             loc_kind,
             loc,
-            fields: serde_json::to_string(&ev.fields)?,
+            fields: crate::fields::StoredFields::encode(serde_json::to_string(&ev.fields)?),
             text,
         })
     }

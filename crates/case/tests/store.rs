@@ -869,6 +869,7 @@ fn encoded_bulk_path_round_trips_what_the_ui_queries() {
     let events: Vec<Event> = (0..300u64)
         .map(|i| {
             let image = format!(r"C:\tools\tool{i}.exe");
+            let command_line = format!("{image} {}", "--long-argument ".repeat(40));
             ev(
                 "sysmon.jsonl",
                 i,
@@ -881,6 +882,7 @@ fn encoded_bulk_path_round_trips_what_the_ui_queries() {
                     ("Computer", "WS01.corp"),
                     ("Image", &image),
                     ("User", "CORP\\alice"),
+                    ("CommandLine", &command_line),
                     (
                         "Message",
                         &format!("Process Create:\r\nImage: {image}\r\nUser: CORP\\alice"),
@@ -912,6 +914,20 @@ fn encoded_bulk_path_round_trips_what_the_ui_queries() {
     assert_eq!(detail.row.host.as_deref(), Some("WS01.corp"));
     assert_eq!(detail.row.account.as_deref(), Some("CORP\\alice"));
     assert_eq!(detail.fields["Image"], r"C:\tools\tool7.exe");
+    assert_eq!(
+        detail.fields["CommandLine"],
+        format!(r"C:\tools\tool7.exe {}", "--long-argument ".repeat(40))
+    );
+    // Records this large are stored deflated (schema v5), and read back whole.
+    let db = rusqlite::Connection::open(dir.path().join("case.sqlite")).unwrap();
+    let kind: String = db
+        .query_row(
+            "SELECT typeof(fields) FROM events WHERE id = ?1",
+            [ids[7]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kind, "blob");
     assert_eq!(
         detail.fields["Message"],
         "Process Create:\r\nImage: C:\\tools\\tool7.exe\r\nUser: CORP\\alice"
