@@ -25,17 +25,18 @@ rules=()
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-# measure CMD... : prints "median_seconds peak_rss_mb"; OUT is emptied before each run.
+# measure CMD... : prints "median_seconds peak_rss_mb cpu_seconds" (CPU =
+# user + sys of the median run's peers, median too); OUT is emptied before each run.
 measure() {
-  local times=() rss=0
+  local times=() cpus=() rss=0
   for _ in $(seq "$RUNS"); do
     rm -rf "$OUT"
-    /usr/bin/time -f "%e %M" -o /tmp/kahu-bench-time "$@" >/dev/null 2>/tmp/kahu-bench-err \
+    /usr/bin/time -f "%e %M %U %S" -o /tmp/kahu-bench-time "$@" >/dev/null 2>/tmp/kahu-bench-err \
       || { cat /tmp/kahu-bench-err >&2; exit 1; }
-    read -r t m < /tmp/kahu-bench-time
-    times+=("$t"); [ "$m" -gt "$rss" ] && rss="$m"
+    read -r t m u s < /tmp/kahu-bench-time
+    times+=("$t"); cpus+=("$(echo "$u + $s" | bc -l)"); [ "$m" -gt "$rss" ] && rss="$m"
   done
-  echo "$(printf '%s\n' "${times[@]}" | median) $((rss / 1024))"
+  echo "$(printf '%s\n' "${times[@]}" | median) $((rss / 1024)) $(printf '%s\n' "${cpus[@]}" | median)"
 }
 
 # Uncompressed evidence bytes: plain files as they are, zip members expanded.
@@ -58,18 +59,20 @@ PY
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); runs: $RUNS (median); rules: ${RULES:-bundled}"
 echo
-echo "| workload | evidence on disk | uncompressed | hunt s (RSS MB) | assess --no-case s (RSS MB) | assess s (RSS MB) | assess / hunt | case.sqlite | case / uncompressed |"
+echo "wall seconds (CPU seconds user+sys, peak RSS MB)"
+echo
+echo "| workload | evidence on disk | uncompressed | hunt | assess --no-case | assess | assess / hunt (wall) | case.sqlite | case / uncompressed |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for w in ${WORKLOADS:-mordor/atomic evtx/EVTX-ATTACK-SAMPLES}; do
   ev="$SHARED/$w"
   disk=$(du -sb "$ev" | cut -f1)
   raw=$(uncompressed "$ev")
-  read -r th tr < <(measure "$KAHU" -q hunt --json "${rules[@]}" "$ev")
-  read -r tn rn < <(measure "$KAHU" -q assess "${rules[@]}" --no-case --out "$OUT" "$ev")
-  read -r ta ra < <(measure "$KAHU" -q assess "${rules[@]}" --out "$OUT" "$ev")
+  read -r th tr ch < <(measure "$KAHU" -q hunt --json "${rules[@]}" "$ev")
+  read -r tn rn cn < <(measure "$KAHU" -q assess "${rules[@]}" --no-case --out "$OUT" "$ev")
+  read -r ta ra ca < <(measure "$KAHU" -q assess "${rules[@]}" --out "$OUT" "$ev")
   db=$(stat -c %s "$OUT/case.sqlite")
-  printf '| %s | %.1f MB | %.1f MB | %s (%s) | %s (%s) | %s (%s) | %.2f× | %.1f MB | %.2f× |\n' \
-    "$w" "$(echo "$disk/1000000" | bc -l)" "$(echo "$raw/1000000" | bc -l)" "$th" "$tr" "$tn" "$rn" "$ta" "$ra" \
+  printf '| %s | %.1f MB | %.1f MB | %s s (%s s, %s MB) | %s s (%s s, %s MB) | %s s (%s s, %s MB) | %.2f× | %.1f MB | %.2f× |\n' \
+    "$w" "$(echo "$disk/1000000" | bc -l)" "$(echo "$raw/1000000" | bc -l)" "$th" "$ch" "$tr" "$tn" "$cn" "$rn" "$ta" "$ca" "$ra" \
     "$(echo "$ta/$th" | bc -l)" "$(echo "$db/1000000" | bc -l)" "$(echo "$db/$raw" | bc -l)"
 done
 echo

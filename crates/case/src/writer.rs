@@ -134,6 +134,12 @@ impl<'c> CaseWriter<'c> {
     pub(crate) fn new(conn: &'c mut Connection, bulk: bool) -> Result<Self> {
         // A bigger page cache for the load (kept for this connection).
         conn.pragma_update(None, "cache_size", -262_144)?; // 256 MiB
+        if bulk {
+            // Reads during a load (index builds, lookups) go through the
+            // bounded page cache above, not a memory map of the whole file,
+            // which would count the case's size into the process's memory.
+            conn.pragma_update(None, "mmap_size", 0)?;
+        }
         let conn: &'c Connection = conn;
         let rollback_journal = bulk && Self::leave_wal_for_empty_case(conn)?;
         // Take the write lock now (waiting for another writer), not at the
@@ -535,9 +541,11 @@ impl<'c> CaseWriter<'c> {
         }
         self.tx.commit()?;
         if self.rollback_journal {
-            // Back to WAL, so `kahu serve` reads beside later writers.
-            // Every case connection also asks for WAL when it opens.
-            self.conn.pragma_update(None, "journal_mode", "WAL")?;
+            // Back to WAL, so `kahu serve` reads beside later writers. The
+            // load is committed: if another connection keeps this from
+            // happening, the next connection to open the case switches it
+            // (every read-write open asks for WAL), so this cannot fail it.
+            let _ = self.conn.pragma_update(None, "journal_mode", "WAL");
         }
         Ok(self.stats)
     }
