@@ -286,15 +286,10 @@ impl Case {
         CaseWriter::new(&mut self.conn, false)
     }
 
-    /// A writer for a load of many events (the pipeline's event writer).
-    ///
-    /// Into a case without events, the load bypasses the write-ahead log:
-    /// the database is switched to a rollback journal for the load and back
-    /// to WAL by [`CaseWriter::finish`], so every page is written once
-    /// instead of twice (WAL, then checkpoint) — the case store was
-    /// disk-bound. Pages added to a new database need no journal, so a
-    /// crash still leaves the case as it was before the load. If another
-    /// connection keeps the switch from happening, the load runs in WAL.
+    /// A writer for a load of many events (the pipeline's event writer):
+    /// the same transaction as [`Case::writer`], but its reads go through
+    /// the bounded page cache instead of a memory map of the whole file, so
+    /// the load's memory does not grow with the case.
     pub fn bulk_writer(&mut self) -> Result<CaseWriter<'_>> {
         CaseWriter::new(&mut self.conn, true)
     }

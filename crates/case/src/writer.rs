@@ -121,10 +121,6 @@ pub struct CaseWriter<'c> {
     event_id_counts: HashMap<u32, i64>,
     per_minute: HashMap<i64, i64>,
     per_hour: HashMap<(i64, i64, i64, i64), i64>,
-    /// The connection, to restore WAL once the transaction is committed.
-    conn: &'c Connection,
-    /// The load runs on a rollback journal (see [`crate::Case::bulk_writer`]).
-    rollback_journal: bool,
     /// The case had no events when the load began: indexes may be deferred.
     empty_case: bool,
     indexes_dropped: bool,
@@ -140,12 +136,9 @@ impl<'c> CaseWriter<'c> {
             // which would count the case's size into the process's memory.
             conn.pragma_update(None, "mmap_size", 0)?;
         }
-        let conn: &'c Connection = conn;
-        let rollback_journal = bulk && Self::leave_wal_for_empty_case(conn)?;
         // Take the write lock now (waiting for another writer), not at the
-        // first insert, where SQLite could only fail. `conn` is borrowed
-        // exclusively by the caller, so no other transaction is open on it.
-        let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+        // first insert, where SQLite could only fail.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Pending full-text terms kept in memory before a segment is
         // written (SQLite's default is 1 MiB): bigger segments mean far
         // fewer merges during a bulk load. Bounded, and stored with the table.
@@ -187,31 +180,9 @@ impl<'c> CaseWriter<'c> {
             event_id_counts: HashMap::new(),
             per_minute: HashMap::new(),
             per_hour: HashMap::new(),
-            conn,
-            rollback_journal,
             empty_case,
             indexes_dropped: false,
         })
-    }
-
-    /// Switch an event-less case from WAL to a rollback journal for a bulk
-    /// load; `false` (and WAL kept) when the case has events, or when
-    /// SQLite keeps WAL because another connection uses the database.
-    fn leave_wal_for_empty_case(conn: &Connection) -> Result<bool> {
-        let empty = conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| {
-            r.get::<_, bool>(0)
-        })?;
-        if !empty {
-            return Ok(false);
-        }
-        let mode = match conn.query_row("PRAGMA journal_mode = DELETE", [], |r| {
-            r.get::<_, String>(0)
-        }) {
-            Ok(mode) => mode,
-            // Busy: another connection holds the database; load in WAL.
-            Err(_) => return Ok(false),
-        };
-        Ok(mode.eq_ignore_ascii_case("delete"))
     }
 
     /// Remove every finding, before a re-assessment writes the new set
@@ -540,13 +511,6 @@ impl<'c> CaseWriter<'c> {
             }
         }
         self.tx.commit()?;
-        if self.rollback_journal {
-            // Back to WAL, so `kahu serve` reads beside later writers. The
-            // load is committed: if another connection keeps this from
-            // happening, the next connection to open the case switches it
-            // (every read-write open asks for WAL), so this cannot fail it.
-            let _ = self.conn.pragma_update(None, "journal_mode", "WAL");
-        }
         Ok(self.stats)
     }
 }
