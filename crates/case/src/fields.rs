@@ -3,17 +3,20 @@
 //!
 //! Event records repeat their field names and values (Windows records
 //! carry a rendered `Message` of their own fields), so deflate shrinks them
-//! about 2.5×; the store was disk-bound, and writing fewer bytes costs less
-//! than compressing them. Small objects stay text: compressing them saves
-//! little. Readers accept both, so cases written before version 5 read as
-//! they did.
+//! about 2.5×, but only large records repay the cost of compressing them
+//! ([`COMPRESS_MIN`]). Readers accept both, so cases written before
+//! version 5 read as they did.
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use rusqlite::types::ValueRef;
 use std::cell::RefCell;
 
-/// JSON shorter than this is stored as text.
-pub(crate) const COMPRESS_MIN: usize = 512;
+/// JSON shorter than this is stored as text. Setting up a deflate stream
+/// clears about 160 KiB of state, which costs more than writing a typical
+/// 2 KiB record uncompressed (measured: deflating every record made the
+/// Mordor assessment 25 % slower); large records (scripts, long command
+/// lines) compress well and would otherwise spill to overflow pages.
+pub(crate) const COMPRESS_MIN: usize = 4096;
 
 /// Largest JSON a stored BLOB may inflate to; more means a damaged or
 /// forged case file, read as no fields rather than exhausting memory.

@@ -869,7 +869,7 @@ fn encoded_bulk_path_round_trips_what_the_ui_queries() {
     let events: Vec<Event> = (0..300u64)
         .map(|i| {
             let image = format!(r"C:\tools\tool{i}.exe");
-            let command_line = format!("{image} {}", "--long-argument ".repeat(40));
+            let command_line = format!("{image} {}", "--long-argument ".repeat(300));
             ev(
                 "sysmon.jsonl",
                 i,
@@ -916,7 +916,7 @@ fn encoded_bulk_path_round_trips_what_the_ui_queries() {
     assert_eq!(detail.fields["Image"], r"C:\tools\tool7.exe");
     assert_eq!(
         detail.fields["CommandLine"],
-        format!(r"C:\tools\tool7.exe {}", "--long-argument ".repeat(40))
+        format!(r"C:\tools\tool7.exe {}", "--long-argument ".repeat(300))
     );
     // Records this large are stored deflated (schema v5), and read back whole.
     let db = rusqlite::Connection::open(dir.path().join("case.sqlite")).unwrap();
