@@ -1,14 +1,18 @@
 //! Persisting an assessment as a case (`case.sqlite`) for `kahu serve`.
 //!
-//! Events are written while detection runs: matcher threads hand batches
-//! to one writer thread (SQLite has one writer), so storing costs a clone
-//! per event and no extra pass over the evidence. Evidence files already in
+//! Events are written while detection runs: matcher threads encode each
+//! event for the store (fields JSON, full-text entry) and hand batches to
+//! one writer thread (SQLite has one writer), so the encoding runs on every
+//! core, the writer only inserts, and there is no extra pass over the
+//! evidence. A batch is sent at [`BATCH`] events or [`BATCH_BYTES`], and at
+//! most 16 batches wait for the writer: memory stays bounded whatever the
+//! number or size of events. Evidence files already in
 //! the case (same SHA-256) are not stored again; findings and documents are
 //! replaced by each run, because they are recomputed over all evidence.
 
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
-use kahu_case::{Case, EvidenceInfo};
+use kahu_case::{Case, EncodedEvent, EvidenceInfo};
 use kahu_event::Event;
 use kahu_finding::Observer;
 use std::collections::HashSet;
@@ -16,11 +20,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+/// Events per batch sent to the writer thread.
 const BATCH: usize = 1024;
+/// Encoded bytes that also close a batch (a few huge events).
+const BATCH_BYTES: usize = 4 << 20;
 
 /// The event side of a case being written.
 pub struct CaseStore {
-    tx: Option<Sender<Vec<Event>>>,
+    tx: Option<Sender<Vec<EncodedEvent>>>,
     writer: Option<JoinHandle<Result<u64>>>,
     skip: Arc<HashSet<String>>,
     dir: PathBuf,
@@ -36,8 +43,9 @@ pub enum Replace<'a> {
 
 /// A matcher thread's handle on the store.
 pub struct CaseSink {
-    tx: Option<Sender<Vec<Event>>>,
-    batch: Vec<Event>,
+    tx: Option<Sender<Vec<EncodedEvent>>>,
+    batch: Vec<EncodedEvent>,
+    batch_bytes: usize,
     skip: Arc<HashSet<String>>,
 }
 
@@ -48,6 +56,7 @@ impl CaseSink {
         {
             let _ = tx.send(std::mem::take(&mut self.batch));
         }
+        self.batch_bytes = 0;
     }
 }
 
@@ -63,8 +72,17 @@ impl CaseSink {
         if self.tx.is_none() || self.skip.contains(&*event.provenance.file) {
             return;
         }
-        self.batch.push(event.clone());
-        if self.batch.len() >= BATCH {
+        match EncodedEvent::new(event) {
+            Ok(encoded) => {
+                self.batch_bytes += encoded.heap_size();
+                self.batch.push(encoded);
+            }
+            Err(e) => {
+                tracing::warn!(file = %event.provenance.file, error = %e, "event not stored in the case");
+                return;
+            }
+        }
+        if self.batch.len() >= BATCH || self.batch_bytes >= BATCH_BYTES {
             self.flush();
         }
     }
@@ -115,7 +133,7 @@ impl CaseStore {
             w.finish()?;
         }
         drop(case);
-        let (tx, rx) = bounded::<Vec<Event>>(16);
+        let (tx, rx) = bounded::<Vec<EncodedEvent>>(16);
         let d = dir.to_path_buf();
         let writer = std::thread::spawn(move || write_events(&d, rx));
         Ok(CaseStore {
@@ -131,6 +149,7 @@ impl CaseStore {
         CaseSink {
             tx: self.tx.clone(),
             batch: Vec::with_capacity(BATCH),
+            batch_bytes: 0,
             skip: self.skip.clone(),
         }
     }
@@ -186,13 +205,13 @@ impl CaseStore {
     }
 }
 
-fn write_events(dir: &Path, rx: Receiver<Vec<Event>>) -> Result<u64> {
+fn write_events(dir: &Path, rx: Receiver<Vec<EncodedEvent>>) -> Result<u64> {
     let mut case = Case::open(dir)?;
-    let mut w = case.writer()?;
+    let mut w = case.bulk_writer()?;
     let mut n = 0;
     for batch in rx {
         for e in &batch {
-            w.add_event(e)?;
+            w.add_encoded(e)?;
             n += 1;
         }
     }

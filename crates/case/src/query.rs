@@ -946,8 +946,7 @@ fn in_list(col: &str, n: usize) -> String {
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(EventRow, serde_json::Value)> {
     let ts: i64 = r.get(1)?;
-    let fields: serde_json::Value =
-        serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or(serde_json::Value::Null);
+    let fields = crate::fields::decode(r.get_ref(7)?);
     let row = EventRow {
         id: r.get(0)?,
         ts: (ts != NO_TIME).then_some(ts),

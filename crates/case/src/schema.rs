@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction};
 pub(crate) type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 /// Every migration, oldest first. Never edit a released entry: add one.
-pub(crate) const MIGRATIONS: &[Migration] = &[v1, v2, v3, v4];
+pub(crate) const MIGRATIONS: &[Migration] = &[v1, v2, v3, v4, v5];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -193,6 +193,14 @@ fn v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         "ALTER TABLE evidence ADD COLUMN same_as INTEGER REFERENCES evidence(id);
          CREATE INDEX evidence_same_as ON evidence(same_as);",
     )
+}
+
+/// v5: `events.fields` may be a raw-deflate BLOB of the JSON object
+/// (`crate::fields`). No table changes: older rows stay text and read as
+/// before; the version bump makes an older kahu refuse the case (schema too
+/// new) instead of failing on the BLOBs.
+fn v5(_tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    Ok(())
 }
 
 /// Bring `conn` to [`SCHEMA_VERSION`] (or to `target` in tests).

@@ -100,8 +100,7 @@ impl Case {
             let id: i64 = r.get(0)?;
             let ts: i64 = r.get(1)?;
             let eid: i64 = r.get(2)?;
-            let f: serde_json::Value =
-                serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default();
+            let f = crate::fields::decode(r.get_ref(3)?);
             let raw = if eid == 1 {
                 let Some(key) = guid(&f, "ProcessGuid") else {
                     continue;

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Fields naming the account an event is about, in order of preference:
 /// the logon/target account before the acting subject.
@@ -73,6 +74,9 @@ pub(crate) const NAME_KINDS: [&str; 4] = ["host", "channel", "provider", "accoun
 /// blow up the full-text index (the full value is still stored).
 const MAX_FTS_TEXT: usize = 64 * 1024;
 
+/// Memory for pending full-text terms during a load (FTS5 `hashsize`).
+const FTS_HASH_BYTES: i64 = 32 << 20;
+
 /// One evidence file (or archive member) about to be ingested.
 #[derive(Debug, Clone, Default)]
 pub struct EvidenceInfo {
@@ -113,7 +117,6 @@ pub struct CaseWriter<'c> {
     evidence_counts: HashMap<i64, i64>,
     warnings: HashMap<i64, Vec<serde_json::Value>>,
     stats: IngestStats,
-    text: String,
     last_evidence: Option<(String, Option<String>, i64)>,
     event_id_counts: HashMap<u32, i64>,
     per_minute: HashMap<i64, i64>,
@@ -124,12 +127,25 @@ pub struct CaseWriter<'c> {
 }
 
 impl<'c> CaseWriter<'c> {
-    pub(crate) fn new(conn: &'c mut Connection) -> Result<Self> {
+    pub(crate) fn new(conn: &'c mut Connection, bulk: bool) -> Result<Self> {
         // A bigger page cache for the load (kept for this connection).
         conn.pragma_update(None, "cache_size", -262_144)?; // 256 MiB
+        if bulk {
+            // Reads during a load (index builds, lookups) go through the
+            // bounded page cache above, not a memory map of the whole file,
+            // which would count the case's size into the process's memory.
+            conn.pragma_update(None, "mmap_size", 0)?;
+        }
         // Take the write lock now (waiting for another writer), not at the
         // first insert, where SQLite could only fail.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Pending full-text terms kept in memory before a segment is
+        // written (SQLite's default is 1 MiB): bigger segments mean far
+        // fewer merges during a bulk load. Bounded, and stored with the table.
+        tx.execute(
+            "INSERT INTO events_fts(events_fts, rank) VALUES ('hashsize', ?1)",
+            [FTS_HASH_BYTES],
+        )?;
         let empty_case = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| {
             r.get::<_, bool>(0)
         })?;
@@ -160,7 +176,6 @@ impl<'c> CaseWriter<'c> {
             evidence_counts: HashMap::new(),
             warnings: HashMap::new(),
             stats: IngestStats::default(),
-            text: String::new(),
             last_evidence: None,
             event_id_counts: HashMap::new(),
             per_minute: HashMap::new(),
@@ -292,20 +307,22 @@ impl<'c> CaseWriter<'c> {
 
     /// Write one event; returns its id in the case.
     pub fn add_event(&mut self, ev: &Event) -> Result<i64> {
-        let evidence_id = self.evidence_id(&ev.provenance.file, ev.provenance.member.as_deref())?;
-        let ts = ev
-            .timestamp
-            .map(|t| t.timestamp_micros())
-            .unwrap_or(crate::NO_TIME);
+        let encoded = EncodedEvent::new(ev)?;
+        self.add_encoded(&encoded)
+    }
+
+    /// Write one event encoded by [`EncodedEvent::new`] (on any thread);
+    /// returns its id in the case.
+    pub fn add_encoded(&mut self, ev: &EncodedEvent) -> Result<i64> {
+        let evidence_id = self.evidence_id(&ev.file, ev.member.as_deref())?;
+        let ts = ev.ts;
         let host = opt_id(self, NameKind::Host, ev.host.as_deref())?;
         let channel = opt_id(self, NameKind::Channel, ev.channel.as_deref())?;
         let provider = opt_id(self, NameKind::Provider, ev.provider.as_deref())?;
-        let account = match account_of(ev) {
-            Some(a) => Some(self.intern(NameKind::Account, &a)?),
+        let account = match &ev.account {
+            Some(a) => Some(self.intern(NameKind::Account, a)?),
             None => None,
         };
-        let (loc_kind, loc) = loc_parts(&ev.provenance.location);
-        let fields = serde_json::to_string(&ev.fields)?;
         self.tx
             .prepare_cached(
                 "INSERT INTO events(ts, host_id, channel_id, provider_id, event_id, evidence_id, loc_kind, loc, fields, account_id)
@@ -318,19 +335,15 @@ impl<'c> CaseWriter<'c> {
                 provider,
                 ev.event_id,
                 evidence_id,
-                loc_kind,
-                loc,
-                fields,
+                ev.loc_kind,
+                ev.loc,
+                ev.fields,
                 account
             ])?;
         let id = self.tx.last_insert_rowid();
-        let mut text = std::mem::take(&mut self.text);
-        text.clear();
-        flatten_text(ev, &mut text);
         self.tx
             .prepare_cached("INSERT INTO events_fts(rowid, text) VALUES (?1, ?2)")?
-            .execute(params![id, text])?;
-        self.text = text;
+            .execute(params![id, ev.text])?;
         *self.evidence_counts.entry(evidence_id).or_default() += 1;
         if self.empty_case && !self.indexes_dropped && self.stats.events == DEFER_MIN_EVENTS {
             // Large load into a new case: build the timeline indexes at the end.
@@ -519,11 +532,86 @@ pub(crate) fn account_of(ev: &Event) -> Option<String> {
     })
 }
 
+/// An event encoded for the case store: what [`CaseWriter::add_encoded`]
+/// inserts, prepared on the caller's thread. The pipeline encodes on its
+/// matcher threads, so the one SQLite writer thread only inserts and no
+/// event is cloned to cross threads.
+#[derive(Debug, Clone)]
+pub struct EncodedEvent {
+    ts: i64,
+    host: Option<Arc<str>>,
+    channel: Option<Arc<str>>,
+    provider: Option<Arc<str>>,
+    event_id: Option<u32>,
+    account: Option<String>,
+    file: Arc<str>,
+    member: Option<Arc<str>>,
+    loc_kind: i64,
+    loc: Option<i64>,
+    /// The stored `events.fields` column.
+    fields: crate::fields::StoredFields,
+    /// The full-text index entry ([`flatten_text`]).
+    text: String,
+}
+
+impl EncodedEvent {
+    /// Encode `ev` (fields as JSON, full-text entry, account).
+    pub fn new(ev: &Event) -> Result<Self> {
+        let (loc_kind, loc) = loc_parts(&ev.provenance.location);
+        let mut text = String::new();
+        flatten_text(ev, &mut text);
+        Ok(EncodedEvent {
+            ts: ev
+                .timestamp
+                .map(|t| t.timestamp_micros())
+                .unwrap_or(crate::NO_TIME),
+            host: ev.host.clone(),
+            channel: ev.channel.clone(),
+            provider: ev.provider.clone(),
+            event_id: ev.event_id,
+            account: account_of(ev),
+            file: ev.provenance.file.clone(),
+            member: ev.provenance.member.clone(),
+            loc_kind,
+            loc,
+            fields: crate::fields::StoredFields::encode(serde_json::to_string(&ev.fields)?),
+            text,
+        })
+    }
+
+    /// The evidence file the event was read from.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// Bytes this value holds on the heap (for batch sizing).
+    pub fn heap_size(&self) -> usize {
+        self.fields.len() + self.text.len() + self.account.as_ref().map_or(0, String::len)
+    }
+}
+
+/// Values shorter than this are indexed even when they repeat another
+/// field's value: comparing them costs more than indexing them.
+const DEDUP_MIN_LEN: usize = 8;
+
 /// Every scalar value of the event, space separated, for the FTS index.
 /// Field names are left out: they repeat on every row and would make the
 /// index much larger while adding nothing a field filter can't do.
-fn flatten_text(ev: &Event, out: &mut String) {
-    ev.fields.for_each_leaf(|_, v| {
+///
+/// Text that only repeats other fields is left out too, because it doubles
+/// the indexing work and the index without making any event findable that
+/// was not already: a value equal to one already indexed for this event
+/// (`Computer` = `Hostname`, `EventRecordID` = `RecordNumber`), and, on
+/// Windows events (those with an event id), every line of the rendered
+/// `Message` after its first — the rest renders the event's own fields as
+/// `Name: value` lines. The first line (`Process Create:`, `An account was
+/// successfully logged on.`) stays searchable, and the stored fields keep
+/// the whole message.
+pub(crate) fn flatten_text(ev: &Event, out: &mut String) {
+    let windows = ev.event_id.is_some();
+    // Byte ranges of `out` holding each long value indexed so far.
+    let mut indexed: Vec<(usize, usize)> = Vec::new();
+    ev.fields.for_each_leaf(|name, v| {
         if out.len() >= MAX_FTS_TEXT {
             return;
         }
@@ -531,16 +619,31 @@ fn flatten_text(ev: &Event, out: &mut String) {
             Value::Null => return,
             other => other.as_text(),
         };
-        if let Some(t) = t {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            let room = MAX_FTS_TEXT.saturating_sub(out.len());
-            let mut end = t.len().min(room);
-            while !t.is_char_boundary(end) {
-                end -= 1;
-            }
-            out.push_str(&t[..end]);
+        let Some(text) = t else { return };
+        let mut t: &str = &text;
+        if windows && name.eq_ignore_ascii_case("message") {
+            t = t.split(['\r', '\n']).next().unwrap_or_default();
+        }
+        let t = t.trim();
+        if t.is_empty() {
+            return;
+        }
+        let long = t.len() >= DEDUP_MIN_LEN;
+        if long && indexed.iter().any(|&(s, e)| out[s..e] == *t) {
+            return;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let room = MAX_FTS_TEXT.saturating_sub(out.len());
+        let mut end = t.len().min(room);
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        let start = out.len();
+        out.push_str(&t[..end]);
+        if long {
+            indexed.push((start, out.len()));
         }
     });
 }
@@ -562,4 +665,62 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         h.update(&buf[..n]);
     }
     Ok(hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kahu_event::{Location, Provenance};
+
+    fn event(event_id: Option<u32>, fields: &[(&str, &str)]) -> Event {
+        let mut e = Event::new(Provenance::new(Arc::from("f"), Location::Record(1)));
+        e.event_id = event_id;
+        for (k, v) in fields {
+            e.fields.insert(k, Value::str(v));
+        }
+        e
+    }
+
+    fn text(e: &Event) -> String {
+        let mut out = String::new();
+        flatten_text(e, &mut out);
+        out
+    }
+
+    #[test]
+    fn full_text_leaves_out_repeated_values_and_rendered_message_lines() {
+        let e = event(
+            Some(1),
+            &[
+                ("Hostname", "WS01.corp.local"),
+                ("Image", r"C:\x\evil.exe"),
+                ("Computer", "WS01.corp.local"),
+                (
+                    "Message",
+                    "Process Create:\r\nImage: C:\\x\\evil.exe\r\nUser: bob",
+                ),
+                ("Short", "bob"),
+                ("Again", "bob"),
+            ],
+        );
+        assert_eq!(
+            text(&e),
+            r"WS01.corp.local C:\x\evil.exe Process Create: bob bob"
+        );
+    }
+
+    #[test]
+    fn full_text_keeps_whole_messages_of_non_windows_events() {
+        let e = event(None, &[("Message", "sshd[1]: Accepted\nfrom 10.0.0.1")]);
+        assert_eq!(text(&e), "sshd[1]: Accepted\nfrom 10.0.0.1");
+    }
+
+    #[test]
+    fn full_text_is_bounded() {
+        let big = "é".repeat(MAX_FTS_TEXT);
+        let e = event(None, &[("a", &big), ("b", "tail-value")]);
+        let t = text(&e);
+        assert!(t.len() <= MAX_FTS_TEXT);
+        assert!(!t.contains("tail-value"));
+    }
 }

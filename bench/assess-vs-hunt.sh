@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The cost of `kahu assess` beyond detection: `kahu hunt` vs `kahu assess`
+# (with and without the case store) on the same evidence and rules, with
+# wall time, peak RSS (/usr/bin/time) and the size of case.sqlite against
+# the uncompressed evidence. Results go to stdout as a Markdown table;
+# BENCHMARKS.md records a run.
+#
+#   bench/assess-vs-hunt.sh                 # both shared workloads
+#   RUNS=3 bench/assess-vs-hunt.sh          # median of 3
+#   KAHU=target/release/kahu NOBUILD=1 …    # an already built binary
+#   RULES=../shared/sigma/rules/windows …   # add SigmaHQ (default: bundled rules only,
+#                                           # as a new user runs both commands)
+#
+# Stage timings of assess: KAHU_LOG=kahu_assess=info (printed with -v).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED="${KAHU_SHARED:-$(cd .. && pwd)/shared}"
+RUNS="${RUNS:-1}"
+OUT="${OUT:-/tmp/kahu-bench-assess}"
+[ -d "$SHARED/mordor" ] || { echo "shared data not found at $SHARED" >&2; exit 1; }
+if [ -z "${NOBUILD:-}" ]; then cargo build --release --locked --offline -p kahu -q; fi
+KAHU="${KAHU:-target/release/kahu}"
+rules=()
+[ -n "${RULES:-}" ] && rules=(--rules "$RULES")
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# measure CMD... : prints "median_seconds peak_rss_mb cpu_seconds" (CPU =
+# user + sys of the median run's peers, median too); OUT is emptied before each run.
+measure() {
+  local times=() cpus=() rss=0
+  for _ in $(seq "$RUNS"); do
+    rm -rf "$OUT"
+    /usr/bin/time -f "%e %M %U %S" -o /tmp/kahu-bench-time "$@" >/dev/null 2>/tmp/kahu-bench-err \
+      || { cat /tmp/kahu-bench-err >&2; exit 1; }
+    read -r t m u s < /tmp/kahu-bench-time
+    times+=("$t"); cpus+=("$(echo "$u + $s" | bc -l)"); [ "$m" -gt "$rss" ] && rss="$m"
+  done
+  echo "$(printf '%s\n' "${times[@]}" | median) $((rss / 1024)) $(printf '%s\n' "${cpus[@]}" | median)"
+}
+
+# Uncompressed evidence bytes: plain files as they are, zip members expanded.
+uncompressed() {
+  python3 - "$1" <<'PY'
+import os, sys, zipfile
+total = 0
+for root, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        p = os.path.join(root, f)
+        try:
+            with zipfile.ZipFile(p) as z:
+                total += sum(i.file_size for i in z.infolist())
+        except zipfile.BadZipFile:
+            total += os.path.getsize(p)
+print(total)
+PY
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); runs: $RUNS (median); rules: ${RULES:-bundled}"
+echo
+echo "wall seconds (CPU seconds user+sys, peak RSS MB)"
+echo
+echo "| workload | evidence on disk | uncompressed | hunt | assess --no-case | assess | assess / hunt (wall) | case.sqlite | case / uncompressed |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for w in ${WORKLOADS:-mordor/atomic evtx/EVTX-ATTACK-SAMPLES}; do
+  ev="$SHARED/$w"
+  disk=$(du -sb "$ev" | cut -f1)
+  raw=$(uncompressed "$ev")
+  read -r th tr ch < <(measure "$KAHU" -q hunt --json "${rules[@]}" "$ev")
+  read -r tn rn cn < <(measure "$KAHU" -q assess "${rules[@]}" --no-case --out "$OUT" "$ev")
+  read -r ta ra ca < <(measure "$KAHU" -q assess "${rules[@]}" --out "$OUT" "$ev")
+  db=$(stat -c %s "$OUT/case.sqlite")
+  printf '| %s | %.1f MB | %.1f MB | %s s (%s s, %s MB) | %s s (%s s, %s MB) | %s s (%s s, %s MB) | %.2f× | %.1f MB | %.2f× |\n' \
+    "$w" "$(echo "$disk/1000000" | bc -l)" "$(echo "$raw/1000000" | bc -l)" "$th" "$ch" "$tr" "$tn" "$cn" "$rn" "$ta" "$ca" "$ra" \
+    "$(echo "$ta/$th" | bc -l)" "$(echo "$db/1000000" | bc -l)" "$(echo "$db/$raw" | bc -l)"
+done
+echo
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
