@@ -137,9 +137,7 @@ impl Beacons {
         if s.process.is_none() && sysmon {
             s.process = text(e, &["Image"]).map(|i| i.into_owned());
         }
-        if s.samples.len() < 3 {
-            s.samples.push(e.provenance.clone());
-        }
+        keep_sample(&mut s.samples, e.provenance.clone());
     }
 
     pub(crate) fn merge(&mut self, other: Beacons) {
@@ -158,9 +156,7 @@ impl Beacons {
                 a.process = b.process;
             }
             for s in b.samples {
-                if a.samples.len() < 3 {
-                    a.samples.push(s);
-                }
+                keep_sample(&mut a.samples, s);
             }
         });
         self.points_dropped += dropped;
@@ -186,8 +182,7 @@ impl Beacons {
                 let timing = regularity(&times)?;
                 let first = Timestamp::from_timestamp_millis(*times.first()?)?;
                 let last = Timestamp::from_timestamp_millis(*times.last()?)?;
-                let mut samples = s.samples;
-                samples.sort();
+                let samples = s.samples;
                 Some(Beacon {
                     source,
                     destination: dst.to_string(),
@@ -210,6 +205,17 @@ impl Beacons {
             })
         });
         out
+    }
+}
+
+/// Keep the three smallest provenances: the same records whatever order
+/// the threads saw them in, so runs repeat exactly.
+fn keep_sample(samples: &mut Vec<Provenance>, p: Provenance) {
+    if (samples.len() < 3 || samples.last().is_some_and(|l| p < *l))
+        && let Err(i) = samples.binary_search(&p)
+    {
+        samples.insert(i, p);
+        samples.truncate(3);
     }
 }
 
