@@ -300,9 +300,12 @@ await step('XSS payloads in evidence render inert', async () => {
 
 await step('every view: screenshot, header and footer never cover content', async () => {
   const views = { timeline: '.trow[data-id]', detections: 'main table tr', incidents: 'section.incident', attack: '.matrix .tech',
-    attribution: 'section.cand', tree: '.tree li, main p.muted', audit: 'main table tr', exports: 'main li' };
+    attribution: 'section.cand', tree: '.tree li', audit: 'main table tr', exports: 'main li' };
+  // The tree view alone shows only a prompt (no rows to measure): open the
+  // web shell worker's tree, as an analyst would.
+  const treeQuery = 'tree?host=' + encodeURIComponent(winHost(dumpRec)) + '&root=' + encodeURIComponent(treeRoot);
   for (const [v, sel] of Object.entries(views)) {
-    await page.goto(URL + '#/' + v);
+    await page.goto(URL + '#/' + (v === 'tree' ? treeQuery : v));
     await page.waitForSelector(sel);
     assert(await page.locator('#nav a.active[data-view="' + v + '"]').count() === 1, v + ' not the active view');
     await page.locator('#main').evaluate(m => { m.scrollTop = m.scrollHeight; });
