@@ -351,7 +351,9 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     let yara = if cfg.yara.is_empty() {
         None
     } else {
-        Some(kahu_intel::YaraScanner::compile(&cfg.yara).context("cannot compile YARA rules")?)
+        Some(std::sync::Arc::new(
+            kahu_intel::YaraScanner::compile(&cfg.yara).context("cannot compile YARA rules")?,
+        ))
     };
 
     let scans: Vec<_> = rules.sets.iter().map(|s| s.scan()).collect();
@@ -398,26 +400,10 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         }));
     }
     if let Some(scanner) = &yara {
-        use rayon::prelude::*;
         tracing::info!(files = files.len(), "YARA scan");
-        let scanned: Vec<(Vec<Finding>, Vec<kahu_intel::ScanWarning>)> = files
-            .par_iter()
-            .map(|(p, _)| {
-                let mut skipped = Vec::new();
-                (scanner.scan_path_with(p, &mut skipped), skipped)
-            })
-            .collect();
-        for (found, skipped) in scanned {
-            findings.extend(found);
-            // A file YARA did not (fully) scan is evidence not analysed:
-            // say so, like any reader does.
-            warnings.extend(skipped.into_iter().map(|w| Warning {
-                file: w.path.into(),
-                member: None,
-                location: None,
-                reason: format!("YARA: {}", w.reason),
-            }));
-        }
+        let (found, skipped) = crate::yara_scan::scan(scanner, &files);
+        findings.extend(found);
+        warnings.extend(skipped);
     }
     // Files finish in a different order on every run: sort, so reports
     // and tests see the same list each time.

@@ -17,6 +17,7 @@ pub mod report_view;
 pub mod store;
 pub mod views;
 pub mod write;
+pub mod yara_scan;
 
 pub use detection::{DetectConfig, DetectionRun, SIGNIFICANT, UnmarkedTlp, detect};
 pub use pipeline::{AssessConfig, AssessRun, demo_config, run};

@@ -166,6 +166,12 @@ pub mod web;
 pub mod zeek;
 
 pub use archive::Limits;
+
+/// Whether a file's first bytes (512 are enough) are a container the
+/// readers open (zip, tar, gzip).
+pub fn is_container(head: &[u8]) -> bool {
+    archive::detect(head).is_some()
+}
 pub use coverage::{EvidenceCoverage, NOTE_PREFIX};
 pub use formats::all_formats;
 pub use hostname::infer_host;

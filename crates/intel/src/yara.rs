@@ -2,24 +2,41 @@
 //! pure-Rust `boreal` engine.
 //!
 //! Rules compile once; every file is read (never written, never mapped:
-//! a file that shrinks under a memory map would crash the process) up to
-//! a size cap and scanned in memory with a per-file timeout. Only regular
-//! files are scanned and symbolic links are not followed.
+//! a file that shrinks under a memory map would crash the process) and
+//! scanned with a per-file timeout. A file up to [`DEFAULT_MAX_FILE_SIZE`]
+//! is read whole; a larger one is scanned in overlapping windows
+//! ([`WINDOW`], [`WINDOW_OVERLAP`]) through boreal's fragmented-memory
+//! scan, so memory stays at one window whatever the file's size. Only
+//! regular files are scanned and symbolic links are not followed.
+//! Archive members are scanned from memory by the caller
+//! ([`YaraScanner::scan_member`]), which owns the archive limits.
 
 use crate::set::IntelError;
 use crate::software::{push_unique, software_ids_in};
-use boreal::scanner::ScanParams;
+use boreal::memory::{FragmentedMemory, MemoryParams, Region, RegionDescription};
+use boreal::scanner::{FragmentedScanMode, ScanParams, ScanResult};
 use boreal::{Compiler, MetadataValue, Scanner};
 use kahu_event::{Location, Provenance, Timestamp};
 use kahu_finding::{Finding, FindingKind, Level};
 use sha2::{Digest, Sha256};
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Default largest file scanned (64 MiB); larger files are skipped with a warning.
+/// Default largest file read whole and scanned as one buffer (64 MiB).
+/// Larger files are scanned in overlapping windows of [`WINDOW`] bytes.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Bytes of a large file held and scanned at once (16 MiB).
+pub const WINDOW: usize = 16 * 1024 * 1024;
+
+/// Bytes each window shares with the next (1 MiB). A string occurrence up
+/// to this long is wholly inside some window, so it is found wherever it
+/// lies; a longer occurrence that crosses a window boundary is missed.
+/// Regular expression matches are cut at 256 bytes anyway
+/// (`match_max_length`), far below it.
+pub const WINDOW_OVERLAP: usize = 1024 * 1024;
 
 /// Something that stopped one file from being scanned.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -39,7 +56,11 @@ impl std::fmt::Display for ScanWarning {
 /// Compiled YARA rules.
 pub struct YaraScanner {
     scanner: Scanner,
+    /// The same rules set up for windowed scans of large files.
+    windowed: Scanner,
     max_file_size: u64,
+    window: usize,
+    overlap: usize,
     rules: usize,
     warnings: Vec<String>,
 }
@@ -84,17 +105,28 @@ fn new_compiler() -> Compiler {
 fn finish(compiler: Compiler, warnings: Vec<String>) -> YaraScanner {
     let mut scanner = compiler.finalize();
     let rules = scanner.rules().count();
-    scanner.set_scan_params(
-        ScanParams::default()
-            // Offsets of every string are evidence for the analyst.
-            .compute_full_matches(true)
-            .timeout_duration(Some(Duration::from_secs(30)))
-            .string_max_nb_matches(100)
-            .match_max_length(256),
+    let params = ScanParams::default()
+        // Offsets of every string are evidence for the analyst.
+        .compute_full_matches(true)
+        .timeout_duration(Some(Duration::from_secs(30)))
+        .string_max_nb_matches(100)
+        .match_max_length(256);
+    let mut windowed = scanner.clone();
+    // Legacy mode: string matches of every window are added up, and a
+    // condition reading bytes at an offset (`uint16(0)`, a hash of a
+    // range) fetches the window holding them. `filesize` is undefined.
+    windowed.set_scan_params(
+        params
+            .clone()
+            .fragmented_scan_mode(FragmentedScanMode::legacy()),
     );
+    scanner.set_scan_params(params);
     YaraScanner {
         scanner,
+        windowed,
         max_file_size: DEFAULT_MAX_FILE_SIZE,
+        window: WINDOW,
+        overlap: WINDOW_OVERLAP,
         rules,
         warnings,
     }
@@ -143,9 +175,19 @@ impl YaraScanner {
         Ok(finish(compiler, warnings))
     }
 
-    /// Change the size cap (bytes) above which files are skipped.
+    /// Change the size (bytes) above which files are scanned in windows
+    /// instead of read whole.
     pub fn with_max_file_size(mut self, bytes: u64) -> Self {
         self.max_file_size = bytes;
+        self
+    }
+
+    /// Change the window and overlap of windowed scans (tests use small
+    /// ones to cross many boundaries cheaply). The overlap is kept below
+    /// the window.
+    pub fn with_window(mut self, window: usize, overlap: usize) -> Self {
+        self.window = window.max(2);
+        self.overlap = overlap.min(self.window - 1);
         self
     }
 
@@ -207,30 +249,25 @@ impl YaraScanner {
         };
         let meta = file.metadata().ok();
         let len = meta.as_ref().map_or(0, |m| m.len());
+        let mtime: Option<Timestamp> = meta.and_then(|m| m.modified().ok()).map(Timestamp::from);
+        let name: Arc<str> = Arc::from(path.display().to_string());
         if len > self.max_file_size {
-            warnings.push(warn(
-                path,
-                format!(
-                    "{len} bytes is over the {} byte cap; not scanned",
-                    self.max_file_size
-                ),
-            ));
+            self.scan_large_file(path, file, len, &name, mtime, out, warnings);
             return;
         }
         let mut data = Vec::with_capacity(len as usize);
         // Read at most cap+1 bytes: the file may grow after the stat.
-        if let Err(e) = file.take(self.max_file_size + 1).read_to_end(&mut data) {
+        if let Err(e) = (&file).take(self.max_file_size + 1).read_to_end(&mut data) {
             warnings.push(warn(path, format!("cannot read: {e}")));
             return;
         }
         if data.len() as u64 > self.max_file_size {
-            warnings.push(warn(
-                path,
-                "grew over the size cap while being read; not scanned".into(),
-            ));
+            // It grew past the whole-file size while read: scan it in
+            // windows like any large file.
+            drop(data);
+            self.scan_large_file(path, file, len, &name, mtime, out, warnings);
             return;
         }
-        let mtime: Option<Timestamp> = meta.and_then(|m| m.modified().ok()).map(Timestamp::from);
         let result = match self.scanner.scan_mem(&data) {
             Ok(r) => r,
             Err((e, partial)) => {
@@ -238,26 +275,117 @@ impl YaraScanner {
                 partial
             }
         };
-        if result.rules.is_empty() {
+        let scanned = Scanned {
+            file: &name,
+            member: None,
+            mtime,
+        };
+        self.push_findings(&result, &scanned, || sha256_hex(&data), out);
+    }
+
+    /// Scan a file larger than the whole-file size in overlapping windows:
+    /// one window is held at a time.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_large_file(
+        &self,
+        path: &Path,
+        file: std::fs::File,
+        len: u64,
+        name: &Arc<str>,
+        mtime: Option<Timestamp>,
+        out: &mut Vec<Finding>,
+        warnings: &mut Vec<ScanWarning>,
+    ) {
+        let windows = FileWindows::new(file, len, self.window, self.overlap);
+        let errors = windows.errors.clone();
+        let result = match self.windowed.scan_fragmented(windows) {
+            Ok(r) => r,
+            Err((e, partial)) => {
+                warnings.push(warn(path, format!("scan incomplete: {e:?}")));
+                partial
+            }
+        };
+        if let Some(e) = errors.lock().ok().and_then(|e| e.clone()) {
+            warnings.push(warn(path, format!("scan incomplete: cannot read: {e}")));
+        }
+        let scanned = Scanned {
+            file: name,
+            member: None,
+            mtime,
+        };
+        self.push_findings(
+            &result,
+            &scanned,
+            || match std::fs::File::open(path) {
+                Ok(mut f) => {
+                    let mut h = Sha256::new();
+                    match std::io::copy(&mut f, &mut h) {
+                        Ok(_) => hex(&h.finalize()),
+                        Err(_) => String::new(),
+                    }
+                }
+                Err(_) => String::new(),
+            },
+            out,
+        );
+    }
+
+    /// Scan an archive member already read into memory (within the
+    /// reader's archive limits). Findings name the archive as their file
+    /// and the member path (nested members joined with `!`); they carry
+    /// no time, as a member's bytes do not give one.
+    pub fn scan_member(
+        &self,
+        archive: &str,
+        member: &str,
+        data: &[u8],
+        warnings: &mut Vec<ScanWarning>,
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let result = match self.scanner.scan_mem(data) {
+            Ok(r) => r,
+            Err((e, partial)) => {
+                warnings.push(ScanWarning {
+                    path: format!("{archive}!{member}"),
+                    reason: format!("scan incomplete: {e:?}"),
+                });
+                partial
+            }
+        };
+        let file: Arc<str> = Arc::from(archive);
+        let member: Arc<str> = Arc::from(member);
+        let scanned = Scanned {
+            file: &file,
+            member: Some(&member),
+            mtime: None,
+        };
+        self.push_findings(&result, &scanned, || sha256_hex(data), &mut out);
+        out
+    }
+
+    fn push_findings(
+        &self,
+        result: &ScanResult<'_>,
+        scanned: &Scanned<'_>,
+        sha256: impl FnOnce() -> String,
+        out: &mut Vec<Finding>,
+    ) {
+        if !result.rules.iter().any(|r| r.matched) {
             return;
         }
-        let sha256: String = Sha256::digest(&data)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let file_name: Arc<str> = Arc::from(path.display().to_string());
+        let sha256 = sha256();
         for rule in result.rules.iter().filter(|r| r.matched) {
-            out.push(self.finding(rule, &file_name, &sha256, mtime));
+            out.push(self.finding(rule, scanned, &sha256));
         }
     }
 
     fn finding(
         &self,
         rule: &boreal::scanner::EvaluatedRule<'_>,
-        file: &Arc<str>,
+        scanned: &Scanned<'_>,
         sha256: &str,
-        mtime: Option<Timestamp>,
     ) -> Finding {
+        let (file, mtime) = (scanned.file, scanned.mtime);
         let s = &self.scanner;
         let tags: Vec<&str> = rule.tags.iter().map(|t| s.get_string_symbol(*t)).collect();
         let mut metas: Vec<(String, String)> = Vec::new();
@@ -336,6 +464,9 @@ impl YaraScanner {
                 format!("{}:{}", rule.namespace, rule.name),
             ),
         ];
+        if let Some(member) = scanned.member {
+            fields.push((Arc::from("archive_member"), member.to_string()));
+        }
         if !tags.is_empty() {
             fields.push((Arc::from("yara_tags"), tags.join(" ")));
         }
@@ -387,7 +518,11 @@ impl YaraScanner {
             channel: None,
             event_id: None,
             fields,
-            provenance: Provenance::new(file.clone(), Location::File),
+            provenance: Provenance {
+                file: file.clone(),
+                member: scanned.member.cloned(),
+                location: Location::File,
+            },
             related: Vec::new(),
         }
     }
@@ -406,5 +541,98 @@ fn warn(p: &Path, reason: String) -> ScanWarning {
     ScanWarning {
         path: p.display().to_string(),
         reason,
+    }
+}
+
+/// What was scanned: a file, or a member of an archive.
+struct Scanned<'a> {
+    file: &'a Arc<str>,
+    member: Option<&'a Arc<str>>,
+    mtime: Option<Timestamp>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// A file seen by boreal as fragmented memory: windows of `window` bytes,
+/// each starting `window - overlap` bytes after the previous one, read
+/// one at a time into one buffer. A window that cannot be read is left
+/// out (boreal goes on) and the error kept for a warning; a file that
+/// shrank gives a short last window.
+#[derive(Debug)]
+struct FileWindows {
+    file: std::fs::File,
+    len: u64,
+    window: usize,
+    step: u64,
+    next_start: Option<u64>,
+    current: Option<RegionDescription>,
+    buf: Vec<u8>,
+    errors: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl FileWindows {
+    fn new(file: std::fs::File, len: u64, window: usize, overlap: usize) -> Self {
+        FileWindows {
+            file,
+            len,
+            window,
+            step: (window - overlap) as u64,
+            next_start: Some(0),
+            current: None,
+            buf: Vec::new(),
+            errors: Arc::default(),
+        }
+    }
+
+    fn read_window(&mut self, d: RegionDescription) -> std::io::Result<()> {
+        self.buf.clear();
+        self.file.seek(SeekFrom::Start(d.start as u64))?;
+        (&mut self.file)
+            .take(d.length as u64)
+            .read_to_end(&mut self.buf)?;
+        Ok(())
+    }
+}
+
+impl FragmentedMemory for FileWindows {
+    fn next(&mut self, _params: &MemoryParams) -> Option<RegionDescription> {
+        let start = self.next_start?;
+        if start >= self.len {
+            self.next_start = None;
+            return None;
+        }
+        let length = (self.len - start).min(self.window as u64);
+        self.next_start = (start + length < self.len).then_some(start + self.step);
+        let d = RegionDescription {
+            start: usize::try_from(start).ok()?,
+            length: length as usize,
+        };
+        self.current = Some(d);
+        Some(d)
+    }
+
+    fn fetch(&mut self, _params: &MemoryParams) -> Option<Region<'_>> {
+        let d = self.current?;
+        if let Err(e) = self.read_window(d) {
+            if let Ok(mut slot) = self.errors.lock() {
+                slot.get_or_insert_with(|| format!("at offset {}: {e}", d.start));
+            }
+            return None;
+        }
+        Some(Region {
+            start: d.start,
+            mem: &self.buf,
+        })
+    }
+
+    fn reset(&mut self) {
+        self.next_start = Some(0);
+        self.current = None;
     }
 }

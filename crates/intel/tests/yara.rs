@@ -75,16 +75,14 @@ fn process_start_rule_uses_score_and_file_scan() {
 
 #[test]
 fn caps_links_and_errors() {
-    let s = scanner().with_max_file_size(16);
+    // Files over the whole-file size are scanned in windows, not skipped;
+    // there `filesize` is undefined, so the China Chopper rule
+    // (`filesize < 4KB and …`) cannot match.
+    let s = scanner().with_max_file_size(16).with_window(64, 32);
     let mut warnings = Vec::new();
     let found = s.scan_path_with(&data("webroot"), &mut warnings);
-    assert!(found.is_empty());
-    assert_eq!(
-        warnings.len(),
-        3,
-        "every file is over 16 bytes: {warnings:?}"
-    );
-    assert!(warnings.iter().all(|w| w.reason.contains("cap")));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(found.is_empty(), "{found:#?}");
 
     #[cfg(unix)]
     {
@@ -116,4 +114,84 @@ fn caps_links_and_errors() {
         "{err}"
     );
     assert!(YaraScanner::compile_str("rule x { condition: ", "t").is_err());
+}
+
+/// The marker the large-file tests look for, and a rule that also reads
+/// bytes at an offset (`uint32(0)`), which a windowed scan must fetch.
+const MARKER: &[u8] = b"KAHU-LARGE-FILE-MARKER";
+const MARKER_RULE: &str = r#"
+rule marker { strings: $m = "KAHU-LARGE-FILE-MARKER" condition: $m }
+rule elf_marker { strings: $m = "KAHU-LARGE-FILE-MARKER" condition: uint32(0) == 0x464c457f and $m }
+"#;
+
+fn marker_offset(f: &kahu_finding::Finding) -> u64 {
+    let s = f
+        .fields
+        .iter()
+        .find(|(k, _)| &**k == "yara_strings")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    s.trim_start_matches("$m@").parse().unwrap()
+}
+
+#[test]
+fn a_file_over_64_mib_is_scanned_in_windows_and_its_marker_past_64_mib_found() {
+    use std::io::{Seek, SeekFrom, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.bin");
+    let at = kahu_intel::DEFAULT_MAX_FILE_SIZE + 4321;
+    let mut f = std::fs::File::create(&p).unwrap();
+    f.write_all(b"\x7fELF").unwrap();
+    // Sparse up to the marker, which straddles a window boundary too.
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(MARKER).unwrap();
+    f.set_len(65 * 1024 * 1024).unwrap();
+    drop(f);
+    let s = YaraScanner::compile_str(MARKER_RULE, "t").unwrap();
+    let mut w = Vec::new();
+    let found = s.scan_path_with(&p, &mut w);
+    assert!(w.is_empty(), "{w:?}");
+    let ids: Vec<&str> = found.iter().map(|f| &*f.rule_id).collect();
+    assert_eq!(ids, ["t:marker", "t:elf_marker"], "{found:#?}");
+    assert_eq!(marker_offset(&found[0]), at, "offset in the file");
+    let sha = found[0]
+        .fields
+        .iter()
+        .find(|(k, _)| &**k == "sha256")
+        .unwrap();
+    assert_eq!(sha.1.len(), 64);
+}
+
+#[test]
+fn a_string_up_to_the_overlap_is_found_across_every_window_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (window, overlap) = (64usize, MARKER.len());
+    let s = YaraScanner::compile_str(MARKER_RULE, "t")
+        .unwrap()
+        .with_max_file_size(100)
+        .with_window(window, overlap);
+    // Every position of the marker relative to the window grid.
+    for at in 100..100 + window as u64 {
+        let mut bytes = vec![b'.'; 400];
+        bytes[..4].copy_from_slice(b"\x7fELF");
+        bytes[at as usize..at as usize + MARKER.len()].copy_from_slice(MARKER);
+        let p = dir.path().join("f.bin");
+        std::fs::write(&p, &bytes).unwrap();
+        let mut w = Vec::new();
+        let found = s.scan_path_with(&p, &mut w);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(found.len(), 2, "marker at {at}: {found:#?}");
+        assert_eq!(marker_offset(&found[0]), at);
+    }
+    // The stated limit: an occurrence longer than the overlap + 1 that
+    // starts before window 2 and ends after window 1 is in no window.
+    let overlap = MARKER.len() - 2;
+    let short = s.with_window(window, overlap);
+    let mut bytes = vec![b'.'; 400];
+    let step = window - overlap;
+    let at = step + window - overlap - 1;
+    bytes[at..at + MARKER.len()].copy_from_slice(MARKER);
+    let p = dir.path().join("g.bin");
+    std::fs::write(&p, &bytes).unwrap();
+    assert!(short.scan_path_with(&p, &mut Vec::new()).is_empty());
 }
