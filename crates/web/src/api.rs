@@ -316,15 +316,42 @@ async fn facets(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
     Ok(Json(f).into_response())
 }
 
-/// One CSV cell: quoted, and defused against spreadsheet formula injection
-/// (evidence text starting with `=`, `+`, `-`, `@` would run in Excel).
-fn csv_cell(out: &mut String, v: &str) {
-    out.push('"');
-    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        out.push('\'');
+/// Columns of the timeline export.
+const EXPORT_HEADER: [&str; 13] = [
+    "id", "time", "host", "channel", "provider", "event_id", "account", "level", "summary", "file",
+    "member", "location", "fields",
+];
+
+/// Sends what the CSV writer writes to the response in chunks of 64 KiB;
+/// a write fails once the client has gone away.
+struct ChunkSender {
+    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkSender {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.tx
+            .blocking_send(std::mem::take(&mut self.buf))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
     }
-    out.push_str(&v.replace('"', "\"\""));
-    out.push('"');
+}
+
+impl std::io::Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 64 * 1024 {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
 }
 
 async fn export_csv(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
@@ -332,9 +359,14 @@ async fn export_csv(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
     let st = s.clone();
     tokio::task::spawn_blocking(move || {
-        let mut buf = String::from(
-            "id,time,host,channel,provider,event_id,account,level,summary,file,member,location,fields\n",
-        );
+        // Every cell goes through kahu-report's spreadsheet writer, like the
+        // `hunt` and containment CSVs: formula prefixes defused, control
+        // characters escaped, quoting by the `csv` crate.
+        let mut csv = kahu_report::safe::SpreadsheetCsv::new(ChunkSender {
+            tx,
+            buf: Vec::new(),
+        });
+        let _ = csv.row(EXPORT_HEADER);
         let res = st.read(|c| {
             c.for_each_event(&eq, |row, fields| {
                 let loc = serde_json::to_string(&row.provenance.location).unwrap_or_default();
@@ -353,31 +385,14 @@ async fn export_csv(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
                     loc,
                     fields.to_string(),
                 ];
-                for (i, c) in cells.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(',');
-                    }
-                    csv_cell(&mut buf, c);
-                }
-                buf.push('\n');
-                if buf.len() >= 64 * 1024 {
-                    // The client went away: stop reading the case.
-                    if tx
-                        .blocking_send(std::mem::take(&mut buf).into_bytes())
-                        .is_err()
-                    {
-                        return false;
-                    }
-                }
-                true
+                // An error is the client gone away: stop reading the case.
+                csv.row(&cells).is_ok()
             })
         });
         if let Err(e) = res {
-            buf.push_str(&format!("# export stopped: {e}\n"));
+            let _ = csv.row([format!("# export stopped: {e}")]);
         }
-        if !buf.is_empty() {
-            let _ = tx.blocking_send(buf.into_bytes());
-        }
+        let _ = csv.flush();
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
@@ -658,12 +673,5 @@ mod tests {
         );
         assert_eq!(chrono_parse("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(chrono_parse("yesterday"), None);
-    }
-
-    #[test]
-    fn csv_cells_are_quoted_and_defused() {
-        let mut s = String::new();
-        csv_cell(&mut s, "=HYPERLINK(\"x\")");
-        assert_eq!(s, "\"'=HYPERLINK(\"\"x\"\")\"");
     }
 }

@@ -423,3 +423,49 @@ async fn disputes_trigger_the_recompute_hook() {
     assert_eq!(a["document"]["body"]["recomputed_without"][0], "T1003.001");
     assert_eq!(a["disputes"][0]["target_id"], "T1003.001");
 }
+
+/// The CSV export writes through kahu-report's spreadsheet writer (the one
+/// `hunt` and the containment lists use): a hostile host, account and file
+/// name cannot run as a formula, add a row or carry a terminal escape.
+#[tokio::test]
+async fn the_csv_export_neutralises_hostile_fields_like_every_other_csv() {
+    use kahu_event::{Event, Location, Provenance, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    {
+        let mut w = case.writer().unwrap();
+        let file = "evidence/\nwarning: forged.jsonl";
+        w.begin_evidence(&kahu_case::EvidenceInfo {
+            path: file.into(),
+            member: None,
+            size: Some(1),
+            sha256: Some("ab".repeat(32)),
+            format: Some("jsonl".into()),
+        })
+        .unwrap();
+        let mut e = Event::new(Provenance::new(Arc::from(file), Location::Line(1)));
+        e.host = Some(Arc::from("=HYPERLINK(\"http://x\",\"y\")"));
+        e.fields.insert("User", Value::str("+cmd|' /C calc'!A0"));
+        e.fields
+            .insert("CommandLine", Value::str("@SUM(1)\r\nx\x1b[2J"));
+        w.add_event(&e).unwrap();
+        w.finish().unwrap();
+    }
+    drop(case);
+    let app = app(dir.path(), "127.0.0.1:0");
+    let (s, _, csv) = send(&app, get("/api/export.csv").body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::OK, "{csv}");
+    assert_eq!(csv.lines().count(), 2, "header and one row: {csv}");
+    assert!(!csv.contains('\x1b') && !csv.contains('\r'), "{csv:?}");
+    assert!(
+        csv.contains("'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")"),
+        "the host is defused: {csv}"
+    );
+    assert!(csv.contains("evidence/\\nwarning: forged.jsonl"), "{csv}");
+    // No cell of the row starts like a formula once its quotes are off.
+    let row = csv.lines().nth(1).unwrap();
+    for cell in row.split(',') {
+        let cell = cell.trim_start_matches('"');
+        assert!(!cell.starts_with(['=', '+', '@']), "{cell} in {row}");
+    }
+}
