@@ -13,6 +13,7 @@ mod output;
 mod progress;
 mod reattribute;
 mod rules;
+mod timezone;
 mod tuning;
 
 use clap::{Parser, Subcommand};

@@ -159,7 +159,7 @@ pub fn write_timesketch<W: Write>(w: W, findings: &[Finding], jsonl: bool) -> io
 pub fn write_csv<W: Write>(
     w: W,
     findings: &[Finding],
-    tz: Option<chrono::FixedOffset>,
+    tz: Option<crate::timezone::OutputZone>,
 ) -> io::Result<()> {
     // Evidence values reach these cells: the spreadsheet writer never lets
     // a spreadsheet run them.
@@ -198,7 +198,7 @@ pub fn write_csv<W: Write>(
         let time = f
             .timestamp
             .map(|t| match tz {
-                Some(o) => t.with_timezone(&o).to_rfc3339(),
+                Some(zone) => zone.rfc3339(t),
                 None => t.to_rfc3339(),
             })
             .unwrap_or_default();

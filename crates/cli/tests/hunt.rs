@@ -913,8 +913,55 @@ fn tz_shifts_csv_times_but_not_the_instants() {
     let c = header.iter().position(|h| h == "timestamp").unwrap();
     // The fixture's first event is at 2024-05-01T10:00:00Z.
     assert_eq!(rows[0][c], "2024-05-01T22:00:00+12:00");
-    let out = kahu(&["hunt", &fx.evidence(), "--tz", "Pacific/Auckland"]);
+    let out = kahu(&["hunt", &fx.evidence(), "--tz", "Atlantis/Capital"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("time zone name"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// `--tz Pacific/Auckland` takes the offset in force at each event: two
+/// events two minutes apart across the end of New Zealand daylight time
+/// (2024-04-07 03:00 NZDT = 2024-04-06 14:00 UTC) get +13:00 and +12:00.
+#[test]
+fn a_named_tz_applies_daylight_saving_per_event() {
+    let fx = Fixture::new();
+    let line = EVENTS.lines().next().unwrap();
+    let ev = format!(
+        "{}\n{}\n",
+        line.replace("2024-05-01T10:00:00Z", "2024-04-06T13:59:00Z"),
+        line.replace("2024-05-01T10:00:00Z", "2024-04-06T14:01:00Z")
+            .replace("\"EventRecordID\":11", "\"EventRecordID\":21")
+            .replace("sekurlsa::logonpasswords", "privilege::debug"),
+    );
+    let dst = fx.path("dst");
+    std::fs::create_dir_all(&dst).unwrap();
+    std::fs::write(dst.join("events.jsonl"), ev).unwrap();
+    let p = fx.path("dst.csv");
+    let out = kahu(&[
+        "hunt",
+        "-q",
+        dst.to_str().unwrap(),
+        "--rules",
+        &fx.rules(),
+        "--tz",
+        "Pacific/Auckland",
+        "-o",
+        p.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let (header, rows) = read_csv(&p);
+    let c = header.iter().position(|h| h == "timestamp").unwrap();
+    let mut times: Vec<&str> = rows.iter().map(|r| r[c].as_str()).collect();
+    times.sort();
+    times.dedup();
+    assert_eq!(
+        times,
+        ["2024-04-07T02:01:00+12:00", "2024-04-07T02:59:00+13:00"],
+        "{rows:?}"
+    );
 }
 
 /// `--rule-status` loads only rules of the given statuses.

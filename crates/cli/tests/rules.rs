@@ -166,3 +166,116 @@ fn rules_update_installs_a_package_that_hunt_then_uses() {
         without["rules_loaded"].as_u64().unwrap() + 1
     );
 }
+
+/// A package built here, served once per request by a local HTTP server
+/// (std only; no internet): `(url, requests served)`.
+fn serve_package(body: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut s = stream;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(&body);
+        }
+    });
+    (format!("http://{addr}/releases/sigma_core.zip"), served)
+}
+
+/// `kahu rules update --from URL` downloads, checks the SHA-256 given with
+/// `--sha256` and installs as from a file; a wrong hash installs nothing
+/// and keeps the installed set; no hash is refused before any download
+/// unless `--insecure-no-verify`.
+#[test]
+fn rules_update_from_a_url_checks_the_sha256_before_installing() {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rule = "title: Whoami From Url\nid: 0a1b2c3d-0000-4000-8000-0000000000ab\nstatus: test\nlevel: high\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n";
+    let mut zip_bytes = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut zip_bytes);
+        let o = zip::write::SimpleFileOptions::default();
+        z.start_file("sigma/rules/windows/whoami_url.yml", o)
+            .unwrap();
+        z.write_all(rule.as_bytes()).unwrap();
+        z.finish().unwrap();
+    }
+    let zip_bytes = zip_bytes.into_inner();
+    let sha = format!("{:x}", Sha256::digest(&zip_bytes));
+    let (url, served) = serve_package(zip_bytes);
+    let home = dir.path().join("rules-home");
+    let update = |extra: &[&str]| {
+        let mut args = vec!["rules", "update", "--from", url.as_str(), "--json"];
+        args.extend(extra);
+        Command::new(env!("CARGO_BIN_EXE_kahu"))
+            .args(&args)
+            .env("KAHU_RULES_DIR", &home)
+            .output()
+            .unwrap()
+    };
+    let installed = home.join("rules/sigma/rules/windows/whoami_url.yml");
+
+    // No hash, no --insecure-no-verify: refused, nothing downloaded.
+    let out = update(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--sha256"));
+    assert_eq!(served.load(Ordering::SeqCst), 0);
+
+    // A wrong hash: downloaded, refused, nothing installed or left behind.
+    let out = update(&["--sha256", &"0".repeat(64)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("SHA-256 mismatch") && err.contains(&sha),
+        "{err}"
+    );
+    assert!(!installed.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&home)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The right hash: installed, the manifest names the URL.
+    let out = update(&["--sha256", &sha.to_uppercase()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["source"], url.as_str());
+    assert_eq!(v["sha256"], sha.as_str());
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["compiled"], 1);
+    assert!(installed.is_file());
+    let manifest = std::fs::read_to_string(home.join("manifest.json")).unwrap();
+    assert!(manifest.contains(&url), "{manifest}");
+
+    // --insecure-no-verify installs without a hash, and says so.
+    let out = update(&["--insecure-no-verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verified"], false);
+    assert_eq!(served.load(Ordering::SeqCst), 3);
+}

@@ -62,10 +62,12 @@ pub struct Args {
     /// for `kahu serve`.
     #[arg(long, value_name = "DIR")]
     pub case: Option<PathBuf>,
-    /// Show CSV timeline times at this UTC offset (`+12:00`, `-05:00`;
-    /// default UTC). JSON-lines and Timesketch output stay in UTC.
-    #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
-    pub tz: Option<chrono::FixedOffset>,
+    /// Show CSV timeline times in this zone: a fixed UTC offset
+    /// (`+12:00`, `-05:00`) or an IANA zone name (`Pacific/Auckland`,
+    /// daylight saving applied per event); default UTC. JSON-lines and
+    /// Timesketch output stay in UTC.
+    #[arg(long, value_name = "OFFSET|ZONE", value_parser = crate::timezone::OutputZone::parse)]
+    pub tz: Option<crate::timezone::OutputZone>,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
@@ -215,33 +217,4 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         return Ok(ExitCode::from(crate::NO_EVIDENCE_EXIT));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `+12:00`, `-0500`, `Z` or `UTC` as a fixed offset.
-fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
-    let t = s.trim();
-    if t.eq_ignore_ascii_case("utc") || t == "Z" {
-        return Ok(chrono::FixedOffset::east_opt(0).expect("zero offset"));
-    }
-    let (sign, rest) = match t.as_bytes().first() {
-        Some(b'+') => (1, &t[1..]),
-        Some(b'-') => (-1, &t[1..]),
-        _ => return Err(format!("{s:?}: give an offset like +12:00 or -05:00")),
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    let (h, m) = match digits.len() {
-        2 => (digits.parse::<i32>().ok(), Some(0)),
-        4 => (
-            digits[..2].parse::<i32>().ok(),
-            digits[2..].parse::<i32>().ok(),
-        ),
-        _ => (None, None),
-    };
-    match (h, m) {
-        (Some(h), Some(m)) if h <= 14 && m < 60 => {
-            chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
-                .ok_or_else(|| format!("{s:?}: offset out of range"))
-        }
-        _ => Err(format!("{s:?}: give an offset like +12:00 or -05:00")),
-    }
 }

@@ -6,6 +6,7 @@ pub mod events;
 pub mod hunt;
 pub mod metrics;
 pub mod rules;
+pub mod rules_download;
 pub mod rules_update;
 pub mod search;
 pub mod serve;

@@ -62,16 +62,27 @@ pub enum RulesCommand {
     },
     /// Install a Sigma rule package as the default rule set, used by
     /// `hunt` and `assess` (with kahu's own rules) whenever no `--rules` is
-    /// given. Offline: download a SigmaHQ release asset (e.g.
-    /// sigma_core.zip from https://github.com/SigmaHQ/sigma/releases) and
-    /// give its path, or a folder of rules.
+    /// given. From a file or folder (offline), or from an https:// or
+    /// http:// URL (a SigmaHQ release asset from
+    /// https://github.com/SigmaHQ/sigma/releases), downloaded with a size
+    /// cap (256 MiB) and a timeout (5 minutes) and checked against the
+    /// SHA-256 given with --sha256 before anything is installed.
     ///
     ///   kahu rules update --from ~/Downloads/sigma_core.zip
+    ///   kahu rules update --from https://…/sigma_core.zip --sha256 HEX
     #[command(verbatim_doc_comment)]
     Update {
-        /// The package: a .zip, a .tar.gz or a folder.
-        #[arg(long, value_name = "FILE|DIR")]
+        /// The package: a .zip, a .tar.gz, a folder, or an https:// or
+        /// http:// URL of a .zip or .tar.gz.
+        #[arg(long, value_name = "FILE|DIR|URL")]
         from: PathBuf,
+        /// SHA-256 the package must have (64 hex digits). Required for a
+        /// URL unless --insecure-no-verify; checked for a file too.
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+        /// Install a downloaded package without checking its SHA-256.
+        #[arg(long)]
+        insecure_no_verify: bool,
         /// Install here instead of $KAHU_RULES_DIR or ~/.local/share/kahu/rules.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
@@ -218,13 +229,24 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     match args.command {
         RulesCommand::List { paths, json } => list(&paths, json),
         RulesCommand::Show { id, paths, json } => show(&id, &paths, json),
-        RulesCommand::Update { from, dir, json } => {
+        RulesCommand::Update {
+            from,
+            sha256,
+            insecure_no_verify,
+            dir,
+            json,
+        } => {
             let dir = dir
                 .or_else(kahu_assess::detection::installed_rules_dir)
                 .ok_or_else(|| {
                     anyhow::anyhow!("no rules folder: set KAHU_RULES_DIR or give --dir")
                 })?;
-            let i = super::rules_update::update(&from, &dir)?;
+            let verify = match (sha256, insecure_no_verify) {
+                (Some(h), _) => super::rules_update::Verify::Sha256(h),
+                (None, true) => super::rules_update::Verify::No,
+                (None, false) => super::rules_update::Verify::IfUrlRefuse,
+            };
+            let i = super::rules_update::update_from(&from, &dir, &verify)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&i)?);
             } else {

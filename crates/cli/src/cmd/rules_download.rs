@@ -1,0 +1,233 @@
+//! `kahu rules update --from URL`: fetch a rule package over HTTP(S) into
+//! a file, bounded in size and time, hashing it on the way so it can be
+//! checked against the SHA-256 the analyst gave before anything of it is
+//! installed.
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// Largest package downloaded (SigmaHQ's largest release asset is ~20 MB).
+pub const MAX_DOWNLOAD: u64 = 256 << 20;
+/// Time allowed for the whole download, connection included.
+pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+/// Time allowed to connect and for each wait for data.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Whether `from` names a URL kahu downloads rather than a local path.
+pub fn is_url(from: &str) -> bool {
+    let lower = from.get(..8).unwrap_or(from).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+/// Limits of one download.
+#[derive(Debug, Clone, Copy)]
+pub struct DownloadLimits {
+    /// Most bytes taken; a larger body is refused.
+    pub max_bytes: u64,
+    /// Time for the whole download.
+    pub timeout: Duration,
+}
+
+impl Default for DownloadLimits {
+    fn default() -> Self {
+        DownloadLimits {
+            max_bytes: MAX_DOWNLOAD,
+            timeout: DOWNLOAD_TIMEOUT,
+        }
+    }
+}
+
+/// Download `url` into `dest` (created, replaced if there); returns the
+/// SHA-256 (lower-case hex) of what was written. A body over
+/// `limits.max_bytes`, a status other than 2xx, or a download past
+/// `limits.timeout` is an error and `dest` is removed.
+pub fn download(url: &str, dest: &Path, limits: DownloadLimits) -> Result<String> {
+    let result = fetch(url, dest, limits);
+    if result.is_err() {
+        let _ = std::fs::remove_file(dest);
+    }
+    result
+}
+
+fn fetch(url: &str, dest: &Path, limits: DownloadLimits) -> Result<String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(limits.timeout))
+        .timeout_connect(Some(CONNECT_TIMEOUT.min(limits.timeout)))
+        .user_agent(concat!("kahu/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let mut resp = agent
+        .get(url)
+        .call()
+        .with_context(|| format!("cannot download {url}"))?;
+    if let Some(len) = resp
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        && len > limits.max_bytes
+    {
+        bail!(
+            "{url} is {len} bytes, over the {} byte limit for a rule package; refused",
+            limits.max_bytes
+        );
+    }
+    // One byte over the limit is enough to know the body is too large.
+    let mut body = resp
+        .body_mut()
+        .with_config()
+        .limit(limits.max_bytes + 1)
+        .reader();
+    let mut file = kahu_report::safe::create_output_file(dest)
+        .with_context(|| format!("cannot create {}", dest.display()))?;
+    let mut hash = Sha256::new();
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("download of {url} failed")));
+            }
+        };
+        total += n as u64;
+        if total > limits.max_bytes {
+            bail!(
+                "{url} sent more than the {} byte limit for a rule package; refused",
+                limits.max_bytes
+            );
+        }
+        hash.update(&buf[..n]);
+        file.write_all(&buf[..n])?;
+    }
+    file.sync_all()?;
+    Ok(format!("{:x}", hash.finalize()))
+}
+
+/// Check a downloaded package's SHA-256 against the one given.
+pub fn verify(url: &str, got: &str, expected: &str) -> Result<()> {
+    let expected = expected.trim().to_ascii_lowercase();
+    if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("--sha256 {expected:?} is not a SHA-256 (64 hex digits)");
+    }
+    if got != expected {
+        bail!(
+            "{url}: SHA-256 mismatch (expected {expected}, got {got}); nothing installed, the \
+             installed rules were left as they were"
+        );
+    }
+    Ok(())
+}
+
+/// The extension extraction needs, from the package's first bytes.
+pub fn package_extension(path: &Path) -> Result<&'static str> {
+    let mut head = [0u8; 4];
+    let mut f = std::fs::File::open(path)?;
+    let n = f.read(&mut head)?;
+    match &head[..n] {
+        [b'P', b'K', 3, 4] | [b'P', b'K', 5, 6] => Ok("zip"),
+        [0x1f, 0x8b, ..] => Ok("tar.gz"),
+        _ => bail!("the download is neither a zip nor a gzip file; nothing installed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+
+    /// A one-request HTTP server on a local port that answers with
+    /// `head` then `body`; returns the URL.
+    fn serve_once(head: String, body: Vec<u8>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((stream, _)) = listener.accept() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let mut s = stream;
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&body);
+            }
+        });
+        format!("http://{addr}/sigma_core.zip")
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_refused_even_without_a_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("pkg");
+        // No Content-Length: the body ends when the server closes.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".into(),
+            vec![b'x'; 5000],
+        );
+        let limits = DownloadLimits {
+            max_bytes: 4096,
+            timeout: Duration::from_secs(30),
+        };
+        let e = format!("{:#}", download(&url, &dest, limits).unwrap_err());
+        assert!(e.contains("limit"), "{e}");
+        assert!(!dest.exists(), "a refused download leaves no file");
+        // A declared length over the limit is refused before the body.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Length: 999999\r\n\r\n".into(),
+            Vec::new(),
+        );
+        let e = format!("{:#}", download(&url, &dest, limits).unwrap_err());
+        assert!(e.contains("999999 bytes"), "{e}");
+    }
+
+    #[test]
+    fn an_error_status_and_a_silent_server_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("pkg");
+        let url = serve_once(
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".into(),
+            Vec::new(),
+        );
+        let e = format!(
+            "{:#}",
+            download(&url, &dest, DownloadLimits::default()).unwrap_err()
+        );
+        assert!(e.contains("404"), "{e}");
+        // A server that accepts and never answers: the timeout ends it.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/x.zip", listener.local_addr().unwrap());
+        let held = std::thread::spawn(move || {
+            let conn = listener.accept();
+            std::thread::sleep(Duration::from_secs(2));
+            drop(conn);
+        });
+        let limits = DownloadLimits {
+            max_bytes: 4096,
+            timeout: Duration::from_secs(1),
+        };
+        let e = format!("{:#}", download(&url, &dest, limits).unwrap_err());
+        assert!(
+            e.to_ascii_lowercase().contains("timeout") || e.contains("timed out"),
+            "{e}"
+        );
+        assert!(!dest.exists());
+        held.join().unwrap();
+    }
+
+    #[test]
+    fn urls_and_hashes() {
+        assert!(is_url("https://example.org/a.zip") && is_url("HTTP://x/a.zip"));
+        assert!(!is_url("./https.zip") && !is_url("/tmp/a.zip") && !is_url("ftp://x"));
+        let h = "ab".repeat(32);
+        assert!(verify("u", &h, &h.to_uppercase()).is_ok());
+        assert!(format!("{}", verify("u", &h, &"cd".repeat(32)).unwrap_err()).contains("mismatch"));
+        assert!(format!("{}", verify("u", &h, "abc").unwrap_err()).contains("not a SHA-256"));
+    }
+}
