@@ -24,6 +24,64 @@ pub(crate) fn find_first_chunk<R: Read + Seek>(r: &mut R) -> std::io::Result<Opt
     Ok(memchr::memmem::find(&buf, CHUNK_MAGIC).map(|i| i as u64))
 }
 
+/// What the caller made of a signature found off the grid.
+pub(crate) enum Seen {
+    /// A chunk, read: its bytes are not searched for more signatures.
+    Chunk,
+    /// Not a valid chunk: the search goes on right after the signature.
+    NotAChunk,
+    /// Stop searching (the sink asked to stop).
+    Stop,
+}
+
+/// Call `found(offset, bytes)` for every chunk signature off the grid
+/// `base + k * chunk`, with up to `chunk` bytes from it (fewer at the end
+/// of the file); a chunk `found` read is not searched inside. Stops when
+/// `found` says so. Reads the file
+/// in 1 MiB windows: memory is one window and one chunk.
+pub(crate) fn off_grid_chunks<R: Read + Seek>(
+    r: &mut R,
+    base: u64,
+    chunk: u64,
+    found: &mut dyn FnMut(u64, Vec<u8>) -> Seen,
+) -> std::io::Result<()> {
+    const WINDOW: u64 = 1 << 20;
+    let len = r.seek(SeekFrom::End(0))?;
+    let mut pos = 0u64;
+    // Chunks already taken: signatures before this are inside one.
+    let mut taken_until = 0u64;
+    let mut hay = Vec::new();
+    while pos < len {
+        r.seek(SeekFrom::Start(pos))?;
+        hay.clear();
+        // Overlap by the magic's length - 1 so a signature across two
+        // windows is seen (in the first).
+        r.by_ref()
+            .take(WINDOW + CHUNK_MAGIC.len() as u64 - 1)
+            .read_to_end(&mut hay)?;
+        let starts: Vec<u64> = memchr::memmem::find_iter(&hay, CHUNK_MAGIC)
+            .map(|i| pos + i as u64)
+            .filter(|&at| at < pos + WINDOW)
+            .collect();
+        for at in starts {
+            let on_grid = at >= base && (at - base).is_multiple_of(chunk);
+            if on_grid || at < taken_until {
+                continue;
+            }
+            r.seek(SeekFrom::Start(at))?;
+            let mut bytes = Vec::with_capacity(chunk as usize);
+            r.by_ref().take(chunk).read_to_end(&mut bytes)?;
+            match found(at, bytes) {
+                Seen::Chunk => taken_until = at + chunk,
+                Seen::NotAChunk => {}
+                Seen::Stop => return Ok(()),
+            }
+        }
+        pos += WINDOW;
+    }
+    Ok(())
+}
+
 /// A file header the parser accepts: version 3.1, 4096-byte block, no
 /// checksum (the flag says so), dirty, no chunk count (the parser counts).
 fn synthetic_header() -> Vec<u8> {

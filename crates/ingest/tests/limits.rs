@@ -289,6 +289,54 @@ fn an_evtx_with_a_zeroed_file_header_is_read_by_its_chunks() {
     );
 }
 
+/// Bytes inserted before a chunk (a damaged copy, a carved file with
+/// slack) push it and every later chunk off the 64 KiB grid the parser
+/// reads; they are found by signature and every record is still read.
+#[test]
+fn an_evtx_with_chunks_shifted_off_the_grid_is_read_by_their_signatures() {
+    let Some(bytes) = multi_chunk_evtx() else {
+        return;
+    };
+    let intact = read_file("intact.evtx", &bytes);
+    let first_chunk_end = 4096 + 65536;
+    let mut shifted = bytes[..first_chunk_end].to_vec();
+    // Slack that holds a stray signature too: it must not be taken for a
+    // chunk (its checksums fail) nor hide the real ones.
+    let mut slack = vec![0xAAu8; 1000];
+    slack[100..108].copy_from_slice(b"ElfChnk\0");
+    shifted.extend_from_slice(&slack);
+    shifted.extend_from_slice(&bytes[first_chunk_end..]);
+    let c = read_file("shifted.evtx", &shifted);
+    let ids = |c: &common::Collect| {
+        let mut v: Vec<String> = c
+            .events
+            .iter()
+            .map(|e| format!("{:?}", e.provenance.location))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&c), ids(&intact), "{:?}", c.warnings);
+    let off_grid: Vec<_> = c
+        .warnings
+        .iter()
+        .filter(|w| w.reason.contains("off the 65536-byte grid"))
+        .collect();
+    assert_eq!(off_grid.len(), 1, "{:?}", c.warnings);
+    assert_eq!(
+        off_grid[0].location,
+        Some(kahu_event::Location::Offset(first_chunk_end as u64 + 1000))
+    );
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.reason.contains("is not a valid chunk")
+                && w.location == Some(kahu_event::Location::Offset(first_chunk_end as u64 + 100))),
+        "the stray signature is reported: {:?}",
+        c.warnings
+    );
+}
+
 fn tar_gz(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     for (name, body) in members {

@@ -209,7 +209,10 @@ pub fn update_from(from: &Path, dir: &Path, verify: &Verify) -> Result<Installed
             super::rules_download::verify(&from_text, &sha256_file(from)?, expected)?;
         }
         let mut i = update(from, dir)?;
-        i.verified = matches!(verify, Verify::Sha256(_));
+        if matches!(verify, Verify::Sha256(_)) {
+            i.verified = true;
+            write_manifest(dir, &i)?;
+        }
         return Ok(i);
     }
     let url = from_text.into_owned();
@@ -241,14 +244,19 @@ pub fn update_from(from: &Path, dir: &Path, verify: &Verify) -> Result<Installed
         Ok(i)
     })();
     let _ = std::fs::remove_file(&part);
-    if installed.is_ok() {
+    if let Ok(i) = &installed {
         // The manifest was written with the temporary name: say the URL.
-        std::fs::write(
-            dir.join(kahu_assess::detection::INSTALLED_MANIFEST),
-            serde_json::to_string_pretty(installed.as_ref().expect("ok"))? + "\n",
-        )?;
+        write_manifest(dir, i)?;
     }
     installed
+}
+
+fn write_manifest(dir: &Path, installed: &Installed) -> Result<()> {
+    std::fs::write(
+        dir.join(kahu_assess::detection::INSTALLED_MANIFEST),
+        serde_json::to_string_pretty(installed)? + "\n",
+    )?;
+    Ok(())
 }
 
 /// Install `from` into `dir` (replacing what was there once it loads).
@@ -303,10 +311,7 @@ pub fn update(from: &Path, dir: &Path) -> Result<Installed> {
     }
     std::fs::rename(&staging, &rules)?;
     let _ = std::fs::remove_dir_all(&old);
-    std::fs::write(
-        dir.join(kahu_assess::detection::INSTALLED_MANIFEST),
-        serde_json::to_string_pretty(&installed)? + "\n",
-    )?;
+    write_manifest(dir, &installed)?;
     Ok(installed)
 }
 
