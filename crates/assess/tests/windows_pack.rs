@@ -621,7 +621,20 @@ fn winrm_and_wmi_activity() {
         &r,
         "WMI Provider Started From An Unusual Location",
         &[provider("C:\\Users\\Public\\prov.dll")],
-        &[provider("%SystemRoot%\\system32\\wbem\\wmiprvsd.dll")],
+        &[
+            provider("%SystemRoot%\\system32\\wbem\\wmiprvsd.dll"),
+            // A forwarder that dropped UserData: the path is only in the message.
+            win(
+                WMI,
+                5857,
+                "Microsoft-Windows-WMI-Activity",
+                0,
+                &[(
+                    "Message",
+                    "CIMWin32 provider started with result code 0x0. ProviderPath = %systemroot%\\system32\\wbem\\cimwin32.dll",
+                )],
+            ),
+        ],
     );
 }
 
@@ -787,7 +800,12 @@ fn kerberos_enumeration_resets_enumeration_and_pipes() {
         &r,
         "Local Group Or User Membership Enumerated By A Non-System Process",
         &[enumerated("C:\\Windows\\System32\\net1.exe")],
-        &[enumerated("C:\\Windows\\System32\\svchost.exe")],
+        // The Volume Shadow Copy service enumerates Administrators and Backup
+        // Operators on every shadow copy (Mordor's esentutl and ntdsutil sets).
+        &[
+            enumerated("C:\\Windows\\System32\\svchost.exe"),
+            enumerated("C:\\Windows\\System32\\VSSVC.exe"),
+        ],
     );
     let pipe =
         |share: &str, name: &str| sec(5145, &[("ShareName", share), ("RelativeTargetName", name)]);
