@@ -129,6 +129,8 @@ struct Measure {
     technique_hits: usize,
     any_hits: usize,
     misses: Vec<String>,
+    /// Files on which no rule fired at all.
+    silent: Vec<String>,
 }
 
 impl Measure {
@@ -146,11 +148,14 @@ fn measure(labels: &[&Label], det: &BTreeMap<String, Detected>) -> Measure {
         technique_hits: 0,
         any_hits: 0,
         misses: Vec::new(),
+        silent: Vec::new(),
     };
     for l in labels {
         let d = det.get(&l.path);
         if d.is_some_and(|d| d.any) {
             m.any_hits += 1;
+        } else {
+            m.silent.push(format!("{}  want {}", l.path, l.techniques.join(",")));
         }
         let hit = d.is_some_and(|d| {
             d.techniques
@@ -186,6 +191,9 @@ fn report(name: &str, m: &Measure) {
     );
     for miss in &m.misses {
         eprintln!("  miss: {miss}");
+    }
+    for silent in &m.silent {
+        eprintln!("  no detection: {silent}");
     }
 }
 
