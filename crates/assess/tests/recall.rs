@@ -155,7 +155,8 @@ fn measure(labels: &[&Label], det: &BTreeMap<String, Detected>) -> Measure {
         if d.is_some_and(|d| d.any) {
             m.any_hits += 1;
         } else {
-            m.silent.push(format!("{}  want {}", l.path, l.techniques.join(",")));
+            m.silent
+                .push(format!("{}  want {}", l.path, l.techniques.join(",")));
         }
         let hit = d.is_some_and(|d| {
             d.techniques
