@@ -368,16 +368,18 @@ fn technique_recall_on_attack_samples() {
         m_all.any_rate()
     );
     // kahu's bundled rules (demo rules + the Windows pack in `rules/`):
-    // measured 55/257 = 21.4 % and 92/257 = 35.8 %; with SigmaHQ (the
-    // default when SigmaHQ is installed) 158/257 = 61.5 % and 227/257 = 88.3 %.
+    // measured 74/257 = 28.8 % and 111/257 = 43.2 % (the pack alone 24.1 % /
+    // 31.5 %); with SigmaHQ (the default when SigmaHQ is installed)
+    // 173/257 = 67.3 % and 240/257 = 93.4 %. Issue #16's goal is 55 % / 92 %:
+    // the any-detection floor is the goal itself.
     assert!(
-        m_pack.technique_recall() >= 0.20 && m_pack.any_rate() >= 0.34,
+        m_pack.technique_recall() >= 0.27 && m_pack.any_rate() >= 0.42,
         "kahu's rules regressed: {:.3} / {:.3}",
         m_pack.technique_recall(),
         m_pack.any_rate()
     );
     assert!(
-        m_both.technique_recall() >= 0.60 && m_both.any_rate() >= 0.87,
+        m_both.technique_recall() >= 0.65 && m_both.any_rate() >= 0.92,
         "kahu + SigmaHQ regressed: {:.3} / {:.3}",
         m_both.technique_recall(),
         m_both.any_rate()
