@@ -1311,3 +1311,28 @@ fn sysmon_registry_defense_changes_and_elevation() {
         )],
     );
 }
+
+#[test]
+fn one_workstation_name_from_several_addresses() {
+    let r = pack();
+    let from = |ips: &'static [&'static str]| {
+        burst(ips.len(), move |i| {
+            network_logon("NTLM", "alice", ips[i], &[("WorkstationName", "WS01")])
+        })
+    };
+    check(
+        &r,
+        "One Workstation Name Authenticating With NTLM From Several Addresses",
+        &from(&["10.0.0.5", "10.0.0.66"]),
+        &[
+            // One host's IPv4, IPv6 and mapped addresses are one source.
+            from(&[
+                "10.0.0.5",
+                "fe80::1c2d:3e4f:5a6b:7c8d",
+                "::ffff:10.0.0.5",
+                "10.0.0.5",
+            ]),
+        ]
+        .concat(),
+    );
+}
