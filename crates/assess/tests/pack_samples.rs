@@ -38,6 +38,12 @@ const EXPECTED: &[(&str, &str)] = &[
         "Lateral Movement/DFIR_RDP_Client_TimeZone_RdpCoreTs_104_example.evtx",
         "RDP Client Time Zone Reported",
     ),
+    // The Exchange server's machine account relayed to a domain controller
+    // (PrivExchange); a rule for the relay shape, not for this file.
+    (
+        "Privilege Escalation/privexchange_dirkjan.evtx",
+        "Computer Account Network Logon With NTLM",
+    ),
     (
         "Privilege Escalation/privesc_KrbRelayUp_windows_4624.evtx",
         "Privileged Network Logon From Loopback",
