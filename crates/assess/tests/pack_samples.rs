@@ -1,6 +1,7 @@
 //! kahu's rule pack (`rules/`) on the public EVTX-ATTACK-SAMPLES files it
 //! was written for: each rule added for a file on which no rule (SigmaHQ
-//! or kahu's) fired before fires on that file. The rules describe the
+//! or kahu's) fired before fires on that file, and the NTLM relay rules on
+//! the relay samples. The rules describe the
 //! behaviour (an event shape from Microsoft's documentation), not the
 //! sample's host or account names, so the same rules run on the demo's
 //! benign weeks (`windows_pack::no_finding_above_low_on_the_demo_benign_activity`)

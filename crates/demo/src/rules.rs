@@ -62,8 +62,9 @@ static RULES: &[(&str, &str)] = rules![
 ];
 
 /// kahu's rule pack for Windows' built-in logs (Security, System,
-/// PowerShell, Defender, WinRM, WMI, RDP), from the repository's top-level
-/// `rules/` directory; see `docs/rules.md`.
+/// PowerShell, Defender, WinRM, WMI, RDP, Application-Experience) plus a
+/// few Sysmon registry shapes SigmaHQ lacks, from the repository's
+/// top-level `rules/` directory; see `docs/rules.md`.
 static WINDOWS_PACK: &[(&str, &str)] = &[
     pack!("posh_obfuscated_string_concatenation.yml"),
     pack!("posh_ps_offensive_script_content.yml"),
