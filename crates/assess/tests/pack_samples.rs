@@ -77,6 +77,18 @@ const EXPECTED: &[(&str, &str)] = &[
         "Privilege Escalation/sysmon_13_1_12_11_perfmonUACBypass.evtx",
         "System Root Overridden In The User's Volatile Environment",
     ),
+    (
+        "Defense Evasion/DE_renamed_psexec_service_sysmon_17_18.evtx",
+        "PsExec-Style Service Pipes Under Another Service Name",
+    ),
+    (
+        "Execution/evasion_execution_imageload_wuauclt_lolbas.evtx",
+        "Windows Update Client Loaded A DLL From Outside System Folders",
+    ),
+    (
+        "Lateral Movement/sharprdp_sysmon_7_mstscax.dll.evtx",
+        "RDP ActiveX Client Loaded By A Program Outside System Folders",
+    ),
 ];
 
 /// Runs the pack over every event the readers produce from one file.

@@ -1336,3 +1336,70 @@ fn one_workstation_name_from_several_addresses() {
         .concat(),
     );
 }
+
+#[test]
+fn sysmon_service_pipes_and_image_loads() {
+    let r = pack();
+    let pipe = |name: &str| {
+        win(
+            SYSMON,
+            17,
+            "Microsoft-Windows-Sysmon",
+            0,
+            &[
+                ("EventType", "CreatePipe"),
+                ("PipeName", name),
+                ("Image", "C:\\Windows\\updsvc.exe"),
+            ],
+        )
+    };
+    check(
+        &r,
+        "PsExec-Style Service Pipes Under Another Service Name",
+        &[pipe("\\updsvc-WS01-8116-stdin")],
+        &[
+            pipe("\\PSEXESVC-WS01-8116-stdin"),
+            pipe("\\updsvc"),
+            pipe("\\mojo.5688.8052.183894939787088877-stdin"),
+        ],
+    );
+    let load = |image: &str, dll: &str| {
+        win(
+            SYSMON,
+            7,
+            "Microsoft-Windows-Sysmon",
+            0,
+            &[("Image", image), ("ImageLoaded", dll)],
+        )
+    };
+    check(
+        &r,
+        "Windows Update Client Loaded A DLL From Outside System Folders",
+        &[load(
+            "C:\\Windows\\System32\\wuauclt.exe",
+            "C:\\ProgramData\\Intel\\helper.dll",
+        )],
+        &[load(
+            "C:\\Windows\\System32\\wuauclt.exe",
+            "C:\\Windows\\System32\\wuaueng.dll",
+        )],
+    );
+    check(
+        &r,
+        "RDP ActiveX Client Loaded By A Program Outside System Folders",
+        &[load(
+            "C:\\ProgramData\\USOShared\\rdp.exe",
+            "C:\\Windows\\SysWOW64\\mstscax.dll",
+        )],
+        &[
+            load(
+                "C:\\Windows\\System32\\mstsc.exe",
+                "C:\\Windows\\System32\\mstscax.dll",
+            ),
+            load(
+                "C:\\Program Files\\RDCMan\\RDCMan.exe",
+                "C:\\Windows\\System32\\mstscax.dll",
+            ),
+        ],
+    );
+}
