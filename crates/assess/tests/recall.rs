@@ -368,18 +368,18 @@ fn technique_recall_on_attack_samples() {
         m_all.any_rate()
     );
     // kahu's bundled rules (demo rules + the Windows pack in `rules/`):
-    // measured 74/257 = 28.8 % and 111/257 = 43.2 % (the pack alone 24.1 % /
-    // 31.5 %); with SigmaHQ (the default when SigmaHQ is installed)
-    // 173/257 = 67.3 % and 240/257 = 93.4 %. Issue #16's goal is 55 % / 92 %:
+    // measured 77/257 = 30.0 % and 114/257 = 44.4 % (the pack alone 25.3 % /
+    // 32.7 %); with SigmaHQ (the default when SigmaHQ is installed)
+    // 176/257 = 68.5 % and 243/257 = 94.6 %. Issue #16's goal is 55 % / 92 %:
     // the any-detection floor is the goal itself.
     assert!(
-        m_pack.technique_recall() >= 0.27 && m_pack.any_rate() >= 0.42,
+        m_pack.technique_recall() >= 0.28 && m_pack.any_rate() >= 0.43,
         "kahu's rules regressed: {:.3} / {:.3}",
         m_pack.technique_recall(),
         m_pack.any_rate()
     );
     assert!(
-        m_both.technique_recall() >= 0.65 && m_both.any_rate() >= 0.92,
+        m_both.technique_recall() >= 0.66 && m_both.any_rate() >= 0.92,
         "kahu + SigmaHQ regressed: {:.3} / {:.3}",
         m_both.technique_recall(),
         m_both.any_rate()
