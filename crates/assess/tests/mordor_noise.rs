@@ -96,7 +96,7 @@ fn mordor_atomic_top_rules_are_not_known_noise_and_bursts_are_collapsed() {
         pack_total as f64 * 1e4 / events.max(1) as f64,
         pack_above_low as f64 * 1e4 / events.max(1) as f64,
     );
-    // Measured 179 above low: 63 log clears (Mordor's recordings start with
+    // Measured 180 above low: 63 log clears (Mordor's recordings start with
     // one), 63 from the audit-policy attack set, the rest attack steps; a
     // rule firing on the lab's routine activity would add hundreds.
     assert!(
