@@ -129,6 +129,8 @@ struct Measure {
     technique_hits: usize,
     any_hits: usize,
     misses: Vec<String>,
+    /// Files on which no rule fired at all.
+    silent: Vec<String>,
 }
 
 impl Measure {
@@ -146,11 +148,15 @@ fn measure(labels: &[&Label], det: &BTreeMap<String, Detected>) -> Measure {
         technique_hits: 0,
         any_hits: 0,
         misses: Vec::new(),
+        silent: Vec::new(),
     };
     for l in labels {
         let d = det.get(&l.path);
         if d.is_some_and(|d| d.any) {
             m.any_hits += 1;
+        } else {
+            m.silent
+                .push(format!("{}  want {}", l.path, l.techniques.join(",")));
         }
         let hit = d.is_some_and(|d| {
             d.techniques
@@ -186,6 +192,9 @@ fn report(name: &str, m: &Measure) {
     );
     for miss in &m.misses {
         eprintln!("  miss: {miss}");
+    }
+    for silent in &m.silent {
+        eprintln!("  no detection: {silent}");
     }
 }
 
@@ -359,16 +368,18 @@ fn technique_recall_on_attack_samples() {
         m_all.any_rate()
     );
     // kahu's bundled rules (demo rules + the Windows pack in `rules/`):
-    // measured 55/257 = 21.4 % and 92/257 = 35.8 %; with SigmaHQ (the
-    // default when SigmaHQ is installed) 158/257 = 61.5 % and 227/257 = 88.3 %.
+    // measured 77/257 = 30.0 % and 114/257 = 44.4 % (the pack alone 25.3 % /
+    // 32.7 %); with SigmaHQ (the default when SigmaHQ is installed)
+    // 176/257 = 68.5 % and 243/257 = 94.6 %. Issue #16's goal is 55 % / 92 %:
+    // the any-detection floor is the goal itself.
     assert!(
-        m_pack.technique_recall() >= 0.20 && m_pack.any_rate() >= 0.34,
+        m_pack.technique_recall() >= 0.28 && m_pack.any_rate() >= 0.43,
         "kahu's rules regressed: {:.3} / {:.3}",
         m_pack.technique_recall(),
         m_pack.any_rate()
     );
     assert!(
-        m_both.technique_recall() >= 0.60 && m_both.any_rate() >= 0.87,
+        m_both.technique_recall() >= 0.66 && m_both.any_rate() >= 0.92,
         "kahu + SigmaHQ regressed: {:.3} / {:.3}",
         m_both.technique_recall(),
         m_both.any_rate()

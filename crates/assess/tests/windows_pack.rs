@@ -621,7 +621,20 @@ fn winrm_and_wmi_activity() {
         &r,
         "WMI Provider Started From An Unusual Location",
         &[provider("C:\\Users\\Public\\prov.dll")],
-        &[provider("%SystemRoot%\\system32\\wbem\\wmiprvsd.dll")],
+        &[
+            provider("%SystemRoot%\\system32\\wbem\\wmiprvsd.dll"),
+            // A forwarder that dropped UserData: the path is only in the message.
+            win(
+                WMI,
+                5857,
+                "Microsoft-Windows-WMI-Activity",
+                0,
+                &[(
+                    "Message",
+                    "CIMWin32 provider started with result code 0x0. ProviderPath = %systemroot%\\system32\\wbem\\cimwin32.dll",
+                )],
+            ),
+        ],
     );
 }
 
@@ -787,7 +800,12 @@ fn kerberos_enumeration_resets_enumeration_and_pipes() {
         &r,
         "Local Group Or User Membership Enumerated By A Non-System Process",
         &[enumerated("C:\\Windows\\System32\\net1.exe")],
-        &[enumerated("C:\\Windows\\System32\\svchost.exe")],
+        // The Volume Shadow Copy service enumerates Administrators and Backup
+        // Operators on every shadow copy (Mordor's esentutl and ntdsutil sets).
+        &[
+            enumerated("C:\\Windows\\System32\\svchost.exe"),
+            enumerated("C:\\Windows\\System32\\VSSVC.exe"),
+        ],
     );
     let pipe =
         |share: &str, name: &str| sec(5145, &[("ShareName", share), ("RelativeTargetName", name)]);
@@ -971,5 +989,417 @@ fn obfuscation_bits_rdp_core_lsass_exit_and_sql() {
         "SQL Server xp_cmdshell Enabled Or Used",
         &[sql(15457, "xp_cmdshell"), sql(15281, "xp_cmdshell")],
         &[sql(15457, "show advanced options")],
+    );
+}
+
+const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
+const RDPCORE: &str = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational";
+const PCA: &str = "Microsoft-Windows-Application-Experience/Program-Compatibility-Assistant";
+const TELEMETRY: &str = "Microsoft-Windows-Application-Experience/Program-Telemetry";
+
+fn network_logon(package: &str, user: &str, ip: &str, extra: &[(&str, &str)]) -> Event {
+    let mut fields = vec![
+        ("LogonType", "3"),
+        ("AuthenticationPackageName", package),
+        ("TargetUserName", user),
+        ("TargetUserSid", "S-1-5-21-1-2-3-1104"),
+        ("IpAddress", ip),
+    ];
+    fields.extend_from_slice(extra);
+    sec(4624, &fields)
+}
+
+#[test]
+fn ntlm_relay_and_loopback_logons() {
+    let r = pack();
+    check(
+        &r,
+        "Computer Account Network Logon With NTLM",
+        &[network_logon("NTLM", "DC01$", "10.0.0.66", &[])],
+        &[
+            network_logon("Kerberos", "DC01$", "10.0.0.66", &[]),
+            network_logon("NTLM", "alice", "10.0.0.66", &[]),
+            network_logon("NTLM", "DC01$", "127.0.0.1", &[]),
+        ],
+    );
+    check(
+        &r,
+        "NTLM Version 1 Network Logon",
+        &[network_logon(
+            "NTLM",
+            "alice",
+            "10.0.0.66",
+            &[("LmPackageName", "NTLM V1")],
+        )],
+        &[network_logon(
+            "NTLM",
+            "alice",
+            "10.0.0.66",
+            &[("LmPackageName", "NTLM V2")],
+        )],
+    );
+    let admin = [
+        ("TargetUserSid", "S-1-5-21-1-2-3-500"),
+        ("ElevatedToken", "%%1842"),
+    ];
+    let mut system = admin;
+    system[0] = ("TargetUserSid", "S-1-5-18");
+    system[1] = ("ElevatedToken", "%%1842");
+    check(
+        &r,
+        "Privileged Network Logon From Loopback",
+        &[network_logon(
+            "Kerberos",
+            "Administrator",
+            "127.0.0.1",
+            &admin,
+        )],
+        &[
+            network_logon("Kerberos", "Administrator", "10.0.0.5", &admin),
+            network_logon("Negotiate", "SYSTEM", "::1", &system),
+            network_logon("NTLM", "alice", "127.0.0.1", &[("ElevatedToken", "%%1843")]),
+        ],
+    );
+}
+
+#[test]
+fn transactions_wmi_children_and_dcom() {
+    let r = pack();
+    let txf = |process: &str| sec(4985, &[("ProcessName", process), ("NewState", "48")]);
+    check(
+        &r,
+        "File System Transaction By A Process Outside System Folders",
+        &[txf("C:\\ProgramData\\loader.exe")],
+        &[txf("C:\\Windows\\System32\\msiexec.exe")],
+    );
+    // 4688 without ParentProcessName (Windows before 10): only pids link
+    // the provider host to its child.
+    let created = |secs: i64, creator: &str, new_pid: &str, image: &str| {
+        let mut e = sec(
+            4688,
+            &[
+                ("Computer", "ws01.corp.example"),
+                ("ProcessId", creator),
+                ("NewProcessId", new_pid),
+                ("NewProcessName", image),
+            ],
+        );
+        e.timestamp = chrono::DateTime::from_timestamp(1_700_000_000 + secs, 0);
+        e
+    };
+    let wmiprvse = created(
+        0,
+        "0x248",
+        "0xae8",
+        "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+    );
+    check(
+        &r,
+        "Process Started By The WMI Provider Host",
+        &[
+            wmiprvse.clone(),
+            created(1, "0xae8", "0x424", "C:\\Windows\\System32\\calc.exe"),
+        ],
+        &[
+            wmiprvse.clone(),
+            // Another parent; and the provider host's child, but an hour later.
+            created(1, "0x1f0", "0x424", "C:\\Windows\\System32\\calc.exe"),
+            created(3600, "0xae8", "0x428", "C:\\Windows\\System32\\calc.exe"),
+        ],
+    );
+    let dcom = |place: &str, clsid: &str| {
+        win(
+            SYSTEM,
+            10016,
+            "Microsoft-Windows-DistributedCOM",
+            0,
+            &[
+                ("param1", "application-specific"),
+                ("param2", place),
+                ("param3", "Launch"),
+                ("param4", clsid),
+                ("param9", "10.0.2.17"),
+            ],
+        )
+    };
+    check(
+        &r,
+        "Remote Launch Of A DCOM Object Used For Lateral Movement",
+        &[dcom("Remote", "{C08AFD90-F2A1-11D1-8455-00A0C91F3880}")],
+        &[
+            dcom("Local", "{C08AFD90-F2A1-11D1-8455-00A0C91F3880}"),
+            dcom("Remote", "Windows.SecurityCenter.WscBrokerManager"),
+        ],
+    );
+}
+
+#[test]
+fn control_panel_applets_shims_and_rdp_time_zone() {
+    let r = pack();
+    let pca = |resolver: &str, path: &str| {
+        win(
+            PCA,
+            17,
+            "Microsoft-Windows-Program-Compatibility-Assistant",
+            0,
+            &[("ResolverName", resolver), ("ExePath", path)],
+        )
+    };
+    check(
+        &r,
+        "Control Panel Applet Run From A User Folder",
+        &[pca(
+            "ControlPanelApplet",
+            "C:\\Users\\bob\\Downloads\\invoice.cpl",
+        )],
+        &[
+            pca("ControlPanelApplet", "C:\\Windows\\System32\\desk.cpl"),
+            pca("WrpKeyMitigation", "C:\\Users\\bob\\Desktop\\tool.exe"),
+        ],
+    );
+    let shim = |fix: &str, path: &str| {
+        win(
+            TELEMETRY,
+            500,
+            "Microsoft-Windows-Application-Experience",
+            0,
+            &[("FixName", fix), ("ExePath", path)],
+        )
+    };
+    check(
+        &r,
+        "Application Compatibility Shim Applied To A Windows Binary",
+        &[
+            shim("CorrectFilePaths", "C:\\Windows\\System32\\osk.exe"),
+            shim("InjectDll", "C:\\Program Files\\Vendor\\app.exe"),
+        ],
+        &[shim(
+            "CorrectFilePaths",
+            "C:\\Program Files\\OldApp\\app.exe",
+        )],
+    );
+    check(
+        &r,
+        "RDP Client Time Zone Reported",
+        &[win(
+            RDPCORE,
+            104,
+            "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS",
+            0,
+            &[("TimezoneBiasHour", "[1]")],
+        )],
+        &[win(
+            RDPCORE,
+            102,
+            "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS",
+            0,
+            &[],
+        )],
+    );
+}
+
+/// A Sysmon registry event (12 create/delete, 13 set value).
+fn registry(eid: u32, event_type: &str, key: &str, details: &str) -> Event {
+    win(
+        SYSMON,
+        eid,
+        "Microsoft-Windows-Sysmon",
+        0,
+        &[
+            ("EventType", event_type),
+            ("TargetObject", key),
+            ("Details", details),
+            ("Image", "C:\\Windows\\System32\\reg.exe"),
+        ],
+    )
+}
+
+#[test]
+fn sysmon_registry_defense_changes_and_elevation() {
+    let r = pack();
+    let policy =
+        "HKLM\\SOFTWARE\\Microsoft\\PowerShell\\1\\ShellIds\\Microsoft.PowerShell\\ExecutionPolicy";
+    check(
+        &r,
+        "PowerShell Execution Policy Set To Bypass Or Unrestricted In The Registry",
+        &[registry(13, "SetValue", policy, "Unrestricted")],
+        &[registry(13, "SetValue", policy, "RemoteSigned")],
+    );
+    let lockdown = "HKLM\\System\\CurrentControlSet\\Control\\SESSION MANAGER\\Environment\\__PSLockdownPolicy";
+    check(
+        &r,
+        "PowerShell Constrained Language Mode Lockdown Removed",
+        &[
+            registry(12, "DeleteValue", lockdown, ""),
+            registry(13, "SetValue", lockdown, "DWORD (0x00000008)"),
+        ],
+        &[registry(13, "SetValue", lockdown, "DWORD (0x00000004)")],
+    );
+    let usched = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Orchestrator\\UScheduler\\51999\\";
+    check(
+        &r,
+        "Update Orchestrator Scheduler Command Written To The Registry",
+        &[registry(
+            13,
+            "SetValue",
+            &format!("{usched}cmdLine"),
+            "c:\\windows\\system32\\cmd.exe",
+        )],
+        &[
+            registry(
+                13,
+                "SetValue",
+                &format!("{usched}cmdLine"),
+                "C:\\Windows\\System32\\MusNotification.exe",
+            ),
+            registry(13, "SetValue", &format!("{usched}queuedTime"), "cmd.exe"),
+        ],
+    );
+    check(
+        &r,
+        "IEAK Pending Group Policy INF Registered",
+        &[registry(
+            13,
+            "SetValue",
+            "HKU\\S-1-5-21-1-2-3-1000\\Software\\Microsoft\\IEAK\\GroupPolicy\\PendingGPOs\\Path1",
+            "c:\\programdata\\gpo.inf",
+        )],
+        &[registry(
+            13,
+            "SetValue",
+            "HKU\\S-1-5-21-1-2-3-1000\\Software\\Microsoft\\Internet Explorer\\Main\\Start Page",
+            "about:blank",
+        )],
+    );
+    let names = "HKLM\\SAM\\SAM\\Domains\\Account\\Users\\Names\\support";
+    check(
+        &r,
+        "Local User Account Created In The SAM",
+        &[registry(12, "CreateKey", names, "")],
+        &[registry(12, "DeleteKey", names, "")],
+    );
+    check(
+        &r,
+        "Auto-Elevating Handler Command Set In The User's Classes",
+        &[registry(
+            13,
+            "SetValue",
+            "HKU\\S-1-5-21-1-2-3-1000_Classes\\Launcher.SystemSettings\\shell\\open\\command\\(Default)",
+            "c:\\Windows\\System32\\cmd.exe",
+        )],
+        &[registry(
+            13,
+            "SetValue",
+            "HKU\\S-1-5-21-1-2-3-1000_Classes\\txtfile\\shell\\open\\command\\(Default)",
+            "notepad.exe %1",
+        )],
+    );
+    check(
+        &r,
+        "System Root Overridden In The User's Volatile Environment",
+        &[registry(
+            13,
+            "SetValue",
+            "HKU\\S-1-5-21-1-2-3-1000\\Volatile Environment\\SYSTEMROOT",
+            "c:\\users\\bob\\appdata\\local\\temp",
+        )],
+        &[registry(
+            13,
+            "SetValue",
+            "HKU\\S-1-5-21-1-2-3-1000\\Volatile Environment\\LOGONSERVER",
+            "\\\\DC01",
+        )],
+    );
+}
+
+#[test]
+fn one_workstation_name_from_several_addresses() {
+    let r = pack();
+    let from = |ips: &'static [&'static str]| {
+        burst(ips.len(), move |i| {
+            network_logon("NTLM", "alice", ips[i], &[("WorkstationName", "WS01")])
+        })
+    };
+    check(
+        &r,
+        "One Workstation Name Authenticating With NTLM From Several Addresses",
+        &from(&["10.0.0.5", "10.0.0.66"]),
+        &[
+            // One host's IPv4, IPv6 and mapped addresses are one source.
+            from(&[
+                "10.0.0.5",
+                "fe80::1c2d:3e4f:5a6b:7c8d",
+                "::ffff:10.0.0.5",
+                "10.0.0.5",
+            ]),
+        ]
+        .concat(),
+    );
+}
+
+#[test]
+fn sysmon_service_pipes_and_image_loads() {
+    let r = pack();
+    let pipe = |name: &str| {
+        win(
+            SYSMON,
+            17,
+            "Microsoft-Windows-Sysmon",
+            0,
+            &[
+                ("EventType", "CreatePipe"),
+                ("PipeName", name),
+                ("Image", "C:\\Windows\\updsvc.exe"),
+            ],
+        )
+    };
+    check(
+        &r,
+        "PsExec-Style Service Pipes Under Another Service Name",
+        &[pipe("\\updsvc-WS01-8116-stdin")],
+        &[
+            pipe("\\PSEXESVC-WS01-8116-stdin"),
+            pipe("\\updsvc"),
+            pipe("\\mojo.5688.8052.183894939787088877-stdin"),
+        ],
+    );
+    let load = |image: &str, dll: &str| {
+        win(
+            SYSMON,
+            7,
+            "Microsoft-Windows-Sysmon",
+            0,
+            &[("Image", image), ("ImageLoaded", dll)],
+        )
+    };
+    check(
+        &r,
+        "Windows Update Client Loaded A DLL From Outside System Folders",
+        &[load(
+            "C:\\Windows\\System32\\wuauclt.exe",
+            "C:\\ProgramData\\Intel\\helper.dll",
+        )],
+        &[load(
+            "C:\\Windows\\System32\\wuauclt.exe",
+            "C:\\Windows\\System32\\wuaueng.dll",
+        )],
+    );
+    check(
+        &r,
+        "RDP ActiveX Client Loaded By A Program Outside System Folders",
+        &[load(
+            "C:\\ProgramData\\USOShared\\rdp.exe",
+            "C:\\Windows\\SysWOW64\\mstscax.dll",
+        )],
+        &[
+            load(
+                "C:\\Windows\\System32\\mstsc.exe",
+                "C:\\Windows\\System32\\mstscax.dll",
+            ),
+            load(
+                "C:\\Program Files\\RDCMan\\RDCMan.exe",
+                "C:\\Windows\\System32\\mstscax.dll",
+            ),
+        ],
     );
 }

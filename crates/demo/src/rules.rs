@@ -62,12 +62,16 @@ static RULES: &[(&str, &str)] = rules![
 ];
 
 /// kahu's rule pack for Windows' built-in logs (Security, System,
-/// PowerShell, Defender, WinRM, WMI, RDP), from the repository's top-level
-/// `rules/` directory; see `docs/rules.md`.
+/// PowerShell, Defender, WinRM, WMI, RDP, Application-Experience) plus a
+/// few Sysmon registry shapes SigmaHQ lacks, from the repository's
+/// top-level `rules/` directory; see `docs/rules.md`.
 static WINDOWS_PACK: &[(&str, &str)] = &[
     pack!("posh_obfuscated_string_concatenation.yml"),
     pack!("posh_ps_offensive_script_content.yml"),
+    pack!("sysmon_registry_defense_and_privilege_escalation.yml"),
+    pack!("sysmon_service_pipes_and_image_loads.yml"),
     pack!("win_application_credential_and_sql_abuse.yml"),
+    pack!("win_application_experience_cpl_and_shim.yml"),
     pack!("win_bits_rdp_core_activity.yml"),
     pack!("win_defender_detection_and_tampering.yml"),
     pack!("win_rdp_authentication.yml"),
@@ -86,13 +90,17 @@ static WINDOWS_PACK: &[(&str, &str)] = &[
     pack!("win_security_logon_new_credentials.yml"),
     pack!("win_security_member_added_to_privileged_group.yml"),
     pack!("win_security_named_pipe_access.yml"),
+    pack!("win_security_ntlm_relay_and_loopback_logons.yml"),
     pack!("win_security_ntlm_validation_failure_spray.yml"),
     pack!("win_security_password_reset_and_enumeration.yml"),
     pack!("win_security_privileged_service_called_by_hacktool.yml"),
     pack!("win_security_scheduled_task_script_host.yml"),
     pack!("win_security_sedebug_privilege_enabled.yml"),
+    pack!("win_security_txf_transaction_outside_system_folders.yml"),
     pack!("win_security_user_account_created.yml"),
+    pack!("win_security_wmi_provider_host_child_process.yml"),
     pack!("win_service_install_lolbin.yml"),
+    pack!("win_system_dcom_lateral_movement_objects.yml"),
     pack!("win_system_eventlog_service_disabled.yml"),
     pack!("win_system_service_events.yml"),
     pack!("win_winrm_wmi_activity.yml"),
