@@ -146,7 +146,7 @@ impl AssessConfig {
             ),
             None => None,
         };
-        let mut profiles = kahu_attack::embedded_profiles();
+        let mut profiles = kahu_attack::actor_profiles();
         for p in &self.profiles {
             profiles.push(
                 ActorProfile::load(p)

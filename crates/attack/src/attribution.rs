@@ -494,18 +494,23 @@ impl Attributor<'_> {
             && ev.sectors.is_empty()
             && ev.regions.is_empty()
             && ev.ports.is_empty());
-        let profiled: Vec<String> = self
+        let profiled = self.actors.iter().filter(|a| a.profile.is_some()).count();
+        let analyst: Vec<String> = self
             .actors
             .iter()
-            .filter(|a| a.profile.is_some())
+            .filter(|a| a.profile.is_some_and(|pi| self.profiles[pi].analyst))
             .map(|a| format!("{} {}", a.id, a.name))
             .collect();
-        if profile_evidence && !profiled.is_empty() {
+        if profile_evidence && profiled > 0 {
             out.push(format!(
-                "CVE, infrastructure, tooling, victim and port evidence can only be credited to the {} actor(s) with a loaded profile ({}); the other {} are scored on ATT&CK techniques and software alone. Load profiles for other hypotheses (--profile) to test them on the same footing.",
-                profiled.len(),
-                profiled.join(", "),
-                self.actors.len() - profiled.len()
+                "CVE, infrastructure, tooling, victim and port evidence can only be credited to the {profiled} actor(s) with a profile; the other {} are scored on ATT&CK techniques and software alone. Profiles of {} actor(s) were written by analysts ({}); the others hold generated facts (CVEs, ports and tools named in ATT&CK descriptions, victimology from the MISP galaxy and Tidal), which name no infrastructure. Load profiles for other hypotheses (--profile) to test them on the same footing.",
+                self.actors.len() - profiled,
+                analyst.len(),
+                if analyst.is_empty() {
+                    "none".to_string()
+                } else {
+                    analyst.join(", ")
+                }
             ));
         }
         if !r.intel.is_empty() {

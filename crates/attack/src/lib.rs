@@ -11,6 +11,7 @@ pub mod eval;
 pub mod eval_metrics;
 pub mod eval_report;
 pub mod evidence;
+pub mod facts;
 pub mod kb;
 pub mod layer;
 pub mod likelihood;
@@ -30,5 +31,6 @@ pub use kb::{
 };
 pub use likelihood::{Confidence, ConfidenceLevel, Likelihood};
 pub use navigator::{ObservedTechnique, case_layer, navigator_layer, techniques_from_layer};
+pub use facts::actor_profiles;
 pub use profile::{ActorProfile, ProfileError, embedded_profiles, item_reliability};
 pub use score::{Attributor, Exclusions, Params};

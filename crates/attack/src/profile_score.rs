@@ -25,7 +25,15 @@ impl Attributor<'_> {
         if who.eq_ignore_ascii_case(&a.id) || self.kb.resolve(who) == a.id {
             return true;
         }
-        who.eq_ignore_ascii_case(&a.name) || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(who))
+        who.eq_ignore_ascii_case(&a.name)
+            || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(who))
+            // Synonyms from the galaxies (`GADOLINIUM`, `Gingham Typhoon`…).
+            || a.profile.is_some_and(|pi| {
+                self.profiles[pi]
+                    .aliases
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(who))
+            })
     }
 
     /// Matched indicators that intelligence attributes to `a`: infrastructure
@@ -90,13 +98,7 @@ impl Attributor<'_> {
                 }
             }
         };
-        let cite = |srcs: &[String]| {
-            if srcs.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", srcs.join(", "))
-            }
-        };
+        let cite = |srcs: &[String]| provenance(prof, srcs, "");
         for cve in &ev.cves {
             if let Some(c) = prof.cves.iter().find(|c| &c.value == cve && ok(&c.sources)) {
                 let w = p.cve_weight * item_reliability(c.note.as_deref())
@@ -114,8 +116,8 @@ impl Attributor<'_> {
                         EvidenceKind::Cve,
                         cve,
                         format!(
-                            "{cve}{note} exploited by this actor per profile{}",
-                            cite(&c.sources)
+                            "{cve}{note} exploited by this actor{}",
+                            provenance(prof, &c.sources, " per profile")
                         ),
                         w,
                     ),
@@ -212,13 +214,13 @@ impl Attributor<'_> {
                         EvidenceKind::Tooling,
                         shown,
                         format!(
-                            "tool {} listed in profile{}{}",
+                            "tool {}{}{}",
                             t.value,
                             t.note
                                 .as_deref()
                                 .map(|n| format!(" ({n})"))
                                 .unwrap_or_default(),
-                            cite(&t.sources)
+                            provenance(prof, &t.sources, " listed in profile")
                         ),
                         w,
                     ),
@@ -326,9 +328,9 @@ impl Attributor<'_> {
                         EvidenceKind::Port,
                         &port.port.to_string(),
                         format!(
-                            "port {}{note} listed in profile{}",
+                            "port {}{note}{}",
                             port.port,
-                            cite(&port.sources)
+                            provenance(prof, &port.sources, " listed in profile")
                         ),
                         w,
                     ),
@@ -378,9 +380,55 @@ impl Attributor<'_> {
                     ),
                 );
             }
+        } else if let (None, Some((since, why)), Some(first), Some(last)) = (
+            prof.active.as_ref(),
+            prof.documented_since.as_ref(),
+            ev.first_seen,
+            ev.last_seen,
+        ) {
+            // Generated facts give only the first documented day (a
+            // campaign's first day, a KEV listing): shown, never scored, as
+            // an actor is older than its first report.
+            push(
+                &mut out,
+                true,
+                EvidenceItem::new(
+                    EvidenceKind::Time,
+                    &format!("{first}/{last}"),
+                    format!(
+                        "activity {first}–{last}; the actor is documented active since at least {since} ({why}) (not scored: a first report is not a first day)"
+                    ),
+                    0.0,
+                ),
+            );
         }
         s
     }
+}
+
+/// Where a profile item comes from, for the explanation: an analyst's
+/// source keys after `analyst_phrase` (" per profile [AA24-190A]"), and the
+/// origin of each generated fact in words (" — named in ATT&CK campaign
+/// C0049 (…) description; MISP galaxy threat-actor cluster APT40").
+fn provenance(prof: &ActorProfile, srcs: &[String], analyst_phrase: &str) -> String {
+    let (facts, keys): (Vec<&String>, Vec<&String>) =
+        srcs.iter().partition(|k| crate::facts::is_fact_key(k));
+    let mut out = String::new();
+    if !keys.is_empty() || facts.is_empty() {
+        out.push_str(analyst_phrase);
+    }
+    if !keys.is_empty() {
+        let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+        out.push_str(&format!(" [{}]", keys.join(", ")));
+    }
+    if !facts.is_empty() {
+        let titles: Vec<&str> = facts
+            .iter()
+            .map(|k| prof.sources.get(*k).map_or(k.as_str(), |s| s.title.as_str()))
+            .collect();
+        out.push_str(&format!(" — {}", titles.join("; ")));
+    }
+    out
 }
 
 /// Does an observed victim sector/region set match a profile value? Loose on

@@ -21,7 +21,7 @@ impl Reattributor {
     /// Rank with `kb` (the embedded ATT&CK when `None`) and the embedded
     /// profiles plus `extra_profiles`.
     pub fn new(kb: Option<KnowledgeBase>, extra_profiles: Vec<ActorProfile>) -> Self {
-        let mut profiles = kahu_attack::embedded_profiles();
+        let mut profiles = kahu_attack::actor_profiles();
         profiles.extend(extra_profiles);
         Reattributor { kb, profiles }
     }

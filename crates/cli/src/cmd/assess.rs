@@ -149,7 +149,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         cfg.case.producer = p.clone();
     }
     {
-        let mut profiles = kahu_attack::embedded_profiles();
+        let mut profiles = kahu_attack::actor_profiles();
         for p in &args.profiles {
             profiles.push(
                 kahu_attack::ActorProfile::load(p)
