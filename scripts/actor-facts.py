@@ -159,7 +159,7 @@ def compile_attack(bundle, facts):
     for n, sid, _ in names:
         by_text.setdefault(n, sid)
     # One alternation, longest name first, so a long name wins where two overlap.
-    tool_re = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(re.escape(n) for n, _, _ in names) + r")(?![A-Za-z0-9])")
+    tool_re = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(re.escape(n) for n, _, _ in names) + r")(?![A-Za-z0-9])") if names else None
 
     # Texts per group: (source key, kind of object, title, text, citations).
     texts = []
@@ -194,7 +194,7 @@ def compile_attack(bundle, facts):
         # Markdown links carry the software id: [China Chopper](https://attack.mitre.org/software/S0020)
         plain = re.sub(r"\(https?://[^)]*\)", "", text)
         plain = CITATION_RE.sub("", plain)
-        for sid in sorted({by_text[m.group(1)] for m in tool_re.finditer(plain)}):
+        for sid in sorted({by_text[m.group(1)] for m in tool_re.finditer(plain)} if tool_re else ()):
             named_tools.setdefault(sid, {}).setdefault(gid, set()).add((key, title, tuple(cites)))
         for field, value in found:
             facts.add(gid, field, value, facts.source(key, "attack-description", title, cites))

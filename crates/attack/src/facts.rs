@@ -172,7 +172,11 @@ impl FactsFile {
                 sources: cite(&f.sources),
             })
             .collect();
-        let regions = facts.countries.iter().map(|f| plain(f, &mut cite)).collect();
+        let regions = facts
+            .countries
+            .iter()
+            .map(|f| plain(f, &mut cite))
+            .collect();
         let sectors = facts.sectors.iter().map(|f| plain(f, &mut cite)).collect();
         let mut notes: Vec<Sourced> = Vec::new();
         for (what, list) in [
@@ -212,7 +216,11 @@ impl FactsFile {
     /// its ATT&CK campaigns, or the day CISA listed a CVE it is named as
     /// exploiting. A lower bound on what is known, not on when the actor
     /// began, so it is shown but never counts against a case.
-    fn documented_since(&self, facts: &ActorFacts, kb: &KnowledgeBase) -> Option<(NaiveDate, String)> {
+    fn documented_since(
+        &self,
+        facts: &ActorFacts,
+        kb: &KnowledgeBase,
+    ) -> Option<(NaiveDate, String)> {
         let d = kb.data();
         let mut best: Option<(NaiveDate, String)> = None;
         let mut consider = |day: NaiveDate, why: String| {
@@ -236,7 +244,10 @@ impl FactsFile {
             if let Some(day) = c.kev_added {
                 consider(
                     day,
-                    format!("{} (which it is named as exploiting) added to CISA KEV", c.value),
+                    format!(
+                        "{} (which it is named as exploiting) added to CISA KEV",
+                        c.value
+                    ),
                 );
             }
         }
@@ -258,7 +269,8 @@ pub fn overlay(analyst: ActorProfile, facts: ActorProfile) -> ActorProfile {
     }
     let mut aliases = analyst.aliases;
     for a in facts.aliases {
-        if !aliases.iter().any(|x| x.eq_ignore_ascii_case(&a)) && !a.eq_ignore_ascii_case(&analyst.name)
+        if !aliases.iter().any(|x| x.eq_ignore_ascii_case(&a))
+            && !a.eq_ignore_ascii_case(&analyst.name)
         {
             aliases.push(a);
         }

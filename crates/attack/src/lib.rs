@@ -26,11 +26,11 @@ pub use attribution::{
     Attribution, Candidate, EvidenceItem, EvidenceKind, HuntItem, Outcome, RankOptions,
 };
 pub use evidence::CaseEvidence;
+pub use facts::actor_profiles;
 pub use kb::{
     Campaign, CompiledKb, Group, KbError, KnowledgeBase, RelKind, Relation, Software, Technique,
 };
 pub use likelihood::{Confidence, ConfidenceLevel, Likelihood};
 pub use navigator::{ObservedTechnique, case_layer, navigator_layer, techniques_from_layer};
-pub use facts::actor_profiles;
 pub use profile::{ActorProfile, ProfileError, embedded_profiles, item_reliability};
 pub use score::{Attributor, Exclusions, Params};

@@ -424,7 +424,11 @@ fn provenance(prof: &ActorProfile, srcs: &[String], analyst_phrase: &str) -> Str
     if !facts.is_empty() {
         let titles: Vec<&str> = facts
             .iter()
-            .map(|k| prof.sources.get(*k).map_or(k.as_str(), |s| s.title.as_str()))
+            .map(|k| {
+                prof.sources
+                    .get(*k)
+                    .map_or(k.as_str(), |s| s.title.as_str())
+            })
             .collect();
         out.push_str(&format!(" — {}", titles.join("; ")));
     }
