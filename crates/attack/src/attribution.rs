@@ -502,9 +502,14 @@ impl Attributor<'_> {
             .map(|a| format!("{} {}", a.id, a.name))
             .collect();
         if profile_evidence && profiled > 0 {
+            let unprofiled = self.actors.len() - profiled;
             out.push(format!(
-                "CVE, infrastructure, tooling, victim and port evidence can only be credited to the {profiled} actor(s) with a profile; the other {} are scored on ATT&CK techniques and software alone. Profiles of {} actor(s) were written by analysts ({}); the others hold generated facts (CVEs, ports and tools named in ATT&CK descriptions, victimology from the MISP galaxy and Tidal), which name no infrastructure. Load profiles for other hypotheses (--profile) to test them on the same footing.",
-                self.actors.len() - profiled,
+                "CVE, infrastructure, tooling, victim and port evidence can only be credited to the {profiled} actor(s) with a profile{}. Profiles of {} actor(s) were written by analysts ({}); the others hold generated facts (CVEs, ports and tools named in ATT&CK descriptions, victimology from the MISP galaxy and Tidal), which are incomplete and name no infrastructure. Load profiles for other hypotheses (--profile) to test them on the same footing.",
+                if unprofiled > 0 {
+                    format!("; the other {unprofiled} are scored on ATT&CK techniques and software alone")
+                } else {
+                    String::new()
+                },
                 analyst.len(),
                 if analyst.is_empty() {
                     "none".to_string()
