@@ -7,16 +7,56 @@ use crate::evidence::CaseEvidence;
 use crate::profile::{ActorProfile, item_reliability, parse_asn};
 use crate::score::{Actor, Attributor, Params, Resolved};
 use ipnet::IpNet;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 impl Attributor<'_> {
-    /// Number of loaded profiles (at least 1) with an item satisfying
-    /// `has`: a profile item's weight is shared among the actors listing it,
-    /// as IDF does for techniques, so an exploit or a router botnet used by
-    /// several profiled actors does not count fully for each.
-    fn listed(&self, has: impl Fn(&ActorProfile) -> bool) -> f64 {
-        self.profiles.iter().filter(|q| has(q)).count().max(1) as f64
+    /// How many loaded profiles list each item `ev` shows, counted once per
+    /// ranking: a profile item's weight is shared among the actors listing
+    /// it, as IDF does for techniques, so an exploit or a router botnet used
+    /// by several actors does not count fully for each. (With a profile for
+    /// every ATT&CK group, counting per actor made ranking 200× slower.)
+    pub(crate) fn listing(&self, ev: &CaseEvidence) -> Listing {
+        let mut l = Listing::default();
+        for q in self.profiles {
+            for cve in &ev.cves {
+                if q.cves.iter().any(|x| &x.value == cve) {
+                    *l.cves.entry(cve.clone()).or_default() += 1;
+                }
+            }
+            for port in &ev.ports {
+                if q.ports.iter().any(|x| x.port == *port) {
+                    *l.ports.entry(*port).or_default() += 1;
+                }
+            }
+            for kind in &ev.infrastructure_kinds {
+                if q.infrastructure
+                    .iter()
+                    .any(|i| i.kind.eq_ignore_ascii_case(kind))
+                {
+                    *l.kinds.entry(kind.to_lowercase()).or_default() += 1;
+                }
+            }
+            let mut tools: Vec<String> = q.tooling.iter().map(|t| t.value.to_lowercase()).collect();
+            tools.sort_unstable();
+            tools.dedup();
+            for t in tools {
+                *l.tools.entry(t).or_default() += 1;
+            }
+            if q.sectors
+                .iter()
+                .any(|k| victim_matches(&ev.sectors, &k.value))
+            {
+                l.sectors += 1;
+            }
+            if q.regions
+                .iter()
+                .any(|k| victim_matches(&ev.regions, &k.value))
+            {
+                l.regions += 1;
+            }
+        }
+        l
     }
 
     /// Does an intelligence attribution (`G0065`, `APT40`, `Leviathan`) name actor `a`?
@@ -77,6 +117,7 @@ impl Attributor<'_> {
         a: &Actor,
         ev: &CaseEvidence,
         r: &Resolved,
+        l: &Listing,
         p: &Params,
         mut out: Option<&mut crate::attribution::Explain>,
     ) -> f64 {
@@ -102,7 +143,7 @@ impl Attributor<'_> {
         for cve in &ev.cves {
             if let Some(c) = prof.cves.iter().find(|c| &c.value == cve && ok(&c.sources)) {
                 let w = p.cve_weight * item_reliability(c.note.as_deref())
-                    / self.listed(|q| q.cves.iter().any(|x| &x.value == cve));
+                    / Listing::share(l.cves.get(cve));
                 s += w;
                 let note = c
                     .note
@@ -151,11 +192,7 @@ impl Attributor<'_> {
                     .iter()
                     .any(|k| k.eq_ignore_ascii_case(kind))
                     .then(|| {
-                        let shared = self.listed(|q| {
-                            q.infrastructure
-                                .iter()
-                                .any(|i| i.kind.eq_ignore_ascii_case(kind))
-                        });
+                        let shared = Listing::share(l.kinds.get(&kind.to_lowercase()));
                         (kind.to_string(), p.victim_weight / shared)
                     }),
             };
@@ -204,8 +241,7 @@ impl Attributor<'_> {
             if let Some((_, shown)) = names.iter().find(|(n, _)| *n == tl)
                 && credited.insert(shown.clone())
             {
-                let w = item_reliability(t.note.as_deref())
-                    / self.listed(|q| q.tooling.iter().any(|x| x.value.eq_ignore_ascii_case(&tl)));
+                let w = item_reliability(t.note.as_deref()) / Listing::share(l.tools.get(&tl));
                 s += w;
                 push(
                     &mut out,
@@ -291,11 +327,7 @@ impl Attributor<'_> {
             "sector",
             &ev.sectors,
             &prof.sectors,
-            self.listed(|q| {
-                q.sectors
-                    .iter()
-                    .any(|k| victim_matches(&ev.sectors, &k.value))
-            }),
+            Listing::share(Some(&l.sectors)),
         );
         victim(
             &mut out,
@@ -304,17 +336,13 @@ impl Attributor<'_> {
             "region",
             &ev.regions,
             &prof.regions,
-            self.listed(|q| {
-                q.regions
-                    .iter()
-                    .any(|k| victim_matches(&ev.regions, &k.value))
-            }),
+            Listing::share(Some(&l.regions)),
         );
         let mut port_w = 0.0;
         for port in prof.ports.iter().filter(|x| ok(&x.sources)) {
             if ev.ports.contains(&port.port) && port_w < p.victim_weight * 2.0 {
                 let w = p.victim_weight * item_reliability(port.note.as_deref())
-                    / self.listed(|q| q.ports.iter().any(|x| x.port == port.port));
+                    / Listing::share(l.ports.get(&port.port));
                 port_w += w;
                 let note = port
                     .note
@@ -433,6 +461,24 @@ fn provenance(prof: &ActorProfile, srcs: &[String], analyst_phrase: &str) -> Str
         out.push_str(&format!(" — {}", titles.join("; ")));
     }
     out
+}
+
+/// Number of loaded profiles listing each item of a case ([`Attributor::listing`]).
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    cves: HashMap<String, usize>,
+    ports: HashMap<u16, usize>,
+    kinds: HashMap<String, usize>,
+    tools: HashMap<String, usize>,
+    sectors: usize,
+    regions: usize,
+}
+
+impl Listing {
+    /// Divisor for an item listed by `n` profiles (at least 1).
+    fn share(n: Option<&usize>) -> f64 {
+        n.copied().unwrap_or(0).max(1) as f64
+    }
 }
 
 /// Does an observed victim sector/region set match a profile value? Loose on
