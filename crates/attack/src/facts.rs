@@ -295,6 +295,19 @@ pub fn overlay(analyst: ActorProfile, facts: ActorProfile) -> ActorProfile {
     }
 }
 
+/// Add an analyst's profile (`--profile FILE`) to `profiles`: laid over the
+/// profile of the same actor when there is one ([`overlay`]), so the facts
+/// the analyst did not rewrite are kept; appended otherwise.
+pub fn add_analyst_profile(profiles: &mut Vec<ActorProfile>, analyst: ActorProfile) {
+    match profiles.iter().position(|p| p.id == analyst.id) {
+        Some(i) => {
+            let base = std::mem::replace(&mut profiles[i], analyst.clone());
+            profiles[i] = overlay(analyst, base);
+        }
+        None => profiles.push(analyst),
+    }
+}
+
 /// The profiles kahu ranks with by default: one per ATT&CK group from the
 /// embedded facts, with the shipped hand-written profiles laid over them
 /// ([`overlay`]); hand-written profiles of actors without facts are kept.

@@ -26,7 +26,7 @@ pub use attribution::{
     Attribution, Candidate, EvidenceItem, EvidenceKind, HuntItem, Outcome, RankOptions,
 };
 pub use evidence::CaseEvidence;
-pub use facts::actor_profiles;
+pub use facts::{actor_profiles, add_analyst_profile};
 pub use kb::{
     Campaign, CompiledKb, Group, KbError, KnowledgeBase, RelKind, Relation, Software, Technique,
 };

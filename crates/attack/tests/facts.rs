@@ -353,3 +353,25 @@ fn victimology_facts_alone_name_no_actor() {
     assert_eq!(res.outcome, Outcome::UnknownCluster, "{:?}", res.outcome);
     assert!(res.candidates[0].likelihood < 0.45);
 }
+
+#[test]
+fn an_analyst_profile_given_at_run_time_is_laid_over_the_facts() {
+    let mut profiles = actor_profiles();
+    let before = profiles.iter().find(|p| p.id == "G0034").unwrap().clone();
+    assert!(!before.regions.is_empty() && !before.analyst);
+    let mine = ActorProfile::parse(
+        "id: G0034\nname: Sandworm\ncves:\n  - {value: CVE-2099-1234}\n",
+        "test.yaml",
+    )
+    .unwrap();
+    add_analyst_profile(&mut profiles, mine);
+    let after: Vec<&ActorProfile> = profiles.iter().filter(|p| p.id == "G0034").collect();
+    assert_eq!(after.len(), 1, "one profile per actor");
+    assert_eq!(after[0].cves.len(), 1);
+    assert_eq!(after[0].cves[0].value, "CVE-2099-1234");
+    assert_eq!(
+        after[0].regions, before.regions,
+        "facts the analyst did not rewrite are kept"
+    );
+    assert!(after[0].analyst);
+}

@@ -22,7 +22,9 @@ impl Reattributor {
     /// profiles plus `extra_profiles`.
     pub fn new(kb: Option<KnowledgeBase>, extra_profiles: Vec<ActorProfile>) -> Self {
         let mut profiles = kahu_attack::actor_profiles();
-        profiles.extend(extra_profiles);
+        for p in extra_profiles {
+            kahu_attack::add_analyst_profile(&mut profiles, p);
+        }
         Reattributor { kb, profiles }
     }
 }

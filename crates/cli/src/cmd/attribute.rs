@@ -89,7 +89,7 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
         actor_profiles()
     };
     for p in &args.profile {
-        profiles.push(ActorProfile::load(p)?);
+        kahu_attack::add_analyst_profile(&mut profiles, ActorProfile::load(p)?);
     }
     check_enrichment(&args.regions, &args.sectors, &args.infra, &profiles)?;
     let ev = collect_evidence(&args, kb, &profiles)?;
