@@ -15,7 +15,7 @@ impl Attributor<'_> {
     /// ranking: a profile item's weight is shared among the actors listing
     /// it, as IDF does for techniques, so an exploit or a router botnet used
     /// by several actors does not count fully for each. (With a profile for
-    /// every ATT&CK group, counting per actor made ranking 200× slower.)
+    /// every ATT&CK group, counting per actor made ranking ~100× slower.)
     pub(crate) fn listing(&self, ev: &CaseEvidence) -> Listing {
         let mut l = Listing::default();
         for q in self.profiles {
