@@ -146,9 +146,10 @@ impl AssessConfig {
             ),
             None => None,
         };
-        let mut profiles = kahu_attack::embedded_profiles();
+        let mut profiles = kahu_attack::actor_profiles();
         for p in &self.profiles {
-            profiles.push(
+            kahu_attack::add_analyst_profile(
+                &mut profiles,
                 ActorProfile::load(p)
                     .with_context(|| format!("cannot load actor profile {}", p.display()))?,
             );

@@ -268,13 +268,14 @@ impl Attributor<'_> {
     /// Scores of every actor for `ev` without explanations (fast path for evaluation).
     pub fn raw_scores(&self, ev: &CaseEvidence, p: &Params) -> RawScores {
         let r = self.resolve(ev, p);
+        let l = self.listing(ev);
         let scores = self
             .actors
             .iter()
             .map(|a| {
                 (
                     a.id.clone(),
-                    self.attack_score(a, &r, p, None) + self.profile_score(a, ev, &r, p, None),
+                    self.attack_score(a, &r, p, None) + self.profile_score(a, ev, &r, &l, p, None),
                 )
             })
             .collect();
@@ -288,10 +289,11 @@ impl Attributor<'_> {
     pub fn rank(&self, ev: &CaseEvidence, opts: &RankOptions) -> Attribution {
         let p = &opts.params;
         let r = self.resolve(ev, p);
+        let l = self.listing(ev);
         let scores: Vec<f64> = self
             .actors
             .iter()
-            .map(|a| self.attack_score(a, &r, p, None) + self.profile_score(a, ev, &r, p, None))
+            .map(|a| self.attack_score(a, &r, p, None) + self.profile_score(a, ev, &r, &l, p, None))
             .collect();
         let unknown = p.unknown_fraction * r.max_attack;
         let t = Attributor::effective_temperature(p, r.max_attack);
@@ -306,7 +308,7 @@ impl Attributor<'_> {
         // An actor supported by technique overlap alone keeps only part of
         // its likelihood; the rest moves to "unknown" (Params doc).
         let lone_share = p.techniques_only_weight.clamp(0.0, 1.0);
-        let corroborated = self.corroborated(ev, &r, p);
+        let corroborated = self.corroborated(ev, &r, &l, p);
         if lone_share < 1.0 {
             for (l, &c) in lik.iter_mut().zip(&corroborated) {
                 if !c {
@@ -330,7 +332,7 @@ impl Attributor<'_> {
                 let a = &self.actors[ai];
                 let mut ex = Explain::default();
                 self.attack_score(a, &r, p, Some(&mut ex));
-                self.profile_score(a, ev, &r, p, Some(&mut ex));
+                self.profile_score(a, ev, &r, &l, p, Some(&mut ex));
                 ex.supporting.sort_by(|x, y| y.weight.total_cmp(&x.weight));
                 let mut hunt: Vec<HuntItem> = a
                     .model
@@ -466,7 +468,13 @@ impl Attributor<'_> {
     /// used by dozens, says no more than a technique), or profile evidence other than victimology, time or ports
     /// (a CVE it exploits, its infrastructure, its tools, an intelligence
     /// attribution)? Victimology fits many actors and is scored as such.
-    fn corroborated(&self, ev: &CaseEvidence, r: &crate::score::Resolved, p: &Params) -> Vec<bool> {
+    fn corroborated(
+        &self,
+        ev: &CaseEvidence,
+        r: &crate::score::Resolved,
+        l: &crate::profile_score::Listing,
+        p: &Params,
+    ) -> Vec<bool> {
         let strong = Params {
             victim_weight: 0.0,
             time_weight: 0.0,
@@ -478,7 +486,7 @@ impl Attributor<'_> {
             .map(|a| {
                 r.sws.iter().any(|&sw| {
                     a.model.software.contains_key(&sw) && self.df_sw[sw as usize] <= rare_software
-                }) || self.profile_score(a, ev, r, &strong, None) > 0.0
+                }) || self.profile_score(a, ev, r, l, &strong, None) > 0.0
             })
             .collect()
     }
@@ -494,18 +502,28 @@ impl Attributor<'_> {
             && ev.sectors.is_empty()
             && ev.regions.is_empty()
             && ev.ports.is_empty());
-        let profiled: Vec<String> = self
+        let profiled = self.actors.iter().filter(|a| a.profile.is_some()).count();
+        let analyst: Vec<String> = self
             .actors
             .iter()
-            .filter(|a| a.profile.is_some())
+            .filter(|a| a.profile.is_some_and(|pi| self.profiles[pi].analyst))
             .map(|a| format!("{} {}", a.id, a.name))
             .collect();
-        if profile_evidence && !profiled.is_empty() {
+        if profile_evidence && profiled > 0 {
+            let unprofiled = self.actors.len() - profiled;
             out.push(format!(
-                "CVE, infrastructure, tooling, victim and port evidence can only be credited to the {} actor(s) with a loaded profile ({}); the other {} are scored on ATT&CK techniques and software alone. Load profiles for other hypotheses (--profile) to test them on the same footing.",
-                profiled.len(),
-                profiled.join(", "),
-                self.actors.len() - profiled.len()
+                "CVE, infrastructure, tooling, victim and port evidence can only be credited to the {profiled} actor(s) with a profile{}. Profiles of {} actor(s) were written by analysts ({}); the others hold generated facts (CVEs, ports and tools named in ATT&CK descriptions, victimology from the MISP galaxy and Tidal), which are incomplete and name no infrastructure. Load profiles for other hypotheses (--profile) to test them on the same footing.",
+                if unprofiled > 0 {
+                    format!("; the other {unprofiled} are scored on ATT&CK techniques and software alone")
+                } else {
+                    String::new()
+                },
+                analyst.len(),
+                if analyst.is_empty() {
+                    "none".to_string()
+                } else {
+                    analyst.join(", ")
+                }
             ));
         }
         if !r.intel.is_empty() {

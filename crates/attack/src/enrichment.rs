@@ -33,6 +33,9 @@ pub fn check_region(value: &str) -> Result<String, String> {
     }
 }
 
+/// How many known sectors a rejection lists.
+const SECTORS_SHOWN: usize = 25;
+
 /// A `--sector` value, or why it cannot count: a sector no loaded profile
 /// lists can never change a ranking.
 pub fn check_sector(value: &str, profiles: &[ActorProfile]) -> Result<String, String> {
@@ -43,9 +46,23 @@ pub fn check_sector(value: &str, profiles: &[ActorProfile]) -> Result<String, St
     if known.contains(&v) {
         Ok(v)
     } else {
+        // Generated facts bring about a hundred sector names: show those
+        // that share a word with the value first, then the rest, cut short.
+        let words: Vec<&str> = v.split_whitespace().collect();
+        let (mut near, rest): (Vec<String>, Vec<String>) = known
+            .into_iter()
+            .partition(|k| words.iter().any(|w| w.len() > 2 && k.contains(w)));
+        near.extend(rest);
+        let more = near.len().saturating_sub(SECTORS_SHOWN);
+        near.truncate(SECTORS_SHOWN);
         Err(format!(
-            "--sector {value:?} is listed by no loaded actor profile, so it cannot change the ranking (known: {})",
-            known.join(", ")
+            "--sector {value:?} is listed by no loaded actor profile, so it cannot change the ranking (known: {}{})",
+            near.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         ))
     }
 }

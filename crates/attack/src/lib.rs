@@ -11,6 +11,7 @@ pub mod eval;
 pub mod eval_metrics;
 pub mod eval_report;
 pub mod evidence;
+pub mod facts;
 pub mod kb;
 pub mod layer;
 pub mod likelihood;
@@ -25,6 +26,7 @@ pub use attribution::{
     Attribution, Candidate, EvidenceItem, EvidenceKind, HuntItem, Outcome, RankOptions,
 };
 pub use evidence::CaseEvidence;
+pub use facts::{actor_profiles, add_analyst_profile};
 pub use kb::{
     Campaign, CompiledKb, Group, KbError, KnowledgeBase, RelKind, Relation, Software, Technique,
 };

@@ -179,6 +179,14 @@ pub struct ActorProfile {
     /// Free-text notes.
     #[serde(default)]
     pub notes: Vec<Sourced>,
+    /// Earliest day the actor is documented active, and why (generated
+    /// facts: first campaign day, KEV listing of a CVE it exploited). Shown,
+    /// never scored: a first documented day is not the day it began.
+    #[serde(skip)]
+    pub documented_since: Option<(NaiveDate, String)>,
+    /// Written (at least in part) by an analyst, not generated facts alone.
+    #[serde(skip)]
+    pub analyst: bool,
 }
 
 /// A port with its sources.
@@ -218,6 +226,7 @@ impl ActorProfile {
             msg,
         })?;
         prof.normalise();
+        prof.analyst = true;
         Ok(prof)
     }
 

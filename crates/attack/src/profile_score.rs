@@ -7,16 +7,56 @@ use crate::evidence::CaseEvidence;
 use crate::profile::{ActorProfile, item_reliability, parse_asn};
 use crate::score::{Actor, Attributor, Params, Resolved};
 use ipnet::IpNet;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 impl Attributor<'_> {
-    /// Number of loaded profiles (at least 1) with an item satisfying
-    /// `has`: a profile item's weight is shared among the actors listing it,
-    /// as IDF does for techniques, so an exploit or a router botnet used by
-    /// several profiled actors does not count fully for each.
-    fn listed(&self, has: impl Fn(&ActorProfile) -> bool) -> f64 {
-        self.profiles.iter().filter(|q| has(q)).count().max(1) as f64
+    /// How many loaded profiles list each item `ev` shows, counted once per
+    /// ranking: a profile item's weight is shared among the actors listing
+    /// it, as IDF does for techniques, so an exploit or a router botnet used
+    /// by several actors does not count fully for each. (With a profile for
+    /// every ATT&CK group, counting per actor made ranking ~100× slower.)
+    pub(crate) fn listing(&self, ev: &CaseEvidence) -> Listing {
+        let mut l = Listing::default();
+        for q in self.profiles {
+            for cve in &ev.cves {
+                if q.cves.iter().any(|x| &x.value == cve) {
+                    *l.cves.entry(cve.clone()).or_default() += 1;
+                }
+            }
+            for port in &ev.ports {
+                if q.ports.iter().any(|x| x.port == *port) {
+                    *l.ports.entry(*port).or_default() += 1;
+                }
+            }
+            for kind in &ev.infrastructure_kinds {
+                if q.infrastructure
+                    .iter()
+                    .any(|i| i.kind.eq_ignore_ascii_case(kind))
+                {
+                    *l.kinds.entry(kind.to_lowercase()).or_default() += 1;
+                }
+            }
+            let mut tools: Vec<String> = q.tooling.iter().map(|t| t.value.to_lowercase()).collect();
+            tools.sort_unstable();
+            tools.dedup();
+            for t in tools {
+                *l.tools.entry(t).or_default() += 1;
+            }
+            if q.sectors
+                .iter()
+                .any(|k| victim_matches(&ev.sectors, &k.value))
+            {
+                l.sectors += 1;
+            }
+            if q.regions
+                .iter()
+                .any(|k| victim_matches(&ev.regions, &k.value))
+            {
+                l.regions += 1;
+            }
+        }
+        l
     }
 
     /// Does an intelligence attribution (`G0065`, `APT40`, `Leviathan`) name actor `a`?
@@ -25,7 +65,15 @@ impl Attributor<'_> {
         if who.eq_ignore_ascii_case(&a.id) || self.kb.resolve(who) == a.id {
             return true;
         }
-        who.eq_ignore_ascii_case(&a.name) || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(who))
+        who.eq_ignore_ascii_case(&a.name)
+            || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(who))
+            // Synonyms from the galaxies (`GADOLINIUM`, `Gingham Typhoon`…).
+            || a.profile.is_some_and(|pi| {
+                self.profiles[pi]
+                    .aliases
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(who))
+            })
     }
 
     /// Matched indicators that intelligence attributes to `a`: infrastructure
@@ -69,6 +117,7 @@ impl Attributor<'_> {
         a: &Actor,
         ev: &CaseEvidence,
         r: &Resolved,
+        l: &Listing,
         p: &Params,
         mut out: Option<&mut crate::attribution::Explain>,
     ) -> f64 {
@@ -90,17 +139,11 @@ impl Attributor<'_> {
                 }
             }
         };
-        let cite = |srcs: &[String]| {
-            if srcs.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", srcs.join(", "))
-            }
-        };
+        let cite = |srcs: &[String]| provenance(prof, srcs, "");
         for cve in &ev.cves {
             if let Some(c) = prof.cves.iter().find(|c| &c.value == cve && ok(&c.sources)) {
                 let w = p.cve_weight * item_reliability(c.note.as_deref())
-                    / self.listed(|q| q.cves.iter().any(|x| &x.value == cve));
+                    / Listing::share(l.cves.get(cve));
                 s += w;
                 let note = c
                     .note
@@ -114,8 +157,8 @@ impl Attributor<'_> {
                         EvidenceKind::Cve,
                         cve,
                         format!(
-                            "{cve}{note} exploited by this actor per profile{}",
-                            cite(&c.sources)
+                            "{cve}{note} exploited by this actor{}",
+                            provenance(prof, &c.sources, " per profile")
                         ),
                         w,
                     ),
@@ -149,11 +192,7 @@ impl Attributor<'_> {
                     .iter()
                     .any(|k| k.eq_ignore_ascii_case(kind))
                     .then(|| {
-                        let shared = self.listed(|q| {
-                            q.infrastructure
-                                .iter()
-                                .any(|i| i.kind.eq_ignore_ascii_case(kind))
-                        });
+                        let shared = Listing::share(l.kinds.get(&kind.to_lowercase()));
                         (kind.to_string(), p.victim_weight / shared)
                     }),
             };
@@ -202,8 +241,7 @@ impl Attributor<'_> {
             if let Some((_, shown)) = names.iter().find(|(n, _)| *n == tl)
                 && credited.insert(shown.clone())
             {
-                let w = item_reliability(t.note.as_deref())
-                    / self.listed(|q| q.tooling.iter().any(|x| x.value.eq_ignore_ascii_case(&tl)));
+                let w = item_reliability(t.note.as_deref()) / Listing::share(l.tools.get(&tl));
                 s += w;
                 push(
                     &mut out,
@@ -212,13 +250,13 @@ impl Attributor<'_> {
                         EvidenceKind::Tooling,
                         shown,
                         format!(
-                            "tool {} listed in profile{}{}",
+                            "tool {}{}{}",
                             t.value,
                             t.note
                                 .as_deref()
                                 .map(|n| format!(" ({n})"))
                                 .unwrap_or_default(),
-                            cite(&t.sources)
+                            provenance(prof, &t.sources, " listed in profile")
                         ),
                         w,
                     ),
@@ -289,11 +327,7 @@ impl Attributor<'_> {
             "sector",
             &ev.sectors,
             &prof.sectors,
-            self.listed(|q| {
-                q.sectors
-                    .iter()
-                    .any(|k| victim_matches(&ev.sectors, &k.value))
-            }),
+            Listing::share(Some(&l.sectors)),
         );
         victim(
             &mut out,
@@ -302,17 +336,13 @@ impl Attributor<'_> {
             "region",
             &ev.regions,
             &prof.regions,
-            self.listed(|q| {
-                q.regions
-                    .iter()
-                    .any(|k| victim_matches(&ev.regions, &k.value))
-            }),
+            Listing::share(Some(&l.regions)),
         );
         let mut port_w = 0.0;
         for port in prof.ports.iter().filter(|x| ok(&x.sources)) {
             if ev.ports.contains(&port.port) && port_w < p.victim_weight * 2.0 {
                 let w = p.victim_weight * item_reliability(port.note.as_deref())
-                    / self.listed(|q| q.ports.iter().any(|x| x.port == port.port));
+                    / Listing::share(l.ports.get(&port.port));
                 port_w += w;
                 let note = port
                     .note
@@ -326,9 +356,9 @@ impl Attributor<'_> {
                         EvidenceKind::Port,
                         &port.port.to_string(),
                         format!(
-                            "port {}{note} listed in profile{}",
+                            "port {}{note}{}",
                             port.port,
-                            cite(&port.sources)
+                            provenance(prof, &port.sources, " listed in profile")
                         ),
                         w,
                     ),
@@ -378,8 +408,76 @@ impl Attributor<'_> {
                     ),
                 );
             }
+        } else if let (None, Some((since, why)), Some(first), Some(last)) = (
+            prof.active.as_ref(),
+            prof.documented_since.as_ref(),
+            ev.first_seen,
+            ev.last_seen,
+        ) {
+            // Generated facts give only the first documented day (a
+            // campaign's first day, a KEV listing): shown, never scored, as
+            // an actor is older than its first report.
+            push(
+                &mut out,
+                true,
+                EvidenceItem::new(
+                    EvidenceKind::Time,
+                    &format!("{first}/{last}"),
+                    format!(
+                        "activity {first}–{last}; the actor is documented active since at least {since} ({why}) (not scored: a first report is not a first day)"
+                    ),
+                    0.0,
+                ),
+            );
         }
         s
+    }
+}
+
+/// Where a profile item comes from, for the explanation: an analyst's
+/// source keys after `analyst_phrase` (" per profile [AA24-190A]"), and the
+/// origin of each generated fact in words (" — named in ATT&CK campaign
+/// C0049 (…) description; MISP galaxy threat-actor cluster APT40").
+fn provenance(prof: &ActorProfile, srcs: &[String], analyst_phrase: &str) -> String {
+    let (facts, keys): (Vec<&String>, Vec<&String>) =
+        srcs.iter().partition(|k| crate::facts::is_fact_key(k));
+    let mut out = String::new();
+    if !keys.is_empty() || facts.is_empty() {
+        out.push_str(analyst_phrase);
+    }
+    if !keys.is_empty() {
+        let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+        out.push_str(&format!(" [{}]", keys.join(", ")));
+    }
+    if !facts.is_empty() {
+        let titles: Vec<&str> = facts
+            .iter()
+            .map(|k| {
+                prof.sources
+                    .get(*k)
+                    .map_or(k.as_str(), |s| s.title.as_str())
+            })
+            .collect();
+        out.push_str(&format!(" — {}", titles.join("; ")));
+    }
+    out
+}
+
+/// Number of loaded profiles listing each item of a case ([`Attributor::listing`]).
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    cves: HashMap<String, usize>,
+    ports: HashMap<u16, usize>,
+    kinds: HashMap<String, usize>,
+    tools: HashMap<String, usize>,
+    sectors: usize,
+    regions: usize,
+}
+
+impl Listing {
+    /// Divisor for an item listed by `n` profiles (at least 1).
+    fn share(n: Option<&usize>) -> f64 {
+        n.copied().unwrap_or(0).max(1) as f64
     }
 }
 

@@ -21,8 +21,10 @@ impl Reattributor {
     /// Rank with `kb` (the embedded ATT&CK when `None`) and the embedded
     /// profiles plus `extra_profiles`.
     pub fn new(kb: Option<KnowledgeBase>, extra_profiles: Vec<ActorProfile>) -> Self {
-        let mut profiles = kahu_attack::embedded_profiles();
-        profiles.extend(extra_profiles);
+        let mut profiles = kahu_attack::actor_profiles();
+        for p in extra_profiles {
+            kahu_attack::add_analyst_profile(&mut profiles, p);
+        }
         Reattributor { kb, profiles }
     }
 }

@@ -149,9 +149,10 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         cfg.case.producer = p.clone();
     }
     {
-        let mut profiles = kahu_attack::embedded_profiles();
+        let mut profiles = kahu_attack::actor_profiles();
         for p in &args.profiles {
-            profiles.push(
+            kahu_attack::add_analyst_profile(
+                &mut profiles,
                 kahu_attack::ActorProfile::load(p)
                     .with_context(|| format!("loading actor profile {}", p.display()))?,
             );

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use kahu_attack::{
-    ActorProfile, Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions, embedded_profiles,
+    ActorProfile, Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions, actor_profiles,
 };
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -86,10 +86,10 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     let mut profiles = if args.no_default_profiles {
         Vec::new()
     } else {
-        embedded_profiles()
+        actor_profiles()
     };
     for p in &args.profile {
-        profiles.push(ActorProfile::load(p)?);
+        kahu_attack::add_analyst_profile(&mut profiles, ActorProfile::load(p)?);
     }
     check_enrichment(&args.regions, &args.sectors, &args.infra, &profiles)?;
     let ev = collect_evidence(&args, kb, &profiles)?;
