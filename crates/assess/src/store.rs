@@ -1,12 +1,14 @@
 //! Persisting an assessment as a case (`case.sqlite`) for `kahu serve`.
 //!
 //! Events are written while detection runs: matcher threads encode each
-//! event for the store (fields JSON, full-text entry) and hand batches to
+//! event for the store (fields JSON) and hand batches to
 //! one writer thread (SQLite has one writer), so the encoding runs on every
 //! core, the writer only inserts, and there is no extra pass over the
 //! evidence. A batch is sent at [`BATCH`] events or [`BATCH_BYTES`], and at
 //! most 16 batches wait for the writer: memory stays bounded whatever the
-//! number or size of events. Evidence files already in
+//! number or size of events. The full-text index is not built here: it was
+//! about a third of the writer's work, and the assessment does not need it;
+//! `kahu serve` builds it on first use (`Case::build_full_text`). Evidence files already in
 //! the case (same SHA-256) are not stored again; findings and documents are
 //! replaced by each run, because they are recomputed over all evidence.
 
@@ -72,7 +74,7 @@ impl CaseSink {
         if self.tx.is_none() || self.skip.contains(&*event.provenance.file) {
             return;
         }
-        match EncodedEvent::new(event) {
+        match EncodedEvent::without_full_text(event) {
             Ok(encoded) => {
                 self.batch_bytes += encoded.heap_size();
                 self.batch.push(encoded);

@@ -105,6 +105,7 @@ fn main() -> ExitCode {
         Command::Search(args) => cmd::search::run(args, &global),
         Command::Rules(args) => cmd::rules::run(args, &global),
         Command::Serve(args) => cmd::serve::run(args, &global),
+        Command::Case(args) => cmd::case::run(args, &global),
         Command::Attribute(args) => cmd::attribute::run(args, &global),
     };
     match result {
