@@ -57,6 +57,8 @@ enum Command {
     Attribute(cmd::attribute::Args),
     /// Open the analyst web UI over a case directory written by `kahu assess`.
     Serve(cmd::serve::Args),
+    /// Case directory maintenance (`kahu case index DIR`: build the full-text index now).
+    Case(cmd::case::Args),
     /// Rule sets: check what compiles (and why the rest does not), list, show, install a package.
     Rules(cmd::rules::Args),
     /// Print the normalised events kahu reads from evidence (JSON-lines).
