@@ -177,6 +177,7 @@ impl CaseStore {
                 .map_err(|_| anyhow::anyhow!("case writer thread panicked"))??,
             None => 0,
         };
+        let t = std::time::Instant::now();
         let mut case = Case::open(&self.dir)?;
         {
             let mut w = case.writer()?;
@@ -203,6 +204,11 @@ impl CaseStore {
         for (kind, body) in documents {
             case.set_document(kind, 1, body, "kahu")?;
         }
+        tracing::info!(
+            findings = findings.len(),
+            seconds = t.elapsed().as_secs_f64(),
+            "case store: findings and documents written"
+        );
         Ok(stored)
     }
 }
@@ -211,13 +217,27 @@ fn write_events(dir: &Path, rx: Receiver<Vec<EncodedEvent>>) -> Result<u64> {
     let mut case = Case::open(dir)?;
     let mut w = case.bulk_writer()?;
     let mut n = 0;
+    // Stage timings for `-v`: time inserting vs. waiting for batches, and
+    // the commit (deferred index builds, WAL checkpoint).
+    let mut inserting = std::time::Duration::ZERO;
+    let started = std::time::Instant::now();
     for batch in rx {
+        let t = std::time::Instant::now();
         for e in &batch {
             w.add_encoded(e)?;
             n += 1;
         }
+        inserting += t.elapsed();
     }
+    let t = std::time::Instant::now();
     w.finish()?;
+    tracing::info!(
+        events = n,
+        inserting_s = inserting.as_secs_f64(),
+        waiting_s = (started.elapsed() - t.elapsed() - inserting).as_secs_f64(),
+        commit_s = t.elapsed().as_secs_f64(),
+        "case store: events written"
+    );
     Ok(n)
 }
 
