@@ -8,7 +8,7 @@
 //! most 16 batches wait for the writer: memory stays bounded whatever the
 //! number or size of events. The full-text index is not built here: it was
 //! about a third of the writer's work, and the assessment does not need it;
-//! `kahu serve` builds it on first use (`Case::build_full_text`). Evidence files already in
+//! `kahu serve` builds it on first use (`Case::build_indexes`). Evidence files already in
 //! the case (same SHA-256) are not stored again; findings and documents are
 //! replaced by each run, because they are recomputed over all evidence.
 

@@ -25,7 +25,7 @@ mod tree;
 mod writer;
 
 pub use analyst::{AuditEntry, DisputedEvidence, Document, Note, Verdict, VerdictKind};
-pub use fulltext::FullTextBacklog;
+pub use fulltext::IndexBacklog;
 pub use query::{
     CaseSummary, Cursor, EventDetail, EventPage, EventQuery, EventRow, Facet, Facets, FindingQuery,
     FindingRow, Histogram, MAX_LIMIT, ProvenanceOut, RuleSummary,
@@ -105,7 +105,7 @@ pub enum Error {
     #[error("{0}: not a kahu case (no {DB_FILE})")]
     NotACase(PathBuf),
     /// A text search on a case whose full-text index is still being built
-    /// ([`Case::build_full_text`]).
+    /// ([`Case::build_indexes`]).
     #[error(
         "indexing…: the full-text index of this case is being built ({remaining} events to go); search again in a moment, or run `kahu case index DIR`"
     )]
@@ -302,7 +302,7 @@ impl Case {
     /// the bounded page cache instead of a memory map of the whole file,
     /// index sorts spill to temporary files, so the load's memory does not
     /// grow with the case; and the full-text index is left for
-    /// [`Case::build_full_text`] (see the `fulltext` module notes).
+    /// [`Case::build_indexes`] (see the `fulltext` module notes).
     pub fn bulk_writer(&mut self) -> Result<CaseWriter<'_>> {
         CaseWriter::new(&mut self.conn, true)
     }

@@ -123,8 +123,11 @@ pub struct CaseWriter<'c> {
     /// The case had no events when the load began: indexes may be deferred.
     empty_case: bool,
     indexes_dropped: bool,
+    /// A bulk load: dropped timeline indexes are left for
+    /// [`crate::Case::build_indexes`] instead of being rebuilt at commit.
+    bulk: bool,
     /// Events are stored without full-text entries, for
-    /// [`crate::Case::build_full_text`] to index later.
+    /// [`crate::Case::build_indexes`] to index later.
     defer_full_text: bool,
     /// The pending marker is written (by this load or an earlier one).
     full_text_marked: bool,
@@ -199,6 +202,7 @@ impl<'c> CaseWriter<'c> {
             per_hour: HashMap::new(),
             empty_case,
             indexes_dropped: false,
+            bulk,
             defer_full_text,
             full_text_marked,
         })
@@ -502,8 +506,14 @@ impl<'c> CaseWriter<'c> {
     pub fn finish(mut self) -> Result<IngestStats> {
         self.flush_rollups()?;
         if self.indexes_dropped {
-            for (_, create) in DEFERRED_INDEXES {
-                self.tx.execute_batch(create)?;
+            if self.bulk {
+                // Each build scans the whole events table: left for later,
+                // like the full-text index (see `crate::fulltext`).
+                crate::fulltext::mark_timeline_pending(&self.tx)?;
+            } else {
+                for (_, create) in DEFERRED_INDEXES {
+                    self.tx.execute_batch(create)?;
+                }
             }
         }
         {

@@ -1,5 +1,5 @@
 //! The full-text index a bulk load leaves for later (`Case::bulk_writer`,
-//! `Case::build_full_text`): searches refuse to answer from a half-built
+//! `Case::build_indexes`): searches refuse to answer from a half-built
 //! index, the build finds what indexing at load time found, nothing is
 //! indexed twice, and an interrupted build resumes.
 
@@ -79,7 +79,7 @@ fn bulk_load_defers_the_index_and_the_build_matches_indexing_at_load() {
         w.add_event(e).unwrap();
     }
     w.finish().unwrap();
-    assert_eq!(eager.full_text_backlog().unwrap(), None);
+    assert_eq!(eager.index_backlog().unwrap(), None);
 
     // Bulk load: searching fails loudly until the index is built.
     let dir = tempfile::tempdir().unwrap();
@@ -90,7 +90,7 @@ fn bulk_load_defers_the_index_and_the_build_matches_indexing_at_load() {
             .unwrap();
     }
     w.finish().unwrap();
-    assert_eq!(case.full_text_backlog().unwrap().unwrap().remaining(), 30);
+    assert_eq!(case.index_backlog().unwrap().unwrap().remaining(), 30);
     match search(&case, "mimikatz") {
         Err(Error::FullTextPending { remaining: 30 }) => {}
         other => panic!("expected FullTextPending, got {other:?}"),
@@ -104,8 +104,8 @@ fn bulk_load_defers_the_index_and_the_build_matches_indexing_at_load() {
         .unwrap();
     assert_eq!(all.events.len(), 30);
 
-    assert_eq!(case.build_full_text(|_| {}).unwrap(), 30);
-    assert_eq!(case.full_text_backlog().unwrap(), None);
+    assert_eq!(case.build_indexes(|_| {}).unwrap(), 30);
+    assert_eq!(case.index_backlog().unwrap(), None);
     for t in TERMS {
         let want = search(&eager, t).unwrap();
         assert!(!want.is_empty() || *t == "hiddenrenderedline", "{t}");
@@ -114,7 +114,7 @@ fn bulk_load_defers_the_index_and_the_build_matches_indexing_at_load() {
     // The rendered lines of a Windows Message stay out of the index either way.
     assert!(search(&case, "hiddenrenderedline").unwrap().is_empty());
     // A second build has nothing to do.
-    assert_eq!(case.build_full_text(|_| {}).unwrap(), 0);
+    assert_eq!(case.build_indexes(|_| {}).unwrap(), 0);
 }
 
 #[test]
@@ -133,8 +133,8 @@ fn events_added_after_a_deferred_load_are_indexed_once() {
     w.add_event(&ev("b.log", 1, None, &[("Message", "latecomer")]))
         .unwrap();
     w.finish().unwrap();
-    assert_eq!(case.full_text_backlog().unwrap().unwrap().remaining(), 7);
-    assert_eq!(case.build_full_text(|_| {}).unwrap(), 7);
+    assert_eq!(case.index_backlog().unwrap().unwrap().remaining(), 7);
+    assert_eq!(case.build_indexes(|_| {}).unwrap(), 7);
     assert_eq!(search(&case, "latecomer").unwrap().len(), 1);
     assert_eq!(search(&case, "mimikatz").unwrap().len(), 2);
     // Exactly one index entry per event.
@@ -149,31 +149,70 @@ fn events_added_after_a_deferred_load_are_indexed_once() {
     assert_eq!(entries, 7);
 }
 
+fn index_names(case: &Case) -> Vec<String> {
+    let mut st = case
+        .connection()
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    st.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 #[test]
 fn an_interrupted_build_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let mut case = Case::create(dir.path()).unwrap();
     let mut w = case.bulk_writer().unwrap();
-    // More than one chunk of the build (20,000 events).
-    for e in events("a.evtx", 25_000) {
+    // More than one chunk of the build (20,000 events), and enough events
+    // for the load to defer the timeline indexes (50,000).
+    for e in events("a.evtx", 60_000) {
         w.add_encoded(&kahu_case::EncodedEvent::without_full_text(&e).unwrap())
             .unwrap();
     }
     w.finish().unwrap();
-    // Stop the build after its first chunk (the progress callback panics,
+    // More than 50,000 events into an empty case: the load dropped the five
+    // timeline indexes and left them to the build (only the provenance
+    // index the findings need stays).
+    let backlog = case.index_backlog().unwrap().unwrap();
+    assert!(backlog.timeline);
+    assert_eq!(index_names(&case), vec!["events_prov"]);
+    // Timeline queries answer meanwhile, in time order.
+    let page = case
+        .query_events(&EventQuery {
+            limit: 3,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(page.events.len(), 3);
+    assert!(page.events[0].ts <= page.events[1].ts);
+    // Stop the build after its first full-text chunk (the progress callback panics,
     // as a killed process would stop): the committed chunk stays.
     let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        case.build_full_text(|_| panic!("stop")).unwrap();
+        let mut steps = 0;
+        case.build_indexes(|_| {
+            // Step 1: the timeline indexes; step 2: the first chunk.
+            steps += 1;
+            if steps == 2 {
+                panic!("stop")
+            }
+        })
+        .unwrap();
     }));
     assert!(stopped.is_err());
-    let left = case.full_text_backlog().unwrap().unwrap().remaining();
-    assert_eq!(left, 5_000);
+    let left = case.index_backlog().unwrap().unwrap();
+    assert_eq!(left.remaining(), 40_000);
+    // The timeline indexes came first and are in place.
+    assert!(!left.timeline);
+    assert_eq!(index_names(&case).len(), 6);
     let mut reports = Vec::new();
     assert_eq!(
-        case.build_full_text(|b| reports.push(b.remaining()))
-            .unwrap(),
-        5_000
+        case.build_indexes(|b| reports.push(b.remaining())).unwrap(),
+        40_000
     );
-    assert_eq!(search(&case, "whoami24999").unwrap().len(), 1);
+    assert_eq!(reports, vec![20_000, 0]);
+    assert_eq!(case.index_backlog().unwrap(), None);
+    assert_eq!(search(&case, "whoami59997").unwrap().len(), 1);
     assert_eq!(search(&case, "whoami3").unwrap().len(), 1);
 }

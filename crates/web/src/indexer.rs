@@ -46,7 +46,7 @@ impl FullTextIndexer {
             .name("kahu-fts-index".into())
             .spawn(move || {
                 let result = Case::open(&dir).and_then(|mut case| {
-                    case.build_full_text(|b| {
+                    case.build_indexes(|b| {
                         shared.set(IndexState::Building {
                             remaining: b.remaining(),
                         })

@@ -251,7 +251,7 @@ pub fn build(config: ServeConfig) -> anyhow::Result<App> {
     let writer = Case::open(&dir).with_context(|| format!("opening case {}", dir.display()))?;
     // `kahu assess` leaves the full-text index to be built later: build it
     // now, beside serving.
-    let full_text = match writer.full_text_backlog()? {
+    let full_text = match writer.index_backlog()? {
         Some(backlog) => {
             tracing::info!(
                 events = backlog.remaining(),

@@ -39,7 +39,7 @@ async fn search_on_a_freshly_assessed_case_waits_for_the_index() {
                 .unwrap();
         }
         w.finish().unwrap();
-        assert!(case.full_text_backlog().unwrap().is_some());
+        assert!(case.index_backlog().unwrap().is_some());
     }
     let mut cfg = kahu_web::ServeConfig::new(dir.path());
     cfg.bind = "127.0.0.1:0".parse().unwrap();
@@ -53,7 +53,7 @@ async fn search_on_a_freshly_assessed_case_waits_for_the_index() {
     assert_eq!(s, StatusCode::OK);
     assert!(v["indexing"].is_null(), "{v}");
     assert_eq!(
-        Case::open(dir.path()).unwrap().full_text_backlog().unwrap(),
+        Case::open(dir.path()).unwrap().index_backlog().unwrap(),
         None
     );
 }

@@ -13,9 +13,10 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum CaseCommand {
-    /// Build the full-text index `kahu assess` leaves out (it finishes
-    /// sooner without it); `kahu serve` otherwise builds it in the
-    /// background on first opening the case. Nothing to do when built.
+    /// Build the timeline and full-text indexes `kahu assess` leaves out
+    /// (it finishes sooner without them); `kahu serve` otherwise builds
+    /// them in the background on first opening the case. Nothing to do
+    /// when built.
     Index {
         /// Case directory (holds case.sqlite).
         case_dir: PathBuf,
@@ -28,12 +29,16 @@ pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
         CaseCommand::Index { case_dir } => {
             let mut case = kahu_case::Case::open(&case_dir)
                 .with_context(|| format!("cannot open the case in {}", case_dir.display()))?;
-            let total = case.full_text_backlog()?.map_or(0, |b| b.remaining());
-            if total > 0 && !global.quiet {
-                eprintln!("indexing… {total} events");
+            if let Some(b) = case.index_backlog()?
+                && !global.quiet
+            {
+                if b.timeline {
+                    eprintln!("indexing… building the timeline indexes");
+                }
+                eprintln!("indexing… {} events for full-text search", b.remaining());
             }
             let n = case
-                .build_full_text(|b| {
+                .build_indexes(|b| {
                     if !global.quiet {
                         eprintln!("indexing… {} events to go", b.remaining());
                     }
