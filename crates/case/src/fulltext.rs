@@ -142,6 +142,10 @@ impl Case {
     pub fn build_indexes(&mut self, mut progress: impl FnMut(IndexBacklog)) -> Result<u64> {
         let mut done = 0u64;
         let mut text = String::new();
+        // Read the events through the bounded page cache, not a memory map
+        // of the whole case (which counts the case's size into the
+        // process's memory: 1.15 GB peak for 680k events, measured).
+        self.conn.pragma_update(None, "mmap_size", 0)?;
         if timeline_pending(&self.conn)? {
             self.build_timeline_indexes()?;
             if let Some(backlog) = self.index_backlog()? {
