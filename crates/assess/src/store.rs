@@ -230,11 +230,12 @@ fn write_events(dir: &Path, rx: Receiver<Vec<EncodedEvent>>) -> Result<u64> {
         inserting += t.elapsed();
     }
     let t = std::time::Instant::now();
+    let loading = t - started;
     w.finish()?;
     tracing::info!(
         events = n,
         inserting_s = inserting.as_secs_f64(),
-        waiting_s = (started.elapsed() - t.elapsed() - inserting).as_secs_f64(),
+        waiting_s = loading.saturating_sub(inserting).as_secs_f64(),
         commit_s = t.elapsed().as_secs_f64(),
         "case store: events written"
     );

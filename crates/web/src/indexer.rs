@@ -1,7 +1,8 @@
-//! Builds a case's full-text index in the background when `kahu serve`
-//! opens a case whose bulk load left it out (`kahu assess` does, to finish
-//! sooner). The timeline works meanwhile; a search waits for the index up
-//! to the query time limit and then answers 503 "indexing…".
+//! Builds a case's timeline and full-text indexes in the background when
+//! `kahu serve` opens a case whose bulk load left them out (`kahu assess`
+//! does, to finish sooner; `kahu_case::Case::build_indexes`). The timeline
+//! answers meanwhile (more slowly); a search waits for the full-text index
+//! up to the query time limit and then answers 503 "indexing…".
 
 use kahu_case::Case;
 use std::path::PathBuf;
@@ -54,11 +55,11 @@ impl FullTextIndexer {
                 });
                 match result {
                     Ok(n) => {
-                        tracing::info!(events = n, "full-text index built");
+                        tracing::info!(events = n, "case indexes built");
                         shared.set(IndexState::Ready);
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, "building the full-text index failed");
+                        tracing::error!(error = %e, "building the case indexes failed");
                         shared.set(IndexState::Failed(e.to_string()));
                     }
                 }

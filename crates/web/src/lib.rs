@@ -145,7 +145,8 @@ pub struct AppState {
     pub(crate) query_time_limit: std::time::Duration,
     /// Reads under a budget, for the watchdog.
     pub(crate) running: Mutex<Vec<std::sync::Weak<QueryBudget>>>,
-    /// The full-text index build, when `kahu assess` left it to the server.
+    /// The index build (timeline and full-text), when `kahu assess` left it
+    /// to the server.
     pub(crate) full_text: Arc<indexer::FullTextIndexer>,
 }
 
@@ -249,13 +250,13 @@ pub fn build(config: ServeConfig) -> anyhow::Result<App> {
     let dir = config.case_dir.clone();
     // Open read-write once first: upgrades an older schema in place.
     let writer = Case::open(&dir).with_context(|| format!("opening case {}", dir.display()))?;
-    // `kahu assess` leaves the full-text index to be built later: build it
-    // now, beside serving.
+    // `kahu assess` leaves the timeline and full-text indexes to be built
+    // later: build them now, beside serving.
     let full_text = match writer.index_backlog()? {
         Some(backlog) => {
             tracing::info!(
                 events = backlog.remaining(),
-                "indexing… building the case's full-text index"
+                "indexing… building the case's indexes"
             );
             indexer::FullTextIndexer::start(dir.clone(), backlog.remaining())
                 .context("starting the full-text index build")?
