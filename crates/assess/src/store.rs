@@ -1,12 +1,14 @@
 //! Persisting an assessment as a case (`case.sqlite`) for `kahu serve`.
 //!
 //! Events are written while detection runs: matcher threads encode each
-//! event for the store (fields JSON, full-text entry) and hand batches to
+//! event for the store (fields JSON) and hand batches to
 //! one writer thread (SQLite has one writer), so the encoding runs on every
 //! core, the writer only inserts, and there is no extra pass over the
 //! evidence. A batch is sent at [`BATCH`] events or [`BATCH_BYTES`], and at
 //! most 16 batches wait for the writer: memory stays bounded whatever the
-//! number or size of events. Evidence files already in
+//! number or size of events. The full-text index is not built here: it was
+//! about a third of the writer's work, and the assessment does not need it;
+//! `kahu serve` builds it on first use (`Case::build_indexes`). Evidence files already in
 //! the case (same SHA-256) are not stored again; findings and documents are
 //! replaced by each run, because they are recomputed over all evidence.
 
@@ -72,7 +74,7 @@ impl CaseSink {
         if self.tx.is_none() || self.skip.contains(&*event.provenance.file) {
             return;
         }
-        match EncodedEvent::new(event) {
+        match EncodedEvent::without_full_text(event) {
             Ok(encoded) => {
                 self.batch_bytes += encoded.heap_size();
                 self.batch.push(encoded);
@@ -175,6 +177,7 @@ impl CaseStore {
                 .map_err(|_| anyhow::anyhow!("case writer thread panicked"))??,
             None => 0,
         };
+        let t = std::time::Instant::now();
         let mut case = Case::open(&self.dir)?;
         {
             let mut w = case.writer()?;
@@ -201,6 +204,11 @@ impl CaseStore {
         for (kind, body) in documents {
             case.set_document(kind, 1, body, "kahu")?;
         }
+        tracing::info!(
+            findings = findings.len(),
+            seconds = t.elapsed().as_secs_f64(),
+            "case store: findings and documents written"
+        );
         Ok(stored)
     }
 }
@@ -209,13 +217,28 @@ fn write_events(dir: &Path, rx: Receiver<Vec<EncodedEvent>>) -> Result<u64> {
     let mut case = Case::open(dir)?;
     let mut w = case.bulk_writer()?;
     let mut n = 0;
+    // Stage timings for `-v`: time inserting vs. waiting for batches, and
+    // the commit (deferred index builds, WAL checkpoint).
+    let mut inserting = std::time::Duration::ZERO;
+    let started = std::time::Instant::now();
     for batch in rx {
+        let t = std::time::Instant::now();
         for e in &batch {
             w.add_encoded(e)?;
             n += 1;
         }
+        inserting += t.elapsed();
     }
+    let t = std::time::Instant::now();
+    let loading = t - started;
     w.finish()?;
+    tracing::info!(
+        events = n,
+        inserting_s = inserting.as_secs_f64(),
+        waiting_s = loading.saturating_sub(inserting).as_secs_f64(),
+        commit_s = t.elapsed().as_secs_f64(),
+        "case store: events written"
+    );
     Ok(n)
 }
 

@@ -17,6 +17,7 @@
 
 mod analyst;
 mod fields;
+mod fulltext;
 mod query;
 mod schema;
 pub mod synth;
@@ -24,6 +25,7 @@ mod tree;
 mod writer;
 
 pub use analyst::{AuditEntry, DisputedEvidence, Document, Note, Verdict, VerdictKind};
+pub use fulltext::IndexBacklog;
 pub use query::{
     CaseSummary, Cursor, EventDetail, EventPage, EventQuery, EventRow, Facet, Facets, FindingQuery,
     FindingRow, Histogram, MAX_LIMIT, ProvenanceOut, RuleSummary,
@@ -102,6 +104,15 @@ pub enum Error {
     /// No case database in the directory.
     #[error("{0}: not a kahu case (no {DB_FILE})")]
     NotACase(PathBuf),
+    /// A text search on a case whose full-text index is still being built
+    /// ([`Case::build_indexes`]).
+    #[error(
+        "indexing…: the full-text index of this case is being built ({remaining} events to go); search again in a moment, or run `kahu case index DIR`"
+    )]
+    FullTextPending {
+        /// Events not yet indexed.
+        remaining: u64,
+    },
     /// A caller-supplied value was rejected.
     #[error("{0}")]
     Invalid(String),
@@ -288,8 +299,10 @@ impl Case {
 
     /// A writer for a load of many events (the pipeline's event writer):
     /// the same transaction as [`Case::writer`], but its reads go through
-    /// the bounded page cache instead of a memory map of the whole file, so
-    /// the load's memory does not grow with the case.
+    /// the bounded page cache instead of a memory map of the whole file,
+    /// index sorts spill to temporary files, so the load's memory does not
+    /// grow with the case; and the full-text index is left for
+    /// [`Case::build_indexes`] (see the `fulltext` module notes).
     pub fn bulk_writer(&mut self) -> Result<CaseWriter<'_>> {
         CaseWriter::new(&mut self.conn, true)
     }

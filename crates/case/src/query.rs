@@ -406,6 +406,8 @@ impl Case {
             ));
         }
         if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            // A half-built index would silently miss events.
+            self.require_full_text()?;
             match fts_query(text) {
                 Some(m) => {
                     // `+e.id` keeps SQLite from driving the query by the

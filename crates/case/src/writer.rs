@@ -74,8 +74,7 @@ pub(crate) const NAME_KINDS: [&str; 4] = ["host", "channel", "provider", "accoun
 /// blow up the full-text index (the full value is still stored).
 const MAX_FTS_TEXT: usize = 64 * 1024;
 
-/// Memory for pending full-text terms during a load (FTS5 `hashsize`).
-const FTS_HASH_BYTES: i64 = 32 << 20;
+use crate::fulltext::FTS_HASH_BYTES;
 
 /// One evidence file (or archive member) about to be ingested.
 #[derive(Debug, Clone, Default)]
@@ -124,6 +123,14 @@ pub struct CaseWriter<'c> {
     /// The case had no events when the load began: indexes may be deferred.
     empty_case: bool,
     indexes_dropped: bool,
+    /// A bulk load: dropped timeline indexes are left for
+    /// [`crate::Case::build_indexes`] instead of being rebuilt at commit.
+    bulk: bool,
+    /// Events are stored without full-text entries, for
+    /// [`crate::Case::build_indexes`] to index later.
+    defer_full_text: bool,
+    /// The pending marker is written (by this load or an earlier one).
+    full_text_marked: bool,
 }
 
 impl<'c> CaseWriter<'c> {
@@ -139,13 +146,26 @@ impl<'c> CaseWriter<'c> {
         // Take the write lock now (waiting for another writer), not at the
         // first insert, where SQLite could only fail.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // Pending full-text terms kept in memory before a segment is
-        // written (SQLite's default is 1 MiB): bigger segments mean far
-        // fewer merges during a bulk load. Bounded, and stored with the table.
-        tx.execute(
-            "INSERT INTO events_fts(events_fts, rank) VALUES ('hashsize', ?1)",
-            [FTS_HASH_BYTES],
-        )?;
+        // Events already waiting for the index: new ones must wait too, or
+        // the later build would index them twice.
+        let full_text_marked = crate::fulltext::pending_from(&tx)?.is_some();
+        let defer_full_text = bulk || full_text_marked;
+        if bulk {
+            // Index sorts at commit spill to temporary files instead of
+            // growing in memory with the number of events, and use a
+            // second thread to sort.
+            tx.pragma_update(None, "temp_store", "FILE")?;
+            tx.pragma_update(None, "threads", 2)?;
+        }
+        if !defer_full_text {
+            // Pending full-text terms kept in memory before a segment is
+            // written (SQLite's default is 1 MiB): bigger segments mean far
+            // fewer merges. Bounded, and stored with the table.
+            tx.execute(
+                "INSERT INTO events_fts(events_fts, rank) VALUES ('hashsize', ?1)",
+                [FTS_HASH_BYTES],
+            )?;
+        }
         let empty_case = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| {
             r.get::<_, bool>(0)
         })?;
@@ -182,6 +202,9 @@ impl<'c> CaseWriter<'c> {
             per_hour: HashMap::new(),
             empty_case,
             indexes_dropped: false,
+            bulk,
+            defer_full_text,
+            full_text_marked,
         })
     }
 
@@ -341,9 +364,22 @@ impl<'c> CaseWriter<'c> {
                 account
             ])?;
         let id = self.tx.last_insert_rowid();
-        self.tx
-            .prepare_cached("INSERT INTO events_fts(rowid, text) VALUES (?1, ?2)")?
-            .execute(params![id, ev.text])?;
+        match (&ev.text, self.defer_full_text) {
+            (Some(text), false) => {
+                self.tx
+                    .prepare_cached("INSERT INTO events_fts(rowid, text) VALUES (?1, ?2)")?
+                    .execute(params![id, text])?;
+            }
+            // Deferred, or encoded without its entry: from here on the
+            // index is built later.
+            _ => {
+                self.defer_full_text = true;
+                if !self.full_text_marked {
+                    crate::fulltext::mark_pending(&self.tx, id)?;
+                    self.full_text_marked = true;
+                }
+            }
+        }
         *self.evidence_counts.entry(evidence_id).or_default() += 1;
         if self.empty_case && !self.indexes_dropped && self.stats.events == DEFER_MIN_EVENTS {
             // Large load into a new case: build the timeline indexes at the end.
@@ -470,8 +506,14 @@ impl<'c> CaseWriter<'c> {
     pub fn finish(mut self) -> Result<IngestStats> {
         self.flush_rollups()?;
         if self.indexes_dropped {
-            for (_, create) in DEFERRED_INDEXES {
-                self.tx.execute_batch(create)?;
+            if self.bulk {
+                // Each build scans the whole events table: left for later,
+                // like the full-text index (see `crate::fulltext`).
+                crate::fulltext::mark_timeline_pending(&self.tx)?;
+            } else {
+                for (_, create) in DEFERRED_INDEXES {
+                    self.tx.execute_batch(create)?;
+                }
             }
         }
         {
@@ -550,16 +592,26 @@ pub struct EncodedEvent {
     loc: Option<i64>,
     /// The stored `events.fields` column.
     fields: crate::fields::StoredFields,
-    /// The full-text index entry ([`flatten_text`]).
-    text: String,
+    /// The full-text index entry ([`flatten_text`]); `None` when the
+    /// index is built after the load ([`EncodedEvent::without_full_text`]).
+    text: Option<String>,
 }
 
 impl EncodedEvent {
     /// Encode `ev` (fields as JSON, full-text entry, account).
     pub fn new(ev: &Event) -> Result<Self> {
-        let (loc_kind, loc) = loc_parts(&ev.provenance.location);
+        let mut encoded = Self::without_full_text(ev)?;
         let mut text = String::new();
         flatten_text(ev, &mut text);
+        encoded.text = Some(text);
+        Ok(encoded)
+    }
+
+    /// Encode `ev` without its full-text entry, for a load whose index is
+    /// built afterwards ([`crate::Case::bulk_writer`]); a writer given such
+    /// an event defers the index from then on.
+    pub fn without_full_text(ev: &Event) -> Result<Self> {
+        let (loc_kind, loc) = loc_parts(&ev.provenance.location);
         Ok(EncodedEvent {
             ts: ev
                 .timestamp
@@ -575,7 +627,7 @@ impl EncodedEvent {
             loc_kind,
             loc,
             fields: crate::fields::StoredFields::encode(serde_json::to_string(&ev.fields)?),
-            text,
+            text: None,
         })
     }
 
@@ -586,7 +638,9 @@ impl EncodedEvent {
 
     /// Bytes this value holds on the heap (for batch sizing).
     pub fn heap_size(&self) -> usize {
-        self.fields.len() + self.text.len() + self.account.as_ref().map_or(0, String::len)
+        self.fields.len()
+            + self.text.as_ref().map_or(0, String::len)
+            + self.account.as_ref().map_or(0, String::len)
     }
 }
 
@@ -608,10 +662,15 @@ const DEDUP_MIN_LEN: usize = 8;
 /// successfully logged on.`) stays searchable, and the stored fields keep
 /// the whole message.
 pub(crate) fn flatten_text(ev: &Event, out: &mut String) {
-    let windows = ev.event_id.is_some();
+    flatten_fields(&ev.fields, ev.event_id.is_some(), out);
+}
+
+/// [`flatten_text`] of an event's fields; `windows`: the event has an
+/// event id. Also used to index stored events after a bulk load.
+pub(crate) fn flatten_fields(fields: &kahu_event::Fields, windows: bool, out: &mut String) {
     // Byte ranges of `out` holding each long value indexed so far.
     let mut indexed: Vec<(usize, usize)> = Vec::new();
-    ev.fields.for_each_leaf(|name, v| {
+    fields.for_each_leaf(|name, v| {
         if out.len() >= MAX_FTS_TEXT {
             return;
         }

@@ -58,6 +58,8 @@ enum Command {
     Attribute(cmd::attribute::Args),
     /// Open the analyst web UI over a case directory written by `kahu assess`.
     Serve(cmd::serve::Args),
+    /// Case directory maintenance (`kahu case index DIR`: build the full-text index now).
+    Case(cmd::case::Args),
     /// Rule sets: check what compiles (and why the rest does not), list, show, install a package.
     Rules(cmd::rules::Args),
     /// Print the normalised events kahu reads from evidence (JSON-lines).
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
         Command::Search(args) => cmd::search::run(args, &global),
         Command::Rules(args) => cmd::rules::run(args, &global),
         Command::Serve(args) => cmd::serve::run(args, &global),
+        Command::Case(args) => cmd::case::run(args, &global),
         Command::Attribute(args) => cmd::attribute::run(args, &global),
     };
     match result {

@@ -605,13 +605,24 @@ views.exports = async function (main) {
 };
 
 // ---------- start ----------
+// The case line; while the server builds the full-text index (a case just
+// written by `kahu assess`) it says "indexing…" and checks again.
+function caseStatus(c) {
+  let msg = fmtNum(c.summary.events) + ' events · ' + fmtNum(c.summary.findings) + ' findings · ' + fmtNum(c.summary.hosts) + ' hosts';
+  if (c.indexing && c.indexing.error) msg += ' · search unavailable: ' + c.indexing.error;
+  else if (c.indexing) {
+    msg += ' · indexing… (' + fmtNum(c.indexing.remaining) + ' events to go; a search waits for it)';
+    setTimeout(() => api('/api/case').then(caseStatus).catch(() => {}), 2000);
+  }
+  status(msg, !!(c.indexing && c.indexing.error));
+}
+
 async function start() {
   const who = document.getElementById('analyst');
   try {
     const s = await api('/api/session');
     who.value = analyst() || s.default_user;
-    const c = await api('/api/case');
-    status(fmtNum(c.summary.events) + ' events · ' + fmtNum(c.summary.findings) + ' findings · ' + fmtNum(c.summary.hosts) + ' hosts');
+    caseStatus(await api('/api/case'));
   } catch (e) { status(e.message, true); }
   who.addEventListener('change', () => {
     const v = who.value.trim();

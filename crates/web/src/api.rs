@@ -47,6 +47,10 @@ impl From<kahu_case::Error> for ApiError {
     fn from(e: kahu_case::Error) -> Self {
         match e {
             kahu_case::Error::Invalid(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            // The index is still being built (the message says "indexing…").
+            e @ kahu_case::Error::FullTextPending { .. } => {
+                ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
             // FTS5 rejects some inputs at run time; that is the user's query,
             // not a server fault.
             kahu_case::Error::Sql(rusqlite_err) if rusqlite_err.to_string().contains("fts5") => {
@@ -79,7 +83,7 @@ async fn blocking<T: Send + 'static>(
 /// drops this future, and with it the guard).
 async fn read_query<T: Send + 'static>(
     state: &Arc<AppState>,
-    f: impl FnOnce(&Case) -> kahu_case::Result<T> + Send + 'static,
+    f: impl Fn(&Case) -> kahu_case::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     let budget = Arc::new(crate::QueryBudget::new(state.query_time_limit));
     let _stop_if_dropped = crate::StopOnDrop(budget.clone());
@@ -213,7 +217,14 @@ async fn case_info(State(s): St) -> ApiResult {
         .collect();
     let name = s.case_name.clone();
     let summary = blocking(&s, |s| Ok(s.read(|c| c.summary())?)).await?;
-    Ok(Json(json!({ "name": name, "summary": summary, "files": files, "recompute": s.reattribute.is_some() })).into_response())
+    // `indexing`: events the background full-text build has still to do
+    // (null when search is ready), so the UI can say "indexing…".
+    let indexing = match s.full_text.state() {
+        crate::indexer::IndexState::Building { remaining } => json!({ "remaining": remaining }),
+        crate::indexer::IndexState::Failed(e) => json!({ "error": e }),
+        crate::indexer::IndexState::Ready => Value::Null,
+    };
+    Ok(Json(json!({ "name": name, "summary": summary, "files": files, "recompute": s.reattribute.is_some(), "indexing": indexing })).into_response())
 }
 
 /// Parse `from`/`to`: µs since the epoch, or RFC 3339.

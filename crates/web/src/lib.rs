@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod assets;
+mod indexer;
 pub mod security;
 
 use anyhow::Context;
@@ -144,6 +145,9 @@ pub struct AppState {
     pub(crate) query_time_limit: std::time::Duration,
     /// Reads under a budget, for the watchdog.
     pub(crate) running: Mutex<Vec<std::sync::Weak<QueryBudget>>>,
+    /// The index build (timeline and full-text), when `kahu assess` left it
+    /// to the server.
+    pub(crate) full_text: Arc<indexer::FullTextIndexer>,
 }
 
 impl AppState {
@@ -168,7 +172,7 @@ impl AppState {
     pub(crate) fn read_budgeted<T>(
         &self,
         budget: &Arc<QueryBudget>,
-        f: impl FnOnce(&Case) -> kahu_case::Result<T>,
+        f: impl Fn(&Case) -> kahu_case::Result<T>,
     ) -> Result<T, api::ApiError> {
         let stopped = || {
             api::ApiError::unavailable(format!(
@@ -180,15 +184,26 @@ impl AppState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(Arc::downgrade(budget));
-        let out = self.read(|c| {
-            if budget.is_stopped() || std::time::Instant::now() >= budget.deadline {
-                return None;
-            }
-            *budget.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.interrupt_handle());
-            let out = f(c);
-            *budget.handle.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            Some(out)
-        });
+        let attempt = || {
+            self.read(|c| {
+                if budget.is_stopped() || std::time::Instant::now() >= budget.deadline {
+                    return None;
+                }
+                *budget.handle.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(c.interrupt_handle());
+                let out = f(c);
+                *budget.handle.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                Some(out)
+            })
+        };
+        let mut out = attempt();
+        // A search before the background index build is done waits for it
+        // (within the same budget) instead of failing at once.
+        if let Some(Err(kahu_case::Error::FullTextPending { .. })) = &out
+            && self.full_text.wait_ready(budget.deadline)
+        {
+            out = attempt();
+        }
         match out {
             None => Err(stopped()),
             Some(Err(_)) if budget.is_stopped() => Err(stopped()),
@@ -235,6 +250,19 @@ pub fn build(config: ServeConfig) -> anyhow::Result<App> {
     let dir = config.case_dir.clone();
     // Open read-write once first: upgrades an older schema in place.
     let writer = Case::open(&dir).with_context(|| format!("opening case {}", dir.display()))?;
+    // `kahu assess` leaves the timeline and full-text indexes to be built
+    // later: build them now, beside serving.
+    let full_text = match writer.index_backlog()? {
+        Some(backlog) => {
+            tracing::info!(
+                events = backlog.remaining(),
+                "indexing… building the case's indexes"
+            );
+            indexer::FullTextIndexer::start(dir.clone(), backlog.remaining())
+                .context("starting the full-text index build")?
+        }
+        None => indexer::FullTextIndexer::ready(),
+    };
     let mut readers = Vec::new();
     for _ in 0..4 {
         readers.push(Mutex::new(Case::open_read_only(&dir)?));
@@ -267,6 +295,7 @@ pub fn build(config: ServeConfig) -> anyhow::Result<App> {
         reattribute: config.reattribute,
         query_time_limit: config.query_time_limit,
         running: Mutex::new(Vec::new()),
+        full_text,
     });
     // The watchdog stops overdue reads; it ends with the server state.
     let weak = Arc::downgrade(&state);

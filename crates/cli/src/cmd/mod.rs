@@ -2,6 +2,7 @@
 
 pub mod assess;
 pub mod attribute;
+pub mod case;
 pub mod events;
 pub mod hunt;
 pub mod metrics;

@@ -1,0 +1,53 @@
+//! `kahu case`: maintenance of a case directory written by `kahu assess`.
+
+use anyhow::Context;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `kahu case`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: CaseCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum CaseCommand {
+    /// Build the timeline and full-text indexes `kahu assess` leaves out
+    /// (it finishes sooner without them); `kahu serve` otherwise builds
+    /// them in the background on first opening the case. Nothing to do
+    /// when built.
+    Index {
+        /// Case directory (holds case.sqlite).
+        case_dir: PathBuf,
+    },
+}
+
+/// Run a case subcommand.
+pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
+    match args.command {
+        CaseCommand::Index { case_dir } => {
+            let mut case = kahu_case::Case::open(&case_dir)
+                .with_context(|| format!("cannot open the case in {}", case_dir.display()))?;
+            if let Some(b) = case.index_backlog()?
+                && !global.quiet
+            {
+                if b.timeline {
+                    eprintln!("indexing… building the timeline indexes");
+                }
+                eprintln!("indexing… {} events for full-text search", b.remaining());
+            }
+            let n = case
+                .build_indexes(|b| {
+                    if !global.quiet {
+                        eprintln!("indexing… {} events to go", b.remaining());
+                    }
+                })
+                .context("cannot build the full-text index")?;
+            if !global.quiet {
+                eprintln!("full-text index complete ({n} events indexed now)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

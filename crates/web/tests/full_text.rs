@@ -1,0 +1,59 @@
+//! `kahu serve` on a case whose bulk load left the full-text index out (as
+//! `kahu assess` does): the server builds it in the background, a search
+//! waits for it, and `/api/case` says when it is done.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use kahu_case::{Case, EncodedEvent};
+use kahu_event::{Event, Location, Provenance, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+async fn get_json(app: &kahu_web::App, uri: &str) -> (StatusCode, serde_json::Value) {
+    let req = Request::get(uri)
+        .header(header::HOST, "127.0.0.1:8080")
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_on_a_freshly_assessed_case_waits_for_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut case = Case::create(dir.path()).unwrap();
+        let mut w = case.bulk_writer().unwrap();
+        for i in 0..3000u64 {
+            let mut e = Event::new(Provenance::new(Arc::from("a.log"), Location::Line(i)));
+            let msg = if i == 2345 {
+                "needle-term found".to_string()
+            } else {
+                format!("ordinary line {i}")
+            };
+            e.fields.insert("Message", Value::str(&msg));
+            w.add_encoded(&EncodedEvent::without_full_text(&e).unwrap())
+                .unwrap();
+        }
+        w.finish().unwrap();
+        assert!(case.index_backlog().unwrap().is_some());
+    }
+    let mut cfg = kahu_web::ServeConfig::new(dir.path());
+    cfg.bind = "127.0.0.1:0".parse().unwrap();
+    let app = kahu_web::build(cfg).unwrap();
+    let (s, v) = get_json(&app, "/api/events?q=needle-term").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let rows = v["events"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    // The search waited for the build, so the case now says it is done.
+    let (s, v) = get_json(&app, "/api/case").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["indexing"].is_null(), "{v}");
+    assert_eq!(
+        Case::open(dir.path()).unwrap().index_backlog().unwrap(),
+        None
+    );
+}
