@@ -7,9 +7,11 @@
 //! it came from ([`Provenance`]), never a reference back into the detector.
 
 pub mod detect;
+pub mod file;
 pub mod tactic;
 
 pub use detect::{Detector, NoObserver, Observer};
+pub use file::{FindingsFileError, read_findings_file};
 pub use tactic::Tactic;
 
 use kahu_event::{Event, Provenance, Timestamp};

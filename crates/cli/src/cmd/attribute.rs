@@ -5,7 +5,6 @@ use anyhow::{Context, Result, bail};
 use kahu_attack::{
     ActorProfile, Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions, embedded_profiles,
 };
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -149,25 +148,14 @@ fn collect_evidence(
 ) -> Result<CaseEvidence> {
     let mut findings = Vec::new();
     for path in &args.findings {
-        findings.extend(read_findings(path)?);
+        findings.extend(kahu_finding::read_findings_file(path)?);
     }
     // The same evidence rules as `kahu assess`, so the same findings give
     // the same ranking.
     let mut ev = CaseEvidence::from_detections(&findings, kb);
     args.techniques.iter().for_each(|t| ev.add_technique(t));
     for s in &args.software {
-        match kb.software_by_name(s) {
-            Some(sw)
-                if !s.trim().to_ascii_uppercase().starts_with('S')
-                    || kb.software(&s.trim().to_ascii_uppercase()).is_none() =>
-            {
-                ev.add_software(&sw.id)
-            }
-            _ if kb.software(&kb.resolve(s)).is_some() => ev.add_software(s),
-            _ => {
-                ev.tools.insert(s.trim().to_string());
-            }
-        }
+        ev.add_software_id_or_name(kb, s);
     }
     args.cves.iter().for_each(|c| ev.add_cve(c));
     ev.ips.extend(args.ips.iter().copied());
@@ -198,33 +186,6 @@ fn collect_evidence(
         techs.iter().for_each(|t| ev.add_technique(t));
     }
     Ok(ev)
-}
-
-/// JSON lines of findings, or one JSON array.
-fn read_findings(path: &PathBuf) -> Result<Vec<kahu_finding::Finding>> {
-    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut reader = std::io::BufReader::new(file);
-    let first = reader
-        .fill_buf()?
-        .iter()
-        .copied()
-        .find(|b| !b.is_ascii_whitespace());
-    if first == Some(b'[') {
-        return serde_json::from_reader(reader)
-            .with_context(|| format!("parsing {} as a JSON array of findings", path.display()));
-    }
-    let mut out = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("reading {} line {}", path.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push(
-            serde_json::from_str(&line)
-                .with_context(|| format!("{} line {}: not a finding", path.display(), i + 1))?,
-        );
-    }
-    Ok(out)
 }
 
 fn print_human(res: &Attribution) {
