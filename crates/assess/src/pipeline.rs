@@ -71,7 +71,7 @@ impl AssessConfig {
             case: CaseInfo {
                 name: "Unnamed case".into(),
                 producer: "kahu user".into(),
-                tlp: "TLP:AMBER".into(),
+                tlp: kahu_intel::Tlp::Amber,
                 ..Default::default()
             },
             attack_bundle: None,
@@ -301,7 +301,7 @@ pub fn demo_config(out: &Path) -> Result<AssessConfig> {
         victim: Some(truth.case.organisation.clone()),
         sectors: vec![truth.case.sector.clone()],
         regions: vec![truth.case.country.clone(), truth.case.region.clone()],
-        tlp: "TLP:CLEAR".into(),
+        tlp: kahu_intel::Tlp::Clear,
         // What the (fictional) responders established about the exfiltration
         // destination by scanning it: an end-of-life SOHO router. In a real
         // case this is the analyst's enrichment, given with `--infra`.
@@ -309,7 +309,11 @@ pub fn demo_config(out: &Path) -> Result<AssessConfig> {
             .infrastructure
             .c2_ips
             .iter()
-            .map(|ip| format!("{ip}=soho-router"))
+            // The demo's own addresses, which always parse.
+            .map(|ip| kahu_report::InfraNote {
+                ip: ip.parse().ok(),
+                kind: "soho-router".into(),
+            })
             .collect(),
     };
     Ok(cfg)

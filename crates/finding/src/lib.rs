@@ -9,10 +9,12 @@
 pub mod detect;
 pub mod file;
 pub mod tactic;
+pub mod tlp;
 
 pub use detect::{Detector, NoObserver, Observer};
 pub use file::{FindingsFileError, read_findings_file};
 pub use tactic::Tactic;
+pub use tlp::Tlp;
 
 use kahu_event::{Event, Provenance, Timestamp};
 use serde::{Deserialize, Serialize};

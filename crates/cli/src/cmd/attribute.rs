@@ -90,7 +90,12 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     for p in &args.profile {
         profiles.push(ActorProfile::load(p)?);
     }
-    check_enrichment(&args.regions, &args.sectors, &args.infra, &profiles)?;
+    // An `IP=kind` given here (as to `assess --infra`) is checked by its kind.
+    let infra_kinds = args
+        .infra
+        .iter()
+        .map(|i| i.split_once('=').map_or(i.as_str(), |(_, k)| k));
+    check_enrichment(&args.regions, &args.sectors, infra_kinds, &profiles)?;
     let ev = collect_evidence(&args, kb, &profiles)?;
     if ev.is_empty() {
         bail!("no evidence: give --techniques/--software/--cve/…, --findings FILE or --layer FILE");
@@ -116,10 +121,10 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
 /// Refuse a `--region` that is no country (a typo would silently weigh
 /// nothing) and warn about sectors and infrastructure kinds that no loaded
 /// profile lists, since those cannot change a ranking. Shared with `assess`.
-pub fn check_enrichment(
+pub fn check_enrichment<'a>(
     regions: &[String],
     sectors: &[String],
-    infra: &[String],
+    infra_kinds: impl IntoIterator<Item = &'a str>,
     profiles: &[ActorProfile],
 ) -> Result<()> {
     use kahu_attack::enrichment::{check_infrastructure_kind, check_region, check_sector};
@@ -131,9 +136,7 @@ pub fn check_enrichment(
             eprintln!("warning: {}", crate::output::terminal_safe(&e));
         }
     }
-    for i in infra {
-        // `IP=kind` notes (assess --infra) carry the kind after '='.
-        let kind = i.split_once('=').map_or(i.as_str(), |(_, k)| k);
+    for kind in infra_kinds {
         if let Err(e) = check_infrastructure_kind(kind, profiles) {
             eprintln!("warning: {}", crate::output::terminal_safe(&e));
         }
