@@ -78,7 +78,9 @@ mod window;
 
 pub use engine::{CorrelationEngine, Limits, Outcome, Stats};
 pub use error::CorrelationError;
-pub use rule::{Alias, Condition, Correlation, CorrelationType, parse_timespan};
+pub use rule::{
+    Alias, Condition, Correlation, CorrelationType, TimespanError, TimespanProblem, parse_timespan,
+};
 pub use scan::{SigmaRules, SigmaScan};
 pub use set::{BoundCorrelation, BoundCorrelations, CorrelationSet, Source};
 
