@@ -140,16 +140,17 @@ impl Tlp {
 }
 
 impl std::str::FromStr for Tlp {
-    type Err = String;
+    type Err = UnknownTlp;
     /// [`Tlp::parse`], with an error that lists the levels.
-    fn from_str(s: &str) -> Result<Tlp, String> {
-        Tlp::parse(s).ok_or_else(|| {
-            format!(
-                "{s:?} is not a TLP level (TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)"
-            )
-        })
+    fn from_str(s: &str) -> Result<Tlp, UnknownTlp> {
+        Tlp::parse(s).ok_or_else(|| UnknownTlp(s.to_string()))
     }
 }
+
+/// Text that is no TLP level.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a TLP level (TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)")]
+pub struct UnknownTlp(pub String);
 
 /// Serde helpers for a `Tlp` written as its label (`"TLP:AMBER+STRICT"`),
 /// the form of kahu's JSON outputs (`#[serde(with = "kahu_finding::tlp::as_label")]`).

@@ -129,16 +129,16 @@ pub fn check_enrichment<'a>(
 ) -> Result<()> {
     use kahu_attack::enrichment::{check_infrastructure_kind, check_region, check_sector};
     for r in regions {
-        check_region(r).map_err(|e| anyhow::anyhow!(e))?;
+        check_region(r)?;
     }
     for s in sectors {
         if let Err(e) = check_sector(s, profiles) {
-            eprintln!("warning: {}", crate::output::terminal_safe(&e));
+            eprintln!("warning: {}", crate::output::terminal_safe(&e.to_string()));
         }
     }
     for kind in infra_kinds {
         if let Err(e) = check_infrastructure_kind(kind, profiles) {
-            eprintln!("warning: {}", crate::output::terminal_safe(&e));
+            eprintln!("warning: {}", crate::output::terminal_safe(&e.to_string()));
         }
     }
     Ok(())
