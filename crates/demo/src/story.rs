@@ -1061,7 +1061,7 @@ fn service_payload(
         let p = w.spawn(
             target,
             t + 500_000,
-            &sh,
+            sh,
             IMPLANT_REMOTE,
             IMPLANT_REMOTE,
             SYSTEM,
@@ -1081,7 +1081,7 @@ fn service_payload(
         let nt = w.spawn(
             target,
             t + 500_000,
-            &sh,
+            sh,
             "C:\\Windows\\System32\\ntdsutil.exe",
             "ntdsutil.exe \"ac i ntds\" ifm \"create full C:\\ProgramData\\ifm\" q q",
             SYSTEM,
