@@ -2,10 +2,10 @@
 //! [`Assessment`] (and the inputs of the STIX bundle and Navigator layer).
 
 use crate::prose::Summary;
+use crate::warning::RunWarning;
 use chrono::{DateTime, Utc};
 use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions};
 use kahu_finding::{Finding, FindingKind, Level};
-use kahu_ingest::Warning;
 use kahu_intel::IocSet;
 use kahu_reconstruct::classify::{EntityClass, FileClass, IpClass};
 use kahu_reconstruct::{
@@ -31,7 +31,7 @@ pub struct Inputs<'a> {
     /// Events read.
     pub events: u64,
     /// Evidence warnings.
-    pub warnings: &'a [Warning],
+    pub warnings: &'a [RunWarning],
     /// Events without time, host or log source, over all files.
     pub coverage: kahu_ingest::EvidenceCoverage,
     /// Rules used.

@@ -3,10 +3,10 @@
 use crate::assemble::{self, Inputs};
 use crate::detect::Progress;
 use crate::detection::{self, DetectConfig, FeedLoad};
+use crate::warning::RunWarning;
 use anyhow::{Context, Result};
 use kahu_attack::{ActorProfile, KnowledgeBase};
 use kahu_finding::Finding;
-use kahu_ingest::Warning;
 use kahu_reconstruct::AnalyticsReport;
 use kahu_report::Assessment;
 use kahu_report::assessment::CaseInfo;
@@ -97,7 +97,7 @@ pub struct AssessRun {
     /// The analytics report (logons, lateral movement graph…).
     pub analytics: AnalyticsReport,
     /// Evidence, feed and correlation warnings.
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<RunWarning>,
     /// How each IOC feed loaded.
     pub feeds: Vec<FeedLoad>,
     /// Rules and correlation rules that could not be used, with the reason.

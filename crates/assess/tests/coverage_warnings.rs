@@ -29,7 +29,7 @@ fn a_file_over_the_yara_size_cap_is_reported_as_not_scanned() {
     let w = run
         .warnings
         .iter()
-        .find(|w| w.file.ends_with("big.bin") && w.reason.starts_with("YARA:"))
+        .find(|w| w.file().ends_with("big.bin") && w.reason.starts_with("YARA:"))
         .unwrap_or_else(|| panic!("no YARA warning: {:?}", run.warnings));
     assert!(w.reason.contains("not scanned"), "{w}");
 }

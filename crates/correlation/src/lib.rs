@@ -76,7 +76,7 @@ mod scan;
 mod set;
 mod window;
 
-pub use engine::{CorrelationEngine, Limits, Outcome, Stats};
+pub use engine::{CorrelationEngine, CorrelationWarning, Limits, Outcome, Stats};
 pub use error::CorrelationError;
 pub use rule::{
     Alias, Condition, Correlation, CorrelationType, TimespanError, TimespanProblem, parse_timespan,

@@ -730,7 +730,10 @@ fn credentials_and_persistence(
         t,
         ACCESS_IPS[1],
         &ws(
-            Some(("C:\\Windows\\System32\\tasklist.exe", "tasklist /fi \"imagename eq lsass.exe\"")),
+            Some((
+                "C:\\Windows\\System32\\tasklist.exe",
+                "tasklist /fi \"imagename eq lsass.exe\"",
+            )),
             "tasklist /fi \"imagename eq lsass.exe\"",
             "credential_dumping",
             &["T1057"],
