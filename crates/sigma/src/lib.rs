@@ -41,11 +41,3 @@ pub use ruleset::{
     LoadOptions, LoadReport, RuleFileError, RuleIdx, RuleSet, read_rule_file, rule_files,
 };
 pub use tuning::{Tuning, TuningError};
-
-/// The shared data directory: `$KAHU_SHARED`, else `<workspace>/../shared`.
-pub fn shared_dir() -> std::path::PathBuf {
-    match std::env::var_os("KAHU_SHARED") {
-        Some(p) => p.into(),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    }
-}
