@@ -2,10 +2,10 @@
 //! [`Assessment`] (and the inputs of the STIX bundle and Navigator layer).
 
 use crate::prose::Summary;
+use crate::warning::RunWarning;
 use chrono::{DateTime, Utc};
 use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions};
 use kahu_finding::{Finding, FindingKind, Level};
-use kahu_ingest::Warning;
 use kahu_intel::IocSet;
 use kahu_reconstruct::classify::{EntityClass, FileClass, IpClass};
 use kahu_reconstruct::{
@@ -31,7 +31,7 @@ pub struct Inputs<'a> {
     /// Events read.
     pub events: u64,
     /// Evidence warnings.
-    pub warnings: &'a [Warning],
+    pub warnings: &'a [RunWarning],
     /// Events without time, host or log source, over all files.
     pub coverage: kahu_ingest::EvidenceCoverage,
     /// Rules used.
@@ -167,19 +167,9 @@ pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
         ev.infrastructure_kinds.insert("web-shell".into());
     }
     for note in &inputs.case.infrastructure {
-        match note.split_once('=') {
-            Some((ip, kind)) => {
-                if let Ok(addr) = ip.trim().parse::<IpAddr>() {
-                    ev.ips.insert(addr);
-                }
-                ev.infrastructure_kinds
-                    .insert(kind.trim().to_ascii_lowercase());
-            }
-            None => {
-                ev.infrastructure_kinds
-                    .insert(note.trim().to_ascii_lowercase());
-            }
-        }
+        ev.ips.extend(note.ip);
+        ev.infrastructure_kinds
+            .insert(note.kind.to_ascii_lowercase());
     }
     for s in &inputs.case.sectors {
         ev.add_sector(s);
@@ -592,8 +582,8 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
     let mut indicators: BTreeMap<String, RuleIndicator> = BTreeMap::new();
     let mut sightings: BTreeMap<String, (Sighting, BTreeSet<Observable>)> = BTreeMap::new();
     // Intelligence received under a stricter TLP than this product's stays
-    // out of the bundle (an unknown product TLP is treated as CLEAR).
-    let product_tlp = kahu_intel::Tlp::parse(&a.case.tlp).unwrap_or(kahu_intel::Tlp::Clear);
+    // out of the bundle.
+    let product_tlp = a.case.tlp;
     let mut withheld: BTreeSet<&str> = BTreeSet::new();
     for f in inputs.findings.iter().filter(|f| significant(f)) {
         let Some(t) = f.timestamp else { continue };
@@ -725,7 +715,7 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
         candidates,
         first_seen: a.summary.first_activity,
         last_seen: a.summary.last_activity,
-        tlp: Some(a.case.tlp.clone()),
+        tlp: Some(a.case.tlp),
         withheld: withheld.len(),
     })
 }

@@ -17,9 +17,8 @@ use kahu_reconstruct::{Analytics, AnalyticsReport};
 use kahu_sigma::{LoadOptions, RuleSet};
 use std::path::PathBuf;
 
-/// Where a warning that is not about an evidence file comes from; shown in
-/// the `file` column so the analyst knows it is not an evidence problem.
-pub const CORRELATION_WARNING_SOURCE: &str = "(correlation)";
+pub use crate::warning::CORRELATION_WARNING_SOURCE;
+use crate::warning::RunWarning;
 
 /// What to detect on and with.
 #[derive(Debug, Clone, Default)]
@@ -141,7 +140,7 @@ pub struct DetectionRun {
     pub findings: Vec<Finding>,
     /// Problems with the evidence, the feeds and the correlation windows
     /// that did not stop the run.
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<RunWarning>,
     /// Events read.
     pub events: u64,
     /// Events read but left out by [`DetectConfig::filter`].
@@ -385,46 +384,31 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     let file_hashes = out.observer.file_hashes.take().unwrap_or_default();
 
     let mut findings = out.findings;
-    let mut warnings = walk_warnings;
-    warnings.extend(out.warnings);
-    warnings.extend(feed_warnings(&feeds));
+    let mut warnings: Vec<RunWarning> = walk_warnings.into_iter().map(RunWarning::from).collect();
+    warnings.extend(out.warnings.into_iter().map(RunWarning::from));
+    warnings.extend(feed_warnings(&feeds).map(RunWarning::from));
     drop(detectors);
     for scan in scans {
         let outcome = scan.finish();
         findings.extend(outcome.findings);
-        warnings.extend(outcome.warnings.into_iter().map(|reason| Warning {
-            file: CORRELATION_WARNING_SOURCE.into(),
-            member: None,
-            location: None,
-            reason,
-        }));
+        warnings.extend(outcome.warnings.into_iter().map(RunWarning::correlation));
     }
     if let Some(scanner) = &yara {
         tracing::info!(files = files.len(), "YARA scan");
         let (found, skipped) = crate::yara_scan::scan(scanner, &files);
         findings.extend(found);
-        warnings.extend(skipped);
+        warnings.extend(skipped.into_iter().map(RunWarning::from));
     }
     // Files finish in a different order on every run: sort, so reports
     // and tests see the same list each time.
-    warnings.sort_by(|a, b| {
-        (&a.file, &a.member, &a.location, &a.reason).cmp(&(
-            &b.file,
-            &b.member,
-            &b.location,
-            &b.reason,
-        ))
-    });
+    warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     tracing::info!(
         events = out.events,
         findings = findings.len(),
         warnings = warnings.len(),
         "detection pass done"
     );
-    for w in warnings
-        .iter()
-        .filter(|w| &*w.file == CORRELATION_WARNING_SOURCE)
-    {
+    for w in warnings.iter().filter(|w| w.is_correlation()) {
         tracing::warn!(reason = ?w.reason, "correlation cap hit");
     }
     if let Some(a) = &analytics {

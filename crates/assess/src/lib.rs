@@ -16,12 +16,14 @@ pub mod prose;
 pub mod report_view;
 pub mod store;
 pub mod views;
+pub mod warning;
 pub mod write;
 pub mod yara_scan;
 
 pub use detection::{DetectConfig, DetectionRun, SIGNIFICANT, UnmarkedTlp, detect};
 pub use pipeline::{AssessConfig, AssessRun, demo_config, run};
 pub use policy::Policy;
+pub use warning::{RunWarning, WarningOrigin};
 
 use kahu_finding::Finding;
 

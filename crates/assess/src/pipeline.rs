@@ -3,10 +3,10 @@
 use crate::assemble::{self, Inputs};
 use crate::detect::Progress;
 use crate::detection::{self, DetectConfig, FeedLoad};
+use crate::warning::RunWarning;
 use anyhow::{Context, Result};
 use kahu_attack::{ActorProfile, KnowledgeBase};
 use kahu_finding::Finding;
-use kahu_ingest::Warning;
 use kahu_reconstruct::AnalyticsReport;
 use kahu_report::Assessment;
 use kahu_report::assessment::CaseInfo;
@@ -71,7 +71,7 @@ impl AssessConfig {
             case: CaseInfo {
                 name: "Unnamed case".into(),
                 producer: "kahu user".into(),
-                tlp: "TLP:AMBER".into(),
+                tlp: kahu_intel::Tlp::Amber,
                 ..Default::default()
             },
             attack_bundle: None,
@@ -97,7 +97,7 @@ pub struct AssessRun {
     /// The analytics report (logons, lateral movement graph…).
     pub analytics: AnalyticsReport,
     /// Evidence, feed and correlation warnings.
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<RunWarning>,
     /// How each IOC feed loaded.
     pub feeds: Vec<FeedLoad>,
     /// Rules and correlation rules that could not be used, with the reason.
@@ -302,7 +302,7 @@ pub fn demo_config(out: &Path) -> Result<AssessConfig> {
         victim: Some(truth.case.organisation.clone()),
         sectors: vec![truth.case.sector.clone()],
         regions: vec![truth.case.country.clone(), truth.case.region.clone()],
-        tlp: "TLP:CLEAR".into(),
+        tlp: kahu_intel::Tlp::Clear,
         // What the (fictional) responders established about the exfiltration
         // destination by scanning it: an end-of-life SOHO router. In a real
         // case this is the analyst's enrichment, given with `--infra`.
@@ -310,7 +310,11 @@ pub fn demo_config(out: &Path) -> Result<AssessConfig> {
             .infrastructure
             .c2_ips
             .iter()
-            .map(|ip| format!("{ip}=soho-router"))
+            // The demo's own addresses, which always parse.
+            .map(|ip| kahu_report::InfraNote {
+                ip: ip.parse().ok(),
+                kind: "soho-router".into(),
+            })
             .collect(),
     };
     Ok(cfg)

@@ -167,7 +167,7 @@ impl CaseStore {
         mut self,
         findings: &[kahu_finding::Finding],
         documents: &[(&str, serde_json::Value)],
-        warnings: &[kahu_ingest::Warning],
+        warnings: &[crate::warning::RunWarning],
         replace: Replace<'_>,
     ) -> Result<u64> {
         self.tx = None;
@@ -196,7 +196,7 @@ impl CaseStore {
             }
             for warn in warnings.iter().take(10_000) {
                 if let Ok(v) = serde_json::to_value(warn) {
-                    w.add_warning(&warn.file, warn.member.as_deref(), v)?;
+                    w.add_warning(warn.file(), warn.member(), v)?;
                 }
             }
             w.finish()?;

@@ -11,19 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn shared() -> Option<PathBuf> {
-    let p: PathBuf = match std::env::var_os("KAHU_SHARED") {
-        Some(p) => p.into(),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
-    };
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIP: shared data not found at {} (set KAHU_SHARED)",
-            p.display()
-        );
-        None
-    }
+    kahu_test_support::shared("")
 }
 
 /// What the evidence itself says: every path each SHA-256 was recorded

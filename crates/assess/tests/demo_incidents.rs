@@ -113,7 +113,7 @@ fn demo_incidents_are_few_name_their_hosts_and_hold_every_step() {
 /// list keeps its rules out of the top three; incidents name their hosts.
 #[test]
 fn attack_samples_keep_low_techniques_marked_and_noise_out_of_the_top() {
-    let shared = kahu_sigma::shared_dir();
+    let shared = kahu_test_support::shared_dir();
     let samples = shared.join("evtx/EVTX-ATTACK-SAMPLES");
     let rules = shared.join("sigma/rules/windows");
     if !samples.exists() || !rules.exists() {

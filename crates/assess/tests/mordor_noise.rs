@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[test]
 fn mordor_atomic_top_rules_are_not_known_noise_and_bursts_are_collapsed() {
-    let shared = kahu_sigma::shared_dir();
+    let shared = kahu_test_support::shared_dir();
     let mordor = shared.join("mordor/atomic");
     let rules = shared.join("sigma/rules/windows");
     if !mordor.is_dir() || !rules.is_dir() {

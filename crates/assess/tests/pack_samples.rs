@@ -107,7 +107,7 @@ impl kahu_ingest::Sink for PackSink<'_> {
 
 #[test]
 fn each_new_pack_rule_fires_on_the_sample_it_was_written_for() {
-    let samples = kahu_sigma::shared_dir().join("evtx/EVTX-ATTACK-SAMPLES");
+    let samples = kahu_test_support::shared_dir().join("evtx/EVTX-ATTACK-SAMPLES");
     if !samples.is_dir() {
         eprintln!(
             "SKIP: {} not found; pack rules NOT tested on the attack samples",

@@ -30,10 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn shared() -> PathBuf {
-    match std::env::var_os("KAHU_SHARED") {
-        Some(p) => p.into(),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
-    }
+    kahu_test_support::shared_dir()
 }
 
 /// One row of `labels.csv` that has techniques.

@@ -18,10 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 fn shared() -> PathBuf {
-    match std::env::var_os("KAHU_SHARED") {
-        Some(p) => p.into(),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
-    }
+    kahu_test_support::shared_dir()
 }
 
 fn fixtures() -> PathBuf {

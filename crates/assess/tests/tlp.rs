@@ -24,7 +24,7 @@ fn shared_in_clear_bundle(dir: &Path, feed: &Path, ioc_tlp: UnmarkedTlp) -> bool
     let mut cfg = AssessConfig::new(vec![evidence(dir)], dir.join("out"));
     cfg.iocs.push(feed.to_path_buf());
     cfg.ioc_tlp = ioc_tlp;
-    cfg.case.tlp = "TLP:CLEAR".into();
+    cfg.case.tlp = kahu_intel::Tlp::Clear;
     cfg.store_case = false;
     let r = run(&cfg, &()).expect("assessment");
     assert!(

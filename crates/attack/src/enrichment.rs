@@ -22,14 +22,14 @@ pub fn is_country_code(code: &str) -> bool {
 }
 
 /// A `--region` value as an ISO code, or why it was rejected.
-pub fn check_region(value: &str) -> Result<String, String> {
+pub fn check_region(value: &str) -> Result<String, EnrichmentError> {
     let code = country_code(value);
     if is_country_code(&code) {
         Ok(code)
     } else {
-        Err(format!(
-            "--region {value:?} is not an ISO 3166 country code or a country name kahu knows (use the two-letter code, e.g. NZ)"
-        ))
+        Err(EnrichmentError::UnknownRegion {
+            value: value.to_string(),
+        })
     }
 }
 
@@ -38,7 +38,7 @@ const SECTORS_SHOWN: usize = 25;
 
 /// A `--sector` value, or why it cannot count: a sector no loaded profile
 /// lists can never change a ranking.
-pub fn check_sector(value: &str, profiles: &[ActorProfile]) -> Result<String, String> {
+pub fn check_sector(value: &str, profiles: &[ActorProfile]) -> Result<String, EnrichmentError> {
     let v = value.trim().to_lowercase();
     let known: Vec<String> = known(profiles, |p| {
         p.sectors.iter().map(|s| s.value.to_lowercase()).collect()
@@ -55,20 +55,19 @@ pub fn check_sector(value: &str, profiles: &[ActorProfile]) -> Result<String, St
         near.extend(rest);
         let more = near.len().saturating_sub(SECTORS_SHOWN);
         near.truncate(SECTORS_SHOWN);
-        Err(format!(
-            "--sector {value:?} is listed by no loaded actor profile, so it cannot change the ranking (known: {}{})",
-            near.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        ))
+        Err(EnrichmentError::UnprofiledSector {
+            value: value.to_string(),
+            known: near,
+            more,
+        })
     }
 }
 
 /// An `--infra` kind, or why it cannot count.
-pub fn check_infrastructure_kind(value: &str, profiles: &[ActorProfile]) -> Result<String, String> {
+pub fn check_infrastructure_kind(
+    value: &str,
+    profiles: &[ActorProfile],
+) -> Result<String, EnrichmentError> {
     let v = value.trim().to_lowercase();
     let known: Vec<String> = known(profiles, |p| {
         p.infrastructure
@@ -80,11 +79,50 @@ pub fn check_infrastructure_kind(value: &str, profiles: &[ActorProfile]) -> Resu
     if known.contains(&v) {
         Ok(v)
     } else {
-        Err(format!(
-            "--infra {value:?} is a kind no loaded actor profile lists, so it cannot change the ranking (known: {})",
-            known.join(", ")
-        ))
+        Err(EnrichmentError::UnprofiledInfrastructureKind {
+            value: value.to_string(),
+            known,
+        })
     }
+}
+
+/// Analyst enrichment that is refused (`--region`) or cannot weigh
+/// (`--sector`, `--infra` kinds no loaded profile lists).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnrichmentError {
+    /// Not a country.
+    #[error(
+        "--region {value:?} is not an ISO 3166 country code or a country name kahu knows (use the two-letter code, e.g. NZ)"
+    )]
+    UnknownRegion {
+        /// The value given.
+        value: String,
+    },
+    /// A sector no loaded profile lists.
+    #[error(
+        "--sector {value:?} is listed by no loaded actor profile, so it cannot change the ranking (known: {}{})",
+        known.join(", "),
+        if *more > 0 { format!(" and {more} more") } else { String::new() }
+    )]
+    UnprofiledSector {
+        /// The value given.
+        value: String,
+        /// The sectors the loaded profiles list, nearest to the value first, cut short.
+        known: Vec<String>,
+        /// How many more sectors the profiles list than `known` shows.
+        more: usize,
+    },
+    /// An infrastructure kind no loaded profile lists.
+    #[error(
+        "--infra {value:?} is a kind no loaded actor profile lists, so it cannot change the ranking (known: {})",
+        known.join(", ")
+    )]
+    UnprofiledInfrastructureKind {
+        /// The value given.
+        value: String,
+        /// The kinds the loaded profiles list.
+        known: Vec<String>,
+    },
 }
 
 fn known(profiles: &[ActorProfile], f: impl Fn(&ActorProfile) -> Vec<String>) -> Vec<String> {
@@ -113,7 +151,11 @@ mod tests {
         let p = embedded_profiles();
         assert_eq!(check_sector("Government", &p).as_deref(), Ok("government"));
         let e = check_sector("underwater basket weaving", &p).unwrap_err();
-        assert!(e.contains("government"), "{e}");
+        assert!(
+            matches!(&e, EnrichmentError::UnprofiledSector { known, .. } if known.iter().any(|k| k == "government")),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("(known: "), "{e}");
         assert!(check_infrastructure_kind("soho-router", &p).is_ok());
         assert!(check_infrastructure_kind("zeppelin", &p).is_err());
     }

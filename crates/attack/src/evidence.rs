@@ -1,5 +1,6 @@
 //! What the analyst observed in the case, in attribution terms.
 
+use crate::KnowledgeBase;
 use chrono::NaiveDate;
 use kahu_finding::{Finding, FindingKind};
 use serde::{Deserialize, Serialize};
@@ -115,6 +116,23 @@ impl CaseEvidence {
             self.software.insert(id);
         }
     }
+    /// Add software the analyst named: an ATT&CK software id (`S0020`,
+    /// `s0020`) or a name or alias (`China Chopper`) that `kb` resolves to
+    /// one; anything else is kept in [`CaseEvidence::tools`] as given
+    /// (trimmed), so it is reported rather than silently dropped.
+    pub fn add_software_id_or_name(&mut self, kb: &KnowledgeBase, id_or_name: &str) {
+        let as_id = id_or_name.trim().to_ascii_uppercase();
+        match kb.software_by_name(id_or_name) {
+            // A name wins unless the text is itself a known software id.
+            Some(sw) if !as_id.starts_with('S') || kb.software(&as_id).is_none() => {
+                self.add_software(&sw.id)
+            }
+            _ if kb.software(&kb.resolve(id_or_name)).is_some() => self.add_software(id_or_name),
+            _ => {
+                self.tools.insert(id_or_name.trim().to_string());
+            }
+        }
+    }
     /// Add an exploited CVE (`cve-2021-44228` is accepted).
     pub fn add_cve(&mut self, id: &str) {
         let id = id.trim().to_ascii_uppercase();
@@ -160,5 +178,31 @@ impl CaseEvidence {
             && self.asns.is_empty()
             && self.infrastructure_kinds.is_empty()
             && self.attributed_indicators.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn software_is_taken_by_id_or_name_and_unknown_names_are_kept_as_tools() {
+        let kb = KnowledgeBase::embedded();
+        let mut ev = CaseEvidence::default();
+        for given in [
+            "s0020",
+            "  China Chopper ",
+            "mimikatz",
+            "Fast Reverse Proxy X",
+        ] {
+            ev.add_software_id_or_name(kb, given);
+        }
+        let mimikatz = kb.software_by_name("Mimikatz").unwrap().id.clone();
+        let expected: BTreeSet<String> = ["S0020".to_string(), mimikatz].into();
+        assert_eq!(ev.software, expected);
+        assert_eq!(
+            ev.tools,
+            BTreeSet::from(["Fast Reverse Proxy X".to_string()])
+        );
     }
 }

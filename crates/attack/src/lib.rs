@@ -32,5 +32,7 @@ pub use kb::{
 };
 pub use likelihood::{Confidence, ConfidenceLevel, Likelihood};
 pub use navigator::{ObservedTechnique, case_layer, navigator_layer, techniques_from_layer};
-pub use profile::{ActorProfile, ProfileError, embedded_profiles, item_reliability};
+pub use profile::{
+    ActorProfile, ProfileError, ProfileProblem, embedded_profiles, item_reliability,
+};
 pub use score::{Attributor, Exclusions, Params};

@@ -67,12 +67,52 @@ pub enum ProfileError {
         msg: String,
     },
     /// Well-formed but wrong content.
-    #[error("{path}: {msg}")]
+    #[error("{path}: {problem}")]
     Invalid {
         /// File.
         path: String,
         /// What is wrong.
-        msg: String,
+        problem: ProfileProblem,
+    },
+}
+
+/// What is wrong with a well-formed profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileProblem {
+    /// No `id`.
+    #[error("`id` is empty")]
+    EmptyId,
+    /// `id` or `name` with control characters (they reach terminals).
+    #[error("`id` and `name` must not contain control characters")]
+    ControlCharacters,
+    /// An item cites a source the profile does not define.
+    #[error("{item}: source `{source_key}` is not defined under `sources`")]
+    UndefinedSource {
+        /// The item (CVE, sector, infrastructure kind, port…).
+        item: String,
+        /// The source key it cites.
+        source_key: String,
+    },
+    /// An `ip`, `cidr` or `asn` infrastructure value that is not one.
+    #[error("infrastructure {kind} `{value}` is not {expected}")]
+    BadInfrastructureValue {
+        /// `ip`, `cidr` or `asn`.
+        kind: &'static str,
+        /// The value given.
+        value: String,
+        /// What it should be, in words.
+        expected: &'static str,
+    },
+    /// An `ip`, `cidr`, `domain` or `asn` item without a value.
+    #[error("infrastructure `{0}` needs a value")]
+    MissingInfrastructureValue(String),
+    /// `active.from` after `active.to`.
+    #[error("active: `from` {from} is after `to` {to}")]
+    ActiveRangeReversed {
+        /// Start given.
+        from: String,
+        /// End given.
+        to: String,
     },
 }
 
@@ -221,27 +261,28 @@ impl ActorProfile {
                 path: origin.to_string(),
                 msg: e.to_string(),
             })?;
-        prof.validate().map_err(|msg| ProfileError::Invalid {
+        prof.validate().map_err(|problem| ProfileError::Invalid {
             path: origin.to_string(),
-            msg,
+            problem,
         })?;
         prof.normalise();
         prof.analyst = true;
         Ok(prof)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), ProfileProblem> {
         if self.id.trim().is_empty() {
-            return Err("`id` is empty".into());
+            return Err(ProfileProblem::EmptyId);
         }
         if self.id.chars().any(char::is_control) || self.name.chars().any(char::is_control) {
-            return Err("`id` and `name` must not contain control characters".into());
+            return Err(ProfileProblem::ControlCharacters);
         }
-        let check = |what: &str, srcs: &[String]| -> Result<(), String> {
+        let check = |what: &str, srcs: &[String]| -> Result<(), ProfileProblem> {
             match srcs.iter().find(|s| !self.sources.contains_key(*s)) {
-                Some(s) => Err(format!(
-                    "{what}: source `{s}` is not defined under `sources`"
-                )),
+                Some(s) => Err(ProfileProblem::UndefinedSource {
+                    item: what.to_string(),
+                    source_key: s.clone(),
+                }),
                 None => Ok(()),
             }
         };
@@ -261,16 +302,28 @@ impl ActorProfile {
             check(&i.kind, &i.sources)?;
             match (i.kind.as_str(), &i.value) {
                 ("ip", Some(v)) if v.parse::<IpAddr>().is_err() => {
-                    return Err(format!("infrastructure ip `{v}` is not an IP address"));
+                    return Err(ProfileProblem::BadInfrastructureValue {
+                        kind: "ip",
+                        value: v.clone(),
+                        expected: "an IP address",
+                    });
                 }
                 ("cidr", Some(v)) if v.parse::<IpNet>().is_err() => {
-                    return Err(format!("infrastructure cidr `{v}` is not a CIDR"));
+                    return Err(ProfileProblem::BadInfrastructureValue {
+                        kind: "cidr",
+                        value: v.clone(),
+                        expected: "a CIDR",
+                    });
                 }
                 ("asn", Some(v)) if parse_asn(v).is_none() => {
-                    return Err(format!("infrastructure asn `{v}` is not an AS number"));
+                    return Err(ProfileProblem::BadInfrastructureValue {
+                        kind: "asn",
+                        value: v.clone(),
+                        expected: "an AS number",
+                    });
                 }
                 ("ip" | "cidr" | "domain" | "asn", None) => {
-                    return Err(format!("infrastructure `{}` needs a value", i.kind));
+                    return Err(ProfileProblem::MissingInfrastructureValue(i.kind.clone()));
                 }
                 _ => {}
             }
@@ -283,7 +336,10 @@ impl ActorProfile {
             if let (Some(from), Some(to)) = (a.from, a.to)
                 && from > to
             {
-                return Err(format!("active: `from` {from} is after `to` {to}"));
+                return Err(ProfileProblem::ActiveRangeReversed {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                });
             }
         }
         Ok(())

@@ -125,178 +125,22 @@ pub fn compile_bytes_keyed(
 ) -> Result<CompiledKb, CompileError> {
     let bundle: Bundle = serde_json::from_slice(bytes).map_err(CompileError::Json)?;
     let objs = bundle.objects;
-
-    // STIX id → ATT&CK id for every object that has one, live or not.
-    let mut ext: HashMap<&str, String> = HashMap::new();
-    let mut live: HashMap<&str, bool> = HashMap::new();
-    for o in &objs {
-        if let Some(id) = o.attack_id() {
-            ext.insert(o.id.as_str(), id);
-            live.insert(o.id.as_str(), o.live());
-        }
-    }
-
-    // Revocations: old ATT&CK id → new, following chains (bounded).
-    let mut revoked_stix: HashMap<&str, &str> = HashMap::new();
-    for o in &objs {
-        if o.ty == "relationship"
-            && o.relationship_type.as_deref() == Some("revoked-by")
-            && let (Some(s), Some(t)) = (&o.source_ref, &o.target_ref)
-        {
-            revoked_stix.insert(s.as_str(), t.as_str());
-        }
-    }
-    fn follow<'a>(
-        revoked: &HashMap<&'a str, &'a str>,
-        live: &HashMap<&str, bool>,
-        mut s: &'a str,
-    ) -> Option<&'a str> {
-        // Bounded: a malformed bundle could contain a revocation cycle.
-        for _ in 0..16 {
-            match revoked.get(s) {
-                Some(t) => s = t,
-                None => return live.get(s).copied().unwrap_or(false).then_some(s),
-            }
-        }
-        None
-    }
-    let mut revoked = BTreeMap::new();
-    for (&old, _) in revoked_stix.iter() {
-        if let (Some(old_id), Some(new)) = (ext.get(old), follow(&revoked_stix, &live, old))
-            && let Some(new_id) = ext.get(new)
-            && old_id != new_id
-        {
-            revoked.insert(old_id.clone(), new_id.clone());
-        }
-    }
-    // A STIX ref of a live object (after revocation mapping) → ATT&CK id.
-    let live_id = |stix: &str| -> Option<String> {
-        let s = if revoked_stix.contains_key(stix) {
-            follow(&revoked_stix, &live, stix)?
-        } else {
-            stix
-        };
-        if live.get(s).copied().unwrap_or(false) {
-            ext.get(s).cloned()
-        } else {
-            None
-        }
-    };
-
-    let mut copyright = String::new();
-    let mut bundle_modified: Option<String> = None;
-    let mut techniques = Vec::new();
-    let mut groups = Vec::new();
-    let mut software = Vec::new();
-    let mut campaigns_raw = Vec::new();
+    let revocations = Revocations::of(&objs);
     let mut source_set: BTreeSet<String> = BTreeSet::new();
-    for o in &objs {
-        if let Some(m) = &o.modified
-            && bundle_modified.as_ref().is_none_or(|b| m > b)
-        {
-            bundle_modified = Some(m.clone());
-        }
-        if o.ty == "marking-definition" {
-            if let Some(st) = o.definition.as_ref().and_then(|d| d.statement.as_ref())
-                && st.contains("MITRE")
-            {
-                copyright = st.clone();
-            }
-            continue;
-        }
-        if !o.live() {
-            continue;
-        }
-        let Some(id) = o.attack_id() else { continue };
-        let name = o.name.clone().unwrap_or_default();
-        match o.ty.as_str() {
-            "attack-pattern" => {
-                let mut tactics: Vec<String> = o
-                    .kill_chain_phases
-                    .iter()
-                    .filter(|p| p.kill_chain_name == "mitre-attack")
-                    .map(|p| p.phase_name.clone())
-                    .collect();
-                tactics.dedup();
-                techniques.push(Technique { id, name, tactics });
-            }
-            "intrusion-set" => groups.push(Group {
-                id,
-                name,
-                aliases: o.aliases.clone(),
-            }),
-            "malware" | "tool" => software.push(Software {
-                id,
-                name,
-                kind: o.ty.clone(),
-                aliases: o.x_mitre_aliases.clone(),
-            }),
-            "campaign" => {
-                // Alias entries also live in external_references; they are not citations.
-                let names: Vec<String> = o
-                    .external_references
-                    .iter()
-                    .filter(|r| {
-                        r.source_name != "mitre-attack"
-                            && r.url.is_some()
-                            && !o.aliases.contains(&r.source_name)
-                    })
-                    .map(|r| source_key(&r.source_name, r.url.as_deref()))
-                    .collect();
-                source_set.extend(names.iter().cloned());
-                let day =
-                    |d: &Option<String>| d.as_ref().map(|s| s.chars().take(10).collect::<String>());
-                campaigns_raw.push((
-                    Campaign {
-                        id,
-                        name,
-                        aliases: o.aliases.clone(),
-                        first_seen: day(&o.first_seen),
-                        last_seen: day(&o.last_seen),
-                        sources: Vec::new(),
-                    },
-                    names,
-                ));
-            }
-            _ => {}
-        }
-    }
+    let Objects {
+        copyright,
+        bundle_modified,
+        mut techniques,
+        mut groups,
+        mut software,
+        campaigns: campaigns_raw,
+    } = collect_objects(&objs, source_key, &mut source_set);
     if techniques.is_empty() || groups.is_empty() {
         return Err(CompileError::Invalid(
             "no live ATT&CK techniques or groups: not an ATT&CK bundle".into(),
         ));
     }
-
-    // Relations, remapped through revocations and merged when duplicates result.
-    let mut rels: BTreeMap<(String, RelKind, String), BTreeSet<String>> = BTreeMap::new();
-    for o in &objs {
-        if o.ty != "relationship" || !o.live() {
-            continue;
-        }
-        let kind = match o.relationship_type.as_deref() {
-            Some("uses") => RelKind::Uses,
-            Some("attributed-to") => RelKind::AttributedTo,
-            Some("subtechnique-of") => RelKind::SubtechniqueOf,
-            _ => continue,
-        };
-        let (Some(s), Some(t)) = (&o.source_ref, &o.target_ref) else {
-            continue;
-        };
-        let (Some(from), Some(to)) = (live_id(s), live_id(t)) else {
-            continue;
-        };
-        if from == to {
-            continue;
-        }
-        let names: BTreeSet<String> = o
-            .external_references
-            .iter()
-            .filter(|r| r.source_name != "mitre-attack")
-            .map(|r| source_key(&r.source_name, r.url.as_deref()))
-            .collect();
-        source_set.extend(names.iter().cloned());
-        rels.entry((from, kind, to)).or_default().extend(names);
-    }
+    let rels = collect_relations(&objs, &revocations, source_key, &mut source_set);
     let sources: Vec<String> = source_set.into_iter().collect();
     let sidx: HashMap<&str, u32> = sources
         .iter()
@@ -344,6 +188,218 @@ pub fn compile_bytes_keyed(
         software,
         campaigns,
         relations,
-        revoked,
+        revoked: revocations.revoked_ids(),
     })
+}
+
+/// Where revoked objects went: the ATT&CK id of every STIX object that has
+/// one, which of them are live, and each revoked object's replacement.
+struct Revocations<'a> {
+    ext: HashMap<&'a str, String>,
+    live: HashMap<&'a str, bool>,
+    revoked_stix: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Revocations<'a> {
+    fn of(objs: &'a [Obj]) -> Self {
+        // STIX id → ATT&CK id for every object that has one, live or not.
+        let mut ext: HashMap<&str, String> = HashMap::new();
+        let mut live: HashMap<&str, bool> = HashMap::new();
+        for o in objs {
+            if let Some(id) = o.attack_id() {
+                ext.insert(o.id.as_str(), id);
+                live.insert(o.id.as_str(), o.live());
+            }
+        }
+
+        // Revocations: old ATT&CK id → new, following chains (bounded).
+        let mut revoked_stix: HashMap<&str, &str> = HashMap::new();
+        for o in objs {
+            if o.ty == "relationship"
+                && o.relationship_type.as_deref() == Some("revoked-by")
+                && let (Some(s), Some(t)) = (&o.source_ref, &o.target_ref)
+            {
+                revoked_stix.insert(s.as_str(), t.as_str());
+            }
+        }
+        Revocations {
+            ext,
+            live,
+            revoked_stix,
+        }
+    }
+
+    /// The live object a revoked one leads to, following chains (bounded:
+    /// a malformed bundle could contain a revocation cycle).
+    fn follow(&self, mut s: &'a str) -> Option<&'a str> {
+        for _ in 0..16 {
+            match self.revoked_stix.get(s) {
+                Some(t) => s = t,
+                None => return self.live.get(s).copied().unwrap_or(false).then_some(s),
+            }
+        }
+        None
+    }
+
+    /// Old ATT&CK id → live ATT&CK id.
+    fn revoked_ids(&self) -> BTreeMap<String, String> {
+        let mut revoked = BTreeMap::new();
+        for (&old, _) in self.revoked_stix.iter() {
+            if let (Some(old_id), Some(new)) = (self.ext.get(old), self.follow(old))
+                && let Some(new_id) = self.ext.get(new)
+                && old_id != new_id
+            {
+                revoked.insert(old_id.clone(), new_id.clone());
+            }
+        }
+        revoked
+    }
+
+    /// A STIX ref of a live object (after revocation mapping) → ATT&CK id.
+    fn live_id(&self, stix: &'a str) -> Option<String> {
+        let s = if self.revoked_stix.contains_key(stix) {
+            self.follow(stix)?
+        } else {
+            stix
+        };
+        if self.live.get(s).copied().unwrap_or(false) {
+            self.ext.get(s).cloned()
+        } else {
+            None
+        }
+    }
+}
+
+/// The bundle's live techniques, groups, software and campaigns (with the
+/// citation keys of each campaign), and its MITRE marking.
+#[derive(Default)]
+struct Objects {
+    copyright: String,
+    bundle_modified: Option<String>,
+    techniques: Vec<Technique>,
+    groups: Vec<Group>,
+    software: Vec<Software>,
+    campaigns: Vec<(Campaign, Vec<String>)>,
+}
+
+fn collect_objects(
+    objs: &[Obj],
+    source_key: &dyn Fn(&str, Option<&str>) -> String,
+    source_set: &mut BTreeSet<String>,
+) -> Objects {
+    let mut found = Objects::default();
+    for o in objs {
+        if let Some(m) = &o.modified
+            && found.bundle_modified.as_ref().is_none_or(|b| m > b)
+        {
+            found.bundle_modified = Some(m.clone());
+        }
+        if o.ty == "marking-definition" {
+            if let Some(st) = o.definition.as_ref().and_then(|d| d.statement.as_ref())
+                && st.contains("MITRE")
+            {
+                found.copyright = st.clone();
+            }
+            continue;
+        }
+        if !o.live() {
+            continue;
+        }
+        let Some(id) = o.attack_id() else { continue };
+        let name = o.name.clone().unwrap_or_default();
+        match o.ty.as_str() {
+            "attack-pattern" => {
+                let mut tactics: Vec<String> = o
+                    .kill_chain_phases
+                    .iter()
+                    .filter(|p| p.kill_chain_name == "mitre-attack")
+                    .map(|p| p.phase_name.clone())
+                    .collect();
+                tactics.dedup();
+                found.techniques.push(Technique { id, name, tactics });
+            }
+            "intrusion-set" => found.groups.push(Group {
+                id,
+                name,
+                aliases: o.aliases.clone(),
+            }),
+            "malware" | "tool" => found.software.push(Software {
+                id,
+                name,
+                kind: o.ty.clone(),
+                aliases: o.x_mitre_aliases.clone(),
+            }),
+            "campaign" => {
+                // Alias entries also live in external_references; they are not citations.
+                let names: Vec<String> = o
+                    .external_references
+                    .iter()
+                    .filter(|r| {
+                        r.source_name != "mitre-attack"
+                            && r.url.is_some()
+                            && !o.aliases.contains(&r.source_name)
+                    })
+                    .map(|r| source_key(&r.source_name, r.url.as_deref()))
+                    .collect();
+                source_set.extend(names.iter().cloned());
+                let day =
+                    |d: &Option<String>| d.as_ref().map(|s| s.chars().take(10).collect::<String>());
+                found.campaigns.push((
+                    Campaign {
+                        id,
+                        name,
+                        aliases: o.aliases.clone(),
+                        first_seen: day(&o.first_seen),
+                        last_seen: day(&o.last_seen),
+                        sources: Vec::new(),
+                    },
+                    names,
+                ));
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// (from, kind, to) → citation keys.
+type RelationSources = BTreeMap<(String, RelKind, String), BTreeSet<String>>;
+
+/// Relations, remapped through revocations and merged when duplicates result.
+fn collect_relations<'a>(
+    objs: &'a [Obj],
+    revocations: &Revocations<'a>,
+    source_key: &dyn Fn(&str, Option<&str>) -> String,
+    source_set: &mut BTreeSet<String>,
+) -> RelationSources {
+    let mut rels: RelationSources = BTreeMap::new();
+    for o in objs {
+        if o.ty != "relationship" || !o.live() {
+            continue;
+        }
+        let kind = match o.relationship_type.as_deref() {
+            Some("uses") => RelKind::Uses,
+            Some("attributed-to") => RelKind::AttributedTo,
+            Some("subtechnique-of") => RelKind::SubtechniqueOf,
+            _ => continue,
+        };
+        let (Some(s), Some(t)) = (&o.source_ref, &o.target_ref) else {
+            continue;
+        };
+        let (Some(from), Some(to)) = (revocations.live_id(s), revocations.live_id(t)) else {
+            continue;
+        };
+        if from == to {
+            continue;
+        }
+        let names: BTreeSet<String> = o
+            .external_references
+            .iter()
+            .filter(|r| r.source_name != "mitre-attack")
+            .map(|r| source_key(&r.source_name, r.url.as_deref()))
+            .collect();
+        source_set.extend(names.iter().cloned());
+        rels.entry((from, kind, to)).or_default().extend(names);
+    }
+    rels
 }

@@ -300,7 +300,7 @@ pub struct Summary {
     /// Where the timeline was written.
     pub output: Option<String>,
     /// The warnings themselves (first 1,000), for scripts.
-    pub warning_details: Vec<kahu_ingest::Warning>,
+    pub warning_details: Vec<kahu_assess::RunWarning>,
     /// Rules and correlation rules rejected, with the reason (first 1,000).
     pub rule_problems: Vec<String>,
 }

@@ -47,7 +47,7 @@ impl NoiseArgs {
             Tuning::shipped()
         };
         for p in &self.tuning {
-            t.merge(Tuning::load(p).map_err(anyhow::Error::msg)?);
+            t.merge(Tuning::load(p)?);
         }
         for id in &self.exclude_rules {
             t.exclude(id, "excluded on the command line", "--exclude-rule");

@@ -19,10 +19,7 @@ const SETS: &[&str] = &[
 ];
 
 fn shared() -> PathBuf {
-    match std::env::var_os("KAHU_SHARED") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
-    }
+    kahu_test_support::shared_dir()
 }
 
 fn json(path: &std::path::Path) -> serde_json::Value {

@@ -78,13 +78,39 @@ impl Stats {
     }
 }
 
+/// A cap that bit or another reason correlation results may be incomplete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrelationWarning {
+    /// The correlation at fault, when one is (a per-correlation cap); `None`
+    /// for the engine's own limits.
+    pub rule_id: Option<std::sync::Arc<str>>,
+    /// What happened, in words (names the correlation when there is one).
+    pub reason: String,
+}
+
+impl CorrelationWarning {
+    /// A warning about the engine as a whole.
+    pub(crate) fn engine(reason: String) -> Self {
+        CorrelationWarning {
+            rule_id: None,
+            reason,
+        }
+    }
+}
+
+impl std::fmt::Display for CorrelationWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// Everything [`CorrelationEngine::finish_report`] produces.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     /// Correlation findings, sorted by time, then rule.
     pub findings: Vec<kahu_finding::Finding>,
     /// Caps that bit, and other reasons results may be incomplete.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<CorrelationWarning>,
     /// Counters.
     pub stats: Stats,
 }

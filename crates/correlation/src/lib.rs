@@ -76,9 +76,11 @@ mod scan;
 mod set;
 mod window;
 
-pub use engine::{CorrelationEngine, Limits, Outcome, Stats};
+pub use engine::{CorrelationEngine, CorrelationWarning, Limits, Outcome, Stats};
 pub use error::CorrelationError;
-pub use rule::{Alias, Condition, Correlation, CorrelationType, parse_timespan};
+pub use rule::{
+    Alias, Condition, Correlation, CorrelationType, TimespanError, TimespanProblem, parse_timespan,
+};
 pub use scan::{SigmaRules, SigmaScan};
 pub use set::{BoundCorrelation, BoundCorrelations, CorrelationSet, Source};
 

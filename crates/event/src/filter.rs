@@ -90,22 +90,31 @@ impl EventFilter {
 /// (taken as UTC without an offset), or a date. A date alone means the
 /// start of that day for `--from` and its last instant for `--to`, so
 /// `--from 2021-03-01 --to 2021-03-01` is the whole day.
-pub fn parse_time_bound(s: &str, end_of_day: bool) -> Result<Timestamp, String> {
+pub fn parse_time_bound(s: &str, end_of_day: bool) -> Result<Timestamp, TimeBoundError> {
     if let Some(t) = crate::parse_timestamp(s) {
         return Ok(t);
     }
-    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-        format!(
-            "{s:?} is not a time: use 2021-03-01, 2021-03-01T10:00:00Z or 2021-03-01 10:00:00 (UTC)"
-        )
-    })?;
+    let not_a_time = || TimeBoundError {
+        text: s.to_string(),
+    };
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| not_a_time())?;
     let t = if end_of_day {
         d.and_hms_nano_opt(23, 59, 59, 999_999_999)
     } else {
         d.and_hms_opt(0, 0, 0)
     }
-    .ok_or_else(|| format!("{s:?} is not a time"))?;
+    .ok_or_else(not_a_time)?;
     Ok(Utc.from_utc_datetime(&t))
+}
+
+/// A `--from`/`--to` bound that is no time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{text:?} is not a time: use 2021-03-01, 2021-03-01T10:00:00Z or 2021-03-01 10:00:00 (UTC)"
+)]
+pub struct TimeBoundError {
+    /// The text given.
+    pub text: String,
 }
 
 #[cfg(test)]
@@ -121,6 +130,16 @@ mod tests {
         e.channel = Some(Arc::from(channel));
         e.event_id = Some(id);
         e
+    }
+
+    #[test]
+    fn a_bound_that_is_no_time_says_what_was_given_and_what_is_expected() {
+        let err = parse_time_bound("2021-13-01", false).unwrap_err();
+        assert_eq!(err.text, "2021-13-01");
+        assert!(
+            err.to_string()
+                .starts_with("\"2021-13-01\" is not a time: use 2021-03-01")
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod time;
 mod value;
 
 pub use fields::Fields;
-pub use filter::{EventFilter, Excluded, parse_time_bound};
+pub use filter::{EventFilter, Excluded, TimeBoundError, parse_time_bound};
 pub use provenance::{Location, Provenance};
 pub use time::{Timestamp, parse_timestamp};
 pub use value::Value;

@@ -7,10 +7,14 @@
 //! it came from ([`Provenance`]), never a reference back into the detector.
 
 pub mod detect;
+pub mod file;
 pub mod tactic;
+pub mod tlp;
 
 pub use detect::{Detector, NoObserver, Observer};
+pub use file::{FindingsFileError, read_findings_file};
 pub use tactic::Tactic;
+pub use tlp::Tlp;
 
 use kahu_event::{Event, Provenance, Timestamp};
 use serde::{Deserialize, Serialize};

@@ -146,6 +146,7 @@ pub trait Format: Send + Sync {
 
 mod archive;
 mod coverage;
+pub use coverage::NOTE_PREFIX as COVERAGE_NOTE_PREFIX;
 pub mod evtx;
 mod evtx_recover;
 mod formats;

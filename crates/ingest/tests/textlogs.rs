@@ -41,10 +41,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("KAHU_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    p.is_dir().then_some(p)
+    kahu_test_support::shared("")
 }
 
 fn read_file(f: &dyn Format, path: &Path) -> Collect {

@@ -79,7 +79,7 @@ pub fn parse_asn(v: &str) -> Option<u32> {
 }
 
 /// Map a STIX object path to the observable type kahu matches it as.
-fn target_of(c: &Comparison) -> Result<IocType, String> {
+fn target_of(c: &Comparison) -> Result<IocType, ComparisonError> {
     let path = c.path.to_ascii_lowercase();
     let obj = c.object.as_str();
     let t = match (obj, path.as_str()) {
@@ -102,9 +102,7 @@ fn target_of(c: &Comparison) -> Result<IocType, String> {
             match HashAlg::from_name(name) {
                 Some(alg) => IocType::Hash(alg),
                 None => {
-                    return Err(format!(
-                        "hash algorithm `{name}` is not matched (MD5, SHA-1, SHA-256, SHA-512 are)"
-                    ));
+                    return Err(ComparisonError::HashAlgorithm(name.to_string()));
                 }
             }
         }
@@ -123,10 +121,10 @@ fn target_of(c: &Comparison) -> Result<IocType, String> {
         ("windows-registry-key", "key") => IocType::RegistryKey,
         ("autonomous-system", "number") => IocType::Asn,
         _ => {
-            return Err(format!(
-                "object path `{}:{}` is not matched by kahu",
-                c.object, c.path
-            ));
+            return Err(ComparisonError::ObjectPath {
+                object: c.object.clone(),
+                path: c.path.clone(),
+            });
         }
     };
     Ok(t)
@@ -144,7 +142,7 @@ fn case_insensitive(t: IocType) -> bool {
 }
 
 /// Compile one comparison into an atom.
-pub fn compile_comparison(c: &Comparison) -> Result<Atom, String> {
+pub fn compile_comparison(c: &Comparison) -> Result<Atom, ComparisonError> {
     let target = target_of(c)?;
     let numeric = matches!(target, IocType::DstPort | IocType::SrcPort | IocType::Asn);
     let test = match (c.op, &c.value) {
@@ -157,7 +155,7 @@ pub fn compile_comparison(c: &Comparison) -> Result<Atom, String> {
             };
             Test::Num(
                 NumOp::Eq,
-                n.ok_or_else(|| format!("`{s}` is not a number"))?,
+                n.ok_or_else(|| ComparisonError::NotANumber(s.clone()))?,
             )
         }
         (CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge, Literal::Int(n)) if numeric => {
@@ -174,12 +172,14 @@ pub fn compile_comparison(c: &Comparison) -> Result<Atom, String> {
                 .trim()
                 .parse()
                 .or_else(|_| normalize::parse_ip(s).map(ipnet::IpNet::from).ok_or(()))
-                .map_err(|_| format!("`{s}` is not an IP network"))?;
+                .map_err(|_| ComparisonError::NotANetwork(s.clone()))?;
             Test::Cidr(net.trunc())
         }
         (CmpOp::Eq, Literal::Str(s)) => {
-            let key = canonical_key(target, s)
-                .ok_or_else(|| format!("`{s}` is not a valid {} value", target.as_str()))?;
+            let key = canonical_key(target, s).ok_or_else(|| ComparisonError::InvalidValue {
+                value: s.clone(),
+                target,
+            })?;
             Test::Eq(key.into())
         }
         (CmpOp::Like, Literal::Str(s)) => Test::Regex(like_regex(s, case_insensitive(target))?),
@@ -188,19 +188,15 @@ pub fn compile_comparison(c: &Comparison) -> Result<Atom, String> {
                 .case_insensitive(case_insensitive(target))
                 .size_limit(1 << 20)
                 .build()
-                .map_err(|e| {
-                    format!(
-                        "MATCHES regex not supported: {}",
-                        first_line(&e.to_string())
-                    )
-                })?,
+                .map_err(|e| ComparisonError::Regex(first_line(&e.to_string()).to_string()))?,
         ),
-        (CmpOp::IsSuperset, _) => return Err("ISSUPERSET is not supported".into()),
+        (CmpOp::IsSuperset, _) => return Err(ComparisonError::IsSuperset),
         (op, v) => {
-            return Err(format!(
-                "operator {op:?} with value {v:?} is not supported on {}",
-                target.as_str()
-            ));
+            return Err(ComparisonError::Operator {
+                op: format!("{op:?}"),
+                value: format!("{v:?}"),
+                target,
+            });
         }
     };
     Ok(Atom {
@@ -210,12 +206,62 @@ pub fn compile_comparison(c: &Comparison) -> Result<Atom, String> {
     })
 }
 
+/// Why a STIX pattern comparison is not matched; the feed reader reports
+/// it with the indicator's id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ComparisonError {
+    /// `hashes.X` with an algorithm kahu does not compute.
+    #[error("hash algorithm `{0}` is not matched (MD5, SHA-1, SHA-256, SHA-512 are)")]
+    HashAlgorithm(String),
+    /// An object path kahu has no observable for.
+    #[error("object path `{object}:{path}` is not matched by kahu")]
+    ObjectPath {
+        /// The object type (`file`).
+        object: String,
+        /// The property path (`size`).
+        path: String,
+    },
+    /// A numeric observable compared to text that is no number.
+    #[error("`{0}` is not a number")]
+    NotANumber(String),
+    /// A network comparison whose value is no network.
+    #[error("`{0}` is not an IP network")]
+    NotANetwork(String),
+    /// A value that is not valid for its observable type.
+    #[error("`{value}` is not a valid {} value", target.as_str())]
+    InvalidValue {
+        /// The value.
+        value: String,
+        /// The observable type.
+        target: IocType,
+    },
+    /// A `MATCHES` regex the regex engine refuses.
+    #[error("MATCHES regex not supported: {0}")]
+    Regex(String),
+    /// A `LIKE` pattern over the regex size limit.
+    #[error("LIKE pattern too large: {0}")]
+    LikeTooLarge(String),
+    /// `ISSUPERSET`.
+    #[error("ISSUPERSET is not supported")]
+    IsSuperset,
+    /// An operator and value kahu does not apply to this observable type.
+    #[error("operator {op} with value {value} is not supported on {}", target.as_str())]
+    Operator {
+        /// The operator, as parsed.
+        op: String,
+        /// The value, as parsed.
+        value: String,
+        /// The observable type.
+        target: IocType,
+    },
+}
+
 fn first_line(s: &str) -> &str {
     s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
 }
 
 /// SQL `LIKE` (`%` any run, `_` one character) as an anchored regex.
-fn like_regex(s: &str, ci: bool) -> Result<Regex, String> {
+fn like_regex(s: &str, ci: bool) -> Result<Regex, ComparisonError> {
     let mut re = String::with_capacity(s.len() + 8);
     re.push_str("(?s)^");
     for ch in s.chars() {
@@ -230,7 +276,7 @@ fn like_regex(s: &str, ci: bool) -> Result<Regex, String> {
         .case_insensitive(ci)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| format!("LIKE pattern too large: {}", first_line(&e.to_string())))
+        .map_err(|e| ComparisonError::LikeTooLarge(first_line(&e.to_string()).to_string()))
 }
 
 #[cfg(test)]
@@ -238,7 +284,7 @@ mod tests {
     use super::*;
     use crate::pattern::parse;
 
-    fn atom(p: &str) -> Result<Atom, String> {
+    fn atom(p: &str) -> Result<Atom, ComparisonError> {
         compile_comparison(&parse(p).unwrap().alternatives[0][0])
     }
 
@@ -264,19 +310,28 @@ mod tests {
             atom("[file:hashes.SHA256 = 'E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855']").unwrap().target,
             IocType::Hash(HashAlg::Sha256)
         );
-        assert!(
-            atom("[file:hashes.SSDEEP = '3:a:b']")
-                .unwrap_err()
-                .contains("SSDEEP")
+        assert_eq!(
+            atom("[file:hashes.SSDEEP = '3:a:b']").unwrap_err(),
+            ComparisonError::HashAlgorithm("SSDEEP".into())
         );
         assert!(
             atom("[mutex:name = 'x']")
                 .unwrap_err()
+                .to_string()
                 .contains("mutex:name")
         );
-        assert!(atom("[file:hashes.MD5 = 'nothex']").is_err());
-        assert!(atom("[ipv4-addr:value ISSUPERSET '10.0.0.1']").is_err());
-        assert!(atom("[url:value MATCHES '(?<=x)y']").is_err());
+        assert!(matches!(
+            atom("[file:hashes.MD5 = 'nothex']"),
+            Err(ComparisonError::InvalidValue { .. })
+        ));
+        assert_eq!(
+            atom("[ipv4-addr:value ISSUPERSET '10.0.0.1']").unwrap_err(),
+            ComparisonError::IsSuperset
+        );
+        assert!(matches!(
+            atom("[url:value MATCHES '(?<=x)y']"),
+            Err(ComparisonError::Regex(_))
+        ));
     }
 
     #[test]

@@ -53,17 +53,18 @@ mod set;
 mod software;
 mod stix;
 mod text;
-mod tlp;
 mod yara;
 
 pub use feedfile::MAX_FEED_BYTES;
 pub use indicator::{FeedFormat, Indicator, IndicatorMeta, IocType};
+/// TLP levels live beside `Finding` so the report types can carry them
+/// without depending on the IOC and YARA engines.
+pub use kahu_finding::Tlp;
 pub use matcher::{IocMatch, level_of};
 pub use normalize::HashAlg;
 pub use set::{IntelError, IocSet, IssueKind, LoadIssue, LoadReport};
 pub use software::software_ids_in;
 pub use text::{infer_type, type_from_name};
-pub use tlp::Tlp;
 pub use yara::{DEFAULT_MAX_FILE_SIZE, ScanWarning, YaraScanner};
 
 /// ATT&CK ids written in free text (`T1505.003`, `T1505_003`, `S0020`,

@@ -269,6 +269,26 @@ fn clip(s: &str) -> &str {
     &s[..end]
 }
 
+/// A MISP attribute (or a CSV value of a MISP composite type) kahu cannot
+/// use; the feed reader reports it with the attribute's type and value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum AttributeError {
+    /// Not a valid value of its observable type.
+    #[error("`{value}` is not a valid {}", ioc_type.as_str())]
+    Invalid {
+        /// The value (clipped to 120 bytes).
+        value: String,
+        /// The observable type.
+        ioc_type: IocType,
+    },
+    /// A `filename|hash` composite without `|`.
+    #[error("expected `name|hash`")]
+    NotNameAndHash,
+    /// Another composite without `|`.
+    #[error("expected `a|b`")]
+    NotAPair,
+}
+
 pub(crate) fn add_attr(
     set: &mut IocSet,
     id: IdRepr,
@@ -276,10 +296,13 @@ pub(crate) fn add_attr(
     value: &str,
     detect: bool,
     meta: &Arc<IndicatorMeta>,
-) -> Result<(), String> {
+) -> Result<(), AttributeError> {
     let id = || id.clone();
-    let atom = |t: IocType, v: &str| -> Result<Atom, String> {
-        simple_atom(t, v).ok_or_else(|| format!("`{}` is not a valid {}", clip(v), t.as_str()))
+    let atom = |t: IocType, v: &str| -> Result<Atom, AttributeError> {
+        simple_atom(t, v).ok_or_else(|| AttributeError::Invalid {
+            value: clip(v).to_string(),
+            ioc_type: t,
+        })
     };
     match kind {
         Kind::One(t) => {
@@ -296,7 +319,9 @@ pub(crate) fn add_attr(
             );
         }
         Kind::NameAndHash(alg) => {
-            let (_, h) = value.split_once('|').ok_or("expected `name|hash`")?;
+            let (_, h) = value
+                .split_once('|')
+                .ok_or(AttributeError::NotNameAndHash)?;
             let a = atom(IocType::Hash(*alg), h)?;
             set.add_compiled(
                 id(),
@@ -309,7 +334,7 @@ pub(crate) fn add_attr(
             );
         }
         Kind::Both(t1, t2) | Kind::Either(t1, t2) => {
-            let (v1, v2) = value.split_once('|').ok_or("expected `a|b`")?;
+            let (v1, v2) = value.split_once('|').ok_or(AttributeError::NotAPair)?;
             let (a1, a2) = (atom(*t1, v1)?, atom(*t2, v2)?);
             let shown_v = format!("{}|{}", shown(&a1), shown(&a2));
             let pattern = format!(
@@ -418,4 +443,27 @@ pub(crate) fn load_feed_dir(set: &mut IocSet, dir: &Path) -> Result<LoadReport, 
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod attribute_error_tests {
+    use super::*;
+
+    #[test]
+    fn attribute_errors_keep_the_feed_issue_wording() {
+        let long = "x".repeat(300);
+        let e = AttributeError::Invalid {
+            value: clip(&long).to_string(),
+            ioc_type: IocType::Ip,
+        };
+        assert_eq!(
+            e.to_string(),
+            format!("`{}` is not a valid ip", "x".repeat(120))
+        );
+        assert_eq!(
+            AttributeError::NotNameAndHash.to_string(),
+            "expected `name|hash`"
+        );
+        assert_eq!(AttributeError::NotAPair.to_string(), "expected `a|b`");
+    }
 }

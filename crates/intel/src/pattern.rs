@@ -231,7 +231,8 @@ fn lex(s: &str) -> Result<Vec<(usize, Tok)>, PatternError> {
                 }
                 let word = &s[i..j];
                 if b.get(j) == Some(&b':') {
-                    let (path, next) = object_path(s, j + 1).map_err(|m| err(j + 1, &m))?;
+                    let (path, next) =
+                        object_path(s, j + 1).map_err(|m| err(j + 1, &m.to_string()))?;
                     out.push((start, Tok::Path(word.to_ascii_lowercase(), path)));
                     i = next;
                 } else {
@@ -280,15 +281,28 @@ fn quoted(s: &str, open: usize) -> Option<(String, usize)> {
     None
 }
 
+/// What is wrong with an object path (the caller adds the offset).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum PathError {
+    #[error("unterminated quoted path step")]
+    UnterminatedQuote,
+    #[error("empty object path step")]
+    EmptyStep,
+    #[error("unterminated list index")]
+    UnterminatedIndex,
+    #[error("bad list index `{0}`")]
+    BadIndex(String),
+}
+
 /// Read a property path after `type:`; quotes are removed, indexes kept.
-fn object_path(s: &str, start: usize) -> Result<(String, usize), String> {
+fn object_path(s: &str, start: usize) -> Result<(String, usize), PathError> {
     let b = s.as_bytes();
     let mut i = start;
     let mut out = String::new();
     loop {
         // One step: a name or a quoted name.
         if b.get(i) == Some(&b'\'') {
-            let (v, next) = quoted(s, i).ok_or("unterminated quoted path step")?;
+            let (v, next) = quoted(s, i).ok_or(PathError::UnterminatedQuote)?;
             out.push_str(&v);
             i = next;
         } else {
@@ -297,15 +311,15 @@ fn object_path(s: &str, start: usize) -> Result<(String, usize), String> {
                 i += 1;
             }
             if i == j0 {
-                return Err("empty object path step".into());
+                return Err(PathError::EmptyStep);
             }
             out.push_str(&s[j0..i]);
         }
         while b.get(i) == Some(&b'[') {
-            let close = s[i..].find(']').ok_or("unterminated list index")? + i;
+            let close = s[i..].find(']').ok_or(PathError::UnterminatedIndex)? + i;
             let idx = s[i + 1..close].trim();
             if idx != "*" && !idx.bytes().all(|c| c.is_ascii_digit()) {
-                return Err(format!("bad list index `{idx}`"));
+                return Err(PathError::BadIndex(idx.to_string()));
             }
             out.push('[');
             out.push_str(idx);

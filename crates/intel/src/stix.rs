@@ -312,7 +312,7 @@ fn load_indicator(
             .collect::<Result<Vec<_>, _>>()
         {
             Ok(atoms) => alternatives.push(atoms),
-            Err(e) => dropped.push(e),
+            Err(e) => dropped.push(e.to_string()),
         }
     }
     if alternatives.is_empty() {

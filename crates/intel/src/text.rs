@@ -346,7 +346,7 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
             match crate::misp::add_attr(set, rid, &kind, &value, detect, &meta) {
                 Ok(()) if detect => report.loaded += 1,
                 Ok(()) => report.context += 1,
-                Err(e) => report.issues.push(issue(IssueKind::Invalid, e)),
+                Err(e) => report.issues.push(issue(IssueKind::Invalid, e.to_string())),
             }
             continue;
         }

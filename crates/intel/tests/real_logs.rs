@@ -21,9 +21,7 @@ impl Sink for Collect {
 }
 
 fn shared() -> PathBuf {
-    std::env::var("KAHU_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
+    kahu_test_support::shared_dir()
 }
 
 fn matches_per_indicator(set: &IocSet, file: &str) -> Option<BTreeMap<String, usize>> {

@@ -10,10 +10,7 @@ use kahu_reconstruct::{Analytics, AnalyticsReport};
 use std::path::PathBuf;
 
 fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("KAHU_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    p.is_dir().then_some(p)
+    kahu_test_support::shared("")
 }
 
 struct Collect(Analytics, usize);

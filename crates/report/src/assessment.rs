@@ -8,7 +8,7 @@
 
 use crate::containment::Containment;
 use chrono::{DateTime, Utc};
-use kahu_finding::{Finding, Level};
+use kahu_finding::{Finding, Level, Tlp};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,7 @@ pub struct Generator {
 }
 
 /// The case and its context.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CaseInfo {
     /// Case name.
     pub name: String,
@@ -78,12 +78,32 @@ pub struct CaseInfo {
     /// Victim countries/regions.
     pub regions: Vec<String>,
     /// Traffic Light Protocol marking of the report.
-    pub tlp: String,
+    // Written as its label (`TLP:AMBER`), the contract's form; the doc line
+    // above is the schema's description, so it stays as it was.
+    #[serde(with = "kahu_finding::tlp::as_label")]
+    #[schemars(with = "String")]
+    pub tlp: Tlp,
     /// Analyst enrichment of infrastructure, as `KIND` or `IP=KIND`
     /// (e.g. `203.0.113.7=soho-router`): used as attribution evidence and
     /// shown in the report as analyst input.
     #[serde(default)]
-    pub infrastructure: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub infrastructure: Vec<crate::InfraNote>,
+}
+
+/// Everything empty, marked TLP:AMBER (the default of `kahu assess --tlp`).
+impl Default for CaseInfo {
+    fn default() -> Self {
+        CaseInfo {
+            name: String::new(),
+            producer: String::new(),
+            victim: None,
+            sectors: Vec::new(),
+            regions: Vec::new(),
+            tlp: Tlp::Amber,
+            infrastructure: Vec::new(),
+        }
+    }
 }
 
 /// What was read.

@@ -142,7 +142,7 @@ pub fn render_with(a: &Assessment, x: &ReportAnalytics) -> String {
         h,
         "<header><span class=\"tlp\">{}</span><h1>Compromise assessment: {}</h1>\
          <div class=\"meta\">Produced by {} with {} {} on {} UTC · assessment schema {}</div></header>",
-        esc(&a.case.tlp),
+        esc(a.case.tlp.label()),
         esc(&a.case.name),
         esc(&a.case.producer),
         esc(&a.generator.name),
@@ -338,7 +338,13 @@ fn attribution(h: &mut String, a: &Assessment) {
             "<p class=\"mut\"><b>Analyst input used as evidence.</b> Victim sectors: {}; regions: {}; infrastructure enrichment: {}.</p>",
             esc(&a.case.sectors.join(", ")),
             esc(&a.case.regions.join(", ")),
-            esc(&a.case.infrastructure.join(", "))
+            esc(&a
+                .case
+                .infrastructure
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "))
         );
     }
     let _ = write!(

@@ -5,7 +5,9 @@ pub mod assessment;
 pub mod charts;
 pub mod containment;
 pub mod html;
+pub mod infra;
 pub mod safe;
 pub mod stix;
 
 pub use assessment::{Assessment, SCHEMA_VERSION};
+pub use infra::{InfraNote, InfraNoteError};

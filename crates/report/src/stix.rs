@@ -15,6 +15,8 @@
 //! same bundle and partners can de-duplicate.
 
 use chrono::{DateTime, Utc};
+use kahu_finding::Tlp;
+use kahu_finding::tlp::TLP2_EXTENSION_ID;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -127,31 +129,26 @@ pub struct BundleInput {
     /// Last activity.
     pub last_seen: Option<DateTime<Utc>>,
     /// TLP of the product (`TLP:CLEAR`, `TLP:AMBER+STRICT`…): every object
-    /// is marked with it. `None` or an unknown label: unmarked.
-    pub tlp: Option<String>,
+    /// is marked with it. `None`: unmarked.
+    pub tlp: Option<Tlp>,
     /// Indicators left out because their source's TLP is stricter than the
     /// product's (said in the report object, so the recipient knows).
     pub withheld: usize,
 }
 
-/// The extension under which TLP 2.0 marking definitions carry their level
-/// (OASIS cti-stix-common-objects, extension-definition-specifications/tlp-2.0).
-const TLP2_EXTENSION_ID: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
-
-/// The marking definition for a product TLP label. CLEAR, GREEN, AMBER and
+/// The marking definition for a product TLP. CLEAR, GREEN, AMBER and
 /// RED use STIX 2.1 §7.2.1.4's predefined TLP 1.0 definitions (CLEAR is
 /// WHITE), which every STIX consumer knows; AMBER+STRICT has no TLP 1.0
 /// equivalent, so it is the official TLP 2.0 definition (id, timestamp and
 /// extension as OASIS publishes them). The flag is `true` for AMBER+STRICT,
 /// whose restriction the report also states in words for TLP 1.0 readers.
-fn tlp_marking(label: &str) -> Option<(Value, bool)> {
-    let l = label.trim().to_ascii_uppercase();
-    let (id, name, tlp) = match l.trim_start_matches("TLP:").trim() {
-        "CLEAR" | "WHITE" => ("613f2e26-407d-48c7-9eca-b8e91df99dc9", "TLP:WHITE", "white"),
-        "GREEN" => ("34098fce-860f-48ae-8e50-ebd3cc5e41da", "TLP:GREEN", "green"),
-        "AMBER" => ("f88d31f6-486f-44da-b317-01333bde0b82", "TLP:AMBER", "amber"),
-        "AMBER+STRICT" => {
-            return Some((
+fn tlp_marking(tlp: Tlp) -> (Value, bool) {
+    let (id, name, tlp) = match tlp {
+        Tlp::Clear => ("613f2e26-407d-48c7-9eca-b8e91df99dc9", "TLP:WHITE", "white"),
+        Tlp::Green => ("34098fce-860f-48ae-8e50-ebd3cc5e41da", "TLP:GREEN", "green"),
+        Tlp::Amber => ("f88d31f6-486f-44da-b317-01333bde0b82", "TLP:AMBER", "amber"),
+        Tlp::AmberStrict => {
+            return (
                 json!({
                     "type": "marking-definition", "spec_version": "2.1",
                     "id": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
@@ -165,12 +162,11 @@ fn tlp_marking(label: &str) -> Option<(Value, bool)> {
                     }
                 }),
                 true,
-            ));
+            );
         }
-        "RED" => ("5e57c739-391a-4eb3-b6be-7d15ca92d5ed", "TLP:RED", "red"),
-        _ => return None,
+        Tlp::Red => ("5e57c739-391a-4eb3-b6be-7d15ca92d5ed", "TLP:RED", "red"),
     };
-    Some((
+    (
         json!({
             "type": "marking-definition", "spec_version": "2.1",
             "id": format!("marking-definition--{id}"),
@@ -178,7 +174,7 @@ fn tlp_marking(label: &str) -> Option<(Value, bool)> {
             "definition_type": "tlp", "name": name, "definition": {"tlp": tlp}
         }),
         false,
-    ))
+    )
 }
 
 /// STIX confidence (0–100) for ICD 203 likelihood words, by the DNI scale
@@ -577,7 +573,7 @@ fn add_report_and_marking(b: &mut BundleBuilder, input: &BundleInput) -> String 
     if refs.is_empty() {
         refs.push(b.producer_id.clone());
     }
-    let marking = input.tlp.as_deref().and_then(tlp_marking);
+    let marking = input.tlp.map(tlp_marking);
     let mut description = input.summary.clone();
     if marking.as_ref().is_some_and(|(_, strict)| *strict) {
         description.push_str(" Shared as TLP:AMBER+STRICT: the recipient's organisation only.");
@@ -615,7 +611,7 @@ mod tests {
 
     #[test]
     fn amber_strict_is_marked_with_the_tlp2_definition() {
-        let (def, strict) = tlp_marking("TLP:AMBER+STRICT").unwrap();
+        let (def, strict) = tlp_marking(Tlp::AmberStrict);
         assert!(strict);
         assert_eq!(
             def["id"],
@@ -626,7 +622,7 @@ mod tests {
             "amber+strict"
         );
         assert!(def.get("definition").is_none(), "not TLP 1.0 AMBER");
-        let (amber, _) = tlp_marking("TLP:AMBER").unwrap();
+        let (amber, _) = tlp_marking(Tlp::Amber);
         assert_ne!(amber["id"], def["id"]);
     }
 
@@ -684,7 +680,7 @@ mod tests {
             }],
             first_seen: Some(t),
             last_seen: Some(t),
-            tlp: Some("TLP:CLEAR".into()),
+            tlp: Some(Tlp::Clear),
             withheld: 2,
         });
         let objs = b["objects"].as_array().unwrap();

@@ -106,7 +106,7 @@ fn bundle_passes_oasis_validator() {
         }],
         first_seen: Some(t0),
         last_seen: Some(t1),
-        tlp: Some("TLP:AMBER+STRICT".into()),
+        tlp: Some(kahu_finding::Tlp::AmberStrict),
         withheld: 1,
     });
     let objs = bundle["objects"].as_array().unwrap();

@@ -80,19 +80,23 @@ fn is_field_char(c: char) -> bool {
 }
 
 /// Parse the part after `|`: `count() by IpAddress > 5`, `count(User) by Ip >= 3`.
-pub fn parse(text: &str) -> Result<Aggregation, String> {
+pub fn parse(text: &str) -> Result<Aggregation, AggregationError> {
     let s = text.trim();
+    let fail = |problem: AggregationProblem| AggregationError {
+        text: s.to_string(),
+        problem,
+    };
     let open = s
         .find('(')
-        .ok_or_else(|| format!("aggregation `{s}`: expected `function(field)`"))?;
+        .ok_or_else(|| fail(AggregationProblem::NoFunction))?;
     let func_name = s[..open].trim().to_ascii_lowercase();
     let close = s[open..]
         .find(')')
         .map(|i| open + i)
-        .ok_or_else(|| format!("aggregation `{s}`: missing `)`"))?;
+        .ok_or_else(|| fail(AggregationProblem::MissingParen))?;
     let arg = s[open + 1..close].trim();
     if !arg.chars().all(is_field_char) {
-        return Err(format!("aggregation `{s}`: `{arg}` is not a field name"));
+        return Err(fail(AggregationProblem::NotAField(arg.to_string())));
     }
     let field = (!arg.is_empty()).then(|| arg.to_string());
     let function = match func_name.as_str() {
@@ -100,14 +104,12 @@ pub fn parse(text: &str) -> Result<Aggregation, String> {
         "sum" => Function::Sum,
         "avg" => Function::Avg,
         "min" | "max" => {
-            return Err(format!(
-                "aggregation `{s}`: {func_name}() has no equivalent correlation rule type (event_count, value_count, value_sum, value_avg); rewrite it as a correlation rule"
-            ));
+            return Err(fail(AggregationProblem::NoCorrelationType(func_name)));
         }
-        other => return Err(format!("aggregation `{s}`: unknown function `{other}`")),
+        other => return Err(fail(AggregationProblem::UnknownFunction(other.to_string()))),
     };
     if function != Function::Count && field.is_none() {
-        return Err(format!("aggregation `{s}`: {func_name}() needs a field"));
+        return Err(fail(AggregationProblem::NeedsField(func_name)));
     }
     let mut rest = s[close + 1..].trim_start();
     let mut group_by = None;
@@ -120,7 +122,7 @@ pub fn parse(text: &str) -> Result<Aggregation, String> {
             .find(|c: char| !is_field_char(c))
             .unwrap_or(after.len());
         if end == 0 {
-            return Err(format!("aggregation `{s}`: `by` needs a field name"));
+            return Err(fail(AggregationProblem::ByNeedsField));
         }
         group_by = Some(after[..end].to_string());
         rest = after[end..].trim_start();
@@ -136,14 +138,12 @@ pub fn parse(text: &str) -> Result<Aggregation, String> {
     ]
     .iter()
     .find_map(|(sym, key)| rest.strip_prefix(sym).map(|n| (*key, n.trim())))
-    .ok_or_else(|| {
-        format!("aggregation `{s}`: expected a comparison (>, >=, <, <=, ==, !=) and a number")
-    })?;
+    .ok_or_else(|| fail(AggregationProblem::NoComparison))?;
     let value: f64 = number
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| format!("aggregation `{s}`: `{number}` is not a number"))?;
+        .ok_or_else(|| fail(AggregationProblem::NotANumber(number.to_string())))?;
     Ok(Aggregation {
         function,
         field,
@@ -152,6 +152,50 @@ pub fn parse(text: &str) -> Result<Aggregation, String> {
         value,
         text: s.to_string(),
     })
+}
+
+/// A legacy aggregation (`| count() by X > 5`) that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("aggregation `{text}`: {problem}")]
+pub struct AggregationError {
+    /// The aggregation as written (trimmed).
+    pub text: String,
+    /// What is wrong with it.
+    pub problem: AggregationProblem,
+}
+
+/// What is wrong with an aggregation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AggregationProblem {
+    /// No `function(` at all.
+    #[error("expected `function(field)`")]
+    NoFunction,
+    /// `(` without `)`.
+    #[error("missing `)`")]
+    MissingParen,
+    /// The argument is not a field name.
+    #[error("`{0}` is not a field name")]
+    NotAField(String),
+    /// `min()`/`max()`: no correlation rule type does that.
+    #[error(
+        "{0}() has no equivalent correlation rule type (event_count, value_count, value_sum, value_avg); rewrite it as a correlation rule"
+    )]
+    NoCorrelationType(String),
+    /// Not count, sum, avg, min or max.
+    #[error("unknown function `{0}`")]
+    UnknownFunction(String),
+    /// `sum()`/`avg()` without a field.
+    #[error("{0}() needs a field")]
+    NeedsField(String),
+    /// `by` without a field.
+    #[error("`by` needs a field name")]
+    ByNeedsField,
+    /// No comparison after the function.
+    #[error("expected a comparison (>, >=, <, <=, ==, !=) and a number")]
+    NoComparison,
+    /// The comparison's value is not a finite number.
+    #[error("`{0}` is not a number")]
+    NotANumber(String),
 }
 
 /// The correlation document equivalent to `agg` over the detection rule
@@ -225,21 +269,34 @@ mod tests {
         assert!(
             parse("max(Bytes) > 5")
                 .unwrap_err()
+                .to_string()
                 .contains("no equivalent")
         );
-        assert!(parse("sum() > 5").unwrap_err().contains("needs a field"));
+        assert!(
+            parse("sum() > 5")
+                .unwrap_err()
+                .to_string()
+                .contains("needs a field")
+        );
         assert!(
             parse("count() by > 5")
                 .unwrap_err()
+                .to_string()
                 .contains("needs a field")
         );
-        assert!(parse("count() by X").unwrap_err().contains("comparison"));
+        assert!(
+            parse("count() by X")
+                .unwrap_err()
+                .to_string()
+                .contains("comparison")
+        );
         assert!(
             parse("count() > five")
                 .unwrap_err()
+                .to_string()
                 .contains("not a number")
         );
-        assert!(parse("count( > 5").unwrap_err().contains("missing `)`"));
+        assert!(parse("count( > 5").unwrap_err().problem == AggregationProblem::MissingParen);
         assert!(parse("near x").is_err());
     }
 

@@ -41,7 +41,7 @@ enum Tok {
 /// Nesting limit: conditions are short; deep nesting is hostile input.
 const MAX_DEPTH: usize = 64;
 
-fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+fn tokenize(s: &str) -> Result<Vec<Tok>, ConditionError> {
     let mut out = Vec::new();
     let mut chars = s.char_indices().peekable();
     while let Some(&(i, c)) = chars.peek() {
@@ -72,11 +72,12 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                 _ => Tok::Word(w.to_string()),
             });
         } else if c == '|' {
-            return Err(format!(
-                "`|` at offset {i}: aggregation expressions (`| count() …`) are deprecated; use a correlation rule"
-            ));
+            return Err(ConditionError::Aggregation { offset: i });
         } else {
-            return Err(format!("unexpected character `{c}` at offset {i}"));
+            return Err(ConditionError::UnexpectedChar {
+                found: c,
+                offset: i,
+            });
         }
     }
     Ok(out)
@@ -99,15 +100,15 @@ impl Parser {
         t
     }
 
-    fn enter(&mut self) -> Result<(), String> {
+    fn enter(&mut self) -> Result<(), ConditionError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(format!("nesting deeper than {MAX_DEPTH}"));
+            return Err(ConditionError::TooDeep);
         }
         Ok(())
     }
 
-    fn or(&mut self) -> Result<Cond, String> {
+    fn or(&mut self) -> Result<Cond, ConditionError> {
         self.enter()?;
         let mut items = vec![self.and()?];
         while self.peek() == Some(&Tok::Or) {
@@ -122,7 +123,7 @@ impl Parser {
         })
     }
 
-    fn and(&mut self) -> Result<Cond, String> {
+    fn and(&mut self) -> Result<Cond, ConditionError> {
         let mut items = vec![self.not()?];
         while self.peek() == Some(&Tok::And) {
             self.next();
@@ -135,7 +136,7 @@ impl Parser {
         })
     }
 
-    fn not(&mut self) -> Result<Cond, String> {
+    fn not(&mut self) -> Result<Cond, ConditionError> {
         if self.peek() == Some(&Tok::Not) {
             self.next();
             self.enter()?;
@@ -146,13 +147,13 @@ impl Parser {
         self.primary()
     }
 
-    fn primary(&mut self) -> Result<Cond, String> {
+    fn primary(&mut self) -> Result<Cond, ConditionError> {
         match self.next() {
             Some(Tok::LParen) => {
                 let inner = self.or()?;
                 match self.next() {
                     Some(Tok::RParen) => Ok(inner),
-                    _ => Err("missing `)`".into()),
+                    _ => Err(ConditionError::MissingParen),
                 }
             }
             Some(Tok::Word(w)) => {
@@ -164,9 +165,7 @@ impl Parser {
                         match w.parse::<u32>() {
                             Ok(n) if n > 0 => Quantifier::AtLeast(n),
                             _ => {
-                                return Err(format!(
-                                    "`{w} of`: expected `all` or a positive number"
-                                ));
+                                return Err(ConditionError::BadQuantifier(w));
                             }
                         }
                     };
@@ -175,25 +174,23 @@ impl Parser {
                             Ok(Cond::Of(q, None))
                         }
                         Some(Tok::Word(p)) => Ok(Cond::Of(q, Some(p))),
-                        _ => Err(format!(
-                            "`{w} of` must be followed by a search pattern or `them`"
-                        )),
+                        _ => Err(ConditionError::OfWithoutPattern(w)),
                     }
                 } else {
                     Ok(Cond::Ident(w))
                 }
             }
-            Some(t) => Err(format!("unexpected {t:?}")),
-            None => Err("unexpected end of condition".into()),
+            Some(t) => Err(ConditionError::Unexpected(format!("{t:?}"))),
+            None => Err(ConditionError::UnexpectedEnd),
         }
     }
 }
 
 /// Parse a condition string.
-pub fn parse(s: &str) -> Result<Cond, String> {
+pub fn parse(s: &str) -> Result<Cond, ConditionError> {
     let toks = tokenize(s)?;
     if toks.is_empty() {
-        return Err("empty condition".into());
+        return Err(ConditionError::Empty);
     }
     let mut p = Parser {
         toks,
@@ -202,12 +199,55 @@ pub fn parse(s: &str) -> Result<Cond, String> {
     };
     let c = p.or()?;
     if p.pos < p.toks.len() {
-        return Err(format!(
-            "unexpected {:?} after a complete expression",
-            p.toks[p.pos]
-        ));
+        return Err(ConditionError::Trailing(format!("{:?}", p.toks[p.pos])));
     }
     Ok(c)
+}
+
+/// Why a condition could not be parsed (the loader adds file, rule and
+/// construct).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConditionError {
+    /// Nothing to parse.
+    #[error("empty condition")]
+    Empty,
+    /// A legacy `| count() …` aggregation where a plain condition is expected.
+    #[error(
+        "`|` at offset {offset}: aggregation expressions (`| count() …`) are deprecated; use a correlation rule"
+    )]
+    Aggregation {
+        /// Byte offset of the `|`.
+        offset: usize,
+    },
+    /// A character no token starts with.
+    #[error("unexpected character `{found}` at offset {offset}")]
+    UnexpectedChar {
+        /// The character.
+        found: char,
+        /// Its byte offset.
+        offset: usize,
+    },
+    /// Deeper than the nesting limit (hostile input).
+    #[error("nesting deeper than {MAX_DEPTH}")]
+    TooDeep,
+    /// `(` without `)`.
+    #[error("missing `)`")]
+    MissingParen,
+    /// `x of` where x is neither `all` nor a positive number.
+    #[error("`{0} of`: expected `all` or a positive number")]
+    BadQuantifier(String),
+    /// `x of` at the end, or before something other than a pattern.
+    #[error("`{0} of` must be followed by a search pattern or `them`")]
+    OfWithoutPattern(String),
+    /// A token where an expression should start.
+    #[error("unexpected {0}")]
+    Unexpected(String),
+    /// The condition stops in the middle of an expression.
+    #[error("unexpected end of condition")]
+    UnexpectedEnd,
+    /// More after a complete expression.
+    #[error("unexpected {0} after a complete expression")]
+    Trailing(String),
 }
 
 /// Whether a search identifier matches an `x of` pattern (`*` wildcards).
@@ -268,7 +308,11 @@ mod tests {
         assert!(parse("a b").is_err());
         assert!(parse("selection | count() > 5").is_err());
         assert!(parse("0 of them").is_err());
-        assert!(parse(&"(".repeat(500)).is_err());
+        assert_eq!(parse(&"(".repeat(500)), Err(ConditionError::TooDeep));
+        assert_eq!(
+            parse("a of them").unwrap_err().to_string(),
+            "`a of`: expected `all` or a positive number"
+        );
         assert!(parse(&"not ".repeat(500)).is_err());
     }
 }

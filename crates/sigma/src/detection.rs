@@ -70,7 +70,7 @@ pub enum Modifier {
 }
 
 impl Modifier {
-    fn parse(s: &str, after_re: bool) -> Result<Modifier, String> {
+    fn parse(s: &str, after_re: bool) -> Result<Modifier, ModifierError> {
         Ok(match s {
             "contains" => Modifier::Contains,
             "startswith" => Modifier::StartsWith,
@@ -103,13 +103,22 @@ impl Modifier {
             "month" => Modifier::Month,
             "year" => Modifier::Year,
             "i" | "m" | "s" => {
-                return Err(format!(
-                    "modifier `{s}` is a sub-modifier of `re` and must follow it"
-                ));
+                return Err(ModifierError::SubModifierFirst(s.to_string()));
             }
-            other => return Err(format!("unknown modifier `{other}`")),
+            other => return Err(ModifierError::Unknown(other.to_string())),
         })
     }
+}
+
+/// A field modifier that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModifierError {
+    /// `i`, `m` or `s` not after `re`.
+    #[error("modifier `{0}` is a sub-modifier of `re` and must follow it")]
+    SubModifierFirst(String),
+    /// No such modifier.
+    #[error("unknown modifier `{0}`")]
+    Unknown(String),
 }
 
 /// A value as written in the rule.
@@ -183,7 +192,7 @@ fn field_spec(key: &str, v: &J, path: &str) -> Result<FieldSpec, Problem> {
     let mut after_re = false;
     for m in parts {
         let m = m.trim();
-        let parsed = Modifier::parse(m, after_re).map_err(|r| Problem::new(path, r))?;
+        let parsed = Modifier::parse(m, after_re).map_err(|r| Problem::new(path, r.to_string()))?;
         after_re |= parsed == Modifier::Re;
         modifiers.push(parsed);
     }

@@ -37,13 +37,7 @@ pub mod tuning;
 pub use compile::{MAX_REGEX_BYTES_PER_RULE, MAX_REGEX_PER_RULE, MAX_REGEX_TOTAL};
 pub use error::RuleError;
 pub use rule::{CorrelationRule, Document, FilterRule, RuleLogSource, SigmaRule, Status};
-pub use ruleset::{LoadOptions, LoadReport, RuleIdx, RuleSet, rule_files};
-pub use tuning::Tuning;
-
-/// The shared data directory: `$KAHU_SHARED`, else `<workspace>/../shared`.
-pub fn shared_dir() -> std::path::PathBuf {
-    match std::env::var_os("KAHU_SHARED") {
-        Some(p) => p.into(),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    }
-}
+pub use ruleset::{
+    LoadOptions, LoadReport, RuleFileError, RuleIdx, RuleSet, read_rule_file, rule_files,
+};
+pub use tuning::{Tuning, TuningError};

@@ -290,10 +290,13 @@ pub(crate) fn parse_detection(det: &J, path: &str) -> Result<Detection, Problem>
                                 "a legacy `| …` aggregation is only accepted in a rule with a single condition",
                             ));
                         }
-                        aggregation =
-                            Some(aggregation::parse(agg).map_err(|r| Problem::new(&construct, r))?);
+                        aggregation = Some(
+                            aggregation::parse(agg)
+                                .map_err(|r| Problem::new(&construct, r.to_string()))?,
+                        );
                     }
-                    let cond = condition::parse(plain).map_err(|r| Problem::new(construct, r))?;
+                    let cond = condition::parse(plain)
+                        .map_err(|r| Problem::new(construct, r.to_string()))?;
                     conditions.push(cond);
                 }
             }

@@ -277,7 +277,7 @@ impl RuleSet {
                     rule_id: None,
                     title: None,
                     construct: String::new(),
-                    reason,
+                    reason: reason.to_string(),
                 })?;
                 parse_text(&origin, &text)
             })
@@ -910,12 +910,37 @@ impl RuleSet {
     }
 }
 
-fn read_rule_file(p: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(p).map_err(|e| format!("cannot read: {e}"))?;
+/// Read a rule file as UTF-8 text, refusing files over 16 MiB (rule files
+/// come from anywhere, and the whole text is parsed). Shared with the
+/// correlation loader, which reads the same files.
+pub fn read_rule_file(p: &Path) -> Result<String, RuleFileError> {
+    let meta = std::fs::metadata(p).map_err(RuleFileError::Read)?;
     if meta.len() > MAX_RULE_FILE {
-        return Err(format!("{} bytes: too large for a rule file", meta.len()));
+        return Err(RuleFileError::TooLarge { bytes: meta.len() });
     }
-    let bytes = std::fs::read(p).map_err(|e| format!("cannot read: {e}"))?;
-    String::from_utf8(bytes)
-        .map_err(|e| format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+    let bytes = std::fs::read(p).map_err(RuleFileError::Read)?;
+    String::from_utf8(bytes).map_err(|e| RuleFileError::NotUtf8 {
+        valid_up_to: e.utf8_error().valid_up_to(),
+    })
+}
+
+/// Why a rule file could not be read; the caller's [`RuleError`] names the
+/// file.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleFileError {
+    /// The file could not be opened or read.
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+    /// Larger than the 16 MiB a rule file may have.
+    #[error("{bytes} bytes: too large for a rule file")]
+    TooLarge {
+        /// The file's size.
+        bytes: u64,
+    },
+    /// Not UTF-8 text.
+    #[error("not UTF-8 (byte {valid_up_to})")]
+    NotUtf8 {
+        /// Bytes before the first invalid sequence.
+        valid_up_to: usize,
+    },
 }

@@ -90,23 +90,29 @@ impl Tuning {
     }
 
     /// Parse a tuning file's text; `origin` names it in messages.
-    pub fn from_yaml(text: &str, origin: &str) -> Result<Self, String> {
-        let file: File = serde_saphyr::from_str(text)
-            .map_err(|e| format!("{origin}: not a tuning file: {e}"))?;
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Self, TuningError> {
+        let file: File = serde_saphyr::from_str(text).map_err(|e| TuningError::NotTuning {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
         let mut t = Tuning::default();
         for (n, e) in file.rules.into_iter().enumerate() {
             let id = e.id.trim();
             if id.is_empty() {
-                return Err(format!("{origin}: entry {}: empty rule id", n + 1));
+                return Err(TuningError::EmptyId {
+                    origin: origin.to_string(),
+                    entry: n + 1,
+                });
             }
             let action = if e.level.trim().eq_ignore_ascii_case("exclude") {
                 Action::Exclude
             } else {
-                Action::Level(
-                    e.level
-                        .parse()
-                        .map_err(|m| format!("{origin}: entry {} ({id}): {m}", n + 1))?,
-                )
+                Action::Level(e.level.parse().map_err(|message| TuningError::BadLevel {
+                    origin: origin.to_string(),
+                    entry: n + 1,
+                    rule_id: id.to_string(),
+                    message,
+                })?)
             };
             t.rules.insert(
                 id.to_string(),
@@ -121,9 +127,11 @@ impl Tuning {
     }
 
     /// Read a tuning file.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read tuning file {}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Self, TuningError> {
+        let text = std::fs::read_to_string(path).map_err(|error| TuningError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
         Tuning::from_yaml(&text, &path.display().to_string())
     }
 
@@ -186,6 +194,48 @@ impl Tuning {
     }
 }
 
+/// Why a tuning file was refused; every message names the file, and the
+/// entry and rule id when one is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum TuningError {
+    /// The file could not be read.
+    #[error("cannot read tuning file {}: {error}", path.display())]
+    Read {
+        /// The tuning file.
+        path: std::path::PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+    /// Not YAML of a tuning file's shape.
+    #[error("{origin}: not a tuning file: {message}")]
+    NotTuning {
+        /// The file (or embedded origin name).
+        origin: String,
+        /// What the YAML reader said.
+        message: String,
+    },
+    /// An entry without a rule id.
+    #[error("{origin}: entry {entry}: empty rule id")]
+    EmptyId {
+        /// The file (or embedded origin name).
+        origin: String,
+        /// 1-based entry number.
+        entry: usize,
+    },
+    /// An entry whose level is neither a Sigma level nor `exclude`.
+    #[error("{origin}: entry {entry} ({rule_id}): {message}")]
+    BadLevel {
+        /// The file (or embedded origin name).
+        origin: String,
+        /// 1-based entry number.
+        entry: usize,
+        /// The entry's rule id.
+        rule_id: String,
+        /// Why the level was refused.
+        message: String,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,9 +264,20 @@ mod tests {
         assert_eq!(t.get("b").unwrap().action, Action::Exclude);
         assert!(t.get("c").is_none());
         let e = Tuning::from_yaml("rules:\n  - id: a\n    level: loud\n", "t.yaml").unwrap_err();
+        assert!(
+            matches!(&e, TuningError::BadLevel { entry: 1, rule_id, .. } if rule_id == "a"),
+            "{e:?}"
+        );
+        let e = e.to_string();
         assert!(e.contains("t.yaml") && e.contains("loud"), "{e}");
-        assert!(Tuning::from_yaml("rules: 3\n", "t.yaml").is_err());
-        assert!(Tuning::from_yaml("rules:\n  - id: ''\n    level: low\n", "t").is_err());
+        assert!(matches!(
+            Tuning::from_yaml("rules: 3\n", "t.yaml"),
+            Err(TuningError::NotTuning { .. })
+        ));
+        assert!(matches!(
+            Tuning::from_yaml("rules:\n  - id: ''\n    level: low\n", "t"),
+            Err(TuningError::EmptyId { entry: 1, .. })
+        ));
     }
 
     #[test]

@@ -19,9 +19,7 @@ impl Sink for Collect {
 }
 
 fn shared() -> PathBuf {
-    std::env::var_os("KAHU_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
+    kahu_test_support::shared_dir()
 }
 
 #[test]

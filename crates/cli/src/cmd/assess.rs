@@ -75,11 +75,12 @@ pub struct Args {
     /// Analyst enrichment of attacker infrastructure (repeatable): `KIND` or
     /// `IP=KIND`, e.g. `--infra 203.0.113.7=soho-router`, `--infra vps`.
     #[arg(long = "infra", value_name = "[IP=]KIND")]
-    pub infrastructure: Vec<String>,
+    pub infrastructure: Vec<kahu_report::InfraNote>,
     /// Traffic Light Protocol marking of the report and the STIX bundle;
     /// indicators received under a stricter TLP stay out of the bundle.
-    #[arg(long, default_value = "TLP:AMBER")]
-    pub tlp: String,
+    /// Default TLP:AMBER (the demo: TLP:CLEAR).
+    #[arg(long, value_name = "LEVEL")]
+    pub tlp: Option<kahu_intel::Tlp>,
     /// A newer MITRE ATT&CK STIX bundle (default: embedded v18.1).
     #[arg(long, value_name = "FILE")]
     pub attack: Option<PathBuf>,
@@ -104,13 +105,8 @@ pub struct Args {
 
 /// Run the assessment.
 pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
-    // Arguments are checked before any work (the demo writes files).
-    let Some(tlp) = kahu_intel::Tlp::parse(&args.tlp) else {
-        anyhow::bail!(
-            "--tlp {:?} is not a TLP level (TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)",
-            args.tlp
-        );
-    };
+    // Arguments are checked before any work (the demo writes files); clap
+    // has already refused a --tlp that is no TLP level.
     let placeholders = crate::rules::placeholders(&args.placeholders)?;
     let ioc_tlp = kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?;
     let mut cfg = if args.demo {
@@ -160,7 +156,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         super::attribute::check_enrichment(
             &args.regions,
             &args.sectors,
-            &args.infrastructure,
+            args.infrastructure.iter().map(|note| note.kind.as_str()),
             &profiles,
         )?;
     }
@@ -169,8 +165,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     cfg.case
         .infrastructure
         .extend(args.infrastructure.iter().cloned());
-    if !args.demo || args.tlp != "TLP:AMBER" {
-        cfg.case.tlp = tlp.label().to_string();
+    if let Some(tlp) = args.tlp {
+        cfg.case.tlp = tlp;
     }
 
     let progress = FileProgress::new(global.quiet || args.json);

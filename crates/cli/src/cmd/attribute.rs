@@ -5,7 +5,6 @@ use anyhow::{Context, Result, bail};
 use kahu_attack::{
     ActorProfile, Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions, actor_profiles,
 };
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -91,7 +90,12 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     for p in &args.profile {
         kahu_attack::add_analyst_profile(&mut profiles, ActorProfile::load(p)?);
     }
-    check_enrichment(&args.regions, &args.sectors, &args.infra, &profiles)?;
+    // An `IP=kind` given here (as to `assess --infra`) is checked by its kind.
+    let infra_kinds = args
+        .infra
+        .iter()
+        .map(|i| i.split_once('=').map_or(i.as_str(), |(_, k)| k));
+    check_enrichment(&args.regions, &args.sectors, infra_kinds, &profiles)?;
     let ev = collect_evidence(&args, kb, &profiles)?;
     if ev.is_empty() {
         bail!("no evidence: give --techniques/--software/--cve/…, --findings FILE or --layer FILE");
@@ -117,26 +121,24 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
 /// Refuse a `--region` that is no country (a typo would silently weigh
 /// nothing) and warn about sectors and infrastructure kinds that no loaded
 /// profile lists, since those cannot change a ranking. Shared with `assess`.
-pub fn check_enrichment(
+pub fn check_enrichment<'a>(
     regions: &[String],
     sectors: &[String],
-    infra: &[String],
+    infra_kinds: impl IntoIterator<Item = &'a str>,
     profiles: &[ActorProfile],
 ) -> Result<()> {
     use kahu_attack::enrichment::{check_infrastructure_kind, check_region, check_sector};
     for r in regions {
-        check_region(r).map_err(|e| anyhow::anyhow!(e))?;
+        check_region(r)?;
     }
     for s in sectors {
         if let Err(e) = check_sector(s, profiles) {
-            eprintln!("warning: {}", crate::output::terminal_safe(&e));
+            eprintln!("warning: {}", crate::output::terminal_safe(&e.to_string()));
         }
     }
-    for i in infra {
-        // `IP=kind` notes (assess --infra) carry the kind after '='.
-        let kind = i.split_once('=').map_or(i.as_str(), |(_, k)| k);
+    for kind in infra_kinds {
         if let Err(e) = check_infrastructure_kind(kind, profiles) {
-            eprintln!("warning: {}", crate::output::terminal_safe(&e));
+            eprintln!("warning: {}", crate::output::terminal_safe(&e.to_string()));
         }
     }
     Ok(())
@@ -149,25 +151,14 @@ fn collect_evidence(
 ) -> Result<CaseEvidence> {
     let mut findings = Vec::new();
     for path in &args.findings {
-        findings.extend(read_findings(path)?);
+        findings.extend(kahu_finding::read_findings_file(path)?);
     }
     // The same evidence rules as `kahu assess`, so the same findings give
     // the same ranking.
     let mut ev = CaseEvidence::from_detections(&findings, kb);
     args.techniques.iter().for_each(|t| ev.add_technique(t));
     for s in &args.software {
-        match kb.software_by_name(s) {
-            Some(sw)
-                if !s.trim().to_ascii_uppercase().starts_with('S')
-                    || kb.software(&s.trim().to_ascii_uppercase()).is_none() =>
-            {
-                ev.add_software(&sw.id)
-            }
-            _ if kb.software(&kb.resolve(s)).is_some() => ev.add_software(s),
-            _ => {
-                ev.tools.insert(s.trim().to_string());
-            }
-        }
+        ev.add_software_id_or_name(kb, s);
     }
     args.cves.iter().for_each(|c| ev.add_cve(c));
     ev.ips.extend(args.ips.iter().copied());
@@ -198,33 +189,6 @@ fn collect_evidence(
         techs.iter().for_each(|t| ev.add_technique(t));
     }
     Ok(ev)
-}
-
-/// JSON lines of findings, or one JSON array.
-fn read_findings(path: &PathBuf) -> Result<Vec<kahu_finding::Finding>> {
-    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut reader = std::io::BufReader::new(file);
-    let first = reader
-        .fill_buf()?
-        .iter()
-        .copied()
-        .find(|b| !b.is_ascii_whitespace());
-    if first == Some(b'[') {
-        return serde_json::from_reader(reader)
-            .with_context(|| format!("parsing {} as a JSON array of findings", path.display()));
-    }
-    let mut out = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("reading {} line {}", path.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push(
-            serde_json::from_str(&line)
-                .with_context(|| format!("{} line {}: not a finding", path.display(), i + 1))?,
-        );
-    }
-    Ok(out)
 }
 
 fn print_human(res: &Attribution) {

@@ -59,7 +59,11 @@ pub fn run(s: &Setup, events: &[Event]) -> Vec<Finding> {
     run_with(s, events, Limits::default()).0
 }
 
-pub fn run_with(s: &Setup, events: &[Event], limits: Limits) -> (Vec<Finding>, Vec<String>) {
+pub fn run_with(
+    s: &Setup,
+    events: &[Event],
+    limits: Limits,
+) -> (Vec<Finding>, Vec<kahu_correlation::CorrelationWarning>) {
     let mut eng = s.bound.engine_with(limits);
     let mut m = Vec::new();
     for e in events {

@@ -7,16 +7,7 @@ use std::path::PathBuf;
 
 /// The shared reference data, or `None` (after a loud SKIP) when absent.
 pub fn shared(sub: &str) -> Option<PathBuf> {
-    let base = std::env::var_os("KAHU_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    let p = base.join(sub);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: shared data {sub} not found at {}", p.display());
-        None
-    }
+    kahu_test_support::shared(sub)
 }
 
 /// Whether a warning is a file's coverage summary ("N of M events have no

@@ -1,6 +1,8 @@
 //! Traffic Light Protocol levels of shared intelligence. Partners mark what
 //! they share; kahu must not pass a TLP:AMBER indicator on in a TLP:CLEAR
 //! bundle, so each indicator keeps the strictest marking its feed gave it.
+//! The same type marks kahu's own products (the assessment, the report, the
+//! STIX bundle), which is why it lives here and not in `kahu-intel`.
 
 use serde::{Deserialize, Serialize};
 
@@ -137,6 +139,38 @@ impl Tlp {
     }
 }
 
+impl std::str::FromStr for Tlp {
+    type Err = UnknownTlp;
+    /// [`Tlp::parse`], with an error that lists the levels.
+    fn from_str(s: &str) -> Result<Tlp, UnknownTlp> {
+        Tlp::parse(s).ok_or_else(|| UnknownTlp(s.to_string()))
+    }
+}
+
+/// Text that is no TLP level.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a TLP level (TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)")]
+pub struct UnknownTlp(pub String);
+
+/// Serde helpers for a `Tlp` written as its label (`"TLP:AMBER+STRICT"`),
+/// the form of kahu's JSON outputs (`#[serde(with = "kahu_finding::tlp::as_label")]`).
+/// The derived form (`"AmberStrict"`) stays for what already uses it.
+pub mod as_label {
+    use super::Tlp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Write the label.
+    pub fn serialize<S: Serializer>(tlp: &Tlp, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(tlp.label())
+    }
+
+    /// Read any spelling [`Tlp::parse`] accepts.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tlp, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for Tlp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.label())
@@ -170,5 +204,26 @@ mod tests {
         assert_eq!(Tlp::from_stix_extensions(&ext), Some(Tlp::Red));
         assert!(Tlp::Green.may_share_in(Tlp::Amber));
         assert!(!Tlp::Amber.may_share_in(Tlp::Clear));
+    }
+
+    #[test]
+    fn label_serde_round_trips_and_refuses_unknown_levels() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Marked {
+            #[serde(with = "as_label")]
+            tlp: Tlp,
+        }
+        let text = serde_json::to_string(&Marked {
+            tlp: Tlp::AmberStrict,
+        })
+        .unwrap();
+        assert_eq!(text, r#"{"tlp":"TLP:AMBER+STRICT"}"#);
+        assert_eq!(
+            serde_json::from_str::<Marked>(r#"{"tlp":"tlp:white"}"#).unwrap(),
+            Marked { tlp: Tlp::Clear }
+        );
+        let err = serde_json::from_str::<Marked>(r#"{"tlp":"TLP:PURPLE"}"#).unwrap_err();
+        assert!(err.to_string().contains("is not a TLP level"), "{err}");
+        assert_eq!("TLP:RED".parse::<Tlp>(), Ok(Tlp::Red));
     }
 }
