@@ -302,7 +302,7 @@ fn main() {
             || shared_dir().join("attack/enterprise-attack.json"),
             Into::into,
         );
-    reports::run(&bundle);
+    reports::run(&bundle, args.iter().any(|a| a == "--fit"));
     if args.iter().any(|a| a == "--reports-only") {
         return;
     }
