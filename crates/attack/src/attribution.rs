@@ -308,12 +308,14 @@ impl Attributor<'_> {
             .map(|a| self.profile_score(a, ev, &r, p, None))
             .collect();
         let (scores, unknown, softmax_t): (Vec<f64>, f64, f64) = match learned {
-            // Profile evidence (CVE, infrastructure, victims…) is in the IDF
-            // scorer's units; dividing by that scorer's temperature puts it in
-            // logits with the same strength it had there.
+            // Profile evidence (CVE, infrastructure, victims…) is added as a
+            // log-likelihood ratio (`Params::profile_logit_scale`).
             Some(w) => (
                 (0..self.actors.len())
-                    .map(|a| w.score(&self.features.features(a, &query)) + profile[a] / t)
+                    .map(|a| {
+                        w.score(&self.features.features(a, &query))
+                            + profile[a] * p.profile_logit_scale
+                    })
                     .collect(),
                 w.unknown_logit,
                 1.0,
@@ -403,8 +405,8 @@ impl Attributor<'_> {
                         c.push(Contribution {
                             feature: "analyst_profile".into(),
                             value: profile[ai],
-                            weight: 1.0 / t,
-                            contribution: profile[ai] / t,
+                            weight: p.profile_logit_scale,
+                            contribution: profile[ai] * p.profile_logit_scale,
                         });
                         c
                     })

@@ -99,6 +99,20 @@ pub struct Params {
     /// returns the IDF sum.
     #[serde(default = "default_learned_ranker")]
     pub learned_ranker: bool,
+    /// With the learned ranker: logits per unit of profile evidence (CVE,
+    /// infrastructure, tools, victims, time, attributed indicators; the
+    /// weights above). The report-level cases carry no such facts, so this
+    /// is a judgment, not a fit: at 0.5 a CVE only this actor's profile lists
+    /// (`cve_weight` 1.5) multiplies its odds by 2.1, a listed attacker IP
+    /// (`infra_weight` 3) by 4.5. The demo's APT40 (a partner feed's C2
+    /// indicators, an exclusive CVE, victims) is 53 % at 1/3 (the strength
+    /// the IDF scorer's base temperature gave it), 83 % at 0.5, 99.8 % at 1.
+    #[serde(default = "default_profile_logit_scale")]
+    pub profile_logit_scale: f64,
+}
+
+fn default_profile_logit_scale() -> f64 {
+    0.5
 }
 
 fn default_learned_ranker() -> bool {
@@ -130,6 +144,7 @@ impl Default for Params {
             full_evidence_items: 8.0,
             techniques_only_weight: default_techniques_only_weight(),
             learned_ranker: default_learned_ranker(),
+            profile_logit_scale: default_profile_logit_scale(),
         }
     }
 }
