@@ -142,9 +142,9 @@ impl FeatureModel {
                     let tf = ActorItems::tf(sources);
                     hits += 1;
                     let df = f64::from(df);
-                    f[0] += (1.0 + (self.n_groups - df + 0.5) / (df + 0.5)).ln() * tf
-                        * (BM25_K1 + 1.0)
-                        / (tf + BM25_K1 * norm);
+                    f[0] +=
+                        (1.0 + (self.n_groups - df + 0.5) / (df + 0.5)).ln() * tf * (BM25_K1 + 1.0)
+                            / (tf + BM25_K1 * norm);
                     if (i as usize) < self.n_techniques {
                         f[3] += idf;
                     } else {
@@ -168,7 +168,8 @@ impl FeatureModel {
             };
             // Dirichlet-smoothed query likelihood, minus the part that is
             // the same for every actor: Σ ln(1 + tf / (μ p(i|C))) + |q| ln(μ / (len + μ)).
-            let background = (self.cf[i as usize] + 0.5) / (self.total_length + 0.5 * self.vocabulary);
+            let background =
+                (self.cf[i as usize] + 0.5) / (self.total_length + 0.5 * self.vocabulary);
             f[1] += (1.0 + tf / (mu * background)).ln();
             // Multinomial naive Bayes on presence with Laplace smoothing,
             // scaled by the vocabulary so that an empty profile scores 0.
@@ -219,7 +220,10 @@ impl RankerWeights {
     pub fn from_json(text: &str) -> Result<RankerWeights, String> {
         let w: RankerWeights = serde_json::from_str(text).map_err(|e| e.to_string())?;
         if w.format != WEIGHTS_FORMAT {
-            return Err(format!("format {:?}, expected {WEIGHTS_FORMAT:?}", w.format));
+            return Err(format!(
+                "format {:?}, expected {WEIGHTS_FORMAT:?}",
+                w.format
+            ));
         }
         if w.features != FEATURES || w.weights.len() != N_FEATURES {
             return Err(format!(

@@ -113,10 +113,11 @@ fn solve(mut h: [[f64; N_PARAMS]; N_PARAMS], mut g: [f64; N_PARAMS]) -> [f64; N_
         if d.abs() < 1e-300 {
             continue;
         }
+        let pivot = h[col];
         for row in col + 1..N_PARAMS {
             let f = h[row][col] / d;
-            for k in col..N_PARAMS {
-                h[row][k] -= f * h[col][k];
+            for (x, p) in h[row][col..].iter_mut().zip(&pivot[col..]) {
+                *x -= f * p;
             }
             g[row] -= f * g[col];
         }
@@ -234,7 +235,11 @@ mod tests {
                 rows: r,
                 skip: None,
                 // One case in eight is a miss: the weight stays finite.
-                target: Some(if case % 8 == 0 { (case + 1) % 5 } else { case % 5 }),
+                target: Some(if case % 8 == 0 {
+                    (case + 1) % 5
+                } else {
+                    case % 5
+                }),
                 weight: 1.0,
             })
             .collect();

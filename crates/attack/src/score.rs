@@ -440,7 +440,11 @@ impl<'a> Attributor<'a> {
 
     /// The learned ranker's features of every actor (in model order) for
     /// the ATT&CK part of `ev` (evaluation and explanation).
-    pub fn ranker_features(&self, ev: &CaseEvidence, p: &Params) -> Vec<[f64; crate::ranker::N_FEATURES]> {
+    pub fn ranker_features(
+        &self,
+        ev: &CaseEvidence,
+        p: &Params,
+    ) -> Vec<[f64; crate::ranker::N_FEATURES]> {
         let r = self.resolve(ev, p);
         let q = self.query_items(&r);
         (0..self.actors.len())

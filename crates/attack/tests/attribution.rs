@@ -746,7 +746,14 @@ fn learned_contributions_sum_to_the_score() {
     let profiles = embedded_profiles();
     let a = Attributor::new(kb(), &profiles, &Exclusions::default(), &Params::default());
     let mut e = CaseEvidence::default();
-    for t in ["T1190", "T1505.003", "T1003.001", "T1021.001", "T1560.001", "T1090.003"] {
+    for t in [
+        "T1190",
+        "T1505.003",
+        "T1003.001",
+        "T1021.001",
+        "T1560.001",
+        "T1090.003",
+    ] {
         e.add_technique(t);
     }
     e.add_software("S0020");
@@ -762,9 +769,18 @@ fn learned_contributions_sum_to_the_score() {
     let w = kahu_attack::ranker::RankerWeights::shipped();
     for c in &res.candidates {
         let names: Vec<&str> = c.contributions.iter().map(|x| x.feature.as_str()).collect();
-        assert_eq!(names.len(), kahu_attack::ranker::N_FEATURES + 1, "{names:?}");
+        assert_eq!(
+            names.len(),
+            kahu_attack::ranker::N_FEATURES + 1,
+            "{names:?}"
+        );
         let sum: f64 = c.contributions.iter().map(|x| x.contribution).sum();
-        assert!((sum - c.score).abs() < 1e-3, "{}: {sum} vs {}", c.id, c.score);
+        assert!(
+            (sum - c.score).abs() < 1e-3,
+            "{}: {sum} vs {}",
+            c.id,
+            c.score
+        );
         for (x, weight) in c.contributions.iter().zip(&w.weights) {
             assert!((x.contribution - x.weight * x.value).abs() < 1e-12);
             assert_eq!(x.weight, *weight, "{}", x.feature);

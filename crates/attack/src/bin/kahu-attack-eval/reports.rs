@@ -186,8 +186,9 @@ fn write_weights(scored: &[Scored], bundle_modified: &str) {
     let (w, cases) = fit_all(scored);
     let out = RankerWeights {
         format: WEIGHTS_FORMAT.into(),
-        command: "cargo run --release -p kahu-attack --bin kahu-attack-eval -- --reports-only --fit"
-            .into(),
+        command:
+            "cargo run --release -p kahu-attack --bin kahu-attack-eval -- --reports-only --fit"
+                .into(),
         fitted_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         bundle_modified: bundle_modified.into(),
         cases,
@@ -202,7 +203,10 @@ fn write_weights(scored: &[Scored], bundle_modified: &str) {
         Ok(()) => eprintln!("wrote {}", path.display()),
         Err(e) => eprintln!("writing {}: {e}", path.display()),
     }
-    println!("Weights fitted on all {cases} cases (closed + open set, L2 {}), written to `crates/attack/data/ranker-weights.json`:\n", L2);
+    println!(
+        "Weights fitted on all {cases} cases (closed + open set, L2 {}), written to `crates/attack/data/ranker-weights.json`:\n",
+        L2
+    );
     println!("| feature | weight |\n|---|---|");
     for (f, w) in FEATURES.iter().zip(&out.weights) {
         println!("| {f} | {w:.4} |");
