@@ -4,6 +4,7 @@ use crate::evidence::CaseEvidence;
 use crate::kb::KnowledgeBase;
 use crate::likelihood::{Confidence, Likelihood};
 use crate::profile::ActorProfile;
+use crate::ranker::{Contribution, FEATURES, RankerWeights};
 use crate::score::{Attributor, Exclusions, Params};
 use serde::Serialize;
 
@@ -107,8 +108,14 @@ pub struct Candidate {
     pub name: String,
     /// Aliases.
     pub aliases: Vec<String>,
-    /// Raw score (sum of evidence weights).
+    /// Ranking score: with the learned ranker (the default) its logit, the
+    /// sum of `contributions`; with `Params::learned_ranker` off the IDF sum
+    /// of the evidence weights.
     pub score: f64,
+    /// The learned ranker's score, feature by feature (weight × value),
+    /// plus the analyst-profile evidence; they sum to `score`. Empty when
+    /// the learned ranker is off.
+    pub contributions: Vec<crate::ranker::Contribution>,
     /// Calibrated probability that this actor is responsible.
     pub likelihood: f64,
     /// ICD 203 expression of `likelihood`.
@@ -125,6 +132,10 @@ pub struct Candidate {
     pub absent_penalty: f64,
     /// The actor's techniques not yet observed, most exclusive first: a hunting checklist.
     pub hunt_next: Vec<HuntItem>,
+    /// Whether any observed item counts for this actor (a learned score can
+    /// be positive or negative, so its sign does not say).
+    #[serde(skip)]
+    pub has_support: bool,
 }
 
 /// Overall judgment.
@@ -290,14 +301,38 @@ impl Attributor<'_> {
         let p = &opts.params;
         let r = self.resolve(ev, p);
         let l = self.listing(ev);
-        let scores: Vec<f64> = self
+        let t = Attributor::effective_temperature(p, r.max_attack);
+        let learned = p.learned_ranker.then(RankerWeights::shipped);
+        let query = self.query_items(&r);
+        let profile: Vec<f64> = self
             .actors
             .iter()
-            .map(|a| self.attack_score(a, &r, p, None) + self.profile_score(a, ev, &r, &l, p, None))
+            .map(|a| self.profile_score(a, ev, &r, &l, p, None))
             .collect();
-        let unknown = p.unknown_fraction * r.max_attack;
-        let t = Attributor::effective_temperature(p, r.max_attack);
-        let (mut lik, mut lik_unknown) = likelihoods(&scores, unknown, t);
+        let (scores, unknown, softmax_t): (Vec<f64>, f64, f64) = match learned {
+            // Profile evidence (CVE, infrastructure, victims…) is added as a
+            // log-likelihood ratio (`Params::profile_logit_scale`).
+            Some(w) => (
+                (0..self.actors.len())
+                    .map(|a| {
+                        w.score(&self.features.features(a, &query))
+                            + profile[a] * p.profile_logit_scale
+                    })
+                    .collect(),
+                w.unknown_logit,
+                1.0,
+            ),
+            None => (
+                self.actors
+                    .iter()
+                    .zip(&profile)
+                    .map(|(a, ps)| self.attack_score(a, &r, p, None) + ps)
+                    .collect(),
+                p.unknown_fraction * r.max_attack,
+                t,
+            ),
+        };
+        let (mut lik, mut lik_unknown) = likelihoods(&scores, unknown, softmax_t);
         let items = r.techs.len() + r.sws.len() + ev.cves.len() + ev.attributed_indicators.len();
         let thin = evidence_weight(items, p.full_evidence_items);
         if thin < 1.0 {
@@ -355,12 +390,38 @@ impl Attributor<'_> {
                         .then_with(|| x.technique.cmp(&y.technique))
                 });
                 hunt.truncate(opts.hunt_len);
+                let contributions = learned
+                    .map(|w| {
+                        let x = self.features.features(ai, &query);
+                        let mut c: Vec<Contribution> = FEATURES
+                            .iter()
+                            .zip(&w.weights)
+                            .zip(x)
+                            .map(|((f, &weight), value)| Contribution {
+                                feature: f.to_string(),
+                                value,
+                                weight,
+                                contribution: weight * value,
+                            })
+                            .collect();
+                        c.push(Contribution {
+                            feature: "analyst_profile".into(),
+                            value: profile[ai],
+                            weight: p.profile_logit_scale,
+                            contribution: profile[ai] * p.profile_logit_scale,
+                        });
+                        c
+                    })
+                    .unwrap_or_default();
+                let has_support = ex.supporting.iter().any(|i| i.weight > 0.0);
                 Candidate {
                     rank: rank + 1,
                     id: a.id.clone(),
                     name: a.name.clone(),
                     aliases: a.aliases.clone(),
                     score: (scores[ai] * 1000.0).round() / 1000.0,
+                    contributions,
+                    has_support,
                     likelihood: lik[ai],
                     likelihood_words: Likelihood::from_probability(lik[ai]),
                     profiled: a.profile.is_some(),
@@ -379,7 +440,7 @@ impl Attributor<'_> {
             Some(c)
                 if c.likelihood > lik_unknown
                     && c.likelihood >= MIN_ATTRIBUTION
-                    && c.score > 0.0 =>
+                    && c.has_support =>
             {
                 Outcome::Attributed {
                     id: c.id.clone(),
@@ -408,7 +469,7 @@ impl Attributor<'_> {
             _ => {
                 let mut c = Confidence::assess(0, 0, 0.0);
                 let why = match top {
-                    Some(c) if c.likelihood > lik_unknown && c.score > 0.0 => format!(
+                    Some(c) if c.likelihood > lik_unknown && c.has_support => format!(
                         "no actor stands out: the leader, {} {}, is at {:.0} %, below the {:.0} % needed to name one",
                         c.id,
                         c.name,

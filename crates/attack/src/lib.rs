@@ -19,6 +19,8 @@ pub mod navigator;
 pub mod profile;
 mod profile_score;
 pub mod quality;
+pub mod ranker;
+pub mod ranker_fit;
 pub mod score;
 pub mod stix;
 

@@ -15,7 +15,8 @@
 use crate::evidence::CaseEvidence;
 use crate::kb::{KnowledgeBase, RelKind, parent_of};
 use crate::profile::ActorProfile;
-use std::collections::{HashMap, HashSet};
+use crate::ranker::{ActorItems, FeatureModel};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Tunable weights. Defaults are the values selected by the evaluation
 /// (`kahu-attack-eval`, leave-one-campaign-out); see `docs/benchmarks/attribution.md`.
@@ -90,6 +91,32 @@ pub struct Params {
     /// the named author. 1 turns this off.
     #[serde(default = "default_techniques_only_weight")]
     pub techniques_only_weight: f64,
+    /// Rank with the learned ranker (`ranker.rs`: a conditional logit fitted
+    /// on the leave-one-report-out cases, weights in
+    /// `crates/attack/data/ranker-weights.json`) instead of the IDF sum
+    /// above. The safety layers (unknown, thin evidence, techniques only)
+    /// apply to either. `raw_scores` (the campaign tuning grid) always
+    /// returns the IDF sum.
+    #[serde(default = "default_learned_ranker")]
+    pub learned_ranker: bool,
+    /// With the learned ranker: logits per unit of profile evidence (CVE,
+    /// infrastructure, tools, victims, time, attributed indicators; the
+    /// weights above). The report-level cases carry no such facts, so this
+    /// is a judgment, not a fit: at 0.5 a CVE only this actor's profile lists
+    /// (`cve_weight` 1.5) multiplies its odds by 2.1, a listed attacker IP
+    /// (`infra_weight` 3) by 4.5. The demo's APT40 (a partner feed's C2
+    /// indicators, an exclusive CVE, victims) is 53 % at 1/3 (the strength
+    /// the IDF scorer's base temperature gave it), 83 % at 0.5, 99.8 % at 1.
+    #[serde(default = "default_profile_logit_scale")]
+    pub profile_logit_scale: f64,
+}
+
+fn default_profile_logit_scale() -> f64 {
+    0.5
+}
+
+fn default_learned_ranker() -> bool {
+    true
 }
 
 fn default_techniques_only_weight() -> f64 {
@@ -116,6 +143,8 @@ impl Default for Params {
             time_weight: 1.0,
             full_evidence_items: 8.0,
             techniques_only_weight: default_techniques_only_weight(),
+            learned_ranker: default_learned_ranker(),
+            profile_logit_scale: default_profile_logit_scale(),
         }
     }
 }
@@ -151,6 +180,9 @@ pub(crate) struct GroupModel {
     pub software: HashMap<u32, Option<u32>>,
     /// Sum of IDF weights of direct techniques.
     pub total_weight: f64,
+    /// Item (technique index, or techniques + software index) → the
+    /// reports citing it for this actor (learned ranker features).
+    pub cited: HashMap<u32, BTreeSet<u32>>,
 }
 
 /// One candidate actor in the model.
@@ -179,6 +211,8 @@ pub struct Attributor<'a> {
     pub(crate) parent: Vec<u32>,
     pub(crate) excluded_sources: Vec<String>,
     pub(crate) mean_weight: f64,
+    /// Statistics of the learned ranker's features, per actor.
+    pub(crate) features: FeatureModel,
 }
 
 impl<'a> Attributor<'a> {
@@ -264,6 +298,15 @@ impl<'a> Attributor<'a> {
             };
             for g in owners {
                 let m = &mut actors[g].model;
+                let item = kb
+                    .technique_index(&r.to)
+                    .or_else(|| kb.software_index(&r.to).map(|s| nt + s));
+                if let Some(item) = item {
+                    m.cited
+                        .entry(item as u32)
+                        .or_default()
+                        .extend(r.sources.iter().copied());
+                }
                 if let Some(t) = kb.technique_index(&r.to) {
                     let e = m.direct.entry(t as u32).or_insert(via);
                     if via.is_none() {
@@ -337,6 +380,7 @@ impl<'a> Attributor<'a> {
             parent,
             excluded_sources: excl.sources.iter().cloned().collect(),
             mean_weight: 1.0,
+            features: FeatureModel::default(),
         };
         for a in 0..this.actors.len() {
             // Summed in technique order: hash-map order would change the
@@ -377,7 +421,50 @@ impl<'a> Attributor<'a> {
                 }
             }
         }
+        let items: Vec<ActorItems> = this
+            .actors
+            .iter()
+            .map(|a| ActorItems {
+                items: a
+                    .model
+                    .cited
+                    .iter()
+                    .map(|(&i, s)| (i, s.iter().copied().collect()))
+                    .collect(),
+                implied: a.model.implied.keys().copied().collect(),
+            })
+            .collect();
+        this.features = FeatureModel::new(items, nt, nt + d.software.len(), n_groups);
         this
+    }
+
+    /// The learned ranker's features of every actor (in model order) for
+    /// the ATT&CK part of `ev` (evaluation and explanation).
+    pub fn ranker_features(
+        &self,
+        ev: &CaseEvidence,
+        p: &Params,
+    ) -> Vec<[f64; crate::ranker::N_FEATURES]> {
+        let r = self.resolve(ev, p);
+        let q = self.query_items(&r);
+        (0..self.actors.len())
+            .map(|a| self.features.features(a, &q))
+            .collect()
+    }
+
+    /// Evidence techniques and software as the ranker's item indices.
+    pub(crate) fn query_items(&self, r: &Resolved) -> Vec<u32> {
+        let nt = self.kb.data().techniques.len() as u32;
+        r.techs
+            .iter()
+            .copied()
+            .chain(r.sws.iter().map(|&s| nt + s))
+            .collect()
+    }
+
+    /// Actor ids in model order (the rows of [`Attributor::ranker_features`]).
+    pub fn actor_ids(&self) -> Vec<&str> {
+        self.actors.iter().map(|a| a.id.as_str()).collect()
     }
 
     /// Softmax temperature for evidence whose best attainable ATT&CK score

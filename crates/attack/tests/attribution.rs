@@ -520,7 +520,7 @@ fn profile_items_shared_between_actors_are_split() {
             .iter()
             .find(|i| i.kind == EvidenceKind::Cve)
             .unwrap();
-        assert!((c.score - item.weight).abs() < 1e-3);
+        assert!((profile_part(c) - item.weight).abs() < 1e-3);
         item.weight
     };
     let w_shared = weight_for(shared, "G0065");
@@ -553,7 +553,7 @@ fn shared_infrastructure_kind_is_not_exclusive_evidence() {
         },
     );
     for (id, reliability) in &with_soho {
-        let s = res.candidates.iter().find(|c| &c.id == id).unwrap().score;
+        let s = profile_part(res.candidates.iter().find(|c| &c.id == id).unwrap());
         let expect = Params::default().victim_weight * reliability / with_soho.len() as f64;
         // scores are reported to three decimals
         assert!((s - expect).abs() < 1e-3, "{id}: {s} vs {expect}");
@@ -575,7 +575,7 @@ fn attributed_indicators_score_as_infrastructure_overlap() {
         res.candidates
             .iter()
             .find(|c| c.id == id)
-            .map(|c| c.score)
+            .map(profile_part)
             .unwrap()
     };
     let mut e = CaseEvidence::default();
@@ -728,4 +728,79 @@ fn actors_are_shown_by_their_best_known_name() {
         .find(|c| c.id == "G0065")
         .expect("G0065 ranked");
     assert_eq!(lead.name, "APT40");
+}
+
+/// The profile-evidence part of a candidate's learned score (CVE,
+/// infrastructure, victims, attributed indicators), in the IDF scorer's
+/// units: the `analyst_profile` contribution's value.
+fn profile_part(c: &kahu_attack::Candidate) -> f64 {
+    c.contributions
+        .iter()
+        .find(|x| x.feature == "analyst_profile")
+        .map(|x| x.value)
+        .expect("the learned ranker explains the profile evidence")
+}
+
+#[test]
+fn learned_contributions_sum_to_the_score() {
+    let profiles = embedded_profiles();
+    let a = Attributor::new(kb(), &profiles, &Exclusions::default(), &Params::default());
+    let mut e = CaseEvidence::default();
+    for t in [
+        "T1190",
+        "T1505.003",
+        "T1003.001",
+        "T1021.001",
+        "T1560.001",
+        "T1090.003",
+    ] {
+        e.add_technique(t);
+    }
+    e.add_software("S0020");
+    e.add_cve("CVE-2021-44228");
+    let res = a.rank(
+        &e,
+        &RankOptions {
+            top: 10,
+            ..Default::default()
+        },
+    );
+    assert_eq!(res.candidates.len(), 10);
+    let w = kahu_attack::ranker::RankerWeights::shipped();
+    for c in &res.candidates {
+        let names: Vec<&str> = c.contributions.iter().map(|x| x.feature.as_str()).collect();
+        assert_eq!(
+            names.len(),
+            kahu_attack::ranker::N_FEATURES + 1,
+            "{names:?}"
+        );
+        let sum: f64 = c.contributions.iter().map(|x| x.contribution).sum();
+        assert!(
+            (sum - c.score).abs() < 1e-3,
+            "{}: {sum} vs {}",
+            c.id,
+            c.score
+        );
+        for (x, weight) in c.contributions.iter().zip(&w.weights) {
+            assert!((x.contribution - x.weight * x.value).abs() < 1e-12);
+            assert_eq!(x.weight, *weight, "{}", x.feature);
+        }
+    }
+    // The ranking follows the learned score, and the features differ between
+    // candidates (a ranker that ignored the evidence would tie them).
+    assert!(res.candidates.windows(2).all(|p| p[0].score >= p[1].score));
+    assert!(res.candidates[0].score > res.candidates[9].score);
+    // The IDF scorer is still there and explains nothing feature by feature.
+    let old = a.rank(
+        &e,
+        &RankOptions {
+            top: 3,
+            params: Params {
+                learned_ranker: false,
+                ..Params::default()
+            },
+            ..Default::default()
+        },
+    );
+    assert!(old.candidates.iter().all(|c| c.contributions.is_empty()));
 }

@@ -5,7 +5,8 @@
 //!
 //! The report-level tables come first and read the STIX bundle (default
 //! `$KAHU_SHARED/attack/enterprise-attack.json`, else `../shared/...`);
-//! `--reports-only` stops after them.
+//! `--reports-only` stops after them. `--fit` also fits the learned ranker
+//! on every report-level case and writes `crates/attack/data/ranker-weights.json`.
 
 mod reports;
 
@@ -302,7 +303,7 @@ fn main() {
             || shared_dir().join("attack/enterprise-attack.json"),
             Into::into,
         );
-    reports::run(&bundle);
+    reports::run(&bundle, args.iter().any(|a| a == "--fit"));
     if args.iter().any(|a| a == "--reports-only") {
         return;
     }
