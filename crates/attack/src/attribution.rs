@@ -352,10 +352,15 @@ impl Attributor<'_> {
                 }
             }
         }
+        // Candidates are listed by the likelihood they are shown with: an
+        // actor corroborated by a CVE or rare software keeps its full share
+        // and may pass one with a higher overlap score that does not, and a
+        // list whose first line is less likely than its fifth reads wrong.
         let mut order: Vec<usize> = (0..scores.len()).collect();
         order.sort_by(|&a, &b| {
-            scores[b]
-                .total_cmp(&scores[a])
+            lik[b]
+                .total_cmp(&lik[a])
+                .then_with(|| scores[b].total_cmp(&scores[a]))
                 .then_with(|| self.actors[a].id.cmp(&self.actors[b].id))
         });
         let d = self.kb.data();

@@ -786,9 +786,26 @@ fn learned_contributions_sum_to_the_score() {
             assert_eq!(x.weight, *weight, "{}", x.feature);
         }
     }
-    // The ranking follows the learned score, and the features differ between
-    // candidates (a ranker that ignored the evidence would tie them).
-    assert!(res.candidates.windows(2).all(|p| p[0].score >= p[1].score));
+    // Candidates are listed by the likelihood they are shown with; within
+    // one kind of support (here: techniques only) that follows the learned
+    // score. The features differ between candidates (a ranker that ignored
+    // the evidence would tie them).
+    assert!(
+        res.candidates
+            .windows(2)
+            .all(|p| p[0].likelihood >= p[1].likelihood)
+    );
+    let technique_only: Vec<_> = res
+        .candidates
+        .iter()
+        .filter(|c| {
+            c.supporting
+                .iter()
+                .all(|i| i.kind == kahu_attack::EvidenceKind::Technique)
+        })
+        .collect();
+    assert!(technique_only.len() > 2);
+    assert!(technique_only.windows(2).all(|p| p[0].score >= p[1].score));
     assert!(res.candidates[0].score > res.candidates[9].score);
     // The IDF scorer is still there and explains nothing feature by feature.
     let old = a.rank(
