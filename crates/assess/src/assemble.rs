@@ -301,7 +301,18 @@ fn judgement(a: &Attribution) -> (String, String) {
             let runner = a
                 .candidates
                 .get(1)
-                .map(|c| format!(" The next candidate, {} ({}), is {}.", c.name, c.id, c.likelihood_words.words()))
+                .map(|c| {
+                    // The estimative words are a noun phrase ("almost no
+                    // chance", "roughly even chance"), so they are not
+                    // used as a predicate.
+                    format!(
+                        " The next candidate is {} ({}): {} ({:.1}%).",
+                        c.name,
+                        c.id,
+                        c.likelihood_words.words(),
+                        c.likelihood * 100.0
+                    )
+                })
                 .unwrap_or_default();
             (
                 "candidate".into(),

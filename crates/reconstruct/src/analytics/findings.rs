@@ -181,10 +181,19 @@ impl AnalyticsReport {
     /// the significant level in context by `escalate_beacons`.
     fn beacon_findings(&self, out: &mut Vec<Finding>) {
         for b in &self.beacons {
-            // A Zeek source is an address, not a host name.
-            let host = crate::classify::parse_ip(&b.source)
-                .is_none()
-                .then_some(b.source.as_str());
+            // A Zeek source is an address, not a host name: name the host
+            // when the evidence says which host has that address (a host's
+            // own logs), so the beacon joins that host's incident; an
+            // address nothing names stays without a host.
+            let host = match crate::classify::parse_ip(&b.source) {
+                None => Some(b.source.as_str()),
+                Some(ip) => self
+                    .lateral
+                    .host_addresses
+                    .iter()
+                    .find(|a| a.address == ip)
+                    .map(|a| a.host.as_str()),
+            };
             let mut fields = vec![
                 ("SourceHost", b.source.clone()),
                 ("DestinationIp", b.destination.clone()),
