@@ -377,6 +377,9 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     let kb = inputs.kb;
     let lookup = tactic_lookup(kb);
     let timeline = Timeline::build(findings, Level::Low, Some(&lookup));
+    // One host identity for incidents and scope: FQDN, short name and the
+    // addresses the evidence ties to a host.
+    let host_names = HostNames::from_findings_and_addresses(findings, inputs.host_addresses);
     let incidents = build_incidents_with_hosts(
         findings,
         &IncidentConfig {
@@ -384,9 +387,9 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             ..IncidentConfig::default()
         },
         Some(&lookup),
-        &HostNames::from_findings_and_addresses(findings, inputs.host_addresses),
+        &host_names,
     );
-    let scope = Scope::from_findings(findings, Level::Low);
+    let scope = Scope::from_findings_with_hosts(findings, Level::Low, Some(&host_names));
     let evidence = case_evidence(inputs, &scope);
     let attribution = Attribution::rank(kb, inputs.profiles, &evidence, &RankOptions::default());
 

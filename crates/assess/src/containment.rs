@@ -14,7 +14,7 @@ use kahu_reconstruct::classify::{
 };
 use kahu_reconstruct::{Scope, ScopeEntity};
 use kahu_report::containment::{Containment, Item, ItemSet};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Windows events whose `TargetUserName` is a name that was tried, not an
@@ -81,19 +81,52 @@ fn field<'a>(f: &'a Finding, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Add scope entity `e` under `value` with its whole span and finding count.
+fn seen(set: &mut ItemSet, e: &ScopeEntity, value: &str, reason: &str) {
+    set.add_seen(
+        value,
+        reason,
+        rfc(e.first_seen).as_deref(),
+        rfc(e.last_seen).as_deref(),
+        e.finding_count,
+    );
+}
+
 /// The findings behind a scope entity.
 fn behind<'a>(e: &'a ScopeEntity, findings: &'a [Finding]) -> impl Iterator<Item = &'a Finding> {
     e.finding_ids.iter().filter_map(|&i| findings.get(i))
 }
 
-/// Up to three distinct finding titles, as the entry's reason.
+/// Up to three distinct finding titles, as the entry's reason: the most
+/// severe first, and a C2 candidate (an escalated beacon) always among them,
+/// as it is what a responder checks first for an address; then the count of
+/// the rest.
 fn titles<'a>(fs: impl Iterator<Item = &'a Finding>) -> String {
-    fs.map(|f| f.title.to_string())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .take(3)
+    let mut best: BTreeMap<String, (kahu_finding::Level, bool)> = BTreeMap::new();
+    for f in fs {
+        let key = (f.level, field(f, "Escalation").is_some());
+        let e = best.entry(f.title.to_string()).or_insert(key);
+        *e = (*e).max(key);
+    }
+    let mut v: Vec<(kahu_finding::Level, bool, String)> =
+        best.into_iter().map(|(t, (l, c2))| (l, c2, t)).collect();
+    v.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)).then_with(|| a.2.cmp(&b.2)));
+    let mut shown: Vec<usize> = (0..v.len().min(3)).collect();
+    if !shown.iter().any(|&i| v[i].1)
+        && let Some(c2) = v.iter().position(|x| x.1)
+    {
+        shown.push(c2);
+    }
+    let more = v.len() - shown.len();
+    let mut out = shown
+        .iter()
+        .map(|&i| v[i].2.as_str())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if more > 0 {
+        out.push_str(&format!("; and {more} more"));
+    }
+    out
 }
 
 fn is_windows_security(f: &Finding) -> bool {
@@ -185,7 +218,7 @@ fn hosts_and_domains(scope: &Scope, findings: &[Finding], policy: &Policy, c: &m
         // isolate; a name seen only as a destination (a C2 domain in a
         // Sysmon network event) is something to block instead.
         if e.roles.iter().any(|r| *r == "recorder" || *r == "source") || !e.value.contains('.') {
-            hosts.add(&e.value, &reason, rfc(e.first_seen).as_deref());
+            seen(&mut hosts, e, &e.value, &reason);
         } else {
             domains.add(
                 &e.value.to_ascii_lowercase(),
@@ -249,7 +282,7 @@ fn accounts(
         match proof.first() {
             Some((_, role)) => {
                 let reason = format!("{role}: {}", titles(proof.iter().map(|(f, _)| *f)));
-                out.add(&e.value, &reason, rfc(e.first_seen).as_deref());
+                seen(&mut out, e, &e.value, &reason);
             }
             None => excluded.add(
                 &e.value,
@@ -300,11 +333,11 @@ fn addresses(scope: &Scope, findings: &[Finding], policy: &Policy, c: &mut Conta
                     ),
                     first.as_deref(),
                 ),
-                None => block.add(&e.value, &reason, first.as_deref()),
+                None => seen(&mut block, e, &e.value, &reason),
             },
             EntityClass::Address(IpClass::Internal) => {
                 if let Some(why) = internal_c2_reason(e, findings, policy) {
-                    internal.add(&e.value, &why, first.as_deref());
+                    seen(&mut internal, e, &e.value, &why);
                 }
             }
             _ => {}
@@ -380,7 +413,7 @@ fn files(
             excluded.add(&e.value, "file: a database or log Windows keeps; removing it breaks the system or destroys evidence", first.as_deref());
             continue;
         }
-        out.add(&e.value, &titles(behind(e, findings)), first.as_deref());
+        seen(&mut out, e, &e.value, &titles(behind(e, findings)));
     }
     out.into_items()
 }

@@ -35,6 +35,39 @@ fn demo_incidents_are_few_name_their_hosts_and_hold_every_step() {
         );
     }
 
+    // Every host in the demo has a name the evidence gives (Sysmon,
+    // syslog) and an address its own logs tie to it, so no incident is
+    // "host unknown" (the Zeek sensor's beacons belong to the hosts that
+    // polled) and no host is counted twice, once by name and once by the
+    // address an IIS log records it under.
+    for v in views {
+        assert!(
+            !v.title.contains("host unknown"),
+            "incident with no host: {}",
+            v.title
+        );
+    }
+    let hosts = &result.assessment.scope.hosts;
+    assert!(
+        hosts
+            .iter()
+            .all(|h| h.value.parse::<std::net::IpAddr>().is_err()),
+        "a host counted by its address: {:?}",
+        hosts.iter().map(|h| &h.value).collect::<Vec<_>>()
+    );
+    for h in truth_hosts(&out) {
+        assert!(
+            hosts
+                .iter()
+                .any(|e| e.value.to_lowercase().starts_with(&h.to_lowercase())),
+            "compromised host {h} not in scope"
+        );
+    }
+    assert_eq!(
+        result.assessment.summary.hosts_affected as usize,
+        hosts.len()
+    );
+
     // The same incidents, with the finding ids the view leaves out.
     let config = IncidentConfig {
         min_level: Level::Medium,
@@ -103,8 +136,35 @@ fn demo_incidents_are_few_name_their_hosts_and_hold_every_step() {
         "detection found steps {found_steps:?}"
     );
     assert_eq!(found_steps, in_incident, "steps found but in no incident");
+    // The C2 address's block-list entry says it beaconed (the reason a
+    // firewall owner checks first) and spans all its detections, not one.
+    for ip in &c2 {
+        let item = result
+            .assessment
+            .containment
+            .ips
+            .iter()
+            .find(|i| &i.value == ip)
+            .unwrap_or_else(|| panic!("C2 {ip} not on the block list"));
+        assert!(item.reason.contains("Regular connections"), "{item:?}");
+        assert!(item.detections > 1, "{item:?}");
+        assert!(item.last_seen > item.first_seen, "{item:?}");
+    }
     // One C2 address contacted a thousand times is one thread of one incident.
     assert_eq!(c2_incidents.len(), 1, "C2 hits split over {c2_incidents:?}");
+}
+
+/// The generator's list of compromised hosts (its answer key).
+fn truth_hosts(out: &std::path::Path) -> Vec<String> {
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("demo/ground-truth.json")).unwrap())
+            .unwrap();
+    truth["compromised_hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
 }
 
 /// On the public EVTX-ATTACK-SAMPLES with SigmaHQ's Windows rules:

@@ -4,7 +4,7 @@
 use crate::classify::{
     EntityClass, IpClass, classify_account, classify_file, classify_ip, normalize_account, parse_ip,
 };
-use crate::host::host_key;
+use crate::host::{HostNames, host_key};
 use crate::keys::{ACCOUNT_FIELDS, FieldSource};
 use crate::util::{MAX_TEXT, Span, clip};
 use hashbrown::HashMap;
@@ -46,7 +46,12 @@ const FILE_FIELDS: &[&str] = &["TargetFilename", "file.path"];
 pub const MAX_IDS: usize = 1000;
 
 fn more_specific(new: &str, old: &str) -> bool {
-    (new.len(), std::cmp::Reverse(new)) > (old.len(), std::cmp::Reverse(old))
+    // A host's name says more than its address, whatever the lengths.
+    match (parse_ip(new).is_some(), parse_ip(old).is_some()) {
+        (true, false) => false,
+        (false, true) => true,
+        _ => (new.len(), std::cmp::Reverse(new)) > (old.len(), std::cmp::Reverse(old)),
+    }
 }
 
 /// One implicated entity.
@@ -102,6 +107,9 @@ struct Acc {
 pub struct ScopeBuilder {
     min_level: Level,
     tables: [HashMap<String, Acc>; 4],
+    /// Known host identities (addresses that belong to a named host), so a
+    /// host recorded by its address is the same host as its name.
+    names: Option<HostNames>,
 }
 
 const HOSTS: usize = 0;
@@ -116,6 +124,22 @@ impl ScopeBuilder {
         ScopeBuilder {
             min_level,
             tables: Default::default(),
+            names: None,
+        }
+    }
+
+    /// Resolve hosts through `names`: a host recorded by an address the
+    /// evidence ties to a named host (an IIS log keyed by its `s-ip`, say)
+    /// counts as that host.
+    pub fn with_host_names(mut self, names: HostNames) -> Self {
+        self.names = Some(names);
+        self
+    }
+
+    fn host_key(&self, name: &str) -> Option<String> {
+        match &self.names {
+            Some(n) => n.key(name),
+            None => host_key(name),
         }
     }
 
@@ -176,7 +200,7 @@ impl ScopeBuilder {
             return;
         }
         if let Some(h) = f.host.as_deref()
-            && let Some(key) = host_key(h)
+            && let Some(key) = self.host_key(h)
         {
             self.add(HOSTS, key, h, EntityClass::Host, Some("recorder"), id, f);
         }
@@ -186,7 +210,9 @@ impl ScopeBuilder {
                 if parse_ip(h).is_some() {
                     continue;
                 }
-                let Some(key) = host_key(h) else { continue };
+                let Some(key) = self.host_key(h) else {
+                    continue;
+                };
                 let role = if i < 2 { "source" } else { "destination" };
                 self.add(HOSTS, key, h, EntityClass::Host, Some(role), id, f);
             }
@@ -288,7 +314,20 @@ impl ScopeBuilder {
 impl Scope {
     /// Scope from findings alone; ids are indices into `findings`.
     pub fn from_findings(findings: &[Finding], min_level: Level) -> Scope {
+        Scope::from_findings_with_hosts(findings, min_level, None)
+    }
+
+    /// Scope from findings, hosts resolved through known host identities
+    /// (see [`ScopeBuilder::with_host_names`]).
+    pub fn from_findings_with_hosts(
+        findings: &[Finding],
+        min_level: Level,
+        names: Option<&HostNames>,
+    ) -> Scope {
         let mut b = ScopeBuilder::new(min_level);
+        if let Some(n) = names {
+            b = b.with_host_names(n.clone());
+        }
         for (i, f) in findings.iter().enumerate() {
             b.add_finding(i, f);
         }

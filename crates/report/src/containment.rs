@@ -246,6 +246,28 @@ impl ItemSet {
         e.3 += 1;
     }
 
+    /// Add a scope entity: `value` seen from `first` to `last` in
+    /// `detections` findings. Lists built from the scope use this, so an
+    /// address that beaconed for two weeks says so, not one sighting.
+    pub fn add_seen(
+        &mut self,
+        value: &str,
+        reason: &str,
+        first: Option<&str>,
+        last: Option<&str>,
+        detections: u64,
+    ) {
+        self.add(value, reason, first);
+        let e = self.items.get_mut(value).expect("added above");
+        if let Some(t) = last
+            && e.2.as_deref().is_none_or(|l| t > l)
+        {
+            e.2 = Some(t.to_string());
+        }
+        // `add` counted one sighting; the entity brings its own count.
+        e.3 = e.3 - 1 + detections.max(1);
+    }
+
     /// The items, most detections first.
     pub fn into_items(self) -> Vec<Item> {
         let mut v: Vec<Item> = self
