@@ -149,6 +149,21 @@ fn demo_incidents_are_few_name_their_hosts_and_hold_every_step() {
         assert!(item.reason.contains("Regular connections"), "{item:?}");
         assert!(item.detections > 1, "{item:?}");
         assert!(item.last_seen > item.first_seen, "{item:?}");
+        // It lasts as long as its beacons did (a collapsed finding's time is
+        // its first instance; its `LastSeen` is the end).
+        let time = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+        let beacons_end = result
+            .findings
+            .iter()
+            .filter(|f| kahu_finding::field(f, "DestinationIp") == Some(ip.as_str()))
+            .filter_map(|f| kahu_finding::field(f, "LastSeen"))
+            .map(time)
+            .max()
+            .expect("the C2's beacons");
+        assert!(
+            time(item.last_seen.as_deref().unwrap()) >= beacons_end,
+            "{item:?} ends before its beacons ({beacons_end})"
+        );
     }
     // One C2 address contacted a thousand times is one thread of one incident.
     assert_eq!(c2_incidents.len(), 1, "C2 hits split over {c2_incidents:?}");

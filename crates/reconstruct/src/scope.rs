@@ -180,6 +180,8 @@ impl ScopeBuilder {
             }
         }
         a.span.observe(f.timestamp);
+        // A collapsed burst or a beacon lasts until its last instance.
+        a.span.observe(crate::repeats::last_seen(f));
         a.max_level = a.max_level.max(f.level);
     }
 
