@@ -486,7 +486,10 @@ pub(crate) fn parse(
     };
     let level = match opt_text(doc, "level", "level")? {
         None => None,
-        Some(s) => Some(s.parse::<Level>().map_err(|e| Problem::new("level", e))?),
+        Some(s) => Some(
+            s.parse::<Level>()
+                .map_err(|e| Problem::new("level", e.to_string()))?,
+        ),
     };
     Ok(Correlation {
         id: opt_text(doc, "id", "id")?.map(Arc::from),

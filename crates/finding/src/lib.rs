@@ -70,8 +70,13 @@ impl fmt::Display for Level {
     }
 }
 
+/// Text that is no detection level.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown level `{0}` (expected informational, low, medium, high or critical)")]
+pub struct UnknownLevel(pub String);
+
 impl FromStr for Level {
-    type Err = String;
+    type Err = UnknownLevel;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "informational" | "info" => Ok(Level::Informational),
@@ -79,9 +84,7 @@ impl FromStr for Level {
             "medium" | "med" => Ok(Level::Medium),
             "high" => Ok(Level::High),
             "critical" | "crit" => Ok(Level::Critical),
-            other => Err(format!(
-                "unknown level `{other}` (expected informational, low, medium, high or critical)"
-            )),
+            other => Err(UnknownLevel(other.to_string())),
         }
     }
 }
@@ -356,6 +359,8 @@ mod tests {
     fn levels_order_and_parse() {
         assert!(Level::Critical > Level::High);
         assert_eq!("High".parse::<Level>().unwrap(), Level::High);
-        assert!("severe".parse::<Level>().is_err());
+        let e = "severe".parse::<Level>().unwrap_err();
+        assert_eq!(e, UnknownLevel("severe".into()));
+        assert!(e.to_string().contains("expected informational"), "{e}");
     }
 }

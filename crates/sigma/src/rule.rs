@@ -438,7 +438,9 @@ pub(crate) fn parse_document(doc: &J, origin: &Arc<str>) -> Result<Document, Pro
     };
     let level = match opt_str(doc, "level")? {
         None => Level::Informational,
-        Some(s) => s.parse::<Level>().map_err(|e| Problem::new("level", e))?,
+        Some(s) => s
+            .parse::<Level>()
+            .map_err(|e| Problem::new("level", e.to_string()))?,
     };
     let related = match doc.get("related") {
         Some(J::Array(a)) => a

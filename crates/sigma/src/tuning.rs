@@ -107,11 +107,13 @@ impl Tuning {
             let action = if e.level.trim().eq_ignore_ascii_case("exclude") {
                 Action::Exclude
             } else {
-                Action::Level(e.level.parse().map_err(|message| TuningError::BadLevel {
-                    origin: origin.to_string(),
-                    entry: n + 1,
-                    rule_id: id.to_string(),
-                    message,
+                Action::Level(e.level.parse().map_err(|e: kahu_finding::UnknownLevel| {
+                    TuningError::BadLevel {
+                        origin: origin.to_string(),
+                        entry: n + 1,
+                        rule_id: id.to_string(),
+                        message: e.to_string(),
+                    }
                 })?)
             };
             t.rules.insert(

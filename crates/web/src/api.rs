@@ -272,7 +272,9 @@ pub fn event_query(q: &Option<String>) -> Result<EventQuery, ApiError> {
                     .map_err(|_| bad(format!("bad event_id `{v}`")))?,
             ),
             "rule" => out.rule_ids.push(v),
-            "level" => out.levels.push(v.parse::<Level>().map_err(bad)?),
+            "level" => out
+                .levels
+                .push(v.parse::<Level>().map_err(|e| bad(e.to_string()))?),
             "q" => {
                 let terms = v.split_whitespace().count();
                 if terms > crate::MAX_SEARCH_TERMS {
@@ -435,7 +437,9 @@ async fn findings(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
     let mut fq = FindingQuery::default();
     for (k, v) in pairs(&q) {
         match k.as_str() {
-            "level" => fq.levels.push(v.parse::<Level>().map_err(bad)?),
+            "level" => fq
+                .levels
+                .push(v.parse::<Level>().map_err(|e| bad(e.to_string()))?),
             "rule" => fq.rule_ids.push(v),
             "host" => fq.hosts.push(v),
             "technique" => fq.technique = Some(v),
