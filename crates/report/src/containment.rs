@@ -231,19 +231,7 @@ impl ItemSet {
     /// Add a sighting of `value` for `reason` at `time` (RFC 3339 strings
     /// compare correctly as text).
     pub fn add(&mut self, value: &str, reason: &str, time: Option<&str>) {
-        let e = self.items.entry(value.to_string()).or_default();
-        if !e.0.iter().any(|r| r == reason) && e.0.len() < 5 {
-            e.0.push(reason.to_string());
-        }
-        if let Some(t) = time {
-            if e.1.as_deref().is_none_or(|f| t < f) {
-                e.1 = Some(t.to_string());
-            }
-            if e.2.as_deref().is_none_or(|l| t > l) {
-                e.2 = Some(t.to_string());
-            }
-        }
-        e.3 += 1;
+        self.merge(value, reason, time, time, 1);
     }
 
     /// Add a scope entity: `value` seen from `first` to `last` in
@@ -257,15 +245,32 @@ impl ItemSet {
         last: Option<&str>,
         detections: u64,
     ) {
-        self.add(value, reason, first);
-        let e = self.items.get_mut(value).expect("added above");
+        self.merge(value, reason, first, last, detections.max(1));
+    }
+
+    fn merge(
+        &mut self,
+        value: &str,
+        reason: &str,
+        first: Option<&str>,
+        last: Option<&str>,
+        detections: u64,
+    ) {
+        let e = self.items.entry(value.to_string()).or_default();
+        if !e.0.iter().any(|r| r == reason) && e.0.len() < 5 {
+            e.0.push(reason.to_string());
+        }
+        if let Some(t) = first
+            && e.1.as_deref().is_none_or(|f| t < f)
+        {
+            e.1 = Some(t.to_string());
+        }
         if let Some(t) = last
             && e.2.as_deref().is_none_or(|l| t > l)
         {
             e.2 = Some(t.to_string());
         }
-        // `add` counted one sighting; the entity brings its own count.
-        e.3 = e.3 - 1 + detections.max(1);
+        e.3 += detections;
     }
 
     /// The items, most detections first.
