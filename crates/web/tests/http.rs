@@ -3,12 +3,13 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use kahu_case::{Case, DisputedEvidence, EventQuery};
 use kahu_web::{App, Reattribute, ServeConfig};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tower::ServiceExt;
+
+mod common;
+use common::{csrf_of, get, send};
 
 fn make_case() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -27,23 +28,6 @@ fn app(dir: &std::path::Path, bind: &str) -> App {
     cfg.bind = bind.parse::<SocketAddr>().unwrap();
     cfg.default_user = "tester".into();
     kahu_web::build(cfg).unwrap()
-}
-
-async fn send(app: &App, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
-    let resp = app.router.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8_lossy(&body).into_owned())
-}
-
-fn get(uri: &str) -> axum::http::request::Builder {
-    Request::get(uri).header(header::HOST, "127.0.0.1:8080")
-}
-
-fn csrf_of(html: &str) -> String {
-    let i = html.find("name=\"kahu-csrf\" content=\"").unwrap() + 26;
-    html[i..i + 64].to_string()
 }
 
 #[tokio::test]
