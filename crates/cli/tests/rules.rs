@@ -170,43 +170,90 @@ fn rules_update_installs_a_package_that_hunt_then_uses() {
 /// A package built here, served once per request by a local HTTP server
 /// (std only; no internet): `(url, requests served)`.
 fn serve_package(body: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Write};
+    serve(body, None)
+}
+
+/// As `serve_package`, over TLS with the test certificate for 127.0.0.1
+/// (`tests/data/tls`, signed by the test CA `ca.pem`). A connection whose
+/// handshake fails (the client refused the certificate) is not counted.
+fn serve_package_tls(body: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let tls = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let pem = |name: &str| std::fs::read(tls.join(name)).unwrap();
+    let server_pem = pem("server.pem");
+    let certs: Vec<rustls::pki_types::CertificateDer<'static>> = ureq::tls::parse_pem(&server_pem)
+        .filter_map(|i| match i.unwrap() {
+            ureq::tls::PemItem::Certificate(c) => Some(c.der().to_vec().into()),
+            _ => None,
+        })
+        .collect();
+    let key_pem = pem("server.key");
+    let key = ureq::tls::parse_pem(&key_pem)
+        .find_map(|i| match i.unwrap() {
+            ureq::tls::PemItem::PrivateKey(k) => Some(k.der().to_vec()),
+            _ => None,
+        })
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.into());
+    // ring is rustls' only provider in this build, as in ureq's.
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    serve(body, Some(std::sync::Arc::new(config)))
+}
+
+fn serve(
+    body: Vec<u8>,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
     use std::sync::atomic::Ordering;
+    fn answer(stream: impl Read + Write, body: &[u8]) -> std::io::Result<()> {
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? <= 2 {
+                break;
+            }
+        }
+        let mut s = reader.into_inner();
+        write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )?;
+        s.write_all(body)?;
+        s.flush()
+    }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let count = served.clone();
+    let scheme = if tls.is_some() { "https" } else { "http" };
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { break };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
+            let done = match &tls {
+                None => answer(stream, &body),
+                Some(config) => {
+                    let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+                    let mut tls = rustls::StreamOwned::new(conn, stream);
+                    answer(&mut tls, &body).map(|()| tls.conn.send_close_notify())
+                }
+            };
+            if done.is_ok() {
+                count.fetch_add(1, Ordering::SeqCst);
             }
-            count.fetch_add(1, Ordering::SeqCst);
-            let mut s = stream;
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(&body);
         }
     });
-    (format!("http://{addr}/releases/sigma_core.zip"), served)
+    (format!("{scheme}://{addr}/releases/sigma_core.zip"), served)
 }
 
-/// `kahu rules update --from URL` downloads, checks the SHA-256 given with
-/// `--sha256` and installs as from a file; a wrong hash installs nothing
-/// and keeps the installed set; no hash is refused before any download
-/// unless `--insecure-no-verify`.
-#[test]
-fn rules_update_from_a_url_checks_the_sha256_before_installing() {
+/// A one-rule package: `(zip bytes, lower-case SHA-256)`.
+fn whoami_package() -> (Vec<u8>, String) {
     use sha2::{Digest, Sha256};
     use std::io::Write;
-    use std::sync::atomic::Ordering;
-    let dir = tempfile::tempdir().expect("temp dir");
     let rule = "title: Whoami From Url\nid: 0a1b2c3d-0000-4000-8000-0000000000ab\nstatus: test\nlevel: high\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n";
     let mut zip_bytes = std::io::Cursor::new(Vec::new());
     {
@@ -219,6 +266,18 @@ fn rules_update_from_a_url_checks_the_sha256_before_installing() {
     }
     let zip_bytes = zip_bytes.into_inner();
     let sha = format!("{:x}", Sha256::digest(&zip_bytes));
+    (zip_bytes, sha)
+}
+
+/// `kahu rules update --from URL` downloads, checks the SHA-256 given with
+/// `--sha256` and installs as from a file; a wrong hash installs nothing
+/// and keeps the installed set; no hash is refused before any download
+/// unless `--insecure-no-verify`.
+#[test]
+fn rules_update_from_a_url_checks_the_sha256_before_installing() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (zip_bytes, sha) = whoami_package();
     let (url, served) = serve_package(zip_bytes);
     let home = dir.path().join("rules-home");
     let update = |extra: &[&str]| {
@@ -278,4 +337,69 @@ fn rules_update_from_a_url_checks_the_sha256_before_installing() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verified"], false);
     assert_eq!(served.load(Ordering::SeqCst), 3);
+}
+
+/// Over https, the server's certificate is checked: a server whose CA is
+/// not trusted is refused before any byte of the package is taken, and
+/// `--ca-cert` trusts exactly the CA given (an internal mirror).
+#[test]
+fn rules_update_over_https_checks_the_certificate() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (zip_bytes, sha) = whoami_package();
+    let (url, served) = serve_package_tls(zip_bytes);
+    let home = dir.path().join("rules-home");
+    let installed = home.join("rules/sigma/rules/windows/whoami_url.yml");
+    let update = |extra: &[&str]| {
+        let mut args = vec!["rules", "update", "--from", url.as_str(), "--sha256", &sha];
+        args.extend(extra);
+        args.push("--json");
+        Command::new(env!("CARGO_BIN_EXE_kahu"))
+            .args(&args)
+            .env("KAHU_RULES_DIR", &home)
+            .output()
+            .unwrap()
+    };
+
+    // The test CA is not among Mozilla's roots: refused, nothing served.
+    let out = update(&[]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot download") && err.to_lowercase().contains("cert"),
+        "{err}"
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 0);
+    assert!(!installed.exists());
+
+    // A PEM with no certificate in it is an error, not "trust nothing".
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let out = update(&["--ca-cert", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no certificate"));
+
+    // Trusting the test CA: downloaded over TLS, checked, installed.
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+    let out = update(&["--ca-cert", ca.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["source"], url.as_str());
+    assert_eq!(v["verified"], true);
+    assert!(installed.is_file());
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+
+    // --ca-cert means nothing for a plain-http URL or a file: refused.
+    let out = Command::new(env!("CARGO_BIN_EXE_kahu"))
+        .args(["rules", "update", "--from", "http://127.0.0.1:9/x.zip"])
+        .args(["--insecure-no-verify", "--ca-cert", ca.to_str().unwrap()])
+        .env("KAHU_RULES_DIR", &home)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("https://"));
 }

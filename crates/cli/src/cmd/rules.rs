@@ -83,6 +83,11 @@ pub enum RulesCommand {
         /// Install a downloaded package without checking its SHA-256.
         #[arg(long)]
         insecure_no_verify: bool,
+        /// For an https URL, trust only the CA certificates in this PEM
+        /// file instead of the built-in Mozilla roots (an internal mirror
+        /// or a known TLS-inspecting proxy).
+        #[arg(long, value_name = "PEM")]
+        ca_cert: Option<PathBuf>,
         /// Install here instead of $KAHU_RULES_DIR or ~/.local/share/kahu/rules.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
@@ -233,6 +238,7 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
             from,
             sha256,
             insecure_no_verify,
+            ca_cert,
             dir,
             json,
         } => {
@@ -246,7 +252,19 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
                 (None, true) => super::rules_update::Verify::No,
                 (None, false) => super::rules_update::Verify::IfUrlRefuse,
             };
-            let i = super::rules_update::update_from(&from, &dir, &verify)?;
+            if ca_cert.is_some()
+                && !from
+                    .to_string_lossy()
+                    .get(..8)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+            {
+                anyhow::bail!("--ca-cert applies to an https:// URL only");
+            }
+            let trust = match &ca_cert {
+                Some(pem) => super::rules_download::Trust::CaFile(pem),
+                None => super::rules_download::Trust::WebPki,
+            };
+            let i = super::rules_update::update_from(&from, &dir, &verify, trust)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&i)?);
             } else {

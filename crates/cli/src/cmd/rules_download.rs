@@ -22,6 +22,9 @@ pub fn is_url(from: &str) -> bool {
     lower.starts_with("https://") || lower.starts_with("http://")
 }
 
+/// Largest PEM file read for `--ca-cert` (a CA bundle is well under this).
+const MAX_PEM: u64 = 4 << 20;
+
 /// Limits of one download.
 #[derive(Debug, Clone, Copy)]
 pub struct DownloadLimits {
@@ -40,25 +43,64 @@ impl Default for DownloadLimits {
     }
 }
 
+/// Whom an https download trusts.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Trust<'a> {
+    /// Mozilla's root certificates, built in (not the system store, so a
+    /// machine's added roots cannot silently vouch for a rule package).
+    #[default]
+    WebPki,
+    /// Only the CA certificates in this PEM file (`--ca-cert`): an
+    /// internal mirror, or a TLS-inspecting proxy the analyst knows of.
+    CaFile(&'a Path),
+}
+
+/// The CA certificates of a PEM file; an error when it holds none.
+fn ca_certs(pem: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+    let meta = std::fs::metadata(pem).with_context(|| format!("--ca-cert {}", pem.display()))?;
+    if !meta.is_file() || meta.len() > MAX_PEM {
+        bail!(
+            "--ca-cert {}: not a regular PEM file of at most {MAX_PEM} bytes",
+            pem.display()
+        );
+    }
+    let bytes = std::fs::read(pem).with_context(|| format!("--ca-cert {}", pem.display()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&bytes) {
+        // Keys and other items are not trust anchors: ignored.
+        let item = item.with_context(|| format!("--ca-cert {}: bad PEM", pem.display()))?;
+        if let ureq::tls::PemItem::Certificate(c) = item {
+            certs.push(c.to_owned());
+        }
+    }
+    if certs.is_empty() {
+        bail!("--ca-cert {}: no certificate in the file", pem.display());
+    }
+    Ok(certs)
+}
+
 /// Download `url` into `dest` (created, replaced if there); returns the
 /// SHA-256 (lower-case hex) of what was written. A body over
 /// `limits.max_bytes`, a status other than 2xx, or a download past
 /// `limits.timeout` is an error and `dest` is removed.
-pub fn download(url: &str, dest: &Path, limits: DownloadLimits) -> Result<String> {
-    let result = fetch(url, dest, limits);
+pub fn download(url: &str, dest: &Path, limits: DownloadLimits, trust: Trust) -> Result<String> {
+    let result = fetch(url, dest, limits, trust);
     if result.is_err() {
         let _ = std::fs::remove_file(dest);
     }
     result
 }
 
-fn fetch(url: &str, dest: &Path, limits: DownloadLimits) -> Result<String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+fn fetch(url: &str, dest: &Path, limits: DownloadLimits, trust: Trust) -> Result<String> {
+    let mut config = ureq::Agent::config_builder()
         .timeout_global(Some(limits.timeout))
         .timeout_connect(Some(CONNECT_TIMEOUT.min(limits.timeout)))
-        .user_agent(concat!("kahu/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
+        .user_agent(concat!("kahu/", env!("CARGO_PKG_VERSION")));
+    if let Trust::CaFile(pem) = trust {
+        let roots = ureq::tls::RootCerts::new_with_certs(&ca_certs(pem)?);
+        config = config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+    }
+    let agent: ureq::Agent = config.build().into();
     let mut resp = agent
         .get(url)
         .call()
@@ -175,7 +217,10 @@ mod tests {
             max_bytes: 4096,
             timeout: Duration::from_secs(30),
         };
-        let e = format!("{:#}", download(&url, &dest, limits).unwrap_err());
+        let e = format!(
+            "{:#}",
+            download(&url, &dest, limits, Trust::WebPki).unwrap_err()
+        );
         assert!(e.contains("limit"), "{e}");
         assert!(!dest.exists(), "a refused download leaves no file");
         // A declared length over the limit is refused before the body.
@@ -183,7 +228,10 @@ mod tests {
             "HTTP/1.1 200 OK\r\nContent-Length: 999999\r\n\r\n".into(),
             Vec::new(),
         );
-        let e = format!("{:#}", download(&url, &dest, limits).unwrap_err());
+        let e = format!(
+            "{:#}",
+            download(&url, &dest, limits, Trust::WebPki).unwrap_err()
+        );
         assert!(e.contains("999999 bytes"), "{e}");
     }
 
@@ -197,7 +245,7 @@ mod tests {
         );
         let e = format!(
             "{:#}",
-            download(&url, &dest, DownloadLimits::default()).unwrap_err()
+            download(&url, &dest, DownloadLimits::default(), Trust::WebPki).unwrap_err()
         );
         assert!(e.contains("404"), "{e}");
         // A server that accepts and never answers: the timeout ends it.
@@ -212,7 +260,10 @@ mod tests {
             max_bytes: 4096,
             timeout: Duration::from_secs(1),
         };
-        let e = format!("{:#}", download(&url, &dest, limits).unwrap_err());
+        let e = format!(
+            "{:#}",
+            download(&url, &dest, limits, Trust::WebPki).unwrap_err()
+        );
         assert!(
             e.to_ascii_lowercase().contains("timeout") || e.contains("timed out"),
             "{e}"

@@ -196,7 +196,12 @@ pub enum Verify {
 }
 
 /// Install `from`, a path or an http(s) URL, into `dir` after `verify`.
-pub fn update_from(from: &Path, dir: &Path, verify: &Verify) -> Result<Installed> {
+pub fn update_from(
+    from: &Path,
+    dir: &Path,
+    verify: &Verify,
+    trust: super::rules_download::Trust,
+) -> Result<Installed> {
     let from_text = from.to_string_lossy();
     if !super::rules_download::is_url(&from_text) {
         if let Verify::Sha256(expected) = verify {
@@ -224,7 +229,7 @@ pub fn update_from(from: &Path, dir: &Path, verify: &Verify) -> Result<Installed
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let part = dir.join(format!(".download-{}", std::process::id()));
-    let sha256 = super::rules_download::download(&url, &part, Default::default())?;
+    let sha256 = super::rules_download::download(&url, &part, Default::default(), trust)?;
     let installed = (|| -> Result<Installed> {
         if let Verify::Sha256(expected) = verify {
             super::rules_download::verify(&url, &sha256, expected)?;
