@@ -47,7 +47,27 @@ pub(crate) struct QueryBudget {
     deadline: std::time::Instant,
     /// The connection running the query, while it runs.
     handle: Mutex<Option<kahu_case::InterruptHandle>>,
-    stopped: std::sync::atomic::AtomicBool,
+    /// 0 while running, else the [`StopReason`] that stopped it first.
+    stopped: std::sync::atomic::AtomicU8,
+}
+
+/// Why a budgeted query was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum StopReason {
+    /// It ran past the server's query time limit.
+    TimeLimit = 1,
+    /// Its client disconnected (the request was dropped).
+    ClientLeft = 2,
+}
+
+impl StopReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            StopReason::TimeLimit => "time limit",
+            StopReason::ClientLeft => "client left",
+        }
+    }
 }
 
 impl QueryBudget {
@@ -59,10 +79,14 @@ impl QueryBudget {
         }
     }
 
-    /// Stop the query (now, or before it starts).
-    pub(crate) fn stop(&self) {
-        self.stopped
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+    /// Stop the query (now, or before it starts); the first reason stays.
+    pub(crate) fn stop(&self, reason: StopReason) {
+        let _ = self.stopped.compare_exchange(
+            0,
+            reason as u8,
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+        );
         // Under the lock: the handle is cleared (under it too) before its
         // connection serves another query, which is never interrupted.
         if let Some(h) = &*self.handle.lock().unwrap_or_else(|p| p.into_inner()) {
@@ -70,8 +94,16 @@ impl QueryBudget {
         }
     }
 
+    fn stop_reason(&self) -> Option<StopReason> {
+        match self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => None,
+            1 => Some(StopReason::TimeLimit),
+            _ => Some(StopReason::ClientLeft),
+        }
+    }
+
     fn is_stopped(&self) -> bool {
-        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
+        self.stop_reason().is_some()
     }
 }
 
@@ -81,7 +113,9 @@ pub(crate) struct StopOnDrop(pub(crate) Arc<QueryBudget>);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        self.0.stop();
+        // Also runs after a normal answer, when the query is done: then
+        // there is nothing left to interrupt and nothing is reported.
+        self.0.stop(StopReason::ClientLeft);
     }
 }
 
@@ -205,9 +239,15 @@ impl AppState {
             out = attempt();
         }
         match out {
-            None => Err(stopped()),
-            Some(Err(_)) if budget.is_stopped() => Err(stopped()),
-            Some(r) => r.map_err(api::ApiError::from),
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) if !budget.is_stopped() => Err(api::ApiError::from(e)),
+            // Stopped while running, or not started (stopped, or past its
+            // deadline while it waited for a connection).
+            _ => {
+                let reason = budget.stop_reason().unwrap_or(StopReason::TimeLimit);
+                tracing::info!(reason = reason.as_str(), "query stopped");
+                Err(stopped())
+            }
         }
     }
 
@@ -219,7 +259,7 @@ impl AppState {
             .unwrap_or_else(|p| p.into_inner())
             .retain(|w| match w.upgrade() {
                 Some(b) if now >= b.deadline => {
-                    b.stop();
+                    b.stop(StopReason::TimeLimit);
                     false
                 }
                 Some(_) => true,

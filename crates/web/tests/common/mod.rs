@@ -1,5 +1,7 @@
 //! Helpers shared by the HTTP tests: send a request through the router,
 //! build a request with an allowed Host header, read the page's CSRF token.
+// Each test binary uses its own subset of these.
+#![allow(dead_code)]
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
