@@ -41,33 +41,14 @@ struct Label {
     strict: bool,
 }
 
-/// Minimal CSV splitting with quotes: the labels file quotes fields that
-/// hold commas.
-fn split_csv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
 fn read_labels(shared: &Path) -> Vec<Label> {
-    let text =
-        std::fs::read_to_string(shared.join("evtx/labels.csv")).expect("labels.csv readable");
-    let mut lines = text.lines();
-    let header = split_csv(lines.next().expect("labels.csv has a header"));
+    let file = shared.join("evtx/labels.csv");
+    // The labels file quotes fields that hold commas.
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let header = csv.headers().expect("labels.csv has a header").clone();
     let col = |name: &str| {
         header
             .iter()
@@ -76,9 +57,9 @@ fn read_labels(shared: &Path) -> Vec<Label> {
     };
     let (c_path, c_tech, c_src) = (col("path"), col("techniques"), col("label_source"));
     let mut out = Vec::new();
-    for line in lines.filter(|l| !l.trim().is_empty()) {
-        let row = split_csv(line);
-        let get = |i: usize| row.get(i).map(String::as_str).unwrap_or("");
+    for row in csv.records() {
+        let row = row.expect("labels.csv row");
+        let get = |i: usize| row.get(i).unwrap_or("");
         let techniques: Vec<String> = get(c_tech)
             .split(';')
             .map(|t| t.trim().to_ascii_uppercase())

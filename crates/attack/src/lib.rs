@@ -12,6 +12,9 @@ pub mod eval_metrics;
 pub mod eval_report;
 pub mod evidence;
 pub mod facts;
+/// Entry point of the fuzz target and its corpus-replay test.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod kb;
 pub mod layer;
 pub mod likelihood;

@@ -3,11 +3,12 @@
 //! analyst's actor profiles, and indicators an intelligence feed attributes
 //! to an actor. ATT&CK evidence is scored in `score.rs`.
 
+use crate::attribution::{EvidenceItem, EvidenceKind, Explain};
 use crate::evidence::CaseEvidence;
-use crate::profile::{ActorProfile, item_reliability, parse_asn};
+use crate::profile::{ActorProfile, Sourced, item_reliability, parse_asn};
 use crate::score::{Actor, Attributor, Params, Resolved};
 use ipnet::IpNet;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 impl Attributor<'_> {
@@ -86,9 +87,8 @@ impl Attributor<'_> {
         a: &Actor,
         r: &Resolved,
         p: &Params,
-        out: &mut Option<&mut crate::attribution::Explain>,
+        out: &mut Option<&mut Explain>,
     ) -> f64 {
-        use crate::attribution::{EvidenceItem, EvidenceKind};
         let mut s = 0.0;
         for (ioc, share, named) in r.intel.get(&a.id).into_iter().flatten() {
             let w = (p.infra_weight * share).min(2.0 * p.infra_weight - s);
@@ -119,108 +119,48 @@ impl Attributor<'_> {
         r: &Resolved,
         l: &Listing,
         p: &Params,
-        mut out: Option<&mut crate::attribution::Explain>,
+        mut out: Option<&mut Explain>,
     ) -> f64 {
-        use crate::attribution::{EvidenceItem, EvidenceKind};
         let intel = self.intel_score(a, r, p, &mut out);
         let Some(pi) = a.profile else { return intel };
         let prof = &self.profiles[pi];
-        let ex = &self.excluded_sources;
-        let ok = |srcs: &[String]| prof.item_allowed(srcs, ex);
-        let mut s = intel;
-        let push = |out: &mut Option<&mut crate::attribution::Explain>,
-                    support: bool,
-                    item: EvidenceItem| {
-            if let Some(o) = out.as_deref_mut() {
-                if support {
-                    o.supporting.push(item)
-                } else {
-                    o.contradicting.push(item)
-                }
-            }
+        let mut m = ProfileMatch {
+            prof,
+            excluded: &self.excluded_sources,
+            ev,
+            listing: l,
+            p,
+            out,
+            score: intel,
         };
-        let cite = |srcs: &[String]| provenance(prof, srcs, "");
-        for cve in &ev.cves {
-            if let Some(c) = prof.cves.iter().find(|c| &c.value == cve && ok(&c.sources)) {
-                let w = p.cve_weight * item_reliability(c.note.as_deref())
-                    / Listing::share(l.cves.get(cve));
-                s += w;
-                let note = c
-                    .note
-                    .as_deref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default();
-                push(
-                    &mut out,
-                    true,
-                    EvidenceItem::new(
-                        EvidenceKind::Cve,
-                        cve,
-                        format!(
-                            "{cve}{note} exploited by this actor{}",
-                            provenance(prof, &c.sources, " per profile")
-                        ),
-                        w,
-                    ),
-                );
-            }
-        }
-        for inf in prof.infrastructure.iter().filter(|i| ok(&i.sources)) {
-            let v = inf.value.as_deref().unwrap_or("");
-            let hit: Option<(String, f64)> = match inf.kind.as_str() {
-                "ip" => v
-                    .parse::<IpAddr>()
-                    .ok()
-                    .filter(|ip| ev.ips.contains(ip))
-                    .map(|ip| (ip.to_string(), p.infra_weight)),
-                "cidr" => v.parse::<IpNet>().ok().and_then(|net| {
-                    ev.ips
-                        .iter()
-                        .find(|ip| net.contains(*ip))
-                        .map(|ip| (format!("{ip} in {net}"), p.infra_weight / 2.0))
-                }),
-                "domain" => ev
-                    .domains
-                    .iter()
-                    .find(|d| *d == v || d.ends_with(&format!(".{v}")))
-                    .map(|d| (d.clone(), p.infra_weight)),
-                "asn" => parse_asn(v)
-                    .filter(|n| ev.asns.contains(n))
-                    .map(|n| (format!("AS{n}"), p.infra_weight / 2.0)),
-                kind => ev
-                    .infrastructure_kinds
-                    .iter()
-                    .any(|k| k.eq_ignore_ascii_case(kind))
-                    .then(|| {
-                        let shared = Listing::share(l.kinds.get(&kind.to_lowercase()));
-                        (kind.to_string(), p.victim_weight / shared)
-                    }),
-            };
-            if let Some((what, w)) = hit {
-                let w = w * item_reliability(inf.note.as_deref());
-                s += w;
-                let note = inf
-                    .note
-                    .as_deref()
-                    .map(|n| format!(": {n}"))
-                    .unwrap_or_default();
-                push(
-                    &mut out,
-                    true,
-                    EvidenceItem::new(
-                        EvidenceKind::Infrastructure,
-                        &what,
-                        format!(
-                            "infrastructure {what} matches profile ({}){note}{}",
-                            inf.kind,
-                            cite(&inf.sources)
-                        ),
-                        w,
-                    ),
-                );
-            }
-        }
-        // Tool names: free-text tools and observed software the ATT&CK part did not already credit.
+        // Summed in this order, as the scores' last bits depend on it.
+        m.cves();
+        m.infrastructure();
+        m.tooling(&self.tool_names(a, ev, r));
+        m.victims(
+            EvidenceKind::Sector,
+            "sector",
+            &ev.sectors,
+            &prof.sectors,
+            Listing::share(Some(&l.sectors)),
+        );
+        m.victims(
+            EvidenceKind::Region,
+            "region",
+            &ev.regions,
+            &prof.regions,
+            Listing::share(Some(&l.regions)),
+        );
+        m.ports();
+        m.activity_period();
+        m.score
+    }
+
+    /// Tool names a profile's tooling can match, lower-cased, with the
+    /// name shown: the free-text tools of the case, and the names and
+    /// aliases of observed software the ATT&CK part did not already credit
+    /// to `a` (shown by its ATT&CK id).
+    fn tool_names(&self, a: &Actor, ev: &CaseEvidence, r: &Resolved) -> Vec<(String, String)> {
         let d = self.kb.data();
         let mut names: Vec<(String, String)> = ev
             .tools
@@ -235,6 +175,132 @@ impl Attributor<'_> {
                 }
             }
         }
+        names
+    }
+}
+
+/// One actor profile scored against one case: each kind of profile
+/// evidence adds to `score` and, when explaining, to `out`.
+struct ProfileMatch<'a, 'o> {
+    prof: &'a ActorProfile,
+    /// Source keys left out ([`Exclusions::sources`](crate::Exclusions)).
+    excluded: &'a [String],
+    ev: &'a CaseEvidence,
+    listing: &'a Listing,
+    p: &'a Params,
+    out: Option<&'o mut Explain>,
+    score: f64,
+}
+
+impl<'a> ProfileMatch<'a, '_> {
+    /// Whether a profile item citing these sources may be used (a copy of
+    /// the test, so it can be held while `self` changes).
+    fn allowed(&self) -> impl Fn(&[String]) -> bool + use<'a> {
+        let (prof, excluded) = (self.prof, self.excluded);
+        move |srcs| prof.item_allowed(srcs, excluded)
+    }
+
+    /// Record an explanation item, for (`support`) or against the actor.
+    fn push(&mut self, support: bool, item: EvidenceItem) {
+        if let Some(o) = self.out.as_deref_mut() {
+            if support {
+                o.supporting.push(item)
+            } else {
+                o.contradicting.push(item)
+            }
+        }
+    }
+
+    /// Exploited CVEs the profile lists.
+    fn cves(&mut self) {
+        let (prof, ev, l, p, ok) = (self.prof, self.ev, self.listing, self.p, self.allowed());
+        for cve in &ev.cves {
+            if let Some(c) = prof.cves.iter().find(|c| &c.value == cve && ok(&c.sources)) {
+                let w = p.cve_weight * item_reliability(c.note.as_deref())
+                    / Listing::share(l.cves.get(cve));
+                self.score += w;
+                let note = c
+                    .note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
+                let why = format!(
+                    "{cve}{note} exploited by this actor{}",
+                    provenance(prof, &c.sources, " per profile")
+                );
+                self.push(true, EvidenceItem::new(EvidenceKind::Cve, cve, why, w));
+            }
+        }
+    }
+
+    /// Infrastructure the profile lists: an IP, a network, a domain (or a
+    /// subdomain of it), an AS, or a kind of infrastructure (`vps`,
+    /// `soho-router`) an analyst noted on the case.
+    fn infrastructure(&mut self) {
+        let (prof, ok) = (self.prof, self.allowed());
+        for inf in prof.infrastructure.iter().filter(|i| ok(&i.sources)) {
+            let Some((what, w)) = self.infrastructure_hit(inf) else {
+                continue;
+            };
+            let w = w * item_reliability(inf.note.as_deref());
+            self.score += w;
+            let note = inf
+                .note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default();
+            let why = format!(
+                "infrastructure {what} matches profile ({}){note}{}",
+                inf.kind,
+                provenance(prof, &inf.sources, "")
+            );
+            self.push(
+                true,
+                EvidenceItem::new(EvidenceKind::Infrastructure, &what, why, w),
+            );
+        }
+    }
+
+    /// What of the case one profile infrastructure item matches, and its
+    /// weight before the item's reliability.
+    fn infrastructure_hit(&self, inf: &crate::profile::Infrastructure) -> Option<(String, f64)> {
+        let (ev, l, p) = (self.ev, self.listing, self.p);
+        let v = inf.value.as_deref().unwrap_or("");
+        match inf.kind.as_str() {
+            "ip" => v
+                .parse::<IpAddr>()
+                .ok()
+                .filter(|ip| ev.ips.contains(ip))
+                .map(|ip| (ip.to_string(), p.infra_weight)),
+            "cidr" => v.parse::<IpNet>().ok().and_then(|net| {
+                ev.ips
+                    .iter()
+                    .find(|ip| net.contains(*ip))
+                    .map(|ip| (format!("{ip} in {net}"), p.infra_weight / 2.0))
+            }),
+            "domain" => ev
+                .domains
+                .iter()
+                .find(|d| *d == v || d.ends_with(&format!(".{v}")))
+                .map(|d| (d.clone(), p.infra_weight)),
+            "asn" => parse_asn(v)
+                .filter(|n| ev.asns.contains(n))
+                .map(|n| (format!("AS{n}"), p.infra_weight / 2.0)),
+            kind => ev
+                .infrastructure_kinds
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(kind))
+                .then(|| {
+                    let shared = Listing::share(l.kinds.get(&kind.to_lowercase()));
+                    (kind.to_string(), p.victim_weight / shared)
+                }),
+        }
+    }
+
+    /// Tools the profile lists, matched against `names`
+    /// ([`Attributor::tool_names`]); each shown name is credited once.
+    fn tooling(&mut self, names: &[(String, String)]) {
+        let (prof, l, ok) = (self.prof, self.listing, self.allowed());
         let mut credited = HashSet::new();
         for t in prof.tooling.iter().filter(|t| ok(&t.sources)) {
             let tl = t.value.to_lowercase();
@@ -242,102 +308,77 @@ impl Attributor<'_> {
                 && credited.insert(shown.clone())
             {
                 let w = item_reliability(t.note.as_deref()) / Listing::share(l.tools.get(&tl));
-                s += w;
-                push(
-                    &mut out,
+                self.score += w;
+                let why = format!(
+                    "tool {}{}{}",
+                    t.value,
+                    t.note
+                        .as_deref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default(),
+                    provenance(prof, &t.sources, " listed in profile")
+                );
+                self.push(
                     true,
-                    EvidenceItem::new(
-                        EvidenceKind::Tooling,
-                        shown,
-                        format!(
-                            "tool {}{}{}",
-                            t.value,
-                            t.note
-                                .as_deref()
-                                .map(|n| format!(" ({n})"))
-                                .unwrap_or_default(),
-                            provenance(prof, &t.sources, " listed in profile")
-                        ),
-                        w,
-                    ),
+                    EvidenceItem::new(EvidenceKind::Tooling, shown, why, w),
                 );
             }
         }
-        let victim = |out: &mut Option<&mut crate::attribution::Explain>,
-                      s: &mut f64,
-                      kind: EvidenceKind,
-                      what: &str,
-                      observed: &std::collections::BTreeSet<String>,
-                      known: &[crate::profile::Sourced],
-                      shared: f64| {
-            let known: Vec<&crate::profile::Sourced> =
-                known.iter().filter(|x| ok(&x.sources)).collect();
-            if observed.is_empty() || known.is_empty() {
-                return;
-            }
-            let hits: Vec<&&crate::profile::Sourced> = known
+    }
+
+    /// Victimology (`what` is "sector" or "region"): for the actor when an
+    /// observed value is within the profile's, against it (half the
+    /// weight) when the profile lists some and none matches. `shared` is
+    /// the number of profiles the match is shared with.
+    fn victims(
+        &mut self,
+        kind: EvidenceKind,
+        what: &str,
+        observed: &BTreeSet<String>,
+        known: &[Sourced],
+        shared: f64,
+    ) {
+        let (p, ok) = (self.p, self.allowed());
+        let known: Vec<&Sourced> = known.iter().filter(|x| ok(&x.sources)).collect();
+        if observed.is_empty() || known.is_empty() {
+            return;
+        }
+        let hits: Vec<&&Sourced> = known
+            .iter()
+            .filter(|k| victim_matches(observed, &k.value))
+            .collect();
+        if let Some(h) = hits.first() {
+            let best = hits
                 .iter()
-                .filter(|k| victim_matches(observed, &k.value))
-                .collect();
-            if let Some(h) = hits.first() {
-                let best = hits
-                    .iter()
-                    .map(|h| item_reliability(h.note.as_deref()))
-                    .fold(0.0, f64::max);
-                let w = p.victim_weight * best / shared;
-                *s += w;
-                let vals: Vec<&str> = hits.iter().map(|h| h.value.as_str()).collect();
-                push(
-                    out,
-                    true,
-                    EvidenceItem::new(
-                        kind,
-                        &vals.join(","),
-                        format!(
-                            "victim {what} {} within known victimology{}{}",
-                            vals.join(", "),
-                            if best < 1.0 { " (weak source)" } else { "" },
-                            cite(&h.sources)
-                        ),
-                        w,
-                    ),
-                );
-            } else {
-                *s -= p.victim_weight / 2.0;
-                let obs: Vec<&str> = observed.iter().map(String::as_str).collect();
-                push(
-                    out,
-                    false,
-                    EvidenceItem::new(
-                        kind,
-                        &obs.join(","),
-                        format!(
-                            "victim {what} {} outside the actor's known victimology",
-                            obs.join(", ")
-                        ),
-                        -p.victim_weight / 2.0,
-                    ),
-                );
-            }
-        };
-        victim(
-            &mut out,
-            &mut s,
-            EvidenceKind::Sector,
-            "sector",
-            &ev.sectors,
-            &prof.sectors,
-            Listing::share(Some(&l.sectors)),
-        );
-        victim(
-            &mut out,
-            &mut s,
-            EvidenceKind::Region,
-            "region",
-            &ev.regions,
-            &prof.regions,
-            Listing::share(Some(&l.regions)),
-        );
+                .map(|h| item_reliability(h.note.as_deref()))
+                .fold(0.0, f64::max);
+            let w = p.victim_weight * best / shared;
+            self.score += w;
+            let vals: Vec<&str> = hits.iter().map(|h| h.value.as_str()).collect();
+            let why = format!(
+                "victim {what} {} within known victimology{}{}",
+                vals.join(", "),
+                if best < 1.0 { " (weak source)" } else { "" },
+                provenance(self.prof, &h.sources, "")
+            );
+            self.push(true, EvidenceItem::new(kind, &vals.join(","), why, w));
+        } else {
+            self.score -= p.victim_weight / 2.0;
+            let obs: Vec<&str> = observed.iter().map(String::as_str).collect();
+            let why = format!(
+                "victim {what} {} outside the actor's known victimology",
+                obs.join(", ")
+            );
+            self.push(
+                false,
+                EvidenceItem::new(kind, &obs.join(","), why, -p.victim_weight / 2.0),
+            );
+        }
+    }
+
+    /// Ports the profile lists, together capped at twice the victim weight.
+    fn ports(&mut self) {
+        let (prof, ev, l, p, ok) = (self.prof, self.ev, self.listing, self.p, self.allowed());
         let mut port_w = 0.0;
         for port in prof.ports.iter().filter(|x| ok(&x.sources)) {
             if ev.ports.contains(&port.port) && port_w < p.victim_weight * 2.0 {
@@ -349,28 +390,30 @@ impl Attributor<'_> {
                     .as_deref()
                     .map(|n| format!(" ({n})"))
                     .unwrap_or_default();
-                push(
-                    &mut out,
+                let why = format!(
+                    "port {}{note}{}",
+                    port.port,
+                    provenance(prof, &port.sources, " listed in profile")
+                );
+                self.push(
                     true,
-                    EvidenceItem::new(
-                        EvidenceKind::Port,
-                        &port.port.to_string(),
-                        format!(
-                            "port {}{note}{}",
-                            port.port,
-                            provenance(prof, &port.sources, " listed in profile")
-                        ),
-                        w,
-                    ),
+                    EvidenceItem::new(EvidenceKind::Port, &port.port.to_string(), why, w),
                 );
             }
         }
-        s += port_w;
-        if let (Some(act), Some(first), Some(last)) = (
-            prof.active.as_ref().filter(|a| ok(&a.sources)),
-            ev.first_seen,
-            ev.last_seen,
-        ) {
+        self.score += port_w;
+    }
+
+    /// The case's time span against the actor's active period: activity
+    /// outside it counts against the actor; inside it, or after the first
+    /// day generated facts document, is shown but not scored.
+    fn activity_period(&mut self) {
+        let (prof, ev, p, ok) = (self.prof, self.ev, self.p, self.allowed());
+        let (Some(first), Some(last)) = (ev.first_seen, ev.last_seen) else {
+            return;
+        };
+        let span = format!("{first}/{last}");
+        if let Some(act) = prof.active.as_ref().filter(|a| ok(&a.sources)) {
             let before = act.from.is_some_and(|f| last < f);
             let after = act.to.is_some_and(|t| first > t);
             let period = format!(
@@ -381,56 +424,30 @@ impl Attributor<'_> {
                     .unwrap_or_else(|| "present".into())
             );
             if before || after {
-                s -= p.time_weight;
-                push(
-                    &mut out,
+                self.score -= p.time_weight;
+                let why =
+                    format!("activity {first}–{last} outside the actor's active period {period}");
+                self.push(
                     false,
-                    EvidenceItem::new(
-                        EvidenceKind::Time,
-                        &format!("{first}/{last}"),
-                        format!(
-                            "activity {first}–{last} outside the actor's active period {period}"
-                        ),
-                        -p.time_weight,
-                    ),
+                    EvidenceItem::new(EvidenceKind::Time, &span, why, -p.time_weight),
                 );
             } else {
-                push(
-                    &mut out,
-                    true,
-                    EvidenceItem::new(
-                        EvidenceKind::Time,
-                        &format!("{first}/{last}"),
-                        format!(
-                            "activity {first}–{last} within the actor's active period {period} (not scored: most actors are active now)"
-                        ),
-                        0.0,
-                    ),
+                let why = format!(
+                    "activity {first}–{last} within the actor's active period {period} (not scored: most actors are active now)"
                 );
+                self.push(true, EvidenceItem::new(EvidenceKind::Time, &span, why, 0.0));
             }
-        } else if let (None, Some((since, why)), Some(first), Some(last)) = (
-            prof.active.as_ref(),
-            prof.documented_since.as_ref(),
-            ev.first_seen,
-            ev.last_seen,
-        ) {
+        } else if let (None, Some((since, source))) =
+            (prof.active.as_ref(), prof.documented_since.as_ref())
+        {
             // Generated facts give only the first documented day (a
             // campaign's first day, a KEV listing): shown, never scored, as
             // an actor is older than its first report.
-            push(
-                &mut out,
-                true,
-                EvidenceItem::new(
-                    EvidenceKind::Time,
-                    &format!("{first}/{last}"),
-                    format!(
-                        "activity {first}–{last}; the actor is documented active since at least {since} ({why}) (not scored: a first report is not a first day)"
-                    ),
-                    0.0,
-                ),
+            let why = format!(
+                "activity {first}–{last}; the actor is documented active since at least {since} ({source}) (not scored: a first report is not a first day)"
             );
+            self.push(true, EvidenceItem::new(EvidenceKind::Time, &span, why, 0.0));
         }
-        s
     }
 }
 
@@ -483,7 +500,7 @@ impl Listing {
 
 /// Does an observed victim sector/region set match a profile value? Loose on
 /// purpose (`government` matches `local government`), as analysts type them.
-fn victim_matches(observed: &std::collections::BTreeSet<String>, value: &str) -> bool {
+fn victim_matches(observed: &BTreeSet<String>, value: &str) -> bool {
     observed
         .iter()
         .any(|o| o == value || o.contains(value) || value.contains(o.as_str()))

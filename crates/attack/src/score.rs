@@ -225,23 +225,8 @@ impl<'a> Attributor<'a> {
     ) -> Attributor<'a> {
         let d = kb.data();
         let nt = d.techniques.len();
-        let parent: Vec<u32> = d
-            .techniques
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                parent_of(&t.id)
-                    .and_then(|p| kb.technique_index(p))
-                    .unwrap_or(i) as u32
-            })
-            .collect();
-        let excl_src: HashSet<u32> = excl
-            .sources
-            .iter()
-            .filter_map(|s| kb.source_index(s))
-            .collect();
-        let leaked = |srcs: &[u32]| !srcs.is_empty() && srcs.iter().all(|s| excl_src.contains(s));
-
+        let parent = parent_indices(kb);
+        let leak = Leak::new(kb, excl);
         let mut actors: Vec<Actor> = d
             .groups
             .iter()
@@ -256,162 +241,68 @@ impl<'a> Attributor<'a> {
                 }
             })
             .collect();
-        let mut camp_groups: HashMap<usize, Vec<usize>> = HashMap::new();
-        for r in &d.relations {
-            if r.kind == RelKind::AttributedTo
-                && !excl.campaigns.contains(&r.from)
-                && (excl.group_relations_only || !leaked(&r.sources))
-                && let (Some(c), Some(g)) = (kb.campaign_index(&r.from), kb.group_index(&r.to))
-            {
-                camp_groups.entry(c).or_default().push(g);
-            }
-        }
-        let mut sw_techs: Vec<Vec<u32>> = vec![Vec::new(); d.software.len()];
-        for r in &d.relations {
-            if r.kind != RelKind::Uses {
-                continue;
-            }
-            if let Some(s) = kb.software_index(&r.from) {
-                if let Some(t) = kb.technique_index(&r.to) {
-                    sw_techs[s].push(t as u32);
-                }
-                continue;
-            }
-            let (owners, via): (Vec<usize>, Option<u32>) = if let Some(g) = kb.group_index(&r.from)
-            {
-                if leaked(&r.sources) {
-                    continue;
-                }
-                (vec![g], None)
-            } else if let Some(c) = kb.campaign_index(&r.from) {
-                if excl.campaigns.contains(&r.from)
-                    || (!excl.group_relations_only && leaked(&r.sources))
-                {
-                    continue;
-                }
-                (
-                    camp_groups.get(&c).cloned().unwrap_or_default(),
-                    Some(c as u32),
-                )
-            } else {
-                continue;
-            };
-            for g in owners {
-                let m = &mut actors[g].model;
-                let item = kb
-                    .technique_index(&r.to)
-                    .or_else(|| kb.software_index(&r.to).map(|s| nt + s));
-                if let Some(item) = item {
-                    m.cited
-                        .entry(item as u32)
-                        .or_default()
-                        .extend(r.sources.iter().copied());
-                }
-                if let Some(t) = kb.technique_index(&r.to) {
-                    let e = m.direct.entry(t as u32).or_insert(via);
-                    if via.is_none() {
-                        *e = None;
-                    }
-                } else if let Some(s) = kb.software_index(&r.to) {
-                    let e = m.software.entry(s as u32).or_insert(via);
-                    if via.is_none() {
-                        *e = None;
-                    }
-                }
-            }
-        }
+        let sw_techs = add_uses(kb, &leak, &mut actors);
         // Drop excluded groups after building so campaign bookkeeping stays simple.
-        let mut keep = vec![true; actors.len()];
-        for (i, a) in actors.iter().enumerate() {
-            if excl.groups.contains(&a.id) {
-                keep[i] = false;
-            }
-        }
-        let mut idx = 0;
-        actors.retain(|_| {
-            idx += 1;
-            keep[idx - 1]
-        });
+        actors.retain(|a| !excl.groups.contains(&a.id));
         let n_groups = actors.len() as u32;
-
-        let mut df = vec![0u32; nt];
-        let mut df_fam = vec![0u32; nt];
-        let mut df_sw = vec![0u32; d.software.len()];
-        let mut sw_users: Vec<Vec<u32>> = vec![Vec::new(); d.software.len()];
-        for (ai, a) in actors.iter_mut().enumerate() {
-            let m = &mut a.model;
-            for &s in m.software.keys() {
-                for &t in &sw_techs[s as usize] {
-                    if !m.direct.contains_key(&t) {
-                        // `software` is a hash map: keep the lowest index so
-                        // the software named in explanations is the same on
-                        // every run.
-                        m.implied
-                            .entry(t)
-                            .and_modify(|cur| *cur = (*cur).min(s))
-                            .or_insert(s);
-                    }
-                }
-                df_sw[s as usize] += 1;
-                sw_users[s as usize].push(ai as u32);
-            }
-            m.families = m.direct.keys().map(|&t| parent[t as usize]).collect();
-            for &t in m.direct.keys() {
-                df[t as usize] += 1;
-            }
-            if params.idf_counts_software {
-                for &t in m.implied.keys() {
-                    df[t as usize] += 1;
-                }
-            }
-            for &f in &m.families {
-                df_fam[f as usize] += 1;
-            }
-        }
+        let f = Frequencies::count(&mut actors, &sw_techs, &parent, nt, params);
         let mut this = Attributor {
             kb,
             profiles,
             actors,
             n_groups,
-            df,
-            df_fam,
-            df_sw,
-            sw_users,
+            df: f.df,
+            df_fam: f.df_fam,
+            df_sw: f.df_sw,
+            sw_users: f.sw_users,
             parent,
             excluded_sources: excl.sources.iter().cloned().collect(),
             mean_weight: 1.0,
             features: FeatureModel::default(),
         };
-        for a in 0..this.actors.len() {
+        this.weigh_profiles();
+        this.attach_profiles(excl);
+        this.features = this.feature_model();
+        this
+    }
+
+    /// Each actor's total technique weight, and the mean over actors with
+    /// any (the length normalisation's reference).
+    fn weigh_profiles(&mut self) {
+        for a in 0..self.actors.len() {
             // Summed in technique order: hash-map order would change the
             // last bits of every score, and so the report, between runs.
-            let mut techs: Vec<u32> = this.actors[a].model.direct.keys().copied().collect();
+            let mut techs: Vec<u32> = self.actors[a].model.direct.keys().copied().collect();
             techs.sort_unstable();
-            let total: f64 = techs.iter().map(|&t| this.idf(this.df[t as usize])).sum();
-            this.actors[a].model.total_weight = total;
+            let total: f64 = techs.iter().map(|&t| self.idf(self.df[t as usize])).sum();
+            self.actors[a].model.total_weight = total;
         }
-        let with: Vec<f64> = this
+        let with: Vec<f64> = self
             .actors
             .iter()
             .map(|a| a.model.total_weight)
             .filter(|&w| w > 0.0)
             .collect();
-        this.mean_weight = if with.is_empty() {
+        self.mean_weight = if with.is_empty() {
             1.0
         } else {
             with.iter().sum::<f64>() / with.len() as f64
         };
-        // Attach profiles; profiles of actors unknown to ATT&CK become actors of their own.
-        for (pi, p) in profiles.iter().enumerate() {
+    }
+
+    /// Attach profiles; profiles of actors unknown to ATT&CK become actors
+    /// of their own (after the ATT&CK groups, outside `n_groups`).
+    fn attach_profiles(&mut self, excl: &Exclusions) {
+        for (pi, p) in self.profiles.iter().enumerate() {
             if excl.groups.contains(&p.id) {
                 continue;
             }
-            let resolved = kb.resolve(&p.id);
-            match this.actors.iter_mut().find(|a| a.id == resolved) {
+            let resolved = self.kb.resolve(&p.id);
+            match self.actors.iter_mut().find(|a| a.id == resolved) {
                 Some(a) => a.profile = Some(pi),
                 None => {
                     let (name, aliases) = crate::kb::best_known_name(&p.id, &p.name, &p.aliases);
-                    this.actors.push(Actor {
+                    self.actors.push(Actor {
                         id: p.id.clone(),
                         name,
                         aliases,
@@ -421,7 +312,14 @@ impl<'a> Attributor<'a> {
                 }
             }
         }
-        let items: Vec<ActorItems> = this
+    }
+
+    /// The learned ranker's per-actor statistics, from the reports citing
+    /// each actor's items.
+    fn feature_model(&self) -> FeatureModel {
+        let d = self.kb.data();
+        let nt = d.techniques.len();
+        let items: Vec<ActorItems> = self
             .actors
             .iter()
             .map(|a| ActorItems {
@@ -434,8 +332,7 @@ impl<'a> Attributor<'a> {
                 implied: a.model.implied.keys().copied().collect(),
             })
             .collect();
-        this.features = FeatureModel::new(items, nt, nt + d.software.len(), n_groups);
-        this
+        FeatureModel::new(items, nt, nt + d.software.len(), self.n_groups)
     }
 
     /// The learned ranker's features of every actor (in model order) for
@@ -522,6 +419,185 @@ pub(crate) struct Resolved {
     /// Matched attributed indicators per actor id: (indicator, share of one
     /// indicator's weight, the groups the intelligence names), best first.
     pub intel: HashMap<String, Vec<(String, f64, String)>>,
+}
+
+/// Each technique's parent technique index (itself when it has none).
+fn parent_indices(kb: &KnowledgeBase) -> Vec<u32> {
+    kb.data()
+        .techniques
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            parent_of(&t.id)
+                .and_then(|p| kb.technique_index(p))
+                .unwrap_or(i) as u32
+        })
+        .collect()
+}
+
+/// Which relations [`Exclusions`] leaves out.
+struct Leak<'e> {
+    excl: &'e Exclusions,
+    /// The excluded citation sources, as knowledge-base indices.
+    sources: HashSet<u32>,
+}
+
+impl<'e> Leak<'e> {
+    fn new(kb: &KnowledgeBase, excl: &'e Exclusions) -> Self {
+        let sources = excl
+            .sources
+            .iter()
+            .filter_map(|s| kb.source_index(s))
+            .collect();
+        Leak { excl, sources }
+    }
+
+    /// Whether every source a relation cites is excluded.
+    fn leaked(&self, srcs: &[u32]) -> bool {
+        !srcs.is_empty() && srcs.iter().all(|s| self.sources.contains(s))
+    }
+
+    /// Whether a relation from campaign `campaign` citing `srcs` is left out.
+    fn campaign_excluded(&self, campaign: &str, srcs: &[u32]) -> bool {
+        self.excl.campaigns.contains(campaign)
+            || (!self.excl.group_relations_only && self.leaked(srcs))
+    }
+}
+
+/// Campaign index → the groups it is attributed to (relations left out by
+/// `leak` ignored).
+fn campaign_groups(kb: &KnowledgeBase, leak: &Leak) -> HashMap<usize, Vec<usize>> {
+    let mut camp_groups: HashMap<usize, Vec<usize>> = HashMap::new();
+    for r in &kb.data().relations {
+        if r.kind == RelKind::AttributedTo
+            && !leak.campaign_excluded(&r.from, &r.sources)
+            && let (Some(c), Some(g)) = (kb.campaign_index(&r.from), kb.group_index(&r.to))
+        {
+            camp_groups.entry(c).or_default().push(g);
+        }
+    }
+    camp_groups
+}
+
+/// Add every `uses` relation of a group, or of a campaign attributed to
+/// groups, to those groups' models (techniques and software, the campaign
+/// they are known through, the reports citing them). Returns software
+/// index → the techniques it implements.
+fn add_uses(kb: &KnowledgeBase, leak: &Leak, actors: &mut [Actor]) -> Vec<Vec<u32>> {
+    let d = kb.data();
+    let nt = d.techniques.len();
+    let camp_groups = campaign_groups(kb, leak);
+    let mut sw_techs: Vec<Vec<u32>> = vec![Vec::new(); d.software.len()];
+    for r in &d.relations {
+        if r.kind != RelKind::Uses {
+            continue;
+        }
+        if let Some(s) = kb.software_index(&r.from) {
+            if let Some(t) = kb.technique_index(&r.to) {
+                sw_techs[s].push(t as u32);
+            }
+            continue;
+        }
+        let (owners, via): (Vec<usize>, Option<u32>) = if let Some(g) = kb.group_index(&r.from) {
+            if leak.leaked(&r.sources) {
+                continue;
+            }
+            (vec![g], None)
+        } else if let Some(c) = kb.campaign_index(&r.from) {
+            if leak.campaign_excluded(&r.from, &r.sources) {
+                continue;
+            }
+            (
+                camp_groups.get(&c).cloned().unwrap_or_default(),
+                Some(c as u32),
+            )
+        } else {
+            continue;
+        };
+        for g in owners {
+            let m = &mut actors[g].model;
+            let item = kb
+                .technique_index(&r.to)
+                .or_else(|| kb.software_index(&r.to).map(|s| nt + s));
+            if let Some(item) = item {
+                m.cited
+                    .entry(item as u32)
+                    .or_default()
+                    .extend(r.sources.iter().copied());
+            }
+            if let Some(t) = kb.technique_index(&r.to) {
+                let e = m.direct.entry(t as u32).or_insert(via);
+                if via.is_none() {
+                    *e = None;
+                }
+            } else if let Some(s) = kb.software_index(&r.to) {
+                let e = m.software.entry(s as u32).or_insert(via);
+                if via.is_none() {
+                    *e = None;
+                }
+            }
+        }
+    }
+    sw_techs
+}
+
+/// How many actors use each technique, technique family and software.
+struct Frequencies {
+    df: Vec<u32>,
+    df_fam: Vec<u32>,
+    df_sw: Vec<u32>,
+    sw_users: Vec<Vec<u32>>,
+}
+
+impl Frequencies {
+    /// Count over `actors`, completing each model's implied techniques and
+    /// families on the way.
+    fn count(
+        actors: &mut [Actor],
+        sw_techs: &[Vec<u32>],
+        parent: &[u32],
+        nt: usize,
+        params: &Params,
+    ) -> Self {
+        let nsw = sw_techs.len();
+        let mut f = Frequencies {
+            df: vec![0u32; nt],
+            df_fam: vec![0u32; nt],
+            df_sw: vec![0u32; nsw],
+            sw_users: vec![Vec::new(); nsw],
+        };
+        for (ai, a) in actors.iter_mut().enumerate() {
+            let m = &mut a.model;
+            for &s in m.software.keys() {
+                for &t in &sw_techs[s as usize] {
+                    if !m.direct.contains_key(&t) {
+                        // `software` is a hash map: keep the lowest index so
+                        // the software named in explanations is the same on
+                        // every run.
+                        m.implied
+                            .entry(t)
+                            .and_modify(|cur| *cur = (*cur).min(s))
+                            .or_insert(s);
+                    }
+                }
+                f.df_sw[s as usize] += 1;
+                f.sw_users[s as usize].push(ai as u32);
+            }
+            m.families = m.direct.keys().map(|&t| parent[t as usize]).collect();
+            for &t in m.direct.keys() {
+                f.df[t as usize] += 1;
+            }
+            if params.idf_counts_software {
+                for &t in m.implied.keys() {
+                    f.df[t as usize] += 1;
+                }
+            }
+            for &fam in &m.families {
+                f.df_fam[fam as usize] += 1;
+            }
+        }
+        f
+    }
 }
 
 impl Attributor<'_> {

@@ -1,98 +1,30 @@
 //! Replays the committed `actor_profile` fuzz seeds
-//! (`fuzz/corpus-seed/actor_profile/`) through the same code path as
-//! `fuzz/fuzz_targets/actor_profile.rs` (parse and validate the YAML, then
-//! rank the profile against the embedded ATT&CK knowledge base on a small
-//! fixed case), so every `cargo test` re-checks them without cargo-fuzz.
+//! (`fuzz/corpus-seed/actor_profile/`) through the entry point
+//! `fuzz/fuzz_targets/actor_profile.rs` calls
+//! (`kahu_attack::fuzzing::actor_profile`: parse and validate the YAML,
+//! then rank the profile against the embedded ATT&CK knowledge base on a
+//! small fixed case), so every `cargo test` re-checks them without
+//! cargo-fuzz.
 
-use kahu_attack::{
-    ActorProfile, Attribution, CaseEvidence, EvidenceKind, KnowledgeBase, ProfileError, RankOptions,
-};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
-
-fn seed_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus-seed/actor_profile")
-}
-
-/// Mirror of the fuzz target's case; keep the two in step.
-fn evidence() -> CaseEvidence {
-    let mut ev = CaseEvidence::default();
-    ev.add_technique("T1190");
-    ev.add_cve("CVE-2021-44228");
-    ev.add_region("NZ");
-    ev.add_sector("government");
-    ev.add_domain("c2.evil.example");
-    ev.ips.insert("203.0.113.10".parse().expect("IP literal"));
-    ev.asns.insert(64500);
-    ev.ports.insert(9998);
-    ev.tools.insert("China Chopper".into());
-    ev.observe_date(chrono::NaiveDate::from_ymd_opt(2024, 3, 1).expect("date literal"));
-    ev
-}
+use kahu_attack::fuzzing::actor_profile;
+use kahu_attack::{ActorProfile, Attribution, EvidenceKind, ProfileError};
+use kahu_test_support::{replay_fuzz_seeds, seed_result};
 
 /// What one seed produced: `None` for non-UTF-8 input (skipped).
 type Outcome = Option<Result<(ActorProfile, Attribution), ProfileError>>;
-
-/// Mirror of the fuzz target body; keep the two in step.
-fn run(data: &[u8]) -> Outcome {
-    let text = std::str::from_utf8(data).ok()?;
-    Some(ActorProfile::parse(text, "fuzz").map(|profile| {
-        let ranked = Attribution::rank(
-            KnowledgeBase::embedded(),
-            std::slice::from_ref(&profile),
-            &evidence(),
-            &RankOptions::default(),
-        );
-        (profile, ranked)
-    }))
-}
-
-fn replay() -> Vec<(String, Outcome)> {
-    let dir = seed_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("seed corpus {} missing: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= 8,
-        "only {} seeds in {}",
-        files.len(),
-        dir.display()
-    );
-    let mut panicked = Vec::new();
-    let mut out = Vec::new();
-    for p in files {
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        let data = std::fs::read(&p).unwrap();
-        assert!(data.len() < 4096, "{name}: seeds must stay < 4 KiB");
-        match catch_unwind(AssertUnwindSafe(|| run(&data))) {
-            Ok(o) => out.push((name, o)),
-            Err(_) => panicked.push(name),
-        }
-    }
-    assert!(
-        panicked.is_empty(),
-        "actor_profile: panicked on {panicked:?}"
-    );
-    out
-}
 
 fn outcome<'a>(
     all: &'a [(String, Outcome)],
     name: &str,
 ) -> &'a Result<(ActorProfile, Attribution), ProfileError> {
-    all.iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("seed {name} missing"))
-        .1
+    seed_result(all, name)
         .as_ref()
         .unwrap_or_else(|| panic!("seed {name} is not UTF-8"))
 }
 
 #[test]
 fn actor_profile_seeds() {
-    let all = replay();
+    let all = replay_fuzz_seeds("actor_profile", actor_profile);
 
     // Expected values come from the seed texts written by fuzz/make-seeds.py.
     for good in [

@@ -13,6 +13,7 @@
 mod fields;
 mod filter;
 mod provenance;
+pub mod text;
 mod time;
 mod value;
 

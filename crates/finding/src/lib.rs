@@ -202,21 +202,10 @@ pub fn key_fields(event: &Event, max: usize) -> Vec<(Arc<str>, String)> {
             && !t.is_empty()
             && t != "-"
         {
-            out.push((Arc::from(*name), truncate(&t, 2048)));
+            out.push((Arc::from(*name), kahu_event::text::clip_marked(&t, 2048)));
         }
     }
     out
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 /// Field names that link findings to each other (process lineage, logon

@@ -150,6 +150,9 @@ pub use coverage::NOTE_PREFIX as COVERAGE_NOTE_PREFIX;
 pub mod evtx;
 mod evtx_recover;
 mod formats;
+/// Entry points of the fuzz targets and their corpus-replay tests.
+#[doc(hidden)]
+pub mod fuzzing;
 mod hostname;
 pub mod json;
 mod json_document;

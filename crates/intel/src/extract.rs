@@ -119,7 +119,7 @@ fn is_sep(c: char) -> bool {
 
 /// Extract from a string leaf.
 pub(crate) fn string<P: Probe>(mask: u32, field: &str, s: &str, lower_buf: &mut String, p: &mut P) {
-    let s = clip(s, MAX_VALUE_SCAN);
+    let s = kahu_event::text::prefix_within(s, MAX_VALUE_SCAN);
     let trimmed = s.trim();
     if trimmed.is_empty() {
         return;
@@ -196,17 +196,6 @@ pub(crate) fn string<P: Probe>(mask: u32, field: &str, s: &str, lower_buf: &mut 
             piece_obs(mask, field, piece, lower_buf, p);
         }
     }
-}
-
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 fn filename<P: Probe>(field: &str, raw: &str, base: &str, buf: &mut String, p: &mut P) {

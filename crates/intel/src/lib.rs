@@ -44,6 +44,9 @@
 mod compile;
 mod extract;
 mod feedfile;
+/// Entry point of the fuzz target and its corpus-replay test.
+#[doc(hidden)]
+pub mod fuzzing;
 mod indicator;
 mod matcher;
 mod misp;

@@ -5,6 +5,7 @@ use crate::extract::{self, Obs, Probe};
 use crate::indicator::{Atom, Indicator, IocType, NumOp, Test};
 use crate::normalize::HashAlg;
 use crate::set::{Index, IocSet, Ref, Refs, cat};
+use kahu_event::text::clip_marked;
 use kahu_event::{Event, Value};
 use kahu_finding::{Finding, FindingKind, Level};
 use std::sync::Arc;
@@ -380,10 +381,10 @@ impl IocSet {
         let ind = &self.indicators[m.indicator];
         let meta = &ind.meta;
         let mut fields: Vec<(Arc<str>, String)> = vec![
-            (Arc::from(m.field.as_str()), truncate(&m.value, 2048)),
+            (Arc::from(m.field.as_str()), clip_marked(&m.value, 2048)),
             (
                 Arc::from("ioc"),
-                format!("{} {}", ind.ioc_type.as_str(), truncate(&ind.value, 512)),
+                format!("{} {}", ind.ioc_type.as_str(), clip_marked(&ind.value, 512)),
             ),
             (Arc::from("ioc_source"), meta.source.to_string()),
         ];
@@ -449,17 +450,6 @@ fn join(a: Option<String>, b: Option<String>) -> Option<String> {
         (Some(a), Some(b)) => Some(format!("{a}; {b}")),
         (a, b) => a.or(b),
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 /// Severity of a match: by how specific the observable is, raised for

@@ -261,12 +261,9 @@ fn load_one(set: &mut IocSet, e: &J, src: &Arc<str>, report: &mut LoadReport) {
     }
 }
 
+/// A quoted value in a message, bounded.
 fn clip(s: &str) -> &str {
-    let mut end = s.len().min(120);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    kahu_event::text::prefix_within(s, 120)
 }
 
 /// A MISP attribute (or a CSV value of a MISP composite type) kahu cannot

@@ -392,12 +392,9 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
     report
 }
 
+/// A quoted value in a message, bounded.
 fn clip(s: &str) -> &str {
-    let mut end = s.len().min(120);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    kahu_event::text::prefix_within(s, 120)
 }
 
 /// Load a plain list: one indicator per line, `#` and `//` comments,

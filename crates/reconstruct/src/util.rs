@@ -35,16 +35,7 @@ pub(crate) fn int(e: &Event, names: &[&str]) -> Option<i64> {
 }
 
 /// Cut attacker-controlled text to a bounded length on a char boundary.
-pub(crate) fn clip(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
+pub(crate) use kahu_event::text::clip_marked as clip;
 
 /// Upper bound on any stored string (account names, command lines, paths).
 pub(crate) const MAX_TEXT: usize = 1024;

@@ -22,6 +22,9 @@ pub mod detection;
 mod detector;
 mod error;
 mod eval;
+/// Entry point of the fuzz target and its corpus-replay test.
+#[doc(hidden)]
+pub mod fuzzing;
 mod gate;
 pub mod hayabusa;
 pub mod logsource;

@@ -1,87 +1,21 @@
 //! Replays the committed `sigma_rule` fuzz seeds (`fuzz/corpus-seed/sigma_rule/`)
-//! through the same code path as `fuzz/fuzz_targets/sigma_rule.rs` (parse,
-//! compile, evaluate against an event built from the same bytes, build
-//! findings), so every `cargo test` re-checks them without cargo-fuzz.
+//! through the entry point `fuzz/fuzz_targets/sigma_rule.rs` calls
+//! (`kahu_sigma::fuzzing::sigma_rule`: parse, compile, evaluate against an
+//! event built from the same bytes, build findings), so every `cargo test`
+//! re-checks them without cargo-fuzz.
 
-use kahu_event::{Event, Location, LogSource, Provenance, Value};
-use kahu_sigma::{LoadOptions, LoadReport, RuleSet};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use kahu_sigma::fuzzing::{SigmaRuleOutcome, sigma_rule};
+use kahu_test_support::{replay_fuzz_seeds, seed_result};
 
-fn seed_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus-seed/sigma_rule")
-}
-
-/// What one seed produced.
-struct Outcome {
-    report: LoadReport,
-    matched: usize,
-}
-
-/// Mirror of the fuzz target body; keep the two in step.
-fn run(data: &[u8]) -> Option<Outcome> {
-    let text = std::str::from_utf8(data).ok()?;
-    let report = RuleSet::from_yaml(&[("fuzz", text)], &LoadOptions::default());
-    let mut e = Event::new(Provenance::new("fuzz".into(), Location::Line(1)));
-    // A Sysmon process creation, so Windows rules are routed to it and
-    // evaluated, not just parsed.
-    e.logsource = LogSource::product("windows");
-    e.channel = Some("Microsoft-Windows-Sysmon/Operational".into());
-    e.event_id = Some(1);
-    e.fields.insert("CommandLine", Value::from(text));
-    e.fields
-        .insert("Image", Value::from("C:\\Windows\\System32\\cmd.exe"));
-    let mut out = Vec::new();
-    report.ruleset.matches(&e, &mut out);
-    for &idx in &out {
-        let _ = report.ruleset.finding(idx, &e);
-    }
-    Some(Outcome {
-        report,
-        matched: out.len(),
-    })
-}
-
-fn replay() -> Vec<(String, Option<Outcome>)> {
-    let dir = seed_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("seed corpus {} missing: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= 8,
-        "only {} seeds in {}",
-        files.len(),
-        dir.display()
-    );
-    let mut panicked = Vec::new();
-    let mut out = Vec::new();
-    for p in files {
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        let data = std::fs::read(&p).unwrap();
-        assert!(data.len() < 4096, "{name}: seeds must stay < 4 KiB");
-        match catch_unwind(AssertUnwindSafe(|| run(&data))) {
-            Ok(o) => out.push((name, o)),
-            Err(_) => panicked.push(name),
-        }
-    }
-    assert!(panicked.is_empty(), "sigma_rule: panicked on {panicked:?}");
-    out
-}
-
-fn outcome<'a>(all: &'a [(String, Option<Outcome>)], name: &str) -> &'a Outcome {
-    all.iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("seed {name} missing"))
-        .1
+fn outcome<'a>(all: &'a [(String, Option<SigmaRuleOutcome>)], name: &str) -> &'a SigmaRuleOutcome {
+    seed_result(all, name)
         .as_ref()
         .unwrap_or_else(|| panic!("seed {name} is not UTF-8"))
 }
 
 #[test]
 fn sigma_rule_seeds() {
-    let all = replay();
+    let all = replay_fuzz_seeds("sigma_rule", sigma_rule);
 
     // Expected values come from the seed texts written by fuzz/make-seeds.py.
     let own = outcome(&all, "matches-own-text.yml");

@@ -5,6 +5,9 @@
 //! folder `KAHU_SHARED` names, and skip loudly, with a line starting
 //! `SKIP:`, when it is absent, so a missing data set never passes as green
 //! in silence.
+//!
+//! The fuzz seed corpora (`fuzz/corpus-seed/<target>/`) are replayed by
+//! each crate's `tests/fuzz_corpus.rs` through [`replay_fuzz_seeds`].
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +38,65 @@ pub fn shared(sub: &str) -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// The committed seed corpus of a fuzz target (`fuzz/corpus-seed/<target>/`).
+pub fn fuzz_seed_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus-seed")
+        .join(target)
+}
+
+/// Feeds every seed of the fuzz target `target` (sorted by name, so a
+/// failure is reproducible) to `run`, the target's entry point, and returns
+/// what each produced by seed name. Fails when the corpus is missing or
+/// holds fewer than 8 seeds, when a seed is 4 KiB or more (seeds stay
+/// small), and names every seed that panicked.
+pub fn replay_fuzz_seeds<T>(target: &str, run: impl Fn(&[u8]) -> T) -> Vec<(String, T)> {
+    let dir = fuzz_seed_dir(target);
+    let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("seed corpus {} missing: {e}", dir.display()))
+        .map(|e| {
+            let p = e.expect("seed directory entry").path();
+            let name = p
+                .file_name()
+                .expect("seed file name")
+                .to_string_lossy()
+                .into_owned();
+            let data = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (name, data)
+        })
+        .collect();
+    seeds.sort();
+    assert!(
+        seeds.len() >= 8,
+        "{target}: only {} seeds in {}",
+        seeds.len(),
+        dir.display()
+    );
+    let mut panicked = Vec::new();
+    let mut results = Vec::new();
+    for (name, data) in seeds {
+        assert!(
+            data.len() < 4096,
+            "{target}/{name}: seeds must stay < 4 KiB"
+        );
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&data))) {
+            Ok(r) => results.push((name, r)),
+            Err(_) => panicked.push(name),
+        }
+    }
+    assert!(panicked.is_empty(), "{target}: panicked on {panicked:?}");
+    results
+}
+
+/// What the seed `name` produced in a [`replay_fuzz_seeds`] result.
+pub fn seed_result<'a, T>(results: &'a [(String, T)], name: &str) -> &'a T {
+    &results
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("seed {name} missing"))
+        .1
 }
 
 #[cfg(test)]

@@ -105,8 +105,41 @@ pub struct Args {
 
 /// Run the assessment.
 pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
-    // Arguments are checked before any work (the demo writes files); clap
-    // has already refused a --tlp that is no TLP level.
+    let cfg = config(&args)?;
+    let progress = FileProgress::new(global.quiet || args.json);
+    let run = kahu_assess::run(&cfg, &progress)?;
+    progress.finish();
+    if !global.quiet && !args.json {
+        crate::output::print_load_problems(&run.rule_errors, &run.feeds);
+    }
+    let a = &run.assessment;
+    if args.json {
+        print_json_summary(&cfg, &run)?;
+    } else {
+        print_summary(&cfg, &run, global.quiet)?;
+        print_sharing_reminder(&args);
+    }
+    // With YARA the files themselves were examined, events or not.
+    if a.evidence.events == 0 && cfg.yara.is_empty() {
+        // A report on nothing must not pass for a clean bill of health in
+        // a script: the outputs are written, the status says why they are empty.
+        eprintln!(
+            "error: no event could be read from the evidence (see the warnings); the report says \"insufficient evidence\""
+        );
+        return Ok(ExitCode::from(crate::NO_EVIDENCE_EXIT));
+    }
+    if let Some(level) = args.fail_on
+        && run.findings.iter().any(|f| f.level >= level)
+    {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The run's configuration from the arguments, all checked before any
+/// work (the demo writes files); clap has already refused a --tlp that is
+/// no TLP level.
+fn config(args: &Args) -> Result<AssessConfig> {
     let placeholders = crate::rules::placeholders(&args.placeholders)?;
     let ioc_tlp = kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?;
     let mut cfg = if args.demo {
@@ -144,22 +177,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     if let Some(p) = &args.producer {
         cfg.case.producer = p.clone();
     }
-    {
-        let mut profiles = kahu_attack::actor_profiles();
-        for p in &args.profiles {
-            kahu_attack::add_analyst_profile(
-                &mut profiles,
-                kahu_attack::ActorProfile::load(p)
-                    .with_context(|| format!("loading actor profile {}", p.display()))?,
-            );
-        }
-        super::attribute::check_enrichment(
-            &args.regions,
-            &args.sectors,
-            args.infrastructure.iter().map(|note| note.kind.as_str()),
-            &profiles,
-        )?;
-    }
+    check_enrichment(args)?;
     cfg.case.sectors.extend(args.sectors.iter().cloned());
     cfg.case.regions.extend(args.regions.iter().cloned());
     cfg.case
@@ -168,194 +186,224 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     if let Some(tlp) = args.tlp {
         cfg.case.tlp = tlp;
     }
+    Ok(cfg)
+}
 
-    let progress = FileProgress::new(global.quiet || args.json);
-    let run = kahu_assess::run(&cfg, &progress)?;
-    progress.finish();
-    if !global.quiet && !args.json {
-        crate::output::print_load_problems(&run.rule_errors, &run.feeds);
+/// Refuse sectors, regions and infrastructure kinds no actor profile
+/// (bundled or `--profile`) knows, as `kahu attribute` does.
+fn check_enrichment(args: &Args) -> Result<()> {
+    let mut profiles = kahu_attack::actor_profiles();
+    for p in &args.profiles {
+        kahu_attack::add_analyst_profile(
+            &mut profiles,
+            kahu_attack::ActorProfile::load(p)
+                .with_context(|| format!("loading actor profile {}", p.display()))?,
+        );
     }
-    let a = &run.assessment;
+    super::attribute::check_enrichment(
+        &args.regions,
+        &args.sectors,
+        args.infrastructure.iter().map(|note| note.kind.as_str()),
+        &profiles,
+    )
+}
 
-    if args.json {
-        let summary = serde_json::json!({
-            "out": cfg.out,
-            "verdict": a.summary.verdict,
-            "headline": a.summary.headline,
-            "attribution": {
-                "outcome": a.attribution.outcome,
-                "judgement": a.attribution.judgement,
-                "leading": a.attribution.candidates.first().map(|c| serde_json::json!({
-                    "group_id": c.group_id, "name": c.name, "likelihood": c.likelihood,
-                    "probability": c.probability, "confidence": c.confidence,
-                })),
-            },
-            "files": a.evidence.files,
-            "events": a.evidence.events,
-            "scope_limits": a.evidence.scope_limits,
-            "warnings": a.evidence.warnings,
-            "warning_details": run.warnings.iter().take(1000).collect::<Vec<_>>(),
-            "rule_problems": run.rule_errors.iter().take(1000).collect::<Vec<_>>(),
-            "rule_sources": run.rule_sources,
-            "detections_by_level": a.summary.detections_by_level,
-            "techniques": a.techniques.iter().map(|t| &t.id).collect::<Vec<_>>(),
-            "incidents": a.incidents.len(),
-            "elapsed_seconds": run.elapsed_seconds,
-            "written": run.written,
-        });
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
-        let s = Style::stdout(global.quiet);
-        // Case names, headlines and titles quote evidence (host names, file names).
-        let safe = crate::output::terminal_safe;
-        let verdict_level = match a.summary.verdict {
-            Verdict::CompromiseDetected => Level::High,
-            Verdict::SuspiciousActivity => Level::Medium,
-            _ => Level::Informational,
-        };
-        println!(
-            "{}  {}  ({} files, {} events, {:.1}s)",
-            s.bold("kahu assess"),
-            safe(&cfg.case.name),
-            a.evidence.files,
-            a.evidence.events,
-            run.elapsed_seconds
-        );
-        println!(
-            "{} {}",
-            s.bold("Rules from:"),
-            crate::output::terminal_safe(&run.rule_sources.join("; "))
-        );
-        for l in &a.evidence.scope_limits {
-            println!(
-                "{} {}",
-                s.bold("Part of the evidence only:"),
-                crate::output::terminal_safe(l)
-            );
-        }
-        println!();
-        let verdict = serde_json::to_value(a.summary.verdict)?
-            .as_str()
-            .unwrap_or("")
-            .replace('_', " ")
-            .to_uppercase();
-        println!(
-            "{}  {}",
-            s.level(verdict_level, &verdict),
-            safe(&a.summary.headline)
-        );
-        println!();
+/// `--json`: the summary of the run on stdout.
+fn print_json_summary(cfg: &AssessConfig, run: &kahu_assess::AssessRun) -> Result<()> {
+    let a = &run.assessment;
+    let summary = serde_json::json!({
+        "out": cfg.out,
+        "verdict": a.summary.verdict,
+        "headline": a.summary.headline,
+        "attribution": {
+            "outcome": a.attribution.outcome,
+            "judgement": a.attribution.judgement,
+            "leading": a.attribution.candidates.first().map(|c| serde_json::json!({
+                "group_id": c.group_id, "name": c.name, "likelihood": c.likelihood,
+                "probability": c.probability, "confidence": c.confidence,
+            })),
+        },
+        "files": a.evidence.files,
+        "events": a.evidence.events,
+        "scope_limits": a.evidence.scope_limits,
+        "warnings": a.evidence.warnings,
+        "warning_details": run.warnings.iter().take(1000).collect::<Vec<_>>(),
+        "rule_problems": run.rule_errors.iter().take(1000).collect::<Vec<_>>(),
+        "rule_sources": run.rule_sources,
+        "detections_by_level": a.summary.detections_by_level,
+        "techniques": a.techniques.iter().map(|t| &t.id).collect::<Vec<_>>(),
+        "incidents": a.incidents.len(),
+        "elapsed_seconds": run.elapsed_seconds,
+        "written": run.written,
+    });
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+/// The text summary: verdict, attribution, incidents, containment and
+/// where the outputs are.
+fn print_summary(cfg: &AssessConfig, run: &kahu_assess::AssessRun, quiet: bool) -> Result<()> {
+    let a = &run.assessment;
+    let s = Style::stdout(quiet);
+    // Case names, headlines and titles quote evidence (host names, file names).
+    let safe = crate::output::terminal_safe;
+    let verdict_level = match a.summary.verdict {
+        Verdict::CompromiseDetected => Level::High,
+        Verdict::SuspiciousActivity => Level::Medium,
+        _ => Level::Informational,
+    };
+    println!(
+        "{}  {}  ({} files, {} events, {:.1}s)",
+        s.bold("kahu assess"),
+        safe(&cfg.case.name),
+        a.evidence.files,
+        a.evidence.events,
+        run.elapsed_seconds
+    );
+    println!(
+        "{} {}",
+        s.bold("Rules from:"),
+        crate::output::terminal_safe(&run.rule_sources.join("; "))
+    );
+    for l in &a.evidence.scope_limits {
         println!(
             "{} {}",
-            s.bold("Attribution:"),
-            safe(&a.attribution.judgement)
+            s.bold("Part of the evidence only:"),
+            crate::output::terminal_safe(l)
         );
-        for c in a.attribution.candidates.iter().take(3) {
-            println!(
-                "  {}. {:<28} {:>5.1}%  {:<20} supporting {:>2}, contradicting {}",
-                c.rank,
-                format!("{} ({})", c.name, c.group_id),
-                c.probability * 100.0,
-                c.likelihood,
-                c.supporting.len(),
-                c.contradicting.len()
-            );
-        }
-        if !a.incidents.is_empty() {
-            const SHOWN: usize = 5;
-            println!();
-            println!(
-                "{} {}",
-                s.bold("Incidents:"),
-                if a.incidents.len() > SHOWN {
-                    format!(
-                        "{} (the {SHOWN} most severe shown; all in report.html)",
-                        a.incidents.len()
-                    )
-                } else {
-                    a.incidents.len().to_string()
-                }
-            );
-            for i in a.incidents.iter().take(SHOWN) {
-                println!(
-                    "  {} {}  {}",
-                    s.level(i.severity, i.severity.as_str()),
-                    i.id,
-                    crate::output::terminal_safe(&i.title)
-                );
-            }
-        }
-        let c = &a.containment;
-        println!();
+    }
+    println!();
+    let verdict = serde_json::to_value(a.summary.verdict)?
+        .as_str()
+        .unwrap_or("")
+        .replace('_', " ")
+        .to_uppercase();
+    println!(
+        "{}  {}",
+        s.level(verdict_level, &verdict),
+        safe(&a.summary.headline)
+    );
+    println!();
+    print_attribution(a, &s);
+    print_incidents(a, &s);
+    print_containment(a, &s);
+    print_outputs(cfg);
+    Ok(())
+}
+
+/// The attribution judgement and the three leading candidates.
+fn print_attribution(a: &kahu_report::assessment::Assessment, s: &Style) {
+    println!(
+        "{} {}",
+        s.bold("Attribution:"),
+        crate::output::terminal_safe(&a.attribution.judgement)
+    );
+    for c in a.attribution.candidates.iter().take(3) {
         println!(
-            "{} isolate {} host(s), reset {} account(s), block {} IP(s) / {} domain(s), remove {} file(s)",
-            s.bold("Containment:"),
-            c.hosts.len(),
-            c.accounts.len(),
-            c.ips.len(),
-            c.domains.len(),
-            c.files.len()
+            "  {}. {:<28} {:>5.1}%  {:<20} supporting {:>2}, contradicting {}",
+            c.rank,
+            format!("{} ({})", c.name, c.group_id),
+            c.probability * 100.0,
+            c.likelihood,
+            c.supporting.len(),
+            c.contradicting.len()
         );
-        let rejected = c.rejected_for_control_characters();
-        if rejected > 0 {
-            println!(
-                "{} {rejected} containment entr(ies) held control characters (an injection attempt?): left out, listed in containment/excluded.csv",
-                s.bold("Rejected:")
-            );
+    }
+}
+
+/// The most severe incidents (all of them are in the report).
+fn print_incidents(a: &kahu_report::assessment::Assessment, s: &Style) {
+    const SHOWN: usize = 5;
+    if a.incidents.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "{} {}",
+        s.bold("Incidents:"),
+        if a.incidents.len() > SHOWN {
+            format!(
+                "{} (the {SHOWN} most severe shown; all in report.html)",
+                a.incidents.len()
+            )
+        } else {
+            a.incidents.len().to_string()
         }
-        if a.evidence.warnings > 0 {
-            println!(
-                "{} {} (see the report's Evidence section)",
-                s.bold("Evidence warnings:"),
-                a.evidence.warnings
-            );
-        }
-        println!();
-        println!("Report: {}", cfg.out.join("report.html").display());
-        let store = cfg.out.join("case.sqlite");
-        if cfg.store_case
-            && let Ok(m) = std::fs::metadata(&store)
-        {
-            println!(
-                "Case:   {} ({:.1} MB; open with `kahu serve {}`, skip with --no-case)",
-                store.display(),
-                m.len() as f64 / 1e6,
-                cfg.out.display()
-            );
-        }
+    );
+    for i in a.incidents.iter().take(SHOWN) {
         println!(
-            "Also:   assessment.json, stix-bundle.json, navigator-layer.json, containment/ in {}",
+            "  {} {}  {}",
+            s.level(i.severity, i.severity.as_str()),
+            i.id,
+            crate::output::terminal_safe(&i.title)
+        );
+    }
+}
+
+/// Containment counts, rejected entries and evidence warnings.
+fn print_containment(a: &kahu_report::assessment::Assessment, s: &Style) {
+    let c = &a.containment;
+    println!();
+    println!(
+        "{} isolate {} host(s), reset {} account(s), block {} IP(s) / {} domain(s), remove {} file(s)",
+        s.bold("Containment:"),
+        c.hosts.len(),
+        c.accounts.len(),
+        c.ips.len(),
+        c.domains.len(),
+        c.files.len()
+    );
+    let rejected = c.rejected_for_control_characters();
+    if rejected > 0 {
+        println!(
+            "{} {rejected} containment entr(ies) held control characters (an injection attempt?): left out, listed in containment/excluded.csv",
+            s.bold("Rejected:")
+        );
+    }
+    if a.evidence.warnings > 0 {
+        println!(
+            "{} {} (see the report's Evidence section)",
+            s.bold("Evidence warnings:"),
+            a.evidence.warnings
+        );
+    }
+}
+
+/// Where the report, the case store and the other outputs are.
+fn print_outputs(cfg: &AssessConfig) {
+    println!();
+    println!("Report: {}", cfg.out.join("report.html").display());
+    let store = cfg.out.join("case.sqlite");
+    if cfg.store_case
+        && let Ok(m) = std::fs::metadata(&store)
+    {
+        println!(
+            "Case:   {} ({:.1} MB; open with `kahu serve {}`, skip with --no-case)",
+            store.display(),
+            m.len() as f64 / 1e6,
             cfg.out.display()
         );
-        // A bundle goes to partners under the producer's name: defaults
-        // must not leave unnoticed.
-        let mut unset = Vec::new();
-        if args.producer.is_none() && !args.demo {
-            unset.push("--producer (the STIX identity is \"kahu user\")");
-        }
-        if args.name.is_none() && !args.demo {
-            unset.push("--name (the report is named after the evidence paths)");
-        }
-        if !unset.is_empty() {
-            println!(
-                "Before sharing the report or the STIX bundle, set {}.",
-                unset.join(" and ")
-            );
-        }
     }
-    // With YARA the files themselves were examined, events or not.
-    if a.evidence.events == 0 && cfg.yara.is_empty() {
-        // A report on nothing must not pass for a clean bill of health in
-        // a script: the outputs are written, the status says why they are empty.
-        eprintln!(
-            "error: no event could be read from the evidence (see the warnings); the report says \"insufficient evidence\""
+    println!(
+        "Also:   assessment.json, stix-bundle.json, navigator-layer.json, containment/ in {}",
+        cfg.out.display()
+    );
+}
+
+/// A bundle goes to partners under the producer's name: defaults must not
+/// leave unnoticed.
+fn print_sharing_reminder(args: &Args) {
+    let mut unset = Vec::new();
+    if args.producer.is_none() && !args.demo {
+        unset.push("--producer (the STIX identity is \"kahu user\")");
+    }
+    if args.name.is_none() && !args.demo {
+        unset.push("--name (the report is named after the evidence paths)");
+    }
+    if !unset.is_empty() {
+        println!(
+            "Before sharing the report or the STIX bundle, set {}.",
+            unset.join(" and ")
         );
-        return Ok(ExitCode::from(crate::NO_EVIDENCE_EXIT));
     }
-    if let Some(level) = args.fail_on
-        && run.findings.iter().any(|f| f.level >= level)
-    {
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
 }

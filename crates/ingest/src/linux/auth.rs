@@ -105,128 +105,161 @@ fn port(f: &mut Fields, v: &str) {
 
 /// Add fields for an authentication message; `true` if it was one.
 pub(super) fn extract(program: &str, msg: &str, f: &mut Fields) -> bool {
-    // rsyslog folds repeats: `message repeated 3 times: [ Failed password …]`.
-    let mut msg = msg;
+    let msg = unfold_repeat(msg, f);
+    let prog = program.to_ascii_lowercase();
+    if prog.starts_with("sshd") && sshd(msg, f) {
+        return true;
+    }
+    if prog == "sudo"
+        && let Some((user, rest)) = msg.split_once(" : ")
+    {
+        sudo(user, rest, f);
+        return true;
+    }
+    if prog == "su" && su(msg, f) {
+        return true;
+    }
+    if pam(msg, f) {
+        return true;
+    }
+    account(&prog, msg, f)
+}
+
+/// rsyslog folds repeats: `message repeated 3 times: [ Failed password …]`.
+/// Returns the inner message, the count in `repeat_count`.
+fn unfold_repeat<'m>(msg: &'m str, f: &mut Fields) -> &'m str {
     if let Some(rest) = msg.strip_prefix("message repeated ")
         && let Some((count, inner)) = rest.split_once(" times: [ ")
     {
         if let Ok(c) = count.parse::<i64>() {
             f.insert("repeat_count", Value::Int(c));
         }
-        msg = inner.strip_suffix(']').unwrap_or(inner);
+        return inner.strip_suffix(']').unwrap_or(inner);
     }
-    let prog = program.to_ascii_lowercase();
-    if prog.starts_with("sshd") {
-        if let Some(c) = SSH_ACCEPTED.captures(msg) {
-            s(f, "action", "ssh_login");
-            s(f, "outcome", "success");
-            s(f, "auth_method", &c[1]);
-            s(f, "user", &c[2]);
-            ip(f, &c[3]);
-            port(f, &c[4]);
-            return true;
-        }
-        if let Some(c) = SSH_FAILED.captures(msg) {
-            s(f, "action", "ssh_login");
-            s(f, "outcome", "failure");
-            s(f, "auth_method", &c[1]);
-            if c.get(2).is_some() {
-                f.insert("invalid_user", Value::Bool(true));
-            }
-            s(f, "user", &c[3]);
-            ip(f, &c[4]);
-            port(f, &c[5]);
-            return true;
-        }
-        if let Some(c) = SSH_INVALID.captures(msg) {
-            s(f, "action", "ssh_login");
-            s(f, "outcome", "failure");
+    msg
+}
+
+/// sshd logins (accepted, failed, invalid user, too many attempts),
+/// disconnects and connections; `true` if `msg` was one.
+fn sshd(msg: &str, f: &mut Fields) -> bool {
+    if let Some(c) = SSH_ACCEPTED.captures(msg) {
+        s(f, "action", "ssh_login");
+        s(f, "outcome", "success");
+        s(f, "auth_method", &c[1]);
+        s(f, "user", &c[2]);
+        ip(f, &c[3]);
+        port(f, &c[4]);
+        return true;
+    }
+    if let Some(c) = SSH_FAILED.captures(msg) {
+        s(f, "action", "ssh_login");
+        s(f, "outcome", "failure");
+        s(f, "auth_method", &c[1]);
+        if c.get(2).is_some() {
             f.insert("invalid_user", Value::Bool(true));
-            s(f, "user", &c[1]);
-            ip(f, &c[2]);
-            if let Some(p) = c.get(3) {
-                port(f, p.as_str());
-            }
-            return true;
         }
-        if let Some(c) = SSH_MAXAUTH.captures(msg) {
-            s(f, "action", "ssh_login");
-            s(f, "outcome", "failure");
-            if c.get(1).is_some() {
-                f.insert("invalid_user", Value::Bool(true));
-            }
-            s(f, "user", &c[2]);
-            ip(f, &c[3]);
-            port(f, &c[4]);
-            return true;
-        }
-        if let Some(c) = SSH_CLOSED.captures(msg) {
-            s(f, "action", "ssh_disconnect");
-            if let Some(u) = c.get(2) {
-                s(f, "user", u.as_str());
-            }
-            ip(f, &c[3]);
-            port(f, &c[4]);
-            return true;
-        }
-        if let Some(c) = SSH_CONN.captures(msg) {
-            s(f, "action", "ssh_connect");
-            ip(f, &c[1]);
-            port(f, &c[2]);
-            s(f, "dst_ip", &c[3]);
-            f.insert("dst_port", crate::text::num_or_str(&c[4]));
-            return true;
-        }
+        s(f, "user", &c[3]);
+        ip(f, &c[4]);
+        port(f, &c[5]);
+        return true;
     }
-    if prog == "sudo"
-        && let Some((user, rest)) = msg.split_once(" : ")
-    {
-        s(f, "user", user.trim());
-        let mut failure = None;
-        for (i, part) in rest.split(" ; ").enumerate() {
-            match part.split_once('=') {
-                Some((k, v)) if k.bytes().all(|b| b.is_ascii_uppercase()) && !k.is_empty() => {
-                    s(f, k, v.trim_end())
-                }
-                _ if i == 0 => failure = Some(part.trim()),
-                _ => {}
-            }
-        }
-        s(f, "action", "sudo");
-        match failure {
-            Some(reason) => {
-                s(f, "outcome", "failure");
-                s(f, "reason", reason);
-            }
-            None => s(f, "outcome", "success"),
+    if let Some(c) = SSH_INVALID.captures(msg) {
+        s(f, "action", "ssh_login");
+        s(f, "outcome", "failure");
+        f.insert("invalid_user", Value::Bool(true));
+        s(f, "user", &c[1]);
+        ip(f, &c[2]);
+        if let Some(p) = c.get(3) {
+            port(f, p.as_str());
         }
         return true;
     }
-    if prog == "su" {
-        if let Some(c) = SU_DEBIAN.captures(msg) {
-            s(f, "action", "su");
-            s(
-                f,
-                "outcome",
-                if &c[1] == "FAILED" {
-                    "failure"
-                } else {
-                    "success"
-                },
-            );
-            s(f, "user", &c[3]);
-            s(f, "target_user", &c[2]);
-            return true;
+    if let Some(c) = SSH_MAXAUTH.captures(msg) {
+        s(f, "action", "ssh_login");
+        s(f, "outcome", "failure");
+        if c.get(1).is_some() {
+            f.insert("invalid_user", Value::Bool(true));
         }
-        if let Some(c) = SU_RHEL.captures(msg) {
-            s(f, "action", "su");
-            s(f, "outcome", "success");
-            s(f, "target_user", &c[1]);
-            s(f, "user", &c[2]);
-            s(f, "TTY", &c[3]);
-            return true;
+        s(f, "user", &c[2]);
+        ip(f, &c[3]);
+        port(f, &c[4]);
+        return true;
+    }
+    if let Some(c) = SSH_CLOSED.captures(msg) {
+        s(f, "action", "ssh_disconnect");
+        if let Some(u) = c.get(2) {
+            s(f, "user", u.as_str());
+        }
+        ip(f, &c[3]);
+        port(f, &c[4]);
+        return true;
+    }
+    if let Some(c) = SSH_CONN.captures(msg) {
+        s(f, "action", "ssh_connect");
+        ip(f, &c[1]);
+        port(f, &c[2]);
+        s(f, "dst_ip", &c[3]);
+        f.insert("dst_port", crate::text::num_or_str(&c[4]));
+        return true;
+    }
+    false
+}
+
+/// `user : TTY=pts/0 ; PWD=/home/user ; USER=root ; COMMAND=/bin/sh`, or
+/// with a failure reason first (`user : 3 incorrect password attempts ; …`).
+fn sudo(user: &str, rest: &str, f: &mut Fields) {
+    s(f, "user", user.trim());
+    let mut failure = None;
+    for (i, part) in rest.split(" ; ").enumerate() {
+        match part.split_once('=') {
+            Some((k, v)) if k.bytes().all(|b| b.is_ascii_uppercase()) && !k.is_empty() => {
+                s(f, k, v.trim_end())
+            }
+            _ if i == 0 => failure = Some(part.trim()),
+            _ => {}
         }
     }
+    s(f, "action", "sudo");
+    match failure {
+        Some(reason) => {
+            s(f, "outcome", "failure");
+            s(f, "reason", reason);
+        }
+        None => s(f, "outcome", "success"),
+    }
+}
+
+/// su in its Debian and RHEL wordings; `true` if `msg` was one.
+fn su(msg: &str, f: &mut Fields) -> bool {
+    if let Some(c) = SU_DEBIAN.captures(msg) {
+        s(f, "action", "su");
+        s(
+            f,
+            "outcome",
+            if &c[1] == "FAILED" {
+                "failure"
+            } else {
+                "success"
+            },
+        );
+        s(f, "user", &c[3]);
+        s(f, "target_user", &c[2]);
+        return true;
+    }
+    if let Some(c) = SU_RHEL.captures(msg) {
+        s(f, "action", "su");
+        s(f, "outcome", "success");
+        s(f, "target_user", &c[1]);
+        s(f, "user", &c[2]);
+        s(f, "TTY", &c[3]);
+        return true;
+    }
+    false
+}
+
+/// pam_unix sessions and authentication failures, from any program;
+/// `true` if `msg` was one.
+fn pam(msg: &str, f: &mut Fields) -> bool {
     if let Some(c) = PAM_SESSION.captures(msg) {
         s(f, "pam_service", &c[1]);
         s(
@@ -260,7 +293,14 @@ pub(super) fn extract(program: &str, msg: &str, f: &mut Fields) -> bool {
         }
         return true;
     }
-    match prog.as_str() {
+    false
+}
+
+/// Account and group management, logind sessions and cron jobs, by
+/// program; `true` if `msg` was an authentication event (a cron job gets
+/// its fields but is not one).
+fn account(prog: &str, msg: &str, f: &mut Fields) -> bool {
+    match prog {
         "useradd" | "adduser" => {
             if let Some(c) = NEW_USER.captures(msg) {
                 s(f, "action", "user_add");

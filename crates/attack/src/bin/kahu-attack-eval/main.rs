@@ -333,174 +333,17 @@ fn main() {
             .join(", ")
     );
     let t0 = Instant::now();
+    let eval = Campaigns {
+        kb,
+        cases: &cases,
+        grid: &grid,
+        default_idx,
+    };
     let mut shipped = None;
     for protocol in Protocol::ALL {
         let mut tables = Vec::new();
         for techniques_only in [true, false] {
-            let label = if techniques_only {
-                "techniques only"
-            } else {
-                "techniques + software"
-            };
-            let scored = score_all(kb, &cases, &grid, techniques_only, protocol);
-            tables.push(row(
-                &format!("baseline: shared-item count, {label}"),
-                baseline(kb, &cases, techniques_only, protocol, true),
-            ));
-            tables.push(row(
-                &format!("baseline: IDF sum, {label}"),
-                baseline(kb, &cases, techniques_only, protocol, false),
-            ));
-            if protocol == Protocol::Issue {
-                // Ceiling: the same IDF sum when only the campaign itself is
-                // removed (its reports stay in the group's profile).
-                tables.push(row(
-                    &format!("upper bound, not leakage-free: IDF sum with only the campaign removed, {label}"),
-                    baseline(kb, &cases, techniques_only, Protocol::CampaignOnly, false),
-                ));
-            }
-            let ranks = |gi: usize| -> Vec<usize> {
-                scored[gi]
-                    .iter()
-                    .zip(&cases)
-                    .map(|(s, c)| rank_of(&s.closed, &c.group).unwrap_or(1000))
-                    .collect()
-            };
-            if let Some(d) = default_idx {
-                tables.push(row(
-                    &format!("kahu defaults (in-sample), {label}"),
-                    RankMetrics::from_ranks(&ranks(d)),
-                ));
-            }
-            if std::env::var_os("KAHU_EVAL_DUMP").is_some() && protocol == Protocol::Issue {
-                let mut v: Vec<(f64, usize)> = (0..grid.len())
-                    .map(|g| (mrr(&scored[g], &cases, None), g))
-                    .collect();
-                v.sort_by(|a, b| b.0.total_cmp(&a.0));
-                for (m, g) in v.iter().take(25) {
-                    let r = RankMetrics::from_ranks(&ranks(*g));
-                    eprintln!(
-                        "{label} {:.3} top1 {:.2} top5 {:.2} {:?}",
-                        m / cases.len() as f64,
-                        r.top1,
-                        r.top5,
-                        grid[*g]
-                    );
-                }
-            }
-            // nested leave-one-campaign-out: tune on the other cases, test on the held-out one
-            let mut loo_ranks = Vec::new();
-            let mut pairs = Vec::new();
-            let mut misses = Vec::new();
-            for i in 0..cases.len() {
-                let best = (0..grid.len())
-                    .max_by(|&a, &b| {
-                        mrr(&scored[a], &cases, Some(i))
-                            .total_cmp(&mrr(&scored[b], &cases, Some(i)))
-                            .then(b.cmp(&a))
-                    })
-                    .unwrap_or(0);
-                let sc = &scored[best][i];
-                let rank = rank_of(&sc.closed, &cases[i].group).unwrap_or(1000);
-                loo_ranks.push(rank);
-                let (t, u) = fit_calibration(&scored[best], &cases, Some(i));
-                let te = teff(t, sc);
-                let (_, pc, cc) =
-                    softmax_target(&sc.closed, u * sc.max_attack, te, Some(&cases[i].group));
-                let (_, po, co) = softmax_target(&sc.open, u * sc.max_attack, te, None);
-                pairs.push((pc, cc));
-                pairs.push((po, co));
-                if rank > 1 {
-                    let lead = sc
-                        .closed
-                        .iter()
-                        .max_by(|a, b| a.1.total_cmp(&b.1))
-                        .map(|x| x.0.clone())
-                        .unwrap_or_default();
-                    let c = &cases[i];
-                    misses.push(format!(
-                        "| {} | {} {} | {} | {} | {} | {} |",
-                        c.campaign,
-                        c.group,
-                        kb.group(&c.group).map_or("", |g| g.name.as_str()),
-                        rank,
-                        lead,
-                        c.evidence.techniques.len(),
-                        if techniques_only {
-                            0
-                        } else {
-                            c.evidence.software.len()
-                        }
-                    ));
-                }
-            }
-            tables.push(row(
-                &format!("kahu, nested leave-one-out tuned (MRR selection), {label}"),
-                RankMetrics::from_ranks(&loo_ranks),
-            ));
-            let table = nll_table(&scored, &cases);
-            let nll_ranks: Vec<usize> = (0..cases.len())
-                .map(|i| {
-                    let g = select_nll(&table, Some(i));
-                    rank_of(&scored[g][i].closed, &cases[i].group).unwrap_or(1000)
-                })
-                .collect();
-            tables.push(row(
-                &format!("kahu, nested leave-one-out tuned (NLL selection), {label}"),
-                RankMetrics::from_ranks(&nll_ranks),
-            ));
-            if std::env::var_os("KAHU_EVAL_DUMP").is_some() {
-                let g = select_nll(&table, None);
-                eprintln!(
-                    "NLL-selected on all, {label}: {:?} {:?}",
-                    grid[g],
-                    RankMetrics::from_ranks(&ranks(g))
-                );
-            }
-            let (ece, bins) = calibration(&pairs);
-            let correct = pairs.iter().filter(|p| p.1).count();
-            println!(
-                "### Calibration, {label}, {} (leave-one-out: parameters, temperature and unknown threshold fitted without the held-out campaign)\n",
-                protocol.label()
-            );
-            println!(
-                "{} predictions (each campaign closed-set, and open-set with its group removed so the right answer is \"unknown\"); argmax correct {}/{}; ECE {:.3}\n",
-                pairs.len(),
-                correct,
-                pairs.len(),
-                ece
-            );
-            println!("| ICD 203 band | n | mean likelihood | accuracy |\n|---|---|---|---|");
-            for (w, n, c, a) in bins {
-                println!("| {w} | {n} | {c:.2} | {a:.2} |");
-            }
-            println!();
-            println!(
-                "### Held-out misses, {label}, {} (nested leave-one-out)\n",
-                protocol.label()
-            );
-            println!(
-                "| campaign | true group | held-out rank | leader | techniques | software |\n|---|---|---|---|---|---|"
-            );
-            for m in &misses {
-                println!("{m}");
-            }
-            println!();
-            if !techniques_only && protocol == Protocol::Issue {
-                let best = (0..grid.len())
-                    .max_by(|&a, &b| {
-                        mrr(&scored[a], &cases, None)
-                            .total_cmp(&mrr(&scored[b], &cases, None))
-                            .then(b.cmp(&a))
-                    })
-                    .unwrap_or(0);
-                let (t, u) = fit_calibration(&scored[best], &cases, None);
-                shipped = Some(Params {
-                    temperature: t,
-                    unknown_fraction: u,
-                    ..grid[best]
-                });
-            }
+            tables.extend(eval.evaluate(protocol, techniques_only, &mut shipped));
         }
         println!(
             "### Ranking, {} (rank of the true group among {} live groups)\n",
@@ -519,6 +362,239 @@ fn main() {
     eprintln!("evaluation took {:.1}s", t0.elapsed().as_secs_f64());
     apt40(kb);
     bench(kb);
+}
+
+/// The campaign-level evaluation: every case scored with every parameter
+/// set of the grid, under one protocol at a time.
+struct Campaigns<'a> {
+    kb: &'a KnowledgeBase,
+    cases: &'a [EvalCase],
+    grid: &'a [Params],
+    /// Where `Params::default()` is in the grid, if it is.
+    default_idx: Option<usize>,
+}
+
+/// What the nested leave-one-out produced: held-out ranks, calibration
+/// pairs (likelihood of the prediction, whether it was right) and a table
+/// row per held-out miss.
+struct HeldOut {
+    ranks: Vec<usize>,
+    pairs: Vec<(f64, bool)>,
+    misses: Vec<String>,
+}
+
+impl Campaigns<'_> {
+    /// The ranking rows of one protocol and evidence kind; prints its
+    /// calibration and held-out misses, and sets `shipped` to the
+    /// parameters fitted on all cases (issue protocol, techniques +
+    /// software).
+    fn evaluate(
+        &self,
+        protocol: Protocol,
+        techniques_only: bool,
+        shipped: &mut Option<Params>,
+    ) -> Vec<String> {
+        let (kb, cases, grid) = (self.kb, self.cases, self.grid);
+        let label = if techniques_only {
+            "techniques only"
+        } else {
+            "techniques + software"
+        };
+        let scored = score_all(kb, cases, grid, techniques_only, protocol);
+        let mut tables = self.baselines(protocol, techniques_only, label);
+        let ranks = |gi: usize| -> Vec<usize> {
+            scored[gi]
+                .iter()
+                .zip(cases)
+                .map(|(s, c)| rank_of(&s.closed, &c.group).unwrap_or(1000))
+                .collect()
+        };
+        if let Some(d) = self.default_idx {
+            tables.push(row(
+                &format!("kahu defaults (in-sample), {label}"),
+                RankMetrics::from_ranks(&ranks(d)),
+            ));
+        }
+        let dump = std::env::var_os("KAHU_EVAL_DUMP").is_some();
+        if dump && protocol == Protocol::Issue {
+            self.dump_best(&scored, label, &ranks);
+        }
+        let held_out = self.nested_loo(&scored, techniques_only);
+        tables.push(row(
+            &format!("kahu, nested leave-one-out tuned (MRR selection), {label}"),
+            RankMetrics::from_ranks(&held_out.ranks),
+        ));
+        let table = nll_table(&scored, cases);
+        let nll_ranks: Vec<usize> = (0..cases.len())
+            .map(|i| {
+                let g = select_nll(&table, Some(i));
+                rank_of(&scored[g][i].closed, &cases[i].group).unwrap_or(1000)
+            })
+            .collect();
+        tables.push(row(
+            &format!("kahu, nested leave-one-out tuned (NLL selection), {label}"),
+            RankMetrics::from_ranks(&nll_ranks),
+        ));
+        if dump {
+            let g = select_nll(&table, None);
+            eprintln!(
+                "NLL-selected on all, {label}: {:?} {:?}",
+                grid[g],
+                RankMetrics::from_ranks(&ranks(g))
+            );
+        }
+        print_held_out(&held_out, label, protocol);
+        if !techniques_only && protocol == Protocol::Issue {
+            let best = self.best_by_mrr(&scored, None);
+            let (t, u) = fit_calibration(&scored[best], cases, None);
+            *shipped = Some(Params {
+                temperature: t,
+                unknown_fraction: u,
+                ..grid[best]
+            });
+        }
+        tables
+    }
+
+    /// The baseline rows: shared-item count, plain IDF sum and (issue
+    /// protocol) the not leakage-free ceiling.
+    fn baselines(&self, protocol: Protocol, techniques_only: bool, label: &str) -> Vec<String> {
+        let (kb, cases) = (self.kb, self.cases);
+        let mut tables = vec![
+            row(
+                &format!("baseline: shared-item count, {label}"),
+                baseline(kb, cases, techniques_only, protocol, true),
+            ),
+            row(
+                &format!("baseline: IDF sum, {label}"),
+                baseline(kb, cases, techniques_only, protocol, false),
+            ),
+        ];
+        if protocol == Protocol::Issue {
+            // Ceiling: the same IDF sum when only the campaign itself is
+            // removed (its reports stay in the group's profile).
+            tables.push(row(
+                &format!(
+                    "upper bound, not leakage-free: IDF sum with only the campaign removed, {label}"
+                ),
+                baseline(kb, cases, techniques_only, Protocol::CampaignOnly, false),
+            ));
+        }
+        tables
+    }
+
+    /// `KAHU_EVAL_DUMP`: the 25 best parameter sets by in-sample MRR.
+    fn dump_best(&self, scored: &[Vec<Scored>], label: &str, ranks: &dyn Fn(usize) -> Vec<usize>) {
+        let cases = self.cases;
+        let mut v: Vec<(f64, usize)> = (0..self.grid.len())
+            .map(|g| (mrr(&scored[g], cases, None), g))
+            .collect();
+        v.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (m, g) in v.iter().take(25) {
+            let r = RankMetrics::from_ranks(&ranks(*g));
+            eprintln!(
+                "{label} {:.3} top1 {:.2} top5 {:.2} {:?}",
+                m / cases.len() as f64,
+                r.top1,
+                r.top5,
+                self.grid[*g]
+            );
+        }
+    }
+
+    /// The parameter set with the best MRR over the cases but `skip`.
+    fn best_by_mrr(&self, scored: &[Vec<Scored>], skip: Option<usize>) -> usize {
+        (0..self.grid.len())
+            .max_by(|&a, &b| {
+                mrr(&scored[a], self.cases, skip)
+                    .total_cmp(&mrr(&scored[b], self.cases, skip))
+                    .then(b.cmp(&a))
+            })
+            .unwrap_or(0)
+    }
+
+    /// Nested leave-one-campaign-out: tune on the other cases, test on the
+    /// held-out one.
+    fn nested_loo(&self, scored: &[Vec<Scored>], techniques_only: bool) -> HeldOut {
+        let (kb, cases) = (self.kb, self.cases);
+        let mut out = HeldOut {
+            ranks: Vec::new(),
+            pairs: Vec::new(),
+            misses: Vec::new(),
+        };
+        for i in 0..cases.len() {
+            let best = self.best_by_mrr(scored, Some(i));
+            let sc = &scored[best][i];
+            let rank = rank_of(&sc.closed, &cases[i].group).unwrap_or(1000);
+            out.ranks.push(rank);
+            let (t, u) = fit_calibration(&scored[best], cases, Some(i));
+            let te = teff(t, sc);
+            let (_, pc, cc) =
+                softmax_target(&sc.closed, u * sc.max_attack, te, Some(&cases[i].group));
+            let (_, po, co) = softmax_target(&sc.open, u * sc.max_attack, te, None);
+            out.pairs.push((pc, cc));
+            out.pairs.push((po, co));
+            if rank > 1 {
+                let lead = sc
+                    .closed
+                    .iter()
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|x| x.0.clone())
+                    .unwrap_or_default();
+                let c = &cases[i];
+                out.misses.push(format!(
+                    "| {} | {} {} | {} | {} | {} | {} |",
+                    c.campaign,
+                    c.group,
+                    kb.group(&c.group).map_or("", |g| g.name.as_str()),
+                    rank,
+                    lead,
+                    c.evidence.techniques.len(),
+                    if techniques_only {
+                        0
+                    } else {
+                        c.evidence.software.len()
+                    }
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// The calibration table and the held-out misses of one protocol and
+/// evidence kind.
+fn print_held_out(held_out: &HeldOut, label: &str, protocol: Protocol) {
+    let pairs = &held_out.pairs;
+    let (ece, bins) = calibration(pairs);
+    let correct = pairs.iter().filter(|p| p.1).count();
+    println!(
+        "### Calibration, {label}, {} (leave-one-out: parameters, temperature and unknown threshold fitted without the held-out campaign)\n",
+        protocol.label()
+    );
+    println!(
+        "{} predictions (each campaign closed-set, and open-set with its group removed so the right answer is \"unknown\"); argmax correct {}/{}; ECE {:.3}\n",
+        pairs.len(),
+        correct,
+        pairs.len(),
+        ece
+    );
+    println!("| ICD 203 band | n | mean likelihood | accuracy |\n|---|---|---|---|");
+    for (w, n, c, a) in bins {
+        println!("| {w} | {n} | {c:.2} | {a:.2} |");
+    }
+    println!();
+    println!(
+        "### Held-out misses, {label}, {} (nested leave-one-out)\n",
+        protocol.label()
+    );
+    println!(
+        "| campaign | true group | held-out rank | leader | techniques | software |\n|---|---|---|---|---|---|"
+    );
+    for m in &held_out.misses {
+        println!("{m}");
+    }
+    println!();
 }
 
 fn apt40(kb: &KnowledgeBase) {
