@@ -355,6 +355,8 @@ impl LogonTables {
                 samples: v.samples.provenances().cloned().collect(),
             })
             .collect();
+        // Every part of the summaries' key takes part, so equal counts never
+        // leave the order to the hash map's (per-process random) order.
         logons.sort_by(|a, b| {
             (
                 b.failures,
@@ -362,6 +364,8 @@ impl LogonTables {
                 &a.account,
                 &a.source,
                 &a.target_host,
+                a.kind,
+                a.logon_type,
             )
                 .cmp(&(
                     a.failures,
@@ -369,6 +373,8 @@ impl LogonTables {
                     &b.account,
                     &b.source,
                     &b.target_host,
+                    b.kind,
+                    b.logon_type,
                 ))
         });
         let mut accounts: Vec<AccountSummary> = self

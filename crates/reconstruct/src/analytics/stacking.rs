@@ -91,8 +91,11 @@ impl Stacking {
             e.0 += 1;
             e.1 += acc.count;
             e.2.merge(&acc.span);
-            if e.3.len() < 5 {
-                e.3.push(host);
+            // The first five by name, not by the map's (random) order.
+            e.3.push(host);
+            if e.3.len() > 5 {
+                e.3.sort_unstable();
+                e.3.truncate(5);
             }
         }
         let mut rarest: Vec<StackRow> = images
