@@ -50,7 +50,11 @@ fn crosswalk() -> &'static Crosswalk {
                     new_ids.insert(id.trim());
                 }
                 (Some(old), Some(id), Some(tactics)) => {
-                    let tactics = tactics.split(',').filter_map(Tactic::parse).collect();
+                    // Kill-chain order, as every other tactic list.
+                    let mut tactics: Vec<Tactic> =
+                        tactics.split(',').filter_map(Tactic::parse).collect();
+                    tactics.sort();
+                    tactics.dedup();
                     rows.insert(
                         old.trim(),
                         V19Row {

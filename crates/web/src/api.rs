@@ -714,4 +714,17 @@ mod tests {
         assert_eq!(chrono_parse("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(chrono_parse("yesterday"), None);
     }
+
+    #[test]
+    fn tactic_document_carries_its_release_and_older_ones_are_v18() {
+        let (map, v19) = tactic_document(json!({
+            "attack_version": "19",
+            "techniques": {"T1685.005": ["defense-impairment"]}
+        }));
+        assert!(v19);
+        assert_eq!(tactics_of(&map, "T1685.005"), vec!["defense-impairment"]);
+        let (map, v19) = tactic_document(json!({"T1027": ["defense-evasion"]}));
+        assert!(!v19);
+        assert_eq!(tactics_of(&map, "T1027.002"), vec!["defense-evasion"]);
+    }
 }
