@@ -724,7 +724,12 @@ mod tests {
             evidence: vec![],
         };
         let mut h = String::new();
-        killchain_strip(&mut h, &[t.clone()], &[], &AttackRelease::default());
+        killchain_strip(
+            &mut h,
+            std::slice::from_ref(&t),
+            &[],
+            &AttackRelease::default(),
+        );
         assert_eq!(h.matches("class=\"tactic seen\"").count(), 1);
         // v18.1's 14 tactics: Defense Evasion, no Stealth.
         assert_eq!(h.matches("class=\"tactic\"").count(), 13);
