@@ -4,7 +4,7 @@
 use crate::prose::Summary;
 use crate::warning::RunWarning;
 use chrono::{DateTime, Utc};
-use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions};
+use kahu_attack::{AttackView, Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions};
 use kahu_finding::{Finding, FindingKind, Level};
 use kahu_intel::IocSet;
 use kahu_reconstruct::classify::{EntityClass, FileClass, IpClass};
@@ -71,18 +71,67 @@ pub struct Built {
     pub layer: serde_json::Value,
     /// The attribution evidence the ranking used (stored for re-attribution).
     pub evidence: CaseEvidence,
+    /// The `attack-tactics` case document `kahu serve`'s matrix reads:
+    /// `{"attack_version", "techniques": {id: [tactic short names]}}`, for
+    /// every technique id as the findings carry it and as the report shows it.
+    pub attack_tactics: serde_json::Value,
+}
+
+/// The `attack-tactics` document (see [`Built::attack_tactics`]).
+fn attack_tactics(
+    findings: &[Finding],
+    techniques: &[TechniqueView],
+    view: &AttackView<'_>,
+) -> serde_json::Value {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in findings {
+        for t in &f.techniques {
+            // Unknown ids stay out, so the reader falls back to the parent.
+            if !map.contains_key(&**t) {
+                let tactics: Vec<String> = view
+                    .tactics(t)
+                    .iter()
+                    .map(|x| x.short_name().to_string())
+                    .collect();
+                if !tactics.is_empty() {
+                    map.insert(t.to_string(), tactics);
+                }
+            }
+        }
+    }
+    for t in techniques {
+        map.insert(t.id.clone(), t.tactics.clone());
+    }
+    serde_json::json!({"attack_version": view.release(), "techniques": map})
 }
 
 pub(crate) fn significant(f: &Finding) -> bool {
     f.level >= crate::SIGNIFICANT
 }
 
-fn tactic_lookup(kb: &KnowledgeBase) -> impl Fn(&str) -> Vec<Tactic> + Sync + '_ {
-    move |id: &str| {
-        kb.technique(&kb.resolve(id))
-            .map(|t| t.tactics.iter().filter_map(|s| Tactic::parse(s)).collect())
-            .unwrap_or_default()
-    }
+fn tactic_lookup<'a>(view: &'a AttackView<'a>) -> impl Fn(&str) -> Vec<Tactic> + Sync + 'a {
+    move |id: &str| view.tactics(id)
+}
+
+/// The ATT&CK release the run is shown in (`AttackView::choose`): v19
+/// when the knowledge base predates it and a finding shown in the report
+/// (low level or above) carries a v19-only technique id or comes from a
+/// rule tagged `attack.stealth` or `attack.defense-impairment`.
+pub fn attack_view<'a>(
+    kb: &'a KnowledgeBase,
+    findings: &[Finding],
+    rulesets: &[&RuleSet],
+) -> AttackView<'a> {
+    let rules = rule_tags(rulesets);
+    AttackView::choose(kb, findings.iter().filter(|f| f.level >= Level::Low), |f| {
+        rules.get(&*f.rule_id).is_some_and(|r| {
+            r.tags.iter().any(|t| {
+                t.strip_prefix("attack.")
+                    .and_then(Tactic::parse)
+                    .is_some_and(Tactic::is_v19_only)
+            })
+        })
+    })
 }
 
 fn cve_tags(tags: &[std::sync::Arc<str>]) -> impl Iterator<Item = String> + '_ {
@@ -375,7 +424,8 @@ fn judgement(a: &Attribution) -> (String, String) {
 pub fn build(inputs: &Inputs<'_>) -> Built {
     let findings = inputs.findings;
     let kb = inputs.kb;
-    let lookup = tactic_lookup(kb);
+    let view = attack_view(kb, findings, inputs.rulesets);
+    let lookup = tactic_lookup(&view);
     let timeline = Timeline::build(findings, Level::Low, Some(&lookup));
     // One host identity for incidents and scope: FQDN, short name and the
     // addresses the evidence ties to a host.
@@ -393,7 +443,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     let evidence = case_evidence(inputs, &scope);
     let attribution = Attribution::rank(kb, inputs.profiles, &evidence, &RankOptions::default());
 
-    let technique_views = crate::views::techniques(findings, kb);
+    let technique_views = crate::views::techniques(findings, &view);
     let timeline_views = crate::views::timeline(&timeline);
     let incident_views = crate::views::incidents(&incidents);
 
@@ -413,9 +463,13 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             .hunt_next
             .iter()
             .map(|h| HuntView {
-                technique_id: h.technique.clone(),
+                technique_id: view.technique_id(&h.technique),
                 name: h.name.clone(),
-                tactics: h.tactics.clone(),
+                tactics: view
+                    .tactics(&h.technique)
+                    .iter()
+                    .map(|t| t.short_name().to_string())
+                    .collect(),
                 reason: format!(
                     "Known for {} ({}) and used by only {} of {} groups; not observed in this case.",
                     lead.name, lead.id, h.groups_using, attribution.actors_ranked
@@ -492,6 +546,10 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                     .collect::<String>(),
             attack_version: attribution.attack_version.clone(),
         },
+        attack: AttackRelease {
+            version: view.release(),
+            note: view.note(),
+        },
         techniques: technique_views,
         timeline: timeline_views,
         scope: scope_view,
@@ -503,7 +561,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         detections_total: total,
     };
 
-    let stix = bundle(inputs, &assessment);
+    let stix = bundle(inputs, &assessment, &view);
     let layer_techniques: Vec<kahu_attack::ObservedTechnique> = assessment
         .techniques
         .iter()
@@ -529,19 +587,21 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             _ => None,
         };
     let layer = kahu_attack::case_layer(
-        inputs.kb,
+        &view,
         &format!("kahu: {}", inputs.case.name),
         &layer_techniques,
         lead_known
             .as_ref()
             .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_slice())),
     );
+    let attack_tactics = attack_tactics(findings, &assessment.techniques, &view);
     Built {
         assessment,
         attribution,
         stix,
         layer,
         evidence,
+        attack_tactics,
     }
 }
 
@@ -591,7 +651,7 @@ fn observables(f: &Finding, out: &mut BTreeSet<Observable>) {
     }
 }
 
-fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
+fn bundle(inputs: &Inputs<'_>, a: &Assessment, view: &AttackView<'_>) -> serde_json::Value {
     let rules = rule_tags(inputs.rulesets);
     let mut indicators: BTreeMap<String, RuleIndicator> = BTreeMap::new();
     let mut sightings: BTreeMap<String, (Sighting, BTreeSet<Observable>)> = BTreeMap::new();
@@ -669,7 +729,7 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
                 description: Some(description),
                 pattern,
                 pattern_type,
-                techniques: f.techniques.iter().map(|t| inputs.kb.resolve(t)).collect(),
+                techniques: f.techniques.iter().map(|t| view.technique_id(t)).collect(),
                 valid_from: None,
             });
         let e = sightings.entry(f.rule_id.to_string()).or_insert_with(|| {
@@ -724,7 +784,7 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment) -> serde_json::Value {
             .techniques
             .iter()
             .filter(|t| t.max_level >= Level::Medium)
-            .map(|t| (t.id.clone(), t.name.clone()))
+            .map(|t| (t.id.clone(), t.name.clone(), t.tactics.clone()))
             .collect(),
         candidates,
         first_seen: a.summary.first_activity,

@@ -226,17 +226,11 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     progress.phase_done(&format!("{} files", written.len()));
     if let Some(store) = det.case {
         progress.phase_start("write case store");
-        let tactics: serde_json::Map<String, serde_json::Value> = built
-            .assessment
-            .techniques
-            .iter()
-            .map(|t| (t.id.clone(), serde_json::json!(t.tactics)))
-            .collect();
         let docs = [
             ("attribution", serde_json::to_value(&built.attribution)?),
             ("case-evidence", serde_json::to_value(&built.evidence)?),
             ("assessment", serde_json::to_value(&built.assessment)?),
-            ("attack-tactics", serde_json::Value::Object(tactics)),
+            ("attack-tactics", built.attack_tactics.clone()),
             ("analytics", serde_json::to_value(&analytics)?),
         ];
         store

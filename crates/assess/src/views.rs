@@ -4,15 +4,18 @@
 
 use crate::assemble::{detail, time_text};
 use chrono::{DateTime, Utc};
-use kahu_attack::KnowledgeBase;
+use kahu_attack::AttackView;
 use kahu_finding::{Finding, Level};
 use kahu_report::assessment::{IncidentView, TechniqueView, TimelineEntry};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every technique detected at low level or above, with its counts,
-/// hosts, rules, time span and sample evidence.
-pub fn techniques(findings: &[Finding], kb: &KnowledgeBase) -> Vec<TechniqueView> {
+/// hosts, rules, time span and sample evidence; ids, names and tactics in
+/// `view`'s ATT&CK release (v18.1 ids that became one v19 id are merged).
+pub fn techniques(findings: &[Finding], view: &AttackView<'_>) -> Vec<TechniqueView> {
     struct Acc {
+        /// The technique id as first observed, for its name and tactics.
+        observed: String,
         count: u64,
         max_level: Level,
         hosts: BTreeSet<String>,
@@ -26,8 +29,9 @@ pub fn techniques(findings: &[Finding], kb: &KnowledgeBase) -> Vec<TechniqueView
     // dropped: weak alone, they still tell the analyst where to look.
     for f in findings.iter().filter(|f| f.level >= Level::Low) {
         for t in &f.techniques {
-            let id = kb.resolve(t);
-            let a = techniques.entry(id).or_insert(Acc {
+            let id = view.technique_id(t);
+            let a = techniques.entry(id).or_insert_with(|| Acc {
+                observed: t.to_string(),
                 count: 0,
                 max_level: f.level,
                 hosts: BTreeSet::new(),
@@ -59,20 +63,21 @@ pub fn techniques(findings: &[Finding], kb: &KnowledgeBase) -> Vec<TechniqueView
     }
     techniques
         .into_iter()
-        .map(|(id, a)| {
-            let tech = kb.technique(&id);
-            TechniqueView {
-                name: tech.map(|t| t.name.clone()).unwrap_or_default(),
-                tactics: tech.map(|t| t.tactics.clone()).unwrap_or_default(),
-                id,
-                detections: a.count,
-                max_level: a.max_level,
-                hosts: a.hosts.into_iter().collect(),
-                rules: a.rules.into_iter().collect(),
-                first_seen: a.first,
-                last_seen: a.last,
-                evidence: a.evidence,
-            }
+        .map(|(id, a)| TechniqueView {
+            name: view.technique_name(&a.observed),
+            tactics: view
+                .tactics(&a.observed)
+                .iter()
+                .map(|t| t.short_name().to_string())
+                .collect(),
+            id,
+            detections: a.count,
+            max_level: a.max_level,
+            hosts: a.hosts.into_iter().collect(),
+            rules: a.rules.into_iter().collect(),
+            first_seen: a.first,
+            last_seen: a.last,
+            evidence: a.evidence,
         })
         .collect()
 }

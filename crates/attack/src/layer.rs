@@ -11,6 +11,7 @@
 //! writes one object per (technique, tactic) to keep comments per cell.
 
 use crate::kb::KnowledgeBase;
+use crate::view::AttackView;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -61,15 +62,25 @@ pub fn technique_url(id: &str) -> String {
 }
 
 impl Layer {
-    /// The layer as Navigator JSON.
+    /// The layer as Navigator JSON, in the knowledge base's own release.
     pub fn to_json(&self, kb: &KnowledgeBase) -> Value {
-        // Resolve (revoked/deprecated ids, v19 ids) and merge duplicates.
+        self.to_json_in(&AttackView::native(kb))
+    }
+
+    /// The layer as Navigator JSON in `view`'s release: its `attack`
+    /// version, technique ids and tactic short names are that release's
+    /// (a v18.1 knowledge base shown in v19 writes `T1685` under
+    /// `defense-impairment`, never `T1562.001` under `defense-evasion`).
+    pub fn to_json_in(&self, view: &AttackView<'_>) -> Value {
+        let kb = view.kb();
+        // Resolve (revoked/deprecated ids, v19 ids), translate to the
+        // view's ids and merge duplicates.
         let mut entries: BTreeMap<String, LayerEntry> = BTreeMap::new();
         for e in &self.entries {
-            let id = kb.resolve(&e.id);
-            if kb.technique(&id).is_none() {
+            if kb.technique(&kb.resolve(&e.id)).is_none() {
                 continue;
             }
+            let id = view.technique_id(&e.id);
             entries
                 .entry(id.clone())
                 .and_modify(|x| {
@@ -87,7 +98,7 @@ impl Layer {
             .filter_map(|id| id.split_once('.').map(|(p, _)| p.to_string()))
             .collect();
         for p in &parents {
-            if kb.technique(p).is_none() {
+            if view.shown(p).is_none() {
                 continue;
             }
             entries.entry(p.clone()).or_insert_with(|| LayerEntry {
@@ -100,13 +111,15 @@ impl Layer {
         }
         let mut techniques = Vec::new();
         for (id, e) in &entries {
-            let Some(t) = kb.technique(id) else { continue };
+            let Some(t) = view.shown(id) else { continue };
             let mut metadata: Vec<Value> = e
                 .metadata
                 .iter()
                 .map(|(n, v)| json!({"name": n, "value": v}))
                 .collect();
-            metadata.push(json!({"name": "name", "value": t.name}));
+            if let Some(name) = &t.name {
+                metadata.push(json!({"name": "name", "value": name}));
+            }
             let mut obj = json!({
                 "techniqueID": id,
                 "score": e.score,
@@ -124,15 +137,22 @@ impl Layer {
             } else {
                 for tactic in &t.tactics {
                     let mut o = obj.clone();
-                    o["tactic"] = json!(tactic);
+                    o["tactic"] = json!(tactic.short_name());
                     techniques.push(o);
                 }
             }
         }
-        let major = kb.version().split('.').next().unwrap_or("18").to_string();
+        let release = if view.is_crosswalked() {
+            format!(
+                "19 (knowledge base {} mapped with the v18.1→v19 crosswalk)",
+                kb.version()
+            )
+        } else {
+            kb.version().to_string()
+        };
         json!({
             "name": self.name,
-            "versions": {"attack": major, "navigator": NAVIGATOR_VERSION, "layer": LAYER_FORMAT},
+            "versions": {"attack": view.navigator_attack_version(), "navigator": NAVIGATOR_VERSION, "layer": LAYER_FORMAT},
             "domain": "enterprise-attack",
             "description": self.description,
             "sorting": 3,
@@ -154,7 +174,7 @@ impl Layer {
                 .iter()
                 .map(|(l, c)| json!({"label": l, "color": c}))
                 .collect::<Vec<_>>(),
-            "metadata": [{"name": "generator", "value": "kahu"}, {"name": "ATT&CK release", "value": kb.version()}],
+            "metadata": [{"name": "generator", "value": "kahu"}, {"name": "ATT&CK release", "value": release}],
             "links": [{"label": "ATT&CK Enterprise matrix", "url": "https://attack.mitre.org/matrices/enterprise/"}],
             "showTacticRowBackground": false,
             "selectTechniquesAcrossTactics": true,

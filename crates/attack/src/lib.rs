@@ -26,6 +26,7 @@ pub mod ranker;
 pub mod ranker_fit;
 pub mod score;
 pub mod stix;
+pub mod view;
 
 pub use attribution::{
     Attribution, Candidate, EvidenceItem, EvidenceKind, HuntItem, Outcome, RankOptions,
@@ -41,3 +42,4 @@ pub use profile::{
     ActorProfile, ProfileError, ProfileProblem, embedded_profiles, item_reliability,
 };
 pub use score::{Attributor, Exclusions, Params};
+pub use view::{AttackView, ShownTechnique};

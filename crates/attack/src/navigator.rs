@@ -5,6 +5,7 @@ use crate::attribution::{Candidate, EvidenceKind};
 use crate::evidence::CaseEvidence;
 use crate::kb::KnowledgeBase;
 use crate::layer::{Layer, LayerEntry};
+use crate::view::AttackView;
 use serde_json::Value;
 
 /// Layer of the observed techniques, coloured by whether `candidate`
@@ -81,12 +82,14 @@ pub struct ObservedTechnique {
 /// count, with the named actor's known techniques overlaid — observed and
 /// known ones highlighted, known but unobserved ones shown as hunting leads
 /// with score 0. `candidate` is (group id, name, known technique ids).
+/// The layer is written in `view`'s release (ids, tactics, version).
 pub fn case_layer(
-    kb: &KnowledgeBase,
+    view: &AttackView<'_>,
     name: &str,
     observed: &[ObservedTechnique],
     candidate: Option<(&str, &str, &[String])>,
 ) -> Value {
+    let kb = view.kb();
     let max = observed.iter().map(|t| t.count).max().unwrap_or(1).max(1);
     let known: Vec<String> = candidate
         .map(|c| c.2.iter().map(|k| kb.resolve(k)).collect())
@@ -140,7 +143,7 @@ pub fn case_layer(
         max_score: max as f64,
         legend,
     }
-    .to_json(kb)
+    .to_json_in(view)
 }
 
 /// Techniques of a Navigator layer (any 4.x version): entries with a

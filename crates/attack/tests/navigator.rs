@@ -5,8 +5,8 @@
 //! sub-technique, tactics the technique belongs to, https links.
 
 use kahu_attack::{
-    Attribution, CaseEvidence, KnowledgeBase, ObservedTechnique, RankOptions, case_layer,
-    navigator_layer, techniques_from_layer,
+    AttackView, Attribution, CaseEvidence, KnowledgeBase, ObservedTechnique, RankOptions,
+    case_layer, navigator_layer, techniques_from_layer,
 };
 use serde_json::Value;
 
@@ -108,7 +108,7 @@ fn case_layer_follows_the_spec_with_parents_expanded() {
         "T1003.001".to_string(),
     ];
     let l = case_layer(
-        kb(),
+        &AttackView::native(kb()),
         "case",
         &observed(&["T1059.001", "T1190", "T1021.002"]),
         Some(("G0065", "APT40", &known)),
@@ -154,7 +154,12 @@ fn attribute_layer_uses_the_same_writer() {
     let res = Attribution::rank(kb(), &[], &e, &RankOptions::default());
     let l = navigator_layer(kb(), &e, &res.candidates[0]);
     assert_eq!(violations(&l, kb()), Vec::<String>::new());
-    let c = case_layer(kb(), "case", &observed(&["T1190"]), None);
+    let c = case_layer(
+        &AttackView::native(kb()),
+        "case",
+        &observed(&["T1190"]),
+        None,
+    );
     assert_eq!(l["versions"], c["versions"]);
     assert_eq!(l["layout"], c["layout"]);
 }

@@ -9,9 +9,12 @@ has exactly its parent's tactics (checked by this script, which fails otherwise)
 import json
 import sys
 
+# kahu_finding::Tactic::ALL (v18.1 and v19 tactics); a v18.1 bundle sets no
+# Stealth/Defense Impairment bit, a v19 bundle no Defense Evasion bit.
 ORDER = [
     "reconnaissance", "resource-development", "initial-access", "execution",
-    "persistence", "privilege-escalation", "defense-evasion", "credential-access",
+    "persistence", "privilege-escalation", "defense-evasion", "stealth",
+    "defense-impairment", "credential-access",
     "discovery", "lateral-movement", "collection", "command-and-control",
     "exfiltration", "impact",
 ]
@@ -45,5 +48,5 @@ for tid in sorted(t for t in tactics if "." not in t):
     mask = 0
     for p in tactics[tid]:
         mask |= 1 << ORDER.index(p)
-    print(f'    ("{tid}", 0b{mask:014b}),')
+    print(f'    ("{tid}", 0b{mask:016b}),')
 print("];")

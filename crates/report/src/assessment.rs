@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 /// Version of the `assessment.json` schema. Bump the major part on any
 /// incompatible change.
-pub const SCHEMA_VERSION: &str = "1.2.0";
+pub const SCHEMA_VERSION: &str = "1.3.0";
 
 /// The assessment of one case.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -35,6 +35,11 @@ pub struct Assessment {
     pub summary: ExecutiveSummary,
     /// Who is likely behind it, and why.
     pub attribution: AttributionSection,
+    /// The ATT&CK release the techniques, tactics, timeline phases and
+    /// incidents are shown in (added in 1.3.0; absent in older files,
+    /// which are v18.1).
+    #[serde(default)]
+    pub attack: AttackRelease,
     /// ATT&CK techniques observed, with the evidence behind each.
     pub techniques: Vec<TechniqueView>,
     /// Deduplicated detections in kill-chain order.
@@ -53,6 +58,41 @@ pub struct Assessment {
     pub detections: Vec<DetectionView>,
     /// Number of detections before the appendix was capped.
     pub detections_total: u64,
+}
+
+/// The ATT&CK release a run is shown in (one per run).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AttackRelease {
+    /// `18.1` or `19`.
+    pub version: String,
+    /// Why this release, and how the knowledge base's techniques were
+    /// mapped to it.
+    pub note: String,
+}
+
+impl AttackRelease {
+    /// Whether it is ATT&CK v19 or later (Stealth and Defense Impairment
+    /// instead of Defense Evasion).
+    pub fn is_v19(&self) -> bool {
+        self.version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+            .is_some_and(|m| m >= 19)
+    }
+
+    /// Tactic short names to show, in kill-chain order: the release's
+    /// matrix, plus any tactic of the other release that `present` still
+    /// names (so nothing observed is hidden).
+    pub fn tactics<'a>(&self, present: impl IntoIterator<Item = &'a str>) -> Vec<&'static str> {
+        let present: Vec<&str> = present.into_iter().collect();
+        let matrix = kahu_finding::Tactic::matrix(self.is_v19());
+        kahu_finding::Tactic::ALL
+            .into_iter()
+            .filter(|t| matrix.contains(t) || present.contains(&t.short_name()))
+            .map(|t| t.short_name())
+            .collect()
+    }
 }
 
 /// Producer software.

@@ -10,8 +10,8 @@
 //! Empty input gives a "no data" paragraph (class `nodata`), never an empty
 //! or broken chart.
 
-use crate::assessment::{ActivityBucket, TechniqueView, TimelineEntry};
-use crate::html::{TACTICS, esc, title_case};
+use crate::assessment::{ActivityBucket, AttackRelease, TechniqueView, TimelineEntry};
+use crate::html::{esc, title_case};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -182,7 +182,14 @@ pub fn activity_chart(h: &mut String, buckets: &[ActivityBucket]) {
 
 /// The kill-chain strip: one box per ATT&CK tactic in kill-chain order,
 /// shaded by the detections of techniques in that tactic.
-pub fn killchain_strip(h: &mut String, techniques: &[TechniqueView], timeline: &[TimelineEntry]) {
+/// The boxes are `release`'s matrix (v19: Stealth and Defense Impairment
+/// where v18.1 has Defense Evasion).
+pub fn killchain_strip(
+    h: &mut String,
+    techniques: &[TechniqueView],
+    timeline: &[TimelineEntry],
+    release: &AttackRelease,
+) {
     let mut per_tactic: BTreeMap<&str, u64> = BTreeMap::new();
     for t in techniques {
         for tactic in &t.tactics {
@@ -204,12 +211,13 @@ pub fn killchain_strip(h: &mut String, techniques: &[TechniqueView], timeline: &
     }
     let max = per_tactic.values().copied().max().unwrap_or(1).max(1) as f64;
     let bw = 80.0;
-    let width = bw * TACTICS.len() as f64;
+    let shown = release.tactics(per_tactic.keys().copied());
+    let width = bw * shown.len() as f64;
     let _ = write!(
         h,
         "<figure class=\"chart\" id=\"killchain\"><svg role=\"img\" aria-label=\"Kill chain: tactics observed\" viewBox=\"0 0 {width} 56\" width=\"100%\">"
     );
-    for (i, tactic) in TACTICS.iter().enumerate() {
+    for (i, tactic) in shown.iter().enumerate() {
         let n = per_tactic.get(tactic).copied().unwrap_or(0);
         let x = i as f64 * bw;
         let fill = if n == 0 {
@@ -248,6 +256,7 @@ fn short_tactic(name: &str) -> String {
         "Command And Control" => "Command & Ctrl".into(),
         "Credential Access" => "Credential Acc.".into(),
         "Defense Evasion" => "Def. Evasion".into(),
+        "Defense Impairment" => "Def. Impairment".into(),
         "Lateral Movement" => "Lateral Mvmt".into(),
         other => other.into(),
     }
@@ -634,7 +643,7 @@ mod tests {
         lateral_graph(&mut h, &[]);
         logon_table(&mut h, &[]);
         host_day_heatmap(&mut h, &[]);
-        killchain_strip(&mut h, &[], &[]);
+        killchain_strip(&mut h, &[], &[], &AttackRelease::default());
         activity_chart(&mut h, &[]);
         assert_eq!(h.matches("class=\"mut nodata\"").count(), 5, "{h}");
         assert!(!h.contains("<svg"), "{h}");
@@ -715,9 +724,53 @@ mod tests {
             evidence: vec![],
         };
         let mut h = String::new();
-        killchain_strip(&mut h, &[t], &[]);
+        killchain_strip(
+            &mut h,
+            std::slice::from_ref(&t),
+            &[],
+            &AttackRelease::default(),
+        );
         assert_eq!(h.matches("class=\"tactic seen\"").count(), 1);
-        assert_eq!(h.matches("class=\"tactic\"").count(), TACTICS.len() - 1);
+        // v18.1's 14 tactics: Defense Evasion, no Stealth.
+        assert_eq!(h.matches("class=\"tactic\"").count(), 13);
+        assert!(
+            h.contains("<title>Defense Evasion: 0 detections</title>")
+                && !h.contains("<title>Stealth:"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn killchain_strip_of_a_v19_run_shows_stealth_and_defense_impairment() {
+        let t = TechniqueView {
+            id: "T1685.005".into(),
+            name: "Clear Windows Event Logs".into(),
+            tactics: vec!["defense-impairment".into()],
+            detections: 2,
+            max_level: kahu_finding::Level::High,
+            hosts: vec![],
+            rules: vec![],
+            first_seen: None,
+            last_seen: None,
+            evidence: vec![],
+        };
+        let v19 = AttackRelease {
+            version: "19".into(),
+            note: String::new(),
+        };
+        let mut h = String::new();
+        killchain_strip(&mut h, &[t], &[], &v19);
+        // v19's 15 tactics, the observed one Defense Impairment.
+        assert_eq!(h.matches("class=\"tactic seen\"").count(), 1);
+        assert_eq!(h.matches("class=\"tactic\"").count(), 14);
+        assert!(
+            h.contains("<title>Defense Impairment: 2 detections</title>"),
+            "{h}"
+        );
+        assert!(
+            h.contains(">Stealth<") && !h.contains("Defense Evasion"),
+            "{h}"
+        );
     }
 
     #[test]

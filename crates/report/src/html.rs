@@ -10,9 +10,10 @@ use kahu_finding::Level;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Kill-chain order of ATT&CK enterprise tactics (the one table, in
-/// `kahu_finding::tactic`).
-pub const TACTICS: [&str; 14] = kahu_finding::tactic::SHORT_NAMES;
+/// Kill-chain order of ATT&CK enterprise tactics, v18.1's and v19's (the
+/// one table, in `kahu_finding::tactic`); a report shows one release's
+/// matrix (`AttackRelease::tactics`).
+pub const TACTICS: [&str; 16] = kahu_finding::tactic::SHORT_NAMES;
 
 /// Escape text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -227,7 +228,7 @@ fn summary(h: &mut String, a: &Assessment) {
         let _ = write!(h, "{} {n} &nbsp; ", level_badge(*l));
     }
     h.push_str("</p><h3>Kill chain</h3>");
-    charts::killchain_strip(h, &a.techniques, &a.timeline);
+    charts::killchain_strip(h, &a.techniques, &a.timeline, &a.attack);
     h.push_str("</section>");
 }
 
@@ -409,6 +410,9 @@ fn timeline(h: &mut String, a: &Assessment) {
 
 fn matrix(h: &mut String, a: &Assessment) {
     h.push_str("<section id=\"matrix\"><h2>ATT&amp;CK techniques observed</h2>");
+    if !a.attack.note.is_empty() {
+        let _ = write!(h, "<p class=\"mut\">{}</p>", esc(&a.attack.note));
+    }
     if a.techniques.is_empty() {
         h.push_str("<p class=\"mut\">No ATT&amp;CK techniques observed.</p></section>");
         return;
@@ -427,7 +431,12 @@ fn matrix(h: &mut String, a: &Assessment) {
         .map(|c| c.not_observed.iter().collect())
         .unwrap_or_default();
     h.push_str("<div class=\"matrix\">");
-    for tactic in TACTICS {
+    let shown = a.attack.tactics(
+        a.techniques
+            .iter()
+            .flat_map(|t| t.tactics.iter().map(String::as_str)),
+    );
+    for tactic in shown {
         let _ = write!(
             h,
             "<div class=\"col\"><h4>{}</h4>",

@@ -120,8 +120,9 @@ pub struct BundleInput {
     pub indicators: Vec<RuleIndicator>,
     /// Their sightings.
     pub sightings: Vec<Sighting>,
-    /// Observed ATT&CK techniques: (id, name).
-    pub techniques: Vec<(String, String)>,
+    /// Observed ATT&CK techniques: (id, name, tactic short names), all in
+    /// the run's one ATT&CK release (`Assessment::attack`).
+    pub techniques: Vec<(String, String, Vec<String>)>,
     /// Candidate actors, most likely first.
     pub candidates: Vec<CandidateActor>,
     /// First and last activity of the intrusion.
@@ -403,9 +404,17 @@ fn add_attack_patterns(
     campaign_id: &str,
 ) -> BTreeMap<String, String> {
     let mut technique_ids = BTreeMap::new();
-    for (tid, name) in &input.techniques {
+    for (tid, name, tactics) in &input.techniques {
         let id = sdo_id("attack-pattern", tid);
-        b.add(json!({"type": "attack-pattern", "id": id, "name": if name.is_empty() { tid.as_str() } else { name.as_str() }, "external_references": attack_ref(tid)}));
+        let mut ap = json!({"type": "attack-pattern", "id": id, "name": if name.is_empty() { tid.as_str() } else { name.as_str() }, "external_references": attack_ref(tid)});
+        // ATT&CK's own form: one phase per tactic, kill chain `mitre-attack`.
+        if !tactics.is_empty() {
+            ap["kill_chain_phases"] = tactics
+                .iter()
+                .map(|t| json!({"kill_chain_name": "mitre-attack", "phase_name": t}))
+                .collect();
+        }
+        b.add(ap);
         b.relate(campaign_id, "uses", &id);
         technique_ids.insert(tid.clone(), id);
     }
@@ -669,7 +678,11 @@ mod tests {
                 count: 2,
                 observables: vec![Observable::Ipv4("203.0.113.9".into())],
             }],
-            techniques: vec![("T1190".into(), "Exploit Public-Facing Application".into())],
+            techniques: vec![(
+                "T1190".into(),
+                "Exploit Public-Facing Application".into(),
+                vec!["initial-access".into()],
+            )],
             candidates: vec![CandidateActor {
                 group_id: "G0065".into(),
                 name: "Leviathan".into(),

@@ -95,7 +95,11 @@ fn bundle_passes_oasis_validator() {
                 observables: vec![Observable::Ipv4("203.0.113.7".into())],
             },
         ],
-        techniques: vec![("T1505.003".into(), "Web Shell".into())],
+        techniques: vec![(
+            "T1505.003".into(),
+            "Web Shell".into(),
+            vec!["persistence".into()],
+        )],
         candidates: vec![CandidateActor {
             group_id: "G0065".into(),
             name: "Leviathan".into(),

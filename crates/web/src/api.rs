@@ -23,9 +23,9 @@ pub const CASE_FILES: &[(&str, &str)] = &[
     ("navigator-layer.json", "application/json"),
 ];
 
-/// ATT&CK Enterprise tactics in matrix order (the one table, in
-/// `kahu_finding::tactic`).
-pub const TACTICS: [(&str, &str); 14] = kahu_finding::tactic::NAMES;
+/// ATT&CK Enterprise tactics in matrix order, v18.1's and v19's (the one
+/// table, in `kahu_finding::tactic`); the matrix shows the case's release.
+pub const TACTICS: [(&str, &str); 16] = kahu_finding::tactic::NAMES;
 
 /// An API error as JSON.
 pub struct ApiError(StatusCode, String);
@@ -457,7 +457,26 @@ async fn rules(State(s): St) -> ApiResult {
     Ok(Json(r).into_response())
 }
 
-/// Tactics of a technique from the stored `attack-tactics` document
+/// The technique → tactics map of the stored `attack-tactics` document and
+/// whether its release is ATT&CK v19 or later. The document is
+/// `{"attack_version": "19", "techniques": {"T1059.001": ["execution"]}}`;
+/// case stores written before it carried the release hold the bare map,
+/// which is v18.1.
+fn tactic_document(doc: Value) -> (Value, bool) {
+    match doc {
+        Value::Object(mut o) if o.get("techniques").is_some_and(Value::is_object) => {
+            let v19 = o
+                .get("attack_version")
+                .and_then(Value::as_str)
+                .and_then(|v| v.split('.').next()?.parse::<u32>().ok())
+                .is_some_and(|m| m >= 19);
+            (o.remove("techniques").unwrap_or(Value::Null), v19)
+        }
+        other => (other, false),
+    }
+}
+
+/// Tactics of a technique from the `attack-tactics` map
 /// (`{"T1059.001": ["execution"]}`), falling back to the parent technique.
 fn tactics_of<'a>(map: &'a Value, t: &str) -> Vec<&'a str> {
     let get = |k: &str| {
@@ -483,9 +502,11 @@ async fn attack_matrix(State(s): St) -> ApiResult {
         .map_err(ApiError::from)
     })
     .await?;
+    let (map, v19) = tactic_document(map);
+    let matrix = kahu_finding::Tactic::matrix(v19);
     let mut columns: Vec<Value> = Vec::new();
     let mut placed = std::collections::HashSet::new();
-    for (id, name) in &TACTICS {
+    for (tactic, (id, name)) in kahu_finding::Tactic::ALL.iter().zip(&TACTICS) {
         let techniques: Vec<Value> = counts
             .iter()
             .filter(|(t, _, _)| tactics_of(&map, t).contains(id))
@@ -494,7 +515,11 @@ async fn attack_matrix(State(s): St) -> ApiResult {
                 json!({ "id": t, "findings": n, "hosts": h })
             })
             .collect();
-        columns.push(json!({ "id": id, "name": name, "techniques": techniques }));
+        // The case's release's columns, and any other that holds a
+        // technique (nothing observed is hidden).
+        if matrix.contains(tactic) || !techniques.is_empty() {
+            columns.push(json!({ "id": id, "name": name, "techniques": techniques }));
+        }
     }
     let unmapped: Vec<Value> = counts
         .iter()
@@ -688,5 +713,18 @@ mod tests {
         );
         assert_eq!(chrono_parse("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(chrono_parse("yesterday"), None);
+    }
+
+    #[test]
+    fn tactic_document_carries_its_release_and_older_ones_are_v18() {
+        let (map, v19) = tactic_document(json!({
+            "attack_version": "19",
+            "techniques": {"T1685.005": ["defense-impairment"]}
+        }));
+        assert!(v19);
+        assert_eq!(tactics_of(&map, "T1685.005"), vec!["defense-impairment"]);
+        let (map, v19) = tactic_document(json!({"T1027": ["defense-evasion"]}));
+        assert!(!v19);
+        assert_eq!(tactics_of(&map, "T1027.002"), vec!["defense-evasion"]);
     }
 }
