@@ -54,6 +54,25 @@ mod tests {
         out
     }
 
+    /// A value in an attribute and in text, as the templates write both.
+    #[derive(askama::Template)]
+    #[template(source = "<p title=\"{{ v }}\">{{ v }}</p>", ext = "html")]
+    struct Both<'a> {
+        v: &'a str,
+    }
+
+    #[test]
+    fn templates_use_this_escaper_in_attributes_and_text() {
+        use askama::Template;
+        let out = Both {
+            v: "\"><script>x</script>'\u{1b}",
+        }
+        .render()
+        .unwrap();
+        let want = "&#34;&#62;&#60;script&#62;x&#60;/script&#62;&#39;\u{FFFD}";
+        assert_eq!(out, format!("<p title=\"{want}\">{want}</p>"));
+    }
+
     #[test]
     fn escapes_markup_and_shows_control_characters() {
         assert_eq!(
