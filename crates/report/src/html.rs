@@ -152,14 +152,7 @@ pub fn render(a: &Assessment) -> askama::Result<String> {
 /// incidents, hunts, detections, evidence).
 pub fn render_with(a: &Assessment, x: &ReportAnalytics) -> askama::Result<String> {
     let s = &a.summary;
-    let (verdict, verdict_class) = match s.verdict {
-        Verdict::CompromiseDetected => ("Compromise detected", "compromise_detected"),
-        Verdict::SuspiciousActivity => ("Suspicious activity: investigate", "suspicious_activity"),
-        Verdict::NoDetections => ("No detections in the evidence examined", "no_detections"),
-        Verdict::InsufficientEvidence => {
-            ("Insufficient evidence to assess", "insufficient_evidence")
-        }
-    };
+    let (verdict, verdict_class) = verdict_words(s.verdict);
     let total: u64 = s.detections_by_level.values().sum();
     let cards = vec![
         (time(&s.first_activity), "First malicious activity"),
@@ -209,6 +202,19 @@ pub fn render_with(a: &Assessment, x: &ReportAnalytics) -> askama::Result<String
     let mut html = page.render()?;
     html.push('\n');
     Ok(html)
+}
+
+/// The verdict as the report states it, and its CSS class (the verdict's
+/// `assessment.json` name).
+fn verdict_words(v: Verdict) -> (&'static str, &'static str) {
+    match v {
+        Verdict::CompromiseDetected => ("Compromise detected", "compromise_detected"),
+        Verdict::SuspiciousActivity => ("Suspicious activity: investigate", "suspicious_activity"),
+        Verdict::NoDetections => ("No detections in the evidence examined", "no_detections"),
+        Verdict::InsufficientEvidence => {
+            ("Insufficient evidence to assess", "insufficient_evidence")
+        }
+    }
 }
 
 /// Timeline entries grouped by kill-chain phase, in kill-chain order, the
@@ -328,4 +334,24 @@ fn containment(
         ("internal addresses", c.internal_ips.len()),
     ];
     (lines, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_classes_are_the_json_names() {
+        for v in [
+            Verdict::CompromiseDetected,
+            Verdict::SuspiciousActivity,
+            Verdict::NoDetections,
+            Verdict::InsufficientEvidence,
+        ] {
+            assert_eq!(
+                serde_json::to_value(v).unwrap(),
+                serde_json::json!(verdict_words(v).1)
+            );
+        }
+    }
 }
