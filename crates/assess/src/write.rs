@@ -45,6 +45,7 @@ pub fn write_outputs(
             &built.assessment,
             &crate::report_view::report_analytics(analytics, findings),
         )
+        .map_err(std::io::Error::other)?
         .as_bytes(),
     )?;
     put(

@@ -1,20 +1,22 @@
 //! The report's charts and analytic tables: the lateral-movement graph, the
 //! logon table, the host × day heat map, the kill-chain strip and the
-//! detections-over-time chart. Each builder returns inline SVG or HTML that
+//! detections-over-time chart. Each builder computes the geometry here and
+//! renders its template (`templates/charts/`) into inline SVG or HTML that
 //! needs no script, font or stylesheet from elsewhere.
 //!
 //! Host names, accounts and addresses come from evidence and are
-//! attacker-controlled: every one goes through [`esc`], inside SVG too.
+//! attacker-controlled: the templates escape every value (askama with
+//! [`crate::escape::Html`]), inside SVG too.
 //! Every builder is bounded (nodes, rows, columns) so hostile evidence
 //! cannot make the report grow without limit, and says so when it cuts.
 //! Empty input gives a "no data" paragraph (class `nodata`), never an empty
 //! or broken chart.
 
 use crate::assessment::{ActivityBucket, AttackRelease, TechniqueView, TimelineEntry};
-use crate::html::{esc, title_case};
+use crate::html::title_case;
+use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write;
 
 /// Most hosts or addresses drawn in the lateral-movement graph.
 pub const MAX_GRAPH_NODES: usize = 30;
@@ -91,8 +93,15 @@ pub fn utc(t: &Option<DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn nodata(h: &mut String, what: &str) {
-    let _ = write!(h, "<p class=\"mut nodata\">{}</p>", esc(what));
+/// The paragraph shown instead of a chart without data.
+#[derive(Template)]
+#[template(path = "charts/nodata.html")]
+struct NoData<'a> {
+    what: &'a str,
+}
+
+fn nodata(what: &str) -> askama::Result<String> {
+    NoData { what }.render()
 }
 
 /// Level colours, lowest first, shared by the chart and its legend.
@@ -104,12 +113,42 @@ const LEVEL_COLOURS: &[(&str, &str)] = &[
     ("critical", "#7f0000"),
 ];
 
+/// The detections-over-time chart, laid out.
+#[derive(Template)]
+#[template(path = "charts/activity.html")]
+struct ActivityChart {
+    width: f64,
+    height: f64,
+    max: f64,
+    bars: Vec<Bar>,
+    ticks: Vec<(f64, String)>,
+    legend: Vec<Swatch>,
+}
+
+/// One level's part of one time bucket.
+struct Bar {
+    x: f64,
+    y: f64,
+    width: f64,
+    height: f64,
+    colour: &'static str,
+    start: String,
+    level: &'static str,
+    count: f64,
+}
+
+/// One legend entry: swatch at `x`, then the level's name.
+struct Swatch {
+    x: f64,
+    colour: &'static str,
+    level: &'static str,
+}
+
 /// Detections over time, stacked by level, with a legend, dates with the
 /// year and a "UTC" axis caption.
-pub fn activity_chart(h: &mut String, buckets: &[ActivityBucket]) {
+pub fn activity_chart(buckets: &[ActivityBucket]) -> askama::Result<String> {
     if buckets.is_empty() {
-        nodata(h, "No detections over time to chart.");
-        return;
+        return nodata("No detections over time to chart.");
     }
     let width = 1100.0f64;
     let height = 160.0f64;
@@ -121,63 +160,79 @@ pub fn activity_chart(h: &mut String, buckets: &[ActivityBucket]) {
         .max()
         .unwrap_or(1)
         .max(1) as f64;
-    h.push_str("<figure class=\"chart\" id=\"activity-chart\">");
-    let _ = write!(
-        h,
-        "<svg role=\"img\" aria-label=\"Detections over time (UTC)\" viewBox=\"0 0 {width} {}\" width=\"100%\" preserveAspectRatio=\"none\">",
-        height + 46.0
-    );
-    let _ = write!(
-        h,
-        "<text x=\"0\" y=\"10\">{max}</text><text x=\"0\" y=\"{height}\">0</text>"
-    );
+    let mut bars = Vec::new();
     for (i, b) in buckets.iter().enumerate() {
         let x = left + i as f64 * bw;
         let mut y = height;
-        for (lvl, color) in LEVEL_COLOURS {
-            let n = b.counts.get(*lvl).copied().unwrap_or(0) as f64;
+        for (level, colour) in LEVEL_COLOURS {
+            let n = b.counts.get(*level).copied().unwrap_or(0) as f64;
             if n > 0.0 {
                 let bh = (n / max * (height - 12.0)).max(1.0);
                 y -= bh;
-                let _ = write!(
-                    h,
-                    "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{color}\"><title>{} UTC {}: {n}</title></rect>",
-                    (bw - 1.0).max(0.5),
-                    b.start.format("%Y-%m-%d %H:%M"),
-                    lvl
-                );
+                bars.push(Bar {
+                    x,
+                    y,
+                    width: (bw - 1.0).max(0.5),
+                    height: bh,
+                    colour,
+                    start: b.start.format("%Y-%m-%d %H:%M").to_string(),
+                    level,
+                    count: n,
+                });
             }
         }
     }
     let step = (buckets.len() / 6).max(1);
-    for (i, b) in buckets.iter().enumerate().step_by(step) {
-        let x = left + i as f64 * bw;
-        let _ = write!(
-            h,
-            "<text x=\"{x:.1}\" y=\"{}\">{}</text>",
-            height + 14.0,
-            b.start.format("%Y-%m-%d %H:%M")
-        );
-    }
-    let _ = write!(
-        h,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">time (UTC)</text>",
+    let ticks = buckets
+        .iter()
+        .enumerate()
+        .step_by(step)
+        .map(|(i, b)| {
+            (
+                left + i as f64 * bw,
+                b.start.format("%Y-%m-%d %H:%M").to_string(),
+            )
+        })
+        .collect();
+    // The legend: one swatch per level, highest first, in the colours above.
+    let legend = LEVEL_COLOURS
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, (level, colour))| Swatch {
+            x: left + 110.0 * i as f64,
+            colour,
+            level,
+        })
+        .collect();
+    ActivityChart {
         width,
-        height + 28.0
-    );
-    // The legend: one swatch per level, in the colours above.
-    let mut lx = left;
-    for (lvl, color) in LEVEL_COLOURS.iter().rev() {
-        let _ = write!(
-            h,
-            "<rect class=\"legend\" x=\"{lx}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{color}\"></rect><text x=\"{}\" y=\"{}\">{lvl}</text>",
-            height + 34.0,
-            lx + 14.0,
-            height + 43.0
-        );
-        lx += 110.0;
+        height,
+        max,
+        bars,
+        ticks,
+        legend,
     }
-    h.push_str("</svg><figcaption class=\"mut\">Detections per time bucket, stacked by level; times in UTC.</figcaption></figure>");
+    .render()
+}
+
+/// The kill-chain strip, laid out.
+#[derive(Template)]
+#[template(path = "charts/killchain.html")]
+struct KillchainStrip {
+    width: f64,
+    boxes: Vec<TacticBox>,
+}
+
+/// One tactic's box in the strip.
+struct TacticBox {
+    x: f64,
+    width: f64,
+    centre: f64,
+    fill: String,
+    name: String,
+    short: String,
+    detections: u64,
 }
 
 /// The kill-chain strip: one box per ATT&CK tactic in kill-chain order,
@@ -185,11 +240,10 @@ pub fn activity_chart(h: &mut String, buckets: &[ActivityBucket]) {
 /// The boxes are `release`'s matrix (v19: Stealth and Defense Impairment
 /// where v18.1 has Defense Evasion).
 pub fn killchain_strip(
-    h: &mut String,
     techniques: &[TechniqueView],
     timeline: &[TimelineEntry],
     release: &AttackRelease,
-) {
+) -> askama::Result<String> {
     let mut per_tactic: BTreeMap<&str, u64> = BTreeMap::new();
     for t in techniques {
         for tactic in &t.tactics {
@@ -203,49 +257,44 @@ pub fn killchain_strip(
         }
     }
     if per_tactic.values().all(|n| *n == 0) {
-        nodata(
-            h,
-            "No ATT&CK tactics observed: no kill-chain strip to draw.",
-        );
-        return;
+        return nodata("No ATT&CK tactics observed: no kill-chain strip to draw.");
     }
     let max = per_tactic.values().copied().max().unwrap_or(1).max(1) as f64;
     let bw = 80.0;
     let shown = release.tactics(per_tactic.keys().copied());
-    let width = bw * shown.len() as f64;
-    let _ = write!(
-        h,
-        "<figure class=\"chart\" id=\"killchain\"><svg role=\"img\" aria-label=\"Kill chain: tactics observed\" viewBox=\"0 0 {width} 56\" width=\"100%\">"
-    );
-    for (i, tactic) in shown.iter().enumerate() {
-        let n = per_tactic.get(tactic).copied().unwrap_or(0);
-        let x = i as f64 * bw;
-        let fill = if n == 0 {
-            "#f3f4f6".to_string()
-        } else {
-            let heat = (n as f64 / max).sqrt();
-            format!(
-                "rgb(255,{:.0},{:.0})",
-                225.0 - heat * 160.0,
-                215.0 - heat * 180.0
-            )
-        };
-        let name = title_case(tactic);
-        let _ = write!(
-            h,
-            "<g class=\"tactic{}\"><rect x=\"{:.0}\" y=\"2\" width=\"{:.0}\" height=\"50\" fill=\"{fill}\" stroke=\"#b0b8c0\"><title>{}: {n} detections</title></rect>\
-             <text x=\"{:.0}\" y=\"22\" text-anchor=\"middle\">{}</text><text x=\"{:.0}\" y=\"40\" text-anchor=\"middle\">{}</text></g>",
-            if n > 0 { " seen" } else { "" },
-            x + 1.0,
-            bw - 2.0,
-            esc(&name),
-            x + bw / 2.0,
-            esc(&short_tactic(&name)),
-            x + bw / 2.0,
-            if n > 0 { n.to_string() } else { "—".into() }
-        );
+    let boxes = shown
+        .iter()
+        .enumerate()
+        .map(|(i, tactic)| {
+            let n = per_tactic.get(tactic).copied().unwrap_or(0);
+            let x = i as f64 * bw;
+            let fill = if n == 0 {
+                "#f3f4f6".to_string()
+            } else {
+                let heat = (n as f64 / max).sqrt();
+                format!(
+                    "rgb(255,{:.0},{:.0})",
+                    225.0 - heat * 160.0,
+                    215.0 - heat * 180.0
+                )
+            };
+            let name = title_case(tactic);
+            TacticBox {
+                x: x + 1.0,
+                width: bw - 2.0,
+                centre: x + bw / 2.0,
+                fill,
+                short: short_tactic(&name),
+                name,
+                detections: n,
+            }
+        })
+        .collect();
+    KillchainStrip {
+        width: bw * shown.len() as f64,
+        boxes,
     }
-    h.push_str("</svg><figcaption class=\"mut\">ATT&amp;CK tactics in kill-chain order; the number is detections of techniques in the tactic, grey where none was observed.</figcaption></figure>");
+    .render()
 }
 
 /// Tactic names shortened to fit a strip box.
@@ -270,9 +319,46 @@ struct Edge {
     accounts: BTreeSet<String>,
 }
 
+/// The lateral-movement graph, laid out.
+#[derive(Template)]
+#[template(path = "charts/lateral.html")]
+struct LateralGraph<'a> {
+    width: f64,
+    height: f64,
+    edges: Vec<EdgeLine>,
+    nodes: Vec<NodeMark<'a>>,
+    dropped_nodes: usize,
+}
+
+/// An edge as drawn: a line stopped at the target's circle, its label at
+/// the middle.
+struct EdgeLine {
+    x1: f64,
+    y1: f64,
+    x2: f64,
+    y2: f64,
+    stroke_width: f64,
+    detail: String,
+    label_x: f64,
+    label_y: f64,
+    label: String,
+}
+
+/// A node as drawn: a circle and its (clipped) name.
+struct NodeMark<'a> {
+    x: f64,
+    y: f64,
+    name: &'a str,
+    hops: u64,
+    label_x: f64,
+    label_y: f64,
+    anchor: &'static str,
+    label: String,
+}
+
 /// The lateral-movement graph: hosts and addresses as nodes on a circle,
 /// hops as arrows labelled with their count and first time (UTC).
-pub fn lateral_graph(h: &mut String, hops: &[HopView]) {
+pub fn lateral_graph(hops: &[HopView]) -> askama::Result<String> {
     let mut edges: BTreeMap<(&str, &str), Edge> = BTreeMap::new();
     for hop in hops {
         let e = edges
@@ -294,8 +380,7 @@ pub fn lateral_graph(h: &mut String, hops: &[HopView]) {
         }
     }
     if edges.is_empty() {
-        nodata(h, "No lateral movement observed: no graph to draw.");
-        return;
+        return nodata("No lateral movement observed: no graph to draw.");
     }
     // The busiest nodes, by hops touching them, up to the cap.
     let mut weight: BTreeMap<&str, u64> = BTreeMap::new();
@@ -316,11 +401,7 @@ pub fn lateral_graph(h: &mut String, hops: &[HopView]) {
         let a = std::f64::consts::TAU * i as f64 / n - std::f64::consts::FRAC_PI_2;
         (cx + r * a.cos(), cy + r * a.sin())
     };
-    let _ = write!(
-        h,
-        "<figure class=\"chart\" id=\"lateral-graph\"><svg role=\"img\" aria-label=\"Lateral-movement graph\" viewBox=\"0 0 {w} {hgt}\" width=\"100%\" style=\"max-width:900px\">\
-         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"12\" markerHeight=\"12\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#0b4f6c\"></path></marker></defs>"
-    );
+    let mut lines = Vec::new();
     for ((s, t), e) in &edges {
         let (Some(&si), Some(&ti)) = (index.get(s), index.get(t)) else {
             continue;
@@ -330,7 +411,6 @@ pub fn lateral_graph(h: &mut String, hops: &[HopView]) {
         // Stop the arrow at the target's circle.
         let (dx, dy) = (x2 - x1, y2 - y1);
         let len = (dx * dx + dy * dy).sqrt().max(1.0);
-        let (ex, ey) = (x2 - dx / len * 14.0, y2 - dy / len * 14.0);
         let label = format!(
             "{}× from {}",
             e.count,
@@ -343,54 +423,62 @@ pub fn lateral_graph(h: &mut String, hops: &[HopView]) {
             e.protocols.iter().cloned().collect::<Vec<_>>().join(", "),
             e.accounts.iter().cloned().collect::<Vec<_>>().join(", ")
         );
-        let _ = write!(
-            h,
-            "<g class=\"edge\"><line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{ex:.1}\" y2=\"{ey:.1}\" stroke=\"#0b4f6c\" stroke-width=\"{:.1}\" marker-end=\"url(#arrow)\"><title>{}</title></line>\
-             <text class=\"edge-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
-            1.0 + (e.count as f64).ln_1p().min(4.0),
-            esc(&detail),
-            (x1 + x2) / 2.0,
-            (y1 + y2) / 2.0 - 3.0,
-            esc(&label)
-        );
+        lines.push(EdgeLine {
+            x1,
+            y1,
+            x2: x2 - dx / len * 14.0,
+            y2: y2 - dy / len * 14.0,
+            stroke_width: 1.0 + (e.count as f64).ln_1p().min(4.0),
+            detail,
+            label_x: (x1 + x2) / 2.0,
+            label_y: (y1 + y2) / 2.0 - 3.0,
+            label,
+        });
     }
-    for (i, (name, hops)) in nodes.iter().enumerate() {
-        let (x, y) = pos(i);
-        let anchor = if x < cx - 1.0 {
-            "end"
-        } else if x > cx + 1.0 {
-            "start"
-        } else {
-            "middle"
-        };
-        let tx = match anchor {
-            "end" => x - 14.0,
-            "start" => x + 14.0,
-            _ => x,
-        };
-        let ty = if anchor == "middle" && y < cy {
-            y - 16.0
-        } else if anchor == "middle" {
-            y + 24.0
-        } else {
-            y + 4.0
-        };
-        let _ = write!(
-            h,
-            "<g class=\"node\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"10\" fill=\"#eef5f8\" stroke=\"#0b4f6c\" stroke-width=\"2\"><title>{}: {hops} hops</title></circle>\
-             <text class=\"node-label\" x=\"{tx:.1}\" y=\"{ty:.1}\" text-anchor=\"{anchor}\">{}</text></g>",
-            esc(name),
-            esc(&clip(name, 40))
-        );
+    let marks = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (name, hops))| {
+            let (x, y) = pos(i);
+            let anchor = if x < cx - 1.0 {
+                "end"
+            } else if x > cx + 1.0 {
+                "start"
+            } else {
+                "middle"
+            };
+            let label_x = match anchor {
+                "end" => x - 14.0,
+                "start" => x + 14.0,
+                _ => x,
+            };
+            let label_y = if anchor == "middle" && y < cy {
+                y - 16.0
+            } else if anchor == "middle" {
+                y + 24.0
+            } else {
+                y + 4.0
+            };
+            NodeMark {
+                x,
+                y,
+                name,
+                hops: *hops,
+                label_x,
+                label_y,
+                anchor,
+                label: clip(name, 40),
+            }
+        })
+        .collect();
+    LateralGraph {
+        width: w,
+        height: hgt,
+        edges: lines,
+        nodes: marks,
+        dropped_nodes,
     }
-    h.push_str("</svg><figcaption class=\"mut\">Hosts and addresses as nodes, hops as arrows labelled with their count and the first hop (UTC).");
-    if dropped_nodes > 0 {
-        let _ = write!(
-            h,
-            " {dropped_nodes} less active nodes not drawn (all hops are in analytics.json)."
-        );
-    }
-    h.push_str("</figcaption></figure>");
+    .render()
 }
 
 /// At most `n` characters, with an ellipsis when cut.
@@ -402,9 +490,28 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// The logon table, merged and ordered.
+#[derive(Template)]
+#[template(path = "charts/logons.html")]
+struct LogonTable<'a> {
+    rows: Vec<LogonRow<'a>>,
+    more: usize,
+}
+
+/// One account × host row.
+struct LogonRow<'a> {
+    account: &'a str,
+    host: &'a str,
+    types: String,
+    ok: u64,
+    failed: u64,
+    first: String,
+    last: String,
+}
+
 /// Logons per account and host: logon types, successes, failures, first
 /// and last (UTC).
-pub fn logon_table(h: &mut String, logons: &[LogonView]) {
+pub fn logon_table(logons: &[LogonView]) -> askama::Result<String> {
     struct Row {
         types: BTreeSet<u32>,
         ok: u64,
@@ -436,41 +543,31 @@ pub fn logon_table(h: &mut String, logons: &[LogonView]) {
         };
     }
     if rows.is_empty() {
-        nodata(h, "No logons in the evidence examined.");
-        return;
+        return nodata("No logons in the evidence examined.");
     }
     let mut rows: Vec<_> = rows.into_iter().collect();
     // Most failures first (guessing, spraying), then most successes.
     rows.sort_by(|a, b| b.1.failed.cmp(&a.1.failed).then(b.1.ok.cmp(&a.1.ok)));
-    let total = rows.len();
-    h.push_str("<table id=\"logon-table\"><tr><th>Account</th><th>Host</th><th>Logon types</th><th>Successes</th><th>Failures</th><th>First (UTC)</th><th>Last (UTC)</th></tr>");
-    for ((account, host), r) in rows.iter().take(MAX_LOGON_ROWS) {
-        let types = r
-            .types
-            .iter()
-            .map(|t| logon_type_name(*t))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let _ = write!(
-            h,
-            "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-            esc(account),
-            esc(host),
-            esc(&types),
-            r.ok,
-            r.failed,
-            utc(&r.first),
-            utc(&r.last)
-        );
-    }
-    h.push_str("</table>");
-    if total > MAX_LOGON_ROWS {
-        let _ = write!(
-            h,
-            "<p class=\"mut\">{} more account × host rows in analytics.json.</p>",
-            total - MAX_LOGON_ROWS
-        );
-    }
+    let more = rows.len().saturating_sub(MAX_LOGON_ROWS);
+    let rows = rows
+        .into_iter()
+        .take(MAX_LOGON_ROWS)
+        .map(|((account, host), r)| LogonRow {
+            account,
+            host,
+            types: r
+                .types
+                .iter()
+                .map(|t| logon_type_name(*t))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ok: r.ok,
+            failed: r.failed,
+            first: utc(&r.first),
+            last: utc(&r.last),
+        })
+        .collect();
+    LogonTable { rows, more }.render()
 }
 
 /// A Windows logon type with its meaning.
@@ -490,9 +587,42 @@ fn logon_type_name(t: u32) -> String {
     format!("{t} {name}")
 }
 
+/// The host × day heat map, laid out.
+#[derive(Template)]
+#[template(path = "charts/heatmap.html")]
+struct Heatmap<'a> {
+    width: f64,
+    height: f64,
+    label_w: f64,
+    top: f64,
+    days: Vec<(f64, String)>,
+    rows: Vec<HeatRow<'a>>,
+    max: f64,
+    dropped_hosts: usize,
+    dropped_days: usize,
+}
+
+/// One host's row of cells.
+struct HeatRow<'a> {
+    host: &'a str,
+    label: String,
+    label_y: f64,
+    cells: Vec<HeatCell>,
+}
+
+/// One host-day cell.
+struct HeatCell {
+    x: f64,
+    y: f64,
+    size: f64,
+    fill: String,
+    day: String,
+    detections: u64,
+}
+
 /// Host × day heat map of detections: the most active hosts as rows, the
 /// UTC days with detections as columns.
-pub fn host_day_heatmap(h: &mut String, cells: &[HostDayCount]) {
+pub fn host_day_heatmap(cells: &[HostDayCount]) -> askama::Result<String> {
     let mut per_host: BTreeMap<&str, u64> = BTreeMap::new();
     let mut per_day: BTreeMap<NaiveDate, u64> = BTreeMap::new();
     let mut grid: BTreeMap<(&str, NaiveDate), u64> = BTreeMap::new();
@@ -502,11 +632,7 @@ pub fn host_day_heatmap(h: &mut String, cells: &[HostDayCount]) {
         *grid.entry((c.host.as_str(), c.day)).or_default() += c.detections;
     }
     if grid.is_empty() {
-        nodata(
-            h,
-            "No detections with a host and a time: no heat map to draw.",
-        );
-        return;
+        return nodata("No detections with a host and a time: no heat map to draw.");
     }
     let mut hosts: Vec<(&str, u64)> = per_host.into_iter().collect();
     hosts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -528,67 +654,68 @@ pub fn host_day_heatmap(h: &mut String, cells: &[HostDayCount]) {
         .unwrap_or(1)
         .max(1) as f64;
     let (label_w, cell, top) = (170.0f64, 26.0f64, 70.0f64);
-    let width = label_w + cell * days.len() as f64 + 70.0;
+    let rows = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, (host, _))| {
+            let y = top + 6.0 + i as f64 * cell;
+            let cells = days
+                .iter()
+                .enumerate()
+                .map(|(j, (day, _))| {
+                    let n = grid.get(&(*host, *day)).copied().unwrap_or(0);
+                    let fill = if n == 0 {
+                        "#f6f8fa".to_string()
+                    } else {
+                        let heat = (n as f64 / max).sqrt();
+                        format!(
+                            "rgb({:.0},{:.0},{:.0})",
+                            255.0 - heat * 60.0,
+                            225.0 - heat * 180.0,
+                            205.0 - heat * 180.0
+                        )
+                    };
+                    HeatCell {
+                        x: label_w + j as f64 * cell,
+                        y,
+                        size: cell - 2.0,
+                        fill,
+                        day: day.format("%Y-%m-%d").to_string(),
+                        detections: n,
+                    }
+                })
+                .collect();
+            HeatRow {
+                host,
+                label: clip(host, 28),
+                label_y: y + cell / 2.0 + 3.0,
+                cells,
+            }
+        })
+        .collect();
+    let day_labels = days
+        .iter()
+        .enumerate()
+        .map(|(j, (day, _))| {
+            (
+                label_w + j as f64 * cell + cell / 2.0,
+                day.format("%Y-%m-%d").to_string(),
+            )
+        })
+        .collect();
     let height = top + cell * hosts.len() as f64 + 30.0;
-    let _ = write!(
-        h,
-        "<figure class=\"chart\" id=\"heatmap\"><svg role=\"img\" aria-label=\"Detections per host per day (UTC)\" viewBox=\"0 0 {width} {height}\" width=\"{}\" style=\"max-width:100%\">",
-        width.max(320.0)
-    );
-    for (j, (day, _)) in days.iter().enumerate() {
-        let x = label_w + j as f64 * cell + cell / 2.0;
-        let _ = write!(
-            h,
-            "<text x=\"{x:.1}\" y=\"{top}\" transform=\"rotate(-60 {x:.1} {top})\" dx=\"4\">{}</text>",
-            day.format("%Y-%m-%d")
-        );
+    Heatmap {
+        width: label_w + cell * days.len() as f64 + 70.0,
+        height,
+        label_w,
+        top,
+        days: day_labels,
+        rows,
+        max,
+        dropped_hosts,
+        dropped_days,
     }
-    for (i, (host, _)) in hosts.iter().enumerate() {
-        let y = top + 6.0 + i as f64 * cell;
-        let _ = write!(
-            h,
-            "<text class=\"host-label\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            label_w - 6.0,
-            y + cell / 2.0 + 3.0,
-            esc(&clip(host, 28))
-        );
-        for (j, (day, _)) in days.iter().enumerate() {
-            let n = grid.get(&(*host, *day)).copied().unwrap_or(0);
-            let x = label_w + j as f64 * cell;
-            let fill = if n == 0 {
-                "#f6f8fa".to_string()
-            } else {
-                let heat = (n as f64 / max).sqrt();
-                format!(
-                    "rgb({:.0},{:.0},{:.0})",
-                    255.0 - heat * 60.0,
-                    225.0 - heat * 180.0,
-                    205.0 - heat * 180.0
-                )
-            };
-            let _ = write!(
-                h,
-                "<rect class=\"cell\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{} {} UTC: {n} detections</title></rect>",
-                cell - 2.0,
-                cell - 2.0,
-                esc(host),
-                day.format("%Y-%m-%d")
-            );
-        }
-    }
-    let _ = write!(
-        h,
-        "<text x=\"{label_w}\" y=\"{:.1}\">darker = more detections (busiest cell: {max})</text></svg>",
-        height - 8.0
-    );
-    h.push_str("<figcaption class=\"mut\">Detections per host per UTC day; grey cells had none.");
-    if dropped_hosts > 0 {
-        let _ = write!(h, " {dropped_hosts} less active hosts not shown.");
-    }
-    if dropped_days > 0 {
-        let _ = write!(h, " {dropped_days} less active days not shown.");
-    }
-    h.push_str("</figcaption></figure>");
+    .render()
 }
 
 #[cfg(test)]
@@ -613,15 +740,16 @@ mod tests {
         assert!(!out.contains("<script"), "raw script tag in {out}");
         assert!(!out.contains("<svg onload"), "raw svg tag in {out}");
         assert!(
-            out.contains("&lt;script&gt;"),
+            out.contains(
+                "&#60;script&#62;alert(1)&#60;/script&#62;&#34;&#62;&#60;svg onload=x&#62;&#38;"
+            ),
             "escaped name missing in {out}"
         );
     }
 
     #[test]
     fn lateral_graph_escapes_host_names_and_labels_edges() {
-        let mut h = String::new();
-        lateral_graph(&mut h, &[hop(HOSTILE, "dc01", 3), hop("ws1", HOSTILE, 2)]);
+        let h = lateral_graph(&[hop(HOSTILE, "dc01", 3), hop("ws1", HOSTILE, 2)]).unwrap();
         assert_escaped(&h);
         assert_eq!(h.matches("class=\"node\"").count(), 3);
         assert_eq!(h.matches("class=\"edge\"").count(), 2);
@@ -631,20 +759,22 @@ mod tests {
     #[test]
     fn lateral_graph_caps_nodes_and_says_so() {
         let hops: Vec<HopView> = (0..100).map(|i| hop(&format!("h{i}"), "dc01", 1)).collect();
-        let mut h = String::new();
-        lateral_graph(&mut h, &hops);
+        let h = lateral_graph(&hops).unwrap();
         assert_eq!(h.matches("class=\"node\"").count(), MAX_GRAPH_NODES);
         assert!(h.contains("71 less active nodes not drawn"), "{h}");
     }
 
     #[test]
     fn empty_inputs_give_no_data_not_a_chart() {
-        let mut h = String::new();
-        lateral_graph(&mut h, &[]);
-        logon_table(&mut h, &[]);
-        host_day_heatmap(&mut h, &[]);
-        killchain_strip(&mut h, &[], &[], &AttackRelease::default());
-        activity_chart(&mut h, &[]);
+        let h = [
+            lateral_graph(&[]),
+            logon_table(&[]),
+            host_day_heatmap(&[]),
+            killchain_strip(&[], &[], &AttackRelease::default()),
+            activity_chart(&[]),
+        ]
+        .map(Result::unwrap)
+        .concat();
         assert_eq!(h.matches("class=\"mut nodata\"").count(), 5, "{h}");
         assert!(!h.contains("<svg"), "{h}");
         assert!(!h.contains("<table"), "{h}");
@@ -668,8 +798,7 @@ mod tests {
                 });
             }
         }
-        let mut h = String::new();
-        host_day_heatmap(&mut h, &cells);
+        let h = host_day_heatmap(&cells).unwrap();
         assert_escaped(&h);
         assert_eq!(h.matches("class=\"host-label\"").count(), MAX_HEAT_HOSTS);
         assert_eq!(
@@ -693,8 +822,7 @@ mod tests {
             first_seen: first,
             last_seen: last,
         };
-        let mut h = String::new();
-        logon_table(&mut h, &[l(3, 1, 5, t(9), t(10)), l(10, 2, 0, t(8), t(12))]);
+        let h = logon_table(&[l(3, 1, 5, t(9), t(10)), l(10, 2, 0, t(8), t(12))]).unwrap();
         assert_escaped(&h);
         assert_eq!(
             h.matches("<tr>").count(),
@@ -723,13 +851,7 @@ mod tests {
             last_seen: None,
             evidence: vec![],
         };
-        let mut h = String::new();
-        killchain_strip(
-            &mut h,
-            std::slice::from_ref(&t),
-            &[],
-            &AttackRelease::default(),
-        );
+        let h = killchain_strip(std::slice::from_ref(&t), &[], &AttackRelease::default()).unwrap();
         assert_eq!(h.matches("class=\"tactic seen\"").count(), 1);
         // v18.1's 14 tactics: Defense Evasion, no Stealth.
         assert_eq!(h.matches("class=\"tactic\"").count(), 13);
@@ -758,8 +880,7 @@ mod tests {
             version: "19".into(),
             note: String::new(),
         };
-        let mut h = String::new();
-        killchain_strip(&mut h, &[t], &[], &v19);
+        let h = killchain_strip(&[t], &[], &v19).unwrap();
         // v19's 15 tactics, the observed one Defense Impairment.
         assert_eq!(h.matches("class=\"tactic seen\"").count(), 1);
         assert_eq!(h.matches("class=\"tactic\"").count(), 14);
@@ -780,8 +901,7 @@ mod tests {
             seconds: 3600,
             counts: [("high".to_string(), 2u64)].into_iter().collect(),
         };
-        let mut h = String::new();
-        activity_chart(&mut h, &[b]);
+        let h = activity_chart(&[b]).unwrap();
         assert_eq!(h.matches("class=\"legend\"").count(), LEVEL_COLOURS.len());
         assert!(h.contains(">2024-03-05 10:00<"), "{h}");
         assert!(h.contains("time (UTC)"));

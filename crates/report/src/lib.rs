@@ -4,6 +4,7 @@
 pub mod assessment;
 pub mod charts;
 pub mod containment;
+pub mod escape;
 pub mod html;
 pub mod infra;
 pub mod safe;

@@ -124,8 +124,14 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn index(State(s): St) -> Response {
-    let html = assets::index_html(&s.case_name, s.security.csrf());
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+    match assets::index_html(&s.case_name, s.security.csrf()) {
+        Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("page shell: {e}"),
+        )
+        .into_response(),
+    }
 }
 
 async fn static_file(Path(name): Path<String>) -> Response {
