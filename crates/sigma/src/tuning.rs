@@ -14,6 +14,12 @@
 //!     title: Sysmon Blocked File Shredding   # for readers; not matched
 //!     level: low            # a new level, or `exclude`
 //!     reason: why this rule is tuned
+//!   - id: 12ba6a38-adb3-4d6b-91ba-a7fb248e3199
+//!     filter:               # or: keep the level, leave out a routine shape
+//!       local_system:       # (a Sigma detection, applied as a global filter)
+//!         SubjectUserSid: S-1-5-18
+//!       condition: local_system
+//!     reason: why
 //! ```
 //!
 //! Tuning applies at load (a level change is seen by `--min-level`; an
@@ -33,6 +39,12 @@ pub enum Action {
     Level(Level),
     /// Do not load the rule; drop its findings.
     Exclude,
+    /// Load the rule at its own level with an extra exclusion: a Sigma
+    /// detection (searches and `condition`) applied to the rule as a
+    /// global filter (filters specification), so events it matches are
+    /// not reported. For a rule whose own matches are mostly one routine
+    /// shape that a field tells apart.
+    Filter(serde_json::Value),
 }
 
 /// One tuned rule.
@@ -67,7 +79,11 @@ struct Entry {
     #[serde(default)]
     #[allow(dead_code)] // documentation for readers of the file
     title: Option<String>,
-    level: String,
+    #[serde(default)]
+    level: Option<String>,
+    /// A Sigma detection excluding the rule's routine matches.
+    #[serde(default)]
+    filter: Option<serde_json::Value>,
     #[serde(default)]
     reason: Option<String>,
 }
@@ -104,17 +120,33 @@ impl Tuning {
                     entry: n + 1,
                 });
             }
-            let action = if e.level.trim().eq_ignore_ascii_case("exclude") {
-                Action::Exclude
-            } else {
-                Action::Level(e.level.parse().map_err(|e: kahu_finding::UnknownLevel| {
-                    TuningError::BadLevel {
-                        origin: origin.to_string(),
-                        entry: n + 1,
-                        rule_id: id.to_string(),
-                        message: e.to_string(),
+            let bad = |message: String| TuningError::BadEntry {
+                origin: origin.to_string(),
+                entry: n + 1,
+                rule_id: id.to_string(),
+                message,
+            };
+            let action = match (e.level, e.filter) {
+                (Some(_), Some(_)) => {
+                    return Err(bad("give either `level` or `filter`, not both".into()));
+                }
+                (None, None) => return Err(bad("needs `level` or `filter`".into())),
+                (None, Some(filter)) => {
+                    let det = crate::rule::parse_detection(&filter, "filter")
+                        .map_err(|p| bad(format!("at `{}`: {}", p.construct, p.reason)))?;
+                    if det.aggregation.is_some() {
+                        return Err(bad("a filter cannot aggregate".into()));
                     }
-                })?)
+                    Action::Filter(filter)
+                }
+                (Some(level), None) if level.trim().eq_ignore_ascii_case("exclude") => {
+                    Action::Exclude
+                }
+                (Some(level), None) => Action::Level(
+                    level
+                        .parse()
+                        .map_err(|e: kahu_finding::UnknownLevel| bad(e.to_string()))?,
+                ),
             };
             t.rules.insert(
                 id.to_string(),
@@ -190,7 +222,8 @@ impl Tuning {
                 f.level = *l;
                 true
             }
-            None => true,
+            // Applied while matching: what reaches here passed the filter.
+            Some(Action::Filter(_)) | None => true,
         });
         before - findings.len()
     }
@@ -224,16 +257,17 @@ pub enum TuningError {
         /// 1-based entry number.
         entry: usize,
     },
-    /// An entry whose level is neither a Sigma level nor `exclude`.
+    /// An entry whose level is neither a Sigma level nor `exclude`, whose
+    /// filter is not a Sigma detection, or that has neither or both.
     #[error("{origin}: entry {entry} ({rule_id}): {message}")]
-    BadLevel {
+    BadEntry {
         /// The file (or embedded origin name).
         origin: String,
         /// 1-based entry number.
         entry: usize,
         /// The entry's rule id.
         rule_id: String,
-        /// Why the level was refused.
+        /// Why the entry was refused.
         message: String,
     },
 }
@@ -267,7 +301,7 @@ mod tests {
         assert!(t.get("c").is_none());
         let e = Tuning::from_yaml("rules:\n  - id: a\n    level: loud\n", "t.yaml").unwrap_err();
         assert!(
-            matches!(&e, TuningError::BadLevel { entry: 1, rule_id, .. } if rule_id == "a"),
+            matches!(&e, TuningError::BadEntry { entry: 1, rule_id, .. } if rule_id == "a"),
             "{e:?}"
         );
         let e = e.to_string();
