@@ -89,7 +89,7 @@ const EXPECTED: &[(&str, &str)] = &[
         "Lateral Movement/sharprdp_sysmon_7_mstscax.dll.evtx",
         "RDP ActiveX Client Loaded By A Program Outside System Folders",
     ),
-    // Session 7: six of the fourteen files nothing fired on before.
+    // Session 7: seven of the fourteen files nothing fired on before.
     (
         "Defense Evasion/DE_EventLog_Service_Crashed.evtx",
         "Event Log Service Crash Reported",
@@ -113,6 +113,10 @@ const EXPECTED: &[(&str, &str)] = &[
     (
         "Defense Evasion/meterpreter_migrate_to_explorer_sysmon_8.evtx",
         "Remote Thread Started In Unbacked Memory By A Program Outside System Folders",
+    ),
+    (
+        "Lateral Movement/LM_sysmon_3_DCOM_ShellBrowserWindow_ShellWindows.evtx",
+        "Explorer Accepted A Network Connection From Another Host",
     ),
 ];
 

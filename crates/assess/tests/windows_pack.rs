@@ -1557,6 +1557,30 @@ fn sysmon_eventlog_crash_injection_and_registry_links() {
             ],
         )
     };
+    let conn = |image: &str, initiated: &str, remote: &str| {
+        sysmon(
+            3,
+            &[
+                ("Image", image),
+                ("Initiated", initiated),
+                ("SourceIp", "10.0.2.16"),
+                ("SourcePort", "49158"),
+                ("DestinationIp", remote),
+                ("DestinationPort", "58172"),
+            ],
+        )
+    };
+    check(
+        &r,
+        "Explorer Accepted A Network Connection From Another Host",
+        &[conn("C:\\Windows\\explorer.exe", "false", "10.0.2.17")],
+        &[
+            // Explorer browsing a share, and a loopback connection.
+            conn("C:\\Windows\\explorer.exe", "true", "10.0.2.17"),
+            conn("C:\\Windows\\explorer.exe", "false", "127.0.0.1"),
+            conn("C:\\Windows\\System32\\svchost.exe", "false", "10.0.2.17"),
+        ],
+    );
     check(
         &r,
         "Remote Thread Started In Unbacked Memory By A Program Outside System Folders",
