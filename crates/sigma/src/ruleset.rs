@@ -55,7 +55,8 @@ pub struct LoadReport {
     /// Rules (or files) that could not be loaded, with the reason.
     pub errors: Vec<RuleError>,
     /// Rules loaded with a note: a legacy aggregation translated into a
-    /// correlation rule, a missing condition read as the only search.
+    /// correlation rule, a missing condition read as the only search, an
+    /// exclusion left empty by a placeholder without a value.
     /// Same shape as [`LoadReport::errors`], but the rule is in use.
     pub notes: Vec<RuleError>,
     /// Rule files read.

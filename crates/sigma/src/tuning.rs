@@ -137,6 +137,15 @@ impl Tuning {
                     if det.aggregation.is_some() {
                         return Err(bad("a filter cannot aggregate".into()));
                     }
+                    // Compile it once here: a filter that cannot compile
+                    // would otherwise take its rule down with it at load.
+                    let none = std::collections::HashMap::new();
+                    let env = crate::compile::Env {
+                        mapping: crate::logsource::Mapping::Native,
+                        placeholders: &none,
+                    };
+                    crate::compile::compile(&det, &[], &env)
+                        .map_err(|p| bad(format!("at `{}`: {}", p.construct, p.reason)))?;
                     Action::Filter(filter)
                 }
                 (Some(level), None) if level.trim().eq_ignore_ascii_case("exclude") => {
@@ -314,6 +323,55 @@ mod tests {
             Tuning::from_yaml("rules:\n  - id: ''\n    level: low\n", "t"),
             Err(TuningError::EmptyId { entry: 1, .. })
         ));
+    }
+
+    #[test]
+    fn filter_entries_keep_the_level_and_leave_out_what_the_filter_matches() {
+        let t = Tuning::from_yaml(
+            "rules:\n  - id: r1\n    filter:\n      system:\n        SubjectUserSid: S-1-5-18\n      condition: system\n    reason: routine\n",
+            "t",
+        )
+        .unwrap();
+        assert!(matches!(t.get("r1").unwrap().action, Action::Filter(_)));
+        let rule = "title: r\nid: r1\nlevel: medium\nlogsource:\n  product: windows\ndetection:\n  sel:\n    EventID: 4661\n  condition: sel\n";
+        let opts = crate::LoadOptions {
+            tuning: t,
+            ..Default::default()
+        };
+        let r = crate::RuleSet::from_yaml(&[("r.yml", rule)], &opts);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!((r.compiled, r.releveled, r.excluded), (1, 0, 0));
+        let ev = |sid: &str| {
+            let mut e = kahu_event::Event::new(kahu_event::Provenance::new(
+                "t".into(),
+                kahu_event::Location::Line(1),
+            ));
+            e.logsource = kahu_event::LogSource::product("windows");
+            e.fields.insert("EventID", kahu_event::Value::Int(4661));
+            e.fields
+                .insert("SubjectUserSid", kahu_event::Value::str(sid));
+            e
+        };
+        let hits = |e: &kahu_event::Event| {
+            let mut out = Vec::new();
+            r.ruleset.matches(e, &mut out);
+            out.len()
+        };
+        assert_eq!(hits(&ev("S-1-5-21-1-2-3-1104")), 1);
+        assert_eq!(hits(&ev("S-1-5-18")), 0);
+        // An entry needs exactly one of `level` and `filter`, and the
+        // filter must be a Sigma detection.
+        for bad in [
+            "rules:\n  - id: a\n    level: low\n    filter:\n      s:\n        A: 1\n      condition: s\n",
+            "rules:\n  - id: a\n    reason: nothing to do\n",
+            "rules:\n  - id: a\n    filter:\n      s:\n        A: 1\n      condition: t\n",
+        ] {
+            let e = Tuning::from_yaml(bad, "t.yaml").unwrap_err();
+            assert!(
+                matches!(&e, TuningError::BadEntry { entry: 1, rule_id, .. } if rule_id == "a"),
+                "{bad}: {e:?}"
+            );
+        }
     }
 
     #[test]
