@@ -89,6 +89,35 @@ const EXPECTED: &[(&str, &str)] = &[
         "Lateral Movement/sharprdp_sysmon_7_mstscax.dll.evtx",
         "RDP ActiveX Client Loaded By A Program Outside System Folders",
     ),
+    // Session 7: seven of the fourteen files nothing fired on before.
+    (
+        "Defense Evasion/DE_EventLog_Service_Crashed.evtx",
+        "Event Log Service Crash Reported",
+    ),
+    (
+        "Defense Evasion/DE_remote_eventlog_svc_crash_byt3bl33d3r_sysmon_17_1_3.evtx",
+        "Legacy Event Log Pipe Opened From The Network",
+    ),
+    (
+        "Execution/exec_driveby_cve-2018-15982_sysmon_1_10.evtx",
+        "Internet Explorer Started A Shell Or Script Host",
+    ),
+    (
+        "Privilege Escalation/privesc_registry_symlink_CVE-2020-1377.evtx",
+        "Registry Symbolic Link Written By A Program Outside System Folders",
+    ),
+    (
+        "Credential Access/CA_teamviewer-dumper_sysmon_10.evtx",
+        "TeamViewer Memory Read By A Program In A User Or Temporary Folder",
+    ),
+    (
+        "Defense Evasion/meterpreter_migrate_to_explorer_sysmon_8.evtx",
+        "Remote Thread Started In Unbacked Memory By A Program Outside System Folders",
+    ),
+    (
+        "Lateral Movement/LM_sysmon_3_DCOM_ShellBrowserWindow_ShellWindows.evtx",
+        "Explorer Accepted A Network Connection From Another Host",
+    ),
 ];
 
 /// Runs the pack over every event the readers produce from one file.

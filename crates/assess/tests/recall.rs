@@ -348,16 +348,17 @@ fn technique_recall_on_attack_samples() {
     // kahu's bundled rules (demo rules + the Windows pack in `rules/`):
     // measured 77/257 = 30.0 % and 114/257 = 44.4 % (the pack alone 25.3 % /
     // 32.7 %); with SigmaHQ (the default when SigmaHQ is installed)
-    // 176/257 = 68.5 % and 243/257 = 94.6 %. Issue #16's goal is 55 % / 92 %:
-    // the any-detection floor is the goal itself.
+    // 176/257 = 68.5 % and 243/257 = 94.6 %; session 7: 86/257 = 33.5 % and
+    // 126/257 = 49.0 % (bundled), 183/257 = 71.2 % and 251/257 = 97.7 %
+    // (both). Issue #16's goal is 55 % / 92 %.
     assert!(
-        m_pack.technique_recall() >= 0.28 && m_pack.any_rate() >= 0.43,
+        m_pack.technique_recall() >= 0.31 && m_pack.any_rate() >= 0.46,
         "kahu's rules regressed: {:.3} / {:.3}",
         m_pack.technique_recall(),
         m_pack.any_rate()
     );
     assert!(
-        m_both.technique_recall() >= 0.66 && m_both.any_rate() >= 0.92,
+        m_both.technique_recall() >= 0.69 && m_both.any_rate() >= 0.96,
         "kahu + SigmaHQ regressed: {:.3} / {:.3}",
         m_both.technique_recall(),
         m_both.any_rate()

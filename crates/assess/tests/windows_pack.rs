@@ -1403,3 +1403,194 @@ fn sysmon_service_pipes_and_image_loads() {
         ],
     );
 }
+
+#[test]
+fn sysmon_eventlog_crash_injection_and_registry_links() {
+    let r = pack();
+    let sysmon =
+        |eid: u32, fields: &[(&str, &str)]| win(SYSMON, eid, "Microsoft-Windows-Sysmon", 0, fields);
+    // WER is started by the crashed process's service host: `-s EventLog`
+    // names the service the host runs.
+    let wer = |parent_cmd: &str| {
+        sysmon(
+            1,
+            &[
+                ("Image", "C:\\Windows\\System32\\WerFault.exe"),
+                (
+                    "CommandLine",
+                    "C:\\Windows\\system32\\WerFault.exe -u -p 3004 -s 632",
+                ),
+                ("ParentImage", "C:\\Windows\\System32\\svchost.exe"),
+                ("ParentCommandLine", parent_cmd),
+            ],
+        )
+    };
+    check(
+        &r,
+        "Event Log Service Crash Reported",
+        &[wer(
+            "C:\\Windows\\System32\\svchost.exe -k LocalServiceNetworkRestricted -p -s EventLog",
+        )],
+        &[wer(
+            "C:\\Windows\\System32\\svchost.exe -k netsvcs -p -s Schedule",
+        )],
+    );
+    let pipe = |event_type: &str, image: &str| {
+        sysmon(
+            if event_type == "ConnectPipe" { 18 } else { 17 },
+            &[
+                ("EventType", event_type),
+                ("PipeName", "\\eventlog"),
+                ("Image", image),
+            ],
+        )
+    };
+    check(
+        &r,
+        "Legacy Event Log Pipe Opened From The Network",
+        &[pipe("ConnectPipe", "System")],
+        // The service creating its own pipe, and a local client.
+        &[
+            pipe("CreatePipe", "C:\\Windows\\System32\\svchost.exe"),
+            pipe("ConnectPipe", "C:\\Windows\\System32\\mmc.exe"),
+        ],
+    );
+    let child = |parent: &str, image: &str| {
+        sysmon(
+            1,
+            &[
+                ("ParentImage", parent),
+                ("Image", image),
+                ("CommandLine", "cmd.exe"),
+            ],
+        )
+    };
+    check(
+        &r,
+        "Internet Explorer Started A Shell Or Script Host",
+        &[child(
+            "C:\\Program Files\\Internet Explorer\\iexplore.exe",
+            "C:\\Windows\\System32\\cmd.exe",
+        )],
+        // IE starting its own tab process, and Explorer starting a shell.
+        &[
+            child(
+                "C:\\Program Files\\Internet Explorer\\iexplore.exe",
+                "C:\\Program Files (x86)\\Internet Explorer\\iexplore.exe",
+            ),
+            child(
+                "C:\\Windows\\explorer.exe",
+                "C:\\Windows\\System32\\cmd.exe",
+            ),
+        ],
+    );
+    let link = |image: &str, key: &str| {
+        sysmon(
+            13,
+            &[
+                ("EventType", "SetValue"),
+                ("TargetObject", key),
+                (
+                    "Details",
+                    "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\x",
+                ),
+                ("Image", image),
+            ],
+        )
+    };
+    check(
+        &r,
+        "Registry Symbolic Link Written By A Program Outside System Folders",
+        &[link(
+            "C:\\Users\\u\\Desktop\\poc.exe",
+            "HKLM\\SOFTWARE\\Vendor\\Link\\SymbolicLinkValue",
+        )],
+        &[
+            link(
+                "C:\\Windows\\System32\\svchost.exe",
+                "HKLM\\SOFTWARE\\Vendor\\Link\\SymbolicLinkValue",
+            ),
+            link(
+                "C:\\Users\\u\\Desktop\\poc.exe",
+                "HKLM\\SOFTWARE\\Vendor\\Link\\Value",
+            ),
+        ],
+    );
+    let access = |source: &str, access: &str| {
+        sysmon(
+            10,
+            &[
+                ("SourceImage", source),
+                (
+                    "TargetImage",
+                    "C:\\Program Files\\TeamViewer\\TeamViewer.exe",
+                ),
+                ("GrantedAccess", access),
+            ],
+        )
+    };
+    // 0x1010 = PROCESS_VM_READ | PROCESS_QUERY_LIMITED_INFORMATION;
+    // 0x1000 alone (query limited information) cannot read memory.
+    check(
+        &r,
+        "TeamViewer Memory Read By A Program In A User Or Temporary Folder",
+        &[access(
+            "C:\\Users\\u\\AppData\\Local\\Temp\\tvd.exe",
+            "0x1010",
+        )],
+        &[
+            access("C:\\Users\\u\\AppData\\Local\\Temp\\tvd.exe", "0x1000"),
+            access(
+                "C:\\Program Files\\TeamViewer\\TeamViewer_Service.exe",
+                "0x1fffff",
+            ),
+        ],
+    );
+    let thread = |source: &str, module: &str| {
+        sysmon(
+            8,
+            &[
+                ("SourceImage", source),
+                ("TargetImage", "C:\\Windows\\explorer.exe"),
+                ("StartModule", module),
+                ("StartFunction", ""),
+            ],
+        )
+    };
+    let conn = |image: &str, initiated: &str, remote: &str| {
+        sysmon(
+            3,
+            &[
+                ("Image", image),
+                ("Initiated", initiated),
+                ("SourceIp", "10.0.2.16"),
+                ("SourcePort", "49158"),
+                ("DestinationIp", remote),
+                ("DestinationPort", "58172"),
+            ],
+        )
+    };
+    check(
+        &r,
+        "Explorer Accepted A Network Connection From Another Host",
+        &[conn("C:\\Windows\\explorer.exe", "false", "10.0.2.17")],
+        &[
+            // Explorer browsing a share, and a loopback connection.
+            conn("C:\\Windows\\explorer.exe", "true", "10.0.2.17"),
+            conn("C:\\Windows\\explorer.exe", "false", "127.0.0.1"),
+            conn("C:\\Windows\\System32\\svchost.exe", "false", "10.0.2.17"),
+        ],
+    );
+    check(
+        &r,
+        "Remote Thread Started In Unbacked Memory By A Program Outside System Folders",
+        &[thread("\\\\fileserver\\tools\\m.exe", "")],
+        &[
+            thread(
+                "\\\\fileserver\\tools\\m.exe",
+                "C:\\Windows\\System32\\kernel32.dll",
+            ),
+            thread("C:\\Windows\\System32\\csrss.exe", ""),
+        ],
+    );
+}

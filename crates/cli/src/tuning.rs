@@ -13,8 +13,10 @@ pub struct NoiseArgs {
     /// `kahu.analytic.<name>`; repeatable).
     #[arg(long = "exclude-rule", value_name = "ID")]
     pub exclude_rules: Vec<String>,
-    /// Tuning file (YAML: `rules: [{id, level: <level>|exclude, reason}]`;
-    /// repeatable, later files win). See data/tuning/noisy-rules.yaml.
+    /// Tuning file (YAML: `rules: [{id, level: <level>|exclude, reason}]`,
+    /// or `{id, filter: <Sigma detection>, reason}` to leave out the rule's
+    /// routine matches; repeatable, later files win). See
+    /// data/tuning/noisy-rules.yaml.
     #[arg(long = "tuning", value_name = "FILE")]
     pub tuning: Vec<PathBuf>,
     /// Do not apply kahu's shipped list of known-noisy rules.

@@ -129,12 +129,31 @@ fn placeholders_make_expand_rules_usable() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("p.yml"),
-        "title: Admin logon from elsewhere\nid: 21111111-2222-4333-8444-555555555555\nstatus: test\nlevel: medium\n\
+        "title: Logon at an admin workstation\nid: 21111111-2222-4333-8444-555555555555\nstatus: test\nlevel: medium\n\
+         logsource: {product: windows, service: security}\n\
+         detection: {sel: {EventID: 4624, WorkstationName|expand: '%Admins_Workstations%'}, condition: sel}\n",
+    )
+    .unwrap();
+    let p = dir.path().to_str().unwrap();
+    // In an exclusion (`and not filter`) a placeholder without a value is
+    // an empty allow-list: the rule compiles, with a note saying so.
+    let negated = tempfile::tempdir().unwrap();
+    std::fs::write(
+        negated.path().join("n.yml"),
+        "title: Admin logon from elsewhere\nid: 31111111-2222-4333-8444-555555555555\nstatus: test\nlevel: medium\n\
          logsource: {product: windows, service: security}\n\
          detection: {sel: {EventID: 4624}, filter: {WorkstationName|expand: '%Admins_Workstations%'}, condition: sel and not filter}\n",
     )
     .unwrap();
-    let p = dir.path().to_str().unwrap();
+    let out = kahu(&["rules", "check", negated.path().to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["compiled"], 1, "{v}");
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("%Admins_Workstations%") && n.contains("excludes nothing")),
+        "{v}"
+    );
     let without = kahu(&["rules", "check", p, "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&without.stdout).unwrap();
     assert_eq!(v["compiled"], 0);

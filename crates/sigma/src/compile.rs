@@ -111,6 +111,9 @@ pub(crate) struct Compiled {
     pub root: Node,
     /// Accessors referenced by `checks`, local numbering (remapped on merge).
     pub accessors: Vec<Accessor>,
+    /// Exclusions left empty because a placeholder in them has no value:
+    /// (search identifier, placeholder name). See [`Builder::expand`].
+    pub unapplied: Vec<(String, String)>,
 }
 
 /// Compile-time inputs besides the rule.
@@ -124,7 +127,19 @@ struct Builder<'a> {
     checks: Vec<Check>,
     accessors: Vec<Accessor>,
     index: HashMap<Accessor, u32>,
+    /// Placeholders without a value met in the search being compiled, with
+    /// the construct (`detection.filter.User|expand`) that holds each.
+    unresolved: Vec<(String, String)>,
+    /// (search, placeholder) for searches with such placeholders that the
+    /// condition uses only negated.
+    unapplied: Vec<(String, String)>,
+    /// Searches the condition uses without negation.
+    positive_uses: usize,
 }
+
+/// A detection's searches by identifier: the compiled node and the
+/// placeholders without a value met in it.
+type Searches<'s> = HashMap<&'s str, (Node, Vec<(String, String)>)>;
 
 /// Regexes in rules are small; this caps hostile ones.
 const REGEX_SIZE_LIMIT: usize = 16 << 20;
@@ -212,6 +227,14 @@ impl Builder<'_> {
         let values: Vec<&RuleValue> = s.values.iter().filter(|v| **v != RuleValue::Null).collect();
         if !values.is_empty() {
             let tests = self.tests(s, &values).map_err(err)?;
+            if tests.is_empty() {
+                // Every value was a placeholder without a value: an empty
+                // value list, which no event matches.
+                return Ok(match nodes.pop() {
+                    Some(null) => null,
+                    None => Node::Const(false),
+                });
+            }
             let check = match &s.field {
                 Some(f) => Check::Field {
                     acc: self.accessor(f),
@@ -386,7 +409,14 @@ impl Builder<'_> {
     }
 
     /// `expand`: replace `%name%` placeholders from the load options.
-    fn expand(&self, s: &FieldSpec, v: &str) -> Result<Vec<String>, String> {
+    ///
+    /// A placeholder without a value expands to no value at all (an empty
+    /// value list: the field test can never hold) and is recorded in
+    /// `unresolved`; [`Builder::cond`] then accepts the search only where
+    /// the condition negates it (an exclusion that excludes nothing: the
+    /// rule over-reports, never goes silent) and rejects the rule where
+    /// the placeholder would select what the rule looks for.
+    fn expand(&mut self, s: &FieldSpec, v: &str) -> Result<Vec<String>, String> {
         if !s.modifiers.contains(&Modifier::Expand) {
             return Ok(vec![v.to_string()]);
         }
@@ -409,9 +439,16 @@ impl Builder<'_> {
             {
                 let name = &v[i + 1..i + 1 + end];
                 let Some(vals) = self.env.placeholders.get(name) else {
-                    return Err(format!(
-                        "placeholder `%{name}%` has no value (give one with --placeholder {name}=VALUE)"
-                    ));
+                    if s.modifiers.contains(&Modifier::All) {
+                        return Err(format!(
+                            "placeholder `%{name}%` has no value and `all` needs every value \
+                             (give one with --placeholder {name}=VALUE)"
+                        ));
+                    }
+                    if !self.unresolved.iter().any(|(n, _)| n == name) {
+                        self.unresolved.push((name.to_string(), s.path.clone()));
+                    }
+                    return Ok(Vec::new());
                 };
                 if vals.is_empty() || results.len() * vals.len() > 10_000 {
                     return Err(format!(
@@ -508,43 +545,83 @@ impl Builder<'_> {
         })
     }
 
+    /// A search used by the condition. `positive` is false under an odd
+    /// number of `not`s: only there may a search hold a placeholder without
+    /// a value (it then excludes nothing).
+    fn use_search(
+        &mut self,
+        name: &str,
+        searches: &Searches<'_>,
+        positive: bool,
+    ) -> Result<Option<Node>, Problem> {
+        let Some((node, unresolved)) = searches.get(name) else {
+            return Ok(None);
+        };
+        if positive {
+            self.positive_uses += 1;
+        }
+        if let Some((ph, construct)) = unresolved.first() {
+            if positive {
+                return Err(Problem::new(
+                    construct.clone(),
+                    format!(
+                        "placeholder `%{ph}%` has no value (give one with --placeholder \
+                         {ph}=VALUE); it is in `{name}`, which selects what the rule looks \
+                         for, so the rule cannot run without it"
+                    ),
+                ));
+            }
+            for (ph, _) in unresolved {
+                let entry = (name.to_string(), ph.clone());
+                if !self.unapplied.contains(&entry) {
+                    self.unapplied.push(entry);
+                }
+            }
+        }
+        Ok(Some(node.clone()))
+    }
+
     fn cond(
-        &self,
+        &mut self,
         c: &Cond,
-        searches: &HashMap<&str, Node>,
+        searches: &Searches<'_>,
         names: &[&str],
         path: &str,
+        positive: bool,
     ) -> Result<Node, Problem> {
         Ok(match c {
-            Cond::Ident(name) => searches.get(name.as_str()).cloned().ok_or_else(|| {
+            Cond::Ident(name) => self.use_search(name, searches, positive)?.ok_or_else(|| {
                 Problem::new(
                     path,
                     format!("condition names `{name}`, which is not a search identifier"),
                 )
             })?,
-            Cond::Not(inner) => Node::Not(Box::new(self.cond(inner, searches, names, path)?)),
+            Cond::Not(inner) => Node::Not(Box::new(
+                self.cond(inner, searches, names, path, !positive)?,
+            )),
             Cond::And(items) => Node::And(
                 items
                     .iter()
-                    .map(|i| self.cond(i, searches, names, path))
+                    .map(|i| self.cond(i, searches, names, path, positive))
                     .collect::<Result<_, _>>()?,
             ),
             Cond::Or(items) => Node::Or(
                 items
                     .iter()
-                    .map(|i| self.cond(i, searches, names, path))
+                    .map(|i| self.cond(i, searches, names, path, positive))
                     .collect::<Result<_, _>>()?,
             ),
             Cond::Of(q, pat) => {
-                let members: Vec<Node> = names
-                    .iter()
-                    .filter(|n| match pat {
-                        // `them` excludes identifiers starting with `_` (rules specification).
-                        None => !n.starts_with('_'),
-                        Some(p) => condition::pattern_matches(p, n),
-                    })
-                    .filter_map(|n| searches.get(n).cloned())
-                    .collect();
+                let mut members: Vec<Node> = Vec::new();
+                for n in names.iter().filter(|n| match pat {
+                    // `them` excludes identifiers starting with `_` (rules specification).
+                    None => !n.starts_with('_'),
+                    Some(p) => condition::pattern_matches(p, n),
+                }) {
+                    if let Some(node) = self.use_search(n, searches, positive)? {
+                        members.push(node);
+                    }
+                }
                 if members.is_empty() {
                     return Err(Problem::new(
                         path,
@@ -563,17 +640,20 @@ impl Builder<'_> {
         })
     }
 
-    fn detection(&mut self, d: &Detection, path: &str) -> Result<Node, Problem> {
+    /// `positive` is false for a global filter, which the rule's condition
+    /// negates as a whole.
+    fn detection(&mut self, d: &Detection, path: &str, positive: bool) -> Result<Node, Problem> {
         let mut searches = HashMap::new();
         let mut names = Vec::new();
         for (name, s) in &d.searches {
+            self.unresolved.clear();
             let node = self.search(&s.alternatives)?;
-            searches.insert(name.as_str(), node);
+            searches.insert(name.as_str(), (node, std::mem::take(&mut self.unresolved)));
             names.push(name.as_str());
         }
         let mut roots = Vec::new();
         for c in &d.conditions {
-            roots.push(self.cond(c, &searches, &names, &format!("{path}.condition"))?);
+            roots.push(self.cond(c, &searches, &names, &format!("{path}.condition"), positive)?);
         }
         Ok(if roots.len() == 1 {
             roots.pop().unwrap_or(Node::Const(false))
@@ -661,16 +741,32 @@ pub(crate) fn compile(
         checks: Vec::new(),
         accessors: Vec::new(),
         index: HashMap::new(),
+        unresolved: Vec::new(),
+        unapplied: Vec::new(),
+        positive_uses: 0,
     };
-    let mut root = b.detection(d, "detection")?;
+    let mut root = b.detection(d, "detection", true)?;
+    if let (0, Some((search, ph))) = (b.positive_uses, b.unapplied.first()) {
+        // `condition: not filter`: with the allow-list empty the rule
+        // would report every event of its log source.
+        return Err(Problem::new(
+            format!("detection.{search}"),
+            format!(
+                "placeholder `%{ph}%` has no value (give one with --placeholder {ph}=VALUE); \
+                 the rule's condition only excludes, so with `{search}` empty it would report \
+                 every event of its log source"
+            ),
+        ));
+    }
     for f in filters {
-        let fnode = b.detection(f, "filter")?;
+        let fnode = b.detection(f, "filter", false)?;
         root = Node::And(vec![root, Node::Not(Box::new(fnode))]);
     }
     Ok(Compiled {
         checks: b.checks,
         root,
         accessors: b.accessors,
+        unapplied: b.unapplied,
     })
 }
 

@@ -138,6 +138,10 @@ pub struct SigmaRule {
     /// Hayabusa's `details:` template (`User: %TargetUserName%`), rendered
     /// into each finding's `Summary` field.
     pub details: Option<String>,
+    /// Exclusions compiled empty because a placeholder in them has no value,
+    /// as (search identifier, placeholder name); set by the loader and shown
+    /// in each finding's `UnappliedExclusions` field.
+    pub unapplied_exclusions: Vec<(String, String)>,
 }
 
 /// A correlation rule, kept as parsed YAML for the correlation stage.
@@ -479,5 +483,6 @@ pub(crate) fn parse_document(doc: &J, origin: &Arc<str>) -> Result<Document, Pro
         } else {
             None
         },
+        unapplied_exclusions: Vec::new(),
     })))
 }

@@ -55,7 +55,8 @@ pub struct LoadReport {
     /// Rules (or files) that could not be loaded, with the reason.
     pub errors: Vec<RuleError>,
     /// Rules loaded with a note: a legacy aggregation translated into a
-    /// correlation rule, a missing condition read as the only search.
+    /// correlation rule, a missing condition read as the only search, an
+    /// exclusion left empty by a placeholder without a value.
     /// Same shape as [`LoadReport::errors`], but the rule is in use.
     pub notes: Vec<RuleError>,
     /// Rule files read.
@@ -336,7 +337,8 @@ impl RuleSet {
                             r.level = *l;
                             releveled += 1;
                         }
-                        None => {}
+                        // Added to the global filters below.
+                        Some(crate::tuning::Action::Filter(_)) | None => {}
                     }
                     let status_ok = r.status.is_none_or(|s| opts.statuses.contains(&s));
                     if r.level < opts.min_level || !status_ok {
@@ -388,6 +390,7 @@ impl RuleSet {
                 }
             }
         }
+        filters.extend(tuning_filters(&opts.tuning, &mut errors));
         let env_ph = &opts.placeholders;
         let filters_for = |r: &SigmaRule| -> Vec<&rule::Detection> {
             filters
@@ -462,10 +465,29 @@ impl RuleSet {
             cache: RwLock::new(FxMap::default()),
         };
         let mut acc_index: HashMap<Accessor, u32> = HashMap::new();
-        for ((_, r), c) in rules.into_iter().zip(compiled) {
+        for ((index, mut r), c) in rules.into_iter().zip(compiled) {
             match c {
                 Err(e) => errors.push(e),
                 Ok(variants) => {
+                    // Every mapping compiles the same searches: one list.
+                    if let Some((_, first)) = variants.first() {
+                        r.unapplied_exclusions = first.unapplied.clone();
+                    }
+                    for (search, ph) in &r.unapplied_exclusions {
+                        notes.push(RuleError {
+                            origin: r.origin.clone(),
+                            document: index,
+                            rule_id: (!r.id.is_empty()).then(|| r.id.to_string()),
+                            title: Some(r.title.to_string()),
+                            construct: format!("detection.{search}"),
+                            reason: format!(
+                                "placeholder `%{ph}%` has no value: the exclusion `{search}` \
+                                 is taken as an empty list and excludes nothing, so the rule \
+                                 reports every event it would have let pass (findings say so in \
+                                 `UnappliedExclusions`; give --placeholder {ph}=VALUE)"
+                            ),
+                        });
+                    }
                     let ridx = set.rules.len() as u32;
                     let mut by = Vec::new();
                     for (mapping, mut comp) in variants {
@@ -887,6 +909,15 @@ impl RuleSet {
             let summary = crate::hayabusa::render_details(template, event);
             fields.insert(0, (Arc::from("Summary"), summary));
         }
+        if !r.unapplied_exclusions.is_empty() {
+            let text = r
+                .unapplied_exclusions
+                .iter()
+                .map(|(search, ph)| format!("{search} (%{ph}% has no value)"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            fields.push((Arc::from("UnappliedExclusions"), text));
+        }
         Finding {
             kind: FindingKind::Sigma,
             rule_id: if r.id.is_empty() {
@@ -943,4 +974,38 @@ pub enum RuleFileError {
         /// Bytes before the first invalid sequence.
         valid_up_to: usize,
     },
+}
+
+/// Tuning entries with a `filter` as global filters on their rule. The
+/// filter was checked when the tuning file was read; should it still fail
+/// here, the rule loads unfiltered and the reason is listed as an error.
+fn tuning_filters(
+    tuning: &crate::tuning::Tuning,
+    errors: &mut Vec<RuleError>,
+) -> Vec<crate::rule::FilterRule> {
+    let mut out = Vec::new();
+    for (id, adj) in tuning.entries() {
+        let crate::tuning::Action::Filter(doc) = &adj.action else {
+            continue;
+        };
+        match crate::rule::parse_detection(doc, "filter") {
+            Ok(detection) => out.push(crate::rule::FilterRule {
+                id: Arc::from(format!("tuning:{id}")),
+                title: Arc::from(format!("tuning filter for {id}")),
+                logsource: Default::default(),
+                rules: vec![id.to_string()],
+                detection,
+                origin: Arc::from(adj.origin.as_str()),
+            }),
+            Err(p) => errors.push(RuleError {
+                origin: Arc::from(adj.origin.as_str()),
+                document: 0,
+                rule_id: Some(id.to_string()),
+                title: None,
+                construct: p.construct,
+                reason: p.reason,
+            }),
+        }
+    }
+    out
 }

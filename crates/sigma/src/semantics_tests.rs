@@ -261,6 +261,128 @@ fn expand_placeholders() {
     assert!(!hit(&s, &j!({"Host": "ws1"})));
 }
 
+// Rules spec "Placeholders": a tool that cannot give a placeholder its
+// meaning must reject the rule. kahu gives a placeholder without a value the
+// meaning of an empty value list (the modifiers appendix's "expand to value
+// list", with no values): a field test against it never holds. Where the
+// condition negates the search (an allow-list exclusion such as SigmaHQ's
+// `filter_main_*`), an empty allow-list excludes nothing, so the rule runs
+// and over-reports; where the search selects what the rule looks for, an
+// empty list would silence the rule, so it is rejected.
+#[test]
+fn placeholder_without_value_in_a_negated_search_excludes_nothing() {
+    let det = "  sel:\n    EventID: 4624\n  filter_main_admins:\n    User|expand: '%Administrators%'\n  condition: sel and not 1 of filter_main_*";
+    let yaml = format!(
+        "title: t\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n  product: test\ndetection:\n{det}\n"
+    );
+    let r = RuleSet::from_yaml(&[("inline", &yaml)], &LoadOptions::default());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.compiled, 1);
+    // One note names the placeholder and the exclusion left empty.
+    assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+    let note = r.notes[0].to_string();
+    assert!(
+        note.contains("%Administrators%") && note.contains("filter_main_admins"),
+        "{note}"
+    );
+    let s = &r.ruleset;
+    // Nothing is excluded: the administrator's logon is reported too.
+    assert!(hit(s, &j!({"EventID": 4624, "User": "alice"})));
+    assert!(hit(s, &j!({"EventID": 4624, "User": "adm_bob"})));
+    assert!(!hit(s, &j!({"EventID": 4625, "User": "alice"})));
+    // The finding says which exclusion was not applied.
+    let f = s.finding(RuleIdx(0), &j!({"EventID": 4624, "User": "adm_bob"}));
+    let unapplied = f
+        .fields
+        .iter()
+        .find(|(k, _)| &**k == "UnappliedExclusions")
+        .map(|(_, v)| v.to_string());
+    assert_eq!(
+        unapplied.as_deref(),
+        Some("filter_main_admins (%Administrators% has no value)")
+    );
+    // With a value the exclusion applies, and there is no note.
+    let mut opts = LoadOptions::default();
+    opts.placeholders
+        .insert("Administrators".into(), vec!["adm_*".into()]);
+    let r = RuleSet::from_yaml(&[("inline", &yaml)], &opts);
+    assert!(r.errors.is_empty() && r.notes.is_empty(), "{:?}", r.notes);
+    assert!(hit(&r.ruleset, &j!({"EventID": 4624, "User": "alice"})));
+    assert!(!hit(&r.ruleset, &j!({"EventID": 4624, "User": "adm_bob"})));
+}
+
+#[test]
+fn placeholder_without_value_keeps_the_other_values_of_an_exclusion() {
+    // `User|expand: [svc_backup, '%Administrators%']`: the written value
+    // still excludes; only the placeholder's part of the list is empty.
+    let s = set(
+        "  sel:\n    EventID: 4624\n  filter:\n    User|expand:\n      - svc_backup\n      - '%Administrators%'\n  condition: sel and not filter",
+    );
+    assert!(!hit(&s, &j!({"EventID": 4624, "User": "svc_backup"})));
+    assert!(hit(&s, &j!({"EventID": 4624, "User": "adm_bob"})));
+    // In an AND with another field the whole alternative can never hold.
+    let s = set(
+        "  sel:\n    EventID: 4624\n  filter:\n    LogonType: 3\n    IpAddress|expand: '%dc_ip_addresses%'\n  condition: sel and not filter",
+    );
+    assert!(hit(
+        &s,
+        &j!({"EventID": 4624, "LogonType": 3, "IpAddress": "10.0.0.1"})
+    ));
+}
+
+#[test]
+fn placeholder_without_value_that_selects_is_rejected() {
+    for cond in [
+        "sel",
+        "1 of sel*",
+        "sel and not filter",
+        // Two negations make the search select again.
+        "filter and not (other and not sel)",
+    ] {
+        let det = format!(
+            "  sel:\n    Computer|expand: '%DomainControllers%'\n  filter:\n    A: 1\n  other:\n    B: 1\n  condition: {cond}"
+        );
+        let err = set_with(&det, &LoadOptions::default()).unwrap_err();
+        assert!(
+            err.contains("%DomainControllers%")
+                && err.contains("detection.sel.Computer|expand")
+                && err.contains("selects"),
+            "{cond}: {err}"
+        );
+    }
+    // A condition that only excludes would report every event of the log source.
+    let err = set_with(
+        "  filter:\n    Location|expand: '%KnownLocations%'\n  condition: not filter",
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("%KnownLocations%") && err.contains("every event"),
+        "{err}"
+    );
+    // `all` needs every value, so an empty list has no meaning there.
+    let err = set_with(
+        "  sel:\n    A: 1\n  filter:\n    User|all|expand:\n      - x\n      - '%Administrators%'\n  condition: sel and not filter",
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.contains("`all`"), "{err}");
+}
+
+// Filters specification: a global filter's searches are excluded from the
+// rules it names, so a placeholder without a value there excludes nothing.
+#[test]
+fn placeholder_without_value_in_a_global_filter_excludes_nothing() {
+    let yaml = "title: base\nid: 6f3e2987-db24-4c78-a860-b4f4095a7095\nlogsource:\n  product: test\ndetection:\n  sel:\n    Image|endswith: '\\rar.exe'\n  condition: sel\n---\ntitle: Filter admins\nlogsource:\n  product: test\nfilter:\n  rules:\n    - 6f3e2987-db24-4c78-a860-b4f4095a7095\n  selection:\n    User|expand: '%Administrators%'\n  condition: selection\n";
+    let r = RuleSet::from_yaml(&[("x", yaml)], &LoadOptions::default());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+    assert!(hit(
+        &r.ruleset,
+        &j!({"Image": "c:\\rar.exe", "User": "adm_bob"})
+    ));
+}
+
 // Rules spec "Condition": `1 of`, `all of`, `them` excluding `_` names, precedence.
 #[test]
 fn conditions() {

@@ -14,6 +14,12 @@
 //!     title: Sysmon Blocked File Shredding   # for readers; not matched
 //!     level: low            # a new level, or `exclude`
 //!     reason: why this rule is tuned
+//!   - id: 12ba6a38-adb3-4d6b-91ba-a7fb248e3199
+//!     filter:               # or: keep the level, leave out a routine shape
+//!       local_system:       # (a Sigma detection, applied as a global filter)
+//!         SubjectUserSid: S-1-5-18
+//!       condition: local_system
+//!     reason: why
 //! ```
 //!
 //! Tuning applies at load (a level change is seen by `--min-level`; an
@@ -33,6 +39,12 @@ pub enum Action {
     Level(Level),
     /// Do not load the rule; drop its findings.
     Exclude,
+    /// Load the rule at its own level with an extra exclusion: a Sigma
+    /// detection (searches and `condition`) applied to the rule as a
+    /// global filter (filters specification), so events it matches are
+    /// not reported. For a rule whose own matches are mostly one routine
+    /// shape that a field tells apart.
+    Filter(serde_json::Value),
 }
 
 /// One tuned rule.
@@ -67,7 +79,11 @@ struct Entry {
     #[serde(default)]
     #[allow(dead_code)] // documentation for readers of the file
     title: Option<String>,
-    level: String,
+    #[serde(default)]
+    level: Option<String>,
+    /// A Sigma detection excluding the rule's routine matches.
+    #[serde(default)]
+    filter: Option<serde_json::Value>,
     #[serde(default)]
     reason: Option<String>,
 }
@@ -104,17 +120,42 @@ impl Tuning {
                     entry: n + 1,
                 });
             }
-            let action = if e.level.trim().eq_ignore_ascii_case("exclude") {
-                Action::Exclude
-            } else {
-                Action::Level(e.level.parse().map_err(|e: kahu_finding::UnknownLevel| {
-                    TuningError::BadLevel {
-                        origin: origin.to_string(),
-                        entry: n + 1,
-                        rule_id: id.to_string(),
-                        message: e.to_string(),
+            let bad = |message: String| TuningError::BadEntry {
+                origin: origin.to_string(),
+                entry: n + 1,
+                rule_id: id.to_string(),
+                message,
+            };
+            let action = match (e.level, e.filter) {
+                (Some(_), Some(_)) => {
+                    return Err(bad("give either `level` or `filter`, not both".into()));
+                }
+                (None, None) => return Err(bad("needs `level` or `filter`".into())),
+                (None, Some(filter)) => {
+                    let det = crate::rule::parse_detection(&filter, "filter")
+                        .map_err(|p| bad(format!("at `{}`: {}", p.construct, p.reason)))?;
+                    if det.aggregation.is_some() {
+                        return Err(bad("a filter cannot aggregate".into()));
                     }
-                })?)
+                    // Compile it once here: a filter that cannot compile
+                    // would otherwise take its rule down with it at load.
+                    let none = std::collections::HashMap::new();
+                    let env = crate::compile::Env {
+                        mapping: crate::logsource::Mapping::Native,
+                        placeholders: &none,
+                    };
+                    crate::compile::compile(&det, &[], &env)
+                        .map_err(|p| bad(format!("at `{}`: {}", p.construct, p.reason)))?;
+                    Action::Filter(filter)
+                }
+                (Some(level), None) if level.trim().eq_ignore_ascii_case("exclude") => {
+                    Action::Exclude
+                }
+                (Some(level), None) => Action::Level(
+                    level
+                        .parse()
+                        .map_err(|e: kahu_finding::UnknownLevel| bad(e.to_string()))?,
+                ),
             };
             t.rules.insert(
                 id.to_string(),
@@ -190,7 +231,8 @@ impl Tuning {
                 f.level = *l;
                 true
             }
-            None => true,
+            // Applied while matching: what reaches here passed the filter.
+            Some(Action::Filter(_)) | None => true,
         });
         before - findings.len()
     }
@@ -224,16 +266,17 @@ pub enum TuningError {
         /// 1-based entry number.
         entry: usize,
     },
-    /// An entry whose level is neither a Sigma level nor `exclude`.
+    /// An entry whose level is neither a Sigma level nor `exclude`, whose
+    /// filter is not a Sigma detection, or that has neither or both.
     #[error("{origin}: entry {entry} ({rule_id}): {message}")]
-    BadLevel {
+    BadEntry {
         /// The file (or embedded origin name).
         origin: String,
         /// 1-based entry number.
         entry: usize,
         /// The entry's rule id.
         rule_id: String,
-        /// Why the level was refused.
+        /// Why the entry was refused.
         message: String,
     },
 }
@@ -267,7 +310,7 @@ mod tests {
         assert!(t.get("c").is_none());
         let e = Tuning::from_yaml("rules:\n  - id: a\n    level: loud\n", "t.yaml").unwrap_err();
         assert!(
-            matches!(&e, TuningError::BadLevel { entry: 1, rule_id, .. } if rule_id == "a"),
+            matches!(&e, TuningError::BadEntry { entry: 1, rule_id, .. } if rule_id == "a"),
             "{e:?}"
         );
         let e = e.to_string();
@@ -280,6 +323,55 @@ mod tests {
             Tuning::from_yaml("rules:\n  - id: ''\n    level: low\n", "t"),
             Err(TuningError::EmptyId { entry: 1, .. })
         ));
+    }
+
+    #[test]
+    fn filter_entries_keep_the_level_and_leave_out_what_the_filter_matches() {
+        let t = Tuning::from_yaml(
+            "rules:\n  - id: r1\n    filter:\n      system:\n        SubjectUserSid: S-1-5-18\n      condition: system\n    reason: routine\n",
+            "t",
+        )
+        .unwrap();
+        assert!(matches!(t.get("r1").unwrap().action, Action::Filter(_)));
+        let rule = "title: r\nid: r1\nlevel: medium\nlogsource:\n  product: windows\ndetection:\n  sel:\n    EventID: 4661\n  condition: sel\n";
+        let opts = crate::LoadOptions {
+            tuning: t,
+            ..Default::default()
+        };
+        let r = crate::RuleSet::from_yaml(&[("r.yml", rule)], &opts);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!((r.compiled, r.releveled, r.excluded), (1, 0, 0));
+        let ev = |sid: &str| {
+            let mut e = kahu_event::Event::new(kahu_event::Provenance::new(
+                "t".into(),
+                kahu_event::Location::Line(1),
+            ));
+            e.logsource = kahu_event::LogSource::product("windows");
+            e.fields.insert("EventID", kahu_event::Value::Int(4661));
+            e.fields
+                .insert("SubjectUserSid", kahu_event::Value::str(sid));
+            e
+        };
+        let hits = |e: &kahu_event::Event| {
+            let mut out = Vec::new();
+            r.ruleset.matches(e, &mut out);
+            out.len()
+        };
+        assert_eq!(hits(&ev("S-1-5-21-1-2-3-1104")), 1);
+        assert_eq!(hits(&ev("S-1-5-18")), 0);
+        // An entry needs exactly one of `level` and `filter`, and the
+        // filter must be a Sigma detection.
+        for bad in [
+            "rules:\n  - id: a\n    level: low\n    filter:\n      s:\n        A: 1\n      condition: s\n",
+            "rules:\n  - id: a\n    reason: nothing to do\n",
+            "rules:\n  - id: a\n    filter:\n      s:\n        A: 1\n      condition: t\n",
+        ] {
+            let e = Tuning::from_yaml(bad, "t.yaml").unwrap_err();
+            assert!(
+                matches!(&e, TuningError::BadEntry { entry: 1, rule_id, .. } if rule_id == "a"),
+                "{bad}: {e:?}"
+            );
+        }
     }
 
     #[test]
