@@ -226,6 +226,13 @@ pub fn case_evidence(inputs: &Inputs<'_>, scope: &Scope) -> CaseEvidence {
     for r in &inputs.case.regions {
         ev.add_region(r);
     }
+    // What the evidence could show: hunting suggestions stay on these platforms.
+    ev.platforms = inputs
+        .coverage
+        .attack_platforms()
+        .into_iter()
+        .map(String::from)
+        .collect();
     ev
 }
 

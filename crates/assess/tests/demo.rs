@@ -192,6 +192,42 @@ fn demo_assessment_end_to_end() {
         runner_up.probability
     );
     assert!(!a.hunts.is_empty());
+    // The demo is on-premises (Windows event logs, IIS, Zeek): no hunting
+    // suggestion may be a technique only cloud or SaaS logs could show
+    // (platforms as ATT&CK lists them), for the lead or any candidate.
+    let kb = kahu_attack::KnowledgeBase::embedded();
+    let on_premises = ["Windows", "Linux", "macOS", "Network Devices", "PRE"];
+    let suggested: Vec<&str> = a
+        .hunts
+        .iter()
+        .map(|h| h.technique_id.as_str())
+        .chain(
+            a.attribution
+                .candidates
+                .iter()
+                .flat_map(|c| c.not_observed.iter().map(|t| t.id.as_str())),
+        )
+        .collect();
+    assert!(!suggested.is_empty());
+    for id in &suggested {
+        let t = kb.technique(id).expect("suggested technique is in ATT&CK");
+        assert!(
+            t.platforms
+                .iter()
+                .any(|p| on_premises.contains(&p.as_str())),
+            "{id} ({:?}) cannot show in on-premises evidence",
+            t.platforms
+        );
+        // Resource development (domains bought, exploits written) happens
+        // on the attacker's side: no log of the victim's shows it.
+        assert!(
+            t.tactics.iter().any(|x| x != "resource-development"),
+            "{id} is resource development"
+        );
+    }
+    for cloud in ["T1078.004", "T1530", "T1528"] {
+        assert!(!suggested.contains(&cloud), "{cloud} suggested");
+    }
 
     // The partner's TLP:AMBER indicators are used for the assessment but not
     // passed on in the demo's TLP:CLEAR STIX bundle.

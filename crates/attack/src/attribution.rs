@@ -4,7 +4,7 @@ use crate::evidence::CaseEvidence;
 use crate::kb::KnowledgeBase;
 use crate::likelihood::{Confidence, Likelihood};
 use crate::profile::ActorProfile;
-use crate::ranker::{Contribution, FEATURES, RankerWeights};
+use crate::ranker::{Contribution, FEATURES, N_FEATURES, RankerWeights, unknown_features};
 use crate::score::{Attributor, Exclusions, Params};
 use serde::Serialize;
 
@@ -217,6 +217,12 @@ pub struct Attribution {
     pub likelihood_unknown: f64,
     /// ICD 203 expression of `likelihood_unknown`.
     pub likelihood_unknown_words: Likelihood,
+    /// With the learned ranker: the unknown alternative's logit, feature by
+    /// feature (the number of evidence items and how well the best
+    /// candidates explain them; they sum to the logit before the safety
+    /// layers). Empty when the learned ranker is off.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_contributions: Vec<Contribution>,
     /// Analytic confidence in the outcome.
     pub confidence: Confidence,
     /// Top candidates, best first.
@@ -309,17 +315,24 @@ impl Attributor<'_> {
             .iter()
             .map(|a| self.profile_score(a, ev, &r, &l, p, None))
             .collect();
+        let rows: Vec<[f64; N_FEATURES]> = match learned {
+            Some(_) => (0..self.actors.len())
+                .map(|a| self.features.features(a, &query))
+                .collect(),
+            None => Vec::new(),
+        };
+        // The unknown alternative's features: how much evidence there is and
+        // how well the best candidates explain it (ranker.rs).
+        let z = unknown_features(query.len(), &rows, None);
         let (scores, unknown, softmax_t): (Vec<f64>, f64, f64) = match learned {
             // Profile evidence (CVE, infrastructure, victims…) is added as a
             // log-likelihood ratio (`Params::profile_logit_scale`).
             Some(w) => (
-                (0..self.actors.len())
-                    .map(|a| {
-                        w.score(&self.features.features(a, &query))
-                            + profile[a] * p.profile_logit_scale
-                    })
+                rows.iter()
+                    .zip(&profile)
+                    .map(|(x, pr)| w.score(x) + pr * p.profile_logit_scale)
                     .collect(),
-                w.unknown_logit,
+                w.unknown_score(&z),
                 1.0,
             ),
             None => (
@@ -379,6 +392,7 @@ impl Attributor<'_> {
                     .direct
                     .keys()
                     .filter(|&&t| !r.observed_fam[self.parent[t as usize] as usize])
+                    .filter(|&&t| visible(&d.techniques[t as usize], &ev.platforms))
                     .map(|&t| {
                         let te = &d.techniques[t as usize];
                         HuntItem {
@@ -397,11 +411,10 @@ impl Attributor<'_> {
                 hunt.truncate(opts.hunt_len);
                 let contributions = learned
                     .map(|w| {
-                        let x = self.features.features(ai, &query);
                         let mut c: Vec<Contribution> = FEATURES
                             .iter()
                             .zip(&w.weights)
-                            .zip(x)
+                            .zip(rows[ai])
                             .map(|((f, &weight), value)| Contribution {
                                 feature: f.to_string(),
                                 value,
@@ -509,6 +522,9 @@ impl Attributor<'_> {
             outcome,
             likelihood_unknown: lik_unknown,
             likelihood_unknown_words: Likelihood::from_probability(lik_unknown),
+            unknown_contributions: learned
+                .map(|w| w.unknown_contributions(&z))
+                .unwrap_or_default(),
             confidence,
             candidates,
             evidence: EvidenceSummary {
@@ -599,6 +615,23 @@ impl Attributor<'_> {
         }
         out
     }
+}
+
+/// Could evidence from `platforms` show technique `t`? Yes when either is
+/// unknown (empty), else when they share a platform: a hunt for a cloud
+/// technique (T1078.004 Cloud Accounts, T1530 Data from Cloud Storage) in
+/// Windows, web and Zeek logs cannot succeed. Of ATT&CK's `PRE` techniques
+/// only reconnaissance against the victim (scanning, searching its sites)
+/// can leave traces in its logs; resource development (buying domains,
+/// developing exploits) happens on the attacker's side and is never
+/// suggested once the evidence's platforms are known.
+fn visible(t: &crate::kb::Technique, platforms: &std::collections::BTreeSet<String>) -> bool {
+    if platforms.is_empty() || t.platforms.is_empty() {
+        return true;
+    }
+    t.platforms.iter().any(|p| {
+        platforms.contains(p) && (p != "PRE" || t.tactics.iter().any(|x| x == "reconnaissance"))
+    })
 }
 
 fn ev_has_profile_evidence(ev: &CaseEvidence) -> bool {

@@ -53,6 +53,11 @@ pub struct CaseEvidence {
     /// (a generic rule's software tag, a broad rule's blanket technique
     /// tags, findings below medium): shown to the analyst, never scored.
     pub discounted: Vec<String>,
+    /// ATT&CK platforms the evidence could show (`Windows`, `IaaS`…), from
+    /// the log sources read. The hunting checklists suggest only techniques
+    /// of these platforms (no cloud technique for an on-premises case).
+    /// Empty: not known, nothing is filtered.
+    pub platforms: BTreeSet<String>,
 }
 
 impl CaseEvidence {

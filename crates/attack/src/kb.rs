@@ -50,6 +50,11 @@ pub struct Technique {
     pub name: String,
     /// Tactic short names (`persistence`).
     pub tactics: Vec<String>,
+    /// ATT&CK platforms where the technique can be seen (`Windows`,
+    /// `IaaS`, `Office Suite`…): `hunt_next` suggests only techniques the
+    /// case's evidence could show.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
 }
 
 /// A threat group (STIX intrusion-set).

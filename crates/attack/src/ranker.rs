@@ -7,6 +7,13 @@
 //! in `crates/attack/data/ranker-weights.json` with the command that wrote
 //! them.
 //!
+//! The "unknown" alternative is scored from the amount and quality of the
+//! evidence ([`UNKNOWN_FEATURES`]: how many items, how much of the query
+//! the best candidate explains, how exclusive its matches are), fitted in
+//! the same conditional logit on copies of each case with the true group
+//! removed: thin or generic evidence leaves the mass on "unknown", strong
+//! evidence for one candidate takes it away.
+//!
 //! Items are dense indices: techniques first, then software as
 //! `techniques.len() + software index`.
 
@@ -15,7 +22,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
 /// Number of overlap features per candidate.
-pub const N_FEATURES: usize = 12;
+pub const N_FEATURES: usize = 13;
 
 /// Feature names, in weight order (the weight file lists them too, and a
 /// file whose names differ is refused).
@@ -32,7 +39,60 @@ pub const FEATURES: [&str; N_FEATURES] = [
     "best_single_report",
     "software_implied_idf",
     "log_hits",
+    "log_reports",
 ];
+
+/// Number of features of the "unknown / new cluster" alternative.
+pub const N_UNKNOWN: usize = 6;
+
+/// The unknown alternative's features, in weight order. They describe the
+/// query and the best candidates among those ranked (each a maximum over
+/// the candidates' [`FEATURES`], so removing the true group, as the
+/// open-set training copies do, lowers them):
+/// - `intercept`: 1;
+/// - `log_items`: ln(1 + evidence items);
+/// - `best_fraction_matched`: the largest share of the items one candidate's profile holds;
+/// - `best_idf_per_item`: the largest IDF overlap (techniques + software) of one candidate, divided by the items: low when only generic items match;
+/// - `best_log_idf_overlap`: ln(1 + that largest IDF overlap);
+/// - `best_max_idf_hit`: the most exclusive item any candidate matches.
+pub const UNKNOWN_FEATURES: [&str; N_UNKNOWN] = [
+    "intercept",
+    "log_items",
+    "best_fraction_matched",
+    "best_idf_per_item",
+    "best_log_idf_overlap",
+    "best_max_idf_hit",
+];
+
+/// The unknown alternative's features for a query of `query_len` items
+/// whose candidates have the feature `rows` (row `skip` left out: the
+/// open-set training copy without the true group).
+pub fn unknown_features(
+    query_len: usize,
+    rows: &[[f64; N_FEATURES]],
+    skip: Option<usize>,
+) -> [f64; N_UNKNOWN] {
+    let mut best_fraction = 0.0f64;
+    let mut best_idf = 0.0f64;
+    let mut best_hit = 0.0f64;
+    for (k, r) in rows.iter().enumerate() {
+        if Some(k) == skip {
+            continue;
+        }
+        best_fraction = best_fraction.max(r[7]);
+        best_idf = best_idf.max(r[3] + r[4]);
+        best_hit = best_hit.max(r[6]);
+    }
+    let q = query_len as f64;
+    [
+        1.0,
+        (1.0 + q).ln(),
+        best_fraction,
+        if q > 0.0 { best_idf / q } else { 0.0 },
+        (1.0 + best_idf).ln(),
+        best_hit,
+    ]
+}
 
 /// BM25 term-frequency saturation (as the evaluation's BM25 baseline).
 const BM25_K1: f64 = 1.2;
@@ -48,6 +108,8 @@ pub(crate) struct ActorItems {
     pub items: HashMap<u32, Vec<u32>>,
     /// Techniques implemented by the actor's software but not in its profile.
     pub implied: HashSet<u32>,
+    /// Distinct reports citing any of the actor's items.
+    pub reports: usize,
 }
 
 impl ActorItems {
@@ -182,6 +244,10 @@ impl FeatureModel {
         f[8] = (1.0 + n_items).ln();
         f[9] = by_report.values().copied().fold(0.0, f64::max);
         f[11] = (1.0 + hits as f64).ln();
+        // How much the actor has been reported on: a prior. A new report is
+        // more often about a group many reports describe (held out this
+        // helped micro top-1 and techniques-only top-1, macro a little less).
+        f[12] = (1.0 + actor.reports as f64).ln();
         f
     }
 }
@@ -205,13 +271,17 @@ pub struct RankerWeights {
     pub features: Vec<String>,
     /// Weight of each raw feature (logit units per unit of the feature).
     pub weights: Vec<f64>,
-    /// Logit of the "unknown / new cluster" alternative, fitted on the
-    /// same cases with the true group removed (half the weight).
-    pub unknown_logit: f64,
+    /// Names of the "unknown / new cluster" alternative's features
+    /// ([`UNKNOWN_FEATURES`]).
+    pub unknown_features: Vec<String>,
+    /// Their weights, fitted on the same cases with the true group removed
+    /// (where "unknown" is the right answer).
+    pub unknown_weights: Vec<f64>,
 }
 
-/// Format tag of the weight file.
-pub const WEIGHTS_FORMAT: &str = "kahu-ranker-weights/1";
+/// Format tag of the weight file (2: the unknown logit depends on the
+/// evidence; 1 had one constant `unknown_logit`).
+pub const WEIGHTS_FORMAT: &str = "kahu-ranker-weights/2";
 
 const SHIPPED: &str = include_str!("../data/ranker-weights.json");
 
@@ -231,7 +301,18 @@ impl RankerWeights {
                 w.features
             ));
         }
-        if !w.weights.iter().all(|x| x.is_finite()) || !w.unknown_logit.is_finite() {
+        if w.unknown_features != UNKNOWN_FEATURES || w.unknown_weights.len() != N_UNKNOWN {
+            return Err(format!(
+                "unknown features {:?} do not match this build's {UNKNOWN_FEATURES:?}",
+                w.unknown_features
+            ));
+        }
+        if !w
+            .weights
+            .iter()
+            .chain(&w.unknown_weights)
+            .all(|x| x.is_finite())
+        {
             return Err("non-finite weight".into());
         }
         Ok(w)
@@ -249,6 +330,26 @@ impl RankerWeights {
     /// w·x.
     pub fn score(&self, x: &[f64; N_FEATURES]) -> f64 {
         self.weights.iter().zip(x).map(|(w, x)| w * x).sum()
+    }
+
+    /// Logit of the unknown alternative for its features `z`.
+    pub fn unknown_score(&self, z: &[f64; N_UNKNOWN]) -> f64 {
+        self.unknown_weights.iter().zip(z).map(|(w, z)| w * z).sum()
+    }
+
+    /// The unknown logit, feature by feature (they sum to it).
+    pub fn unknown_contributions(&self, z: &[f64; N_UNKNOWN]) -> Vec<Contribution> {
+        UNKNOWN_FEATURES
+            .iter()
+            .zip(&self.unknown_weights)
+            .zip(z)
+            .map(|((f, &weight), &value)| Contribution {
+                feature: f.to_string(),
+                value,
+                weight,
+                contribution: weight * value,
+            })
+            .collect()
     }
 }
 
@@ -270,9 +371,11 @@ mod tests {
     use super::*;
 
     fn actor(items: &[(u32, &[u32])], implied: &[u32]) -> ActorItems {
+        let reports: BTreeSet<u32> = items.iter().flat_map(|(_, s)| s.iter().copied()).collect();
         ActorItems {
             items: items.iter().map(|(i, s)| (*i, s.to_vec())).collect(),
             implied: implied.iter().copied().collect(),
+            reports: reports.len(),
         }
     }
 
@@ -284,6 +387,41 @@ mod tests {
         bad.features.swap(0, 1);
         let text = serde_json::to_string(&bad).unwrap();
         assert!(RankerWeights::from_json(&text).is_err());
+        assert_eq!(w.unknown_features, UNKNOWN_FEATURES);
+        let mut bad = w.clone();
+        bad.unknown_weights.pop();
+        let text = serde_json::to_string(&bad).unwrap();
+        assert!(RankerWeights::from_json(&text).is_err());
+    }
+
+    #[test]
+    fn unknown_features_describe_the_best_remaining_candidates() {
+        let mut a = [0.0; N_FEATURES];
+        a[3] = 4.0;
+        a[4] = 2.0;
+        a[6] = 3.0;
+        a[7] = 0.75;
+        let mut b = [0.0; N_FEATURES];
+        b[3] = 1.0;
+        b[6] = 0.5;
+        b[7] = 0.25;
+        let rows = [a, b];
+        let z = unknown_features(4, &rows, None);
+        assert_eq!(z[0], 1.0);
+        assert!((z[1] - 5.0f64.ln()).abs() < 1e-12);
+        assert_eq!(z[2], 0.75);
+        assert!((z[3] - 1.5).abs() < 1e-12, "6 IDF over 4 items: {z:?}");
+        assert!((z[4] - 7.0f64.ln()).abs() < 1e-12);
+        assert_eq!(z[5], 3.0);
+        // Without the first candidate, only the second's evidence is left.
+        let open = unknown_features(4, &rows, Some(0));
+        assert_eq!(open[2], 0.25);
+        assert!((open[3] - 0.25).abs() < 1e-12);
+        assert_eq!(open[5], 0.5);
+        assert_eq!(
+            unknown_features(0, &[], None),
+            [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        );
     }
 
     #[test]
@@ -308,6 +446,10 @@ mod tests {
         // Report 7 supports items 0 and 1, report 8 items 1 and 4.
         assert!((a[9] - 2.0 * idf1).abs() < 1e-12);
         assert!((b[10] - idf1).abs() < 1e-12, "implied by software: {b:?}");
+        // Two reports (7, 8) against one (9).
+        assert!((a[12] - 3.0f64.ln()).abs() < 1e-12);
+        assert!((b[12] - 2.0f64.ln()).abs() < 1e-12);
+
         assert_eq!(b[9], (1.5f64).ln());
         assert!(a[0] > b[0] && b[0] > 0.0);
         // Query likelihood of actor 1 (length 1, mean length 2.5, item 0's

@@ -4,18 +4,23 @@
 //! is convex, so Newton with step halving converges in a few iterations
 //! and needs no dependency.
 
-use crate::ranker::N_FEATURES;
+use crate::ranker::{N_FEATURES, N_UNKNOWN};
 
-/// Parameters of the fit: the feature weights, then the unknown logit.
-pub const N_PARAMS: usize = N_FEATURES + 1;
+/// Parameters of the fit: the candidate feature weights, then the unknown
+/// alternative's weights.
+pub const N_PARAMS: usize = N_FEATURES + N_UNKNOWN;
 
 /// One training choice: the alternatives' feature rows and the chosen one.
-/// `target == None` means the "unknown" alternative was the right answer
-/// (its row is the unknown indicator alone).
+/// `target == None` means the "unknown" alternative was the right answer.
+/// A candidate's utility is w·x over its row; the unknown alternative's is
+/// u·z over `unknown` (the two parts of the parameter vector).
 #[derive(Debug, Clone)]
 pub struct Choice<'a> {
     /// Feature rows of the candidate actors.
     pub rows: &'a [[f64; N_FEATURES]],
+    /// Features of the unknown alternative (`ranker::unknown_features` of
+    /// the rows without `skip`).
+    pub unknown: [f64; N_UNKNOWN],
     /// Row to leave out (the true group, in the open-set version).
     pub skip: Option<usize>,
     /// Index of the right candidate, or None for "unknown".
@@ -31,7 +36,7 @@ fn alternative(c: &Choice<'_>, k: usize) -> [f64; N_PARAMS] {
     if k < c.rows.len() {
         x[..N_FEATURES].copy_from_slice(&c.rows[k]);
     } else {
-        x[N_FEATURES] = 1.0;
+        x[N_FEATURES..].copy_from_slice(&c.unknown);
     }
     x
 }
@@ -136,21 +141,36 @@ fn solve(mut h: [[f64; N_PARAMS]; N_PARAMS], mut g: [f64; N_PARAMS]) -> [f64; N_
 
 /// Fit the weights. Features are divided by `scale` (their spread over all
 /// rows) so that one L2 penalty treats them alike; the result is on the raw
-/// features. Returns the weights and the penalised NLL per unit of weight.
-pub fn fit(choices: &[Choice<'_>], scale: &[f64; N_FEATURES], l2: f64) -> ([f64; N_PARAMS], f64) {
+/// features. A parameter whose `keep` is false is held at 0 (its feature
+/// is left out: ablations, and the constant-unknown comparison). Returns
+/// the weights and the penalised NLL per unit of weight.
+pub fn fit(
+    choices: &[Choice<'_>],
+    scale: &[f64; N_PARAMS],
+    l2: f64,
+    keep: &[bool; N_PARAMS],
+) -> ([f64; N_PARAMS], f64) {
+    // A left-out feature is a column of zeros: its gradient is the L2 term
+    // alone, so its weight stays at 0.
+    let factor: [f64; N_PARAMS] =
+        std::array::from_fn(|i| if keep[i] { 1.0 / scale[i] } else { 0.0 });
     let scaled_rows: Vec<Vec<[f64; N_FEATURES]>> = choices
         .iter()
         .map(|c| {
             c.rows
                 .iter()
-                .map(|r| std::array::from_fn(|i| r[i] / scale[i]))
+                .map(|r| std::array::from_fn(|i| r[i] * factor[i]))
                 .collect()
         })
         .collect();
     let scaled: Vec<Choice<'_>> = choices
         .iter()
         .zip(&scaled_rows)
-        .map(|(c, rows)| Choice { rows, ..c.clone() })
+        .map(|(c, rows)| Choice {
+            rows,
+            unknown: std::array::from_fn(|i| c.unknown[i] * factor[N_FEATURES + i]),
+            ..c.clone()
+        })
         .collect();
     let mut w = [0.0; N_PARAMS];
     let (mut f, mut g, mut h) = objective(&scaled, &w, l2);
@@ -175,22 +195,25 @@ pub fn fit(choices: &[Choice<'_>], scale: &[f64; N_FEATURES], l2: f64) -> ([f64;
         }
     }
     let total: f64 = choices.iter().map(|c| c.weight).sum::<f64>().max(1e-300);
-    let raw: [f64; N_PARAMS] = std::array::from_fn(|i| {
-        if i < N_FEATURES {
-            w[i] / scale[i]
-        } else {
-            w[i]
-        }
-    });
+    let raw: [f64; N_PARAMS] = std::array::from_fn(|i| w[i] * factor[i]);
     (raw, f / total)
 }
 
-/// Spread of each feature over every row of `choices` (standard deviation,
-/// 1 when a feature is constant).
-pub fn feature_scale(choices: &[Choice<'_>]) -> [f64; N_FEATURES] {
-    let mut n = 0.0;
-    let mut sum = [0.0; N_FEATURES];
-    let mut sq = [0.0; N_FEATURES];
+/// Spread of each parameter's feature: of the candidate features over every
+/// row of `choices`, of the unknown features over the choices (standard
+/// deviation; 1 when a feature is constant, as the intercept is).
+pub fn feature_scale(choices: &[Choice<'_>]) -> [f64; N_PARAMS] {
+    let spread = |n: f64, sum: f64, sq: f64| {
+        if n == 0.0 {
+            return 1.0;
+        }
+        let m = sum / n;
+        let v = (sq / n - m * m).max(0.0).sqrt();
+        if v > 1e-12 { v } else { 1.0 }
+    };
+    let (mut n, mut nu) = (0.0, 0.0);
+    let mut sum = [0.0; N_PARAMS];
+    let mut sq = [0.0; N_PARAMS];
     for c in choices {
         for r in c.rows {
             n += 1.0;
@@ -199,20 +222,27 @@ pub fn feature_scale(choices: &[Choice<'_>]) -> [f64; N_FEATURES] {
                 sq[i] += r[i] * r[i];
             }
         }
+        nu += 1.0;
+        for (i, z) in c.unknown.iter().enumerate() {
+            sum[N_FEATURES + i] += z;
+            sq[N_FEATURES + i] += z * z;
+        }
     }
     std::array::from_fn(|i| {
-        if n == 0.0 {
-            return 1.0;
+        if i < N_FEATURES {
+            spread(n, sum[i], sq[i])
+        } else {
+            spread(nu, sum[i], sq[i])
         }
-        let m = sum[i] / n;
-        let v = (sq[i] / n - m * m).max(0.0).sqrt();
-        if v > 1e-12 { v } else { 1.0 }
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ranker::unknown_features;
+
+    const ALL: [bool; N_PARAMS] = [true; N_PARAMS];
 
     /// Choices where feature 0 picks the right candidate most of the time:
     /// the fit must give it a positive weight and rank the target first.
@@ -233,6 +263,8 @@ mod tests {
             .enumerate()
             .map(|(case, r)| Choice {
                 rows: r,
+                // Only the intercept: the unknown alternative is constant here.
+                unknown: std::array::from_fn(|i| if i == 0 { 1.0 } else { 0.0 }),
                 skip: None,
                 // One case in eight is a miss: the weight stays finite.
                 target: Some(if case % 8 == 0 {
@@ -244,7 +276,7 @@ mod tests {
             })
             .collect();
         let scale = feature_scale(&choices);
-        let (w, nll) = fit(&choices, &scale, 0.1);
+        let (w, nll) = fit(&choices, &scale, 0.1, &ALL);
         assert!(w[0] > 1.0, "{w:?}");
         assert!(w[1].abs() < w[0] / 4.0, "{w:?}");
         assert!(nll < (5.0f64).ln(), "better than uniform: {nll}");
@@ -260,7 +292,67 @@ mod tests {
             })
             .chain(choices.iter().cloned())
             .collect();
-        let (w2, _) = fit(&open, &scale, 0.1);
+        let (w2, _) = fit(&open, &scale, 0.1, &ALL);
         assert!(w2[N_FEATURES] > w[N_FEATURES] + 1.0, "{w2:?} vs {w:?}");
+        // A parameter left out stays at zero.
+        let mut keep = ALL;
+        keep[0] = false;
+        let (w3, _) = fit(&choices, &scale, 0.1, &keep);
+        assert_eq!(w3[0], 0.0);
+    }
+
+    /// When the true candidate matches most of the query and the others
+    /// little, the open-set copies (true candidate removed) have a low best
+    /// fraction matched: the unknown alternative learns a negative weight
+    /// on it, so strong evidence for one candidate takes mass from unknown.
+    #[test]
+    fn unknown_weight_follows_the_best_candidates_evidence() {
+        let mut rows: Vec<Vec<[f64; N_FEATURES]>> = Vec::new();
+        for case in 0..60 {
+            let mut r = vec![[0.0; N_FEATURES]; 6];
+            for (k, row) in r.iter_mut().enumerate() {
+                let own = k == case % 6;
+                row[7] = if own {
+                    0.6 + 0.05 * (case % 5) as f64
+                } else {
+                    0.1 * ((case + k) % 4) as f64
+                };
+                row[3] = row[7] * 8.0;
+                row[6] = if own { 3.0 } else { 1.0 };
+            }
+            rows.push(r);
+        }
+        let mut choices = Vec::new();
+        for (case, r) in rows.iter().enumerate() {
+            let t = case % 6;
+            let closed = Choice {
+                rows: r,
+                unknown: unknown_features(10, r, None),
+                skip: None,
+                target: Some(t),
+                weight: 1.0,
+            };
+            let open = Choice {
+                unknown: unknown_features(10, r, Some(t)),
+                skip: Some(t),
+                target: None,
+                ..closed.clone()
+            };
+            choices.push(closed);
+            choices.push(open);
+        }
+        let scale = feature_scale(&choices);
+        let mut keep = [false; N_PARAMS];
+        keep[7] = true;
+        keep[N_FEATURES] = true;
+        keep[N_FEATURES + 2] = true;
+        let (w, _) = fit(&choices, &scale, 0.1, &keep);
+        assert!(w[N_FEATURES + 2] < -1.0, "best fraction matched: {w:?}");
+        // The fitted model answers "unknown" in the open copy and the true
+        // candidate in the closed one.
+        let pc = probabilities(&choices[0], &w);
+        let po = probabilities(&choices[1], &w);
+        assert!(pc[0] > pc[6], "{pc:?}");
+        assert!(po[6] > 0.5, "{po:?}");
     }
 }

@@ -330,6 +330,13 @@ impl<'a> Attributor<'a> {
                     .map(|(&i, s)| (i, s.iter().copied().collect()))
                     .collect(),
                 implied: a.model.implied.keys().copied().collect(),
+                reports: a
+                    .model
+                    .cited
+                    .values()
+                    .flatten()
+                    .collect::<BTreeSet<_>>()
+                    .len(),
             })
             .collect();
         FeatureModel::new(items, nt, nt + d.software.len(), self.n_groups)

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 /// Terms under which MITRE publishes ATT&CK; kept with the compiled data.
-pub const ATTACK_TERMS: &str = "MITRE ATT&CK(R) content: The MITRE Corporation grants a royalty-free, non-exclusive, irrevocable license to reproduce, prepare derivative works of, and distribute ATT&CK, provided this copyright notice and the terms of use (https://attack.mitre.org/resources/legal-and-branding/terms-of-use/) are kept with every copy. This file is a derivative work: facts (identifiers, names, aliases, tactics, relationships with citation source names, campaign dates) extracted by kahu-attack-compile, without description text.";
+pub const ATTACK_TERMS: &str = "MITRE ATT&CK(R) content: The MITRE Corporation grants a royalty-free, non-exclusive, irrevocable license to reproduce, prepare derivative works of, and distribute ATT&CK, provided this copyright notice and the terms of use (https://attack.mitre.org/resources/legal-and-branding/terms-of-use/) are kept with every copy. This file is a derivative work: facts (identifiers, names, aliases, tactics, technique platforms, relationships with citation source names, campaign dates) extracted by kahu-attack-compile, without description text.";
 
 #[derive(Deserialize)]
 struct Bundle {
@@ -31,6 +31,7 @@ struct Obj {
     x_mitre_deprecated: bool,
     external_references: Vec<ExtRef>,
     kill_chain_phases: Vec<Phase>,
+    x_mitre_platforms: Vec<String>,
     first_seen: Option<String>,
     last_seen: Option<String>,
     relationship_type: Option<String>,
@@ -316,7 +317,12 @@ fn collect_objects(
                     .map(|p| p.phase_name.clone())
                     .collect();
                 tactics.dedup();
-                found.techniques.push(Technique { id, name, tactics });
+                found.techniques.push(Technique {
+                    id,
+                    name,
+                    tactics,
+                    platforms: o.x_mitre_platforms.clone(),
+                });
             }
             "intrusion-set" => found.groups.push(Group {
                 id,

@@ -787,7 +787,7 @@ fn learned_contributions_sum_to_the_score() {
         }
     }
     // Candidates are listed by the likelihood they are shown with; within
-    // one kind of support (here: techniques only) that follows the learned
+    // one kind of support (here: techniques alone, exact or related) that follows the learned
     // score. The features differ between candidates (a ranker that ignored
     // the evidence would tie them).
     assert!(
@@ -799,9 +799,13 @@ fn learned_contributions_sum_to_the_score() {
         .candidates
         .iter()
         .filter(|c| {
-            c.supporting
-                .iter()
-                .all(|i| i.kind == kahu_attack::EvidenceKind::Technique)
+            c.supporting.iter().all(|i| {
+                matches!(
+                    i.kind,
+                    kahu_attack::EvidenceKind::Technique
+                        | kahu_attack::EvidenceKind::RelatedTechnique
+                )
+            })
         })
         .collect();
     assert!(technique_only.len() > 2);
@@ -820,4 +824,104 @@ fn learned_contributions_sum_to_the_score() {
         },
     );
     assert!(old.candidates.iter().all(|c| c.contributions.is_empty()));
+}
+
+/// The learned ranker with kahu's safety layers off (thin evidence,
+/// technique-only share): what the conditional logit alone says.
+fn learned_only() -> RankOptions {
+    RankOptions {
+        top: 5,
+        params: Params {
+            full_evidence_items: 0.0,
+            techniques_only_weight: 1.0,
+            ..Params::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// A group's own techniques in ATT&CK (group-level `uses`), most exclusive
+/// first (fewest groups using them), then by id.
+fn own_techniques(a: &Attributor<'_>, group: &str) -> Vec<String> {
+    let mut t: Vec<String> = kb()
+        .data()
+        .relations
+        .iter()
+        .filter(|r| r.kind == RelKind::Uses && r.from == group && r.to.starts_with('T'))
+        .map(|r| r.to.clone())
+        .collect();
+    t.sort_by_key(|id| (a.technique_users(id).unwrap_or(u32::MAX), id.clone()));
+    t.dedup();
+    t
+}
+
+#[test]
+fn more_evidence_for_the_same_leader_lowers_p_unknown() {
+    let a = Attributor::new(kb(), &[], &Exclusions::default(), &Params::default());
+    for group in ["G0016", "G0007", "G0032"] {
+        let techs = own_techniques(&a, group);
+        assert!(techs.len() >= 16, "{group}: {}", techs.len());
+        for opts in [learned_only(), RankOptions::default()] {
+            let mut last: Option<f64> = None;
+            for n in [4, 8, 16] {
+                let mut e = CaseEvidence::default();
+                techs[..n].iter().for_each(|t| e.add_technique(t));
+                let res = a.rank(&e, &opts);
+                assert_eq!(
+                    res.candidates[0].id, group,
+                    "{group} leads on {n} of its techniques"
+                );
+                // The unknown logit is the sum of its feature contributions.
+                let names: Vec<&str> = res
+                    .unknown_contributions
+                    .iter()
+                    .map(|c| c.feature.as_str())
+                    .collect();
+                assert_eq!(names, ranker::UNKNOWN_FEATURES);
+                if let Some(before) = last {
+                    assert!(
+                        res.likelihood_unknown < before,
+                        "{group}: P(unknown) {before} with fewer items, {} with {n}",
+                        res.likelihood_unknown
+                    );
+                }
+                last = Some(res.likelihood_unknown);
+            }
+        }
+    }
+}
+
+#[test]
+fn generic_items_end_unknown_and_unknown_is_then_the_largest() {
+    // The ten techniques most groups use (the data decides which).
+    let a = Attributor::new(kb(), &[], &Exclusions::default(), &Params::default());
+    let mut common: Vec<(u32, String)> = kb()
+        .data()
+        .techniques
+        .iter()
+        .map(|t| (a.technique_users(&t.id).unwrap_or(0), t.id.clone()))
+        .collect();
+    common.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+    let mut e = CaseEvidence::default();
+    common[..10].iter().for_each(|(_, t)| e.add_technique(t));
+    assert!(common[9].0 >= 40, "{common:?}");
+    for opts in [learned_only(), RankOptions::default()] {
+        let res = a.rank(&e, &opts);
+        assert_eq!(
+            res.outcome,
+            Outcome::UnknownCluster,
+            "{:?}",
+            res.candidates[0]
+        );
+        // "Unknown" is shown as the outcome, so it is the most likely answer.
+        assert!(
+            res.candidates
+                .iter()
+                .all(|c| c.likelihood < res.likelihood_unknown),
+            "P(unknown) {} vs leader {} {}",
+            res.likelihood_unknown,
+            res.candidates[0].id,
+            res.candidates[0].likelihood
+        );
+    }
 }

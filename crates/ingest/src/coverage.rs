@@ -28,6 +28,109 @@ pub struct EvidenceCoverage {
     /// Events with no log source: no channel and no product, service or
     /// category, so no log-source-specific rule can apply to them.
     pub no_logsource: u64,
+    /// Kinds of system the events were logged on (what ATT&CK techniques
+    /// the evidence could show at all; [`EvidenceCoverage::attack_platforms`]).
+    #[serde(skip)]
+    pub platforms: Platforms,
+}
+
+/// Kinds of system evidence was logged on, from the events' log sources.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Platforms {
+    /// Windows hosts: EVTX and other Windows channels, IIS.
+    pub windows: bool,
+    /// Linux hosts: auth, syslog, auditd, Sysmon for Linux.
+    pub linux: bool,
+    /// macOS hosts.
+    pub macos: bool,
+    /// On-premises network sensors (Zeek): they see the traffic of hosts of
+    /// any operating system, and network devices.
+    pub network: bool,
+    /// Cloud or SaaS audit logs (AWS, Azure, GCP, Microsoft 365, Okta…).
+    pub cloud: bool,
+    /// Container orchestration logs (Kubernetes).
+    pub containers: bool,
+    /// Web server logs (IIS, Apache, Nginx): they also record reconnaissance
+    /// against the victim's sites (ATT&CK's `PRE` platform).
+    pub web: bool,
+}
+
+impl Platforms {
+    /// Record the system an event was logged on.
+    fn observe(&mut self, e: &Event) {
+        for l in e.logsources() {
+            if l.category.as_deref() == Some("webserver") {
+                self.web = true;
+            }
+            match l.product.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                Some("windows" | "iis") => self.windows = true,
+                Some("linux") => self.linux = true,
+                Some("macos") => self.macos = true,
+                Some("zeek") => self.network = true,
+                Some(
+                    "aws" | "azure" | "gcp" | "m365" | "okta" | "onelogin" | "google_workspace"
+                    | "github" | "bitbucket" | "cisco_duo" | "microsoft365",
+                ) => self.cloud = true,
+                Some("kubernetes") => self.containers = true,
+                _ => {}
+            }
+        }
+        // EVTX and Windows JSON exports carry a Windows channel and event id
+        // and no product.
+        if e.logsource.product.is_none() && e.event_id.is_some() && e.channel.is_some() {
+            self.windows = true;
+        }
+    }
+
+    fn merge(&mut self, o: &Platforms) {
+        self.windows |= o.windows;
+        self.linux |= o.linux;
+        self.macos |= o.macos;
+        self.network |= o.network;
+        self.cloud |= o.cloud;
+        self.containers |= o.containers;
+        self.web |= o.web;
+    }
+
+    /// The ATT&CK platforms (`x_mitre_platforms` names, older and current)
+    /// whose techniques this evidence could show, sorted; empty when no
+    /// event's system is known.
+    pub fn attack_platforms(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.windows || self.network {
+            out.push("Windows");
+        }
+        if self.linux || self.network {
+            out.push("Linux");
+        }
+        if self.macos || self.network {
+            out.push("macOS");
+        }
+        if self.network {
+            out.push("Network Devices");
+        }
+        // Scanning and searching the victim's sites show in web and network
+        // logs; host event logs do not see them.
+        if self.network || self.web {
+            out.push("PRE");
+        }
+        if self.cloud {
+            out.extend([
+                "IaaS",
+                "SaaS",
+                "Office Suite",
+                "Identity Provider",
+                "Office 365",
+                "Azure AD",
+                "Google Workspace",
+            ]);
+        }
+        if self.containers {
+            out.push("Containers");
+        }
+        out.sort_unstable();
+        out
+    }
 }
 
 impl EvidenceCoverage {
@@ -37,6 +140,7 @@ impl EvidenceCoverage {
         self.no_time += u64::from(e.timestamp.is_none());
         self.no_host += u64::from(e.host.as_deref().is_none_or(str::is_empty));
         self.no_logsource += u64::from(!has_logsource(e));
+        self.platforms.observe(e);
     }
 
     /// Add another file's counts.
@@ -45,6 +149,12 @@ impl EvidenceCoverage {
         self.no_time += other.no_time;
         self.no_host += other.no_host;
         self.no_logsource += other.no_logsource;
+        self.platforms.merge(&other.platforms);
+    }
+
+    /// ATT&CK platforms the evidence could show ([`Platforms::attack_platforms`]).
+    pub fn attack_platforms(&self) -> Vec<&'static str> {
+        self.platforms.attack_platforms()
     }
 
     /// Whether most events could not be classified (had no log source).
@@ -117,7 +227,11 @@ mod tests {
                 events: 3,
                 no_time: 1,
                 no_host: 1,
-                no_logsource: 1
+                no_logsource: 1,
+                platforms: Platforms {
+                    network: true,
+                    ..Platforms::default()
+                },
             }
         );
         assert!(!a.mostly_unclassified());
@@ -135,6 +249,38 @@ mod tests {
         assert!(gaps[0].starts_with("3 of 5 events could not be classified"));
         assert!(gaps[1].starts_with("3 of 5 events have no timestamp"));
         assert!(EvidenceCoverage::default().gaps().is_empty());
+        // A channel without an event id (the Security line above has none)
+        // is not taken for Windows; Zeek traffic is on-premises hosts.
+        assert_eq!(
+            a.attack_platforms(),
+            ["Linux", "Network Devices", "PRE", "Windows", "macOS"]
+        );
+    }
+
+    #[test]
+    fn platforms_follow_the_log_sources() {
+        let mut c = EvidenceCoverage::default();
+        let mut evtx = event(true, true, Some("Security"), LogSource::default());
+        evtx.event_id = Some(4624);
+        c.observe(&evtx);
+        c.observe(&event(
+            true,
+            true,
+            Some("iis"),
+            LogSource::product("iis").with_category("webserver"),
+        ));
+        assert_eq!(c.attack_platforms(), ["PRE", "Windows"]);
+        let mut cloud = EvidenceCoverage::default();
+        cloud.observe(&event(
+            true,
+            true,
+            None,
+            LogSource::product("aws").with_service("cloudtrail"),
+        ));
+        c.merge(&cloud);
+        assert!(c.attack_platforms().contains(&"IaaS"));
+        assert!(c.attack_platforms().contains(&"Windows"));
+        assert!(!c.attack_platforms().contains(&"Linux"));
         assert!(!EvidenceCoverage::default().mostly_unclassified());
     }
 }

@@ -176,7 +176,7 @@ pub use archive::Limits;
 pub fn is_container(head: &[u8]) -> bool {
     archive::detect(head).is_some()
 }
-pub use coverage::{EvidenceCoverage, NOTE_PREFIX};
+pub use coverage::{EvidenceCoverage, NOTE_PREFIX, Platforms};
 pub use formats::all_formats;
 pub use hostname::infer_host;
 pub use walk::{FileEntry, ParallelRead, Reader, is_link_to_file, read_path, read_paths_parallel};

@@ -11,9 +11,7 @@
 mod reports;
 
 use kahu_attack::eval::{EvalCase, Protocol, RankMetrics, calibration, campaign_cases, rank_of};
-use kahu_attack::{
-    Attributor, CaseEvidence, EvidenceKind, KnowledgeBase, Params, RankOptions, embedded_profiles,
-};
+use kahu_attack::{Attributor, CaseEvidence, EvidenceKind, KnowledgeBase, Params, RankOptions};
 use std::time::Instant;
 
 const TEMPS: [f64; 10] = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0];
@@ -626,11 +624,18 @@ fn apt40(kb: &KnowledgeBase) {
     for r in kb.data().relations.iter().filter(|r| r.from == "C0049") {
         excl.sources.extend(kb.source_names(r).map(str::to_string));
     }
-    let profiles = embedded_profiles();
+    // The profiles `assess` ranks with: generated facts for every group with
+    // the hand-written ones laid over them. Leak-free through the same
+    // exclusions: a generated fact read from an ATT&CK description is kept
+    // only when that description cites none of the excluded reports
+    // (`ActorProfile::item_allowed` checks each fact's citations), and an
+    // analyst's item citing only excluded sources is dropped likewise.
+    let profiles = kahu_attack::actor_profiles();
     println!(
-        "## APT40 case (AA24-190A techniques as mapped by ATT&CK: {} techniques; profile built without relations citing only {:?} and without C0049)\n",
+        "## APT40 case (AA24-190A techniques as mapped by ATT&CK: {} techniques; profile built without relations citing only {:?} and without C0049; profiles as `assess` uses them: generated facts for all {} groups, hand-written ones laid over them, facts whose description cites an excluded report dropped)\n",
         ev.techniques.len(),
-        excl.sources
+        excl.sources,
+        profiles.len()
     );
     println!(
         "| evidence | G0065 rank | G0065 likelihood | outcome | leader | confidence |\n|---|---|---|---|---|---|"

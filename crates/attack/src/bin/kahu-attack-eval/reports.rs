@@ -3,11 +3,15 @@
 //! of the ATT&CK bundle, each report removed everywhere (see
 //! `kahu_attack::eval_report`).
 
-use kahu_attack::eval_metrics::{CaseResult, Summary, bootstrap, group_draws, interval};
+use kahu_attack::eval_metrics::{
+    CaseResult, Summary, bootstrap, group_draws, interval, observed, summarise, weights,
+};
 use kahu_attack::eval_report::{
     ReportCase, ReportIndex, case_evidence, compile_report_kb, held_out_kb, rank_in, softmax_top,
 };
-use kahu_attack::ranker::{FEATURES, N_FEATURES, RankerWeights, WEIGHTS_FORMAT};
+use kahu_attack::ranker::{
+    FEATURES, N_FEATURES, RankerWeights, UNKNOWN_FEATURES, WEIGHTS_FORMAT, unknown_features,
+};
 use kahu_attack::ranker_fit::{self, Choice, N_PARAMS};
 use kahu_attack::{Attributor, Exclusions, KnowledgeBase, Params, RankOptions};
 use rayon::prelude::*;
@@ -33,7 +37,30 @@ struct Scored {
     case: ReportCase,
     /// The learned ranker's features of every group (rows in group order).
     features: Vec<[f64; N_FEATURES]>,
+    /// Evidence items the ranker saw (the query after resolution).
+    query_len: usize,
     results: [CaseResult; 4],
+    /// The learned ranker's open-set view (filled by `cross_fit`).
+    open: OpenSet,
+}
+
+/// One case under the cross-fitted learned ranker with its "unknown"
+/// alternative: twice, with the true group among the candidates (closed)
+/// and removed (open, where "unknown" is the right answer).
+#[derive(Debug, Clone, Copy, Default)]
+struct OpenSet {
+    /// P(true group), closed copy.
+    p_true: f64,
+    /// P(unknown), closed and open copies.
+    p_unknown_closed: f64,
+    p_unknown_open: f64,
+    /// Is the most probable alternative the right one (closed: the true
+    /// group; open: unknown)?
+    right_closed: bool,
+    right_open: bool,
+    /// Its probability.
+    p_top_closed: f64,
+    p_top_open: f64,
 }
 
 /// Run every scorer on every case (smallest size; larger sizes are subsets).
@@ -96,6 +123,8 @@ fn score(kb: &KnowledgeBase, index: &ReportIndex) -> Vec<Scored> {
                     let features = kahu.ranker_features(&ev, &params);
                     Scored {
                         techniques_only,
+                        query_len: ev.techniques.len() + ev.software.len(),
+                        open: OpenSet::default(),
                         results: [
                             result(&idf, softmax_top(&idf)),
                             result(&bm25, softmax_top(&bm25)),
@@ -130,16 +159,19 @@ fn fold_of(source: u32) -> u32 {
 /// Every case as two choices: closed-set (the true group among all) and
 /// open-set (the true group removed, "unknown" right), equal weight: about
 /// half of new reports name a group the KB does not have yet (issue 12).
+/// The unknown alternative's features are those of the candidates present.
 fn choices<'a>(scored: impl Iterator<Item = &'a Scored>) -> Vec<Choice<'a>> {
     scored
         .flat_map(|s| {
             let closed = Choice {
                 rows: &s.features,
+                unknown: unknown_features(s.query_len, &s.features, None),
                 skip: None,
                 target: Some(s.case.group),
                 weight: 1.0,
             };
             let open = Choice {
+                unknown: unknown_features(s.query_len, &s.features, Some(s.case.group)),
                 skip: Some(s.case.group),
                 target: None,
                 ..closed.clone()
@@ -149,36 +181,261 @@ fn choices<'a>(scored: impl Iterator<Item = &'a Scored>) -> Vec<Choice<'a>> {
         .collect()
 }
 
+/// Which parameters a fit uses.
+type Keep = [bool; N_PARAMS];
+
+/// Every candidate feature and every unknown feature (what ships).
+const ALL: Keep = [true; N_PARAMS];
+
+/// The unknown alternative reduced to its intercept: the constant unknown
+/// logit shipped before (issue 12 item 1 compares against it).
+fn constant_unknown() -> Keep {
+    std::array::from_fn(|i| i <= N_FEATURES)
+}
+
 /// Fit on all cases: the shipped weights.
 fn fit_all(scored: &[Scored]) -> ([f64; N_PARAMS], usize) {
     let c = choices(scored.iter());
-    let (w, _) = ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2);
+    let (w, _) = ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2, &ALL);
     (w, scored.len())
 }
 
-/// Score each case with weights fitted on the other folds (the learned
-/// ranker's held-out row): rank by w·x, confidence = the leader's
-/// closed-set softmax probability.
-fn cross_fit(scored: &mut [Scored]) {
-    let mut fitted = Vec::new();
-    for k in 0..FOLDS {
-        let c = choices(scored.iter().filter(|s| fold_of(s.case.source) != k));
-        let (w, _) = ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2);
-        fitted.push(w);
+/// The cross-fitted learned ranker's result for each case (in `scored`
+/// order): weights fitted without the case's fold; rank by w·x among the
+/// candidates, confidence = the leader's closed-set softmax probability;
+/// and the open-set view with the unknown alternative.
+fn cross_fit(scored: &[Scored], keep: &Keep) -> Vec<(CaseResult, OpenSet)> {
+    let fitted: Vec<[f64; N_PARAMS]> = (0..FOLDS)
+        .into_par_iter()
+        .map(|k| {
+            let c = choices(scored.iter().filter(|s| fold_of(s.case.source) != k));
+            ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2, keep).0
+        })
+        .collect();
+    scored
+        .iter()
+        .map(|s| {
+            let w = &fitted[fold_of(s.case.source) as usize];
+            let scores: Vec<f64> = s
+                .features
+                .iter()
+                .map(|x| x.iter().zip(w).map(|(x, w)| x * w).sum())
+                .collect();
+            let result = CaseResult {
+                group: s.case.group,
+                rank: rank_in(&scores, s.case.group),
+                confidence: softmax_top(&scores),
+            };
+            let mut both = choices(std::iter::once(s)).into_iter();
+            let (Some(closed), Some(open)) = (both.next(), both.next()) else {
+                return (result, OpenSet::default());
+            };
+            let pc = ranker_fit::probabilities(&closed, w);
+            let po = ranker_fit::probabilities(&open, w);
+            let top = |p: &[f64]| {
+                p.iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+                    .map_or((0, 0.0), |(k, &v)| (k, v))
+            };
+            let (kc, tc) = top(&pc);
+            let (ko, to) = top(&po);
+            let unknown = s.features.len();
+            (
+                result,
+                OpenSet {
+                    p_true: pc[s.case.group],
+                    p_unknown_closed: pc[unknown],
+                    p_unknown_open: po[unknown],
+                    right_closed: kc == s.case.group,
+                    right_open: ko == unknown,
+                    p_top_closed: tc,
+                    p_top_open: to,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Fill in the learned ranker's held-out row (all features).
+fn apply_cross_fit(scored: &mut [Scored]) {
+    let fitted = cross_fit(scored, &ALL);
+    for (s, (r, o)) in scored.iter_mut().zip(fitted) {
+        s.results[3] = r;
+        s.open = o;
     }
-    for s in scored.iter_mut() {
-        let w = &fitted[fold_of(s.case.source) as usize];
-        let scores: Vec<f64> = s
-            .features
-            .iter()
-            .map(|x| x.iter().zip(w).map(|(x, w)| x * w).sum())
-            .collect();
-        s.results[3] = CaseResult {
-            group: s.case.group,
-            rank: rank_in(&scores, s.case.group),
-            confidence: softmax_top(&scores),
+}
+
+/// Open-set metrics of one fitted variant on `cases`: per copy (closed and
+/// open), a `CaseResult` whose rank is 1 when the most probable
+/// alternative is the right one (accuracy, ECE of its probability), one
+/// whose rank is 1 when the truth is "unknown" with P(unknown) as the
+/// confidence (calibration of P(unknown)), and −ln P(right answer).
+fn open_results(cases: &[(usize, OpenSet)]) -> (Vec<CaseResult>, Vec<CaseResult>, Vec<f64>) {
+    let mut decision = Vec::new();
+    let mut unknown = Vec::new();
+    let mut nll = Vec::new();
+    for &(g, o) in cases {
+        let r = |right: bool, confidence: f64| CaseResult {
+            group: g,
+            rank: if right { 1 } else { 2 },
+            confidence,
         };
+        decision.push(r(o.right_closed, o.p_top_closed));
+        decision.push(r(o.right_open, o.p_top_open));
+        unknown.push(r(false, o.p_unknown_closed));
+        unknown.push(r(true, o.p_unknown_open));
+        nll.push(-o.p_true.max(1e-300).ln());
+        nll.push(-o.p_unknown_open.max(1e-300).ln());
     }
+    (decision, unknown, nll)
+}
+
+/// Mean of `values` (one per result) under bootstrap case weights.
+fn weighted_mean(values: &[f64], w: &[f64]) -> f64 {
+    let total: f64 = w.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    values.iter().zip(w).map(|(v, w)| v * w).sum::<f64>() / total
+}
+
+/// The "unknown" table (issue 12 item 1): constant unknown logit against
+/// the unknown learned from the evidence, cross-fitted, N = `MAIN_N`.
+fn print_unknown_table(scored: &[Scored], index: &ReportIndex) {
+    let constant = cross_fit(scored, &constant_unknown());
+    println!(
+        "### N = {MAIN_N}: the unknown alternative, constant against learned from the evidence (cross-fitted; each case twice: closed, its group present, and open, its group removed so \"unknown\" is right; 95 % intervals from {REPS} bootstrap draws of groups, differences paired)\n"
+    );
+    println!(
+        "| unknown logit | evidence | predictions | most probable is right | ECE of its probability | ECE of P(unknown) | mean P(unknown), closed / open | −log-likelihood per prediction |\n|---|---|---|---|---|---|---|---|"
+    );
+    let mut diffs = Vec::new();
+    for t in [false, true] {
+        let idx: Vec<usize> = (0..scored.len())
+            .filter(|&k| {
+                scored[k].techniques_only == t && scored[k].case.items_for(index, t) >= MAIN_N
+            })
+            .collect();
+        let variants = [
+            (
+                "constant (intercept only)",
+                idx.iter()
+                    .map(|&k| (scored[k].case.group, constant[k].1))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "learned from the evidence (shipped)",
+                idx.iter()
+                    .map(|&k| (scored[k].case.group, scored[k].open))
+                    .collect(),
+            ),
+        ];
+        let mut per_variant = Vec::new();
+        for (name, cases) in &variants {
+            let (decision, unknown, nll) = open_results(cases);
+            let draws = group_draws(&decision, REPS, 13);
+            let (dp, dr) = bootstrap(&decision, &draws, false);
+            let (up, ur) = bootstrap(&unknown, &draws, false);
+            let nll_reps: Vec<f64> = draws
+                .iter()
+                .map(|d| weighted_mean(&nll, &weights(&decision, d, false)))
+                .collect();
+            let nll_point = weighted_mean(&nll, &weights(&decision, &observed(&decision), false));
+            let mean_u = |open: bool| {
+                let v: Vec<f64> = cases
+                    .iter()
+                    .map(|(_, o)| {
+                        if open {
+                            o.p_unknown_open
+                        } else {
+                            o.p_unknown_closed
+                        }
+                    })
+                    .collect();
+                v.iter().sum::<f64>() / v.len().max(1) as f64
+            };
+            println!(
+                "| {name} | {} | {} | {} | {} | {} | {:.3} / {:.3} | {} |",
+                label(t),
+                decision.len(),
+                cell(dp.top1, &dr.iter().map(|r| r.top1).collect::<Vec<_>>()),
+                cell(dp.ece, &dr.iter().map(|r| r.ece).collect::<Vec<_>>()),
+                cell(up.ece, &ur.iter().map(|r| r.ece).collect::<Vec<_>>()),
+                mean_u(false),
+                mean_u(true),
+                cell(nll_point, &nll_reps),
+            );
+            per_variant.push((dp.top1, dr, nll_point, nll_reps));
+        }
+        let (a, b) = (&per_variant[1], &per_variant[0]);
+        let acc: Vec<f64> = a.1.iter().zip(&b.1).map(|(x, y)| x.top1 - y.top1).collect();
+        let nll: Vec<f64> = a.3.iter().zip(&b.3).map(|(x, y)| x - y).collect();
+        diffs.push(format!(
+            "| {} | most probable is right | {} |\n| {} | −log-likelihood | {} |",
+            label(t),
+            cell(a.0 - b.0, &acc),
+            label(t),
+            cell(a.2 - b.2, &nll)
+        ));
+    }
+    println!("\n| learned − constant | metric | difference [95 % interval] |\n|---|---|---|");
+    for d in diffs {
+        println!("{d}");
+    }
+    println!();
+}
+
+/// Ablation (`KAHU_EVAL_ABLATE=1`): the cross-fitted learned ranker without
+/// each candidate feature in turn, against all features, at N = `MAIN_N`
+/// (micro top-1 difference paired on the same bootstrap draws).
+fn print_ablation(scored: &[Scored], index: &ReportIndex) {
+    println!(
+        "### N = {MAIN_N}: ablation of the learned ranker's features (cross-fitted; difference = without − with, paired, 95 % interval)\n"
+    );
+    println!(
+        "| left out | top-1 | top-5 | macro top-1 | ECE | techniques-only top-1 | top-1 without − with |\n|---|---|---|---|---|---|---|"
+    );
+    let pick = |res: &[(CaseResult, OpenSet)], t: bool| -> Vec<CaseResult> {
+        scored
+            .iter()
+            .zip(res)
+            .filter(|(s, _)| s.techniques_only == t && s.case.items_for(index, t) >= MAIN_N)
+            .map(|(_, r)| r.0)
+            .collect()
+    };
+    let base = cross_fit(scored, &ALL);
+    let base_main = pick(&base, false);
+    let draws = group_draws(&base_main, REPS, 12);
+    let (_, base_reps) = bootstrap(&base_main, &draws, false);
+    let row = |name: &str, res: &[(CaseResult, OpenSet)]| {
+        let main = pick(res, false);
+        let (micro, reps) = bootstrap(&main, &draws, false);
+        let (macro_s, _) = bootstrap(&main, &[], true);
+        let (tech, _) = bootstrap(&pick(res, true), &[], false);
+        let d: Vec<f64> = reps
+            .iter()
+            .zip(&base_reps)
+            .map(|(a, b)| a.top1 - b.top1)
+            .collect();
+        let point = micro.top1 - summarise(&base_main, &vec![1.0; base_main.len()]).top1;
+        println!(
+            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
+            micro.top1,
+            micro.top5,
+            macro_s.top1,
+            micro.ece,
+            tech.top1,
+            cell(point, &d)
+        );
+    };
+    row("(nothing: all features)", &base);
+    for (i, f) in FEATURES.iter().enumerate() {
+        let mut keep = ALL;
+        keep[i] = false;
+        row(f, &cross_fit(scored, &keep));
+    }
+    println!();
 }
 
 /// Write the weights fitted on every case to the committed weight file.
@@ -195,7 +452,8 @@ fn write_weights(scored: &[Scored], bundle_modified: &str) {
         l2: L2,
         features: FEATURES.iter().map(|f| f.to_string()).collect(),
         weights: w[..N_FEATURES].to_vec(),
-        unknown_logit: w[N_FEATURES],
+        unknown_features: UNKNOWN_FEATURES.iter().map(|f| f.to_string()).collect(),
+        unknown_weights: w[N_FEATURES..].to_vec(),
     };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ranker-weights.json");
     let text = serde_json::to_string_pretty(&out).expect("weights serialise") + "\n";
@@ -211,7 +469,10 @@ fn write_weights(scored: &[Scored], bundle_modified: &str) {
     for (f, w) in FEATURES.iter().zip(&out.weights) {
         println!("| {f} | {w:.4} |");
     }
-    println!("| unknown (logit) | {:.4} |\n", out.unknown_logit);
+    for (f, w) in UNKNOWN_FEATURES.iter().zip(&out.unknown_weights) {
+        println!("| unknown: {f} | {w:.4} |");
+    }
+    println!();
 }
 
 fn cell(point: f64, reps: &[f64]) -> String {
@@ -247,7 +508,7 @@ pub fn run(bundle: &Path, fit: bool) {
     drop(bytes);
     let index = ReportIndex::new(&kb);
     let mut scored = score(&kb, &index);
-    cross_fit(&mut scored);
+    apply_cross_fit(&mut scored);
     let secs = t0.elapsed().as_secs_f64();
     let d = kb.data();
     println!(
@@ -384,6 +645,10 @@ pub fn run(bundle: &Path, fit: bool) {
         }
     }
     println!();
+    print_unknown_table(&scored, &index);
+    if std::env::var_os("KAHU_EVAL_ABLATE").is_some() {
+        print_ablation(&scored, &index);
+    }
     if fit {
         write_weights(&scored, d.bundle_modified.as_deref().unwrap_or("?"));
     }
