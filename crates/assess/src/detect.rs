@@ -377,10 +377,11 @@ fn match_loop<O: Observer>(
     let mut out = Vec::new();
     for batch in rx {
         for event in &batch {
+            let before = out.len();
             for d in detectors {
                 d.inspect(event, &mut out);
             }
-            observer.observe(event);
+            observer.observe_detected(event, out.len() > before);
         }
     }
     (out, observer)

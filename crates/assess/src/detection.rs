@@ -42,6 +42,8 @@ pub struct DetectConfig {
     pub yara: Vec<PathBuf>,
     /// Persist events in a case store in this directory while reading.
     pub case_dir: Option<PathBuf>,
+    /// Which events the case store keeps (every one unless told).
+    pub case_events: crate::store::CaseEvents,
     /// The evidence is the whole case (`assess`): a case store already
     /// bound to other evidence is refused rather than mixed with it.
     /// `hunt --case` adds evidence to a case, so it leaves this off.
@@ -363,7 +365,12 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
             let claim = cfg
                 .case_is_this_evidence
                 .then(|| kahu_case::evidence_fingerprint(&cfg.evidence));
-            Some(CaseStore::open(dir, &files, claim.as_ref())?)
+            Some(CaseStore::open(
+                dir,
+                &files,
+                claim.as_ref(),
+                cfg.case_events,
+            )?)
         }
         None => None,
     };
@@ -381,7 +388,9 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         &files,
         &detectors,
         &cfg.filter,
-        member_scan.as_ref().map(|_| &scan_member as detect::MemberHook<'_>),
+        member_scan
+            .as_ref()
+            .map(|_| &scan_member as detect::MemberHook<'_>),
         || PipelineObserver {
             analytics: cfg.analytics.then(Analytics::default),
             case: case.as_ref().map(|s| s.sink()),

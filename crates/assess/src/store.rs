@@ -34,6 +34,24 @@ pub struct CaseStore {
     writer: Option<JoinHandle<Result<u64>>>,
     skip: Arc<HashSet<String>>,
     dir: PathBuf,
+    events: CaseEvents,
+}
+
+/// Which events the case store keeps (`assess --case-events`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseEvents {
+    /// Every event read (the default): the case holds the evidence, and
+    /// `kahu serve` can show what happened around a finding even when the
+    /// evidence is gone.
+    #[default]
+    All,
+    /// Only the events a Sigma rule or an indicator reported: a far
+    /// smaller and faster store, but the timeline, search and process
+    /// trees of `kahu serve` then see only those events, and the events
+    /// behind correlation and analytics findings (logon bursts, lateral
+    /// movement, beacons) are not stored — their findings are, with
+    /// provenance pointing into the evidence.
+    Detected,
 }
 
 /// Which stored findings a run replaces.
@@ -49,6 +67,7 @@ pub struct CaseSink {
     tx: Option<Sender<EventBlock>>,
     block: BlockBuilder,
     skip: Arc<HashSet<String>>,
+    events: CaseEvents,
 }
 
 impl CaseSink {
@@ -68,9 +87,13 @@ impl Drop for CaseSink {
 }
 
 impl CaseSink {
-    /// Queue one event for storage (unless its file is already stored).
-    pub fn push(&mut self, event: &Event) {
-        if self.tx.is_none() || self.skip.contains(&*event.provenance.file) {
+    /// Queue one event for storage (unless its file is already stored,
+    /// or only detected events are kept and `detected` is false).
+    pub fn push(&mut self, event: &Event, detected: bool) {
+        if self.tx.is_none()
+            || (self.events == CaseEvents::Detected && !detected)
+            || self.skip.contains(&*event.provenance.file)
+        {
             return;
         }
         if let Err(e) = self.block.push(event) {
@@ -98,6 +121,7 @@ impl CaseStore {
         dir: &Path,
         files: &[(PathBuf, u64)],
         claim: Option<&(String, String)>,
+        events: CaseEvents,
     ) -> Result<CaseStore> {
         std::fs::create_dir_all(dir)?;
         let mut case = if dir.join("case.sqlite").exists() {
@@ -136,6 +160,7 @@ impl CaseStore {
             writer: Some(writer),
             skip: Arc::new(skip),
             dir: dir.to_path_buf(),
+            events,
         })
     }
 
@@ -145,6 +170,7 @@ impl CaseStore {
             tx: self.tx.clone(),
             block: BlockBuilder::new(),
             skip: self.skip.clone(),
+            events: self.events,
         }
     }
 
@@ -244,11 +270,14 @@ pub struct PipelineObserver {
 
 impl Observer for PipelineObserver {
     fn observe(&mut self, event: &Event) {
+        self.observe_detected(event, false);
+    }
+    fn observe_detected(&mut self, event: &Event, detected: bool) {
         if let Some(a) = self.analytics.as_mut() {
             a.observe(event);
         }
         if let Some(c) = self.case.as_mut() {
-            c.push(event);
+            c.push(event, detected);
         }
         if let Some(h) = self.file_hashes.as_mut() {
             h.observe(event);

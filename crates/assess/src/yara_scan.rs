@@ -94,7 +94,10 @@ pub fn scan(
             reason: format!("YARA: {}", w.reason),
         }));
     }
-    let mut from_members = members.found.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut from_members = members
+        .found
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     from_members.sort_by(|a, b| {
         (&a.provenance.file, &a.provenance.member, &a.rule_id).cmp(&(
             &b.provenance.file,

@@ -64,7 +64,12 @@ impl EventBlock {
 
     /// Bytes held on the heap (for bounding queues).
     pub fn heap_size(&self) -> usize {
-        self.data.len() + self.events.iter().map(EncodedEvent::heap_size).sum::<usize>()
+        self.data.len()
+            + self
+                .events
+                .iter()
+                .map(EncodedEvent::heap_size)
+                .sum::<usize>()
     }
 }
 
@@ -213,7 +218,9 @@ mod tests {
     #[test]
     fn every_event_reads_back_from_its_block() {
         let mut b = BlockBuilder::new();
-        let jsons: Vec<String> = (0..10).map(|i| format!(r#"{{"n":{i},"s":"é{i}"}}"#)).collect();
+        let jsons: Vec<String> = (0..10)
+            .map(|i| format!(r#"{{"n":{i},"s":"é{i}"}}"#))
+            .collect();
         let mut raw = Vec::new();
         let mut ends = Vec::new();
         for j in &jsons {

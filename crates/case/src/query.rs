@@ -5,8 +5,8 @@
 //! last row of the previous one, so page 10,000 costs what page 1 costs
 //! (an index seek), where OFFSET would walk every skipped row.
 
-use crate::{Case, NO_TIME, Result, format_micros, loc_from};
 use crate::blocks::{BlockCache, event_fields};
+use crate::{Case, NO_TIME, Result, format_micros, loc_from};
 use kahu_event::Location;
 use kahu_finding::Level;
 use rusqlite::types::Value as Sql;
@@ -512,7 +512,9 @@ impl Case {
         let found = self
             .conn
             .prepare_cached(&sql)?
-            .query_row([id], |r| read_row(&self.conn, &mut BlockCache::default(), r))
+            .query_row([id], |r| {
+                read_row(&self.conn, &mut BlockCache::default(), r)
+            })
             .optional()?;
         let Some((row, fields)) = found else {
             return Ok(None);

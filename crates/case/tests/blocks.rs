@@ -49,15 +49,28 @@ fn events() -> Vec<Event> {
                 ],
             )
         } else {
-            ev(file, i, 3, &[("DestinationIp", &format!("10.0.{}.{}", i / 250, i % 250))])
+            ev(
+                file,
+                i,
+                3,
+                &[("DestinationIp", &format!("10.0.{}.{}", i / 250, i % 250))],
+            )
         };
         let mut inner = kahu_event::Fields::default();
         inner.insert("port", Value::Int(4000 + i as i64));
         e.fields.insert("net", Value::Object(inner));
         out.push(e);
     }
-    let huge = format!("powershell -enc {}", "QUJD".repeat(kahu_case::OWN_ROW_MIN / 4));
-    out[150] = ev("a.evtx", 150, 1, &[("CommandLine", &huge), ("ProcessGuid", "{HUGE}")]);
+    let huge = format!(
+        "powershell -enc {}",
+        "QUJD".repeat(kahu_case::OWN_ROW_MIN / 4)
+    );
+    out[150] = ev(
+        "a.evtx",
+        150,
+        1,
+        &[("CommandLine", &huge), ("ProcessGuid", "{HUGE}")],
+    );
     out
 }
 
@@ -118,9 +131,7 @@ fn block_stored_events_read_back_whole() {
         .unwrap();
     assert_eq!(page.events.len(), 300);
     assert!(
-        page.events[3]
-            .summary
-            .contains("tool3.exe"),
+        page.events[3].summary.contains("tool3.exe"),
         "{}",
         page.events[3].summary
     );
@@ -176,7 +187,10 @@ fn a_damaged_block_reads_as_no_fields_not_a_failure() {
     assert_eq!(d.fields, serde_json::Value::Null);
     assert_eq!(d.row.event_id, Some(1));
     // Events in other blocks are untouched.
-    assert_eq!(case.event(ids[299]).unwrap().unwrap().fields, json(&evs[299]));
+    assert_eq!(
+        case.event(ids[299]).unwrap().unwrap().fields,
+        json(&evs[299])
+    );
     assert_eq!(
         case.query_events(&EventQuery {
             limit: 1000,

@@ -422,8 +422,10 @@ impl kahu_ingest::Sink for Members {
     }
     fn warning(&mut self, _: kahu_ingest::Warning) {}
     fn member(&mut self, origin: &kahu_ingest::Origin, data: &[u8]) {
-        self.seen
-            .push((origin.member.as_deref().unwrap_or("").to_string(), data.to_vec()));
+        self.seen.push((
+            origin.member.as_deref().unwrap_or("").to_string(),
+            data.to_vec(),
+        ));
     }
 }
 
@@ -437,7 +439,11 @@ fn every_leaf_member_is_handed_to_the_sink_once_with_its_bytes() {
     gz.write_all(&log).unwrap();
     let gz = gz.finish().unwrap();
     let z = zip_with(
-        &[("logs/a.jsonl", &log), ("tools/x.bin", &blob), ("more/b.jsonl.gz", &gz)],
+        &[
+            ("logs/a.jsonl", &log),
+            ("tools/x.bin", &blob),
+            ("more/b.jsonl.gz", &gz),
+        ],
         zip::CompressionMethod::Deflated,
     );
     let dir = tempfile::tempdir().unwrap();
