@@ -12,7 +12,7 @@
 //! matcher threads; the writer only inserts a few small rows.
 //!
 //! Reading one event inflates its block (at most [`BLOCK_BYTES`] plus one
-//! event, LZ4 inflates at GB/s); readers that walk many events in order
+//! event; LZ4 is chosen for its cheap inflation); readers that walk many events in order
 //! (a timeline page, the full-text build) keep the last block in a
 //! [`BlockCache`]. An event whose JSON alone is larger than
 //! [`OWN_ROW_MIN`] keeps a row of its own (`crate::fields`), so a block
