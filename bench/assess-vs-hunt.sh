@@ -23,6 +23,10 @@ KAHU="${KAHU:-target/release/kahu}"
 rules=()
 [ -n "${RULES:-}" ] && rules=(--rules "$RULES")
 
+# Per-run scratch files: several people may run this script on one machine.
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # measure CMD... : prints "median_seconds peak_rss_mb cpu_seconds" (CPU =
@@ -31,9 +35,9 @@ measure() {
   local times=() cpus=() rss=0
   for _ in $(seq "$RUNS"); do
     rm -rf "$OUT"
-    /usr/bin/time -f "%e %M %U %S" -o /tmp/kahu-bench-time "$@" >/dev/null 2>/tmp/kahu-bench-err \
-      || { cat /tmp/kahu-bench-err >&2; exit 1; }
-    read -r t m u s < /tmp/kahu-bench-time
+    /usr/bin/time -f "%e %M %U %S" -o "$TMP/time" "$@" >/dev/null 2>"$TMP/err" \
+      || { cat "$TMP/err" >&2; exit 1; }
+    read -r t m u s < "$TMP/time"
     times+=("$t"); cpus+=("$(echo "$u + $s" | bc -l)"); [ "$m" -gt "$rss" ] && rss="$m"
   done
   echo "$(printf '%s\n' "${times[@]}" | median) $((rss / 1024)) $(printf '%s\n' "${cpus[@]}" | median)"

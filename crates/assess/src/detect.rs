@@ -67,7 +67,14 @@ struct ChannelSink<'a> {
     coverage: EvidenceCoverage,
     filter: &'a EventFilter,
     excluded: ExcludedCounts,
+    members: Option<MemberHook<'a>>,
 }
+
+/// Called with every archive member the readers hold in memory (not the
+/// archives themselves), on the reader's thread, before it is read for
+/// events: `--yara` scans members here instead of decompressing every
+/// archive a second time.
+pub type MemberHook<'a> = &'a (dyn Fn(&kahu_ingest::Origin, &[u8]) + Sync);
 
 /// Events read but left out by the analyst's [`EventFilter`], by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -168,6 +175,12 @@ impl Sink for ChannelSink<'_> {
     fn file_read(&mut self, entry: &kahu_ingest::FileEntry) {
         self.coverage.merge(&entry.coverage);
     }
+
+    fn member(&mut self, origin: &kahu_ingest::Origin, data: &[u8]) {
+        if let Some(hook) = self.members {
+            hook(origin, data);
+        }
+    }
 }
 
 /// Expand the given paths into the files to read (directories recursively,
@@ -244,6 +257,22 @@ where
     O: Observer,
     F: Fn() -> O + Sync,
 {
+    run_with_members(files, detectors, filter, None, make_observer, progress)
+}
+
+/// [`run_filtered`], handing every archive member read to `members` too.
+pub fn run_with_members<O, F>(
+    files: &[(PathBuf, u64)],
+    detectors: &[&dyn Detector],
+    filter: &EventFilter,
+    members: Option<MemberHook<'_>>,
+    make_observer: F,
+    progress: &dyn Progress,
+) -> DetectionOutput<O>
+where
+    O: Observer,
+    F: Fn() -> O + Sync,
+{
     let excluded = Mutex::new(ExcludedCounts::default());
     progress.start(files.len() as u64, files.iter().map(|f| f.1).sum());
     let threads = rayon::current_num_threads().max(1);
@@ -273,6 +302,7 @@ where
                     coverage: EvidenceCoverage::default(),
                     filter,
                     excluded: ExcludedCounts::default(),
+                    members,
                 };
                 if let Err(e) = kahu_ingest::read_path(path, &mut sink) {
                     sink.warnings.push(Warning {
@@ -347,10 +377,11 @@ fn match_loop<O: Observer>(
     let mut out = Vec::new();
     for batch in rx {
         for event in &batch {
+            let before = out.len();
             for d in detectors {
                 d.inspect(event, &mut out);
             }
-            observer.observe(event);
+            observer.observe_detected(event, out.len() > before);
         }
     }
     (out, observer)

@@ -42,6 +42,8 @@ pub struct DetectConfig {
     pub yara: Vec<PathBuf>,
     /// Persist events in a case store in this directory while reading.
     pub case_dir: Option<PathBuf>,
+    /// Which events the case store keeps (every one unless told).
+    pub case_events: crate::store::CaseEvents,
     /// The evidence is the whole case (`assess`): a case store already
     /// bound to other evidence is refused rather than mixed with it.
     /// `hunt --case` adds evidence to a case, so it leaves this off.
@@ -363,14 +365,32 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
             let claim = cfg
                 .case_is_this_evidence
                 .then(|| kahu_case::evidence_fingerprint(&cfg.evidence));
-            Some(CaseStore::open(dir, &files, claim.as_ref())?)
+            Some(CaseStore::open(
+                dir,
+                &files,
+                claim.as_ref(),
+                cfg.case_events,
+            )?)
         }
         None => None,
     };
-    let mut out = detect::run_filtered(
+    // Archive members are scanned with YARA as the readers decompress
+    // them for events (once), not in a second walk of the archives.
+    let member_scan = yara
+        .as_ref()
+        .map(|s| crate::yara_scan::MemberScan::new(s.clone()));
+    let scan_member = |o: &kahu_ingest::Origin, d: &[u8]| {
+        if let Some(m) = &member_scan {
+            m.scan(o, d);
+        }
+    };
+    let mut out = detect::run_with_members(
         &files,
         &detectors,
         &cfg.filter,
+        member_scan
+            .as_ref()
+            .map(|_| &scan_member as detect::MemberHook<'_>),
         || PipelineObserver {
             analytics: cfg.analytics.then(Analytics::default),
             case: case.as_ref().map(|s| s.sink()),
@@ -393,9 +413,9 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         findings.extend(outcome.findings);
         warnings.extend(outcome.warnings.into_iter().map(RunWarning::correlation));
     }
-    if let Some(scanner) = &yara {
+    if let (Some(scanner), Some(members)) = (&yara, member_scan) {
         tracing::info!(files = files.len(), "YARA scan");
-        let (found, skipped) = crate::yara_scan::scan(scanner, &files);
+        let (found, skipped) = crate::yara_scan::scan(scanner, &files, members);
         findings.extend(found);
         warnings.extend(skipped.into_iter().map(RunWarning::from));
     }

@@ -44,6 +44,8 @@ pub struct AssessConfig {
     /// Persist events, findings and documents in `out/case.sqlite` for
     /// `kahu serve` (evidence already in the case is not stored twice).
     pub store_case: bool,
+    /// Which events the case store keeps (default: every event).
+    pub case_events: crate::store::CaseEvents,
     /// Rules left out or releveled (default: kahu's shipped list of
     /// known-noisy rules).
     pub tuning: kahu_sigma::Tuning,
@@ -78,6 +80,7 @@ impl AssessConfig {
             profiles: Vec::new(),
             appendix_limit: 2000,
             store_case: true,
+            case_events: Default::default(),
             placeholders: Default::default(),
             tuning: kahu_sigma::Tuning::shipped(),
             repeats: Default::default(),
@@ -131,6 +134,7 @@ impl AssessConfig {
             ioc_tlp: self.ioc_tlp.clone(),
             yara: self.yara.clone(),
             case_dir: self.store_case.then(|| self.out.clone()),
+            case_events: self.case_events,
             case_is_this_evidence: true,
             analytics: true,
             repeats: self.repeats,

@@ -1,12 +1,15 @@
 //! Persisting an assessment as a case (`case.sqlite`) for `kahu serve`.
 //!
 //! Events are written while detection runs: matcher threads encode each
-//! event for the store (fields JSON) and hand batches to
-//! one writer thread (SQLite has one writer), so the encoding runs on every
-//! core, the writer only inserts, and there is no extra pass over the
-//! evidence. A batch is sent at [`BATCH`] events or [`BATCH_BYTES`], and at
-//! most 16 batches wait for the writer: memory stays bounded whatever the
-//! number or size of events. The full-text index is not built here: it was
+//! event for the store (fields JSON, packed with the next events of the
+//! same batch into an LZ4-compressed block, `kahu_case::BlockBuilder`) and
+//! hand the blocks to one writer thread (SQLite has one writer), so the
+//! encoding and compression run on every core, the writer only inserts a
+//! block row and one narrow row per event, and there is no extra pass over
+//! the evidence. At most [`QUEUED_BLOCKS`] blocks wait for the writer:
+//! memory stays bounded whatever the number or size of events (a block
+//! holds at most `kahu_case::BLOCK_BYTES` of JSON plus one event). The
+//! full-text index is not built here: it was
 //! about a third of the writer's work, and the assessment does not need it;
 //! `kahu serve` builds it on first use (`Case::build_indexes`). Evidence files already in
 //! the case (same SHA-256) are not stored again; findings and documents are
@@ -14,7 +17,7 @@
 
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
-use kahu_case::{Case, EncodedEvent, EvidenceInfo};
+use kahu_case::{BlockBuilder, Case, EventBlock, EvidenceInfo};
 use kahu_event::Event;
 use kahu_finding::Observer;
 use std::collections::HashSet;
@@ -22,17 +25,33 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// Events per batch sent to the writer thread.
-const BATCH: usize = 1024;
-/// Encoded bytes that also close a batch (a few huge events).
-const BATCH_BYTES: usize = 4 << 20;
+/// Blocks queued for the writer thread at most (≈ 64 events each).
+const QUEUED_BLOCKS: usize = 256;
 
 /// The event side of a case being written.
 pub struct CaseStore {
-    tx: Option<Sender<Vec<EncodedEvent>>>,
+    tx: Option<Sender<EventBlock>>,
     writer: Option<JoinHandle<Result<u64>>>,
     skip: Arc<HashSet<String>>,
     dir: PathBuf,
+    events: CaseEvents,
+}
+
+/// Which events the case store keeps (`assess --case-events`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseEvents {
+    /// Every event read (the default): the case holds the evidence, and
+    /// `kahu serve` can show what happened around a finding even when the
+    /// evidence is gone.
+    #[default]
+    All,
+    /// Only the events a Sigma rule or an indicator reported: a far
+    /// smaller and faster store, but the timeline, search and process
+    /// trees of `kahu serve` then see only those events, and the events
+    /// behind correlation and analytics findings (logon bursts, lateral
+    /// movement, beacons) are not stored — their findings are, with
+    /// provenance pointing into the evidence.
+    Detected,
 }
 
 /// Which stored findings a run replaces.
@@ -45,20 +64,19 @@ pub enum Replace<'a> {
 
 /// A matcher thread's handle on the store.
 pub struct CaseSink {
-    tx: Option<Sender<Vec<EncodedEvent>>>,
-    batch: Vec<EncodedEvent>,
-    batch_bytes: usize,
+    tx: Option<Sender<EventBlock>>,
+    block: BlockBuilder,
     skip: Arc<HashSet<String>>,
+    events: CaseEvents,
 }
 
 impl CaseSink {
     fn flush(&mut self) {
-        if !self.batch.is_empty()
+        if !self.block.is_empty()
             && let Some(tx) = &self.tx
         {
-            let _ = tx.send(std::mem::take(&mut self.batch));
+            let _ = tx.send(self.block.take());
         }
-        self.batch_bytes = 0;
     }
 }
 
@@ -69,22 +87,20 @@ impl Drop for CaseSink {
 }
 
 impl CaseSink {
-    /// Queue one event for storage (unless its file is already stored).
-    pub fn push(&mut self, event: &Event) {
-        if self.tx.is_none() || self.skip.contains(&*event.provenance.file) {
+    /// Queue one event for storage (unless its file is already stored,
+    /// or only detected events are kept and `detected` is false).
+    pub fn push(&mut self, event: &Event, detected: bool) {
+        if self.tx.is_none()
+            || (self.events == CaseEvents::Detected && !detected)
+            || self.skip.contains(&*event.provenance.file)
+        {
             return;
         }
-        match EncodedEvent::without_full_text(event) {
-            Ok(encoded) => {
-                self.batch_bytes += encoded.heap_size();
-                self.batch.push(encoded);
-            }
-            Err(e) => {
-                tracing::warn!(file = %event.provenance.file, error = %e, "event not stored in the case");
-                return;
-            }
+        if let Err(e) = self.block.push(event) {
+            tracing::warn!(file = %event.provenance.file, error = %e, "event not stored in the case");
+            return;
         }
-        if self.batch.len() >= BATCH || self.batch_bytes >= BATCH_BYTES {
+        if self.block.is_full() {
             self.flush();
         }
     }
@@ -105,6 +121,7 @@ impl CaseStore {
         dir: &Path,
         files: &[(PathBuf, u64)],
         claim: Option<&(String, String)>,
+        events: CaseEvents,
     ) -> Result<CaseStore> {
         std::fs::create_dir_all(dir)?;
         let mut case = if dir.join("case.sqlite").exists() {
@@ -135,7 +152,7 @@ impl CaseStore {
             w.finish()?;
         }
         drop(case);
-        let (tx, rx) = bounded::<Vec<EncodedEvent>>(16);
+        let (tx, rx) = bounded::<EventBlock>(QUEUED_BLOCKS);
         let d = dir.to_path_buf();
         let writer = std::thread::spawn(move || write_events(&d, rx));
         Ok(CaseStore {
@@ -143,6 +160,7 @@ impl CaseStore {
             writer: Some(writer),
             skip: Arc::new(skip),
             dir: dir.to_path_buf(),
+            events,
         })
     }
 
@@ -150,9 +168,9 @@ impl CaseStore {
     pub fn sink(&self) -> CaseSink {
         CaseSink {
             tx: self.tx.clone(),
-            batch: Vec::with_capacity(BATCH),
-            batch_bytes: 0,
+            block: BlockBuilder::new(),
             skip: self.skip.clone(),
+            events: self.events,
         }
     }
 
@@ -213,7 +231,7 @@ impl CaseStore {
     }
 }
 
-fn write_events(dir: &Path, rx: Receiver<Vec<EncodedEvent>>) -> Result<u64> {
+fn write_events(dir: &Path, rx: Receiver<EventBlock>) -> Result<u64> {
     let mut case = Case::open(dir)?;
     let mut w = case.bulk_writer()?;
     let mut n = 0;
@@ -221,12 +239,10 @@ fn write_events(dir: &Path, rx: Receiver<Vec<EncodedEvent>>) -> Result<u64> {
     // the commit (deferred index builds, WAL checkpoint).
     let mut inserting = std::time::Duration::ZERO;
     let started = std::time::Instant::now();
-    for batch in rx {
+    for block in rx {
         let t = std::time::Instant::now();
-        for e in &batch {
-            w.add_encoded(e)?;
-            n += 1;
-        }
+        w.add_block(&block)?;
+        n += block.len() as u64;
         inserting += t.elapsed();
     }
     let t = std::time::Instant::now();
@@ -254,11 +270,14 @@ pub struct PipelineObserver {
 
 impl Observer for PipelineObserver {
     fn observe(&mut self, event: &Event) {
+        self.observe_detected(event, false);
+    }
+    fn observe_detected(&mut self, event: &Event, detected: bool) {
         if let Some(a) = self.analytics.as_mut() {
             a.observe(event);
         }
         if let Some(c) = self.case.as_mut() {
-            c.push(event);
+            c.push(event, detected);
         }
         if let Some(h) = self.file_hashes.as_mut() {
             h.observe(event);

@@ -164,19 +164,26 @@ impl Case {
             let mut last = None;
             {
                 let mut read = tx.prepare(
-                    "SELECT id, event_id, fields FROM events WHERE id >= ?1 ORDER BY id LIMIT ?2",
+                    "SELECT id, event_id, fields, block_id, block_pos FROM events WHERE id >= ?1 ORDER BY id LIMIT ?2",
                 )?;
                 let mut insert =
                     tx.prepare("INSERT INTO events_fts(rowid, text) VALUES (?1, ?2)")?;
                 let mut rows = read.query(params![from, CHUNK])?;
+                // Events in id order: each block is inflated once.
+                let mut cache = crate::blocks::BlockCache::default();
                 while let Some(r) = rows.next()? {
                     let id: i64 = r.get(0)?;
                     let windows = r.get::<_, Option<i64>>(1)?.is_some();
-                    let fields =
-                        match kahu_event::Value::from_json(crate::fields::decode(r.get_ref(2)?)) {
-                            kahu_event::Value::Object(f) => f,
-                            _ => kahu_event::Fields::default(),
-                        };
+                    let json = crate::blocks::event_fields(
+                        &tx,
+                        &mut cache,
+                        r.get_ref(2)?,
+                        (r.get(3)?, r.get(4)?),
+                    )?;
+                    let fields = match kahu_event::Value::from_json(json) {
+                        kahu_event::Value::Object(f) => f,
+                        _ => kahu_event::Fields::default(),
+                    };
                     text.clear();
                     crate::writer::flatten_fields(&fields, windows, &mut text);
                     insert.execute(params![id, text])?;

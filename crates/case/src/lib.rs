@@ -9,13 +9,15 @@
 //! evidence — with an audit trail of who changed what.
 //!
 //! * [`Case::create`] / [`Case::open`] / [`Case::open_read_only`]
-//! * [`CaseWriter`] for bulk ingest, incremental by file hash
+//! * [`CaseWriter`] for bulk ingest, incremental by file hash; a bulk
+//!   load packs event fields into compressed blocks ([`BlockBuilder`])
 //! * [`Case::query_events`] with keyset pagination, [`Case::histogram`],
 //!   [`Case::facets`], [`Case::event`], [`Case::process_tree`]
 //! * [`Case::document`] / [`Case::set_document`], notes, verdicts,
 //!   disputes and [`Case::audit_log`]
 
 mod analyst;
+mod blocks;
 mod fields;
 mod fulltext;
 mod query;
@@ -25,6 +27,7 @@ mod tree;
 mod writer;
 
 pub use analyst::{AuditEntry, DisputedEvidence, Document, Note, Verdict, VerdictKind};
+pub use blocks::{BLOCK_BYTES, BLOCK_EVENTS, BlockBuilder, EventBlock, OWN_ROW_MIN};
 pub use fulltext::IndexBacklog;
 pub use query::{
     CaseSummary, Cursor, EventDetail, EventPage, EventQuery, EventRow, Facet, Facets, FindingQuery,

@@ -5,6 +5,7 @@
 //! last row of the previous one, so page 10,000 costs what page 1 costs
 //! (an index seek), where OFFSET would walk every skipped row.
 
+use crate::blocks::{BlockCache, event_fields};
 use crate::{Case, NO_TIME, Result, format_micros, loc_from};
 use kahu_event::Location;
 use kahu_finding::Level;
@@ -461,8 +462,9 @@ impl Case {
         let mut st = self.conn.prepare_cached(&sql)?;
         let mut rows = st.query(params_from_iter(args))?;
         let mut events = Vec::with_capacity(limit + 1);
+        let mut cache = BlockCache::default();
         while let Some(r) = rows.next()? {
-            events.push(read_row(r)?.0);
+            events.push(read_row(&self.conn, &mut cache, r)?.0);
         }
         let next = if events.len() > limit {
             events.truncate(limit);
@@ -494,8 +496,9 @@ impl Case {
         let sql = format!("{} {} ORDER BY e.ts, e.id", ROW_SELECT, where_sql(&w));
         let mut st = self.conn.prepare(&sql)?;
         let mut rows = st.query(params_from_iter(args))?;
+        let mut cache = BlockCache::default();
         while let Some(r) = rows.next()? {
-            let (row, fields) = read_row(r)?;
+            let (row, fields) = read_row(&self.conn, &mut cache, r)?;
             if !f(&row, &fields) {
                 break;
             }
@@ -509,7 +512,9 @@ impl Case {
         let found = self
             .conn
             .prepare_cached(&sql)?
-            .query_row([id], read_row)
+            .query_row([id], |r| {
+                read_row(&self.conn, &mut BlockCache::default(), r)
+            })
             .optional()?;
         let Some((row, fields)) = found else {
             return Ok(None);
@@ -921,7 +926,8 @@ impl Case {
 const ROW_SELECT: &str =
     "SELECT e.id, e.ts, h.value, c.value, p.value, e.event_id, a.value, e.fields,
         ev.path, ev.member, e.loc_kind, e.loc,
-        (SELECT max(level) FROM findings f WHERE f.event_rowid = e.id)
+        (SELECT max(level) FROM findings f WHERE f.event_rowid = e.id),
+        e.block_id, e.block_pos
     FROM events e
     LEFT JOIN names h ON h.id = e.host_id
     LEFT JOIN names c ON c.id = e.channel_id
@@ -946,9 +952,15 @@ fn in_list(col: &str, n: usize) -> String {
     s
 }
 
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(EventRow, serde_json::Value)> {
+/// One row of [`ROW_SELECT`], its fields read from their block through
+/// `cache` when they are in one.
+fn read_row(
+    conn: &rusqlite::Connection,
+    cache: &mut BlockCache,
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(EventRow, serde_json::Value)> {
     let ts: i64 = r.get(1)?;
-    let fields = crate::fields::decode(r.get_ref(7)?);
+    let fields = event_fields(conn, cache, r.get_ref(7)?, (r.get(13)?, r.get(14)?))?;
     let row = EventRow {
         id: r.get(0)?,
         ts: (ts != NO_TIME).then_some(ts),

@@ -85,7 +85,7 @@ impl Case {
             return Ok(Vec::new());
         }
         let mut sql = String::from(
-            "SELECT e.id, e.ts, e.event_id, e.fields FROM events e WHERE e.event_id IN (1, 4688) AND e.host_id IN (",
+            "SELECT e.id, e.ts, e.event_id, e.fields, e.block_id, e.block_pos FROM events e WHERE e.event_id IN (1, 4688) AND e.host_id IN (",
         );
         for i in 0..hosts.len() {
             sql.push_str(if i == 0 { "?" } else { ",?" });
@@ -96,11 +96,17 @@ impl Case {
         let mut st = self.conn.prepare_cached(&sql)?;
         let mut rows = st.query(params_from_iter(args))?;
         let mut raws: Vec<Raw> = Vec::new();
+        let mut cache = crate::blocks::BlockCache::default();
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             let ts: i64 = r.get(1)?;
             let eid: i64 = r.get(2)?;
-            let f = crate::fields::decode(r.get_ref(3)?);
+            let f = crate::blocks::event_fields(
+                &self.conn,
+                &mut cache,
+                r.get_ref(3)?,
+                (r.get(4)?, r.get(5)?),
+            )?;
             let raw = if eid == 1 {
                 let Some(key) = guid(&f, "ProcessGuid") else {
                     continue;

@@ -337,6 +337,38 @@ impl<'c> CaseWriter<'c> {
     /// Write one event encoded by [`EncodedEvent::new`] (on any thread);
     /// returns its id in the case.
     pub fn add_encoded(&mut self, ev: &EncodedEvent) -> Result<i64> {
+        self.insert_event(ev, None)
+    }
+
+    /// Write the events of a [`crate::EventBlock`] (encoded on any thread
+    /// by a [`crate::BlockBuilder`]): the compressed block once, then one
+    /// narrow row per event pointing into it. Returns the events' ids.
+    pub fn add_block(&mut self, block: &crate::EventBlock) -> Result<Vec<i64>> {
+        let block_id = if block.data.is_empty() {
+            None
+        } else {
+            self.tx
+                .prepare_cached("INSERT INTO event_blocks(data) VALUES (?1)")?
+                .execute([&block.data])?;
+            Some(self.tx.last_insert_rowid())
+        };
+        block
+            .events
+            .iter()
+            .map(|ev| self.insert_event(ev, block_id))
+            .collect()
+    }
+
+    fn insert_event(&mut self, ev: &EncodedEvent, block_id: Option<i64>) -> Result<i64> {
+        let (block_id, block_pos) = match (block_id, ev.block_pos) {
+            (Some(b), Some(p)) => (Some(b), Some(i64::from(p))),
+            (None, Some(_)) => {
+                return Err(Error::Invalid(
+                    "an event encoded into a block was written without its block".into(),
+                ));
+            }
+            _ => (None, None),
+        };
         let evidence_id = self.evidence_id(&ev.file, ev.member.as_deref())?;
         let ts = ev.ts;
         let host = opt_id(self, NameKind::Host, ev.host.as_deref())?;
@@ -348,8 +380,9 @@ impl<'c> CaseWriter<'c> {
         };
         self.tx
             .prepare_cached(
-                "INSERT INTO events(ts, host_id, channel_id, provider_id, event_id, evidence_id, loc_kind, loc, fields, account_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO events(ts, host_id, channel_id, provider_id, event_id, evidence_id, loc_kind, loc, fields, account_id,
+                                    block_id, block_pos)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 ts,
@@ -361,7 +394,9 @@ impl<'c> CaseWriter<'c> {
                 ev.loc_kind,
                 ev.loc,
                 ev.fields,
-                account
+                account,
+                block_id,
+                block_pos
             ])?;
         let id = self.tx.last_insert_rowid();
         match (&ev.text, self.defer_full_text) {
@@ -590,8 +625,10 @@ pub struct EncodedEvent {
     member: Option<Arc<str>>,
     loc_kind: i64,
     loc: Option<i64>,
-    /// The stored `events.fields` column.
+    /// The stored `events.fields` column (empty when the fields are in a block).
     fields: crate::fields::StoredFields,
+    /// Position of the fields in the event's block ([`crate::blocks`]).
+    block_pos: Option<u32>,
     /// The full-text index entry ([`flatten_text`]); `None` when the
     /// index is built after the load ([`EncodedEvent::without_full_text`]).
     text: Option<String>,
@@ -611,8 +648,15 @@ impl EncodedEvent {
     /// built afterwards ([`crate::Case::bulk_writer`]); a writer given such
     /// an event defers the index from then on.
     pub fn without_full_text(ev: &Event) -> Result<Self> {
+        let mut encoded = Self::meta_only(ev);
+        encoded.fields = crate::fields::StoredFields::encode(serde_json::to_string(&ev.fields)?);
+        Ok(encoded)
+    }
+
+    /// Everything but the fields (empty) and the full-text entry.
+    pub(crate) fn meta_only(ev: &Event) -> Self {
         let (loc_kind, loc) = loc_parts(&ev.provenance.location);
-        Ok(EncodedEvent {
+        EncodedEvent {
             ts: ev
                 .timestamp
                 .map(|t| t.timestamp_micros())
@@ -626,9 +670,21 @@ impl EncodedEvent {
             member: ev.provenance.member.clone(),
             loc_kind,
             loc,
-            fields: crate::fields::StoredFields::encode(serde_json::to_string(&ev.fields)?),
+            fields: crate::fields::StoredFields::Text(String::new()),
+            block_pos: None,
             text: None,
-        })
+        }
+    }
+
+    /// Store `json` in the event's own row (deflated when large).
+    pub(crate) fn set_own_fields(&mut self, json: String) {
+        self.fields = crate::fields::StoredFields::encode(json);
+        self.block_pos = None;
+    }
+
+    /// The fields are event `pos` of the block the event is written with.
+    pub(crate) fn set_block_pos(&mut self, pos: u32) {
+        self.block_pos = Some(pos);
     }
 
     /// The evidence file the event was read from.

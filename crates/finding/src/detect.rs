@@ -23,6 +23,13 @@ pub trait Detector: Sync {
 pub trait Observer: Send {
     /// Look at one event.
     fn observe(&mut self, event: &Event);
+    /// [`Observer::observe`], told whether a detector reported a finding
+    /// on this event (the case store can keep only those). The default
+    /// ignores `detected`.
+    fn observe_detected(&mut self, event: &Event, detected: bool) {
+        let _ = detected;
+        self.observe(event);
+    }
     /// Combine the state of another matcher thread into this one.
     fn merge(&mut self, other: Self)
     where

@@ -65,6 +65,14 @@ pub trait Sink {
     fn file_read(&mut self, entry: &FileEntry) {
         let _ = entry;
     }
+    /// An archive member that is not itself an archive, as read into
+    /// memory, before a format reads it (called for every such member,
+    /// recognised or not, with its bytes as decompressed). `kahu assess
+    /// --yara` scans members here, so each is decompressed once for both
+    /// event reading and YARA. The default ignores it.
+    fn member(&mut self, origin: &Origin, data: &[u8]) {
+        let _ = (origin, data);
+    }
 }
 
 /// Where a reader gets its bytes: a file on disk or an archive member

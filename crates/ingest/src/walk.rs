@@ -285,6 +285,11 @@ impl Reader {
             }
         };
         entry.size = size;
+        if let (Some(_), Input::Memory(data)) = (&origin.member, input)
+            && archive::detect(&head).is_none()
+        {
+            ctx.sink.member(&origin, data);
+        }
         if self.sha256 {
             entry.sha256 = sha256(input).ok();
         }

@@ -407,3 +407,60 @@ fn a_bomb_inside_a_tar_gz_is_caught_by_the_ratio_of_the_gzip() {
     let peak = reader.peak_archive_memory();
     assert!(peak <= 8 * MIB, "peak {peak}");
 }
+
+/// Records what `Sink::member` is handed.
+#[derive(Default)]
+struct Members {
+    seen: Vec<(String, Vec<u8>)>,
+    events: usize,
+}
+
+impl kahu_ingest::Sink for Members {
+    fn event(&mut self, _: kahu_event::Event) -> bool {
+        self.events += 1;
+        true
+    }
+    fn warning(&mut self, _: kahu_ingest::Warning) {}
+    fn member(&mut self, origin: &kahu_ingest::Origin, data: &[u8]) {
+        self.seen.push((
+            origin.member.as_deref().unwrap_or("").to_string(),
+            data.to_vec(),
+        ));
+    }
+}
+
+#[test]
+fn every_leaf_member_is_handed_to_the_sink_once_with_its_bytes() {
+    // A zip holding a log, an unrecognised file and a nested gzip; the
+    // containers themselves are not handed over, only what they hold.
+    let log = b"{\"EventID\":1,\"Image\":\"a.exe\"}\n".to_vec();
+    let blob = b"MZ not a log".to_vec();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&log).unwrap();
+    let gz = gz.finish().unwrap();
+    let z = zip_with(
+        &[
+            ("logs/a.jsonl", &log),
+            ("tools/x.bin", &blob),
+            ("more/b.jsonl.gz", &gz),
+        ],
+        zip::CompressionMethod::Deflated,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.zip");
+    std::fs::write(&p, &z).unwrap();
+    // A plain file is not a member.
+    std::fs::write(dir.path().join("plain.jsonl"), &log).unwrap();
+    let mut m = Members::default();
+    Reader::new().read_path(dir.path(), &mut m).unwrap();
+    m.seen.sort();
+    assert_eq!(
+        m.seen,
+        vec![
+            ("logs/a.jsonl".to_string(), log.clone()),
+            ("more/b.jsonl.gz!b.jsonl".to_string(), log.clone()),
+            ("tools/x.bin".to_string(), blob),
+        ]
+    );
+    assert_eq!(m.events, 3, "the members are still read for events");
+}

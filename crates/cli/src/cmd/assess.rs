@@ -97,10 +97,26 @@ pub struct Args {
     /// output; saves the store's disk space and time on large evidence).
     #[arg(long)]
     pub no_case: bool,
+    /// Events kept in `OUT/case.sqlite`: `all` (default) or `detected` —
+    /// only those a Sigma rule or indicator reported. `detected` writes a
+    /// far smaller store faster, but `kahu serve`'s timeline, search and
+    /// process trees then miss every other event, including those behind
+    /// correlation and analytics findings (docs/benchmarks/case.md).
+    #[arg(long, value_name = "WHICH", default_value = "all")]
+    pub case_events: CaseEventsArg,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
     pub select: crate::filter::FilterArgs,
+}
+
+/// `--case-events` values (see `kahu_assess::store::CaseEvents`).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CaseEventsArg {
+    /// Every event read.
+    All,
+    /// Only events a Sigma rule or an indicator reported.
+    Detected,
 }
 
 /// Run the assessment.
@@ -154,6 +170,10 @@ fn config(args: &Args) -> Result<AssessConfig> {
     cfg.ioc_tlp = ioc_tlp;
     cfg.yara = args.yara.clone();
     cfg.store_case = !args.no_case;
+    cfg.case_events = match args.case_events {
+        CaseEventsArg::All => kahu_assess::store::CaseEvents::All,
+        CaseEventsArg::Detected => kahu_assess::store::CaseEvents::Detected,
+    };
     cfg.attack_bundle = args.attack.clone();
     cfg.profiles = args.profiles.clone();
     cfg.tuning = args.noise.tuning()?;

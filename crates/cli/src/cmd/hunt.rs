@@ -97,6 +97,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         ioc_tlp: kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?,
         yara: args.yara.clone(),
         case_dir: args.case.clone(),
+        case_events: Default::default(),
         case_is_this_evidence: false,
         analytics: false,
         repeats: args.noise.repeats(),

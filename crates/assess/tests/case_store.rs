@@ -1,0 +1,93 @@
+//! The case store `assess` writes: every event by default, read back whole
+//! from its compressed blocks; with `--case-events detected` only the
+//! events a detector reported, each linked to its finding.
+
+use kahu_assess::store::CaseEvents;
+use kahu_assess::{AssessConfig, run};
+use kahu_case::{Case, EventQuery};
+use kahu_finding::FindingKind;
+use std::path::Path;
+
+const C2: &str = "203.0.113.9";
+
+/// An auth log of 200 lines, of which only line 150 names the C2 address.
+fn evidence(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let log = dir.join("auth.log");
+    let lines: String = (0..200)
+        .map(|i| {
+            let from = if i == 149 {
+                C2.to_string()
+            } else {
+                format!("10.0.0.{}", i % 250)
+            };
+            format!(
+                "Mar  3 10:{:02}:{:02} web01 sshd[{}]: Accepted password for user{i} from {from} port 50022 ssh2\n",
+                i / 60,
+                i % 60,
+                800 + i
+            )
+        })
+        .collect();
+    std::fs::write(&log, lines).expect("write evidence");
+    let feed = dir.join("feed.txt");
+    std::fs::write(&feed, format!("{C2}\n")).expect("write feed");
+    (log, feed)
+}
+
+fn assess(dir: &Path, events: CaseEvents) -> Case {
+    let (log, feed) = evidence(dir);
+    let out = dir.join("out");
+    let mut cfg = AssessConfig::new(vec![log], out.clone());
+    cfg.iocs.push(feed);
+    cfg.case_events = events;
+    let r = run(&cfg, &()).expect("assessment");
+    assert!(r.findings.iter().any(|f| f.kind == FindingKind::Ioc));
+    Case::open(&out).expect("case")
+}
+
+fn all_events(case: &Case) -> Vec<(kahu_case::EventRow, serde_json::Value)> {
+    let mut out = Vec::new();
+    case.for_each_event(&EventQuery::default(), |r, f| {
+        out.push((r.clone(), f.clone()));
+        true
+    })
+    .expect("events");
+    out
+}
+
+#[test]
+fn every_event_is_stored_by_default_and_reads_back_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let case = assess(dir.path(), CaseEvents::All);
+    let events = all_events(&case);
+    assert_eq!(events.len(), 200);
+    // The message of line 150 as written, from its block.
+    let (_, fields) = events
+        .iter()
+        .find(|(_, f)| f.to_string().contains(C2))
+        .expect("the C2 line is stored");
+    assert!(fields.to_string().contains("user149"), "{fields}");
+    let blocks: i64 = case
+        .connection()
+        .query_row("SELECT count(*) FROM event_blocks", [], |r| r.get(0))
+        .expect("blocks");
+    assert!(blocks >= 4, "200 events in {blocks} block(s)");
+}
+
+#[test]
+fn detected_keeps_only_reported_events_linked_to_their_findings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let case = assess(dir.path(), CaseEvents::Detected);
+    let events = all_events(&case);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0].1.to_string().contains(C2));
+    let linked: i64 = case
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM findings WHERE kind = 'ioc' AND event_rowid = ?1",
+            [events[0].0.id],
+            |r| r.get(0),
+        )
+        .expect("findings");
+    assert!(linked >= 1);
+}
