@@ -49,12 +49,17 @@ for root, _, files in os.walk(sys.argv[1]):
         if zipfile.is_zipfile(p):
             total += sum(i.file_size for i in zipfile.ZipFile(p).infolist())
         elif f.endswith(".gz") or f.endswith(".tgz"):
-            with gzip.open(p) as g:
-                while True:
-                    b = g.read(1 << 20)
-                    if not b:
-                        break
-                    total += len(b)
+            # Some sets end in bytes after the last gzip member: count
+            # what decompresses, as kahu's reader does.
+            try:
+                with gzip.open(p) as g:
+                    while True:
+                        b = g.read(1 << 20)
+                        if not b:
+                            break
+                        total += len(b)
+            except (OSError, EOFError):
+                pass
         else:
             total += os.path.getsize(p)
 print(total)

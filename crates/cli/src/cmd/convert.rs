@@ -81,6 +81,15 @@ struct Summary {
 /// Events per channel message: the same batching as `hunt`'s reader.
 const BATCH: usize = 512;
 
+/// Bytes the writer threads together may hold in Arrow batches and Parquet
+/// row groups in progress before the fullest shard writes out early.
+const WRITE_MEMORY: usize = 256 << 20;
+
+/// Writer threads: one per reading thread (at most 8).
+fn writer_threads() -> usize {
+    rayon::current_num_threads().clamp(1, 8)
+}
+
 /// Run.
 pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
@@ -102,9 +111,12 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     prepare_output(&dir, &args.paths, args.force)?;
     let (files, walk_warnings) = detect::list_files(&args.paths);
     let evidence_bytes: u64 = files.iter().map(|f| f.1).sum();
+    let writers = writer_threads();
     let opts = WriterOptions {
         max_shard_rows: args.max_shard_events.max(1),
         max_shard_bytes: args.max_shard_mib.max(1) << 20,
+        // One budget for the run, shared by the writer threads.
+        memory_budget: WRITE_MEMORY / writers,
         ..WriterOptions::default()
     };
     let progress = FileProgress::new(global.quiet || args.json);
@@ -196,7 +208,7 @@ fn convert(
     progress: &dyn Progress,
 ) -> Result<Converted> {
     progress.start(files.len() as u64, files.iter().map(|f| f.1).sum());
-    let writers = rayon::current_num_threads().clamp(1, 8);
+    let writers = writer_threads();
     let counter = Arc::new(AtomicU64::new(0));
     let failed = AtomicBool::new(false);
     let warnings = Mutex::new(Vec::new());
