@@ -85,6 +85,9 @@ const BATCH: usize = 512;
 /// row groups in progress before the fullest shard writes out early.
 const WRITE_MEMORY: usize = 256 << 20;
 
+/// Events travelling from a reader to a writer thread.
+type Batch = Vec<Event>;
+
 /// Writer threads: one per reading thread (at most 8).
 fn writer_threads() -> usize {
     rayon::current_num_threads().clamp(1, 8)
@@ -213,7 +216,7 @@ fn convert(
     let failed = AtomicBool::new(false);
     let warnings = Mutex::new(Vec::new());
     let events = AtomicU64::new(0);
-    let (txs, rxs): (Vec<Sender<Vec<Event>>>, Vec<Receiver<Vec<Event>>>) =
+    let (txs, rxs): (Vec<Sender<Batch>>, Vec<Receiver<Batch>>) =
         (0..writers).map(|_| bounded(4)).unzip();
     let results = std::thread::scope(|scope| {
         let handles: Vec<_> = rxs
@@ -286,7 +289,7 @@ fn convert(
 /// One writer thread: its partitions' events into shards. On an error it
 /// stops taking events (the readers then stop) and returns the error.
 fn write_loop(
-    rx: Receiver<Vec<Event>>,
+    rx: Receiver<Batch>,
     dir: &Path,
     opts: WriterOptions,
     counter: Arc<AtomicU64>,
@@ -307,7 +310,7 @@ fn write_loop(
 /// Routes each event to the writer owning its partition.
 struct RouteSink<'a> {
     batches: Vec<Vec<Event>>,
-    txs: &'a [Sender<Vec<Event>>],
+    txs: &'a [Sender<Batch>],
     warnings: Vec<Warning>,
     events: u64,
 }
