@@ -68,6 +68,14 @@ enum Command {
     Metrics(cmd::metrics::Args),
     /// Find events by keyword or regular expression (JSON-lines).
     Search(cmd::search::Args),
+    /// Convert evidence into Parquet event shards partitioned by day and host
+    /// (`kahu convert EVIDENCE... --to parquet DIR`), for query engines and
+    /// for kahu itself (`kahu hunt DIR`).
+    #[cfg(feature = "columnar")]
+    Convert(cmd::convert::Args),
+    /// Convert evidence into Parquet (needs a kahu built with `--features columnar`).
+    #[cfg(not(feature = "columnar"))]
+    Convert(cmd::convert_missing::Args),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +118,10 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args, &global),
         Command::Case(args) => cmd::case::run(args, &global),
         Command::Attribute(args) => cmd::attribute::run(args, &global),
+        #[cfg(feature = "columnar")]
+        Command::Convert(args) => cmd::convert::run(args, &global),
+        #[cfg(not(feature = "columnar"))]
+        Command::Convert(args) => cmd::convert_missing::run(args),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,9 @@ pub fn all_formats() -> Vec<Box<dyn Format>> {
     vec![
         // Binary and structured formats (kahu-ingest core).
         Box::new(crate::evtx::Evtx),
+        // kahu's own Parquet shards (`kahu convert`), when built in.
+        #[cfg(feature = "columnar")]
+        Box::new(crate::parquet::KahuParquet),
         // Text logs. Zeek JSON must precede the generic JSON reader; the
         // header-driven formats (Zeek TSV, W3C) are unambiguous; auditd
         // lines (`type=… msg=audit(`) are checked before syslog, and the

@@ -167,6 +167,8 @@ mod json_document;
 mod json_lines;
 mod jsonfast;
 mod jsonvalue;
+#[cfg(feature = "columnar")]
+mod parquet;
 mod shapes;
 mod timecheck;
 mod walk;

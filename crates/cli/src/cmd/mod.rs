@@ -3,6 +3,10 @@
 pub mod assess;
 pub mod attribute;
 pub mod case;
+#[cfg(feature = "columnar")]
+pub mod convert;
+#[cfg(not(feature = "columnar"))]
+pub mod convert_missing;
 pub mod events;
 pub mod hunt;
 pub mod metrics;
