@@ -275,6 +275,25 @@ fn demo_assessment_end_to_end() {
         missing.is_empty(),
         "ground-truth techniques not detected: {missing:?}"
     );
+    // The confidence basis counts the same items the supporting list shows:
+    // scored ones, and any listed as context apart.
+    let scored = lead.supporting.iter().filter(|i| i.weight > 0.0).count();
+    let context = lead.supporting.len() - scored;
+    assert!(
+        a.attribution
+            .judgement
+            .contains(&format!("{scored} scored evidence item(s)")),
+        "{}",
+        a.attribution.judgement
+    );
+    assert_eq!(
+        context > 0,
+        a.attribution.judgement.contains(&format!(
+            "{context} further supporting item(s) listed as context, not scored"
+        )),
+        "{}",
+        a.attribution.judgement
+    );
     // Best-known name first, MITRE's name right after it.
     assert!(
         a.attribution

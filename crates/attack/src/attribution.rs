@@ -482,7 +482,20 @@ impl Attributor<'_> {
                     .collect();
                 types.sort_unstable();
                 types.dedup();
-                Confidence::assess(items, types.len(), c.likelihood - second)
+                let mut conf = Confidence::assess(items, types.len(), c.likelihood - second);
+                // Items listed as support but not scored (an activity period
+                // most actors share): counted apart, so the basis and the
+                // supporting list printed beside it add up.
+                let context = c.supporting.len() - items;
+                if context > 0 {
+                    conf.reasons.insert(
+                        1,
+                        format!(
+                            "{context} further supporting item(s) listed as context, not scored"
+                        ),
+                    );
+                }
+                conf
             }
             _ => {
                 let mut c = Confidence::assess(0, 0, 0.0);

@@ -125,7 +125,7 @@ impl Confidence {
             ConfidenceLevel::Low
         };
         let reasons = vec![
-            format!("{items} matching evidence item(s)"),
+            format!("{items} scored evidence item(s)"),
             format!("{types} evidence type(s)"),
             format!(
                 "likelihood margin over the next hypothesis {:.0} points",

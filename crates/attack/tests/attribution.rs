@@ -110,12 +110,12 @@ fn unknown_outcome_when_nothing_fits() {
     let res = Attribution::rank(kb(), &[], &ev(&["T1059.001"], &[]), &RankOptions::default());
     assert_eq!(res.outcome, Outcome::UnknownCluster);
     // No judgment made, so no evidence counts that would contradict the
-    // candidates' supporting lists ("0 matching evidence items").
+    // candidates' supporting lists ("0 scored evidence item(s)").
     assert!(
         res.confidence
             .reasons
             .iter()
-            .all(|r| !r.contains("matching evidence")),
+            .all(|r| !r.contains("0 scored evidence item(s)") && !r.contains("listed as context")),
         "{:?}",
         res.confidence.reasons
     );
