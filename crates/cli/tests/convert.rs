@@ -144,7 +144,7 @@ fn convert_refuses_the_evidence_and_a_non_empty_folder_and_counts_what_it_wrote(
         details.contains("a.jsonl") && details.contains(r#"{"kind":"line","value":3}"#),
         "{details}"
     );
-    let mut parts: Vec<PathBuf> = walk(&dir);
+    let mut parts: Vec<PathBuf> = kahu_test_support::files_under(&dir);
     parts.sort();
     let rel: Vec<String> = parts
         .iter()
@@ -183,7 +183,7 @@ fn convert_refuses_the_evidence_and_a_non_empty_folder_and_counts_what_it_wrote(
         "{}",
         String::from_utf8_lossy(&forced.stderr)
     );
-    assert_eq!(walk(&dir).len(), 3);
+    assert_eq!(kahu_test_support::files_under(&dir).len(), 3);
     // The converted folder reads back as the same three events.
     let events = kahu(&["events", s(&dir)]);
     assert!(events.status.success());
@@ -193,17 +193,4 @@ fn convert_refuses_the_evidence_and_a_non_empty_folder_and_counts_what_it_wrote(
         text.contains("whoami") && text.contains("a.jsonl"),
         "{text}"
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("readable dir") {
-        let p = e.expect("entry").path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

@@ -44,24 +44,11 @@ fn write(events: &[Event], dir: &Path, opts: WriterOptions) -> WriteSummary {
 }
 
 fn shards(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walk(dir)
+    let mut out: Vec<PathBuf> = kahu_test_support::files_under(dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
         .collect();
     out.sort();
-    out
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("readable dir") {
-        let p = e.expect("entry").path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
     out
 }
 
@@ -181,7 +168,7 @@ fn zeek_syslog_and_web_logs_round_trip_exactly() {
     // /work/shared holds no Zeek or syslog evidence; the readers' own
     // fixtures (real-format samples) stand in.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ingest/tests/data/textlogs");
-    let paths: Vec<PathBuf> = walk(&dir);
+    let paths: Vec<PathBuf> = kahu_test_support::files_under(&dir);
     let events = read_evidence(&paths);
     for product in ["zeek", "linux"] {
         assert!(
@@ -193,7 +180,7 @@ fn zeek_syslog_and_web_logs_round_trip_exactly() {
     }
     round_trip(&paths, "text logs");
     if let Some(web) = shared("evtx/EVTX-ATTACK-SAMPLES/Command and Control") {
-        let logs: Vec<PathBuf> = walk(&web)
+        let logs: Vec<PathBuf> = kahu_test_support::files_under(&web)
             .into_iter()
             .filter(|p| p.extension().is_some_and(|x| x == "txt" || x == "log"))
             .collect();
