@@ -99,6 +99,22 @@ pub fn seed_result<'a, T>(results: &'a [(String, T)], name: &str) -> &'a T {
         .1
 }
 
+/// Every file below `dir` (recursively, links followed as `is_dir` does),
+/// in the order the directory listings give; panics on an unreadable
+/// folder, as a test should.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("readable dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,20 +131,4 @@ mod tests {
         assert_eq!(shared("no-such-set"), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
-}
-
-/// Every file below `dir` (recursively, links followed as `is_dir` does),
-/// in the order the directory listings give; panics on an unreadable
-/// folder, as a test should.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("readable dir") {
-        let p = e.expect("entry").path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
