@@ -511,7 +511,7 @@ fn hashes_to_block(
                 match unblockable(path) {
                     Some(why) => excluded.add(&h, &format!("{why} ({path})"), t.as_deref()),
                     None => {
-                        let reason = format!("SHA-256 of {path}, which {}", f.title);
+                        let reason = format!("SHA-256 of {path}, flagged by rule \"{}\"", f.title);
                         out.add(&h, &with_dual_use_note(path, reason), t.as_deref());
                     }
                 }

@@ -227,6 +227,21 @@ fn demo_containment_keeps_the_attacker_and_drops_windows() {
         payload.iter().all(|h| hashes.contains(h)),
         "the payload {tool} hash is not blocked: {hashes:?}"
     );
+    // Its reason names the file and the rule a responder can check.
+    let list = dir.path().join("containment/blocklist-hashes.csv");
+    for rec in csv::Reader::from_path(&list).expect("hash list").records() {
+        let rec = rec.expect("csv row");
+        if payload.iter().any(|h| **h == rec[0]) {
+            let reason = rec[1].to_lowercase();
+            assert!(
+                reason.contains(&tool)
+                    && (reason.contains("flagged by rule \"")
+                        || reason.contains("(a file to remove: ")),
+                "{}",
+                &rec[1]
+            );
+        }
+    }
 }
 
 #[test]
@@ -248,6 +263,32 @@ fn evtx_attack_samples_containment_holds_up() {
     cfg.store_case = false;
     run(&cfg, &()).expect("assessment");
     check_lists(dir.path(), &evidence);
+    // Every hash says which file it is and why: the rule, indicator or
+    // YARA match a responder can look up.
+    let list = dir.path().join("containment/blocklist-hashes.csv");
+    let mut n = 0;
+    for rec in csv::Reader::from_path(&list).expect("hash list").records() {
+        let rec = rec.expect("csv row");
+        n += 1;
+        assert!(
+            rec[1].starts_with("SHA-256 of ") || rec[1].starts_with("named by indicator: "),
+            "{}",
+            &rec[1]
+        );
+        assert!(
+            [
+                "flagged by rule \"",
+                "(a file to remove: ",
+                ", which matched ",
+                "named by indicator: "
+            ]
+            .iter()
+            .any(|w| rec[1].contains(w)),
+            "{}",
+            &rec[1]
+        );
+    }
+    assert!(n > 0, "the samples' tools are hashed");
     let accounts = column(&dir.path().join("containment/accounts-to-reset.csv"));
     assert!(
         !accounts
