@@ -452,70 +452,7 @@ impl Attributor<'_> {
             })
             .collect();
         let empty = r.techs.is_empty() && r.sws.is_empty() && !ev_has_profile_evidence(ev);
-        let top = candidates.first();
-        let outcome = match top {
-            _ if empty => Outcome::InsufficientEvidence,
-            Some(c)
-                if c.likelihood > lik_unknown
-                    && c.likelihood >= MIN_ATTRIBUTION
-                    && c.has_support =>
-            {
-                Outcome::Attributed {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                }
-            }
-            _ => Outcome::UnknownCluster,
-        };
-        let confidence = match (&outcome, top) {
-            (Outcome::Attributed { .. }, Some(c)) => {
-                let second = candidates
-                    .get(1)
-                    .map_or(0.0, |c| c.likelihood)
-                    .max(lik_unknown);
-                let items = c.supporting.iter().filter(|i| i.weight > 0.0).count();
-                let mut types: Vec<&str> = c
-                    .supporting
-                    .iter()
-                    .filter(|i| i.weight > 0.0)
-                    .map(|i| i.kind.family())
-                    .collect();
-                types.sort_unstable();
-                types.dedup();
-                let mut conf = Confidence::assess(items, types.len(), c.likelihood - second);
-                // Items listed as support but not scored (an activity period
-                // most actors share): counted apart, so the basis and the
-                // supporting list printed beside it add up.
-                let context = c.supporting.len() - items;
-                if context > 0 {
-                    conf.reasons.insert(
-                        1,
-                        format!(
-                            "{context} further supporting item(s) listed as context, not scored"
-                        ),
-                    );
-                }
-                conf
-            }
-            _ => {
-                let mut c = Confidence::assess(0, 0, 0.0);
-                let why = match top {
-                    Some(c) if c.likelihood > lik_unknown && c.has_support => format!(
-                        "no actor stands out: the leader, {} {}, is at {:.0} %, below the {:.0} % needed to name one",
-                        c.id,
-                        c.name,
-                        c.likelihood * 100.0,
-                        MIN_ATTRIBUTION * 100.0
-                    ),
-                    _ => "no actor fits better than an unknown cluster".into(),
-                };
-                // Only the reason: the counts of a judgment not made ("0
-                // matching evidence items") contradicted the candidates'
-                // own supporting lists printed beside them.
-                c.reasons = vec![why];
-                c
-            }
-        };
+        let (outcome, confidence) = judge(&candidates, lik_unknown, empty);
         let mut confidence = confidence;
         let lead_alone = order.first().is_some_and(|&i| !corroborated[i]);
         if lead_alone && lone_share < 1.0 && !r.techs.is_empty() {
@@ -645,6 +582,73 @@ fn visible(t: &crate::kb::Technique, platforms: &std::collections::BTreeSet<Stri
     t.platforms.iter().any(|p| {
         platforms.contains(p) && (p != "PRE" || t.tactics.iter().any(|x| x == "reconnaissance"))
     })
+}
+
+/// The outcome the ranked candidates support (a name only when the leader
+/// beats "unknown", reaches `MIN_ATTRIBUTION` and has support) and the
+/// basis of the confidence in it. `empty`: no evidence to rank on.
+fn judge(candidates: &[Candidate], lik_unknown: f64, empty: bool) -> (Outcome, Confidence) {
+    let top = candidates.first();
+    let outcome = match top {
+        _ if empty => Outcome::InsufficientEvidence,
+        Some(c)
+            if c.likelihood > lik_unknown && c.likelihood >= MIN_ATTRIBUTION && c.has_support =>
+        {
+            Outcome::Attributed {
+                id: c.id.clone(),
+                name: c.name.clone(),
+            }
+        }
+        _ => Outcome::UnknownCluster,
+    };
+    let confidence = match (&outcome, top) {
+        (Outcome::Attributed { .. }, Some(c)) => {
+            let second = candidates
+                .get(1)
+                .map_or(0.0, |c| c.likelihood)
+                .max(lik_unknown);
+            let items = c.supporting.iter().filter(|i| i.weight > 0.0).count();
+            let mut types: Vec<&str> = c
+                .supporting
+                .iter()
+                .filter(|i| i.weight > 0.0)
+                .map(|i| i.kind.family())
+                .collect();
+            types.sort_unstable();
+            types.dedup();
+            let mut conf = Confidence::assess(items, types.len(), c.likelihood - second);
+            // Items listed as support but not scored (an activity period
+            // most actors share): counted apart, so the basis and the
+            // supporting list printed beside it add up.
+            let context = c.supporting.len() - items;
+            if context > 0 {
+                conf.reasons.insert(
+                    1,
+                    format!("{context} further supporting item(s) listed as context, not scored"),
+                );
+            }
+            conf
+        }
+        _ => {
+            let mut c = Confidence::assess(0, 0, 0.0);
+            let why = match top {
+                Some(c) if c.likelihood > lik_unknown && c.has_support => format!(
+                    "no actor stands out: the leader, {} {}, is at {:.0} %, below the {:.0} % needed to name one",
+                    c.id,
+                    c.name,
+                    c.likelihood * 100.0,
+                    MIN_ATTRIBUTION * 100.0
+                ),
+                _ => "no actor fits better than an unknown cluster".into(),
+            };
+            // Only the reason: the counts of a judgment not made ("0
+            // matching evidence items") contradicted the candidates'
+            // own supporting lists printed beside them.
+            c.reasons = vec![why];
+            c
+        }
+    };
+    (outcome, confidence)
 }
 
 fn ev_has_profile_evidence(ev: &CaseEvidence) -> bool {

@@ -412,14 +412,7 @@ impl RuleSet {
                 match compile::charge_regexes(&r.detection, &filters_for(&r), &mut regexes) {
                     Ok(()) => Some((index, r)),
                     Err(p) => {
-                        errors.push(RuleError {
-                            origin: r.origin.clone(),
-                            document: index,
-                            rule_id: (!r.id.is_empty()).then(|| r.id.to_string()),
-                            title: Some(r.title.to_string()),
-                            construct: p.construct,
-                            reason: p.reason,
-                        });
+                        errors.push(rule_error(&r, index, p.construct, p.reason));
                         None
                     }
                 }
@@ -439,14 +432,7 @@ impl RuleSet {
                         compile::compile(&r.detection, &fs, &env).map(|c| (mapping, c))
                     })
                     .collect::<Result<Vec<_>, Problem>>()
-                    .map_err(|p| RuleError {
-                        origin: r.origin.clone(),
-                        document: *index,
-                        rule_id: (!r.id.is_empty()).then(|| r.id.to_string()),
-                        title: Some(r.title.to_string()),
-                        construct: p.construct,
-                        reason: p.reason,
-                    })
+                    .map_err(|p| rule_error(r, *index, p.construct, p.reason))
             })
             .collect();
         let mut set = RuleSet {
@@ -474,19 +460,13 @@ impl RuleSet {
                         r.unapplied_exclusions = first.unapplied.clone();
                     }
                     for (search, ph) in &r.unapplied_exclusions {
-                        notes.push(RuleError {
-                            origin: r.origin.clone(),
-                            document: index,
-                            rule_id: (!r.id.is_empty()).then(|| r.id.to_string()),
-                            title: Some(r.title.to_string()),
-                            construct: format!("detection.{search}"),
-                            reason: format!(
-                                "placeholder `%{ph}%` has no value: the exclusion `{search}` \
-                                 is taken as an empty list and excludes nothing, so the rule \
-                                 reports every event it would have let pass (findings say so in \
-                                 `UnappliedExclusions`; give --placeholder {ph}=VALUE)"
-                            ),
-                        });
+                        let reason = format!(
+                            "placeholder `%{ph}%` has no value: the exclusion `{search}` \
+                             is taken as an empty list and excludes nothing, so the rule \
+                             reports every event it would have let pass (findings say so in \
+                             `UnappliedExclusions`; give --placeholder {ph}=VALUE)"
+                        );
+                        notes.push(rule_error(&r, index, format!("detection.{search}"), reason));
                     }
                     let ridx = set.rules.len() as u32;
                     let mut by = Vec::new();
@@ -1008,4 +988,16 @@ fn tuning_filters(
         }
     }
     out
+}
+
+/// A problem with (or note on) rule `r`, document `document` of its file.
+fn rule_error(r: &SigmaRule, document: usize, construct: String, reason: String) -> RuleError {
+    RuleError {
+        origin: r.origin.clone(),
+        document,
+        rule_id: (!r.id.is_empty()).then(|| r.id.to_string()),
+        title: Some(r.title.to_string()),
+        construct,
+        reason,
+    }
 }
