@@ -124,6 +124,17 @@ pub enum Error {
     Json(#[from] serde_json::Error),
 }
 
+impl Error {
+    /// SQLite said the database is busy (another writer holds it).
+    fn is_busy(&self) -> bool {
+        let sql = match self {
+            Error::Sql(e) | Error::Migration { source: e, .. } => e,
+            _ => return false,
+        };
+        matches!(sql, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy)
+    }
+}
+
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -185,6 +196,21 @@ impl Case {
     }
 
     fn open_rw(dir: &Path, version: u32, create: bool) -> Result<Case> {
+        // SQLite answers "busy" without waiting in a few places the busy
+        // timeout does not cover (several connections creating a fresh
+        // database and switching it to WAL at once): try again, bounded.
+        let deadline = std::time::Instant::now() + WRITE_BUSY_TIMEOUT;
+        loop {
+            match Self::try_open_rw(dir, version, create) {
+                Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn try_open_rw(dir: &Path, version: u32, create: bool) -> Result<Case> {
         let path = dir.join(DB_FILE);
         if !create && !path.is_file() {
             return Err(Error::NotACase(dir.to_path_buf()));
