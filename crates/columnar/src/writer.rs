@@ -222,11 +222,7 @@ impl ShardWriter {
         self.summary.events += 1;
         shard.rows += 1;
         if shard.batch.rows() >= opts.batch_rows || shard.batch.bytes() >= opts.batch_bytes {
-            let batch = shard.batch.finish()?;
-            shard
-                .writer
-                .write(&batch)
-                .map_err(|source| parquet_err(&shard.path, source))?;
+            shard.write_pending()?;
         }
         let full = shard.rows >= opts.max_shard_rows
             || (shard.writer.bytes_written() + shard.writer.in_progress_size()) as u64
@@ -293,13 +289,7 @@ impl ShardWriter {
             return Ok(());
         };
         self.held = self.held.saturating_sub(shard.held);
-        if shard.batch.rows() > 0 {
-            let batch = shard.batch.finish()?;
-            shard
-                .writer
-                .write(&batch)
-                .map_err(|source| parquet_err(&shard.path, source))?;
-        }
+        shard.write_pending()?;
         let path = shard.path;
         shard
             .writer
@@ -336,13 +326,7 @@ impl ShardWriter {
         let Some(shard) = self.open.values_mut().max_by_key(|s| s.held) else {
             return Ok(());
         };
-        if shard.batch.rows() > 0 {
-            let batch = shard.batch.finish()?;
-            shard
-                .writer
-                .write(&batch)
-                .map_err(|source| parquet_err(&shard.path, source))?;
-        }
+        shard.write_pending()?;
         shard
             .writer
             .flush()
@@ -351,6 +335,19 @@ impl ShardWriter {
         self.held = self.held.saturating_sub(shard.held) + held;
         shard.held = held;
         self.summary.early_flushes += 1;
+        Ok(())
+    }
+}
+
+impl OpenShard {
+    /// Hand the rows gathered since the last write to the Parquet writer.
+    fn write_pending(&mut self) -> Result<(), WriteError> {
+        if self.batch.rows() > 0 {
+            let batch = self.batch.finish()?;
+            self.writer
+                .write(&batch)
+                .map_err(|source| parquet_err(&self.path, source))?;
+        }
         Ok(())
     }
 }
