@@ -1594,3 +1594,78 @@ fn sysmon_eventlog_crash_injection_and_registry_links() {
         ],
     );
 }
+
+/// The correlation of a `\eventlog` pipe connect with the Event Log
+/// service host's crash report. Shapes from the public sample
+/// `DE_remote_eventlog_svc_crash_byt3bl33d3r_sysmon_17_1_3.evtx` (Sysmon 18
+/// ConnectPipe by `System`, then 0.19 s later Sysmon 1 WerFault.exe under
+/// `svchost.exe -k LocalServiceNetworkRestricted`); each near miss drops
+/// one of the two, reverses them, moves them apart or onto two hosts.
+#[test]
+fn eventlog_pipe_connect_then_service_crash() {
+    let r = pack();
+    const TITLE: &str = "Event Log Service Crashed After A Connection To Its Pipe";
+    let connect = |secs: i64| {
+        win(
+            SYSMON,
+            18,
+            "Microsoft-Windows-Sysmon",
+            secs,
+            &[
+                ("EventType", "ConnectPipe"),
+                ("PipeName", "\\eventlog"),
+                ("Image", "System"),
+            ],
+        )
+    };
+    let wer = |secs: i64, parent_cmd: &str| {
+        win(
+            SYSMON,
+            1,
+            "Microsoft-Windows-Sysmon",
+            secs,
+            &[
+                ("Image", "C:\\Windows\\System32\\WerFault.exe"),
+                (
+                    "CommandLine",
+                    "C:\\Windows\\system32\\WerFault.exe -u -p 5424 -s 4616",
+                ),
+                ("ParentImage", "C:\\Windows\\System32\\svchost.exe"),
+                ("ParentCommandLine", parent_cmd),
+            ],
+        )
+    };
+    let shared = "C:\\Windows\\System32\\svchost.exe -k LocalServiceNetworkRestricted";
+    let own = "C:\\Windows\\System32\\svchost.exe -k LocalServiceNetworkRestricted -p -s EventLog";
+    let other = "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule";
+    let fires = |events: &[Event]| titles(&r, events).contains(TITLE);
+
+    assert!(fires(&[connect(0), wer(1, shared)]), "shared service host");
+    assert!(fires(&[connect(0), wer(59, own)]), "own service host, 59 s");
+    // The near misses.
+    let restarted = win(
+        SYSMON,
+        17,
+        "Microsoft-Windows-Sysmon",
+        30,
+        &[
+            ("EventType", "CreatePipe"),
+            ("PipeName", "\\eventlog"),
+            ("Image", "C:\\Windows\\System32\\svchost.exe"),
+        ],
+    );
+    assert!(!fires(&[connect(0), restarted]), "pipe connect, no crash");
+    assert!(!fires(&[wer(1, shared)]), "crash, no pipe connect");
+    assert!(
+        !fires(&[connect(0), wer(1, other)]),
+        "another service crashed"
+    );
+    assert!(
+        !fires(&[wer(0, shared), connect(1)]),
+        "crash before the connect"
+    );
+    assert!(!fires(&[connect(0), wer(120, shared)]), "two minutes apart");
+    let mut elsewhere = wer(1, shared);
+    elsewhere.host = Some(Arc::from("ws07.corp.example"));
+    assert!(!fires(&[connect(0), elsewhere]), "crash on another host");
+}

@@ -70,6 +70,7 @@ static WINDOWS_PACK: &[(&str, &str)] = &[
     pack!("posh_ps_offensive_script_content.yml"),
     pack!("sysmon_registry_defense_and_privilege_escalation.yml"),
     pack!("sysmon_eventlog_crash_injection_and_registry_links.yml"),
+    pack!("sysmon_eventlog_pipe_then_service_crash.yml"),
     pack!("sysmon_service_pipes_and_image_loads.yml"),
     pack!("win_application_credential_and_sql_abuse.yml"),
     pack!("win_application_experience_cpl_and_shim.yml"),
