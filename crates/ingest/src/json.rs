@@ -118,6 +118,10 @@ pub(crate) fn to_event(
         let loc = line.map_or(Location::File, Location::Line);
         return Ok(crate::zeek::Kinds::new(origin).event(o, origin, loc));
     }
+    if crate::log_analytics::is_log_analytics(&o) {
+        let loc = line.map_or(Location::File, Location::Line);
+        return Ok(crate::log_analytics::to_event(o, at(loc)));
+    }
     Ok(match shapes::classify(&o) {
         Shape::EvtxJson => {
             let loc = match line {

@@ -175,6 +175,7 @@ mod walk;
 mod winevent;
 // Text-log readers (web servers, Linux, Zeek) and their line helpers.
 pub mod linux;
+mod log_analytics;
 mod text;
 pub mod web;
 pub mod zeek;

@@ -364,7 +364,8 @@ pub(crate) fn timestamp_of(v: &Value) -> Option<Timestamp> {
     }
 }
 
-fn text(v: &Value) -> Option<Arc<str>> {
+/// Non-empty text of a value (numbers and booleans as text).
+pub(crate) fn text(v: &Value) -> Option<Arc<str>> {
     match v {
         Value::Str(s) if !s.is_empty() => Some(s.clone()),
         Value::Str(_) => None,

@@ -15,6 +15,8 @@ mod auoms;
 mod auth;
 mod sysmon;
 
+pub(crate) use sysmon::data_elements;
+
 pub use auditd::Auditd;
 
 use crate::text::{
@@ -238,6 +240,44 @@ impl Format for Syslog {
         }
         Ok(())
     }
+}
+
+/// One syslog message that reached kahu without its syslog line (a Log
+/// Analytics `Syslog` record keeps the message, program, host and time in
+/// columns): an auoms record or a Sysmon for Linux event becomes that event,
+/// as in [`Syslog`]; other text becomes a syslog message (`msg`, `message`,
+/// `program`, the authentication fields) with the `auth` or `syslog`
+/// channel. `ev` already has provenance, host and time. Returns `false`
+/// when the message looked like Sysmon XML but could not be read (it is
+/// then kept as syslog text).
+pub(crate) fn message_event(program: Option<&str>, msg: &str, ev: &mut Event) -> bool {
+    if auoms::is_auoms(msg) && auoms::apply(msg, ev) {
+        return true;
+    }
+    let mut readable = true;
+    if msg.trim_start().starts_with("<Event")
+        && (program.is_some_and(|p| p.to_ascii_lowercase().contains("sysmon"))
+            || msg.contains("Linux-Sysmon"))
+    {
+        match sysmon::parse(msg) {
+            Some(s) => {
+                s.apply(ev);
+                return true;
+            }
+            None => readable = false,
+        }
+    }
+    let f = &mut ev.fields;
+    if let Some(p) = program {
+        f.insert("program", Value::str(p));
+        ev.provider = Some(Arc::from(p));
+    }
+    let text: Arc<str> = Arc::from(msg);
+    f.insert("msg", Value::Str(text.clone()));
+    f.insert("message", Value::Str(text));
+    let is_auth = auth::extract(program.unwrap_or(""), msg, f);
+    Ctx::new(false).logsources(ev, program, is_auth);
+    readable
 }
 
 /// Interned log sources and channels for one file.

@@ -92,9 +92,24 @@ impl SysmonEvent {
 pub(super) fn parse(xml: &str) -> Option<SysmonEvent> {
     let system_end = xml.find("</System>")?;
     let system = &xml[..system_end];
+    let data = data_elements(&xml[system_end..]);
+    Some(SysmonEvent {
+        event_id: element(system, "EventID").and_then(|v| v.trim().parse().ok()),
+        computer: element(system, "Computer").map(|v| unescape(v).into_owned()),
+        channel: element(system, "Channel").map(|v| unescape(v).into_owned()),
+        provider: attribute(system, "<Provider ", "Name").map(|v| unescape(v).into_owned()),
+        system_time: attribute(system, "<TimeCreated ", "SystemTime").map(str::to_owned),
+        data,
+    })
+}
+
+/// Every `<Data Name="…">…</Data>` (or empty `<Data Name="…"/>`) element of
+/// an event's XML, in order, names and values decoded. Bounded by the
+/// input's length: each step consumes input. Windows `EventData` XML has
+/// the same form (Log Analytics keeps it as text, see `log_analytics`).
+pub(crate) fn data_elements(xml: &str) -> Vec<(String, String)> {
     let mut data = Vec::new();
-    let mut rest = &xml[system_end..];
-    // Bounded by the line length; each iteration consumes input.
+    let mut rest = xml;
     while let Some(i) = rest.find("<Data Name=\"") {
         rest = &rest[i + 12..];
         let Some(q) = rest.find('"') else { break };
@@ -111,14 +126,7 @@ pub(super) fn parse(xml: &str) -> Option<SysmonEvent> {
         data.push((name, unescape(&rest[..end]).into_owned()));
         rest = &rest[end..];
     }
-    Some(SysmonEvent {
-        event_id: element(system, "EventID").and_then(|v| v.trim().parse().ok()),
-        computer: element(system, "Computer").map(|v| unescape(v).into_owned()),
-        channel: element(system, "Channel").map(|v| unescape(v).into_owned()),
-        provider: attribute(system, "<Provider ", "Name").map(|v| unescape(v).into_owned()),
-        system_time: attribute(system, "<TimeCreated ", "SystemTime").map(str::to_owned),
-        data,
-    })
+    data
 }
 
 /// Text of `<name>…</name>` (also `<name attr="…">…</name>`).
