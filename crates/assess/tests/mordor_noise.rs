@@ -10,6 +10,8 @@
 //! sets), so a subset would hide exactly what this test is for. It takes
 //! about 40 s on 2 cores with the workspace's optimised dev profile.
 
+mod common;
+
 use kahu_assess::{AssessConfig, run};
 use kahu_finding::Level;
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,7 +30,7 @@ fn mordor_atomic_top_rules_are_not_known_noise_and_bursts_are_collapsed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = AssessConfig::new(vec![mordor], dir.path().join("out"));
+    let mut cfg = AssessConfig::new(vec![mordor.clone()], dir.path().join("out"));
     cfg.rules = vec![rules];
     cfg.store_case = false;
     let r = run(&cfg, &()).unwrap();
@@ -105,6 +107,32 @@ fn mordor_atomic_top_rules_are_not_known_noise_and_bursts_are_collapsed() {
         pack_above_low <= 250,
         "kahu's pack: {pack_above_low} detections above low on Mordor atomic"
     );
+
+    // Issue #13's containment checks, as on the demo and EVTX-ATTACK-SAMPLES
+    // (`containment.rs`): no Windows binary's hash on the block list and
+    // every account to reset seen authenticating, acting or changed, both
+    // read from the evidence independently of kahu's detection.
+    let out = dir.path().join("out");
+    common::containment::check_lists(&out, &mordor);
+    let lists = |name: &str| common::containment::column(&out.join("containment").join(name)).len();
+    eprintln!(
+        "Mordor atomic containment: {} hashes, {} accounts to reset, {} IPs to block, {} shared-infrastructure IPs",
+        lists("blocklist-hashes.csv"),
+        lists("accounts-to-reset.csv"),
+        lists("blocklist-ips.csv"),
+        lists("shared-infrastructure-do-not-block.csv"),
+    );
+    // Every incident title names its host(s), or says it has none.
+    let incidents = &r.assessment.incidents;
+    eprintln!("Mordor atomic: {} incidents", incidents.len());
+    for v in incidents {
+        assert!(
+            v.hosts.iter().any(|h| v.title.contains(h.as_str()))
+                || v.title.contains("host unknown"),
+            "incident title names no host: {}",
+            v.title
+        );
+    }
 
     // A burst is one finding with a count: no rule fills a file with
     // separate findings, and the largest bursts were indeed joined.
