@@ -147,6 +147,35 @@ fn password_spraying_and_guessing_correlations() {
         &spray_4648(6),
         &spray_4648(4),
     );
+    // A boot and one user logon, as Mordor's WORKSTATION5 recorded them:
+    // the machine account's 4648s for the sessions' virtual accounts
+    // (DWM-N, UMFD-N), the machine account itself and the user.
+    let logon_sequence = burst(7, |i| {
+        let (user, domain, process) = [
+            ("DWM-1", "Window Manager", "winlogon.exe"),
+            ("UMFD-0", "Font Driver Host", "wininit.exe"),
+            ("UMFD-1", "Font Driver Host", "winlogon.exe"),
+            ("WS5$", "CORP.EXAMPLE", "taskhostw.exe"),
+            ("UMFD-2", "Font Driver Host", "winlogon.exe"),
+            ("DWM-2", "Window Manager", "winlogon.exe"),
+            ("pgustavo", "CORP", "svchost.exe"),
+        ][i];
+        sec(
+            4648,
+            &[
+                ("SubjectUserName", "WS5$"),
+                ("TargetUserName", user),
+                ("TargetDomainName", domain),
+                ("TargetServerName", "localhost"),
+                ("ProcessName", &format!("C:\\Windows\\System32\\{process}")),
+            ],
+        )
+    });
+    assert!(
+        !titles(&r, &logon_sequence)
+            .contains("Password Spraying Through Explicit-Credential Logons"),
+        "a boot and a logon are not a spray"
+    );
     let fail_4625 = |n, same_user: bool| {
         burst(n, |i| {
             sec(
@@ -606,6 +635,27 @@ fn winrm_and_wmi_activity() {
         &[binding("CommandLineEventConsumer=\"Updater\"")],
         &[binding(
             "NTEventLogEventConsumer=\"SCM Event Log Consumer\"",
+        )],
+    );
+    // The same default binding from an export that drops UserData (NXLog):
+    // only the message names it (text as on Mordor's WORKSTATION5).
+    let message_only = |message: &str| {
+        win(
+            WMI,
+            5861,
+            "Microsoft-Windows-WMI-Activity",
+            0,
+            &[("Message", message)],
+        )
+    };
+    check(
+        &r,
+        "WMI Permanent Event Subscription Registered",
+        &[message_only(
+            "Namespace = //./root/subscription; Eventfilter = Updater (refer to its activate eventid:5859); Consumer = CommandLineEventConsumer=\"Updater\"; PossibleCause = Binding EventFilter:",
+        )],
+        &[message_only(
+            "Namespace = //./root/subscription; Eventfilter = SCM Event Log Filter (refer to its activate eventid:5859); Consumer = NTEventLogEventConsumer=\"SCM Event Log Consumer\"; PossibleCause = Binding EventFilter:",
         )],
     );
     let provider = |path: &str| {
