@@ -600,3 +600,51 @@ fn actions(findings: &[Finding], policy: &Policy) -> Vec<Item> {
     );
     out.into_items()
 }
+
+#[cfg(test)]
+mod action_tests {
+    use super::*;
+    use kahu_event::{Location, Provenance};
+    use kahu_finding::Level;
+    use std::sync::Arc;
+
+    fn finding(technique: &str, level: Level) -> Finding {
+        Finding {
+            kind: FindingKind::Sigma,
+            rule_id: Arc::from("r"),
+            title: Arc::from("t"),
+            level,
+            techniques: vec![Arc::from(technique)],
+            software: Vec::new(),
+            groups: Vec::new(),
+            timestamp: None,
+            host: None,
+            channel: None,
+            event_id: None,
+            fields: Vec::new(),
+            provenance: Provenance::new(Arc::from("e.json"), Location::Line(1)),
+            related: Vec::new(),
+        }
+    }
+
+    /// Issue #13: "Patch the exploited public-facing application" only with
+    /// initial-access evidence on a public-facing service (T1190) at a
+    /// significant level, never for an intrusion that came in another way.
+    #[test]
+    fn patch_action_needs_significant_public_facing_exploitation() {
+        let p = Policy::default();
+        let patch = |fs: &[Finding]| {
+            actions(fs, &p).iter().any(|i| {
+                i.value
+                    .starts_with("Patch the exploited public-facing application")
+            })
+        };
+        assert!(patch(&[finding("T1190", Level::High)]));
+        assert!(!patch(&[
+            finding("T1059.001", Level::High),
+            finding("T1078", Level::Critical),
+            finding("T1566.001", Level::Critical),
+        ]));
+        assert!(!patch(&[finding("T1190", Level::Low)]));
+    }
+}
