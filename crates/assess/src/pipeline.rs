@@ -170,6 +170,22 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         crate::write::OUTPUT_NAMES,
         &cfg.evidence,
     )?;
+    // An output named like a partner's feed (`stix-bundle.json`) or a rule
+    // must not replace the file this run reads.
+    let written: Vec<PathBuf> = crate::write::OUTPUT_NAMES
+        .iter()
+        .map(|n| cfg.out.join(n))
+        .collect();
+    let read: Vec<PathBuf> = [&cfg.rules, &cfg.iocs, &cfg.yara, &cfg.profiles]
+        .into_iter()
+        .flatten()
+        .chain(cfg.attack_bundle.iter())
+        .cloned()
+        .collect();
+    crate::guard::refuse_outputs_on_inputs(
+        &written.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        &read,
+    )?;
     let (kb_owned, profiles) = cfg.knowledge()?;
     let kb = kb_owned
         .as_ref()

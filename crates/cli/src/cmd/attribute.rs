@@ -96,6 +96,18 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
         .iter()
         .map(|i| i.split_once('=').map_or(i.as_str(), |(_, k)| k));
     check_enrichment(&args.regions, &args.sectors, infra_kinds, &profiles)?;
+    // The layer must never replace a file this run reads (`--navigator-out
+    // l.json --layer l.json` would truncate the analyst's layer), checked
+    // before any work.
+    if let Some(out) = &args.navigator_out {
+        let inputs: Vec<PathBuf> = [&args.findings, &args.layer, &args.profile]
+            .into_iter()
+            .flatten()
+            .chain(args.attack.iter())
+            .cloned()
+            .collect();
+        kahu_assess::guard::refuse_outputs_on_evidence(&[out.as_path()], &inputs)?;
+    }
     let ev = collect_evidence(&args, kb, &profiles)?;
     if ev.is_empty() {
         bail!("no evidence: give --techniques/--software/--cve/…, --findings FILE or --layer FILE");
@@ -107,8 +119,7 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     let res = Attribution::rank(kb, &profiles, &ev, &opts);
     if let (Some(out), Some(lead)) = (&args.navigator_out, res.candidates.first()) {
         let layer = kahu_attack::navigator_layer(kb, &ev, lead);
-        std::fs::write(out, serde_json::to_string_pretty(&layer)?)
-            .with_context(|| format!("writing {}", out.display()))?;
+        write_layer(out, &serde_json::to_string_pretty(&layer)?)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&res)?);
@@ -337,4 +348,14 @@ fn print_human(res: &Attribution) {
             }
         }
     }
+}
+
+/// Write the Navigator layer without following a link planted at its path.
+fn write_layer(out: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut f = kahu_report::safe::create_output_file(out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.flush())
+        .with_context(|| format!("writing {}", out.display()))
 }

@@ -112,6 +112,22 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         .filter(|p| *p != std::path::Path::new("-"))
         .collect();
     kahu_assess::guard::refuse_outputs_on_evidence(&outputs, &args.paths)?;
+    // Nor may an output replace a rule, feed, YARA or tuning file the run
+    // reads (`-o feed.csv --ioc feed.csv` would truncate the partner's feed).
+    let case_file = args.case.as_ref().map(|d| d.join("case.sqlite"));
+    let written: Vec<&std::path::Path> = args
+        .output
+        .iter()
+        .filter(|p| *p != std::path::Path::new("-"))
+        .chain(case_file.iter())
+        .map(PathBuf::as_path)
+        .collect();
+    let read: Vec<PathBuf> = [&args.rules, &args.iocs, &args.yara, &args.noise.tuning]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    kahu_assess::guard::refuse_outputs_on_inputs(&written, &read)?;
     let chatty = !global.quiet && !args.json;
     let progress = FileProgress::new(global.quiet || args.json);
     let mut run = kahu_assess::detect(&cfg, &progress)?;
