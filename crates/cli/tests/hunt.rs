@@ -364,6 +364,7 @@ fn json_summary_agrees_with_the_timeline() {
         &fx.evidence(),
         "--rules",
         &fx.rules(),
+        "--no-bundled-rules",
         "--json",
         "-o",
         p.to_str().unwrap(),
@@ -979,7 +980,7 @@ fn rule_status_selects_rules() {
     }
     let d = dir.to_str().unwrap();
     let loaded = |extra: &[&str]| {
-        let mut args = vec!["hunt", "-q", "--json"];
+        let mut args = vec!["hunt", "-q", "--json", "--no-bundled-rules"];
         let ev = fx.evidence();
         args.extend([ev.as_str(), "--rules", d]);
         args.extend(extra);
@@ -1025,4 +1026,49 @@ fn nothing_readable_is_exit_3_not_a_clean_result() {
     assert!(dir.join("report.html").is_file());
     // The fixture's readable evidence is a normal 0.
     assert_ok(&kahu(&["hunt", &fx.evidence(), "--json", "-q"]));
+}
+
+/// `--rules` means the same in `hunt` and `assess`: the given rules are
+/// added to kahu's bundled set (the summaries name the same rule sources),
+/// and `--no-bundled-rules` leaves only the given rules in both.
+#[test]
+fn rules_add_to_the_bundled_set_in_hunt_as_in_assess() {
+    let fx = Fixture::new();
+    let sources = |cmd: &str, extra: &[&str]| {
+        let out_path = fx.path(&format!("{cmd}-{}", extra.len()));
+        let ev = fx.evidence();
+        let rules = fx.rules();
+        let mut args = vec![cmd, ev.as_str(), "--rules", rules.as_str(), "--json"];
+        args.extend(extra);
+        let out_flag = if cmd == "hunt" { "-o" } else { "--out" };
+        args.extend([out_flag, out_path.to_str().unwrap()]);
+        if cmd == "assess" {
+            args.push("--no-case");
+        }
+        let out = Command::new(KAHU)
+            .args(&args)
+            .env("NO_COLOR", "1")
+            // No rule package installed by `kahu rules update` on this machine.
+            .env("KAHU_RULES_DIR", fx.path("no-installed-rules"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kahu");
+        assert_ok(&out);
+        let s = summary(&out);
+        s["rule_sources"]
+            .as_array()
+            .expect("rule_sources")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    let hunt = sources("hunt", &[]);
+    assert_eq!(hunt, sources("assess", &[]));
+    assert_eq!(hunt.len(), 2, "bundled and the given rules: {hunt:?}");
+    assert!(hunt[0].starts_with("kahu's bundled rules"), "{hunt:?}");
+    assert!(hunt[1].contains("(3 rules)"), "{hunt:?}");
+    let alone = sources("hunt", &["--no-bundled-rules"]);
+    assert_eq!(alone, sources("assess", &["--no-bundled-rules"]));
+    assert_eq!(alone.len(), 1, "{alone:?}");
+    assert!(alone[0].contains("(3 rules)"), "{alone:?}");
 }

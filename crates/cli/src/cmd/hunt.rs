@@ -24,10 +24,14 @@ pub struct Args {
     /// Evidence files, directories or archives.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Sigma rule files or directories (repeatable). Without it, kahu's own
-    /// bundled rule set is used.
+    /// Sigma rule files or directories, added to kahu's bundled rules
+    /// (repeatable), as in `assess`. Without it, the bundled rules and a
+    /// package installed by `kahu rules update` are used.
     #[arg(short, long = "rules", value_name = "DIR|FILE")]
     pub rules: Vec<PathBuf>,
+    /// Do not use kahu's bundled rules (with `--rules`: only those rules).
+    #[arg(long)]
+    pub no_bundled_rules: bool,
     /// Write the detection timeline to this file.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -80,9 +84,9 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
     let cfg = DetectConfig {
         evidence: args.paths.clone(),
-        // `--rules` replaces the bundled set rather than adding to it: a
-        // hunt is often a run of one team's rules alone.
-        bundled_rules: args.rules.is_empty(),
+        // `--rules` adds to the bundled set, as in `assess` (one meaning
+        // for one flag); `--no-bundled-rules` runs one team's rules alone.
+        bundled_rules: !args.no_bundled_rules,
         rules: args.rules.clone(),
         load: kahu_sigma::LoadOptions {
             min_level: args.min_level,
