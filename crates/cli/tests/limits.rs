@@ -208,3 +208,61 @@ fn outputs_never_replace_a_feed_rule_or_tuning_file_the_run_reads() {
     ]);
     assert_eq!(ok.status.code(), Some(0), "{ok:?}");
 }
+
+/// Not only `--ioc`: every other file named on the command line (tuning,
+/// rules, YARA, profiles, layers, findings) that is a device or a FIFO is
+/// refused at once, not read until memory runs out or waited on forever.
+#[test]
+fn every_input_file_flag_refuses_devices_and_fifos() {
+    let dir = fixture();
+    let fifo = dir.path().join("input.fifo");
+    let c = std::ffi::CString::new(s(&fifo)).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let ev = dir.path().join("ev.jsonl");
+    let rule = dir.path().join("r.yml");
+    let out = dir.path().join("o.csv");
+    let assess_out = dir.path().join("report");
+    for bad in [Path::new("/dev/zero"), fifo.as_path()] {
+        for args in [
+            vec![
+                "hunt",
+                s(&ev),
+                "--rules",
+                s(&rule),
+                "--tuning",
+                s(bad),
+                "-o",
+                s(&out),
+            ],
+            vec!["hunt", s(&ev), "--rules", s(bad), "-o", s(&out)],
+            vec![
+                "hunt",
+                s(&ev),
+                "--rules",
+                s(&rule),
+                "--yara",
+                s(bad),
+                "-o",
+                s(&out),
+            ],
+            vec![
+                "assess",
+                s(&ev),
+                "--profile",
+                s(bad),
+                "--out",
+                s(&assess_out),
+                "--no-case",
+            ],
+            vec!["attribute", "--findings", s(bad)],
+            vec!["attribute", "--layer", s(bad)],
+            vec!["attribute", "--techniques", "T1190", "--profile", s(bad)],
+        ] {
+            let r = kahu(&args);
+            assert_eq!(r.status.code(), Some(2), "{args:?}: {r:?}");
+            let err = String::from_utf8_lossy(&r.stderr);
+            assert!(err.contains("only regular files"), "{args:?}: {err}");
+        }
+    }
+}

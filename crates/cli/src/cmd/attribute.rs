@@ -73,6 +73,17 @@ pub struct Args {
 /// Run `kahu attribute`. Exit code 0 for any judgement, "unknown" included
 /// (a run that judged is a run that worked), 2 on errors.
 pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
+    {
+        use crate::inputs::{Kind, MAX_ATTACK_BYTES, MAX_INPUT_BYTES, check};
+        check("--findings", &args.findings, Kind::File(None))?;
+        check("--layer", &args.layer, Kind::File(Some(MAX_INPUT_BYTES)))?;
+        check(
+            "--profile",
+            &args.profile,
+            Kind::File(Some(MAX_INPUT_BYTES)),
+        )?;
+        check("--attack", &args.attack, Kind::File(Some(MAX_ATTACK_BYTES)))?;
+    }
     let owned;
     let kb: &KnowledgeBase = match &args.attack {
         Some(p) => {

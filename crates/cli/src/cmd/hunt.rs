@@ -82,6 +82,7 @@ pub struct Args {
 /// detections); errors (unreadable rules, bad arguments) give 2.
 pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
+    check_inputs(&args)?;
     let cfg = DetectConfig {
         evidence: args.paths.clone(),
         // `--rules` adds to the bundled set, as in `assess` (one meaning
@@ -238,4 +239,17 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         return Ok(ExitCode::from(crate::NO_EVIDENCE_EXIT));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rule, YARA and tuning paths are regular files or folders, never a FIFO
+/// or a device (see `crate::inputs`).
+fn check_inputs(args: &Args) -> Result<()> {
+    use crate::inputs::{Kind, MAX_INPUT_BYTES, check};
+    check("--rules", &args.rules, Kind::FileOrFolder)?;
+    check("--yara", &args.yara, Kind::FileOrFolder)?;
+    check(
+        "--tuning",
+        &args.noise.tuning,
+        Kind::File(Some(MAX_INPUT_BYTES)),
+    )
 }
