@@ -1072,3 +1072,58 @@ fn rules_add_to_the_bundled_set_in_hunt_as_in_assess() {
     assert_eq!(alone.len(), 1, "{alone:?}");
     assert!(alone[0].contains("(3 rules)"), "{alone:?}");
 }
+
+/// `--json` carries the warnings' texts, not only their count: a malformed
+/// line is named with its file, line and reason, in `hunt` and in `assess`.
+#[test]
+fn json_summaries_list_each_warning_with_file_line_and_reason() {
+    let fx = Fixture::new();
+    let ev = fx.path("mixed.jsonl");
+    std::fs::write(
+        &ev,
+        format!(
+            "{}not json\n",
+            EVENTS.lines().next().unwrap().to_owned() + "\n"
+        ),
+    )
+    .unwrap();
+    let ev = ev.to_str().unwrap().to_string();
+    let hunt_out = fx.path("h.csv");
+    let assess_out = fx.path("report");
+    for args in [
+        vec![
+            "hunt",
+            ev.as_str(),
+            "--json",
+            "-o",
+            hunt_out.to_str().unwrap(),
+        ],
+        vec![
+            "assess",
+            ev.as_str(),
+            "--json",
+            "--no-case",
+            "--out",
+            assess_out.to_str().unwrap(),
+        ],
+    ] {
+        let out = kahu(&args);
+        assert_ok(&out);
+        let s = summary(&out);
+        let details = s["warning_details"].as_array().expect("warning_details");
+        assert_eq!(s["warnings"].as_u64(), Some(details.len() as u64), "{s}");
+        let bad = details
+            .iter()
+            .find(|w| w["location"]["value"] == 2)
+            .unwrap_or_else(|| panic!("no warning for line 2: {details:?}"));
+        assert!(
+            bad["file"].as_str().unwrap().ends_with("mixed.jsonl"),
+            "{bad}"
+        );
+        assert_eq!(bad["location"]["kind"], "line");
+        assert!(
+            bad["reason"].as_str().unwrap().contains("malformed JSON"),
+            "{bad}"
+        );
+    }
+}
