@@ -241,8 +241,14 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         built.assessment.techniques.len()
     ));
     progress.phase_start("write report");
-    let mut written = crate::write::write_outputs(&cfg.out, &built, &findings, &analytics)
-        .with_context(|| format!("cannot write outputs to {}", cfg.out.display()))?;
+    let mut written = crate::write::write_outputs(
+        &cfg.out,
+        &built,
+        &findings,
+        &analytics,
+        &crate::write::RuleFiles::of(&rulesets),
+    )
+    .with_context(|| format!("cannot write outputs to {}", cfg.out.display()))?;
     progress.phase_done(&format!("{} files", written.len()));
     if let Some(store) = det.case {
         progress.phase_start("write case store");

@@ -85,6 +85,11 @@ fn verbose_stages_sharing_reminder_and_fail_on() {
         assert!(log.contains(stage), "no `{stage}` in -v log: {log}");
     }
     assert!(!log.contains('\u{1b}'), "colour codes in a redirected log");
+    // findings.jsonl names each Sigma finding's rule file.
+    let findings = std::fs::read_to_string(dir.path().join("b/findings.jsonl")).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(findings.lines().next().expect("a finding")).unwrap();
+    assert_eq!(first["rule_file"], rule.display().to_string(), "{first}");
     let high = run(&["--fail-on", "high"], "c");
     assert_eq!(high.status.code(), Some(1), "{high:?}");
     let critical_only = run(&["--fail-on", "critical"], "d");

@@ -177,7 +177,8 @@ fn csv_timeline_has_the_columns_and_values() {
             "file",
             "member",
             "location",
-            "related"
+            "related",
+            "rule_file"
         ]
     );
     assert_eq!(rows.len(), 4, "{rows:?}");
@@ -210,6 +211,40 @@ fn csv_timeline_has_the_columns_and_values() {
     assert_eq!(rows[1][col("techniques")], "T1059.003");
     assert_eq!(rows[3][col("timestamp")], "2024-05-01T10:05:00+00:00");
     assert_eq!(rows[3][col("location")], "line 2");
+    // Each finding names the rule file it came from (as Hayabusa's verbose
+    // profile does), the file the fixture wrote that rule into.
+    let files: Vec<&str> = rows.iter().map(|r| r[col("rule_file")].as_str()).collect();
+    for (file, name) in files
+        .iter()
+        .zip(["high.yml", "low.yml", "info.yml", "info.yml"])
+    {
+        assert!(
+            Path::new(file).ends_with(Path::new("rules").join(name)),
+            "{files:?}"
+        );
+    }
+    // The JSON-lines timeline says the same, and stays a findings file.
+    let jsonl = fx.path("out.jsonl");
+    assert_ok(&kahu(&[
+        "hunt",
+        "-q",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "-o",
+        jsonl.to_str().unwrap(),
+    ]));
+    let lines = read_jsonl(&jsonl);
+    assert!(
+        Path::new(lines[0]["rule_file"].as_str().unwrap()).ends_with("rules/high.yml"),
+        "{}",
+        lines[0]
+    );
+    let ranked = Command::new(KAHU)
+        .args(["attribute", "--findings", jsonl.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(ranked.status.success(), "{ranked:?}");
 }
 
 #[test]

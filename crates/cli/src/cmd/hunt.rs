@@ -151,6 +151,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             .context("cannot write the case store")?;
     }
     let findings = run.findings;
+    let rule_files = output::RuleFiles::of(&run.rules.rule_sets());
 
     let tz = args.tz;
     // `-o -`, or no `-o` without `--json`, writes the timeline to stdout
@@ -171,8 +172,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             Box::new(BufWriter::new(file))
         };
         let skipped = match format {
-            TimelineFormat::Csv => output::write_csv(w, &findings, tz).map(|()| 0),
-            TimelineFormat::Jsonl => output::write_jsonl(w, &findings).map(|()| 0),
+            TimelineFormat::Csv => output::write_csv(w, &findings, tz, &rule_files).map(|()| 0),
+            TimelineFormat::Jsonl => output::write_jsonl(w, &findings, &rule_files).map(|()| 0),
             TimelineFormat::Timesketch => {
                 output::write_timesketch(w, &findings, TimelineFormat::jsonl_name(path))
             }
