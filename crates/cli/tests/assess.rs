@@ -43,8 +43,9 @@ const RULE: &str = "title: Test Mimikatz\nid: 00000000-0000-4000-8000-0000000000
 const MIMIKATZ: &str = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"EventRecordID":11,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:00:00Z"}}},"EventData":{"Image":"C:\\Users\\bob\\mimikatz.exe","OriginalFileName":"mimikatz.exe","CommandLine":"mimikatz.exe \"privilege::debug\" \"sekurlsa::logonpasswords\" exit","User":"CORP\\bob"}}}"##;
 
 /// `-v` logs each stage (no colour codes when redirected), the summary
-/// reminds the analyst of `--producer`/`--name` until both are given, and
-/// `--fail-on LEVEL` exits 1 only when a detection reached the level.
+/// reminds the analyst of `--producer`/`--name` until both are given,
+/// `--no-case` writes no case store (the summary gives the size of one),
+/// and `--fail-on LEVEL` exits 1 only when a detection reached the level.
 #[test]
 fn verbose_stages_sharing_reminder_and_fail_on() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,6 +91,27 @@ fn verbose_stages_sharing_reminder_and_fail_on() {
     let first: serde_json::Value =
         serde_json::from_str(findings.lines().next().expect("a finding")).unwrap();
     assert_eq!(first["rule_file"], rule.display().to_string(), "{first}");
+    // --no-case (every `run` above) writes no case store and no Case: line;
+    // without it the case is written and the summary gives its size.
+    assert!(!dir.path().join("b/case.sqlite").exists());
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("Case:"));
+    let full = Command::new(env!("CARGO_BIN_EXE_kahu"))
+        .arg("assess")
+        .arg(&ev)
+        .arg("--rules")
+        .arg(&rule)
+        .arg("--out")
+        .arg(dir.path().join("f"))
+        .output()
+        .unwrap();
+    assert!(full.status.success(), "{full:?}");
+    assert!(dir.path().join("f/case.sqlite").is_file());
+    let summary = String::from_utf8_lossy(&full.stdout);
+    let case_line = summary
+        .lines()
+        .find(|l| l.starts_with("Case:"))
+        .unwrap_or_else(|| panic!("no Case: line in {summary}"));
+    assert!(case_line.contains(" MB;"), "{case_line}");
     let high = run(&["--fail-on", "high"], "c");
     assert_eq!(high.status.code(), Some(1), "{high:?}");
     let critical_only = run(&["--fail-on", "critical"], "d");

@@ -1162,3 +1162,35 @@ fn json_summaries_list_each_warning_with_file_line_and_reason() {
         );
     }
 }
+
+/// `--utc` is the default made explicit: the same timeline as without it;
+/// with `--tz` it is a usage error.
+#[test]
+fn utc_is_the_default_and_conflicts_with_tz() {
+    let fx = Fixture::new();
+    let run = |extra: &[&str], name: &str| {
+        let p = fx.path(name);
+        let mut args = vec!["hunt", "-q"];
+        let ev = fx.evidence();
+        let rules = fx.rules();
+        args.extend([
+            ev.as_str(),
+            "--rules",
+            rules.as_str(),
+            "-o",
+            p.to_str().unwrap(),
+        ]);
+        args.extend(extra);
+        (kahu(&args), p)
+    };
+    let (plain, p1) = run(&[], "plain.csv");
+    let (utc, p2) = run(&["--utc"], "utc.csv");
+    assert_ok(&plain);
+    assert_ok(&utc);
+    assert_eq!(
+        std::fs::read_to_string(p1).unwrap(),
+        std::fs::read_to_string(p2).unwrap()
+    );
+    let (both, _) = run(&["--utc", "--tz", "+12:00"], "both.csv");
+    assert_eq!(both.status.code(), Some(2), "{both:?}");
+}

@@ -72,6 +72,10 @@ pub struct Args {
     /// Timesketch output stay in UTC.
     #[arg(long, value_name = "OFFSET|ZONE", value_parser = crate::timezone::OutputZone::parse)]
     pub tz: Option<crate::timezone::OutputZone>,
+    /// Show times in UTC: the default, accepted so scripts can say so
+    /// (issue #15 names `--utc` beside `--tz`).
+    #[arg(long, conflicts_with = "tz")]
+    pub utc: bool,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
