@@ -81,8 +81,8 @@ echo "| evidence | events | convert s | events/s | peak RSS MB | shards, partiti
 echo "|---|---|---|---|---|---|---|---|---|---|"
 echo "| $(basename "$EVIDENCE") | $events | $t | $(awk -v e="$events" -v t="$t" 'BEGIN { printf "%.0f", e / t }') | $rss | $shards | $(mb "$zipped") | $(mb "$plain") | $(mb "$parquet") | $(awk -v p="$parquet" -v u="$plain" 'BEGIN { printf "%.3f", p / u }') |"
 if [ -d "$SHARED/sigma/rules/windows" ]; then
-  read -r ht hrss < <(measure "$KAHU" hunt -q --json "$EVIDENCE" --rules "$SHARED/sigma/rules/windows" -o "$OUT/a.jsonl")
-  read -r pt prss < <(measure "$KAHU" hunt -q --json "$OUT/pq" --rules "$SHARED/sigma/rules/windows" -o "$OUT/b.jsonl")
+  read -r ht hrss < <(measure "$KAHU" hunt -q --json "$EVIDENCE" --no-bundled-rules --rules "$SHARED/sigma/rules/windows" -o "$OUT/a.jsonl")
+  read -r pt prss < <(measure "$KAHU" hunt -q --json "$OUT/pq" --no-bundled-rules --rules "$SHARED/sigma/rules/windows" -o "$OUT/b.jsonl")
   same=$(cmp -s <(sort "$OUT/a.jsonl") <(sort "$OUT/b.jsonl") && echo identical || echo DIFFERENT)
   echo
   echo "| hunt (SigmaHQ Windows rules) on | s | peak RSS MB |"

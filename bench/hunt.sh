@@ -51,8 +51,8 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); runs: $RUNS (median)"
 EMPTY=$(mktemp -d)
 trap 'rmdir "$EMPTY"' EXIT
-read -r l lrss < <(measure rules "$KAHU" hunt -q --json "$EMPTY" --rules "$SHARED/sigma/rules/windows")
-nrules=$("$KAHU" hunt -q --json "$EMPTY" --rules "$SHARED/sigma/rules/windows" | sed -nE 's/.*"rules_loaded": ([0-9]+).*/\1/p')
+read -r l lrss < <(measure rules "$KAHU" hunt -q --json "$EMPTY" --no-bundled-rules --rules "$SHARED/sigma/rules/windows")
+nrules=$("$KAHU" hunt -q --json "$EMPTY" --no-bundled-rules --rules "$SHARED/sigma/rules/windows" | sed -nE 's/.*"rules_loaded": ([0-9]+).*/\1/p')
 echo "rule loading ($nrules SigmaHQ Windows rules): $l s, peak RSS $lrss MB"
 echo
 echo "| workload | events | parse-only s | hunt s | hunt/parse | hunt events/s | peak RSS MB |"
@@ -61,7 +61,7 @@ for w in evtx jsonl; do
   if [ "$w" = evtx ]; then IN="$SHARED/evtx/EVTX-ATTACK-SAMPLES"; RULES="$SHARED/sigma/rules/windows"; else IN="$JSONL"; RULES="$SHARED/sigma/rules/windows"; fi
   n=$(events_in "$IN")
   read -r p _ < <(measure parse "$KAHU" events -q --count "$IN")
-  read -r h rss < <(measure hunt "$KAHU" hunt -q --json "$IN" --rules "$RULES")
+  read -r h rss < <(measure hunt "$KAHU" hunt -q --json "$IN" --no-bundled-rules --rules "$RULES")
   awk -v w="$w" -v n="$n" -v p="$p" -v h="$h" -v r="$rss" 'BEGIN { printf "| %s | %d | %.2f | %.2f | %.2f | %.0f | %d |\n", w, n, p, h, (p>0?h/p:0), (h>0?n/h:0), r }'
 done
 echo

@@ -63,7 +63,7 @@ echo "| case | input | peak RSS (MB) | seconds | what kahu said |"
 echo "|---|---|---:|---:|---|"
 run() {
   local label="$1" input="$2"
-  /usr/bin/time -v -o "$WORK/time.txt" "$KAHU" hunt "$input" --rules "$RULES" \
+  /usr/bin/time -v -o "$WORK/time.txt" "$KAHU" hunt "$input" --no-bundled-rules --rules "$RULES" \
     -o "$WORK/out.csv" >"$WORK/err.txt" 2>&1 || true
   local rss secs said size
   rss=$(awk -F: '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$WORK/time.txt")

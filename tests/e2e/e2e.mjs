@@ -180,7 +180,9 @@ await step('detections and ATT&CK views', async () => {
 
 await step('incidents and exports views', async () => {
   await page.goto(URL + '#/incidents');
-  await page.waitForSelector('main h2');
+  // The view fetches incidents, then scope: wait for both headings (reading
+  // after the first raced the second fetch on a loaded machine).
+  await page.waitForFunction(() => document.querySelectorAll('main h2').length >= 2);
   const text = await page.textContent('main');
   assert(/Incidents/.test(text) && /Scope/.test(text), 'incidents and scope headings');
   assert(text.toLowerCase().includes(shortHost.toLowerCase()), 'incidents name the compromised host ' + shortHost);

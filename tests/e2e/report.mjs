@@ -54,6 +54,13 @@ async function chart(id, marks, min) {
 
 await step('charts: kill chain, detections over time, heat map, lateral movement, logons', async () => {
   const strip = await chart('killchain', 'g.tactic', 14);
+  // Each tactic's name and count are drawn inside its own box.
+  const spill = await strip.locator('g.tactic').evaluateAll(gs => gs.flatMap(g => {
+    const r = g.querySelector('rect').getBoundingClientRect();
+    return [...g.querySelectorAll('text')].filter(x => { const b = x.getBoundingClientRect(); return b.left < r.left || b.right > r.right || b.top < r.top || b.bottom > r.bottom; })
+      .map(x => x.textContent);
+  }));
+  assert(spill.length === 0, 'kill-chain labels outside their box: ' + spill.slice(0, 5));
   const seen = await strip.locator('g.tactic.seen').count();
   const phases = new Set(truth.steps.map(s => s.tactic));
   assert(seen >= Math.min(phases.size, 14) - 2 && seen >= 3, `kill chain marks ${seen} tactics, ground truth has ${phases.size}`);
@@ -63,6 +70,21 @@ await step('charts: kill chain, detections over time, heat map, lateral movement
   assert(labels.some(t => /^\d{4}-\d\d-\d\d \d\d:\d\d$/.test(t)), 'activity axis dates with year: ' + labels.slice(0, 5));
   assert(labels.some(t => t.includes('UTC')), 'activity axis says UTC');
   const heat = await chart('heatmap', 'rect.cell', 4);
+  // Host and day labels stay clear of each other and of the cells.
+  const heatClash = await heat.locator('svg').evaluate(svg => {
+    // Day labels are rotated: their boxes (axis-aligned) overlap by
+    // construction, so they are checked against the cells only.
+    const ls = [...svg.querySelectorAll('text')].map(x => ({ t: x.textContent, b: x.getBoundingClientRect(), rotated: !!x.getAttribute('transform') })).filter(l => l.b.width > 0);
+    const cells = [...svg.querySelectorAll('rect.cell')].map(r => r.getBoundingClientRect());
+    const hit = (a, c) => a.left < c.right - 1 && c.left < a.right - 1 && a.top < c.bottom - 1 && c.top < a.bottom - 1;
+    const out = [];
+    for (let i = 0; i < ls.length; i++) {
+      for (let j = i + 1; j < ls.length; j++) if (!(ls[i].rotated && ls[j].rotated) && hit(ls[i].b, ls[j].b)) out.push(ls[i].t + ' / ' + ls[j].t);
+      if (cells.some(c => hit(ls[i].b, c))) out.push(ls[i].t + ' / a cell');
+    }
+    return out;
+  });
+  assert(heatClash.length === 0, 'heat-map labels overlap: ' + heatClash.slice(0, 3));
   const hosts = (await heat.locator('text.host-label').allTextContents()).map(h => h.toLowerCase());
   const missing = truth.compromised_hosts.filter(h => !hosts.some(x => x.startsWith(h.toLowerCase())));
   assert(missing.length === 0, 'heat map lacks compromised hosts ' + missing + ' in ' + hosts);
@@ -80,6 +102,17 @@ await step('charts: kill chain, detections over time, heat map, lateral movement
     return [...svg.querySelectorAll('circle')].filter(c => { const r = c.getBoundingClientRect(); return r.left < b.left || r.right > b.right || r.top < b.top || r.bottom > b.bottom; }).length;
   });
   assert(outside === 0, outside + ' graph nodes outside the chart');
+  // No label is drawn over another (node names, hop counts and dates).
+  const clash = await graph.locator('svg').evaluate(svg => {
+    const ls = [...svg.querySelectorAll('text')].map(x => ({ t: x.textContent, b: x.getBoundingClientRect() })).filter(l => l.b.width > 0);
+    const out = [];
+    for (let i = 0; i < ls.length; i++) for (let j = i + 1; j < ls.length; j++) {
+      const a = ls[i].b, c = ls[j].b;
+      if (a.left < c.right - 1 && c.left < a.right - 1 && a.top < c.bottom - 1 && c.top < a.bottom - 1) out.push(ls[i].t + ' / ' + ls[j].t);
+    }
+    return out;
+  });
+  assert(clash.length === 0, 'lateral-graph labels overlap: ' + clash.slice(0, 3));
   const logons = page.locator('table#logon-table');
   assert(await logons.locator('tr').count() > 1, 'logon table empty');
   await logons.scrollIntoViewIfNeeded();

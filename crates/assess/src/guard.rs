@@ -87,6 +87,32 @@ pub fn refuse_output_dir_on_evidence(
     refuse_outputs_on_evidence(&outputs, evidence)
 }
 
+/// Refuse outputs that would replace a file this run reads besides the
+/// evidence (rules, indicator feeds, YARA rules, tuning files, profiles,
+/// an ATT&CK bundle, an analyst's layer): an output that is such a file,
+/// an output folder that holds one, or an output that would replace an
+/// existing file inside an input folder. Writing a new file beside rules is
+/// allowed (unlike beside evidence, nothing reads it back as input).
+pub fn refuse_outputs_on_inputs(outputs: &[&Path], inputs: &[PathBuf]) -> Result<()> {
+    let inputs: Vec<(PathBuf, &PathBuf)> = inputs.iter().map(|i| (resolved(i), i)).collect();
+    for out in outputs {
+        let o = resolved(out);
+        for (i, given) in &inputs {
+            let replaces = o == *i
+                || (o.is_dir() && i.starts_with(&o))
+                || (i.is_dir() && o.starts_with(i) && std::fs::symlink_metadata(&o).is_ok());
+            if replaces {
+                bail!(
+                    "refusing to write {}: it would replace {}, which this run reads (choose another output path)",
+                    out.display(),
+                    given.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +163,32 @@ mod tests {
         let link = dir.path().join("out.csv");
         std::os::unix::fs::symlink(&ev, &link).expect("symlink");
         assert!(refuse_outputs_on_evidence(&[&link], &[ev]).is_err());
+    }
+
+    #[test]
+    fn an_output_never_replaces_a_feed_rule_or_other_input() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let feed = dir.path().join("stix-bundle.json");
+        std::fs::write(&feed, "{}").expect("write");
+        let rules = dir.path().join("rules");
+        std::fs::create_dir(&rules).expect("mkdir");
+        let rule = rules.join("r.yml");
+        std::fs::write(&rule, "title: r").expect("write");
+        let inputs = [feed.clone(), rules.clone()];
+        // The feed itself, also through a link.
+        assert!(refuse_outputs_on_inputs(&[&feed], &inputs).is_err());
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("out.json");
+            std::os::unix::fs::symlink(&feed, &link).expect("symlink");
+            assert!(refuse_outputs_on_inputs(&[&link], &inputs).is_err());
+        }
+        // A rule inside a rules folder given as input.
+        assert!(refuse_outputs_on_inputs(&[&rule], &inputs).is_err());
+        // An output folder that holds an input.
+        assert!(refuse_outputs_on_inputs(&[&rules], std::slice::from_ref(&rule)).is_err());
+        // A new file beside the rules, or elsewhere, is fine.
+        assert!(refuse_outputs_on_inputs(&[&rules.join("timeline.csv")], &inputs).is_ok());
+        assert!(refuse_outputs_on_inputs(&[&dir.path().join("t.csv")], &inputs).is_ok());
     }
 }

@@ -170,6 +170,22 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         crate::write::OUTPUT_NAMES,
         &cfg.evidence,
     )?;
+    // An output named like a partner's feed (`stix-bundle.json`) or a rule
+    // must not replace the file this run reads.
+    let written: Vec<PathBuf> = crate::write::OUTPUT_NAMES
+        .iter()
+        .map(|n| cfg.out.join(n))
+        .collect();
+    let read: Vec<PathBuf> = [&cfg.rules, &cfg.iocs, &cfg.yara, &cfg.profiles]
+        .into_iter()
+        .flatten()
+        .chain(cfg.attack_bundle.iter())
+        .cloned()
+        .collect();
+    crate::guard::refuse_outputs_on_inputs(
+        &written.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        &read,
+    )?;
     let (kb_owned, profiles) = cfg.knowledge()?;
     let kb = kb_owned
         .as_ref()
@@ -225,8 +241,14 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         built.assessment.techniques.len()
     ));
     progress.phase_start("write report");
-    let mut written = crate::write::write_outputs(&cfg.out, &built, &findings, &analytics)
-        .with_context(|| format!("cannot write outputs to {}", cfg.out.display()))?;
+    let mut written = crate::write::write_outputs(
+        &cfg.out,
+        &built,
+        &findings,
+        &analytics,
+        &crate::write::RuleFiles::of(&rulesets),
+    )
+    .with_context(|| format!("cannot write outputs to {}", cfg.out.display()))?;
     progress.phase_done(&format!("{} files", written.len()));
     if let Some(store) = det.case {
         progress.phase_start("write case store");

@@ -22,6 +22,52 @@ pub const OUTPUT_NAMES: &[&str] = &[
     "case.sqlite",
 ];
 
+/// The rule file each Sigma rule id was loaded from (as `kahu rules show`
+/// names it: a path, or `rules/FILE.yml` for kahu's bundled rules), for the
+/// timeline's `rule_file` column, as Hayabusa's verbose profile has one.
+/// A rule id loaded from two files names the first.
+#[derive(Debug, Default)]
+pub struct RuleFiles(std::collections::HashMap<String, String>);
+
+impl RuleFiles {
+    /// From the rule sets of a run.
+    pub fn of(sets: &[&kahu_sigma::RuleSet]) -> Self {
+        let mut m = std::collections::HashMap::new();
+        for set in sets {
+            for (_, r) in set.rules() {
+                m.entry(r.id.to_string())
+                    .or_insert_with(|| r.origin.to_string());
+            }
+        }
+        RuleFiles(m)
+    }
+
+    /// One finding as a JSON line: as `kahu attribute --findings` reads
+    /// it, plus `rule_file` when its rule was loaded from a file.
+    pub fn write_finding<W: Write>(&self, mut w: W, f: &Finding) -> std::io::Result<()> {
+        let file = self.of_finding(f);
+        if file.is_empty() {
+            serde_json::to_writer(&mut w, f)?;
+        } else {
+            let mut v = serde_json::to_value(f)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("rule_file".into(), file.into());
+            }
+            serde_json::to_writer(&mut w, &v)?;
+        }
+        w.write_all(b"\n")
+    }
+
+    /// The file of a finding's rule; empty for indicators, YARA and rules
+    /// not loaded from a file.
+    pub fn of_finding(&self, f: &Finding) -> &str {
+        match f.kind {
+            kahu_finding::FindingKind::Sigma => self.0.get(&*f.rule_id).map_or("", String::as_str),
+            _ => "",
+        }
+    }
+}
+
 /// Write `report.html`, `assessment.json`, `assessment.schema.json`,
 /// `stix-bundle.json`, `navigator-layer.json`, `attribution.json`,
 /// `analytics.json`, `findings.jsonl` and `containment/` into `dir`.
@@ -30,6 +76,7 @@ pub fn write_outputs(
     built: &Built,
     findings: &[Finding],
     analytics: &AnalyticsReport,
+    rule_files: &RuleFiles,
 ) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
@@ -70,8 +117,7 @@ pub fn write_outputs(
         let p = dir.join("findings.jsonl");
         let mut w = BufWriter::new(create_output_file(&p)?);
         for f in findings {
-            serde_json::to_writer(&mut w, f)?;
-            w.write_all(b"\n")?;
+            rule_files.write_finding(&mut w, f)?;
         }
         w.flush()?;
         written.push(p);

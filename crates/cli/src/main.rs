@@ -3,6 +3,7 @@
 
 mod cmd;
 mod filter;
+mod inputs;
 
 /// Readers and matchers allocate and free many small values on different
 /// threads; mimalloc's thread-local free lists make that markedly cheaper

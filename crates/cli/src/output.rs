@@ -155,11 +155,14 @@ pub fn write_timesketch<W: Write>(w: W, findings: &[Finding], jsonl: bool) -> io
     Ok(skipped)
 }
 
+pub use kahu_assess::write::RuleFiles;
+
 /// Write findings as CSV.
 pub fn write_csv<W: Write>(
     w: W,
     findings: &[Finding],
     tz: Option<crate::timezone::OutputZone>,
+    rule_files: &RuleFiles,
 ) -> io::Result<()> {
     // Evidence values reach these cells: the spreadsheet writer never lets
     // a spreadsheet run them.
@@ -179,6 +182,7 @@ pub fn write_csv<W: Write>(
         "member",
         "location",
         "related",
+        "rule_file",
     ])?;
     for f in findings {
         let fields = f
@@ -226,6 +230,7 @@ pub fn write_csv<W: Write>(
             f.provenance.member.as_deref().unwrap_or(""),
             &location,
             &related,
+            rule_files.of_finding(f),
         ];
         w.row(row)?;
     }
@@ -252,11 +257,16 @@ pub fn location_text(l: &Location) -> String {
     }
 }
 
-/// Write findings as JSON-lines.
-pub fn write_jsonl<W: Write>(mut w: W, findings: &[Finding]) -> io::Result<()> {
+/// Write findings as JSON-lines: each finding as `kahu attribute
+/// --findings` reads it, plus `rule_file` for a Sigma rule loaded from a
+/// file.
+pub fn write_jsonl<W: Write>(
+    mut w: W,
+    findings: &[Finding],
+    rule_files: &RuleFiles,
+) -> io::Result<()> {
     for f in findings {
-        serde_json::to_writer(&mut w, f)?;
-        w.write_all(b"\n")?;
+        rule_files.write_finding(&mut w, f)?;
     }
     w.flush()
 }
@@ -573,7 +583,7 @@ mod tests {
             related: Vec::new(),
         };
         let mut out = Vec::new();
-        write_csv(&mut out, &[f], None).expect("write");
+        write_csv(&mut out, &[f], None, &RuleFiles::default()).expect("write");
         let mut r = csv::Reader::from_reader(out.as_slice());
         let rec = r.records().next().expect("one row").expect("csv");
         for cell in rec.iter() {

@@ -37,3 +37,83 @@ fn infra_with_an_address_that_is_no_ip_is_refused_before_any_work() {
     // Refused at argument parsing: the demo was not generated.
     assert!(!out_dir.path().join("out").exists());
 }
+
+/// One Sysmon process creation running mimikatz, and a high rule for it.
+const RULE: &str = "title: Test Mimikatz\nid: 00000000-0000-4000-8000-000000000071\nstatus: test\nlevel: high\nlogsource:\n    product: windows\n    category: process_creation\ndetection:\n    selection:\n        CommandLine|contains: sekurlsa\n    condition: selection\n";
+const MIMIKATZ: &str = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"EventRecordID":11,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:00:00Z"}}},"EventData":{"Image":"C:\\Users\\bob\\mimikatz.exe","OriginalFileName":"mimikatz.exe","CommandLine":"mimikatz.exe \"privilege::debug\" \"sekurlsa::logonpasswords\" exit","User":"CORP\\bob"}}}"##;
+
+/// `-v` logs each stage (no colour codes when redirected), the summary
+/// reminds the analyst of `--producer`/`--name` until both are given,
+/// `--no-case` writes no case store (the summary gives the size of one),
+/// and `--fail-on LEVEL` exits 1 only when a detection reached the level.
+#[test]
+fn verbose_stages_sharing_reminder_and_fail_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev.jsonl");
+    std::fs::write(&ev, format!("{MIMIKATZ}\n")).unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(&rule, RULE).unwrap();
+    let run = |extra: &[&str], out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_kahu"))
+            .arg("assess")
+            .arg(&ev)
+            .arg("--rules")
+            .arg(&rule)
+            .args(["--no-case", "--out"])
+            .arg(dir.path().join(out))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let plain = run(&[], "a");
+    assert!(plain.status.success(), "{plain:?}");
+    let stdout = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        stdout.contains("set --producer") && stdout.contains("--name"),
+        "{stdout}"
+    );
+    let named = run(&["-v", "--producer", "CERT Test", "--name", "Case 1"], "b");
+    assert!(named.status.success(), "{named:?}");
+    assert!(!String::from_utf8_lossy(&named.stdout).contains("set --producer"));
+    let log = String::from_utf8_lossy(&named.stderr);
+    for stage in [
+        "rules loaded",
+        "evidence listed",
+        "detection pass done",
+        "assessment assembled",
+        "outputs written",
+    ] {
+        assert!(log.contains(stage), "no `{stage}` in -v log: {log}");
+    }
+    assert!(!log.contains('\u{1b}'), "colour codes in a redirected log");
+    // findings.jsonl names each Sigma finding's rule file.
+    let findings = std::fs::read_to_string(dir.path().join("b/findings.jsonl")).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(findings.lines().next().expect("a finding")).unwrap();
+    assert_eq!(first["rule_file"], rule.display().to_string(), "{first}");
+    // --no-case (every `run` above) writes no case store and no Case: line;
+    // without it the case is written and the summary gives its size.
+    assert!(!dir.path().join("b/case.sqlite").exists());
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("Case:"));
+    let full = Command::new(env!("CARGO_BIN_EXE_kahu"))
+        .arg("assess")
+        .arg(&ev)
+        .arg("--rules")
+        .arg(&rule)
+        .arg("--out")
+        .arg(dir.path().join("f"))
+        .output()
+        .unwrap();
+    assert!(full.status.success(), "{full:?}");
+    assert!(dir.path().join("f/case.sqlite").is_file());
+    let summary = String::from_utf8_lossy(&full.stdout);
+    let case_line = summary
+        .lines()
+        .find(|l| l.starts_with("Case:"))
+        .unwrap_or_else(|| panic!("no Case: line in {summary}"));
+    assert!(case_line.contains(" MB;"), "{case_line}");
+    let high = run(&["--fail-on", "high"], "c");
+    assert_eq!(high.status.code(), Some(1), "{high:?}");
+    let critical_only = run(&["--fail-on", "critical"], "d");
+    assert_eq!(critical_only.status.code(), Some(0), "{critical_only:?}");
+}

@@ -138,3 +138,58 @@ fn enrichment_flags_are_checked_and_unknown_is_a_successful_judgement() {
     // One technique names nobody, and that judgement exits 0.
     assert_ne!(v["outcome"]["kind"], "attributed");
 }
+
+/// `--navigator-out` onto one of the run's inputs (the analyst's layer or
+/// findings file) is refused before anything is written, and a link planted
+/// at the output path is replaced, not written through.
+#[test]
+fn the_navigator_layer_never_replaces_an_input_or_follows_a_link() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layer = dir.path().join("analyst-layer.json");
+    let original = r#"{"name":"analyst","domain":"enterprise-attack","versions":{"layer":"4.5"},"techniques":[{"techniqueID":"T1190"},{"techniqueID":"T1505.003"}]}"#;
+    std::fs::write(&layer, original).expect("write layer");
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::new(KAHU)
+            .arg("attribute")
+            .args(args)
+            .output()
+            .expect("run kahu")
+    };
+    let out = run(&[
+        "--layer".as_ref(),
+        layer.as_os_str(),
+        "--navigator-out".as_ref(),
+        layer.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to write"));
+    assert_eq!(std::fs::read_to_string(&layer).unwrap(), original);
+    // The same file reached through a link is the same input.
+    let alias = dir.path().join("alias.json");
+    std::os::unix::fs::symlink(&layer, &alias).unwrap();
+    let out = run(&[
+        "--layer".as_ref(),
+        layer.as_os_str(),
+        "--navigator-out".as_ref(),
+        alias.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&layer).unwrap(), original);
+    // A link at the output path to a file the run does not read is replaced.
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep").unwrap();
+    let planted = dir.path().join("out-layer.json");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let out = run(&[
+        "--techniques".as_ref(),
+        "T1190,T1505.003".as_ref(),
+        "--navigator-out".as_ref(),
+        planted.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    assert!(!std::fs::symlink_metadata(&planted).unwrap().is_symlink());
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&planted).unwrap()).unwrap();
+    assert_eq!(written["versions"]["layer"], "4.5");
+}

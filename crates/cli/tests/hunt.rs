@@ -177,7 +177,8 @@ fn csv_timeline_has_the_columns_and_values() {
             "file",
             "member",
             "location",
-            "related"
+            "related",
+            "rule_file"
         ]
     );
     assert_eq!(rows.len(), 4, "{rows:?}");
@@ -210,6 +211,40 @@ fn csv_timeline_has_the_columns_and_values() {
     assert_eq!(rows[1][col("techniques")], "T1059.003");
     assert_eq!(rows[3][col("timestamp")], "2024-05-01T10:05:00+00:00");
     assert_eq!(rows[3][col("location")], "line 2");
+    // Each finding names the rule file it came from (as Hayabusa's verbose
+    // profile does), the file the fixture wrote that rule into.
+    let files: Vec<&str> = rows.iter().map(|r| r[col("rule_file")].as_str()).collect();
+    for (file, name) in files
+        .iter()
+        .zip(["high.yml", "low.yml", "info.yml", "info.yml"])
+    {
+        assert!(
+            Path::new(file).ends_with(Path::new("rules").join(name)),
+            "{files:?}"
+        );
+    }
+    // The JSON-lines timeline says the same, and stays a findings file.
+    let jsonl = fx.path("out.jsonl");
+    assert_ok(&kahu(&[
+        "hunt",
+        "-q",
+        &fx.evidence(),
+        "--rules",
+        &fx.rules(),
+        "-o",
+        jsonl.to_str().unwrap(),
+    ]));
+    let lines = read_jsonl(&jsonl);
+    assert!(
+        Path::new(lines[0]["rule_file"].as_str().unwrap()).ends_with("rules/high.yml"),
+        "{}",
+        lines[0]
+    );
+    let ranked = Command::new(KAHU)
+        .args(["attribute", "--findings", jsonl.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(ranked.status.success(), "{ranked:?}");
 }
 
 #[test]
@@ -364,6 +399,7 @@ fn json_summary_agrees_with_the_timeline() {
         &fx.evidence(),
         "--rules",
         &fx.rules(),
+        "--no-bundled-rules",
         "--json",
         "-o",
         p.to_str().unwrap(),
@@ -979,7 +1015,7 @@ fn rule_status_selects_rules() {
     }
     let d = dir.to_str().unwrap();
     let loaded = |extra: &[&str]| {
-        let mut args = vec!["hunt", "-q", "--json"];
+        let mut args = vec!["hunt", "-q", "--json", "--no-bundled-rules"];
         let ev = fx.evidence();
         args.extend([ev.as_str(), "--rules", d]);
         args.extend(extra);
@@ -1025,4 +1061,136 @@ fn nothing_readable_is_exit_3_not_a_clean_result() {
     assert!(dir.join("report.html").is_file());
     // The fixture's readable evidence is a normal 0.
     assert_ok(&kahu(&["hunt", &fx.evidence(), "--json", "-q"]));
+}
+
+/// `--rules` means the same in `hunt` and `assess`: the given rules are
+/// added to kahu's bundled set (the summaries name the same rule sources),
+/// and `--no-bundled-rules` leaves only the given rules in both.
+#[test]
+fn rules_add_to_the_bundled_set_in_hunt_as_in_assess() {
+    let fx = Fixture::new();
+    let sources = |cmd: &str, extra: &[&str]| {
+        let out_path = fx.path(&format!("{cmd}-{}", extra.len()));
+        let ev = fx.evidence();
+        let rules = fx.rules();
+        let mut args = vec![cmd, ev.as_str(), "--rules", rules.as_str(), "--json"];
+        args.extend(extra);
+        let out_flag = if cmd == "hunt" { "-o" } else { "--out" };
+        args.extend([out_flag, out_path.to_str().unwrap()]);
+        if cmd == "assess" {
+            args.push("--no-case");
+        }
+        let out = Command::new(KAHU)
+            .args(&args)
+            .env("NO_COLOR", "1")
+            // No rule package installed by `kahu rules update` on this machine.
+            .env("KAHU_RULES_DIR", fx.path("no-installed-rules"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kahu");
+        assert_ok(&out);
+        let s = summary(&out);
+        s["rule_sources"]
+            .as_array()
+            .expect("rule_sources")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    let hunt = sources("hunt", &[]);
+    assert_eq!(hunt, sources("assess", &[]));
+    assert_eq!(hunt.len(), 2, "bundled and the given rules: {hunt:?}");
+    assert!(hunt[0].starts_with("kahu's bundled rules"), "{hunt:?}");
+    assert!(hunt[1].contains("(3 rules)"), "{hunt:?}");
+    let alone = sources("hunt", &["--no-bundled-rules"]);
+    assert_eq!(alone, sources("assess", &["--no-bundled-rules"]));
+    assert_eq!(alone.len(), 1, "{alone:?}");
+    assert!(alone[0].contains("(3 rules)"), "{alone:?}");
+}
+
+/// `--json` carries the warnings' texts, not only their count: a malformed
+/// line is named with its file, line and reason, in `hunt` and in `assess`.
+#[test]
+fn json_summaries_list_each_warning_with_file_line_and_reason() {
+    let fx = Fixture::new();
+    let ev = fx.path("mixed.jsonl");
+    std::fs::write(
+        &ev,
+        format!(
+            "{}not json\n",
+            EVENTS.lines().next().unwrap().to_owned() + "\n"
+        ),
+    )
+    .unwrap();
+    let ev = ev.to_str().unwrap().to_string();
+    let hunt_out = fx.path("h.csv");
+    let assess_out = fx.path("report");
+    for args in [
+        vec![
+            "hunt",
+            ev.as_str(),
+            "--json",
+            "-o",
+            hunt_out.to_str().unwrap(),
+        ],
+        vec![
+            "assess",
+            ev.as_str(),
+            "--json",
+            "--no-case",
+            "--out",
+            assess_out.to_str().unwrap(),
+        ],
+    ] {
+        let out = kahu(&args);
+        assert_ok(&out);
+        let s = summary(&out);
+        let details = s["warning_details"].as_array().expect("warning_details");
+        assert_eq!(s["warnings"].as_u64(), Some(details.len() as u64), "{s}");
+        let bad = details
+            .iter()
+            .find(|w| w["location"]["value"] == 2)
+            .unwrap_or_else(|| panic!("no warning for line 2: {details:?}"));
+        assert!(
+            bad["file"].as_str().unwrap().ends_with("mixed.jsonl"),
+            "{bad}"
+        );
+        assert_eq!(bad["location"]["kind"], "line");
+        assert!(
+            bad["reason"].as_str().unwrap().contains("malformed JSON"),
+            "{bad}"
+        );
+    }
+}
+
+/// `--utc` is the default made explicit: the same timeline as without it;
+/// with `--tz` it is a usage error.
+#[test]
+fn utc_is_the_default_and_conflicts_with_tz() {
+    let fx = Fixture::new();
+    let run = |extra: &[&str], name: &str| {
+        let p = fx.path(name);
+        let mut args = vec!["hunt", "-q"];
+        let ev = fx.evidence();
+        let rules = fx.rules();
+        args.extend([
+            ev.as_str(),
+            "--rules",
+            rules.as_str(),
+            "-o",
+            p.to_str().unwrap(),
+        ]);
+        args.extend(extra);
+        (kahu(&args), p)
+    };
+    let (plain, p1) = run(&[], "plain.csv");
+    let (utc, p2) = run(&["--utc"], "utc.csv");
+    assert_ok(&plain);
+    assert_ok(&utc);
+    assert_eq!(
+        std::fs::read_to_string(p1).unwrap(),
+        std::fs::read_to_string(p2).unwrap()
+    );
+    let (both, _) = run(&["--utc", "--tz", "+12:00"], "both.csv");
+    assert_eq!(both.status.code(), Some(2), "{both:?}");
 }

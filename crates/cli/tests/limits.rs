@@ -116,3 +116,153 @@ fn rules_check_names_a_rule_rejected_as_too_costly() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["compiled"], 1, "the other rule still loads: {v}");
 }
+
+/// An output never replaces an indicator feed, rule or tuning file the run
+/// reads: `hunt -o feed.csv --ioc feed.csv`, `hunt -o RULES/r.yml --rules
+/// RULES` and `assess --out DIR --ioc DIR/stix-bundle.json` (a partner's
+/// bundle under the name of kahu's own) are refused and the inputs kept.
+#[test]
+fn outputs_never_replace_a_feed_rule_or_tuning_file_the_run_reads() {
+    let dir = fixture();
+    let ev = dir.path().join("ev.jsonl");
+    let rule = dir.path().join("r.yml");
+    let feed = dir.path().join("feed.csv");
+    let feed_text = "indicator,type\n198.51.100.7,ipv4-addr\n";
+    std::fs::write(&feed, feed_text).unwrap();
+    let bundle = dir.path().join("stix-bundle.json");
+    let bundle_text =
+        r#"{"type":"bundle","id":"bundle--6f1c5bb2-43f3-4f8e-9d8c-3f5e4b4d7a10","objects":[]}"#;
+    std::fs::write(&bundle, bundle_text).unwrap();
+    let tuning = dir.path().join("tuning.yaml");
+    std::fs::write(&tuning, "rules: []\n").unwrap();
+    let refused = |args: &[&str]| {
+        let out = kahu(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("which this run reads"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    refused(&[
+        "hunt",
+        s(&ev),
+        "--rules",
+        s(&rule),
+        "--ioc",
+        s(&feed),
+        "-o",
+        s(&feed),
+    ]);
+    refused(&["hunt", s(&ev), "--rules", s(dir.path()), "-o", s(&rule)]);
+    refused(&[
+        "hunt",
+        s(&ev),
+        "--rules",
+        s(&rule),
+        "--tuning",
+        s(&tuning),
+        "-o",
+        s(&tuning),
+    ]);
+    let out_dir = dir.path();
+    refused(&[
+        "assess",
+        s(&ev),
+        "--ioc",
+        s(&bundle),
+        "--out",
+        s(out_dir),
+        "--no-case",
+    ]);
+    // A tuning file under an output's name.
+    let tuning_named = dir.path().join("analytics.json");
+    std::fs::write(&tuning_named, "rules: []\n").unwrap();
+    refused(&[
+        "assess",
+        s(&ev),
+        "--tuning",
+        s(&tuning_named),
+        "--out",
+        s(out_dir),
+        "--no-case",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&tuning_named).unwrap(),
+        "rules: []\n"
+    );
+    assert_eq!(std::fs::read_to_string(&feed).unwrap(), feed_text);
+    assert_eq!(std::fs::read_to_string(&bundle).unwrap(), bundle_text);
+    assert_eq!(std::fs::read_to_string(&tuning).unwrap(), "rules: []\n");
+    assert_eq!(std::fs::read_to_string(&rule).unwrap(), RULE);
+    // Beside the inputs is fine.
+    let ok = kahu(&[
+        "hunt",
+        s(&ev),
+        "--rules",
+        s(&rule),
+        "--ioc",
+        s(&feed),
+        "-o",
+        s(&dir.path().join("t.csv")),
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+}
+
+/// Not only `--ioc`: every other file named on the command line (tuning,
+/// rules, YARA, profiles, layers, findings) that is a device or a FIFO is
+/// refused at once, not read until memory runs out or waited on forever.
+#[test]
+fn every_input_file_flag_refuses_devices_and_fifos() {
+    let dir = fixture();
+    let fifo = dir.path().join("input.fifo");
+    let c = std::ffi::CString::new(s(&fifo)).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let ev = dir.path().join("ev.jsonl");
+    let rule = dir.path().join("r.yml");
+    let out = dir.path().join("o.csv");
+    let assess_out = dir.path().join("report");
+    for bad in [Path::new("/dev/zero"), fifo.as_path()] {
+        for args in [
+            vec![
+                "hunt",
+                s(&ev),
+                "--rules",
+                s(&rule),
+                "--tuning",
+                s(bad),
+                "-o",
+                s(&out),
+            ],
+            vec!["hunt", s(&ev), "--rules", s(bad), "-o", s(&out)],
+            vec![
+                "hunt",
+                s(&ev),
+                "--rules",
+                s(&rule),
+                "--yara",
+                s(bad),
+                "-o",
+                s(&out),
+            ],
+            vec![
+                "assess",
+                s(&ev),
+                "--profile",
+                s(bad),
+                "--out",
+                s(&assess_out),
+                "--no-case",
+            ],
+            vec!["attribute", "--findings", s(bad)],
+            vec!["attribute", "--layer", s(bad)],
+            vec!["attribute", "--techniques", "T1190", "--profile", s(bad)],
+        ] {
+            let r = kahu(&args);
+            assert_eq!(r.status.code(), Some(2), "{args:?}: {r:?}");
+            let err = String::from_utf8_lossy(&r.stderr);
+            assert!(err.contains("only regular files"), "{args:?}: {err}");
+        }
+    }
+}

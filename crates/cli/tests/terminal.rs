@@ -60,3 +60,38 @@ fn hunt_output_escapes_control_characters_from_evidence_and_rules() {
         );
     }
 }
+
+/// `kahu rules check` prints each rejection with the rule's file name and
+/// the offending construct: neither can send an escape or forge a line.
+#[test]
+fn rules_check_escapes_rule_file_names_and_constructs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("r.yml"), RULE).unwrap();
+    std::fs::write(
+        dir.path().join("bad\u{1b}[2J\nwarning: forged file.yml"),
+        "title: bad\nid: \"x\\e[31m\"\nlogsource: {product: windows}\ndetection:\n    sel:\n        \"Foo|bogus\\e[2J\\nwarning: forged modifier\": 1\n    condition: sel\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kahu"))
+        .args(["rules", "check"])
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kahu");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("rejected"),
+        "the bad rule was rejected: {stdout}"
+    );
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(!text.contains('\u{1b}'), "raw escape on {name}: {text:?}");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("warning: forged")),
+            "forged line on {name}: {text}"
+        );
+    }
+}

@@ -385,6 +385,8 @@ const ATTRIBUTES: &[&str] = &[
     "style",
     "title",
     "open",
+    "textLength",
+    "lengthAdjust",
     "role",
     "aria-label",
     "viewBox",

@@ -158,6 +158,32 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
 fn config(args: &Args) -> Result<AssessConfig> {
     let placeholders = crate::rules::placeholders(&args.placeholders)?;
     let ioc_tlp = kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?;
+    {
+        use crate::inputs::{Kind, MAX_ATTACK_BYTES, MAX_INPUT_BYTES, check};
+        check("--rules", &args.rules, Kind::FileOrFolder)?;
+        check("--yara", &args.yara, Kind::FileOrFolder)?;
+        check(
+            "--tuning",
+            &args.noise.tuning,
+            Kind::File(Some(MAX_INPUT_BYTES)),
+        )?;
+        check(
+            "--profile",
+            &args.profiles,
+            Kind::File(Some(MAX_INPUT_BYTES)),
+        )?;
+        check("--attack", &args.attack, Kind::File(Some(MAX_ATTACK_BYTES)))?;
+    }
+    // Tuning files are read here, not by the pipeline, which checks the
+    // other inputs: no output may replace one.
+    let outputs: Vec<PathBuf> = kahu_assess::write::OUTPUT_NAMES
+        .iter()
+        .map(|n| args.out.join(n))
+        .collect();
+    kahu_assess::guard::refuse_outputs_on_inputs(
+        &outputs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        &args.noise.tuning,
+    )?;
     let mut cfg = if args.demo {
         demo_config(&args.out)?
     } else {

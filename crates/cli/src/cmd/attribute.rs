@@ -73,6 +73,17 @@ pub struct Args {
 /// Run `kahu attribute`. Exit code 0 for any judgement, "unknown" included
 /// (a run that judged is a run that worked), 2 on errors.
 pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
+    {
+        use crate::inputs::{Kind, MAX_ATTACK_BYTES, MAX_INPUT_BYTES, check};
+        check("--findings", &args.findings, Kind::File(None))?;
+        check("--layer", &args.layer, Kind::File(Some(MAX_INPUT_BYTES)))?;
+        check(
+            "--profile",
+            &args.profile,
+            Kind::File(Some(MAX_INPUT_BYTES)),
+        )?;
+        check("--attack", &args.attack, Kind::File(Some(MAX_ATTACK_BYTES)))?;
+    }
     let owned;
     let kb: &KnowledgeBase = match &args.attack {
         Some(p) => {
@@ -96,6 +107,18 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
         .iter()
         .map(|i| i.split_once('=').map_or(i.as_str(), |(_, k)| k));
     check_enrichment(&args.regions, &args.sectors, infra_kinds, &profiles)?;
+    // The layer must never replace a file this run reads (`--navigator-out
+    // l.json --layer l.json` would truncate the analyst's layer), checked
+    // before any work.
+    if let Some(out) = &args.navigator_out {
+        let inputs: Vec<PathBuf> = [&args.findings, &args.layer, &args.profile]
+            .into_iter()
+            .flatten()
+            .chain(args.attack.iter())
+            .cloned()
+            .collect();
+        kahu_assess::guard::refuse_outputs_on_evidence(&[out.as_path()], &inputs)?;
+    }
     let ev = collect_evidence(&args, kb, &profiles)?;
     if ev.is_empty() {
         bail!("no evidence: give --techniques/--software/--cve/…, --findings FILE or --layer FILE");
@@ -107,8 +130,7 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     let res = Attribution::rank(kb, &profiles, &ev, &opts);
     if let (Some(out), Some(lead)) = (&args.navigator_out, res.candidates.first()) {
         let layer = kahu_attack::navigator_layer(kb, &ev, lead);
-        std::fs::write(out, serde_json::to_string_pretty(&layer)?)
-            .with_context(|| format!("writing {}", out.display()))?;
+        write_layer(out, &serde_json::to_string_pretty(&layer)?)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&res)?);
@@ -337,4 +359,14 @@ fn print_human(res: &Attribution) {
             }
         }
     }
+}
+
+/// Write the Navigator layer without following a link planted at its path.
+fn write_layer(out: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut f = kahu_report::safe::create_output_file(out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.flush())
+        .with_context(|| format!("writing {}", out.display()))
 }

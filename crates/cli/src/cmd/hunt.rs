@@ -24,10 +24,14 @@ pub struct Args {
     /// Evidence files, directories or archives.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Sigma rule files or directories (repeatable). Without it, kahu's own
-    /// bundled rule set is used.
+    /// Sigma rule files or directories, added to kahu's bundled rules
+    /// (repeatable), as in `assess`. Without it, the bundled rules and a
+    /// package installed by `kahu rules update` are used.
     #[arg(short, long = "rules", value_name = "DIR|FILE")]
     pub rules: Vec<PathBuf>,
+    /// Do not use kahu's bundled rules (with `--rules`: only those rules).
+    #[arg(long)]
+    pub no_bundled_rules: bool,
     /// Write the detection timeline to this file.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -68,6 +72,10 @@ pub struct Args {
     /// Timesketch output stay in UTC.
     #[arg(long, value_name = "OFFSET|ZONE", value_parser = crate::timezone::OutputZone::parse)]
     pub tz: Option<crate::timezone::OutputZone>,
+    /// Show times in UTC: the default, accepted so scripts can say so
+    /// (issue #15 names `--utc` beside `--tz`).
+    #[arg(long, conflicts_with = "tz")]
+    pub utc: bool,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
@@ -78,11 +86,12 @@ pub struct Args {
 /// detections); errors (unreadable rules, bad arguments) give 2.
 pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
+    check_inputs(&args)?;
     let cfg = DetectConfig {
         evidence: args.paths.clone(),
-        // `--rules` replaces the bundled set rather than adding to it: a
-        // hunt is often a run of one team's rules alone.
-        bundled_rules: args.rules.is_empty(),
+        // `--rules` adds to the bundled set, as in `assess` (one meaning
+        // for one flag); `--no-bundled-rules` runs one team's rules alone.
+        bundled_rules: !args.no_bundled_rules,
         rules: args.rules.clone(),
         load: kahu_sigma::LoadOptions {
             min_level: args.min_level,
@@ -112,6 +121,22 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         .filter(|p| *p != std::path::Path::new("-"))
         .collect();
     kahu_assess::guard::refuse_outputs_on_evidence(&outputs, &args.paths)?;
+    // Nor may an output replace a rule, feed, YARA or tuning file the run
+    // reads (`-o feed.csv --ioc feed.csv` would truncate the partner's feed).
+    let case_file = args.case.as_ref().map(|d| d.join("case.sqlite"));
+    let written: Vec<&std::path::Path> = args
+        .output
+        .iter()
+        .filter(|p| *p != std::path::Path::new("-"))
+        .chain(case_file.iter())
+        .map(PathBuf::as_path)
+        .collect();
+    let read: Vec<PathBuf> = [&args.rules, &args.iocs, &args.yara, &args.noise.tuning]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    kahu_assess::guard::refuse_outputs_on_inputs(&written, &read)?;
     let chatty = !global.quiet && !args.json;
     let progress = FileProgress::new(global.quiet || args.json);
     let mut run = kahu_assess::detect(&cfg, &progress)?;
@@ -130,6 +155,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             .context("cannot write the case store")?;
     }
     let findings = run.findings;
+    let rule_files = output::RuleFiles::of(&run.rules.rule_sets());
 
     let tz = args.tz;
     // `-o -`, or no `-o` without `--json`, writes the timeline to stdout
@@ -150,8 +176,8 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             Box::new(BufWriter::new(file))
         };
         let skipped = match format {
-            TimelineFormat::Csv => output::write_csv(w, &findings, tz).map(|()| 0),
-            TimelineFormat::Jsonl => output::write_jsonl(w, &findings).map(|()| 0),
+            TimelineFormat::Csv => output::write_csv(w, &findings, tz, &rule_files).map(|()| 0),
+            TimelineFormat::Jsonl => output::write_jsonl(w, &findings, &rule_files).map(|()| 0),
             TimelineFormat::Timesketch => {
                 output::write_timesketch(w, &findings, TimelineFormat::jsonl_name(path))
             }
@@ -218,4 +244,17 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         return Ok(ExitCode::from(crate::NO_EVIDENCE_EXIT));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rule, YARA and tuning paths are regular files or folders, never a FIFO
+/// or a device (see `crate::inputs`).
+fn check_inputs(args: &Args) -> Result<()> {
+    use crate::inputs::{Kind, MAX_INPUT_BYTES, check};
+    check("--rules", &args.rules, Kind::FileOrFolder)?;
+    check("--yara", &args.yara, Kind::FileOrFolder)?;
+    check(
+        "--tuning",
+        &args.noise.tuning,
+        Kind::File(Some(MAX_INPUT_BYTES)),
+    )
 }

@@ -341,9 +341,20 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
                     }))?
                 );
             } else {
-                print!("{}", kahu_sigma::corpus::render(&report));
+                // The counts line, then each rejection and note on one line of
+                // its own: a rule file's name or text cannot write to the
+                // terminal or forge a line.
+                let safe = crate::output::terminal_safe;
+                let rendered = kahu_sigma::corpus::render(&report);
+                println!("{}", safe(rendered.lines().next().unwrap_or_default()));
+                for e in &report.errors {
+                    println!("  rejected: {}", safe(&e.to_string()));
+                }
+                for n in &report.notes {
+                    println!("  note: {}", safe(&n.to_string()));
+                }
                 for e in &correlation_errors {
-                    println!("correlation: {e}");
+                    println!("correlation: {}", safe(e));
                 }
             }
             let rejected = !report.errors.is_empty() || !correlation_errors.is_empty();

@@ -41,6 +41,20 @@ pub struct Args {
 
 /// Serve until Ctrl-C.
 pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
+    {
+        use crate::inputs::{Kind, MAX_ATTACK_BYTES, MAX_INPUT_BYTES, check};
+        check(
+            "--token-file",
+            &args.token_file,
+            Kind::File(Some(MAX_INPUT_BYTES)),
+        )?;
+        check(
+            "--profile",
+            &args.profiles,
+            Kind::File(Some(MAX_INPUT_BYTES)),
+        )?;
+        check("--attack", &args.attack, Kind::File(Some(MAX_ATTACK_BYTES)))?;
+    }
     let mut cfg = kahu_web::ServeConfig::new(&args.case_dir);
     cfg.bind = args.bind;
     let tokens = access_tokens(
