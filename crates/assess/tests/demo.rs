@@ -322,6 +322,21 @@ fn demo_assessment_end_to_end() {
             "section {id} missing"
         );
     }
+    // Every observed technique links to its ATT&CK page (#15), built from
+    // the id as assessment.json gives it.
+    for t in &a.techniques {
+        let (base, sub) = t.id.split_once('.').unwrap_or((&t.id, ""));
+        let url = if sub.is_empty() {
+            format!("https://attack.mitre.org/techniques/{base}/")
+        } else {
+            format!("https://attack.mitre.org/techniques/{base}/{sub}/")
+        };
+        assert!(
+            html.contains(&format!("<a href=\"{url}\">{}</a>", t.id)),
+            "no ATT&CK link for {}",
+            t.id
+        );
+    }
     // The executive part (summary, scope, containment, attribution) comes
     // before the appendix, and the analytics are drawn, not "no data".
     let at = |id: &str| html.find(&format!("<section id=\"{id}\"")).unwrap();

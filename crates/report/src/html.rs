@@ -141,6 +141,29 @@ struct ContainmentLine<'a> {
     last: String,
 }
 
+/// The ATT&CK page of a technique id (`T1059.001` →
+/// `https://attack.mitre.org/techniques/T1059/001/`), so a reader can check
+/// what kahu calls it. `None` for anything not shaped like a technique id:
+/// ids come from rule tags, and a link is only made from a known shape.
+pub fn technique_url(id: &str) -> Option<String> {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let rest = id.strip_prefix('T')?;
+    match rest.split_once('.') {
+        None if digits(rest, 4) => Some(format!("https://attack.mitre.org/techniques/T{rest}/")),
+        Some((t, sub)) if digits(t, 4) && digits(sub, 3) => {
+            Some(format!("https://attack.mitre.org/techniques/T{t}/{sub}/"))
+        }
+        _ => None,
+    }
+}
+
+impl ReportPage<'_> {
+    /// [`technique_url`] for the templates.
+    fn attack_url(&self, id: &str) -> Option<String> {
+        technique_url(id)
+    }
+}
+
 /// Render the report from the assessment alone (no analytics charts: their
 /// sections say there is no data).
 pub fn render(a: &Assessment) -> askama::Result<String> {
@@ -345,6 +368,32 @@ fn containment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn technique_links_only_for_technique_ids() {
+        assert_eq!(
+            technique_url("T1059.001").as_deref(),
+            Some("https://attack.mitre.org/techniques/T1059/001/")
+        );
+        assert_eq!(
+            technique_url("T1190").as_deref(),
+            Some("https://attack.mitre.org/techniques/T1190/")
+        );
+        for odd in [
+            "",
+            "T",
+            "T119",
+            "T11900",
+            "T1059.01",
+            "T1059.0011",
+            "S0002",
+            "T1059/../x",
+            "T1059.001\n",
+            "t1059",
+        ] {
+            assert_eq!(technique_url(odd), None, "{odd:?}");
+        }
+    }
 
     #[test]
     fn verdict_classes_are_the_json_names() {
