@@ -198,12 +198,21 @@ fn script_maps_by_attack_link_before_names_and_is_deterministic() {
     );
     // Z maps to Beta by synonym, accepted: used, and listed.
     assert!(beta.sectors.iter().any(|s| s.value == "energy"));
-    assert!(review.contains("name-accepted\tG9002\tGamma Team"), "{review}");
+    assert!(
+        review.contains("name-accepted\tG9002\tGamma Team"),
+        "{review}"
+    );
     // R rejected, U undecided: neither gives Beta a fact; both listed.
     assert!(!beta.countries.iter().any(|c| c.value == "CL"));
     assert!(!beta.sectors.iter().any(|s| s.value == "aviation"));
-    assert!(review.contains("name-rejected\tG9002\tRho Team"), "{review}");
-    assert!(review.contains("name-unreviewed\tG9002\tUpsilon Team"), "{review}");
+    assert!(
+        review.contains("name-rejected\tG9002\tRho Team"),
+        "{review}"
+    );
+    assert!(
+        review.contains("name-unreviewed\tG9002\tUpsilon Team"),
+        "{review}"
+    );
     assert!(
         beta.countries
             .iter()
