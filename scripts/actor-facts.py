@@ -15,16 +15,19 @@ Facts only (ids, numbers, names, dates), never description prose:
 A galaxy cluster is mapped to a group by its ATT&CK link first (a G-id in
 its synonyms, `name-attribution` or an attack.mitre.org/groups/ reference;
 Tidal's `group_attack_id`), and only when no cluster of that source links to
-the group, by an exact (normalised) name or synonym match. Name-only matches
-are written to the review list so an analyst can check them; a name shared by
-several groups maps to none (listed as ambiguous).
+the group, by an exact (normalised) name or synonym match. A name-only match
+is used only when the reviewed decisions (data/attack/actor-facts-name-review.tsv,
+accept/reject with a reason each) accept it; every name-only match is written
+to the review list with its decision (name-accepted, name-rejected, or
+name-unreviewed for a new match nobody has decided yet, which is not used);
+a name shared by several groups maps to none (listed as ambiguous).
 
 Tools are kept only when they are rare (used or named by at most
 RARE_TOOL_GROUPS groups): Mimikatz or PsExec in a description says no more
 about the author than a common technique.
 
 Usage: scripts/actor-facts.py [--shared DIR] [--attack F] [--threat-actor F]
-           [--tidal F] [--kev F] [--out F] [--review F]
+           [--tidal F] [--kev F] [--out F] [--review F] [--decisions F]
 Defaults read $KAHU_SHARED (or ../shared) and write
 data/attack/actor-facts.json and data/attack/actor-facts-review.tsv.
 The output is deterministic: the same inputs give byte-identical files.
@@ -232,10 +235,26 @@ def cluster_links(value, live_groups, tidal=False):
     return ids
 
 
-def map_clusters(values, group_names, tidal=False):
-    """Map clusters to G-ids: explicit ATT&CK links first, then names.
+def read_decisions(path):
+    """Reviewed name-only matches: {(source, gid, cluster): "accept"|"reject"}."""
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.startswith("#") or not line.strip():
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) != 5 or cols[3] not in ("accept", "reject") or not cols[4].strip():
+                sys.exit(f"{path}:{n}: expected source, G-id, cluster, accept|reject, reason")
+            out[(cols[0], cols[1], cols[2])] = cols[3]
+    return out
+
+
+def map_clusters(values, group_names, tidal=False, label="", decisions=None):
+    """Map clusters to G-ids: explicit ATT&CK links first, then names
+    (only those `decisions` accept).
 
     Returns ({gid: [(cluster, how)]}, review rows)."""
+    decisions = decisions or {}
     live_groups = set(group_names)
     by_name = {}
     for gid, names in group_names.items():
@@ -267,17 +286,20 @@ def map_clusters(values, group_names, tidal=False):
             for v, m in vs:
                 review.append(("name-ignored-link-exists", gid, v["value"], ";".join(sorted(set(m)))))
             continue
-        out[gid] = [(v, "name") for v, _ in vs]
         for v, m in vs:
-            review.append(("name-match", gid, v["value"], ";".join(sorted(set(m)))))
+            decision = decisions.get((label, gid, v["value"]))
+            status = {"accept": "name-accepted", "reject": "name-rejected"}.get(decision, "name-unreviewed")
+            review.append((status, gid, v["value"], ";".join(sorted(set(m)))))
+            if decision == "accept":
+                out.setdefault(gid, []).append((v, "name"))
     return out, review
 
 
-def compile_galaxy(threat_actor, tidal, facts, group_aliases):
+def compile_galaxy(threat_actor, tidal, facts, group_aliases, decisions):
     review = []
     unknown_countries = set()
     for label, data, is_tidal in (("misp-galaxy threat-actor", threat_actor, False), ("tidal", tidal, True)):
-        mapping, rows = map_clusters(data["values"], group_aliases, is_tidal)
+        mapping, rows = map_clusters(data["values"], group_aliases, is_tidal, label, decisions)
         review += [(label, *r) for r in rows]
         prefix = "tidal" if is_tidal else "misp"
         for gid in sorted(mapping):
@@ -285,7 +307,8 @@ def compile_galaxy(threat_actor, tidal, facts, group_aliases):
                 meta = v.get("meta") or {}
                 key = facts.source(f"{prefix}:{v['uuid']}", label,
                                    f"{'Tidal groups' if is_tidal else 'MISP galaxy threat-actor'} cluster {v['value']}"
-                                   + (" (mapped by name; see the review list)" if how == "name" else ""))
+                                   + (" (mapped by name, reviewed in data/attack/actor-facts-name-review.tsv)"
+                                      if how == "name" else ""))
                 if is_tidal:
                     countries = meta.get("observed_countries", [])
                     sectors = meta.get("target_categories", [])
@@ -326,6 +349,9 @@ def main():
     ap.add_argument("--kev")
     ap.add_argument("--out", default="data/attack/actor-facts.json")
     ap.add_argument("--review", default="data/attack/actor-facts-review.tsv")
+    # Beside the script, not the working directory: the decisions are part of the source.
+    ap.add_argument("--decisions", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                                        "data", "attack", "actor-facts-name-review.tsv"))
     a = ap.parse_args()
     attack = a.attack or os.path.join(a.shared, "attack", "enterprise-attack.json")
     ta = a.threat_actor or os.path.join(a.shared, "intel", "misp-galaxy", "threat-actor.json")
@@ -343,7 +369,8 @@ def main():
         threat_actor = json.load(f)
     with open(td, encoding="utf-8") as f:
         tidal = json.load(f)
-    review, unknown_countries = compile_galaxy(threat_actor, tidal, facts, group_aliases)
+    decisions = read_decisions(a.decisions)
+    review, unknown_countries = compile_galaxy(threat_actor, tidal, facts, group_aliases, decisions)
     with open(kv, encoding="utf-8") as f:
         kev = json.load(f)
     kev_dates = {v["cveID"].upper(): v["dateAdded"] for v in kev.get("vulnerabilities", [])}
@@ -388,13 +415,18 @@ def main():
     with open(a.out, "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
     with open(a.review, "w", encoding="utf-8", newline="\n") as f:
-        f.write("# Galaxy clusters mapped to ATT&CK groups by name only (no ATT&CK link), for an analyst to check.\n")
+        f.write("# Galaxy clusters mapped to ATT&CK groups by name only (no ATT&CK link), for an analyst to check;"
+                " name-accepted/name-rejected as decided in data/attack/actor-facts-name-review.tsv"
+                " (name-unreviewed: not decided, not used).\n")
         f.write("# generated by scripts/actor-facts.py; columns: source, status, G-id(s), cluster, names that matched\n")
         for r in sorted(set(review)):
             f.write("\t".join(r) + "\n")
     print(f"{len(actors)} groups; groups with each fact: "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-          + f"; review rows {len(set(review))}; unmapped country names {len(unknown_countries)}",
+          + f"; review rows {len(set(review))}"
+          + "".join(f"; {st} {sum(1 for r in set(review) if r[1] == st)}"
+                    for st in ("name-accepted", "name-rejected", "name-unreviewed"))
+          + f"; unmapped country names {len(unknown_countries)}",
           file=sys.stderr)
     if unknown_countries:
         print("unmapped: " + ", ".join(sorted(unknown_countries)), file=sys.stderr)

@@ -4,7 +4,9 @@
 use crate::prose::Summary;
 use crate::warning::RunWarning;
 use chrono::{DateTime, Utc};
-use kahu_attack::{AttackView, Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions};
+use kahu_attack::{
+    AttackVersion, AttackView, Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions,
+};
 use kahu_finding::{Finding, FindingKind, Level};
 use kahu_intel::IocSet;
 use kahu_reconstruct::classify::{EntityClass, FileClass, IpClass};
@@ -46,6 +48,8 @@ pub struct Inputs<'a> {
     pub iocs: &'a IocSet,
     /// ATT&CK.
     pub kb: &'a KnowledgeBase,
+    /// The ATT&CK release asked for (`--attack-version`).
+    pub attack_version: AttackVersion,
     /// Actor profiles.
     pub profiles: &'a [kahu_attack::ActorProfile],
     /// Appendix cap.
@@ -113,25 +117,41 @@ fn tactic_lookup<'a>(view: &'a AttackView<'a>) -> impl Fn(&str) -> Vec<Tactic> +
     move |id: &str| view.tactics(id)
 }
 
-/// The ATT&CK release the run is shown in (`AttackView::choose`): v19
-/// when the knowledge base predates it and a finding shown in the report
-/// (low level or above) carries a v19-only technique id or comes from a
-/// rule tagged `attack.stealth` or `attack.defense-impairment`.
+/// The ATT&CK release the run is shown in: the one `requested`, or with
+/// `Auto` (`AttackView::choose`) v19 when the knowledge base predates it
+/// and a finding shown in the report (low level or above) carries a
+/// v19-only technique id or comes from a rule tagged `attack.stealth` or
+/// `attack.defense-impairment`.
 pub fn attack_view<'a>(
+    kb: &'a KnowledgeBase,
+    requested: AttackVersion,
+    findings: &[Finding],
+    rulesets: &[&RuleSet],
+) -> Result<AttackView<'a>, kahu_attack::ViewError> {
+    let rules = rule_tags(rulesets);
+    AttackView::select(
+        kb,
+        requested,
+        findings.iter().filter(|f| f.level >= Level::Low),
+        |f| {
+            rules.get(&*f.rule_id).is_some_and(|r| {
+                r.tags.iter().any(|t| {
+                    t.strip_prefix("attack.")
+                        .and_then(Tactic::parse)
+                        .is_some_and(Tactic::is_v19_only)
+                })
+            })
+        },
+    )
+}
+
+fn attack_view_auto<'a>(
     kb: &'a KnowledgeBase,
     findings: &[Finding],
     rulesets: &[&RuleSet],
 ) -> AttackView<'a> {
-    let rules = rule_tags(rulesets);
-    AttackView::choose(kb, findings.iter().filter(|f| f.level >= Level::Low), |f| {
-        rules.get(&*f.rule_id).is_some_and(|r| {
-            r.tags.iter().any(|t| {
-                t.strip_prefix("attack.")
-                    .and_then(Tactic::parse)
-                    .is_some_and(Tactic::is_v19_only)
-            })
-        })
-    })
+    attack_view(kb, AttackVersion::Auto, findings, rulesets)
+        .unwrap_or_else(|_| AttackView::native(kb))
 }
 
 fn cve_tags(tags: &[std::sync::Arc<str>]) -> impl Iterator<Item = String> + '_ {
@@ -431,7 +451,11 @@ fn judgement(a: &Attribution) -> (String, String) {
 pub fn build(inputs: &Inputs<'_>) -> Built {
     let findings = inputs.findings;
     let kb = inputs.kb;
-    let view = attack_view(kb, findings, inputs.rulesets);
+    // `pipeline::run` refused a release the knowledge base cannot be shown
+    // in before reading the evidence; should a caller skip that check, the
+    // run is shown as `auto` would, and the note says which release it is.
+    let view = attack_view(kb, inputs.attack_version, findings, inputs.rulesets)
+        .unwrap_or_else(|_| attack_view_auto(kb, findings, inputs.rulesets));
     let lookup = tactic_lookup(&view);
     let timeline = Timeline::build(findings, Level::Low, Some(&lookup));
     // One host identity for incidents and scope: FQDN, short name and the
@@ -451,8 +475,8 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     let attribution = Attribution::rank(kb, inputs.profiles, &evidence, &RankOptions::default());
 
     let technique_views = crate::views::techniques(findings, &view);
-    let timeline_views = crate::views::timeline(&timeline);
-    let incident_views = crate::views::incidents(&incidents);
+    let timeline_views = crate::views::timeline(&timeline, &view);
+    let incident_views = crate::views::incidents(&incidents, &view);
 
     let scope_view = ScopeView {
         hosts: entity_views(&scope.hosts, findings, Level::Medium),
@@ -555,6 +579,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         },
         attack: AttackRelease {
             version: view.release(),
+            requested: view.requested().to_string(),
             note: view.note(),
         },
         techniques: technique_views,

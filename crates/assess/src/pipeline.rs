@@ -35,6 +35,10 @@ pub struct AssessConfig {
     pub case: CaseInfo,
     /// A newer ATT&CK STIX bundle instead of the embedded v18.1.
     pub attack_bundle: Option<PathBuf>,
+    /// The ATT&CK release techniques and tactics are shown in
+    /// (`--attack-version`; `Auto` decides from the knowledge base and the
+    /// evidence).
+    pub attack_version: kahu_attack::AttackVersion,
     /// Extra actor profiles.
     pub profiles: Vec<PathBuf>,
     /// Most detections listed in the report's appendix.
@@ -77,6 +81,7 @@ impl AssessConfig {
                 ..Default::default()
             },
             attack_bundle: None,
+            attack_version: Default::default(),
             profiles: Vec::new(),
             appendix_limit: 2000,
             store_case: true,
@@ -190,6 +195,9 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     let kb = kb_owned
         .as_ref()
         .unwrap_or_else(|| KnowledgeBase::embedded());
+    // Refuse a release the knowledge base cannot be shown in before the
+    // evidence is read, not after.
+    kahu_attack::AttackView::select(kb, cfg.attack_version, [], |_| false)?;
     let det = detection::detect(&cfg.detection(), progress)?;
     progress.phase_done(&format!(
         "{} files, {} events, {} findings",
@@ -223,6 +231,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         rulesets: &rulesets,
         iocs: &det.iocs,
         kb,
+        attack_version: cfg.attack_version,
         profiles: &profiles,
         appendix_limit: cfg.appendix_limit,
         file_hashes: &det.file_hashes,

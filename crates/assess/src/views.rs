@@ -82,70 +82,99 @@ pub fn techniques(findings: &[Finding], view: &AttackView<'_>) -> Vec<TechniqueV
         .collect()
 }
 
-/// The timeline entries.
-pub fn timeline(timeline: &kahu_reconstruct::Timeline) -> Vec<TimelineEntry> {
+/// Technique ids in `view`'s release, in their first order, without
+/// repeats (two v18.1 ids can become one v19 id), and the ids as the rule
+/// tagged them when those differ (empty when they do not).
+fn shown_ids(tagged: &[impl AsRef<str>], view: &AttackView<'_>) -> (Vec<String>, Vec<String>) {
+    let mut shown: Vec<String> = Vec::new();
+    for t in tagged {
+        let id = view.technique_id(t.as_ref());
+        if !shown.contains(&id) {
+            shown.push(id);
+        }
+    }
+    let tagged: Vec<String> = tagged.iter().map(|t| t.as_ref().to_string()).collect();
+    let differ = tagged.len() != shown.len()
+        || tagged
+            .iter()
+            .zip(&shown)
+            .any(|(t, s)| !t.trim().eq_ignore_ascii_case(s));
+    (shown, if differ { tagged } else { Vec::new() })
+}
+
+/// The timeline entries; technique ids in `view`'s release.
+pub fn timeline(
+    timeline: &kahu_reconstruct::Timeline,
+    view: &AttackView<'_>,
+) -> Vec<TimelineEntry> {
     timeline
         .entries
         .iter()
-        .map(|e| TimelineEntry {
-            phase: e
-                .tactics
-                .first()
-                .map(|t| t.short_name().to_string())
-                .unwrap_or_else(|| "unclassified".into()),
-            first_seen: e.finding.first_seen,
-            last_seen: e.finding.last_seen,
-            count: e.finding.count,
-            title: e.finding.finding.title.to_string(),
-            rule_id: e.finding.finding.rule_id.to_string(),
-            level: e.finding.finding.level,
-            host: e.finding.finding.host.as_deref().map(str::to_string),
-            techniques: e
-                .finding
-                .finding
-                .techniques
-                .iter()
-                .map(|t| t.to_string())
-                .collect(),
-            detail: detail(&e.finding.finding),
-            provenance: e.finding.finding.provenance.to_string(),
+        .map(|e| {
+            let (techniques, techniques_tagged) = shown_ids(&e.finding.finding.techniques, view);
+            TimelineEntry {
+                phase: e
+                    .tactics
+                    .first()
+                    .map(|t| t.short_name().to_string())
+                    .unwrap_or_else(|| "unclassified".into()),
+                first_seen: e.finding.first_seen,
+                last_seen: e.finding.last_seen,
+                count: e.finding.count,
+                title: e.finding.finding.title.to_string(),
+                rule_id: e.finding.finding.rule_id.to_string(),
+                level: e.finding.finding.level,
+                host: e.finding.finding.host.as_deref().map(str::to_string),
+                techniques,
+                techniques_tagged,
+                detail: detail(&e.finding.finding),
+                provenance: e.finding.finding.provenance.to_string(),
+            }
         })
         .collect()
 }
 
-/// The incidents, each with its evidence lines.
-pub fn incidents(incidents: &[kahu_reconstruct::Incident]) -> Vec<IncidentView> {
+/// The incidents, each with its evidence lines; technique ids in
+/// `view`'s release.
+pub fn incidents(
+    incidents: &[kahu_reconstruct::Incident],
+    view: &AttackView<'_>,
+) -> Vec<IncidentView> {
     incidents
         .iter()
-        .map(|i| IncidentView {
-            id: i.id.clone(),
-            title: i.title.clone(),
-            severity: i.severity,
-            hosts: i.hosts.clone(),
-            accounts: i.accounts.clone(),
-            first_seen: i.first_seen,
-            last_seen: i.last_seen,
-            phases: i
-                .tactics
-                .iter()
-                .map(|t| t.short_name().to_string())
-                .collect(),
-            techniques: i.techniques.clone(),
-            evidence: i
-                .evidence
-                .iter()
-                .map(|e| {
-                    format!(
-                        "{} [{}] {} on {} (×{}) — {}",
-                        time_text(e.finding.first_seen),
-                        e.phase.map(|p| p.short_name()).unwrap_or("unclassified"),
-                        e.finding.finding.title,
-                        e.finding.finding.host.as_deref().unwrap_or("host unknown"),
-                        e.finding.count,
-                        e.finding.finding.provenance
-                    )
-                })
-                .collect(),
+        .map(|i| {
+            let (techniques, techniques_tagged) = shown_ids(&i.techniques, view);
+            IncidentView {
+                id: i.id.clone(),
+                title: i.title.clone(),
+                severity: i.severity,
+                hosts: i.hosts.clone(),
+                accounts: i.accounts.clone(),
+                first_seen: i.first_seen,
+                last_seen: i.last_seen,
+                phases: i
+                    .tactics
+                    .iter()
+                    .map(|t| t.short_name().to_string())
+                    .collect(),
+                techniques,
+                techniques_tagged,
+                evidence: i
+                    .evidence
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{} [{}] {} on {} (×{}) — {}",
+                            time_text(e.finding.first_seen),
+                            e.phase.map(|p| p.short_name()).unwrap_or("unclassified"),
+                            e.finding.finding.title,
+                            e.finding.finding.host.as_deref().unwrap_or("host unknown"),
+                            e.finding.count,
+                            e.finding.finding.provenance
+                        )
+                    })
+                    .collect(),
+            }
         })
         .collect()
 }

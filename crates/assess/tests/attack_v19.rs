@@ -9,6 +9,7 @@
 //! crosswalk, not from kahu's embedded copy of it.
 
 use kahu_assess::{AssessConfig, run};
+use kahu_attack::AttackVersion;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,11 @@ fn json(p: &Path) -> Value {
 
 /// Assess the cleared-log sample with `rule_text` as the only rule.
 fn assess(dir: &Path, evidence: &Path, rule_text: &str) -> PathBuf {
+    assess_in(dir, evidence, rule_text, AttackVersion::Auto)
+}
+
+/// As [`assess`], shown in the release `version` (`--attack-version`).
+fn assess_in(dir: &Path, evidence: &Path, rule_text: &str, version: AttackVersion) -> PathBuf {
     let rules = dir.join("rules");
     std::fs::create_dir_all(&rules).expect("rules dir");
     std::fs::write(rules.join("rule.yml"), rule_text).expect("write rule");
@@ -49,6 +55,7 @@ fn assess(dir: &Path, evidence: &Path, rule_text: &str) -> PathBuf {
     cfg.rules = vec![rules];
     cfg.no_bundled_rules = true;
     cfg.store_case = false;
+    cfg.attack_version = version;
     let r = run(&cfg, &()).expect("assessment");
     assert!(
         r.findings
@@ -199,4 +206,102 @@ fn the_same_detection_tagged_in_v18_1_stays_in_v18_1() {
     assert!(layer_cells(&layer).contains(&("T1070.001".into(), "defense-evasion".into())));
     let html = std::fs::read_to_string(out.join("report.html")).expect("report");
     assert!(html.contains("<h4>Defense Evasion</h4>") && !html.contains("Defense Impairment"));
+}
+
+/// Timeline entries and incidents of the log-clearing rule: (techniques,
+/// techniques as tagged) of each.
+fn technique_lists(a: &Value) -> Vec<(Value, Value)> {
+    let timeline = a["timeline"].as_array().expect("timeline").iter();
+    let incidents = a["incidents"].as_array().expect("incidents").iter();
+    timeline
+        .filter(|e| e["rule_id"] == "d99b79d2-0a6f-4f46-ad8b-260b6e17f982")
+        .chain(incidents)
+        .map(|e| (e["techniques"].clone(), e["techniques_tagged"].clone()))
+        .collect()
+}
+
+#[test]
+fn a_v19_tagged_detection_shown_in_v18_1_as_asked_gets_its_v18_1_id() {
+    let Some(s) = shared() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rule_text = std::fs::read_to_string(&s.rule).expect("rule");
+    let out = assess_in(dir.path(), &s.evidence, &rule_text, AttackVersion::V18_1);
+    // From the crosswalk: the v18.1 id that T1685.005 replaced.
+    let old = s.crosswalk["revoked_by_v18_live"]
+        .as_object()
+        .expect("map")
+        .iter()
+        .find(|(_, v)| *v == "T1685.005")
+        .map(|(k, _)| k.clone())
+        .expect("a v18.1 predecessor of T1685.005");
+    let a = json(&out.join("assessment.json"));
+    assert_eq!(a["attack"]["version"], "18.1");
+    assert_eq!(a["attack"]["requested"], "18.1");
+    let lists = technique_lists(&a);
+    assert!(
+        lists.len() >= 2,
+        "a timeline entry and an incident: {lists:?}"
+    );
+    for (shown, tagged) in &lists {
+        assert_eq!(*shown, serde_json::json!([old]));
+        assert_eq!(*tagged, serde_json::json!(["T1685.005"]));
+    }
+    let tech = a["techniques"]
+        .as_array()
+        .expect("techniques")
+        .iter()
+        .find(|t| t["id"] == old.as_str())
+        .unwrap_or_else(|| panic!("{old} in techniques: {}", a["techniques"]));
+    assert_eq!(tech["tactics"], serde_json::json!(["defense-evasion"]));
+    assert!(
+        tech["name"]
+            .as_str()
+            .is_some_and(|n| n.contains("T1685.005"))
+    );
+    let phases: Vec<&str> = a["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["phase"].as_str())
+        .collect();
+    assert!(phases.iter().all(|p| *p == "defense-evasion"), "{phases:?}");
+    let layer = json(&out.join("navigator-layer.json"));
+    assert_eq!(layer["versions"]["attack"], "18");
+}
+
+#[test]
+fn a_v18_1_tagged_detection_shown_in_v19_as_asked_gets_its_v19_id() {
+    let Some(s) = shared() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rule_text = std::fs::read_to_string(&s.rule)
+        .expect("rule")
+        .replace("attack.defense-impairment", "attack.defense-evasion")
+        .replace("attack.t1685.005", "attack.t1070.001");
+    let out = assess_in(dir.path(), &s.evidence, &rule_text, AttackVersion::V19);
+    let new = s.crosswalk["revoked_by_v18_live"]["T1070.001"]
+        .as_str()
+        .expect("v19 id of T1070.001");
+    let a = json(&out.join("assessment.json"));
+    assert_eq!(a["attack"]["version"], "19");
+    assert_eq!(a["attack"]["requested"], "19");
+    let lists = technique_lists(&a);
+    assert!(lists.len() >= 2, "{lists:?}");
+    for (shown, tagged) in &lists {
+        assert_eq!(*shown, serde_json::json!([new]));
+        assert_eq!(*tagged, serde_json::json!(["T1070.001"]));
+    }
+}
+
+#[test]
+fn auto_keeps_ids_as_tagged_when_the_release_matches() {
+    let Some(s) = shared() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rule_text = std::fs::read_to_string(&s.rule).expect("rule");
+    let out = assess(dir.path(), &s.evidence, &rule_text);
+    let a = json(&out.join("assessment.json"));
+    assert_eq!(a["attack"]["requested"], "auto");
+    for (shown, tagged) in technique_lists(&a) {
+        assert_eq!(shown, serde_json::json!(["T1685.005"]));
+        assert!(tagged.is_null(), "no second list when ids are as tagged");
+    }
 }

@@ -42,4 +42,4 @@ pub use profile::{
     ActorProfile, ProfileError, ProfileProblem, embedded_profiles, item_reliability,
 };
 pub use score::{Attributor, Exclusions, Params};
-pub use view::{AttackView, ShownTechnique};
+pub use view::{AttackVersion, AttackView, ShownTechnique, ViewError};

@@ -17,7 +17,7 @@
 
 use crate::kb::{KnowledgeBase, parent_of};
 use kahu_finding::Tactic;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 /// One v18.1 technique as ATT&CK v19 has it.
@@ -28,38 +28,55 @@ struct V19Row {
     tactics: Vec<Tactic>,
 }
 
+/// A technique id that exists only from ATT&CK v19 on.
+struct NewRow {
+    /// Its v19 tactics (from the MISP galaxy's v19 attack-pattern
+    /// clusters; the crosswalk lists the id but not its tactics).
+    tactics: Vec<Tactic>,
+    /// Its v19 name.
+    name: &'static str,
+}
+
 struct Crosswalk {
     /// v18.1 id → v19 id and tactics.
     rows: HashMap<&'static str, V19Row>,
     /// Ids that exist only from v19 on.
-    new_ids: HashSet<&'static str>,
+    new_ids: HashMap<&'static str, NewRow>,
+}
+
+/// Tactic short names (`stealth,defense-impairment`) in kill-chain order.
+fn parse_tactics(list: &str) -> Vec<Tactic> {
+    let mut tactics: Vec<Tactic> = list.split(',').filter_map(Tactic::parse).collect();
+    tactics.sort();
+    tactics.dedup();
+    tactics
 }
 
 fn crosswalk() -> &'static Crosswalk {
     static CW: OnceLock<Crosswalk> = OnceLock::new();
     CW.get_or_init(|| {
         let mut rows = HashMap::new();
-        let mut new_ids = HashSet::new();
+        let mut new_ids = HashMap::new();
         for line in include_str!("../../../data/attack/v18.1-in-v19.tsv").lines() {
             if line.starts_with('#') {
                 continue;
             }
             let mut cols = line.split('\t');
             match (cols.next(), cols.next(), cols.next()) {
-                (Some("new"), Some(id), _) => {
-                    new_ids.insert(id.trim());
+                (Some("new"), Some(id), tactics) => {
+                    let row = NewRow {
+                        tactics: parse_tactics(tactics.unwrap_or_default()),
+                        name: cols.next().unwrap_or_default().trim(),
+                    };
+                    new_ids.insert(id.trim(), row);
                 }
                 (Some(old), Some(id), Some(tactics)) => {
                     // Kill-chain order, as every other tactic list.
-                    let mut tactics: Vec<Tactic> =
-                        tactics.split(',').filter_map(Tactic::parse).collect();
-                    tactics.sort();
-                    tactics.dedup();
                     rows.insert(
                         old.trim(),
                         V19Row {
                             id: id.trim(),
-                            tactics,
+                            tactics: parse_tactics(tactics),
                         },
                     );
                 }
@@ -75,7 +92,24 @@ fn crosswalk() -> &'static Crosswalk {
 pub fn is_v19_only_technique(id: &str) -> bool {
     crosswalk()
         .new_ids
-        .contains(id.trim().to_ascii_uppercase().as_str())
+        .contains_key(id.trim().to_ascii_uppercase().as_str())
+}
+
+/// The ATT&CK v19 tactics and name of a v19-only technique id (`T1687`),
+/// from the MISP galaxy's v19 attack-pattern clusters; `None` for any
+/// other id.
+fn v19_only(id: &str) -> Option<&'static NewRow> {
+    crosswalk().new_ids.get(id)
+}
+
+/// A v19 tactic as ATT&CK v18.1 has it: Stealth and Defense Impairment
+/// were Defense Evasion (TA0005) before v19 split it.
+fn in_v18(t: Tactic) -> Tactic {
+    if t.is_v19_only() {
+        Tactic::DefenseEvasion
+    } else {
+        t
+    }
 }
 
 /// The ATT&CK v19 tactics of a v18.1 technique id, per the crosswalk (a
@@ -99,12 +133,73 @@ pub struct ShownTechnique {
     pub tactics: Vec<Tactic>,
 }
 
+/// The ATT&CK release a user asks a run to be shown in
+/// (`--attack-version auto|18.1|19`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AttackVersion {
+    /// Decided from the knowledge base and the evidence
+    /// ([`AttackView::choose`]).
+    #[default]
+    Auto,
+    /// ATT&CK v18.1 (Defense Evasion; v19 ids shown as their v18.1
+    /// predecessors).
+    V18_1,
+    /// ATT&CK v19 (Stealth and Defense Impairment; v18.1 ids shown as
+    /// their v19 successors).
+    V19,
+}
+
+impl AttackVersion {
+    /// As the command line spells it: `auto`, `18.1` or `19`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AttackVersion::Auto => "auto",
+            AttackVersion::V18_1 => "18.1",
+            AttackVersion::V19 => "19",
+        }
+    }
+}
+
+impl std::fmt::Display for AttackVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an ATT&CK release cannot be shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ViewError {
+    /// Not `auto`, `18.1` or `19`.
+    #[error("unknown ATT&CK release {0:?}: expected auto, 18.1 or 19")]
+    Unknown(String),
+    /// v18.1 asked of a v19 or newer knowledge base: kahu has no
+    /// crosswalk back from a newer bundle's techniques.
+    #[error(
+        "ATT&CK v18.1 cannot be shown with the ATT&CK v{0} knowledge base given with --attack: use --attack-version auto or 19"
+    )]
+    OlderThanKnowledgeBase(String),
+}
+
+impl std::str::FromStr for AttackVersion {
+    type Err = ViewError;
+    fn from_str(s: &str) -> Result<Self, ViewError> {
+        match s.trim().to_ascii_lowercase().trim_start_matches('v') {
+            "auto" => Ok(AttackVersion::Auto),
+            "18.1" | "18" => Ok(AttackVersion::V18_1),
+            "19" | "19.0" => Ok(AttackVersion::V19),
+            _ => Err(ViewError::Unknown(s.to_string())),
+        }
+    }
+}
+
 /// The ATT&CK release a run shows (see the module documentation).
 #[derive(Clone, Copy)]
 pub struct AttackView<'a> {
     kb: &'a KnowledgeBase,
     /// A pre-v19 knowledge base shown in v19 through the crosswalk.
     crosswalk: bool,
+    /// What was asked (`auto` unless `--attack-version` chose).
+    requested: AttackVersion,
 }
 
 impl std::fmt::Debug for AttackView<'_> {
@@ -130,6 +225,7 @@ impl<'a> AttackView<'a> {
         AttackView {
             kb,
             crosswalk: false,
+            requested: AttackVersion::Auto,
         }
     }
 
@@ -139,6 +235,7 @@ impl<'a> AttackView<'a> {
         AttackView {
             kb,
             crosswalk: major(kb.version()) < 19,
+            requested: AttackVersion::Auto,
         }
     }
 
@@ -159,6 +256,48 @@ impl<'a> AttackView<'a> {
             .into_iter()
             .any(|f| f.techniques.iter().any(|t| is_v19_only_technique(t)) || rule_is_v19(f));
         if v19 { Self::v19(kb) } else { Self::native(kb) }
+    }
+
+    /// The release `requested` (`--attack-version`): `Auto` is
+    /// [`Self::choose`]; `V19` shows a pre-v19 knowledge base through the
+    /// crosswalk (a v19 or newer one as it is); `V18_1` shows a pre-v19
+    /// knowledge base as it is, v19-tagged findings under their v18.1
+    /// predecessors, and is refused for a v19 or newer knowledge base.
+    pub fn select<'f>(
+        kb: &'a KnowledgeBase,
+        requested: AttackVersion,
+        findings: impl IntoIterator<Item = &'f kahu_finding::Finding>,
+        rule_is_v19: impl Fn(&kahu_finding::Finding) -> bool,
+    ) -> Result<Self, ViewError> {
+        let view = match requested {
+            AttackVersion::Auto => Self::choose(kb, findings, rule_is_v19),
+            AttackVersion::V19 => Self::v19(kb),
+            AttackVersion::V18_1 if major(kb.version()) >= 19 => {
+                return Err(ViewError::OlderThanKnowledgeBase(kb.version().to_string()));
+            }
+            AttackVersion::V18_1 => Self::native(kb),
+        };
+        Ok(AttackView { requested, ..view })
+    }
+
+    /// As [`Self::select`] for bare technique ids (`kahu attribute
+    /// --techniques`, a findings file's tags): with `Auto`, v19 when the
+    /// knowledge base predates it and any id is v19-only.
+    pub fn select_for_ids<'i>(
+        kb: &'a KnowledgeBase,
+        requested: AttackVersion,
+        ids: impl IntoIterator<Item = &'i str>,
+    ) -> Result<Self, ViewError> {
+        if requested == AttackVersion::Auto && major(kb.version()) < 19 {
+            let v19 = ids.into_iter().any(is_v19_only_technique);
+            return Ok(if v19 { Self::v19(kb) } else { Self::native(kb) });
+        }
+        Self::select(kb, requested, [], |_| false)
+    }
+
+    /// What was asked: `auto` unless `--attack-version` chose.
+    pub fn requested(&self) -> AttackVersion {
+        self.requested
     }
 
     /// The knowledge base behind the view.
@@ -197,15 +336,26 @@ impl<'a> AttackView<'a> {
 
     /// One sentence for reports: the release shown and why.
     pub fn note(&self) -> String {
+        let asked = self.requested != AttackVersion::Auto;
         if self.crosswalk {
             format!(
-                "Techniques and tactics are shown in ATT&CK v19 (Stealth and Defense Impairment replace Defense Evasion; 17 techniques have new ids, e.g. T1562.001 is T1685): rules that fired are tagged in v19. The knowledge base is ATT&CK v{}; its techniques were mapped to v19 with MITRE's v18.1→v19 crosswalk, and attribution uses the knowledge base's ids.",
+                "Techniques and tactics are shown in ATT&CK v19 (Stealth and Defense Impairment replace Defense Evasion; 17 techniques have new ids, e.g. T1562.001 is T1685): {} The knowledge base is ATT&CK v{}; its techniques were mapped to v19 with MITRE's v18.1→v19 crosswalk (techniques new in v19 take their tactics from the MISP galaxy's v19 clusters), and attribution uses the knowledge base's ids.",
+                if asked {
+                    "as asked with --attack-version 19."
+                } else {
+                    "rules that fired are tagged in v19."
+                },
                 self.kb.version()
             )
         } else {
             format!(
-                "Techniques and tactics are shown in ATT&CK v{}, the knowledge base's release.",
-                self.kb.version()
+                "Techniques and tactics are shown in ATT&CK v{}, the knowledge base's release{}.",
+                self.kb.version(),
+                if asked {
+                    ", as asked with --attack-version; techniques tagged with ATT&CK v19 ids are shown under their predecessors' ids (the v19 id is kept in the technique's name), and techniques new in v19 keep their v19 id with Defense Evasion for v19's Stealth and Defense Impairment"
+                } else {
+                    ""
+                }
             )
         }
     }
@@ -227,7 +377,7 @@ impl<'a> AttackView<'a> {
     pub fn tactics(&self, observed: &str) -> Vec<Tactic> {
         let id = self.kb.resolve(observed);
         let Some(t) = self.kb.technique(&id) else {
-            return Vec::new();
+            return self.v19_only_tactics(&id);
         };
         if self.crosswalk
             && let Some(tactics) = v19_tactics_of_v18(&id)
@@ -240,19 +390,47 @@ impl<'a> AttackView<'a> {
         v
     }
 
-    /// Name of a technique id as observed, with its knowledge-base id when
-    /// the view shows another (`Disable or Modify Tools (v18.1 T1562.001)`),
-    /// so the report's technique rows can be matched to the attribution's.
+    /// Tactics of a technique the knowledge base does not know: a v19-only
+    /// id's v19 tactics, as v18.1 has them when the view is not v19.
+    fn v19_only_tactics(&self, id: &str) -> Vec<Tactic> {
+        let Some(row) = v19_only(id) else {
+            return Vec::new();
+        };
+        if self.is_v19() {
+            return row.tactics.clone();
+        }
+        let mut v: Vec<Tactic> = row.tactics.iter().map(|t| in_v18(*t)).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Name of a technique id as observed, with the other release's id
+    /// when the view shows another (`Disable or Modify Tools (v18.1
+    /// T1562.001)` in v19, `Clear Windows Event Logs (v19 T1685.005)` in
+    /// v18.1), so the report's technique rows can be matched to the
+    /// attribution's and to the rule's tag.
     pub fn technique_name(&self, observed: &str) -> String {
         let id = self.kb.resolve(observed);
         let Some(t) = self.kb.technique(&id) else {
-            return String::new();
+            return match v19_only(&id) {
+                Some(row) if self.is_v19() => row.name.to_string(),
+                Some(row) => format!(
+                    "{} (v19 only; no v{} technique)",
+                    row.name,
+                    self.kb.version()
+                ),
+                None => String::new(),
+            };
         };
         let shown = self.technique_id(&id);
-        if shown == id {
-            t.name.clone()
-        } else {
+        let tagged = observed.trim().to_ascii_uppercase();
+        if shown != id {
             format!("{} (v{} {id})", t.name, self.kb.version())
+        } else if tagged != shown && is_v19_only_technique(&tagged) {
+            format!("{} (v19 {tagged})", t.name)
+        } else {
+            t.name.clone()
         }
     }
 
@@ -260,7 +438,13 @@ impl<'a> AttackView<'a> {
     /// returns it), for writers that add parents of sub-techniques.
     pub fn shown(&self, shown_id: &str) -> Option<ShownTechnique> {
         if !self.crosswalk {
-            let t = self.kb.technique(shown_id)?;
+            let Some(t) = self.kb.technique(shown_id) else {
+                // A v19-only id with no predecessor in this knowledge base.
+                return v19_only(shown_id).map(|row| ShownTechnique {
+                    name: Some(row.name.to_string()),
+                    tactics: self.v19_only_tactics(shown_id),
+                });
+            };
             return Some(ShownTechnique {
                 name: Some(t.name.clone()),
                 tactics: self.tactics(shown_id),
@@ -285,7 +469,11 @@ impl<'a> AttackView<'a> {
             same.clone()
         };
         if olds.is_empty() {
-            return None;
+            // New in v19 with no v18.1 predecessor (T1682, T1687 ...).
+            return v19_only(shown_id).map(|row| ShownTechnique {
+                name: Some(row.name.to_string()),
+                tactics: row.tactics.clone(),
+            });
         }
         let tactics: BTreeSet<Tactic> = olds
             .iter()

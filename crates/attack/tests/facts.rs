@@ -98,7 +98,9 @@ fn fixtures(dir: &Path) {
     ]});
     // X links to G9001 by ATT&CK id although its name is Beta's: the link wins.
     // Y is named like G9001, which X already links: ignored, listed for review.
-    // Z matches Beta by a synonym only: used, listed for review.
+    // Z matches Beta by a synonym only and the reviewed decisions accept it:
+    // used, listed. R matches Beta too but is rejected: not used, listed.
+    // U matches Beta and nobody decided: not used, listed as unreviewed.
     let galaxy = serde_json::json!({"values": [
         {"uuid": "x", "value": "Beta", "meta": {"synonyms": ["G9001"],
          "cfr-suspected-victims": ["New Zealand"], "cfr-target-category": ["Government"],
@@ -106,7 +108,18 @@ fn fixtures(dir: &Path) {
         {"uuid": "y", "value": "Alpha", "meta": {"cfr-suspected-victims": ["Brazil"]}},
         {"uuid": "z", "value": "Gamma Team", "meta": {"synonyms": ["Beta"],
          "cfr-target-category": ["Energy"]}},
+        {"uuid": "r", "value": "Rho Team", "meta": {"synonyms": ["Beta"],
+         "cfr-suspected-victims": ["Chile"]}},
+        {"uuid": "u", "value": "Upsilon Team", "meta": {"synonyms": ["Beta"],
+         "cfr-target-category": ["Aviation"]}},
     ]});
+    std::fs::write(
+        dir.join("decisions.tsv"),
+        "# source, G-id, cluster, decision, reason\n\
+         misp-galaxy threat-actor\tG9002\tGamma Team\taccept\tnames agree\n\
+         misp-galaxy threat-actor\tG9002\tRho Team\treject\tanother actor of the same name\n",
+    )
+    .unwrap();
     let tidal = serde_json::json!({"values": [
         {"uuid": "t", "value": "Beta", "meta": {"group_attack_id": "G9002",
          "observed_countries": ["AU"], "target_categories": ["Mining"]}},
@@ -143,6 +156,8 @@ fn run_on_fixtures(dir: &Path, n: usize) -> (String, String) {
         out.as_os_str(),
         "--review".as_ref(),
         review.as_os_str(),
+        "--decisions".as_ref(),
+        &p("decisions.tsv"),
     ]);
     (
         std::fs::read_to_string(out).unwrap(),
@@ -181,9 +196,23 @@ fn script_maps_by_attack_link_before_names_and_is_deterministic() {
         review.contains("name-ignored-link-exists\tG9001\tAlpha"),
         "{review}"
     );
-    // Z maps to Beta by synonym: used, and listed for review.
+    // Z maps to Beta by synonym, accepted: used, and listed.
     assert!(beta.sectors.iter().any(|s| s.value == "energy"));
-    assert!(review.contains("name-match\tG9002\tGamma Team"), "{review}");
+    assert!(
+        review.contains("name-accepted\tG9002\tGamma Team"),
+        "{review}"
+    );
+    // R rejected, U undecided: neither gives Beta a fact; both listed.
+    assert!(!beta.countries.iter().any(|c| c.value == "CL"));
+    assert!(!beta.sectors.iter().any(|s| s.value == "aviation"));
+    assert!(
+        review.contains("name-rejected\tG9002\tRho Team"),
+        "{review}"
+    );
+    assert!(
+        review.contains("name-unreviewed\tG9002\tUpsilon Team"),
+        "{review}"
+    );
     assert!(
         beta.countries
             .iter()

@@ -301,8 +301,11 @@ pub struct Summary {
     pub top_rules: Vec<RuleCount>,
     /// Hosts with findings, most first.
     pub hosts: Vec<(String, usize)>,
-    /// ATT&CK techniques seen, most first.
+    /// ATT&CK techniques seen, most first, in `attack_version`'s ids.
     pub techniques: Vec<(String, usize)>,
+    /// The ATT&CK release technique ids are shown in (`18.1`, `19`;
+    /// `--attack-version`).
+    pub attack_version: String,
     /// Wall-clock seconds for the run.
     pub elapsed_seconds: f64,
     /// Events per second over the whole run.
@@ -337,18 +340,22 @@ pub type Tally = (
 );
 
 /// Count findings by level, rule, host and technique.
-pub fn tally(findings: &[Finding]) -> Tally {
+/// Technique ids are counted as `shown` gives them (the run's ATT&CK
+/// release), so two tags of one technique count once.
+pub fn tally(findings: &[Finding], shown: &dyn Fn(&str) -> String) -> Tally {
     let mut by_level = BTreeMap::new();
     let mut rules: BTreeMap<&str, (usize, &Finding)> = BTreeMap::new();
     let mut hosts: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut techniques: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut techniques: BTreeMap<String, usize> = BTreeMap::new();
     for f in findings {
         *by_level.entry(f.level.as_str().to_string()).or_insert(0) += 1;
         rules.entry(&f.rule_id).or_insert((0, f)).0 += 1;
         *hosts
             .entry(f.host.as_deref().unwrap_or("(unknown)"))
             .or_insert(0) += 1;
-        for t in &f.techniques {
+        let ids: std::collections::BTreeSet<String> =
+            f.techniques.iter().map(|t| shown(t)).collect();
+        for t in ids {
             *techniques.entry(t).or_insert(0) += 1;
         }
     }
@@ -369,10 +376,7 @@ pub fn tally(findings: &[Finding]) -> Tally {
     });
     let mut hosts: Vec<_> = hosts.into_iter().map(|(h, c)| (h.to_string(), c)).collect();
     hosts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut techniques: Vec<_> = techniques
-        .into_iter()
-        .map(|(h, c)| (h.to_string(), c))
-        .collect();
+    let mut techniques: Vec<_> = techniques.into_iter().collect();
     techniques.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     (by_level, top, hosts, techniques)
 }
@@ -502,7 +506,7 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_pr
         let _ = writeln!(
             out,
             "{} {}",
-            style.bold("ATT&CK techniques:"),
+            style.bold(&format!("ATT&CK v{} techniques:", s.attack_version)),
             list.join(", ")
         );
     }

@@ -193,3 +193,56 @@ fn the_navigator_layer_never_replaces_an_input_or_follows_a_link() {
         serde_json::from_str(&std::fs::read_to_string(&planted).unwrap()).unwrap();
     assert_eq!(written["versions"]["layer"], "4.5");
 }
+
+/// `--attack-version`: the release asked for is recorded, ids given in the
+/// other release are ranked the same, and a release kahu does not know is
+/// refused. Expected ids from the shared v18.1 → v19 crosswalk.
+#[test]
+fn attack_version_is_recorded_and_ids_of_either_release_rank_alike() {
+    let Some(cw) = kahu_test_support::shared("attack/attack-v18.1-to-v19-crosswalk.json") else {
+        return;
+    };
+    let cw = json(&cw);
+    let new = cw["revoked_by_v18_live"]["T1070.001"]
+        .as_str()
+        .expect("v19 id of T1070.001");
+    let run = |techniques: &str, version: &str| {
+        let out = Command::new(KAHU)
+            .args(["attribute", "--json", "--techniques", techniques])
+            .args(["--attack-version", version])
+            .output()
+            .expect("run kahu");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    let v18 = run(&format!("{new},T1059.001"), "18.1");
+    assert_eq!(v18["attack"]["version"], "18.1");
+    assert_eq!(v18["attack"]["requested"], "18.1");
+    let auto = run(&format!("{new},T1059.001"), "auto");
+    assert_eq!(auto["attack"]["version"], "19", "a v19 id makes auto v19");
+    assert_eq!(auto["attack"]["requested"], "auto");
+    let old = run("T1070.001,T1059.001", "19");
+    assert_eq!(old["attack"]["version"], "19");
+    assert_eq!(
+        top5(&v18),
+        top5(&old),
+        "the same ranking whichever release the ids are in"
+    );
+    let bad = Command::new(KAHU)
+        .args([
+            "attribute",
+            "--techniques",
+            "T1190",
+            "--attack-version",
+            "17",
+        ])
+        .output()
+        .expect("run kahu");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("17"));
+}

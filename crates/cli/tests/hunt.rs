@@ -438,6 +438,9 @@ fn json_summary_agrees_with_the_timeline() {
         tech.contains(&serde_json::json!(["T1003.001", 1])),
         "{tech:?}"
     );
+    // No rule here is tagged in v19: the summary's ids are the embedded
+    // v18.1's (`--attack-version auto`).
+    assert_eq!(s["attack_version"], "18.1");
     // Nothing but the JSON document on stdout.
     assert!(text(&out.stdout).trim_end().ends_with('}'));
 }

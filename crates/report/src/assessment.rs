@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 /// Version of the `assessment.json` schema. Bump the major part on any
 /// incompatible change.
-pub const SCHEMA_VERSION: &str = "1.3.0";
+pub const SCHEMA_VERSION: &str = "1.4.0";
 
 /// The assessment of one case.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -60,11 +60,20 @@ pub struct Assessment {
     pub detections_total: u64,
 }
 
+fn auto() -> String {
+    "auto".into()
+}
+
 /// The ATT&CK release a run is shown in (one per run).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AttackRelease {
     /// `18.1` or `19`.
     pub version: String,
+    /// What was asked with `--attack-version`: `auto` (decided from the
+    /// knowledge base and the evidence), `18.1` or `19` (added in 1.4.0;
+    /// absent in older files, which were `auto`).
+    #[serde(default = "auto")]
+    pub requested: String,
     /// Why this release, and how the knowledge base's techniques were
     /// mapped to it.
     pub note: String,
@@ -317,8 +326,14 @@ pub struct TimelineEntry {
     pub level: Level,
     /// Host.
     pub host: Option<String>,
-    /// Techniques.
+    /// Techniques, in the release of [`Assessment::attack`] (since 1.4.0;
+    /// before, as the rule tagged them).
     pub techniques: Vec<String>,
+    /// The techniques as the rule tagged them, when these differ from
+    /// `techniques` (another ATT&CK release); empty otherwise (added in
+    /// 1.4.0).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub techniques_tagged: Vec<String>,
     /// Key field summary.
     pub detail: String,
     /// Provenance of the first occurrence.
@@ -374,8 +389,14 @@ pub struct IncidentView {
     pub last_seen: Option<DateTime<Utc>>,
     /// Kill-chain phases covered, in order.
     pub phases: Vec<String>,
-    /// Techniques.
+    /// Techniques, in the release of [`Assessment::attack`] (since 1.4.0;
+    /// before, as the rules tagged them).
     pub techniques: Vec<String>,
+    /// The techniques as the rules tagged them, when these differ from
+    /// `techniques` (another ATT&CK release); empty otherwise (added in
+    /// 1.4.0).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub techniques_tagged: Vec<String>,
     /// Evidence lines (time, rule, host), in kill-chain order.
     pub evidence: Vec<String>,
 }

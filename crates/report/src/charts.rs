@@ -878,6 +878,7 @@ mod tests {
         };
         let v19 = AttackRelease {
             version: "19".into(),
+            requested: "auto".into(),
             note: String::new(),
         };
         let h = killchain_strip(&[t], &[], &v19).unwrap();

@@ -147,6 +147,7 @@ fn hostile_assessment() -> Assessment {
             level: Level::High,
             host: Some(evil("timeline.host")),
             techniques: vec![evil("timeline.technique")],
+            techniques_tagged: vec![evil("timeline.technique_tagged")],
             detail: evil("timeline.detail"),
             provenance: evil("timeline.provenance"),
         }],
@@ -166,6 +167,7 @@ fn hostile_assessment() -> Assessment {
             last_seen: t(2),
             phases: vec![evil("incident.phase")],
             techniques: vec![evil("incident.technique")],
+            techniques_tagged: vec![evil("incident.technique_tagged")],
             evidence: vec![evil("incident.evidence")],
         }],
         containment: Containment {

@@ -84,6 +84,12 @@ pub struct Args {
     /// A newer MITRE ATT&CK STIX bundle (default: embedded v18.1).
     #[arg(long, value_name = "FILE")]
     pub attack: Option<PathBuf>,
+    /// ATT&CK release techniques, tactics, the timeline and incidents are
+    /// shown in: `auto` (v19 when a rule that fired is tagged in v19 or a
+    /// bundle given with --attack is v19, else v18.1), `18.1` or `19`.
+    /// Recorded in assessment.json's `attack` object.
+    #[arg(long, value_name = "auto|18.1|19", default_value = "auto")]
+    pub attack_version: kahu_attack::AttackVersion,
     /// Extra actor profile (YAML; repeatable).
     #[arg(long = "profile", value_name = "FILE")]
     pub profiles: Vec<PathBuf>,
@@ -201,6 +207,7 @@ fn config(args: &Args) -> Result<AssessConfig> {
         CaseEventsArg::Detected => kahu_assess::store::CaseEvents::Detected,
     };
     cfg.attack_bundle = args.attack.clone();
+    cfg.attack_version = args.attack_version;
     cfg.profiles = args.profiles.clone();
     cfg.tuning = args.noise.tuning()?;
     cfg.repeats = args.noise.repeats();

@@ -53,6 +53,11 @@ pub struct Args {
     /// ATT&CK STIX 2.1 bundle to use instead of the embedded v18.1.
     #[arg(long)]
     pub attack: Option<PathBuf>,
+    /// ATT&CK release technique ids are shown in: `auto` (v19 when an
+    /// observed id is v19-only or the --attack bundle is v19, else v18.1),
+    /// `18.1` or `19`. The ranking itself uses the knowledge base's ids.
+    #[arg(long, value_name = "auto|18.1|19", default_value = "auto")]
+    pub attack_version: kahu_attack::AttackVersion,
     /// Extra actor profile (YAML); repeatable.
     #[arg(long)]
     pub profile: Vec<PathBuf>,
@@ -119,7 +124,12 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
             .collect();
         kahu_assess::guard::refuse_outputs_on_evidence(&[out.as_path()], &inputs)?;
     }
-    let ev = collect_evidence(&args, kb, &profiles)?;
+    let (ev, tagged) = collect_evidence(&args, kb, &profiles)?;
+    let view = kahu_attack::AttackView::select_for_ids(
+        kb,
+        args.attack_version,
+        tagged.iter().map(String::as_str),
+    )?;
     if ev.is_empty() {
         bail!("no evidence: give --techniques/--software/--cve/…, --findings FILE or --layer FILE");
     }
@@ -133,9 +143,20 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
         write_layer(out, &serde_json::to_string_pretty(&layer)?)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&res)?);
+        let mut v = serde_json::to_value(&res)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "attack".into(),
+                serde_json::json!({
+                    "version": view.release(),
+                    "requested": view.requested().as_str(),
+                    "note": view.note(),
+                }),
+            );
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print_human(&res);
+        print_human(&res, &view);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -166,17 +187,24 @@ pub fn check_enrichment<'a>(
     Ok(())
 }
 
+/// The evidence, and every technique id as given or tagged (for the
+/// `auto` release).
 fn collect_evidence(
     args: &Args,
     kb: &KnowledgeBase,
     profiles: &[ActorProfile],
-) -> Result<CaseEvidence> {
+) -> Result<(CaseEvidence, Vec<String>)> {
     let mut findings = Vec::new();
     for path in &args.findings {
         findings.extend(kahu_finding::read_findings_file(path)?);
     }
     // The same evidence rules as `kahu assess`, so the same findings give
     // the same ranking.
+    let mut tagged: Vec<String> = findings
+        .iter()
+        .flat_map(|f| f.techniques.iter().map(|t| t.to_string()))
+        .chain(args.techniques.iter().cloned())
+        .collect();
     let mut ev = CaseEvidence::from_detections(&findings, kb);
     args.techniques.iter().for_each(|t| ev.add_technique(t));
     for s in &args.software {
@@ -209,11 +237,12 @@ fn collect_evidence(
         let techs = kahu_attack::techniques_from_layer(&v)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         techs.iter().for_each(|t| ev.add_technique(t));
+        tagged.extend(techs);
     }
-    Ok(ev)
+    Ok((ev, tagged))
 }
 
-fn print_human(res: &Attribution) {
+fn print_human(res: &Attribution, view: &kahu_attack::AttackView<'_>) {
     // Ids and details can come from a findings file (evidence-derived).
     let safe = crate::output::terminal_safe;
     let e = &res.evidence;
@@ -221,6 +250,25 @@ fn print_human(res: &Attribution) {
         "ATT&CK {} · {} actors ranked · evidence: {} techniques, {} software, {} CVEs, {} infrastructure",
         res.attack_version, res.actors_ranked, e.techniques, e.software, e.cves, e.infrastructure
     );
+    if view.release() != res.attack_version {
+        println!(
+            "technique ids shown in ATT&CK v{} (the ranking uses v{} ids; each v{} id is given beside its v{} one)",
+            view.release(),
+            res.attack_version,
+            res.attack_version,
+            view.release()
+        );
+    }
+    // A knowledge-base technique id as the view shows it, with the
+    // knowledge base's id where it differs.
+    let shown = |id: &str| {
+        let s = view.technique_id(id);
+        if s == id {
+            s
+        } else {
+            format!("{s} (v{} {id})", res.attack_version)
+        }
+    };
     if !e.remapped.is_empty() {
         println!(
             "revoked ids mapped: {}",
@@ -329,7 +377,20 @@ fn print_human(res: &Attribution) {
         );
         println!("   supporting:");
         for i in c.supporting.iter().take(12) {
-            println!("     +{:<5.2} {}", i.weight, safe(&i.detail));
+            let other = match i.kind {
+                kahu_attack::EvidenceKind::Technique
+                | kahu_attack::EvidenceKind::RelatedTechnique
+                | kahu_attack::EvidenceKind::SoftwareImpliedTechnique => {
+                    let s = view.technique_id(&i.id);
+                    if s == i.id {
+                        String::new()
+                    } else {
+                        format!(" [v{} {s}]", view.release())
+                    }
+                }
+                _ => String::new(),
+            };
+            println!("     +{:<5.2} {}{other}", i.weight, safe(&i.detail));
         }
         if c.supporting.len() > 12 {
             println!("     … {} more", c.supporting.len() - 12);
@@ -343,7 +404,15 @@ fn print_human(res: &Attribution) {
         if !c.unexplained.is_empty() {
             println!(
                 "   not explained by this actor: {}",
-                c.unexplained.join(", ")
+                c.unexplained
+                    .iter()
+                    .map(|u| if u.starts_with('T') {
+                        shown(u)
+                    } else {
+                        u.clone()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         if !c.hunt_next.is_empty() {
@@ -351,9 +420,13 @@ fn print_human(res: &Attribution) {
             for h in c.hunt_next.iter().take(8) {
                 println!(
                     "     {} {} [{}] used by {} groups",
-                    h.technique,
+                    shown(&h.technique),
                     h.name,
-                    h.tactics.join(","),
+                    view.tactics(&h.technique)
+                        .iter()
+                        .map(|t| t.short_name())
+                        .collect::<Vec<_>>()
+                        .join(","),
                     h.groups_using
                 );
             }

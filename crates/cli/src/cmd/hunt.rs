@@ -76,6 +76,11 @@ pub struct Args {
     /// (issue #15 names `--utc` beside `--tz`).
     #[arg(long, conflicts_with = "tz")]
     pub utc: bool,
+    /// ATT&CK release the summary's technique ids are shown in: `auto`
+    /// (v19 when a rule that fired is tagged in v19, else the embedded
+    /// v18.1), `18.1` or `19`. The timeline keeps each rule's own tags.
+    #[arg(long, value_name = "auto|18.1|19", default_value = "auto")]
+    pub attack_version: kahu_attack::AttackVersion,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
@@ -191,7 +196,14 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     }
 
     let elapsed = started.elapsed().as_secs_f64();
-    let (by_level, top_rules, hosts, techniques) = output::tally(&findings);
+    let view = kahu_assess::assemble::attack_view(
+        kahu_attack::KnowledgeBase::embedded(),
+        args.attack_version,
+        &findings,
+        &run.rules.rule_sets(),
+    )?;
+    let (by_level, top_rules, hosts, techniques) =
+        output::tally(&findings, &|t| view.technique_id(t));
     let summary = Summary {
         files: run.files.len(),
         events: run.events,
@@ -207,6 +219,7 @@ pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         top_rules,
         hosts,
         techniques,
+        attack_version: view.release(),
         elapsed_seconds: elapsed,
         events_per_second: run.events as f64 / elapsed.max(1e-9),
         output: args.output.as_ref().map(|p| p.display().to_string()),
