@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal, Write};
 
 /// Output format of the detection timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum TimelineFormat {
+pub(crate) enum TimelineFormat {
     /// Comma-separated values with a header row.
     Csv,
     /// One JSON object per line (the `kahu attribute --findings` input).
@@ -22,14 +22,14 @@ pub enum TimelineFormat {
 
 impl TimelineFormat {
     /// `true` when a file of this name should hold JSON-lines.
-    pub fn jsonl_name(path: &std::path::Path) -> bool {
+    pub(crate) fn jsonl_name(path: &std::path::Path) -> bool {
         path.extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"))
     }
 
     /// Guess from a file extension, defaulting to CSV.
-    pub fn from_path(path: &std::path::Path) -> Self {
+    pub(crate) fn from_path(path: &std::path::Path) -> Self {
         match path.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json") => {
                 TimelineFormat::Jsonl
@@ -116,7 +116,11 @@ fn timesketch_record(f: &Finding) -> Option<Vec<(&'static str, String)>> {
 
 /// Write findings in Timesketch's import shape; returns how many were left
 /// out for having no time.
-pub fn write_timesketch<W: Write>(w: W, findings: &[Finding], jsonl: bool) -> io::Result<usize> {
+pub(crate) fn write_timesketch<W: Write>(
+    w: W,
+    findings: &[Finding],
+    jsonl: bool,
+) -> io::Result<usize> {
     let mut skipped = 0;
     if jsonl {
         let mut w = io::BufWriter::new(w);
@@ -156,7 +160,7 @@ pub fn write_timesketch<W: Write>(w: W, findings: &[Finding], jsonl: bool) -> io
 }
 
 /// Write findings as CSV.
-pub fn write_csv<W: Write>(
+pub(crate) fn write_csv<W: Write>(
     w: W,
     findings: &[Finding],
     tz: Option<crate::timezone::OutputZone>,
@@ -243,7 +247,7 @@ fn kind_name(f: &Finding) -> &'static str {
 }
 
 /// `record 12`, `line 40`, `offset 4096` or empty.
-pub fn location_text(l: &Location) -> String {
+pub(crate) fn location_text(l: &Location) -> String {
     match *l {
         Location::Record(r) => format!("record {r}"),
         Location::Line(n) => format!("line {n}"),
@@ -253,7 +257,7 @@ pub fn location_text(l: &Location) -> String {
 }
 
 /// Write findings as JSON-lines.
-pub fn write_jsonl<W: Write>(mut w: W, findings: &[Finding]) -> io::Result<()> {
+pub(crate) fn write_jsonl<W: Write>(mut w: W, findings: &[Finding]) -> io::Result<()> {
     for f in findings {
         serde_json::to_writer(&mut w, f)?;
         w.write_all(b"\n")?;
@@ -263,7 +267,7 @@ pub fn write_jsonl<W: Write>(mut w: W, findings: &[Finding]) -> io::Result<()> {
 
 /// Machine-readable summary of a detection run (`--json`).
 #[derive(Serialize, Debug)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Evidence files read.
     pub files: usize,
     /// Events read.
@@ -307,7 +311,7 @@ pub struct Summary {
 
 /// One line of the top-rules table.
 #[derive(Serialize, Debug)]
-pub struct RuleCount {
+pub(crate) struct RuleCount {
     /// Rule id.
     pub rule_id: String,
     /// Rule title.
@@ -319,7 +323,7 @@ pub struct RuleCount {
 }
 
 /// Findings per level, top rules, hosts and techniques.
-pub type Tally = (
+pub(crate) type Tally = (
     BTreeMap<String, usize>,
     Vec<RuleCount>,
     Vec<(String, usize)>,
@@ -327,7 +331,7 @@ pub type Tally = (
 );
 
 /// Count findings by level, rule, host and technique.
-pub fn tally(findings: &[Finding]) -> Tally {
+pub(crate) fn tally(findings: &[Finding]) -> Tally {
     let mut by_level = BTreeMap::new();
     let mut rules: BTreeMap<&str, (usize, &Finding)> = BTreeMap::new();
     let mut hosts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -370,25 +374,25 @@ pub fn tally(findings: &[Finding]) -> Tally {
 /// ANSI styling that switches itself off when the stream is not a terminal
 /// or `NO_COLOR` is set.
 #[derive(Clone, Copy)]
-pub struct Style {
+pub(crate) struct Style {
     on: bool,
 }
 
 impl Style {
     /// Styling for stdout.
-    pub fn stdout(quiet: bool) -> Self {
+    pub(crate) fn stdout(quiet: bool) -> Self {
         Style {
             on: !quiet && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         }
     }
 
     /// No styling (text for a file or another stream).
-    pub fn plain() -> Self {
+    pub(crate) fn plain() -> Self {
         Style { on: false }
     }
 
     /// Wrap text in a colour for a level.
-    pub fn level(&self, level: Level, text: &str) -> String {
+    pub(crate) fn level(&self, level: Level, text: &str) -> String {
         let code = match level {
             Level::Critical => "1;97;41",
             Level::High => "1;31",
@@ -400,7 +404,7 @@ impl Style {
     }
 
     /// Bold text.
-    pub fn bold(&self, text: &str) -> String {
+    pub(crate) fn bold(&self, text: &str) -> String {
         self.paint("1", text)
     }
 
@@ -414,7 +418,12 @@ impl Style {
 }
 
 /// Print the human summary of a detection run.
-pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_preview: &[String]) {
+pub(crate) fn print_summary(
+    out: &mut dyn Write,
+    s: &Summary,
+    style: Style,
+    warnings_preview: &[String],
+) {
     let _ = writeln!(
         out,
         "{}  {} files, {} events, {} rules ({} rejected), {:.2}s ({:.0} events/s)",
@@ -516,7 +525,10 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_pr
 
 /// Print, on stderr, the rules that could not be used (first few) and how
 /// each IOC feed loaded when it had problems.
-pub fn print_load_problems(rule_errors: &[String], feeds: &[kahu_assess::detection::FeedLoad]) {
+pub(crate) fn print_load_problems(
+    rule_errors: &[String],
+    feeds: &[kahu_assess::detection::FeedLoad],
+) {
     const SHOWN: usize = 5;
     for e in rule_errors.iter().take(SHOWN) {
         eprintln!("warning: rule rejected: {}", terminal_safe(e));
@@ -543,7 +555,7 @@ pub fn print_load_problems(rule_errors: &[String], feeds: &[kahu_assess::detecti
 
 /// Evidence- and rule-controlled text made safe for a terminal: control
 /// characters (escape sequences, newlines) shown escaped.
-pub fn terminal_safe(s: &str) -> String {
+pub(crate) fn terminal_safe(s: &str) -> String {
     kahu_report::safe::single_line(s)
 }
 

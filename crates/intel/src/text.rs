@@ -8,7 +8,7 @@ use kahu_event::parse_timestamp;
 use std::sync::Arc;
 
 /// Longest line read from a text feed; longer lines are reported and skipped.
-pub const MAX_LINE: usize = 64 * 1024;
+pub(crate) const MAX_LINE: usize = 64 * 1024;
 
 /// Guess the type of a bare value (already refanged).
 pub fn infer_type(v: &str) -> Option<IocType> {
@@ -86,7 +86,7 @@ pub fn type_from_name(name: &str, value: &str) -> Option<IocType> {
 }
 
 /// Split one CSV record (RFC 4180 quoting, `""` for a quote).
-pub fn split_csv(line: &str, delim: char) -> Vec<String> {
+pub(crate) fn split_csv(line: &str, delim: char) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
