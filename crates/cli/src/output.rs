@@ -56,15 +56,20 @@ const TIMESKETCH_COLUMNS: &[&str] = &[
     "fields",
 ];
 
-/// One finding as Timesketch attributes (`None` without a time).
-fn timesketch_record(f: &Finding) -> Option<Vec<(&'static str, String)>> {
-    let t = f.timestamp?;
-    let fields = f
-        .fields
+/// A finding's key fields on one line, `name=value` joined by ` ¦ `
+/// (the Timesketch message and the CSV `fields` column).
+fn fields_text(f: &Finding) -> String {
+    f.fields
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
-        .join(" ¦ ");
+        .join(" ¦ ")
+}
+
+/// One finding as Timesketch attributes (`None` without a time).
+fn timesketch_record(f: &Finding) -> Option<Vec<(&'static str, String)>> {
+    let t = f.timestamp?;
+    let fields = fields_text(f);
     let message = format!(
         "[{}] {}{}{}",
         f.level.as_str(),
@@ -185,12 +190,7 @@ pub(crate) fn write_csv<W: Write>(
         "related",
     ])?;
     for f in findings {
-        let fields = f
-            .fields
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ¦ ");
+        let fields = fields_text(f);
         let techniques = f
             .techniques
             .iter()
