@@ -315,6 +315,16 @@ fn kind_name<T: serde::Serialize + std::fmt::Debug>(k: &T) -> String {
         .unwrap_or_else(|| format!("{k:?}").to_ascii_lowercase())
 }
 
+/// One item for or against a candidate, as the report shows it.
+fn evidence_item_view(e: &kahu_attack::EvidenceItem) -> EvidenceItemView {
+    EvidenceItemView {
+        kind: kind_name(&e.kind),
+        value: e.id.clone(),
+        detail: e.detail.clone(),
+        weight: e.weight,
+    }
+}
+
 fn candidate_views(a: &Attribution) -> Vec<CandidateView> {
     a.candidates
         .iter()
@@ -327,26 +337,8 @@ fn candidate_views(a: &Attribution) -> Vec<CandidateView> {
             probability: c.likelihood,
             likelihood: c.likelihood_words.words().to_string(),
             confidence: format!("{:?}", a.confidence.level).to_ascii_lowercase(),
-            supporting: c
-                .supporting
-                .iter()
-                .map(|e| EvidenceItemView {
-                    kind: kind_name(&e.kind),
-                    value: e.id.clone(),
-                    detail: e.detail.clone(),
-                    weight: e.weight,
-                })
-                .collect(),
-            contradicting: c
-                .contradicting
-                .iter()
-                .map(|e| EvidenceItemView {
-                    kind: kind_name(&e.kind),
-                    value: e.id.clone(),
-                    detail: e.detail.clone(),
-                    weight: e.weight,
-                })
-                .collect(),
+            supporting: c.supporting.iter().map(evidence_item_view).collect(),
+            contradicting: c.contradicting.iter().map(evidence_item_view).collect(),
             not_observed: c
                 .hunt_next
                 .iter()

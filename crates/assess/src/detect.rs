@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use kahu_event::{Event, EventFilter, Excluded};
 use kahu_finding::{Detector, Finding, Observer};
 use kahu_ingest::{EvidenceCoverage, Sink, Warning};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -183,45 +183,33 @@ impl Sink for ChannelSink<'_> {
     }
 }
 
-/// Expand the given paths into the files to read (directories recursively,
-/// symlinks inside them not followed, a path given followed even when it is
-/// a link). Archives are files here; the readers open them.
+/// The files to read under the given paths, as [`kahu_ingest::list_files`]
+/// lists them (archives are files here; the readers open them), each with
+/// its size, largest first, and the warnings about what was not listed.
 pub fn list_files(paths: &[PathBuf]) -> (Vec<(PathBuf, u64)>, Vec<Warning>) {
-    let mut files = Vec::new();
-    let mut warnings = Vec::new();
-    for p in paths {
-        if kahu_ingest::is_link_to_file(p) {
-            let size = std::fs::metadata(p).map_or(0, |m| m.len());
-            files.push((p.clone(), size));
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(p)
-            .follow_links(false)
-            .sort_by_file_name()
-        {
-            match entry {
-                Ok(e) if e.file_type().is_file() => {
-                    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-                    files.push((e.into_path(), size));
-                }
-                Ok(_) => {}
-                Err(err) => warnings.push(Warning {
-                    file: err
-                        .path()
-                        .unwrap_or(Path::new("?"))
-                        .display()
-                        .to_string()
-                        .into(),
-                    member: None,
-                    location: None,
-                    reason: format!("cannot read: {err}"),
-                }),
-            }
-        }
-    }
+    let mut warnings = Warnings(Vec::new());
+    let mut files: Vec<(PathBuf, u64)> = kahu_ingest::list_files(paths, &mut warnings)
+        .into_iter()
+        .map(|p| {
+            let size = std::fs::metadata(&p).map_or(0, |m| m.len());
+            (p, size)
+        })
+        .collect();
     // Largest first so a big file does not start last and stretch the run.
     files.sort_by_key(|f| std::cmp::Reverse(f.1));
-    (files, warnings)
+    (files, warnings.0)
+}
+
+/// Keeps the warnings of a file listing (a listing sends no events).
+struct Warnings(Vec<Warning>);
+
+impl Sink for Warnings {
+    fn event(&mut self, _: Event) -> bool {
+        true
+    }
+    fn warning(&mut self, warning: Warning) {
+        self.0.push(warning);
+    }
 }
 
 /// Read every file and run the detectors over every event.
@@ -385,4 +373,40 @@ fn match_loop<O: Observer>(
         }
     }
     (out, observer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::list_files;
+
+    /// The listing `hunt` and `assess` read from: files with their sizes,
+    /// largest first, and a link inside a directory reported, not followed.
+    #[cfg(unix)]
+    #[test]
+    fn list_files_sizes_largest_first_and_reports_links_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.jsonl"), [b'x'; 10]).unwrap();
+        std::fs::write(dir.path().join("b.jsonl"), [b'x'; 100]).unwrap();
+        std::fs::write(outside.path().join("c.jsonl"), [b'x'; 1000]).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("c.jsonl"), dir.path().join("link"))
+            .unwrap();
+
+        let (files, warnings) = list_files(&[dir.path().to_path_buf()]);
+        assert_eq!(
+            files,
+            vec![
+                (dir.path().join("b.jsonl"), 100),
+                (dir.path().join("a.jsonl"), 10)
+            ]
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].file.ends_with("link"), "{warnings:?}");
+        assert!(warnings[0].reason.contains("symbolic link not followed"));
+
+        // A link given as evidence is read, with the size of what it names.
+        let (files, warnings) = list_files(&[dir.path().join("link")]);
+        assert_eq!(files, vec![(dir.path().join("link"), 1000)]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
 }

@@ -3,6 +3,7 @@
 //! becomes a significant finding and an internal address to investigate,
 //! while the same regularity from a clean host (an updater) stays low and
 //! off the lists. Evidence is generated here.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::{AssessConfig, run};
 use std::fmt::Write as _;

@@ -1,6 +1,7 @@
 //! The case store `assess` writes: every event by default, read back whole
 //! from its compressed blocks; with `--case-events detected` only the
 //! events a detector reported, each linked to its finding.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::store::CaseEvents;
 use kahu_assess::{AssessConfig, run};

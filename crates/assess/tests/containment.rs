@@ -3,6 +3,7 @@
 //! changed, and the demo's known attacker infrastructure and files still
 //! listed. Expected values are read from the evidence and the demo's
 //! ground truth, never from kahu's own output.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Evidence not analysed is said: a file YARA skips is a run warning,
 //! not a silent gap.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::{DetectConfig, detect};
 

@@ -3,6 +3,7 @@
 //! quality is measured against the generator's ground truth (expected values
 //! come from `ground-truth.json`, written by the generator, never from
 //! kahu's own output).
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::{demo_config, run};
 use kahu_event::Location;

@@ -2,6 +2,7 @@
 //! happened, and every ground-truth intrusion step that detection found is
 //! inside one. Expected values come from the generator's
 //! `ground-truth.json`, not from kahu's output.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::{demo_config, run};
 use kahu_event::Location;

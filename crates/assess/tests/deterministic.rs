@@ -3,6 +3,7 @@
 //! entries change places or labels because a hash map iterated in another
 //! order. Hash maps are seeded per instance, so two runs in one process
 //! already iterate differently.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::{demo_config, run};
 

@@ -9,6 +9,7 @@
 //! archives each (DSC on the domain controllers, VSS on the shadow-copy
 //! sets), so a subset would hide exactly what this test is for. It takes
 //! about 40 s on 2 cores with the workspace's optimised dev profile.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! kahu never deletes or overwrites what it did not create.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::{AssessConfig, demo_config, run};
 

@@ -1,6 +1,7 @@
 //! `hunt` and `assess` share one detection stage, and a run is
 //! reproducible: the same evidence gives the same findings and the same
 //! assessment, whatever the thread scheduling.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::{DetectConfig, demo_config, detect, run};
 use kahu_finding::{Finding, FindingKind};

@@ -6,6 +6,7 @@
 //! sample's host or account names, so the same rules run on the demo's
 //! benign weeks (`windows_pack::no_finding_above_low_on_the_demo_benign_activity`)
 //! and on Mordor (`mordor_noise`).
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_correlation::SigmaRules;
 use kahu_event::Event;

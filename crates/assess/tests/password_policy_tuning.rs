@@ -10,6 +10,7 @@
 //! Expected counts were read from the Mordor JSON with a separate script
 //! (4661, `ObjectServer` "Security Account Manager", `AccessList`
 //! containing `%%5392`, grouped by `SubjectUserSid`), not from kahu.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::Event;
 use kahu_sigma::{LoadOptions, RuleSet, Tuning};

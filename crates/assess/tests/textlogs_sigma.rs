@@ -8,6 +8,7 @@
 //! (`crates/ingest/tests/data/textlogs`), and from the shared data the
 //! Apache access log and IIS log of `EVTX-ATTACK-SAMPLES/Command and Control`
 //! and the Mordor Linux auditd zips.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::detect;
 use kahu_event::Location;

@@ -1,6 +1,7 @@
 //! Restricted intelligence never reaches a bundle shared at a lower TLP:
 //! an unmarked feed is TLP:RED unless the analyst says otherwise, and a
 //! STIX indicator marked RED on one property only is RED.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::{AssessConfig, UnmarkedTlp, run};
 use kahu_finding::FindingKind;

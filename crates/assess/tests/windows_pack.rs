@@ -2,6 +2,7 @@
 //! fires on an event built from Microsoft's documentation of the event and
 //! stays quiet on a near miss; the correlations fire on a burst and not
 //! below their threshold.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_correlation::SigmaRules;
 use kahu_event::{Event, Location, Provenance, Value};

@@ -1,5 +1,6 @@
 //! Behavioural tests of the knowledge base and attribution engine; they run
 //! on the embedded knowledge base, without `/work/shared`.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_attack::*;
 

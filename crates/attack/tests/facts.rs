@@ -3,6 +3,7 @@
 //! makes from `../shared`, the script maps galaxy clusters by ATT&CK link
 //! before names, and the facts reach the ranking under the analysts'
 //! hand-written profiles.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_attack::facts::{FactsFile, overlay};
 use kahu_attack::profile::Sourced;

@@ -5,6 +5,7 @@
 //! then rank the profile against the embedded ATT&CK knowledge base on a
 //! small fixed case), so every `cargo test` re-checks them without
 //! cargo-fuzz.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_attack::fuzzing::actor_profile;
 use kahu_attack::{ActorProfile, Attribution, EvidenceKind, ProfileError};

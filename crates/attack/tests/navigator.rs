@@ -3,6 +3,7 @@
 //! properties, version strings, valid enumerations, `showSubtechniques`
 //! only on techniques with sub-techniques, parents present for every
 //! sub-technique, tactics the technique belongs to, https links.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_attack::{
     AttackView, Attribution, CaseEvidence, KnowledgeBase, ObservedTechnique, RankOptions,

@@ -2,6 +2,7 @@
 //! tactics are the shared crosswalk's (read here from the shared file, not
 //! from kahu's generated copy), and a Navigator layer written in v19 uses
 //! only v19 ids and tactics.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_attack::{AttackView, KnowledgeBase, ObservedTechnique, case_layer};
 use kahu_finding::Tactic;

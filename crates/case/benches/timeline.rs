@@ -11,6 +11,7 @@
 //! record order, so timestamps arrive interleaved across files as in a
 //! real ingest. Then times each typical UI query `ITER` times on a
 //! read-only connection and prints median and p95 in milliseconds.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_case::{Case, Cursor, EventQuery};
 use std::time::{Duration, Instant};

@@ -376,15 +376,7 @@ pub fn evidence_fingerprint(paths: &[PathBuf]) -> (String, String) {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect::<String>();
-    let mut described = abs.join(", ");
-    if described.len() > 300 {
-        let cut = (0..=300)
-            .rev()
-            .find(|i| described.is_char_boundary(*i))
-            .unwrap_or(0);
-        described.truncate(cut);
-        described.push('…');
-    }
+    let described = kahu_event::text::clip_marked(&abs.join(", "), 300);
     (fingerprint, described)
 }
 

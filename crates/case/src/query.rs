@@ -1010,13 +1010,5 @@ fn summarise(fields: &serde_json::Value) -> String {
             break;
         }
     }
-    if out.len() > 400 {
-        let mut end = 400;
-        while !out.is_char_boundary(end) {
-            end -= 1;
-        }
-        out.truncate(end);
-        out.push('…');
-    }
-    out
+    kahu_event::text::clip_marked(&out, 400)
 }

@@ -76,6 +76,122 @@ fn guid(f: &serde_json::Value, name: &str) -> Option<String> {
     (!g.is_empty() && g != "00000000-0000-0000-0000-000000000000").then_some(g)
 }
 
+impl Raw {
+    /// A process creation record: Sysmon event 1 keyed by its GUID, else
+    /// Security 4688 keyed by PID and time. `None` without that key.
+    fn from_creation(id: i64, ts: i64, eid: i64, f: &serde_json::Value) -> Option<Raw> {
+        if eid == 1 {
+            let key = guid(f, "ProcessGuid")?;
+            Some(Raw {
+                node: ProcessNode {
+                    event: Some(id),
+                    key,
+                    time: format_micros(ts),
+                    pid: pid(f, "ProcessId"),
+                    image: s(f, "Image"),
+                    command_line: s(f, "CommandLine"),
+                    user: s(f, "User"),
+                    source: "sysmon",
+                    children: Vec::new(),
+                },
+                ts,
+                parent_key: guid(f, "ParentProcessGuid"),
+                parent_pid: pid(f, "ParentProcessId"),
+                parent_image: s(f, "ParentImage"),
+                parent_cmd: s(f, "ParentCommandLine"),
+            })
+        } else {
+            let p = pid(f, "NewProcessId")?;
+            Some(Raw {
+                node: ProcessNode {
+                    event: Some(id),
+                    key: format!("pid:{p}@{ts}"),
+                    time: format_micros(ts),
+                    pid: Some(p),
+                    image: s(f, "NewProcessName"),
+                    command_line: s(f, "CommandLine"),
+                    user: s(f, "TargetUserName").or_else(|| s(f, "SubjectUserName")),
+                    source: "4688",
+                    children: Vec::new(),
+                },
+                ts,
+                parent_key: None,
+                parent_pid: pid(f, "ProcessId"),
+                parent_image: s(f, "ParentProcessName"),
+                parent_cmd: None,
+            })
+        }
+    }
+}
+
+/// Each record's parent: by GUID (Sysmon), else the latest process with
+/// the parent PID started at or before the child (4688). A parent named
+/// by a child but never seen starting is added as an inferred node after
+/// the records; returns each node's parent and how many were records.
+fn link_parents(raws: &mut Vec<Raw>) -> (Vec<Option<usize>>, usize) {
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut by_pid: HashMap<i64, Vec<(i64, usize)>> = HashMap::new();
+    for (i, r) in raws.iter().enumerate() {
+        by_key.insert(r.node.key.clone(), i);
+        if let Some(p) = r.node.pid {
+            by_pid.entry(p).or_default().push((r.ts, i));
+        }
+    }
+    // Resolve parents; unknown Sysmon parents become inferred nodes.
+    let mut parent_of: Vec<Option<usize>> = vec![None; raws.len()];
+    let mut inferred: Vec<Raw> = Vec::new();
+    let mut inferred_idx: HashMap<String, usize> = HashMap::new();
+    let n = raws.len();
+    for i in 0..n {
+        let r = &raws[i];
+        let by_guid = r.parent_key.as_ref().and_then(|k| by_key.get(k).copied());
+        let by_p = || {
+            let list = by_pid.get(&r.parent_pid?)?;
+            list.iter()
+                .rev()
+                .find(|(t, j)| *t <= r.ts && *j != i)
+                .map(|(_, j)| *j)
+        };
+        let found = by_guid.or_else(|| if r.parent_key.is_none() { by_p() } else { None });
+        if found.is_some() {
+            parent_of[i] = found;
+            continue;
+        }
+        let Some(pk) = r.parent_key.clone().or_else(|| {
+            r.parent_image
+                .as_ref()
+                .map(|_| format!("pid:{}@?", r.parent_pid.unwrap_or(-1)))
+        }) else {
+            continue;
+        };
+        let idx = *inferred_idx.entry(pk.clone()).or_insert_with(|| {
+            inferred.push(Raw {
+                node: ProcessNode {
+                    event: None,
+                    key: pk.clone(),
+                    time: None,
+                    pid: r.parent_pid,
+                    image: r.parent_image.clone(),
+                    command_line: r.parent_cmd.clone(),
+                    user: None,
+                    source: "inferred",
+                    children: Vec::new(),
+                },
+                ts: NO_TIME,
+                parent_key: None,
+                parent_pid: None,
+                parent_image: None,
+                parent_cmd: None,
+            });
+            n + inferred.len() - 1
+        });
+        parent_of[i] = Some(idx);
+    }
+    raws.extend(inferred);
+    parent_of.resize(raws.len(), None);
+    (parent_of, n)
+}
+
 impl Case {
     /// Process trees of `host`. With `root` (a Sysmon ProcessGuid, a tree
     /// key, or an event id), only that process and its descendants.
@@ -84,139 +200,8 @@ impl Case {
         if hosts.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = String::from(
-            "SELECT e.id, e.ts, e.event_id, e.fields, e.block_id, e.block_pos FROM events e WHERE e.event_id IN (1, 4688) AND e.host_id IN (",
-        );
-        for i in 0..hosts.len() {
-            sql.push_str(if i == 0 { "?" } else { ",?" });
-        }
-        sql.push_str(") ORDER BY e.ts, e.id LIMIT ?");
-        let mut args: Vec<Sql> = hosts.into_iter().map(Sql::Integer).collect();
-        args.push(Sql::Integer(MAX_RECORDS));
-        let mut st = self.conn.prepare_cached(&sql)?;
-        let mut rows = st.query(params_from_iter(args))?;
-        let mut raws: Vec<Raw> = Vec::new();
-        let mut cache = crate::blocks::BlockCache::default();
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let ts: i64 = r.get(1)?;
-            let eid: i64 = r.get(2)?;
-            let f = crate::blocks::event_fields(
-                &self.conn,
-                &mut cache,
-                r.get_ref(3)?,
-                (r.get(4)?, r.get(5)?),
-            )?;
-            let raw = if eid == 1 {
-                let Some(key) = guid(&f, "ProcessGuid") else {
-                    continue;
-                };
-                Raw {
-                    node: ProcessNode {
-                        event: Some(id),
-                        key,
-                        time: format_micros(ts),
-                        pid: pid(&f, "ProcessId"),
-                        image: s(&f, "Image"),
-                        command_line: s(&f, "CommandLine"),
-                        user: s(&f, "User"),
-                        source: "sysmon",
-                        children: Vec::new(),
-                    },
-                    ts,
-                    parent_key: guid(&f, "ParentProcessGuid"),
-                    parent_pid: pid(&f, "ParentProcessId"),
-                    parent_image: s(&f, "ParentImage"),
-                    parent_cmd: s(&f, "ParentCommandLine"),
-                }
-            } else {
-                let Some(p) = pid(&f, "NewProcessId") else {
-                    continue;
-                };
-                Raw {
-                    node: ProcessNode {
-                        event: Some(id),
-                        key: format!("pid:{p}@{ts}"),
-                        time: format_micros(ts),
-                        pid: Some(p),
-                        image: s(&f, "NewProcessName"),
-                        command_line: s(&f, "CommandLine"),
-                        user: s(&f, "TargetUserName").or_else(|| s(&f, "SubjectUserName")),
-                        source: "4688",
-                        children: Vec::new(),
-                    },
-                    ts,
-                    parent_key: None,
-                    parent_pid: pid(&f, "ProcessId"),
-                    parent_image: s(&f, "ParentProcessName"),
-                    parent_cmd: None,
-                }
-            };
-            raws.push(raw);
-        }
-        // Same GUID twice (duplicate evidence): keep the first.
-        let mut seen = HashSet::new();
-        raws.retain(|r| seen.insert(r.node.key.clone()));
-        let mut by_key: HashMap<String, usize> = HashMap::new();
-        let mut by_pid: HashMap<i64, Vec<(i64, usize)>> = HashMap::new();
-        for (i, r) in raws.iter().enumerate() {
-            by_key.insert(r.node.key.clone(), i);
-            if let Some(p) = r.node.pid {
-                by_pid.entry(p).or_default().push((r.ts, i));
-            }
-        }
-        // Resolve parents; unknown Sysmon parents become inferred nodes.
-        let mut parent_of: Vec<Option<usize>> = vec![None; raws.len()];
-        let mut inferred: Vec<Raw> = Vec::new();
-        let mut inferred_idx: HashMap<String, usize> = HashMap::new();
-        let n = raws.len();
-        for i in 0..n {
-            let r = &raws[i];
-            let by_guid = r.parent_key.as_ref().and_then(|k| by_key.get(k).copied());
-            let by_p = || {
-                let list = by_pid.get(&r.parent_pid?)?;
-                list.iter()
-                    .rev()
-                    .find(|(t, j)| *t <= r.ts && *j != i)
-                    .map(|(_, j)| *j)
-            };
-            let found = by_guid.or_else(|| if r.parent_key.is_none() { by_p() } else { None });
-            if found.is_some() {
-                parent_of[i] = found;
-                continue;
-            }
-            let Some(pk) = r.parent_key.clone().or_else(|| {
-                r.parent_image
-                    .as_ref()
-                    .map(|_| format!("pid:{}@?", r.parent_pid.unwrap_or(-1)))
-            }) else {
-                continue;
-            };
-            let idx = *inferred_idx.entry(pk.clone()).or_insert_with(|| {
-                inferred.push(Raw {
-                    node: ProcessNode {
-                        event: None,
-                        key: pk.clone(),
-                        time: None,
-                        pid: r.parent_pid,
-                        image: r.parent_image.clone(),
-                        command_line: r.parent_cmd.clone(),
-                        user: None,
-                        source: "inferred",
-                        children: Vec::new(),
-                    },
-                    ts: NO_TIME,
-                    parent_key: None,
-                    parent_pid: None,
-                    parent_image: None,
-                    parent_cmd: None,
-                });
-                n + inferred.len() - 1
-            });
-            parent_of[i] = Some(idx);
-        }
-        raws.extend(inferred);
-        parent_of.resize(raws.len(), None);
+        let mut raws = self.creations(hosts)?;
+        let (parent_of, n) = link_parents(&mut raws);
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); raws.len()];
         for (i, p) in parent_of.iter().enumerate() {
             if let Some(p) = p {
@@ -271,6 +256,41 @@ impl Case {
             }
         }
         Ok(out)
+    }
+
+    /// The process creation records of these host ids, oldest first, each
+    /// process once (the same GUID twice is duplicate evidence: the first
+    /// is kept).
+    fn creations(&self, hosts: Vec<i64>) -> Result<Vec<Raw>> {
+        let mut sql = String::from(
+            "SELECT e.id, e.ts, e.event_id, e.fields, e.block_id, e.block_pos FROM events e WHERE e.event_id IN (1, 4688) AND e.host_id IN (",
+        );
+        for i in 0..hosts.len() {
+            sql.push_str(if i == 0 { "?" } else { ",?" });
+        }
+        sql.push_str(") ORDER BY e.ts, e.id LIMIT ?");
+        let mut args: Vec<Sql> = hosts.into_iter().map(Sql::Integer).collect();
+        args.push(Sql::Integer(MAX_RECORDS));
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query(params_from_iter(args))?;
+        let mut raws: Vec<Raw> = Vec::new();
+        let mut cache = crate::blocks::BlockCache::default();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let ts: i64 = r.get(1)?;
+            let eid: i64 = r.get(2)?;
+            let f = crate::blocks::event_fields(
+                &self.conn,
+                &mut cache,
+                r.get_ref(3)?,
+                (r.get(4)?, r.get(5)?),
+            )?;
+            raws.extend(Raw::from_creation(id, ts, eid, &f));
+        }
+        // Same GUID twice (duplicate evidence): keep the first.
+        let mut seen = HashSet::new();
+        raws.retain(|r| seen.insert(r.node.key.clone()));
+        Ok(raws)
     }
 
     fn name_ids_nocase(&self, kind: &str, value: &str) -> Result<Vec<i64>> {

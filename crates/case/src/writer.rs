@@ -751,12 +751,8 @@ pub(crate) fn flatten_fields(fields: &kahu_event::Fields, windows: bool, out: &m
             out.push(' ');
         }
         let room = MAX_FTS_TEXT.saturating_sub(out.len());
-        let mut end = t.len().min(room);
-        while !t.is_char_boundary(end) {
-            end -= 1;
-        }
         let start = out.len();
-        out.push_str(&t[..end]);
+        out.push_str(kahu_event::text::prefix_within(t, room));
         if long {
             indexed.push((start, out.len()));
         }

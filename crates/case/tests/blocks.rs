@@ -2,6 +2,7 @@
 //! bulk load) read back as they were given: event detail, timeline pages,
 //! streaming export, process trees and, once built, full-text search give
 //! what a row-per-event load gives.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_case::{BlockBuilder, Case, EventQuery};
 use kahu_event::{Event, Location, Provenance, Value};

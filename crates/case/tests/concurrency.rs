@@ -2,6 +2,7 @@
 //! whole processes never fail with "database is locked" and never lose an
 //! accepted write; a read-modify-write of a document sees every change
 //! committed before it. Identical evidence files keep their provenance.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_case::{Case, EvidenceInfo, SCHEMA_VERSION};
 use kahu_event::{Event, Location, Provenance, Value};

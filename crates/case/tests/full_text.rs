@@ -2,6 +2,7 @@
 //! `Case::build_indexes`): searches refuse to answer from a half-built
 //! index, the build finds what indexing at load time found, nothing is
 //! indexed twice, and an interrupted build resumes.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_case::{Case, Error, EventQuery};
 use kahu_event::{Event, Location, Provenance, Value};

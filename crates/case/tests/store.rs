@@ -1,5 +1,6 @@
 //! Case store behaviour: round trip, migrations, incremental ingest,
 //! keyset pagination, search, histogram, process trees, audit trail.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_case::{Case, Cursor, EventQuery, EvidenceInfo, FindingQuery, VerdictKind};
 use kahu_event::{Event, Location, Provenance, Value};

@@ -5,7 +5,7 @@ use kahu_event::{EventFilter, parse_time_bound};
 
 /// Which events to examine.
 #[derive(clap::Args, Debug, Clone, Default)]
-pub struct FilterArgs {
+pub(crate) struct FilterArgs {
     /// Only events at or after this time (UTC): `2021-03-01`,
     /// `2021-03-01T10:00:00Z`, `2021-03-01 10:00:00`. Events without a time
     /// are left out while a window is set (and counted).
@@ -49,7 +49,7 @@ pub struct FilterArgs {
 
 impl FilterArgs {
     /// The filter, or an error naming the flag at fault.
-    pub fn filter(&self) -> Result<EventFilter> {
+    pub(crate) fn filter(&self) -> Result<EventFilter> {
         let from = self
             .from
             .as_deref()

@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal, Write};
 
 /// Output format of the detection timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum TimelineFormat {
+pub(crate) enum TimelineFormat {
     /// Comma-separated values with a header row.
     Csv,
     /// One JSON object per line (the `kahu attribute --findings` input).
@@ -22,14 +22,14 @@ pub enum TimelineFormat {
 
 impl TimelineFormat {
     /// `true` when a file of this name should hold JSON-lines.
-    pub fn jsonl_name(path: &std::path::Path) -> bool {
+    pub(crate) fn jsonl_name(path: &std::path::Path) -> bool {
         path.extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"))
     }
 
     /// Guess from a file extension, defaulting to CSV.
-    pub fn from_path(path: &std::path::Path) -> Self {
+    pub(crate) fn from_path(path: &std::path::Path) -> Self {
         match path.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json") => {
                 TimelineFormat::Jsonl
@@ -56,15 +56,20 @@ const TIMESKETCH_COLUMNS: &[&str] = &[
     "fields",
 ];
 
-/// One finding as Timesketch attributes (`None` without a time).
-fn timesketch_record(f: &Finding) -> Option<Vec<(&'static str, String)>> {
-    let t = f.timestamp?;
-    let fields = f
-        .fields
+/// A finding's key fields on one line, `name=value` joined by ` ¦ `
+/// (the Timesketch message and the CSV `fields` column).
+fn fields_text(f: &Finding) -> String {
+    f.fields
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
-        .join(" ¦ ");
+        .join(" ¦ ")
+}
+
+/// One finding as Timesketch attributes (`None` without a time).
+fn timesketch_record(f: &Finding) -> Option<Vec<(&'static str, String)>> {
+    let t = f.timestamp?;
+    let fields = fields_text(f);
     let message = format!(
         "[{}] {}{}{}",
         f.level.as_str(),
@@ -116,7 +121,11 @@ fn timesketch_record(f: &Finding) -> Option<Vec<(&'static str, String)>> {
 
 /// Write findings in Timesketch's import shape; returns how many were left
 /// out for having no time.
-pub fn write_timesketch<W: Write>(w: W, findings: &[Finding], jsonl: bool) -> io::Result<usize> {
+pub(crate) fn write_timesketch<W: Write>(
+    w: W,
+    findings: &[Finding],
+    jsonl: bool,
+) -> io::Result<usize> {
     let mut skipped = 0;
     if jsonl {
         let mut w = io::BufWriter::new(w);
@@ -158,7 +167,7 @@ pub fn write_timesketch<W: Write>(w: W, findings: &[Finding], jsonl: bool) -> io
 pub use kahu_assess::write::RuleFiles;
 
 /// Write findings as CSV.
-pub fn write_csv<W: Write>(
+pub(crate) fn write_csv<W: Write>(
     w: W,
     findings: &[Finding],
     tz: Option<crate::timezone::OutputZone>,
@@ -185,12 +194,7 @@ pub fn write_csv<W: Write>(
         "rule_file",
     ])?;
     for f in findings {
-        let fields = f
-            .fields
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ¦ ");
+        let fields = fields_text(f);
         let techniques = f
             .techniques
             .iter()
@@ -248,7 +252,7 @@ fn kind_name(f: &Finding) -> &'static str {
 }
 
 /// `record 12`, `line 40`, `offset 4096` or empty.
-pub fn location_text(l: &Location) -> String {
+pub(crate) fn location_text(l: &Location) -> String {
     match *l {
         Location::Record(r) => format!("record {r}"),
         Location::Line(n) => format!("line {n}"),
@@ -273,7 +277,7 @@ pub fn write_jsonl<W: Write>(
 
 /// Machine-readable summary of a detection run (`--json`).
 #[derive(Serialize, Debug)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Evidence files read.
     pub files: usize,
     /// Events read.
@@ -320,7 +324,7 @@ pub struct Summary {
 
 /// One line of the top-rules table.
 #[derive(Serialize, Debug)]
-pub struct RuleCount {
+pub(crate) struct RuleCount {
     /// Rule id.
     pub rule_id: String,
     /// Rule title.
@@ -332,7 +336,7 @@ pub struct RuleCount {
 }
 
 /// Findings per level, top rules, hosts and techniques.
-pub type Tally = (
+pub(crate) type Tally = (
     BTreeMap<String, usize>,
     Vec<RuleCount>,
     Vec<(String, usize)>,
@@ -384,25 +388,25 @@ pub fn tally(findings: &[Finding], shown: &dyn Fn(&str) -> String) -> Tally {
 /// ANSI styling that switches itself off when the stream is not a terminal
 /// or `NO_COLOR` is set.
 #[derive(Clone, Copy)]
-pub struct Style {
+pub(crate) struct Style {
     on: bool,
 }
 
 impl Style {
     /// Styling for stdout.
-    pub fn stdout(quiet: bool) -> Self {
+    pub(crate) fn stdout(quiet: bool) -> Self {
         Style {
             on: !quiet && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         }
     }
 
     /// No styling (text for a file or another stream).
-    pub fn plain() -> Self {
+    pub(crate) fn plain() -> Self {
         Style { on: false }
     }
 
     /// Wrap text in a colour for a level.
-    pub fn level(&self, level: Level, text: &str) -> String {
+    pub(crate) fn level(&self, level: Level, text: &str) -> String {
         let code = match level {
             Level::Critical => "1;97;41",
             Level::High => "1;31",
@@ -414,7 +418,7 @@ impl Style {
     }
 
     /// Bold text.
-    pub fn bold(&self, text: &str) -> String {
+    pub(crate) fn bold(&self, text: &str) -> String {
         self.paint("1", text)
     }
 
@@ -428,7 +432,12 @@ impl Style {
 }
 
 /// Print the human summary of a detection run.
-pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_preview: &[String]) {
+pub(crate) fn print_summary(
+    out: &mut dyn Write,
+    s: &Summary,
+    style: Style,
+    warnings_preview: &[String],
+) {
     let _ = writeln!(
         out,
         "{}  {} files, {} events, {} rules ({} rejected), {:.2}s ({:.0} events/s)",
@@ -530,7 +539,10 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, style: Style, warnings_pr
 
 /// Print, on stderr, the rules that could not be used (first few) and how
 /// each IOC feed loaded when it had problems.
-pub fn print_load_problems(rule_errors: &[String], feeds: &[kahu_assess::detection::FeedLoad]) {
+pub(crate) fn print_load_problems(
+    rule_errors: &[String],
+    feeds: &[kahu_assess::detection::FeedLoad],
+) {
     const SHOWN: usize = 5;
     for e in rule_errors.iter().take(SHOWN) {
         eprintln!("warning: rule rejected: {}", terminal_safe(e));
@@ -557,7 +569,7 @@ pub fn print_load_problems(rule_errors: &[String], feeds: &[kahu_assess::detecti
 
 /// Evidence- and rule-controlled text made safe for a terminal: control
 /// characters (escape sequences, newlines) shown escaped.
-pub fn terminal_safe(s: &str) -> String {
+pub(crate) fn terminal_safe(s: &str) -> String {
     kahu_report::safe::single_line(s)
 }
 

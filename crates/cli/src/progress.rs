@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A bar counting evidence bytes read, labelled with files done.
-pub struct FileProgress {
+pub(crate) struct FileProgress {
     bar: ProgressBar,
     files: AtomicU64,
     /// The stage under way and when it started.
@@ -15,7 +15,7 @@ pub struct FileProgress {
 impl FileProgress {
     /// A bar sized when reading starts; hidden when `quiet` or when stderr
     /// is not a terminal.
-    pub fn new(quiet: bool) -> Self {
+    pub(crate) fn new(quiet: bool) -> Self {
         let bar = if quiet || !std::io::stderr().is_terminal() {
             ProgressBar::hidden()
         } else {
@@ -36,7 +36,7 @@ impl FileProgress {
     }
 
     /// Remove the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

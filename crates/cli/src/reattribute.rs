@@ -12,7 +12,7 @@ use kahu_attack::{ActorProfile, Attribution, CaseEvidence, KnowledgeBase, RankOp
 use kahu_case::{Case, DisputedEvidence};
 
 /// The attribution engine behind `kahu serve`'s dispute button.
-pub struct Reattributor {
+pub(crate) struct Reattributor {
     kb: Option<KnowledgeBase>,
     profiles: Vec<ActorProfile>,
 }
@@ -20,7 +20,7 @@ pub struct Reattributor {
 impl Reattributor {
     /// Rank with `kb` (the embedded ATT&CK when `None`) and the embedded
     /// profiles plus `extra_profiles`.
-    pub fn new(kb: Option<KnowledgeBase>, extra_profiles: Vec<ActorProfile>) -> Self {
+    pub(crate) fn new(kb: Option<KnowledgeBase>, extra_profiles: Vec<ActorProfile>) -> Self {
         let mut profiles = kahu_attack::actor_profiles();
         for p in extra_profiles {
             kahu_attack::add_analyst_profile(&mut profiles, p);

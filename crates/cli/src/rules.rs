@@ -4,7 +4,9 @@ use anyhow::Result;
 
 /// Parse `NAME=VALUE` placeholder arguments (`%NAME%` in rules using
 /// `|expand`); repeated names collect several values.
-pub fn placeholders(args: &[String]) -> Result<std::collections::HashMap<String, Vec<String>>> {
+pub(crate) fn placeholders(
+    args: &[String],
+) -> Result<std::collections::HashMap<String, Vec<String>>> {
     let mut map: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
     for a in args {
         let Some((name, value)) = a.split_once('=') else {

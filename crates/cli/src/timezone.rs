@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 /// A zone to show times in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputZone {
+pub(crate) enum OutputZone {
     /// The same offset for every time (`+12:00`).
     Fixed(FixedOffset),
     /// An IANA zone (`Pacific/Auckland`): the offset in force at each time.
@@ -15,7 +15,7 @@ pub enum OutputZone {
 impl OutputZone {
     /// `+12:00`, `-0500`, `Z`, `UTC`, or an IANA zone name
     /// (`Pacific/Auckland`, `America/New_York`), as `--tz` takes them.
-    pub fn parse(s: &str) -> Result<OutputZone, String> {
+    pub(crate) fn parse(s: &str) -> Result<OutputZone, String> {
         let t = s.trim();
         if t.eq_ignore_ascii_case("utc") || t == "Z" {
             return Ok(OutputZone::Fixed(
@@ -37,7 +37,7 @@ impl OutputZone {
 
     /// The instant as RFC 3339 with the zone's offset at that instant, so
     /// a shifted time still says which instant it is.
-    pub fn rfc3339(&self, t: DateTime<Utc>) -> String {
+    pub(crate) fn rfc3339(&self, t: DateTime<Utc>) -> String {
         match self {
             OutputZone::Fixed(o) => t.with_timezone(o).to_rfc3339(),
             OutputZone::Named(z) => t.with_timezone(z).fixed_offset().to_rfc3339(),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 /// Rule tuning and repeat collapsing.
 #[derive(clap::Args, Debug, Clone)]
-pub struct NoiseArgs {
+pub(crate) struct NoiseArgs {
     /// Leave this rule out (Sigma id, correlation id, indicator id or
     /// `kahu.analytic.<name>`; repeatable).
     #[arg(long = "exclude-rule", value_name = "ID")]
@@ -42,7 +42,7 @@ fn parse_status(s: &str) -> Result<kahu_sigma::Status, String> {
 impl NoiseArgs {
     /// The tuning these options ask for: shipped list, then files, then
     /// `--exclude-rule`.
-    pub fn tuning(&self) -> Result<Tuning> {
+    pub(crate) fn tuning(&self) -> Result<Tuning> {
         let mut t = if self.no_default_tuning {
             Tuning::new()
         } else {
@@ -58,12 +58,12 @@ impl NoiseArgs {
     }
 
     /// Rule statuses to load, or `None` for the default set.
-    pub fn statuses(&self) -> Option<Vec<kahu_sigma::Status>> {
+    pub(crate) fn statuses(&self) -> Option<Vec<kahu_sigma::Status>> {
         (!self.rule_status.is_empty()).then(|| self.rule_status.clone())
     }
 
     /// The repeat-collapsing configuration.
-    pub fn repeats(&self) -> RepeatConfig {
+    pub(crate) fn repeats(&self) -> RepeatConfig {
         RepeatConfig {
             window_secs: self.collapse_window,
         }

@@ -1,4 +1,5 @@
 //! `kahu assess` argument checks that fail before any work is done.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use std::process::Command;
 

@@ -1,6 +1,7 @@
 //! Attribution end to end on public red-team datasets (Mordor atomic sets,
 //! in `../shared`): generic tooling must not name an actor, and
 //! `kahu attribute --findings` ranks a case's findings as `kahu assess` did.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use std::path::PathBuf;
 use std::process::Command;

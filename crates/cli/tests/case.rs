@@ -1,4 +1,5 @@
 //! `kahu hunt --case DIR` stores events and detections, incrementally.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use std::path::Path;
 use std::process::Command;

@@ -1,6 +1,7 @@
 //! Two `kahu hunt --case` processes on one case at once: the second waits
 //! for the first's write lock instead of aborting with "database is
 //! locked", and both evidence sets end up in the case.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -1,6 +1,7 @@
 //! `kahu convert --to parquet` end to end, and `kahu hunt` on the
 //! converted folder finding what it finds on the original evidence.
 #![cfg(feature = "columnar")]
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_test_support::shared;
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@
 //! Expected findings, by reading the fixture: event 1 (cmd.exe running
 //! mimikatz) fires all three rules, event 2 (powershell) only the
 //! informational one, event 3 (Security 4624) none: 4 findings.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

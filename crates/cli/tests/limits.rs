@@ -1,5 +1,6 @@
 //! Resource limits and evidence coverage through the real binary: feeds
 //! that are not regular files, evidence given as a link, costly rules.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -1,6 +1,7 @@
 //! `hunt` noise options: repeats collapsed into one finding with a count,
 //! `--exclude-rule`, `--tuning` and the shipped list. Events are generated
 //! here; expected counts follow from how many were written.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use std::process::Command;
 

@@ -1,5 +1,6 @@
 //! `kahu rules list` and `kahu rules show`: a finding's rule id leads to
 //! the rule's file, metadata and text.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use std::process::Command;
 

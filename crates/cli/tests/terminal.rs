@@ -1,6 +1,7 @@
 //! Evidence cannot write to the analyst's terminal: host names, rule
 //! titles, file names and warnings reach stdout/stderr with their control
 //! characters escaped, and evidence cannot forge a `warning:` line.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use std::process::{Command, Stdio};
 

@@ -1,6 +1,7 @@
 //! Shards are evidence too: a Parquet file kahu did not write, a damaged
 //! or truncated shard, or bytes that only start like Parquet are read
 //! errors, never panics, and never misread as events.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use kahu_columnar::{ReadError, ShardWriter, WriterOptions, read_shard, schema};

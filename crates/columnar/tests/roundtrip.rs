@@ -1,6 +1,7 @@
 //! Events written as shards and read back are the same events, field by
 //! field: real evidence of every family kahu reads (EVTX, JSON lines,
 //! Zeek, syslog, auditd) and generated hostile values.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_columnar::{ShardWriter, WriteSummary, WriterOptions, read_shard};
 use kahu_event::{Event, Fields, Location, LogSource, Provenance, Value, parse_timestamp};

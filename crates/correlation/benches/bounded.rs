@@ -9,6 +9,7 @@
 //!
 //! The detection step is bypassed (`observe` is called with the rule index
 //! directly) so the numbers are the correlation engine's alone.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_correlation::{CorrelationSet, Limits};
 use kahu_event::{Event, Location, Provenance, Value};

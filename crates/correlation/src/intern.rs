@@ -14,7 +14,7 @@ pub(crate) struct Interner {
 impl Interner {
     /// The id of `s`, adding it if there are fewer than `cap` strings;
     /// `None` when `s` is new and the cap is reached.
-    pub fn intern(&mut self, s: &str, cap: usize) -> Option<u32> {
+    pub(crate) fn intern(&mut self, s: &str, cap: usize) -> Option<u32> {
         let Interner {
             table,
             items,
@@ -33,7 +33,7 @@ impl Interner {
         Some(id)
     }
 
-    pub fn get(&self, id: u32) -> &str {
+    pub(crate) fn get(&self, id: u32) -> &str {
         self.items.get(id as usize).map(|s| &**s).unwrap_or("")
     }
 }

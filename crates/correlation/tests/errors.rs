@@ -1,5 +1,6 @@
 //! Bad correlation documents and references are rejected with the file,
 //! the rule and the construct at fault.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! The specification's example correlation rules (from the shared data):
 //! they parse, bind, and fire exactly at their conditions.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! Random correlation YAML never panics the parser, the binder or the engine.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 use common::*;

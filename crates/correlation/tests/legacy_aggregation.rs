@@ -1,5 +1,6 @@
 //! A legacy `| count() by X > N` rule, translated at load, finds exactly
 //! what the hand-written correlation rule finds on the same stream.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! `SigmaRules` is compiled once and scanned many times: each scan owns
 //! its correlation windows.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! Correlation semantics on constructed event streams; expected outcomes
 //! follow the Sigma correlation specification v2.1.0.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 use common::*;

@@ -16,7 +16,7 @@ use crate::zeek::{DNS, HTTP, dns_line, http_line};
 
 /// Sizes of the background.
 #[derive(Debug, Clone, Copy)]
-pub struct Scale {
+pub(crate) struct Scale {
     /// Public web sessions per weekday.
     pub web_sessions: u32,
 }
@@ -95,7 +95,14 @@ const PUBLIC_DST: &[(&str, &str)] = &[
 ];
 
 /// Generate the background for `days` days starting at local midnight `start` (UTC micros).
-pub fn generate(out: &mut Out, rng: &mut Rng, world: &World, start: i64, days: i64, scale: Scale) {
+pub(crate) fn generate(
+    out: &mut Out,
+    rng: &mut Rng,
+    world: &World,
+    start: i64,
+    days: i64,
+    scale: Scale,
+) {
     let mut w = Win { out, rng };
     let hosts = &world.hosts;
     let procs = HostProcs::start(&mut w, hosts);

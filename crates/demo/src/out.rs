@@ -17,7 +17,7 @@ use std::path::Path;
 /// Why a record is in the case: the storyline step and how kahu is
 /// expected to find it.
 #[derive(Debug, Clone, Copy)]
-pub struct Label {
+pub(crate) struct Label {
     /// Index into [`crate::story::STEPS`].
     pub step: usize,
     /// ATT&CK technique ids this record evidences.
@@ -28,7 +28,7 @@ pub struct Label {
 
 /// A Windows event waiting for its record id.
 #[derive(Debug, Clone)]
-pub struct WinRec {
+pub(crate) struct WinRec {
     pub provider: &'static Provider,
     pub event_id: u32,
     pub level: u8,
@@ -44,7 +44,7 @@ pub struct WinRec {
 
 /// An event provider as rendered in `System.Provider`.
 #[derive(Debug)]
-pub struct Provider {
+pub(crate) struct Provider {
     pub name: &'static str,
     pub guid: Option<&'static str>,
     /// Classic providers carry `EventSourceName` and a `Qualifiers` attribute on `EventID`.
@@ -68,7 +68,7 @@ struct Rec {
 
 /// The kind of file, which decides headers and rendering.
 #[derive(Debug, Clone)]
-pub enum FileKind {
+pub(crate) enum FileKind {
     /// JSON lines in the EVTX JSON rendering.
     Evtx,
     /// IIS W3C extended log (one file per UTC day).
@@ -91,17 +91,17 @@ struct FileBuf {
 
 /// The collector.
 #[derive(Debug, Default)]
-pub struct Out {
+pub(crate) struct Out {
     files: BTreeMap<String, FileBuf>,
     seq: u64,
 }
 
 /// What [`Out::write`] returns: malicious records with line numbers, and
 /// record counts per file.
-pub type Written = (Vec<MaliciousEvent>, Vec<(String, u64)>);
+pub(crate) type Written = (Vec<MaliciousEvent>, Vec<(String, u64)>);
 
 /// Fields of an IIS log line, in `#Fields` order.
-pub const IIS_FIELDS: &str = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken";
+pub(crate) const IIS_FIELDS: &str = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken";
 
 impl Out {
     fn push(&mut self, file: String, kind: FileKind, t: i64, body: Body, label: Option<Label>) {
@@ -123,37 +123,44 @@ impl Out {
     }
 
     /// A Windows event on `host` (short name, used as the folder).
-    pub fn win(&mut self, host: &str, t: i64, rec: WinRec, label: Option<Label>) {
+    pub(crate) fn win(&mut self, host: &str, t: i64, rec: WinRec, label: Option<Label>) {
         let file = format!("{host}/{}.jsonl", rec.provider.channel.replace('/', "%4"));
         self.push(file, FileKind::Evtx, t, Body::Win(Box::new(rec)), label);
     }
 
     /// An IIS log line for site `W3SVC<n>` on `host`; the daily file is picked from `t`.
-    pub fn iis(&mut self, host: &str, t: i64, line: String, label: Option<Label>) {
+    pub(crate) fn iis(&mut self, host: &str, t: i64, line: String, label: Option<Label>) {
         let d = iis_date(t);
         let file = format!("{host}/inetpub/logs/LogFiles/W3SVC1/u_ex{d}.log");
         self.push(file, FileKind::Iis, t, Body::Text(line), label);
     }
 
     /// A plain text line in `file`.
-    pub fn text(&mut self, file: &str, t: i64, line: String, label: Option<Label>) {
+    pub(crate) fn text(&mut self, file: &str, t: i64, line: String, label: Option<Label>) {
         self.push(file.to_string(), FileKind::Text, t, Body::Text(line), label);
     }
 
     /// A Zeek record (already tab-joined) in `file`.
-    pub fn zeek(&mut self, file: &str, kind: FileKind, t: i64, line: String, label: Option<Label>) {
+    pub(crate) fn zeek(
+        &mut self,
+        file: &str,
+        kind: FileKind,
+        t: i64,
+        line: String,
+        label: Option<Label>,
+    ) {
         self.push(file.to_string(), kind, t, Body::Text(line), label);
     }
 
     /// Total number of records.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.files.values().map(|f| f.recs.len()).sum()
     }
 
     /// Sort, number and write every file under `evidence`. Returns the
     /// malicious records with their 1-based line numbers, and per-file
     /// record counts.
-    pub fn write(mut self, evidence: &Path, rng: &Rng) -> std::io::Result<Written> {
+    pub(crate) fn write(mut self, evidence: &Path, rng: &Rng) -> std::io::Result<Written> {
         let mut malicious = Vec::new();
         let mut counts = Vec::new();
         for (rel, buf) in &mut self.files {

@@ -15,7 +15,7 @@ use crate::zeek::{CONN, DNS, HTTP, conn_line, dns_line, http_line};
 
 /// A storyline step (static form of [`crate::truth::Step`]).
 #[derive(Debug)]
-pub struct StepDef {
+pub(crate) struct StepDef {
     pub id: &'static str,
     pub tactic: &'static str,
     pub techniques: &'static [&'static str],
@@ -24,7 +24,7 @@ pub struct StepDef {
 }
 
 /// The storyline, in order.
-pub static STEPS: &[StepDef] = &[
+pub(crate) static STEPS: &[StepDef] = &[
     StepDef {
         id: "recon",
         tactic: "reconnaissance",
@@ -140,16 +140,16 @@ fn step(id: &str) -> usize {
 }
 
 /// Scanning and web-shell source addresses (compromised SOHO devices).
-pub const ACCESS_IPS: &[&str] = &["198.51.100.23", "198.51.100.41"];
+pub(crate) const ACCESS_IPS: &[&str] = &["198.51.100.23", "198.51.100.41"];
 /// C2 and exfiltration endpoint (compromised SOHO router).
-pub const C2_IP: &str = "203.0.113.77";
+pub(crate) const C2_IP: &str = "203.0.113.77";
 /// Domain resolving to the C2.
-pub const C2_DOMAIN: &str = "sync.msupdate-cdn.example.com";
+pub(crate) const C2_DOMAIN: &str = "sync.msupdate-cdn.example.com";
 /// The web shell path.
-pub const WEBSHELL: &str = "C:\\inetpub\\wwwroot\\aspnet_client\\system_web\\supp0rt.aspx";
+pub(crate) const WEBSHELL: &str = "C:\\inetpub\\wwwroot\\aspnet_client\\system_web\\supp0rt.aspx";
 const WEBSHELL_URI: &str = "/aspnet_client/system_web/supp0rt.aspx";
 /// The implant as dropped on the web server.
-pub const IMPLANT: &str = "C:\\ProgramData\\dsync.exe";
+pub(crate) const IMPLANT: &str = "C:\\ProgramData\\dsync.exe";
 const IMPLANT_REMOTE: &str = "C:\\Windows\\Temp\\dsync.exe";
 const JAVA: &str = "C:\\Program Files\\Atlassian\\Confluence\\jre\\bin\\java.exe";
 const W3WP: &str = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
@@ -168,7 +168,7 @@ fn l(step_id: &str, techniques: &'static [&'static str], detector: Detector) -> 
 
 /// IIS line helper shared with the benign generator.
 #[allow(clippy::too_many_arguments)]
-pub fn iis_line(
+pub(crate) fn iis_line(
     t: i64,
     method: &str,
     stem: &str,
@@ -191,7 +191,7 @@ pub fn iis_line(
 /// (which begins at `start`, UTC) and lasting until `end`. Each phase draws
 /// from `rng` in turn, in the order below: the demo is byte-for-byte
 /// reproducible from its seed, so the order is part of the output.
-pub fn generate(
+pub(crate) fn generate(
     out: &mut Out,
     rng: &mut Rng,
     world: &World,
@@ -1303,13 +1303,13 @@ fn beacons(w: &mut Win, world: &World, a: i64, end: i64) {
 }
 
 /// Path of the Linux auth log.
-pub fn auth_file(host: &str) -> String {
+pub(crate) fn auth_file(host: &str) -> String {
     format!("{host}/var/log/auth.log")
 }
 
 /// Zeek conn record.
 #[allow(clippy::too_many_arguments)]
-pub fn zeek_conn(
+pub(crate) fn zeek_conn(
     out: &mut Out,
     rng: &mut Rng,
     t: i64,
@@ -1331,7 +1331,7 @@ pub fn zeek_conn(
 }
 
 /// Zeek DNS record for a query forwarded by the DC.
-pub fn zeek_dns(
+pub(crate) fn zeek_dns(
     out: &mut Out,
     rng: &mut Rng,
     t: i64,

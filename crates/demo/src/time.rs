@@ -4,57 +4,57 @@
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 /// Microseconds in one second, minute, hour and day.
-pub const SEC: i64 = 1_000_000;
+pub(crate) const SEC: i64 = 1_000_000;
 /// One minute.
-pub const MIN: i64 = 60 * SEC;
+pub(crate) const MIN: i64 = 60 * SEC;
 /// One hour.
-pub const HOUR: i64 = 60 * MIN;
+pub(crate) const HOUR: i64 = 60 * MIN;
 /// One day.
-pub const DAY: i64 = 24 * HOUR;
+pub(crate) const DAY: i64 = 24 * HOUR;
 
 fn dt(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t).unwrap_or_default()
 }
 
 /// Midnight UTC of a calendar date, in microseconds.
-pub fn midnight(y: i32, m: u32, d: u32) -> i64 {
+pub(crate) fn midnight(y: i32, m: u32, d: u32) -> i64 {
     NaiveDate::from_ymd_opt(y, m, d)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map_or(0, |n| n.and_utc().timestamp_micros())
 }
 
 /// EVTX `SystemTime`: `2021-09-06T02:13:45.123456Z`.
-pub fn system_time(t: i64) -> String {
+pub(crate) fn system_time(t: i64) -> String {
     dt(t).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// Sysmon `UtcTime`: `2021-09-06 02:13:45.123`.
-pub fn sysmon_time(t: i64) -> String {
+pub(crate) fn sysmon_time(t: i64) -> String {
     dt(t).format("%Y-%m-%d %H:%M:%S%.3f").to_string()
 }
 
 /// IIS `date time`: `2021-09-06 02:13:45`.
-pub fn iis_time(t: i64) -> String {
+pub(crate) fn iis_time(t: i64) -> String {
     dt(t).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// IIS daily file suffix: `210906`.
-pub fn iis_date(t: i64) -> String {
+pub(crate) fn iis_date(t: i64) -> String {
     dt(t).format("%y%m%d").to_string()
 }
 
 /// RFC 3164 syslog time: `Sep  6 02:13:45`.
-pub fn syslog_time(t: i64) -> String {
+pub(crate) fn syslog_time(t: i64) -> String {
     dt(t).format("%b %e %H:%M:%S").to_string()
 }
 
 /// Zeek `ts`: epoch seconds with microseconds.
-pub fn zeek_ts(t: i64) -> String {
+pub(crate) fn zeek_ts(t: i64) -> String {
     format!("{}.{:06}", t.div_euclid(SEC), t.rem_euclid(SEC))
 }
 
 /// Hour of day (UTC) and weekday (0 = Monday) of `t`.
-pub fn hour_weekday(t: i64) -> (u32, u32) {
+pub(crate) fn hour_weekday(t: i64) -> (u32, u32) {
     let d = dt(t);
     (d.hour(), d.weekday().num_days_from_monday())
 }

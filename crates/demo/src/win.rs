@@ -12,42 +12,42 @@ use crate::time::sysmon_time;
 use crate::world::{DOMAIN, Host, NETBIOS};
 
 /// Sysmon operational channel.
-pub static SYSMON: Provider = Provider {
+pub(crate) static SYSMON: Provider = Provider {
     name: "Microsoft-Windows-Sysmon",
     guid: Some("5770385F-C22A-43E0-BF4C-06F5698FFBD9"),
     classic: None,
     channel: "Microsoft-Windows-Sysmon/Operational",
 };
 /// Security log.
-pub static SECURITY: Provider = Provider {
+pub(crate) static SECURITY: Provider = Provider {
     name: "Microsoft-Windows-Security-Auditing",
     guid: Some("54849625-5478-4994-A5BA-3E3B0328C30D"),
     classic: None,
     channel: "Security",
 };
 /// Service Control Manager in the System log (a classic provider).
-pub static SCM: Provider = Provider {
+pub(crate) static SCM: Provider = Provider {
     name: "Service Control Manager",
     guid: Some("555908d1-a6d7-4695-8e1e-26931d2012f4"),
     classic: Some(16384),
     channel: "System",
 };
 /// IIS Windows Process Activation Service in the System log.
-pub static WAS: Provider = Provider {
+pub(crate) static WAS: Provider = Provider {
     name: "Microsoft-Windows-WAS",
     guid: Some("524B5D04-133C-4A62-8362-64E8EDB9CE40"),
     classic: Some(32768),
     channel: "System",
 };
 /// PowerShell operational log.
-pub static POWERSHELL: Provider = Provider {
+pub(crate) static POWERSHELL: Provider = Provider {
     name: "Microsoft-Windows-PowerShell",
     guid: Some("A0C1853B-5C40-4B15-8766-3CF1C58F985A"),
     classic: None,
     channel: "Microsoft-Windows-PowerShell/Operational",
 };
 /// Windows Defender Firewall log.
-pub static FIREWALL: Provider = Provider {
+pub(crate) static FIREWALL: Provider = Provider {
     name: "Microsoft-Windows-Windows Firewall With Advanced Security",
     guid: Some("D1BC9AFF-2ABF-4D71-9146-ECB2A986EB85"),
     classic: None,
@@ -56,11 +56,11 @@ pub static FIREWALL: Provider = Provider {
 
 /// Builder of a serialised JSON object with keys in insertion order.
 #[derive(Debug, Default)]
-pub struct D(String);
+pub(crate) struct D(String);
 
 impl D {
     /// An empty object.
-    pub fn new() -> D {
+    pub(crate) fn new() -> D {
         D(String::with_capacity(512))
     }
     fn key(&mut self, k: &str) {
@@ -70,7 +70,7 @@ impl D {
         self.0.push_str("\":");
     }
     /// A string field.
-    pub fn s(mut self, k: &str, v: &str) -> D {
+    pub(crate) fn s(mut self, k: &str, v: &str) -> D {
         self.key(k);
         // serde_json escapes exactly as JSON requires; it cannot fail for a str.
         self.0
@@ -78,13 +78,13 @@ impl D {
         self
     }
     /// A numeric field.
-    pub fn n(mut self, k: &str, v: u64) -> D {
+    pub(crate) fn n(mut self, k: &str, v: u64) -> D {
         self.key(k);
         self.0.push_str(&v.to_string());
         self
     }
     /// The finished object.
-    pub fn done(mut self) -> String {
+    pub(crate) fn done(mut self) -> String {
         if self.0.is_empty() {
             self.0.push('{');
         }
@@ -95,7 +95,7 @@ impl D {
 
 /// A running process as Sysmon describes it.
 #[derive(Debug, Clone)]
-pub struct Proc {
+pub(crate) struct Proc {
     /// Full image path.
     pub image: String,
     /// Process id.
@@ -112,7 +112,7 @@ pub struct Proc {
 
 impl Proc {
     /// A process that was already running before the evidence starts.
-    pub fn existing(rng: &mut Rng, host: &Host, image: &str, cmd: &str, user: &str) -> Proc {
+    pub(crate) fn existing(rng: &mut Rng, host: &Host, image: &str, cmd: &str, user: &str) -> Proc {
         let pid = 300 + rng.below(3000) as u32 * 4;
         Proc {
             image: image.into(),
@@ -231,7 +231,7 @@ fn pe_meta(image: &str) -> (&'static str, &'static str, &'static str, &'static s
 }
 
 /// Context every Windows event builder needs.
-pub struct Win<'a> {
+pub(crate) struct Win<'a> {
     /// The collector.
     pub out: &'a mut Out,
     /// Randomness for pids, GUIDs, ports.
@@ -324,7 +324,7 @@ impl Win<'_> {
     }
 
     /// Start a child process: returns it and writes Sysmon 1.
-    pub fn spawn(
+    pub(crate) fn spawn(
         &mut self,
         host: &Host,
         t: i64,
@@ -406,7 +406,7 @@ impl Win<'_> {
     }
 
     /// Sysmon 3: an outbound TCP connection.
-    pub fn net(
+    pub(crate) fn net(
         &mut self,
         host: &Host,
         t: i64,
@@ -450,7 +450,7 @@ impl Win<'_> {
     }
 
     /// Sysmon 10: process access.
-    pub fn access(
+    pub(crate) fn access(
         &mut self,
         host: &Host,
         t: i64,
@@ -482,7 +482,14 @@ impl Win<'_> {
     }
 
     /// Sysmon 11: file created.
-    pub fn file(&mut self, host: &Host, t: i64, p: &Proc, target: &str, label: Option<Label>) {
+    pub(crate) fn file(
+        &mut self,
+        host: &Host,
+        t: i64,
+        p: &Proc,
+        target: &str,
+        label: Option<Label>,
+    ) {
         let st = sysmon_time(t);
         let data = D::new()
             .s("RuleName", "-")
@@ -498,7 +505,7 @@ impl Win<'_> {
     }
 
     /// Sysmon 22: DNS query.
-    pub fn dns(
+    pub(crate) fn dns(
         &mut self,
         host: &Host,
         t: i64,
@@ -522,7 +529,7 @@ impl Win<'_> {
     }
 
     /// Security 4624: successful logon.
-    pub fn logon(
+    pub(crate) fn logon(
         &mut self,
         host: &Host,
         t: i64,
@@ -625,7 +632,7 @@ impl Win<'_> {
     }
 
     /// Security 4634: logoff.
-    pub fn logoff(
+    pub(crate) fn logoff(
         &mut self,
         host: &Host,
         t: i64,
@@ -645,7 +652,7 @@ impl Win<'_> {
     }
 
     /// Security 4672: special privileges assigned (admin logons).
-    pub fn special(
+    pub(crate) fn special(
         &mut self,
         host: &Host,
         t: i64,
@@ -665,7 +672,7 @@ impl Win<'_> {
     }
 
     /// Security 4625: failed logon.
-    pub fn logon_failed(
+    pub(crate) fn logon_failed(
         &mut self,
         host: &Host,
         t: i64,
@@ -703,7 +710,7 @@ impl Win<'_> {
     }
 
     /// Security 4768: TGT requested (on the DC).
-    pub fn tgt(&mut self, dc: &Host, t: i64, user: &str, sid: &str, ip: &str) {
+    pub(crate) fn tgt(&mut self, dc: &Host, t: i64, user: &str, sid: &str, ip: &str) {
         let data = D::new()
             .s("TargetUserName", user)
             .s("TargetDomainName", &DOMAIN.to_ascii_uppercase())
@@ -724,7 +731,7 @@ impl Win<'_> {
     }
 
     /// Security 4769: service ticket requested (on the DC).
-    pub fn tgs(
+    pub(crate) fn tgs(
         &mut self,
         dc: &Host,
         t: i64,
@@ -765,7 +772,7 @@ impl Win<'_> {
     }
 
     /// Security 5140 / 5145: network share access.
-    pub fn share(
+    pub(crate) fn share(
         &mut self,
         host: &Host,
         t: i64,
@@ -806,7 +813,7 @@ impl Win<'_> {
     }
 
     /// System 7045 and Security 4697: a service was installed.
-    pub fn service(
+    pub(crate) fn service(
         &mut self,
         host: &Host,
         t: i64,
@@ -849,7 +856,7 @@ impl Win<'_> {
     }
 
     /// System 7036: service state change.
-    pub fn service_state(&mut self, host: &Host, t: i64, name: &str, state: &str) {
+    pub(crate) fn service_state(&mut self, host: &Host, t: i64, name: &str, state: &str) {
         let data = D::new()
             .s("param1", name)
             .s("param2", state)
@@ -859,7 +866,7 @@ impl Win<'_> {
     }
 
     /// WAS 5186 / 5074: app pool worker shut down for idle / recycled.
-    pub fn was(&mut self, host: &Host, t: i64, id: u32, pool: &str, pid: u32) {
+    pub(crate) fn was(&mut self, host: &Host, t: i64, id: u32, pool: &str, pid: u32) {
         let data = if id == 5186 {
             D::new()
                 .s("ProcessID", &pid.to_string())
@@ -876,7 +883,7 @@ impl Win<'_> {
     }
 
     /// Security 4698: scheduled task created.
-    pub fn task(
+    pub(crate) fn task(
         &mut self,
         host: &Host,
         t: i64,
@@ -919,7 +926,14 @@ impl Win<'_> {
     }
 
     /// PowerShell 4104: script block logged.
-    pub fn script(&mut self, host: &Host, t: i64, text: &str, path: &str, label: Option<Label>) {
+    pub(crate) fn script(
+        &mut self,
+        host: &Host,
+        t: i64,
+        text: &str,
+        path: &str,
+        label: Option<Label>,
+    ) {
         let id = format!(
             "{}-{}-{}-{}-{}",
             self.rng.hex(8),
@@ -940,7 +954,7 @@ impl Win<'_> {
     }
 
     /// Firewall 2004: a rule was added.
-    pub fn fw_rule(
+    pub(crate) fn fw_rule(
         &mut self,
         host: &Host,
         t: i64,

@@ -3,15 +3,15 @@
 use crate::rng::Rng;
 
 /// AD NetBIOS domain name.
-pub const NETBIOS: &str = "PARL";
+pub(crate) const NETBIOS: &str = "PARL";
 /// DNS / AD domain.
-pub const DOMAIN: &str = "parl.example.nz";
+pub(crate) const DOMAIN: &str = "parl.example.nz";
 /// Domain SID prefix (invented).
-pub const DOMAIN_SID: &str = "S-1-5-21-3623811015-3361044348-30300820";
+pub(crate) const DOMAIN_SID: &str = "S-1-5-21-3623811015-3361044348-30300820";
 
 /// What a host does, which decides its background activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// Domain controller.
     Dc,
     /// File server.
@@ -26,7 +26,7 @@ pub enum Role {
 
 /// A Windows host.
 #[derive(Debug, Clone)]
-pub struct Host {
+pub(crate) struct Host {
     /// NetBIOS name (`PCO-WEB01`).
     pub name: String,
     /// IPv4 address.
@@ -43,14 +43,14 @@ pub struct Host {
 
 impl Host {
     /// Fully-qualified name, as in the EVTX `Computer` field.
-    pub fn fqdn(&self) -> String {
+    pub(crate) fn fqdn(&self) -> String {
         format!("{}.{DOMAIN}", self.name)
     }
 }
 
 /// A domain user.
 #[derive(Debug, Clone)]
-pub struct User {
+pub(crate) struct User {
     /// sAMAccountName (`jane.doe`).
     pub sam: String,
     /// SID.
@@ -62,7 +62,7 @@ pub struct User {
 }
 
 /// Service accounts with SPNs (Kerberoastable) and the service class they run.
-pub const SERVICE_ACCOUNTS: &[(&str, &str)] = &[
+pub(crate) const SERVICE_ACCOUNTS: &[(&str, &str)] = &[
     ("svc_sql", "MSSQLSvc/PS-SQL01.parl.example.nz:1433"),
     ("svc_backup", "BackupExec/PS-FS01.parl.example.nz"),
     ("svc_confluence", "HTTP/wiki.parl.example.nz"),
@@ -73,7 +73,7 @@ pub const SERVICE_ACCOUNTS: &[(&str, &str)] = &[
 
 /// The network.
 #[derive(Debug, Clone)]
-pub struct World {
+pub(crate) struct World {
     /// Windows hosts; the first four are DC, file server, web server, admin workstation.
     pub hosts: Vec<Host>,
     /// Users.
@@ -83,13 +83,13 @@ pub struct World {
 }
 
 /// Index of the domain controller in `hosts`.
-pub const DC: usize = 0;
+pub(crate) const DC: usize = 0;
 /// Index of the file server.
-pub const FS: usize = 1;
+pub(crate) const FS: usize = 1;
 /// Index of the web server.
-pub const WEB: usize = 2;
+pub(crate) const WEB: usize = 2;
 /// Index of the admin workstation.
-pub const ADMIN_WS: usize = 3;
+pub(crate) const ADMIN_WS: usize = 3;
 
 const FIRST: &[&str] = &[
     "aroha",
@@ -141,7 +141,7 @@ const LAST: &[&str] = &[
 
 impl World {
     /// Build the network for `users` users and `workstations` workstations.
-    pub fn new(rng: &mut Rng, users: usize, workstations: usize) -> World {
+    pub(crate) fn new(rng: &mut Rng, users: usize, workstations: usize) -> World {
         let mut hosts = Vec::new();
         let mut host = |rng: &mut Rng, name: &str, ip: String, role| {
             hosts.push(Host {
@@ -201,18 +201,18 @@ impl World {
     }
 
     /// The admin (`adm.`) account name of an IT administrator.
-    pub fn adm(user: &User) -> String {
+    pub(crate) fn adm(user: &User) -> String {
         let (f, l) = user.sam.split_once('.').unwrap_or((&user.sam, ""));
         format!("adm.{}{l}", &f[..1])
     }
 
     /// The domain administrator account the attacker steals.
-    pub fn stolen_admin(&self) -> String {
+    pub(crate) fn stolen_admin(&self) -> String {
         World::adm(&self.users[0])
     }
 
     /// SID of a named account (deterministic from the name).
-    pub fn sid_of(name: &str) -> String {
+    pub(crate) fn sid_of(name: &str) -> String {
         let h = name
             .bytes()
             .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));

@@ -5,7 +5,7 @@ use crate::rng::Rng;
 use crate::time::{SEC, zeek_ts};
 
 /// `conn.log`.
-pub const CONN: FileKind = FileKind::Zeek {
+pub(crate) const CONN: FileKind = FileKind::Zeek {
     path: "conn",
     fields: &[
         "ts",
@@ -56,7 +56,7 @@ pub const CONN: FileKind = FileKind::Zeek {
 };
 
 /// `dns.log`.
-pub const DNS: FileKind = FileKind::Zeek {
+pub(crate) const DNS: FileKind = FileKind::Zeek {
     path: "dns",
     fields: &[
         "ts",
@@ -113,7 +113,7 @@ pub const DNS: FileKind = FileKind::Zeek {
 };
 
 /// `http.log`.
-pub const HTTP: FileKind = FileKind::Zeek {
+pub(crate) const HTTP: FileKind = FileKind::Zeek {
     path: "http",
     fields: &[
         "ts",
@@ -192,7 +192,7 @@ fn uid(rng: &mut Rng) -> String {
 
 /// A TCP connection record.
 #[allow(clippy::too_many_arguments)]
-pub fn conn_line(
+pub(crate) fn conn_line(
     rng: &mut Rng,
     t: i64,
     src: &str,
@@ -217,7 +217,7 @@ pub fn conn_line(
 }
 
 /// A DNS query forwarded by the DC to the ISP resolver.
-pub fn dns_line(rng: &mut Rng, t: i64, query: &str, answer: &str) -> String {
+pub(crate) fn dns_line(rng: &mut Rng, t: i64, query: &str, answer: &str) -> String {
     format!(
         "{}\t{}\t10.20.1.10\t{}\t192.0.2.53\t53\tudp\t{}\t0.0{:02}{}\t{query}\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tT\t0\t{answer}\t300.000000\tF",
         zeek_ts(t),
@@ -231,7 +231,7 @@ pub fn dns_line(rng: &mut Rng, t: i64, query: &str, answer: &str) -> String {
 
 /// A plain-HTTP request/response pair.
 #[allow(clippy::too_many_arguments)]
-pub fn http_line(
+pub(crate) fn http_line(
     rng: &mut Rng,
     t: i64,
     src: &str,

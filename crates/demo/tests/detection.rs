@@ -5,6 +5,7 @@
 //! a single-event Sigma rule to find (`detector: sigma`); precision over
 //! every record any bundled rule fired on. A record counts as detected when
 //! a finding's provenance points at its file and line.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_demo::{DEFAULT_SEED, DemoOptions, Detector, GroundTruth, generate};
 use kahu_event::{Event, Location};

@@ -1,4 +1,5 @@
 //! Same seed → byte-identical output; different seed → different output.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_demo::{DEFAULT_SEED, DemoOptions, generate};
 use sha2::{Digest, Sha256};

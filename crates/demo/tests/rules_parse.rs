@@ -1,5 +1,6 @@
 //! Every bundled rule parses and compiles with kahu's Sigma engine, and
 //! carries the metadata the project requires.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_sigma::{LoadOptions, RuleSet};
 

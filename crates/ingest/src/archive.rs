@@ -339,6 +339,62 @@ fn stop_reason(stop: &Stop<'_>, limits: &Limits, budget: &Budget, declared: Opti
     }
 }
 
+/// Count one more member against the top-level file's allowance; past it,
+/// say so and return `false` (the walk stops there).
+fn take_member(budget: &Budget, f: &mut dyn FnMut(Item<'_>) -> bool) -> bool {
+    if budget.take_member() {
+        return true;
+    }
+    f(Item::Problem {
+        name: None,
+        reason: "too many archive members; the rest were not read".into(),
+    });
+    false
+}
+
+/// What [`admit`] decided for a zip or tar member.
+enum Admit {
+    /// Read it, at most `cap` bytes.
+    Read { cap: u64 },
+    /// Its declared size is over the cap: reported, not read.
+    Skip,
+    /// The receiver asked the walk to stop.
+    Stop,
+}
+
+/// The checks a named zip or tar member passes before it is read, on its
+/// header alone: a name pointing outside the archive is reported (the
+/// member is still read, in memory only), and a declared size over the
+/// member cap is reported and the member skipped.
+fn admit(
+    name: &str,
+    declared: u64,
+    limits: &Limits,
+    budget: &Budget,
+    f: &mut dyn FnMut(Item<'_>) -> bool,
+) -> Admit {
+    if is_unsafe_name(name)
+        && !f(Item::Problem {
+            name: Some(name),
+            reason: "member name points outside the archive (path traversal); read in memory only"
+                .into(),
+        })
+    {
+        return Admit::Stop;
+    }
+    let cap = member_cap(limits, budget);
+    if declared <= cap {
+        Admit::Read { cap }
+    } else if f(Item::Problem {
+        name: Some(name),
+        reason: over_cap_reason(limits, budget, Some(declared)),
+    }) {
+        Admit::Skip
+    } else {
+        Admit::Stop
+    }
+}
+
 /// Walk a zip archive.
 pub(crate) fn zip<R: Read + Seek>(
     r: R,
@@ -360,11 +416,7 @@ pub(crate) fn zip<R: Read + Seek>(
         }
     };
     for i in 0..z.len() {
-        if !budget.take_member() {
-            f(Item::Problem {
-                name: None,
-                reason: "too many archive members; the rest were not read".into(),
-            });
+        if !take_member(budget, f) {
             return;
         }
         let mut m = match z.by_index(i) {
@@ -383,29 +435,12 @@ pub(crate) fn zip<R: Read + Seek>(
             continue;
         }
         let name = String::from_utf8_lossy(m.name_raw()).into_owned();
-        if is_unsafe_name(&name) {
-            let reason =
-                "member name points outside the archive (path traversal); read in memory only"
-                    .to_string();
-            if !f(Item::Problem {
-                name: Some(&name),
-                reason,
-            }) {
-                return;
-            }
-        }
         let declared = m.size();
-        let cap = member_cap(limits, budget);
-        if declared > cap {
-            let reason = over_cap_reason(limits, budget, Some(declared));
-            if !f(Item::Problem {
-                name: Some(&name),
-                reason,
-            }) {
-                return;
-            }
-            continue;
-        }
+        let cap = match admit(&name, declared, limits, budget, f) {
+            Admit::Read { cap } => cap,
+            Admit::Skip => continue,
+            Admit::Stop => return,
+        };
         let buf = match read_member(&mut m, cap, declared, &consumed, limits, memory) {
             Ok(buf) => buf,
             Err(stop) => {
@@ -489,36 +524,16 @@ pub(crate) fn tar(
         ) {
             continue;
         }
-        if !budget.take_member() {
-            f(Item::Problem {
-                name: None,
-                reason: "too many archive members; the rest were not read".into(),
-            });
+        if !take_member(budget, f) {
             return;
         }
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        if is_unsafe_name(&name) {
-            let reason =
-                "member name points outside the archive (path traversal); read in memory only"
-                    .to_string();
-            if !f(Item::Problem {
-                name: Some(&name),
-                reason,
-            }) {
-                return;
-            }
-        }
         let declared = entry.size();
-        let cap = member_cap(limits, budget);
-        if declared > cap {
-            if !f(Item::Problem {
-                name: Some(&name),
-                reason: over_cap_reason(limits, budget, Some(declared)),
-            }) {
-                return;
-            }
-            continue;
-        }
+        let cap = match admit(&name, declared, limits, budget, f) {
+            Admit::Read { cap } => cap,
+            Admit::Skip => continue,
+            Admit::Stop => return,
+        };
         let buf = match read_member(&mut entry, cap, declared, consumed, limits, memory) {
             Ok(buf) => buf,
             Err(Stop::Io(e, _)) => {
@@ -559,11 +574,7 @@ pub(crate) fn gunzip(
     memory: &MemoryBudget,
     f: &mut dyn FnMut(Item<'_>) -> bool,
 ) {
-    if !budget.take_member() {
-        f(Item::Problem {
-            name: None,
-            reason: "too many archive members; the rest were not read".into(),
-        });
+    if !take_member(budget, f) {
         return;
     }
     let (r, consumed) = Counting::new(r);

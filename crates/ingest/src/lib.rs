@@ -190,4 +190,6 @@ pub fn is_container(head: &[u8]) -> bool {
 pub use coverage::{EvidenceCoverage, NOTE_PREFIX, Platforms};
 pub use formats::all_formats;
 pub use hostname::infer_host;
-pub use walk::{FileEntry, ParallelRead, Reader, is_link_to_file, read_path, read_paths_parallel};
+pub use walk::{
+    FileEntry, ParallelRead, Reader, is_link_to_file, list_files, read_path, read_paths_parallel,
+};

@@ -11,7 +11,7 @@ use crate::{Format, Input, Origin, Sink};
 use kahu_event::Location;
 
 /// Parquet event shards written by `kahu convert` (`kahu-columnar`).
-pub struct KahuParquet;
+pub(crate) struct KahuParquet;
 
 impl Format for KahuParquet {
     fn name(&self) -> &'static str {

@@ -104,42 +104,9 @@ impl Reader {
         self
     }
 
-    /// Every regular file under `paths` (directories recursed, symbolic
-    /// links inside them not followed; a path given is followed even when
-    /// it is a link), sorted. Problems become warnings.
+    /// Every regular file under `paths`, as [`list_files`] lists them.
     pub fn files(&self, paths: &[PathBuf], sink: &mut dyn Sink) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for p in paths {
-            if is_link_to_file(p) {
-                out.push(p.clone());
-                continue;
-            }
-            for entry in walkdir::WalkDir::new(p)
-                .follow_links(false)
-                .sort_by_file_name()
-            {
-                match entry {
-                    Ok(e) if e.file_type().is_file() => out.push(e.into_path()),
-                    Ok(e) if e.path_is_symlink() && e.depth() > 0 => sink.warning(Warning {
-                        file: path_str(e.path()),
-                        member: None,
-                        location: None,
-                        reason: "symbolic link not followed".into(),
-                    }),
-                    Ok(_) => {}
-                    Err(e) => sink.warning(Warning {
-                        file: path_str(e.path().unwrap_or(p)),
-                        member: None,
-                        location: None,
-                        reason: format!(
-                            "cannot read: {}",
-                            e.io_error().map_or(e.to_string(), |io| io.to_string())
-                        ),
-                    }),
-                }
-            }
-        }
-        out
+        list_files(paths, sink)
     }
 
     /// Read a file or a directory tree into `sink`; returns the inventory.
@@ -628,6 +595,45 @@ impl Sink for Tally<'_> {
         self.warnings += 1;
         self.inner.warning(warning);
     }
+}
+
+/// Every regular file under `paths` (directories recursed, symbolic
+/// links inside them not followed; a path given is followed even when
+/// it is a link), each path's files in name order. Archives are files here;
+/// the readers open them. What cannot be listed, and each link not followed, is a warning.
+pub fn list_files(paths: &[PathBuf], sink: &mut dyn Sink) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if is_link_to_file(p) {
+            out.push(p.clone());
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(p)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
+            match entry {
+                Ok(e) if e.file_type().is_file() => out.push(e.into_path()),
+                Ok(e) if e.path_is_symlink() && e.depth() > 0 => sink.warning(Warning {
+                    file: path_str(e.path()),
+                    member: None,
+                    location: None,
+                    reason: "symbolic link not followed".into(),
+                }),
+                Ok(_) => {}
+                Err(e) => sink.warning(Warning {
+                    file: path_str(e.path().unwrap_or(p)),
+                    member: None,
+                    location: None,
+                    reason: format!(
+                        "cannot read: {}",
+                        e.io_error().map_or(e.to_string(), |io| io.to_string())
+                    ),
+                }),
+            }
+        }
+    }
+    out
 }
 
 /// Whether `path` is a symbolic link to a regular file. A link the analyst

@@ -3,6 +3,7 @@
 //! (`kahu_ingest::fuzzing`), so every `cargo test` re-checks the inputs
 //! fuzzing found interesting (and the `crash-*` regressions) without
 //! needing cargo-fuzz or a nightly compiler.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Hostile evidence: damaged, truncated, malicious and bomb inputs must
 //! never panic, hang or exhaust memory, and every good record must still be
 //! read.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 

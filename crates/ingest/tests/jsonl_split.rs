@@ -2,6 +2,7 @@
 //! exactly what the one-thread reader gives: same events, same warnings,
 //! same order, same line numbers. (Own test binary: the switch is
 //! process-wide.)
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Resource limits and evidence coverage: hostile inputs generated here
 //! must stay inside the stated memory budgets, and evidence that used to be
 //! dropped silently is read or reported.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Random bytes into every reader through `Input::Memory`: no panic, no
 //! hang, on any input. Runs with every `cargo test`.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Conformance on the shared reference data: EVTX-ATTACK-SAMPLES record
 //! counts, EVTX vs JSON rendering equivalence, Mordor zips.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Text-log readers: web servers, syslog/auth, auditd, Sysmon for Linux,
 //! Zeek. Expected values come from the fixtures themselves (counted here
 //! independently of the readers), never from reader output.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::{Event, Location, LogSource, Value};
 use kahu_ingest::linux::{Auditd, Syslog};

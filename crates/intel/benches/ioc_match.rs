@@ -9,6 +9,7 @@
 //! events cycled from a pool of 20,000 distinct ones, 0.5% of which carry
 //! a listed value. Prints load time, resident memory growth and events/s
 //! on one thread.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::{Event, Location, Provenance, Value};
 use kahu_intel::IocSet;

@@ -7,7 +7,7 @@ use regex::{Regex, RegexBuilder};
 
 /// Canonical form of a value of the given type, or `None` if the value
 /// is not of that type. Both feeds and events go through this.
-pub fn canonical_key(t: IocType, v: &str) -> Option<String> {
+pub(crate) fn canonical_key(t: IocType, v: &str) -> Option<String> {
     let v = v.trim();
     if v.is_empty() {
         return None;
@@ -46,7 +46,7 @@ pub fn canonical_key(t: IocType, v: &str) -> Option<String> {
 }
 
 /// An IP key rendered back as text (IPv4 for mapped addresses).
-pub fn canonical_ip(key: u128) -> String {
+pub(crate) fn canonical_ip(key: u128) -> String {
     let v6 = std::net::Ipv6Addr::from(key);
     match v6.to_ipv4_mapped() {
         Some(v4) => v4.to_string(),
@@ -56,7 +56,7 @@ pub fn canonical_ip(key: u128) -> String {
 
 /// Canonical URL path: leading `/`, unreserved escapes decoded, no
 /// trailing `/` except for the root.
-pub fn canonical_path(v: &str) -> Option<String> {
+pub(crate) fn canonical_path(v: &str) -> Option<String> {
     if !v.starts_with('/') || v.len() > 8192 {
         return None;
     }
@@ -69,7 +69,7 @@ pub fn canonical_path(v: &str) -> Option<String> {
 }
 
 /// `AS64500`, `as64500` or `64500`.
-pub fn parse_asn(v: &str) -> Option<u32> {
+pub(crate) fn parse_asn(v: &str) -> Option<u32> {
     let d = v.trim();
     let d = d
         .strip_prefix("AS")
@@ -142,7 +142,7 @@ fn case_insensitive(t: IocType) -> bool {
 }
 
 /// Compile one comparison into an atom.
-pub fn compile_comparison(c: &Comparison) -> Result<Atom, ComparisonError> {
+pub(crate) fn compile_comparison(c: &Comparison) -> Result<Atom, ComparisonError> {
     let target = target_of(c)?;
     let numeric = matches!(target, IocType::DstPort | IocType::SrcPort | IocType::Asn);
     let test = match (c.op, &c.value) {
@@ -209,7 +209,7 @@ pub fn compile_comparison(c: &Comparison) -> Result<Atom, ComparisonError> {
 /// Why a STIX pattern comparison is not matched; the feed reader reports
 /// it with the indicator's id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ComparisonError {
+pub(crate) enum ComparisonError {
     /// `hashes.X` with an algorithm kahu does not compute.
     #[error("hash algorithm `{0}` is not matched (MD5, SHA-1, SHA-256, SHA-512 are)")]
     HashAlgorithm(String),

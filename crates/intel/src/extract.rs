@@ -11,7 +11,7 @@ use crate::set::cat;
 
 /// Longest part of one value that is examined; beyond it text is ignored
 /// so a hostile multi-megabyte field cannot stall matching.
-pub const MAX_VALUE_SCAN: usize = 1 << 20;
+pub(crate) const MAX_VALUE_SCAN: usize = 1 << 20;
 
 /// One observable found in an event value.
 #[derive(Debug, Clone, Copy)]

@@ -21,18 +21,18 @@ pub(crate) type Refs = SmallVec<[Ref; 1]>;
 /// Observable categories, as bits, so extraction can skip what no
 /// indicator asks for.
 pub(crate) mod cat {
-    pub const IP: u32 = 1;
-    pub const DOMAIN: u32 = 1 << 1;
-    pub const URL: u32 = 1 << 2;
-    pub const URI: u32 = 1 << 3;
-    pub const HASH: u32 = 1 << 4;
-    pub const FILENAME: u32 = 1 << 5;
-    pub const EMAIL: u32 = 1 << 6;
-    pub const UA: u32 = 1 << 7;
-    pub const CMDLINE: u32 = 1 << 8;
-    pub const REGKEY: u32 = 1 << 9;
-    pub const PORT: u32 = 1 << 10;
-    pub const ASN: u32 = 1 << 11;
+    pub(crate) const IP: u32 = 1;
+    pub(crate) const DOMAIN: u32 = 1 << 1;
+    pub(crate) const URL: u32 = 1 << 2;
+    pub(crate) const URI: u32 = 1 << 3;
+    pub(crate) const HASH: u32 = 1 << 4;
+    pub(crate) const FILENAME: u32 = 1 << 5;
+    pub(crate) const EMAIL: u32 = 1 << 6;
+    pub(crate) const UA: u32 = 1 << 7;
+    pub(crate) const CMDLINE: u32 = 1 << 8;
+    pub(crate) const REGKEY: u32 = 1 << 9;
+    pub(crate) const PORT: u32 = 1 << 10;
+    pub(crate) const ASN: u32 = 1 << 11;
 }
 
 /// The category bit of an observable type.

@@ -8,7 +8,7 @@ use kahu_event::parse_timestamp;
 use std::sync::Arc;
 
 /// Longest line read from a text feed; longer lines are reported and skipped.
-pub const MAX_LINE: usize = 64 * 1024;
+pub(crate) const MAX_LINE: usize = 64 * 1024;
 
 /// Guess the type of a bare value (already refanged).
 pub fn infer_type(v: &str) -> Option<IocType> {
@@ -86,7 +86,7 @@ pub fn type_from_name(name: &str, value: &str) -> Option<IocType> {
 }
 
 /// Split one CSV record (RFC 4180 quoting, `""` for a quote).
-pub fn split_csv(line: &str, delim: char) -> Vec<String> {
+pub(crate) fn split_csv(line: &str, delim: char) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -213,12 +213,14 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
     if cols.is_some() {
         lines.next();
     }
-    let base = Arc::new(IndicatorMeta {
-        source: src.clone(),
-        format: Some(FeedFormat::Csv),
-        ..Default::default()
-    });
-    let mut cache: hashbrown::HashMap<MetaKey, Arc<IndicatorMeta>> = hashbrown::HashMap::new();
+    let mut metas = MetaCache {
+        base: Arc::new(IndicatorMeta {
+            source: src.clone(),
+            format: Some(FeedFormat::Csv),
+            ..Default::default()
+        }),
+        cache: hashbrown::HashMap::new(),
+    };
     for (n, line) in lines {
         let issue = |kind, reason: String| LoadIssue {
             source: src.clone(),
@@ -257,29 +259,8 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
                 cell(c.tags),
             ),
             None => {
-                // No header: the first cell that reads as an indicator is
-                // the value, the rest is description.
-                let vi = cells
-                    .iter()
-                    .position(|c| infer_type(&normalize::refang(c)).is_some());
-                let desc = cells
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, c)| Some(*i) != vi && !c.is_empty())
-                    .map(|(_, c)| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                (
-                    vi.map(|i| cells[i].as_str()),
-                    None,
-                    desc,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
+                let (value, desc) = headerless(&cells);
+                (value, None, desc, None, None, None, None, None, None)
             }
         };
         let Some(value) = value else {
@@ -295,46 +276,7 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
             .map(|c| c.clamp(0.0, 100.0) as u8);
         let (vf, vu) = (vf.unwrap_or(""), vu.unwrap_or(""));
         let tags = tags.unwrap_or("");
-        let meta = if desc.is_empty()
-            && confidence.is_none()
-            && vf.is_empty()
-            && vu.is_empty()
-            && tags.is_empty()
-        {
-            base.clone()
-        } else {
-            let key = (
-                desc.clone(),
-                confidence,
-                vf.to_string(),
-                vu.to_string(),
-                tags.to_string(),
-            );
-            if let Some(m) = cache.get(&key) {
-                m.clone()
-            } else {
-                let mut m = (*base).clone();
-                if !desc.is_empty() {
-                    m.description = Some(Arc::from(desc.as_str()));
-                }
-                m.confidence = confidence;
-                m.valid_from = parse_timestamp(vf);
-                m.valid_until = parse_timestamp(vu);
-                m.labels = tags
-                    .split([';', '|'])
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(Arc::from)
-                    .collect();
-                crate::software::tag_meta(&mut m);
-                let m = Arc::new(m);
-                if cache.len() >= META_CACHE_MAX {
-                    cache.clear();
-                }
-                cache.insert(key, m.clone());
-                m
-            }
-        };
+        let meta = metas.get(&desc, confidence, vf, vu, tags);
         let detect = to_ids.is_none_or(|v| !matches!(v.trim(), "0" | "false" | "False" | "FALSE"));
         let rid = id.map_or(IdRepr::Line(n), |i| IdRepr::Named(Arc::from(i)));
         // MISP composite types (`ip-dst|port`, `filename|sha256`…) keep
@@ -390,6 +332,81 @@ pub(crate) fn load_csv(set: &mut IocSet, text: &str, source: &str) -> LoadReport
         }
     }
     report
+}
+
+/// The metadata of CSV rows: rows carrying the same description,
+/// confidence, validity and tags share one value (a large feed with one
+/// description holds it once); rows with none of them share `base`.
+struct MetaCache {
+    base: Arc<IndicatorMeta>,
+    cache: hashbrown::HashMap<MetaKey, Arc<IndicatorMeta>>,
+}
+
+impl MetaCache {
+    /// The metadata for a row with these cells (empty when absent).
+    fn get(
+        &mut self,
+        desc: &str,
+        confidence: Option<u8>,
+        vf: &str,
+        vu: &str,
+        tags: &str,
+    ) -> Arc<IndicatorMeta> {
+        if desc.is_empty()
+            && confidence.is_none()
+            && vf.is_empty()
+            && vu.is_empty()
+            && tags.is_empty()
+        {
+            return self.base.clone();
+        }
+        let key = (
+            desc.to_string(),
+            confidence,
+            vf.to_string(),
+            vu.to_string(),
+            tags.to_string(),
+        );
+        if let Some(m) = self.cache.get(&key) {
+            return m.clone();
+        }
+        let mut m = (*self.base).clone();
+        if !desc.is_empty() {
+            m.description = Some(Arc::from(desc));
+        }
+        m.confidence = confidence;
+        m.valid_from = parse_timestamp(vf);
+        m.valid_until = parse_timestamp(vu);
+        m.labels = tags
+            .split([';', '|'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Arc::from)
+            .collect();
+        crate::software::tag_meta(&mut m);
+        let m = Arc::new(m);
+        if self.cache.len() >= META_CACHE_MAX {
+            self.cache.clear();
+        }
+        self.cache.insert(key, m.clone());
+        m
+    }
+}
+
+/// A row of a CSV without a header: the first cell that reads as an
+/// indicator is the value, the other non-empty cells the description.
+fn headerless(cells: &[String]) -> (Option<&str>, String) {
+    let vi = cells
+        .iter()
+        .position(|c| infer_type(&normalize::refang(c)).is_some());
+    let desc = cells
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| Some(*i) != vi && !c.is_empty())
+        .map(|(_, c)| c.as_str())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    (vi.map(|i| cells[i].as_str()), desc)
 }
 
 /// A quoted value in a message, bounded.

@@ -29,14 +29,14 @@ use std::time::Duration;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 
 /// Bytes of a large file held and scanned at once (16 MiB).
-pub const WINDOW: usize = 16 * 1024 * 1024;
+pub(crate) const WINDOW: usize = 16 * 1024 * 1024;
 
 /// Bytes each window shares with the next (1 MiB). A string occurrence up
 /// to this long is wholly inside some window, so it is found wherever it
 /// lies; a longer occurrence that crosses a window boundary is missed.
 /// Regular expression matches are cut at 256 bytes anyway
 /// (`match_max_length`), far below it.
-pub const WINDOW_OVERLAP: usize = 1024 * 1024;
+pub(crate) const WINDOW_OVERLAP: usize = 1024 * 1024;
 
 /// Something that stopped one file from being scanned.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -1,5 +1,6 @@
 //! Feed loading and matching: STIX 2.1 bundle and MISP event round trips,
 //! lists and CSV, validity windows, hostile input.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::{Event, Location, Provenance, Value, parse_timestamp};
 use kahu_finding::{FindingKind, Level};

@@ -3,6 +3,7 @@
 //! (`kahu_intel::fuzzing::ioc_feed`: load with format sniffing, match one
 //! fixed event, build findings, export STIX), so every `cargo test`
 //! re-checks them without cargo-fuzz.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_intel::LoadReport;
 use kahu_intel::fuzzing::{IocFeedOutcome, ioc_feed};

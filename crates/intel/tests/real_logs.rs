@@ -3,6 +3,7 @@
 //! web shell and an IIS log of a Tunna tunnel through `conn.aspx`),
 //! read by kahu's own ingest. Expected counts were taken from the logs
 //! with grep (see the comments), not from kahu.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::Event;
 use kahu_ingest::{Sink, Warning};

@@ -1,5 +1,6 @@
 //! TLP markings a feed gives its indicators, however it gives them: kahu
 //! must never treat a restricted indicator as shareable.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_intel::{IocSet, Tlp};
 

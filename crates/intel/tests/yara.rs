@@ -1,4 +1,5 @@
 //! YARA scanning of a small web root with a China Chopper one-liner.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::Location;
 use kahu_finding::{FindingKind, Level};

@@ -5,6 +5,7 @@
 //! Run: `cargo bench -p kahu-reconstruct --bench stream -- [events] [accounts]`
 //! (defaults 5,000,000 and 1,000,000). Peak memory: run the built binary
 //! under `/usr/bin/time -v`.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::{Event, Location, Provenance, Value};
 use kahu_reconstruct::Analytics;

@@ -43,7 +43,7 @@ const HOST_FIELDS: &[&str] = &[
 /// Fields naming written files.
 const FILE_FIELDS: &[&str] = &["TargetFilename", "file.path"];
 /// How many finding ids an entity lists.
-pub const MAX_IDS: usize = 1000;
+pub(crate) const MAX_IDS: usize = 1000;
 
 fn more_specific(new: &str, old: &str) -> bool {
     // A host's name says more than its address, whatever the lengths.

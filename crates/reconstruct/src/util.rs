@@ -84,7 +84,7 @@ impl Span {
 /// result independent of the order files were read in.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(transparent)]
-pub struct Samples {
+pub(crate) struct Samples {
     items: Vec<(Option<Timestamp>, Provenance)>,
 }
 
@@ -116,7 +116,7 @@ impl Samples {
     }
 
     /// The samples, earliest first.
-    pub fn provenances(&self) -> impl Iterator<Item = &Provenance> {
+    pub(crate) fn provenances(&self) -> impl Iterator<Item = &Provenance> {
         self.items.iter().map(|(_, p)| p)
     }
 }

@@ -1,5 +1,6 @@
 //! Analytics on synthetic events built here: thresholds at and just past
 //! their boundaries, out-of-order arrival, missing fields, merging, caps.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 use common::*;

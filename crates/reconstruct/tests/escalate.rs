@@ -1,4 +1,5 @@
 //! Lateral movement out of a compromised host is raised to significant.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 use common::*;

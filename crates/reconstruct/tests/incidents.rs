@@ -1,4 +1,5 @@
 //! Incidents, dedup, scope and timeline on synthetic findings.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 use common::*;

@@ -2,6 +2,7 @@
 //! when the data is absent). Expected results come from what the datasets
 //! document: folder/file names of EVTX-ATTACK-SAMPLES and the Mordor
 //! `_metadata` technique lists.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::Event;
 use kahu_ingest::{Sink, Warning};

@@ -1,4 +1,5 @@
 //! Collapsing bursts of repeats into one finding with a count.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 mod common;
 use common::*;

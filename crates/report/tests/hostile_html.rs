@@ -8,6 +8,7 @@
 //! (so each place that renders it was exercised), (2) no payload appears
 //! raw, (3) every tag in the document is one the templates write, with
 //! only the templates' attributes, and the style block closes once.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use chrono::{TimeZone, Utc};
 use kahu_finding::Level;

@@ -2,6 +2,7 @@
 //! `crates/report/assessment.schema.json`. This test keeps the committed file
 //! in step with the types (run with `KAHU_BLESS=1` to rewrite it after a
 //! deliberate change, and bump `SCHEMA_VERSION`).
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_report::Assessment;
 

@@ -8,6 +8,7 @@
 //! emerging-threats and threat-hunting Windows folders), and every event of
 //! `../shared/sigma/regression_data` (Sysmon EVTX) and
 //! `../shared/evtx/EVTX-ATTACK-SAMPLES`, replayed until ~3 s have elapsed.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::Event;
 use kahu_ingest::{Sink, Warning};

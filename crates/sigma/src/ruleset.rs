@@ -264,6 +264,97 @@ pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<RuleError>) {
 /// Rule files larger than this are rejected: rules are small text files.
 const MAX_RULE_FILE: u64 = 16 << 20;
 
+/// Parsed documents sorted by kind, tuning, level and status applied,
+/// before anything is compiled.
+#[derive(Default)]
+struct Sorted {
+    /// Detection rules to compile, with their document index.
+    rules: Vec<(usize, SigmaRule)>,
+    correlations: Vec<CorrelationRule>,
+    filters: Vec<FilterRule>,
+    errors: Vec<RuleError>,
+    notes: Vec<RuleError>,
+    /// Detection rules parsed (or failed to parse).
+    parsed: usize,
+    skipped: usize,
+    excluded: usize,
+    releveled: usize,
+}
+
+/// Sort parsed documents: tuning's exclusions and levels applied, rules
+/// under the minimum level or of an unwanted status counted as skipped, a
+/// legacy aggregation's translated correlation kept beside its rule.
+fn sort_documents(parsed: Vec<Parsed>, opts: &LoadOptions) -> Sorted {
+    let mut d = Sorted::default();
+    for p in parsed {
+        match p.result {
+            Ok(Document::Rule(mut r)) => {
+                d.parsed += 1;
+                match opts.tuning.get(&r.id).map(|a| &a.action) {
+                    Some(crate::tuning::Action::Exclude) => {
+                        d.excluded += 1;
+                        continue;
+                    }
+                    Some(crate::tuning::Action::Level(l)) => {
+                        r.level = *l;
+                        d.releveled += 1;
+                    }
+                    // Added to the global filters in `build` (`tuning_filters`).
+                    Some(crate::tuning::Action::Filter(_)) | None => {}
+                }
+                let status_ok = r.status.is_none_or(|s| opts.statuses.contains(&s));
+                if r.level < opts.min_level || !status_ok {
+                    d.skipped += 1;
+                } else {
+                    for (construct, reason) in &r.detection.notes {
+                        d.notes.push(RuleError {
+                            origin: p.origin.clone(),
+                            document: p.index,
+                            rule_id: (!r.id.is_empty()).then(|| r.id.to_string()),
+                            title: Some(r.title.to_string()),
+                            construct: construct.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    if let Some(mut c) = r.aggregation.take() {
+                        // Relevelling applies to the translated rule too.
+                        if let Some(crate::tuning::Action::Level(l)) =
+                            opts.tuning.get(&r.id).map(|a| &a.action)
+                        {
+                            c.document["level"] = serde_json::json!(l.as_str());
+                        }
+                        d.correlations.push(*c);
+                    }
+                    d.rules.push((p.index, *r));
+                }
+            }
+            Ok(Document::Correlation(c)) => {
+                if matches!(
+                    opts.tuning.get(&c.id).map(|a| &a.action),
+                    Some(crate::tuning::Action::Exclude)
+                ) {
+                    d.excluded += 1;
+                } else {
+                    d.correlations.push(*c);
+                }
+            }
+            Ok(Document::Filter(f)) => d.filters.push(*f),
+            Err((rule_id, title, prob)) => {
+                d.parsed += 1;
+                d.errors.push(RuleError {
+                    origin: p.origin,
+                    document: p.index,
+                    rule_id,
+                    title,
+                    construct: prob.construct,
+                    reason: prob.reason,
+                })
+            }
+        }
+    }
+    d
+}
+
 impl RuleSet {
     /// Read, parse and compile rule files and directories, in parallel.
     pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> LoadReport {
@@ -315,81 +406,17 @@ impl RuleSet {
     }
 
     fn build(parsed: Vec<Parsed>, opts: &LoadOptions) -> LoadReport {
-        let mut errors = Vec::new();
-        let mut notes = Vec::new();
-        let mut rules = Vec::new();
-        let mut correlations = Vec::new();
-        let mut filters = Vec::new();
-        let mut skipped = 0;
-        let mut excluded = 0;
-        let mut releveled = 0;
-        let mut n_parsed = 0;
-        for p in parsed {
-            match p.result {
-                Ok(Document::Rule(mut r)) => {
-                    n_parsed += 1;
-                    match opts.tuning.get(&r.id).map(|a| &a.action) {
-                        Some(crate::tuning::Action::Exclude) => {
-                            excluded += 1;
-                            continue;
-                        }
-                        Some(crate::tuning::Action::Level(l)) => {
-                            r.level = *l;
-                            releveled += 1;
-                        }
-                        // Added to the global filters below.
-                        Some(crate::tuning::Action::Filter(_)) | None => {}
-                    }
-                    let status_ok = r.status.is_none_or(|s| opts.statuses.contains(&s));
-                    if r.level < opts.min_level || !status_ok {
-                        skipped += 1;
-                    } else {
-                        for (construct, reason) in &r.detection.notes {
-                            notes.push(RuleError {
-                                origin: p.origin.clone(),
-                                document: p.index,
-                                rule_id: (!r.id.is_empty()).then(|| r.id.to_string()),
-                                title: Some(r.title.to_string()),
-                                construct: construct.clone(),
-                                reason: reason.clone(),
-                            });
-                        }
-                        if let Some(mut c) = r.aggregation.take() {
-                            // Relevelling applies to the translated rule too.
-                            if let Some(crate::tuning::Action::Level(l)) =
-                                opts.tuning.get(&r.id).map(|a| &a.action)
-                            {
-                                c.document["level"] = serde_json::json!(l.as_str());
-                            }
-                            correlations.push(*c);
-                        }
-                        rules.push((p.index, *r));
-                    }
-                }
-                Ok(Document::Correlation(c)) => {
-                    if matches!(
-                        opts.tuning.get(&c.id).map(|a| &a.action),
-                        Some(crate::tuning::Action::Exclude)
-                    ) {
-                        excluded += 1;
-                    } else {
-                        correlations.push(*c);
-                    }
-                }
-                Ok(Document::Filter(f)) => filters.push(*f),
-                Err((rule_id, title, prob)) => {
-                    n_parsed += 1;
-                    errors.push(RuleError {
-                        origin: p.origin,
-                        document: p.index,
-                        rule_id,
-                        title,
-                        construct: prob.construct,
-                        reason: prob.reason,
-                    })
-                }
-            }
-        }
+        let Sorted {
+            rules,
+            correlations,
+            mut filters,
+            mut errors,
+            mut notes,
+            parsed: n_parsed,
+            skipped,
+            excluded,
+            releveled,
+        } = sort_documents(parsed, opts);
         filters.extend(tuning_filters(&opts.tuning, &mut errors));
         let env_ph = &opts.placeholders;
         let filters_for = |r: &SigmaRule| -> Vec<&rule::Detection> {

@@ -55,7 +55,7 @@ pub enum Transform {
 /// `\Device\Mup\server\share` (network redirector) becomes
 /// `\\server\share`, `\??\C:\…` becomes `C:\…` and `\SystemRoot\…` becomes
 /// `C:\Windows\…`.
-pub fn drive_path(path: &str) -> Option<String> {
+pub(crate) fn drive_path(path: &str) -> Option<String> {
     const VOLUME: &str = "\\device\\harddiskvolume";
     const MUP: &str = "\\device\\mup\\";
     const NT_PREFIX: &str = "\\??\\";

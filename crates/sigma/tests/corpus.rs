@@ -1,5 +1,6 @@
 //! Conformance: every SigmaHQ rule file under `../shared/sigma/rules*` is
 //! parsed; each rule compiles or is rejected with a precise reason.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_sigma::corpus;
 use std::path::PathBuf;

@@ -4,6 +4,7 @@
 //! `EventLog` (instead of `Channel`) and as Winlogbeat 6.x records
 //! (`log_name`, `event_data`), read back through kahu's JSON reader, and the
 //! named rule must match exactly as often as on the original rendering.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::Event;
 use kahu_ingest::{Format, Input, Origin, Sink, Warning};

@@ -3,6 +3,7 @@
 //! (`kahu_sigma::fuzzing::sigma_rule`: parse, compile, evaluate against an
 //! event built from the same bytes, build findings), so every `cargo test`
 //! re-checks them without cargo-fuzz.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_sigma::fuzzing::{SigmaRuleOutcome, sigma_rule};
 use kahu_test_support::{replay_fuzz_seeds, seed_result};

@@ -2,6 +2,7 @@
 //! EVTX corpora (EVTX-ATTACK-SAMPLES and SigmaHQ's regression data), with
 //! every SigmaHQ Windows rule, gated matching yields exactly the rules that
 //! evaluating every applicable rule in full yields.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::Event;
 use kahu_ingest::{Sink, Warning};

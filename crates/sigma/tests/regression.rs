@@ -2,6 +2,7 @@
 //! `../shared/sigma/regression_data/**/info.yml`, the named rule must fire on
 //! the `.evtx` file and on its `.json` rendering, as many times as
 //! `match_count` says when given.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::Event;
 use kahu_ingest::{Sink, Warning};

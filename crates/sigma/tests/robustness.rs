@@ -1,5 +1,6 @@
 //! Robustness: random YAML-ish input must never panic the parser or the
 //! compiler, and compiled rules must never panic on random events.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::{Event, Location, LogSource, Provenance, Value};
 use kahu_sigma::{LoadOptions, RuleSet};

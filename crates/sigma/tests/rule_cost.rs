@@ -1,6 +1,7 @@
 //! Rule cost: a rule whose regular expressions would take gigabytes to
 //! compile is rejected with its reason before compiling, and the rest of
 //! the set still loads. Hostile rules are generated here.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_sigma::{LoadOptions, MAX_REGEX_PER_RULE, MAX_REGEX_TOTAL, RuleSet};
 

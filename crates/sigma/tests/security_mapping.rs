@@ -2,6 +2,7 @@
 //! mapping): values the Security log spells differently must not turn
 //! SigmaHQ's exclusions into misses (false positives) or its selections
 //! into misses (false negatives).
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::{Event, Location, Provenance, Value};
 use kahu_ingest::{Sink, Warning};

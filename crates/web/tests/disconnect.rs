@@ -2,6 +2,7 @@
 //! statement interrupted), not left to occupy a reader until it ends.
 //! Its own test binary: it installs the process-wide log subscriber that
 //! shows why a query was stopped.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use axum::body::Body;
 use axum::http::StatusCode;

@@ -1,6 +1,7 @@
 //! `kahu serve` on a case whose bulk load left the full-text index out (as
 //! `kahu assess` does): the server builds it in the background, a search
 //! waits for it, and `/api/case` says when it is done.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

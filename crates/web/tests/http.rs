@@ -1,5 +1,6 @@
 //! HTTP behaviour of the router: access token, CSRF and cross-site
 //! refusal, security headers, inert evidence, analyst writes.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

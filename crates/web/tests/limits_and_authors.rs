@@ -2,6 +2,7 @@
 //! refused (400), a query past the time limit is stopped (503), the audit
 //! author is bound to the token, the token cookie is per port, and
 //! concurrent disputes never leave a stale attribution.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

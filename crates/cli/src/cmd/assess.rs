@@ -25,7 +25,7 @@ use std::process::ExitCode;
 /// --fail-on LEVEL when a detection at or above LEVEL was made, 2 on error.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
-pub struct Args {
+pub(crate) struct Args {
     /// Evidence files, directories or archives.
     #[arg(value_name = "PATH", required_unless_present = "demo")]
     pub paths: Vec<PathBuf>,
@@ -118,7 +118,7 @@ pub struct Args {
 
 /// `--case-events` values (see `kahu_assess::store::CaseEvents`).
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum CaseEventsArg {
+pub(crate) enum CaseEventsArg {
     /// Every event read.
     All,
     /// Only events a Sigma rule or an indicator reported.
@@ -126,7 +126,7 @@ pub enum CaseEventsArg {
 }
 
 /// Run the assessment.
-pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let cfg = config(&args)?;
     let progress = FileProgress::new(global.quiet || args.json);
     let run = kahu_assess::run(&cfg, &progress)?;

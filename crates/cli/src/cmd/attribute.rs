@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 /// Rank ATT&CK groups (and profiled actors) for the evidence of a case.
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Observed techniques, comma-separated (`T1190,T1505.003`).
     #[arg(long, value_delimiter = ',')]
     pub techniques: Vec<String>,
@@ -164,7 +164,7 @@ pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
 /// Refuse a `--region` that is no country (a typo would silently weigh
 /// nothing) and warn about sectors and infrastructure kinds that no loaded
 /// profile lists, since those cannot change a ranking. Shared with `assess`.
-pub fn check_enrichment<'a>(
+pub(crate) fn check_enrichment<'a>(
     regions: &[String],
     sectors: &[String],
     infra_kinds: impl IntoIterator<Item = &'a str>,

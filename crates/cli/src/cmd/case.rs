@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 /// Arguments of `kahu case`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
     command: CaseCommand,
 }
@@ -24,7 +24,7 @@ enum CaseCommand {
 }
 
 /// Run a case subcommand.
-pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
     match args.command {
         CaseCommand::Index { case_dir } => {
             let mut case = kahu_case::Case::open(&case_dir)

@@ -36,7 +36,7 @@ use std::time::Instant;
 ///   kahu convert Security.evtx logs.zip --to parquet out/ --json
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
-pub struct Args {
+pub(crate) struct Args {
     /// Evidence files, directories or archives.
     #[arg(required = true, value_name = "EVIDENCE")]
     pub paths: Vec<PathBuf>,
@@ -94,7 +94,7 @@ fn writer_threads() -> usize {
 }
 
 /// Run.
-pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
     let [format, dir] = args.to.as_slice() else {
         bail!("--to takes a format and a folder: --to parquet DIR");

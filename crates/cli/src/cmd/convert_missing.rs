@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 /// Convert evidence into Parquet (not built in).
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The arguments `kahu convert` takes (ignored here).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub rest: Vec<String>,
 }
 
 /// Fail with the way to build it.
-pub fn run(_: Args) -> Result<ExitCode> {
+pub(crate) fn run(_: Args) -> Result<ExitCode> {
     bail!(
         "this kahu was built without columnar support; build it with \
          `cargo install --locked --path crates/cli --features columnar` \

@@ -22,7 +22,7 @@ use std::time::Instant;
 ///   kahu events ./triage --count      (parse only; prints counts)
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
-pub struct Args {
+pub(crate) struct Args {
     /// Evidence files, directories or archives.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -52,7 +52,7 @@ impl Detector for Nothing {
 }
 
 /// Run.
-pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
     for p in &args.paths {
         if !p.exists() {

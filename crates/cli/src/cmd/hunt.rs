@@ -20,7 +20,7 @@ use std::time::Instant;
 ///   kahu hunt Security.evtx --rules rules/ --min-level high --json
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
-pub struct Args {
+pub(crate) struct Args {
     /// Evidence files, directories or archives.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -89,7 +89,7 @@ pub struct Args {
 
 /// Run the hunt. Exit code 0 when the run completed (with or without
 /// detections); errors (unreadable rules, bad arguments) give 2.
-pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
     check_inputs(&args)?;
     let cfg = DetectConfig {

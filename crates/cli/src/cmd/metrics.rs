@@ -20,7 +20,7 @@ use std::process::ExitCode;
 ///   kahu metrics Security.evtx --json
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
-pub struct Args {
+pub(crate) struct Args {
     /// Evidence files, directories or archives.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -106,7 +106,7 @@ fn time(t: Option<Timestamp>) -> String {
 }
 
 /// Run.
-pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     for p in &args.paths {
         if !p.exists() {
             anyhow::bail!("evidence path {} does not exist", p.display());

@@ -1,23 +1,23 @@
 //! One module per subcommand.
 
-pub mod assess;
-pub mod attribute;
-pub mod case;
+pub(crate) mod assess;
+pub(crate) mod attribute;
+pub(crate) mod case;
 #[cfg(feature = "columnar")]
-pub mod convert;
+pub(crate) mod convert;
 #[cfg(not(feature = "columnar"))]
-pub mod convert_missing;
-pub mod events;
-pub mod hunt;
-pub mod metrics;
-pub mod rules;
-pub mod rules_download;
-pub mod rules_update;
-pub mod search;
-pub mod serve;
+pub(crate) mod convert_missing;
+pub(crate) mod events;
+pub(crate) mod hunt;
+pub(crate) mod metrics;
+pub(crate) mod rules;
+pub(crate) mod rules_download;
+pub(crate) mod rules_update;
+pub(crate) mod search;
+pub(crate) mod serve;
 
 /// Options shared by every subcommand.
-pub struct Global {
+pub(crate) struct Global {
     /// Suppress progress bars and colour.
     pub quiet: bool,
 }

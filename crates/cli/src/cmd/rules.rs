@@ -7,14 +7,14 @@ use std::process::ExitCode;
 
 /// Work with rule sets.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
     pub command: RulesCommand,
 }
 
 /// `kahu rules` subcommands.
 #[derive(clap::Subcommand)]
-pub enum RulesCommand {
+pub(crate) enum RulesCommand {
     /// Parse and compile every Sigma rule (and correlation rule) under the
     /// paths, listing each rejected rule with file, rule id, construct and
     /// reason. Without paths, checks kahu's bundled rules.
@@ -230,7 +230,7 @@ fn show(id: &str, paths: &[PathBuf], json: bool) -> Result<ExitCode> {
 }
 
 /// Run.
-pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
+pub(crate) fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     match args.command {
         RulesCommand::List { paths, json } => list(&paths, json),
         RulesCommand::Show { id, paths, json } => show(&id, &paths, json),

@@ -10,14 +10,14 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Largest package downloaded (SigmaHQ's largest release asset is ~20 MB).
-pub const MAX_DOWNLOAD: u64 = 256 << 20;
+pub(crate) const MAX_DOWNLOAD: u64 = 256 << 20;
 /// Time allowed for the whole download, connection included.
-pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(300);
 /// Time allowed to connect and for each wait for data.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Whether `from` names a URL kahu downloads rather than a local path.
-pub fn is_url(from: &str) -> bool {
+pub(crate) fn is_url(from: &str) -> bool {
     let lower = from.get(..8).unwrap_or(from).to_ascii_lowercase();
     lower.starts_with("https://") || lower.starts_with("http://")
 }
@@ -27,7 +27,7 @@ const MAX_PEM: u64 = 4 << 20;
 
 /// Limits of one download.
 #[derive(Debug, Clone, Copy)]
-pub struct DownloadLimits {
+pub(crate) struct DownloadLimits {
     /// Most bytes taken; a larger body is refused.
     pub max_bytes: u64,
     /// Time for the whole download.
@@ -45,7 +45,7 @@ impl Default for DownloadLimits {
 
 /// Whom an https download trusts.
 #[derive(Debug, Clone, Copy, Default)]
-pub enum Trust<'a> {
+pub(crate) enum Trust<'a> {
     /// Mozilla's root certificates, built in (not the system store, so a
     /// machine's added roots cannot silently vouch for a rule package).
     #[default]
@@ -83,7 +83,12 @@ fn ca_certs(pem: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
 /// SHA-256 (lower-case hex) of what was written. A body over
 /// `limits.max_bytes`, a status other than 2xx, or a download past
 /// `limits.timeout` is an error and `dest` is removed.
-pub fn download(url: &str, dest: &Path, limits: DownloadLimits, trust: Trust) -> Result<String> {
+pub(crate) fn download(
+    url: &str,
+    dest: &Path,
+    limits: DownloadLimits,
+    trust: Trust,
+) -> Result<String> {
     let result = fetch(url, dest, limits, trust);
     if result.is_err() {
         let _ = std::fs::remove_file(dest);
@@ -152,7 +157,7 @@ fn fetch(url: &str, dest: &Path, limits: DownloadLimits, trust: Trust) -> Result
 }
 
 /// Check a downloaded package's SHA-256 against the one given.
-pub fn verify(url: &str, got: &str, expected: &str) -> Result<()> {
+pub(crate) fn verify(url: &str, got: &str, expected: &str) -> Result<()> {
     let expected = expected.trim().to_ascii_lowercase();
     if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!("--sha256 {expected:?} is not a SHA-256 (64 hex digits)");
@@ -167,7 +172,7 @@ pub fn verify(url: &str, got: &str, expected: &str) -> Result<()> {
 }
 
 /// The extension extraction needs, from the package's first bytes.
-pub fn package_extension(path: &Path) -> Result<&'static str> {
+pub(crate) fn package_extension(path: &Path) -> Result<&'static str> {
     let mut head = [0u8; 4];
     let mut f = std::fs::File::open(path)?;
     let n = f.read(&mut head)?;

@@ -26,7 +26,7 @@ const MAX_FILES: usize = 100_000;
 
 /// What an update installed.
 #[derive(Debug, serde::Serialize)]
-pub struct Installed {
+pub(crate) struct Installed {
     /// Package as given.
     pub source: String,
     /// SHA-256 of the package file (empty for a folder).
@@ -186,7 +186,7 @@ fn sha256_file(p: &Path) -> Result<String> {
 
 /// How a package is checked before it is installed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verify {
+pub(crate) enum Verify {
     /// Its SHA-256 must be this (lower- or upper-case hex).
     Sha256(String),
     /// No check (`--insecure-no-verify`).
@@ -196,7 +196,7 @@ pub enum Verify {
 }
 
 /// Install `from`, a path or an http(s) URL, into `dir` after `verify`.
-pub fn update_from(
+pub(crate) fn update_from(
     from: &Path,
     dir: &Path,
     verify: &Verify,
@@ -265,7 +265,7 @@ fn write_manifest(dir: &Path, installed: &Installed) -> Result<()> {
 }
 
 /// Install `from` into `dir` (replacing what was there once it loads).
-pub fn update(from: &Path, dir: &Path) -> Result<Installed> {
+pub(crate) fn update(from: &Path, dir: &Path) -> Result<Installed> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let staging = dir.join(format!(".staging-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///   kahu search Security.evtx -e '(?i)\\\\temp\\\\.*\.exe' --field CommandLine --event-id 4688
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
-pub struct Args {
+pub(crate) struct Args {
     /// Evidence files, directories or archives.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -99,7 +99,7 @@ impl Detector for Search {
 }
 
 /// Run.
-pub fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     if args.keywords.is_empty() && args.regexes.is_empty() {
         anyhow::bail!("give at least one --keyword or --regex");
     }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 /// Arguments of `kahu serve`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Case directory (what `kahu assess --out` wrote; holds case.sqlite).
     pub case_dir: PathBuf,
     /// Address and port to listen on. Anything but loopback requires an
@@ -117,7 +117,7 @@ pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
 
 /// The access tokens `kahu serve` requires.
 #[derive(Debug, Default, PartialEq)]
-pub struct AccessTokens {
+pub(crate) struct AccessTokens {
     /// The server analyst's token (the audit author is --user).
     pub server: Option<String>,
     /// Tokens bound to named analysts.
@@ -126,7 +126,7 @@ pub struct AccessTokens {
 
 /// Tokens from `--token`, `KAHU_TOKEN` and `--token-file` (all may be
 /// given; a token must be at least 16 characters of no white space).
-pub fn access_tokens(
+pub(crate) fn access_tokens(
     flag: Option<&str>,
     env: Option<&str>,
     file: Option<&std::path::Path>,

@@ -9,17 +9,17 @@ use kahu_finding::Finding;
 use kahu_sigma::{LoadOptions, RuleSet};
 use std::sync::Arc;
 
-pub const T0: i64 = 1_700_000_000;
+pub(crate) const T0: i64 = 1_700_000_000;
 
 /// A detection rule named `name` matching events whose `kind` field is `kind`.
-pub fn rule(name: &str, kind: &str) -> String {
+pub(crate) fn rule(name: &str, kind: &str) -> String {
     format!(
         "title: {name}\nid: id-{name}\nname: {name}\nlevel: low\ntags: [attack.t1110]\nlogsource:\n  product: test\n  category: test\ndetection:\n  selection:\n    kind: {kind}\n  condition: selection\n"
     )
 }
 
 /// An event of `kind` at `T0 + secs`, record `rec` of file `file`.
-pub fn ev(file: &str, rec: u64, secs: i64, kind: &str, fields: &[(&str, &str)]) -> Event {
+pub(crate) fn ev(file: &str, rec: u64, secs: i64, kind: &str, fields: &[(&str, &str)]) -> Event {
     let mut e = Event::new(Provenance::new(Arc::from(file), Location::Record(rec)));
     e.timestamp = chrono::DateTime::from_timestamp(T0 + secs, 0);
     e.logsource = LogSource::product("test").with_category("test");
@@ -33,14 +33,14 @@ pub fn ev(file: &str, rec: u64, secs: i64, kind: &str, fields: &[(&str, &str)]) 
     e
 }
 
-pub struct Setup {
+pub(crate) struct Setup {
     pub rules: RuleSet,
     pub bound: BoundCorrelations,
 }
 
 /// Compile the detection rules and the correlation documents (`yaml` may
 /// mix both, as in the specification's example).
-pub fn setup(yaml: &str) -> Setup {
+pub(crate) fn setup(yaml: &str) -> Setup {
     let report = RuleSet::from_yaml(&[("test.yml", yaml)], &LoadOptions::default());
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let set = CorrelationSet::from_yaml(&[("test.yml", yaml)]);
@@ -55,11 +55,11 @@ pub fn setup(yaml: &str) -> Setup {
 }
 
 /// Run events through detection and correlation, as the pipeline does.
-pub fn run(s: &Setup, events: &[Event]) -> Vec<Finding> {
+pub(crate) fn run(s: &Setup, events: &[Event]) -> Vec<Finding> {
     run_with(s, events, Limits::default()).0
 }
 
-pub fn run_with(
+pub(crate) fn run_with(
     s: &Setup,
     events: &[Event],
     limits: Limits,
@@ -79,12 +79,12 @@ pub fn run_with(
     (out.findings, out.warnings)
 }
 
-pub fn field<'a>(f: &'a Finding, name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(f: &'a Finding, name: &str) -> Option<&'a str> {
     kahu_finding::field(f, name)
 }
 
 /// Deterministic shuffle (xorshift), so failures reproduce.
-pub fn shuffle<T>(v: &mut [T], mut seed: u64) {
+pub(crate) fn shuffle<T>(v: &mut [T], mut seed: u64) {
     for i in (1..v.len()).rev() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -94,7 +94,7 @@ pub fn shuffle<T>(v: &mut [T], mut seed: u64) {
 }
 
 /// A comparable summary of findings.
-pub fn summary(fs: &[Finding]) -> Vec<String> {
+pub(crate) fn summary(fs: &[Finding]) -> Vec<String> {
     fs.iter()
         .map(|f| {
             format!(

@@ -6,25 +6,25 @@ use kahu_ingest::{Sink, Warning};
 use std::path::PathBuf;
 
 /// The shared reference data, or `None` (after a loud SKIP) when absent.
-pub fn shared(sub: &str) -> Option<PathBuf> {
+pub(crate) fn shared(sub: &str) -> Option<PathBuf> {
     kahu_test_support::shared(sub)
 }
 
 /// Whether a warning is a file's coverage summary ("N of M events have no
 /// timestamp") rather than a problem with one record or the file.
-pub fn is_coverage(w: &Warning) -> bool {
+pub(crate) fn is_coverage(w: &Warning) -> bool {
     w.is_coverage_note() && !is_time_note(w)
 }
 
 /// Whether a warning is a file's note that record times disagree with
 /// event times (a fact about the evidence, not a reading problem).
-pub fn is_time_note(w: &Warning) -> bool {
+pub(crate) fn is_time_note(w: &Warning) -> bool {
     w.is_coverage_note() && w.reason.contains("record times disagree")
 }
 
 /// Collects everything a reader sends; coverage summaries apart.
 #[derive(Default)]
-pub struct Collect {
+pub(crate) struct Collect {
     pub events: Vec<Event>,
     pub warnings: Vec<Warning>,
     pub coverage: Vec<Warning>,
@@ -46,7 +46,7 @@ impl Sink for Collect {
 
 /// Counts without keeping; coverage summaries and time notes apart.
 #[derive(Default)]
-pub struct Count {
+pub(crate) struct Count {
     pub events: u64,
     pub warnings: Vec<Warning>,
     pub notes: Vec<Warning>,

@@ -19,15 +19,15 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// Contacts a series needs before its regularity means anything.
-pub const MIN_CONTACTS: usize = 10;
+pub(super) const MIN_CONTACTS: usize = 10;
 /// Shortest median interval considered (faster is streaming, not polling).
-pub const MIN_INTERVAL_SECS: f64 = 5.0;
+pub(super) const MIN_INTERVAL_SECS: f64 = 5.0;
 /// Share of intervals near the median that makes a series regular.
-pub const MIN_REGULARITY: f64 = 0.7;
+pub(super) const MIN_REGULARITY: f64 = 0.7;
 /// Series kept.
-pub const MAX_SERIES: usize = 10_000;
+pub(super) const MAX_SERIES: usize = 10_000;
 /// Times kept per series.
-pub const MAX_POINTS: usize = 1024;
+pub(super) const MAX_POINTS: usize = 1024;
 
 /// Ports whose traffic is periodic by design.
 const PERIODIC_BY_DESIGN: &[i64] = &[

@@ -157,7 +157,7 @@ fn capitalised(s: &str) -> String {
 
 /// A service installed on at least this many hosts with the same image
 /// path is treated as a fleet deployment.
-pub const FLEET_HOSTS: usize = 5;
+pub(super) const FLEET_HOSTS: usize = 5;
 
 impl AnalyticsReport {
     /// Findings for what is suspicious in the report: brute force,

@@ -5,13 +5,13 @@ use kahu_event::{Event, Location, Provenance, Value};
 use kahu_finding::{Finding, FindingKind, Level};
 use std::sync::Arc;
 
-pub const T0: i64 = 1_700_000_000;
+pub(crate) const T0: i64 = 1_700_000_000;
 
-pub fn ts(secs: i64) -> Option<kahu_event::Timestamp> {
+pub(crate) fn ts(secs: i64) -> Option<kahu_event::Timestamp> {
     chrono::DateTime::from_timestamp(T0 + secs, 0)
 }
 
-pub fn ev(host: &str, channel: &str, eid: u32, secs: i64, fields: &[(&str, &str)]) -> Event {
+pub(crate) fn ev(host: &str, channel: &str, eid: u32, secs: i64, fields: &[(&str, &str)]) -> Event {
     let mut e = Event::new(Provenance::new(
         Arc::from("synthetic.evtx"),
         Location::Record(secs.unsigned_abs()),
@@ -26,7 +26,7 @@ pub fn ev(host: &str, channel: &str, eid: u32, secs: i64, fields: &[(&str, &str)
     e
 }
 
-pub fn fail_4625(host: &str, secs: i64, user: &str, ip: &str) -> Event {
+pub(crate) fn fail_4625(host: &str, secs: i64, user: &str, ip: &str) -> Event {
     ev(
         host,
         "Security",
@@ -42,7 +42,7 @@ pub fn fail_4625(host: &str, secs: i64, user: &str, ip: &str) -> Event {
     )
 }
 
-pub fn ok_4624(host: &str, secs: i64, user: &str, ip: &str, logon_type: &str) -> Event {
+pub(crate) fn ok_4624(host: &str, secs: i64, user: &str, ip: &str, logon_type: &str) -> Event {
     ev(
         host,
         "Security",
@@ -56,7 +56,7 @@ pub fn ok_4624(host: &str, secs: i64, user: &str, ip: &str, logon_type: &str) ->
     )
 }
 
-pub fn finding(
+pub(crate) fn finding(
     rule: &str,
     level: Level,
     host: &str,

@@ -10,7 +10,10 @@ use kahu_web::App;
 use tower::ServiceExt;
 
 /// Send `req` through the app's router; status, headers and body as text.
-pub async fn send(app: &App, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(crate) async fn send(
+    app: &App,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let resp = app.router.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -19,12 +22,12 @@ pub async fn send(app: &App, req: Request<Body>) -> (StatusCode, axum::http::Hea
 }
 
 /// A GET with the loopback Host header `kahu serve` accepts.
-pub fn get(uri: &str) -> axum::http::request::Builder {
+pub(crate) fn get(uri: &str) -> axum::http::request::Builder {
     Request::get(uri).header(header::HOST, "127.0.0.1:8080")
 }
 
 /// The CSRF token the shell page carries.
-pub fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let i = html.find("name=\"kahu-csrf\" content=\"").unwrap() + 26;
     html[i..i + 64].to_string()
 }

@@ -489,7 +489,7 @@ fn label(techniques_only: bool) -> &'static str {
 }
 
 /// Print the report-level section (Markdown).
-pub fn run(bundle: &Path, fit: bool) {
+pub(crate) fn run(bundle: &Path, fit: bool) {
     let t0 = Instant::now();
     let bytes = match std::fs::read(bundle) {
         Ok(b) => b,
