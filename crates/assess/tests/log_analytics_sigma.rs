@@ -8,6 +8,7 @@
 //!
 //! Expectations were checked by hand against each fixture line and the
 //! rule's detection (noted beside them), not taken from kahu's output.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_correlation::SigmaRules;
 use kahu_event::{Event, Location};

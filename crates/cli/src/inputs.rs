@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 
 /// Largest single input file read whole (a tuning file, a profile, a
 /// Navigator layer, a token file).
-pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
+pub(crate) const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Largest ATT&CK STIX bundle (the v18.1 enterprise bundle is about 45 MB).
-pub const MAX_ATTACK_BYTES: u64 = 1024 * 1024 * 1024;
+pub(crate) const MAX_ATTACK_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// What a flag accepts.
 #[derive(Clone, Copy)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A regular file of at most this many bytes (`None`: any size; the
     /// reader streams it).
     File(Option<u64>),
@@ -28,7 +28,7 @@ pub enum Kind {
 /// Refuse a path given to `flag` that is neither a regular file nor (where
 /// allowed) a folder, or a file over its cap. A path that does not exist is
 /// left to the loader, which names it in its own error.
-pub fn check<'a>(
+pub(crate) fn check<'a>(
     flag: &str,
     paths: impl IntoIterator<Item = &'a PathBuf>,
     kind: Kind,

@@ -164,7 +164,7 @@ pub(crate) fn write_timesketch<W: Write>(
     Ok(skipped)
 }
 
-pub use kahu_assess::write::RuleFiles;
+pub(crate) use kahu_assess::write::RuleFiles;
 
 /// Write findings as CSV.
 pub(crate) fn write_csv<W: Write>(
@@ -264,7 +264,7 @@ pub(crate) fn location_text(l: &Location) -> String {
 /// Write findings as JSON-lines: each finding as `kahu attribute
 /// --findings` reads it, plus `rule_file` for a Sigma rule loaded from a
 /// file.
-pub fn write_jsonl<W: Write>(
+pub(crate) fn write_jsonl<W: Write>(
     mut w: W,
     findings: &[Finding],
     rule_files: &RuleFiles,
@@ -346,7 +346,7 @@ pub(crate) type Tally = (
 /// Count findings by level, rule, host and technique.
 /// Technique ids are counted as `shown` gives them (the run's ATT&CK
 /// release), so two tags of one technique count once.
-pub fn tally(findings: &[Finding], shown: &dyn Fn(&str) -> String) -> Tally {
+pub(crate) fn tally(findings: &[Finding], shown: &dyn Fn(&str) -> String) -> Tally {
     let mut by_level = BTreeMap::new();
     let mut rules: BTreeMap<&str, (usize, &Finding)> = BTreeMap::new();
     let mut hosts: BTreeMap<&str, usize> = BTreeMap::new();

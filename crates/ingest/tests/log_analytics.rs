@@ -4,6 +4,7 @@
 //! no time, the Sysmon rows no event fields and the `Syslog` rows' Sysmon
 //! for Linux and auoms records were unread text. Expected values are the
 //! fixture's own (written in it by hand), not reader output.
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::{Event, Value};
 use kahu_ingest::{Sink, Warning};

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// What the evidence itself says: every path each SHA-256 was recorded
 /// for, and every account seen authenticating, acting or being changed.
 #[derive(Default)]
-pub struct Facts {
+pub(crate) struct Facts {
     pub paths_by_sha: BTreeMap<String, BTreeSet<String>>,
     pub accounts: BTreeSet<String>,
 }
@@ -26,7 +26,7 @@ fn text(e: &Event, name: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
-pub fn norm_account(a: &str) -> String {
+pub(crate) fn norm_account(a: &str) -> String {
     let a = a.trim();
     let a = a.rsplit('\\').next().unwrap_or(a);
     a.split('@').next().unwrap_or(a).to_lowercase()
@@ -82,7 +82,7 @@ impl Sink for Facts {
     fn warning(&mut self, _: Warning) {}
 }
 
-pub fn facts(evidence: &Path) -> Facts {
+pub(crate) fn facts(evidence: &Path) -> Facts {
     let mut f = Facts::default();
     for entry in walk(evidence) {
         let _ = kahu_ingest::read_path(&entry, &mut f);
@@ -103,7 +103,7 @@ fn walk(p: &Path) -> Vec<PathBuf> {
     out
 }
 
-pub fn column(csv_path: &Path) -> Vec<String> {
+pub(crate) fn column(csv_path: &Path) -> Vec<String> {
     let mut r =
         csv::Reader::from_path(csv_path).unwrap_or_else(|e| panic!("{}: {e}", csv_path.display()));
     r.records()
@@ -128,7 +128,7 @@ const WINDOWS: &[&str] = &[
     "ntdsutil.exe",
 ];
 
-pub fn check_lists(out: &Path, evidence: &Path) {
+pub(crate) fn check_lists(out: &Path, evidence: &Path) {
     let f = facts(evidence);
     let hashes = column(&out.join("containment/blocklist-hashes.csv"));
     for h in &hashes {

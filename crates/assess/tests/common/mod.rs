@@ -1,3 +1,3 @@
 //! Helpers shared by kahu-assess integration tests.
 
-pub mod containment;
+pub(crate) mod containment;

@@ -77,7 +77,7 @@ pub(crate) struct Args {
 
 /// Run `kahu attribute`. Exit code 0 for any judgement, "unknown" included
 /// (a run that judged is a run that worked), 2 on errors.
-pub fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
+pub(crate) fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     {
         use crate::inputs::{Kind, MAX_ATTACK_BYTES, MAX_INPUT_BYTES, check};
         check("--findings", &args.findings, Kind::File(None))?;

@@ -40,7 +40,7 @@ pub(crate) struct Args {
 }
 
 /// Serve until Ctrl-C.
-pub fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode> {
     {
         use crate::inputs::{Kind, MAX_ATTACK_BYTES, MAX_INPUT_BYTES, check};
         check(
