@@ -163,6 +163,17 @@ await step('detections and ATT&CK views', async () => {
   const rules = await page.$$eval('main table:first-of-type tr', trs => trs.slice(1).map(tr => tr.lastElementChild.textContent));
   assert(rules.some(t => t.includes('T1003.001')), 'a rule tagged T1003.001');
   await shot('detections');
+  // A rule id opens the rule (#15): title, file, level, false positives and
+  // references, from the case's `rules` document.
+  const row = page.locator('main table:first-of-type tr', { hasText: 'T1003.001' }).first();
+  const title = (await row.locator('td:nth-child(2) > a').first().textContent()).trim();
+  await row.locator('a.rule-id').click();
+  await page.waitForSelector('#detail .rule-title');
+  assert((await page.textContent('#detail .rule-title')).trim() === title, 'rule pane shows ' + title);
+  const pane = await page.textContent('#detail table.rule');
+  assert(pane.includes('File') && pane.includes('Level') && pane.includes('attack.t1003'), 'rule pane lists file, level and tags: ' + pane.slice(0, 200));
+  await shot('rule-detail');
+  await page.click('#detail button');
   await page.goto(URL + '#/attack');
   await page.waitForSelector('.matrix');
   for (const s of [dumpStep, truth.steps.find(s => s.techniques.includes('T1505.003'))]) {

@@ -267,6 +267,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
             ("assessment", serde_json::to_value(&built.assessment)?),
             ("attack-tactics", built.attack_tactics.clone()),
             ("analytics", serde_json::to_value(&analytics)?),
+            ("rules", crate::write::rules_document(&rulesets, &findings)),
         ];
         store
             .finish(&findings, &docs, &warnings, crate::store::Replace::All)

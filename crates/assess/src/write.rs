@@ -68,6 +68,42 @@ impl RuleFiles {
     }
 }
 
+/// The `rules` case document: for each Sigma rule that produced a finding,
+/// what an analyst needs to judge the rule (title, file, level, status,
+/// author, description, references, false positives, tags), keyed by rule
+/// id. `kahu serve` shows it when a rule id is opened; the rule's full text
+/// stays with `kahu rules show ID`.
+pub fn rules_document(sets: &[&kahu_sigma::RuleSet], findings: &[Finding]) -> serde_json::Value {
+    let fired: std::collections::HashSet<&str> = findings
+        .iter()
+        .filter(|f| f.kind == kahu_finding::FindingKind::Sigma)
+        .map(|f| &*f.rule_id)
+        .collect();
+    let mut doc = serde_json::Map::new();
+    for set in sets {
+        for (_, r) in set.rules() {
+            if !fired.contains(&*r.id) || doc.contains_key(&*r.id) {
+                continue;
+            }
+            doc.insert(
+                r.id.to_string(),
+                serde_json::json!({
+                    "title": &*r.title,
+                    "file": &*r.origin,
+                    "level": r.level.as_str(),
+                    "status": r.status.map(|s| s.as_str()),
+                    "author": r.author,
+                    "description": r.description,
+                    "references": r.references,
+                    "falsepositives": r.falsepositives,
+                    "tags": r.tags.iter().map(|t| &**t).collect::<Vec<_>>(),
+                }),
+            );
+        }
+    }
+    serde_json::Value::Object(doc)
+}
+
 /// Write `report.html`, `assessment.json`, `assessment.schema.json`,
 /// `stix-bundle.json`, `navigator-layer.json`, `attribution.json`,
 /// `analytics.json`, `findings.jsonl` and `containment/` into `dir`.

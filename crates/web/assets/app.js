@@ -255,7 +255,7 @@ async function openEvent(id) {
     ].map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { class: 'val', text: v ?? '' })))));
   if (ev.findings.length) {
     aside.append(el('h3', { text: 'Findings' }), el('ul', {}, ev.findings.map(f =>
-      el('li', {}, badge(f.level), ' ', f.title, ' ', el('span', { class: 'muted', text: f.rule_id }),
+      el('li', {}, badge(f.level), ' ', f.title, ' ', ruleLink(f.rule_id),
         f.techniques.length ? ' — ' + f.techniques.join(', ') : ''))));
   }
   const guid = ev.fields && (ev.fields.ProcessGuid || ev.fields.NewProcessId);
@@ -268,6 +268,38 @@ async function openEvent(id) {
         el('button', { class: 'pivot', title: 'Filter the timeline by this value', text: PIVOTS[k] ? 'filter' : 'search', onclick: () => pivot(k, v) }),
       ] : [])))));
   aside.append(notesBox('event', String(ev.id)));
+}
+
+// A rule as the case stores it (`rules` document, written by `kahu assess`):
+// what it is, where it came from, why it may be wrong.
+let rulesDoc;
+async function openRule(id) {
+  const aside = clear(document.getElementById('detail'));
+  aside.hidden = false;
+  aside.append(el('button', { text: 'Close', onclick: () => { aside.hidden = true; } }));
+  if (rulesDoc === undefined) {
+    try { const d = await api('/api/documents/rules'); rulesDoc = (d && d.body) || {}; }
+    catch (e) { aside.append(el('p', { class: 'error', text: e.message })); return; }
+  }
+  const r = rulesDoc[id];
+  aside.append(el('h2', { class: 'rule-title', text: r ? r.title : 'Rule ' + id }));
+  if (!r) {
+    aside.append(el('p', { class: 'muted', text: 'No details stored for this rule (indicator, YARA or analytic finding, or a case written by hunt --case). `kahu rules show ' + id + '` prints a Sigma rule with its text.' }));
+    return;
+  }
+  const link = u => /^https?:\/\//i.test(u) ? el('a', { href: u, rel: 'noreferrer noopener', target: '_blank', text: u }) : el('span', { text: u });
+  aside.append(el('table', { class: 'rule' }, [
+    ['Id', id], ['File', r.file], ['Level', r.level], ['Status', r.status], ['Author', r.author],
+    ['Description', r.description], ['Tags', (r.tags || []).join(', ')],
+  ].map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { class: 'val', text: v ?? '' })))));
+  aside.append(el('h3', { text: 'False positives' }), (r.falsepositives || []).length
+    ? el('ul', {}, r.falsepositives.map(x => el('li', { text: x }))) : el('p', { class: 'muted', text: 'None listed by the rule.' }));
+  aside.append(el('h3', { text: 'References' }), (r.references || []).length
+    ? el('ul', {}, r.references.map(x => el('li', {}, link(x)))) : el('p', { class: 'muted', text: 'None listed by the rule.' }));
+  aside.append(el('p', { class: 'muted', text: 'Full text: kahu rules show ' + id + ' (with the rule directories of the run).' }));
+}
+function ruleLink(id) {
+  return el('a', { href: '#', class: 'rule-id muted', title: 'Open the rule', text: id, onclick: e => { e.preventDefault(); openRule(id); } });
 }
 
 function notesBox(kind, id) {
@@ -297,7 +329,7 @@ views.detections = async function (main, params) {
     if (!rules.length) main.append(el('p', { class: 'muted', text: 'No findings in this case.' }));
     else main.append(el('table', {}, el('tr', {}, ['Level', 'Rule', 'Findings', 'Hosts', 'First', 'Last', 'Techniques'].map(h => el('th', { text: h }))),
       rules.map(r => el('tr', {}, el('td', {}, badge(r.level)),
-        el('td', {}, el('a', { href: '#/timeline?rule=' + encodeURIComponent(r.rule_id), text: r.title }), el('div', { class: 'muted', text: r.rule_id })),
+        el('td', {}, el('a', { href: '#/timeline?rule=' + encodeURIComponent(r.rule_id), text: r.title }), el('div', {}, ruleLink(r.rule_id))),
         el('td', { text: fmtNum(r.count) }), el('td', { text: r.hosts }), el('td', { text: r.first || '' }), el('td', { text: r.last || '' }),
         el('td', { text: (r.techniques || []).join(', ') })))));
   }
