@@ -51,7 +51,7 @@ fn one_large_jsonl_file_gives_the_events_of_the_one_thread_reader() {
         lines += 1;
         let pad = "p".repeat((i as usize * 37) % 1200);
         match i % 1000 {
-            7 => write!(f, "{{\"broken\": {i}\n").unwrap(),
+            7 => writeln!(f, "{{\"broken\": {i}").unwrap(),
             13 => {
                 // Invalid UTF-8: kept, decoded lossily, with a warning.
                 f.write_all(b"{\"EventID\":4688,\"CommandLine\":\"cmd \xff\"}\n")
