@@ -17,6 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 const BATCH: usize = 512;
 
+/// Size from which one JSON-lines input is parsed on every reader thread
+/// when there are fewer files than threads (`kahu_ingest::json::set_parallel_lines`).
+const SPLIT_LINES_FROM: u64 = 16 << 20;
+
 /// What the pass produced.
 pub struct DetectionOutput<O> {
     /// All findings, in no particular order.
@@ -264,6 +268,12 @@ where
     let excluded = Mutex::new(ExcludedCounts::default());
     progress.start(files.len() as u64, files.iter().map(|f| f.1).sum());
     let threads = rayon::current_num_threads().max(1);
+    // With fewer files than reader threads (one large export, say) the
+    // other threads would sit idle: cut large JSON-lines inputs into
+    // blocks of lines parsed on every thread (same events, same order,
+    // same line numbers). With more files every thread already has one,
+    // and splitting would only add hand-off work.
+    kahu_ingest::json::set_parallel_lines((files.len() < threads).then_some(SPLIT_LINES_FROM));
     let (tx, rx) = bounded::<Vec<Event>>(threads * 4);
     let warnings = Mutex::new(Vec::new());
     let events = AtomicU64::new(0);
