@@ -4,6 +4,7 @@
 //! (line numbers) — across block boundaries, CRLF, invalid UTF-8, a line
 //! over the cap, a malformed line and a last line without its newline.
 //! (Own test binary: the splitting switch is process-wide.)
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_event::{Event, Location};
 use kahu_finding::Observer;
