@@ -2,6 +2,7 @@
 //! subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+mod engine;
 mod filter;
 
 /// Readers and matchers allocate and free many small values on different

@@ -1026,3 +1026,19 @@ fn nothing_readable_is_exit_3_not_a_clean_result() {
     // The fixture's readable evidence is a normal 0.
     assert_ok(&kahu(&["hunt", &fx.evidence(), "--json", "-q"]));
 }
+
+/// Without the `datafusion` feature the engine is refused by name, with
+/// the feature to build with, before any evidence is read.
+#[cfg(not(feature = "datafusion"))]
+#[test]
+fn engine_datafusion_without_the_feature_says_which_feature_to_build_with() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(KAHU)
+        .args(["hunt", "--engine", "datafusion"])
+        .arg(tmp.path())
+        .output()
+        .expect("kahu runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--features datafusion"), "{err}");
+}
