@@ -490,13 +490,17 @@ fn detect_on_engine(
 ) -> Result<DetectionRun> {
     let name = engine.name();
     if !cfg.yara.is_empty() {
-        anyhow::bail!("YARA scans the evidence files themselves; it does not run on the {name} engine");
+        anyhow::bail!(
+            "YARA scans the evidence files themselves; it does not run on the {name} engine"
+        );
     }
     if cfg.case_dir.is_some() {
         anyhow::bail!("a case store keeps the events; the {name} engine returns findings only");
     }
     if cfg.analytics {
-        anyhow::bail!("the event analytics need every event; the {name} engine returns findings only");
+        anyhow::bail!(
+            "the event analytics need every event; the {name} engine returns findings only"
+        );
     }
     let out = engine.run(crate::engine::EngineJob {
         evidence: &cfg.evidence,

@@ -86,7 +86,14 @@ fn compare(evidence: &Path, rules: &[&Path], partitions: &str) -> (serde_json::V
         &dir,
         &b,
     );
-    for key in ["events", "findings", "detections", "by_level", "hosts", "top_rules"] {
+    for key in [
+        "events",
+        "findings",
+        "detections",
+        "by_level",
+        "hosts",
+        "top_rules",
+    ] {
         assert_eq!(embedded[key], df[key], "{key}");
     }
     let (la, lb) = (lines(&a), lines(&b));
@@ -109,7 +116,11 @@ fn datafusion_finds_on_the_converted_evtx_attack_samples_what_hunt_finds_on_the_
     let (summary, timeline) = compare(&evtx, &[&sigma, &rules], "3");
     assert!(summary["findings"].as_u64().expect("n") > 500, "{summary}");
     // Provenance is the EVTX record, not the shard.
-    assert!(timeline.iter().all(|l| l.contains(".evtx") && !l.contains(".parquet")));
+    assert!(
+        timeline
+            .iter()
+            .all(|l| l.contains(".evtx") && !l.contains(".parquet"))
+    );
     // Correlation findings are among those compared.
     let correlations = timeline
         .iter()
@@ -155,7 +166,14 @@ fn a_damaged_shard_is_a_warning_naming_it_and_the_other_shards_are_hunted() {
     }
     std::fs::write(ev.join("a.jsonl"), text).expect("write");
     let dir = tmp.path().join("pq");
-    ok(&kahu(&["convert", s(&ev), "--to", "parquet", s(&dir), "--json"]));
+    ok(&kahu(&[
+        "convert",
+        s(&ev),
+        "--to",
+        "parquet",
+        s(&dir),
+        "--json",
+    ]));
     let mut shards = kahu_test_support::files_under(&dir);
     shards.sort();
     assert_eq!(shards.len(), 6);

@@ -160,12 +160,10 @@ impl BatchDecoder {
         let cols = Columns::new(batch).map_err(ReadError::Layout)?;
         for i in 0..batch.num_rows() {
             self.rows += 1;
-            let item = cols
-                .event(i, &mut self.names)
-                .map_err(|reason| RowError {
-                    row: self.rows,
-                    reason,
-                });
+            let item = cols.event(i, &mut self.names).map_err(|reason| RowError {
+                row: self.rows,
+                reason,
+            });
             if !visit(item) {
                 return Ok(false);
             }

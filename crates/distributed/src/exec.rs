@@ -212,7 +212,8 @@ impl ExecutionPlan for SigmaExec {
                 loop {
                     match input.next().await {
                         Some(Ok(batch)) => {
-                            if let Err(e) = detect_batch(&detection, &mut state, &mut decoder, &batch)
+                            if let Err(e) =
+                                detect_batch(&detection, &mut state, &mut decoder, &batch)
                             {
                                 return Some((Err(e), None));
                             }
@@ -317,7 +318,9 @@ pub(crate) fn batch_findings(batch: &RecordBatch, out: &mut Vec<Finding>) -> Res
     let col = batch
         .column_by_name(FINDING_JSON)
         .and_then(|c| c.as_string_opt::<i32>())
-        .ok_or_else(|| DataFusionError::Internal("SigmaExec output without its finding column".into()))?;
+        .ok_or_else(|| {
+            DataFusionError::Internal("SigmaExec output without its finding column".into())
+        })?;
     for text in col.iter().flatten() {
         let f: Finding =
             serde_json::from_str(text).map_err(|e| DataFusionError::External(Box::new(e)))?;

@@ -26,6 +26,8 @@ mod detect;
 mod exec;
 mod routing;
 mod run;
+#[cfg(test)]
+mod tests;
 
 pub use detect::{Detection, Excluded};
 pub use exec::{SigmaExec, finding_schema};

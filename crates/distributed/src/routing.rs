@@ -134,7 +134,10 @@ mod tests {
                     }
                 })
                 .collect();
-            assert!(u.as_bytes() <= s.as_bytes() && s.as_bytes() <= l.as_bytes(), "{s}");
+            assert!(
+                u.as_bytes() <= s.as_bytes() && s.as_bytes() <= l.as_bytes(),
+                "{s}"
+            );
         }
         assert!("windowsx".as_bytes() > l.as_bytes());
     }

@@ -76,6 +76,8 @@ pub struct HuntOutput {
     /// Shards read again with kahu's reader after DataFusion failed on
     /// their partition.
     pub reread: usize,
+    /// Why each such partition failed, as DataFusion said.
+    pub failed_partitions: Vec<String>,
 }
 
 /// Why a hunt could not run at all.
@@ -156,6 +158,7 @@ pub fn hunt(
                     absorb(&mut out, &mut merged, report);
                 }
                 Err(e) => {
+                    out.failed_partitions.push(e.clone());
                     tracing::warn!(error = %e, shards = group.len(), "DataFusion partition failed; its shards are read again with kahu's reader");
                     for path in group {
                         out.reread += 1;
@@ -212,7 +215,9 @@ fn footer(path: &Path) -> Result<(u64, Routing), String> {
     }));
     let meta = match outcome {
         Ok(r) => r.map_err(|e| format!("{e}; rest of the file skipped"))?,
-        Err(_) => return Err("the Parquet decoder failed on this file's footer; file skipped".into()),
+        Err(_) => {
+            return Err("the Parquet decoder failed on this file's footer; file skipped".into());
+        }
     };
     let rows = meta.file_metadata().num_rows().max(0) as u64;
     Ok((rows, Box::new(move |p| shard_may_match(&meta, p))))
@@ -227,7 +232,10 @@ fn list(paths: &[PathBuf]) -> Result<(Vec<(PathBuf, u64)>, Vec<ShardWarning>), E
         if !p.exists() {
             return Err(Error::Missing(p.clone()));
         }
-        for entry in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(p)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             match entry {
                 Ok(e) if e.file_type().is_file() => {
                     let size = e.metadata().map_or(0, |m| m.len());
@@ -267,7 +275,8 @@ struct Scanned {
 fn group_shards(shards: &[(PathBuf, u64)], n: usize) -> Vec<Vec<(PathBuf, u64)>> {
     let mut sorted: Vec<&(PathBuf, u64)> = shards.iter().collect();
     sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut groups: Vec<(u64, Vec<(PathBuf, u64)>)> = vec![(0, Vec::new()); n.clamp(1, shards.len().max(1))];
+    let mut groups: Vec<(u64, Vec<(PathBuf, u64)>)> =
+        vec![(0, Vec::new()); n.clamp(1, shards.len().max(1))];
     for s in sorted {
         if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
             g.0 += s.1.max(1);
@@ -303,13 +312,21 @@ async fn scan(
     let grouped = group_shards(shards, partitions);
     let mut file_groups = Vec::with_capacity(grouped.len());
     for g in &grouped {
-        let files = g
-            .iter()
-            .map(|(path, size)| {
-                let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-                PartitionedFile::new(abs.to_string_lossy().into_owned(), *size)
-            })
-            .collect();
+        let mut files = Vec::with_capacity(g.len());
+        for (path, size) in g {
+            // The object store's own conversion (percent-encoding and all),
+            // as DataFusion's listing does it; a path it refuses fails
+            // planning, and the caller reads every shard with kahu's reader.
+            let location = object_store::path::Path::from_filesystem_path(path)
+                .map_err(|e| Error::DataFusion(DataFusionError::External(Box::new(e))))?;
+            files.push(PartitionedFile::new_from_meta(object_store::ObjectMeta {
+                location,
+                last_modified: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                size: *size,
+                e_tag: None,
+                version: None,
+            }));
+        }
         file_groups.push(FileGroup::new(files));
     }
     // The shard schema, given: batches are exactly what kahu-columnar
@@ -371,7 +388,7 @@ fn reread(
     warnings: &mut Vec<ShardWarning>,
 ) -> (Vec<Finding>, PartitionReport) {
     let mut state = PartitionState::new(detection);
-        {
+    {
         let mut visit = |item: Result<kahu_event::Event, kahu_columnar::RowError>| {
             match item {
                 Ok(e) => state.event(detection, &e),
