@@ -144,8 +144,10 @@ pub fn hunt(
         .map(|r| r.partition_engine())
         .collect();
     if !shards.is_empty() {
+        // Partitions are tasks; more threads than CPUs would only contend.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(partitions)
+            .worker_threads(partitions.min(cpus).max(1))
             .thread_name("kahu-datafusion")
             .build()
             .map_err(Error::Runtime)?;
@@ -223,9 +225,12 @@ fn footer(path: &Path) -> Result<(u64, Routing), String> {
     Ok((rows, Box::new(move |p| shard_may_match(&meta, p))))
 }
 
+/// Files with their sizes, and the problems met listing them.
+type Listed = (Vec<(PathBuf, u64)>, Vec<ShardWarning>);
+
 /// Every file under `paths` (directories walked, links inside not
 /// followed); those not named `*.parquet` are warnings.
-fn list(paths: &[PathBuf]) -> Result<(Vec<(PathBuf, u64)>, Vec<ShardWarning>), Error> {
+fn list(paths: &[PathBuf]) -> Result<Listed, Error> {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
     for p in paths {
