@@ -97,7 +97,8 @@ impl ExcludedCounts {
         self.time + self.undated + self.selection
     }
 
-    fn add(&mut self, o: &ExcludedCounts) {
+    /// Add another pass's counts to these.
+    pub fn add(&mut self, o: &ExcludedCounts) {
         self.time += o.time;
         self.undated += o.undated;
         self.selection += o.selection;

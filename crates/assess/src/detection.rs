@@ -54,6 +54,11 @@ pub struct DetectConfig {
     pub repeats: kahu_reconstruct::RepeatConfig,
     /// Which events to look at (time window, hosts, channels, event ids).
     pub filter: kahu_event::EventFilter,
+    /// Run the detection pass on this engine instead of kahu's readers
+    /// and matcher threads (`None`: the embedded engine). An engine returns
+    /// findings only: YARA, a case store and the event analytics need the
+    /// events themselves and are refused with it.
+    pub engine: Option<std::sync::Arc<dyn crate::engine::DetectionEngine>>,
 }
 
 /// The TLP level kahu gives indicators their feed did not mark (`--ioc-tlp`).
@@ -113,8 +118,9 @@ pub struct FeedLoad {
 
 /// Rules loaded for a run.
 pub struct LoadedRules {
-    /// Compiled rule sets (bundled first, then the user's).
-    pub sets: Vec<SigmaRules>,
+    /// Compiled rule sets (bundled first, then the user's); shared, so an
+    /// engine running on other threads can hold them.
+    pub sets: Vec<std::sync::Arc<SigmaRules>>,
     /// Rules and correlation rules that could not be used, with the reason.
     pub errors: Vec<String>,
     /// Where each set came from, with its rule count, for the summary.
@@ -152,7 +158,7 @@ pub struct DetectionRun {
     /// The rules used.
     pub rules: LoadedRules,
     /// The indicators used.
-    pub iocs: IocSet,
+    pub iocs: std::sync::Arc<IocSet>,
     /// How each IOC feed loaded.
     pub feeds: Vec<FeedLoad>,
     /// Event analytics, when asked for.
@@ -270,7 +276,7 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
             tracing::debug!(error = ?e, "correlation rule rejected");
         }
         errors.extend(set.correlation_errors.iter().cloned());
-        sets.push(set);
+        sets.push(std::sync::Arc::new(set));
     }
     Ok(LoadedRules {
         sets,
@@ -349,6 +355,10 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     );
     let (mut iocs, feeds) = load_iocs(&cfg.iocs, &cfg.ioc_tlp)?;
     iocs.set_strict_validity(cfg.ioc_strict_validity);
+    let iocs = std::sync::Arc::new(iocs);
+    if let Some(engine) = &cfg.engine {
+        return detect_on_engine(cfg, engine.as_ref(), rules, iocs, feeds, progress);
+    }
     let yara = if cfg.yara.is_empty() {
         None
     } else {
@@ -359,7 +369,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
 
     let scans: Vec<_> = rules.sets.iter().map(|s| s.scan()).collect();
     let mut detectors: Vec<&dyn Detector> = scans.iter().map(|s| s as &dyn Detector).collect();
-    detectors.push(&iocs);
+    detectors.push(iocs.as_ref());
     let case = match &cfg.case_dir {
         Some(dir) => {
             let claim = cfg
@@ -434,18 +444,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     if let Some(a) = &analytics {
         findings.extend(a.findings());
     }
-    // Analytic, correlation and indicator ids are tuned here; Sigma rules
-    // were tuned at load (so `--min-level` saw the tuned level).
-    cfg.load.tuning.apply(&mut findings);
-    findings.retain(|f| f.level >= cfg.load.min_level);
-    crate::order_findings(&mut findings);
-    if analytics.is_some() {
-        // Remote logons out of a host with significant detections are the
-        // intruder's next hop: count them as evidence, not as admin noise.
-        kahu_reconstruct::escalate_lateral_movement(&mut findings, SIGNIFICANT);
-        kahu_reconstruct::escalate_beacons(&mut findings, SIGNIFICANT);
-    }
-    let findings = kahu_reconstruct::collapse_repeats(findings, &cfg.repeats);
+    let findings = finish_findings(cfg, findings, analytics.is_some());
     Ok(DetectionRun {
         findings,
         warnings,
@@ -459,6 +458,86 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         file_hashes,
         coverage: out.coverage,
         case,
+    })
+}
+
+/// The shared end of the detection stage: tuning, minimum level, timeline
+/// order, escalation (with the analytics) and repeats.
+fn finish_findings(cfg: &DetectConfig, mut findings: Vec<Finding>, escalate: bool) -> Vec<Finding> {
+    // Analytic, correlation and indicator ids are tuned here; Sigma rules
+    // were tuned at load (so `--min-level` saw the tuned level).
+    cfg.load.tuning.apply(&mut findings);
+    findings.retain(|f| f.level >= cfg.load.min_level);
+    crate::order_findings(&mut findings);
+    if escalate {
+        // Remote logons out of a host with significant detections are the
+        // intruder's next hop: count them as evidence, not as admin noise.
+        kahu_reconstruct::escalate_lateral_movement(&mut findings, SIGNIFICANT);
+        kahu_reconstruct::escalate_beacons(&mut findings, SIGNIFICANT);
+    }
+    kahu_reconstruct::collapse_repeats(findings, &cfg.repeats)
+}
+
+/// The detection stage with the pass run by `engine`: what needs the
+/// events themselves (YARA, a case store, analytics) is refused.
+fn detect_on_engine(
+    cfg: &DetectConfig,
+    engine: &dyn crate::engine::DetectionEngine,
+    rules: LoadedRules,
+    iocs: std::sync::Arc<IocSet>,
+    feeds: Vec<FeedLoad>,
+    progress: &dyn Progress,
+) -> Result<DetectionRun> {
+    let name = engine.name();
+    if !cfg.yara.is_empty() {
+        anyhow::bail!(
+            "YARA scans the evidence files themselves; it does not run on the {name} engine"
+        );
+    }
+    if cfg.case_dir.is_some() {
+        anyhow::bail!("a case store keeps the events; the {name} engine returns findings only");
+    }
+    if cfg.analytics {
+        anyhow::bail!(
+            "the event analytics need every event; the {name} engine returns findings only"
+        );
+    }
+    let out = engine.run(crate::engine::EngineJob {
+        evidence: &cfg.evidence,
+        rules: &rules.sets,
+        iocs: &iocs,
+        filter: &cfg.filter,
+        progress,
+    })?;
+    let mut findings = out.findings;
+    let mut warnings: Vec<RunWarning> = out.warnings.into_iter().map(RunWarning::from).collect();
+    warnings.extend(feed_warnings(&feeds).map(RunWarning::from));
+    for outcome in out.correlation {
+        findings.extend(outcome.findings);
+        warnings.extend(outcome.warnings.into_iter().map(RunWarning::correlation));
+    }
+    warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    tracing::info!(
+        engine = name,
+        events = out.events,
+        findings = findings.len(),
+        warnings = warnings.len(),
+        "detection pass done"
+    );
+    let findings = finish_findings(cfg, findings, false);
+    Ok(DetectionRun {
+        findings,
+        warnings,
+        events: out.events,
+        excluded: out.excluded,
+        files: out.files,
+        rules,
+        iocs,
+        feeds,
+        analytics: None,
+        file_hashes: FileHashes::default(),
+        coverage: kahu_ingest::EvidenceCoverage::default(),
+        case: None,
     })
 }
 

@@ -7,6 +7,7 @@ pub mod assemble;
 pub mod containment;
 pub mod detect;
 pub mod detection;
+pub mod engine;
 pub mod file_hashes;
 pub mod guard;
 pub mod paths;

@@ -144,6 +144,7 @@ impl AssessConfig {
             analytics: true,
             repeats: self.repeats,
             filter: self.filter.clone(),
+            engine: None,
         }
     }
 

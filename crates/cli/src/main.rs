@@ -2,6 +2,7 @@
 //! subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+mod engine;
 mod filter;
 mod inputs;
 

@@ -1198,3 +1198,19 @@ fn utc_is_the_default_and_conflicts_with_tz() {
     let (both, _) = run(&["--utc", "--tz", "+12:00"], "both.csv");
     assert_eq!(both.status.code(), Some(2), "{both:?}");
 }
+
+/// Without the `datafusion` feature the engine is refused by name, with
+/// the feature to build with, before any evidence is read.
+#[cfg(not(feature = "datafusion"))]
+#[test]
+fn engine_datafusion_without_the_feature_says_which_feature_to_build_with() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(KAHU)
+        .args(["hunt", "--engine", "datafusion"])
+        .arg(tmp.path())
+        .output()
+        .expect("kahu runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--features datafusion"), "{err}");
+}

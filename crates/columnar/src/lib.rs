@@ -21,5 +21,7 @@ mod writer;
 
 pub use encode::{MAX_EVENT_BYTES, SkipReason};
 pub use partition::{PartitionKey, host_dir};
-pub use reader::{MAX_COLUMN_CHUNK, PARQUET_MAGIC, ReadError, RowError, read_shard};
+pub use reader::{
+    BatchDecoder, MAX_COLUMN_CHUNK, PARQUET_MAGIC, ReadError, RowError, check_footer, read_shard,
+};
 pub use writer::{ShardInfo, ShardWriter, WriteError, WriteSummary, WriterOptions};

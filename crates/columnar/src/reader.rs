@@ -2,6 +2,7 @@
 
 use crate::decode::{Columns, Names};
 use crate::schema::{self, FORMAT_KEY, FORMAT_VERSION};
+use arrow_array::RecordBatch;
 use kahu_event::Event;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::reader::ChunkReader;
@@ -77,7 +78,30 @@ where
     F: FnMut(Result<Event, RowError>) -> bool,
 {
     let builder = ParquetRecordBatchReaderBuilder::try_new(input)?;
-    let meta = builder.metadata();
+    check_footer(builder.metadata(), builder.schema())?;
+    let reader = builder.with_batch_size(READ_BATCH_ROWS).build()?;
+    let mut decoder = BatchDecoder::default();
+    for batch in reader {
+        let batch = batch?;
+        let go = decoder.decode(&batch, &mut *visit)?;
+        *rows = decoder.rows();
+        if !go {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Check what a shard's footer declares before any page is read: kahu's
+/// layout marker and version, column chunks of at most
+/// [`MAX_COLUMN_CHUNK`] bytes, and the shard schema (`arrow` is the Arrow
+/// schema the footer decodes to). Query engines reading shards call this
+/// on each file first, so a file that is not a kahu shard is reported
+/// by name instead of failing or being misread inside the engine.
+pub fn check_footer(
+    meta: &parquet::file::metadata::ParquetMetaData,
+    arrow: &arrow_schema::Schema,
+) -> Result<(), ReadError> {
     let format = meta
         .file_metadata()
         .key_value_metadata()
@@ -106,23 +130,46 @@ where
             }
         }
     }
-    check_schema(builder.schema())?;
-    let reader = builder.with_batch_size(READ_BATCH_ROWS).build()?;
-    let mut names = Names::default();
-    for batch in reader {
-        let batch = batch?;
-        let cols = Columns::new(&batch).map_err(ReadError::Layout)?;
+    check_schema(arrow)
+}
+
+/// Decodes record batches of the shard layout into events, batch after
+/// batch, keeping the interned file and host names across batches (the
+/// same code [`read_shard`] runs, for engines that read the Parquet
+/// themselves and hand kahu the batches).
+#[derive(Default)]
+pub struct BatchDecoder {
+    names: Names,
+    rows: u64,
+}
+
+impl BatchDecoder {
+    /// Rows handed to `visit` so far, over all batches.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Hand each row of `batch` to `visit`, in order, as its event or as
+    /// what is wrong with the row ([`RowError::row`] counts from the first
+    /// row this decoder saw). A batch whose columns do not fit the layout
+    /// is an error. Returns `false` when `visit` asked to stop.
+    pub fn decode<F>(&mut self, batch: &RecordBatch, mut visit: F) -> Result<bool, ReadError>
+    where
+        F: FnMut(Result<Event, RowError>) -> bool,
+    {
+        let cols = Columns::new(batch).map_err(ReadError::Layout)?;
         for i in 0..batch.num_rows() {
-            *rows += 1;
-            let item = cols
-                .event(i, &mut names)
-                .map_err(|reason| RowError { row: *rows, reason });
+            self.rows += 1;
+            let item = cols.event(i, &mut self.names).map_err(|reason| RowError {
+                row: self.rows,
+                reason,
+            });
             if !visit(item) {
-                return Ok(());
+                return Ok(false);
             }
         }
+        Ok(true)
     }
-    Ok(())
 }
 
 /// The file's Arrow schema must be the shard schema, field for field

@@ -63,6 +63,43 @@ impl SigmaRules {
             .map_or(0, |b| b.correlations().len())
     }
 
+    /// A correlation engine with fresh windows for one partition of a
+    /// run whose partitions are scanned apart (a query engine's
+    /// partitions), or `None` when no correlation rule is in use. Feed it
+    /// with [`SigmaRules::inspect_into`]; gather the partitions' engines in
+    /// one place with [`CorrelationEngine::merge`] and finish that one.
+    pub fn partition_engine(&self) -> Option<CorrelationEngine> {
+        self.correlations.as_ref().map(|b| b.engine())
+    }
+
+    /// What [`SigmaScan`]'s `inspect` does, with a partition's own engine
+    /// (from [`SigmaRules::partition_engine`]) instead of the scan's
+    /// shared one: findings of rules not suppressed by a correlation go to
+    /// `out`, matches a correlation consumes go to `engine`.
+    pub fn inspect_into(
+        &self,
+        event: &Event,
+        out: &mut Vec<Finding>,
+        engine: Option<&mut CorrelationEngine>,
+    ) {
+        let set = &self.rules;
+        let Some(bound) = &self.correlations else {
+            set.inspect(event, out);
+            return;
+        };
+        let mut engine = engine;
+        set.for_each_match(event, |idx| {
+            if !bound.suppressed(idx) {
+                out.push(set.detection(idx, event));
+            }
+            if bound.wants(idx)
+                && let Some(engine) = engine.as_deref_mut()
+            {
+                engine.observe(idx, event);
+            }
+        });
+    }
+
     /// Start a run: a detector with fresh correlation windows.
     pub fn scan(&self) -> SigmaScan<'_> {
         SigmaScan {

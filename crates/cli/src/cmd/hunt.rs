@@ -81,6 +81,17 @@ pub(crate) struct Args {
     /// v18.1), `18.1` or `19`. The timeline keeps each rule's own tags.
     #[arg(long, value_name = "auto|18.1|19", default_value = "auto")]
     pub attack_version: kahu_attack::AttackVersion,
+    /// Detection engine: `embedded` (kahu's readers and matcher threads,
+    /// any evidence) or `datafusion` (Apache DataFusion over the Parquet
+    /// shards `kahu convert` writes; needs kahu built with the
+    /// `datafusion` feature). Both run the same compiled rules and give
+    /// the same findings.
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub engine: crate::engine::Engine,
+    /// DataFusion's target partitions: shards scanned in parallel
+    /// (default: the number of CPUs). Only with `--engine datafusion`.
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
@@ -117,6 +128,7 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         repeats: args.noise.repeats(),
         filter: args.select.filter()?,
         ioc_strict_validity: args.select.ioc_strict_validity,
+        engine: crate::engine::detection_engine(args.engine, args.partitions)?,
     };
     let outputs: Vec<&std::path::Path> = args
         .output

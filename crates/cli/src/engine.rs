@@ -1,0 +1,107 @@
+//! `--engine`: which engine runs the detection pass.
+
+use anyhow::Result;
+use std::sync::Arc;
+
+/// The detection engines `hunt --engine` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// kahu's own readers and matcher threads (any evidence).
+    Embedded,
+    /// Apache DataFusion over kahu Parquet shards (feature `datafusion`).
+    Datafusion,
+}
+
+/// The engine for `kahu_assess::DetectConfig::engine` (`None`: embedded).
+#[cfg(feature = "datafusion")]
+pub fn detection_engine(
+    engine: Engine,
+    partitions: Option<usize>,
+) -> Result<Option<Arc<dyn kahu_assess::engine::DetectionEngine>>> {
+    match engine {
+        Engine::Embedded => {
+            if partitions.is_some() {
+                anyhow::bail!("--partitions applies to --engine datafusion only");
+            }
+            Ok(None)
+        }
+        Engine::Datafusion => Ok(Some(Arc::new(DataFusion {
+            partitions: partitions.unwrap_or(0),
+        }))),
+    }
+}
+
+/// The engine for `kahu_assess::DetectConfig::engine` (`None`: embedded).
+#[cfg(not(feature = "datafusion"))]
+pub fn detection_engine(
+    engine: Engine,
+    partitions: Option<usize>,
+) -> Result<Option<Arc<dyn kahu_assess::engine::DetectionEngine>>> {
+    match engine {
+        Engine::Embedded if partitions.is_none() => Ok(None),
+        Engine::Embedded => anyhow::bail!("--partitions applies to --engine datafusion only"),
+        Engine::Datafusion => anyhow::bail!(
+            "--engine datafusion needs kahu built with the `datafusion` feature \
+             (cargo install --locked --path crates/cli --features datafusion)"
+        ),
+    }
+}
+
+/// `kahu_distributed::hunt` as a detection engine.
+#[cfg(feature = "datafusion")]
+#[derive(Debug)]
+struct DataFusion {
+    partitions: usize,
+}
+
+#[cfg(feature = "datafusion")]
+impl kahu_assess::engine::DetectionEngine for DataFusion {
+    fn name(&self) -> &'static str {
+        "datafusion"
+    }
+
+    fn run(
+        &self,
+        job: kahu_assess::engine::EngineJob<'_>,
+    ) -> Result<kahu_assess::engine::EngineOutput> {
+        use kahu_assess::detect::ExcludedCounts;
+        let detection = Arc::new(kahu_distributed::Detection {
+            rules: job.rules.to_vec(),
+            iocs: job.iocs.clone(),
+            filter: job.filter.clone(),
+        });
+        let (files, _) = kahu_assess::detect::list_files(job.evidence);
+        job.progress
+            .start(files.len() as u64, files.iter().map(|f| f.1).sum());
+        let opts = kahu_distributed::HuntOptions {
+            partitions: self.partitions,
+            routing: true,
+        };
+        let progress = job.progress;
+        let out = kahu_distributed::hunt(job.evidence, detection, &opts, &|bytes| {
+            progress.file_done(bytes)
+        })?;
+        let warnings = out
+            .warnings
+            .into_iter()
+            .map(|w| kahu_ingest::Warning {
+                file: w.file.display().to_string().into(),
+                member: None,
+                location: w.row.map(kahu_event::Location::Record),
+                reason: w.reason,
+            })
+            .collect();
+        Ok(kahu_assess::engine::EngineOutput {
+            findings: out.findings,
+            correlation: out.correlation,
+            warnings,
+            events: out.events,
+            excluded: ExcludedCounts {
+                time: out.excluded.time,
+                undated: out.excluded.undated,
+                selection: out.excluded.selection,
+            },
+            files: out.files,
+        })
+    }
+}

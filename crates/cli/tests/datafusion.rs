@@ -1,0 +1,226 @@
+//! `kahu hunt --engine datafusion` over `kahu convert` output gives the
+//! findings `kahu hunt` gives over the original evidence: rule, level,
+//! provenance (file, record or line), time, host, matched values, repeat
+//! counts and correlation findings, line for line.
+#![cfg(feature = "datafusion")]
+
+use kahu_test_support::shared;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const KAHU: &str = env!("CARGO_BIN_EXE_kahu");
+
+fn kahu(args: &[&str]) -> Output {
+    Command::new(KAHU)
+        .args(["--quiet", "--threads", "2"])
+        .args(args)
+        .output()
+        .expect("kahu runs")
+}
+
+fn ok(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {} stderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// kahu's own rule pack: it holds correlation rules, so correlation
+/// findings are compared too.
+fn repo_rules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules")
+}
+
+/// The timeline's lines, sorted.
+fn lines(path: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_to_string(path)
+        .expect("timeline written")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+/// Convert `evidence`, hunt it with the embedded engine and its
+/// conversion with DataFusion (`partitions` partitions), and compare.
+/// Returns the embedded run's summary and timeline lines.
+fn compare(evidence: &Path, rules: &[&Path], partitions: &str) -> (serde_json::Value, Vec<String>) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("parquet");
+    let conv = ok(&kahu(&[
+        "convert",
+        s(evidence),
+        "--to",
+        "parquet",
+        s(&dir),
+        "--json",
+        "--max-shard-events",
+        "2000",
+    ]));
+    assert!(conv["shards"].as_u64().expect("shards") > 4, "{conv}");
+    let hunt = |engine: &[&str], evidence: &Path, timeline: &Path| {
+        let mut args = vec!["hunt", s(evidence), "-o", s(timeline), "--json"];
+        args.extend(engine);
+        for r in rules {
+            args.extend(["--rules", s(r)]);
+        }
+        ok(&kahu(&args))
+    };
+    let (a, b) = (tmp.path().join("a.jsonl"), tmp.path().join("b.jsonl"));
+    let embedded = hunt(&[], evidence, &a);
+    let df = hunt(
+        &["--engine", "datafusion", "--partitions", partitions],
+        &dir,
+        &b,
+    );
+    for key in [
+        "events",
+        "findings",
+        "detections",
+        "by_level",
+        "hosts",
+        "top_rules",
+    ] {
+        assert_eq!(embedded[key], df[key], "{key}");
+    }
+    let (la, lb) = (lines(&a), lines(&b));
+    assert_eq!(la.len(), lb.len());
+    for (x, y) in la.iter().zip(&lb) {
+        assert_eq!(x, y);
+    }
+    (embedded, la)
+}
+
+#[test]
+fn datafusion_finds_on_the_converted_evtx_attack_samples_what_hunt_finds_on_the_evtx() {
+    let (Some(evtx), Some(sigma)) = (
+        shared("evtx/EVTX-ATTACK-SAMPLES"),
+        shared("sigma/rules/windows"),
+    ) else {
+        return;
+    };
+    let rules = repo_rules();
+    let (summary, timeline) = compare(&evtx, &[&sigma, &rules], "3");
+    assert!(summary["findings"].as_u64().expect("n") > 500, "{summary}");
+    // Provenance is the EVTX record, not the shard.
+    assert!(
+        timeline
+            .iter()
+            .all(|l| l.contains(".evtx") && !l.contains(".parquet"))
+    );
+    // Correlation findings are among those compared.
+    let correlations = timeline
+        .iter()
+        .filter(|l| l.contains("\"related\""))
+        .count();
+    assert!(correlations > 0, "no correlation finding in the timeline");
+}
+
+#[test]
+fn datafusion_finds_on_a_converted_mordor_set_what_hunt_finds_on_it() {
+    let (Some(mordor), Some(sigma)) = (
+        shared("mordor/atomic/windows/lateral_movement"),
+        shared("sigma/rules/windows"),
+    ) else {
+        return;
+    };
+    let (summary, _) = compare(&mordor, &[&sigma], "2");
+    assert!(summary["events"].as_u64().expect("n") > 50_000, "{summary}");
+    assert!(summary["findings"].as_u64().expect("n") > 100, "{summary}");
+}
+
+#[test]
+fn a_damaged_shard_is_a_warning_naming_it_and_the_other_shards_are_hunted() {
+    let Some(sigma) = shared("sigma/rules/windows/process_creation") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let ev = tmp.path().join("ev");
+    std::fs::create_dir(&ev).expect("mkdir");
+    let event = |day: u32, host: &str| {
+        format!(
+            r#"{{"@timestamp":"2021-05-{day:02}T01:02:03Z","host":{{"name":"{host}"}},"event":{{"code":1}},"winlog":{{"channel":"Microsoft-Windows-Sysmon/Operational","event_data":{{"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all","ParentImage":"C:\\Windows\\System32\\cmd.exe"}}}}}}"#
+        )
+    };
+    // Three hosts on two days: six shards; one host's name is percent-encoded
+    // in its folder.
+    let mut text = String::new();
+    for day in [4, 5] {
+        for host in ["WS1", "WS2", "../x y"] {
+            text.push_str(&event(day, host));
+            text.push('\n');
+        }
+    }
+    std::fs::write(ev.join("a.jsonl"), text).expect("write");
+    let dir = tmp.path().join("pq");
+    ok(&kahu(&[
+        "convert",
+        s(&ev),
+        "--to",
+        "parquet",
+        s(&dir),
+        "--json",
+    ]));
+    let mut shards = kahu_test_support::files_under(&dir);
+    shards.sort();
+    assert_eq!(shards.len(), 6);
+
+    let hunt = |dir: &Path| {
+        ok(&kahu(&[
+            "hunt",
+            s(dir),
+            "--engine",
+            "datafusion",
+            "--partitions",
+            "2",
+            "--rules",
+            s(&sigma),
+            "--json",
+            "-o",
+            s(&tmp.path().join("t.csv")),
+        ]))
+    };
+    let whole = hunt(&dir);
+    assert_eq!(whole["events"], 6, "{whole}");
+    let per_shard = whole["findings"].as_u64().expect("n") / 6;
+    assert!(per_shard > 0, "SigmaHQ flags whoami /all: {whole}");
+    assert_eq!(whole["warnings"], 0, "{whole}");
+
+    // Overwrite the middle of one shard (its data pages), keeping the
+    // footer: DataFusion's partition fails, the shard is named, and every
+    // other shard is still hunted.
+    let victim = &shards[1];
+    let mut bytes = std::fs::read(victim).expect("read");
+    let mid = bytes.len() / 3;
+    for b in &mut bytes[8..mid] {
+        *b = 0xA5;
+    }
+    std::fs::write(victim, &bytes).expect("write");
+    // And a file that is not a shard at all.
+    std::fs::write(dir.join("notes.parquet"), b"PAR1 not really").expect("write");
+    let damaged = hunt(&dir);
+    let details = damaged["warning_details"].to_string();
+    assert!(
+        details.contains(s(victim)) && details.contains("notes.parquet"),
+        "{details}"
+    );
+    assert!(damaged["warnings"].as_u64().expect("n") >= 2, "{damaged}");
+    assert_eq!(
+        damaged["findings"].as_u64().expect("n"),
+        5 * per_shard,
+        "{damaged}"
+    );
+}

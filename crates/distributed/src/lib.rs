@@ -1,0 +1,35 @@
+//! kahu's detection on Apache DataFusion: Sigma and IOC matching over the
+//! Parquet shards `kahu convert` writes (layout `kahu-events/1`), as a
+//! DataFusion execution plan.
+//!
+//! - [`SigmaExec`]: a physical plan node over a Parquet scan that decodes
+//!   each record batch back into events with `kahu-columnar`'s decoder
+//!   (the code its round-trip test covers) and runs kahu's compiled rule
+//!   sets and indicators on them — the same matcher as the embedded
+//!   engine, so the semantics are the same by construction; no Sigma is
+//!   translated to SQL. It emits one row per finding.
+//! - [`hunt`]: the driver. Lists the shards, checks each footer (a file
+//!   that is not a kahu shard is a warning naming it), skips shards no
+//!   loaded rule can apply to (log-source routing, from the footers'
+//!   statistics, only where provably safe), scans the rest with
+//!   DataFusion's Parquet source in `target_partitions` parallel partitions,
+//!   and gathers the correlation state of every partition in one place
+//!   where `kahu-correlation` finishes it as in the embedded engine.
+//!
+//! A partition DataFusion cannot finish (a damaged shard, a decoder
+//! panic, a row that breaks the layout) is not lost and not half-counted:
+//! its findings are dropped and its shards are read again, one by one,
+//! with `kahu-columnar`'s own reader, which names the shard (and row) at
+//! fault and keeps every readable row.
+
+mod detect;
+mod exec;
+mod routing;
+mod run;
+#[cfg(test)]
+mod tests;
+
+pub use detect::{Detection, Excluded};
+pub use exec::{SigmaExec, finding_schema};
+pub use routing::rule_products;
+pub use run::{Error, HuntOptions, HuntOutput, ShardWarning, hunt};
