@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 /// The detection engines `hunt --engine` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Engine {
+pub(crate) enum Engine {
     /// kahu's own readers and matcher threads (any evidence).
     Embedded,
     /// Apache DataFusion over kahu Parquet shards (feature `datafusion`).
@@ -33,7 +33,7 @@ pub fn detection_engine(
 
 /// The engine for `kahu_assess::DetectConfig::engine` (`None`: embedded).
 #[cfg(not(feature = "datafusion"))]
-pub fn detection_engine(
+pub(crate) fn detection_engine(
     engine: Engine,
     partitions: Option<usize>,
 ) -> Result<Option<Arc<dyn kahu_assess::engine::DetectionEngine>>> {

@@ -3,6 +3,7 @@
 //! provenance (file, record or line), time, host, matched values, repeat
 //! counts and correlation findings, line for line.
 #![cfg(feature = "datafusion")]
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_test_support::shared;
 use std::path::{Path, PathBuf};
