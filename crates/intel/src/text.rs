@@ -87,33 +87,25 @@ pub fn type_from_name(name: &str, value: &str) -> Option<IocType> {
 
 /// Split one CSV record (RFC 4180 quoting, `""` for a quote).
 pub(crate) fn split_csv(line: &str, delim: char) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    cur.push('"');
-                    chars.next();
-                } else {
-                    quoted = false;
-                }
-            } else {
-                cur.push(c);
-            }
-        } else if c == '"' && cur.trim().is_empty() {
-            cur.clear();
-            quoted = true;
-        } else if c == delim {
-            out.push(std::mem::take(&mut cur).trim().to_string());
-        } else {
-            cur.push(c);
-        }
+    // One line of an indicator export, read by the `csv` crate (RFC 4180
+    // quoting, `""` inside quotes); cells trimmed. A line the reader cannot
+    // take whole (a quote left open at the end) keeps what it read.
+    let mut delim_byte = [0u8; 4];
+    let delim = match delim.encode_utf8(&mut delim_byte).as_bytes() {
+        [b] => *b,
+        _ => b',',
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .trim(csv::Trim::All)
+        .from_reader(line.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => record.iter().map(str::to_string).collect(),
+        _ => vec![line.trim().to_string()],
     }
-    out.push(cur.trim().to_string());
-    out
 }
 
 fn content_lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
@@ -499,5 +491,12 @@ mod tests {
             vec!["a", "b,c", "d \"q\"", "e"]
         );
         assert_eq!(split_csv("x", ','), vec!["x"]);
+        assert_eq!(
+            split_csv("ip\t\"10.0.0.1\tC2\"\t", '\t'),
+            vec!["ip", "10.0.0.1\tC2", ""]
+        );
+        assert_eq!(split_csv("a;\"b;c\";d", ';'), vec!["a", "b;c", "d"]);
+        // A quote left open keeps the rest of the line as the cell.
+        assert_eq!(split_csv("a,\"b,c", ','), vec!["a", "b,c"]);
     }
 }
