@@ -50,7 +50,7 @@ fn check_one(flag: &str, path: &Path, kind: Kind) -> Result<()> {
         bail!(
             "{flag} {}: {}; only regular files{} are read",
             crate::output::terminal_safe(&path.display().to_string()),
-            what(&meta),
+            kahu_intel::file_kind(&meta),
             if matches!(kind, Kind::FileOrFolder) {
                 " and folders"
             } else {
@@ -68,28 +68,6 @@ fn check_one(flag: &str, path: &Path, kind: Kind) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn what(meta: &std::fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return "a FIFO";
-        }
-        if t.is_char_device() || t.is_block_device() {
-            return "a device";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-    }
-    if meta.is_dir() {
-        "a folder"
-    } else {
-        "not a regular file"
-    }
 }
 
 #[cfg(test)]

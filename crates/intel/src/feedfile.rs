@@ -38,7 +38,7 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, IntelError> 
             file,
             message: format!(
                 "not a regular file ({}); feeds are read from regular files only",
-                kind(&meta)
+                file_kind(&meta)
             ),
         });
     }
@@ -58,7 +58,9 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, IntelError> 
     Ok(bytes)
 }
 
-fn kind(meta: &std::fs::Metadata) -> &'static str {
+/// What a path that is not a regular file is, in words for an error
+/// message ("a FIFO", "a device", "a socket", "a folder").
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
@@ -74,7 +76,7 @@ fn kind(meta: &std::fs::Metadata) -> &'static str {
         }
     }
     if meta.is_dir() {
-        "a directory"
+        "a folder"
     } else {
         "not a regular file"
     }

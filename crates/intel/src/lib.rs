@@ -58,7 +58,7 @@ mod stix;
 mod text;
 mod yara;
 
-pub use feedfile::MAX_FEED_BYTES;
+pub use feedfile::{MAX_FEED_BYTES, file_kind};
 pub use indicator::{FeedFormat, Indicator, IndicatorMeta, IocType};
 /// TLP levels live beside `Finding` so the report types can carry them
 /// without depending on the IOC and YARA engines.
