@@ -53,8 +53,9 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); runs: $RUNS (median); DataF
 events=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["events_written"])' "$OUT/convert.json")
 
 hunt() { "$KAHU" --quiet hunt "$@" --rules "$RULES" --json; }
-read -r ew ec er < <(measure hunt "$OUT/pq" -o "$OUT/embedded.jsonl")
-read -r dw dc dr < <(measure hunt "$OUT/pq" --engine datafusion --partitions "$PARTITIONS" -o "$OUT/datafusion.jsonl")
+# /usr/bin/time runs programs, not shell functions: the command is spelled out.
+read -r ew ec er < <(measure "$KAHU" --quiet hunt "$OUT/pq" --rules "$RULES" --json -o "$OUT/embedded.jsonl")
+read -r dw dc dr < <(measure "$KAHU" --quiet hunt "$OUT/pq" --engine datafusion --partitions "$PARTITIONS" --rules "$RULES" --json -o "$OUT/datafusion.jsonl")
 hunt "$EVIDENCE" -o "$OUT/original.jsonl" > /dev/null
 
 rate() { awk -v n="$events" -v s="$1" 'BEGIN { printf "%.0fk", n / s / 1000 }'; }

@@ -14,7 +14,7 @@ pub(crate) enum Engine {
 
 /// The engine for `kahu_assess::DetectConfig::engine` (`None`: embedded).
 #[cfg(feature = "datafusion")]
-pub fn detection_engine(
+pub(crate) fn detection_engine(
     engine: Engine,
     partitions: Option<usize>,
 ) -> Result<Option<Arc<dyn kahu_assess::engine::DetectionEngine>>> {

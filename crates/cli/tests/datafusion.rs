@@ -153,7 +153,7 @@ fn a_damaged_shard_is_a_warning_naming_it_and_the_other_shards_are_hunted() {
     std::fs::create_dir(&ev).expect("mkdir");
     let event = |day: u32, host: &str| {
         format!(
-            r#"{{"@timestamp":"2021-05-{day:02}T01:02:03Z","host":{{"name":"{host}"}},"event":{{"code":1}},"winlog":{{"channel":"Microsoft-Windows-Sysmon/Operational","event_data":{{"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all","ParentImage":"C:\\Windows\\System32\\cmd.exe"}}}}}}"#
+            r#"{{"@timestamp":"2021-05-{day:02}T01:02:03Z","host":{{"name":"{host}"}},"event":{{"code":"1"}},"winlog":{{"channel":"Microsoft-Windows-Sysmon/Operational","provider_name":"Microsoft-Windows-Sysmon","event_id":1,"event_data":{{"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all","ParentImage":"C:\\Windows\\System32\\cmd.exe"}}}}}}"#
         )
     };
     // Three hosts on two days: six shards; one host's name is percent-encoded
