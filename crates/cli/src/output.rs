@@ -138,11 +138,12 @@ pub(crate) fn write_timesketch<W: Write>(
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.into()))
                 .collect();
-            // Attributes as an object too, so Timesketch can filter on them.
-            for (k, v) in &f.fields {
-                obj.entry(format!("field_{k}"))
-                    .or_insert_with(|| v.clone().into());
-            }
+            // Each event field as a flat attribute Timesketch can filter on.
+            obj.extend(fields_object(
+                f.fields
+                    .iter()
+                    .map(|(k, v)| (timesketch_attribute(k), v.as_str())),
+            ));
             serde_json::to_writer(&mut w, &obj)?;
             w.write_all(b"\n")?;
         }
@@ -165,6 +166,57 @@ pub(crate) fn write_timesketch<W: Write>(
 }
 
 pub(crate) use kahu_assess::write::RuleFiles;
+
+/// How JSON-lines findings carry the matched event's fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FieldsForm {
+    /// `[["Name", "value"], …]`: every field in the event's order (what
+    /// `kahu attribute --findings` and existing scripts read).
+    #[default]
+    Pairs,
+    /// `{"Name": "value", …}`: a name that occurs more than once holds an
+    /// array of its values, in the event's order.
+    Object,
+}
+
+/// Fields as one JSON object: a name met once holds its value, a name met
+/// more than once an array of all its values in order (an event may repeat
+/// a name, e.g. unnamed EventData items; none is dropped).
+pub(crate) fn fields_object<'a>(
+    fields: impl Iterator<Item = (String, &'a str)>,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let mut obj = serde_json::Map::new();
+    for (k, v) in fields {
+        match obj.get_mut(&k) {
+            None => {
+                obj.insert(k, Value::from(v));
+            }
+            Some(Value::Array(a)) => a.push(Value::from(v)),
+            Some(first) => *first = Value::Array(vec![first.take(), Value::from(v)]),
+        }
+    }
+    obj
+}
+
+/// A Timesketch attribute name for an event field: `field_` and the name
+/// with every character other than ASCII letters, digits, `_` and `-`
+/// replaced by `_`. The prefix keeps fields apart from kahu's own
+/// attributes and from the names Timesketch drops (`_id`, `_index`…); no
+/// dot survives, because OpenSearch reads `a.b` as an object path and a
+/// document with both `a` and `a.b` would be refused.
+fn timesketch_attribute(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 6);
+    out.push_str("field_");
+    out.extend(name.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+            c
+        } else {
+            '_'
+        }
+    }));
+    out
+}
 
 /// Write findings as CSV.
 pub(crate) fn write_csv<W: Write>(
@@ -263,14 +315,34 @@ pub(crate) fn location_text(l: &Location) -> String {
 
 /// Write findings as JSON-lines: each finding as `kahu attribute
 /// --findings` reads it, plus `rule_file` for a Sigma rule loaded from a
-/// file.
+/// file; `fields` as pairs or as an object ([`FieldsForm`]).
 pub(crate) fn write_jsonl<W: Write>(
     mut w: W,
     findings: &[Finding],
     rule_files: &RuleFiles,
+    form: FieldsForm,
 ) -> io::Result<()> {
     for f in findings {
-        rule_files.write_finding(&mut w, f)?;
+        match form {
+            FieldsForm::Pairs => rule_files.write_finding(&mut w, f)?,
+            FieldsForm::Object => {
+                let mut v = serde_json::to_value(f)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert(
+                        "fields".into(),
+                        serde_json::Value::Object(fields_object(
+                            f.fields.iter().map(|(k, v)| (k.to_string(), v.as_str())),
+                        )),
+                    );
+                    let file = rule_files.of_finding(f);
+                    if !file.is_empty() {
+                        o.insert("rule_file".into(), file.into());
+                    }
+                }
+                serde_json::to_writer(&mut w, &v)?;
+                w.write_all(b"\n")?;
+            }
+        }
     }
     w.flush()
 }

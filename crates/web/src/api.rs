@@ -341,6 +341,86 @@ const EXPORT_HEADER: [&str; 13] = [
     "member", "location", "fields",
 ];
 
+/// Columns of the timeline export in Timesketch's import shape
+/// (`?format=timesketch`): the three columns Timesketch requires first,
+/// then the event's attributes under the names `kahu hunt --format
+/// timesketch` gives them.
+const TIMESKETCH_HEADER: [&str; 13] = [
+    "message",
+    "datetime",
+    "timestamp_desc",
+    "case_event_id",
+    "hostname",
+    "channel",
+    "provider",
+    "event_id",
+    "account",
+    "level",
+    "evidence_file",
+    "evidence_member",
+    "fields",
+];
+
+/// One event as the cells of the export: kahu's columns, or Timesketch's
+/// (`None` for an event without a time, which Timesketch cannot place and
+/// which is left out).
+fn export_cells(
+    row: &kahu_case::EventRow,
+    fields: &Value,
+    timesketch: bool,
+) -> Option<Vec<String>> {
+    let text = |o: &Option<String>| o.clone().unwrap_or_default();
+    let event_id = row.event_id.map(|e| e.to_string()).unwrap_or_default();
+    let level = row.level.map(|l| l.to_string()).unwrap_or_default();
+    if !timesketch {
+        let loc = serde_json::to_string(&row.provenance.location).unwrap_or_default();
+        return Some(vec![
+            row.id.to_string(),
+            text(&row.time),
+            text(&row.host),
+            text(&row.channel),
+            text(&row.provider),
+            event_id,
+            text(&row.account),
+            level,
+            row.summary.clone(),
+            row.provenance.file.clone(),
+            text(&row.provenance.member),
+            loc,
+            fields.to_string(),
+        ]);
+    }
+    let time = row.time.clone()?;
+    // Timesketch shows `message` as the event's line: the level when a
+    // detection points at the event, where it happened, what it says.
+    let mut message = String::new();
+    if !level.is_empty() {
+        message.push_str(&format!("[{level}] "));
+    }
+    message.push_str(&format!("{} {}", text(&row.channel), event_id));
+    if let Some(h) = &row.host {
+        message.push_str(&format!(" on {h}"));
+    }
+    if !row.summary.is_empty() {
+        message.push_str(&format!(": {}", row.summary));
+    }
+    Some(vec![
+        message.trim().to_string(),
+        time,
+        "Event Recorded".to_string(),
+        row.id.to_string(),
+        text(&row.host),
+        text(&row.channel),
+        text(&row.provider),
+        event_id,
+        text(&row.account),
+        level,
+        row.provenance.file.clone(),
+        text(&row.provenance.member),
+        fields.to_string(),
+    ])
+}
+
 /// Sends what the CSV writer writes to the response in chunks of 64 KiB;
 /// a write fails once the client has gone away.
 struct ChunkSender {
@@ -375,6 +455,15 @@ impl std::io::Write for ChunkSender {
 
 async fn export_csv(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
     let eq = event_query(&q)?;
+    let timesketch = match param(&q, "format").as_deref() {
+        None | Some("" | "kahu") => false,
+        Some("timesketch") => true,
+        Some(other) => {
+            return Err(bad(format!(
+                "unknown export format `{other}` (kahu or timesketch)"
+            )));
+        }
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
     let st = s.clone();
     tokio::task::spawn_blocking(move || {
@@ -385,30 +474,24 @@ async fn export_csv(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
             tx,
             buf: Vec::new(),
         });
-        let _ = csv.row(EXPORT_HEADER);
+        let _ = if timesketch {
+            csv.row(TIMESKETCH_HEADER)
+        } else {
+            csv.row(EXPORT_HEADER)
+        };
         let res = st.read(|c| {
             c.for_each_event(&eq, |row, fields| {
-                let loc = serde_json::to_string(&row.provenance.location).unwrap_or_default();
-                let cells = [
-                    row.id.to_string(),
-                    row.time.clone().unwrap_or_default(),
-                    row.host.clone().unwrap_or_default(),
-                    row.channel.clone().unwrap_or_default(),
-                    row.provider.clone().unwrap_or_default(),
-                    row.event_id.map(|e| e.to_string()).unwrap_or_default(),
-                    row.account.clone().unwrap_or_default(),
-                    row.level.map(|l| l.to_string()).unwrap_or_default(),
-                    row.summary.clone(),
-                    row.provenance.file.clone(),
-                    row.provenance.member.clone().unwrap_or_default(),
-                    loc,
-                    fields.to_string(),
-                ];
-                // An error is the client gone away: stop reading the case.
-                csv.row(&cells).is_ok()
+                match export_cells(row, fields, timesketch) {
+                    // An error is the client gone away: stop reading the case.
+                    Some(cells) => csv.row(&cells).is_ok(),
+                    None => true,
+                }
             })
         });
         if let Err(e) = res {
+            // Said in a last row either way (the status line is already
+            // sent); Timesketch skips it for having no time, so a cut
+            // export shows only to a person reading the file.
             let _ = csv.row([format!("# export stopped: {e}")]);
         }
         let _ = csv.flush();
@@ -416,13 +499,15 @@ async fn export_csv(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
     });
+    let disposition = if timesketch {
+        "attachment; filename=\"kahu-timeline-timesketch.csv\""
+    } else {
+        "attachment; filename=\"kahu-timeline.csv\""
+    };
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"kahu-timeline.csv\"",
-            ),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         axum::body::Body::from_stream(stream),
     )

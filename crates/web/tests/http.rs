@@ -454,3 +454,99 @@ async fn the_csv_export_neutralises_hostile_fields_like_every_other_csv() {
         assert!(!cell.starts_with(['=', '+', '@']), "{cell} in {row}");
     }
 }
+
+/// `?format=timesketch` gives the export Timesketch's import shape (its
+/// importer, `timesketch/lib/utils.py` `read_and_validate_csv`, refuses a
+/// CSV without `message`, `datetime` and `timestamp_desc` columns and drops
+/// rows whose `datetime` is empty or unparsable): the three columns first,
+/// an ISO 8601 time on every row, events without a time left out.
+#[tokio::test]
+async fn the_csv_export_has_a_timesketch_shape() {
+    use kahu_event::{Event, Location, Provenance, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    {
+        let mut w = case.writer().unwrap();
+        let file = "evidence/security.jsonl";
+        w.begin_evidence(&kahu_case::EvidenceInfo {
+            path: file.into(),
+            member: None,
+            size: Some(1),
+            sha256: Some("cd".repeat(32)),
+            format: Some("jsonl".into()),
+        })
+        .unwrap();
+        let mut timed = Event::new(Provenance::new(Arc::from(file), Location::Line(1)));
+        timed.timestamp = kahu_event::parse_timestamp("2024-05-01T10:06:00Z");
+        timed.host = Some(Arc::from("DC1.corp.local"));
+        timed.channel = Some(Arc::from("Security"));
+        timed.event_id = Some(4624);
+        timed.fields.insert("TargetUserName", Value::str("bob"));
+        w.add_event(&timed).unwrap();
+        let mut timeless = Event::new(Provenance::new(Arc::from(file), Location::Line(2)));
+        timeless.host = Some(Arc::from("WS9.corp.local"));
+        timeless
+            .fields
+            .insert("TargetUserName", Value::str("nobody-timeless"));
+        w.add_event(&timeless).unwrap();
+        w.finish().unwrap();
+    }
+    drop(case);
+    let app = app(dir.path(), "127.0.0.1:0");
+    let (s, _, plain) = send(&app, get("/api/export.csv").body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::OK, "{plain}");
+    assert_eq!(
+        plain.lines().count(),
+        3,
+        "kahu's export keeps both: {plain}"
+    );
+
+    let (s, h, csv) = send(
+        &app,
+        get("/api/export.csv?format=timesketch")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{csv}");
+    assert!(
+        h[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("timesketch"),
+        "{h:?}"
+    );
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let head: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(
+        &head[..3],
+        ["message", "datetime", "timestamp_desc"],
+        "{csv}"
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1, "the event without a time is left out: {csv}");
+    let row = &rows[0];
+    assert_eq!(row.len(), head.len());
+    let at = chrono::DateTime::parse_from_rfc3339(&row[1]).unwrap();
+    assert_eq!(at.to_rfc3339(), "2024-05-01T10:06:00+00:00");
+    assert!(!row[2].is_empty());
+    assert!(
+        row[0].contains("Security 4624 on DC1.corp.local"),
+        "message: {}",
+        &row[0]
+    );
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    assert_eq!(&row[col("hostname")], "DC1.corp.local");
+    assert_eq!(&row[col("event_id")], "4624");
+    assert!(row[col("fields")].contains("bob"));
+    assert!(!csv.contains("nobody-timeless"), "{csv}");
+
+    let (s, _, body) = send(
+        &app,
+        get("/api/export.csv?format=xlsx")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+}

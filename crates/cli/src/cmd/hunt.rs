@@ -38,6 +38,13 @@ pub(crate) struct Args {
     /// Timeline format (default: from the output file's extension, else csv).
     #[arg(short, long, value_enum)]
     pub format: Option<TimelineFormat>,
+    /// How JSON-lines findings carry the event's fields: `pairs`
+    /// (`[["Name","value"],…]`, the default, which scripts and
+    /// `kahu attribute --findings` read) or `object` (`{"Name":"value",…}`;
+    /// a name that occurs more than once holds an array of its values, in
+    /// order). The Timesketch format always has flat `field_NAME` attributes.
+    #[arg(long, value_enum, default_value = "pairs", value_name = "pairs|object")]
+    pub jsonl_fields: output::FieldsForm,
     /// Only report detections at or above this level
     /// (informational, low, medium, high, critical).
     #[arg(long, default_value = "informational", value_name = "LEVEL")]
@@ -194,7 +201,9 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         };
         let skipped = match format {
             TimelineFormat::Csv => output::write_csv(w, &findings, tz, &rule_files).map(|()| 0),
-            TimelineFormat::Jsonl => output::write_jsonl(w, &findings, &rule_files).map(|()| 0),
+            TimelineFormat::Jsonl => {
+                output::write_jsonl(w, &findings, &rule_files, args.jsonl_fields).map(|()| 0)
+            }
             TimelineFormat::Timesketch => {
                 output::write_timesketch(w, &findings, TimelineFormat::jsonl_name(path))
             }
