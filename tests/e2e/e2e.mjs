@@ -172,6 +172,16 @@ await step('detections and ATT&CK views', async () => {
   assert((await page.textContent('#detail .rule-title')).trim() === title, 'rule pane shows ' + title);
   const pane = await page.textContent('#detail table.rule');
   assert(pane.includes('File') && pane.includes('Level') && pane.includes('attack.t1003'), 'rule pane lists file, level and tags: ' + pane.slice(0, 200));
+  // The pane shows the rule's full text: the same bytes as the bundled rule
+  // file in this repository (`rules/NAME.yml` is the top-level pack, a bare
+  // name a demo rule in crates/demo/rules/).
+  const file = (await page.$$eval('#detail table.rule tr', trs => trs.filter(tr => tr.firstElementChild.textContent === 'File').map(tr => tr.lastElementChild.textContent)))[0] || '';
+  const repo = new URL('../../', import.meta.url).pathname;
+  const source = join(repo, file.startsWith('rules/') ? file : join('crates/demo/rules', file));
+  const want = readFileSync(source, 'utf8');
+  await page.waitForSelector('#detail pre.rule-text');
+  const shown = await page.textContent('#detail pre.rule-text');
+  assert(shown === want, `rule pane text is ${source} (${shown.length} vs ${want.length} chars)`);
   await shot('rule-detail');
   await page.click('#detail button');
   await page.goto(URL + '#/attack');

@@ -125,6 +125,10 @@ pub struct LoadedRules {
     pub errors: Vec<String>,
     /// Where each set came from, with its rule count, for the summary.
     pub sources: Vec<String>,
+    /// The rule files and folders the sets were loaded from (the user's
+    /// and an installed package; not the bundled rules), so a rule file
+    /// can be named relative to its folder.
+    pub roots: Vec<PathBuf>,
 }
 
 impl LoadedRules {
@@ -282,6 +286,7 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
         sets,
         errors,
         sources,
+        roots: installed.iter().chain(paths).cloned().collect(),
     })
 }
 

@@ -251,12 +251,14 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         built.assessment.techniques.len()
     ));
     progress.phase_start("write report");
+    let fired = crate::write::FiredRules::of(&rulesets, &findings, &det.rules.roots);
     let mut written = crate::write::write_outputs(
         &cfg.out,
         &built,
         &findings,
         &analytics,
         &crate::write::RuleFiles::of(&rulesets),
+        &fired,
     )
     .with_context(|| format!("cannot write outputs to {}", cfg.out.display()))?;
     progress.phase_done(&format!("{} files", written.len()));
@@ -268,7 +270,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
             ("assessment", serde_json::to_value(&built.assessment)?),
             ("attack-tactics", built.attack_tactics.clone()),
             ("analytics", serde_json::to_value(&analytics)?),
-            ("rules", crate::write::rules_document(&rulesets, &findings)),
+            ("rules", fired.document()),
         ];
         store
             .finish(&findings, &docs, &warnings, crate::store::Replace::All)

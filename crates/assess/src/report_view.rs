@@ -79,6 +79,8 @@ pub fn report_analytics(analytics: &AnalyticsReport, findings: &[Finding]) -> Re
         hops,
         logons,
         host_days,
+        // The rules' texts come from the rule sets: `write_outputs` adds them.
+        rules: Vec::new(),
     }
 }
 

@@ -68,28 +68,100 @@ impl RuleFiles {
     }
 }
 
-/// The `rules` case document: for each Sigma rule that produced a finding,
-/// what an analyst needs to judge the rule (title, file, level, status,
-/// author, description, references, false positives, tags), keyed by rule
-/// id. `kahu serve` shows it when a rule id is opened; the rule's full text
-/// stays with `kahu rules show ID`.
-pub fn rules_document(sets: &[&kahu_sigma::RuleSet], findings: &[Finding]) -> serde_json::Value {
-    let fired: std::collections::HashSet<&str> = findings
+/// A rule file as the report names it: relative to the rule folder it
+/// was loaded from (the longest of `roots` that holds it), the file name
+/// for a rule file given on its own, kahu's `rules/NAME.yml` for a bundled
+/// rule, else the path as loaded.
+pub fn relative_rule_file(origin: &str, roots: &[PathBuf]) -> String {
+    let path = Path::new(origin);
+    roots
         .iter()
-        .filter(|f| f.kind == kahu_finding::FindingKind::Sigma)
-        .map(|f| &*f.rule_id)
-        .collect();
-    let mut doc = serde_json::Map::new();
-    for set in sets {
-        for (_, r) in set.rules() {
-            if !fired.contains(&*r.id) || doc.contains_key(&*r.id) {
-                continue;
+        .filter_map(|r| {
+            if path == r.as_path() {
+                return path.file_name().map(|n| (usize::MAX, Path::new(n)));
             }
+            path.strip_prefix(r)
+                .ok()
+                .map(|rel| (r.as_os_str().len(), rel))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map_or_else(|| origin.to_string(), |(_, rel)| rel.display().to_string())
+}
+
+/// A rule's text: the bundled YAML for kahu's own rules, else the file it
+/// was loaded from, read again (at most 1 MiB: it is only shown); `None`
+/// when it cannot be read.
+pub fn rule_text(origin: &str) -> Option<String> {
+    if let Some((_, yaml)) = kahu_demo::bundled_rules()
+        .iter()
+        .find(|(name, _)| **name == *origin)
+    {
+        return Some(yaml.to_string());
+    }
+    let file = std::fs::File::open(origin).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, 1 << 20), &mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The Sigma rules that produced a finding, each once (the first set
+/// holding its id wins, as for [`RuleFiles`]), with file and text.
+pub struct FiredRules<'a> {
+    rules: Vec<(&'a kahu_sigma::SigmaRule, kahu_report::html::RuleText)>,
+}
+
+impl<'a> FiredRules<'a> {
+    /// The rules of `sets` that `findings` name, in the sets' order;
+    /// files named relative to `roots` (see [`relative_rule_file`]).
+    pub fn of(sets: &[&'a kahu_sigma::RuleSet], findings: &[Finding], roots: &[PathBuf]) -> Self {
+        let fired: std::collections::HashSet<&str> = findings
+            .iter()
+            .filter(|f| f.kind == kahu_finding::FindingKind::Sigma)
+            .map(|f| &*f.rule_id)
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut rules = Vec::new();
+        for set in sets {
+            for (_, r) in set.rules() {
+                if !fired.contains(&*r.id) || !seen.insert(&*r.id) {
+                    continue;
+                }
+                let view = kahu_report::html::RuleText {
+                    id: r.id.to_string(),
+                    title: r.title.to_string(),
+                    file: relative_rule_file(&r.origin, roots),
+                    ..Default::default()
+                }
+                .with_text(&rule_text(&r.origin).unwrap_or_default());
+                rules.push((r, view));
+            }
+        }
+        FiredRules { rules }
+    }
+
+    /// File and text of each rule, for the report's appendix.
+    pub fn report(&self) -> Vec<kahu_report::html::RuleText> {
+        self.rules.iter().map(|(_, v)| v.clone()).collect()
+    }
+
+    /// The `rules` case document: for each rule, keyed by rule id, what an
+    /// analyst needs to judge it (title, file, level, status, author,
+    /// description, references, false positives, tags) and its text (cut
+    /// as the report cuts it: `text_cut_bytes` says how much is missing).
+    /// `kahu serve` shows it when a rule id is opened. Each rule is stored
+    /// once, however many findings it made.
+    pub fn document(&self) -> serde_json::Value {
+        let mut doc = serde_json::Map::new();
+        for (r, v) in &self.rules {
             doc.insert(
                 r.id.to_string(),
                 serde_json::json!({
                     "title": &*r.title,
                     "file": &*r.origin,
+                    "relative_file": v.file,
                     "level": r.level.as_str(),
                     "status": r.status.map(|s| s.as_str()),
                     "author": r.author,
@@ -97,11 +169,13 @@ pub fn rules_document(sets: &[&kahu_sigma::RuleSet], findings: &[Finding]) -> se
                     "references": r.references,
                     "falsepositives": r.falsepositives,
                     "tags": r.tags.iter().map(|t| &**t).collect::<Vec<_>>(),
+                    "text": v.text,
+                    "text_cut_bytes": v.cut_bytes,
                 }),
             );
         }
+        serde_json::Value::Object(doc)
     }
-    serde_json::Value::Object(doc)
 }
 
 /// Write `report.html`, `assessment.json`, `assessment.schema.json`,
@@ -113,6 +187,7 @@ pub fn write_outputs(
     findings: &[Finding],
     analytics: &AnalyticsReport,
     rule_files: &RuleFiles,
+    fired: &FiredRules<'_>,
 ) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
@@ -126,7 +201,10 @@ pub fn write_outputs(
         "report.html",
         kahu_report::html::render_with(
             &built.assessment,
-            &crate::report_view::report_analytics(analytics, findings),
+            &kahu_report::charts::ReportAnalytics {
+                rules: fired.report(),
+                ..crate::report_view::report_analytics(analytics, findings)
+            },
         )
         .map_err(std::io::Error::other)?
         .as_bytes(),

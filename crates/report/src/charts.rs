@@ -38,6 +38,9 @@ pub struct ReportAnalytics {
     pub logons: Vec<LogonView>,
     /// Detections per host per UTC day.
     pub host_days: Vec<HostDayCount>,
+    /// The Sigma rules that fired, with their files and texts, for the
+    /// detections appendix.
+    pub rules: Vec<crate::html::RuleText>,
 }
 
 /// One lateral-movement hop as the analytics saw it.

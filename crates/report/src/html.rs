@@ -86,6 +86,45 @@ mod filters {
     }
 }
 
+/// Bytes of a rule's text the report carries; a longer text is cut (at a
+/// character boundary) with a note saying how much was left out. SigmaHQ's
+/// rules are a few KiB; the cap keeps one odd rule from swelling a report
+/// that is mailed to the victim.
+pub const RULE_TEXT_CAP: usize = 64 * 1024;
+
+/// A rule that fired, as the detections appendix shows it: its file and
+/// its text (escaped by the template like every other string).
+#[derive(Debug, Clone, Default)]
+pub struct RuleText {
+    /// Rule id, as findings carry it.
+    pub id: String,
+    /// Rule title.
+    pub title: String,
+    /// The rule file relative to the rules folder it was loaded from
+    /// (`windows/process_creation/x.yml`), or `rules/NAME.yml` for kahu's
+    /// bundled rules.
+    pub file: String,
+    /// The rule's YAML, at most [`RULE_TEXT_CAP`] bytes; empty when the
+    /// file could no longer be read.
+    pub text: String,
+    /// Bytes of the text left out by the cap.
+    pub cut_bytes: usize,
+}
+
+impl RuleText {
+    /// Set the text, cut to [`RULE_TEXT_CAP`] bytes at a character
+    /// boundary.
+    pub fn with_text(mut self, text: &str) -> Self {
+        let mut end = text.len().min(RULE_TEXT_CAP);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.text = text[..end].to_string();
+        self.cut_bytes = text.len() - end;
+        self
+    }
+}
+
 /// The whole report, arranged for `templates/report.html`.
 #[derive(Template)]
 #[template(path = "report.html")]
@@ -114,6 +153,17 @@ struct ReportPage<'a> {
     infrastructure: String,
     print_rows: usize,
     containment_print_items: usize,
+    /// The rules that fired (file and text), in the appendix.
+    rules: &'a [RuleText],
+    rule_text_cap: usize,
+}
+
+impl ReportPage<'_> {
+    /// The appendix entry of a detection's rule: its index (the
+    /// `rule-N` anchor) and its file and text.
+    fn rule_of(&self, id: &str) -> Option<(usize, &RuleText)> {
+        self.rules.iter().enumerate().find(|(_, r)| r.id == id)
+    }
 }
 
 /// Timeline entries of one kill-chain phase.
@@ -226,6 +276,8 @@ pub fn render_with(a: &Assessment, x: &ReportAnalytics) -> askama::Result<String
             .join(", "),
         print_rows: PRINT_ROWS,
         containment_print_items: CONTAINMENT_PRINT_ITEMS,
+        rules: &x.rules,
+        rule_text_cap: RULE_TEXT_CAP,
     };
     let mut html = page.render()?;
     html.push('\n');
@@ -397,6 +449,21 @@ mod tests {
         ] {
             assert_eq!(technique_url(odd), None, "{odd:?}");
         }
+    }
+
+    #[test]
+    fn long_rule_texts_are_cut_at_a_character_boundary_and_say_so() {
+        let short = RuleText::default().with_text("title: x\n");
+        assert_eq!((short.text.as_str(), short.cut_bytes), ("title: x\n", 0));
+        // 'é' is two bytes: the cap falls inside one of them.
+        let long = "é".repeat(RULE_TEXT_CAP);
+        let r = RuleText::default().with_text(&long);
+        assert_eq!(r.text.len(), RULE_TEXT_CAP);
+        assert_eq!(r.cut_bytes, long.len() - RULE_TEXT_CAP);
+        let odd = format!("a{long}");
+        let r = RuleText::default().with_text(&odd);
+        assert_eq!(r.text.len(), RULE_TEXT_CAP - 1);
+        assert_eq!(r.text.len() + r.cut_bytes, odd.len());
     }
 
     #[test]

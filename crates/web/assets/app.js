@@ -130,7 +130,8 @@ views.timeline = async function (main, params) {
   box.append(spacer);
   const count = el('span', { class: 'muted', id: 'count' });
   main.append(bar, chips, el('div', {}, count, ' ',
-    el('a', { href: '/api/export.csv?' + fp.toString(), text: 'CSV of this filter', download: 'kahu-timeline.csv' })),
+    el('a', { href: '/api/export.csv?' + fp.toString(), text: 'CSV of this filter', download: 'kahu-timeline.csv' }), ' · ',
+    el('a', { href: '/api/export.csv?format=timesketch&' + fp.toString(), text: 'for Timesketch', download: 'kahu-timeline-timesketch.csv' })),
     canvas, head, box);
 
   histogram(canvas, fp, count);
@@ -289,14 +290,21 @@ async function openRule(id) {
   }
   const link = u => /^https?:\/\//i.test(u) ? el('a', { href: u, rel: 'noreferrer noopener', target: '_blank', text: u }) : el('span', { text: u });
   aside.append(el('table', { class: 'rule' }, [
-    ['Id', id], ['File', r.file], ['Level', r.level], ['Status', r.status], ['Author', r.author],
+    ['Id', id], ['File', r.relative_file && r.relative_file !== r.file ? r.relative_file + '  (' + r.file + ')' : r.file], ['Level', r.level], ['Status', r.status], ['Author', r.author],
     ['Description', r.description], ['Tags', (r.tags || []).join(', ')],
   ].map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { class: 'val', text: v ?? '' })))));
   aside.append(el('h3', { text: 'False positives' }), (r.falsepositives || []).length
     ? el('ul', {}, r.falsepositives.map(x => el('li', { text: x }))) : el('p', { class: 'muted', text: 'None listed by the rule.' }));
   aside.append(el('h3', { text: 'References' }), (r.references || []).length
     ? el('ul', {}, r.references.map(x => el('li', {}, link(x)))) : el('p', { class: 'muted', text: 'None listed by the rule.' }));
-  aside.append(el('p', { class: 'muted', text: 'Full text: kahu rules show ' + id + ' (with the rule directories of the run).' }));
+  // The rule's text as the run read it (set with textContent: shown, never run).
+  aside.append(el('h3', { text: 'Rule text' }));
+  if (r.text) {
+    aside.append(el('pre', { class: 'rule-text', text: r.text }));
+    if (r.text_cut_bytes > 0) aside.append(el('p', { class: 'muted', text: 'The last ' + fmtNum(r.text_cut_bytes) + ' bytes are not stored in the case: kahu rules show ' + id + ' prints the whole rule.' }));
+  } else {
+    aside.append(el('p', { class: 'muted', text: 'Not stored in this case (written before kahu kept rule texts, or the file could not be read): kahu rules show ' + id + ' (with the rule directories of the run).' }));
+  }
 }
 function ruleLink(id) {
   return el('a', { href: '#', class: 'rule-id muted', title: 'Open the rule', text: id, onclick: e => { e.preventDefault(); openRule(id); } });
@@ -632,6 +640,7 @@ views.exports = async function (main) {
   main.append(el('h2', { text: 'Exports' }), el('ul', {},
     c.files.map(f => el('li', {}, el('a', { href: '/files/' + f, text: f, target: '_blank', rel: 'noopener' }))),
     el('li', {}, el('a', { href: '/api/export.csv', text: 'Whole timeline as CSV (streamed)' })),
+    el('li', {}, el('a', { href: '/api/export.csv?format=timesketch', text: 'Whole timeline for Timesketch import (CSV: message, datetime, timestamp_desc; events without a time left out)' })),
     el('li', { class: 'muted', text: 'CSV of a filtered timeline: use the link above the timeline.' })));
   if (!c.files.length) main.append(el('p', { class: 'muted', text: 'No report.html / stix-bundle.json / navigator-layer.json in this case directory.' }));
 };
