@@ -1,0 +1,538 @@
+//! One CLI test per flag that had none (#15 "CLI tests for each flag"):
+//! the real binary on a small fixture written to a temporary directory.
+//!
+//! Fixture, read by hand: four events in the EVTX JSON rendering —
+//! 1. 2024-05-01T10:00Z WS1 Sysmon 1, cmd.exe running mimikatz (the one
+//!    rule below fires on it),
+//! 2. 10:05Z WS1 Sysmon 1, powershell Get-Process,
+//! 3. 10:06Z DC1 Security 4624, bob from 203.0.113.77,
+//! 4. 10:07Z WS2 Sysmon 3, powershell connecting to 198.51.100.7.
+//!
+//! Feed: `ip-2025` (203.0.113.77, valid from 2025-01-01: after event 3)
+//! and `ip-2020` (198.51.100.7, valid from 2020-01-01: event 4 inside).
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const KAHU: &str = env!("CARGO_BIN_EXE_kahu");
+
+const RULE_ID: &str = "00000000-0000-4000-8000-0000000000f1";
+const RULE: &str = r"title: Flags Test Mimikatz
+id: 00000000-0000-4000-8000-0000000000f1
+status: test
+level: high
+tags:
+    - attack.credential-access
+    - attack.t1003.001
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        CommandLine|contains: mimikatz
+    condition: selection
+";
+
+const EVENTS: &str = concat!(
+    r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"EventRecordID":11,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:00:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd.exe /c mimikatz.exe sekurlsa::logonpasswords","User":"CORP\\bob"}}}"##,
+    "\n",
+    r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"EventRecordID":12,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:05:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe","CommandLine":"powershell Get-Process","User":"CORP\\bob"}}}"##,
+    "\n",
+    r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},"EventID":4624,"EventRecordID":13,"Channel":"Security","Computer":"DC1.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:06:00Z"}}},"EventData":{"TargetUserName":"bob","LogonType":3,"IpAddress":"203.0.113.77"}}}"##,
+    "\n",
+    r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":3,"EventRecordID":14,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WS2.corp.local","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:07:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe","DestinationIp":"198.51.100.7","DestinationPort":443}}}"##,
+    "\n",
+);
+
+const FEED: &str = r#"{"type":"bundle","id":"bundle--00000000-0000-4000-8000-0000000000f0","objects":[
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-0000000000f1","created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z","name":"ip-2025","pattern":"[ipv4-addr:value = '203.0.113.77']","pattern_type":"stix","valid_from":"2025-01-01T00:00:00Z","indicator_types":["malicious-activity"]},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-0000000000f2","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","name":"ip-2020","pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z","indicator_types":["malicious-activity"]}
+]}"#;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+        std::fs::write(dir.path().join("rules/mimikatz.yml"), RULE).unwrap();
+        std::fs::create_dir_all(dir.path().join("evidence")).unwrap();
+        std::fs::write(dir.path().join("evidence/events.jsonl"), EVENTS).unwrap();
+        std::fs::write(dir.path().join("feed.json"), FEED).unwrap();
+        Fixture { dir }
+    }
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+    fn s(&self, p: &str) -> String {
+        self.path(p).display().to_string()
+    }
+}
+
+fn kahu(args: &[&str]) -> Output {
+    Command::new(KAHU)
+        .args(args)
+        .env("NO_COLOR", "1")
+        // No `kahu rules update` package of the machine's user in the run.
+        .env("KAHU_RULES_DIR", "/nonexistent/kahu-flags-test")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kahu")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "kahu failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+fn jsonl(p: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn field<'a>(f: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    f["fields"]
+        .as_array()?
+        .iter()
+        .find(|kv| kv[0] == name)
+        .and_then(|kv| kv[1].as_str())
+}
+
+/// IOC findings of a hunt with the fixture's feed, as (indicator value,
+/// note).
+fn ioc_hits(fx: &Fixture, extra: &[&str]) -> Vec<(String, String)> {
+    let out = fx.s("iocs.jsonl");
+    let mut args = vec!["hunt", "-q", "--no-bundled-rules", "--rules"];
+    let (rules, ev, feed) = (fx.s("rules"), fx.s("evidence"), fx.s("feed.json"));
+    args.extend([
+        rules.as_str(),
+        ev.as_str(),
+        "--ioc",
+        feed.as_str(),
+        "-o",
+        &out,
+    ]);
+    args.extend(extra);
+    ok(kahu(&args));
+    jsonl(&fx.path("iocs.jsonl"))
+        .iter()
+        .filter(|f| f["kind"] == "ioc")
+        .map(|f| {
+            (
+                field(f, "ioc").unwrap_or("").to_string(),
+                field(f, "ioc_note").unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `--ioc-strict-validity`: by default an indicator matches outside its
+/// `valid_from` window and the hit says so; with the flag it does not,
+/// and a hit inside its window is kept either way.
+#[test]
+fn ioc_strict_validity_drops_hits_outside_the_window() {
+    let fx = Fixture::new();
+    let hits = ioc_hits(&fx, &[]);
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    let early = hits
+        .iter()
+        .find(|(ioc, _)| ioc.contains("203.0.113.77"))
+        .expect("the 2025 indicator matches the 2024 logon by default");
+    assert!(
+        early.1.contains("outside the indicator's validity window")
+            && early.1.contains("2025-01-01"),
+        "{early:?}"
+    );
+    let inside = hits
+        .iter()
+        .find(|(ioc, _)| ioc.contains("198.51.100.7"))
+        .expect("the 2020 indicator matches");
+    assert!(!inside.1.contains("outside"), "{inside:?}");
+
+    let strict = ioc_hits(&fx, &["--ioc-strict-validity"]);
+    assert_eq!(strict.len(), 1, "{strict:?}");
+    assert!(strict[0].0.contains("198.51.100.7"), "{strict:?}");
+}
+
+/// `hunt --jsonl-fields object`: `fields` is an object (repeated names
+/// become arrays); the default stays pairs.
+#[test]
+fn jsonl_fields_object_form() {
+    let fx = Fixture::new();
+    let (rules, ev) = (fx.s("rules"), fx.s("evidence"));
+    for (form, out) in [(None, "pairs.jsonl"), (Some("object"), "object.jsonl")] {
+        let o = fx.s(out);
+        let mut args = vec![
+            "hunt",
+            "-q",
+            "--no-bundled-rules",
+            "--rules",
+            &rules,
+            &ev,
+            "-o",
+            &o,
+        ];
+        if let Some(f) = form {
+            args.extend(["--jsonl-fields", f]);
+        }
+        ok(kahu(&args));
+    }
+    let pairs = jsonl(&fx.path("pairs.jsonl"));
+    let object = jsonl(&fx.path("object.jsonl"));
+    assert_eq!(pairs.len(), 1);
+    assert_eq!(object.len(), 1);
+    assert!(pairs[0]["fields"].is_array());
+    let o = object[0]["fields"].as_object().expect("fields object");
+    assert_eq!(
+        o["CommandLine"],
+        "cmd.exe /c mimikatz.exe sekurlsa::logonpasswords"
+    );
+    // Same fields, same values, only the shape differs.
+    let n_pairs = pairs[0]["fields"].as_array().unwrap().len();
+    let n_values: usize = o.values().map(|v| v.as_array().map_or(1, Vec::len)).sum();
+    assert_eq!(n_pairs, n_values);
+    for kv in pairs[0]["fields"].as_array().unwrap() {
+        let v = &o[kv[0].as_str().unwrap()];
+        assert!(
+            *v == kv[1] || v.as_array().is_some_and(|a| a.contains(&kv[1])),
+            "{kv} in {o:?}"
+        );
+    }
+    assert_eq!(object[0]["rule_id"], RULE_ID);
+    assert_eq!(object[0]["rule_file"], pairs[0]["rule_file"]);
+    let bad = kahu(&["hunt", "-q", &ev, "--jsonl-fields", "map"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+}
+
+fn assess(fx: &Fixture, out: &str, extra: &[&str]) -> PathBuf {
+    let (rules, ev, o) = (fx.s("rules"), fx.s("evidence"), fx.s(out));
+    let mut args = vec!["assess", "-q", &ev, "--rules", &rules, "--out", &o];
+    args.extend(extra);
+    ok(kahu(&args));
+    fx.path(out)
+}
+
+/// Events stored in the case, counted row by row.
+fn case_events(dir: &Path) -> u64 {
+    let case = kahu_case::Case::open(dir).unwrap();
+    let mut n = 0;
+    case.for_each_event(&kahu_case::EventQuery::default(), |_, _| {
+        n += 1;
+        true
+    })
+    .unwrap();
+    n
+}
+
+/// `--case-events detected` keeps only the events a rule or indicator
+/// reported; the default keeps all four.
+#[test]
+fn case_events_detected_keeps_only_reported_events() {
+    let fx = Fixture::new();
+    let all = assess(&fx, "all", &["--no-bundled-rules"]);
+    assert_eq!(case_events(&all), 4);
+    let detected = assess(
+        &fx,
+        "detected",
+        &["--no-bundled-rules", "--case-events", "detected"],
+    );
+    // One event fires the one rule (event 1).
+    assert_eq!(case_events(&detected), 1);
+    let with_feed = assess(
+        &fx,
+        "detected-ioc",
+        &[
+            "--no-bundled-rules",
+            "--case-events",
+            "detected",
+            "--ioc",
+            &fx.s("feed.json"),
+        ],
+    );
+    // Events 1, 3 and 4 (the two indicator hits).
+    assert_eq!(case_events(&with_feed), 3);
+}
+
+/// `--victim` names the affected organisation in the report and in the
+/// STIX bundle (an identity the sightings point at); without it no victim
+/// identity is written.
+#[test]
+fn victim_is_named_only_when_given() {
+    let fx = Fixture::new();
+    let victim = "Flags Test Ministry";
+    let named = assess(
+        &fx,
+        "named",
+        &["--no-bundled-rules", "--no-case", "--victim", victim],
+    );
+    let a: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(named.join("assessment.json")).unwrap()).unwrap();
+    assert_eq!(a["case"]["victim"], victim);
+    let stix: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(named.join("stix-bundle.json")).unwrap()).unwrap();
+    let identities: Vec<&serde_json::Value> = stix["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["type"] == "identity")
+        .collect();
+    assert!(
+        identities.iter().any(|i| i["name"] == victim),
+        "{identities:?}"
+    );
+
+    let anonymous = assess(&fx, "anonymous", &["--no-bundled-rules", "--no-case"]);
+    let a: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(anonymous.join("assessment.json")).unwrap()).unwrap();
+    assert!(a["case"]["victim"].is_null(), "{}", a["case"]);
+    let bundle = std::fs::read_to_string(anonymous.join("stix-bundle.json")).unwrap();
+    assert!(!bundle.contains(victim));
+    let stix: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+    let identities = stix["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["type"] == "identity")
+        .count();
+    assert_eq!(identities, 1, "only the producer's identity");
+}
+
+/// `events --count` prints counts, not events: the fixture's four.
+#[test]
+fn events_count_counts_the_fixture() {
+    let fx = Fixture::new();
+    let out = ok(kahu(&["events", "-q", &fx.s("evidence"), "--count"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["events"], EVENTS.lines().count() as u64);
+    assert_eq!(v["files"], 1);
+    assert_eq!(text(&out.stdout).lines().count(), 1, "one JSON line");
+    // Without --count every event is printed, one per line.
+    let all = ok(kahu(&["events", "-q", &fx.s("evidence")]));
+    assert_eq!(
+        text(&all.stdout).lines().filter(|l| !l.is_empty()).count(),
+        EVENTS.lines().count()
+    );
+}
+
+/// `metrics --top N` prints at most N rows per table and says so.
+#[test]
+fn metrics_top_limits_the_rows() {
+    let fx = Fixture::new();
+    let section = |out: &str, head: &str| -> usize {
+        out.lines()
+            .skip_while(|l| !l.starts_with(head))
+            .skip(2) // the heading and the column line
+            .take_while(|l| !l.trim().is_empty())
+            .count()
+    };
+    let full = text(&ok(kahu(&["metrics", "-q", &fx.s("evidence")])).stdout);
+    // Three computers in the fixture (WS1, DC1, WS2).
+    assert_eq!(section(&full, "Computers:"), 3, "{full}");
+    assert!(!full.contains("rows per table"), "{full}");
+    let top = text(&ok(kahu(&["metrics", "-q", &fx.s("evidence"), "--top", "1"])).stdout);
+    assert_eq!(section(&top, "Computers:"), 1, "{top}");
+    assert_eq!(section(&top, "Events by channel and event id:"), 1, "{top}");
+    assert!(top.contains("(first 1 rows per table"), "{top}");
+}
+
+/// `search --max N` prints at most N events and says it stopped;
+/// `--field` looks only in the named field.
+#[test]
+fn search_max_and_field() {
+    let fx = Fixture::new();
+    let ev = fx.s("evidence");
+    let lines = |o: &Output| text(&o.stdout).lines().filter(|l| !l.is_empty()).count();
+    // "powershell" occurs in events 2 and 4.
+    let all = ok(kahu(&["search", &ev, "-k", "powershell"]));
+    assert_eq!(lines(&all), 2);
+    let one = ok(kahu(&["search", &ev, "-k", "powershell", "--max", "1"]));
+    assert_eq!(lines(&one), 1);
+    assert!(
+        text(&one.stderr).contains("stopped at --max 1"),
+        "{}",
+        text(&one.stderr)
+    );
+    // In CommandLine only event 2 holds it (event 4 has it in Image).
+    let cmd = ok(kahu(&[
+        "search",
+        &ev,
+        "-k",
+        "powershell",
+        "--field",
+        "CommandLine",
+    ]));
+    assert_eq!(lines(&cmd), 1);
+    assert!(text(&cmd.stdout).contains("Get-Process"));
+    let image = ok(kahu(&[
+        "search",
+        &ev,
+        "-k",
+        "powershell",
+        "--field",
+        "Image",
+    ]));
+    assert_eq!(lines(&image), 2);
+}
+
+/// `attribute --top N` shows N candidates.
+#[test]
+fn attribute_top_shows_that_many_candidates() {
+    for n in [1usize, 3, 7] {
+        let top = n.to_string();
+        let out = ok(kahu(&[
+            "attribute",
+            "--techniques",
+            "T1190,T1505.003,T1003.001,T1021.002",
+            "--top",
+            &top,
+            "--json",
+        ]));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["candidates"].as_array().unwrap().len(), n, "--top {n}");
+    }
+}
+
+/// `attribute --attack BUNDLE` ranks the groups of that bundle instead of
+/// the embedded v18.1: a one-group bundle gives one actor ranked, in the
+/// release its file name says.
+#[test]
+fn attack_bundle_replaces_the_embedded_knowledge_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("enterprise-attack-99.1.json");
+    let ext = |id: &str| {
+        serde_json::json!([{"source_name": "mitre-attack", "external_id": id,
+            "url": format!("https://attack.mitre.org/{id}")}])
+    };
+    let objects = serde_json::json!([
+        {"type": "attack-pattern", "id": "attack-pattern--00000000-0000-4000-8000-0000000000a1",
+         "name": "Exploit Public-Facing Application", "external_references": ext("T1190"),
+         "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": "initial-access"}],
+         "modified": "2030-01-01T00:00:00.000Z"},
+        {"type": "intrusion-set", "id": "intrusion-set--00000000-0000-4000-8000-0000000000a2",
+         "name": "Flags Test Group", "aliases": ["Flags Test Group"],
+         "external_references": ext("G9999"), "modified": "2030-01-01T00:00:00.000Z"},
+        {"type": "relationship", "id": "relationship--00000000-0000-4000-8000-0000000000a3",
+         "relationship_type": "uses",
+         "source_ref": "intrusion-set--00000000-0000-4000-8000-0000000000a2",
+         "target_ref": "attack-pattern--00000000-0000-4000-8000-0000000000a1",
+         "external_references": [{"source_name": "Flags Test Report", "url": "https://example.org/r"}]}
+    ]);
+    std::fs::write(
+        &bundle,
+        serde_json::to_vec(&serde_json::json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-0000000000a0", "objects": objects})).unwrap(),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "attribute",
+            "--techniques",
+            "T1190",
+            "--no-default-profiles",
+            "--json",
+        ];
+        args.extend(extra);
+        serde_json::from_slice(&ok(kahu(&args)).stdout).unwrap()
+    };
+    let embedded = run(&[]);
+    assert_eq!(embedded["attack_version"], "18.1");
+    assert!(
+        embedded["actors_ranked"].as_u64().unwrap() > 100,
+        "{}",
+        embedded["actors_ranked"]
+    );
+    let b = bundle.display().to_string();
+    let custom = run(&["--attack", &b]);
+    assert_eq!(custom["attack_version"], "99.1");
+    assert_eq!(custom["actors_ranked"], 1);
+    let ids: Vec<&str> = custom["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(ids.iter().all(|i| *i == "G9999"), "{ids:?}");
+}
+
+/// The phase lines `assess` prints on a terminal (only there): each phase
+/// with its count and elapsed time. Run under a pseudo terminal made by
+/// util-linux `script`.
+#[test]
+fn assess_phase_lines_on_a_terminal() {
+    let script = Path::new("/usr/bin/script");
+    if !script.exists() {
+        eprintln!("SKIP: /usr/bin/script (util-linux) not found: phase lines not tested");
+        return;
+    }
+    let fx = Fixture::new();
+    let cmd = format!(
+        "'{KAHU}' assess '{}' --rules '{}' --no-bundled-rules --out '{}'",
+        fx.s("evidence"),
+        fx.s("rules"),
+        fx.s("out")
+    );
+    let out = Command::new(script)
+        .args(["-qefc", &cmd, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("KAHU_RULES_DIR", "/nonexistent/kahu-flags-test")
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script");
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{shown}\n{}", text(&out.stderr));
+    // "  done: NAME   0.1s  DETAIL": name, seconds, then a count.
+    let line = |name: &str| -> String {
+        shown
+            .split(['\n', '\r'])
+            .find(|l| l.contains(&format!("done: {name} ")))
+            .unwrap_or_else(|| panic!("no phase line for {name}:\n{shown:?}"))
+            .to_string()
+    };
+    for (name, count) in [
+        ("read and detect", "4 events"),
+        ("reconstruct and attribute", "incidents"),
+        ("write report", "files"),
+        ("write case store", "case.sqlite"),
+    ] {
+        let l = line(name);
+        let after = l.split_once(name).unwrap().1;
+        let secs = after.split_whitespace().next().unwrap_or("");
+        assert!(
+            secs.ends_with('s') && secs.trim_end_matches('s').parse::<f64>().is_ok(),
+            "elapsed time in {l:?}"
+        );
+        assert!(l.contains(count), "{count} in {l:?}");
+        assert!(l.chars().any(|c| c.is_ascii_digit()), "a count in {l:?}");
+    }
+    // Not on a pipe: the same run without a terminal prints no phase line.
+    let piped = ok(kahu(&[
+        "assess",
+        &fx.s("evidence"),
+        "--rules",
+        &fx.s("rules"),
+        "--no-bundled-rules",
+        "--out",
+        &fx.s("out2"),
+    ]));
+    assert!(
+        !text(&piped.stderr).contains("done: "),
+        "{}",
+        text(&piped.stderr)
+    );
+}
