@@ -338,6 +338,66 @@ fn demo_assessment_end_to_end() {
             t.id
         );
     }
+    // Every Sigma rule that fired is in the rules appendix (#15): its file
+    // and its text, escaped, the same as the rule file in this repository
+    // (kahu's pack in `rules/`, named `rules/NAME`; the demo's rules in
+    // crates/demo/rules/, named by file name).
+    let fired: BTreeSet<&str> = result
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Sigma)
+        .map(|f| &*f.rule_id)
+        .collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut shown = 0;
+    for (dir, prefix) in [("rules", "rules/"), ("crates/demo/rules", "")] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_none_or(|x| x != "yml") {
+                continue;
+            }
+            let yaml = std::fs::read_to_string(&path).unwrap();
+            // A file may hold several documents (a correlation and its
+            // rules): each fired id in it shows the file's text.
+            let ids = yaml
+                .lines()
+                .filter_map(|l| l.strip_prefix("id: "))
+                .filter(|id| fired.contains(id.trim()))
+                .count();
+            if ids == 0 {
+                continue;
+            }
+            let name = format!("{prefix}{}", path.file_name().unwrap().to_string_lossy());
+            let escaped = yaml
+                .replace('&', "&#38;")
+                .replace('<', "&#60;")
+                .replace('>', "&#62;")
+                .replace('"', "&#34;")
+                .replace('\'', "&#39;");
+            let at = html
+                .find(&format!("<summary><span class=\"mono\">{name}</span>"))
+                .unwrap_or_else(|| panic!("{name} not in the rules appendix"));
+            let entry = &html[at..at + html[at..].find("</details>").unwrap()];
+            assert!(
+                entry.contains(&format!("<pre class=\"rule-text\">{escaped}</pre>")),
+                "text of {name} differs from the file:\n{entry}"
+            );
+            shown += ids;
+        }
+    }
+    assert_eq!(
+        shown,
+        fired.len(),
+        "every fired rule found in the repository's rule files"
+    );
+    let appendix = html.matches("<details class=\"rule\" id=\"rule-").count();
+    assert_eq!(appendix, fired.len(), "one appendix entry per fired rule");
+    // Detections link to their rule's entry.
+    let links = html
+        .matches("class=\"mono rule-file\" href=\"#rule-")
+        .count();
+    assert!(links > 0, "no detection links to its rule");
+
     // The executive part (summary, scope, containment, attribution) comes
     // before the appendix, and the analytics are drawn, not "no data".
     let at = |id: &str| html.find(&format!("<section id=\"{id}\"")).unwrap();

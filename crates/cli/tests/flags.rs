@@ -536,3 +536,129 @@ fn assess_phase_lines_on_a_terminal() {
         text(&piped.stderr)
     );
 }
+
+/// Timesketch's import rules, as its importer applies them
+/// (google/timesketch `timesketch/lib/utils.py`, read at commit 00cd366:
+/// `TIMESKETCH_FIELDS`, `FIELDS_TO_REMOVE`, `read_and_validate_csv`,
+/// `read_and_validate_jsonl`):
+/// - CSV: the header holds `message`, `datetime` and `timestamp_desc`
+///   (else "Missing mandatory CSV headers"); a row whose `datetime` is
+///   empty or not a date is dropped; a `tag` column is parsed as a list.
+/// - JSONL: every line is one JSON object holding the three fields (else
+///   "Missing field(s) at line N"); `datetime` is read by dateutil; a
+///   `timestamp` key, when present, is taken as an integer.
+/// - `_id`, `_type`, `_index`, `_source`, `__ts_timeline_id` are removed
+///   from every event.
+///
+/// kahu's stricter rule on top: attribute names are flat (`[A-Za-z0-9_-]`,
+/// no dot, which OpenSearch would read as an object path) and values are
+/// strings or arrays of strings.
+#[test]
+fn timesketch_output_follows_the_importers_rules() {
+    const MANDATORY: [&str; 3] = ["message", "datetime", "timestamp_desc"];
+    const REMOVED: [&str; 5] = ["_id", "_type", "_index", "_source", "__ts_timeline_id"];
+    let fx = Fixture::new();
+    // Zeek JSON with dotted names (id.resp_h) matching the 2020 indicator.
+    std::fs::write(
+        fx.path("evidence/http.json"),
+        r#"{"ts":"2024-05-01T10:08:00.000000Z","uid":"CFlags1","id.orig_h":"10.0.0.7","id.orig_p":50000,"id.resp_h":"198.51.100.7","id.resp_p":443,"method":"GET","host":"c2.example.net","uri":"/news.php"}
+"#,
+    )
+    .unwrap();
+    let (rules, ev, feed) = (fx.s("rules"), fx.s("evidence"), fx.s("feed.json"));
+    let run = |out: &str| {
+        ok(kahu(&[
+            "hunt",
+            "-q",
+            "--no-bundled-rules",
+            "--rules",
+            &rules,
+            &ev,
+            "--ioc",
+            &feed,
+            "--format",
+            "timesketch",
+            "-o",
+            out,
+        ]))
+    };
+    let flat = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+
+    let csv_path = fx.s("timeline.csv");
+    run(&csv_path);
+    let mut r = csv::Reader::from_path(&csv_path).unwrap();
+    let head: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    for m in MANDATORY {
+        assert!(
+            head.iter().any(|h| h == m),
+            "CSV header lacks {m}: {head:?}"
+        );
+    }
+    for h in &head {
+        assert!(
+            !REMOVED.contains(&h.as_str()) && h != "tag" && flat(h),
+            "column {h}"
+        );
+    }
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    // The mimikatz rule, the 2025 indicator (logon), the 2020 indicator
+    // twice (Sysmon 3 and Zeek): every finding has a time, none is dropped.
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    for row in &rows {
+        assert_eq!(row.len(), head.len());
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(&row[col("datetime")]).is_ok(),
+            "{row:?}"
+        );
+        assert!(!row[col("message")].is_empty() && !row[col("timestamp_desc")].is_empty());
+    }
+
+    let jsonl_path = fx.s("timeline.jsonl");
+    run(&jsonl_path);
+    let text = std::fs::read_to_string(&jsonl_path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4);
+    let mut dotted_field_seen = false;
+    for (n, line) in lines.iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let o = v
+            .as_object()
+            .unwrap_or_else(|| panic!("line {n} is not an object"));
+        for m in MANDATORY {
+            assert!(
+                o.get(m).is_some_and(|x| x.is_string()),
+                "line {n} lacks {m}: {line}"
+            );
+        }
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(o["datetime"].as_str().unwrap()).is_ok(),
+            "{line}"
+        );
+        assert!(o.get("timestamp").is_none_or(|t| t.is_i64()), "{line}");
+        assert!(o.get("tag").is_none(), "{line}");
+        for (k, val) in o {
+            assert!(
+                !REMOVED.contains(&k.as_str()) && flat(k),
+                "attribute {k:?} in {line}"
+            );
+            let strings = val.is_string()
+                || val
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(|x| x.is_string()));
+            assert!(strings, "attribute {k} is not flat text: {val}");
+        }
+        dotted_field_seen |= o
+            .get("field_id_resp_h")
+            .is_some_and(|x| x == "198.51.100.7");
+    }
+    assert!(
+        dotted_field_seen,
+        "Zeek's id.resp_h as field_id_resp_h: {text}"
+    );
+}

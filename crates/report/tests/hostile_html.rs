@@ -237,11 +237,24 @@ fn hostile_analytics() -> ReportAnalytics {
             day: chrono::NaiveDate::from_ymd_opt(2024, 3, 5).unwrap(),
             detections: 4,
         }],
+        rules: vec![
+            kahu_report::html::RuleText {
+                id: evil("rule.id"),
+                title: evil("rule.title"),
+                file: evil("rule.file"),
+                ..Default::default()
+            }
+            .with_text(&format!("title: x\n{}\n", evil("rule.text"))),
+        ],
     }
 }
 
 /// Every field given a payload above, by tag.
 const FIELDS: &[&str] = &[
+    "rule.id",
+    "rule.title",
+    "rule.file",
+    "rule.text",
     "schema_version",
     "generator.name",
     "generator.version",
@@ -362,6 +375,7 @@ const TAGS: &[&str] = &[
     "code",
     "details",
     "summary",
+    "pre",
     "figure",
     "figcaption",
     "svg",
