@@ -662,3 +662,235 @@ fn timesketch_output_follows_the_importers_rules() {
         "Zeek's id.resp_h as field_id_resp_h: {text}"
     );
 }
+
+/// `--channel`, `--exclude-channel`, `--exclude-host` (shared by hunt,
+/// assess, metrics and search) select what they say: counted by `metrics`.
+#[test]
+fn channel_and_host_filters_select_the_events_they_name() {
+    let fx = Fixture::new();
+    let ev = fx.s("evidence");
+    let events = |extra: &[&str]| -> u64 {
+        let mut args = vec!["metrics", "-q", "--json", ev.as_str()];
+        args.extend(extra);
+        let v: serde_json::Value = serde_json::from_slice(&ok(kahu(&args)).stdout).unwrap();
+        // `events` counts what was read, `events_excluded` what the filter
+        // left out; the computers table holds only what was kept.
+        let kept = v["events"].as_u64().unwrap() - v["events_excluded"].as_u64().unwrap();
+        let per_computer: u64 = v["computers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["events"].as_u64().unwrap())
+            .sum();
+        assert_eq!(kept, per_computer, "{v}");
+        kept
+    };
+    let count = |pred: &dyn Fn(&str) -> bool| EVENTS.lines().filter(|l| pred(l)).count() as u64;
+    assert_eq!(events(&[]), 4);
+    assert_eq!(
+        events(&["--channel", "Security"]),
+        count(&|l| l.contains(r#""Channel":"Security""#))
+    );
+    assert_eq!(
+        events(&["--exclude-channel", "Security"]),
+        count(&|l| !l.contains(r#""Channel":"Security""#))
+    );
+    assert_eq!(
+        events(&["--exclude-host", "WS1.corp.local"]),
+        count(&|l| !l.contains(r#""Computer":"WS1.corp.local""#))
+    );
+    // The hunt over a filter keeps only the findings of what is left:
+    // without WS1 the mimikatz rule has nothing to fire on.
+    let out = ok(kahu(&[
+        "hunt",
+        "-q",
+        "--no-bundled-rules",
+        "--rules",
+        &fx.s("rules"),
+        &ev,
+        "--exclude-host",
+        "WS1.corp.local",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"], 0, "{v}");
+    assert_eq!(v["events_excluded"], 2, "{v}");
+}
+
+/// `attribute --software --cve --ip --domain --port --first-seen
+/// --last-seen` each add evidence: counted in the summary, and those that
+/// match APT40's profile (data/attack/profiles: CVE-2021-26084, ports
+/// 9998/9999, activity dates) are listed as its supporting evidence.
+#[test]
+fn attribute_evidence_flags_are_scored() {
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "attribute",
+            "--techniques",
+            "T1190,T1505.003",
+            "--top",
+            "10",
+            "--json",
+        ];
+        args.extend(extra);
+        serde_json::from_slice(&ok(kahu(&args)).stdout).unwrap()
+    };
+    let base = run(&[]);
+    for k in ["software", "cves", "infrastructure"] {
+        assert_eq!(base["evidence"][k], 0, "{k}");
+    }
+    let more = run(&[
+        "--software",
+        "S0020",
+        "--cve",
+        "CVE-2021-26084",
+        "--ip",
+        "203.0.113.7",
+        "--domain",
+        "evil.example",
+        "--port",
+        "9998,9999",
+        "--first-seen",
+        "2021-01-01",
+        "--last-seen",
+        "2021-03-01",
+    ]);
+    assert_eq!(more["evidence"]["software"], 1);
+    assert_eq!(more["evidence"]["cves"], 1);
+    assert_eq!(
+        more["evidence"]["infrastructure"], 2,
+        "the IP and the domain"
+    );
+    let apt40 = more["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "G0065")
+        .expect("APT40 among the top 10");
+    let supporting: Vec<(String, String)> = apt40["supporting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or("").to_string(),
+                e["id"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("software", "S0020"),
+        ("cve", "CVE-2021-26084"),
+        ("port", "9998"),
+        ("port", "9999"),
+        ("time", "2021-01-01/2021-03-01"),
+    ] {
+        assert!(
+            supporting.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} not in {supporting:?}"
+        );
+    }
+}
+
+/// `rules check --strict` exits 1 when a rule is rejected, 0 when none is.
+#[test]
+fn rules_check_strict_fails_on_a_rejected_rule() {
+    let fx = Fixture::new();
+    let rules = fx.s("rules");
+    assert_eq!(
+        kahu(&["rules", "check", &rules, "--strict"]).status.code(),
+        Some(0)
+    );
+    std::fs::write(
+        fx.path("rules/broken.yml"),
+        "title: broken\nid: 00000000-0000-4000-8000-0000000000f9\nlogsource: {product: windows}\ndetection:\n  sel:\n    Image|nosuchmodifier: x\n  condition: sel\n",
+    )
+    .unwrap();
+    // Without --strict a rejection is reported, not an error.
+    assert_eq!(kahu(&["rules", "check", &rules]).status.code(), Some(0));
+    let strict = kahu(&["rules", "check", &rules, "--strict"]);
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict.stdout));
+}
+
+/// `--ioc-tlp` marks the indicators a feed leaves unmarked (a CSV marks
+/// none): TLP:RED by default, the level given otherwise.
+#[test]
+fn ioc_tlp_marks_unmarked_feeds() {
+    let fx = Fixture::new();
+    std::fs::write(fx.path("feed.csv"), "value,type\n198.51.100.7,ipv4\n").unwrap();
+    let tlp = |extra: &[&str]| -> Vec<String> {
+        let out = fx.s("tlp.jsonl");
+        let (rules, ev, feed) = (fx.s("rules"), fx.s("evidence"), fx.s("feed.csv"));
+        let mut args = vec![
+            "hunt",
+            "-q",
+            "--no-bundled-rules",
+            "--rules",
+            &rules,
+            &ev,
+            "--ioc",
+            &feed,
+            "-o",
+            &out,
+        ];
+        args.extend(extra);
+        ok(kahu(&args));
+        jsonl(&fx.path("tlp.jsonl"))
+            .iter()
+            .filter(|f| f["kind"] == "ioc")
+            .map(|f| field(f, "ioc_tlp").unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(tlp(&[]), ["TLP:RED"]);
+    assert_eq!(tlp(&["--ioc-tlp", "TLP:GREEN"]), ["TLP:GREEN"]);
+    let per_feed = format!("{}=TLP:AMBER", fx.s("feed.csv"));
+    assert_eq!(tlp(&["--ioc-tlp", &per_feed]), ["TLP:AMBER"]);
+}
+
+/// `events -o FILE` and `search -o FILE` write what they would print.
+#[test]
+fn events_and_search_write_to_a_file() {
+    let fx = Fixture::new();
+    let ev = fx.s("evidence");
+    let printed = ok(kahu(&["events", "-q", &ev])).stdout;
+    let file = fx.s("events.out");
+    let out = ok(kahu(&["events", "-q", &ev, "-o", &file]));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert_eq!(std::fs::read(&file).unwrap(), printed);
+
+    let printed = ok(kahu(&["search", "-q", &ev, "-k", "powershell"])).stdout;
+    let file = fx.s("search.out");
+    let out = ok(kahu(&[
+        "search",
+        "-q",
+        &ev,
+        "-k",
+        "powershell",
+        "-o",
+        &file,
+    ]));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert_eq!(std::fs::read(&file).unwrap(), printed);
+    assert_eq!(text(&printed).lines().count(), 2);
+}
+
+/// `rules update --dir DIR` installs there, whatever `KAHU_RULES_DIR` says.
+#[test]
+fn rules_update_dir_chooses_the_folder() {
+    let fx = Fixture::new();
+    let dir = fx.path("installed");
+    let out = ok(kahu(&[
+        "rules",
+        "update",
+        "--from",
+        &fx.s("rules"),
+        "--dir",
+        &dir.display().to_string(),
+    ]));
+    assert!(dir.join("manifest.json").is_file(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("rules/mimikatz.yml")).unwrap(),
+        RULE
+    );
+    assert!(!Path::new("/nonexistent/kahu-flags-test").exists());
+}
