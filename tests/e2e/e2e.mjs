@@ -176,7 +176,7 @@ await step('detections and ATT&CK views', async () => {
   // file in this repository (`rules/NAME.yml` is the top-level pack, a bare
   // name a demo rule in crates/demo/rules/).
   const file = (await page.$$eval('#detail table.rule tr', trs => trs.filter(tr => tr.firstElementChild.textContent === 'File').map(tr => tr.lastElementChild.textContent)))[0] || '';
-  const repo = new URL('../../', import.meta.url).pathname;
+  const repo = new globalThis.URL('../../', import.meta.url).pathname; // URL here is the server's
   const source = join(repo, file.startsWith('rules/') ? file : join('crates/demo/rules', file));
   const want = readFileSync(source, 'utf8');
   await page.waitForSelector('#detail pre.rule-text');

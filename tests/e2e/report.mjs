@@ -17,7 +17,7 @@ const REPORT = pathToFileURL(join(CASE, 'report.html')).href;
 const truth = JSON.parse(readFileSync(join(DEMO, 'demo', 'ground-truth.json'), 'utf8'));
 // In document order: the executive part (what happened, what is affected,
 // what to do, who did it), then the appendix.
-const SECTIONS = ['summary', 'scope', 'containment', 'attribution', 'timeline', 'activity', 'lateral', 'logons', 'matrix', 'incidents', 'hunts', 'detections', 'evidence'];
+const SECTIONS = ['summary', 'scope', 'containment', 'attribution', 'timeline', 'activity', 'lateral', 'logons', 'matrix', 'incidents', 'hunts', 'detections', 'rules', 'evidence'];
 const EXECUTIVE = ['summary', 'scope', 'containment', 'attribution'];
 
 const { page, seen, step, finish } = await launch(SHOTS);

@@ -171,7 +171,7 @@ pub(crate) use kahu_assess::write::RuleFiles;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum FieldsForm {
     /// `[["Name", "value"], …]`: every field in the event's order (what
-    /// `kahu attribute --findings` and existing scripts read).
+    /// existing scripts read).
     #[default]
     Pairs,
     /// `{"Name": "value", …}`: a name that occurs more than once holds an

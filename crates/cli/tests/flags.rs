@@ -216,6 +216,14 @@ fn jsonl_fields_object_form() {
     }
     assert_eq!(object[0]["rule_id"], RULE_ID);
     assert_eq!(object[0]["rule_file"], pairs[0]["rule_file"]);
+    // `attribute --findings` reads either form, to the same evidence.
+    let evidence = |file: &str| -> serde_json::Value {
+        let out = ok(kahu(&["attribute", "--findings", &fx.s(file), "--json"]));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["evidence"].clone()
+    };
+    let from_pairs = evidence("pairs.jsonl");
+    assert_eq!(from_pairs["techniques"], 1, "{from_pairs}");
+    assert_eq!(evidence("object.jsonl"), from_pairs);
     let bad = kahu(&["hunt", "-q", &ev, "--jsonl-fields", "map"]);
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
 }

@@ -132,12 +132,61 @@ pub struct Finding {
     /// Windows event id of the evidence.
     pub event_id: Option<u32>,
     /// The matched event's most telling fields (command line, user, IPs…).
+    /// Written as `[["Name", "value"], …]`; also read from the object form
+    /// `kahu hunt --jsonl-fields object` writes (`{"Name": "value", …}`, a
+    /// repeated name holding an array of its values).
+    #[serde(deserialize_with = "fields_pairs_or_object")]
     pub fields: Vec<(Arc<str>, String)>,
     /// Where the evidence is.
     pub provenance: Provenance,
     /// Other records that contributed (correlation members), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<Provenance>,
+}
+
+/// [`Finding::fields`] from an array of pairs or from an object, in the
+/// order given (a repeated name's array becomes one pair per value).
+fn fields_pairs_or_object<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<(Arc<str>, String)>, D::Error> {
+    use serde::de::{MapAccess, SeqAccess, Visitor};
+
+    /// One value of the object form: a string, or a repeated name's values.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Values {
+        One(String),
+        Many(Vec<String>),
+    }
+
+    struct Fields;
+    impl<'de> Visitor<'de> for Fields {
+        type Value = Vec<(Arc<str>, String)>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of [name, value] pairs or an object of name: value")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(256));
+            while let Some(pair) = seq.next_element::<(Arc<str>, String)>()? {
+                out.push(pair);
+            }
+            Ok(out)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<Arc<str>, Values>()? {
+                match v {
+                    Values::One(v) => out.push((k, v)),
+                    Values::Many(vs) => out.extend(vs.into_iter().map(|v| (k.clone(), v))),
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(Fields)
 }
 
 /// Field names worth showing in a finding, in display order. The first
@@ -298,6 +347,35 @@ pub fn field<'a>(finding: &'a Finding, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_read_as_pairs_or_as_an_object() {
+        let line = |fields: &str| {
+            format!(
+                r#"{{"kind":"sigma","rule_id":"r","title":"t","level":"high","techniques":[],"software":[],"timestamp":null,"host":null,"channel":null,"event_id":null,"fields":{fields},"provenance":{{"file":"f","location":{{"kind":"line","value":1}}}}}}"#
+            )
+        };
+        let want: Vec<(Arc<str>, String)> = vec![
+            (Arc::from("User"), "bob".into()),
+            (Arc::from("Data"), "a".into()),
+            (Arc::from("Data"), "b".into()),
+        ];
+        let pairs: Finding =
+            serde_json::from_str(&line(r#"[["User","bob"],["Data","a"],["Data","b"]]"#))
+                .unwrap_or_else(|e| panic!("pairs: {e}"));
+        assert_eq!(pairs.fields, want);
+        let object: Finding = serde_json::from_str(&line(r#"{"User":"bob","Data":["a","b"]}"#))
+            .unwrap_or_else(|e| panic!("object: {e}"));
+        assert_eq!(object.fields, want);
+        // Neither form: an error naming what is expected.
+        let err = serde_json::from_str::<Finding>(&line("7"))
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("pairs")));
+        // Written as pairs, as before.
+        let v = serde_json::to_value(&object).unwrap_or_default();
+        assert!(v["fields"].is_array(), "{v}");
+    }
 
     #[test]
     fn tags_yield_attack_ids_only() {

@@ -39,10 +39,11 @@ pub(crate) struct Args {
     #[arg(short, long, value_enum)]
     pub format: Option<TimelineFormat>,
     /// How JSON-lines findings carry the event's fields: `pairs`
-    /// (`[["Name","value"],…]`, the default, which scripts and
-    /// `kahu attribute --findings` read) or `object` (`{"Name":"value",…}`;
-    /// a name that occurs more than once holds an array of its values, in
-    /// order). The Timesketch format always has flat `field_NAME` attributes.
+    /// (`[["Name","value"],…]`, the default, which existing scripts read)
+    /// or `object` (`{"Name":"value",…}`; a name that occurs more than once
+    /// holds an array of its values, in order). `kahu attribute --findings`
+    /// reads both. The Timesketch format always has flat `field_NAME`
+    /// attributes.
     #[arg(long, value_enum, default_value = "pairs", value_name = "pairs|object")]
     pub jsonl_fields: output::FieldsForm,
     /// Only report detections at or above this level
