@@ -98,10 +98,12 @@ pub fn rule_text(origin: &str) -> Option<String> {
     {
         return Some(yaml.to_string());
     }
-    let file = std::fs::File::open(origin).ok()?;
-    if !file.metadata().ok()?.is_file() {
+    // A regular file only: opening a FIFO put in the rule's place since
+    // it was loaded would wait for a writer.
+    if !std::fs::metadata(origin).ok()?.is_file() {
         return None;
     }
+    let file = std::fs::File::open(origin).ok()?;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(file, 1 << 20), &mut bytes).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
@@ -240,4 +242,51 @@ pub fn write_outputs(
     built.assessment.containment.write(&c)?;
     written.push(c);
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_files_are_named_relative_to_the_longest_root_holding_them() {
+        let roots = [
+            PathBuf::from("../shared/sigma/rules"),
+            PathBuf::from("../shared/sigma/rules/windows"),
+            PathBuf::from("/tmp/one-rule.yml"),
+        ];
+        for (origin, want) in [
+            (
+                "../shared/sigma/rules/windows/builtin/x.yml",
+                "builtin/x.yml",
+            ),
+            ("../shared/sigma/rules/linux/y.yml", "linux/y.yml"),
+            ("/tmp/one-rule.yml", "one-rule.yml"),
+            // Bundled rules and paths under no root keep their name.
+            ("rules/win_security_x.yml", "rules/win_security_x.yml"),
+            ("/elsewhere/z.yml", "/elsewhere/z.yml"),
+            // A root is a folder prefix by components, not by characters.
+            (
+                "../shared/sigma/rules-emerging/a.yml",
+                "../shared/sigma/rules-emerging/a.yml",
+            ),
+        ] {
+            assert_eq!(relative_rule_file(origin, &roots), want, "{origin}");
+        }
+    }
+
+    #[test]
+    fn rule_texts_come_from_the_bundle_or_a_regular_file_only() {
+        let (name, yaml) = kahu_demo::bundled_rules()[0];
+        assert_eq!(rule_text(name).as_deref(), Some(yaml));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let f = dir.path().join("r.yml");
+        std::fs::write(&f, "title: t\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            rule_text(&f.display().to_string()).as_deref(),
+            Some("title: t\n")
+        );
+        assert_eq!(rule_text(&dir.path().display().to_string()), None);
+        assert_eq!(rule_text("/nonexistent/kahu/rule.yml"), None);
+    }
 }
