@@ -902,3 +902,107 @@ fn rules_update_dir_chooses_the_folder() {
     );
     assert!(!Path::new("/nonexistent/kahu-flags-test").exists());
 }
+
+/// One HTTP request to `kahu serve`: status and body.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    let code = resp
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (code, body)
+}
+
+/// `serve --token-file FILE --user NAME`: only the file's tokens open the
+/// case; a `TOKEN NAME` line makes NAME the author of what is done with it,
+/// a bare `TOKEN` the server's analyst (`--user`).
+#[test]
+fn serve_token_file_and_user_name_the_authors() {
+    use std::io::BufRead;
+    let fx = Fixture::new();
+    let case = assess(&fx, "case", &["--no-bundled-rules"]);
+    const MAIN: &str = "flags-main-token-0123456789";
+    const ALICE: &str = "flags-alice-token-0123456789";
+    std::fs::write(
+        fx.path("tokens"),
+        format!("# analysts\n{MAIN}\n{ALICE} alice\n"),
+    )
+    .unwrap();
+    let mut serve = Command::new(KAHU)
+        .arg("serve")
+        .arg(&case)
+        .args(["--bind", "127.0.0.1:0", "--user", "server-analyst"])
+        .arg("--token-file")
+        .arg(fx.path("tokens"))
+        .env_remove("KAHU_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let note = |token: Option<&str>, text: &str| {
+        http(
+            &addr,
+            "POST",
+            "/api/notes",
+            token,
+            &format!(r#"{{"target_kind":"event","target_id":"1","body":"{text}"}}"#),
+        )
+        .0
+    };
+    let codes = [
+        note(None, "anonymous"),
+        note(Some("flags-wrong-token-0123456789"), "wrong"),
+        note(Some(MAIN), "by the server's analyst"),
+        note(Some(ALICE), "by alice"),
+    ];
+    let (_, notes) = http(
+        &addr,
+        "GET",
+        "/api/notes?target_kind=event&target_id=1",
+        Some(ALICE),
+        "",
+    );
+    serve.kill().ok();
+    serve.wait().ok();
+    assert_eq!(codes, [401, 401, 201, 201], "{notes}");
+    let notes: serde_json::Value = serde_json::from_str(&notes).unwrap();
+    let by = |text: &str| -> String {
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["body"] == text)
+            .map(|n| n["author"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(by("by alice"), "alice");
+    assert_eq!(by("by the server's analyst"), "server-analyst");
+    assert_eq!(notes.as_array().unwrap().len(), 2, "{notes}");
+}
