@@ -282,6 +282,19 @@ pub fn likelihoods(scores: &[f64], unknown: f64, temperature: f64) -> (Vec<f64>,
 }
 
 impl Attributor<'_> {
+    /// Each actor's analyst-profile score for `ev` (CVE, infrastructure,
+    /// tools, victims, time, attributed indicators), in model order: what
+    /// `Params::profile_logit_scale` multiplies in the learned ranker's
+    /// logit (its fit in `kahu-attack-eval`).
+    pub fn profile_scores(&self, ev: &CaseEvidence, p: &Params) -> Vec<f64> {
+        let r = self.resolve(ev, p);
+        let l = self.listing(ev);
+        self.actors
+            .iter()
+            .map(|a| self.profile_score(a, ev, &r, &l, p, None))
+            .collect()
+    }
+
     /// Scores of every actor for `ev` without explanations (fast path for evaluation).
     pub fn raw_scores(&self, ev: &CaseEvidence, p: &Params) -> RawScores {
         let r = self.resolve(ev, p);

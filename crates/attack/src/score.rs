@@ -339,7 +339,29 @@ impl<'a> Attributor<'a> {
                     .len(),
             })
             .collect();
-        FeatureModel::new(items, nt, nt + d.software.len(), self.n_groups)
+        // Tactic short names as bits, in order of first appearance.
+        let mut names: Vec<&str> = Vec::new();
+        let tactics = d
+            .techniques
+            .iter()
+            .map(|t| {
+                t.tactics.iter().fold(0u32, |m, n| {
+                    let k = names.iter().position(|x| x == n).unwrap_or_else(|| {
+                        names.push(n);
+                        names.len() - 1
+                    });
+                    if k < 32 { m | (1 << k) } else { m }
+                })
+            })
+            .collect();
+        FeatureModel::new(
+            items,
+            nt,
+            nt + d.software.len(),
+            self.n_groups,
+            self.parent.clone(),
+            tactics,
+        )
     }
 
     /// The learned ranker's features of every actor (in model order) for
