@@ -22,7 +22,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
 /// Number of overlap features per candidate.
-pub const N_FEATURES: usize = 19;
+pub const N_FEATURES: usize = 13;
 
 /// Feature names, in weight order (the weight file lists them too, and a
 /// file whose names differ is refused).
@@ -40,12 +40,6 @@ pub const FEATURES: [&str; N_FEATURES] = [
     "software_implied_idf",
     "log_hits",
     "log_reports",
-    "tfidf_cosine",
-    "parent_backoff_idf",
-    "tactic_coverage",
-    "fraction_x_max_idf",
-    "fraction_x_log_reports",
-    "fraction_x_log_profile",
 ];
 
 /// Number of features of the "unknown / new cluster" alternative.
@@ -140,14 +134,6 @@ pub(crate) struct FeatureModel {
     total_length: f64,
     mean_length: f64,
     vocabulary: f64,
-    /// Technique index → its parent's index (itself when it has none).
-    parent: Vec<u32>,
-    /// Technique index → bit mask of its tactics.
-    tactics: Vec<u32>,
-    /// Per actor: the parents of its techniques.
-    families: Vec<HashSet<u32>>,
-    /// Per actor: Euclidean norm of its (1 + ln tf)·idf profile vector.
-    norms: Vec<f64>,
 }
 
 impl FeatureModel {
@@ -158,8 +144,6 @@ impl FeatureModel {
         n_techniques: usize,
         n_items: usize,
         n_groups: u32,
-        parent: Vec<u32>,
-        tactics: Vec<u32>,
     ) -> FeatureModel {
         let mut df = vec![0u32; n_items];
         let mut cf = vec![0.0; n_items];
@@ -179,16 +163,7 @@ impl FeatureModel {
         }
         let total_length: f64 = lengths.iter().sum();
         let with = lengths.iter().filter(|&&l| l > 0.0).count().max(1) as f64;
-        let families = actors
-            .iter()
-            .map(|a| {
-                a.items
-                    .keys()
-                    .filter_map(|&i| parent.get(i as usize).copied())
-                    .collect()
-            })
-            .collect();
-        let mut m = FeatureModel {
+        FeatureModel {
             actors,
             mean_length: (total_length / with).max(1.0),
             lengths,
@@ -198,27 +173,7 @@ impl FeatureModel {
             cf,
             total_length,
             vocabulary: n_items.max(1) as f64,
-            parent,
-            tactics,
-            families,
-            norms: Vec::new(),
-        };
-        m.norms = m
-            .actors
-            .iter()
-            .map(|a| {
-                let mut keys: Vec<&u32> = a.items.keys().collect();
-                keys.sort_unstable();
-                keys.iter()
-                    .map(|&&i| {
-                        let w = (1.0 + ActorItems::tf(&a.items[&i]).ln()) * m.idf(i);
-                        w * w
-                    })
-                    .sum::<f64>()
-                    .sqrt()
-            })
-            .collect();
-        m
+        }
     }
 
     fn idf(&self, item: u32) -> f64 {
@@ -239,22 +194,15 @@ impl FeatureModel {
         let mu = self.mean_length;
         let mut hits = 0usize;
         let mut by_report: HashMap<u32, f64> = HashMap::new();
-        let (mut dot, mut qnorm) = (0.0, 0.0);
-        let (mut q_tactics, mut hit_tactics) = (0u32, 0u32);
         for &i in query {
-            let tmask = self.tactics.get(i as usize).copied().unwrap_or(0);
-            q_tactics |= tmask;
             let Some(&df) = self.df.get(i as usize) else {
                 continue;
             };
             let idf = self.idf(i);
-            qnorm += idf * idf;
             let tf = match actor.items.get(&i) {
                 Some(sources) => {
                     let tf = ActorItems::tf(sources);
                     hits += 1;
-                    hit_tactics |= tmask;
-                    dot += idf * idf * (1.0 + tf.ln());
                     let df = f64::from(df);
                     f[0] +=
                         (1.0 + (self.n_groups - df + 0.5) / (df + 0.5)).ln() * tf * (BM25_K1 + 1.0)
@@ -276,10 +224,6 @@ impl FeatureModel {
                 None => {
                     if actor.implied.contains(&i) {
                         f[10] += idf;
-                    } else if let Some(p) = self.parent.get(i as usize) {
-                        if self.families.get(a).is_some_and(|fam| fam.contains(p)) {
-                            f[14] += idf;
-                        }
                     }
                     0.0
                 }
@@ -304,16 +248,6 @@ impl FeatureModel {
         // more often about a group many reports describe (held out this
         // helped micro top-1 and techniques-only top-1, macro a little less).
         f[12] = (1.0 + actor.reports as f64).ln();
-        let norm = self.norms.get(a).copied().unwrap_or(0.0);
-        if norm > 0.0 && qnorm > 0.0 {
-            f[13] = dot / (norm * qnorm.sqrt());
-        }
-        if q_tactics != 0 {
-            f[15] = f64::from(hit_tactics.count_ones()) / f64::from(q_tactics.count_ones());
-        }
-        f[16] = f[7] * f[6];
-        f[17] = f[7] * f[12];
-        f[18] = f[7] * f[8];
         f
     }
 }
@@ -499,7 +433,7 @@ mod tests {
             actor(&[(0, &[9])], &[2]),
             actor(&[], &[]),
         ];
-        let m = FeatureModel::new(actors, 4, 6, 3, vec![0, 1, 2, 3], vec![1, 1, 2, 4]);
+        let m = FeatureModel::new(actors, 4, 6, 3);
         let q = [0, 1, 2, 4];
         let a = m.features(0, &q);
         let b = m.features(1, &q);

@@ -733,13 +733,17 @@ fn actors_are_shown_by_their_best_known_name() {
 
 /// The profile-evidence part of a candidate's learned score (CVE,
 /// infrastructure, victims, attributed indicators), in the IDF scorer's
-/// units: the `analyst_profile` contribution's value.
+/// units: the values of the `profile_cve_tool_port` and `analyst_profile`
+/// contributions.
 fn profile_part(c: &kahu_attack::Candidate) -> f64 {
-    c.contributions
-        .iter()
-        .find(|x| x.feature == "analyst_profile")
-        .map(|x| x.value)
-        .expect("the learned ranker explains the profile evidence")
+    let part = |name: &str| {
+        c.contributions
+            .iter()
+            .find(|x| x.feature == name)
+            .map(|x| x.value)
+            .expect("the learned ranker explains the profile evidence")
+    };
+    part("profile_cve_tool_port") + part("analyst_profile")
 }
 
 #[test]
@@ -770,9 +774,11 @@ fn learned_contributions_sum_to_the_score() {
     let w = kahu_attack::ranker::RankerWeights::shipped();
     for c in &res.candidates {
         let names: Vec<&str> = c.contributions.iter().map(|x| x.feature.as_str()).collect();
+        // The features, then the profile evidence in two parts (CVEs, tools
+        // and ports at the fitted scale; the rest).
         assert_eq!(
             names.len(),
-            kahu_attack::ranker::N_FEATURES + 1,
+            kahu_attack::ranker::N_FEATURES + 2,
             "{names:?}"
         );
         let sum: f64 = c.contributions.iter().map(|x| x.contribution).sum();

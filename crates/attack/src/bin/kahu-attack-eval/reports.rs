@@ -8,23 +8,22 @@ use kahu_attack::eval_metrics::{
 };
 use kahu_attack::eval_report::{
     ReportCase, ReportIndex, case_evidence, compile_report_kb, held_out_kb, rank_in, softmax_top,
-    source_key,
 };
 use kahu_attack::ranker::{
     FEATURES, N_FEATURES, RankerWeights, UNKNOWN_FEATURES, WEIGHTS_FORMAT, unknown_features,
 };
 use kahu_attack::ranker_fit::{self, Choice, N_PARAMS};
-use kahu_attack::{Attributor, CaseEvidence, Exclusions, KnowledgeBase, Params, RankOptions};
+use kahu_attack::{Attributor, Exclusions, KnowledgeBase, Params, RankOptions};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
 /// Bootstrap replicates (groups resampled with replacement).
-const REPS: usize = 2000;
+pub(crate) const REPS: usize = 2000;
 /// Case sizes reported; the first table is for `MAIN_N`.
 const SIZES: [usize; 3] = [3, 5, 8];
-const MAIN_N: usize = 5;
+pub(crate) const MAIN_N: usize = 5;
 const SCORERS: [&str; 4] = [
     "plain IDF overlap",
     "BM25 (tf = sources)",
@@ -33,14 +32,14 @@ const SCORERS: [&str; 4] = [
 ];
 
 /// One case of one evidence variant with the result of every scorer.
-struct Scored {
-    techniques_only: bool,
-    case: ReportCase,
+pub(crate) struct Scored {
+    pub(crate) techniques_only: bool,
+    pub(crate) case: ReportCase,
     /// The learned ranker's features of every group (rows in group order).
-    features: Vec<[f64; N_FEATURES]>,
+    pub(crate) features: Vec<[f64; N_FEATURES]>,
     /// Evidence items the ranker saw (the query after resolution).
-    query_len: usize,
-    results: [CaseResult; 4],
+    pub(crate) query_len: usize,
+    pub(crate) results: [CaseResult; 4],
     /// The learned ranker's open-set view (filled by `cross_fit`).
     open: OpenSet,
 }
@@ -146,13 +145,13 @@ fn score(kb: &KnowledgeBase, index: &ReportIndex) -> Vec<Scored> {
 
 /// Folds of the cross-fitting, grouped by report: every case citing one
 /// report (both evidence variants, every group) is in the same fold.
-const FOLDS: u32 = 5;
+pub(crate) const FOLDS: u32 = 5;
 /// L2 penalty on the standardised weights.
 /// (0.1 and 10 moved held-out top-1 by at most 0.003; training on the
 /// closed-set choices alone gave +0.012 top-1 and a worse ECE: within noise.)
-const L2: f64 = 1.0;
+pub(crate) const L2: f64 = 1.0;
 
-fn fold_of(source: u32) -> u32 {
+pub(crate) fn fold_of(source: u32) -> u32 {
     // A multiplicative hash spreads consecutive source indices over folds.
     (source.wrapping_mul(2_654_435_761) >> 16) % FOLDS
 }
@@ -161,7 +160,7 @@ fn fold_of(source: u32) -> u32 {
 /// open-set (the true group removed, "unknown" right), equal weight: about
 /// half of new reports name a group the KB does not have yet (issue 12).
 /// The unknown alternative's features are those of the candidates present.
-fn choices<'a>(scored: impl Iterator<Item = &'a Scored>) -> Vec<Choice<'a>> {
+pub(crate) fn choices<'a>(scored: impl Iterator<Item = &'a Scored>) -> Vec<Choice<'a>> {
     scored
         .flat_map(|s| {
             let closed = Choice {
@@ -183,10 +182,10 @@ fn choices<'a>(scored: impl Iterator<Item = &'a Scored>) -> Vec<Choice<'a>> {
 }
 
 /// Which parameters a fit uses.
-type Keep = [bool; N_PARAMS];
+pub(crate) type Keep = [bool; N_PARAMS];
 
 /// Every candidate feature and every unknown feature (what ships).
-const ALL: Keep = [true; N_PARAMS];
+pub(crate) const ALL: Keep = [true; N_PARAMS];
 
 /// The unknown alternative reduced to its intercept: the constant unknown
 /// logit shipped before (issue 12 item 1 compares against it).
@@ -305,8 +304,12 @@ fn cross_fit_l2(scored: &[Scored], keep: &Keep, nested: bool) -> Vec<(CaseResult
 }
 
 /// Fill in the learned ranker's held-out row (all features).
+/// (`KAHU_EVAL_NESTED_L2=1`: L2 chosen by nested cross-validation in each
+/// outer fold instead of the fixed `L2`; it picked 0.1 in every fold and
+/// changed nothing measurable.)
 fn apply_cross_fit(scored: &mut [Scored]) {
-    let fitted = cross_fit(scored, &ALL);
+    let nested = std::env::var_os("KAHU_EVAL_NESTED_L2").is_some();
+    let fitted = cross_fit_l2(scored, &ALL, nested);
     for (s, (r, o)) in scored.iter_mut().zip(fitted) {
         s.results[3] = r;
         s.open = o;
@@ -481,384 +484,6 @@ fn print_ablation(scored: &[Scored], index: &ReportIndex) {
         let mut keep = ALL;
         keep[i] = false;
         row(f, &cross_fit(scored, &keep));
-    }
-    println!();
-}
-
-/// Feature tries (`KAHU_EVAL_TRY=1`): the cross-fitted learned ranker with
-/// candidate features added to the first 13, against the 13 alone.
-fn print_tries(scored: &[Scored], index: &ReportIndex) {
-    println!(
-        "### N = {MAIN_N}: feature tries (cross-fitted; difference = with − base, paired, 95 % interval)\n"
-    );
-    println!(
-        "| features | top-1 | top-5 | macro top-1 | ECE | techniques-only top-1 | top-1 − base | macro top-1 − base | tech-only top-1 − base |\n|---|---|---|---|---|---|---|---|---|"
-    );
-    let pick = |res: &[(CaseResult, OpenSet)], t: bool| -> Vec<CaseResult> {
-        scored
-            .iter()
-            .zip(res)
-            .filter(|(s, _)| s.techniques_only == t && s.case.items_for(index, t) >= MAIN_N)
-            .map(|(_, r)| r.0)
-            .collect()
-    };
-    let mask = |extra: &[usize]| -> Keep {
-        std::array::from_fn(|i| i < 13 || i >= N_FEATURES || extra.contains(&i))
-    };
-    let nested = std::env::var_os("KAHU_EVAL_NESTED_L2").is_some();
-    let base = cross_fit_l2(scored, &mask(&[]), nested);
-    let base_main = pick(&base, false);
-    let base_tech = pick(&base, true);
-    let draws = group_draws(&base_main, REPS, 12);
-    let draws_t = group_draws(&base_tech, REPS, 12);
-    let (bm, base_reps) = bootstrap(&base_main, &draws, false);
-    let (bma, base_mreps) = bootstrap(&base_main, &draws, true);
-    let (bt, base_treps) = bootstrap(&base_tech, &draws_t, false);
-    let mut tries: Vec<Vec<usize>> = vec![vec![]];
-    let spec = std::env::var("KAHU_EVAL_TRY").unwrap_or_default();
-    for part in spec
-        .split(';')
-        .filter(|p| !p.trim().is_empty() && p.trim() != "1")
-    {
-        tries.push(
-            part.split(',')
-                .filter_map(|x| FEATURES.iter().position(|f| *f == x.trim()))
-                .collect(),
-        );
-    }
-    if tries.len() == 1 {
-        tries.extend((13..N_FEATURES).map(|i| vec![i]));
-        tries.push((13..N_FEATURES).collect());
-    }
-    for extra in &tries {
-        let res = if extra.is_empty() {
-            base.clone()
-        } else {
-            cross_fit_l2(scored, &mask(extra), nested)
-        };
-        let main = pick(&res, false);
-        let tech = pick(&res, true);
-        let (micro, reps) = bootstrap(&main, &draws, false);
-        let (macro_s, mreps) = bootstrap(&main, &draws, true);
-        let (t, treps) = bootstrap(&tech, &draws_t, false);
-        let diff = |a: &[Summary], b: &[Summary]| -> Vec<f64> {
-            a.iter().zip(b).map(|(x, y)| x.top1 - y.top1).collect()
-        };
-        let name = if extra.is_empty() {
-            "base (13)".to_string()
-        } else {
-            format!(
-                "+ {}",
-                extra
-                    .iter()
-                    .map(|&i| FEATURES[i])
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let c = choices(scored.iter());
-        let (w, _) = ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2, &mask(extra));
-        eprintln!(
-            "try {name}: weights {:?}",
-            extra
-                .iter()
-                .map(|&i| (FEATURES[i], w[i]))
-                .collect::<Vec<_>>()
-        );
-        println!(
-            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} |",
-            micro.top1,
-            micro.top5,
-            macro_s.top1,
-            micro.ece,
-            t.top1,
-            cell(micro.top1 - bm.top1, &diff(&reps, &base_reps)),
-            cell(macro_s.top1 - bma.top1, &diff(&mreps, &base_mreps)),
-            cell(t.top1 - bt.top1, &diff(&treps, &base_treps)),
-        );
-    }
-    println!();
-}
-
-/// Error analysis (`KAHU_EVAL_ERRORS=1`): N = `MAIN_N` cases the shipped
-/// cross-fitted ranker gets wrong, by what the true group still has.
-fn print_errors(scored: &[Scored], index: &ReportIndex, kb: &KnowledgeBase) {
-    let d = kb.data();
-    let base: Keep = std::array::from_fn(|i| i < 13 || i >= N_FEATURES);
-    let fitted: Vec<[f64; N_PARAMS]> = (0..FOLDS)
-        .into_par_iter()
-        .map(|k| {
-            let c = choices(scored.iter().filter(|s| fold_of(s.case.source) != k));
-            ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2, &base).0
-        })
-        .collect();
-    let mut rows = Vec::new();
-    for s in scored {
-        let t = s.techniques_only;
-        if s.case.items_for(index, t) < MAIN_N {
-            continue;
-        }
-        let r = s.results[3];
-        let g = s.case.group;
-        let own = &s.features[g];
-        let hits = own[11].exp() - 1.0;
-        let profile = own[8].exp() - 1.0;
-        let w = &fitted[fold_of(s.case.source) as usize];
-        let sc: Vec<f64> = s
-            .features
-            .iter()
-            .map(|x| x.iter().zip(w).map(|(x, w)| x * w).sum())
-            .collect();
-        let leader = (0..sc.len())
-            .filter(|&k| k != g)
-            .max_by(|&a, &b| sc[a].total_cmp(&sc[b]))
-            .unwrap_or(0);
-        rows.push((
-            t,
-            g,
-            r.rank,
-            s.query_len,
-            hits.round() as usize,
-            profile.round() as usize,
-            own[7],
-            leader,
-            s.features[leader][7],
-            (s.features[leader][11].exp() - 1.0).round() as usize,
-            (s.features[leader][8].exp() - 1.0).round() as usize,
-            (own[12].exp() - 1.0).round() as usize,
-            (s.features[leader][12].exp() - 1.0).round() as usize,
-        ));
-    }
-    println!("### Error analysis (N = {MAIN_N}, learned ranker cross-fitted)\n");
-    println!(
-        "ERR\tvariant\tgroup\trank\tquery\ttrue_hits\ttrue_profile\ttrue_fraction\tleader\tleader_fraction\tleader_hits\tleader_profile\ttrue_reports\tleader_reports"
-    );
-    for (t, g, rank, q, hits, prof, fr, l, lf, lh, lp, tr, lr) in &rows {
-        let id = |k: usize| d.groups.get(k).map_or("?", |x| x.id.as_str());
-        println!(
-            "ERR\t{}\t{}\t{rank}\t{q}\t{hits}\t{prof}\t{fr:.3}\t{}\t{lf:.3}\t{lh}\t{lp}\t{tr}\t{lr}",
-            if *t { "tech" } else { "all" },
-            id(*g),
-            id(*l),
-        );
-    }
-    println!();
-}
-
-/// Source key (`eval_report::source_key`) → the ATT&CK citation names
-/// (`source_name`) it stands for, from the bundle's external references.
-fn citation_names(bytes: &[u8]) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        return out;
-    };
-    for o in v["objects"].as_array().into_iter().flatten() {
-        for r in o["external_references"].as_array().into_iter().flatten() {
-            if let Some(name) = r["source_name"].as_str() {
-                out.entry(source_key(name, r["url"].as_str()))
-                    .or_default()
-                    .insert(name.to_string());
-            }
-        }
-    }
-    out
-}
-
-/// One report-level case with the profile facts its report names.
-struct ProfileCase<'a> {
-    scored: &'a Scored,
-    /// Each actor's profile score on the facts (the held-out profiles).
-    profile: Vec<f64>,
-    /// How many CVEs, tools and ports the report names for the group.
-    facts: usize,
-}
-
-/// Candidate values of `profile_logit_scale`.
-fn scale_grid() -> Vec<f64> {
-    (0..=120).map(|k| f64::from(k) * 0.05).collect()
-}
-
-/// −log-likelihood of a profile case at scale `s` (closed copy: the true
-/// group is right; open copy, the group removed: unknown is right).
-fn profile_case_nll(c: &ProfileCase<'_>, w: &[f64; N_PARAMS], s: f64) -> (f64, bool) {
-    let rows = &c.scored.features;
-    let g = c.scored.case.group;
-    let logits: Vec<f64> = rows
-        .iter()
-        .zip(&c.profile)
-        .map(|(x, p)| x.iter().zip(w).map(|(x, w)| x * w).sum::<f64>() + s * p)
-        .collect();
-    let unknown = |skip: Option<usize>| -> f64 {
-        unknown_features(c.scored.query_len, rows, skip)
-            .iter()
-            .zip(&w[N_FEATURES..])
-            .map(|(z, u)| z * u)
-            .sum()
-    };
-    let lse = |skip: Option<usize>, extra: f64| -> f64 {
-        let m = logits
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| Some(*k) != skip)
-            .map(|(_, v)| *v)
-            .fold(extra, f64::max);
-        m + (logits
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| Some(*k) != skip)
-            .map(|(_, v)| (v - m).exp())
-            .sum::<f64>()
-            + (extra - m).exp())
-        .ln()
-    };
-    let (uc, uo) = (unknown(None), unknown(Some(g)));
-    let closed = lse(None, uc) - logits[g];
-    let open = lse(Some(g), uo) - uo;
-    (closed + open, rank_in(&logits, g) == 1)
-}
-
-/// Fit `Params::profile_logit_scale` (`KAHU_EVAL_PROFILE_SCALE=1`): on the
-/// report-level cases (techniques + software, N ≥ 3) whose report names
-/// CVEs, tools or ports for the group in ATT&CK's descriptions (the
-/// generated actor facts), the facts are added to the query and every
-/// actor's profile is held out as the ATT&CK relations are (a fact read only
-/// from descriptions citing the report is dropped). With the learned weights
-/// cross-fitted as in the tables, the scale minimising the −log-likelihood
-/// (closed + open copies) is chosen on a grid; 95 % interval from the
-/// bootstrap of groups.
-fn print_profile_scale(scored: &[Scored], kb: &KnowledgeBase, bytes: &[u8]) {
-    let names = citation_names(bytes);
-    let d = kb.data();
-    let profiles = kahu_attack::actor_profiles();
-    let by_id: BTreeMap<&str, &kahu_attack::ActorProfile> =
-        profiles.iter().map(|p| (p.id.as_str(), p)).collect();
-    let params = Params::default();
-    let mut by_source: BTreeMap<u32, Vec<(&Scored, CaseEvidence)>> = BTreeMap::new();
-    for s in scored.iter().filter(|s| !s.techniques_only) {
-        let Some(prof) = by_id.get(d.groups[s.case.group].id.as_str()) else {
-            continue;
-        };
-        let Some(cited) = d
-            .sources
-            .get(s.case.source as usize)
-            .and_then(|k| names.get(k))
-        else {
-            continue;
-        };
-        let named_here = |sources: &[String]| {
-            sources.iter().any(|k| {
-                prof.sources
-                    .get(k)
-                    .is_some_and(|src| src.attack_citations.iter().any(|c| cited.contains(c)))
-            })
-        };
-        let mut ev = case_evidence(kb, &s.case.items, false);
-        for c in prof.cves.iter().filter(|c| named_here(&c.sources)) {
-            ev.cves.insert(c.value.clone());
-        }
-        for t in prof.tooling.iter().filter(|t| named_here(&t.sources)) {
-            ev.tools.insert(t.value.clone());
-        }
-        for p in prof.ports.iter().filter(|p| named_here(&p.sources)) {
-            ev.ports.insert(p.port);
-        }
-        if ev.cves.len() + ev.tools.len() + ev.ports.len() > 0 {
-            by_source.entry(s.case.source).or_default().push((s, ev));
-        }
-    }
-    let cases: Vec<ProfileCase<'_>> = by_source
-        .into_par_iter()
-        .flat_map_iter(|(source, cases)| {
-            let kb_without = held_out_kb(kb, source);
-            let excl = Exclusions {
-                sources: d
-                    .sources
-                    .get(source as usize)
-                    .and_then(|k| names.get(k))
-                    .map(|n| n.iter().cloned().collect())
-                    .unwrap_or_default(),
-                ..Exclusions::default()
-            };
-            let att = Attributor::new(&kb_without, &profiles, &excl, &params);
-            cases
-                .into_iter()
-                .map(|(s, ev)| {
-                    let mut profile = att.profile_scores(&ev, &params);
-                    profile.truncate(s.features.len());
-                    ProfileCase {
-                        scored: s,
-                        profile,
-                        facts: ev.cves.len() + ev.tools.len() + ev.ports.len(),
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let fitted: Vec<[f64; N_PARAMS]> = (0..FOLDS)
-        .into_par_iter()
-        .map(|k| {
-            let c = choices(scored.iter().filter(|s| fold_of(s.case.source) != k));
-            ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2, &ALL).0
-        })
-        .collect();
-    let grid = scale_grid();
-    // nll[case][grid point], top-1[case][grid point]
-    let table: Vec<Vec<(f64, bool)>> = cases
-        .iter()
-        .map(|c| {
-            let w = &fitted[fold_of(c.scored.case.source) as usize];
-            grid.iter().map(|&s| profile_case_nll(c, w, s)).collect()
-        })
-        .collect();
-    let results: Vec<CaseResult> = cases
-        .iter()
-        .map(|c| CaseResult {
-            group: c.scored.case.group,
-            rank: 1,
-            confidence: 0.0,
-        })
-        .collect();
-    let best = |w: &[f64]| -> usize {
-        (0..grid.len())
-            .min_by(|&a, &b| {
-                let f = |k: usize| table.iter().zip(w).map(|(t, w)| t[k].0 * w).sum::<f64>();
-                f(a).total_cmp(&f(b))
-            })
-            .unwrap_or(0)
-    };
-    let ones = vec![1.0; cases.len()];
-    let k = best(&ones);
-    let reps: Vec<f64> = group_draws(&results, REPS / 4, 17)
-        .iter()
-        .map(|dr| grid[best(&weights(&results, dr, false))])
-        .collect();
-    let (lo, hi) = interval(reps);
-    let groups: BTreeSet<usize> = cases.iter().map(|c| c.scored.case.group).collect();
-    let true_credit = cases
-        .iter()
-        .filter(|c| c.profile[c.scored.case.group] > 0.0)
-        .count();
-    println!("### profile_logit_scale fitted on report-level cases with profile facts\n");
-    println!(
-        "{} cases (techniques + software, N ≥ 3) over {} groups whose report names {} CVEs, tools or ports for the group in ATT&CK descriptions; the true group's held-out profile credits them in {} cases. Fitted scale {:.2} [{lo:.2}, {hi:.2}] (−log-likelihood of closed + open copies, weights cross-fitted, {} bootstrap draws of groups).\n",
-        cases.len(),
-        groups.len(),
-        cases.iter().map(|c| c.facts).sum::<usize>(),
-        true_credit,
-        grid[k],
-        REPS / 4,
-    );
-    println!(
-        "| scale | −log-likelihood per case (closed + open) | top-1 of the true group |\n|---|---|---|"
-    );
-    let n = cases.len().max(1) as f64;
-    for s in [0.0, 0.25, 0.5, 1.0, 2.0, grid[k]] {
-        let i = grid.iter().position(|&g| (g - s).abs() < 1e-9).unwrap_or(0);
-        println!(
-            "| {s:.2} | {:.3} | {:.3} |",
-            table.iter().map(|t| t[i].0).sum::<f64>() / n,
-            table.iter().filter(|t| t[i].1).count() as f64 / n
-        );
     }
     println!();
 }
@@ -1073,14 +698,11 @@ pub(crate) fn run(bundle: &Path, fit: bool) {
     if std::env::var_os("KAHU_EVAL_ABLATE").is_some() {
         print_ablation(&scored, &index);
     }
-    if std::env::var_os("KAHU_EVAL_TRY").is_some() {
-        print_tries(&scored, &index);
-    }
     if std::env::var_os("KAHU_EVAL_PROFILE_SCALE").is_some() {
-        print_profile_scale(&scored, &kb, &bytes);
+        crate::diagnostics::print_profile_scale(&scored, &kb, &bytes);
     }
     if std::env::var_os("KAHU_EVAL_ERRORS").is_some() {
-        print_errors(&scored, &index, &kb);
+        crate::diagnostics::print_errors(&scored, &index, &kb);
     }
     if fit {
         write_weights(&scored, d.bundle_modified.as_deref().unwrap_or("?"));
@@ -1092,7 +714,7 @@ pub(crate) fn run(bundle: &Path, fit: bool) {
 }
 
 /// Size of a case in a variant.
-trait CaseSize {
+pub(crate) trait CaseSize {
     fn items_for(&self, index: &ReportIndex, techniques_only: bool) -> usize;
 }
 
