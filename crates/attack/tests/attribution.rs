@@ -746,6 +746,58 @@ fn profile_part(c: &kahu_attack::Candidate) -> f64 {
     part("profile_cve_tool_port") + part("analyst_profile")
 }
 
+/// A CVE is profile evidence of the kind whose logit scale is fitted
+/// (`Params::fact_logit_scale`): it lands in the `profile_cve_tool_port`
+/// contribution, nothing in `analyst_profile`, and changing that scale moves
+/// the score by exactly the change times the CVE's weight.
+#[test]
+fn a_cve_counts_at_the_fact_scale() {
+    let profiles = embedded_profiles();
+    let p = Params::default();
+    let a = Attributor::new(kb(), &profiles, &Exclusions::default(), &p);
+    let mut e = CaseEvidence::default();
+    // Listed for APT40 alone among the shipped profiles (see
+    // `profile_items_shared_between_actors_are_split`).
+    e.add_cve("CVE-2021-26084");
+    let apt40 = |params: Params| {
+        a.rank(
+            &e,
+            &RankOptions {
+                top: 200,
+                params,
+                ..Default::default()
+            },
+        )
+        .candidates
+        .into_iter()
+        .find(|c| c.id == "G0065")
+        .expect("G0065 ranked")
+    };
+    let part = |c: &kahu_attack::Candidate, name: &str| {
+        c.contributions
+            .iter()
+            .find(|x| x.feature == name)
+            .map(|x| (x.value, x.weight))
+            .expect("profile contribution listed")
+    };
+    let c = apt40(p.clone());
+    let (value, weight) = part(&c, "profile_cve_tool_port");
+    assert!((value - p.cve_weight).abs() < 1e-9, "{value}");
+    assert_eq!(weight, p.fact_logit_scale);
+    assert_eq!(part(&c, "analyst_profile").0, 0.0);
+    let doubled = apt40(Params {
+        fact_logit_scale: 2.0 * p.fact_logit_scale,
+        ..p.clone()
+    });
+    assert!(
+        // Scores are reported to three decimals.
+        (doubled.score - c.score - p.fact_logit_scale * p.cve_weight).abs() < 2e-3,
+        "{} → {}",
+        c.score,
+        doubled.score
+    );
+}
+
 #[test]
 fn learned_contributions_sum_to_the_score() {
     let profiles = embedded_profiles();
