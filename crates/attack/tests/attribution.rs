@@ -780,14 +780,14 @@ fn a_cve_counts_at_the_fact_scale() {
             .map(|x| (x.value, x.weight))
             .expect("profile contribution listed")
     };
-    let c = apt40(p.clone());
+    let c = apt40(p);
     let (value, weight) = part(&c, "profile_cve_tool_port");
     assert!((value - p.cve_weight).abs() < 1e-9, "{value}");
     assert_eq!(weight, p.fact_logit_scale);
     assert_eq!(part(&c, "analyst_profile").0, 0.0);
     let doubled = apt40(Params {
         fact_logit_scale: 2.0 * p.fact_logit_scale,
-        ..p.clone()
+        ..p
     });
     assert!(
         // Scores are reported to three decimals.
