@@ -282,6 +282,20 @@ pub fn likelihoods(scores: &[f64], unknown: f64, temperature: f64) -> (Vec<f64>,
 }
 
 impl Attributor<'_> {
+    /// Each actor's profile score for `ev` in model order, in two parts:
+    /// (CVEs, tools and ports; attributed indicators, infrastructure,
+    /// victims and time), as `Params::fact_logit_scale` and
+    /// `Params::profile_logit_scale` multiply them in the learned ranker's
+    /// logit (the first scale's fit is in `kahu-attack-eval`).
+    pub fn profile_scores(&self, ev: &CaseEvidence, p: &Params) -> Vec<(f64, f64)> {
+        let r = self.resolve(ev, p);
+        let l = self.listing(ev);
+        self.actors
+            .iter()
+            .map(|a| self.profile_score_parts(a, ev, &r, &l, p, None))
+            .collect()
+    }
+
     /// Scores of every actor for `ev` without explanations (fast path for evaluation).
     pub fn raw_scores(&self, ev: &CaseEvidence, p: &Params) -> RawScores {
         let r = self.resolve(ev, p);
@@ -310,11 +324,12 @@ impl Attributor<'_> {
         let t = Attributor::effective_temperature(p, r.max_attack);
         let learned = p.learned_ranker.then(RankerWeights::shipped);
         let query = self.query_items(&r);
-        let profile: Vec<f64> = self
+        let parts: Vec<(f64, f64)> = self
             .actors
             .iter()
-            .map(|a| self.profile_score(a, ev, &r, &l, p, None))
+            .map(|a| self.profile_score_parts(a, ev, &r, &l, p, None))
             .collect();
+        let profile: Vec<f64> = parts.iter().map(|(f, o)| o + f).collect();
         let rows: Vec<[f64; N_FEATURES]> = match learned {
             Some(_) => (0..self.actors.len())
                 .map(|a| self.features.features(a, &query))
@@ -325,12 +340,16 @@ impl Attributor<'_> {
         // how well the best candidates explain it (ranker.rs).
         let z = unknown_features(query.len(), &rows, None);
         let (scores, unknown, softmax_t): (Vec<f64>, f64, f64) = match learned {
-            // Profile evidence (CVE, infrastructure, victims…) is added as a
-            // log-likelihood ratio (`Params::profile_logit_scale`).
+            // Profile evidence is added as a log-likelihood ratio: CVEs,
+            // tools and ports at the fitted `Params::fact_logit_scale`, the
+            // rest (infrastructure, indicators, victims…) at
+            // `Params::profile_logit_scale`.
             Some(w) => (
                 rows.iter()
-                    .zip(&profile)
-                    .map(|(x, pr)| w.score(x) + pr * p.profile_logit_scale)
+                    .zip(&parts)
+                    .map(|(x, (f, o))| {
+                        w.score(x) + f * p.fact_logit_scale + o * p.profile_logit_scale
+                    })
                     .collect(),
                 w.unknown_score(&z),
                 1.0,
@@ -422,11 +441,18 @@ impl Attributor<'_> {
                                 contribution: weight * value,
                             })
                             .collect();
+                        let (facts, other) = parts[ai];
+                        c.push(Contribution {
+                            feature: "profile_cve_tool_port".into(),
+                            value: facts,
+                            weight: p.fact_logit_scale,
+                            contribution: facts * p.fact_logit_scale,
+                        });
                         c.push(Contribution {
                             feature: "analyst_profile".into(),
-                            value: profile[ai],
+                            value: other,
                             weight: p.profile_logit_scale,
-                            contribution: profile[ai] * p.profile_logit_scale,
+                            contribution: other * p.profile_logit_scale,
                         });
                         c
                     })

@@ -119,10 +119,29 @@ impl Attributor<'_> {
         r: &Resolved,
         l: &Listing,
         p: &Params,
-        mut out: Option<&mut Explain>,
+        out: Option<&mut Explain>,
     ) -> f64 {
+        let (facts, other) = self.profile_score_parts(a, ev, r, l, p, out);
+        other + facts
+    }
+
+    /// [`Self::profile_score`] in two parts: (CVEs, tools and ports — the
+    /// kinds whose logit scale is fitted, `Params::fact_logit_scale` —,
+    /// attributed indicators, infrastructure, victims and time —
+    /// `Params::profile_logit_scale`).
+    pub(crate) fn profile_score_parts(
+        &self,
+        a: &Actor,
+        ev: &CaseEvidence,
+        r: &Resolved,
+        l: &Listing,
+        p: &Params,
+        mut out: Option<&mut Explain>,
+    ) -> (f64, f64) {
         let intel = self.intel_score(a, r, p, &mut out);
-        let Some(pi) = a.profile else { return intel };
+        let Some(pi) = a.profile else {
+            return (0.0, intel);
+        };
         let prof = &self.profiles[pi];
         let mut m = ProfileMatch {
             prof,
@@ -134,9 +153,14 @@ impl Attributor<'_> {
             score: intel,
         };
         // Summed in this order, as the scores' last bits depend on it.
+        let mut facts = 0.0;
+        let mut before = m.score;
         m.cves();
+        facts += m.score - before;
         m.infrastructure();
+        before = m.score;
         m.tooling(&self.tool_names(a, ev, r));
+        facts += m.score - before;
         m.victims(
             EvidenceKind::Sector,
             "sector",
@@ -151,9 +175,11 @@ impl Attributor<'_> {
             &prof.regions,
             Listing::share(Some(&l.regions)),
         );
+        before = m.score;
         m.ports();
+        facts += m.score - before;
         m.activity_period();
-        m.score
+        (facts, m.score - facts)
     }
 
     /// Tool names a profile's tooling can match, lower-cased, with the

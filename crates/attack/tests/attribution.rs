@@ -733,13 +733,69 @@ fn actors_are_shown_by_their_best_known_name() {
 
 /// The profile-evidence part of a candidate's learned score (CVE,
 /// infrastructure, victims, attributed indicators), in the IDF scorer's
-/// units: the `analyst_profile` contribution's value.
+/// units: the values of the `profile_cve_tool_port` and `analyst_profile`
+/// contributions.
 fn profile_part(c: &kahu_attack::Candidate) -> f64 {
-    c.contributions
-        .iter()
-        .find(|x| x.feature == "analyst_profile")
-        .map(|x| x.value)
-        .expect("the learned ranker explains the profile evidence")
+    let part = |name: &str| {
+        c.contributions
+            .iter()
+            .find(|x| x.feature == name)
+            .map(|x| x.value)
+            .expect("the learned ranker explains the profile evidence")
+    };
+    part("profile_cve_tool_port") + part("analyst_profile")
+}
+
+/// A CVE is profile evidence of the kind whose logit scale is fitted
+/// (`Params::fact_logit_scale`): it lands in the `profile_cve_tool_port`
+/// contribution, nothing in `analyst_profile`, and changing that scale moves
+/// the score by exactly the change times the CVE's weight.
+#[test]
+fn a_cve_counts_at_the_fact_scale() {
+    let profiles = embedded_profiles();
+    let p = Params::default();
+    let a = Attributor::new(kb(), &profiles, &Exclusions::default(), &p);
+    let mut e = CaseEvidence::default();
+    // Listed for APT40 alone among the shipped profiles (see
+    // `profile_items_shared_between_actors_are_split`).
+    e.add_cve("CVE-2021-26084");
+    let apt40 = |params: Params| {
+        a.rank(
+            &e,
+            &RankOptions {
+                top: 200,
+                params,
+                ..Default::default()
+            },
+        )
+        .candidates
+        .into_iter()
+        .find(|c| c.id == "G0065")
+        .expect("G0065 ranked")
+    };
+    let part = |c: &kahu_attack::Candidate, name: &str| {
+        c.contributions
+            .iter()
+            .find(|x| x.feature == name)
+            .map(|x| (x.value, x.weight))
+            .expect("profile contribution listed")
+    };
+    let c = apt40(p);
+    let (value, weight) = part(&c, "profile_cve_tool_port");
+    assert!((value - p.cve_weight).abs() < 1e-9, "{value}");
+    assert_eq!(weight, p.fact_logit_scale);
+    assert_eq!(part(&c, "analyst_profile").0, 0.0);
+    let doubled = apt40(Params {
+        fact_logit_scale: 2.0 * p.fact_logit_scale,
+        ..p
+    });
+    assert!(
+        // Scores are reported to three decimals.
+        (doubled.score - c.score - p.fact_logit_scale * p.cve_weight).abs() < 2e-3,
+        "{} → {}",
+        c.score,
+        doubled.score
+    );
 }
 
 #[test]
@@ -770,9 +826,11 @@ fn learned_contributions_sum_to_the_score() {
     let w = kahu_attack::ranker::RankerWeights::shipped();
     for c in &res.candidates {
         let names: Vec<&str> = c.contributions.iter().map(|x| x.feature.as_str()).collect();
+        // The features, then the profile evidence in two parts (CVEs, tools
+        // and ports at the fitted scale; the rest).
         assert_eq!(
             names.len(),
-            kahu_attack::ranker::N_FEATURES + 1,
+            kahu_attack::ranker::N_FEATURES + 2,
             "{names:?}"
         );
         let sum: f64 = c.contributions.iter().map(|x| x.contribution).sum();

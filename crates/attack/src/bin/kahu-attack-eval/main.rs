@@ -8,6 +8,7 @@
 //! `--reports-only` stops after them. `--fit` also fits the learned ranker
 //! on every report-level case and writes `crates/attack/data/ranker-weights.json`.
 
+mod diagnostics;
 mod reports;
 
 use kahu_attack::eval::{EvalCase, Protocol, RankMetrics, calibration, campaign_cases, rank_of};
