@@ -17,7 +17,6 @@ use kahu_reconstruct::{Analytics, AnalyticsReport};
 use kahu_sigma::{LoadOptions, RuleSet};
 use std::path::PathBuf;
 
-pub use crate::warning::CORRELATION_WARNING_SOURCE;
 use crate::warning::RunWarning;
 
 /// What to detect on and with.

@@ -28,6 +28,11 @@ use std::thread::JoinHandle;
 /// Blocks queued for the writer thread at most (≈ 64 events each).
 const QUEUED_BLOCKS: usize = 256;
 
+/// The case document holding the run's correlation warnings (caps that bit,
+/// with the correlation's rule id): they are about no evidence file, so they
+/// are not stored with the evidence inventory's per-file warnings.
+pub const CORRELATION_WARNINGS_DOCUMENT: &str = "correlation-warnings";
+
 /// The event side of a case being written.
 pub struct CaseStore {
     tx: Option<Sender<EventBlock>>,
@@ -180,7 +185,8 @@ impl CaseStore {
     }
 
     /// Wait for the events to be written, then replace findings and store
-    /// the documents (`attribution`, `assessment`, `attack-tactics`, `analytics`).
+    /// the documents (`attribution`, `assessment`, `attack-tactics`, `analytics`,
+    /// and [`CORRELATION_WARNINGS_DOCUMENT`]).
     pub fn finish(
         mut self,
         findings: &[kahu_finding::Finding],
@@ -213,8 +219,10 @@ impl CaseStore {
                 w.add_finding(f, None)?;
             }
             for warn in warnings.iter().take(10_000) {
-                if let Ok(v) = serde_json::to_value(warn) {
-                    w.add_warning(warn.file(), warn.member(), v)?;
+                // A correlation warning is about no evidence file: it goes
+                // to the `correlation-warnings` document below.
+                if let (Some(file), Ok(v)) = (warn.file(), serde_json::to_value(warn)) {
+                    w.add_warning(file, warn.member(), v)?;
                 }
             }
             w.finish()?;
@@ -222,6 +230,13 @@ impl CaseStore {
         for (kind, body) in documents {
             case.set_document(kind, 1, body, "kahu")?;
         }
+        let correlation: Vec<_> = warnings.iter().filter(|w| w.is_correlation()).collect();
+        case.set_document(
+            CORRELATION_WARNINGS_DOCUMENT,
+            1,
+            &serde_json::to_value(&correlation)?,
+            "kahu",
+        )?;
         tracing::info!(
             findings = findings.len(),
             seconds = t.elapsed().as_secs_f64(),
