@@ -423,3 +423,21 @@ fn an_analyst_profile_given_at_run_time_is_laid_over_the_facts() {
     );
     assert!(after[0].analyst);
 }
+
+/// A facts file of another format, or not JSON, is refused with a typed
+/// reason (the format tag found is kept for the message).
+#[test]
+fn a_facts_file_of_another_format_is_refused() {
+    use kahu_attack::facts::{FACTS_FORMAT, FactsError};
+    let e = FactsFile::parse(
+        r#"{"format": "kahu-actor-facts/0", "attack_version": "18.1", "kev": "x",
+        "rare_tool_groups": 5, "sources": {}, "actors": []}"#,
+    )
+    .expect_err("old format");
+    assert!(matches!(&e, FactsError::Format { found } if found == "kahu-actor-facts/0"));
+    assert_eq!(
+        e.to_string(),
+        format!("format `kahu-actor-facts/0`, expected `{FACTS_FORMAT}`")
+    );
+    assert!(matches!(FactsFile::parse("[1]"), Err(FactsError::Json(_))));
+}
