@@ -17,7 +17,7 @@
 
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
-use kahu_case::{BlockBuilder, Case, EventBlock, EvidenceInfo};
+use kahu_case::{BlockBuilder, Case, DocKind, EventBlock, EvidenceInfo};
 use kahu_event::Event;
 use kahu_finding::Observer;
 use std::collections::HashSet;
@@ -27,11 +27,6 @@ use std::thread::JoinHandle;
 
 /// Blocks queued for the writer thread at most (≈ 64 events each).
 const QUEUED_BLOCKS: usize = 256;
-
-/// The case document holding the run's correlation warnings (caps that bit,
-/// with the correlation's rule id): they are about no evidence file, so they
-/// are not stored with the evidence inventory's per-file warnings.
-pub const CORRELATION_WARNINGS_DOCUMENT: &str = "correlation-warnings";
 
 /// The event side of a case being written.
 pub struct CaseStore {
@@ -186,11 +181,12 @@ impl CaseStore {
 
     /// Wait for the events to be written, then replace findings and store
     /// the documents (`attribution`, `assessment`, `attack-tactics`, `analytics`,
-    /// and [`CORRELATION_WARNINGS_DOCUMENT`]).
+    /// and [`DocKind::CorrelationWarnings`]: the run's correlation warnings,
+    /// which are about no evidence file).
     pub fn finish(
         mut self,
         findings: &[kahu_finding::Finding],
-        documents: &[(&str, serde_json::Value)],
+        documents: &[(DocKind, serde_json::Value)],
         warnings: &[crate::warning::RunWarning],
         replace: Replace<'_>,
     ) -> Result<u64> {
@@ -220,7 +216,7 @@ impl CaseStore {
             }
             for warn in warnings.iter().take(10_000) {
                 // A correlation warning is about no evidence file: it goes
-                // to the `correlation-warnings` document below.
+                // to its own document below.
                 if let (Some(file), Ok(v)) = (warn.file(), serde_json::to_value(warn)) {
                     w.add_warning(file, warn.member(), v)?;
                 }
@@ -228,11 +224,11 @@ impl CaseStore {
             w.finish()?;
         }
         for (kind, body) in documents {
-            case.set_document(kind, 1, body, "kahu")?;
+            case.set_document(kind.as_str(), 1, body, "kahu")?;
         }
         let correlation: Vec<_> = warnings.iter().filter(|w| w.is_correlation()).collect();
         case.set_document(
-            CORRELATION_WARNINGS_DOCUMENT,
+            DocKind::CorrelationWarnings.as_str(),
             1,
             &serde_json::to_value(&correlation)?,
             "kahu",

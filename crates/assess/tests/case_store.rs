@@ -100,7 +100,7 @@ fn detected_keeps_only_reported_events_linked_to_their_findings() {
 #[test]
 fn correlation_warnings_are_a_document_not_an_evidence_item() {
     use kahu_assess::RunWarning;
-    use kahu_assess::store::{CORRELATION_WARNINGS_DOCUMENT, CaseStore, Replace};
+    use kahu_assess::store::{CaseStore, Replace};
     let dir = tempfile::tempdir().unwrap();
     let (log, _) = evidence(dir.path());
     let files = vec![(log.clone(), std::fs::metadata(&log).unwrap().len())];
@@ -127,7 +127,7 @@ fn correlation_warnings_are_a_document_not_an_evidence_item() {
     assert_eq!(inventory[0]["warnings"][0]["reason"], "malformed line");
     assert_eq!(inventory[0]["warnings"][0]["location"]["value"], 7);
     let doc = case
-        .document(CORRELATION_WARNINGS_DOCUMENT)
+        .document(kahu_case::DocKind::CorrelationWarnings.as_str())
         .unwrap()
         .unwrap();
     let list = doc.body.as_array().unwrap();
