@@ -438,7 +438,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         "detection pass done"
     );
     for w in warnings.iter().filter(|w| w.is_correlation()) {
-        tracing::warn!(reason = ?w.reason, "correlation cap hit");
+        tracing::warn!(rule = ?w.rule_id(), reason = ?w.reason, "correlation cap hit");
     }
     if let Some(a) = &analytics {
         findings.extend(a.findings());

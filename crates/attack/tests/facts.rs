@@ -22,9 +22,7 @@ const COMMITTED_REVIEW: &str = concat!(
 );
 
 fn shared() -> PathBuf {
-    std::env::var_os("KAHU_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").into())
+    kahu_test_support::shared_dir()
 }
 
 fn python() -> bool {
