@@ -481,26 +481,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
 
     let candidates = candidate_views(&attribution);
     let (outcome, judgement) = judgement(&attribution);
-    let hunts: Vec<HuntView> = match (&attribution.outcome, attribution.candidates.first()) {
-        (Outcome::Attributed { .. }, Some(lead)) => lead
-            .hunt_next
-            .iter()
-            .map(|h| HuntView {
-                technique_id: view.technique_id(&h.technique),
-                name: h.name.clone(),
-                tactics: view
-                    .tactics(&h.technique)
-                    .iter()
-                    .map(|t| t.short_name().to_string())
-                    .collect(),
-                reason: format!(
-                    "Known for {} ({}) and used by only {} of {} groups; not observed in this case.",
-                    lead.name, lead.id, h.groups_using, attribution.actors_ranked
-                ),
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let hunts = hunt_views(&attribution, &view);
 
     let Summary {
         by_level,
@@ -518,11 +499,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         &containment,
     );
 
-    let mut appendix: Vec<&Finding> = findings.iter().filter(|f| f.level >= Level::Low).collect();
-    let total = appendix.len() as u64;
-    appendix.sort_by(|a, b| b.level.cmp(&a.level).then(a.timestamp.cmp(&b.timestamp)));
-    appendix.truncate(inputs.appendix_limit);
-    appendix.sort_by_key(|f| f.timestamp);
+    let (detections, total) = appendix(findings, inputs.appendix_limit);
 
     let low_plus: Vec<Finding> = findings
         .iter()
@@ -542,7 +519,12 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             files: inputs.files,
             events: inputs.events,
             warnings: inputs.warnings.len() as u64,
-            warning_samples: inputs.warnings.iter().take(50).map(|w| w.to_string()).collect(),
+            warning_samples: inputs
+                .warnings
+                .iter()
+                .take(50)
+                .map(|w| w.to_string())
+                .collect(),
             rules_loaded: inputs.rules_loaded,
             rules_rejected: inputs.rules_rejected,
             scope_limits: inputs.scope_limits.clone(),
@@ -554,14 +536,18 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             first_activity: first,
             last_activity: last,
             hosts_affected: scope_view.hosts.len() as u64,
-            accounts_affected: scope_view.accounts.iter().filter(|a| a.kind == "user").count() as u64,
+            accounts_affected: scope_view
+                .accounts
+                .iter()
+                .filter(|a| a.kind == "user")
+                .count() as u64,
             detections_by_level: by_level,
         },
         attribution: AttributionSection {
             outcome,
             judgement,
             candidates,
-            method: "The observed ATT&CK techniques and software are compared with each of the 172 ATT&CK groups' known use (overlap features such as BM25 over independent sources, exclusivity-weighted overlap, rare and most exclusive hits, best match to a single prior report); a conditional logit with weights fitted on leave-one-report-out cases from ATT&CK's own citations turns them into likelihoods, with an explicit 'unknown actor' option whose weight depends on how much evidence there is and how well the best candidates explain it (held-out accuracy and calibration in docs/benchmarks/attribution.md; each candidate's feature contributions are in attribution.json). CVE, infrastructure, tooling, victim and port evidence matching an actor's profile is added on top, and thin, generic or technique-only evidence is capped. Likelihood words follow ICD 203; analytic confidence reflects quantity and diversity of evidence and the margin over the runner-up. Attribution from behaviour alone is fallible: corroborate with infrastructure and intelligence.".to_string()
+            method: ATTRIBUTION_METHOD.to_string()
                 + &attribution
                     .caveats
                     .iter()
@@ -581,11 +567,75 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         containment,
         hunts,
         activity: activity(&low_plus, 120),
-        detections: appendix.into_iter().map(DetectionView::from).collect(),
+        detections,
         detections_total: total,
     };
 
     let stix = bundle(inputs, &assessment, &view);
+    let layer = navigator_layer(inputs, &assessment, &attribution, &view);
+    let attack_tactics = attack_tactics(findings, &assessment.techniques, &view);
+    Built {
+        assessment,
+        attribution,
+        stix,
+        layer,
+        evidence,
+        attack_tactics,
+    }
+}
+
+/// How the attribution is computed, in the report's words (the run's
+/// caveats follow it).
+const ATTRIBUTION_METHOD: &str = "The observed ATT&CK techniques and software are compared with each of the 172 ATT&CK groups' known use (overlap features such as BM25 over independent sources, exclusivity-weighted overlap, rare and most exclusive hits, best match to a single prior report); a conditional logit with weights fitted on leave-one-report-out cases from ATT&CK's own citations turns them into likelihoods, with an explicit 'unknown actor' option whose weight depends on how much evidence there is and how well the best candidates explain it (held-out accuracy and calibration in docs/benchmarks/attribution.md; each candidate's feature contributions are in attribution.json). CVE, infrastructure, tooling, victim and port evidence matching an actor's profile is added on top, and thin, generic or technique-only evidence is capped. Likelihood words follow ICD 203; analytic confidence reflects quantity and diversity of evidence and the margin over the runner-up. Attribution from behaviour alone is fallible: corroborate with infrastructure and intelligence.";
+
+/// What to hunt for next when an actor is named: its most exclusive
+/// techniques not yet observed.
+fn hunt_views(attribution: &Attribution, view: &AttackView<'_>) -> Vec<HuntView> {
+    match (&attribution.outcome, attribution.candidates.first()) {
+        (Outcome::Attributed { .. }, Some(lead)) => lead
+            .hunt_next
+            .iter()
+            .map(|h| HuntView {
+                technique_id: view.technique_id(&h.technique),
+                name: h.name.clone(),
+                tactics: view
+                    .tactics(&h.technique)
+                    .iter()
+                    .map(|t| t.short_name().to_string())
+                    .collect(),
+                reason: format!(
+                    "Known for {} ({}) and used by only {} of {} groups; not observed in this case.",
+                    lead.name, lead.id, h.groups_using, attribution.actors_ranked
+                ),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The detections appendix: findings of level low and above, the most
+/// severe first up to `limit`, shown in time order; with the total before
+/// the cut.
+fn appendix(findings: &[Finding], limit: usize) -> (Vec<DetectionView>, u64) {
+    let mut appendix: Vec<&Finding> = findings.iter().filter(|f| f.level >= Level::Low).collect();
+    let total = appendix.len() as u64;
+    appendix.sort_by(|a, b| b.level.cmp(&a.level).then(a.timestamp.cmp(&b.timestamp)));
+    appendix.truncate(limit);
+    appendix.sort_by_key(|f| f.timestamp);
+    (
+        appendix.into_iter().map(DetectionView::from).collect(),
+        total,
+    )
+}
+
+/// The case's ATT&CK Navigator layer: techniques seen at medium and above,
+/// and, when an actor is named, its known techniques for comparison.
+fn navigator_layer(
+    inputs: &Inputs<'_>,
+    assessment: &Assessment,
+    attribution: &Attribution,
+    view: &AttackView<'_>,
+) -> serde_json::Value {
     let layer_techniques: Vec<kahu_attack::ObservedTechnique> = assessment
         .techniques
         .iter()
@@ -610,23 +660,14 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             }
             _ => None,
         };
-    let layer = kahu_attack::case_layer(
-        &view,
+    kahu_attack::case_layer(
+        view,
         &format!("kahu: {}", inputs.case.name),
         &layer_techniques,
         lead_known
             .as_ref()
             .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_slice())),
-    );
-    let attack_tactics = attack_tactics(findings, &assessment.techniques, &view);
-    Built {
-        assessment,
-        attribution,
-        stix,
-        layer,
-        evidence,
-        attack_tactics,
-    }
+    )
 }
 
 fn rule_source(rule: &kahu_sigma::SigmaRule) -> String {

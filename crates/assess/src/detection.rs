@@ -17,7 +17,6 @@ use kahu_reconstruct::{Analytics, AnalyticsReport};
 use kahu_sigma::{LoadOptions, RuleSet};
 use std::path::PathBuf;
 
-pub use crate::warning::CORRELATION_WARNING_SOURCE;
 use crate::warning::RunWarning;
 
 /// What to detect on and with.
@@ -444,7 +443,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         "detection pass done"
     );
     for w in warnings.iter().filter(|w| w.is_correlation()) {
-        tracing::warn!(reason = ?w.reason, "correlation cap hit");
+        tracing::warn!(rule = ?w.rule_id(), reason = ?w.reason, "correlation cap hit");
     }
     if let Some(a) = &analytics {
         findings.extend(a.findings());

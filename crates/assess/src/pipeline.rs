@@ -6,6 +6,7 @@ use crate::detection::{self, DetectConfig, FeedLoad};
 use crate::warning::RunWarning;
 use anyhow::{Context, Result};
 use kahu_attack::{ActorProfile, KnowledgeBase};
+use kahu_case::DocKind;
 use kahu_finding::Finding;
 use kahu_reconstruct::AnalyticsReport;
 use kahu_report::Assessment;
@@ -265,12 +266,21 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
     if let Some(store) = det.case {
         progress.phase_start("write case store");
         let docs = [
-            ("attribution", serde_json::to_value(&built.attribution)?),
-            ("case-evidence", serde_json::to_value(&built.evidence)?),
-            ("assessment", serde_json::to_value(&built.assessment)?),
-            ("attack-tactics", built.attack_tactics.clone()),
-            ("analytics", serde_json::to_value(&analytics)?),
-            ("rules", fired.document()),
+            (
+                DocKind::Attribution,
+                serde_json::to_value(&built.attribution)?,
+            ),
+            (
+                DocKind::CaseEvidence,
+                serde_json::to_value(&built.evidence)?,
+            ),
+            (
+                DocKind::Assessment,
+                serde_json::to_value(&built.assessment)?,
+            ),
+            (DocKind::AttackTactics, built.attack_tactics.clone()),
+            (DocKind::Analytics, serde_json::to_value(&analytics)?),
+            (DocKind::Rules, fired.document()),
         ];
         store
             .finish(&findings, &docs, &warnings, crate::store::Replace::All)

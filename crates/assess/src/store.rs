@@ -17,7 +17,7 @@
 
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
-use kahu_case::{BlockBuilder, Case, EventBlock, EvidenceInfo};
+use kahu_case::{BlockBuilder, Case, DocKind, EventBlock, EvidenceInfo};
 use kahu_event::Event;
 use kahu_finding::Observer;
 use std::collections::HashSet;
@@ -180,11 +180,13 @@ impl CaseStore {
     }
 
     /// Wait for the events to be written, then replace findings and store
-    /// the documents (`attribution`, `assessment`, `attack-tactics`, `analytics`).
+    /// the documents (`attribution`, `assessment`, `attack-tactics`, `analytics`,
+    /// and [`DocKind::CorrelationWarnings`]: the run's correlation warnings,
+    /// which are about no evidence file).
     pub fn finish(
         mut self,
         findings: &[kahu_finding::Finding],
-        documents: &[(&str, serde_json::Value)],
+        documents: &[(DocKind, serde_json::Value)],
         warnings: &[crate::warning::RunWarning],
         replace: Replace<'_>,
     ) -> Result<u64> {
@@ -213,15 +215,24 @@ impl CaseStore {
                 w.add_finding(f, None)?;
             }
             for warn in warnings.iter().take(10_000) {
-                if let Ok(v) = serde_json::to_value(warn) {
-                    w.add_warning(warn.file(), warn.member(), v)?;
+                // A correlation warning is about no evidence file: it goes
+                // to its own document below.
+                if let (Some(file), Ok(v)) = (warn.file(), serde_json::to_value(warn)) {
+                    w.add_warning(file, warn.member(), v)?;
                 }
             }
             w.finish()?;
         }
         for (kind, body) in documents {
-            case.set_document(kind, 1, body, "kahu")?;
+            case.set_document(kind.as_str(), 1, body, "kahu")?;
         }
+        let correlation: Vec<_> = warnings.iter().filter(|w| w.is_correlation()).collect();
+        case.set_document(
+            DocKind::CorrelationWarnings.as_str(),
+            1,
+            &serde_json::to_value(&correlation)?,
+            "kahu",
+        )?;
         tracing::info!(
             findings = findings.len(),
             seconds = t.elapsed().as_secs_f64(),

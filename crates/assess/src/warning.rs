@@ -7,11 +7,6 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 use std::fmt;
 use std::sync::Arc;
 
-/// What the `file` column shows for a correlation warning, so the analyst
-/// sees it is not an evidence problem. Part of the JSON contract
-/// (`warning_details[].file`) and of the case store's warnings.
-pub const CORRELATION_WARNING_SOURCE: &str = "(correlation)";
-
 /// Where a [`RunWarning`] comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WarningOrigin {
@@ -33,9 +28,11 @@ pub enum WarningOrigin {
 
 /// A problem found during a run that did not stop it.
 ///
-/// Serialised as before the origin was typed: `{"file", "member",
-/// "location", "reason"}`, `file` being [`CORRELATION_WARNING_SOURCE`] for
-/// correlation warnings (the rule id is in the reason's text).
+/// A file warning is serialised as the readers write it: `{"file",
+/// "member", "location", "reason"}` (the `--json` and `assessment.json`
+/// contract). A correlation warning names its source instead of a file:
+/// `{"source": "correlation", "rule_id", "file": null, "member": null,
+/// "location": null, "reason"}` (`rule_id` null for the engine's own limits).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunWarning {
     /// Where it comes from.
@@ -55,11 +52,20 @@ impl RunWarning {
         }
     }
 
-    /// The `file` column: the file's path, or [`CORRELATION_WARNING_SOURCE`].
-    pub fn file(&self) -> &str {
+    /// The file the warning is about; `None` for a correlation warning.
+    pub fn file(&self) -> Option<&str> {
         match &self.origin {
-            WarningOrigin::File { path, .. } => path,
-            WarningOrigin::Correlation { .. } => CORRELATION_WARNING_SOURCE,
+            WarningOrigin::File { path, .. } => Some(path),
+            WarningOrigin::Correlation { .. } => None,
+        }
+    }
+
+    /// The correlation rule a correlation warning is about (`None` for a
+    /// file warning and for the correlation engine's own limits).
+    pub fn rule_id(&self) -> Option<&str> {
+        match &self.origin {
+            WarningOrigin::File { .. } => None,
+            WarningOrigin::Correlation { rule_id } => rule_id.as_deref(),
         }
     }
 
@@ -91,10 +97,24 @@ impl RunWarning {
         matches!(self.origin, WarningOrigin::Correlation { .. })
     }
 
-    /// The order reports and tests see: file column, member, location,
-    /// reason (as when every warning had a file name).
-    pub fn sort_key(&self) -> (&str, Option<&str>, Option<Location>, &str) {
-        (self.file(), self.member(), self.location(), &self.reason)
+    /// The order reports and tests see: correlation warnings first (by
+    /// rule id, the engine's own after), then files by path, member,
+    /// location, reason.
+    pub fn sort_key(&self) -> (bool, Option<&str>, Option<&str>, Option<Location>, &str) {
+        match &self.origin {
+            WarningOrigin::Correlation { rule_id } => (
+                false,
+                rule_id.as_deref().or(Some("\u{10ffff}")),
+                None,
+                None,
+                &self.reason,
+            ),
+            WarningOrigin::File {
+                path,
+                member,
+                location,
+            } => (true, Some(path), member.as_deref(), *location, &self.reason),
+        }
     }
 }
 
@@ -128,8 +148,12 @@ impl fmt::Display for RunWarning {
                 };
                 fmt::Display::fmt(&w, f)
             }
-            WarningOrigin::Correlation { .. } => {
-                write!(f, "{CORRELATION_WARNING_SOURCE}: {}", self.reason)
+            WarningOrigin::Correlation { rule_id } => {
+                let w = kahu_correlation::CorrelationWarning {
+                    rule_id: rule_id.clone(),
+                    reason: self.reason.clone(),
+                };
+                fmt::Display::fmt(&w, f)
             }
         }
     }
@@ -137,8 +161,18 @@ impl fmt::Display for RunWarning {
 
 impl Serialize for RunWarning {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let WarningOrigin::Correlation { rule_id } = &self.origin {
+            let mut s = serializer.serialize_struct("Warning", 6)?;
+            s.serialize_field("source", "correlation")?;
+            s.serialize_field("rule_id", rule_id)?;
+            s.serialize_field("file", &None::<&str>)?;
+            s.serialize_field("member", &None::<&str>)?;
+            s.serialize_field("location", &None::<Location>)?;
+            s.serialize_field("reason", &self.reason)?;
+            return s.end();
+        }
         let mut s = serializer.serialize_struct("Warning", 4)?;
-        s.serialize_field("file", self.file())?;
+        s.serialize_field("file", &self.file())?;
         s.serialize_field("member", &self.member())?;
         s.serialize_field("location", &self.location())?;
         s.serialize_field("reason", &self.reason)?;
@@ -172,25 +206,41 @@ mod tests {
     }
 
     #[test]
-    fn a_correlation_warning_keeps_its_rule_and_the_old_file_column() {
+    fn a_correlation_warning_names_its_rule_not_a_file() {
         let run = RunWarning::correlation(kahu_correlation::CorrelationWarning {
             rule_id: Some(Arc::from("corr-1")),
-            reason: "group cap of 2 reached".into(),
+            reason: "`Spray`: group cap of 2 reached".into(),
         });
-        assert!(matches!(
-            &run.origin,
-            WarningOrigin::Correlation { rule_id: Some(id) } if &**id == "corr-1"
-        ));
-        assert_eq!(run.to_string(), "(correlation): group cap of 2 reached");
+        assert_eq!(run.rule_id(), Some("corr-1"));
+        assert_eq!(run.file(), None);
+        assert_eq!(
+            run.to_string(),
+            "correlation corr-1: `Spray`: group cap of 2 reached"
+        );
         assert_eq!(
             serde_json::to_value(&run).unwrap(),
             serde_json::json!({
-                "file": "(correlation)", "member": null, "location": null,
-                "reason": "group cap of 2 reached"
+                "source": "correlation", "rule_id": "corr-1",
+                "file": null, "member": null, "location": null,
+                "reason": "`Spray`: group cap of 2 reached"
             })
         );
-        // "(correlation)" sorts where the pseudo-file name used to.
+        let engine = RunWarning::correlation(kahu_correlation::CorrelationWarning {
+            rule_id: None,
+            reason: "record cap of 3 reached".into(),
+        });
+        assert_eq!(
+            engine.to_string(),
+            "correlation engine: record cap of 3 reached"
+        );
+        assert_eq!(
+            serde_json::to_value(&engine).unwrap()["rule_id"],
+            serde_json::Value::Null
+        );
+        // Correlation warnings first (per rule, then the engine's), then files.
         let file = RunWarning::from(file_warning());
-        assert!(run.sort_key() < file.sort_key());
+        let mut all = vec![file.clone(), engine.clone(), run.clone()];
+        all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        assert_eq!(all, vec![run, engine, file]);
     }
 }

@@ -3,8 +3,8 @@
 use crate::assemble::Built;
 use kahu_finding::Finding;
 use kahu_reconstruct::AnalyticsReport;
-use kahu_report::safe::{create_output_file, write_output_file};
-use std::io::{BufWriter, Write};
+use kahu_report::{DirSink, OutputSink};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What [`write_outputs`] writes into the output folder (and `case.sqlite`
@@ -183,6 +183,7 @@ impl<'a> FiredRules<'a> {
 /// Write `report.html`, `assessment.json`, `assessment.schema.json`,
 /// `stix-bundle.json`, `navigator-layer.json`, `attribution.json`,
 /// `analytics.json`, `findings.jsonl` and `containment/` into `dir`.
+/// Returns the top-level outputs written (the containment folder once).
 pub fn write_outputs(
     dir: &Path,
     built: &Built,
@@ -191,15 +192,32 @@ pub fn write_outputs(
     rule_files: &RuleFiles,
     fired: &FiredRules<'_>,
 ) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let mut written = Vec::new();
-    let mut put = |name: &str, bytes: &[u8]| -> std::io::Result<()> {
-        let p = dir.join(name);
-        write_output_file(&p, bytes)?;
-        written.push(p);
-        Ok(())
-    };
-    put(
+    let mut sink = DirSink::new(dir)?;
+    write_products(&mut sink, built, findings, analytics, rule_files, fired)?;
+    let mut written: Vec<PathBuf> = Vec::new();
+    for p in sink.written() {
+        let top = match p.strip_prefix(dir).ok().and_then(|r| r.iter().next()) {
+            Some(first) => dir.join(first),
+            None => p.clone(),
+        };
+        if !written.contains(&top) {
+            written.push(top);
+        }
+    }
+    Ok(written)
+}
+
+/// Write the assessment's products ([`OUTPUT_NAMES`] but the case store)
+/// through `sink`, by name.
+pub fn write_products(
+    sink: &mut dyn OutputSink,
+    built: &Built,
+    findings: &[Finding],
+    analytics: &AnalyticsReport,
+    rule_files: &RuleFiles,
+    fired: &FiredRules<'_>,
+) -> std::io::Result<()> {
+    sink.put(
         "report.html",
         kahu_report::html::render_with(
             &built.assessment,
@@ -211,37 +229,30 @@ pub fn write_outputs(
         .map_err(std::io::Error::other)?
         .as_bytes(),
     )?;
-    put(
+    sink.put(
         "assessment.json",
         &serde_json::to_vec_pretty(&built.assessment)?,
     )?;
-    put(
+    sink.put(
         "assessment.schema.json",
         &serde_json::to_vec_pretty(&kahu_report::Assessment::json_schema())?,
     )?;
-    put("stix-bundle.json", &serde_json::to_vec_pretty(&built.stix)?)?;
-    put(
+    sink.put("stix-bundle.json", &serde_json::to_vec_pretty(&built.stix)?)?;
+    sink.put(
         "navigator-layer.json",
         &serde_json::to_vec_pretty(&built.layer)?,
     )?;
-    put(
+    sink.put(
         "attribution.json",
         &serde_json::to_vec_pretty(&built.attribution)?,
     )?;
-    put("analytics.json", &serde_json::to_vec_pretty(analytics)?)?;
-    {
-        let p = dir.join("findings.jsonl");
-        let mut w = BufWriter::new(create_output_file(&p)?);
-        for f in findings {
-            rule_files.write_finding(&mut w, f)?;
-        }
-        w.flush()?;
-        written.push(p);
+    sink.put("analytics.json", &serde_json::to_vec_pretty(analytics)?)?;
+    let mut w = sink.create("findings.jsonl")?;
+    for f in findings {
+        rule_files.write_finding(&mut w, f)?;
     }
-    let c = dir.join("containment");
-    built.assessment.containment.write(&c)?;
-    written.push(c);
-    Ok(written)
+    w.flush()?;
+    built.assessment.containment.write_to(sink, "containment/")
 }
 
 #[cfg(test)]

@@ -92,3 +92,47 @@ fn detected_keeps_only_reported_events_linked_to_their_findings() {
         .expect("findings");
     assert!(linked >= 1);
 }
+
+/// A correlation cap is about no evidence file: the case keeps it in the
+/// `correlation-warnings` document with its rule id, and the evidence
+/// inventory lists only the files (before, a pseudo-file "(correlation)"
+/// was added to it as evidence).
+#[test]
+fn correlation_warnings_are_a_document_not_an_evidence_item() {
+    use kahu_assess::RunWarning;
+    use kahu_assess::store::{CaseStore, Replace};
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = evidence(dir.path());
+    let files = vec![(log.clone(), std::fs::metadata(&log).unwrap().len())];
+    let out = dir.path().join("case");
+    let store = CaseStore::open(&out, &files, None, CaseEvents::All).unwrap();
+    let warnings = vec![
+        RunWarning::correlation(kahu_correlation::CorrelationWarning {
+            rule_id: Some("corr-spray".into()),
+            reason: "`Spray`: group cap of 2 reached".into(),
+        }),
+        RunWarning::from(kahu_ingest::Warning {
+            file: log.display().to_string().into(),
+            member: None,
+            location: Some(kahu_event::Location::Line(7)),
+            reason: "malformed line".into(),
+        }),
+    ];
+    store.finish(&[], &[], &warnings, Replace::All).unwrap();
+
+    let case = Case::open(&out).unwrap();
+    let inventory = case.evidence().unwrap();
+    assert_eq!(inventory.len(), 1, "{inventory:?}");
+    assert_eq!(inventory[0]["path"], log.display().to_string());
+    assert_eq!(inventory[0]["warnings"][0]["reason"], "malformed line");
+    assert_eq!(inventory[0]["warnings"][0]["location"]["value"], 7);
+    let doc = case
+        .document(kahu_case::DocKind::CorrelationWarnings.as_str())
+        .unwrap()
+        .unwrap();
+    let list = doc.body.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["source"], "correlation");
+    assert_eq!(list[0]["rule_id"], "corr-spray");
+    assert_eq!(list[0]["file"], serde_json::Value::Null);
+}

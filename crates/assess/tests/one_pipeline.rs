@@ -89,7 +89,7 @@ fn feed_problems_reach_the_assessment_warnings() {
     assert_eq!(r.feeds.len(), 1);
     assert_eq!(r.feeds[0].loaded, 1, "{:?}", r.feeds[0].issues);
     assert!(
-        r.warnings.iter().any(|w| w.file() == &*feed_name),
+        r.warnings.iter().any(|w| w.file() == Some(&*feed_name)),
         "the feed problem is an assessment warning: {:?}",
         r.warnings
     );

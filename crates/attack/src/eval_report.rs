@@ -44,13 +44,12 @@ pub fn source_key(source_name: &str, url: Option<&str>) -> String {
 }
 
 /// Compile a STIX bundle with citations keyed by [`source_key`].
-pub fn compile_report_kb(bytes: &[u8], attack_version: &str) -> Result<KnowledgeBase, String> {
+pub fn compile_report_kb(
+    bytes: &[u8],
+    attack_version: &str,
+) -> Result<KnowledgeBase, crate::stix::CompileError> {
     crate::stix::compile_bytes_keyed(bytes, attack_version, &source_key)
         .map(KnowledgeBase::from_compiled)
-        .map_err(|e| match e {
-            crate::stix::CompileError::Json(e) => e.to_string(),
-            crate::stix::CompileError::Invalid(m) => m,
-        })
 }
 
 /// Does a relation citing `sources` survive the removal of `held_out`?

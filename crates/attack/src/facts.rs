@@ -100,6 +100,20 @@ pub struct FactsFile {
     pub actors: Vec<ActorFacts>,
 }
 
+/// Why a facts file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FactsError {
+    /// Not JSON of the facts file's shape.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// Another format tag (another `scripts/actor-facts.py` output version).
+    #[error("format `{found}`, expected `{FACTS_FORMAT}`")]
+    Format {
+        /// The file's format tag.
+        found: String,
+    },
+}
+
 impl FactsFile {
     /// The facts compiled into kahu.
     pub fn embedded() -> &'static FactsFile {
@@ -110,10 +124,10 @@ impl FactsFile {
     }
 
     /// Parse a facts file.
-    pub fn parse(text: &str) -> Result<FactsFile, String> {
-        let f: FactsFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<FactsFile, FactsError> {
+        let f: FactsFile = serde_json::from_str(text)?;
         if f.format != FACTS_FORMAT {
-            return Err(format!("format `{}`, expected `{FACTS_FORMAT}`", f.format));
+            return Err(FactsError::Format { found: f.format });
         }
         Ok(f)
     }

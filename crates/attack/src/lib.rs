@@ -23,6 +23,7 @@ pub mod profile;
 mod profile_score;
 pub mod quality;
 pub mod ranker;
+mod ranker_error;
 pub mod ranker_fit;
 pub mod score;
 pub mod stix;
@@ -37,7 +38,9 @@ pub use kb::{
     Campaign, CompiledKb, Group, KbError, KnowledgeBase, RelKind, Relation, Software, Technique,
 };
 pub use likelihood::{Confidence, ConfidenceLevel, Likelihood};
-pub use navigator::{ObservedTechnique, case_layer, navigator_layer, techniques_from_layer};
+pub use navigator::{
+    LayerError, ObservedTechnique, case_layer, navigator_layer, techniques_from_layer,
+};
 pub use profile::{
     ActorProfile, ProfileError, ProfileProblem, embedded_profiles, item_reliability,
 };

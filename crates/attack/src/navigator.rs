@@ -146,14 +146,22 @@ pub fn case_layer(
     .to_json_in(view)
 }
 
+/// Why a JSON value was not read as an ATT&CK Navigator layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayerError {
+    /// No `techniques` array at the top.
+    #[error("not an ATT&CK Navigator layer: no `techniques` array")]
+    NoTechniques,
+}
+
 /// Techniques of a Navigator layer (any 4.x version): entries with a
 /// `techniqueID` that are not disabled and whose score, when present, is
-/// positive. Returns an error message for a JSON value that is not a layer.
-pub fn techniques_from_layer(layer: &Value) -> Result<Vec<String>, String> {
+/// positive. A JSON value that is not a layer is an error.
+pub fn techniques_from_layer(layer: &Value) -> Result<Vec<String>, LayerError> {
     let list = layer
         .get("techniques")
         .and_then(Value::as_array)
-        .ok_or("not an ATT&CK Navigator layer: no `techniques` array")?;
+        .ok_or(LayerError::NoTechniques)?;
     let mut out = Vec::new();
     for t in list {
         let Some(id) = t.get("techniqueID").and_then(Value::as_str) else {

@@ -17,6 +17,7 @@
 //! Items are dense indices: techniques first, then software as
 //! `techniques.len() + software index`.
 
+pub use crate::ranker_error::WeightsError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
@@ -287,25 +288,16 @@ const SHIPPED: &str = include_str!("../data/ranker-weights.json");
 
 impl RankerWeights {
     /// Parse and check a weight file.
-    pub fn from_json(text: &str) -> Result<RankerWeights, String> {
-        let w: RankerWeights = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    pub fn from_json(text: &str) -> Result<RankerWeights, WeightsError> {
+        let w: RankerWeights = serde_json::from_str(text)?;
         if w.format != WEIGHTS_FORMAT {
-            return Err(format!(
-                "format {:?}, expected {WEIGHTS_FORMAT:?}",
-                w.format
-            ));
+            return Err(WeightsError::Format(w.format));
         }
         if w.features != FEATURES || w.weights.len() != N_FEATURES {
-            return Err(format!(
-                "features {:?} do not match this build's {FEATURES:?}",
-                w.features
-            ));
+            return Err(WeightsError::Features(w.features));
         }
         if w.unknown_features != UNKNOWN_FEATURES || w.unknown_weights.len() != N_UNKNOWN {
-            return Err(format!(
-                "unknown features {:?} do not match this build's {UNKNOWN_FEATURES:?}",
-                w.unknown_features
-            ));
+            return Err(WeightsError::UnknownFeatures(w.unknown_features));
         }
         if !w
             .weights
@@ -313,7 +305,7 @@ impl RankerWeights {
             .chain(&w.unknown_weights)
             .all(|x| x.is_finite())
         {
-            return Err("non-finite weight".into());
+            return Err(WeightsError::NonFinite);
         }
         Ok(w)
     }

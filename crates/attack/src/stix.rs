@@ -102,11 +102,13 @@ pub fn compile_file(path: &Path, attack_version: &str) -> Result<CompiledKb, KbE
 }
 
 /// Why a bundle could not be compiled.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum CompileError {
     /// Not JSON of bundle shape.
+    #[error(transparent)]
     Json(serde_json::Error),
     /// JSON but not an ATT&CK bundle.
+    #[error("{0}")]
     Invalid(String),
 }
 

@@ -22,9 +22,7 @@ const COMMITTED_REVIEW: &str = concat!(
 );
 
 fn shared() -> PathBuf {
-    std::env::var_os("KAHU_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").into())
+    kahu_test_support::shared_dir()
 }
 
 fn python() -> bool {
@@ -422,4 +420,22 @@ fn an_analyst_profile_given_at_run_time_is_laid_over_the_facts() {
         "facts the analyst did not rewrite are kept"
     );
     assert!(after[0].analyst);
+}
+
+/// A facts file of another format, or not JSON, is refused with a typed
+/// reason (the format tag found is kept for the message).
+#[test]
+fn a_facts_file_of_another_format_is_refused() {
+    use kahu_attack::facts::{FACTS_FORMAT, FactsError};
+    let e = FactsFile::parse(
+        r#"{"format": "kahu-actor-facts/0", "attack_version": "18.1", "kev": "x",
+        "rare_tool_groups": 5, "sources": {}, "actors": []}"#,
+    )
+    .expect_err("old format");
+    assert!(matches!(&e, FactsError::Format { found } if found == "kahu-actor-facts/0"));
+    assert_eq!(
+        e.to_string(),
+        format!("format `kahu-actor-facts/0`, expected `{FACTS_FORMAT}`")
+    );
+    assert!(matches!(FactsFile::parse("[1]"), Err(FactsError::Json(_))));
 }

@@ -18,6 +18,7 @@
 
 mod analyst;
 mod blocks;
+mod doc_kind;
 mod fields;
 mod fulltext;
 mod query;
@@ -28,6 +29,7 @@ mod writer;
 
 pub use analyst::{AuditEntry, DisputedEvidence, Document, Note, Verdict, VerdictKind};
 pub use blocks::{BLOCK_BYTES, BLOCK_EVENTS, BlockBuilder, EventBlock, OWN_ROW_MIN};
+pub use doc_kind::DocKind;
 pub use fulltext::IndexBacklog;
 pub use query::{
     CaseSummary, Cursor, EventDetail, EventPage, EventQuery, EventRow, Facet, Facets, FindingQuery,

@@ -480,7 +480,7 @@ impl<'c> CaseWriter<'c> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             )?
             .execute(params![
-                serde_json::to_value(f.kind)?.as_str().unwrap_or("unknown"),
+                f.kind.as_str(),
                 &*f.rule_id,
                 &*f.title,
                 f.level as i64,

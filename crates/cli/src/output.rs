@@ -479,24 +479,34 @@ impl Style {
 
     /// Wrap text in a colour for a level.
     pub(crate) fn level(&self, level: Level, text: &str) -> String {
-        let code = match level {
-            Level::Critical => "1;97;41",
-            Level::High => "1;31",
-            Level::Medium => "33",
-            Level::Low => "36",
-            Level::Informational => "2",
+        use anstyle::{AnsiColor, Effects};
+        let style = match level {
+            Level::Critical => AnsiColor::BrightWhite
+                .on(AnsiColor::Red)
+                .effects(Effects::BOLD),
+            Level::High => AnsiColor::Red.on_default().effects(Effects::BOLD),
+            Level::Medium => AnsiColor::Yellow.on_default(),
+            Level::Low => AnsiColor::Cyan.on_default(),
+            Level::Informational => anstyle::Style::new().effects(Effects::DIMMED),
         };
-        self.paint(code, text)
+        self.paint(style, text)
+    }
+
+    /// A level's name padded to `width` columns, then coloured: the
+    /// padding is counted on the visible text, so columns line up with
+    /// colour on (padding a coloured string counted its escape codes).
+    pub(crate) fn level_cell(&self, level: Level, width: usize) -> String {
+        self.level(level, &format!("{:<width$}", level.as_str()))
     }
 
     /// Bold text.
     pub(crate) fn bold(&self, text: &str) -> String {
-        self.paint("1", text)
+        self.paint(anstyle::Style::new().bold(), text)
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
+    fn paint(&self, style: anstyle::Style, text: &str) -> String {
         if self.on {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{}{text}{}", style.render(), style.render_reset())
         } else {
             text.to_string()
         }
@@ -562,9 +572,9 @@ pub(crate) fn print_summary(
         for r in s.top_rules.iter().take(15) {
             let _ = writeln!(
                 out,
-                "  {:>6}  {:<13} {}",
+                "  {:>6}  {} {}",
                 r.count,
-                style.level(r.level, r.level.as_str()),
+                style.level_cell(r.level, 13),
                 terminal_safe(&r.title)
             );
         }
@@ -648,6 +658,42 @@ pub(crate) fn terminal_safe(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Visible text: ANSI escape sequences removed.
+    fn visible(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                // CSI: ESC [ params final-byte
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn coloured_level_cells_keep_their_column_width() {
+        let on = Style { on: true };
+        let cells: Vec<String> = Level::ALL.iter().map(|l| on.level_cell(*l, 13)).collect();
+        assert!(cells.iter().all(|c| c.contains('\u{1b}')), "{cells:?}");
+        for (c, l) in cells.iter().zip(Level::ALL) {
+            assert_eq!(visible(c), format!("{:<13}", l.as_str()));
+        }
+        // Before, the escape codes were padded: `{:<13}` of a coloured
+        // "high" added no spaces at all.
+        assert_eq!(
+            visible(&format!("{:<13}|", on.level(Level::High, "high"))),
+            "high|"
+        );
+        assert_eq!(Style::plain().level_cell(Level::Low, 6), "low   ");
+    }
     use kahu_event::{Location, Provenance};
     use kahu_finding::{FindingKind, Level};
     use std::sync::Arc;

@@ -35,9 +35,11 @@ impl kahu_web::Reattribute for Reattributor {
         case: &Case,
         disputed: &[DisputedEvidence],
     ) -> anyhow::Result<serde_json::Value> {
-        let doc = case.document("case-evidence")?.ok_or_else(|| {
-            anyhow::anyhow!("the case has no case-evidence document (written by kahu assess)")
-        })?;
+        let doc = case
+            .document(kahu_case::DocKind::CaseEvidence.as_str())?
+            .ok_or_else(|| {
+                anyhow::anyhow!("the case has no case-evidence document (written by kahu assess)")
+            })?;
         let mut ev: CaseEvidence = serde_json::from_value(doc.body)?;
         ev.withdraw(
             disputed

@@ -49,22 +49,99 @@ struct NodeColumns<'a> {
     bool: &'a BooleanArray,
 }
 
-fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array, String> {
+/// What is wrong with a record batch (its columns) or with one of its rows,
+/// read against the shard layout. Shards can be evidence, so each is a
+/// reported problem, never a panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// A layout column is not in the batch.
+    #[error("column {0} missing")]
+    MissingColumn(String),
+    /// A layout column has another Arrow type.
+    #[error("column {0} has the wrong type")]
+    WrongType(String),
+    /// The row names no evidence file.
+    #[error("no evidence file")]
+    NoFile,
+    /// The row has no location kind.
+    #[error("no location kind")]
+    NoLocationKind,
+    /// The location kind and value are no kahu location.
+    #[error("location {kind:?} {at:?} is not a kahu location")]
+    Location {
+        /// The location kind found.
+        kind: String,
+        /// The location value found.
+        at: Option<u64>,
+    },
+    /// `time` is set but `time_nanos` is not.
+    #[error("time without time_nanos")]
+    TimeWithoutNanos,
+    /// `time` and `time_nanos` make no valid time.
+    #[error("time {micros} µs + {nanos} ns is not a valid time")]
+    InvalidTime {
+        /// `time`, microseconds since the epoch.
+        micros: i64,
+        /// `time_nanos`.
+        nanos: u32,
+    },
+    /// `time` and `time_nanos` tell different times (an edited shard).
+    #[error("time {micros} µs and time_nanos {nanos} disagree")]
+    TimeDisagrees {
+        /// `time`, microseconds since the epoch.
+        micros: i64,
+        /// `time_nanos`.
+        nanos: u32,
+    },
+    /// A list column's offsets point outside its values.
+    #[error("list offsets out of range")]
+    ListOffsets,
+    /// A field node breaks the tree encoding.
+    #[error("field node {node}: {problem}")]
+    FieldNode {
+        /// Index of the node in the batch's node values.
+        node: usize,
+        /// What is wrong with it.
+        problem: NodeProblem,
+    },
+}
+
+/// What is wrong with one field node ([`DecodeError::FieldNode`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NodeProblem {
+    /// Deeper than the open parent allows (or than the layout's limit).
+    #[error("depth {0} does not follow its parent")]
+    Depth(u32),
+    /// An array element carries a key.
+    #[error("an array element with a key")]
+    KeyInArray,
+    /// An object member has no key.
+    #[error("a field without a name")]
+    NoName,
+    /// A kind code the layout does not define.
+    #[error("unknown kind {0}")]
+    UnknownKind(u8),
+    /// A scalar kind whose value column is null.
+    #[error("{0} without its value")]
+    MissingValue(String),
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array, DecodeError> {
     batch
         .column_by_name(name)
         .map(|c| c.as_ref())
-        .ok_or_else(|| format!("column {name} missing"))
+        .ok_or_else(|| DecodeError::MissingColumn(name.to_string()))
 }
 
-fn wrong(name: &str) -> String {
-    format!("column {name} has the wrong type")
+fn wrong(name: &str) -> DecodeError {
+    DecodeError::WrongType(name.to_string())
 }
 
-fn strings<'a>(a: &'a dyn Array, name: &str) -> Result<&'a StringArray, String> {
+fn strings<'a>(a: &'a dyn Array, name: &str) -> Result<&'a StringArray, DecodeError> {
     a.as_string_opt::<i32>().ok_or_else(|| wrong(name))
 }
 
-fn string_col<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a StringArray, String> {
+fn string_col<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a StringArray, DecodeError> {
     strings(column(b, name)?, name)
 }
 
@@ -72,21 +149,21 @@ fn child<'a>(
     s: &'a arrow_array::StructArray,
     list: &str,
     name: &str,
-) -> Result<&'a dyn Array, String> {
+) -> Result<&'a dyn Array, DecodeError> {
     s.column_by_name(name)
         .map(|c| c.as_ref())
-        .ok_or_else(|| format!("column {list}.{name} missing"))
+        .ok_or_else(|| DecodeError::MissingColumn(format!("{list}.{name}")))
 }
 
 impl<'a> Columns<'a> {
     /// Type the columns of `batch`, or say which one does not fit.
-    pub(crate) fn new(b: &'a RecordBatch) -> Result<Self, String> {
-        let prim_u32 = |n: &str| -> Result<&'a UInt32Array, String> {
+    pub(crate) fn new(b: &'a RecordBatch) -> Result<Self, DecodeError> {
+        let prim_u32 = |n: &str| -> Result<&'a UInt32Array, DecodeError> {
             column(b, n)?
                 .as_primitive_opt::<UInt32Type>()
                 .ok_or_else(|| wrong(n))
         };
-        let list = |n: &str| -> Result<&'a ListArray, String> {
+        let list = |n: &str| -> Result<&'a ListArray, DecodeError> {
             column(b, n)?.as_list_opt::<i32>().ok_or_else(|| wrong(n))
         };
         let alt = list(schema::ALT_LOGSOURCES)?;
@@ -152,8 +229,8 @@ impl<'a> Columns<'a> {
     }
 
     /// The event in row `row`, or what is wrong with the row.
-    pub(crate) fn event(&self, row: usize, names: &mut Names) -> Result<Event, String> {
-        let file = opt_str(self.file, row).ok_or("no evidence file")?;
+    pub(crate) fn event(&self, row: usize, names: &mut Names) -> Result<Event, DecodeError> {
+        let file = opt_str(self.file, row).ok_or(DecodeError::NoFile)?;
         let location = self.location(row)?;
         let mut e = Event::new(Provenance {
             file: names.get(file),
@@ -179,37 +256,42 @@ impl<'a> Columns<'a> {
         Ok(e)
     }
 
-    fn location(&self, row: usize) -> Result<Location, String> {
+    fn location(&self, row: usize) -> Result<Location, DecodeError> {
         let at = self
             .location
             .is_valid(row)
             .then(|| self.location.value(row));
-        let kind = opt_str(self.location_kind, row).ok_or("no location kind")?;
+        let kind = opt_str(self.location_kind, row).ok_or(DecodeError::NoLocationKind)?;
         Ok(match (kind, at) {
             (location_kind::RECORD, Some(n)) => Location::Record(n),
             (location_kind::LINE, Some(n)) => Location::Line(n),
             (location_kind::OFFSET, Some(n)) => Location::Offset(n),
             (location_kind::FILE, None) => Location::File,
-            (k, _) => return Err(format!("location {k:?} {at:?} is not a kahu location")),
+            (k, _) => {
+                return Err(DecodeError::Location {
+                    kind: k.to_string(),
+                    at,
+                });
+            }
         })
     }
 
-    fn time(&self, row: usize) -> Result<Option<Timestamp>, String> {
+    fn time(&self, row: usize) -> Result<Option<Timestamp>, DecodeError> {
         if self.time.is_null(row) {
             return Ok(None);
         }
         let micros = self.time.value(row);
         if self.time_nanos.is_null(row) {
-            return Err("time without time_nanos".into());
+            return Err(DecodeError::TimeWithoutNanos);
         }
         let nanos = self.time_nanos.value(row);
         let secs = micros.div_euclid(1_000_000);
         let t = chrono::DateTime::from_timestamp(secs, nanos)
-            .ok_or_else(|| format!("time {micros} µs + {nanos} ns is not a valid time"))?;
+            .ok_or(DecodeError::InvalidTime { micros, nanos })?;
         // The two columns must tell the same time: a shard edited to move
         // `time` (what engines filter on) without `time_nanos` is refused.
         if crate::encode::time_parts(&t) != Some((micros, nanos)) {
-            return Err(format!("time {micros} µs and time_nanos {nanos} disagree"));
+            return Err(DecodeError::TimeDisagrees { micros, nanos });
         }
         Ok(Some(t))
     }
@@ -217,7 +299,11 @@ impl<'a> Columns<'a> {
 
 impl NodeColumns<'_> {
     /// The fields of one row from its nodes (pre-order, with depths).
-    fn tree(&self, nodes: std::ops::Range<usize>, names: &mut Names) -> Result<Fields, String> {
+    fn tree(
+        &self,
+        nodes: std::ops::Range<usize>,
+        names: &mut Names,
+    ) -> Result<Fields, DecodeError> {
         /// An array or object still open, with the key it has in its parent.
         enum Open {
             Array(Option<Arc<str>>, Vec<Value>),
@@ -246,9 +332,10 @@ impl NodeColumns<'_> {
         for i in nodes {
             let depth = self.depth.value(i);
             if depth > MAX_DEPTH || depth as usize > stack.len() {
-                return Err(format!(
-                    "field node {i}: depth {depth} does not follow its parent"
-                ));
+                return Err(DecodeError::FieldNode {
+                    node: i,
+                    problem: NodeProblem::Depth(depth),
+                });
             }
             while stack.len() > depth as usize {
                 close(&mut stack, &mut root);
@@ -256,19 +343,24 @@ impl NodeColumns<'_> {
             let key = opt_str(self.key, i).map(|k| names.get(k));
             let in_array = matches!(stack.last(), Some(Open::Array(..)));
             if in_array == key.is_some() {
-                return Err(format!(
-                    "field node {i}: {}",
-                    if in_array {
-                        "an array element with a key"
+                return Err(DecodeError::FieldNode {
+                    node: i,
+                    problem: if in_array {
+                        NodeProblem::KeyInArray
                     } else {
-                        "a field without a name"
-                    }
-                ));
+                        NodeProblem::NoName
+                    },
+                });
             }
             let code = self.kind.value(i);
-            let kind = Kind::from_code(code)
-                .ok_or_else(|| format!("field node {i}: unknown kind {code}"))?;
-            let missing = || format!("field node {i}: {kind:?} without its value");
+            let kind = Kind::from_code(code).ok_or(DecodeError::FieldNode {
+                node: i,
+                problem: NodeProblem::UnknownKind(code),
+            })?;
+            let missing = || DecodeError::FieldNode {
+                node: i,
+                problem: NodeProblem::MissingValue(format!("{kind:?}")),
+            };
             let v = match kind {
                 Kind::Null => Value::Null,
                 Kind::Bool => Value::Bool(
@@ -351,13 +443,13 @@ fn logsource(cols: [&StringArray; 3], i: usize, names: &mut Names) -> LogSource 
 }
 
 /// The child rows of list entry `row`, checked against the child length.
-fn range(offsets: &[i32], row: usize, len: usize) -> Result<std::ops::Range<usize>, String> {
+fn range(offsets: &[i32], row: usize, len: usize) -> Result<std::ops::Range<usize>, DecodeError> {
     let (Some(&a), Some(&b)) = (offsets.get(row), offsets.get(row + 1)) else {
-        return Err("list offsets out of range".into());
+        return Err(DecodeError::ListOffsets);
     };
     match (usize::try_from(a), usize::try_from(b)) {
         (Ok(a), Ok(b)) if a <= b && b <= len => Ok(a..b),
-        _ => Err("list offsets out of range".into()),
+        _ => Err(DecodeError::ListOffsets),
     }
 }
 
@@ -412,11 +504,12 @@ mod tests {
         RecordBatch::try_new(batch.schema(), columns).expect("batch")
     }
 
+    /// Each row's event, or its error as the analyst reads it.
     fn decode_all(batch: &RecordBatch) -> Vec<Result<Event, String>> {
         let cols = Columns::new(batch).expect("columns");
         let mut names = Names::default();
         (0..batch.num_rows())
-            .map(|i| cols.event(i, &mut names))
+            .map(|i| cols.event(i, &mut names).map_err(|e| e.to_string()))
             .collect()
     }
 
@@ -442,7 +535,15 @@ mod tests {
         let out = decode_all(&jump);
         assert!(out[0].is_ok() && out[2].is_ok());
         let err = out[1].as_ref().expect_err("depth jump");
-        assert!(err.contains("depth 3"), "{err}");
+        assert_eq!(err, "field node 5: depth 3 does not follow its parent");
+        let cols = Columns::new(&jump).expect("columns");
+        assert_eq!(
+            cols.event(1, &mut Names::default()).expect_err("typed"),
+            DecodeError::FieldNode {
+                node: 5,
+                problem: NodeProblem::Depth(3)
+            }
+        );
 
         // An unknown kind code, and an Int without its value.
         let bad_kind = edited(&batch, |name, c| {

@@ -19,6 +19,7 @@ mod reader;
 pub mod schema;
 mod writer;
 
+pub use decode::{DecodeError, NodeProblem};
 pub use encode::{MAX_EVENT_BYTES, SkipReason};
 pub use partition::{PartitionKey, host_dir};
 pub use reader::{

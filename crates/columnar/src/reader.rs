@@ -1,6 +1,6 @@
 //! Reading a shard back into events.
 
-use crate::decode::{Columns, Names};
+use crate::decode::{Columns, DecodeError, Names};
 use crate::schema::{self, FORMAT_KEY, FORMAT_VERSION};
 use arrow_array::RecordBatch;
 use kahu_event::Event;
@@ -28,6 +28,9 @@ pub enum ReadError {
     /// The file's layout does not match the shard schema.
     #[error("shard layout: {0}")]
     Layout(String),
+    /// A record batch's columns do not fit the shard layout.
+    #[error("shard layout: {0}")]
+    Columns(#[from] DecodeError),
     /// Parquet could not decode the file.
     #[error("Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
@@ -47,7 +50,7 @@ pub struct RowError {
     /// 1-based row number in the shard.
     pub row: u64,
     /// What is wrong with it.
-    pub reason: String,
+    pub reason: DecodeError,
 }
 
 /// Read every row of a shard, in order, handing each event (or the
@@ -157,7 +160,7 @@ impl BatchDecoder {
     where
         F: FnMut(Result<Event, RowError>) -> bool,
     {
-        let cols = Columns::new(batch).map_err(ReadError::Layout)?;
+        let cols = Columns::new(batch)?;
         for i in 0..batch.num_rows() {
             self.rows += 1;
             let item = cols.event(i, &mut self.names).map_err(|reason| RowError {

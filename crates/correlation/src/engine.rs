@@ -84,7 +84,8 @@ pub struct CorrelationWarning {
     /// The correlation at fault, when one is (a per-correlation cap); `None`
     /// for the engine's own limits.
     pub rule_id: Option<std::sync::Arc<str>>,
-    /// What happened, in words (names the correlation when there is one).
+    /// What happened, in words (the correlation's title when there is
+    /// one; its id is `rule_id`).
     pub reason: String,
 }
 
@@ -98,9 +99,14 @@ impl CorrelationWarning {
     }
 }
 
+/// `correlation RULE-ID: reason`, or `correlation engine: reason` for the
+/// engine's own limits: where the warning comes from, then what happened.
 impl std::fmt::Display for CorrelationWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.reason)
+        match &self.rule_id {
+            Some(id) => write!(f, "correlation {id}: {}", self.reason),
+            None => write!(f, "correlation engine: {}", self.reason),
+        }
     }
 }
 

@@ -293,12 +293,10 @@ pub(crate) fn finish(mut eng: CorrelationEngine) -> Outcome {
         if st.dropped_groups > 0 {
             warnings.push(CorrelationWarning {
                 rule_id: Some(b.def.rule_id()),
+                // The rule id is the warning's `rule_id`, shown before it.
                 reason: format!(
-                    "correlation `{}` ({}): group cap of {} reached, {} matched events of new groups were not correlated",
-                    b.def.title,
-                    b.def.rule_id(),
-                    eng.limits.max_groups,
-                    st.dropped_groups
+                    "`{}`: group cap of {} reached, {} matched events of new groups were not correlated",
+                    b.def.title, eng.limits.max_groups, st.dropped_groups
                 ),
             });
         }
@@ -320,7 +318,7 @@ pub(crate) fn finish(mut eng: CorrelationEngine) -> Outcome {
     }
     if eng.stats.dropped_record_cap > 0 {
         warnings.push(CorrelationWarning::engine(format!(
-            "correlation record cap of {} reached: {} matched events were not correlated",
+            "record cap of {} reached: {} matched events were not correlated",
             eng.limits.max_records, eng.stats.dropped_record_cap
         )));
     }

@@ -105,6 +105,29 @@ pub enum FindingKind {
     Analytic,
 }
 
+impl FindingKind {
+    /// Every kind.
+    pub const ALL: [FindingKind; 5] = [
+        FindingKind::Sigma,
+        FindingKind::Correlation,
+        FindingKind::Ioc,
+        FindingKind::Yara,
+        FindingKind::Analytic,
+    ];
+
+    /// The name JSON outputs and the case store use (`"ioc"`), as serde
+    /// writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Sigma => "sigma",
+            FindingKind::Correlation => "correlation",
+            FindingKind::Ioc => "ioc",
+            FindingKind::Yara => "yara",
+            FindingKind::Analytic => "analytic",
+        }
+    }
+}
+
 /// One detector firing on one piece of evidence.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
@@ -375,6 +398,14 @@ mod tests {
         // Written as pairs, as before.
         let v = serde_json::to_value(&object).unwrap_or_default();
         assert!(v["fields"].is_array(), "{v}");
+    }
+
+    #[test]
+    fn kind_names_are_the_serialised_names() {
+        for k in FindingKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str(), "{k:?}");
+        }
+        assert_eq!(FindingKind::Ioc.as_str(), "ioc");
     }
 
     #[test]

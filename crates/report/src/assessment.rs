@@ -453,10 +453,7 @@ impl From<&Finding> for DetectionView {
         DetectionView {
             timestamp: f.timestamp,
             level: f.level,
-            kind: serde_json::to_value(f.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            kind: f.kind.as_str().to_string(),
             rule_id: f.rule_id.to_string(),
             title: f.title.to_string(),
             techniques: f.techniques.iter().map(|t| t.to_string()).collect(),

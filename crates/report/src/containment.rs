@@ -2,7 +2,8 @@
 //! hosts and files to act on, as plain text (one value per line, for
 //! firewalls and EDR consoles) and CSV (with reasons, for people).
 
-use crate::safe::{SpreadsheetCsv, create_output_file, single_line};
+use crate::safe::{SpreadsheetCsv, single_line};
+use crate::sink::OutputSink;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -160,8 +161,13 @@ impl Containment {
     /// Write `<name>.txt` and `<name>.csv` per list, plus `blocklist.csv`
     /// combining every network/hash indicator, into `dir`.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
-        crate::safe::create_output_dir(dir)?;
-        let mut combined = SpreadsheetCsv::new(create_output_file(&dir.join("blocklist.csv"))?);
+        self.write_to(&mut crate::sink::DirSink::new(dir)?, "")
+    }
+
+    /// Write the lists through `sink`, each name after `prefix` (the
+    /// assessment writes them as `containment/…`).
+    pub fn write_to(&self, sink: &mut dyn OutputSink, prefix: &str) -> io::Result<()> {
+        let mut combined = SpreadsheetCsv::new(sink.create(&format!("{prefix}blocklist.csv"))?);
         combined.row([
             "type",
             "value",
@@ -172,7 +178,7 @@ impl Containment {
         ])?;
         let rejected = self.rejected_for_control_characters();
         for (name, kind, list) in self.lists() {
-            let mut txt = io::BufWriter::new(create_output_file(&dir.join(format!("{name}.txt")))?);
+            let mut txt = sink.create(&format!("{prefix}{name}.txt"))?;
             // Lines that would be entries are never control-character
             // free by accident: an entry with one is left out (and counted).
             let clean = list
@@ -191,7 +197,7 @@ impl Containment {
                 )?;
             }
             writeln!(txt, ")")?;
-            let mut w = SpreadsheetCsv::new(create_output_file(&dir.join(format!("{name}.csv")))?);
+            let mut w = SpreadsheetCsv::new(sink.create(&format!("{prefix}{name}.csv"))?);
             w.row(["value", "reason", "first_seen", "last_seen", "detections"])?;
             for item in list {
                 if !item.value.chars().any(char::is_control) {
@@ -313,6 +319,18 @@ mod tests {
         let all = std::fs::read_to_string(dir.path().join("blocklist.csv")).unwrap();
         assert!(all.contains("ip,203.0.113.7,C2; Exfil"));
         assert!(dir.path().join("accounts-to-reset.csv").exists());
+
+        // The same lists through a memory sink: the same names, the same bytes.
+        let mut mem = crate::sink::MemorySink::default();
+        c.write_to(&mut mem, "containment/").unwrap();
+        let out = mem.outputs();
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| format!("containment/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        on_disk.sort();
+        assert_eq!(out.keys().cloned().collect::<Vec<_>>(), on_disk);
+        assert_eq!(out["containment/blocklist.csv"], all.as_bytes());
     }
 
     #[test]

@@ -8,7 +8,9 @@ pub mod escape;
 pub mod html;
 pub mod infra;
 pub mod safe;
+pub mod sink;
 pub mod stix;
 
 pub use assessment::{Assessment, SCHEMA_VERSION};
 pub use infra::{InfraNote, InfraNoteError};
+pub use sink::{DirSink, MemorySink, OutputSink};

@@ -505,7 +505,9 @@ impl Builder<'_> {
                     Modifier::Utf16 => {
                         next.push(vec![Piece::Lit(pattern::utf16_bom(&lit(p, "utf16")?))])
                     }
-                    Modifier::Windash => next.extend(pattern::windash(p)?),
+                    Modifier::Windash => {
+                        next.extend(pattern::windash(p).map_err(|e| e.to_string())?)
+                    }
                     _ => next.push(p.clone()),
                 }
             }

@@ -128,10 +128,23 @@ fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
+/// A value with more flag positions than `windash` expands
+/// ([`MAX_WINDASH`]): the rule is refused rather than compiled into
+/// 5^n patterns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "windash: {positions} flag positions would expand to more than {} variants",
+    5usize.pow(MAX_WINDASH as u32)
+)]
+pub struct WindashError {
+    /// Flag positions found in the value.
+    pub positions: usize,
+}
+
 /// `windash`: every combination of the dash characters at each position
 /// where a `-` or `/` starts a command-line flag (a dash not preceded by a
 /// word character and followed by one, as pySigma's `\B[-/]\b`).
-pub fn windash(p: &Pattern) -> Result<Vec<Pattern>, String> {
+pub fn windash(p: &Pattern) -> Result<Vec<Pattern>, WindashError> {
     // Locate candidate positions as (piece index, byte offset).
     let mut spots = Vec::new();
     for (pi, piece) in p.iter().enumerate() {
@@ -149,11 +162,9 @@ pub fn windash(p: &Pattern) -> Result<Vec<Pattern>, String> {
         }
     }
     if spots.len() > MAX_WINDASH {
-        return Err(format!(
-            "windash: {} flag positions would expand to more than {} variants",
-            spots.len(),
-            5usize.pow(MAX_WINDASH as u32)
-        ));
+        return Err(WindashError {
+            positions: spots.len(),
+        });
     }
     let combos = 5usize.pow(spots.len() as u32);
     let mut out = Vec::with_capacity(combos);
@@ -495,7 +506,12 @@ mod tests {
         assert_eq!(windash(&parse_wildcards("well-known")).unwrap().len(), 1);
         // Two flags: 25 combinations.
         assert_eq!(windash(&parse_wildcards("-a -b")).unwrap().len(), 25);
-        assert!(windash(&parse_wildcards("-a -b -c -d -e")).is_err());
+        let e = windash(&parse_wildcards("-a -b -c -d -e")).expect_err("too many");
+        assert_eq!(e, WindashError { positions: 5 });
+        assert_eq!(
+            e.to_string(),
+            "windash: 5 flag positions would expand to more than 625 variants"
+        );
     }
 
     #[test]

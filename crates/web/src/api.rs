@@ -585,7 +585,7 @@ async fn attack_matrix(State(s): St) -> ApiResult {
         s.read(|c| {
             let counts = c.technique_counts()?;
             let map = c
-                .document("attack-tactics")?
+                .document(kahu_case::DocKind::AttackTactics.as_str())?
                 .map(|d| d.body)
                 .unwrap_or(Value::Null);
             Ok::<_, kahu_case::Error>((counts, map))
@@ -637,7 +637,7 @@ async fn attribution(State(s): St) -> ApiResult {
     let v = blocking(&s, |s| {
         s.read(|c| {
             Ok::<_, kahu_case::Error>(json!({
-                "document": c.document("attribution")?,
+                "document": c.document(kahu_case::DocKind::Attribution.as_str())?,
                 "disputes": c.disputes(false)?,
                 "verdicts": c.verdicts(None)?,
                 "notes": c.notes(None)?,
@@ -731,7 +731,7 @@ fn recompute(s: &AppState, c: &mut Case, user: &str) -> Result<bool, kahu_case::
         return Ok(false);
     };
     c.update_document(
-        "attribution",
+        kahu_case::DocKind::Attribution.as_str(),
         &format!("kahu (recomputed for {user})"),
         |c, current| {
             let disputed = c.disputes(true)?;

@@ -243,6 +243,18 @@ fn collect_evidence(
 }
 
 fn print_human(res: &Attribution, view: &kahu_attack::AttackView<'_>) {
+    print_evidence(res, view);
+    println!();
+    print_judgment(res);
+    println!();
+    print_ranking(res);
+    for c in res.candidates.iter().take(3) {
+        print_candidate(c, res, view);
+    }
+}
+
+/// The release, what the evidence holds, and ids that were mapped or ignored.
+fn print_evidence(res: &Attribution, view: &kahu_attack::AttackView<'_>) {
     // Ids and details can come from a findings file (evidence-derived).
     let safe = crate::output::terminal_safe;
     let e = &res.evidence;
@@ -259,16 +271,6 @@ fn print_human(res: &Attribution, view: &kahu_attack::AttackView<'_>) {
             view.release()
         );
     }
-    // A knowledge-base technique id as the view shows it, with the
-    // knowledge base's id where it differs.
-    let shown = |id: &str| {
-        let s = view.technique_id(id);
-        if s == id {
-            s
-        } else {
-            format!("{s} (v{} {id})", res.attack_version)
-        }
-    };
     if !e.remapped.is_empty() {
         println!(
             "revoked ids mapped: {}",
@@ -291,7 +293,11 @@ fn print_human(res: &Attribution, view: &kahu_attack::AttackView<'_>) {
             safe(&e.group_hints.join(", "))
         );
     }
-    println!();
+}
+
+/// The judgment in estimative language, its confidence basis and caveats.
+fn print_judgment(res: &Attribution) {
+    let safe = crate::output::terminal_safe;
     match &res.outcome {
         Outcome::Attributed { id, name } => {
             let c = &res.candidates[0];
@@ -335,7 +341,10 @@ fn print_human(res: &Attribution, view: &kahu_attack::AttackView<'_>) {
     for c in &res.caveats {
         println!("caveat: {}", safe(c));
     }
-    println!();
+}
+
+/// Every candidate's rank, score and likelihood, and the unknown alternative.
+fn print_ranking(res: &Attribution) {
     println!(
         "{:>3}  {:<7} {:<28} {:>7} {:>6}  likelihood (ICD 203)",
         "#", "id", "name", "score", "p"
@@ -362,74 +371,93 @@ fn print_human(res: &Attribution, view: &kahu_attack::AttackView<'_>) {
         res.likelihood_unknown * 100.0,
         res.likelihood_unknown_words
     );
-    for c in res.candidates.iter().take(3) {
+}
+
+/// A knowledge-base technique id as the view shows it, with the knowledge
+/// base's id where it differs.
+fn shown(id: &str, res: &Attribution, view: &kahu_attack::AttackView<'_>) -> String {
+    let s = view.technique_id(id);
+    if s == id {
+        s
+    } else {
+        format!("{s} (v{} {id})", res.attack_version)
+    }
+}
+
+/// One of the leading candidates: why it fits, what contradicts it, what
+/// it leaves unexplained and what to hunt next.
+fn print_candidate(
+    c: &kahu_attack::Candidate,
+    res: &Attribution,
+    view: &kahu_attack::AttackView<'_>,
+) {
+    let safe = crate::output::terminal_safe;
+    println!(
+        "\n── {} {} ({})",
+        c.id,
+        c.name,
+        c.aliases
+            .iter()
+            .filter(|a| **a != c.name)
+            .take(4)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("   supporting:");
+    for i in c.supporting.iter().take(12) {
+        let other = match i.kind {
+            kahu_attack::EvidenceKind::Technique
+            | kahu_attack::EvidenceKind::RelatedTechnique
+            | kahu_attack::EvidenceKind::SoftwareImpliedTechnique => {
+                let s = view.technique_id(&i.id);
+                if s == i.id {
+                    String::new()
+                } else {
+                    format!(" [v{} {s}]", view.release())
+                }
+            }
+            _ => String::new(),
+        };
+        println!("     +{:<5.2} {}{other}", i.weight, safe(&i.detail));
+    }
+    if c.supporting.len() > 12 {
+        println!("     … {} more", c.supporting.len() - 12);
+    }
+    if !c.contradicting.is_empty() {
+        println!("   contradicting:");
+        for i in &c.contradicting {
+            println!("     {:<6.2} {}", i.weight, safe(&i.detail));
+        }
+    }
+    if !c.unexplained.is_empty() {
         println!(
-            "\n── {} {} ({})",
-            c.id,
-            c.name,
-            c.aliases
+            "   not explained by this actor: {}",
+            c.unexplained
                 .iter()
-                .filter(|a| **a != c.name)
-                .take(4)
-                .cloned()
+                .map(|u| if u.starts_with('T') {
+                    shown(u, res, view)
+                } else {
+                    u.clone()
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        println!("   supporting:");
-        for i in c.supporting.iter().take(12) {
-            let other = match i.kind {
-                kahu_attack::EvidenceKind::Technique
-                | kahu_attack::EvidenceKind::RelatedTechnique
-                | kahu_attack::EvidenceKind::SoftwareImpliedTechnique => {
-                    let s = view.technique_id(&i.id);
-                    if s == i.id {
-                        String::new()
-                    } else {
-                        format!(" [v{} {s}]", view.release())
-                    }
-                }
-                _ => String::new(),
-            };
-            println!("     +{:<5.2} {}{other}", i.weight, safe(&i.detail));
-        }
-        if c.supporting.len() > 12 {
-            println!("     … {} more", c.supporting.len() - 12);
-        }
-        if !c.contradicting.is_empty() {
-            println!("   contradicting:");
-            for i in &c.contradicting {
-                println!("     {:<6.2} {}", i.weight, safe(&i.detail));
-            }
-        }
-        if !c.unexplained.is_empty() {
+    }
+    if !c.hunt_next.is_empty() {
+        println!("   hunt next (actor techniques not yet observed, most exclusive first):");
+        for h in c.hunt_next.iter().take(8) {
             println!(
-                "   not explained by this actor: {}",
-                c.unexplained
+                "     {} {} [{}] used by {} groups",
+                shown(&h.technique, res, view),
+                h.name,
+                view.tactics(&h.technique)
                     .iter()
-                    .map(|u| if u.starts_with('T') {
-                        shown(u)
-                    } else {
-                        u.clone()
-                    })
+                    .map(|t| t.short_name())
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(","),
+                h.groups_using
             );
-        }
-        if !c.hunt_next.is_empty() {
-            println!("   hunt next (actor techniques not yet observed, most exclusive first):");
-            for h in c.hunt_next.iter().take(8) {
-                println!(
-                    "     {} {} [{}] used by {} groups",
-                    shown(&h.technique),
-                    h.name,
-                    view.tactics(&h.technique)
-                        .iter()
-                        .map(|t| t.short_name())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    h.groups_using
-                );
-            }
         }
     }
 }

@@ -111,57 +111,8 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
     check_inputs(&args)?;
-    let cfg = DetectConfig {
-        evidence: args.paths.clone(),
-        // `--rules` adds to the bundled set, as in `assess` (one meaning
-        // for one flag); `--no-bundled-rules` runs one team's rules alone.
-        bundled_rules: !args.no_bundled_rules,
-        rules: args.rules.clone(),
-        load: kahu_sigma::LoadOptions {
-            min_level: args.min_level,
-            placeholders: crate::rules::placeholders(&args.placeholders)?,
-            tuning: args.noise.tuning()?,
-            statuses: args
-                .noise
-                .statuses()
-                .unwrap_or_else(|| kahu_sigma::LoadOptions::default().statuses),
-        },
-        iocs: args.iocs.clone(),
-        ioc_tlp: kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?,
-        yara: args.yara.clone(),
-        case_dir: args.case.clone(),
-        case_events: Default::default(),
-        case_is_this_evidence: false,
-        analytics: false,
-        repeats: args.noise.repeats(),
-        filter: args.select.filter()?,
-        ioc_strict_validity: args.select.ioc_strict_validity,
-        engine: crate::engine::detection_engine(args.engine, args.partitions)?,
-    };
-    let outputs: Vec<&std::path::Path> = args
-        .output
-        .iter()
-        .chain(args.case.iter())
-        .map(PathBuf::as_path)
-        .filter(|p| *p != std::path::Path::new("-"))
-        .collect();
-    kahu_assess::guard::refuse_outputs_on_evidence(&outputs, &args.paths)?;
-    // Nor may an output replace a rule, feed, YARA or tuning file the run
-    // reads (`-o feed.csv --ioc feed.csv` would truncate the partner's feed).
-    let case_file = args.case.as_ref().map(|d| d.join("case.sqlite"));
-    let written: Vec<&std::path::Path> = args
-        .output
-        .iter()
-        .filter(|p| *p != std::path::Path::new("-"))
-        .chain(case_file.iter())
-        .map(PathBuf::as_path)
-        .collect();
-    let read: Vec<PathBuf> = [&args.rules, &args.iocs, &args.yara, &args.noise.tuning]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    kahu_assess::guard::refuse_outputs_on_inputs(&written, &read)?;
+    let cfg = detect_config(&args)?;
+    refuse_overwrites(&args)?;
     let chatty = !global.quiet && !args.json;
     let progress = FileProgress::new(global.quiet || args.json);
     let mut run = kahu_assess::detect(&cfg, &progress)?;
@@ -182,40 +133,11 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let findings = run.findings;
     let rule_files = output::RuleFiles::of(&run.rules.rule_sets());
 
-    let tz = args.tz;
     // `-o -`, or no `-o` without `--json`, writes the timeline to stdout
     // (as Hayabusa and Chainsaw do); the summary then goes to stderr.
     let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"))
         || (args.output.is_none() && !args.json);
-    let stdout_path = PathBuf::from("-");
-    let timeline = args.output.as_ref().or(to_stdout.then_some(&stdout_path));
-    if let Some(path) = timeline {
-        let format = args
-            .format
-            .unwrap_or_else(|| TimelineFormat::from_path(path));
-        let w: Box<dyn std::io::Write> = if to_stdout {
-            Box::new(BufWriter::new(std::io::stdout().lock()))
-        } else {
-            let file = kahu_report::safe::create_output_file(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            Box::new(BufWriter::new(file))
-        };
-        let skipped = match format {
-            TimelineFormat::Csv => output::write_csv(w, &findings, tz, &rule_files).map(|()| 0),
-            TimelineFormat::Jsonl => {
-                output::write_jsonl(w, &findings, &rule_files, args.jsonl_fields).map(|()| 0)
-            }
-            TimelineFormat::Timesketch => {
-                output::write_timesketch(w, &findings, TimelineFormat::jsonl_name(path))
-            }
-        }
-        .with_context(|| format!("cannot write {}", path.display()))?;
-        if skipped > 0 && !global.quiet {
-            eprintln!(
-                "warning: {skipped} finding(s) without a time left out of the Timesketch timeline"
-            );
-        }
-    }
+    write_timeline(&args, to_stdout, &findings, &rule_files, global.quiet)?;
 
     let elapsed = started.elapsed().as_secs_f64();
     let view = kahu_assess::assemble::attack_view(
@@ -279,6 +201,108 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         return Ok(ExitCode::from(crate::NO_EVIDENCE_EXIT));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The detection run `args` ask for.
+fn detect_config(args: &Args) -> Result<DetectConfig> {
+    Ok(DetectConfig {
+        evidence: args.paths.clone(),
+        // `--rules` adds to the bundled set, as in `assess` (one meaning
+        // for one flag); `--no-bundled-rules` runs one team's rules alone.
+        bundled_rules: !args.no_bundled_rules,
+        rules: args.rules.clone(),
+        load: kahu_sigma::LoadOptions {
+            min_level: args.min_level,
+            placeholders: crate::rules::placeholders(&args.placeholders)?,
+            tuning: args.noise.tuning()?,
+            statuses: args
+                .noise
+                .statuses()
+                .unwrap_or_else(|| kahu_sigma::LoadOptions::default().statuses),
+        },
+        iocs: args.iocs.clone(),
+        ioc_tlp: kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?,
+        yara: args.yara.clone(),
+        case_dir: args.case.clone(),
+        case_events: Default::default(),
+        case_is_this_evidence: false,
+        analytics: false,
+        repeats: args.noise.repeats(),
+        filter: args.select.filter()?,
+        ioc_strict_validity: args.select.ioc_strict_validity,
+        engine: crate::engine::detection_engine(args.engine, args.partitions)?,
+    })
+}
+
+/// No output may replace evidence, nor a rule, feed, YARA or tuning file
+/// the run reads.
+fn refuse_overwrites(args: &Args) -> Result<()> {
+    let outputs: Vec<&std::path::Path> = args
+        .output
+        .iter()
+        .chain(args.case.iter())
+        .map(PathBuf::as_path)
+        .filter(|p| *p != std::path::Path::new("-"))
+        .collect();
+    kahu_assess::guard::refuse_outputs_on_evidence(&outputs, &args.paths)?;
+    // Nor may an output replace a rule, feed, YARA or tuning file the run
+    // reads (`-o feed.csv --ioc feed.csv` would truncate the partner's feed).
+    let case_file = args.case.as_ref().map(|d| d.join("case.sqlite"));
+    let written: Vec<&std::path::Path> = args
+        .output
+        .iter()
+        .filter(|p| *p != std::path::Path::new("-"))
+        .chain(case_file.iter())
+        .map(PathBuf::as_path)
+        .collect();
+    let read: Vec<PathBuf> = [&args.rules, &args.iocs, &args.yara, &args.noise.tuning]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    kahu_assess::guard::refuse_outputs_on_inputs(&written, &read)?;
+    Ok(())
+}
+
+/// Write the timeline (CSV, JSON lines or Timesketch) to `-o` or stdout.
+fn write_timeline(
+    args: &Args,
+    to_stdout: bool,
+    findings: &[kahu_finding::Finding],
+    rule_files: &output::RuleFiles,
+    quiet: bool,
+) -> Result<()> {
+    let tz = args.tz;
+    let stdout_path = PathBuf::from("-");
+    let timeline = args.output.as_ref().or(to_stdout.then_some(&stdout_path));
+    if let Some(path) = timeline {
+        let format = args
+            .format
+            .unwrap_or_else(|| TimelineFormat::from_path(path));
+        let w: Box<dyn std::io::Write> = if to_stdout {
+            Box::new(BufWriter::new(std::io::stdout().lock()))
+        } else {
+            let file = kahu_report::safe::create_output_file(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            Box::new(BufWriter::new(file))
+        };
+        let skipped = match format {
+            TimelineFormat::Csv => output::write_csv(w, findings, tz, rule_files).map(|()| 0),
+            TimelineFormat::Jsonl => {
+                output::write_jsonl(w, findings, rule_files, args.jsonl_fields).map(|()| 0)
+            }
+            TimelineFormat::Timesketch => {
+                output::write_timesketch(w, findings, TimelineFormat::jsonl_name(path))
+            }
+        }
+        .with_context(|| format!("cannot write {}", path.display()))?;
+        if skipped > 0 && !quiet {
+            eprintln!(
+                "warning: {skipped} finding(s) without a time left out of the Timesketch timeline"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Rule, YARA and tuning paths are regular files or folders, never a FIFO
