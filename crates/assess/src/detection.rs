@@ -139,6 +139,14 @@ impl LoadedRules {
             .sum()
     }
 
+    /// The correlation rules in use, over every set.
+    pub fn correlation_rules(&self) -> Vec<&kahu_correlation::Correlation> {
+        self.sets
+            .iter()
+            .flat_map(|s| s.correlation_rules())
+            .collect()
+    }
+
     /// The detection rule sets (rule metadata for reports).
     pub fn rule_sets(&self) -> Vec<&RuleSet> {
         self.sets.iter().map(|s| &s.rules).collect()

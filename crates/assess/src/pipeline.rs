@@ -252,7 +252,12 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         built.assessment.techniques.len()
     ));
     progress.phase_start("write report");
-    let fired = crate::write::FiredRules::of(&rulesets, &findings, &det.rules.roots);
+    let fired = crate::write::FiredRules::of(
+        &rulesets,
+        &det.rules.correlation_rules(),
+        &findings,
+        &det.rules.roots,
+    );
     let mut written = crate::write::write_outputs(
         &cfg.out,
         &built,

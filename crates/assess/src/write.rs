@@ -109,61 +109,56 @@ pub fn rule_text(origin: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// The Sigma rules that produced a finding, each once (the first set
-/// holding its id wins, as for [`RuleFiles`]), with file and text.
-pub struct FiredRules<'a> {
-    rules: Vec<(&'a kahu_sigma::SigmaRule, kahu_report::html::RuleText)>,
+/// The Sigma detection and correlation rules that produced a finding, each
+/// once (the first set holding its id wins, as for [`RuleFiles`]), with
+/// file and text.
+pub struct FiredRules {
+    /// Per rule: its id, what the case document says of it, its text.
+    rules: Vec<(String, serde_json::Value, kahu_report::html::RuleText)>,
 }
 
-impl<'a> FiredRules<'a> {
-    /// The rules of `sets` that `findings` name, in the sets' order;
-    /// files named relative to `roots` (see [`relative_rule_file`]).
-    pub fn of(sets: &[&'a kahu_sigma::RuleSet], findings: &[Finding], roots: &[PathBuf]) -> Self {
-        let fired: std::collections::HashSet<&str> = findings
-            .iter()
-            .filter(|f| f.kind == kahu_finding::FindingKind::Sigma)
-            .map(|f| &*f.rule_id)
-            .collect();
+impl FiredRules {
+    /// The detection rules of `sets` and the correlation rules in
+    /// `correlations` that `findings` name, detection rules first in the
+    /// sets' order; files named relative to `roots` (see
+    /// [`relative_rule_file`]).
+    pub fn of(
+        sets: &[&kahu_sigma::RuleSet],
+        correlations: &[&kahu_correlation::Correlation],
+        findings: &[Finding],
+        roots: &[PathBuf],
+    ) -> Self {
+        use kahu_finding::FindingKind;
+        let fired = |kind: FindingKind| -> std::collections::HashSet<&str> {
+            findings
+                .iter()
+                .filter(|f| f.kind == kind)
+                .map(|f| &*f.rule_id)
+                .collect()
+        };
+        let (sigma, correlated) = (fired(FindingKind::Sigma), fired(FindingKind::Correlation));
         let mut seen = std::collections::HashSet::new();
         let mut rules = Vec::new();
+        let text_of = |id: &str, title: &str, origin: &str| {
+            kahu_report::html::RuleText {
+                id: id.to_string(),
+                title: title.to_string(),
+                file: relative_rule_file(origin, roots),
+                ..Default::default()
+            }
+            .with_text(&rule_text(origin).unwrap_or_default())
+        };
         for set in sets {
             for (_, r) in set.rules() {
-                if !fired.contains(&*r.id) || !seen.insert(&*r.id) {
+                if !sigma.contains(&*r.id) || !seen.insert(r.id.to_string()) {
                     continue;
                 }
-                let view = kahu_report::html::RuleText {
-                    id: r.id.to_string(),
-                    title: r.title.to_string(),
-                    file: relative_rule_file(&r.origin, roots),
-                    ..Default::default()
-                }
-                .with_text(&rule_text(&r.origin).unwrap_or_default());
-                rules.push((r, view));
-            }
-        }
-        FiredRules { rules }
-    }
-
-    /// File and text of each rule, for the report's appendix.
-    pub fn report(&self) -> Vec<kahu_report::html::RuleText> {
-        self.rules.iter().map(|(_, v)| v.clone()).collect()
-    }
-
-    /// The `rules` case document: for each rule, keyed by rule id, what an
-    /// analyst needs to judge it (title, file, level, status, author,
-    /// description, references, false positives, tags) and its text (cut
-    /// as the report cuts it: `text_cut_bytes` says how much is missing).
-    /// `kahu serve` shows it when a rule id is opened. Each rule is stored
-    /// once, however many findings it made.
-    pub fn document(&self) -> serde_json::Value {
-        let mut doc = serde_json::Map::new();
-        for (r, v) in &self.rules {
-            doc.insert(
-                r.id.to_string(),
-                serde_json::json!({
+                let view = text_of(&r.id, &r.title, &r.origin);
+                let meta = serde_json::json!({
+                    "kind": "detection",
                     "title": &*r.title,
                     "file": &*r.origin,
-                    "relative_file": v.file,
+                    "relative_file": view.file,
                     "level": r.level.as_str(),
                     "status": r.status.map(|s| s.as_str()),
                     "author": r.author,
@@ -171,10 +166,52 @@ impl<'a> FiredRules<'a> {
                     "references": r.references,
                     "falsepositives": r.falsepositives,
                     "tags": r.tags.iter().map(|t| &**t).collect::<Vec<_>>(),
-                    "text": v.text,
-                    "text_cut_bytes": v.cut_bytes,
-                }),
-            );
+                });
+                rules.push((r.id.to_string(), meta, view));
+            }
+        }
+        // Correlation findings carry the correlation's id (else name, else
+        // title): the rule an analyst must read to judge them.
+        for c in correlations {
+            let id = c.rule_id();
+            if !correlated.contains(&*id) || !seen.insert(id.to_string()) {
+                continue;
+            }
+            let view = text_of(&id, &c.title, &c.origin);
+            let meta = serde_json::json!({
+                "kind": "correlation",
+                "title": &*c.title,
+                "file": &*c.origin,
+                "relative_file": view.file,
+                "level": c.level.map(|l| l.as_str()),
+                "tags": c.tags.iter().map(|t| &**t).collect::<Vec<_>>(),
+            });
+            rules.push((id.to_string(), meta, view));
+        }
+        FiredRules { rules }
+    }
+
+    /// File and text of each rule, for the report's appendix.
+    pub fn report(&self) -> Vec<kahu_report::html::RuleText> {
+        self.rules.iter().map(|(_, _, v)| v.clone()).collect()
+    }
+
+    /// The `rules` case document: for each rule, keyed by rule id, what an
+    /// analyst needs to judge it (kind, title, file, level, status, author,
+    /// description, references, false positives, tags — those a
+    /// correlation rule has) and its text (cut as the report cuts it:
+    /// `text_cut_bytes` says how much is missing). `kahu serve` shows it
+    /// when a rule id is opened. Each rule is stored once, however many
+    /// findings it made.
+    pub fn document(&self) -> serde_json::Value {
+        let mut doc = serde_json::Map::new();
+        for (id, meta, v) in &self.rules {
+            let mut entry = meta.clone();
+            if let Some(o) = entry.as_object_mut() {
+                o.insert("text".into(), v.text.clone().into());
+                o.insert("text_cut_bytes".into(), v.cut_bytes.into());
+            }
+            doc.insert(id.clone(), entry);
         }
         serde_json::Value::Object(doc)
     }
@@ -190,7 +227,7 @@ pub fn write_outputs(
     findings: &[Finding],
     analytics: &AnalyticsReport,
     rule_files: &RuleFiles,
-    fired: &FiredRules<'_>,
+    fired: &FiredRules,
 ) -> std::io::Result<Vec<PathBuf>> {
     let mut sink = DirSink::new(dir)?;
     write_products(&mut sink, built, findings, analytics, rule_files, fired)?;
@@ -215,7 +252,7 @@ pub fn write_products(
     findings: &[Finding],
     analytics: &AnalyticsReport,
     rule_files: &RuleFiles,
-    fired: &FiredRules<'_>,
+    fired: &FiredRules,
 ) -> std::io::Result<()> {
     sink.put(
         "report.html",

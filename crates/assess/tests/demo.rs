@@ -338,16 +338,24 @@ fn demo_assessment_end_to_end() {
             t.id
         );
     }
-    // Every Sigma rule that fired is in the rules appendix (#15): its file
-    // and its text, escaped, the same as the rule file in this repository
-    // (kahu's pack in `rules/`, named `rules/NAME`; the demo's rules in
-    // crates/demo/rules/, named by file name).
+    // Every Sigma rule that fired, detection or correlation, is in the
+    // rules appendix (#15): its file and its text, escaped, the same as the
+    // rule file in this repository (kahu's pack in `rules/`, named
+    // `rules/NAME`; the demo's rules in crates/demo/rules/, named by file
+    // name).
     let fired: BTreeSet<&str> = result
         .findings
         .iter()
-        .filter(|f| f.kind == FindingKind::Sigma)
+        .filter(|f| matches!(f.kind, FindingKind::Sigma | FindingKind::Correlation))
         .map(|f| &*f.rule_id)
         .collect();
+    assert!(
+        result
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::Correlation),
+        "the demo has a correlation finding, whose rule the appendix must show"
+    );
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut shown = 0;
     for (dir, prefix) in [("rules", "rules/"), ("crates/demo/rules", "")] {

@@ -56,6 +56,14 @@ impl SigmaRules {
         }
     }
 
+    /// The correlation rules in use, for reports naming the rules that
+    /// fired.
+    pub fn correlation_rules(&self) -> impl Iterator<Item = &crate::rule::Correlation> {
+        self.correlations
+            .iter()
+            .flat_map(|b| b.correlations().iter().map(|c| &c.def))
+    }
+
     /// Number of correlation rules in use.
     pub fn correlation_count(&self) -> usize {
         self.correlations
