@@ -494,7 +494,8 @@ const LIST_WORDS = {
 const pct = v => typeof v === 'number' && v >= 0 && v <= 1 ? Math.round(v * 100) + '%' : String(v);
 // "Likely (58%) that APT40 is responsible" in the estimative words the ranking chose.
 function candidateWords(c) {
-  const words = c.likelihood_words || (typeof c.likelihood === 'string' ? c.likelihood : '');
+  // `attribution.json` stores the band as a key (`very_likely`): shown as words.
+  const words = String(c.likelihood_words || (typeof c.likelihood === 'string' ? c.likelihood : '')).replace(/_/g, ' ');
   const p = typeof c.likelihood === 'number' ? c.likelihood : c.probability;
   const w = words ? words.charAt(0).toUpperCase() + words.slice(1) : 'Likelihood';
   return w + (p !== undefined ? ' (' + pct(p) + ')' : '') + ' that this actor is responsible.';
