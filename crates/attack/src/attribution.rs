@@ -395,7 +395,6 @@ impl Attributor<'_> {
                 .then_with(|| scores[b].total_cmp(&scores[a]))
                 .then_with(|| self.actors[a].id.cmp(&self.actors[b].id))
         });
-        let d = self.kb.data();
         let candidates: Vec<Candidate> = order
             .iter()
             .take(opts.top)
@@ -406,56 +405,9 @@ impl Attributor<'_> {
                 self.attack_score(a, &r, p, Some(&mut ex));
                 self.profile_score(a, ev, &r, &l, p, Some(&mut ex));
                 ex.supporting.sort_by(|x, y| y.weight.total_cmp(&x.weight));
-                let mut hunt: Vec<HuntItem> = a
-                    .model
-                    .direct
-                    .keys()
-                    .filter(|&&t| !r.observed_fam[self.parent[t as usize] as usize])
-                    .filter(|&&t| visible(&d.techniques[t as usize], &ev.platforms))
-                    .map(|&t| {
-                        let te = &d.techniques[t as usize];
-                        HuntItem {
-                            technique: te.id.clone(),
-                            name: te.name.clone(),
-                            tactics: te.tactics.clone(),
-                            groups_using: self.df[t as usize],
-                        }
-                    })
-                    .collect();
-                hunt.sort_by(|x, y| {
-                    x.groups_using
-                        .cmp(&y.groups_using)
-                        .then_with(|| x.technique.cmp(&y.technique))
-                });
-                hunt.truncate(opts.hunt_len);
+                let hunt = self.hunt_next(a, &r, ev, opts.hunt_len);
                 let contributions = learned
-                    .map(|w| {
-                        let mut c: Vec<Contribution> = FEATURES
-                            .iter()
-                            .zip(&w.weights)
-                            .zip(rows[ai])
-                            .map(|((f, &weight), value)| Contribution {
-                                feature: f.to_string(),
-                                value,
-                                weight,
-                                contribution: weight * value,
-                            })
-                            .collect();
-                        let (facts, other) = parts[ai];
-                        c.push(Contribution {
-                            feature: "profile_cve_tool_port".into(),
-                            value: facts,
-                            weight: p.fact_logit_scale,
-                            contribution: facts * p.fact_logit_scale,
-                        });
-                        c.push(Contribution {
-                            feature: "analyst_profile".into(),
-                            value: other,
-                            weight: p.profile_logit_scale,
-                            contribution: other * p.profile_logit_scale,
-                        });
-                        c
-                    })
+                    .map(|w| contributions(w, &rows[ai], parts[ai], p))
                     .unwrap_or_default();
                 let has_support = ex.supporting.iter().any(|i| i.weight > 0.0);
                 Candidate {
@@ -519,6 +471,42 @@ impl Attributor<'_> {
             actors_ranked: self.actors.len(),
             caveats: self.caveats(ev, &r),
         }
+    }
+
+    /// Techniques `a` is known for that the case has not shown (no member
+    /// of their family observed, visible on the case's platforms), rarest
+    /// first: where to look next if the hypothesis is right.
+    fn hunt_next(
+        &self,
+        a: &crate::score::Actor,
+        r: &crate::score::Resolved,
+        ev: &CaseEvidence,
+        len: usize,
+    ) -> Vec<HuntItem> {
+        let d = self.kb.data();
+        let mut hunt: Vec<HuntItem> = a
+            .model
+            .direct
+            .keys()
+            .filter(|&&t| !r.observed_fam[self.parent[t as usize] as usize])
+            .filter(|&&t| visible(&d.techniques[t as usize], &ev.platforms))
+            .map(|&t| {
+                let te = &d.techniques[t as usize];
+                HuntItem {
+                    technique: te.id.clone(),
+                    name: te.name.clone(),
+                    tactics: te.tactics.clone(),
+                    groups_using: self.df[t as usize],
+                }
+            })
+            .collect();
+        hunt.sort_by(|x, y| {
+            x.groups_using
+                .cmp(&y.groups_using)
+                .then_with(|| x.technique.cmp(&y.technique))
+        });
+        hunt.truncate(len);
+        hunt
     }
 
     /// Per actor: is it supported by more than technique overlap — its own
@@ -684,4 +672,39 @@ fn ev_has_profile_evidence(ev: &CaseEvidence) -> bool {
         && ev.asns.is_empty()
         && ev.infrastructure_kinds.is_empty()
         && ev.tools.is_empty())
+}
+
+/// Each learned feature's part of a candidate's score, then the two profile
+/// parts (CVE / tool / port at the fitted scale, the rest at the judged
+/// one): they sum to the score.
+fn contributions(
+    w: &RankerWeights,
+    row: &[f64; N_FEATURES],
+    (facts, other): (f64, f64),
+    p: &Params,
+) -> Vec<Contribution> {
+    let mut c: Vec<Contribution> = FEATURES
+        .iter()
+        .zip(&w.weights)
+        .zip(row)
+        .map(|((f, &weight), &value)| Contribution {
+            feature: f.to_string(),
+            value,
+            weight,
+            contribution: weight * value,
+        })
+        .collect();
+    c.push(Contribution {
+        feature: "profile_cve_tool_port".into(),
+        value: facts,
+        weight: p.fact_logit_scale,
+        contribution: facts * p.fact_logit_scale,
+    });
+    c.push(Contribution {
+        feature: "analyst_profile".into(),
+        value: other,
+        weight: p.profile_logit_scale,
+        contribution: other * p.profile_logit_scale,
+    });
+    c
 }
