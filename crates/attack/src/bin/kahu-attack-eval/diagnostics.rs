@@ -16,13 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// cross-fitted ranker gets wrong, by what the true group still has.
 pub(crate) fn print_errors(scored: &[Scored], index: &ReportIndex, kb: &KnowledgeBase) {
     let d = kb.data();
-    let fitted: Vec<[f64; N_PARAMS]> = (0..FOLDS)
-        .into_par_iter()
-        .map(|k| {
-            let c = choices(scored.iter().filter(|s| fold_of(s.case.source) != k));
-            ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2, &ALL).0
-        })
-        .collect();
+    let fitted = fold_fits(scored);
     let mut rows = Vec::new();
     for s in scored {
         let t = s.techniques_only;
@@ -231,13 +225,7 @@ pub(crate) fn print_profile_scale(scored: &[Scored], kb: &KnowledgeBase, bytes: 
                 .collect::<Vec<_>>()
         })
         .collect();
-    let fitted: Vec<[f64; N_PARAMS]> = (0..FOLDS)
-        .into_par_iter()
-        .map(|k| {
-            let c = choices(scored.iter().filter(|s| fold_of(s.case.source) != k));
-            ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2, &ALL).0
-        })
-        .collect();
+    let fitted = fold_fits(scored);
     let grid = scale_grid();
     // nll[case][grid point], top-1[case][grid point]
     let table: Vec<Vec<(f64, bool)>> = cases
@@ -300,4 +288,16 @@ pub(crate) fn print_profile_scale(scored: &[Scored], kb: &KnowledgeBase, bytes: 
         );
     }
     println!();
+}
+
+/// The shipped ranker fitted once per fold, each without its fold's
+/// reports (folds grouped by report, as in the main table).
+fn fold_fits(scored: &[Scored]) -> Vec<[f64; N_PARAMS]> {
+    (0..FOLDS)
+        .into_par_iter()
+        .map(|k| {
+            let c = choices(scored.iter().filter(|s| fold_of(s.case.source) != k));
+            ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2, &ALL).0
+        })
+        .collect()
 }
