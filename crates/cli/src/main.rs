@@ -1,6 +1,8 @@
 //! The `kahu` command line: argument parsing and wiring only. Each
 //! subcommand lives in its own module under `cmd/`.
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod cmd;
 mod engine;
 mod filter;
@@ -78,6 +80,10 @@ enum Command {
     /// Convert evidence into Parquet (needs a kahu built with `--features columnar`).
     #[cfg(not(feature = "columnar"))]
     Convert(cmd::convert_missing::Args),
+    /// Run a node of an Apache DataFusion Ballista cluster for
+    /// `kahu hunt --cluster` (`kahu cluster scheduler`, `kahu cluster
+    /// executor --scheduler HOST:PORT`; needs kahu built with `--features cluster`).
+    Cluster(cmd::cluster::Args),
 }
 
 fn main() -> ExitCode {
@@ -124,6 +130,7 @@ fn main() -> ExitCode {
         Command::Convert(args) => cmd::convert::run(args, &global),
         #[cfg(not(feature = "columnar"))]
         Command::Convert(args) => cmd::convert_missing::run(args),
+        Command::Cluster(args) => cmd::cluster::run(args),
     };
     match result {
         Ok(code) => code,
