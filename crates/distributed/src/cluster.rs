@@ -17,7 +17,8 @@
 use crate::detect::Detection;
 use crate::exec::SigmaExec;
 use crate::run::{Error, HuntOptions, HuntOutput, Scanned, Scanner, hunt_with, plan_input};
-use crate::wire::{Gathered, gather_rows};
+use crate::collect::Collector;
+use crate::wire::group_key;
 use ballista_core::config::BALLISTA_CLIENT_GRPC_MAX_MESSAGE_SIZE;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::serde::BallistaPhysicalExtensionCodec;
@@ -179,6 +180,12 @@ pub(crate) async fn scan(
     done: &(dyn Fn(u64) + Sync),
 ) -> std::result::Result<Scanned, Error> {
     let (grouped, input) = plan_input(shards, partitions)?;
+    // Each partition's identity as the executors will compute it (the
+    // partition number an executor sees is local to its task).
+    let keys = (0..grouped.len())
+        .map(|p| group_key(&input, p))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(Error::Cluster)?;
     let exec: Arc<dyn ExecutionPlan> =
         Arc::new(SigmaExec::for_cluster(input, detection.clone(), spec));
     let mut config = SessionConfig::new_with_ballista().with_target_partitions(partitions);
@@ -214,23 +221,21 @@ pub(crate) async fn scan(
     >(url, &ballista, exec, &codec, session, config)
     .await
     .map_err(cluster)?;
-    let mut parts: Vec<Gathered> = (0..grouped.len()).map(|_| Gathered::default()).collect();
+    let mut collector = Collector::new(keys).map_err(Error::Cluster)?;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(cluster)?;
-        gather_rows(&batch, &detection, &mut parts).map_err(Error::Cluster)?;
+        collector.add(&batch).map_err(Error::Cluster)?;
     }
-    let mut results = Vec::with_capacity(parts.len());
-    for (p, (part, group)) in parts.into_iter().zip(&grouped).enumerate() {
-        match part.closing {
-            Some(Ok(report)) => results.push(Ok((part.findings, report))),
-            Some(Err(reason)) => results.push(Err(reason)),
-            None => {
-                return Err(Error::Cluster(format!(
-                    "partition {p} ({} shards) returned no closing row: its results are incomplete",
-                    group.len()
-                )));
-            }
-        }
+    let mut results = Vec::with_capacity(grouped.len());
+    for (p, (settled, group)) in collector.finish(&detection).into_iter().zip(&grouped).enumerate() {
+        let outcome = settled.map_err(|e| {
+            Error::Cluster(format!(
+                "partition {p} ({} shards, first {}): {e}; its results are incomplete",
+                group.len(),
+                group.first().map_or_else(String::new, |f| f.0.display().to_string())
+            ))
+        })?;
+        results.push(outcome);
         done(group.iter().map(|f| f.1).sum());
     }
     let groups = grouped

@@ -30,6 +30,8 @@
 pub mod cluster;
 #[cfg(all(test, feature = "cluster"))]
 mod cluster_tests;
+#[cfg(feature = "cluster")]
+mod collect;
 mod detect;
 mod exec;
 mod routing;

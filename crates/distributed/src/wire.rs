@@ -1,14 +1,27 @@
 //! What a [`crate::SigmaExec`] partition sends back from a Ballista
-//! executor: its findings, then one closing row — its counters and
-//! correlation state, or why it failed. The client gathers them; a
-//! partition without a closing row is incomplete and fails the hunt.
+//! executor: its findings, then one closing row — its counters, how many
+//! findings it sent and their digest, and its correlation state, or why it
+//! failed. The client gathers them ([`crate::collect`]); a partition
+//! without a complete output fails the hunt.
+//!
+//! Every row names its partition by *what it read*, not by a number:
+//! Ballista 55 restricts each task's plan to its slice of partitions, so
+//! `execute(k)` on an executor gets a task-local `k` (two tasks both run a
+//! "partition 0"). The row's `group` is a digest of the partition's file
+//! group as the executor's plan holds it; the client maps it to the group
+//! it planned (an unknown digest fails the hunt). `run` tells one
+//! execution from another (a retried task), `seq` orders a run's rows so
+//! the client can check it has each exactly once, whatever the order and
+//! however often Ballista delivers them.
 
-use crate::detect::{Detection, Excluded, PartitionState};
-use crate::exec::{PartitionReport, detect_batch};
-use datafusion_common::arrow::array::{ArrayRef, AsArray, StringBuilder, UInt32Builder};
+use crate::detect::{Detection, PartitionState};
+use crate::exec::detect_batch;
+use datafusion_common::arrow::array::{ArrayRef, StringBuilder, UInt64Builder};
 use datafusion_common::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion_common::arrow::record_batch::RecordBatch;
 use datafusion_common::{DataFusionError, Result};
+use datafusion_datasource::file_scan_config::FileScanConfig;
+use datafusion_datasource::source::DataSourceExec;
 use datafusion_execution::TaskContext;
 use datafusion_physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion_physical_plan::{ExecutionPlan, SendableRecordBatchStream};
@@ -17,15 +30,18 @@ use kahu_columnar::BatchDecoder;
 use kahu_correlation::EngineState;
 use kahu_finding::Finding;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-/// A finding row (`json`: the finding).
-const FINDING: &str = "finding";
-/// A partition's closing row when it read all its input (`json`: [`WireReport`]).
-const REPORT: &str = "report";
+/// A finding row (`json`: the finding; `seq`: its number in the run, from 0).
+pub(crate) const FINDING: &str = "finding";
+/// A partition's closing row when it read all its input (`json`:
+/// [`WireReport`]; `seq`: the number of finding rows the run sent).
+pub(crate) const REPORT: &str = "report";
 /// A partition's closing row when it could not (`json`: the reason).
-const FAILED: &str = "failed";
+pub(crate) const FAILED: &str = "failed";
 
 /// The output schema of a [`crate::SigmaExec`] on a cluster.
 pub fn cluster_schema() -> SchemaRef {
@@ -33,7 +49,9 @@ pub fn cluster_schema() -> SchemaRef {
     SCHEMA
         .get_or_init(|| {
             Arc::new(Schema::new(vec![
-                Field::new("partition", DataType::UInt32, false),
+                Field::new("group", DataType::Utf8, false),
+                Field::new("run", DataType::Utf8, false),
+                Field::new("seq", DataType::UInt64, false),
                 Field::new("kind", DataType::Utf8, false),
                 Field::new("json", DataType::Utf8, false),
             ]))
@@ -43,39 +61,141 @@ pub fn cluster_schema() -> SchemaRef {
 
 /// A partition's counters and correlation state.
 #[derive(Serialize, Deserialize)]
-struct WireReport {
-    events: u64,
-    excluded: [u64; 3],
+pub(crate) struct WireReport {
+    /// Finding rows the run sent (`seq` 0 .. findings).
+    pub findings: u64,
+    /// [`RowDigest`] of those rows, hex.
+    pub digest: String,
+    pub events: u64,
+    pub excluded: [u64; 3],
     /// Per rule set, its engine's state (`None`: no correlation there).
-    engines: Vec<Option<EngineState>>,
+    pub engines: Vec<Option<EngineState>>,
+}
+
+/// The digest of a run's finding rows that does not depend on the order
+/// they arrive in: the sum (mod 2^256, as two 128-bit lanes) of
+/// SHA-256(`seq` ‖ `json`) over the rows. Kept per distinct `seq`, so a
+/// row delivered twice counts once.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RowDigest([u128; 2]);
+
+impl RowDigest {
+    /// The hash one row adds.
+    pub fn row(seq: u64, json: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(seq.to_le_bytes());
+        h.update(json.as_bytes());
+        h.finalize().into()
+    }
+
+    pub fn add(&mut self, row: &[u8; 32]) {
+        let (a, b) = row.split_at(16);
+        let lane = |s: &[u8]| u128::from_le_bytes(s.try_into().unwrap_or([0; 16]));
+        self.0[0] = self.0[0].wrapping_add(lane(a));
+        self.0[1] = self.0[1].wrapping_add(lane(b));
+    }
+
+    pub fn hex(&self) -> String {
+        format!("{:032x}{:032x}", self.0[0], self.0[1])
+    }
+}
+
+/// The identity of partition `partition` of `input` (a Parquet scan): the
+/// SHA-256 of its files' locations, sizes and byte ranges, in order, hex.
+/// The client computes it on the plan it submits, the executor on the
+/// plan it runs; they agree only if the executor reads exactly the group
+/// the client planned.
+pub(crate) fn group_key(
+    input: &Arc<dyn ExecutionPlan>,
+    partition: usize,
+) -> std::result::Result<String, String> {
+    let scan = input
+        .downcast_ref::<DataSourceExec>()
+        .and_then(|d| d.data_source().downcast_ref::<FileScanConfig>())
+        .ok_or_else(|| format!("SigmaExec over {} instead of a Parquet scan", input.name()))?;
+    let group = scan.file_groups.get(partition).ok_or_else(|| {
+        format!(
+            "partition {partition} of a scan of {} file groups",
+            scan.file_groups.len()
+        )
+    })?;
+    let mut h = Sha256::new();
+    for f in group.iter() {
+        h.update(f.object_meta.location.as_ref().as_bytes());
+        h.update(format!("\t{}", f.object_meta.size).as_bytes());
+        if let Some(r) = &f.range {
+            h.update(format!("\t{}-{}", r.start, r.end).as_bytes());
+        }
+        h.update(b"\n");
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// A name for one execution of one partition, unique enough to tell a
+/// retried task's output from the first attempt's: process, clock, count.
+fn run_id() -> String {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Where a run's rows are labelled and counted.
+struct Out {
+    group: String,
+    run: String,
+    sent: u64,
+    digest: RowDigest,
 }
 
 /// One partition's stream on an executor: findings as they come, then the
 /// closing row. An input error, a row that breaks the layout or a panic
 /// in the decoder ends the partition with a `failed` row (the client drops
 /// its findings and reads its shards again with kahu's reader, as the
-/// single-node engine does).
+/// single-node engine does). A partition that cannot name its shards
+/// sends one `failed` row with an empty `group`, which fails the hunt.
 pub(crate) fn execute(
     input: Arc<dyn ExecutionPlan>,
     partition: usize,
     context: Arc<TaskContext>,
     detection: Arc<Detection>,
 ) -> SendableRecordBatchStream {
-    let p = partition as u32;
-    let started = match input.execute(partition, context) {
-        Ok(stream) => Ok((
-            stream,
-            PartitionState::new(&detection),
-            BatchDecoder::default(),
+    let out = |group: String| Out {
+        group,
+        run: run_id(),
+        sent: 0,
+        digest: RowDigest::default(),
+    };
+    let started = match group_key(&input, partition) {
+        Err(reason) => Err(rows(
+            &out(String::new()),
+            FAILED,
+            [format!("the executor cannot name its partition's shards: {reason}")],
         )),
-        Err(e) => Err(e.to_string()),
+        Ok(group) => {
+            let out = out(group);
+            match input.execute(partition, context) {
+                Ok(stream) => Ok((
+                    stream,
+                    PartitionState::new(&detection),
+                    BatchDecoder::default(),
+                    out,
+                )),
+                Err(e) => Err(rows(&out, FAILED, [e.to_string()])),
+            }
+        }
     };
     let stream = futures::stream::unfold(Some(started), move |st| {
         let detection = detection.clone();
         async move {
-            let (mut input, mut state, mut decoder) = match st? {
+            let (mut input, mut state, mut decoder, mut out) = match st? {
                 Ok(s) => s,
-                Err(reason) => return Some((rows(p, FAILED, [reason]), None)),
+                Err(closing) => return Some((closing, None)),
             };
             loop {
                 let next = AssertUnwindSafe(input.next()).catch_unwind().await;
@@ -87,8 +207,8 @@ pub(crate) fn execute(
                         match run {
                             Ok(Ok(())) if state.findings.is_empty() => continue,
                             Ok(Ok(())) => {
-                                let out = finding_rows(p, &std::mem::take(&mut state.findings));
-                                return Some((out, Some(Ok((input, state, decoder)))));
+                                let rows = finding_rows(&mut out, &std::mem::take(&mut state.findings));
+                                return Some((rows, Some(Ok((input, state, decoder, out)))));
                             }
                             Ok(Err(e)) => e.to_string(),
                             Err(_) => "the shard decoder failed (panic)".to_string(),
@@ -96,146 +216,72 @@ pub(crate) fn execute(
                     }
                     Ok(Some(Err(e))) => e.to_string(),
                     Err(_) => "the Parquet reader failed (panic)".to_string(),
-                    Ok(None) => {
-                        let report = WireReport {
-                            events: state.events,
-                            excluded: [
-                                state.excluded.time,
-                                state.excluded.undated,
-                                state.excluded.selection,
-                            ],
-                            engines: state
-                                .engines
-                                .into_iter()
-                                .map(|e| e.map(kahu_correlation::CorrelationEngine::into_state))
-                                .collect(),
-                        };
-                        let out = serde_json::to_string(&report)
-                            .map_err(|e| DataFusionError::External(Box::new(e)))
-                            .and_then(|text| rows(p, REPORT, [text]));
-                        return Some((out, None));
-                    }
+                    Ok(None) => return Some((closing_row(&out, state), None)),
                 };
-                return Some((rows(p, FAILED, [failed]), None));
+                return Some((rows(&out, FAILED, [failed]), None));
             }
         }
     });
     Box::pin(RecordBatchStreamAdapter::new(cluster_schema(), stream))
 }
 
-fn finding_rows(p: u32, findings: &[Finding]) -> Result<RecordBatch> {
+/// The `report` row of a run that read all its input.
+fn closing_row(out: &Out, state: PartitionState) -> Result<RecordBatch> {
+    let report = WireReport {
+        findings: out.sent,
+        digest: out.digest.hex(),
+        events: state.events,
+        excluded: [
+            state.excluded.time,
+            state.excluded.undated,
+            state.excluded.selection,
+        ],
+        engines: state
+            .engines
+            .into_iter()
+            .map(|e| e.map(kahu_correlation::CorrelationEngine::into_state))
+            .collect(),
+    };
+    let text = serde_json::to_string(&report).map_err(|e| DataFusionError::External(Box::new(e)))?;
+    rows(out, REPORT, [text])
+}
+
+/// Finding rows, numbered on from the run's last and added to its digest.
+fn finding_rows(out: &mut Out, findings: &[Finding]) -> Result<RecordBatch> {
     let texts = findings
         .iter()
         .map(serde_json::to_string)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
-    rows(p, FINDING, texts)
+    let batch = rows(out, FINDING, texts.iter().cloned())?;
+    for t in &texts {
+        out.digest.add(&RowDigest::row(out.sent, t));
+        out.sent += 1;
+    }
+    Ok(batch)
 }
 
-fn rows(p: u32, kind: &str, texts: impl IntoIterator<Item = String>) -> Result<RecordBatch> {
-    let mut part = UInt32Builder::new();
+/// Rows of one kind: finding rows take `seq` from `out.sent` on, a closing
+/// row `seq` = `out.sent` (the number of findings before it).
+fn rows(out: &Out, kind: &str, texts: impl IntoIterator<Item = String>) -> Result<RecordBatch> {
+    let mut group = StringBuilder::new();
+    let mut run = StringBuilder::new();
+    let mut seq = UInt64Builder::new();
     let mut kinds = StringBuilder::new();
     let mut json = StringBuilder::new();
-    for t in texts {
-        part.append_value(p);
+    for (i, t) in texts.into_iter().enumerate() {
+        group.append_value(&out.group);
+        run.append_value(&out.run);
+        seq.append_value(if kind == FINDING { out.sent + i as u64 } else { out.sent });
         kinds.append_value(kind);
         json.append_value(t);
     }
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(part.finish()),
+        Arc::new(group.finish()),
+        Arc::new(run.finish()),
+        Arc::new(seq.finish()),
         Arc::new(kinds.finish()),
         Arc::new(json.finish()),
     ];
     Ok(RecordBatch::try_new(cluster_schema(), columns)?)
-}
-
-/// What the client gathered for one partition.
-#[derive(Default)]
-pub(crate) struct Gathered {
-    pub findings: Vec<Finding>,
-    /// The closing row: its report, or why the partition failed.
-    pub closing: Option<Result<PartitionReport, String>>,
-}
-
-/// Sort the rows of `batch` into their partitions (`parts`, one entry per
-/// planned partition). The correlation state is merged into engines of
-/// `detection`'s rule sets, so the client's gather step takes it as it
-/// takes a local partition's. A row naming a partition that was not
-/// planned, a second closing row or unreadable JSON is an error: the
-/// results cannot be trusted as complete.
-pub(crate) fn gather_rows(
-    batch: &RecordBatch,
-    detection: &Detection,
-    parts: &mut [Gathered],
-) -> std::result::Result<(), String> {
-    let col = |name: &str| {
-        batch
-            .column_by_name(name)
-            .ok_or_else(|| format!("result without its {name} column"))
-    };
-    let part = col("partition")?
-        .as_primitive_opt::<datafusion_common::arrow::datatypes::UInt32Type>()
-        .ok_or("partition column of another type")?;
-    let kind = col("kind")?
-        .as_string_opt::<i32>()
-        .ok_or("kind column of another type")?;
-    let json = col("json")?
-        .as_string_opt::<i32>()
-        .ok_or("json column of another type")?;
-    for i in 0..batch.num_rows() {
-        let p = part.value(i) as usize;
-        let slot = parts
-            .get_mut(p)
-            .ok_or_else(|| format!("a result row for partition {p}, which was not planned"))?;
-        if slot.closing.is_some() {
-            return Err(format!("partition {p} sent rows after its closing row"));
-        }
-        let text = json.value(i);
-        match kind.value(i) {
-            FINDING => slot.findings.push(
-                serde_json::from_str(text).map_err(|e| format!("partition {p}: finding: {e}"))?,
-            ),
-            FAILED => slot.closing = Some(Err(text.to_string())),
-            REPORT => {
-                let r: WireReport = serde_json::from_str(text)
-                    .map_err(|e| format!("partition {p}: report: {e}"))?;
-                slot.closing = Some(Ok(
-                    report(r, detection).map_err(|e| format!("partition {p}: {e}"))?
-                ));
-            }
-            other => return Err(format!("partition {p}: unknown row kind {other:?}")),
-        }
-    }
-    Ok(())
-}
-
-/// A wire report as the local gather step's [`PartitionReport`].
-fn report(r: WireReport, detection: &Detection) -> std::result::Result<PartitionReport, String> {
-    if r.engines.len() != detection.rules.len() {
-        return Err(format!(
-            "{} rule sets in the report, {} here",
-            r.engines.len(),
-            detection.rules.len()
-        ));
-    }
-    let mut engines = Vec::with_capacity(r.engines.len());
-    for (set, state) in detection.rules.iter().zip(r.engines) {
-        engines.push(match (set.partition_engine(), state) {
-            (Some(mut e), Some(s)) => {
-                e.merge_state(s).map_err(|e| e.to_string())?;
-                Some(e)
-            }
-            (None, None) => None,
-            _ => return Err("correlation rules differ between executor and client".into()),
-        });
-    }
-    Ok(PartitionReport {
-        engines,
-        events: r.events,
-        excluded: Excluded {
-            time: r.excluded[0],
-            undated: r.excluded[1],
-            selection: r.excluded[2],
-        },
-    })
 }
