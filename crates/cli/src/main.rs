@@ -87,8 +87,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    restore_sigpipe();
     let cli = Cli::parse();
+    // Not where kahu talks to a cluster: tokio writes sockets with writev,
+    // which raises SIGPIPE when the peer has gone (a client or executor
+    // that closed a connection), and the default action would kill a
+    // scheduler or executor, or end `hunt --cluster` without an error.
+    let on_cluster = match &cli.command {
+        Command::Cluster(_) => true,
+        Command::Hunt(args) => args.cluster.is_some(),
+        _ => false,
+    };
+    if !on_cluster {
+        restore_sigpipe();
+    }
     let filter = match cli.verbose {
         0 => "warn",
         1 => "info",
@@ -147,7 +158,8 @@ fn main() -> ExitCode {
 /// quietly from the signal instead.
 fn restore_sigpipe() {
     #[cfg(unix)]
-    // SAFETY: called first thing in main, before any other thread exists;
+    // SAFETY: called in main right after parsing the arguments, before any
+    // other thread exists;
     // setting a signal disposition to its default has no other effect.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
