@@ -14,10 +14,10 @@
 //! finish (an executor lost and Ballista's retries spent) is an error:
 //! nothing is reported as complete that was not.
 
+use crate::collect::Collector;
 use crate::detect::Detection;
 use crate::exec::SigmaExec;
 use crate::run::{Error, HuntOptions, HuntOutput, Scanned, Scanner, hunt_with, plan_input};
-use crate::collect::Collector;
 use crate::wire::group_key;
 use ballista_core::config::BALLISTA_CLIENT_GRPC_MAX_MESSAGE_SIZE;
 use ballista_core::extension::SessionConfigExt;
@@ -227,12 +227,19 @@ pub(crate) async fn scan(
         collector.add(&batch).map_err(Error::Cluster)?;
     }
     let mut results = Vec::with_capacity(grouped.len());
-    for (p, (settled, group)) in collector.finish(&detection).into_iter().zip(&grouped).enumerate() {
+    for (p, (settled, group)) in collector
+        .finish(&detection)
+        .into_iter()
+        .zip(&grouped)
+        .enumerate()
+    {
         let outcome = settled.map_err(|e| {
             Error::Cluster(format!(
                 "partition {p} ({} shards, first {}): {e}; its results are incomplete",
                 group.len(),
-                group.first().map_or_else(String::new, |f| f.0.display().to_string())
+                group
+                    .first()
+                    .map_or_else(String::new, |f| f.0.display().to_string())
             ))
         })?;
         results.push(outcome);

@@ -50,7 +50,12 @@ impl Run {
                 r.findings
             ));
         }
-        if self.rows.keys().next_back().is_some_and(|&last| last + 1 != n) {
+        if self
+            .rows
+            .keys()
+            .next_back()
+            .is_some_and(|&last| last + 1 != n)
+        {
             return Err("its finding rows are not numbered 0 .. n".into());
         }
         let mut digest = RowDigest::default();
@@ -109,7 +114,9 @@ impl Collector {
                 if g.is_empty() && k == FAILED {
                     return Err(t.to_string());
                 }
-                return Err(format!("a result row for files the client did not plan (group {g})"));
+                return Err(format!(
+                    "a result row for files the client did not plan (group {g})"
+                ));
             };
             let id = run.value(i);
             let run = self.runs[p].entry(id.to_string()).or_default();
@@ -133,7 +140,9 @@ impl Collector {
                     match &run.closing {
                         Some(old) if *old == c => run.repeated += 1,
                         Some(_) => {
-                            return Err(format!("partition {p}, run {id}: two different closing rows"));
+                            return Err(format!(
+                                "partition {p}, run {id}: two different closing rows"
+                            ));
                         }
                         None => run.closing = Some(c),
                     }
@@ -164,7 +173,10 @@ fn settle(p: usize, runs: BTreeMap<String, Run>, detection: &Detection) -> Settl
             tracing::info!(partition = p, run = %id, rows = run.repeated, "cluster rows delivered twice, read once");
         }
         match run.closing.take() {
-            None => problems.push(format!("run {id}: {} finding rows, no closing row", run.rows.len())),
+            None => problems.push(format!(
+                "run {id}: {} finding rows, no closing row",
+                run.rows.len()
+            )),
             Some((_, true, reason)) => failed = Some(reason),
             Some((seq, false, text)) => {
                 let r: WireReport =
@@ -185,7 +197,10 @@ fn settle(p: usize, runs: BTreeMap<String, Run>, detection: &Detection) -> Settl
                     r.findings, other.findings
                 ));
             }
-            tracing::info!(partition = p, "a partition ran twice with the same output, read once");
+            tracing::info!(
+                partition = p,
+                "a partition ran twice with the same output, read once"
+            );
         }
         let findings = run.rows.into_values().map(|(_, f)| f).collect();
         return Ok(Ok((findings, report(r, detection)?)));
@@ -229,4 +244,187 @@ fn report(r: WireReport, detection: &Detection) -> Res<PartitionReport> {
             selection: r.excluded[2],
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{WHOAMI, events, rules, truth};
+    use crate::wire::cluster_schema;
+    use datafusion_common::arrow::array::{ArrayRef, StringArray, UInt64Array};
+    use kahu_intel::IocSet;
+    use std::sync::Arc;
+
+    /// (group, run, seq, kind, json) rows as one batch.
+    fn batch(rows: &[(&str, &str, u64, &str, String)]) -> RecordBatch {
+        let s = |f: fn(&(&str, &str, u64, &str, String)) -> String| -> ArrayRef {
+            Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+        };
+        let seq: ArrayRef = Arc::new(UInt64Array::from(
+            rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        ));
+        let columns = vec![
+            s(|r| r.0.to_string()),
+            s(|r| r.1.to_string()),
+            seq,
+            s(|r| r.3.to_string()),
+            s(|r| r.4.clone()),
+        ];
+        RecordBatch::try_new(cluster_schema(), columns).expect("batch")
+    }
+
+    fn detection() -> Detection {
+        Detection {
+            rules: vec![rules(&[("whoami.yml", WHOAMI)])],
+            iocs: Arc::new(IocSet::new()),
+            filter: Default::default(),
+        }
+    }
+
+    /// Real finding texts (the embedded detector's), at least `n`.
+    fn texts(n: usize) -> Vec<String> {
+        let t = truth(&rules(&[("whoami.yml", WHOAMI)]), &events());
+        assert!(t.len() >= n, "{} findings in the test events", t.len());
+        t.into_iter().take(n).collect()
+    }
+
+    /// The closing row a run that sent `texts` sends.
+    fn report(texts: &[String]) -> String {
+        let mut digest = RowDigest::default();
+        for (i, t) in texts.iter().enumerate() {
+            digest.add(&RowDigest::row(i as u64, t));
+        }
+        let r = WireReport {
+            findings: texts.len() as u64,
+            digest: digest.hex(),
+            events: 10,
+            excluded: [0; 3],
+            engines: vec![None],
+        };
+        serde_json::to_string(&r).expect("report")
+    }
+
+    fn settled(c: Collector) -> Settled {
+        let mut all = c.finish(&detection());
+        assert_eq!(all.len(), 1);
+        all.remove(0)
+    }
+
+    fn found(s: Settled) -> Vec<String> {
+        let (findings, report) = s.expect("partition complete").expect("not failed");
+        assert_eq!(report.events, 10);
+        findings.iter().map(crate::tests::key).collect()
+    }
+
+    #[test]
+    fn a_run_is_complete_whatever_the_order_and_repeats_of_its_rows() {
+        let t = texts(3);
+        let mut c = Collector::new(vec!["g".into()]).expect("collector");
+        c.add(&batch(&[("g", "r", 3, REPORT, report(&t))]))
+            .expect("add");
+        c.add(&batch(&[
+            ("g", "r", 2, FINDING, t[2].clone()),
+            ("g", "r", 0, FINDING, t[0].clone()),
+        ]))
+        .expect("add");
+        c.add(&batch(&[("g", "r", 1, FINDING, t[1].clone())]))
+            .expect("add");
+        // Delivered twice: read once.
+        c.add(&batch(&[
+            ("g", "r", 0, FINDING, t[0].clone()),
+            ("g", "r", 3, REPORT, report(&t)),
+        ]))
+        .expect("add");
+        assert_eq!(found(settled(c)), t, "seq order, each once");
+    }
+
+    #[test]
+    fn a_missing_row_or_closing_row_fails_the_partition() {
+        let t = texts(3);
+        let mut c = Collector::new(vec!["g".into()]).expect("collector");
+        c.add(&batch(&[
+            ("g", "r", 0, FINDING, t[0].clone()),
+            ("g", "r", 2, FINDING, t[2].clone()),
+            ("g", "r", 3, REPORT, report(&t)),
+        ]))
+        .expect("add");
+        let e = settled(c).err().expect("incomplete");
+        assert!(e.contains("announces 3 findings, 2 arrived"), "{e}");
+
+        let mut c = Collector::new(vec!["g".into()]).expect("collector");
+        c.add(&batch(&[("g", "r", 0, FINDING, t[0].clone())]))
+            .expect("add");
+        let e = settled(c).err().expect("no closing row");
+        assert!(e.contains("no closing row"), "{e}");
+
+        // A row replaced by another one (same number, other finding).
+        let mut c = Collector::new(vec!["g".into()]).expect("collector");
+        c.add(&batch(&[
+            ("g", "r", 0, FINDING, t[0].clone()),
+            ("g", "r", 1, FINDING, t[0].clone()),
+            ("g", "r", 2, FINDING, t[2].clone()),
+            ("g", "r", 3, REPORT, report(&t)),
+        ]))
+        .expect("add");
+        let e = settled(c).err().expect("digest");
+        assert!(e.contains("digest"), "{e}");
+
+        let c = Collector::new(vec!["g".into()]).expect("collector");
+        assert_eq!(settled(c).err().as_deref(), Some("no row arrived"));
+    }
+
+    #[test]
+    fn retried_runs_are_read_once_if_they_agree_and_fail_if_they_differ() {
+        let t = texts(2);
+        let run = |id: &'static str, t: &[String]| {
+            let mut rows: Vec<_> = t
+                .iter()
+                .enumerate()
+                .map(|(i, x)| ("g", id, i as u64, FINDING, x.clone()))
+                .collect();
+            rows.push(("g", id, t.len() as u64, REPORT, report(t)));
+            batch(&rows)
+        };
+        let mut c = Collector::new(vec!["g".into()]).expect("collector");
+        c.add(&run("a", &t)).expect("add");
+        c.add(&run("b", &t)).expect("add");
+        assert_eq!(found(settled(c)), t);
+
+        let mut c = Collector::new(vec!["g".into()]).expect("collector");
+        c.add(&run("a", &t)).expect("add");
+        c.add(&run("b", &t[..1])).expect("add");
+        let e = settled(c).err().expect("differ");
+        assert!(e.contains("differ"), "{e}");
+
+        // A failed attempt and a complete one: the complete one counts;
+        // a failed one alone sends the shards to kahu's reader.
+        let mut c = Collector::new(vec!["g".into()]).expect("collector");
+        c.add(&batch(&[("g", "x", 0, FAILED, "damaged".into())]))
+            .expect("add");
+        c.add(&run("a", &t)).expect("add");
+        assert_eq!(found(settled(c)), t);
+        let mut c = Collector::new(vec!["g".into()]).expect("collector");
+        c.add(&batch(&[("g", "x", 0, FAILED, "damaged".into())]))
+            .expect("add");
+        assert_eq!(
+            settled(c).expect("settled").err().as_deref(),
+            Some("damaged")
+        );
+    }
+
+    #[test]
+    fn rows_of_files_not_planned_fail_the_hunt() {
+        let mut c = Collector::new(vec!["g".into(), "h".into()]).expect("collector");
+        let e = c
+            .add(&batch(&[("other", "r", 0, FINDING, texts(1)[0].clone())]))
+            .err()
+            .expect("unknown group");
+        assert!(e.contains("did not plan"), "{e}");
+        let e = c
+            .add(&batch(&[("", "r", 0, FAILED, "cannot name".into())]))
+            .err()
+            .expect("unnamed");
+        assert_eq!(e, "cannot name");
+        assert!(Collector::new(vec!["g".into(), "g".into()]).is_err());
+    }
 }

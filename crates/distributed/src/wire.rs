@@ -175,7 +175,9 @@ pub(crate) fn execute(
         Err(reason) => Err(rows(
             &out(String::new()),
             FAILED,
-            [format!("the executor cannot name its partition's shards: {reason}")],
+            [format!(
+                "the executor cannot name its partition's shards: {reason}"
+            )],
         )),
         Ok(group) => {
             let out = out(group);
@@ -207,7 +209,8 @@ pub(crate) fn execute(
                         match run {
                             Ok(Ok(())) if state.findings.is_empty() => continue,
                             Ok(Ok(())) => {
-                                let rows = finding_rows(&mut out, &std::mem::take(&mut state.findings));
+                                let rows =
+                                    finding_rows(&mut out, &std::mem::take(&mut state.findings));
                                 return Some((rows, Some(Ok((input, state, decoder, out)))));
                             }
                             Ok(Err(e)) => e.to_string(),
@@ -242,7 +245,8 @@ fn closing_row(out: &Out, state: PartitionState) -> Result<RecordBatch> {
             .map(|e| e.map(kahu_correlation::CorrelationEngine::into_state))
             .collect(),
     };
-    let text = serde_json::to_string(&report).map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let text =
+        serde_json::to_string(&report).map_err(|e| DataFusionError::External(Box::new(e)))?;
     rows(out, REPORT, [text])
 }
 
@@ -272,7 +276,11 @@ fn rows(out: &Out, kind: &str, texts: impl IntoIterator<Item = String>) -> Resul
     for (i, t) in texts.into_iter().enumerate() {
         group.append_value(&out.group);
         run.append_value(&out.run);
-        seq.append_value(if kind == FINDING { out.sent + i as u64 } else { out.sent });
+        seq.append_value(if kind == FINDING {
+            out.sent + i as u64
+        } else {
+            out.sent
+        });
         kinds.append_value(kind);
         json.append_value(t);
     }
