@@ -55,8 +55,11 @@ const CACHE: usize = 8;
 pub struct KahuCodec {
     inner: BallistaPhysicalExtensionCodec,
     compile: Arc<Compile>,
-    cache: Mutex<Vec<(Arc<[u8]>, Arc<Detection>)>>,
+    cache: Mutex<Vec<Compiled>>,
 }
+
+/// A spec and the detectors compiled from it.
+type Compiled = (Arc<[u8]>, Arc<Detection>);
 
 impl std::fmt::Debug for KahuCodec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

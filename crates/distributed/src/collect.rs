@@ -417,13 +417,11 @@ mod tests {
         let mut c = Collector::new(vec!["g".into(), "h".into()]).expect("collector");
         let e = c
             .add(&batch(&[("other", "r", 0, FINDING, texts(1)[0].clone())]))
-            .err()
-            .expect("unknown group");
+            .expect_err("unknown group");
         assert!(e.contains("did not plan"), "{e}");
         let e = c
             .add(&batch(&[("", "r", 0, FAILED, "cannot name".into())]))
-            .err()
-            .expect("unnamed");
+            .expect_err("unnamed");
         assert_eq!(e, "cannot name");
         assert!(Collector::new(vec!["g".into(), "g".into()]).is_err());
     }
