@@ -334,6 +334,7 @@ fn an_executor_killed_mid_query_never_gives_a_partial_result_as_complete() {
     if out.status.success() {
         // Ballista ran the lost tasks again elsewhere: the result must be
         // complete — the single-node findings exactly.
+        eprintln!("kill test: the hunt finished after the kill (lost tasks re-run)");
         let got = ok(&out);
         assert_eq!(got["events"], single["events"], "{got}");
         assert_eq!(got["findings"], single["findings"], "{got}");
@@ -341,6 +342,7 @@ fn an_executor_killed_mid_query_never_gives_a_partial_result_as_complete() {
     } else {
         // Or the query failed: a non-zero exit naming the cluster, and no
         // timeline written as if complete.
+        eprintln!("kill test: the hunt failed after the kill: {stderr}");
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains("Ballista cluster"), "{stderr}");
         assert!(
