@@ -64,7 +64,6 @@ impl kahu_assess::engine::DetectionEngine for DataFusion {
         &self,
         job: kahu_assess::engine::EngineJob<'_>,
     ) -> Result<kahu_assess::engine::EngineOutput> {
-        use kahu_assess::detect::ExcludedCounts;
         let detection = Arc::new(kahu_distributed::Detection {
             rules: job.rules.to_vec(),
             iocs: job.iocs.clone(),
@@ -81,27 +80,37 @@ impl kahu_assess::engine::DetectionEngine for DataFusion {
         let out = kahu_distributed::hunt(job.evidence, detection, &opts, &|bytes| {
             progress.file_done(bytes)
         })?;
-        let warnings = out
-            .warnings
-            .into_iter()
-            .map(|w| kahu_ingest::Warning {
-                file: w.file.display().to_string().into(),
-                member: None,
-                location: w.row.map(kahu_event::Location::Record),
-                reason: w.reason,
-            })
-            .collect();
-        Ok(kahu_assess::engine::EngineOutput {
-            findings: out.findings,
-            correlation: out.correlation,
-            warnings,
-            events: out.events,
-            excluded: ExcludedCounts {
-                time: out.excluded.time,
-                undated: out.excluded.undated,
-                selection: out.excluded.selection,
-            },
-            files: out.files,
+        Ok(engine_output(out))
+    }
+}
+
+/// A DataFusion hunt's output as the detection stage takes it (the same
+/// for the single-node and the cluster engine).
+#[cfg(feature = "datafusion")]
+pub(crate) fn engine_output(
+    out: kahu_distributed::HuntOutput,
+) -> kahu_assess::engine::EngineOutput {
+    use kahu_assess::detect::ExcludedCounts;
+    let warnings = out
+        .warnings
+        .into_iter()
+        .map(|w| kahu_ingest::Warning {
+            file: w.file.display().to_string().into(),
+            member: None,
+            location: w.row.map(kahu_event::Location::Record),
+            reason: w.reason,
         })
+        .collect();
+    kahu_assess::engine::EngineOutput {
+        findings: out.findings,
+        correlation: out.correlation,
+        warnings,
+        events: out.events,
+        excluded: ExcludedCounts {
+            time: out.excluded.time,
+            undated: out.excluded.undated,
+            selection: out.excluded.selection,
+        },
+        files: out.files,
     }
 }

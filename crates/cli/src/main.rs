@@ -1,6 +1,8 @@
 //! The `kahu` command line: argument parsing and wiring only. Each
 //! subcommand lives in its own module under `cmd/`.
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod cmd;
 mod engine;
 mod filter;
@@ -78,11 +80,26 @@ enum Command {
     /// Convert evidence into Parquet (needs a kahu built with `--features columnar`).
     #[cfg(not(feature = "columnar"))]
     Convert(cmd::convert_missing::Args),
+    /// Run a node of an Apache DataFusion Ballista cluster for
+    /// `kahu hunt --cluster` (`kahu cluster scheduler`, `kahu cluster
+    /// executor --scheduler HOST:PORT`; needs kahu built with `--features cluster`).
+    Cluster(cmd::cluster::Args),
 }
 
 fn main() -> ExitCode {
-    restore_sigpipe();
     let cli = Cli::parse();
+    // Not where kahu talks to a cluster: tokio writes sockets with writev,
+    // which raises SIGPIPE when the peer has gone (a client or executor
+    // that closed a connection), and the default action would kill a
+    // scheduler or executor, or end `hunt --cluster` without an error.
+    let on_cluster = match &cli.command {
+        Command::Cluster(_) => true,
+        Command::Hunt(args) => args.cluster.is_some(),
+        _ => false,
+    };
+    if !on_cluster {
+        restore_sigpipe();
+    }
     let filter = match cli.verbose {
         0 => "warn",
         1 => "info",
@@ -124,6 +141,7 @@ fn main() -> ExitCode {
         Command::Convert(args) => cmd::convert::run(args, &global),
         #[cfg(not(feature = "columnar"))]
         Command::Convert(args) => cmd::convert_missing::run(args),
+        Command::Cluster(args) => cmd::cluster::run(args),
     };
     match result {
         Ok(code) => code,
@@ -140,7 +158,8 @@ fn main() -> ExitCode {
 /// quietly from the signal instead.
 fn restore_sigpipe() {
     #[cfg(unix)]
-    // SAFETY: called first thing in main, before any other thread exists;
+    // SAFETY: called in main right after parsing the arguments, before any
+    // other thread exists;
     // setting a signal disposition to its default has no other effect.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);

@@ -1214,3 +1214,25 @@ fn engine_datafusion_without_the_feature_says_which_feature_to_build_with() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--features datafusion"), "{err}");
 }
+
+/// Without the `cluster` feature, `hunt --cluster` and `kahu cluster` are
+/// refused with the feature to build with, before any evidence is read.
+#[cfg(not(feature = "cluster"))]
+#[test]
+fn cluster_without_the_feature_says_which_feature_to_build_with() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let hunt = Command::new(KAHU)
+        .args(["hunt", "--cluster", "127.0.0.1:9"])
+        .arg(tmp.path())
+        .output()
+        .expect("kahu runs");
+    let node = Command::new(KAHU)
+        .args(["cluster", "scheduler"])
+        .output()
+        .expect("kahu runs");
+    for out in [hunt, node] {
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--features cluster"), "{err}");
+    }
+}

@@ -39,7 +39,7 @@ impl Default for Limits {
 }
 
 /// Counters of what the engine saw and skipped.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     /// `observe` calls.
     pub observed: u64,

@@ -33,6 +33,11 @@ impl Interner {
         Some(id)
     }
 
+    /// The strings in id order.
+    pub(crate) fn items(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|s| &**s)
+    }
+
     pub(crate) fn get(&self, id: u32) -> &str {
         self.items.get(id as usize).map(|s| &**s).unwrap_or("")
     }

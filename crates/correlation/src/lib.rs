@@ -74,6 +74,7 @@ mod intern;
 mod rule;
 mod scan;
 mod set;
+mod state;
 mod window;
 
 pub use engine::{CorrelationEngine, CorrelationWarning, Limits, Outcome, Stats};
@@ -83,6 +84,7 @@ pub use rule::{
 };
 pub use scan::{SigmaRules, SigmaScan};
 pub use set::{BoundCorrelation, BoundCorrelations, CorrelationSet, Source};
+pub use state::{EngineState, StateError};
 
 #[cfg(test)]
 mod send_check {

@@ -90,6 +90,10 @@ pub struct SigmaExec {
     detection: Arc<Detection>,
     gather: Arc<Gather>,
     props: Arc<PlanProperties>,
+    /// Set when the node runs on a Ballista cluster: what executors rebuild
+    /// `detection` from, and the output is [`crate::wire::cluster_schema`].
+    #[cfg(feature = "cluster")]
+    spec: Option<Arc<[u8]>>,
 }
 
 impl std::fmt::Debug for Detection {
@@ -118,19 +122,50 @@ impl SigmaExec {
         detection: Arc<Detection>,
         gather: Arc<Gather>,
     ) -> Self {
-        let partitions = input.output_partitioning().partition_count();
-        let props = PlanProperties::new(
-            EquivalenceProperties::new(finding_schema()),
-            Partitioning::UnknownPartitioning(partitions),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
         SigmaExec {
+            props: Self::props(&input, finding_schema()),
             input,
             detection,
             gather,
-            props: Arc::new(props),
+            #[cfg(feature = "cluster")]
+            spec: None,
         }
+    }
+
+    fn props(input: &Arc<dyn ExecutionPlan>, schema: SchemaRef) -> Arc<PlanProperties> {
+        let partitions = input.output_partitioning().partition_count();
+        Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema),
+            Partitioning::UnknownPartitioning(partitions),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ))
+    }
+
+    /// Detection over `input`'s batches on a Ballista cluster: `spec` is
+    /// what executors rebuild `detection` from (see
+    /// [`crate::cluster::KahuCodec`]). Each partition's findings, then its
+    /// correlation state and counters (or why it failed) leave as rows of
+    /// [`crate::wire::cluster_schema`], for the client's gather step.
+    #[cfg(feature = "cluster")]
+    pub fn for_cluster(
+        input: Arc<dyn ExecutionPlan>,
+        detection: Arc<Detection>,
+        spec: Arc<[u8]>,
+    ) -> Self {
+        SigmaExec {
+            props: Self::props(&input, crate::wire::cluster_schema()),
+            input,
+            detection,
+            gather: Arc::default(),
+            spec: Some(spec),
+        }
+    }
+
+    /// The cluster spec, when the node runs on a cluster.
+    #[cfg(feature = "cluster")]
+    pub fn spec(&self) -> Option<&Arc<[u8]>> {
+        self.spec.as_ref()
     }
 
     pub(crate) fn gather(&self) -> &Arc<Gather> {
@@ -177,6 +212,14 @@ impl ExecutionPlan for SigmaExec {
         let [input] = <[_; 1]>::try_from(children).map_err(|c| {
             DataFusionError::Internal(format!("SigmaExec takes one input, given {}", c.len()))
         })?;
+        #[cfg(feature = "cluster")]
+        if let Some(spec) = &self.spec {
+            return Ok(Arc::new(SigmaExec::for_cluster(
+                input,
+                self.detection.clone(),
+                spec.clone(),
+            )));
+        }
         Ok(Arc::new(SigmaExec::with_gather(
             input,
             self.detection.clone(),
@@ -199,6 +242,15 @@ impl ExecutionPlan for SigmaExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        #[cfg(feature = "cluster")]
+        if self.spec.is_some() {
+            return Ok(crate::wire::execute(
+                self.input.clone(),
+                partition,
+                context,
+                self.detection.clone(),
+            ));
+        }
         let input = self.input.execute(partition, context)?;
         let detection = self.detection.clone();
         let gather = self.gather.clone();
@@ -251,7 +303,7 @@ impl ExecutionPlan for SigmaExec {
 /// Decode `batch` and run the detectors on each event. A row that breaks
 /// the layout fails the partition (so its shards are re-read by the
 /// reader that names shard and row), rather than being skipped unnamed.
-fn detect_batch(
+pub(crate) fn detect_batch(
     detection: &Detection,
     state: &mut PartitionState,
     decoder: &mut BatchDecoder,

@@ -16,18 +16,30 @@
 //!   and gathers the correlation state of every partition in one place
 //!   where `kahu-correlation` finishes it as in the embedded engine.
 //!
+//! - [`cluster`] (feature `cluster`): the same plan on an Apache
+//!   DataFusion Ballista cluster, with the codec that carries `SigmaExec`
+//!   to kahu's own executors.
+//!
 //! A partition DataFusion cannot finish (a damaged shard, a decoder
 //! panic, a row that breaks the layout) is not lost and not half-counted:
 //! its findings are dropped and its shards are read again, one by one,
 //! with `kahu-columnar`'s own reader, which names the shard (and row) at
 //! fault and keeps every readable row.
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
+#[cfg(all(test, feature = "cluster"))]
+mod cluster_tests;
+#[cfg(feature = "cluster")]
+mod collect;
 mod detect;
 mod exec;
 mod routing;
 mod run;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "cluster")]
+pub mod wire;
 
 pub use detect::{Detection, Excluded};
 pub use exec::{SigmaExec, finding_schema};

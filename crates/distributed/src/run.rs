@@ -92,6 +92,10 @@ pub enum Error {
     /// A path is missing.
     #[error("{0} does not exist")]
     Missing(PathBuf),
+    /// The cluster could not run the query, or did not return every
+    /// partition's results: nothing is reported as complete.
+    #[error("Ballista cluster: {0}")]
+    Cluster(String),
 }
 
 /// Run `detection` over every kahu Parquet shard under `paths` on
@@ -102,6 +106,27 @@ pub fn hunt(
     detection: Arc<Detection>,
     opts: &HuntOptions,
     done: &(dyn Fn(u64) + Sync),
+) -> Result<HuntOutput, Error> {
+    hunt_with(paths, detection, opts, done, Scanner::Local)
+}
+
+/// Where the scan runs.
+pub(crate) enum Scanner {
+    /// In this process, on DataFusion.
+    Local,
+    /// On a Ballista cluster: the scheduler's `HOST:PORT` and the rules as
+    /// executors rebuild them (see `crate::cluster`).
+    #[cfg(feature = "cluster")]
+    Cluster { scheduler: String, spec: Arc<[u8]> },
+}
+
+/// [`hunt`] with the scan run by `scanner`.
+pub(crate) fn hunt_with(
+    paths: &[PathBuf],
+    detection: Arc<Detection>,
+    opts: &HuntOptions,
+    done: &(dyn Fn(u64) + Sync),
+    scanner: Scanner,
 ) -> Result<HuntOutput, Error> {
     let mut out = HuntOutput::default();
     let (files, mut warnings) = list(paths)?;
@@ -149,9 +174,24 @@ pub fn hunt(
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(partitions.min(cpus).max(1))
             .thread_name("kahu-datafusion")
+            // The cluster client needs the I/O and timer drivers (gRPC).
+            .enable_all()
             .build()
             .map_err(Error::Runtime)?;
-        let scanned = runtime.block_on(scan(&shards, detection.clone(), partitions, done))?;
+        let scanned = match scanner {
+            Scanner::Local => {
+                runtime.block_on(scan(&shards, detection.clone(), partitions, done))?
+            }
+            #[cfg(feature = "cluster")]
+            Scanner::Cluster { scheduler, spec } => runtime.block_on(crate::cluster::scan(
+                &scheduler,
+                spec,
+                &shards,
+                detection.clone(),
+                partitions,
+                done,
+            ))?,
+        };
         out.partitions = scanned.groups.len();
         for (group, result) in scanned.groups.iter().zip(scanned.results) {
             match result {
@@ -267,12 +307,12 @@ fn list(paths: &[PathBuf]) -> Result<Listed, Error> {
     Ok((files, warnings))
 }
 
-type PartitionResult = Result<(Vec<Finding>, PartitionReport), String>;
+pub(crate) type PartitionResult = Result<(Vec<Finding>, PartitionReport), String>;
 
-struct Scanned {
+pub(crate) struct Scanned {
     /// The shards of each partition.
-    groups: Vec<Vec<PathBuf>>,
-    results: Vec<PartitionResult>,
+    pub groups: Vec<Vec<PathBuf>>,
+    pub results: Vec<PartitionResult>,
 }
 
 /// Split shards into at most `n` groups of about equal bytes (largest
@@ -314,6 +354,54 @@ async fn scan(
         .execution
         .enable_file_stream_work_stealing = false;
     let task_ctx = Arc::new(TaskContext::default().with_session_config(config));
+    let (grouped, input) = plan_input(shards, partitions)?;
+    let n = grouped.len();
+    let gather = Arc::new(Gather::default());
+    let exec = Arc::new(SigmaExec::with_gather(input, detection, gather));
+    let mut handles = Vec::with_capacity(n);
+    for p in 0..n {
+        let exec = exec.clone();
+        let ctx = task_ctx.clone();
+        handles.push(tokio::spawn(async move {
+            let mut findings = Vec::new();
+            let mut stream = exec.execute(p, ctx).map_err(|e| e.to_string())?;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| e.to_string())?;
+                batch_findings(&batch, &mut findings).map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(findings)
+        }));
+    }
+    let mut results = Vec::with_capacity(n);
+    for ((p, h), group) in handles.into_iter().enumerate().zip(&grouped) {
+        let r = match h.await {
+            Ok(Ok(findings)) => match exec.gather().take(p) {
+                Some(report) => Ok((findings, report)),
+                None => Err("the partition ended without its report".to_string()),
+            },
+            Ok(Err(e)) => Err(e),
+            Err(join) => Err(format!("the partition's task failed: {join}")),
+        };
+        done(group.iter().map(|f| f.1).sum());
+        results.push(r);
+    }
+    let groups = grouped
+        .into_iter()
+        .map(|g| g.into_iter().map(|(p, _)| p).collect())
+        .collect();
+    Ok(Scanned { groups, results })
+}
+
+/// Shards (with their sizes) per partition, in partition order.
+pub(crate) type ShardGroups = Vec<Vec<(PathBuf, u64)>>;
+
+/// Plan the Parquet scan of `shards` in at most `partitions` groups of
+/// about equal bytes ([`group_shards`]), one DataFusion partition per
+/// group, in group order.
+pub(crate) fn plan_input(
+    shards: &[(PathBuf, u64)],
+    partitions: usize,
+) -> Result<(ShardGroups, Arc<dyn ExecutionPlan>), Error> {
     let grouped = group_shards(shards, partitions);
     let mut file_groups = Vec::with_capacity(grouped.len());
     for g in &grouped {
@@ -349,40 +437,7 @@ async fn scan(
             grouped.len()
         ))));
     }
-    let gather = Arc::new(Gather::default());
-    let exec = Arc::new(SigmaExec::with_gather(input, detection, gather));
-    let mut handles = Vec::with_capacity(n);
-    for p in 0..n {
-        let exec = exec.clone();
-        let ctx = task_ctx.clone();
-        handles.push(tokio::spawn(async move {
-            let mut findings = Vec::new();
-            let mut stream = exec.execute(p, ctx).map_err(|e| e.to_string())?;
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(|e| e.to_string())?;
-                batch_findings(&batch, &mut findings).map_err(|e| e.to_string())?;
-            }
-            Ok::<_, String>(findings)
-        }));
-    }
-    let mut results = Vec::with_capacity(n);
-    for ((p, h), group) in handles.into_iter().enumerate().zip(&grouped) {
-        let r = match h.await {
-            Ok(Ok(findings)) => match exec.gather().take(p) {
-                Some(report) => Ok((findings, report)),
-                None => Err("the partition ended without its report".to_string()),
-            },
-            Ok(Err(e)) => Err(e),
-            Err(join) => Err(format!("the partition's task failed: {join}")),
-        };
-        done(group.iter().map(|f| f.1).sum());
-        results.push(r);
-    }
-    let groups = grouped
-        .into_iter()
-        .map(|g| g.into_iter().map(|(p, _)| p).collect())
-        .collect();
-    Ok(Scanned { groups, results })
+    Ok((grouped, input))
 }
 
 /// Read one shard with kahu-columnar's reader (which names the row at

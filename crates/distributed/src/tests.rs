@@ -14,7 +14,7 @@ use kahu_sigma::{LoadOptions, RuleSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-const WHOAMI: &str = r"title: Whoami
+pub(crate) const WHOAMI: &str = r"title: Whoami
 id: 00000000-0000-4000-8000-0000000000a1
 status: test
 level: medium
@@ -27,7 +27,7 @@ detection:
     condition: selection
 ";
 
-const BURST: &str = r"title: Whoami burst
+pub(crate) const BURST: &str = r"title: Whoami burst
 id: 00000000-0000-4000-8000-0000000000a2
 status: test
 level: high
@@ -43,7 +43,7 @@ correlation:
     generate: true
 ";
 
-const LINUX: &str = r"title: Linux id
+pub(crate) const LINUX: &str = r"title: Linux id
 id: 00000000-0000-4000-8000-0000000000a3
 status: test
 level: low
@@ -56,7 +56,7 @@ detection:
 ";
 
 /// A fresh directory under the system temp dir.
-fn temp(name: &str) -> PathBuf {
+pub(crate) fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "kahu-distributed-{name}-{}-{:?}",
         std::process::id(),
@@ -68,7 +68,7 @@ fn temp(name: &str) -> PathBuf {
 
 /// Sysmon process creations on three hosts over two days (every fifth one
 /// whoami), and Linux syslog lines on a fourth host.
-fn events() -> Vec<Event> {
+pub(crate) fn events() -> Vec<Event> {
     let mut out = Vec::new();
     for i in 0..600u64 {
         let mut e = Event::new(Provenance::new(
@@ -111,7 +111,7 @@ fn events() -> Vec<Event> {
     out
 }
 
-fn convert(events: &[Event], dir: &Path) {
+pub(crate) fn convert(events: &[Event], dir: &Path) {
     let opts = WriterOptions {
         max_shard_rows: 40,
         ..WriterOptions::default()
@@ -123,19 +123,19 @@ fn convert(events: &[Event], dir: &Path) {
     w.finish().expect("finish");
 }
 
-fn rules(docs: &[(&str, &str)]) -> Arc<SigmaRules> {
+pub(crate) fn rules(docs: &[(&str, &str)]) -> Arc<SigmaRules> {
     Arc::new(SigmaRules::new(RuleSet::from_yaml(
         docs,
         &LoadOptions::default(),
     )))
 }
 
-fn key(f: &Finding) -> String {
+pub(crate) fn key(f: &Finding) -> String {
     serde_json::to_string(f).expect("finding serialises")
 }
 
 /// The embedded engine's detector over the events, correlations finished.
-fn truth(set: &SigmaRules, events: &[Event]) -> Vec<String> {
+pub(crate) fn truth(set: &SigmaRules, events: &[Event]) -> Vec<String> {
     let scan = set.scan();
     let mut out = Vec::new();
     for e in events {
@@ -147,7 +147,7 @@ fn truth(set: &SigmaRules, events: &[Event]) -> Vec<String> {
     keys
 }
 
-fn run(
+pub(crate) fn run(
     set: &Arc<SigmaRules>,
     dir: &Path,
     partitions: usize,

@@ -100,6 +100,14 @@ pub(crate) struct Args {
     /// (default: the number of CPUs). Only with `--engine datafusion`.
     #[arg(long, value_name = "N")]
     pub partitions: Option<usize>,
+    /// Run the detection on an Apache DataFusion Ballista cluster of kahu
+    /// executors (`kahu cluster scheduler` / `kahu cluster executor`):
+    /// the scheduler's HOST:PORT. The evidence is the Parquet shards
+    /// `kahu convert` writes, at the same path here and on every executor;
+    /// `--partitions` sets how many groups they are scanned in. Needs kahu
+    /// built with the `cluster` feature.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "engine")]
+    pub cluster: Option<String>,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
@@ -230,7 +238,10 @@ fn detect_config(args: &Args) -> Result<DetectConfig> {
         repeats: args.noise.repeats(),
         filter: args.select.filter()?,
         ioc_strict_validity: args.select.ioc_strict_validity,
-        engine: crate::engine::detection_engine(args.engine, args.partitions)?,
+        engine: match &args.cluster {
+            Some(scheduler) => Some(cluster_engine(args, scheduler)?),
+            None => crate::engine::detection_engine(args.engine, args.partitions)?,
+        },
     })
 }
 
@@ -303,6 +314,38 @@ fn write_timeline(
         }
     }
     Ok(())
+}
+
+/// The `--cluster` engine.
+#[cfg(feature = "cluster")]
+fn cluster_engine(
+    args: &Args,
+    scheduler: &str,
+) -> Result<std::sync::Arc<dyn kahu_assess::engine::DetectionEngine>> {
+    Ok(std::sync::Arc::new(crate::cluster::Cluster {
+        request: crate::cluster::Request {
+            scheduler: scheduler.to_string(),
+            partitions: args.partitions.unwrap_or(0),
+            bundled: !args.no_bundled_rules,
+            rules: args.rules.clone(),
+            min_level: args.min_level,
+            statuses: args.noise.statuses(),
+            placeholders: args.placeholders.clone(),
+            noise: args.noise.clone(),
+        },
+    }))
+}
+
+/// Without the `cluster` feature, `--cluster` says how to get it.
+#[cfg(not(feature = "cluster"))]
+fn cluster_engine(
+    _: &Args,
+    _: &str,
+) -> Result<std::sync::Arc<dyn kahu_assess::engine::DetectionEngine>> {
+    anyhow::bail!(
+        "--cluster needs kahu built with the `cluster` feature \
+         (cargo install --locked --path crates/cli --features cluster)"
+    )
 }
 
 /// Rule, YARA and tuning paths are regular files or folders, never a FIFO

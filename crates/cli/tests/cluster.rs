@@ -1,0 +1,353 @@
+//! `kahu hunt --cluster` on a Ballista cluster of separate `kahu`
+//! processes on loopback (one `kahu cluster scheduler`, two `kahu cluster
+//! executor`s) gives the timeline `kahu hunt` gives over the original
+//! evidence, line for line; and an executor killed mid-query never leaves
+//! a partial result reported as complete.
+#![cfg(feature = "cluster")]
+#![allow(clippy::unwrap_used, reason = "test code may unwrap")]
+
+use kahu_test_support::shared;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const KAHU: &str = env!("CARGO_BIN_EXE_kahu");
+
+fn kahu(args: &[&str]) -> Output {
+    Command::new(KAHU)
+        .args(["--quiet", "--threads", "2"])
+        .args(args)
+        .output()
+        .expect("kahu runs")
+}
+
+fn ok(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {} stderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// The cluster's processes, killed (and reaped) when the test ends, however
+/// it ends.
+struct Cluster {
+    scheduler: String,
+    children: Vec<(String, Child)>,
+    logs: PathBuf,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, c) in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A loopback port nothing listens on, with the next one free too (an
+/// executor takes port and port + 1).
+fn free_port_pair() -> u16 {
+    for _ in 0..50 {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no two free adjacent ports on loopback");
+}
+
+fn wait_listening(port: u16, what: &str, child: &mut Child) {
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} not listening on {port} after 60 s");
+}
+
+impl Cluster {
+    /// One scheduler and `executors` executors, one task slot each.
+    fn start(executors: usize, dir: &Path) -> Cluster {
+        let logs = dir.join("logs");
+        std::fs::create_dir_all(&logs).expect("logs");
+        let spawn = |name: &str, args: &[String]| -> Child {
+            let log = std::fs::File::create(logs.join(format!("{name}.log"))).expect("log");
+            Command::new(KAHU)
+                .arg("cluster")
+                .args(args)
+                .env("KAHU_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("kahu cluster starts")
+        };
+        let port = free_port_pair();
+        let scheduler = format!("127.0.0.1:{port}");
+        let mut cluster = Cluster {
+            scheduler: scheduler.clone(),
+            children: Vec::new(),
+            logs: logs.clone(),
+        };
+        let mut child = spawn(
+            "scheduler",
+            &[
+                "scheduler".into(),
+                "--bind".into(),
+                scheduler.clone(),
+                "--executor-timeout".into(),
+                "5".into(),
+            ],
+        );
+        wait_listening(port, "scheduler", &mut child);
+        cluster.children.push(("scheduler".into(), child));
+        for i in 0..executors {
+            let port = free_port_pair();
+            let work = dir.join(format!("work{i}"));
+            std::fs::create_dir_all(&work).expect("work dir");
+            let name = format!("executor{i}");
+            let mut child = spawn(
+                &name,
+                &[
+                    "executor".into(),
+                    "--scheduler".into(),
+                    scheduler.clone(),
+                    "--bind".into(),
+                    format!("127.0.0.1:{port}"),
+                    "--concurrency".into(),
+                    "1".into(),
+                    "--heartbeat".into(),
+                    "1".into(),
+                    "--work-dir".into(),
+                    s(&work).into(),
+                ],
+            );
+            wait_listening(port, &name, &mut child);
+            cluster.children.push((name, child));
+        }
+        // Executors register with their first heartbeat.
+        std::thread::sleep(Duration::from_secs(3));
+        cluster
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.logs.join(format!("{name}.log"))).unwrap_or_default()
+    }
+}
+
+/// kahu's own rule pack: it holds correlation rules, so correlation
+/// findings are compared too.
+fn repo_rules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules")
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_to_string(path)
+        .expect("timeline written")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+fn convert(evidence: &Path, dir: &Path, max_events: &str) {
+    let conv = ok(&kahu(&[
+        "convert",
+        s(evidence),
+        "--to",
+        "parquet",
+        s(dir),
+        "--json",
+        "--max-shard-events",
+        max_events,
+    ]));
+    assert!(conv["shards"].as_u64().expect("shards") > 4, "{conv}");
+}
+
+fn hunt_args<'a>(evidence: &'a Path, timeline: &'a Path, rules: &[&'a Path]) -> Vec<&'a str> {
+    let mut args = vec!["hunt", s(evidence), "-o", s(timeline), "--json"];
+    for r in rules {
+        args.extend(["--rules", s(r)]);
+    }
+    args
+}
+
+/// `kahu hunt` over `evidence` against `kahu hunt --cluster` over its
+/// conversion: same summary counts, same timeline line for line.
+fn compare(cluster: &Cluster, evidence: &Path, rules: &[&Path], tmp: &Path) -> serde_json::Value {
+    let dir = tmp.join("parquet");
+    convert(evidence, &dir, "2000");
+    let (a, b) = (tmp.join("a.jsonl"), tmp.join("b.jsonl"));
+    let embedded = ok(&kahu(&hunt_args(evidence, &a, rules)));
+    let mut args = hunt_args(&dir, &b, rules);
+    args.extend(["--cluster", &cluster.scheduler, "--partitions", "4"]);
+    let out = kahu(&args);
+    if !out.status.success() {
+        panic!(
+            "{}\nscheduler: {}\nexecutor0: {}",
+            String::from_utf8_lossy(&out.stderr),
+            cluster.log("scheduler"),
+            cluster.log("executor0")
+        );
+    }
+    let clustered = ok(&out);
+    for key in [
+        "events",
+        "findings",
+        "detections",
+        "by_level",
+        "hosts",
+        "top_rules",
+    ] {
+        assert_eq!(embedded[key], clustered[key], "{key}");
+    }
+    let (la, lb) = (lines(&a), lines(&b));
+    assert_eq!(la.len(), lb.len());
+    for (x, y) in la.iter().zip(&lb) {
+        assert_eq!(x, y);
+    }
+    embedded
+}
+
+#[test]
+fn a_two_executor_cluster_finds_what_hunt_finds_on_the_original_evidence() {
+    let (Some(evtx), Some(mordor), Some(sigma)) = (
+        shared("evtx/EVTX-ATTACK-SAMPLES"),
+        shared("mordor/atomic/windows/lateral_movement"),
+        shared("sigma/rules/windows"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let cluster = Cluster::start(2, tmp.path());
+    let rules = repo_rules();
+
+    let evtx_tmp = tmp.path().join("evtx");
+    std::fs::create_dir(&evtx_tmp).expect("mkdir");
+    let summary = compare(&cluster, &evtx, &[&sigma, &rules], &evtx_tmp);
+    assert!(summary["findings"].as_u64().expect("n") > 500, "{summary}");
+    let timeline = lines(&evtx_tmp.join("b.jsonl"));
+    assert!(
+        timeline
+            .iter()
+            .all(|l| l.contains(".evtx") && !l.contains(".parquet"))
+    );
+    assert!(
+        timeline.iter().any(|l| l.contains("\"related\"")),
+        "no correlation finding in the timeline"
+    );
+
+    let mordor_tmp = tmp.path().join("mordor");
+    std::fs::create_dir(&mordor_tmp).expect("mkdir");
+    let summary = compare(&cluster, &mordor, &[&sigma], &mordor_tmp);
+    assert!(summary["events"].as_u64().expect("n") > 50_000, "{summary}");
+    assert!(summary["findings"].as_u64().expect("n") > 100, "{summary}");
+
+    // Both executors took part: each wrote result files.
+    for i in 0..2 {
+        let work = tmp.path().join(format!("work{i}"));
+        assert!(
+            !kahu_test_support::files_under(&work).is_empty(),
+            "executor{i} ran no task"
+        );
+    }
+}
+
+#[test]
+fn an_executor_killed_mid_query_never_gives_a_partial_result_as_complete() {
+    let (Some(mordor), Some(sigma)) = (
+        shared("mordor/atomic/windows"),
+        shared("sigma/rules/windows"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("parquet");
+    convert(&mordor, &dir, "5000");
+    let full = tmp.path().join("full.jsonl");
+    let single = ok(&kahu(&hunt_args(&dir, &full, &[&sigma])));
+
+    let mut cluster = Cluster::start(2, tmp.path());
+    let partial = tmp.path().join("cluster.jsonl");
+    let mut args: Vec<String> = hunt_args(&dir, &partial, &[&sigma])
+        .into_iter()
+        .map(String::from)
+        .collect();
+    args.extend([
+        "--cluster".into(),
+        cluster.scheduler.clone(),
+        "--partitions".into(),
+        "8".into(),
+    ]);
+    let client = Command::new(KAHU)
+        .args(["--quiet", "--threads", "2"])
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("client starts");
+    // Kill executor1 as soon as it writes its first result file: it is
+    // running a task, and with 8 partitions on 2 one-slot executors the job
+    // has more to do.
+    let work = tmp.path().join("work1");
+    let start = Instant::now();
+    while kahu_test_support::files_under(&work).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "executor1 never ran a task: {}",
+            cluster.log("executor1")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut client = client;
+    assert!(
+        client.try_wait().expect("client status").is_none(),
+        "the query ended before the kill: nothing was tested"
+    );
+    let (_, victim) = &mut cluster.children[2];
+    victim.kill().expect("kill executor1");
+    let _ = victim.wait();
+    let out = client.wait_with_output().expect("client ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        // Ballista ran the lost tasks again elsewhere: the result must be
+        // complete — the single-node findings exactly.
+        eprintln!("kill test: the hunt finished after the kill (lost tasks re-run)");
+        let got = ok(&out);
+        assert_eq!(got["events"], single["events"], "{got}");
+        assert_eq!(got["findings"], single["findings"], "{got}");
+        assert_eq!(lines(&partial), lines(&full));
+    } else {
+        // Or the query failed: a non-zero exit naming the cluster, and no
+        // timeline written as if complete.
+        eprintln!("kill test: the hunt failed after the kill: {stderr}");
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("Ballista cluster"), "{stderr}");
+        assert!(
+            !partial.exists(),
+            "a timeline was written for a failed query"
+        );
+    }
+}
