@@ -671,16 +671,12 @@ fn navigator_layer(
 }
 
 fn rule_source(rule: &kahu_sigma::SigmaRule) -> String {
-    if let Some((_, yaml)) = kahu_demo::bundled_rules()
-        .iter()
-        .find(|(name, _)| **name == *rule.origin)
-    {
-        return yaml.to_string();
-    }
-    match std::fs::metadata(&*rule.origin) {
-        Ok(m) if m.len() < 256 * 1024 => std::fs::read_to_string(&*rule.origin).unwrap_or_default(),
-        _ => String::new(),
-    }
+    // The STIX indicator carries the whole rule or nothing: a cut rule
+    // would be a wrong pattern. Read as the report's appendix reads it
+    // (bundled text, else a regular file only: never a FIFO).
+    crate::write::rule_text(&rule.origin)
+        .filter(|text| text.len() < 256 * 1024)
+        .unwrap_or_default()
 }
 
 fn observables(f: &Finding, out: &mut BTreeSet<Observable>) {
