@@ -266,10 +266,15 @@ impl KnowledgeBase {
 
     /// Load a newer ATT&CK release from a STIX 2.1 bundle as MITRE publishes it.
     /// The release number is taken from the file name when it contains one
-    /// (`enterprise-attack-18.1.json`), otherwise it is `unknown`.
+    /// (`enterprise-attack-18.1.json`), otherwise it is `unknown`; a bundle
+    /// whose techniques sit under a tactic only ATT&CK v19 has (Stealth,
+    /// Defense Impairment) is at least `19` whatever its name says
+    /// ([`crate::stix::release_of`]), so that its own ids and tactics are
+    /// used and shown, never mapped again through the v18.1 → v19 crosswalk.
     pub fn from_stix_bundle(path: &Path) -> Result<KnowledgeBase, KbError> {
-        let version = crate::stix::version_from_file_name(path).unwrap_or_else(|| "unknown".into());
-        let compiled = crate::stix::compile_file(path, &version)?;
+        let named = crate::stix::version_from_file_name(path);
+        let mut compiled = crate::stix::compile_file(path, named.as_deref().unwrap_or("unknown"))?;
+        compiled.attack_version = crate::stix::release_of(&compiled, named);
         Ok(KnowledgeBase::from_compiled(compiled))
     }
 
@@ -345,14 +350,24 @@ impl KnowledgeBase {
         if let Some(live) = self.data.revoked.get(&id) {
             return live.clone();
         }
-        // A newer ATT&CK id (SigmaHQ tags in v19) this release does not
-        // know: its predecessor here, when the crosswalk has one. A newer
-        // bundle given with `--attack` knows the id and wins.
-        if self.technique(&id).is_none()
-            && let Some(old) = v19_to_v18(&id)
+        if self.technique(&id).is_some() {
+            return id;
+        }
+        // The ATT&CK v18.1 → v19 crosswalk, in the direction this release
+        // needs: a v19 id (SigmaHQ tags in v19) a v18.1 knowledge base does
+        // not know becomes its v18.1 predecessor; a v18.1 id a v19 bundle
+        // given with `--attack` does not know (the bundle lacks MITRE's
+        // revocation objects) becomes its v19 successor. Either way the
+        // ranking works on the knowledge base's own ids.
+        if let Some(old) = v19_to_v18(&id)
             && self.technique(old).is_some()
         {
             return old.to_string();
+        }
+        if let Some(new) = crate::view::v19_successor(&id)
+            && self.technique(new).is_some()
+        {
+            return new.to_string();
         }
         id
     }

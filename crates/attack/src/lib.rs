@@ -39,7 +39,8 @@ pub use kb::{
 };
 pub use likelihood::{Confidence, ConfidenceLevel, Likelihood};
 pub use navigator::{
-    LayerError, ObservedTechnique, case_layer, navigator_layer, techniques_from_layer,
+    LayerError, ObservedTechnique, case_layer, navigator_layer, navigator_layer_in,
+    techniques_from_layer,
 };
 pub use profile::{
     ActorProfile, ProfileError, ProfileProblem, embedded_profiles, item_reliability,

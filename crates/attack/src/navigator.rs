@@ -11,12 +11,29 @@ use serde_json::Value;
 /// Layer of the observed techniques, coloured by whether `candidate`
 /// explains them: red = in the actor's profile (score 100), orange =
 /// related sub-technique or software-implied (50), grey = observed but not
-/// explained by the actor (10). Comments carry the explanation.
+/// explained by the actor (10). Comments carry the explanation. Written in
+/// the knowledge base's own release; [`navigator_layer_in`] writes it in
+/// the release a run is shown in.
 pub fn navigator_layer(
     kb: &KnowledgeBase,
     evidence: &CaseEvidence,
     candidate: &Candidate,
 ) -> Value {
+    navigator_layer_in(&AttackView::native(kb), evidence, candidate)
+}
+
+/// [`navigator_layer`] in `view`'s release: `versions.attack`, technique
+/// ids and tactics are the release the run is shown in (`kahu attribute
+/// --navigator-out` of v19-tagged evidence against the v18.1 knowledge base
+/// writes `T1685.005` under Defense Impairment in an ATT&CK 19 layer), while
+/// the matching against the candidate's profile uses the knowledge base's
+/// ids, as the ranking did.
+pub fn navigator_layer_in(
+    view: &AttackView<'_>,
+    evidence: &CaseEvidence,
+    candidate: &Candidate,
+) -> Value {
+    let kb = view.kb();
     let mut entries = Vec::new();
     for t in &evidence.techniques {
         let id = kb.resolve(t);
@@ -64,7 +81,7 @@ pub fn navigator_layer(
             ("observed, not explained".into(), "#bdbdbd".into()),
         ],
     }
-    .to_json(kb)
+    .to_json_in(view)
 }
 
 /// One technique of a case, for [`case_layer`].

@@ -85,6 +85,32 @@ pub fn version_from_file_name(path: &Path) -> Option<String> {
     ok.then(|| tail.to_string())
 }
 
+/// The release of a compiled bundle: `named` (from the file name, else
+/// `unknown`), raised to `19` when a technique sits under a tactic only
+/// ATT&CK v19 and later have (`stealth`, `defense-impairment`: v19 split
+/// Defense Evasion into them). MITRE's bundles carry no release number
+/// outside an optional collection object, and a v19 bundle saved as
+/// `enterprise-attack.json` must not be taken for an older one and mapped
+/// through the v18.1 → v19 crosswalk a second time.
+pub fn release_of(kb: &CompiledKb, named: Option<String>) -> String {
+    let v19_tactics = kb.techniques.iter().any(|t| {
+        t.tactics
+            .iter()
+            .any(|x| x == "stealth" || x == "defense-impairment")
+    });
+    let major = |v: &str| {
+        v.split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    match named {
+        Some(v) if !v19_tactics || major(&v) >= 19 => v,
+        _ if v19_tactics => "19".into(),
+        _ => "unknown".into(),
+    }
+}
+
 /// Read and compile a bundle file.
 pub fn compile_file(path: &Path, attack_version: &str) -> Result<CompiledKb, KbError> {
     let p = path.display().to_string();

@@ -247,3 +247,69 @@ fn attack_version_is_recorded_and_ids_of_either_release_rank_alike() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("17"));
 }
+
+/// `attribute --navigator-out` writes its layer in the release the run is
+/// shown in (it wrote the knowledge base's v18.1 whatever was shown): a
+/// v19-tagged observation makes an ATT&CK 19 layer with the v19 id under its
+/// v19 tactic; `--attack-version 18.1` keeps the v18.1 layer. Expected ids and
+/// tactics from the shared v18.1 → v19 crosswalk.
+#[test]
+fn navigator_out_names_the_release_its_ids_are_in() {
+    let Some(cw) = kahu_test_support::shared("attack/attack-v18.1-to-v19-crosswalk.json") else {
+        return;
+    };
+    let cw = json(&cw);
+    let new = cw["revoked_by_v18_live"]["T1070.001"]
+        .as_str()
+        .expect("v19 id of T1070.001");
+    let tactic = cw["v19_tactics_of_v18_technique"]["T1070.001"][0]
+        .as_str()
+        .expect("v19 tactic of T1070.001");
+    let dir = tempfile::tempdir().unwrap();
+    let layer = |version: &str| {
+        let out_path = dir.path().join(format!("layer-{version}.json"));
+        let out = Command::new(KAHU)
+            .args(["attribute", "--json", "--techniques"])
+            .arg(format!("{new},T1059.001,T1021.002,T1003.001"))
+            .args(["--attack-version", version, "--navigator-out"])
+            .arg(&out_path)
+            .output()
+            .expect("run kahu");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cells: Vec<(String, String)> = json(&out_path)["techniques"]
+            .as_array()
+            .expect("techniques")
+            .iter()
+            .map(|t| {
+                (
+                    t["techniqueID"].as_str().unwrap_or_default().to_string(),
+                    t["tactic"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        (json(&out_path)["versions"]["attack"].clone(), cells)
+    };
+    let (release, cells) = layer("auto");
+    assert_eq!(release, "19", "a v19 id makes the run and its layer v19");
+    assert!(
+        cells.contains(&(new.to_string(), tactic.to_string())),
+        "{cells:?}"
+    );
+    assert!(
+        !cells
+            .iter()
+            .any(|(id, t)| id == "T1070.001" || t == "defense-evasion"),
+        "no v18.1 id or tactic in a v19 layer: {cells:?}"
+    );
+    let (release, cells) = layer("18.1");
+    assert_eq!(release, "18");
+    assert!(
+        cells.contains(&("T1070.001".to_string(), "defense-evasion".to_string())),
+        "{cells:?}"
+    );
+}

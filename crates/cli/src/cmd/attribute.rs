@@ -53,9 +53,10 @@ pub(crate) struct Args {
     /// ATT&CK STIX 2.1 bundle to use instead of the embedded v18.1.
     #[arg(long)]
     pub attack: Option<PathBuf>,
-    /// ATT&CK release technique ids are shown in: `auto` (v19 when an
-    /// observed id is v19-only or the --attack bundle is v19, else v18.1),
-    /// `18.1` or `19`. The ranking itself uses the knowledge base's ids.
+    /// ATT&CK release technique ids (and the --navigator-out layer) are
+    /// shown in: `auto` (v19 when an observed id is v19-only or the
+    /// --attack bundle is v19, else v18.1), `18.1` or `19`. The ranking
+    /// itself uses the knowledge base's ids (a v19 bundle's own).
     #[arg(long, value_name = "auto|18.1|19", default_value = "auto")]
     pub attack_version: kahu_attack::AttackVersion,
     /// Extra actor profile (YAML); repeatable.
@@ -139,7 +140,8 @@ pub(crate) fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
     };
     let res = Attribution::rank(kb, &profiles, &ev, &opts);
     if let (Some(out), Some(lead)) = (&args.navigator_out, res.candidates.first()) {
-        let layer = kahu_attack::navigator_layer(kb, &ev, lead);
+        // In the release the run is shown in, as `assess` writes its layer.
+        let layer = kahu_attack::navigator_layer_in(&view, &ev, lead);
         write_layer(out, &serde_json::to_string_pretty(&layer)?)?;
     }
     if args.json {
