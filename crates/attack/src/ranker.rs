@@ -23,11 +23,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
 /// Number of overlap features per candidate.
-pub const N_FEATURES: usize = 23;
-
-/// The features the shipped model fits; the ones after them are session
-/// 10's tries (`KAHU_EVAL_TRY`, weight 0 in the shipped file).
-pub const N_SHIPPED: usize = 13;
+pub const N_FEATURES: usize = 13;
 
 /// Feature names, in weight order (the weight file lists them too, and a
 /// file whose names differ is refused).
@@ -45,16 +41,6 @@ pub const FEATURES: [&str; N_FEATURES] = [
     "software_implied_idf",
     "log_hits",
     "log_reports",
-    "translation",
-    "translation_missing",
-    "query_software_implied_idf",
-    "cocited_pairs",
-    "fraction_matched_x_log_items",
-    "log_reports_x_log_items",
-    "log_profile_size_x_log_items",
-    "translation_lm",
-    "translation_other",
-    "translation_lm_other",
 ];
 
 /// Number of features of the "unknown / new cluster" alternative.
@@ -127,70 +113,6 @@ pub(crate) struct ActorItems {
     pub reports: usize,
 }
 
-/// Item co-occurrence in reports (for the translation features): which
-/// items each report cites (for any actor), which reports cite each item.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Cooccurrence {
-    report_items: HashMap<u32, Vec<u32>>,
-    item_reports: Vec<Vec<u32>>,
-}
-
-impl Cooccurrence {
-    fn new(actors: &[ActorItems], n_items: usize) -> Cooccurrence {
-        let mut report_items: HashMap<u32, BTreeSet<u32>> = HashMap::new();
-        for a in actors {
-            for (&i, sources) in &a.items {
-                for &r in sources {
-                    report_items.entry(r).or_default().insert(i);
-                }
-            }
-        }
-        let mut item_reports = vec![Vec::new(); n_items];
-        let mut keys: Vec<u32> = report_items.keys().copied().collect();
-        keys.sort_unstable();
-        for r in keys {
-            for &i in &report_items[&r] {
-                item_reports[i as usize].push(r);
-            }
-        }
-        Cooccurrence {
-            report_items: report_items
-                .into_iter()
-                .map(|(r, s)| (r, s.into_iter().collect()))
-                .collect(),
-            item_reports,
-        }
-    }
-
-    /// P(q | i) for every i co-cited with `q`: an item drawn uniformly
-    /// from a report drawn uniformly among those citing i is q.
-    fn translations_to(&self, q: u32) -> HashMap<u32, f64> {
-        let mut out: HashMap<u32, f64> = HashMap::new();
-        for r in self.item_reports.get(q as usize).into_iter().flatten() {
-            let items = &self.report_items[r];
-            let share = 1.0 / items.len() as f64;
-            for &i in items {
-                if i != q {
-                    *out.entry(i).or_default() += share;
-                }
-            }
-        }
-        out
-    }
-
-    /// Whether report `r` cites item `q` (for anyone).
-    fn cites(&self, r: u32, q: u32) -> bool {
-        self.report_items
-            .get(&r)
-            .is_some_and(|items| items.binary_search(&q).is_ok())
-    }
-
-    /// Reports citing item `i`.
-    fn reports_of(&self, i: u32) -> usize {
-        self.item_reports.get(i as usize).map_or(0, Vec::len)
-    }
-}
-
 impl ActorItems {
     /// Term frequency of an item: its number of independent reports, at
     /// least 1 (an uncited relation still puts the item in the profile).
@@ -213,9 +135,6 @@ pub(crate) struct FeatureModel {
     total_length: f64,
     mean_length: f64,
     vocabulary: f64,
-    cooc: Cooccurrence,
-    /// Software index → techniques it implements (query-side expansion).
-    sw_techs: Vec<Vec<u32>>,
 }
 
 impl FeatureModel {
@@ -245,10 +164,7 @@ impl FeatureModel {
         }
         let total_length: f64 = lengths.iter().sum();
         let with = lengths.iter().filter(|&&l| l > 0.0).count().max(1) as f64;
-        let cooc = Cooccurrence::new(&actors, n_items);
         FeatureModel {
-            cooc,
-            sw_techs: Vec::new(),
             actors,
             mean_length: (total_length / with).max(1.0),
             lengths,
@@ -259,126 +175,6 @@ impl FeatureModel {
             total_length,
             vocabulary: n_items.max(1) as f64,
         }
-    }
-
-    /// Attach software → techniques (for the query-side expansion).
-    pub(crate) fn with_software_techniques(mut self, sw_techs: Vec<Vec<u32>>) -> FeatureModel {
-        self.sw_techs = sw_techs;
-        self
-    }
-
-    /// The features of every actor for the query `items`, with the ones
-    /// that need statistics across actors (co-cited pairs) and per query
-    /// item (translations) computed once.
-    pub(crate) fn features_all(&self, query: &[u32]) -> Vec<[f64; N_FEATURES]> {
-        let trans: Vec<HashMap<u32, f64>> = query
-            .iter()
-            .map(|&q| self.cooc.translations_to(q))
-            .collect();
-        // Query pairs co-cited in one report of each actor.
-        let pos: HashMap<u32, usize> = query.iter().enumerate().map(|(k, &i)| (i, k)).collect();
-        let pairs: Vec<BTreeSet<(usize, usize)>> = self
-            .actors
-            .iter()
-            .map(|a| {
-                let mut by_report: HashMap<u32, Vec<usize>> = HashMap::new();
-                for (i, sources) in &a.items {
-                    if let Some(&k) = pos.get(i) {
-                        for &r in sources {
-                            by_report.entry(r).or_default().push(k);
-                        }
-                    }
-                }
-                let mut set = BTreeSet::new();
-                for ks in by_report.values() {
-                    for (x, &a) in ks.iter().enumerate() {
-                        for &b in &ks[x + 1..] {
-                            set.insert((a.min(b), a.max(b)));
-                        }
-                    }
-                }
-                set
-            })
-            .collect();
-        let mut pair_df: HashMap<(usize, usize), u32> = HashMap::new();
-        for set in &pairs {
-            for p in set {
-                *pair_df.entry(*p).or_default() += 1;
-            }
-        }
-        let implied_by_query: BTreeSet<u32> = query
-            .iter()
-            .filter(|&&i| i as usize >= self.n_techniques)
-            .filter_map(|&i| self.sw_techs.get(i as usize - self.n_techniques))
-            .flatten()
-            .copied()
-            .filter(|t| !query.contains(t))
-            .collect();
-        let ln_q = (1.0 + query.len() as f64).ln();
-        (0..self.actors.len())
-            .map(|a| {
-                let mut f = self.features(a, query);
-                let actor = &self.actors[a];
-                let len = self.lengths[a];
-                if len > 0.0 {
-                    for (k, &q) in query.iter().enumerate() {
-                        let mut t = 0.0;
-                        // The same from the reports that do not cite the
-                        // item for this actor (other groups' reports).
-                        let mut t_other = 0.0;
-                        for (i, raw) in &trans[k] {
-                            let Some(sources) = actor.items.get(i) else {
-                                continue;
-                            };
-                            let w = ActorItems::tf(sources) / len;
-                            let n = self.cooc.reports_of(*i) as f64;
-                            t += w * raw / n.max(1.0);
-                            let mut own = 0.0;
-                            let mut own_n = 0.0;
-                            for &r in sources {
-                                own_n += 1.0;
-                                if self.cooc.cites(r, q) {
-                                    own += 1.0 / self.cooc.report_items[&r].len() as f64;
-                                }
-                            }
-                            if n - own_n > 0.0 {
-                                t_other += w * (raw - own).max(0.0) / (n - own_n);
-                            }
-                        }
-                        let background = (self.cf[q as usize] + 0.5)
-                            / (self.total_length + 0.5 * self.vocabulary);
-                        let v = (1.0 + t / background).ln();
-                        f[13] += v;
-                        if !actor.items.contains_key(&q) {
-                            f[14] += v;
-                        }
-                        // The translation language model: half direct, half
-                        // translated, Dirichlet-smoothed with the collection
-                        // (μ = mean profile length), against the collection.
-                        let direct = actor.items.get(&q).map_or(0.0, |s| ActorItems::tf(s) / len);
-                        let mix = 0.5 * direct + 0.5 * t;
-                        let mu = self.mean_length;
-                        f[20] += ((len * mix + mu * background) / ((len + mu) * background)).ln();
-                        f[21] += (1.0 + t_other / background).ln();
-                        let mix = 0.5 * direct + 0.5 * t_other;
-                        f[22] += ((len * mix + mu * background) / ((len + mu) * background)).ln();
-                    }
-                }
-                f[15] = implied_by_query
-                    .iter()
-                    .filter(|t| actor.items.contains_key(t))
-                    .map(|&t| self.idf(t))
-                    .sum();
-                f[16] = pairs[a]
-                    .iter()
-                    .map(|p| (self.n_groups / f64::from(pair_df[p])).ln().max(0.0))
-                    .sum();
-                f[17] = f[7] * ln_q;
-                f[18] = f[12] * ln_q;
-                f[19] = f[8] * ln_q;
-                f
-            })
-            .collect()
     }
 
     fn idf(&self, item: u32) -> f64 {

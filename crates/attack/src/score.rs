@@ -287,7 +287,7 @@ impl<'a> Attributor<'a> {
         };
         this.weigh_profiles();
         this.attach_profiles(excl);
-        this.features = this.feature_model().with_software_techniques(sw_techs);
+        this.features = this.feature_model();
         this
     }
 
@@ -376,7 +376,9 @@ impl<'a> Attributor<'a> {
     ) -> Vec<[f64; crate::ranker::N_FEATURES]> {
         let r = self.resolve(ev, p);
         let q = self.query_items(&r);
-        self.features.features_all(&q)
+        (0..self.actors.len())
+            .map(|a| self.features.features(a, &q))
+            .collect()
     }
 
     /// Evidence techniques and software as the ranker's item indices.

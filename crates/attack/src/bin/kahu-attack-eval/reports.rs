@@ -10,8 +10,7 @@ use kahu_attack::eval_report::{
     ReportCase, ReportIndex, case_evidence, compile_report_kb, held_out_kb, rank_in, softmax_top,
 };
 use kahu_attack::ranker::{
-    FEATURES, N_FEATURES, N_SHIPPED, RankerWeights, UNKNOWN_FEATURES, WEIGHTS_FORMAT,
-    unknown_features,
+    FEATURES, N_FEATURES, RankerWeights, UNKNOWN_FEATURES, WEIGHTS_FORMAT, unknown_features,
 };
 use kahu_attack::ranker_fit::{self, Choice, N_PARAMS};
 use kahu_attack::{Attributor, Exclusions, KnowledgeBase, Params, RankOptions};
@@ -185,24 +184,13 @@ pub(crate) fn choices<'a>(scored: impl Iterator<Item = &'a Scored>) -> Vec<Choic
 /// Which parameters a fit uses.
 pub(crate) type Keep = [bool; N_PARAMS];
 
-/// Every shipped candidate feature and every unknown feature (what ships;
-/// the tried features after `N_SHIPPED` only with `KAHU_EVAL_TRY`).
-pub(crate) const ALL: Keep = shipped_keep();
-
-const fn shipped_keep() -> Keep {
-    let mut k = [true; N_PARAMS];
-    let mut i = N_SHIPPED;
-    while i < N_FEATURES {
-        k[i] = false;
-        i += 1;
-    }
-    k
-}
+/// Every candidate feature and every unknown feature (what ships).
+pub(crate) const ALL: Keep = [true; N_PARAMS];
 
 /// The unknown alternative reduced to its intercept: the constant unknown
 /// logit shipped before (issue 12 item 1 compares against it).
 fn constant_unknown() -> Keep {
-    std::array::from_fn(|i| i < N_SHIPPED || i == N_FEATURES)
+    std::array::from_fn(|i| i <= N_FEATURES)
 }
 
 /// Fit on all cases: the shipped weights.
@@ -500,134 +488,6 @@ fn print_ablation(scored: &[Scored], index: &ReportIndex) {
     println!();
 }
 
-/// Feature tries (`KAHU_EVAL_TRY="a;b,c"`, names from `FEATURES`; `1` tries
-/// each feature after `N_SHIPPED` alone): the cross-fitted learned ranker
-/// with the tried features added to the shipped ones, against the shipped
-/// ones, differences paired on the same bootstrap draws of groups.
-fn print_tries(scored: &[Scored], index: &ReportIndex) {
-    println!(
-        "### N = {MAIN_N}: feature tries (cross-fitted; difference = with − shipped, paired, 95 % interval)\n"
-    );
-    println!(
-        "| features | top-1 | top-5 | MRR | macro top-1 | ECE | techniques-only top-1 | top-1 − shipped | macro top-1 − shipped | top-5 − shipped | techniques-only top-1 − shipped | weight(s), all cases | top-1, true profile ≤ 5 items |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-    );
-    let pick = |res: &[(CaseResult, OpenSet)], t: bool| -> Vec<CaseResult> {
-        scored
-            .iter()
-            .zip(res)
-            .filter(|(s, _)| s.techniques_only == t && s.case.items_for(index, t) >= MAIN_N)
-            .map(|(_, r)| r.0)
-            .collect()
-    };
-    // `-name` leaves a shipped feature out (a tried one replacing it).
-    let mask = |extra: &[usize]| -> Keep {
-        std::array::from_fn(|i| {
-            (i < N_SHIPPED && !extra.contains(&(i + N_PARAMS)))
-                || i >= N_FEATURES
-                || extra.contains(&i)
-        })
-    };
-    let base = cross_fit(scored, &mask(&[]));
-    let base_main = pick(&base, false);
-    let base_tech = pick(&base, true);
-    let draws = group_draws(&base_main, REPS, 12);
-    let draws_t = group_draws(&base_tech, REPS, 12);
-    let (bm, base_reps) = bootstrap(&base_main, &draws, false);
-    let (bma, base_mreps) = bootstrap(&base_main, &draws, true);
-    let (bt, base_treps) = bootstrap(&base_tech, &draws_t, false);
-    let spec = std::env::var("KAHU_EVAL_TRY").unwrap_or_default();
-    let mut tries: Vec<Vec<usize>> = vec![vec![]];
-    for part in spec
-        .split(';')
-        .filter(|p| !p.trim().is_empty() && p.trim() != "1")
-    {
-        tries.push(
-            part.split(',')
-                .filter_map(|x| {
-                    let x = x.trim();
-                    match x.strip_prefix('-') {
-                        Some(out) => FEATURES
-                            .iter()
-                            .position(|f| *f == out)
-                            .map(|i| i + N_PARAMS),
-                        None => FEATURES.iter().position(|f| *f == x),
-                    }
-                })
-                .collect(),
-        );
-    }
-    if tries.len() == 1 {
-        tries.extend((N_SHIPPED..N_FEATURES).map(|i| vec![i]));
-    }
-    for extra in &tries {
-        let res = if extra.is_empty() {
-            base.clone()
-        } else {
-            cross_fit(scored, &mask(extra))
-        };
-        let main = pick(&res, false);
-        let tech = pick(&res, true);
-        let (micro, reps) = bootstrap(&main, &draws, false);
-        let (macro_s, mreps) = bootstrap(&main, &draws, true);
-        let (t, treps) = bootstrap(&tech, &draws_t, false);
-        let diff = |a: &[Summary], b: &[Summary], f: fn(&Summary) -> f64| -> Vec<f64> {
-            a.iter().zip(b).map(|(x, y)| f(x) - f(y)).collect()
-        };
-        let top1 = |x: &Summary| x.top1;
-        let top5 = |x: &Summary| x.top5;
-        let name = if extra.is_empty() {
-            format!("shipped ({N_SHIPPED})")
-        } else {
-            format!(
-                "+ {}",
-                extra
-                    .iter()
-                    .map(|&i| match i.checked_sub(N_PARAMS) {
-                        Some(out) => format!("− {}", FEATURES[out]),
-                        None => FEATURES[i].to_string(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let c = choices(scored.iter());
-        let (w, _) = ranker_fit::fit(&c, &ranker_fit::feature_scale(&c), L2, &mask(extra));
-        let weights = extra
-            .iter()
-            .filter(|&&i| i < N_PARAMS)
-            .map(|&i| format!("{:.3}", w[i]))
-            .collect::<Vec<_>>()
-            .join(", ");
-        // The cases the translation features aim at: the true group's
-        // held-out profile has at most 5 items (log_profile_size ≤ ln 6).
-        let thin: Vec<bool> = scored
-            .iter()
-            .filter(|s| !s.techniques_only && s.case.items_for(index, false) >= MAIN_N)
-            .map(|s| s.features[s.case.group][8] <= 6f64.ln() + 1e-9)
-            .collect();
-        let n_thin = thin.iter().filter(|&&t| t).count();
-        let right_thin = main
-            .iter()
-            .zip(&thin)
-            .filter(|(r, t)| **t && r.rank == 1)
-            .count();
-        println!(
-            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} | {weights} | {right_thin} of {n_thin} |",
-            micro.top1,
-            micro.top5,
-            micro.mrr,
-            macro_s.top1,
-            micro.ece,
-            t.top1,
-            cell(micro.top1 - bm.top1, &diff(&reps, &base_reps, top1)),
-            cell(macro_s.top1 - bma.top1, &diff(&mreps, &base_mreps, top1)),
-            cell(micro.top5 - bm.top5, &diff(&reps, &base_reps, top5)),
-            cell(t.top1 - bt.top1, &diff(&treps, &base_treps, top1)),
-        );
-    }
-    println!();
-}
-
 /// Write the weights fitted on every case to the committed weight file.
 fn write_weights(scored: &[Scored], bundle_modified: &str) {
     let (w, cases) = fit_all(scored);
@@ -835,9 +695,6 @@ pub(crate) fn run(bundle: &Path, fit: bool) {
     }
     println!();
     print_unknown_table(&scored, &index);
-    if std::env::var_os("KAHU_EVAL_TRY").is_some() {
-        print_tries(&scored, &index);
-    }
     if std::env::var_os("KAHU_EVAL_ABLATE").is_some() {
         print_ablation(&scored, &index);
     }
