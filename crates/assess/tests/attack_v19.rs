@@ -306,3 +306,86 @@ fn auto_keeps_ids_as_tagged_when_the_release_matches() {
         assert!(tagged.is_null(), "no second list when ids are as tagged");
     }
 }
+
+/// A v19 bundle given with `--attack` wins (issue 12 item 4): the same
+/// detection tagged in v18.1 (`attack.t1070.001`, Defense Evasion),
+/// assessed against a small v19-shaped bundle (built from the crosswalk:
+/// the v19 technique under its v19 tactic, one group using it) saved as
+/// `enterprise-attack.json` with no release in its name, is shown in v19
+/// natively and attributed on the bundle's v19 id: T1070.001 is mapped to
+/// its v19 successor, not ignored as unknown.
+#[test]
+fn a_v19_bundle_given_with_attack_wins_over_v18_tags() {
+    let Some(s) = shared() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let v19_id = s.crosswalk["revoked_by_v18_live"]["T1070.001"]
+        .as_str()
+        .expect("T1070.001 revoked in v19");
+    let tactic = s.crosswalk["v19_tactics_of_v18_technique"]["T1070.001"][0]
+        .as_str()
+        .expect("v19 tactic");
+    let ext = |id: &str| {
+        serde_json::json!([{"source_name": "mitre-attack", "external_id": id,
+            "url": format!("https://attack.mitre.org/{id}")}])
+    };
+    let (t, g) = (
+        "attack-pattern--00000000-0000-4000-8000-000000000001",
+        "intrusion-set--00000000-0000-4000-8000-000000000011",
+    );
+    let bundle = serde_json::json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", "objects": [
+        {"type": "attack-pattern", "id": t, "name": "Clear Windows Event Logs", "external_references": ext(v19_id),
+         "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": tactic}], "x_mitre_platforms": ["Windows"]},
+        {"type": "intrusion-set", "id": g, "name": "Log Wipers", "aliases": ["Log Wipers"], "external_references": ext("G9001")},
+        {"type": "relationship", "id": "relationship--00000000-0000-4000-8000-000000000101",
+         "relationship_type": "uses", "source_ref": g, "target_ref": t,
+         "external_references": [{"source_name": "r1", "url": "https://example.org/r1"}]},
+    ]});
+    let bundle_path = dir.path().join("enterprise-attack.json");
+    std::fs::write(&bundle_path, serde_json::to_vec(&bundle).expect("bundle")).expect("write");
+    let rule_text = std::fs::read_to_string(&s.rule)
+        .expect("rule")
+        .replace("attack.defense-impairment", "attack.defense-evasion")
+        .replace("attack.t1685.005", "attack.t1070.001");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    std::fs::write(rules.join("rule.yml"), rule_text).expect("write rule");
+    let out = dir.path().join("out");
+    let mut cfg = AssessConfig::new(vec![s.evidence.clone()], out.clone());
+    cfg.rules = vec![rules];
+    cfg.no_bundled_rules = true;
+    cfg.store_case = false;
+    cfg.attack_bundle = Some(bundle_path);
+    run(&cfg, &()).expect("assessment");
+
+    let a = json(&out.join("assessment.json"));
+    assert_eq!(a["attack"]["version"], "19", "{}", a["attack"]);
+    let phases: Vec<&str> = a["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["phase"].as_str())
+        .collect();
+    assert!(
+        !phases.is_empty() && phases.iter().all(|p| *p == tactic),
+        "{phases:?}"
+    );
+    let attribution = json(&out.join("attribution.json"));
+    assert_eq!(attribution["attack_version"], "19");
+    assert_eq!(
+        attribution["evidence"]["unknown_ids"],
+        serde_json::json!([]),
+        "the v18.1 tag is the bundle's v19 technique, not unknown"
+    );
+    assert_eq!(
+        attribution["evidence"]["remapped"],
+        serde_json::json!([["T1070.001", v19_id]])
+    );
+    let layer = json(&out.join("navigator-layer.json"));
+    assert_eq!(layer["versions"]["attack"], "19");
+    let cells = layer_cells(&layer);
+    assert!(
+        cells.contains(&(v19_id.to_string(), tactic.to_string())),
+        "{cells:?}"
+    );
+    assert!(!cells.iter().any(|(id, _)| id == "T1070.001"), "{cells:?}");
+}
