@@ -99,9 +99,10 @@ impl NameBloom {
 }
 
 /// Rule sets whose evaluation scratch a thread keeps at once. `hunt` and
-/// `assess` run two sets over every event (kahu's bundled rules and the
-/// analyst's), often more with `--rules` given twice; a small bound keeps
-/// memory flat when sets are built and dropped repeatedly (tests).
+/// `assess` run up to two sets over every event (kahu's bundled rules, and
+/// the installed rules or the analyst's `--rules`); the bound leaves room
+/// for callers with more and keeps memory flat when sets are built and
+/// dropped repeatedly (tests).
 const MAX_CTXS: usize = 4;
 
 /// One [`Ctx`] per rule set recently evaluated on this thread.
