@@ -10,7 +10,7 @@
 #     Windows rules (per-file and rule-loading overhead dominate).
 # (b) >= 1M events of JSON-lines built by replaying ../shared/mordor/atomic
 #     with shifted timestamps (crates/ingest example `replay-mordor`).
-# (c) rule loading alone: `kahu hunt` over an empty directory with the same
+# (c) rule loading alone: `kahu hunt` over one trivial event with the same
 #     rules (parse + compile + process start).
 #
 # The machine is shared: the load average before and after is printed with
@@ -49,8 +49,11 @@ events_in() { "$KAHU" events -q --count "$@" | sed -E 's/.*"events":([0-9]+).*/\
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); runs: $RUNS (median)"
+# Rule loading: a hunt over one trivial event (an input with no event at
+# all is refused with an error, so the directory is not left empty).
 EMPTY=$(mktemp -d)
-trap 'rmdir "$EMPTY"' EXIT
+trap 'rm -rf "$EMPTY"' EXIT
+echo '{"EventID":1,"Channel":"Security","Computer":"bench"}' > "$EMPTY/one.jsonl"
 read -r l lrss < <(measure rules "$KAHU" hunt -q --json "$EMPTY" --no-bundled-rules --rules "$SHARED/sigma/rules/windows")
 nrules=$("$KAHU" hunt -q --json "$EMPTY" --no-bundled-rules --rules "$SHARED/sigma/rules/windows" | sed -nE 's/.*"rules_loaded": ([0-9]+).*/\1/p')
 echo "rule loading ($nrules SigmaHQ Windows rules): $l s, peak RSS $lrss MB"

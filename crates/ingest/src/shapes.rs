@@ -239,49 +239,113 @@ pub(crate) fn winlogbeat_legacy(o: Fields, prov: Provenance) -> Event {
 /// (PowerShell's `Get-WinEvent | ConvertTo-Json`) or `log_name`.
 const CHANNEL_KEYS: &[&str] = &["Channel", "EventLog", "LogName", "log_name"];
 
+/// Names [`nxlog`] reads: how many, and the slot of each in [`NxKeys`]
+/// (a `match` on the name compiles to a switch on its length and a few
+/// comparisons, instead of comparing with every name in turn).
+const NX_NAMES: usize = 21;
+
+fn nx_slot(name: &str) -> Option<usize> {
+    Some(match name {
+        "Hostname" => 0,
+        "Computer" => 1,
+        "MachineName" => 2,
+        "computer_name" => 3,
+        "Channel" => 4,
+        "EventLog" => 5,
+        "LogName" => 6,
+        "log_name" => 7,
+        "SourceName" => 8,
+        "Provider_Name" => 9,
+        "ProviderName" => 10,
+        "EventID" => 11,
+        "TimeCreated" => 12,
+        "@timestamp" => 13,
+        "EventTime" => 14,
+        "EventRecordID" => 15,
+        "RecordNumber" => 16,
+        "SecurityUserID" => 17,
+        "UserID" => 18,
+        "ProcessID" => 19,
+        "ExecutionProcessID" => 20,
+        _ => return None,
+    })
+}
+
+/// The first value of each name [`nx_slot`] knows in a record, found in one pass
+/// over its fields. Looking each name up in turn scanned the record's
+/// fields about 30 times per event, mostly for names it does not have
+/// (issue #17).
+struct NxKeys<'a>([Option<&'a Value>; NX_NAMES]);
+
+impl<'a> NxKeys<'a> {
+    fn of(o: &'a Fields) -> Self {
+        let mut found = [None; NX_NAMES];
+        for (k, v) in o.iter() {
+            if let Some(i) = nx_slot(k)
+                && found[i].is_none()
+            {
+                found[i] = Some(v);
+            }
+        }
+        NxKeys(found)
+    }
+
+    /// The first value named `name` (a name [`nx_slot`] knows), as
+    /// [`Fields::get_exact`] would find it.
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.0[nx_slot(name)?]
+    }
+}
+
 /// NXLog-flattened (and other flat Windows exports): every field is already
 /// at the top level; add the Sigma names that the export spells
 /// differently.
 pub(crate) fn nxlog(mut o: Fields, prov: Provenance) -> Event {
     let mut ev = Event::new(prov);
-    ev.host = ["Hostname", "Computer", "MachineName", "computer_name"]
-        .iter()
-        .find_map(|k| o.get_exact(k).and_then(text));
-    ev.channel = CHANNEL_KEYS
-        .iter()
-        .find_map(|k| o.get_exact(k).and_then(text));
-    ev.provider = ["SourceName", "Provider_Name", "ProviderName"]
-        .iter()
-        .find_map(|k| o.get_exact(k).and_then(text));
-    ev.event_id = o
-        .get_exact("EventID")
-        .and_then(Value::as_i64)
-        .and_then(|i| u32::try_from(i).ok());
-    // `TimeCreated` (when the shipper kept it) is the event's own UTC time;
-    // `@timestamp` is when Logstash received it; `EventTime` is in the
-    // collector's local zone, so it is the last resort.
-    ev.timestamp = ["TimeCreated", "@timestamp", "EventTime"]
-        .iter()
-        .find_map(|k| o.get_exact(k).and_then(timestamp_of));
-    if let Some(c) = &ev.channel
-        && o.get_exact("Channel").is_none()
+    // Aliases to add, in order, once the record is no longer borrowed.
+    let mut add: Vec<(&'static str, Value)> = Vec::new();
     {
-        o.push(Arc::from("Channel"), Value::Str(c.clone()));
-    }
-    for (alias, from) in [
-        ("Computer", "Hostname"),
-        ("Computer", "MachineName"),
-        ("Provider_Name", "SourceName"),
-        ("Provider_Name", "ProviderName"),
-        ("EventRecordID", "RecordNumber"),
-        ("SecurityUserID", "UserID"),
-        ("ProcessID", "ExecutionProcessID"),
-    ] {
-        if o.get_exact(alias).is_none()
-            && let Some(v) = o.get_exact(from).cloned()
+        let keys = NxKeys::of(&o);
+        ev.host = ["Hostname", "Computer", "MachineName", "computer_name"]
+            .iter()
+            .find_map(|k| keys.get(k).and_then(text));
+        ev.channel = CHANNEL_KEYS.iter().find_map(|k| keys.get(k).and_then(text));
+        ev.provider = ["SourceName", "Provider_Name", "ProviderName"]
+            .iter()
+            .find_map(|k| keys.get(k).and_then(text));
+        ev.event_id = keys
+            .get("EventID")
+            .and_then(Value::as_i64)
+            .and_then(|i| u32::try_from(i).ok());
+        // `TimeCreated` (when the shipper kept it) is the event's own UTC time;
+        // `@timestamp` is when Logstash received it; `EventTime` is in the
+        // collector's local zone, so it is the last resort.
+        ev.timestamp = ["TimeCreated", "@timestamp", "EventTime"]
+            .iter()
+            .find_map(|k| keys.get(k).and_then(timestamp_of));
+        if let Some(c) = &ev.channel
+            && keys.get("Channel").is_none()
         {
-            o.push(Arc::from(alias), v);
+            add.push(("Channel", Value::Str(c.clone())));
         }
+        for (alias, from) in [
+            ("Computer", "Hostname"),
+            ("Computer", "MachineName"),
+            ("Provider_Name", "SourceName"),
+            ("Provider_Name", "ProviderName"),
+            ("EventRecordID", "RecordNumber"),
+            ("SecurityUserID", "UserID"),
+            ("ProcessID", "ExecutionProcessID"),
+        ] {
+            // Present in the record, or added by an earlier pair.
+            let present = keys.get(alias).is_some() || add.iter().any(|(a, _)| *a == alias);
+            if !present && let Some(v) = keys.get(from) {
+                add.push((alias, v.clone()));
+            }
+        }
+    }
+    for (alias, v) in add {
+        o.push(Arc::from(alias), v);
     }
     if let Some(id) = ev.event_id
         && let Some(v) = o.get_mut_exact("EventID")
@@ -470,6 +534,118 @@ mod tests {
             e.timestamp.unwrap().to_rfc3339(),
             "2020-10-22T12:21:36.601+00:00"
         );
+    }
+
+    /// `nxlog` as it was before the one-pass key index (issue #17): every
+    /// name looked up in turn. The reference for the differential test.
+    fn nxlog_by_lookups(mut o: Fields, prov: Provenance) -> Event {
+        let mut ev = Event::new(prov);
+        ev.host = ["Hostname", "Computer", "MachineName", "computer_name"]
+            .iter()
+            .find_map(|k| o.get_exact(k).and_then(text));
+        ev.channel = CHANNEL_KEYS
+            .iter()
+            .find_map(|k| o.get_exact(k).and_then(text));
+        ev.provider = ["SourceName", "Provider_Name", "ProviderName"]
+            .iter()
+            .find_map(|k| o.get_exact(k).and_then(text));
+        ev.event_id = o
+            .get_exact("EventID")
+            .and_then(Value::as_i64)
+            .and_then(|i| u32::try_from(i).ok());
+        ev.timestamp = ["TimeCreated", "@timestamp", "EventTime"]
+            .iter()
+            .find_map(|k| o.get_exact(k).and_then(timestamp_of));
+        if let Some(c) = &ev.channel
+            && o.get_exact("Channel").is_none()
+        {
+            o.push(Arc::from("Channel"), Value::Str(c.clone()));
+        }
+        for (alias, from) in [
+            ("Computer", "Hostname"),
+            ("Computer", "MachineName"),
+            ("Provider_Name", "SourceName"),
+            ("Provider_Name", "ProviderName"),
+            ("EventRecordID", "RecordNumber"),
+            ("SecurityUserID", "UserID"),
+            ("ProcessID", "ExecutionProcessID"),
+        ] {
+            if o.get_exact(alias).is_none()
+                && let Some(v) = o.get_exact(from).cloned()
+            {
+                o.push(Arc::from(alias), v);
+            }
+        }
+        if let Some(id) = ev.event_id
+            && let Some(v) = o.get_mut_exact("EventID")
+        {
+            *v = Value::Int(id.into());
+        }
+        ev.fields = o;
+        ev
+    }
+
+    // The one-pass key index gives exactly the events of the name-by-name
+    // lookups: random records drawing from every name nxlog reads (and
+    // near-misses in case), with duplicates, empty and numeric values.
+    #[test]
+    fn nxlog_one_pass_equals_lookups() {
+        let names = [
+            "Hostname",
+            "Computer",
+            "MachineName",
+            "computer_name",
+            "Channel",
+            "EventLog",
+            "LogName",
+            "log_name",
+            "SourceName",
+            "Provider_Name",
+            "ProviderName",
+            "EventID",
+            "TimeCreated",
+            "@timestamp",
+            "EventTime",
+            "EventRecordID",
+            "RecordNumber",
+            "SecurityUserID",
+            "UserID",
+            "ProcessID",
+            "ExecutionProcessID",
+            "hostname",
+            "eventid",
+            "Image",
+            "CommandLine",
+        ];
+        let values = [
+            Value::str(""),
+            Value::str("WS1"),
+            Value::str("4688"),
+            Value::str("2020-10-22T12:21:36.601Z"),
+            Value::Int(7),
+            Value::Int(-1),
+            Value::Null,
+            Value::str("Security"),
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..5000 {
+            let mut o = Fields::default();
+            for _ in 0..next(12) {
+                o.push(
+                    Arc::from(names[next(names.len())]),
+                    values[next(values.len())].clone(),
+                );
+            }
+            let want = serde_json::to_string(&nxlog_by_lookups(o.clone(), prov())).unwrap();
+            let got = serde_json::to_string(&nxlog(o, prov())).unwrap();
+            assert_eq!(got, want);
+        }
     }
 
     #[test]

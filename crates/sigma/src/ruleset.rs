@@ -3,7 +3,7 @@
 
 use crate::compile::{self, Accessor, Check, Compiled, Env, ValueTest};
 use crate::error::{Problem, RuleError};
-use crate::eval::{Ctx, Evaluator, Overlapping, Prefilter, Scanner};
+use crate::eval::{Ctxs, Evaluator, Overlapping, Prefilter, Scanner};
 use crate::gate::{FxHasher, FxMap, GateIndex, gates_of, mark, num_bits, set_bit};
 use crate::logsource::{Mapping, applies_any, event_sources, mappings_for};
 use crate::rule::{self, CorrelationRule, Document, FilterRule, SigmaRule, Status};
@@ -192,7 +192,7 @@ impl std::fmt::Debug for RuleSet {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    static CTX: RefCell<Ctx> = RefCell::new(Ctx::default());
+    static CTX: RefCell<Ctxs> = RefCell::new(Ctxs::default());
 }
 
 /// A parsed document with its origin, before compilation.
@@ -772,13 +772,14 @@ impl RuleSet {
             return;
         }
         CTX.with(|c| {
-            let Ok(mut ctx) = c.try_borrow_mut() else {
+            let Ok(mut ctxs) = c.try_borrow_mut() else {
                 return;
             };
+            let ctx = ctxs.for_set(self.id);
             ctx.begin(self.id, self.accessors.len(), self.needles);
             let mut marks = std::mem::take(&mut ctx.marks);
             let mut ev = Evaluator {
-                ctx: &mut ctx,
+                ctx,
                 accessors: &self.accessors,
                 scanners: &self.scanners,
                 event,
@@ -827,13 +828,14 @@ impl RuleSet {
         let plan = self.candidates(event);
         let ungated = plan.ungated.iter().map(|w| w.count_ones() as usize).sum();
         let evaluated = CTX.with(|c| {
-            let Ok(mut ctx) = c.try_borrow_mut() else {
+            let Ok(mut ctxs) = c.try_borrow_mut() else {
                 return 0;
             };
+            let ctx = ctxs.for_set(self.id);
             ctx.begin(self.id, self.accessors.len(), self.needles);
             let mut marks = std::mem::take(&mut ctx.marks);
             let mut ev = Evaluator {
-                ctx: &mut ctx,
+                ctx,
                 accessors: &self.accessors,
                 scanners: &self.scanners,
                 event,
@@ -892,13 +894,14 @@ impl RuleSet {
             return false;
         };
         CTX.with(|c| {
-            let Ok(mut ctx) = c.try_borrow_mut() else {
+            let Ok(mut ctxs) = c.try_borrow_mut() else {
                 return false;
             };
+            let ctx = ctxs.for_set(self.id);
             ctx.begin(self.id, self.accessors.len(), self.needles);
             let var = &self.variants[*v as usize];
             Evaluator {
-                ctx: &mut ctx,
+                ctx,
                 accessors: &self.accessors,
                 scanners: &self.scanners,
                 event,

@@ -549,3 +549,41 @@ fn field_name_lookup() {
     e.event_id = Some(4624);
     assert!(hit(&s, &e));
 }
+
+// Several rule sets evaluated in turn on the same thread (`hunt` runs the
+// bundled set and the analyst's on every event) keep separate scratch: the
+// per-event caches of one set (field slots, needle hits) never answer for
+// another, also with more sets than a thread keeps scratch for.
+#[test]
+fn interleaved_rule_sets_match_as_each_alone() {
+    let sets = [
+        set("  sel:\n    CommandLine|contains: ' -enc '\n  condition: sel"),
+        set("  sel:\n    Image|endswith: '\\powershell.exe'\n  condition: sel"),
+        set("  sel:\n    CommandLine|contains: 'mimikatz'\n  condition: sel"),
+        set("  sel:\n    User|startswith: 'NT AUTHORITY'\n  condition: sel"),
+        set("  sel:\n    - 'sekurlsa'\n  condition: sel"),
+        set("  sel:\n    Image|contains: 'cmd'\n  condition: sel"),
+    ];
+    let events = [
+        j!({"CommandLine": "powershell -enc AAAA", "Image": "C:\\x\\powershell.exe"}),
+        j!({"CommandLine": "mimikatz sekurlsa::logonpasswords", "Image": "C:\\cmd.exe"}),
+        j!({"User": "NT AUTHORITY\\SYSTEM", "Image": "C:\\Windows\\explorer.exe"}),
+        j!({"Other": "nothing here"}),
+    ];
+    // Expected, from the rules and events above (each set alone).
+    let want = [
+        [true, true, false, false, false, false],
+        [false, false, true, false, true, true],
+        [false, false, false, true, false, false],
+        [false, false, false, false, false, false],
+    ];
+    // Interleaved: every set on each event in turn, twice over, so each set
+    // meets events while another set's scratch is the most recent one.
+    for _ in 0..2 {
+        for (e, row) in events.iter().zip(&want) {
+            for (s, expected) in sets.iter().zip(row) {
+                assert_eq!(hit(s, e), *expected);
+            }
+        }
+    }
+}
