@@ -23,6 +23,10 @@ if ! command -v stix2_validator >/dev/null 2>&1; then
   fi
 fi
 cargo fmt --all -- --check
+# The fuzz targets are a separate workspace (cargo fuzz); its lock file must
+# follow the kahu crates it builds, or `cargo fuzz run` fails on a fresh
+# clone. Checking the lock resolves dependencies only, no build.
+(cd fuzz && cargo metadata --locked --format-version 1 >/dev/null)
 # Everything is built and tested with the optional `columnar` feature of the
 # `kahu` crate (`kahu convert --to parquet`, Parquet shards as evidence), and
 # the default build (without it, as the README's commands build kahu) is
