@@ -404,6 +404,7 @@ fn products(out: &Path) -> std::collections::BTreeMap<String, String> {
         when.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         when.format("%Y-%m-%d %H:%M").to_string(),
     ];
+    let run_ids = regex::Regex::new(r"(bundle|report)--[0-9a-f-]{36}").unwrap();
     let mut map = std::collections::BTreeMap::new();
     for f in kahu_test_support::files_under(out) {
         let name = f.strip_prefix(out).unwrap().display().to_string();
@@ -415,8 +416,7 @@ fn products(out: &Path) -> std::collections::BTreeMap<String, String> {
             text = text.replace(form.as_str(), "<generated_at>");
         }
         if name == "stix-bundle.json" {
-            let ids = regex::Regex::new(r"(bundle|report)--[0-9a-f-]{36}").unwrap();
-            text = ids.replace_all(&text, "$1--<run>").into_owned();
+            text = run_ids.replace_all(&text, "$1--<run>").into_owned();
         }
         map.insert(name, text);
     }
