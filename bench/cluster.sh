@@ -10,6 +10,12 @@
 #   bench/cluster.sh                          # Mordor atomic, dev profile
 #   EVIDENCE=../shared/evtx/EVTX-ATTACK-SAMPLES bench/cluster.sh
 #   PARTITIONS=8 bench/cluster.sh             # shard groups (default 4)
+#   KAHU=target/debug/kahu bench/cluster.sh   # that binary, no build
+#   ASSESS=1 bench/cluster.sh                 # also `assess --no-case`, one
+#                                             # node vs `assess --cluster`
+#
+# For the cost model (docs/scale-out.md) it also prints the evidence's size
+# on disk, the shards' size and count, and Parquet bytes per event.
 #
 # The machine is shared and has 2 cores: the load average before and after
 # is printed; CPU seconds are the comparable number, wall time is not, and
@@ -22,7 +28,9 @@ RULES="${RULES:-$SHARED/sigma/rules/windows}"
 PROFILE="${PROFILE:-dev}"
 PARTITIONS="${PARTITIONS:-4}"
 [ -e "$EVIDENCE" ] || { echo "evidence not found at $EVIDENCE" >&2; exit 1; }
-if [ "$PROFILE" = release ]; then
+if [ -n "${KAHU:-}" ]; then
+  : # a kahu built with `--features cluster`, given: no cargo run here
+elif [ "$PROFILE" = release ]; then
   cargo build --release --locked -p kahu --features cluster -q
   KAHU=target/release/kahu
 else
@@ -44,6 +52,10 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); partitions: $PARTITIONS"
 "$KAHU" convert -q "$EVIDENCE" --to parquet "$OUT/pq" --json > "$OUT/convert.json"
 events=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["events_written"])' "$OUT/convert.json")
+ev_bytes=$(du -sbL "$EVIDENCE" | cut -f1)
+pq_bytes=$(du -sb "$OUT/pq" | cut -f1)
+shards=$(find "$OUT/pq" -name '*.parquet' | wc -l)
+echo "evidence: $ev_bytes bytes on disk; shards: $shards, $pq_bytes bytes; $(awk -v b="$pq_bytes" -v e="$events" 'BEGIN{printf "%.1f", b/e}') Parquet bytes per event"
 "$KAHU" --quiet hunt "$EVIDENCE" --rules "$RULES" --json -o "$OUT/original.jsonl" > /dev/null
 sort "$OUT/original.jsonl" > "$OUT/original.sorted"
 
@@ -61,7 +73,8 @@ single() { # name args...
   report "$name" "$w" "$(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')" 0 "$OUT/$name.jsonl"
 }
 
-cluster() { # executors slots_each
+# Start a scheduler and `n` executors of `slots` task slots; SCHED is its address.
+start_cluster() { # executors slots_each
   local n=$1 slots=$2 sp; sp=$(free_port)
   PIDS=()
   "$KAHU" cluster scheduler --bind "127.0.0.1:$sp" 2> "$OUT/sched.log" & PIDS+=($!)
@@ -72,16 +85,40 @@ cluster() { # executors slots_each
     wait_port "$ep"
   done
   sleep 3
-  local before=0 after=0 p
-  for p in "${PIDS[@]}"; do before=$(awk -v a="$before" -v b="$(cpu_of "$p")" 'BEGIN{print a+b}'); done
-  local name="cluster-${n}x${slots}"
-  /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$KAHU" --quiet hunt "$OUT/pq" --rules "$RULES" --json -o "$OUT/$name.jsonl" --cluster "127.0.0.1:$sp" --partitions "$PARTITIONS" > /dev/null
-  for p in "${PIDS[@]}"; do after=$(awk -v a="$after" -v b="$(cpu_of "$p")" 'BEGIN{print a+b}'); done
+  SCHED="127.0.0.1:$sp"
+}
+# CPU seconds the cluster's processes have used so far.
+cluster_cpu() { local t=0 p; for p in "${PIDS[@]}"; do t=$(awk -v a="$t" -v b="$(cpu_of "$p")" 'BEGIN{print a+b}'); done; echo "$t"; }
+stop_cluster() { local p; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; PIDS=(); }
+secs() { awk -v u="$1" -v s="$2" 'BEGIN{print u+s}'; }
+
+cluster() { # executors slots_each
+  start_cluster "$1" "$2"
+  local before after name="cluster-${1}x${2}"
+  before=$(cluster_cpu)
+  /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$KAHU" --quiet hunt "$OUT/pq" --rules "$RULES" --json -o "$OUT/$name.jsonl" --cluster "$SCHED" --partitions "$PARTITIONS" > /dev/null
+  after=$(cluster_cpu)
   read -r w u s < "$OUT/time"
-  report "$name" "$w" "$(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')" "$(awk -v a="$after" -v b="$before" 'BEGIN{print a-b}')" "$OUT/$name.jsonl"
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  PIDS=()
+  report "$name" "$w" "$(secs "$u" "$s")" "$(awk -v a="$after" -v b="$before" 'BEGIN{print a-b}')" "$OUT/$name.jsonl"
+  stop_cluster
+}
+
+# `assess --no-case` over the shards on one node, then on a cluster of two
+# one-slot executors: findings.jsonl must be identical. The client's CPU
+# includes the local pass (analytics), which does not scale out.
+assess_pair() {
+  /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$KAHU" --quiet assess "$OUT/pq" --rules "$RULES" --no-case --name bench --out "$OUT/assess-single" --json > /dev/null
+  read -r w u s < "$OUT/time"
+  printf '%-28s wall %6.2f s  CPU %6.2f s\n' "assess, one node" "$w" "$(secs "$u" "$s")"
+  start_cluster 2 1
+  local before after same=no
+  before=$(cluster_cpu)
+  /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$KAHU" --quiet assess "$OUT/pq" --rules "$RULES" --no-case --name bench --out "$OUT/assess-cluster" --json --cluster "$SCHED" --partitions "$PARTITIONS" > /dev/null
+  after=$(cluster_cpu)
+  read -r w u s < "$OUT/time"
+  cmp -s "$OUT/assess-single/findings.jsonl" "$OUT/assess-cluster/findings.jsonl" && same=yes
+  printf '%-28s wall %6.2f s  CPU client %6.2f s + cluster %6.2f s  findings.jsonl identical: %s\n' "assess, cluster 2x1" "$w" "$(secs "$u" "$s")" "$(awk -v a="$after" -v b="$before" 'BEGIN{print a-b}')" "$same"
+  stop_cluster
 }
 
 echo "events: $events; timeline lines: $(wc -l < "$OUT/original.jsonl")"
@@ -89,4 +126,5 @@ single embedded
 single datafusion --engine datafusion --partitions "$PARTITIONS"
 cluster 1 2
 cluster 2 1
+if [ "${ASSESS:-0}" = 1 ]; then assess_pair; fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -55,8 +55,11 @@ pub struct DetectConfig {
     pub filter: kahu_event::EventFilter,
     /// Run the detection pass on this engine instead of kahu's readers
     /// and matcher threads (`None`: the embedded engine). An engine returns
-    /// findings only: YARA, a case store and the event analytics need the
-    /// events themselves and are refused with it.
+    /// findings only: the analytics, file hashes, coverage, a case store
+    /// and (when the engine does not match them) indicators then come from
+    /// a local pass over the same evidence without Sigma detectors
+    /// (`engine::detect_on_engine`); YARA, which scans the files
+    /// themselves, is refused.
     pub engine: Option<std::sync::Arc<dyn crate::engine::DetectionEngine>>,
 }
 
@@ -331,7 +334,7 @@ pub fn load_iocs(paths: &[PathBuf], unmarked: &UnmarkedTlp) -> Result<(IocSet, V
 
 /// Feed problems that change what kahu can detect, as warnings (notes are
 /// information only and stay in [`FeedLoad::issues`]).
-fn feed_warnings(feeds: &[FeedLoad]) -> impl Iterator<Item = Warning> + '_ {
+pub(crate) fn feed_warnings(feeds: &[FeedLoad]) -> impl Iterator<Item = Warning> + '_ {
     feeds
         .iter()
         .flat_map(|f| f.issues.iter())
@@ -369,7 +372,16 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     iocs.set_strict_validity(cfg.ioc_strict_validity);
     let iocs = std::sync::Arc::new(iocs);
     if let Some(engine) = &cfg.engine {
-        return detect_on_engine(cfg, engine.as_ref(), rules, iocs, feeds, progress);
+        let listed = (files, walk_warnings);
+        return crate::engine::detect_on_engine(
+            cfg,
+            engine.as_ref(),
+            rules,
+            iocs,
+            feeds,
+            listed,
+            progress,
+        );
     }
     let yara = if cfg.yara.is_empty() {
         None
@@ -382,20 +394,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     let scans: Vec<_> = rules.sets.iter().map(|s| s.scan()).collect();
     let mut detectors: Vec<&dyn Detector> = scans.iter().map(|s| s as &dyn Detector).collect();
     detectors.push(iocs.as_ref());
-    let case = match &cfg.case_dir {
-        Some(dir) => {
-            let claim = cfg
-                .case_is_this_evidence
-                .then(|| kahu_case::evidence_fingerprint(&cfg.evidence));
-            Some(CaseStore::open(
-                dir,
-                &files,
-                claim.as_ref(),
-                cfg.case_events,
-            )?)
-        }
-        None => None,
-    };
+    let case = open_case(cfg, &files)?;
     // Archive members are scanned with YARA as the readers decompress
     // them for events (once), not in a second walk of the archives.
     let member_scan = yara
@@ -473,9 +472,29 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
     })
 }
 
+/// The case store `cfg` asks for, opened on `files` (`None`: no store).
+pub(crate) fn open_case(cfg: &DetectConfig, files: &[(PathBuf, u64)]) -> Result<Option<CaseStore>> {
+    let Some(dir) = &cfg.case_dir else {
+        return Ok(None);
+    };
+    let claim = cfg
+        .case_is_this_evidence
+        .then(|| kahu_case::evidence_fingerprint(&cfg.evidence));
+    Ok(Some(CaseStore::open(
+        dir,
+        files,
+        claim.as_ref(),
+        cfg.case_events,
+    )?))
+}
+
 /// The shared end of the detection stage: tuning, minimum level, timeline
 /// order, escalation (with the analytics) and repeats.
-fn finish_findings(cfg: &DetectConfig, mut findings: Vec<Finding>, escalate: bool) -> Vec<Finding> {
+pub(crate) fn finish_findings(
+    cfg: &DetectConfig,
+    mut findings: Vec<Finding>,
+    escalate: bool,
+) -> Vec<Finding> {
     // Analytic, correlation and indicator ids are tuned here; Sigma rules
     // were tuned at load (so `--min-level` saw the tuned level).
     cfg.load.tuning.apply(&mut findings);
@@ -488,69 +507,6 @@ fn finish_findings(cfg: &DetectConfig, mut findings: Vec<Finding>, escalate: boo
         kahu_reconstruct::escalate_beacons(&mut findings, SIGNIFICANT);
     }
     kahu_reconstruct::collapse_repeats(findings, &cfg.repeats)
-}
-
-/// The detection stage with the pass run by `engine`: what needs the
-/// events themselves (YARA, a case store, analytics) is refused.
-fn detect_on_engine(
-    cfg: &DetectConfig,
-    engine: &dyn crate::engine::DetectionEngine,
-    rules: LoadedRules,
-    iocs: std::sync::Arc<IocSet>,
-    feeds: Vec<FeedLoad>,
-    progress: &dyn Progress,
-) -> Result<DetectionRun> {
-    let name = engine.name();
-    if !cfg.yara.is_empty() {
-        anyhow::bail!(
-            "YARA scans the evidence files themselves; it does not run on the {name} engine"
-        );
-    }
-    if cfg.case_dir.is_some() {
-        anyhow::bail!("a case store keeps the events; the {name} engine returns findings only");
-    }
-    if cfg.analytics {
-        anyhow::bail!(
-            "the event analytics need every event; the {name} engine returns findings only"
-        );
-    }
-    let out = engine.run(crate::engine::EngineJob {
-        evidence: &cfg.evidence,
-        rules: &rules.sets,
-        iocs: &iocs,
-        filter: &cfg.filter,
-        progress,
-    })?;
-    let mut findings = out.findings;
-    let mut warnings: Vec<RunWarning> = out.warnings.into_iter().map(RunWarning::from).collect();
-    warnings.extend(feed_warnings(&feeds).map(RunWarning::from));
-    for outcome in out.correlation {
-        findings.extend(outcome.findings);
-        warnings.extend(outcome.warnings.into_iter().map(RunWarning::correlation));
-    }
-    warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    tracing::info!(
-        engine = name,
-        events = out.events,
-        findings = findings.len(),
-        warnings = warnings.len(),
-        "detection pass done"
-    );
-    let findings = finish_findings(cfg, findings, false);
-    Ok(DetectionRun {
-        findings,
-        warnings,
-        events: out.events,
-        excluded: out.excluded,
-        files: out.files,
-        rules,
-        iocs,
-        feeds,
-        analytics: None,
-        file_hashes: FileHashes::default(),
-        coverage: kahu_ingest::EvidenceCoverage::default(),
-        case: None,
-    })
 }
 
 /// Findings below this level are kept in files but are not evidence of

@@ -62,6 +62,9 @@ pub struct AssessConfig {
     pub ioc_strict_validity: bool,
     /// Rule statuses to load (`None`: stable, test and experimental).
     pub rule_statuses: Option<Vec<kahu_sigma::Status>>,
+    /// Run the Sigma detection on this engine (`None`: kahu's own pass);
+    /// see [`DetectConfig::engine`].
+    pub engine: Option<std::sync::Arc<dyn crate::engine::DetectionEngine>>,
 }
 
 impl AssessConfig {
@@ -93,6 +96,7 @@ impl AssessConfig {
             filter: Default::default(),
             ioc_strict_validity: false,
             rule_statuses: None,
+            engine: None,
         }
     }
 }
@@ -145,7 +149,7 @@ impl AssessConfig {
             analytics: true,
             repeats: self.repeats,
             filter: self.filter.clone(),
-            engine: None,
+            engine: self.engine.clone(),
         }
     }
 

@@ -1,4 +1,4 @@
-//! `kahu hunt --cluster`: the detection pass on an Apache DataFusion
+//! `kahu hunt --cluster` and `kahu assess --cluster`: the Sigma detection pass on an Apache DataFusion
 //! Ballista cluster of kahu executors (feature `cluster`).
 //!
 //! The plan carries a [`Spec`]: the rule texts (read here, so executors
@@ -214,12 +214,16 @@ impl DetectionEngine for Cluster {
         "cluster"
     }
 
+    /// Executors do not have the IOC feeds: the detection stage matches
+    /// the indicators in its local pass over the same shards.
+    fn runs_iocs(&self) -> bool {
+        false
+    }
+
     fn run(&self, job: EngineJob<'_>) -> Result<EngineOutput> {
         if !job.iocs.is_empty() {
-            anyhow::bail!(
-                "--ioc is not supported with --cluster yet: executors would need the feeds; \
-                 run the indicators with `kahu hunt` on one machine"
-            );
+            // `runs_iocs` is false: the stage never hands indicators here.
+            anyhow::bail!("internal error: indicators given to the cluster engine");
         }
         let spec = self.request.spec(job.filter)?;
         let bytes: Arc<[u8]> = Arc::from(serde_json::to_vec(&spec)?);

@@ -351,3 +351,242 @@ fn an_executor_killed_mid_query_never_gives_a_partial_result_as_complete() {
         );
     }
 }
+
+/// `kahu assess` over `evidence` into `out` (extra flags after), with the
+/// case name fixed so runs over different paths can be compared.
+fn assess(evidence: &Path, out: &Path, rules: &[&Path], extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "assess",
+        s(evidence),
+        "--out",
+        s(out),
+        "--json",
+        "--name",
+        "cluster parity",
+    ];
+    for r in rules {
+        args.extend(["--rules", s(r)]);
+    }
+    args.extend(extra);
+    let out = kahu(&args);
+    ok(&out)
+}
+
+/// An `assess --json` summary without what names this run rather than
+/// what it found: the output folder, the files written there and the time
+/// taken.
+fn findings_summary(mut v: serde_json::Value) -> serde_json::Value {
+    let m = v.as_object_mut().expect("summary object");
+    for key in ["out", "written", "elapsed_seconds"] {
+        assert!(m.remove(key).is_some(), "{key} in the summary");
+    }
+    v
+}
+
+/// Every product of an assessment but the case store, by name, as text,
+/// with the instant of the run (`assessment.json`'s `generated_at`) blanked
+/// wherever it is written (the report, the STIX bundle's `created` times):
+/// it says when the run was, not what it found. So are the STIX report's
+/// and bundle's ids, which kahu derives from that instant (each run is a
+/// new STIX report: `crates/report/src/stix.rs`).
+fn products(out: &Path) -> std::collections::BTreeMap<String, String> {
+    let assessment: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("assessment.json")).unwrap()).unwrap();
+    let at = assessment["generated_at"]
+        .as_str()
+        .expect("generated_at")
+        .to_string();
+    let when = chrono::DateTime::parse_from_rfc3339(&at).expect("rfc3339");
+    // The instant as each product writes it.
+    let forms = [
+        at.clone(),
+        when.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        when.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        when.format("%Y-%m-%d %H:%M").to_string(),
+    ];
+    let run_ids = regex::Regex::new(r"(bundle|report)--[0-9a-f-]{36}").unwrap();
+    let mut map = std::collections::BTreeMap::new();
+    for f in kahu_test_support::files_under(out) {
+        let name = f.strip_prefix(out).unwrap().display().to_string();
+        if name.starts_with("case.sqlite") {
+            continue;
+        }
+        let mut text = String::from_utf8(std::fs::read(&f).unwrap()).unwrap();
+        for form in &forms {
+            text = text.replace(form.as_str(), "<generated_at>");
+        }
+        if name == "stix-bundle.json" {
+            text = run_ids.replace_all(&text, "$1--<run>").into_owned();
+        }
+        map.insert(name, text);
+    }
+    map
+}
+
+/// The case store's bookkeeping counts and the events in it, row by row.
+fn case_store(out: &Path) -> (String, u64) {
+    let case = kahu_case::Case::open(out).unwrap();
+    let summary = case.summary().unwrap();
+    let mut rows = 0;
+    case.for_each_event(&kahu_case::EventQuery::default(), |_, _| {
+        rows += 1;
+        true
+    })
+    .unwrap();
+    (format!("{summary:?}"), rows)
+}
+
+/// Assert two assessments wrote the same products, naming the first that
+/// differs and where.
+fn same_products(a: &Path, b: &Path) {
+    let (pa, pb) = (products(a), products(b));
+    assert_eq!(
+        pa.keys().collect::<Vec<_>>(),
+        pb.keys().collect::<Vec<_>>(),
+        "outputs written"
+    );
+    for (name, x) in &pa {
+        let y = &pb[name];
+        if x != y {
+            let at = x
+                .bytes()
+                .zip(y.bytes())
+                .position(|(p, q)| p != q)
+                .unwrap_or(x.len().min(y.len()));
+            let lo = at.saturating_sub(200);
+            panic!(
+                "{name} differs at byte {at}:\n single: {}\ncluster: {}",
+                x.get(lo..(at + 200).min(x.len())).unwrap_or(""),
+                y.get(lo..(at + 200).min(y.len())).unwrap_or("")
+            );
+        }
+    }
+}
+
+/// `kahu assess --cluster` over the shards writes what `kahu assess` writes
+/// over the same shards on one machine — findings, attribution,
+/// containment lists, analytics, the assessment (all but the time it was
+/// generated) and the case store — and the findings `kahu assess` writes
+/// over the original evidence. The analytics, scope and case store come
+/// from the client's local pass: the test fails if it were skipped (hosts,
+/// accounts, lateral movement and stored events would be empty).
+#[test]
+fn assess_on_a_two_executor_cluster_writes_what_assess_writes_on_one_machine() {
+    let (Some(evtx), Some(mordor), Some(sigma)) = (
+        shared("evtx/EVTX-ATTACK-SAMPLES"),
+        shared("mordor/atomic/windows/lateral_movement"),
+        shared("sigma/rules/windows"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let cluster = Cluster::start(2, tmp.path());
+    let rules = repo_rules();
+    let on_cluster = ["--cluster", cluster.scheduler.as_str(), "--partitions", "4"];
+
+    // EVTX-ATTACK-SAMPLES, with the case store (every event, then
+    // detected events only: the two passes run one after the other then).
+    let dir = tmp.path().join("evtx-parquet");
+    convert(&evtx, &dir, "2000");
+    let rules_e: [&Path; 2] = [&sigma, &rules];
+    let (single, clustered, original) = (
+        tmp.path().join("evtx-single"),
+        tmp.path().join("evtx-cluster"),
+        tmp.path().join("evtx-original"),
+    );
+    let a = assess(&dir, &single, &rules_e, &[]);
+    let b = assess(&dir, &clustered, &rules_e, &on_cluster);
+    let events = a["events"].as_u64().expect("events");
+    assert_eq!(findings_summary(a), findings_summary(b), "--json summaries");
+    same_products(&single, &clustered);
+    // Every event read is in the store (15,216 in EVTX-ATTACK-SAMPLES).
+    let (summary, rows) = case_store(&single);
+    assert_eq!(rows, events, "{summary}");
+    assert_eq!(case_store(&clustered), (summary, rows));
+    // The local pass ran: scope and lateral movement come from it.
+    let assessment: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(clustered.join("assessment.json")).unwrap()).unwrap();
+    for key in ["hosts", "accounts"] {
+        let n = assessment["scope"][key].as_array().map_or(0, Vec::len);
+        assert!(n > 3, "scope.{key}: {n}");
+    }
+    // Over the original EVTX files: the same findings, line for line.
+    assess(&evtx, &original, &rules_e, &["--no-case"]);
+    let findings = |d: &Path| lines(&d.join("findings.jsonl"));
+    assert!(findings(&single).len() > 500);
+    assert_eq!(findings(&original), findings(&clustered));
+
+    let (single_d, clustered_d) = (
+        tmp.path().join("evtx-single-detected"),
+        tmp.path().join("evtx-cluster-detected"),
+    );
+    let detected = ["--case-events", "detected"];
+    assess(&dir, &single_d, &rules_e, &detected);
+    let mut args = detected.to_vec();
+    args.extend(on_cluster);
+    assess(&dir, &clustered_d, &rules_e, &args);
+    let (summary_d, rows_d) = case_store(&single_d);
+    assert!(rows_d > 100 && rows_d < rows, "{summary_d}");
+    assert_eq!(case_store(&clustered_d), (summary_d, rows_d));
+
+    // A Mordor set, without case stores (time), with an indicator: the
+    // address of a lab workstation in the set's Windows Security logs
+    // (`SourceAddress` 172.18.39.5), matched in the client's local pass.
+    let dir = tmp.path().join("mordor-parquet");
+    convert(&mordor, &dir, "2000");
+    let feed = tmp.path().join("feed.txt");
+    std::fs::write(&feed, "172.18.39.5\n").unwrap();
+    let (single, clustered, original) = (
+        tmp.path().join("mordor-single"),
+        tmp.path().join("mordor-cluster"),
+        tmp.path().join("mordor-original"),
+    );
+    let mut args = vec!["--no-case", "--ioc", s(&feed)];
+    let a = assess(&dir, &single, &[&sigma], &args);
+    let base = args.clone();
+    args.extend(on_cluster);
+    let b = assess(&dir, &clustered, &[&sigma], &args);
+    assert_eq!(
+        findings_summary(a.clone()),
+        findings_summary(b),
+        "--json summaries"
+    );
+    same_products(&single, &clustered);
+    assert!(a["events"].as_u64().expect("events") > 50_000, "{a}");
+    assess(&mordor, &original, &[&sigma], &base);
+    assert_eq!(findings(&original), findings(&clustered));
+    let ioc = findings(&clustered)
+        .iter()
+        .filter(|l| l.contains("\"kind\":\"ioc\""))
+        .count();
+    assert!(ioc > 0, "no indicator finding");
+    let analytics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(clustered.join("analytics.json")).unwrap()).unwrap();
+    assert!(
+        analytics.to_string().len() > 1000,
+        "analytics.json nearly empty: {analytics}"
+    );
+}
+
+/// All of `mordor/atomic` (≈ 680k events, Windows and Linux sets) through
+/// the cluster, against `kahu hunt` over the original evidence: minutes of
+/// CPU in the dev profile, so only with `KAHU_CLUSTER_FULL=1`
+/// (`bench/cluster.sh` runs the same comparison with timings).
+#[test]
+fn all_of_mordor_atomic_through_the_cluster_when_asked() {
+    if std::env::var_os("KAHU_CLUSTER_FULL").is_none_or(|v| v != "1") {
+        eprintln!("SKIP: set KAHU_CLUSTER_FULL=1 to hunt all of mordor/atomic on the cluster");
+        return;
+    }
+    let (Some(mordor), Some(sigma)) = (shared("mordor/atomic"), shared("sigma/rules/windows"))
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let cluster = Cluster::start(2, tmp.path());
+    let summary = compare(&cluster, &mordor, &[&sigma], tmp.path());
+    assert!(
+        summary["events"].as_u64().expect("n") > 600_000,
+        "{summary}"
+    );
+}

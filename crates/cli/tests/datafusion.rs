@@ -225,3 +225,61 @@ fn a_damaged_shard_is_a_warning_naming_it_and_the_other_shards_are_hunted() {
         "{damaged}"
     );
 }
+
+/// `kahu assess --engine datafusion` over the converted EVTX-ATTACK-SAMPLES
+/// writes the findings, analytics, attribution and containment lists `kahu
+/// assess` writes over the same shards, and the same assessment but for
+/// the instant it was generated; its analytics come from the local pass
+/// (`kahu_assess::engine`), so the scope is not empty.
+#[test]
+fn assess_on_datafusion_writes_what_assess_writes() {
+    let (Some(evtx), Some(sigma)) = (
+        shared("evtx/EVTX-ATTACK-SAMPLES"),
+        shared("sigma/rules/windows"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("parquet");
+    ok(&kahu(&[
+        "convert",
+        s(&evtx),
+        "--to",
+        "parquet",
+        s(&dir),
+        "--json",
+    ]));
+    let assess = |out: &Path, engine: &[&str]| {
+        let mut args = vec!["assess", s(&dir), "--out", s(out), "--json", "--no-case"];
+        args.extend(["--rules", s(&sigma)]);
+        args.extend(engine);
+        ok(&kahu(&args))
+    };
+    let (a, b) = (tmp.path().join("embedded"), tmp.path().join("datafusion"));
+    assess(&a, &[]);
+    assess(&b, &["--engine", "datafusion", "--partitions", "3"]);
+    for name in [
+        "findings.jsonl",
+        "analytics.json",
+        "attribution.json",
+        "containment/accounts-to-reset.csv",
+        "containment/hosts-to-isolate.csv",
+        "containment/files-to-remove.csv",
+    ] {
+        let read = |d: &Path| std::fs::read_to_string(d.join(name)).expect(name);
+        assert!(read(&a) == read(&b), "{name} differs");
+    }
+    let assessment = |d: &Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("assessment.json")).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("generated_at");
+        v
+    };
+    let (x, y) = (assessment(&a), assessment(&b));
+    assert!(x == y, "assessment.json differs");
+    assert!(
+        y["scope"]["hosts"].as_array().map_or(0, Vec::len) > 3,
+        "{}",
+        y["scope"]
+    );
+}

@@ -1205,14 +1205,23 @@ fn utc_is_the_default_and_conflicts_with_tz() {
 #[test]
 fn engine_datafusion_without_the_feature_says_which_feature_to_build_with() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(KAHU)
-        .args(["hunt", "--engine", "datafusion"])
-        .arg(tmp.path())
-        .output()
-        .expect("kahu runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--features datafusion"), "{err}");
+    let report = tmp.path().join("out");
+    for command in [
+        &["hunt"][..],
+        &["assess", "--out", report.to_str().unwrap()],
+    ] {
+        let out = Command::new(KAHU)
+            .args(command)
+            .args(["--engine", "datafusion"])
+            .arg(tmp.path())
+            .output()
+            .expect("kahu runs");
+        let command = command[0];
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--features datafusion"), "{command}: {err}");
+    }
+    assert!(!report.exists(), "assess wrote nothing");
 }
 
 /// Without the `cluster` feature, `hunt --cluster` and `kahu cluster` are
@@ -1226,11 +1235,18 @@ fn cluster_without_the_feature_says_which_feature_to_build_with() {
         .arg(tmp.path())
         .output()
         .expect("kahu runs");
+    let assess = Command::new(KAHU)
+        .args(["assess", "--cluster", "127.0.0.1:9", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(tmp.path())
+        .output()
+        .expect("kahu runs");
+    assert!(!tmp.path().join("out").exists(), "assess wrote nothing");
     let node = Command::new(KAHU)
         .args(["cluster", "scheduler"])
         .output()
         .expect("kahu runs");
-    for out in [hunt, node] {
+    for out in [hunt, assess, node] {
         assert_eq!(out.status.code(), Some(2));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("--features cluster"), "{err}");

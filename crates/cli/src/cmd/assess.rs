@@ -110,6 +110,28 @@ pub(crate) struct Args {
     /// correlation and analytics findings (docs/benchmarks/case.md).
     #[arg(long, value_name = "WHICH", default_value = "all")]
     pub case_events: CaseEventsArg,
+    /// Detection engine: `embedded` (kahu's readers and matcher threads,
+    /// any evidence) or `datafusion` (Apache DataFusion over the Parquet
+    /// shards `kahu convert` writes; needs kahu built with the
+    /// `datafusion` feature). The analytics, file hashes and case store
+    /// still come from kahu's readers over the same shards, on this
+    /// machine, while the engine runs; YARA is refused with an engine.
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub engine: crate::engine::Engine,
+    /// DataFusion's target partitions: shards scanned in parallel
+    /// (default: the number of CPUs). Only with `--engine datafusion` or
+    /// `--cluster`.
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
+    /// Run the Sigma detection on an Apache DataFusion Ballista cluster of
+    /// kahu executors (`kahu cluster scheduler` / `kahu cluster executor`):
+    /// the scheduler's HOST:PORT. The evidence is the Parquet shards `kahu
+    /// convert` writes, at the same path here and on every executor. The
+    /// analytics, file hashes, indicators and case store come from kahu's
+    /// readers over the same shards on this machine, while the cluster
+    /// runs (docs/scale-out.md). Needs kahu built with the `cluster` feature.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["engine", "demo"])]
+    pub cluster: Option<String>,
     #[command(flatten)]
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
@@ -214,6 +236,10 @@ fn config(args: &Args) -> Result<AssessConfig> {
     cfg.rule_statuses = args.noise.statuses();
     cfg.filter = args.select.filter()?;
     cfg.ioc_strict_validity = args.select.ioc_strict_validity;
+    cfg.engine = match &args.cluster {
+        Some(scheduler) => Some(cluster_engine(args, scheduler)?),
+        None => crate::engine::detection_engine(args.engine, args.partitions)?,
+    };
     if let Some(n) = &args.name {
         cfg.case.name = n.clone();
     } else if !args.demo {
@@ -240,6 +266,39 @@ fn config(args: &Args) -> Result<AssessConfig> {
         cfg.case.tlp = tlp;
     }
     Ok(cfg)
+}
+
+/// The `--cluster` engine, given the rules and options as `assess` loads them.
+#[cfg(feature = "cluster")]
+fn cluster_engine(
+    args: &Args,
+    scheduler: &str,
+) -> Result<std::sync::Arc<dyn kahu_assess::engine::DetectionEngine>> {
+    Ok(std::sync::Arc::new(crate::cluster::Cluster {
+        request: crate::cluster::Request {
+            scheduler: scheduler.to_string(),
+            partitions: args.partitions.unwrap_or(0),
+            bundled: !args.no_bundled_rules,
+            rules: args.rules.clone(),
+            // `assess` has no --min-level: every level is loaded.
+            min_level: kahu_sigma::LoadOptions::default().min_level,
+            statuses: args.noise.statuses(),
+            placeholders: args.placeholders.clone(),
+            noise: args.noise.clone(),
+        },
+    }))
+}
+
+/// Without the `cluster` feature, `--cluster` says how to get it.
+#[cfg(not(feature = "cluster"))]
+fn cluster_engine(
+    _: &Args,
+    _: &str,
+) -> Result<std::sync::Arc<dyn kahu_assess::engine::DetectionEngine>> {
+    anyhow::bail!(
+        "--cluster needs kahu built with the `cluster` feature \
+         (cargo install --locked --path crates/cli --features cluster)"
+    )
 }
 
 /// Refuse sectors, regions and infrastructure kinds no actor profile

@@ -414,10 +414,11 @@ impl LogonTables {
             })
             .collect();
         kerberoasting.sort_by(|a, b| {
-            (b.distinct_services, b.rc4_requests, &a.account).cmp(&(
+            (b.distinct_services, b.rc4_requests, &a.account, &a.source).cmp(&(
                 a.distinct_services,
                 a.rc4_requests,
                 &b.account,
+                &b.source,
             ))
         });
         LogonReport {
@@ -577,12 +578,16 @@ fn brute_force(pairs: &HashMap<PairKey, PairAcc>, c: &AnalyticsConfig) -> Vec<Br
             b.failures_in_window,
             &a.account,
             &a.source,
+            a.kind,
+            a.window_start,
         )
             .cmp(&(
                 a.succeeded_after.is_some(),
                 a.failures_in_window,
                 &b.account,
                 &b.source,
+                b.kind,
+                b.window_start,
             ))
     });
     out
@@ -692,7 +697,16 @@ fn spraying(pairs: &HashMap<PairKey, PairAcc>, c: &AnalyticsConfig) -> Vec<Spray
             samples: samples.provenances().cloned().collect(),
         });
     }
-    out.sort_by(|a, b| (b.accounts_in_window, &a.source).cmp(&(a.accounts_in_window, &b.source)));
+    // Sources come out of a HashMap: the kind and window break ties, so
+    // two runs over the same evidence list them in the same order.
+    out.sort_by(|a, b| {
+        (b.accounts_in_window, &a.source, a.kind, a.window_start).cmp(&(
+            a.accounts_in_window,
+            &b.source,
+            b.kind,
+            b.window_start,
+        ))
+    });
     out
 }
 
