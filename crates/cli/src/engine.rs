@@ -114,3 +114,13 @@ pub(crate) fn engine_output(
         files: out.files,
     }
 }
+
+/// Why `--cluster` (of `hunt` and `assess`) cannot run in this build, and
+/// how to get a build that can.
+#[cfg(not(feature = "cluster"))]
+pub(crate) fn cluster_not_built() -> anyhow::Error {
+    anyhow::anyhow!(
+        "--cluster needs kahu built with the `cluster` feature \
+         (cargo install --locked --path crates/cli --features cluster)"
+    )
+}

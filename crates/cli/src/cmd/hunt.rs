@@ -342,10 +342,7 @@ fn cluster_engine(
     _: &Args,
     _: &str,
 ) -> Result<std::sync::Arc<dyn kahu_assess::engine::DetectionEngine>> {
-    anyhow::bail!(
-        "--cluster needs kahu built with the `cluster` feature \
-         (cargo install --locked --path crates/cli --features cluster)"
-    )
+    Err(crate::engine::cluster_not_built())
 }
 
 /// Rule, YARA and tuning paths are regular files or folders, never a FIFO
