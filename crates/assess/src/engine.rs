@@ -237,13 +237,7 @@ pub(crate) fn detect_on_engine(
             .into_iter()
             .filter(|w| !seen.contains(&format!("{w:?}"))),
     );
-    let mut warnings: Vec<RunWarning> = warnings.into_iter().map(RunWarning::from).collect();
-    warnings.extend(feed_warnings(&feeds).map(RunWarning::from));
-    for outcome in out.correlation {
-        findings.extend(outcome.findings);
-        warnings.extend(outcome.warnings.into_iter().map(RunWarning::correlation));
-    }
-    warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let warnings = with_correlation(&mut findings, warnings, &feeds, out.correlation);
     tracing::info!(
         engine = name,
         events = local.events,
@@ -271,6 +265,24 @@ pub(crate) fn detect_on_engine(
     })
 }
 
+/// The run's warnings — evidence, feeds, correlation — in report order,
+/// with the correlation findings added to `findings`.
+fn with_correlation(
+    findings: &mut Vec<Finding>,
+    evidence: Vec<Warning>,
+    feeds: &[FeedLoad],
+    correlation: Vec<Outcome>,
+) -> Vec<RunWarning> {
+    let mut warnings: Vec<RunWarning> = evidence.into_iter().map(RunWarning::from).collect();
+    warnings.extend(feed_warnings(feeds).map(RunWarning::from));
+    for outcome in correlation {
+        findings.extend(outcome.findings);
+        warnings.extend(outcome.warnings.into_iter().map(RunWarning::correlation));
+    }
+    warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    warnings
+}
+
 /// The local pass's output without the engine's marks.
 fn strip(out: DetectionOutput<Marked<'_>>) -> DetectionOutput<PipelineObserver> {
     DetectionOutput {
@@ -296,13 +308,7 @@ fn engine_only(
     feeds: Vec<FeedLoad>,
 ) -> DetectionRun {
     let mut findings = out.findings;
-    let mut warnings: Vec<RunWarning> = out.warnings.into_iter().map(RunWarning::from).collect();
-    warnings.extend(feed_warnings(&feeds).map(RunWarning::from));
-    for outcome in out.correlation {
-        findings.extend(outcome.findings);
-        warnings.extend(outcome.warnings.into_iter().map(RunWarning::correlation));
-    }
-    warnings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let warnings = with_correlation(&mut findings, out.warnings, &feeds, out.correlation);
     tracing::info!(
         engine = name,
         events = out.events,
