@@ -41,6 +41,16 @@ fn urls(paths: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
+/// The flag of the engine in use when it is not the embedded one (for
+/// [`resolve`]).
+pub(crate) fn other_engine(cluster: bool, engine: crate::engine::Engine) -> Option<&'static str> {
+    match (cluster, engine) {
+        (true, _) => Some("--cluster"),
+        (false, crate::engine::Engine::Datafusion) => Some("--engine datafusion"),
+        (false, crate::engine::Engine::Embedded) => None,
+    }
+}
+
 /// Copy the objects the URL arguments name (none: the paths as given).
 /// `engine`: the `--engine`/`--cluster` in use other than the embedded
 /// one, which reads shards where they are and so cannot take a URL.

@@ -65,21 +65,22 @@ pub enum RemoteError {
         reason: String,
     },
     /// The store could not be set up (missing bucket, bad configuration).
-    #[error("{url}: cannot open the object store: {source}")]
+    #[error("{url}: cannot open the object store: {error}")]
     Open {
         /// The URL.
         url: String,
-        /// object_store's error.
-        source: object_store::Error,
+        /// object_store's error (in the message, not a `source()`: its
+        /// text already holds its causes, and the CLI prints chains).
+        error: object_store::Error,
     },
     /// Listing the prefix failed (network, permissions, an object name
     /// object_store refuses).
-    #[error("{url}: cannot list the objects: {source}")]
+    #[error("{url}: cannot list the objects: {error}")]
     List {
         /// The URL.
         url: String,
-        /// object_store's error.
-        source: object_store::Error,
+        /// object_store's error (in the message, see `Open`).
+        error: object_store::Error,
     },
     /// More objects than [`Limits::max_objects`].
     #[error(
@@ -98,20 +99,20 @@ pub enum RemoteError {
         url: String,
     },
     /// Fetching an object failed (after object_store's own retries).
-    #[error("{object}: cannot fetch the object: {source}")]
+    #[error("{object}: cannot fetch the object: {error}")]
     Fetch {
         /// The object's URL.
         object: String,
-        /// object_store's error.
-        source: object_store::Error,
+        /// object_store's error (in the message, see `Open`).
+        error: object_store::Error,
     },
     /// The local copy could not be written.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Spool {
         /// What was being done.
         what: String,
         /// The file system's error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -179,9 +180,9 @@ impl Source {
                 .with_bucket_name(bucket)
                 .build()
                 .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-                .map_err(|source| RemoteError::Open {
+                .map_err(|error| RemoteError::Open {
                     url: url.to_string(),
-                    source,
+                    error,
                 }),
             Source::File { .. } => Ok(Arc::new(object_store::local::LocalFileSystem::new())),
         }
@@ -285,7 +286,7 @@ pub fn spool_from(
 ) -> Result<Spool, RemoteError> {
     let io = |what: &str| {
         let what = what.to_string();
-        move |source| RemoteError::Spool { what, source }
+        move |error| RemoteError::Spool { what, error }
     };
     let mut builder = tempfile::Builder::new();
     builder.prefix("kahu-spool-");
@@ -342,9 +343,9 @@ async fn list(
     url: &str,
     max: usize,
 ) -> Result<Vec<ObjectMeta>, RemoteError> {
-    let list_err = |source| RemoteError::List {
+    let list_err = |error| RemoteError::List {
         url: url.to_string(),
-        source,
+        error,
     };
     let prefix = source.prefix();
     let mut out = Vec::new();
@@ -385,9 +386,9 @@ async fn copy(
     spool: &mut Spool,
 ) -> Result<(), RemoteError> {
     let (name, components) = source.name_of(&meta.location);
-    let spool_err = |source| RemoteError::Spool {
+    let spool_err = |error| RemoteError::Spool {
         what: format!("cannot copy {name} to {}", local.display()),
-        source,
+        error,
     };
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -396,9 +397,9 @@ async fn copy(
         .map_err(spool_err)?;
     let mut not_read = over_cap(meta.size, spool.bytes, limits, "");
     if not_read.is_none() {
-        let fetch_err = |source| RemoteError::Fetch {
+        let fetch_err = |error| RemoteError::Fetch {
             object: name.clone(),
-            source,
+            error,
         };
         let mut stream = store
             .get(&meta.location)

@@ -153,11 +153,7 @@ pub(crate) enum CaseEventsArg {
 
 /// Run the assessment.
 pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
-    let other_engine = match (&args.cluster, args.engine) {
-        (Some(_), _) => Some("--cluster"),
-        (None, crate::engine::Engine::Datafusion) => Some("--engine datafusion"),
-        (None, crate::engine::Engine::Embedded) => None,
-    };
+    let other_engine = crate::remote::other_engine(args.cluster.is_some(), args.engine);
     // `s3://…` and `file://…` arguments become a spool folder of copies,
     // kept until the end of the run.
     // (After the arguments are checked: a mistyped flag costs no download.)

@@ -125,11 +125,7 @@ pub(crate) fn run(mut args: Args, global: &super::Global) -> Result<ExitCode> {
     check_inputs(&args)?;
     // Checked before any download: a mistyped flag costs no copy.
     detect_config(&args)?;
-    let other_engine = match (&args.cluster, args.engine) {
-        (Some(_), _) => Some("--cluster"),
-        (None, crate::engine::Engine::Datafusion) => Some("--engine datafusion"),
-        (None, crate::engine::Engine::Embedded) => None,
-    };
+    let other_engine = crate::remote::other_engine(args.cluster.is_some(), args.engine);
     // `s3://…` and `file://…` arguments become a spool folder of copies,
     // kept until the end of the run.
     let evidence = crate::remote::resolve(&args.paths, other_engine, global.quiet)?;
