@@ -64,9 +64,19 @@ KAHU_TEST_S3_URL=s3://kahu-test/case/ KAHU_TEST_S3_LOCAL="$EV" \
     cargo test -p kahu --locked --features "$FEATURES" --test object_store \
     hunt_over_s3_finds_what_hunt_finds_over_the_folder -- --nocapture
 
+KAHU=target/debug/kahu
+# `assess` from S3: the case store and the report name the objects, never
+# the spool copies.
+"$KAHU" --quiet assess s3://kahu-test/case/ --out "$WORK/case" --json > "$WORK/assess.json"
+if ! grep -aq "s3://kahu-test/case/wks/logs/psremoting.evtx" "$WORK/case/case.sqlite" \
+    || grep -raq "kahu-spool" "$WORK/case"; then
+    echo "FAIL: the case store from s3:// does not name the objects (or names a spool copy)"
+    exit 1
+fi
+echo "assess from S3: $(grep -o '"events": [0-9]*' "$WORK/assess.json" | head -1), objects named in the case store"
+
 # The server goes away: the hunt must fail naming the URL, exit 2, and
 # write no timeline (object_store retries for up to about a minute first).
-KAHU=$(ls -t target/debug/kahu | head -1)
 kill $MOTO
 wait $MOTO 2>/dev/null || true
 set +e
