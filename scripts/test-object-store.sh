@@ -76,7 +76,7 @@ fi
 echo "assess from S3: $(grep -o '"events": [0-9]*' "$WORK/assess.json" | head -1), objects named in the case store"
 
 # The server goes away: the hunt must fail naming the URL, exit 2, and
-# write no timeline (object_store retries for up to about a minute first).
+# write no timeline (after object_store's 10 retries, a few seconds here).
 kill $MOTO
 wait $MOTO 2>/dev/null || true
 set +e
