@@ -35,7 +35,11 @@ cargo fmt --all -- --check
 # The `datafusion` feature (`kahu hunt --engine datafusion`, crate
 # `kahu-distributed`) is not built here: DataFusion's build alone would take
 # CI past its budget (numbers in docs/scale-out.md). Run its lints and tests
-# by hand with scripts/test-datafusion.sh.
+# by hand with scripts/test-datafusion.sh. Excluding it also matters for
+# `kahu-remote` (object store evidence), which is built and unit-tested
+# here: one command building both would rebuild DataFusion with
+# object_store's `aws` feature. The `object-store` feature of `kahu` (its
+# end-to-end tests and a local S3 server) is scripts/test-object-store.sh.
 cargo clippy --workspace --exclude kahu-distributed --all-targets --locked --features kahu/columnar -- -D warnings
 cargo clippy -p kahu --all-targets --locked -- -D warnings
 cargo test --workspace --exclude kahu-distributed --locked --features kahu/columnar
