@@ -27,22 +27,26 @@ cargo fmt --all -- --check
 # follow the kahu crates it builds, or `cargo fuzz run` fails on a fresh
 # clone. Checking the lock resolves dependencies only, no build.
 (cd fuzz && cargo metadata --locked --format-version 1 >/dev/null)
-# Lints: the whole workspace with the optional `columnar` feature (`kahu
-# convert --to parquet`, Parquet shards as evidence) but without DataFusion
+# Lints: the whole workspace with the optional `columnar` (`kahu convert
+# --to parquet`, Parquet shards as evidence) and `object-store` (`s3://`
+# evidence) features but without DataFusion
 # (a check build of DataFusion and Ballista would cost CI its budget a
 # second time), and the default build (as the README's commands build kahu),
 # so neither configuration can rot. scripts/test-datafusion.sh and
 # scripts/test-cluster.sh lint the distributed features.
-cargo clippy --workspace --exclude kahu-distributed --all-targets --locked --features kahu/columnar -- -D warnings
+cargo clippy --workspace --exclude kahu-distributed --all-targets --locked --features kahu/columnar,kahu/object-store -- -D warnings
 cargo clippy -p kahu --all-targets --locked -- -D warnings
 # Tests: everything, with the distributed features on (`cluster` brings
 # `datafusion` and `columnar`): Sigma on DataFusion, and a Ballista cluster
 # of one scheduler and two executors started as separate processes on
-# loopback, compared with the one-machine run (crates/cli/tests/cluster.rs).
+# loopback, compared with the one-machine run (crates/cli/tests/cluster.rs);
+# and `object-store` (`kahu hunt s3://…`, tested here over `file://`; a local
+# S3 server is scripts/test-object-store.sh). One command builds both, so
+# DataFusion is built once, with object_store's `aws` feature unified in.
 # DataFusion's and Ballista's crates are built without optimisation in the
 # dev profile (Cargo.toml) so this fits CI's time; docs/scale-out.md has
 # the build costs.
-cargo test --workspace --locked --features kahu/cluster
+cargo test --workspace --locked --features kahu/cluster,kahu/object-store
 # Headless-Chromium end-to-end tests of the web UI and the HTML report on
 # the demo case. Installs chromium/node modules when missing and fails when
 # it cannot; KAHU_SKIP_E2E=1 skips them (prints SKIP:).

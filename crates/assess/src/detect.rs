@@ -305,7 +305,7 @@ where
                 };
                 if let Err(e) = kahu_ingest::read_path(path, &mut sink) {
                     sink.warnings.push(Warning {
-                        file: path.display().to_string().into(),
+                        file: kahu_event::display_evidence_path(path).into(),
                         member: None,
                         location: None,
                         reason: format!("cannot read: {e}"),

@@ -225,7 +225,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         evidence_paths: cfg
             .evidence
             .iter()
-            .map(|p| p.display().to_string())
+            .map(|p| kahu_event::display_evidence_path(p))
             .collect(),
         files: det.files.len() as u64,
         events: det.events,

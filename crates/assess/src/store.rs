@@ -139,14 +139,14 @@ impl CaseStore {
             for (path, size) in files {
                 let sha = kahu_case::sha256_file(path).ok();
                 let info = EvidenceInfo {
-                    path: path.display().to_string(),
+                    path: kahu_event::display_evidence_path(path),
                     member: None,
                     size: Some(*size),
                     sha256: sha,
                     format: None,
                 };
                 if w.begin_evidence(&info)?.is_none() {
-                    skip.insert(path.display().to_string());
+                    skip.insert(kahu_event::display_evidence_path(path));
                 }
             }
             w.finish()?;
@@ -207,7 +207,7 @@ impl CaseStore {
                 }
                 Replace::Files(files) => {
                     for (p, _) in files {
-                        w.clear_findings_for_file(&p.display().to_string())?;
+                        w.clear_findings_for_file(&kahu_event::display_evidence_path(p))?;
                     }
                 }
             }

@@ -359,11 +359,13 @@ pub fn evidence_fingerprint(paths: &[PathBuf]) -> (String, String) {
     use sha2::{Digest, Sha256};
     let mut abs: Vec<String> = paths
         .iter()
-        .map(|p| {
-            std::fs::canonicalize(p)
+        .map(|p| match kahu_event::evidence_name(p) {
+            // A spooled object store prefix: its URL, not the temporary folder.
+            Some(n) => n.name.to_string(),
+            None => std::fs::canonicalize(p)
                 .unwrap_or_else(|_| p.clone())
                 .display()
-                .to_string()
+                .to_string(),
         })
         .collect();
     abs.sort();

@@ -16,6 +16,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod output;
 mod progress;
 mod reattribute;
+mod remote;
 mod rules;
 mod timezone;
 mod tuning;

@@ -1252,3 +1252,29 @@ fn cluster_without_the_feature_says_which_feature_to_build_with() {
         assert!(err.contains("--features cluster"), "{err}");
     }
 }
+
+/// In a build without the `object-store` feature, `s3://` and `file://`
+/// evidence is refused naming the feature to build with, and nothing is
+/// written.
+#[cfg(not(feature = "object-store"))]
+#[test]
+fn object_store_urls_without_the_feature_say_which_feature_to_build_with() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let hunt = Command::new(KAHU)
+        .args(["hunt", "s3://evidence-bucket/case/", "-o"])
+        .arg(tmp.path().join("t.csv"))
+        .output()
+        .expect("kahu runs");
+    let file_url = format!("file://{}/", tmp.path().display());
+    let assess = Command::new(KAHU)
+        .args(["assess", &file_url, "--out"])
+        .arg(tmp.path().join("out"))
+        .output()
+        .expect("kahu runs");
+    for out in [hunt, assess] {
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--features object-store"), "{err}");
+    }
+    assert!(!tmp.path().join("t.csv").exists() && !tmp.path().join("out").exists());
+}

@@ -10,6 +10,7 @@
 //! `Computer`, `Provider_Name`); nested values are reached with dotted names
 //! (`process.parent.name`).
 
+mod evidence_name;
 mod fields;
 mod filter;
 mod provenance;
@@ -17,6 +18,10 @@ pub mod text;
 mod time;
 mod value;
 
+pub use evidence_name::{
+    EvidenceName, display_evidence_path, evidence_name, forget_evidence_names_under,
+    register_evidence_name,
+};
 pub use fields::Fields;
 pub use filter::{EventFilter, Excluded, TimeBoundError, parse_time_bound};
 pub use provenance::{Location, Provenance};

@@ -165,11 +165,41 @@ impl Reader {
         sink: &mut dyn Sink,
         inventory: &mut Vec<FileEntry>,
     ) -> bool {
-        let file = path_str(path);
-        let comps: Vec<String> = path
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
+        // A local copy of an object (`s3://…`) is named, and its host and
+        // format hints taken, from the object, not from the spool file.
+        let alias = kahu_event::evidence_name(path);
+        let file = alias
+            .as_ref()
+            .map_or_else(|| path_str(path), |a| a.name.clone());
+        let comps: Vec<String> = match &alias {
+            Some(a) => a.components.clone(),
+            None => path
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect(),
+        };
+        if let Some(reason) = alias.as_ref().and_then(|a| a.not_read.as_deref()) {
+            // An object left in the store (over a spool cap): listed in the
+            // inventory with the reason, never silently absent.
+            sink.warning(Warning {
+                file: file.clone(),
+                member: None,
+                location: None,
+                reason: reason.to_string(),
+            });
+            inventory.push(FileEntry {
+                path: file,
+                member: None,
+                size: 0,
+                sha256: None,
+                format: None,
+                events: 0,
+                warnings: 1,
+                host_hint: None,
+                coverage: EvidenceCoverage::default(),
+            });
+            return true;
+        }
         let budget = Budget {
             bytes: Cell::new(self.limits.max_total),
             members: Cell::new(self.limits.max_members),

@@ -250,7 +250,8 @@ impl YaraScanner {
         let meta = file.metadata().ok();
         let len = meta.as_ref().map_or(0, |m| m.len());
         let mtime: Option<Timestamp> = meta.and_then(|m| m.modified().ok()).map(Timestamp::from);
-        let name: Arc<str> = Arc::from(path.display().to_string());
+        // A spooled object store object is named by its URL.
+        let name: Arc<str> = Arc::from(kahu_event::display_evidence_path(path));
         if len > self.max_file_size {
             self.scan_large_file(path, file, len, &name, mtime, out, warnings);
             return;
@@ -539,7 +540,7 @@ fn score_level(score: u32) -> Level {
 
 fn warn(p: &Path, reason: String) -> ScanWarning {
     ScanWarning {
-        path: p.display().to_string(),
+        path: kahu_event::display_evidence_path(p),
         reason,
     }
 }

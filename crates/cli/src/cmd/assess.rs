@@ -26,8 +26,12 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// Evidence files, directories or archives.
-    #[arg(value_name = "PATH", required_unless_present = "demo")]
+    /// Evidence files, directories or archives; with kahu built with the
+    /// `object-store` feature also `s3://BUCKET/PREFIX/` (credentials,
+    /// region and `AWS_ENDPOINT` from the standard AWS environment
+    /// variables; an `http://` endpoint needs `AWS_ALLOW_HTTP=true`) and
+    /// `file:///ABS/PATH/`, every object under the prefix read as a file.
+    #[arg(value_name = "PATH|URL", required_unless_present = "demo")]
     pub paths: Vec<PathBuf>,
     /// Assess the bundled demonstration case (generated deterministically:
     /// a fictional parliamentary network compromised with APT40 tradecraft).
@@ -149,7 +153,20 @@ pub(crate) enum CaseEventsArg {
 
 /// Run the assessment.
 pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
-    let cfg = config(&args)?;
+    let other_engine = crate::remote::other_engine(args.cluster.is_some(), args.engine);
+    // `s3://…` and `file://…` arguments become a spool folder of copies,
+    // kept until the end of the run.
+    // (After the arguments are checked: a mistyped flag costs no download.)
+    let mut cfg = config(&args)?;
+    let evidence = crate::remote::resolve(&args.paths, other_engine, global.quiet)?;
+    kahu_assess::guard::refuse_output_dir_on_evidence(
+        &args.out,
+        kahu_assess::write::OUTPUT_NAMES,
+        &evidence.local,
+    )?;
+    if !args.demo {
+        cfg.evidence.clone_from(&evidence.paths);
+    }
     let progress = FileProgress::new(global.quiet || args.json);
     let run = kahu_assess::run(&cfg, &progress)?;
     progress.finish();

@@ -37,7 +37,10 @@ use std::time::Instant;
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// Evidence files, directories or archives.
+    /// Evidence files, directories or archives; with kahu built with the
+    /// `object-store` feature also `s3://BUCKET/PREFIX/` (AWS environment
+    /// variables; an `http://` endpoint needs `AWS_ALLOW_HTTP=true`) and
+    /// `file:///ABS/PATH/`.
     #[arg(required = true, value_name = "EVIDENCE")]
     pub paths: Vec<PathBuf>,
     /// Output format and folder: `--to parquet DIR` (the only format). DIR
@@ -94,7 +97,7 @@ fn writer_threads() -> usize {
 }
 
 /// Run.
-pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+pub(crate) fn run(mut args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
     let [format, dir] = args.to.as_slice() else {
         bail!("--to takes a format and a folder: --to parquet DIR");
@@ -106,6 +109,11 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         );
     }
     let dir = dir.clone();
+    // `s3://…` and `file://…` arguments become a spool folder of copies,
+    // kept until the end of the run; shards keep the objects' names.
+    let evidence = crate::remote::resolve(&args.paths, None, global.quiet || args.json)?;
+    kahu_assess::guard::refuse_outputs_on_evidence(&[dir.as_path()], &evidence.local)?;
+    args.paths.clone_from(&evidence.paths);
     for p in &args.paths {
         if !p.exists() {
             bail!("evidence path {} does not exist", p.display());

@@ -21,8 +21,12 @@ use std::time::Instant;
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// Evidence files, directories or archives.
-    #[arg(required = true, value_name = "PATH")]
+    /// Evidence files, directories or archives; with kahu built with the
+    /// `object-store` feature also `s3://BUCKET/PREFIX/` (credentials,
+    /// region and `AWS_ENDPOINT` from the standard AWS environment
+    /// variables; an `http://` endpoint needs `AWS_ALLOW_HTTP=true`) and
+    /// `file:///ABS/PATH/`, every object under the prefix read as a file.
+    #[arg(required = true, value_name = "PATH|URL")]
     pub paths: Vec<PathBuf>,
     /// Sigma rule files or directories, added to kahu's bundled rules
     /// (repeatable), as in `assess`. Without it, the bundled rules and a
@@ -116,9 +120,17 @@ pub(crate) struct Args {
 
 /// Run the hunt. Exit code 0 when the run completed (with or without
 /// detections); errors (unreadable rules, bad arguments) give 2.
-pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+pub(crate) fn run(mut args: Args, global: &super::Global) -> Result<ExitCode> {
     let started = Instant::now();
     check_inputs(&args)?;
+    // Checked before any download: a mistyped flag costs no copy.
+    detect_config(&args)?;
+    let other_engine = crate::remote::other_engine(args.cluster.is_some(), args.engine);
+    // `s3://…` and `file://…` arguments become a spool folder of copies,
+    // kept until the end of the run.
+    let evidence = crate::remote::resolve(&args.paths, other_engine, global.quiet)?;
+    refuse_outputs_on_local_objects(&args, &evidence.local)?;
+    args.paths.clone_from(&evidence.paths);
     let cfg = detect_config(&args)?;
     refuse_overwrites(&args)?;
     let chatty = !global.quiet && !args.json;
@@ -273,6 +285,18 @@ fn refuse_overwrites(args: &Args) -> Result<()> {
         .collect();
     kahu_assess::guard::refuse_outputs_on_inputs(&written, &read)?;
     Ok(())
+}
+
+/// No output may go where a `file://` URL's evidence is.
+fn refuse_outputs_on_local_objects(args: &Args, local: &[PathBuf]) -> Result<()> {
+    let outputs: Vec<&std::path::Path> = args
+        .output
+        .iter()
+        .chain(args.case.iter())
+        .map(PathBuf::as_path)
+        .filter(|p| *p != std::path::Path::new("-"))
+        .collect();
+    kahu_assess::guard::refuse_outputs_on_evidence(&outputs, local)
 }
 
 /// Write the timeline (CSV, JSON lines or Timesketch) to `-o` or stdout.
