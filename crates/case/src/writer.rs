@@ -348,8 +348,8 @@ impl<'c> CaseWriter<'c> {
             None
         } else {
             self.tx
-                .prepare_cached("INSERT INTO event_blocks(data) VALUES (?1)")?
-                .execute([&block.data])?;
+                .prepare_cached("INSERT INTO event_blocks(data, encoding) VALUES (?1, ?2)")?
+                .execute(params![&block.data, crate::blocks::ENCODING_BINARY])?;
             Some(self.tx.last_insert_rowid())
         };
         block
@@ -685,6 +685,12 @@ impl EncodedEvent {
     /// The fields are event `pos` of the block the event is written with.
     pub(crate) fn set_block_pos(&mut self, pos: u32) {
         self.block_pos = Some(pos);
+    }
+
+    /// The event's position in its block, when its fields are in one.
+    #[cfg(test)]
+    pub(crate) fn block_pos(&self) -> Option<u32> {
+        self.block_pos
     }
 
     /// The evidence file the event was read from.
