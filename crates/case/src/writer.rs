@@ -7,7 +7,9 @@ use kahu_event::{Event, Value};
 use kahu_finding::Finding;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+// hashbrown's default hasher (foldhash, randomly seeded): the writer
+// hashes several keys per event, and SipHash showed in its profile.
+use hashbrown::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -111,6 +113,10 @@ pub struct IngestStats {
 pub struct CaseWriter<'c> {
     tx: Transaction<'c>,
     names: [HashMap<String, i64>; 4],
+    /// The last name interned of each kind, its id and the uses not yet
+    /// added to `name_counts`: consecutive events mostly share their host,
+    /// channel and provider, so one comparison replaces two lookups.
+    last_names: [Option<(Box<str>, i64, i64)>; 4],
     name_counts: HashMap<i64, i64>,
     evidence: HashMap<(String, Option<String>), i64>,
     evidence_counts: HashMap<i64, i64>,
@@ -191,6 +197,7 @@ impl<'c> CaseWriter<'c> {
         Ok(CaseWriter {
             tx,
             names,
+            last_names: Default::default(),
             name_counts: HashMap::new(),
             evidence,
             evidence_counts: HashMap::new(),
@@ -312,6 +319,12 @@ impl<'c> CaseWriter<'c> {
     }
 
     fn intern(&mut self, kind: NameKind, value: &str) -> Result<i64> {
+        if let Some((last, id, n)) = &mut self.last_names[kind as usize]
+            && **last == *value
+        {
+            *n += 1;
+            return Ok(*id);
+        }
         let map = &mut self.names[kind as usize];
         let id = match map.get(value) {
             Some(id) => *id,
@@ -324,7 +337,9 @@ impl<'c> CaseWriter<'c> {
                 id
             }
         };
-        *self.name_counts.entry(id).or_default() += 1;
+        if let Some((_, old, n)) = self.last_names[kind as usize].replace((value.into(), id, 1)) {
+            *self.name_counts.entry(old).or_default() += n;
+        }
         Ok(id)
     }
 
@@ -337,7 +352,14 @@ impl<'c> CaseWriter<'c> {
     /// Write one event encoded by [`EncodedEvent::new`] (on any thread);
     /// returns its id in the case.
     pub fn add_encoded(&mut self, ev: &EncodedEvent) -> Result<i64> {
-        self.insert_event(ev, None)
+        let row = self.resolve(ev, None)?;
+        let id = {
+            let mut st = self.tx.prepare_cached(INSERT_EVENT)?;
+            insert_row(&mut st, ev, &row)?;
+            self.tx.last_insert_rowid()
+        };
+        self.recorded(ev, &row, id)?;
+        Ok(id)
     }
 
     /// Write the events of a [`crate::EventBlock`] (encoded on any thread
@@ -352,14 +374,30 @@ impl<'c> CaseWriter<'c> {
                 .execute(params![&block.data, crate::blocks::ENCODING_BINARY])?;
             Some(self.tx.last_insert_rowid())
         };
-        block
+        // Interning needs the writer, the insert statement borrows it: ids
+        // first, then every row through one statement (one cache lookup a
+        // block, not one an event), then the counts.
+        let rows = block
             .events
             .iter()
-            .map(|ev| self.insert_event(ev, block_id))
-            .collect()
+            .map(|ev| self.resolve(ev, block_id))
+            .collect::<Result<Vec<_>>>()?;
+        let mut ids = Vec::with_capacity(rows.len());
+        {
+            let mut st = self.tx.prepare_cached(INSERT_EVENT)?;
+            for (ev, row) in block.events.iter().zip(&rows) {
+                insert_row(&mut st, ev, row)?;
+                ids.push(self.tx.last_insert_rowid());
+            }
+        }
+        for ((ev, row), id) in block.events.iter().zip(&rows).zip(&ids) {
+            self.recorded(ev, row, *id)?;
+        }
+        Ok(ids)
     }
 
-    fn insert_event(&mut self, ev: &EncodedEvent, block_id: Option<i64>) -> Result<i64> {
+    /// The ids an event's row refers to (interning new names).
+    fn resolve(&mut self, ev: &EncodedEvent, block_id: Option<i64>) -> Result<RowIds> {
         let (block_id, block_pos) = match (block_id, ev.block_pos) {
             (Some(b), Some(p)) => (Some(b), Some(i64::from(p))),
             (None, Some(_)) => {
@@ -370,7 +408,6 @@ impl<'c> CaseWriter<'c> {
             _ => (None, None),
         };
         let evidence_id = self.evidence_id(&ev.file, ev.member.as_deref())?;
-        let ts = ev.ts;
         let host = opt_id(self, NameKind::Host, ev.host.as_deref())?;
         let channel = opt_id(self, NameKind::Channel, ev.channel.as_deref())?;
         let provider = opt_id(self, NameKind::Provider, ev.provider.as_deref())?;
@@ -378,27 +415,21 @@ impl<'c> CaseWriter<'c> {
             Some(a) => Some(self.intern(NameKind::Account, a)?),
             None => None,
         };
-        self.tx
-            .prepare_cached(
-                "INSERT INTO events(ts, host_id, channel_id, provider_id, event_id, evidence_id, loc_kind, loc, fields, account_id,
-                                    block_id, block_pos)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                ts,
-                host,
-                channel,
-                provider,
-                ev.event_id,
-                evidence_id,
-                ev.loc_kind,
-                ev.loc,
-                ev.fields,
-                account,
-                block_id,
-                block_pos
-            ])?;
-        let id = self.tx.last_insert_rowid();
+        Ok(RowIds {
+            evidence_id,
+            host,
+            channel,
+            provider,
+            account,
+            block_id,
+            block_pos,
+        })
+    }
+
+    /// Everything but the row itself once event `id` is inserted: its
+    /// full-text entry, counts and rollups.
+    fn recorded(&mut self, ev: &EncodedEvent, row: &RowIds, id: i64) -> Result<()> {
+        let ts = ev.ts;
         match (&ev.text, self.defer_full_text) {
             (Some(text), false) => {
                 self.tx
@@ -415,7 +446,7 @@ impl<'c> CaseWriter<'c> {
                 }
             }
         }
-        *self.evidence_counts.entry(evidence_id).or_default() += 1;
+        *self.evidence_counts.entry(row.evidence_id).or_default() += 1;
         if self.empty_case && !self.indexes_dropped && self.stats.events == DEFER_MIN_EVENTS {
             // Large load into a new case: build the timeline indexes at the end.
             for (name, _) in DEFERRED_INDEXES {
@@ -431,8 +462,8 @@ impl<'c> CaseWriter<'c> {
             *self.per_minute.entry(ts.div_euclid(MINUTE_US)).or_default() += 1;
             let key = (
                 ts.div_euclid(HOUR_US),
-                host.unwrap_or(0),
-                channel.unwrap_or(0),
+                row.host.unwrap_or(0),
+                row.channel.unwrap_or(0),
                 ev.event_id.map_or(-1, i64::from),
             );
             *self.per_hour.entry(key).or_default() += 1;
@@ -441,7 +472,7 @@ impl<'c> CaseWriter<'c> {
             }
         }
         self.stats.events += 1;
-        Ok(id)
+        Ok(())
     }
 
     /// Write one finding. `event` is the id [`CaseWriter::add_event`]
@@ -540,6 +571,9 @@ impl<'c> CaseWriter<'c> {
     /// Commit everything written.
     pub fn finish(mut self) -> Result<IngestStats> {
         self.flush_rollups()?;
+        for (_, id, n) in self.last_names.iter_mut().filter_map(Option::take) {
+            *self.name_counts.entry(id).or_default() += n;
+        }
         if self.indexes_dropped {
             if self.bulk {
                 // Each build scans the whole events table: left for later,
@@ -597,6 +631,40 @@ fn opt_id(w: &mut CaseWriter<'_>, kind: NameKind, v: Option<&str>) -> Result<Opt
         Some(s) if !s.is_empty() => Ok(Some(w.intern(kind, s)?)),
         _ => Ok(None),
     }
+}
+
+/// The insert of one `events` row.
+const INSERT_EVENT: &str = "INSERT INTO events(ts, host_id, channel_id, provider_id, event_id, evidence_id, loc_kind, loc, fields, account_id,
+                                    block_id, block_pos)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+/// The ids an `events` row refers to ([`CaseWriter::resolve`]).
+struct RowIds {
+    evidence_id: i64,
+    host: Option<i64>,
+    channel: Option<i64>,
+    provider: Option<i64>,
+    account: Option<i64>,
+    block_id: Option<i64>,
+    block_pos: Option<i64>,
+}
+
+fn insert_row(st: &mut rusqlite::Statement<'_>, ev: &EncodedEvent, row: &RowIds) -> Result<()> {
+    st.execute(params![
+        ev.ts,
+        row.host,
+        row.channel,
+        row.provider,
+        ev.event_id,
+        row.evidence_id,
+        ev.loc_kind,
+        ev.loc,
+        ev.fields,
+        row.account,
+        row.block_id,
+        row.block_pos
+    ])?;
+    Ok(())
 }
 
 /// The account an event is about, if any field names one.
