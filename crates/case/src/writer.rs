@@ -667,10 +667,37 @@ fn insert_row(st: &mut rusqlite::Statement<'_>, ev: &EncodedEvent, row: &RowIds)
     Ok(())
 }
 
-/// The account an event is about, if any field names one.
+/// The account an event is about, if any field names one: the first of
+/// [`ACCOUNT_FIELDS`] that `Fields::get_path` finds with a usable value.
+///
+/// Done in one pass over the fields rather than one lookup per name (each
+/// an exact then a case-insensitive scan, most of them missing): this runs
+/// for every stored event, and the repeated scans showed in the profile.
 pub(crate) fn account_of(ev: &Event) -> Option<String> {
-    ACCOUNT_FIELDS.iter().find_map(|name| {
-        let v = ev.fields.get_path(name)?;
+    const N: usize = ACCOUNT_FIELDS.len();
+    // First exact and first case-insensitive match of each name, as
+    // `Fields::get` picks them.
+    let mut exact: [Option<&Value>; N] = [None; N];
+    let mut folded: [Option<&Value>; N] = [None; N];
+    for (k, v) in ev.fields.iter() {
+        for (i, name) in ACCOUNT_FIELDS.iter().enumerate() {
+            if k.len() != name.len() || exact[i].is_some() {
+                continue;
+            }
+            if k == *name {
+                exact[i] = Some(v);
+            } else if folded[i].is_none() && k.eq_ignore_ascii_case(name) {
+                folded[i] = Some(v);
+            }
+        }
+    }
+    ACCOUNT_FIELDS.iter().enumerate().find_map(|(i, name)| {
+        let v = match exact[i].or(folded[i]) {
+            Some(v) => v,
+            // A dotted name may still be found inside an object.
+            None if name.contains('.') => ev.fields.get_path(name)?,
+            None => return None,
+        };
         let t = v.as_text()?;
         let t = t.trim();
         (!t.is_empty() && t != "-").then(|| t.to_string())
@@ -898,6 +925,66 @@ mod tests {
     fn full_text_keeps_whole_messages_of_non_windows_events() {
         let e = event(None, &[("Message", "sshd[1]: Accepted\nfrom 10.0.0.1")]);
         assert_eq!(text(&e), "sshd[1]: Accepted\nfrom 10.0.0.1");
+    }
+
+    #[test]
+    fn the_account_is_what_looking_each_name_up_finds() {
+        // The lookup `account_of` replaces, name by name.
+        fn by_lookup(ev: &Event) -> Option<String> {
+            ACCOUNT_FIELDS.iter().find_map(|name| {
+                let v = ev.fields.get_path(name)?;
+                let t = v.as_text()?;
+                let t = t.trim();
+                (!t.is_empty() && t != "-").then(|| t.to_string())
+            })
+        }
+        let names = [
+            "TargetUserName",
+            "targetusername",
+            "User",
+            "USER",
+            "user",
+            "SubjectUserName",
+            "user.name",
+            "AccountName",
+            "UserName",
+            "Other",
+        ];
+        let values = ["alice", " bob ", "-", "", "carol"];
+        // Every event of up to three fields drawn from the names and values
+        // (with repeats and case variants), plus nested `user.name`.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let mut found = 0;
+        for _ in 0..5000 {
+            let mut e = Event::new(Provenance::new(Arc::from("f"), Location::Record(1)));
+            for _ in 0..next(4) {
+                let name = names[next(names.len())];
+                let value = if next(5) == 0 {
+                    Value::Int(next(3) as i64)
+                } else {
+                    Value::str(values[next(values.len())])
+                };
+                e.fields.push(Arc::from(name), value);
+            }
+            if next(4) == 0 {
+                let mut inner = kahu_event::Fields::default();
+                inner.insert(
+                    if next(2) == 0 { "name" } else { "Name" },
+                    Value::str(values[next(values.len())]),
+                );
+                e.fields.push(Arc::from("user"), Value::Object(inner));
+            }
+            let want = by_lookup(&e);
+            found += usize::from(want.is_some());
+            assert_eq!(account_of(&e), want, "{:?}", e.fields);
+        }
+        assert!(found > 1000, "{found}");
     }
 
     #[test]
