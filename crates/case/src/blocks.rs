@@ -50,8 +50,11 @@ pub const BLOCK_BYTES: usize = 128 << 10;
 pub const OWN_ROW_MIN: usize = 256 << 10;
 
 /// Largest block inflated on reading; more means a damaged or forged case
-/// file, read as no fields rather than exhausting memory.
-const MAX_BLOCK: usize = BLOCK_BYTES + OWN_ROW_MIN + HEADER_MAX;
+/// file, read as no fields rather than exhausting memory. A block holds
+/// less than [`BLOCK_BYTES`] of encodings and names before its last event,
+/// that event less than [`OWN_ROW_MIN`], plus the header and the name
+/// table's count (a varint of at most 10 bytes).
+const MAX_BLOCK: usize = BLOCK_BYTES + OWN_ROW_MIN + HEADER_MAX + 10;
 
 /// `event_blocks.encoding` of JSON blocks (schema v7).
 pub(crate) const ENCODING_JSON: i64 = 0;
