@@ -156,7 +156,14 @@ impl Encoder {
         put_varint(out, fields.len() as u64);
         for (pos, (name, value)) in fields.iter().enumerate() {
             let i = match self.last.get(pos) {
-                Some(&(i, s, e)) if self.table.get(s..e) == Some(name.as_bytes()) => i,
+                Some(&(i, s, e))
+                    if self
+                        .table
+                        .get(s..e)
+                        .is_some_and(|cached| same_name(cached, name.as_bytes())) =>
+                {
+                    i
+                }
                 _ => {
                     let (i, s, e) = self.intern(name);
                     if pos < self.last.len() {
@@ -217,6 +224,28 @@ impl Encoder {
     pub(crate) fn write_names(&self, out: &mut Vec<u8>) {
         put_varint(out, self.ranges.len() as u64);
         out.extend_from_slice(&self.table);
+    }
+}
+
+/// `a == b` for field names, inline for the usual 4 to 16 bytes: the
+/// cache check runs for every field of every stored event, and a library
+/// `memcmp` call per name showed in the profile.
+#[inline]
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // Two overlapping words cover 8..=16 bytes; two half-words 4..=8.
+    fn word<const W: usize>(s: &[u8], at: usize) -> [u8; W] {
+        let mut w = [0u8; W];
+        w.copy_from_slice(&s[at..at + W]);
+        w
+    }
+    match n {
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        _ => a == b,
     }
 }
 
@@ -430,6 +459,22 @@ mod tests {
             assert_eq!(got, want);
             // Same text too (number kinds, key order).
             assert_eq!(got.to_string(), want.to_string());
+        }
+    }
+
+    #[test]
+    fn name_comparison_is_equality() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..40 {
+            let a = &base[..n];
+            assert!(same_name(a, a));
+            assert!(!same_name(a, &base[..n + 1]));
+            // A difference at any one position is seen.
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert!(!same_name(a, &b), "length {n}, byte {at}");
+            }
         }
     }
 
