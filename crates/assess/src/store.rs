@@ -1,14 +1,14 @@
 //! Persisting an assessment as a case (`case.sqlite`) for `kahu serve`.
 //!
 //! Events are written while detection runs: matcher threads encode each
-//! event for the store (fields JSON, packed with the next events of the
+//! event for the store (fields in a binary form, packed with the next events of the
 //! same batch into an LZ4-compressed block, `kahu_case::BlockBuilder`) and
 //! hand the blocks to one writer thread (SQLite has one writer), so the
 //! encoding and compression run on every core, the writer only inserts a
 //! block row and one narrow row per event, and there is no extra pass over
 //! the evidence. At most [`QUEUED_BLOCKS`] blocks wait for the writer:
 //! memory stays bounded whatever the number or size of events (a block
-//! holds at most `kahu_case::BLOCK_BYTES` of JSON plus one event). The
+//! holds at most `kahu_case::BLOCK_BYTES` of encoded fields plus one event). The
 //! full-text index is not built here: it was
 //! about a third of the writer's work, and the assessment does not need it;
 //! `kahu serve` builds it on first use (`Case::build_indexes`). Evidence files already in

@@ -17,6 +17,7 @@
 //!   disputes and [`Case::audit_log`]
 
 mod analyst;
+mod binfields;
 mod blocks;
 mod doc_kind;
 mod fields;

@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction};
 pub(crate) type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 /// Every migration, oldest first. Never edit a released entry: add one.
-pub(crate) const MIGRATIONS: &[Migration] = &[v1, v2, v3, v4, v5, v6, v7];
+pub(crate) const MIGRATIONS: &[Migration] = &[v1, v2, v3, v4, v5, v6, v7, v8];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -224,6 +224,15 @@ fn v7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
          ALTER TABLE events ADD COLUMN block_id INTEGER;
          ALTER TABLE events ADD COLUMN block_pos INTEGER;",
     )
+}
+
+/// v8: event blocks may hold the fields in a binary form
+/// (`crate::binfields`) instead of JSON; `event_blocks.encoding` says
+/// which (`crate::blocks`). Blocks written before are JSON (0) and read as
+/// before; an older kahu refuses the case (schema too new) instead of
+/// reading binary blocks as damaged ones.
+fn v8(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE event_blocks ADD COLUMN encoding INTEGER NOT NULL DEFAULT 0;")
 }
 
 /// Bring `conn` to [`SCHEMA_VERSION`] (or to `target` in tests).

@@ -7,7 +7,9 @@ use kahu_event::{Event, Value};
 use kahu_finding::Finding;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+// hashbrown's default hasher (foldhash, randomly seeded): the writer
+// hashes several keys per event, and SipHash showed in its profile.
+use hashbrown::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -111,6 +113,10 @@ pub struct IngestStats {
 pub struct CaseWriter<'c> {
     tx: Transaction<'c>,
     names: [HashMap<String, i64>; 4],
+    /// The last name interned of each kind, its id and the uses not yet
+    /// added to `name_counts`: consecutive events mostly share their host,
+    /// channel and provider, so one comparison replaces two lookups.
+    last_names: [Option<(Box<str>, i64, i64)>; 4],
     name_counts: HashMap<i64, i64>,
     evidence: HashMap<(String, Option<String>), i64>,
     evidence_counts: HashMap<i64, i64>,
@@ -191,6 +197,7 @@ impl<'c> CaseWriter<'c> {
         Ok(CaseWriter {
             tx,
             names,
+            last_names: Default::default(),
             name_counts: HashMap::new(),
             evidence,
             evidence_counts: HashMap::new(),
@@ -312,6 +319,12 @@ impl<'c> CaseWriter<'c> {
     }
 
     fn intern(&mut self, kind: NameKind, value: &str) -> Result<i64> {
+        if let Some((last, id, n)) = &mut self.last_names[kind as usize]
+            && **last == *value
+        {
+            *n += 1;
+            return Ok(*id);
+        }
         let map = &mut self.names[kind as usize];
         let id = match map.get(value) {
             Some(id) => *id,
@@ -324,7 +337,9 @@ impl<'c> CaseWriter<'c> {
                 id
             }
         };
-        *self.name_counts.entry(id).or_default() += 1;
+        if let Some((_, old, n)) = self.last_names[kind as usize].replace((value.into(), id, 1)) {
+            *self.name_counts.entry(old).or_default() += n;
+        }
         Ok(id)
     }
 
@@ -337,7 +352,14 @@ impl<'c> CaseWriter<'c> {
     /// Write one event encoded by [`EncodedEvent::new`] (on any thread);
     /// returns its id in the case.
     pub fn add_encoded(&mut self, ev: &EncodedEvent) -> Result<i64> {
-        self.insert_event(ev, None)
+        let row = self.resolve(ev, None)?;
+        let id = {
+            let mut st = self.tx.prepare_cached(INSERT_EVENT)?;
+            insert_row(&mut st, ev, &row)?;
+            self.tx.last_insert_rowid()
+        };
+        self.recorded(ev, &row, id)?;
+        Ok(id)
     }
 
     /// Write the events of a [`crate::EventBlock`] (encoded on any thread
@@ -348,18 +370,34 @@ impl<'c> CaseWriter<'c> {
             None
         } else {
             self.tx
-                .prepare_cached("INSERT INTO event_blocks(data) VALUES (?1)")?
-                .execute([&block.data])?;
+                .prepare_cached("INSERT INTO event_blocks(data, encoding) VALUES (?1, ?2)")?
+                .execute(params![&block.data, crate::blocks::ENCODING_BINARY])?;
             Some(self.tx.last_insert_rowid())
         };
-        block
+        // Interning needs the writer, the insert statement borrows it: ids
+        // first, then every row through one statement (one cache lookup a
+        // block, not one an event), then the counts.
+        let rows = block
             .events
             .iter()
-            .map(|ev| self.insert_event(ev, block_id))
-            .collect()
+            .map(|ev| self.resolve(ev, block_id))
+            .collect::<Result<Vec<_>>>()?;
+        let mut ids = Vec::with_capacity(rows.len());
+        {
+            let mut st = self.tx.prepare_cached(INSERT_EVENT)?;
+            for (ev, row) in block.events.iter().zip(&rows) {
+                insert_row(&mut st, ev, row)?;
+                ids.push(self.tx.last_insert_rowid());
+            }
+        }
+        for ((ev, row), id) in block.events.iter().zip(&rows).zip(&ids) {
+            self.recorded(ev, row, *id)?;
+        }
+        Ok(ids)
     }
 
-    fn insert_event(&mut self, ev: &EncodedEvent, block_id: Option<i64>) -> Result<i64> {
+    /// The ids an event's row refers to (interning new names).
+    fn resolve(&mut self, ev: &EncodedEvent, block_id: Option<i64>) -> Result<RowIds> {
         let (block_id, block_pos) = match (block_id, ev.block_pos) {
             (Some(b), Some(p)) => (Some(b), Some(i64::from(p))),
             (None, Some(_)) => {
@@ -370,7 +408,6 @@ impl<'c> CaseWriter<'c> {
             _ => (None, None),
         };
         let evidence_id = self.evidence_id(&ev.file, ev.member.as_deref())?;
-        let ts = ev.ts;
         let host = opt_id(self, NameKind::Host, ev.host.as_deref())?;
         let channel = opt_id(self, NameKind::Channel, ev.channel.as_deref())?;
         let provider = opt_id(self, NameKind::Provider, ev.provider.as_deref())?;
@@ -378,27 +415,21 @@ impl<'c> CaseWriter<'c> {
             Some(a) => Some(self.intern(NameKind::Account, a)?),
             None => None,
         };
-        self.tx
-            .prepare_cached(
-                "INSERT INTO events(ts, host_id, channel_id, provider_id, event_id, evidence_id, loc_kind, loc, fields, account_id,
-                                    block_id, block_pos)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                ts,
-                host,
-                channel,
-                provider,
-                ev.event_id,
-                evidence_id,
-                ev.loc_kind,
-                ev.loc,
-                ev.fields,
-                account,
-                block_id,
-                block_pos
-            ])?;
-        let id = self.tx.last_insert_rowid();
+        Ok(RowIds {
+            evidence_id,
+            host,
+            channel,
+            provider,
+            account,
+            block_id,
+            block_pos,
+        })
+    }
+
+    /// Everything but the row itself once event `id` is inserted: its
+    /// full-text entry, counts and rollups.
+    fn recorded(&mut self, ev: &EncodedEvent, row: &RowIds, id: i64) -> Result<()> {
+        let ts = ev.ts;
         match (&ev.text, self.defer_full_text) {
             (Some(text), false) => {
                 self.tx
@@ -415,7 +446,7 @@ impl<'c> CaseWriter<'c> {
                 }
             }
         }
-        *self.evidence_counts.entry(evidence_id).or_default() += 1;
+        *self.evidence_counts.entry(row.evidence_id).or_default() += 1;
         if self.empty_case && !self.indexes_dropped && self.stats.events == DEFER_MIN_EVENTS {
             // Large load into a new case: build the timeline indexes at the end.
             for (name, _) in DEFERRED_INDEXES {
@@ -431,8 +462,8 @@ impl<'c> CaseWriter<'c> {
             *self.per_minute.entry(ts.div_euclid(MINUTE_US)).or_default() += 1;
             let key = (
                 ts.div_euclid(HOUR_US),
-                host.unwrap_or(0),
-                channel.unwrap_or(0),
+                row.host.unwrap_or(0),
+                row.channel.unwrap_or(0),
                 ev.event_id.map_or(-1, i64::from),
             );
             *self.per_hour.entry(key).or_default() += 1;
@@ -441,7 +472,7 @@ impl<'c> CaseWriter<'c> {
             }
         }
         self.stats.events += 1;
-        Ok(id)
+        Ok(())
     }
 
     /// Write one finding. `event` is the id [`CaseWriter::add_event`]
@@ -540,6 +571,9 @@ impl<'c> CaseWriter<'c> {
     /// Commit everything written.
     pub fn finish(mut self) -> Result<IngestStats> {
         self.flush_rollups()?;
+        for (_, id, n) in self.last_names.iter_mut().filter_map(Option::take) {
+            *self.name_counts.entry(id).or_default() += n;
+        }
         if self.indexes_dropped {
             if self.bulk {
                 // Each build scans the whole events table: left for later,
@@ -599,10 +633,71 @@ fn opt_id(w: &mut CaseWriter<'_>, kind: NameKind, v: Option<&str>) -> Result<Opt
     }
 }
 
-/// The account an event is about, if any field names one.
+/// The insert of one `events` row.
+const INSERT_EVENT: &str = "INSERT INTO events(ts, host_id, channel_id, provider_id, event_id, evidence_id, loc_kind, loc, fields, account_id,
+                                    block_id, block_pos)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+/// The ids an `events` row refers to ([`CaseWriter::resolve`]).
+struct RowIds {
+    evidence_id: i64,
+    host: Option<i64>,
+    channel: Option<i64>,
+    provider: Option<i64>,
+    account: Option<i64>,
+    block_id: Option<i64>,
+    block_pos: Option<i64>,
+}
+
+fn insert_row(st: &mut rusqlite::Statement<'_>, ev: &EncodedEvent, row: &RowIds) -> Result<()> {
+    st.execute(params![
+        ev.ts,
+        row.host,
+        row.channel,
+        row.provider,
+        ev.event_id,
+        row.evidence_id,
+        ev.loc_kind,
+        ev.loc,
+        ev.fields,
+        row.account,
+        row.block_id,
+        row.block_pos
+    ])?;
+    Ok(())
+}
+
+/// The account an event is about, if any field names one: the first of
+/// [`ACCOUNT_FIELDS`] that `Fields::get_path` finds with a usable value.
+///
+/// Done in one pass over the fields rather than one lookup per name (each
+/// an exact then a case-insensitive scan, most of them missing): this runs
+/// for every stored event, and the repeated scans showed in the profile.
 pub(crate) fn account_of(ev: &Event) -> Option<String> {
-    ACCOUNT_FIELDS.iter().find_map(|name| {
-        let v = ev.fields.get_path(name)?;
+    const N: usize = ACCOUNT_FIELDS.len();
+    // First exact and first case-insensitive match of each name, as
+    // `Fields::get` picks them.
+    let mut exact: [Option<&Value>; N] = [None; N];
+    let mut folded: [Option<&Value>; N] = [None; N];
+    for (k, v) in ev.fields.iter() {
+        for (i, name) in ACCOUNT_FIELDS.iter().enumerate() {
+            if k.len() != name.len() || exact[i].is_some() {
+                continue;
+            }
+            if k == *name {
+                exact[i] = Some(v);
+            } else if folded[i].is_none() && k.eq_ignore_ascii_case(name) {
+                folded[i] = Some(v);
+            }
+        }
+    }
+    ACCOUNT_FIELDS.iter().enumerate().find_map(|(i, name)| {
+        let v = match exact[i].or(folded[i]) {
+            Some(v) => v,
+            // A dotted name may still be found inside an object.
+            None if name.contains('.') => ev.fields.get_path(name)?,
+            None => return None,
+        };
         let t = v.as_text()?;
         let t = t.trim();
         (!t.is_empty() && t != "-").then(|| t.to_string())
@@ -685,6 +780,12 @@ impl EncodedEvent {
     /// The fields are event `pos` of the block the event is written with.
     pub(crate) fn set_block_pos(&mut self, pos: u32) {
         self.block_pos = Some(pos);
+    }
+
+    /// The event's position in its block, when its fields are in one.
+    #[cfg(test)]
+    pub(crate) fn block_pos(&self) -> Option<u32> {
+        self.block_pos
     }
 
     /// The evidence file the event was read from.
@@ -824,6 +925,66 @@ mod tests {
     fn full_text_keeps_whole_messages_of_non_windows_events() {
         let e = event(None, &[("Message", "sshd[1]: Accepted\nfrom 10.0.0.1")]);
         assert_eq!(text(&e), "sshd[1]: Accepted\nfrom 10.0.0.1");
+    }
+
+    #[test]
+    fn the_account_is_what_looking_each_name_up_finds() {
+        // The lookup `account_of` replaces, name by name.
+        fn by_lookup(ev: &Event) -> Option<String> {
+            ACCOUNT_FIELDS.iter().find_map(|name| {
+                let v = ev.fields.get_path(name)?;
+                let t = v.as_text()?;
+                let t = t.trim();
+                (!t.is_empty() && t != "-").then(|| t.to_string())
+            })
+        }
+        let names = [
+            "TargetUserName",
+            "targetusername",
+            "User",
+            "USER",
+            "user",
+            "SubjectUserName",
+            "user.name",
+            "AccountName",
+            "UserName",
+            "Other",
+        ];
+        let values = ["alice", " bob ", "-", "", "carol"];
+        // Every event of up to three fields drawn from the names and values
+        // (with repeats and case variants), plus nested `user.name`.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let mut found = 0;
+        for _ in 0..5000 {
+            let mut e = Event::new(Provenance::new(Arc::from("f"), Location::Record(1)));
+            for _ in 0..next(4) {
+                let name = names[next(names.len())];
+                let value = if next(5) == 0 {
+                    Value::Int(next(3) as i64)
+                } else {
+                    Value::str(values[next(values.len())])
+                };
+                e.fields.push(Arc::from(name), value);
+            }
+            if next(4) == 0 {
+                let mut inner = kahu_event::Fields::default();
+                inner.insert(
+                    if next(2) == 0 { "name" } else { "Name" },
+                    Value::str(values[next(values.len())]),
+                );
+                e.fields.push(Arc::from("user"), Value::Object(inner));
+            }
+            let want = by_lookup(&e);
+            found += usize::from(want.is_some());
+            assert_eq!(account_of(&e), want, "{:?}", e.fields);
+        }
+        assert!(found > 1000, "{found}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Event fields written in compressed blocks (schema v7, the pipeline's
+//! Event fields written in compressed blocks (schema v7, binary from v8; the pipeline's
 //! bulk load) read back as they were given: event detail, timeline pages,
 //! streaming export, process trees and, once built, full-text search give
 //! what a row-per-event load gives.
