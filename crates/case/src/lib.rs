@@ -39,8 +39,9 @@ pub use query::{
 };
 pub use schema::SCHEMA_VERSION;
 pub use timeline_index::{
-    COMMON_TERM_MATCHES, INDEX_MIN_EVENTS, IndexExtent, Phrase, Route, SearchTerms, TimelineAnswer,
-    TimelineIndex, TimelineRow, fold_name, fts_tokens, index_cannot, route, search_terms,
+    COMMON_TERM_MATCHES, INDEX_MIN_EVENTS, IndexExtent, Phrase, Route, Routing, SearchTerms,
+    TimelineAnswer, TimelineIndex, TimelineRow, fold_name, fts_tokens, index_cannot, route,
+    search_terms,
 };
 pub use tree::ProcessNode;
 pub use writer::{CaseWriter, EncodedEvent, EvidenceInfo, IngestStats, sha256_file};

@@ -43,6 +43,32 @@ pub trait TimelineIndex: Send + Sync {
     /// `q.after`, in `(ts, id)` order (fewer at the end). `q.limit` is
     /// ignored. Queries with rule or level filters are never passed.
     fn page_keys(&self, q: &EventQuery, limit: usize) -> std::result::Result<Vec<Cursor>, String>;
+
+    /// The bounds [`route`] uses for this index; [`Routing::default`]
+    /// (the measured ones) unless the index was told otherwise (tests,
+    /// another machine's measurements).
+    fn routing(&self) -> Routing {
+        Routing::default()
+    }
+}
+
+/// The bounds of [`route`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Routing {
+    /// Smallest case (events) whose queries may go to the index.
+    pub min_events: u64,
+    /// Matches from which a search term counts as common.
+    pub common_term_matches: i64,
+}
+
+impl Default for Routing {
+    /// [`INDEX_MIN_EVENTS`] and [`COMMON_TERM_MATCHES`].
+    fn default() -> Self {
+        Routing {
+            min_events: INDEX_MIN_EVENTS,
+            common_term_matches: COMMON_TERM_MATCHES,
+        }
+    }
 }
 
 /// Which backend answered a timeline query, and why not the index when it
@@ -79,14 +105,21 @@ pub enum Route {
 }
 
 /// Decide which backend should answer `q` on a case of `events` events
+/// (the index is used from `min_events` on, normally [`INDEX_MIN_EVENTS`])
 /// whose search term (if any) matches at least [`COMMON_TERM_MATCHES`]
 /// events (`common_term`). The rule follows the measurements in
 /// docs/scale-out.md: the index wins only when SQLite must walk a long
 /// full-text match list, i.e. a common term together with a host, channel,
-/// account or event id filter, in a case of [`INDEX_MIN_EVENTS`] or more.
+/// account or event id filter, in a case of `min_events` or more.
 /// `full_text_pending`: SQLite's full-text index is not built yet (it
 /// would refuse the search), so the index answers any search it can.
-pub fn route(q: &EventQuery, events: u64, common_term: bool, full_text_pending: bool) -> Route {
+pub fn route(
+    q: &EventQuery,
+    events: u64,
+    min_events: u64,
+    common_term: bool,
+    full_text_pending: bool,
+) -> Route {
     if index_cannot(q).is_some() {
         return Route::Sqlite;
     }
@@ -98,7 +131,7 @@ pub fn route(q: &EventQuery, events: u64, common_term: bool, full_text_pending: 
         && q.channels.is_empty()
         && q.accounts.is_empty()
         && q.event_ids.is_empty());
-    if events >= INDEX_MIN_EVENTS && has_text && common_term && dims {
+    if events >= min_events && has_text && common_term && dims {
         Route::Index("common search term with a host/channel/account/event id filter")
     } else {
         Route::Sqlite
@@ -449,14 +482,15 @@ impl Case {
         }
         let extent = self.timeline_extent()?;
         let pending = self.require_full_text().is_err();
+        let routing = index.routing();
         let common = match (pending, search_terms(q)) {
             (false, Some(_)) => match q.text.as_deref().and_then(crate::query::fts_query) {
-                Some(m) => self.fts_count_at_least(&m, COMMON_TERM_MATCHES)?,
+                Some(m) => self.fts_count_at_least(&m, routing.common_term_matches.max(1))?,
                 None => false,
             },
             _ => false,
         };
-        let Route::Index(_) = route(q, extent.events, common, pending) else {
+        let Route::Index(_) = route(q, extent.events, routing.min_events, common, pending) else {
             return sqlite(None);
         };
         match self.page_from_index(index, q, extent) {

@@ -306,27 +306,36 @@ fn routing_follows_the_measured_rule() {
     };
     let big = INDEX_MIN_EVENTS;
     assert!(matches!(
-        route(&text("svc", true), big, true, false),
+        route(&text("svc", true), big, big, true, false),
         Route::Index(_)
     ));
     assert_eq!(
-        route(&text("svc", true), big - 1, true, false),
+        route(&text("svc", true), big - 1, big, true, false),
         Route::Sqlite
     );
-    assert_eq!(route(&text("svc", true), big, false, false), Route::Sqlite);
-    assert_eq!(route(&text("svc", false), big, true, false), Route::Sqlite);
     assert_eq!(
-        route(&EventQuery::default(), big, false, false),
+        route(&text("svc", true), big, big, false, false),
+        Route::Sqlite
+    );
+    assert_eq!(
+        route(&text("svc", false), big, big, true, false),
+        Route::Sqlite
+    );
+    assert_eq!(
+        route(&EventQuery::default(), big, big, false, false),
         Route::Sqlite
     );
     assert!(matches!(
-        route(&text("svc", false), 10, false, true),
+        route(&text("svc", false), 10, big, false, true),
         Route::Index(_)
     ));
     let mut q = text("svc", true);
     q.rule_ids = vec!["r".into()];
-    assert_eq!(route(&q, big, true, true), Route::Sqlite);
-    assert_eq!(route(&text("café", true), big, true, true), Route::Sqlite);
+    assert_eq!(route(&q, big, big, true, true), Route::Sqlite);
+    assert_eq!(
+        route(&text("café", true), big, big, true, true),
+        Route::Sqlite
+    );
 }
 
 #[test]
