@@ -352,6 +352,17 @@ pub struct TimelineRow {
 }
 
 impl Case {
+    /// Build the timeline indexes (time, host, channel, event id, account)
+    /// when a bulk load left them out, but not the full-text index: enough
+    /// to read the timeline in order ([`Case::for_each_timeline_chunk`]).
+    /// Nothing to do when they exist.
+    pub fn ensure_timeline_indexes(&mut self) -> Result<()> {
+        if self.index_backlog()?.is_some_and(|b| b.timeline) {
+            self.build_timeline_indexes()?;
+        }
+        Ok(())
+    }
+
     /// Events and highest id now, to compare with an index's extent.
     pub fn timeline_extent(&self) -> Result<IndexExtent> {
         let max_id: i64 =

@@ -293,11 +293,15 @@ pub fn write_timeline(
         max_id: extent.max_id,
         files,
     };
-    if written != extent.events {
+    // Every stored event, and no more: the case did not change meanwhile.
+    let stored: i64 = case
+        .connection()
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .map_err(kahu_case::Error::from)?;
+    if written != stored as u64 || case.timeline_extent()? != extent {
         let _ = remove_timeline_dir(&fresh);
         return Err(TimelineError::Invalid(format!(
-            "the case changed while its timeline was written ({written} events written, {} counted); run again",
-            extent.events
+            "the case changed while its timeline was written ({written} events written, {stored} stored); run again"
         )));
     }
     let mpath = fresh.join(MANIFEST);

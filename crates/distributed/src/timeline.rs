@@ -54,15 +54,23 @@ impl ParquetTimeline {
     /// (layout, file names, sizes) and each file's footer (layout key,
     /// schema).
     pub fn open(case_dir: &Path) -> ParquetTimeline {
-        let state =
-            read_manifest(case_dir)
-                .map_err(|e| e.to_string())
-                .and_then(|(dir, manifest)| {
-                    for f in &manifest.files {
-                        check_footer(&dir.join(&f.name))?;
-                    }
-                    Ok(Opened { dir, manifest })
-                });
+        let found = if Self::exists(case_dir) {
+            read_manifest(case_dir).map_err(|e| e.to_string())
+        } else {
+            Err(format!(
+                "no Parquet timeline in {} (write it with `kahu case parquet {}`)",
+                case_dir
+                    .join(kahu_columnar::timeline::TIMELINE_DIR)
+                    .display(),
+                case_dir.display()
+            ))
+        };
+        let state = found.and_then(|(dir, manifest)| {
+            for f in &manifest.files {
+                check_footer(&dir.join(&f.name))?;
+            }
+            Ok(Opened { dir, manifest })
+        });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("kahu-timeline")

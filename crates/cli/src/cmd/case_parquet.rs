@@ -12,19 +12,21 @@ use std::path::Path;
 pub(crate) const AUTO_EVENTS: u64 = 10_000_000;
 
 /// Write (or rewrite) the Parquet timeline of the case in `case_dir`,
-/// building the case's own indexes first when `assess` left them (the
-/// timeline is read in time order). Progress on stderr unless `quiet`.
+/// building the case's time indexes first when `assess` left them. Progress on stderr unless `quiet`.
 #[cfg(feature = "columnar")]
 pub(crate) fn write(case_dir: &Path, quiet: bool) -> anyhow::Result<()> {
     use anyhow::Context;
     let mut case = kahu_case::Case::open(case_dir)
         .with_context(|| format!("cannot open the case in {}", case_dir.display()))?;
-    if case.index_backlog()?.is_some() {
+    // The timeline is read in time order: the time indexes a bulk load
+    // leaves out are built first (not the full-text index, which `kahu
+    // serve` builds meanwhile; searches go to the Parquet timeline then).
+    if case.index_backlog()?.is_some_and(|b| b.timeline) {
         if !quiet {
-            eprintln!("indexing… building the case's indexes first (as `kahu case index`)");
+            eprintln!("indexing… building the case's timeline indexes first");
         }
-        case.build_indexes(|_| {})
-            .context("cannot build the case's indexes")?;
+        case.ensure_timeline_indexes()
+            .context("cannot build the case's timeline indexes")?;
     }
     let total = case.summary()?.events;
     let started = std::time::Instant::now();

@@ -170,5 +170,31 @@ fn a_damaged_timeline_falls_back_to_sqlite_with_the_reason() {
     let index = ParquetTimeline::open(dir.path()).with_routing(ANY);
     let a = case.query_timeline(&q, Some(&index)).expect("answer");
     assert_eq!(a.backend, "sqlite");
-    assert!(a.fallback.is_some_and(|r| r.contains("manifest.json")));
+    assert!(a.fallback.is_some_and(|r| r.contains("kahu case parquet")));
+}
+
+#[test]
+fn searches_go_to_parquet_while_the_full_text_index_is_built() {
+    let (dir, case) = case_with_timeline(TimelineOptions::default());
+    let q = EventQuery {
+        text: Some("svc_sql".into()),
+        limit: 25,
+        ..Default::default()
+    };
+    let expected = case.query_events(&q).expect("sqlite");
+    // What a bulk load leaves: events not yet in the full-text index
+    // (`kahu serve` builds it in the background).
+    case.connection()
+        .execute(
+            "INSERT INTO meta(key, value) VALUES ('fts_pending_from', '1')",
+            [],
+        )
+        .expect("mark pending");
+    assert!(case.query_events(&q).is_err(), "SQLite refuses the search");
+    let index = ParquetTimeline::open(dir.path());
+    let a = case.query_timeline(&q, Some(&index)).expect("answer");
+    assert_eq!((a.backend, a.fallback.as_deref()), ("parquet", None));
+    let ids = |p: &EventPage| p.events.iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(ids(&a.page), ids(&expected));
+    assert_eq!(a.page.next, expected.next);
 }
