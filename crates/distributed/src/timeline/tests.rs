@@ -12,8 +12,23 @@ const ANY: Routing = Routing {
     common_term_matches: 1,
 };
 
-fn case_with_timeline(opts: TimelineOptions) -> (tempfile::TempDir, Case) {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// A fresh directory under the system temp dir (the crate's helper).
+struct Dir(PathBuf);
+
+impl Dir {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn case_with_timeline(opts: TimelineOptions) -> (Dir, Case) {
+    let dir = Dir(crate::tests::temp("case-timeline"));
     let mut case = Case::create(dir.path()).expect("case");
     let synth = SynthOptions {
         events: 4000,
