@@ -18,8 +18,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 root="${KAHU_BENCH_DIR:-/tmp/kahu-case-timeline}"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000000 5000000 10000000)
-cargo build --release --locked -p kahu --features datafusion
-cargo build --release --locked -p kahu-distributed --example case_timeline
+# One command, so the example is built with the features of the `kahu`
+# binary (alone, it would rebuild DataFusion with other features).
+cargo build --release --locked -p kahu -p kahu-distributed --features kahu/datafusion --example case_timeline
 bin="$CARGO_TARGET_DIR/release"
 mkdir -p "$root"
 echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"

@@ -87,7 +87,8 @@ pub struct TimelineAnswer {
 
 /// Cases with fewer events than this are always answered by SQLite
 /// (measured: below it SQLite answers every query shape in well under
-/// 200 ms; docs/scale-out.md "Case store at scale").
+/// 200 ms and the index saves at most tens of ms; docs/scale-out.md "Case
+/// store at scale").
 pub const INDEX_MIN_EVENTS: u64 = 5_000_000;
 
 /// A search term matching at least this many events is "common": SQLite
@@ -108,9 +109,12 @@ pub enum Route {
 /// (the index is used from `min_events` on, normally [`INDEX_MIN_EVENTS`])
 /// whose search term (if any) matches at least [`COMMON_TERM_MATCHES`]
 /// events (`common_term`). The rule follows the measurements in
-/// docs/scale-out.md: the index wins only when SQLite must walk a long
-/// full-text match list, i.e. a common term together with a host, channel,
-/// account or event id filter, in a case of `min_events` or more.
+/// docs/scale-out.md ("Case store at scale"): the index wins when SQLite
+/// must gather a long full-text match list — a common term, alone or with
+/// other filters — in a case of `min_events` or more; SQLite wins for
+/// everything else (rare terms, filters without a term), at any size. A
+/// common term whose combination with the filters is rare is the index's
+/// bad case; its reader gives up after a time budget and SQLite answers.
 /// `full_text_pending`: SQLite's full-text index is not built yet (it
 /// would refuse the search), so the index answers any search it can.
 pub fn route(
@@ -127,12 +131,8 @@ pub fn route(
     if full_text_pending && has_text {
         return Route::Index("full-text index still being built");
     }
-    let dims = !(q.hosts.is_empty()
-        && q.channels.is_empty()
-        && q.accounts.is_empty()
-        && q.event_ids.is_empty());
-    if events >= min_events && has_text && common_term && dims {
-        Route::Index("common search term with a host/channel/account/event id filter")
+    if events >= min_events && has_text && common_term {
+        Route::Index("common search term")
     } else {
         Route::Sqlite
     }

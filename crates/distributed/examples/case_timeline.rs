@@ -223,7 +223,7 @@ fn main() {
         let ids = |p: &kahu_case::EventPage| p.events.iter().map(|e| e.id).collect::<Vec<_>>();
         assert_eq!(ids(&a), ids(&b), "{name}: the backends differ");
         assert_eq!(a.next, b.next, "{name}: the cursors differ");
-        let mut measure = |f: &dyn Fn() -> kahu_case::EventPage| {
+        let measure = |f: &dyn Fn() -> kahu_case::EventPage| {
             let mut wall = Vec::with_capacity(iter);
             let c = cpu_ms();
             for _ in 0..iter {

@@ -42,7 +42,13 @@ pub struct ParquetTimeline {
     state: std::result::Result<Opened, String>,
     runtime: Option<tokio::runtime::Runtime>,
     routing: Routing,
+    budget: Option<std::time::Duration>,
 }
+
+/// How long a Parquet page may take before SQLite answers instead
+/// ([`ParquetTimeline::with_budget`]): the dense queries routed here take
+/// 12–30 ms on 5–10M-event cases (docs/scale-out.md), SQLite 100–300 ms.
+pub const PAGE_BUDGET: std::time::Duration = std::time::Duration::from_millis(60);
 
 struct Opened {
     dir: PathBuf,
@@ -80,7 +86,15 @@ impl ParquetTimeline {
             state,
             runtime,
             routing: Routing::default(),
+            budget: Some(PAGE_BUDGET),
         }
+    }
+
+    /// Give up a page after `budget` (`None`: never; benchmarks) instead
+    /// of [`PAGE_BUDGET`].
+    pub fn with_budget(mut self, budget: Option<std::time::Duration>) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Route by other bounds than the measured defaults (tests; a
@@ -143,7 +157,34 @@ impl ParquetTimeline {
         let ctx = Arc::new(TaskContext::default().with_session_config(config));
         let mut stream = plan.execute(0, ctx)?;
         let mut keys = Vec::with_capacity(limit);
-        while let Some(batch) = stream.next().await {
+        // Past the budget the page is given up (SQLite answers): a common
+        // term whose combination with the filters is rare makes the scan
+        // read much of the timeline before a page is full.
+        let (fire, mut deadline) = futures::channel::oneshot::channel::<()>();
+        // Without a budget the sender is held to the end: dropped, it
+        // would end the wait at once.
+        let _hold = match self.budget {
+            Some(budget) => {
+                std::thread::spawn(move || {
+                    std::thread::sleep(budget);
+                    let _ = fire.send(());
+                });
+                None
+            }
+            None => Some(fire),
+        };
+        loop {
+            let batch = match futures::future::select(stream.next(), &mut deadline).await {
+                futures::future::Either::Left((Some(batch), _)) => batch,
+                futures::future::Either::Left((None, _)) => break,
+                futures::future::Either::Right(_) => {
+                    return Err(datafusion_common::DataFusionError::Execution(format!(
+                        "{} of {limit} events found within the {} ms budget (the filters together match few events)",
+                        keys.len(),
+                        self.budget.unwrap_or_default().as_millis()
+                    )));
+                }
+            };
             // The scan's own filtering is an optimisation DataFusion may
             // apply in part; the predicate decides.
             let batch = batch?;

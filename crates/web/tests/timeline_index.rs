@@ -128,10 +128,10 @@ async fn the_injected_index_answers_routed_queries_and_sqlite_the_rest() {
         (Some("parquet"), ids(&b2))
     );
 
-    // Not the measured shape (no filter beside the term; no term): SQLite,
-    // and no fallback, since the index was not expected to answer.
+    // Not the measured shape (no term; a rule filter; a non-ASCII term):
+    // SQLite, and no fallback, since the index was not expected to answer.
     for q in [
-        "q=svc_sql",
+        "q=caf%C3%A9",
         "host=WS01.corp.local",
         "rule=x&q=svc_sql&host=WS01.corp.local",
     ] {
