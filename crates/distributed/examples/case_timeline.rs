@@ -78,7 +78,10 @@ fn main() {
         );
     }
     let case = Case::open_read_only(&dir).unwrap();
-    let index = ParquetTimeline::open(std::path::Path::new(&dir));
+    // Raw Parquet (no time budget), and what `kahu serve` does: the
+    // routing with the default budget.
+    let index = ParquetTimeline::open(std::path::Path::new(&dir)).with_budget(None);
+    let served = ParquetTimeline::open(std::path::Path::new(&dir));
     let extent = case.timeline_extent().unwrap();
     use kahu_case::TimelineIndex;
     assert_eq!(
@@ -211,9 +214,9 @@ fn main() {
         ),
     ];
     println!(
-        "| query | matches on page | SQLite median ms | SQLite CPU-ms | Parquet median ms | Parquet CPU-ms |"
+        "| query | matches on page | SQLite median ms | SQLite CPU-ms | Parquet median ms | Parquet CPU-ms | served by | served median ms | served CPU-ms |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, q) in queries {
         let q = EventQuery { limit: 200, ..q };
         let sqlite = || case.query_events(&q).unwrap();
@@ -235,10 +238,18 @@ fn main() {
             wall.sort_by(f64::total_cmp);
             (wall[iter / 2], cpu)
         };
+        let routed = || case.query_timeline(&q, Some(&served)).unwrap();
+        let r = routed();
+        assert_eq!(ids(&a), ids(&r.page), "{name}: the served page differs");
+        let by = match &r.fallback {
+            Some(_) => format!("{} (fallback)", r.backend),
+            None => r.backend.to_string(),
+        };
         let (sw, sc) = measure(&sqlite);
         let (pw, pc) = measure(&parquet);
+        let (rw, rc) = measure(&|| routed().page);
         println!(
-            "| {name} | {} | {sw:.1} | {sc:.1} | {pw:.1} | {pc:.1} |",
+            "| {name} | {} | {sw:.1} | {sc:.1} | {pw:.1} | {pc:.1} | {by} | {rw:.1} | {rc:.1} |",
             a.events.len()
         );
     }

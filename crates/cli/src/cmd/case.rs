@@ -23,9 +23,9 @@ enum CaseCommand {
     },
     /// Write the case's timeline as Parquet (CASE_DIR/timeline/, sorted by
     /// time) for `kahu serve` built with `--features datafusion`, which
-    /// answers the timeline queries measured faster there from it (a common
-    /// search term with a host, channel, account or event id filter, in
-    /// cases of 5M events or more); run again after the case gains events.
+    /// answers the timeline queries measured faster there from it (a search
+    /// term in 20,000 events or more, in cases of 5M events or more); run
+    /// again after the case gains events.
     /// Needs kahu built with `--features columnar`.
     Parquet {
         /// Case directory (holds case.sqlite).
