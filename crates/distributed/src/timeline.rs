@@ -246,6 +246,17 @@ fn check_footer(path: &Path) -> std::result::Result<(), String> {
     Ok(())
 }
 
+impl Drop for ParquetTimeline {
+    /// The server drops its state inside its own async runtime, where
+    /// dropping another runtime the usual way (waiting for its threads)
+    /// panics.
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 impl TimelineIndex for ParquetTimeline {
     fn name(&self) -> &'static str {
         "parquet"

@@ -213,3 +213,32 @@ fn searches_go_to_parquet_while_the_full_text_index_is_built() {
     assert_eq!(ids(&a.page), ids(&expected));
     assert_eq!(a.page.next, expected.next);
 }
+
+/// As `kahu serve` uses it: queried from a blocking task of another async
+/// runtime, and dropped inside that runtime.
+#[test]
+fn works_from_inside_a_servers_runtime() {
+    let (dir, case) = case_with_timeline(TimelineOptions::default());
+    drop(case);
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .expect("runtime");
+    let path = dir.path().to_path_buf();
+    let n = server.block_on(async move {
+        let index = Arc::new(ParquetTimeline::open(&path));
+        let i = index.clone();
+        let keys = tokio::task::spawn_blocking(move || {
+            let q = EventQuery {
+                text: Some("svc_sql".into()),
+                ..Default::default()
+            };
+            i.page_keys(&q, 10)
+        })
+        .await
+        .expect("task");
+        drop(index);
+        keys.expect("keys").len()
+    });
+    assert_eq!(n, 10);
+}
