@@ -116,7 +116,7 @@ impl Case {
     }
 
     /// Build the timeline indexes a bulk load left out, in one transaction.
-    fn build_timeline_indexes(&mut self) -> Result<()> {
+    pub(crate) fn build_timeline_indexes(&mut self) -> Result<()> {
         // Sorts spill to temporary files (bounded memory), on two threads.
         self.conn.pragma_update(None, "temp_store", "FILE")?;
         self.conn.pragma_update(None, "threads", 2)?;

@@ -11,7 +11,8 @@
 //! * [`Case::create`] / [`Case::open`] / [`Case::open_read_only`]
 //! * [`CaseWriter`] for bulk ingest, incremental by file hash; a bulk
 //!   load packs event fields into compressed blocks ([`BlockBuilder`])
-//! * [`Case::query_events`] with keyset pagination, [`Case::histogram`],
+//! * [`Case::query_events`] with keyset pagination (and
+//!   [`Case::query_timeline`] through an outside [`TimelineIndex`]), [`Case::histogram`],
 //!   [`Case::facets`], [`Case::event`], [`Case::process_tree`]
 //! * [`Case::document`] / [`Case::set_document`], notes, verdicts,
 //!   disputes and [`Case::audit_log`]
@@ -25,6 +26,7 @@ mod fulltext;
 mod query;
 mod schema;
 pub mod synth;
+mod timeline_index;
 mod tree;
 mod writer;
 
@@ -37,6 +39,11 @@ pub use query::{
     FindingRow, Histogram, MAX_LIMIT, ProvenanceOut, RuleSummary,
 };
 pub use schema::SCHEMA_VERSION;
+pub use timeline_index::{
+    COMMON_TERM_MATCHES, INDEX_MIN_EVENTS, IndexExtent, Phrase, Route, Routing, SearchTerms,
+    TimelineAnswer, TimelineIndex, TimelineRow, fold_name, fts_tokens, index_cannot, route,
+    search_terms,
+};
 pub use tree::ProcessNode;
 pub use writer::{CaseWriter, EncodedEvent, EvidenceInfo, IngestStats, sha256_file};
 

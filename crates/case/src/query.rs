@@ -923,7 +923,7 @@ impl Case {
     }
 }
 
-const ROW_SELECT: &str =
+pub(crate) const ROW_SELECT: &str =
     "SELECT e.id, e.ts, h.value, c.value, p.value, e.event_id, a.value, e.fields,
         ev.path, ev.member, e.loc_kind, e.loc,
         (SELECT max(level) FROM findings f WHERE f.event_rowid = e.id),
@@ -954,7 +954,7 @@ fn in_list(col: &str, n: usize) -> String {
 
 /// One row of [`ROW_SELECT`], its fields read from their block through
 /// `cache` when they are in one.
-fn read_row(
+pub(crate) fn read_row(
     conn: &rusqlite::Connection,
     cache: &mut BlockCache,
     r: &rusqlite::Row<'_>,

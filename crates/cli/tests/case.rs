@@ -177,3 +177,109 @@ fn placeholders_make_expand_rules_usable() {
     let bad = kahu(&["rules", "check", p, "--placeholder", "novalue"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// The `events` and `max_id` of the Parquet timeline's manifest.
+#[cfg(feature = "columnar")]
+fn manifest(case: &Path) -> (u64, i64) {
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(case.join("timeline").join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["format"], "kahu-case-timeline/1");
+    (m["events"].as_u64().unwrap(), m["max_id"].as_i64().unwrap())
+}
+
+#[cfg(feature = "columnar")]
+#[test]
+fn case_parquet_writes_and_rewrites_the_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("b.jsonl");
+    std::fs::write(&a, format!("{}\n{}\n", event(1, "whoami"), event(2, "dir"))).unwrap();
+    std::fs::write(&b, format!("{}\n", event(3, "net user"))).unwrap();
+    let case = dir.path().join("case");
+    let c = case.to_str().unwrap();
+    let hunt = |files: &[&Path]| {
+        let mut args = vec!["hunt"];
+        args.extend(files.iter().map(|f| f.to_str().unwrap()));
+        args.extend(["--case", c, "-q", "--json"]);
+        let out = kahu(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    hunt(&[&a]);
+    let out = kahu(&["case", "parquet", c]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Parquet timeline: 2 events"), "{err}");
+    let db = case.join("case.sqlite");
+    assert_eq!(manifest(&case).0, count(&db, "events") as u64);
+    assert!(case.join("timeline").join("part-00000.parquet").is_file());
+
+    // The case grows; the timeline is rewritten over it.
+    hunt(&[&a, &b]);
+    let out = kahu(&["case", "parquet", c, "-q"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(manifest(&case), (3, 3));
+
+    // A file kahu did not write in the timeline folder: refused, kept.
+    std::fs::write(case.join("timeline").join("mine.txt"), "x").unwrap();
+    let out = kahu(&["case", "parquet", c]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mine.txt"), "{err}");
+    assert!(case.join("timeline").join("mine.txt").is_file());
+
+    // Not a case.
+    let out = kahu(&["case", "parquet", dir.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a kahu case"));
+}
+
+#[cfg(feature = "columnar")]
+#[test]
+fn assess_case_parquet_writes_the_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = kahu(&[
+        "assess",
+        "--demo",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--case-parquet",
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = count(&out_dir.join("case.sqlite"), "events");
+    assert!(events > 1000, "{events}");
+    assert_eq!(manifest(&out_dir).0, events as u64);
+}
+
+#[cfg(not(feature = "columnar"))]
+#[test]
+fn case_parquet_without_columnar_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kahu(&["case", "parquet", dir.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--features columnar"));
+}

@@ -8,15 +8,19 @@
 //! - [`ShardWriter`]: events into `day=YYYY-MM-DD/host=NAME/part-NNNNN.parquet`
 //!   shards of bounded rows and bytes, in bounded memory, Snappy-compressed.
 //! - [`read_shard`]: a shard back into the same events, every row checked.
+//! - [`timeline`]: a case's timeline as Parquet (`kahu case parquet`),
+//!   sorted by time, for the Parquet timeline of `kahu serve`.
 //!
-//! The crate depends on `kahu-event` only, so `kahu-ingest` can read
-//! shards as one more evidence format (its `columnar` feature).
+//! The shard code depends on `kahu-event` only, so `kahu-ingest` can read
+//! shards as one more evidence format (its `columnar` feature); the
+//! timeline reads the case store (`kahu-case`).
 
 mod decode;
 mod encode;
 pub mod partition;
 mod reader;
 pub mod schema;
+pub mod timeline;
 mod writer;
 
 pub use decode::{DecodeError, NodeProblem};

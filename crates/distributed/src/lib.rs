@@ -16,6 +16,10 @@
 //!   and gathers the correlation state of every partition in one place
 //!   where `kahu-correlation` finishes it as in the embedded engine.
 //!
+//! - [`timeline::ParquetTimeline`]: `kahu serve`'s timeline queries over
+//!   the Parquet timeline of a case (`kahu case parquet`), where measured
+//!   faster than SQLite (`kahu_case::route`).
+//!
 //! - [`cluster`] (feature `cluster`): the same plan on an Apache
 //!   DataFusion Ballista cluster, with the codec that carries `SigmaExec`
 //!   to kahu's own executors.
@@ -38,6 +42,7 @@ mod routing;
 mod run;
 #[cfg(test)]
 mod tests;
+pub mod timeline;
 #[cfg(feature = "cluster")]
 pub mod wire;
 

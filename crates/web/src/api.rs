@@ -306,10 +306,20 @@ fn param(q: &Option<String>, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// A timeline page: `events`, `next`, and `backend` (`"sqlite"` or
+/// `"parquet"`), with `fallback` saying why when the Parquet timeline was
+/// expected to answer but SQLite did.
 async fn events(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
     let eq = event_query(&q)?;
-    let page = read_query(&s, move |c| c.query_events(&eq)).await?;
-    Ok(Json(page).into_response())
+    let index = s.timeline_index.clone();
+    let answer = read_query(&s, move |c| c.query_timeline(&eq, index.as_deref())).await?;
+    if let Some(reason) = &answer.fallback {
+        tracing::info!(
+            reason = reason.as_str(),
+            "timeline query answered by SQLite"
+        );
+    }
+    Ok(Json(answer).into_response())
 }
 
 async fn event(State(s): St, Path(id): Path<i64>) -> ApiResult {

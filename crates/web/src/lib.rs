@@ -141,6 +141,10 @@ pub struct ServeConfig {
     pub query_time_limit: std::time::Duration,
     /// Attribution recompute hook.
     pub reattribute: Option<Arc<dyn Reattribute>>,
+    /// A timeline index outside SQLite (the Parquet timeline, injected by
+    /// a `kahu` built with DataFusion), used for the `/api/events` queries
+    /// [`kahu_case::route`] sends to it.
+    pub timeline_index: Option<Arc<dyn kahu_case::TimelineIndex>>,
 }
 
 impl ServeConfig {
@@ -154,6 +158,7 @@ impl ServeConfig {
             default_user: os_user(),
             query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
             reattribute: None,
+            timeline_index: None,
         }
     }
 }
@@ -176,6 +181,7 @@ pub struct AppState {
     pub(crate) default_user: String,
     pub(crate) security: security::Security,
     pub(crate) reattribute: Option<Arc<dyn Reattribute>>,
+    pub(crate) timeline_index: Option<Arc<dyn kahu_case::TimelineIndex>>,
     pub(crate) query_time_limit: std::time::Duration,
     /// Reads under a budget, for the watchdog.
     pub(crate) running: Mutex<Vec<std::sync::Weak<QueryBudget>>>,
@@ -333,6 +339,7 @@ pub fn build(config: ServeConfig) -> anyhow::Result<App> {
         default_user: config.default_user,
         security: security::Security::new(tokens, config.bind.ip().is_loopback()),
         reattribute: config.reattribute,
+        timeline_index: config.timeline_index,
         query_time_limit: config.query_time_limit,
         running: Mutex::new(Vec::new()),
         full_text,

@@ -107,6 +107,13 @@ pub(crate) struct Args {
     /// output; saves the store's disk space and time on large evidence).
     #[arg(long)]
     pub no_case: bool,
+    /// Also write the case's timeline as Parquet (OUT/timeline/, as `kahu
+    /// case parquet OUT`) for `kahu serve` built with `--features
+    /// datafusion`. Done without the flag for cases of 10M events or more
+    /// in a kahu built with `--features columnar`; the flag needs that
+    /// feature.
+    #[arg(long, conflicts_with = "no_case")]
+    pub case_parquet: bool,
     /// Events kept in `OUT/case.sqlite`: `all` (default) or `detected` —
     /// only those a Sigma rule or indicator reported. `detected` writes a
     /// far smaller store faster, but `kahu serve`'s timeline, search and
@@ -153,6 +160,10 @@ pub(crate) enum CaseEventsArg {
 
 /// Run the assessment.
 pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
+    if args.case_parquet && !cfg!(feature = "columnar") {
+        // Before the run, not after it.
+        super::case_parquet::write(&args.out, true)?;
+    }
     let other_engine = crate::remote::other_engine(args.cluster.is_some(), args.engine);
     // `s3://…` and `file://…` arguments become a spool folder of copies,
     // kept until the end of the run.
@@ -170,6 +181,9 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let progress = FileProgress::new(global.quiet || args.json);
     let run = kahu_assess::run(&cfg, &progress)?;
     progress.finish();
+    if cfg.store_case && super::case_parquet::wanted(args.case_parquet, &args.out) {
+        super::case_parquet::write(&args.out, global.quiet || args.json)?;
+    }
     if !global.quiet && !args.json {
         crate::output::print_load_problems(&run.rule_errors, &run.feeds);
     }

@@ -21,6 +21,16 @@ enum CaseCommand {
         /// Case directory (holds case.sqlite).
         case_dir: PathBuf,
     },
+    /// Write the case's timeline as Parquet (CASE_DIR/timeline/, sorted by
+    /// time) for `kahu serve` built with `--features datafusion`, which
+    /// answers the timeline queries measured faster there from it (a search
+    /// term in 20,000 events or more, in cases of 5M events or more); run
+    /// again after the case gains events.
+    /// Needs kahu built with `--features columnar`.
+    Parquet {
+        /// Case directory (holds case.sqlite).
+        case_dir: PathBuf,
+    },
 }
 
 /// Run a case subcommand.
@@ -47,6 +57,10 @@ pub(crate) fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode
             if !global.quiet {
                 eprintln!("full-text index complete ({n} events indexed now)");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        CaseCommand::Parquet { case_dir } => {
+            super::case_parquet::write(&case_dir, global.quiet)?;
             Ok(ExitCode::SUCCESS)
         }
     }

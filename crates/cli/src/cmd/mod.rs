@@ -3,6 +3,7 @@
 pub(crate) mod assess;
 pub(crate) mod attribute;
 pub(crate) mod case;
+pub(crate) mod case_parquet;
 pub(crate) mod cluster;
 #[cfg(feature = "columnar")]
 pub(crate) mod convert;

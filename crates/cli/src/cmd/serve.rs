@@ -91,6 +91,7 @@ pub(crate) fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode
     cfg.reattribute = Some(std::sync::Arc::new(crate::reattribute::Reattributor::new(
         kb, profiles,
     )));
+    cfg.timeline_index = super::case_parquet::serve_index(&args.case_dir);
     let app =
         kahu_web::build(cfg).with_context(|| format!("serving {}", args.case_dir.display()))?;
     let quiet = global.quiet;
