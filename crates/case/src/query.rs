@@ -277,46 +277,11 @@ fn level_from(i: i64) -> Level {
 /// quoted string: FTS5 syntax characters in evidence-derived searches
 /// (`-`, `:`, `(`, `*`) can then never produce a syntax error.
 pub(crate) fn fts_query(text: &str) -> Option<String> {
+    // The Parquet timeline parses the words with the same function, so
+    // both backends search for the same thing.
     let mut pos = Vec::new();
     let mut neg = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let Some(&c) = chars.peek() else { break };
-        let negate = c == '-';
-        if negate {
-            chars.next();
-        }
-        let mut word = String::new();
-        let mut prefix = false;
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            for c in chars.by_ref() {
-                if c == '"' {
-                    break;
-                }
-                word.push(c);
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                word.push(c);
-                chars.next();
-            }
-            if word.len() > 1 && word.ends_with('*') {
-                word.pop();
-                prefix = true;
-            }
-        }
-        // A word of only separators tokenises to nothing: FTS5 would
-        // reject the empty phrase.
-        if !word.chars().any(char::is_alphanumeric) {
-            continue;
-        }
+    for (word, prefix, negate) in crate::timeline_index::search_words(text) {
         let mut q = format!("\"{}\"", word.replace('"', "\"\""));
         if prefix {
             q.push('*');

@@ -230,8 +230,8 @@ pub fn search_terms(q: &EventQuery) -> Option<SearchTerms> {
     Some(out)
 }
 
-/// The user's words: `(word, prefix, negated)`, by the same rules as
-/// `query::fts_query`.
+/// The user's words: `(word, prefix, negated)`. `query::fts_query` builds
+/// SQLite's FTS5 query from these, so both backends read a search alike.
 pub(crate) fn search_words(text: &str) -> Vec<(String, bool, bool)> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
@@ -267,6 +267,8 @@ pub(crate) fn search_words(text: &str) -> Vec<(String, bool, bool)> {
                 prefix = true;
             }
         }
+        // A word of only separators tokenises to nothing: FTS5 would
+        // reject the empty phrase.
         if !word.chars().any(char::is_alphanumeric) {
             continue;
         }
