@@ -299,6 +299,26 @@ pub(crate) fn fts_query(text: &str) -> Option<String> {
     Some(q)
 }
 
+impl EventPage {
+    /// A page from up to `limit + 1` rows in timeline order: the extra row
+    /// only says there is a next page, whose cursor is the last kept row.
+    pub(crate) fn from_rows(mut events: Vec<EventRow>, limit: usize) -> EventPage {
+        let next = if events.len() > limit {
+            events.truncate(limit);
+            events.last().map(|e| {
+                Cursor {
+                    ts: e.ts.unwrap_or(NO_TIME),
+                    id: e.id,
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        EventPage { events, next }
+    }
+}
+
 impl Case {
     /// Ids of interned names matching any of `values` (case-insensitive).
     fn name_ids(&self, kind: &str, values: &[String]) -> Result<Vec<i64>> {
@@ -431,19 +451,7 @@ impl Case {
         while let Some(r) = rows.next()? {
             events.push(read_row(&self.conn, &mut cache, r)?.0);
         }
-        let next = if events.len() > limit {
-            events.truncate(limit);
-            events.last().map(|e| {
-                Cursor {
-                    ts: e.ts.unwrap_or(NO_TIME),
-                    id: e.id,
-                }
-                .encode()
-            })
-        } else {
-            None
-        };
-        Ok(EventPage { events, next })
+        Ok(EventPage::from_rows(events, limit))
     }
 
     /// Every matching event in timeline order, for streaming exports;

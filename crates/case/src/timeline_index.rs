@@ -559,25 +559,13 @@ impl Case {
             return Err("the index returned rows out of order".into());
         }
         let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
-        let mut events = self.events_by_ids(&ids).map_err(|e| e.to_string())?;
+        let events = self.events_by_ids(&ids).map_err(|e| e.to_string())?;
         for (e, k) in events.iter().zip(&keys) {
             if e.ts.unwrap_or(NO_TIME) != k.ts {
                 return Err(format!("event {} has another time in the index", e.id));
             }
         }
-        let next = if events.len() > limit {
-            events.truncate(limit);
-            events.last().map(|e| {
-                Cursor {
-                    ts: e.ts.unwrap_or(NO_TIME),
-                    id: e.id,
-                }
-                .encode()
-            })
-        } else {
-            None
-        };
-        Ok(EventPage { events, next })
+        Ok(EventPage::from_rows(events, limit))
     }
 }
 
