@@ -43,25 +43,32 @@ cargo clippy -p kahu --all-targets --locked -- -D warnings
 # `cargo test --workspace --features kahu/cluster,kahu/object-store` linked
 # DataFusion and Ballista into every one of kahu's 15 test binaries and ran
 # CI out of disk, 2026-12-06; docs/scale-out.md "Build cost in CI"):
-# 1. the whole workspace but the DataFusion crate, with `columnar` and
-#    `object-store` (`kahu hunt s3://…`, tested here over `file://`; a local
-#    S3 server is scripts/test-object-store.sh), as clippy built it above;
-cargo test --workspace --exclude kahu-distributed --locked --features kahu/columnar,kahu/object-store
-# 2. the distributed code: Sigma on DataFusion (tests/datafusion.rs), a
-#    Ballista cluster of one scheduler and two executors started as separate
-#    processes on loopback, compared with the one-machine run
-#    (tests/cluster.rs), and the crate that implements them. Only these test
-#    binaries link DataFusion; `object-store` stays on so DataFusion is built
-#    once, with the object_store features build 1 used. DataFusion's and
-#    Ballista's crates are built without optimisation in the dev profile
-#    (Cargo.toml) so this fits CI's time.
-cargo test --locked -p kahu-distributed -p kahu --features kahu/cluster,kahu/object-store \
-  --lib --test datafusion --test cluster
+# 1. the whole workspace with `columnar` and `object-store` (`kahu hunt
+#    s3://…`, tested here over `file://`; a local S3 server is
+#    scripts/test-object-store.sh), and kahu-distributed with Ballista
+#    (`cluster`): its own tests (Sigma on DataFusion, Ballista's in-process
+#    standalone mode) are the only test binaries here that link DataFusion,
+#    since kahu itself is built without `cluster`. Turning kahu-distributed's
+#    `cluster` on here is what makes build 2 cheap: every dependency gets the
+#    features build 2 needs, so build 2 reuses them instead of recompiling
+#    213 crates (tokio, hashbrown, arrow… with other features);
+cargo test --workspace --locked --features kahu/columnar,kahu/object-store,kahu-distributed/cluster
+# 2. kahu with `cluster`: Sigma on DataFusion through the CLI
+#    (tests/datafusion.rs) and a Ballista cluster of one scheduler and two
+#    executors started as separate processes on loopback, compared with the
+#    one-machine run (tests/cluster.rs). Only kahu's binary and these two
+#    test binaries are built. DataFusion's and Ballista's crates are built
+#    without optimisation in the dev profile (Cargo.toml) so this fits CI's
+#    time.
+cargo test --locked -p kahu --features kahu/cluster,kahu/object-store --test datafusion --test cluster
 # Headless-Chromium end-to-end tests of the web UI and the HTML report on
 # the demo case. Installs chromium/node modules when missing and fails when
 # it cannot; KAHU_SKIP_E2E=1 skips them (prints SKIP:).
 if [ "${KAHU_SKIP_E2E:-}" = 1 ]; then
   echo "SKIP: e2e browser tests (KAHU_SKIP_E2E=1)"
 else
-  tests/e2e/run.sh
+  # The kahu binary build 2 made (any kahu build serves the demo case);
+  # building the default one would recompile 64 dependencies whose features
+  # differ from build 2's.
+  KAHU_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/kahu" tests/e2e/run.sh
 fi
