@@ -281,6 +281,7 @@ pub async fn run_scheduler(
         ..SchedulerConfig::default()
     };
     config.override_physical_codec = Some(codec);
+    config.override_session_builder = Some(scheduler_session());
     config.grpc_server_max_decoding_message_size = MAX_MESSAGE_BYTES as u32;
     config.grpc_server_max_encoding_message_size = MAX_MESSAGE_BYTES as u32;
     config.grpc_client_max_message_size = MAX_MESSAGE_BYTES as u32;
@@ -293,6 +294,24 @@ pub async fn run_scheduler(
     ballista_scheduler::scheduler_process::start_server(cluster, bind, Arc::new(config))
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Ballista's default scheduler session with [`KahuStores`] as its object
+/// store registry: the scheduler parses each plan, and parsing a scan
+/// asks the runtime for the store its URL names (an `s3://` bucket too).
+fn scheduler_session() -> ballista_scheduler::scheduler_server::SessionBuilder {
+    use datafusion::execution::session_state::SessionStateBuilder;
+    use datafusion_execution::runtime_env::RuntimeEnvBuilder;
+    let stores = Arc::new(KahuStores::default());
+    Arc::new(move |config| {
+        let state = ballista_core::utils::default_session_builder(config)?;
+        let env = RuntimeEnvBuilder::new()
+            .with_object_store_registry(stores.clone())
+            .build()?;
+        Ok(SessionStateBuilder::new_from_existing(state)
+            .with_runtime_env(Arc::new(env))
+            .build())
+    })
 }
 
 /// How to run an executor.

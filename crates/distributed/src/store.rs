@@ -348,7 +348,11 @@ impl Stores {
             Some(w) => Err(Error::Shard {
                 object: w.file.display().to_string(),
                 row: w.row,
-                reason: w.reason.clone(),
+                // The hunt stops: nothing of the file is skipped to go on.
+                reason: w
+                    .reason
+                    .trim_end_matches("; rest of the file skipped")
+                    .to_string(),
             }),
             None => Ok(()),
         }
