@@ -68,6 +68,10 @@ pub(crate) enum Reading {
     Engine {
         /// The detection stage reads every event here too (analytics,
         /// case store, indicators the engine does not match).
+        #[cfg_attr(
+            not(feature = "object-store"),
+            allow(dead_code, reason = "without the feature every URL is refused")
+        )]
         local_pass: bool,
     },
 }

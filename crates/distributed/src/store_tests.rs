@@ -52,7 +52,7 @@ fn a_file_url_finds_what_the_folder_finds() {
     let set = rules(&[("whoami.yml", WHOAMI)]);
     let want = truth(&set, &evs);
     assert!(want.len() >= 100, "{} findings expected", want.len());
-    let (local, n) = hunt_keys(&[dir.clone()], 3).expect("folder");
+    let (local, n) = hunt_keys(std::slice::from_ref(&dir), 3).expect("folder");
     assert_eq!(n, evs.len() as u64);
     assert!(
         local == want,
@@ -179,7 +179,7 @@ fn a_truncated_or_damaged_shard_in_a_store_fails_the_hunt_naming_it() {
     // The same damage in a local folder stays a warning (the other shards
     // are hunted), as before.
     let out = hunt(
-        &[dir.clone()],
+        std::slice::from_ref(&dir),
         detection(),
         &HuntOptions::default(),
         &|_| {},
