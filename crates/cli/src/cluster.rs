@@ -248,11 +248,12 @@ impl DetectionEngine for Cluster {
         let opts = kahu_distributed::HuntOptions {
             partitions: self.request.partitions,
             routing: true,
+            max_objects: crate::remote::max_objects(),
         };
         let progress = job.progress;
         let out = kahu_distributed::cluster::hunt_cluster(
             &self.request.scheduler,
-            job.evidence,
+            &crate::remote::engine_paths(job.evidence),
             Arc::new(detection),
             bytes,
             &opts,

@@ -75,11 +75,12 @@ impl kahu_assess::engine::DetectionEngine for DataFusion {
         let opts = kahu_distributed::HuntOptions {
             partitions: self.partitions,
             routing: true,
+            max_objects: crate::remote::max_objects(),
         };
         let progress = job.progress;
-        let out = kahu_distributed::hunt(job.evidence, detection, &opts, &|bytes| {
-            progress.file_done(bytes)
-        })?;
+        let paths = crate::remote::engine_paths(job.evidence);
+        let out =
+            kahu_distributed::hunt(&paths, detection, &opts, &|bytes| progress.file_done(bytes))?;
         Ok(engine_output(out))
     }
 }

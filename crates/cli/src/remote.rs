@@ -3,6 +3,13 @@
 //! copied to a private spool folder (see `kahu_remote`) and read like any
 //! folder, each event and warning naming its object; without it, a clear
 //! error naming the feature.
+//!
+//! With `--engine datafusion` or `--cluster` the engine reads the Parquet
+//! shards under the URL from the store itself (`kahu_distributed`: the
+//! client's and every executor's DataFusion runtime open it); the spool
+//! folder then stands for the URL, holding copies only when a local pass
+//! (analytics, case store, indicators on a cluster) must read every event
+//! on this machine, and nothing otherwise.
 
 use anyhow::Result;
 use std::path::PathBuf;
@@ -41,20 +48,38 @@ fn urls(paths: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
-/// The flag of the engine in use when it is not the embedded one (for
-/// [`resolve`]).
-pub(crate) fn other_engine(cluster: bool, engine: crate::engine::Engine) -> Option<&'static str> {
+/// How URL arguments are read with these flags (for [`resolve`]):
+/// `local_pass` says whether the detection stage will read every event on
+/// this machine besides the engine.
+pub(crate) fn reading(cluster: bool, engine: crate::engine::Engine, local_pass: bool) -> Reading {
     match (cluster, engine) {
-        (true, _) => Some("--cluster"),
-        (false, crate::engine::Engine::Datafusion) => Some("--engine datafusion"),
-        (false, crate::engine::Engine::Embedded) => None,
+        (false, crate::engine::Engine::Embedded) => Reading::Embedded,
+        _ => Reading::Engine { local_pass },
     }
 }
 
-/// Copy the objects the URL arguments name (none: the paths as given).
-/// `engine`: the `--engine`/`--cluster` in use other than the embedded
-/// one, which reads shards where they are and so cannot take a URL.
-pub(crate) fn resolve(paths: &[PathBuf], engine: Option<&str>, quiet: bool) -> Result<Evidence> {
+/// How the URL arguments are to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// By kahu's readers on this machine: every object copied.
+    Embedded,
+    /// By `--engine datafusion` or `--cluster` from the store, and by a
+    /// local pass over copies when `local_pass`.
+    Engine {
+        /// The detection stage reads every event here too (analytics,
+        /// case store, indicators the engine does not match).
+        #[cfg_attr(
+            not(feature = "object-store"),
+            allow(dead_code, reason = "without the feature every URL is refused")
+        )]
+        local_pass: bool,
+    },
+}
+
+/// Copy the objects the URL arguments name (none: the paths as given),
+/// or, for an engine, stand a spool folder in for each URL (see the
+/// module documentation).
+pub(crate) fn resolve(paths: &[PathBuf], reading: Reading, quiet: bool) -> Result<Evidence> {
     let urls = urls(paths);
     if urls.is_empty() {
         return Ok(Evidence {
@@ -64,18 +89,29 @@ pub(crate) fn resolve(paths: &[PathBuf], engine: Option<&str>, quiet: bool) -> R
             _spool: None,
         });
     }
-    if let Some(engine) = engine {
-        anyhow::bail!(
-            "{}: object store evidence is read by the embedded engine only; {engine} reads \
-             Parquet shards at a path every node sees (docs/scale-out.md)",
-            urls[0]
-        );
-    }
-    spool(paths, &urls, quiet)
+    spool(paths, &urls, reading, quiet)
 }
 
+/// The paths an engine reads for `paths` (the detection stage's evidence):
+/// a spool folder standing for a URL is the URL again.
+#[cfg(feature = "datafusion")]
+pub(crate) fn engine_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let roots = ENGINE_URLS.lock().unwrap_or_else(|e| e.into_inner());
+    paths
+        .iter()
+        .map(|p| match roots.iter().find(|(root, _)| root == p) {
+            Some((_, url)) => PathBuf::from(url),
+            None => p.clone(),
+        })
+        .collect()
+}
+
+/// Spool folders standing for URLs an engine reads from the store.
+#[cfg(feature = "datafusion")]
+static ENGINE_URLS: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+
 #[cfg(not(feature = "object-store"))]
-fn spool(_: &[PathBuf], urls: &[String], _: bool) -> Result<Evidence> {
+fn spool(_: &[PathBuf], urls: &[String], _: Reading, _: bool) -> Result<Evidence> {
     anyhow::bail!(
         "{}: evidence in an object store (s3://, file://) needs kahu built with the \
          `object-store` feature (cargo install --locked --path crates/cli --features object-store)",
@@ -84,7 +120,7 @@ fn spool(_: &[PathBuf], urls: &[String], _: bool) -> Result<Evidence> {
 }
 
 #[cfg(feature = "object-store")]
-fn spool(paths: &[PathBuf], urls: &[String], quiet: bool) -> Result<Evidence> {
+fn spool(paths: &[PathBuf], urls: &[String], reading: Reading, quiet: bool) -> Result<Evidence> {
     use anyhow::Context;
     let limits = limits()?;
     let mut local = Vec::new();
@@ -96,6 +132,23 @@ fn spool(paths: &[PathBuf], urls: &[String], quiet: bool) -> Result<Evidence> {
             }
             local.push(path);
         }
+    }
+    let copy = match reading {
+        Reading::Embedded => true,
+        Reading::Engine { local_pass } => {
+            if !cfg!(feature = "datafusion") {
+                anyhow::bail!(
+                    "{}: an engine other than the embedded one needs kahu built with `datafusion`",
+                    urls[0]
+                );
+            }
+            local_pass
+        }
+    };
+    if !copy {
+        let spool =
+            kahu_remote::placeholders(urls, None).context("object store evidence not read")?;
+        return Ok(engine_evidence(paths, urls, local, spool));
     }
     if !quiet {
         eprintln!(
@@ -116,19 +169,58 @@ fn spool(paths: &[PathBuf], urls: &[String], quiet: bool) -> Result<Evidence> {
             }
         );
     }
+    Ok(match reading {
+        Reading::Embedded => Evidence {
+            paths: replace_urls(paths, urls, &spool),
+            local,
+            _spool: Some(spool),
+        },
+        Reading::Engine { .. } => engine_evidence(paths, urls, local, spool),
+    })
+}
+
+/// `paths` with each URL replaced by its spool folder.
+#[cfg(feature = "object-store")]
+fn replace_urls(paths: &[PathBuf], urls: &[String], spool: &kahu_remote::Spool) -> Vec<PathBuf> {
     let mut roots = spool.roots.iter();
-    let paths = paths
+    paths
         .iter()
         .map(|p| match p.to_str() {
             Some(s) if urls.iter().any(|u| u == s) => roots.next().cloned().unwrap_or_default(),
             _ => p.clone(),
         })
-        .collect();
-    Ok(Evidence {
-        paths,
+        .collect()
+}
+
+/// The evidence of an engine run: spool folders in place of the URLs,
+/// each remembered as standing for its URL (`engine_paths`).
+#[cfg(feature = "object-store")]
+fn engine_evidence(
+    paths: &[PathBuf],
+    urls: &[String],
+    local: Vec<PathBuf>,
+    spool: kahu_remote::Spool,
+) -> Evidence {
+    #[cfg(feature = "datafusion")]
+    ENGINE_URLS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(spool.roots.iter().cloned().zip(urls.iter().cloned()));
+    Evidence {
+        paths: replace_urls(paths, urls, &spool),
         local,
         _spool: Some(spool),
-    })
+    }
+}
+
+/// The `KAHU_OBJECT_MAX_COUNT` cap for an engine's listing of a URL.
+#[cfg(feature = "datafusion")]
+pub(crate) fn max_objects() -> usize {
+    #[cfg(feature = "object-store")]
+    if let Ok(l) = limits() {
+        return l.max_objects;
+    }
+    kahu_distributed::HuntOptions::default().max_objects
 }
 
 /// The local path a `file://` URL names.
@@ -184,26 +276,31 @@ mod tests {
         );
     }
 
+    /// An engine with no local pass gets an empty folder standing for
+    /// the URL (nothing copied, nothing listed yet), which it reads as the
+    /// URL again; local paths are not touched.
+    #[cfg(all(feature = "object-store", feature = "datafusion"))]
     #[test]
-    fn urls_are_refused_with_another_engine_before_any_copy() {
-        let e = resolve(&[PathBuf::from("s3://bucket/p/")], Some("--cluster"), true)
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(
-            e.starts_with("s3://bucket/p/: object store evidence is read by the embedded engine only; --cluster"),
-            "{e}"
-        );
-        // Local paths are not affected.
+    fn an_engine_reads_the_url_itself_and_nothing_is_copied() {
         let dir = tempfile::tempdir().unwrap();
-        let ev = resolve(&[dir.path().to_path_buf()], Some("--cluster"), true).unwrap();
-        assert_eq!(ev.paths, [dir.path()]);
+        let url = PathBuf::from("s3://bucket-that-is-never-listed/p/");
+        let reading = reading(true, crate::engine::Engine::Embedded, false);
+        let ev = resolve(&[url.clone(), dir.path().to_path_buf()], reading, true).unwrap();
+        assert_ne!(ev.paths[0], url);
+        assert_eq!(ev.paths[1], dir.path());
+        assert_eq!(std::fs::read_dir(&ev.paths[0]).unwrap().count(), 0);
+        assert_eq!(engine_paths(&ev.paths), [url, dir.path().to_path_buf()]);
+        // A URL kahu does not read is refused before anything else.
+        let e = resolve(&[PathBuf::from("gs://b/p/")], reading, true)
+            .err()
+            .unwrap();
+        assert!(format!("{e:#}").contains("`gs://` is not read"), "{e:#}");
     }
 
     #[cfg(not(feature = "object-store"))]
     #[test]
     fn without_the_feature_a_url_names_the_feature() {
-        let e = resolve(&[PathBuf::from("s3://bucket/p/")], None, true)
+        let e = resolve(&[PathBuf::from("s3://bucket/p/")], Reading::Embedded, true)
             .err()
             .unwrap()
             .to_string();

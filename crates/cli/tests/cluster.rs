@@ -590,3 +590,94 @@ fn all_of_mordor_atomic_through_the_cluster_when_asked() {
         "{summary}"
     );
 }
+
+/// `kahu hunt --cluster` and `kahu assess --cluster` over a `file://` URL:
+/// the executors (on this machine) read the shards through object_store's
+/// local file system store, as they read `s3://` through the S3 store each
+/// opens from its own AWS environment (scripts/test-object-store.sh); the
+/// client's footers, its local pass (copies made by `kahu-remote`) and
+/// its findings are those of the same shards as a folder. A prefix with
+/// nothing under it is an error naming it, before any job is submitted.
+#[cfg(feature = "object-store")]
+#[test]
+fn the_cluster_reads_shards_from_a_file_url_as_from_the_folder() {
+    let (Some(evtx), Some(sigma)) = (
+        shared("evtx/EVTX-ATTACK-SAMPLES/Lateral Movement"),
+        shared("sigma/rules/windows"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let cluster = Cluster::start(2, tmp.path());
+    let rules = repo_rules();
+    let dir = tmp.path().join("parquet");
+    convert(&evtx, &dir, "200");
+    let url = format!("file://{}/", s(&dir));
+    let on_cluster = ["--cluster", cluster.scheduler.as_str(), "--partitions", "4"];
+
+    let hunt = |evidence: &str, timeline: &Path| {
+        let mut args = vec!["hunt", evidence, "-o", s(timeline), "--json"];
+        args.extend(["--rules", s(&sigma), "--rules", s(&rules)]);
+        args.extend(on_cluster);
+        let out = kahu(&args);
+        if !out.status.success() {
+            panic!(
+                "{}\nexecutor0: {}",
+                String::from_utf8_lossy(&out.stderr),
+                cluster.log("executor0")
+            );
+        }
+        ok(&out)
+    };
+    let (a, b, c) = (
+        tmp.path().join("a.jsonl"),
+        tmp.path().join("b.jsonl"),
+        tmp.path().join("c.jsonl"),
+    );
+    let folder = hunt(s(&dir), &a);
+    let store = hunt(&url, &b);
+    for key in [
+        "files",
+        "events",
+        "findings",
+        "detections",
+        "by_level",
+        "hosts",
+        "top_rules",
+    ] {
+        assert_eq!(folder[key], store[key], "{key}");
+    }
+    assert!(folder["findings"].as_u64().expect("n") > 20, "{folder}");
+    assert!(lines(&a) == lines(&b), "timelines differ");
+    // And the embedded engine over the original EVTX files.
+    ok(&kahu(&hunt_args(&evtx, &c, &[&sigma, &rules])));
+    assert!(
+        lines(&a) == lines(&c),
+        "the cluster's timeline differs from hunt's"
+    );
+
+    let (x, y) = (
+        tmp.path().join("assess-folder"),
+        tmp.path().join("assess-url"),
+    );
+    let extra = ["--no-case", "--cluster", cluster.scheduler.as_str()];
+    assess(&dir, &x, &[&sigma], &extra);
+    assess(Path::new(&url), &y, &[&sigma], &extra);
+    for name in ["findings.jsonl", "analytics.json", "attribution.json"] {
+        let read = |d: &Path| std::fs::read_to_string(d.join(name)).expect(name);
+        assert!(read(&x) == read(&y), "{name} differs");
+    }
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let missing = format!("file://{}/", s(&empty));
+    let mut args = vec!["hunt", missing.as_str(), "--json"];
+    args.extend(on_cluster);
+    let out = kahu(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&missing) && err.contains("no object under this prefix"),
+        "{err}"
+    );
+}

@@ -18,6 +18,7 @@ use crate::collect::Collector;
 use crate::detect::Detection;
 use crate::exec::SigmaExec;
 use crate::run::{Error, HuntOptions, HuntOutput, Scanned, Scanner, hunt_with, plan_input};
+use crate::store::{KahuStores, Stores};
 use crate::wire::group_key;
 use ballista_core::config::BALLISTA_CLIENT_GRPC_MAX_MESSAGE_SIZE;
 use ballista_core::extension::SessionConfigExt;
@@ -151,7 +152,10 @@ impl PhysicalExtensionCodec for KahuCodec {
 /// `spec` what executors rebuild `detection` from (the caller's encoding,
 /// which executors' [`KahuCodec`] must read to the same rules). The shards
 /// must be readable at the same paths on the executors (a shared file
-/// system) and here (footers, routing, re-reads).
+/// system) and here (footers, routing, re-reads), or in an object store
+/// both reach (`s3://` or `file://` URLs in `paths`, see [`crate::hunt`];
+/// executors open the store from their own AWS environment, see
+/// [`KahuStores`]).
 pub fn hunt_cluster(
     scheduler: &str,
     paths: &[PathBuf],
@@ -177,12 +181,13 @@ pub fn hunt_cluster(
 pub(crate) async fn scan(
     scheduler: &str,
     spec: Arc<[u8]>,
+    stores: &Stores,
     shards: &[(PathBuf, u64)],
     detection: Arc<Detection>,
     partitions: usize,
     done: &(dyn Fn(u64) + Sync),
 ) -> std::result::Result<Scanned, Error> {
-    let (grouped, input) = plan_input(shards, partitions)?;
+    let (grouped, input) = plan_input(stores, shards, partitions)?;
     // Each partition's identity as the executors will compute it (the
     // partition number an executor sees is local to its task).
     let keys = (0..grouped.len())
@@ -248,11 +253,10 @@ pub(crate) async fn scan(
         results.push(outcome);
         done(group.iter().map(|f| f.1).sum());
     }
-    let groups = grouped
-        .into_iter()
-        .map(|g| g.into_iter().map(|(p, _)| p).collect())
-        .collect();
-    Ok(Scanned { groups, results })
+    Ok(Scanned {
+        groups: grouped,
+        results,
+    })
 }
 
 /// The client encodes plans only; it never rebuilds a node from a spec.
@@ -277,6 +281,7 @@ pub async fn run_scheduler(
         ..SchedulerConfig::default()
     };
     config.override_physical_codec = Some(codec);
+    config.override_session_builder = Some(scheduler_session());
     config.grpc_server_max_decoding_message_size = MAX_MESSAGE_BYTES as u32;
     config.grpc_server_max_encoding_message_size = MAX_MESSAGE_BYTES as u32;
     config.grpc_client_max_message_size = MAX_MESSAGE_BYTES as u32;
@@ -289,6 +294,24 @@ pub async fn run_scheduler(
     ballista_scheduler::scheduler_process::start_server(cluster, bind, Arc::new(config))
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Ballista's default scheduler session with [`KahuStores`] as its object
+/// store registry: the scheduler parses each plan, and parsing a scan
+/// asks the runtime for the store its URL names (an `s3://` bucket too).
+fn scheduler_session() -> ballista_scheduler::scheduler_server::SessionBuilder {
+    use datafusion::execution::session_state::SessionStateBuilder;
+    use datafusion_execution::runtime_env::RuntimeEnvBuilder;
+    let stores = Arc::new(KahuStores::default());
+    Arc::new(move |config| {
+        let state = ballista_core::utils::default_session_builder(config)?;
+        let env = RuntimeEnvBuilder::new()
+            .with_object_store_registry(stores.clone())
+            .build()?;
+        Ok(SessionStateBuilder::new_from_existing(state)
+            .with_runtime_env(Arc::new(env))
+            .build())
+    })
 }
 
 /// How to run an executor.
@@ -308,6 +331,21 @@ pub struct ExecutorOptions {
     pub work_dir: Option<PathBuf>,
     /// Seconds between heartbeats to the scheduler.
     pub heartbeat: u64,
+}
+
+/// The executor's DataFusion runtime for each session: Ballista's default
+/// (temporary files in the work folder) with [`KahuStores`] as its object
+/// store registry, so shards in `s3://` buckets are read too.
+fn runtime_producer(work_dir: Option<PathBuf>) -> ballista_core::RuntimeProducer {
+    use datafusion_execution::runtime_env::RuntimeEnvBuilder;
+    let stores = Arc::new(KahuStores::default());
+    Arc::new(move |_| {
+        let mut b = RuntimeEnvBuilder::new().with_object_store_registry(stores.clone());
+        if let Some(dir) = &work_dir {
+            b = b.with_temp_file_path(dir.clone());
+        }
+        Ok(Arc::new(b.build()?))
+    })
 }
 
 /// Run a Ballista executor with `codec` until the process ends.
@@ -332,12 +370,13 @@ pub async fn run_executor(
         scheduler_port: opts.scheduler.1,
         scheduler_connect_timeout_seconds: 30,
         vcores: opts.concurrency.max(1),
-        work_dir: opts.work_dir.map(|p| p.display().to_string()),
+        work_dir: opts.work_dir.as_ref().map(|p| p.display().to_string()),
         grpc_max_decoding_message_size: MAX_MESSAGE_BYTES as u32,
         grpc_max_encoding_message_size: MAX_MESSAGE_BYTES as u32,
         executor_heartbeat_interval_seconds: opts.heartbeat.max(1),
         print_thread_info: false,
         override_physical_codec: Some(codec),
+        override_runtime_producer: Some(runtime_producer(opts.work_dir.clone())),
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(config))

@@ -79,7 +79,7 @@ fn cluster_run(
 ) -> (Vec<String>, HuntOutput) {
     let opts = HuntOptions {
         partitions,
-        routing: true,
+        ..HuntOptions::default()
     };
     let mut out = hunt_cluster(
         scheduler,

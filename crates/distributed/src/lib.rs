@@ -16,6 +16,12 @@
 //!   and gathers the correlation state of every partition in one place
 //!   where `kahu-correlation` finishes it as in the embedded engine.
 //!
+//! - Shards in an object store: a path given to [`hunt`] may be a
+//!   `file:///…` URL, or `s3://bucket/prefix/` with the `object-store`
+//!   feature (`store`); DataFusion and the driver read them through the
+//!   store, and on a cluster every executor opens it from its own AWS
+//!   environment.
+//!
 //! - [`timeline::ParquetTimeline`]: `kahu serve`'s timeline queries over
 //!   the Parquet timeline of a case (`kahu case parquet`), where measured
 //!   faster than SQLite (`kahu_case::route`).
@@ -40,6 +46,9 @@ mod detect;
 mod exec;
 mod routing;
 mod run;
+mod store;
+#[cfg(test)]
+mod store_tests;
 #[cfg(test)]
 mod tests;
 pub mod timeline;

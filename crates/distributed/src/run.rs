@@ -4,6 +4,7 @@
 use crate::detect::{Detection, Excluded, PartitionState};
 use crate::exec::{Gather, PartitionReport, SigmaExec, batch_findings};
 use crate::routing::{rule_products, shard_may_match};
+use crate::store::Stores;
 use datafusion_common::DataFusionError;
 use datafusion_datasource::PartitionedFile;
 use datafusion_datasource::file_groups::FileGroup;
@@ -12,7 +13,7 @@ use datafusion_datasource::source::DataSourceExec;
 use datafusion_datasource_parquet::source::ParquetSource;
 use datafusion_execution::TaskContext;
 use datafusion_execution::config::SessionConfig;
-use datafusion_execution::object_store::ObjectStoreUrl;
+use datafusion_execution::runtime_env::RuntimeEnv;
 use datafusion_physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
 use kahu_correlation::{CorrelationEngine, Outcome};
@@ -29,13 +30,18 @@ pub struct HuntOptions {
     pub partitions: usize,
     /// Skip shards no loaded rule can apply to (when provably safe).
     pub routing: bool,
+    /// Most objects one object store URL may list (a listing over it is
+    /// an error, not a partial read).
+    pub max_objects: usize,
 }
 
 impl Default for HuntOptions {
+    /// Every CPU, routing on, 100,000 objects per URL (`kahu-remote`'s cap).
     fn default() -> Self {
         HuntOptions {
             partitions: 0,
             routing: true,
+            max_objects: 100_000,
         }
     }
 }
@@ -92,6 +98,27 @@ pub enum Error {
     /// A path is missing.
     #[error("{0} does not exist")]
     Missing(PathBuf),
+    /// An object store URL that cannot be read: not a URL kahu reads, a
+    /// store that cannot be opened or listed, nothing under the prefix.
+    #[error("{url}: {reason}")]
+    Store {
+        /// The URL as given.
+        url: String,
+        /// What is wrong, with the store's own error.
+        reason: String,
+    },
+    /// A shard in an object store could not be fetched or read: the hunt
+    /// stops rather than report the store's events as read (see
+    /// `crate::store`).
+    #[error("{object}{}: {reason}; the hunt stops (nothing is reported from an incomplete read of the store)", .row.map(|r| format!(", row {r}")).unwrap_or_default())]
+    Shard {
+        /// The object's URL.
+        object: String,
+        /// 1-based row, when one row is at fault.
+        row: Option<u64>,
+        /// What is wrong.
+        reason: String,
+    },
     /// The cluster could not run the query, or did not return every
     /// partition's results: nothing is reported as complete.
     #[error("Ballista cluster: {0}")]
@@ -99,8 +126,11 @@ pub enum Error {
 }
 
 /// Run `detection` over every kahu Parquet shard under `paths` on
-/// DataFusion. `done` is called with the on-disk bytes of each group of
-/// shards as it finishes (progress).
+/// DataFusion. A path may be an object store URL (`file:///abs/path/`,
+/// and `s3://bucket/prefix/` with the `object-store` feature) when it
+/// does not exist as a local path; one store per call. `done` is called
+/// with the on-disk bytes of each group of shards as it finishes
+/// (progress).
 pub fn hunt(
     paths: &[PathBuf],
     detection: Arc<Detection>,
@@ -129,7 +159,22 @@ pub(crate) fn hunt_with(
     scanner: Scanner,
 ) -> Result<HuntOutput, Error> {
     let mut out = HuntOutput::default();
-    let (files, mut warnings) = list(paths)?;
+    // Partitions are tasks; more threads than CPUs would only contend.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let partitions = match opts.partitions {
+        0 => cpus,
+        n => n,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(partitions.min(cpus).max(1))
+        .thread_name("kahu-datafusion")
+        // The cluster client (gRPC) and object stores need the I/O and
+        // timer drivers.
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let (files, mut warnings, stores) =
+        crate::store::list(paths, opts.max_objects, runtime.handle().clone())?;
     out.files = files.clone();
     let products = if opts.routing {
         rule_products(&detection)
@@ -138,13 +183,14 @@ pub(crate) fn hunt_with(
     };
     let mut shards = Vec::new();
     for (path, size) in files {
-        match footer(&path) {
+        match footer(&stores, &path, size) {
             Err(reason) => {
                 warnings.push(ShardWarning {
                     file: path,
                     row: None,
                     reason,
                 });
+                stores.fail_on_damage(&warnings)?;
                 done(size);
             }
             Ok((rows, may_match)) => {
@@ -159,33 +205,21 @@ pub(crate) fn hunt_with(
         }
     }
     out.events = out.routed_out.1;
-    let partitions = match opts.partitions {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
     let mut merged: Vec<Option<CorrelationEngine>> = detection
         .rules
         .iter()
         .map(|r| r.partition_engine())
         .collect();
     if !shards.is_empty() {
-        // Partitions are tasks; more threads than CPUs would only contend.
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(partitions.min(cpus).max(1))
-            .thread_name("kahu-datafusion")
-            // The cluster client needs the I/O and timer drivers (gRPC).
-            .enable_all()
-            .build()
-            .map_err(Error::Runtime)?;
         let scanned = match scanner {
             Scanner::Local => {
-                runtime.block_on(scan(&shards, detection.clone(), partitions, done))?
+                runtime.block_on(scan(&stores, &shards, detection.clone(), partitions, done))?
             }
             #[cfg(feature = "cluster")]
             Scanner::Cluster { scheduler, spec } => runtime.block_on(crate::cluster::scan(
                 &scheduler,
                 spec,
+                &stores,
                 &shards,
                 detection.clone(),
                 partitions,
@@ -202,9 +236,11 @@ pub(crate) fn hunt_with(
                 Err(e) => {
                     out.failed_partitions.push(e.clone());
                     tracing::warn!(error = %e, shards = group.len(), "DataFusion partition failed; its shards are read again with kahu's reader");
-                    for path in group {
+                    for (path, size) in group {
                         out.reread += 1;
-                        let (findings, report) = reread(&detection, path, &mut warnings);
+                        let (findings, report) =
+                            reread(&detection, &stores, path, *size, &mut warnings);
+                        stores.fail_on_damage(&warnings)?;
                         out.findings.extend(findings);
                         absorb(&mut out, &mut merged, report);
                     }
@@ -246,8 +282,8 @@ type Routing = Box<dyn Fn(&[String]) -> bool>;
 /// Read a shard's footer: its rows, and whether routing must keep it.
 /// A file that is not a kahu shard (or whose footer is damaged) is the
 /// reason in `Err`.
-fn footer(path: &Path) -> Result<(u64, Routing), String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+fn footer(stores: &Stores, path: &Path, size: u64) -> Result<(u64, Routing), String> {
+    let file = stores.reader(path, size)?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|e| kahu_columnar::ReadError::from(e).to_string())?;
@@ -265,53 +301,11 @@ fn footer(path: &Path) -> Result<(u64, Routing), String> {
     Ok((rows, Box::new(move |p| shard_may_match(&meta, p))))
 }
 
-/// Files with their sizes, and the problems met listing them.
-type Listed = (Vec<(PathBuf, u64)>, Vec<ShardWarning>);
-
-/// Every file under `paths` (directories walked, links inside not
-/// followed); those not named `*.parquet` are warnings.
-fn list(paths: &[PathBuf]) -> Result<Listed, Error> {
-    let mut files = Vec::new();
-    let mut warnings = Vec::new();
-    for p in paths {
-        if !p.exists() {
-            return Err(Error::Missing(p.clone()));
-        }
-        for entry in walkdir::WalkDir::new(p)
-            .follow_links(false)
-            .sort_by_file_name()
-        {
-            match entry {
-                Ok(e) if e.file_type().is_file() => {
-                    let size = e.metadata().map_or(0, |m| m.len());
-                    let path = e.into_path();
-                    if path.extension().is_some_and(|x| x == "parquet") {
-                        files.push((path, size));
-                    } else {
-                        warnings.push(ShardWarning {
-                            file: path,
-                            row: None,
-                            reason: "not a .parquet file: the DataFusion engine reads only kahu Parquet shards; file skipped".into(),
-                        });
-                    }
-                }
-                Ok(_) => {}
-                Err(err) => warnings.push(ShardWarning {
-                    file: err.path().unwrap_or(p.as_path()).to_path_buf(),
-                    row: None,
-                    reason: format!("cannot read: {err}"),
-                }),
-            }
-        }
-    }
-    Ok((files, warnings))
-}
-
 pub(crate) type PartitionResult = Result<(Vec<Finding>, PartitionReport), String>;
 
 pub(crate) struct Scanned {
-    /// The shards of each partition.
-    pub groups: Vec<Vec<PathBuf>>,
+    /// The shards of each partition, with their sizes.
+    pub groups: ShardGroups,
     pub results: Vec<PartitionResult>,
 }
 
@@ -341,6 +335,7 @@ fn group_shards(shards: &[(PathBuf, u64)], n: usize) -> Vec<Vec<(PathBuf, u64)>>
 /// [`SigmaExec`] on top, run the partitions in parallel and collect each
 /// one's findings and report (or why it failed).
 async fn scan(
+    stores: &Stores,
     shards: &[(PathBuf, u64)],
     detection: Arc<Detection>,
     partitions: usize,
@@ -353,8 +348,14 @@ async fn scan(
         .options_mut()
         .execution
         .enable_file_stream_work_stealing = false;
-    let task_ctx = Arc::new(TaskContext::default().with_session_config(config));
-    let (grouped, input) = plan_input(shards, partitions)?;
+    let runtime_env = Arc::new(RuntimeEnv::default());
+    runtime_env.register_object_store(AsRef::<url::Url>::as_ref(&stores.url), stores.store.clone());
+    let task_ctx = Arc::new(
+        TaskContext::default()
+            .with_session_config(config)
+            .with_runtime(runtime_env),
+    );
+    let (grouped, input) = plan_input(stores, shards, partitions)?;
     let n = grouped.len();
     let gather = Arc::new(Gather::default());
     let exec = Arc::new(SigmaExec::with_gather(input, detection, gather));
@@ -385,11 +386,10 @@ async fn scan(
         done(group.iter().map(|f| f.1).sum());
         results.push(r);
     }
-    let groups = grouped
-        .into_iter()
-        .map(|g| g.into_iter().map(|(p, _)| p).collect())
-        .collect();
-    Ok(Scanned { groups, results })
+    Ok(Scanned {
+        groups: grouped,
+        results,
+    })
 }
 
 /// Shards (with their sizes) per partition, in partition order.
@@ -399,6 +399,7 @@ pub(crate) type ShardGroups = Vec<Vec<(PathBuf, u64)>>;
 /// about equal bytes ([`group_shards`]), one DataFusion partition per
 /// group, in group order.
 pub(crate) fn plan_input(
+    stores: &Stores,
     shards: &[(PathBuf, u64)],
     partitions: usize,
 ) -> Result<(ShardGroups, Arc<dyn ExecutionPlan>), Error> {
@@ -407,11 +408,8 @@ pub(crate) fn plan_input(
     for g in &grouped {
         let mut files = Vec::with_capacity(g.len());
         for (path, size) in g {
-            // The object store's own conversion (percent-encoding and all),
-            // as DataFusion's listing does it; a path it refuses fails
-            // planning, and the caller reads every shard with kahu's reader.
-            let location = object_store::path::Path::from_filesystem_path(path)
-                .map_err(|e| Error::DataFusion(DataFusionError::External(Box::new(e))))?;
+            // A path the object store refuses fails planning.
+            let location = stores.location(path)?;
             files.push(PartitionedFile::new_from_meta(object_store::ObjectMeta {
                 location,
                 last_modified: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
@@ -425,10 +423,9 @@ pub(crate) fn plan_input(
     // The shard schema, given: batches are exactly what kahu-columnar
     // decodes (every footer was checked against it already).
     let source = ParquetSource::new(kahu_columnar::schema::event_schema());
-    let scan_config =
-        FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
-            .with_file_groups(file_groups)
-            .build();
+    let scan_config = FileScanConfigBuilder::new(stores.url.clone(), Arc::new(source))
+        .with_file_groups(file_groups)
+        .build();
     let input: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(scan_config);
     let n = input.output_partitioning().partition_count();
     if n != grouped.len() {
@@ -444,7 +441,9 @@ pub(crate) fn plan_input(
 /// fault and survives a decoder panic) and run the detectors on it.
 fn reread(
     detection: &Detection,
+    stores: &Stores,
     path: &Path,
+    size: u64,
     warnings: &mut Vec<ShardWarning>,
 ) -> (Vec<Finding>, PartitionReport) {
     let mut state = PartitionState::new(detection);
@@ -460,12 +459,10 @@ fn reread(
             }
             true
         };
-        let result = std::fs::File::open(path)
-            .map_err(|e| format!("cannot read: {e}"))
-            .and_then(|f| {
-                kahu_columnar::read_shard(f, &mut visit)
-                    .map_err(|e| format!("{e}; rest of the file skipped"))
-            });
+        let result = stores.reader(path, size).and_then(|f| {
+            kahu_columnar::read_shard(f, &mut visit)
+                .map_err(|e| format!("{e}; rest of the file skipped"))
+        });
         if let Err(reason) = result {
             warnings.push(ShardWarning {
                 file: path.to_path_buf(),

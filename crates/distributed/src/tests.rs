@@ -161,6 +161,7 @@ pub(crate) fn run(
     let opts = HuntOptions {
         partitions,
         routing,
+        ..HuntOptions::default()
     };
     let mut out = hunt(&[dir.to_path_buf()], detection, &opts, &|_| {}).expect("hunt");
     let mut all = std::mem::take(&mut out.findings);

@@ -277,6 +277,64 @@ pub fn spool(
     spool_from(&targets, parent, limits)
 }
 
+/// A spool folder with one empty local folder per URL, registered under
+/// the URL's name, and nothing copied: for a run whose engine reads the
+/// objects from the store itself (the DataFusion engine over Parquet
+/// shards, `kahu hunt --engine datafusion s3://…`) and needs no local
+/// copy. The URLs are checked as [`spool`] checks them.
+pub fn placeholders(urls: &[String], parent: Option<&Path>) -> Result<Spool, RemoteError> {
+    for u in urls {
+        Source::parse(u)?;
+    }
+    let mut spool = new_spool(parent)?;
+    for (i, url) in urls.iter().enumerate() {
+        spool.add_root(i, url)?;
+    }
+    Ok(spool)
+}
+
+fn new_spool(parent: Option<&Path>) -> Result<Spool, RemoteError> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("kahu-spool-");
+    let dir = match parent {
+        Some(p) => builder.tempdir_in(p),
+        None => builder.tempdir(),
+    }
+    .map_err(|error| RemoteError::Spool {
+        what: "cannot create a spool folder".into(),
+        error,
+    })?;
+    Ok(Spool {
+        dir,
+        roots: Vec::new(),
+        objects: 0,
+        bytes: 0,
+        not_copied: Vec::new(),
+    })
+}
+
+impl Spool {
+    /// A new folder for the `i`th URL, standing for it (case fingerprint,
+    /// report).
+    fn add_root(&mut self, i: usize, url: &str) -> Result<PathBuf, RemoteError> {
+        let root = self.dir.path().join(format!("{:03}", i + 1));
+        std::fs::create_dir(&root).map_err(|error| RemoteError::Spool {
+            what: "cannot create a spool folder".into(),
+            error,
+        })?;
+        kahu_event::register_evidence_name(
+            root.clone(),
+            EvidenceName {
+                name: Arc::from(url),
+                components: Vec::new(),
+                not_read: None,
+            },
+        );
+        self.roots.push(root.clone());
+        Ok(root)
+    }
+}
+
 /// [`spool`] over stores already opened (tests use object_store's
 /// in-memory store).
 pub fn spool_from(
@@ -288,37 +346,13 @@ pub fn spool_from(
         let what = what.to_string();
         move |error| RemoteError::Spool { what, error }
     };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix("kahu-spool-");
-    let dir = match parent {
-        Some(p) => builder.tempdir_in(p),
-        None => builder.tempdir(),
-    }
-    .map_err(io("cannot create a spool folder"))?;
+    let mut spool = new_spool(parent)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(io("cannot start the object store client"))?;
-    let mut spool = Spool {
-        dir,
-        roots: Vec::new(),
-        objects: 0,
-        bytes: 0,
-        not_copied: Vec::new(),
-    };
     for (i, (store, source, url)) in targets.iter().enumerate() {
-        let root = spool.dir.path().join(format!("{:03}", i + 1));
-        std::fs::create_dir(&root).map_err(io("cannot create a spool folder"))?;
-        // The folder stands for the URL (case fingerprint, report).
-        kahu_event::register_evidence_name(
-            root.clone(),
-            EvidenceName {
-                name: Arc::from(url.as_str()),
-                components: Vec::new(),
-                not_read: None,
-            },
-        );
-        spool.roots.push(root.clone());
+        let root = spool.add_root(i, url)?;
         let objects = runtime.block_on(list(store.as_ref(), source, url, limits.max_objects))?;
         for (n, meta) in objects.iter().enumerate() {
             let local = root.join(format!("{:06}", n + 1));

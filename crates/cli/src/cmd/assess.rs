@@ -137,7 +137,9 @@ pub(crate) struct Args {
     /// Run the Sigma detection on an Apache DataFusion Ballista cluster of
     /// kahu executors (`kahu cluster scheduler` / `kahu cluster executor`):
     /// the scheduler's HOST:PORT. The evidence is the Parquet shards `kahu
-    /// convert` writes, at the same path here and on every executor. The
+    /// convert` writes, at the same path here and on every executor, or
+    /// under an `s3://` URL every executor opens with its own AWS
+    /// environment (a kahu built with `object-store` too). The
     /// analytics, file hashes, indicators and case store come from kahu's
     /// readers over the same shards on this machine, while the cluster
     /// runs (docs/scale-out.md). Needs kahu built with the `cluster` feature.
@@ -164,12 +166,13 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         // Before the run, not after it.
         super::case_parquet::write(&args.out, true)?;
     }
-    let other_engine = crate::remote::other_engine(args.cluster.is_some(), args.engine);
+    // The analytics always need a local pass beside an engine.
+    let reading = crate::remote::reading(args.cluster.is_some(), args.engine, true);
     // `s3://…` and `file://…` arguments become a spool folder of copies,
     // kept until the end of the run.
     // (After the arguments are checked: a mistyped flag costs no download.)
     let mut cfg = config(&args)?;
-    let evidence = crate::remote::resolve(&args.paths, other_engine, global.quiet)?;
+    let evidence = crate::remote::resolve(&args.paths, reading, global.quiet)?;
     kahu_assess::guard::refuse_output_dir_on_evidence(
         &args.out,
         kahu_assess::write::OUTPUT_NAMES,

@@ -111,7 +111,11 @@ pub(crate) fn run(mut args: Args, global: &super::Global) -> Result<ExitCode> {
     let dir = dir.clone();
     // `s3://…` and `file://…` arguments become a spool folder of copies,
     // kept until the end of the run; shards keep the objects' names.
-    let evidence = crate::remote::resolve(&args.paths, None, global.quiet || args.json)?;
+    let evidence = crate::remote::resolve(
+        &args.paths,
+        crate::remote::Reading::Embedded,
+        global.quiet || args.json,
+    )?;
     kahu_assess::guard::refuse_outputs_on_evidence(&[dir.as_path()], &evidence.local)?;
     args.paths.clone_from(&evidence.paths);
     for p in &args.paths {

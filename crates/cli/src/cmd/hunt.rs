@@ -107,7 +107,9 @@ pub(crate) struct Args {
     /// Run the detection on an Apache DataFusion Ballista cluster of kahu
     /// executors (`kahu cluster scheduler` / `kahu cluster executor`):
     /// the scheduler's HOST:PORT. The evidence is the Parquet shards
-    /// `kahu convert` writes, at the same path here and on every executor;
+    /// `kahu convert` writes, at the same path here and on every executor
+    /// or under an `s3://` URL every executor opens with its own AWS
+    /// environment (a kahu built with `object-store` too);
     /// `--partitions` sets how many groups they are scanned in. Needs kahu
     /// built with the `cluster` feature.
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "engine")]
@@ -125,10 +127,14 @@ pub(crate) fn run(mut args: Args, global: &super::Global) -> Result<ExitCode> {
     check_inputs(&args)?;
     // Checked before any download: a mistyped flag costs no copy.
     detect_config(&args)?;
-    let other_engine = crate::remote::other_engine(args.cluster.is_some(), args.engine);
-    // `s3://…` and `file://…` arguments become a spool folder of copies,
-    // kept until the end of the run.
-    let evidence = crate::remote::resolve(&args.paths, other_engine, global.quiet)?;
+    // A local pass reads every event here besides the engine: for the case
+    // store, and for indicators a cluster's executors do not match.
+    let local_pass = args.case.is_some() || (args.cluster.is_some() && !args.iocs.is_empty());
+    let reading = crate::remote::reading(args.cluster.is_some(), args.engine, local_pass);
+    // `s3://…` and `file://…` arguments become a spool folder of copies
+    // (or, for an engine, a folder standing for the URL), kept until the
+    // end of the run.
+    let evidence = crate::remote::resolve(&args.paths, reading, global.quiet)?;
     refuse_outputs_on_local_objects(&args, &evidence.local)?;
     args.paths.clone_from(&evidence.paths);
     let cfg = detect_config(&args)?;
