@@ -46,13 +46,13 @@ cargo clippy -p kahu --all-targets --locked -- -D warnings
 # 1. the whole workspace with `columnar` and `object-store` (`kahu hunt
 #    s3://…`, tested here over `file://`; a local S3 server is
 #    scripts/test-object-store.sh), and kahu-distributed with Ballista
-#    (`cluster`): its own tests (Sigma on DataFusion, Ballista's in-process
+#    (`cluster`) and shards in object stores (`object-store`): its own tests (Sigma on DataFusion, Ballista's in-process
 #    standalone mode) are the only test binaries here that link DataFusion,
 #    since kahu itself is built without `cluster`. Turning kahu-distributed's
 #    `cluster` on here is what makes build 2 cheap: every dependency gets the
 #    features build 2 needs, so build 2 reuses them instead of recompiling
 #    213 crates (tokio, hashbrown, arrow… with other features);
-cargo test --workspace --locked --features kahu/columnar,kahu/object-store,kahu-distributed/cluster
+cargo test --workspace --locked --features kahu/columnar,kahu/object-store,kahu-distributed/cluster,kahu-distributed/object-store
 # 2. kahu with `cluster`: Sigma on DataFusion through the CLI
 #    (tests/datafusion.rs) and a Ballista cluster of one scheduler and two
 #    executors started as separate processes on loopback, compared with the

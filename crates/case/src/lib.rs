@@ -346,6 +346,52 @@ impl Case {
         CaseWriter::new(&mut self.conn, true)
     }
 
+    /// Prepare a case that holds no events yet for its first bulk load:
+    /// switch it from WAL to a rollback journal for the load. In WAL mode
+    /// every page of the load is written twice, into the WAL and again by
+    /// the checkpoint; a rollback journal saves only pages that existed
+    /// when the transaction began, and a first load appends nearly all of
+    /// its pages, so they are written once. A crash mid-load still rolls
+    /// back from the journal. Returns whether the switch happened; it is
+    /// skipped (WAL stays) when the case has events or another connection
+    /// has it open, since leaving WAL needs the database to itself and
+    /// would otherwise make readers and the load block each other. Call
+    /// [`Case::end_first_load`] after the load; the next [`Case::open`]
+    /// returns to WAL too.
+    pub fn begin_first_load(&mut self) -> Result<bool> {
+        let empty: bool =
+            self.conn
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
+        if !empty {
+            return Ok(false);
+        }
+        // Leaving WAL while another connection is open fails as busy: do
+        // not wait the writer's long timeout for it, keep WAL instead.
+        self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        let mode = self
+            .conn
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0));
+        self.conn.busy_timeout(WRITE_BUSY_TIMEOUT)?;
+        match mode {
+            Ok(m) => Ok(m.eq_ignore_ascii_case("delete")),
+            Err(e) => {
+                let e = Error::Sql(e);
+                if e.is_busy() {
+                    Ok(false)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// Return a case to WAL after [`Case::begin_first_load`], so readers
+    /// (`kahu serve`) and a writer work side by side again.
+    pub fn end_first_load(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        Ok(())
+    }
+
     /// A handle another thread can use to stop the statement running on
     /// this case's connection (it fails with an "interrupted" error).
     pub fn interrupt_handle(&self) -> InterruptHandle {

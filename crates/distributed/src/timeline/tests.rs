@@ -118,7 +118,7 @@ fn parquet_pages_are_sqlite_pages() {
         ..Default::default()
     };
     let (dir, case) = case_with_timeline(opts);
-    let index = ParquetTimeline::open(dir.path());
+    let index = ParquetTimeline::open(dir.path()).with_budget(None);
     let extent = case.timeline_extent().expect("extent");
     assert_eq!(index.extent(), Ok(extent));
     let (lo, hi) = case.time_bounds().expect("bounds").expect("times");
@@ -176,7 +176,7 @@ fn a_damaged_timeline_falls_back_to_sqlite_with_the_reason() {
     }
     // Intact again: the index answers, with the same page.
     std::fs::write(&part, &bytes).expect("restore");
-    let index = ParquetTimeline::open(dir.path()).with_routing(ANY);
+    let index = ParquetTimeline::open(dir.path()).with_routing(ANY).with_budget(None);
     let a = case.query_timeline(&q, Some(&index)).expect("answer");
     assert_eq!((a.backend, a.fallback.as_deref()), ("parquet", None));
     assert_eq!(ids(&a.page), ids(&expected));
@@ -206,7 +206,7 @@ fn searches_go_to_parquet_while_the_full_text_index_is_built() {
         )
         .expect("mark pending");
     assert!(case.query_events(&q).is_err(), "SQLite refuses the search");
-    let index = ParquetTimeline::open(dir.path());
+    let index = ParquetTimeline::open(dir.path()).with_budget(None);
     let a = case.query_timeline(&q, Some(&index)).expect("answer");
     assert_eq!((a.backend, a.fallback.as_deref()), ("parquet", None));
     let ids = |p: &EventPage| p.events.iter().map(|e| e.id).collect::<Vec<_>>();
@@ -226,7 +226,7 @@ fn works_from_inside_a_servers_runtime() {
         .expect("runtime");
     let path = dir.path().to_path_buf();
     let n = server.block_on(async move {
-        let index = Arc::new(ParquetTimeline::open(&path));
+        let index = Arc::new(ParquetTimeline::open(&path).with_budget(None));
         let i = index.clone();
         let keys = tokio::task::spawn_blocking(move || {
             let q = EventQuery {
