@@ -247,7 +247,10 @@ fn write_events(dir: &Path, rx: Receiver<EventBlock>) -> Result<u64> {
     // A new case's events are written once instead of twice (WAL, then
     // checkpoint): ≈ half of the store's I/O.
     let first_load = case.begin_first_load()?;
-    tracing::info!(first_load, "case store: rollback journal for a new case's load");
+    tracing::info!(
+        first_load,
+        "case store: rollback journal for a new case's load"
+    );
     let n = load_events(&mut case, rx)?;
     if first_load {
         case.end_first_load()?;

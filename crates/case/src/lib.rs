@@ -370,17 +370,15 @@ impl Case {
         self.conn.busy_timeout(std::time::Duration::ZERO)?;
         let mode = self
             .conn
-            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0));
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| {
+                r.get::<_, String>(0)
+            });
         self.conn.busy_timeout(WRITE_BUSY_TIMEOUT)?;
         match mode {
             Ok(m) => Ok(m.eq_ignore_ascii_case("delete")),
             Err(e) => {
                 let e = Error::Sql(e);
-                if e.is_busy() {
-                    Ok(false)
-                } else {
-                    Err(e)
-                }
+                if e.is_busy() { Ok(false) } else { Err(e) }
             }
         }
     }

@@ -14,8 +14,10 @@ fn ev(rec: u64) -> Event {
     e.timestamp = chrono::DateTime::from_timestamp_micros(1_600_000_000_000_000 + rec as i64);
     e.host = Some(Arc::from("ws01"));
     e.event_id = Some(4688);
-    e.fields
-        .insert("CommandLine", Value::str(&format!("cmd.exe /c whoami {rec}")));
+    e.fields.insert(
+        "CommandLine",
+        Value::str(&format!("cmd.exe /c whoami {rec}")),
+    );
     e
 }
 

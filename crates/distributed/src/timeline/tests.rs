@@ -176,7 +176,9 @@ fn a_damaged_timeline_falls_back_to_sqlite_with_the_reason() {
     }
     // Intact again: the index answers, with the same page.
     std::fs::write(&part, &bytes).expect("restore");
-    let index = ParquetTimeline::open(dir.path()).with_routing(ANY).with_budget(None);
+    let index = ParquetTimeline::open(dir.path())
+        .with_routing(ANY)
+        .with_budget(None);
     let a = case.query_timeline(&q, Some(&index)).expect("answer");
     assert_eq!((a.backend, a.fallback.as_deref()), ("parquet", None));
     assert_eq!(ids(&a.page), ids(&expected));
