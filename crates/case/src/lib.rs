@@ -355,7 +355,10 @@ impl Case {
     /// back from the journal. Returns whether the switch happened; it is
     /// skipped (WAL stays) when the case has events or another connection
     /// has it open, since leaving WAL needs the database to itself and
-    /// would otherwise make readers and the load block each other. Call
+    /// would otherwise make readers and the load block each other. The
+    /// cost: a process that opens the case after the switch (`kahu serve`
+    /// on a case still being created) waits for the load, or is told the
+    /// database is busy, instead of seeing an empty case. Call
     /// [`Case::end_first_load`] after the load; the next [`Case::open`]
     /// returns to WAL too.
     pub fn begin_first_load(&mut self) -> Result<bool> {
