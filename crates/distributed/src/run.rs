@@ -98,8 +98,8 @@ pub enum Error {
     /// A path is missing.
     #[error("{0} does not exist")]
     Missing(PathBuf),
-    /// An object store URL that cannot be read: not a URL kahu reads, a
-    /// store that cannot be opened or listed, nothing under the prefix.
+    /// An object store URL this run cannot use with the others (one
+    /// store per run), or one DataFusion refuses.
     #[error("{url}: {reason}")]
     Store {
         /// The URL as given.
@@ -107,6 +107,11 @@ pub enum Error {
         /// What is wrong, with the store's own error.
         reason: String,
     },
+    /// An object store URL that cannot be read (kahu-remote's reasons:
+    /// not a URL kahu reads, a store that cannot be opened or listed,
+    /// nothing under the prefix, too many objects).
+    #[error(transparent)]
+    Remote(#[from] kahu_remote::RemoteError),
     /// A shard in an object store could not be fetched or read: the hunt
     /// stops rather than report the store's events as read (see
     /// `crate::store`).

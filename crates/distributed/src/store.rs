@@ -2,8 +2,9 @@
 //! store URL — `file:///abs/path/` (object_store's local file system
 //! store) and, with the `object-store` feature, `s3://bucket/prefix/`
 //! (`AmazonS3Builder::from_env`: credentials, region, `AWS_ENDPOINT`,
-//! `AWS_ALLOW_HTTP` from the standard AWS variables, as `kahu-remote`
-//! reads them for raw evidence).
+//! `AWS_ALLOW_HTTP` from the standard AWS variables). URLs are parsed,
+//! stores opened and prefixes listed by `kahu-remote`, as for raw
+//! evidence, so both read the same URLs with the same caps and errors.
 //!
 //! DataFusion scans objects through the store registered under the scan's
 //! URL; the driver's own reads (footers, and shards read again with
@@ -20,9 +21,9 @@
 use crate::run::{Error, ShardWarning};
 use bytes::Bytes;
 use datafusion_execution::object_store::ObjectStoreUrl;
-use futures::StreamExt;
+use kahu_remote::Source;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::file::reader::{ChunkReader, Length};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,15 +51,6 @@ impl std::fmt::Debug for Stores {
     }
 }
 
-/// A URL argument, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum UrlArg {
-    /// `s3://bucket/prefix`.
-    S3 { bucket: String, prefix: ObjectPath },
-    /// `file:///abs/path`.
-    File { prefix: ObjectPath },
-}
-
 /// `p` as a URL when it is meant as one: it does not exist as a local
 /// path and starts with `scheme://` (the CLI's own rule).
 pub(crate) fn as_url(p: &Path) -> Option<&str> {
@@ -81,73 +73,15 @@ fn bad(url: &str, reason: impl Into<String>) -> Error {
     }
 }
 
-fn parse(arg: &str) -> Result<UrlArg, Error> {
-    let url = url::Url::parse(arg).map_err(|e| bad(arg, format!("not a URL ({e})")))?;
-    let prefix = ObjectPath::from_url_path(url.path())
-        .map_err(|e| bad(arg, format!("not an object path ({e})")))?;
-    match url.scheme() {
-        "s3" => match url.host_str() {
-            Some(b) if !b.is_empty() => Ok(UrlArg::S3 {
-                bucket: b.to_string(),
-                prefix,
-            }),
-            _ => Err(bad(arg, "no bucket (s3://BUCKET/PREFIX)")),
-        },
-        "file"
-            if url
-                .host_str()
-                .is_none_or(|h| h.is_empty() || h == "localhost") =>
-        {
-            Ok(UrlArg::File { prefix })
+fn open(arg: &str, url: &Source) -> Result<(ObjectStoreUrl, Arc<dyn ObjectStore>), Error> {
+    let store = url.open(arg)?;
+    let surl = match url {
+        Source::File { .. } => ObjectStoreUrl::local_filesystem(),
+        Source::S3 { bucket, .. } => {
+            ObjectStoreUrl::parse(format!("s3://{bucket}")).map_err(|e| bad(arg, e.to_string()))?
         }
-        "file" => Err(bad(
-            arg,
-            "a file URL names an absolute path on this machine (file:///abs/path)",
-        )),
-        other => Err(bad(
-            arg,
-            format!("`{other}://` is not read; shards in an object store are `s3://` or `file://`"),
-        )),
-    }
-}
-
-/// The S3 store for `bucket`, configured from the AWS environment only.
-#[cfg(feature = "object-store")]
-pub(crate) fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
-    object_store::aws::AmazonS3Builder::from_env()
-        .with_bucket_name(bucket)
-        .build()
-        .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-}
-
-fn open(arg: &str, url: &UrlArg) -> Result<(ObjectStoreUrl, Arc<dyn ObjectStore>), Error> {
-    match url {
-        UrlArg::File { .. } => Ok((
-            ObjectStoreUrl::local_filesystem(),
-            Arc::new(object_store::local::LocalFileSystem::new()),
-        )),
-        #[cfg(feature = "object-store")]
-        UrlArg::S3 { bucket, .. } => {
-            let store = s3_store(bucket)
-                .map_err(|e| bad(arg, format!("cannot open the object store: {e}")))?;
-            let url = ObjectStoreUrl::parse(format!("s3://{bucket}"))
-                .map_err(|e| bad(arg, e.to_string()))?;
-            Ok((url, store))
-        }
-        #[cfg(not(feature = "object-store"))]
-        UrlArg::S3 { .. } => Err(bad(
-            arg,
-            "shards in S3 need kahu built with the `object-store` feature",
-        )),
-    }
-}
-
-/// The name an object is shown under.
-fn name_of(url: &UrlArg, location: &ObjectPath) -> PathBuf {
-    PathBuf::from(match url {
-        UrlArg::S3 { bucket, .. } => format!("s3://{bucket}/{location}"),
-        UrlArg::File { .. } => format!("file:///{location}"),
-    })
+    };
+    Ok((surl, store))
 }
 
 /// Files with their sizes, the problems met listing them, and the store.
@@ -168,7 +102,7 @@ pub(crate) fn list(
     let mut local: Option<String> = None;
     for p in paths {
         if let Some(arg) = as_url(p) {
-            let url = parse(arg)?;
+            let url = Source::parse(arg)?;
             let (surl, st) = open(arg, &url)?;
             match &store {
                 Some((u, _)) if *u != surl => return Err(mixed(arg, u.as_str())),
@@ -180,12 +114,9 @@ pub(crate) fn list(
             {
                 return Err(mixed(arg, l));
             }
-            let prefix = match &url {
-                UrlArg::S3 { prefix, .. } | UrlArg::File { prefix } => prefix,
-            };
-            let metas = runtime.block_on(list_prefix(st.as_ref(), prefix, arg, max_objects))?;
+            let metas = runtime.block_on(kahu_remote::list(st.as_ref(), &url, arg, max_objects))?;
             for meta in metas {
-                let name = name_of(&url, &meta.location);
+                let name = PathBuf::from(url.name_of(&meta.location).0);
                 if meta.location.extension() == Some("parquet") {
                     files.push((name.clone(), meta.size));
                     objects.insert(name, meta.location);
@@ -262,44 +193,6 @@ fn walk(p: &Path, files: &mut Vec<(PathBuf, u64)>, warnings: &mut Vec<ShardWarni
             }),
         }
     }
-}
-
-/// Every object under `prefix`, in key order; the object the prefix names
-/// when it is one object's key. Nothing there is an error, as is a
-/// listing over `max` objects (never a partial read).
-async fn list_prefix(
-    store: &dyn ObjectStore,
-    prefix: &ObjectPath,
-    url: &str,
-    max: usize,
-) -> Result<Vec<ObjectMeta>, Error> {
-    let failed = |e: object_store::Error| bad(url, format!("cannot list the objects: {e}"));
-    let mut out = Vec::new();
-    let mut stream = store.list(Some(prefix));
-    while let Some(meta) = stream.next().await {
-        if out.len() == max {
-            return Err(bad(
-                url,
-                format!(
-                    "more than {max} objects under this prefix; not read (name a narrower \
-                     prefix, or raise KAHU_OBJECT_MAX_COUNT)"
-                ),
-            ));
-        }
-        out.push(meta.map_err(failed)?);
-    }
-    if out.is_empty() && !prefix.as_ref().is_empty() {
-        match store.head(prefix).await {
-            Ok(meta) => out.push(meta),
-            Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(failed(e)),
-        }
-    }
-    if out.is_empty() {
-        return Err(bad(url, "no object under this prefix"));
-    }
-    out.sort_by(|a, b| a.location.cmp(&b.location));
-    Ok(out)
 }
 
 impl Stores {
@@ -518,7 +411,7 @@ impl datafusion_execution::object_store::ObjectStoreRegistry for KahuStores {
         };
         #[cfg(feature = "object-store")]
         if let ("s3", Some(bucket)) = (url.scheme(), url.host_str()) {
-            let store = s3_store(bucket).map_err(|e| {
+            let store = kahu_remote::s3_store(bucket).map_err(|e| {
                 datafusion_common::DataFusionError::Execution(format!(
                     "kahu executor cannot open s3://{bucket}: {e}"
                 ))

@@ -173,22 +173,26 @@ impl Source {
 
     /// The store to read from: S3 configured only from the standard AWS
     /// environment variables (credentials, region, `AWS_ENDPOINT`,
-    /// `AWS_ALLOW_HTTP`), never from the command line.
-    fn open(&self, url: &str) -> Result<Arc<dyn ObjectStore>, RemoteError> {
+    /// `AWS_ALLOW_HTTP`), never from the command line. `url` is the
+    /// argument, for the error.
+    pub fn open(&self, url: &str) -> Result<Arc<dyn ObjectStore>, RemoteError> {
         match self {
-            Source::S3 { bucket, .. } => object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .build()
-                .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-                .map_err(|error| RemoteError::Open {
-                    url: url.to_string(),
-                    error,
-                }),
+            #[cfg(feature = "s3")]
+            Source::S3 { bucket, .. } => s3_store(bucket).map_err(|error| RemoteError::Open {
+                url: url.to_string(),
+                error,
+            }),
+            #[cfg(not(feature = "s3"))]
+            Source::S3 { .. } => Err(RemoteError::BadUrl {
+                url: url.to_string(),
+                reason: "`s3://` needs kahu built with the `object-store` feature".into(),
+            }),
             Source::File { .. } => Ok(Arc::new(object_store::local::LocalFileSystem::new())),
         }
     }
 
-    fn prefix(&self) -> &ObjectPath {
+    /// The key prefix (or one object's key) the URL names.
+    pub fn prefix(&self) -> &ObjectPath {
         match self {
             Source::S3 { prefix, .. } | Source::File { prefix } => prefix,
         }
@@ -196,7 +200,7 @@ impl Source {
 
     /// The name an object is shown by, and its path components (what a
     /// local file's path would give the host and format hints).
-    fn name_of(&self, location: &ObjectPath) -> (String, Vec<String>) {
+    pub fn name_of(&self, location: &ObjectPath) -> (String, Vec<String>) {
         let parts = location.parts().map(|p| p.as_ref().to_string());
         match self {
             Source::S3 { bucket, .. } => (
@@ -209,6 +213,17 @@ impl Source {
             ),
         }
     }
+}
+
+/// The S3 store for `bucket`, configured from the AWS environment only
+/// (see [`Source::open`]); also what a kahu cluster executor opens for a
+/// bucket a plan names.
+#[cfg(feature = "s3")]
+pub fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
+    object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .build()
+        .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
 }
 
 /// One object not copied.
@@ -370,8 +385,10 @@ pub fn spool_from(
 }
 
 /// Every object under the source's prefix, in key order; the object the
-/// prefix names when it is one object's key.
-async fn list(
+/// prefix names when it is one object's key. Nothing there is an error
+/// ([`RemoteError::Empty`]), as is a listing over `max` objects (never a
+/// partial read). `url` is the argument, for the errors.
+pub async fn list(
     store: &dyn ObjectStore,
     source: &Source,
     url: &str,
