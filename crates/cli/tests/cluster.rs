@@ -6,40 +6,14 @@
 #![cfg(feature = "cluster")]
 #![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
+mod common;
+
+use common::{KAHU, kahu, lines, ok, repo_rules, s};
 use kahu_test_support::shared;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const KAHU: &str = env!("CARGO_BIN_EXE_kahu");
-
-fn kahu(args: &[&str]) -> Output {
-    Command::new(KAHU)
-        .args(["--quiet", "--threads", "2"])
-        .args(args)
-        .output()
-        .expect("kahu runs")
-}
-
-fn ok(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: stdout {} stderr {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 /// The cluster's processes, killed (and reaped) when the test ends, however
 /// it ends.
@@ -154,22 +128,6 @@ impl Cluster {
     fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.logs.join(format!("{name}.log"))).unwrap_or_default()
     }
-}
-
-/// kahu's own rule pack: it holds correlation rules, so correlation
-/// findings are compared too.
-fn repo_rules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules")
-}
-
-fn lines(path: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_to_string(path)
-        .expect("timeline written")
-        .lines()
-        .map(str::to_string)
-        .collect();
-    v.sort();
-    v
 }
 
 fn convert(evidence: &Path, dir: &Path, max_events: &str) {

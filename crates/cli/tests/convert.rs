@@ -3,45 +3,11 @@
 #![cfg(feature = "columnar")]
 #![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
+mod common;
+
+use common::{json, kahu, lines as findings, s};
 use kahu_test_support::shared;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const KAHU: &str = env!("CARGO_BIN_EXE_kahu");
-
-fn kahu(args: &[&str]) -> Output {
-    Command::new(KAHU)
-        .args(["--quiet", "--threads", "2"])
-        .args(args)
-        .output()
-        .expect("kahu runs")
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: stdout {} stderr {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-/// The timeline's lines, sorted: each names the rule, the level, the event
-/// (file, member, record or line, time, host) and the matched values.
-fn findings(path: &Path) -> Vec<String> {
-    let mut lines: Vec<String> = std::fs::read_to_string(path)
-        .expect("timeline written")
-        .lines()
-        .map(str::to_string)
-        .collect();
-    lines.sort();
-    lines
-}
 
 #[test]
 fn hunt_on_the_converted_evtx_attack_samples_finds_what_it_finds_on_the_evtx() {
