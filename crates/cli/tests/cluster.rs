@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{KAHU, kahu, lines, ok, repo_rules, s};
+use common::{KAHU, convert, hunt_args, kahu, lines, ok, repo_rules, s, same_hunt};
 use kahu_test_support::shared;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -130,28 +130,6 @@ impl Cluster {
     }
 }
 
-fn convert(evidence: &Path, dir: &Path, max_events: &str) {
-    let conv = ok(&kahu(&[
-        "convert",
-        s(evidence),
-        "--to",
-        "parquet",
-        s(dir),
-        "--json",
-        "--max-shard-events",
-        max_events,
-    ]));
-    assert!(conv["shards"].as_u64().expect("shards") > 4, "{conv}");
-}
-
-fn hunt_args<'a>(evidence: &'a Path, timeline: &'a Path, rules: &[&'a Path]) -> Vec<&'a str> {
-    let mut args = vec!["hunt", s(evidence), "-o", s(timeline), "--json"];
-    for r in rules {
-        args.extend(["--rules", s(r)]);
-    }
-    args
-}
-
 /// `kahu hunt` over `evidence` against `kahu hunt --cluster` over its
 /// conversion: same summary counts, same timeline line for line.
 fn compare(cluster: &Cluster, evidence: &Path, rules: &[&Path], tmp: &Path) -> serde_json::Value {
@@ -171,21 +149,7 @@ fn compare(cluster: &Cluster, evidence: &Path, rules: &[&Path], tmp: &Path) -> s
         );
     }
     let clustered = ok(&out);
-    for key in [
-        "events",
-        "findings",
-        "detections",
-        "by_level",
-        "hosts",
-        "top_rules",
-    ] {
-        assert_eq!(embedded[key], clustered[key], "{key}");
-    }
-    let (la, lb) = (lines(&a), lines(&b));
-    assert_eq!(la.len(), lb.len());
-    for (x, y) in la.iter().zip(&lb) {
-        assert_eq!(x, y);
-    }
+    same_hunt(&embedded, &clustered, &a, &b);
     embedded
 }
 

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{kahu, lines, ok, repo_rules, s};
+use common::{convert, hunt_args, kahu, lines, ok, repo_rules, s, same_hunt};
 use kahu_test_support::shared;
 use std::path::Path;
 
@@ -17,23 +17,10 @@ use std::path::Path;
 fn compare(evidence: &Path, rules: &[&Path], partitions: &str) -> (serde_json::Value, Vec<String>) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("parquet");
-    let conv = ok(&kahu(&[
-        "convert",
-        s(evidence),
-        "--to",
-        "parquet",
-        s(&dir),
-        "--json",
-        "--max-shard-events",
-        "2000",
-    ]));
-    assert!(conv["shards"].as_u64().expect("shards") > 4, "{conv}");
+    convert(evidence, &dir, "2000");
     let hunt = |engine: &[&str], evidence: &Path, timeline: &Path| {
-        let mut args = vec!["hunt", s(evidence), "-o", s(timeline), "--json"];
+        let mut args = hunt_args(evidence, timeline, rules);
         args.extend(engine);
-        for r in rules {
-            args.extend(["--rules", s(r)]);
-        }
         ok(&kahu(&args))
     };
     let (a, b) = (tmp.path().join("a.jsonl"), tmp.path().join("b.jsonl"));
@@ -43,21 +30,7 @@ fn compare(evidence: &Path, rules: &[&Path], partitions: &str) -> (serde_json::V
         &dir,
         &b,
     );
-    for key in [
-        "events",
-        "findings",
-        "detections",
-        "by_level",
-        "hosts",
-        "top_rules",
-    ] {
-        assert_eq!(embedded[key], df[key], "{key}");
-    }
-    let (la, lb) = (lines(&a), lines(&b));
-    assert_eq!(la.len(), lb.len());
-    for (x, y) in la.iter().zip(&lb) {
-        assert_eq!(x, y);
-    }
+    let la = same_hunt(&embedded, &df, &a, &b);
     (embedded, la)
 }
 

@@ -62,3 +62,59 @@ pub(crate) fn lines(path: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// `kahu convert EVIDENCE --to parquet DIR` in shards of at most
+/// `max_events` events; more than four shards, so that partitions differ.
+pub(crate) fn convert(evidence: &Path, dir: &Path, max_events: &str) -> serde_json::Value {
+    let conv = ok(&kahu(&[
+        "convert",
+        s(evidence),
+        "--to",
+        "parquet",
+        s(dir),
+        "--json",
+        "--max-shard-events",
+        max_events,
+    ]));
+    assert!(conv["shards"].as_u64().expect("shards") > 4, "{conv}");
+    conv
+}
+
+/// `hunt EVIDENCE -o TIMELINE --json --rules R…`.
+pub(crate) fn hunt_args<'a>(
+    evidence: &'a Path,
+    timeline: &'a Path,
+    rules: &[&'a Path],
+) -> Vec<&'a str> {
+    let mut args = vec!["hunt", s(evidence), "-o", s(timeline), "--json"];
+    for r in rules {
+        args.extend(["--rules", s(r)]);
+    }
+    args
+}
+
+/// Two hunts found the same: the same summary counts, and timelines `a`
+/// and `b` the same line for line. Returns `a`'s lines, sorted.
+pub(crate) fn same_hunt(
+    summary_a: &serde_json::Value,
+    summary_b: &serde_json::Value,
+    a: &Path,
+    b: &Path,
+) -> Vec<String> {
+    for key in [
+        "events",
+        "findings",
+        "detections",
+        "by_level",
+        "hosts",
+        "top_rules",
+    ] {
+        assert_eq!(summary_a[key], summary_b[key], "{key}");
+    }
+    let (la, lb) = (lines(a), lines(b));
+    assert_eq!(la.len(), lb.len());
+    for (x, y) in la.iter().zip(&lb) {
+        assert_eq!(x, y);
+    }
+    la
+}
