@@ -908,3 +908,111 @@ fn one_host_under_two_names_is_one_host_in_persistence_and_stacking() {
         .unwrap();
     assert_eq!(row.host_count, 1);
 }
+
+/// A Sysmon network connection (event 3) from `host` made by `image`.
+fn connection(host: &str, secs: i64, image: &str, dst: &str, port: &str) -> kahu_event::Event {
+    ev(
+        host,
+        "Microsoft-Windows-Sysmon/Operational",
+        3,
+        secs,
+        &[
+            ("Image", image),
+            ("Initiated", "true"),
+            ("DestinationIp", dst),
+            ("DestinationPort", port),
+        ],
+    )
+}
+
+/// The beacons of `events` as reader threads may deliver them: in order,
+/// reversed, and split between two accumulators merged either way.
+fn beacons_in_every_order(mut events: Vec<kahu_event::Event>) -> Vec<String> {
+    let as_json = |r: kahu_reconstruct::AnalyticsReport| {
+        serde_json::to_string(&r.beacons).expect("beacons serialise")
+    };
+    let mut out = vec![as_json(run(&events))];
+    events.reverse();
+    out.push(as_json(run(&events)));
+    let half = events.len() / 3;
+    for swap in [false, true] {
+        let (mut a, mut b) = (Analytics::default(), Analytics::default());
+        for (i, e) in events.iter().enumerate() {
+            if (i < half) != swap {
+                a.observe(e)
+            } else {
+                b.observe(e)
+            }
+        }
+        out.push(as_json(a.merge(b).finish()));
+    }
+    out
+}
+
+#[test]
+fn a_beacon_names_the_same_processes_whatever_order_events_arrive_in() {
+    let (ps, np) = (
+        r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+        r"C:\Windows\System32\notepad.exe",
+    );
+    // One poll every 60 s to the same address and port, 30 times from
+    // PowerShell and 12 from Notepad (an injected implant moving on).
+    let events: Vec<_> = (0..42)
+        .map(|i| {
+            connection(
+                "WS5",
+                i * 60,
+                if i % 7 < 2 { np } else { ps },
+                "203.0.113.5",
+                "80",
+            )
+        })
+        .collect();
+    let runs = beacons_in_every_order(events.clone());
+    assert!(runs.iter().all(|r| *r == runs[0]), "{runs:#?}");
+    let r = run(&events);
+    assert_eq!(r.beacons.len(), 1, "{:?}", r.beacons);
+    let b = &r.beacons[0];
+    assert_eq!(b.process.as_deref(), Some(ps), "the most frequent one");
+    assert_eq!(
+        b.processes,
+        vec![(ps.to_string(), 30), (np.to_string(), 12)]
+    );
+    // The finding names both, with their counts.
+    let findings = r.findings();
+    let finding = findings
+        .iter()
+        .find(|f| &*f.rule_id == "kahu.analytic.beaconing")
+        .expect("a beaconing finding");
+    let images = finding
+        .fields
+        .iter()
+        .find(|(k, _)| &**k == "Images")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(images, Some(format!("{ps} (30); {np} (12)").as_str()));
+}
+
+#[test]
+fn a_long_beacon_keeps_its_earliest_contacts_whatever_order_events_arrive_in() {
+    // More contacts than a series keeps for timing (1,024), in three times
+    // as many: which ones are kept must not depend on delivery order.
+    let events: Vec<_> = (0..3_100)
+        .map(|i| {
+            connection(
+                "WS5",
+                i * 60,
+                "C:\\Users\\u\\implant.exe",
+                "198.51.100.7",
+                "8443",
+            )
+        })
+        .collect();
+    let runs = beacons_in_every_order(events.clone());
+    assert!(runs.iter().all(|r| *r == runs[0]));
+    let r = run(&events);
+    let b = &r.beacons[0];
+    assert!(b.truncated);
+    assert_eq!(b.contacts, 1_024);
+    assert_eq!(b.first, ts(0).expect("time"));
+    assert_eq!(b.last, ts(1_023 * 60).expect("time"));
+}

@@ -9,8 +9,14 @@
 //! that are periodic by design (DNS, NTP, Kerberos, LDAP, NetBIOS, SSDP,
 //! syslog, SNMP, DHCP) are not considered: their regularity says nothing.
 //!
-//! Memory: at most [`MAX_SERIES`] series of at most [`MAX_POINTS`] times
-//! each; series and points turned away are counted.
+//! Memory: at most [`MAX_SERIES`] series of at most 2 × [`MAX_POINTS`]
+//! times and [`MAX_PROCESSES`] process names each; series and points
+//! turned away are counted.
+//!
+//! Runs repeat exactly whatever order the reader threads deliver events
+//! in: a series keeps its earliest [`MAX_POINTS`] times (not the first
+//! delivered), and names the process seen most often (ties: the first by
+//! name), not the first one delivered.
 
 use crate::classify::{IpClass, classify_ip, parse_ip};
 use crate::util::{CappedMap, int, text};
@@ -26,6 +32,9 @@ pub(super) const MIN_INTERVAL_SECS: f64 = 5.0;
 pub(super) const MIN_REGULARITY: f64 = 0.7;
 /// Series kept.
 pub(super) const MAX_SERIES: usize = 10_000;
+/// Process names counted per series; more distinct names are counted
+/// together as others.
+pub(super) const MAX_PROCESSES: usize = 16;
 /// Times kept per series.
 pub(super) const MAX_POINTS: usize = 1024;
 
@@ -45,8 +54,17 @@ pub struct Beacon {
     pub destination_class: IpClass,
     /// Destination port.
     pub port: u16,
-    /// The process that connected (Sysmon `Image`), when known.
+    /// The process that connected (Sysmon `Image`), when known: the one
+    /// seen in the most contacts.
     pub process: Option<String>,
+    /// Every process seen with its connection count, most first (empty
+    /// without Sysmon); connections of processes past the per-series cap
+    /// are in [`Beacon::other_process_connections`].
+    #[serde(default)]
+    pub processes: Vec<(String, u64)>,
+    /// Connections made by processes not counted by name.
+    #[serde(default)]
+    pub other_process_connections: u64,
     /// Contacts counted (connections within one second count once).
     pub contacts: u64,
     /// Median interval between contacts, in seconds.
@@ -67,8 +85,34 @@ pub struct Beacon {
 struct Series {
     times: Vec<i64>,
     seen: u64,
-    process: Option<String>,
+    processes: Vec<(String, u64)>,
+    other_processes: u64,
     samples: Vec<Provenance>,
+}
+
+impl Series {
+    fn add_time(&mut self, t: i64) {
+        self.times.push(t);
+        if self.times.len() >= 2 * MAX_POINTS {
+            keep_earliest(&mut self.times);
+        }
+    }
+
+    fn add_process(&mut self, name: &str, n: u64) {
+        if let Some(p) = self.processes.iter_mut().find(|(p, _)| p == name) {
+            p.1 += n;
+        } else if self.processes.len() < MAX_PROCESSES {
+            self.processes.push((name.to_string(), n));
+        } else {
+            self.other_processes += n;
+        }
+    }
+}
+
+/// The earliest [`MAX_POINTS`] times, sorted.
+fn keep_earliest(times: &mut Vec<i64>) {
+    times.sort_unstable();
+    times.truncate(MAX_POINTS);
 }
 
 type Key = (String, IpAddr, u16);
@@ -77,14 +121,12 @@ type Key = (String, IpAddr, u16);
 #[derive(Debug, Clone)]
 pub(crate) struct Beacons {
     series: CappedMap<Key, Series>,
-    points_dropped: u64,
 }
 
 impl Beacons {
     pub(crate) fn new() -> Self {
         Beacons {
             series: CappedMap::new(MAX_SERIES),
-            points_dropped: 0,
         }
     }
 
@@ -129,43 +171,39 @@ impl Beacons {
             return;
         };
         s.seen += 1;
-        if s.times.len() < MAX_POINTS {
-            s.times.push(t.timestamp_millis());
-        } else {
-            self.points_dropped += 1;
-        }
-        if s.process.is_none() && sysmon {
-            s.process = text(e, &["Image"]).map(|i| i.into_owned());
+        s.add_time(t.timestamp_millis());
+        if sysmon && let Some(image) = text(e, &["Image"]) {
+            s.add_process(&image, 1);
         }
         keep_sample(&mut s.samples, e.provenance.clone());
     }
 
     pub(crate) fn merge(&mut self, other: Beacons) {
-        self.points_dropped += other.points_dropped;
-        let mut dropped = 0;
         self.series.merge(other.series, |a, b| {
             a.seen += b.seen;
             for t in b.times {
-                if a.times.len() < MAX_POINTS {
-                    a.times.push(t);
-                } else {
-                    dropped += 1;
-                }
+                a.add_time(t);
             }
-            if a.process.is_none() {
-                a.process = b.process;
+            for (p, n) in &b.processes {
+                a.add_process(p, *n);
             }
+            a.other_processes += b.other_processes;
             for s in b.samples {
                 keep_sample(&mut a.samples, s);
             }
         });
-        self.points_dropped += dropped;
     }
 
     pub(crate) fn dropped(&self) -> [(&'static str, u64); 2] {
+        let points = self
+            .series
+            .map
+            .values()
+            .map(|s| s.seen.saturating_sub(MAX_POINTS as u64))
+            .sum();
         [
             ("beacon_series", self.series.dropped),
-            ("beacon_times", self.points_dropped),
+            ("beacon_times", points),
         ]
     }
 
@@ -176,19 +214,23 @@ impl Beacons {
             .into_iter()
             .filter_map(|((source, dst, port), s)| {
                 let mut times = s.times;
-                times.sort_unstable();
+                keep_earliest(&mut times);
                 // Several connections in one second are one contact.
                 times.dedup_by(|b, a| *b - *a < 1000);
                 let timing = regularity(&times)?;
                 let first = Timestamp::from_timestamp_millis(*times.first()?)?;
                 let last = Timestamp::from_timestamp_millis(*times.last()?)?;
                 let samples = s.samples;
+                let mut processes = s.processes;
+                processes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 Some(Beacon {
                     source,
                     destination: dst.to_string(),
                     destination_class: classify_ip(dst),
                     port,
-                    process: s.process,
+                    process: processes.first().map(|p| p.0.clone()),
+                    processes,
+                    other_process_connections: s.other_processes,
                     contacts: times.len() as u64,
                     interval_secs: timing.0,
                     regularity: timing.1,

@@ -207,6 +207,20 @@ impl AnalyticsReport {
             if let Some(p) = &b.process {
                 fields.push(("Image", p.clone()));
             }
+            // Several processes reached the same destination and port: name
+            // them all with their counts, so that `Image` (the most frequent)
+            // is not read as the only one.
+            if b.processes.len() > 1 || b.other_process_connections > 0 {
+                let mut all: Vec<String> = b
+                    .processes
+                    .iter()
+                    .map(|(p, n)| format!("{p} ({n})"))
+                    .collect();
+                if b.other_process_connections > 0 {
+                    all.push(format!("others ({})", b.other_process_connections));
+                }
+                fields.push(("Images", all.join("; ")));
+            }
             out.push(build(Draft {
                 rule: BEACONING,
                 title: format!(

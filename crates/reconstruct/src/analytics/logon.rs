@@ -178,9 +178,7 @@ impl LogonTables {
                         acc.reasons.add(r, 1, 8);
                     }
                 }
-                if acc.domain.is_none() {
-                    acc.domain.clone_from(&a.domain);
-                }
+                keep_first_domain(&mut acc.domain, a.domain.as_deref());
                 acc.span.observe(t);
                 acc.samples.add(t, &e.provenance);
             }
@@ -287,9 +285,7 @@ impl LogonTables {
             a.successes += b.successes;
             a.failures += b.failures;
             a.reasons.merge(b.reasons, 8);
-            if a.domain.is_none() {
-                a.domain = b.domain;
-            }
+            keep_first_domain(&mut a.domain, b.domain.as_deref());
             a.span.merge(&b.span);
             a.samples.merge(b.samples);
         });
@@ -722,7 +718,7 @@ pub struct LogonSummary {
     pub account: String,
     /// User, machine or built-in.
     pub account_class: AccountClass,
-    /// Domain as logged.
+    /// Domain as logged (the first by name when the logons gave several).
     pub domain: Option<String>,
     /// Source IP, workstation name, or `local`.
     pub source: String,
@@ -861,4 +857,14 @@ pub struct Kerberoast {
     pub last_seen: Option<Timestamp>,
     /// Earliest records.
     pub samples: Vec<Provenance>,
+}
+
+/// Keep the first domain by name among those an account's logons gave, so
+/// the one shown does not depend on which reader thread saw its logon first.
+fn keep_first_domain(kept: &mut Option<String>, seen: Option<&str>) {
+    if let Some(d) = seen
+        && kept.as_deref().is_none_or(|k| d < k)
+    {
+        *kept = Some(d.to_string());
+    }
 }
