@@ -232,17 +232,7 @@ fn datafusion_over_a_file_url_finds_what_it_finds_over_the_folder() {
     };
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("parquet");
-    let conv = ok(&kahu(&[
-        "convert",
-        s(&evtx),
-        "--to",
-        "parquet",
-        s(&dir),
-        "--json",
-        "--max-shard-events",
-        "200",
-    ]));
-    assert!(conv["shards"].as_u64().expect("shards") > 4, "{conv}");
+    convert(&evtx, &dir, "200");
     let url = format!("file://{}/", s(&dir));
     let hunt = |evidence: &str, timeline: &Path| {
         kahu(&[
