@@ -58,7 +58,9 @@ pub(crate) const DEFERRED_INDEXES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Events below which a load keeps the indexes (rebuilding costs more).
+/// Events below which a row-by-row load keeps the indexes (rebuilding
+/// costs more), and a bulk load builds them at its end instead of leaving
+/// them for [`crate::Case::build_indexes`].
 const DEFER_MIN_EVENTS: u64 = 50_000;
 
 /// Kinds of interned names.
@@ -377,6 +379,13 @@ impl<'c> CaseWriter<'c> {
         // Interning needs the writer, the insert statement borrows it: ids
         // first, then every row through one statement (one cache lookup a
         // block, not one an event), then the counts.
+        if self.bulk && self.empty_case && !self.indexes_dropped {
+            // A bulk load into a new case drops them before its first row,
+            // not after DEFER_MIN_EVENTS: it does not know how many events
+            // follow, and the first 50,000 rows cost as much in index
+            // upkeep as sorting every index once at the end.
+            self.drop_deferred_indexes()?;
+        }
         let rows = block
             .events
             .iter()
@@ -394,6 +403,17 @@ impl<'c> CaseWriter<'c> {
             self.recorded(ev, row, *id)?;
         }
         Ok(ids)
+    }
+
+    /// Drop the [`DEFERRED_INDEXES`] for [`CaseWriter::finish`] or
+    /// [`crate::Case::build_indexes`] to build.
+    fn drop_deferred_indexes(&mut self) -> Result<()> {
+        for (name, _) in DEFERRED_INDEXES {
+            self.tx
+                .execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+        }
+        self.indexes_dropped = true;
+        Ok(())
     }
 
     /// The ids an event's row refers to (interning new names).
@@ -449,11 +469,7 @@ impl<'c> CaseWriter<'c> {
         *self.evidence_counts.entry(row.evidence_id).or_default() += 1;
         if self.empty_case && !self.indexes_dropped && self.stats.events == DEFER_MIN_EVENTS {
             // Large load into a new case: build the timeline indexes at the end.
-            for (name, _) in DEFERRED_INDEXES {
-                self.tx
-                    .execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
-            }
-            self.indexes_dropped = true;
+            self.drop_deferred_indexes()?;
         }
         if let Some(eid) = ev.event_id {
             *self.event_id_counts.entry(eid).or_default() += 1;
@@ -575,7 +591,7 @@ impl<'c> CaseWriter<'c> {
             *self.name_counts.entry(id).or_default() += n;
         }
         if self.indexes_dropped {
-            if self.bulk {
+            if self.bulk && self.stats.events >= DEFER_MIN_EVENTS {
                 // Each build scans the whole events table: left for later,
                 // like the full-text index (see `crate::fulltext`).
                 crate::fulltext::mark_timeline_pending(&self.tx)?;

@@ -77,16 +77,24 @@ impl Fields {
     }
 
     /// A top-level field by name (exact, then case-insensitive).
+    ///
+    /// One pass: an exact match anywhere wins, else the first
+    /// case-insensitive one. Analytics look up many names an event does
+    /// not have, and two passes for each showed in the profile.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.entries
-            .iter()
-            .find(|(k, _)| &**k == name)
-            .or_else(|| {
-                self.entries
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            })
-            .map(|(_, v)| v)
+        let mut folded = None;
+        for (k, v) in &self.entries {
+            if k.len() != name.len() {
+                continue;
+            }
+            if &**k == name {
+                return Some(v);
+            }
+            if folded.is_none() && k.eq_ignore_ascii_case(name) {
+                folded = Some(v);
+            }
+        }
+        folded
     }
 
     /// A field by dotted path. A top-level field whose name itself contains
@@ -169,6 +177,20 @@ impl Serialize for Fields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exact_name_wins_over_an_earlier_case_insensitive_one() {
+        let mut f = Fields::default();
+        f.push(Arc::from("user"), Value::str("lower"));
+        f.push(Arc::from("USER"), Value::str("upper"));
+        f.push(Arc::from("User"), Value::str("title"));
+        assert_eq!(f.get("User"), Some(&Value::str("title")));
+        assert_eq!(f.get("USER"), Some(&Value::str("upper")));
+        // No exact match: the first case-insensitive one.
+        assert_eq!(f.get("uSeR"), Some(&Value::str("lower")));
+        assert_eq!(f.get("users"), None);
+        assert_eq!(f.get(""), None);
+    }
 
     #[test]
     fn dotted_paths_descend_and_flat_names_win() {

@@ -1016,3 +1016,38 @@ fn a_long_beacon_keeps_its_earliest_contacts_whatever_order_events_arrive_in() {
     assert_eq!(b.first, ts(0).expect("time"));
     assert_eq!(b.last, ts(1_023 * 60).expect("time"));
 }
+
+#[test]
+fn sshd_text_inside_a_windows_event_is_not_an_ssh_logon() {
+    // A Sysmon process-creation record whose command line echoes sshd log
+    // lines (attacker-controlled text) must not become SSH logons; the same
+    // line from OpenSSH for Windows still counts.
+    let line = "sshd[42]: Failed password for root from 198.51.100.4 port 5555 ssh2";
+    let mut events = Vec::new();
+    for i in 0..12 {
+        let mut e = ev(
+            "ws01",
+            "Microsoft-Windows-Sysmon/Operational",
+            1,
+            i,
+            &[("Message", line), ("CommandLine", line)],
+        );
+        e.provider = Some("Microsoft-Windows-Sysmon".into());
+        events.push(e);
+    }
+    let r = run(&events);
+    assert!(r.brute_force.is_empty(), "{:?}", r.brute_force);
+    assert!(
+        !r.lateral.edges.iter().any(|e| e.protocol == Protocol::Ssh),
+        "{:?}",
+        r.lateral.edges
+    );
+    for e in &mut events {
+        e.channel = Some("OpenSSH/Operational".into());
+        e.provider = Some("OpenSSH".into());
+        e.event_id = Some(4);
+    }
+    let r = run(&events);
+    assert_eq!(r.brute_force.len(), 1, "OpenSSH for Windows still counts");
+    assert_eq!(r.brute_force[0].kind, AuthKind::Ssh);
+}

@@ -135,8 +135,23 @@ const OUTCOME: &[&str] = &["outcome", "event.outcome", "action", "Outcome", "res
 pub(crate) fn parse(e: &Event) -> Option<Auth> {
     match e.event_id {
         Some(4624 | 4625 | 4768 | 4769 | 4771 | 4776) if is_security(e) => windows(e),
-        _ => ssh(e),
+        _ if may_be_sshd(e) => ssh(e),
+        _ => None,
     }
+}
+
+/// Whether `e` can be an sshd record: not when it comes from Windows
+/// itself (a `Microsoft-Windows-…` provider or channel, as the Security,
+/// Sysmon and PowerShell logs have; OpenSSH for Windows logs as `OpenSSH`). Those events skip the dozen
+/// field lookups and the message scan of [`ssh`], which were most of what
+/// the analytics cost on Windows evidence.
+fn may_be_sshd(e: &Event) -> bool {
+    const WINDOWS: &str = "Microsoft-Windows-";
+    let windows = |s: &str| {
+        s.get(..WINDOWS.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(WINDOWS))
+    };
+    !(e.provider.as_deref().is_some_and(windows) || e.channel.as_deref().is_some_and(windows))
 }
 
 fn windows(e: &Event) -> Option<Auth> {
