@@ -211,9 +211,7 @@ impl CaseStore {
                     }
                 }
             }
-            for f in findings {
-                w.add_finding(f, None)?;
-            }
+            w.add_findings(findings)?;
             for warn in warnings.iter().take(10_000) {
                 // A correlation warning is about no evidence file: it goes
                 // to its own document below.

@@ -26,6 +26,9 @@ pub(crate) const ACCOUNT_FIELDS: &[&str] = &[
     "user",
 ];
 
+/// Where a stored event came from: evidence id, location kind, location.
+type EventKey = (i64, i64, i64);
+
 /// Rollup units, µs.
 pub(crate) const MINUTE_US: i64 = 60_000_000;
 pub(crate) const HOUR_US: i64 = 3_600_000_000;
@@ -36,9 +39,16 @@ const MAX_ROLLUP: usize = 500_000;
 /// Timeline indexes dropped while a bulk load fills an empty case and
 /// rebuilt once at [`CaseWriter::finish`]: sorting once is several times
 /// cheaper than keeping five B-trees ordered row by row. Must match the
-/// schema (checked by a test). `events_prov` stays: findings look events up
-/// by provenance during the load.
+/// schema (checked by a test). `events_prov` is one of them: findings look
+/// their events up by provenance after the load, all at once
+/// ([`CaseWriter::add_findings`]), and one scan of the events serves them
+/// for less than keeping that index ordered on every row (≈ 4,000
+/// instructions a row, callgrind).
 pub(crate) const DEFERRED_INDEXES: &[(&str, &str)] = &[
+    (
+        "events_prov",
+        "CREATE INDEX events_prov ON events(evidence_id, loc)",
+    ),
     ("events_ts", "CREATE INDEX events_ts ON events(ts)"),
     (
         "events_host_ts",
@@ -495,27 +505,100 @@ impl<'c> CaseWriter<'c> {
     /// returned for its evidence; when `None` the event is looked up by
     /// provenance (file, member, record/line/offset).
     pub fn add_finding(&mut self, f: &Finding, event: Option<i64>) -> Result<i64> {
-        let (loc_kind, loc) = loc_parts(&f.provenance.location);
-        let event = match event {
-            Some(id) => Some(id),
-            None if loc_kind != 0 => {
-                let key = (
-                    f.provenance.file.to_string(),
-                    f.provenance.member.as_ref().map(|m| m.to_string()),
-                );
-                match self.evidence.get(&key) {
-                    Some(eid) => self
-                        .tx
-                        .prepare_cached(
-                            "SELECT id FROM events WHERE evidence_id = ?1 AND loc = ?2 AND loc_kind = ?3 LIMIT 1",
-                        )?
-                        .query_row(params![eid, loc, loc_kind], |r| r.get(0))
-                        .optional()?,
-                    None => None,
+        let event = match (event, self.event_key(f)) {
+            (Some(id), _) => Some(id),
+            (None, Some(key)) => {
+                if !self.has_provenance_index()? {
+                    // Deferred by a bulk load: one finding at a time needs
+                    // the index back (`add_findings` scans instead).
+                    let (_, create) = DEFERRED_INDEXES[0];
+                    self.tx.execute_batch(
+                        &create.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS "),
+                    )?;
+                }
+                self.event_by_provenance(key)?
+            }
+            (None, None) => None,
+        };
+        self.insert_finding(f, event)
+    }
+
+    /// Write findings, each linked to the event its provenance names (the
+    /// first stored, when the evidence repeats a record). When a bulk load
+    /// left the provenance index for later, the events are found in one
+    /// scan instead of building that index now.
+    pub fn add_findings(&mut self, findings: &[Finding]) -> Result<()> {
+        let keys: Vec<Option<EventKey>> = findings.iter().map(|f| self.event_key(f)).collect();
+        let ids: HashMap<EventKey, i64> = if self.has_provenance_index()? {
+            let mut ids = HashMap::new();
+            for key in keys.iter().flatten() {
+                if let Some(id) = self.event_by_provenance(*key)? {
+                    ids.insert(*key, id);
                 }
             }
-            None => None,
+            ids
+        } else {
+            let mut wanted: HashMap<EventKey, Option<i64>> =
+                keys.iter().flatten().map(|k| (*k, None)).collect();
+            if !wanted.is_empty() {
+                let mut st = self
+                    .tx
+                    .prepare("SELECT id, evidence_id, loc_kind, loc FROM events ORDER BY id")?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    let key = (r.get(1)?, r.get(2)?, r.get::<_, Option<i64>>(3)?);
+                    let Some(loc) = key.2 else { continue };
+                    if let Some(slot @ None) = wanted.get_mut(&(key.0, key.1, loc)) {
+                        *slot = Some(r.get(0)?);
+                    }
+                }
+            }
+            wanted
+                .into_iter()
+                .filter_map(|(k, id)| Some((k, id?)))
+                .collect()
         };
+        for (f, key) in findings.iter().zip(keys) {
+            let event = key.and_then(|k| ids.get(&k).copied());
+            self.insert_finding(f, event)?;
+        }
+        Ok(())
+    }
+
+    /// The (evidence id, location kind, location) a finding's event is
+    /// stored under; `None` when the finding names no record or the file
+    /// is not in the case.
+    fn event_key(&self, f: &Finding) -> Option<EventKey> {
+        let (loc_kind, loc) = loc_parts(&f.provenance.location);
+        let loc = loc.filter(|_| loc_kind != 0)?;
+        let key = (
+            f.provenance.file.to_string(),
+            f.provenance.member.as_ref().map(|m| m.to_string()),
+        );
+        Some((*self.evidence.get(&key)?, loc_kind, loc))
+    }
+
+    fn has_provenance_index(&self) -> Result<bool> {
+        let (name, _) = DEFERRED_INDEXES[0];
+        Ok(self.tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+            [name],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn event_by_provenance(&self, (evidence, loc_kind, loc): EventKey) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT id FROM events WHERE evidence_id = ?1 AND loc = ?2 AND loc_kind = ?3 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![evidence, loc, loc_kind], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn insert_finding(&mut self, f: &Finding, event: Option<i64>) -> Result<i64> {
+        let (loc_kind, loc) = loc_parts(&f.provenance.location);
         let ts = f
             .timestamp
             .map(|t| t.timestamp_micros())

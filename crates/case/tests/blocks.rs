@@ -252,3 +252,96 @@ fn a_small_bulk_load_ends_with_every_timeline_index_built() {
         .unwrap();
     assert!(plan.contains("events_host_ts"), "{plan}");
 }
+
+fn finding_on(e: &Event, rule: &str) -> kahu_finding::Finding {
+    kahu_finding::Finding {
+        kind: kahu_finding::FindingKind::Sigma,
+        rule_id: Arc::from(rule),
+        title: Arc::from(rule),
+        level: kahu_finding::Level::High,
+        techniques: Vec::new(),
+        software: Vec::new(),
+        groups: Vec::new(),
+        timestamp: e.timestamp,
+        host: e.host.clone(),
+        channel: e.channel.clone(),
+        event_id: e.event_id,
+        fields: Vec::new(),
+        provenance: e.provenance.clone(),
+        related: Vec::new(),
+    }
+}
+
+/// (rule, evidence path, record) of every finding's linked event.
+fn linked(case: &Case) -> Vec<(String, String, i64)> {
+    case.connection()
+        .prepare(
+            "SELECT f.rule_id, v.path, e.loc FROM findings f
+             JOIN events e ON e.id = f.event_rowid JOIN evidence v ON v.id = e.evidence_id
+             ORDER BY f.id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn findings_find_their_events_without_the_provenance_index() {
+    // A large bulk load leaves `events_prov` for later: findings written
+    // after it are linked by one scan (`add_findings`), or, one at a time,
+    // by building the index back (`add_finding`); both link the same rows
+    // as a case that has the index.
+    let evs = events();
+    let picks = [&evs[0], &evs[1], &evs[151], &evs[299]];
+    let expected: Vec<(String, String, i64)> = picks
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let kahu_event::Location::Record(r) = e.provenance.location else {
+                unreachable!("the test events are records")
+            };
+            (format!("r{i}"), e.provenance.file.to_string(), r as i64)
+        })
+        .collect();
+    let findings: Vec<_> = picks
+        .iter()
+        .enumerate()
+        .map(|(i, e)| finding_on(e, &format!("r{i}")))
+        .collect();
+    let mut outside = finding_on(&evs[2], "outside");
+    outside.provenance.file = Arc::from("not-in-the-case.evtx");
+
+    for how in ["indexed", "scan", "one at a time"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut case = Case::create(dir.path()).unwrap();
+        load_in_blocks(&mut case, &evs);
+        if how != "indexed" {
+            case.connection()
+                .execute_batch("DROP INDEX events_prov")
+                .unwrap();
+        }
+        let mut w = case.writer().unwrap();
+        if how == "one at a time" {
+            for f in findings.iter().chain([&outside]) {
+                w.add_finding(f, None).unwrap();
+            }
+        } else {
+            let mut all = findings.clone();
+            all.push(outside.clone());
+            w.add_findings(&all).unwrap();
+        }
+        w.finish().unwrap();
+        assert_eq!(linked(&case), expected, "{how}");
+        let unlinked: i64 = case
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM findings WHERE event_rowid IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(unlinked, 1, "{how}: the finding on a file not in the case");
+    }
+}
