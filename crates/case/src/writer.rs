@@ -774,11 +774,25 @@ fn insert_row(st: &mut rusqlite::Statement<'_>, ev: &EncodedEvent, row: &RowIds)
 /// for every stored event, and the repeated scans showed in the profile.
 pub(crate) fn account_of(ev: &Event) -> Option<String> {
     const N: usize = ACCOUNT_FIELDS.len();
+    // Bit `len` set when some name is `len` bytes long: most field names
+    // are not, and skip the comparisons (events have dozens of fields).
+    const LENGTHS: u64 = {
+        let mut bits = 0u64;
+        let mut i = 0;
+        while i < N {
+            bits |= 1 << ACCOUNT_FIELDS[i].len();
+            i += 1;
+        }
+        bits
+    };
     // First exact and first case-insensitive match of each name, as
     // `Fields::get` picks them.
     let mut exact: [Option<&Value>; N] = [None; N];
     let mut folded: [Option<&Value>; N] = [None; N];
     for (k, v) in ev.fields.iter() {
+        if k.len() >= 64 || LENGTHS & (1 << k.len()) == 0 {
+            continue;
+        }
         for (i, name) in ACCOUNT_FIELDS.iter().enumerate() {
             if k.len() != name.len() || exact[i].is_some() {
                 continue;
@@ -793,8 +807,19 @@ pub(crate) fn account_of(ev: &Event) -> Option<String> {
     ACCOUNT_FIELDS.iter().enumerate().find_map(|(i, name)| {
         let v = match exact[i].or(folded[i]) {
             Some(v) => v,
-            // A dotted name may still be found inside an object.
-            None if name.contains('.') => ev.fields.get_path(name)?,
+            // A dotted name may still be found inside an object: the
+            // top-level field of its first part (found in the same pass
+            // when that part is itself one of the names, as `user` is).
+            None if name.contains('.') => match name.split_once('.') {
+                Some((head, tail)) => match ACCOUNT_FIELDS.iter().position(|n| *n == head) {
+                    Some(h) => match exact[h].or(folded[h]) {
+                        Some(Value::Object(inner)) => inner.get_path(tail)?,
+                        _ => return None,
+                    },
+                    None => ev.fields.get_path(name)?,
+                },
+                None => return None,
+            },
             None => return None,
         };
         let t = v.as_text()?;
@@ -1077,7 +1102,8 @@ mod tests {
                     if next(2) == 0 { "name" } else { "Name" },
                     Value::str(values[next(values.len())]),
                 );
-                e.fields.push(Arc::from("user"), Value::Object(inner));
+                let key = ["user", "User", "USER"][next(3)];
+                e.fields.push(Arc::from(key), Value::Object(inner));
             }
             let want = by_lookup(&e);
             found += usize::from(want.is_some());
