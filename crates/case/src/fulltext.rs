@@ -6,8 +6,9 @@
 //! thread that `kahu assess` waits for. A bulk load
 //! ([`crate::Case::bulk_writer`]) therefore stores events without
 //! full-text entries and records where the unindexed events begin (meta key
-//! [`PENDING_KEY`]); when it dropped the timeline indexes (a load of more
-//! than 50,000 events into an empty case) it leaves them dropped and says so
+//! [`PENDING_KEY`]); when it dropped the timeline and provenance indexes (a
+//! load of more than 50,000 events into an empty case) it leaves them
+//! dropped and says so
 //! ([`TIMELINE_KEY`]). [`Case::build_indexes`] builds both later — `kahu
 //! serve` starts it in the background when it opens such a case, `kahu
 //! case index DIR` runs it on its own. Until it is done a text search fails
