@@ -386,9 +386,6 @@ impl<'c> CaseWriter<'c> {
                 .execute(params![&block.data, crate::blocks::ENCODING_BINARY])?;
             Some(self.tx.last_insert_rowid())
         };
-        // Interning needs the writer, the insert statement borrows it: ids
-        // first, then every row through one statement (one cache lookup a
-        // block, not one an event), then the counts.
         if self.bulk && self.empty_case && !self.indexes_dropped {
             // A bulk load into a new case drops them before its first row,
             // not after DEFER_MIN_EVENTS: it does not know how many events
@@ -396,6 +393,9 @@ impl<'c> CaseWriter<'c> {
             // upkeep as sorting every index once at the end.
             self.drop_deferred_indexes()?;
         }
+        // Interning needs the writer, the insert statement borrows it: ids
+        // first, then every row through one statement (one cache lookup a
+        // block, not one an event), then the counts.
         let rows = block
             .events
             .iter()
@@ -505,20 +505,22 @@ impl<'c> CaseWriter<'c> {
     /// returned for its evidence; when `None` the event is looked up by
     /// provenance (file, member, record/line/offset).
     pub fn add_finding(&mut self, f: &Finding, event: Option<i64>) -> Result<i64> {
-        let event = match (event, self.event_key(f)) {
-            (Some(id), _) => Some(id),
-            (None, Some(key)) => {
-                if !self.has_provenance_index()? {
-                    // Deferred by a bulk load: one finding at a time needs
-                    // the index back (`add_findings` scans instead).
-                    let (_, create) = DEFERRED_INDEXES[0];
-                    self.tx.execute_batch(
-                        &create.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS "),
-                    )?;
+        let event = match event {
+            Some(id) => Some(id),
+            None => match self.event_key(f) {
+                Some(key) => {
+                    if !self.has_provenance_index()? {
+                        // Deferred by a bulk load: one finding at a time needs
+                        // the index back (`add_findings` scans instead).
+                        let (_, create) = DEFERRED_INDEXES[0];
+                        self.tx.execute_batch(
+                            &create.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS "),
+                        )?;
+                    }
+                    self.event_by_provenance(key)?
                 }
-                self.event_by_provenance(key)?
-            }
-            (None, None) => None,
+                None => None,
+            },
         };
         self.insert_finding(f, event)
     }
