@@ -650,6 +650,17 @@ pub fn list_files(paths: &[PathBuf], sink: &mut dyn Sink) -> Vec<PathBuf> {
                     location: None,
                     reason: "symbolic link not followed".into(),
                 }),
+                Ok(e) if !e.file_type().is_dir() && !e.path_is_symlink() => {
+                    // A named pipe would block the read forever and a
+                    // device never ends: say it was skipped, or a
+                    // collection holding one reads as "no evidence".
+                    sink.warning(Warning {
+                        file: path_str(e.path()),
+                        member: None,
+                        location: None,
+                        reason: format!("{}: not read", special_kind(e.file_type())),
+                    })
+                }
                 Ok(_) => {}
                 Err(e) => sink.warning(Warning {
                     file: path_str(e.path().unwrap_or(p)),
@@ -664,6 +675,25 @@ pub fn list_files(paths: &[PathBuf], sink: &mut dyn Sink) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// What a file that is neither a regular file, a directory nor a link is.
+fn special_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "named pipe, not a regular file";
+        }
+        if t.is_socket() {
+            return "socket, not a regular file";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "device, not a regular file";
+        }
+    }
+    let _ = t;
+    "not a regular file"
 }
 
 /// Whether `path` is a symbolic link to a regular file. A link the analyst

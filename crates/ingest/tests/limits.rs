@@ -211,6 +211,44 @@ fn a_link_given_as_the_evidence_path_is_followed_but_links_inside_directories_ar
     assert!(c.warnings[0].reason.contains("symbolic link not followed"));
 }
 
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_or_a_device_in_the_evidence_is_reported_and_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let col = dir.path().join("collection");
+    std::fs::create_dir(&col).unwrap();
+    std::fs::write(col.join("a.jsonl"), "{\"a\":1}\n").unwrap();
+    // Opening a named pipe for reading blocks until a writer comes.
+    let fifo = col.join("pipe.jsonl");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let mut c = Collect::default();
+    Reader::new().read_path(&col, &mut c).unwrap();
+    assert_eq!(c.events.len(), 1, "{:?}", c.warnings);
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_eq!(&*c.warnings[0].file, fifo.to_string_lossy());
+    assert!(
+        c.warnings[0].reason.contains("named pipe"),
+        "{:?}",
+        c.warnings
+    );
+    // The pipe named as the evidence path, and a device: reported too.
+    for special in [fifo.as_path(), std::path::Path::new("/dev/zero")] {
+        let mut c = Collect::default();
+        Reader::new().read_path(special, &mut c).unwrap();
+        assert_eq!(c.events.len(), 0);
+        assert_eq!(c.warnings.len(), 1, "{special:?}: {:?}", c.warnings);
+        assert!(
+            c.warnings[0].reason.contains("not a regular file"),
+            "{:?}",
+            c.warnings
+        );
+    }
+}
+
 #[test]
 fn a_syslog_file_starting_with_a_nul_run_is_read_after_it() {
     // copytruncate: the writer's next line lands at its old offset, so the
