@@ -259,7 +259,9 @@ impl ActorProfile {
         let mut prof: ActorProfile =
             serde_saphyr::from_str(text).map_err(|e| ProfileError::Yaml {
                 path: origin.to_string(),
-                msg: e.to_string(),
+                // The parser's first line (line, column, what is wrong),
+                // without the source excerpt under it.
+                msg: e.to_string().lines().next().unwrap_or_default().to_string(),
             })?;
         prof.validate().map_err(|problem| ProfileError::Invalid {
             path: origin.to_string(),

@@ -85,7 +85,7 @@ impl CorrelationSet {
                 None,
                 None,
                 "",
-                format!("YAML: {e}"),
+                kahu_sigma::yaml_reason(&e),
             )),
         }
     }

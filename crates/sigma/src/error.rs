@@ -39,6 +39,17 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
+/// The reason for a rule file that is not valid YAML: the parser's first
+/// line (line, column and what is wrong). The source excerpt it adds below
+/// would reach the terminal as one long line of escaped newlines.
+pub fn yaml_reason(e: &dyn fmt::Display) -> String {
+    let text = e.to_string();
+    format!(
+        "YAML: {}",
+        text.lines().next().unwrap_or_default().trim_end()
+    )
+}
+
 /// An error without origin yet; the loader adds file and rule identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
@@ -52,5 +63,20 @@ impl Problem {
             construct: construct.into(),
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::yaml_reason;
+
+    #[test]
+    fn a_yaml_reason_keeps_the_parsers_first_line_only() {
+        let text = "title: x\ndetection:\n  sel:\n    Image|endswith: [\n  condition: sel\n";
+        let e = serde_saphyr::from_str::<serde_json::Value>(text).unwrap_err();
+        assert!(e.to_string().contains('\n'), "the parser's message: {e}");
+        let r = yaml_reason(&e);
+        assert!(!r.contains('\n'), "{r}");
+        assert!(r.starts_with("YAML: ") && r.contains("line 4"), "{r}");
     }
 }

@@ -38,7 +38,7 @@ mod transform;
 pub mod tuning;
 
 pub use compile::{MAX_REGEX_BYTES_PER_RULE, MAX_REGEX_PER_RULE, MAX_REGEX_TOTAL};
-pub use error::RuleError;
+pub use error::{RuleError, yaml_reason};
 pub use rule::{CorrelationRule, Document, FilterRule, RuleLogSource, SigmaRule, Status};
 pub use ruleset::{
     LoadOptions, LoadReport, RuleFileError, RuleIdx, RuleSet, read_rule_file, rule_files,

@@ -210,7 +210,7 @@ fn parse_text(origin: &Arc<str>, text: &str) -> Result<Vec<Parsed>, RuleError> {
             rule_id: None,
             title: None,
             construct: String::new(),
-            reason: format!("YAML: {e}"),
+            reason: crate::error::yaml_reason(&e),
         })?;
     Ok(docs
         .iter()

@@ -109,7 +109,9 @@ impl Tuning {
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, TuningError> {
         let file: File = serde_saphyr::from_str(text).map_err(|e| TuningError::NotTuning {
             origin: origin.to_string(),
-            message: e.to_string(),
+            // The parser's first line: line, column and what is wrong
+            // (the excerpt below it is escaped into one line on a terminal).
+            message: e.to_string().lines().next().unwrap_or_default().to_string(),
         })?;
         let mut t = Tuning::default();
         for (n, e) in file.rules.into_iter().enumerate() {
