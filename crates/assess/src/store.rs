@@ -123,7 +123,7 @@ impl CaseStore {
         claim: Option<&(String, String)>,
         events: CaseEvents,
     ) -> Result<CaseStore> {
-        std::fs::create_dir_all(dir)?;
+        kahu_report::safe::create_output_root(dir)?;
         let mut case = if dir.join("case.sqlite").exists() {
             Case::open(dir)
         } else {

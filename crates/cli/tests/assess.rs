@@ -118,3 +118,57 @@ fn verbose_stages_sharing_reminder_and_fail_on() {
     let critical_only = run(&["--fail-on", "critical"], "d");
     assert_eq!(critical_only.status.code(), Some(0), "{critical_only:?}");
 }
+
+/// `--out` naming a link to a directory (an output disk mounted elsewhere)
+/// writes the case and the report there, together; a file of that name is
+/// a clear error naming it. The link used to be replaced by a new folder
+/// after the case had been written through it: the run failed with "not a
+/// kahu case" and the products were split between two places.
+#[cfg(unix)]
+#[test]
+fn an_out_link_to_a_directory_is_written_through_and_a_file_there_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev.jsonl");
+    std::fs::write(&ev, format!("{MIMIKATZ}\n")).unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(&rule, RULE).unwrap();
+    let real = dir.path().join("disk");
+    std::fs::create_dir(&real).unwrap();
+    let link = dir.path().join("out");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let run = |out: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_kahu"))
+            .args(["--quiet", "assess"])
+            .arg(&ev)
+            .arg("--rules")
+            .arg(&rule)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let o = run(&link);
+    assert!(o.status.success(), "{o:?}");
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    for name in [
+        "case.sqlite",
+        "report.html",
+        "findings.jsonl",
+        "containment",
+    ] {
+        assert!(
+            real.join(name).exists(),
+            "{name} not written through the link"
+        );
+    }
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let o = run(&file);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&*file.to_string_lossy()) && err.contains("a file of that name exists"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}

@@ -96,6 +96,18 @@ pub fn write_output_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     f.flush()
 }
 
+/// The output folder the analyst names (`--out`): used as it is when it is
+/// a directory or a link to one (an output disk mounted elsewhere), else
+/// created as [`create_output_dir`] does. Only the names kahu creates
+/// inside it never follow links. (Outputs on evidence are refused before,
+/// on the link-resolved path.)
+pub fn create_output_root(path: &Path) -> io::Result<()> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    create_output_dir(path)
+}
+
 /// Create an output directory; a link at its path is replaced by a real
 /// directory rather than followed.
 pub fn create_output_dir(path: &Path) -> io::Result<()> {
@@ -104,7 +116,18 @@ pub fn create_output_dir(path: &Path) -> io::Result<()> {
     {
         std::fs::remove_file(path)?;
     }
-    std::fs::create_dir_all(path)
+    // io errors carry no path; "File exists" alone does not say which.
+    std::fs::create_dir_all(path).map_err(|e| {
+        let why = if path.is_file() {
+            "a file of that name exists".to_string()
+        } else {
+            e.to_string()
+        };
+        io::Error::new(
+            e.kind(),
+            format!("cannot create the directory {}: {why}", path.display()),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! never replaces a directory), tests use [`MemorySink`], and another
 //! destination (an archive, object storage) is one more implementation.
 
-use crate::safe::{create_output_dir, create_output_file};
+use crate::safe::{create_output_dir, create_output_file, create_output_root};
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -36,7 +36,7 @@ pub struct DirSink {
 impl DirSink {
     /// A sink writing under `dir`.
     pub fn new(dir: &Path) -> io::Result<Self> {
-        create_output_dir(dir)?;
+        create_output_root(dir)?;
         Ok(DirSink {
             dir: dir.to_path_buf(),
             written: Vec::new(),
