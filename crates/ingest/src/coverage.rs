@@ -20,8 +20,11 @@ const MOSTLY: f64 = 0.5;
 pub struct EvidenceCoverage {
     /// Events seen.
     pub events: u64,
-    /// Events without a usable timestamp.
+    /// Events without a usable timestamp (placeholders included).
     pub no_time: u64,
+    /// Events whose timestamp was a placeholder, read as none
+    /// ([`placeholder_time`]).
+    pub placeholder_time: u64,
     /// Events without a host (neither in the record nor from the
     /// collection layout).
     pub no_host: u64,
@@ -147,6 +150,7 @@ impl EvidenceCoverage {
     pub fn merge(&mut self, other: &EvidenceCoverage) {
         self.events += other.events;
         self.no_time += other.no_time;
+        self.placeholder_time += other.placeholder_time;
         self.no_host += other.no_host;
         self.no_logsource += other.no_logsource;
         self.platforms.merge(&other.platforms);
@@ -174,6 +178,12 @@ impl EvidenceCoverage {
                 self.no_logsource
             ));
         }
+        if self.placeholder_time > 0 {
+            out.push(format!(
+                "{} of {m} events carry a placeholder time (before 1980, e.g. the zero of Windows FILETIME, 1601-01-01, or of Unix time, 1970-01-01; or in the year 9999 or later); kahu read them as having no timestamp",
+                self.placeholder_time
+            ));
+        }
         if self.no_time > 0 {
             out.push(format!(
                 "{} of {m} events have no timestamp; they are missing from timelines and time windows",
@@ -188,6 +198,17 @@ impl EvidenceCoverage {
         }
         out
     }
+}
+
+/// Whether `t` is a placeholder rather than a time an event happened: an
+/// unset field reads as the zero of its clock (Windows FILETIME's
+/// 1601-01-01, Unix's 1970-01-01) or as a "never" far in the future. No
+/// system that writes these logs ran before 1980. Taken at face value,
+/// one such record stretches the case's first/last seen, its timeline and
+/// its time windows over centuries.
+pub(crate) fn placeholder_time(t: &kahu_event::Timestamp) -> bool {
+    use chrono::Datelike;
+    t.year() < 1980 || t.year() >= 9999
 }
 
 fn has_logsource(e: &Event) -> bool {
@@ -226,6 +247,7 @@ mod tests {
             EvidenceCoverage {
                 events: 3,
                 no_time: 1,
+                placeholder_time: 0,
                 no_host: 1,
                 no_logsource: 1,
                 platforms: Platforms {

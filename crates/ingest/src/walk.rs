@@ -614,6 +614,15 @@ impl Sink for Tally<'_> {
         if event.host.is_none() {
             event.host = self.host.clone();
         }
+        if event
+            .timestamp
+            .as_ref()
+            .is_some_and(crate::coverage::placeholder_time)
+        {
+            // Kept as read in the record's fields; only its time is unset.
+            event.timestamp = None;
+            self.coverage.placeholder_time += 1;
+        }
         self.events += 1;
         self.coverage.observe(&event);
         self.times.observe(&event);

@@ -503,3 +503,57 @@ fn every_leaf_member_is_handed_to_the_sink_once_with_its_bytes() {
     );
     assert_eq!(m.events, 3, "the members are still read for events");
 }
+
+#[test]
+fn placeholder_times_are_read_as_no_time_and_reported() {
+    // An unset time field reads as the zero of its clock or as a far
+    // "never"; taken as real it stretches the case over centuries.
+    let line = |ts: &str| {
+        format!(
+            "{{\"Event\":{{\"System\":{{\"Provider\":{{\"#attributes\":{{\"Name\":\"Microsoft-Windows-Sysmon\"}}}},\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Computer\":\"WS1\",\"TimeCreated\":{{\"#attributes\":{{\"SystemTime\":\"{ts}\"}}}}}},\"EventData\":{{\"Image\":\"C:\\\\x.exe\"}}}}}}\n"
+        )
+    };
+    let text: String = [
+        "1601-01-01T00:00:00Z",
+        "1970-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "2024-05-01T10:00:00Z",
+        "1980-01-01T00:00:00Z",
+    ]
+    .iter()
+    .map(|t| line(t))
+    .collect();
+    let c = read_file("sysmon.jsonl", text.as_bytes());
+    assert_eq!(c.events.len(), 5, "{:?}", c.warnings);
+    let times: Vec<Option<String>> = c
+        .events
+        .iter()
+        .map(|e| e.timestamp.map(|t| t.to_rfc3339()))
+        .collect();
+    assert_eq!(
+        times,
+        [
+            None,
+            None,
+            None,
+            Some("2024-05-01T10:00:00+00:00".to_string()),
+            Some("1980-01-01T00:00:00+00:00".to_string()),
+        ]
+    );
+    // The record itself is kept as read.
+    let fields = format!("{:?}", c.events[0].fields);
+    assert!(fields.contains("1601-01-01"), "{fields}");
+    let notes: Vec<&str> = c.coverage.iter().map(|w| w.reason.as_str()).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("3 of 5 events carry a placeholder time")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("3 of 5 events have no timestamp")),
+        "{notes:?}"
+    );
+}
