@@ -434,7 +434,16 @@ fn judgement(a: &Attribution) -> (String, String) {
         ),
         Outcome::InsufficientEvidence => (
             "insufficient_evidence".into(),
-            "Insufficient evidence for attribution: no ATT&CK technique, software, CVE or infrastructure evidence was observed at medium level or above. No actor is named.".into(),
+            match a.evidence.discounted.as_slice() {
+                [] => "Insufficient evidence for attribution: no ATT&CK technique, software, CVE or infrastructure evidence was observed at medium level or above. No actor is named.".into(),
+                // Techniques were seen (the summary counts them): say why
+                // none of them was scored rather than deny seeing them.
+                left => format!(
+                    "Insufficient evidence for attribution: what was observed was left out before scoring ({} item(s); first: {}; all in attribution.json, evidence.discounted), and no other ATT&CK technique, software, CVE or infrastructure evidence was observed at medium level or above. No actor is named.",
+                    left.len(),
+                    left[0]
+                ),
+            },
         ),
     }
 }

@@ -96,23 +96,18 @@ pub fn summary(
             inputs.events, inputs.files
         ),
         _ => format!(
-            "Malicious activity on {} {}: {} ATT&CK techniques across {} tactics ({}).{lead}",
+            "Malicious activity on {} {}: {}.{lead}",
             match hosts {
                 0 => "unknown hosts".to_string(),
                 n => format!("{n} host(s)"),
             },
             match (first, last) {
+                (Some(a), Some(b)) if a == b => format!("at {}", time_text(first)),
                 (Some(_), Some(_)) =>
                     format!("between {} and {}", time_text(first), time_text(last)),
                 _ => "at unknown times".to_string(),
             },
-            significant_techniques,
-            ordered_tactics.len(),
-            ordered_tactics
-                .iter()
-                .map(|t| t.replace('-', " "))
-                .collect::<Vec<_>>()
-                .join(" → "),
+            techniques_phrase(significant_techniques, &ordered_tactics),
         ),
     };
     let mut key_points = Vec::new();
@@ -155,5 +150,47 @@ pub fn summary(
         verdict,
         headline,
         key_points,
+    }
+}
+
+/// "3 ATT&CK techniques across 2 tactics (execution → persistence)", in
+/// the singular where it is one; indicator or analytic hits alone map to
+/// no technique, which is said rather than "0 … across 0 tactics ()".
+fn techniques_phrase(techniques: usize, tactics: &[&str]) -> String {
+    if techniques == 0 {
+        return "no ATT&CK technique identified at medium level or above".into();
+    }
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{} across {} ({})",
+        plural(techniques, "ATT&CK technique", "ATT&CK techniques"),
+        plural(tactics.len(), "tactic", "tactics"),
+        tactics
+            .iter()
+            .map(|t| t.replace('-', " "))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    )
+}
+
+#[cfg(test)]
+mod phrase_tests {
+    use super::techniques_phrase;
+
+    #[test]
+    fn technique_counts_read_as_english() {
+        assert_eq!(
+            techniques_phrase(1, &["credential-access"]),
+            "1 ATT&CK technique across 1 tactic (credential access)"
+        );
+        assert_eq!(
+            techniques_phrase(3, &["execution", "lateral-movement"]),
+            "3 ATT&CK techniques across 2 tactics (execution → lateral movement)"
+        );
+        assert_eq!(
+            techniques_phrase(0, &[]),
+            "no ATT&CK technique identified at medium level or above"
+        );
     }
 }

@@ -172,3 +172,56 @@ fn an_out_link_to_a_directory_is_written_through_and_a_file_there_is_named() {
     );
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
 }
+
+/// When every technique seen is left out before scoring (the blanket tags
+/// of one broad rule), the judgement says so instead of claiming no
+/// technique was observed next to a summary that counts them.
+#[test]
+fn insufficient_evidence_names_what_was_left_out_rather_than_deny_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev.jsonl");
+    std::fs::write(&ev, format!("{MIMIKATZ}\n")).unwrap();
+    let broad = RULE.replace(
+        "level: high\n",
+        "level: high\ntags:\n    - attack.credential-access\n    - attack.t1003.001\n    - attack.t1003.002\n    - attack.t1003.004\n    - attack.t1003.005\n    - attack.t1003.006\n",
+    );
+    let judgement = |rule_text: &str, out: &str| {
+        let rule = dir.path().join(format!("{out}.yml"));
+        std::fs::write(&rule, rule_text).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_kahu"))
+            .args(["--quiet", "assess"])
+            .arg(&ev)
+            .arg("--rules")
+            .arg(&rule)
+            .args(["--no-bundled-rules", "--no-case", "--out"])
+            .arg(dir.path().join(out))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        let a: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join(out).join("assessment.json")).unwrap(),
+        )
+        .unwrap();
+        (
+            a["attribution"]["judgement"].as_str().unwrap().to_string(),
+            a["techniques"].as_array().map_or(0, Vec::len),
+            a["summary"]["headline"].as_str().unwrap().to_string(),
+        )
+    };
+    let (text, techniques, headline) = judgement(&broad, "broad");
+    assert!(techniques > 0, "the summary counts the techniques seen");
+    // One event: a moment, not a range; one tactic, in the singular.
+    assert!(
+        headline.contains("on 1 host(s) at 2024-05-01 10:00:00 UTC: 5 ATT&CK techniques across 1 tactic (credential access)"),
+        "{headline}"
+    );
+    assert!(
+        text.contains("left out before scoring")
+            && text.contains("T1003.001")
+            && !text.contains(": no ATT&CK technique"),
+        "{text}"
+    );
+    let (text, techniques, _) = judgement(RULE, "untagged");
+    assert_eq!(techniques, 0);
+    assert!(text.contains(": no ATT&CK technique"), "{text}");
+}
