@@ -113,11 +113,14 @@ pub fn summary(
     let mut key_points = Vec::new();
     for i in incident_views.iter().take(5) {
         key_points.push(format!(
-            "{} ({}): {} to {}",
+            "{} ({}): {}",
             i.title,
             i.severity,
-            time_text(i.first_seen),
-            time_text(i.last_seen)
+            if i.first_seen == i.last_seen {
+                format!("at {}", time_text(i.first_seen))
+            } else {
+                format!("{} to {}", time_text(i.first_seen), time_text(i.last_seen))
+            }
         ));
     }
     if !containment.is_empty() {

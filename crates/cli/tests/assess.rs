@@ -198,6 +198,9 @@ fn insufficient_evidence_names_what_was_left_out_rather_than_deny_it() {
             .output()
             .unwrap();
         assert!(o.status.success(), "{o:?}");
+        // No actor is listed with nothing for it.
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(!stdout.contains("supporting  0"), "{stdout}");
         let a: serde_json::Value = serde_json::from_slice(
             &std::fs::read(dir.path().join(out).join("assessment.json")).unwrap(),
         )
@@ -205,7 +208,11 @@ fn insufficient_evidence_names_what_was_left_out_rather_than_deny_it() {
         (
             a["attribution"]["judgement"].as_str().unwrap().to_string(),
             a["techniques"].as_array().map_or(0, Vec::len),
-            a["summary"]["headline"].as_str().unwrap().to_string(),
+            format!(
+                "{} | {}",
+                a["summary"]["headline"].as_str().unwrap(),
+                a["summary"]["key_points"][0].as_str().unwrap_or_default()
+            ),
         )
     };
     let (text, techniques, headline) = judgement(&broad, "broad");
@@ -213,6 +220,11 @@ fn insufficient_evidence_names_what_was_left_out_rather_than_deny_it() {
     // One event: a moment, not a range; one tactic, in the singular.
     assert!(
         headline.contains("on 1 host(s) at 2024-05-01 10:00:00 UTC: 5 ATT&CK techniques across 1 tactic (credential access)"),
+        "{headline}"
+    );
+    // The incident's key point too: "at T", not "T to T".
+    assert!(
+        headline.ends_with("(high): at 2024-05-01 10:00:00 UTC"),
         "{headline}"
     );
     assert!(

@@ -434,14 +434,22 @@ fn print_summary(cfg: &AssessConfig, run: &kahu_assess::AssessRun, quiet: bool) 
     Ok(())
 }
 
-/// The attribution judgement and the three leading candidates.
+/// The attribution judgement and the three leading candidates that have
+/// any supporting evidence (names at 0 % with nothing for them, as when
+/// the evidence is insufficient, would only invite a question).
 fn print_attribution(a: &kahu_report::assessment::Assessment, s: &Style) {
     println!(
         "{} {}",
         s.bold("Attribution:"),
         crate::output::terminal_safe(&a.attribution.judgement)
     );
-    for c in a.attribution.candidates.iter().take(3) {
+    for c in a
+        .attribution
+        .candidates
+        .iter()
+        .filter(|c| !c.supporting.is_empty())
+        .take(3)
+    {
         println!(
             "  {}. {:<28} {:>5.1}%  {:<20} supporting {:>2}, contradicting {}",
             c.rank,
