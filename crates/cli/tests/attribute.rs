@@ -313,3 +313,40 @@ fn navigator_out_names_the_release_its_ids_are_in() {
         "{cells:?}"
     );
 }
+
+/// Findings whose only techniques are a broad rule's blanket tags hold
+/// nothing to score: `attribute` gives the judgement `assess` gives on
+/// them (insufficient evidence, what was left out and why), not the usage
+/// error for a run given no evidence at all, and lists no 0 % ranking.
+#[test]
+fn findings_with_nothing_to_score_are_insufficient_evidence_not_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let findings = dir.path().join("findings.jsonl");
+    std::fs::write(
+        &findings,
+        r#"{"kind":"sigma","rule_id":"a642964e-bead-4bed-8910-1bb4d63e3b4d","title":"HackTool - Mimikatz Execution","level":"high","techniques":["T1003.001","T1003.002","T1003.004","T1003.005","T1003.006"],"software":[],"groups":[],"timestamp":"2024-05-01T10:00:00Z","host":"WS1","channel":"Microsoft-Windows-Sysmon/Operational","event_id":1,"fields":[["CommandLine","mimikatz.exe sekurlsa::logonpasswords"]],"provenance":{"file":"ev.jsonl","location":{"kind":"line","value":1}}}
+"#,
+    )
+    .unwrap();
+    let out = Command::new(KAHU)
+        .arg("attribute")
+        .arg("--findings")
+        .arg(&findings)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        stdout.contains("JUDGMENT: insufficient evidence"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("left out before scoring: T1003.001: only a blanket tag"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("likelihood (ICD 203)"), "{stdout}");
+    // Given nothing at all, it is still a usage error.
+    let none = Command::new(KAHU).arg("attribute").output().unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no evidence: give"));
+}

@@ -131,7 +131,19 @@ pub(crate) fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
         args.attack_version,
         tagged.iter().map(String::as_str),
     )?;
-    if ev.is_empty() {
+    // Nothing given is a usage error; evidence given that holds nothing
+    // to score (every technique of the findings left out as a broad rule's
+    // blanket tag, say) is a result, the one `assess` reaches on it.
+    let given = !(args.techniques.is_empty()
+        && args.software.is_empty()
+        && args.cves.is_empty()
+        && args.ips.is_empty()
+        && args.domains.is_empty()
+        && args.infra.is_empty()
+        && args.ports.is_empty()
+        && args.findings.is_empty()
+        && args.layer.is_empty());
+    if ev.is_empty() && !given {
         bail!("no evidence: give --techniques/--software/--cve/…, --findings FILE or --layer FILE");
     }
     let opts = RankOptions {
@@ -248,6 +260,10 @@ fn print_human(res: &Attribution, view: &kahu_attack::AttackView<'_>) {
     print_evidence(res, view);
     println!();
     print_judgment(res);
+    if res.outcome == Outcome::InsufficientEvidence {
+        // A ranking on no evidence is every actor at the same 0 %.
+        return;
+    }
     println!();
     print_ranking(res);
     for c in res.candidates.iter().take(3) {
@@ -293,6 +309,16 @@ fn print_evidence(res: &Attribution, view: &kahu_attack::AttackView<'_>) {
         println!(
             "groups named by rules or feeds: {} (rule tags are hints; matched feed indicators score as infrastructure)",
             safe(&e.group_hints.join(", "))
+        );
+    }
+    const SHOWN: usize = 5;
+    for d in e.discounted.iter().take(SHOWN) {
+        println!("left out before scoring: {}", safe(d));
+    }
+    if e.discounted.len() > SHOWN {
+        println!(
+            "left out before scoring: {} more (all in --json, evidence.discounted)",
+            e.discounted.len() - SHOWN
         );
     }
 }
