@@ -147,6 +147,9 @@ struct ReportPage<'a> {
     matrix: Vec<MatrixColumn<'a>>,
     /// Techniques of the leading candidate not observed.
     expected: usize,
+    /// Some candidate has supporting evidence: without any, a ranking
+    /// would only list names at 0 % (the judgement says why none is named).
+    ranked: bool,
     containment: Vec<ContainmentLine<'a>>,
     /// (list name, entries) for the containment print notes.
     containment_notes: Vec<(&'static str, usize)>,
@@ -191,8 +194,20 @@ struct ContainmentLine<'a> {
     item: &'a Item,
     /// Shown on screen only (past the print cut of its list).
     cut: bool,
-    first: String,
-    last: String,
+    /// "1 detection" / "N detections".
+    count: String,
+    /// "at T", "T1 to T2" or "time unknown".
+    when: String,
+}
+
+/// When a containment entry was seen: one moment is "at T", not "T to T",
+/// and an entry without times says so instead of "? to ?".
+fn seen_text(first: Option<&str>, last: Option<&str>) -> String {
+    match (first, last) {
+        (None, None) => "time unknown".into(),
+        (Some(a), Some(b)) if a == b => format!("at {}", utc_text(Some(a))),
+        (a, b) => format!("{} to {}", utc_text(a), utc_text(b)),
+    }
 }
 
 /// The ATT&CK page of a technique id (`T1059.001` →
@@ -265,6 +280,11 @@ pub fn render_with(a: &Assessment, x: &ReportAnalytics) -> askama::Result<String
         phases: phases(&a.timeline),
         matrix,
         expected,
+        ranked: a
+            .attribution
+            .candidates
+            .iter()
+            .any(|c| !c.supporting.is_empty()),
         containment,
         containment_notes,
         infrastructure: a
@@ -403,8 +423,11 @@ fn containment(
                     what,
                     item,
                     cut: i >= CONTAINMENT_PRINT_ITEMS,
-                    first: utc_text(item.first_seen.as_deref()),
-                    last: utc_text(item.last_seen.as_deref()),
+                    count: match item.detections {
+                        1 => "1 detection".into(),
+                        n => format!("{n} detections"),
+                    },
+                    when: seen_text(item.first_seen.as_deref(), item.last_seen.as_deref()),
                 })
         })
         .collect();
@@ -424,6 +447,17 @@ fn containment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn containment_times_read_as_a_moment_a_range_or_unknown() {
+        let t = "2024-05-01T10:00:00Z";
+        assert_eq!(seen_text(Some(t), Some(t)), "at 2024-05-01 10:00:00 UTC");
+        assert_eq!(
+            seen_text(Some(t), Some("2024-05-02T10:00:00Z")),
+            "2024-05-01 10:00:00 UTC to 2024-05-02 10:00:00 UTC"
+        );
+        assert_eq!(seen_text(None, None), "time unknown");
+    }
 
     #[test]
     fn technique_links_only_for_technique_ids() {

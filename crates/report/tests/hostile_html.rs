@@ -533,3 +533,28 @@ fn the_checker_sees_an_injected_element_and_attribute() {
     );
     assert!(tags.iter().any(|(n, _)| n == "script"));
 }
+
+/// With no candidate supported by anything (insufficient evidence), the
+/// report lists no actor at 0 %: the judgement alone says why none is
+/// named. With support, the ranking is there.
+#[test]
+fn no_ranking_is_rendered_when_no_candidate_has_support() {
+    let analytics = hostile_analytics();
+    let supported = hostile_assessment();
+    assert!(
+        supported
+            .attribution
+            .candidates
+            .iter()
+            .any(|c| !c.supporting.is_empty())
+    );
+    let html = kahu_report::html::render_with(&supported, &analytics).unwrap();
+    assert!(html.contains("<th>Analytic confidence</th>"));
+    let mut bare = supported.clone();
+    for c in &mut bare.attribution.candidates {
+        c.supporting.clear();
+    }
+    let html = kahu_report::html::render_with(&bare, &analytics).unwrap();
+    assert!(!html.contains("<th>Analytic confidence</th>"));
+    assert!(!html.contains("— overlap with the case"));
+}
