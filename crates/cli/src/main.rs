@@ -148,7 +148,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Errors name evidence files and quote evidence: never raw.
-            eprintln!("error: {}", output::terminal_safe(&format!("{e:#}")));
+            eprintln!("error: {}", output::terminal_safe(&output::error_chain(&e)));
             ExitCode::from(2)
         }
     }

@@ -651,6 +651,25 @@ pub(crate) fn print_load_problems(
 
 /// Evidence- and rule-controlled text made safe for a terminal: control
 /// characters (escape sequences, newlines) shown escaped.
+/// An error and its causes joined by ": ", as `{:#}` joins them, except
+/// that a cause already quoted by the message before it is not repeated
+/// (errors that print their source, as `"{file}: {source}"` does, gave
+/// "x.csv: No such file or directory (os error 2): No such file or
+/// directory (os error 2)").
+pub(crate) fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
 pub(crate) fn terminal_safe(s: &str) -> String {
     kahu_report::safe::single_line(s)
 }
@@ -658,6 +677,36 @@ pub(crate) fn terminal_safe(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cause_the_message_already_quotes_is_not_repeated() {
+        #[derive(Debug)]
+        struct Quoting {
+            file: String,
+            source: std::io::Error,
+        }
+        impl std::fmt::Display for Quoting {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}: {}", self.file, self.source)
+            }
+        }
+        impl std::error::Error for Quoting {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.source)
+            }
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e = anyhow::Error::new(Quoting {
+            file: "f.csv".into(),
+            source: io,
+        })
+        .context("cannot load IOC feed f.csv");
+        assert_eq!(error_chain(&e), "cannot load IOC feed f.csv: f.csv: gone");
+        // Causes that are not quoted are all kept, as `{:#}` keeps them.
+        let plain = anyhow::anyhow!("inner").context("middle").context("outer");
+        assert_eq!(error_chain(&plain), format!("{plain:#}"));
+        assert_eq!(error_chain(&plain), "outer: middle: inner");
+    }
 
     /// Visible text: ANSI escape sequences removed.
     fn visible(s: &str) -> String {
