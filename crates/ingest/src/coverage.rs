@@ -208,7 +208,10 @@ impl EvidenceCoverage {
 /// its time windows over centuries.
 pub(crate) fn placeholder_time(t: &kahu_event::Timestamp) -> bool {
     use chrono::Datelike;
-    t.year() < 1980 || t.year() >= 9999
+    // The UTC date as stored: `DateTime::year` goes through the local
+    // time (an offset added), which cost ≈ 140 instructions per event.
+    let year = t.naive_utc().year();
+    !(1980..9999).contains(&year)
 }
 
 fn has_logsource(e: &Event) -> bool {
