@@ -102,7 +102,8 @@ pub fn summary(
                 n => format!("{n} host(s)"),
             },
             match (first, last) {
-                (Some(a), Some(b)) if a == b => format!("at {}", time_text(first)),
+                (Some(_), Some(_)) if time_text(first) == time_text(last) =>
+                    format!("at {}", time_text(first)),
                 (Some(_), Some(_)) =>
                     format!("between {} and {}", time_text(first), time_text(last)),
                 _ => "at unknown times".to_string(),
@@ -116,10 +117,11 @@ pub fn summary(
             "{} ({}): {}",
             i.title,
             i.severity,
-            if i.first_seen == i.last_seen {
-                format!("at {}", time_text(i.first_seen))
-            } else {
-                format!("{} to {}", time_text(i.first_seen), time_text(i.last_seen))
+            // Compared as shown (to the second): "17:15:29 to 17:15:29"
+            // reads as a mistake.
+            match (time_text(i.first_seen), time_text(i.last_seen)) {
+                (a, b) if a == b => format!("at {a}"),
+                (a, b) => format!("{a} to {b}"),
             }
         ));
     }

@@ -203,10 +203,13 @@ struct ContainmentLine<'a> {
 /// When a containment entry was seen: one moment is "at T", not "T to T",
 /// and an entry without times says so instead of "? to ?".
 fn seen_text(first: Option<&str>, last: Option<&str>) -> String {
-    match (first, last) {
-        (None, None) => "time unknown".into(),
-        (Some(a), Some(b)) if a == b => format!("at {}", utc_text(Some(a))),
-        (a, b) => format!("{} to {}", utc_text(a), utc_text(b)),
+    if first.is_none() && last.is_none() {
+        return "time unknown".into();
+    }
+    // Compared as shown (to the second), not as stored.
+    match (utc_text(first), utc_text(last)) {
+        (a, b) if a == b => format!("at {a}"),
+        (a, b) => format!("{a} to {b}"),
     }
 }
 
@@ -457,6 +460,10 @@ mod tests {
             "2024-05-01 10:00:00 UTC to 2024-05-02 10:00:00 UTC"
         );
         assert_eq!(seen_text(None, None), "time unknown");
+        assert_eq!(
+            seen_text(Some(t), Some("2024-05-01T10:00:00.750Z")),
+            "at 2024-05-01 10:00:00 UTC"
+        );
     }
 
     #[test]
