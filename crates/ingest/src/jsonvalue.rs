@@ -44,7 +44,16 @@ pub(crate) struct KeyCache {
     /// Recently seen short string values, see [`KeyCache::value`].
     values: Vec<Option<Arc<str>>>,
     hasher: hashbrown::DefaultHashBuilder,
+    /// The previous record's keys in the order read, see
+    /// [`KeyCache::next_key`].
+    by_position: Vec<Arc<str>>,
+    /// Keys read so far in the current record.
+    position: usize,
 }
+
+/// Key positions remembered per record; keys past this are looked up by
+/// hash only.
+const MAX_KEY_POSITIONS: usize = 512;
 
 /// Slots of the string value cache (a power of two).
 const VALUE_SLOTS: usize = 4096;
@@ -92,6 +101,35 @@ impl KeyCache {
         a
     }
 
+    /// The shared copy of the record's next key. Records of one log list
+    /// their keys in the same order, so the key at the same position in
+    /// the previous record is checked first: a compare instead of hashing
+    /// every key of every record.
+    pub(crate) fn next_key(&mut self, key: &str) -> Arc<str> {
+        let n = self.position;
+        self.position += 1;
+        if let Some(k) = self.by_position.get(n)
+            && **k == *key
+        {
+            return k.clone();
+        }
+        let k = self.get(key);
+        if let Some(slot) = self.by_position.get_mut(n) {
+            *slot = k.clone();
+        } else if n == self.by_position.len() && n < MAX_KEY_POSITIONS {
+            self.by_position.push(k.clone());
+        }
+        k
+    }
+
+    /// After a record that may have failed half-way: its partial entries
+    /// are still on the scratch stacks.
+    fn after_record(&mut self) {
+        self.fields.clear();
+        self.items.clear();
+        self.trim_scratch();
+    }
+
     fn trim_scratch(&mut self) {
         if self.fields.capacity() > MAX_SCRATCH_KEPT {
             self.fields = Vec::new();
@@ -120,8 +158,8 @@ pub(crate) fn parse_lossy(
     bytes: &[u8],
     keys: &mut KeyCache,
 ) -> Result<(Value, bool), serde_json::Error> {
-    if simdutf8::basic::from_utf8(bytes).is_ok() {
-        return parse(bytes, keys).map(|v| (v, false));
+    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
+        return parse_text(text, keys).map(|v| (v, false));
     }
     let text = String::from_utf8_lossy(bytes);
     parse(text.as_bytes(), keys).map(|v| (v, true))
@@ -133,30 +171,31 @@ pub(crate) fn parse(bytes: &[u8], keys: &mut KeyCache) -> Result<Value, serde_js
     // costs more than one pass over the whole text; valid text is parsed as
     // `str` without the per-string check. Invalid text takes the byte path
     // so the error (and its position) is what it always was.
-    let out = match simdutf8::basic::from_utf8(bytes) {
-        Ok(text) => {
-            if let Some(v) = crate::jsonfast::parse(text, keys) {
-                return Ok(v);
-            }
-            // Not in the fast subset: start over with serde_json.
-            keys.fields.clear();
-            keys.items.clear();
-            let mut de = serde_json::Deserializer::from_str(text);
-            ValueSeed { keys: &mut *keys }
-                .deserialize(&mut de)
-                .and_then(|v| de.end().map(|()| v))
-        }
-        Err(_) => {
-            let mut de = serde_json::Deserializer::from_slice(bytes);
-            ValueSeed { keys: &mut *keys }
-                .deserialize(&mut de)
-                .and_then(|v| de.end().map(|()| v))
-        }
+    let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let out = ValueSeed { keys: &mut *keys }
+            .deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v));
+        keys.after_record();
+        return out;
     };
-    // After an error the scratch stacks still hold the partial record.
+    parse_text(text, keys)
+}
+
+/// [`parse`] of text already known to be UTF-8.
+fn parse_text(text: &str, keys: &mut KeyCache) -> Result<Value, serde_json::Error> {
+    keys.position = 0;
+    if let Some(v) = crate::jsonfast::parse(text, keys) {
+        return Ok(v);
+    }
+    // Not in the fast subset: start over with serde_json.
     keys.fields.clear();
     keys.items.clear();
-    keys.trim_scratch();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let out = ValueSeed { keys: &mut *keys }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v));
+    keys.after_record();
     out
 }
 
