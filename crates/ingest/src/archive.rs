@@ -13,6 +13,7 @@
 //! streamed: the tar is read straight out of the decompressor
 //! (`walk.rs`), so only its members are held.
 
+use kahu_event::Timestamp;
 use std::cell::Cell;
 use std::io::{Read, Seek, SeekFrom};
 use std::rc::Rc;
@@ -282,8 +283,13 @@ impl Budget {
 
 /// One member handed to the caller, or a problem with one.
 pub(crate) enum Item<'a> {
-    /// A regular member, fully read.
-    Member { name: &'a str, data: &'a [u8] },
+    /// A regular member, fully read, with the time the archive records
+    /// for it.
+    Member {
+        name: &'a str,
+        data: &'a [u8],
+        modified: Option<Timestamp>,
+    },
     /// Something to report; `stop` if the archive cannot be read further.
     Problem {
         name: Option<&'a str>,
@@ -435,6 +441,7 @@ pub(crate) fn zip<R: Read + Seek>(
             continue;
         }
         let name = String::from_utf8_lossy(m.name_raw()).into_owned();
+        let modified = m.last_modified().and_then(zip_time);
         let declared = m.size();
         let cap = match admit(&name, declared, limits, budget, f) {
             Admit::Read { cap } => cap,
@@ -475,10 +482,28 @@ pub(crate) fn zip<R: Read + Seek>(
         if !f(Item::Member {
             name: &name,
             data: buf.bytes(),
+            modified,
         }) {
             return;
         }
     }
+}
+
+/// A zip member's time. Zip stores the local time of the machine that
+/// made the archive, without its zone: taken as UTC, it is hours off at
+/// most, which is enough to date year-less lines.
+fn zip_time(t: zip::DateTime) -> Option<Timestamp> {
+    let naive = chrono::NaiveDate::from_ymd_opt(t.year().into(), t.month().into(), t.day().into())?
+        .and_hms_opt(t.hour().into(), t.minute().into(), t.second().into())?;
+    Some(naive.and_utc())
+}
+
+/// Seconds since the Unix epoch as a time; 0 (gzip's "no time") is none.
+fn epoch_time(secs: u64) -> Option<Timestamp> {
+    if secs == 0 {
+        return None;
+    }
+    chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)
 }
 
 /// Walk a tar archive. `compressed` counts the compressed bytes behind
@@ -528,6 +553,7 @@ pub(crate) fn tar(
             return;
         }
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let modified = entry.header().mtime().ok().and_then(epoch_time);
         let declared = entry.size();
         let cap = match admit(&name, declared, limits, budget, f) {
             Admit::Read { cap } => cap,
@@ -559,6 +585,7 @@ pub(crate) fn tar(
         if !f(Item::Member {
             name: &name,
             data: buf.bytes(),
+            modified,
         }) {
             return;
         }
@@ -609,8 +636,15 @@ pub(crate) fn gunzip(
         }
     };
     budget.spend(buf.bytes().len());
+    // The time gzip recorded for the file it compressed (logrotate's
+    // `auth.log.2.gz` keeps the rotated log's), when it kept one.
+    let modified = d
+        .header()
+        .map(|h| u64::from(h.mtime()))
+        .and_then(epoch_time);
     f(Item::Member {
         name,
         data: buf.bytes(),
+        modified,
     });
 }

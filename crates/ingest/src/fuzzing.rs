@@ -26,6 +26,7 @@ fn origin(file: &str) -> Origin {
         file: Arc::from(file),
         member: None,
         host_hint: None,
+        modified: None,
     }
 }
 

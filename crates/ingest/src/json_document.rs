@@ -329,6 +329,7 @@ mod tests {
             file: Arc::from("doc.json"),
             member: None,
             host_hint: None,
+            modified: None,
         }
     }
 

@@ -489,6 +489,7 @@ mod tests {
             file: Arc::from("t.jsonl"),
             member: None,
             host_hint: None,
+            modified: None,
         }
     }
 

@@ -116,6 +116,11 @@ pub struct Origin {
     pub member: Option<Arc<str>>,
     /// Host name inferred from the collection layout, used when events lack one.
     pub host_hint: Option<Arc<str>>,
+    /// When the file or archive member was last written, as the file
+    /// system or the archive records it (a member without its own time
+    /// takes its archive's). Year-less timestamps (BSD syslog) are dated
+    /// against it.
+    pub modified: Option<kahu_event::Timestamp>,
 }
 
 impl Origin {

@@ -104,6 +104,7 @@ mod tests {
             file: Arc::from("export.json"),
             member: None,
             host_hint: None,
+            modified: None,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::{
     EvidenceCoverage, Format, Input, NOTE_PREFIX, Origin, SNIFF_LEN, Sink, Warning, all_formats,
     hostname,
 };
-use kahu_event::Event;
+use kahu_event::{Event, Timestamp};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -211,7 +211,11 @@ impl Reader {
             inventory,
             stopped: false,
         };
-        self.dispatch(Input::File(path), &comps, None, 1, &mut ctx);
+        let modified = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(Timestamp::from);
+        self.dispatch(Input::File(path), &comps, None, modified, 1, &mut ctx);
         !ctx.stopped
     }
 
@@ -240,7 +244,7 @@ impl Reader {
             inventory,
             stopped: false,
         };
-        self.dispatch(Input::Memory(bytes), &comps, None, 1, &mut ctx);
+        self.dispatch(Input::Memory(bytes), &comps, None, None, 1, &mut ctx);
         !ctx.stopped
     }
 
@@ -251,6 +255,7 @@ impl Reader {
         input: Input<'_>,
         comps: &[String],
         member: Option<Arc<str>>,
+        modified: Option<Timestamp>,
         depth: u32,
         ctx: &mut Ctx<'_>,
     ) {
@@ -259,6 +264,7 @@ impl Reader {
             file: ctx.file.clone(),
             member: member.clone(),
             host_hint: host_hint.clone(),
+            modified,
         };
         let mut entry = FileEntry {
             path: ctx.file.clone(),
@@ -418,6 +424,7 @@ impl Reader {
             file: ctx.file.clone(),
             member: Some(join_member(origin.member.as_deref(), &inner)),
             host_hint: hostname::infer_host(&c).map(|h| Arc::<str>::from(h.as_str())),
+            modified: origin.modified,
         };
         let mut entry = FileEntry {
             path: ctx.file.clone(),
@@ -500,7 +507,11 @@ impl Reader {
                     }
                     ctx.sink.warning(o.warning(None, reason));
                 }
-                Item::Member { name, data } => {
+                Item::Member {
+                    name,
+                    data,
+                    modified,
+                } => {
                     let mut c = comps.to_vec();
                     c.extend(
                         name.split(['/', '\\'])
@@ -508,7 +519,14 @@ impl Reader {
                             .map(str::to_string),
                     );
                     let member = join_member(origin.member.as_deref(), name);
-                    self.dispatch(Input::Memory(data), &c, Some(member), depth + 1, ctx);
+                    self.dispatch(
+                        Input::Memory(data),
+                        &c,
+                        Some(member),
+                        modified.or(origin.modified),
+                        depth + 1,
+                        ctx,
+                    );
                 }
             }
             !ctx.stopped

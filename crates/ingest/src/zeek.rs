@@ -532,6 +532,7 @@ mod tests {
             file: Arc::from(file),
             member: None,
             host_hint: None,
+            modified: None,
         }
     }
 

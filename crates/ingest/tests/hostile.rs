@@ -17,6 +17,7 @@ fn origin() -> Origin {
         file: Arc::from("test"),
         member: None,
         host_hint: None,
+        modified: None,
     }
 }
 

@@ -557,3 +557,73 @@ fn placeholder_times_are_read_as_no_time_and_reported() {
         "{notes:?}"
     );
 }
+
+#[test]
+fn year_less_syslog_in_an_archive_is_dated_by_the_members_time_not_today() {
+    // A rotated auth.log written on 2024-01-05, as a tar, a zip and a
+    // logrotate gzip. Dated against today, both lines moved by years.
+    let log = b"Dec 30 22:14:07 db01 sshd[811]: Accepted password for postgres from 203.0.113.44 port 40022 ssh2\n\
+Jan  4 03:02:11 db01 sshd[902]: Accepted password for postgres from 203.0.113.44 port 40100 ssh2\n";
+    let written = 1_704_412_800u64; // 2024-01-05T00:00:00Z
+    let want = ["2023-12-30T22:14:07+00:00", "2024-01-04T03:02:11+00:00"];
+
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(log.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(written);
+    h.set_cksum();
+    tar.append_data(&mut h, "var/log/auth.log", &log[..])
+        .unwrap();
+    let tar = tar.into_inner().unwrap();
+
+    let mut z = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut z);
+        let t = zip::DateTime::from_date_and_time(2024, 1, 5, 0, 0, 0).unwrap();
+        let opts = zip::write::SimpleFileOptions::default().last_modified_time(t);
+        w.start_file("var/log/auth.log", opts).unwrap();
+        w.write_all(log).unwrap();
+        w.finish().unwrap();
+    }
+
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(written as u32)
+        .write(Vec::new(), flate2::Compression::fast());
+    gz.write_all(log).unwrap();
+    let gz = gz.finish().unwrap();
+
+    for (name, bytes) in [
+        ("triage.tar", tar),
+        ("triage.zip", z.into_inner()),
+        ("auth.log.2.gz", gz),
+    ] {
+        let c = read_file(name, &bytes);
+        let times: Vec<String> = c
+            .events
+            .iter()
+            .map(|e| e.timestamp.unwrap().to_rfc3339())
+            .collect();
+        assert_eq!(times, want, "{name}: {:?}", c.warnings);
+        assert!(
+            !c.warnings.iter().any(|w| w.reason.contains("current date")),
+            "{name}: {:?}",
+            c.warnings
+        );
+    }
+}
+
+#[test]
+fn year_less_syslog_with_no_recorded_time_says_the_year_was_guessed() {
+    // Bytes handed over in memory carry no time at all.
+    let log = b"Dec 30 22:14:07 db01 sshd[811]: Accepted password for postgres from 203.0.113.44 port 40022 ssh2\n";
+    let mut c = Collect::default();
+    Reader::new().read_memory("auth.log", log, &mut c, &mut Vec::new());
+    assert_eq!(c.events.len(), 1);
+    let guessed: Vec<_> = c
+        .warnings
+        .iter()
+        .filter(|w| w.reason.contains("dated against the current date"))
+        .collect();
+    assert_eq!(guessed.len(), 1, "{:?}", c.warnings);
+}

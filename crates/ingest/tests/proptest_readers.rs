@@ -14,6 +14,7 @@ fn origin() -> Origin {
         file: Arc::from("fuzz"),
         member: None,
         host_hint: None,
+        modified: None,
     }
 }
 

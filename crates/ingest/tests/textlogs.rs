@@ -32,6 +32,7 @@ fn origin(name: &str) -> Origin {
         file: Arc::from(name),
         member: None,
         host_hint: Some(Arc::from("hint-host")),
+        modified: None,
     }
 }
 

@@ -91,6 +91,7 @@ fn reread(lines: &str) -> Collect {
         file: Arc::from("export.jsonl"),
         member: None,
         host_hint: None,
+        modified: None,
     };
     let mut c = Collect::default();
     kahu_ingest::json::Json

@@ -126,15 +126,22 @@ impl Format for Syslog {
     }
 
     fn read(&self, input: Input<'_>, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()> {
-        let reference = match input {
-            Input::File(p) | Input::FileFrom(p, _) => std::fs::metadata(p)
-                .and_then(|m| m.modified())
-                .ok()
-                .map(DateTime::<Utc>::from),
-            Input::Memory(_) => None,
-        }
-        .or(self.reference)
-        .unwrap_or_else(Utc::now);
+        // Year-less lines are dated against when the log was last written:
+        // the file's time, an archive member's or the gzip header's (the
+        // walk puts it in `origin`), never the day kahu runs, unless there
+        // is nothing else, and then it says so.
+        let known = origin
+            .modified
+            .or_else(|| match input {
+                Input::File(p) | Input::FileFrom(p, _) => std::fs::metadata(p)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .map(DateTime::<Utc>::from),
+                Input::Memory(_) => None,
+            })
+            .or(self.reference);
+        let reference = known.unwrap_or_else(Utc::now);
+        let mut year_guessed = known.is_none();
         let name = base_name(origin.member.as_deref().unwrap_or(&origin.file));
         let auth_file = name.starts_with("auth.log")
             || name.starts_with("secure")
@@ -234,6 +241,16 @@ impl Format for Syslog {
             f.insert("message", Value::Str(msg));
             let is_auth = auth::extract(h.program.unwrap_or(""), h.msg, f);
             ctx.logsources(&mut ev, h.program, is_auth);
+            // Only here: auoms and Sysmon records carry their own full time.
+            if year_guessed && matches!(h.time, SyslogTime::YearLess(..)) {
+                year_guessed = false;
+                sink.warning(line_warning(
+                    origin,
+                    n,
+                    "timestamps without a year are dated against the current date: \
+                     the input records no time it was written (check the years)",
+                ));
+            }
             if !sink.event(ev) {
                 return Ok(());
             }
