@@ -73,6 +73,12 @@ pub fn single_line(s: &str) -> String {
 /// path: an existing file or link of that name is removed first, then the
 /// file is created exclusively, which fails rather than follow a link
 /// planted in between. A hard link to evidence loses only this name.
+///
+/// Nothing else is ever removed: a FIFO or a character device (`/dev/null`,
+/// `/dev/stdout`'s target, a pipe to another tool) is written through, as
+/// any Unix tool does, so `/dev/full` fails with "no space"; a block device
+/// or a socket is refused. (Removing them replaced `/dev/null` with a
+/// regular file when kahu ran as root.)
 pub fn create_output_file(path: &Path) -> io::Result<File> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => {
@@ -81,11 +87,44 @@ pub fn create_output_file(path: &Path) -> io::Result<File> {
                 format!("{} is a directory", path.display()),
             ));
         }
-        Ok(_) => std::fs::remove_file(path)?,
+        Ok(m) if m.is_file() || m.file_type().is_symlink() => std::fs::remove_file(path)?,
+        Ok(m) => return open_special(path, &m),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
     OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// An output path that is neither a file, a link nor a directory: written
+/// through when it is a stream (FIFO, character device), else refused.
+fn open_special(path: &Path, m: &std::fs::Metadata) -> io::Result<File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = m.file_type();
+        if t.is_fifo() || t.is_char_device() {
+            return OpenOptions::new().write(true).open(path);
+        }
+        let what = if t.is_block_device() {
+            "a block device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is {what}; not written", path.display()),
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file; not written", path.display()),
+        ))
+    }
 }
 
 /// Write `bytes` to a new output file at `path` (see [`create_output_file`]).
@@ -160,6 +199,43 @@ mod tests {
             assert!(cell.starts_with('\''), "{cell:?} not neutralised");
         }
         assert_eq!(&rec[6], "ok");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_written_through_and_a_socket_refused_never_removed() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        // `-o` naming a pipe another tool reads (or /dev/null, /dev/full:
+        // character devices take the same path).
+        let fifo = dir.path().join("to-siem");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_output_file(&fifo, b"timeline\n").unwrap();
+        assert_eq!(reader.join().unwrap(), b"timeline\n");
+        let t = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(t.is_fifo(), "the pipe was replaced: {t:?}");
+
+        let sock = dir.path().join("agent.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let err = write_output_file(&sock, b"x").unwrap_err();
+        assert!(
+            err.to_string().contains("is a socket; not written"),
+            "{err}"
+        );
+        assert!(
+            std::fs::symlink_metadata(&sock)
+                .unwrap()
+                .file_type()
+                .is_socket()
+        );
     }
 
     #[cfg(unix)]
