@@ -192,7 +192,7 @@ pub fn containment(
     let mut excluded = ItemSet::default();
     hosts_and_domains(scope, findings, policy, &mut c);
     c.accounts = accounts(scope, findings, policy, &mut excluded);
-    addresses(scope, findings, policy, &mut c);
+    addresses(scope, findings, policy, &mut c, &mut excluded);
     let files = files(scope, findings, policy, &mut excluded);
     c.hashes = hashes_to_block(&files, findings, hashes, policy, &mut excluded);
     c.files = files;
@@ -314,7 +314,13 @@ fn accounts(
     out.into_items()
 }
 
-fn addresses(scope: &Scope, findings: &[Finding], policy: &Policy, c: &mut Containment) {
+fn addresses(
+    scope: &Scope,
+    findings: &[Finding],
+    policy: &Policy,
+    c: &mut Containment,
+    excluded: &mut ItemSet,
+) {
     let mut block = ItemSet::default();
     let mut shared = ItemSet::default();
     let mut internal = ItemSet::default();
@@ -333,6 +339,13 @@ fn addresses(scope: &Scope, findings: &[Finding], policy: &Policy, c: &mut Conta
                     ),
                     first.as_deref(),
                 ),
+                None if only_answered_dns(e, findings, policy) => excluded.add(
+                    &e.value,
+                    &format!(
+                        "ip: only the DNS server that answered a query these detections are about (port 53) — blocking it cuts name resolution for the network; block the domain instead. Seen in: {reason}"
+                    ),
+                    first.as_deref(),
+                ),
                 None => seen(&mut block, e, &e.value, &reason),
             },
             EntityClass::Address(IpClass::Internal) => {
@@ -346,6 +359,30 @@ fn addresses(scope: &Scope, findings: &[Finding], policy: &Policy, c: &mut Conta
     c.ips = block.into_items();
     c.shared_infrastructure = shared.into_items();
     c.internal_ips = internal.into_items();
+}
+
+/// Whether every detection behind an address shows it only as the server
+/// of a DNS exchange (a resolver asked for a name an indicator or rule is
+/// about), not as a party of the activity, unless an indicator names the
+/// address itself.
+fn only_answered_dns(e: &ScopeEntity, findings: &[Finding], policy: &Policy) -> bool {
+    let mut any = false;
+    for f in behind(e, findings).filter(|f| f.level >= policy.block_ip) {
+        any = true;
+        if f.kind == FindingKind::Ioc
+            && field(f, "ioc").and_then(|v| v.split_whitespace().nth(1)) == Some(e.value.as_str())
+        {
+            return false;
+        }
+        let server = field(f, "id.resp_h").or_else(|| field(f, "DestinationIp"));
+        let port = field(f, "id.resp_p")
+            .or_else(|| field(f, "DestinationPort"))
+            .map(str::trim);
+        if server != Some(e.value.as_str()) || port != Some("53") {
+            return false;
+        }
+    }
+    any
 }
 
 /// Why an internal address looks like command and control or a pivot: a

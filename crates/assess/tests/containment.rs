@@ -99,6 +99,45 @@ fn demo_containment_keeps_the_attacker_and_drops_windows() {
             );
         }
     }
+    // The resolver that answered the network's lookups (the C2 name among
+    // them) is not an attacker address: blocking it cuts DNS for everyone.
+    let c2: BTreeSet<&str> = truth["infrastructure"]["c2_ips"]
+        .as_array()
+        .expect("c2 ips")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    let resolvers = dns_servers(&demo.join("evidence/sensor01/zeek/dns.log"));
+    assert!(
+        !resolvers.is_empty(),
+        "the demo's dns.log names its resolver"
+    );
+    for r in resolvers.iter().filter(|r| !c2.contains(r.as_str())) {
+        assert!(
+            !ips.contains(r),
+            "DNS server {r} is on the IP block list: {ips:?}"
+        );
+    }
+}
+
+/// Servers of the DNS exchanges in a Zeek TSV `dns.log` (`id.resp_h` where
+/// `id.resp_p` is 53).
+fn dns_servers(log: &std::path::Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(log).expect("dns.log");
+    let fields: Vec<&str> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#fields\t"))
+        .expect("#fields")
+        .split('\t')
+        .collect();
+    let at = |name: &str| fields.iter().position(|f| *f == name).expect(name);
+    let (h, p) = (at("id.resp_h"), at("id.resp_p"));
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|c| c.get(p) == Some(&"53"))
+        .filter_map(|c| c.get(h).map(|s| s.to_string()))
+        .collect()
 }
 
 #[test]
