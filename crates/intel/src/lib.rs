@@ -24,8 +24,12 @@
 //! STIX `AND`/`OR` inside an observation are exact; `OR` between
 //! observations is exact; `AND`/`FOLLOWEDBY` between observations and the
 //! `WITHIN`/`REPEATS`/`START STOP` qualifiers are downgraded (each
-//! observation matches alone) and reported. Anything else is reported as
-//! unsupported with the indicator id, never dropped silently.
+//! observation matches alone) and reported. A comparison set made of
+//! negations only (`[ipv4-addr:value != 'X']`, `NOT =`) is refused as
+//! unsupported: it holds for every other value, so as an indicator it would
+//! flag (and block-list) them all; a negation beside a positive comparison
+//! is kept. Anything else is reported as unsupported with the indicator
+//! id, never dropped silently.
 //!
 //! ```no_run
 //! # use kahu_intel::IocSet;

@@ -311,6 +311,12 @@ fn load_indicator(
             .map(compile_comparison)
             .collect::<Result<Vec<_>, _>>()
         {
+            // `[ipv4-addr:value != 'X']` holds for every other address:
+            // as an indicator it would flag (and block-list) all of them.
+            Ok(atoms) if atoms.iter().all(|a| a.negated) => dropped.push(
+                "a comparison set of negations only (`!=`, `NOT`) matches almost every observation"
+                    .to_string(),
+            ),
             Ok(atoms) => alternatives.push(atoms),
             Err(e) => dropped.push(e.to_string()),
         }

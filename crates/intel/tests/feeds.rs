@@ -207,6 +207,57 @@ fn stix_unsupported_and_downgrades_are_reported() {
 }
 
 #[test]
+fn a_negation_only_pattern_is_refused_not_matched_on_every_other_value() {
+    // `!=` holds for every address but one: loaded, it flagged (and put on
+    // the IP block list) every other address, under the excluded one's name.
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("neq.json");
+    let ind = |n: u32, pattern: &str| {
+        format!(
+            r#"{{"type":"indicator","spec_version":"2.1","id":"{}","created":"2024-01-01T00:00:00Z","modified":"2024-01-01T00:00:00Z","name":"not the C2","pattern":"{pattern}","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"}}"#,
+            sid(n)
+        )
+    };
+    std::fs::write(
+        &feed,
+        format!(
+            r#"{{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[{},{},{}]}}"#,
+            ind(1, "[ipv4-addr:value != '203.0.113.77']"),
+            ind(2, "[domain-name:value NOT = 'good.example']"),
+            ind(3, "[ipv4-addr:value = '203.0.113.77'] OR [ipv4-addr:value != '198.51.100.1']"),
+        ),
+    )
+    .unwrap();
+    let mut set = IocSet::new();
+    let r = set.load_path(&feed).unwrap();
+    for n in [1, 2] {
+        let issue = r
+            .issues
+            .iter()
+            .find(|i| i.indicator.as_deref() == Some(sid(n).as_str()))
+            .unwrap_or_else(|| panic!("indicator {n} not reported: {:#?}", r.issues));
+        assert_eq!(issue.kind, IssueKind::Unsupported, "{issue}");
+        assert!(issue.reason.contains("negations only"), "{issue}");
+    }
+    // The OR keeps its positive half and says it dropped the other.
+    let i3 = r
+        .issues
+        .iter()
+        .find(|i| i.indicator.as_deref() == Some(sid(3).as_str()))
+        .expect("downgrade reported");
+    assert_eq!(i3.kind, IssueKind::Downgraded, "{i3}");
+    assert!(
+        hits(&set, &ev(&[("DestinationIp", "198.51.100.9")])).is_empty(),
+        "another address matched a negation"
+    );
+    assert!(hits(&set, &ev(&[("QueryName", "www.example.org")])).is_empty());
+    assert_eq!(
+        hits(&set, &ev(&[("DestinationIp", "203.0.113.77")])),
+        [sid(3)]
+    );
+}
+
+#[test]
 fn stix_validity_window_and_context() {
     let (mut set, r) = load_stix();
     let f = [("DestinationIp", Value::str("203.0.113.77"))];
