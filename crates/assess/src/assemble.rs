@@ -857,6 +857,7 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment, view: &AttackView<'_>) -> serde_j
             .map(|t| (t.id.clone(), t.name.clone(), t.tactics.clone()))
             .collect(),
         candidates,
+        attributed: a.attribution.outcome == "candidate",
         first_seen: a.summary.first_activity,
         last_seen: a.summary.last_activity,
         tlp: Some(a.case.tlp),

@@ -125,6 +125,12 @@ pub struct BundleInput {
     pub techniques: Vec<(String, String, Vec<String>)>,
     /// Candidate actors, most likely first.
     pub candidates: Vec<CandidateActor>,
+    /// Whether the assessment names the first candidate as the actor.
+    /// Only then is there an `attributed-to` relationship (to that one
+    /// actor): consumers draw every such relationship as an edge, so a
+    /// hypothesis the assessment rejects must not be one. Otherwise, and
+    /// for the other candidates, the hypotheses are written in text.
+    pub attributed: bool,
     /// First and last activity of the intrusion.
     pub first_seen: Option<DateTime<Utc>>,
     /// Last activity.
@@ -538,10 +544,14 @@ fn add_observed_data(b: &mut BundleBuilder, s: &Sighting) -> String {
     od_id
 }
 
-/// Attribution hypotheses: an intrusion-set per candidate and an
-/// attributed-to relationship carrying its likelihood.
+/// The attributed actor: an intrusion-set and an attributed-to
+/// relationship carrying its likelihood, the other hypotheses named in its
+/// description.
 fn add_attribution(b: &mut BundleBuilder, input: &BundleInput, campaign_id: &str) {
-    for c in &input.candidates {
+    if !input.attributed {
+        return;
+    }
+    if let Some(c) = input.candidates.first() {
         let is_id = sdo_id("intrusion-set", &c.group_id);
         let mut o = json!({
             "type": "intrusion-set", "id": is_id, "name": c.name,
@@ -559,11 +569,62 @@ fn add_attribution(b: &mut BundleBuilder, input: &BundleInput, campaign_id: &str
             "relationship_type": "attributed-to", "source_ref": campaign_id, "target_ref": is_id,
             "confidence": confidence,
             "description": format!(
-                "It is {} ({:.0}%) that this intrusion was conducted by {} ({}); analytic confidence: {}.",
-                c.likelihood, c.probability * 100.0, c.name, c.group_id, c.confidence
+                "{} that this intrusion was conducted by {} ({}); analytic confidence in this judgement: {}.{}",
+                estimate(c),
+                c.name,
+                c.group_id,
+                c.confidence,
+                alternatives(&input.candidates[1..], " Other hypotheses considered")
             ),
         }));
     }
+}
+
+/// "It is likely (70%)", "There is almost no chance (<1%)": the estimative
+/// words as the start of a sentence.
+fn estimate(c: &CandidateActor) -> String {
+    let pct = percent(c.probability);
+    let lead = match c.likelihood.as_str() {
+        "almost no chance" | "roughly even chance" | "remote" => "There is",
+        _ => "It is",
+    };
+    let article = if c.likelihood == "roughly even chance" {
+        "a "
+    } else {
+        ""
+    };
+    format!("{lead} {article}{} ({pct})", c.likelihood)
+}
+
+/// A probability as a whole percentage; under half a percent but not zero
+/// is "<1%", not a flat "0%".
+fn percent(p: f64) -> String {
+    let p = p * 100.0;
+    if p > 0.0 && p < 0.5 {
+        "<1%".to_string()
+    } else {
+        format!("{p:.0}%")
+    }
+}
+
+/// `"{intro}: X (G…), unlikely (30%); …."`, or nothing for no candidates.
+fn alternatives(cs: &[CandidateActor], intro: &str) -> String {
+    if cs.is_empty() {
+        return String::new();
+    }
+    let items: Vec<String> = cs
+        .iter()
+        .map(|c| {
+            format!(
+                "{} ({}), {} ({})",
+                c.name,
+                c.group_id,
+                c.likelihood,
+                percent(c.probability)
+            )
+        })
+        .collect();
+    format!("{intro}: {}.", items.join("; "))
 }
 
 /// The report over every other object, then the TLP marking applied to all
@@ -586,6 +647,12 @@ fn add_report_and_marking(b: &mut BundleBuilder, input: &BundleInput) -> String 
     let mut description = input.summary.clone();
     if marking.as_ref().is_some_and(|(_, strict)| *strict) {
         description.push_str(" Shared as TLP:AMBER+STRICT: the recipient's organisation only.");
+    }
+    if !input.attributed {
+        description.push_str(&alternatives(
+            &input.candidates,
+            " No actor is attributed; hypotheses considered",
+        ));
     }
     if input.withheld > 0 {
         description.push_str(&format!(
@@ -656,7 +723,81 @@ mod tests {
     #[test]
     fn bundle_links_sightings_and_attribution() {
         let t = Utc::now();
-        let b = build_bundle(&BundleInput {
+        let b = build_bundle(&sample_input(t));
+        check_sample_bundle(&b);
+    }
+
+    fn candidate(id: &str, name: &str, likelihood: &str, p: f64) -> CandidateActor {
+        CandidateActor {
+            group_id: id.into(),
+            name: name.into(),
+            aliases: vec![],
+            likelihood: likelihood.into(),
+            confidence: "high".into(),
+            probability: p,
+        }
+    }
+
+    #[test]
+    fn only_the_attributed_actor_gets_an_attributed_to_relationship() {
+        // The demo's bundle carried "attributed-to" edges to ToddyCat and
+        // Wizard Spider at 0 %; a partner's OpenCTI draws each as a link.
+        let t = Utc::now();
+        let mut input = sample_input(t);
+        input
+            .candidates
+            .push(candidate("G1022", "ToddyCat", "almost no chance", 0.004));
+        input
+            .candidates
+            .push(candidate("G0102", "Wizard Spider", "almost no chance", 0.0));
+        let b = build_bundle(&input);
+        let objs = b["objects"].as_array().unwrap();
+        let rels: Vec<&Value> = objs
+            .iter()
+            .filter(|o| o["relationship_type"] == "attributed-to")
+            .collect();
+        assert_eq!(rels.len(), 1, "{rels:#?}");
+        let is = objs.iter().filter(|o| o["type"] == "intrusion-set").count();
+        assert_eq!(is, 1);
+        let d = rels[0]["description"].as_str().unwrap();
+        assert!(
+            d.starts_with(
+                "It is likely (70%) that this intrusion was conducted by Leviathan (G0065)"
+            ),
+            "{d}"
+        );
+        assert!(
+            d.contains("Other hypotheses considered: ToddyCat (G1022), almost no chance (<1%); Wizard Spider (G0102), almost no chance (0%)."),
+            "{d}"
+        );
+        // Not attributed (an unknown cluster): no edge at all, the
+        // hypotheses in the report's text.
+        input.attributed = false;
+        let b = build_bundle(&input);
+        let objs = b["objects"].as_array().unwrap();
+        assert!(
+            !objs
+                .iter()
+                .any(|o| o["relationship_type"] == "attributed-to")
+        );
+        assert!(!objs.iter().any(|o| o["type"] == "intrusion-set"));
+        let report = objs.iter().find(|o| o["type"] == "report").unwrap();
+        assert!(
+            report["description"]
+                .as_str()
+                .unwrap()
+                .contains("No actor is attributed; hypotheses considered: Leviathan (G0065), likely (70%); ToddyCat"),
+            "{}",
+            report["description"]
+        );
+        assert_eq!(
+            estimate(&candidate("G1", "X", "roughly even chance", 0.5)),
+            "There is a roughly even chance (50%)"
+        );
+    }
+
+    fn sample_input(t: DateTime<Utc>) -> BundleInput {
+        BundleInput {
             producer: "Test CERT".into(),
             victim: Some("Victim".into()),
             case_name: "case".into(),
@@ -691,11 +832,15 @@ mod tests {
                 confidence: "moderate".into(),
                 probability: 0.7,
             }],
+            attributed: true,
             first_seen: Some(t),
             last_seen: Some(t),
             tlp: Some(Tlp::Clear),
             withheld: 2,
-        });
+        }
+    }
+
+    fn check_sample_bundle(b: &Value) {
         let objs = b["objects"].as_array().unwrap();
         // Marked TLP:CLEAR with STIX's TLP:WHITE definition, every object.
         let white = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9";

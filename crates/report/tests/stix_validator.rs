@@ -109,6 +109,7 @@ fn bundle_passes_oasis_validator() {
             confidence: "moderate".into(),
             probability: 0.86,
         }],
+        attributed: true,
         first_seen: Some(t0),
         last_seen: Some(t1),
         tlp: Some(kahu_finding::Tlp::AmberStrict),
