@@ -600,11 +600,24 @@ fn urls(findings: &[Finding], policy: &Policy) -> Vec<Item> {
         .iter()
         .filter(|f| f.level >= policy.block_hash && f.kind == FindingKind::Ioc)
     {
+        // The URL the indicator names, wherever the event held it (a
+        // command line, a script block, a proxy field of another name).
+        if let Some(url) = field(f, "ioc")
+            .and_then(|v| v.strip_prefix("url "))
+            // A clipped value ends in "…": never a partial URL on a list.
+            .filter(|u| !u.ends_with('…'))
+        {
+            out.add(
+                url.trim(),
+                &format!("named by indicator: {}", f.title),
+                rfc(f.timestamp).as_deref(),
+            );
+        }
         for (k, v) in &f.fields {
             if k.to_ascii_lowercase().contains("url") {
                 out.add(
                     v,
-                    &format!("named by indicator: {}", f.title),
+                    &format!("in the event an indicator matched: {}", f.title),
                     rfc(f.timestamp).as_deref(),
                 );
             }

