@@ -403,12 +403,31 @@ fn internal_c2_reason(e: &ScopeEntity, findings: &[Finding], policy: &Policy) ->
         if dst != Some(e.value.as_str()) {
             continue;
         }
-        let port = field(f, "DestinationPort")
-            .or_else(|| field(f, "id.resp_p"))
-            .and_then(|p| p.trim().parse::<u64>().ok());
+        // Sysmon's `Initiated: false` is a connection the process accepted:
+        // the "destination" is then the remote client and its port an
+        // ephemeral one; the service port is the source port.
+        let inbound = field(f, "Initiated").is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+        let port = if inbound {
+            field(f, "SourcePort")
+        } else {
+            field(f, "DestinationPort").or_else(|| field(f, "id.resp_p"))
+        }
+        .and_then(|p| p.trim().parse::<u64>().ok());
         let Some(port) = port else { continue };
         if INFRASTRUCTURE_PORTS.contains(&port) {
             continue;
+        }
+        if inbound {
+            let to = field(f, "Image")
+                .map(|i| format!(" {i}"))
+                .unwrap_or_default();
+            let on = field(f, "SourceIp")
+                .map(|ip| format!(" on {ip}"))
+                .unwrap_or_default();
+            return Some(format!(
+                "internal address that connected in to{to}{on} port {port} ({}) — possible lateral movement source; investigate before blocking",
+                f.title
+            ));
         }
         let who = field(f, "Image")
             .map(|i| format!(" by {i}"))

@@ -273,3 +273,49 @@ fn a_url_an_indicator_names_is_block_listed_wherever_the_event_held_it() {
         .unwrap_or_else(|| panic!("URL not block-listed:\n{list}"));
     assert!(row.contains("named by indicator"), "{row}");
 }
+
+/// A connection the process accepted (Sysmon `Initiated: false`) names the
+/// remote client as "destination" with its ephemeral port: the internal
+/// address is the client that connected in, not a service explorer.exe
+/// contacted on port 58172.
+#[test]
+fn an_accepted_connection_names_the_client_that_connected_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev.jsonl");
+    std::fs::write(
+        &ev,
+        r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":3,"EventRecordID":17424,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"IEWIN7","TimeCreated":{"#attributes":{"SystemTime":"2019-05-24T01:33:53Z"}}},"EventData":{"Image":"C:\\Windows\\explorer.exe","Protocol":"tcp","Initiated":"false","SourceIp":"10.0.2.16","SourcePort":"49158","DestinationIp":"10.0.2.17","DestinationPort":"58172"}}}"##,
+    )
+    .unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(
+        &rule,
+        "title: Explorer Accepted A Network Connection\nid: 00000000-0000-4000-8000-000000000072\nstatus: test\nlevel: high\nlogsource:\n    product: windows\n    category: network_connection\ndetection:\n    selection:\n        Image|endswith: '\\explorer.exe'\n        Initiated: 'false'\n    condition: selection\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_kahu"))
+        .args(["-q", "assess", "--no-case", "--no-bundled-rules", "--rules"])
+        .arg(&rule)
+        .arg(&ev)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let list =
+        std::fs::read_to_string(out.join("containment/internal-ips-to-investigate.csv")).unwrap();
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("10.0.2.17,"))
+        .unwrap_or_else(|| panic!("10.0.2.17 not listed:\n{list}"));
+    assert!(
+        row.contains("connected in to C:\\Windows\\explorer.exe on 10.0.2.16 port 49158"),
+        "{row}"
+    );
+    assert!(!row.contains("58172"), "{row}");
+}

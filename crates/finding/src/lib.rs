@@ -277,6 +277,21 @@ pub fn key_fields(event: &Event, max: usize) -> Vec<(Arc<str>, String)> {
             out.push((Arc::from(*name), kahu_event::text::clip_marked(&t, 2048)));
         }
     }
+    // A connection the process accepted (Sysmon `Initiated: false`) reads
+    // backwards without it: its "destination" is the remote client and the
+    // service port is the source port. Kept beyond `max`, as it changes
+    // what the other fields mean.
+    if event
+        .fields
+        .get("Initiated")
+        .and_then(|v| v.as_text())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("false"))
+    {
+        out.push((Arc::from("Initiated"), "false".to_string()));
+        if let Some(p) = event.fields.get("SourcePort").and_then(|v| v.as_text()) {
+            out.push((Arc::from("SourcePort"), p.to_string()));
+        }
+    }
     out
 }
 
