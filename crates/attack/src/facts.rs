@@ -227,9 +227,11 @@ impl FactsFile {
     }
 
     /// The earliest day the actor is documented active: the first day of
-    /// its ATT&CK campaigns, or the day CISA listed a CVE it is named as
-    /// exploiting. A lower bound on what is known, not on when the actor
-    /// began, so it is shown but never counts against a case.
+    /// its ATT&CK campaigns. A lower bound on what is known, not on when
+    /// the actor began, so it is shown but never counts against a case.
+    /// (The day CISA listed a CVE it exploits is no such day: 2021-11-03,
+    /// the catalogue's launch, was read as "active since" for actors that
+    /// exploited the CVE a year before.)
     fn documented_since(
         &self,
         facts: &ActorFacts,
@@ -252,17 +254,6 @@ impl FactsFile {
                     .and_then(|s| NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok())
             {
                 consider(day, format!("ATT&CK campaign {} first seen", c.id));
-            }
-        }
-        for c in &facts.cves {
-            if let Some(day) = c.kev_added {
-                consider(
-                    day,
-                    format!(
-                        "{} (which it is named as exploiting) added to CISA KEV",
-                        c.value
-                    ),
-                );
             }
         }
         best

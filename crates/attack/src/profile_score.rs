@@ -465,6 +465,8 @@ impl<'a> ProfileMatch<'a, '_> {
             }
         } else if let (None, Some((since, source))) =
             (prof.active.as_ref(), prof.documented_since.as_ref())
+            // Activity before the first report says nothing either way.
+            && last >= *since
         {
             // Generated facts give only the first documented day (a
             // campaign's first day, a KEV listing): shown, never scored, as

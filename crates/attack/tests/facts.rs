@@ -439,3 +439,23 @@ fn a_facts_file_of_another_format_is_refused() {
     );
     assert!(matches!(FactsFile::parse("[1]"), Err(FactsError::Json(_))));
 }
+
+/// "Documented active since" comes from ATT&CK campaigns only: the day
+/// CISA listed a CVE is not a day the actor was seen (2021-11-03, the
+/// catalogue's launch, was shown as ToddyCat's and Wizard Spider's first
+/// documented day, both active a year before).
+#[test]
+fn documented_since_never_comes_from_a_kev_listing() {
+    let profiles = actor_profiles();
+    let dated: Vec<_> = profiles
+        .iter()
+        .filter_map(|p| p.documented_since.as_ref().map(|d| (&p.id, d)))
+        .collect();
+    assert!(
+        dated.iter().any(|(_, (_, why))| why.contains("campaign")),
+        "no actor dated by a campaign: the check below would be empty"
+    );
+    for (id, (day, why)) in dated {
+        assert!(!why.contains("KEV"), "{id}: {day} from {why}");
+    }
+}
