@@ -617,10 +617,15 @@ fn judge(candidates: &[Candidate], lik_unknown: f64, empty: bool) -> (Outcome, C
     };
     let confidence = match (&outcome, top) {
         (Outcome::Attributed { .. }, Some(c)) => {
-            let second = candidates
-                .get(1)
-                .map_or(0.0, |c| c.likelihood)
-                .max(lik_unknown);
+            let runner_up = candidates.get(1).map_or(0.0, |c| c.likelihood);
+            let second = runner_up.max(lik_unknown);
+            // The margin is read against what the reader is shown next, so
+            // say which hypothesis it is (an unknown actor often leads the
+            // named runner-up).
+            let next = match candidates.get(1) {
+                Some(r) if runner_up >= lik_unknown => format!("{} ({})", r.name, r.id),
+                _ => "an actor not in the knowledge base".to_string(),
+            };
             let items = c.supporting.iter().filter(|i| i.weight > 0.0).count();
             let mut types: Vec<&str> = c
                 .supporting
@@ -631,6 +636,17 @@ fn judge(candidates: &[Candidate], lik_unknown: f64, empty: bool) -> (Outcome, C
             types.sort_unstable();
             types.dedup();
             let mut conf = Confidence::assess(items, types.len(), c.likelihood - second);
+            if let Some(r) = conf
+                .reasons
+                .iter_mut()
+                .find(|r| r.starts_with("likelihood margin over the next hypothesis"))
+            {
+                *r = format!(
+                    "likelihood margin over the next hypothesis, {next} at {:.1}%, {:.0} points",
+                    second * 100.0,
+                    (c.likelihood - second) * 100.0
+                );
+            }
             // Items listed as support but not scored (an activity period
             // most actors share): counted apart, so the basis and the
             // supporting list printed beside it add up.

@@ -188,6 +188,33 @@ fn distinctive_evidence_attributes_with_explanation() {
             .windows(2)
             .all(|w| w[0].groups_using <= w[1].groups_using)
     );
+    // The margin names the hypothesis it is measured against, and a
+    // reader can reproduce it from the numbers shown.
+    let margin = res
+        .confidence
+        .reasons
+        .iter()
+        .find(|r| r.starts_with("likelihood margin"))
+        .expect("a margin reason");
+    let runner_up = res.candidates[1].likelihood;
+    let (next, p) = if runner_up >= res.likelihood_unknown {
+        (res.candidates[1].name.as_str(), runner_up)
+    } else {
+        ("an actor not in the knowledge base", res.likelihood_unknown)
+    };
+    assert_eq!(
+        *margin,
+        format!(
+            "likelihood margin over the next hypothesis, {next}{} at {:.1}%, {:.0} points",
+            if next == res.candidates[1].name {
+                format!(" ({})", res.candidates[1].id)
+            } else {
+                String::new()
+            },
+            p * 100.0,
+            (top.likelihood - p) * 100.0
+        )
+    );
     let json = serde_json::to_value(&res).unwrap();
     assert_eq!(json["outcome"]["kind"], "attributed");
 }
