@@ -103,6 +103,13 @@ impl CaseEvidence {
             if let Some(ts) = f.timestamp {
                 ev.observe_date(ts.date_naive());
             }
+            // A collapsed burst or a beacon runs on to its last instance:
+            // the case's span is the headline's, not its first days only.
+            if let Some(last) = kahu_finding::field(f, "LastSeen")
+                .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
+            {
+                ev.observe_date(last.with_timezone(&chrono::Utc).date_naive());
+            }
         }
         ev
     }

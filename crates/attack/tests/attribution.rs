@@ -378,7 +378,7 @@ fn findings_feed_evidence() {
             "/home/analyst/intel/partner.json".to_string(),
         ),
     ];
-    let e = CaseEvidence::from_findings(&[f, ioc]);
+    let e = CaseEvidence::from_findings(&[f.clone(), ioc.clone()]);
     assert!(e.techniques.contains("T1505.003"));
     assert!(e.software.contains("S0020"));
     assert!(e.group_hints.contains("G0065"));
@@ -396,6 +396,18 @@ fn findings_feed_evidence() {
     assert_eq!(
         e.first_seen.map(|d| d.to_string()).as_deref(),
         Some("2021-05-01")
+    );
+    // A collapsed burst (or a beacon) ends at its LastSeen: the case's span
+    // runs to it, as the headline's does.
+    let mut burst = ioc.clone();
+    burst.fields = vec![(Arc::from("LastSeen"), "2021-05-10T11:46:09Z".to_string())];
+    let e = CaseEvidence::from_findings(&[f.clone(), burst]);
+    assert_eq!(
+        (
+            e.first_seen.map(|d| d.to_string()),
+            e.last_seen.map(|d| d.to_string())
+        ),
+        (Some("2021-05-01".into()), Some("2021-05-10".into()))
     );
 }
 
