@@ -425,13 +425,23 @@ pub(crate) fn zip<R: Read + Seek>(
         if !take_member(budget, f) {
             return;
         }
+        // The central directory names every member, even an encrypted one
+        // whose data cannot be read without the password.
+        let listed = z.name_for_index(i).map(str::to_string);
         let mut m = match z.by_index(i) {
             Ok(m) => m,
             Err(e) => {
-                if !f(Item::Problem {
-                    name: None,
-                    reason: format!("zip member #{i} unreadable: {e}"),
-                }) {
+                let reason = match e {
+                    zip::result::ZipError::UnsupportedArchive(
+                        zip::result::ZipError::PASSWORD_REQUIRED,
+                    ) => "encrypted zip member (password required); not read".to_string(),
+                    e => format!("zip member unreadable: {e}"),
+                };
+                let (name, reason) = match &listed {
+                    Some(n) => (Some(n.as_str()), reason),
+                    None => (None, format!("zip member #{i}: {reason}")),
+                };
+                if !f(Item::Problem { name, reason }) {
                     return;
                 }
                 continue;
@@ -450,6 +460,28 @@ pub(crate) fn zip<R: Read + Seek>(
         };
         let buf = match read_member(&mut m, cap, declared, &consumed, limits, memory) {
             Ok(buf) => buf,
+            // Keep what decompressed, as for gzip: one bad byte (a failed
+            // checksum) or a damaged tail must not lose a whole log.
+            Err(Stop::Io(e, buf)) if !buf.bytes().is_empty() => {
+                let reason = if e.to_string().contains("checksum") {
+                    format!(
+                        "zip member failed its checksum ({e}): read as it is, {} bytes; some records may be damaged",
+                        buf.bytes().len()
+                    )
+                } else {
+                    format!(
+                        "zip member damaged after {} bytes ({e}): the records before the damage are read",
+                        buf.bytes().len()
+                    )
+                };
+                if !f(Item::Problem {
+                    name: Some(&name),
+                    reason,
+                }) {
+                    return;
+                }
+                buf
+            }
             Err(stop) => {
                 let reason = match &stop {
                     Stop::Io(e, _) => format!("zip member could not be decompressed: {e}"),

@@ -627,3 +627,61 @@ fn year_less_syslog_with_no_recorded_time_says_the_year_was_guessed() {
         .collect();
     assert_eq!(guessed.len(), 1, "{:?}", c.warnings);
 }
+
+#[test]
+fn a_zip_member_with_a_bad_checksum_is_read_with_a_warning_not_dropped() {
+    // One changed byte (a bad copy) in a stored member: every record was
+    // lost, while a damaged gzip keeps what it could read.
+    let jsonl: &[u8] = b"{\"@timestamp\":\"2024-01-01T10:00:00Z\",\"host\":{\"name\":\"WS01\"},\"message\":\"a\"}\n\
+{\"@timestamp\":\"2024-01-01T10:00:01Z\",\"host\":{\"name\":\"WS01\"},\"message\":\"b\"}\n\
+{\"@timestamp\":\"2024-01-01T10:00:02Z\",\"host\":{\"name\":\"WS01\"},\"message\":\"c\"}\n";
+    let mut zip = zip_with(
+        &[("winlogbeat.json", jsonl)],
+        zip::CompressionMethod::Stored,
+    );
+    let at = zip
+        .windows(4)
+        .position(|w| w == b"WS01")
+        .expect("stored bytes");
+    zip[at] = b'X';
+    let c = read_file("crc.zip", &zip);
+    assert_eq!(c.events.len(), 3, "{:?}", c.warnings);
+    let w: Vec<&str> = c.warnings.iter().map(|w| w.reason.as_str()).collect();
+    assert!(
+        w.iter()
+            .any(|r| r.contains("failed its checksum") && r.contains("read as it is")),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn an_encrypted_zip_member_is_named_in_its_warning() {
+    let mut zip = zip_with(
+        &[("winlogbeat.json", b"{}\n"), ("auth.log", b"x\n")],
+        zip::CompressionMethod::Stored,
+    );
+    // Mark the second member encrypted (general purpose flag bit 0) in its
+    // local and central headers, as `zip -P` does.
+    let mut mark = |sig: &[u8], flag_at: usize| {
+        let at: Vec<usize> = zip
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == sig)
+            .map(|(i, _)| i)
+            .collect();
+        zip[at[1] + flag_at] |= 1;
+    };
+    mark(b"PK\x03\x04", 6);
+    mark(b"PK\x01\x02", 8);
+    let c = read_file("mixed.zip", &zip);
+    let w: Vec<String> = c
+        .warnings
+        .iter()
+        .map(|w| format!("{:?}: {}", w.member, w.reason))
+        .collect();
+    assert!(
+        w.iter()
+            .any(|r| r.contains("auth.log") && r.contains("encrypted zip member")),
+        "{w:?}"
+    );
+}
