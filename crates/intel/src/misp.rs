@@ -233,6 +233,13 @@ fn load_one(set: &mut IocSet, e: &J, src: &Arc<str>, report: &mut LoadReport) {
         } else {
             base.clone()
         };
+        // Analysts defang network values in MISP too (`hxxp://bad[.]net`);
+        // read as given, a URL never matched and said nothing.
+        let value: &str = &if is_network_type(ty) {
+            crate::normalize::refang(value)
+        } else {
+            std::borrow::Cow::Borrowed(value)
+        };
         let ok = add_attr(
             set,
             IdRepr::Named(Arc::from(id.as_str())),
@@ -284,6 +291,14 @@ pub(crate) enum AttributeError {
     /// Another composite without `|`.
     #[error("expected `a|b`")]
     NotAPair,
+}
+
+/// MISP attribute types holding addresses, names or URLs, which feeds
+/// sometimes defang.
+fn is_network_type(ty: &str) -> bool {
+    ["url", "link", "uri", "domain", "hostname", "ip-", "email"]
+        .iter()
+        .any(|p| ty.starts_with(p))
 }
 
 pub(crate) fn add_attr(

