@@ -820,6 +820,65 @@ fn rules_check_strict_fails_on_a_rejected_rule() {
     assert_eq!(strict.status.code(), Some(1), "{}", text(&strict.stdout));
 }
 
+/// A rejected correlation counts among the errors ("0 errors" beside it
+/// read as a clean set), the others stay usable, and `--json` gives it the
+/// shape detection-rule rejections have.
+#[test]
+fn rules_check_counts_rejected_correlations_as_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("c.yml");
+    std::fs::write(
+        &rules,
+        "title: failed logon
+id: 33333333-0000-4000-8000-000000000001
+name: failed_logon
+logsource: {product: windows, service: security}
+detection:
+  sel:
+    EventID: 4625
+  condition: sel
+---
+title: good
+id: 33333333-0000-4000-8000-0000000000a1
+correlation:
+  type: event_count
+  rules: [failed_logon]
+  group-by: [IpAddress]
+  timespan: 5m
+  condition: {gte: 3}
+---
+title: bad
+id: 33333333-0000-4000-8000-0000000000b1
+correlation:
+  type: event_count
+  rules: [does_not_exist]
+  timespan: 5m
+  condition: {gte: 3}
+",
+    )
+    .unwrap();
+    let r = rules.to_str().unwrap();
+    let out = kahu(&["rules", "check", r]);
+    let t = text(&out.stdout);
+    assert!(
+        t.lines()
+            .next()
+            .unwrap()
+            .contains("2 correlation rules (1 usable, 1 rejected), 0 filters, 1 errors"),
+        "{t}"
+    );
+    let out = kahu(&["rules", "check", r, "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &j["correlation_rejected"][0];
+    assert_eq!(c["rule_id"], "33333333-0000-4000-8000-0000000000b1", "{j}");
+    assert_eq!(c["construct"], "correlation.rules[0]", "{j}");
+    assert!(c["file"].as_str().unwrap().ends_with("c.yml"), "{j}");
+    assert_eq!(
+        kahu(&["rules", "check", r, "--strict"]).status.code(),
+        Some(1)
+    );
+}
+
 /// `--ioc-tlp` marks the indicators a feed leaves unmarked (a CSV marks
 /// none): TLP:RED by default, the level given otherwise.
 #[test]

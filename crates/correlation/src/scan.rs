@@ -41,13 +41,9 @@ impl SigmaRules {
         let correlations = if set.correlations.is_empty() {
             None
         } else {
-            match set.bind(&report.ruleset) {
-                Ok(b) => Some(b),
-                Err(es) => {
-                    errors.extend(es.iter().map(|e| e.to_string()));
-                    None
-                }
-            }
+            let (bound, es) = set.bind_usable(&report.ruleset);
+            errors.extend(es.iter().map(|e| e.to_string()));
+            bound
         };
         SigmaRules {
             rules: report.ruleset,

@@ -121,6 +121,45 @@ impl CorrelationSet {
     pub fn bind(&self, rules: &RuleSet) -> Result<BoundCorrelations, Vec<CorrelationError>> {
         crate::bind::bind(self, rules)
     }
+
+    /// [`CorrelationSet::bind`], keeping every correlation that binds: a
+    /// correlation an error names is left out (and one that references it
+    /// then fails to resolve, and is left out too), and the rest are bound
+    /// again. Binding is all or nothing, so one bad correlation used to
+    /// cost every correlation of the run. Returns the bound rest (`None`
+    /// when none is left) and every error.
+    pub fn bind_usable(
+        &self,
+        rules: &RuleSet,
+    ) -> (Option<BoundCorrelations>, Vec<CorrelationError>) {
+        let mut kept = self.correlations.clone();
+        let mut errors = Vec::new();
+        while !kept.is_empty() {
+            let set = CorrelationSet {
+                correlations: kept.clone(),
+                errors: Vec::new(),
+            };
+            match set.bind(rules) {
+                Ok(b) => return (Some(b), errors),
+                Err(es) => {
+                    let before = kept.len();
+                    kept.retain(|c| !es.iter().any(|e| names(e, c)));
+                    errors.extend(es);
+                    if kept.len() == before {
+                        // An error that names no correlation: nothing
+                        // can be kept safely.
+                        return (None, errors);
+                    }
+                }
+            }
+        }
+        (None, errors)
+    }
+}
+
+/// Whether `e` is about correlation `c`.
+fn names(e: &CorrelationError, c: &Correlation) -> bool {
+    e.origin == c.origin && e.document == c.document && e.rule.as_deref() == Some(&*c.rule_id())
 }
 
 /// What a correlation's `rules` entry resolved to.

@@ -152,3 +152,35 @@ fn correlations_handed_over_by_the_sigma_loader_bind_too() {
     let b = set.bind(&report.ruleset).unwrap();
     assert!(b.wants(report.ruleset.find("known").unwrap()));
 }
+
+#[test]
+fn one_bad_correlation_costs_only_itself_and_what_references_it() {
+    // Binding is all or nothing: an unresolved reference in one
+    // correlation used to drop every correlation of the run.
+    let yaml = format!(
+        "{}---\ntitle: good\nid: good\ncorrelation:\n  type: event_count\n  rules: [known]\n  timespan: 1h\n  condition: {{gte: 2}}\n---\ntitle: bad\nname: bad\nid: bad\ncorrelation:\n  type: event_count\n  rules: [missing_rule]\n  timespan: 1h\n  condition: {{gte: 2}}\n---\ntitle: on bad\nid: on_bad\ncorrelation:\n  type: temporal\n  rules: [known, bad]\n  timespan: 1h\n",
+        rule("known", "k")
+    );
+    let report = RuleSet::from_yaml(&[("r.yml", &yaml)], &LoadOptions::default());
+    let set = CorrelationSet::from_yaml(&[("r.yml", &yaml)]);
+    assert!(set.bind(&report.ruleset).is_err());
+    let (bound, errors) = set.bind_usable(&report.ruleset);
+    let bound = bound.expect("the good correlation is kept");
+    let ids: Vec<String> = bound
+        .correlations()
+        .iter()
+        .map(|c| c.def.rule_id().to_string())
+        .collect();
+    assert_eq!(ids, ["good"]);
+    let msgs: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("[bad]") && m.contains("`missing_rule`")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("[on_bad]") && m.contains("`bad`")),
+        "{msgs:?}"
+    );
+}

@@ -311,13 +311,17 @@ pub(crate) fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
                 kahu_sigma::RuleSet::load(&paths, &opts)
             };
             let correlations = kahu_correlation::CorrelationSet::from_rules(&report.correlations);
-            let mut correlation_errors: Vec<String> =
-                correlations.errors.iter().map(|e| e.to_string()).collect();
-            if !correlations.correlations.is_empty()
-                && let Err(es) = correlations.bind(&report.ruleset)
-            {
-                correlation_errors.extend(es.iter().map(|e| e.to_string()));
-            }
+            let mut correlation_rejected: Vec<kahu_correlation::CorrelationError> =
+                correlations.errors.clone();
+            let usable_correlations = if correlations.correlations.is_empty() {
+                0
+            } else {
+                let (bound, es) = correlations.bind_usable(&report.ruleset);
+                correlation_rejected.extend(es);
+                bound.map_or(0, |b| b.correlations().len())
+            };
+            let correlation_errors: Vec<String> =
+                correlation_rejected.iter().map(|e| e.to_string()).collect();
             if json {
                 println!(
                     "{}",
@@ -336,6 +340,15 @@ pub(crate) fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
                             "reason": e.reason.to_string(),
                             "message": e.to_string(),
                         })).collect::<Vec<_>>(),
+                        // The same shape as `rejected` (scripts read one
+                        // form); the strings are kept for existing readers.
+                        "correlation_rejected": correlation_rejected.iter().map(|e| serde_json::json!({
+                            "file": e.origin.to_string(),
+                            "rule_id": e.rule.as_deref(),
+                            "construct": e.construct,
+                            "reason": e.reason,
+                            "message": e.to_string(),
+                        })).collect::<Vec<_>>(),
                         "correlation_errors": correlation_errors,
                         "notes": report.notes.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
                     }))?
@@ -345,8 +358,25 @@ pub(crate) fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
                 // its own: a rule file's name or text cannot write to the
                 // terminal or forge a line.
                 let safe = crate::output::terminal_safe;
-                let rendered = kahu_sigma::corpus::render(&report);
-                println!("{}", safe(rendered.lines().next().unwrap_or_default()));
+                let rate = if report.parsed == 0 {
+                    0.0
+                } else {
+                    100.0 * report.compiled as f64 / report.parsed as f64
+                };
+                // Rejected correlations are errors too: "0 errors" beside
+                // a rejected correlation read as a clean set.
+                println!(
+                    "{} files, {} detection rules parsed, {} compiled ({rate:.2}%), {} skipped, {} correlation rules ({} usable, {} rejected), {} filters, {} errors",
+                    report.files,
+                    report.parsed,
+                    report.compiled,
+                    report.skipped,
+                    report.correlations.len(),
+                    usable_correlations,
+                    correlation_rejected.len(),
+                    report.filters.len(),
+                    report.errors.len() + correlation_rejected.len()
+                );
                 for e in &report.errors {
                     println!("  rejected: {}", safe(&e.to_string()));
                 }
