@@ -95,6 +95,27 @@ impl UnmarkedTlp {
         Ok(out)
     }
 
+    /// Refuse a `FEED=LEVEL` whose feed is not one of `feeds` (the paths
+    /// given to `--ioc`): a typo would leave that feed's indicators at
+    /// TLP:RED while the analyst believes them marked.
+    pub fn check_feeds(&self, feeds: &[PathBuf]) -> Result<()> {
+        for (f, _) in &self.per_feed {
+            if !feeds.iter().any(|g| g == f) {
+                let given: Vec<String> = feeds.iter().map(|g| g.display().to_string()).collect();
+                anyhow::bail!(
+                    "--ioc-tlp names the feed {}, which is not given with --ioc ({})",
+                    f.display(),
+                    if given.is_empty() {
+                        "no --ioc given".to_string()
+                    } else {
+                        format!("feeds: {}", given.join(", "))
+                    }
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The level unmarked indicators of `feed` get.
     pub fn for_feed(&self, feed: &std::path::Path) -> Tlp {
         self.per_feed

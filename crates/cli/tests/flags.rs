@@ -912,6 +912,29 @@ fn ioc_tlp_marks_unmarked_feeds() {
     assert_eq!(tlp(&["--ioc-tlp", "TLP:GREEN"]), ["TLP:GREEN"]);
     let per_feed = format!("{}=TLP:AMBER", fx.s("feed.csv"));
     assert_eq!(tlp(&["--ioc-tlp", &per_feed]), ["TLP:AMBER"]);
+    // A feed name that is no --ioc (a typo) is refused, not ignored: the
+    // feed's indicators would stay TLP:RED while the analyst thinks them
+    // marked.
+    let typo = format!("{}=TLP:AMBER", fx.s("feeds.csv"));
+    let (rules, ev, feed) = (fx.s("rules"), fx.s("evidence"), fx.s("feed.csv"));
+    let out = kahu(&[
+        "hunt",
+        "-q",
+        "--rules",
+        &rules,
+        &ev,
+        "--ioc",
+        &feed,
+        "--ioc-tlp",
+        &typo,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("feeds.csv, which is not given with --ioc (feeds: ")
+            && err.contains("feed.csv"),
+        "{err}"
+    );
 }
 
 /// `events -o FILE` and `search -o FILE` write what they would print.

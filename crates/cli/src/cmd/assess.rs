@@ -220,6 +220,7 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
 fn config(args: &Args) -> Result<AssessConfig> {
     let placeholders = crate::rules::placeholders(&args.placeholders)?;
     let ioc_tlp = kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?;
+    ioc_tlp.check_feeds(&args.iocs)?;
     {
         use crate::inputs::{Kind, MAX_ATTACK_BYTES, MAX_INPUT_BYTES, check};
         check("--rules", &args.rules, Kind::FileOrFolder)?;

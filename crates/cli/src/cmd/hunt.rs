@@ -247,7 +247,11 @@ fn detect_config(args: &Args) -> Result<DetectConfig> {
                 .unwrap_or_else(|| kahu_sigma::LoadOptions::default().statuses),
         },
         iocs: args.iocs.clone(),
-        ioc_tlp: kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?,
+        ioc_tlp: {
+            let t = kahu_assess::UnmarkedTlp::parse(&args.ioc_tlp)?;
+            t.check_feeds(&args.iocs)?;
+            t
+        },
         yara: args.yara.clone(),
         case_dir: args.case.clone(),
         case_events: Default::default(),
