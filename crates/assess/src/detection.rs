@@ -263,15 +263,6 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
     let mut errors = Vec::new();
     let mut sources = Vec::new();
     for (source, report) in reports {
-        sources.push(format!(
-            "{} ({} rules)",
-            source.map_or("kahu's bundled rules".to_string(), |ps| ps
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")),
-            report.compiled
-        ));
         if report.ruleset.is_empty() {
             let from = match source {
                 Some(ps) => ps
@@ -306,7 +297,25 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
             tracing::debug!(error = ?e.to_string(), "rule rejected");
         }
         errors.extend(report.errors.iter().map(|e| e.to_string()));
+        let name = source.map_or("kahu's bundled rules".to_string(), |ps| {
+            ps.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
         let set = SigmaRules::new(report);
+        // The same count as the summary's total (detection plus
+        // correlation rules in use): "132 rules" beside "(122 rules)" for
+        // the only source read as two rule sets.
+        let (detection, correlation) = (set.rules.len(), set.correlation_count());
+        sources.push(if correlation == 0 {
+            format!("{name} ({detection} rules)")
+        } else {
+            format!(
+                "{name} ({} rules: {detection} detection, {correlation} correlation)",
+                detection + correlation
+            )
+        });
         for e in &set.correlation_errors {
             tracing::debug!(error = ?e, "correlation rule rejected");
         }

@@ -1105,6 +1105,18 @@ fn rules_add_to_the_bundled_set_in_hunt_as_in_assess() {
     assert_eq!(hunt, sources("assess", &[]));
     assert_eq!(hunt.len(), 2, "bundled and the given rules: {hunt:?}");
     assert!(hunt[0].starts_with("kahu's bundled rules"), "{hunt:?}");
+    // The bundled set holds correlations: the source says how its count
+    // splits, and the parts add up (the summary's total counts both).
+    let counts: Vec<u64> = hunt[0]
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(
+        hunt[0].contains(" detection, ") && hunt[0].ends_with(" correlation)"),
+        "{hunt:?}"
+    );
+    assert_eq!(counts.len(), 3, "{hunt:?}");
+    assert_eq!(counts[0], counts[1] + counts[2], "{hunt:?}");
     assert!(hunt[1].contains("(3 rules)"), "{hunt:?}");
     let alone = sources("hunt", &["--no-bundled-rules"]);
     assert_eq!(alone, sources("assess", &["--no-bundled-rules"]));

@@ -135,9 +135,11 @@ struct ReportPage<'a> {
     verdict: &'static str,
     verdict_class: &'static str,
     /// Summary cards: (value, label).
-    cards: Vec<(String, &'static str)>,
+    cards: Vec<(String, String)>,
     /// Detections per level, highest level first.
     levels: Vec<(Level, u64)>,
+    /// Informational findings: counted in the cards, not in the appendix.
+    informational: u64,
     killchain: String,
     activity_chart: String,
     heatmap: String,
@@ -250,13 +252,30 @@ pub fn render_with(a: &Assessment, x: &ReportAnalytics) -> askama::Result<String
     let s = &a.summary;
     let (verdict, verdict_class) = verdict_words(s.verdict);
     let total: u64 = s.detections_by_level.values().sum();
+    // Accounts seen acting and accounts to reset differ (Kerberoasted
+    // service accounts never log on): both numbers, or the card
+    // understates the credentials exposed.
+    let to_reset = a.containment.accounts.len() as u64;
+    let accounts = if to_reset > s.accounts_affected {
+        format!("User accounts implicated ({to_reset} to reset)")
+    } else {
+        "User accounts implicated".to_string()
+    };
     let cards = vec![
-        (time(&s.first_activity), "First malicious activity"),
-        (time(&s.last_activity), "Last malicious activity"),
-        (s.hosts_affected.to_string(), "Hosts affected"),
-        (s.accounts_affected.to_string(), "Accounts implicated"),
-        (total.to_string(), "Detections"),
-        (a.evidence.events.to_string(), "Events examined"),
+        (
+            time(&s.first_activity),
+            "First malicious activity".to_string(),
+        ),
+        (
+            time(&s.last_activity),
+            "Last malicious activity".to_string(),
+        ),
+        (s.hosts_affected.to_string(), "Hosts affected".to_string()),
+        (s.accounts_affected.to_string(), accounts),
+        // Findings, each standing for its repeats: the unit the level bar
+        // and the detections appendix count.
+        (total.to_string(), "Findings, all levels".to_string()),
+        (a.evidence.events.to_string(), "Events examined".to_string()),
     ];
     let levels = Level::ALL
         .iter()
@@ -275,6 +294,11 @@ pub fn render_with(a: &Assessment, x: &ReportAnalytics) -> askama::Result<String
         verdict_class,
         cards,
         levels,
+        informational: s
+            .detections_by_level
+            .get(Level::Informational.as_str())
+            .copied()
+            .unwrap_or(0),
         killchain: charts::killchain_strip(&a.techniques, &a.timeline, &a.attack)?,
         activity_chart: charts::activity_chart(&a.activity)?,
         heatmap: charts::host_day_heatmap(&x.host_days)?,

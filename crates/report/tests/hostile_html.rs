@@ -558,3 +558,30 @@ fn no_ranking_is_rendered_when_no_candidate_has_support() {
     assert!(!html.contains("<th>Analytic confidence</th>"));
     assert!(!html.contains("— overlap with the case"));
 }
+
+/// The cards and the appendix say what they count: the card counts
+/// findings of every level, the appendix those at low and above, and it
+/// says where the informational ones are ("238 of 238" sat under a card
+/// of 365); the accounts card gives the accounts to reset when they are
+/// more than the accounts seen acting (2 beside "reset 8 accounts").
+#[test]
+fn counts_on_the_cards_and_the_appendix_say_what_they_count() {
+    let mut a = hostile_assessment();
+    a.summary
+        .detections_by_level
+        .insert("informational".to_string(), 3);
+    let extra = a.containment.accounts[0].clone();
+    a.containment.accounts.push(extra.clone());
+    a.containment.accounts.push(extra);
+    let html = kahu_report::html::render_with(&a, &hostile_analytics()).unwrap();
+    let text = html.replace(['\n'], " ");
+    assert!(text.contains("Findings, all levels"), "cards");
+    assert!(
+        text.contains("Appendix: findings at low level and above (1 shown of 1; 3 informational only in findings.jsonl)"),
+        "appendix heading"
+    );
+    assert!(
+        text.contains("User accounts implicated (3 to reset)"),
+        "accounts card"
+    );
+}
