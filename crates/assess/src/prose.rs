@@ -116,7 +116,10 @@ pub fn summary(
         key_points.push(format!(
             "{} ({}): {}",
             i.title,
-            i.severity,
+            match &i.severity_reason {
+                Some(why) => format!("{}, {why}", i.severity),
+                None => i.severity.to_string(),
+            },
             // Compared as shown (to the second): "17:15:29 to 17:15:29"
             // reads as a mistake.
             match (time_text(i.first_seen), time_text(i.last_seen)) {

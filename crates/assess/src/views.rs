@@ -148,6 +148,7 @@ pub fn incidents(
                 id: i.id.clone(),
                 title: i.title.clone(),
                 severity: i.severity,
+                severity_reason: i.severity_reason.clone(),
                 hosts: i.hosts.clone(),
                 accounts: i.accounts.clone(),
                 first_seen: i.first_seen,

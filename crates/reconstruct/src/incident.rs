@@ -65,6 +65,10 @@ pub struct Incident {
     pub title: String,
     /// Highest finding level, raised one step for 3+ tactics and one for 3+ hosts.
     pub severity: Level,
+    /// Why the severity is above the highest finding level ("raised from
+    /// high: 4 tactics"), so a "critical" incident in a case with no
+    /// critical detection can be read; `None` when it is not raised.
+    pub severity_reason: Option<String>,
     /// Highest finding level.
     pub max_level: Level,
     /// Hosts involved (one entry per host identity, its most specific
@@ -422,14 +426,19 @@ fn make_incident(
     });
 
     let mut severity = max_level;
+    let mut raised = Vec::new();
     if max_level >= Level::Low {
         if tactics.len() >= 3 {
             severity = bump(severity);
+            raised.push(format!("{} tactics", tactics.len()));
         }
         if hosts.len() >= 3 {
             severity = bump(severity);
+            raised.push(format!("{} hosts", hosts.len()));
         }
     }
+    let severity_reason = (severity > max_level)
+        .then(|| format!("raised from {}: {}", max_level.as_str(), raised.join(", ")));
     let where_ = Where {
         hosts: &hosts,
         host_unknown,
@@ -441,6 +450,7 @@ fn make_incident(
         id: String::new(),
         title,
         severity,
+        severity_reason,
         max_level,
         hosts,
         host_unknown_findings: host_unknown,

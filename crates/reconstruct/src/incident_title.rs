@@ -72,8 +72,15 @@ pub(crate) fn title(
         1 => extra.push(format!("account {}", at.accounts[0])),
         n => extra.push(format!("{n} accounts")),
     }
-    if detections > 1 {
-        extra.push(format!("{detections} findings"));
+    // Every title counts its findings, the unit of the summary's cards;
+    // repeats a finding stands for are counted apart (an incident of 4
+    // findings once read "869 findings" in a case of 47).
+    let n = members.len() as u64;
+    let noun = if n == 1 { "finding" } else { "findings" };
+    if detections > n {
+        extra.push(format!("{n} {noun}, {detections} detections with repeats"));
+    } else {
+        extra.push(format!("{n} {noun}"));
     }
     if !extra.is_empty() {
         s.push_str(&format!(" ({})", extra.join(", ")));

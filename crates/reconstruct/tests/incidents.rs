@@ -253,8 +253,12 @@ fn evidence_in_kill_chain_order_with_severity_and_title() {
         "ia2",
         "earlier first within a phase"
     );
-    // High, +1 for 4 tactics, +1 for 3 hosts.
+    // High, +1 for 4 tactics, +1 for 3 hosts, and it says so.
     assert_eq!((i.max_level, i.severity), (Level::High, Level::Critical));
+    assert_eq!(
+        i.severity_reason.as_deref(),
+        Some("raised from high: 4 tactics, 3 hosts")
+    );
     assert_eq!(i.hosts.len(), 3);
     assert_eq!(i.accounts, vec!["alice".to_string(), "bob".to_string()]);
     assert_eq!(
@@ -615,4 +619,22 @@ fn a_sensor_record_joins_the_host_that_owns_its_address() {
         "the beacon and the web shell are one host's incident"
     );
     assert_eq!(inc[0].hosts, vec!["WEB01.corp.local".to_string()]);
+}
+
+#[test]
+fn a_title_counts_findings_and_repeats_apart_even_for_one() {
+    // One finding that stands for four collapsed repeats: "(1 finding, 4
+    // detections with repeats)", not no count at all, and not "4 findings".
+    let mut f = beacon(0);
+    f.fields.push(("RepeatCount".into(), "4".to_string()));
+    let inc = build_incidents(&[f], &IncidentConfig::default(), None);
+    assert_eq!(inc.len(), 1);
+    assert!(
+        inc[0]
+            .title
+            .ends_with("(1 finding, 4 detections with repeats)"),
+        "{}",
+        inc[0].title
+    );
+    assert_eq!(inc[0].severity_reason, None, "medium, one tactic at most");
 }

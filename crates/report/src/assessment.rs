@@ -377,8 +377,13 @@ pub struct IncidentView {
     pub id: String,
     /// Title.
     pub title: String,
-    /// Severity.
+    /// Severity: the highest detection level, raised one step for 3+
+    /// tactics and one for 3+ hosts.
     pub severity: Level,
+    /// Why the severity is above the highest detection level ("raised from
+    /// high: 4 tactics"); absent when it is not (since session 17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_reason: Option<String>,
     /// Hosts.
     pub hosts: Vec<String>,
     /// Accounts.

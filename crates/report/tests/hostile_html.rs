@@ -162,6 +162,7 @@ fn hostile_assessment() -> Assessment {
             id: evil("incident.id"),
             title: evil("incident.title"),
             severity: Level::Critical,
+            severity_reason: Some("raised from high: 3 tactics".to_string()),
             hosts: vec![evil("incident.host")],
             accounts: vec![evil("incident.account")],
             first_seen: t(1),

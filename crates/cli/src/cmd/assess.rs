@@ -484,10 +484,14 @@ fn print_incidents(a: &kahu_report::assessment::Assessment, s: &Style) {
     );
     for i in a.incidents.iter().take(SHOWN) {
         println!(
-            "  {} {}  {}",
+            "  {} {}  {}{}",
             s.level(i.severity, i.severity.as_str()),
             i.id,
-            crate::output::terminal_safe(&i.title)
+            crate::output::terminal_safe(&i.title),
+            i.severity_reason
+                .as_deref()
+                .map(|why| format!(" [{} {why}]", i.severity.as_str()))
+                .unwrap_or_default()
         );
     }
 }
