@@ -2,7 +2,7 @@
 //! and rendered into `report.html`.
 //!
 //! These types are the published contract (see `SCHEMA_VERSION` and the
-//! JSON Schema in `docs/assessment.schema.json`); they are deliberately
+//! JSON Schema in `crates/report/assessment.schema.json`); they are deliberately
 //! separate from the engine's internal types so that refactoring the
 //! engine never changes the file partners parse.
 
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 /// Version of the `assessment.json` schema. Bump the major part on any
 /// incompatible change.
-pub const SCHEMA_VERSION: &str = "1.4.0";
+pub const SCHEMA_VERSION: &str = "1.5.0";
 
 /// The assessment of one case.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -381,7 +381,7 @@ pub struct IncidentView {
     /// tactics and one for 3+ hosts.
     pub severity: Level,
     /// Why the severity is above the highest detection level ("raised from
-    /// high: 4 tactics"); absent when it is not (since session 17).
+    /// high: 4 tactics"); absent when it is not (since schema 1.5.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity_reason: Option<String>,
     /// Hosts.

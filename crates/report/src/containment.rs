@@ -185,15 +185,17 @@ impl Containment {
                 .iter()
                 .filter(|i| !i.value.chars().any(char::is_control));
             let left_out = list.len() - clean.clone().count();
+            let n = list.len() - left_out;
             write!(
                 txt,
-                "# kahu containment list: {name} ({} entries",
-                list.len() - left_out
+                "# kahu containment list: {name} ({n} {}",
+                if n == 1 { "entry" } else { "entries" }
             )?;
             if rejected > 0 && name != "excluded" {
                 write!(
                     txt,
-                    "; {rejected} entr(ies) of all lists rejected for control characters, see excluded.csv"
+                    "; {rejected} {} of all lists rejected for control characters, see excluded.csv",
+                    if rejected == 1 { "entry" } else { "entries" }
                 )?;
             }
             writeln!(txt, ")")?;
@@ -393,7 +395,7 @@ mod tests {
         c.write(dir.path()).unwrap();
         let txt = std::fs::read_to_string(dir.path().join("blocklist-domains.txt")).unwrap();
         assert!(!txt.lines().any(|l| l == "windowsupdate.com"), "{txt}");
-        assert!(txt.contains("2 entr(ies) of all lists rejected"), "{txt}");
+        assert!(txt.contains("2 entries of all lists rejected"), "{txt}");
         let excluded = std::fs::read_to_string(dir.path().join("excluded.txt")).unwrap();
         assert!(!excluded.lines().any(|l| l == "windowsupdate.com"));
     }

@@ -512,8 +512,13 @@ fn print_containment(a: &kahu_report::assessment::Assessment, s: &Style) {
     let rejected = c.rejected_for_control_characters();
     if rejected > 0 {
         println!(
-            "{} {rejected} containment entr(ies) held control characters (an injection attempt?): left out, listed in containment/excluded.csv",
-            s.bold("Rejected:")
+            "{} {rejected} containment {} control characters (an injection attempt?): left out, listed in containment/excluded.csv",
+            s.bold("Rejected:"),
+            if rejected == 1 {
+                "entry held"
+            } else {
+                "entries held"
+            }
         );
     }
     if a.evidence.warnings > 0 {
