@@ -193,7 +193,7 @@ pub struct EvidenceSummary {
     pub software: usize,
     /// CVEs, IPs, domains given.
     pub cves: usize,
-    /// Infrastructure items given.
+    /// Infrastructure items given, attributed indicators matched included.
     pub infrastructure: usize,
     /// Ids not in this ATT&CK release (ignored).
     pub unknown_ids: Vec<String>,
@@ -459,10 +459,13 @@ impl Attributor<'_> {
                 techniques: r.techs.len(),
                 software: r.sws.len(),
                 cves: ev.cves.len(),
+                // Indicators a partner attributes are infrastructure
+                // evidence too: scored as such, so counted as such.
                 infrastructure: ev.ips.len()
                     + ev.domains.len()
                     + ev.asns.len()
-                    + ev.infrastructure_kinds.len(),
+                    + ev.infrastructure_kinds.len()
+                    + ev.attributed_indicators.len(),
                 unknown_ids: r.unknown.clone(),
                 remapped: r.remapped.clone(),
                 group_hints: ev.group_hints.iter().cloned().collect(),

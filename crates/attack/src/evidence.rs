@@ -60,6 +60,55 @@ pub struct CaseEvidence {
     pub platforms: BTreeSet<String>,
 }
 
+/// The ATT&CK platforms a log of this channel can show, as the evidence
+/// coverage of a run gives them (`kahu_ingest` `attack_platforms`), so a
+/// findings file alone (`kahu attribute --findings`) filters the hunting
+/// lists as `assess` does: no resource development (which no victim log
+/// records) for a Windows case.
+fn platforms_of_channel(channel: &str) -> &'static [&'static str] {
+    const NETWORK: &[&str] = &["Windows", "Linux", "macOS", "Network Devices", "PRE"];
+    let c = channel.trim().to_ascii_lowercase();
+    if c.starts_with("microsoft-windows")
+        || matches!(
+            c.as_str(),
+            "security" | "system" | "application" | "windows powershell" | "forwardedevents"
+        )
+    {
+        &["Windows"]
+    } else if c.starts_with("linux")
+        || matches!(
+            c.as_str(),
+            "auth" | "syslog" | "audit" | "auditd" | "kern" | "cron"
+        )
+    {
+        &["Linux"]
+    } else if matches!(
+        c.as_str(),
+        "conn"
+            | "dns"
+            | "http"
+            | "ssl"
+            | "files"
+            | "x509"
+            | "notice"
+            | "weird"
+            | "smb_files"
+            | "smb_mapping"
+            | "dce_rpc"
+            | "kerberos"
+            | "ntlm"
+            | "rdp"
+            | "ssh"
+            | "smtp"
+    ) {
+        NETWORK
+    } else if matches!(c.as_str(), "iis" | "apache" | "nginx" | "access" | "w3c") {
+        &["PRE"]
+    } else {
+        &[]
+    }
+}
+
 impl CaseEvidence {
     /// Collect techniques, software, group hints and the activity period
     /// from detection findings (informational findings included: a
@@ -99,6 +148,10 @@ impl CaseEvidence {
                     .entry(label)
                     .or_default()
                     .extend(f.groups.iter().map(|g| g.trim().to_string()));
+            }
+            if let Some(ch) = f.channel.as_deref() {
+                ev.platforms
+                    .extend(platforms_of_channel(ch).iter().map(|p| p.to_string()));
             }
             if let Some(ts) = f.timestamp {
                 ev.observe_date(ts.date_naive());

@@ -397,6 +397,26 @@ fn findings_feed_evidence() {
         e.first_seen.map(|d| d.to_string()).as_deref(),
         Some("2021-05-01")
     );
+    // The platforms the findings' logs can show, as assess's coverage
+    // gives them: the hunting lists of `attribute --findings` then leave
+    // out what no victim log records (resource development).
+    let mut win = f.clone();
+    win.channel = Some(Arc::from("Microsoft-Windows-Sysmon/Operational"));
+    let mut zeek = f.clone();
+    zeek.channel = Some(Arc::from("conn"));
+    let e = CaseEvidence::from_findings(&[win.clone()]);
+    assert_eq!(e.platforms.iter().collect::<Vec<_>>(), ["Windows"]);
+    let e = CaseEvidence::from_findings(&[win, zeek]);
+    assert!(
+        e.platforms.contains("Network Devices") && e.platforms.contains("Linux"),
+        "{:?}",
+        e.platforms
+    );
+    assert!(
+        CaseEvidence::from_findings(&[f.clone()])
+            .platforms
+            .is_empty()
+    );
     // A collapsed burst (or a beacon) ends at its LastSeen: the case's span
     // runs to it, as the headline's does.
     let mut burst = ioc.clone();

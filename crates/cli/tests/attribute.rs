@@ -350,3 +350,32 @@ fn findings_with_nothing_to_score_are_insufficient_evidence_not_a_usage_error() 
     assert_eq!(none.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&none.stderr).contains("no evidence: give"));
 }
+
+/// A findings file with a feed indicator a partner attributes: the header
+/// counts it as infrastructure (it said "0 infrastructure" beside two
+/// scored infrastructure matches), and the output says which case context
+/// a findings file cannot carry, so a judgement that differs from
+/// `assess` on the same findings is explained.
+#[test]
+fn findings_count_attributed_indicators_and_say_what_case_context_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let findings = dir.path().join("findings.jsonl");
+    std::fs::write(
+        &findings,
+        r#"{"kind":"ioc","rule_id":"indicator--00000000-0000-4000-8000-000000000001","title":"APT40 redirector","level":"high","techniques":[],"software":[],"groups":["G0065"],"timestamp":"2024-05-01T10:00:00Z","host":"WS1","channel":"conn","event_id":null,"fields":[["id.resp_h","203.0.113.77"],["ioc","ip 203.0.113.77"],["ioc_source","partner.json"]],"provenance":{"file":"conn.log","location":{"kind":"line","value":1}}}
+"#,
+    )
+    .unwrap();
+    let out = Command::new(KAHU)
+        .args(["attribute", "--region", "NZ", "--findings"])
+        .arg(&findings)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(stdout.contains(", 1 infrastructure"), "{stdout}");
+    assert!(
+        stdout.contains("note: a findings file holds no case context; not scored here: victim sector (--sector), exploited CVEs (--cve), infrastructure kinds (--infra)."),
+        "{stdout}"
+    );
+}

@@ -171,6 +171,25 @@ pub(crate) fn run(args: Args, _global: &super::Global) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_human(&res, &view);
+        if !args.findings.is_empty() {
+            let missing: Vec<&str> = [
+                (args.sectors.is_empty(), "victim sector (--sector)"),
+                (args.regions.is_empty(), "victim country (--region)"),
+                (args.cves.is_empty(), "exploited CVEs (--cve)"),
+                (args.infra.is_empty(), "infrastructure kinds (--infra)"),
+            ]
+            .into_iter()
+            .filter_map(|(absent, what)| absent.then_some(what))
+            .collect();
+            if !missing.is_empty() {
+                // `assess` on the same evidence scores its case context
+                // too, so the two can differ widely without this line.
+                println!(
+                    "note: a findings file holds no case context; not scored here: {}. `kahu assess` scores what its case gives, so its judgement can differ",
+                    missing.join(", ")
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
