@@ -404,7 +404,7 @@ fn findings_feed_evidence() {
     win.channel = Some(Arc::from("Microsoft-Windows-Sysmon/Operational"));
     let mut zeek = f.clone();
     zeek.channel = Some(Arc::from("conn"));
-    let e = CaseEvidence::from_findings(&[win.clone()]);
+    let e = CaseEvidence::from_findings(std::slice::from_ref(&win));
     assert_eq!(e.platforms.iter().collect::<Vec<_>>(), ["Windows"]);
     let e = CaseEvidence::from_findings(&[win, zeek]);
     assert!(
@@ -413,7 +413,7 @@ fn findings_feed_evidence() {
         e.platforms
     );
     assert!(
-        CaseEvidence::from_findings(&[f.clone()])
+        CaseEvidence::from_findings(std::slice::from_ref(&f))
             .platforms
             .is_empty()
     );
