@@ -684,6 +684,31 @@ fn channel_and_host_filters_select_the_events_they_name() {
         // `events` counts what was read, `events_excluded` what the filter
         // left out; the computers table holds only what was kept.
         let kept = v["events"].as_u64().unwrap() - v["events_excluded"].as_u64().unwrap();
+        assert_eq!(v["events_counted"].as_u64(), Some(kept), "{v}");
+        // The text header says what was left out, and the percentages of
+        // the table add up to 100 over what was counted.
+        let mut targs = vec!["metrics", "-q", ev.as_str()];
+        targs.extend(extra);
+        let t = text(&ok(kahu(&targs)).stdout);
+        let excluded = v["events_excluded"].as_u64().unwrap();
+        if excluded > 0 {
+            assert!(
+                t.contains(&format!(
+                    "{excluded} left out by the scope filter ({kept} counted below)"
+                )),
+                "{t}"
+            );
+        }
+        let percent: f64 = t
+            .lines()
+            .skip_while(|l| !l.starts_with("Events by channel"))
+            .skip(2)
+            .take_while(|l| !l.trim().is_empty())
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .sum();
+        if kept > 0 {
+            assert!((percent - 100.0).abs() < 0.1, "{percent}: {t}");
+        }
         let per_computer: u64 = v["computers"]
             .as_array()
             .unwrap()

@@ -118,7 +118,11 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
     let out = detect::run_filtered(&files, &[&Nothing], &filter, Metrics::default, &progress);
     progress.finish();
     let m = out.observer;
-    let total = out.events.max(1) as f64;
+    // The tables count the events the filter kept: percentages of those,
+    // and the header says how many were left out.
+    let excluded = out.excluded.total();
+    let kept = out.events.saturating_sub(excluded);
+    let total = kept.max(1) as f64;
     let mut eids: Vec<_> = m.by_eid.into_iter().collect();
     eids.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mut hosts: Vec<_> = m.by_host.into_iter().collect();
@@ -129,8 +133,14 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         let v = serde_json::json!({
             "files": out.files.len(),
             "events": out.events,
-            "events_excluded": out.excluded.total(),
+            "events_excluded": excluded,
+            "events_counted": kept,
             "warnings": warnings,
+            "warning_details": walk_warnings
+                .iter()
+                .chain(out.warnings.iter())
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>(),
             "keys_dropped": m.dropped,
             "event_ids": eids.iter().map(|((ch, id), n)| serde_json::json!({
                 "channel": ch, "event_id": id, "events": n, "percent": *n as f64 * 100.0 / total,
@@ -143,12 +153,26 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
+    for w in walk_warnings.iter().chain(out.warnings.iter()).take(20) {
+        eprintln!("warning: {}", terminal_safe(&w.to_string()));
+    }
+    if warnings > 20 {
+        eprintln!(
+            "warning: … and {} more (all in `kahu metrics --json`)",
+            warnings - 20
+        );
+    }
     println!(
-        "{} files, {} events{}",
+        "{} files, {} events read{}{}",
         out.files.len(),
         out.events,
+        if excluded > 0 {
+            format!(", {excluded} left out by the scope filter ({kept} counted below)")
+        } else {
+            String::new()
+        },
         if warnings > 0 {
-            format!(", {warnings} warnings (see `kahu hunt`)")
+            format!(", {warnings} warnings")
         } else {
             String::new()
         }
