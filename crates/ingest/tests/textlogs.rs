@@ -830,3 +830,37 @@ fn iis_without_a_computer_name_is_tied_to_the_server_address() {
     // The server's name wins when logged.
     assert_eq!(c.events[1].host.as_deref(), Some("WEB01"));
 }
+
+/// Syslog lines whose time is RFC 5424's `-` or an ISO time without a zone
+/// are syslog all the same: host, program and the auth fields are read
+/// (they were "not a syslog line", raw text, and an SSH failure rule
+/// missed them).
+#[test]
+fn nil_and_zoneless_syslog_times_keep_the_header() {
+    let text = "<34>1 - web01 sshd 2213 - - Failed password for root from 198.51.100.4 port 22 ssh2\n\
+                2026-03-01T10:00:01 h2 sshd[5]: Failed password for root from 192.0.2.9 port 3 ssh2\n\
+                2026-03-01T10:00:02.250 h2 sshd[5]: Failed password for root from 192.0.2.9 port 3 ssh2\n";
+    let c = read_mem(
+        &Syslog::default()
+            .with_reference(kahu_event::parse_timestamp("2026-06-01T00:00:00Z").unwrap()),
+        "messages",
+        text.as_bytes(),
+    );
+    assert_eq!(c.events.len(), 3);
+    for e in &c.events {
+        assert_eq!(e.channel.as_deref(), Some("auth"), "{e:?}");
+        assert_eq!(e.provider.as_deref(), Some("sshd"), "{e:?}");
+    }
+    assert_eq!(c.events[0].host.as_deref(), Some("web01"));
+    assert_eq!(c.events[0].timestamp, None);
+    assert_eq!(
+        c.events[1].timestamp.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2026-03-01T10:00:01+00:00")
+    );
+    let w: Vec<&str> = c.warnings.iter().map(|w| w.reason.as_str()).collect();
+    assert!(!w.iter().any(|r| r.contains("not a syslog line")), "{w:?}");
+    assert!(
+        w.iter().any(|r| r.contains("no timestamp (RFC 5424 `-`")),
+        "{w:?}"
+    );
+}

@@ -24,7 +24,7 @@ use crate::text::{
     too_long_warning,
 };
 use crate::{Format, Input, Origin, Sink};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use kahu_event::{Event, Location, LogSource, Timestamp, Value};
 use std::sync::Arc;
 
@@ -179,7 +179,12 @@ impl Format for Syslog {
             };
             ev.timestamp = h.time.resolve(reference, self.utc_offset_secs);
             if ev.timestamp.is_none() {
-                sink.warning(line_warning(origin, n, "unusable timestamp"));
+                let why = if matches!(h.time, SyslogTime::Absent) {
+                    "no timestamp (RFC 5424 `-`: the sender had none); read without a time"
+                } else {
+                    "unusable timestamp"
+                };
+                sink.warning(line_warning(origin, n, why));
             }
             set_host(&mut ev, h.host, origin);
             if let Some(p) = h.program {
@@ -359,8 +364,28 @@ enum SyslogTime {
     Exact(Timestamp),
     /// RFC 3164: month, day, h, m, s (no year, no zone).
     YearLess(u32, u32, u32, u32, u32),
-    /// RFC 3164 variant with a year but no zone (`Mmm dd yyyy hh:mm:ss`).
+    /// RFC 3164 variant with a year but no zone (`Mmm dd yyyy hh:mm:ss`),
+    /// or an ISO time without a zone (syslog-ng and rsyslog templates).
     NoZone(i32, u32, u32, u32, u32, u32),
+    /// RFC 5424's NILVALUE (`-`): the sender had no time.
+    Absent,
+}
+
+/// An ISO 8601 time with a zone, or without one (taken as written, as the
+/// BSD form is): `2026-03-01T10:00:01`, `2026-03-01T10:00:01.123`.
+fn iso_time(ts: &str) -> Option<SyslogTime> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(ts) {
+        return Some(SyslogTime::Exact(t.with_timezone(&Utc)));
+    }
+    let t = chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    Some(SyslogTime::NoZone(
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second().min(59),
+    ))
 }
 
 impl SyslogTime {
@@ -372,6 +397,7 @@ impl SyslogTime {
         match self {
             SyslogTime::Exact(t) => Some(t),
             SyslogTime::NoZone(y, mo, d, h, mi, s) => local(y, mo, d, h, mi, s),
+            SyslogTime::Absent => None,
             SyslogTime::YearLess(mo, d, h, mi, s) => {
                 let limit = reference + Duration::days(2);
                 // Feb 29 exists only in leap years: walk back to one.
@@ -439,8 +465,7 @@ fn parse_header(line: &str, _year: i32) -> Option<Header<'_>> {
     // ISO timestamp (rsyslog high precision) or BSD `Mmm dd hh:mm:ss`.
     let (time, rest) = if s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         let (ts, rest) = token(s)?;
-        let t = DateTime::parse_from_rfc3339(ts).ok()?.with_timezone(&Utc);
-        (SyslogTime::Exact(t), rest)
+        (iso_time(ts)?, rest)
     } else {
         let month = month_from_abbr(s.get(..3)?)?;
         let rest = s.get(3..)?.strip_prefix(' ')?;
@@ -522,9 +547,9 @@ fn split_tag(s: &str) -> (Option<&str>, Option<&str>, &str) {
 fn parse_5424(pri: Option<u32>, s: &str) -> Option<Header<'_>> {
     let (ts, rest) = token(s)?;
     let time = if ts == "-" {
-        return None;
+        SyslogTime::Absent
     } else {
-        SyslogTime::Exact(DateTime::parse_from_rfc3339(ts).ok()?.with_timezone(&Utc))
+        iso_time(ts)?
     };
     let (host, rest) = token(rest)?;
     let (app, rest) = token(rest)?;
