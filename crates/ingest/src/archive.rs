@@ -144,6 +144,23 @@ impl MemberBuf<'_> {
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.data
     }
+
+    /// Drop the last line of text when the data was cut inside it (a
+    /// truncated or damaged stream): half a record would be read as a whole
+    /// one ("Failed password for invali" still fired a rule). Returns the
+    /// line number dropped and its length, or `None` when the data ends at
+    /// a line end or is not text.
+    pub(crate) fn cut_partial_line(&mut self) -> Option<(u64, usize)> {
+        let head = &self.data[..self.data.len().min(4096)];
+        if self.data.last() == Some(&b'\n') || head.contains(&0) {
+            return None;
+        }
+        let keep = self.data.iter().rposition(|&b| b == b'\n')? + 1;
+        let line = self.data[..keep].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let cut = self.data.len() - keep;
+        self.data.truncate(keep);
+        Some((line, cut))
+    }
 }
 
 impl Drop for MemberBuf<'_> {
@@ -462,16 +479,26 @@ pub(crate) fn zip<R: Read + Seek>(
             Ok(buf) => buf,
             // Keep what decompressed, as for gzip: one bad byte (a failed
             // checksum) or a damaged tail must not lose a whole log.
-            Err(Stop::Io(e, buf)) if !buf.bytes().is_empty() => {
-                let reason = if e.to_string().contains("checksum") {
+            Err(Stop::Io(e, mut buf)) if !buf.bytes().is_empty() => {
+                let total = buf.bytes().len();
+                let checksum = e.to_string().contains("checksum");
+                // A failed checksum has every byte; damage cuts the data.
+                let cut = if checksum {
+                    String::new()
+                } else {
+                    buf.cut_partial_line()
+                        .map(|(line, n)| {
+                            format!("; line {line}, cut off after {n} bytes, is left out")
+                        })
+                        .unwrap_or_default()
+                };
+                let reason = if checksum {
                     format!(
-                        "zip member failed its checksum ({e}): read as it is, {} bytes; some records may be damaged",
-                        buf.bytes().len()
+                        "zip member failed its checksum ({e}): read as it is, {total} bytes; some records may be damaged"
                     )
                 } else {
                     format!(
-                        "zip member damaged after {} bytes ({e}): the records before the damage are read",
-                        buf.bytes().len()
+                        "zip member damaged after {total} bytes ({e}): the records before the damage are read{cut}"
                     )
                 };
                 if !f(Item::Problem {
@@ -642,15 +669,17 @@ pub(crate) fn gunzip(
     let cap = member_cap(limits, budget);
     let buf = match read_member(&mut d, cap, 0, &consumed, limits, memory) {
         Ok(buf) => buf,
-        Err(Stop::Io(e, buf)) => {
+        Err(Stop::Io(e, mut buf)) => {
             // Keep what decompressed before the damage: a truncated
-            // `.jsonl.gz` still holds good records.
+            // `.jsonl.gz` still holds good records; not the record cut.
+            let total = buf.bytes().len();
+            let cut = buf
+                .cut_partial_line()
+                .map(|(line, n)| format!("; line {line}, cut off after {n} bytes, is left out"))
+                .unwrap_or_default();
             f(Item::Problem {
                 name: Some(name),
-                reason: format!(
-                    "gzip stream damaged or truncated after {} bytes: {e}",
-                    buf.bytes().len()
-                ),
+                reason: format!("gzip stream damaged or truncated after {total} bytes: {e}{cut}"),
             });
             if buf.bytes().is_empty() {
                 return;

@@ -470,3 +470,29 @@ fn missing_path_is_an_error() {
             .is_err()
     );
 }
+
+#[test]
+fn a_line_cut_by_a_truncated_gzip_is_left_out_and_named() {
+    // The cut-off last record read as a whole one: "Failed password for
+    // invali" still fired an SSH rule.
+    let log = "Jan  1 00:00:01 bastion01 sshd[1]: Accepted password for alice from 192.0.2.1 port 1 ssh2\n\
+               Jan  1 00:00:03 bastion01 sshd[2]: Failed password for invalid user admin from 192.0.2.9 port 2 ssh2\n";
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    enc.write_all(log.as_bytes()).unwrap();
+    let gz = enc.finish().unwrap();
+    // Stored deflate: the bytes are the text; cut inside the second line.
+    let at = gz
+        .windows(6)
+        .position(|w| w == b"invali")
+        .expect("stored text")
+        + 6;
+    let (c, _d) = read_bytes("auth.log.1.gz", &gz[..at]);
+    assert_eq!(c.events.len(), 1, "{:?}", c.warnings);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.reason.contains("line 2, cut off after") && w.reason.contains("is left out")),
+        "{:?}",
+        c.warnings
+    );
+}
