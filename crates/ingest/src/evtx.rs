@@ -205,6 +205,27 @@ fn read_records<R: Read + Seek>(
     // chunk; the parser skips that partial chunk without a word, so say so.
     let len = data.seek(std::io::SeekFrom::End(0))?;
     data.seek(std::io::SeekFrom::Start(0))?;
+    // Cut at the end of the header (a copy stopped at a chunk boundary):
+    // the parser finds no chunk and says nothing, though the header
+    // declares records.
+    if len <= HEADER_BLOCK {
+        let mut head = [0u8; 44];
+        if data.read_exact(&mut head).is_ok() && head.starts_with(MAGIC) {
+            let next_record = u64::from_le_bytes(head[24..32].try_into().unwrap_or([0; 8]));
+            let chunks = u16::from_le_bytes([head[42], head[43]]);
+            if chunks > 0 || next_record > 1 {
+                problems = true;
+                sink.warning(origin.warning(
+                    Some(Location::Offset(len)),
+                    format!(
+                        "file ends after its header: the header declares {chunks} chunk(s) and records up to {}; none is in the file (a copy cut short?)",
+                        next_record.saturating_sub(1)
+                    ),
+                ));
+            }
+        }
+        data.seek(std::io::SeekFrom::Start(0))?;
+    }
     if len > HEADER_BLOCK && !(len - HEADER_BLOCK).is_multiple_of(CHUNK) {
         problems = true;
         let partial = HEADER_BLOCK + (len - HEADER_BLOCK) / CHUNK * CHUNK;

@@ -358,6 +358,15 @@ impl Reader {
         }
 
         let Some(format) = self.formats.iter().find(|f| f.detect(&head, name)) else {
+            // A real EVTX always has a header: an empty one is a cleared or
+            // failed collection worth a line, not silence.
+            if size == 0 && name.to_ascii_lowercase().ends_with(".evtx") {
+                ctx.sink.warning(origin.warning(
+                    None,
+                    format!("{NOTE_PREFIX}empty file (0 bytes): no event log in it (a failed collection?)"),
+                ));
+                entry.warnings = 1 + pre_warnings;
+            }
             if size > 0 {
                 ctx.sink.warning(
                     origin.warning(None, "no reader recognises this file's format; skipped"),

@@ -685,3 +685,32 @@ fn an_encrypted_zip_member_is_named_in_its_warning() {
         "{w:?}"
     );
 }
+
+/// An EVTX cut at the end of its header (a copy stopped at a chunk
+/// boundary) and an empty .evtx read as "0 events, 0 warnings": now each
+/// says what is missing.
+#[test]
+fn a_header_only_or_empty_evtx_says_what_is_missing() {
+    let Some(bytes) = multi_chunk_evtx() else {
+        return;
+    };
+    let c = read_file("cut.evtx", &bytes[..4096]);
+    assert!(c.events.is_empty());
+    assert!(
+        c.warnings.iter().any(|w| w
+            .reason
+            .starts_with("file ends after its header: the header declares")),
+        "{:?}",
+        c.warnings
+    );
+    let c = read_file("empty.evtx", b"");
+    assert!(
+        c.coverage
+            .iter()
+            .chain(c.warnings.iter())
+            .any(|w| w.reason.contains("empty file (0 bytes)")),
+        "{:?} {:?}",
+        c.warnings,
+        c.coverage
+    );
+}
