@@ -56,7 +56,21 @@ impl Format for Json {
     }
 
     fn detect(&self, head: &[u8], _file_name: &str) -> bool {
-        matches!(first_significant(head), Some(b'{' | b'['))
+        match first_significant(head) {
+            Some(b'{' | b'[') => true,
+            // `evtx_dump -o json` (its default) puts `Record N` before
+            // each pretty-printed record.
+            Some(b'R') => {
+                let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+                let start = head
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(0);
+                crate::json_document::record_header_len(&head[start..])
+                    .is_some_and(|n| first_significant(&head[start + n..]) == Some(b'{'))
+            }
+            _ => false,
+        }
     }
 
     fn read(&self, input: Input<'_>, origin: &Origin, sink: &mut dyn Sink) -> std::io::Result<()> {

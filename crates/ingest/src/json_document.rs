@@ -89,9 +89,21 @@ pub(crate) fn read_with_cap(
                 Err(e) => {
                     // serde_json counts lines from the start of the value.
                     let at = line + (e.line() as u64).saturating_sub(1);
-                    sink.warning(
-                        origin.warning(Some(Location::Line(at)), format!("malformed JSON: {e}")),
-                    );
+                    // Its own "at line 17 column 5" counts from the value,
+                    // beside a warning that gives the file's line: keep
+                    // one position, in the file's terms.
+                    let text = e.to_string();
+                    let own = format!(" at line {} column {}", e.line(), e.column());
+                    let what = text.strip_suffix(&own).unwrap_or(&text);
+                    let column = if e.line() > 1 {
+                        format!(" (column {})", e.column())
+                    } else {
+                        String::new()
+                    };
+                    sink.warning(origin.warning(
+                        Some(Location::Line(at)),
+                        format!("malformed JSON: {what}{column}"),
+                    ));
                     // A broken object or array still ends where its
                     // brackets do; anything else leaves no clean boundary.
                     !whole || !matches!(buf.first(), Some(b'{' | b'['))
@@ -102,6 +114,24 @@ pub(crate) fn read_with_cap(
             s.resync()?;
         }
     }
+}
+
+/// The length (newline included) of an `evtx_dump` record header line,
+/// `Record 17`, at the start of `b`: `evtx_dump -o json` writes one before
+/// each record, and the records between are read as any concatenated JSON.
+pub(crate) fn record_header_len(b: &[u8]) -> Option<usize> {
+    let rest = b.strip_prefix(b"Record ")?;
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 20 {
+        return None;
+    }
+    let after = &rest[digits..];
+    let eol = match after {
+        [b'\n', ..] => 1,
+        [b'\r', b'\n', ..] => 2,
+        _ => return None,
+    };
+    Some(7 + digits + eol)
 }
 
 /// What the scanner cut out of the stream.
@@ -158,6 +188,14 @@ impl Scanner<'_> {
                 b',' if self.in_array => {}
                 b']' if self.in_array => self.in_array = false,
                 b'[' if !self.in_array => self.in_array = true,
+                b'R' if !self.in_array => {
+                    if let Some(n) = record_header_len(self.r.fill_buf()?) {
+                        self.r.consume(n);
+                        self.line += 1;
+                        continue;
+                    }
+                    break b;
+                }
                 _ => break b,
             }
             self.r.consume(1);
@@ -422,5 +460,40 @@ mod tests {
         assert_eq!(log.warnings[0].location, Some(Location::Line(3)));
         assert!(log.warnings[0].reason.contains("over the 64-byte limit"));
         assert_eq!(log.warnings[1].location, Some(Location::Line(4)));
+    }
+
+    #[test]
+    fn evtx_dump_record_lines_are_skipped_between_records() {
+        // `evtx_dump -o json` (its default output) was "no reader
+        // recognises this file's format".
+        let text = "Record 1\n{\n  \"Event\": {\"System\": {\"EventID\": 4624, \"Channel\": \"Security\", \"Computer\": \"DC01\"}}\n}\nRecord 2\r\n{\n  \"Event\": {\"System\": {\"EventID\": 4625, \"Channel\": \"Security\", \"Computer\": \"DC01\"}}\n}\n";
+        assert!(crate::Format::detect(
+            &crate::json::Json,
+            text.as_bytes(),
+            "dump.json"
+        ));
+        let mut log = Log::default();
+        let r = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+        read(r, &origin(), &mut log, &mut KeyCache::default()).unwrap();
+        assert!(log.warnings.is_empty(), "{:?}", log.warnings);
+        let ids: Vec<_> = log.events.iter().map(|e| e.event_id).collect();
+        assert_eq!(ids, [Some(4624), Some(4625)]);
+        // Not a record header: a stray word is still malformed JSON.
+        assert_eq!(record_header_len(b"Record x\n"), None);
+        assert_eq!(record_header_len(b"Records 1\n"), None);
+    }
+
+    #[test]
+    fn a_malformed_element_gives_one_position_in_file_terms() {
+        // "line 50: … at line 17 column 5": two lines, one of them counted
+        // from the element.
+        let text = "[\n{\"a\": 1},\n{\n  \"b\": 2,\n  \"c\": \"unterminated\n";
+        let mut log = Log::default();
+        let r = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+        read(r, &origin(), &mut log, &mut KeyCache::default()).unwrap();
+        assert_eq!(log.warnings.len(), 1, "{:?}", log.warnings);
+        let w = &log.warnings[0];
+        assert!(!w.reason.contains(" at line "), "{}", w.reason);
+        assert!(w.reason.starts_with("malformed JSON: "), "{}", w.reason);
     }
 }
