@@ -864,3 +864,41 @@ fn nil_and_zoneless_syslog_times_keep_the_header() {
         "{w:?}"
     );
 }
+
+/// Sysmon for Linux XML cut by syslog's message size limit was read as a
+/// whole event without a word; the half value at the cut was kept too.
+#[test]
+fn a_cut_off_sysmon_record_is_read_with_a_warning_and_no_half_value() {
+    let original = std::fs::read_to_string(fixture("sysmon_linux.log")).unwrap();
+    let first = original.lines().next().unwrap();
+    // Cut inside the value of the second Data element.
+    let second = first
+        .match_indices("<Data Name=")
+        .nth(1)
+        .map(|(i, _)| i)
+        .unwrap();
+    let gt = first[second..].find('>').unwrap() + second + 1;
+    let cut = format!("{}\n", &first[..gt + 2]);
+    let c = read_mem(&Syslog::default(), "syslog", cut.as_bytes());
+    assert_eq!(c.events.len(), 1, "{:?}", c.warnings);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.reason.starts_with("Sysmon for Linux XML is cut off")),
+        "{:?}",
+        c.warnings
+    );
+    let whole = read_mem(
+        &Syslog::default(),
+        "syslog",
+        format!("{first}\n").as_bytes(),
+    );
+    // The first Data value is kept; the second, cut, is not.
+    let second_name = first[second + 12..].split('"').next().unwrap().to_string();
+    assert!(
+        c.events[0].fields.get(&second_name).is_none(),
+        "{:?}",
+        c.events[0].fields
+    );
+    assert!(whole.events[0].fields.get(&second_name).is_some());
+}

@@ -208,6 +208,13 @@ impl Format for Syslog {
             {
                 match sysmon::parse(h.msg) {
                     Some(s) => {
+                        if s.truncated {
+                            sink.warning(line_warning(
+                                origin,
+                                n,
+                                "Sysmon for Linux XML is cut off (no </Event>; syslog's message size limit?): the fields after the cut are missing",
+                            ));
+                        }
                         s.apply(&mut ev);
                         if !sink.event(ev) {
                             return Ok(());

@@ -21,6 +21,9 @@ pub(super) struct SysmonEvent {
     provider: Option<String>,
     system_time: Option<String>,
     data: Vec<(String, String)>,
+    /// The XML ends before `</Event>` (syslog's message size limit cut
+    /// it): the fields after the cut are missing.
+    pub(super) truncated: bool,
 }
 
 /// Sigma category of a Sysmon event id, as SigmaHQ maps them.
@@ -100,6 +103,7 @@ pub(super) fn parse(xml: &str) -> Option<SysmonEvent> {
         provider: attribute(system, "<Provider ", "Name").map(|v| unescape(v).into_owned()),
         system_time: attribute(system, "<TimeCreated ", "SystemTime").map(str::to_owned),
         data,
+        truncated: !xml.trim_end().ends_with("</Event>"),
     })
 }
 
@@ -122,7 +126,10 @@ pub(crate) fn data_elements(xml: &str) -> Vec<(String, String)> {
         }
         let Some(gt) = rest.find('>') else { break };
         rest = &rest[gt + 1..];
-        let end = rest.find("</Data>").unwrap_or(rest.len());
+        // A value cut off with the record is not kept as if whole.
+        let Some(end) = rest.find("</Data>") else {
+            break;
+        };
         data.push((name, unescape(&rest[..end]).into_owned()));
         rest = &rest[end..];
     }
