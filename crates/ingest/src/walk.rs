@@ -288,6 +288,47 @@ impl Reader {
             }
         };
         entry.size = size;
+        // UTF-16 text with a byte-order mark (Windows PowerShell 5.1's
+        // `>` and `Out-File` write it): decoded and read as the same file.
+        if let Some(le) = utf16_bom(&head) {
+            match decode_utf16(input, le, self.limits.max_member) {
+                Ok(text) => {
+                    ctx.sink.warning(origin.warning(
+                        None,
+                        format!(
+                            "{NOTE_PREFIX}UTF-16 text ({}, with a byte-order mark): decoded to UTF-8 to read",
+                            if le { "little-endian" } else { "big-endian" }
+                        ),
+                    ));
+                    let at = ctx.inventory.len();
+                    self.dispatch(
+                        Input::Memory(text.as_bytes()),
+                        comps,
+                        origin.member.clone(),
+                        modified,
+                        depth,
+                        ctx,
+                    );
+                    // The inventory describes the evidence as stored, not
+                    // the decoded copy.
+                    if let Some(e) = ctx.inventory.get_mut(at) {
+                        e.size = size;
+                        e.sha256 = if self.sha256 {
+                            sha256(input).ok()
+                        } else {
+                            None
+                        };
+                        e.warnings += 1;
+                    }
+                }
+                Err(why) => {
+                    ctx.sink.warning(origin.warning(None, why));
+                    entry.warnings = 1;
+                    ctx.inventory.push(entry);
+                }
+            }
+            return;
+        }
         if let (Some(_), Input::Memory(data)) = (&origin.member, input)
             && archive::detect(&head).is_none()
         {
@@ -594,6 +635,41 @@ impl Reader {
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot open archive: {e}")))
         })
     }
+}
+
+/// `Some(little_endian)` when `head` starts with a UTF-16 byte-order mark
+/// and is not something else that starts so (EVTX, archives never do).
+fn utf16_bom(head: &[u8]) -> Option<bool> {
+    match head {
+        [0xFF, 0xFE, ..] if head.get(2..4) != Some(&[0, 0]) => Some(true),
+        [0xFE, 0xFF, ..] => Some(false),
+        _ => None,
+    }
+}
+
+/// The text of a UTF-16 input, up to `cap` bytes of it; unpaired
+/// surrogates become U+FFFD.
+fn decode_utf16(input: Input<'_>, le: bool, cap: u64) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    input
+        .open()
+        .and_then(|r| r.take(cap.saturating_add(1)).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > cap {
+        return Err(format!(
+            "UTF-16 text over {cap} bytes: not decoded (convert it to UTF-8 to read it)"
+        ));
+    }
+    let units = bytes[2..].chunks_exact(2).map(|p| {
+        if le {
+            u16::from_le_bytes([p[0], p[1]])
+        } else {
+            u16::from_be_bytes([p[0], p[1]])
+        }
+    });
+    Ok(char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect())
 }
 
 /// Receives each item of a container; `false` asks the walk to stop.

@@ -714,3 +714,38 @@ fn a_header_only_or_empty_evtx_says_what_is_missing() {
         c.coverage
     );
 }
+
+/// UTF-16 with a byte-order mark (what Windows PowerShell 5.1's `>` and
+/// `Out-File` write) was "no reader recognises this file's format"; it is
+/// decoded and read, and the inventory keeps the stored file's size.
+#[test]
+fn utf16_text_with_a_bom_is_decoded_and_read() {
+    let jsonl = "{\"@timestamp\":\"2026-03-01T10:00:00Z\",\"winlog\":{\"channel\":\"Security\",\"event_id\":4624,\"computer_name\":\"WS01\"}}\r\n\
+{\"@timestamp\":\"2026-03-01T10:00:01Z\",\"winlog\":{\"channel\":\"Security\",\"event_id\":4625,\"computer_name\":\"WS01\"}}\r\n";
+    for le in [true, false] {
+        let mut bytes: Vec<u8> = if le {
+            vec![0xFF, 0xFE]
+        } else {
+            vec![0xFE, 0xFF]
+        };
+        for u in jsonl.encode_utf16() {
+            bytes.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("export.json");
+        std::fs::write(&p, &bytes).unwrap();
+        let mut c = Collect::default();
+        let inventory = Reader::new().read_path(&p, &mut c).unwrap();
+        let ids: Vec<_> = c.events.iter().map(|e| e.event_id).collect();
+        assert_eq!(ids, [Some(4624), Some(4625)], "{:?}", c.warnings);
+        let notes: Vec<&str> = c
+            .warnings
+            .iter()
+            .chain(c.coverage.iter())
+            .map(|w| w.reason.as_str())
+            .collect();
+        assert!(notes.iter().any(|n| n.contains("UTF-16 text")), "{notes:?}");
+        assert_eq!(inventory.len(), 1);
+        assert_eq!(inventory[0].size, bytes.len() as u64);
+    }
+}
