@@ -409,9 +409,13 @@ impl Reader {
                 entry.warnings = 1 + pre_warnings;
             }
             if size > 0 {
-                ctx.sink.warning(
-                    origin.warning(None, "no reader recognises this file's format; skipped"),
-                );
+                let why = match unsupported_container(&head) {
+                    Some(kind) => format!(
+                        "{kind}, which kahu does not open: extract or decompress it first; skipped"
+                    ),
+                    None => "no reader recognises this file's format; skipped".to_string(),
+                };
+                ctx.sink.warning(origin.warning(None, why));
                 entry.warnings = 1 + pre_warnings;
             }
             ctx.inventory.push(entry);
@@ -635,6 +639,22 @@ impl Reader {
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot open archive: {e}")))
         })
     }
+}
+
+/// Containers kahu does not open, named by their magic bytes, so the
+/// warning does not read like a damaged file.
+fn unsupported_container(head: &[u8]) -> Option<&'static str> {
+    const KINDS: &[(&[u8], &str)] = &[
+        (b"\xFD7zXZ\x00", "an xz-compressed file"),
+        (b"BZh", "a bzip2-compressed file"),
+        (b"\x28\xB5\x2F\xFD", "a zstd-compressed file"),
+        (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive"),
+        (b"Rar!\x1A\x07", "a RAR archive"),
+    ];
+    KINDS
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+        .map(|(_, kind)| *kind)
 }
 
 /// `Some(little_endian)` when `head` starts with a UTF-16 byte-order mark

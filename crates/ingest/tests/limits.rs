@@ -749,3 +749,24 @@ fn utf16_text_with_a_bom_is_decoded_and_read() {
         assert_eq!(inventory[0].size, bytes.len() as u64);
     }
 }
+
+#[test]
+fn a_container_kahu_does_not_open_is_named_not_called_unknown() {
+    for (bytes, kind) in [
+        (
+            &b"\xFD7zXZ\x00\x00\x04\xE6\xD6\xB4\x46"[..],
+            "xz-compressed",
+        ),
+        (&b"7z\xBC\xAF\x27\x1C\x00\x04"[..], "7-Zip archive"),
+    ] {
+        let c = read_file("collection.bin", bytes);
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.reason.contains(kind)
+                    && w.reason.contains("extract or decompress it first")),
+            "{:?}",
+            c.warnings
+        );
+    }
+}
