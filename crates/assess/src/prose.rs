@@ -146,8 +146,15 @@ pub fn summary(
         .filter(|w| !w.is_coverage_note())
         .count();
     if problems > 0 {
+        // Some problems keep what they concern (a line kept as raw text, a
+        // checksum failure read as it is), so not all were "skipped".
         key_points.push(format!(
-            "{problems} evidence problems (corrupt records, unknown formats) were reported and skipped; see Evidence."
+            "{problems} evidence {} (corrupt or partly read records, unknown formats); each warning says what was skipped or kept; see Evidence.",
+            if problems == 1 {
+                "problem was reported"
+            } else {
+                "problems were reported"
+            }
         ));
     }
 
