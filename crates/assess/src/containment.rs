@@ -62,6 +62,51 @@ fn shared_ranges() -> &'static [SharedRange] {
     })
 }
 
+/// A domain of a shared service (`data/containment/shared-domains.tsv`).
+struct SharedDomain {
+    domain: &'static str,
+    /// Every name under it is the provider's (`service`), or only the bare
+    /// domain is (`hosting`: names under it are its customers').
+    service: bool,
+    owner: &'static str,
+}
+
+fn shared_domains() -> &'static [SharedDomain] {
+    static DOMAINS: std::sync::OnceLock<Vec<SharedDomain>> = std::sync::OnceLock::new();
+    DOMAINS.get_or_init(|| {
+        include_str!("../../../data/containment/shared-domains.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let mut cols = l.split('\t');
+                Some(SharedDomain {
+                    domain: cols.next()?.trim(),
+                    service: cols.next()?.trim() == "service",
+                    owner: cols.next().unwrap_or("").trim(),
+                })
+            })
+            .collect()
+    })
+}
+
+/// The owner of the shared service `name` belongs to, when blocking `name`
+/// would cut the organisation off it (`login.microsoftonline.com`,
+/// `azurewebsites.net`), not when it is a customer's name on a hosting
+/// platform (`evil-app.azurewebsites.net`).
+pub fn shared_domain(name: &str) -> Option<&'static str> {
+    let n = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    shared_domains()
+        .iter()
+        .find(|d| {
+            n == d.domain
+                || n.strip_prefix("www.") == Some(d.domain)
+                || (d.service
+                    && n.strip_suffix(d.domain)
+                        .is_some_and(|head| head.ends_with('.')))
+        })
+        .map(|d| d.owner)
+}
+
 /// The shared-infrastructure owner of `ip`, with the list it comes from.
 pub fn shared_infrastructure(ip: IpAddr) -> Option<(&'static str, &'static str)> {
     shared_ranges()
@@ -207,7 +252,7 @@ pub fn containment(
 
 fn hosts_and_domains(scope: &Scope, findings: &[Finding], policy: &Policy, c: &mut Containment) {
     let mut hosts = ItemSet::default();
-    let mut domains = ItemSet::default();
+    let mut domains = DomainLists::default();
     for e in scope
         .hosts
         .iter()
@@ -254,7 +299,30 @@ fn hosts_and_domains(scope: &Scope, findings: &[Finding], policy: &Policy, c: &m
         }
     }
     c.hosts = hosts.into_items();
-    c.domains = domains.into_items();
+    c.domains = domains.block.into_items();
+    c.shared_infrastructure.extend(domains.shared.into_items());
+}
+
+/// Domains to block, and those of shared services set apart.
+#[derive(Default)]
+struct DomainLists {
+    block: ItemSet,
+    shared: ItemSet,
+}
+
+impl DomainLists {
+    fn add(&mut self, name: &str, reason: &str, first: Option<&str>) {
+        match shared_domain(name) {
+            Some(owner) => self.shared.add(
+                name,
+                &format!(
+                    "shared service ({owner}) — do not block the domain: it would cut the organisation off the service; block the URL or the attacker's own name under it. Seen in: {reason}"
+                ),
+                first,
+            ),
+            None => self.block.add(name, reason, first),
+        }
+    }
 }
 
 fn accounts(
@@ -357,7 +425,7 @@ fn addresses(
         }
     }
     c.ips = block.into_items();
-    c.shared_infrastructure = shared.into_items();
+    c.shared_infrastructure.extend(shared.into_items());
     c.internal_ips = internal.into_items();
 }
 
@@ -715,5 +783,29 @@ mod action_tests {
             finding("T1566.001", Level::Critical),
         ]));
         assert!(!patch(&[finding("T1190", Level::Low)]));
+    }
+}
+
+#[cfg(test)]
+mod shared_domain_tests {
+    use super::shared_domain;
+
+    #[test]
+    fn shared_services_are_never_block_listed_but_their_customers_are() {
+        // A feed line `microsoftonline.com` went onto the domain block
+        // list: pushed to a resolver, it locks everyone out of Microsoft 365.
+        assert_eq!(
+            shared_domain("microsoftonline.com"),
+            Some("Microsoft 365 sign-in")
+        );
+        assert!(shared_domain("LOGIN.microsoftonline.com.").is_some());
+        assert!(shared_domain("azurewebsites.net").is_some());
+        assert!(shared_domain("www.azurewebsites.net").is_some());
+        // A customer's name on a hosting platform is the attacker's own.
+        assert_eq!(shared_domain("evil-app.azurewebsites.net"), None);
+        // Look-alikes are not the service.
+        assert_eq!(shared_domain("microsoftonline.com.evil.example"), None);
+        assert_eq!(shared_domain("notmicrosoftonline.com"), None);
+        assert_eq!(shared_domain("sync.msupdate-cdn.example.com"), None);
     }
 }

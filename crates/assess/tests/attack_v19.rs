@@ -170,7 +170,7 @@ fn a_v19_tagged_detection_is_shown_under_its_v19_tactic_everywhere() {
     let html = std::fs::read_to_string(out.join("report.html")).expect("report");
     assert!(
         html.contains("<h4>Defense Impairment</h4>")
-            && html.contains("<title>Defense Impairment: 1 detections</title>"),
+            && html.contains("<title>Defense Impairment: 1 detection</title>"),
         "matrix column and kill-chain box of the v19 tactic"
     );
     assert!(
