@@ -46,8 +46,9 @@ pub(crate) struct Args {
     /// Do not use kahu's bundled rules.
     #[arg(long)]
     pub no_bundled_rules: bool,
-    /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list (repeatable).
-    #[arg(long = "ioc", value_name = "FILE")]
+    /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list, or a
+    /// folder whose every file is read as a feed (repeatable).
+    #[arg(long = "ioc", value_name = "FEED")]
     pub iocs: Vec<PathBuf>,
     /// TLP of indicators a feed leaves unmarked (CSV and plain lists never
     /// mark theirs): `LEVEL` for every feed or `FEED=LEVEL` for one

@@ -54,11 +54,14 @@ pub(crate) struct Args {
     /// (informational, low, medium, high, critical).
     #[arg(long, default_value = "informational", value_name = "LEVEL")]
     pub min_level: Level,
-    /// Print the summary as JSON on stdout (for scripts) instead of text.
+    /// Print the summary as JSON on stdout (for scripts) instead of text;
+    /// on stderr when the timeline itself goes to stdout (`-o -`), so
+    /// stdout holds only the timeline.
     #[arg(long)]
     pub json: bool,
-    /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list (repeatable).
-    #[arg(long = "ioc", value_name = "FILE")]
+    /// IOC feed: STIX 2.1 bundle, MISP event/feed, CSV or plain list, or a
+    /// folder whose every file is read as a feed (repeatable).
+    #[arg(long = "ioc", value_name = "FEED")]
     pub iocs: Vec<PathBuf>,
     /// TLP of indicators a feed leaves unmarked (CSV and plain lists never
     /// mark theirs): `LEVEL` for every feed or `FEED=LEVEL` for one
