@@ -87,6 +87,44 @@ pub fn refuse_output_dir_on_evidence(
     refuse_outputs_on_evidence(&outputs, evidence)
 }
 
+/// Refuse an output folder holding files of the names a run writes
+/// (`report.html`, `findings.jsonl`…) that no kahu run wrote there (no
+/// `assessment.json`, case store or demo marker beside them): the analyst's
+/// own files, or another tool's, would be replaced without a word. A folder
+/// a previous run wrote is updated as before. A file this run reads (an
+/// indicator feed named `stix-bundle.json`) is left to
+/// [`refuse_outputs_on_inputs`], which says so.
+pub fn refuse_foreign_outputs(out: &Path, inputs: &[PathBuf]) -> Result<()> {
+    if !out.is_dir()
+        || [
+            "assessment.json",
+            "case.sqlite",
+            crate::pipeline::DEMO_MARKER,
+        ]
+        .iter()
+        .any(|n| out.join(n).exists())
+    {
+        return Ok(());
+    }
+    let found: Vec<&str> = crate::write::OUTPUT_NAMES
+        .iter()
+        .copied()
+        .filter(|n| std::fs::symlink_metadata(out.join(n)).is_ok())
+        .filter(|n| {
+            let o = resolved(&out.join(n));
+            !inputs.iter().any(|i| resolved(i) == o)
+        })
+        .collect();
+    if !found.is_empty() {
+        anyhow::bail!(
+            "--out {} already holds {} that no kahu run wrote there (no assessment.json beside it); kahu would replace it: choose a new or empty folder, or move it away",
+            out.display(),
+            found.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Refuse outputs that would replace a file this run reads besides the
 /// evidence (rules, indicator feeds, YARA rules, tuning files, profiles,
 /// an ATT&CK bundle, an analyst's layer): an output that is such a file,

@@ -319,3 +319,42 @@ fn an_accepted_connection_names_the_client_that_connected_in() {
     );
     assert!(!row.contains("58172"), "{row}");
 }
+
+/// `--out` naming a folder that holds a `report.html` or `findings.jsonl`
+/// no kahu run wrote (the analyst's notes, another tool's output) is
+/// refused before any work; a folder a previous run wrote is updated.
+#[test]
+fn an_out_folder_with_files_kahu_did_not_write_is_refused_not_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev.jsonl");
+    std::fs::write(&ev, format!("{MIMIKATZ}\n")).unwrap();
+    let theirs = dir.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::write(theirs.join("report.html"), "my notes").unwrap();
+    let run = |out: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_kahu"))
+            .args(["-q", "assess", "--no-case"])
+            .arg(&ev)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&theirs);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("already holds report.html that no kahu run wrote"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(theirs.join("report.html")).unwrap(),
+        "my notes"
+    );
+    let ours = dir.path().join("ours");
+    assert!(run(&ours).status.success());
+    assert!(
+        run(&ours).status.success(),
+        "a second run updates its own folder"
+    );
+}

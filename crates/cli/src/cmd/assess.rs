@@ -248,6 +248,21 @@ fn config(args: &Args) -> Result<AssessConfig> {
         &outputs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
         &args.noise.tuning,
     )?;
+    {
+        let inputs: Vec<PathBuf> = [
+            &args.iocs,
+            &args.rules,
+            &args.yara,
+            &args.noise.tuning,
+            &args.profiles,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(args.attack.iter())
+        .cloned()
+        .collect();
+        kahu_assess::guard::refuse_foreign_outputs(&args.out, &inputs)?;
+    }
     let mut cfg = if args.demo {
         demo_config(&args.out)?
     } else {
