@@ -146,6 +146,9 @@ pub struct LoadedRules {
     pub sets: Vec<std::sync::Arc<SigmaRules>>,
     /// Rules and correlation rules that could not be used, with the reason.
     pub errors: Vec<String>,
+    /// Tuning the analyst asked for that applied to no loaded rule
+    /// (`--exclude-rule` with a mistyped id), with what it means.
+    pub notes: Vec<String>,
     /// Where each set came from, with its rule count, for the summary.
     pub sources: Vec<String>,
     /// The rule files and folders the sets were loaded from (the user's
@@ -259,6 +262,19 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
     if reports.is_empty() {
         anyhow::bail!("no rules: give --rules or use the bundled set");
     }
+    // An id given to exclude that no loaded rule has (a typo) leaves the
+    // noisy rule running: said, not silent.
+    let tuned: std::collections::BTreeSet<&str> = reports
+        .iter()
+        .flat_map(|(_, r)| r.tuned.iter().map(String::as_str))
+        .collect();
+    let unmatched: Vec<String> = opts
+        .tuning
+        .entries()
+        .into_iter()
+        .filter(|(id, a)| a.origin == "--exclude-rule" && !tuned.contains(id))
+        .map(|(id, _)| format!("--exclude-rule {id}: no loaded rule has this id; nothing excluded"))
+        .collect();
     let mut sets = Vec::new();
     let mut errors = Vec::new();
     let mut sources = Vec::new();
@@ -325,6 +341,7 @@ pub fn load_rules(paths: &[PathBuf], bundled: bool, opts: &LoadOptions) -> Resul
     Ok(LoadedRules {
         sets,
         errors,
+        notes: unmatched,
         sources,
         roots: installed.iter().chain(paths).cloned().collect(),
     })

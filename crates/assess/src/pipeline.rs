@@ -115,6 +115,8 @@ pub struct AssessRun {
     pub feeds: Vec<FeedLoad>,
     /// Rules and correlation rules that could not be used, with the reason.
     pub rule_errors: Vec<String>,
+    /// Tuning that applied to no loaded rule (`LoadedRules::notes`).
+    pub rule_notes: Vec<String>,
     /// Where the rules came from, with counts.
     pub rule_sources: Vec<String>,
     /// Files written.
@@ -307,6 +309,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         warnings,
         feeds: det.feeds,
         rule_errors: det.rules.errors.clone(),
+        rule_notes: det.rules.notes.clone(),
         rule_sources: det.rules.sources.clone(),
         written,
         elapsed_seconds: started.elapsed().as_secs_f64(),

@@ -623,9 +623,13 @@ pub(crate) fn print_summary(
 /// each IOC feed loaded when it had problems.
 pub(crate) fn print_load_problems(
     rule_errors: &[String],
+    rule_notes: &[String],
     feeds: &[kahu_assess::detection::FeedLoad],
 ) {
     const SHOWN: usize = 5;
+    for n in rule_notes {
+        eprintln!("warning: {}", terminal_safe(n));
+    }
     for e in rule_errors.iter().take(SHOWN) {
         eprintln!("warning: rule rejected: {}", terminal_safe(e));
     }

@@ -960,6 +960,23 @@ fn ioc_tlp_marks_unmarked_feeds() {
             && err.contains("feed.csv"),
         "{err}"
     );
+    // An --exclude-rule id no loaded rule has (a typo) leaves the noisy
+    // rule running: said on stderr, not silent.
+    let typo = kahu(&[
+        "hunt",
+        "--rules",
+        &rules,
+        &ev,
+        "--exclude-rule",
+        "no-such-rule-id",
+    ]);
+    assert!(
+        text(&typo.stderr).contains(
+            "--exclude-rule no-such-rule-id: no loaded rule has this id; nothing excluded"
+        ),
+        "{}",
+        text(&typo.stderr)
+    );
 }
 
 /// `events -o FILE` and `search -o FILE` write what they would print.

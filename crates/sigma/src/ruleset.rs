@@ -69,6 +69,9 @@ pub struct LoadReport {
     pub skipped: usize,
     /// Rules left out by tuning (`--exclude-rule`, tuning files).
     pub excluded: usize,
+    /// Ids of the rules and correlations some tuning entry named, so an
+    /// entry that named none (a typo in `--exclude-rule`) can be told.
+    pub tuned: std::collections::BTreeSet<String>,
     /// Rules whose level tuning changed.
     pub releveled: usize,
     /// Correlation rules, deferred to the correlation stage.
@@ -279,6 +282,7 @@ struct Sorted {
     skipped: usize,
     excluded: usize,
     releveled: usize,
+    tuned: std::collections::BTreeSet<String>,
 }
 
 /// Sort parsed documents: tuning's exclusions and levels applied, rules
@@ -290,6 +294,9 @@ fn sort_documents(parsed: Vec<Parsed>, opts: &LoadOptions) -> Sorted {
         match p.result {
             Ok(Document::Rule(mut r)) => {
                 d.parsed += 1;
+                if opts.tuning.get(&r.id).is_some() {
+                    d.tuned.insert(r.id.to_string());
+                }
                 match opts.tuning.get(&r.id).map(|a| &a.action) {
                     Some(crate::tuning::Action::Exclude) => {
                         d.excluded += 1;
@@ -329,6 +336,9 @@ fn sort_documents(parsed: Vec<Parsed>, opts: &LoadOptions) -> Sorted {
                 }
             }
             Ok(Document::Correlation(c)) => {
+                if opts.tuning.get(&c.id).is_some() {
+                    d.tuned.insert(c.id.to_string());
+                }
                 if matches!(
                     opts.tuning.get(&c.id).map(|a| &a.action),
                     Some(crate::tuning::Action::Exclude)
@@ -416,6 +426,7 @@ impl RuleSet {
             skipped,
             excluded,
             releveled,
+            tuned,
         } = sort_documents(parsed, opts);
         filters.extend(tuning_filters(&opts.tuning, &mut errors));
         let env_ph = &opts.placeholders;
@@ -530,6 +541,7 @@ impl RuleSet {
             skipped,
             excluded,
             releveled,
+            tuned,
             correlations,
             filters,
             notes,

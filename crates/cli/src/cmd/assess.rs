@@ -189,7 +189,7 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
         super::case_parquet::write(&args.out, global.quiet || args.json)?;
     }
     if !global.quiet && !args.json {
-        crate::output::print_load_problems(&run.rule_errors, &run.feeds);
+        crate::output::print_load_problems(&run.rule_errors, &run.rule_notes, &run.feeds);
     }
     let a = &run.assessment;
     if args.json {

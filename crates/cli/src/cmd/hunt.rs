@@ -147,7 +147,7 @@ pub(crate) fn run(mut args: Args, global: &super::Global) -> Result<ExitCode> {
     let mut run = kahu_assess::detect(&cfg, &progress)?;
     progress.finish();
     if chatty {
-        output::print_load_problems(&run.rules.errors, &run.feeds);
+        output::print_load_problems(&run.rules.errors, &run.rules.notes, &run.feeds);
     }
     if let Some(store) = run.case.take() {
         store
