@@ -39,12 +39,6 @@ pub(crate) struct FilterArgs {
     /// Leave these event ids out.
     #[arg(long = "exclude-event-id", value_name = "ID", value_delimiter = ',')]
     pub exclude_event_ids: Vec<u32>,
-    /// Match STIX indicators only inside their valid_from/valid_until
-    /// window. By default hits outside it are reported with a note (feeds
-    /// set valid_from to the publication date, and retro-hunts look at
-    /// older logs).
-    #[arg(long)]
-    pub ioc_strict_validity: bool,
 }
 
 impl FilterArgs {

@@ -1130,3 +1130,18 @@ fn serve_token_file_and_user_name_the_authors() {
     assert_eq!(by("by the server's analyst"), "server-analyst");
     assert_eq!(notes.as_array().unwrap().len(), 2, "{notes}");
 }
+
+/// `--ioc-strict-validity` is offered only by the commands that read IOC
+/// feeds; `metrics` and `search` listed it in their help and accepted it
+/// without effect.
+#[test]
+fn ioc_strict_validity_is_offered_only_where_feeds_are_read() {
+    for cmd in ["metrics", "search"] {
+        let help = text(&kahu(&[cmd, "--help"]).stdout);
+        assert!(!help.contains("--ioc-strict-validity"), "{cmd}: {help}");
+    }
+    for cmd in ["hunt", "assess"] {
+        let help = text(&kahu(&[cmd, "--help"]).stdout);
+        assert!(help.contains("--ioc-strict-validity"), "{cmd}");
+    }
+}

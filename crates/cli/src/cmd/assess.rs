@@ -150,6 +150,12 @@ pub(crate) struct Args {
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
     pub select: crate::filter::FilterArgs,
+    /// Match STIX indicators only inside their valid_from/valid_until
+    /// window. By default hits outside it are reported with a note (feeds
+    /// set valid_from to the publication date, and retro-hunts look at
+    /// older logs).
+    #[arg(long)]
+    pub ioc_strict_validity: bool,
 }
 
 /// `--case-events` values (see `kahu_assess::store::CaseEvents`).
@@ -286,7 +292,7 @@ fn config(args: &Args) -> Result<AssessConfig> {
     cfg.repeats = args.noise.repeats();
     cfg.rule_statuses = args.noise.statuses();
     cfg.filter = args.select.filter()?;
-    cfg.ioc_strict_validity = args.select.ioc_strict_validity;
+    cfg.ioc_strict_validity = args.ioc_strict_validity;
     cfg.engine = match &args.cluster {
         Some(scheduler) => Some(cluster_engine(args, scheduler)?),
         None => crate::engine::detection_engine(args.engine, args.partitions)?,

@@ -121,6 +121,12 @@ pub(crate) struct Args {
     pub noise: crate::tuning::NoiseArgs,
     #[command(flatten)]
     pub select: crate::filter::FilterArgs,
+    /// Match STIX indicators only inside their valid_from/valid_until
+    /// window. By default hits outside it are reported with a note (feeds
+    /// set valid_from to the publication date, and retro-hunts look at
+    /// older logs).
+    #[arg(long)]
+    pub ioc_strict_validity: bool,
 }
 
 /// Run the hunt. Exit code 0 when the run completed (with or without
@@ -262,7 +268,7 @@ fn detect_config(args: &Args) -> Result<DetectConfig> {
         analytics: false,
         repeats: args.noise.repeats(),
         filter: args.select.filter()?,
-        ioc_strict_validity: args.select.ioc_strict_validity,
+        ioc_strict_validity: args.ioc_strict_validity,
         engine: match &args.cluster {
             Some(scheduler) => Some(cluster_engine(args, scheduler)?),
             None => crate::engine::detection_engine(args.engine, args.partitions)?,
