@@ -43,22 +43,29 @@ struct SharedRange {
     source: &'static str,
 }
 
+/// The tab-separated columns of each row of a data file, comments and
+/// blank lines left out.
+fn data_rows(text: &'static str) -> impl Iterator<Item = std::str::Split<'static, char>> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split('\t'))
+}
+
 fn shared_ranges() -> &'static [SharedRange] {
     static RANGES: std::sync::OnceLock<Vec<SharedRange>> = std::sync::OnceLock::new();
     RANGES.get_or_init(|| {
-        include_str!("../../../data/containment/shared-infrastructure.tsv")
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .filter_map(|l| {
-                let mut cols = l.split('\t');
-                let net = cols.next()?.trim().parse().ok()?;
-                Some(SharedRange {
-                    net,
-                    owner: cols.next()?.trim(),
-                    source: cols.next().unwrap_or("").trim(),
-                })
+        data_rows(include_str!(
+            "../../../data/containment/shared-infrastructure.tsv"
+        ))
+        .filter_map(|mut cols| {
+            let net = cols.next()?.trim().parse().ok()?;
+            Some(SharedRange {
+                net,
+                owner: cols.next()?.trim(),
+                source: cols.next().unwrap_or("").trim(),
             })
-            .collect()
+        })
+        .collect()
     })
 }
 
@@ -74,11 +81,8 @@ struct SharedDomain {
 fn shared_domains() -> &'static [SharedDomain] {
     static DOMAINS: std::sync::OnceLock<Vec<SharedDomain>> = std::sync::OnceLock::new();
     DOMAINS.get_or_init(|| {
-        include_str!("../../../data/containment/shared-domains.tsv")
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .filter_map(|l| {
-                let mut cols = l.split('\t');
+        data_rows(include_str!("../../../data/containment/shared-domains.tsv"))
+            .filter_map(|mut cols| {
                 Some(SharedDomain {
                     domain: cols.next()?.trim(),
                     service: cols.next()?.trim() == "service",
