@@ -462,13 +462,15 @@ pub(crate) enum Overlapping {
 
 impl Overlapping {
     /// `None` only when the needles are too large to build an automaton.
+    /// A DFA is built when asked, for at most 100 needles, or when its
+    /// table is bounded by [`DFA_BUDGET`] before it is built.
     pub(crate) fn new(needles: &[&[u8]], dfa: bool) -> Option<Overlapping> {
         use aho_corasick::{dfa, nfa};
         let nfa = nfa::noncontiguous::NFA::builder()
             .prefilter(false)
             .build(needles)
             .ok()?;
-        if (dfa || needles.len() <= 100)
+        if (dfa || needles.len() <= 100 || dfa_bound(&nfa, needles) <= DFA_BUDGET)
             && let Ok(d) = dfa::DFA::builder().build_from_noncontiguous(&nfa)
         {
             return Some(Overlapping::Dfa(d));
@@ -488,6 +490,44 @@ impl Overlapping {
             Overlapping::Noncontiguous(a) => each_overlapping(a, h, f),
         }
     }
+}
+
+/// Largest transition table, in bytes, for which a gate scanner with more
+/// than 100 needles is built as a DFA. A DFA takes one table lookup per
+/// byte where the contiguous NFA follows failure transitions: on Mordor's
+/// PowerShell `ContextInfo` values (287 needles) the scan costs about half
+/// (issue #17). Field scanners with thousands of needles (`CommandLine`:
+/// ≈ 9,000) stay NFAs: their DFA would take hundreds of megabytes.
+pub(crate) const DFA_BUDGET: usize = 4 << 20;
+
+/// An upper bound of the size of the DFA `aho-corasick` builds from `nfa`
+/// (over `needles`), computed without building it (building first and
+/// measuring made loading SigmaHQ's rules a third slower). The transition
+/// table has a row per NFA state (at most one per needle byte, plus the
+/// dead, fail and two start states) of 4-byte state ids, as many as the
+/// byte classes rounded up to a power of two; a class boundary falls on
+/// each side of every byte a needle uses. Match lists hold what the NFA's
+/// do (short needles are inherited by every state they are a suffix of),
+/// so the NFA's own size, plus a list header per state, bounds the rest.
+pub(crate) fn dfa_bound(nfa: &aho_corasick::nfa::noncontiguous::NFA, needles: &[&[u8]]) -> usize {
+    use aho_corasick::automaton::Automaton as _;
+    let mut boundary = [false; 256];
+    let mut bytes = 0usize;
+    for n in needles {
+        bytes = bytes.saturating_add(n.len());
+        for &b in *n {
+            boundary[b as usize] = true;
+            if b > 0 {
+                boundary[b as usize - 1] = true;
+            }
+        }
+    }
+    let classes = boundary[..255].iter().filter(|s| **s).count() + 1;
+    let states = bytes.saturating_add(4);
+    let row = classes.next_power_of_two() * 4 + 24;
+    states
+        .saturating_mul(row)
+        .saturating_add(nfa.memory_usage())
 }
 
 /// The loop of `aho-corasick`'s `try_find_overlapping_fwd` without a
@@ -835,6 +875,48 @@ mod tests {
         c.for_set(10).begin(10, 3, 5);
         c.for_set(9).begin(9, 3, 5);
         assert_eq!(c.for_set(9).generation, g + 1);
+    }
+
+    // The size bound used to choose a DFA before building it is never
+    // below what the built DFA takes, for needle sets with shared
+    // prefixes, repeated bytes, non-ASCII bytes and the empty needle.
+    #[test]
+    fn dfa_bound_is_an_upper_bound_of_the_built_dfa() {
+        use aho_corasick::automaton::Automaton as _;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..300 {
+            let alphabet = 1 + (next() % 200) as usize;
+            let count = 1 + (next() % 400) as usize;
+            let needles: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    let len = (next() % 24) as usize + usize::from(case % 7 != 0);
+                    (0..len)
+                        .map(|_| (next() % alphabet as u64) as u8 + 20)
+                        .collect()
+                })
+                .collect();
+            let texts: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
+            let nfa = aho_corasick::nfa::noncontiguous::NFA::builder()
+                .prefilter(false)
+                .build(&texts)
+                .unwrap();
+            let dfa = aho_corasick::dfa::DFA::builder()
+                .build_from_noncontiguous(&nfa)
+                .unwrap();
+            assert!(
+                dfa.memory_usage() <= super::dfa_bound(&nfa, &texts),
+                "case {case}: {} needles over {alphabet} bytes: DFA {} > bound {}",
+                texts.len(),
+                dfa.memory_usage(),
+                super::dfa_bound(&nfa, &texts)
+            );
+        }
     }
 
     // The eight-bytes-at-a-time test agrees with a byte search at every
