@@ -27,6 +27,9 @@ struct Hit {
     r: Ref,
     field: String,
     raw: String,
+    /// The observed name, when it matched a domain indicator as one of the
+    /// names under it (the indicator itself was not seen).
+    under: Option<String>,
 }
 
 struct Fast<'a> {
@@ -39,6 +42,10 @@ struct Fast<'a> {
 
 impl Fast<'_> {
     fn add(&mut self, refs: Option<&Refs>, field: &str, raw: &str) {
+        self.add_under(refs, field, raw, None);
+    }
+
+    fn add_under(&mut self, refs: Option<&Refs>, field: &str, raw: &str, under: Option<&str>) {
         if let Some(refs) = refs {
             for r in refs {
                 if !self.seen.insert(*r) {
@@ -48,6 +55,7 @@ impl Fast<'_> {
                     r: *r,
                     field: field.to_string(),
                     raw: raw.to_string(),
+                    under: under.map(str::to_string),
                 });
             }
         }
@@ -73,7 +81,7 @@ impl Probe for Fast<'_> {
                 // parent domain: probe each label suffix.
                 self.add(idx.domain.get(d), field, raw);
                 for (i, _) in d.match_indices('.') {
-                    self.add(idx.domain.get(&d[i + 1..]), field, raw);
+                    self.add_under(idx.domain.get(&d[i + 1..]), field, raw, Some(d));
                 }
             }
             Obs::Url(u) => self.add(idx.url.get(u), field, raw),
@@ -306,7 +314,16 @@ impl IocSet {
                 continue;
             };
             let rest = &ind.conjs[h.r.conj as usize].rest;
-            let mut note = valid_note;
+            // STIX `=` and a MISP `domain` are exact; matching the names
+            // under an indicator's domain is kahu's choice, so say so.
+            let under = h.under.as_ref().map(|d| {
+                format!(
+                    "subdomain match: {} is under the indicator's domain {}, which the indicator names exactly",
+                    clip_marked(d, 256),
+                    clip_marked(&ind.value, 256)
+                )
+            });
+            let mut note = join(valid_note, under);
             if !rest.is_empty() {
                 observe(&mut slow);
                 match eval_all(rest, slow.as_deref().unwrap_or(&[])) {

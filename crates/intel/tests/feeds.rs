@@ -910,3 +910,27 @@ fn tlp_markings_follow_each_indicator() {
             .any(|(k, v)| &**k == "ioc_tlp" && v == "TLP:AMBER")
     );
 }
+
+#[test]
+fn a_hit_on_a_name_under_a_domain_indicator_says_it_was_a_subdomain() {
+    // `[domain-name:value = 'example.org']` is exact in STIX; kahu also
+    // matches names under it, and the finding said only "domain
+    // example.org" for a query of `sub.bad.example.org`.
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "example.org\n").unwrap();
+    let mut set = IocSet::new();
+    set.load_path(&feed).unwrap();
+    let note = |q: &str| {
+        let e = ev(&[("QueryName", q)]);
+        let f = set.findings_for(&e);
+        assert_eq!(f.len(), 1, "{q}: {f:#?}");
+        kahu_finding::field(&f[0], "ioc_note").map(str::to_string)
+    };
+    let under = note("Sub.Bad.Example.ORG").expect("a subdomain hit is noted");
+    assert!(
+        under.contains("sub.bad.example.org is under the indicator's domain example.org"),
+        "{under}"
+    );
+    assert_eq!(note("example.org"), None, "an exact hit needs no note");
+}
