@@ -12,8 +12,8 @@ use kahu_event::{Event, EventFilter, Excluded};
 use kahu_finding::{Detector, Finding, Observer};
 use kahu_ingest::{EvidenceCoverage, Sink, Warning};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 const BATCH: usize = 512;
 
@@ -37,6 +37,24 @@ pub struct DetectionOutput<O> {
     pub observer: O,
     /// Events read but left out by the filter.
     pub excluded: ExcludedCounts,
+    /// The format each file and archive member was read as (at most
+    /// [`MAX_FORMATS`]), for the case store's evidence inventory.
+    pub formats: Vec<EvidenceFormat>,
+}
+
+/// Files and members whose format is kept for the inventory: a triage
+/// archive of a million members still costs a bounded amount.
+pub const MAX_FORMATS: usize = 100_000;
+
+/// The reader that read one evidence file or archive member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceFormat {
+    /// The file on disk, as the case store names it.
+    pub file: Arc<str>,
+    /// The member inside an archive.
+    pub member: Option<Arc<str>>,
+    /// The format (`evtx`, `json`, `zeek`…) or container (`zip`, `gzip`…).
+    pub format: &'static str,
 }
 
 /// Progress callbacks (the CLI drives a progress bar with them).
@@ -72,6 +90,7 @@ struct ChannelSink<'a> {
     filter: &'a EventFilter,
     excluded: ExcludedCounts,
     members: Option<MemberHook<'a>>,
+    formats: Vec<EvidenceFormat>,
 }
 
 /// Called with every archive member the readers hold in memory (not the
@@ -179,6 +198,15 @@ impl Sink for ChannelSink<'_> {
 
     fn file_read(&mut self, entry: &kahu_ingest::FileEntry) {
         self.coverage.merge(&entry.coverage);
+        if let Some(format) = entry.format
+            && self.formats.len() < MAX_FORMATS
+        {
+            self.formats.push(EvidenceFormat {
+                file: entry.path.clone(),
+                member: entry.member.clone(),
+                format,
+            });
+        }
     }
 
     fn member(&mut self, origin: &kahu_ingest::Origin, data: &[u8]) {
@@ -279,6 +307,7 @@ where
     let warnings = Mutex::new(Vec::new());
     let events = AtomicU64::new(0);
     let coverage = Mutex::new(EvidenceCoverage::default());
+    let formats = Mutex::new(Vec::new());
 
     let (findings, observer) = std::thread::scope(|scope| {
         let matchers: Vec<_> = (0..threads)
@@ -302,6 +331,7 @@ where
                     filter,
                     excluded: ExcludedCounts::default(),
                     members,
+                    formats: Vec::new(),
                 };
                 if let Err(e) = kahu_ingest::read_path(path, &mut sink) {
                     sink.warnings.push(Warning {
@@ -330,6 +360,11 @@ where
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .merge(&sink.coverage);
+                {
+                    let mut f = formats.lock().unwrap_or_else(|e| e.into_inner());
+                    let room = MAX_FORMATS.saturating_sub(f.len());
+                    f.extend(sink.formats.into_iter().take(room));
+                }
                 if !sink.warnings.is_empty() {
                     let mut w = warnings.lock().unwrap_or_else(|e| e.into_inner());
                     w.extend(sink.warnings);
@@ -365,6 +400,11 @@ where
         files: files.iter().map(|(p, _)| p.clone()).collect(),
         observer,
         excluded: excluded.into_inner().unwrap_or_else(|e| e.into_inner()),
+        formats: {
+            let mut f = formats.into_inner().unwrap_or_else(|e| e.into_inner());
+            f.sort_by(|a, b| (&a.file, &a.member).cmp(&(&b.file, &b.member)));
+            f
+        },
     }
 }
 

@@ -208,6 +208,8 @@ pub struct DetectionRun {
     /// The case store, events written; the caller stores findings and
     /// documents with [`CaseStore::finish`].
     pub case: Option<CaseStore>,
+    /// The format each file and member was read as (for the case store).
+    pub formats: Vec<crate::detect::EvidenceFormat>,
 }
 
 /// The folder `kahu rules update` installs a rule package into:
@@ -516,6 +518,7 @@ pub fn detect(cfg: &DetectConfig, progress: &dyn Progress) -> Result<DetectionRu
         file_hashes,
         coverage: out.coverage,
         case,
+        formats: out.formats,
     })
 }
 

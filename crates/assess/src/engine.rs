@@ -262,6 +262,7 @@ pub(crate) fn detect_on_engine(
         file_hashes,
         coverage: local.coverage,
         case,
+        formats: local.formats,
     })
 }
 
@@ -293,6 +294,7 @@ fn strip(out: DetectionOutput<Marked<'_>>) -> DetectionOutput<PipelineObserver> 
         files: out.files,
         observer: out.observer.inner,
         excluded: out.excluded,
+        formats: out.formats,
     }
 }
 
@@ -330,5 +332,6 @@ fn engine_only(
         file_hashes: FileHashes::default(),
         coverage: kahu_ingest::EvidenceCoverage::default(),
         case: None,
+        formats: Vec::new(),
     }
 }

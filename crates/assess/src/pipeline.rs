@@ -294,7 +294,13 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
             (DocKind::Rules, fired.document()),
         ];
         store
-            .finish(&findings, &docs, &warnings, crate::store::Replace::All)
+            .finish(
+                &findings,
+                &docs,
+                &warnings,
+                &det.formats,
+                crate::store::Replace::All,
+            )
             .context("cannot write the case store")?;
         let db = cfg.out.join("case.sqlite");
         let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);

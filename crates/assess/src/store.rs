@@ -188,6 +188,7 @@ impl CaseStore {
         findings: &[kahu_finding::Finding],
         documents: &[(DocKind, serde_json::Value)],
         warnings: &[crate::warning::RunWarning],
+        formats: &[crate::detect::EvidenceFormat],
         replace: Replace<'_>,
     ) -> Result<u64> {
         self.tx = None;
@@ -212,6 +213,9 @@ impl CaseStore {
                 }
             }
             w.add_findings(findings)?;
+            for f in formats {
+                w.set_evidence_format(&f.file, f.member.as_deref(), f.format)?;
+            }
             for warn in warnings.iter().take(10_000) {
                 // A correlation warning is about no evidence file: it goes
                 // to its own document below.

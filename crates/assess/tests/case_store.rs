@@ -118,7 +118,9 @@ fn correlation_warnings_are_a_document_not_an_evidence_item() {
             reason: "malformed line".into(),
         }),
     ];
-    store.finish(&[], &[], &warnings, Replace::All).unwrap();
+    store
+        .finish(&[], &[], &warnings, &[], Replace::All)
+        .unwrap();
 
     let case = Case::open(&out).unwrap();
     let inventory = case.evidence().unwrap();
@@ -135,4 +137,61 @@ fn correlation_warnings_are_a_document_not_an_evidence_item() {
     assert_eq!(list[0]["source"], "correlation");
     assert_eq!(list[0]["rule_id"], "corr-spray");
     assert_eq!(list[0]["file"], serde_json::Value::Null);
+}
+
+/// The evidence inventory says which reader read each file and member
+/// (before, `format` was NULL for every file: evidence is registered
+/// before it is read).
+#[test]
+fn the_inventory_names_the_format_each_file_and_member_was_read_as() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (log, _) = evidence(dir.path());
+    let ev = dir.path().join("evidence");
+    std::fs::create_dir(&ev).unwrap();
+    std::fs::rename(&log, ev.join("auth.log")).unwrap();
+    let mut z = zip::ZipWriter::new(std::fs::File::create(ev.join("triage.zip")).unwrap());
+    z.start_file("host1/dns.jsonl", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    z.write_all(
+        br#"{"@timestamp":"2024-03-03T10:00:00Z","event":{"code":"22"},"dns":{"question":{"name":"example.org"}}}
+"#,
+    )
+    .unwrap();
+    z.finish().unwrap();
+    let out = dir.path().join("out");
+    run(&AssessConfig::new(vec![ev.clone()], out.clone()), &()).expect("assessment");
+    let case = Case::open(&out).expect("case");
+    let rows: Vec<(String, Option<String>, Option<String>)> = {
+        let c = case.connection();
+        let mut st = c
+            .prepare("SELECT path, member, format FROM evidence ORDER BY path, member")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let format = |file: &str, member: Option<&str>| {
+        rows.iter()
+            .find(|(p, m, _)| p.ends_with(file) && m.as_deref() == member)
+            .unwrap_or_else(|| panic!("no row for {file} {member:?}: {rows:?}"))
+            .2
+            .clone()
+    };
+    assert_eq!(
+        format("auth.log", None).as_deref(),
+        Some("syslog"),
+        "{rows:?}"
+    );
+    assert_eq!(
+        format("triage.zip", None).as_deref(),
+        Some("zip"),
+        "{rows:?}"
+    );
+    assert_eq!(
+        format("triage.zip", Some("host1/dns.jsonl")).as_deref(),
+        Some("json"),
+        "{rows:?}"
+    );
 }

@@ -635,6 +635,22 @@ impl<'c> CaseWriter<'c> {
         Ok(self.tx.last_insert_rowid())
     }
 
+    /// Record the format (reader or container) a file or archive member
+    /// was read as. Evidence is registered before it is read, so this
+    /// comes after; a member gets its own row.
+    pub fn set_evidence_format(
+        &mut self,
+        file: &str,
+        member: Option<&str>,
+        format: &str,
+    ) -> Result<()> {
+        let id = self.evidence_id(file, member)?;
+        self.tx
+            .prepare_cached("UPDATE evidence SET format = ?2 WHERE id = ?1")?
+            .execute(params![id, format])?;
+        Ok(())
+    }
+
     /// Record a reader warning against its evidence file (any serialisable
     /// shape; `kahu_ingest::Warning` serialises to a JSON object).
     pub fn add_warning(

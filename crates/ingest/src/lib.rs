@@ -61,7 +61,9 @@ pub trait Sink {
     fn warning(&mut self, warning: Warning);
     /// A file (or archive member) was read to its end; `entry` says what
     /// it held, including its [`EvidenceCoverage`]. Called after its events
-    /// and warnings. The default ignores it.
+    /// and warnings; for an archive (`format` `zip`, `tar`, `gzip`: no
+    /// events of its own) after its members. Not called for a file no
+    /// reader recognised. The default ignores it.
     fn file_read(&mut self, entry: &FileEntry) {
         let _ = entry;
     }

@@ -395,6 +395,7 @@ impl Reader {
             ctx.inventory.push(entry);
             let warnings = self.open_container(kind, input, comps, &origin, depth, ctx);
             ctx.inventory[at].warnings = warnings + pre_warnings;
+            ctx.sink.file_read(&ctx.inventory[at]);
             return;
         }
 
@@ -536,6 +537,7 @@ impl Reader {
         ctx.inventory[at].warnings = warnings;
         ctx.inventory[at].size = plain_len.get();
         ctx.inventory[at].sha256 = hasher.map(|h| hex::encode(h.finalize()));
+        ctx.sink.file_read(&ctx.inventory[at]);
         Ok(Some(()))
     }
 
