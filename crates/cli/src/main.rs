@@ -23,8 +23,10 @@ mod tuning;
 
 use clap::{Parser, Subcommand};
 
-/// Exit status of `hunt` and `assess` when not one event could be read
-/// from the evidence (outputs are still written; 2 stays "error").
+/// Exit status of `hunt`, `assess`, `convert`, `events` and `metrics` when
+/// not one event could be read from the evidence (outputs are still
+/// written; 2 stays "error"): a script cannot tell "nothing read" from
+/// success by the output alone.
 pub const NO_EVIDENCE_EXIT: u8 = 3;
 use std::process::ExitCode;
 

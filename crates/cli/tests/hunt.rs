@@ -1063,8 +1063,29 @@ fn nothing_readable_is_exit_3_not_a_clean_result() {
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(dir.join("report.html").is_file());
+    // `events` and `metrics` said nothing and exited 0 (session 18).
+    for args in [
+        vec!["events", ev.to_str().unwrap(), "--count", "-q"],
+        vec!["events", ev.to_str().unwrap(), "-q"],
+        vec!["metrics", ev.to_str().unwrap(), "-q"],
+        vec!["metrics", ev.to_str().unwrap(), "--json", "-q"],
+    ] {
+        let out = kahu(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("no event could be read"),
+            "{args:?}"
+        );
+    }
     // The fixture's readable evidence is a normal 0.
     assert_ok(&kahu(&["hunt", &fx.evidence(), "--json", "-q"]));
+    assert_ok(&kahu(&["events", &fx.evidence(), "--count", "-q"]));
+    assert_ok(&kahu(&["metrics", &fx.evidence(), "-q"]));
 }
 
 /// `--rules` means the same in `hunt` and `assess`: the given rules are

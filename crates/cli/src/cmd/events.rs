@@ -101,5 +101,9 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             })
         );
     }
+    if out.events == 0 {
+        eprintln!("error: no event could be read from the evidence (see the warnings)");
+        return Ok(ExitCode::from(crate::NO_EVIDENCE_EXIT));
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -161,6 +161,7 @@ pub(crate) fn run(mut args: Args, global: &super::Global) -> Result<ExitCode> {
                 &run.findings,
                 &[],
                 &run.warnings,
+                &run.formats,
                 kahu_assess::store::Replace::Files(&run.files),
             )
             .context("cannot write the case store")?;

@@ -151,7 +151,7 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             "logons": logons,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(nothing_read(out.events));
     }
     for w in walk_warnings.iter().chain(out.warnings.iter()).take(20) {
         eprintln!("warning: {}", terminal_safe(&w.to_string()));
@@ -220,5 +220,15 @@ pub(crate) fn run(args: Args, global: &super::Global) -> Result<ExitCode> {
             args.top
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(nothing_read(out.events))
+}
+
+/// Success, or [`crate::NO_EVIDENCE_EXIT`] with a line saying why when no
+/// event was read.
+fn nothing_read(events: u64) -> ExitCode {
+    if events == 0 {
+        eprintln!("error: no event could be read from the evidence (see the warnings)");
+        return ExitCode::from(crate::NO_EVIDENCE_EXIT);
+    }
+    ExitCode::SUCCESS
 }
