@@ -690,9 +690,11 @@ impl Evaluator<'_> {
         }
     }
 
-    /// Scan every leaf value for keyword gate literals (`sc` matches ASCII
-    /// case-insensitively, so ASCII text is scanned as is; other leaves are
-    /// rendered and lower-cased exactly as [`Evaluator::keywords`] does).
+    /// Scan every leaf value for keyword gate literals (lower-case): each
+    /// leaf is rendered and lower-cased exactly as [`Evaluator::keywords`]
+    /// does. Scanning ASCII leaves as they are, with a case-insensitive
+    /// automaton, would save the copy, but `aho-corasick` then has no
+    /// vectorised prefilter, and most leaves hold no keyword (issue #17).
     pub(crate) fn scan_keywords(&mut self, sc: &Scanner) {
         let ctx = &mut *self.ctx;
         let mut buf = std::mem::take(&mut ctx.kw_buf);

@@ -596,8 +596,8 @@ impl RuleSet {
         self.needles = next as usize;
         gates.lit_post.resize_with(self.needles, Vec::new);
         self.gates = gates;
-        // Keyword literals are matched ASCII-case-insensitively on the raw
-        // leaf values, so ASCII leaves need no lower-cased copy.
+        // Keyword literals are searched in lower-cased leaf values
+        // (`Evaluator::scan_keywords`).
         let (kw_needles, kw_ids) = (
             per_acc.pop().unwrap_or_default(),
             per_acc_ids.pop().unwrap_or_default(),
