@@ -210,6 +210,7 @@ impl Reader {
             sink,
             inventory,
             stopped: false,
+            decoded: false,
         };
         let modified = std::fs::metadata(path)
             .and_then(|m| m.modified())
@@ -243,6 +244,7 @@ impl Reader {
             sink,
             inventory,
             stopped: false,
+            decoded: false,
         };
         self.dispatch(Input::Memory(bytes), &comps, None, None, 1, &mut ctx);
         !ctx.stopped
@@ -291,6 +293,10 @@ impl Reader {
         // UTF-16 text with a byte-order mark (Windows PowerShell 5.1's
         // `>` and `Out-File` write it): decoded and read as the same file.
         if let Some(le) = utf16_bom(&head) {
+            // YARA rules are written for the bytes as stored.
+            if let (Some(_), Input::Memory(data)) = (&origin.member, input) {
+                ctx.sink.member(&origin, data);
+            }
             match decode_utf16(input, le, self.limits.max_member) {
                 Ok(text) => {
                     ctx.sink.warning(origin.warning(
@@ -301,6 +307,7 @@ impl Reader {
                         ),
                     ));
                     let at = ctx.inventory.len();
+                    let outer = std::mem::replace(&mut ctx.decoded, true);
                     self.dispatch(
                         Input::Memory(text.as_bytes()),
                         comps,
@@ -309,6 +316,7 @@ impl Reader {
                         depth,
                         ctx,
                     );
+                    ctx.decoded = outer;
                     // The inventory describes the evidence as stored, not
                     // the decoded copy.
                     if let Some(e) = ctx.inventory.get_mut(at) {
@@ -331,10 +339,11 @@ impl Reader {
         }
         if let (Some(_), Input::Memory(data)) = (&origin.member, input)
             && archive::detect(&head).is_none()
+            && !ctx.decoded
         {
             ctx.sink.member(&origin, data);
         }
-        if self.sha256 {
+        if self.sha256 && !ctx.decoded {
             entry.sha256 = sha256(input).ok();
         }
         let name = comps.last().map_or("", String::as_str);
@@ -720,6 +729,10 @@ struct Ctx<'a> {
     sink: &'a mut dyn Sink,
     inventory: &'a mut Vec<FileEntry>,
     stopped: bool,
+    /// The input being dispatched is a decoded copy of stored bytes
+    /// (UTF-16 text): the member hook has seen the stored bytes, and the
+    /// inventory's hash is theirs, so neither is done again on the copy.
+    decoded: bool,
 }
 
 /// Counts what a reader sends, fills in the inferred host and checks

@@ -505,6 +505,51 @@ fn every_leaf_member_is_handed_to_the_sink_once_with_its_bytes() {
 }
 
 #[test]
+fn a_utf16_member_is_handed_over_as_stored_and_hashed_as_stored() {
+    // The member hook (YARA) got the decoded UTF-8 copy of a UTF-16
+    // member, and a UTF-16 file was hashed twice (the copy, then the
+    // stored bytes).
+    let text = "{\"EventID\":1,\"Image\":\"a.exe\"}\r\n";
+    let mut stored = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        stored.extend(u.to_le_bytes());
+    }
+    let z = zip_with(
+        &[("ps/out.json", &stored)],
+        zip::CompressionMethod::Deflated,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.zip");
+    std::fs::write(&p, &z).unwrap();
+    let mut m = Members::default();
+    Reader::new().read_path(&p, &mut m).unwrap();
+    assert_eq!(m.seen, vec![("ps/out.json".to_string(), stored.clone())]);
+    assert_eq!(m.events, 1, "the decoded text is still read for events");
+    // The inventory's hash is the stored bytes' (of the member and of a
+    // plain file alike).
+    let plain = dir.path().join("out.json");
+    std::fs::write(&plain, &stored).unwrap();
+    let mut c = Collect::default();
+    let inventory = Reader::new()
+        .with_sha256(true)
+        .read_path(dir.path(), &mut c)
+        .unwrap();
+    use sha2::Digest as _;
+    let want = hex::encode(sha2::Sha256::digest(&stored));
+    for (path, member) in [("c.zip", Some("ps/out.json")), ("out.json", None)] {
+        let e = inventory
+            .iter()
+            .find(|e| e.path.ends_with(path) && e.member.as_deref() == member)
+            .unwrap_or_else(|| panic!("{path} {member:?}: {inventory:?}"));
+        assert_eq!(
+            e.sha256.as_deref(),
+            Some(want.as_str()),
+            "{path} {member:?}"
+        );
+    }
+}
+
+#[test]
 fn placeholder_times_are_read_as_no_time_and_reported() {
     // An unset time field reads as the zero of its clock or as a far
     // "never"; taken as real it stretches the case over centuries.
