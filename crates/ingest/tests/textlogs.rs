@@ -902,3 +902,41 @@ fn a_cut_off_sysmon_record_is_read_with_a_warning_and_no_half_value() {
     );
     assert!(whole.events[0].fields.get(&second_name).is_some());
 }
+
+/// `User` names an account or is absent: the numeric `uid` of a plain
+/// (not ENRICHED) record became `User: "0"` through the case-insensitive
+/// field lookup, and reached accounts-to-reset as an account named "0".
+#[test]
+fn auditd_user_is_an_account_name_never_a_bare_uid() {
+    let rec = |serial: u32, uid: u32, enriched: &str| {
+        format!(
+            "type=SYSCALL msg=audit(1795873860.100:{serial}): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid={serial} auid=1001 uid={uid} gid={uid} euid={uid} comm=\"bash\" exe=\"/usr/bin/bash\" key=\"x\"{enriched}\n\
+             type=EXECVE msg=audit(1795873860.100:{serial}): argc=2 a0=\"bash\" a1=\"-i\"\n"
+        )
+    };
+    let text = [
+        rec(9001, 0, ""),
+        rec(9002, 1002, ""),
+        rec(
+            9003,
+            1002,
+            "\u{1d}AUID=\"deploy\" UID=\"sysupd\" GID=\"sysupd\"",
+        ),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.log");
+    std::fs::write(&p, text).unwrap();
+    let c = read_file(&Auditd, &p);
+    let user = |serial: u64| {
+        let e = c
+            .events
+            .iter()
+            .find(|e| e.get("serial") == Some(&Value::UInt(serial)))
+            .unwrap_or_else(|| panic!("record {serial}: {:?}", c.warnings));
+        s(e, "User")
+    };
+    assert_eq!(user(9001).as_deref(), Some("root"));
+    assert_eq!(user(9002), None, "uid 1002 names no account");
+    assert_eq!(user(9003).as_deref(), Some("sysupd"));
+}

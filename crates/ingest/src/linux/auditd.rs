@@ -58,7 +58,8 @@ const MAX_PROCESSES: usize = 16_384;
 /// Events with an `EXECVE` record also get the Sysmon-style names used by
 /// SigmaHQ's Linux `process_creation` rules: `Image` (`exe`), `CommandLine`
 /// (the arguments joined by spaces), `User` (enriched `UID`, or `root` for
-/// uid 0, else the number), `LogonId` (`auid`), `ProcessId`,
+/// uid 0; unset for another bare number, which names no account),
+/// `LogonId` (`auid`), `ProcessId`,
 /// `ParentProcessId`, `CurrentDirectory`, and `ParentImage`/
 /// `ParentCommandLine` when the parent's own execution was seen earlier in
 /// the same file. Their log sources are `product: linux, service: auditd`
@@ -374,9 +375,16 @@ impl Pending {
                 f.insert("Image", Value::Str(img.clone()));
             }
             f.insert("CommandLine", Value::Str(cmd.clone()));
-            let user = match first_text(&f, "UID") {
-                Some(u) => Some(u),
-                None => first_text(&f, "uid").map(|u| if u == "0" { "root".to_owned() } else { u }),
+            // The account name: ENRICHED logs carry it as `UID` (exact
+            // case: `Fields::get` would fall back to the numeric `uid`).
+            // Without it only uid 0 has a name everywhere; another number
+            // is no account name (it reached accounts-to-reset as "0" and
+            // "1002"), so `User` is left unset and `uid` keeps the number.
+            let user = match f.get_exact("UID").and_then(Value::as_text) {
+                Some(u) => Some(u.into_owned()),
+                None => first_text(&f, "uid")
+                    .filter(|u| u == "0")
+                    .map(|_| "root".to_owned()),
             };
             if let Some(u) = user {
                 f.insert("User", Value::from(u));
