@@ -940,3 +940,31 @@ fn auditd_user_is_an_account_name_never_a_bare_uid() {
     assert_eq!(user(9002), None, "uid 1002 names no account");
     assert_eq!(user(9003).as_deref(), Some("sysupd"));
 }
+
+/// `journalctl -o short-iso` prints the basic offset `+0000` (systemd 239
+/// on RHEL 8, 245 on Ubuntu 20.04) and `-- … --` marker lines: the whole
+/// export was "no reader recognises this file's format; skipped".
+#[test]
+fn journalctl_short_iso_with_a_basic_offset_is_read() {
+    let text = "-- Journal begins at Sun 2026-11-01 00:00:01 UTC, ends at Sun 2026-11-29 00:00:00 UTC. --\n\
+                2026-11-28T14:12:00+0000 web02 sudo[2270]:   deploy : TTY=pts/0 ; PWD=/home/deploy ; USER=root ; COMMAND=/usr/bin/id\n\
+                -- Boot 3f2a6c0d5e8b4f0e9a1b2c3d4e5f6a7b --\n\
+                2026-11-29T03:13:00.250+1300 web02 sshd[2290]: Accepted password for root from 185.191.171.12 port 41000 ssh2\n";
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("journal.txt");
+    std::fs::write(&p, text).unwrap();
+    assert_eq!(detected(&p), "syslog");
+    let c = read_file(&Syslog::default(), &p);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let times: Vec<String> = c
+        .events
+        .iter()
+        .map(|e| e.timestamp.map(|t| t.to_rfc3339()).unwrap_or_default())
+        .collect();
+    // 03:13:00.250 at +13:00 is 14:13:00.250 UTC the day before.
+    assert_eq!(
+        times,
+        ["2026-11-28T14:12:00+00:00", "2026-11-28T14:13:00.250+00:00"]
+    );
+    assert!(c.events.iter().all(|e| e.host.as_deref() == Some("web02")));
+}

@@ -110,7 +110,7 @@ impl Format for Syslog {
         for l in lines
             .iter()
             .take(complete)
-            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !l.trim().is_empty() && !is_journal_marker(l.trim_end()))
             .take(20)
         {
             total += 1;
@@ -157,7 +157,7 @@ impl Format for Syslog {
                 }
             };
             let line = line.trim_end_matches(['\r', '\n', '\0']);
-            if line.trim().is_empty() {
+            if line.trim().is_empty() || is_journal_marker(line) {
                 continue;
             }
             let mut ev = Event::new(origin.provenance(Location::Line(n)));
@@ -378,10 +378,21 @@ enum SyslogTime {
     Absent,
 }
 
+/// `journalctl`'s own lines between records (`-- Journal begins at … --`,
+/// `-- Boot 3f2a… --`, `-- No entries --`): not log records.
+fn is_journal_marker(line: &str) -> bool {
+    line.starts_with("-- ") && line.ends_with(" --")
+}
+
 /// An ISO 8601 time with a zone, or without one (taken as written, as the
-/// BSD form is): `2026-03-01T10:00:01`, `2026-03-01T10:00:01.123`.
+/// BSD form is): `2026-03-01T10:00:01`, `2026-03-01T10:00:01.123`. The
+/// zone may be RFC 3339's (`Z`, `+13:00`) or the basic `+1300` that
+/// `journalctl -o short-iso` prints.
 fn iso_time(ts: &str) -> Option<SyslogTime> {
     if let Ok(t) = DateTime::parse_from_rfc3339(ts) {
+        return Some(SyslogTime::Exact(t.with_timezone(&Utc)));
+    }
+    if let Ok(t) = DateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S%.f%z") {
         return Some(SyslogTime::Exact(t.with_timezone(&Utc)));
     }
     let t = chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
