@@ -194,8 +194,9 @@ pub(crate) struct TimeSeries {
 }
 
 impl TimeSeries {
-    pub(crate) fn push(&mut self, t_ms: i64, cap: usize) {
-        self.points.push((t_ms, 1));
+    /// `n` events at one instant (a record standing for repeats).
+    pub(crate) fn push_n(&mut self, t_ms: i64, n: u32, cap: usize) {
+        self.points.push((t_ms, n.max(1)));
         if self.points.len() >= cap.max(1) * 2 {
             self.compact(cap);
         }
@@ -279,7 +280,7 @@ mod tests {
     fn series_stays_bounded_and_keeps_total() {
         let mut s = TimeSeries::default();
         for i in (0..10_000i64).rev() {
-            s.push(i * 10, 64);
+            s.push_n(i * 10, 1, 64);
         }
         s.compact(64);
         assert!(s.points().len() <= 64);

@@ -1051,3 +1051,48 @@ fn sshd_text_inside_a_windows_event_is_not_an_ssh_logon() {
     assert_eq!(r.brute_force.len(), 1, "OpenSSH for Windows still counts");
     assert_eq!(r.brute_force[0].kind, AuthKind::Ssh);
 }
+
+/// rsyslog folds repeats (`message repeated 5 times: [ Failed password …]`,
+/// on by default on Ubuntu): each such line stands for five failures. The
+/// brute force was reported at a third of its size (one per line).
+#[test]
+fn folded_syslog_repeats_count_as_the_attempts_they_stand_for() {
+    struct Collect(Vec<kahu_event::Event>);
+    impl kahu_ingest::Sink for Collect {
+        fn event(&mut self, e: kahu_event::Event) -> bool {
+            self.0.push(e);
+            true
+        }
+        fn warning(&mut self, _: kahu_ingest::Warning) {}
+    }
+    let mut log = String::new();
+    for m in 0..10 {
+        let t = format!("Nov 28 13:4{m}:00");
+        log.push_str(&format!(
+            "{t} web01 sshd[{m}]: Failed password for root from 185.191.171.12 port 40000 ssh2\n\
+             {t} web01 sshd[{m}]: message repeated 5 times: [ Failed password for root from 185.191.171.12 port 40000 ssh2]\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("auth.log");
+    std::fs::write(&p, &log).unwrap();
+    let mut c = Collect(Vec::new());
+    kahu_ingest::read_path(&p, &mut c).unwrap();
+    assert_eq!(c.0.len(), 20, "one event per line");
+    // 10 lines of one failure, 10 of five.
+    let want: u64 = log
+        .lines()
+        .map(|l| {
+            l.split("message repeated ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .map_or(1, |n| n.parse().unwrap())
+        })
+        .sum();
+    assert_eq!(want, 60);
+    let r = run(&c.0);
+    assert_eq!(r.brute_force.len(), 1, "{:?}", r.brute_force);
+    assert_eq!(r.brute_force[0].total_failures, want);
+    let root = r.accounts.iter().find(|a| a.account == "root").unwrap();
+    assert_eq!(root.failures, want);
+}

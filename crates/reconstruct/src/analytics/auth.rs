@@ -60,6 +60,10 @@ pub(crate) struct Auth {
     pub reason: Option<&'static str>,
     /// Raw status code (4625 SubStatus when Status is generic).
     pub status: Option<u32>,
+    /// Attempts the record stands for: rsyslog folds repeats into one
+    /// line (`message repeated 5 times: [ Failed password …]`, on by
+    /// default on Ubuntu), read as `repeat_count`; 1 otherwise.
+    pub count: u32,
 }
 
 pub(crate) fn is_security(e: &Event) -> bool {
@@ -218,6 +222,7 @@ fn windows(e: &Event) -> Option<Auth> {
         logon_type,
         reason,
         status: if success { None } else { code },
+        count: 1,
     })
 }
 
@@ -306,6 +311,10 @@ fn ssh(e: &Event) -> Option<Auth> {
             "bad password"
         }),
         status: None,
+        count: e
+            .get("repeat_count")
+            .and_then(kahu_event::Value::as_i64)
+            .map_or(1, |n| n.clamp(1, i64::from(u32::MAX)) as u32),
     })
 }
 

@@ -170,12 +170,13 @@ impl LogonTables {
                 .logons
                 .slot(&key, || (key.clone(), LogonAcc::default()))
             {
+                let n = u64::from(a.count);
                 if a.success {
-                    acc.successes += 1;
+                    acc.successes += n;
                 } else {
-                    acc.failures += 1;
+                    acc.failures += n;
                     if let Some(r) = &reason_text {
-                        acc.reasons.add(r, 1, 8);
+                        acc.reasons.add(r, n, 8);
                     }
                 }
                 keep_first_domain(&mut acc.domain, a.domain.as_deref());
@@ -191,15 +192,15 @@ impl LogonTables {
             if let Some(p) = self.pairs.slot(&pk, || (pk.clone(), PairAcc::default())) {
                 if a.success {
                     if let Some(t) = t {
-                        p.succs.push(ms(&t), cap);
+                        p.succs.push_n(ms(&t), a.count, cap);
                     }
                 } else {
-                    p.fail_total += 1;
+                    p.fail_total += u64::from(a.count);
                     if let Some(t) = t {
-                        p.fails.push(ms(&t), cap);
+                        p.fails.push_n(ms(&t), a.count, cap);
                     }
                     if let Some(r) = &reason_text {
-                        p.reasons.add(r, 1, 8);
+                        p.reasons.add(r, u64::from(a.count), 8);
                     }
                     p.samples.add(t, &e.provenance);
                 }
@@ -210,13 +211,13 @@ impl LogonTables {
         }
         self.account(&a.account, t, |acc| {
             if a.success {
-                acc.successes += 1;
+                acc.successes += u64::from(a.count);
                 if !host.is_empty() {
                     acc.hosts.add(host, 1, LIST_CAP);
                 }
                 acc.sources.add(&a.source, 1, LIST_CAP);
             } else {
-                acc.failures += 1;
+                acc.failures += u64::from(a.count);
             }
         });
     }
