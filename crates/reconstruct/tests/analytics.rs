@@ -1096,3 +1096,39 @@ fn folded_syslog_repeats_count_as_the_attempts_they_stand_for() {
     let root = r.accounts.iter().find(|a| a.account == "root").unwrap();
     assert_eq!(root.failures, want);
 }
+
+/// A spray logged on one host names that host (the finding said "host
+/// unknown" on a one-host attack).
+#[test]
+fn a_spray_on_one_host_names_it() {
+    let mut events = Vec::new();
+    for (i, user) in ["alice", "bob", "carol", "dave", "erin", "frank"]
+        .iter()
+        .enumerate()
+    {
+        let mut e = kahu_event::Event::new(kahu_event::Provenance::new(
+            "auth.log".into(),
+            kahu_event::Location::Line(i as u64 + 1),
+        ));
+        e.timestamp = ts(i as i64 * 30);
+        e.host = Some("web01".into());
+        e.provider = Some("sshd".into());
+        e.channel = Some("auth".into());
+        e.fields.insert(
+            "message",
+            kahu_event::Value::str(&format!(
+                "Failed password for {user} from 185.191.171.12 port 4000{i} ssh2"
+            )),
+        );
+        events.push(e);
+    }
+    let r = run(&events);
+    assert_eq!(r.spraying.len(), 1, "{:?}", r.spraying);
+    assert_eq!(r.spraying[0].target_hosts, ["web01"]);
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| &*f.rule_id == "kahu.analytic.password_spray")
+        .expect("a spray finding");
+    assert_eq!(f.host.as_deref(), Some("web01"));
+}

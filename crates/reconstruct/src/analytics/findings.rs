@@ -319,6 +319,9 @@ impl AnalyticsReport {
             if hit {
                 fields.push(("TargetUserName", s.compromised.join(", ")));
             }
+            if s.target_hosts.len() > 1 {
+                fields.push(("TargetHosts", s.target_hosts.join(", ")));
+            }
             out.push(build(Draft {
                 rule: "kahu.analytic.password_spray",
                 title: format!(
@@ -338,7 +341,12 @@ impl AnalyticsReport {
                 } else {
                     &["T1110.003"]
                 },
-                host: None,
+                // One host sprayed: the finding is about it (it said "host
+                // unknown" on a one-host attack); several are listed.
+                host: match s.target_hosts.as_slice() {
+                    [one] => Some(one.as_str()),
+                    _ => None,
+                },
                 timestamp: s.window_start,
                 event_id: None,
                 fields,

@@ -675,9 +675,14 @@ fn spraying(pairs: &HashMap<PairKey, PairAcc>, c: &AnalyticsConfig) -> Vec<Spray
         compromised.sort();
         let approximate = accts.iter().any(|(_, p)| p.fails.resolution_ms > 0);
         let mut samples = Samples::default();
+        let mut target_hosts: Vec<String> = Vec::new();
         for (_, p) in &accts {
             samples.merge(p.samples.clone());
+            target_hosts.extend(p.hosts.values());
         }
+        target_hosts.sort();
+        target_hosts.dedup();
+        target_hosts.truncate(64);
         accounts.truncate(SPRAY_ACCOUNTS_SHOWN);
         out.push(Spraying {
             kind,
@@ -690,6 +695,7 @@ fn spraying(pairs: &HashMap<PairKey, PairAcc>, c: &AnalyticsConfig) -> Vec<Spray
             window_end: from_ms(end),
             accounts,
             compromised,
+            target_hosts,
             approximate,
             samples: samples.provenances().cloned().collect(),
         });
@@ -831,6 +837,9 @@ pub struct Spraying {
     pub accounts: Vec<String>,
     /// Accounts that then logged on successfully from the same source.
     pub compromised: Vec<String>,
+    /// Hosts the attempts were logged on (sorted; at most 64).
+    #[serde(default)]
+    pub target_hosts: Vec<String>,
     /// Some series were coarsened.
     pub approximate: bool,
     /// Earliest failure records.
