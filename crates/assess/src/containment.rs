@@ -7,6 +7,7 @@
 use crate::file_hashes::{FileHashes, sha256_of};
 use crate::paths;
 use crate::policy::Policy;
+use crate::signer::{self, Signer};
 use chrono::{DateTime, Utc};
 use kahu_finding::{Finding, FindingKind};
 use kahu_reconstruct::classify::{
@@ -556,16 +557,49 @@ fn hashed_file(f: &Finding) -> Option<&str> {
     }
 }
 
-/// Why a file's hash must not be blocked, if it must not.
-fn unblockable(path: &str) -> Option<&'static str> {
+/// Why a file's hash must not be blocked, if it must not. What the event
+/// says of the file's signer comes first: a path in a system folder does
+/// not make an unsigned DLL or a vendor's vulnerable driver Windows' own,
+/// and a renamed Microsoft program is still Microsoft's.
+fn unblockable(path: &str, f: &Finding) -> Option<String> {
+    let get = |k: &str| field(f, k);
+    match signer::signer(get) {
+        Signer::Microsoft(by) => {
+            return Some(format!(
+                "signed by Microsoft (\"{by}\", valid): blocking its hash would block a Microsoft program everywhere"
+            ));
+        }
+        Signer::Other(_) | Signer::Unsigned => return None,
+        Signer::Unknown => {}
+    }
     if paths::is_os_path(path) {
-        Some("hash of a file in a Windows system folder: blocking it would block Windows itself")
+        Some(
+            "hash of a file in a Windows system folder: blocking it would block Windows itself"
+                .into(),
+        )
     } else if paths::is_windows_binary_name(path) {
-        Some("hash of a copy of a Windows program: the copy's hash is Windows' own")
+        Some("hash of a copy of a Windows program: the copy's hash is Windows' own".into())
+    } else if let Some(name) = signer::claims_microsoft(get) {
+        Some(format!(
+            "the file's version resource says it is {name}: if genuine (a program renamed or used to side-load a DLL), blocking its hash blocks that program everywhere; check its signature before blocking"
+        ))
     } else if paths::is_installed_path(path) {
-        Some("hash of installed software under Program Files: not shown to be the intruder's")
+        Some(
+            "hash of installed software under Program Files: not shown to be the intruder's".into(),
+        )
     } else {
         None
+    }
+}
+
+/// What the reason of a block-listed hash adds about its signer.
+fn signer_note(f: &Finding) -> String {
+    match signer::signer(|k| field(f, k)) {
+        Signer::Other(by) => format!(
+            " (signed by \"{by}\": block it in the driver or application block list by hash)"
+        ),
+        Signer::Unsigned => " (unsigned)".to_string(),
+        Signer::Microsoft(_) | Signer::Unknown => String::new(),
     }
 }
 
@@ -636,10 +670,14 @@ fn hashes_to_block(
                     continue;
                 };
                 let Some(path) = hashed_file(f) else { continue };
-                match unblockable(path) {
+                match unblockable(path, f) {
                     Some(why) => excluded.add(&h, &format!("{why} ({path})"), t.as_deref()),
                     None => {
-                        let reason = format!("SHA-256 of {path}, flagged by rule \"{}\"", f.title);
+                        let reason = format!(
+                            "SHA-256 of {path}{}, flagged by rule \"{}\"",
+                            signer_note(f),
+                            f.title
+                        );
                         out.add(&h, &with_dual_use_note(path, reason), t.as_deref());
                     }
                 }
@@ -672,12 +710,19 @@ fn hashes_to_block(
     keep
 }
 
-/// Hashes the findings show for Windows' own files, with the file.
+/// Hashes the findings show for Windows' own files, with the file. A file
+/// the event shows unsigned or signed by someone else is not Windows' own,
+/// wherever it lies (the cliconfg UAC bypass plants an unsigned
+/// `System32\NTWDBLIB.dll`, whose hash was then "Windows' own").
 fn windows_hashes_in(findings: &[Finding]) -> std::collections::HashMap<String, String> {
     let mut out = std::collections::HashMap::new();
     for f in findings {
         if let (Some(h), Some(path)) = (field(f, "Hashes").and_then(sha256_of), hashed_file(f))
             && (paths::is_os_path(path) || paths::is_windows_binary_name(path))
+            && matches!(
+                signer::signer(|k| field(f, k)),
+                Signer::Microsoft(_) | Signer::Unknown
+            )
         {
             out.entry(h).or_insert_with(|| path.to_string());
         }

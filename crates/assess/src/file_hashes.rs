@@ -124,7 +124,18 @@ impl Observer for FileHashes {
         if path.is_empty() {
             return;
         }
-        if is_os_path(&path) || is_windows_binary_name(&path) {
+        // A file the event shows unsigned or signed by someone else is not
+        // Windows' own wherever it lies (an unsigned DLL planted in
+        // System32, a vendor's vulnerable driver in `drivers\`).
+        let str_field = |k: &str| match e.fields.get(k) {
+            Some(kahu_event::Value::Str(s)) => Some(&**s),
+            _ => None,
+        };
+        let foreign = matches!(
+            crate::signer::signer(str_field),
+            crate::signer::Signer::Other(_) | crate::signer::Signer::Unsigned
+        );
+        if !foreign && (is_os_path(&path) || is_windows_binary_name(&path)) {
             if self.system.len() < MAX_PATHS {
                 let e = self.system.entry(sha).or_insert_with(|| path.to_string());
                 if *path < **e {

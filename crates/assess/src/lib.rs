@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod prose;
 pub mod report_view;
+pub mod signer;
 pub mod store;
 pub mod views;
 pub mod warning;

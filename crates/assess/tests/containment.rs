@@ -185,6 +185,7 @@ fn evtx_attack_samples_containment_holds_up() {
         );
     }
     assert!(n > 0, "the samples' tools are hashed");
+    signers_decide_over_paths(dir.path());
     let accounts = column(&dir.path().join("containment/accounts-to-reset.csv"));
     assert!(
         !accounts
@@ -206,6 +207,85 @@ fn evtx_attack_samples_containment_holds_up() {
         assert!(
             shared_ips.iter().any(|i| i == ip),
             "{ip} not flagged as shared: {shared_ips:?}"
+        );
+    }
+}
+
+/// What the events say of a hashed file's signer decides over its path
+/// (session 18, an expert's review of this run): genuine Word 2007 used to
+/// side-load `wwlib.dll` was block-listed, while the samples' unsigned
+/// DLLs planted in System32 and two signed vulnerable drivers were
+/// "Windows itself" in excluded.csv.
+fn signers_decide_over_paths(out: &std::path::Path) {
+    let blocked = column(&out.join("containment/blocklist-hashes.csv"));
+    let excluded: Vec<(String, String)> =
+        csv::Reader::from_path(out.join("containment/excluded.csv"))
+            .expect("excluded")
+            .records()
+            .map(|r| {
+                let r = r.expect("row");
+                (r[0].to_string(), r[1].to_string())
+            })
+            .collect();
+    let text = std::fs::read_to_string(out.join("findings.jsonl")).expect("findings");
+    let mut checked = 0;
+    for line in text.lines() {
+        let f: serde_json::Value = serde_json::from_str(line).expect("finding");
+        let Some(fields) = f["fields"].as_array() else {
+            continue;
+        };
+        let get = |k: &str| {
+            fields
+                .iter()
+                .find(|p| p[0] == k)
+                .and_then(|p| p[1].as_str())
+        };
+        let Some(sha) = get("Hashes").and_then(|h| {
+            h.split(',')
+                .find_map(|p| p.strip_prefix("SHA256="))
+                .map(str::to_ascii_lowercase)
+        }) else {
+            continue;
+        };
+        let signed = get("Signed");
+        let signature = get("Signature").unwrap_or("");
+        let valid = get("SignatureStatus").is_none_or(|s| s.eq_ignore_ascii_case("valid"));
+        if signed == Some("false")
+            || (signed == Some("true") && !signature.starts_with("Microsoft") && valid)
+        {
+            checked += 1;
+            assert!(
+                !excluded.iter().any(|(v, why)| *v == sha
+                    && (why.contains("Windows itself") || why.contains("Windows' own"))),
+                "{sha} ({signature:?}, signed {signed:?}) called Windows' own"
+            );
+        }
+        if signed == Some("true") && signature.starts_with("Microsoft") && valid {
+            checked += 1;
+            assert!(
+                !blocked.contains(&sha),
+                "{sha}, signed by {signature}, block-listed"
+            );
+        }
+    }
+    assert!(checked > 0, "the samples have signed and unsigned loads");
+    // Read off the samples' records by the reviewer: Word 2007
+    // (OriginalFileName WinWord.exe, Company Microsoft Corporation) renamed
+    // test.exe; VBoxDrv.sys (signed innotek GmbH, "Vulnerable Driver
+    // Load"); the cliconfg bypass's unsigned NTWDBLIB.dll, loaded as
+    // CRYPTBASE.dll in three other samples.
+    let word = "6c959cfb001fbb900958441dfd8b262fb33e052342948bab338775d3e83ef7f7";
+    assert!(
+        !blocked.iter().any(|h| h == word),
+        "genuine Word block-listed"
+    );
+    for payload in [
+        "cf3a7d4285d65bf8688215407bce1b51d7c6b22497f09021f0fce31cbeb78986",
+        "ac1dd32c41f6002bdf2eb564653ff23e069594ce55f9e22093355084ee28a6fd",
+    ] {
+        assert!(
+            blocked.iter().any(|h| h == payload),
+            "{payload} not block-listed"
         );
     }
 }

@@ -277,6 +277,26 @@ pub fn key_fields(event: &Event, max: usize) -> Vec<(Arc<str>, String)> {
             out.push((Arc::from(*name), kahu_event::text::clip_marked(&t, 2048)));
         }
     }
+    // Who made the hashed file (Sysmon 6/7 signature, 1/7 version
+    // resource): containment reads them before it block-lists a hash or
+    // refuses to (a System32 path does not make a file Windows' own).
+    // Kept beyond `max`, as `Hashes` is judged by them.
+    if out.iter().any(|(k, _)| &**k == "Hashes") {
+        for name in [
+            "Signed",
+            "Signature",
+            "SignatureStatus",
+            "Company",
+            "OriginalFileName",
+        ] {
+            if let Some(t) = event.fields.get(name).and_then(|v| v.as_text())
+                && !t.is_empty()
+                && !out.iter().any(|(k, _)| &**k == name)
+            {
+                out.push((Arc::from(name), kahu_event::text::clip_marked(&t, 256)));
+            }
+        }
+    }
     // A connection the process accepted (Sysmon `Initiated: false`) reads
     // backwards without it: its "destination" is the remote client and the
     // service port is the source port. Kept beyond `max`, as it changes

@@ -17,6 +17,12 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Facts {
     pub paths_by_sha: BTreeMap<String, BTreeSet<String>>,
     pub accounts: BTreeSet<String>,
+    /// Hashes some event records as unsigned, or validly signed by someone
+    /// other than Microsoft (Sysmon 6/7 `Signed`, `Signature`): not
+    /// Windows' own, wherever the file lies.
+    pub foreign_sha: BTreeSet<String>,
+    /// Hashes some event records as validly signed by Microsoft.
+    pub microsoft_sha: BTreeSet<String>,
 }
 
 fn text(e: &Event, name: &str) -> Option<String> {
@@ -40,13 +46,29 @@ impl Sink for Facts {
                 Some(15 | 23 | 26 | 29) => text(&e, "TargetFilename"),
                 _ => text(&e, "Image"),
             };
+            let signed = text(&e, "Signed").map(|s| s.to_lowercase());
+            let signature = text(&e, "Signature").unwrap_or_default();
+            let valid = text(&e, "SignatureStatus").is_none_or(|s| s.eq_ignore_ascii_case("valid"));
             for part in h.split(',') {
                 if let Some((alg, v)) = part.split_once('=')
                     && alg.trim().eq_ignore_ascii_case("sha256")
                     && let Some(p) = &path
                 {
+                    let sha = v.trim().to_lowercase();
+                    match signed.as_deref() {
+                        Some("false") => {
+                            self.foreign_sha.insert(sha.clone());
+                        }
+                        Some("true") if valid && signature.starts_with("Microsoft ") => {
+                            self.microsoft_sha.insert(sha.clone());
+                        }
+                        Some("true") if valid && !signature.is_empty() => {
+                            self.foreign_sha.insert(sha.clone());
+                        }
+                        _ => {}
+                    }
                     self.paths_by_sha
-                        .entry(v.trim().to_lowercase())
+                        .entry(sha)
                         .or_default()
                         .insert(p.to_lowercase());
                 }
@@ -132,6 +154,15 @@ pub(crate) fn check_lists(out: &Path, evidence: &Path) {
     let f = facts(evidence);
     let hashes = column(&out.join("containment/blocklist-hashes.csv"));
     for h in &hashes {
+        assert!(
+            !f.microsoft_sha.contains(h),
+            "hash {h} on the block list is signed by Microsoft in the evidence"
+        );
+        // A file the evidence shows unsigned or signed by a vendor is not
+        // Windows' own, even in System32 (planted DLLs, vulnerable drivers).
+        if f.foreign_sha.contains(h) {
+            continue;
+        }
         for p in f.paths_by_sha.get(h).into_iter().flatten() {
             let name = p.rsplit(['\\', '/']).next().unwrap_or("");
             assert!(
