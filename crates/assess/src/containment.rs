@@ -342,12 +342,43 @@ fn accounts(
         .iter()
         .filter(|e| e.max_level >= policy.reset_account)
     {
-        if classify_account(&e.value) != AccountClass::User || builtin(&e.value) {
-            continue;
-        }
         let Some(name) = normalize_account(&e.value) else {
             continue;
         };
+        // A computer-like name (`NAME$`) created as a *user* (4720; a
+        // computer account is created by 4741) is a disguised user
+        // account, the point of the trick: it is listed as created.
+        let disguised = classify_account(&e.value) == AccountClass::Machine
+            && behind(e, findings).any(|f| {
+                f.level >= policy.reset_account
+                    && is_windows_security(f)
+                    && f.event_id == Some(4720)
+                    && account_role(f, &name) == Some("created")
+            });
+        if disguised {
+            let why = titles(behind(e, findings).filter(|f| f.event_id == Some(4720)));
+            seen(
+                &mut out,
+                e,
+                &e.value,
+                &format!(
+                    "created as a user account (4720) with a name ending in $, so it passes for a computer account: {why}"
+                ),
+            );
+            continue;
+        }
+        if classify_account(&e.value) != AccountClass::User || builtin(&e.value) {
+            excluded.add(
+                &e.value,
+                if classify_account(&e.value) == AccountClass::Machine {
+                    "account: a computer account (NAME$); reset it by rejoining or resetting the computer object, not as a user"
+                } else {
+                    "account: a built-in Windows identity (SYSTEM, LOCAL SERVICE, DWM-1…), not an account to reset"
+                },
+                rfc(e.first_seen).as_deref(),
+            );
+            continue;
+        }
         let proof: Vec<(&Finding, &str)> = behind(e, findings)
             .filter(|f| f.level >= policy.reset_account)
             .filter_map(|f| account_role(f, &name).map(|r| (f, r)))

@@ -193,6 +193,21 @@ fn evtx_attack_samples_containment_holds_up() {
             .any(|a| a.eq_ignore_ascii_case("Administrators")),
         "a group is not an account to reset: {accounts:?}"
     );
+    // `Defense Evasion/DE_Fake_ComputerAccount_4720.evtx`: two 4720 create
+    // *user* accounts named `$` (PrimaryGroupId 513) to pass for computer
+    // accounts; they were classified as machines and silently dropped.
+    assert!(
+        accounts.iter().any(|a| a == "$"),
+        "the disguised account is not listed: {accounts:?}"
+    );
+    // Computer accounts and built-in identities considered and left out
+    // are said to be, as every other left-out entry.
+    let excluded =
+        std::fs::read_to_string(dir.path().join("containment/excluded.csv")).expect("excluded");
+    assert!(
+        excluded.contains("a computer account (NAME$)"),
+        "{excluded}"
+    );
     // CDN edge addresses are flagged, never blocked.
     let ips = column(&dir.path().join("containment/blocklist-ips.csv"));
     let shared_ips = column(

@@ -38,7 +38,9 @@ pub fn normalize_account(raw: &str) -> Option<String> {
 /// Classify an account name (as given or normalised).
 pub fn classify_account(name: &str) -> AccountClass {
     let n = normalize_account(name).unwrap_or_default();
-    if n.ends_with('$') {
+    // A computer account is NAME$; a bare `$` names no computer (it is a
+    // user created to look like one: DE_Fake_ComputerAccount_4720).
+    if n.len() > 1 && n.ends_with('$') {
         return AccountClass::Machine;
     }
     const BUILTIN: &[&str] = &[
@@ -222,6 +224,9 @@ mod tests {
         assert_eq!(normalize_account("bob@CORP.LOCAL").as_deref(), Some("bob"));
         assert_eq!(normalize_account("-"), None);
         assert_eq!(classify_account("WS01$"), AccountClass::Machine);
+        // A bare `$` is a user dressed as a computer, not a computer.
+        assert_eq!(classify_account("$"), AccountClass::User);
+        assert_eq!(classify_account("CORP\\$"), AccountClass::User);
         assert_eq!(
             classify_account("NT AUTHORITY\\SYSTEM"),
             AccountClass::BuiltIn
