@@ -684,6 +684,7 @@ fn rule_source(rule: &kahu_sigma::SigmaRule) -> String {
     // would be a wrong pattern. Read as the report's appendix reads it
     // (bundled text, else a regular file only: never a FIFO).
     crate::write::rule_text(&rule.origin)
+        .map(|text| crate::write::rule_document(&text, &rule.id))
         .filter(|text| text.len() < 256 * 1024)
         .unwrap_or_default()
 }

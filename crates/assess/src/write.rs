@@ -109,6 +109,38 @@ pub fn rule_text(origin: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The YAML document of a rule file `text` whose top-level `id` is `id`. A
+/// file may hold several rules separated by `---`; the whole file as the
+/// text of each put other rules' conditions under its name (a STIX
+/// indicator named for one rule deployed another first). A correlation
+/// rule keeps its file, whose rules it refers to; so does a file with one
+/// document, or none with that id.
+pub fn rule_document(text: &str, id: &str) -> String {
+    let mut docs: Vec<String> = vec![String::new()];
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            docs.push(String::new());
+        } else if let Some(d) = docs.last_mut() {
+            d.push_str(line);
+        }
+    }
+    docs.retain(|d| !d.trim().is_empty());
+    if docs.len() < 2 {
+        return text.to_string();
+    }
+    let top = |d: &str, key: &str| -> Option<String> {
+        d.lines().find_map(|l| {
+            let v = l.strip_prefix(key)?.strip_prefix(':')?;
+            let v = v.split(" #").next().unwrap_or(v).trim();
+            Some(v.trim_matches(['"', '\'']).to_string())
+        })
+    };
+    match docs.iter().find(|d| top(d, "id").as_deref() == Some(id)) {
+        Some(d) if top(d, "correlation").is_none() => d.clone(),
+        _ => text.to_string(),
+    }
+}
+
 /// The Sigma detection and correlation rules that produced a finding, each
 /// once (the first set holding its id wins, as for [`RuleFiles`]), with
 /// file and text.
@@ -146,7 +178,7 @@ impl FiredRules {
                 file: relative_rule_file(origin, roots),
                 ..Default::default()
             }
-            .with_text(&rule_text(origin).unwrap_or_default())
+            .with_text(&rule_document(&rule_text(origin).unwrap_or_default(), id))
         };
         for set in sets {
             for (_, r) in set.rules() {
@@ -321,6 +353,42 @@ mod tests {
         ] {
             assert_eq!(relative_rule_file(origin, &roots), want, "{origin}");
         }
+    }
+
+    #[test]
+    fn each_rule_of_a_multi_rule_file_gets_its_own_document() {
+        // kahu's bundled files hold several rules each; the STIX indicator
+        // and the appendix of one rule carried all of them.
+        let mut multi = 0;
+        for (name, yaml) in kahu_demo::bundled_rules() {
+            let ids: Vec<&str> = yaml
+                .lines()
+                .filter_map(|l| l.strip_prefix("id: "))
+                .map(str::trim)
+                .collect();
+            if ids.len() < 2 || yaml.contains("\ncorrelation:") {
+                continue;
+            }
+            multi += 1;
+            for id in &ids {
+                let doc = rule_document(yaml, id);
+                let top: Vec<&str> = doc
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("id: "))
+                    .map(str::trim)
+                    .collect();
+                assert_eq!(top, [*id], "{name}: {id}");
+            }
+        }
+        assert!(multi > 0, "the bundle has multi-rule files");
+        // One document, or an id no document has: the text as it is.
+        assert_eq!(rule_document("title: t\nid: a\n", "a"), "title: t\nid: a\n");
+        let two = "title: a\nid: a\n---\ntitle: b\nid: b\n";
+        assert_eq!(rule_document(two, "c"), two);
+        assert_eq!(rule_document(two, "b"), "title: b\nid: b\n");
+        // A correlation keeps the rules it refers to.
+        let corr = "title: c\nid: c\ncorrelation:\n  type: event_count\n  rules: [a]\n---\ntitle: a\nid: a\n";
+        assert_eq!(rule_document(corr, "c"), corr);
     }
 
     #[test]
