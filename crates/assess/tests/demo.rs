@@ -365,31 +365,58 @@ fn demo_assessment_end_to_end() {
                 continue;
             }
             let yaml = std::fs::read_to_string(&path).unwrap();
-            // A file may hold several documents (a correlation and its
-            // rules): each fired id in it shows the file's text.
-            let ids = yaml
-                .lines()
-                .filter_map(|l| l.strip_prefix("id: "))
-                .filter(|id| fired.contains(id.trim()))
-                .count();
+            // A file may hold several rules (`---`): each fired rule shows
+            // its own document, unless the file holds a correlation, which
+            // keeps the rules it refers to (session 18: every rule of a
+            // file showed the whole file).
+            let docs: Vec<String> = yaml
+                .split("\n---\n")
+                .map(|d| {
+                    if d.ends_with('\n') {
+                        d.to_string()
+                    } else {
+                        format!("{d}\n")
+                    }
+                })
+                .collect();
+            let has_correlation = yaml.lines().any(|l| l.starts_with("correlation:"));
+            let name = format!("{prefix}{}", path.file_name().unwrap().to_string_lossy());
+            let mut ids = 0;
+            for doc in &docs {
+                let Some(id) = doc
+                    .lines()
+                    .find_map(|l| l.strip_prefix("id: "))
+                    .map(str::trim)
+                    .filter(|id| fired.contains(id))
+                else {
+                    continue;
+                };
+                ids += 1;
+                let want = if has_correlation || docs.len() == 1 {
+                    yaml.as_str()
+                } else {
+                    doc.as_str()
+                };
+                let escaped = want
+                    .replace('&', "&#38;")
+                    .replace('<', "&#60;")
+                    .replace('>', "&#62;")
+                    .replace('"', "&#34;")
+                    .replace('\'', "&#39;");
+                let head = format!("<summary><span class=\"mono\">{name}</span>");
+                let entry = html
+                    .match_indices(&head)
+                    .map(|(at, _)| &html[at..at + html[at..].find("</details>").unwrap()])
+                    .find(|e| e.contains(&format!("<span class=\"mut mono\">{id}</span>")))
+                    .unwrap_or_else(|| panic!("{name} {id} not in the rules appendix"));
+                assert!(
+                    entry.contains(&format!("<pre class=\"rule-text\">{escaped}</pre>")),
+                    "text of {name} {id} is not its document:\n{entry}"
+                );
+            }
             if ids == 0 {
                 continue;
             }
-            let name = format!("{prefix}{}", path.file_name().unwrap().to_string_lossy());
-            let escaped = yaml
-                .replace('&', "&#38;")
-                .replace('<', "&#60;")
-                .replace('>', "&#62;")
-                .replace('"', "&#34;")
-                .replace('\'', "&#39;");
-            let at = html
-                .find(&format!("<summary><span class=\"mono\">{name}</span>"))
-                .unwrap_or_else(|| panic!("{name} not in the rules appendix"));
-            let entry = &html[at..at + html[at..].find("</details>").unwrap()];
-            assert!(
-                entry.contains(&format!("<pre class=\"rule-text\">{escaped}</pre>")),
-                "text of {name} differs from the file:\n{entry}"
-            );
             shown += ids;
         }
     }
