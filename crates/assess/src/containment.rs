@@ -443,6 +443,13 @@ fn addresses(
                     ),
                     first.as_deref(),
                 ),
+                None if let Some(clients) = only_forwarded(e, findings, policy) => excluded.add(
+                    &e.value,
+                    &format!(
+                        "ip: a reverse proxy, load balancer or WAF in front of the web server (every request these detections are about came through it, from {clients}: X-Forwarded-For) — blocking it cuts off every visitor; block the clients instead. Seen in: {reason}"
+                    ),
+                    first.as_deref(),
+                ),
                 None if only_answered_dns(e, findings, policy) => excluded.add(
                     &e.value,
                     &format!(
@@ -463,6 +470,32 @@ fn addresses(
     c.ips = block.into_items();
     c.shared_infrastructure.extend(shared.into_items());
     c.internal_ips = internal.into_items();
+}
+
+/// The clients an address forwarded requests for (`X-Forwarded-For` read
+/// as `forwarded-client`), when every detection behind it is a web request
+/// that arrived through it, and no indicator names it: it is a proxy in
+/// front of the server, not the attacker.
+fn only_forwarded(e: &ScopeEntity, findings: &[Finding], policy: &Policy) -> Option<String> {
+    let mut clients = std::collections::BTreeSet::new();
+    for f in behind(e, findings).filter(|f| f.level >= policy.block_ip) {
+        if f.kind == FindingKind::Ioc
+            && field(f, "ioc").and_then(|v| v.split_whitespace().nth(1)) == Some(e.value.as_str())
+        {
+            return None;
+        }
+        let client = field(f, "forwarded-client")?;
+        if field(f, "c-ip") != Some(e.value.as_str()) || client == e.value {
+            return None;
+        }
+        clients.insert(client.to_string());
+    }
+    let n = clients.len();
+    let mut shown: Vec<String> = clients.into_iter().take(5).collect();
+    if n > 5 {
+        shown.push(format!("{} more", n - 5));
+    }
+    (!shown.is_empty()).then(|| shown.join(", "))
 }
 
 /// Whether every detection behind an address shows it only as the server

@@ -10,7 +10,7 @@ mod common;
 use common::containment::{check_lists, column, facts};
 use kahu_assess::{AssessConfig, demo_config, run};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn shared() -> Option<PathBuf> {
     kahu_test_support::shared("")
@@ -303,4 +303,50 @@ fn signers_decide_over_paths(out: &std::path::Path) {
             "{payload} not block-listed"
         );
     }
+}
+
+/// Behind a reverse proxy or WAF the access log's client address (`c-ip`)
+/// is the proxy; the real client is in `X-Forwarded-For`. The proxy was
+/// block-listed (cutting off every visitor) and the attackers never were.
+#[test]
+fn behind_a_reverse_proxy_the_clients_are_blocked_not_the_proxy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ev = dir.path().join("evidence");
+    std::fs::create_dir(&ev).unwrap();
+    std::fs::write(
+        ev.join("access.log"),
+        "45.60.12.34 - - [28/Nov/2026:14:41:09 +0000] \"GET /pages/doenterpagevariables.action?queryString=%5Cu0027%2B%23%7B3*3%7D HTTP/1.1\" 200 88 \"-\" \"python-requests/2.31.0\" \"203.0.113.50\"\n\
+         45.60.12.34 - - [28/Nov/2026:14:42:00 +0000] \"GET /pages/x.action?q=%5Cu0027%2Bjava.lang.Runtime HTTP/1.1\" 200 2301 \"-\" \"curl/8.5.0\" \"198.51.100.77, 45.60.12.1\"\n\
+         45.60.12.34 - - [28/Nov/2026:14:43:00 +0000] \"GET /index.html HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\" \"192.0.2.200\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let mut cfg = AssessConfig::new(vec![ev], out.clone());
+    cfg.rules = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/rules")];
+    cfg.store_case = false;
+    let r = run(&cfg, &()).expect("assessment");
+    assert!(
+        r.findings.iter().any(|f| f.title.contains("OGNL")),
+        "the injections are detected"
+    );
+    let ips = column(&out.join("containment/blocklist-ips.csv"));
+    assert!(
+        !ips.iter().any(|i| i == "45.60.12.34"),
+        "the proxy is block-listed: {ips:?}"
+    );
+    for client in ["203.0.113.50", "198.51.100.77"] {
+        assert!(
+            ips.iter().any(|i| i == client),
+            "{client} not block-listed: {ips:?}"
+        );
+    }
+    // A visitor no detection is about is no one's business.
+    assert!(!ips.iter().any(|i| i == "192.0.2.200"), "{ips:?}");
+    let excluded = std::fs::read_to_string(out.join("containment/excluded.csv")).unwrap();
+    assert!(
+        excluded
+            .lines()
+            .any(|l| l.starts_with("45.60.12.34,") && l.contains("reverse proxy")),
+        "{excluded}"
+    );
 }

@@ -244,6 +244,7 @@ pub const KEY_FIELDS: &[&str] = &[
     "ServiceFileName",
     "Hashes",
     "c-ip",
+    "forwarded-client",
     "cs-method",
     "cs-uri-stem",
     "cs-uri-query",

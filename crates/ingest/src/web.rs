@@ -193,6 +193,16 @@ impl Format for IisW3c {
             if let Some(sw) = &software {
                 f.push(Arc::from("s-software"), Value::Str(sw.clone()));
             }
+            // IIS behind a proxy logs the client in a custom field.
+            let client = fields.iter().zip(&values).find_map(|(name, raw)| {
+                let n = name.to_ascii_lowercase();
+                (n == "x-forwarded-for" || n == "cs(x-forwarded-for)")
+                    .then(|| forwarded_client(&raw.replace('+', " ")))
+                    .flatten()
+            });
+            if let Some(c) = client {
+                f.push(Arc::from("forwarded-client"), Value::from(c));
+            }
             ev.fields = f;
             ev.timestamp = match (date, time) {
                 (Some(d), Some(t)) => kahu_event::parse_timestamp(&format!("{d} {t}")),
@@ -239,8 +249,12 @@ fn is_w3c_date(s: &str) -> bool {
 /// Apache httpd and Nginx access logs in the common (`%h %l %u %t "%r" %>s
 /// %b`) and combined (`… "%{Referer}i" "%{User-agent}i"`) formats, with or
 /// without a leading virtual host (`%v` or `%v:%p`, Apache's
-/// `vhost_combined`); Nginx's extra trailing quoted fields (such as
-/// `$http_x_forwarded_for`) are kept as `extra`.
+/// `vhost_combined`); Nginx's extra trailing quoted fields are kept as
+/// `extra`, except a list of addresses (`$http_x_forwarded_for` behind a
+/// reverse proxy, load balancer or WAF), read as `x-forwarded-for` with
+/// its left-most address, the client the first proxy saw, as
+/// `forwarded-client`: there `c-ip` is the proxy, and block-listing it
+/// cuts off every visitor.
 ///
 /// The request line is split into `cs-method`, `cs-uri-stem`,
 /// `cs-uri-query` (without the `?`) and `cs-version`; the whole request is
@@ -394,12 +408,47 @@ impl AccessRecord<'_> {
         if let Some(ua) = quoted.next().filter(|r| r != "-" && !r.is_empty()) {
             put("cs-user-agent", Value::from(ua));
         }
-        let extra: Vec<Value> = quoted.filter(|r| r != "-").map(Value::from).collect();
+        let mut extra: Vec<Value> = Vec::new();
+        let mut forwarded = false;
+        for q in quoted.filter(|r| r != "-") {
+            match forwarded_client(&q) {
+                Some(client) if !forwarded => {
+                    forwarded = true;
+                    put("forwarded-client", Value::from(client));
+                    put("x-forwarded-for", Value::from(q));
+                }
+                _ => extra.push(Value::from(q)),
+            }
+        }
         if !extra.is_empty() {
             put("extra", Value::Array(extra));
         }
         f
     }
+}
+
+/// The left-most address of an `X-Forwarded-For` value (`client, proxy1,
+/// proxy2`), when every entry is an address (or `unknown`, which proxies
+/// write for a hidden hop) and at least one is.
+pub fn forwarded_client(v: &str) -> Option<String> {
+    let mut first = None;
+    for part in v.split(',') {
+        let p = part.trim();
+        if p.eq_ignore_ascii_case("unknown") {
+            continue;
+        }
+        // `[2001:db8::1]:443` and `192.0.2.1:443` carry a port.
+        let host = p
+            .strip_prefix('[')
+            .and_then(|r| r.split_once(']').map(|(h, _)| h))
+            .unwrap_or_else(|| match p.rsplit_once(':') {
+                Some((h, port)) if h.contains('.') && port.bytes().all(|b| b.is_ascii_digit()) => h,
+                _ => p,
+            });
+        let ip: std::net::IpAddr = host.parse().ok()?;
+        first.get_or_insert(ip.to_string());
+    }
+    first
 }
 
 /// `METHOD TARGET [HTTP/x.y]`, if the request line looks like HTTP.
@@ -577,6 +626,37 @@ mod tests {
         assert_eq!(f.get("cs-uri-stem"), Some(&Value::str("/a.php")));
         assert_eq!(f.get("cs-uri-query"), Some(&Value::str("x=1")));
         assert_eq!(f.get("sc-status"), Some(&Value::Int(200)));
+    }
+
+    #[test]
+    fn x_forwarded_for_names_the_client_behind_a_proxy() {
+        let l = r#"45.60.12.34 - - [28/Nov/2026:14:41:09 +0000] "GET / HTTP/1.1" 200 88 "-" "curl/8" "198.51.100.77, 45.60.12.1" "tls1.3""#;
+        let f = parse_access(l).unwrap().into_fields();
+        assert_eq!(f.get("c-ip"), Some(&Value::str("45.60.12.34")));
+        assert_eq!(
+            f.get("forwarded-client"),
+            Some(&Value::str("198.51.100.77"))
+        );
+        assert_eq!(
+            f.get("x-forwarded-for"),
+            Some(&Value::str("198.51.100.77, 45.60.12.1"))
+        );
+        // What is not an address list stays `extra`.
+        assert_eq!(
+            f.get("extra"),
+            Some(&Value::Array(vec![Value::str("tls1.3")]))
+        );
+        for (v, want) in [
+            ("unknown, 203.0.113.5", Some("203.0.113.5")),
+            ("[2001:db8::1]:443, 10.0.0.5", Some("2001:db8::1")),
+            ("192.0.2.1:8443", Some("192.0.2.1")),
+            ("2001:db8::2", Some("2001:db8::2")),
+            ("unknown", None),
+            ("example.org, 10.0.0.5", None),
+            ("", None),
+        ] {
+            assert_eq!(forwarded_client(v).as_deref(), want, "{v}");
+        }
     }
 
     #[test]

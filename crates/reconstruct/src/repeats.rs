@@ -46,6 +46,9 @@ impl Default for RepeatConfig {
 const SOURCE_FIELDS: &[&str] = &[
     "IpAddress",
     "SourceIp",
+    // Behind a reverse proxy every request has its `c-ip`: the client it
+    // forwarded for tells two attackers apart.
+    "forwarded-client",
     "c-ip",
     "id.orig_h",
     "src_ip",

@@ -17,6 +17,8 @@ const SOURCE_IP_FIELDS: &[&str] = &[
     "IpAddress",
     "SourceIp",
     "c-ip",
+    // The client behind a reverse proxy (`X-Forwarded-For`).
+    "forwarded-client",
     "src_ip",
     "id.orig_h",
     "ClientAddress",
