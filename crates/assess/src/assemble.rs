@@ -423,7 +423,7 @@ fn judgement(a: &Attribution) -> (String, String) {
         Outcome::UnknownCluster => (
             "unknown".into(),
             format!(
-                "No known actor fits the observed activity well: it is {} that it belongs to an actor not described in ATT&CK or to a new cluster{}. \
+                "No actor is named: none of the actors ATT&CK describes fits the observed activity well. It is {} that the activity is by an actor outside that knowledge base (an unreported group, a criminal, a red team or a new cluster: the evidence does not say which; generic tradecraft fits no profile){}. \
                  We hold this judgement with {conf} confidence: {reasons}.",
                 a.likelihood_unknown_words.words(),
                 a.candidates
@@ -864,4 +864,30 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment, view: &AttackView<'_>) -> serde_j
         tlp: Some(a.case.tlp),
         withheld: withheld.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions};
+
+    // Generic tradecraft (a Unix shell, sudo) fits no actor: the judgement
+    // names none and does not call the activity a new cluster (it said "it
+    // is almost certain that it belongs to … a new cluster" on a reverse
+    // shell and a sudo).
+    #[test]
+    fn generic_activity_is_unattributed_not_a_new_cluster() {
+        let mut e = CaseEvidence::default();
+        e.add_technique("T1059.004");
+        e.add_technique("T1548.003");
+        let a = Attribution::rank(KnowledgeBase::embedded(), &[], &e, &RankOptions::default());
+        assert_eq!(a.outcome, Outcome::UnknownCluster);
+        let (kind, text) = super::judgement(&a);
+        assert_eq!(kind, "unknown");
+        assert!(text.starts_with("No actor is named"), "{text}");
+        assert!(text.contains("the evidence does not say which"), "{text}");
+        assert!(
+            !text.contains("belongs to an actor not described"),
+            "{text}"
+        );
+    }
 }

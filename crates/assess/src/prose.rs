@@ -79,7 +79,10 @@ pub fn summary(
             " Leading attribution hypothesis: {name} ({id}), {}.",
             attribution.candidates[0].likelihood_words.words()
         ),
-        Outcome::UnknownCluster => " No known actor fits well (possible new cluster).".into(),
+        // Not "a new cluster": generic activity fits no profile either.
+        Outcome::UnknownCluster => {
+            " No actor is named: none of those ATT&CK describes fits well.".into()
+        }
         Outcome::InsufficientEvidence => " Insufficient evidence for attribution.".into(),
     };
     let headline = match verdict {

@@ -374,7 +374,7 @@ fn print_judgment(res: &Attribution) {
             )
         }
         Outcome::UnknownCluster => println!(
-            "JUDGMENT: unknown / possibly a new cluster: {} (unknown hypothesis {:.0}%, {}).",
+            "JUDGMENT: unknown, no actor named: {} (an actor outside the knowledge base — unreported, criminal, red team or a new cluster: {:.0}%, {}).",
             res.confidence
                 .reasons
                 .first()
@@ -413,7 +413,7 @@ fn print_ranking(res: &Attribution) {
         "{:>3}  {:<7} {:<28} {:>7} {:>5.1}%  {}",
         "-",
         "unknown",
-        "(new cluster)",
+        "(none of these)",
         "",
         res.likelihood_unknown * 100.0,
         res.likelihood_unknown_words
