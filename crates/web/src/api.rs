@@ -463,6 +463,22 @@ impl std::io::Write for ChunkSender {
     }
 }
 
+/// CSV exports streaming at once. An export runs as long as its client
+/// reads, on its own read connection: on a shared one, four clients that
+/// stopped reading held every connection, and the whole UI waited.
+pub(crate) const MAX_EXPORTS: usize = 2;
+
+/// One export's place among [`MAX_EXPORTS`], given back when dropped.
+struct ExportSlot(Arc<crate::AppState>);
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        self.0
+            .exports
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 async fn export_csv(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
     let eq = event_query(&q)?;
     let timesketch = match param(&q, "format").as_deref() {
@@ -474,9 +490,16 @@ async fn export_csv(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
             )));
         }
     };
+    if s.exports.fetch_add(1, std::sync::atomic::Ordering::AcqRel) >= MAX_EXPORTS {
+        s.exports.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        return Err(ApiError::unavailable(format!(
+            "{MAX_EXPORTS} exports are already running: try again when one has finished"
+        )));
+    }
+    let slot = ExportSlot(s.clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
-    let st = s.clone();
     tokio::task::spawn_blocking(move || {
+        let slot = slot;
         // Every cell goes through kahu-report's spreadsheet writer, like the
         // `hunt` and containment CSVs: formula prefixes defused, control
         // characters escaped, quoting by the `csv` crate.
@@ -489,7 +512,7 @@ async fn export_csv(State(s): St, RawQuery(q): RawQuery) -> ApiResult {
         } else {
             csv.row(EXPORT_HEADER)
         };
-        let res = st.read(|c| {
+        let res = Case::open_read_only(&slot.0.case_dir).and_then(|c| {
             c.for_each_event(&eq, |row, fields| {
                 match export_cells(row, fields, timesketch) {
                     // An error is the client gone away: stop reading the case.

@@ -174,6 +174,9 @@ pub fn os_user() -> String {
 /// Shared server state.
 pub struct AppState {
     pub(crate) readers: Vec<Mutex<Case>>,
+    /// CSV exports streaming now (at most [`api::MAX_EXPORTS`]); each has
+    /// its own connection, as a client that stops reading holds it.
+    pub(crate) exports: std::sync::atomic::AtomicUsize,
     pub(crate) writer: Mutex<Case>,
     pub(crate) next_reader: std::sync::atomic::AtomicUsize,
     pub(crate) case_dir: PathBuf,
@@ -332,6 +335,7 @@ pub fn build(config: ServeConfig) -> anyhow::Result<App> {
         .unwrap_or_else(|| dir.display().to_string());
     let state = Arc::new(AppState {
         readers,
+        exports: Default::default(),
         writer: Mutex::new(writer),
         next_reader: Default::default(),
         case_dir: dir,

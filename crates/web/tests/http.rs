@@ -550,3 +550,52 @@ async fn the_csv_export_has_a_timesketch_shape() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
 }
+
+/// A client that starts a CSV export and stops reading holds it open. On
+/// the shared read connections, four such clients froze the whole UI
+/// (`/api/case`, `/api/events`… waited forever). Exports now run on their
+/// own connection, at most two at a time; a third is refused (503) and
+/// the rest of the UI answers meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_exports_cannot_freeze_the_ui() {
+    use tower::ServiceExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let opts = kahu_case::synth::SynthOptions {
+        events: 20_000,
+        hosts: 3,
+        ..Default::default()
+    };
+    kahu_case::synth::build(&mut case, &opts).unwrap();
+    drop(case);
+    let app = app(dir.path(), "127.0.0.1:0");
+    // Four exports whose bodies nobody reads.
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..4 {
+        let resp = app
+            .router
+            .clone()
+            .oneshot(get("/api/export.csv").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+            refused += 1;
+        }
+        held.push(resp);
+    }
+    assert_eq!(refused, 2, "two exports run, the others are refused");
+    // Give the running exports time to fill their buffers and block.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for uri in ["/api/case", "/api/events?limit=5"] {
+        let answered = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            send(&app, get(uri).body(Body::empty()).unwrap()),
+        )
+        .await;
+        let (s, _, body) =
+            answered.unwrap_or_else(|_| panic!("{uri} hangs behind stalled exports"));
+        assert_eq!(s, StatusCode::OK, "{uri}: {body}");
+    }
+    drop(held);
+}
