@@ -225,6 +225,15 @@ impl Case {
         if !create && !path.is_file() {
             return Err(Error::NotACase(dir.to_path_buf()));
         }
+        // SQLite opens a 0-byte file as an empty database, and the
+        // migration would then write a fresh schema into it: `serve` showed
+        // a truncated case as a clean one ("no findings") and rewrote it.
+        if !create && std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+            return Err(Error::Invalid(format!(
+                "{}: empty file (0 bytes), not a case (a failed copy?); kahu does not make a new case of it",
+                path.display()
+            )));
+        }
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;

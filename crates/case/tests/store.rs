@@ -965,3 +965,22 @@ fn encoded_bulk_path_round_trips_what_the_ui_queries() {
     assert_eq!(hist.total, 300);
     assert_eq!(hist.counts.iter().sum::<u64>(), 300);
 }
+
+/// A 0-byte `case.sqlite` (a failed copy) is refused, read-write and
+/// read-only, and left as it was: opening it wrote a fresh, empty schema
+/// into it, and `serve` showed the case as clean ("no findings").
+#[test]
+fn an_empty_case_file_is_refused_not_made_a_new_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("case.sqlite");
+    std::fs::write(&db, b"").unwrap();
+    let err = Case::open(dir.path()).err().expect("refused");
+    assert!(err.to_string().contains("empty file (0 bytes)"), "{err}");
+    assert!(Case::open_read_only(dir.path()).is_err());
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().len(),
+        0,
+        "the file is left as it was"
+    );
+    assert!(!dir.path().join("case.sqlite-wal").exists());
+}
