@@ -11,7 +11,7 @@ use crate::signer::{self, Signer};
 use chrono::{DateTime, Utc};
 use kahu_finding::{Finding, FindingKind};
 use kahu_reconstruct::classify::{
-    AccountClass, EntityClass, IpClass, classify_account, normalize_account,
+    AccountClass, EntityClass, GROUP_EVENTS, IpClass, classify_account, normalize_account,
 };
 use kahu_reconstruct::{Scope, ScopeEntity};
 use kahu_report::containment::{Containment, Item, ItemSet};
@@ -22,10 +22,6 @@ use std::net::IpAddr;
 /// account that authenticated (failed logons, failed Kerberos pre-auth).
 const FAILED_AUTHENTICATION: &[u32] = &[4625, 4771, 4776];
 /// Windows group-management events: `TargetUserName` is the group.
-const GROUP_EVENTS: &[u32] = &[
-    4727, 4728, 4729, 4730, 4731, 4732, 4733, 4734, 4735, 4737, 4754, 4755, 4756, 4757, 4758, 4764,
-    4799,
-];
 /// Fields naming an account that acted (ran a process, accessed a share,
 /// made a change): it was authenticated.
 const ACTING_ACCOUNT_FIELDS: &[&str] =

@@ -35,6 +35,14 @@ pub fn normalize_account(raw: &str) -> Option<String> {
     Some(s.to_lowercase())
 }
 
+/// Windows Security events about a group (created, changed, a member
+/// added or removed, enumerated): their `TargetUserName` is the group
+/// (`Administrators`), not an account.
+pub const GROUP_EVENTS: &[u32] = &[
+    4727, 4728, 4729, 4730, 4731, 4732, 4733, 4734, 4735, 4737, 4754, 4755, 4756, 4757, 4758, 4764,
+    4799,
+];
+
 /// Classify an account name (as given or normalised).
 pub fn classify_account(name: &str) -> AccountClass {
     let n = normalize_account(name).unwrap_or_default();

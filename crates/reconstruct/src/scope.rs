@@ -2,7 +2,8 @@
 //! implicate, each with when it was involved and by which findings.
 
 use crate::classify::{
-    EntityClass, IpClass, classify_account, classify_file, classify_ip, normalize_account, parse_ip,
+    EntityClass, GROUP_EVENTS, IpClass, classify_account, classify_file, classify_ip,
+    normalize_account, parse_ip,
 };
 use crate::host::{HostNames, host_key};
 use crate::keys::{ACCOUNT_FIELDS, FieldSource};
@@ -274,7 +275,16 @@ impl ScopeBuilder {
                 self.add(HOSTS, key, h, EntityClass::Host, Some(role), id, f);
             }
         }
+        // A group event's `TargetUserName` is the group: "19 user accounts
+        // implicated" counted `Administrators`.
+        let group_event = f.event_id.is_some_and(|id| GROUP_EVENTS.contains(&id))
+            && f.channel
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("Security"));
         for name in ACCOUNT_FIELDS {
+            if group_event && *name == "TargetUserName" {
+                continue;
+            }
             let Some(v) = src.field_text(name) else {
                 continue;
             };

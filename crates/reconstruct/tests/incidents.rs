@@ -706,3 +706,46 @@ fn public_addresses_in_a_command_line_are_in_scope() {
         assert!(roles.contains(&"command line"), "{want}: {roles:?}");
     }
 }
+
+/// A group event's `TargetUserName` is the group: "19 user accounts
+/// implicated" counted `Administrators` (a 4732, member added).
+#[test]
+fn a_group_is_not_an_account_in_scope() {
+    let mut f = finding(
+        "added",
+        Level::High,
+        "WS01",
+        0,
+        &["T1098"],
+        &[
+            ("TargetUserName", "Administrators"),
+            ("SubjectUserName", "alice"),
+            ("MemberSid", "S-1-5-21-1-2-3-1104"),
+        ],
+    );
+    f.channel = Some("Security".into());
+    f.event_id = Some(4732);
+    // The same name in a logon is an account.
+    let mut logon = finding(
+        "logon",
+        Level::High,
+        "WS01",
+        10,
+        &[],
+        &[("TargetUserName", "bob")],
+    );
+    logon.channel = Some("Security".into());
+    logon.event_id = Some(4624);
+    let scope = Scope::from_findings(&[f, logon], Level::Low);
+    let accounts: Vec<&str> = scope.accounts.iter().map(|e| e.value.as_str()).collect();
+    assert!(
+        accounts.contains(&"alice") && accounts.contains(&"bob"),
+        "{accounts:?}"
+    );
+    assert!(
+        !accounts
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case("administrators")),
+        "{accounts:?}"
+    );
+}
