@@ -822,11 +822,24 @@ fn urls(findings: &[Finding], policy: &Policy) -> Vec<Item> {
     out.into_items()
 }
 
+/// A web request the server refused or failed (HTTP 4xx/5xx): an attempt,
+/// not an exploitation. A scanner's 404s and 400s made kahu call for
+/// patching "the exploited application" while the real break-in in the
+/// same log had no finding.
+fn refused_request(f: &Finding) -> bool {
+    field(f, "sc-status")
+        .and_then(|s| s.trim().parse::<u16>().ok())
+        .is_some_and(|s| (400..600).contains(&s))
+}
+
 /// Eradication steps the evidence calls for, each only with its evidence.
 fn actions(findings: &[Finding], policy: &Policy) -> Vec<Item> {
     let mut out = ItemSet::default();
     let mut when = |techniques: &[&str], action: &str| {
-        for f in findings.iter().filter(|f| f.level >= policy.significant) {
+        for f in findings
+            .iter()
+            .filter(|f| f.level >= policy.significant && !refused_request(f))
+        {
             if f.techniques.iter().any(|t| techniques.contains(&&**t)) {
                 out.add(action, &f.title, rfc(f.timestamp).as_deref());
             }
@@ -892,6 +905,14 @@ mod action_tests {
             finding("T1566.001", Level::Critical),
         ]));
         assert!(!patch(&[finding("T1190", Level::Low)]));
+        // A request the server refused is an attempt, not an exploitation.
+        let status = |code: &str| {
+            let mut f = finding("T1190", Level::High);
+            f.fields.push((Arc::from("sc-status"), code.to_string()));
+            f
+        };
+        assert!(!patch(&[status("404"), status("400"), status("500")]));
+        assert!(patch(&[status("404"), status("200")]));
     }
 }
 
