@@ -264,6 +264,13 @@ fn hosts_and_domains(scope: &Scope, findings: &[Finding], policy: &Policy, c: &m
         // isolate; a name seen only as a destination (a C2 domain in a
         // Sysmon network event) is something to block instead.
         if e.roles.iter().any(|r| *r == "recorder" || *r == "source") || !e.value.contains('.') {
+            let reason = if is_domain_controller(e, findings) {
+                format!(
+                    "domain controller (it logged the domain's Kerberos or directory events): isolating it cuts authentication for the domain — contain it with credential resets and ACL fixes, or isolate it only with a plan for authentication. {reason}"
+                )
+            } else {
+                reason
+            };
             seen(&mut hosts, e, &e.value, &reason);
         } else {
             domains.add(
@@ -302,6 +309,21 @@ fn hosts_and_domains(scope: &Scope, findings: &[Finding], policy: &Policy, c: &m
     c.hosts = hosts.into_items();
     c.domains = domains.block.into_items();
     c.shared_infrastructure.extend(domains.shared.into_items());
+}
+
+/// Whether a host's findings show it is a domain controller: it recorded
+/// Security events only a KDC or a directory server logs (TGT and service
+/// ticket requests and pre-authentication failures, directory-service
+/// object access and changes, the DSRM password).
+fn is_domain_controller(e: &ScopeEntity, findings: &[Finding]) -> bool {
+    const DC_EVENTS: &[u32] = &[4768, 4769, 4771, 4662, 5136, 5137, 5141, 4794];
+    behind(e, findings).any(|f| {
+        is_windows_security(f)
+            && f.event_id.is_some_and(|id| DC_EVENTS.contains(&id))
+            && f.host.as_deref().is_some_and(|h| {
+                kahu_reconstruct::host_key(h) == kahu_reconstruct::host_key(&e.value)
+            })
+    })
 }
 
 /// Domains to block, and those of shared services set apart.

@@ -29,6 +29,27 @@ fn demo_containment_keeps_the_attacker_and_drops_windows() {
     .expect("ground truth json");
     check_lists(dir.path(), &demo.join("evidence"));
 
+    // The demo's PCO-DC01 is its domain controller (crates/demo/src/world.rs,
+    // Role::Dc): isolating it cuts authentication for the domain, and the
+    // list says so; a member server's entry does not.
+    let hosts = std::fs::read_to_string(dir.path().join("containment/hosts-to-isolate.csv"))
+        .expect("hosts");
+    let reason = |host: &str| {
+        hosts
+            .lines()
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&host.to_ascii_lowercase())
+            })
+            .unwrap_or_else(|| panic!("{host} not in hosts-to-isolate: {hosts}"))
+            .to_string()
+    };
+    assert!(reason("PCO-DC01").contains("domain controller"), "{hosts}");
+    assert!(
+        !reason("PCO-WEB01").contains("domain controller"),
+        "{hosts}"
+    );
+
     let ips = column(&dir.path().join("containment/blocklist-ips.csv"));
     for c2 in truth["infrastructure"]["c2_ips"]
         .as_array()
