@@ -69,6 +69,43 @@ pub fn infer_host<S: AsRef<str>>(components: &[S]) -> Option<String> {
         }
         return None;
     }
+    unix_host(&c)
+}
+
+/// Unix triage layouts: `<HOST>/var/log/…` (a folder per host, as
+/// responders copy `/var/log`), UAC's `uac-<HOST>-linux-<time>/[root]/var/log/…`.
+/// An `audit.log` has no host in its records unless auditd was set to
+/// write one (`name_format`), so without this a reverse shell it recorded
+/// was "on host unknown" and its host was not isolated.
+fn unix_host(c: &[&str]) -> Option<String> {
+    let i = (1..c.len().saturating_sub(1))
+        .rev()
+        .find(|&i| c[i] == "var" && c[i + 1] == "log")?;
+    let mut j = i;
+    while j > 0 {
+        j -= 1;
+        if c[j] == "[root]" || WRAPPERS.iter().any(|w| c[j].eq_ignore_ascii_case(w)) {
+            continue;
+        }
+        let name = c[j];
+        if let Some(rest) = strip_prefix_ci(name, "uac-") {
+            let host = [
+                "-linux-",
+                "-macos-",
+                "-freebsd-",
+                "-openbsd-",
+                "-netbsd-",
+                "-solaris-",
+                "-aix-",
+                "-esxi-",
+                "-android-",
+            ]
+            .iter()
+            .find_map(|os| rest.to_ascii_lowercase().find(os).map(|k| &rest[..k]))?;
+            return clean(host);
+        }
+        return clean(name);
+    }
     None
 }
 
@@ -176,6 +213,22 @@ mod tests {
                 .as_deref(),
             Some("srv9")
         );
+    }
+
+    #[test]
+    fn unix_layouts() {
+        assert_eq!(
+            host("/cases/linux/web03/var/log/audit/audit.log").as_deref(),
+            Some("web03")
+        );
+        assert_eq!(
+            host("/ev/uac-web04-linux-20231201120000/[root]/var/log/auth.log").as_deref(),
+            Some("web04")
+        );
+        // The analyst's own /var/log, and folders that name no host.
+        assert_eq!(host("/var/log/auth.log"), None);
+        assert_eq!(host("/srv/evidence/var/log/auth.log"), None);
+        assert_eq!(host("/srv/evidence/[root]/var/log/auth.log"), None);
     }
 
     #[test]
