@@ -23,6 +23,9 @@ pub mod write;
 pub mod yara_scan;
 
 pub use detection::{DetectConfig, DetectionRun, SIGNIFICANT, UnmarkedTlp, detect};
+/// The UTC offset of zone-less syslog times for every reader from now on
+/// (`kahu --syslog-offset`).
+pub use kahu_ingest::linux::set_syslog_utc_offset;
 pub use pipeline::{AssessConfig, AssessRun, demo_config, run};
 pub use policy::Policy;
 pub use warning::{RunWarning, WarningOrigin};

@@ -50,6 +50,12 @@ struct Cli {
     /// is the gentlest setting on a shared machine.
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
+    /// UTC offset of syslog times that carry no zone (BSD `Nov 29 02:50:05`,
+    /// ISO without an offset), e.g. `+13:00` for a host logging in New
+    /// Zealand summer time; they are read as UTC without it. Times with a
+    /// zone (RFC 5424, journald, auditd epochs, web logs) are unaffected.
+    #[arg(long, global = true, value_name = "±HH:MM", value_parser = parse_utc_offset, allow_hyphen_values = true)]
+    syslog_offset: Option<i32>,
     #[command(subcommand)]
     command: Command,
 }
@@ -116,6 +122,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(!cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if let Some(secs) = cli.syslog_offset {
+        kahu_assess::set_syslog_utc_offset(secs);
+    }
     if let Some(n) = cli.threads {
         if n == 0 {
             eprintln!("error: --threads must be at least 1");
@@ -166,5 +175,53 @@ fn restore_sigpipe() {
     // setting a signal disposition to its default has no other effect.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// `+13:00`, `-05:30`, `+1300`, `UTC` or `0` as seconds east of UTC, within
+/// ±14 hours (the widest zones in use).
+fn parse_utc_offset(s: &str) -> Result<i32, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t == "0" {
+        return Ok(0);
+    }
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => {
+            return Err(format!(
+                "`{s}`: write the offset as +HH:MM or -HH:MM (e.g. +13:00)"
+            ));
+        }
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let (Ok(h), Ok(m)) = (h.parse::<i32>(), m.parse::<i32>()) else {
+        return Err(format!(
+            "`{s}`: write the offset as +HH:MM or -HH:MM (e.g. +13:00)"
+        ));
+    };
+    if !(0..60).contains(&m) || h * 60 + m > 14 * 60 || h < 0 {
+        return Err(format!("`{s}`: an offset is at most 14 hours from UTC"));
+    }
+    Ok(sign * (h * 3600 + m * 60))
+}
+
+#[cfg(test)]
+mod offset_tests {
+    use super::parse_utc_offset;
+
+    #[test]
+    fn offsets_parse_as_seconds_east_of_utc() {
+        assert_eq!(parse_utc_offset("+13:00"), Ok(13 * 3600));
+        assert_eq!(parse_utc_offset("-05:30"), Ok(-(5 * 3600 + 30 * 60)));
+        assert_eq!(parse_utc_offset("+1345"), Ok(13 * 3600 + 45 * 60));
+        assert_eq!(parse_utc_offset("UTC"), Ok(0));
+        assert!(parse_utc_offset("13:00").is_err());
+        assert!(parse_utc_offset("+15:00").is_err());
+        assert!(parse_utc_offset("+12:60").is_err());
     }
 }

@@ -1145,3 +1145,40 @@ fn ioc_strict_validity_is_offered_only_where_feeds_are_read() {
         assert!(help.contains("--ioc-strict-validity"), "{cmd}");
     }
 }
+
+/// Zone-less syslog times are read as UTC unless `--syslog-offset` gives
+/// the host's offset (a host logging in NZ summer time had its reverse
+/// shell 13 hours before the logon that opened it). Times with a zone are
+/// not moved.
+#[test]
+fn syslog_offset_moves_zone_less_times_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(
+        &log,
+        "Nov 29 02:50:05 web03 sshd[5002]: Accepted password for deploy from 185.191.171.12 port 40990 ssh2\n\
+         2026-11-29T03:10:05.000+13:00 web03 sshd[5003]: Accepted password for deploy from 10.0.2.11 port 43210 ssh2\n",
+    )
+    .unwrap();
+    let times = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["events", log.to_str().unwrap(), "-q"];
+        args.extend_from_slice(extra);
+        let out = kahu(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["timestamp"].as_str().unwrap_or_default().to_string()
+            })
+            .collect()
+    };
+    let utc = times(&[]);
+    let nz = times(&["--syslog-offset", "+13:00"]);
+    assert!(utc[0].starts_with("2026-11-29T02:50:05"), "{utc:?}");
+    assert!(nz[0].starts_with("2026-11-28T13:50:05"), "{nz:?}");
+    assert_eq!(utc[1], nz[1], "a time with its own zone is not moved");
+    assert!(nz[1].starts_with("2026-11-28T14:10:05"), "{nz:?}");
+    let bad = kahu(&["events", log.to_str().unwrap(), "--syslog-offset", "13"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+}

@@ -21,7 +21,9 @@ pub fn all_formats() -> Vec<Box<dyn Format>> {
         Box::new(crate::web::IisW3c),
         Box::new(crate::linux::Auditd),
         Box::new(crate::web::AccessLog),
-        Box::new(crate::linux::Syslog::default()),
+        Box::new(
+            crate::linux::Syslog::default().with_utc_offset(crate::linux::syslog_utc_offset()),
+        ),
         // Generic JSON accepts any `{`/`[` file: keep it last.
         Box::new(crate::json::Json),
     ]

@@ -75,6 +75,25 @@ pub struct Syslog {
     utc_offset_secs: i32,
 }
 
+/// Offset east of UTC, in seconds, of zone-less syslog times for the
+/// readers [`crate::all_formats`] makes (`kahu --syslog-offset`).
+static SYSLOG_UTC_OFFSET: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Read zone-less syslog times (BSD `Nov 29 02:50:05`, ISO without a zone)
+/// as local time at `seconds` east of UTC instead of as UTC, in every
+/// reader [`crate::all_formats`] makes from now on. Most servers log in
+/// local time: read as UTC, a host at +13:00 had its reverse shell 13 hours
+/// before the logon that opened it. Process-wide, like
+/// [`crate::json::set_parallel_lines`].
+pub fn set_syslog_utc_offset(seconds: i32) {
+    SYSLOG_UTC_OFFSET.store(seconds, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The offset [`set_syslog_utc_offset`] set (0: UTC).
+pub fn syslog_utc_offset() -> i32 {
+    SYSLOG_UTC_OFFSET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Syslog {
     /// A reader that dates year-less lines against `reference` when the
     /// input has no modification time (archive members).
