@@ -1132,3 +1132,30 @@ fn a_spray_on_one_host_names_it() {
         .expect("a spray finding");
     assert_eq!(f.host.as_deref(), Some("web01"));
 }
+
+/// Each host's loopback is its own: tunnelled RDP logons on PC01 and PC02
+/// were drawn as one "127.0.0.1" source that reached both (a pivot that
+/// never happened: `DE_RDP_Tunnel_5156.evtx` and another sample).
+#[test]
+fn tunnelled_rdp_sources_stay_on_their_own_host() {
+    let r = run(&[
+        ok_4624("PC01", 1, "admin01", "127.0.0.1", "10"),
+        ok_4624("PC02", 2, "ieuser", "127.0.0.1", "10"),
+    ]);
+    let tunnels: Vec<(&str, &str)> = r
+        .lateral
+        .edges
+        .iter()
+        .filter(|e| e.tunnelled)
+        .map(|e| (e.source.as_str(), e.target.as_str()))
+        .collect();
+    assert_eq!(tunnels.len(), 2, "{:?}", r.lateral.edges);
+    assert_ne!(
+        tunnels[0].0, tunnels[1].0,
+        "one loopback node for two hosts: {tunnels:?}"
+    );
+    for (src, dst) in &tunnels {
+        let host = dst.strip_prefix("host:").unwrap();
+        assert!(src.contains(&format!("tunnel on {host}")), "{src} → {dst}");
+    }
+}

@@ -371,6 +371,19 @@ impl Lateral {
         let mut accounts: HashMap<Box<str>, u64> = HashMap::new();
         let mut edges: Vec<GraphEdge> = Vec::with_capacity(merged.len());
         for ((s, d, protocol, account), acc) in merged {
+            let tunnelled = protocol == Protocol::Rdp
+                && s.strip_prefix("ip:")
+                    .and_then(parse_ip)
+                    .is_some_and(|ip| ip.is_loopback());
+            // Each host's loopback is its own: one "127.0.0.1" node with
+            // hops to two hosts read as one source that pivoted to both,
+            // when they were two tunnels, each ending on its host.
+            let s = if tunnelled {
+                let on = d.split_once(':').map_or(d.as_str(), |(_, h)| h);
+                format!("{s} (tunnel on {on})")
+            } else {
+                s
+            };
             for (id, out) in [(&s, true), (&d, false)] {
                 let n = nodes
                     .entry(id.clone())
@@ -391,10 +404,6 @@ impl Lateral {
                     .corroborate(h, &acc.times, &account, protocol != Protocol::Rpc),
                 _ => None,
             };
-            let tunnelled = protocol == Protocol::Rdp
-                && s.strip_prefix("ip:")
-                    .and_then(parse_ip)
-                    .is_some_and(|ip| ip.is_loopback());
             edges.push(GraphEdge {
                 source: s,
                 target: d,
