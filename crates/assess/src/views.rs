@@ -164,12 +164,16 @@ pub fn incidents(
                     .evidence
                     .iter()
                     .map(|e| {
+                        let title = &e.finding.finding.title;
                         format!(
-                            "{} [{}] {} on {} (×{}) — {}",
+                            "{} [{}] {}{} (×{}) — {}",
                             time_text(e.finding.first_seen),
                             e.phase.map(|p| p.short_name()).unwrap_or("unclassified"),
-                            e.finding.finding.title,
-                            e.finding.finding.host.as_deref().unwrap_or("host unknown"),
+                            title,
+                            kahu_finding::on_host(
+                                title,
+                                e.finding.finding.host.as_deref().unwrap_or("host unknown")
+                            ),
                             e.finding.count,
                             e.finding.finding.provenance
                         )

@@ -76,7 +76,7 @@ fn timesketch_record(f: &Finding) -> Option<Vec<(&'static str, String)>> {
         f.title,
         f.host
             .as_deref()
-            .map(|h| format!(" on {h}"))
+            .map(|h| kahu_finding::on_host(&f.title, h))
             .unwrap_or_default(),
         if fields.is_empty() {
             String::new()

@@ -264,6 +264,19 @@ pub const KEY_FIELDS: &[&str] = &[
     "message",
 ];
 
+/// " on HOST" to follow a finding's title, or nothing when the title
+/// already says where ("Service X installed on ws01" read "… installed on
+/// ws01 on ws01").
+pub fn on_host(title: &str, host: &str) -> String {
+    let t = title.to_ascii_lowercase();
+    let h = host.to_ascii_lowercase();
+    if t.ends_with(&format!(" on {h}")) || t.contains(&format!(" on {h} ")) {
+        String::new()
+    } else {
+        format!(" on {host}")
+    }
+}
+
 /// Pick the key fields of an event for display (at most `max`).
 pub fn key_fields(event: &Event, max: usize) -> Vec<(Arc<str>, String)> {
     let mut out = Vec::new();
@@ -401,6 +414,22 @@ pub fn field<'a>(finding: &'a Finding, name: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod on_host_tests {
+    use super::on_host;
+
+    #[test]
+    fn a_title_that_names_its_host_is_not_followed_by_it_again() {
+        assert_eq!(
+            on_host("Suspicious service spoolfool installed on WIN-77", "win-77"),
+            ""
+        );
+        assert_eq!(on_host("Mimikatz Use", "WS01"), " on WS01");
+        // A longer name that starts like the host is another host.
+        assert_eq!(on_host("Logon on ws011", "ws01"), " on ws01");
+    }
 }
 
 #[cfg(test)]

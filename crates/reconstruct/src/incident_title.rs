@@ -14,15 +14,21 @@ pub(crate) struct Where<'a> {
 }
 
 /// The last `n` components of a path, for a short label.
-fn tail(path: &str, n: usize) -> &str {
+fn tail(path: &str, n: usize) -> String {
     let mut cut = path.len();
     for _ in 0..n {
         match path[..cut].rfind(['/', '\\']) {
             Some(i) => cut = i,
-            None => return path,
+            None => return path.to_string(),
         }
     }
-    &path[cut + 1..]
+    // What is left out is said to be: "work/shared/…" read as a relative
+    // path when only the root's `/` was cut.
+    if path[..cut].is_empty() {
+        path.to_string()
+    } else {
+        format!("…{}", &path[cut..])
+    }
 }
 
 /// "Credential access and lateral movement on WS01 (4 hosts, 2 accounts)":
@@ -86,4 +92,25 @@ pub(crate) fn title(
         s.push_str(&format!(" ({})", extra.join(", ")));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tail;
+
+    // "logs in work/shared/evtx/…" read as a relative path: the root's `/`
+    // was all that was cut. A cut says so with "…".
+    #[test]
+    fn a_shortened_log_directory_says_it_is_shortened() {
+        assert_eq!(
+            tail(
+                "/work/shared/evtx/EVTX-ATTACK-SAMPLES/Command and Control",
+                5
+            ),
+            "/work/shared/evtx/EVTX-ATTACK-SAMPLES/Command and Control"
+        );
+        assert_eq!(tail("/a/b/c/d/e/f/g", 5), "…/c/d/e/f/g");
+        assert_eq!(tail("C:\\cases\\x\\y\\z\\w\\v", 5), "…\\x\\y\\z\\w\\v");
+        assert_eq!(tail("logs", 5), "logs");
+    }
 }
