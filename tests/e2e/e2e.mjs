@@ -240,7 +240,10 @@ await step('incidents and exports views', async () => {
 const actor = truth.modelled_actor_attack_id;
 await step('attribution: disagree and dispute, persisted after reload', async () => {
   await page.goto(URL + '#/timeline');
-  await page.fill('#analyst', 'e2e-analyst');
+  // A name beyond Latin-1 (a header carries Latin-1 only: "Māui" made every
+  // API call throw before session 18); it differs from the server's analyst,
+  // so it is recorded beside it: "e2e-analyst (as e2e-Māui)".
+  await page.fill('#analyst', 'e2e-Māui');
   await page.dispatchEvent('#analyst', 'change');
   await page.goto(URL + '#/attribution');
   const cand = page.locator(`section.cand[data-candidate="${actor}"]`);
@@ -281,17 +284,17 @@ await step('attribution: disagree and dispute, persisted after reload', async ()
   const c2 = page.locator(`section.cand[data-candidate="${actor}"]`);
   await c2.waitFor();
   const text = await c2.locator('ul.verdicts').textContent();
-  assert(text.includes('e2e-analyst') && text.includes('disagree') && text.includes(rationale), 'verdict not persisted: ' + text);
+  assert(text.includes('e2e-Māui') && text.includes('disagree') && text.includes(rationale), 'verdict not persisted: ' + text);
   const d = await disputed.textContent();
-  assert(d.includes('disputed by e2e-analyst') && d.includes(reason), 'dispute not persisted: ' + d);
+  assert(d.includes('disputed by e2e-analyst (as e2e-Māui)') && d.includes(reason), 'dispute not persisted: ' + d);
   // The attribution was recomputed without the disputed technique.
-  assert(/recomputed for e2e-analyst/.test(await page.textContent('main p.muted')), 'attribution not recomputed');
+  assert(/recomputed for e2e-analyst \(as e2e-Māui\)/.test(await page.textContent('main p.muted')), 'attribution not recomputed');
   assert(await c2.locator(`li[data-ref="technique:${tech}"]:has(button.dispute)`).count() === 0, tech + ' still counted for ' + actor);
   await shot('attribution');
   await page.goto(URL + '#/audit');
   await page.waitForSelector('main table');
   const audit = await page.textContent('main');
-  for (const x of ['verdict.set', 'dispute.add', 'e2e-analyst', 'technique/' + tech]) assert(audit.includes(x), 'audit trail lacks ' + x);
+  for (const x of ['verdict.set', 'dispute.add', 'e2e-Māui', 'technique/' + tech]) assert(audit.includes(x), 'audit trail lacks ' + x);
   await shot('audit');
   // Withdrawing restores the technique to the candidate's evidence.
   await page.goto(URL + '#/attribution');

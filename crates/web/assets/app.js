@@ -40,7 +40,9 @@ function status(msg, isError) {
 async function api(path, opts) {
   const o = Object.assign({ headers: {} }, opts || {});
   o.headers = Object.assign({ 'Accept': 'application/json' }, o.headers);
-  if (analyst()) o.headers['X-Kahu-User'] = analyst();
+  // Percent-encoded: a header value is Latin-1 only, and a name such as
+  // "Māui" made fetch throw on every call.
+  if (analyst()) o.headers['X-Kahu-User'] = encodeURIComponent(analyst());
   if (o.method && o.method !== 'GET') {
     o.headers['X-CSRF-Token'] = CSRF;
     if (o.json !== undefined) { o.headers['Content-Type'] = 'application/json'; o.body = JSON.stringify(o.json); }

@@ -188,7 +188,8 @@ fn who(s: &AppState, h: &HeaderMap, bound: &security::BoundAnalyst) -> String {
     let claimed = h
         .get("x-kahu-user")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+        // The UI percent-encodes it (headers carry Latin-1 only).
+        .map(percent_decode)
         .or_else(|| security::cookie(h, "kahu_user").map(percent_decode))
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty() && v.len() <= 64 && !v.chars().any(char::is_control));
