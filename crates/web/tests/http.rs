@@ -13,10 +13,15 @@ mod common;
 use common::{csrf_of, get, send};
 
 fn make_case() -> tempfile::TempDir {
+    make_case_of(600)
+}
+
+/// A synthetic case of `events` events over three hosts.
+fn make_case_of(events: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let mut case = Case::create(dir.path()).unwrap();
     let opts = kahu_case::synth::SynthOptions {
-        events: 600,
+        events,
         hosts: 3,
         ..Default::default()
     };
@@ -559,15 +564,7 @@ async fn the_csv_export_has_a_timesketch_shape() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_exports_cannot_freeze_the_ui() {
     use tower::ServiceExt;
-    let dir = tempfile::tempdir().unwrap();
-    let mut case = Case::create(dir.path()).unwrap();
-    let opts = kahu_case::synth::SynthOptions {
-        events: 20_000,
-        hosts: 3,
-        ..Default::default()
-    };
-    kahu_case::synth::build(&mut case, &opts).unwrap();
-    drop(case);
+    let dir = make_case_of(20_000);
     let app = app(dir.path(), "127.0.0.1:0");
     // Four exports whose bodies nobody reads.
     let mut held = Vec::new();
