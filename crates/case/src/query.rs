@@ -812,10 +812,13 @@ impl Case {
     /// Findings grouped by rule, most severe and most frequent first.
     pub fn rule_summary(&self) -> Result<Vec<RuleSummary>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT rule_id, max(title), max(level), count(*), count(DISTINCT host), min(ts), max(ts), max(techniques)
+            // An undated finding is stored at NO_TIME, the smallest value:
+            // left out of the first time, or one undated finding blanked the
+            // rule's "First" in the UI.
+            "SELECT rule_id, max(title), max(level), count(*), count(DISTINCT host), coalesce(min(nullif(ts, ?1)), ?1), max(ts), max(techniques)
              FROM findings GROUP BY rule_id ORDER BY max(level) DESC, count(*) DESC LIMIT 5000",
         )?;
-        let rows = st.query_map([], |r| {
+        let rows = st.query_map([NO_TIME], |r| {
             Ok(RuleSummary {
                 rule_id: r.get(0)?,
                 title: r.get(1)?,

@@ -984,3 +984,37 @@ fn an_empty_case_file_is_refused_not_made_a_new_case() {
     );
     assert!(!dir.path().join("case.sqlite-wal").exists());
 }
+
+/// One undated finding of a rule blanked its first time in the rule
+/// summary (the UI's Detections "First"): it is stored at the smallest
+/// time, which won `min()`.
+#[test]
+fn an_undated_finding_does_not_blank_its_rules_first_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let dated = ev("a.evtx", 1, T0, "ws01", "Security", 4688, &[]);
+    let mut undated = ev("a.evtx", 2, T0, "ws01", "Security", 4688, &[]);
+    undated.timestamp = None;
+    {
+        let mut w = case.writer().unwrap();
+        w.add_findings(&[
+            finding(&dated, "r1", Level::High, &[]),
+            finding(&undated, "r1", Level::High, &[]),
+            finding(&undated, "r2", Level::High, &[]),
+        ])
+        .unwrap();
+        w.finish().unwrap();
+    }
+    let rows = case.rule_summary().unwrap();
+    let r1 = rows.iter().find(|r| r.rule_id == "r1").unwrap();
+    assert_eq!(r1.first.as_deref(), r1.last.as_deref(), "{:?}", r1.first);
+    assert!(
+        r1.first
+            .as_deref()
+            .unwrap()
+            .starts_with("2020-09-13T12:26:40")
+    );
+    // All undated: no time, rather than a made-up one.
+    let r2 = rows.iter().find(|r| r.rule_id == "r2").unwrap();
+    assert_eq!((r2.first.as_deref(), r2.last.as_deref()), (None, None));
+}
