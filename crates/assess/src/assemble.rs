@@ -706,10 +706,17 @@ fn observables(f: &Finding, out: &mut BTreeSet<Observable>) {
                 IpAddr::V6(_) => Observable::Ipv6(ip.to_string()),
             });
         }
-        if (k == "targetusername" || k == "user" || k == "subjectusername")
-            && !v.is_empty()
-            && !v.ends_with('$')
-            && v != "-"
+        // People's accounts only: SYSTEM, LOCAL SERVICE, ANONYMOUS LOGON
+        // and computer accounts tell a partner nothing, and a group event's
+        // TargetUserName is the group (`Administrators`).
+        let group_event = f
+            .event_id
+            .is_some_and(|id| kahu_reconstruct::classify::GROUP_EVENTS.contains(&id));
+        if (k == "targetusername" && !group_event || k == "user" || k == "subjectusername")
+            && kahu_reconstruct::classify::normalize_account(v).is_some_and(|n| {
+                kahu_reconstruct::classify::classify_account(&n)
+                    == kahu_reconstruct::classify::AccountClass::User
+            })
         {
             out.insert(Observable::Account(v.clone()));
         }
@@ -869,6 +876,64 @@ fn bundle(inputs: &Inputs<'_>, a: &Assessment, view: &AttackView<'_>) -> serde_j
 #[cfg(test)]
 mod tests {
     use kahu_attack::{Attribution, CaseEvidence, KnowledgeBase, Outcome, RankOptions};
+
+    // STIX user-account observables are people's accounts: not SYSTEM,
+    // LOCAL SERVICE, a computer account, nor a group a 4732 names.
+    #[test]
+    fn only_peoples_accounts_become_user_account_observables() {
+        use kahu_event::{Location, Provenance};
+        use kahu_finding::{Finding, FindingKind, Level};
+        use std::sync::Arc;
+        let f = |eid: u32, fields: &[(&str, &str)]| Finding {
+            kind: FindingKind::Sigma,
+            rule_id: Arc::from("r"),
+            title: Arc::from("t"),
+            level: Level::High,
+            techniques: vec![],
+            software: vec![],
+            groups: vec![],
+            timestamp: None,
+            host: None,
+            channel: Some(Arc::from("Security")),
+            event_id: Some(eid),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (Arc::from(*k), v.to_string()))
+                .collect(),
+            provenance: Provenance::new(Arc::from("e.evtx"), Location::Record(1)),
+            related: vec![],
+        };
+        let mut out = std::collections::BTreeSet::new();
+        super::observables(
+            &f(
+                4732,
+                &[
+                    ("TargetUserName", "Administrators"),
+                    ("SubjectUserName", "CORP\\alice"),
+                ],
+            ),
+            &mut out,
+        );
+        super::observables(
+            &f(
+                4688,
+                &[
+                    ("User", "NT AUTHORITY\\SYSTEM"),
+                    ("SubjectUserName", "WS01$"),
+                    ("TargetUserName", "LOCAL SERVICE"),
+                ],
+            ),
+            &mut out,
+        );
+        let accounts: Vec<String> = out
+            .iter()
+            .filter_map(|o| match o {
+                kahu_report::stix::Observable::Account(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(accounts, ["CORP\\alice"]);
+    }
 
     // Generic tradecraft (a Unix shell, sudo) fits no actor: the judgement
     // names none and does not call the activity a new cluster (it said "it
