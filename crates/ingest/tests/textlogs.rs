@@ -968,3 +968,18 @@ fn journalctl_short_iso_with_a_basic_offset_is_read() {
     );
     assert!(c.events.iter().all(|e| e.host.as_deref() == Some("web02")));
 }
+
+/// IIS behind a proxy logs the client in `cs(X-Forwarded-For)` (W3C writes
+/// spaces as `+`): its left-most address is `forwarded-client`.
+#[test]
+fn iis_x_forwarded_for_names_the_client() {
+    let text = "#Software: Microsoft Internet Information Services 10.0\n\
+                #Fields: date time s-ip cs-method cs-uri-stem c-ip cs(X-Forwarded-For) sc-status\n\
+                2026-11-28 14:41:09 10.0.0.5 GET /aspnet_client/cmd.aspx 45.60.12.34 203.0.113.50,+45.60.12.1 200\n";
+    let c = read_mem(&IisW3c, "u_ex261128.log", text.as_bytes());
+    assert_eq!(c.events.len(), 1, "{:?}", c.warnings);
+    assert_eq!(
+        s(&c.events[0], "forwarded-client").as_deref(),
+        Some("203.0.113.50")
+    );
+}
