@@ -65,6 +65,11 @@ pub const DB_FILE: &str = "case.sqlite";
 /// waits, it does not abort.
 pub const WRITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
+/// How long a 0-byte case.sqlite may stay empty before it is refused as a
+/// failed copy: another kahu creating the case writes its header within
+/// milliseconds of creating the file.
+const EMPTY_FILE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Timestamp stored for events without a usable time. It sorts before
 /// every real time, so such events lead the timeline instead of vanishing.
 pub const NO_TIME: i64 = i64::MIN;
@@ -228,7 +233,10 @@ impl Case {
         // SQLite opens a 0-byte file as an empty database, and the
         // migration would then write a fresh schema into it: `serve` showed
         // a truncated case as a clean one ("no findings") and rewrote it.
-        if !create && std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+        // A case another kahu is creating this instant is 0 bytes too,
+        // until its first pragma writes the header (milliseconds): wait a
+        // little before calling the file a failed copy.
+        if !create && !Self::grows_past_empty(&path, EMPTY_FILE_GRACE) {
             return Err(Error::Invalid(format!(
                 "{}: empty file (0 bytes), not a case (a failed copy?); kahu does not make a new case of it",
                 path.display()
@@ -255,6 +263,22 @@ impl Case {
             conn,
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// Whether the file at `path` is not empty, or stops being empty
+    /// within `grace`.
+    fn grows_past_empty(path: &Path, grace: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + grace;
+        loop {
+            match std::fs::metadata(path) {
+                Ok(m) if m.len() == 0 => {}
+                _ => return true,
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     fn tune(conn: &Connection, busy: std::time::Duration) -> Result<()> {

@@ -1018,3 +1018,25 @@ fn an_undated_finding_does_not_blank_its_rules_first_time() {
     let r2 = rows.iter().find(|r| r.rule_id == "r2").unwrap();
     assert_eq!((r2.first.as_deref(), r2.last.as_deref()), (None, None));
 }
+
+/// A case another kahu is creating at this instant is a 0-byte file for a
+/// moment: a second `hunt --case` into the same directory opened it then
+/// and refused it as a failed copy (CI saw it). An empty file that gains
+/// its header a little later is opened.
+#[test]
+fn a_case_being_created_by_another_process_is_waited_for_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("case.sqlite");
+    std::fs::write(&db, b"").unwrap();
+    let creator = {
+        let dir = dir.path().to_path_buf();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Case::create(&dir).map(|_| ())
+        })
+    };
+    let opened = Case::open(dir.path());
+    creator.join().unwrap().expect("the creator made the case");
+    let case = opened.expect("opened once the creator wrote it");
+    assert_eq!(case.schema_version().unwrap(), kahu_case::SCHEMA_VERSION);
+}
