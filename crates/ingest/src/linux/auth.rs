@@ -312,6 +312,13 @@ fn account(prog: &str, msg: &str, f: &mut Fields) -> bool {
                 account_kvs(&c[1], f);
                 return true;
             }
+            // `useradd -G sudo X` writes the same line as usermod.
+            if let Some(c) = USERMOD_ADD.captures(msg) {
+                s(f, "action", "group_member_add");
+                s(f, "user", &c[1]);
+                s(f, "group", &c[2]);
+                return true;
+            }
         }
         "groupadd" => {
             if let Some(c) = NEW_GROUP.captures(msg) {
@@ -464,6 +471,15 @@ mod tests {
         ));
         assert_eq!(get(&f, "user").as_deref(), Some("backdoor"));
         assert_eq!(get(&f, "UID").as_deref(), Some("0"));
+        // `useradd -G sudo sysupd` names the group like usermod does (the
+        // line had no fields, so no rule could see the sudo membership).
+        for prog in ["useradd", "usermod"] {
+            let mut f = Fields::default();
+            assert!(extract(prog, "add 'sysupd' to group 'sudo'", &mut f));
+            assert_eq!(get(&f, "action").as_deref(), Some("group_member_add"));
+            assert_eq!(get(&f, "user").as_deref(), Some("sysupd"));
+            assert_eq!(get(&f, "group").as_deref(), Some("sudo"));
+        }
         let mut f = Fields::default();
         assert!(extract(
             "CRON",
