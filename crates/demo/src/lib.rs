@@ -29,7 +29,7 @@ mod world;
 mod zeek;
 
 pub use intel::{INTEL_FILE, partner_bundle};
-pub use rules::{bundled_rules, windows_rule_pack};
+pub use rules::{bundled_rules, linux_web_rule_pack, windows_rule_pack};
 pub use truth::{CaseMeta, Detector, FileInfo, GroundTruth, Infrastructure, MaliciousEvent, Step};
 
 use std::path::Path;

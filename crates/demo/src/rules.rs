@@ -108,12 +108,34 @@ static WINDOWS_PACK: &[(&str, &str)] = &[
     pack!("win_winrm_wmi_activity.yml"),
 ];
 
-/// The bundled rule set (the demonstration rules and the Windows pack) as
-/// `(file name, YAML text)` pairs.
+/// kahu's rules for Linux authentication logs and web-server access logs
+/// (`rules/lnx_*.yml`, `rules/web_*.yml`): what a Linux responder looks for
+/// first and SigmaHQ's core set does not cover; see `docs/rules.md`.
+static LINUX_WEB_PACK: &[(&str, &str)] = &[
+    pack!("lnx_auth_sudo_writes_authorized_keys.yml"),
+    pack!("lnx_auth_uid0_account_created.yml"),
+    pack!("lnx_auth_user_added_to_admin_group.yml"),
+    pack!("web_log4shell_jndi_lookup.yml"),
+    pack!("web_shell_command_in_query_answered.yml"),
+];
+
+/// The bundled rule set (the demonstration rules, the Windows pack and
+/// the Linux and web pack) as `(file name, YAML text)` pairs.
 pub fn bundled_rules() -> &'static [(&'static str, &'static str)] {
-    static ALL: std::sync::LazyLock<Vec<(&str, &str)>> =
-        std::sync::LazyLock::new(|| RULES.iter().chain(WINDOWS_PACK).copied().collect());
+    static ALL: std::sync::LazyLock<Vec<(&str, &str)>> = std::sync::LazyLock::new(|| {
+        RULES
+            .iter()
+            .chain(WINDOWS_PACK)
+            .chain(LINUX_WEB_PACK)
+            .copied()
+            .collect()
+    });
     &ALL
+}
+
+/// Only kahu's rules for Linux authentication and web-server logs.
+pub fn linux_web_rule_pack() -> &'static [(&'static str, &'static str)] {
+    LINUX_WEB_PACK
 }
 
 /// Only kahu's rule pack for Windows' built-in logs (`rules/*.yml`).
