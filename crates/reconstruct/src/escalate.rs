@@ -1,22 +1,33 @@
 //! Context escalation of lateral movement. The lateral-movement analytic
 //! reports every remote logon edge at a low level, because most are
-//! administrators at work. An edge *leaving a host that already had
-//! significant detections* is different: that host is compromised, and a
-//! logon from it onwards is the intruder's next hop until shown otherwise
-//! (this is how a responder reads the graph). Such edges are raised to the
-//! significant level, with the reason recorded in the finding's fields.
+//! administrators at work. Three kinds of edge are different, and are
+//! raised to the significant level with the reason in the finding's
+//! fields (this is how a responder reads the graph):
+//!
+//! - the edge *leaves a host that already had significant detections*:
+//!   that host is compromised, and a logon from it is the intruder's next
+//!   hop until shown otherwise;
+//! - its *account* had acted in a significant detection before (the
+//!   account the brute force guessed, the one that ran the sudo shell, a
+//!   backdoor account just added to sudo): the intruder holds it;
+//! - its *source address* is one the intruder used (the source of a
+//!   significant detection, or where a detected command line connected
+//!   to). An Internet address counts whenever it appears; an internal one
+//!   only after the detection, since internal addresses are reassigned.
 
+use crate::classify::{AccountClass, classify_account, classify_ip, normalize_account, parse_ip};
+use crate::host::host_key;
+use crate::scope::{SOURCE_IP_FIELDS, addresses_in};
 use kahu_event::Timestamp;
 use kahu_finding::{Finding, Level};
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// Rule id of the lateral-movement analytic's findings.
 pub const LATERAL_MOVEMENT_RULE: &str = "kahu.analytic.lateral_movement";
 
 /// Field added to an escalated finding, naming why.
 pub const ESCALATION_FIELD: &str = "Escalation";
-
-use crate::host::host_key;
 
 fn field<'a>(f: &'a Finding, name: &str) -> Option<&'a str> {
     f.fields
@@ -25,53 +36,155 @@ fn field<'a>(f: &'a Finding, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The first significant detection that involved something.
+#[derive(Clone)]
+struct FirstSeen {
+    at: Option<Timestamp>,
+    title: String,
+}
+
+fn note(map: &mut HashMap<String, FirstSeen>, key: String, f: &Finding) {
+    let e = map.entry(key).or_insert_with(|| FirstSeen {
+        at: f.timestamp,
+        title: f.title.to_string(),
+    });
+    // An undated detection cannot be ordered: it never moves a dated one
+    // (it might come after the movement).
+    if let Some(t) = f.timestamp
+        && e.at.is_none_or(|a| t < a)
+    {
+        *e = FirstSeen {
+            at: Some(t),
+            title: f.title.to_string(),
+        };
+    }
+}
+
+/// Events whose `TargetUserName` is an account that authenticated or was
+/// created or changed (not a failure's victim, not a group: a group
+/// event's target is the group).
+const TARGET_ACCOUNT_EVENTS: &[u32] = &[4624, 4648, 4720, 4722, 4724, 4738, 4781];
+
+/// The user accounts a significant finding shows acting (or created,
+/// changed, or logged on with): not the victims of failed guesses.
+fn acting_accounts(f: &Finding) -> Vec<String> {
+    if field(f, "outcome").is_some_and(|o| o.eq_ignore_ascii_case("failure")) {
+        return Vec::new();
+    }
+    let mut names: Vec<&str> = ["SubjectUserName", "User", "user", "user.name"]
+        .iter()
+        .filter_map(|k| field(f, k))
+        .collect();
+    let target_is_actor = f.event_id.is_some_and(|id| TARGET_ACCOUNT_EVENTS.contains(&id))
+        || (&*f.rule_id == "kahu.analytic.brute_force" && field(f, "SucceededAt").is_some())
+        // The spray finding names accounts in TargetUserName only when
+        // they logged on afterwards.
+        || &*f.rule_id == "kahu.analytic.password_spray";
+    if target_is_actor && let Some(t) = field(f, "TargetUserName") {
+        names.extend(t.split(", "));
+    }
+    names
+        .into_iter()
+        .filter(|n| classify_account(n) == AccountClass::User)
+        .filter_map(normalize_account)
+        .collect()
+}
+
+/// Addresses a significant finding shows the intruder at: its source, and
+/// where its command line connects.
+fn intruder_addresses(f: &Finding) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = SOURCE_IP_FIELDS
+        .iter()
+        .filter_map(|k| field(f, k))
+        .filter_map(parse_ip)
+        .collect();
+    if let Some(cmd) = field(f, "CommandLine") {
+        out.extend(addresses_in(cmd).into_iter().take(8));
+    }
+    out.retain(|ip| !(ip.is_loopback() || ip.is_unspecified()));
+    out
+}
+
+fn when(t: Option<Timestamp>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "an undated record".into())
+}
+
 /// Raise lateral-movement findings below `significant` whose source host
-/// had a finding at or above `significant` no later than the movement.
-/// Returns how many findings were raised.
+/// had a finding at or above `significant` no later than the movement,
+/// whose account had acted in one before it, or whose source address the
+/// intruder used (see the module notes). Returns how many were raised.
 pub fn escalate_lateral_movement(findings: &mut [Finding], significant: Level) -> usize {
-    // Earliest significant detection per host (other than lateral movement
-    // itself, so escalation does not feed on its own output).
-    let mut first_bad: HashMap<String, Option<Timestamp>> = HashMap::new();
+    // Earliest significant detection per host, account and address (other
+    // than lateral movement itself, so escalation does not feed on its own
+    // output).
+    let mut hosts: HashMap<String, FirstSeen> = HashMap::new();
+    let mut accounts: HashMap<String, FirstSeen> = HashMap::new();
+    let mut addresses: HashMap<String, FirstSeen> = HashMap::new();
     for f in findings.iter() {
         if f.level < significant || &*f.rule_id == LATERAL_MOVEMENT_RULE {
             continue;
         }
-        let Some(h) = f.host.as_deref().and_then(host_key) else {
-            continue;
-        };
-        let e = first_bad.entry(h).or_insert(f.timestamp);
-        *e = match (*e, f.timestamp) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            // An undated detection cannot be ordered: do not let it
-            // escalate anything (it might come after the movement).
-            (a, None) => a,
-            (None, b) => b,
-        };
+        if let Some(h) = f.host.as_deref().and_then(host_key) {
+            note(&mut hosts, h, f);
+        }
+        for a in acting_accounts(f) {
+            note(&mut accounts, a, f);
+        }
+        for ip in intruder_addresses(f) {
+            note(&mut addresses, ip.to_string(), f);
+        }
     }
+    let after = |t: Option<Timestamp>, first: &FirstSeen| match (t, first.at) {
+        (Some(t), Some(bad)) => t >= bad,
+        _ => false,
+    };
     let mut raised = 0;
     for f in findings.iter_mut() {
         if &*f.rule_id != LATERAL_MOVEMENT_RULE || f.level >= significant {
             continue;
         }
-        let Some(src) = field(f, "WorkstationName")
+        let src = field(f, "WorkstationName")
             .or_else(|| field(f, "IpAddress"))
-            .map(str::to_string)
-        else {
-            continue;
-        };
-        let Some(key) = host_key(&src) else { continue };
-        let Some(Some(bad)) = first_bad.get(&key) else {
-            continue;
-        };
-        if f.timestamp.is_some_and(|t| t >= *bad) {
-            f.level = significant;
-            f.fields.push((
-                ESCALATION_FIELD.into(),
+            .map(str::to_string);
+        let from_bad_host = src.as_deref().and_then(|s| {
+            let first = hosts.get(&host_key(s)?)?;
+            after(f.timestamp, first).then(|| {
                 format!(
-                    "source host {src} had significant detections from {} before this logon",
-                    bad.format("%Y-%m-%d %H:%M:%SZ")
-                ),
-            ));
+                    "source host {s} had significant detections from {} before this logon",
+                    when(first.at)
+                )
+            })
+        });
+        let by_bad_account = || {
+            let account = field(f, "TargetUserName").and_then(normalize_account)?;
+            let first = accounts.get(&account)?;
+            after(f.timestamp, first).then(|| {
+                format!(
+                    "account {account} had acted in a significant detection before this logon ({}, {})",
+                    first.title,
+                    when(first.at)
+                )
+            })
+        };
+        let from_bad_address = || {
+            let ip = field(f, "IpAddress").and_then(parse_ip)?;
+            let first = addresses.get(&ip.to_string())?;
+            let external = !classify_ip(ip).is_internal();
+            (external || after(f.timestamp, first)).then(|| {
+                format!(
+                    "source address {ip} is the intruder's: {} ({})",
+                    first.title,
+                    when(first.at)
+                )
+            })
+        };
+        if let Some(why) = from_bad_host
+            .or_else(by_bad_account)
+            .or_else(from_bad_address)
+        {
+            f.level = significant;
+            f.fields.push((ESCALATION_FIELD.into(), why));
             raised += 1;
         }
     }

