@@ -200,6 +200,38 @@ const SCRIPT_EXT: &[&str] = &[
     ".ps1", ".psm1", ".bat", ".cmd", ".vbs", ".vbe", ".js", ".jse", ".wsf", ".hta", ".sh", ".py",
 ];
 
+/// Folders nothing installed runs from, where intruders stage their tools:
+/// a temporary or world-writable folder, or the root of ProgramData.
+const STAGING: &[&str] = &[
+    "\\users\\public\\",
+    "\\appdata\\local\\temp\\",
+    "\\windows\\temp\\",
+    "\\perflogs\\",
+    "\\$recycle.bin\\",
+    "/tmp/",
+    "/var/tmp/",
+    "/dev/shm/",
+];
+
+/// `true` for a path in a staging folder (see [`STAGING`]), or directly
+/// in `C:\ProgramData\` (installed software keeps a folder of its own
+/// there), or under a hidden folder (`/tmp/.ICE-unix/kworker`,
+/// `/home/x/.cache/.x/miner`) on Linux.
+pub fn is_staging_path(path: &str) -> bool {
+    let p = path.to_lowercase();
+    if STAGING.iter().any(|s| p.contains(s)) {
+        return true;
+    }
+    if let Some(rest) = p.strip_prefix("c:\\programdata\\") {
+        return !rest.contains('\\');
+    }
+    p.starts_with('/')
+        && p.split('/')
+            .rev()
+            .skip(1)
+            .any(|d| d.len() > 1 && d.starts_with('.'))
+}
+
 /// Classify a file path, optionally knowing the image that wrote it.
 pub fn classify_file(path: &str, writer_image: Option<&str>) -> FileClass {
     let p = path.to_lowercase();
@@ -297,6 +329,30 @@ mod tests {
             FileClass::Script
         );
         assert_eq!(classify_file("C:\\notes.txt", None), FileClass::Other);
+    }
+
+    #[test]
+    fn staging() {
+        for p in [
+            "C:\\Users\\Public\\beacon.exe",
+            "C:\\Users\\bob\\AppData\\Local\\Temp\\x.exe",
+            "C:\\ProgramData\\svc.exe",
+            "/tmp/.ICE-unix/kworker",
+            "/dev/shm/x",
+            "/home/deploy/.cache/.x/miner",
+        ] {
+            assert!(is_staging_path(p), "{p}");
+        }
+        for p in [
+            "C:\\ProgramData\\Microsoft\\Windows Defender\\MsMpEng.exe",
+            "C:\\Windows\\System32\\cmd.exe",
+            "/usr/bin/bash",
+            "/home/deploy/bin/tool",
+            // A dot file itself is not a folder it hides in.
+            "/home/deploy/.bashrc",
+        ] {
+            assert!(!is_staging_path(p), "{p}");
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::classify::{
     EntityClass, GROUP_EVENTS, IpClass, classify_account, classify_file, classify_ip,
-    normalize_account, parse_ip,
+    is_staging_path, normalize_account, parse_ip,
 };
 use crate::host::{HostNames, host_key};
 use crate::keys::{ACCOUNT_FIELDS, FieldSource};
@@ -343,6 +343,23 @@ impl ScopeBuilder {
             }
         }
         let writer = src.field_text("Image");
+        // A program a high finding ran from a staging folder is the
+        // intruder's tool (the miner `/tmp/.ICE-unix/kworker`, a beacon in
+        // `C:\Users\Public`): on Linux no file event names it, so without
+        // this files-to-remove was empty after a detected miner ran.
+        // Medium findings do not add it: installers run from Temp too.
+        if f.level >= Level::High {
+            for name in ["Image", "NewProcessName", "exe"] {
+                let Some(p) = src.field_text(name) else {
+                    continue;
+                };
+                let p = p.trim();
+                if is_staging_path(p) {
+                    let class = EntityClass::File(classify_file(p, None));
+                    self.add(FILES, p.to_lowercase(), p, class, Some("ran"), id, f);
+                }
+            }
+        }
         for name in FILE_FIELDS {
             let Some(p) = src.field_text(name) else {
                 continue;

@@ -707,6 +707,50 @@ fn public_addresses_in_a_command_line_are_in_scope() {
     }
 }
 
+/// On Linux no file event names a dropped tool: after a detected miner ran
+/// from `/tmp/.ICE-unix/kworker` files-to-remove was empty. A program a
+/// high finding ran from a staging folder is in scope; one a medium finding
+/// ran there (an installer in Temp) and a system program are not.
+#[test]
+fn a_program_a_high_finding_ran_from_a_staging_folder_is_in_scope() {
+    let fs = vec![
+        finding(
+            "miner",
+            Level::High,
+            "web01",
+            0,
+            &["T1496"],
+            &[
+                ("Image", "/tmp/.ICE-unix/kworker"),
+                ("CommandLine", "/tmp/.ICE-unix/kworker -o pool:4444"),
+            ],
+        ),
+        finding(
+            "installer",
+            Level::Medium,
+            "ws01",
+            10,
+            &["T1204"],
+            &[("Image", "C:\\Users\\bob\\AppData\\Local\\Temp\\setup.exe")],
+        ),
+        finding(
+            "shell",
+            Level::High,
+            "ws01",
+            20,
+            &["T1059.003"],
+            &[("Image", "C:\\Windows\\System32\\cmd.exe")],
+        ),
+    ];
+    let scope = Scope::from_findings(&fs, Level::Low);
+    let files: Vec<(&str, &[&str])> = scope
+        .files
+        .iter()
+        .map(|e| (e.value.as_str(), e.roles.as_slice()))
+        .collect();
+    assert_eq!(files, [("/tmp/.ICE-unix/kworker", &["ran"][..])]);
+}
+
 /// A group event's `TargetUserName` is the group: "19 user accounts
 /// implicated" counted `Administrators` (a 4732, member added).
 #[test]
