@@ -441,8 +441,19 @@ impl Reader {
             coverage: EvidenceCoverage::default(),
             times: TimeAgreement::default(),
         };
+        let cut = if LINE_FORMATS.contains(&format.name()) {
+            unterminated_last_line(input)
+        } else {
+            None
+        };
         if let Err(e) = format.read(input, &origin, &mut tally) {
             tally.warning(origin.warning(None, format!("{} reader stopped: {e}", format.name())));
+        }
+        if let Some(at) = cut {
+            tally.warning(origin.warning(
+                Some(kahu_event::Location::Offset(at)),
+                "the file ends without a newline: its last line, from this byte offset, may be cut off (a log copied while it was being written) and was read as it is",
+            ));
         }
         // What was not understood is said per file, so an analyst knows
         // which evidence the absence of detections covers.
@@ -849,6 +860,56 @@ fn special_kind(t: std::fs::FileType) -> &'static str {
 pub fn is_link_to_file(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
         && std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// Readers of one record per line: a last line without a newline is most
+/// likely cut (syslog, auditd and web servers end every line). JSON readers
+/// are left out: a cut JSON record fails to parse and is reported as such,
+/// and a pretty-printed document ends without a newline.
+const LINE_FORMATS: &[&str] = &["syslog", "auditd", "iis", "apache-access", "zeek-tsv"];
+
+/// Where the last line of `input` starts when the input does not end with
+/// a newline (`None` when it does, is empty or cannot be read).
+fn unterminated_last_line(input: Input<'_>) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    // A line longer than this was skipped by the reader anyway.
+    const BACK: u64 = crate::text::MAX_LINE as u64 + 1;
+    let tail_of = |tail: &[u8], tail_start: u64| -> Option<u64> {
+        match tail.last() {
+            None | Some(b'\n') => None,
+            Some(_) => Some(
+                memchr::memrchr(b'\n', tail)
+                    .map(|i| tail_start + i as u64 + 1)
+                    .unwrap_or(tail_start),
+            ),
+        }
+    };
+    match input {
+        Input::Memory(b) => tail_of(b, 0),
+        Input::File(p) | Input::FileFrom(p, _) => {
+            let mut f = std::fs::File::open(p).ok()?;
+            let len = f.metadata().ok()?.len();
+            let from = match input {
+                Input::FileFrom(_, o) => o,
+                _ => 0,
+            };
+            if len <= from {
+                return None;
+            }
+            // Most files end with a newline: one byte says so.
+            let mut last = [0u8; 1];
+            f.seek(SeekFrom::Start(len - 1)).ok()?;
+            f.read_exact(&mut last).ok()?;
+            if last[0] == b'\n' {
+                return None;
+            }
+            let start = len.saturating_sub(BACK).max(from);
+            f.seek(SeekFrom::Start(start)).ok()?;
+            let mut tail = Vec::with_capacity((len - start) as usize);
+            f.take(len - start).read_to_end(&mut tail).ok()?;
+            tail_of(&tail, start)
+        }
+    }
 }
 
 /// Read `path` (file or directory) with default settings.

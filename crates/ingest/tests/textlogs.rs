@@ -983,3 +983,86 @@ fn iis_x_forwarded_for_names_the_client() {
         Some("203.0.113.50")
     );
 }
+
+/// A log copied while it was written ends mid-line: the probe's audit.log
+/// ended in `type=EXECVE … argc=3 a0="bash"` (the command was `bash -c
+/// "curl … | bash"`) and auth.log in `Failed password for invali`. Both
+/// were read as complete records with no word. Now the file's cut last
+/// line is reported with its byte offset, and an EXECVE with fewer
+/// arguments than its `argc` is reported and marked `truncated`; complete
+/// files and records get no such warning.
+#[test]
+fn a_cut_last_line_and_a_cut_execve_are_reported() {
+    let whole = "type=SYSCALL msg=audit(1795873860.100:4502): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=4502 auid=1001 uid=0 gid=0 euid=0 comm=\"id\" exe=\"/usr/bin/id\" key=\"x\"\n\
+                 type=EXECVE msg=audit(1795873860.100:4502): argc=1 a0=\"id\"\n";
+    let cut_record = "type=SYSCALL msg=audit(1795874160.611:4503): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=4503 auid=1001 uid=0 gid=0 euid=0 comm=\"bash\" exe=\"/usr/bin/bash\" key=\"x\"\n\
+                      type=EXECVE msg=audit(1795874160.611:4503): argc=3 a0=\"bash\"";
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut");
+    let fine = dir.path().join("fine");
+    std::fs::create_dir_all(&cut).unwrap();
+    std::fs::create_dir_all(&fine).unwrap();
+    std::fs::write(cut.join("audit.log"), format!("{whole}{cut_record}")).unwrap();
+    std::fs::write(
+        cut.join("auth.log"),
+        "Jan  2 06:25:00 web01 sshd[103]: Accepted publickey for alice from 10.0.1.15 port 50000 ssh2\n\
+         Jan  2 06:25:01 web01 sshd[104]: Failed password for invali",
+    )
+    .unwrap();
+    std::fs::write(
+        fine.join("audit.log"),
+        format!("{whole}{cut_record}\n").replace("argc=3", "argc=1"),
+    )
+    .unwrap();
+
+    let mut c = Collect::default();
+    kahu_ingest::Reader::new().read_path(&cut, &mut c).unwrap();
+    let warned = |file: &str, needle: &str| {
+        c.warnings
+            .iter()
+            .filter(|w| w.file.ends_with(file) && w.reason.contains(needle))
+            .map(|w| w.location.clone())
+            .collect::<Vec<_>>()
+    };
+    // The last line starts right after the file's last newline.
+    let audit_text = format!("{whole}{cut_record}");
+    let audit_at = audit_text.rfind('\n').unwrap() as u64 + 1;
+    assert_eq!(
+        warned("audit.log", "ends without a newline"),
+        [Some(Location::Offset(audit_at))]
+    );
+    let auth_text = std::fs::read_to_string(cut.join("auth.log")).unwrap();
+    let auth_at = auth_text.rfind('\n').unwrap() as u64 + 1;
+    assert_eq!(
+        warned("auth.log", "ends without a newline"),
+        [Some(Location::Offset(auth_at))]
+    );
+    // Record 4503 starts on line 3; it names 3 arguments and holds 1.
+    assert_eq!(
+        warned("audit.log", "argc=3 but 1 argument(s)"),
+        [Some(Location::Line(3))]
+    );
+    let cut_event = c
+        .events
+        .iter()
+        .find(|e| e.get("serial") == Some(&Value::UInt(4503)))
+        .unwrap();
+    assert_eq!(cut_event.get("truncated"), Some(&Value::Bool(true)));
+    let whole_event = c
+        .events
+        .iter()
+        .find(|e| e.get("serial") == Some(&Value::UInt(4502)))
+        .unwrap();
+    assert_eq!(whole_event.get("truncated"), None);
+
+    let mut c = Collect::default();
+    kahu_ingest::Reader::new().read_path(&fine, &mut c).unwrap();
+    assert!(
+        !c.warnings
+            .iter()
+            .any(|w| w.reason.contains("newline") || w.reason.contains("argc")),
+        "{:?}",
+        c.warnings
+    );
+    assert_eq!(c.events.len(), 2);
+}

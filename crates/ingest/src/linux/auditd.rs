@@ -167,7 +167,23 @@ struct State {
 
 impl State {
     fn emit(&mut self, p: Pending, origin: &Origin, sink: &mut dyn Sink) -> bool {
-        let ev = p.finish(origin, &mut self.processes);
+        let missing = p.missing_arguments();
+        if let Some((argc, read)) = missing {
+            sink.warning(line_warning(
+                origin,
+                p.first_line,
+                format!(
+                    "audit event {}: EXECVE says argc={argc} but {read} argument(s) were read (the record is cut off); its command line is incomplete",
+                    p.serial
+                ),
+            ));
+        }
+        let mut ev = p.finish(origin, &mut self.processes);
+        if missing.is_some() {
+            // Rules see `bash` where the command was `bash -c "curl … |
+            // bash"`: say so on the event too.
+            ev.fields.insert("truncated", Value::Bool(true));
+        }
         sink.event(ev)
     }
 }
@@ -229,6 +245,8 @@ struct Pending {
     /// EXECVE arguments by index; chunked ones appended in order.
     args: BTreeMap<usize, String>,
     args_bytes: usize,
+    /// Arguments were dropped at kahu's own limits (not missing).
+    args_capped: bool,
     has_execve: bool,
 }
 
@@ -246,6 +264,7 @@ impl Pending {
             types: Vec::new(),
             args: BTreeMap::new(),
             args_bytes: 0,
+            args_capped: false,
             has_execve: false,
         }
     }
@@ -274,6 +293,7 @@ impl Pending {
                 if self.args_bytes + text.len() > MAX_ARG_BYTES
                     || (self.args.len() >= MAX_ARGS && !self.args.contains_key(&i))
                 {
+                    self.args_capped = true;
                     continue;
                 }
                 self.args_bytes += text.len();
@@ -283,6 +303,17 @@ impl Pending {
             let val = decode(k, v);
             self.merge(k, val);
         }
+    }
+
+    /// `(argc, arguments read)` when an EXECVE record names more arguments
+    /// than it holds: the line was cut (a log copied while written).
+    fn missing_arguments(&self) -> Option<(i64, usize)> {
+        if !self.has_execve || self.args_capped {
+            return None;
+        }
+        let argc = self.fields.get_exact("argc")?.as_i64()?;
+        let read = self.args.len();
+        (argc > read as i64).then_some((argc, read))
     }
 
     /// Add a value, turning the field into a list on a differing repeat.
