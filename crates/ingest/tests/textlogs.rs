@@ -1021,7 +1021,7 @@ fn a_cut_last_line_and_a_cut_execve_are_reported() {
         c.warnings
             .iter()
             .filter(|w| w.file.ends_with(file) && w.reason.contains(needle))
-            .map(|w| w.location.clone())
+            .map(|w| w.location)
             .collect::<Vec<_>>()
     };
     // The last line starts right after the file's last newline.
