@@ -432,7 +432,15 @@ fn make_incident(
     // under three tactics (T1053.005: execution, persistence, privilege
     // escalation) is one act, and one scheduled task made an incident
     // "critical" (72 of 162 on EVTX-ATTACK-SAMPLES).
-    let phases: BTreeSet<Tactic> = evidence.iter().filter_map(|e| e.phase).collect();
+    // Reconnaissance and resource development happen outside the network
+    // (a scanner's user agent, a staged domain): an Internet scan landing
+    // on the same web server made its incident "critical" (probe 18). They
+    // are shown, but do not count toward the raise.
+    let phases: BTreeSet<Tactic> = evidence
+        .iter()
+        .filter_map(|e| e.phase)
+        .filter(|t| !matches!(t, Tactic::Reconnaissance | Tactic::ResourceDevelopment))
+        .collect();
     if max_level >= Level::Low {
         if phases.len() >= 3 {
             severity = bump(severity);

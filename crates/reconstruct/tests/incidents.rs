@@ -662,6 +662,45 @@ fn one_finding_under_three_tactics_does_not_raise_the_severity() {
     assert_eq!(inc[0].severity_reason, None);
 }
 
+/// An Internet scanner's user agent on the web server (reconnaissance) and
+/// a web shell's POST (initial access) and command (execution) made an
+/// incident "critical" for three phases (probe 18): the scan happened
+/// outside the network. Reconnaissance is shown but does not count toward
+/// the raise; a third phase inside the network does.
+#[test]
+fn reconnaissance_does_not_raise_an_incidents_severity() {
+    let scan = finding(
+        "scanner-ua",
+        Level::Medium,
+        "iis01",
+        0,
+        &["T1595.002"],
+        &[("c-ip", "198.51.100.99")],
+    );
+    let upload = finding("post", Level::High, "iis01", 60, &["T1190"], &[]);
+    let command = finding("cmd", Level::High, "iis01", 90, &["T1059.003"], &[]);
+    let inc = build_incidents(
+        &[scan.clone(), upload.clone(), command.clone()],
+        &IncidentConfig::default(),
+        None,
+    );
+    assert_eq!(inc.len(), 1, "{inc:?}");
+    assert_eq!(inc[0].severity, Level::High, "{:?}", inc[0].severity_reason);
+    let persist = finding("task", Level::Medium, "iis01", 120, &["T1505.003"], &[]);
+    let inc = build_incidents(
+        &[scan, upload, command, persist],
+        &IncidentConfig::default(),
+        None,
+    );
+    assert_eq!(inc.len(), 1);
+    assert_eq!(inc[0].severity, Level::Critical);
+    let why = inc[0].severity_reason.as_deref().unwrap();
+    assert!(
+        why.contains("3 phases") && !why.contains("reconnaissance"),
+        "{why}"
+    );
+}
+
 /// On Linux the reverse shell's address is only in its command line
 /// (auditd has no network event for it): "block 0 IP(s)" after a detected
 /// `/dev/tcp` reverse shell. Public addresses a command line connects to
