@@ -548,6 +548,8 @@ pub(crate) fn finish_findings(
     // Analytic, correlation and indicator ids are tuned here; Sigma rules
     // were tuned at load (so `--min-level` saw the tuned level).
     cfg.load.tuning.apply(&mut findings);
+    // Before the level filter: a refused attempt is low, like any other.
+    kahu_reconstruct::lower_refused_web_attempts(&mut findings);
     findings.retain(|f| f.level >= cfg.load.min_level);
     crate::order_findings(&mut findings);
     if escalate {

@@ -241,3 +241,69 @@ pub fn escalate_beacons(findings: &mut [Finding], significant: Level) -> usize {
     }
     raised
 }
+
+/// Field added to a web finding lowered as a refused attempt, naming why.
+pub const ATTEMPT_FIELD: &str = "Attempt";
+
+/// Techniques of exploiting a web application or using a web shell: on a
+/// request the server refused (4xx), the target never ran.
+const WEB_EXPLOITATION: &[&str] = &["T1190", "T1189", "T1505.003"];
+
+/// Lower to `low` the web-exploitation findings (path traversal, XSS, SQL
+/// injection, web-shell requests) on requests the server answered with a
+/// 4xx status: a scanner that got 404s and 400s is not initial access,
+/// and made "Initial access" incidents and a drive-by compromise of a
+/// scan (probe 18). Kept as they are: a Log4j lookup anywhere in the
+/// request (`${jndi:` is logged, and so runs, whatever the status) and
+/// Shellshock headers; 5xx answers (an exploit often breaks the request it
+/// rides).
+/// Returns how many were lowered.
+pub fn lower_refused_web_attempts(findings: &mut [Finding]) -> usize {
+    let mut lowered = 0;
+    for f in findings.iter_mut() {
+        if f.level <= Level::Low
+            || !f
+                .techniques
+                .iter()
+                .any(|t| WEB_EXPLOITATION.contains(&&**t))
+        {
+            continue;
+        }
+        let Some(status) = field(f, "sc-status").and_then(|s| s.trim().parse::<u16>().ok()) else {
+            continue;
+        };
+        if !(400..500).contains(&status) {
+            continue;
+        }
+        // A lookup (`${jndi:…}`) runs when Log4j logs the value, wherever
+        // it is and whatever the answer; Shellshock's `() {` in a header
+        // reaches a CGI before it answers.
+        let runs_anyway = [
+            "cs-user-agent",
+            "cs-referer",
+            "x-forwarded-for",
+            "cs-uri-query",
+            "cs-uri-stem",
+            "cs-uri",
+        ]
+        .iter()
+        .filter_map(|k| field(f, k))
+        .any(|v| {
+            v.contains("${") || v.contains("%24%7B") || v.contains("%24%7b") || v.contains("() {")
+        });
+        if runs_anyway {
+            continue;
+        }
+        let was = f.level;
+        f.level = Level::Low;
+        f.fields.push((
+            ATTEMPT_FIELD.into(),
+            format!(
+                "HTTP {status}: the server refused or did not find the request, so the attempt failed (lowered from {})",
+                was.as_str()
+            ),
+        ));
+        lowered += 1;
+    }
+    lowered
+}

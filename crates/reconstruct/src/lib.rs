@@ -36,8 +36,8 @@ mod util;
 pub use analytics::{Analytics, AnalyticsConfig, AnalyticsReport};
 pub use dedup::{DedupedFinding, dedup, dedup_key};
 pub use escalate::{
-    BEACONING_RULE, ESCALATION_FIELD, LATERAL_MOVEMENT_RULE, escalate_beacons,
-    escalate_lateral_movement,
+    ATTEMPT_FIELD, BEACONING_RULE, ESCALATION_FIELD, LATERAL_MOVEMENT_RULE, escalate_beacons,
+    escalate_lateral_movement, lower_refused_web_attempts,
 };
 pub use host::{HostNames, host_key};
 pub use incident::{Incident, IncidentConfig, build_incidents, build_incidents_with_hosts};

@@ -177,7 +177,13 @@ fn merge_burst(rep: &mut Finding, others: &[&Finding]) {
     for f in others {
         count += repeat_count(f);
         let l = last_seen(f);
-        rep.level = rep.level.max(f.level);
+        if f.level > rep.level {
+            rep.level = f.level;
+            // The representative was lowered as a refused attempt; a
+            // repeat the server answered stands for the burst now.
+            rep.fields
+                .retain(|(k, _)| &**k != crate::escalate::ATTEMPT_FIELD);
+        }
         if l > last {
             last = l;
         }

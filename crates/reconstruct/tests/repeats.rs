@@ -100,3 +100,33 @@ fn a_collapsed_stream_of_indicator_hits_is_one_incident_counting_all() {
     assert_eq!(inc[0].finding_count, 1000);
     assert_eq!(inc[0].last_seen, ts(999 * 60));
 }
+
+/// A scanner's XSS probe answered 400 (lowered as a refused attempt) and
+/// the same probe answered 200 a moment later collapse into one finding:
+/// it is high, and no longer says "the attempt failed" (EVTX-ATTACK-SAMPLES'
+/// Tomcat log, lines 363 and 365).
+#[test]
+fn a_burst_with_an_answered_repeat_drops_the_refused_attempt_note() {
+    let probe = |secs: i64, status: &str| {
+        finding(
+            "xss",
+            Level::High,
+            "tomcat",
+            secs,
+            &["T1189"],
+            &[("c-ip", "192.168.105.83"), ("sc-status", status)],
+        )
+    };
+    let mut fs = vec![probe(0, "400"), probe(1, "200")];
+    assert_eq!(kahu_reconstruct::lower_refused_web_attempts(&mut fs), 1);
+    let out = collapse_repeats(fs, &RepeatConfig::default());
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].level, Level::High);
+    assert_eq!(field(&out[0], kahu_reconstruct::ATTEMPT_FIELD), None);
+    // Refused every time: low, with the note.
+    let mut fs = vec![probe(0, "400"), probe(1, "404")];
+    kahu_reconstruct::lower_refused_web_attempts(&mut fs);
+    let out = collapse_repeats(fs, &RepeatConfig::default());
+    assert_eq!(out[0].level, Level::Low);
+    assert!(field(&out[0], kahu_reconstruct::ATTEMPT_FIELD).is_some());
+}
