@@ -639,6 +639,40 @@ fn hashed_file(f: &Finding) -> Option<&str> {
     }
 }
 
+/// Why the file at `path` is a Microsoft program, if an event about it
+/// says so: a valid Microsoft signature, or a version resource naming
+/// Microsoft on a file renamed from the name the resource gives (which
+/// can be forged: the reason says to check).
+fn microsoft_program(path: &str, findings: &[Finding]) -> Option<String> {
+    findings
+        .iter()
+        .filter(|f| hashed_file(f).is_some_and(|p| p.eq_ignore_ascii_case(path)))
+        .find_map(|f| {
+            let get = |k: &str| field(f, k);
+            match signer::signer(get) {
+                Signer::Microsoft(by) => Some(format!(
+                    "signed by Microsoft (\"{by}\", valid): blocking its hash would block a Microsoft program everywhere; remove the copy instead"
+                )),
+                Signer::Other(_) | Signer::Unsigned => None,
+                // Unsigned or unknown, only a *renamed* Microsoft program
+                // is taken at its word: the intruder's own tool claiming
+                // Microsoft under its own name (the demo's dsync.exe) is
+                // a forgery as often as not, and is blocked.
+                Signer::Unknown => {
+                    let original = get("OriginalFileName")?.trim();
+                    let renamed = !original.is_empty()
+                        && !paths::file_name(path).eq_ignore_ascii_case(original);
+                    renamed
+                        .then(|| signer::claims_microsoft(get))
+                        .flatten()
+                        .map(|name| format!(
+                            "the file's version resource says it is {name}, renamed: if genuine (a program copied to side-load a DLL), blocking its hash blocks that program everywhere; remove the copy, and check its signature before blocking"
+                        ))
+                }
+            }
+        })
+}
+
 /// Why a file's hash must not be blocked, if it must not. What the event
 /// says of the file's signer comes first: a path in a system folder does
 /// not make an unsigned DLL or a vendor's vulnerable driver Windows' own,
@@ -703,11 +737,24 @@ fn hashes_to_block(
     excluded: &mut ItemSet,
 ) -> Vec<Item> {
     let mut out = ItemSet::default();
-    // Files the attacker wrote, hashed where Sysmon recorded them.
+    // Files the attacker wrote or ran from a staging folder, hashed where
+    // Sysmon recorded them. Removing the copy is right; blocking its hash
+    // is not when the events say it is a Microsoft program (genuine Word
+    // renamed test.exe in Users\Public to side-load wwlib.dll).
     for file in files {
         let Some(s) = hashes.get(&file.value) else {
             continue;
         };
+        if let Some(why) = microsoft_program(&file.value, findings) {
+            for sha in &s.sha256 {
+                excluded.add(
+                    sha,
+                    &format!("{why} ({})", file.value),
+                    file.first_seen.as_deref(),
+                );
+            }
+            continue;
+        }
         for sha in &s.sha256 {
             let reason = format!(
                 "SHA-256 of {} (a file to remove: {})",
