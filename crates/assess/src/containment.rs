@@ -540,11 +540,46 @@ fn only_answered_dns(e: &ScopeEntity, findings: &[Finding], policy: &Policy) -> 
     any
 }
 
+/// Techniques whose source address is where the intruder sits: guessing,
+/// spraying, relaying or replaying credentials, roasting tickets, moving
+/// laterally.
+const AUTH_ATTACKS: &[&str] = &["T1110", "T1557", "T1550", "T1187", "T1558", "T1021"];
+
+/// Fields naming where a logon or request came from.
+const SOURCE_FIELDS: &[&str] = &[
+    "IpAddress",
+    "SourceIp",
+    "ClientAddress",
+    "src_ip",
+    "source.ip",
+    "c-ip",
+    "forwarded-client",
+];
+
 /// Why an internal address looks like command and control or a pivot: a
 /// detection shows a process connecting to it on a port that is not one of
-/// the domain's ordinary services, or an indicator names it.
+/// the domain's ordinary services, or an indicator names it, or it is the
+/// source of a credential attack or lateral movement (the NTLM relay of
+/// PrivExchange, a Kerberos spray: before session 19 those sources were on
+/// no list while the domain controllers they attacked were to be isolated).
 fn internal_c2_reason(e: &ScopeEntity, findings: &[Finding], policy: &Policy) -> Option<String> {
-    for f in behind(e, findings).filter(|f| f.level >= policy.block_ip) {
+    let behind_it = || behind(e, findings).filter(|f| f.level >= policy.block_ip);
+    let attack_source = behind_it().find(|f| {
+        f.techniques
+            .iter()
+            .any(|t| AUTH_ATTACKS.iter().any(|a| t.starts_with(a)))
+            && SOURCE_FIELDS
+                .iter()
+                .filter_map(|k| field(f, k))
+                .any(|v| v.trim() == e.value)
+    });
+    if let Some(f) = attack_source {
+        return Some(format!(
+            "internal address that was the source of {} — the intruder's foothold or own machine on the network; identify the host and investigate before blocking",
+            f.title
+        ));
+    }
+    for f in behind_it() {
         if f.kind == FindingKind::Ioc {
             // The indicator must be this address, not another one in the
             // same event.

@@ -180,6 +180,22 @@ fn evtx_attack_samples_containment_holds_up() {
     cfg.store_case = false;
     run(&cfg, &()).expect("assessment");
     check_lists(dir.path(), &evidence);
+    // The internal sources of the attacks on the domain controllers, read
+    // off the samples: 192.168.111.87 relays EXCHANGE$ over NTLM in
+    // privexchange_dirkjan.evtx (4624, then the 5136 DCSync ACE);
+    // 172.16.66.1 sprays Kerberos pre-authentication against 9 accounts.
+    // They were on no list while the DCs were to be isolated.
+    let internal = std::fs::read_to_string(
+        dir.path()
+            .join("containment/internal-ips-to-investigate.txt"),
+    )
+    .expect("internal list");
+    for source in ["192.168.111.87", "172.16.66.1"] {
+        assert!(
+            internal.lines().any(|l| l.trim() == source),
+            "{source} not to investigate: {internal}"
+        );
+    }
     // Every hash says which file it is and why: the rule, indicator or
     // YARA match a responder can look up.
     let list = dir.path().join("containment/blocklist-hashes.csv");
