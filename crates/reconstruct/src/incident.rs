@@ -264,6 +264,34 @@ pub fn build_incidents_with_hosts(
             } else {
                 timed.push((format!("host:{host}"), t, s));
             }
+            // A hop is recorded on its target; its source is the other end
+            // of the same act. Empire's Invoke-PsExec on WORKSTATION5 and
+            // the service it installed on WORKSTATION6, in the same
+            // second, were two incidents (probe 18).
+            if &*f.rule_id == crate::escalate::LATERAL_MOVEMENT_RULE
+                && let Some(src) = kahu_finding::field(f, "WorkstationName")
+                    .or_else(|| kahu_finding::field(f, "IpAddress"))
+                    .and_then(|v| names.key(v))
+                && src != host
+            {
+                timed.push((format!("host:{src}"), t, s));
+            }
+        }
+        // One Internet address acting within the gap is one actor: the
+        // web-shell requests and the SSH logon from 203.0.113.50 were
+        // separate incidents. Internal addresses are left out (a proxy, a
+        // NAT gateway or a scanner stands for many).
+        // Behind a reverse proxy `c-ip` is the proxy, which stands for
+        // every visitor: the forwarded client is the source then.
+        let forwarded = kahu_finding::field(f, "forwarded-client").is_some();
+        for ip in crate::scope::SOURCE_IP_FIELDS
+            .iter()
+            .filter(|k| !(forwarded && **k == "c-ip"))
+            .filter_map(|k| kahu_finding::field(f, k))
+            .filter_map(crate::classify::parse_ip)
+            .filter(|ip| crate::classify::classify_ip(*ip) == crate::classify::IpClass::External)
+        {
+            timed.push((format!("src:{ip}"), t, s));
         }
         if config.link_accounts {
             for a in &k.accounts {

@@ -832,3 +832,107 @@ fn a_group_is_not_an_account_in_scope() {
         "{accounts:?}"
     );
 }
+
+/// Empire's Invoke-PsExec from WORKSTATION5 (a PowerShell 4103 record with
+/// no account) and the service it installed on WORKSTATION6, in the same
+/// second, were two incidents: the hop is recorded on its target only. A
+/// hop links to its source host too. An unrelated host's finding does not.
+#[test]
+fn a_hop_joins_the_incidents_of_its_source_and_its_target() {
+    let fs = vec![
+        finding(
+            "invoke-psexec",
+            Level::High,
+            "WORKSTATION5.theshire.local",
+            0,
+            &["T1569.002"],
+            &[],
+        ),
+        finding(
+            kahu_reconstruct::LATERAL_MOVEMENT_RULE,
+            Level::Medium,
+            "workstation6",
+            1,
+            &["T1021.002"],
+            &[
+                ("WorkstationName", "workstation5"),
+                ("DestinationHostname", "workstation6"),
+            ],
+        ),
+        finding(
+            "service",
+            Level::High,
+            "WORKSTATION6.theshire.local",
+            2,
+            &["T1543.003"],
+            &[],
+        ),
+        finding("other", Level::High, "WORKSTATION9", 3, &["T1059.001"], &[]),
+    ];
+    let inc = build_incidents(&fs, &IncidentConfig::default(), None);
+    assert_eq!(inc.len(), 2, "{inc:#?}");
+    assert_eq!(inc[0].finding_ids.len() + inc[1].finding_ids.len(), 4);
+    let joined = inc
+        .iter()
+        .find(|i| i.finding_ids.len() == 3)
+        .expect("one incident of 3");
+    assert!(!joined.finding_ids.contains(&3));
+}
+
+/// The web-shell requests from 203.0.113.50 (access log, host unknown) and
+/// the SSH logon from it (auth.log on web01) were separate incidents. One
+/// Internet address acting within the gap is one actor; an internal
+/// address (a NAT gateway, a scanner) and a reverse proxy's `c-ip` (it
+/// stands for every visitor) link nothing.
+#[test]
+fn findings_from_one_internet_address_join_one_incident() {
+    let web = |secs: i64, fields: &[(&str, &str)]| {
+        let mut f = finding("webshell", Level::High, "", secs, &["T1505.003"], fields);
+        f.host = None;
+        f.provenance = kahu_event::Provenance::new(
+            std::sync::Arc::from(format!("logs{secs}/access.log")),
+            kahu_event::Location::Line(1),
+        );
+        f
+    };
+    let fs = vec![
+        web(0, &[("c-ip", "203.0.113.50")]),
+        finding(
+            "ssh",
+            Level::Medium,
+            "web01",
+            60,
+            &["T1021.004"],
+            &[("IpAddress", "203.0.113.50")],
+        ),
+        web(120, &[("c-ip", "10.0.9.50")]),
+        finding(
+            "ssh",
+            Level::Medium,
+            "web02",
+            180,
+            &["T1021.004"],
+            &[("IpAddress", "10.0.9.50")],
+        ),
+        web(
+            240,
+            &[
+                ("c-ip", "45.60.12.34"),
+                ("forwarded-client", "198.51.100.77"),
+            ],
+        ),
+        web(
+            300,
+            &[
+                ("c-ip", "45.60.12.34"),
+                ("forwarded-client", "198.51.100.78"),
+            ],
+        ),
+    ];
+    let inc = build_incidents(&fs, &IncidentConfig::default(), None);
+    let of = |i: usize| inc.iter().position(|x| x.finding_ids.contains(&i)).unwrap();
+    assert_eq!(of(0), of(1), "one Internet address: one incident");
+    assert_ne!(of(2), of(3), "an internal address links nothing");
+    assert_ne!(of(4), of(5), "the proxy links nothing");
+    assert_eq!(inc.len(), 5);
+}
