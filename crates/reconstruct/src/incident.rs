@@ -376,6 +376,7 @@ fn make_incident(
     let mut accounts: HashMap<String, usize> = HashMap::new();
     let mut techniques: Vec<String> = Vec::new();
     let mut tactic_level: HashMap<Tactic, Level> = HashMap::new();
+    let mut phase_level: HashMap<Tactic, Level> = HashMap::new();
     let mut max_level = Level::Informational;
     let mut detections = 0;
     for (f, (_, host)) in members.iter().zip(&members_hosts) {
@@ -406,8 +407,18 @@ fn make_incident(
                 techniques.push(t.to_string());
             }
         }
-        for t in finding_tactics(f, lookup) {
+        let tactics = finding_tactics(f, lookup);
+        for &t in &tactics {
             let e = tactic_level.entry(t).or_insert(f.level);
+            *e = (*e).max(f.level);
+        }
+        // The title names what findings did, each once, by its phase (as
+        // the severity raise counts them): T1078 and sudo's T1548.003 are
+        // filed under defense evasion too, and an SSH brute force, logon
+        // and sudo shell were titled "Defense evasion and credential
+        // access".
+        if let Some(&phase) = tactics.first() {
+            let e = phase_level.entry(phase).or_insert(f.level);
             *e = (*e).max(f.level);
         }
     }
@@ -495,7 +506,7 @@ fn make_incident(
         log_dir: log_dirs.first().map(String::as_str),
         accounts: &accounts,
     };
-    let title = title(&tactic_level, &where_, &members, max_level, detections);
+    let title = title(&phase_level, &where_, &members, max_level, detections);
     Incident {
         id: String::new(),
         title,

@@ -936,3 +936,49 @@ fn findings_from_one_internet_address_join_one_incident() {
     assert_ne!(of(4), of(5), "the proxy links nothing");
     assert_eq!(inc.len(), 5);
 }
+
+/// The demo's Linux incident (an SSH brute force that got in, an SSH hop,
+/// a sudo root shell) was titled "Defense evasion and credential access":
+/// T1078 and T1548.003 are filed under defense evasion as well. A title
+/// names each finding once, by its phase.
+#[test]
+fn a_title_names_each_finding_by_its_phase() {
+    let fs = vec![
+        finding(
+            "kahu.analytic.brute_force",
+            Level::High,
+            "pco-lnx01",
+            0,
+            &["T1110.001", "T1078"],
+            &[],
+        ),
+        finding(
+            kahu_reconstruct::LATERAL_MOVEMENT_RULE,
+            Level::Medium,
+            "pco-lnx01",
+            360,
+            &["T1021.004"],
+            &[],
+        ),
+        finding(
+            "sudo-shell",
+            Level::Medium,
+            "pco-lnx01",
+            480,
+            &["T1548.003"],
+            &[],
+        ),
+    ];
+    let inc = build_incidents(&fs, &IncidentConfig::default(), None);
+    assert_eq!(inc.len(), 1);
+    assert_eq!(
+        inc[0].title,
+        "Initial access and lateral movement on pco-lnx01 (3 findings)"
+    );
+    // The phases a finding's techniques reach are all still listed.
+    assert!(
+        inc[0].tactics.contains(&Tactic::DefenseEvasion),
+        "{:?}",
+        inc[0].tactics
+    );
+}
