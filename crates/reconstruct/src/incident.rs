@@ -417,7 +417,13 @@ fn make_incident(
         // filed under defense evasion too, and an SSH brute force, logon
         // and sudo shell were titled "Defense evasion and credential
         // access".
-        if let Some(&phase) = tactics.first() {
+        // Concealment is how, not what: comsvcs' MiniDump (T1003.001 with
+        // rundll32's T1218.011) is credential access, not defense evasion.
+        let what = tactics
+            .iter()
+            .find(|t| !matches!(t, Tactic::DefenseEvasion | Tactic::Stealth))
+            .or(tactics.first());
+        if let Some(&phase) = what {
             let e = phase_level.entry(phase).or_insert(f.level);
             *e = (*e).max(f.level);
         }

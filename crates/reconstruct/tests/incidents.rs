@@ -981,4 +981,22 @@ fn a_title_names_each_finding_by_its_phase() {
         "{:?}",
         inc[0].tactics
     );
+    // An LSASS dump through comsvcs (rundll32's T1218.011 is filed under
+    // defense evasion, before credential access) is credential access.
+    let fs = vec![
+        finding("chopper", Level::Critical, "web01", 0, &["T1505.003"], &[]),
+        finding(
+            "minidump",
+            Level::Critical,
+            "web01",
+            60,
+            &["T1003.001", "T1218.011"],
+            &[],
+        ),
+    ];
+    let inc = build_incidents(&fs, &IncidentConfig::default(), None);
+    assert_eq!(
+        inc[0].title,
+        "Persistence and credential access on web01 (2 findings)"
+    );
 }
