@@ -28,12 +28,26 @@ pub fn techniques(findings: &[Finding], view: &AttackView<'_>) -> Vec<TechniqueV
     // Low-level detections' techniques are kept (marked by level), not
     // dropped: weak alone, they still tell the analyst where to look.
     for f in findings.iter().filter(|f| f.level >= Level::Low) {
+        // A broad rule's blanket tags (Malicious PowerShell Commandlets:
+        // discovery of trusts, accounts and groups when a framework merely
+        // loads its functions) describe a family of behaviour, not what
+        // happened; attribution already discounts them. They count as low
+        // here, so a technique only they name is listed for the analyst
+        // but claimed nowhere: not in the headline's tactics, the STIX
+        // bundle or the Navigator layer.
+        let blanket = f.kind != kahu_finding::FindingKind::Ioc
+            && f.techniques.len() >= kahu_attack::quality::BROAD_RULE_TECHNIQUES;
+        let level = if blanket {
+            f.level.min(Level::Low)
+        } else {
+            f.level
+        };
         for t in &f.techniques {
             let id = view.technique_id(t);
             let a = techniques.entry(id).or_insert_with(|| Acc {
                 observed: t.to_string(),
                 count: 0,
-                max_level: f.level,
+                max_level: level,
                 hosts: BTreeSet::new(),
                 rules: BTreeSet::new(),
                 first: None,
@@ -41,7 +55,7 @@ pub fn techniques(findings: &[Finding], view: &AttackView<'_>) -> Vec<TechniqueV
                 evidence: Vec::new(),
             });
             a.count += kahu_reconstruct::repeat_count(f);
-            a.max_level = a.max_level.max(f.level);
+            a.max_level = a.max_level.max(level);
             if let Some(h) = &f.host
                 && a.hosts.len() < 20
             {
@@ -182,4 +196,63 @@ pub fn incidents(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kahu_event::{Location, Provenance};
+    use kahu_finding::FindingKind;
+
+    fn finding(title: &str, level: Level, techniques: &[&str]) -> Finding {
+        Finding {
+            kind: FindingKind::Sigma,
+            rule_id: title.into(),
+            title: title.into(),
+            level,
+            techniques: techniques.iter().map(|t| (*t).into()).collect(),
+            software: Vec::new(),
+            groups: Vec::new(),
+            timestamp: None,
+            host: Some("WORKSTATION5".into()),
+            channel: None,
+            event_id: None,
+            fields: Vec::new(),
+            provenance: Provenance::new("a.evtx".into(), Location::Record(1)),
+            related: Vec::new(),
+        }
+    }
+
+    /// Mordor's psexec run claimed trust, account and group discovery in
+    /// its headline, STIX bundle and Navigator layer from the blanket tags
+    /// of "Malicious PowerShell Commandlets" alone, which its own
+    /// attribution discounted. A broad rule's tags count as low; a tag it
+    /// shares with a focused rule keeps that rule's level.
+    #[test]
+    fn a_broad_rules_blanket_tags_count_as_low() {
+        let kb = kahu_attack::KnowledgeBase::embedded();
+        let view = AttackView::native(kb);
+        let fs = vec![
+            finding(
+                "Malicious PowerShell Commandlets",
+                Level::High,
+                &["T1482", "T1087", "T1069", "T1059.001"],
+            ),
+            finding("Encoded PowerShell", Level::High, &["T1059.001"]),
+        ];
+        let t = techniques(&fs, &view);
+        let level = |id: &str| t.iter().find(|v| v.id == id).map(|v| v.max_level);
+        assert_eq!(level("T1482"), Some(Level::Low));
+        assert_eq!(level("T1087"), Some(Level::Low));
+        assert_eq!(level("T1059.001"), Some(Level::High));
+        // An indicator's techniques are intelligence, not blanket tags.
+        let mut ioc = finding(
+            "APT40 C2",
+            Level::Critical,
+            &["T1071", "T1573", "T1090", "T1105"],
+        );
+        ioc.kind = FindingKind::Ioc;
+        let t = techniques(&[ioc], &view);
+        assert!(t.iter().all(|v| v.max_level == Level::Critical));
+    }
 }

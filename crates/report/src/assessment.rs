@@ -290,7 +290,8 @@ pub struct TechniqueView {
     pub tactics: Vec<String>,
     /// Detections carrying it.
     pub detections: u64,
-    /// Highest level of those detections. Techniques seen only below
+    /// Highest level of those detections; the blanket tags of a broad rule
+    /// (four techniques or more) count as low. Techniques seen only below
     /// medium are listed for the analyst but are not counted in the
     /// headline, the STIX bundle or the Navigator layer.
     #[serde(default)]
