@@ -45,7 +45,9 @@ pub use timeline_index::{
     search_terms,
 };
 pub use tree::ProcessNode;
-pub use writer::{CaseWriter, EncodedEvent, EvidenceInfo, IngestStats, sha256_file};
+pub use writer::{
+    CaseWriter, EncodedEvent, EvidenceInfo, INDEXED_IN_PART, IngestStats, sha256_file,
+};
 
 /// Stops a query running on a [`Case`] from another thread
 /// ([`Case::interrupt_handle`]).

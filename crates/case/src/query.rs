@@ -875,6 +875,18 @@ impl Case {
         })
     }
 
+    /// How many indexed events have text the full-text index left out
+    /// (very long or padded values beyond their budget): a search may miss
+    /// words in them. Searching for [`crate::INDEXED_IN_PART`] lists them.
+    pub fn events_indexed_in_part(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM events_fts WHERE events_fts MATCH ?1",
+            [format!("\"{}\"", crate::INDEXED_IN_PART)],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// The evidence inventory as JSON rows.
     pub fn evidence(&self) -> Result<Vec<serde_json::Value>> {
         let mut st = self.conn.prepare_cached(

@@ -85,8 +85,9 @@ pub(crate) enum NameKind {
 pub(crate) const NAME_KINDS: [&str; 4] = ["host", "channel", "provider", "account"];
 
 /// Longest text indexed for one event; attacker-controlled fields must not
-/// blow up the full-text index (the full value is still stored).
-const MAX_FTS_TEXT: usize = 64 * 1024;
+/// blow up the full-text index (the full value is still stored). Each long
+/// value has a budget of its own within it ([`flatten_fields`]).
+const MAX_FTS_TEXT: usize = 128 * 1024;
 
 use crate::fulltext::FTS_HASH_BYTES;
 
@@ -962,19 +963,26 @@ const DEDUP_MIN_LEN: usize = 8;
 /// `Name: value` lines. The first line (`Process Create:`, `An account was
 /// successfully logged on.`) stays searchable, and the stored fields keep
 /// the whole message.
-pub(crate) fn flatten_text(ev: &Event, out: &mut String) {
-    flatten_fields(&ev.fields, ev.event_id.is_some(), out);
+pub(crate) fn flatten_text(ev: &Event, out: &mut String) -> bool {
+    flatten_fields(&ev.fields, ev.event_id.is_some(), out)
 }
 
 /// [`flatten_text`] of an event's fields; `windows`: the event has an
-/// event id. Also used to index stored events after a bulk load.
-pub(crate) fn flatten_fields(fields: &kahu_event::Fields, windows: bool, out: &mut String) {
+/// event id. Also used to index stored events after a bulk load. Returns
+/// `true` when some of the event's text was left out of the index.
+///
+/// A value up to [`WHOLE_VALUE`] bytes is indexed whole. A longer one is
+/// indexed as its head, then its distinct words in order (each cut to
+/// [`MAX_WORD`]) within [`FIELD_BUDGET`]: a command line padded with 25,000
+/// CJK characters before `Invoke-Mimikatz`, or a padding field before the
+/// command line, hid the tool from search when one 64 KiB prefix of the
+/// event's text was indexed (probe 18). Padding made of distinct words can
+/// still exhaust a budget; the event is then counted as indexed in part.
+pub(crate) fn flatten_fields(fields: &kahu_event::Fields, windows: bool, out: &mut String) -> bool {
     // Byte ranges of `out` holding each long value indexed so far.
     let mut indexed: Vec<(usize, usize)> = Vec::new();
+    let mut partial = false;
     fields.for_each_leaf(|name, v| {
-        if out.len() >= MAX_FTS_TEXT {
-            return;
-        }
         let t = match v {
             Value::Null => return,
             other => other.as_text(),
@@ -988,6 +996,10 @@ pub(crate) fn flatten_fields(fields: &kahu_event::Fields, windows: bool, out: &m
         if t.is_empty() {
             return;
         }
+        if out.len() + 1 >= MAX_FTS_TEXT {
+            partial = true;
+            return;
+        }
         let long = t.len() >= DEDUP_MIN_LEN;
         if long && indexed.iter().any(|&(s, e)| out[s..e] == *t) {
             return;
@@ -997,11 +1009,61 @@ pub(crate) fn flatten_fields(fields: &kahu_event::Fields, windows: bool, out: &m
         }
         let room = MAX_FTS_TEXT.saturating_sub(out.len());
         let start = out.len();
-        out.push_str(kahu_event::text::prefix_within(t, room));
+        if t.len() <= WHOLE_VALUE.min(room) {
+            out.push_str(t);
+        } else {
+            partial |= push_long_value(t, room.min(FIELD_BUDGET), out);
+        }
         if long {
             indexed.push((start, out.len()));
         }
     });
+    if partial {
+        // A word of its own, so the case can count such events and an
+        // analyst can list them (a search for it).
+        out.push(' ');
+        out.push_str(INDEXED_IN_PART);
+    }
+    partial
+}
+
+/// The word the full-text entry of an event indexed only in part ends
+/// with: a search for it lists those events.
+pub const INDEXED_IN_PART: &str = "kahuindexedinpart";
+
+/// A value longer than this is indexed as its head and distinct words.
+const WHOLE_VALUE: usize = 8 * 1024;
+/// What one long value may add to the index.
+const FIELD_BUDGET: usize = 16 * 1024;
+/// The head of a long value indexed as it is.
+const LONG_HEAD: usize = 4 * 1024;
+/// Longest word indexed from the rest of a long value.
+const MAX_WORD: usize = 64;
+
+/// Index a long value in at most `budget` bytes: its head, then each
+/// distinct word of the rest (as the full-text tokenizer splits them:
+/// runs of letters and digits) in order of first appearance. `true` when
+/// words were left out for lack of room.
+fn push_long_value(t: &str, budget: usize, out: &mut String) -> bool {
+    let end = out.len() + budget;
+    let head = kahu_event::text::prefix_within(t, LONG_HEAD.min(budget));
+    out.push_str(head);
+    let mut seen: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+    for word in t[head.len()..]
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let word = kahu_event::text::prefix_within(word, MAX_WORD);
+        if word.is_empty() || !seen.insert(word) {
+            continue;
+        }
+        if out.len() + 1 + word.len() > end {
+            return true;
+        }
+        out.push(' ');
+        out.push_str(word);
+    }
+    false
 }
 
 /// Lower-case hex SHA-256 of a file, streamed.
@@ -1134,10 +1196,60 @@ mod tests {
 
     #[test]
     fn full_text_is_bounded() {
+        // One padding value no longer hides the fields after it.
         let big = "é".repeat(MAX_FTS_TEXT);
         let e = event(None, &[("a", &big), ("b", "tail-value")]);
         let t = text(&e);
         assert!(t.len() <= MAX_FTS_TEXT);
-        assert!(!t.contains("tail-value"));
+        assert!(t.contains("tail-value"));
+        assert!(!t.contains(INDEXED_IN_PART));
+        // Many fields of distinct words fill the event's budget: what is
+        // left out is marked.
+        let words: String = (0..4000).map(|i| format!("w{i:05} ")).collect();
+        let fields: Vec<(String, String)> = (0..12)
+            .map(|i| (format!("pad{i:02}"), format!("{i} {words}")))
+            .chain(std::iter::once(("z".into(), "hidden-tool".into())))
+            .collect();
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let t = text(&event(None, &refs));
+        assert!(t.len() <= MAX_FTS_TEXT + INDEXED_IN_PART.len() + 1);
+        assert!(t.ends_with(INDEXED_IN_PART), "{}", &t[t.len() - 40..]);
+    }
+
+    /// A command line of 75 KB (25,000 CJK characters, within Windows'
+    /// 32,767-character limit) before `Invoke-Mimikatz` hid the tool from
+    /// search: one 64 KiB prefix of the event's text was indexed (probe
+    /// 18). A long value is indexed as its head and its distinct words, so
+    /// the words after the padding are found; so are those after a padding
+    /// field, and after padding of many distinct words within the budget.
+    #[test]
+    fn padding_does_not_hide_the_words_after_it() {
+        let cmd = format!(
+            "powershell.exe -c \"#{}\"; Invoke-Mimikatz -DumpCreds",
+            "漢".repeat(25_000)
+        );
+        let t = text(&event(Some(1), &[("CommandLine", &cmd)]));
+        for w in ["Invoke", "Mimikatz", "DumpCreds", "powershell"] {
+            assert!(t.contains(w), "{w} not indexed");
+        }
+        assert!(!t.contains(INDEXED_IN_PART));
+        let padding = "A".repeat(70_000);
+        let t = text(&event(
+            Some(1),
+            &[
+                ("FileVersion", &padding),
+                ("CommandLine", "rundll32 comsvcs.dll MiniDump"),
+            ],
+        ));
+        assert!(t.contains("MiniDump"));
+        let words: String = (0..1500).map(|i| format!("p{i:04} ")).collect();
+        let t = text(&event(
+            Some(1),
+            &[("CommandLine", &format!("{words} Invoke-Mimikatz"))],
+        ));
+        assert!(t.contains("Mimikatz") && !t.contains(INDEXED_IN_PART));
     }
 }

@@ -1040,3 +1040,65 @@ fn a_case_being_created_by_another_process_is_waited_for_not_refused() {
     let case = opened.expect("opened once the creator wrote it");
     assert_eq!(case.schema_version().unwrap(), kahu_case::SCHEMA_VERSION);
 }
+
+/// An intruder who pads a command line (25,000 CJK characters before
+/// `Invoke-Mimikatz`) hid it from the timeline's search (probe 18). It is
+/// found now; an event whose text the index holds only in part is counted
+/// for the UI, and a search for the marker word lists it.
+#[test]
+fn a_padded_command_line_is_found_and_a_partly_indexed_event_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    let padded = format!(
+        "powershell.exe -c \"#{}\"; Invoke-Mimikatz -DumpCreds",
+        "漢".repeat(25_000)
+    );
+    let words: String = (0..4000).map(|i| format!("w{i:05} ")).collect();
+    let pads: Vec<(String, String)> = (0..12)
+        .map(|i| (format!("pad{i:02}"), format!("{i} {words}")))
+        .collect();
+    let mut bomb: Vec<(&str, &str)> = pads.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    bomb.push(("CommandLine", "rundll32 comsvcs.dll MiniDump"));
+    {
+        let mut w = case.writer().unwrap();
+        for e in [
+            ev(
+                "a.evtx",
+                1,
+                T0,
+                "HOST-CJK",
+                "Sysmon",
+                1,
+                &[("CommandLine", &padded)],
+            ),
+            ev("a.evtx", 2, T0 + 1, "HOST-CJK", "Sysmon", 1, &bomb),
+            ev(
+                "a.evtx",
+                3,
+                T0 + 2,
+                "HOST-CJK",
+                "Sysmon",
+                1,
+                &[("CommandLine", "whoami")],
+            ),
+        ] {
+            w.add_event(&e).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    case.build_indexes(|_| {}).unwrap();
+    let hits = |text: &str| {
+        case.query_events(&EventQuery {
+            text: Some(text.into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .events
+        .len()
+    };
+    assert_eq!(hits("Invoke-Mimikatz"), 1);
+    assert_eq!(hits("DumpCreds"), 1);
+    assert_eq!(case.events_indexed_in_part().unwrap(), 1);
+    assert_eq!(hits(kahu_case::INDEXED_IN_PART), 1);
+}

@@ -653,6 +653,7 @@ views.exports = async function (main) {
 // written by `kahu assess`) it says "indexing…" and checks again.
 function caseStatus(c) {
   let msg = fmtNum(c.summary.events) + ' events · ' + fmtNum(c.summary.findings) + ' findings · ' + fmtNum(c.summary.hosts) + ' hosts';
+  if (c.indexed_in_part) msg += ' · ' + fmtNum(c.indexed_in_part) + ' events indexed only in part (padded or very long values): a search may miss words in them; search ' + c.indexed_in_part_word + ' to list them';
   if (c.indexing && c.indexing.error) msg += ' · search unavailable: ' + c.indexing.error;
   else if (c.indexing) {
     msg += ' · indexing… (' + fmtNum(c.indexing.remaining) + ' events to go; a search waits for it)';

@@ -224,6 +224,9 @@ async fn case_info(State(s): St) -> ApiResult {
         .collect();
     let name = s.case_name.clone();
     let summary = blocking(&s, |s| Ok(s.read(|c| c.summary())?)).await?;
+    // Events whose text the full-text index holds only in part (padded or
+    // very long values): the UI says a search may miss words in them.
+    let in_part = blocking(&s, |s| Ok(s.read(|c| c.events_indexed_in_part())?)).await?;
     // `indexing`: events the background full-text build has still to do
     // (null when search is ready), so the UI can say "indexing…".
     let indexing = match s.full_text.state() {
@@ -231,7 +234,7 @@ async fn case_info(State(s): St) -> ApiResult {
         crate::indexer::IndexState::Failed(e) => json!({ "error": e }),
         crate::indexer::IndexState::Ready => Value::Null,
     };
-    Ok(Json(json!({ "name": name, "summary": summary, "files": files, "recompute": s.reattribute.is_some(), "indexing": indexing })).into_response())
+    Ok(Json(json!({ "name": name, "summary": summary, "files": files, "recompute": s.reattribute.is_some(), "indexing": indexing, "indexed_in_part": in_part, "indexed_in_part_word": kahu_case::INDEXED_IN_PART })).into_response())
 }
 
 /// Parse `from`/`to`: µs since the epoch, or RFC 3339.

@@ -32,6 +32,9 @@ async fn search_on_a_freshly_assessed_case_waits_for_the_index() {
             let mut e = Event::new(Provenance::new(Arc::from("a.log"), Location::Line(i)));
             let msg = if i == 2345 {
                 "needle-term found".to_string()
+            } else if i == 7 {
+                // More distinct words than an event's index budget holds.
+                (0..30_000).map(|w| format!("w{w:05} ")).collect()
             } else {
                 format!("ordinary line {i}")
             };
@@ -53,6 +56,12 @@ async fn search_on_a_freshly_assessed_case_waits_for_the_index() {
     let (s, v) = get_json(&app, "/api/case").await;
     assert_eq!(s, StatusCode::OK);
     assert!(v["indexing"].is_null(), "{v}");
+    // The event indexed only in part is counted, with the word that lists
+    // it, and that search finds it.
+    assert_eq!(v["indexed_in_part"], 1, "{v}");
+    let word = v["indexed_in_part_word"].as_str().unwrap().to_string();
+    let (_, v) = get_json(&app, &format!("/api/events?q={word}")).await;
+    assert_eq!(v["events"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(
         Case::open(dir.path()).unwrap().index_backlog().unwrap(),
         None
