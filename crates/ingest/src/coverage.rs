@@ -25,6 +25,9 @@ pub struct EvidenceCoverage {
     /// Events whose timestamp was a placeholder, read as none
     /// ([`placeholder_time`]).
     pub placeholder_time: u64,
+    /// Events whose timestamp lay in the future when kahu read them, read
+    /// as none ([`FUTURE_SLACK`]).
+    pub future_time: u64,
     /// Events without a host (neither in the record nor from the
     /// collection layout).
     pub no_host: u64,
@@ -151,6 +154,7 @@ impl EvidenceCoverage {
         self.events += other.events;
         self.no_time += other.no_time;
         self.placeholder_time += other.placeholder_time;
+        self.future_time += other.future_time;
         self.no_host += other.no_host;
         self.no_logsource += other.no_logsource;
         self.platforms.merge(&other.platforms);
@@ -184,6 +188,12 @@ impl EvidenceCoverage {
                 self.placeholder_time
             ));
         }
+        if self.future_time > 0 {
+            out.push(format!(
+                "{} of {m} events carry a time more than two days after kahu read them (a forged record or a wrong clock, e.g. 2999-12-31); kahu read them as having no timestamp, and the record keeps the time as written",
+                self.future_time
+            ));
+        }
         if self.no_time > 0 {
             out.push(format!(
                 "{} of {m} events have no timestamp; they are missing from timelines and time windows",
@@ -213,6 +223,12 @@ pub(crate) fn placeholder_time(t: &kahu_event::Timestamp) -> bool {
     let year = t.naive_utc().year();
     !(1980..9999).contains(&year)
 }
+
+/// How far past the time of reading an event's time may lie: a host clock
+/// a little ahead is common; a record dated years ahead (one forged
+/// `2999-12-31` stretched a case's histogram over a millennium, probe 18)
+/// is not a time anything happened.
+pub(crate) const FUTURE_SLACK: chrono::TimeDelta = chrono::TimeDelta::days(2);
 
 fn has_logsource(e: &Event) -> bool {
     let named = |s: &Option<std::sync::Arc<str>>| s.as_deref().is_some_and(|s| !s.is_empty());
@@ -251,6 +267,7 @@ mod tests {
                 events: 3,
                 no_time: 1,
                 placeholder_time: 0,
+                future_time: 0,
                 no_host: 1,
                 no_logsource: 1,
                 platforms: Platforms {

@@ -440,6 +440,7 @@ impl Reader {
             stopped: false,
             coverage: EvidenceCoverage::default(),
             times: TimeAgreement::default(),
+            latest: chrono::Utc::now() + crate::coverage::FUTURE_SLACK,
         };
         let cut = if LINE_FORMATS.contains(&format.name()) {
             unterminated_last_line(input)
@@ -756,6 +757,9 @@ struct Tally<'a> {
     stopped: bool,
     coverage: EvidenceCoverage,
     times: TimeAgreement,
+    /// Latest plausible event time: when reading began, plus
+    /// [`crate::coverage::FUTURE_SLACK`].
+    latest: Timestamp,
 }
 
 impl Sink for Tally<'_> {
@@ -771,6 +775,9 @@ impl Sink for Tally<'_> {
             // Kept as read in the record's fields; only its time is unset.
             event.timestamp = None;
             self.coverage.placeholder_time += 1;
+        } else if event.timestamp.is_some_and(|t| t > self.latest) {
+            event.timestamp = None;
+            self.coverage.future_time += 1;
         }
         self.events += 1;
         self.coverage.observe(&event);

@@ -603,6 +603,34 @@ fn placeholder_times_are_read_as_no_time_and_reported() {
     );
 }
 
+/// One record forged with `2999-12-31T23:59:59.999Z` stretched the case to
+/// the year 3000 and put every other event of the histogram in one bar
+/// (probe 18). A time more than two days after the reading is no time
+/// anything happened: read as none, said in a coverage note; a time of
+/// yesterday is kept.
+#[test]
+fn a_time_far_in_the_future_is_read_as_no_time_and_reported() {
+    let line = |ts: &str| {
+        format!(
+            "{{\"Event\":{{\"System\":{{\"Provider\":{{\"#attributes\":{{\"Name\":\"Microsoft-Windows-Sysmon\"}}}},\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Computer\":\"HOST-BADTIME\",\"TimeCreated\":{{\"#attributes\":{{\"SystemTime\":\"{ts}\"}}}}}},\"EventData\":{{\"Image\":\"C:\\\\x.exe\"}}}}}}\n"
+        )
+    };
+    let yesterday = (chrono::Utc::now() - chrono::TimeDelta::days(1)).to_rfc3339();
+    let text = [line("2999-12-31T23:59:59.999Z"), line(&yesterday)].concat();
+    let c = read_file("sysmon.jsonl", text.as_bytes());
+    assert_eq!(c.events.len(), 2, "{:?}", c.warnings);
+    assert_eq!(c.events[0].timestamp, None);
+    assert!(c.events[1].timestamp.is_some());
+    assert!(format!("{:?}", c.events[0].fields).contains("2999-12-31"));
+    assert!(
+        c.coverage.iter().any(|w| w
+            .reason
+            .contains("1 of 2 events carry a time more than two days after kahu read them")),
+        "{:?}",
+        c.coverage
+    );
+}
+
 #[test]
 fn year_less_syslog_in_an_archive_is_dated_by_the_members_time_not_today() {
     // A rotated auth.log written on 2024-01-05, as a tar, a zip and a
