@@ -149,6 +149,10 @@ pub struct Histogram {
     pub counts: Vec<u64>,
     /// Sum of the counts.
     pub total: u64,
+    /// Events the filter keeps that have no time (no bucket holds them),
+    /// counted when the query has no time range; 0 otherwise. The count
+    /// above the timeline said "212 events" over a list of 215.
+    pub undated: u64,
 }
 
 /// A value and how many events carry it.
@@ -549,6 +553,7 @@ impl Case {
                 bucket_us: 1,
                 counts: vec![],
                 total: 0,
+                undated: self.undated_events(q)?,
             });
         };
         let mut from = q.from.unwrap_or(lo).max(lo.min(q.to.unwrap_or(lo)));
@@ -632,7 +637,31 @@ impl Case {
             bucket_us,
             counts,
             total,
+            undated: self.undated_events(q)?,
         })
+    }
+
+    /// Events `q` keeps that have no time; 0 when `q` has a time range
+    /// (an undated event is in none).
+    fn undated_events(&self, q: &EventQuery) -> Result<u64> {
+        if q.from.is_some() || q.to.is_some() {
+            return Ok(0);
+        }
+        let mut q2 = q.clone();
+        q2.after = None;
+        let mut w = Vec::new();
+        let mut args = Vec::new();
+        if !self.event_where(&q2, &mut w, &mut args, false)? {
+            return Ok(0);
+        }
+        w.push("e.ts = ?".into());
+        args.push(Sql::Integer(NO_TIME));
+        let sql = format!("SELECT count(*) FROM events e {}", where_sql(&w));
+        let n: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(args), |r| r.get(0))?;
+        Ok(n as u64)
     }
 
     /// Top `k` values of host, channel, event id and account among the

@@ -1102,3 +1102,44 @@ fn a_padded_command_line_is_found_and_a_partly_indexed_event_is_counted() {
     assert_eq!(case.events_indexed_in_part().unwrap(), 1);
     assert_eq!(hits(kahu_case::INDEXED_IN_PART), 1);
 }
+
+/// A host whose only event has no time showed "0 events from … to …" above
+/// a list holding it (probe 18): the histogram counted dated events only.
+/// It now says how many the filter keeps without a time.
+#[test]
+fn the_histogram_counts_the_events_without_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = Case::create(dir.path()).unwrap();
+    {
+        let mut w = case.writer().unwrap();
+        for i in 0..5 {
+            w.add_event(&ev(
+                "a.evtx",
+                i,
+                T0 + i as i64,
+                "WS01",
+                "Security",
+                4624,
+                &[],
+            ))
+            .unwrap();
+        }
+        let mut undated = ev("a.evtx", 9, T0, "HOST-BADTIME", "Security", 4624, &[]);
+        undated.timestamp = None;
+        w.add_event(&undated).unwrap();
+        w.finish().unwrap();
+    }
+    let h = case.histogram(&EventQuery::default(), 10).unwrap();
+    assert_eq!((h.total, h.undated), (5, 1));
+    let only = EventQuery {
+        hosts: vec!["HOST-BADTIME".into()],
+        ..Default::default()
+    };
+    let h = case.histogram(&only, 10).unwrap();
+    assert_eq!((h.total, h.undated), (0, 1));
+    let ranged = EventQuery {
+        from: Some(T0),
+        ..Default::default()
+    };
+    assert_eq!(case.histogram(&ranged, 10).unwrap().undated, 0);
+}

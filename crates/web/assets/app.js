@@ -185,7 +185,8 @@ async function histogram(canvas, fp, countEl) {
   const width = canvas.clientWidth || 1000;
   const buckets = Math.max(20, Math.min(400, Math.floor(width / 4)));
   const h = await api('/api/histogram?' + fp.toString() + '&buckets=' + buckets);
-  countEl.textContent = fmtNum(h.total) + ' events' + (h.counts.length ? ' from ' + usToIso(h.from) + ' to ' + usToIso(h.to) : '');
+  countEl.textContent = fmtNum(h.total) + ' events' + (h.counts.length ? ' from ' + usToIso(h.from) + ' to ' + usToIso(h.to) : '') +
+    (h.undated ? ' and ' + fmtNum(h.undated) + ' without a time' : '');
   const dpr = window.devicePixelRatio || 1;
   canvas.width = width * dpr; canvas.height = 90 * dpr;
   const ctx = canvas.getContext('2d');
