@@ -19,12 +19,14 @@ pub struct Html;
 impl Escaper for Html {
     fn write_escaped_str<W: Write>(&self, mut dest: W, string: &str) -> fmt::Result {
         let mut rest = string;
-        while let Some(i) = rest.find(is_hidden_control) {
+        while let Some(i) = rest.find(|c| is_hidden_control(c) || is_spoofing(c)) {
             askama::filters::Html.write_escaped_str(&mut dest, &rest[..i])?;
-            dest.write_char(char::REPLACEMENT_CHARACTER)?;
-            // The control characters replaced are all one char; skip it.
-            let width = rest[i..].chars().next().map_or(1, char::len_utf8);
-            rest = &rest[i + width..];
+            let c = rest[i..]
+                .chars()
+                .next()
+                .unwrap_or(char::REPLACEMENT_CHARACTER);
+            self.write_escaped_char(&mut dest, c)?;
+            rest = &rest[i + c.len_utf8()..];
         }
         askama::filters::Html.write_escaped_str(dest, rest)
     }
@@ -32,11 +34,17 @@ impl Escaper for Html {
     fn write_escaped_char<W: Write>(&self, mut dest: W, c: char) -> fmt::Result {
         if is_hidden_control(c) {
             dest.write_char(char::REPLACEMENT_CHARACTER)
+        } else if is_spoofing(c) {
+            // Shown, not acted on: U+202E would make `…\u{202e}txt.exe`
+            // read `…exe.txt`.
+            write!(dest, "{}", c.escape_default())
         } else {
             askama::filters::Html.write_escaped_char(dest, c)
         }
     }
 }
+
+use crate::safe::is_spoofing;
 
 /// A control character a reader would not see (line feed and tab are kept:
 /// they are ordinary white space in HTML).
@@ -88,5 +96,14 @@ mod tests {
         Html.write_escaped_char(&mut c, '\u{7}').unwrap();
         Html.write_escaped_char(&mut c, '<').unwrap();
         assert_eq!(c, "\u{FFFD}&#60;");
+    }
+
+    /// A right-to-left override made `C:\x\u{202e}txt.exe` read `…exe.txt`
+    /// in the report; a zero-width space made `bob\u{200b}` read `bob`.
+    #[test]
+    fn shows_characters_that_reorder_or_hide_text() {
+        assert_eq!(esc("C:\\x\\\u{202e}txt.exe"), "C:\\x\\\\u{202e}txt.exe");
+        assert_eq!(esc("bob\u{200b}"), "bob\\u{200b}");
+        assert_eq!(esc("Māui 漢"), "Māui 漢");
     }
 }

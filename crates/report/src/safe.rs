@@ -53,20 +53,33 @@ impl<W: io::Write> SpreadsheetCsv<W> {
 }
 
 /// Text on one line: control characters (newlines, escapes) shown escaped,
-/// so one value can never become two lines of a list or rewrite a terminal.
+/// so one value can never become two lines of a list or rewrite a terminal;
+/// so are the invisible characters that make a value read as another
+/// ([`is_spoofing`]: `C:\Users\x\u{202e}txt.exe` shows as `…exe.txt`,
+/// `bob\u{200b}` as `bob`).
 pub fn single_line(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
+    let escaped = |c: char| c.is_control() || is_spoofing(c);
+    if !s.chars().any(escaped) {
         return s.to_string();
     }
     s.chars()
         .flat_map(|c| {
-            if c.is_control() {
+            if escaped(c) {
                 c.escape_default().collect::<Vec<_>>()
             } else {
                 vec![c]
             }
         })
         .collect()
+}
+
+/// Invisible characters that reorder or hide text: bidirectional
+/// embeddings, overrides, isolates and marks, zero-width spaces and
+/// joiners, word joiners and invisible operators, the byte-order mark.
+pub fn is_spoofing(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// Create (or replace) an output file without following a link at its
@@ -181,6 +194,24 @@ mod tests {
         assert_eq!(spreadsheet_cell("a\nb"), "a\\nb");
         assert_eq!(spreadsheet_cell("C:\\x.exe"), "C:\\x.exe");
         assert_eq!(single_line("\u{1b}[2J"), "\\u{1b}[2J");
+    }
+
+    /// `HOST-BIDI\u{202e}exe.txt`, `C:\Users\x\u{202e}txt.exe` and
+    /// `bob\u{200b}` reached both CSV exports unchanged, where they read as
+    /// `…exe.txt` and `bob` (probe 18). They are shown escaped; letters of
+    /// other scripts are not.
+    #[test]
+    fn invisible_reordering_characters_are_shown_escaped() {
+        assert_eq!(
+            spreadsheet_cell("C:\\Users\\x\\\u{202e}txt.exe"),
+            "C:\\Users\\x\\\\u{202e}txt.exe"
+        );
+        assert_eq!(single_line("bob\u{200b}"), "bob\\u{200b}");
+        assert_eq!(
+            single_line("\u{2066}x\u{2069}\u{feff}"),
+            "\\u{2066}x\\u{2069}\\u{feff}"
+        );
+        assert_eq!(single_line("Māui 漢 عربي"), "Māui 漢 عربي");
     }
 
     #[test]

@@ -13,11 +13,17 @@ const PIVOTS = {
 };
 
 // ---------- helpers ----------
+// Invisible characters that reorder or hide text are shown as \u{…}:
+// U+202E makes "C:\Users\x\u202etxt.exe" read "…exe.txt", U+200B makes
+// "bob\u200b" look like "bob" (the CSVs escape them the same way).
+const SPOOF = /[\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/g;
+function shown(v) { return String(v).replace(SPOOF, c => '\\u{' + c.codePointAt(0).toString(16) + '}'); }
+
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k === 'text') e.textContent = String(v);
+    if (k === 'text') e.textContent = shown(v);
     else if (k === 'class') e.className = v;
     // CSSOM, not a style attribute: the CSP forbids inline style attributes.
     else if (k === 'style') Object.assign(e.style, v);
@@ -26,7 +32,7 @@ function el(tag, attrs, ...kids) {
   }
   for (const k of kids.flat()) {
     if (k === null || k === undefined || k === false) continue;
-    e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+    e.append(k instanceof Node ? k : document.createTextNode(shown(k)));
   }
   return e;
 }
