@@ -539,7 +539,9 @@ views.attribution = async function (main) {
   const doc = a.document;
   main.append(el('h2', { text: 'Attribution' }));
   if (!doc) { main.append(el('p', { class: 'muted', text: 'No attribution document in this case.' })); return; }
-  main.append(el('p', { class: 'muted', text: 'Document version ' + doc.version + ', ' + doc.created_at + ' by ' + doc.author }));
+  // The revision is the stored document's id (each recompute stores a new
+  // one); `version` is the schema of its body, the same for every revision.
+  main.append(el('p', { class: 'muted', text: 'Revision ' + doc.id + ', stored ' + doc.created_at + ' by ' + doc.author + ' (body schema ' + doc.version + ')' }));
   const active = new Map();
   for (const d of a.disputes) if (!d.withdrawn_at) active.set(d.target_kind + '\u0000' + d.target_id, d);
   // A recomputed attribution drops disputed evidence from the candidates,
