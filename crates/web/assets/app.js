@@ -6,11 +6,14 @@ const CSRF = document.querySelector('meta[name="kahu-csrf"]').content;
 const ROW = 24;
 const FILTER_KEYS = ['from', 'to', 'host', 'account', 'channel', 'event_id', 'rule', 'level', 'q'];
 const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'];
-const PIVOTS = {
+// A Map, not an object: a field named `constructor` or `__proto__` (field
+// names come from evidence) found Object.prototype's members and got a
+// "filter" button that did nothing.
+const PIVOTS = new Map(Object.entries({
   Computer: 'host', host: 'host', hostname: 'host', 'host.name': 'host',
   Channel: 'channel', EventID: 'event_id',
   TargetUserName: 'account', SubjectUserName: 'account', User: 'account', 'user.name': 'account', AccountName: 'account',
-};
+}));
 
 // ---------- helpers ----------
 // Invisible characters that reorder or hide text are shown as \u{…}:
@@ -244,7 +247,7 @@ function pivot(field, value) {
   const { params } = hashParams();
   const p = filterParams(params);
   p.delete('cursor');
-  const f = PIVOTS[field];
+  const f = PIVOTS.get(field);
   if (f) p.append(f, value); else p.set('q', '"' + value.replace(/"/g, ' ') + '"');
   go('timeline', p);
 }
@@ -275,7 +278,7 @@ async function openEvent(id) {
   aside.append(el('h3', { text: 'Fields' }), el('table', { class: 'fields' }, flatten(ev.fields, '', []).map(([k, v]) =>
     el('tr', {}, el('th', { text: k }), el('td', { class: 'val' }, el('span', { class: 'v', text: v })),
       el('td', {}, v ? [
-        el('button', { class: 'pivot', title: 'Filter the timeline by this value', text: PIVOTS[k] ? 'filter' : 'search', onclick: () => pivot(k, v) }),
+        el('button', { class: 'pivot', title: 'Filter the timeline by this value', text: PIVOTS.has(k) ? 'filter' : 'search', onclick: () => pivot(k, v) }),
       ] : [])))));
   aside.append(notesBox('event', String(ev.id)));
 }
