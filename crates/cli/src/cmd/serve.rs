@@ -103,8 +103,14 @@ pub(crate) fn run(args: Args, global: &super::Global) -> anyhow::Result<ExitCode
                 let _ = writeln!(out, "kahu serve: http://{addr}/?token={t}");
                 if !addr.ip().is_loopback() && !quiet {
                     eprintln!(
-                        "warning: listening on {addr}, reachable from the network; share the URL only over a trusted channel"
+                        "warning: listening on {addr}, reachable from the network over plain HTTP: the token, its cookie and the case data cross the network unencrypted. Put a TLS reverse proxy in front (or bind 127.0.0.1 and use an SSH tunnel), and share the URL only over a trusted channel"
                     );
+                    if addr.ip().is_unspecified() {
+                        eprintln!(
+                            "note: {} means every interface of this host; open the URL with one of its addresses or names",
+                            addr.ip()
+                        );
+                    }
                 }
             }
             None => {
