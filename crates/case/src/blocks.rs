@@ -267,6 +267,10 @@ fn binary_slice(raw: &[u8], pos: usize) -> Option<&[u8]> {
     body.get(start..end)
 }
 
+/// The field a stored event's fields are replaced by when its block cannot
+/// be read.
+pub const STORE_ERROR_FIELD: &str = "kahu_store_error";
+
 impl BlockCache {
     /// The fields of event `pos` of block `id`, read through `conn`.
     fn fields(
@@ -291,19 +295,25 @@ impl BlockCache {
             };
             self.id = Some(id);
         }
-        let Ok(pos) = usize::try_from(pos) else {
-            return Ok(serde_json::Value::Null);
-        };
-        Ok(match (self.encoding, &self.names) {
-            (ENCODING_JSON, _) => {
-                slice(&self.raw, pos).and_then(|j| serde_json::from_slice(j).ok())
-            }
-            (ENCODING_BINARY, Some(names)) => binary_slice(&self.raw, pos)
-                .and_then(|b| crate::binfields::decode_event(b, names).ok()),
-            // Damaged, or an encoding this build does not know.
-            _ => None,
-        }
-        .unwrap_or(serde_json::Value::Null))
+        let fields = usize::try_from(pos)
+            .ok()
+            .and_then(|pos| match (self.encoding, &self.names) {
+                (ENCODING_JSON, _) => {
+                    slice(&self.raw, pos).and_then(|j| serde_json::from_slice(j).ok())
+                }
+                (ENCODING_BINARY, Some(names)) => binary_slice(&self.raw, pos)
+                    .and_then(|b| crate::binfields::decode_event(b, names).ok()),
+                // Damaged, or an encoding this build does not know.
+                _ => None,
+            });
+        // A damaged block showed its events with no fields and no word
+        // anywhere (probe 18): say so in the event, where the analyst, the
+        // export and a search see it.
+        Ok(fields.unwrap_or_else(|| {
+            serde_json::json!({ STORE_ERROR_FIELD: format!(
+                "the case store's event block {id} (position {pos}) is damaged or of an encoding this kahu does not know: this event's fields could not be read; the evidence file still holds them"
+            ) })
+        }))
     }
 }
 

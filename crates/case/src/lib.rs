@@ -20,6 +20,7 @@
 mod analyst;
 mod binfields;
 mod blocks;
+pub use blocks::STORE_ERROR_FIELD;
 mod doc_kind;
 mod fields;
 mod fulltext;

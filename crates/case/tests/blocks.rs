@@ -172,8 +172,11 @@ fn block_stored_events_read_back_whole() {
     assert_eq!(hits("alice").len(), 99);
 }
 
+/// A damaged block is no failure of the whole case; its events say that
+/// their fields could not be read (they showed no fields and no word
+/// anywhere, probe 18).
 #[test]
-fn a_damaged_block_reads_as_no_fields_not_a_failure() {
+fn a_damaged_block_reads_as_a_marked_event_not_a_failure() {
     let evs = events();
     let dir = tempfile::tempdir().unwrap();
     let mut case = Case::create(dir.path()).unwrap();
@@ -185,7 +188,12 @@ fn a_damaged_block_reads_as_no_fields_not_a_failure() {
         )
         .unwrap();
     let d = case.event(ids[0]).unwrap().unwrap();
-    assert_eq!(d.fields, serde_json::Value::Null);
+    let why = d.fields[kahu_case::STORE_ERROR_FIELD].as_str().unwrap();
+    assert!(
+        why.contains("damaged") && why.contains("evidence file"),
+        "{why}"
+    );
+    assert_eq!(d.fields.as_object().unwrap().len(), 1);
     assert_eq!(d.row.event_id, Some(1));
     // Events in other blocks are untouched.
     assert_eq!(
