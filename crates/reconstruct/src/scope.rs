@@ -122,9 +122,10 @@ pub struct ScopeEntity {
     /// For addresses and hosts: `source`, `destination`, `recorder` (the
     /// host that logged the evidence), or several joined by `+`.
     pub roles: Vec<&'static str>,
-    /// Earliest implicating evidence.
+    /// Earliest implicating evidence: of the significant (medium+)
+    /// findings when there are any, else of all.
     pub first_seen: Option<Timestamp>,
-    /// Latest implicating evidence.
+    /// Latest implicating evidence, likewise.
     pub last_seen: Option<Timestamp>,
     /// Highest level of an implicating finding.
     pub max_level: Level,
@@ -153,10 +154,18 @@ struct Acc {
     class: EntityClass,
     roles: Vec<&'static str>,
     span: Span,
+    /// The span of the significant findings only (see [`SIGNIFICANT_SPAN`]).
+    significant: Span,
     max_level: Level,
     count: u64,
     ids: Vec<usize>,
 }
+
+/// An entity implicated at this level or above is dated by those findings
+/// only: web01's first_seen was alice's routine SSH logon (a low finding)
+/// hours before the brute force got in (probe 18), and a responder scoping
+/// the intrusion reads first_seen as when it began there.
+const SIGNIFICANT_SPAN: Level = Level::Medium;
 
 /// Collects scope from findings (and optionally their events).
 #[derive(Debug, Clone)]
@@ -215,6 +224,7 @@ impl ScopeBuilder {
             class,
             roles: Vec::new(),
             span: Span::default(),
+            significant: Span::default(),
             max_level: f.level,
             count: 0,
             ids: Vec::new(),
@@ -238,6 +248,10 @@ impl ScopeBuilder {
         a.span.observe(f.timestamp);
         // A collapsed burst or a beacon lasts until its last instance.
         a.span.observe(crate::repeats::last_seen(f));
+        if f.level >= SIGNIFICANT_SPAN {
+            a.significant.observe(f.timestamp);
+            a.significant.observe(crate::repeats::last_seen(f));
+        }
         a.max_level = a.max_level.max(f.level);
     }
 
@@ -386,15 +400,22 @@ impl ScopeBuilder {
         let [hosts, accounts, ips, files] = self.tables.map(|t| {
             let mut v: Vec<ScopeEntity> = t
                 .into_values()
-                .map(|a| ScopeEntity {
-                    value: a.value,
-                    class: a.class,
-                    roles: a.roles,
-                    first_seen: a.span.first_seen,
-                    last_seen: a.span.last_seen,
-                    max_level: a.max_level,
-                    finding_count: a.count,
-                    finding_ids: a.ids,
+                .map(|a| {
+                    let span = if a.significant.first_seen.is_some() {
+                        a.significant
+                    } else {
+                        a.span
+                    };
+                    ScopeEntity {
+                        value: a.value,
+                        class: a.class,
+                        roles: a.roles,
+                        first_seen: span.first_seen,
+                        last_seen: span.last_seen,
+                        max_level: a.max_level,
+                        finding_count: a.count,
+                        finding_ids: a.ids,
+                    }
                 })
                 .collect();
             v.sort_by(|a, b| {

@@ -1000,3 +1000,39 @@ fn a_title_names_each_finding_by_its_phase() {
         "Persistence and credential access on web01 (2 findings)"
     );
 }
+
+/// web01's first_seen was alice's routine SSH logon (a low finding) hours
+/// before the brute force got in: an entity with significant findings is
+/// dated by them; one with only low findings keeps their span.
+#[test]
+fn an_entitys_span_comes_from_its_significant_findings() {
+    let fs = vec![
+        finding("routine-logon", Level::Low, "web01", 0, &[], &[]),
+        finding(
+            "brute-force",
+            Level::High,
+            "web01",
+            20_000,
+            &["T1110.001"],
+            &[],
+        ),
+        finding(
+            "sudo-shell",
+            Level::Medium,
+            "web01",
+            21_000,
+            &["T1548.003"],
+            &[],
+        ),
+        finding("routine-logon", Level::Low, "web01", 30_000, &[], &[]),
+        finding("routine-logon", Level::Low, "ws09", 5, &[], &[]),
+        finding("routine-logon", Level::Low, "ws09", 9, &[], &[]),
+    ];
+    let scope = Scope::from_findings(&fs, Level::Low);
+    let span = |h: &str| {
+        let e = scope.hosts.iter().find(|e| e.value == h).unwrap();
+        (e.first_seen, e.last_seen)
+    };
+    assert_eq!(span("web01"), (ts(20_000), ts(21_000)));
+    assert_eq!(span("ws09"), (ts(5), ts(9)));
+}
