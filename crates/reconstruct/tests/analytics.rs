@@ -235,6 +235,24 @@ fn ssh_from_reader_fields_and_from_message_text() {
         (edge.source.as_str(), edge.target.as_str()),
         ("ip:198.51.100.4", "host:web01")
     );
+    // A logon from the Internet is a way in (T1133 external remote
+    // services, T1078 a working account), not lateral movement (T1021).
+    let logon = r
+        .findings()
+        .into_iter()
+        .find(|f| f.title.contains("198.51.100.4") && f.title.starts_with("SSH"))
+        .unwrap();
+    assert_eq!(
+        logon.techniques.iter().map(|t| &**t).collect::<Vec<_>>(),
+        ["T1133", "T1078"]
+    );
+    assert!(
+        logon
+            .title
+            .starts_with("SSH logon from Internet address 198.51.100.4 to web01"),
+        "{}",
+        logon.title
+    );
 }
 
 #[test]

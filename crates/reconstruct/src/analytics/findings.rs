@@ -75,10 +75,25 @@ fn minutes(a: Option<Timestamp>, b: Option<Timestamp>) -> String {
 /// remote execution after it.
 fn lateral_finding(e: &super::GraphEdge, plain_logon: bool) -> Finding {
     let one = [e.protocol.technique()];
+    // A remote logon from the Internet is not movement inside the network:
+    // it is a way in (external remote services, with an account that
+    // works), as ATT&CK files it. Still low on its own: administrators log
+    // on from home; escalation raises it when the address or the account
+    // is the intruder's.
+    let from_internet = !e.tunnelled
+        && !plain_logon
+        && e.source
+            .strip_prefix("ip:")
+            .and_then(crate::classify::parse_ip)
+            .is_some_and(|ip| {
+                crate::classify::classify_ip(ip) == crate::classify::IpClass::External
+            });
     let (rule, level, techs): (&str, Level, &[&str]) = if e.tunnelled {
         (LATERAL, Level::High, &["T1021.001", "T1572"])
     } else if plain_logon {
         ("kahu.analytic.network_logon", Level::Informational, &[])
+    } else if from_internet {
+        (LATERAL, Level::Low, &["T1133", "T1078"])
     } else {
         (LATERAL, Level::Low, &one)
     };
@@ -116,6 +131,10 @@ fn lateral_finding(e: &super::GraphEdge, plain_logon: bool) -> Finding {
         (false, Some(why)) => format!(
             "{} from {src} to {dst}{account}, then {why}",
             capitalised(e.protocol.label())
+        ),
+        (false, None) if from_internet => format!(
+            "{} logon from Internet address {src} to {dst}{account}",
+            e.protocol.label()
         ),
         (false, None) => format!(
             "{}{} from {src} to {dst}{account}",
