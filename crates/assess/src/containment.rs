@@ -403,7 +403,16 @@ fn accounts(
             .collect();
         match proof.first() {
             Some((_, role)) => {
-                let reason = format!("{role}: {}", titles(proof.iter().map(|(f, _)| *f)));
+                let mut reason = format!("{role}: {}", titles(proof.iter().map(|(f, _)| *f)));
+                // One name, several authorities: a domain's Administrator
+                // and each host's local one are different accounts, and
+                // "reset administrator" said which to none of them.
+                if e.seen_as.len() > 1 {
+                    reason = format!(
+                        "seen as {} — different accounts sharing this name: reset each; {reason}",
+                        e.seen_as.join(", ")
+                    );
+                }
                 seen(&mut out, e, &e.value, &reason);
             }
             None => excluded.add(

@@ -196,6 +196,22 @@ fn evtx_attack_samples_containment_holds_up() {
             "{source} not to investigate: {internal}"
         );
     }
+    // "administrator" stands for the built-in Administrator of ECORP and
+    // the local one of MSEDGEWIN10 (4624/4672 TargetDomainName, Sysmon
+    // User in the samples), different accounts: the entry names both.
+    let accounts = std::fs::read_to_string(dir.path().join("containment/accounts-to-reset.csv"))
+        .expect("accounts list");
+    let admin = accounts
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("administrator,"))
+        .expect("administrator listed");
+    for form in [
+        "ECORP\\Administrator",
+        "MSEDGEWIN10\\Administrator",
+        "reset each",
+    ] {
+        assert!(admin.contains(form), "{form} not in {admin}");
+    }
     // Every hash says which file it is and why: the rule, indicator or
     // YARA match a responder can look up.
     let list = dir.path().join("containment/blocklist-hashes.csv");

@@ -133,7 +133,16 @@ pub struct ScopeEntity {
     pub finding_count: u64,
     /// Their ids (first [`MAX_IDS`], ascending as added).
     pub finding_ids: Vec<usize>,
+    /// Accounts: the qualified forms seen (`ECORP\Administrator`,
+    /// `PC04\Administrator`), up to eight, sorted. Several are
+    /// different accounts that share a name (a domain's and each host's
+    /// local one), all keyed under the bare name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seen_as: Vec<String>,
 }
+
+/// How many qualified forms of an account name the scope keeps.
+const MAX_FORMS: usize = 8;
 
 /// Everything the assessment implicates.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -156,6 +165,8 @@ struct Acc {
     span: Span,
     /// The span of the significant findings only (see [`SIGNIFICANT_SPAN`]).
     significant: Span,
+    /// Accounts: qualified forms seen (`DOMAIN\name`).
+    forms: Vec<String>,
     max_level: Level,
     count: u64,
     ids: Vec<usize>,
@@ -225,6 +236,7 @@ impl ScopeBuilder {
             roles: Vec::new(),
             span: Span::default(),
             significant: Span::default(),
+            forms: Vec::new(),
             max_level: f.level,
             count: 0,
             ids: Vec::new(),
@@ -302,12 +314,32 @@ impl ScopeBuilder {
             let Some(v) = src.field_text(name) else {
                 continue;
             };
+            // The authority of a bare name, where the event gives it.
+            let domain = match *name {
+                "TargetUserName" => src.field_text("TargetDomainName"),
+                "SubjectUserName" => src.field_text("SubjectDomainName"),
+                _ => None,
+            };
             // Analytic findings list several accounts comma-separated;
             // commas are not valid in Windows or POSIX account names.
             for part in v.split(',') {
                 if let Some(n) = normalize_account(part) {
                     let class = EntityClass::Account(classify_account(&n));
-                    self.add(ACCOUNTS, n, part.trim(), class, None, id, f);
+                    let part = part.trim();
+                    let form = match domain.as_deref().map(str::trim) {
+                        Some(d) if !part.contains('\\') && !d.is_empty() && d != "-" => {
+                            format!("{d}\\{part}")
+                        }
+                        _ => part.to_string(),
+                    };
+                    self.add(ACCOUNTS, n.clone(), part, class, None, id, f);
+                    if form.contains('\\')
+                        && let Some(a) = self.tables[ACCOUNTS].get_mut(&n)
+                        && a.forms.len() < MAX_FORMS
+                        && !a.forms.iter().any(|x| x.eq_ignore_ascii_case(&form))
+                    {
+                        a.forms.push(clip(&form, MAX_TEXT));
+                    }
                 }
             }
         }
@@ -415,6 +447,11 @@ impl ScopeBuilder {
                         max_level: a.max_level,
                         finding_count: a.count,
                         finding_ids: a.ids,
+                        seen_as: {
+                            let mut f = a.forms;
+                            f.sort();
+                            f
+                        },
                     }
                 })
                 .collect();

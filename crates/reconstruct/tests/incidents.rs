@@ -1036,3 +1036,66 @@ fn an_entitys_span_comes_from_its_significant_findings() {
     assert_eq!(span("web01"), (ts(20_000), ts(21_000)));
     assert_eq!(span("ws09"), (ts(5), ts(9)));
 }
+
+/// "Reset administrator" on EVTX-ATTACK-SAMPLES stood for the built-in
+/// Administrators of five domains and several hosts' local ones, which
+/// the STIX bundle of the same run listed apart (probe 18). The account
+/// keeps the qualified forms it was seen as, for the list to name them.
+#[test]
+fn an_account_keeps_the_qualified_forms_it_was_seen_as() {
+    let fs = vec![
+        finding(
+            "logon",
+            Level::High,
+            "dc1",
+            0,
+            &["T1078"],
+            &[
+                ("TargetUserName", "Administrator"),
+                ("TargetDomainName", "ECORP"),
+            ],
+        ),
+        finding(
+            "logon",
+            Level::High,
+            "pc04",
+            1,
+            &["T1078"],
+            &[
+                ("TargetUserName", "administrator"),
+                ("TargetDomainName", "PC04"),
+            ],
+        ),
+        finding(
+            "proc",
+            Level::High,
+            "dc1",
+            2,
+            &["T1059.001"],
+            &[("User", "ECORP\\Administrator")],
+        ),
+        finding(
+            "sudo",
+            Level::High,
+            "web01",
+            3,
+            &["T1548.003"],
+            &[("user", "deploy")],
+        ),
+    ];
+    let scope = Scope::from_findings(&fs, Level::Low);
+    let forms = |n: &str| {
+        scope
+            .accounts
+            .iter()
+            .find(|e| e.value.eq_ignore_ascii_case(n))
+            .unwrap()
+            .seen_as
+            .clone()
+    };
+    assert_eq!(
+        forms("administrator"),
+        ["ECORP\\Administrator", "PC04\\administrator"]
+    );
+    assert!(forms("deploy").is_empty());
+}
