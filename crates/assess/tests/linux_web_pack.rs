@@ -19,6 +19,7 @@ const UID0_ACCOUNT: &str = "da6be20d-d00b-52f1-8bdf-1a8cebd81a28";
 const AUTHORIZED_KEYS: &str = "18b2d72d-ef02-5c17-a6f6-0a6a4a2b34bd";
 const LOG4SHELL: &str = "81bb0bfa-fd9a-559e-b629-08baafa6bd78";
 const WEB_SHELL_COMMAND: &str = "3ee8d5ae-5bb6-5060-b125-7bb11456d29c";
+const TOMCAT_DEPLOY: &str = "73e5214e-dae0-536e-9410-91b56e658ef8";
 
 const AUTH_LOG: &str = "\
 Nov 28 13:52:10 web01 useradd[14900]: new user: name=sysupd, UID=1003, GID=1003, home=/home/sysupd, shell=/bin/bash, from=/dev/pts/1
@@ -75,13 +76,38 @@ fn lines(findings: &[Finding], rule_id: &str, file: &str) -> Vec<u64> {
     v
 }
 
+/// Tomcat's access log in EVTX-ATTACK-SAMPLES' shape (lines 1–3 and 5 as
+/// there, `web_attack_and_isp_webshell_localhost_access_log.txt`).
+const TOMCAT_LOG: &str = r#"192.168.105.83 - - [11/Jul/2018:08:41:29 +0300] "GET /manager/html HTTP/1.1" 401 255
+192.168.105.76 - admin [11/Jul/2018:13:27:49 +0300] "GET /manager/html/list HTTP/1.1" 200 19286
+192.168.105.76 - admin [11/Jul/2018:13:34:43 +0300] "POST /manager/html/upload?org.apache.catalina.filters.CSRF_NONCE=F7954D71D4A2ECCC4559EE7AB04DE17D HTTP/1.1" 200 19341
+192.168.105.77 - - [11/Jul/2018:13:35:00 +0300] "POST /manager/html/upload HTTP/1.1" 401 2112
+192.168.105.76 - - [11/Jul/2018:14:51:53 +0300] "GET /error/cmd.jsp HTTP/1.1" 200 48
+10.0.0.9 - deployer [11/Jul/2018:15:00:00 +0300] "PUT /manager/text/deploy?path=/app&update=true HTTP/1.1" 200 40
+"#;
+
 fn evidence() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("web01/var/log");
     std::fs::create_dir_all(log.join("apache2")).unwrap();
+    std::fs::create_dir_all(log.join("tomcat9")).unwrap();
     std::fs::write(log.join("auth.log"), AUTH_LOG).unwrap();
     std::fs::write(log.join("apache2/access.log"), ACCESS_LOG).unwrap();
+    std::fs::write(log.join("tomcat9/localhost_access_log.txt"), TOMCAT_LOG).unwrap();
     dir
+}
+
+#[test]
+fn a_war_deployed_through_the_tomcat_manager_is_detected() {
+    let dir = evidence();
+    let found = hunt(&pack(), dir.path());
+    // Line 3: POST /manager/html/upload answered 200; line 6: the text
+    // interface's deploy answered 200. Line 4 is an upload refused (401),
+    // line 2 a listing, line 1 a refused login.
+    assert_eq!(
+        lines(&found, TOMCAT_DEPLOY, "localhost_access_log.txt"),
+        [3, 6]
+    );
 }
 
 #[test]

@@ -117,6 +117,7 @@ static LINUX_WEB_PACK: &[(&str, &str)] = &[
     pack!("lnx_auth_user_added_to_admin_group.yml"),
     pack!("web_log4shell_jndi_lookup.yml"),
     pack!("web_shell_command_in_query_answered.yml"),
+    pack!("web_tomcat_manager_deploy.yml"),
 ];
 
 /// The bundled rule set (the demonstration rules, the Windows pack and
