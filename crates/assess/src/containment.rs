@@ -551,8 +551,18 @@ fn only_answered_dns(e: &ScopeEntity, findings: &[Finding], policy: &Policy) -> 
 
 /// Techniques whose source address is where the intruder sits: guessing,
 /// spraying, relaying or replaying credentials, roasting tickets, moving
-/// laterally.
-const AUTH_ATTACKS: &[&str] = &["T1110", "T1557", "T1550", "T1187", "T1558", "T1021"];
+/// laterally, exploiting or using a web shell on a server (a scanner's
+/// refused attempts are low by then and do not count).
+const AUTH_ATTACKS: &[&str] = &[
+    "T1110",
+    "T1557",
+    "T1550",
+    "T1187",
+    "T1558",
+    "T1021",
+    "T1190",
+    "T1505.003",
+];
 
 /// Fields naming where a logon or request came from.
 const SOURCE_FIELDS: &[&str] = &[
