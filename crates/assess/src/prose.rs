@@ -111,7 +111,11 @@ pub fn summary(
                     format!("between {} and {}", time_text(first), time_text(last)),
                 _ => "at unknown times".to_string(),
             },
-            techniques_phrase(significant_techniques, &ordered_tactics),
+            techniques_phrase(
+                significant_techniques,
+                &ordered_tactics,
+                technique_views.iter().filter(|t| t.blanket_only).count()
+            ),
         ),
     };
     let mut key_points = Vec::new();
@@ -174,14 +178,23 @@ pub fn summary(
 /// "3 ATT&CK techniques across 2 tactics (execution → persistence)", in
 /// the singular where it is one; indicator or analytic hits alone map to
 /// no technique, which is said rather than "0 … across 0 tactics ()".
-fn techniques_phrase(techniques: usize, tactics: &[&str]) -> String {
+fn techniques_phrase(techniques: usize, tactics: &[&str], blanket_only: usize) -> String {
+    // Techniques only a broad rule's blanket tags name are not claimed,
+    // but their absence from the count is said.
+    let blanket = match blanket_only {
+        0 => String::new(),
+        n => format!(" ({n} more named only by broad rules' blanket tags, not counted)"),
+    };
     if techniques == 0 {
-        return "no ATT&CK technique identified at medium level or above".into();
+        return format!(
+            "no ATT&CK technique identified at medium level or above{}",
+            blanket.replace(" more ", " ")
+        );
     }
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
-        "{} across {} ({})",
+        "{} across {} ({}){blanket}",
         plural(techniques, "ATT&CK technique", "ATT&CK techniques"),
         plural(tactics.len(), "tactic", "tactics"),
         tactics
@@ -199,16 +212,25 @@ mod phrase_tests {
     #[test]
     fn technique_counts_read_as_english() {
         assert_eq!(
-            techniques_phrase(1, &["credential-access"]),
+            techniques_phrase(1, &["credential-access"], 0),
             "1 ATT&CK technique across 1 tactic (credential access)"
         );
         assert_eq!(
-            techniques_phrase(3, &["execution", "lateral-movement"]),
+            techniques_phrase(3, &["execution", "lateral-movement"], 0),
             "3 ATT&CK techniques across 2 tactics (execution → lateral movement)"
         );
         assert_eq!(
-            techniques_phrase(0, &[]),
+            techniques_phrase(0, &[], 0),
             "no ATT&CK technique identified at medium level or above"
+        );
+        // Blanket tags of broad rules are not counted, and it is said.
+        assert_eq!(
+            techniques_phrase(0, &[], 5),
+            "no ATT&CK technique identified at medium level or above (5 named only by broad rules' blanket tags, not counted)"
+        );
+        assert_eq!(
+            techniques_phrase(1, &["execution"], 2),
+            "1 ATT&CK technique across 1 tactic (execution) (2 more named only by broad rules' blanket tags, not counted)"
         );
     }
 }

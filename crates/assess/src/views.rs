@@ -23,6 +23,8 @@ pub fn techniques(findings: &[Finding], view: &AttackView<'_>) -> Vec<TechniqueV
         first: Option<DateTime<Utc>>,
         last: Option<DateTime<Utc>>,
         evidence: Vec<String>,
+        /// A broad rule's blanket tag at medium or above named it.
+        blanket_significant: bool,
     }
     let mut techniques: BTreeMap<String, Acc> = BTreeMap::new();
     // Low-level detections' techniques are kept (marked by level), not
@@ -53,7 +55,9 @@ pub fn techniques(findings: &[Finding], view: &AttackView<'_>) -> Vec<TechniqueV
                 first: None,
                 last: None,
                 evidence: Vec::new(),
+                blanket_significant: false,
             });
+            a.blanket_significant |= blanket && f.level >= Level::Medium;
             a.count += kahu_reconstruct::repeat_count(f);
             a.max_level = a.max_level.max(level);
             if let Some(h) = &f.host
@@ -92,6 +96,7 @@ pub fn techniques(findings: &[Finding], view: &AttackView<'_>) -> Vec<TechniqueV
             first_seen: a.first,
             last_seen: a.last,
             evidence: a.evidence,
+            blanket_only: a.blanket_significant && a.max_level < Level::Medium,
         })
         .collect()
 }

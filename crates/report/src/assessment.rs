@@ -306,6 +306,10 @@ pub struct TechniqueView {
     pub last_seen: Option<DateTime<Utc>>,
     /// Provenance of sample evidence.
     pub evidence: Vec<String>,
+    /// Named at medium or above only by broad rules' blanket tags (hence
+    /// `max_level` low): listed, said in the headline, not counted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blanket_only: bool,
 }
 
 /// One line of the timeline (a deduplicated detection).

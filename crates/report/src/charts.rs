@@ -853,6 +853,7 @@ mod tests {
             first_seen: None,
             last_seen: None,
             evidence: vec![],
+            blanket_only: false,
         };
         let h = killchain_strip(std::slice::from_ref(&t), &[], &AttackRelease::default()).unwrap();
         assert_eq!(h.matches("class=\"tactic seen\"").count(), 1);
@@ -878,6 +879,7 @@ mod tests {
             first_seen: None,
             last_seen: None,
             evidence: vec![],
+            blanket_only: false,
         };
         let v19 = AttackRelease {
             version: "19".into(),

@@ -76,6 +76,7 @@ fn hostile_assessment() -> Assessment {
         first_seen: t(1),
         last_seen: t(2),
         evidence: vec![evil("technique.evidence")],
+        blanket_only: false,
     };
     let candidate = CandidateView {
         rank: 1,
