@@ -61,6 +61,8 @@ pub struct Inputs<'a> {
     /// Addresses the analytics learned for hosts (one host identity for
     /// name and address in incidents).
     pub host_addresses: &'a [kahu_reconstruct::analytics::HostAddress],
+    /// Internal addresses that forward the network's DNS lookups.
+    pub dns_resolvers: &'a [std::net::IpAddr],
 }
 
 /// The assessment and the partner-sharing documents derived from it.
@@ -461,7 +463,10 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     let timeline = Timeline::build(findings, Level::Low, Some(&lookup));
     // One host identity for incidents and scope: FQDN, short name and the
     // addresses the evidence ties to a host.
-    let host_names = HostNames::from_findings_and_addresses(findings, inputs.host_addresses);
+    let mut host_names = HostNames::from_findings_and_addresses(findings, inputs.host_addresses);
+    for ip in inputs.dns_resolvers {
+        host_names.learn_resolver(*ip);
+    }
     let incidents = build_incidents_with_hosts(
         findings,
         &IncidentConfig {

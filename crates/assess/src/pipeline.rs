@@ -245,6 +245,7 @@ pub fn run(cfg: &AssessConfig, progress: &dyn Progress) -> Result<AssessRun> {
         file_hashes: &det.file_hashes,
         policy: crate::Policy::default(),
         host_addresses: &analytics.lateral.host_addresses,
+        dns_resolvers: &analytics.lateral.dns_resolvers,
     };
     let built = assemble::build(&inputs);
     tracing::info!(

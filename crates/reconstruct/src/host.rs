@@ -42,6 +42,8 @@ pub struct HostNames {
     names: HashMap<String, String>,
     /// Address → host key.
     addresses: HashMap<IpAddr, String>,
+    /// The network's DNS resolvers (see [`HostNames::learn_resolver`]).
+    resolvers: Vec<IpAddr>,
 }
 
 impl HostNames {
@@ -95,6 +97,17 @@ impl HostNames {
         }
     }
 
+    /// Record that `ip` is a DNS resolver forwarding its clients' lookups:
+    /// a lookup it sent names no host (the client that asked is not in the
+    /// log). The demo's domain controller, which forwards every lookup of
+    /// the network, was an incident host of its own as "10.20.1.10" for a
+    /// workstation's query of the C2 domain.
+    pub fn learn_resolver(&mut self, ip: IpAddr) {
+        if !self.resolvers.contains(&ip) {
+            self.resolvers.push(ip);
+        }
+    }
+
     /// The identity of a name or address, resolving addresses to the host
     /// known to own them.
     pub fn key(&self, name: &str) -> Option<String> {
@@ -125,8 +138,9 @@ impl HostNames {
         ORIGIN_IP_FIELDS.iter().find_map(|name| {
             let v = kahu_finding::field(f, name)?;
             let ip = parse_ip(v)?;
-            classify_ip(ip)
-                .is_internal()
+            let forwarded =
+                self.resolvers.contains(&ip) && kahu_finding::field(f, "query").is_some();
+            (classify_ip(ip).is_internal() && !forwarded)
                 .then(|| self.key(&ip.to_string()))
                 .flatten()
         })

@@ -1177,3 +1177,88 @@ fn tunnelled_rdp_sources_stay_on_their_own_host() {
         assert!(src.contains(&format!("tunnel on {host}")), "{src} → {dst}");
     }
 }
+
+/// A Zeek DNS record: no host, the querier in `id.orig_h`.
+fn zeek_dns(secs: i64, orig: &str, query: &str) -> kahu_event::Event {
+    let mut e = ev(
+        "",
+        "dns",
+        0,
+        secs,
+        &[
+            ("id.orig_h", orig),
+            ("id.resp_h", "192.0.2.53"),
+            ("id.resp_p", "53"),
+            ("query", query),
+        ],
+    );
+    e.host = None;
+    e.event_id = None;
+    e.logsource = kahu_event::LogSource::product("zeek").with_service("dns");
+    e
+}
+
+/// The demo's domain controller forwards every lookup of the network to
+/// the Internet, so a sensor outside it logs it as the querier of the C2
+/// domain; it was made an incident host of its own ("10.20.1.10"). An
+/// address that sent (nearly) all of a log's many lookups is the resolver,
+/// and a lookup it sent names no host; a client among others, or a short
+/// log, is not called a resolver.
+#[test]
+fn the_networks_dns_resolver_is_recognised_and_its_lookups_name_no_host() {
+    let resolver = |events: &[kahu_event::Event]| run(events).lateral.dns_resolvers;
+    let mut forwarded: Vec<_> = (0..300)
+        .map(|i| zeek_dns(i, "10.20.1.10", "www.example.org"))
+        .collect();
+    forwarded.push(zeek_dns(301, "10.20.1.77", "www.example.org"));
+    let ip: std::net::IpAddr = "10.20.1.10".parse().unwrap();
+    assert_eq!(resolver(&forwarded), vec![ip]);
+    // Below the minimum number of lookups: not enough to tell.
+    assert!(resolver(&forwarded[..150]).is_empty());
+    // Clients querying the Internet directly, none dominant.
+    let clients: Vec<_> = (0..300)
+        .map(|i| {
+            zeek_dns(
+                i,
+                if i % 2 == 0 {
+                    "10.20.1.10"
+                } else {
+                    "10.20.1.11"
+                },
+                "a.example",
+            )
+        })
+        .collect();
+    assert!(resolver(&clients).is_empty());
+
+    let mut names = kahu_reconstruct::HostNames::default();
+    let lookup = {
+        let mut f = finding(
+            "ioc",
+            Level::Medium,
+            "",
+            5,
+            &[],
+            &[("id.orig_h", "10.20.1.10"), ("query", "c2.example")],
+        );
+        f.host = None;
+        f
+    };
+    let connection = {
+        let mut f = finding(
+            "ioc",
+            Level::Medium,
+            "",
+            5,
+            &[],
+            &[("id.orig_h", "10.20.1.10"), ("id.resp_p", "443")],
+        );
+        f.host = None;
+        f
+    };
+    assert_eq!(names.of_finding(&lookup).as_deref(), Some("10.20.1.10"));
+    names.learn_resolver(ip);
+    assert_eq!(names.of_finding(&lookup), None);
+    // The resolver's own connections still name it.
+    assert_eq!(names.of_finding(&connection).as_deref(), Some("10.20.1.10"));
+}

@@ -133,7 +133,18 @@ pub(crate) struct Lateral {
     pth: CappedMap<PthKey, EdgeAcc>,
     /// What shows that a hop's target ran something for the source.
     remote_exec: super::remote_exec::RemoteExec,
+    /// DNS queries (Zeek `dns`) per internal originator, and in all.
+    dns_queries: CappedMap<IpAddr, u64>,
+    dns_total: u64,
 }
+
+/// DNS queries a log must hold before one originator can be called the
+/// network's resolver.
+const RESOLVER_MIN_QUERIES: u64 = 200;
+
+/// Share of those queries (in tenths) one internal address must have sent
+/// to be the resolver: a sensor outside the resolver sees only it.
+const RESOLVER_SHARE_TENTHS: u64 = 9;
 
 fn host_node(h: &str) -> Box<str> {
     format!("host:{}", h.to_lowercase()).into()
@@ -151,6 +162,8 @@ impl Lateral {
             ip_hosts: CappedMap::new(cap),
             pth: CappedMap::new(cap),
             remote_exec: super::remote_exec::RemoteExec::new(cap),
+            dns_queries: CappedMap::new(cap),
+            dns_total: 0,
         }
     }
 
@@ -236,7 +249,25 @@ impl Lateral {
             {
                 self.observe_conn(e, false)
             }
+            _ if e.logsource.product.as_deref() == Some("zeek")
+                && e.logsource.service.as_deref() == Some("dns") =>
+            {
+                self.observe_dns(e)
+            }
             _ => {}
+        }
+    }
+
+    fn observe_dns(&mut self, e: &Event) {
+        let Some(ip) = text(e, &["id.orig_h"]).and_then(|s| parse_ip(&s)) else {
+            return;
+        };
+        if !classify_ip(ip).is_internal() {
+            return;
+        }
+        self.dns_total += 1;
+        if let Some(n) = self.dns_queries.slot(&ip, || (ip, 0)) {
+            *n += 1;
         }
     }
 
@@ -318,6 +349,8 @@ impl Lateral {
         let f = |a: &mut EdgeAcc, b: EdgeAcc| a.merge(b);
         self.edges.merge(o.edges, f);
         self.pth.merge(o.pth, f);
+        self.dns_queries.merge(o.dns_queries, |a, b| *a += b);
+        self.dns_total += o.dns_total;
         self.remote_exec.merge(o.remote_exec);
         self.ip_hosts.merge(o.ip_hosts, |a, b| {
             // Deterministic pick when two hosts claimed one address (DHCP churn).
@@ -327,8 +360,9 @@ impl Lateral {
         });
     }
 
-    pub(crate) fn dropped(&self) -> [(&'static str, u64); 4] {
+    pub(crate) fn dropped(&self) -> [(&'static str, u64); 5] {
         [
+            ("dns_originators", self.dns_queries.dropped),
             ("lateral_edges", self.edges.dropped),
             ("ip_hosts", self.ip_hosts.dropped),
             ("pass_the_hash", self.pth.dropped),
@@ -348,6 +382,17 @@ impl Lateral {
             })
             .collect();
         host_addresses.sort_by_key(|a| a.address);
+        let mut dns_resolvers: Vec<IpAddr> = if self.dns_total >= RESOLVER_MIN_QUERIES {
+            self.dns_queries
+                .map
+                .iter()
+                .filter(|(_, n)| **n * 10 >= self.dns_total * RESOLVER_SHARE_TENTHS)
+                .map(|(ip, _)| *ip)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        dns_resolvers.sort();
         let resolve = |id: &str| -> String {
             if let Some(ip) = id.strip_prefix("ip:").and_then(parse_ip)
                 && let Some(h) = self.ip_hosts.map.get(&ip)
@@ -457,6 +502,7 @@ impl Lateral {
                 edges,
                 accounts,
                 host_addresses,
+                dns_resolvers,
             },
             pth,
         )
@@ -477,6 +523,10 @@ pub struct LateralGraph {
     /// Addresses learned to belong to hosts (from the hosts' own network
     /// records), by address: one host identity for name and address.
     pub host_addresses: Vec<HostAddress>,
+    /// Internal addresses that sent (nearly) every DNS query a sensor
+    /// logged: the network's resolver forwarding its clients' lookups, so
+    /// a lookup it sent is not evidence about the resolver's own host.
+    pub dns_resolvers: Vec<IpAddr>,
 }
 
 /// An address a host used, as its own network records show.
