@@ -220,6 +220,22 @@ fn account_role(f: &Finding, name: &str) -> Option<&'static str> {
         .then_some("acted (ran a process or made a change)")
 }
 
+/// How many different authorities (domains, hosts) qualify the forms an
+/// account was seen as. A domain's NetBIOS name and its DNS name are one
+/// authority when the NetBIOS name is the DNS name's first label (`PARL`
+/// and `parl.example.nz`, as 4624 and 4769 write them): counting them as
+/// two told responders one account was "different accounts".
+fn authorities(forms: &[String]) -> usize {
+    let mut keys: Vec<String> = forms
+        .iter()
+        .filter_map(|f| f.split_once('\\'))
+        .map(|(d, _)| d.split('.').next().unwrap_or(d).to_lowercase())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.len()
+}
+
 fn builtin(value: &str) -> bool {
     matches!(
         normalize_account(value).as_deref().unwrap_or(""),
@@ -407,7 +423,7 @@ fn accounts(
                 // One name, several authorities: a domain's Administrator
                 // and each host's local one are different accounts, and
                 // "reset administrator" said which to none of them.
-                if e.seen_as.len() > 1 {
+                if authorities(&e.seen_as) > 1 {
                     reason = format!(
                         "seen as {} — different accounts sharing this name: reset each; {reason}",
                         e.seen_as.join(", ")
@@ -980,7 +996,52 @@ fn actions(findings: &[Finding], policy: &Policy) -> Vec<Item> {
         &["T1505.003"],
         "Review every web root for further web shells before restoring service",
     );
+    web_shells(findings, policy, &mut out);
     out.into_items()
+}
+
+/// Extensions of scripts a web server runs on request: what a web shell
+/// is written as.
+const SERVER_SCRIPTS: &[&str] = &[
+    ".jsp", ".jspx", ".php", ".php5", ".phtml", ".asp", ".aspx", ".ashx", ".asmx", ".cfm", ".cgi",
+    ".pl",
+];
+
+/// One action per web shell a finding shows answering: the URL path of a
+/// server script used as a web shell (T1505.003) and answered 2xx/3xx.
+/// The file behind it was named by no event (web logs hold URLs, not
+/// paths), so files-to-remove missed it and only "review every web root"
+/// was said; the responder needs the URL to find it under the site's root
+/// or the deployed application.
+fn web_shells(findings: &[Finding], policy: &Policy, out: &mut ItemSet) {
+    for f in findings.iter().filter(|f| {
+        f.level >= policy.significant && f.techniques.iter().any(|t| &**t == "T1505.003")
+    }) {
+        let answered = field(f, "sc-status")
+            .and_then(|s| s.trim().parse::<u16>().ok())
+            .is_some_and(|s| (200..400).contains(&s));
+        let Some(path) = field(f, "cs-uri-stem").map(str::trim) else {
+            continue;
+        };
+        let lower = path.to_ascii_lowercase();
+        if !answered || !path.starts_with('/') || !SERVER_SCRIPTS.iter().any(|x| lower.ends_with(x))
+        {
+            continue;
+        }
+        let server = f
+            .host
+            .as_deref()
+            .or_else(|| field(f, "s-ip"))
+            .map(|h| format!("on {h}"))
+            .unwrap_or_else(|| format!("on the server that wrote {}", f.provenance.file));
+        out.add(
+            &format!(
+                "Collect and remove the web shell answering {path} {server}: the script file this URL runs, under the site's web root or the deployed application (then look for others written at the same time)"
+            ),
+            &f.title,
+            rfc(f.timestamp).as_deref(),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -1036,6 +1097,62 @@ mod action_tests {
         };
         assert!(!patch(&[status("404"), status("400"), status("500")]));
         assert!(patch(&[status("404"), status("200")]));
+    }
+
+    #[test]
+    fn a_domains_netbios_and_dns_names_are_one_authority() {
+        let forms = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            authorities(&forms(&["PARL\\adm.jwhite", "parl.example.nz\\adm.jwhite"])),
+            1
+        );
+        assert_eq!(
+            authorities(&forms(&["PARL\\Administrator", "PCO-WS001\\Administrator"])),
+            2
+        );
+        assert_eq!(
+            authorities(&forms(&[
+                "ECORP\\Administrator",
+                "WINLAB.LOCAL\\Administrator"
+            ])),
+            2
+        );
+    }
+
+    /// A web shell used through its URL: the responder is told which URL's
+    /// script to remove (web logs name no file, so files-to-remove had
+    /// nothing), only for a significant web-shell finding answered by the
+    /// server, and only for a server script.
+    #[test]
+    fn a_web_shell_answering_its_url_is_named_for_removal() {
+        let p = Policy::default();
+        let shell = |path: &str, status: &str, level: Level| {
+            let mut f = finding("T1505.003", level);
+            f.host = Some("web01".into());
+            f.fields = vec![
+                ("cs-uri-stem".into(), path.into()),
+                ("sc-status".into(), status.into()),
+            ];
+            f
+        };
+        let named = |fs: &[Finding]| -> Vec<String> {
+            actions(fs, &p)
+                .into_iter()
+                .filter(|i| i.value.starts_with("Collect and remove the web shell"))
+                .map(|i| i.value)
+                .collect()
+        };
+        let got = named(&[shell("/uploads/shell.php", "200", Level::High)]);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("/uploads/shell.php on web01"), "{got:?}");
+        // Refused, not a script, or not significant: nothing to remove.
+        assert!(named(&[shell("/uploads/shell.php", "404", Level::High)]).is_empty());
+        assert!(named(&[shell("/index.html", "200", Level::High)]).is_empty());
+        assert!(named(&[shell("/uploads/shell.php", "200", Level::Low)]).is_empty());
+        // Another technique on the same request is not a web shell.
+        let mut other = shell("/login.php", "200", Level::High);
+        other.techniques = vec![Arc::from("T1190")];
+        assert!(named(&[other]).is_empty());
     }
 }
 
