@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, reason = "test code may unwrap")]
 
 use kahu_assess::detect;
+use kahu_correlation::SigmaRules;
 use kahu_event::Location;
 use kahu_finding::{Detector, Finding, NoObserver};
 use kahu_sigma::{LoadOptions, RuleSet};
@@ -20,6 +21,7 @@ const AUTHORIZED_KEYS: &str = "18b2d72d-ef02-5c17-a6f6-0a6a4a2b34bd";
 const LOG4SHELL: &str = "81bb0bfa-fd9a-559e-b629-08baafa6bd78";
 const WEB_SHELL_COMMAND: &str = "3ee8d5ae-5bb6-5060-b125-7bb11456d29c";
 const TOMCAT_DEPLOY: &str = "73e5214e-dae0-536e-9410-91b56e658ef8";
+const TOMCAT_DEPLOY_THEN_SCRIPT: &str = "2f6a9c1e-84d3-5e07-b9a2-d15c7e3f0a48";
 
 const AUTH_LOG: &str = "\
 Nov 28 13:52:10 web01 useradd[14900]: new user: name=sysupd, UID=1003, GID=1003, home=/home/sysupd, shell=/bin/bash, from=/dev/pts/1
@@ -46,20 +48,30 @@ const ACCESS_LOG: &str = r#"203.0.113.50 - - [28/Nov/2026:14:02:43 +0000] "GET /
 10.0.1.16 - - [28/Nov/2026:14:06:20 +0000] "GET /search.php?q=whoami+select+committee HTTP/1.1" 200 900 "-" "Mozilla/5.0 (X11; Linux x86_64)"
 "#;
 
-fn pack() -> RuleSet {
+fn pack() -> SigmaRules {
     let report = RuleSet::from_yaml(kahu_demo::linux_web_rule_pack(), &LoadOptions::default());
     assert!(report.errors.is_empty(), "{:?}", report.errors);
-    assert_eq!(report.compiled, kahu_demo::linux_web_rule_pack().len());
-    report.ruleset
+    // One rule per file, plus the Tomcat file's two correlation bases.
+    assert_eq!(report.compiled, kahu_demo::linux_web_rule_pack().len() + 2);
+    let rules = SigmaRules::new(report);
+    assert!(
+        rules.correlation_errors.is_empty(),
+        "{:?}",
+        rules.correlation_errors
+    );
+    rules
 }
 
-fn hunt(rules: &RuleSet, dir: &Path) -> Vec<Finding> {
+fn hunt(rules: &SigmaRules, dir: &Path) -> Vec<Finding> {
     let (files, walk) = detect::list_files(&[dir.to_path_buf()]);
     assert!(walk.is_empty(), "{walk:?}");
-    let detectors: [&dyn Detector; 1] = [rules];
+    let scan = rules.scan();
+    let detectors: [&dyn Detector; 1] = [&scan];
     let out = detect::run(&files, &detectors, || NoObserver, &());
     assert!(out.events > 0);
-    out.findings
+    let mut findings = out.findings;
+    findings.extend(scan.finish().findings);
+    findings
 }
 
 /// Lines of `file` on which `rule_id` fired, sorted.
@@ -84,6 +96,9 @@ const TOMCAT_LOG: &str = r#"192.168.105.83 - - [11/Jul/2018:08:41:29 +0300] "GET
 192.168.105.77 - - [11/Jul/2018:13:35:00 +0300] "POST /manager/html/upload HTTP/1.1" 401 2112
 192.168.105.76 - - [11/Jul/2018:14:51:53 +0300] "GET /error/cmd.jsp HTTP/1.1" 200 48
 10.0.0.9 - deployer [11/Jul/2018:15:00:00 +0300] "PUT /manager/text/deploy?path=/app&update=true HTTP/1.1" 200 40
+10.0.0.9 - deployer [11/Jul/2018:15:00:05 +0300] "GET /manager/status.jsp HTTP/1.1" 200 3100
+192.168.105.83 - - [11/Jul/2018:15:01:00 +0300] "GET /index.jsp HTTP/1.1" 200 11250
+192.168.105.77 - - [11/Jul/2018:15:02:00 +0300] "GET /error/cmd.jsp HTTP/1.1" 200 48
 "#;
 
 fn evidence() -> tempfile::TempDir {
@@ -104,6 +119,44 @@ fn a_war_deployed_through_the_tomcat_manager_is_detected() {
     // Line 3: POST /manager/html/upload answered 200; line 6: the text
     // interface's deploy answered 200. Line 4 is an upload refused (401),
     // line 2 a listing, line 1 a refused login.
+    assert_eq!(
+        lines(&found, TOMCAT_DEPLOY, "localhost_access_log.txt"),
+        [3, 6]
+    );
+}
+
+/// The Tomcat intruder's deploy (line 3) and its request to the web shell
+/// it deployed (line 5, /error/cmd.jsp answered 200) from the same address
+/// are one finding, with both records as its evidence. The text
+/// interface's deploy (line 6) was followed only by a manager page (line
+/// 7, not an application's script); line 8 is a script requested by an
+/// address that deployed nothing, line 9 one whose upload was refused
+/// (line 4).
+#[test]
+fn a_script_requested_by_the_address_that_deployed_a_war_is_detected() {
+    let dir = evidence();
+    let found = hunt(&pack(), dir.path());
+    let hits: Vec<&Finding> = found
+        .iter()
+        .filter(|f| &*f.rule_id == TOMCAT_DEPLOY_THEN_SCRIPT)
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    let mut evidence: Vec<u64> = hits[0]
+        .related
+        .iter()
+        .map(|p| match p.location {
+            Location::Line(n) => n,
+            ref other => panic!("text-log finding without a line: {other:?}"),
+        })
+        .collect();
+    evidence.sort_unstable();
+    assert_eq!(evidence, [3, 5]);
+    assert_eq!(hits[0].provenance.location, Location::Line(5));
+    // The bases report nothing alone; the deploy rule still does.
+    assert!(
+        found.iter().all(|f| !f.title.ends_with("(base)")),
+        "a base rule reported alone"
+    );
     assert_eq!(
         lines(&found, TOMCAT_DEPLOY, "localhost_access_log.txt"),
         [3, 6]
