@@ -181,6 +181,13 @@ fn is_windows_security(f: &Finding) -> bool {
         .is_some_and(|c| c.eq_ignore_ascii_case("Security"))
 }
 
+/// The role of an account a 4720 shows created. An account the intruder
+/// made is closed, not handed a new password: a reset leaves it enabled,
+/// in its groups (EVTX-ATTACK-SAMPLES' fake computer account `$` was
+/// listed only "to reset").
+const CREATED: &str =
+    "created (4720): unless a change record owns it, disable and delete it rather than reset it";
+
 /// Whether finding `f` shows account `name` (normalised) authenticating or
 /// being changed, and how.
 fn account_role(f: &Finding, name: &str) -> Option<&'static str> {
@@ -208,7 +215,7 @@ fn account_role(f: &Finding, name: &str) -> Option<&'static str> {
         let group = security && GROUP_EVENTS.contains(&eid);
         if !tried_only && !group {
             return Some(match eid {
-                4720 => "created",
+                4720 => CREATED,
                 4722..=4726 | 4738 | 4740 | 4765 | 4766 | 4767 | 4781 => "changed",
                 _ => "logged on",
             });
@@ -387,7 +394,7 @@ fn accounts(
                 f.level >= policy.reset_account
                     && is_windows_security(f)
                     && f.event_id == Some(4720)
-                    && account_role(f, &name) == Some("created")
+                    && account_role(f, &name) == Some(CREATED)
             });
         if disguised {
             let why = titles(behind(e, findings).filter(|f| f.event_id == Some(4720)));
@@ -396,7 +403,7 @@ fn accounts(
                 e,
                 &e.value,
                 &format!(
-                    "created as a user account (4720) with a name ending in $, so it passes for a computer account: {why}"
+                    "created as a user account (4720) with a name ending in $, so it passes for a computer account; disable and delete it rather than reset it: {why}"
                 ),
             );
             continue;

@@ -255,6 +255,18 @@ fn evtx_attack_samples_containment_holds_up() {
         accounts.iter().any(|a| a == "$"),
         "the disguised account is not listed: {accounts:?}"
     );
+    // An account the intruder created is closed, not given a new password
+    // (a reset leaves it enabled, in its groups): its entry says so.
+    let rows = std::fs::read_to_string(dir.path().join("containment/accounts-to-reset.csv"))
+        .expect("accounts list");
+    let created = rows
+        .lines()
+        .find(|l| l.starts_with("$,"))
+        .expect("the created account's row");
+    assert!(
+        created.contains("disable and delete it rather than reset it"),
+        "{created}"
+    );
     // Computer accounts and built-in identities considered and left out
     // are said to be, as every other left-out entry.
     let excluded =
