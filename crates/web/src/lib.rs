@@ -139,6 +139,9 @@ pub struct ServeConfig {
     /// Longest a timeline, histogram or facet query may run before it is
     /// stopped (HTTP 503).
     pub query_time_limit: std::time::Duration,
+    /// How long a connection may take to send a request's headers before
+    /// it is closed (default [`DEFAULT_HEADER_READ_TIMEOUT`]).
+    pub header_read_timeout: std::time::Duration,
     /// Attribution recompute hook.
     pub reattribute: Option<Arc<dyn Reattribute>>,
     /// A timeline index outside SQLite (the Parquet timeline, injected by
@@ -157,11 +160,19 @@ impl ServeConfig {
             analyst_tokens: Vec::new(),
             default_user: os_user(),
             query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             reattribute: None,
             timeline_index: None,
         }
     }
 }
+
+/// Default [`ServeConfig::header_read_timeout`]. Without one, a client
+/// that opens connections and never finishes a request's headers held
+/// each open for good (`axum::serve` sets no timer): a few hundred such
+/// connections from anyone who can reach a `--bind 0.0.0.0` server
+/// exhaust the process's file descriptors.
+pub const DEFAULT_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The OS user name, or `analyst`.
 pub fn os_user() -> String {
@@ -292,6 +303,8 @@ pub struct App {
     pub token: Option<String>,
     /// Where to listen.
     pub bind: SocketAddr,
+    /// See [`ServeConfig::header_read_timeout`].
+    pub header_read_timeout: std::time::Duration,
 }
 
 /// Open the case and build the router.
@@ -364,6 +377,7 @@ pub fn build(config: ServeConfig) -> anyhow::Result<App> {
         router: api::router(state),
         token,
         bind: config.bind,
+        header_read_timeout: config.header_read_timeout,
     })
 }
 
@@ -378,12 +392,36 @@ pub async fn serve(
         .with_context(|| format!("binding {}", app.bind))?;
     let addr = listener.local_addr()?;
     on_ready(addr, app.token.as_deref());
-    axum::serve(listener, app.router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    let shutdown = tokio::signal::ctrl_c();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: wait instead of
+                    // spinning, as axum::serve does.
+                    tracing::warn!(error = %e, "accepting a connection");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => return Ok(()),
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.router.clone());
+        let timeout = app.header_read_timeout;
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(timeout);
+            if let Err(e) = http
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection closed");
+            }
+        });
+    }
 }
 
 /// [`serve`] on a runtime of its own, for synchronous callers (the CLI).
