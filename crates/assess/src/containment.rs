@@ -267,6 +267,7 @@ pub fn containment(
     c.files = files;
     c.urls = urls(findings, policy);
     c.actions = actions(findings, policy);
+    web_shells(scope, findings, policy, &mut c.actions);
     c.excluded = excluded.into_items();
     // Evidence decides these values: one with a line break would become
     // two entries of a list a firewall reads line by line.
@@ -1003,7 +1004,6 @@ fn actions(findings: &[Finding], policy: &Policy) -> Vec<Item> {
         &["T1505.003"],
         "Review every web root for further web shells before restoring service",
     );
-    web_shells(findings, policy, &mut out);
     out.into_items()
 }
 
@@ -1020,8 +1020,9 @@ const SERVER_SCRIPTS: &[&str] = &[
 /// paths), so files-to-remove missed it and only "review every web root"
 /// was said; the responder needs the URL to find it under the site's root
 /// or the deployed application.
-fn web_shells(findings: &[Finding], policy: &Policy, out: &mut ItemSet) {
-    for f in findings.iter().filter(|f| {
+fn web_shells(scope: &Scope, findings: &[Finding], policy: &Policy, actions: &mut Vec<Item>) {
+    let mut out = ItemSet::default();
+    for (i, f) in findings.iter().enumerate().filter(|(_, f)| {
         f.level >= policy.significant && f.techniques.iter().any(|t| &**t == "T1505.003")
     }) {
         let answered = field(f, "sc-status")
@@ -1035,9 +1036,15 @@ fn web_shells(findings: &[Finding], policy: &Policy, out: &mut ItemSet) {
         {
             continue;
         }
-        let server = f
-            .host
-            .as_deref()
+        // An IIS log's host is its server address (`s-ip`); the scope
+        // names the host when the evidence ties that address to one.
+        let in_scope = scope
+            .hosts
+            .iter()
+            .find(|h| h.finding_ids.contains(&i))
+            .map(|h| h.value.as_str());
+        let server = in_scope
+            .or(f.host.as_deref())
             .or_else(|| field(f, "s-ip"))
             .map(|h| format!("on {h}"))
             .unwrap_or_else(|| format!("on the server that wrote {}", f.provenance.file));
@@ -1049,6 +1056,7 @@ fn web_shells(findings: &[Finding], policy: &Policy, out: &mut ItemSet) {
             rfc(f.timestamp).as_deref(),
         );
     }
+    actions.extend(out.into_items());
 }
 
 #[cfg(test)]
@@ -1143,7 +1151,9 @@ mod action_tests {
             f
         };
         let named = |fs: &[Finding]| -> Vec<String> {
-            actions(fs, &p)
+            let mut items = Vec::new();
+            web_shells(&Scope::default(), fs, &p, &mut items);
+            items
                 .into_iter()
                 .filter(|i| i.value.starts_with("Collect and remove the web shell"))
                 .map(|i| i.value)
@@ -1156,6 +1166,38 @@ mod action_tests {
         assert!(named(&[shell("/uploads/shell.php", "404", Level::High)]).is_empty());
         assert!(named(&[shell("/index.html", "200", Level::High)]).is_empty());
         assert!(named(&[shell("/uploads/shell.php", "200", Level::Low)]).is_empty());
+        // An IIS log's finding has its server address as host: the
+        // scope's host that holds it is named instead.
+        let mut iis = shell("/aspnet_client/supp0rt.aspx", "200", Level::High);
+        iis.host = Some("10.20.5.10".into());
+        let scope = Scope {
+            hosts: vec![kahu_reconstruct::ScopeEntity {
+                value: "PCO-WEB01.parl.example.nz".into(),
+                class: kahu_reconstruct::classify::EntityClass::Host,
+                roles: vec![],
+                first_seen: None,
+                last_seen: None,
+                max_level: Level::High,
+                finding_count: 1,
+                finding_ids: vec![0],
+                seen_as: vec![],
+            }],
+            ..Scope::default()
+        };
+        let mut items = Vec::new();
+        web_shells(&scope, std::slice::from_ref(&iis), &p, &mut items);
+        assert!(
+            items[0]
+                .value
+                .contains("supp0rt.aspx on PCO-WEB01.parl.example.nz"),
+            "{items:?}"
+        );
+        let mut items = Vec::new();
+        web_shells(&Scope::default(), &[iis], &p, &mut items);
+        assert!(
+            items[0].value.contains("supp0rt.aspx on 10.20.5.10"),
+            "{items:?}"
+        );
         // Another technique on the same request is not a web shell.
         let mut other = shell("/login.php", "200", Level::High);
         other.techniques = vec![Arc::from("T1190")];
