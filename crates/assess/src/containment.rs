@@ -288,12 +288,11 @@ fn hosts_and_domains(scope: &Scope, findings: &[Finding], policy: &Policy, c: &m
         // isolate; a name seen only as a destination (a C2 domain in a
         // Sysmon network event) is something to block instead.
         if e.roles.iter().any(|r| *r == "recorder" || *r == "source") || !e.value.contains('.') {
-            let reason = if is_domain_controller(e, findings) {
-                format!(
-                    "domain controller (it logged the domain's Kerberos or directory events): isolating it cuts authentication for the domain — contain it with credential resets and ACL fixes, or isolate it only with a plan for authentication. {reason}"
-                )
-            } else {
-                reason
+            let reason = match domain_controller(e, findings) {
+                Some(why) => format!(
+                    "domain controller ({why}): isolating it cuts authentication for the domain — contain it with credential resets and ACL fixes, or isolate it only with a plan for authentication. {reason}"
+                ),
+                None => reason,
             };
             seen(&mut hosts, e, &e.value, &reason);
         } else {
@@ -335,18 +334,46 @@ fn hosts_and_domains(scope: &Scope, findings: &[Finding], policy: &Policy, c: &m
     c.shared_infrastructure.extend(domains.shared.into_items());
 }
 
-/// Whether a host's findings show it is a domain controller: it recorded
-/// Security events only a KDC or a directory server logs (TGT and service
-/// ticket requests and pre-authentication failures, directory-service
-/// object access and changes, the DSRM password).
-fn is_domain_controller(e: &ScopeEntity, findings: &[Finding]) -> bool {
+/// Why host `e` is a domain controller, if the evidence says it is: it
+/// recorded security events only a KDC or a directory server logs (TGT and
+/// service ticket requests and pre-authentication failures,
+/// directory-service object access and changes, the DSRM password), or a
+/// process on it worked on the live directory database.
+fn domain_controller(e: &ScopeEntity, findings: &[Finding]) -> Option<&'static str> {
     const DC_EVENTS: &[u32] = &[4768, 4769, 4771, 4662, 5136, 5137, 5141, 4794];
-    behind(e, findings).any(|f| {
-        is_windows_security(f)
-            && f.event_id.is_some_and(|id| DC_EVENTS.contains(&id))
-            && f.host.as_deref().is_some_and(|h| {
+    let here: Vec<&Finding> = behind(e, findings)
+        .filter(|f| {
+            f.host.as_deref().is_some_and(|h| {
                 kahu_reconstruct::host_key(h) == kahu_reconstruct::host_key(&e.value)
             })
+        })
+        .collect();
+    if here
+        .iter()
+        .any(|f| is_windows_security(f) && f.event_id.is_some_and(|id| DC_EVENTS.contains(&id)))
+    {
+        Some("it logged the domain's Kerberos or directory events")
+    } else if here.iter().any(|f| runs_directory_database(f)) {
+        Some(
+            "a process on it worked on the live directory database, which only a domain controller has",
+        )
+    } else {
+        None
+    }
+}
+
+/// Whether the finding's process works on the live directory database,
+/// which only a domain controller has: `ntdsutil … ifm` (install from
+/// media: a copy of the domain controller's database) or a path into the
+/// `Windows\NTDS` folder (also through a shadow copy). Mordor's DC01 copied
+/// its NTDS.dit with ntdsutil and logged no Kerberos event of its own, so
+/// it was listed to isolate without the domain controller's caveat.
+fn runs_directory_database(f: &Finding) -> bool {
+    ["CommandLine", "ParentCommandLine"].iter().any(|name| {
+        field(f, name).is_some_and(|c| {
+            let c = c.to_ascii_lowercase();
+            (c.contains("ntdsutil") && c.contains("ifm")) || c.contains("\\windows\\ntds\\ntds.dit")
+        })
     })
 }
 
@@ -1131,6 +1158,44 @@ mod action_tests {
                 "WINLAB.LOCAL\\Administrator"
             ])),
             2
+        );
+    }
+
+    /// Mordor's DC01 copied its directory database with `ntdsutil ifm`
+    /// and logged no Kerberos event of its own: it was listed to isolate
+    /// without the domain controller's caveat.
+    #[test]
+    fn a_host_whose_process_works_on_the_directory_database_is_a_domain_controller() {
+        let host = |name: &str| kahu_reconstruct::ScopeEntity {
+            value: name.into(),
+            class: kahu_reconstruct::classify::EntityClass::Host,
+            roles: vec!["recorder"],
+            first_seen: None,
+            last_seen: None,
+            max_level: Level::High,
+            finding_count: 1,
+            finding_ids: vec![0],
+            seen_as: vec![],
+        };
+        let ran = |on: &str, cmd: &str| {
+            let mut f = finding("T1003.003", Level::High);
+            f.host = Some(on.into());
+            f.fields = vec![("CommandLine".into(), cmd.into())];
+            f
+        };
+        let ifm = r#"ntdsutil  "ac i ntds" "ifm" "create full C:\Windows\Temp\ntds_T1003" q q"#;
+        let shadow = r"cmd /c copy \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Windows\NTDS\ntds.dit C:\Temp\n.dit";
+        assert!(
+            domain_controller(&host("DC01.pandalab.com"), &[ran("DC01.pandalab.com", ifm)])
+                .is_some()
+        );
+        assert!(domain_controller(&host("DC01"), &[ran("DC01.pandalab.com", shadow)]).is_some());
+        // Another host's command, or a command on no directory database.
+        assert!(domain_controller(&host("WS01"), &[ran("DC01.pandalab.com", ifm)]).is_none());
+        assert!(domain_controller(&host("WS01"), &[ran("WS01", "ntdsutil /?")]).is_none());
+        assert!(
+            domain_controller(&host("WS01"), &[ran("WS01", r"copy C:\Temp\ntds.dit D:\")])
+                .is_none()
         );
     }
 
