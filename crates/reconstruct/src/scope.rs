@@ -327,7 +327,14 @@ impl ScopeBuilder {
                     let class = EntityClass::Account(classify_account(&n));
                     let part = part.trim();
                     let form = match domain.as_deref().map(str::trim) {
-                        Some(d) if !part.contains('\\') && !d.is_empty() && d != "-" => {
+                        // A UPN (`pgustavo@THESHIRE.LOCAL`, as 4769 writes
+                        // it) names its realm already.
+                        Some(d)
+                            if !part.contains('\\')
+                                && !part.contains('@')
+                                && !d.is_empty()
+                                && d != "-" =>
+                        {
                             format!("{d}\\{part}")
                         }
                         _ => part.to_string(),

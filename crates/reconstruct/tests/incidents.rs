@@ -1082,6 +1082,19 @@ fn an_account_keeps_the_qualified_forms_it_was_seen_as() {
             &["T1548.003"],
             &[("user", "deploy")],
         ),
+        // A 4769 names the account as a UPN beside its realm: not a form
+        // `ECORP.LOCAL\administrator@ECORP.LOCAL` (Mordor showed one).
+        finding(
+            "ticket",
+            Level::High,
+            "dc1",
+            4,
+            &["T1558.003"],
+            &[
+                ("TargetUserName", "administrator@ECORP.LOCAL"),
+                ("TargetDomainName", "ECORP.LOCAL"),
+            ],
+        ),
     ];
     let scope = Scope::from_findings(&fs, Level::Low);
     let forms = |n: &str| {
