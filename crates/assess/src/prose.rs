@@ -95,8 +95,10 @@ pub fn summary(
             inputs.files
         ),
         Verdict::NoDetections => format!(
-            "{} events from {} files were examined and no rule, indicator or analytic fired at medium level or above. This does not prove the absence of compromise: coverage is limited to the evidence and rules used.",
-            inputs.events, inputs.files
+            "{} from {} {} examined and no rule, indicator or analytic fired at medium level or above. This does not prove the absence of compromise: coverage is limited to the evidence and rules used.",
+            counted(inputs.events, "event", "events"),
+            counted(inputs.files, "file", "files"),
+            if inputs.events == 1 { "was" } else { "were" },
         ),
         _ => format!(
             "Malicious activity on {} {}: {}.{lead}",
@@ -205,9 +207,22 @@ fn techniques_phrase(techniques: usize, tactics: &[&str], blanket_only: usize) -
     )
 }
 
+/// `n` and the noun in its number ("1 event", "2 events"): Mordor's
+/// one-record Linux sets read "1 events from 1 files were examined".
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod phrase_tests {
-    use super::techniques_phrase;
+    use super::{counted, techniques_phrase};
+
+    #[test]
+    fn counts_take_the_nouns_number() {
+        assert_eq!(counted(1, "event", "events"), "1 event");
+        assert_eq!(counted(0, "file", "files"), "0 files");
+        assert_eq!(counted(2, "file", "files"), "2 files");
+    }
 
     #[test]
     fn technique_counts_read_as_english() {
