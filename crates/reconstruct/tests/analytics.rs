@@ -1180,6 +1180,11 @@ fn tunnelled_rdp_sources_stay_on_their_own_host() {
 
 /// A Zeek DNS record: no host, the querier in `id.orig_h`.
 fn zeek_dns(secs: i64, orig: &str, query: &str) -> kahu_event::Event {
+    zeek_dns_to(secs, orig, "192.0.2.53", query)
+}
+
+/// The same, sent to `server`.
+fn zeek_dns_to(secs: i64, orig: &str, server: &str, query: &str) -> kahu_event::Event {
     let mut e = ev(
         "",
         "dns",
@@ -1187,7 +1192,7 @@ fn zeek_dns(secs: i64, orig: &str, query: &str) -> kahu_event::Event {
         secs,
         &[
             ("id.orig_h", orig),
-            ("id.resp_h", "192.0.2.53"),
+            ("id.resp_h", server),
             ("id.resp_p", "53"),
             ("query", query),
         ],
@@ -1230,6 +1235,12 @@ fn the_networks_dns_resolver_is_recognised_and_its_lookups_name_no_host() {
         })
         .collect();
     assert!(resolver(&clients).is_empty());
+    // A sensor inside the network: one client (a DNS tunnel, say) sends
+    // nearly every lookup to the network's own resolver. It is a client.
+    let tunnel: Vec<_> = (0..300)
+        .map(|i| zeek_dns_to(i, "10.20.1.66", "10.20.1.10", &format!("x{i}.t.example")))
+        .collect();
+    assert!(resolver(&tunnel).is_empty());
 
     let mut names = kahu_reconstruct::HostNames::default();
     let lookup = {

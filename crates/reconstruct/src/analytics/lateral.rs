@@ -266,7 +266,14 @@ impl Lateral {
             return;
         }
         self.dns_total += 1;
-        if let Some(n) = self.dns_queries.slot(&ip, || (ip, 0)) {
+        // A resolver forwards upstream, to the Internet. A client asking
+        // the network's own resolver (a sensor inside the network sees
+        // those), even one that asks a great deal — a DNS tunnel — is a
+        // client, and its lookups name it.
+        let upstream = text(e, &["id.resp_h"])
+            .and_then(|s| parse_ip(&s))
+            .is_some_and(|d| classify_ip(d) == IpClass::External);
+        if upstream && let Some(n) = self.dns_queries.slot(&ip, || (ip, 0)) {
             *n += 1;
         }
     }
