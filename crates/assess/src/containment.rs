@@ -1161,12 +1161,9 @@ mod action_tests {
         );
     }
 
-    /// Mordor's DC01 copied its directory database with `ntdsutil ifm`
-    /// and logged no Kerberos event of its own: it was listed to isolate
-    /// without the domain controller's caveat.
-    #[test]
-    fn a_host_whose_process_works_on_the_directory_database_is_a_domain_controller() {
-        let host = |name: &str| kahu_reconstruct::ScopeEntity {
+    /// A host of the scope holding finding 0.
+    fn host(name: &str) -> kahu_reconstruct::ScopeEntity {
+        kahu_reconstruct::ScopeEntity {
             value: name.into(),
             class: kahu_reconstruct::classify::EntityClass::Host,
             roles: vec!["recorder"],
@@ -1176,7 +1173,14 @@ mod action_tests {
             finding_count: 1,
             finding_ids: vec![0],
             seen_as: vec![],
-        };
+        }
+    }
+
+    /// Mordor's DC01 copied its directory database with `ntdsutil ifm`
+    /// and logged no Kerberos event of its own: it was listed to isolate
+    /// without the domain controller's caveat.
+    #[test]
+    fn a_host_whose_process_works_on_the_directory_database_is_a_domain_controller() {
         let ran = |on: &str, cmd: &str| {
             let mut f = finding("T1003.003", Level::High);
             f.host = Some(on.into());
@@ -1236,17 +1240,7 @@ mod action_tests {
         let mut iis = shell("/aspnet_client/supp0rt.aspx", "200", Level::High);
         iis.host = Some("10.20.5.10".into());
         let scope = Scope {
-            hosts: vec![kahu_reconstruct::ScopeEntity {
-                value: "PCO-WEB01.parl.example.nz".into(),
-                class: kahu_reconstruct::classify::EntityClass::Host,
-                roles: vec![],
-                first_seen: None,
-                last_seen: None,
-                max_level: Level::High,
-                finding_count: 1,
-                finding_ids: vec![0],
-                seen_as: vec![],
-            }],
+            hosts: vec![host("PCO-WEB01.parl.example.nz")],
             ..Scope::default()
         };
         let mut items = Vec::new();
