@@ -362,19 +362,23 @@ fn domain_controller(e: &ScopeEntity, findings: &[Finding]) -> Option<&'static s
     }
 }
 
-/// Whether the finding's process works on the live directory database,
-/// which only a domain controller has: `ntdsutil … ifm` (install from
-/// media: a copy of the domain controller's database) or a path into the
-/// `Windows\NTDS` folder (also through a shadow copy). Mordor's DC01 copied
-/// its NTDS.dit with ntdsutil and logged no Kerberos event of its own, so
-/// it was listed to isolate without the domain controller's caveat.
+/// Whether the finding's process is ntdsutil making an install-from-media
+/// copy of the live directory database (`ntdsutil … ifm`, or the NTDS.dit
+/// it writes), which works only on a domain controller. Mordor's DC01
+/// copied its NTDS.dit so and logged no Kerberos event of its own, and was
+/// listed to isolate without the domain controller's caveat. The process
+/// itself must be ntdsutil: a command line that only names it launches it
+/// elsewhere (the demo's `sc \\PCO-DC01 create … ntdsutil … ifm` ran on
+/// its web server).
 fn runs_directory_database(f: &Finding) -> bool {
-    ["CommandLine", "ParentCommandLine"].iter().any(|name| {
-        field(f, name).is_some_and(|c| {
-            let c = c.to_ascii_lowercase();
-            (c.contains("ntdsutil") && c.contains("ifm")) || c.contains("\\windows\\ntds\\ntds.dit")
-        })
-    })
+    let ntdsutil = ["Image", "NewProcessName"].iter().any(|name| {
+        field(f, name)
+            .is_some_and(|p| paths::file_name(p.trim()).eq_ignore_ascii_case("ntdsutil.exe"))
+    });
+    ntdsutil
+        && (field(f, "CommandLine").is_some_and(|c| c.to_ascii_lowercase().contains("ifm"))
+            || field(f, "TargetFilename")
+                .is_some_and(|t| t.to_ascii_lowercase().ends_with("ntds.dit")))
 }
 
 /// Domains to block, and those of shared services set apart.
@@ -1181,26 +1185,34 @@ mod action_tests {
     /// without the domain controller's caveat.
     #[test]
     fn a_host_whose_process_works_on_the_directory_database_is_a_domain_controller() {
-        let ran = |on: &str, cmd: &str| {
+        let ran = |on: &str, image: &str, cmd: &str| {
             let mut f = finding("T1003.003", Level::High);
             f.host = Some(on.into());
-            f.fields = vec![("CommandLine".into(), cmd.into())];
+            f.fields = vec![
+                ("Image".into(), image.into()),
+                ("CommandLine".into(), cmd.into()),
+            ];
             f
         };
+        let ntdsutil = r"C:\Windows\System32\ntdsutil.exe";
         let ifm = r#"ntdsutil  "ac i ntds" "ifm" "create full C:\Windows\Temp\ntds_T1003" q q"#;
-        let shadow = r"cmd /c copy \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Windows\NTDS\ntds.dit C:\Temp\n.dit";
-        assert!(
-            domain_controller(&host("DC01.pandalab.com"), &[ran("DC01.pandalab.com", ifm)])
-                .is_some()
-        );
-        assert!(domain_controller(&host("DC01"), &[ran("DC01.pandalab.com", shadow)]).is_some());
-        // Another host's command, or a command on no directory database.
-        assert!(domain_controller(&host("WS01"), &[ran("DC01.pandalab.com", ifm)]).is_none());
-        assert!(domain_controller(&host("WS01"), &[ran("WS01", "ntdsutil /?")]).is_none());
-        assert!(
-            domain_controller(&host("WS01"), &[ran("WS01", r"copy C:\Temp\ntds.dit D:\")])
-                .is_none()
-        );
+        let dc = |h: &str, f: Finding| domain_controller(&host(h), &[f]).is_some();
+        assert!(dc(
+            "DC01.pandalab.com",
+            ran("DC01.pandalab.com", ntdsutil, ifm)
+        ));
+        assert!(dc("DC01", ran("DC01.pandalab.com", ntdsutil, ifm)));
+        // The demo's web server launched it on the domain controller: the
+        // process on the web server is sc.exe, and the web server is no
+        // domain controller.
+        let remote = r#"sc \\PCO-DC01 create WinSyncSvc binPath= "cmd.exe /c ntdsutil.exe "ac i ntds" ifm "create full C:\ProgramData\ifm" q q" start= demand"#;
+        assert!(!dc(
+            "PCO-WEB01",
+            ran("PCO-WEB01", r"C:\Windows\System32\sc.exe", remote)
+        ));
+        // Another host's command, or ntdsutil doing something else.
+        assert!(!dc("WS01", ran("DC01.pandalab.com", ntdsutil, ifm)));
+        assert!(!dc("WS01", ran("WS01", ntdsutil, "ntdsutil /?")));
     }
 
     /// A web shell used through its URL: the responder is told which URL's
