@@ -1038,13 +1038,6 @@ fn actions(findings: &[Finding], policy: &Policy) -> Vec<Item> {
     out.into_items()
 }
 
-/// Extensions of scripts a web server runs on request: what a web shell
-/// is written as.
-const SERVER_SCRIPTS: &[&str] = &[
-    ".jsp", ".jspx", ".php", ".php5", ".phtml", ".asp", ".aspx", ".ashx", ".asmx", ".cfm", ".cgi",
-    ".pl",
-];
-
 /// One action per web shell a finding shows answering: the URL path of a
 /// server script used as a web shell (T1505.003) and answered 2xx/3xx.
 /// The file behind it was named by no event (web logs hold URLs, not
@@ -1062,9 +1055,7 @@ fn web_shells(scope: &Scope, findings: &[Finding], policy: &Policy, actions: &mu
         let Some(path) = field(f, "cs-uri-stem").map(str::trim) else {
             continue;
         };
-        let lower = path.to_ascii_lowercase();
-        if !answered || !path.starts_with('/') || !SERVER_SCRIPTS.iter().any(|x| lower.ends_with(x))
-        {
+        if !answered || !path.starts_with('/') || !kahu_reconstruct::classify::is_web_script(path) {
             continue;
         }
         // An IIS log's host is its server address (`s-ip`); the scope

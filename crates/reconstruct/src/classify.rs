@@ -232,6 +232,13 @@ pub fn is_staging_path(path: &str) -> bool {
             .any(|d| d.len() > 1 && d.starts_with('.'))
 }
 
+/// Whether `path` (a file or a URL path) ends like a script a web server
+/// runs on request (`.aspx`, `.php`, `.jsp`, `.cgi`…).
+pub fn is_web_script(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    WEB_SCRIPT_EXT.iter().any(|e| p.ends_with(e))
+}
+
 /// Classify a file path, optionally knowing the image that wrote it.
 pub fn classify_file(path: &str, writer_image: Option<&str>) -> FileClass {
     let p = path.to_lowercase();
