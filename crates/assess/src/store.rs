@@ -17,7 +17,7 @@
 
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
-use kahu_case::{BlockBuilder, Case, DocKind, EventBlock, EvidenceInfo};
+use kahu_case::{BlockBuilder, Case, DocKind, EventBlock, EventRuns, EvidenceInfo};
 use kahu_event::Event;
 use kahu_finding::Observer;
 use std::collections::HashSet;
@@ -31,7 +31,7 @@ const QUEUED_BLOCKS: usize = 256;
 /// The event side of a case being written.
 pub struct CaseStore {
     tx: Option<Sender<EventBlock>>,
-    writer: Option<JoinHandle<Result<u64>>>,
+    writer: Option<JoinHandle<Result<(u64, EventRuns)>>>,
     skip: Arc<HashSet<String>>,
     dir: PathBuf,
     events: CaseEvents,
@@ -135,9 +135,19 @@ impl CaseStore {
         }
         let mut skip = HashSet::new();
         {
+            // Hashed on every core before registering: a serial pass over
+            // Mordor atomic's 76 MB was a tenth of a second before
+            // detection could start. Registered in the evidence order, as
+            // the first of two identical files is the one stored.
+            let hashes: Vec<Option<String>> = {
+                use rayon::prelude::*;
+                files
+                    .par_iter()
+                    .map(|(path, _)| kahu_case::sha256_file(path).ok())
+                    .collect()
+            };
             let mut w = case.writer()?;
-            for (path, size) in files {
-                let sha = kahu_case::sha256_file(path).ok();
+            for ((path, size), sha) in files.iter().zip(hashes) {
                 let info = EvidenceInfo {
                     path: kahu_event::display_evidence_path(path),
                     member: None,
@@ -192,11 +202,11 @@ impl CaseStore {
         replace: Replace<'_>,
     ) -> Result<u64> {
         self.tx = None;
-        let stored = match self.writer.take() {
+        let (stored, runs) = match self.writer.take() {
             Some(h) => h
                 .join()
                 .map_err(|_| anyhow::anyhow!("case writer thread panicked"))??,
-            None => 0,
+            None => (0, EventRuns::default()),
         };
         let t = std::time::Instant::now();
         let mut case = Case::open(&self.dir)?;
@@ -212,7 +222,7 @@ impl CaseStore {
                     }
                 }
             }
-            w.add_findings(findings)?;
+            w.add_findings_after(findings, &runs)?;
             for f in formats {
                 w.set_evidence_format(&f.file, f.member.as_deref(), f.format)?;
             }
@@ -244,7 +254,7 @@ impl CaseStore {
     }
 }
 
-fn write_events(dir: &Path, rx: Receiver<EventBlock>) -> Result<u64> {
+fn write_events(dir: &Path, rx: Receiver<EventBlock>) -> Result<(u64, EventRuns)> {
     let mut case = Case::open(dir)?;
     // A new case's events are written once instead of twice (WAL, then
     // checkpoint): ≈ half of the store's I/O.
@@ -253,14 +263,16 @@ fn write_events(dir: &Path, rx: Receiver<EventBlock>) -> Result<u64> {
         first_load,
         "case store: rollback journal for a new case's load"
     );
-    let n = load_events(&mut case, rx)?;
+    let loaded = load_events(&mut case, rx)?;
     if first_load {
         case.end_first_load()?;
     }
-    Ok(n)
+    Ok(loaded)
 }
 
-fn load_events(case: &mut Case, rx: Receiver<EventBlock>) -> Result<u64> {
+/// Write the blocks; returns the events written and where their rows went
+/// (the findings are linked to them in `CaseStore::finish`).
+fn load_events(case: &mut Case, rx: Receiver<EventBlock>) -> Result<(u64, EventRuns)> {
     let mut w = case.bulk_writer()?;
     let mut n = 0;
     // Stage timings for `-v`: time inserting vs. waiting for batches, and
@@ -275,6 +287,7 @@ fn load_events(case: &mut Case, rx: Receiver<EventBlock>) -> Result<u64> {
     }
     let t = std::time::Instant::now();
     let loading = t - started;
+    let runs = w.take_event_runs();
     w.finish()?;
     tracing::info!(
         events = n,
@@ -283,7 +296,7 @@ fn load_events(case: &mut Case, rx: Receiver<EventBlock>) -> Result<u64> {
         commit_s = t.elapsed().as_secs_f64(),
         "case store: events written"
     );
-    Ok(n)
+    Ok((n, runs))
 }
 
 /// Analytics and (optionally) case storage on each matcher thread.

@@ -22,6 +22,8 @@ mod binfields;
 mod blocks;
 pub use blocks::STORE_ERROR_FIELD;
 mod doc_kind;
+mod event_runs;
+pub use event_runs::EventRuns;
 mod fields;
 mod fulltext;
 mod query;

@@ -150,12 +150,12 @@ pub struct CaseWriter<'c> {
     defer_full_text: bool,
     /// The pending marker is written (by this load or an earlier one).
     full_text_marked: bool,
+    /// Where a bulk load's rows went, for linking findings afterwards.
+    runs: Option<crate::EventRuns>,
 }
 
 impl<'c> CaseWriter<'c> {
     pub(crate) fn new(conn: &'c mut Connection, bulk: bool) -> Result<Self> {
-        // A bigger page cache for the load (kept for this connection).
-        conn.pragma_update(None, "cache_size", -262_144)?; // 256 MiB
         if bulk {
             // Reads during a load (index builds, lookups) go through the
             // bounded page cache above, not a memory map of the whole file,
@@ -188,6 +188,18 @@ impl<'c> CaseWriter<'c> {
         let empty_case = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| {
             r.get::<_, bool>(0)
         })?;
+        // The page cache for the load (kept for this connection). A bulk
+        // load into an empty case only appends (its indexes are dropped):
+        // a small cache is enough, and lets SQLite write pages out while
+        // detection still runs, instead of holding the whole case until
+        // the commit, which wrote 190 MB for Mordor atomic after detection
+        // had finished. Other loads update indexes all over: a bigger one.
+        let cache_kib: i64 = if bulk && empty_case {
+            32 << 10
+        } else {
+            256 << 10
+        };
+        tx.pragma_update(None, "cache_size", -cache_kib)?;
         let mut names: [HashMap<String, i64>; 4] = Default::default();
         {
             let mut st = tx.prepare("SELECT id, kind, value FROM names")?;
@@ -225,6 +237,7 @@ impl<'c> CaseWriter<'c> {
             bulk,
             defer_full_text,
             full_text_marked,
+            runs: bulk.then(|| crate::EventRuns::new(empty_case)),
         })
     }
 
@@ -371,6 +384,9 @@ impl<'c> CaseWriter<'c> {
             insert_row(&mut st, ev, &row)?;
             self.tx.last_insert_rowid()
         };
+        if let Some(runs) = &mut self.runs {
+            runs.record(row.evidence_id, ev.loc_kind, ev.loc, id);
+        }
         self.recorded(ev, &row, id)?;
         Ok(id)
     }
@@ -407,7 +423,11 @@ impl<'c> CaseWriter<'c> {
             let mut st = self.tx.prepare_cached(INSERT_EVENT)?;
             for (ev, row) in block.events.iter().zip(&rows) {
                 insert_row(&mut st, ev, row)?;
-                ids.push(self.tx.last_insert_rowid());
+                let id = self.tx.last_insert_rowid();
+                if let Some(runs) = &mut self.runs {
+                    runs.record(row.evidence_id, ev.loc_kind, ev.loc, id);
+                }
+                ids.push(id);
             }
         }
         for ((ev, row), id) in block.events.iter().zip(&rows).zip(&ids) {
@@ -531,11 +551,31 @@ impl<'c> CaseWriter<'c> {
     /// left the provenance index for later, the events are found in one
     /// scan instead of building that index now.
     pub fn add_findings(&mut self, findings: &[Finding]) -> Result<()> {
+        self.add_findings_after(findings, &crate::EventRuns::default())
+    }
+
+    /// [`CaseWriter::add_findings`] after a bulk load whose rows are
+    /// `runs` ([`CaseWriter::take_event_runs`] of the load's writer): when
+    /// the load filled an empty case, each finding's event is looked up
+    /// inside the runs instead of by a scan of every event.
+    pub fn add_findings_after(
+        &mut self,
+        findings: &[Finding],
+        runs: &crate::EventRuns,
+    ) -> Result<()> {
         let keys: Vec<Option<EventKey>> = findings.iter().map(|f| self.event_key(f)).collect();
         let ids: HashMap<EventKey, i64> = if self.has_provenance_index()? {
             let mut ids = HashMap::new();
             for key in keys.iter().flatten() {
                 if let Some(id) = self.event_by_provenance(*key)? {
+                    ids.insert(*key, id);
+                }
+            }
+            ids
+        } else if runs.complete() {
+            let mut ids = HashMap::new();
+            for key in keys.iter().flatten() {
+                if let Some(id) = runs.find(&self.tx, *key)? {
                     ids.insert(*key, id);
                 }
             }
@@ -684,6 +724,12 @@ impl<'c> CaseWriter<'c> {
             st.execute(params![h, host, ch, eid, n])?;
         }
         Ok(())
+    }
+
+    /// Where this bulk load's rows went (empty for other writers), for
+    /// [`CaseWriter::add_findings_after`] on the next writer.
+    pub fn take_event_runs(&mut self) -> crate::EventRuns {
+        self.runs.take().unwrap_or_default()
     }
 
     /// Commit everything written.

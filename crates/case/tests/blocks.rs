@@ -353,3 +353,91 @@ fn findings_find_their_events_without_the_provenance_index() {
         assert_eq!(unlinked, 1, "{how}: the finding on a file not in the case");
     }
 }
+
+/// Bulk-load `evs` as the pipeline does, returning where the rows went.
+fn load_with_runs(case: &mut Case, evs: &[Event]) -> kahu_case::EventRuns {
+    let mut w = case.bulk_writer().unwrap();
+    let mut b = BlockBuilder::new();
+    for e in evs {
+        b.push(e).unwrap();
+        if b.is_full() {
+            w.add_block(&b.take()).unwrap();
+        }
+    }
+    w.add_block(&b.take()).unwrap();
+    let runs = w.take_event_runs();
+    w.finish().unwrap();
+    runs
+}
+
+#[test]
+fn findings_after_a_bulk_load_are_linked_through_its_runs() {
+    // The pipeline links its findings through the load's runs when the
+    // load filled an empty case; a record the evidence repeats links to
+    // its first row. A later load's runs do not cover the earlier events:
+    // their findings are still linked (by the scan).
+    let evs = events();
+    let mut twice = evs.clone();
+    twice.push(evs[151].clone());
+    let picks = [&evs[0], &evs[1], &evs[151], &evs[299]];
+    let findings: Vec<_> = picks
+        .iter()
+        .enumerate()
+        .map(|(i, e)| finding_on(e, &format!("r{i}")))
+        .collect();
+    let mut outside = finding_on(&evs[2], "outside");
+    outside.provenance.file = Arc::from("not-in-the-case.evtx");
+    let mut all = findings.clone();
+    all.push(outside);
+    let expected: Vec<(String, String, i64)> = picks
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let kahu_event::Location::Record(r) = e.provenance.location else {
+                unreachable!("the test events are records")
+            };
+            (format!("r{i}"), e.provenance.file.to_string(), r as i64)
+        })
+        .collect();
+    let first_row_of_151 = |case: &Case| -> i64 {
+        case.connection()
+            .query_row(
+                "SELECT min(e.id) FROM events e JOIN evidence v ON v.id = e.evidence_id
+                 WHERE v.path = 'b.evtx' AND e.loc = 151",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let linked_151 = |case: &Case| -> i64 {
+        case.connection()
+            .query_row(
+                "SELECT event_rowid FROM findings WHERE rule_id = 'r2'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+
+    for later_load in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut case = Case::create(dir.path()).unwrap();
+        let mut runs = load_with_runs(&mut case, &twice);
+        if later_load {
+            runs = load_with_runs(&mut case, &[ev("c.evtx", 1, 1, &[("x", "y")])]);
+        }
+        // As after a large load, whose provenance index waits for `kahu serve`.
+        case.connection()
+            .execute_batch("DROP INDEX events_prov")
+            .unwrap();
+        let mut w = case.writer().unwrap();
+        w.add_findings_after(&all, &runs).unwrap();
+        w.finish().unwrap();
+        assert_eq!(linked(&case), expected, "later load: {later_load}");
+        assert_eq!(
+            linked_151(&case),
+            first_row_of_151(&case),
+            "later load: {later_load}"
+        );
+    }
+}
