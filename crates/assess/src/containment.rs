@@ -1055,9 +1055,6 @@ fn web_shells(scope: &Scope, findings: &[Finding], policy: &Policy, actions: &mu
         let Some(path) = field(f, "cs-uri-stem").map(str::trim) else {
             continue;
         };
-        if !answered || !path.starts_with('/') || !kahu_reconstruct::classify::is_web_script(path) {
-            continue;
-        }
         // An IIS log's host is its server address (`s-ip`); the scope
         // names the host when the evidence ties that address to one.
         let in_scope = scope
@@ -1070,6 +1067,24 @@ fn web_shells(scope: &Scope, findings: &[Finding], policy: &Policy, actions: &mu
             .or_else(|| field(f, "s-ip"))
             .map(|h| format!("on {h}"))
             .unwrap_or_else(|| format!("on the server that wrote {}", f.provenance.file));
+        if answered && is_tomcat_deploy(path) {
+            // The upload names no application (the WAR is in the request
+            // body): the server's own list says what was deployed.
+            let by = field(f, "c-ip")
+                .map(|ip| format!(" from {}", ip.trim()))
+                .unwrap_or_default();
+            out.add(
+                &format!(
+                    "Undeploy what was deployed through the Tomcat manager{by} {server} unless a change record owns it: list the applications (manager/html/list, or the webapps/ folder), keep each WAR as evidence, then undeploy it"
+                ),
+                &f.title,
+                rfc(f.timestamp).as_deref(),
+            );
+            continue;
+        }
+        if !answered || !path.starts_with('/') || !kahu_reconstruct::classify::is_web_script(path) {
+            continue;
+        }
         out.add(
             &format!(
                 "Collect and remove the web shell answering {path} {server}: the script file this URL runs, under the site's web root or the deployed application (then look for others written at the same time)"
@@ -1079,6 +1094,19 @@ fn web_shells(scope: &Scope, findings: &[Finding], policy: &Policy, actions: &mu
         );
     }
     actions.extend(out.into_items());
+}
+
+/// Whether `path` is the Tomcat manager's deploy: the HTML upload form,
+/// the text interface (`/manager/text/deploy`) or Tomcat 6's `/manager/deploy`.
+fn is_tomcat_deploy(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    [
+        "/manager/html/upload",
+        "/manager/text/deploy",
+        "/manager/deploy",
+    ]
+    .iter()
+    .any(|d| p == *d || p.starts_with(&format!("{d}/")) || p.starts_with(&format!("{d}?")))
 }
 
 #[cfg(test)]
@@ -1264,6 +1292,44 @@ mod action_tests {
         let mut other = shell("/login.php", "200", Level::High);
         other.techniques = vec![Arc::from("T1190")];
         assert!(named(&[other]).is_empty());
+    }
+
+    #[test]
+    fn a_war_deployed_through_the_tomcat_manager_is_named_for_undeploying() {
+        let p = Policy::default();
+        let deploy = |path: &str, status: &str| {
+            let mut f = finding("T1505.003", Level::Medium);
+            f.fields = vec![
+                ("c-ip".into(), "192.168.105.76".into()),
+                ("cs-uri-stem".into(), path.into()),
+                ("sc-status".into(), status.into()),
+            ];
+            f
+        };
+        let undeploy = |fs: &[Finding]| -> Vec<String> {
+            let mut items = Vec::new();
+            web_shells(&Scope::default(), fs, &p, &mut items);
+            items
+                .into_iter()
+                .filter(|i| i.value.starts_with("Undeploy"))
+                .map(|i| i.value)
+                .collect()
+        };
+        // Two uploads from one address are one action.
+        let got = undeploy(&[
+            deploy("/manager/html/upload", "200"),
+            deploy("/manager/html/upload", "200"),
+        ]);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].contains("Tomcat manager from 192.168.105.76 on the server that wrote e.json"),
+            "{got:?}"
+        );
+        assert_eq!(undeploy(&[deploy("/manager/text/deploy", "200")]).len(), 1);
+        // Refused, or a manager page that deploys nothing.
+        assert!(undeploy(&[deploy("/manager/html/upload", "401")]).is_empty());
+        assert!(undeploy(&[deploy("/manager/html/list", "200")]).is_empty());
+        assert!(undeploy(&[deploy("/manager/html/uploads.jsp", "200")]).is_empty());
     }
 }
 

@@ -198,6 +198,15 @@ fn evtx_attack_samples_containment_holds_up() {
             "{source} not to investigate: {internal}"
         );
     }
+    // The shell it used and the applications it deployed are named for
+    // removal: the correlation carries the URL of its last request.
+    let report = std::fs::read_to_string(dir.path().join("assessment.json")).expect("assessment");
+    for action in [
+        "Collect and remove the web shell answering /error/cmd.jsp ",
+        "Undeploy what was deployed through the Tomcat manager from 192.168.105.76 ",
+    ] {
+        assert!(report.contains(action), "no action {action:?}");
+    }
     // "administrator" stands for the built-in Administrator of ECORP and
     // the local one of MSEDGEWIN10 (4624/4672 TargetDomainName, Sysmon
     // User in the samples), different accounts: the entry names both.

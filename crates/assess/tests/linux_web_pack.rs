@@ -152,6 +152,17 @@ fn a_script_requested_by_the_address_that_deployed_a_war_is_detected() {
     evidence.sort_unstable();
     assert_eq!(evidence, [3, 5]);
     assert_eq!(hits[0].provenance.location, Location::Line(5));
+    // The rule's `fields`: the URL and status of the request that
+    // completed it (line 5), so containment can name the shell.
+    let shown = |name: &str| {
+        hits[0]
+            .fields
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(shown("cs-uri-stem"), Some("/error/cmd.jsp"));
+    assert_eq!(shown("sc-status"), Some("200"));
     // The bases report nothing alone; the deploy rule still does.
     assert!(
         found.iter().all(|f| !f.title.ends_with("(base)")),

@@ -341,6 +341,12 @@ fn push_down_carried_fields(
                 }
             }
         }
+        // The fields its own findings show, read from the same events.
+        for f in &bound[i].def.shown_fields {
+            if !bound[i].def.group_by.contains(f) && !carry.contains(f) {
+                carry.push(f.clone());
+            }
+        }
         bound[i].carry = carry;
     }
 }

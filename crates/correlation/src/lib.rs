@@ -31,6 +31,11 @@
 //!   reaches an event the previous one did not; after a match the scan
 //!   resumes after the matched window, so a burst yields one finding whose
 //!   time and host are those of the window's last event.
+//! * **fields** (top level, as in a detection rule; at most 16): their
+//!   values in the window's last event are put in the finding after the
+//!   group-by values (left out when that event lacks one), so a finding can
+//!   name what its group-by values do not, such as the URL a web shell
+//!   answered. Each kept record holds them: memory grows with them.
 //! * **group-by**: values are compared as text; a match lacking any
 //!   group-by field is not grouped (counted in [`Stats::missing_group_field`]),
 //!   like a SIEM's `stats … by` drops null keys. No `group-by` = one group.

@@ -172,6 +172,11 @@ pub struct Correlation {
     pub fields: Vec<String>,
     /// `correlation.aliases`.
     pub aliases: Vec<Alias>,
+    /// Top-level `fields` (as in a detection rule: fields worth showing):
+    /// their values in the event that completed the correlation are put
+    /// in its finding, so a finding can name, say, the URL a web shell
+    /// answered, which its group-by values do not.
+    pub shown_fields: Vec<String>,
     /// `correlation.generate` (top-level `generate` is accepted too);
     /// default `false`: referenced rules are not reported on their own.
     pub generate: bool,
@@ -190,6 +195,9 @@ impl Correlation {
             .unwrap_or_else(|| self.title.clone())
     }
 }
+
+/// Top-level `fields` a correlation may name at most.
+const MAX_SHOWN_FIELDS: usize = 16;
 
 /// Timespans longer than this are rejected (and overflow is impossible).
 const MAX_TIMESPAN_US: i64 = 100 * 365 * 86_400 * 1_000_000;
@@ -484,6 +492,16 @@ pub(crate) fn parse(
             ));
         }
     };
+    let shown_fields = text_list(doc, "fields", "fields")?;
+    unique(&shown_fields, "fields")?;
+    if shown_fields.len() > MAX_SHOWN_FIELDS {
+        return Err(Problem::new(
+            "fields",
+            format!(
+                "at most {MAX_SHOWN_FIELDS} fields (each is kept for every event the correlation holds)"
+            ),
+        ));
+    }
     let level = match opt_text(doc, "level", "level")? {
         None => None,
         Some(s) => Some(
@@ -508,6 +526,7 @@ pub(crate) fn parse(
         condition,
         fields,
         aliases,
+        shown_fields,
         generate,
         origin: origin.clone(),
         document,

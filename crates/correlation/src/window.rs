@@ -421,6 +421,19 @@ fn finding(
     for (k, v) in group {
         fields.push((k, v.to_string()));
     }
+    // The shown fields of the event that completed it (absent when that
+    // event has none).
+    let row = st.carry.get(trigger.carry as usize);
+    for name in &def.shown_fields {
+        let value = b
+            .carry
+            .iter()
+            .position(|c| c == name)
+            .and_then(|k| row.and_then(|r| r.get(k)).cloned().flatten());
+        if let Some(v) = value {
+            fields.push((Arc::from(name.as_str()), v.to_string()));
+        }
+    }
     let field_name = def.fields.join(",");
     match agg {
         Agg::Count(n) => fields.push((Arc::from("event_count"), n.to_string())),

@@ -600,3 +600,46 @@ fn level_defaults_to_the_highest_referenced_rule() {
     let f = run(&s, &[ev("a", 1, 0, "fail", &[])]);
     assert_eq!(f[0].level, Level::Low);
 }
+
+#[test]
+fn shown_fields_come_from_the_event_that_completed_the_correlation() {
+    // `fields` on a correlation (a detection rule's "fields worth
+    // showing"): the finding carries their values in the event that
+    // completed it, the last of the window, not the first.
+    let yaml = format!("{}fields: [Url, Status]\n", temporal("temporal_ordered"));
+    let s = setup(&yaml);
+    let evs = [
+        ev("f", 1, 0, "a", &[("Host", "h"), ("Url", "/deploy")]),
+        ev("f", 2, 10, "b", &[("Host", "h"), ("Url", "/shell.jsp")]),
+    ];
+    let f = run(&s, &evs);
+    assert_eq!(f.len(), 1);
+    assert_eq!(field(&f[0], "Url"), Some("/shell.jsp"));
+    // A field the event lacks is left out, not shown empty.
+    assert_eq!(field(&f[0], "Status"), None);
+    assert!(f[0].fields.iter().all(|(k, _)| &**k != "Status"));
+    // Without `fields` the finding names no Url.
+    let plain = setup(&temporal("temporal_ordered"));
+    assert_eq!(field(&run(&plain, &evs)[0], "Url"), None);
+
+    // A field already grouped by is not repeated; too many fields are
+    // refused with the attribute's name.
+    let grouped = setup(&format!("{}fields: [Host]\n", temporal("temporal")));
+    let f = run(&grouped, &evs);
+    assert_eq!(
+        f[0].fields.iter().filter(|(k, _)| &**k == "Host").count(),
+        1
+    );
+    let many: Vec<String> = (0..17).map(|i| format!("F{i}")).collect();
+    let doc = format!(
+        "title: t\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  timespan: 1m\nfields: [{}]\n",
+        many.join(", ")
+    );
+    let set = kahu_correlation::CorrelationSet::from_yaml(&[("x.yml", &doc)]);
+    assert_eq!(set.errors.len(), 1, "{:?}", set.errors);
+    assert!(
+        set.errors[0].to_string().contains("fields"),
+        "{}",
+        set.errors[0]
+    );
+}
