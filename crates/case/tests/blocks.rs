@@ -295,15 +295,17 @@ fn linked(case: &Case) -> Vec<(String, String, i64)> {
         .unwrap()
 }
 
-#[test]
-fn findings_find_their_events_without_the_provenance_index() {
-    // A large bulk load leaves `events_prov` for later: findings written
-    // after it are linked by one scan (`add_findings`), or, one at a time,
-    // by building the index back (`add_finding`); both link the same rows
-    // as a case that has the index.
-    let evs = events();
+/// Findings on four of `evs` (rules `r0`…`r3`), one on a file not in the
+/// case (`outside`), and the (rule, file, record) each of the four links to.
+type Picked = (
+    Vec<kahu_finding::Finding>,
+    kahu_finding::Finding,
+    Vec<(String, String, i64)>,
+);
+
+fn picked_findings(evs: &[Event]) -> Picked {
     let picks = [&evs[0], &evs[1], &evs[151], &evs[299]];
-    let expected: Vec<(String, String, i64)> = picks
+    let expected = picks
         .iter()
         .enumerate()
         .map(|(i, e)| {
@@ -313,13 +315,24 @@ fn findings_find_their_events_without_the_provenance_index() {
             (format!("r{i}"), e.provenance.file.to_string(), r as i64)
         })
         .collect();
-    let findings: Vec<_> = picks
+    let findings = picks
         .iter()
         .enumerate()
         .map(|(i, e)| finding_on(e, &format!("r{i}")))
         .collect();
     let mut outside = finding_on(&evs[2], "outside");
     outside.provenance.file = Arc::from("not-in-the-case.evtx");
+    (findings, outside, expected)
+}
+
+#[test]
+fn findings_find_their_events_without_the_provenance_index() {
+    // A large bulk load leaves `events_prov` for later: findings written
+    // after it are linked by one scan (`add_findings`), or, one at a time,
+    // by building the index back (`add_finding`); both link the same rows
+    // as a case that has the index.
+    let evs = events();
+    let (findings, outside, expected) = picked_findings(&evs);
 
     for how in ["indexed", "scan", "one at a time"] {
         let dir = tempfile::tempdir().unwrap();
@@ -379,26 +392,8 @@ fn findings_after_a_bulk_load_are_linked_through_its_runs() {
     let evs = events();
     let mut twice = evs.clone();
     twice.push(evs[151].clone());
-    let picks = [&evs[0], &evs[1], &evs[151], &evs[299]];
-    let findings: Vec<_> = picks
-        .iter()
-        .enumerate()
-        .map(|(i, e)| finding_on(e, &format!("r{i}")))
-        .collect();
-    let mut outside = finding_on(&evs[2], "outside");
-    outside.provenance.file = Arc::from("not-in-the-case.evtx");
-    let mut all = findings.clone();
+    let (mut all, outside, expected) = picked_findings(&evs);
     all.push(outside);
-    let expected: Vec<(String, String, i64)> = picks
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let kahu_event::Location::Record(r) = e.provenance.location else {
-                unreachable!("the test events are records")
-            };
-            (format!("r{i}"), e.provenance.file.to_string(), r as i64)
-        })
-        .collect();
     let first_row_of_151 = |case: &Case| -> i64 {
         case.connection()
             .query_row(
