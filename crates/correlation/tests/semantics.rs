@@ -643,3 +643,21 @@ fn shown_fields_come_from_the_event_that_completed_the_correlation() {
         set.errors[0]
     );
 }
+
+#[test]
+fn a_chained_correlation_shows_its_fields_too() {
+    // The specification's chained example with `fields: [IpAddress]` on
+    // the outer correlation: the address of the successful logon that
+    // completed it.
+    let s = setup(&SPEC_EXAMPLE.replacen("level: high\n", "level: high\nfields: [IpAddress]\n", 1));
+    let mut evs: Vec<_> = (0..10)
+        .map(|i| logon(i, i as i64 * 20, 4625, "admin"))
+        .collect();
+    let mut ok = logon(10, 400, 4624, "admin");
+    ok.fields
+        .insert("IpAddress", kahu_event::Value::str("10.1.2.3"));
+    evs.push(ok);
+    let f = run(&s, &evs);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(field(&f[0], "IpAddress"), Some("10.1.2.3"));
+}
