@@ -30,16 +30,30 @@ cargo fmt --all -- --check
 # follow the kahu crates it builds, or `cargo fuzz run` fails on a fresh
 # clone. Checking the lock resolves dependencies only, no build.
 (cd fuzz && cargo metadata --locked --format-version 1 >/dev/null)
-# Lints: the whole workspace with the optional `columnar` (`kahu convert
-# --to parquet`, Parquet shards as evidence) and `object-store` (`s3://`
-# evidence) features, kahu-distributed included with its shards in object
-# stores (DataFusion's execution crates in check mode: ≈ 110 s more on a
-# clean clone, docs/scale-out.md) but without `cluster` (Ballista's check
-# build would cost far more; scripts/test-cluster.sh lints it), and the
-# default build (as the README's commands build kahu), so no configuration
-# can rot.
-cargo clippy --workspace --all-targets --locked --features kahu/columnar,kahu/object-store,kahu-distributed/object-store -- -D warnings
+# Lints, 1: the default build of kahu (as the README's commands build it),
+# so that configuration cannot rot. Its dependencies resolve with other
+# features than the builds below (tokio, syn, hashbrown…), so this check
+# shares little with them: ≈ 2.8 min on a 2-core machine.
 cargo clippy -p kahu --all-targets --locked -- -D warnings
+# Lints, 2: every other configuration, linted while the test builds below
+# compile it. `cargo clippy` runs clippy-driver in place of rustc for the
+# workspace's own crates (RUSTC_WORKSPACE_WRAPPER; dependencies are built
+# by rustc as always) in check mode; here the same driver compiles them for
+# real, so a lint or warning fails the build, and the dependencies are
+# compiled once instead of also type-checked in a separate clippy pass
+# (that pass, over DataFusion, Arrow, Parquet and Ballista, cost 134 s of
+# wall time on a 2-core machine, 2026-12-07, BENCHMARKS.md "CI time"). The
+# test builds now lint `cluster` too, which the separate pass left out.
+# clippy-driver compiles with MIR optimisations off (LLVM still optimises):
+# tests only, never the release binaries. CLIPPY_ARGS is how `cargo
+# clippy` hands clippy-driver its arguments.
+CLIPPY_DRIVER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)"
+if [ -z "$CLIPPY_DRIVER" ]; then
+  echo "error: clippy-driver not found; install it with: rustup component add clippy" >&2
+  exit 1
+fi
+export RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # Tests, in two builds so the disk a CI machine has is enough (a single
 # `cargo test --workspace --features kahu/cluster,kahu/object-store` linked
 # DataFusion and Ballista into every one of kahu's 15 test binaries and ran
@@ -53,7 +67,11 @@ cargo clippy -p kahu --all-targets --locked -- -D warnings
 #    `cluster` on here is what makes build 2 cheap: every dependency gets the
 #    features build 2 needs, so build 2 reuses them instead of recompiling
 #    213 crates (tokio, hashbrown, arrow… with other features);
-cargo test --workspace --locked --features kahu/columnar,kahu/object-store,kahu-distributed/cluster,kahu-distributed/object-store
+#    Benchmarks are compiled (so linted) but not run: `--all-targets` with
+#    `--no-run` first, then the run, which builds nothing more.
+FEATURES=kahu/columnar,kahu/object-store,kahu-distributed/cluster,kahu-distributed/object-store
+cargo test --workspace --locked --features "$FEATURES" --all-targets --no-run
+cargo test --workspace --locked --features "$FEATURES"
 # 2. kahu with `cluster`: Sigma on DataFusion through the CLI
 #    (tests/datafusion.rs) and a Ballista cluster of one scheduler and two
 #    executors started as separate processes on loopback, compared with the
