@@ -30,13 +30,8 @@ cargo fmt --all -- --check
 # follow the kahu crates it builds, or `cargo fuzz run` fails on a fresh
 # clone. Checking the lock resolves dependencies only, no build.
 (cd fuzz && cargo metadata --locked --format-version 1 >/dev/null)
-# Lints, 1: the default build of kahu (as the README's commands build it),
-# so that configuration cannot rot. Its dependencies resolve with other
-# features than the builds below (tokio, syn, hashbrown…), so this check
-# shares little with them: ≈ 2.8 min on a 2-core machine.
-cargo clippy -p kahu --all-targets --locked -- -D warnings
-# Lints, 2: every other configuration, linted while the test builds below
-# compile it. `cargo clippy` runs clippy-driver in place of rustc for the
+# Lints: every configuration is linted while the test builds below compile
+# it. `cargo clippy` runs clippy-driver in place of rustc for the
 # workspace's own crates (RUSTC_WORKSPACE_WRAPPER; dependencies are built
 # by rustc as always) in check mode; here the same driver compiles them for
 # real, so a lint or warning fails the build, and the dependencies are
@@ -58,28 +53,36 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # `cargo test --workspace --features kahu/cluster,kahu/object-store` linked
 # DataFusion and Ballista into every one of kahu's 15 test binaries and ran
 # CI out of disk, 2026-12-06; docs/scale-out.md "Build cost in CI"):
-# 1. the whole workspace with `columnar` and `object-store` (`kahu hunt
-#    s3://…`, tested here over `file://`; a local S3 server is
-#    scripts/test-object-store.sh), and kahu-distributed with Ballista
-#    (`cluster`) and shards in object stores (`object-store`): its own tests (Sigma on DataFusion, Ballista's in-process
-#    standalone mode) are the only test binaries here that link DataFusion,
-#    since kahu itself is built without `cluster`. Turning kahu-distributed's
-#    `cluster` on here is what makes build 2 cheap: every dependency gets the
-#    features build 2 needs, so build 2 reuses them instead of recompiling
-#    213 crates (tokio, hashbrown, arrow… with other features);
-#    Benchmarks are compiled (so linted) but not run: `--all-targets` with
-#    `--no-run` first, then the run, which builds nothing more.
-FEATURES=kahu/columnar,kahu/object-store,kahu-distributed/cluster,kahu-distributed/object-store
-cargo test --workspace --locked --features "$FEATURES" --all-targets --no-run
+# 1. the whole workspace, kahu's CLI in its default build (as the README's
+#    commands build it: its tests of what a build without `columnar`,
+#    `datafusion`, `cluster` or `object-store` says run here), kahu-ingest
+#    with `columnar` (Parquet shards as evidence), and kahu-distributed with
+#    Ballista (`cluster`) and shards in object stores (`object-store`): its
+#    own tests (Sigma on DataFusion, Ballista's in-process standalone mode)
+#    are the only test binaries here that link DataFusion. Turning
+#    kahu-distributed's `cluster` on here is what makes build 2 cheap: every
+#    dependency gets the features build 2 needs, so build 2 reuses them
+#    instead of recompiling 213 crates (tokio, hashbrown, arrow… with other
+#    features). Benchmarks are compiled (so linted) but not run. (The default build used to be checked by a `cargo clippy
+#    -p kahu` of its own, ≈ 2.8 min, because its dependencies resolve with
+#    other features; BENCHMARKS.md "CI time".)
+FEATURES=kahu-ingest/columnar,kahu-distributed/cluster,kahu-distributed/object-store
+cargo test --workspace --locked --features "$FEATURES" --benches --no-run
 cargo test --workspace --locked --features "$FEATURES"
-# 2. kahu with `cluster`: Sigma on DataFusion through the CLI
+# 2. kahu's CLI with `cluster` (so `datafusion` and `columnar`) and
+#    `object-store`: its unit tests, `convert --to parquet` and the shards
+#    read back (tests/convert.rs, tests/case.rs), `s3://`/`file://`
+#    evidence (tests/object_store.rs; a local S3 server is
+#    scripts/test-object-store.sh), Sigma on DataFusion through the CLI
 #    (tests/datafusion.rs) and a Ballista cluster of one scheduler and two
 #    executors started as separate processes on loopback, compared with the
-#    one-machine run (tests/cluster.rs). Only kahu's binary and these two
-#    test binaries are built. DataFusion's and Ballista's crates are built
-#    without optimisation in the dev profile (Cargo.toml) so this fits CI's
-#    time.
-cargo test --locked -p kahu --features kahu/cluster,kahu/object-store --test datafusion --test cluster
+#    one-machine run (tests/cluster.rs). Only kahu's binary, its unit tests
+#    and these test binaries are built; the test binaries run the kahu
+#    binary, so only the unit tests link DataFusion. DataFusion's and
+#    Ballista's crates are built without optimisation in the dev profile
+#    (Cargo.toml) so this fits CI's time.
+cargo test --locked -p kahu --features kahu/cluster,kahu/object-store --bins \
+  --test convert --test case --test object_store --test datafusion --test cluster
 # Headless-Chromium end-to-end tests of the web UI and the HTML report on
 # the demo case. Installs chromium/node modules when missing and fails when
 # it cannot; KAHU_SKIP_E2E=1 skips them (prints SKIP:).
