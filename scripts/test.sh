@@ -63,9 +63,10 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 #    kahu-distributed's `cluster` on here is what makes build 2 cheap: every
 #    dependency gets the features build 2 needs, so build 2 reuses them
 #    instead of recompiling 213 crates (tokio, hashbrown, arrow… with other
-#    features). Benchmarks are compiled (so linted) but not run. (The default build used to be checked by a `cargo clippy
-#    -p kahu` of its own, ≈ 2.8 min, because its dependencies resolve with
-#    other features; BENCHMARKS.md "CI time".)
+#    features). Benchmarks are compiled (so linted) but not run. (The
+#    default build used to be checked by a `cargo clippy -p kahu` of its
+#    own, ≈ 2.8 min, because its dependencies resolve with other features
+#    when it is built alone; BENCHMARKS.md "CI time".)
 FEATURES=kahu-ingest/columnar,kahu-distributed/cluster,kahu-distributed/object-store
 cargo test --workspace --locked --features "$FEATURES" --benches --no-run
 cargo test --workspace --locked --features "$FEATURES"
