@@ -30,6 +30,11 @@ cargo fmt --all -- --check
 # follow the kahu crates it builds, or `cargo fuzz run` fails on a fresh
 # clone. Checking the lock resolves dependencies only, no build.
 (cd fuzz && cargo metadata --locked --format-version 1 >/dev/null)
+# Build-time-only crates (proc macros, syn, build-script helpers) must be
+# listed at opt-level 0 in Cargo.toml's dev profile, or a dependency update
+# quietly puts them back at opt-level 2 (≈ 3 minutes of CI; BENCHMARKS.md
+# "CI time"). Resolves the dependency graph only, no build.
+python3 scripts/build-time-crates.py
 # Lints: every configuration is linted while the test builds below compile
 # it. `cargo clippy` runs clippy-driver in place of rustc for the
 # workspace's own crates (RUSTC_WORKSPACE_WRAPPER; dependencies are built
